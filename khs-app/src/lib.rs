@@ -1,0 +1,1 @@
+//! The KHS CRM stacks.

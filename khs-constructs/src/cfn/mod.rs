@@ -1,0 +1,1 @@
+//! The typed CloudFormation resource layer (placeholder until generated).

@@ -1,0 +1,258 @@
+//! The CloudFormation template model.
+//!
+//! Maps are `BTreeMap`s, so a template always serializes in the same order;
+//! [`Template::to_pretty_json`] pretty-prints with a trailing newline.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::intrinsic::Expr;
+
+/// The template format version every template declares.
+pub const FORMAT_VERSION: &str = "2010-09-09";
+
+/// A CloudFormation template.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Template {
+    /// Always `2010-09-09`.
+    #[serde(rename = "AWSTemplateFormatVersion")]
+    pub format_version: String,
+    /// The description shown in the console (at most 1024 bytes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Template metadata.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub metadata: BTreeMap<String, serde_json::Value>,
+    /// Input parameters.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub parameters: BTreeMap<String, Parameter>,
+    /// Static lookup tables.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub mappings: BTreeMap<String, serde_json::Value>,
+    /// Named conditions.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub conditions: BTreeMap<String, Expr>,
+    /// The resources, by logical id.
+    pub resources: BTreeMap<String, ResourceEntry>,
+    /// Stack outputs.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub outputs: BTreeMap<String, Output>,
+}
+
+impl Default for Template {
+    fn default() -> Self {
+        Template {
+            format_version: FORMAT_VERSION.to_string(),
+            description: None,
+            metadata: BTreeMap::new(),
+            parameters: BTreeMap::new(),
+            mappings: BTreeMap::new(),
+            conditions: BTreeMap::new(),
+            resources: BTreeMap::new(),
+            outputs: BTreeMap::new(),
+        }
+    }
+}
+
+impl Template {
+    /// Pretty-printed JSON with a trailing newline: the form written to
+    /// `synth-out/` and sent to CloudFormation.
+    pub fn to_pretty_json(&self) -> serde_json::Result<String> {
+        let mut s = serde_json::to_string_pretty(self)?;
+        s.push('\n');
+        Ok(s)
+    }
+}
+
+/// What CloudFormation does with a resource's physical resource when the
+/// resource is deleted from the template or replaced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum DeletionPolicy {
+    /// Delete it (CloudFormation's default for most types).
+    Delete,
+    /// Keep it, detached from the stack.
+    Retain,
+    /// Keep it unless the stack is deleted (updates only).
+    RetainExceptOnCreate,
+    /// Take a final snapshot, then delete it (RDS, ElastiCache, EBS, …).
+    Snapshot,
+}
+
+/// One resource of a template.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ResourceEntry {
+    /// The type name, e.g. `AWS::EC2::VPC`.
+    #[serde(rename = "Type")]
+    pub type_name: String,
+    /// Condition under which the resource is created.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub condition: Option<String>,
+    /// Explicit dependencies, sorted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub depends_on: Vec<String>,
+    /// Deletion policy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deletion_policy: Option<DeletionPolicy>,
+    /// Update-replace policy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub update_replace_policy: Option<DeletionPolicy>,
+    /// Resource metadata (the construct path is kept under `khs:path`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<serde_json::Value>,
+    /// The properties.
+    #[serde(default, skip_serializing_if = "is_empty_object")]
+    pub properties: serde_json::Value,
+}
+
+fn is_empty_object(v: &serde_json::Value) -> bool {
+    v.is_null() || v.as_object().is_some_and(|o| o.is_empty())
+}
+
+/// The type of a template parameter.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ParameterType {
+    /// `String`.
+    String,
+    /// `Number`.
+    Number,
+    /// `CommaDelimitedList`.
+    CommaDelimitedList,
+    /// An AWS-specific type such as `AWS::EC2::VPC::Id`, or an SSM type.
+    #[serde(untagged)]
+    Other(String),
+}
+
+/// A template parameter.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Parameter {
+    /// The type.
+    #[serde(rename = "Type")]
+    pub parameter_type: ParameterType,
+    /// A description for the console and for `deploy --help` listings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The value used when none is given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default: Option<String>,
+    /// The only values accepted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allowed_values: Vec<String>,
+    /// A regular expression values must match.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allowed_pattern: Option<String>,
+    /// Shown when a value is rejected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub constraint_description: Option<String>,
+    /// Minimum length of a string value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_length: Option<u32>,
+    /// Maximum length of a string value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_length: Option<u32>,
+    /// Mask the value in the console and API.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub no_echo: Option<bool>,
+}
+
+impl Parameter {
+    /// A `String` parameter with a description.
+    pub fn string(description: impl Into<String>) -> Self {
+        Parameter {
+            parameter_type: ParameterType::String,
+            description: Some(description.into()),
+            default: None,
+            allowed_values: Vec::new(),
+            allowed_pattern: None,
+            constraint_description: None,
+            min_length: None,
+            max_length: None,
+            no_echo: None,
+        }
+    }
+}
+
+/// A stack output.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Output {
+    /// A description.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The value.
+    pub value: Expr,
+    /// Export under a name for `Fn::ImportValue` in other stacks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub export: Option<Export>,
+    /// Condition under which the output exists.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub condition: Option<String>,
+}
+
+impl Output {
+    /// An output with a description and a value.
+    pub fn new(description: impl Into<String>, value: impl Into<Expr>) -> Self {
+        Output {
+            description: Some(description.into()),
+            value: value.into(),
+            export: None,
+            condition: None,
+        }
+    }
+
+    /// The same output, exported under `name`.
+    pub fn exported_as(mut self, name: impl Into<String>) -> Self {
+        self.export = Some(Export {
+            name: Expr::from(name.into()),
+        });
+        self
+    }
+}
+
+/// An output's export.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Export {
+    /// The export name.
+    pub name: Expr,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn serializes_in_template_order_with_trailing_newline() {
+        let mut t = Template {
+            description: Some("d".into()),
+            ..Template::default()
+        };
+        t.resources.insert(
+            "B".into(),
+            ResourceEntry {
+                type_name: "AWS::SNS::Topic".into(),
+                condition: None,
+                depends_on: vec!["A".into()],
+                deletion_policy: Some(DeletionPolicy::Retain),
+                update_replace_policy: Some(DeletionPolicy::Retain),
+                metadata: None,
+                properties: json!({}),
+            },
+        );
+        let s = t.to_pretty_json().unwrap();
+        assert!(s.ends_with("}\n"));
+        let v: serde_json::Value = serde_json::from_str(&s).unwrap();
+        assert_eq!(
+            v,
+            json!({"AWSTemplateFormatVersion": "2010-09-09", "Description": "d", "Resources": {"B": {
+                "Type": "AWS::SNS::Topic", "DependsOn": ["A"], "DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain"}}})
+        );
+        assert!(s.find("AWSTemplateFormatVersion").unwrap() < s.find("Resources").unwrap());
+        let back: Template = serde_json::from_str(&s).unwrap();
+        assert_eq!(back.resources["B"].depends_on, ["A"]);
+    }
+}

@@ -1,0 +1,36 @@
+//! # khs-constructs
+//!
+//! Typed AWS infrastructure in Rust, in the spirit of the AWS CDK: high-level
+//! constructs with secure, documented defaults, built on a typed CloudFormation
+//! resource layer ([`cfn`]) and a small core ([`core`]) that models templates,
+//! intrinsic functions, construct paths and logical IDs.
+//!
+//! ```
+//! use khs_constructs::prelude::*;
+//!
+//! let mut app = App::new();
+//! let mut stack = Stack::new("example", StackProps::new(Environment::region("us-east-1"))).unwrap();
+//! let network = Network::new(&mut stack, "Network", NetworkProps::default()).unwrap();
+//! assert_eq!(network.private_subnets().len(), 3);
+//! app.add_stack(stack).unwrap();
+//! let out = app.synth().unwrap();
+//! assert!(out[0].template_json().contains("AWS::EC2::VPC"));
+//! ```
+#![doc(html_root_url = "https://docs.rs/khs-constructs")]
+
+pub mod cfn;
+pub mod core;
+
+pub use crate::core::error::{Error, Result};
+
+/// The names most programs need, in one import.
+pub mod prelude {
+    pub use crate::core::app::{App, StackArtifact};
+    pub use crate::core::error::{Error, Result};
+    pub use crate::core::intrinsic::{Expr, Intrinsic, Pseudo};
+    pub use crate::core::resource::{Handle, Resource};
+    pub use crate::core::scope::{AsScope, ResourceOptions, Scope};
+    pub use crate::core::stack::{Environment, Stack, StackProps};
+    pub use crate::core::template::{DeletionPolicy, Output};
+    pub use crate::core::value::{List, Value};
+}
