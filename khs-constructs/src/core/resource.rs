@@ -152,8 +152,9 @@ impl<R> Handle<R> {
         &self.logical_id
     }
 
-    /// `{"Ref": logical_id}` as a typed value.
-    pub fn ref_<T>(&self) -> Value<T> {
+    /// `{"Ref": logical_id}`: what the type returns for `Ref` (usually its
+    /// id or name; see the type's documentation).
+    pub fn ref_(&self) -> Value<String> {
         Intrinsic::ref_(self.logical_id.as_str()).into()
     }
 
