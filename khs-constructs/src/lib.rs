@@ -20,6 +20,8 @@
 
 pub mod cfn;
 pub mod core;
+pub mod iam;
+pub mod schedule;
 
 pub use crate::core::error::{Error, Result};
 
