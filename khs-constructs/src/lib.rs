@@ -20,6 +20,7 @@
 
 pub mod cfn;
 pub mod core;
+pub mod deploy;
 pub mod iam;
 pub mod schedule;
 
