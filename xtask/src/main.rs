@@ -1,1 +1,63 @@
-fn main() {}
+//! Developer tasks for the khs-constructs workspace.
+//!
+//! `cargo run -p xtask -- codegen [--schemas DIR] [--out DIR] [--types FILE]`
+//! regenerates the typed CloudFormation layer (`khs-constructs/src/cfn/`) from
+//! the registry schemas shipped with the pinned cfn-lint. See `docs/codegen.md`.
+
+mod codegen;
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+
+const USAGE: &str = "usage: cargo run -p xtask -- codegen [--schemas DIR] [--out DIR] [--types FILE]
+
+  --schemas DIR  cfn-lint's data/schemas directory (default: located by importing cfnlint
+                 with $KHS_PYTHON, <repo>/.venv/bin/python, the main checkout's .venv, python3)
+  --out DIR      the khs-constructs crate directory to write into (default: <repo>/khs-constructs)
+  --types FILE   the list of resource types (default: xtask/resource-types.txt)";
+
+fn main() -> Result<()> {
+    let mut args = std::env::args().skip(1);
+    let Some(task) = args.next() else {
+        bail!("{USAGE}");
+    };
+    if task != "codegen" {
+        bail!("unknown task {task:?}\n{USAGE}");
+    }
+    let mut schemas: Option<PathBuf> = None;
+    let mut out: Option<PathBuf> = None;
+    let mut types: Option<PathBuf> = None;
+    while let Some(flag) = args.next() {
+        let mut value = || {
+            args.next()
+                .map(PathBuf::from)
+                .with_context(|| format!("{flag} needs a value\n{USAGE}"))
+        };
+        match flag.as_str() {
+            "--schemas" => schemas = Some(value()?),
+            "--out" => out = Some(value()?),
+            "--types" => types = Some(value()?),
+            "-h" | "--help" => {
+                println!("{USAGE}");
+                return Ok(());
+            }
+            other => bail!("unknown argument {other:?}\n{USAGE}"),
+        }
+    }
+    let root = codegen::workspace_root();
+    let schemas = match schemas {
+        Some(dir) => dir,
+        None => codegen::locate_schemas()?,
+    };
+    let out = out.unwrap_or_else(|| root.join("khs-constructs"));
+    let types = types.unwrap_or_else(|| root.join("xtask/resource-types.txt"));
+    let written = codegen::run(&schemas, &types, &out)?;
+    println!(
+        "codegen: wrote {} files into {} from {}",
+        written.len(),
+        out.display(),
+        schemas.display()
+    );
+    Ok(())
+}
