@@ -190,12 +190,13 @@ pub fn generate(schemas: &Path, types: &[String]) -> Result<BTreeMap<PathBuf, St
 
     let mut services: BTreeMap<String, Vec<ResourceOut>> = BTreeMap::new();
     for type_name in types {
-        let file = providers.get(type_name).ok_or_else(|| {
-            anyhow!("{type_name} is not in cfn-lint's us-east-1 provider list")
-        })?;
+        let file = providers
+            .get(type_name)
+            .ok_or_else(|| anyhow!("{type_name} is not in cfn-lint's us-east-1 provider list"))?;
         let path = schemas.join(format!("resources/{file}.json"));
         let schema: Json = serde_json::from_str(
-            &std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?,
+            &std::fs::read_to_string(&path)
+                .with_context(|| format!("reading {}", path.display()))?,
         )
         .with_context(|| format!("parsing {}", path.display()))?;
         let res = gen_resource(type_name, &schema, stateful.contains(type_name))
@@ -256,9 +257,26 @@ const KEYWORDS: &[&str] = &[
 /// Type names the generated modules import or use unqualified; a generated
 /// type with one of these names gets a `Property` suffix.
 const RESERVED_TYPES: &[&str] = &[
-    "Value", "List", "Tag", "Handle", "Resource", "ResourceSpec", "PropertySpec", "TagStyle",
-    "BTreeMap", "Box", "Vec", "Option", "String", "Some", "None", "Self", "Default", "Result",
-    "Ok", "Err",
+    "Value",
+    "List",
+    "Tag",
+    "Handle",
+    "Resource",
+    "ResourceSpec",
+    "PropertySpec",
+    "TagStyle",
+    "BTreeMap",
+    "Box",
+    "Vec",
+    "Option",
+    "String",
+    "Some",
+    "None",
+    "Self",
+    "Default",
+    "Result",
+    "Ok",
+    "Err",
 ];
 
 /// Splits an identifier into words: at lower→upper and digit→upper
@@ -304,7 +322,9 @@ fn pascal(s: &str) -> String {
     let mut out = String::new();
     for w in words(s) {
         // Keep digit groups apart (`TLSv1.2_2021` → `Tlsv1_2_2021`).
-        if out.ends_with(|c: char| c.is_ascii_digit()) && w.starts_with(|c: char| c.is_ascii_digit()) {
+        if out.ends_with(|c: char| c.is_ascii_digit())
+            && w.starts_with(|c: char| c.is_ascii_digit())
+        {
             out.push('_');
         }
         let mut cs = w.chars();
@@ -640,7 +660,11 @@ impl<'a> Ctx<'a> {
         let required: Vec<String> = s
             .get("required")
             .and_then(Json::as_array)
-            .map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(String::from))
+                    .collect()
+            })
             .unwrap_or_default();
         let props = s
             .get("properties")
@@ -759,7 +783,11 @@ fn gen_resource(type_name: &str, schema: &Json, stateful: bool) -> Result<Resour
         schema
             .get(key)
             .and_then(Json::as_array)
-            .map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(String::from))
+                    .collect()
+            })
             .unwrap_or_default()
     };
     let create_only_paths = paths("createOnlyProperties");
@@ -818,9 +846,8 @@ fn gen_resource(type_name: &str, schema: &Json, stateful: bool) -> Result<Resour
         }
         false
     };
-    let boxed = |owner: &str, f: &Field| -> bool {
-        matches!(&f.ty, Ty::Struct(n) if reaches(n, owner))
-    };
+    let boxed =
+        |owner: &str, f: &Field| -> bool { matches!(&f.ty, Ty::Struct(n) if reaches(n, owner)) };
 
     let mut uses = Uses::default();
     let mut body = String::new();
@@ -830,19 +857,26 @@ fn gen_resource(type_name: &str, schema: &Json, stateful: bool) -> Result<Resour
         let req: Vec<String> = schema
             .get("required")
             .and_then(Json::as_array)
-            .map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(String::from))
+                    .collect()
+            })
             .unwrap_or_default();
         req.into_iter()
             .filter(|r| fields.iter().any(|f| &f.wire == r))
             .collect()
     };
-    let mut doc = format!(
-        "The `{type_name}` resource type.\n\n[AWS documentation]({docs_url}).\n"
-    );
+    let mut doc = format!("The `{type_name}` resource type.\n\n[AWS documentation]({docs_url}).\n");
     if !primary.is_empty() {
         let ids: Vec<String> = primary
             .iter()
-            .map(|p| format!("`{}`", p.trim_start_matches("/properties/").replace('/', ".")))
+            .map(|p| {
+                format!(
+                    "`{}`",
+                    p.trim_start_matches("/properties/").replace('/', ".")
+                )
+            })
             .collect();
         let _ = write!(
             doc,
@@ -911,7 +945,10 @@ fn gen_resource(type_name: &str, schema: &Json, stateful: bool) -> Result<Resour
         let _ = writeln!(body, "impl Handle<{name}> {{");
         let mut seen = BTreeSet::new();
         for attr in &attributes {
-            let mut fname = format!("attr_{}", snake(&attr.replace('.', "_")).trim_end_matches('_'));
+            let mut fname = format!(
+                "attr_{}",
+                snake(&attr.replace('.', "_")).trim_end_matches('_')
+            );
             while !seen.insert(fname.clone()) {
                 fname.push('_');
             }
@@ -1025,13 +1062,13 @@ fn attr_is_list(schema: &Json, attr: &str) -> bool {
             return false;
         };
         cur = next;
-        if let Some(r) = cur.get("$ref").and_then(Json::as_str) {
-            if let Some(d) = r
-                .strip_prefix("#/definitions/")
-                .and_then(|n| schema.get("definitions").and_then(|d| d.get(n)))
-            {
-                cur = d;
-            }
+        if let Some(d) = cur
+            .get("$ref")
+            .and_then(Json::as_str)
+            .and_then(|r| r.strip_prefix("#/definitions/"))
+            .and_then(|n| schema.get("definitions").and_then(|d| d.get(n)))
+        {
+            cur = d;
         }
     }
     cur.get("type").is_some_and(|t| t == "array")
@@ -1122,7 +1159,7 @@ fn emit_struct(
         } else {
             let default = match &f.default {
                 Some(d) => format!("`{d}`"),
-                None => "- not set; CloudFormation's default applies".to_string(),
+                None => "- not set; CloudFormation's default applies.".to_string(),
             };
             let _ = writeln!(out, "///\n/// Default: {default}");
             let _ = writeln!(
@@ -1229,7 +1266,12 @@ fn service_file(header: &str, service: &str, resources: &[ResourceOut]) -> Strin
         .collect();
     let prefix = resources
         .first()
-        .map(|r| r.type_name.rsplit_once("::").map_or("", |p| p.0).to_string())
+        .map(|r| {
+            r.type_name
+                .rsplit_once("::")
+                .map_or("", |p| p.0)
+                .to_string()
+        })
         .unwrap_or_default();
     let _ = writeln!(
         out,
@@ -1261,7 +1303,12 @@ fn mod_file(header: &str, services: &BTreeMap<String, Vec<ResourceOut>>) -> Stri
     for (service, resources) in services {
         let prefix = resources
             .first()
-            .map(|r| r.type_name.rsplit_once("::").map_or("", |p| p.0).to_string())
+            .map(|r| {
+                r.type_name
+                    .rsplit_once("::")
+                    .map_or("", |p| p.0)
+                    .to_string()
+            })
             .unwrap_or_default();
         let _ = writeln!(out, "/// `{prefix}` resource types.\npub mod {service};");
     }
@@ -1408,7 +1455,10 @@ mod tests {
         assert_eq!(snake("EnableDnsHostnames"), "enable_dns_hostnames");
         assert_eq!(snake("SSESpecification"), "sse_specification");
         assert_eq!(snake("Ipv6CidrBlock"), "ipv6_cidr_block");
-        assert_eq!(snake("AssignIPv6AddressOnCreation"), "assign_ipv6_address_on_creation");
+        assert_eq!(
+            snake("AssignIPv6AddressOnCreation"),
+            "assign_ipv6_address_on_creation"
+        );
         assert_eq!(snake("S3Key"), "s3_key");
         assert_eq!(snake("Type"), "type_");
         assert_eq!(pascal("TLSv1.2_2021"), "Tlsv1_2_2021");

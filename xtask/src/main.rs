@@ -10,7 +10,8 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 
-const USAGE: &str = "usage: cargo run -p xtask -- codegen [--schemas DIR] [--out DIR] [--types FILE]
+const USAGE: &str =
+    "usage: cargo run -p xtask -- codegen [--schemas DIR] [--out DIR] [--types FILE]
 
   --schemas DIR  cfn-lint's data/schemas directory (default: located by importing cfnlint
                  with $KHS_PYTHON, <repo>/.venv/bin/python, the main checkout's .venv, python3)

@@ -27,7 +27,7 @@ pub mod scalable_target {
         pub resource_id: Value<String>,
         /// `RoleARN`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "RoleARN", skip_serializing_if = "Option::is_none")]
         pub role_arn: Option<Value<String>>,
         /// `ScalableDimension`: string, one of [`ScalableDimension`], required. Update requires replacement.
@@ -35,7 +35,7 @@ pub mod scalable_target {
         pub scalable_dimension: Value<ScalableDimension>,
         /// `ScheduledActions`: list of [`ScheduledAction`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ScheduledActions", skip_serializing_if = "Option::is_none")]
         pub scheduled_actions: Option<Vec<ScheduledAction>>,
         /// `ServiceNamespace`: string, one of [`ServiceNamespace`], required. Update requires replacement.
@@ -43,12 +43,12 @@ pub mod scalable_target {
         pub service_namespace: Value<ServiceNamespace>,
         /// `SuspendedState`: [`SuspendedState`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "SuspendedState", skip_serializing_if = "Option::is_none")]
         pub suspended_state: Option<SuspendedState>,
         /// `Tags`: list of tag, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
         pub tags: Option<Vec<Tag>>,
     }
@@ -162,12 +162,12 @@ pub mod scalable_target {
     pub struct ScalableTargetAction {
         /// `MaxCapacity`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "MaxCapacity", skip_serializing_if = "Option::is_none")]
         pub max_capacity: Option<Value<i64>>,
         /// `MinCapacity`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "MinCapacity", skip_serializing_if = "Option::is_none")]
         pub min_capacity: Option<Value<i64>>,
     }
@@ -184,12 +184,12 @@ pub mod scalable_target {
     pub struct ScheduledAction {
         /// `EndTime`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "EndTime", skip_serializing_if = "Option::is_none")]
         pub end_time: Option<Value<String>>,
         /// `ScalableTargetAction`: [`ScalableTargetAction`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "ScalableTargetAction",
             skip_serializing_if = "Option::is_none"
@@ -203,12 +203,12 @@ pub mod scalable_target {
         pub scheduled_action_name: Value<String>,
         /// `StartTime`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "StartTime", skip_serializing_if = "Option::is_none")]
         pub start_time: Option<Value<String>>,
         /// `Timezone`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Timezone", skip_serializing_if = "Option::is_none")]
         pub timezone: Option<Value<String>>,
     }
@@ -235,7 +235,7 @@ pub mod scalable_target {
     pub struct SuspendedState {
         /// `DynamicScalingInSuspended`: boolean, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "DynamicScalingInSuspended",
             skip_serializing_if = "Option::is_none"
@@ -243,7 +243,7 @@ pub mod scalable_target {
         pub dynamic_scaling_in_suspended: Option<Value<bool>>,
         /// `DynamicScalingOutSuspended`: boolean, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "DynamicScalingOutSuspended",
             skip_serializing_if = "Option::is_none"
@@ -251,7 +251,7 @@ pub mod scalable_target {
         pub dynamic_scaling_out_suspended: Option<Value<bool>>,
         /// `ScheduledScalingSuspended`: boolean, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "ScheduledScalingSuspended",
             skip_serializing_if = "Option::is_none"
@@ -431,7 +431,7 @@ pub mod scaling_policy {
         pub policy_type: Value<PolicyType>,
         /// `PredictiveScalingPolicyConfiguration`: [`PredictiveScalingPolicyConfiguration`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "PredictiveScalingPolicyConfiguration",
             skip_serializing_if = "Option::is_none"
@@ -439,27 +439,27 @@ pub mod scaling_policy {
         pub predictive_scaling_policy_configuration: Option<PredictiveScalingPolicyConfiguration>,
         /// `ResourceId`: string, optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ResourceId", skip_serializing_if = "Option::is_none")]
         pub resource_id: Option<Value<String>>,
         /// `ScalableDimension`: string, one of [`ScalableDimension`], optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ScalableDimension", skip_serializing_if = "Option::is_none")]
         pub scalable_dimension: Option<Value<ScalableDimension>>,
         /// `ScalingTargetId`: string, optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ScalingTargetId", skip_serializing_if = "Option::is_none")]
         pub scaling_target_id: Option<Value<String>>,
         /// `ServiceNamespace`: string, one of [`ServiceNamespace`], optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ServiceNamespace", skip_serializing_if = "Option::is_none")]
         pub service_namespace: Option<Value<ServiceNamespace>>,
         /// `StepScalingPolicyConfiguration`: [`StepScalingPolicyConfiguration`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "StepScalingPolicyConfiguration",
             skip_serializing_if = "Option::is_none"
@@ -467,7 +467,7 @@ pub mod scaling_policy {
         pub step_scaling_policy_configuration: Option<StepScalingPolicyConfiguration>,
         /// `TargetTrackingScalingPolicyConfiguration`: [`TargetTrackingScalingPolicyConfiguration`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "TargetTrackingScalingPolicyConfiguration",
             skip_serializing_if = "Option::is_none"
@@ -584,32 +584,32 @@ pub mod scaling_policy {
     pub struct CustomizedMetricSpecification {
         /// `Dimensions`: list of [`MetricDimension`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Dimensions", skip_serializing_if = "Option::is_none")]
         pub dimensions: Option<Vec<MetricDimension>>,
         /// `MetricName`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "MetricName", skip_serializing_if = "Option::is_none")]
         pub metric_name: Option<Value<String>>,
         /// `Metrics`: list of [`TargetTrackingMetricDataQuery`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Metrics", skip_serializing_if = "Option::is_none")]
         pub metrics: Option<Vec<TargetTrackingMetricDataQuery>>,
         /// `Namespace`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Namespace", skip_serializing_if = "Option::is_none")]
         pub namespace: Option<Value<String>>,
         /// `Statistic`: string, one of [`Statistic`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Statistic", skip_serializing_if = "Option::is_none")]
         pub statistic: Option<Value<Statistic>>,
         /// `Unit`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Unit", skip_serializing_if = "Option::is_none")]
         pub unit: Option<Value<String>>,
     }
@@ -650,7 +650,7 @@ pub mod scaling_policy {
         pub predefined_metric_type: Value<PredefinedMetricSpecificationPredefinedMetricType>,
         /// `ResourceLabel`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ResourceLabel", skip_serializing_if = "Option::is_none")]
         pub resource_label: Option<Value<String>>,
     }
@@ -723,17 +723,17 @@ pub mod scaling_policy {
     pub struct PredictiveScalingMetric {
         /// `Dimensions`: list of [`PredictiveScalingMetricDimension`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Dimensions", skip_serializing_if = "Option::is_none")]
         pub dimensions: Option<Vec<PredictiveScalingMetricDimension>>,
         /// `MetricName`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "MetricName", skip_serializing_if = "Option::is_none")]
         pub metric_name: Option<Value<String>>,
         /// `Namespace`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Namespace", skip_serializing_if = "Option::is_none")]
         pub namespace: Option<Value<String>>,
     }
@@ -750,27 +750,27 @@ pub mod scaling_policy {
     pub struct PredictiveScalingMetricDataQuery {
         /// `Expression`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Expression", skip_serializing_if = "Option::is_none")]
         pub expression: Option<Value<String>>,
         /// `Id`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Id", skip_serializing_if = "Option::is_none")]
         pub id: Option<Value<String>>,
         /// `Label`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Label", skip_serializing_if = "Option::is_none")]
         pub label: Option<Value<String>>,
         /// `MetricStat`: [`PredictiveScalingMetricStat`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "MetricStat", skip_serializing_if = "Option::is_none")]
         pub metric_stat: Option<PredictiveScalingMetricStat>,
         /// `ReturnData`: boolean, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ReturnData", skip_serializing_if = "Option::is_none")]
         pub return_data: Option<Value<bool>>,
     }
@@ -787,12 +787,12 @@ pub mod scaling_policy {
     pub struct PredictiveScalingMetricDimension {
         /// `Name`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
         pub name: Option<Value<String>>,
         /// `Value`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Value", skip_serializing_if = "Option::is_none")]
         pub value: Option<Value<String>>,
     }
@@ -809,7 +809,7 @@ pub mod scaling_policy {
     pub struct PredictiveScalingMetricSpecification {
         /// `CustomizedCapacityMetricSpecification`: [`PredictiveScalingCustomizedCapacityMetric`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "CustomizedCapacityMetricSpecification",
             skip_serializing_if = "Option::is_none"
@@ -818,7 +818,7 @@ pub mod scaling_policy {
             Option<PredictiveScalingCustomizedCapacityMetric>,
         /// `CustomizedLoadMetricSpecification`: [`PredictiveScalingCustomizedLoadMetric`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "CustomizedLoadMetricSpecification",
             skip_serializing_if = "Option::is_none"
@@ -826,7 +826,7 @@ pub mod scaling_policy {
         pub customized_load_metric_specification: Option<PredictiveScalingCustomizedLoadMetric>,
         /// `CustomizedScalingMetricSpecification`: [`PredictiveScalingCustomizedScalingMetric`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "CustomizedScalingMetricSpecification",
             skip_serializing_if = "Option::is_none"
@@ -835,7 +835,7 @@ pub mod scaling_policy {
             Option<PredictiveScalingCustomizedScalingMetric>,
         /// `PredefinedLoadMetricSpecification`: [`PredictiveScalingPredefinedLoadMetric`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "PredefinedLoadMetricSpecification",
             skip_serializing_if = "Option::is_none"
@@ -843,7 +843,7 @@ pub mod scaling_policy {
         pub predefined_load_metric_specification: Option<PredictiveScalingPredefinedLoadMetric>,
         /// `PredefinedMetricPairSpecification`: [`PredictiveScalingPredefinedMetricPair`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "PredefinedMetricPairSpecification",
             skip_serializing_if = "Option::is_none"
@@ -851,7 +851,7 @@ pub mod scaling_policy {
         pub predefined_metric_pair_specification: Option<PredictiveScalingPredefinedMetricPair>,
         /// `PredefinedScalingMetricSpecification`: [`PredictiveScalingPredefinedScalingMetric`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "PredefinedScalingMetricSpecification",
             skip_serializing_if = "Option::is_none"
@@ -883,17 +883,17 @@ pub mod scaling_policy {
     pub struct PredictiveScalingMetricStat {
         /// `Metric`: [`PredictiveScalingMetric`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Metric", skip_serializing_if = "Option::is_none")]
         pub metric: Option<PredictiveScalingMetric>,
         /// `Stat`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Stat", skip_serializing_if = "Option::is_none")]
         pub stat: Option<Value<String>>,
         /// `Unit`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Unit", skip_serializing_if = "Option::is_none")]
         pub unit: Option<Value<String>>,
     }
@@ -910,7 +910,7 @@ pub mod scaling_policy {
     pub struct PredictiveScalingPolicyConfiguration {
         /// `MaxCapacityBreachBehavior`: string, one of [`MaxCapacityBreachBehavior`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "MaxCapacityBreachBehavior",
             skip_serializing_if = "Option::is_none"
@@ -918,7 +918,7 @@ pub mod scaling_policy {
         pub max_capacity_breach_behavior: Option<Value<MaxCapacityBreachBehavior>>,
         /// `MaxCapacityBuffer`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "MaxCapacityBuffer", skip_serializing_if = "Option::is_none")]
         pub max_capacity_buffer: Option<Value<i64>>,
         /// `MetricSpecifications`: list of [`PredictiveScalingMetricSpecification`], required.
@@ -926,12 +926,12 @@ pub mod scaling_policy {
         pub metric_specifications: Vec<PredictiveScalingMetricSpecification>,
         /// `Mode`: string, one of [`Mode`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Mode", skip_serializing_if = "Option::is_none")]
         pub mode: Option<Value<Mode>>,
         /// `SchedulingBufferTime`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "SchedulingBufferTime",
             skip_serializing_if = "Option::is_none"
@@ -962,7 +962,7 @@ pub mod scaling_policy {
         pub predefined_metric_type: Value<PredefinedMetricType>,
         /// `ResourceLabel`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ResourceLabel", skip_serializing_if = "Option::is_none")]
         pub resource_label: Option<Value<String>>,
     }
@@ -985,7 +985,7 @@ pub mod scaling_policy {
         pub predefined_metric_type: Value<PredefinedMetricType>,
         /// `ResourceLabel`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ResourceLabel", skip_serializing_if = "Option::is_none")]
         pub resource_label: Option<Value<String>>,
     }
@@ -1008,7 +1008,7 @@ pub mod scaling_policy {
         pub predefined_metric_type: Value<PredefinedMetricType>,
         /// `ResourceLabel`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ResourceLabel", skip_serializing_if = "Option::is_none")]
         pub resource_label: Option<Value<String>>,
     }
@@ -1028,7 +1028,7 @@ pub mod scaling_policy {
     pub struct StepAdjustment {
         /// `MetricIntervalLowerBound`: number, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "MetricIntervalLowerBound",
             skip_serializing_if = "Option::is_none"
@@ -1036,7 +1036,7 @@ pub mod scaling_policy {
         pub metric_interval_lower_bound: Option<Value<f64>>,
         /// `MetricIntervalUpperBound`: number, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "MetricIntervalUpperBound",
             skip_serializing_if = "Option::is_none"
@@ -1063,17 +1063,17 @@ pub mod scaling_policy {
     pub struct StepScalingPolicyConfiguration {
         /// `AdjustmentType`: string, one of [`AdjustmentType`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "AdjustmentType", skip_serializing_if = "Option::is_none")]
         pub adjustment_type: Option<Value<AdjustmentType>>,
         /// `Cooldown`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Cooldown", skip_serializing_if = "Option::is_none")]
         pub cooldown: Option<Value<i64>>,
         /// `MetricAggregationType`: string, one of [`MetricAggregationType`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "MetricAggregationType",
             skip_serializing_if = "Option::is_none"
@@ -1081,7 +1081,7 @@ pub mod scaling_policy {
         pub metric_aggregation_type: Option<Value<MetricAggregationType>>,
         /// `MinAdjustmentMagnitude`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "MinAdjustmentMagnitude",
             skip_serializing_if = "Option::is_none"
@@ -1089,7 +1089,7 @@ pub mod scaling_policy {
         pub min_adjustment_magnitude: Option<Value<i64>>,
         /// `StepAdjustments`: list of [`StepAdjustment`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "StepAdjustments", skip_serializing_if = "Option::is_none")]
         pub step_adjustments: Option<Vec<StepAdjustment>>,
     }
@@ -1106,17 +1106,17 @@ pub mod scaling_policy {
     pub struct TargetTrackingMetric {
         /// `Dimensions`: list of [`TargetTrackingMetricDimension`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Dimensions", skip_serializing_if = "Option::is_none")]
         pub dimensions: Option<Vec<TargetTrackingMetricDimension>>,
         /// `MetricName`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "MetricName", skip_serializing_if = "Option::is_none")]
         pub metric_name: Option<Value<String>>,
         /// `Namespace`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Namespace", skip_serializing_if = "Option::is_none")]
         pub namespace: Option<Value<String>>,
     }
@@ -1133,27 +1133,27 @@ pub mod scaling_policy {
     pub struct TargetTrackingMetricDataQuery {
         /// `Expression`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Expression", skip_serializing_if = "Option::is_none")]
         pub expression: Option<Value<String>>,
         /// `Id`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Id", skip_serializing_if = "Option::is_none")]
         pub id: Option<Value<String>>,
         /// `Label`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Label", skip_serializing_if = "Option::is_none")]
         pub label: Option<Value<String>>,
         /// `MetricStat`: [`TargetTrackingMetricStat`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "MetricStat", skip_serializing_if = "Option::is_none")]
         pub metric_stat: Option<TargetTrackingMetricStat>,
         /// `ReturnData`: boolean, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ReturnData", skip_serializing_if = "Option::is_none")]
         pub return_data: Option<Value<bool>>,
     }
@@ -1170,12 +1170,12 @@ pub mod scaling_policy {
     pub struct TargetTrackingMetricDimension {
         /// `Name`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
         pub name: Option<Value<String>>,
         /// `Value`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Value", skip_serializing_if = "Option::is_none")]
         pub value: Option<Value<String>>,
     }
@@ -1192,17 +1192,17 @@ pub mod scaling_policy {
     pub struct TargetTrackingMetricStat {
         /// `Metric`: [`TargetTrackingMetric`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Metric", skip_serializing_if = "Option::is_none")]
         pub metric: Option<TargetTrackingMetric>,
         /// `Stat`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Stat", skip_serializing_if = "Option::is_none")]
         pub stat: Option<Value<String>>,
         /// `Unit`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Unit", skip_serializing_if = "Option::is_none")]
         pub unit: Option<Value<String>>,
     }
@@ -1219,7 +1219,7 @@ pub mod scaling_policy {
     pub struct TargetTrackingScalingPolicyConfiguration {
         /// `CustomizedMetricSpecification`: [`CustomizedMetricSpecification`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "CustomizedMetricSpecification",
             skip_serializing_if = "Option::is_none"
@@ -1227,12 +1227,12 @@ pub mod scaling_policy {
         pub customized_metric_specification: Option<CustomizedMetricSpecification>,
         /// `DisableScaleIn`: boolean, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "DisableScaleIn", skip_serializing_if = "Option::is_none")]
         pub disable_scale_in: Option<Value<bool>>,
         /// `PredefinedMetricSpecification`: [`PredefinedMetricSpecification`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "PredefinedMetricSpecification",
             skip_serializing_if = "Option::is_none"
@@ -1240,12 +1240,12 @@ pub mod scaling_policy {
         pub predefined_metric_specification: Option<PredefinedMetricSpecification>,
         /// `ScaleInCooldown`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ScaleInCooldown", skip_serializing_if = "Option::is_none")]
         pub scale_in_cooldown: Option<Value<i64>>,
         /// `ScaleOutCooldown`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ScaleOutCooldown", skip_serializing_if = "Option::is_none")]
         pub scale_out_cooldown: Option<Value<i64>>,
         /// `TargetValue`: number, required.

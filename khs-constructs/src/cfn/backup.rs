@@ -22,7 +22,7 @@ pub mod backup_plan {
         pub backup_plan: BackupPlanResourceType,
         /// `BackupPlanTags`: map of string to string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "BackupPlanTags", skip_serializing_if = "Option::is_none")]
         pub backup_plan_tags: Option<BTreeMap<String, Value<String>>>,
     }
@@ -116,7 +116,7 @@ pub mod backup_plan {
     pub struct BackupPlanResourceType {
         /// `AdvancedBackupSettings`: list of [`AdvancedBackupSettingResourceType`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "AdvancedBackupSettings",
             skip_serializing_if = "Option::is_none"
@@ -130,7 +130,7 @@ pub mod backup_plan {
         pub backup_plan_rule: Vec<BackupRuleResourceType>,
         /// `ScanSettings`: list of [`ScanSettingResourceType`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ScanSettings", skip_serializing_if = "Option::is_none")]
         pub scan_settings: Option<Vec<ScanSettingResourceType>>,
     }
@@ -155,7 +155,7 @@ pub mod backup_plan {
     pub struct BackupRuleResourceType {
         /// `CompletionWindowMinutes`: number, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "CompletionWindowMinutes",
             skip_serializing_if = "Option::is_none"
@@ -163,12 +163,12 @@ pub mod backup_plan {
         pub completion_window_minutes: Option<Value<f64>>,
         /// `CopyActions`: list of [`CopyActionResourceType`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "CopyActions", skip_serializing_if = "Option::is_none")]
         pub copy_actions: Option<Vec<CopyActionResourceType>>,
         /// `EnableContinuousBackup`: boolean, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "EnableContinuousBackup",
             skip_serializing_if = "Option::is_none"
@@ -176,17 +176,17 @@ pub mod backup_plan {
         pub enable_continuous_backup: Option<Value<bool>>,
         /// `IndexActions`: list of [`IndexActionsResourceType`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "IndexActions", skip_serializing_if = "Option::is_none")]
         pub index_actions: Option<Vec<IndexActionsResourceType>>,
         /// `Lifecycle`: [`LifecycleResourceType`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Lifecycle", skip_serializing_if = "Option::is_none")]
         pub lifecycle: Option<LifecycleResourceType>,
         /// `RecoveryPointTags`: map of string to string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "RecoveryPointTags", skip_serializing_if = "Option::is_none")]
         pub recovery_point_tags: Option<BTreeMap<String, Value<String>>>,
         /// `RuleName`: string, required.
@@ -194,17 +194,17 @@ pub mod backup_plan {
         pub rule_name: Value<String>,
         /// `ScanActions`: list of [`ScanActionResourceType`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ScanActions", skip_serializing_if = "Option::is_none")]
         pub scan_actions: Option<Vec<ScanActionResourceType>>,
         /// `ScheduleExpression`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ScheduleExpression", skip_serializing_if = "Option::is_none")]
         pub schedule_expression: Option<Value<String>>,
         /// `ScheduleExpressionTimezone`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "ScheduleExpressionTimezone",
             skip_serializing_if = "Option::is_none"
@@ -212,7 +212,7 @@ pub mod backup_plan {
         pub schedule_expression_timezone: Option<Value<String>>,
         /// `StartWindowMinutes`: number, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "StartWindowMinutes", skip_serializing_if = "Option::is_none")]
         pub start_window_minutes: Option<Value<f64>>,
         /// `TargetBackupVault`: string, required.
@@ -220,7 +220,7 @@ pub mod backup_plan {
         pub target_backup_vault: Value<String>,
         /// `TargetLogicallyAirGappedBackupVaultArn`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "TargetLogicallyAirGappedBackupVaultArn",
             skip_serializing_if = "Option::is_none"
@@ -260,7 +260,7 @@ pub mod backup_plan {
         pub destination_backup_vault_arn: Value<String>,
         /// `Lifecycle`: [`LifecycleResourceType`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Lifecycle", skip_serializing_if = "Option::is_none")]
         pub lifecycle: Option<LifecycleResourceType>,
     }
@@ -280,7 +280,7 @@ pub mod backup_plan {
     pub struct IndexActionsResourceType {
         /// `ResourceTypes`: list of string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ResourceTypes", skip_serializing_if = "Option::is_none")]
         pub resource_types: Option<List<String>>,
     }
@@ -297,12 +297,12 @@ pub mod backup_plan {
     pub struct LifecycleResourceType {
         /// `DeleteAfterDays`: number, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "DeleteAfterDays", skip_serializing_if = "Option::is_none")]
         pub delete_after_days: Option<Value<f64>>,
         /// `MoveToColdStorageAfterDays`: number, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "MoveToColdStorageAfterDays",
             skip_serializing_if = "Option::is_none"
@@ -310,7 +310,7 @@ pub mod backup_plan {
         pub move_to_cold_storage_after_days: Option<Value<f64>>,
         /// `OptInToArchiveForSupportedResources`: boolean, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "OptInToArchiveForSupportedResources",
             skip_serializing_if = "Option::is_none"
@@ -330,12 +330,12 @@ pub mod backup_plan {
     pub struct ScanActionResourceType {
         /// `MalwareScanner`: string, one of [`MalwareScanner`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "MalwareScanner", skip_serializing_if = "Option::is_none")]
         pub malware_scanner: Option<Value<MalwareScanner>>,
         /// `ScanMode`: string, one of [`ScanMode`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ScanMode", skip_serializing_if = "Option::is_none")]
         pub scan_mode: Option<Value<ScanMode>>,
     }
@@ -352,17 +352,17 @@ pub mod backup_plan {
     pub struct ScanSettingResourceType {
         /// `MalwareScanner`: string, one of [`MalwareScanner`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "MalwareScanner", skip_serializing_if = "Option::is_none")]
         pub malware_scanner: Option<Value<MalwareScanner>>,
         /// `ResourceTypes`: list of string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ResourceTypes", skip_serializing_if = "Option::is_none")]
         pub resource_types: Option<List<String>>,
         /// `ScannerRoleArn`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ScannerRoleArn", skip_serializing_if = "Option::is_none")]
         pub scanner_role_arn: Option<Value<String>>,
     }
@@ -492,7 +492,7 @@ pub mod backup_selection {
     pub struct BackupSelectionResourceType {
         /// `Conditions`: [`Conditions`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Conditions", skip_serializing_if = "Option::is_none")]
         pub conditions: Option<Conditions>,
         /// `IamRoleArn`: string, required.
@@ -500,17 +500,17 @@ pub mod backup_selection {
         pub iam_role_arn: Value<String>,
         /// `ListOfTags`: list of [`ConditionResourceType`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ListOfTags", skip_serializing_if = "Option::is_none")]
         pub list_of_tags: Option<Vec<ConditionResourceType>>,
         /// `NotResources`: list of string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "NotResources", skip_serializing_if = "Option::is_none")]
         pub not_resources: Option<List<String>>,
         /// `Resources`: list of string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Resources", skip_serializing_if = "Option::is_none")]
         pub resources: Option<List<String>>,
         /// `SelectionName`: string, required.
@@ -540,12 +540,12 @@ pub mod backup_selection {
     pub struct ConditionParameter {
         /// `ConditionKey`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ConditionKey", skip_serializing_if = "Option::is_none")]
         pub condition_key: Option<Value<String>>,
         /// `ConditionValue`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ConditionValue", skip_serializing_if = "Option::is_none")]
         pub condition_value: Option<Value<String>>,
     }
@@ -591,22 +591,22 @@ pub mod backup_selection {
     pub struct Conditions {
         /// `StringEquals`: list of [`ConditionParameter`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "StringEquals", skip_serializing_if = "Option::is_none")]
         pub string_equals: Option<Vec<ConditionParameter>>,
         /// `StringLike`: list of [`ConditionParameter`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "StringLike", skip_serializing_if = "Option::is_none")]
         pub string_like: Option<Vec<ConditionParameter>>,
         /// `StringNotEquals`: list of [`ConditionParameter`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "StringNotEquals", skip_serializing_if = "Option::is_none")]
         pub string_not_equals: Option<Vec<ConditionParameter>>,
         /// `StringNotLike`: list of [`ConditionParameter`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "StringNotLike", skip_serializing_if = "Option::is_none")]
         pub string_not_like: Option<Vec<ConditionParameter>>,
     }
@@ -638,7 +638,7 @@ pub mod backup_vault {
     pub struct BackupVault {
         /// `AccessPolicy`: JSON, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "AccessPolicy", skip_serializing_if = "Option::is_none")]
         pub access_policy: Option<serde_json::Value>,
         /// `BackupVaultName`: string, required. Update requires replacement.
@@ -646,22 +646,22 @@ pub mod backup_vault {
         pub backup_vault_name: Value<String>,
         /// `BackupVaultTags`: map of string to string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "BackupVaultTags", skip_serializing_if = "Option::is_none")]
         pub backup_vault_tags: Option<BTreeMap<String, Value<String>>>,
         /// `EncryptionKeyArn`: string, optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "EncryptionKeyArn", skip_serializing_if = "Option::is_none")]
         pub encryption_key_arn: Option<Value<String>>,
         /// `LockConfiguration`: [`LockConfigurationType`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "LockConfiguration", skip_serializing_if = "Option::is_none")]
         pub lock_configuration: Option<LockConfigurationType>,
         /// `Notifications`: [`NotificationObjectType`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Notifications", skip_serializing_if = "Option::is_none")]
         pub notifications: Option<NotificationObjectType>,
     }
@@ -750,12 +750,12 @@ pub mod backup_vault {
     pub struct LockConfigurationType {
         /// `ChangeableForDays`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ChangeableForDays", skip_serializing_if = "Option::is_none")]
         pub changeable_for_days: Option<Value<i64>>,
         /// `MaxRetentionDays`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "MaxRetentionDays", skip_serializing_if = "Option::is_none")]
         pub max_retention_days: Option<Value<i64>>,
         /// `MinRetentionDays`: integer, required.

@@ -21,7 +21,7 @@ pub mod budget {
         pub budget: BudgetData,
         /// `NotificationsWithSubscribers`: list of [`NotificationWithSubscribers`], optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "NotificationsWithSubscribers",
             skip_serializing_if = "Option::is_none"
@@ -29,7 +29,7 @@ pub mod budget {
         pub notifications_with_subscribers: Option<Vec<NotificationWithSubscribers>>,
         /// `ResourceTags`: list of tag, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ResourceTags", skip_serializing_if = "Option::is_none")]
         pub resource_tags: Option<Vec<Tag>>,
     }
@@ -103,7 +103,7 @@ pub mod budget {
         pub auto_adjust_type: Value<String>,
         /// `HistoricalOptions`: [`HistoricalOptions`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "HistoricalOptions", skip_serializing_if = "Option::is_none")]
         pub historical_options: Option<HistoricalOptions>,
     }
@@ -123,22 +123,22 @@ pub mod budget {
     pub struct BudgetData {
         /// `AutoAdjustData`: [`AutoAdjustData`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "AutoAdjustData", skip_serializing_if = "Option::is_none")]
         pub auto_adjust_data: Option<AutoAdjustData>,
         /// `BillingViewArn`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "BillingViewArn", skip_serializing_if = "Option::is_none")]
         pub billing_view_arn: Option<Value<String>>,
         /// `BudgetLimit`: [`Spend`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "BudgetLimit", skip_serializing_if = "Option::is_none")]
         pub budget_limit: Option<Spend>,
         /// `BudgetName`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "BudgetName", skip_serializing_if = "Option::is_none")]
         pub budget_name: Option<Value<String>>,
         /// `BudgetType`: string, required.
@@ -146,27 +146,27 @@ pub mod budget {
         pub budget_type: Value<String>,
         /// `CostFilters`: JSON, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "CostFilters", skip_serializing_if = "Option::is_none")]
         pub cost_filters: Option<serde_json::Value>,
         /// `CostTypes`: [`CostTypes`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "CostTypes", skip_serializing_if = "Option::is_none")]
         pub cost_types: Option<CostTypes>,
         /// `FilterExpression`: [`Expression`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "FilterExpression", skip_serializing_if = "Option::is_none")]
         pub filter_expression: Option<Expression>,
         /// `Metrics`: list of string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Metrics", skip_serializing_if = "Option::is_none")]
         pub metrics: Option<List<String>>,
         /// `PlannedBudgetLimits`: JSON, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "PlannedBudgetLimits",
             skip_serializing_if = "Option::is_none"
@@ -174,7 +174,7 @@ pub mod budget {
         pub planned_budget_limits: Option<serde_json::Value>,
         /// `TimePeriod`: [`TimePeriod`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "TimePeriod", skip_serializing_if = "Option::is_none")]
         pub time_period: Option<TimePeriod>,
         /// `TimeUnit`: string, required.
@@ -210,17 +210,17 @@ pub mod budget {
     pub struct CostCategoryValues {
         /// `Key`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Key", skip_serializing_if = "Option::is_none")]
         pub key: Option<Value<String>>,
         /// `MatchOptions`: list of string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "MatchOptions", skip_serializing_if = "Option::is_none")]
         pub match_options: Option<List<String>>,
         /// `Values`: list of string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Values", skip_serializing_if = "Option::is_none")]
         pub values: Option<List<String>>,
     }
@@ -237,17 +237,17 @@ pub mod budget {
     pub struct CostTypes {
         /// `IncludeCredit`: boolean, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "IncludeCredit", skip_serializing_if = "Option::is_none")]
         pub include_credit: Option<Value<bool>>,
         /// `IncludeDiscount`: boolean, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "IncludeDiscount", skip_serializing_if = "Option::is_none")]
         pub include_discount: Option<Value<bool>>,
         /// `IncludeOtherSubscription`: boolean, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "IncludeOtherSubscription",
             skip_serializing_if = "Option::is_none"
@@ -255,17 +255,17 @@ pub mod budget {
         pub include_other_subscription: Option<Value<bool>>,
         /// `IncludeRecurring`: boolean, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "IncludeRecurring", skip_serializing_if = "Option::is_none")]
         pub include_recurring: Option<Value<bool>>,
         /// `IncludeRefund`: boolean, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "IncludeRefund", skip_serializing_if = "Option::is_none")]
         pub include_refund: Option<Value<bool>>,
         /// `IncludeSubscription`: boolean, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "IncludeSubscription",
             skip_serializing_if = "Option::is_none"
@@ -273,27 +273,27 @@ pub mod budget {
         pub include_subscription: Option<Value<bool>>,
         /// `IncludeSupport`: boolean, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "IncludeSupport", skip_serializing_if = "Option::is_none")]
         pub include_support: Option<Value<bool>>,
         /// `IncludeTax`: boolean, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "IncludeTax", skip_serializing_if = "Option::is_none")]
         pub include_tax: Option<Value<bool>>,
         /// `IncludeUpfront`: boolean, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "IncludeUpfront", skip_serializing_if = "Option::is_none")]
         pub include_upfront: Option<Value<bool>>,
         /// `UseAmortized`: boolean, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "UseAmortized", skip_serializing_if = "Option::is_none")]
         pub use_amortized: Option<Value<bool>>,
         /// `UseBlended`: boolean, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "UseBlended", skip_serializing_if = "Option::is_none")]
         pub use_blended: Option<Value<bool>>,
     }
@@ -310,32 +310,32 @@ pub mod budget {
     pub struct Expression {
         /// `And`: list of [`Expression`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "And", skip_serializing_if = "Option::is_none")]
         pub and: Option<Vec<Expression>>,
         /// `CostCategories`: [`CostCategoryValues`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "CostCategories", skip_serializing_if = "Option::is_none")]
         pub cost_categories: Option<CostCategoryValues>,
         /// `Dimensions`: [`ExpressionDimensionValues`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Dimensions", skip_serializing_if = "Option::is_none")]
         pub dimensions: Option<ExpressionDimensionValues>,
         /// `Not`: [`Expression`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Not", skip_serializing_if = "Option::is_none")]
         pub not: Option<Box<Expression>>,
         /// `Or`: list of [`Expression`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Or", skip_serializing_if = "Option::is_none")]
         pub or: Option<Vec<Expression>>,
         /// `Tags`: [`TagValues`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
         pub tags: Option<TagValues>,
     }
@@ -352,17 +352,17 @@ pub mod budget {
     pub struct ExpressionDimensionValues {
         /// `Key`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Key", skip_serializing_if = "Option::is_none")]
         pub key: Option<Value<String>>,
         /// `MatchOptions`: list of string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "MatchOptions", skip_serializing_if = "Option::is_none")]
         pub match_options: Option<List<String>>,
         /// `Values`: list of string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Values", skip_serializing_if = "Option::is_none")]
         pub values: Option<List<String>>,
     }
@@ -405,7 +405,7 @@ pub mod budget {
         pub threshold: Value<f64>,
         /// `ThresholdType`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ThresholdType", skip_serializing_if = "Option::is_none")]
         pub threshold_type: Option<Value<String>>,
     }
@@ -500,17 +500,17 @@ pub mod budget {
     pub struct TagValues {
         /// `Key`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Key", skip_serializing_if = "Option::is_none")]
         pub key: Option<Value<String>>,
         /// `MatchOptions`: list of string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "MatchOptions", skip_serializing_if = "Option::is_none")]
         pub match_options: Option<List<String>>,
         /// `Values`: list of string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Values", skip_serializing_if = "Option::is_none")]
         pub values: Option<List<String>>,
     }
@@ -527,12 +527,12 @@ pub mod budget {
     pub struct TimePeriod {
         /// `End`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "End", skip_serializing_if = "Option::is_none")]
         pub end: Option<Value<String>>,
         /// `Start`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Start", skip_serializing_if = "Option::is_none")]
         pub start: Option<Value<String>>,
     }

@@ -18,7 +18,7 @@ pub mod certificate {
     pub struct Certificate {
         /// `CertificateAuthorityArn`: string, optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "CertificateAuthorityArn",
             skip_serializing_if = "Option::is_none"
@@ -26,12 +26,12 @@ pub mod certificate {
         pub certificate_authority_arn: Option<Value<String>>,
         /// `CertificateExport`: string, one of [`CertificateExport`], optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "CertificateExport", skip_serializing_if = "Option::is_none")]
         pub certificate_export: Option<Value<CertificateExport>>,
         /// `CertificateTransparencyLoggingPreference`: string, one of [`CertificateTransparencyLoggingPreference`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "CertificateTransparencyLoggingPreference",
             skip_serializing_if = "Option::is_none"
@@ -43,7 +43,7 @@ pub mod certificate {
         pub domain_name: Value<String>,
         /// `DomainValidationOptions`: list of [`DomainValidationOption`], optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "DomainValidationOptions",
             skip_serializing_if = "Option::is_none"
@@ -51,17 +51,17 @@ pub mod certificate {
         pub domain_validation_options: Option<Vec<DomainValidationOption>>,
         /// `Id`: JSON, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Id", skip_serializing_if = "Option::is_none")]
         pub id: Option<serde_json::Value>,
         /// `KeyAlgorithm`: string, optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "KeyAlgorithm", skip_serializing_if = "Option::is_none")]
         pub key_algorithm: Option<Value<String>>,
         /// `SubjectAlternativeNames`: list of string, optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "SubjectAlternativeNames",
             skip_serializing_if = "Option::is_none"
@@ -69,12 +69,12 @@ pub mod certificate {
         pub subject_alternative_names: Option<List<String>>,
         /// `Tags`: list of tag, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
         pub tags: Option<Vec<Tag>>,
         /// `ValidationMethod`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ValidationMethod", skip_serializing_if = "Option::is_none")]
         pub validation_method: Option<Value<String>>,
     }
@@ -191,17 +191,17 @@ pub mod certificate {
     pub struct DomainValidationOption {
         /// `DomainName`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "DomainName", skip_serializing_if = "Option::is_none")]
         pub domain_name: Option<Value<String>>,
         /// `HostedZoneId`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "HostedZoneId", skip_serializing_if = "Option::is_none")]
         pub hosted_zone_id: Option<Value<String>>,
         /// `ValidationDomain`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ValidationDomain", skip_serializing_if = "Option::is_none")]
         pub validation_domain: Option<Value<String>>,
     }

@@ -74,7 +74,7 @@ pub mod cache_policy {
     pub struct CachePolicyConfig {
         /// `Comment`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Comment", skip_serializing_if = "Option::is_none")]
         pub comment: Option<Value<String>>,
         /// `DefaultTTL`: number, required.
@@ -126,7 +126,7 @@ pub mod cache_policy {
         pub cookie_behavior: Value<String>,
         /// `Cookies`: list of string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Cookies", skip_serializing_if = "Option::is_none")]
         pub cookies: Option<List<String>>,
     }
@@ -149,7 +149,7 @@ pub mod cache_policy {
         pub header_behavior: Value<String>,
         /// `Headers`: list of string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Headers", skip_serializing_if = "Option::is_none")]
         pub headers: Option<List<String>>,
     }
@@ -172,7 +172,7 @@ pub mod cache_policy {
         pub cookies_config: CookiesConfig,
         /// `EnableAcceptEncodingBrotli`: boolean, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "EnableAcceptEncodingBrotli",
             skip_serializing_if = "Option::is_none"
@@ -215,7 +215,7 @@ pub mod cache_policy {
         pub query_string_behavior: Value<String>,
         /// `QueryStrings`: list of string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "QueryStrings", skip_serializing_if = "Option::is_none")]
         pub query_strings: Option<List<String>>,
     }
@@ -250,7 +250,7 @@ pub mod distribution {
         pub distribution_config: DistributionConfig,
         /// `Tags`: list of tag, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
         pub tags: Option<Vec<Tag>>,
     }
@@ -321,7 +321,7 @@ pub mod distribution {
         pub allowed_methods: Option<List<String>>,
         /// `CachePolicyId`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "CachePolicyId", skip_serializing_if = "Option::is_none")]
         pub cache_policy_id: Option<Value<String>>,
         /// `CachedMethods`: list of string, optional.
@@ -349,12 +349,12 @@ pub mod distribution {
         pub field_level_encryption_id: Option<Value<String>>,
         /// `ForwardedValues`: [`ForwardedValues`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ForwardedValues", skip_serializing_if = "Option::is_none")]
         pub forwarded_values: Option<ForwardedValues>,
         /// `FunctionAssociations`: list of [`FunctionAssociation`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "FunctionAssociations",
             skip_serializing_if = "Option::is_none"
@@ -362,12 +362,12 @@ pub mod distribution {
         pub function_associations: Option<Vec<FunctionAssociation>>,
         /// `GrpcConfig`: [`GrpcConfig`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "GrpcConfig", skip_serializing_if = "Option::is_none")]
         pub grpc_config: Option<GrpcConfig>,
         /// `LambdaFunctionAssociations`: list of [`LambdaFunctionAssociation`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "LambdaFunctionAssociations",
             skip_serializing_if = "Option::is_none"
@@ -385,7 +385,7 @@ pub mod distribution {
         pub min_ttl: Option<Value<f64>>,
         /// `OriginRequestPolicyId`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "OriginRequestPolicyId",
             skip_serializing_if = "Option::is_none"
@@ -396,7 +396,7 @@ pub mod distribution {
         pub path_pattern: Value<String>,
         /// `RealtimeLogConfigArn`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "RealtimeLogConfigArn",
             skip_serializing_if = "Option::is_none"
@@ -404,7 +404,7 @@ pub mod distribution {
         pub realtime_log_config_arn: Option<Value<String>>,
         /// `ResponseHeadersPolicyId`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "ResponseHeadersPolicyId",
             skip_serializing_if = "Option::is_none"
@@ -420,12 +420,12 @@ pub mod distribution {
         pub target_origin_id: Value<String>,
         /// `TrustedKeyGroups`: list of string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "TrustedKeyGroups", skip_serializing_if = "Option::is_none")]
         pub trusted_key_groups: Option<List<String>>,
         /// `TrustedSigners`: list of string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "TrustedSigners", skip_serializing_if = "Option::is_none")]
         pub trusted_signers: Option<List<String>>,
         /// `ViewerProtocolPolicy`: string, required.
@@ -506,7 +506,7 @@ pub mod distribution {
         pub forward: Value<String>,
         /// `WhitelistedNames`: list of string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "WhitelistedNames", skip_serializing_if = "Option::is_none")]
         pub whitelisted_names: Option<List<String>>,
     }
@@ -534,12 +534,12 @@ pub mod distribution {
         pub error_code: Value<i64>,
         /// `ResponseCode`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ResponseCode", skip_serializing_if = "Option::is_none")]
         pub response_code: Option<Value<i64>>,
         /// `ResponsePagePath`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ResponsePagePath", skip_serializing_if = "Option::is_none")]
         pub response_page_path: Option<Value<String>>,
     }
@@ -571,7 +571,7 @@ pub mod distribution {
         pub https_port: Option<Value<i64>>,
         /// `IpAddressType`: string, one of [`IpAddressType`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "IpAddressType", skip_serializing_if = "Option::is_none")]
         pub ip_address_type: Option<Value<IpAddressType>>,
         /// `OriginKeepaliveTimeout`: integer, optional.
@@ -584,7 +584,7 @@ pub mod distribution {
         pub origin_keepalive_timeout: Option<Value<i64>>,
         /// `OriginMtlsConfig`: [`OriginMtlsConfig`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "OriginMtlsConfig", skip_serializing_if = "Option::is_none")]
         pub origin_mtls_config: Option<OriginMtlsConfig>,
         /// `OriginProtocolPolicy`: string, required.
@@ -656,12 +656,12 @@ pub mod distribution {
         pub field_level_encryption_id: Option<Value<String>>,
         /// `ForwardedValues`: [`ForwardedValues`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ForwardedValues", skip_serializing_if = "Option::is_none")]
         pub forwarded_values: Option<ForwardedValues>,
         /// `FunctionAssociations`: list of [`FunctionAssociation`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "FunctionAssociations",
             skip_serializing_if = "Option::is_none"
@@ -669,12 +669,12 @@ pub mod distribution {
         pub function_associations: Option<Vec<FunctionAssociation>>,
         /// `GrpcConfig`: [`GrpcConfig`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "GrpcConfig", skip_serializing_if = "Option::is_none")]
         pub grpc_config: Option<GrpcConfig>,
         /// `LambdaFunctionAssociations`: list of [`LambdaFunctionAssociation`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "LambdaFunctionAssociations",
             skip_serializing_if = "Option::is_none"
@@ -724,12 +724,12 @@ pub mod distribution {
         pub target_origin_id: Value<String>,
         /// `TrustedKeyGroups`: list of string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "TrustedKeyGroups", skip_serializing_if = "Option::is_none")]
         pub trusted_key_groups: Option<List<String>>,
         /// `TrustedSigners`: list of string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "TrustedSigners", skip_serializing_if = "Option::is_none")]
         pub trusted_signers: Option<List<String>>,
         /// `ViewerProtocolPolicy`: string, one of [`ViewerProtocolPolicy`], required.
@@ -773,7 +773,7 @@ pub mod distribution {
     pub struct Definition {
         /// `StringSchema`: [`StringSchema`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "StringSchema", skip_serializing_if = "Option::is_none")]
         pub string_schema: Option<StringSchema>,
     }
@@ -790,27 +790,27 @@ pub mod distribution {
     pub struct DistributionConfig {
         /// `Aliases`: list of string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Aliases", skip_serializing_if = "Option::is_none")]
         pub aliases: Option<List<String>>,
         /// `AnycastIpListId`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "AnycastIpListId", skip_serializing_if = "Option::is_none")]
         pub anycast_ip_list_id: Option<Value<String>>,
         /// `CNAMEs`: list of string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "CNAMEs", skip_serializing_if = "Option::is_none")]
         pub cnam_es: Option<List<String>>,
         /// `CacheBehaviors`: list of [`CacheBehavior`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "CacheBehaviors", skip_serializing_if = "Option::is_none")]
         pub cache_behaviors: Option<Vec<CacheBehavior>>,
         /// `CacheTagConfig`: [`CacheTagConfig`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "CacheTagConfig", skip_serializing_if = "Option::is_none")]
         pub cache_tag_config: Option<CacheTagConfig>,
         /// `Comment`: string, optional.
@@ -820,7 +820,7 @@ pub mod distribution {
         pub comment: Option<Value<String>>,
         /// `ConnectionFunctionAssociation`: [`ConnectionFunctionAssociation`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "ConnectionFunctionAssociation",
             skip_serializing_if = "Option::is_none"
@@ -828,12 +828,12 @@ pub mod distribution {
         pub connection_function_association: Option<ConnectionFunctionAssociation>,
         /// `ConnectionMode`: string, one of [`ConnectionMode`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ConnectionMode", skip_serializing_if = "Option::is_none")]
         pub connection_mode: Option<Value<ConnectionMode>>,
         /// `ContinuousDeploymentPolicyId`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "ContinuousDeploymentPolicyId",
             skip_serializing_if = "Option::is_none"
@@ -841,7 +841,7 @@ pub mod distribution {
         pub continuous_deployment_policy_id: Option<Value<String>>,
         /// `CustomErrorResponses`: list of [`CustomErrorResponse`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "CustomErrorResponses",
             skip_serializing_if = "Option::is_none"
@@ -849,7 +849,7 @@ pub mod distribution {
         pub custom_error_responses: Option<Vec<CustomErrorResponse>>,
         /// `CustomOrigin`: [`LegacyCustomOrigin`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "CustomOrigin", skip_serializing_if = "Option::is_none")]
         pub custom_origin: Option<LegacyCustomOrigin>,
         /// `DefaultCacheBehavior`: [`DefaultCacheBehavior`], required.
@@ -870,22 +870,22 @@ pub mod distribution {
         pub http_version: Option<Value<HttpVersion>>,
         /// `IPV6Enabled`: boolean, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "IPV6Enabled", skip_serializing_if = "Option::is_none")]
         pub ipv6_enabled: Option<Value<bool>>,
         /// `Logging`: [`Logging`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Logging", skip_serializing_if = "Option::is_none")]
         pub logging: Option<Logging>,
         /// `OriginGroups`: [`OriginGroups`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "OriginGroups", skip_serializing_if = "Option::is_none")]
         pub origin_groups: Option<OriginGroups>,
         /// `Origins`: list of [`Origin`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Origins", skip_serializing_if = "Option::is_none")]
         pub origins: Option<Vec<Origin>>,
         /// `PriceClass`: string, one of [`PriceClass`], optional.
@@ -900,17 +900,17 @@ pub mod distribution {
         pub restrictions: Option<Restrictions>,
         /// `S3Origin`: [`LegacyS3Origin`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "S3Origin", skip_serializing_if = "Option::is_none")]
         pub s3_origin: Option<LegacyS3Origin>,
         /// `Staging`: boolean, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Staging", skip_serializing_if = "Option::is_none")]
         pub staging: Option<Value<bool>>,
         /// `TenantConfig`: [`TenantConfig`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "TenantConfig", skip_serializing_if = "Option::is_none")]
         pub tenant_config: Option<TenantConfig>,
         /// `ViewerCertificate`: [`ViewerCertificate`], optional.
@@ -920,7 +920,7 @@ pub mod distribution {
         pub viewer_certificate: Option<ViewerCertificate>,
         /// `ViewerMtlsConfig`: [`ViewerMtlsConfig`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ViewerMtlsConfig", skip_serializing_if = "Option::is_none")]
         pub viewer_mtls_config: Option<ViewerMtlsConfig>,
         /// `WebACLId`: string, optional.
@@ -978,7 +978,7 @@ pub mod distribution {
         pub cookies: Option<Cookies>,
         /// `Headers`: list of string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Headers", skip_serializing_if = "Option::is_none")]
         pub headers: Option<List<String>>,
         /// `QueryString`: boolean, required.
@@ -986,7 +986,7 @@ pub mod distribution {
         pub query_string: Value<bool>,
         /// `QueryStringCacheKeys`: list of string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "QueryStringCacheKeys",
             skip_serializing_if = "Option::is_none"
@@ -1011,12 +1011,12 @@ pub mod distribution {
     pub struct FunctionAssociation {
         /// `EventType`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "EventType", skip_serializing_if = "Option::is_none")]
         pub event_type: Option<Value<String>>,
         /// `FunctionARN`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "FunctionARN", skip_serializing_if = "Option::is_none")]
         pub function_arn: Option<Value<String>>,
     }
@@ -1033,7 +1033,7 @@ pub mod distribution {
     pub struct GeoRestriction {
         /// `Locations`: list of string, one of [`Locations`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Locations", skip_serializing_if = "Option::is_none")]
         pub locations: Option<List<Locations>>,
         /// `RestrictionType`: string, one of [`RestrictionType`], required.
@@ -1073,17 +1073,17 @@ pub mod distribution {
     pub struct LambdaFunctionAssociation {
         /// `EventType`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "EventType", skip_serializing_if = "Option::is_none")]
         pub event_type: Option<Value<String>>,
         /// `IncludeBody`: boolean, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "IncludeBody", skip_serializing_if = "Option::is_none")]
         pub include_body: Option<Value<bool>>,
         /// `LambdaFunctionARN`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "LambdaFunctionARN", skip_serializing_if = "Option::is_none")]
         pub lambda_function_arn: Option<Value<String>>,
     }
@@ -1167,7 +1167,7 @@ pub mod distribution {
     pub struct Logging {
         /// `Bucket`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Bucket", skip_serializing_if = "Option::is_none")]
         pub bucket: Option<Value<String>>,
         /// `IncludeCookies`: boolean, optional.
@@ -1194,17 +1194,17 @@ pub mod distribution {
     pub struct Origin {
         /// `ConnectionAttempts`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ConnectionAttempts", skip_serializing_if = "Option::is_none")]
         pub connection_attempts: Option<Value<i64>>,
         /// `ConnectionTimeout`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ConnectionTimeout", skip_serializing_if = "Option::is_none")]
         pub connection_timeout: Option<Value<i64>>,
         /// `CustomOriginConfig`: [`CustomOriginConfig`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "CustomOriginConfig", skip_serializing_if = "Option::is_none")]
         pub custom_origin_config: Option<CustomOriginConfig>,
         /// `DomainName`: string, required.
@@ -1215,7 +1215,7 @@ pub mod distribution {
         pub id: Value<String>,
         /// `OriginAccessControlId`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "OriginAccessControlId",
             skip_serializing_if = "Option::is_none"
@@ -1223,7 +1223,7 @@ pub mod distribution {
         pub origin_access_control_id: Option<Value<String>>,
         /// `OriginCustomHeaders`: list of [`OriginCustomHeader`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "OriginCustomHeaders",
             skip_serializing_if = "Option::is_none"
@@ -1236,12 +1236,12 @@ pub mod distribution {
         pub origin_path: Option<Value<String>>,
         /// `OriginShield`: [`OriginShield`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "OriginShield", skip_serializing_if = "Option::is_none")]
         pub origin_shield: Option<OriginShield>,
         /// `ResponseCompletionTimeout`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "ResponseCompletionTimeout",
             skip_serializing_if = "Option::is_none"
@@ -1249,12 +1249,12 @@ pub mod distribution {
         pub response_completion_timeout: Option<Value<i64>>,
         /// `S3OriginConfig`: [`S3OriginConfig`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "S3OriginConfig", skip_serializing_if = "Option::is_none")]
         pub s3_origin_config: Option<S3OriginConfig>,
         /// `VpcOriginConfig`: [`VpcOriginConfig`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "VpcOriginConfig", skip_serializing_if = "Option::is_none")]
         pub vpc_origin_config: Option<VpcOriginConfig>,
     }
@@ -1317,7 +1317,7 @@ pub mod distribution {
         pub members: OriginGroupMembers,
         /// `SelectionCriteria`: string, one of [`OriginGroupSelectionCriteria`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "SelectionCriteria", skip_serializing_if = "Option::is_none")]
         pub selection_criteria: Option<Value<OriginGroupSelectionCriteria>>,
     }
@@ -1401,7 +1401,7 @@ pub mod distribution {
     pub struct OriginGroups {
         /// `Items`: list of [`OriginGroup`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Items", skip_serializing_if = "Option::is_none")]
         pub items: Option<Vec<OriginGroup>>,
         /// `Quantity`: integer, required.
@@ -1441,12 +1441,12 @@ pub mod distribution {
     pub struct OriginShield {
         /// `Enabled`: boolean, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Enabled", skip_serializing_if = "Option::is_none")]
         pub enabled: Option<Value<bool>>,
         /// `OriginShieldRegion`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "OriginShieldRegion", skip_serializing_if = "Option::is_none")]
         pub origin_shield_region: Option<Value<String>>,
     }
@@ -1547,12 +1547,12 @@ pub mod distribution {
     pub struct StringSchema {
         /// `Comment`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Comment", skip_serializing_if = "Option::is_none")]
         pub comment: Option<Value<String>>,
         /// `DefaultValue`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "DefaultValue", skip_serializing_if = "Option::is_none")]
         pub default_value: Option<Value<String>>,
         /// `Required`: boolean, required.
@@ -1576,7 +1576,7 @@ pub mod distribution {
     pub struct TenantConfig {
         /// `ParameterDefinitions`: list of [`ParameterDefinition`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "ParameterDefinitions",
             skip_serializing_if = "Option::is_none"
@@ -1596,7 +1596,7 @@ pub mod distribution {
     pub struct TrustStoreConfig {
         /// `AdvertiseTrustStoreCaNames`: boolean, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "AdvertiseTrustStoreCaNames",
             skip_serializing_if = "Option::is_none"
@@ -1604,7 +1604,7 @@ pub mod distribution {
         pub advertise_trust_store_ca_names: Option<Value<bool>>,
         /// `IgnoreCertificateExpiry`: boolean, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "IgnoreCertificateExpiry",
             skip_serializing_if = "Option::is_none"
@@ -1631,12 +1631,12 @@ pub mod distribution {
     pub struct ViewerCertificate {
         /// `AcmCertificateArn`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "AcmCertificateArn", skip_serializing_if = "Option::is_none")]
         pub acm_certificate_arn: Option<Value<String>>,
         /// `CloudFrontDefaultCertificate`: boolean, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "CloudFrontDefaultCertificate",
             skip_serializing_if = "Option::is_none"
@@ -1644,12 +1644,12 @@ pub mod distribution {
         pub cloud_front_default_certificate: Option<Value<bool>>,
         /// `IamCertificateId`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "IamCertificateId", skip_serializing_if = "Option::is_none")]
         pub iam_certificate_id: Option<Value<String>>,
         /// `MinimumProtocolVersion`: string, one of [`MinimumProtocolVersion`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "MinimumProtocolVersion",
             skip_serializing_if = "Option::is_none"
@@ -1657,7 +1657,7 @@ pub mod distribution {
         pub minimum_protocol_version: Option<Value<MinimumProtocolVersion>>,
         /// `SslSupportMethod`: string, one of [`SslSupportMethod`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "SslSupportMethod", skip_serializing_if = "Option::is_none")]
         pub ssl_support_method: Option<Value<SslSupportMethod>>,
     }
@@ -1679,7 +1679,7 @@ pub mod distribution {
         pub mode: Option<Value<ViewerMtlsMode>>,
         /// `TrustStoreConfig`: [`TrustStoreConfig`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "TrustStoreConfig", skip_serializing_if = "Option::is_none")]
         pub trust_store_config: Option<TrustStoreConfig>,
     }
@@ -1709,7 +1709,7 @@ pub mod distribution {
         pub origin_read_timeout: Option<Value<i64>>,
         /// `OwnerAccountId`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "OwnerAccountId", skip_serializing_if = "Option::is_none")]
         pub owner_account_id: Option<Value<String>>,
         /// `VpcOriginId`: string, required.
@@ -2774,7 +2774,7 @@ pub mod origin_access_control {
     pub struct OriginAccessControlConfig {
         /// `Description`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Description", skip_serializing_if = "Option::is_none")]
         pub description: Option<Value<String>>,
         /// `Name`: string, required.
@@ -2885,7 +2885,7 @@ pub mod origin_request_policy {
         pub cookie_behavior: Value<String>,
         /// `Cookies`: list of string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Cookies", skip_serializing_if = "Option::is_none")]
         pub cookies: Option<List<String>>,
     }
@@ -2908,7 +2908,7 @@ pub mod origin_request_policy {
         pub header_behavior: Value<String>,
         /// `Headers`: list of string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Headers", skip_serializing_if = "Option::is_none")]
         pub headers: Option<List<String>>,
     }
@@ -2928,7 +2928,7 @@ pub mod origin_request_policy {
     pub struct OriginRequestPolicyConfig {
         /// `Comment`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Comment", skip_serializing_if = "Option::is_none")]
         pub comment: Option<Value<String>>,
         /// `CookiesConfig`: [`CookiesConfig`], required.
@@ -2971,7 +2971,7 @@ pub mod origin_request_policy {
         pub query_string_behavior: Value<String>,
         /// `QueryStrings`: list of string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "QueryStrings", skip_serializing_if = "Option::is_none")]
         pub query_strings: Option<List<String>>,
     }
@@ -3180,7 +3180,7 @@ pub mod response_headers_policy {
         pub access_control_allow_origins: AccessControlAllowOrigins,
         /// `AccessControlExposeHeaders`: [`AccessControlExposeHeaders`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "AccessControlExposeHeaders",
             skip_serializing_if = "Option::is_none"
@@ -3188,7 +3188,7 @@ pub mod response_headers_policy {
         pub access_control_expose_headers: Option<AccessControlExposeHeaders>,
         /// `AccessControlMaxAgeSec`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "AccessControlMaxAgeSec",
             skip_serializing_if = "Option::is_none"
@@ -3353,17 +3353,17 @@ pub mod response_headers_policy {
     pub struct ResponseHeadersPolicyConfig {
         /// `Comment`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Comment", skip_serializing_if = "Option::is_none")]
         pub comment: Option<Value<String>>,
         /// `CorsConfig`: [`CorsConfig`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "CorsConfig", skip_serializing_if = "Option::is_none")]
         pub cors_config: Option<CorsConfig>,
         /// `CustomHeadersConfig`: [`CustomHeadersConfig`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "CustomHeadersConfig",
             skip_serializing_if = "Option::is_none"
@@ -3374,7 +3374,7 @@ pub mod response_headers_policy {
         pub name: Value<String>,
         /// `RemoveHeadersConfig`: [`RemoveHeadersConfig`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "RemoveHeadersConfig",
             skip_serializing_if = "Option::is_none"
@@ -3382,7 +3382,7 @@ pub mod response_headers_policy {
         pub remove_headers_config: Option<RemoveHeadersConfig>,
         /// `SecurityHeadersConfig`: [`SecurityHeadersConfig`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "SecurityHeadersConfig",
             skip_serializing_if = "Option::is_none"
@@ -3390,7 +3390,7 @@ pub mod response_headers_policy {
         pub security_headers_config: Option<SecurityHeadersConfig>,
         /// `ServerTimingHeadersConfig`: [`ServerTimingHeadersConfig`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "ServerTimingHeadersConfig",
             skip_serializing_if = "Option::is_none"
@@ -3418,7 +3418,7 @@ pub mod response_headers_policy {
     pub struct SecurityHeadersConfig {
         /// `ContentSecurityPolicy`: [`ContentSecurityPolicy`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "ContentSecurityPolicy",
             skip_serializing_if = "Option::is_none"
@@ -3426,22 +3426,22 @@ pub mod response_headers_policy {
         pub content_security_policy: Option<ContentSecurityPolicy>,
         /// `ContentTypeOptions`: [`ContentTypeOptions`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ContentTypeOptions", skip_serializing_if = "Option::is_none")]
         pub content_type_options: Option<ContentTypeOptions>,
         /// `FrameOptions`: [`FrameOptions`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "FrameOptions", skip_serializing_if = "Option::is_none")]
         pub frame_options: Option<FrameOptions>,
         /// `ReferrerPolicy`: [`ReferrerPolicy`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ReferrerPolicy", skip_serializing_if = "Option::is_none")]
         pub referrer_policy: Option<ReferrerPolicy>,
         /// `StrictTransportSecurity`: [`StrictTransportSecurity`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "StrictTransportSecurity",
             skip_serializing_if = "Option::is_none"
@@ -3449,7 +3449,7 @@ pub mod response_headers_policy {
         pub strict_transport_security: Option<StrictTransportSecurity>,
         /// `XSSProtection`: [`XssProtection`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "XSSProtection", skip_serializing_if = "Option::is_none")]
         pub xss_protection: Option<XssProtection>,
     }
@@ -3469,7 +3469,7 @@ pub mod response_headers_policy {
         pub enabled: Value<bool>,
         /// `SamplingRate`: number, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "SamplingRate", skip_serializing_if = "Option::is_none")]
         pub sampling_rate: Option<Value<f64>>,
     }
@@ -3492,7 +3492,7 @@ pub mod response_headers_policy {
         pub access_control_max_age_sec: Value<i64>,
         /// `IncludeSubdomains`: boolean, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "IncludeSubdomains", skip_serializing_if = "Option::is_none")]
         pub include_subdomains: Option<Value<bool>>,
         /// `Override`: boolean, required.
@@ -3500,7 +3500,7 @@ pub mod response_headers_policy {
         pub override_: Value<bool>,
         /// `Preload`: boolean, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Preload", skip_serializing_if = "Option::is_none")]
         pub preload: Option<Value<bool>>,
     }
@@ -3525,7 +3525,7 @@ pub mod response_headers_policy {
     pub struct XssProtection {
         /// `ModeBlock`: boolean, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ModeBlock", skip_serializing_if = "Option::is_none")]
         pub mode_block: Option<Value<bool>>,
         /// `Override`: boolean, required.
@@ -3536,7 +3536,7 @@ pub mod response_headers_policy {
         pub protection: Value<bool>,
         /// `ReportUri`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ReportUri", skip_serializing_if = "Option::is_none")]
         pub report_uri: Option<Value<String>>,
     }

@@ -18,7 +18,7 @@ pub mod trail {
     pub struct Trail {
         /// `AdvancedEventSelectors`: list of [`AdvancedEventSelector`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "AdvancedEventSelectors",
             skip_serializing_if = "Option::is_none"
@@ -26,7 +26,7 @@ pub mod trail {
         pub advanced_event_selectors: Option<Vec<AdvancedEventSelector>>,
         /// `AggregationConfigurations`: list of [`AggregationConfiguration`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "AggregationConfigurations",
             skip_serializing_if = "Option::is_none"
@@ -34,7 +34,7 @@ pub mod trail {
         pub aggregation_configurations: Option<Vec<AggregationConfiguration>>,
         /// `CloudWatchLogsLogGroupArn`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "CloudWatchLogsLogGroupArn",
             skip_serializing_if = "Option::is_none"
@@ -42,7 +42,7 @@ pub mod trail {
         pub cloud_watch_logs_log_group_arn: Option<Value<String>>,
         /// `CloudWatchLogsRoleArn`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "CloudWatchLogsRoleArn",
             skip_serializing_if = "Option::is_none"
@@ -50,7 +50,7 @@ pub mod trail {
         pub cloud_watch_logs_role_arn: Option<Value<String>>,
         /// `EnableLogFileValidation`: boolean, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "EnableLogFileValidation",
             skip_serializing_if = "Option::is_none"
@@ -58,12 +58,12 @@ pub mod trail {
         pub enable_log_file_validation: Option<Value<bool>>,
         /// `EventSelectors`: list of [`EventSelector`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "EventSelectors", skip_serializing_if = "Option::is_none")]
         pub event_selectors: Option<Vec<EventSelector>>,
         /// `IncludeGlobalServiceEvents`: boolean, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "IncludeGlobalServiceEvents",
             skip_serializing_if = "Option::is_none"
@@ -71,7 +71,7 @@ pub mod trail {
         pub include_global_service_events: Option<Value<bool>>,
         /// `InsightSelectors`: list of [`InsightSelector`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "InsightSelectors", skip_serializing_if = "Option::is_none")]
         pub insight_selectors: Option<Vec<InsightSelector>>,
         /// `IsLogging`: boolean, required.
@@ -79,12 +79,12 @@ pub mod trail {
         pub is_logging: Value<bool>,
         /// `IsMultiRegionTrail`: boolean, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "IsMultiRegionTrail", skip_serializing_if = "Option::is_none")]
         pub is_multi_region_trail: Option<Value<bool>>,
         /// `IsOrganizationTrail`: boolean, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "IsOrganizationTrail",
             skip_serializing_if = "Option::is_none"
@@ -92,7 +92,7 @@ pub mod trail {
         pub is_organization_trail: Option<Value<bool>>,
         /// `KMSKeyId`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "KMSKeyId", skip_serializing_if = "Option::is_none")]
         pub kms_key_id: Option<Value<String>>,
         /// `S3BucketName`: string, required.
@@ -100,22 +100,22 @@ pub mod trail {
         pub s3_bucket_name: Value<String>,
         /// `S3KeyPrefix`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "S3KeyPrefix", skip_serializing_if = "Option::is_none")]
         pub s3_key_prefix: Option<Value<String>>,
         /// `SnsTopicName`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "SnsTopicName", skip_serializing_if = "Option::is_none")]
         pub sns_topic_name: Option<Value<String>>,
         /// `Tags`: list of tag, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
         pub tags: Option<Vec<Tag>>,
         /// `TrailName`: string, optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "TrailName", skip_serializing_if = "Option::is_none")]
         pub trail_name: Option<Value<String>>,
     }
@@ -277,7 +277,7 @@ pub mod trail {
         pub field_selectors: Vec<AdvancedFieldSelector>,
         /// `Name`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
         pub name: Option<Value<String>>,
     }
@@ -297,12 +297,12 @@ pub mod trail {
     pub struct AdvancedFieldSelector {
         /// `EndsWith`: list of string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "EndsWith", skip_serializing_if = "Option::is_none")]
         pub ends_with: Option<List<String>>,
         /// `Equals`: list of string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Equals", skip_serializing_if = "Option::is_none")]
         pub equals: Option<List<String>>,
         /// `Field`: string, required.
@@ -310,22 +310,22 @@ pub mod trail {
         pub field: Value<String>,
         /// `NotEndsWith`: list of string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "NotEndsWith", skip_serializing_if = "Option::is_none")]
         pub not_ends_with: Option<List<String>>,
         /// `NotEquals`: list of string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "NotEquals", skip_serializing_if = "Option::is_none")]
         pub not_equals: Option<List<String>>,
         /// `NotStartsWith`: list of string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "NotStartsWith", skip_serializing_if = "Option::is_none")]
         pub not_starts_with: Option<List<String>>,
         /// `StartsWith`: list of string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "StartsWith", skip_serializing_if = "Option::is_none")]
         pub starts_with: Option<List<String>>,
     }
@@ -377,7 +377,7 @@ pub mod trail {
         pub type_: Value<Type>,
         /// `Values`: list of string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Values", skip_serializing_if = "Option::is_none")]
         pub values: Option<List<String>>,
     }
@@ -397,12 +397,12 @@ pub mod trail {
     pub struct EventSelector {
         /// `DataResources`: list of [`DataResource`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "DataResources", skip_serializing_if = "Option::is_none")]
         pub data_resources: Option<Vec<DataResource>>,
         /// `ExcludeManagementEventSources`: list of string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "ExcludeManagementEventSources",
             skip_serializing_if = "Option::is_none"
@@ -410,7 +410,7 @@ pub mod trail {
         pub exclude_management_event_sources: Option<List<String>>,
         /// `IncludeManagementEvents`: boolean, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "IncludeManagementEvents",
             skip_serializing_if = "Option::is_none"
@@ -418,7 +418,7 @@ pub mod trail {
         pub include_management_events: Option<Value<bool>>,
         /// `ReadWriteType`: string, one of [`ReadWriteType`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ReadWriteType", skip_serializing_if = "Option::is_none")]
         pub read_write_type: Option<Value<ReadWriteType>>,
     }
@@ -435,12 +435,12 @@ pub mod trail {
     pub struct InsightSelector {
         /// `EventCategories`: list of string, one of [`SourceEventCategory`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "EventCategories", skip_serializing_if = "Option::is_none")]
         pub event_categories: Option<List<SourceEventCategory>>,
         /// `InsightType`: string, one of [`InsightType`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "InsightType", skip_serializing_if = "Option::is_none")]
         pub insight_type: Option<Value<InsightType>>,
     }

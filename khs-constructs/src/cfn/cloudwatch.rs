@@ -18,7 +18,7 @@ pub mod alarm {
     pub struct Alarm {
         /// `ActionConfiguration`: [`ActionConfiguration`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "ActionConfiguration",
             skip_serializing_if = "Option::is_none"
@@ -31,37 +31,37 @@ pub mod alarm {
         pub actions_enabled: Option<Value<bool>>,
         /// `AlarmActions`: list of string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "AlarmActions", skip_serializing_if = "Option::is_none")]
         pub alarm_actions: Option<List<String>>,
         /// `AlarmDescription`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "AlarmDescription", skip_serializing_if = "Option::is_none")]
         pub alarm_description: Option<Value<String>>,
         /// `AlarmName`: string, optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "AlarmName", skip_serializing_if = "Option::is_none")]
         pub alarm_name: Option<Value<String>>,
         /// `ComparisonOperator`: string, one of [`ComparisonOperator`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ComparisonOperator", skip_serializing_if = "Option::is_none")]
         pub comparison_operator: Option<Value<ComparisonOperator>>,
         /// `DatapointsToAlarm`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "DatapointsToAlarm", skip_serializing_if = "Option::is_none")]
         pub datapoints_to_alarm: Option<Value<i64>>,
         /// `Dimensions`: list of [`Dimension`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Dimensions", skip_serializing_if = "Option::is_none")]
         pub dimensions: Option<Vec<Dimension>>,
         /// `EvaluateLowSampleCountPercentile`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "EvaluateLowSampleCountPercentile",
             skip_serializing_if = "Option::is_none"
@@ -69,32 +69,32 @@ pub mod alarm {
         pub evaluate_low_sample_count_percentile: Option<Value<String>>,
         /// `EvaluationCriteria`: [`EvaluationCriteria`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "EvaluationCriteria", skip_serializing_if = "Option::is_none")]
         pub evaluation_criteria: Option<EvaluationCriteria>,
         /// `EvaluationInterval`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "EvaluationInterval", skip_serializing_if = "Option::is_none")]
         pub evaluation_interval: Option<Value<i64>>,
         /// `EvaluationPeriods`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "EvaluationPeriods", skip_serializing_if = "Option::is_none")]
         pub evaluation_periods: Option<Value<i64>>,
         /// `EvaluationWindow`: [`EvaluationWindow`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "EvaluationWindow", skip_serializing_if = "Option::is_none")]
         pub evaluation_window: Option<EvaluationWindow>,
         /// `ExtendedStatistic`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ExtendedStatistic", skip_serializing_if = "Option::is_none")]
         pub extended_statistic: Option<Value<String>>,
         /// `InsufficientDataActions`: list of string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "InsufficientDataActions",
             skip_serializing_if = "Option::is_none"
@@ -102,62 +102,62 @@ pub mod alarm {
         pub insufficient_data_actions: Option<List<String>>,
         /// `MetricName`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "MetricName", skip_serializing_if = "Option::is_none")]
         pub metric_name: Option<Value<String>>,
         /// `Metrics`: list of [`MetricDataQuery`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Metrics", skip_serializing_if = "Option::is_none")]
         pub metrics: Option<Vec<MetricDataQuery>>,
         /// `Namespace`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Namespace", skip_serializing_if = "Option::is_none")]
         pub namespace: Option<Value<String>>,
         /// `OKActions`: list of string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "OKActions", skip_serializing_if = "Option::is_none")]
         pub ok_actions: Option<List<String>>,
         /// `Period`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Period", skip_serializing_if = "Option::is_none")]
         pub period: Option<Value<i64>>,
         /// `Statistic`: string, one of [`Statistic`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Statistic", skip_serializing_if = "Option::is_none")]
         pub statistic: Option<Value<Statistic>>,
         /// `Tags`: list of tag, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
         pub tags: Option<Vec<Tag>>,
         /// `Threshold`: number, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Threshold", skip_serializing_if = "Option::is_none")]
         pub threshold: Option<Value<f64>>,
         /// `ThresholdMetricId`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ThresholdMetricId", skip_serializing_if = "Option::is_none")]
         pub threshold_metric_id: Option<Value<String>>,
         /// `TreatMissingData`: string, one of [`TreatMissingData`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "TreatMissingData", skip_serializing_if = "Option::is_none")]
         pub treat_missing_data: Option<Value<TreatMissingData>>,
         /// `Unit`: string, one of [`Unit`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Unit", skip_serializing_if = "Option::is_none")]
         pub unit: Option<Value<Unit>>,
         /// `WarmUpConfiguration`: [`WarmUpConfiguration`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "WarmUpConfiguration",
             skip_serializing_if = "Option::is_none"
@@ -344,7 +344,7 @@ pub mod alarm {
     pub struct ActionConfiguration {
         /// `AlarmTagsPropagation`: [`AlarmTagsPropagation`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "AlarmTagsPropagation",
             skip_serializing_if = "Option::is_none"
@@ -364,17 +364,17 @@ pub mod alarm {
     pub struct AlarmPromQlCriteria {
         /// `PendingPeriod`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "PendingPeriod", skip_serializing_if = "Option::is_none")]
         pub pending_period: Option<Value<i64>>,
         /// `Query`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Query", skip_serializing_if = "Option::is_none")]
         pub query: Option<Value<String>>,
         /// `RecoveryPeriod`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "RecoveryPeriod", skip_serializing_if = "Option::is_none")]
         pub recovery_period: Option<Value<i64>>,
     }
@@ -394,12 +394,12 @@ pub mod alarm {
         pub enabled: Value<bool>,
         /// `ExcludedTagKeys`: list of string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ExcludedTagKeys", skip_serializing_if = "Option::is_none")]
         pub excluded_tag_keys: Option<List<String>>,
         /// `IncludedTagKeys`: list of string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "IncludedTagKeys", skip_serializing_if = "Option::is_none")]
         pub included_tag_keys: Option<List<String>>,
     }
@@ -441,7 +441,7 @@ pub mod alarm {
     pub struct EvaluationCriteria {
         /// `PromQLCriteria`: [`AlarmPromQlCriteria`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "PromQLCriteria", skip_serializing_if = "Option::is_none")]
         pub prom_ql_criteria: Option<AlarmPromQlCriteria>,
     }
@@ -458,12 +458,12 @@ pub mod alarm {
     pub struct EvaluationWindow {
         /// `SlidingWindow`: JSON, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "SlidingWindow", skip_serializing_if = "Option::is_none")]
         pub sliding_window: Option<serde_json::Value>,
         /// `WallClockWindow`: [`WallClockWindow`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "WallClockWindow", skip_serializing_if = "Option::is_none")]
         pub wall_clock_window: Option<WallClockWindow>,
     }
@@ -480,17 +480,17 @@ pub mod alarm {
     pub struct Metric {
         /// `Dimensions`: list of [`Dimension`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Dimensions", skip_serializing_if = "Option::is_none")]
         pub dimensions: Option<Vec<Dimension>>,
         /// `MetricName`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "MetricName", skip_serializing_if = "Option::is_none")]
         pub metric_name: Option<Value<String>>,
         /// `Namespace`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Namespace", skip_serializing_if = "Option::is_none")]
         pub namespace: Option<Value<String>>,
     }
@@ -507,12 +507,12 @@ pub mod alarm {
     pub struct MetricDataQuery {
         /// `AccountId`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "AccountId", skip_serializing_if = "Option::is_none")]
         pub account_id: Option<Value<String>>,
         /// `Expression`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Expression", skip_serializing_if = "Option::is_none")]
         pub expression: Option<Value<String>>,
         /// `Id`: string, required.
@@ -520,22 +520,22 @@ pub mod alarm {
         pub id: Value<String>,
         /// `Label`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Label", skip_serializing_if = "Option::is_none")]
         pub label: Option<Value<String>>,
         /// `MetricStat`: [`MetricStat`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "MetricStat", skip_serializing_if = "Option::is_none")]
         pub metric_stat: Option<MetricStat>,
         /// `Period`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Period", skip_serializing_if = "Option::is_none")]
         pub period: Option<Value<i64>>,
         /// `ReturnData`: boolean, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ReturnData", skip_serializing_if = "Option::is_none")]
         pub return_data: Option<Value<bool>>,
     }
@@ -569,7 +569,7 @@ pub mod alarm {
         pub stat: Value<String>,
         /// `Unit`: string, one of [`Unit`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Unit", skip_serializing_if = "Option::is_none")]
         pub unit: Option<Value<Unit>>,
     }
@@ -595,7 +595,7 @@ pub mod alarm {
     pub struct WallClockWindow {
         /// `Timezone`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Timezone", skip_serializing_if = "Option::is_none")]
         pub timezone: Option<Value<String>>,
     }
@@ -612,7 +612,7 @@ pub mod alarm {
     pub struct WarmUpConfiguration {
         /// `OnlyStartEvaluatingAfterWarmUpPeriodEnds`: boolean, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "OnlyStartEvaluatingAfterWarmUpPeriodEnds",
             skip_serializing_if = "Option::is_none"
@@ -620,7 +620,7 @@ pub mod alarm {
         pub only_start_evaluating_after_warm_up_period_ends: Option<Value<bool>>,
         /// `WarmUpPeriodDurationInMinutes`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "WarmUpPeriodDurationInMinutes",
             skip_serializing_if = "Option::is_none"
@@ -828,12 +828,12 @@ pub mod dashboard {
         pub dashboard_body: Value<String>,
         /// `DashboardName`: string, optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "DashboardName", skip_serializing_if = "Option::is_none")]
         pub dashboard_name: Option<Value<String>>,
         /// `Tags`: list of tag, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
         pub tags: Option<Vec<Tag>>,
     }

@@ -18,17 +18,17 @@ pub mod configuration_recorder {
     pub struct ConfigurationRecorder {
         /// `Name`: string, optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
         pub name: Option<Value<String>>,
         /// `RecordingGroup`: [`RecordingGroup`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "RecordingGroup", skip_serializing_if = "Option::is_none")]
         pub recording_group: Option<RecordingGroup>,
         /// `RecordingMode`: [`RecordingMode`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "RecordingMode", skip_serializing_if = "Option::is_none")]
         pub recording_mode: Option<RecordingMode>,
         /// `RoleARN`: string, required.
@@ -133,12 +133,12 @@ pub mod configuration_recorder {
     pub struct RecordingGroup {
         /// `AllSupported`: boolean, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "AllSupported", skip_serializing_if = "Option::is_none")]
         pub all_supported: Option<Value<bool>>,
         /// `ExclusionByResourceTypes`: [`ExclusionByResourceTypes`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "ExclusionByResourceTypes",
             skip_serializing_if = "Option::is_none"
@@ -146,7 +146,7 @@ pub mod configuration_recorder {
         pub exclusion_by_resource_types: Option<ExclusionByResourceTypes>,
         /// `IncludeGlobalResourceTypes`: boolean, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "IncludeGlobalResourceTypes",
             skip_serializing_if = "Option::is_none"
@@ -154,12 +154,12 @@ pub mod configuration_recorder {
         pub include_global_resource_types: Option<Value<bool>>,
         /// `RecordingStrategy`: [`RecordingStrategy`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "RecordingStrategy", skip_serializing_if = "Option::is_none")]
         pub recording_strategy: Option<RecordingStrategy>,
         /// `ResourceTypes`: list of string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ResourceTypes", skip_serializing_if = "Option::is_none")]
         pub resource_types: Option<List<String>>,
     }
@@ -179,7 +179,7 @@ pub mod configuration_recorder {
         pub recording_frequency: Value<String>,
         /// `RecordingModeOverrides`: list of [`RecordingModeOverride`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "RecordingModeOverrides",
             skip_serializing_if = "Option::is_none"
@@ -202,7 +202,7 @@ pub mod configuration_recorder {
     pub struct RecordingModeOverride {
         /// `Description`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Description", skip_serializing_if = "Option::is_none")]
         pub description: Option<Value<String>>,
         /// `RecordingFrequency`: string, required.
@@ -261,7 +261,7 @@ pub mod delivery_channel {
     pub struct DeliveryChannel {
         /// `ConfigSnapshotDeliveryProperties`: [`ConfigSnapshotDeliveryProperties`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "ConfigSnapshotDeliveryProperties",
             skip_serializing_if = "Option::is_none"
@@ -269,7 +269,7 @@ pub mod delivery_channel {
         pub config_snapshot_delivery_properties: Option<ConfigSnapshotDeliveryProperties>,
         /// `Name`: string, optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
         pub name: Option<Value<String>>,
         /// `S3BucketName`: string, required.
@@ -277,17 +277,17 @@ pub mod delivery_channel {
         pub s3_bucket_name: Value<String>,
         /// `S3KeyPrefix`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "S3KeyPrefix", skip_serializing_if = "Option::is_none")]
         pub s3_key_prefix: Option<Value<String>>,
         /// `S3KmsKeyArn`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "S3KmsKeyArn", skip_serializing_if = "Option::is_none")]
         pub s3_kms_key_arn: Option<Value<String>>,
         /// `SnsTopicARN`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "SnsTopicARN", skip_serializing_if = "Option::is_none")]
         pub sns_topic_arn: Option<Value<String>>,
     }
@@ -366,7 +366,7 @@ pub mod delivery_channel {
     pub struct ConfigSnapshotDeliveryProperties {
         /// `DeliveryFrequency`: string, one of [`DeliveryFrequency`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "DeliveryFrequency", skip_serializing_if = "Option::is_none")]
         pub delivery_frequency: Option<Value<DeliveryFrequency>>,
     }

@@ -18,42 +18,42 @@ pub mod eip {
     pub struct Eip {
         /// `Address`: string, optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Address", skip_serializing_if = "Option::is_none")]
         pub address: Option<Value<String>>,
         /// `Domain`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Domain", skip_serializing_if = "Option::is_none")]
         pub domain: Option<Value<String>>,
         /// `InstanceId`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "InstanceId", skip_serializing_if = "Option::is_none")]
         pub instance_id: Option<Value<String>>,
         /// `IpamPoolId`: string, optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "IpamPoolId", skip_serializing_if = "Option::is_none")]
         pub ipam_pool_id: Option<Value<String>>,
         /// `NetworkBorderGroup`: string, optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "NetworkBorderGroup", skip_serializing_if = "Option::is_none")]
         pub network_border_group: Option<Value<String>>,
         /// `PublicIpv4Pool`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "PublicIpv4Pool", skip_serializing_if = "Option::is_none")]
         pub public_ipv4_pool: Option<Value<String>>,
         /// `Tags`: list of tag, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
         pub tags: Option<Vec<Tag>>,
         /// `TransferAddress`: string, optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "TransferAddress", skip_serializing_if = "Option::is_none")]
         pub transfer_address: Option<Value<String>>,
     }
@@ -163,7 +163,7 @@ pub mod flow_log {
     pub struct FlowLog {
         /// `DeliverCrossAccountRole`: string, optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "DeliverCrossAccountRole",
             skip_serializing_if = "Option::is_none"
@@ -171,7 +171,7 @@ pub mod flow_log {
         pub deliver_cross_account_role: Option<Value<String>>,
         /// `DeliverLogsPermissionArn`: string, optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "DeliverLogsPermissionArn",
             skip_serializing_if = "Option::is_none"
@@ -179,32 +179,32 @@ pub mod flow_log {
         pub deliver_logs_permission_arn: Option<Value<String>>,
         /// `DestinationOptions`: [`DestinationOptions`], optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "DestinationOptions", skip_serializing_if = "Option::is_none")]
         pub destination_options: Option<DestinationOptions>,
         /// `LogDestination`: string, optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "LogDestination", skip_serializing_if = "Option::is_none")]
         pub log_destination: Option<Value<String>>,
         /// `LogDestinationType`: string, one of [`LogDestinationType`], optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "LogDestinationType", skip_serializing_if = "Option::is_none")]
         pub log_destination_type: Option<Value<LogDestinationType>>,
         /// `LogFormat`: string, optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "LogFormat", skip_serializing_if = "Option::is_none")]
         pub log_format: Option<Value<String>>,
         /// `LogGroupName`: string, optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "LogGroupName", skip_serializing_if = "Option::is_none")]
         pub log_group_name: Option<Value<String>>,
         /// `MaxAggregationInterval`: integer, optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "MaxAggregationInterval",
             skip_serializing_if = "Option::is_none"
@@ -218,7 +218,7 @@ pub mod flow_log {
         pub resource_type: Value<ResourceType>,
         /// `TagFieldSpecifications`: list of [`TagFieldSpecification`], optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "TagFieldSpecifications",
             skip_serializing_if = "Option::is_none"
@@ -226,12 +226,12 @@ pub mod flow_log {
         pub tag_field_specifications: Option<Vec<TagFieldSpecification>>,
         /// `Tags`: list of tag, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
         pub tags: Option<Vec<Tag>>,
         /// `TrafficType`: string, one of [`TrafficType`], optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "TrafficType", skip_serializing_if = "Option::is_none")]
         pub traffic_type: Option<Value<TrafficType>>,
     }
@@ -546,7 +546,7 @@ pub mod internet_gateway {
     pub struct InternetGateway {
         /// `Tags`: list of tag, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
         pub tags: Option<Vec<Tag>>,
     }
@@ -610,17 +610,17 @@ pub mod nat_gateway {
     pub struct NatGateway {
         /// `AllocationId`: string, optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "AllocationId", skip_serializing_if = "Option::is_none")]
         pub allocation_id: Option<Value<String>>,
         /// `AvailabilityMode`: string, one of [`AvailabilityMode`], optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "AvailabilityMode", skip_serializing_if = "Option::is_none")]
         pub availability_mode: Option<Value<AvailabilityMode>>,
         /// `AvailabilityZoneAddresses`: list of [`AvailabilityZoneAddress`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "AvailabilityZoneAddresses",
             skip_serializing_if = "Option::is_none"
@@ -628,12 +628,12 @@ pub mod nat_gateway {
         pub availability_zone_addresses: Option<Vec<AvailabilityZoneAddress>>,
         /// `ConnectivityType`: string, one of [`ConnectivityType`], optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ConnectivityType", skip_serializing_if = "Option::is_none")]
         pub connectivity_type: Option<Value<ConnectivityType>>,
         /// `MaxDrainDurationSeconds`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "MaxDrainDurationSeconds",
             skip_serializing_if = "Option::is_none"
@@ -641,12 +641,12 @@ pub mod nat_gateway {
         pub max_drain_duration_seconds: Option<Value<i64>>,
         /// `PrivateIpAddress`: string, optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "PrivateIpAddress", skip_serializing_if = "Option::is_none")]
         pub private_ip_address: Option<Value<String>>,
         /// `SecondaryAllocationIds`: list of string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "SecondaryAllocationIds",
             skip_serializing_if = "Option::is_none"
@@ -654,7 +654,7 @@ pub mod nat_gateway {
         pub secondary_allocation_ids: Option<List<String>>,
         /// `SecondaryPrivateIpAddressCount`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "SecondaryPrivateIpAddressCount",
             skip_serializing_if = "Option::is_none"
@@ -662,7 +662,7 @@ pub mod nat_gateway {
         pub secondary_private_ip_address_count: Option<Value<i64>>,
         /// `SecondaryPrivateIpAddresses`: list of string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "SecondaryPrivateIpAddresses",
             skip_serializing_if = "Option::is_none"
@@ -670,17 +670,17 @@ pub mod nat_gateway {
         pub secondary_private_ip_addresses: Option<List<String>>,
         /// `SubnetId`: string, optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "SubnetId", skip_serializing_if = "Option::is_none")]
         pub subnet_id: Option<Value<String>>,
         /// `Tags`: list of tag, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
         pub tags: Option<Vec<Tag>>,
         /// `VpcId`: string, optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "VpcId", skip_serializing_if = "Option::is_none")]
         pub vpc_id: Option<Value<String>>,
     }
@@ -821,12 +821,12 @@ pub mod nat_gateway {
         pub allocation_ids: List<String>,
         /// `AvailabilityZone`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "AvailabilityZone", skip_serializing_if = "Option::is_none")]
         pub availability_zone: Option<Value<String>>,
         /// `AvailabilityZoneId`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "AvailabilityZoneId", skip_serializing_if = "Option::is_none")]
         pub availability_zone_id: Option<Value<String>>,
     }
@@ -893,7 +893,7 @@ pub mod network_acl {
     pub struct NetworkAcl {
         /// `Tags`: list of tag, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
         pub tags: Option<Vec<Tag>>,
         /// `VpcId`: string, required. Update requires replacement.
@@ -970,22 +970,22 @@ pub mod network_acl_entry {
     pub struct NetworkAclEntry {
         /// `CidrBlock`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "CidrBlock", skip_serializing_if = "Option::is_none")]
         pub cidr_block: Option<Value<String>>,
         /// `Egress`: boolean, optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Egress", skip_serializing_if = "Option::is_none")]
         pub egress: Option<Value<bool>>,
         /// `Icmp`: [`Icmp`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Icmp", skip_serializing_if = "Option::is_none")]
         pub icmp: Option<Icmp>,
         /// `Ipv6CidrBlock`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Ipv6CidrBlock", skip_serializing_if = "Option::is_none")]
         pub ipv6_cidr_block: Option<Value<String>>,
         /// `NetworkAclId`: string, required. Update requires replacement.
@@ -993,7 +993,7 @@ pub mod network_acl_entry {
         pub network_acl_id: Value<String>,
         /// `PortRange`: [`PortRange`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "PortRange", skip_serializing_if = "Option::is_none")]
         pub port_range: Option<PortRange>,
         /// `Protocol`: integer, required.
@@ -1115,12 +1115,12 @@ pub mod network_acl_entry {
     pub struct Icmp {
         /// `Code`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Code", skip_serializing_if = "Option::is_none")]
         pub code: Option<Value<i64>>,
         /// `Type`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Type", skip_serializing_if = "Option::is_none")]
         pub type_: Option<Value<i64>>,
     }
@@ -1137,12 +1137,12 @@ pub mod network_acl_entry {
     pub struct PortRange {
         /// `From`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "From", skip_serializing_if = "Option::is_none")]
         pub from: Option<Value<i64>>,
         /// `To`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "To", skip_serializing_if = "Option::is_none")]
         pub to: Option<Value<i64>>,
     }
@@ -1171,17 +1171,17 @@ pub mod route {
     pub struct Route {
         /// `CarrierGatewayId`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "CarrierGatewayId", skip_serializing_if = "Option::is_none")]
         pub carrier_gateway_id: Option<Value<String>>,
         /// `CoreNetworkArn`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "CoreNetworkArn", skip_serializing_if = "Option::is_none")]
         pub core_network_arn: Option<Value<String>>,
         /// `DestinationCidrBlock`: string, optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "DestinationCidrBlock",
             skip_serializing_if = "Option::is_none"
@@ -1189,7 +1189,7 @@ pub mod route {
         pub destination_cidr_block: Option<Value<String>>,
         /// `DestinationIpv6CidrBlock`: string, optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "DestinationIpv6CidrBlock",
             skip_serializing_if = "Option::is_none"
@@ -1197,7 +1197,7 @@ pub mod route {
         pub destination_ipv6_cidr_block: Option<Value<String>>,
         /// `DestinationPrefixListId`: string, optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "DestinationPrefixListId",
             skip_serializing_if = "Option::is_none"
@@ -1205,7 +1205,7 @@ pub mod route {
         pub destination_prefix_list_id: Option<Value<String>>,
         /// `EgressOnlyInternetGatewayId`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "EgressOnlyInternetGatewayId",
             skip_serializing_if = "Option::is_none"
@@ -1213,32 +1213,32 @@ pub mod route {
         pub egress_only_internet_gateway_id: Option<Value<String>>,
         /// `GatewayId`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "GatewayId", skip_serializing_if = "Option::is_none")]
         pub gateway_id: Option<Value<String>>,
         /// `InstanceId`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "InstanceId", skip_serializing_if = "Option::is_none")]
         pub instance_id: Option<Value<String>>,
         /// `LocalGatewayId`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "LocalGatewayId", skip_serializing_if = "Option::is_none")]
         pub local_gateway_id: Option<Value<String>>,
         /// `NatGatewayId`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "NatGatewayId", skip_serializing_if = "Option::is_none")]
         pub nat_gateway_id: Option<Value<String>>,
         /// `NetworkInterfaceId`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "NetworkInterfaceId", skip_serializing_if = "Option::is_none")]
         pub network_interface_id: Option<Value<String>>,
         /// `OdbNetworkArn`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "OdbNetworkArn", skip_serializing_if = "Option::is_none")]
         pub odb_network_arn: Option<Value<String>>,
         /// `RouteTableId`: string, required. Update requires replacement.
@@ -1246,17 +1246,17 @@ pub mod route {
         pub route_table_id: Value<String>,
         /// `TransitGatewayId`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "TransitGatewayId", skip_serializing_if = "Option::is_none")]
         pub transit_gateway_id: Option<Value<String>>,
         /// `VpcEndpointId`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "VpcEndpointId", skip_serializing_if = "Option::is_none")]
         pub vpc_endpoint_id: Option<Value<String>>,
         /// `VpcPeeringConnectionId`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "VpcPeeringConnectionId",
             skip_serializing_if = "Option::is_none"
@@ -1422,7 +1422,7 @@ pub mod route_table {
     pub struct RouteTable {
         /// `Tags`: list of tag, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
         pub tags: Option<Vec<Tag>>,
         /// `VpcId`: string, required. Update requires replacement.
@@ -1502,12 +1502,12 @@ pub mod security_group {
         pub group_description: Value<String>,
         /// `GroupName`: string, optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "GroupName", skip_serializing_if = "Option::is_none")]
         pub group_name: Option<Value<String>>,
         /// `SecurityGroupEgress`: list of [`Egress`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "SecurityGroupEgress",
             skip_serializing_if = "Option::is_none"
@@ -1515,7 +1515,7 @@ pub mod security_group {
         pub security_group_egress: Option<Vec<Egress>>,
         /// `SecurityGroupIngress`: list of [`Ingress`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "SecurityGroupIngress",
             skip_serializing_if = "Option::is_none"
@@ -1523,12 +1523,12 @@ pub mod security_group {
         pub security_group_ingress: Option<Vec<Ingress>>,
         /// `Tags`: list of tag, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
         pub tags: Option<Vec<Tag>>,
         /// `VpcId`: string, optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "VpcId", skip_serializing_if = "Option::is_none")]
         pub vpc_id: Option<Value<String>>,
     }
@@ -1622,22 +1622,22 @@ pub mod security_group {
     pub struct Egress {
         /// `CidrIp`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "CidrIp", skip_serializing_if = "Option::is_none")]
         pub cidr_ip: Option<Value<String>>,
         /// `CidrIpv6`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "CidrIpv6", skip_serializing_if = "Option::is_none")]
         pub cidr_ipv6: Option<Value<String>>,
         /// `Description`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Description", skip_serializing_if = "Option::is_none")]
         pub description: Option<Value<String>>,
         /// `DestinationPrefixListId`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "DestinationPrefixListId",
             skip_serializing_if = "Option::is_none"
@@ -1645,7 +1645,7 @@ pub mod security_group {
         pub destination_prefix_list_id: Option<Value<String>>,
         /// `DestinationSecurityGroupId`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "DestinationSecurityGroupId",
             skip_serializing_if = "Option::is_none"
@@ -1653,7 +1653,7 @@ pub mod security_group {
         pub destination_security_group_id: Option<Value<String>>,
         /// `FromPort`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "FromPort", skip_serializing_if = "Option::is_none")]
         pub from_port: Option<Value<i64>>,
         /// `IpProtocol`: string, required.
@@ -1661,7 +1661,7 @@ pub mod security_group {
         pub ip_protocol: Value<String>,
         /// `ToPort`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ToPort", skip_serializing_if = "Option::is_none")]
         pub to_port: Option<Value<i64>>,
     }
@@ -1687,22 +1687,22 @@ pub mod security_group {
     pub struct Ingress {
         /// `CidrIp`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "CidrIp", skip_serializing_if = "Option::is_none")]
         pub cidr_ip: Option<Value<String>>,
         /// `CidrIpv6`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "CidrIpv6", skip_serializing_if = "Option::is_none")]
         pub cidr_ipv6: Option<Value<String>>,
         /// `Description`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Description", skip_serializing_if = "Option::is_none")]
         pub description: Option<Value<String>>,
         /// `FromPort`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "FromPort", skip_serializing_if = "Option::is_none")]
         pub from_port: Option<Value<i64>>,
         /// `IpProtocol`: string, required.
@@ -1710,12 +1710,12 @@ pub mod security_group {
         pub ip_protocol: Value<String>,
         /// `SourcePrefixListId`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "SourcePrefixListId", skip_serializing_if = "Option::is_none")]
         pub source_prefix_list_id: Option<Value<String>>,
         /// `SourceSecurityGroupId`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "SourceSecurityGroupId",
             skip_serializing_if = "Option::is_none"
@@ -1723,7 +1723,7 @@ pub mod security_group {
         pub source_security_group_id: Option<Value<String>>,
         /// `SourceSecurityGroupName`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "SourceSecurityGroupName",
             skip_serializing_if = "Option::is_none"
@@ -1731,7 +1731,7 @@ pub mod security_group {
         pub source_security_group_name: Option<Value<String>>,
         /// `SourceSecurityGroupOwnerId`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "SourceSecurityGroupOwnerId",
             skip_serializing_if = "Option::is_none"
@@ -1739,7 +1739,7 @@ pub mod security_group {
         pub source_security_group_owner_id: Option<Value<String>>,
         /// `ToPort`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ToPort", skip_serializing_if = "Option::is_none")]
         pub to_port: Option<Value<i64>>,
     }
@@ -1779,22 +1779,22 @@ pub mod security_group_egress {
     pub struct SecurityGroupEgress {
         /// `CidrIp`: string, optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "CidrIp", skip_serializing_if = "Option::is_none")]
         pub cidr_ip: Option<Value<String>>,
         /// `CidrIpv6`: string, optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "CidrIpv6", skip_serializing_if = "Option::is_none")]
         pub cidr_ipv6: Option<Value<String>>,
         /// `Description`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Description", skip_serializing_if = "Option::is_none")]
         pub description: Option<Value<String>>,
         /// `DestinationPrefixListId`: string, optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "DestinationPrefixListId",
             skip_serializing_if = "Option::is_none"
@@ -1802,7 +1802,7 @@ pub mod security_group_egress {
         pub destination_prefix_list_id: Option<Value<String>>,
         /// `DestinationSecurityGroupId`: string, optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "DestinationSecurityGroupId",
             skip_serializing_if = "Option::is_none"
@@ -1810,7 +1810,7 @@ pub mod security_group_egress {
         pub destination_security_group_id: Option<Value<String>>,
         /// `FromPort`: integer, optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "FromPort", skip_serializing_if = "Option::is_none")]
         pub from_port: Option<Value<i64>>,
         /// `GroupId`: string, required. Update requires replacement.
@@ -1821,7 +1821,7 @@ pub mod security_group_egress {
         pub ip_protocol: Value<String>,
         /// `ToPort`: integer, optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ToPort", skip_serializing_if = "Option::is_none")]
         pub to_port: Option<Value<i64>>,
     }
@@ -1949,32 +1949,32 @@ pub mod security_group_ingress {
     pub struct SecurityGroupIngress {
         /// `CidrIp`: string, optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "CidrIp", skip_serializing_if = "Option::is_none")]
         pub cidr_ip: Option<Value<String>>,
         /// `CidrIpv6`: string, optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "CidrIpv6", skip_serializing_if = "Option::is_none")]
         pub cidr_ipv6: Option<Value<String>>,
         /// `Description`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Description", skip_serializing_if = "Option::is_none")]
         pub description: Option<Value<String>>,
         /// `FromPort`: integer, optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "FromPort", skip_serializing_if = "Option::is_none")]
         pub from_port: Option<Value<i64>>,
         /// `GroupId`: string, optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "GroupId", skip_serializing_if = "Option::is_none")]
         pub group_id: Option<Value<String>>,
         /// `GroupName`: string, optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "GroupName", skip_serializing_if = "Option::is_none")]
         pub group_name: Option<Value<String>>,
         /// `IpProtocol`: string, required. Update requires replacement.
@@ -1982,12 +1982,12 @@ pub mod security_group_ingress {
         pub ip_protocol: Value<String>,
         /// `SourcePrefixListId`: string, optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "SourcePrefixListId", skip_serializing_if = "Option::is_none")]
         pub source_prefix_list_id: Option<Value<String>>,
         /// `SourceSecurityGroupId`: string, optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "SourceSecurityGroupId",
             skip_serializing_if = "Option::is_none"
@@ -1995,7 +1995,7 @@ pub mod security_group_ingress {
         pub source_security_group_id: Option<Value<String>>,
         /// `SourceSecurityGroupName`: string, optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "SourceSecurityGroupName",
             skip_serializing_if = "Option::is_none"
@@ -2003,7 +2003,7 @@ pub mod security_group_ingress {
         pub source_security_group_name: Option<Value<String>>,
         /// `SourceSecurityGroupOwnerId`: string, optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "SourceSecurityGroupOwnerId",
             skip_serializing_if = "Option::is_none"
@@ -2011,7 +2011,7 @@ pub mod security_group_ingress {
         pub source_security_group_owner_id: Option<Value<String>>,
         /// `ToPort`: integer, optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ToPort", skip_serializing_if = "Option::is_none")]
         pub to_port: Option<Value<i64>>,
     }
@@ -2157,7 +2157,7 @@ pub mod subnet {
     pub struct Subnet {
         /// `AssignIpv6AddressOnCreation`: boolean, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "AssignIpv6AddressOnCreation",
             skip_serializing_if = "Option::is_none"
@@ -2165,27 +2165,27 @@ pub mod subnet {
         pub assign_ipv6_address_on_creation: Option<Value<bool>>,
         /// `AvailabilityZone`: string, optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "AvailabilityZone", skip_serializing_if = "Option::is_none")]
         pub availability_zone: Option<Value<String>>,
         /// `AvailabilityZoneId`: string, optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "AvailabilityZoneId", skip_serializing_if = "Option::is_none")]
         pub availability_zone_id: Option<Value<String>>,
         /// `CidrBlock`: string, optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "CidrBlock", skip_serializing_if = "Option::is_none")]
         pub cidr_block: Option<Value<String>>,
         /// `EnableDns64`: boolean, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "EnableDns64", skip_serializing_if = "Option::is_none")]
         pub enable_dns64: Option<Value<bool>>,
         /// `EnableLniAtDeviceIndex`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "EnableLniAtDeviceIndex",
             skip_serializing_if = "Option::is_none"
@@ -2193,37 +2193,37 @@ pub mod subnet {
         pub enable_lni_at_device_index: Option<Value<i64>>,
         /// `Ipv4IpamPoolId`: string, optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Ipv4IpamPoolId", skip_serializing_if = "Option::is_none")]
         pub ipv4_ipam_pool_id: Option<Value<String>>,
         /// `Ipv4NetmaskLength`: integer, optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Ipv4NetmaskLength", skip_serializing_if = "Option::is_none")]
         pub ipv4_netmask_length: Option<Value<i64>>,
         /// `Ipv6CidrBlock`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Ipv6CidrBlock", skip_serializing_if = "Option::is_none")]
         pub ipv6_cidr_block: Option<Value<String>>,
         /// `Ipv6IpamPoolId`: string, optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Ipv6IpamPoolId", skip_serializing_if = "Option::is_none")]
         pub ipv6_ipam_pool_id: Option<Value<String>>,
         /// `Ipv6Native`: boolean, optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Ipv6Native", skip_serializing_if = "Option::is_none")]
         pub ipv6_native: Option<Value<bool>>,
         /// `Ipv6NetmaskLength`: integer, optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Ipv6NetmaskLength", skip_serializing_if = "Option::is_none")]
         pub ipv6_netmask_length: Option<Value<i64>>,
         /// `MapPublicIpOnLaunch`: boolean, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "MapPublicIpOnLaunch",
             skip_serializing_if = "Option::is_none"
@@ -2231,12 +2231,12 @@ pub mod subnet {
         pub map_public_ip_on_launch: Option<Value<bool>>,
         /// `OutpostArn`: string, optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "OutpostArn", skip_serializing_if = "Option::is_none")]
         pub outpost_arn: Option<Value<String>>,
         /// `PrivateDnsNameOptionsOnLaunch`: [`PrivateDnsNameOptionsOnLaunch`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "PrivateDnsNameOptionsOnLaunch",
             skip_serializing_if = "Option::is_none"
@@ -2244,7 +2244,7 @@ pub mod subnet {
         pub private_dns_name_options_on_launch: Option<PrivateDnsNameOptionsOnLaunch>,
         /// `Tags`: list of tag, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
         pub tags: Option<Vec<Tag>>,
         /// `VpcId`: string, required. Update requires replacement.
@@ -2427,7 +2427,7 @@ pub mod subnet {
     pub struct PrivateDnsNameOptionsOnLaunch {
         /// `EnableResourceNameDnsAAAARecord`: boolean, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "EnableResourceNameDnsAAAARecord",
             skip_serializing_if = "Option::is_none"
@@ -2435,7 +2435,7 @@ pub mod subnet {
         pub enable_resource_name_dns_aaaa_record: Option<Value<bool>>,
         /// `EnableResourceNameDnsARecord`: boolean, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "EnableResourceNameDnsARecord",
             skip_serializing_if = "Option::is_none"
@@ -2443,7 +2443,7 @@ pub mod subnet {
         pub enable_resource_name_dns_a_record: Option<Value<bool>>,
         /// `HostnameType`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "HostnameType", skip_serializing_if = "Option::is_none")]
         pub hostname_type: Option<Value<String>>,
     }
@@ -2628,42 +2628,42 @@ pub mod vpc {
     pub struct Vpc {
         /// `CidrBlock`: string, optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "CidrBlock", skip_serializing_if = "Option::is_none")]
         pub cidr_block: Option<Value<String>>,
         /// `EnableDnsHostnames`: boolean, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "EnableDnsHostnames", skip_serializing_if = "Option::is_none")]
         pub enable_dns_hostnames: Option<Value<bool>>,
         /// `EnableDnsSupport`: boolean, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "EnableDnsSupport", skip_serializing_if = "Option::is_none")]
         pub enable_dns_support: Option<Value<bool>>,
         /// `InstanceTenancy`: string, one of [`InstanceTenancy`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "InstanceTenancy", skip_serializing_if = "Option::is_none")]
         pub instance_tenancy: Option<Value<InstanceTenancy>>,
         /// `Ipv4IpamPoolId`: string, optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Ipv4IpamPoolId", skip_serializing_if = "Option::is_none")]
         pub ipv4_ipam_pool_id: Option<Value<String>>,
         /// `Ipv4NetmaskLength`: integer, optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Ipv4NetmaskLength", skip_serializing_if = "Option::is_none")]
         pub ipv4_netmask_length: Option<Value<i64>>,
         /// `Tags`: list of tag, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
         pub tags: Option<Vec<Tag>>,
         /// `VpcEncryptionControl`: [`VpcEncryptionControl`], optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "VpcEncryptionControl",
             skip_serializing_if = "Option::is_none"
@@ -2971,7 +2971,7 @@ pub mod vpc {
     pub struct VpcEncryptionControl {
         /// `EgressOnlyInternetGatewayExclusion`: string, one of [`EgressOnlyInternetGatewayExclusion`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "EgressOnlyInternetGatewayExclusion",
             skip_serializing_if = "Option::is_none"
@@ -2980,7 +2980,7 @@ pub mod vpc {
             Option<Value<EgressOnlyInternetGatewayExclusion>>,
         /// `ElasticFileSystemExclusion`: string, one of [`ElasticFileSystemExclusion`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "ElasticFileSystemExclusion",
             skip_serializing_if = "Option::is_none"
@@ -2988,7 +2988,7 @@ pub mod vpc {
         pub elastic_file_system_exclusion: Option<Value<ElasticFileSystemExclusion>>,
         /// `InternetGatewayExclusion`: string, one of [`InternetGatewayExclusion`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "InternetGatewayExclusion",
             skip_serializing_if = "Option::is_none"
@@ -2996,17 +2996,17 @@ pub mod vpc {
         pub internet_gateway_exclusion: Option<Value<InternetGatewayExclusion>>,
         /// `LambdaExclusion`: string, one of [`LambdaExclusion`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "LambdaExclusion", skip_serializing_if = "Option::is_none")]
         pub lambda_exclusion: Option<Value<LambdaExclusion>>,
         /// `Mode`: string, one of [`Mode`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Mode", skip_serializing_if = "Option::is_none")]
         pub mode: Option<Value<Mode>>,
         /// `NatGatewayExclusion`: string, one of [`NatGatewayExclusion`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "NatGatewayExclusion",
             skip_serializing_if = "Option::is_none"
@@ -3014,22 +3014,22 @@ pub mod vpc {
         pub nat_gateway_exclusion: Option<Value<NatGatewayExclusion>>,
         /// `ResourceExclusions`: [`VpcEncryptionControlExclusions`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ResourceExclusions", skip_serializing_if = "Option::is_none")]
         pub resource_exclusions: Option<VpcEncryptionControlExclusions>,
         /// `State`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "State", skip_serializing_if = "Option::is_none")]
         pub state: Option<Value<String>>,
         /// `StateMessage`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "StateMessage", skip_serializing_if = "Option::is_none")]
         pub state_message: Option<Value<String>>,
         /// `VirtualPrivateGatewayExclusion`: string, one of [`VirtualPrivateGatewayExclusion`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "VirtualPrivateGatewayExclusion",
             skip_serializing_if = "Option::is_none"
@@ -3037,7 +3037,7 @@ pub mod vpc {
         pub virtual_private_gateway_exclusion: Option<Value<VirtualPrivateGatewayExclusion>>,
         /// `VpcEncryptionControlId`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "VpcEncryptionControlId",
             skip_serializing_if = "Option::is_none"
@@ -3045,12 +3045,12 @@ pub mod vpc {
         pub vpc_encryption_control_id: Option<Value<String>>,
         /// `VpcId`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "VpcId", skip_serializing_if = "Option::is_none")]
         pub vpc_id: Option<Value<String>>,
         /// `VpcLatticeExclusion`: string, one of [`VpcLatticeExclusion`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "VpcLatticeExclusion",
             skip_serializing_if = "Option::is_none"
@@ -3058,7 +3058,7 @@ pub mod vpc {
         pub vpc_lattice_exclusion: Option<Value<VpcLatticeExclusion>>,
         /// `VpcPeeringExclusion`: string, one of [`VpcPeeringExclusion`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "VpcPeeringExclusion",
             skip_serializing_if = "Option::is_none"
@@ -3078,12 +3078,12 @@ pub mod vpc {
     pub struct VpcEncryptionControlExclusion {
         /// `State`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "State", skip_serializing_if = "Option::is_none")]
         pub state: Option<Value<String>>,
         /// `StateMessage`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "StateMessage", skip_serializing_if = "Option::is_none")]
         pub state_message: Option<Value<String>>,
     }
@@ -3100,7 +3100,7 @@ pub mod vpc {
     pub struct VpcEncryptionControlExclusions {
         /// `EgressOnlyInternetGateway`: [`VpcEncryptionControlExclusion`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "EgressOnlyInternetGateway",
             skip_serializing_if = "Option::is_none"
@@ -3108,27 +3108,27 @@ pub mod vpc {
         pub egress_only_internet_gateway: Option<VpcEncryptionControlExclusion>,
         /// `ElasticFileSystem`: [`VpcEncryptionControlExclusion`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ElasticFileSystem", skip_serializing_if = "Option::is_none")]
         pub elastic_file_system: Option<VpcEncryptionControlExclusion>,
         /// `InternetGateway`: [`VpcEncryptionControlExclusion`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "InternetGateway", skip_serializing_if = "Option::is_none")]
         pub internet_gateway: Option<VpcEncryptionControlExclusion>,
         /// `Lambda`: [`VpcEncryptionControlExclusion`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Lambda", skip_serializing_if = "Option::is_none")]
         pub lambda: Option<VpcEncryptionControlExclusion>,
         /// `NatGateway`: [`VpcEncryptionControlExclusion`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "NatGateway", skip_serializing_if = "Option::is_none")]
         pub nat_gateway: Option<VpcEncryptionControlExclusion>,
         /// `VirtualPrivateGateway`: [`VpcEncryptionControlExclusion`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "VirtualPrivateGateway",
             skip_serializing_if = "Option::is_none"
@@ -3136,12 +3136,12 @@ pub mod vpc {
         pub virtual_private_gateway: Option<VpcEncryptionControlExclusion>,
         /// `VpcLattice`: [`VpcEncryptionControlExclusion`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "VpcLattice", skip_serializing_if = "Option::is_none")]
         pub vpc_lattice: Option<VpcEncryptionControlExclusion>,
         /// `VpcPeering`: [`VpcEncryptionControlExclusion`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "VpcPeering", skip_serializing_if = "Option::is_none")]
         pub vpc_peering: Option<VpcEncryptionControlExclusion>,
     }
@@ -3343,27 +3343,27 @@ pub mod vpc_endpoint {
     pub struct VpcEndpoint {
         /// `DnsOptions`: [`DnsOptionsSpecification`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "DnsOptions", skip_serializing_if = "Option::is_none")]
         pub dns_options: Option<DnsOptionsSpecification>,
         /// `IpAddressType`: string, one of [`IpAddressType`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "IpAddressType", skip_serializing_if = "Option::is_none")]
         pub ip_address_type: Option<Value<IpAddressType>>,
         /// `PolicyDocument`: JSON, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "PolicyDocument", skip_serializing_if = "Option::is_none")]
         pub policy_document: Option<serde_json::Value>,
         /// `PrivateDnsEnabled`: boolean, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "PrivateDnsEnabled", skip_serializing_if = "Option::is_none")]
         pub private_dns_enabled: Option<Value<bool>>,
         /// `ResourceConfigurationArn`: string, optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "ResourceConfigurationArn",
             skip_serializing_if = "Option::is_none"
@@ -3371,42 +3371,42 @@ pub mod vpc_endpoint {
         pub resource_configuration_arn: Option<Value<String>>,
         /// `RouteTableIds`: list of string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "RouteTableIds", skip_serializing_if = "Option::is_none")]
         pub route_table_ids: Option<List<String>>,
         /// `SecurityGroupIds`: list of string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "SecurityGroupIds", skip_serializing_if = "Option::is_none")]
         pub security_group_ids: Option<List<String>>,
         /// `ServiceName`: string, optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ServiceName", skip_serializing_if = "Option::is_none")]
         pub service_name: Option<Value<String>>,
         /// `ServiceNetworkArn`: string, optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ServiceNetworkArn", skip_serializing_if = "Option::is_none")]
         pub service_network_arn: Option<Value<String>>,
         /// `ServiceRegion`: string, optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ServiceRegion", skip_serializing_if = "Option::is_none")]
         pub service_region: Option<Value<String>>,
         /// `SubnetIds`: list of string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "SubnetIds", skip_serializing_if = "Option::is_none")]
         pub subnet_ids: Option<List<String>>,
         /// `Tags`: list of tag, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
         pub tags: Option<Vec<Tag>>,
         /// `VpcEndpointType`: string, one of [`VpcEndpointType`], optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "VpcEndpointType", skip_serializing_if = "Option::is_none")]
         pub vpc_endpoint_type: Option<Value<VpcEndpointType>>,
         /// `VpcId`: string, required. Update requires replacement.
@@ -3569,12 +3569,12 @@ pub mod vpc_endpoint {
     pub struct DnsOptionsSpecification {
         /// `DnsRecordIpType`: string, one of [`DnsRecordIpType`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "DnsRecordIpType", skip_serializing_if = "Option::is_none")]
         pub dns_record_ip_type: Option<Value<DnsRecordIpType>>,
         /// `PrivateDnsOnlyForInboundResolverEndpoint`: string, one of [`PrivateDnsOnlyForInboundResolverEndpoint`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "PrivateDnsOnlyForInboundResolverEndpoint",
             skip_serializing_if = "Option::is_none"
@@ -3583,7 +3583,7 @@ pub mod vpc_endpoint {
             Option<Value<PrivateDnsOnlyForInboundResolverEndpoint>>,
         /// `PrivateDnsPreference`: string, one of [`PrivateDnsPreference`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "PrivateDnsPreference",
             skip_serializing_if = "Option::is_none"
@@ -3591,7 +3591,7 @@ pub mod vpc_endpoint {
         pub private_dns_preference: Option<Value<PrivateDnsPreference>>,
         /// `PrivateDnsSpecifiedDomains`: list of string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "PrivateDnsSpecifiedDomains",
             skip_serializing_if = "Option::is_none"
@@ -3746,7 +3746,7 @@ pub mod vpc_gateway_attachment {
     pub struct VpcGatewayAttachment {
         /// `InternetGatewayId`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "InternetGatewayId", skip_serializing_if = "Option::is_none")]
         pub internet_gateway_id: Option<Value<String>>,
         /// `VpcId`: string, required. Update requires replacement.
@@ -3754,7 +3754,7 @@ pub mod vpc_gateway_attachment {
         pub vpc_id: Value<String>,
         /// `VpnGatewayId`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "VpnGatewayId", skip_serializing_if = "Option::is_none")]
         pub vpn_gateway_id: Option<Value<String>>,
     }

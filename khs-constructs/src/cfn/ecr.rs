@@ -18,12 +18,12 @@ pub mod repository {
     pub struct Repository {
         /// `EmptyOnDelete`: boolean, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "EmptyOnDelete", skip_serializing_if = "Option::is_none")]
         pub empty_on_delete: Option<Value<bool>>,
         /// `EncryptionConfiguration`: [`EncryptionConfiguration`], optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "EncryptionConfiguration",
             skip_serializing_if = "Option::is_none"
@@ -31,7 +31,7 @@ pub mod repository {
         pub encryption_configuration: Option<EncryptionConfiguration>,
         /// `ImageScanningConfiguration`: [`ImageScanningConfiguration`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "ImageScanningConfiguration",
             skip_serializing_if = "Option::is_none"
@@ -39,12 +39,12 @@ pub mod repository {
         pub image_scanning_configuration: Option<ImageScanningConfiguration>,
         /// `ImageTagMutability`: string, one of [`ImageTagMutability`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ImageTagMutability", skip_serializing_if = "Option::is_none")]
         pub image_tag_mutability: Option<Value<ImageTagMutability>>,
         /// `ImageTagMutabilityExclusionFilters`: list of [`ImageTagMutabilityExclusionFilter`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "ImageTagMutabilityExclusionFilters",
             skip_serializing_if = "Option::is_none"
@@ -52,17 +52,17 @@ pub mod repository {
         pub image_tag_mutability_exclusion_filters: Option<Vec<ImageTagMutabilityExclusionFilter>>,
         /// `LifecyclePolicy`: [`LifecyclePolicy`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "LifecyclePolicy", skip_serializing_if = "Option::is_none")]
         pub lifecycle_policy: Option<LifecyclePolicy>,
         /// `RepositoryName`: string, optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "RepositoryName", skip_serializing_if = "Option::is_none")]
         pub repository_name: Option<Value<String>>,
         /// `RepositoryPolicyText`: JSON, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "RepositoryPolicyText",
             skip_serializing_if = "Option::is_none"
@@ -70,7 +70,7 @@ pub mod repository {
         pub repository_policy_text: Option<serde_json::Value>,
         /// `Tags`: list of tag, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
         pub tags: Option<Vec<Tag>>,
     }
@@ -176,7 +176,7 @@ pub mod repository {
         pub encryption_type: Value<EncryptionType>,
         /// `KmsKey`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "KmsKey", skip_serializing_if = "Option::is_none")]
         pub kms_key: Option<Value<String>>,
     }
@@ -196,7 +196,7 @@ pub mod repository {
     pub struct ImageScanningConfiguration {
         /// `ScanOnPush`: boolean, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ScanOnPush", skip_serializing_if = "Option::is_none")]
         pub scan_on_push: Option<Value<bool>>,
     }
@@ -242,7 +242,7 @@ pub mod repository {
     pub struct LifecyclePolicy {
         /// `LifecyclePolicyText`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "LifecyclePolicyText",
             skip_serializing_if = "Option::is_none"
@@ -250,7 +250,7 @@ pub mod repository {
         pub lifecycle_policy_text: Option<Value<String>>,
         /// `RegistryId`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "RegistryId", skip_serializing_if = "Option::is_none")]
         pub registry_id: Option<Value<String>>,
     }

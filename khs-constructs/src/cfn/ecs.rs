@@ -18,27 +18,27 @@ pub mod cluster {
     pub struct Cluster {
         /// `CapacityProviders`: list of string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "CapacityProviders", skip_serializing_if = "Option::is_none")]
         pub capacity_providers: Option<List<String>>,
         /// `ClusterName`: string, optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ClusterName", skip_serializing_if = "Option::is_none")]
         pub cluster_name: Option<Value<String>>,
         /// `ClusterSettings`: list of [`ClusterSettings`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ClusterSettings", skip_serializing_if = "Option::is_none")]
         pub cluster_settings: Option<Vec<ClusterSettings>>,
         /// `Configuration`: [`ClusterConfiguration`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Configuration", skip_serializing_if = "Option::is_none")]
         pub configuration: Option<ClusterConfiguration>,
         /// `DefaultCapacityProviderStrategy`: list of [`CapacityProviderStrategyItem`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "DefaultCapacityProviderStrategy",
             skip_serializing_if = "Option::is_none"
@@ -46,7 +46,7 @@ pub mod cluster {
         pub default_capacity_provider_strategy: Option<Vec<CapacityProviderStrategyItem>>,
         /// `ServiceConnectDefaults`: [`ServiceConnectDefaults`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "ServiceConnectDefaults",
             skip_serializing_if = "Option::is_none"
@@ -54,7 +54,7 @@ pub mod cluster {
         pub service_connect_defaults: Option<ServiceConnectDefaults>,
         /// `Tags`: list of tag, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
         pub tags: Option<Vec<Tag>>,
     }
@@ -138,17 +138,17 @@ pub mod cluster {
     pub struct CapacityProviderStrategyItem {
         /// `Base`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Base", skip_serializing_if = "Option::is_none")]
         pub base: Option<Value<i64>>,
         /// `CapacityProvider`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "CapacityProvider", skip_serializing_if = "Option::is_none")]
         pub capacity_provider: Option<Value<String>>,
         /// `Weight`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Weight", skip_serializing_if = "Option::is_none")]
         pub weight: Option<Value<i64>>,
     }
@@ -165,7 +165,7 @@ pub mod cluster {
     pub struct ClusterConfiguration {
         /// `ExecuteCommandConfiguration`: [`ExecuteCommandConfiguration`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "ExecuteCommandConfiguration",
             skip_serializing_if = "Option::is_none"
@@ -173,7 +173,7 @@ pub mod cluster {
         pub execute_command_configuration: Option<ExecuteCommandConfiguration>,
         /// `ManagedStorageConfiguration`: [`ManagedStorageConfiguration`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "ManagedStorageConfiguration",
             skip_serializing_if = "Option::is_none"
@@ -193,12 +193,12 @@ pub mod cluster {
     pub struct ClusterSettings {
         /// `Name`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
         pub name: Option<Value<String>>,
         /// `Value`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Value", skip_serializing_if = "Option::is_none")]
         pub value: Option<Value<String>>,
     }
@@ -215,17 +215,17 @@ pub mod cluster {
     pub struct ExecuteCommandConfiguration {
         /// `KmsKeyId`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "KmsKeyId", skip_serializing_if = "Option::is_none")]
         pub kms_key_id: Option<Value<String>>,
         /// `LogConfiguration`: [`ExecuteCommandLogConfiguration`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "LogConfiguration", skip_serializing_if = "Option::is_none")]
         pub log_configuration: Option<ExecuteCommandLogConfiguration>,
         /// `Logging`: string, one of [`Logging`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Logging", skip_serializing_if = "Option::is_none")]
         pub logging: Option<Value<Logging>>,
     }
@@ -242,7 +242,7 @@ pub mod cluster {
     pub struct ExecuteCommandLogConfiguration {
         /// `CloudWatchEncryptionEnabled`: boolean, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "CloudWatchEncryptionEnabled",
             skip_serializing_if = "Option::is_none"
@@ -250,7 +250,7 @@ pub mod cluster {
         pub cloud_watch_encryption_enabled: Option<Value<bool>>,
         /// `CloudWatchLogGroupName`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "CloudWatchLogGroupName",
             skip_serializing_if = "Option::is_none"
@@ -258,12 +258,12 @@ pub mod cluster {
         pub cloud_watch_log_group_name: Option<Value<String>>,
         /// `S3BucketName`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "S3BucketName", skip_serializing_if = "Option::is_none")]
         pub s3_bucket_name: Option<Value<String>>,
         /// `S3EncryptionEnabled`: boolean, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "S3EncryptionEnabled",
             skip_serializing_if = "Option::is_none"
@@ -271,7 +271,7 @@ pub mod cluster {
         pub s3_encryption_enabled: Option<Value<bool>>,
         /// `S3KeyPrefix`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "S3KeyPrefix", skip_serializing_if = "Option::is_none")]
         pub s3_key_prefix: Option<Value<String>>,
     }
@@ -288,7 +288,7 @@ pub mod cluster {
     pub struct ManagedStorageConfiguration {
         /// `FargateEphemeralStorageKmsKeyId`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "FargateEphemeralStorageKmsKeyId",
             skip_serializing_if = "Option::is_none"
@@ -296,7 +296,7 @@ pub mod cluster {
         pub fargate_ephemeral_storage_kms_key_id: Option<Value<String>>,
         /// `KmsKeyId`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "KmsKeyId", skip_serializing_if = "Option::is_none")]
         pub kms_key_id: Option<Value<String>>,
     }
@@ -313,7 +313,7 @@ pub mod cluster {
     pub struct ServiceConnectDefaults {
         /// `Namespace`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Namespace", skip_serializing_if = "Option::is_none")]
         pub namespace: Option<Value<String>>,
     }
@@ -371,7 +371,7 @@ pub mod service {
         pub availability_zone_rebalancing: Option<Value<AvailabilityZoneRebalancing>>,
         /// `CapacityProviderStrategy`: list of [`CapacityProviderStrategyItem`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "CapacityProviderStrategy",
             skip_serializing_if = "Option::is_none"
@@ -379,12 +379,12 @@ pub mod service {
         pub capacity_provider_strategy: Option<Vec<CapacityProviderStrategyItem>>,
         /// `Cluster`: string, optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Cluster", skip_serializing_if = "Option::is_none")]
         pub cluster: Option<Value<String>>,
         /// `DeploymentConfiguration`: [`DeploymentConfiguration`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "DeploymentConfiguration",
             skip_serializing_if = "Option::is_none"
@@ -392,7 +392,7 @@ pub mod service {
         pub deployment_configuration: Option<DeploymentConfiguration>,
         /// `DeploymentController`: [`DeploymentController`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "DeploymentController",
             skip_serializing_if = "Option::is_none"
@@ -400,12 +400,12 @@ pub mod service {
         pub deployment_controller: Option<DeploymentController>,
         /// `DesiredCount`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "DesiredCount", skip_serializing_if = "Option::is_none")]
         pub desired_count: Option<Value<i64>>,
         /// `EnableECSManagedTags`: boolean, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "EnableECSManagedTags",
             skip_serializing_if = "Option::is_none"
@@ -413,7 +413,7 @@ pub mod service {
         pub enable_ecs_managed_tags: Option<Value<bool>>,
         /// `EnableExecuteCommand`: boolean, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "EnableExecuteCommand",
             skip_serializing_if = "Option::is_none"
@@ -421,17 +421,17 @@ pub mod service {
         pub enable_execute_command: Option<Value<bool>>,
         /// `ForceNewDeployment`: [`ForceNewDeployment`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ForceNewDeployment", skip_serializing_if = "Option::is_none")]
         pub force_new_deployment: Option<ForceNewDeployment>,
         /// `GatewayConnectors`: list of [`GatewayConnector`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "GatewayConnectors", skip_serializing_if = "Option::is_none")]
         pub gateway_connectors: Option<Vec<GatewayConnector>>,
         /// `HealthCheckGracePeriodSeconds`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "HealthCheckGracePeriodSeconds",
             skip_serializing_if = "Option::is_none"
@@ -439,22 +439,22 @@ pub mod service {
         pub health_check_grace_period_seconds: Option<Value<i64>>,
         /// `LaunchType`: string, one of [`LaunchType`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "LaunchType", skip_serializing_if = "Option::is_none")]
         pub launch_type: Option<Value<LaunchType>>,
         /// `LoadBalancers`: list of [`LoadBalancer`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "LoadBalancers", skip_serializing_if = "Option::is_none")]
         pub load_balancers: Option<Vec<LoadBalancer>>,
         /// `Monitoring`: [`MonitoringConfiguration`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Monitoring", skip_serializing_if = "Option::is_none")]
         pub monitoring: Option<MonitoringConfiguration>,
         /// `NetworkConfiguration`: [`NetworkConfiguration`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "NetworkConfiguration",
             skip_serializing_if = "Option::is_none"
@@ -462,7 +462,7 @@ pub mod service {
         pub network_configuration: Option<NetworkConfiguration>,
         /// `PlacementConstraints`: list of [`PlacementConstraint`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "PlacementConstraints",
             skip_serializing_if = "Option::is_none"
@@ -470,7 +470,7 @@ pub mod service {
         pub placement_constraints: Option<Vec<PlacementConstraint>>,
         /// `PlacementStrategies`: list of [`PlacementStrategy`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "PlacementStrategies",
             skip_serializing_if = "Option::is_none"
@@ -483,22 +483,22 @@ pub mod service {
         pub platform_version: Option<Value<String>>,
         /// `PropagateTags`: string, one of [`PropagateTags`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "PropagateTags", skip_serializing_if = "Option::is_none")]
         pub propagate_tags: Option<Value<PropagateTags>>,
         /// `Role`: string, optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Role", skip_serializing_if = "Option::is_none")]
         pub role: Option<Value<String>>,
         /// `SchedulingStrategy`: string, one of [`SchedulingStrategy`], optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "SchedulingStrategy", skip_serializing_if = "Option::is_none")]
         pub scheduling_strategy: Option<Value<SchedulingStrategy>>,
         /// `ServiceConnectConfiguration`: [`ServiceConnectConfiguration`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "ServiceConnectConfiguration",
             skip_serializing_if = "Option::is_none"
@@ -506,27 +506,27 @@ pub mod service {
         pub service_connect_configuration: Option<ServiceConnectConfiguration>,
         /// `ServiceName`: string, optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ServiceName", skip_serializing_if = "Option::is_none")]
         pub service_name: Option<Value<String>>,
         /// `ServiceRegistries`: list of [`ServiceRegistry`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ServiceRegistries", skip_serializing_if = "Option::is_none")]
         pub service_registries: Option<Vec<ServiceRegistry>>,
         /// `Tags`: list of tag, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
         pub tags: Option<Vec<Tag>>,
         /// `TaskDefinition`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "TaskDefinition", skip_serializing_if = "Option::is_none")]
         pub task_definition: Option<Value<String>>,
         /// `VolumeConfigurations`: list of [`ServiceVolumeConfiguration`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "VolumeConfigurations",
             skip_serializing_if = "Option::is_none"
@@ -534,7 +534,7 @@ pub mod service {
         pub volume_configurations: Option<Vec<ServiceVolumeConfiguration>>,
         /// `VpcLatticeConfigurations`: list of [`VpcLatticeConfiguration`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "VpcLatticeConfigurations",
             skip_serializing_if = "Option::is_none"
@@ -738,7 +738,7 @@ pub mod service {
         pub alternate_target_group_arn: Value<String>,
         /// `ProductionListenerRule`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "ProductionListenerRule",
             skip_serializing_if = "Option::is_none"
@@ -746,12 +746,12 @@ pub mod service {
         pub production_listener_rule: Option<Value<String>>,
         /// `RoleArn`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "RoleArn", skip_serializing_if = "Option::is_none")]
         pub role_arn: Option<Value<String>>,
         /// `TestListenerRule`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "TestListenerRule", skip_serializing_if = "Option::is_none")]
         pub test_listener_rule: Option<Value<String>>,
     }
@@ -773,17 +773,17 @@ pub mod service {
     pub struct AwsVpcConfiguration {
         /// `AssignPublicIp`: string, one of [`AssignPublicIp`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "AssignPublicIp", skip_serializing_if = "Option::is_none")]
         pub assign_public_ip: Option<Value<AssignPublicIp>>,
         /// `SecurityGroups`: list of string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "SecurityGroups", skip_serializing_if = "Option::is_none")]
         pub security_groups: Option<List<String>>,
         /// `Subnets`: list of string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Subnets", skip_serializing_if = "Option::is_none")]
         pub subnets: Option<List<String>>,
     }
@@ -800,7 +800,7 @@ pub mod service {
     pub struct CanaryConfiguration {
         /// `CanaryBakeTimeInMinutes`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "CanaryBakeTimeInMinutes",
             skip_serializing_if = "Option::is_none"
@@ -808,7 +808,7 @@ pub mod service {
         pub canary_bake_time_in_minutes: Option<Value<i64>>,
         /// `CanaryPercent`: number, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "CanaryPercent", skip_serializing_if = "Option::is_none")]
         pub canary_percent: Option<Value<f64>>,
     }
@@ -825,17 +825,17 @@ pub mod service {
     pub struct CapacityProviderStrategyItem {
         /// `Base`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Base", skip_serializing_if = "Option::is_none")]
         pub base: Option<Value<i64>>,
         /// `CapacityProvider`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "CapacityProvider", skip_serializing_if = "Option::is_none")]
         pub capacity_provider: Option<Value<String>>,
         /// `Weight`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Weight", skip_serializing_if = "Option::is_none")]
         pub weight: Option<Value<i64>>,
     }
@@ -884,7 +884,7 @@ pub mod service {
         pub enable: Value<bool>,
         /// `ResetOnHealthyTask`: boolean, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ResetOnHealthyTask", skip_serializing_if = "Option::is_none")]
         pub reset_on_healthy_task: Option<Value<bool>>,
         /// `Rollback`: boolean, required.
@@ -892,7 +892,7 @@ pub mod service {
         pub rollback: Value<bool>,
         /// `ThresholdConfiguration`: [`ThresholdConfiguration`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "ThresholdConfiguration",
             skip_serializing_if = "Option::is_none"
@@ -917,17 +917,17 @@ pub mod service {
     pub struct DeploymentConfiguration {
         /// `Alarms`: [`DeploymentAlarms`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Alarms", skip_serializing_if = "Option::is_none")]
         pub alarms: Option<DeploymentAlarms>,
         /// `BakeTimeInMinutes`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "BakeTimeInMinutes", skip_serializing_if = "Option::is_none")]
         pub bake_time_in_minutes: Option<Value<i64>>,
         /// `CanaryConfiguration`: [`CanaryConfiguration`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "CanaryConfiguration",
             skip_serializing_if = "Option::is_none"
@@ -935,7 +935,7 @@ pub mod service {
         pub canary_configuration: Option<CanaryConfiguration>,
         /// `DeploymentCircuitBreaker`: [`DeploymentCircuitBreaker`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "DeploymentCircuitBreaker",
             skip_serializing_if = "Option::is_none"
@@ -943,7 +943,7 @@ pub mod service {
         pub deployment_circuit_breaker: Option<DeploymentCircuitBreaker>,
         /// `EarlySuccessCriteria`: [`DeploymentEarlySuccessCriteria`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "EarlySuccessCriteria",
             skip_serializing_if = "Option::is_none"
@@ -951,12 +951,12 @@ pub mod service {
         pub early_success_criteria: Option<DeploymentEarlySuccessCriteria>,
         /// `LifecycleHooks`: list of [`DeploymentLifecycleHook`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "LifecycleHooks", skip_serializing_if = "Option::is_none")]
         pub lifecycle_hooks: Option<Vec<DeploymentLifecycleHook>>,
         /// `LinearConfiguration`: [`LinearConfiguration`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "LinearConfiguration",
             skip_serializing_if = "Option::is_none"
@@ -964,12 +964,12 @@ pub mod service {
         pub linear_configuration: Option<LinearConfiguration>,
         /// `MaximumPercent`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "MaximumPercent", skip_serializing_if = "Option::is_none")]
         pub maximum_percent: Option<Value<i64>>,
         /// `MinimumHealthyPercent`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "MinimumHealthyPercent",
             skip_serializing_if = "Option::is_none"
@@ -977,7 +977,7 @@ pub mod service {
         pub minimum_healthy_percent: Option<Value<i64>>,
         /// `Strategy`: string, one of [`Strategy`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Strategy", skip_serializing_if = "Option::is_none")]
         pub strategy: Option<Value<Strategy>>,
     }
@@ -994,7 +994,7 @@ pub mod service {
     pub struct DeploymentController {
         /// `Type`: string, one of [`DeploymentControllerType`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Type", skip_serializing_if = "Option::is_none")]
         pub type_: Option<Value<DeploymentControllerType>>,
     }
@@ -1011,17 +1011,17 @@ pub mod service {
     pub struct DeploymentEarlySuccessCriteria {
         /// `Enable`: boolean, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Enable", skip_serializing_if = "Option::is_none")]
         pub enable: Option<Value<bool>>,
         /// `HealthyPercent`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "HealthyPercent", skip_serializing_if = "Option::is_none")]
         pub healthy_percent: Option<Value<i64>>,
         /// `SourceServiceRevisionCleanup`: string, one of [`SourceServiceRevisionCleanup`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "SourceServiceRevisionCleanup",
             skip_serializing_if = "Option::is_none"
@@ -1041,12 +1041,12 @@ pub mod service {
     pub struct DeploymentLifecycleHook {
         /// `HookDetails`: JSON, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "HookDetails", skip_serializing_if = "Option::is_none")]
         pub hook_details: Option<serde_json::Value>,
         /// `HookTargetArn`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "HookTargetArn", skip_serializing_if = "Option::is_none")]
         pub hook_target_arn: Option<Value<String>>,
         /// `LifecycleStages`: list of string, one of [`LifecycleStages`], required.
@@ -1054,17 +1054,17 @@ pub mod service {
         pub lifecycle_stages: List<LifecycleStages>,
         /// `RoleArn`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "RoleArn", skip_serializing_if = "Option::is_none")]
         pub role_arn: Option<Value<String>>,
         /// `TargetType`: string, one of [`TargetType`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "TargetType", skip_serializing_if = "Option::is_none")]
         pub target_type: Option<Value<TargetType>>,
         /// `TimeoutConfiguration`: [`HookTimeoutConfig`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "TimeoutConfiguration",
             skip_serializing_if = "Option::is_none"
@@ -1091,7 +1091,7 @@ pub mod service {
     pub struct EbsTagSpecification {
         /// `PropagateTags`: string, one of [`PropagateTags`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "PropagateTags", skip_serializing_if = "Option::is_none")]
         pub propagate_tags: Option<Value<PropagateTags>>,
         /// `ResourceType`: string, one of [`ResourceType`], required.
@@ -1099,7 +1099,7 @@ pub mod service {
         pub resource_type: Value<ResourceType>,
         /// `Tags`: list of tag, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
         pub tags: Option<Vec<Tag>>,
     }
@@ -1123,7 +1123,7 @@ pub mod service {
         pub enable_force_new_deployment: Value<bool>,
         /// `ForceNewDeploymentNonce`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "ForceNewDeploymentNonce",
             skip_serializing_if = "Option::is_none"
@@ -1146,12 +1146,12 @@ pub mod service {
     pub struct GatewayConnector {
         /// `Filters`: [`GatewayConnectorFilters`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Filters", skip_serializing_if = "Option::is_none")]
         pub filters: Option<GatewayConnectorFilters>,
         /// `HealthCheck`: [`GatewayConnectorHealthCheck`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "HealthCheck", skip_serializing_if = "Option::is_none")]
         pub health_check: Option<GatewayConnectorHealthCheck>,
         /// `PortName`: string, required.
@@ -1175,7 +1175,7 @@ pub mod service {
     pub struct GatewayConnectorFilters {
         /// `AccessTypes`: list of string, one of [`AccessTypes`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "AccessTypes", skip_serializing_if = "Option::is_none")]
         pub access_types: Option<List<AccessTypes>>,
     }
@@ -1192,7 +1192,7 @@ pub mod service {
     pub struct GatewayConnectorHealthCheck {
         /// `HealthCheckIntervalSeconds`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "HealthCheckIntervalSeconds",
             skip_serializing_if = "Option::is_none"
@@ -1200,17 +1200,17 @@ pub mod service {
         pub health_check_interval_seconds: Option<Value<i64>>,
         /// `HealthCheckPath`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "HealthCheckPath", skip_serializing_if = "Option::is_none")]
         pub health_check_path: Option<Value<String>>,
         /// `HealthCheckPort`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "HealthCheckPort", skip_serializing_if = "Option::is_none")]
         pub health_check_port: Option<Value<i64>>,
         /// `HealthCheckProtocol`: string, one of [`HealthCheckProtocol`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "HealthCheckProtocol",
             skip_serializing_if = "Option::is_none"
@@ -1218,7 +1218,7 @@ pub mod service {
         pub health_check_protocol: Option<Value<HealthCheckProtocol>>,
         /// `HealthCheckTimeoutSeconds`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "HealthCheckTimeoutSeconds",
             skip_serializing_if = "Option::is_none"
@@ -1226,7 +1226,7 @@ pub mod service {
         pub health_check_timeout_seconds: Option<Value<i64>>,
         /// `HealthyThresholdCount`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "HealthyThresholdCount",
             skip_serializing_if = "Option::is_none"
@@ -1234,12 +1234,12 @@ pub mod service {
         pub healthy_threshold_count: Option<Value<i64>>,
         /// `Matcher`: [`GatewayConnectorHealthCheckMatcher`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Matcher", skip_serializing_if = "Option::is_none")]
         pub matcher: Option<GatewayConnectorHealthCheckMatcher>,
         /// `UnhealthyThresholdCount`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "UnhealthyThresholdCount",
             skip_serializing_if = "Option::is_none"
@@ -1259,12 +1259,12 @@ pub mod service {
     pub struct GatewayConnectorHealthCheckMatcher {
         /// `GrpcCode`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "GrpcCode", skip_serializing_if = "Option::is_none")]
         pub grpc_code: Option<Value<String>>,
         /// `HttpCode`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "HttpCode", skip_serializing_if = "Option::is_none")]
         pub http_code: Option<Value<String>>,
     }
@@ -1281,12 +1281,12 @@ pub mod service {
     pub struct HookTimeoutConfig {
         /// `Action`: string, one of [`Action`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Action", skip_serializing_if = "Option::is_none")]
         pub action: Option<Value<Action>>,
         /// `TimeoutInMinutes`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "TimeoutInMinutes", skip_serializing_if = "Option::is_none")]
         pub timeout_in_minutes: Option<Value<i64>>,
     }
@@ -1303,7 +1303,7 @@ pub mod service {
     pub struct LinearConfiguration {
         /// `StepBakeTimeInMinutes`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "StepBakeTimeInMinutes",
             skip_serializing_if = "Option::is_none"
@@ -1311,7 +1311,7 @@ pub mod service {
         pub step_bake_time_in_minutes: Option<Value<i64>>,
         /// `StepPercent`: number, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "StepPercent", skip_serializing_if = "Option::is_none")]
         pub step_percent: Option<Value<f64>>,
     }
@@ -1328,7 +1328,7 @@ pub mod service {
     pub struct LoadBalancer {
         /// `AdvancedConfiguration`: [`AdvancedConfiguration`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "AdvancedConfiguration",
             skip_serializing_if = "Option::is_none"
@@ -1336,22 +1336,22 @@ pub mod service {
         pub advanced_configuration: Option<AdvancedConfiguration>,
         /// `ContainerName`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ContainerName", skip_serializing_if = "Option::is_none")]
         pub container_name: Option<Value<String>>,
         /// `ContainerPort`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ContainerPort", skip_serializing_if = "Option::is_none")]
         pub container_port: Option<Value<i64>>,
         /// `LoadBalancerName`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "LoadBalancerName", skip_serializing_if = "Option::is_none")]
         pub load_balancer_name: Option<Value<String>>,
         /// `TargetGroupArn`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "TargetGroupArn", skip_serializing_if = "Option::is_none")]
         pub target_group_arn: Option<Value<String>>,
     }
@@ -1368,17 +1368,17 @@ pub mod service {
     pub struct LogConfiguration {
         /// `LogDriver`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "LogDriver", skip_serializing_if = "Option::is_none")]
         pub log_driver: Option<Value<String>>,
         /// `Options`: map of string to string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Options", skip_serializing_if = "Option::is_none")]
         pub options: Option<BTreeMap<String, Value<String>>>,
         /// `SecretOptions`: list of [`Secret`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "SecretOptions", skip_serializing_if = "Option::is_none")]
         pub secret_options: Option<Vec<Secret>>,
     }
@@ -1436,7 +1436,7 @@ pub mod service {
     pub struct NetworkConfiguration {
         /// `AwsvpcConfiguration`: [`AwsVpcConfiguration`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "AwsvpcConfiguration",
             skip_serializing_if = "Option::is_none"
@@ -1456,7 +1456,7 @@ pub mod service {
     pub struct PlacementConstraint {
         /// `Expression`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Expression", skip_serializing_if = "Option::is_none")]
         pub expression: Option<Value<String>>,
         /// `Type`: string, one of [`PlacementConstraintType`], required.
@@ -1479,7 +1479,7 @@ pub mod service {
     pub struct PlacementStrategy {
         /// `Field`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Field", skip_serializing_if = "Option::is_none")]
         pub field: Option<Value<String>>,
         /// `Type`: string, one of [`PlacementStrategyType`], required.
@@ -1526,7 +1526,7 @@ pub mod service {
         pub format: Value<Format>,
         /// `IncludeQueryParameters`: string, one of [`IncludeQueryParameters`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "IncludeQueryParameters",
             skip_serializing_if = "Option::is_none"
@@ -1549,7 +1549,7 @@ pub mod service {
     pub struct ServiceConnectClientAlias {
         /// `DnsName`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "DnsName", skip_serializing_if = "Option::is_none")]
         pub dns_name: Option<Value<String>>,
         /// `Port`: integer, required.
@@ -1557,7 +1557,7 @@ pub mod service {
         pub port: Value<i64>,
         /// `TestTrafficRules`: [`ServiceConnectTestTrafficRules`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "TestTrafficRules", skip_serializing_if = "Option::is_none")]
         pub test_traffic_rules: Option<ServiceConnectTestTrafficRules>,
     }
@@ -1578,7 +1578,7 @@ pub mod service {
     pub struct ServiceConnectConfiguration {
         /// `AccessLogConfiguration`: [`ServiceConnectAccessLogConfiguration`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "AccessLogConfiguration",
             skip_serializing_if = "Option::is_none"
@@ -1586,7 +1586,7 @@ pub mod service {
         pub access_log_configuration: Option<ServiceConnectAccessLogConfiguration>,
         /// `ContainerConfigurations`: list of [`ServiceConnectContainerConfiguration`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "ContainerConfigurations",
             skip_serializing_if = "Option::is_none"
@@ -1597,17 +1597,17 @@ pub mod service {
         pub enabled: Value<bool>,
         /// `LogConfiguration`: [`LogConfiguration`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "LogConfiguration", skip_serializing_if = "Option::is_none")]
         pub log_configuration: Option<LogConfiguration>,
         /// `Namespace`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Namespace", skip_serializing_if = "Option::is_none")]
         pub namespace: Option<Value<String>>,
         /// `Services`: list of [`ServiceConnectService`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Services", skip_serializing_if = "Option::is_none")]
         pub services: Option<Vec<ServiceConnectService>>,
     }
@@ -1631,7 +1631,7 @@ pub mod service {
     pub struct ServiceConnectContainerConfiguration {
         /// `LogLevel`: string, one of [`LogLevel`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "LogLevel", skip_serializing_if = "Option::is_none")]
         pub log_level: Option<Value<LogLevel>>,
     }
@@ -1648,17 +1648,17 @@ pub mod service {
     pub struct ServiceConnectService {
         /// `ClientAliases`: list of [`ServiceConnectClientAlias`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ClientAliases", skip_serializing_if = "Option::is_none")]
         pub client_aliases: Option<Vec<ServiceConnectClientAlias>>,
         /// `DiscoveryName`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "DiscoveryName", skip_serializing_if = "Option::is_none")]
         pub discovery_name: Option<Value<String>>,
         /// `IngressPortOverride`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "IngressPortOverride",
             skip_serializing_if = "Option::is_none"
@@ -1669,12 +1669,12 @@ pub mod service {
         pub port_name: Value<String>,
         /// `Timeout`: [`TimeoutConfiguration`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Timeout", skip_serializing_if = "Option::is_none")]
         pub timeout: Option<TimeoutConfiguration>,
         /// `Tls`: [`ServiceConnectTlsConfiguration`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Tls", skip_serializing_if = "Option::is_none")]
         pub tls: Option<ServiceConnectTlsConfiguration>,
     }
@@ -1718,7 +1718,7 @@ pub mod service {
         pub name: Value<String>,
         /// `Value`: [`ServiceConnectTestTrafficRulesHeaderValue`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Value", skip_serializing_if = "Option::is_none")]
         pub value: Option<ServiceConnectTestTrafficRulesHeaderValue>,
     }
@@ -1755,7 +1755,7 @@ pub mod service {
     pub struct ServiceConnectTlsCertificateAuthority {
         /// `AwsPcaAuthorityArn`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "AwsPcaAuthorityArn", skip_serializing_if = "Option::is_none")]
         pub aws_pca_authority_arn: Option<Value<String>>,
     }
@@ -1775,12 +1775,12 @@ pub mod service {
         pub issuer_certificate_authority: ServiceConnectTlsCertificateAuthority,
         /// `KmsKey`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "KmsKey", skip_serializing_if = "Option::is_none")]
         pub kms_key: Option<Value<String>>,
         /// `RoleArn`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "RoleArn", skip_serializing_if = "Option::is_none")]
         pub role_arn: Option<Value<String>>,
     }
@@ -1803,22 +1803,22 @@ pub mod service {
     pub struct ServiceManagedEbsVolumeConfiguration {
         /// `Encrypted`: boolean, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Encrypted", skip_serializing_if = "Option::is_none")]
         pub encrypted: Option<Value<bool>>,
         /// `FilesystemType`: string, one of [`FilesystemType`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "FilesystemType", skip_serializing_if = "Option::is_none")]
         pub filesystem_type: Option<Value<FilesystemType>>,
         /// `Iops`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Iops", skip_serializing_if = "Option::is_none")]
         pub iops: Option<Value<i64>>,
         /// `KmsKeyId`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "KmsKeyId", skip_serializing_if = "Option::is_none")]
         pub kms_key_id: Option<Value<String>>,
         /// `RoleArn`: string, required.
@@ -1826,27 +1826,27 @@ pub mod service {
         pub role_arn: Value<String>,
         /// `SizeInGiB`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "SizeInGiB", skip_serializing_if = "Option::is_none")]
         pub size_in_gi_b: Option<Value<i64>>,
         /// `SnapshotId`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "SnapshotId", skip_serializing_if = "Option::is_none")]
         pub snapshot_id: Option<Value<String>>,
         /// `TagSpecifications`: list of [`EbsTagSpecification`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "TagSpecifications", skip_serializing_if = "Option::is_none")]
         pub tag_specifications: Option<Vec<EbsTagSpecification>>,
         /// `Throughput`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Throughput", skip_serializing_if = "Option::is_none")]
         pub throughput: Option<Value<i64>>,
         /// `VolumeInitializationRate`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "VolumeInitializationRate",
             skip_serializing_if = "Option::is_none"
@@ -1854,7 +1854,7 @@ pub mod service {
         pub volume_initialization_rate: Option<Value<i64>>,
         /// `VolumeType`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "VolumeType", skip_serializing_if = "Option::is_none")]
         pub volume_type: Option<Value<String>>,
     }
@@ -1883,22 +1883,22 @@ pub mod service {
     pub struct ServiceRegistry {
         /// `ContainerName`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ContainerName", skip_serializing_if = "Option::is_none")]
         pub container_name: Option<Value<String>>,
         /// `ContainerPort`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ContainerPort", skip_serializing_if = "Option::is_none")]
         pub container_port: Option<Value<i64>>,
         /// `Port`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Port", skip_serializing_if = "Option::is_none")]
         pub port: Option<Value<i64>>,
         /// `RegistryArn`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "RegistryArn", skip_serializing_if = "Option::is_none")]
         pub registry_arn: Option<Value<String>>,
     }
@@ -1915,7 +1915,7 @@ pub mod service {
     pub struct ServiceVolumeConfiguration {
         /// `ManagedEBSVolume`: [`ServiceManagedEbsVolumeConfiguration`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ManagedEBSVolume", skip_serializing_if = "Option::is_none")]
         pub managed_ebs_volume: Option<ServiceManagedEbsVolumeConfiguration>,
         /// `Name`: string, required.
@@ -1959,12 +1959,12 @@ pub mod service {
     pub struct TimeoutConfiguration {
         /// `IdleTimeoutSeconds`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "IdleTimeoutSeconds", skip_serializing_if = "Option::is_none")]
         pub idle_timeout_seconds: Option<Value<i64>>,
         /// `PerRequestTimeoutSeconds`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "PerRequestTimeoutSeconds",
             skip_serializing_if = "Option::is_none"
@@ -1984,7 +1984,7 @@ pub mod service {
     pub struct VpcLatticeAdvancedConfiguration {
         /// `AlternateTargetGroupArn`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "AlternateTargetGroupArn",
             skip_serializing_if = "Option::is_none"
@@ -1992,7 +1992,7 @@ pub mod service {
         pub alternate_target_group_arn: Option<Value<String>>,
         /// `ProductionListenerRule`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "ProductionListenerRule",
             skip_serializing_if = "Option::is_none"
@@ -2000,7 +2000,7 @@ pub mod service {
         pub production_listener_rule: Option<Value<String>>,
         /// `TestListenerRule`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "TestListenerRule", skip_serializing_if = "Option::is_none")]
         pub test_listener_rule: Option<Value<String>>,
     }
@@ -2017,7 +2017,7 @@ pub mod service {
     pub struct VpcLatticeConfiguration {
         /// `AdvancedConfiguration`: [`VpcLatticeAdvancedConfiguration`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "AdvancedConfiguration",
             skip_serializing_if = "Option::is_none"
@@ -2481,7 +2481,7 @@ pub mod task_definition {
     pub struct TaskDefinition {
         /// `ContainerDefinitions`: list of [`ContainerDefinition`], optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "ContainerDefinitions",
             skip_serializing_if = "Option::is_none"
@@ -2489,12 +2489,12 @@ pub mod task_definition {
         pub container_definitions: Option<Vec<ContainerDefinition>>,
         /// `Cpu`: string, optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Cpu", skip_serializing_if = "Option::is_none")]
         pub cpu: Option<Value<String>>,
         /// `EnableFaultInjection`: boolean, optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "EnableFaultInjection",
             skip_serializing_if = "Option::is_none"
@@ -2502,22 +2502,22 @@ pub mod task_definition {
         pub enable_fault_injection: Option<Value<bool>>,
         /// `EphemeralStorage`: [`EphemeralStorage`], optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "EphemeralStorage", skip_serializing_if = "Option::is_none")]
         pub ephemeral_storage: Option<EphemeralStorage>,
         /// `ExecutionRoleArn`: string, optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ExecutionRoleArn", skip_serializing_if = "Option::is_none")]
         pub execution_role_arn: Option<Value<String>>,
         /// `Family`: string, optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Family", skip_serializing_if = "Option::is_none")]
         pub family: Option<Value<String>>,
         /// `InferenceAccelerators`: list of [`InferenceAccelerator`], optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "InferenceAccelerators",
             skip_serializing_if = "Option::is_none"
@@ -2525,27 +2525,27 @@ pub mod task_definition {
         pub inference_accelerators: Option<Vec<InferenceAccelerator>>,
         /// `IpcMode`: string, one of [`IpcMode`], optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "IpcMode", skip_serializing_if = "Option::is_none")]
         pub ipc_mode: Option<Value<IpcMode>>,
         /// `Memory`: string, optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Memory", skip_serializing_if = "Option::is_none")]
         pub memory: Option<Value<String>>,
         /// `NetworkMode`: string, one of [`NetworkMode`], optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "NetworkMode", skip_serializing_if = "Option::is_none")]
         pub network_mode: Option<Value<NetworkMode>>,
         /// `PidMode`: string, one of [`PidMode`], optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "PidMode", skip_serializing_if = "Option::is_none")]
         pub pid_mode: Option<Value<PidMode>>,
         /// `PlacementConstraints`: list of [`TaskDefinitionPlacementConstraint`], optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "PlacementConstraints",
             skip_serializing_if = "Option::is_none"
@@ -2553,12 +2553,12 @@ pub mod task_definition {
         pub placement_constraints: Option<Vec<TaskDefinitionPlacementConstraint>>,
         /// `ProxyConfiguration`: [`ProxyConfiguration`], optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ProxyConfiguration", skip_serializing_if = "Option::is_none")]
         pub proxy_configuration: Option<ProxyConfiguration>,
         /// `RequiresCompatibilities`: list of string, one of [`RequiresCompatibilities`], optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "RequiresCompatibilities",
             skip_serializing_if = "Option::is_none"
@@ -2566,22 +2566,22 @@ pub mod task_definition {
         pub requires_compatibilities: Option<List<RequiresCompatibilities>>,
         /// `RuntimePlatform`: [`RuntimePlatform`], optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "RuntimePlatform", skip_serializing_if = "Option::is_none")]
         pub runtime_platform: Option<RuntimePlatform>,
         /// `Tags`: list of tag, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
         pub tags: Option<Vec<Tag>>,
         /// `TaskRoleArn`: string, optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "TaskRoleArn", skip_serializing_if = "Option::is_none")]
         pub task_role_arn: Option<Value<String>>,
         /// `Volumes`: list of [`Volume`], optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Volumes", skip_serializing_if = "Option::is_none")]
         pub volumes: Option<Vec<Volume>>,
     }
@@ -2738,12 +2738,12 @@ pub mod task_definition {
     pub struct AuthorizationConfig {
         /// `AccessPointId`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "AccessPointId", skip_serializing_if = "Option::is_none")]
         pub access_point_id: Option<Value<String>>,
         /// `IAM`: string, one of [`Iam`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "IAM", skip_serializing_if = "Option::is_none")]
         pub iam: Option<Value<Iam>>,
     }
@@ -2760,47 +2760,47 @@ pub mod task_definition {
     pub struct ContainerDefinition {
         /// `Command`: list of string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Command", skip_serializing_if = "Option::is_none")]
         pub command: Option<List<String>>,
         /// `Cpu`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Cpu", skip_serializing_if = "Option::is_none")]
         pub cpu: Option<Value<i64>>,
         /// `CredentialSpecs`: list of string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "CredentialSpecs", skip_serializing_if = "Option::is_none")]
         pub credential_specs: Option<List<String>>,
         /// `DependsOn`: list of [`ContainerDependency`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "DependsOn", skip_serializing_if = "Option::is_none")]
         pub depends_on: Option<Vec<ContainerDependency>>,
         /// `DisableNetworking`: boolean, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "DisableNetworking", skip_serializing_if = "Option::is_none")]
         pub disable_networking: Option<Value<bool>>,
         /// `DnsSearchDomains`: list of string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "DnsSearchDomains", skip_serializing_if = "Option::is_none")]
         pub dns_search_domains: Option<List<String>>,
         /// `DnsServers`: list of string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "DnsServers", skip_serializing_if = "Option::is_none")]
         pub dns_servers: Option<List<String>>,
         /// `DockerLabels`: map of string to string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "DockerLabels", skip_serializing_if = "Option::is_none")]
         pub docker_labels: Option<BTreeMap<String, Value<String>>>,
         /// `DockerSecurityOptions`: list of string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "DockerSecurityOptions",
             skip_serializing_if = "Option::is_none"
@@ -2808,32 +2808,32 @@ pub mod task_definition {
         pub docker_security_options: Option<List<String>>,
         /// `EntryPoint`: list of string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "EntryPoint", skip_serializing_if = "Option::is_none")]
         pub entry_point: Option<List<String>>,
         /// `Environment`: list of [`KeyValuePair`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Environment", skip_serializing_if = "Option::is_none")]
         pub environment: Option<Vec<KeyValuePair>>,
         /// `EnvironmentFiles`: list of [`EnvironmentFile`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "EnvironmentFiles", skip_serializing_if = "Option::is_none")]
         pub environment_files: Option<Vec<EnvironmentFile>>,
         /// `Essential`: boolean, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Essential", skip_serializing_if = "Option::is_none")]
         pub essential: Option<Value<bool>>,
         /// `ExtraHosts`: list of [`HostEntry`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ExtraHosts", skip_serializing_if = "Option::is_none")]
         pub extra_hosts: Option<Vec<HostEntry>>,
         /// `FirelensConfiguration`: [`FirelensConfiguration`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "FirelensConfiguration",
             skip_serializing_if = "Option::is_none"
@@ -2841,12 +2841,12 @@ pub mod task_definition {
         pub firelens_configuration: Option<FirelensConfiguration>,
         /// `HealthCheck`: [`HealthCheck`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "HealthCheck", skip_serializing_if = "Option::is_none")]
         pub health_check: Option<HealthCheck>,
         /// `Hostname`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Hostname", skip_serializing_if = "Option::is_none")]
         pub hostname: Option<Value<String>>,
         /// `Image`: string, required.
@@ -2854,37 +2854,37 @@ pub mod task_definition {
         pub image: Value<String>,
         /// `Interactive`: boolean, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Interactive", skip_serializing_if = "Option::is_none")]
         pub interactive: Option<Value<bool>>,
         /// `Links`: list of string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Links", skip_serializing_if = "Option::is_none")]
         pub links: Option<List<String>>,
         /// `LinuxParameters`: [`LinuxParameters`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "LinuxParameters", skip_serializing_if = "Option::is_none")]
         pub linux_parameters: Option<LinuxParameters>,
         /// `LogConfiguration`: [`LogConfiguration`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "LogConfiguration", skip_serializing_if = "Option::is_none")]
         pub log_configuration: Option<LogConfiguration>,
         /// `Memory`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Memory", skip_serializing_if = "Option::is_none")]
         pub memory: Option<Value<i64>>,
         /// `MemoryReservation`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "MemoryReservation", skip_serializing_if = "Option::is_none")]
         pub memory_reservation: Option<Value<i64>>,
         /// `MountPoints`: list of [`MountPoint`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "MountPoints", skip_serializing_if = "Option::is_none")]
         pub mount_points: Option<Vec<MountPoint>>,
         /// `Name`: string, required.
@@ -2892,22 +2892,22 @@ pub mod task_definition {
         pub name: Value<String>,
         /// `PortMappings`: list of [`PortMapping`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "PortMappings", skip_serializing_if = "Option::is_none")]
         pub port_mappings: Option<Vec<PortMapping>>,
         /// `Privileged`: boolean, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Privileged", skip_serializing_if = "Option::is_none")]
         pub privileged: Option<Value<bool>>,
         /// `PseudoTerminal`: boolean, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "PseudoTerminal", skip_serializing_if = "Option::is_none")]
         pub pseudo_terminal: Option<Value<bool>>,
         /// `ReadonlyRootFilesystem`: boolean, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "ReadonlyRootFilesystem",
             skip_serializing_if = "Option::is_none"
@@ -2915,7 +2915,7 @@ pub mod task_definition {
         pub readonly_root_filesystem: Option<Value<bool>>,
         /// `RepositoryCredentials`: [`RepositoryCredentials`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "RepositoryCredentials",
             skip_serializing_if = "Option::is_none"
@@ -2923,7 +2923,7 @@ pub mod task_definition {
         pub repository_credentials: Option<RepositoryCredentials>,
         /// `ResourceRequirements`: list of [`ResourceRequirement`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "ResourceRequirements",
             skip_serializing_if = "Option::is_none"
@@ -2931,37 +2931,37 @@ pub mod task_definition {
         pub resource_requirements: Option<Vec<ResourceRequirement>>,
         /// `RestartPolicy`: [`RestartPolicy`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "RestartPolicy", skip_serializing_if = "Option::is_none")]
         pub restart_policy: Option<RestartPolicy>,
         /// `Secrets`: list of [`Secret`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Secrets", skip_serializing_if = "Option::is_none")]
         pub secrets: Option<Vec<Secret>>,
         /// `StartTimeout`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "StartTimeout", skip_serializing_if = "Option::is_none")]
         pub start_timeout: Option<Value<i64>>,
         /// `StopTimeout`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "StopTimeout", skip_serializing_if = "Option::is_none")]
         pub stop_timeout: Option<Value<i64>>,
         /// `SystemControls`: list of [`SystemControl`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "SystemControls", skip_serializing_if = "Option::is_none")]
         pub system_controls: Option<Vec<SystemControl>>,
         /// `Ulimits`: list of [`Ulimit`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Ulimits", skip_serializing_if = "Option::is_none")]
         pub ulimits: Option<Vec<Ulimit>>,
         /// `User`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "User", skip_serializing_if = "Option::is_none")]
         pub user: Option<Value<String>>,
         /// `VersionConsistency`: string, one of [`VersionConsistency`], optional.
@@ -2971,12 +2971,12 @@ pub mod task_definition {
         pub version_consistency: Option<Value<VersionConsistency>>,
         /// `VolumesFrom`: list of [`VolumeFrom`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "VolumesFrom", skip_serializing_if = "Option::is_none")]
         pub volumes_from: Option<Vec<VolumeFrom>>,
         /// `WorkingDirectory`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "WorkingDirectory", skip_serializing_if = "Option::is_none")]
         pub working_directory: Option<Value<String>>,
     }
@@ -3036,12 +3036,12 @@ pub mod task_definition {
     pub struct ContainerDependency {
         /// `Condition`: string, one of [`Condition`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Condition", skip_serializing_if = "Option::is_none")]
         pub condition: Option<Value<Condition>>,
         /// `ContainerName`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ContainerName", skip_serializing_if = "Option::is_none")]
         pub container_name: Option<Value<String>>,
     }
@@ -3058,17 +3058,17 @@ pub mod task_definition {
     pub struct Device {
         /// `ContainerPath`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ContainerPath", skip_serializing_if = "Option::is_none")]
         pub container_path: Option<Value<String>>,
         /// `HostPath`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "HostPath", skip_serializing_if = "Option::is_none")]
         pub host_path: Option<Value<String>>,
         /// `Permissions`: list of string, one of [`Permissions`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Permissions", skip_serializing_if = "Option::is_none")]
         pub permissions: Option<List<Permissions>>,
     }
@@ -3085,27 +3085,27 @@ pub mod task_definition {
     pub struct DockerVolumeConfiguration {
         /// `Autoprovision`: boolean, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Autoprovision", skip_serializing_if = "Option::is_none")]
         pub autoprovision: Option<Value<bool>>,
         /// `Driver`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Driver", skip_serializing_if = "Option::is_none")]
         pub driver: Option<Value<String>>,
         /// `DriverOpts`: map of string to string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "DriverOpts", skip_serializing_if = "Option::is_none")]
         pub driver_opts: Option<BTreeMap<String, Value<String>>>,
         /// `Labels`: map of string to string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Labels", skip_serializing_if = "Option::is_none")]
         pub labels: Option<BTreeMap<String, Value<String>>>,
         /// `Scope`: string, one of [`Scope`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Scope", skip_serializing_if = "Option::is_none")]
         pub scope: Option<Value<Scope>>,
     }
@@ -3122,7 +3122,7 @@ pub mod task_definition {
     pub struct EfsVolumeConfiguration {
         /// `AuthorizationConfig`: [`AuthorizationConfig`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "AuthorizationConfig",
             skip_serializing_if = "Option::is_none"
@@ -3133,17 +3133,17 @@ pub mod task_definition {
         pub filesystem_id: Value<String>,
         /// `RootDirectory`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "RootDirectory", skip_serializing_if = "Option::is_none")]
         pub root_directory: Option<Value<String>>,
         /// `TransitEncryption`: string, one of [`TransitEncryption`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "TransitEncryption", skip_serializing_if = "Option::is_none")]
         pub transit_encryption: Option<Value<TransitEncryption>>,
         /// `TransitEncryptionPort`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "TransitEncryptionPort",
             skip_serializing_if = "Option::is_none"
@@ -3169,12 +3169,12 @@ pub mod task_definition {
     pub struct EnvironmentFile {
         /// `Type`: string, one of [`Type`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Type", skip_serializing_if = "Option::is_none")]
         pub type_: Option<Value<Type>>,
         /// `Value`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Value", skip_serializing_if = "Option::is_none")]
         pub value: Option<Value<String>>,
     }
@@ -3191,7 +3191,7 @@ pub mod task_definition {
     pub struct EphemeralStorage {
         /// `SizeInGiB`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "SizeInGiB", skip_serializing_if = "Option::is_none")]
         pub size_in_gi_b: Option<Value<i64>>,
     }
@@ -3232,7 +3232,7 @@ pub mod task_definition {
     pub struct FSxWindowsFileServerVolumeConfiguration {
         /// `AuthorizationConfig`: [`FSxAuthorizationConfig`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "AuthorizationConfig",
             skip_serializing_if = "Option::is_none"
@@ -3265,12 +3265,12 @@ pub mod task_definition {
     pub struct FirelensConfiguration {
         /// `Options`: map of string to string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Options", skip_serializing_if = "Option::is_none")]
         pub options: Option<BTreeMap<String, Value<String>>>,
         /// `Type`: string, one of [`FirelensConfigurationType`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Type", skip_serializing_if = "Option::is_none")]
         pub type_: Option<Value<FirelensConfigurationType>>,
     }
@@ -3287,27 +3287,27 @@ pub mod task_definition {
     pub struct HealthCheck {
         /// `Command`: list of string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Command", skip_serializing_if = "Option::is_none")]
         pub command: Option<List<String>>,
         /// `Interval`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Interval", skip_serializing_if = "Option::is_none")]
         pub interval: Option<Value<i64>>,
         /// `Retries`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Retries", skip_serializing_if = "Option::is_none")]
         pub retries: Option<Value<i64>>,
         /// `StartPeriod`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "StartPeriod", skip_serializing_if = "Option::is_none")]
         pub start_period: Option<Value<i64>>,
         /// `Timeout`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Timeout", skip_serializing_if = "Option::is_none")]
         pub timeout: Option<Value<i64>>,
     }
@@ -3324,12 +3324,12 @@ pub mod task_definition {
     pub struct HostEntry {
         /// `Hostname`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Hostname", skip_serializing_if = "Option::is_none")]
         pub hostname: Option<Value<String>>,
         /// `IpAddress`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "IpAddress", skip_serializing_if = "Option::is_none")]
         pub ip_address: Option<Value<String>>,
     }
@@ -3346,7 +3346,7 @@ pub mod task_definition {
     pub struct HostVolumeProperties {
         /// `SourcePath`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "SourcePath", skip_serializing_if = "Option::is_none")]
         pub source_path: Option<Value<String>>,
     }
@@ -3363,12 +3363,12 @@ pub mod task_definition {
     pub struct InferenceAccelerator {
         /// `DeviceName`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "DeviceName", skip_serializing_if = "Option::is_none")]
         pub device_name: Option<Value<String>>,
         /// `DeviceType`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "DeviceType", skip_serializing_if = "Option::is_none")]
         pub device_type: Option<Value<String>>,
     }
@@ -3385,12 +3385,12 @@ pub mod task_definition {
     pub struct KernelCapabilities {
         /// `Add`: list of string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Add", skip_serializing_if = "Option::is_none")]
         pub add: Option<List<String>>,
         /// `Drop`: list of string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Drop", skip_serializing_if = "Option::is_none")]
         pub drop: Option<List<String>>,
     }
@@ -3407,12 +3407,12 @@ pub mod task_definition {
     pub struct KeyValuePair {
         /// `Name`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
         pub name: Option<Value<String>>,
         /// `Value`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Value", skip_serializing_if = "Option::is_none")]
         pub value: Option<Value<String>>,
     }
@@ -3429,37 +3429,37 @@ pub mod task_definition {
     pub struct LinuxParameters {
         /// `Capabilities`: [`KernelCapabilities`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Capabilities", skip_serializing_if = "Option::is_none")]
         pub capabilities: Option<KernelCapabilities>,
         /// `Devices`: list of [`Device`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Devices", skip_serializing_if = "Option::is_none")]
         pub devices: Option<Vec<Device>>,
         /// `InitProcessEnabled`: boolean, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "InitProcessEnabled", skip_serializing_if = "Option::is_none")]
         pub init_process_enabled: Option<Value<bool>>,
         /// `MaxSwap`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "MaxSwap", skip_serializing_if = "Option::is_none")]
         pub max_swap: Option<Value<i64>>,
         /// `SharedMemorySize`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "SharedMemorySize", skip_serializing_if = "Option::is_none")]
         pub shared_memory_size: Option<Value<i64>>,
         /// `Swappiness`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Swappiness", skip_serializing_if = "Option::is_none")]
         pub swappiness: Option<Value<i64>>,
         /// `Tmpfs`: list of [`Tmpfs`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Tmpfs", skip_serializing_if = "Option::is_none")]
         pub tmpfs: Option<Vec<Tmpfs>>,
     }
@@ -3479,12 +3479,12 @@ pub mod task_definition {
         pub log_driver: Value<String>,
         /// `Options`: map of string to string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Options", skip_serializing_if = "Option::is_none")]
         pub options: Option<BTreeMap<String, Value<String>>>,
         /// `SecretOptions`: list of [`Secret`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "SecretOptions", skip_serializing_if = "Option::is_none")]
         pub secret_options: Option<Vec<Secret>>,
     }
@@ -3505,17 +3505,17 @@ pub mod task_definition {
     pub struct MountPoint {
         /// `ContainerPath`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ContainerPath", skip_serializing_if = "Option::is_none")]
         pub container_path: Option<Value<String>>,
         /// `ReadOnly`: boolean, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ReadOnly", skip_serializing_if = "Option::is_none")]
         pub read_only: Option<Value<bool>>,
         /// `SourceVolume`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "SourceVolume", skip_serializing_if = "Option::is_none")]
         pub source_volume: Option<Value<String>>,
     }
@@ -3532,7 +3532,7 @@ pub mod task_definition {
     pub struct NvidiaMpsAllocation {
         /// `MaxComputePercent`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "MaxComputePercent", skip_serializing_if = "Option::is_none")]
         pub max_compute_percent: Option<Value<i64>>,
         /// `Memory`: integer, required.
@@ -3555,32 +3555,32 @@ pub mod task_definition {
     pub struct PortMapping {
         /// `AppProtocol`: string, one of [`AppProtocol`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "AppProtocol", skip_serializing_if = "Option::is_none")]
         pub app_protocol: Option<Value<AppProtocol>>,
         /// `ContainerPort`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ContainerPort", skip_serializing_if = "Option::is_none")]
         pub container_port: Option<Value<i64>>,
         /// `ContainerPortRange`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ContainerPortRange", skip_serializing_if = "Option::is_none")]
         pub container_port_range: Option<Value<String>>,
         /// `HostPort`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "HostPort", skip_serializing_if = "Option::is_none")]
         pub host_port: Option<Value<i64>>,
         /// `Name`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
         pub name: Option<Value<String>>,
         /// `Protocol`: string, one of [`Protocol`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Protocol", skip_serializing_if = "Option::is_none")]
         pub protocol: Option<Value<Protocol>>,
     }
@@ -3600,7 +3600,7 @@ pub mod task_definition {
         pub container_name: Value<String>,
         /// `ProxyConfigurationProperties`: list of [`KeyValuePair`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "ProxyConfigurationProperties",
             skip_serializing_if = "Option::is_none"
@@ -3608,7 +3608,7 @@ pub mod task_definition {
         pub proxy_configuration_properties: Option<Vec<KeyValuePair>>,
         /// `Type`: string, one of [`ProxyConfigurationType`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Type", skip_serializing_if = "Option::is_none")]
         pub type_: Option<Value<ProxyConfigurationType>>,
     }
@@ -3629,7 +3629,7 @@ pub mod task_definition {
     pub struct RepositoryCredentials {
         /// `CredentialsParameter`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "CredentialsParameter",
             skip_serializing_if = "Option::is_none"
@@ -3649,7 +3649,7 @@ pub mod task_definition {
     pub struct ResourceRequirement {
         /// `SharingStrategy`: [`SharingStrategy`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "SharingStrategy", skip_serializing_if = "Option::is_none")]
         pub sharing_strategy: Option<SharingStrategy>,
         /// `Type`: string, one of [`ResourceRequirementType`], required.
@@ -3657,7 +3657,7 @@ pub mod task_definition {
         pub type_: Value<ResourceRequirementType>,
         /// `Value`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Value", skip_serializing_if = "Option::is_none")]
         pub value: Option<Value<String>>,
     }
@@ -3678,17 +3678,17 @@ pub mod task_definition {
     pub struct RestartPolicy {
         /// `Enabled`: boolean, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Enabled", skip_serializing_if = "Option::is_none")]
         pub enabled: Option<Value<bool>>,
         /// `IgnoredExitCodes`: list of integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "IgnoredExitCodes", skip_serializing_if = "Option::is_none")]
         pub ignored_exit_codes: Option<List<i64>>,
         /// `RestartAttemptPeriod`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "RestartAttemptPeriod",
             skip_serializing_if = "Option::is_none"
@@ -3708,12 +3708,12 @@ pub mod task_definition {
     pub struct RuntimePlatform {
         /// `CpuArchitecture`: string, one of [`CpuArchitecture`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "CpuArchitecture", skip_serializing_if = "Option::is_none")]
         pub cpu_architecture: Option<Value<CpuArchitecture>>,
         /// `OperatingSystemFamily`: string, one of [`OperatingSystemFamily`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "OperatingSystemFamily",
             skip_serializing_if = "Option::is_none"
@@ -3733,7 +3733,7 @@ pub mod task_definition {
     pub struct S3FilesVolumeConfiguration {
         /// `AccessPointArn`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "AccessPointArn", skip_serializing_if = "Option::is_none")]
         pub access_point_arn: Option<Value<String>>,
         /// `FileSystemArn`: string, required.
@@ -3741,12 +3741,12 @@ pub mod task_definition {
         pub file_system_arn: Value<String>,
         /// `RootDirectory`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "RootDirectory", skip_serializing_if = "Option::is_none")]
         pub root_directory: Option<Value<String>>,
         /// `TransitEncryptionPort`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "TransitEncryptionPort",
             skip_serializing_if = "Option::is_none"
@@ -3809,12 +3809,12 @@ pub mod task_definition {
     pub struct SystemControl {
         /// `Namespace`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Namespace", skip_serializing_if = "Option::is_none")]
         pub namespace: Option<Value<String>>,
         /// `Value`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Value", skip_serializing_if = "Option::is_none")]
         pub value: Option<Value<String>>,
     }
@@ -3831,7 +3831,7 @@ pub mod task_definition {
     pub struct TaskDefinitionPlacementConstraint {
         /// `Expression`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Expression", skip_serializing_if = "Option::is_none")]
         pub expression: Option<Value<String>>,
         /// `Type`: string, one of [`TaskDefinitionPlacementConstraintType`], required.
@@ -3854,12 +3854,12 @@ pub mod task_definition {
     pub struct Tmpfs {
         /// `ContainerPath`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ContainerPath", skip_serializing_if = "Option::is_none")]
         pub container_path: Option<Value<String>>,
         /// `MountOptions`: list of string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "MountOptions", skip_serializing_if = "Option::is_none")]
         pub mount_options: Option<List<String>>,
         /// `Size`: integer, required.
@@ -3912,12 +3912,12 @@ pub mod task_definition {
     pub struct Volume {
         /// `ConfiguredAtLaunch`: boolean, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ConfiguredAtLaunch", skip_serializing_if = "Option::is_none")]
         pub configured_at_launch: Option<Value<bool>>,
         /// `DockerVolumeConfiguration`: [`DockerVolumeConfiguration`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "DockerVolumeConfiguration",
             skip_serializing_if = "Option::is_none"
@@ -3925,7 +3925,7 @@ pub mod task_definition {
         pub docker_volume_configuration: Option<DockerVolumeConfiguration>,
         /// `EFSVolumeConfiguration`: [`EfsVolumeConfiguration`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "EFSVolumeConfiguration",
             skip_serializing_if = "Option::is_none"
@@ -3933,7 +3933,7 @@ pub mod task_definition {
         pub efs_volume_configuration: Option<EfsVolumeConfiguration>,
         /// `FSxWindowsFileServerVolumeConfiguration`: [`FSxWindowsFileServerVolumeConfiguration`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "FSxWindowsFileServerVolumeConfiguration",
             skip_serializing_if = "Option::is_none"
@@ -3942,17 +3942,17 @@ pub mod task_definition {
             Option<FSxWindowsFileServerVolumeConfiguration>,
         /// `Host`: [`HostVolumeProperties`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Host", skip_serializing_if = "Option::is_none")]
         pub host: Option<HostVolumeProperties>,
         /// `Name`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
         pub name: Option<Value<String>>,
         /// `S3FilesVolumeConfiguration`: [`S3FilesVolumeConfiguration`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "S3FilesVolumeConfiguration",
             skip_serializing_if = "Option::is_none"
@@ -3972,12 +3972,12 @@ pub mod task_definition {
     pub struct VolumeFrom {
         /// `ReadOnly`: boolean, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ReadOnly", skip_serializing_if = "Option::is_none")]
         pub read_only: Option<Value<bool>>,
         /// `SourceContainer`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "SourceContainer", skip_serializing_if = "Option::is_none")]
         pub source_container: Option<Value<String>>,
     }

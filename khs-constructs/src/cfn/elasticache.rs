@@ -28,12 +28,12 @@ pub mod replication_group {
         pub at_rest_encryption_enabled: Option<Value<bool>>,
         /// `AuthToken`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "AuthToken", skip_serializing_if = "Option::is_none")]
         pub auth_token: Option<Value<String>>,
         /// `AutoMinorVersionUpgrade`: boolean, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "AutoMinorVersionUpgrade",
             skip_serializing_if = "Option::is_none"
@@ -49,12 +49,12 @@ pub mod replication_group {
         pub automatic_failover_enabled: Option<Value<bool>>,
         /// `CacheNodeType`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "CacheNodeType", skip_serializing_if = "Option::is_none")]
         pub cache_node_type: Option<Value<String>>,
         /// `CacheParameterGroupName`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "CacheParameterGroupName",
             skip_serializing_if = "Option::is_none"
@@ -62,7 +62,7 @@ pub mod replication_group {
         pub cache_parameter_group_name: Option<Value<String>>,
         /// `CacheSecurityGroupNames`: list of string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "CacheSecurityGroupNames",
             skip_serializing_if = "Option::is_none"
@@ -70,7 +70,7 @@ pub mod replication_group {
         pub cache_security_group_names: Option<List<String>>,
         /// `CacheSubnetGroupName`: string, optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "CacheSubnetGroupName",
             skip_serializing_if = "Option::is_none"
@@ -78,32 +78,32 @@ pub mod replication_group {
         pub cache_subnet_group_name: Option<Value<String>>,
         /// `ClusterMode`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ClusterMode", skip_serializing_if = "Option::is_none")]
         pub cluster_mode: Option<Value<String>>,
         /// `DataTieringEnabled`: boolean, optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "DataTieringEnabled", skip_serializing_if = "Option::is_none")]
         pub data_tiering_enabled: Option<Value<bool>>,
         /// `Durability`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Durability", skip_serializing_if = "Option::is_none")]
         pub durability: Option<Value<String>>,
         /// `Engine`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Engine", skip_serializing_if = "Option::is_none")]
         pub engine: Option<Value<String>>,
         /// `EngineVersion`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "EngineVersion", skip_serializing_if = "Option::is_none")]
         pub engine_version: Option<Value<String>>,
         /// `GlobalReplicationGroupId`: string, optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "GlobalReplicationGroupId",
             skip_serializing_if = "Option::is_none"
@@ -111,17 +111,17 @@ pub mod replication_group {
         pub global_replication_group_id: Option<Value<String>>,
         /// `IpDiscovery`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "IpDiscovery", skip_serializing_if = "Option::is_none")]
         pub ip_discovery: Option<Value<String>>,
         /// `KmsKeyId`: string, optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "KmsKeyId", skip_serializing_if = "Option::is_none")]
         pub kms_key_id: Option<Value<String>>,
         /// `LogDeliveryConfigurations`: list of [`LogDeliveryConfigurationRequest`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "LogDeliveryConfigurations",
             skip_serializing_if = "Option::is_none"
@@ -129,17 +129,17 @@ pub mod replication_group {
         pub log_delivery_configurations: Option<Vec<LogDeliveryConfigurationRequest>>,
         /// `MultiAZEnabled`: boolean, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "MultiAZEnabled", skip_serializing_if = "Option::is_none")]
         pub multi_az_enabled: Option<Value<bool>>,
         /// `NetworkType`: string, optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "NetworkType", skip_serializing_if = "Option::is_none")]
         pub network_type: Option<Value<String>>,
         /// `NodeGroupConfiguration`: list of [`NodeGroupConfiguration`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "NodeGroupConfiguration",
             skip_serializing_if = "Option::is_none"
@@ -147,7 +147,7 @@ pub mod replication_group {
         pub node_group_configuration: Option<Vec<NodeGroupConfiguration>>,
         /// `NotificationTopicArn`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "NotificationTopicArn",
             skip_serializing_if = "Option::is_none"
@@ -155,7 +155,7 @@ pub mod replication_group {
         pub notification_topic_arn: Option<Value<String>>,
         /// `NumCacheClusters`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "NumCacheClusters", skip_serializing_if = "Option::is_none")]
         pub num_cache_clusters: Option<Value<i64>>,
         /// `NumNodeGroups`: integer, optional.
@@ -165,12 +165,12 @@ pub mod replication_group {
         pub num_node_groups: Option<Value<i64>>,
         /// `Port`: integer, optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Port", skip_serializing_if = "Option::is_none")]
         pub port: Option<Value<i64>>,
         /// `PreferredCacheClusterAZs`: list of string, optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "PreferredCacheClusterAZs",
             skip_serializing_if = "Option::is_none"
@@ -178,7 +178,7 @@ pub mod replication_group {
         pub preferred_cache_cluster_a_zs: Option<List<String>>,
         /// `PreferredMaintenanceWindow`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "PreferredMaintenanceWindow",
             skip_serializing_if = "Option::is_none"
@@ -186,12 +186,12 @@ pub mod replication_group {
         pub preferred_maintenance_window: Option<Value<String>>,
         /// `PrimaryClusterId`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "PrimaryClusterId", skip_serializing_if = "Option::is_none")]
         pub primary_cluster_id: Option<Value<String>>,
         /// `ReplicasPerNodeGroup`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "ReplicasPerNodeGroup",
             skip_serializing_if = "Option::is_none"
@@ -202,22 +202,22 @@ pub mod replication_group {
         pub replication_group_description: Value<String>,
         /// `ReplicationGroupId`: string, optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ReplicationGroupId", skip_serializing_if = "Option::is_none")]
         pub replication_group_id: Option<Value<String>>,
         /// `SecurityGroupIds`: list of string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "SecurityGroupIds", skip_serializing_if = "Option::is_none")]
         pub security_group_ids: Option<List<String>>,
         /// `SnapshotArns`: list of string, optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "SnapshotArns", skip_serializing_if = "Option::is_none")]
         pub snapshot_arns: Option<List<String>>,
         /// `SnapshotName`: string, optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "SnapshotName", skip_serializing_if = "Option::is_none")]
         pub snapshot_name: Option<Value<String>>,
         /// `SnapshotRetentionLimit`: integer, optional.
@@ -230,12 +230,12 @@ pub mod replication_group {
         pub snapshot_retention_limit: Option<Value<i64>>,
         /// `SnapshotWindow`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "SnapshotWindow", skip_serializing_if = "Option::is_none")]
         pub snapshot_window: Option<Value<String>>,
         /// `SnapshottingClusterId`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "SnapshottingClusterId",
             skip_serializing_if = "Option::is_none"
@@ -243,7 +243,7 @@ pub mod replication_group {
         pub snapshotting_cluster_id: Option<Value<String>>,
         /// `Tags`: list of tag, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
         pub tags: Option<Vec<Tag>>,
         /// `TransitEncryptionEnabled`: boolean, optional.
@@ -256,7 +256,7 @@ pub mod replication_group {
         pub transit_encryption_enabled: Option<Value<bool>>,
         /// `TransitEncryptionMode`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "TransitEncryptionMode",
             skip_serializing_if = "Option::is_none"
@@ -264,7 +264,7 @@ pub mod replication_group {
         pub transit_encryption_mode: Option<Value<String>>,
         /// `UserGroupIds`: list of string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "UserGroupIds", skip_serializing_if = "Option::is_none")]
         pub user_group_ids: Option<List<String>>,
     }
@@ -655,7 +655,7 @@ pub mod replication_group {
     pub struct DestinationDetails {
         /// `CloudWatchLogsDetails`: [`CloudWatchLogsDestinationDetails`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "CloudWatchLogsDetails",
             skip_serializing_if = "Option::is_none"
@@ -663,7 +663,7 @@ pub mod replication_group {
         pub cloud_watch_logs_details: Option<CloudWatchLogsDestinationDetails>,
         /// `KinesisFirehoseDetails`: [`KinesisFirehoseDestinationDetails`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "KinesisFirehoseDetails",
             skip_serializing_if = "Option::is_none"
@@ -734,12 +734,12 @@ pub mod replication_group {
     pub struct NodeGroupConfiguration {
         /// `NodeGroupId`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "NodeGroupId", skip_serializing_if = "Option::is_none")]
         pub node_group_id: Option<Value<String>>,
         /// `PrimaryAvailabilityZone`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "PrimaryAvailabilityZone",
             skip_serializing_if = "Option::is_none"
@@ -747,7 +747,7 @@ pub mod replication_group {
         pub primary_availability_zone: Option<Value<String>>,
         /// `ReplicaAvailabilityZones`: list of string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "ReplicaAvailabilityZones",
             skip_serializing_if = "Option::is_none"
@@ -755,12 +755,12 @@ pub mod replication_group {
         pub replica_availability_zones: Option<List<String>>,
         /// `ReplicaCount`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ReplicaCount", skip_serializing_if = "Option::is_none")]
         pub replica_count: Option<Value<i64>>,
         /// `Slots`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Slots", skip_serializing_if = "Option::is_none")]
         pub slots: Option<Value<String>>,
     }
@@ -789,7 +789,7 @@ pub mod subnet_group {
     pub struct SubnetGroup {
         /// `CacheSubnetGroupName`: string, optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "CacheSubnetGroupName",
             skip_serializing_if = "Option::is_none"
@@ -803,7 +803,7 @@ pub mod subnet_group {
         pub subnet_ids: List<String>,
         /// `Tags`: list of tag, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
         pub tags: Option<Vec<Tag>>,
     }

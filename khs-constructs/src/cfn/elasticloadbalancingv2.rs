@@ -19,12 +19,12 @@ pub mod listener {
     pub struct Listener {
         /// `AlpnPolicy`: list of string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "AlpnPolicy", skip_serializing_if = "Option::is_none")]
         pub alpn_policy: Option<List<String>>,
         /// `Certificates`: list of [`Certificate`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Certificates", skip_serializing_if = "Option::is_none")]
         pub certificates: Option<Vec<Certificate>>,
         /// `DefaultActions`: list of [`Action`], required.
@@ -32,7 +32,7 @@ pub mod listener {
         pub default_actions: Vec<Action>,
         /// `ListenerAttributes`: list of tag, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ListenerAttributes", skip_serializing_if = "Option::is_none")]
         pub listener_attributes: Option<Vec<Tag>>,
         /// `LoadBalancerArn`: string, required. Update requires replacement.
@@ -40,7 +40,7 @@ pub mod listener {
         pub load_balancer_arn: Value<String>,
         /// `MutualAuthentication`: [`MutualAuthentication`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "MutualAuthentication",
             skip_serializing_if = "Option::is_none"
@@ -48,22 +48,22 @@ pub mod listener {
         pub mutual_authentication: Option<MutualAuthentication>,
         /// `Port`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Port", skip_serializing_if = "Option::is_none")]
         pub port: Option<Value<i64>>,
         /// `Protocol`: string, one of [`Protocol`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Protocol", skip_serializing_if = "Option::is_none")]
         pub protocol: Option<Value<Protocol>>,
         /// `SslPolicy`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "SslPolicy", skip_serializing_if = "Option::is_none")]
         pub ssl_policy: Option<Value<String>>,
         /// `Tags`: list of tag, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
         pub tags: Option<Vec<Tag>>,
     }
@@ -176,7 +176,7 @@ pub mod listener {
     pub struct Action {
         /// `AuthenticateCognitoConfig`: [`AuthenticateCognitoConfig`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "AuthenticateCognitoConfig",
             skip_serializing_if = "Option::is_none"
@@ -184,7 +184,7 @@ pub mod listener {
         pub authenticate_cognito_config: Option<AuthenticateCognitoConfig>,
         /// `AuthenticateOidcConfig`: [`AuthenticateOidcConfig`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "AuthenticateOidcConfig",
             skip_serializing_if = "Option::is_none"
@@ -192,7 +192,7 @@ pub mod listener {
         pub authenticate_oidc_config: Option<AuthenticateOidcConfig>,
         /// `FixedResponseConfig`: [`FixedResponseConfig`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "FixedResponseConfig",
             skip_serializing_if = "Option::is_none"
@@ -200,12 +200,12 @@ pub mod listener {
         pub fixed_response_config: Option<FixedResponseConfig>,
         /// `ForwardConfig`: [`ForwardConfig`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ForwardConfig", skip_serializing_if = "Option::is_none")]
         pub forward_config: Option<ForwardConfig>,
         /// `JwtValidationConfig`: [`JwtValidationConfig`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "JwtValidationConfig",
             skip_serializing_if = "Option::is_none"
@@ -213,17 +213,17 @@ pub mod listener {
         pub jwt_validation_config: Option<JwtValidationConfig>,
         /// `Order`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Order", skip_serializing_if = "Option::is_none")]
         pub order: Option<Value<i64>>,
         /// `RedirectConfig`: [`RedirectConfig`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "RedirectConfig", skip_serializing_if = "Option::is_none")]
         pub redirect_config: Option<RedirectConfig>,
         /// `TargetGroupArn`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "TargetGroupArn", skip_serializing_if = "Option::is_none")]
         pub target_group_arn: Option<Value<String>>,
         /// `Type`: string, one of [`Type`], required.
@@ -253,7 +253,7 @@ pub mod listener {
     pub struct AuthenticateCognitoConfig {
         /// `AuthenticationRequestExtraParams`: map of string to string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "AuthenticationRequestExtraParams",
             skip_serializing_if = "Option::is_none"
@@ -261,7 +261,7 @@ pub mod listener {
         pub authentication_request_extra_params: Option<BTreeMap<String, Value<String>>>,
         /// `OnUnauthenticatedRequest`: string, one of [`OnUnauthenticatedRequest`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "OnUnauthenticatedRequest",
             skip_serializing_if = "Option::is_none"
@@ -269,17 +269,17 @@ pub mod listener {
         pub on_unauthenticated_request: Option<Value<OnUnauthenticatedRequest>>,
         /// `Scope`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Scope", skip_serializing_if = "Option::is_none")]
         pub scope: Option<Value<String>>,
         /// `SessionCookieName`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "SessionCookieName", skip_serializing_if = "Option::is_none")]
         pub session_cookie_name: Option<Value<String>>,
         /// `SessionTimeout`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "SessionTimeout", skip_serializing_if = "Option::is_none")]
         pub session_timeout: Option<Value<String>>,
         /// `UserPoolArn`: string, required.
@@ -318,7 +318,7 @@ pub mod listener {
     pub struct AuthenticateOidcConfig {
         /// `AuthenticationRequestExtraParams`: map of string to string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "AuthenticationRequestExtraParams",
             skip_serializing_if = "Option::is_none"
@@ -332,7 +332,7 @@ pub mod listener {
         pub client_id: Value<String>,
         /// `ClientSecret`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ClientSecret", skip_serializing_if = "Option::is_none")]
         pub client_secret: Option<Value<String>>,
         /// `Issuer`: string, required.
@@ -340,7 +340,7 @@ pub mod listener {
         pub issuer: Value<String>,
         /// `OnUnauthenticatedRequest`: string, one of [`OnUnauthenticatedRequest`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "OnUnauthenticatedRequest",
             skip_serializing_if = "Option::is_none"
@@ -348,17 +348,17 @@ pub mod listener {
         pub on_unauthenticated_request: Option<Value<OnUnauthenticatedRequest>>,
         /// `Scope`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Scope", skip_serializing_if = "Option::is_none")]
         pub scope: Option<Value<String>>,
         /// `SessionCookieName`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "SessionCookieName", skip_serializing_if = "Option::is_none")]
         pub session_cookie_name: Option<Value<String>>,
         /// `SessionTimeout`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "SessionTimeout", skip_serializing_if = "Option::is_none")]
         pub session_timeout: Option<Value<String>>,
         /// `TokenEndpoint`: string, required.
@@ -366,7 +366,7 @@ pub mod listener {
         pub token_endpoint: Value<String>,
         /// `UseExistingClientSecret`: boolean, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "UseExistingClientSecret",
             skip_serializing_if = "Option::is_none"
@@ -408,7 +408,7 @@ pub mod listener {
     pub struct Certificate {
         /// `CertificateArn`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "CertificateArn", skip_serializing_if = "Option::is_none")]
         pub certificate_arn: Option<Value<String>>,
     }
@@ -425,12 +425,12 @@ pub mod listener {
     pub struct FixedResponseConfig {
         /// `ContentType`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ContentType", skip_serializing_if = "Option::is_none")]
         pub content_type: Option<Value<String>>,
         /// `MessageBody`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "MessageBody", skip_serializing_if = "Option::is_none")]
         pub message_body: Option<Value<String>>,
         /// `StatusCode`: string, required.
@@ -454,7 +454,7 @@ pub mod listener {
     pub struct ForwardConfig {
         /// `TargetGroupStickinessConfig`: [`TargetGroupStickinessConfig`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "TargetGroupStickinessConfig",
             skip_serializing_if = "Option::is_none"
@@ -462,7 +462,7 @@ pub mod listener {
         pub target_group_stickiness_config: Option<TargetGroupStickinessConfig>,
         /// `TargetGroups`: list of [`TargetGroupTuple`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "TargetGroups", skip_serializing_if = "Option::is_none")]
         pub target_groups: Option<Vec<TargetGroupTuple>>,
     }
@@ -508,7 +508,7 @@ pub mod listener {
     pub struct JwtValidationConfig {
         /// `AdditionalClaims`: list of [`JwtValidationActionAdditionalClaim`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "AdditionalClaims", skip_serializing_if = "Option::is_none")]
         pub additional_claims: Option<Vec<JwtValidationActionAdditionalClaim>>,
         /// `Issuer`: string, required.
@@ -538,7 +538,7 @@ pub mod listener {
     pub struct MutualAuthentication {
         /// `AdvertiseTrustStoreCaNames`: string, one of [`AdvertiseTrustStoreCaNames`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "AdvertiseTrustStoreCaNames",
             skip_serializing_if = "Option::is_none"
@@ -546,7 +546,7 @@ pub mod listener {
         pub advertise_trust_store_ca_names: Option<Value<AdvertiseTrustStoreCaNames>>,
         /// `IgnoreClientCertificateExpiry`: boolean, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "IgnoreClientCertificateExpiry",
             skip_serializing_if = "Option::is_none"
@@ -554,12 +554,12 @@ pub mod listener {
         pub ignore_client_certificate_expiry: Option<Value<bool>>,
         /// `Mode`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Mode", skip_serializing_if = "Option::is_none")]
         pub mode: Option<Value<String>>,
         /// `TrustStoreArn`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "TrustStoreArn", skip_serializing_if = "Option::is_none")]
         pub trust_store_arn: Option<Value<String>>,
     }
@@ -576,27 +576,27 @@ pub mod listener {
     pub struct RedirectConfig {
         /// `Host`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Host", skip_serializing_if = "Option::is_none")]
         pub host: Option<Value<String>>,
         /// `Path`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Path", skip_serializing_if = "Option::is_none")]
         pub path: Option<Value<String>>,
         /// `Port`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Port", skip_serializing_if = "Option::is_none")]
         pub port: Option<Value<String>>,
         /// `Protocol`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Protocol", skip_serializing_if = "Option::is_none")]
         pub protocol: Option<Value<String>>,
         /// `Query`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Query", skip_serializing_if = "Option::is_none")]
         pub query: Option<Value<String>>,
         /// `StatusCode`: string, one of [`StatusCode`], required.
@@ -623,12 +623,12 @@ pub mod listener {
     pub struct TargetGroupStickinessConfig {
         /// `DurationSeconds`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "DurationSeconds", skip_serializing_if = "Option::is_none")]
         pub duration_seconds: Option<Value<i64>>,
         /// `Enabled`: boolean, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Enabled", skip_serializing_if = "Option::is_none")]
         pub enabled: Option<Value<bool>>,
     }
@@ -645,12 +645,12 @@ pub mod listener {
     pub struct TargetGroupTuple {
         /// `TargetGroupArn`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "TargetGroupArn", skip_serializing_if = "Option::is_none")]
         pub target_group_arn: Option<Value<String>>,
         /// `Weight`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Weight", skip_serializing_if = "Option::is_none")]
         pub weight: Option<Value<i64>>,
     }
@@ -827,7 +827,7 @@ pub mod listener_rule {
         pub conditions: Vec<RuleCondition>,
         /// `ListenerArn`: string, optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ListenerArn", skip_serializing_if = "Option::is_none")]
         pub listener_arn: Option<Value<String>>,
         /// `Priority`: integer, required.
@@ -835,12 +835,12 @@ pub mod listener_rule {
         pub priority: Value<i64>,
         /// `Tags`: list of tag, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
         pub tags: Option<Vec<Tag>>,
         /// `Transforms`: list of [`Transform`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Transforms", skip_serializing_if = "Option::is_none")]
         pub transforms: Option<Vec<Transform>>,
     }
@@ -934,7 +934,7 @@ pub mod listener_rule {
     pub struct Action {
         /// `AuthenticateCognitoConfig`: [`AuthenticateCognitoConfig`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "AuthenticateCognitoConfig",
             skip_serializing_if = "Option::is_none"
@@ -942,7 +942,7 @@ pub mod listener_rule {
         pub authenticate_cognito_config: Option<AuthenticateCognitoConfig>,
         /// `AuthenticateOidcConfig`: [`AuthenticateOidcConfig`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "AuthenticateOidcConfig",
             skip_serializing_if = "Option::is_none"
@@ -950,7 +950,7 @@ pub mod listener_rule {
         pub authenticate_oidc_config: Option<AuthenticateOidcConfig>,
         /// `FixedResponseConfig`: [`FixedResponseConfig`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "FixedResponseConfig",
             skip_serializing_if = "Option::is_none"
@@ -958,12 +958,12 @@ pub mod listener_rule {
         pub fixed_response_config: Option<FixedResponseConfig>,
         /// `ForwardConfig`: [`ForwardConfig`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ForwardConfig", skip_serializing_if = "Option::is_none")]
         pub forward_config: Option<ForwardConfig>,
         /// `JwtValidationConfig`: [`JwtValidationConfig`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "JwtValidationConfig",
             skip_serializing_if = "Option::is_none"
@@ -971,17 +971,17 @@ pub mod listener_rule {
         pub jwt_validation_config: Option<JwtValidationConfig>,
         /// `Order`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Order", skip_serializing_if = "Option::is_none")]
         pub order: Option<Value<i64>>,
         /// `RedirectConfig`: [`RedirectConfig`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "RedirectConfig", skip_serializing_if = "Option::is_none")]
         pub redirect_config: Option<RedirectConfig>,
         /// `TargetGroupArn`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "TargetGroupArn", skip_serializing_if = "Option::is_none")]
         pub target_group_arn: Option<Value<String>>,
         /// `Type`: string, one of [`Type`], required.
@@ -1011,7 +1011,7 @@ pub mod listener_rule {
     pub struct AuthenticateCognitoConfig {
         /// `AuthenticationRequestExtraParams`: map of string to string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "AuthenticationRequestExtraParams",
             skip_serializing_if = "Option::is_none"
@@ -1019,7 +1019,7 @@ pub mod listener_rule {
         pub authentication_request_extra_params: Option<BTreeMap<String, Value<String>>>,
         /// `OnUnauthenticatedRequest`: string, one of [`OnUnauthenticatedRequest`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "OnUnauthenticatedRequest",
             skip_serializing_if = "Option::is_none"
@@ -1027,17 +1027,17 @@ pub mod listener_rule {
         pub on_unauthenticated_request: Option<Value<OnUnauthenticatedRequest>>,
         /// `Scope`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Scope", skip_serializing_if = "Option::is_none")]
         pub scope: Option<Value<String>>,
         /// `SessionCookieName`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "SessionCookieName", skip_serializing_if = "Option::is_none")]
         pub session_cookie_name: Option<Value<String>>,
         /// `SessionTimeout`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "SessionTimeout", skip_serializing_if = "Option::is_none")]
         pub session_timeout: Option<Value<i64>>,
         /// `UserPoolArn`: string, required.
@@ -1076,7 +1076,7 @@ pub mod listener_rule {
     pub struct AuthenticateOidcConfig {
         /// `AuthenticationRequestExtraParams`: map of string to string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "AuthenticationRequestExtraParams",
             skip_serializing_if = "Option::is_none"
@@ -1090,7 +1090,7 @@ pub mod listener_rule {
         pub client_id: Value<String>,
         /// `ClientSecret`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ClientSecret", skip_serializing_if = "Option::is_none")]
         pub client_secret: Option<Value<String>>,
         /// `Issuer`: string, required.
@@ -1098,7 +1098,7 @@ pub mod listener_rule {
         pub issuer: Value<String>,
         /// `OnUnauthenticatedRequest`: string, one of [`OnUnauthenticatedRequest`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "OnUnauthenticatedRequest",
             skip_serializing_if = "Option::is_none"
@@ -1106,17 +1106,17 @@ pub mod listener_rule {
         pub on_unauthenticated_request: Option<Value<OnUnauthenticatedRequest>>,
         /// `Scope`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Scope", skip_serializing_if = "Option::is_none")]
         pub scope: Option<Value<String>>,
         /// `SessionCookieName`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "SessionCookieName", skip_serializing_if = "Option::is_none")]
         pub session_cookie_name: Option<Value<String>>,
         /// `SessionTimeout`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "SessionTimeout", skip_serializing_if = "Option::is_none")]
         pub session_timeout: Option<Value<i64>>,
         /// `TokenEndpoint`: string, required.
@@ -1124,7 +1124,7 @@ pub mod listener_rule {
         pub token_endpoint: Value<String>,
         /// `UseExistingClientSecret`: boolean, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "UseExistingClientSecret",
             skip_serializing_if = "Option::is_none"
@@ -1166,12 +1166,12 @@ pub mod listener_rule {
     pub struct FixedResponseConfig {
         /// `ContentType`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ContentType", skip_serializing_if = "Option::is_none")]
         pub content_type: Option<Value<String>>,
         /// `MessageBody`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "MessageBody", skip_serializing_if = "Option::is_none")]
         pub message_body: Option<Value<String>>,
         /// `StatusCode`: string, required.
@@ -1195,7 +1195,7 @@ pub mod listener_rule {
     pub struct ForwardConfig {
         /// `TargetGroupStickinessConfig`: [`TargetGroupStickinessConfig`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "TargetGroupStickinessConfig",
             skip_serializing_if = "Option::is_none"
@@ -1203,7 +1203,7 @@ pub mod listener_rule {
         pub target_group_stickiness_config: Option<TargetGroupStickinessConfig>,
         /// `TargetGroups`: list of [`TargetGroupTuple`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "TargetGroups", skip_serializing_if = "Option::is_none")]
         pub target_groups: Option<Vec<TargetGroupTuple>>,
     }
@@ -1220,12 +1220,12 @@ pub mod listener_rule {
     pub struct HostHeaderConfig {
         /// `RegexValues`: list of string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "RegexValues", skip_serializing_if = "Option::is_none")]
         pub regex_values: Option<List<String>>,
         /// `Values`: list of string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Values", skip_serializing_if = "Option::is_none")]
         pub values: Option<List<String>>,
     }
@@ -1242,17 +1242,17 @@ pub mod listener_rule {
     pub struct HttpHeaderConfig {
         /// `HttpHeaderName`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "HttpHeaderName", skip_serializing_if = "Option::is_none")]
         pub http_header_name: Option<Value<String>>,
         /// `RegexValues`: list of string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "RegexValues", skip_serializing_if = "Option::is_none")]
         pub regex_values: Option<List<String>>,
         /// `Values`: list of string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Values", skip_serializing_if = "Option::is_none")]
         pub values: Option<List<String>>,
     }
@@ -1269,7 +1269,7 @@ pub mod listener_rule {
     pub struct HttpRequestMethodConfig {
         /// `Values`: list of string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Values", skip_serializing_if = "Option::is_none")]
         pub values: Option<List<String>>,
     }
@@ -1315,7 +1315,7 @@ pub mod listener_rule {
     pub struct JwtValidationConfig {
         /// `AdditionalClaims`: list of [`JwtValidationActionAdditionalClaim`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "AdditionalClaims", skip_serializing_if = "Option::is_none")]
         pub additional_claims: Option<Vec<JwtValidationActionAdditionalClaim>>,
         /// `Issuer`: string, required.
@@ -1345,12 +1345,12 @@ pub mod listener_rule {
     pub struct PathPatternConfig {
         /// `RegexValues`: list of string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "RegexValues", skip_serializing_if = "Option::is_none")]
         pub regex_values: Option<List<String>>,
         /// `Values`: list of string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Values", skip_serializing_if = "Option::is_none")]
         pub values: Option<List<String>>,
     }
@@ -1367,7 +1367,7 @@ pub mod listener_rule {
     pub struct QueryStringConfig {
         /// `Values`: list of tag, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Values", skip_serializing_if = "Option::is_none")]
         pub values: Option<Vec<Tag>>,
     }
@@ -1384,27 +1384,27 @@ pub mod listener_rule {
     pub struct RedirectConfig {
         /// `Host`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Host", skip_serializing_if = "Option::is_none")]
         pub host: Option<Value<String>>,
         /// `Path`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Path", skip_serializing_if = "Option::is_none")]
         pub path: Option<Value<String>>,
         /// `Port`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Port", skip_serializing_if = "Option::is_none")]
         pub port: Option<Value<String>>,
         /// `Protocol`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Protocol", skip_serializing_if = "Option::is_none")]
         pub protocol: Option<Value<String>>,
         /// `Query`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Query", skip_serializing_if = "Option::is_none")]
         pub query: Option<Value<String>>,
         /// `StatusCode`: string, one of [`StatusCode`], required.
@@ -1469,22 +1469,22 @@ pub mod listener_rule {
     pub struct RuleCondition {
         /// `Field`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Field", skip_serializing_if = "Option::is_none")]
         pub field: Option<Value<String>>,
         /// `HostHeaderConfig`: [`HostHeaderConfig`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "HostHeaderConfig", skip_serializing_if = "Option::is_none")]
         pub host_header_config: Option<HostHeaderConfig>,
         /// `HttpHeaderConfig`: [`HttpHeaderConfig`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "HttpHeaderConfig", skip_serializing_if = "Option::is_none")]
         pub http_header_config: Option<HttpHeaderConfig>,
         /// `HttpRequestMethodConfig`: [`HttpRequestMethodConfig`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "HttpRequestMethodConfig",
             skip_serializing_if = "Option::is_none"
@@ -1492,27 +1492,27 @@ pub mod listener_rule {
         pub http_request_method_config: Option<HttpRequestMethodConfig>,
         /// `PathPatternConfig`: [`PathPatternConfig`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "PathPatternConfig", skip_serializing_if = "Option::is_none")]
         pub path_pattern_config: Option<PathPatternConfig>,
         /// `QueryStringConfig`: [`QueryStringConfig`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "QueryStringConfig", skip_serializing_if = "Option::is_none")]
         pub query_string_config: Option<QueryStringConfig>,
         /// `RegexValues`: list of string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "RegexValues", skip_serializing_if = "Option::is_none")]
         pub regex_values: Option<List<String>>,
         /// `SourceIpConfig`: [`SourceIpConfig`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "SourceIpConfig", skip_serializing_if = "Option::is_none")]
         pub source_ip_config: Option<SourceIpConfig>,
         /// `Values`: list of string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Values", skip_serializing_if = "Option::is_none")]
         pub values: Option<List<String>>,
     }
@@ -1529,12 +1529,12 @@ pub mod listener_rule {
     pub struct SourceIpConfig {
         /// `IpAddressType`: string, one of [`IpAddressType`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "IpAddressType", skip_serializing_if = "Option::is_none")]
         pub ip_address_type: Option<Value<IpAddressType>>,
         /// `Values`: list of string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Values", skip_serializing_if = "Option::is_none")]
         pub values: Option<List<String>>,
     }
@@ -1551,12 +1551,12 @@ pub mod listener_rule {
     pub struct TargetGroupStickinessConfig {
         /// `DurationSeconds`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "DurationSeconds", skip_serializing_if = "Option::is_none")]
         pub duration_seconds: Option<Value<i64>>,
         /// `Enabled`: boolean, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Enabled", skip_serializing_if = "Option::is_none")]
         pub enabled: Option<Value<bool>>,
     }
@@ -1573,12 +1573,12 @@ pub mod listener_rule {
     pub struct TargetGroupTuple {
         /// `TargetGroupArn`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "TargetGroupArn", skip_serializing_if = "Option::is_none")]
         pub target_group_arn: Option<Value<String>>,
         /// `Weight`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Weight", skip_serializing_if = "Option::is_none")]
         pub weight: Option<Value<i64>>,
     }
@@ -1595,7 +1595,7 @@ pub mod listener_rule {
     pub struct Transform {
         /// `HostHeaderRewriteConfig`: [`RewriteConfigObject`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "HostHeaderRewriteConfig",
             skip_serializing_if = "Option::is_none"
@@ -1606,7 +1606,7 @@ pub mod listener_rule {
         pub type_: Value<TransformType>,
         /// `UrlRewriteConfig`: [`RewriteConfigObject`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "UrlRewriteConfig", skip_serializing_if = "Option::is_none")]
         pub url_rewrite_config: Option<RewriteConfigObject>,
     }
@@ -1767,7 +1767,7 @@ pub mod load_balancer {
         pub enable_capacity_reservation_provision_stabilize: Option<Value<bool>>,
         /// `EnablePrefixForIpv6SourceNat`: string, one of [`EnablePrefixForIpv6SourceNat`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "EnablePrefixForIpv6SourceNat",
             skip_serializing_if = "Option::is_none"
@@ -1775,7 +1775,7 @@ pub mod load_balancer {
         pub enable_prefix_for_ipv6_source_nat: Option<Value<EnablePrefixForIpv6SourceNat>>,
         /// `EnforceSecurityGroupInboundRulesOnPrivateLinkTraffic`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "EnforceSecurityGroupInboundRulesOnPrivateLinkTraffic",
             skip_serializing_if = "Option::is_none"
@@ -1783,17 +1783,17 @@ pub mod load_balancer {
         pub enforce_security_group_inbound_rules_on_private_link_traffic: Option<Value<String>>,
         /// `IpAddressType`: string, one of [`IpAddressType`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "IpAddressType", skip_serializing_if = "Option::is_none")]
         pub ip_address_type: Option<Value<IpAddressType>>,
         /// `Ipv4IpamPoolId`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Ipv4IpamPoolId", skip_serializing_if = "Option::is_none")]
         pub ipv4_ipam_pool_id: Option<Value<String>>,
         /// `LoadBalancerAttributes`: list of tag, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "LoadBalancerAttributes",
             skip_serializing_if = "Option::is_none"
@@ -1801,7 +1801,7 @@ pub mod load_balancer {
         pub load_balancer_attributes: Option<Vec<Tag>>,
         /// `MinimumLoadBalancerCapacity`: [`MinimumLoadBalancerCapacity`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "MinimumLoadBalancerCapacity",
             skip_serializing_if = "Option::is_none"
@@ -1809,37 +1809,37 @@ pub mod load_balancer {
         pub minimum_load_balancer_capacity: Option<MinimumLoadBalancerCapacity>,
         /// `Name`: string, optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
         pub name: Option<Value<String>>,
         /// `Scheme`: string, one of [`Scheme`], optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Scheme", skip_serializing_if = "Option::is_none")]
         pub scheme: Option<Value<Scheme>>,
         /// `SecurityGroups`: list of string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "SecurityGroups", skip_serializing_if = "Option::is_none")]
         pub security_groups: Option<List<String>>,
         /// `SubnetMappings`: list of [`SubnetMapping`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "SubnetMappings", skip_serializing_if = "Option::is_none")]
         pub subnet_mappings: Option<Vec<SubnetMapping>>,
         /// `Subnets`: list of string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Subnets", skip_serializing_if = "Option::is_none")]
         pub subnets: Option<List<String>>,
         /// `Tags`: list of tag, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
         pub tags: Option<Vec<Tag>>,
         /// `Type`: string, one of [`Type`], optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Type", skip_serializing_if = "Option::is_none")]
         pub type_: Option<Value<Type>>,
     }
@@ -1997,22 +1997,22 @@ pub mod load_balancer {
     pub struct SubnetMapping {
         /// `AllocationId`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "AllocationId", skip_serializing_if = "Option::is_none")]
         pub allocation_id: Option<Value<String>>,
         /// `IPv6Address`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "IPv6Address", skip_serializing_if = "Option::is_none")]
         pub ipv6_address: Option<Value<String>>,
         /// `PrivateIPv4Address`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "PrivateIPv4Address", skip_serializing_if = "Option::is_none")]
         pub private_ipv4_address: Option<Value<String>>,
         /// `SourceNatIpv6Prefix`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "SourceNatIpv6Prefix",
             skip_serializing_if = "Option::is_none"
@@ -2127,12 +2127,12 @@ pub mod target_group {
     pub struct TargetGroup {
         /// `HealthCheckEnabled`: boolean, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "HealthCheckEnabled", skip_serializing_if = "Option::is_none")]
         pub health_check_enabled: Option<Value<bool>>,
         /// `HealthCheckIntervalSeconds`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "HealthCheckIntervalSeconds",
             skip_serializing_if = "Option::is_none"
@@ -2140,17 +2140,17 @@ pub mod target_group {
         pub health_check_interval_seconds: Option<Value<i64>>,
         /// `HealthCheckPath`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "HealthCheckPath", skip_serializing_if = "Option::is_none")]
         pub health_check_path: Option<Value<String>>,
         /// `HealthCheckPort`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "HealthCheckPort", skip_serializing_if = "Option::is_none")]
         pub health_check_port: Option<Value<String>>,
         /// `HealthCheckProtocol`: string, one of [`HealthCheckProtocol`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "HealthCheckProtocol",
             skip_serializing_if = "Option::is_none"
@@ -2158,7 +2158,7 @@ pub mod target_group {
         pub health_check_protocol: Option<Value<HealthCheckProtocol>>,
         /// `HealthCheckTimeoutSeconds`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "HealthCheckTimeoutSeconds",
             skip_serializing_if = "Option::is_none"
@@ -2166,7 +2166,7 @@ pub mod target_group {
         pub health_check_timeout_seconds: Option<Value<i64>>,
         /// `HealthyThresholdCount`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "HealthyThresholdCount",
             skip_serializing_if = "Option::is_none"
@@ -2174,47 +2174,47 @@ pub mod target_group {
         pub healthy_threshold_count: Option<Value<i64>>,
         /// `IpAddressType`: string, one of [`IpAddressType`], optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "IpAddressType", skip_serializing_if = "Option::is_none")]
         pub ip_address_type: Option<Value<IpAddressType>>,
         /// `Matcher`: [`Matcher`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Matcher", skip_serializing_if = "Option::is_none")]
         pub matcher: Option<Matcher>,
         /// `Name`: string, optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
         pub name: Option<Value<String>>,
         /// `Port`: integer, optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Port", skip_serializing_if = "Option::is_none")]
         pub port: Option<Value<i64>>,
         /// `Protocol`: string, one of [`Protocol`], optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Protocol", skip_serializing_if = "Option::is_none")]
         pub protocol: Option<Value<Protocol>>,
         /// `ProtocolVersion`: string, optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ProtocolVersion", skip_serializing_if = "Option::is_none")]
         pub protocol_version: Option<Value<String>>,
         /// `Tags`: list of tag, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
         pub tags: Option<Vec<Tag>>,
         /// `TargetControlPort`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "TargetControlPort", skip_serializing_if = "Option::is_none")]
         pub target_control_port: Option<Value<i64>>,
         /// `TargetGroupAttributes`: list of tag, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "TargetGroupAttributes",
             skip_serializing_if = "Option::is_none"
@@ -2222,17 +2222,17 @@ pub mod target_group {
         pub target_group_attributes: Option<Vec<Tag>>,
         /// `TargetType`: string, one of [`TargetType`], optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "TargetType", skip_serializing_if = "Option::is_none")]
         pub target_type: Option<Value<TargetType>>,
         /// `Targets`: list of [`TargetDescription`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Targets", skip_serializing_if = "Option::is_none")]
         pub targets: Option<Vec<TargetDescription>>,
         /// `UnhealthyThresholdCount`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "UnhealthyThresholdCount",
             skip_serializing_if = "Option::is_none"
@@ -2240,7 +2240,7 @@ pub mod target_group {
         pub unhealthy_threshold_count: Option<Value<i64>>,
         /// `VpcId`: string, optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "VpcId", skip_serializing_if = "Option::is_none")]
         pub vpc_id: Option<Value<String>>,
     }
@@ -2414,12 +2414,12 @@ pub mod target_group {
     pub struct Matcher {
         /// `GrpcCode`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "GrpcCode", skip_serializing_if = "Option::is_none")]
         pub grpc_code: Option<Value<String>>,
         /// `HttpCode`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "HttpCode", skip_serializing_if = "Option::is_none")]
         pub http_code: Option<Value<String>>,
     }
@@ -2436,7 +2436,7 @@ pub mod target_group {
     pub struct TargetDescription {
         /// `AvailabilityZone`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "AvailabilityZone", skip_serializing_if = "Option::is_none")]
         pub availability_zone: Option<Value<String>>,
         /// `Id`: string, required.
@@ -2444,12 +2444,12 @@ pub mod target_group {
         pub id: Value<String>,
         /// `Port`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Port", skip_serializing_if = "Option::is_none")]
         pub port: Option<Value<i64>>,
         /// `QuicServerId`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "QuicServerId", skip_serializing_if = "Option::is_none")]
         pub quic_server_id: Option<Value<String>>,
     }

@@ -18,7 +18,7 @@ pub mod detector {
     pub struct Detector {
         /// `DataSources`: [`CfnDataSourceConfigurations`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "DataSources", skip_serializing_if = "Option::is_none")]
         pub data_sources: Option<CfnDataSourceConfigurations>,
         /// `Enable`: boolean, required.
@@ -26,12 +26,12 @@ pub mod detector {
         pub enable: Value<bool>,
         /// `Features`: list of [`CfnFeatureConfiguration`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Features", skip_serializing_if = "Option::is_none")]
         pub features: Option<Vec<CfnFeatureConfiguration>>,
         /// `FindingPublishingFrequency`: string, one of [`FindingPublishingFrequency`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "FindingPublishingFrequency",
             skip_serializing_if = "Option::is_none"
@@ -39,7 +39,7 @@ pub mod detector {
         pub finding_publishing_frequency: Option<Value<FindingPublishingFrequency>>,
         /// `Tags`: list of tag, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
         pub tags: Option<Vec<Tag>>,
     }
@@ -119,17 +119,17 @@ pub mod detector {
     pub struct CfnDataSourceConfigurations {
         /// `Kubernetes`: [`CfnKubernetesConfiguration`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Kubernetes", skip_serializing_if = "Option::is_none")]
         pub kubernetes: Option<CfnKubernetesConfiguration>,
         /// `MalwareProtection`: [`CfnMalwareProtectionConfiguration`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "MalwareProtection", skip_serializing_if = "Option::is_none")]
         pub malware_protection: Option<CfnMalwareProtectionConfiguration>,
         /// `S3Logs`: [`Cfns3LogsConfiguration`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "S3Logs", skip_serializing_if = "Option::is_none")]
         pub s3_logs: Option<Cfns3LogsConfiguration>,
     }
@@ -146,12 +146,12 @@ pub mod detector {
     pub struct CfnFeatureAdditionalConfiguration {
         /// `Name`: string, one of [`Name`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
         pub name: Option<Value<Name>>,
         /// `Status`: string, one of [`Status`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Status", skip_serializing_if = "Option::is_none")]
         pub status: Option<Value<Status>>,
     }
@@ -168,7 +168,7 @@ pub mod detector {
     pub struct CfnFeatureConfiguration {
         /// `AdditionalConfiguration`: list of [`CfnFeatureAdditionalConfiguration`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "AdditionalConfiguration",
             skip_serializing_if = "Option::is_none"
@@ -235,7 +235,7 @@ pub mod detector {
     pub struct CfnMalwareProtectionConfiguration {
         /// `ScanEc2InstanceWithFindings`: [`CfnScanEc2InstanceWithFindingsConfiguration`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "ScanEc2InstanceWithFindings",
             skip_serializing_if = "Option::is_none"
@@ -255,7 +255,7 @@ pub mod detector {
     pub struct CfnScanEc2InstanceWithFindingsConfiguration {
         /// `EbsVolumes`: boolean, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "EbsVolumes", skip_serializing_if = "Option::is_none")]
         pub ebs_volumes: Option<Value<bool>>,
     }

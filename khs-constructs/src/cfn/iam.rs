@@ -18,17 +18,17 @@ pub mod managed_policy {
     pub struct ManagedPolicy {
         /// `Description`: string, optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Description", skip_serializing_if = "Option::is_none")]
         pub description: Option<Value<String>>,
         /// `Groups`: list of string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Groups", skip_serializing_if = "Option::is_none")]
         pub groups: Option<List<String>>,
         /// `ManagedPolicyName`: string, optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ManagedPolicyName", skip_serializing_if = "Option::is_none")]
         pub managed_policy_name: Option<Value<String>>,
         /// `Path`: string, optional. Update requires replacement.
@@ -41,12 +41,12 @@ pub mod managed_policy {
         pub policy_document: serde_json::Value,
         /// `Roles`: list of string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Roles", skip_serializing_if = "Option::is_none")]
         pub roles: Option<List<String>>,
         /// `Users`: list of string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Users", skip_serializing_if = "Option::is_none")]
         pub users: Option<List<String>>,
     }
@@ -191,7 +191,7 @@ pub mod policy {
     pub struct Policy {
         /// `Groups`: list of string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Groups", skip_serializing_if = "Option::is_none")]
         pub groups: Option<List<String>>,
         /// `PolicyDocument`: JSON, required.
@@ -202,12 +202,12 @@ pub mod policy {
         pub policy_name: Value<String>,
         /// `Roles`: list of string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Roles", skip_serializing_if = "Option::is_none")]
         pub roles: Option<List<String>>,
         /// `Users`: list of string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Users", skip_serializing_if = "Option::is_none")]
         pub users: Option<List<String>>,
     }
@@ -305,17 +305,17 @@ pub mod role {
         pub assume_role_policy_document: serde_json::Value,
         /// `Description`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Description", skip_serializing_if = "Option::is_none")]
         pub description: Option<Value<String>>,
         /// `ManagedPolicyArns`: list of string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ManagedPolicyArns", skip_serializing_if = "Option::is_none")]
         pub managed_policy_arns: Option<List<String>>,
         /// `MaxSessionDuration`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "MaxSessionDuration", skip_serializing_if = "Option::is_none")]
         pub max_session_duration: Option<Value<i64>>,
         /// `Path`: string, optional. Update requires replacement.
@@ -325,7 +325,7 @@ pub mod role {
         pub path: Option<Value<String>>,
         /// `PermissionsBoundary`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "PermissionsBoundary",
             skip_serializing_if = "Option::is_none"
@@ -333,17 +333,17 @@ pub mod role {
         pub permissions_boundary: Option<Value<String>>,
         /// `Policies`: list of [`Policy`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Policies", skip_serializing_if = "Option::is_none")]
         pub policies: Option<Vec<Policy>>,
         /// `RoleName`: string, optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "RoleName", skip_serializing_if = "Option::is_none")]
         pub role_name: Option<Value<String>>,
         /// `Tags`: list of tag, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
         pub tags: Option<Vec<Tag>>,
     }

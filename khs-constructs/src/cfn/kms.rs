@@ -99,17 +99,17 @@ pub mod key {
         pub bypass_policy_lockout_safety_check: Option<Value<bool>>,
         /// `Description`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Description", skip_serializing_if = "Option::is_none")]
         pub description: Option<Value<String>>,
         /// `EnableKeyRotation`: boolean, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "EnableKeyRotation", skip_serializing_if = "Option::is_none")]
         pub enable_key_rotation: Option<Value<bool>>,
         /// `Enabled`: boolean, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Enabled", skip_serializing_if = "Option::is_none")]
         pub enabled: Option<Value<bool>>,
         /// `KeyPolicy`: JSON, optional.
@@ -139,7 +139,7 @@ pub mod key {
         pub origin: Option<Value<Origin>>,
         /// `PendingWindowInDays`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "PendingWindowInDays",
             skip_serializing_if = "Option::is_none"
@@ -155,7 +155,7 @@ pub mod key {
         pub rotation_period_in_days: Option<Value<i64>>,
         /// `Tags`: list of tag, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
         pub tags: Option<Vec<Tag>>,
     }

@@ -19,12 +19,12 @@ pub mod function {
     pub struct Function {
         /// `Architectures`: list of string, one of [`Architectures`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Architectures", skip_serializing_if = "Option::is_none")]
         pub architectures: Option<List<Architectures>>,
         /// `CapacityProviderConfig`: [`CapacityProviderConfig`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "CapacityProviderConfig",
             skip_serializing_if = "Option::is_none"
@@ -35,7 +35,7 @@ pub mod function {
         pub code: Code,
         /// `CodeSigningConfigArn`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "CodeSigningConfigArn",
             skip_serializing_if = "Option::is_none"
@@ -43,42 +43,42 @@ pub mod function {
         pub code_signing_config_arn: Option<Value<String>>,
         /// `DeadLetterConfig`: [`DeadLetterConfig`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "DeadLetterConfig", skip_serializing_if = "Option::is_none")]
         pub dead_letter_config: Option<DeadLetterConfig>,
         /// `Description`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Description", skip_serializing_if = "Option::is_none")]
         pub description: Option<Value<String>>,
         /// `DurableConfig`: [`DurableConfig`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "DurableConfig", skip_serializing_if = "Option::is_none")]
         pub durable_config: Option<DurableConfig>,
         /// `Environment`: [`Environment`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Environment", skip_serializing_if = "Option::is_none")]
         pub environment: Option<Environment>,
         /// `EphemeralStorage`: [`EphemeralStorage`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "EphemeralStorage", skip_serializing_if = "Option::is_none")]
         pub ephemeral_storage: Option<EphemeralStorage>,
         /// `FileSystemConfigs`: list of [`FileSystemConfig`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "FileSystemConfigs", skip_serializing_if = "Option::is_none")]
         pub file_system_configs: Option<Vec<FileSystemConfig>>,
         /// `FunctionName`: string, optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "FunctionName", skip_serializing_if = "Option::is_none")]
         pub function_name: Option<Value<String>>,
         /// `FunctionScalingConfig`: [`FunctionScalingConfig`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "FunctionScalingConfig",
             skip_serializing_if = "Option::is_none"
@@ -86,42 +86,42 @@ pub mod function {
         pub function_scaling_config: Option<FunctionScalingConfig>,
         /// `Handler`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Handler", skip_serializing_if = "Option::is_none")]
         pub handler: Option<Value<String>>,
         /// `ImageConfig`: [`ImageConfig`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ImageConfig", skip_serializing_if = "Option::is_none")]
         pub image_config: Option<ImageConfig>,
         /// `KmsKeyArn`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "KmsKeyArn", skip_serializing_if = "Option::is_none")]
         pub kms_key_arn: Option<Value<String>>,
         /// `Layers`: list of string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Layers", skip_serializing_if = "Option::is_none")]
         pub layers: Option<List<String>>,
         /// `LoggingConfig`: [`LoggingConfig`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "LoggingConfig", skip_serializing_if = "Option::is_none")]
         pub logging_config: Option<LoggingConfig>,
         /// `MemorySize`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "MemorySize", skip_serializing_if = "Option::is_none")]
         pub memory_size: Option<Value<i64>>,
         /// `PackageType`: string, one of [`PackageType`], optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "PackageType", skip_serializing_if = "Option::is_none")]
         pub package_type: Option<Value<PackageType>>,
         /// `PublishToLatestPublished`: boolean, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "PublishToLatestPublished",
             skip_serializing_if = "Option::is_none"
@@ -129,12 +129,12 @@ pub mod function {
         pub publish_to_latest_published: Option<Value<bool>>,
         /// `RecursiveLoop`: string, one of [`RecursiveLoop`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "RecursiveLoop", skip_serializing_if = "Option::is_none")]
         pub recursive_loop: Option<Value<RecursiveLoop>>,
         /// `ReservedConcurrentExecutions`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "ReservedConcurrentExecutions",
             skip_serializing_if = "Option::is_none"
@@ -145,12 +145,12 @@ pub mod function {
         pub role: Value<String>,
         /// `Runtime`: string, one of [`Runtime`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Runtime", skip_serializing_if = "Option::is_none")]
         pub runtime: Option<Value<Runtime>>,
         /// `RuntimeManagementConfig`: [`RuntimeManagementConfig`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "RuntimeManagementConfig",
             skip_serializing_if = "Option::is_none"
@@ -158,32 +158,32 @@ pub mod function {
         pub runtime_management_config: Option<RuntimeManagementConfig>,
         /// `SnapStart`: [`SnapStart`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "SnapStart", skip_serializing_if = "Option::is_none")]
         pub snap_start: Option<SnapStart>,
         /// `Tags`: list of tag, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
         pub tags: Option<Vec<Tag>>,
         /// `TenancyConfig`: [`TenancyConfig`], optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "TenancyConfig", skip_serializing_if = "Option::is_none")]
         pub tenancy_config: Option<TenancyConfig>,
         /// `Timeout`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Timeout", skip_serializing_if = "Option::is_none")]
         pub timeout: Option<Value<i64>>,
         /// `TracingConfig`: [`TracingConfig`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "TracingConfig", skip_serializing_if = "Option::is_none")]
         pub tracing_config: Option<TracingConfig>,
         /// `VpcConfig`: [`VpcConfig`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "VpcConfig", skip_serializing_if = "Option::is_none")]
         pub vpc_config: Option<VpcConfig>,
     }
@@ -463,22 +463,22 @@ pub mod function {
     pub struct Code {
         /// `ImageUri`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ImageUri", skip_serializing_if = "Option::is_none")]
         pub image_uri: Option<Value<String>>,
         /// `S3Bucket`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "S3Bucket", skip_serializing_if = "Option::is_none")]
         pub s3_bucket: Option<Value<String>>,
         /// `S3Key`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "S3Key", skip_serializing_if = "Option::is_none")]
         pub s3_key: Option<Value<String>>,
         /// `S3ObjectStorageMode`: string, one of [`S3ObjectStorageMode`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "S3ObjectStorageMode",
             skip_serializing_if = "Option::is_none"
@@ -486,17 +486,17 @@ pub mod function {
         pub s3_object_storage_mode: Option<Value<S3ObjectStorageMode>>,
         /// `S3ObjectVersion`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "S3ObjectVersion", skip_serializing_if = "Option::is_none")]
         pub s3_object_version: Option<Value<String>>,
         /// `SourceKMSKeyArn`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "SourceKMSKeyArn", skip_serializing_if = "Option::is_none")]
         pub source_kms_key_arn: Option<Value<String>>,
         /// `ZipFile`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ZipFile", skip_serializing_if = "Option::is_none")]
         pub zip_file: Option<Value<String>>,
     }
@@ -513,7 +513,7 @@ pub mod function {
     pub struct DeadLetterConfig {
         /// `TargetArn`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "TargetArn", skip_serializing_if = "Option::is_none")]
         pub target_arn: Option<Value<String>>,
     }
@@ -533,7 +533,7 @@ pub mod function {
         pub execution_timeout: Value<i64>,
         /// `KMSKeyArn`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "KMSKeyArn", skip_serializing_if = "Option::is_none")]
         pub kms_key_arn: Option<Value<String>>,
         /// `RetentionPeriodInDays`: integer, optional.
@@ -562,7 +562,7 @@ pub mod function {
     pub struct Environment {
         /// `Variables`: map of string to string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Variables", skip_serializing_if = "Option::is_none")]
         pub variables: Option<BTreeMap<String, Value<String>>>,
     }
@@ -600,7 +600,7 @@ pub mod function {
         pub local_mount_path: Value<String>,
         /// `S3FilesConfig`: [`S3FilesConfig`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "S3FilesConfig", skip_serializing_if = "Option::is_none")]
         pub s3_files_config: Option<S3FilesConfig>,
     }
@@ -624,7 +624,7 @@ pub mod function {
     pub struct FunctionScalingConfig {
         /// `MaxExecutionEnvironments`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "MaxExecutionEnvironments",
             skip_serializing_if = "Option::is_none"
@@ -632,7 +632,7 @@ pub mod function {
         pub max_execution_environments: Option<Value<i64>>,
         /// `MinExecutionEnvironments`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "MinExecutionEnvironments",
             skip_serializing_if = "Option::is_none"
@@ -652,17 +652,17 @@ pub mod function {
     pub struct ImageConfig {
         /// `Command`: list of string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Command", skip_serializing_if = "Option::is_none")]
         pub command: Option<List<String>>,
         /// `EntryPoint`: list of string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "EntryPoint", skip_serializing_if = "Option::is_none")]
         pub entry_point: Option<List<String>>,
         /// `WorkingDirectory`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "WorkingDirectory", skip_serializing_if = "Option::is_none")]
         pub working_directory: Option<Value<String>>,
     }
@@ -682,7 +682,7 @@ pub mod function {
         pub capacity_provider_arn: Value<String>,
         /// `ExecutionEnvironmentMemoryGiBPerVCpu`: number, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "ExecutionEnvironmentMemoryGiBPerVCpu",
             skip_serializing_if = "Option::is_none"
@@ -690,7 +690,7 @@ pub mod function {
         pub execution_environment_memory_gi_b_per_v_cpu: Option<Value<f64>>,
         /// `PerExecutionEnvironmentMaxConcurrency`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "PerExecutionEnvironmentMaxConcurrency",
             skip_serializing_if = "Option::is_none"
@@ -714,7 +714,7 @@ pub mod function {
     pub struct LoggingConfig {
         /// `ApplicationLogLevel`: string, one of [`ApplicationLogLevel`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "ApplicationLogLevel",
             skip_serializing_if = "Option::is_none"
@@ -722,17 +722,17 @@ pub mod function {
         pub application_log_level: Option<Value<ApplicationLogLevel>>,
         /// `LogFormat`: string, one of [`LogFormat`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "LogFormat", skip_serializing_if = "Option::is_none")]
         pub log_format: Option<Value<LogFormat>>,
         /// `LogGroup`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "LogGroup", skip_serializing_if = "Option::is_none")]
         pub log_group: Option<Value<String>>,
         /// `SystemLogLevel`: string, one of [`SystemLogLevel`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "SystemLogLevel", skip_serializing_if = "Option::is_none")]
         pub system_log_level: Option<Value<SystemLogLevel>>,
     }
@@ -749,7 +749,7 @@ pub mod function {
     pub struct RuntimeManagementConfig {
         /// `RuntimeVersionArn`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "RuntimeVersionArn", skip_serializing_if = "Option::is_none")]
         pub runtime_version_arn: Option<Value<String>>,
         /// `UpdateRuntimeOn`: string, one of [`UpdateRuntimeOn`], required.
@@ -772,7 +772,7 @@ pub mod function {
     pub struct S3FilesConfig {
         /// `DirectS3Read`: string, one of [`DirectS3Read`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "DirectS3Read", skip_serializing_if = "Option::is_none")]
         pub direct_s3_read: Option<Value<DirectS3Read>>,
     }
@@ -823,7 +823,7 @@ pub mod function {
     pub struct TracingConfig {
         /// `Mode`: string, one of [`Mode`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Mode", skip_serializing_if = "Option::is_none")]
         pub mode: Option<Value<Mode>>,
     }
@@ -840,7 +840,7 @@ pub mod function {
     pub struct VpcConfig {
         /// `Ipv6AllowedForDualStack`: boolean, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "Ipv6AllowedForDualStack",
             skip_serializing_if = "Option::is_none"
@@ -848,12 +848,12 @@ pub mod function {
         pub ipv6_allowed_for_dual_stack: Option<Value<bool>>,
         /// `SecurityGroupIds`: list of string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "SecurityGroupIds", skip_serializing_if = "Option::is_none")]
         pub security_group_ids: Option<List<String>>,
         /// `SubnetIds`: list of string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "SubnetIds", skip_serializing_if = "Option::is_none")]
         pub subnet_ids: Option<List<String>>,
     }

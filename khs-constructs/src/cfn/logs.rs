@@ -28,7 +28,7 @@ pub mod log_group {
         pub bearer_token_authentication_enabled: Option<Value<bool>>,
         /// `DataProtectionPolicy`: JSON, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "DataProtectionPolicy",
             skip_serializing_if = "Option::is_none"
@@ -44,12 +44,12 @@ pub mod log_group {
         pub deletion_protection_enabled: Option<Value<bool>>,
         /// `FieldIndexPolicies`: list of JSON, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "FieldIndexPolicies", skip_serializing_if = "Option::is_none")]
         pub field_index_policies: Option<Vec<serde_json::Value>>,
         /// `KmsKeyId`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "KmsKeyId", skip_serializing_if = "Option::is_none")]
         pub kms_key_id: Option<Value<String>>,
         /// `LogGroupClass`: string, one of [`LogGroupClass`], optional.
@@ -59,12 +59,12 @@ pub mod log_group {
         pub log_group_class: Option<Value<LogGroupClass>>,
         /// `LogGroupName`: string, optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "LogGroupName", skip_serializing_if = "Option::is_none")]
         pub log_group_name: Option<Value<String>>,
         /// `ResourcePolicyDocument`: JSON, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "ResourcePolicyDocument",
             skip_serializing_if = "Option::is_none"
@@ -72,12 +72,12 @@ pub mod log_group {
         pub resource_policy_document: Option<serde_json::Value>,
         /// `RetentionInDays`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "RetentionInDays", skip_serializing_if = "Option::is_none")]
         pub retention_in_days: Option<Value<i64>>,
         /// `Tags`: list of tag, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
         pub tags: Option<Vec<Tag>>,
     }

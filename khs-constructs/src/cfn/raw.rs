@@ -28,7 +28,7 @@ use crate::core::resource::{Resource, ResourceSpec};
 ///
 /// let typo = RawResource::new("AWS::SQS::Queu", serde_json::json!({}));
 /// let err = scope.add("Typo", typo).unwrap_err();
-/// assert!(err.to_string().contains("did you mean \"AWS::SQS::Queue\""));
+/// assert!(err.to_string().contains("did you mean AWS::SQS::Queue"));
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct RawResource {
@@ -75,10 +75,7 @@ impl Resource for RawResource {
             return Err(Error::invalid_prop(
                 path,
                 "properties",
-                format!(
-                    "must be a JSON object, got {}",
-                    json_kind(&self.properties)
-                ),
+                format!("must be a JSON object, got {}", json_kind(&self.properties)),
             ));
         };
         if let Some(spec) = self.spec() {
@@ -138,7 +135,10 @@ mod tests {
         let r = RawResource::new("AWS::EC2::Subnett", json!({}));
         let err = r.validate(&path()).unwrap_err();
         let msg = err.to_string();
-        assert!(msg.starts_with("stack/Thing: unknown resource type"), "{msg}");
+        assert!(
+            msg.starts_with("stack/Thing: unknown resource type"),
+            "{msg}"
+        );
         assert!(msg.contains("AWS::EC2::Subnet"), "{msg}");
         match err {
             Error::UnknownResourceType { suggestions, .. } => {
@@ -152,7 +152,10 @@ mod tests {
     fn fails_when_case_differs_and_suggests_the_right_case() {
         let r = RawResource::new("aws::ec2::vpc", json!({}));
         let err = r.validate(&path()).unwrap_err();
-        assert!(err.to_string().contains("did you mean \"AWS::EC2::VPC\""), "{err}");
+        assert!(
+            err.to_string().contains("did you mean AWS::EC2::VPC?"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -171,7 +174,10 @@ mod tests {
         let err = r.validate(&path()).unwrap_err();
         let msg = err.to_string();
         assert!(msg.starts_with("stack/Thing: properties"), "{msg}");
-        assert!(msg.contains("\"CidrBlok\"; did you mean CidrBlock"), "{msg}");
+        assert!(
+            msg.contains("\"CidrBlok\"; did you mean CidrBlock"),
+            "{msg}"
+        );
     }
 
     #[test]

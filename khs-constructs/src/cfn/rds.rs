@@ -20,7 +20,7 @@ pub mod db_instance {
     pub struct DbInstance {
         /// `AdditionalStorageVolumes`: list of [`AdditionalStorageVolume`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "AdditionalStorageVolumes",
             skip_serializing_if = "Option::is_none"
@@ -28,12 +28,12 @@ pub mod db_instance {
         pub additional_storage_volumes: Option<Vec<AdditionalStorageVolume>>,
         /// `AllocatedStorage`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "AllocatedStorage", skip_serializing_if = "Option::is_none")]
         pub allocated_storage: Option<Value<String>>,
         /// `AllowMajorVersionUpgrade`: boolean, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "AllowMajorVersionUpgrade",
             skip_serializing_if = "Option::is_none"
@@ -41,17 +41,17 @@ pub mod db_instance {
         pub allow_major_version_upgrade: Option<Value<bool>>,
         /// `ApplyImmediately`: boolean, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ApplyImmediately", skip_serializing_if = "Option::is_none")]
         pub apply_immediately: Option<Value<bool>>,
         /// `AssociatedRoles`: list of [`DbInstanceRole`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "AssociatedRoles", skip_serializing_if = "Option::is_none")]
         pub associated_roles: Option<Vec<DbInstanceRole>>,
         /// `AutoMinorVersionUpgrade`: boolean, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "AutoMinorVersionUpgrade",
             skip_serializing_if = "Option::is_none"
@@ -59,7 +59,7 @@ pub mod db_instance {
         pub auto_minor_version_upgrade: Option<Value<bool>>,
         /// `AutomaticBackupReplicationKmsKeyId`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "AutomaticBackupReplicationKmsKeyId",
             skip_serializing_if = "Option::is_none"
@@ -67,7 +67,7 @@ pub mod db_instance {
         pub automatic_backup_replication_kms_key_id: Option<Value<String>>,
         /// `AutomaticBackupReplicationRegion`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "AutomaticBackupReplicationRegion",
             skip_serializing_if = "Option::is_none"
@@ -75,7 +75,7 @@ pub mod db_instance {
         pub automatic_backup_replication_region: Option<Value<String>>,
         /// `AutomaticBackupReplicationRetentionPeriod`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "AutomaticBackupReplicationRetentionPeriod",
             skip_serializing_if = "Option::is_none"
@@ -83,12 +83,12 @@ pub mod db_instance {
         pub automatic_backup_replication_retention_period: Option<Value<i64>>,
         /// `AvailabilityZone`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "AvailabilityZone", skip_serializing_if = "Option::is_none")]
         pub availability_zone: Option<Value<String>>,
         /// `BackupRetentionPeriod`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "BackupRetentionPeriod",
             skip_serializing_if = "Option::is_none"
@@ -96,12 +96,12 @@ pub mod db_instance {
         pub backup_retention_period: Option<Value<i64>>,
         /// `BackupTarget`: string, optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "BackupTarget", skip_serializing_if = "Option::is_none")]
         pub backup_target: Option<Value<String>>,
         /// `CACertificateIdentifier`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "CACertificateIdentifier",
             skip_serializing_if = "Option::is_none"
@@ -109,7 +109,7 @@ pub mod db_instance {
         pub ca_certificate_identifier: Option<Value<String>>,
         /// `CertificateRotationRestart`: boolean, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "CertificateRotationRestart",
             skip_serializing_if = "Option::is_none"
@@ -117,17 +117,17 @@ pub mod db_instance {
         pub certificate_rotation_restart: Option<Value<bool>>,
         /// `CharacterSetName`: string, optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "CharacterSetName", skip_serializing_if = "Option::is_none")]
         pub character_set_name: Option<Value<String>>,
         /// `CopyTagsToSnapshot`: boolean, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "CopyTagsToSnapshot", skip_serializing_if = "Option::is_none")]
         pub copy_tags_to_snapshot: Option<Value<bool>>,
         /// `CustomIAMInstanceProfile`: string, optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "CustomIAMInstanceProfile",
             skip_serializing_if = "Option::is_none"
@@ -135,7 +135,7 @@ pub mod db_instance {
         pub custom_iam_instance_profile: Option<Value<String>>,
         /// `DBClusterIdentifier`: string, optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "DBClusterIdentifier",
             skip_serializing_if = "Option::is_none"
@@ -143,7 +143,7 @@ pub mod db_instance {
         pub db_cluster_identifier: Option<Value<String>>,
         /// `DBClusterSnapshotIdentifier`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "DBClusterSnapshotIdentifier",
             skip_serializing_if = "Option::is_none"
@@ -151,12 +151,12 @@ pub mod db_instance {
         pub db_cluster_snapshot_identifier: Option<Value<String>>,
         /// `DBInstanceClass`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "DBInstanceClass", skip_serializing_if = "Option::is_none")]
         pub db_instance_class: Option<Value<String>>,
         /// `DBInstanceIdentifier`: string, optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "DBInstanceIdentifier",
             skip_serializing_if = "Option::is_none"
@@ -164,12 +164,12 @@ pub mod db_instance {
         pub db_instance_identifier: Option<Value<String>>,
         /// `DBName`: string, optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "DBName", skip_serializing_if = "Option::is_none")]
         pub db_name: Option<Value<String>>,
         /// `DBParameterGroupName`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "DBParameterGroupName",
             skip_serializing_if = "Option::is_none"
@@ -177,12 +177,12 @@ pub mod db_instance {
         pub db_parameter_group_name: Option<Value<String>>,
         /// `DBSecurityGroups`: list of string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "DBSecurityGroups", skip_serializing_if = "Option::is_none")]
         pub db_security_groups: Option<List<String>>,
         /// `DBSnapshotIdentifier`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "DBSnapshotIdentifier",
             skip_serializing_if = "Option::is_none"
@@ -190,17 +190,17 @@ pub mod db_instance {
         pub db_snapshot_identifier: Option<Value<String>>,
         /// `DBSubnetGroupName`: string, optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "DBSubnetGroupName", skip_serializing_if = "Option::is_none")]
         pub db_subnet_group_name: Option<Value<String>>,
         /// `DBSystemId`: string, optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "DBSystemId", skip_serializing_if = "Option::is_none")]
         pub db_system_id: Option<Value<String>>,
         /// `DatabaseInsightsMode`: string, one of [`DatabaseInsightsMode`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "DatabaseInsightsMode",
             skip_serializing_if = "Option::is_none"
@@ -208,12 +208,12 @@ pub mod db_instance {
         pub database_insights_mode: Option<Value<DatabaseInsightsMode>>,
         /// `DedicatedLogVolume`: boolean, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "DedicatedLogVolume", skip_serializing_if = "Option::is_none")]
         pub dedicated_log_volume: Option<Value<bool>>,
         /// `DeleteAutomatedBackups`: boolean, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "DeleteAutomatedBackups",
             skip_serializing_if = "Option::is_none"
@@ -221,17 +221,17 @@ pub mod db_instance {
         pub delete_automated_backups: Option<Value<bool>>,
         /// `DeletionProtection`: boolean, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "DeletionProtection", skip_serializing_if = "Option::is_none")]
         pub deletion_protection: Option<Value<bool>>,
         /// `Domain`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Domain", skip_serializing_if = "Option::is_none")]
         pub domain: Option<Value<String>>,
         /// `DomainAuthSecretArn`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "DomainAuthSecretArn",
             skip_serializing_if = "Option::is_none"
@@ -239,27 +239,27 @@ pub mod db_instance {
         pub domain_auth_secret_arn: Option<Value<String>>,
         /// `DomainDnsIps`: list of string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "DomainDnsIps", skip_serializing_if = "Option::is_none")]
         pub domain_dns_ips: Option<List<String>>,
         /// `DomainFqdn`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "DomainFqdn", skip_serializing_if = "Option::is_none")]
         pub domain_fqdn: Option<Value<String>>,
         /// `DomainIAMRoleName`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "DomainIAMRoleName", skip_serializing_if = "Option::is_none")]
         pub domain_iam_role_name: Option<Value<String>>,
         /// `DomainOu`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "DomainOu", skip_serializing_if = "Option::is_none")]
         pub domain_ou: Option<Value<String>>,
         /// `EnableCloudwatchLogsExports`: list of string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "EnableCloudwatchLogsExports",
             skip_serializing_if = "Option::is_none"
@@ -267,7 +267,7 @@ pub mod db_instance {
         pub enable_cloudwatch_logs_exports: Option<List<String>>,
         /// `EnableIAMDatabaseAuthentication`: boolean, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "EnableIAMDatabaseAuthentication",
             skip_serializing_if = "Option::is_none"
@@ -275,7 +275,7 @@ pub mod db_instance {
         pub enable_iam_database_authentication: Option<Value<bool>>,
         /// `EnablePerformanceInsights`: boolean, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "EnablePerformanceInsights",
             skip_serializing_if = "Option::is_none"
@@ -283,12 +283,12 @@ pub mod db_instance {
         pub enable_performance_insights: Option<Value<bool>>,
         /// `Engine`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Engine", skip_serializing_if = "Option::is_none")]
         pub engine: Option<Value<String>>,
         /// `EngineLifecycleSupport`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "EngineLifecycleSupport",
             skip_serializing_if = "Option::is_none"
@@ -296,27 +296,27 @@ pub mod db_instance {
         pub engine_lifecycle_support: Option<Value<String>>,
         /// `EngineVersion`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "EngineVersion", skip_serializing_if = "Option::is_none")]
         pub engine_version: Option<Value<String>>,
         /// `Iops`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Iops", skip_serializing_if = "Option::is_none")]
         pub iops: Option<Value<i64>>,
         /// `KmsKeyId`: string, optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "KmsKeyId", skip_serializing_if = "Option::is_none")]
         pub kms_key_id: Option<Value<String>>,
         /// `LicenseModel`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "LicenseModel", skip_serializing_if = "Option::is_none")]
         pub license_model: Option<Value<String>>,
         /// `ManageMasterUserPassword`: boolean, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "ManageMasterUserPassword",
             skip_serializing_if = "Option::is_none"
@@ -324,7 +324,7 @@ pub mod db_instance {
         pub manage_master_user_password: Option<Value<bool>>,
         /// `MasterUserAuthenticationType`: string, one of [`MasterUserAuthenticationType`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "MasterUserAuthenticationType",
             skip_serializing_if = "Option::is_none"
@@ -332,22 +332,22 @@ pub mod db_instance {
         pub master_user_authentication_type: Option<Value<MasterUserAuthenticationType>>,
         /// `MasterUserPassword`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "MasterUserPassword", skip_serializing_if = "Option::is_none")]
         pub master_user_password: Option<Value<String>>,
         /// `MasterUserSecret`: [`MasterUserSecret`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "MasterUserSecret", skip_serializing_if = "Option::is_none")]
         pub master_user_secret: Option<MasterUserSecret>,
         /// `MasterUsername`: string, optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "MasterUsername", skip_serializing_if = "Option::is_none")]
         pub master_username: Option<Value<String>>,
         /// `MaxAllocatedStorage`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "MaxAllocatedStorage",
             skip_serializing_if = "Option::is_none"
@@ -355,22 +355,22 @@ pub mod db_instance {
         pub max_allocated_storage: Option<Value<i64>>,
         /// `MonitoringInterval`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "MonitoringInterval", skip_serializing_if = "Option::is_none")]
         pub monitoring_interval: Option<Value<i64>>,
         /// `MonitoringRoleArn`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "MonitoringRoleArn", skip_serializing_if = "Option::is_none")]
         pub monitoring_role_arn: Option<Value<String>>,
         /// `MultiAZ`: boolean, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "MultiAZ", skip_serializing_if = "Option::is_none")]
         pub multi_az: Option<Value<bool>>,
         /// `NcharCharacterSetName`: string, optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "NcharCharacterSetName",
             skip_serializing_if = "Option::is_none"
@@ -378,17 +378,17 @@ pub mod db_instance {
         pub nchar_character_set_name: Option<Value<String>>,
         /// `NetworkType`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "NetworkType", skip_serializing_if = "Option::is_none")]
         pub network_type: Option<Value<String>>,
         /// `OptionGroupName`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "OptionGroupName", skip_serializing_if = "Option::is_none")]
         pub option_group_name: Option<Value<String>>,
         /// `PerformanceInsightsKMSKeyId`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "PerformanceInsightsKMSKeyId",
             skip_serializing_if = "Option::is_none"
@@ -396,7 +396,7 @@ pub mod db_instance {
         pub performance_insights_kms_key_id: Option<Value<String>>,
         /// `PerformanceInsightsRetentionPeriod`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "PerformanceInsightsRetentionPeriod",
             skip_serializing_if = "Option::is_none"
@@ -404,12 +404,12 @@ pub mod db_instance {
         pub performance_insights_retention_period: Option<Value<i64>>,
         /// `Port`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Port", skip_serializing_if = "Option::is_none")]
         pub port: Option<Value<String>>,
         /// `PreferredBackupWindow`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "PreferredBackupWindow",
             skip_serializing_if = "Option::is_none"
@@ -417,7 +417,7 @@ pub mod db_instance {
         pub preferred_backup_window: Option<Value<String>>,
         /// `PreferredMaintenanceWindow`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "PreferredMaintenanceWindow",
             skip_serializing_if = "Option::is_none"
@@ -425,32 +425,32 @@ pub mod db_instance {
         pub preferred_maintenance_window: Option<Value<String>>,
         /// `ProcessorFeatures`: list of [`ProcessorFeature`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ProcessorFeatures", skip_serializing_if = "Option::is_none")]
         pub processor_features: Option<Vec<ProcessorFeature>>,
         /// `PromotionTier`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "PromotionTier", skip_serializing_if = "Option::is_none")]
         pub promotion_tier: Option<Value<i64>>,
         /// `PubliclyAccessible`: boolean, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "PubliclyAccessible", skip_serializing_if = "Option::is_none")]
         pub publicly_accessible: Option<Value<bool>>,
         /// `ReplicaMode`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ReplicaMode", skip_serializing_if = "Option::is_none")]
         pub replica_mode: Option<Value<String>>,
         /// `RestoreTime`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "RestoreTime", skip_serializing_if = "Option::is_none")]
         pub restore_time: Option<Value<String>>,
         /// `SourceDBClusterIdentifier`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "SourceDBClusterIdentifier",
             skip_serializing_if = "Option::is_none"
@@ -458,7 +458,7 @@ pub mod db_instance {
         pub source_db_cluster_identifier: Option<Value<String>>,
         /// `SourceDBInstanceAutomatedBackupsArn`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "SourceDBInstanceAutomatedBackupsArn",
             skip_serializing_if = "Option::is_none"
@@ -466,7 +466,7 @@ pub mod db_instance {
         pub source_db_instance_automated_backups_arn: Option<Value<String>>,
         /// `SourceDBInstanceIdentifier`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "SourceDBInstanceIdentifier",
             skip_serializing_if = "Option::is_none"
@@ -474,7 +474,7 @@ pub mod db_instance {
         pub source_db_instance_identifier: Option<Value<String>>,
         /// `SourceDbiResourceId`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "SourceDbiResourceId",
             skip_serializing_if = "Option::is_none"
@@ -482,37 +482,37 @@ pub mod db_instance {
         pub source_dbi_resource_id: Option<Value<String>>,
         /// `SourceRegion`: string, optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "SourceRegion", skip_serializing_if = "Option::is_none")]
         pub source_region: Option<Value<String>>,
         /// `StorageEncrypted`: boolean, optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "StorageEncrypted", skip_serializing_if = "Option::is_none")]
         pub storage_encrypted: Option<Value<bool>>,
         /// `StorageThroughput`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "StorageThroughput", skip_serializing_if = "Option::is_none")]
         pub storage_throughput: Option<Value<i64>>,
         /// `StorageType`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "StorageType", skip_serializing_if = "Option::is_none")]
         pub storage_type: Option<Value<String>>,
         /// `Tags`: list of tag, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
         pub tags: Option<Vec<Tag>>,
         /// `TdeCredentialArn`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "TdeCredentialArn", skip_serializing_if = "Option::is_none")]
         pub tde_credential_arn: Option<Value<String>>,
         /// `TdeCredentialPassword`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "TdeCredentialPassword",
             skip_serializing_if = "Option::is_none"
@@ -520,12 +520,12 @@ pub mod db_instance {
         pub tde_credential_password: Option<Value<String>>,
         /// `Timezone`: string, optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Timezone", skip_serializing_if = "Option::is_none")]
         pub timezone: Option<Value<String>>,
         /// `UseDefaultProcessorFeatures`: boolean, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "UseDefaultProcessorFeatures",
             skip_serializing_if = "Option::is_none"
@@ -533,7 +533,7 @@ pub mod db_instance {
         pub use_default_processor_features: Option<Value<bool>>,
         /// `UseLatestRestorableTime`: boolean, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "UseLatestRestorableTime",
             skip_serializing_if = "Option::is_none"
@@ -541,7 +541,7 @@ pub mod db_instance {
         pub use_latest_restorable_time: Option<Value<bool>>,
         /// `VPCSecurityGroups`: list of string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "VPCSecurityGroups", skip_serializing_if = "Option::is_none")]
         pub vpc_security_groups: Option<List<String>>,
     }
@@ -1152,17 +1152,17 @@ pub mod db_instance {
     pub struct AdditionalStorageVolume {
         /// `AllocatedStorage`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "AllocatedStorage", skip_serializing_if = "Option::is_none")]
         pub allocated_storage: Option<Value<String>>,
         /// `Iops`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Iops", skip_serializing_if = "Option::is_none")]
         pub iops: Option<Value<i64>>,
         /// `MaxAllocatedStorage`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "MaxAllocatedStorage",
             skip_serializing_if = "Option::is_none"
@@ -1170,7 +1170,7 @@ pub mod db_instance {
         pub max_allocated_storage: Option<Value<i64>>,
         /// `StorageOperationPercentProgress`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "StorageOperationPercentProgress",
             skip_serializing_if = "Option::is_none"
@@ -1178,7 +1178,7 @@ pub mod db_instance {
         pub storage_operation_percent_progress: Option<Value<i64>>,
         /// `StorageOperationStatus`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "StorageOperationStatus",
             skip_serializing_if = "Option::is_none"
@@ -1186,17 +1186,17 @@ pub mod db_instance {
         pub storage_operation_status: Option<Value<String>>,
         /// `StorageThroughput`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "StorageThroughput", skip_serializing_if = "Option::is_none")]
         pub storage_throughput: Option<Value<i64>>,
         /// `StorageType`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "StorageType", skip_serializing_if = "Option::is_none")]
         pub storage_type: Option<Value<String>>,
         /// `VolumeName`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "VolumeName", skip_serializing_if = "Option::is_none")]
         pub volume_name: Option<Value<String>>,
     }
@@ -1237,12 +1237,12 @@ pub mod db_instance {
     pub struct MasterUserSecret {
         /// `KmsKeyId`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "KmsKeyId", skip_serializing_if = "Option::is_none")]
         pub kms_key_id: Option<Value<String>>,
         /// `SecretArn`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "SecretArn", skip_serializing_if = "Option::is_none")]
         pub secret_arn: Option<Value<String>>,
     }
@@ -1259,12 +1259,12 @@ pub mod db_instance {
     pub struct ProcessorFeature {
         /// `Name`: string, one of [`Name`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
         pub name: Option<Value<Name>>,
         /// `Value`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Value", skip_serializing_if = "Option::is_none")]
         pub value: Option<Value<String>>,
     }
@@ -1344,7 +1344,7 @@ pub mod db_parameter_group {
     pub struct DbParameterGroup {
         /// `DBParameterGroupName`: string, optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "DBParameterGroupName",
             skip_serializing_if = "Option::is_none"
@@ -1358,12 +1358,12 @@ pub mod db_parameter_group {
         pub family: Value<String>,
         /// `Parameters`: JSON, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Parameters", skip_serializing_if = "Option::is_none")]
         pub parameters: Option<serde_json::Value>,
         /// `Tags`: list of tag, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
         pub tags: Option<Vec<Tag>>,
     }
@@ -1465,7 +1465,7 @@ pub mod db_subnet_group {
         pub db_subnet_group_description: Value<String>,
         /// `DBSubnetGroupName`: string, optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "DBSubnetGroupName", skip_serializing_if = "Option::is_none")]
         pub db_subnet_group_name: Option<Value<String>>,
         /// `SubnetIds`: list of string, required.
@@ -1473,7 +1473,7 @@ pub mod db_subnet_group {
         pub subnet_ids: List<String>,
         /// `Tags`: list of tag, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
         pub tags: Option<Vec<Tag>>,
     }

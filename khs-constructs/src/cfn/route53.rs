@@ -21,7 +21,7 @@ pub mod health_check {
         pub health_check_config: HealthCheckConfig,
         /// `HealthCheckTags`: list of tag, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "HealthCheckTags", skip_serializing_if = "Option::is_none")]
         pub health_check_tags: Option<Vec<Tag>>,
     }
@@ -108,27 +108,27 @@ pub mod health_check {
     pub struct HealthCheckConfig {
         /// `AlarmIdentifier`: [`AlarmIdentifier`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "AlarmIdentifier", skip_serializing_if = "Option::is_none")]
         pub alarm_identifier: Option<AlarmIdentifier>,
         /// `ChildHealthChecks`: list of string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ChildHealthChecks", skip_serializing_if = "Option::is_none")]
         pub child_health_checks: Option<List<String>>,
         /// `EnableSNI`: boolean, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "EnableSNI", skip_serializing_if = "Option::is_none")]
         pub enable_sni: Option<Value<bool>>,
         /// `FailureThreshold`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "FailureThreshold", skip_serializing_if = "Option::is_none")]
         pub failure_threshold: Option<Value<i64>>,
         /// `FullyQualifiedDomainName`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "FullyQualifiedDomainName",
             skip_serializing_if = "Option::is_none"
@@ -136,17 +136,17 @@ pub mod health_check {
         pub fully_qualified_domain_name: Option<Value<String>>,
         /// `HealthThreshold`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "HealthThreshold", skip_serializing_if = "Option::is_none")]
         pub health_threshold: Option<Value<i64>>,
         /// `IPAddress`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "IPAddress", skip_serializing_if = "Option::is_none")]
         pub ip_address: Option<Value<String>>,
         /// `InsufficientDataHealthStatus`: string, one of [`InsufficientDataHealthStatus`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "InsufficientDataHealthStatus",
             skip_serializing_if = "Option::is_none"
@@ -154,42 +154,42 @@ pub mod health_check {
         pub insufficient_data_health_status: Option<Value<InsufficientDataHealthStatus>>,
         /// `Inverted`: boolean, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Inverted", skip_serializing_if = "Option::is_none")]
         pub inverted: Option<Value<bool>>,
         /// `MeasureLatency`: boolean, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "MeasureLatency", skip_serializing_if = "Option::is_none")]
         pub measure_latency: Option<Value<bool>>,
         /// `Port`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Port", skip_serializing_if = "Option::is_none")]
         pub port: Option<Value<i64>>,
         /// `Regions`: list of string, one of [`Regions`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Regions", skip_serializing_if = "Option::is_none")]
         pub regions: Option<List<Regions>>,
         /// `RequestInterval`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "RequestInterval", skip_serializing_if = "Option::is_none")]
         pub request_interval: Option<Value<i64>>,
         /// `ResourcePath`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ResourcePath", skip_serializing_if = "Option::is_none")]
         pub resource_path: Option<Value<String>>,
         /// `RoutingControlArn`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "RoutingControlArn", skip_serializing_if = "Option::is_none")]
         pub routing_control_arn: Option<Value<String>>,
         /// `SearchString`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "SearchString", skip_serializing_if = "Option::is_none")]
         pub search_string: Option<Value<String>>,
         /// `Type`: string, one of [`Type`], required.
@@ -478,37 +478,37 @@ pub mod hosted_zone {
     pub struct HostedZone {
         /// `DelegationSetId`: string, optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "DelegationSetId", skip_serializing_if = "Option::is_none")]
         pub delegation_set_id: Option<Value<String>>,
         /// `HostedZoneConfig`: [`HostedZoneConfig`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "HostedZoneConfig", skip_serializing_if = "Option::is_none")]
         pub hosted_zone_config: Option<HostedZoneConfig>,
         /// `HostedZoneFeatures`: [`HostedZoneFeatures`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "HostedZoneFeatures", skip_serializing_if = "Option::is_none")]
         pub hosted_zone_features: Option<HostedZoneFeatures>,
         /// `HostedZoneTags`: list of tag, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "HostedZoneTags", skip_serializing_if = "Option::is_none")]
         pub hosted_zone_tags: Option<Vec<Tag>>,
         /// `Name`: string, optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
         pub name: Option<Value<String>>,
         /// `QueryLoggingConfig`: [`QueryLoggingConfig`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "QueryLoggingConfig", skip_serializing_if = "Option::is_none")]
         pub query_logging_config: Option<QueryLoggingConfig>,
         /// `VPCs`: list of [`Vpc`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "VPCs", skip_serializing_if = "Option::is_none")]
         pub vp_cs: Option<Vec<Vpc>>,
     }
@@ -596,7 +596,7 @@ pub mod hosted_zone {
     pub struct HostedZoneConfig {
         /// `Comment`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Comment", skip_serializing_if = "Option::is_none")]
         pub comment: Option<Value<String>>,
     }
@@ -613,7 +613,7 @@ pub mod hosted_zone {
     pub struct HostedZoneFeatures {
         /// `EnableAcceleratedRecovery`: boolean, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "EnableAcceleratedRecovery",
             skip_serializing_if = "Option::is_none"
@@ -683,32 +683,32 @@ pub mod record_set {
     pub struct RecordSet {
         /// `AliasTarget`: [`AliasTarget`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "AliasTarget", skip_serializing_if = "Option::is_none")]
         pub alias_target: Option<AliasTarget>,
         /// `CidrRoutingConfig`: [`CidrRoutingConfig`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "CidrRoutingConfig", skip_serializing_if = "Option::is_none")]
         pub cidr_routing_config: Option<CidrRoutingConfig>,
         /// `Comment`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Comment", skip_serializing_if = "Option::is_none")]
         pub comment: Option<Value<String>>,
         /// `Failover`: string, one of [`Failover`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Failover", skip_serializing_if = "Option::is_none")]
         pub failover: Option<Value<Failover>>,
         /// `GeoLocation`: [`GeoLocation`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "GeoLocation", skip_serializing_if = "Option::is_none")]
         pub geo_location: Option<GeoLocation>,
         /// `GeoProximityLocation`: [`GeoProximityLocation`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "GeoProximityLocation",
             skip_serializing_if = "Option::is_none"
@@ -716,22 +716,22 @@ pub mod record_set {
         pub geo_proximity_location: Option<GeoProximityLocation>,
         /// `HealthCheckId`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "HealthCheckId", skip_serializing_if = "Option::is_none")]
         pub health_check_id: Option<Value<String>>,
         /// `HostedZoneId`: string, optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "HostedZoneId", skip_serializing_if = "Option::is_none")]
         pub hosted_zone_id: Option<Value<String>>,
         /// `HostedZoneName`: string, optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "HostedZoneName", skip_serializing_if = "Option::is_none")]
         pub hosted_zone_name: Option<Value<String>>,
         /// `MultiValueAnswer`: boolean, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "MultiValueAnswer", skip_serializing_if = "Option::is_none")]
         pub multi_value_answer: Option<Value<bool>>,
         /// `Name`: string, required.
@@ -739,22 +739,22 @@ pub mod record_set {
         pub name: Value<String>,
         /// `Region`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Region", skip_serializing_if = "Option::is_none")]
         pub region: Option<Value<String>>,
         /// `ResourceRecords`: list of string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ResourceRecords", skip_serializing_if = "Option::is_none")]
         pub resource_records: Option<List<String>>,
         /// `SetIdentifier`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "SetIdentifier", skip_serializing_if = "Option::is_none")]
         pub set_identifier: Option<Value<String>>,
         /// `TTL`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "TTL", skip_serializing_if = "Option::is_none")]
         pub ttl: Option<Value<String>>,
         /// `Type`: string, required.
@@ -762,7 +762,7 @@ pub mod record_set {
         pub type_: Value<String>,
         /// `Weight`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Weight", skip_serializing_if = "Option::is_none")]
         pub weight: Option<Value<i64>>,
     }
@@ -988,17 +988,17 @@ pub mod record_set {
     pub struct GeoLocation {
         /// `ContinentCode`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ContinentCode", skip_serializing_if = "Option::is_none")]
         pub continent_code: Option<Value<String>>,
         /// `CountryCode`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "CountryCode", skip_serializing_if = "Option::is_none")]
         pub country_code: Option<Value<String>>,
         /// `SubdivisionCode`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "SubdivisionCode", skip_serializing_if = "Option::is_none")]
         pub subdivision_code: Option<Value<String>>,
     }
@@ -1015,22 +1015,22 @@ pub mod record_set {
     pub struct GeoProximityLocation {
         /// `AWSRegion`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "AWSRegion", skip_serializing_if = "Option::is_none")]
         pub aws_region: Option<Value<String>>,
         /// `Bias`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Bias", skip_serializing_if = "Option::is_none")]
         pub bias: Option<Value<i64>>,
         /// `Coordinates`: [`Coordinates`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Coordinates", skip_serializing_if = "Option::is_none")]
         pub coordinates: Option<Coordinates>,
         /// `LocalZoneGroup`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "LocalZoneGroup", skip_serializing_if = "Option::is_none")]
         pub local_zone_group: Option<Value<String>>,
     }

@@ -20,12 +20,12 @@ pub mod bucket {
     pub struct Bucket {
         /// `AbacStatus`: string, one of [`AbacStatus`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "AbacStatus", skip_serializing_if = "Option::is_none")]
         pub abac_status: Option<Value<AbacStatus>>,
         /// `AccelerateConfiguration`: [`AccelerateConfiguration`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "AccelerateConfiguration",
             skip_serializing_if = "Option::is_none"
@@ -33,12 +33,12 @@ pub mod bucket {
         pub accelerate_configuration: Option<AccelerateConfiguration>,
         /// `AccessControl`: string, one of [`AccessControl`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "AccessControl", skip_serializing_if = "Option::is_none")]
         pub access_control: Option<Value<AccessControl>>,
         /// `AnalyticsConfigurations`: list of [`AnalyticsConfiguration`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "AnalyticsConfigurations",
             skip_serializing_if = "Option::is_none"
@@ -46,32 +46,32 @@ pub mod bucket {
         pub analytics_configurations: Option<Vec<AnalyticsConfiguration>>,
         /// `BucketEncryption`: [`BucketEncryption`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "BucketEncryption", skip_serializing_if = "Option::is_none")]
         pub bucket_encryption: Option<BucketEncryption>,
         /// `BucketName`: string, optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "BucketName", skip_serializing_if = "Option::is_none")]
         pub bucket_name: Option<Value<String>>,
         /// `BucketNamePrefix`: string, optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "BucketNamePrefix", skip_serializing_if = "Option::is_none")]
         pub bucket_name_prefix: Option<Value<String>>,
         /// `BucketNamespace`: string, one of [`BucketNamespace`], optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "BucketNamespace", skip_serializing_if = "Option::is_none")]
         pub bucket_namespace: Option<Value<BucketNamespace>>,
         /// `CorsConfiguration`: [`CorsConfiguration`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "CorsConfiguration", skip_serializing_if = "Option::is_none")]
         pub cors_configuration: Option<CorsConfiguration>,
         /// `IntelligentTieringConfigurations`: list of [`IntelligentTieringConfiguration`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "IntelligentTieringConfigurations",
             skip_serializing_if = "Option::is_none"
@@ -79,7 +79,7 @@ pub mod bucket {
         pub intelligent_tiering_configurations: Option<Vec<IntelligentTieringConfiguration>>,
         /// `InventoryConfigurations`: list of [`InventoryConfiguration`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "InventoryConfigurations",
             skip_serializing_if = "Option::is_none"
@@ -87,7 +87,7 @@ pub mod bucket {
         pub inventory_configurations: Option<Vec<InventoryConfiguration>>,
         /// `LifecycleConfiguration`: [`LifecycleConfiguration`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "LifecycleConfiguration",
             skip_serializing_if = "Option::is_none"
@@ -95,7 +95,7 @@ pub mod bucket {
         pub lifecycle_configuration: Option<LifecycleConfiguration>,
         /// `LoggingConfiguration`: [`LoggingConfiguration`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "LoggingConfiguration",
             skip_serializing_if = "Option::is_none"
@@ -103,7 +103,7 @@ pub mod bucket {
         pub logging_configuration: Option<LoggingConfiguration>,
         /// `MetadataConfiguration`: [`MetadataConfiguration`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "MetadataConfiguration",
             skip_serializing_if = "Option::is_none"
@@ -111,7 +111,7 @@ pub mod bucket {
         pub metadata_configuration: Option<MetadataConfiguration>,
         /// `MetadataTableConfiguration`: [`MetadataTableConfiguration`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "MetadataTableConfiguration",
             skip_serializing_if = "Option::is_none"
@@ -119,7 +119,7 @@ pub mod bucket {
         pub metadata_table_configuration: Option<MetadataTableConfiguration>,
         /// `MetricsConfigurations`: list of [`MetricsConfiguration`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "MetricsConfigurations",
             skip_serializing_if = "Option::is_none"
@@ -127,7 +127,7 @@ pub mod bucket {
         pub metrics_configurations: Option<Vec<MetricsConfiguration>>,
         /// `NotificationConfiguration`: [`NotificationConfiguration`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "NotificationConfiguration",
             skip_serializing_if = "Option::is_none"
@@ -135,7 +135,7 @@ pub mod bucket {
         pub notification_configuration: Option<NotificationConfiguration>,
         /// `ObjectLockConfiguration`: [`ObjectLockConfiguration`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "ObjectLockConfiguration",
             skip_serializing_if = "Option::is_none"
@@ -143,17 +143,17 @@ pub mod bucket {
         pub object_lock_configuration: Option<ObjectLockConfiguration>,
         /// `ObjectLockEnabled`: boolean, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ObjectLockEnabled", skip_serializing_if = "Option::is_none")]
         pub object_lock_enabled: Option<Value<bool>>,
         /// `OwnershipControls`: [`OwnershipControls`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "OwnershipControls", skip_serializing_if = "Option::is_none")]
         pub ownership_controls: Option<OwnershipControls>,
         /// `PublicAccessBlockConfiguration`: [`PublicAccessBlockConfiguration`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "PublicAccessBlockConfiguration",
             skip_serializing_if = "Option::is_none"
@@ -161,7 +161,7 @@ pub mod bucket {
         pub public_access_block_configuration: Option<PublicAccessBlockConfiguration>,
         /// `ReplicationConfiguration`: [`ReplicationConfiguration`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "ReplicationConfiguration",
             skip_serializing_if = "Option::is_none"
@@ -169,12 +169,12 @@ pub mod bucket {
         pub replication_configuration: Option<ReplicationConfiguration>,
         /// `Tags`: list of tag, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
         pub tags: Option<Vec<Tag>>,
         /// `VersioningConfiguration`: [`VersioningConfiguration`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "VersioningConfiguration",
             skip_serializing_if = "Option::is_none"
@@ -182,7 +182,7 @@ pub mod bucket {
         pub versioning_configuration: Option<VersioningConfiguration>,
         /// `WebsiteConfiguration`: [`WebsiteConfiguration`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "WebsiteConfiguration",
             skip_serializing_if = "Option::is_none"
@@ -500,7 +500,7 @@ pub mod bucket {
         pub id: Value<String>,
         /// `Prefix`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Prefix", skip_serializing_if = "Option::is_none")]
         pub prefix: Option<Value<String>>,
         /// `StorageClassAnalysis`: [`StorageClassAnalysis`], required.
@@ -508,7 +508,7 @@ pub mod bucket {
         pub storage_class_analysis: StorageClassAnalysis,
         /// `TagFilters`: list of tag, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "TagFilters", skip_serializing_if = "Option::is_none")]
         pub tag_filters: Option<Vec<Tag>>,
     }
@@ -536,7 +536,7 @@ pub mod bucket {
         pub configuration_state: Value<ConfigurationState>,
         /// `EncryptionConfiguration`: [`MetadataTableEncryptionConfiguration`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "EncryptionConfiguration",
             skip_serializing_if = "Option::is_none"
@@ -544,17 +544,17 @@ pub mod bucket {
         pub encryption_configuration: Option<MetadataTableEncryptionConfiguration>,
         /// `Role`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Role", skip_serializing_if = "Option::is_none")]
         pub role: Option<Value<String>>,
         /// `TableArn`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "TableArn", skip_serializing_if = "Option::is_none")]
         pub table_arn: Option<Value<String>>,
         /// `TableName`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "TableName", skip_serializing_if = "Option::is_none")]
         pub table_name: Option<Value<String>>,
     }
@@ -577,7 +577,7 @@ pub mod bucket {
     pub struct BlockedEncryptionTypes {
         /// `EncryptionType`: list of string, one of [`BlockedEncryptionTypeList`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "EncryptionType", skip_serializing_if = "Option::is_none")]
         pub encryption_type: Option<List<BlockedEncryptionTypeList>>,
     }
@@ -630,7 +630,7 @@ pub mod bucket {
     pub struct CorsRule {
         /// `AllowedHeaders`: list of string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "AllowedHeaders", skip_serializing_if = "Option::is_none")]
         pub allowed_headers: Option<List<String>>,
         /// `AllowedMethods`: list of string, one of [`AllowedMethods`], required.
@@ -641,17 +641,17 @@ pub mod bucket {
         pub allowed_origins: List<String>,
         /// `ExposedHeaders`: list of string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ExposedHeaders", skip_serializing_if = "Option::is_none")]
         pub exposed_headers: Option<List<String>>,
         /// `Id`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Id", skip_serializing_if = "Option::is_none")]
         pub id: Option<Value<String>>,
         /// `MaxAge`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "MaxAge", skip_serializing_if = "Option::is_none")]
         pub max_age: Option<Value<i64>>,
     }
@@ -702,12 +702,12 @@ pub mod bucket {
     pub struct DefaultEventHold {
         /// `Days`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Days", skip_serializing_if = "Option::is_none")]
         pub days: Option<Value<i64>>,
         /// `Years`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Years", skip_serializing_if = "Option::is_none")]
         pub years: Option<Value<i64>>,
     }
@@ -724,22 +724,22 @@ pub mod bucket {
     pub struct DefaultRetention {
         /// `Days`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Days", skip_serializing_if = "Option::is_none")]
         pub days: Option<Value<i64>>,
         /// `DefaultEventHold`: [`DefaultEventHold`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "DefaultEventHold", skip_serializing_if = "Option::is_none")]
         pub default_event_hold: Option<DefaultEventHold>,
         /// `Mode`: string, one of [`Mode`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Mode", skip_serializing_if = "Option::is_none")]
         pub mode: Option<Value<Mode>>,
         /// `Years`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Years", skip_serializing_if = "Option::is_none")]
         pub years: Option<Value<i64>>,
     }
@@ -756,7 +756,7 @@ pub mod bucket {
     pub struct DeleteMarkerReplication {
         /// `Status`: string, one of [`Status`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Status", skip_serializing_if = "Option::is_none")]
         pub status: Option<Value<Status>>,
     }
@@ -773,7 +773,7 @@ pub mod bucket {
     pub struct Destination {
         /// `BucketAccountId`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "BucketAccountId", skip_serializing_if = "Option::is_none")]
         pub bucket_account_id: Option<Value<String>>,
         /// `BucketArn`: string, required.
@@ -784,7 +784,7 @@ pub mod bucket {
         pub format: Value<Format>,
         /// `Prefix`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Prefix", skip_serializing_if = "Option::is_none")]
         pub prefix: Option<Value<String>>,
     }
@@ -864,7 +864,7 @@ pub mod bucket {
         pub id: Value<String>,
         /// `Prefix`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Prefix", skip_serializing_if = "Option::is_none")]
         pub prefix: Option<Value<String>>,
         /// `Status`: string, one of [`Status`], required.
@@ -872,7 +872,7 @@ pub mod bucket {
         pub status: Value<Status>,
         /// `TagFilters`: list of tag, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "TagFilters", skip_serializing_if = "Option::is_none")]
         pub tag_filters: Option<Vec<Tag>>,
         /// `Tierings`: list of [`Tiering`], required.
@@ -914,12 +914,12 @@ pub mod bucket {
         pub included_object_versions: Value<IncludedObjectVersions>,
         /// `OptionalFields`: list of string, one of [`OptionalFields`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "OptionalFields", skip_serializing_if = "Option::is_none")]
         pub optional_fields: Option<List<OptionalFields>>,
         /// `Prefix`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Prefix", skip_serializing_if = "Option::is_none")]
         pub prefix: Option<Value<String>>,
         /// `ScheduleFrequency`: string, one of [`ScheduleFrequency`], required.
@@ -956,7 +956,7 @@ pub mod bucket {
         pub configuration_state: Value<ConfigurationState>,
         /// `EncryptionConfiguration`: [`MetadataTableEncryptionConfiguration`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "EncryptionConfiguration",
             skip_serializing_if = "Option::is_none"
@@ -964,12 +964,12 @@ pub mod bucket {
         pub encryption_configuration: Option<MetadataTableEncryptionConfiguration>,
         /// `TableArn`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "TableArn", skip_serializing_if = "Option::is_none")]
         pub table_arn: Option<Value<String>>,
         /// `TableName`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "TableName", skip_serializing_if = "Option::is_none")]
         pub table_name: Option<Value<String>>,
     }
@@ -991,7 +991,7 @@ pub mod bucket {
     pub struct JournalTableConfiguration {
         /// `EncryptionConfiguration`: [`MetadataTableEncryptionConfiguration`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "EncryptionConfiguration",
             skip_serializing_if = "Option::is_none"
@@ -1002,12 +1002,12 @@ pub mod bucket {
         pub record_expiration: RecordExpiration,
         /// `TableArn`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "TableArn", skip_serializing_if = "Option::is_none")]
         pub table_arn: Option<Value<String>>,
         /// `TableName`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "TableName", skip_serializing_if = "Option::is_none")]
         pub table_name: Option<Value<String>>,
     }
@@ -1032,7 +1032,7 @@ pub mod bucket {
         pub event: Value<String>,
         /// `Filter`: [`NotificationFilter`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Filter", skip_serializing_if = "Option::is_none")]
         pub filter: Option<NotificationFilter>,
         /// `Function`: string, required.
@@ -1059,7 +1059,7 @@ pub mod bucket {
         pub rules: Vec<Rule>,
         /// `TransitionDefaultMinimumObjectSize`: string, one of [`TransitionDefaultMinimumObjectSize`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "TransitionDefaultMinimumObjectSize",
             skip_serializing_if = "Option::is_none"
@@ -1083,7 +1083,7 @@ pub mod bucket {
     pub struct LoggingConfiguration {
         /// `DestinationBucketName`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "DestinationBucketName",
             skip_serializing_if = "Option::is_none"
@@ -1091,12 +1091,12 @@ pub mod bucket {
         pub destination_bucket_name: Option<Value<String>>,
         /// `LogFilePrefix`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "LogFilePrefix", skip_serializing_if = "Option::is_none")]
         pub log_file_prefix: Option<Value<String>>,
         /// `TargetObjectKeyFormat`: JSON, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "TargetObjectKeyFormat",
             skip_serializing_if = "Option::is_none"
@@ -1116,7 +1116,7 @@ pub mod bucket {
     pub struct MetadataConfiguration {
         /// `AnnotationTableConfiguration`: [`AnnotationTableConfiguration`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "AnnotationTableConfiguration",
             skip_serializing_if = "Option::is_none"
@@ -1124,12 +1124,12 @@ pub mod bucket {
         pub annotation_table_configuration: Option<AnnotationTableConfiguration>,
         /// `Destination`: [`MetadataDestination`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Destination", skip_serializing_if = "Option::is_none")]
         pub destination: Option<MetadataDestination>,
         /// `InventoryTableConfiguration`: [`InventoryTableConfiguration`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "InventoryTableConfiguration",
             skip_serializing_if = "Option::is_none"
@@ -1157,7 +1157,7 @@ pub mod bucket {
     pub struct MetadataDestination {
         /// `TableBucketArn`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "TableBucketArn", skip_serializing_if = "Option::is_none")]
         pub table_bucket_arn: Option<Value<String>>,
         /// `TableBucketType`: string, one of [`TableBucketType`], required.
@@ -1165,7 +1165,7 @@ pub mod bucket {
         pub table_bucket_type: Value<TableBucketType>,
         /// `TableNamespace`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "TableNamespace", skip_serializing_if = "Option::is_none")]
         pub table_namespace: Option<Value<String>>,
     }
@@ -1203,7 +1203,7 @@ pub mod bucket {
     pub struct MetadataTableEncryptionConfiguration {
         /// `KmsKeyArn`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "KmsKeyArn", skip_serializing_if = "Option::is_none")]
         pub kms_key_arn: Option<Value<String>>,
         /// `SseAlgorithm`: string, one of [`MetadataTableEncryptionConfigurationSseAlgorithm`], required.
@@ -1228,7 +1228,7 @@ pub mod bucket {
     pub struct Metrics {
         /// `EventThreshold`: [`ReplicationTimeValue`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "EventThreshold", skip_serializing_if = "Option::is_none")]
         pub event_threshold: Option<ReplicationTimeValue>,
         /// `Status`: string, one of [`Status`], required.
@@ -1251,7 +1251,7 @@ pub mod bucket {
     pub struct MetricsConfiguration {
         /// `AccessPointArn`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "AccessPointArn", skip_serializing_if = "Option::is_none")]
         pub access_point_arn: Option<Value<String>>,
         /// `Id`: string, required.
@@ -1259,12 +1259,12 @@ pub mod bucket {
         pub id: Value<String>,
         /// `Prefix`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Prefix", skip_serializing_if = "Option::is_none")]
         pub prefix: Option<Value<String>>,
         /// `TagFilters`: list of tag, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "TagFilters", skip_serializing_if = "Option::is_none")]
         pub tag_filters: Option<Vec<Tag>>,
     }
@@ -1286,7 +1286,7 @@ pub mod bucket {
     pub struct NoncurrentVersionExpiration {
         /// `NewerNoncurrentVersions`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "NewerNoncurrentVersions",
             skip_serializing_if = "Option::is_none"
@@ -1312,7 +1312,7 @@ pub mod bucket {
     pub struct NoncurrentVersionTransition {
         /// `NewerNoncurrentVersions`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "NewerNoncurrentVersions",
             skip_serializing_if = "Option::is_none"
@@ -1345,7 +1345,7 @@ pub mod bucket {
     pub struct NotificationConfiguration {
         /// `EventBridgeConfiguration`: [`EventBridgeConfiguration`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "EventBridgeConfiguration",
             skip_serializing_if = "Option::is_none"
@@ -1353,7 +1353,7 @@ pub mod bucket {
         pub event_bridge_configuration: Option<EventBridgeConfiguration>,
         /// `LambdaConfigurations`: list of [`LambdaConfiguration`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "LambdaConfigurations",
             skip_serializing_if = "Option::is_none"
@@ -1361,7 +1361,7 @@ pub mod bucket {
         pub lambda_configurations: Option<Vec<LambdaConfiguration>>,
         /// `QueueConfigurations`: list of [`QueueConfiguration`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "QueueConfigurations",
             skip_serializing_if = "Option::is_none"
@@ -1369,7 +1369,7 @@ pub mod bucket {
         pub queue_configurations: Option<Vec<QueueConfiguration>>,
         /// `TopicConfigurations`: list of [`TopicConfiguration`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "TopicConfigurations",
             skip_serializing_if = "Option::is_none"
@@ -1406,12 +1406,12 @@ pub mod bucket {
     pub struct ObjectLockConfiguration {
         /// `ObjectLockEnabled`: string, one of [`ObjectLockEnabled`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ObjectLockEnabled", skip_serializing_if = "Option::is_none")]
         pub object_lock_enabled: Option<Value<ObjectLockEnabled>>,
         /// `Rule`: [`ObjectLockRule`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Rule", skip_serializing_if = "Option::is_none")]
         pub rule: Option<ObjectLockRule>,
     }
@@ -1428,7 +1428,7 @@ pub mod bucket {
     pub struct ObjectLockRule {
         /// `DefaultRetention`: [`DefaultRetention`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "DefaultRetention", skip_serializing_if = "Option::is_none")]
         pub default_retention: Option<DefaultRetention>,
     }
@@ -1462,7 +1462,7 @@ pub mod bucket {
     pub struct OwnershipControlsRule {
         /// `ObjectOwnership`: string, one of [`ObjectOwnership`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ObjectOwnership", skip_serializing_if = "Option::is_none")]
         pub object_ownership: Option<Value<ObjectOwnership>>,
     }
@@ -1479,22 +1479,22 @@ pub mod bucket {
     pub struct PublicAccessBlockConfiguration {
         /// `BlockPublicAcls`: boolean, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "BlockPublicAcls", skip_serializing_if = "Option::is_none")]
         pub block_public_acls: Option<Value<bool>>,
         /// `BlockPublicPolicy`: boolean, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "BlockPublicPolicy", skip_serializing_if = "Option::is_none")]
         pub block_public_policy: Option<Value<bool>>,
         /// `IgnorePublicAcls`: boolean, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "IgnorePublicAcls", skip_serializing_if = "Option::is_none")]
         pub ignore_public_acls: Option<Value<bool>>,
         /// `RestrictPublicBuckets`: boolean, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "RestrictPublicBuckets",
             skip_serializing_if = "Option::is_none"
@@ -1517,7 +1517,7 @@ pub mod bucket {
         pub event: Value<String>,
         /// `Filter`: [`NotificationFilter`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Filter", skip_serializing_if = "Option::is_none")]
         pub filter: Option<NotificationFilter>,
         /// `Queue`: string, required.
@@ -1541,7 +1541,7 @@ pub mod bucket {
     pub struct RecordExpiration {
         /// `Days`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Days", skip_serializing_if = "Option::is_none")]
         pub days: Option<Value<i64>>,
         /// `Expiration`: string, one of [`Expiration`], required.
@@ -1567,7 +1567,7 @@ pub mod bucket {
         pub host_name: Value<String>,
         /// `Protocol`: string, one of [`Protocol`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Protocol", skip_serializing_if = "Option::is_none")]
         pub protocol: Option<Value<Protocol>>,
     }
@@ -1587,22 +1587,22 @@ pub mod bucket {
     pub struct RedirectRule {
         /// `HostName`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "HostName", skip_serializing_if = "Option::is_none")]
         pub host_name: Option<Value<String>>,
         /// `HttpRedirectCode`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "HttpRedirectCode", skip_serializing_if = "Option::is_none")]
         pub http_redirect_code: Option<Value<String>>,
         /// `Protocol`: string, one of [`Protocol`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Protocol", skip_serializing_if = "Option::is_none")]
         pub protocol: Option<Value<Protocol>>,
         /// `ReplaceKeyPrefixWith`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "ReplaceKeyPrefixWith",
             skip_serializing_if = "Option::is_none"
@@ -1610,7 +1610,7 @@ pub mod bucket {
         pub replace_key_prefix_with: Option<Value<String>>,
         /// `ReplaceKeyWith`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ReplaceKeyWith", skip_serializing_if = "Option::is_none")]
         pub replace_key_with: Option<Value<String>>,
     }
@@ -1665,7 +1665,7 @@ pub mod bucket {
     pub struct ReplicationDestination {
         /// `AccessControlTranslation`: [`AccessControlTranslation`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "AccessControlTranslation",
             skip_serializing_if = "Option::is_none"
@@ -1673,7 +1673,7 @@ pub mod bucket {
         pub access_control_translation: Option<AccessControlTranslation>,
         /// `Account`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Account", skip_serializing_if = "Option::is_none")]
         pub account: Option<Value<String>>,
         /// `Bucket`: string, required.
@@ -1681,7 +1681,7 @@ pub mod bucket {
         pub bucket: Value<String>,
         /// `EncryptionConfiguration`: [`EncryptionConfiguration`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "EncryptionConfiguration",
             skip_serializing_if = "Option::is_none"
@@ -1689,17 +1689,17 @@ pub mod bucket {
         pub encryption_configuration: Option<EncryptionConfiguration>,
         /// `Metrics`: [`Metrics`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Metrics", skip_serializing_if = "Option::is_none")]
         pub metrics: Option<Metrics>,
         /// `ReplicationTime`: [`ReplicationTime`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ReplicationTime", skip_serializing_if = "Option::is_none")]
         pub replication_time: Option<ReplicationTime>,
         /// `StorageClass`: string, one of [`ReplicationDestinationStorageClass`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "StorageClass", skip_serializing_if = "Option::is_none")]
         pub storage_class: Option<Value<ReplicationDestinationStorageClass>>,
     }
@@ -1724,7 +1724,7 @@ pub mod bucket {
     pub struct ReplicationRule {
         /// `DeleteMarkerReplication`: [`DeleteMarkerReplication`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "DeleteMarkerReplication",
             skip_serializing_if = "Option::is_none"
@@ -1735,27 +1735,27 @@ pub mod bucket {
         pub destination: ReplicationDestination,
         /// `Filter`: [`ReplicationRuleFilter`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Filter", skip_serializing_if = "Option::is_none")]
         pub filter: Option<ReplicationRuleFilter>,
         /// `Id`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Id", skip_serializing_if = "Option::is_none")]
         pub id: Option<Value<String>>,
         /// `Prefix`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Prefix", skip_serializing_if = "Option::is_none")]
         pub prefix: Option<Value<String>>,
         /// `Priority`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Priority", skip_serializing_if = "Option::is_none")]
         pub priority: Option<Value<i64>>,
         /// `SourceSelectionCriteria`: [`SourceSelectionCriteria`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "SourceSelectionCriteria",
             skip_serializing_if = "Option::is_none"
@@ -1790,12 +1790,12 @@ pub mod bucket {
     pub struct ReplicationRuleAndOperator {
         /// `Prefix`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Prefix", skip_serializing_if = "Option::is_none")]
         pub prefix: Option<Value<String>>,
         /// `TagFilters`: list of tag, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "TagFilters", skip_serializing_if = "Option::is_none")]
         pub tag_filters: Option<Vec<Tag>>,
     }
@@ -1812,17 +1812,17 @@ pub mod bucket {
     pub struct ReplicationRuleFilter {
         /// `And`: [`ReplicationRuleAndOperator`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "And", skip_serializing_if = "Option::is_none")]
         pub and: Option<ReplicationRuleAndOperator>,
         /// `Prefix`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Prefix", skip_serializing_if = "Option::is_none")]
         pub prefix: Option<Value<String>>,
         /// `TagFilter`: tag, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "TagFilter", skip_serializing_if = "Option::is_none")]
         pub tag_filter: Option<Tag>,
     }
@@ -1883,7 +1883,7 @@ pub mod bucket {
         pub redirect_rule: RedirectRule,
         /// `RoutingRuleCondition`: [`RoutingRuleCondition`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "RoutingRuleCondition",
             skip_serializing_if = "Option::is_none"
@@ -1906,7 +1906,7 @@ pub mod bucket {
     pub struct RoutingRuleCondition {
         /// `HttpErrorCodeReturnedEquals`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "HttpErrorCodeReturnedEquals",
             skip_serializing_if = "Option::is_none"
@@ -1914,7 +1914,7 @@ pub mod bucket {
         pub http_error_code_returned_equals: Option<Value<String>>,
         /// `KeyPrefixEquals`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "KeyPrefixEquals", skip_serializing_if = "Option::is_none")]
         pub key_prefix_equals: Option<Value<String>>,
     }
@@ -1931,7 +1931,7 @@ pub mod bucket {
     pub struct Rule {
         /// `AbortIncompleteMultipartUpload`: [`AbortIncompleteMultipartUpload`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "AbortIncompleteMultipartUpload",
             skip_serializing_if = "Option::is_none"
@@ -1939,17 +1939,17 @@ pub mod bucket {
         pub abort_incomplete_multipart_upload: Option<AbortIncompleteMultipartUpload>,
         /// `ExpirationDate`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ExpirationDate", skip_serializing_if = "Option::is_none")]
         pub expiration_date: Option<Value<String>>,
         /// `ExpirationInDays`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ExpirationInDays", skip_serializing_if = "Option::is_none")]
         pub expiration_in_days: Option<Value<i64>>,
         /// `ExpiredObjectDeleteMarker`: boolean, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "ExpiredObjectDeleteMarker",
             skip_serializing_if = "Option::is_none"
@@ -1957,12 +1957,12 @@ pub mod bucket {
         pub expired_object_delete_marker: Option<Value<bool>>,
         /// `Id`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Id", skip_serializing_if = "Option::is_none")]
         pub id: Option<Value<String>>,
         /// `NoncurrentVersionExpiration`: [`NoncurrentVersionExpiration`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "NoncurrentVersionExpiration",
             skip_serializing_if = "Option::is_none"
@@ -1970,7 +1970,7 @@ pub mod bucket {
         pub noncurrent_version_expiration: Option<NoncurrentVersionExpiration>,
         /// `NoncurrentVersionExpirationInDays`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "NoncurrentVersionExpirationInDays",
             skip_serializing_if = "Option::is_none"
@@ -1978,7 +1978,7 @@ pub mod bucket {
         pub noncurrent_version_expiration_in_days: Option<Value<i64>>,
         /// `NoncurrentVersionTransition`: [`NoncurrentVersionTransition`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "NoncurrentVersionTransition",
             skip_serializing_if = "Option::is_none"
@@ -1986,7 +1986,7 @@ pub mod bucket {
         pub noncurrent_version_transition: Option<NoncurrentVersionTransition>,
         /// `NoncurrentVersionTransitions`: list of [`NoncurrentVersionTransition`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "NoncurrentVersionTransitions",
             skip_serializing_if = "Option::is_none"
@@ -1994,7 +1994,7 @@ pub mod bucket {
         pub noncurrent_version_transitions: Option<Vec<NoncurrentVersionTransition>>,
         /// `ObjectSizeGreaterThan`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "ObjectSizeGreaterThan",
             skip_serializing_if = "Option::is_none"
@@ -2002,12 +2002,12 @@ pub mod bucket {
         pub object_size_greater_than: Option<Value<String>>,
         /// `ObjectSizeLessThan`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ObjectSizeLessThan", skip_serializing_if = "Option::is_none")]
         pub object_size_less_than: Option<Value<String>>,
         /// `Prefix`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Prefix", skip_serializing_if = "Option::is_none")]
         pub prefix: Option<Value<String>>,
         /// `Status`: string, one of [`RuleStatus`], required.
@@ -2015,17 +2015,17 @@ pub mod bucket {
         pub status: Value<RuleStatus>,
         /// `TagFilters`: list of tag, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "TagFilters", skip_serializing_if = "Option::is_none")]
         pub tag_filters: Option<Vec<Tag>>,
         /// `Transition`: [`Transition`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Transition", skip_serializing_if = "Option::is_none")]
         pub transition: Option<Transition>,
         /// `Transitions`: list of [`Transition`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Transitions", skip_serializing_if = "Option::is_none")]
         pub transitions: Option<Vec<Transition>>,
     }
@@ -2076,7 +2076,7 @@ pub mod bucket {
     pub struct S3TablesDestination {
         /// `TableArn`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "TableArn", skip_serializing_if = "Option::is_none")]
         pub table_arn: Option<Value<String>>,
         /// `TableBucketArn`: string, required.
@@ -2087,7 +2087,7 @@ pub mod bucket {
         pub table_name: Value<String>,
         /// `TableNamespace`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "TableNamespace", skip_serializing_if = "Option::is_none")]
         pub table_namespace: Option<Value<String>>,
     }
@@ -2112,7 +2112,7 @@ pub mod bucket {
     pub struct ServerSideEncryptionByDefault {
         /// `KMSMasterKeyID`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "KMSMasterKeyID", skip_serializing_if = "Option::is_none")]
         pub kms_master_key_id: Option<Value<String>>,
         /// `SSEAlgorithm`: string, one of [`SseAlgorithm`], required.
@@ -2135,7 +2135,7 @@ pub mod bucket {
     pub struct ServerSideEncryptionRule {
         /// `BlockedEncryptionTypes`: [`BlockedEncryptionTypes`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "BlockedEncryptionTypes",
             skip_serializing_if = "Option::is_none"
@@ -2143,12 +2143,12 @@ pub mod bucket {
         pub blocked_encryption_types: Option<BlockedEncryptionTypes>,
         /// `BucketKeyEnabled`: boolean, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "BucketKeyEnabled", skip_serializing_if = "Option::is_none")]
         pub bucket_key_enabled: Option<Value<bool>>,
         /// `ServerSideEncryptionByDefault`: [`ServerSideEncryptionByDefault`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "ServerSideEncryptionByDefault",
             skip_serializing_if = "Option::is_none"
@@ -2168,7 +2168,7 @@ pub mod bucket {
     pub struct SourceSelectionCriteria {
         /// `ReplicaModifications`: [`ReplicaModifications`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "ReplicaModifications",
             skip_serializing_if = "Option::is_none"
@@ -2176,7 +2176,7 @@ pub mod bucket {
         pub replica_modifications: Option<ReplicaModifications>,
         /// `SseKmsEncryptedObjects`: [`SseKmsEncryptedObjects`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "SseKmsEncryptedObjects",
             skip_serializing_if = "Option::is_none"
@@ -2213,7 +2213,7 @@ pub mod bucket {
     pub struct StorageClassAnalysis {
         /// `DataExport`: [`DataExport`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "DataExport", skip_serializing_if = "Option::is_none")]
         pub data_export: Option<DataExport>,
     }
@@ -2254,7 +2254,7 @@ pub mod bucket {
         pub event: Value<String>,
         /// `Filter`: [`NotificationFilter`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Filter", skip_serializing_if = "Option::is_none")]
         pub filter: Option<NotificationFilter>,
         /// `Topic`: string, required.
@@ -2281,12 +2281,12 @@ pub mod bucket {
         pub storage_class: Value<StorageClass>,
         /// `TransitionDate`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "TransitionDate", skip_serializing_if = "Option::is_none")]
         pub transition_date: Option<Value<String>>,
         /// `TransitionInDays`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "TransitionInDays", skip_serializing_if = "Option::is_none")]
         pub transition_in_days: Option<Value<i64>>,
     }
@@ -2324,17 +2324,17 @@ pub mod bucket {
     pub struct WebsiteConfiguration {
         /// `ErrorDocument`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ErrorDocument", skip_serializing_if = "Option::is_none")]
         pub error_document: Option<Value<String>>,
         /// `IndexDocument`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "IndexDocument", skip_serializing_if = "Option::is_none")]
         pub index_document: Option<Value<String>>,
         /// `RedirectAllRequestsTo`: [`RedirectAllRequestsTo`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "RedirectAllRequestsTo",
             skip_serializing_if = "Option::is_none"
@@ -2342,7 +2342,7 @@ pub mod bucket {
         pub redirect_all_requests_to: Option<RedirectAllRequestsTo>,
         /// `RoutingRules`: list of [`RoutingRule`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "RoutingRules", skip_serializing_if = "Option::is_none")]
         pub routing_rules: Option<Vec<RoutingRule>>,
     }

@@ -18,7 +18,7 @@ pub mod rotation_schedule {
     pub struct RotationSchedule {
         /// `ExternalSecretRotationMetadata`: list of tag, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "ExternalSecretRotationMetadata",
             skip_serializing_if = "Option::is_none"
@@ -26,7 +26,7 @@ pub mod rotation_schedule {
         pub external_secret_rotation_metadata: Option<Vec<Tag>>,
         /// `ExternalSecretRotationRoleArn`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "ExternalSecretRotationRoleArn",
             skip_serializing_if = "Option::is_none"
@@ -34,7 +34,7 @@ pub mod rotation_schedule {
         pub external_secret_rotation_role_arn: Option<Value<String>>,
         /// `HostedRotationLambda`: [`HostedRotationLambda`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "HostedRotationLambda",
             skip_serializing_if = "Option::is_none"
@@ -42,7 +42,7 @@ pub mod rotation_schedule {
         pub hosted_rotation_lambda: Option<HostedRotationLambda>,
         /// `RotateImmediatelyOnUpdate`: boolean, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "RotateImmediatelyOnUpdate",
             skip_serializing_if = "Option::is_none"
@@ -50,12 +50,12 @@ pub mod rotation_schedule {
         pub rotate_immediately_on_update: Option<Value<bool>>,
         /// `RotationLambdaARN`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "RotationLambdaARN", skip_serializing_if = "Option::is_none")]
         pub rotation_lambda_arn: Option<Value<String>>,
         /// `RotationRules`: [`RotationRules`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "RotationRules", skip_serializing_if = "Option::is_none")]
         pub rotation_rules: Option<RotationRules>,
         /// `SecretId`: string, required. Update requires replacement.
@@ -150,22 +150,22 @@ pub mod rotation_schedule {
     pub struct HostedRotationLambda {
         /// `ExcludeCharacters`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ExcludeCharacters", skip_serializing_if = "Option::is_none")]
         pub exclude_characters: Option<Value<String>>,
         /// `KmsKeyArn`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "KmsKeyArn", skip_serializing_if = "Option::is_none")]
         pub kms_key_arn: Option<Value<String>>,
         /// `MasterSecretArn`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "MasterSecretArn", skip_serializing_if = "Option::is_none")]
         pub master_secret_arn: Option<Value<String>>,
         /// `MasterSecretKmsKeyArn`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "MasterSecretKmsKeyArn",
             skip_serializing_if = "Option::is_none"
@@ -173,7 +173,7 @@ pub mod rotation_schedule {
         pub master_secret_kms_key_arn: Option<Value<String>>,
         /// `RotationLambdaName`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "RotationLambdaName", skip_serializing_if = "Option::is_none")]
         pub rotation_lambda_name: Option<Value<String>>,
         /// `RotationType`: string, required.
@@ -181,17 +181,17 @@ pub mod rotation_schedule {
         pub rotation_type: Value<String>,
         /// `Runtime`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Runtime", skip_serializing_if = "Option::is_none")]
         pub runtime: Option<Value<String>>,
         /// `SuperuserSecretArn`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "SuperuserSecretArn", skip_serializing_if = "Option::is_none")]
         pub superuser_secret_arn: Option<Value<String>>,
         /// `SuperuserSecretKmsKeyArn`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "SuperuserSecretKmsKeyArn",
             skip_serializing_if = "Option::is_none"
@@ -199,7 +199,7 @@ pub mod rotation_schedule {
         pub superuser_secret_kms_key_arn: Option<Value<String>>,
         /// `VpcSecurityGroupIds`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "VpcSecurityGroupIds",
             skip_serializing_if = "Option::is_none"
@@ -207,7 +207,7 @@ pub mod rotation_schedule {
         pub vpc_security_group_ids: Option<Value<String>>,
         /// `VpcSubnetIds`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "VpcSubnetIds", skip_serializing_if = "Option::is_none")]
         pub vpc_subnet_ids: Option<Value<String>>,
     }
@@ -236,7 +236,7 @@ pub mod rotation_schedule {
     pub struct RotationRules {
         /// `AutomaticallyAfterDays`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "AutomaticallyAfterDays",
             skip_serializing_if = "Option::is_none"
@@ -244,12 +244,12 @@ pub mod rotation_schedule {
         pub automatically_after_days: Option<Value<i64>>,
         /// `Duration`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Duration", skip_serializing_if = "Option::is_none")]
         pub duration: Option<Value<String>>,
         /// `ScheduleExpression`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ScheduleExpression", skip_serializing_if = "Option::is_none")]
         pub schedule_expression: Option<Value<String>>,
     }
@@ -280,12 +280,12 @@ pub mod secret {
     pub struct Secret {
         /// `Description`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Description", skip_serializing_if = "Option::is_none")]
         pub description: Option<Value<String>>,
         /// `GenerateSecretString`: [`GenerateSecretString`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "GenerateSecretString",
             skip_serializing_if = "Option::is_none"
@@ -293,32 +293,32 @@ pub mod secret {
         pub generate_secret_string: Option<GenerateSecretString>,
         /// `KmsKeyId`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "KmsKeyId", skip_serializing_if = "Option::is_none")]
         pub kms_key_id: Option<Value<String>>,
         /// `Name`: string, optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
         pub name: Option<Value<String>>,
         /// `ReplicaRegions`: list of [`ReplicaRegion`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ReplicaRegions", skip_serializing_if = "Option::is_none")]
         pub replica_regions: Option<Vec<ReplicaRegion>>,
         /// `SecretString`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "SecretString", skip_serializing_if = "Option::is_none")]
         pub secret_string: Option<Value<String>>,
         /// `Tags`: list of tag, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
         pub tags: Option<Vec<Tag>>,
         /// `Type`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Type", skip_serializing_if = "Option::is_none")]
         pub type_: Option<Value<String>>,
     }
@@ -407,47 +407,47 @@ pub mod secret {
     pub struct GenerateSecretString {
         /// `ExcludeCharacters`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ExcludeCharacters", skip_serializing_if = "Option::is_none")]
         pub exclude_characters: Option<Value<String>>,
         /// `ExcludeLowercase`: boolean, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ExcludeLowercase", skip_serializing_if = "Option::is_none")]
         pub exclude_lowercase: Option<Value<bool>>,
         /// `ExcludeNumbers`: boolean, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ExcludeNumbers", skip_serializing_if = "Option::is_none")]
         pub exclude_numbers: Option<Value<bool>>,
         /// `ExcludePunctuation`: boolean, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ExcludePunctuation", skip_serializing_if = "Option::is_none")]
         pub exclude_punctuation: Option<Value<bool>>,
         /// `ExcludeUppercase`: boolean, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ExcludeUppercase", skip_serializing_if = "Option::is_none")]
         pub exclude_uppercase: Option<Value<bool>>,
         /// `GenerateStringKey`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "GenerateStringKey", skip_serializing_if = "Option::is_none")]
         pub generate_string_key: Option<Value<String>>,
         /// `IncludeSpace`: boolean, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "IncludeSpace", skip_serializing_if = "Option::is_none")]
         pub include_space: Option<Value<bool>>,
         /// `PasswordLength`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "PasswordLength", skip_serializing_if = "Option::is_none")]
         pub password_length: Option<Value<i64>>,
         /// `RequireEachIncludedType`: boolean, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "RequireEachIncludedType",
             skip_serializing_if = "Option::is_none"
@@ -455,7 +455,7 @@ pub mod secret {
         pub require_each_included_type: Option<Value<bool>>,
         /// `SecretStringTemplate`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "SecretStringTemplate",
             skip_serializing_if = "Option::is_none"
@@ -475,7 +475,7 @@ pub mod secret {
     pub struct ReplicaRegion {
         /// `KmsKeyId`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "KmsKeyId", skip_serializing_if = "Option::is_none")]
         pub kms_key_id: Option<Value<String>>,
         /// `Region`: string, required.

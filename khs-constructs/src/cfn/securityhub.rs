@@ -19,12 +19,12 @@ pub mod hub {
     pub struct Hub {
         /// `AutoEnableControls`: boolean, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "AutoEnableControls", skip_serializing_if = "Option::is_none")]
         pub auto_enable_controls: Option<Value<bool>>,
         /// `ControlFindingGenerator`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "ControlFindingGenerator",
             skip_serializing_if = "Option::is_none"
@@ -32,7 +32,7 @@ pub mod hub {
         pub control_finding_generator: Option<Value<String>>,
         /// `EnableDefaultStandards`: boolean, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "EnableDefaultStandards",
             skip_serializing_if = "Option::is_none"
@@ -40,7 +40,7 @@ pub mod hub {
         pub enable_default_standards: Option<Value<bool>>,
         /// `Tags`: map of string to string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
         pub tags: Option<BTreeMap<String, Value<String>>>,
     }

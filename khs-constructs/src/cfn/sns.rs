@@ -18,22 +18,22 @@ pub mod subscription {
     pub struct Subscription {
         /// `DeliveryPolicy`: JSON, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "DeliveryPolicy", skip_serializing_if = "Option::is_none")]
         pub delivery_policy: Option<serde_json::Value>,
         /// `Endpoint`: string, optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Endpoint", skip_serializing_if = "Option::is_none")]
         pub endpoint: Option<Value<String>>,
         /// `FilterPolicy`: JSON, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "FilterPolicy", skip_serializing_if = "Option::is_none")]
         pub filter_policy: Option<serde_json::Value>,
         /// `FilterPolicyScope`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "FilterPolicyScope", skip_serializing_if = "Option::is_none")]
         pub filter_policy_scope: Option<Value<String>>,
         /// `Protocol`: string, required. Update requires replacement.
@@ -41,27 +41,27 @@ pub mod subscription {
         pub protocol: Value<String>,
         /// `RawMessageDelivery`: boolean, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "RawMessageDelivery", skip_serializing_if = "Option::is_none")]
         pub raw_message_delivery: Option<Value<bool>>,
         /// `RedrivePolicy`: JSON, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "RedrivePolicy", skip_serializing_if = "Option::is_none")]
         pub redrive_policy: Option<serde_json::Value>,
         /// `Region`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Region", skip_serializing_if = "Option::is_none")]
         pub region: Option<Value<String>>,
         /// `ReplayPolicy`: JSON, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ReplayPolicy", skip_serializing_if = "Option::is_none")]
         pub replay_policy: Option<serde_json::Value>,
         /// `SubscriptionRoleArn`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "SubscriptionRoleArn",
             skip_serializing_if = "Option::is_none"
@@ -202,12 +202,12 @@ pub mod topic {
     pub struct Topic {
         /// `ArchivePolicy`: JSON, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ArchivePolicy", skip_serializing_if = "Option::is_none")]
         pub archive_policy: Option<serde_json::Value>,
         /// `ContentBasedDeduplication`: boolean, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "ContentBasedDeduplication",
             skip_serializing_if = "Option::is_none"
@@ -215,7 +215,7 @@ pub mod topic {
         pub content_based_deduplication: Option<Value<bool>>,
         /// `DataProtectionPolicy`: JSON, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "DataProtectionPolicy",
             skip_serializing_if = "Option::is_none"
@@ -223,7 +223,7 @@ pub mod topic {
         pub data_protection_policy: Option<serde_json::Value>,
         /// `DeliveryStatusLogging`: list of [`LoggingConfig`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "DeliveryStatusLogging",
             skip_serializing_if = "Option::is_none"
@@ -231,12 +231,12 @@ pub mod topic {
         pub delivery_status_logging: Option<Vec<LoggingConfig>>,
         /// `DisplayName`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "DisplayName", skip_serializing_if = "Option::is_none")]
         pub display_name: Option<Value<String>>,
         /// `FifoThroughputScope`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "FifoThroughputScope",
             skip_serializing_if = "Option::is_none"
@@ -244,42 +244,42 @@ pub mod topic {
         pub fifo_throughput_scope: Option<Value<String>>,
         /// `FifoTopic`: boolean, optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "FifoTopic", skip_serializing_if = "Option::is_none")]
         pub fifo_topic: Option<Value<bool>>,
         /// `KmsMasterKeyId`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "KmsMasterKeyId", skip_serializing_if = "Option::is_none")]
         pub kms_master_key_id: Option<Value<String>>,
         /// `MaximumMessageSize`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "MaximumMessageSize", skip_serializing_if = "Option::is_none")]
         pub maximum_message_size: Option<Value<i64>>,
         /// `SignatureVersion`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "SignatureVersion", skip_serializing_if = "Option::is_none")]
         pub signature_version: Option<Value<String>>,
         /// `Subscription`: list of [`Subscription`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Subscription", skip_serializing_if = "Option::is_none")]
         pub subscription: Option<Vec<Subscription>>,
         /// `Tags`: list of tag, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
         pub tags: Option<Vec<Tag>>,
         /// `TopicName`: string, optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "TopicName", skip_serializing_if = "Option::is_none")]
         pub topic_name: Option<Value<String>>,
         /// `TracingConfig`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "TracingConfig", skip_serializing_if = "Option::is_none")]
         pub tracing_config: Option<Value<String>>,
     }
@@ -398,7 +398,7 @@ pub mod topic {
     pub struct LoggingConfig {
         /// `FailureFeedbackRoleArn`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "FailureFeedbackRoleArn",
             skip_serializing_if = "Option::is_none"
@@ -409,7 +409,7 @@ pub mod topic {
         pub protocol: Value<Protocol>,
         /// `SuccessFeedbackRoleArn`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "SuccessFeedbackRoleArn",
             skip_serializing_if = "Option::is_none"
@@ -417,7 +417,7 @@ pub mod topic {
         pub success_feedback_role_arn: Option<Value<String>>,
         /// `SuccessFeedbackSampleRate`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "SuccessFeedbackSampleRate",
             skip_serializing_if = "Option::is_none"

@@ -19,37 +19,37 @@ pub mod parameter {
     pub struct Parameter {
         /// `AllowedPattern`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "AllowedPattern", skip_serializing_if = "Option::is_none")]
         pub allowed_pattern: Option<Value<String>>,
         /// `DataType`: string, one of [`DataType`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "DataType", skip_serializing_if = "Option::is_none")]
         pub data_type: Option<Value<DataType>>,
         /// `Description`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Description", skip_serializing_if = "Option::is_none")]
         pub description: Option<Value<String>>,
         /// `Name`: string, optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
         pub name: Option<Value<String>>,
         /// `Policies`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Policies", skip_serializing_if = "Option::is_none")]
         pub policies: Option<Value<String>>,
         /// `Tags`: map of string to string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
         pub tags: Option<BTreeMap<String, Value<String>>>,
         /// `Tier`: string, one of [`Tier`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Tier", skip_serializing_if = "Option::is_none")]
         pub tier: Option<Value<Tier>>,
         /// `Type`: string, one of [`Type`], required.

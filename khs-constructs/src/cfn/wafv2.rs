@@ -21,7 +21,7 @@ pub mod ip_set {
         pub addresses: List<String>,
         /// `Description`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Description", skip_serializing_if = "Option::is_none")]
         pub description: Option<Value<String>>,
         /// `IPAddressVersion`: string, one of [`IpAddressVersion`], required.
@@ -29,7 +29,7 @@ pub mod ip_set {
         pub ip_address_version: Value<IpAddressVersion>,
         /// `Name`: string, optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
         pub name: Option<Value<String>>,
         /// `Scope`: string, one of [`Scope`], required. Update requires replacement.
@@ -37,7 +37,7 @@ pub mod ip_set {
         pub scope: Value<Scope>,
         /// `Tags`: list of tag, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
         pub tags: Option<Vec<Tag>>,
     }
@@ -178,27 +178,27 @@ pub mod web_acl {
     pub struct WebAcl {
         /// `ApplicationConfig`: [`ApplicationConfig`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ApplicationConfig", skip_serializing_if = "Option::is_none")]
         pub application_config: Option<ApplicationConfig>,
         /// `AssociationConfig`: [`AssociationConfig`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "AssociationConfig", skip_serializing_if = "Option::is_none")]
         pub association_config: Option<AssociationConfig>,
         /// `CaptchaConfig`: [`CaptchaConfig`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "CaptchaConfig", skip_serializing_if = "Option::is_none")]
         pub captcha_config: Option<CaptchaConfig>,
         /// `ChallengeConfig`: [`ChallengeConfig`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ChallengeConfig", skip_serializing_if = "Option::is_none")]
         pub challenge_config: Option<ChallengeConfig>,
         /// `CustomResponseBodies`: map of string to [`CustomResponseBody`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "CustomResponseBodies",
             skip_serializing_if = "Option::is_none"
@@ -206,7 +206,7 @@ pub mod web_acl {
         pub custom_response_bodies: Option<BTreeMap<String, CustomResponseBody>>,
         /// `DataProtectionConfig`: [`DataProtectionConfig`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "DataProtectionConfig",
             skip_serializing_if = "Option::is_none"
@@ -217,22 +217,22 @@ pub mod web_acl {
         pub default_action: DefaultAction,
         /// `Description`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Description", skip_serializing_if = "Option::is_none")]
         pub description: Option<Value<String>>,
         /// `MonetizationConfig`: [`MonetizationConfig`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "MonetizationConfig", skip_serializing_if = "Option::is_none")]
         pub monetization_config: Option<MonetizationConfig>,
         /// `Name`: string, optional. Update requires replacement.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
         pub name: Option<Value<String>>,
         /// `OnSourceDDoSProtectionConfig`: [`OnSourceDDoSProtectionConfig`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "OnSourceDDoSProtectionConfig",
             skip_serializing_if = "Option::is_none"
@@ -240,7 +240,7 @@ pub mod web_acl {
         pub on_source_d_do_s_protection_config: Option<OnSourceDDoSProtectionConfig>,
         /// `Rules`: list of [`Rule`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Rules", skip_serializing_if = "Option::is_none")]
         pub rules: Option<Vec<Rule>>,
         /// `Scope`: string, one of [`Scope`], required. Update requires replacement.
@@ -248,12 +248,12 @@ pub mod web_acl {
         pub scope: Value<Scope>,
         /// `Tags`: list of tag, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
         pub tags: Option<Vec<Tag>>,
         /// `TokenDomains`: list of string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "TokenDomains", skip_serializing_if = "Option::is_none")]
         pub token_domains: Option<List<String>>,
         /// `VisibilityConfig`: [`VisibilityConfig`], required.
@@ -418,7 +418,7 @@ pub mod web_acl {
     pub struct AllowAction {
         /// `CustomRequestHandling`: [`CustomRequestHandling`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "CustomRequestHandling",
             skip_serializing_if = "Option::is_none"
@@ -493,12 +493,12 @@ pub mod web_acl {
     pub struct AsnMatchStatement {
         /// `AsnList`: list of integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "AsnList", skip_serializing_if = "Option::is_none")]
         pub asn_list: Option<List<i64>>,
         /// `ForwardedIPConfig`: [`ForwardedIpConfiguration`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ForwardedIPConfig", skip_serializing_if = "Option::is_none")]
         pub forwarded_ip_config: Option<ForwardedIpConfiguration>,
     }
@@ -515,7 +515,7 @@ pub mod web_acl {
     pub struct AssociationConfig {
         /// `RequestBody`: map of string to [`RequestBodyAssociatedResourceTypeConfig`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "RequestBody", skip_serializing_if = "Option::is_none")]
         pub request_body: Option<BTreeMap<String, RequestBodyAssociatedResourceTypeConfig>>,
     }
@@ -535,7 +535,7 @@ pub mod web_acl {
         pub creation_path: Value<String>,
         /// `EnableRegexInPath`: boolean, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "EnableRegexInPath", skip_serializing_if = "Option::is_none")]
         pub enable_regex_in_path: Option<Value<bool>>,
         /// `RegistrationPagePath`: string, required.
@@ -546,7 +546,7 @@ pub mod web_acl {
         pub request_inspection: RequestInspectionAcfp,
         /// `ResponseInspection`: [`ResponseInspection`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ResponseInspection", skip_serializing_if = "Option::is_none")]
         pub response_inspection: Option<ResponseInspection>,
     }
@@ -576,7 +576,7 @@ pub mod web_acl {
         pub client_side_action_config: ClientSideActionConfig,
         /// `SensitivityToBlock`: string, one of [`SensitivityToAct`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "SensitivityToBlock", skip_serializing_if = "Option::is_none")]
         pub sensitivity_to_block: Option<Value<SensitivityToAct>>,
     }
@@ -596,7 +596,7 @@ pub mod web_acl {
     pub struct AwsManagedRulesAtpRuleSet {
         /// `EnableRegexInPath`: boolean, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "EnableRegexInPath", skip_serializing_if = "Option::is_none")]
         pub enable_regex_in_path: Option<Value<bool>>,
         /// `LoginPath`: string, required.
@@ -604,12 +604,12 @@ pub mod web_acl {
         pub login_path: Value<String>,
         /// `RequestInspection`: [`RequestInspection`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "RequestInspection", skip_serializing_if = "Option::is_none")]
         pub request_inspection: Option<RequestInspection>,
         /// `ResponseInspection`: [`ResponseInspection`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ResponseInspection", skip_serializing_if = "Option::is_none")]
         pub response_inspection: Option<ResponseInspection>,
     }
@@ -631,7 +631,7 @@ pub mod web_acl {
     pub struct AwsManagedRulesBotControlRuleSet {
         /// `EnableMachineLearning`: boolean, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "EnableMachineLearning",
             skip_serializing_if = "Option::is_none"
@@ -657,7 +657,7 @@ pub mod web_acl {
     pub struct BlockAction {
         /// `CustomResponse`: [`CustomResponse`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "CustomResponse", skip_serializing_if = "Option::is_none")]
         pub custom_response: Option<CustomResponse>,
     }
@@ -674,7 +674,7 @@ pub mod web_acl {
     pub struct Body {
         /// `OversizeHandling`: string, one of [`OversizeHandling`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "OversizeHandling", skip_serializing_if = "Option::is_none")]
         pub oversize_handling: Option<Value<OversizeHandling>>,
     }
@@ -697,7 +697,7 @@ pub mod web_acl {
         pub positional_constraint: Value<PositionalConstraint>,
         /// `PreParseTextTransformations`: list of [`PreParseTextTransformation`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "PreParseTextTransformations",
             skip_serializing_if = "Option::is_none"
@@ -705,12 +705,12 @@ pub mod web_acl {
         pub pre_parse_text_transformations: Option<Vec<PreParseTextTransformation>>,
         /// `SearchString`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "SearchString", skip_serializing_if = "Option::is_none")]
         pub search_string: Option<Value<String>>,
         /// `SearchStringBase64`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "SearchStringBase64", skip_serializing_if = "Option::is_none")]
         pub search_string_base64: Option<Value<String>>,
         /// `TextTransformations`: list of [`TextTransformation`], required.
@@ -741,7 +741,7 @@ pub mod web_acl {
     pub struct CaptchaAction {
         /// `CustomRequestHandling`: [`CustomRequestHandling`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "CustomRequestHandling",
             skip_serializing_if = "Option::is_none"
@@ -761,7 +761,7 @@ pub mod web_acl {
     pub struct CaptchaConfig {
         /// `ImmunityTimeProperty`: [`ImmunityTimeProperty`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "ImmunityTimeProperty",
             skip_serializing_if = "Option::is_none"
@@ -781,7 +781,7 @@ pub mod web_acl {
     pub struct ChallengeAction {
         /// `CustomRequestHandling`: [`CustomRequestHandling`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "CustomRequestHandling",
             skip_serializing_if = "Option::is_none"
@@ -801,7 +801,7 @@ pub mod web_acl {
     pub struct ChallengeConfig {
         /// `ImmunityTimeProperty`: [`ImmunityTimeProperty`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "ImmunityTimeProperty",
             skip_serializing_if = "Option::is_none"
@@ -821,7 +821,7 @@ pub mod web_acl {
     pub struct ClientSideAction {
         /// `ExemptUriRegularExpressions`: list of [`Regex`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "ExemptUriRegularExpressions",
             skip_serializing_if = "Option::is_none"
@@ -829,7 +829,7 @@ pub mod web_acl {
         pub exempt_uri_regular_expressions: Option<Vec<Regex>>,
         /// `Sensitivity`: string, one of [`SensitivityToAct`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Sensitivity", skip_serializing_if = "Option::is_none")]
         pub sensitivity: Option<Value<SensitivityToAct>>,
         /// `UsageOfAction`: string, one of [`UsageOfAction`], required.
@@ -870,17 +870,17 @@ pub mod web_acl {
     pub struct CookieMatchPattern {
         /// `All`: JSON, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "All", skip_serializing_if = "Option::is_none")]
         pub all: Option<serde_json::Value>,
         /// `ExcludedCookies`: list of string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ExcludedCookies", skip_serializing_if = "Option::is_none")]
         pub excluded_cookies: Option<List<String>>,
         /// `IncludedCookies`: list of string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "IncludedCookies", skip_serializing_if = "Option::is_none")]
         pub included_cookies: Option<List<String>>,
     }
@@ -926,7 +926,7 @@ pub mod web_acl {
     pub struct CountAction {
         /// `CustomRequestHandling`: [`CustomRequestHandling`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "CustomRequestHandling",
             skip_serializing_if = "Option::is_none"
@@ -1001,7 +1001,7 @@ pub mod web_acl {
     pub struct CustomResponse {
         /// `CustomResponseBodyKey`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "CustomResponseBodyKey",
             skip_serializing_if = "Option::is_none"
@@ -1012,7 +1012,7 @@ pub mod web_acl {
         pub response_code: Value<i64>,
         /// `ResponseHeaders`: list of [`CustomHttpHeader`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ResponseHeaders", skip_serializing_if = "Option::is_none")]
         pub response_headers: Option<Vec<CustomHttpHeader>>,
     }
@@ -1060,7 +1060,7 @@ pub mod web_acl {
         pub action: Value<DataProtectionAction>,
         /// `ExcludeRateBasedDetails`: boolean, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "ExcludeRateBasedDetails",
             skip_serializing_if = "Option::is_none"
@@ -1068,7 +1068,7 @@ pub mod web_acl {
         pub exclude_rate_based_details: Option<Value<bool>>,
         /// `ExcludeRuleMatchDetails`: boolean, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "ExcludeRuleMatchDetails",
             skip_serializing_if = "Option::is_none"
@@ -1116,12 +1116,12 @@ pub mod web_acl {
     pub struct DefaultAction {
         /// `Allow`: [`AllowAction`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Allow", skip_serializing_if = "Option::is_none")]
         pub allow: Option<AllowAction>,
         /// `Block`: [`BlockAction`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Block", skip_serializing_if = "Option::is_none")]
         pub block: Option<BlockAction>,
     }
@@ -1170,62 +1170,62 @@ pub mod web_acl {
     pub struct FieldToMatch {
         /// `AllQueryArguments`: JSON, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "AllQueryArguments", skip_serializing_if = "Option::is_none")]
         pub all_query_arguments: Option<serde_json::Value>,
         /// `Body`: [`Body`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Body", skip_serializing_if = "Option::is_none")]
         pub body: Option<Body>,
         /// `Cookies`: [`Cookies`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Cookies", skip_serializing_if = "Option::is_none")]
         pub cookies: Option<Cookies>,
         /// `HeaderOrder`: [`HeaderOrder`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "HeaderOrder", skip_serializing_if = "Option::is_none")]
         pub header_order: Option<HeaderOrder>,
         /// `Headers`: [`Headers`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Headers", skip_serializing_if = "Option::is_none")]
         pub headers: Option<Headers>,
         /// `JA3Fingerprint`: [`Ja3Fingerprint`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "JA3Fingerprint", skip_serializing_if = "Option::is_none")]
         pub ja3_fingerprint: Option<Ja3Fingerprint>,
         /// `JA4Fingerprint`: [`Ja4Fingerprint`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "JA4Fingerprint", skip_serializing_if = "Option::is_none")]
         pub ja4_fingerprint: Option<Ja4Fingerprint>,
         /// `JsonBody`: [`JsonBody`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "JsonBody", skip_serializing_if = "Option::is_none")]
         pub json_body: Option<JsonBody>,
         /// `Method`: JSON, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Method", skip_serializing_if = "Option::is_none")]
         pub method: Option<serde_json::Value>,
         /// `QueryString`: JSON, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "QueryString", skip_serializing_if = "Option::is_none")]
         pub query_string: Option<serde_json::Value>,
         /// `SingleHeader`: [`SingleHeader`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "SingleHeader", skip_serializing_if = "Option::is_none")]
         pub single_header: Option<SingleHeader>,
         /// `SingleQueryArgument`: [`SingleQueryArgument`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "SingleQueryArgument",
             skip_serializing_if = "Option::is_none"
@@ -1233,12 +1233,12 @@ pub mod web_acl {
         pub single_query_argument: Option<SingleQueryArgument>,
         /// `UriFragment`: [`UriFragment`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "UriFragment", skip_serializing_if = "Option::is_none")]
         pub uri_fragment: Option<UriFragment>,
         /// `UriPath`: JSON, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "UriPath", skip_serializing_if = "Option::is_none")]
         pub uri_path: Option<serde_json::Value>,
     }
@@ -1255,7 +1255,7 @@ pub mod web_acl {
     pub struct FieldToProtect {
         /// `FieldKeys`: list of string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "FieldKeys", skip_serializing_if = "Option::is_none")]
         pub field_keys: Option<List<String>>,
         /// `FieldType`: string, one of [`FieldType`], required.
@@ -1302,12 +1302,12 @@ pub mod web_acl {
     pub struct GeoMatchStatement {
         /// `CountryCodes`: list of string, one of [`CountryCodes`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "CountryCodes", skip_serializing_if = "Option::is_none")]
         pub country_codes: Option<List<CountryCodes>>,
         /// `ForwardedIPConfig`: [`ForwardedIpConfiguration`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ForwardedIPConfig", skip_serializing_if = "Option::is_none")]
         pub forwarded_ip_config: Option<ForwardedIpConfiguration>,
     }
@@ -1324,17 +1324,17 @@ pub mod web_acl {
     pub struct HeaderMatchPattern {
         /// `All`: JSON, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "All", skip_serializing_if = "Option::is_none")]
         pub all: Option<serde_json::Value>,
         /// `ExcludedHeaders`: list of string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ExcludedHeaders", skip_serializing_if = "Option::is_none")]
         pub excluded_headers: Option<List<String>>,
         /// `IncludedHeaders`: list of string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "IncludedHeaders", skip_serializing_if = "Option::is_none")]
         pub included_headers: Option<List<String>>,
     }
@@ -1446,7 +1446,7 @@ pub mod web_acl {
         pub arn: Value<String>,
         /// `IPSetForwardedIPConfig`: [`IpSetForwardedIpConfiguration`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "IPSetForwardedIPConfig",
             skip_serializing_if = "Option::is_none"
@@ -1503,7 +1503,7 @@ pub mod web_acl {
     pub struct JsonBody {
         /// `InvalidFallbackBehavior`: string, one of [`BodyParsingFallbackBehavior`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "InvalidFallbackBehavior",
             skip_serializing_if = "Option::is_none"
@@ -1517,7 +1517,7 @@ pub mod web_acl {
         pub match_scope: Value<JsonMatchScope>,
         /// `OversizeHandling`: string, one of [`OversizeHandling`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "OversizeHandling", skip_serializing_if = "Option::is_none")]
         pub oversize_handling: Option<Value<OversizeHandling>>,
     }
@@ -1542,12 +1542,12 @@ pub mod web_acl {
     pub struct JsonMatchPattern {
         /// `All`: JSON, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "All", skip_serializing_if = "Option::is_none")]
         pub all: Option<serde_json::Value>,
         /// `IncludedPaths`: list of string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "IncludedPaths", skip_serializing_if = "Option::is_none")]
         pub included_paths: Option<List<String>>,
     }
@@ -1603,7 +1603,7 @@ pub mod web_acl {
     pub struct ManagedRuleGroupConfig {
         /// `AWSManagedRulesACFPRuleSet`: [`AwsManagedRulesAcfpRuleSet`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "AWSManagedRulesACFPRuleSet",
             skip_serializing_if = "Option::is_none"
@@ -1611,7 +1611,7 @@ pub mod web_acl {
         pub aws_managed_rules_acfp_rule_set: Option<AwsManagedRulesAcfpRuleSet>,
         /// `AWSManagedRulesATPRuleSet`: [`AwsManagedRulesAtpRuleSet`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "AWSManagedRulesATPRuleSet",
             skip_serializing_if = "Option::is_none"
@@ -1619,7 +1619,7 @@ pub mod web_acl {
         pub aws_managed_rules_atp_rule_set: Option<AwsManagedRulesAtpRuleSet>,
         /// `AWSManagedRulesAntiDDoSRuleSet`: [`AwsManagedRulesAntiDDoSRuleSet`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "AWSManagedRulesAntiDDoSRuleSet",
             skip_serializing_if = "Option::is_none"
@@ -1627,7 +1627,7 @@ pub mod web_acl {
         pub aws_managed_rules_anti_d_do_s_rule_set: Option<AwsManagedRulesAntiDDoSRuleSet>,
         /// `AWSManagedRulesBotControlRuleSet`: [`AwsManagedRulesBotControlRuleSet`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "AWSManagedRulesBotControlRuleSet",
             skip_serializing_if = "Option::is_none"
@@ -1635,22 +1635,22 @@ pub mod web_acl {
         pub aws_managed_rules_bot_control_rule_set: Option<AwsManagedRulesBotControlRuleSet>,
         /// `LoginPath`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "LoginPath", skip_serializing_if = "Option::is_none")]
         pub login_path: Option<Value<String>>,
         /// `PasswordField`: [`FieldIdentifier`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "PasswordField", skip_serializing_if = "Option::is_none")]
         pub password_field: Option<FieldIdentifier>,
         /// `PayloadType`: string, one of [`PayloadType`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "PayloadType", skip_serializing_if = "Option::is_none")]
         pub payload_type: Option<Value<PayloadType>>,
         /// `UsernameField`: [`FieldIdentifier`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "UsernameField", skip_serializing_if = "Option::is_none")]
         pub username_field: Option<FieldIdentifier>,
     }
@@ -1667,12 +1667,12 @@ pub mod web_acl {
     pub struct ManagedRuleGroupStatement {
         /// `ExcludedRules`: list of [`ExcludedRule`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ExcludedRules", skip_serializing_if = "Option::is_none")]
         pub excluded_rules: Option<Vec<ExcludedRule>>,
         /// `ManagedRuleGroupConfigs`: list of [`ManagedRuleGroupConfig`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "ManagedRuleGroupConfigs",
             skip_serializing_if = "Option::is_none"
@@ -1683,7 +1683,7 @@ pub mod web_acl {
         pub name: Value<String>,
         /// `RuleActionOverrides`: list of [`RuleActionOverride`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "RuleActionOverrides",
             skip_serializing_if = "Option::is_none"
@@ -1691,7 +1691,7 @@ pub mod web_acl {
         pub rule_action_overrides: Option<Vec<RuleActionOverride>>,
         /// `ScopeDownStatement`: [`Statement`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ScopeDownStatement", skip_serializing_if = "Option::is_none")]
         pub scope_down_statement: Option<Box<Statement>>,
         /// `VendorName`: string, required.
@@ -1699,7 +1699,7 @@ pub mod web_acl {
         pub vendor_name: Value<String>,
         /// `Version`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Version", skip_serializing_if = "Option::is_none")]
         pub version: Option<Value<String>>,
     }
@@ -1724,12 +1724,12 @@ pub mod web_acl {
     pub struct MonetizationConfig {
         /// `CryptoConfig`: [`CryptoConfig`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "CryptoConfig", skip_serializing_if = "Option::is_none")]
         pub crypto_config: Option<CryptoConfig>,
         /// `CurrencyMode`: string, one of [`CurrencyMode`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "CurrencyMode", skip_serializing_if = "Option::is_none")]
         pub currency_mode: Option<Value<CurrencyMode>>,
     }
@@ -1746,7 +1746,7 @@ pub mod web_acl {
     pub struct MonetizeAction {
         /// `PriceMultiplier`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "PriceMultiplier", skip_serializing_if = "Option::is_none")]
         pub price_multiplier: Option<Value<String>>,
     }
@@ -1814,12 +1814,12 @@ pub mod web_acl {
     pub struct OverrideAction {
         /// `Count`: JSON, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Count", skip_serializing_if = "Option::is_none")]
         pub count: Option<serde_json::Value>,
         /// `None`: JSON, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "None", skip_serializing_if = "Option::is_none")]
         pub none: Option<serde_json::Value>,
     }
@@ -1916,12 +1916,12 @@ pub mod web_acl {
         pub aggregate_key_type: Value<AggregateKeyType>,
         /// `CustomKeys`: list of [`RateBasedStatementCustomKey`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "CustomKeys", skip_serializing_if = "Option::is_none")]
         pub custom_keys: Option<Vec<RateBasedStatementCustomKey>>,
         /// `EvaluationWindowSec`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "EvaluationWindowSec",
             skip_serializing_if = "Option::is_none"
@@ -1929,7 +1929,7 @@ pub mod web_acl {
         pub evaluation_window_sec: Option<Value<i64>>,
         /// `ForwardedIPConfig`: [`ForwardedIpConfiguration`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ForwardedIPConfig", skip_serializing_if = "Option::is_none")]
         pub forwarded_ip_config: Option<ForwardedIpConfiguration>,
         /// `Limit`: integer, required.
@@ -1937,7 +1937,7 @@ pub mod web_acl {
         pub limit: Value<i64>,
         /// `ScopeDownStatement`: [`Statement`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ScopeDownStatement", skip_serializing_if = "Option::is_none")]
         pub scope_down_statement: Option<Box<Statement>>,
     }
@@ -1964,62 +1964,62 @@ pub mod web_acl {
     pub struct RateBasedStatementCustomKey {
         /// `ASN`: JSON, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ASN", skip_serializing_if = "Option::is_none")]
         pub asn: Option<serde_json::Value>,
         /// `Cookie`: [`RateLimitCookie`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Cookie", skip_serializing_if = "Option::is_none")]
         pub cookie: Option<RateLimitCookie>,
         /// `ForwardedIP`: JSON, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ForwardedIP", skip_serializing_if = "Option::is_none")]
         pub forwarded_ip: Option<serde_json::Value>,
         /// `HTTPMethod`: JSON, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "HTTPMethod", skip_serializing_if = "Option::is_none")]
         pub http_method: Option<serde_json::Value>,
         /// `Header`: [`RateLimitHeader`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Header", skip_serializing_if = "Option::is_none")]
         pub header: Option<RateLimitHeader>,
         /// `IP`: JSON, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "IP", skip_serializing_if = "Option::is_none")]
         pub ip: Option<serde_json::Value>,
         /// `JA3Fingerprint`: [`RateLimitJa3Fingerprint`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "JA3Fingerprint", skip_serializing_if = "Option::is_none")]
         pub ja3_fingerprint: Option<RateLimitJa3Fingerprint>,
         /// `JA4Fingerprint`: [`RateLimitJa4Fingerprint`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "JA4Fingerprint", skip_serializing_if = "Option::is_none")]
         pub ja4_fingerprint: Option<RateLimitJa4Fingerprint>,
         /// `LabelNamespace`: [`RateLimitLabelNamespace`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "LabelNamespace", skip_serializing_if = "Option::is_none")]
         pub label_namespace: Option<RateLimitLabelNamespace>,
         /// `QueryArgument`: [`RateLimitQueryArgument`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "QueryArgument", skip_serializing_if = "Option::is_none")]
         pub query_argument: Option<RateLimitQueryArgument>,
         /// `QueryString`: [`RateLimitQueryString`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "QueryString", skip_serializing_if = "Option::is_none")]
         pub query_string: Option<RateLimitQueryString>,
         /// `UriPath`: [`RateLimitUriPath`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "UriPath", skip_serializing_if = "Option::is_none")]
         pub uri_path: Option<RateLimitUriPath>,
     }
@@ -2193,7 +2193,7 @@ pub mod web_acl {
     pub struct Regex {
         /// `RegexString`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "RegexString", skip_serializing_if = "Option::is_none")]
         pub regex_string: Option<Value<String>>,
     }
@@ -2213,7 +2213,7 @@ pub mod web_acl {
         pub field_to_match: FieldToMatch,
         /// `PreParseTextTransformations`: list of [`PreParseTextTransformation`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "PreParseTextTransformations",
             skip_serializing_if = "Option::is_none"
@@ -2254,7 +2254,7 @@ pub mod web_acl {
         pub field_to_match: FieldToMatch,
         /// `PreParseTextTransformations`: list of [`PreParseTextTransformation`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "PreParseTextTransformations",
             skip_serializing_if = "Option::is_none"
@@ -2332,17 +2332,17 @@ pub mod web_acl {
     pub struct RequestInspectionAcfp {
         /// `AddressFields`: list of JSON, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "AddressFields", skip_serializing_if = "Option::is_none")]
         pub address_fields: Option<Vec<serde_json::Value>>,
         /// `EmailField`: [`FieldIdentifier`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "EmailField", skip_serializing_if = "Option::is_none")]
         pub email_field: Option<FieldIdentifier>,
         /// `PasswordField`: [`FieldIdentifier`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "PasswordField", skip_serializing_if = "Option::is_none")]
         pub password_field: Option<FieldIdentifier>,
         /// `PayloadType`: string, one of [`PayloadType`], required.
@@ -2350,12 +2350,12 @@ pub mod web_acl {
         pub payload_type: Value<PayloadType>,
         /// `PhoneNumberFields`: list of JSON, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "PhoneNumberFields", skip_serializing_if = "Option::is_none")]
         pub phone_number_fields: Option<Vec<serde_json::Value>>,
         /// `UsernameField`: [`FieldIdentifier`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "UsernameField", skip_serializing_if = "Option::is_none")]
         pub username_field: Option<FieldIdentifier>,
     }
@@ -2379,22 +2379,22 @@ pub mod web_acl {
     pub struct ResponseInspection {
         /// `BodyContains`: [`ResponseInspectionBodyContains`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "BodyContains", skip_serializing_if = "Option::is_none")]
         pub body_contains: Option<ResponseInspectionBodyContains>,
         /// `Header`: [`ResponseInspectionHeader`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Header", skip_serializing_if = "Option::is_none")]
         pub header: Option<ResponseInspectionHeader>,
         /// `Json`: [`ResponseInspectionJson`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Json", skip_serializing_if = "Option::is_none")]
         pub json: Option<ResponseInspectionJson>,
         /// `StatusCode`: [`ResponseInspectionStatusCode`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "StatusCode", skip_serializing_if = "Option::is_none")]
         pub status_code: Option<ResponseInspectionStatusCode>,
     }
@@ -2517,17 +2517,17 @@ pub mod web_acl {
     pub struct Rule {
         /// `Action`: [`RuleAction`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Action", skip_serializing_if = "Option::is_none")]
         pub action: Option<RuleAction>,
         /// `CaptchaConfig`: [`CaptchaConfig`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "CaptchaConfig", skip_serializing_if = "Option::is_none")]
         pub captcha_config: Option<CaptchaConfig>,
         /// `ChallengeConfig`: [`ChallengeConfig`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ChallengeConfig", skip_serializing_if = "Option::is_none")]
         pub challenge_config: Option<ChallengeConfig>,
         /// `Name`: string, required.
@@ -2535,7 +2535,7 @@ pub mod web_acl {
         pub name: Value<String>,
         /// `OverrideAction`: [`OverrideAction`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "OverrideAction", skip_serializing_if = "Option::is_none")]
         pub override_action: Option<OverrideAction>,
         /// `Priority`: integer, required.
@@ -2543,7 +2543,7 @@ pub mod web_acl {
         pub priority: Value<i64>,
         /// `RuleLabels`: list of [`Label`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "RuleLabels", skip_serializing_if = "Option::is_none")]
         pub rule_labels: Option<Vec<Label>>,
         /// `Statement`: [`Statement`], required.
@@ -2581,32 +2581,32 @@ pub mod web_acl {
     pub struct RuleAction {
         /// `Allow`: [`AllowAction`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Allow", skip_serializing_if = "Option::is_none")]
         pub allow: Option<AllowAction>,
         /// `Block`: [`BlockAction`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Block", skip_serializing_if = "Option::is_none")]
         pub block: Option<BlockAction>,
         /// `Captcha`: [`CaptchaAction`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Captcha", skip_serializing_if = "Option::is_none")]
         pub captcha: Option<CaptchaAction>,
         /// `Challenge`: [`ChallengeAction`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Challenge", skip_serializing_if = "Option::is_none")]
         pub challenge: Option<ChallengeAction>,
         /// `Count`: [`CountAction`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Count", skip_serializing_if = "Option::is_none")]
         pub count: Option<CountAction>,
         /// `Monetize`: [`MonetizeAction`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Monetize", skip_serializing_if = "Option::is_none")]
         pub monetize: Option<MonetizeAction>,
     }
@@ -2647,12 +2647,12 @@ pub mod web_acl {
         pub arn: Value<String>,
         /// `ExcludedRules`: list of [`ExcludedRule`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ExcludedRules", skip_serializing_if = "Option::is_none")]
         pub excluded_rules: Option<Vec<ExcludedRule>>,
         /// `RuleActionOverrides`: list of [`RuleActionOverride`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "RuleActionOverrides",
             skip_serializing_if = "Option::is_none"
@@ -2712,7 +2712,7 @@ pub mod web_acl {
         pub field_to_match: FieldToMatch,
         /// `PreParseTextTransformations`: list of [`PreParseTextTransformation`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "PreParseTextTransformations",
             skip_serializing_if = "Option::is_none"
@@ -2752,7 +2752,7 @@ pub mod web_acl {
         pub field_to_match: FieldToMatch,
         /// `PreParseTextTransformations`: list of [`PreParseTextTransformation`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "PreParseTextTransformations",
             skip_serializing_if = "Option::is_none"
@@ -2760,7 +2760,7 @@ pub mod web_acl {
         pub pre_parse_text_transformations: Option<Vec<PreParseTextTransformation>>,
         /// `SensitivityLevel`: string, one of [`SensitivityLevel`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "SensitivityLevel", skip_serializing_if = "Option::is_none")]
         pub sensitivity_level: Option<Value<SensitivityLevel>>,
         /// `TextTransformations`: list of [`TextTransformation`], required.
@@ -2788,27 +2788,27 @@ pub mod web_acl {
     pub struct Statement {
         /// `AndStatement`: [`AndStatement`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "AndStatement", skip_serializing_if = "Option::is_none")]
         pub and_statement: Option<Box<AndStatement>>,
         /// `AsnMatchStatement`: [`AsnMatchStatement`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "AsnMatchStatement", skip_serializing_if = "Option::is_none")]
         pub asn_match_statement: Option<AsnMatchStatement>,
         /// `ByteMatchStatement`: [`ByteMatchStatement`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ByteMatchStatement", skip_serializing_if = "Option::is_none")]
         pub byte_match_statement: Option<ByteMatchStatement>,
         /// `GeoMatchStatement`: [`GeoMatchStatement`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "GeoMatchStatement", skip_serializing_if = "Option::is_none")]
         pub geo_match_statement: Option<GeoMatchStatement>,
         /// `IPSetReferenceStatement`: [`IpSetReferenceStatement`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "IPSetReferenceStatement",
             skip_serializing_if = "Option::is_none"
@@ -2816,7 +2816,7 @@ pub mod web_acl {
         pub ip_set_reference_statement: Option<IpSetReferenceStatement>,
         /// `LabelMatchStatement`: [`LabelMatchStatement`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "LabelMatchStatement",
             skip_serializing_if = "Option::is_none"
@@ -2824,7 +2824,7 @@ pub mod web_acl {
         pub label_match_statement: Option<LabelMatchStatement>,
         /// `ManagedRuleGroupStatement`: [`ManagedRuleGroupStatement`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "ManagedRuleGroupStatement",
             skip_serializing_if = "Option::is_none"
@@ -2832,22 +2832,22 @@ pub mod web_acl {
         pub managed_rule_group_statement: Option<Box<ManagedRuleGroupStatement>>,
         /// `NotStatement`: [`NotStatement`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "NotStatement", skip_serializing_if = "Option::is_none")]
         pub not_statement: Option<Box<NotStatement>>,
         /// `OrStatement`: [`OrStatement`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "OrStatement", skip_serializing_if = "Option::is_none")]
         pub or_statement: Option<Box<OrStatement>>,
         /// `RateBasedStatement`: [`RateBasedStatement`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "RateBasedStatement", skip_serializing_if = "Option::is_none")]
         pub rate_based_statement: Option<Box<RateBasedStatement>>,
         /// `RegexMatchStatement`: [`RegexMatchStatement`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "RegexMatchStatement",
             skip_serializing_if = "Option::is_none"
@@ -2855,7 +2855,7 @@ pub mod web_acl {
         pub regex_match_statement: Option<RegexMatchStatement>,
         /// `RegexPatternSetReferenceStatement`: [`RegexPatternSetReferenceStatement`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "RegexPatternSetReferenceStatement",
             skip_serializing_if = "Option::is_none"
@@ -2863,7 +2863,7 @@ pub mod web_acl {
         pub regex_pattern_set_reference_statement: Option<RegexPatternSetReferenceStatement>,
         /// `RuleGroupReferenceStatement`: [`RuleGroupReferenceStatement`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "RuleGroupReferenceStatement",
             skip_serializing_if = "Option::is_none"
@@ -2871,7 +2871,7 @@ pub mod web_acl {
         pub rule_group_reference_statement: Option<RuleGroupReferenceStatement>,
         /// `SizeConstraintStatement`: [`SizeConstraintStatement`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "SizeConstraintStatement",
             skip_serializing_if = "Option::is_none"
@@ -2879,12 +2879,12 @@ pub mod web_acl {
         pub size_constraint_statement: Option<SizeConstraintStatement>,
         /// `SqliMatchStatement`: [`SqliMatchStatement`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "SqliMatchStatement", skip_serializing_if = "Option::is_none")]
         pub sqli_match_statement: Option<SqliMatchStatement>,
         /// `XssMatchStatement`: [`XssMatchStatement`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "XssMatchStatement", skip_serializing_if = "Option::is_none")]
         pub xss_match_statement: Option<XssMatchStatement>,
     }
@@ -2925,7 +2925,7 @@ pub mod web_acl {
     pub struct UriFragment {
         /// `FallbackBehavior`: string, one of [`FallbackBehavior`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "FallbackBehavior", skip_serializing_if = "Option::is_none")]
         pub fallback_behavior: Option<Value<FallbackBehavior>>,
     }
@@ -2974,7 +2974,7 @@ pub mod web_acl {
         pub field_to_match: FieldToMatch,
         /// `PreParseTextTransformations`: list of [`PreParseTextTransformation`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "PreParseTextTransformations",
             skip_serializing_if = "Option::is_none"

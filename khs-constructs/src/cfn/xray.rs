@@ -18,7 +18,7 @@ pub mod group {
     pub struct Group {
         /// `FilterExpression`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "FilterExpression", skip_serializing_if = "Option::is_none")]
         pub filter_expression: Option<Value<String>>,
         /// `GroupName`: string, required.
@@ -26,7 +26,7 @@ pub mod group {
         pub group_name: Value<String>,
         /// `InsightsConfiguration`: [`InsightsConfiguration`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "InsightsConfiguration",
             skip_serializing_if = "Option::is_none"
@@ -34,7 +34,7 @@ pub mod group {
         pub insights_configuration: Option<InsightsConfiguration>,
         /// `Tags`: list of tag, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
         pub tags: Option<Vec<Tag>>,
     }
@@ -108,12 +108,12 @@ pub mod group {
     pub struct InsightsConfiguration {
         /// `InsightsEnabled`: boolean, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "InsightsEnabled", skip_serializing_if = "Option::is_none")]
         pub insights_enabled: Option<Value<bool>>,
         /// `NotificationsEnabled`: boolean, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "NotificationsEnabled",
             skip_serializing_if = "Option::is_none"
@@ -146,27 +146,27 @@ pub mod sampling_rule {
     pub struct SamplingRule {
         /// `RuleName`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "RuleName", skip_serializing_if = "Option::is_none")]
         pub rule_name: Option<Value<String>>,
         /// `SamplingRule`: [`SamplingRule2`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "SamplingRule", skip_serializing_if = "Option::is_none")]
         pub sampling_rule: Option<SamplingRule2>,
         /// `SamplingRuleRecord`: [`SamplingRuleRecord`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "SamplingRuleRecord", skip_serializing_if = "Option::is_none")]
         pub sampling_rule_record: Option<SamplingRuleRecord>,
         /// `SamplingRuleUpdate`: [`SamplingRuleUpdate`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "SamplingRuleUpdate", skip_serializing_if = "Option::is_none")]
         pub sampling_rule_update: Option<SamplingRuleUpdate>,
         /// `Tags`: list of tag, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
         pub tags: Option<Vec<Tag>>,
     }
@@ -264,7 +264,7 @@ pub mod sampling_rule {
     pub struct SamplingRule2 {
         /// `Attributes`: map of string to string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Attributes", skip_serializing_if = "Option::is_none")]
         pub attributes: Option<BTreeMap<String, Value<String>>>,
         /// `FixedRate`: number, required.
@@ -287,17 +287,17 @@ pub mod sampling_rule {
         pub resource_arn: Value<String>,
         /// `RuleARN`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "RuleARN", skip_serializing_if = "Option::is_none")]
         pub rule_arn: Option<Value<String>>,
         /// `RuleName`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "RuleName", skip_serializing_if = "Option::is_none")]
         pub rule_name: Option<Value<String>>,
         /// `SamplingRateBoost`: [`SamplingRateBoost`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "SamplingRateBoost", skip_serializing_if = "Option::is_none")]
         pub sampling_rate_boost: Option<SamplingRateBoost>,
         /// `ServiceName`: string, required.
@@ -311,7 +311,7 @@ pub mod sampling_rule {
         pub url_path: Value<String>,
         /// `Version`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Version", skip_serializing_if = "Option::is_none")]
         pub version: Option<Value<i64>>,
     }
@@ -354,17 +354,17 @@ pub mod sampling_rule {
     pub struct SamplingRuleRecord {
         /// `CreatedAt`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "CreatedAt", skip_serializing_if = "Option::is_none")]
         pub created_at: Option<Value<String>>,
         /// `ModifiedAt`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ModifiedAt", skip_serializing_if = "Option::is_none")]
         pub modified_at: Option<Value<String>>,
         /// `SamplingRule`: [`SamplingRule2`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "SamplingRule", skip_serializing_if = "Option::is_none")]
         pub sampling_rule: Option<SamplingRule2>,
     }
@@ -381,67 +381,67 @@ pub mod sampling_rule {
     pub struct SamplingRuleUpdate {
         /// `Attributes`: map of string to string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Attributes", skip_serializing_if = "Option::is_none")]
         pub attributes: Option<BTreeMap<String, Value<String>>>,
         /// `FixedRate`: number, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "FixedRate", skip_serializing_if = "Option::is_none")]
         pub fixed_rate: Option<Value<f64>>,
         /// `HTTPMethod`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "HTTPMethod", skip_serializing_if = "Option::is_none")]
         pub http_method: Option<Value<String>>,
         /// `Host`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Host", skip_serializing_if = "Option::is_none")]
         pub host: Option<Value<String>>,
         /// `Priority`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Priority", skip_serializing_if = "Option::is_none")]
         pub priority: Option<Value<i64>>,
         /// `ReservoirSize`: integer, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ReservoirSize", skip_serializing_if = "Option::is_none")]
         pub reservoir_size: Option<Value<i64>>,
         /// `ResourceARN`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ResourceARN", skip_serializing_if = "Option::is_none")]
         pub resource_arn: Option<Value<String>>,
         /// `RuleARN`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "RuleARN", skip_serializing_if = "Option::is_none")]
         pub rule_arn: Option<Value<String>>,
         /// `RuleName`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "RuleName", skip_serializing_if = "Option::is_none")]
         pub rule_name: Option<Value<String>>,
         /// `SamplingRateBoost`: [`SamplingRateBoost`], optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "SamplingRateBoost", skip_serializing_if = "Option::is_none")]
         pub sampling_rate_boost: Option<SamplingRateBoost>,
         /// `ServiceName`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ServiceName", skip_serializing_if = "Option::is_none")]
         pub service_name: Option<Value<String>>,
         /// `ServiceType`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ServiceType", skip_serializing_if = "Option::is_none")]
         pub service_type: Option<Value<String>>,
         /// `URLPath`: string, optional.
         ///
-        /// Default: - not set; CloudFormation's default applies
+        /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "URLPath", skip_serializing_if = "Option::is_none")]
         pub url_path: Option<Value<String>>,
     }

@@ -9,7 +9,8 @@
 //! use khs_constructs::cfn::sns::Topic;
 //!
 //! let mut stack = Stack::new("demo", StackProps::new(Environment::region("us-east-1"))).unwrap();
-//! let mut alerts = stack.as_scope().child("Alerts").unwrap();
+//! let mut root = stack.as_scope();
+//! let mut alerts = root.child("Alerts").unwrap();
 //! let topic = alerts.add("Topic", Topic::default()).unwrap();
 //! assert_eq!(topic.logical_id().as_str(), "AlertsTopic");
 //! ```

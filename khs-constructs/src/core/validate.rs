@@ -136,10 +136,8 @@ fn check_refs(
                             }
                         }
                     }
-                    ("Condition", J::String(c)) => {
-                        if !conditions.contains(c.as_str()) {
-                            return Err(c.clone());
-                        }
+                    ("Condition", J::String(c)) if !conditions.contains(c.as_str()) => {
+                        return Err(c.clone());
                     }
                     _ => {}
                 }
