@@ -1176,7 +1176,7 @@ fn emit_struct(
     let _ = writeln!(out, "impl {name} {{");
     let _ = writeln!(
         out,
-        "/// A `{name}` with its required properties set and the optional ones unset."
+        "/// A new `{name}` with its required properties set and the optional ones unset."
     );
     if required.len() > 7 {
         out.push_str("#[allow(clippy::too_many_arguments)]\n");
@@ -1442,6 +1442,48 @@ fn check<R: Resource>(r: &R, type_name: &str, required: &[&str]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Regenerates into a temporary directory and compares with the
+    /// committed files; also fails on stale generated files.
+    #[test]
+    fn committed_code_matches_the_generator() {
+        let schemas = match locate_schemas() {
+            Ok(dir) => dir,
+            Err(e) => {
+                eprintln!("SKIPPED committed_code_matches_the_generator: {e}");
+                return;
+            }
+        };
+        let root = workspace_root();
+        let types = read_type_list(&root.join("xtask/resource-types.txt")).expect("type list");
+        let files = generate(&schemas, &types).expect("generates");
+        let tmp = std::env::temp_dir().join(format!("khs-codegen-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&tmp);
+        write_files(&tmp, &files).expect("writes");
+        let committed = root.join("khs-constructs");
+        let mut stale = Vec::new();
+        for entry in std::fs::read_dir(committed.join("src/cfn")).expect("cfn dir") {
+            let path = entry.expect("entry").path();
+            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            let rel = path.strip_prefix(&committed).expect("prefix").to_path_buf();
+            if text.starts_with(GENERATED_MARKER) && !files.contains_key(&rel) {
+                stale.push(rel);
+            }
+        }
+        let mut differ = Vec::new();
+        for rel in files.keys() {
+            let fresh = std::fs::read_to_string(tmp.join(rel)).expect("fresh file");
+            let old = std::fs::read_to_string(committed.join(rel)).unwrap_or_default();
+            if fresh != old {
+                differ.push(rel.clone());
+            }
+        }
+        let _ = std::fs::remove_dir_all(&tmp);
+        assert!(
+            differ.is_empty() && stale.is_empty(),
+            "the committed generated code is out of date (differs: {differ:?}, stale: {stale:?}); run `cargo run -p xtask -- codegen`"
+        );
+    }
 
     #[test]
     fn casing_folds_acronyms() {

@@ -54,7 +54,7 @@ pub mod scalable_target {
     }
 
     impl ScalableTarget {
-        /// A `ScalableTarget` with its required properties set and the optional ones unset.
+        /// A new `ScalableTarget` with its required properties set and the optional ones unset.
         pub fn new(
             resource_id: impl Into<Value<String>>,
             service_namespace: impl Into<Value<ServiceNamespace>>,
@@ -173,7 +173,7 @@ pub mod scalable_target {
     }
 
     impl ScalableTargetAction {
-        /// A `ScalableTargetAction` with its required properties set and the optional ones unset.
+        /// A new `ScalableTargetAction` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -214,7 +214,7 @@ pub mod scalable_target {
     }
 
     impl ScheduledAction {
-        /// A `ScheduledAction` with its required properties set and the optional ones unset.
+        /// A new `ScheduledAction` with its required properties set and the optional ones unset.
         pub fn new(
             schedule: impl Into<Value<String>>,
             scheduled_action_name: impl Into<Value<String>>,
@@ -260,7 +260,7 @@ pub mod scalable_target {
     }
 
     impl SuspendedState {
-        /// A `SuspendedState` with its required properties set and the optional ones unset.
+        /// A new `SuspendedState` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -477,7 +477,7 @@ pub mod scaling_policy {
     }
 
     impl ScalingPolicy {
-        /// A `ScalingPolicy` with its required properties set and the optional ones unset.
+        /// A new `ScalingPolicy` with its required properties set and the optional ones unset.
         pub fn new(
             policy_name: impl Into<Value<String>>,
             policy_type: impl Into<Value<PolicyType>>,
@@ -615,7 +615,7 @@ pub mod scaling_policy {
     }
 
     impl CustomizedMetricSpecification {
-        /// A `CustomizedMetricSpecification` with its required properties set and the optional ones unset.
+        /// A new `CustomizedMetricSpecification` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -633,7 +633,7 @@ pub mod scaling_policy {
     }
 
     impl MetricDimension {
-        /// A `MetricDimension` with its required properties set and the optional ones unset.
+        /// A new `MetricDimension` with its required properties set and the optional ones unset.
         pub fn new(name: impl Into<Value<String>>, value: impl Into<Value<String>>) -> Self {
             MetricDimension {
                 name: name.into(),
@@ -656,7 +656,7 @@ pub mod scaling_policy {
     }
 
     impl PredefinedMetricSpecification {
-        /// A `PredefinedMetricSpecification` with its required properties set and the optional ones unset.
+        /// A new `PredefinedMetricSpecification` with its required properties set and the optional ones unset.
         pub fn new(
             predefined_metric_type: impl Into<Value<PredefinedMetricSpecificationPredefinedMetricType>>,
         ) -> Self {
@@ -676,7 +676,7 @@ pub mod scaling_policy {
     }
 
     impl PredictiveScalingCustomizedCapacityMetric {
-        /// A `PredictiveScalingCustomizedCapacityMetric` with its required properties set and the optional ones unset.
+        /// A new `PredictiveScalingCustomizedCapacityMetric` with its required properties set and the optional ones unset.
         pub fn new(metric_data_queries: impl Into<Vec<PredictiveScalingMetricDataQuery>>) -> Self {
             PredictiveScalingCustomizedCapacityMetric {
                 metric_data_queries: metric_data_queries.into(),
@@ -693,7 +693,7 @@ pub mod scaling_policy {
     }
 
     impl PredictiveScalingCustomizedLoadMetric {
-        /// A `PredictiveScalingCustomizedLoadMetric` with its required properties set and the optional ones unset.
+        /// A new `PredictiveScalingCustomizedLoadMetric` with its required properties set and the optional ones unset.
         pub fn new(metric_data_queries: impl Into<Vec<PredictiveScalingMetricDataQuery>>) -> Self {
             PredictiveScalingCustomizedLoadMetric {
                 metric_data_queries: metric_data_queries.into(),
@@ -710,7 +710,7 @@ pub mod scaling_policy {
     }
 
     impl PredictiveScalingCustomizedScalingMetric {
-        /// A `PredictiveScalingCustomizedScalingMetric` with its required properties set and the optional ones unset.
+        /// A new `PredictiveScalingCustomizedScalingMetric` with its required properties set and the optional ones unset.
         pub fn new(metric_data_queries: impl Into<Vec<PredictiveScalingMetricDataQuery>>) -> Self {
             PredictiveScalingCustomizedScalingMetric {
                 metric_data_queries: metric_data_queries.into(),
@@ -739,7 +739,7 @@ pub mod scaling_policy {
     }
 
     impl PredictiveScalingMetric {
-        /// A `PredictiveScalingMetric` with its required properties set and the optional ones unset.
+        /// A new `PredictiveScalingMetric` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -776,7 +776,7 @@ pub mod scaling_policy {
     }
 
     impl PredictiveScalingMetricDataQuery {
-        /// A `PredictiveScalingMetricDataQuery` with its required properties set and the optional ones unset.
+        /// A new `PredictiveScalingMetricDataQuery` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -798,7 +798,7 @@ pub mod scaling_policy {
     }
 
     impl PredictiveScalingMetricDimension {
-        /// A `PredictiveScalingMetricDimension` with its required properties set and the optional ones unset.
+        /// A new `PredictiveScalingMetricDimension` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -864,7 +864,7 @@ pub mod scaling_policy {
     }
 
     impl PredictiveScalingMetricSpecification {
-        /// A `PredictiveScalingMetricSpecification` with its required properties set and the optional ones unset.
+        /// A new `PredictiveScalingMetricSpecification` with its required properties set and the optional ones unset.
         pub fn new(target_value: impl Into<Value<f64>>) -> Self {
             PredictiveScalingMetricSpecification {
                 customized_capacity_metric_specification: None,
@@ -899,7 +899,7 @@ pub mod scaling_policy {
     }
 
     impl PredictiveScalingMetricStat {
-        /// A `PredictiveScalingMetricStat` with its required properties set and the optional ones unset.
+        /// A new `PredictiveScalingMetricStat` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -940,7 +940,7 @@ pub mod scaling_policy {
     }
 
     impl PredictiveScalingPolicyConfiguration {
-        /// A `PredictiveScalingPolicyConfiguration` with its required properties set and the optional ones unset.
+        /// A new `PredictiveScalingPolicyConfiguration` with its required properties set and the optional ones unset.
         pub fn new(
             metric_specifications: impl Into<Vec<PredictiveScalingMetricSpecification>>,
         ) -> Self {
@@ -968,7 +968,7 @@ pub mod scaling_policy {
     }
 
     impl PredictiveScalingPredefinedLoadMetric {
-        /// A `PredictiveScalingPredefinedLoadMetric` with its required properties set and the optional ones unset.
+        /// A new `PredictiveScalingPredefinedLoadMetric` with its required properties set and the optional ones unset.
         pub fn new(predefined_metric_type: impl Into<Value<PredefinedMetricType>>) -> Self {
             PredictiveScalingPredefinedLoadMetric {
                 predefined_metric_type: predefined_metric_type.into(),
@@ -991,7 +991,7 @@ pub mod scaling_policy {
     }
 
     impl PredictiveScalingPredefinedMetricPair {
-        /// A `PredictiveScalingPredefinedMetricPair` with its required properties set and the optional ones unset.
+        /// A new `PredictiveScalingPredefinedMetricPair` with its required properties set and the optional ones unset.
         pub fn new(predefined_metric_type: impl Into<Value<PredefinedMetricType>>) -> Self {
             PredictiveScalingPredefinedMetricPair {
                 predefined_metric_type: predefined_metric_type.into(),
@@ -1014,7 +1014,7 @@ pub mod scaling_policy {
     }
 
     impl PredictiveScalingPredefinedScalingMetric {
-        /// A `PredictiveScalingPredefinedScalingMetric` with its required properties set and the optional ones unset.
+        /// A new `PredictiveScalingPredefinedScalingMetric` with its required properties set and the optional ones unset.
         pub fn new(predefined_metric_type: impl Into<Value<PredefinedMetricType>>) -> Self {
             PredictiveScalingPredefinedScalingMetric {
                 predefined_metric_type: predefined_metric_type.into(),
@@ -1048,7 +1048,7 @@ pub mod scaling_policy {
     }
 
     impl StepAdjustment {
-        /// A `StepAdjustment` with its required properties set and the optional ones unset.
+        /// A new `StepAdjustment` with its required properties set and the optional ones unset.
         pub fn new(scaling_adjustment: impl Into<Value<i64>>) -> Self {
             StepAdjustment {
                 metric_interval_lower_bound: None,
@@ -1095,7 +1095,7 @@ pub mod scaling_policy {
     }
 
     impl StepScalingPolicyConfiguration {
-        /// A `StepScalingPolicyConfiguration` with its required properties set and the optional ones unset.
+        /// A new `StepScalingPolicyConfiguration` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -1122,7 +1122,7 @@ pub mod scaling_policy {
     }
 
     impl TargetTrackingMetric {
-        /// A `TargetTrackingMetric` with its required properties set and the optional ones unset.
+        /// A new `TargetTrackingMetric` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -1159,7 +1159,7 @@ pub mod scaling_policy {
     }
 
     impl TargetTrackingMetricDataQuery {
-        /// A `TargetTrackingMetricDataQuery` with its required properties set and the optional ones unset.
+        /// A new `TargetTrackingMetricDataQuery` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -1181,7 +1181,7 @@ pub mod scaling_policy {
     }
 
     impl TargetTrackingMetricDimension {
-        /// A `TargetTrackingMetricDimension` with its required properties set and the optional ones unset.
+        /// A new `TargetTrackingMetricDimension` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -1208,7 +1208,7 @@ pub mod scaling_policy {
     }
 
     impl TargetTrackingMetricStat {
-        /// A `TargetTrackingMetricStat` with its required properties set and the optional ones unset.
+        /// A new `TargetTrackingMetricStat` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -1254,7 +1254,7 @@ pub mod scaling_policy {
     }
 
     impl TargetTrackingScalingPolicyConfiguration {
-        /// A `TargetTrackingScalingPolicyConfiguration` with its required properties set and the optional ones unset.
+        /// A new `TargetTrackingScalingPolicyConfiguration` with its required properties set and the optional ones unset.
         pub fn new(target_value: impl Into<Value<f64>>) -> Self {
             TargetTrackingScalingPolicyConfiguration {
                 customized_metric_specification: None,

@@ -28,7 +28,7 @@ pub mod backup_plan {
     }
 
     impl BackupPlan {
-        /// A `BackupPlan` with its required properties set and the optional ones unset.
+        /// A new `BackupPlan` with its required properties set and the optional ones unset.
         pub fn new(backup_plan: impl Into<BackupPlanResourceType>) -> Self {
             BackupPlan {
                 backup_plan: backup_plan.into(),
@@ -99,7 +99,7 @@ pub mod backup_plan {
     }
 
     impl AdvancedBackupSettingResourceType {
-        /// A `AdvancedBackupSettingResourceType` with its required properties set and the optional ones unset.
+        /// A new `AdvancedBackupSettingResourceType` with its required properties set and the optional ones unset.
         pub fn new(
             backup_options: impl Into<serde_json::Value>,
             resource_type: impl Into<Value<String>>,
@@ -136,7 +136,7 @@ pub mod backup_plan {
     }
 
     impl BackupPlanResourceType {
-        /// A `BackupPlanResourceType` with its required properties set and the optional ones unset.
+        /// A new `BackupPlanResourceType` with its required properties set and the optional ones unset.
         pub fn new(
             backup_plan_name: impl Into<Value<String>>,
             backup_plan_rule: impl Into<Vec<BackupRuleResourceType>>,
@@ -229,7 +229,7 @@ pub mod backup_plan {
     }
 
     impl BackupRuleResourceType {
-        /// A `BackupRuleResourceType` with its required properties set and the optional ones unset.
+        /// A new `BackupRuleResourceType` with its required properties set and the optional ones unset.
         pub fn new(
             rule_name: impl Into<Value<String>>,
             target_backup_vault: impl Into<Value<String>>,
@@ -266,7 +266,7 @@ pub mod backup_plan {
     }
 
     impl CopyActionResourceType {
-        /// A `CopyActionResourceType` with its required properties set and the optional ones unset.
+        /// A new `CopyActionResourceType` with its required properties set and the optional ones unset.
         pub fn new(destination_backup_vault_arn: impl Into<Value<String>>) -> Self {
             CopyActionResourceType {
                 destination_backup_vault_arn: destination_backup_vault_arn.into(),
@@ -286,7 +286,7 @@ pub mod backup_plan {
     }
 
     impl IndexActionsResourceType {
-        /// A `IndexActionsResourceType` with its required properties set and the optional ones unset.
+        /// A new `IndexActionsResourceType` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -319,7 +319,7 @@ pub mod backup_plan {
     }
 
     impl LifecycleResourceType {
-        /// A `LifecycleResourceType` with its required properties set and the optional ones unset.
+        /// A new `LifecycleResourceType` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -341,7 +341,7 @@ pub mod backup_plan {
     }
 
     impl ScanActionResourceType {
-        /// A `ScanActionResourceType` with its required properties set and the optional ones unset.
+        /// A new `ScanActionResourceType` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -368,7 +368,7 @@ pub mod backup_plan {
     }
 
     impl ScanSettingResourceType {
-        /// A `ScanSettingResourceType` with its required properties set and the optional ones unset.
+        /// A new `ScanSettingResourceType` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -429,7 +429,7 @@ pub mod backup_selection {
     }
 
     impl BackupSelection {
-        /// A `BackupSelection` with its required properties set and the optional ones unset.
+        /// A new `BackupSelection` with its required properties set and the optional ones unset.
         pub fn new(
             backup_selection: impl Into<BackupSelectionResourceType>,
             backup_plan_id: impl Into<Value<String>>,
@@ -519,7 +519,7 @@ pub mod backup_selection {
     }
 
     impl BackupSelectionResourceType {
-        /// A `BackupSelectionResourceType` with its required properties set and the optional ones unset.
+        /// A new `BackupSelectionResourceType` with its required properties set and the optional ones unset.
         pub fn new(
             iam_role_arn: impl Into<Value<String>>,
             selection_name: impl Into<Value<String>>,
@@ -551,7 +551,7 @@ pub mod backup_selection {
     }
 
     impl ConditionParameter {
-        /// A `ConditionParameter` with its required properties set and the optional ones unset.
+        /// A new `ConditionParameter` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -572,7 +572,7 @@ pub mod backup_selection {
     }
 
     impl ConditionResourceType {
-        /// A `ConditionResourceType` with its required properties set and the optional ones unset.
+        /// A new `ConditionResourceType` with its required properties set and the optional ones unset.
         pub fn new(
             condition_key: impl Into<Value<String>>,
             condition_type: impl Into<Value<String>>,
@@ -612,7 +612,7 @@ pub mod backup_selection {
     }
 
     impl Conditions {
-        /// A `Conditions` with its required properties set and the optional ones unset.
+        /// A new `Conditions` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -667,7 +667,7 @@ pub mod backup_vault {
     }
 
     impl BackupVault {
-        /// A `BackupVault` with its required properties set and the optional ones unset.
+        /// A new `BackupVault` with its required properties set and the optional ones unset.
         pub fn new(backup_vault_name: impl Into<Value<String>>) -> Self {
             BackupVault {
                 access_policy: None,
@@ -764,7 +764,7 @@ pub mod backup_vault {
     }
 
     impl LockConfigurationType {
-        /// A `LockConfigurationType` with its required properties set and the optional ones unset.
+        /// A new `LockConfigurationType` with its required properties set and the optional ones unset.
         pub fn new(min_retention_days: impl Into<Value<i64>>) -> Self {
             LockConfigurationType {
                 changeable_for_days: None,
@@ -786,7 +786,7 @@ pub mod backup_vault {
     }
 
     impl NotificationObjectType {
-        /// A `NotificationObjectType` with its required properties set and the optional ones unset.
+        /// A new `NotificationObjectType` with its required properties set and the optional ones unset.
         pub fn new(
             backup_vault_events: impl Into<List<String>>,
             sns_topic_arn: impl Into<Value<String>>,

@@ -35,7 +35,7 @@ pub mod budget {
     }
 
     impl Budget {
-        /// A `Budget` with its required properties set and the optional ones unset.
+        /// A new `Budget` with its required properties set and the optional ones unset.
         pub fn new(budget: impl Into<BudgetData>) -> Self {
             Budget {
                 budget: budget.into(),
@@ -109,7 +109,7 @@ pub mod budget {
     }
 
     impl AutoAdjustData {
-        /// A `AutoAdjustData` with its required properties set and the optional ones unset.
+        /// A new `AutoAdjustData` with its required properties set and the optional ones unset.
         pub fn new(auto_adjust_type: impl Into<Value<String>>) -> Self {
             AutoAdjustData {
                 auto_adjust_type: auto_adjust_type.into(),
@@ -183,7 +183,7 @@ pub mod budget {
     }
 
     impl BudgetData {
-        /// A `BudgetData` with its required properties set and the optional ones unset.
+        /// A new `BudgetData` with its required properties set and the optional ones unset.
         pub fn new(
             budget_type: impl Into<Value<String>>,
             time_unit: impl Into<Value<String>>,
@@ -226,7 +226,7 @@ pub mod budget {
     }
 
     impl CostCategoryValues {
-        /// A `CostCategoryValues` with its required properties set and the optional ones unset.
+        /// A new `CostCategoryValues` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -299,7 +299,7 @@ pub mod budget {
     }
 
     impl CostTypes {
-        /// A `CostTypes` with its required properties set and the optional ones unset.
+        /// A new `CostTypes` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -341,7 +341,7 @@ pub mod budget {
     }
 
     impl Expression {
-        /// A `Expression` with its required properties set and the optional ones unset.
+        /// A new `Expression` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -368,7 +368,7 @@ pub mod budget {
     }
 
     impl ExpressionDimensionValues {
-        /// A `ExpressionDimensionValues` with its required properties set and the optional ones unset.
+        /// A new `ExpressionDimensionValues` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -383,7 +383,7 @@ pub mod budget {
     }
 
     impl HistoricalOptions {
-        /// A `HistoricalOptions` with its required properties set and the optional ones unset.
+        /// A new `HistoricalOptions` with its required properties set and the optional ones unset.
         pub fn new(budget_adjustment_period: impl Into<Value<i64>>) -> Self {
             HistoricalOptions {
                 budget_adjustment_period: budget_adjustment_period.into(),
@@ -411,7 +411,7 @@ pub mod budget {
     }
 
     impl Notification {
-        /// A `Notification` with its required properties set and the optional ones unset.
+        /// A new `Notification` with its required properties set and the optional ones unset.
         pub fn new(
             comparison_operator: impl Into<Value<String>>,
             notification_type: impl Into<Value<String>>,
@@ -438,7 +438,7 @@ pub mod budget {
     }
 
     impl NotificationWithSubscribers {
-        /// A `NotificationWithSubscribers` with its required properties set and the optional ones unset.
+        /// A new `NotificationWithSubscribers` with its required properties set and the optional ones unset.
         pub fn new(
             notification: impl Into<Notification>,
             subscribers: impl Into<Vec<Subscriber>>,
@@ -462,7 +462,7 @@ pub mod budget {
     }
 
     impl Spend {
-        /// A `Spend` with its required properties set and the optional ones unset.
+        /// A new `Spend` with its required properties set and the optional ones unset.
         pub fn new(amount: impl Into<Value<f64>>, unit: impl Into<Value<String>>) -> Self {
             Spend {
                 amount: amount.into(),
@@ -483,7 +483,7 @@ pub mod budget {
     }
 
     impl Subscriber {
-        /// A `Subscriber` with its required properties set and the optional ones unset.
+        /// A new `Subscriber` with its required properties set and the optional ones unset.
         pub fn new(
             address: impl Into<Value<String>>,
             subscription_type: impl Into<Value<String>>,
@@ -516,7 +516,7 @@ pub mod budget {
     }
 
     impl TagValues {
-        /// A `TagValues` with its required properties set and the optional ones unset.
+        /// A new `TagValues` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -538,7 +538,7 @@ pub mod budget {
     }
 
     impl TimePeriod {
-        /// A `TimePeriod` with its required properties set and the optional ones unset.
+        /// A new `TimePeriod` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }

@@ -80,7 +80,7 @@ pub mod certificate {
     }
 
     impl Certificate {
-        /// A `Certificate` with its required properties set and the optional ones unset.
+        /// A new `Certificate` with its required properties set and the optional ones unset.
         pub fn new(domain_name: impl Into<Value<String>>) -> Self {
             Certificate {
                 certificate_authority_arn: None,
@@ -207,7 +207,7 @@ pub mod certificate {
     }
 
     impl DomainValidationOption {
-        /// A `DomainValidationOption` with its required properties set and the optional ones unset.
+        /// A new `DomainValidationOption` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }

@@ -22,7 +22,7 @@ pub mod cache_policy {
     }
 
     impl CachePolicy {
-        /// A `CachePolicy` with its required properties set and the optional ones unset.
+        /// A new `CachePolicy` with its required properties set and the optional ones unset.
         pub fn new(cache_policy_config: impl Into<CachePolicyConfig>) -> Self {
             CachePolicy {
                 cache_policy_config: cache_policy_config.into(),
@@ -96,7 +96,7 @@ pub mod cache_policy {
     }
 
     impl CachePolicyConfig {
-        /// A `CachePolicyConfig` with its required properties set and the optional ones unset.
+        /// A new `CachePolicyConfig` with its required properties set and the optional ones unset.
         pub fn new(
             default_ttl: impl Into<Value<f64>>,
             max_ttl: impl Into<Value<f64>>,
@@ -132,7 +132,7 @@ pub mod cache_policy {
     }
 
     impl CookiesConfig {
-        /// A `CookiesConfig` with its required properties set and the optional ones unset.
+        /// A new `CookiesConfig` with its required properties set and the optional ones unset.
         pub fn new(cookie_behavior: impl Into<Value<String>>) -> Self {
             CookiesConfig {
                 cookie_behavior: cookie_behavior.into(),
@@ -155,7 +155,7 @@ pub mod cache_policy {
     }
 
     impl HeadersConfig {
-        /// A `HeadersConfig` with its required properties set and the optional ones unset.
+        /// A new `HeadersConfig` with its required properties set and the optional ones unset.
         pub fn new(header_behavior: impl Into<Value<String>>) -> Self {
             HeadersConfig {
                 header_behavior: header_behavior.into(),
@@ -190,7 +190,7 @@ pub mod cache_policy {
     }
 
     impl ParametersInCacheKeyAndForwardedToOrigin {
-        /// A `ParametersInCacheKeyAndForwardedToOrigin` with its required properties set and the optional ones unset.
+        /// A new `ParametersInCacheKeyAndForwardedToOrigin` with its required properties set and the optional ones unset.
         pub fn new(
             cookies_config: impl Into<CookiesConfig>,
             enable_accept_encoding_gzip: impl Into<Value<bool>>,
@@ -221,7 +221,7 @@ pub mod cache_policy {
     }
 
     impl QueryStringsConfig {
-        /// A `QueryStringsConfig` with its required properties set and the optional ones unset.
+        /// A new `QueryStringsConfig` with its required properties set and the optional ones unset.
         pub fn new(query_string_behavior: impl Into<Value<String>>) -> Self {
             QueryStringsConfig {
                 query_string_behavior: query_string_behavior.into(),
@@ -256,7 +256,7 @@ pub mod distribution {
     }
 
     impl Distribution {
-        /// A `Distribution` with its required properties set and the optional ones unset.
+        /// A new `Distribution` with its required properties set and the optional ones unset.
         pub fn new(distribution_config: impl Into<DistributionConfig>) -> Self {
             Distribution {
                 distribution_config: distribution_config.into(),
@@ -434,7 +434,7 @@ pub mod distribution {
     }
 
     impl CacheBehavior {
-        /// A `CacheBehavior` with its required properties set and the optional ones unset.
+        /// A new `CacheBehavior` with its required properties set and the optional ones unset.
         pub fn new(
             path_pattern: impl Into<Value<String>>,
             target_origin_id: impl Into<Value<String>>,
@@ -475,7 +475,7 @@ pub mod distribution {
     }
 
     impl CacheTagConfig {
-        /// A `CacheTagConfig` with its required properties set and the optional ones unset.
+        /// A new `CacheTagConfig` with its required properties set and the optional ones unset.
         pub fn new(header_name: impl Into<Value<String>>) -> Self {
             CacheTagConfig {
                 header_name: header_name.into(),
@@ -492,7 +492,7 @@ pub mod distribution {
     }
 
     impl ConnectionFunctionAssociation {
-        /// A `ConnectionFunctionAssociation` with its required properties set and the optional ones unset.
+        /// A new `ConnectionFunctionAssociation` with its required properties set and the optional ones unset.
         pub fn new(id: impl Into<Value<String>>) -> Self {
             ConnectionFunctionAssociation { id: id.into() }
         }
@@ -512,7 +512,7 @@ pub mod distribution {
     }
 
     impl Cookies {
-        /// A `Cookies` with its required properties set and the optional ones unset.
+        /// A new `Cookies` with its required properties set and the optional ones unset.
         pub fn new(forward: impl Into<Value<String>>) -> Self {
             Cookies {
                 forward: forward.into(),
@@ -545,7 +545,7 @@ pub mod distribution {
     }
 
     impl CustomErrorResponse {
-        /// A `CustomErrorResponse` with its required properties set and the optional ones unset.
+        /// A new `CustomErrorResponse` with its required properties set and the optional ones unset.
         pub fn new(error_code: impl Into<Value<i64>>) -> Self {
             CustomErrorResponse {
                 error_caching_min_ttl: None,
@@ -603,7 +603,7 @@ pub mod distribution {
     }
 
     impl CustomOriginConfig {
-        /// A `CustomOriginConfig` with its required properties set and the optional ones unset.
+        /// A new `CustomOriginConfig` with its required properties set and the optional ones unset.
         pub fn new(origin_protocol_policy: impl Into<Value<String>>) -> Self {
             CustomOriginConfig {
                 http_port: None,
@@ -738,7 +738,7 @@ pub mod distribution {
     }
 
     impl DefaultCacheBehavior {
-        /// A `DefaultCacheBehavior` with its required properties set and the optional ones unset.
+        /// A new `DefaultCacheBehavior` with its required properties set and the optional ones unset.
         pub fn new(
             target_origin_id: impl Into<Value<String>>,
             viewer_protocol_policy: impl Into<Value<ViewerProtocolPolicy>>,
@@ -779,7 +779,7 @@ pub mod distribution {
     }
 
     impl Definition {
-        /// A `Definition` with its required properties set and the optional ones unset.
+        /// A new `Definition` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -931,7 +931,7 @@ pub mod distribution {
     }
 
     impl DistributionConfig {
-        /// A `DistributionConfig` with its required properties set and the optional ones unset.
+        /// A new `DistributionConfig` with its required properties set and the optional ones unset.
         pub fn new(
             default_cache_behavior: impl Into<DefaultCacheBehavior>,
             enabled: impl Into<Value<bool>>,
@@ -995,7 +995,7 @@ pub mod distribution {
     }
 
     impl ForwardedValues {
-        /// A `ForwardedValues` with its required properties set and the optional ones unset.
+        /// A new `ForwardedValues` with its required properties set and the optional ones unset.
         pub fn new(query_string: impl Into<Value<bool>>) -> Self {
             ForwardedValues {
                 cookies: None,
@@ -1022,7 +1022,7 @@ pub mod distribution {
     }
 
     impl FunctionAssociation {
-        /// A `FunctionAssociation` with its required properties set and the optional ones unset.
+        /// A new `FunctionAssociation` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -1042,7 +1042,7 @@ pub mod distribution {
     }
 
     impl GeoRestriction {
-        /// A `GeoRestriction` with its required properties set and the optional ones unset.
+        /// A new `GeoRestriction` with its required properties set and the optional ones unset.
         pub fn new(restriction_type: impl Into<Value<RestrictionType>>) -> Self {
             GeoRestriction {
                 locations: None,
@@ -1060,7 +1060,7 @@ pub mod distribution {
     }
 
     impl GrpcConfig {
-        /// A `GrpcConfig` with its required properties set and the optional ones unset.
+        /// A new `GrpcConfig` with its required properties set and the optional ones unset.
         pub fn new(enabled: impl Into<Value<bool>>) -> Self {
             GrpcConfig {
                 enabled: enabled.into(),
@@ -1089,7 +1089,7 @@ pub mod distribution {
     }
 
     impl LambdaFunctionAssociation {
-        /// A `LambdaFunctionAssociation` with its required properties set and the optional ones unset.
+        /// A new `LambdaFunctionAssociation` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -1120,7 +1120,7 @@ pub mod distribution {
     }
 
     impl LegacyCustomOrigin {
-        /// A `LegacyCustomOrigin` with its required properties set and the optional ones unset.
+        /// A new `LegacyCustomOrigin` with its required properties set and the optional ones unset.
         pub fn new(
             dns_name: impl Into<Value<String>>,
             origin_protocol_policy: impl Into<Value<String>>,
@@ -1153,7 +1153,7 @@ pub mod distribution {
     }
 
     impl LegacyS3Origin {
-        /// A `LegacyS3Origin` with its required properties set and the optional ones unset.
+        /// A new `LegacyS3Origin` with its required properties set and the optional ones unset.
         pub fn new(dns_name: impl Into<Value<String>>) -> Self {
             LegacyS3Origin {
                 dns_name: dns_name.into(),
@@ -1183,7 +1183,7 @@ pub mod distribution {
     }
 
     impl Logging {
-        /// A `Logging` with its required properties set and the optional ones unset.
+        /// A new `Logging` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -1260,7 +1260,7 @@ pub mod distribution {
     }
 
     impl Origin {
-        /// A `Origin` with its required properties set and the optional ones unset.
+        /// A new `Origin` with its required properties set and the optional ones unset.
         pub fn new(domain_name: impl Into<Value<String>>, id: impl Into<Value<String>>) -> Self {
             Origin {
                 connection_attempts: None,
@@ -1291,7 +1291,7 @@ pub mod distribution {
     }
 
     impl OriginCustomHeader {
-        /// A `OriginCustomHeader` with its required properties set and the optional ones unset.
+        /// A new `OriginCustomHeader` with its required properties set and the optional ones unset.
         pub fn new(
             header_name: impl Into<Value<String>>,
             header_value: impl Into<Value<String>>,
@@ -1323,7 +1323,7 @@ pub mod distribution {
     }
 
     impl OriginGroup {
-        /// A `OriginGroup` with its required properties set and the optional ones unset.
+        /// A new `OriginGroup` with its required properties set and the optional ones unset.
         pub fn new(
             failover_criteria: impl Into<OriginGroupFailoverCriteria>,
             id: impl Into<Value<String>>,
@@ -1347,7 +1347,7 @@ pub mod distribution {
     }
 
     impl OriginGroupFailoverCriteria {
-        /// A `OriginGroupFailoverCriteria` with its required properties set and the optional ones unset.
+        /// A new `OriginGroupFailoverCriteria` with its required properties set and the optional ones unset.
         pub fn new(status_codes: impl Into<StatusCodes>) -> Self {
             OriginGroupFailoverCriteria {
                 status_codes: status_codes.into(),
@@ -1364,7 +1364,7 @@ pub mod distribution {
     }
 
     impl OriginGroupMember {
-        /// A `OriginGroupMember` with its required properties set and the optional ones unset.
+        /// A new `OriginGroupMember` with its required properties set and the optional ones unset.
         pub fn new(origin_id: impl Into<Value<String>>) -> Self {
             OriginGroupMember {
                 origin_id: origin_id.into(),
@@ -1384,7 +1384,7 @@ pub mod distribution {
     }
 
     impl OriginGroupMembers {
-        /// A `OriginGroupMembers` with its required properties set and the optional ones unset.
+        /// A new `OriginGroupMembers` with its required properties set and the optional ones unset.
         pub fn new(
             items: impl Into<Vec<OriginGroupMember>>,
             quantity: impl Into<Value<i64>>,
@@ -1410,7 +1410,7 @@ pub mod distribution {
     }
 
     impl OriginGroups {
-        /// A `OriginGroups` with its required properties set and the optional ones unset.
+        /// A new `OriginGroups` with its required properties set and the optional ones unset.
         pub fn new(quantity: impl Into<Value<i64>>) -> Self {
             OriginGroups {
                 items: None,
@@ -1428,7 +1428,7 @@ pub mod distribution {
     }
 
     impl OriginMtlsConfig {
-        /// A `OriginMtlsConfig` with its required properties set and the optional ones unset.
+        /// A new `OriginMtlsConfig` with its required properties set and the optional ones unset.
         pub fn new(client_certificate_arn: impl Into<Value<String>>) -> Self {
             OriginMtlsConfig {
                 client_certificate_arn: client_certificate_arn.into(),
@@ -1452,7 +1452,7 @@ pub mod distribution {
     }
 
     impl OriginShield {
-        /// A `OriginShield` with its required properties set and the optional ones unset.
+        /// A new `OriginShield` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -1470,7 +1470,7 @@ pub mod distribution {
     }
 
     impl ParameterDefinition {
-        /// A `ParameterDefinition` with its required properties set and the optional ones unset.
+        /// A new `ParameterDefinition` with its required properties set and the optional ones unset.
         pub fn new(definition: impl Into<Definition>, name: impl Into<Value<String>>) -> Self {
             ParameterDefinition {
                 definition: definition.into(),
@@ -1488,7 +1488,7 @@ pub mod distribution {
     }
 
     impl Restrictions {
-        /// A `Restrictions` with its required properties set and the optional ones unset.
+        /// A new `Restrictions` with its required properties set and the optional ones unset.
         pub fn new(geo_restriction: impl Into<GeoRestriction>) -> Self {
             Restrictions {
                 geo_restriction: geo_restriction.into(),
@@ -1515,7 +1515,7 @@ pub mod distribution {
     }
 
     impl S3OriginConfig {
-        /// A `S3OriginConfig` with its required properties set and the optional ones unset.
+        /// A new `S3OriginConfig` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -1533,7 +1533,7 @@ pub mod distribution {
     }
 
     impl StatusCodes {
-        /// A `StatusCodes` with its required properties set and the optional ones unset.
+        /// A new `StatusCodes` with its required properties set and the optional ones unset.
         pub fn new(items: impl Into<List<i64>>, quantity: impl Into<Value<i64>>) -> Self {
             StatusCodes {
                 items: items.into(),
@@ -1561,7 +1561,7 @@ pub mod distribution {
     }
 
     impl StringSchema {
-        /// A `StringSchema` with its required properties set and the optional ones unset.
+        /// A new `StringSchema` with its required properties set and the optional ones unset.
         pub fn new(required: impl Into<Value<bool>>) -> Self {
             StringSchema {
                 comment: None,
@@ -1585,7 +1585,7 @@ pub mod distribution {
     }
 
     impl TenantConfig {
-        /// A `TenantConfig` with its required properties set and the optional ones unset.
+        /// A new `TenantConfig` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -1616,7 +1616,7 @@ pub mod distribution {
     }
 
     impl TrustStoreConfig {
-        /// A `TrustStoreConfig` with its required properties set and the optional ones unset.
+        /// A new `TrustStoreConfig` with its required properties set and the optional ones unset.
         pub fn new(trust_store_id: impl Into<Value<String>>) -> Self {
             TrustStoreConfig {
                 advertise_trust_store_ca_names: None,
@@ -1663,7 +1663,7 @@ pub mod distribution {
     }
 
     impl ViewerCertificate {
-        /// A `ViewerCertificate` with its required properties set and the optional ones unset.
+        /// A new `ViewerCertificate` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -1685,7 +1685,7 @@ pub mod distribution {
     }
 
     impl ViewerMtlsConfig {
-        /// A `ViewerMtlsConfig` with its required properties set and the optional ones unset.
+        /// A new `ViewerMtlsConfig` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -1718,7 +1718,7 @@ pub mod distribution {
     }
 
     impl VpcOriginConfig {
-        /// A `VpcOriginConfig` with its required properties set and the optional ones unset.
+        /// A new `VpcOriginConfig` with its required properties set and the optional ones unset.
         pub fn new(vpc_origin_id: impl Into<Value<String>>) -> Self {
             VpcOriginConfig {
                 origin_keepalive_timeout: None,
@@ -2726,7 +2726,7 @@ pub mod origin_access_control {
     }
 
     impl OriginAccessControl {
-        /// A `OriginAccessControl` with its required properties set and the optional ones unset.
+        /// A new `OriginAccessControl` with its required properties set and the optional ones unset.
         pub fn new(origin_access_control_config: impl Into<OriginAccessControlConfig>) -> Self {
             OriginAccessControl {
                 origin_access_control_config: origin_access_control_config.into(),
@@ -2792,7 +2792,7 @@ pub mod origin_access_control {
     }
 
     impl OriginAccessControlConfig {
-        /// A `OriginAccessControlConfig` with its required properties set and the optional ones unset.
+        /// A new `OriginAccessControlConfig` with its required properties set and the optional ones unset.
         pub fn new(
             name: impl Into<Value<String>>,
             origin_access_control_origin_type: impl Into<Value<String>>,
@@ -2830,7 +2830,7 @@ pub mod origin_request_policy {
     }
 
     impl OriginRequestPolicy {
-        /// A `OriginRequestPolicy` with its required properties set and the optional ones unset.
+        /// A new `OriginRequestPolicy` with its required properties set and the optional ones unset.
         pub fn new(origin_request_policy_config: impl Into<OriginRequestPolicyConfig>) -> Self {
             OriginRequestPolicy {
                 origin_request_policy_config: origin_request_policy_config.into(),
@@ -2891,7 +2891,7 @@ pub mod origin_request_policy {
     }
 
     impl CookiesConfig {
-        /// A `CookiesConfig` with its required properties set and the optional ones unset.
+        /// A new `CookiesConfig` with its required properties set and the optional ones unset.
         pub fn new(cookie_behavior: impl Into<Value<String>>) -> Self {
             CookiesConfig {
                 cookie_behavior: cookie_behavior.into(),
@@ -2914,7 +2914,7 @@ pub mod origin_request_policy {
     }
 
     impl HeadersConfig {
-        /// A `HeadersConfig` with its required properties set and the optional ones unset.
+        /// A new `HeadersConfig` with its required properties set and the optional ones unset.
         pub fn new(header_behavior: impl Into<Value<String>>) -> Self {
             HeadersConfig {
                 header_behavior: header_behavior.into(),
@@ -2946,7 +2946,7 @@ pub mod origin_request_policy {
     }
 
     impl OriginRequestPolicyConfig {
-        /// A `OriginRequestPolicyConfig` with its required properties set and the optional ones unset.
+        /// A new `OriginRequestPolicyConfig` with its required properties set and the optional ones unset.
         pub fn new(
             cookies_config: impl Into<CookiesConfig>,
             headers_config: impl Into<HeadersConfig>,
@@ -2977,7 +2977,7 @@ pub mod origin_request_policy {
     }
 
     impl QueryStringsConfig {
-        /// A `QueryStringsConfig` with its required properties set and the optional ones unset.
+        /// A new `QueryStringsConfig` with its required properties set and the optional ones unset.
         pub fn new(query_string_behavior: impl Into<Value<String>>) -> Self {
             QueryStringsConfig {
                 query_string_behavior: query_string_behavior.into(),
@@ -3007,7 +3007,7 @@ pub mod response_headers_policy {
     }
 
     impl ResponseHeadersPolicy {
-        /// A `ResponseHeadersPolicy` with its required properties set and the optional ones unset.
+        /// A new `ResponseHeadersPolicy` with its required properties set and the optional ones unset.
         pub fn new(response_headers_policy_config: impl Into<ResponseHeadersPolicyConfig>) -> Self {
             ResponseHeadersPolicy {
                 response_headers_policy_config: response_headers_policy_config.into(),
@@ -3063,7 +3063,7 @@ pub mod response_headers_policy {
     }
 
     impl AccessControlAllowHeaders {
-        /// A `AccessControlAllowHeaders` with its required properties set and the optional ones unset.
+        /// A new `AccessControlAllowHeaders` with its required properties set and the optional ones unset.
         pub fn new(items: impl Into<List<String>>) -> Self {
             AccessControlAllowHeaders {
                 items: items.into(),
@@ -3080,7 +3080,7 @@ pub mod response_headers_policy {
     }
 
     impl AccessControlAllowMethods {
-        /// A `AccessControlAllowMethods` with its required properties set and the optional ones unset.
+        /// A new `AccessControlAllowMethods` with its required properties set and the optional ones unset.
         pub fn new(items: impl Into<List<Items>>) -> Self {
             AccessControlAllowMethods {
                 items: items.into(),
@@ -3097,7 +3097,7 @@ pub mod response_headers_policy {
     }
 
     impl AccessControlAllowOrigins {
-        /// A `AccessControlAllowOrigins` with its required properties set and the optional ones unset.
+        /// A new `AccessControlAllowOrigins` with its required properties set and the optional ones unset.
         pub fn new(items: impl Into<List<String>>) -> Self {
             AccessControlAllowOrigins {
                 items: items.into(),
@@ -3114,7 +3114,7 @@ pub mod response_headers_policy {
     }
 
     impl AccessControlExposeHeaders {
-        /// A `AccessControlExposeHeaders` with its required properties set and the optional ones unset.
+        /// A new `AccessControlExposeHeaders` with its required properties set and the optional ones unset.
         pub fn new(items: impl Into<List<String>>) -> Self {
             AccessControlExposeHeaders {
                 items: items.into(),
@@ -3134,7 +3134,7 @@ pub mod response_headers_policy {
     }
 
     impl ContentSecurityPolicy {
-        /// A `ContentSecurityPolicy` with its required properties set and the optional ones unset.
+        /// A new `ContentSecurityPolicy` with its required properties set and the optional ones unset.
         pub fn new(
             content_security_policy: impl Into<Value<String>>,
             override_: impl Into<Value<bool>>,
@@ -3155,7 +3155,7 @@ pub mod response_headers_policy {
     }
 
     impl ContentTypeOptions {
-        /// A `ContentTypeOptions` with its required properties set and the optional ones unset.
+        /// A new `ContentTypeOptions` with its required properties set and the optional ones unset.
         pub fn new(override_: impl Into<Value<bool>>) -> Self {
             ContentTypeOptions {
                 override_: override_.into(),
@@ -3200,7 +3200,7 @@ pub mod response_headers_policy {
     }
 
     impl CorsConfig {
-        /// A `CorsConfig` with its required properties set and the optional ones unset.
+        /// A new `CorsConfig` with its required properties set and the optional ones unset.
         pub fn new(
             access_control_allow_credentials: impl Into<Value<bool>>,
             access_control_allow_headers: impl Into<AccessControlAllowHeaders>,
@@ -3235,7 +3235,7 @@ pub mod response_headers_policy {
     }
 
     impl CustomHeader {
-        /// A `CustomHeader` with its required properties set and the optional ones unset.
+        /// A new `CustomHeader` with its required properties set and the optional ones unset.
         pub fn new(
             header: impl Into<Value<String>>,
             override_: impl Into<Value<bool>>,
@@ -3258,7 +3258,7 @@ pub mod response_headers_policy {
     }
 
     impl CustomHeadersConfig {
-        /// A `CustomHeadersConfig` with its required properties set and the optional ones unset.
+        /// A new `CustomHeadersConfig` with its required properties set and the optional ones unset.
         pub fn new(items: impl Into<Vec<CustomHeader>>) -> Self {
             CustomHeadersConfig {
                 items: items.into(),
@@ -3278,7 +3278,7 @@ pub mod response_headers_policy {
     }
 
     impl FrameOptions {
-        /// A `FrameOptions` with its required properties set and the optional ones unset.
+        /// A new `FrameOptions` with its required properties set and the optional ones unset.
         pub fn new(
             frame_option: impl Into<Value<String>>,
             override_: impl Into<Value<bool>>,
@@ -3302,7 +3302,7 @@ pub mod response_headers_policy {
     }
 
     impl ReferrerPolicy {
-        /// A `ReferrerPolicy` with its required properties set and the optional ones unset.
+        /// A new `ReferrerPolicy` with its required properties set and the optional ones unset.
         pub fn new(
             override_: impl Into<Value<bool>>,
             referrer_policy: impl Into<Value<String>>,
@@ -3323,7 +3323,7 @@ pub mod response_headers_policy {
     }
 
     impl RemoveHeader {
-        /// A `RemoveHeader` with its required properties set and the optional ones unset.
+        /// A new `RemoveHeader` with its required properties set and the optional ones unset.
         pub fn new(header: impl Into<Value<String>>) -> Self {
             RemoveHeader {
                 header: header.into(),
@@ -3340,7 +3340,7 @@ pub mod response_headers_policy {
     }
 
     impl RemoveHeadersConfig {
-        /// A `RemoveHeadersConfig` with its required properties set and the optional ones unset.
+        /// A new `RemoveHeadersConfig` with its required properties set and the optional ones unset.
         pub fn new(items: impl Into<Vec<RemoveHeader>>) -> Self {
             RemoveHeadersConfig {
                 items: items.into(),
@@ -3399,7 +3399,7 @@ pub mod response_headers_policy {
     }
 
     impl ResponseHeadersPolicyConfig {
-        /// A `ResponseHeadersPolicyConfig` with its required properties set and the optional ones unset.
+        /// A new `ResponseHeadersPolicyConfig` with its required properties set and the optional ones unset.
         pub fn new(name: impl Into<Value<String>>) -> Self {
             ResponseHeadersPolicyConfig {
                 comment: None,
@@ -3455,7 +3455,7 @@ pub mod response_headers_policy {
     }
 
     impl SecurityHeadersConfig {
-        /// A `SecurityHeadersConfig` with its required properties set and the optional ones unset.
+        /// A new `SecurityHeadersConfig` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -3475,7 +3475,7 @@ pub mod response_headers_policy {
     }
 
     impl ServerTimingHeadersConfig {
-        /// A `ServerTimingHeadersConfig` with its required properties set and the optional ones unset.
+        /// A new `ServerTimingHeadersConfig` with its required properties set and the optional ones unset.
         pub fn new(enabled: impl Into<Value<bool>>) -> Self {
             ServerTimingHeadersConfig {
                 enabled: enabled.into(),
@@ -3506,7 +3506,7 @@ pub mod response_headers_policy {
     }
 
     impl StrictTransportSecurity {
-        /// A `StrictTransportSecurity` with its required properties set and the optional ones unset.
+        /// A new `StrictTransportSecurity` with its required properties set and the optional ones unset.
         pub fn new(
             access_control_max_age_sec: impl Into<Value<i64>>,
             override_: impl Into<Value<bool>>,
@@ -3542,7 +3542,7 @@ pub mod response_headers_policy {
     }
 
     impl XssProtection {
-        /// A `XssProtection` with its required properties set and the optional ones unset.
+        /// A new `XssProtection` with its required properties set and the optional ones unset.
         pub fn new(override_: impl Into<Value<bool>>, protection: impl Into<Value<bool>>) -> Self {
             XssProtection {
                 mode_block: None,

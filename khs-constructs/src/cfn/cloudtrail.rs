@@ -121,7 +121,7 @@ pub mod trail {
     }
 
     impl Trail {
-        /// A `Trail` with its required properties set and the optional ones unset.
+        /// A new `Trail` with its required properties set and the optional ones unset.
         pub fn new(
             s3_bucket_name: impl Into<Value<String>>,
             is_logging: impl Into<Value<bool>>,
@@ -283,7 +283,7 @@ pub mod trail {
     }
 
     impl AdvancedEventSelector {
-        /// A `AdvancedEventSelector` with its required properties set and the optional ones unset.
+        /// A new `AdvancedEventSelector` with its required properties set and the optional ones unset.
         pub fn new(field_selectors: impl Into<Vec<AdvancedFieldSelector>>) -> Self {
             AdvancedEventSelector {
                 field_selectors: field_selectors.into(),
@@ -331,7 +331,7 @@ pub mod trail {
     }
 
     impl AdvancedFieldSelector {
-        /// A `AdvancedFieldSelector` with its required properties set and the optional ones unset.
+        /// A new `AdvancedFieldSelector` with its required properties set and the optional ones unset.
         pub fn new(field: impl Into<Value<String>>) -> Self {
             AdvancedFieldSelector {
                 ends_with: None,
@@ -357,7 +357,7 @@ pub mod trail {
     }
 
     impl AggregationConfiguration {
-        /// A `AggregationConfiguration` with its required properties set and the optional ones unset.
+        /// A new `AggregationConfiguration` with its required properties set and the optional ones unset.
         pub fn new(
             event_category: impl Into<Value<EventCategory>>,
             templates: impl Into<List<Template>>,
@@ -383,7 +383,7 @@ pub mod trail {
     }
 
     impl DataResource {
-        /// A `DataResource` with its required properties set and the optional ones unset.
+        /// A new `DataResource` with its required properties set and the optional ones unset.
         pub fn new(type_: impl Into<Value<Type>>) -> Self {
             DataResource {
                 type_: type_.into(),
@@ -424,7 +424,7 @@ pub mod trail {
     }
 
     impl EventSelector {
-        /// A `EventSelector` with its required properties set and the optional ones unset.
+        /// A new `EventSelector` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -446,7 +446,7 @@ pub mod trail {
     }
 
     impl InsightSelector {
-        /// A `InsightSelector` with its required properties set and the optional ones unset.
+        /// A new `InsightSelector` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }

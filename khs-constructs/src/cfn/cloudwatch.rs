@@ -166,7 +166,7 @@ pub mod alarm {
     }
 
     impl Alarm {
-        /// A `Alarm` with its required properties set and the optional ones unset.
+        /// A new `Alarm` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -353,7 +353,7 @@ pub mod alarm {
     }
 
     impl ActionConfiguration {
-        /// A `ActionConfiguration` with its required properties set and the optional ones unset.
+        /// A new `ActionConfiguration` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -380,7 +380,7 @@ pub mod alarm {
     }
 
     impl AlarmPromQlCriteria {
-        /// A `AlarmPromQlCriteria` with its required properties set and the optional ones unset.
+        /// A new `AlarmPromQlCriteria` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -405,7 +405,7 @@ pub mod alarm {
     }
 
     impl AlarmTagsPropagation {
-        /// A `AlarmTagsPropagation` with its required properties set and the optional ones unset.
+        /// A new `AlarmTagsPropagation` with its required properties set and the optional ones unset.
         pub fn new(enabled: impl Into<Value<bool>>) -> Self {
             AlarmTagsPropagation {
                 enabled: enabled.into(),
@@ -427,7 +427,7 @@ pub mod alarm {
     }
 
     impl Dimension {
-        /// A `Dimension` with its required properties set and the optional ones unset.
+        /// A new `Dimension` with its required properties set and the optional ones unset.
         pub fn new(name: impl Into<Value<String>>, value: impl Into<Value<String>>) -> Self {
             Dimension {
                 name: name.into(),
@@ -447,7 +447,7 @@ pub mod alarm {
     }
 
     impl EvaluationCriteria {
-        /// A `EvaluationCriteria` with its required properties set and the optional ones unset.
+        /// A new `EvaluationCriteria` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -469,7 +469,7 @@ pub mod alarm {
     }
 
     impl EvaluationWindow {
-        /// A `EvaluationWindow` with its required properties set and the optional ones unset.
+        /// A new `EvaluationWindow` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -496,7 +496,7 @@ pub mod alarm {
     }
 
     impl Metric {
-        /// A `Metric` with its required properties set and the optional ones unset.
+        /// A new `Metric` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -541,7 +541,7 @@ pub mod alarm {
     }
 
     impl MetricDataQuery {
-        /// A `MetricDataQuery` with its required properties set and the optional ones unset.
+        /// A new `MetricDataQuery` with its required properties set and the optional ones unset.
         pub fn new(id: impl Into<Value<String>>) -> Self {
             MetricDataQuery {
                 account_id: None,
@@ -575,7 +575,7 @@ pub mod alarm {
     }
 
     impl MetricStat {
-        /// A `MetricStat` with its required properties set and the optional ones unset.
+        /// A new `MetricStat` with its required properties set and the optional ones unset.
         pub fn new(
             metric: impl Into<Metric>,
             period: impl Into<Value<i64>>,
@@ -601,7 +601,7 @@ pub mod alarm {
     }
 
     impl WallClockWindow {
-        /// A `WallClockWindow` with its required properties set and the optional ones unset.
+        /// A new `WallClockWindow` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -629,7 +629,7 @@ pub mod alarm {
     }
 
     impl WarmUpConfiguration {
-        /// A `WarmUpConfiguration` with its required properties set and the optional ones unset.
+        /// A new `WarmUpConfiguration` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -839,7 +839,7 @@ pub mod dashboard {
     }
 
     impl Dashboard {
-        /// A `Dashboard` with its required properties set and the optional ones unset.
+        /// A new `Dashboard` with its required properties set and the optional ones unset.
         pub fn new(dashboard_body: impl Into<Value<String>>) -> Self {
             Dashboard {
                 dashboard_body: dashboard_body.into(),

@@ -42,7 +42,7 @@ pub mod configuration_recorder {
     }
 
     impl ConfigurationRecorder {
-        /// A `ConfigurationRecorder` with its required properties set and the optional ones unset.
+        /// A new `ConfigurationRecorder` with its required properties set and the optional ones unset.
         pub fn new(role_arn: impl Into<Value<String>>) -> Self {
             ConfigurationRecorder {
                 name: None,
@@ -120,7 +120,7 @@ pub mod configuration_recorder {
     }
 
     impl ExclusionByResourceTypes {
-        /// A `ExclusionByResourceTypes` with its required properties set and the optional ones unset.
+        /// A new `ExclusionByResourceTypes` with its required properties set and the optional ones unset.
         pub fn new(resource_types: impl Into<List<String>>) -> Self {
             ExclusionByResourceTypes {
                 resource_types: resource_types.into(),
@@ -165,7 +165,7 @@ pub mod configuration_recorder {
     }
 
     impl RecordingGroup {
-        /// A `RecordingGroup` with its required properties set and the optional ones unset.
+        /// A new `RecordingGroup` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -188,7 +188,7 @@ pub mod configuration_recorder {
     }
 
     impl RecordingMode {
-        /// A `RecordingMode` with its required properties set and the optional ones unset.
+        /// A new `RecordingMode` with its required properties set and the optional ones unset.
         pub fn new(recording_frequency: impl Into<Value<String>>) -> Self {
             RecordingMode {
                 recording_frequency: recording_frequency.into(),
@@ -214,7 +214,7 @@ pub mod configuration_recorder {
     }
 
     impl RecordingModeOverride {
-        /// A `RecordingModeOverride` with its required properties set and the optional ones unset.
+        /// A new `RecordingModeOverride` with its required properties set and the optional ones unset.
         pub fn new(
             recording_frequency: impl Into<Value<String>>,
             resource_types: impl Into<List<String>>,
@@ -236,7 +236,7 @@ pub mod configuration_recorder {
     }
 
     impl RecordingStrategy {
-        /// A `RecordingStrategy` with its required properties set and the optional ones unset.
+        /// A new `RecordingStrategy` with its required properties set and the optional ones unset.
         pub fn new(use_only: impl Into<Value<String>>) -> Self {
             RecordingStrategy {
                 use_only: use_only.into(),
@@ -293,7 +293,7 @@ pub mod delivery_channel {
     }
 
     impl DeliveryChannel {
-        /// A `DeliveryChannel` with its required properties set and the optional ones unset.
+        /// A new `DeliveryChannel` with its required properties set and the optional ones unset.
         pub fn new(s3_bucket_name: impl Into<Value<String>>) -> Self {
             DeliveryChannel {
                 config_snapshot_delivery_properties: None,
@@ -372,7 +372,7 @@ pub mod delivery_channel {
     }
 
     impl ConfigSnapshotDeliveryProperties {
-        /// A `ConfigSnapshotDeliveryProperties` with its required properties set and the optional ones unset.
+        /// A new `ConfigSnapshotDeliveryProperties` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }

@@ -59,7 +59,7 @@ pub mod eip {
     }
 
     impl Eip {
-        /// A `Eip` with its required properties set and the optional ones unset.
+        /// A new `Eip` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -237,7 +237,7 @@ pub mod flow_log {
     }
 
     impl FlowLog {
-        /// A `FlowLog` with its required properties set and the optional ones unset.
+        /// A new `FlowLog` with its required properties set and the optional ones unset.
         pub fn new(
             resource_type: impl Into<Value<ResourceType>>,
             resource_id: impl Into<Value<String>>,
@@ -385,7 +385,7 @@ pub mod flow_log {
     }
 
     impl DestinationOptions {
-        /// A `DestinationOptions` with its required properties set and the optional ones unset.
+        /// A new `DestinationOptions` with its required properties set and the optional ones unset.
         pub fn new(
             file_format: impl Into<Value<FileFormat>>,
             hive_compatible_partitions: impl Into<Value<bool>>,
@@ -411,7 +411,7 @@ pub mod flow_log {
     }
 
     impl TagFieldSpecification {
-        /// A `TagFieldSpecification` with its required properties set and the optional ones unset.
+        /// A new `TagFieldSpecification` with its required properties set and the optional ones unset.
         pub fn new(
             resource_type: impl Into<Value<TagFieldSpecificationResourceType>>,
             tag_keys: impl Into<List<String>>,
@@ -552,7 +552,7 @@ pub mod internet_gateway {
     }
 
     impl InternetGateway {
-        /// A `InternetGateway` with its required properties set and the optional ones unset.
+        /// A new `InternetGateway` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -686,7 +686,7 @@ pub mod nat_gateway {
     }
 
     impl NatGateway {
-        /// A `NatGateway` with its required properties set and the optional ones unset.
+        /// A new `NatGateway` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -832,7 +832,7 @@ pub mod nat_gateway {
     }
 
     impl AvailabilityZoneAddress {
-        /// A `AvailabilityZoneAddress` with its required properties set and the optional ones unset.
+        /// A new `AvailabilityZoneAddress` with its required properties set and the optional ones unset.
         pub fn new(allocation_ids: impl Into<List<String>>) -> Self {
             AvailabilityZoneAddress {
                 allocation_ids: allocation_ids.into(),
@@ -902,7 +902,7 @@ pub mod network_acl {
     }
 
     impl NetworkAcl {
-        /// A `NetworkAcl` with its required properties set and the optional ones unset.
+        /// A new `NetworkAcl` with its required properties set and the optional ones unset.
         pub fn new(vpc_id: impl Into<Value<String>>) -> Self {
             NetworkAcl {
                 tags: None,
@@ -1008,7 +1008,7 @@ pub mod network_acl_entry {
     }
 
     impl NetworkAclEntry {
-        /// A `NetworkAclEntry` with its required properties set and the optional ones unset.
+        /// A new `NetworkAclEntry` with its required properties set and the optional ones unset.
         pub fn new(
             network_acl_id: impl Into<Value<String>>,
             rule_action: impl Into<Value<String>>,
@@ -1126,7 +1126,7 @@ pub mod network_acl_entry {
     }
 
     impl Icmp {
-        /// A `Icmp` with its required properties set and the optional ones unset.
+        /// A new `Icmp` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -1148,7 +1148,7 @@ pub mod network_acl_entry {
     }
 
     impl PortRange {
-        /// A `PortRange` with its required properties set and the optional ones unset.
+        /// A new `PortRange` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -1265,7 +1265,7 @@ pub mod route {
     }
 
     impl Route {
-        /// A `Route` with its required properties set and the optional ones unset.
+        /// A new `Route` with its required properties set and the optional ones unset.
         pub fn new(route_table_id: impl Into<Value<String>>) -> Self {
             Route {
                 carrier_gateway_id: None,
@@ -1431,7 +1431,7 @@ pub mod route_table {
     }
 
     impl RouteTable {
-        /// A `RouteTable` with its required properties set and the optional ones unset.
+        /// A new `RouteTable` with its required properties set and the optional ones unset.
         pub fn new(vpc_id: impl Into<Value<String>>) -> Self {
             RouteTable {
                 tags: None,
@@ -1534,7 +1534,7 @@ pub mod security_group {
     }
 
     impl SecurityGroup {
-        /// A `SecurityGroup` with its required properties set and the optional ones unset.
+        /// A new `SecurityGroup` with its required properties set and the optional ones unset.
         pub fn new(group_description: impl Into<Value<String>>) -> Self {
             SecurityGroup {
                 group_description: group_description.into(),
@@ -1667,7 +1667,7 @@ pub mod security_group {
     }
 
     impl Egress {
-        /// A `Egress` with its required properties set and the optional ones unset.
+        /// A new `Egress` with its required properties set and the optional ones unset.
         pub fn new(ip_protocol: impl Into<Value<String>>) -> Self {
             Egress {
                 cidr_ip: None,
@@ -1745,7 +1745,7 @@ pub mod security_group {
     }
 
     impl Ingress {
-        /// A `Ingress` with its required properties set and the optional ones unset.
+        /// A new `Ingress` with its required properties set and the optional ones unset.
         pub fn new(ip_protocol: impl Into<Value<String>>) -> Self {
             Ingress {
                 cidr_ip: None,
@@ -1827,7 +1827,7 @@ pub mod security_group_egress {
     }
 
     impl SecurityGroupEgress {
-        /// A `SecurityGroupEgress` with its required properties set and the optional ones unset.
+        /// A new `SecurityGroupEgress` with its required properties set and the optional ones unset.
         pub fn new(
             ip_protocol: impl Into<Value<String>>,
             group_id: impl Into<Value<String>>,
@@ -2017,7 +2017,7 @@ pub mod security_group_ingress {
     }
 
     impl SecurityGroupIngress {
-        /// A `SecurityGroupIngress` with its required properties set and the optional ones unset.
+        /// A new `SecurityGroupIngress` with its required properties set and the optional ones unset.
         pub fn new(ip_protocol: impl Into<Value<String>>) -> Self {
             SecurityGroupIngress {
                 cidr_ip: None,
@@ -2253,7 +2253,7 @@ pub mod subnet {
     }
 
     impl Subnet {
-        /// A `Subnet` with its required properties set and the optional ones unset.
+        /// A new `Subnet` with its required properties set and the optional ones unset.
         pub fn new(vpc_id: impl Into<Value<String>>) -> Self {
             Subnet {
                 assign_ipv6_address_on_creation: None,
@@ -2449,7 +2449,7 @@ pub mod subnet {
     }
 
     impl PrivateDnsNameOptionsOnLaunch {
-        /// A `PrivateDnsNameOptionsOnLaunch` with its required properties set and the optional ones unset.
+        /// A new `PrivateDnsNameOptionsOnLaunch` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -2479,7 +2479,7 @@ pub mod subnet_network_acl_association {
     }
 
     impl SubnetNetworkAclAssociation {
-        /// A `SubnetNetworkAclAssociation` with its required properties set and the optional ones unset.
+        /// A new `SubnetNetworkAclAssociation` with its required properties set and the optional ones unset.
         pub fn new(
             network_acl_id: impl Into<Value<String>>,
             subnet_id: impl Into<Value<String>>,
@@ -2557,7 +2557,7 @@ pub mod subnet_route_table_association {
     }
 
     impl SubnetRouteTableAssociation {
-        /// A `SubnetRouteTableAssociation` with its required properties set and the optional ones unset.
+        /// A new `SubnetRouteTableAssociation` with its required properties set and the optional ones unset.
         pub fn new(
             route_table_id: impl Into<Value<String>>,
             subnet_id: impl Into<Value<String>>,
@@ -2672,7 +2672,7 @@ pub mod vpc {
     }
 
     impl Vpc {
-        /// A `Vpc` with its required properties set and the optional ones unset.
+        /// A new `Vpc` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -3067,7 +3067,7 @@ pub mod vpc {
     }
 
     impl VpcEncryptionControl {
-        /// A `VpcEncryptionControl` with its required properties set and the optional ones unset.
+        /// A new `VpcEncryptionControl` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -3089,7 +3089,7 @@ pub mod vpc {
     }
 
     impl VpcEncryptionControlExclusion {
-        /// A `VpcEncryptionControlExclusion` with its required properties set and the optional ones unset.
+        /// A new `VpcEncryptionControlExclusion` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -3147,7 +3147,7 @@ pub mod vpc {
     }
 
     impl VpcEncryptionControlExclusions {
-        /// A `VpcEncryptionControlExclusions` with its required properties set and the optional ones unset.
+        /// A new `VpcEncryptionControlExclusions` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -3415,7 +3415,7 @@ pub mod vpc_endpoint {
     }
 
     impl VpcEndpoint {
-        /// A `VpcEndpoint` with its required properties set and the optional ones unset.
+        /// A new `VpcEndpoint` with its required properties set and the optional ones unset.
         pub fn new(vpc_id: impl Into<Value<String>>) -> Self {
             VpcEndpoint {
                 dns_options: None,
@@ -3600,7 +3600,7 @@ pub mod vpc_endpoint {
     }
 
     impl DnsOptionsSpecification {
-        /// A `DnsOptionsSpecification` with its required properties set and the optional ones unset.
+        /// A new `DnsOptionsSpecification` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -3760,7 +3760,7 @@ pub mod vpc_gateway_attachment {
     }
 
     impl VpcGatewayAttachment {
-        /// A `VpcGatewayAttachment` with its required properties set and the optional ones unset.
+        /// A new `VpcGatewayAttachment` with its required properties set and the optional ones unset.
         pub fn new(vpc_id: impl Into<Value<String>>) -> Self {
             VpcGatewayAttachment {
                 internet_gateway_id: None,

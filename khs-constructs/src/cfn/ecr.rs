@@ -76,7 +76,7 @@ pub mod repository {
     }
 
     impl Repository {
-        /// A `Repository` with its required properties set and the optional ones unset.
+        /// A new `Repository` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -182,7 +182,7 @@ pub mod repository {
     }
 
     impl EncryptionConfiguration {
-        /// A `EncryptionConfiguration` with its required properties set and the optional ones unset.
+        /// A new `EncryptionConfiguration` with its required properties set and the optional ones unset.
         pub fn new(encryption_type: impl Into<Value<EncryptionType>>) -> Self {
             EncryptionConfiguration {
                 encryption_type: encryption_type.into(),
@@ -202,7 +202,7 @@ pub mod repository {
     }
 
     impl ImageScanningConfiguration {
-        /// A `ImageScanningConfiguration` with its required properties set and the optional ones unset.
+        /// A new `ImageScanningConfiguration` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -221,7 +221,7 @@ pub mod repository {
     }
 
     impl ImageTagMutabilityExclusionFilter {
-        /// A `ImageTagMutabilityExclusionFilter` with its required properties set and the optional ones unset.
+        /// A new `ImageTagMutabilityExclusionFilter` with its required properties set and the optional ones unset.
         pub fn new(
             image_tag_mutability_exclusion_filter_type: impl Into<
                 Value<ImageTagMutabilityExclusionFilterType>,
@@ -256,7 +256,7 @@ pub mod repository {
     }
 
     impl LifecyclePolicy {
-        /// A `LifecyclePolicy` with its required properties set and the optional ones unset.
+        /// A new `LifecyclePolicy` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }

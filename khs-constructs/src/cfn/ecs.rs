@@ -60,7 +60,7 @@ pub mod cluster {
     }
 
     impl Cluster {
-        /// A `Cluster` with its required properties set and the optional ones unset.
+        /// A new `Cluster` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -154,7 +154,7 @@ pub mod cluster {
     }
 
     impl CapacityProviderStrategyItem {
-        /// A `CapacityProviderStrategyItem` with its required properties set and the optional ones unset.
+        /// A new `CapacityProviderStrategyItem` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -182,7 +182,7 @@ pub mod cluster {
     }
 
     impl ClusterConfiguration {
-        /// A `ClusterConfiguration` with its required properties set and the optional ones unset.
+        /// A new `ClusterConfiguration` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -204,7 +204,7 @@ pub mod cluster {
     }
 
     impl ClusterSettings {
-        /// A `ClusterSettings` with its required properties set and the optional ones unset.
+        /// A new `ClusterSettings` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -231,7 +231,7 @@ pub mod cluster {
     }
 
     impl ExecuteCommandConfiguration {
-        /// A `ExecuteCommandConfiguration` with its required properties set and the optional ones unset.
+        /// A new `ExecuteCommandConfiguration` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -277,7 +277,7 @@ pub mod cluster {
     }
 
     impl ExecuteCommandLogConfiguration {
-        /// A `ExecuteCommandLogConfiguration` with its required properties set and the optional ones unset.
+        /// A new `ExecuteCommandLogConfiguration` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -302,7 +302,7 @@ pub mod cluster {
     }
 
     impl ManagedStorageConfiguration {
-        /// A `ManagedStorageConfiguration` with its required properties set and the optional ones unset.
+        /// A new `ManagedStorageConfiguration` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -319,7 +319,7 @@ pub mod cluster {
     }
 
     impl ServiceConnectDefaults {
-        /// A `ServiceConnectDefaults` with its required properties set and the optional ones unset.
+        /// A new `ServiceConnectDefaults` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -543,7 +543,7 @@ pub mod service {
     }
 
     impl Service {
-        /// A `Service` with its required properties set and the optional ones unset.
+        /// A new `Service` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -757,7 +757,7 @@ pub mod service {
     }
 
     impl AdvancedConfiguration {
-        /// A `AdvancedConfiguration` with its required properties set and the optional ones unset.
+        /// A new `AdvancedConfiguration` with its required properties set and the optional ones unset.
         pub fn new(alternate_target_group_arn: impl Into<Value<String>>) -> Self {
             AdvancedConfiguration {
                 alternate_target_group_arn: alternate_target_group_arn.into(),
@@ -789,7 +789,7 @@ pub mod service {
     }
 
     impl AwsVpcConfiguration {
-        /// A `AwsVpcConfiguration` with its required properties set and the optional ones unset.
+        /// A new `AwsVpcConfiguration` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -814,7 +814,7 @@ pub mod service {
     }
 
     impl CanaryConfiguration {
-        /// A `CanaryConfiguration` with its required properties set and the optional ones unset.
+        /// A new `CanaryConfiguration` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -841,7 +841,7 @@ pub mod service {
     }
 
     impl CapacityProviderStrategyItem {
-        /// A `CapacityProviderStrategyItem` with its required properties set and the optional ones unset.
+        /// A new `CapacityProviderStrategyItem` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -862,7 +862,7 @@ pub mod service {
     }
 
     impl DeploymentAlarms {
-        /// A `DeploymentAlarms` with its required properties set and the optional ones unset.
+        /// A new `DeploymentAlarms` with its required properties set and the optional ones unset.
         pub fn new(
             alarm_names: impl Into<List<String>>,
             enable: impl Into<Value<bool>>,
@@ -901,7 +901,7 @@ pub mod service {
     }
 
     impl DeploymentCircuitBreaker {
-        /// A `DeploymentCircuitBreaker` with its required properties set and the optional ones unset.
+        /// A new `DeploymentCircuitBreaker` with its required properties set and the optional ones unset.
         pub fn new(enable: impl Into<Value<bool>>, rollback: impl Into<Value<bool>>) -> Self {
             DeploymentCircuitBreaker {
                 enable: enable.into(),
@@ -983,7 +983,7 @@ pub mod service {
     }
 
     impl DeploymentConfiguration {
-        /// A `DeploymentConfiguration` with its required properties set and the optional ones unset.
+        /// A new `DeploymentConfiguration` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -1000,7 +1000,7 @@ pub mod service {
     }
 
     impl DeploymentController {
-        /// A `DeploymentController` with its required properties set and the optional ones unset.
+        /// A new `DeploymentController` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -1030,7 +1030,7 @@ pub mod service {
     }
 
     impl DeploymentEarlySuccessCriteria {
-        /// A `DeploymentEarlySuccessCriteria` with its required properties set and the optional ones unset.
+        /// A new `DeploymentEarlySuccessCriteria` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -1073,7 +1073,7 @@ pub mod service {
     }
 
     impl DeploymentLifecycleHook {
-        /// A `DeploymentLifecycleHook` with its required properties set and the optional ones unset.
+        /// A new `DeploymentLifecycleHook` with its required properties set and the optional ones unset.
         pub fn new(lifecycle_stages: impl Into<List<LifecycleStages>>) -> Self {
             DeploymentLifecycleHook {
                 hook_details: None,
@@ -1105,7 +1105,7 @@ pub mod service {
     }
 
     impl EbsTagSpecification {
-        /// A `EbsTagSpecification` with its required properties set and the optional ones unset.
+        /// A new `EbsTagSpecification` with its required properties set and the optional ones unset.
         pub fn new(resource_type: impl Into<Value<ResourceType>>) -> Self {
             EbsTagSpecification {
                 propagate_tags: None,
@@ -1132,7 +1132,7 @@ pub mod service {
     }
 
     impl ForceNewDeployment {
-        /// A `ForceNewDeployment` with its required properties set and the optional ones unset.
+        /// A new `ForceNewDeployment` with its required properties set and the optional ones unset.
         pub fn new(enable_force_new_deployment: impl Into<Value<bool>>) -> Self {
             ForceNewDeployment {
                 enable_force_new_deployment: enable_force_new_deployment.into(),
@@ -1160,7 +1160,7 @@ pub mod service {
     }
 
     impl GatewayConnector {
-        /// A `GatewayConnector` with its required properties set and the optional ones unset.
+        /// A new `GatewayConnector` with its required properties set and the optional ones unset.
         pub fn new(port_name: impl Into<Value<String>>) -> Self {
             GatewayConnector {
                 filters: None,
@@ -1181,7 +1181,7 @@ pub mod service {
     }
 
     impl GatewayConnectorFilters {
-        /// A `GatewayConnectorFilters` with its required properties set and the optional ones unset.
+        /// A new `GatewayConnectorFilters` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -1248,7 +1248,7 @@ pub mod service {
     }
 
     impl GatewayConnectorHealthCheck {
-        /// A `GatewayConnectorHealthCheck` with its required properties set and the optional ones unset.
+        /// A new `GatewayConnectorHealthCheck` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -1270,7 +1270,7 @@ pub mod service {
     }
 
     impl GatewayConnectorHealthCheckMatcher {
-        /// A `GatewayConnectorHealthCheckMatcher` with its required properties set and the optional ones unset.
+        /// A new `GatewayConnectorHealthCheckMatcher` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -1292,7 +1292,7 @@ pub mod service {
     }
 
     impl HookTimeoutConfig {
-        /// A `HookTimeoutConfig` with its required properties set and the optional ones unset.
+        /// A new `HookTimeoutConfig` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -1317,7 +1317,7 @@ pub mod service {
     }
 
     impl LinearConfiguration {
-        /// A `LinearConfiguration` with its required properties set and the optional ones unset.
+        /// A new `LinearConfiguration` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -1357,7 +1357,7 @@ pub mod service {
     }
 
     impl LoadBalancer {
-        /// A `LoadBalancer` with its required properties set and the optional ones unset.
+        /// A new `LoadBalancer` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -1384,7 +1384,7 @@ pub mod service {
     }
 
     impl LogConfiguration {
-        /// A `LogConfiguration` with its required properties set and the optional ones unset.
+        /// A new `LogConfiguration` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -1402,7 +1402,7 @@ pub mod service {
     }
 
     impl MetricConfiguration {
-        /// A `MetricConfiguration` with its required properties set and the optional ones unset.
+        /// A new `MetricConfiguration` with its required properties set and the optional ones unset.
         pub fn new(
             metric_names: impl Into<List<MetricNames>>,
             resolution_seconds: impl Into<Value<i64>>,
@@ -1423,7 +1423,7 @@ pub mod service {
     }
 
     impl MonitoringConfiguration {
-        /// A `MonitoringConfiguration` with its required properties set and the optional ones unset.
+        /// A new `MonitoringConfiguration` with its required properties set and the optional ones unset.
         pub fn new(metric_configurations: impl Into<Vec<MetricConfiguration>>) -> Self {
             MonitoringConfiguration {
                 metric_configurations: metric_configurations.into(),
@@ -1445,7 +1445,7 @@ pub mod service {
     }
 
     impl NetworkConfiguration {
-        /// A `NetworkConfiguration` with its required properties set and the optional ones unset.
+        /// A new `NetworkConfiguration` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -1465,7 +1465,7 @@ pub mod service {
     }
 
     impl PlacementConstraint {
-        /// A `PlacementConstraint` with its required properties set and the optional ones unset.
+        /// A new `PlacementConstraint` with its required properties set and the optional ones unset.
         pub fn new(type_: impl Into<Value<PlacementConstraintType>>) -> Self {
             PlacementConstraint {
                 expression: None,
@@ -1488,7 +1488,7 @@ pub mod service {
     }
 
     impl PlacementStrategy {
-        /// A `PlacementStrategy` with its required properties set and the optional ones unset.
+        /// A new `PlacementStrategy` with its required properties set and the optional ones unset.
         pub fn new(type_: impl Into<Value<PlacementStrategyType>>) -> Self {
             PlacementStrategy {
                 field: None,
@@ -1509,7 +1509,7 @@ pub mod service {
     }
 
     impl Secret {
-        /// A `Secret` with its required properties set and the optional ones unset.
+        /// A new `Secret` with its required properties set and the optional ones unset.
         pub fn new(name: impl Into<Value<String>>, value_from: impl Into<Value<String>>) -> Self {
             Secret {
                 name: name.into(),
@@ -1535,7 +1535,7 @@ pub mod service {
     }
 
     impl ServiceConnectAccessLogConfiguration {
-        /// A `ServiceConnectAccessLogConfiguration` with its required properties set and the optional ones unset.
+        /// A new `ServiceConnectAccessLogConfiguration` with its required properties set and the optional ones unset.
         pub fn new(format: impl Into<Value<Format>>) -> Self {
             ServiceConnectAccessLogConfiguration {
                 format: format.into(),
@@ -1563,7 +1563,7 @@ pub mod service {
     }
 
     impl ServiceConnectClientAlias {
-        /// A `ServiceConnectClientAlias` with its required properties set and the optional ones unset.
+        /// A new `ServiceConnectClientAlias` with its required properties set and the optional ones unset.
         pub fn new(port: impl Into<Value<i64>>) -> Self {
             ServiceConnectClientAlias {
                 dns_name: None,
@@ -1613,7 +1613,7 @@ pub mod service {
     }
 
     impl ServiceConnectConfiguration {
-        /// A `ServiceConnectConfiguration` with its required properties set and the optional ones unset.
+        /// A new `ServiceConnectConfiguration` with its required properties set and the optional ones unset.
         pub fn new(enabled: impl Into<Value<bool>>) -> Self {
             ServiceConnectConfiguration {
                 access_log_configuration: None,
@@ -1637,7 +1637,7 @@ pub mod service {
     }
 
     impl ServiceConnectContainerConfiguration {
-        /// A `ServiceConnectContainerConfiguration` with its required properties set and the optional ones unset.
+        /// A new `ServiceConnectContainerConfiguration` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -1680,7 +1680,7 @@ pub mod service {
     }
 
     impl ServiceConnectService {
-        /// A `ServiceConnectService` with its required properties set and the optional ones unset.
+        /// A new `ServiceConnectService` with its required properties set and the optional ones unset.
         pub fn new(port_name: impl Into<Value<String>>) -> Self {
             ServiceConnectService {
                 client_aliases: None,
@@ -1702,7 +1702,7 @@ pub mod service {
     }
 
     impl ServiceConnectTestTrafficRules {
-        /// A `ServiceConnectTestTrafficRules` with its required properties set and the optional ones unset.
+        /// A new `ServiceConnectTestTrafficRules` with its required properties set and the optional ones unset.
         pub fn new(header: impl Into<ServiceConnectTestTrafficRulesHeader>) -> Self {
             ServiceConnectTestTrafficRules {
                 header: header.into(),
@@ -1724,7 +1724,7 @@ pub mod service {
     }
 
     impl ServiceConnectTestTrafficRulesHeader {
-        /// A `ServiceConnectTestTrafficRulesHeader` with its required properties set and the optional ones unset.
+        /// A new `ServiceConnectTestTrafficRulesHeader` with its required properties set and the optional ones unset.
         pub fn new(name: impl Into<Value<String>>) -> Self {
             ServiceConnectTestTrafficRulesHeader {
                 name: name.into(),
@@ -1742,7 +1742,7 @@ pub mod service {
     }
 
     impl ServiceConnectTestTrafficRulesHeaderValue {
-        /// A `ServiceConnectTestTrafficRulesHeaderValue` with its required properties set and the optional ones unset.
+        /// A new `ServiceConnectTestTrafficRulesHeaderValue` with its required properties set and the optional ones unset.
         pub fn new(exact: impl Into<Value<String>>) -> Self {
             ServiceConnectTestTrafficRulesHeaderValue {
                 exact: exact.into(),
@@ -1761,7 +1761,7 @@ pub mod service {
     }
 
     impl ServiceConnectTlsCertificateAuthority {
-        /// A `ServiceConnectTlsCertificateAuthority` with its required properties set and the optional ones unset.
+        /// A new `ServiceConnectTlsCertificateAuthority` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -1786,7 +1786,7 @@ pub mod service {
     }
 
     impl ServiceConnectTlsConfiguration {
-        /// A `ServiceConnectTlsConfiguration` with its required properties set and the optional ones unset.
+        /// A new `ServiceConnectTlsConfiguration` with its required properties set and the optional ones unset.
         pub fn new(
             issuer_certificate_authority: impl Into<ServiceConnectTlsCertificateAuthority>,
         ) -> Self {
@@ -1860,7 +1860,7 @@ pub mod service {
     }
 
     impl ServiceManagedEbsVolumeConfiguration {
-        /// A `ServiceManagedEbsVolumeConfiguration` with its required properties set and the optional ones unset.
+        /// A new `ServiceManagedEbsVolumeConfiguration` with its required properties set and the optional ones unset.
         pub fn new(role_arn: impl Into<Value<String>>) -> Self {
             ServiceManagedEbsVolumeConfiguration {
                 encrypted: None,
@@ -1904,7 +1904,7 @@ pub mod service {
     }
 
     impl ServiceRegistry {
-        /// A `ServiceRegistry` with its required properties set and the optional ones unset.
+        /// A new `ServiceRegistry` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -1924,7 +1924,7 @@ pub mod service {
     }
 
     impl ServiceVolumeConfiguration {
-        /// A `ServiceVolumeConfiguration` with its required properties set and the optional ones unset.
+        /// A new `ServiceVolumeConfiguration` with its required properties set and the optional ones unset.
         pub fn new(name: impl Into<Value<String>>) -> Self {
             ServiceVolumeConfiguration {
                 managed_ebs_volume: None,
@@ -1945,7 +1945,7 @@ pub mod service {
     }
 
     impl ThresholdConfiguration {
-        /// A `ThresholdConfiguration` with its required properties set and the optional ones unset.
+        /// A new `ThresholdConfiguration` with its required properties set and the optional ones unset.
         pub fn new(type_: impl Into<Value<Type>>, value: impl Into<Value<i64>>) -> Self {
             ThresholdConfiguration {
                 type_: type_.into(),
@@ -1973,7 +1973,7 @@ pub mod service {
     }
 
     impl TimeoutConfiguration {
-        /// A `TimeoutConfiguration` with its required properties set and the optional ones unset.
+        /// A new `TimeoutConfiguration` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -2006,7 +2006,7 @@ pub mod service {
     }
 
     impl VpcLatticeAdvancedConfiguration {
-        /// A `VpcLatticeAdvancedConfiguration` with its required properties set and the optional ones unset.
+        /// A new `VpcLatticeAdvancedConfiguration` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -2035,7 +2035,7 @@ pub mod service {
     }
 
     impl VpcLatticeConfiguration {
-        /// A `VpcLatticeConfiguration` with its required properties set and the optional ones unset.
+        /// A new `VpcLatticeConfiguration` with its required properties set and the optional ones unset.
         pub fn new(
             port_name: impl Into<Value<String>>,
             role_arn: impl Into<Value<String>>,
@@ -2587,7 +2587,7 @@ pub mod task_definition {
     }
 
     impl TaskDefinition {
-        /// A `TaskDefinition` with its required properties set and the optional ones unset.
+        /// A new `TaskDefinition` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -2749,7 +2749,7 @@ pub mod task_definition {
     }
 
     impl AuthorizationConfig {
-        /// A `AuthorizationConfig` with its required properties set and the optional ones unset.
+        /// A new `AuthorizationConfig` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -2982,7 +2982,7 @@ pub mod task_definition {
     }
 
     impl ContainerDefinition {
-        /// A `ContainerDefinition` with its required properties set and the optional ones unset.
+        /// A new `ContainerDefinition` with its required properties set and the optional ones unset.
         pub fn new(image: impl Into<Value<String>>, name: impl Into<Value<String>>) -> Self {
             ContainerDefinition {
                 command: None,
@@ -3047,7 +3047,7 @@ pub mod task_definition {
     }
 
     impl ContainerDependency {
-        /// A `ContainerDependency` with its required properties set and the optional ones unset.
+        /// A new `ContainerDependency` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -3074,7 +3074,7 @@ pub mod task_definition {
     }
 
     impl Device {
-        /// A `Device` with its required properties set and the optional ones unset.
+        /// A new `Device` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -3111,7 +3111,7 @@ pub mod task_definition {
     }
 
     impl DockerVolumeConfiguration {
-        /// A `DockerVolumeConfiguration` with its required properties set and the optional ones unset.
+        /// A new `DockerVolumeConfiguration` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -3152,7 +3152,7 @@ pub mod task_definition {
     }
 
     impl EfsVolumeConfiguration {
-        /// A `EfsVolumeConfiguration` with its required properties set and the optional ones unset.
+        /// A new `EfsVolumeConfiguration` with its required properties set and the optional ones unset.
         pub fn new(filesystem_id: impl Into<Value<String>>) -> Self {
             EfsVolumeConfiguration {
                 authorization_config: None,
@@ -3180,7 +3180,7 @@ pub mod task_definition {
     }
 
     impl EnvironmentFile {
-        /// A `EnvironmentFile` with its required properties set and the optional ones unset.
+        /// A new `EnvironmentFile` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -3197,7 +3197,7 @@ pub mod task_definition {
     }
 
     impl EphemeralStorage {
-        /// A `EphemeralStorage` with its required properties set and the optional ones unset.
+        /// A new `EphemeralStorage` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -3215,7 +3215,7 @@ pub mod task_definition {
     }
 
     impl FSxAuthorizationConfig {
-        /// A `FSxAuthorizationConfig` with its required properties set and the optional ones unset.
+        /// A new `FSxAuthorizationConfig` with its required properties set and the optional ones unset.
         pub fn new(
             credentials_parameter: impl Into<Value<String>>,
             domain: impl Into<Value<String>>,
@@ -3247,7 +3247,7 @@ pub mod task_definition {
     }
 
     impl FSxWindowsFileServerVolumeConfiguration {
-        /// A `FSxWindowsFileServerVolumeConfiguration` with its required properties set and the optional ones unset.
+        /// A new `FSxWindowsFileServerVolumeConfiguration` with its required properties set and the optional ones unset.
         pub fn new(
             file_system_id: impl Into<Value<String>>,
             root_directory: impl Into<Value<String>>,
@@ -3276,7 +3276,7 @@ pub mod task_definition {
     }
 
     impl FirelensConfiguration {
-        /// A `FirelensConfiguration` with its required properties set and the optional ones unset.
+        /// A new `FirelensConfiguration` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -3313,7 +3313,7 @@ pub mod task_definition {
     }
 
     impl HealthCheck {
-        /// A `HealthCheck` with its required properties set and the optional ones unset.
+        /// A new `HealthCheck` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -3335,7 +3335,7 @@ pub mod task_definition {
     }
 
     impl HostEntry {
-        /// A `HostEntry` with its required properties set and the optional ones unset.
+        /// A new `HostEntry` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -3352,7 +3352,7 @@ pub mod task_definition {
     }
 
     impl HostVolumeProperties {
-        /// A `HostVolumeProperties` with its required properties set and the optional ones unset.
+        /// A new `HostVolumeProperties` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -3374,7 +3374,7 @@ pub mod task_definition {
     }
 
     impl InferenceAccelerator {
-        /// A `InferenceAccelerator` with its required properties set and the optional ones unset.
+        /// A new `InferenceAccelerator` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -3396,7 +3396,7 @@ pub mod task_definition {
     }
 
     impl KernelCapabilities {
-        /// A `KernelCapabilities` with its required properties set and the optional ones unset.
+        /// A new `KernelCapabilities` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -3418,7 +3418,7 @@ pub mod task_definition {
     }
 
     impl KeyValuePair {
-        /// A `KeyValuePair` with its required properties set and the optional ones unset.
+        /// A new `KeyValuePair` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -3465,7 +3465,7 @@ pub mod task_definition {
     }
 
     impl LinuxParameters {
-        /// A `LinuxParameters` with its required properties set and the optional ones unset.
+        /// A new `LinuxParameters` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -3490,7 +3490,7 @@ pub mod task_definition {
     }
 
     impl LogConfiguration {
-        /// A `LogConfiguration` with its required properties set and the optional ones unset.
+        /// A new `LogConfiguration` with its required properties set and the optional ones unset.
         pub fn new(log_driver: impl Into<Value<String>>) -> Self {
             LogConfiguration {
                 log_driver: log_driver.into(),
@@ -3521,7 +3521,7 @@ pub mod task_definition {
     }
 
     impl MountPoint {
-        /// A `MountPoint` with its required properties set and the optional ones unset.
+        /// A new `MountPoint` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -3541,7 +3541,7 @@ pub mod task_definition {
     }
 
     impl NvidiaMpsAllocation {
-        /// A `NvidiaMpsAllocation` with its required properties set and the optional ones unset.
+        /// A new `NvidiaMpsAllocation` with its required properties set and the optional ones unset.
         pub fn new(memory: impl Into<Value<i64>>) -> Self {
             NvidiaMpsAllocation {
                 max_compute_percent: None,
@@ -3586,7 +3586,7 @@ pub mod task_definition {
     }
 
     impl PortMapping {
-        /// A `PortMapping` with its required properties set and the optional ones unset.
+        /// A new `PortMapping` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -3614,7 +3614,7 @@ pub mod task_definition {
     }
 
     impl ProxyConfiguration {
-        /// A `ProxyConfiguration` with its required properties set and the optional ones unset.
+        /// A new `ProxyConfiguration` with its required properties set and the optional ones unset.
         pub fn new(container_name: impl Into<Value<String>>) -> Self {
             ProxyConfiguration {
                 container_name: container_name.into(),
@@ -3638,7 +3638,7 @@ pub mod task_definition {
     }
 
     impl RepositoryCredentials {
-        /// A `RepositoryCredentials` with its required properties set and the optional ones unset.
+        /// A new `RepositoryCredentials` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -3663,7 +3663,7 @@ pub mod task_definition {
     }
 
     impl ResourceRequirement {
-        /// A `ResourceRequirement` with its required properties set and the optional ones unset.
+        /// A new `ResourceRequirement` with its required properties set and the optional ones unset.
         pub fn new(type_: impl Into<Value<ResourceRequirementType>>) -> Self {
             ResourceRequirement {
                 sharing_strategy: None,
@@ -3697,7 +3697,7 @@ pub mod task_definition {
     }
 
     impl RestartPolicy {
-        /// A `RestartPolicy` with its required properties set and the optional ones unset.
+        /// A new `RestartPolicy` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -3722,7 +3722,7 @@ pub mod task_definition {
     }
 
     impl RuntimePlatform {
-        /// A `RuntimePlatform` with its required properties set and the optional ones unset.
+        /// A new `RuntimePlatform` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -3755,7 +3755,7 @@ pub mod task_definition {
     }
 
     impl S3FilesVolumeConfiguration {
-        /// A `S3FilesVolumeConfiguration` with its required properties set and the optional ones unset.
+        /// A new `S3FilesVolumeConfiguration` with its required properties set and the optional ones unset.
         pub fn new(file_system_arn: impl Into<Value<String>>) -> Self {
             S3FilesVolumeConfiguration {
                 access_point_arn: None,
@@ -3778,7 +3778,7 @@ pub mod task_definition {
     }
 
     impl Secret {
-        /// A `Secret` with its required properties set and the optional ones unset.
+        /// A new `Secret` with its required properties set and the optional ones unset.
         pub fn new(name: impl Into<Value<String>>, value_from: impl Into<Value<String>>) -> Self {
             Secret {
                 name: name.into(),
@@ -3796,7 +3796,7 @@ pub mod task_definition {
     }
 
     impl SharingStrategy {
-        /// A `SharingStrategy` with its required properties set and the optional ones unset.
+        /// A new `SharingStrategy` with its required properties set and the optional ones unset.
         pub fn new(nvidia_mps: impl Into<NvidiaMpsAllocation>) -> Self {
             SharingStrategy {
                 nvidia_mps: nvidia_mps.into(),
@@ -3820,7 +3820,7 @@ pub mod task_definition {
     }
 
     impl SystemControl {
-        /// A `SystemControl` with its required properties set and the optional ones unset.
+        /// A new `SystemControl` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -3840,7 +3840,7 @@ pub mod task_definition {
     }
 
     impl TaskDefinitionPlacementConstraint {
-        /// A `TaskDefinitionPlacementConstraint` with its required properties set and the optional ones unset.
+        /// A new `TaskDefinitionPlacementConstraint` with its required properties set and the optional ones unset.
         pub fn new(type_: impl Into<Value<TaskDefinitionPlacementConstraintType>>) -> Self {
             TaskDefinitionPlacementConstraint {
                 expression: None,
@@ -3868,7 +3868,7 @@ pub mod task_definition {
     }
 
     impl Tmpfs {
-        /// A `Tmpfs` with its required properties set and the optional ones unset.
+        /// A new `Tmpfs` with its required properties set and the optional ones unset.
         pub fn new(size: impl Into<Value<i64>>) -> Self {
             Tmpfs {
                 container_path: None,
@@ -3893,7 +3893,7 @@ pub mod task_definition {
     }
 
     impl Ulimit {
-        /// A `Ulimit` with its required properties set and the optional ones unset.
+        /// A new `Ulimit` with its required properties set and the optional ones unset.
         pub fn new(
             hard_limit: impl Into<Value<i64>>,
             name: impl Into<Value<Name>>,
@@ -3961,7 +3961,7 @@ pub mod task_definition {
     }
 
     impl Volume {
-        /// A `Volume` with its required properties set and the optional ones unset.
+        /// A new `Volume` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -3983,7 +3983,7 @@ pub mod task_definition {
     }
 
     impl VolumeFrom {
-        /// A `VolumeFrom` with its required properties set and the optional ones unset.
+        /// A new `VolumeFrom` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }

@@ -270,7 +270,7 @@ pub mod replication_group {
     }
 
     impl ReplicationGroup {
-        /// A `ReplicationGroup` with its required properties set and the optional ones unset.
+        /// A new `ReplicationGroup` with its required properties set and the optional ones unset.
         pub fn new(replication_group_description: impl Into<Value<String>>) -> Self {
             ReplicationGroup {
                 at_rest_encryption_enabled: None,
@@ -642,7 +642,7 @@ pub mod replication_group {
     }
 
     impl CloudWatchLogsDestinationDetails {
-        /// A `CloudWatchLogsDestinationDetails` with its required properties set and the optional ones unset.
+        /// A new `CloudWatchLogsDestinationDetails` with its required properties set and the optional ones unset.
         pub fn new(log_group: impl Into<Value<String>>) -> Self {
             CloudWatchLogsDestinationDetails {
                 log_group: log_group.into(),
@@ -672,7 +672,7 @@ pub mod replication_group {
     }
 
     impl DestinationDetails {
-        /// A `DestinationDetails` with its required properties set and the optional ones unset.
+        /// A new `DestinationDetails` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -687,7 +687,7 @@ pub mod replication_group {
     }
 
     impl KinesisFirehoseDestinationDetails {
-        /// A `KinesisFirehoseDestinationDetails` with its required properties set and the optional ones unset.
+        /// A new `KinesisFirehoseDestinationDetails` with its required properties set and the optional ones unset.
         pub fn new(delivery_stream: impl Into<Value<String>>) -> Self {
             KinesisFirehoseDestinationDetails {
                 delivery_stream: delivery_stream.into(),
@@ -713,7 +713,7 @@ pub mod replication_group {
     }
 
     impl LogDeliveryConfigurationRequest {
-        /// A `LogDeliveryConfigurationRequest` with its required properties set and the optional ones unset.
+        /// A new `LogDeliveryConfigurationRequest` with its required properties set and the optional ones unset.
         pub fn new(
             destination_details: impl Into<DestinationDetails>,
             destination_type: impl Into<Value<String>>,
@@ -766,7 +766,7 @@ pub mod replication_group {
     }
 
     impl NodeGroupConfiguration {
-        /// A `NodeGroupConfiguration` with its required properties set and the optional ones unset.
+        /// A new `NodeGroupConfiguration` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -809,7 +809,7 @@ pub mod subnet_group {
     }
 
     impl SubnetGroup {
-        /// A `SubnetGroup` with its required properties set and the optional ones unset.
+        /// A new `SubnetGroup` with its required properties set and the optional ones unset.
         pub fn new(
             description: impl Into<Value<String>>,
             subnet_ids: impl Into<List<String>>,

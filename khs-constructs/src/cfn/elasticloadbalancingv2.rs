@@ -69,7 +69,7 @@ pub mod listener {
     }
 
     impl Listener {
-        /// A `Listener` with its required properties set and the optional ones unset.
+        /// A new `Listener` with its required properties set and the optional ones unset.
         pub fn new(
             load_balancer_arn: impl Into<Value<String>>,
             default_actions: impl Into<Vec<Action>>,
@@ -232,7 +232,7 @@ pub mod listener {
     }
 
     impl Action {
-        /// A `Action` with its required properties set and the optional ones unset.
+        /// A new `Action` with its required properties set and the optional ones unset.
         pub fn new(type_: impl Into<Value<Type>>) -> Self {
             Action {
                 authenticate_cognito_config: None,
@@ -294,7 +294,7 @@ pub mod listener {
     }
 
     impl AuthenticateCognitoConfig {
-        /// A `AuthenticateCognitoConfig` with its required properties set and the optional ones unset.
+        /// A new `AuthenticateCognitoConfig` with its required properties set and the optional ones unset.
         pub fn new(
             user_pool_arn: impl Into<Value<String>>,
             user_pool_client_id: impl Into<Value<String>>,
@@ -378,7 +378,7 @@ pub mod listener {
     }
 
     impl AuthenticateOidcConfig {
-        /// A `AuthenticateOidcConfig` with its required properties set and the optional ones unset.
+        /// A new `AuthenticateOidcConfig` with its required properties set and the optional ones unset.
         pub fn new(
             authorization_endpoint: impl Into<Value<String>>,
             client_id: impl Into<Value<String>>,
@@ -414,7 +414,7 @@ pub mod listener {
     }
 
     impl Certificate {
-        /// A `Certificate` with its required properties set and the optional ones unset.
+        /// A new `Certificate` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -439,7 +439,7 @@ pub mod listener {
     }
 
     impl FixedResponseConfig {
-        /// A `FixedResponseConfig` with its required properties set and the optional ones unset.
+        /// A new `FixedResponseConfig` with its required properties set and the optional ones unset.
         pub fn new(status_code: impl Into<Value<String>>) -> Self {
             FixedResponseConfig {
                 content_type: None,
@@ -468,7 +468,7 @@ pub mod listener {
     }
 
     impl ForwardConfig {
-        /// A `ForwardConfig` with its required properties set and the optional ones unset.
+        /// A new `ForwardConfig` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -489,7 +489,7 @@ pub mod listener {
     }
 
     impl JwtValidationActionAdditionalClaim {
-        /// A `JwtValidationActionAdditionalClaim` with its required properties set and the optional ones unset.
+        /// A new `JwtValidationActionAdditionalClaim` with its required properties set and the optional ones unset.
         pub fn new(
             format: impl Into<Value<Format>>,
             name: impl Into<Value<String>>,
@@ -520,7 +520,7 @@ pub mod listener {
     }
 
     impl JwtValidationConfig {
-        /// A `JwtValidationConfig` with its required properties set and the optional ones unset.
+        /// A new `JwtValidationConfig` with its required properties set and the optional ones unset.
         pub fn new(
             issuer: impl Into<Value<String>>,
             jwks_endpoint: impl Into<Value<String>>,
@@ -565,7 +565,7 @@ pub mod listener {
     }
 
     impl MutualAuthentication {
-        /// A `MutualAuthentication` with its required properties set and the optional ones unset.
+        /// A new `MutualAuthentication` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -605,7 +605,7 @@ pub mod listener {
     }
 
     impl RedirectConfig {
-        /// A `RedirectConfig` with its required properties set and the optional ones unset.
+        /// A new `RedirectConfig` with its required properties set and the optional ones unset.
         pub fn new(status_code: impl Into<Value<StatusCode>>) -> Self {
             RedirectConfig {
                 host: None,
@@ -634,7 +634,7 @@ pub mod listener {
     }
 
     impl TargetGroupStickinessConfig {
-        /// A `TargetGroupStickinessConfig` with its required properties set and the optional ones unset.
+        /// A new `TargetGroupStickinessConfig` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -656,7 +656,7 @@ pub mod listener {
     }
 
     impl TargetGroupTuple {
-        /// A `TargetGroupTuple` with its required properties set and the optional ones unset.
+        /// A new `TargetGroupTuple` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -846,7 +846,7 @@ pub mod listener_rule {
     }
 
     impl ListenerRule {
-        /// A `ListenerRule` with its required properties set and the optional ones unset.
+        /// A new `ListenerRule` with its required properties set and the optional ones unset.
         pub fn new(
             actions: impl Into<Vec<Action>>,
             priority: impl Into<Value<i64>>,
@@ -990,7 +990,7 @@ pub mod listener_rule {
     }
 
     impl Action {
-        /// A `Action` with its required properties set and the optional ones unset.
+        /// A new `Action` with its required properties set and the optional ones unset.
         pub fn new(type_: impl Into<Value<Type>>) -> Self {
             Action {
                 authenticate_cognito_config: None,
@@ -1052,7 +1052,7 @@ pub mod listener_rule {
     }
 
     impl AuthenticateCognitoConfig {
-        /// A `AuthenticateCognitoConfig` with its required properties set and the optional ones unset.
+        /// A new `AuthenticateCognitoConfig` with its required properties set and the optional ones unset.
         pub fn new(
             user_pool_arn: impl Into<Value<String>>,
             user_pool_client_id: impl Into<Value<String>>,
@@ -1136,7 +1136,7 @@ pub mod listener_rule {
     }
 
     impl AuthenticateOidcConfig {
-        /// A `AuthenticateOidcConfig` with its required properties set and the optional ones unset.
+        /// A new `AuthenticateOidcConfig` with its required properties set and the optional ones unset.
         pub fn new(
             authorization_endpoint: impl Into<Value<String>>,
             client_id: impl Into<Value<String>>,
@@ -1180,7 +1180,7 @@ pub mod listener_rule {
     }
 
     impl FixedResponseConfig {
-        /// A `FixedResponseConfig` with its required properties set and the optional ones unset.
+        /// A new `FixedResponseConfig` with its required properties set and the optional ones unset.
         pub fn new(status_code: impl Into<Value<String>>) -> Self {
             FixedResponseConfig {
                 content_type: None,
@@ -1209,7 +1209,7 @@ pub mod listener_rule {
     }
 
     impl ForwardConfig {
-        /// A `ForwardConfig` with its required properties set and the optional ones unset.
+        /// A new `ForwardConfig` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -1231,7 +1231,7 @@ pub mod listener_rule {
     }
 
     impl HostHeaderConfig {
-        /// A `HostHeaderConfig` with its required properties set and the optional ones unset.
+        /// A new `HostHeaderConfig` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -1258,7 +1258,7 @@ pub mod listener_rule {
     }
 
     impl HttpHeaderConfig {
-        /// A `HttpHeaderConfig` with its required properties set and the optional ones unset.
+        /// A new `HttpHeaderConfig` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -1275,7 +1275,7 @@ pub mod listener_rule {
     }
 
     impl HttpRequestMethodConfig {
-        /// A `HttpRequestMethodConfig` with its required properties set and the optional ones unset.
+        /// A new `HttpRequestMethodConfig` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -1296,7 +1296,7 @@ pub mod listener_rule {
     }
 
     impl JwtValidationActionAdditionalClaim {
-        /// A `JwtValidationActionAdditionalClaim` with its required properties set and the optional ones unset.
+        /// A new `JwtValidationActionAdditionalClaim` with its required properties set and the optional ones unset.
         pub fn new(
             format: impl Into<Value<Format>>,
             name: impl Into<Value<String>>,
@@ -1327,7 +1327,7 @@ pub mod listener_rule {
     }
 
     impl JwtValidationConfig {
-        /// A `JwtValidationConfig` with its required properties set and the optional ones unset.
+        /// A new `JwtValidationConfig` with its required properties set and the optional ones unset.
         pub fn new(
             issuer: impl Into<Value<String>>,
             jwks_endpoint: impl Into<Value<String>>,
@@ -1356,7 +1356,7 @@ pub mod listener_rule {
     }
 
     impl PathPatternConfig {
-        /// A `PathPatternConfig` with its required properties set and the optional ones unset.
+        /// A new `PathPatternConfig` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -1373,7 +1373,7 @@ pub mod listener_rule {
     }
 
     impl QueryStringConfig {
-        /// A `QueryStringConfig` with its required properties set and the optional ones unset.
+        /// A new `QueryStringConfig` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -1413,7 +1413,7 @@ pub mod listener_rule {
     }
 
     impl RedirectConfig {
-        /// A `RedirectConfig` with its required properties set and the optional ones unset.
+        /// A new `RedirectConfig` with its required properties set and the optional ones unset.
         pub fn new(status_code: impl Into<Value<StatusCode>>) -> Self {
             RedirectConfig {
                 host: None,
@@ -1438,7 +1438,7 @@ pub mod listener_rule {
     }
 
     impl RewriteConfig {
-        /// A `RewriteConfig` with its required properties set and the optional ones unset.
+        /// A new `RewriteConfig` with its required properties set and the optional ones unset.
         pub fn new(regex: impl Into<Value<String>>, replace: impl Into<Value<String>>) -> Self {
             RewriteConfig {
                 regex: regex.into(),
@@ -1456,7 +1456,7 @@ pub mod listener_rule {
     }
 
     impl RewriteConfigObject {
-        /// A `RewriteConfigObject` with its required properties set and the optional ones unset.
+        /// A new `RewriteConfigObject` with its required properties set and the optional ones unset.
         pub fn new(rewrites: impl Into<Vec<RewriteConfig>>) -> Self {
             RewriteConfigObject {
                 rewrites: rewrites.into(),
@@ -1518,7 +1518,7 @@ pub mod listener_rule {
     }
 
     impl RuleCondition {
-        /// A `RuleCondition` with its required properties set and the optional ones unset.
+        /// A new `RuleCondition` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -1540,7 +1540,7 @@ pub mod listener_rule {
     }
 
     impl SourceIpConfig {
-        /// A `SourceIpConfig` with its required properties set and the optional ones unset.
+        /// A new `SourceIpConfig` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -1562,7 +1562,7 @@ pub mod listener_rule {
     }
 
     impl TargetGroupStickinessConfig {
-        /// A `TargetGroupStickinessConfig` with its required properties set and the optional ones unset.
+        /// A new `TargetGroupStickinessConfig` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -1584,7 +1584,7 @@ pub mod listener_rule {
     }
 
     impl TargetGroupTuple {
-        /// A `TargetGroupTuple` with its required properties set and the optional ones unset.
+        /// A new `TargetGroupTuple` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -1612,7 +1612,7 @@ pub mod listener_rule {
     }
 
     impl Transform {
-        /// A `Transform` with its required properties set and the optional ones unset.
+        /// A new `Transform` with its required properties set and the optional ones unset.
         pub fn new(type_: impl Into<Value<TransformType>>) -> Self {
             Transform {
                 host_header_rewrite_config: None,
@@ -1845,7 +1845,7 @@ pub mod load_balancer {
     }
 
     impl LoadBalancer {
-        /// A `LoadBalancer` with its required properties set and the optional ones unset.
+        /// A new `LoadBalancer` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -1984,7 +1984,7 @@ pub mod load_balancer {
     }
 
     impl MinimumLoadBalancerCapacity {
-        /// A `MinimumLoadBalancerCapacity` with its required properties set and the optional ones unset.
+        /// A new `MinimumLoadBalancerCapacity` with its required properties set and the optional ones unset.
         pub fn new(capacity_units: impl Into<Value<i64>>) -> Self {
             MinimumLoadBalancerCapacity {
                 capacity_units: capacity_units.into(),
@@ -2024,7 +2024,7 @@ pub mod load_balancer {
     }
 
     impl SubnetMapping {
-        /// A `SubnetMapping` with its required properties set and the optional ones unset.
+        /// A new `SubnetMapping` with its required properties set and the optional ones unset.
         pub fn new(subnet_id: impl Into<Value<String>>) -> Self {
             SubnetMapping {
                 allocation_id: None,
@@ -2246,7 +2246,7 @@ pub mod target_group {
     }
 
     impl TargetGroup {
-        /// A `TargetGroup` with its required properties set and the optional ones unset.
+        /// A new `TargetGroup` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -2425,7 +2425,7 @@ pub mod target_group {
     }
 
     impl Matcher {
-        /// A `Matcher` with its required properties set and the optional ones unset.
+        /// A new `Matcher` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -2455,7 +2455,7 @@ pub mod target_group {
     }
 
     impl TargetDescription {
-        /// A `TargetDescription` with its required properties set and the optional ones unset.
+        /// A new `TargetDescription` with its required properties set and the optional ones unset.
         pub fn new(id: impl Into<Value<String>>) -> Self {
             TargetDescription {
                 availability_zone: None,

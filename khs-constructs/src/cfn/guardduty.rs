@@ -45,7 +45,7 @@ pub mod detector {
     }
 
     impl Detector {
-        /// A `Detector` with its required properties set and the optional ones unset.
+        /// A new `Detector` with its required properties set and the optional ones unset.
         pub fn new(enable: impl Into<Value<bool>>) -> Self {
             Detector {
                 data_sources: None,
@@ -135,7 +135,7 @@ pub mod detector {
     }
 
     impl CfnDataSourceConfigurations {
-        /// A `CfnDataSourceConfigurations` with its required properties set and the optional ones unset.
+        /// A new `CfnDataSourceConfigurations` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -157,7 +157,7 @@ pub mod detector {
     }
 
     impl CfnFeatureAdditionalConfiguration {
-        /// A `CfnFeatureAdditionalConfiguration` with its required properties set and the optional ones unset.
+        /// A new `CfnFeatureAdditionalConfiguration` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -183,7 +183,7 @@ pub mod detector {
     }
 
     impl CfnFeatureConfiguration {
-        /// A `CfnFeatureConfiguration` with its required properties set and the optional ones unset.
+        /// A new `CfnFeatureConfiguration` with its required properties set and the optional ones unset.
         pub fn new(
             name: impl Into<Value<CfnFeatureConfigurationName>>,
             status: impl Into<Value<CfnFeatureConfigurationStatus>>,
@@ -205,7 +205,7 @@ pub mod detector {
     }
 
     impl CfnKubernetesAuditLogsConfiguration {
-        /// A `CfnKubernetesAuditLogsConfiguration` with its required properties set and the optional ones unset.
+        /// A new `CfnKubernetesAuditLogsConfiguration` with its required properties set and the optional ones unset.
         pub fn new(enable: impl Into<Value<bool>>) -> Self {
             CfnKubernetesAuditLogsConfiguration {
                 enable: enable.into(),
@@ -222,7 +222,7 @@ pub mod detector {
     }
 
     impl CfnKubernetesConfiguration {
-        /// A `CfnKubernetesConfiguration` with its required properties set and the optional ones unset.
+        /// A new `CfnKubernetesConfiguration` with its required properties set and the optional ones unset.
         pub fn new(audit_logs: impl Into<CfnKubernetesAuditLogsConfiguration>) -> Self {
             CfnKubernetesConfiguration {
                 audit_logs: audit_logs.into(),
@@ -244,7 +244,7 @@ pub mod detector {
     }
 
     impl CfnMalwareProtectionConfiguration {
-        /// A `CfnMalwareProtectionConfiguration` with its required properties set and the optional ones unset.
+        /// A new `CfnMalwareProtectionConfiguration` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -261,7 +261,7 @@ pub mod detector {
     }
 
     impl CfnScanEc2InstanceWithFindingsConfiguration {
-        /// A `CfnScanEc2InstanceWithFindingsConfiguration` with its required properties set and the optional ones unset.
+        /// A new `CfnScanEc2InstanceWithFindingsConfiguration` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -276,7 +276,7 @@ pub mod detector {
     }
 
     impl Cfns3LogsConfiguration {
-        /// A `Cfns3LogsConfiguration` with its required properties set and the optional ones unset.
+        /// A new `Cfns3LogsConfiguration` with its required properties set and the optional ones unset.
         pub fn new(enable: impl Into<Value<bool>>) -> Self {
             Cfns3LogsConfiguration {
                 enable: enable.into(),

@@ -52,7 +52,7 @@ pub mod managed_policy {
     }
 
     impl ManagedPolicy {
-        /// A `ManagedPolicy` with its required properties set and the optional ones unset.
+        /// A new `ManagedPolicy` with its required properties set and the optional ones unset.
         pub fn new(policy_document: impl Into<serde_json::Value>) -> Self {
             ManagedPolicy {
                 description: None,
@@ -213,7 +213,7 @@ pub mod policy {
     }
 
     impl Policy {
-        /// A `Policy` with its required properties set and the optional ones unset.
+        /// A new `Policy` with its required properties set and the optional ones unset.
         pub fn new(
             policy_document: impl Into<serde_json::Value>,
             policy_name: impl Into<Value<String>>,
@@ -349,7 +349,7 @@ pub mod role {
     }
 
     impl Role {
-        /// A `Role` with its required properties set and the optional ones unset.
+        /// A new `Role` with its required properties set and the optional ones unset.
         pub fn new(assume_role_policy_document: impl Into<serde_json::Value>) -> Self {
             Role {
                 assume_role_policy_document: assume_role_policy_document.into(),
@@ -458,7 +458,7 @@ pub mod role {
     }
 
     impl Policy {
-        /// A `Policy` with its required properties set and the optional ones unset.
+        /// A new `Policy` with its required properties set and the optional ones unset.
         pub fn new(
             policy_document: impl Into<serde_json::Value>,
             policy_name: impl Into<Value<String>>,

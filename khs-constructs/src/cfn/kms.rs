@@ -25,7 +25,7 @@ pub mod alias {
     }
 
     impl Alias {
-        /// A `Alias` with its required properties set and the optional ones unset.
+        /// A new `Alias` with its required properties set and the optional ones unset.
         pub fn new(
             alias_name: impl Into<Value<String>>,
             target_key_id: impl Into<Value<String>>,
@@ -161,7 +161,7 @@ pub mod key {
     }
 
     impl Key {
-        /// A `Key` with its required properties set and the optional ones unset.
+        /// A new `Key` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }

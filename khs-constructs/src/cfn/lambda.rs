@@ -189,7 +189,7 @@ pub mod function {
     }
 
     impl Function {
-        /// A `Function` with its required properties set and the optional ones unset.
+        /// A new `Function` with its required properties set and the optional ones unset.
         pub fn new(code: impl Into<Code>, role: impl Into<Value<String>>) -> Self {
             Function {
                 architectures: None,
@@ -445,7 +445,7 @@ pub mod function {
     }
 
     impl CapacityProviderConfig {
-        /// A `CapacityProviderConfig` with its required properties set and the optional ones unset.
+        /// A new `CapacityProviderConfig` with its required properties set and the optional ones unset.
         pub fn new(
             lambda_managed_instances_capacity_provider_config: impl Into<
                 LambdaManagedInstancesCapacityProviderConfig,
@@ -502,7 +502,7 @@ pub mod function {
     }
 
     impl Code {
-        /// A `Code` with its required properties set and the optional ones unset.
+        /// A new `Code` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -519,7 +519,7 @@ pub mod function {
     }
 
     impl DeadLetterConfig {
-        /// A `DeadLetterConfig` with its required properties set and the optional ones unset.
+        /// A new `DeadLetterConfig` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -547,7 +547,7 @@ pub mod function {
     }
 
     impl DurableConfig {
-        /// A `DurableConfig` with its required properties set and the optional ones unset.
+        /// A new `DurableConfig` with its required properties set and the optional ones unset.
         pub fn new(execution_timeout: impl Into<Value<i64>>) -> Self {
             DurableConfig {
                 execution_timeout: execution_timeout.into(),
@@ -568,7 +568,7 @@ pub mod function {
     }
 
     impl Environment {
-        /// A `Environment` with its required properties set and the optional ones unset.
+        /// A new `Environment` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -583,7 +583,7 @@ pub mod function {
     }
 
     impl EphemeralStorage {
-        /// A `EphemeralStorage` with its required properties set and the optional ones unset.
+        /// A new `EphemeralStorage` with its required properties set and the optional ones unset.
         pub fn new(size: impl Into<Value<i64>>) -> Self {
             EphemeralStorage { size: size.into() }
         }
@@ -606,7 +606,7 @@ pub mod function {
     }
 
     impl FileSystemConfig {
-        /// A `FileSystemConfig` with its required properties set and the optional ones unset.
+        /// A new `FileSystemConfig` with its required properties set and the optional ones unset.
         pub fn new(
             arn: impl Into<Value<String>>,
             local_mount_path: impl Into<Value<String>>,
@@ -641,7 +641,7 @@ pub mod function {
     }
 
     impl FunctionScalingConfig {
-        /// A `FunctionScalingConfig` with its required properties set and the optional ones unset.
+        /// A new `FunctionScalingConfig` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -668,7 +668,7 @@ pub mod function {
     }
 
     impl ImageConfig {
-        /// A `ImageConfig` with its required properties set and the optional ones unset.
+        /// A new `ImageConfig` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -699,7 +699,7 @@ pub mod function {
     }
 
     impl LambdaManagedInstancesCapacityProviderConfig {
-        /// A `LambdaManagedInstancesCapacityProviderConfig` with its required properties set and the optional ones unset.
+        /// A new `LambdaManagedInstancesCapacityProviderConfig` with its required properties set and the optional ones unset.
         pub fn new(capacity_provider_arn: impl Into<Value<String>>) -> Self {
             LambdaManagedInstancesCapacityProviderConfig {
                 capacity_provider_arn: capacity_provider_arn.into(),
@@ -738,7 +738,7 @@ pub mod function {
     }
 
     impl LoggingConfig {
-        /// A `LoggingConfig` with its required properties set and the optional ones unset.
+        /// A new `LoggingConfig` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -758,7 +758,7 @@ pub mod function {
     }
 
     impl RuntimeManagementConfig {
-        /// A `RuntimeManagementConfig` with its required properties set and the optional ones unset.
+        /// A new `RuntimeManagementConfig` with its required properties set and the optional ones unset.
         pub fn new(update_runtime_on: impl Into<Value<UpdateRuntimeOn>>) -> Self {
             RuntimeManagementConfig {
                 runtime_version_arn: None,
@@ -778,7 +778,7 @@ pub mod function {
     }
 
     impl S3FilesConfig {
-        /// A `S3FilesConfig` with its required properties set and the optional ones unset.
+        /// A new `S3FilesConfig` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -793,7 +793,7 @@ pub mod function {
     }
 
     impl SnapStart {
-        /// A `SnapStart` with its required properties set and the optional ones unset.
+        /// A new `SnapStart` with its required properties set and the optional ones unset.
         pub fn new(apply_on: impl Into<Value<ApplyOn>>) -> Self {
             SnapStart {
                 apply_on: apply_on.into(),
@@ -810,7 +810,7 @@ pub mod function {
     }
 
     impl TenancyConfig {
-        /// A `TenancyConfig` with its required properties set and the optional ones unset.
+        /// A new `TenancyConfig` with its required properties set and the optional ones unset.
         pub fn new(tenant_isolation_mode: impl Into<Value<TenantIsolationMode>>) -> Self {
             TenancyConfig {
                 tenant_isolation_mode: tenant_isolation_mode.into(),
@@ -829,7 +829,7 @@ pub mod function {
     }
 
     impl TracingConfig {
-        /// A `TracingConfig` with its required properties set and the optional ones unset.
+        /// A new `TracingConfig` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -859,7 +859,7 @@ pub mod function {
     }
 
     impl VpcConfig {
-        /// A `VpcConfig` with its required properties set and the optional ones unset.
+        /// A new `VpcConfig` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }

@@ -83,7 +83,7 @@ pub mod log_group {
     }
 
     impl LogGroup {
-        /// A `LogGroup` with its required properties set and the optional ones unset.
+        /// A new `LogGroup` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -215,7 +215,7 @@ pub mod resource_policy {
     }
 
     impl ResourcePolicy {
-        /// A `ResourcePolicy` with its required properties set and the optional ones unset.
+        /// A new `ResourcePolicy` with its required properties set and the optional ones unset.
         pub fn new(
             policy_name: impl Into<Value<String>>,
             policy_document: impl Into<serde_json::Value>,

@@ -547,7 +547,7 @@ pub mod db_instance {
     }
 
     impl DbInstance {
-        /// A `DbInstance` with its required properties set and the optional ones unset.
+        /// A new `DbInstance` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -1202,7 +1202,7 @@ pub mod db_instance {
     }
 
     impl AdditionalStorageVolume {
-        /// A `AdditionalStorageVolume` with its required properties set and the optional ones unset.
+        /// A new `AdditionalStorageVolume` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -1220,7 +1220,7 @@ pub mod db_instance {
     }
 
     impl DbInstanceRole {
-        /// A `DbInstanceRole` with its required properties set and the optional ones unset.
+        /// A new `DbInstanceRole` with its required properties set and the optional ones unset.
         pub fn new(
             feature_name: impl Into<Value<String>>,
             role_arn: impl Into<Value<String>>,
@@ -1248,7 +1248,7 @@ pub mod db_instance {
     }
 
     impl MasterUserSecret {
-        /// A `MasterUserSecret` with its required properties set and the optional ones unset.
+        /// A new `MasterUserSecret` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -1270,7 +1270,7 @@ pub mod db_instance {
     }
 
     impl ProcessorFeature {
-        /// A `ProcessorFeature` with its required properties set and the optional ones unset.
+        /// A new `ProcessorFeature` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -1369,7 +1369,7 @@ pub mod db_parameter_group {
     }
 
     impl DbParameterGroup {
-        /// A `DbParameterGroup` with its required properties set and the optional ones unset.
+        /// A new `DbParameterGroup` with its required properties set and the optional ones unset.
         pub fn new(
             family: impl Into<Value<String>>,
             description: impl Into<Value<String>>,
@@ -1479,7 +1479,7 @@ pub mod db_subnet_group {
     }
 
     impl DbSubnetGroup {
-        /// A `DbSubnetGroup` with its required properties set and the optional ones unset.
+        /// A new `DbSubnetGroup` with its required properties set and the optional ones unset.
         pub fn new(
             db_subnet_group_description: impl Into<Value<String>>,
             subnet_ids: impl Into<List<String>>,

@@ -27,7 +27,7 @@ pub mod health_check {
     }
 
     impl HealthCheck {
-        /// A `HealthCheck` with its required properties set and the optional ones unset.
+        /// A new `HealthCheck` with its required properties set and the optional ones unset.
         pub fn new(health_check_config: impl Into<HealthCheckConfig>) -> Self {
             HealthCheck {
                 health_check_config: health_check_config.into(),
@@ -94,7 +94,7 @@ pub mod health_check {
     }
 
     impl AlarmIdentifier {
-        /// A `AlarmIdentifier` with its required properties set and the optional ones unset.
+        /// A new `AlarmIdentifier` with its required properties set and the optional ones unset.
         pub fn new(name: impl Into<Value<String>>, region: impl Into<Value<Region>>) -> Self {
             AlarmIdentifier {
                 name: name.into(),
@@ -198,7 +198,7 @@ pub mod health_check {
     }
 
     impl HealthCheckConfig {
-        /// A `HealthCheckConfig` with its required properties set and the optional ones unset.
+        /// A new `HealthCheckConfig` with its required properties set and the optional ones unset.
         pub fn new(type_: impl Into<Value<Type>>) -> Self {
             HealthCheckConfig {
                 alarm_identifier: None,
@@ -514,7 +514,7 @@ pub mod hosted_zone {
     }
 
     impl HostedZone {
-        /// A `HostedZone` with its required properties set and the optional ones unset.
+        /// A new `HostedZone` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -602,7 +602,7 @@ pub mod hosted_zone {
     }
 
     impl HostedZoneConfig {
-        /// A `HostedZoneConfig` with its required properties set and the optional ones unset.
+        /// A new `HostedZoneConfig` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -622,7 +622,7 @@ pub mod hosted_zone {
     }
 
     impl HostedZoneFeatures {
-        /// A `HostedZoneFeatures` with its required properties set and the optional ones unset.
+        /// A new `HostedZoneFeatures` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -637,7 +637,7 @@ pub mod hosted_zone {
     }
 
     impl QueryLoggingConfig {
-        /// A `QueryLoggingConfig` with its required properties set and the optional ones unset.
+        /// A new `QueryLoggingConfig` with its required properties set and the optional ones unset.
         pub fn new(cloud_watch_logs_log_group_arn: impl Into<Value<String>>) -> Self {
             QueryLoggingConfig {
                 cloud_watch_logs_log_group_arn: cloud_watch_logs_log_group_arn.into(),
@@ -657,7 +657,7 @@ pub mod hosted_zone {
     }
 
     impl Vpc {
-        /// A `Vpc` with its required properties set and the optional ones unset.
+        /// A new `Vpc` with its required properties set and the optional ones unset.
         pub fn new(vpc_id: impl Into<Value<String>>, vpc_region: impl Into<Value<String>>) -> Self {
             Vpc {
                 vpc_id: vpc_id.into(),
@@ -768,7 +768,7 @@ pub mod record_set {
     }
 
     impl RecordSet {
-        /// A `RecordSet` with its required properties set and the optional ones unset.
+        /// A new `RecordSet` with its required properties set and the optional ones unset.
         pub fn new(type_: impl Into<Value<String>>, name: impl Into<Value<String>>) -> Self {
             RecordSet {
                 alias_target: None,
@@ -922,7 +922,7 @@ pub mod record_set {
     }
 
     impl AliasTarget {
-        /// A `AliasTarget` with its required properties set and the optional ones unset.
+        /// A new `AliasTarget` with its required properties set and the optional ones unset.
         pub fn new(
             dns_name: impl Into<Value<String>>,
             hosted_zone_id: impl Into<Value<String>>,
@@ -947,7 +947,7 @@ pub mod record_set {
     }
 
     impl CidrRoutingConfig {
-        /// A `CidrRoutingConfig` with its required properties set and the optional ones unset.
+        /// A new `CidrRoutingConfig` with its required properties set and the optional ones unset.
         pub fn new(
             collection_id: impl Into<Value<String>>,
             location_name: impl Into<Value<String>>,
@@ -971,7 +971,7 @@ pub mod record_set {
     }
 
     impl Coordinates {
-        /// A `Coordinates` with its required properties set and the optional ones unset.
+        /// A new `Coordinates` with its required properties set and the optional ones unset.
         pub fn new(
             latitude: impl Into<Value<String>>,
             longitude: impl Into<Value<String>>,
@@ -1004,7 +1004,7 @@ pub mod record_set {
     }
 
     impl GeoLocation {
-        /// A `GeoLocation` with its required properties set and the optional ones unset.
+        /// A new `GeoLocation` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -1036,7 +1036,7 @@ pub mod record_set {
     }
 
     impl GeoProximityLocation {
-        /// A `GeoProximityLocation` with its required properties set and the optional ones unset.
+        /// A new `GeoProximityLocation` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }

@@ -191,7 +191,7 @@ pub mod bucket {
     }
 
     impl Bucket {
-        /// A `Bucket` with its required properties set and the optional ones unset.
+        /// A new `Bucket` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -450,7 +450,7 @@ pub mod bucket {
     }
 
     impl AbortIncompleteMultipartUpload {
-        /// A `AbortIncompleteMultipartUpload` with its required properties set and the optional ones unset.
+        /// A new `AbortIncompleteMultipartUpload` with its required properties set and the optional ones unset.
         pub fn new(days_after_initiation: impl Into<Value<i64>>) -> Self {
             AbortIncompleteMultipartUpload {
                 days_after_initiation: days_after_initiation.into(),
@@ -467,7 +467,7 @@ pub mod bucket {
     }
 
     impl AccelerateConfiguration {
-        /// A `AccelerateConfiguration` with its required properties set and the optional ones unset.
+        /// A new `AccelerateConfiguration` with its required properties set and the optional ones unset.
         pub fn new(acceleration_status: impl Into<Value<AccelerationStatus>>) -> Self {
             AccelerateConfiguration {
                 acceleration_status: acceleration_status.into(),
@@ -484,7 +484,7 @@ pub mod bucket {
     }
 
     impl AccessControlTranslation {
-        /// A `AccessControlTranslation` with its required properties set and the optional ones unset.
+        /// A new `AccessControlTranslation` with its required properties set and the optional ones unset.
         pub fn new(owner: impl Into<Value<Owner>>) -> Self {
             AccessControlTranslation {
                 owner: owner.into(),
@@ -514,7 +514,7 @@ pub mod bucket {
     }
 
     impl AnalyticsConfiguration {
-        /// A `AnalyticsConfiguration` with its required properties set and the optional ones unset.
+        /// A new `AnalyticsConfiguration` with its required properties set and the optional ones unset.
         pub fn new(
             id: impl Into<Value<String>>,
             storage_class_analysis: impl Into<StorageClassAnalysis>,
@@ -560,7 +560,7 @@ pub mod bucket {
     }
 
     impl AnnotationTableConfiguration {
-        /// A `AnnotationTableConfiguration` with its required properties set and the optional ones unset.
+        /// A new `AnnotationTableConfiguration` with its required properties set and the optional ones unset.
         pub fn new(configuration_state: impl Into<Value<ConfigurationState>>) -> Self {
             AnnotationTableConfiguration {
                 configuration_state: configuration_state.into(),
@@ -583,7 +583,7 @@ pub mod bucket {
     }
 
     impl BlockedEncryptionTypes {
-        /// A `BlockedEncryptionTypes` with its required properties set and the optional ones unset.
+        /// A new `BlockedEncryptionTypes` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -598,7 +598,7 @@ pub mod bucket {
     }
 
     impl BucketEncryption {
-        /// A `BucketEncryption` with its required properties set and the optional ones unset.
+        /// A new `BucketEncryption` with its required properties set and the optional ones unset.
         pub fn new(
             server_side_encryption_configuration: impl Into<Vec<ServerSideEncryptionRule>>,
         ) -> Self {
@@ -617,7 +617,7 @@ pub mod bucket {
     }
 
     impl CorsConfiguration {
-        /// A `CorsConfiguration` with its required properties set and the optional ones unset.
+        /// A new `CorsConfiguration` with its required properties set and the optional ones unset.
         pub fn new(cors_rules: impl Into<Vec<CorsRule>>) -> Self {
             CorsConfiguration {
                 cors_rules: cors_rules.into(),
@@ -657,7 +657,7 @@ pub mod bucket {
     }
 
     impl CorsRule {
-        /// A `CorsRule` with its required properties set and the optional ones unset.
+        /// A new `CorsRule` with its required properties set and the optional ones unset.
         pub fn new(
             allowed_methods: impl Into<List<AllowedMethods>>,
             allowed_origins: impl Into<List<String>>,
@@ -685,7 +685,7 @@ pub mod bucket {
     }
 
     impl DataExport {
-        /// A `DataExport` with its required properties set and the optional ones unset.
+        /// A new `DataExport` with its required properties set and the optional ones unset.
         pub fn new(
             destination: impl Into<Destination>,
             output_schema_version: impl Into<Value<String>>,
@@ -713,7 +713,7 @@ pub mod bucket {
     }
 
     impl DefaultEventHold {
-        /// A `DefaultEventHold` with its required properties set and the optional ones unset.
+        /// A new `DefaultEventHold` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -745,7 +745,7 @@ pub mod bucket {
     }
 
     impl DefaultRetention {
-        /// A `DefaultRetention` with its required properties set and the optional ones unset.
+        /// A new `DefaultRetention` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -762,7 +762,7 @@ pub mod bucket {
     }
 
     impl DeleteMarkerReplication {
-        /// A `DeleteMarkerReplication` with its required properties set and the optional ones unset.
+        /// A new `DeleteMarkerReplication` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -790,7 +790,7 @@ pub mod bucket {
     }
 
     impl Destination {
-        /// A `Destination` with its required properties set and the optional ones unset.
+        /// A new `Destination` with its required properties set and the optional ones unset.
         pub fn new(bucket_arn: impl Into<Value<String>>, format: impl Into<Value<Format>>) -> Self {
             Destination {
                 bucket_account_id: None,
@@ -810,7 +810,7 @@ pub mod bucket {
     }
 
     impl EncryptionConfiguration {
-        /// A `EncryptionConfiguration` with its required properties set and the optional ones unset.
+        /// A new `EncryptionConfiguration` with its required properties set and the optional ones unset.
         pub fn new(replica_kms_key_id: impl Into<Value<String>>) -> Self {
             EncryptionConfiguration {
                 replica_kms_key_id: replica_kms_key_id.into(),
@@ -827,7 +827,7 @@ pub mod bucket {
     }
 
     impl EventBridgeConfiguration {
-        /// A `EventBridgeConfiguration` with its required properties set and the optional ones unset.
+        /// A new `EventBridgeConfiguration` with its required properties set and the optional ones unset.
         pub fn new(event_bridge_enabled: impl Into<Value<bool>>) -> Self {
             EventBridgeConfiguration {
                 event_bridge_enabled: event_bridge_enabled.into(),
@@ -847,7 +847,7 @@ pub mod bucket {
     }
 
     impl FilterRule {
-        /// A `FilterRule` with its required properties set and the optional ones unset.
+        /// A new `FilterRule` with its required properties set and the optional ones unset.
         pub fn new(name: impl Into<Value<String>>, value: impl Into<Value<String>>) -> Self {
             FilterRule {
                 name: name.into(),
@@ -881,7 +881,7 @@ pub mod bucket {
     }
 
     impl IntelligentTieringConfiguration {
-        /// A `IntelligentTieringConfiguration` with its required properties set and the optional ones unset.
+        /// A new `IntelligentTieringConfiguration` with its required properties set and the optional ones unset.
         pub fn new(
             id: impl Into<Value<String>>,
             status: impl Into<Value<Status>>,
@@ -928,7 +928,7 @@ pub mod bucket {
     }
 
     impl InventoryConfiguration {
-        /// A `InventoryConfiguration` with its required properties set and the optional ones unset.
+        /// A new `InventoryConfiguration` with its required properties set and the optional ones unset.
         pub fn new(
             destination: impl Into<Destination>,
             enabled: impl Into<Value<bool>>,
@@ -975,7 +975,7 @@ pub mod bucket {
     }
 
     impl InventoryTableConfiguration {
-        /// A `InventoryTableConfiguration` with its required properties set and the optional ones unset.
+        /// A new `InventoryTableConfiguration` with its required properties set and the optional ones unset.
         pub fn new(configuration_state: impl Into<Value<ConfigurationState>>) -> Self {
             InventoryTableConfiguration {
                 configuration_state: configuration_state.into(),
@@ -1013,7 +1013,7 @@ pub mod bucket {
     }
 
     impl JournalTableConfiguration {
-        /// A `JournalTableConfiguration` with its required properties set and the optional ones unset.
+        /// A new `JournalTableConfiguration` with its required properties set and the optional ones unset.
         pub fn new(record_expiration: impl Into<RecordExpiration>) -> Self {
             JournalTableConfiguration {
                 encryption_configuration: None,
@@ -1041,7 +1041,7 @@ pub mod bucket {
     }
 
     impl LambdaConfiguration {
-        /// A `LambdaConfiguration` with its required properties set and the optional ones unset.
+        /// A new `LambdaConfiguration` with its required properties set and the optional ones unset.
         pub fn new(event: impl Into<Value<String>>, function: impl Into<Value<String>>) -> Self {
             LambdaConfiguration {
                 event: event.into(),
@@ -1069,7 +1069,7 @@ pub mod bucket {
     }
 
     impl LifecycleConfiguration {
-        /// A `LifecycleConfiguration` with its required properties set and the optional ones unset.
+        /// A new `LifecycleConfiguration` with its required properties set and the optional ones unset.
         pub fn new(rules: impl Into<Vec<Rule>>) -> Self {
             LifecycleConfiguration {
                 rules: rules.into(),
@@ -1105,7 +1105,7 @@ pub mod bucket {
     }
 
     impl LoggingConfiguration {
-        /// A `LoggingConfiguration` with its required properties set and the optional ones unset.
+        /// A new `LoggingConfiguration` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -1141,7 +1141,7 @@ pub mod bucket {
     }
 
     impl MetadataConfiguration {
-        /// A `MetadataConfiguration` with its required properties set and the optional ones unset.
+        /// A new `MetadataConfiguration` with its required properties set and the optional ones unset.
         pub fn new(journal_table_configuration: impl Into<JournalTableConfiguration>) -> Self {
             MetadataConfiguration {
                 annotation_table_configuration: None,
@@ -1171,7 +1171,7 @@ pub mod bucket {
     }
 
     impl MetadataDestination {
-        /// A `MetadataDestination` with its required properties set and the optional ones unset.
+        /// A new `MetadataDestination` with its required properties set and the optional ones unset.
         pub fn new(table_bucket_type: impl Into<Value<TableBucketType>>) -> Self {
             MetadataDestination {
                 table_bucket_arn: None,
@@ -1190,7 +1190,7 @@ pub mod bucket {
     }
 
     impl MetadataTableConfiguration {
-        /// A `MetadataTableConfiguration` with its required properties set and the optional ones unset.
+        /// A new `MetadataTableConfiguration` with its required properties set and the optional ones unset.
         pub fn new(s3_tables_destination: impl Into<S3TablesDestination>) -> Self {
             MetadataTableConfiguration {
                 s3_tables_destination: s3_tables_destination.into(),
@@ -1212,7 +1212,7 @@ pub mod bucket {
     }
 
     impl MetadataTableEncryptionConfiguration {
-        /// A `MetadataTableEncryptionConfiguration` with its required properties set and the optional ones unset.
+        /// A new `MetadataTableEncryptionConfiguration` with its required properties set and the optional ones unset.
         pub fn new(
             sse_algorithm: impl Into<Value<MetadataTableEncryptionConfigurationSseAlgorithm>>,
         ) -> Self {
@@ -1237,7 +1237,7 @@ pub mod bucket {
     }
 
     impl Metrics {
-        /// A `Metrics` with its required properties set and the optional ones unset.
+        /// A new `Metrics` with its required properties set and the optional ones unset.
         pub fn new(status: impl Into<Value<Status>>) -> Self {
             Metrics {
                 event_threshold: None,
@@ -1270,7 +1270,7 @@ pub mod bucket {
     }
 
     impl MetricsConfiguration {
-        /// A `MetricsConfiguration` with its required properties set and the optional ones unset.
+        /// A new `MetricsConfiguration` with its required properties set and the optional ones unset.
         pub fn new(id: impl Into<Value<String>>) -> Self {
             MetricsConfiguration {
                 access_point_arn: None,
@@ -1298,7 +1298,7 @@ pub mod bucket {
     }
 
     impl NoncurrentVersionExpiration {
-        /// A `NoncurrentVersionExpiration` with its required properties set and the optional ones unset.
+        /// A new `NoncurrentVersionExpiration` with its required properties set and the optional ones unset.
         pub fn new(noncurrent_days: impl Into<Value<i64>>) -> Self {
             NoncurrentVersionExpiration {
                 newer_noncurrent_versions: None,
@@ -1327,7 +1327,7 @@ pub mod bucket {
     }
 
     impl NoncurrentVersionTransition {
-        /// A `NoncurrentVersionTransition` with its required properties set and the optional ones unset.
+        /// A new `NoncurrentVersionTransition` with its required properties set and the optional ones unset.
         pub fn new(
             storage_class: impl Into<Value<StorageClass>>,
             transition_in_days: impl Into<Value<i64>>,
@@ -1378,7 +1378,7 @@ pub mod bucket {
     }
 
     impl NotificationConfiguration {
-        /// A `NotificationConfiguration` with its required properties set and the optional ones unset.
+        /// A new `NotificationConfiguration` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -1393,7 +1393,7 @@ pub mod bucket {
     }
 
     impl NotificationFilter {
-        /// A `NotificationFilter` with its required properties set and the optional ones unset.
+        /// A new `NotificationFilter` with its required properties set and the optional ones unset.
         pub fn new(s3_key: impl Into<S3KeyFilter>) -> Self {
             NotificationFilter {
                 s3_key: s3_key.into(),
@@ -1417,7 +1417,7 @@ pub mod bucket {
     }
 
     impl ObjectLockConfiguration {
-        /// A `ObjectLockConfiguration` with its required properties set and the optional ones unset.
+        /// A new `ObjectLockConfiguration` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -1434,7 +1434,7 @@ pub mod bucket {
     }
 
     impl ObjectLockRule {
-        /// A `ObjectLockRule` with its required properties set and the optional ones unset.
+        /// A new `ObjectLockRule` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -1449,7 +1449,7 @@ pub mod bucket {
     }
 
     impl OwnershipControls {
-        /// A `OwnershipControls` with its required properties set and the optional ones unset.
+        /// A new `OwnershipControls` with its required properties set and the optional ones unset.
         pub fn new(rules: impl Into<Vec<OwnershipControlsRule>>) -> Self {
             OwnershipControls {
                 rules: rules.into(),
@@ -1468,7 +1468,7 @@ pub mod bucket {
     }
 
     impl OwnershipControlsRule {
-        /// A `OwnershipControlsRule` with its required properties set and the optional ones unset.
+        /// A new `OwnershipControlsRule` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -1503,7 +1503,7 @@ pub mod bucket {
     }
 
     impl PublicAccessBlockConfiguration {
-        /// A `PublicAccessBlockConfiguration` with its required properties set and the optional ones unset.
+        /// A new `PublicAccessBlockConfiguration` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -1526,7 +1526,7 @@ pub mod bucket {
     }
 
     impl QueueConfiguration {
-        /// A `QueueConfiguration` with its required properties set and the optional ones unset.
+        /// A new `QueueConfiguration` with its required properties set and the optional ones unset.
         pub fn new(event: impl Into<Value<String>>, queue: impl Into<Value<String>>) -> Self {
             QueueConfiguration {
                 event: event.into(),
@@ -1550,7 +1550,7 @@ pub mod bucket {
     }
 
     impl RecordExpiration {
-        /// A `RecordExpiration` with its required properties set and the optional ones unset.
+        /// A new `RecordExpiration` with its required properties set and the optional ones unset.
         pub fn new(expiration: impl Into<Value<Expiration>>) -> Self {
             RecordExpiration {
                 days: None,
@@ -1573,7 +1573,7 @@ pub mod bucket {
     }
 
     impl RedirectAllRequestsTo {
-        /// A `RedirectAllRequestsTo` with its required properties set and the optional ones unset.
+        /// A new `RedirectAllRequestsTo` with its required properties set and the optional ones unset.
         pub fn new(host_name: impl Into<Value<String>>) -> Self {
             RedirectAllRequestsTo {
                 host_name: host_name.into(),
@@ -1616,7 +1616,7 @@ pub mod bucket {
     }
 
     impl RedirectRule {
-        /// A `RedirectRule` with its required properties set and the optional ones unset.
+        /// A new `RedirectRule` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -1631,7 +1631,7 @@ pub mod bucket {
     }
 
     impl ReplicaModifications {
-        /// A `ReplicaModifications` with its required properties set and the optional ones unset.
+        /// A new `ReplicaModifications` with its required properties set and the optional ones unset.
         pub fn new(status: impl Into<Value<ReplicaModificationsStatus>>) -> Self {
             ReplicaModifications {
                 status: status.into(),
@@ -1651,7 +1651,7 @@ pub mod bucket {
     }
 
     impl ReplicationConfiguration {
-        /// A `ReplicationConfiguration` with its required properties set and the optional ones unset.
+        /// A new `ReplicationConfiguration` with its required properties set and the optional ones unset.
         pub fn new(role: impl Into<Value<String>>, rules: impl Into<Vec<ReplicationRule>>) -> Self {
             ReplicationConfiguration {
                 role: role.into(),
@@ -1705,7 +1705,7 @@ pub mod bucket {
     }
 
     impl ReplicationDestination {
-        /// A `ReplicationDestination` with its required properties set and the optional ones unset.
+        /// A new `ReplicationDestination` with its required properties set and the optional ones unset.
         pub fn new(bucket: impl Into<Value<String>>) -> Self {
             ReplicationDestination {
                 access_control_translation: None,
@@ -1767,7 +1767,7 @@ pub mod bucket {
     }
 
     impl ReplicationRule {
-        /// A `ReplicationRule` with its required properties set and the optional ones unset.
+        /// A new `ReplicationRule` with its required properties set and the optional ones unset.
         pub fn new(
             destination: impl Into<ReplicationDestination>,
             status: impl Into<Value<Status>>,
@@ -1801,7 +1801,7 @@ pub mod bucket {
     }
 
     impl ReplicationRuleAndOperator {
-        /// A `ReplicationRuleAndOperator` with its required properties set and the optional ones unset.
+        /// A new `ReplicationRuleAndOperator` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -1828,7 +1828,7 @@ pub mod bucket {
     }
 
     impl ReplicationRuleFilter {
-        /// A `ReplicationRuleFilter` with its required properties set and the optional ones unset.
+        /// A new `ReplicationRuleFilter` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -1846,7 +1846,7 @@ pub mod bucket {
     }
 
     impl ReplicationTime {
-        /// A `ReplicationTime` with its required properties set and the optional ones unset.
+        /// A new `ReplicationTime` with its required properties set and the optional ones unset.
         pub fn new(
             status: impl Into<Value<Status>>,
             time: impl Into<ReplicationTimeValue>,
@@ -1867,7 +1867,7 @@ pub mod bucket {
     }
 
     impl ReplicationTimeValue {
-        /// A `ReplicationTimeValue` with its required properties set and the optional ones unset.
+        /// A new `ReplicationTimeValue` with its required properties set and the optional ones unset.
         pub fn new(minutes: impl Into<Value<i64>>) -> Self {
             ReplicationTimeValue {
                 minutes: minutes.into(),
@@ -1892,7 +1892,7 @@ pub mod bucket {
     }
 
     impl RoutingRule {
-        /// A `RoutingRule` with its required properties set and the optional ones unset.
+        /// A new `RoutingRule` with its required properties set and the optional ones unset.
         pub fn new(redirect_rule: impl Into<RedirectRule>) -> Self {
             RoutingRule {
                 redirect_rule: redirect_rule.into(),
@@ -1920,7 +1920,7 @@ pub mod bucket {
     }
 
     impl RoutingRuleCondition {
-        /// A `RoutingRuleCondition` with its required properties set and the optional ones unset.
+        /// A new `RoutingRuleCondition` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -2031,7 +2031,7 @@ pub mod bucket {
     }
 
     impl Rule {
-        /// A `Rule` with its required properties set and the optional ones unset.
+        /// A new `Rule` with its required properties set and the optional ones unset.
         pub fn new(status: impl Into<Value<RuleStatus>>) -> Self {
             Rule {
                 abort_incomplete_multipart_upload: None,
@@ -2063,7 +2063,7 @@ pub mod bucket {
     }
 
     impl S3KeyFilter {
-        /// A `S3KeyFilter` with its required properties set and the optional ones unset.
+        /// A new `S3KeyFilter` with its required properties set and the optional ones unset.
         pub fn new(rules: impl Into<Vec<FilterRule>>) -> Self {
             S3KeyFilter {
                 rules: rules.into(),
@@ -2093,7 +2093,7 @@ pub mod bucket {
     }
 
     impl S3TablesDestination {
-        /// A `S3TablesDestination` with its required properties set and the optional ones unset.
+        /// A new `S3TablesDestination` with its required properties set and the optional ones unset.
         pub fn new(
             table_bucket_arn: impl Into<Value<String>>,
             table_name: impl Into<Value<String>>,
@@ -2121,7 +2121,7 @@ pub mod bucket {
     }
 
     impl ServerSideEncryptionByDefault {
-        /// A `ServerSideEncryptionByDefault` with its required properties set and the optional ones unset.
+        /// A new `ServerSideEncryptionByDefault` with its required properties set and the optional ones unset.
         pub fn new(sse_algorithm: impl Into<Value<SseAlgorithm>>) -> Self {
             ServerSideEncryptionByDefault {
                 kms_master_key_id: None,
@@ -2157,7 +2157,7 @@ pub mod bucket {
     }
 
     impl ServerSideEncryptionRule {
-        /// A `ServerSideEncryptionRule` with its required properties set and the optional ones unset.
+        /// A new `ServerSideEncryptionRule` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -2185,7 +2185,7 @@ pub mod bucket {
     }
 
     impl SourceSelectionCriteria {
-        /// A `SourceSelectionCriteria` with its required properties set and the optional ones unset.
+        /// A new `SourceSelectionCriteria` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -2200,7 +2200,7 @@ pub mod bucket {
     }
 
     impl SseKmsEncryptedObjects {
-        /// A `SseKmsEncryptedObjects` with its required properties set and the optional ones unset.
+        /// A new `SseKmsEncryptedObjects` with its required properties set and the optional ones unset.
         pub fn new(status: impl Into<Value<Status>>) -> Self {
             SseKmsEncryptedObjects {
                 status: status.into(),
@@ -2219,7 +2219,7 @@ pub mod bucket {
     }
 
     impl StorageClassAnalysis {
-        /// A `StorageClassAnalysis` with its required properties set and the optional ones unset.
+        /// A new `StorageClassAnalysis` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -2237,7 +2237,7 @@ pub mod bucket {
     }
 
     impl Tiering {
-        /// A `Tiering` with its required properties set and the optional ones unset.
+        /// A new `Tiering` with its required properties set and the optional ones unset.
         pub fn new(access_tier: impl Into<Value<AccessTier>>, days: impl Into<Value<i64>>) -> Self {
             Tiering {
                 access_tier: access_tier.into(),
@@ -2263,7 +2263,7 @@ pub mod bucket {
     }
 
     impl TopicConfiguration {
-        /// A `TopicConfiguration` with its required properties set and the optional ones unset.
+        /// A new `TopicConfiguration` with its required properties set and the optional ones unset.
         pub fn new(event: impl Into<Value<String>>, topic: impl Into<Value<String>>) -> Self {
             TopicConfiguration {
                 event: event.into(),
@@ -2292,7 +2292,7 @@ pub mod bucket {
     }
 
     impl Transition {
-        /// A `Transition` with its required properties set and the optional ones unset.
+        /// A new `Transition` with its required properties set and the optional ones unset.
         pub fn new(storage_class: impl Into<Value<StorageClass>>) -> Self {
             Transition {
                 storage_class: storage_class.into(),
@@ -2311,7 +2311,7 @@ pub mod bucket {
     }
 
     impl VersioningConfiguration {
-        /// A `VersioningConfiguration` with its required properties set and the optional ones unset.
+        /// A new `VersioningConfiguration` with its required properties set and the optional ones unset.
         pub fn new(status: impl Into<Value<VersioningConfigurationStatus>>) -> Self {
             VersioningConfiguration {
                 status: status.into(),
@@ -2348,7 +2348,7 @@ pub mod bucket {
     }
 
     impl WebsiteConfiguration {
-        /// A `WebsiteConfiguration` with its required properties set and the optional ones unset.
+        /// A new `WebsiteConfiguration` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -2970,7 +2970,7 @@ pub mod bucket_policy {
     }
 
     impl BucketPolicy {
-        /// A `BucketPolicy` with its required properties set and the optional ones unset.
+        /// A new `BucketPolicy` with its required properties set and the optional ones unset.
         pub fn new(
             bucket: impl Into<Value<String>>,
             policy_document: impl Into<serde_json::Value>,

@@ -64,7 +64,7 @@ pub mod rotation_schedule {
     }
 
     impl RotationSchedule {
-        /// A `RotationSchedule` with its required properties set and the optional ones unset.
+        /// A new `RotationSchedule` with its required properties set and the optional ones unset.
         pub fn new(secret_id: impl Into<Value<String>>) -> Self {
             RotationSchedule {
                 external_secret_rotation_metadata: None,
@@ -213,7 +213,7 @@ pub mod rotation_schedule {
     }
 
     impl HostedRotationLambda {
-        /// A `HostedRotationLambda` with its required properties set and the optional ones unset.
+        /// A new `HostedRotationLambda` with its required properties set and the optional ones unset.
         pub fn new(rotation_type: impl Into<Value<String>>) -> Self {
             HostedRotationLambda {
                 exclude_characters: None,
@@ -255,7 +255,7 @@ pub mod rotation_schedule {
     }
 
     impl RotationRules {
-        /// A `RotationRules` with its required properties set and the optional ones unset.
+        /// A new `RotationRules` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -324,7 +324,7 @@ pub mod secret {
     }
 
     impl Secret {
-        /// A `Secret` with its required properties set and the optional ones unset.
+        /// A new `Secret` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -464,7 +464,7 @@ pub mod secret {
     }
 
     impl GenerateSecretString {
-        /// A `GenerateSecretString` with its required properties set and the optional ones unset.
+        /// A new `GenerateSecretString` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -484,7 +484,7 @@ pub mod secret {
     }
 
     impl ReplicaRegion {
-        /// A `ReplicaRegion` with its required properties set and the optional ones unset.
+        /// A new `ReplicaRegion` with its required properties set and the optional ones unset.
         pub fn new(region: impl Into<Value<String>>) -> Self {
             ReplicaRegion {
                 kms_key_id: None,
@@ -520,7 +520,7 @@ pub mod secret_target_attachment {
     }
 
     impl SecretTargetAttachment {
-        /// A `SecretTargetAttachment` with its required properties set and the optional ones unset.
+        /// A new `SecretTargetAttachment` with its required properties set and the optional ones unset.
         pub fn new(
             target_type: impl Into<Value<String>>,
             target_id: impl Into<Value<String>>,

@@ -46,7 +46,7 @@ pub mod hub {
     }
 
     impl Hub {
-        /// A `Hub` with its required properties set and the optional ones unset.
+        /// A new `Hub` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }

@@ -73,7 +73,7 @@ pub mod subscription {
     }
 
     impl Subscription {
-        /// A `Subscription` with its required properties set and the optional ones unset.
+        /// A new `Subscription` with its required properties set and the optional ones unset.
         pub fn new(
             topic_arn: impl Into<Value<String>>,
             protocol: impl Into<Value<String>>,
@@ -285,7 +285,7 @@ pub mod topic {
     }
 
     impl Topic {
-        /// A `Topic` with its required properties set and the optional ones unset.
+        /// A new `Topic` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -426,7 +426,7 @@ pub mod topic {
     }
 
     impl LoggingConfig {
-        /// A `LoggingConfig` with its required properties set and the optional ones unset.
+        /// A new `LoggingConfig` with its required properties set and the optional ones unset.
         pub fn new(protocol: impl Into<Value<Protocol>>) -> Self {
             LoggingConfig {
                 failure_feedback_role_arn: None,
@@ -449,7 +449,7 @@ pub mod topic {
     }
 
     impl Subscription {
-        /// A `Subscription` with its required properties set and the optional ones unset.
+        /// A new `Subscription` with its required properties set and the optional ones unset.
         pub fn new(endpoint: impl Into<Value<String>>, protocol: impl Into<Value<String>>) -> Self {
             Subscription {
                 endpoint: endpoint.into(),
@@ -508,7 +508,7 @@ pub mod topic_policy {
     }
 
     impl TopicPolicy {
-        /// A `TopicPolicy` with its required properties set and the optional ones unset.
+        /// A new `TopicPolicy` with its required properties set and the optional ones unset.
         pub fn new(
             policy_document: impl Into<serde_json::Value>,
             topics: impl Into<List<String>>,

@@ -61,7 +61,7 @@ pub mod parameter {
     }
 
     impl Parameter {
-        /// A `Parameter` with its required properties set and the optional ones unset.
+        /// A new `Parameter` with its required properties set and the optional ones unset.
         pub fn new(value: impl Into<Value<String>>, type_: impl Into<Value<Type>>) -> Self {
             Parameter {
                 allowed_pattern: None,

@@ -43,7 +43,7 @@ pub mod ip_set {
     }
 
     impl IpSet {
-        /// A `IpSet` with its required properties set and the optional ones unset.
+        /// A new `IpSet` with its required properties set and the optional ones unset.
         pub fn new(
             addresses: impl Into<List<String>>,
             ip_address_version: impl Into<Value<IpAddressVersion>>,
@@ -262,7 +262,7 @@ pub mod web_acl {
     }
 
     impl WebAcl {
-        /// A `WebAcl` with its required properties set and the optional ones unset.
+        /// A new `WebAcl` with its required properties set and the optional ones unset.
         pub fn new(
             default_action: impl Into<DefaultAction>,
             scope: impl Into<Value<Scope>>,
@@ -427,7 +427,7 @@ pub mod web_acl {
     }
 
     impl AllowAction {
-        /// A `AllowAction` with its required properties set and the optional ones unset.
+        /// A new `AllowAction` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -442,7 +442,7 @@ pub mod web_acl {
     }
 
     impl AndStatement {
-        /// A `AndStatement` with its required properties set and the optional ones unset.
+        /// A new `AndStatement` with its required properties set and the optional ones unset.
         pub fn new(statements: impl Into<Vec<Statement>>) -> Self {
             AndStatement {
                 statements: statements.into(),
@@ -462,7 +462,7 @@ pub mod web_acl {
     }
 
     impl ApplicationAttribute {
-        /// A `ApplicationAttribute` with its required properties set and the optional ones unset.
+        /// A new `ApplicationAttribute` with its required properties set and the optional ones unset.
         pub fn new(name: impl Into<Value<String>>, values: impl Into<List<String>>) -> Self {
             ApplicationAttribute {
                 name: name.into(),
@@ -480,7 +480,7 @@ pub mod web_acl {
     }
 
     impl ApplicationConfig {
-        /// A `ApplicationConfig` with its required properties set and the optional ones unset.
+        /// A new `ApplicationConfig` with its required properties set and the optional ones unset.
         pub fn new(attributes: impl Into<Vec<ApplicationAttribute>>) -> Self {
             ApplicationConfig {
                 attributes: attributes.into(),
@@ -504,7 +504,7 @@ pub mod web_acl {
     }
 
     impl AsnMatchStatement {
-        /// A `AsnMatchStatement` with its required properties set and the optional ones unset.
+        /// A new `AsnMatchStatement` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -521,7 +521,7 @@ pub mod web_acl {
     }
 
     impl AssociationConfig {
-        /// A `AssociationConfig` with its required properties set and the optional ones unset.
+        /// A new `AssociationConfig` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -552,7 +552,7 @@ pub mod web_acl {
     }
 
     impl AwsManagedRulesAcfpRuleSet {
-        /// A `AwsManagedRulesAcfpRuleSet` with its required properties set and the optional ones unset.
+        /// A new `AwsManagedRulesAcfpRuleSet` with its required properties set and the optional ones unset.
         pub fn new(
             creation_path: impl Into<Value<String>>,
             registration_page_path: impl Into<Value<String>>,
@@ -582,7 +582,7 @@ pub mod web_acl {
     }
 
     impl AwsManagedRulesAntiDDoSRuleSet {
-        /// A `AwsManagedRulesAntiDDoSRuleSet` with its required properties set and the optional ones unset.
+        /// A new `AwsManagedRulesAntiDDoSRuleSet` with its required properties set and the optional ones unset.
         pub fn new(client_side_action_config: impl Into<ClientSideActionConfig>) -> Self {
             AwsManagedRulesAntiDDoSRuleSet {
                 client_side_action_config: client_side_action_config.into(),
@@ -615,7 +615,7 @@ pub mod web_acl {
     }
 
     impl AwsManagedRulesAtpRuleSet {
-        /// A `AwsManagedRulesAtpRuleSet` with its required properties set and the optional ones unset.
+        /// A new `AwsManagedRulesAtpRuleSet` with its required properties set and the optional ones unset.
         pub fn new(login_path: impl Into<Value<String>>) -> Self {
             AwsManagedRulesAtpRuleSet {
                 enable_regex_in_path: None,
@@ -643,7 +643,7 @@ pub mod web_acl {
     }
 
     impl AwsManagedRulesBotControlRuleSet {
-        /// A `AwsManagedRulesBotControlRuleSet` with its required properties set and the optional ones unset.
+        /// A new `AwsManagedRulesBotControlRuleSet` with its required properties set and the optional ones unset.
         pub fn new(inspection_level: impl Into<Value<InspectionLevel>>) -> Self {
             AwsManagedRulesBotControlRuleSet {
                 enable_machine_learning: None,
@@ -663,7 +663,7 @@ pub mod web_acl {
     }
 
     impl BlockAction {
-        /// A `BlockAction` with its required properties set and the optional ones unset.
+        /// A new `BlockAction` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -680,7 +680,7 @@ pub mod web_acl {
     }
 
     impl Body {
-        /// A `Body` with its required properties set and the optional ones unset.
+        /// A new `Body` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -719,7 +719,7 @@ pub mod web_acl {
     }
 
     impl ByteMatchStatement {
-        /// A `ByteMatchStatement` with its required properties set and the optional ones unset.
+        /// A new `ByteMatchStatement` with its required properties set and the optional ones unset.
         pub fn new(
             field_to_match: impl Into<FieldToMatch>,
             positional_constraint: impl Into<Value<PositionalConstraint>>,
@@ -750,7 +750,7 @@ pub mod web_acl {
     }
 
     impl CaptchaAction {
-        /// A `CaptchaAction` with its required properties set and the optional ones unset.
+        /// A new `CaptchaAction` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -770,7 +770,7 @@ pub mod web_acl {
     }
 
     impl CaptchaConfig {
-        /// A `CaptchaConfig` with its required properties set and the optional ones unset.
+        /// A new `CaptchaConfig` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -790,7 +790,7 @@ pub mod web_acl {
     }
 
     impl ChallengeAction {
-        /// A `ChallengeAction` with its required properties set and the optional ones unset.
+        /// A new `ChallengeAction` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -810,7 +810,7 @@ pub mod web_acl {
     }
 
     impl ChallengeConfig {
-        /// A `ChallengeConfig` with its required properties set and the optional ones unset.
+        /// A new `ChallengeConfig` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -838,7 +838,7 @@ pub mod web_acl {
     }
 
     impl ClientSideAction {
-        /// A `ClientSideAction` with its required properties set and the optional ones unset.
+        /// A new `ClientSideAction` with its required properties set and the optional ones unset.
         pub fn new(usage_of_action: impl Into<Value<UsageOfAction>>) -> Self {
             ClientSideAction {
                 exempt_uri_regular_expressions: None,
@@ -857,7 +857,7 @@ pub mod web_acl {
     }
 
     impl ClientSideActionConfig {
-        /// A `ClientSideActionConfig` with its required properties set and the optional ones unset.
+        /// A new `ClientSideActionConfig` with its required properties set and the optional ones unset.
         pub fn new(challenge: impl Into<ClientSideAction>) -> Self {
             ClientSideActionConfig {
                 challenge: challenge.into(),
@@ -886,7 +886,7 @@ pub mod web_acl {
     }
 
     impl CookieMatchPattern {
-        /// A `CookieMatchPattern` with its required properties set and the optional ones unset.
+        /// A new `CookieMatchPattern` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -907,7 +907,7 @@ pub mod web_acl {
     }
 
     impl Cookies {
-        /// A `Cookies` with its required properties set and the optional ones unset.
+        /// A new `Cookies` with its required properties set and the optional ones unset.
         pub fn new(
             match_pattern: impl Into<CookieMatchPattern>,
             match_scope: impl Into<Value<MapMatchScope>>,
@@ -935,7 +935,7 @@ pub mod web_acl {
     }
 
     impl CountAction {
-        /// A `CountAction` with its required properties set and the optional ones unset.
+        /// A new `CountAction` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -950,7 +950,7 @@ pub mod web_acl {
     }
 
     impl CryptoConfig {
-        /// A `CryptoConfig` with its required properties set and the optional ones unset.
+        /// A new `CryptoConfig` with its required properties set and the optional ones unset.
         pub fn new(payment_networks: impl Into<Vec<PaymentNetwork>>) -> Self {
             CryptoConfig {
                 payment_networks: payment_networks.into(),
@@ -970,7 +970,7 @@ pub mod web_acl {
     }
 
     impl CustomHttpHeader {
-        /// A `CustomHttpHeader` with its required properties set and the optional ones unset.
+        /// A new `CustomHttpHeader` with its required properties set and the optional ones unset.
         pub fn new(name: impl Into<Value<String>>, value: impl Into<Value<String>>) -> Self {
             CustomHttpHeader {
                 name: name.into(),
@@ -988,7 +988,7 @@ pub mod web_acl {
     }
 
     impl CustomRequestHandling {
-        /// A `CustomRequestHandling` with its required properties set and the optional ones unset.
+        /// A new `CustomRequestHandling` with its required properties set and the optional ones unset.
         pub fn new(insert_headers: impl Into<Vec<CustomHttpHeader>>) -> Self {
             CustomRequestHandling {
                 insert_headers: insert_headers.into(),
@@ -1018,7 +1018,7 @@ pub mod web_acl {
     }
 
     impl CustomResponse {
-        /// A `CustomResponse` with its required properties set and the optional ones unset.
+        /// A new `CustomResponse` with its required properties set and the optional ones unset.
         pub fn new(response_code: impl Into<Value<i64>>) -> Self {
             CustomResponse {
                 custom_response_body_key: None,
@@ -1040,7 +1040,7 @@ pub mod web_acl {
     }
 
     impl CustomResponseBody {
-        /// A `CustomResponseBody` with its required properties set and the optional ones unset.
+        /// A new `CustomResponseBody` with its required properties set and the optional ones unset.
         pub fn new(
             content: impl Into<Value<String>>,
             content_type: impl Into<Value<ResponseContentType>>,
@@ -1080,7 +1080,7 @@ pub mod web_acl {
     }
 
     impl DataProtect {
-        /// A `DataProtect` with its required properties set and the optional ones unset.
+        /// A new `DataProtect` with its required properties set and the optional ones unset.
         pub fn new(
             action: impl Into<Value<DataProtectionAction>>,
             field: impl Into<FieldToProtect>,
@@ -1103,7 +1103,7 @@ pub mod web_acl {
     }
 
     impl DataProtectionConfig {
-        /// A `DataProtectionConfig` with its required properties set and the optional ones unset.
+        /// A new `DataProtectionConfig` with its required properties set and the optional ones unset.
         pub fn new(data_protections: impl Into<Vec<DataProtect>>) -> Self {
             DataProtectionConfig {
                 data_protections: data_protections.into(),
@@ -1127,7 +1127,7 @@ pub mod web_acl {
     }
 
     impl DefaultAction {
-        /// A `DefaultAction` with its required properties set and the optional ones unset.
+        /// A new `DefaultAction` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -1142,7 +1142,7 @@ pub mod web_acl {
     }
 
     impl ExcludedRule {
-        /// A `ExcludedRule` with its required properties set and the optional ones unset.
+        /// A new `ExcludedRule` with its required properties set and the optional ones unset.
         pub fn new(name: impl Into<Value<String>>) -> Self {
             ExcludedRule { name: name.into() }
         }
@@ -1157,7 +1157,7 @@ pub mod web_acl {
     }
 
     impl FieldIdentifier {
-        /// A `FieldIdentifier` with its required properties set and the optional ones unset.
+        /// A new `FieldIdentifier` with its required properties set and the optional ones unset.
         pub fn new(identifier: impl Into<Value<String>>) -> Self {
             FieldIdentifier {
                 identifier: identifier.into(),
@@ -1244,7 +1244,7 @@ pub mod web_acl {
     }
 
     impl FieldToMatch {
-        /// A `FieldToMatch` with its required properties set and the optional ones unset.
+        /// A new `FieldToMatch` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -1264,7 +1264,7 @@ pub mod web_acl {
     }
 
     impl FieldToProtect {
-        /// A `FieldToProtect` with its required properties set and the optional ones unset.
+        /// A new `FieldToProtect` with its required properties set and the optional ones unset.
         pub fn new(field_type: impl Into<Value<FieldType>>) -> Self {
             FieldToProtect {
                 field_keys: None,
@@ -1285,7 +1285,7 @@ pub mod web_acl {
     }
 
     impl ForwardedIpConfiguration {
-        /// A `ForwardedIpConfiguration` with its required properties set and the optional ones unset.
+        /// A new `ForwardedIpConfiguration` with its required properties set and the optional ones unset.
         pub fn new(
             fallback_behavior: impl Into<Value<FallbackBehavior>>,
             header_name: impl Into<Value<String>>,
@@ -1313,7 +1313,7 @@ pub mod web_acl {
     }
 
     impl GeoMatchStatement {
-        /// A `GeoMatchStatement` with its required properties set and the optional ones unset.
+        /// A new `GeoMatchStatement` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -1340,7 +1340,7 @@ pub mod web_acl {
     }
 
     impl HeaderMatchPattern {
-        /// A `HeaderMatchPattern` with its required properties set and the optional ones unset.
+        /// A new `HeaderMatchPattern` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -1355,7 +1355,7 @@ pub mod web_acl {
     }
 
     impl HeaderOrder {
-        /// A `HeaderOrder` with its required properties set and the optional ones unset.
+        /// A new `HeaderOrder` with its required properties set and the optional ones unset.
         pub fn new(oversize_handling: impl Into<Value<OversizeHandling>>) -> Self {
             HeaderOrder {
                 oversize_handling: oversize_handling.into(),
@@ -1378,7 +1378,7 @@ pub mod web_acl {
     }
 
     impl Headers {
-        /// A `Headers` with its required properties set and the optional ones unset.
+        /// A new `Headers` with its required properties set and the optional ones unset.
         pub fn new(
             match_pattern: impl Into<HeaderMatchPattern>,
             match_scope: impl Into<Value<MapMatchScope>>,
@@ -1401,7 +1401,7 @@ pub mod web_acl {
     }
 
     impl ImmunityTimeProperty {
-        /// A `ImmunityTimeProperty` with its required properties set and the optional ones unset.
+        /// A new `ImmunityTimeProperty` with its required properties set and the optional ones unset.
         pub fn new(immunity_time: impl Into<Value<i64>>) -> Self {
             ImmunityTimeProperty {
                 immunity_time: immunity_time.into(),
@@ -1424,7 +1424,7 @@ pub mod web_acl {
     }
 
     impl IpSetForwardedIpConfiguration {
-        /// A `IpSetForwardedIpConfiguration` with its required properties set and the optional ones unset.
+        /// A new `IpSetForwardedIpConfiguration` with its required properties set and the optional ones unset.
         pub fn new(
             fallback_behavior: impl Into<Value<FallbackBehavior>>,
             header_name: impl Into<Value<String>>,
@@ -1455,7 +1455,7 @@ pub mod web_acl {
     }
 
     impl IpSetReferenceStatement {
-        /// A `IpSetReferenceStatement` with its required properties set and the optional ones unset.
+        /// A new `IpSetReferenceStatement` with its required properties set and the optional ones unset.
         pub fn new(arn: impl Into<Value<String>>) -> Self {
             IpSetReferenceStatement {
                 arn: arn.into(),
@@ -1473,7 +1473,7 @@ pub mod web_acl {
     }
 
     impl Ja3Fingerprint {
-        /// A `Ja3Fingerprint` with its required properties set and the optional ones unset.
+        /// A new `Ja3Fingerprint` with its required properties set and the optional ones unset.
         pub fn new(fallback_behavior: impl Into<Value<FallbackBehavior>>) -> Self {
             Ja3Fingerprint {
                 fallback_behavior: fallback_behavior.into(),
@@ -1490,7 +1490,7 @@ pub mod web_acl {
     }
 
     impl Ja4Fingerprint {
-        /// A `Ja4Fingerprint` with its required properties set and the optional ones unset.
+        /// A new `Ja4Fingerprint` with its required properties set and the optional ones unset.
         pub fn new(fallback_behavior: impl Into<Value<FallbackBehavior>>) -> Self {
             Ja4Fingerprint {
                 fallback_behavior: fallback_behavior.into(),
@@ -1523,7 +1523,7 @@ pub mod web_acl {
     }
 
     impl JsonBody {
-        /// A `JsonBody` with its required properties set and the optional ones unset.
+        /// A new `JsonBody` with its required properties set and the optional ones unset.
         pub fn new(
             match_pattern: impl Into<JsonMatchPattern>,
             match_scope: impl Into<Value<JsonMatchScope>>,
@@ -1553,7 +1553,7 @@ pub mod web_acl {
     }
 
     impl JsonMatchPattern {
-        /// A `JsonMatchPattern` with its required properties set and the optional ones unset.
+        /// A new `JsonMatchPattern` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -1568,7 +1568,7 @@ pub mod web_acl {
     }
 
     impl Label {
-        /// A `Label` with its required properties set and the optional ones unset.
+        /// A new `Label` with its required properties set and the optional ones unset.
         pub fn new(name: impl Into<Value<String>>) -> Self {
             Label { name: name.into() }
         }
@@ -1586,7 +1586,7 @@ pub mod web_acl {
     }
 
     impl LabelMatchStatement {
-        /// A `LabelMatchStatement` with its required properties set and the optional ones unset.
+        /// A new `LabelMatchStatement` with its required properties set and the optional ones unset.
         pub fn new(
             key: impl Into<Value<String>>,
             scope: impl Into<Value<LabelMatchScope>>,
@@ -1656,7 +1656,7 @@ pub mod web_acl {
     }
 
     impl ManagedRuleGroupConfig {
-        /// A `ManagedRuleGroupConfig` with its required properties set and the optional ones unset.
+        /// A new `ManagedRuleGroupConfig` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -1705,7 +1705,7 @@ pub mod web_acl {
     }
 
     impl ManagedRuleGroupStatement {
-        /// A `ManagedRuleGroupStatement` with its required properties set and the optional ones unset.
+        /// A new `ManagedRuleGroupStatement` with its required properties set and the optional ones unset.
         pub fn new(name: impl Into<Value<String>>, vendor_name: impl Into<Value<String>>) -> Self {
             ManagedRuleGroupStatement {
                 excluded_rules: None,
@@ -1735,7 +1735,7 @@ pub mod web_acl {
     }
 
     impl MonetizationConfig {
-        /// A `MonetizationConfig` with its required properties set and the optional ones unset.
+        /// A new `MonetizationConfig` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -1752,7 +1752,7 @@ pub mod web_acl {
     }
 
     impl MonetizeAction {
-        /// A `MonetizeAction` with its required properties set and the optional ones unset.
+        /// A new `MonetizeAction` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -1767,7 +1767,7 @@ pub mod web_acl {
     }
 
     impl NotStatement {
-        /// A `NotStatement` with its required properties set and the optional ones unset.
+        /// A new `NotStatement` with its required properties set and the optional ones unset.
         pub fn new(statement: impl Into<Statement>) -> Self {
             NotStatement {
                 statement: Box::new(statement.into()),
@@ -1784,7 +1784,7 @@ pub mod web_acl {
     }
 
     impl OnSourceDDoSProtectionConfig {
-        /// A `OnSourceDDoSProtectionConfig` with its required properties set and the optional ones unset.
+        /// A new `OnSourceDDoSProtectionConfig` with its required properties set and the optional ones unset.
         pub fn new(alb_low_reputation_mode: impl Into<Value<AlbLowReputationMode>>) -> Self {
             OnSourceDDoSProtectionConfig {
                 alb_low_reputation_mode: alb_low_reputation_mode.into(),
@@ -1801,7 +1801,7 @@ pub mod web_acl {
     }
 
     impl OrStatement {
-        /// A `OrStatement` with its required properties set and the optional ones unset.
+        /// A new `OrStatement` with its required properties set and the optional ones unset.
         pub fn new(statements: impl Into<Vec<Statement>>) -> Self {
             OrStatement {
                 statements: statements.into(),
@@ -1825,7 +1825,7 @@ pub mod web_acl {
     }
 
     impl OverrideAction {
-        /// A `OverrideAction` with its required properties set and the optional ones unset.
+        /// A new `OverrideAction` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -1846,7 +1846,7 @@ pub mod web_acl {
     }
 
     impl PaymentNetwork {
-        /// A `PaymentNetwork` with its required properties set and the optional ones unset.
+        /// A new `PaymentNetwork` with its required properties set and the optional ones unset.
         pub fn new(
             chain: impl Into<Value<BlockchainChain>>,
             prices: impl Into<Vec<Price>>,
@@ -1872,7 +1872,7 @@ pub mod web_acl {
     }
 
     impl PreParseTextTransformation {
-        /// A `PreParseTextTransformation` with its required properties set and the optional ones unset.
+        /// A new `PreParseTextTransformation` with its required properties set and the optional ones unset.
         pub fn new(
             priority: impl Into<Value<i64>>,
             type_: impl Into<Value<PreParseTextTransformationType>>,
@@ -1896,7 +1896,7 @@ pub mod web_acl {
     }
 
     impl Price {
-        /// A `Price` with its required properties set and the optional ones unset.
+        /// A new `Price` with its required properties set and the optional ones unset.
         pub fn new(
             amount: impl Into<Value<String>>,
             currency: impl Into<Value<CryptoCurrency>>,
@@ -1943,7 +1943,7 @@ pub mod web_acl {
     }
 
     impl RateBasedStatement {
-        /// A `RateBasedStatement` with its required properties set and the optional ones unset.
+        /// A new `RateBasedStatement` with its required properties set and the optional ones unset.
         pub fn new(
             aggregate_key_type: impl Into<Value<AggregateKeyType>>,
             limit: impl Into<Value<i64>>,
@@ -2025,7 +2025,7 @@ pub mod web_acl {
     }
 
     impl RateBasedStatementCustomKey {
-        /// A `RateBasedStatementCustomKey` with its required properties set and the optional ones unset.
+        /// A new `RateBasedStatementCustomKey` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -2043,7 +2043,7 @@ pub mod web_acl {
     }
 
     impl RateLimitCookie {
-        /// A `RateLimitCookie` with its required properties set and the optional ones unset.
+        /// A new `RateLimitCookie` with its required properties set and the optional ones unset.
         pub fn new(
             name: impl Into<Value<String>>,
             text_transformations: impl Into<Vec<TextTransformation>>,
@@ -2067,7 +2067,7 @@ pub mod web_acl {
     }
 
     impl RateLimitHeader {
-        /// A `RateLimitHeader` with its required properties set and the optional ones unset.
+        /// A new `RateLimitHeader` with its required properties set and the optional ones unset.
         pub fn new(
             name: impl Into<Value<String>>,
             text_transformations: impl Into<Vec<TextTransformation>>,
@@ -2088,7 +2088,7 @@ pub mod web_acl {
     }
 
     impl RateLimitJa3Fingerprint {
-        /// A `RateLimitJa3Fingerprint` with its required properties set and the optional ones unset.
+        /// A new `RateLimitJa3Fingerprint` with its required properties set and the optional ones unset.
         pub fn new(fallback_behavior: impl Into<Value<FallbackBehavior>>) -> Self {
             RateLimitJa3Fingerprint {
                 fallback_behavior: fallback_behavior.into(),
@@ -2105,7 +2105,7 @@ pub mod web_acl {
     }
 
     impl RateLimitJa4Fingerprint {
-        /// A `RateLimitJa4Fingerprint` with its required properties set and the optional ones unset.
+        /// A new `RateLimitJa4Fingerprint` with its required properties set and the optional ones unset.
         pub fn new(fallback_behavior: impl Into<Value<FallbackBehavior>>) -> Self {
             RateLimitJa4Fingerprint {
                 fallback_behavior: fallback_behavior.into(),
@@ -2122,7 +2122,7 @@ pub mod web_acl {
     }
 
     impl RateLimitLabelNamespace {
-        /// A `RateLimitLabelNamespace` with its required properties set and the optional ones unset.
+        /// A new `RateLimitLabelNamespace` with its required properties set and the optional ones unset.
         pub fn new(namespace: impl Into<Value<String>>) -> Self {
             RateLimitLabelNamespace {
                 namespace: namespace.into(),
@@ -2142,7 +2142,7 @@ pub mod web_acl {
     }
 
     impl RateLimitQueryArgument {
-        /// A `RateLimitQueryArgument` with its required properties set and the optional ones unset.
+        /// A new `RateLimitQueryArgument` with its required properties set and the optional ones unset.
         pub fn new(
             name: impl Into<Value<String>>,
             text_transformations: impl Into<Vec<TextTransformation>>,
@@ -2163,7 +2163,7 @@ pub mod web_acl {
     }
 
     impl RateLimitQueryString {
-        /// A `RateLimitQueryString` with its required properties set and the optional ones unset.
+        /// A new `RateLimitQueryString` with its required properties set and the optional ones unset.
         pub fn new(text_transformations: impl Into<Vec<TextTransformation>>) -> Self {
             RateLimitQueryString {
                 text_transformations: text_transformations.into(),
@@ -2180,7 +2180,7 @@ pub mod web_acl {
     }
 
     impl RateLimitUriPath {
-        /// A `RateLimitUriPath` with its required properties set and the optional ones unset.
+        /// A new `RateLimitUriPath` with its required properties set and the optional ones unset.
         pub fn new(text_transformations: impl Into<Vec<TextTransformation>>) -> Self {
             RateLimitUriPath {
                 text_transformations: text_transformations.into(),
@@ -2199,7 +2199,7 @@ pub mod web_acl {
     }
 
     impl Regex {
-        /// A `Regex` with its required properties set and the optional ones unset.
+        /// A new `Regex` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -2228,7 +2228,7 @@ pub mod web_acl {
     }
 
     impl RegexMatchStatement {
-        /// A `RegexMatchStatement` with its required properties set and the optional ones unset.
+        /// A new `RegexMatchStatement` with its required properties set and the optional ones unset.
         pub fn new(
             field_to_match: impl Into<FieldToMatch>,
             regex_string: impl Into<Value<String>>,
@@ -2266,7 +2266,7 @@ pub mod web_acl {
     }
 
     impl RegexPatternSetReferenceStatement {
-        /// A `RegexPatternSetReferenceStatement` with its required properties set and the optional ones unset.
+        /// A new `RegexPatternSetReferenceStatement` with its required properties set and the optional ones unset.
         pub fn new(
             arn: impl Into<Value<String>>,
             field_to_match: impl Into<FieldToMatch>,
@@ -2290,7 +2290,7 @@ pub mod web_acl {
     }
 
     impl RequestBodyAssociatedResourceTypeConfig {
-        /// A `RequestBodyAssociatedResourceTypeConfig` with its required properties set and the optional ones unset.
+        /// A new `RequestBodyAssociatedResourceTypeConfig` with its required properties set and the optional ones unset.
         pub fn new(default_size_inspection_limit: impl Into<Value<SizeInspectionLimit>>) -> Self {
             RequestBodyAssociatedResourceTypeConfig {
                 default_size_inspection_limit: default_size_inspection_limit.into(),
@@ -2313,7 +2313,7 @@ pub mod web_acl {
     }
 
     impl RequestInspection {
-        /// A `RequestInspection` with its required properties set and the optional ones unset.
+        /// A new `RequestInspection` with its required properties set and the optional ones unset.
         pub fn new(
             password_field: impl Into<FieldIdentifier>,
             payload_type: impl Into<Value<PayloadType>>,
@@ -2361,7 +2361,7 @@ pub mod web_acl {
     }
 
     impl RequestInspectionAcfp {
-        /// A `RequestInspectionAcfp` with its required properties set and the optional ones unset.
+        /// A new `RequestInspectionAcfp` with its required properties set and the optional ones unset.
         pub fn new(payload_type: impl Into<Value<PayloadType>>) -> Self {
             RequestInspectionAcfp {
                 address_fields: None,
@@ -2400,7 +2400,7 @@ pub mod web_acl {
     }
 
     impl ResponseInspection {
-        /// A `ResponseInspection` with its required properties set and the optional ones unset.
+        /// A new `ResponseInspection` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -2418,7 +2418,7 @@ pub mod web_acl {
     }
 
     impl ResponseInspectionBodyContains {
-        /// A `ResponseInspectionBodyContains` with its required properties set and the optional ones unset.
+        /// A new `ResponseInspectionBodyContains` with its required properties set and the optional ones unset.
         pub fn new(
             failure_strings: impl Into<List<String>>,
             success_strings: impl Into<List<String>>,
@@ -2445,7 +2445,7 @@ pub mod web_acl {
     }
 
     impl ResponseInspectionHeader {
-        /// A `ResponseInspectionHeader` with its required properties set and the optional ones unset.
+        /// A new `ResponseInspectionHeader` with its required properties set and the optional ones unset.
         pub fn new(
             failure_values: impl Into<List<String>>,
             name: impl Into<Value<String>>,
@@ -2474,7 +2474,7 @@ pub mod web_acl {
     }
 
     impl ResponseInspectionJson {
-        /// A `ResponseInspectionJson` with its required properties set and the optional ones unset.
+        /// A new `ResponseInspectionJson` with its required properties set and the optional ones unset.
         pub fn new(
             failure_values: impl Into<List<String>>,
             identifier: impl Into<Value<String>>,
@@ -2500,7 +2500,7 @@ pub mod web_acl {
     }
 
     impl ResponseInspectionStatusCode {
-        /// A `ResponseInspectionStatusCode` with its required properties set and the optional ones unset.
+        /// A new `ResponseInspectionStatusCode` with its required properties set and the optional ones unset.
         pub fn new(
             failure_codes: impl Into<List<i64>>,
             success_codes: impl Into<List<i64>>,
@@ -2555,7 +2555,7 @@ pub mod web_acl {
     }
 
     impl Rule {
-        /// A `Rule` with its required properties set and the optional ones unset.
+        /// A new `Rule` with its required properties set and the optional ones unset.
         pub fn new(
             name: impl Into<Value<String>>,
             priority: impl Into<Value<i64>>,
@@ -2612,7 +2612,7 @@ pub mod web_acl {
     }
 
     impl RuleAction {
-        /// A `RuleAction` with its required properties set and the optional ones unset.
+        /// A new `RuleAction` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -2630,7 +2630,7 @@ pub mod web_acl {
     }
 
     impl RuleActionOverride {
-        /// A `RuleActionOverride` with its required properties set and the optional ones unset.
+        /// A new `RuleActionOverride` with its required properties set and the optional ones unset.
         pub fn new(action_to_use: impl Into<RuleAction>, name: impl Into<Value<String>>) -> Self {
             RuleActionOverride {
                 action_to_use: action_to_use.into(),
@@ -2661,7 +2661,7 @@ pub mod web_acl {
     }
 
     impl RuleGroupReferenceStatement {
-        /// A `RuleGroupReferenceStatement` with its required properties set and the optional ones unset.
+        /// A new `RuleGroupReferenceStatement` with its required properties set and the optional ones unset.
         pub fn new(arn: impl Into<Value<String>>) -> Self {
             RuleGroupReferenceStatement {
                 arn: arn.into(),
@@ -2680,7 +2680,7 @@ pub mod web_acl {
     }
 
     impl SingleHeader {
-        /// A `SingleHeader` with its required properties set and the optional ones unset.
+        /// A new `SingleHeader` with its required properties set and the optional ones unset.
         pub fn new(name: impl Into<Value<String>>) -> Self {
             SingleHeader { name: name.into() }
         }
@@ -2695,7 +2695,7 @@ pub mod web_acl {
     }
 
     impl SingleQueryArgument {
-        /// A `SingleQueryArgument` with its required properties set and the optional ones unset.
+        /// A new `SingleQueryArgument` with its required properties set and the optional ones unset.
         pub fn new(name: impl Into<Value<String>>) -> Self {
             SingleQueryArgument { name: name.into() }
         }
@@ -2727,7 +2727,7 @@ pub mod web_acl {
     }
 
     impl SizeConstraintStatement {
-        /// A `SizeConstraintStatement` with its required properties set and the optional ones unset.
+        /// A new `SizeConstraintStatement` with its required properties set and the optional ones unset.
         pub fn new(
             comparison_operator: impl Into<Value<ComparisonOperator>>,
             field_to_match: impl Into<FieldToMatch>,
@@ -2769,7 +2769,7 @@ pub mod web_acl {
     }
 
     impl SqliMatchStatement {
-        /// A `SqliMatchStatement` with its required properties set and the optional ones unset.
+        /// A new `SqliMatchStatement` with its required properties set and the optional ones unset.
         pub fn new(
             field_to_match: impl Into<FieldToMatch>,
             text_transformations: impl Into<Vec<TextTransformation>>,
@@ -2890,7 +2890,7 @@ pub mod web_acl {
     }
 
     impl Statement {
-        /// A `Statement` with its required properties set and the optional ones unset.
+        /// A new `Statement` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -2908,7 +2908,7 @@ pub mod web_acl {
     }
 
     impl TextTransformation {
-        /// A `TextTransformation` with its required properties set and the optional ones unset.
+        /// A new `TextTransformation` with its required properties set and the optional ones unset.
         pub fn new(
             priority: impl Into<Value<i64>>,
             type_: impl Into<Value<TextTransformationType>>,
@@ -2931,7 +2931,7 @@ pub mod web_acl {
     }
 
     impl UriFragment {
-        /// A `UriFragment` with its required properties set and the optional ones unset.
+        /// A new `UriFragment` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -2952,7 +2952,7 @@ pub mod web_acl {
     }
 
     impl VisibilityConfig {
-        /// A `VisibilityConfig` with its required properties set and the optional ones unset.
+        /// A new `VisibilityConfig` with its required properties set and the optional ones unset.
         pub fn new(
             cloud_watch_metrics_enabled: impl Into<Value<bool>>,
             metric_name: impl Into<Value<String>>,
@@ -2986,7 +2986,7 @@ pub mod web_acl {
     }
 
     impl XssMatchStatement {
-        /// A `XssMatchStatement` with its required properties set and the optional ones unset.
+        /// A new `XssMatchStatement` with its required properties set and the optional ones unset.
         pub fn new(
             field_to_match: impl Into<FieldToMatch>,
             text_transformations: impl Into<Vec<TextTransformation>>,
@@ -4388,7 +4388,7 @@ pub mod web_acl_association {
     }
 
     impl WebAclAssociation {
-        /// A `WebAclAssociation` with its required properties set and the optional ones unset.
+        /// A new `WebAclAssociation` with its required properties set and the optional ones unset.
         pub fn new(
             resource_arn: impl Into<Value<String>>,
             web_acl_arn: impl Into<Value<String>>,

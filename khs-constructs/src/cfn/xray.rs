@@ -40,7 +40,7 @@ pub mod group {
     }
 
     impl Group {
-        /// A `Group` with its required properties set and the optional ones unset.
+        /// A new `Group` with its required properties set and the optional ones unset.
         pub fn new(group_name: impl Into<Value<String>>) -> Self {
             Group {
                 filter_expression: None,
@@ -122,7 +122,7 @@ pub mod group {
     }
 
     impl InsightsConfiguration {
-        /// A `InsightsConfiguration` with its required properties set and the optional ones unset.
+        /// A new `InsightsConfiguration` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -172,7 +172,7 @@ pub mod sampling_rule {
     }
 
     impl SamplingRule {
-        /// A `SamplingRule` with its required properties set and the optional ones unset.
+        /// A new `SamplingRule` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -247,7 +247,7 @@ pub mod sampling_rule {
     }
 
     impl SamplingRateBoost {
-        /// A `SamplingRateBoost` with its required properties set and the optional ones unset.
+        /// A new `SamplingRateBoost` with its required properties set and the optional ones unset.
         pub fn new(
             cooldown_window_minutes: impl Into<Value<i64>>,
             max_rate: impl Into<Value<f64>>,
@@ -317,7 +317,7 @@ pub mod sampling_rule {
     }
 
     impl SamplingRule2 {
-        /// A `SamplingRule2` with its required properties set and the optional ones unset.
+        /// A new `SamplingRule2` with its required properties set and the optional ones unset.
         #[allow(clippy::too_many_arguments)]
         pub fn new(
             fixed_rate: impl Into<Value<f64>>,
@@ -370,7 +370,7 @@ pub mod sampling_rule {
     }
 
     impl SamplingRuleRecord {
-        /// A `SamplingRuleRecord` with its required properties set and the optional ones unset.
+        /// A new `SamplingRuleRecord` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -447,7 +447,7 @@ pub mod sampling_rule {
     }
 
     impl SamplingRuleUpdate {
-        /// A `SamplingRuleUpdate` with its required properties set and the optional ones unset.
+        /// A new `SamplingRuleUpdate` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
