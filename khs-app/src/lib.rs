@@ -1,1 +1,61 @@
-//! The KHS CRM stacks.
+//! The KHS CRM infrastructure, written with `khs-constructs`.
+//!
+//! Each stage (production, staging) is described by a settings file under
+//! `stages/` and built by the same code ([`stage::build`]): stages differ by
+//! props, not by copy-paste.
+
+pub mod settings;
+pub mod stage;
+
+use khs_constructs::prelude::*;
+use settings::{SettingsError, StageSettings};
+
+/// The settings files compiled into the binaries, as `(file, contents)`.
+pub const STAGE_FILES: [(&str, &str); 2] = [
+    ("khs-app/stages/production.toml", include_str!("../stages/production.toml")),
+    ("khs-app/stages/staging.toml", include_str!("../stages/staging.toml")),
+];
+
+/// An error building the app: bad settings or a construct error.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// A settings file is wrong.
+    #[error(transparent)]
+    Settings(#[from] SettingsError),
+    /// A construct rejected its props, or synthesis failed.
+    #[error(transparent)]
+    Construct(#[from] khs_constructs::Error),
+}
+
+/// Every stage's settings, parsed from [`STAGE_FILES`].
+pub fn stages() -> Result<Vec<StageSettings>, SettingsError> {
+    STAGE_FILES
+        .iter()
+        .map(|(file, text)| StageSettings::parse(file, text))
+        .collect()
+}
+
+/// The KHS CRM app: every stack of every stage.
+pub fn app() -> Result<App, AppError> {
+    app_for(&stages()?)
+}
+
+/// The app for the given stage settings.
+pub fn app_for(stages: &[StageSettings]) -> Result<App, AppError> {
+    let mut app = App::new();
+    for s in stages {
+        for stack in stage::build(s)? {
+            app.add_stack(stack)?;
+        }
+    }
+    Ok(app)
+}
+
+/// The workspace root (where `synth-out/` lives), found from this crate's
+/// manifest directory at build time.
+pub fn workspace_root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or_else(|| std::path::PathBuf::from("."))
+}

@@ -1,0 +1,37 @@
+//! Synthesis benchmarks: the whole KHS app, and scaled variants with many
+//! stages, to see how synthesis time grows with size.
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use std::hint::black_box;
+
+fn scaled(n: usize) -> Vec<khs_app::settings::StageSettings> {
+    let base = khs_app::stages().expect("stage settings parse");
+    (0..n)
+        .map(|i| {
+            let mut s = base[i % base.len()].clone();
+            s.stack_name = format!("{}-{i}", s.stack_name);
+            s
+        })
+        .collect()
+}
+
+fn bench(c: &mut Criterion) {
+    c.bench_function("synth khs app (all stages)", |b| {
+        b.iter(|| {
+            let app = khs_app::app().expect("app builds");
+            black_box(app.synth().expect("app synthesizes"))
+        })
+    });
+    for n in [10, 50] {
+        let stages = scaled(n);
+        c.bench_function(&format!("synth {n} stages"), |b| {
+            b.iter(|| {
+                let app = khs_app::app_for(&stages).expect("app builds");
+                black_box(app.synth().expect("app synthesizes"))
+            })
+        });
+    }
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

@@ -1,0 +1,83 @@
+//! `synth`: writes the KHS CRM CloudFormation templates to `synth-out/`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::Parser;
+use khs_constructs::prelude::App;
+
+/// Synthesize the KHS CRM stacks into CloudFormation templates.
+///
+/// Builds every stage in khs-app/stages/*.toml with the khs-constructs
+/// library and writes one `<stack>.template.json` per stack. The output is
+/// deterministic: the same code gives byte-identical files.
+#[derive(Parser, Debug)]
+#[command(version, about, long_about)]
+struct Args {
+    /// Where to write the templates (relative paths are taken from the
+    /// workspace root).
+    #[arg(long, default_value = "synth-out")]
+    out: PathBuf,
+    /// Write nothing; exit 1 when the directory is not what the code
+    /// produces (CI runs this so templates cannot fall behind the code).
+    #[arg(long)]
+    check: bool,
+    /// Print the JSON Schema of the stage settings files and exit.
+    #[arg(long)]
+    schema: bool,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    if args.schema {
+        print!("{}", khs_app::settings::StageSettings::json_schema());
+        return ExitCode::SUCCESS;
+    }
+    let started = Instant::now();
+    let artifacts = match khs_app::app().and_then(|app| app.synth().map_err(Into::into)) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let elapsed = started.elapsed();
+    let out = if args.out.is_relative() {
+        khs_app::workspace_root().join(&args.out)
+    } else {
+        args.out.clone()
+    };
+    if args.check {
+        let problems = App::check(&artifacts, &out);
+        if problems.is_empty() {
+            println!("{}: {} templates up to date", args.out.display(), artifacts.len());
+            return ExitCode::SUCCESS;
+        }
+        for p in problems {
+            eprintln!("stale: {}/{p}", args.out.display());
+        }
+        eprintln!("run `cargo run --bin synth` and commit {}", args.out.display());
+        return ExitCode::FAILURE;
+    }
+    if let Err(e) = App::write(&artifacts, &out) {
+        eprintln!("error: {e}");
+        return ExitCode::FAILURE;
+    }
+    for a in &artifacts {
+        println!(
+            "{:<24} {:>4} resources {:>8} bytes  {}/{}",
+            a.name,
+            a.resource_count(),
+            a.json.len(),
+            args.out.display(),
+            a.file_name()
+        );
+    }
+    println!(
+        "synthesized {} stacks in {:.1} ms",
+        artifacts.len(),
+        elapsed.as_secs_f64() * 1e3
+    );
+    ExitCode::SUCCESS
+}

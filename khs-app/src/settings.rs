@@ -1,0 +1,189 @@
+//! Stage settings: what differs between environments and is not code.
+//!
+//! One TOML file per stage under `khs-app/stages/` is deserialized into
+//! [`StageSettings`]. Unknown or missing fields are errors that name the file
+//! and the field; `settings.schema.json` beside the files (generated with
+//! schemars, printed by `synth --schema`) lets editors complete and check
+//! them.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use ipnet::Ipv4Net;
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+/// The settings of one stage (one set of stacks).
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StageSettings {
+    /// The stage name (`production`, `staging`), used in tags and names.
+    pub stage: String,
+    /// The main stack's name, kebab-case (`khs-crm-prod`).
+    pub stack_name: String,
+    /// The AWS account id (12 digits). Omit to use the account of the
+    /// credentials at deploy time.
+    #[serde(default)]
+    pub account: Option<String>,
+    /// The region of the stage's stacks (`us-east-1`).
+    pub region: String,
+    /// Protect the stacks from deletion and guard stateful resources with a
+    /// stack policy.
+    #[serde(default)]
+    pub termination_protection: bool,
+    /// Cost allocation and ownership tags put on every taggable resource.
+    /// Must contain `Environment`, `Project` and `Owner`.
+    pub tags: BTreeMap<String, String>,
+    /// The network.
+    pub network: NetworkSettings,
+}
+
+/// The network of a stage.
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkSettings {
+    /// The VPC's IPv4 CIDR block.
+    #[schemars(with = "String")]
+    pub cidr: Ipv4Net,
+    /// The availability zones, one public and one private subnet in each.
+    pub availability_zones: Vec<String>,
+    /// The public subnets' CIDRs, one per availability zone, in order.
+    #[schemars(with = "Vec<String>")]
+    pub public_subnets: Vec<Ipv4Net>,
+    /// The private subnets' CIDRs, one per availability zone, in order.
+    #[schemars(with = "Vec<String>")]
+    pub private_subnets: Vec<Ipv4Net>,
+    /// `per-az` (one NAT gateway in each zone, highly available) or
+    /// `single` (one shared NAT gateway, cheaper).
+    pub nat_gateways: NatSetting,
+    /// How long VPC flow logs are kept, in days.
+    pub flow_log_retention_days: u32,
+    /// Known bad CIDRs denied by the network ACLs.
+    #[serde(default)]
+    #[schemars(with = "Vec<String>")]
+    pub deny_cidrs: Vec<Ipv4Net>,
+}
+
+/// NAT gateway layout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum NatSetting {
+    /// One NAT gateway per availability zone.
+    PerAz,
+    /// One NAT gateway shared by all zones.
+    Single,
+}
+
+/// The tags every stage must carry (cost allocation).
+pub const REQUIRED_TAGS: [&str; 3] = ["Environment", "Project", "Owner"];
+
+/// An error reading stage settings: names the file and what is wrong.
+#[derive(Debug, thiserror::Error)]
+#[error("{file}: {message}")]
+pub struct SettingsError {
+    /// The settings file.
+    pub file: String,
+    /// What is wrong (field and what is allowed).
+    pub message: String,
+}
+
+impl StageSettings {
+    /// Parses and checks the settings in `text`, read from `file`.
+    pub fn parse(file: &str, text: &str) -> Result<Self, SettingsError> {
+        let err = |message: String| SettingsError {
+            file: file.to_string(),
+            message,
+        };
+        let s: StageSettings = toml::from_str(text).map_err(|e| err(e.to_string().trim_end().to_string()))?;
+        for t in REQUIRED_TAGS {
+            if !s.tags.contains_key(t) {
+                return Err(err(format!(
+                    "tags: missing {t:?}; every stage needs the cost allocation tags {}",
+                    REQUIRED_TAGS.join(", ")
+                )));
+            }
+        }
+        if let Some(a) = &s.account {
+            if a.len() != 12 || !a.chars().all(|c| c.is_ascii_digit()) {
+                return Err(err(format!("account: must be 12 digits, got {a:?}")));
+            }
+        }
+        Ok(s)
+    }
+
+    /// Reads settings from a file.
+    pub fn load(path: &Path) -> Result<Self, SettingsError> {
+        let text = std::fs::read_to_string(path).map_err(|e| SettingsError {
+            file: path.display().to_string(),
+            message: e.to_string(),
+        })?;
+        Self::parse(&path.display().to_string(), &text)
+    }
+
+    /// The JSON Schema of the settings files.
+    pub fn json_schema() -> String {
+        let schema = schemars::schema_for!(StageSettings);
+        let mut s = serde_json::to_string_pretty(&schema).unwrap_or_default();
+        s.push('\n');
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = include_str!("../stages/production.toml");
+
+    #[test]
+    fn every_committed_stage_file_parses() {
+        for (file, text) in crate::STAGE_FILES {
+            StageSettings::parse(file, text).unwrap();
+        }
+    }
+
+    #[test]
+    fn committed_schema_is_current() {
+        let committed = include_str!("../stages/settings.schema.json");
+        assert!(
+            committed == StageSettings::json_schema(),
+            "khs-app/stages/settings.schema.json is stale: run `cargo run --bin synth -- --schema > khs-app/stages/settings.schema.json`"
+        );
+    }
+
+    #[test]
+    fn fails_when_a_field_is_unknown_naming_file_and_field() {
+        let text = GOOD.replace("stage = \"production\"", "stage = \"production\"\nstak_name = \"x\"");
+        let e = StageSettings::parse("stages/p.toml", &text).unwrap_err().to_string();
+        assert!(e.starts_with("stages/p.toml: "), "{e}");
+        assert!(e.contains("unknown field `stak_name`"), "{e}");
+        assert!(e.contains("expected one of"), "{e}");
+    }
+
+    #[test]
+    fn fails_when_a_field_is_missing_or_malformed() {
+        let e = StageSettings::parse("p.toml", &GOOD.replace("region = \"us-east-1\"\n", ""))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("missing field `region`"), "{e}");
+        let e = StageSettings::parse("p.toml", &GOOD.replace("10.0.0.0/16", "10.0.0.0/33"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("p.toml: ") && e.contains("cidr"), "{e}");
+        let e = StageSettings::parse("p.toml", &GOOD.replace("\"per-az\"", "\"two\""))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("per-az") && e.contains("single"), "{e}");
+    }
+
+    #[test]
+    fn fails_when_a_cost_allocation_tag_is_missing() {
+        let e = StageSettings::parse("p.toml", &GOOD.replace("Owner = \"khs-platform\"\n", ""))
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "p.toml: tags: missing \"Owner\"; every stage needs the cost allocation tags Environment, Project, Owner"
+        );
+    }
+}

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Runs every check and test of the workspace, as CI does.
+#
+# Idempotent: creates .venv/ with the pinned Python tools (requirements-dev.txt)
+# the first time, reuses it afterwards. Then: rustfmt, clippy, synth --check,
+# and `cargo test` over the whole workspace with every feature (the deploy
+# tests start and stop moto_server on 127.0.0.1 themselves).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+
+venv=$root/.venv
+stamp=$venv/.requirements.sha
+want=$(sha256sum requirements-dev.txt | cut -d' ' -f1)
+if [ ! -x "$venv/bin/cfn-lint" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  echo "==> installing pinned Python tools into .venv/"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check -r requirements-dev.txt
+  echo "$want" > "$stamp"
+fi
+export KHS_CFN_LINT="$venv/bin/cfn-lint"
+export KHS_MOTO_SERVER="$venv/bin/moto_server"
+export KHS_PYTHON="$venv/bin/python"
+# Tests never ask the EC2 metadata service (or any real AWS endpoint).
+export AWS_EC2_METADATA_DISABLED=true
+export INSTA_UPDATE=no
+
+echo "==> cargo fmt --check"
+cargo fmt --all --check
+echo "==> cargo clippy"
+cargo clippy --workspace --all-targets --all-features --quiet -- -D warnings
+echo "==> synth --check (synth-out/ in step with the code)"
+cargo run --quiet --bin synth -- --check
+echo "==> cargo test"
+cargo test --workspace --all-features
