@@ -12,8 +12,14 @@ use settings::{SettingsError, StageSettings};
 
 /// The settings files compiled into the binaries, as `(file, contents)`.
 pub const STAGE_FILES: [(&str, &str); 2] = [
-    ("khs-app/stages/production.toml", include_str!("../stages/production.toml")),
-    ("khs-app/stages/staging.toml", include_str!("../stages/staging.toml")),
+    (
+        "khs-app/stages/production.toml",
+        include_str!("../stages/production.toml"),
+    ),
+    (
+        "khs-app/stages/staging.toml",
+        include_str!("../stages/staging.toml"),
+    ),
 ];
 
 /// An error building the app: bad settings or a construct error.

@@ -94,7 +94,8 @@ impl StageSettings {
             file: file.to_string(),
             message,
         };
-        let s: StageSettings = toml::from_str(text).map_err(|e| err(e.to_string().trim_end().to_string()))?;
+        let s: StageSettings =
+            toml::from_str(text).map_err(|e| err(e.to_string().trim_end().to_string()))?;
         for t in REQUIRED_TAGS {
             if !s.tags.contains_key(t) {
                 return Err(err(format!(
@@ -103,10 +104,10 @@ impl StageSettings {
                 )));
             }
         }
-        if let Some(a) = &s.account {
-            if a.len() != 12 || !a.chars().all(|c| c.is_ascii_digit()) {
-                return Err(err(format!("account: must be 12 digits, got {a:?}")));
-            }
+        if let Some(a) = &s.account
+            && (a.len() != 12 || !a.chars().all(|c| c.is_ascii_digit()))
+        {
+            return Err(err(format!("account: must be 12 digits, got {a:?}")));
         }
         Ok(s)
     }
@@ -153,8 +154,13 @@ mod tests {
 
     #[test]
     fn fails_when_a_field_is_unknown_naming_file_and_field() {
-        let text = GOOD.replace("stage = \"production\"", "stage = \"production\"\nstak_name = \"x\"");
-        let e = StageSettings::parse("stages/p.toml", &text).unwrap_err().to_string();
+        let text = GOOD.replace(
+            "stage = \"production\"",
+            "stage = \"production\"\nstak_name = \"x\"",
+        );
+        let e = StageSettings::parse("stages/p.toml", &text)
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with("stages/p.toml: "), "{e}");
         assert!(e.contains("unknown field `stak_name`"), "{e}");
         assert!(e.contains("expected one of"), "{e}");

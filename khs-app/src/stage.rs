@@ -17,7 +17,10 @@ pub fn build(s: &StageSettings) -> Result<Vec<Stack>, khs_constructs::Error> {
     let mut stack = Stack::new(
         &s.stack_name,
         StackProps {
-            description: Some(format!("KHS CRM {} infrastructure (khs-constructs)", s.stage)),
+            description: Some(format!(
+                "KHS CRM {} infrastructure (khs-constructs)",
+                s.stage
+            )),
             tags: s.tags.clone(),
             termination_protection: s.termination_protection,
             ..StackProps::new(env)

@@ -22,6 +22,7 @@ pub mod cfn;
 pub mod core;
 pub mod deploy;
 pub mod iam;
+pub mod network;
 pub mod schedule;
 
 pub use crate::core::error::{Error, Result};
@@ -36,4 +37,5 @@ pub mod prelude {
     pub use crate::core::stack::{Environment, Stack, StackProps};
     pub use crate::core::template::{DeletionPolicy, Output};
     pub use crate::core::value::{List, Value};
+    pub use crate::network::{NatGateways, Network, NetworkProps, Subnet, SubnetKind};
 }

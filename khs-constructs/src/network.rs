@@ -38,7 +38,7 @@ use crate::cfn::logs;
 use crate::core::error::{Error, Result};
 use crate::core::intrinsic::{Intrinsic, Pseudo};
 use crate::core::path::ConstructPath;
-use crate::core::resource::Handle;
+use crate::core::resource::{Handle, Tag};
 use crate::core::scope::{AsScope, ResourceOptions, Scope};
 use crate::core::template::DeletionPolicy;
 use crate::core::value::Value;
@@ -217,7 +217,8 @@ impl Network {
         let mut parent = scope.as_scope();
         let mut me = parent.child(id)?;
         let path = me.path().clone();
-        let plan = Plan::resolve(&path, &props)?;
+        let region = me.env().region.clone();
+        let plan = Plan::resolve(&path, &region, &props)?;
 
         let vpc = me.add(
             "Vpc",
@@ -225,15 +226,14 @@ impl Network {
                 cidr_block: Some(props.cidr.to_string().into()),
                 enable_dns_hostnames: Some(true.into()),
                 enable_dns_support: Some(true.into()),
-                tags: Some(vec![crate::core::resource::Tag::new("Name", path.to_string())]),
+                tags: Some(vec![Tag::new("Name", path.to_string())]),
                 ..ec2::Vpc::default()
             },
         )?;
         let igw = me.add(
             "InternetGateway",
             ec2::InternetGateway {
-                tags: Some(vec![crate::core::resource::Tag::new("Name", path.to_string())]),
-                ..ec2::InternetGateway::default()
+                tags: Some(vec![Tag::new("Name", path.to_string())]),
             },
         )?;
         let attachment = me.add(
@@ -248,7 +248,7 @@ impl Network {
         let public_rt = me.add(
             "PublicRouteTable",
             ec2::RouteTable {
-                tags: Some(vec![crate::core::resource::Tag::new("Name", format!("{path}/public"))]),
+                tags: Some(vec![Tag::new("Name", format!("{path}/public"))]),
                 ..ec2::RouteTable::new(vpc.ref_())
             },
         )?;
@@ -264,7 +264,15 @@ impl Network {
 
         let mut public = Vec::new();
         for (i, cidr) in plan.public.iter().enumerate() {
-            let subnet = add_subnet(&mut me, &vpc, SubnetKind::Public, i, *cidr, plan.zones[i].clone(), &public_rt)?;
+            let subnet = add_subnet(
+                &mut me,
+                &vpc,
+                SubnetKind::Public,
+                i,
+                *cidr,
+                plan.zones[i].clone(),
+                &public_rt,
+            )?;
             public.push(subnet);
         }
 
@@ -281,7 +289,7 @@ impl Network {
                 &format!("NatEip{n}"),
                 ec2::Eip {
                     domain: Some("vpc".into()),
-                    tags: Some(vec![crate::core::resource::Tag::new("Name", format!("{path}/nat{n}"))]),
+                    tags: Some(vec![Tag::new("Name", format!("{path}/nat{n}"))]),
                     ..ec2::Eip::default()
                 },
                 ResourceOptions::default().depends_on(&attachment),
@@ -291,7 +299,7 @@ impl Network {
                 ec2::NatGateway {
                     allocation_id: Some(eip.attr_allocation_id()),
                     subnet_id: Some(subnet.subnet_id()),
-                    tags: Some(vec![crate::core::resource::Tag::new("Name", format!("{path}/nat{n}"))]),
+                    tags: Some(vec![Tag::new("Name", format!("{path}/nat{n}"))]),
                     ..ec2::NatGateway::default()
                 },
             )?;
@@ -304,7 +312,7 @@ impl Network {
             let rt = me.add(
                 &format!("PrivateRouteTable{n}"),
                 ec2::RouteTable {
-                    tags: Some(vec![crate::core::resource::Tag::new("Name", format!("{path}/private{n}"))]),
+                    tags: Some(vec![Tag::new("Name", format!("{path}/private{n}"))]),
                     ..ec2::RouteTable::new(vpc.ref_())
                 },
             )?;
@@ -318,7 +326,15 @@ impl Network {
                     },
                 )?;
             }
-            let subnet = add_subnet(&mut me, &vpc, SubnetKind::Private, i, *cidr, plan.zones[i].clone(), &rt)?;
+            let subnet = add_subnet(
+                &mut me,
+                &vpc,
+                SubnetKind::Private,
+                i,
+                *cidr,
+                plan.zones[i].clone(),
+                &rt,
+            )?;
             private.push(subnet);
         }
 
@@ -326,10 +342,12 @@ impl Network {
             me.add(
                 "S3Endpoint",
                 ec2::VpcEndpoint {
-                    service_name: Intrinsic::sub("com.amazonaws.${AWS::Region}.s3").into(),
-                    vpc_endpoint_type: Some("Gateway".into()),
-                    route_table_ids: Some(Value::Literal(private.iter().map(|s| s.route_table.ref_()).collect())),
-                    ..ec2::VpcEndpoint::new(Intrinsic::sub("com.amazonaws.${AWS::Region}.s3"), vpc.ref_())
+                    service_name: Some(Intrinsic::sub("com.amazonaws.${AWS::Region}.s3").into()),
+                    vpc_endpoint_type: Some(ec2::vpc_endpoint::VpcEndpointType::Gateway.into()),
+                    route_table_ids: Some(Value::Literal(
+                        private.iter().map(|s| s.route_table.ref_()).collect(),
+                    )),
+                    ..ec2::VpcEndpoint::new(vpc.ref_())
                 },
             )?;
         }
@@ -399,7 +417,7 @@ struct Plan {
 }
 
 impl Plan {
-    fn resolve(path: &ConstructPath, props: &NetworkProps) -> Result<Plan> {
+    fn resolve(path: &ConstructPath, region: &str, props: &NetworkProps) -> Result<Plan> {
         let zone_count = if props.availability_zones.is_empty() {
             if !(1..=MAX_AZS).contains(&props.max_azs) {
                 return Err(Error::invalid_prop(
@@ -416,7 +434,9 @@ impl Plan {
                     return Err(Error::invalid_prop(
                         path,
                         "availability_zones",
-                        format!("lists {z:?} twice; each zone gets one public and one private subnet"),
+                        format!(
+                            "lists {z:?} twice; each zone gets one public and one private subnet"
+                        ),
                     ));
                 }
             }
@@ -426,14 +446,21 @@ impl Plan {
             return Err(Error::invalid_prop(
                 path,
                 "cidr",
-                format!("must have a prefix length from /16 to /28 (VPC limits), got {}", props.cidr),
+                format!(
+                    "must have a prefix length from /16 to /28 (VPC limits), got {}",
+                    props.cidr
+                ),
             ));
         }
         if props.cidr.network() != props.cidr.addr() {
             return Err(Error::invalid_prop(
                 path,
                 "cidr",
-                format!("{} has host bits set; did you mean {}?", props.cidr, props.cidr.trunc()),
+                format!(
+                    "{} has host bits set; did you mean {}?",
+                    props.cidr,
+                    props.cidr.trunc()
+                ),
             ));
         }
         let zones: Vec<Value<String>> = if props.availability_zones.is_empty() {
@@ -441,7 +468,11 @@ impl Plan {
                 .map(|i| Intrinsic::select(i as u32, Intrinsic::get_azs()).into())
                 .collect()
         } else {
-            props.availability_zones.iter().map(Value::from).collect()
+            props
+                .availability_zones
+                .iter()
+                .map(|z| zone_in_region(path, region, z))
+                .collect::<Result<_>>()?
         };
         let carve = |start: u32, field: &str| -> Result<Vec<Ipv4Net>> {
             let new_prefix = 24.max(props.cidr.prefix_len());
@@ -456,7 +487,10 @@ impl Plan {
                 return Err(Error::invalid_prop(
                     path,
                     field,
-                    format!("cannot be derived: {} has no room for {zone_count} more /{new_prefix} subnets; give the CIDRs explicitly", props.cidr),
+                    format!(
+                        "cannot be derived: {} has no room for {zone_count} more /{new_prefix} subnets; give the CIDRs explicitly",
+                        props.cidr
+                    ),
                 ));
             }
             Ok(subnets)
@@ -471,7 +505,10 @@ impl Plan {
         } else {
             props.private_subnet_cidrs.clone()
         };
-        for (field, list) in [("public_subnet_cidrs", &public), ("private_subnet_cidrs", &private)] {
+        for (field, list) in [
+            ("public_subnet_cidrs", &public),
+            ("private_subnet_cidrs", &private),
+        ] {
             if list.len() != zone_count {
                 return Err(Error::invalid_prop(
                     path,
@@ -501,7 +538,10 @@ impl Plan {
                         format!("must be /28 or larger (AWS limit), got {cidr}"),
                     ));
                 }
-                if let Some((other_path, other)) = all.iter().find(|(_, o)| o.contains(cidr) || cidr.contains(o)) {
+                if let Some((other_path, other)) = all
+                    .iter()
+                    .find(|(_, o)| o.contains(cidr) || cidr.contains(o))
+                {
                     return Err(Error::OverlappingSubnets {
                         path: sub_path,
                         subnet: cidr.to_string(),
@@ -523,7 +563,11 @@ impl Plan {
             ));
         }
         if props.public_ingress_ports.contains(&0) {
-            return Err(Error::invalid_prop(path, "public_ingress_ports", "must be 1..=65535, got 0"));
+            return Err(Error::invalid_prop(
+                path,
+                "public_ingress_ports",
+                "must be 1..=65535, got 0",
+            ));
         }
         let rules = props.deny_cidrs.len() + props.public_ingress_ports.len() + 2;
         if rules > MAX_NACL_RULES {
@@ -535,7 +579,32 @@ impl Plan {
                 ),
             ));
         }
-        Ok(Plan { zones, public, private })
+        Ok(Plan {
+            zones,
+            public,
+            private,
+        })
+    }
+}
+
+/// A zone of the stack's region, written as `${AWS::Region}<letter>` so the
+/// template holds no hard-coded zone name (cfn-lint W3010) yet deploys to
+/// exactly the zone asked for.
+fn zone_in_region(path: &ConstructPath, region: &str, zone: &str) -> Result<Value<String>> {
+    let suffix = zone.strip_prefix(region).filter(|s| {
+        !s.is_empty()
+            && s.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    });
+    match suffix {
+        Some(suffix) => Ok(Intrinsic::sub(format!("${{AWS::Region}}{suffix}")).into()),
+        None => Err(Error::invalid_prop(
+            path,
+            "availability_zones",
+            format!(
+                "must be zones of the stack's region {region} (like \"{region}a\"), got {zone:?}"
+            ),
+        )),
     }
 }
 
@@ -562,8 +631,8 @@ fn add_subnet(
             cidr_block: Some(cidr.to_string().into()),
             map_public_ip_on_launch: Some(false.into()),
             tags: Some(vec![
-                crate::core::resource::Tag::new("Name", label),
-                crate::core::resource::Tag::new("khs:subnet-type", if public { "public" } else { "private" }),
+                Tag::new("Name", label),
+                Tag::new("khs:subnet-type", if public { "public" } else { "private" }),
             ]),
             ..ec2::Subnet::new(vpc.ref_())
         },
@@ -626,11 +695,11 @@ fn add_flow_logs(me: &mut Scope<'_>, vpc: &Handle<ec2::Vpc>, retention_days: u32
         "FlowLog",
         ec2::FlowLog {
             deliver_logs_permission_arn: Some(role.attr_arn()),
-            log_destination_type: Some("cloud-watch-logs".into()),
+            log_destination_type: Some(ec2::flow_log::LogDestinationType::CloudWatchLogs.into()),
             log_group_name: Some(group.ref_()),
-            traffic_type: Some("ALL".into()),
+            traffic_type: Some(ec2::flow_log::TrafficType::All.into()),
             max_aggregation_interval: Some(60.into()),
-            ..ec2::FlowLog::new(vpc.ref_(), "VPC")
+            ..ec2::FlowLog::new(ec2::flow_log::ResourceType::Vpc, vpc.ref_())
         },
     )?;
     Ok(())
@@ -648,11 +717,18 @@ fn add_network_acls(
         let acl = a.add(
             "Acl",
             ec2::NetworkAcl {
-                tags: Some(vec![crate::core::resource::Tag::new("Name", a.path().to_string())]),
+                tags: Some(vec![Tag::new("Name", a.path().to_string())]),
                 ..ec2::NetworkAcl::new(vpc.ref_())
             },
         )?;
-        let mut entry = |a: &mut Scope<'_>, id: String, rule: i64, egress: bool, allow: bool, cidr: String, ports: Option<(u16, u16)>| -> Result<()> {
+        let entry = |a: &mut Scope<'_>,
+                     id: String,
+                     rule: i64,
+                     egress: bool,
+                     allow: bool,
+                     cidr: String,
+                     ports: Option<(u16, u16)>|
+         -> Result<()> {
             a.add(
                 &id,
                 ec2::NetworkAclEntry {
@@ -674,22 +750,70 @@ fn add_network_acls(
         };
         for (i, bad) in props.deny_cidrs.iter().enumerate() {
             let rule = DENY_RULE_START + i as i64;
-            entry(&mut a, format!("DenyIn{}", i + 1), rule, false, false, bad.to_string(), None)?;
-            entry(&mut a, format!("DenyOut{}", i + 1), rule, true, false, bad.to_string(), None)?;
+            entry(
+                &mut a,
+                format!("DenyIn{}", i + 1),
+                rule,
+                false,
+                false,
+                bad.to_string(),
+                None,
+            )?;
+            entry(
+                &mut a,
+                format!("DenyOut{}", i + 1),
+                rule,
+                true,
+                false,
+                bad.to_string(),
+                None,
+            )?;
         }
         let mut rule = ALLOW_RULE_START;
         // Everything inside the VPC (load balancer to tasks, tasks to NAT, …).
-        entry(&mut a, "AllowVpcIn".into(), rule, false, true, props.cidr.to_string(), None)?;
+        entry(
+            &mut a,
+            "AllowVpcIn".into(),
+            rule,
+            false,
+            true,
+            props.cidr.to_string(),
+            None,
+        )?;
         rule += 10;
         if kind == "Public" {
             for port in &props.public_ingress_ports {
-                entry(&mut a, format!("AllowTcp{port}In"), rule, false, true, "0.0.0.0/0".into(), Some((*port, *port)))?;
+                entry(
+                    &mut a,
+                    format!("AllowTcp{port}In"),
+                    rule,
+                    false,
+                    true,
+                    "0.0.0.0/0".into(),
+                    Some((*port, *port)),
+                )?;
                 rule += 10;
             }
         }
         // Return traffic of connections opened from inside (ephemeral ports).
-        entry(&mut a, "AllowEphemeralIn".into(), rule, false, true, "0.0.0.0/0".into(), Some((1024, 65535)))?;
-        entry(&mut a, "AllowAllOut".into(), ALLOW_RULE_START, true, true, "0.0.0.0/0".into(), None)?;
+        entry(
+            &mut a,
+            "AllowEphemeralIn".into(),
+            rule,
+            false,
+            true,
+            "0.0.0.0/0".into(),
+            Some((1024, 65535)),
+        )?;
+        entry(
+            &mut a,
+            "AllowAllOut".into(),
+            ALLOW_RULE_START,
+            true,
+            true,
+            "0.0.0.0/0".into(),
+            None,
+        )?;
         for s in subnets {
             a.add(
                 &format!("Association{}", s.index + 1),
@@ -717,10 +841,22 @@ mod tests {
     fn defaults_give_the_khs_layout() {
         let mut s = stack();
         let n = Network::new(&mut s, "Network", NetworkProps::default()).unwrap();
-        let cidrs: Vec<String> = n.public_subnets().iter().chain(n.private_subnets()).map(|s| s.cidr().to_string()).collect();
+        let cidrs: Vec<String> = n
+            .public_subnets()
+            .iter()
+            .chain(n.private_subnets())
+            .map(|s| s.cidr().to_string())
+            .collect();
         assert_eq!(
             cidrs,
-            ["10.0.1.0/24", "10.0.2.0/24", "10.0.3.0/24", "10.0.11.0/24", "10.0.12.0/24", "10.0.13.0/24"]
+            [
+                "10.0.1.0/24",
+                "10.0.2.0/24",
+                "10.0.3.0/24",
+                "10.0.11.0/24",
+                "10.0.12.0/24",
+                "10.0.13.0/24"
+            ]
         );
         let t = s.synth().unwrap();
         let count = |ty: &str| t.resources.values().filter(|r| r.type_name == ty).count();
@@ -735,7 +871,10 @@ mod tests {
         assert_eq!(vpc.properties["CidrBlock"], "10.0.0.0/16");
         let sub = &t.resources["NetworkPublicSubnet1Subnet"];
         assert_eq!(sub.properties["MapPublicIpOnLaunch"], false);
-        assert_eq!(sub.properties["AvailabilityZone"], serde_json::json!({"Fn::Select": ["0", {"Fn::GetAZs": ""}]}));
+        assert_eq!(
+            sub.properties["AvailabilityZone"],
+            serde_json::json!({"Fn::Select": ["0", {"Fn::GetAZs": ""}]})
+        );
         let log = &t.resources["NetworkFlowLogsLogGroup"];
         assert_eq!(log.properties["RetentionInDays"], 90);
     }
@@ -743,9 +882,23 @@ mod tests {
     #[test]
     fn single_nat_is_shared_by_every_private_subnet() {
         let mut s = stack();
-        Network::new(&mut s, "Net", NetworkProps { nat_gateways: NatGateways::Single, ..NetworkProps::default() }).unwrap();
+        Network::new(
+            &mut s,
+            "Net",
+            NetworkProps {
+                nat_gateways: NatGateways::Single,
+                ..NetworkProps::default()
+            },
+        )
+        .unwrap();
         let t = s.synth().unwrap();
-        assert_eq!(t.resources.values().filter(|r| r.type_name == "AWS::EC2::NatGateway").count(), 1);
+        assert_eq!(
+            t.resources
+                .values()
+                .filter(|r| r.type_name == "AWS::EC2::NatGateway")
+                .count(),
+            1
+        );
         for n in 1..=3 {
             assert_eq!(
                 t.resources[&format!("NetPrivateDefaultRoute{n}")].properties["NatGatewayId"],
@@ -760,12 +913,18 @@ mod tests {
         Network::new(
             &mut s,
             "Net",
-            NetworkProps { deny_cidrs: vec![net("203.0.113.0/24")], ..NetworkProps::default() },
+            NetworkProps {
+                deny_cidrs: vec![net("203.0.113.0/24")],
+                ..NetworkProps::default()
+            },
         )
         .unwrap();
         let t = s.synth().unwrap();
         let https = &t.resources["NetPublicAclAllowTcp443In"].properties;
-        assert_eq!(https["PortRange"], serde_json::json!({"From": 443, "To": 443}));
+        assert_eq!(
+            https["PortRange"],
+            serde_json::json!({"From": 443, "To": 443})
+        );
         assert_eq!(https["RuleAction"], "allow");
         let deny = &t.resources["NetPublicAclDenyIn1"].properties;
         assert_eq!(deny["RuleAction"], "deny");
@@ -780,7 +939,11 @@ mod tests {
             &mut s,
             "Network",
             NetworkProps {
-                public_subnet_cidrs: vec![net("10.0.1.0/24"), net("10.9.2.0/24"), net("10.0.3.0/24")],
+                public_subnet_cidrs: vec![
+                    net("10.0.1.0/24"),
+                    net("10.9.2.0/24"),
+                    net("10.0.3.0/24"),
+                ],
                 ..NetworkProps::default()
             },
         )
@@ -798,7 +961,11 @@ mod tests {
             &mut s,
             "Network",
             NetworkProps {
-                private_subnet_cidrs: vec![net("10.0.11.0/24"), net("10.0.1.0/25"), net("10.0.13.0/24")],
+                private_subnet_cidrs: vec![
+                    net("10.0.11.0/24"),
+                    net("10.0.1.0/25"),
+                    net("10.0.13.0/24"),
+                ],
                 ..NetworkProps::default()
             },
         )
@@ -814,7 +981,11 @@ mod tests {
             &mut s,
             "Network",
             NetworkProps {
-                availability_zones: vec!["us-east-1a".into(), "us-east-1b".into(), "us-east-1c".into()],
+                availability_zones: vec![
+                    "us-east-1a".into(),
+                    "us-east-1b".into(),
+                    "us-east-1c".into(),
+                ],
                 public_subnet_cidrs: vec![net("10.0.1.0/24"), net("10.0.2.0/24")],
                 ..NetworkProps::default()
             },
@@ -827,12 +998,77 @@ mod tests {
     }
 
     #[test]
+    fn explicit_zones_are_written_relative_to_the_region() {
+        let mut s = stack();
+        Network::new(
+            &mut s,
+            "Net",
+            NetworkProps {
+                availability_zones: vec![
+                    "us-east-1a".into(),
+                    "us-east-1b".into(),
+                    "us-east-1c".into(),
+                ],
+                ..NetworkProps::default()
+            },
+        )
+        .unwrap();
+        let t = s.synth().unwrap();
+        assert_eq!(
+            t.resources["NetPrivateSubnet2Subnet"].properties["AvailabilityZone"],
+            serde_json::json!({"Fn::Sub": "${AWS::Region}b"})
+        );
+    }
+
+    #[test]
+    fn fails_when_a_zone_is_not_in_the_stack_region() {
+        let mut s = stack();
+        let e = Network::new(
+            &mut s,
+            "Net",
+            NetworkProps {
+                availability_zones: vec![
+                    "us-east-1a".into(),
+                    "us-west-2b".into(),
+                    "us-east-1c".into(),
+                ],
+                ..NetworkProps::default()
+            },
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "test/Net: availability_zones must be zones of the stack's region us-east-1 (like \"us-east-1a\"), got \"us-west-2b\""
+        );
+    }
+
+    #[test]
     fn fails_when_max_azs_or_retention_is_out_of_range() {
         let mut s = stack();
-        let e = Network::new(&mut s, "A", NetworkProps { max_azs: 9, ..NetworkProps::default() }).unwrap_err();
+        let e = Network::new(
+            &mut s,
+            "A",
+            NetworkProps {
+                max_azs: 9,
+                ..NetworkProps::default()
+            },
+        )
+        .unwrap_err();
         assert_eq!(e.to_string(), "test/A: max_azs must be 1..=6, got 9");
-        let e = Network::new(&mut s, "B", NetworkProps { flow_log_retention_days: 10, ..NetworkProps::default() }).unwrap_err();
-        assert!(e.to_string().starts_with("test/B: flow_log_retention_days must be one of"), "{e}");
+        let e = Network::new(
+            &mut s,
+            "B",
+            NetworkProps {
+                flow_log_retention_days: 10,
+                ..NetworkProps::default()
+            },
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("test/B: flow_log_retention_days must be one of"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -851,12 +1087,24 @@ mod tests {
         let mut a = stack();
         Network::new(&mut a, "Network", NetworkProps::default()).unwrap();
         let mut b = stack();
-        Network::new(&mut b, "Other", NetworkProps { cidr: net("10.1.0.0/16"), ..NetworkProps::default() }).unwrap();
+        Network::new(
+            &mut b,
+            "Other",
+            NetworkProps {
+                cidr: net("10.1.0.0/16"),
+                ..NetworkProps::default()
+            },
+        )
+        .unwrap();
         Network::new(&mut b, "Network", NetworkProps::default()).unwrap();
         let ta = a.synth().unwrap();
         let tb = b.synth().unwrap();
         for (id, r) in &ta.resources {
-            assert_eq!(tb.resources.get(id), Some(r), "{id} changed when an unrelated construct was added");
+            assert_eq!(
+                tb.resources.get(id),
+                Some(r),
+                "{id} changed when an unrelated construct was added"
+            );
         }
     }
 }

@@ -12,7 +12,10 @@ fn every_template_passes_cfn_lint() {
         );
     };
     let pinned = khs_tests::pinned_version("cfn-lint").expect("requirements-dev.txt pins cfn-lint");
-    let version = Command::new(&cfn_lint).arg("--version").output().expect("cfn-lint runs");
+    let version = Command::new(&cfn_lint)
+        .arg("--version")
+        .output()
+        .expect("cfn-lint runs");
     let version = String::from_utf8_lossy(&version.stdout).to_string();
     assert!(
         version.contains(&pinned),
@@ -34,7 +37,11 @@ fn every_template_passes_cfn_lint() {
         .args(&templates)
         .output()
         .expect("cfn-lint runs");
-    let report = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let report = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(
         out.status.success(),
         "cfn-lint found errors or warnings (exit {:?}) in {} templates:\n{report}",

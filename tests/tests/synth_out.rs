@@ -4,7 +4,10 @@ use khs_constructs::prelude::App;
 
 #[test]
 fn synth_out_is_in_step_with_the_code() {
-    let artifacts = khs_app::app().expect("app builds").synth().expect("app synthesizes");
+    let artifacts = khs_app::app()
+        .expect("app builds")
+        .synth()
+        .expect("app synthesizes");
     let problems = App::check(&artifacts, &khs_tests::synth_out());
     assert!(
         problems.is_empty(),
@@ -26,17 +29,33 @@ fn synthesis_is_byte_identical_across_runs() {
 #[test]
 fn every_stack_has_the_production_figures_of_the_seed() {
     let artifacts = khs_app::app().expect("app builds").synth().expect("synth");
-    let prod = artifacts.iter().find(|a| a.name == "khs-crm-prod").expect("production stack");
+    let prod = artifacts
+        .iter()
+        .find(|a| a.name == "khs-crm-prod")
+        .expect("production stack");
     let resources = &prod.template.resources;
     let cidrs: Vec<&str> = resources
         .values()
         .filter(|r| r.type_name == "AWS::EC2::Subnet")
         .filter_map(|r| r.properties["CidrBlock"].as_str())
         .collect();
-    for want in ["10.0.1.0/24", "10.0.2.0/24", "10.0.3.0/24", "10.0.11.0/24", "10.0.12.0/24", "10.0.13.0/24"] {
-        assert!(cidrs.contains(&want), "production lacks subnet {want}: {cidrs:?}");
+    for want in [
+        "10.0.1.0/24",
+        "10.0.2.0/24",
+        "10.0.3.0/24",
+        "10.0.11.0/24",
+        "10.0.12.0/24",
+        "10.0.13.0/24",
+    ] {
+        assert!(
+            cidrs.contains(&want),
+            "production lacks subnet {want}: {cidrs:?}"
+        );
     }
-    let vpc = resources.values().find(|r| r.type_name == "AWS::EC2::VPC").expect("a VPC");
+    let vpc = resources
+        .values()
+        .find(|r| r.type_name == "AWS::EC2::VPC")
+        .expect("a VPC");
     assert_eq!(vpc.properties["CidrBlock"], "10.0.0.0/16");
     assert_eq!(prod.env.region, "us-east-1");
 }

@@ -51,13 +51,20 @@ fn main() -> ExitCode {
     if args.check {
         let problems = App::check(&artifacts, &out);
         if problems.is_empty() {
-            println!("{}: {} templates up to date", args.out.display(), artifacts.len());
+            println!(
+                "{}: {} templates up to date",
+                args.out.display(),
+                artifacts.len()
+            );
             return ExitCode::SUCCESS;
         }
         for p in problems {
             eprintln!("stale: {}/{p}", args.out.display());
         }
-        eprintln!("run `cargo run --bin synth` and commit {}", args.out.display());
+        eprintln!(
+            "run `cargo run --bin synth` and commit {}",
+            args.out.display()
+        );
         return ExitCode::FAILURE;
     }
     if let Err(e) = App::write(&artifacts, &out) {
