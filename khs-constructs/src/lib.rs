@@ -19,10 +19,13 @@
 #![doc(html_root_url = "https://docs.rs/khs-constructs")]
 
 pub mod cfn;
+pub mod connections;
 pub mod core;
 pub mod deploy;
 pub mod iam;
+pub mod kms;
 pub mod schedule;
+pub mod secrets;
 
 pub use crate::core::error::{Error, Result};
 
@@ -36,4 +39,8 @@ pub mod prelude {
     pub use crate::core::stack::{Environment, Stack, StackProps};
     pub use crate::core::template::{DeletionPolicy, Output};
     pub use crate::core::value::{List, Value};
+    // Application tier (apptier).
+    pub use crate::connections::{Connections, Port};
+    pub use crate::kms::{EncryptionKey, EncryptionKeyProps};
+    pub use crate::secrets::{GeneratedValue, Secret, SecretProps};
 }

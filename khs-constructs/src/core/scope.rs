@@ -175,6 +175,13 @@ impl Scope<'_> {
         self.stack.add_output(&path, output)
     }
 
+    /// Adds a transform (macro) to the stack's template, once
+    /// (`AWS::SecretsManager-2020-07-23`). Deploying a template with a
+    /// transform needs the `CAPABILITY_AUTO_EXPAND` capability.
+    pub fn add_transform(&mut self, name: &str) {
+        self.stack.add_transform(name);
+    }
+
     /// Adds a template parameter named `name` (a logical id) and returns a
     /// `Ref` to it.
     pub fn add_parameter<T>(&mut self, name: &str, parameter: Parameter) -> Result<Value<T>> {

@@ -364,6 +364,13 @@ impl Stack {
         Ok(id)
     }
 
+    /// Adds a template transform (macro) once; order of first use is kept.
+    pub(crate) fn add_transform(&mut self, name: &str) {
+        if !self.template.transform.iter().any(|t| t == name) {
+            self.template.transform.push(name.to_string());
+        }
+    }
+
     /// The final template: stack tags applied to every taggable resource,
     /// then validated (references resolve, CloudFormation quotas hold).
     pub fn synth(&self) -> Result<Template> {
