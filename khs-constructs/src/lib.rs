@@ -22,10 +22,13 @@ pub mod cfn;
 pub mod connections;
 pub mod core;
 pub mod deploy;
+pub mod dns;
 pub mod iam;
 pub mod kms;
 pub mod schedule;
 pub mod secrets;
+pub mod storage;
+pub mod waf;
 
 pub use crate::core::error::{Error, Result};
 
@@ -43,4 +46,8 @@ pub mod prelude {
     pub use crate::connections::{Connections, Port};
     pub use crate::kms::{EncryptionKey, EncryptionKeyProps};
     pub use crate::secrets::{GeneratedValue, Secret, SecretProps};
+    // Edge and storage (edge).
+    pub use crate::dns::{Certificate, CertificateProps, HostedZoneRef};
+    pub use crate::storage::{Bucket, BucketGrant, BucketName, BucketProps, LifecycleRule};
+    pub use crate::waf::{Waf, WafProps, WafRule, WafRuleKind};
 }
