@@ -505,12 +505,17 @@ struct Ctx<'a> {
 }
 
 impl<'a> Ctx<'a> {
-    /// Picks a free Rust type name for a schema: `base`, reused when the
-    /// same schema already has it, else `ParentBase`, else numbered.
+    /// Picks a free Rust type name for a schema: `Base`, reused when the
+    /// same schema already has it, else `ParentBase`, else `BaseProperty`,
+    /// else numbered.
     fn name_for(&mut self, base: &str, parent: &str, schema: &Json) -> (String, bool) {
         let key = schema.to_string();
         let base = type_name_of(base);
-        let mut candidates = vec![base.clone(), format!("{parent}{base}")];
+        let mut candidates = vec![base.clone()];
+        if !parent.is_empty() {
+            candidates.push(format!("{parent}{base}"));
+        }
+        candidates.push(format!("{base}Property"));
         for i in 2..100 {
             candidates.push(format!("{parent}{base}{i}"));
         }
