@@ -1305,17 +1305,8 @@ fn mod_file(header: &str, services: &BTreeMap<String, Vec<ResourceOut>>) -> Stri
          //! [`RawResource`] is the escape hatch for any other type and\n\
          //! [`registry`] knows every type name. See `docs/codegen.md`.\n\n",
     );
-    for (service, resources) in services {
-        let prefix = resources
-            .first()
-            .map(|r| {
-                r.type_name
-                    .rsplit_once("::")
-                    .map_or("", |p| p.0)
-                    .to_string()
-            })
-            .unwrap_or_default();
-        let _ = writeln!(out, "/// `{prefix}` resource types.\npub mod {service};");
+    for service in services.keys() {
+        let _ = writeln!(out, "pub mod {service};");
     }
     out.push_str("mod raw;\npub mod registry;\n\npub use raw::RawResource;\n");
     out
