@@ -18,6 +18,7 @@
 //! ```
 #![doc(html_root_url = "https://docs.rs/khs-constructs")]
 
+pub mod budget;
 pub mod cfn;
 pub mod connections;
 pub mod core;
@@ -25,6 +26,7 @@ pub mod deploy;
 pub mod dns;
 pub mod iam;
 pub mod kms;
+pub mod monitoring;
 pub mod schedule;
 pub mod secrets;
 pub mod storage;
@@ -50,4 +52,10 @@ pub mod prelude {
     pub use crate::dns::{Certificate, CertificateProps, HostedZoneRef};
     pub use crate::storage::{Bucket, BucketGrant, BucketName, BucketProps, LifecycleRule};
     pub use crate::waf::{Waf, WafProps, WafRule, WafRuleKind};
+    // Operations (ops).
+    pub use crate::budget::{Budget, BudgetProps};
+    pub use crate::monitoring::{
+        Alarm, AlarmProps, AlertTopics, AlertTopicsProps, Dashboard, DashboardProps, Monitoring,
+        MonitoringProps, Tracing, TracingProps,
+    };
 }

@@ -114,6 +114,13 @@ impl Scope<'_> {
         self.stack.name()
     }
 
+    /// The stack's tags. The core applies them at synth to every type whose
+    /// tag property it knows (`Tags`); constructs copy them onto types that
+    /// carry tags under another name (`BackupVaultTags`, `ResourceTags`).
+    pub fn stack_tags(&self) -> &std::collections::BTreeMap<String, String> {
+        &self.stack.props().tags
+    }
+
     /// Opens a child scope for a construct with id `id`. Two children with
     /// the same id in one scope are an error.
     pub fn child(&mut self, id: &str) -> Result<Scope<'_>> {
