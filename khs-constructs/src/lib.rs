@@ -18,6 +18,7 @@
 //! ```
 #![doc(html_root_url = "https://docs.rs/khs-constructs")]
 
+pub mod backup;
 pub mod budget;
 pub mod cfn;
 pub mod connections;
@@ -53,6 +54,7 @@ pub mod prelude {
     pub use crate::storage::{Bucket, BucketGrant, BucketName, BucketProps, LifecycleRule};
     pub use crate::waf::{Waf, WafProps, WafRule, WafRuleKind};
     // Operations (ops).
+    pub use crate::backup::{Backup, BackupProps, BackupVault, BackupVaultProps};
     pub use crate::budget::{Budget, BudgetProps};
     pub use crate::monitoring::{
         Alarm, AlarmProps, AlertTopics, AlertTopicsProps, Dashboard, DashboardProps, Monitoring,

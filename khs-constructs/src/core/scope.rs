@@ -114,6 +114,13 @@ impl Scope<'_> {
         self.stack.name()
     }
 
+    /// Declares that this scope's stack is deployed after the stack named
+    /// `other`: for references that are not exports (a deterministic ARN of
+    /// a resource in another region's stack).
+    pub fn add_stack_dependency(&mut self, other: &str) {
+        self.stack.add_dependency(other);
+    }
+
     /// The stack's tags. The core applies them at synth to every type whose
     /// tag property it knows (`Tags`); constructs copy them onto types that
     /// carry tags under another name (`BackupVaultTags`, `ResourceTags`).
