@@ -729,7 +729,7 @@ fn add_plan(
             backup_selection: backup_selection::BackupSelectionResourceType {
                 iam_role_arn: role.get_att("Arn"),
                 selection_name: selection_name.into(),
-                resources: (!arns.is_empty()).then(|| Value::Literal(arns)),
+                resources: (!arns.is_empty()).then_some(Value::Literal(arns)),
                 list_of_tags: (!tagged.is_empty()).then_some(tagged),
                 conditions: None,
                 not_resources: None,
@@ -999,7 +999,8 @@ mod tests {
 
     #[test]
     fn fails_when_a_rule_is_invalid() {
-        let cases: Vec<(Box<dyn FnOnce(BackupRule) -> BackupRule>, &str)> = vec![
+        type Edit = Box<dyn FnOnce(BackupRule) -> BackupRule>;
+        let cases: Vec<(Edit, &str)> = vec![
             (
                 Box::new(|r| BackupRule {
                     name: "daily backup".into(),
