@@ -1327,20 +1327,21 @@ impl Tracing {
         let rule = me.add(
             "SamplingRule",
             cfn::xray::SamplingRule {
-                sampling_rule: Some(sampling_rule::SamplingRule2 {
+                sampling_rule: Some(sampling_rule::SamplingRuleProperty {
                     rule_name: Some(rule_name.into()),
                     version: Some(1.into()),
-                    ..sampling_rule::SamplingRule2::new(
-                        props.fixed_rate,
-                        "*",
-                        "*",
-                        i64::from(props.priority),
-                        i64::from(props.reservoir_size),
-                        "*",
-                        props.service_name.as_str(),
-                        "*",
-                        props.url_path.as_str(),
-                    )
+                    fixed_rate: props.fixed_rate.into(),
+                    http_method: "*".into(),
+                    host: "*".into(),
+                    priority: i64::from(props.priority).into(),
+                    reservoir_size: i64::from(props.reservoir_size).into(),
+                    resource_arn: "*".into(),
+                    service_name: props.service_name.as_str().into(),
+                    service_type: "*".into(),
+                    url_path: props.url_path.as_str().into(),
+                    attributes: None,
+                    rule_arn: None,
+                    sampling_rate_boost: None,
                 }),
                 ..cfn::xray::SamplingRule::new()
             },
