@@ -770,13 +770,28 @@ impl Ctx {
             return Err(Failure::Reported);
         }
         if production {
-            client.set_termination_protection(name, true).await?;
             let policy = stack_policy(&p.new, &BTreeSet::new()).to_string();
             client.set_stack_policy(name, &policy).await?;
             ui.line(&format!(
-                "{name}: termination protection on; stack policy denies Update:Replace and \
-                 Update:Delete on stateful resources."
+                "{name}: stack policy denies Update:Replace and Update:Delete on stateful resources."
             ));
+        }
+        let protected = p
+            .deployed
+            .as_ref()
+            .is_some_and(|d| d.termination_protection);
+        if production != protected {
+            match client.set_termination_protection(name, production).await {
+                Ok(()) => ui.line(&format!(
+                    "{name}: termination protection {}.",
+                    if production { "on" } else { "off" }
+                )),
+                Err(e) if e.is_unimplemented() => ui.line(&format!(
+                    "warning: {e} (termination protection stays {})",
+                    if protected { "on" } else { "off" }
+                )),
+                Err(e) => return Err(e.into()),
+            }
         }
         if let Some(info) = client.describe_stack(name).await? {
             print_outputs(ui, &info);
@@ -905,6 +920,13 @@ impl Ctx {
             ui.line(&format!("{name}: not deployed; nothing to destroy."));
             return Ok(());
         };
+        if artifact.termination_protection {
+            return Err(Failure::Refused(format!(
+                "{name} is a production stack: the app turns termination protection on for it; \
+                 set termination_protection to false in its StackProps and deploy before \
+                 destroying it"
+            )));
+        }
         if info.termination_protection {
             return Err(Failure::Refused(format!(
                 "{name} has termination protection on (a production stack); turn it off \
@@ -1178,10 +1200,12 @@ fn print_plan(ui: &mut Ui<'_>, name: &str, planned: &[PlannedChange]) {
                     Replacement::Conditional => "Conditional",
                     Replacement::No => "False",
                 };
-                if p.replacement_confirmed || p.source == Source::Predicted {
+                if p.replacement_confirmed || r == Replacement::No {
                     word.to_string()
+                } else if p.source == Source::Predicted {
+                    format!("{word} (predicted; not in the change set)")
                 } else {
-                    format!("{word} (predicted; the endpoint did not say)")
+                    format!("{word} (predicted; the change set does not say)")
                 }
             }
             _ => "-".to_string(),

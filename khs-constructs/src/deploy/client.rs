@@ -90,16 +90,11 @@ pub enum DeployError {
 }
 
 impl DeployError {
-    fn api<E, R>(stack: &str, operation: &'static str, err: cfn::error::SdkError<E, R>) -> Self
+    fn api<E>(stack: &str, operation: &'static str, err: cfn::error::SdkError<E>) -> Self
     where
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-        R: fmt::Debug + Send + Sync + 'static,
     {
-        let message = match (err.code(), err.message()) {
-            (Some(code), Some(msg)) => format!("{code}: {msg}"),
-            (Some(code), None) => code.to_string(),
-            _ => DisplayErrorContext(&err).to_string(),
-        };
+        let message = sdk_message(&err);
         DeployError::Api {
             stack: stack.to_string(),
             operation,
@@ -108,12 +103,39 @@ impl DeployError {
         }
     }
 
-    /// The service error code, for API errors (`ValidationError`).
-    pub fn code(&self) -> Option<&str> {
-        match self {
-            DeployError::Api { message, .. } => message.split(':').next(),
-            _ => None,
-        }
+    /// Whether the endpoint answered without an AWS error (an HTTP error
+    /// page): the operation is likely not implemented by a local endpoint
+    /// such as moto.
+    pub fn is_unimplemented(&self) -> bool {
+        matches!(self, DeployError::Api { message, .. } if message.starts_with(NOT_AN_AWS_ERROR))
+    }
+}
+
+const NOT_AN_AWS_ERROR: &str = "the endpoint answered HTTP";
+
+/// One line for an SDK error: `Code: message` for service errors, the
+/// transport error otherwise (never the debug dump of the response).
+fn sdk_message<E>(err: &cfn::error::SdkError<E>) -> String
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    use aws_sdk_cloudformation::error::SdkError;
+    match (err.code(), err.message()) {
+        (Some(code), Some(msg)) => format!("{code}: {msg}"),
+        (Some(code), None) => code.to_string(),
+        _ => match err {
+            SdkError::ServiceError(ctx) => {
+                let status = ctx.raw().status().as_u16();
+                format!(
+                    "{NOT_AN_AWS_ERROR} {status} without an AWS error (is the operation implemented there?)"
+                )
+            }
+            SdkError::TimeoutError(_) => "timed out".to_string(),
+            SdkError::DispatchFailure(_) => {
+                format!("could not reach the endpoint: {}", DisplayErrorContext(err))
+            }
+            _ => DisplayErrorContext(err).to_string(),
+        },
     }
 }
 
@@ -379,11 +401,7 @@ impl Client {
             .send()
             .await
             .map_err(|e| {
-                let message = match (e.code(), e.message()) {
-                    (Some(c), Some(m)) => format!("{c}: {m}"),
-                    (Some(c), None) => c.to_string(),
-                    _ => DisplayErrorContext(&e).to_string(),
-                };
+                let message = s3_message(&e);
                 DeployError::Api {
                     stack: stack.to_string(),
                     operation: "PutObject (template upload)",
@@ -601,6 +619,18 @@ impl Client {
                 return Ok(out);
             }
         }
+    }
+}
+
+fn s3_message<E, R>(err: &aws_sdk_s3::error::SdkError<E, R>) -> String
+where
+    E: aws_sdk_s3::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: fmt::Debug + Send + Sync + 'static,
+{
+    match (err.code(), err.message()) {
+        (Some(c), Some(m)) => format!("{c}: {m}"),
+        (Some(c), None) => c.to_string(),
+        _ => aws_sdk_s3::error::DisplayErrorContext(err).to_string(),
     }
 }
 
