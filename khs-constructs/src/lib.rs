@@ -20,11 +20,13 @@
 
 pub mod backup;
 pub mod budget;
+pub mod cdn;
 pub mod cfn;
 pub mod connections;
 pub mod core;
 pub mod deploy;
 pub mod dns;
+pub mod edge;
 pub mod iam;
 pub mod kms;
 pub mod monitoring;
@@ -50,7 +52,9 @@ pub mod prelude {
     pub use crate::kms::{EncryptionKey, EncryptionKeyProps};
     pub use crate::secrets::{GeneratedValue, Secret, SecretProps};
     // Edge and storage (edge).
+    pub use crate::cdn::{ApiOrigin, Cdn, CdnProps};
     pub use crate::dns::{Certificate, CertificateProps, HostedZoneRef};
+    pub use crate::edge::{Edge, EdgeProps};
     pub use crate::storage::{Bucket, BucketGrant, BucketName, BucketProps, LifecycleRule};
     pub use crate::waf::{Waf, WafProps, WafRule, WafRuleKind};
     // Operations (ops).
