@@ -997,9 +997,22 @@ fn gen_resource(type_name: &str, schema: &Json, stateful: bool) -> Result<Resour
             &mut uses,
         );
     }
+    let mut listed = BTreeSet::new();
+    for f in fields
+        .iter()
+        .chain(ctx.structs.values().flat_map(|sd| &sd.fields))
+    {
+        if let Ty::List(t) = &f.ty
+            && let Ty::Enum(n) = &**t
+        {
+            listed.insert(n.clone());
+        }
+    }
     for ed in ctx.enums.values() {
-        emit_enum(&mut body, ed);
+        let in_list = listed.contains(&ed.name);
+        emit_enum(&mut body, ed, in_list);
         uses.value = true;
+        uses.list |= in_list;
     }
 
     let mut code = String::new();
@@ -1236,7 +1249,7 @@ fn enum_variants(ed: &EnumDef) -> Vec<(String, String)> {
     out
 }
 
-fn emit_enum(out: &mut String, ed: &EnumDef) {
+fn emit_enum(out: &mut String, ed: &EnumDef, in_list: bool) {
     let vals: Vec<String> = ed.values.iter().map(|v| format!("`{v}`")).collect();
     let _ = writeln!(
         out,
@@ -1253,11 +1266,27 @@ fn emit_enum(out: &mut String, ed: &EnumDef) {
         let _ = writeln!(out, "/// `{v}`.\n#[serde(rename = {})]\n{n},", rust_str(&v));
     }
     out.push_str("}\n\n");
+    let _ = writeln!(out, "impl {} {{", ed.name);
+    let _ = writeln!(
+        out,
+        "/// The value as CloudFormation spells it.\npub fn as_str(self) -> &'static str {{\nmatch self {{"
+    );
+    for (n, v) in enum_variants(ed) {
+        let _ = writeln!(out, "{}::{n} => {},", ed.name, rust_str(&v));
+    }
+    out.push_str("}\n}\n}\n\n");
     let _ = writeln!(
         out,
         "impl From<{0}> for Value<{0}> {{\nfn from(v: {0}) -> Self {{ Value::Literal(v) }}\n}}\n",
         ed.name
     );
+    if in_list {
+        let _ = writeln!(
+            out,
+            "impl From<Vec<{0}>> for List<{0}> {{\nfn from(v: Vec<{0}>) -> Self {{ Value::Literal(v.into_iter().map(Value::Literal).collect()) }}\n}}\n",
+            ed.name
+        );
+    }
 }
 
 // ---------------------------------------------------------------------------
