@@ -55,6 +55,31 @@ pub const DEFAULT_ABORT_MULTIPART_DAYS: u32 = 7;
 /// Days a noncurrent version is kept by the presets before it is deleted.
 pub const DEFAULT_NONCURRENT_EXPIRATION_DAYS: u32 = 90;
 
+/// The Elastic Load Balancing account that writes access logs, per region
+/// (regions opened before August 2022; newer regions use the service
+/// principal `logdelivery.elasticloadbalancing.amazonaws.com`).
+pub const ELB_LOG_ACCOUNTS: [(&str, &str); 19] = [
+    ("af-south-1", "098369216593"),
+    ("ap-east-1", "754344448648"),
+    ("ap-northeast-1", "582318560864"),
+    ("ap-northeast-2", "600734575887"),
+    ("ap-northeast-3", "383597477331"),
+    ("ap-south-1", "718504428378"),
+    ("ap-southeast-1", "114774131450"),
+    ("ap-southeast-2", "783225319266"),
+    ("ca-central-1", "985666609251"),
+    ("eu-central-1", "054676820928"),
+    ("eu-north-1", "897822967062"),
+    ("eu-south-1", "635631232127"),
+    ("eu-west-1", "156460612806"),
+    ("eu-west-2", "652711504416"),
+    ("eu-west-3", "009996457667"),
+    ("us-east-1", "127311923021"),
+    ("us-east-2", "033677994240"),
+    ("us-west-1", "027434742980"),
+    ("us-west-2", "797873946194"),
+];
+
 /// How the bucket is named.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BucketName {
@@ -377,6 +402,15 @@ pub enum BucketGrant {
         /// Key prefix (empty or ending with `/`).
         prefix: String,
     },
+    /// Elastic Load Balancing may write access logs under
+    /// `<prefix>AWSLogs/<account>/`: the region's ELB account (regions
+    /// opened before August 2022, see [`ELB_LOG_ACCOUNTS`]) or the log
+    /// delivery service principal (newer regions).
+    LoadBalancerLogs {
+        /// Key prefix (empty or ending with `/`); the load balancer's
+        /// `access_logs.s3.prefix` without the trailing `/`.
+        prefix: String,
+    },
     /// CloudFront may read objects through an origin access control, for
     /// the distribution `distribution` only (`AWS:SourceArn`).
     CloudFrontRead {
@@ -692,7 +726,8 @@ fn validate_grants(path: &ConstructPath, grants: &[BucketGrant]) -> Result<()> {
         match g {
             BucketGrant::CloudTrail { prefix, .. }
             | BucketGrant::Config { prefix }
-            | BucketGrant::BackupReports { prefix } => {
+            | BucketGrant::BackupReports { prefix }
+            | BucketGrant::LoadBalancerLogs { prefix } => {
                 check_prefix(path, "grants.prefix", prefix, true)?;
             }
             BucketGrant::ServerAccessLogs { prefix, .. } => {
@@ -782,7 +817,7 @@ fn owner_full_control() -> Condition {
 }
 
 /// The bucket policy of bucket `id` (a logical id).
-fn policy_document(id: &str, grants: &[BucketGrant]) -> PolicyDocument {
+fn policy_document(id: &str, region: &str, grants: &[BucketGrant]) -> PolicyDocument {
     let arn = format!("${{{id}.Arn}}");
     let mut doc = PolicyDocument::new([PolicyStatement::deny(
         ["s3:*"],
@@ -867,6 +902,26 @@ fn policy_document(id: &str, grants: &[BucketGrant]) -> PolicyDocument {
                         .with_condition(owner_full_control()),
                 );
             }
+            BucketGrant::LoadBalancerLogs { prefix } => {
+                let resource = sub(format!("{arn}/{prefix}AWSLogs/${{AWS::AccountId}}/*"));
+                let elb_account = ELB_LOG_ACCOUNTS
+                    .iter()
+                    .find(|(r, _)| *r == region)
+                    .map(|(_, a)| *a);
+                doc.push(match elb_account {
+                    Some(account) => PolicyStatement::allow(["s3:PutObject"], [resource])
+                        .with_sid("LoadBalancerLogsWrite")
+                        .with_principal(Principal::Aws(sub(format!(
+                            "arn:${{AWS::Partition}}:iam::{account}:root"
+                        )))),
+                    None => statement(
+                        "LoadBalancerLogsWrite",
+                        "logdelivery.elasticloadbalancing.amazonaws.com",
+                        &["s3:PutObject"],
+                        resource,
+                    ),
+                });
+            }
             BucketGrant::CloudFrontRead { distribution } => {
                 doc.push(
                     PolicyStatement::allow(["s3:GetObject"], [sub(format!("{arn}/*"))])
@@ -914,6 +969,7 @@ pub struct Bucket {
     object_ownership: ObjectOwnership,
     kms_encrypted: bool,
     grants: Vec<BucketGrant>,
+    region: String,
 }
 
 fn storage_class(c: StorageClass) -> cfn::s3::bucket::StorageClass {
@@ -1050,7 +1106,7 @@ impl Bucket {
             "Policy",
             cfn::s3::BucketPolicy::new(
                 bucket.ref_(),
-                policy_document(bucket.logical_id().as_str(), &props.grants).to_json(),
+                policy_document(bucket.logical_id().as_str(), &region, &props.grants).to_json(),
             ),
         )?;
         Ok(Bucket {
@@ -1060,6 +1116,7 @@ impl Bucket {
             object_ownership: props.object_ownership,
             kms_encrypted,
             grants: props.grants,
+            region,
         })
     }
 
@@ -1069,7 +1126,12 @@ impl Bucket {
     pub fn add_grant(&mut self, scope: &mut impl AsScope, grant: BucketGrant) -> Result<()> {
         validate_grants(&self.path, std::slice::from_ref(&grant))?;
         self.grants.push(grant);
-        let doc = policy_document(self.bucket.logical_id().as_str(), &self.grants).to_json();
+        let doc = policy_document(
+            self.bucket.logical_id().as_str(),
+            &self.region,
+            &self.grants,
+        )
+        .to_json();
         scope
             .as_scope()
             .override_property(&self.policy, "PolicyDocument", doc)
@@ -1326,6 +1388,40 @@ mod tests {
             st[7]["Condition"]["StringEquals"]["AWS:SourceArn"],
             json!({"Fn::Sub": "arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:distribution/${Dist}"})
         );
+    }
+
+    #[test]
+    fn load_balancer_logs_use_the_regions_elb_account_or_the_service() {
+        for (region, principal) in [
+            (
+                "us-east-1",
+                json!({"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::127311923021:root"}}),
+            ),
+            (
+                "mx-central-1",
+                json!({"Service": "logdelivery.elasticloadbalancing.amazonaws.com"}),
+            ),
+        ] {
+            let mut s = Stack::new("test", StackProps::new(Environment::region(region))).unwrap();
+            Bucket::new(
+                &mut s,
+                "Logs",
+                BucketProps {
+                    grants: vec![BucketGrant::LoadBalancerLogs {
+                        prefix: "alb/".into(),
+                    }],
+                    ..BucketProps::default()
+                },
+            )
+            .unwrap();
+            let r = resources(&s);
+            let st = &r["LogsPolicy"]["Properties"]["PolicyDocument"]["Statement"][1];
+            assert_eq!(st["Principal"], principal, "{region}");
+            assert_eq!(
+                st["Resource"],
+                json!({"Fn::Sub": "${LogsBucket.Arn}/alb/AWSLogs/${AWS::AccountId}/*"})
+            );
+        }
     }
 
     #[test]
