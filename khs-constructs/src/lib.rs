@@ -32,6 +32,7 @@ pub mod kms;
 pub mod monitoring;
 pub mod schedule;
 pub mod secrets;
+pub mod security_baseline;
 pub mod storage;
 pub mod waf;
 
@@ -64,4 +65,5 @@ pub mod prelude {
         Alarm, AlarmProps, AlertTopics, AlertTopicsProps, Dashboard, DashboardProps, Monitoring,
         MonitoringProps, Tracing, TracingProps,
     };
+    pub use crate::security_baseline::{SecurityBaseline, SecurityBaselineProps};
 }
