@@ -24,8 +24,12 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
 
+use crate::cfn::iam::Role as CfnRole;
+use crate::cfn::iam::role::Policy as CfnInlinePolicy;
 use crate::core::error::{Error, Result};
 use crate::core::intrinsic::{Intrinsic, Pseudo};
+use crate::core::resource::Handle;
+use crate::core::scope::AsScope;
 use crate::core::value::Value;
 
 /// The policy language version every document declares.
@@ -291,6 +295,66 @@ impl Serialize for PolicyDocument {
         m.serialize_entry("Statement", &self.statements)?;
         m.end()
     }
+}
+
+/// Props of a role made with [`create_role`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoleProps {
+    /// The service principal that assumes the role (`ecs-tasks.amazonaws.com`).
+    pub assumed_by: String,
+    /// The role's description.
+    ///
+    /// Default: - none.
+    pub description: Option<String>,
+    /// Managed policies attached to the role (use [`aws_managed_policy_arn`]
+    /// for AWS managed ones).
+    ///
+    /// Default: - none.
+    pub managed_policy_arns: Vec<Value<String>>,
+    /// The role's inline policy; checked with [`validate_least_privilege`].
+    ///
+    /// Default: - no inline policy.
+    pub policy: PolicyDocument,
+}
+
+impl RoleProps {
+    /// Props for a role assumed by `service`, with nothing attached.
+    pub fn new(service: impl Into<String>) -> Self {
+        RoleProps {
+            assumed_by: service.into(),
+            description: None,
+            managed_policy_arns: Vec::new(),
+            policy: PolicyDocument::default(),
+        }
+    }
+}
+
+/// Creates an `AWS::IAM::Role` `id` in `scope`, assumed by one service, with
+/// its inline policy (named `<id>Policy`) checked for least privilege.
+pub fn create_role(
+    scope: &mut impl AsScope,
+    id: &str,
+    props: RoleProps,
+) -> Result<Handle<CfnRole>> {
+    let mut s = scope.as_scope();
+    let path = s.path().child(id)?;
+    validate_least_privilege(&path, "policy", &props.policy)?;
+    let policies = (!props.policy.is_empty()).then(|| {
+        vec![CfnInlinePolicy::new(
+            props.policy.to_json(),
+            format!("{id}Policy"),
+        )]
+    });
+    s.add(
+        id,
+        CfnRole {
+            description: props.description.map(Into::into),
+            managed_policy_arns: (!props.managed_policy_arns.is_empty())
+                .then_some(Value::Literal(props.managed_policy_arns)),
+            policies,
+            ..CfnRole::new(PolicyDocument::assume_role(&props.assumed_by).to_json())
+        },
+    )
 }
 
 /// `arn:${AWS::Partition}:iam::aws:policy/<name>`: an AWS managed policy ARN

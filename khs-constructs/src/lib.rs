@@ -18,12 +18,24 @@
 //! ```
 #![doc(html_root_url = "https://docs.rs/khs-constructs")]
 
+pub mod backup;
+pub mod budget;
+pub mod cdn;
 pub mod cfn;
+pub mod connections;
 pub mod core;
 pub mod deploy;
+pub mod dns;
+pub mod edge;
 pub mod iam;
+pub mod kms;
+pub mod monitoring;
 pub mod network;
 pub mod schedule;
+pub mod secrets;
+pub mod security_baseline;
+pub mod storage;
+pub mod waf;
 
 pub use crate::core::error::{Error, Result};
 
@@ -38,4 +50,22 @@ pub mod prelude {
     pub use crate::core::template::{DeletionPolicy, Output};
     pub use crate::core::value::{List, Value};
     pub use crate::network::{NatGateways, Network, NetworkProps, Subnet, SubnetKind};
+    // Application tier (apptier).
+    pub use crate::connections::{Connections, Port};
+    pub use crate::kms::{EncryptionKey, EncryptionKeyProps};
+    pub use crate::secrets::{GeneratedValue, Secret, SecretProps};
+    // Edge and storage (edge).
+    pub use crate::cdn::{ApiOrigin, Cdn, CdnProps};
+    pub use crate::dns::{Certificate, CertificateProps, HostedZoneRef};
+    pub use crate::edge::{Edge, EdgeProps};
+    pub use crate::storage::{Bucket, BucketGrant, BucketName, BucketProps, LifecycleRule};
+    pub use crate::waf::{Waf, WafProps, WafRule, WafRuleKind};
+    // Operations (ops).
+    pub use crate::backup::{Backup, BackupProps, BackupVault, BackupVaultProps};
+    pub use crate::budget::{Budget, BudgetProps};
+    pub use crate::monitoring::{
+        Alarm, AlarmProps, AlertTopics, AlertTopicsProps, Dashboard, DashboardProps, Monitoring,
+        MonitoringProps, Tracing, TracingProps,
+    };
+    pub use crate::security_baseline::{SecurityBaseline, SecurityBaselineProps};
 }

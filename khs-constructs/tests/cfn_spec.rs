@@ -223,3 +223,17 @@ fn override_property_is_checked_against_the_generated_spec() {
         "{err}"
     );
 }
+
+#[test]
+fn enums_serialize_as_wire_values_and_fill_lists() {
+    use cfn::s3::bucket::{AllowedMethods, CorsRule};
+    assert_eq!(AllowedMethods::Get.as_str(), "GET");
+    let rule = CorsRule::new(
+        vec![AllowedMethods::Get, AllowedMethods::Head],
+        ["https://example.com"],
+    );
+    assert_eq!(
+        serde_json::to_value(&rule).expect("json"),
+        json!({"AllowedMethods": ["GET", "HEAD"], "AllowedOrigins": ["https://example.com"]})
+    );
+}

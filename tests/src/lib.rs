@@ -1,5 +1,8 @@
 //! Helpers shared by the integration tests: where the workspace and the
-//! pinned tools are.
+//! pinned tools are, the moto_server harness and the deploy test app.
+
+pub mod deploy_app;
+pub mod moto;
 
 use std::path::{Path, PathBuf};
 

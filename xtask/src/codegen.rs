@@ -505,12 +505,17 @@ struct Ctx<'a> {
 }
 
 impl<'a> Ctx<'a> {
-    /// Picks a free Rust type name for a schema: `base`, reused when the
-    /// same schema already has it, else `ParentBase`, else numbered.
+    /// Picks a free Rust type name for a schema: `Base`, reused when the
+    /// same schema already has it, else `ParentBase`, else `BaseProperty`,
+    /// else numbered.
     fn name_for(&mut self, base: &str, parent: &str, schema: &Json) -> (String, bool) {
         let key = schema.to_string();
         let base = type_name_of(base);
-        let mut candidates = vec![base.clone(), format!("{parent}{base}")];
+        let mut candidates = vec![base.clone()];
+        if !parent.is_empty() {
+            candidates.push(format!("{parent}{base}"));
+        }
+        candidates.push(format!("{base}Property"));
         for i in 2..100 {
             candidates.push(format!("{parent}{base}{i}"));
         }
@@ -992,9 +997,22 @@ fn gen_resource(type_name: &str, schema: &Json, stateful: bool) -> Result<Resour
             &mut uses,
         );
     }
+    let mut listed = BTreeSet::new();
+    for f in fields
+        .iter()
+        .chain(ctx.structs.values().flat_map(|sd| &sd.fields))
+    {
+        if let Ty::List(t) = &f.ty
+            && let Ty::Enum(n) = &**t
+        {
+            listed.insert(n.clone());
+        }
+    }
     for ed in ctx.enums.values() {
-        emit_enum(&mut body, ed);
+        let in_list = listed.contains(&ed.name);
+        emit_enum(&mut body, ed, in_list);
         uses.value = true;
+        uses.list |= in_list;
     }
 
     let mut code = String::new();
@@ -1231,7 +1249,7 @@ fn enum_variants(ed: &EnumDef) -> Vec<(String, String)> {
     out
 }
 
-fn emit_enum(out: &mut String, ed: &EnumDef) {
+fn emit_enum(out: &mut String, ed: &EnumDef, in_list: bool) {
     let vals: Vec<String> = ed.values.iter().map(|v| format!("`{v}`")).collect();
     let _ = writeln!(
         out,
@@ -1248,11 +1266,27 @@ fn emit_enum(out: &mut String, ed: &EnumDef) {
         let _ = writeln!(out, "/// `{v}`.\n#[serde(rename = {})]\n{n},", rust_str(&v));
     }
     out.push_str("}\n\n");
+    let _ = writeln!(out, "impl {} {{", ed.name);
+    let _ = writeln!(
+        out,
+        "/// The value as CloudFormation spells it.\npub fn as_str(self) -> &'static str {{\nmatch self {{"
+    );
+    for (n, v) in enum_variants(ed) {
+        let _ = writeln!(out, "{}::{n} => {},", ed.name, rust_str(&v));
+    }
+    out.push_str("}\n}\n}\n\n");
     let _ = writeln!(
         out,
         "impl From<{0}> for Value<{0}> {{\nfn from(v: {0}) -> Self {{ Value::Literal(v) }}\n}}\n",
         ed.name
     );
+    if in_list {
+        let _ = writeln!(
+            out,
+            "impl From<Vec<{0}>> for List<{0}> {{\nfn from(v: Vec<{0}>) -> Self {{ Value::Literal(v.into_iter().map(Value::Literal).collect()) }}\n}}\n",
+            ed.name
+        );
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -1300,17 +1334,8 @@ fn mod_file(header: &str, services: &BTreeMap<String, Vec<ResourceOut>>) -> Stri
          //! [`RawResource`] is the escape hatch for any other type and\n\
          //! [`registry`] knows every type name. See `docs/codegen.md`.\n\n",
     );
-    for (service, resources) in services {
-        let prefix = resources
-            .first()
-            .map(|r| {
-                r.type_name
-                    .rsplit_once("::")
-                    .map_or("", |p| p.0)
-                    .to_string()
-            })
-            .unwrap_or_default();
-        let _ = writeln!(out, "/// `{prefix}` resource types.\npub mod {service};");
+    for service in services.keys() {
+        let _ = writeln!(out, "pub mod {service};");
     }
     out.push_str("mod raw;\npub mod registry;\n\npub use raw::RawResource;\n");
     out

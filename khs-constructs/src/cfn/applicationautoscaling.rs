@@ -346,6 +346,85 @@ pub mod scalable_target {
         WorkspacesWorkspacespoolDesiredUserSessions,
     }
 
+    impl ScalableDimension {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                ScalableDimension::AppstreamFleetDesiredCapacity => {
+                    "appstream:fleet:DesiredCapacity"
+                }
+                ScalableDimension::CassandraTableReadCapacityUnits => {
+                    "cassandra:table:ReadCapacityUnits"
+                }
+                ScalableDimension::CassandraTableWriteCapacityUnits => {
+                    "cassandra:table:WriteCapacityUnits"
+                }
+                ScalableDimension::ComprehendDocumentClassifierEndpointDesiredInferenceUnits => {
+                    "comprehend:document-classifier-endpoint:DesiredInferenceUnits"
+                }
+                ScalableDimension::ComprehendEntityRecognizerEndpointDesiredInferenceUnits => {
+                    "comprehend:entity-recognizer-endpoint:DesiredInferenceUnits"
+                }
+                ScalableDimension::CustomResourceResourceTypeProperty => {
+                    "custom-resource:ResourceType:Property"
+                }
+                ScalableDimension::DynamodbIndexReadCapacityUnits => {
+                    "dynamodb:index:ReadCapacityUnits"
+                }
+                ScalableDimension::DynamodbIndexWriteCapacityUnits => {
+                    "dynamodb:index:WriteCapacityUnits"
+                }
+                ScalableDimension::DynamodbTableReadCapacityUnits => {
+                    "dynamodb:table:ReadCapacityUnits"
+                }
+                ScalableDimension::DynamodbTableWriteCapacityUnits => {
+                    "dynamodb:table:WriteCapacityUnits"
+                }
+                ScalableDimension::Ec2CapacityReservationAvailableInstances => {
+                    "ec2:capacity-reservation:AvailableInstances"
+                }
+                ScalableDimension::Ec2SpotFleetRequestTargetCapacity => {
+                    "ec2:spot-fleet-request:TargetCapacity"
+                }
+                ScalableDimension::EcsServiceDesiredCount => "ecs:service:DesiredCount",
+                ScalableDimension::ElasticacheCacheClusterNodes => {
+                    "elasticache:cache-cluster:Nodes"
+                }
+                ScalableDimension::ElasticacheReplicationGroupNodeGroups => {
+                    "elasticache:replication-group:NodeGroups"
+                }
+                ScalableDimension::ElasticacheReplicationGroupReplicas => {
+                    "elasticache:replication-group:Replicas"
+                }
+                ScalableDimension::ElasticmapreduceInstancegroupInstanceCount => {
+                    "elasticmapreduce:instancegroup:InstanceCount"
+                }
+                ScalableDimension::KafkaBrokerStorageVolumeSize => {
+                    "kafka:broker-storage:VolumeSize"
+                }
+                ScalableDimension::LambdaFunctionProvisionedConcurrency => {
+                    "lambda:function:ProvisionedConcurrency"
+                }
+                ScalableDimension::NeptuneClusterReadReplicaCount => {
+                    "neptune:cluster:ReadReplicaCount"
+                }
+                ScalableDimension::RdsClusterReadReplicaCount => "rds:cluster:ReadReplicaCount",
+                ScalableDimension::SagemakerInferenceComponentDesiredCopyCount => {
+                    "sagemaker:inference-component:DesiredCopyCount"
+                }
+                ScalableDimension::SagemakerVariantDesiredInstanceCount => {
+                    "sagemaker:variant:DesiredInstanceCount"
+                }
+                ScalableDimension::SagemakerVariantDesiredProvisionedConcurrency => {
+                    "sagemaker:variant:DesiredProvisionedConcurrency"
+                }
+                ScalableDimension::WorkspacesWorkspacespoolDesiredUserSessions => {
+                    "workspaces:workspacespool:DesiredUserSessions"
+                }
+            }
+        }
+    }
+
     impl From<ScalableDimension> for Value<ScalableDimension> {
         fn from(v: ScalableDimension) -> Self {
             Value::Literal(v)
@@ -400,6 +479,29 @@ pub mod scalable_target {
         /// `workspaces`.
         #[serde(rename = "workspaces")]
         Workspaces,
+    }
+
+    impl ServiceNamespace {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                ServiceNamespace::Appstream => "appstream",
+                ServiceNamespace::Cassandra => "cassandra",
+                ServiceNamespace::Comprehend => "comprehend",
+                ServiceNamespace::CustomResource => "custom-resource",
+                ServiceNamespace::Dynamodb => "dynamodb",
+                ServiceNamespace::Ec2 => "ec2",
+                ServiceNamespace::Ecs => "ecs",
+                ServiceNamespace::Elasticache => "elasticache",
+                ServiceNamespace::Elasticmapreduce => "elasticmapreduce",
+                ServiceNamespace::Kafka => "kafka",
+                ServiceNamespace::Lambda => "lambda",
+                ServiceNamespace::Neptune => "neptune",
+                ServiceNamespace::Rds => "rds",
+                ServiceNamespace::Sagemaker => "sagemaker",
+                ServiceNamespace::Workspaces => "workspaces",
+            }
+        }
     }
 
     impl From<ServiceNamespace> for Value<ServiceNamespace> {
@@ -1281,6 +1383,17 @@ pub mod scaling_policy {
         PercentChangeInCapacity,
     }
 
+    impl AdjustmentType {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                AdjustmentType::ChangeInCapacity => "ChangeInCapacity",
+                AdjustmentType::ExactCapacity => "ExactCapacity",
+                AdjustmentType::PercentChangeInCapacity => "PercentChangeInCapacity",
+            }
+        }
+    }
+
     impl From<AdjustmentType> for Value<AdjustmentType> {
         fn from(v: AdjustmentType) -> Self {
             Value::Literal(v)
@@ -1296,6 +1409,16 @@ pub mod scaling_policy {
         /// `IncreaseMaxCapacity`.
         #[serde(rename = "IncreaseMaxCapacity")]
         IncreaseMaxCapacity,
+    }
+
+    impl MaxCapacityBreachBehavior {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                MaxCapacityBreachBehavior::HonorMaxCapacity => "HonorMaxCapacity",
+                MaxCapacityBreachBehavior::IncreaseMaxCapacity => "IncreaseMaxCapacity",
+            }
+        }
     }
 
     impl From<MaxCapacityBreachBehavior> for Value<MaxCapacityBreachBehavior> {
@@ -1318,6 +1441,17 @@ pub mod scaling_policy {
         Minimum,
     }
 
+    impl MetricAggregationType {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                MetricAggregationType::Average => "Average",
+                MetricAggregationType::Maximum => "Maximum",
+                MetricAggregationType::Minimum => "Minimum",
+            }
+        }
+    }
+
     impl From<MetricAggregationType> for Value<MetricAggregationType> {
         fn from(v: MetricAggregationType) -> Self {
             Value::Literal(v)
@@ -1333,6 +1467,16 @@ pub mod scaling_policy {
         /// `ForecastOnly`.
         #[serde(rename = "ForecastOnly")]
         ForecastOnly,
+    }
+
+    impl Mode {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Mode::ForecastAndScale => "ForecastAndScale",
+                Mode::ForecastOnly => "ForecastOnly",
+            }
+        }
     }
 
     impl From<Mode> for Value<Mode> {
@@ -1353,6 +1497,17 @@ pub mod scaling_policy {
         /// `TargetTrackingScaling`.
         #[serde(rename = "TargetTrackingScaling")]
         TargetTrackingScaling,
+    }
+
+    impl PolicyType {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                PolicyType::PredictiveScaling => "PredictiveScaling",
+                PolicyType::StepScaling => "StepScaling",
+                PolicyType::TargetTrackingScaling => "TargetTrackingScaling",
+            }
+        }
     }
 
     impl From<PolicyType> for Value<PolicyType> {
@@ -1459,6 +1614,45 @@ pub mod scaling_policy {
         WorkSpacesAverageUserSessionsCapacityUtilization,
     }
 
+    impl PredefinedMetricSpecificationPredefinedMetricType {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+PredefinedMetricSpecificationPredefinedMetricType::AlbRequestCountPerTarget => "ALBRequestCountPerTarget",
+PredefinedMetricSpecificationPredefinedMetricType::AppStreamAverageCapacityUtilization => "AppStreamAverageCapacityUtilization",
+PredefinedMetricSpecificationPredefinedMetricType::CassandraReadCapacityUtilization => "CassandraReadCapacityUtilization",
+PredefinedMetricSpecificationPredefinedMetricType::CassandraWriteCapacityUtilization => "CassandraWriteCapacityUtilization",
+PredefinedMetricSpecificationPredefinedMetricType::ComprehendInferenceUtilization => "ComprehendInferenceUtilization",
+PredefinedMetricSpecificationPredefinedMetricType::DynamoDbReadCapacityUtilization => "DynamoDBReadCapacityUtilization",
+PredefinedMetricSpecificationPredefinedMetricType::DynamoDbWriteCapacityUtilization => "DynamoDBWriteCapacityUtilization",
+PredefinedMetricSpecificationPredefinedMetricType::Ec2SpotFleetRequestAverageCpuUtilization => "EC2SpotFleetRequestAverageCPUUtilization",
+PredefinedMetricSpecificationPredefinedMetricType::Ec2SpotFleetRequestAverageNetworkIn => "EC2SpotFleetRequestAverageNetworkIn",
+PredefinedMetricSpecificationPredefinedMetricType::Ec2SpotFleetRequestAverageNetworkOut => "EC2SpotFleetRequestAverageNetworkOut",
+PredefinedMetricSpecificationPredefinedMetricType::EcsServiceAverageCpuUtilization => "ECSServiceAverageCPUUtilization",
+PredefinedMetricSpecificationPredefinedMetricType::EcsServiceAverageCpuUtilizationHighResolution => "ECSServiceAverageCPUUtilizationHighResolution",
+PredefinedMetricSpecificationPredefinedMetricType::EcsServiceAverageMemoryUtilization => "ECSServiceAverageMemoryUtilization",
+PredefinedMetricSpecificationPredefinedMetricType::EcsServiceAverageMemoryUtilizationHighResolution => "ECSServiceAverageMemoryUtilizationHighResolution",
+PredefinedMetricSpecificationPredefinedMetricType::ElastiCacheDatabaseCapacityUsageCountedForEvictPercentage => "ElastiCacheDatabaseCapacityUsageCountedForEvictPercentage",
+PredefinedMetricSpecificationPredefinedMetricType::ElastiCacheDatabaseMemoryUsageCountedForEvictPercentage => "ElastiCacheDatabaseMemoryUsageCountedForEvictPercentage",
+PredefinedMetricSpecificationPredefinedMetricType::ElastiCacheDatabaseMemoryUsagePercentage => "ElastiCacheDatabaseMemoryUsagePercentage",
+PredefinedMetricSpecificationPredefinedMetricType::ElastiCacheEngineCpuUtilization => "ElastiCacheEngineCPUUtilization",
+PredefinedMetricSpecificationPredefinedMetricType::ElastiCachePrimaryEngineCpuUtilization => "ElastiCachePrimaryEngineCPUUtilization",
+PredefinedMetricSpecificationPredefinedMetricType::ElastiCacheReplicaEngineCpuUtilization => "ElastiCacheReplicaEngineCPUUtilization",
+PredefinedMetricSpecificationPredefinedMetricType::KafkaBrokerStorageUtilization => "KafkaBrokerStorageUtilization",
+PredefinedMetricSpecificationPredefinedMetricType::LambdaProvisionedConcurrencyUtilization => "LambdaProvisionedConcurrencyUtilization",
+PredefinedMetricSpecificationPredefinedMetricType::NeptuneReaderAverageCpuUtilization => "NeptuneReaderAverageCPUUtilization",
+PredefinedMetricSpecificationPredefinedMetricType::RdsReaderAverageCpuUtilization => "RDSReaderAverageCPUUtilization",
+PredefinedMetricSpecificationPredefinedMetricType::RdsReaderAverageDatabaseConnections => "RDSReaderAverageDatabaseConnections",
+PredefinedMetricSpecificationPredefinedMetricType::SageMakerInferenceComponentConcurrentRequestsPerCopyHighResolution => "SageMakerInferenceComponentConcurrentRequestsPerCopyHighResolution",
+PredefinedMetricSpecificationPredefinedMetricType::SageMakerInferenceComponentInvocationsPerCopy => "SageMakerInferenceComponentInvocationsPerCopy",
+PredefinedMetricSpecificationPredefinedMetricType::SageMakerVariantConcurrentRequestsPerModelHighResolution => "SageMakerVariantConcurrentRequestsPerModelHighResolution",
+PredefinedMetricSpecificationPredefinedMetricType::SageMakerVariantInvocationsPerInstance => "SageMakerVariantInvocationsPerInstance",
+PredefinedMetricSpecificationPredefinedMetricType::SageMakerVariantProvisionedConcurrencyUtilization => "SageMakerVariantProvisionedConcurrencyUtilization",
+PredefinedMetricSpecificationPredefinedMetricType::WorkSpacesAverageUserSessionsCapacityUtilization => "WorkSpacesAverageUserSessionsCapacityUtilization",
+}
+        }
+    }
+
     impl From<PredefinedMetricSpecificationPredefinedMetricType>
         for Value<PredefinedMetricSpecificationPredefinedMetricType>
     {
@@ -1497,6 +1691,31 @@ pub mod scaling_policy {
         /// `TotalALBRequestCount`.
         #[serde(rename = "TotalALBRequestCount")]
         TotalAlbRequestCount,
+    }
+
+    impl PredefinedMetricType {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                PredefinedMetricType::AlbRequestCount => "ALBRequestCount",
+                PredefinedMetricType::AlbRequestCountPerTarget => "ALBRequestCountPerTarget",
+                PredefinedMetricType::EcsServiceAverageCpuUtilization => {
+                    "ECSServiceAverageCPUUtilization"
+                }
+                PredefinedMetricType::EcsServiceAverageMemoryUtilization => {
+                    "ECSServiceAverageMemoryUtilization"
+                }
+                PredefinedMetricType::EcsServiceCpuUtilization => "ECSServiceCPUUtilization",
+                PredefinedMetricType::EcsServiceMemoryUtilization => "ECSServiceMemoryUtilization",
+                PredefinedMetricType::EcsServiceTotalCpuUtilization => {
+                    "ECSServiceTotalCPUUtilization"
+                }
+                PredefinedMetricType::EcsServiceTotalMemoryUtilization => {
+                    "ECSServiceTotalMemoryUtilization"
+                }
+                PredefinedMetricType::TotalAlbRequestCount => "TotalALBRequestCount",
+            }
+        }
     }
 
     impl From<PredefinedMetricType> for Value<PredefinedMetricType> {
@@ -1582,6 +1801,82 @@ pub mod scaling_policy {
         WorkspacesWorkspacespoolDesiredUserSessions,
     }
 
+    impl ScalableDimension {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                ScalableDimension::AppstreamFleetDesiredCapacity => {
+                    "appstream:fleet:DesiredCapacity"
+                }
+                ScalableDimension::CassandraTableReadCapacityUnits => {
+                    "cassandra:table:ReadCapacityUnits"
+                }
+                ScalableDimension::CassandraTableWriteCapacityUnits => {
+                    "cassandra:table:WriteCapacityUnits"
+                }
+                ScalableDimension::ComprehendDocumentClassifierEndpointDesiredInferenceUnits => {
+                    "comprehend:document-classifier-endpoint:DesiredInferenceUnits"
+                }
+                ScalableDimension::ComprehendEntityRecognizerEndpointDesiredInferenceUnits => {
+                    "comprehend:entity-recognizer-endpoint:DesiredInferenceUnits"
+                }
+                ScalableDimension::CustomResourceResourceTypeProperty => {
+                    "custom-resource:ResourceType:Property"
+                }
+                ScalableDimension::DynamodbIndexReadCapacityUnits => {
+                    "dynamodb:index:ReadCapacityUnits"
+                }
+                ScalableDimension::DynamodbIndexWriteCapacityUnits => {
+                    "dynamodb:index:WriteCapacityUnits"
+                }
+                ScalableDimension::DynamodbTableReadCapacityUnits => {
+                    "dynamodb:table:ReadCapacityUnits"
+                }
+                ScalableDimension::DynamodbTableWriteCapacityUnits => {
+                    "dynamodb:table:WriteCapacityUnits"
+                }
+                ScalableDimension::Ec2SpotFleetRequestTargetCapacity => {
+                    "ec2:spot-fleet-request:TargetCapacity"
+                }
+                ScalableDimension::EcsServiceDesiredCount => "ecs:service:DesiredCount",
+                ScalableDimension::ElasticacheCacheClusterNodes => {
+                    "elasticache:cache-cluster:Nodes"
+                }
+                ScalableDimension::ElasticacheReplicationGroupNodeGroups => {
+                    "elasticache:replication-group:NodeGroups"
+                }
+                ScalableDimension::ElasticacheReplicationGroupReplicas => {
+                    "elasticache:replication-group:Replicas"
+                }
+                ScalableDimension::ElasticmapreduceInstancegroupInstanceCount => {
+                    "elasticmapreduce:instancegroup:InstanceCount"
+                }
+                ScalableDimension::KafkaBrokerStorageVolumeSize => {
+                    "kafka:broker-storage:VolumeSize"
+                }
+                ScalableDimension::LambdaFunctionProvisionedConcurrency => {
+                    "lambda:function:ProvisionedConcurrency"
+                }
+                ScalableDimension::NeptuneClusterReadReplicaCount => {
+                    "neptune:cluster:ReadReplicaCount"
+                }
+                ScalableDimension::RdsClusterReadReplicaCount => "rds:cluster:ReadReplicaCount",
+                ScalableDimension::SagemakerInferenceComponentDesiredCopyCount => {
+                    "sagemaker:inference-component:DesiredCopyCount"
+                }
+                ScalableDimension::SagemakerVariantDesiredInstanceCount => {
+                    "sagemaker:variant:DesiredInstanceCount"
+                }
+                ScalableDimension::SagemakerVariantDesiredProvisionedConcurrency => {
+                    "sagemaker:variant:DesiredProvisionedConcurrency"
+                }
+                ScalableDimension::WorkspacesWorkspacespoolDesiredUserSessions => {
+                    "workspaces:workspacespool:DesiredUserSessions"
+                }
+            }
+        }
+    }
+
     impl From<ScalableDimension> for Value<ScalableDimension> {
         fn from(v: ScalableDimension) -> Self {
             Value::Literal(v)
@@ -1638,6 +1933,29 @@ pub mod scaling_policy {
         Workspaces,
     }
 
+    impl ServiceNamespace {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                ServiceNamespace::Appstream => "appstream",
+                ServiceNamespace::Cassandra => "cassandra",
+                ServiceNamespace::Comprehend => "comprehend",
+                ServiceNamespace::CustomResource => "custom-resource",
+                ServiceNamespace::Dynamodb => "dynamodb",
+                ServiceNamespace::Ec2 => "ec2",
+                ServiceNamespace::Ecs => "ecs",
+                ServiceNamespace::Elasticache => "elasticache",
+                ServiceNamespace::Elasticmapreduce => "elasticmapreduce",
+                ServiceNamespace::Kafka => "kafka",
+                ServiceNamespace::Lambda => "lambda",
+                ServiceNamespace::Neptune => "neptune",
+                ServiceNamespace::Rds => "rds",
+                ServiceNamespace::Sagemaker => "sagemaker",
+                ServiceNamespace::Workspaces => "workspaces",
+            }
+        }
+    }
+
     impl From<ServiceNamespace> for Value<ServiceNamespace> {
         fn from(v: ServiceNamespace) -> Self {
             Value::Literal(v)
@@ -1662,6 +1980,19 @@ pub mod scaling_policy {
         /// `Sum`.
         #[serde(rename = "Sum")]
         Sum,
+    }
+
+    impl Statistic {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Statistic::Average => "Average",
+                Statistic::Maximum => "Maximum",
+                Statistic::Minimum => "Minimum",
+                Statistic::SampleCount => "SampleCount",
+                Statistic::Sum => "Sum",
+            }
+        }
     }
 
     impl From<Statistic> for Value<Statistic> {

@@ -382,6 +382,15 @@ pub mod backup_plan {
         Guardduty,
     }
 
+    impl MalwareScanner {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                MalwareScanner::Guardduty => "GUARDDUTY",
+            }
+        }
+    }
+
     impl From<MalwareScanner> for Value<MalwareScanner> {
         fn from(v: MalwareScanner) -> Self {
             Value::Literal(v)
@@ -397,6 +406,16 @@ pub mod backup_plan {
         /// `INCREMENTAL_SCAN`.
         #[serde(rename = "INCREMENTAL_SCAN")]
         IncrementalScan,
+    }
+
+    impl ScanMode {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                ScanMode::FullScan => "FULL_SCAN",
+                ScanMode::IncrementalScan => "INCREMENTAL_SCAN",
+            }
+        }
     }
 
     impl From<ScanMode> for Value<ScanMode> {

@@ -224,6 +224,16 @@ pub mod certificate {
         Disabled,
     }
 
+    impl CertificateExport {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                CertificateExport::Enabled => "ENABLED",
+                CertificateExport::Disabled => "DISABLED",
+            }
+        }
+    }
+
     impl From<CertificateExport> for Value<CertificateExport> {
         fn from(v: CertificateExport) -> Self {
             Value::Literal(v)
@@ -239,6 +249,16 @@ pub mod certificate {
         /// `DISABLED`.
         #[serde(rename = "DISABLED")]
         Disabled,
+    }
+
+    impl CertificateTransparencyLoggingPreference {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                CertificateTransparencyLoggingPreference::Enabled => "ENABLED",
+                CertificateTransparencyLoggingPreference::Disabled => "DISABLED",
+            }
+        }
     }
 
     impl From<CertificateTransparencyLoggingPreference>

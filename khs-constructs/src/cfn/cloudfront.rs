@@ -1740,6 +1740,16 @@ pub mod distribution {
         TenantOnly,
     }
 
+    impl ConnectionMode {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                ConnectionMode::Direct => "direct",
+                ConnectionMode::TenantOnly => "tenant-only",
+            }
+        }
+    }
+
     impl From<ConnectionMode> for Value<ConnectionMode> {
         fn from(v: ConnectionMode) -> Self {
             Value::Literal(v)
@@ -1763,6 +1773,18 @@ pub mod distribution {
         Http3,
     }
 
+    impl HttpVersion {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                HttpVersion::Http1_1 => "http1.1",
+                HttpVersion::Http2 => "http2",
+                HttpVersion::Http2and3 => "http2and3",
+                HttpVersion::Http3 => "http3",
+            }
+        }
+    }
+
     impl From<HttpVersion> for Value<HttpVersion> {
         fn from(v: HttpVersion) -> Self {
             Value::Literal(v)
@@ -1781,6 +1803,17 @@ pub mod distribution {
         /// `dualstack`.
         #[serde(rename = "dualstack")]
         Dualstack,
+    }
+
+    impl IpAddressType {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                IpAddressType::Ipv4 => "ipv4",
+                IpAddressType::Ipv6 => "ipv6",
+                IpAddressType::Dualstack => "dualstack",
+            }
+        }
     }
 
     impl From<IpAddressType> for Value<IpAddressType> {
@@ -2541,9 +2574,272 @@ pub mod distribution {
         Zw,
     }
 
+    impl Locations {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Locations::Ad => "AD",
+                Locations::Ae => "AE",
+                Locations::Af => "AF",
+                Locations::Ag => "AG",
+                Locations::Ai => "AI",
+                Locations::Al => "AL",
+                Locations::Am => "AM",
+                Locations::Ao => "AO",
+                Locations::Aq => "AQ",
+                Locations::Ar => "AR",
+                Locations::As => "AS",
+                Locations::At => "AT",
+                Locations::Au => "AU",
+                Locations::Aw => "AW",
+                Locations::Ax => "AX",
+                Locations::Az => "AZ",
+                Locations::Ba => "BA",
+                Locations::Bb => "BB",
+                Locations::Bd => "BD",
+                Locations::Be => "BE",
+                Locations::Bf => "BF",
+                Locations::Bg => "BG",
+                Locations::Bh => "BH",
+                Locations::Bi => "BI",
+                Locations::Bj => "BJ",
+                Locations::Bl => "BL",
+                Locations::Bm => "BM",
+                Locations::Bn => "BN",
+                Locations::Bo => "BO",
+                Locations::Bq => "BQ",
+                Locations::Br => "BR",
+                Locations::Bs => "BS",
+                Locations::Bt => "BT",
+                Locations::Bv => "BV",
+                Locations::Bw => "BW",
+                Locations::By => "BY",
+                Locations::Bz => "BZ",
+                Locations::Ca => "CA",
+                Locations::Cc => "CC",
+                Locations::Cd => "CD",
+                Locations::Cf => "CF",
+                Locations::Cg => "CG",
+                Locations::Ch => "CH",
+                Locations::Ci => "CI",
+                Locations::Ck => "CK",
+                Locations::Cl => "CL",
+                Locations::Cm => "CM",
+                Locations::Cn => "CN",
+                Locations::Co => "CO",
+                Locations::Cr => "CR",
+                Locations::Cu => "CU",
+                Locations::Cv => "CV",
+                Locations::Cw => "CW",
+                Locations::Cx => "CX",
+                Locations::Cy => "CY",
+                Locations::Cz => "CZ",
+                Locations::De => "DE",
+                Locations::Dj => "DJ",
+                Locations::Dk => "DK",
+                Locations::Dm => "DM",
+                Locations::Do => "DO",
+                Locations::Dz => "DZ",
+                Locations::Ec => "EC",
+                Locations::Ee => "EE",
+                Locations::Eg => "EG",
+                Locations::Eh => "EH",
+                Locations::Er => "ER",
+                Locations::Es => "ES",
+                Locations::Et => "ET",
+                Locations::Fi => "FI",
+                Locations::Fj => "FJ",
+                Locations::Fk => "FK",
+                Locations::Fm => "FM",
+                Locations::Fo => "FO",
+                Locations::Fr => "FR",
+                Locations::Ga => "GA",
+                Locations::Gb => "GB",
+                Locations::Gd => "GD",
+                Locations::Ge => "GE",
+                Locations::Gf => "GF",
+                Locations::Gg => "GG",
+                Locations::Gh => "GH",
+                Locations::Gi => "GI",
+                Locations::Gl => "GL",
+                Locations::Gm => "GM",
+                Locations::Gn => "GN",
+                Locations::Gp => "GP",
+                Locations::Gq => "GQ",
+                Locations::Gr => "GR",
+                Locations::Gs => "GS",
+                Locations::Gt => "GT",
+                Locations::Gu => "GU",
+                Locations::Gw => "GW",
+                Locations::Gy => "GY",
+                Locations::Hk => "HK",
+                Locations::Hm => "HM",
+                Locations::Hn => "HN",
+                Locations::Hr => "HR",
+                Locations::Ht => "HT",
+                Locations::Hu => "HU",
+                Locations::Id => "ID",
+                Locations::Ie => "IE",
+                Locations::Il => "IL",
+                Locations::Im => "IM",
+                Locations::In => "IN",
+                Locations::Io => "IO",
+                Locations::Iq => "IQ",
+                Locations::Ir => "IR",
+                Locations::Is => "IS",
+                Locations::It => "IT",
+                Locations::Je => "JE",
+                Locations::Jm => "JM",
+                Locations::Jo => "JO",
+                Locations::Jp => "JP",
+                Locations::Ke => "KE",
+                Locations::Kg => "KG",
+                Locations::Kh => "KH",
+                Locations::Ki => "KI",
+                Locations::Km => "KM",
+                Locations::Kn => "KN",
+                Locations::Kp => "KP",
+                Locations::Kr => "KR",
+                Locations::Kw => "KW",
+                Locations::Ky => "KY",
+                Locations::Kz => "KZ",
+                Locations::La => "LA",
+                Locations::Lb => "LB",
+                Locations::Lc => "LC",
+                Locations::Li => "LI",
+                Locations::Lk => "LK",
+                Locations::Lr => "LR",
+                Locations::Ls => "LS",
+                Locations::Lt => "LT",
+                Locations::Lu => "LU",
+                Locations::Lv => "LV",
+                Locations::Ly => "LY",
+                Locations::Ma => "MA",
+                Locations::Mc => "MC",
+                Locations::Md => "MD",
+                Locations::Me => "ME",
+                Locations::Mf => "MF",
+                Locations::Mg => "MG",
+                Locations::Mh => "MH",
+                Locations::Mk => "MK",
+                Locations::Ml => "ML",
+                Locations::Mm => "MM",
+                Locations::Mn => "MN",
+                Locations::Mo => "MO",
+                Locations::Mp => "MP",
+                Locations::Mq => "MQ",
+                Locations::Mr => "MR",
+                Locations::Ms => "MS",
+                Locations::Mt => "MT",
+                Locations::Mu => "MU",
+                Locations::Mv => "MV",
+                Locations::Mw => "MW",
+                Locations::Mx => "MX",
+                Locations::My => "MY",
+                Locations::Mz => "MZ",
+                Locations::Na => "NA",
+                Locations::Nc => "NC",
+                Locations::Ne => "NE",
+                Locations::Nf => "NF",
+                Locations::Ng => "NG",
+                Locations::Ni => "NI",
+                Locations::Nl => "NL",
+                Locations::No => "NO",
+                Locations::Np => "NP",
+                Locations::Nr => "NR",
+                Locations::Nu => "NU",
+                Locations::Nz => "NZ",
+                Locations::Om => "OM",
+                Locations::Pa => "PA",
+                Locations::Pe => "PE",
+                Locations::Pf => "PF",
+                Locations::Pg => "PG",
+                Locations::Ph => "PH",
+                Locations::Pk => "PK",
+                Locations::Pl => "PL",
+                Locations::Pm => "PM",
+                Locations::Pn => "PN",
+                Locations::Pr => "PR",
+                Locations::Ps => "PS",
+                Locations::Pt => "PT",
+                Locations::Pw => "PW",
+                Locations::Py => "PY",
+                Locations::Qa => "QA",
+                Locations::Re => "RE",
+                Locations::Ro => "RO",
+                Locations::Rs => "RS",
+                Locations::Ru => "RU",
+                Locations::Rw => "RW",
+                Locations::Sa => "SA",
+                Locations::Sb => "SB",
+                Locations::Sc => "SC",
+                Locations::Sd => "SD",
+                Locations::Se => "SE",
+                Locations::Sg => "SG",
+                Locations::Sh => "SH",
+                Locations::Si => "SI",
+                Locations::Sj => "SJ",
+                Locations::Sk => "SK",
+                Locations::Sl => "SL",
+                Locations::Sm => "SM",
+                Locations::Sn => "SN",
+                Locations::So => "SO",
+                Locations::Sr => "SR",
+                Locations::Ss => "SS",
+                Locations::St => "ST",
+                Locations::Sv => "SV",
+                Locations::Sx => "SX",
+                Locations::Sy => "SY",
+                Locations::Sz => "SZ",
+                Locations::Tc => "TC",
+                Locations::Td => "TD",
+                Locations::Tf => "TF",
+                Locations::Tg => "TG",
+                Locations::Th => "TH",
+                Locations::Tj => "TJ",
+                Locations::Tk => "TK",
+                Locations::Tl => "TL",
+                Locations::Tm => "TM",
+                Locations::Tn => "TN",
+                Locations::To => "TO",
+                Locations::Tr => "TR",
+                Locations::Tt => "TT",
+                Locations::Tv => "TV",
+                Locations::Tw => "TW",
+                Locations::Tz => "TZ",
+                Locations::Ua => "UA",
+                Locations::Ug => "UG",
+                Locations::Um => "UM",
+                Locations::Us => "US",
+                Locations::Uy => "UY",
+                Locations::Uz => "UZ",
+                Locations::Va => "VA",
+                Locations::Vc => "VC",
+                Locations::Ve => "VE",
+                Locations::Vg => "VG",
+                Locations::Vi => "VI",
+                Locations::Vn => "VN",
+                Locations::Vu => "VU",
+                Locations::Wf => "WF",
+                Locations::Ws => "WS",
+                Locations::Ye => "YE",
+                Locations::Yt => "YT",
+                Locations::Za => "ZA",
+                Locations::Zm => "ZM",
+                Locations::Zw => "ZW",
+            }
+        }
+    }
+
     impl From<Locations> for Value<Locations> {
         fn from(v: Locations) -> Self {
             Value::Literal(v)
+        }
+    }
+
+    impl From<Vec<Locations>> for List<Locations> {
+        fn from(v: Vec<Locations>) -> Self {
+            Value::Literal(v.into_iter().map(Value::Literal).collect())
         }
     }
 
@@ -2579,6 +2875,23 @@ pub mod distribution {
         Tlsv1_2016,
     }
 
+    impl MinimumProtocolVersion {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                MinimumProtocolVersion::Sslv3 => "SSLv3",
+                MinimumProtocolVersion::Tlsv1 => "TLSv1",
+                MinimumProtocolVersion::Tlsv1_1_2016 => "TLSv1.1_2016",
+                MinimumProtocolVersion::Tlsv1_2_2018 => "TLSv1.2_2018",
+                MinimumProtocolVersion::Tlsv1_2_2019 => "TLSv1.2_2019",
+                MinimumProtocolVersion::Tlsv1_2_2021 => "TLSv1.2_2021",
+                MinimumProtocolVersion::Tlsv1_2_2025 => "TLSv1.2_2025",
+                MinimumProtocolVersion::Tlsv1_3_2025 => "TLSv1.3_2025",
+                MinimumProtocolVersion::Tlsv1_2016 => "TLSv1_2016",
+            }
+        }
+    }
+
     impl From<MinimumProtocolVersion> for Value<MinimumProtocolVersion> {
         fn from(v: MinimumProtocolVersion) -> Self {
             Value::Literal(v)
@@ -2594,6 +2907,16 @@ pub mod distribution {
         /// `media-quality-based`.
         #[serde(rename = "media-quality-based")]
         MediaQualityBased,
+    }
+
+    impl OriginGroupSelectionCriteria {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                OriginGroupSelectionCriteria::Default => "default",
+                OriginGroupSelectionCriteria::MediaQualityBased => "media-quality-based",
+            }
+        }
     }
 
     impl From<OriginGroupSelectionCriteria> for Value<OriginGroupSelectionCriteria> {
@@ -2619,6 +2942,18 @@ pub mod distribution {
         PriceClassAll,
     }
 
+    impl PriceClass {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                PriceClass::None => "None",
+                PriceClass::PriceClass100 => "PriceClass_100",
+                PriceClass::PriceClass200 => "PriceClass_200",
+                PriceClass::PriceClassAll => "PriceClass_All",
+            }
+        }
+    }
+
     impl From<PriceClass> for Value<PriceClass> {
         fn from(v: PriceClass) -> Self {
             Value::Literal(v)
@@ -2637,6 +2972,17 @@ pub mod distribution {
         /// `whitelist`.
         #[serde(rename = "whitelist")]
         Whitelist,
+    }
+
+    impl RestrictionType {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                RestrictionType::Blacklist => "blacklist",
+                RestrictionType::None => "none",
+                RestrictionType::Whitelist => "whitelist",
+            }
+        }
     }
 
     impl From<RestrictionType> for Value<RestrictionType> {
@@ -2659,6 +3005,17 @@ pub mod distribution {
         Vip,
     }
 
+    impl SslSupportMethod {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                SslSupportMethod::SniOnly => "sni-only",
+                SslSupportMethod::StaticIp => "static-ip",
+                SslSupportMethod::Vip => "vip",
+            }
+        }
+    }
+
     impl From<SslSupportMethod> for Value<SslSupportMethod> {
         fn from(v: SslSupportMethod) -> Self {
             Value::Literal(v)
@@ -2679,6 +3036,17 @@ pub mod distribution {
         Passthrough,
     }
 
+    impl ViewerMtlsMode {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                ViewerMtlsMode::Required => "required",
+                ViewerMtlsMode::Optional => "optional",
+                ViewerMtlsMode::Passthrough => "passthrough",
+            }
+        }
+    }
+
     impl From<ViewerMtlsMode> for Value<ViewerMtlsMode> {
         fn from(v: ViewerMtlsMode) -> Self {
             Value::Literal(v)
@@ -2697,6 +3065,17 @@ pub mod distribution {
         /// `redirect-to-https`.
         #[serde(rename = "redirect-to-https")]
         RedirectToHttps,
+    }
+
+    impl ViewerProtocolPolicy {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                ViewerProtocolPolicy::AllowAll => "allow-all",
+                ViewerProtocolPolicy::HttpsOnly => "https-only",
+                ViewerProtocolPolicy::RedirectToHttps => "redirect-to-https",
+            }
+        }
     }
 
     impl From<ViewerProtocolPolicy> for Value<ViewerProtocolPolicy> {
@@ -3582,9 +3961,31 @@ pub mod response_headers_policy {
         Put,
     }
 
+    impl Items {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Items::All => "ALL",
+                Items::Delete => "DELETE",
+                Items::Get => "GET",
+                Items::Head => "HEAD",
+                Items::Options => "OPTIONS",
+                Items::Patch => "PATCH",
+                Items::Post => "POST",
+                Items::Put => "PUT",
+            }
+        }
+    }
+
     impl From<Items> for Value<Items> {
         fn from(v: Items) -> Self {
             Value::Literal(v)
+        }
+    }
+
+    impl From<Vec<Items>> for List<Items> {
+        fn from(v: Vec<Items>) -> Self {
+            Value::Literal(v.into_iter().map(Value::Literal).collect())
         }
     }
 }

@@ -460,6 +460,15 @@ pub mod trail {
         Data,
     }
 
+    impl EventCategory {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                EventCategory::Data => "Data",
+            }
+        }
+    }
+
     impl From<EventCategory> for Value<EventCategory> {
         fn from(v: EventCategory) -> Self {
             Value::Literal(v)
@@ -475,6 +484,16 @@ pub mod trail {
         /// `ApiErrorRateInsight`.
         #[serde(rename = "ApiErrorRateInsight")]
         ApiErrorRateInsight,
+    }
+
+    impl InsightType {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                InsightType::ApiCallRateInsight => "ApiCallRateInsight",
+                InsightType::ApiErrorRateInsight => "ApiErrorRateInsight",
+            }
+        }
     }
 
     impl From<InsightType> for Value<InsightType> {
@@ -497,6 +516,17 @@ pub mod trail {
         WriteOnly,
     }
 
+    impl ReadWriteType {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                ReadWriteType::All => "All",
+                ReadWriteType::ReadOnly => "ReadOnly",
+                ReadWriteType::WriteOnly => "WriteOnly",
+            }
+        }
+    }
+
     impl From<ReadWriteType> for Value<ReadWriteType> {
         fn from(v: ReadWriteType) -> Self {
             Value::Literal(v)
@@ -514,9 +544,25 @@ pub mod trail {
         Data,
     }
 
+    impl SourceEventCategory {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                SourceEventCategory::Management => "Management",
+                SourceEventCategory::Data => "Data",
+            }
+        }
+    }
+
     impl From<SourceEventCategory> for Value<SourceEventCategory> {
         fn from(v: SourceEventCategory) -> Self {
             Value::Literal(v)
+        }
+    }
+
+    impl From<Vec<SourceEventCategory>> for List<SourceEventCategory> {
+        fn from(v: Vec<SourceEventCategory>) -> Self {
+            Value::Literal(v.into_iter().map(Value::Literal).collect())
         }
     }
 
@@ -534,9 +580,26 @@ pub mod trail {
         UserActions,
     }
 
+    impl Template {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Template::ApiActivity => "API_ACTIVITY",
+                Template::ResourceAccess => "RESOURCE_ACCESS",
+                Template::UserActions => "USER_ACTIONS",
+            }
+        }
+    }
+
     impl From<Template> for Value<Template> {
         fn from(v: Template) -> Self {
             Value::Literal(v)
+        }
+    }
+
+    impl From<Vec<Template>> for List<Template> {
+        fn from(v: Vec<Template>) -> Self {
+            Value::Literal(v.into_iter().map(Value::Literal).collect())
         }
     }
 
@@ -570,6 +633,23 @@ pub mod trail {
         /// `AWS::DynamoDB::Stream`.
         #[serde(rename = "AWS::DynamoDB::Stream")]
         AwsDynamoDbStream,
+    }
+
+    impl Type {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Type::AwsLambdaFunction => "AWS::Lambda::Function",
+                Type::AwsS3Object => "AWS::S3::Object",
+                Type::AwsDynamoDbTable => "AWS::DynamoDB::Table",
+                Type::AwsS3OutpostsObject => "AWS::S3Outposts::Object",
+                Type::AwsManagedBlockchainNode => "AWS::ManagedBlockchain::Node",
+                Type::AwsS3ObjectLambdaAccessPoint => "AWS::S3ObjectLambda::AccessPoint",
+                Type::AwsEc2Snapshot => "AWS::EC2::Snapshot",
+                Type::AwsS3AccessPoint => "AWS::S3::AccessPoint",
+                Type::AwsDynamoDbStream => "AWS::DynamoDB::Stream",
+            }
+        }
     }
 
     impl From<Type> for Value<Type> {

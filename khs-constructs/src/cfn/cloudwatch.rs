@@ -661,6 +661,25 @@ pub mod alarm {
         LessThanThreshold,
     }
 
+    impl ComparisonOperator {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                ComparisonOperator::GreaterThanOrEqualToThreshold => {
+                    "GreaterThanOrEqualToThreshold"
+                }
+                ComparisonOperator::GreaterThanThreshold => "GreaterThanThreshold",
+                ComparisonOperator::GreaterThanUpperThreshold => "GreaterThanUpperThreshold",
+                ComparisonOperator::LessThanLowerOrGreaterThanUpperThreshold => {
+                    "LessThanLowerOrGreaterThanUpperThreshold"
+                }
+                ComparisonOperator::LessThanLowerThreshold => "LessThanLowerThreshold",
+                ComparisonOperator::LessThanOrEqualToThreshold => "LessThanOrEqualToThreshold",
+                ComparisonOperator::LessThanThreshold => "LessThanThreshold",
+            }
+        }
+    }
+
     impl From<ComparisonOperator> for Value<ComparisonOperator> {
         fn from(v: ComparisonOperator) -> Self {
             Value::Literal(v)
@@ -687,6 +706,19 @@ pub mod alarm {
         Sum,
     }
 
+    impl Statistic {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Statistic::Average => "Average",
+                Statistic::Maximum => "Maximum",
+                Statistic::Minimum => "Minimum",
+                Statistic::SampleCount => "SampleCount",
+                Statistic::Sum => "Sum",
+            }
+        }
+    }
+
     impl From<Statistic> for Value<Statistic> {
         fn from(v: Statistic) -> Self {
             Value::Literal(v)
@@ -708,6 +740,18 @@ pub mod alarm {
         /// `notBreaching`.
         #[serde(rename = "notBreaching")]
         NotBreaching,
+    }
+
+    impl TreatMissingData {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                TreatMissingData::Breaching => "breaching",
+                TreatMissingData::Ignore => "ignore",
+                TreatMissingData::Missing => "missing",
+                TreatMissingData::NotBreaching => "notBreaching",
+            }
+        }
     }
 
     impl From<TreatMissingData> for Value<TreatMissingData> {
@@ -800,6 +844,41 @@ pub mod alarm {
         /// `Terabytes/Second`.
         #[serde(rename = "Terabytes/Second")]
         TerabytesSecond,
+    }
+
+    impl Unit {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Unit::Bits => "Bits",
+                Unit::BitsSecond => "Bits/Second",
+                Unit::Bytes => "Bytes",
+                Unit::BytesSecond => "Bytes/Second",
+                Unit::Count => "Count",
+                Unit::CountSecond => "Count/Second",
+                Unit::Gigabits => "Gigabits",
+                Unit::GigabitsSecond => "Gigabits/Second",
+                Unit::Gigabytes => "Gigabytes",
+                Unit::GigabytesSecond => "Gigabytes/Second",
+                Unit::Kilobits => "Kilobits",
+                Unit::KilobitsSecond => "Kilobits/Second",
+                Unit::Kilobytes => "Kilobytes",
+                Unit::KilobytesSecond => "Kilobytes/Second",
+                Unit::Megabits => "Megabits",
+                Unit::MegabitsSecond => "Megabits/Second",
+                Unit::Megabytes => "Megabytes",
+                Unit::MegabytesSecond => "Megabytes/Second",
+                Unit::Microseconds => "Microseconds",
+                Unit::Milliseconds => "Milliseconds",
+                Unit::None => "None",
+                Unit::Percent => "Percent",
+                Unit::Seconds => "Seconds",
+                Unit::Terabits => "Terabits",
+                Unit::TerabitsSecond => "Terabits/Second",
+                Unit::Terabytes => "Terabytes",
+                Unit::TerabytesSecond => "Terabytes/Second",
+            }
+        }
     }
 
     impl From<Unit> for Value<Unit> {

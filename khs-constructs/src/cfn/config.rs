@@ -398,6 +398,19 @@ pub mod delivery_channel {
         TwentyFourHours,
     }
 
+    impl DeliveryFrequency {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                DeliveryFrequency::OneHour => "One_Hour",
+                DeliveryFrequency::ThreeHours => "Three_Hours",
+                DeliveryFrequency::SixHours => "Six_Hours",
+                DeliveryFrequency::TwelveHours => "Twelve_Hours",
+                DeliveryFrequency::TwentyFourHours => "TwentyFour_Hours",
+            }
+        }
+    }
+
     impl From<DeliveryFrequency> for Value<DeliveryFrequency> {
         fn from(v: DeliveryFrequency) -> Self {
             Value::Literal(v)

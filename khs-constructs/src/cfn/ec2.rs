@@ -434,6 +434,16 @@ pub mod flow_log {
         Parquet,
     }
 
+    impl FileFormat {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                FileFormat::PlainText => "plain-text",
+                FileFormat::Parquet => "parquet",
+            }
+        }
+    }
+
     impl From<FileFormat> for Value<FileFormat> {
         fn from(v: FileFormat) -> Self {
             Value::Literal(v)
@@ -452,6 +462,17 @@ pub mod flow_log {
         /// `kinesis-data-firehose`.
         #[serde(rename = "kinesis-data-firehose")]
         KinesisDataFirehose,
+    }
+
+    impl LogDestinationType {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                LogDestinationType::CloudWatchLogs => "cloud-watch-logs",
+                LogDestinationType::S3 => "s3",
+                LogDestinationType::KinesisDataFirehose => "kinesis-data-firehose",
+            }
+        }
     }
 
     impl From<LogDestinationType> for Value<LogDestinationType> {
@@ -483,6 +504,20 @@ pub mod flow_log {
         RegionalNatGateway,
     }
 
+    impl ResourceType {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                ResourceType::NetworkInterface => "NetworkInterface",
+                ResourceType::Subnet => "Subnet",
+                ResourceType::Vpc => "VPC",
+                ResourceType::TransitGateway => "TransitGateway",
+                ResourceType::TransitGatewayAttachment => "TransitGatewayAttachment",
+                ResourceType::RegionalNatGateway => "RegionalNatGateway",
+            }
+        }
+    }
+
     impl From<ResourceType> for Value<ResourceType> {
         fn from(v: ResourceType) -> Self {
             Value::Literal(v)
@@ -503,6 +538,17 @@ pub mod flow_log {
         NetworkInterface,
     }
 
+    impl TagFieldSpecificationResourceType {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                TagFieldSpecificationResourceType::AutoScalingGroup => "auto-scaling-group",
+                TagFieldSpecificationResourceType::Instance => "instance",
+                TagFieldSpecificationResourceType::NetworkInterface => "network-interface",
+            }
+        }
+    }
+
     impl From<TagFieldSpecificationResourceType> for Value<TagFieldSpecificationResourceType> {
         fn from(v: TagFieldSpecificationResourceType) -> Self {
             Value::Literal(v)
@@ -521,6 +567,17 @@ pub mod flow_log {
         /// `REJECT`.
         #[serde(rename = "REJECT")]
         Reject,
+    }
+
+    impl TrafficType {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                TrafficType::Accept => "ACCEPT",
+                TrafficType::All => "ALL",
+                TrafficType::Reject => "REJECT",
+            }
+        }
     }
 
     impl From<TrafficType> for Value<TrafficType> {
@@ -853,6 +910,16 @@ pub mod nat_gateway {
         Zonal,
     }
 
+    impl AvailabilityMode {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                AvailabilityMode::Regional => "regional",
+                AvailabilityMode::Zonal => "zonal",
+            }
+        }
+    }
+
     impl From<AvailabilityMode> for Value<AvailabilityMode> {
         fn from(v: AvailabilityMode) -> Self {
             Value::Literal(v)
@@ -868,6 +935,16 @@ pub mod nat_gateway {
         /// `public`.
         #[serde(rename = "public")]
         Public,
+    }
+
+    impl ConnectivityType {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                ConnectivityType::Private => "private",
+                ConnectivityType::Public => "public",
+            }
+        }
     }
 
     impl From<ConnectivityType> for Value<ConnectivityType> {
@@ -3164,6 +3241,16 @@ pub mod vpc {
         Disable,
     }
 
+    impl EgressOnlyInternetGatewayExclusion {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                EgressOnlyInternetGatewayExclusion::Enable => "enable",
+                EgressOnlyInternetGatewayExclusion::Disable => "disable",
+            }
+        }
+    }
+
     impl From<EgressOnlyInternetGatewayExclusion> for Value<EgressOnlyInternetGatewayExclusion> {
         fn from(v: EgressOnlyInternetGatewayExclusion) -> Self {
             Value::Literal(v)
@@ -3179,6 +3266,16 @@ pub mod vpc {
         /// `disable`.
         #[serde(rename = "disable")]
         Disable,
+    }
+
+    impl ElasticFileSystemExclusion {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                ElasticFileSystemExclusion::Enable => "enable",
+                ElasticFileSystemExclusion::Disable => "disable",
+            }
+        }
     }
 
     impl From<ElasticFileSystemExclusion> for Value<ElasticFileSystemExclusion> {
@@ -3201,6 +3298,17 @@ pub mod vpc {
         Host,
     }
 
+    impl InstanceTenancy {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                InstanceTenancy::Dedicated => "dedicated",
+                InstanceTenancy::Default => "default",
+                InstanceTenancy::Host => "host",
+            }
+        }
+    }
+
     impl From<InstanceTenancy> for Value<InstanceTenancy> {
         fn from(v: InstanceTenancy) -> Self {
             Value::Literal(v)
@@ -3216,6 +3324,16 @@ pub mod vpc {
         /// `disable`.
         #[serde(rename = "disable")]
         Disable,
+    }
+
+    impl InternetGatewayExclusion {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                InternetGatewayExclusion::Enable => "enable",
+                InternetGatewayExclusion::Disable => "disable",
+            }
+        }
     }
 
     impl From<InternetGatewayExclusion> for Value<InternetGatewayExclusion> {
@@ -3235,6 +3353,16 @@ pub mod vpc {
         Disable,
     }
 
+    impl LambdaExclusion {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                LambdaExclusion::Enable => "enable",
+                LambdaExclusion::Disable => "disable",
+            }
+        }
+    }
+
     impl From<LambdaExclusion> for Value<LambdaExclusion> {
         fn from(v: LambdaExclusion) -> Self {
             Value::Literal(v)
@@ -3250,6 +3378,16 @@ pub mod vpc {
         /// `enforce`.
         #[serde(rename = "enforce")]
         Enforce,
+    }
+
+    impl Mode {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Mode::Monitor => "monitor",
+                Mode::Enforce => "enforce",
+            }
+        }
     }
 
     impl From<Mode> for Value<Mode> {
@@ -3269,6 +3407,16 @@ pub mod vpc {
         Disable,
     }
 
+    impl NatGatewayExclusion {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                NatGatewayExclusion::Enable => "enable",
+                NatGatewayExclusion::Disable => "disable",
+            }
+        }
+    }
+
     impl From<NatGatewayExclusion> for Value<NatGatewayExclusion> {
         fn from(v: NatGatewayExclusion) -> Self {
             Value::Literal(v)
@@ -3284,6 +3432,16 @@ pub mod vpc {
         /// `disable`.
         #[serde(rename = "disable")]
         Disable,
+    }
+
+    impl VirtualPrivateGatewayExclusion {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                VirtualPrivateGatewayExclusion::Enable => "enable",
+                VirtualPrivateGatewayExclusion::Disable => "disable",
+            }
+        }
     }
 
     impl From<VirtualPrivateGatewayExclusion> for Value<VirtualPrivateGatewayExclusion> {
@@ -3303,6 +3461,16 @@ pub mod vpc {
         Disable,
     }
 
+    impl VpcLatticeExclusion {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                VpcLatticeExclusion::Enable => "enable",
+                VpcLatticeExclusion::Disable => "disable",
+            }
+        }
+    }
+
     impl From<VpcLatticeExclusion> for Value<VpcLatticeExclusion> {
         fn from(v: VpcLatticeExclusion) -> Self {
             Value::Literal(v)
@@ -3318,6 +3486,16 @@ pub mod vpc {
         /// `disable`.
         #[serde(rename = "disable")]
         Disable,
+    }
+
+    impl VpcPeeringExclusion {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                VpcPeeringExclusion::Enable => "enable",
+                VpcPeeringExclusion::Disable => "disable",
+            }
+        }
     }
 
     impl From<VpcPeeringExclusion> for Value<VpcPeeringExclusion> {
@@ -3626,6 +3804,19 @@ pub mod vpc_endpoint {
         NotSpecified,
     }
 
+    impl DnsRecordIpType {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                DnsRecordIpType::Ipv4 => "ipv4",
+                DnsRecordIpType::Ipv6 => "ipv6",
+                DnsRecordIpType::Dualstack => "dualstack",
+                DnsRecordIpType::ServiceDefined => "service-defined",
+                DnsRecordIpType::NotSpecified => "not-specified",
+            }
+        }
+    }
+
     impl From<DnsRecordIpType> for Value<DnsRecordIpType> {
         fn from(v: DnsRecordIpType) -> Self {
             Value::Literal(v)
@@ -3649,6 +3840,18 @@ pub mod vpc_endpoint {
         NotSpecified,
     }
 
+    impl IpAddressType {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                IpAddressType::Ipv4 => "ipv4",
+                IpAddressType::Ipv6 => "ipv6",
+                IpAddressType::Dualstack => "dualstack",
+                IpAddressType::NotSpecified => "not-specified",
+            }
+        }
+    }
+
     impl From<IpAddressType> for Value<IpAddressType> {
         fn from(v: IpAddressType) -> Self {
             Value::Literal(v)
@@ -3667,6 +3870,19 @@ pub mod vpc_endpoint {
         /// `NotSpecified`.
         #[serde(rename = "NotSpecified")]
         NotSpecified,
+    }
+
+    impl PrivateDnsOnlyForInboundResolverEndpoint {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                PrivateDnsOnlyForInboundResolverEndpoint::OnlyInboundResolver => {
+                    "OnlyInboundResolver"
+                }
+                PrivateDnsOnlyForInboundResolverEndpoint::AllResolvers => "AllResolvers",
+                PrivateDnsOnlyForInboundResolverEndpoint::NotSpecified => "NotSpecified",
+            }
+        }
     }
 
     impl From<PrivateDnsOnlyForInboundResolverEndpoint>
@@ -3692,6 +3908,20 @@ pub mod vpc_endpoint {
         /// `SPECIFIED_DOMAINS_ONLY`.
         #[serde(rename = "SPECIFIED_DOMAINS_ONLY")]
         SpecifiedDomainsOnly,
+    }
+
+    impl PrivateDnsPreference {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                PrivateDnsPreference::VerifiedDomainsOnly => "VERIFIED_DOMAINS_ONLY",
+                PrivateDnsPreference::AllDomains => "ALL_DOMAINS",
+                PrivateDnsPreference::VerifiedDomainsAndSpecifiedDomains => {
+                    "VERIFIED_DOMAINS_AND_SPECIFIED_DOMAINS"
+                }
+                PrivateDnsPreference::SpecifiedDomainsOnly => "SPECIFIED_DOMAINS_ONLY",
+            }
+        }
     }
 
     impl From<PrivateDnsPreference> for Value<PrivateDnsPreference> {
@@ -3721,6 +3951,20 @@ pub mod vpc_endpoint {
         /// `Tunnel`.
         #[serde(rename = "Tunnel")]
         Tunnel,
+    }
+
+    impl VpcEndpointType {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                VpcEndpointType::Interface => "Interface",
+                VpcEndpointType::Gateway => "Gateway",
+                VpcEndpointType::GatewayLoadBalancer => "GatewayLoadBalancer",
+                VpcEndpointType::ServiceNetwork => "ServiceNetwork",
+                VpcEndpointType::Resource => "Resource",
+                VpcEndpointType::Tunnel => "Tunnel",
+            }
+        }
     }
 
     impl From<VpcEndpointType> for Value<VpcEndpointType> {

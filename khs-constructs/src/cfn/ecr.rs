@@ -276,6 +276,17 @@ pub mod repository {
         KmsDsse,
     }
 
+    impl EncryptionType {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                EncryptionType::Aes256 => "AES256",
+                EncryptionType::Kms => "KMS",
+                EncryptionType::KmsDsse => "KMS_DSSE",
+            }
+        }
+    }
+
     impl From<EncryptionType> for Value<EncryptionType> {
         fn from(v: EncryptionType) -> Self {
             Value::Literal(v)
@@ -299,6 +310,18 @@ pub mod repository {
         ImmutableWithExclusion,
     }
 
+    impl ImageTagMutability {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                ImageTagMutability::Mutable => "MUTABLE",
+                ImageTagMutability::Immutable => "IMMUTABLE",
+                ImageTagMutability::MutableWithExclusion => "MUTABLE_WITH_EXCLUSION",
+                ImageTagMutability::ImmutableWithExclusion => "IMMUTABLE_WITH_EXCLUSION",
+            }
+        }
+    }
+
     impl From<ImageTagMutability> for Value<ImageTagMutability> {
         fn from(v: ImageTagMutability) -> Self {
             Value::Literal(v)
@@ -311,6 +334,15 @@ pub mod repository {
         /// `WILDCARD`.
         #[serde(rename = "WILDCARD")]
         Wildcard,
+    }
+
+    impl ImageTagMutabilityExclusionFilterType {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                ImageTagMutabilityExclusionFilterType::Wildcard => "WILDCARD",
+            }
+        }
     }
 
     impl From<ImageTagMutabilityExclusionFilterType> for Value<ImageTagMutabilityExclusionFilterType> {

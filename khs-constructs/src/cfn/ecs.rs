@@ -339,6 +339,17 @@ pub mod cluster {
         Override,
     }
 
+    impl Logging {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Logging::Default => "DEFAULT",
+                Logging::None => "NONE",
+                Logging::Override => "OVERRIDE",
+            }
+        }
+    }
+
     impl From<Logging> for Value<Logging> {
         fn from(v: Logging) -> Self {
             Value::Literal(v)
@@ -2061,9 +2072,25 @@ pub mod service {
         Private,
     }
 
+    impl AccessTypes {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                AccessTypes::Public => "PUBLIC",
+                AccessTypes::Private => "PRIVATE",
+            }
+        }
+    }
+
     impl From<AccessTypes> for Value<AccessTypes> {
         fn from(v: AccessTypes) -> Self {
             Value::Literal(v)
+        }
+    }
+
+    impl From<Vec<AccessTypes>> for List<AccessTypes> {
+        fn from(v: Vec<AccessTypes>) -> Self {
+            Value::Literal(v.into_iter().map(Value::Literal).collect())
         }
     }
 
@@ -2076,6 +2103,16 @@ pub mod service {
         /// `CONTINUE`.
         #[serde(rename = "CONTINUE")]
         Continue,
+    }
+
+    impl Action {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Action::Rollback => "ROLLBACK",
+                Action::Continue => "CONTINUE",
+            }
+        }
     }
 
     impl From<Action> for Value<Action> {
@@ -2095,6 +2132,16 @@ pub mod service {
         Enabled,
     }
 
+    impl AssignPublicIp {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                AssignPublicIp::Disabled => "DISABLED",
+                AssignPublicIp::Enabled => "ENABLED",
+            }
+        }
+    }
+
     impl From<AssignPublicIp> for Value<AssignPublicIp> {
         fn from(v: AssignPublicIp) -> Self {
             Value::Literal(v)
@@ -2110,6 +2157,16 @@ pub mod service {
         /// `DISABLED`.
         #[serde(rename = "DISABLED")]
         Disabled,
+    }
+
+    impl AvailabilityZoneRebalancing {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                AvailabilityZoneRebalancing::Enabled => "ENABLED",
+                AvailabilityZoneRebalancing::Disabled => "DISABLED",
+            }
+        }
     }
 
     impl From<AvailabilityZoneRebalancing> for Value<AvailabilityZoneRebalancing> {
@@ -2130,6 +2187,17 @@ pub mod service {
         /// `EXTERNAL`.
         #[serde(rename = "EXTERNAL")]
         External,
+    }
+
+    impl DeploymentControllerType {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                DeploymentControllerType::CodeDeploy => "CODE_DEPLOY",
+                DeploymentControllerType::Ecs => "ECS",
+                DeploymentControllerType::External => "EXTERNAL",
+            }
+        }
     }
 
     impl From<DeploymentControllerType> for Value<DeploymentControllerType> {
@@ -2155,6 +2223,18 @@ pub mod service {
         Xfs,
     }
 
+    impl FilesystemType {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                FilesystemType::Ext3 => "ext3",
+                FilesystemType::Ext4 => "ext4",
+                FilesystemType::Ntfs => "ntfs",
+                FilesystemType::Xfs => "xfs",
+            }
+        }
+    }
+
     impl From<FilesystemType> for Value<FilesystemType> {
         fn from(v: FilesystemType) -> Self {
             Value::Literal(v)
@@ -2170,6 +2250,16 @@ pub mod service {
         /// `JSON`.
         #[serde(rename = "JSON")]
         Json,
+    }
+
+    impl Format {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Format::Text => "TEXT",
+                Format::Json => "JSON",
+            }
+        }
     }
 
     impl From<Format> for Value<Format> {
@@ -2189,6 +2279,16 @@ pub mod service {
         Https,
     }
 
+    impl HealthCheckProtocol {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                HealthCheckProtocol::Http => "HTTP",
+                HealthCheckProtocol::Https => "HTTPS",
+            }
+        }
+    }
+
     impl From<HealthCheckProtocol> for Value<HealthCheckProtocol> {
         fn from(v: HealthCheckProtocol) -> Self {
             Value::Literal(v)
@@ -2204,6 +2304,16 @@ pub mod service {
         /// `ENABLED`.
         #[serde(rename = "ENABLED")]
         Enabled,
+    }
+
+    impl IncludeQueryParameters {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                IncludeQueryParameters::Disabled => "DISABLED",
+                IncludeQueryParameters::Enabled => "ENABLED",
+            }
+        }
     }
 
     impl From<IncludeQueryParameters> for Value<IncludeQueryParameters> {
@@ -2224,6 +2334,17 @@ pub mod service {
         /// `EXTERNAL`.
         #[serde(rename = "EXTERNAL")]
         External,
+    }
+
+    impl LaunchType {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                LaunchType::Ec2 => "EC2",
+                LaunchType::Fargate => "FARGATE",
+                LaunchType::External => "EXTERNAL",
+            }
+        }
     }
 
     impl From<LaunchType> for Value<LaunchType> {
@@ -2261,9 +2382,31 @@ pub mod service {
         PostProductionTrafficShift,
     }
 
+    impl LifecycleStages {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                LifecycleStages::ReconcileService => "RECONCILE_SERVICE",
+                LifecycleStages::PreScaleUp => "PRE_SCALE_UP",
+                LifecycleStages::PostScaleUp => "POST_SCALE_UP",
+                LifecycleStages::TestTrafficShift => "TEST_TRAFFIC_SHIFT",
+                LifecycleStages::PostTestTrafficShift => "POST_TEST_TRAFFIC_SHIFT",
+                LifecycleStages::PreProductionTrafficShift => "PRE_PRODUCTION_TRAFFIC_SHIFT",
+                LifecycleStages::ProductionTrafficShift => "PRODUCTION_TRAFFIC_SHIFT",
+                LifecycleStages::PostProductionTrafficShift => "POST_PRODUCTION_TRAFFIC_SHIFT",
+            }
+        }
+    }
+
     impl From<LifecycleStages> for Value<LifecycleStages> {
         fn from(v: LifecycleStages) -> Self {
             Value::Literal(v)
+        }
+    }
+
+    impl From<Vec<LifecycleStages>> for List<LifecycleStages> {
+        fn from(v: Vec<LifecycleStages>) -> Self {
+            Value::Literal(v.into_iter().map(Value::Literal).collect())
         }
     }
 
@@ -2276,6 +2419,16 @@ pub mod service {
         /// `info`.
         #[serde(rename = "info")]
         Info,
+    }
+
+    impl LogLevel {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                LogLevel::Debug => "debug",
+                LogLevel::Info => "info",
+            }
+        }
     }
 
     impl From<LogLevel> for Value<LogLevel> {
@@ -2295,9 +2448,25 @@ pub mod service {
         MemoryUtilization,
     }
 
+    impl MetricNames {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                MetricNames::CpuUtilization => "CPUUtilization",
+                MetricNames::MemoryUtilization => "MemoryUtilization",
+            }
+        }
+    }
+
     impl From<MetricNames> for Value<MetricNames> {
         fn from(v: MetricNames) -> Self {
             Value::Literal(v)
+        }
+    }
+
+    impl From<Vec<MetricNames>> for List<MetricNames> {
+        fn from(v: Vec<MetricNames>) -> Self {
+            Value::Literal(v.into_iter().map(Value::Literal).collect())
         }
     }
 
@@ -2310,6 +2479,16 @@ pub mod service {
         /// `memberOf`.
         #[serde(rename = "memberOf")]
         MemberOf,
+    }
+
+    impl PlacementConstraintType {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                PlacementConstraintType::DistinctInstance => "distinctInstance",
+                PlacementConstraintType::MemberOf => "memberOf",
+            }
+        }
     }
 
     impl From<PlacementConstraintType> for Value<PlacementConstraintType> {
@@ -2332,6 +2511,17 @@ pub mod service {
         Spread,
     }
 
+    impl PlacementStrategyType {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                PlacementStrategyType::Binpack => "binpack",
+                PlacementStrategyType::Random => "random",
+                PlacementStrategyType::Spread => "spread",
+            }
+        }
+    }
+
     impl From<PlacementStrategyType> for Value<PlacementStrategyType> {
         fn from(v: PlacementStrategyType) -> Self {
             Value::Literal(v)
@@ -2349,6 +2539,16 @@ pub mod service {
         TaskDefinition,
     }
 
+    impl PropagateTags {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                PropagateTags::Service => "SERVICE",
+                PropagateTags::TaskDefinition => "TASK_DEFINITION",
+            }
+        }
+    }
+
     impl From<PropagateTags> for Value<PropagateTags> {
         fn from(v: PropagateTags) -> Self {
             Value::Literal(v)
@@ -2361,6 +2561,15 @@ pub mod service {
         /// `volume`.
         #[serde(rename = "volume")]
         Volume,
+    }
+
+    impl ResourceType {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                ResourceType::Volume => "volume",
+            }
+        }
     }
 
     impl From<ResourceType> for Value<ResourceType> {
@@ -2380,6 +2589,16 @@ pub mod service {
         Replica,
     }
 
+    impl SchedulingStrategy {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                SchedulingStrategy::Daemon => "DAEMON",
+                SchedulingStrategy::Replica => "REPLICA",
+            }
+        }
+    }
+
     impl From<SchedulingStrategy> for Value<SchedulingStrategy> {
         fn from(v: SchedulingStrategy) -> Self {
             Value::Literal(v)
@@ -2395,6 +2614,16 @@ pub mod service {
         /// `DEFERRED`.
         #[serde(rename = "DEFERRED")]
         Deferred,
+    }
+
+    impl SourceServiceRevisionCleanup {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                SourceServiceRevisionCleanup::Blocking => "BLOCKING",
+                SourceServiceRevisionCleanup::Deferred => "DEFERRED",
+            }
+        }
     }
 
     impl From<SourceServiceRevisionCleanup> for Value<SourceServiceRevisionCleanup> {
@@ -2420,6 +2649,18 @@ pub mod service {
         Canary,
     }
 
+    impl Strategy {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Strategy::Rolling => "ROLLING",
+                Strategy::BlueGreen => "BLUE_GREEN",
+                Strategy::Linear => "LINEAR",
+                Strategy::Canary => "CANARY",
+            }
+        }
+    }
+
     impl From<Strategy> for Value<Strategy> {
         fn from(v: Strategy) -> Self {
             Value::Literal(v)
@@ -2435,6 +2676,16 @@ pub mod service {
         /// `PAUSE`.
         #[serde(rename = "PAUSE")]
         Pause,
+    }
+
+    impl TargetType {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                TargetType::AwsLambda => "AWS_LAMBDA",
+                TargetType::Pause => "PAUSE",
+            }
+        }
     }
 
     impl From<TargetType> for Value<TargetType> {
@@ -2455,6 +2706,17 @@ pub mod service {
         /// `UNBOUNDED_PERCENT`.
         #[serde(rename = "UNBOUNDED_PERCENT")]
         UnboundedPercent,
+    }
+
+    impl Type {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Type::Count => "COUNT",
+                Type::BoundedPercent => "BOUNDED_PERCENT",
+                Type::UnboundedPercent => "UNBOUNDED_PERCENT",
+            }
+        }
     }
 
     impl From<Type> for Value<Type> {
@@ -4003,6 +4265,17 @@ pub mod task_definition {
         Grpc,
     }
 
+    impl AppProtocol {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                AppProtocol::Http => "http",
+                AppProtocol::Http2 => "http2",
+                AppProtocol::Grpc => "grpc",
+            }
+        }
+    }
+
     impl From<AppProtocol> for Value<AppProtocol> {
         fn from(v: AppProtocol) -> Self {
             Value::Literal(v)
@@ -4026,6 +4299,18 @@ pub mod task_definition {
         Success,
     }
 
+    impl Condition {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Condition::Complete => "COMPLETE",
+                Condition::Healthy => "HEALTHY",
+                Condition::Start => "START",
+                Condition::Success => "SUCCESS",
+            }
+        }
+    }
+
     impl From<Condition> for Value<Condition> {
         fn from(v: Condition) -> Self {
             Value::Literal(v)
@@ -4041,6 +4326,16 @@ pub mod task_definition {
         /// `X86_64`.
         #[serde(rename = "X86_64")]
         X86_64,
+    }
+
+    impl CpuArchitecture {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                CpuArchitecture::Arm64 => "ARM64",
+                CpuArchitecture::X86_64 => "X86_64",
+            }
+        }
     }
 
     impl From<CpuArchitecture> for Value<CpuArchitecture> {
@@ -4060,6 +4355,16 @@ pub mod task_definition {
         Fluentd,
     }
 
+    impl FirelensConfigurationType {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                FirelensConfigurationType::Fluentbit => "fluentbit",
+                FirelensConfigurationType::Fluentd => "fluentd",
+            }
+        }
+    }
+
     impl From<FirelensConfigurationType> for Value<FirelensConfigurationType> {
         fn from(v: FirelensConfigurationType) -> Self {
             Value::Literal(v)
@@ -4075,6 +4380,16 @@ pub mod task_definition {
         /// `DISABLED`.
         #[serde(rename = "DISABLED")]
         Disabled,
+    }
+
+    impl Iam {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Iam::Enabled => "ENABLED",
+                Iam::Disabled => "DISABLED",
+            }
+        }
     }
 
     impl From<Iam> for Value<Iam> {
@@ -4095,6 +4410,17 @@ pub mod task_definition {
         /// `task`.
         #[serde(rename = "task")]
         Task,
+    }
+
+    impl IpcMode {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                IpcMode::Host => "host",
+                IpcMode::None => "none",
+                IpcMode::Task => "task",
+            }
+        }
     }
 
     impl From<IpcMode> for Value<IpcMode> {
@@ -4153,6 +4479,29 @@ pub mod task_definition {
         Stack,
     }
 
+    impl Name {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Name::Core => "core",
+                Name::Cpu => "cpu",
+                Name::Data => "data",
+                Name::Fsize => "fsize",
+                Name::Locks => "locks",
+                Name::Memlock => "memlock",
+                Name::Msgqueue => "msgqueue",
+                Name::Nice => "nice",
+                Name::Nofile => "nofile",
+                Name::Nproc => "nproc",
+                Name::Rss => "rss",
+                Name::Rtprio => "rtprio",
+                Name::Rttime => "rttime",
+                Name::Sigpending => "sigpending",
+                Name::Stack => "stack",
+            }
+        }
+    }
+
     impl From<Name> for Value<Name> {
         fn from(v: Name) -> Self {
             Value::Literal(v)
@@ -4174,6 +4523,18 @@ pub mod task_definition {
         /// `none`.
         #[serde(rename = "none")]
         None,
+    }
+
+    impl NetworkMode {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                NetworkMode::Awsvpc => "awsvpc",
+                NetworkMode::Bridge => "bridge",
+                NetworkMode::Host => "host",
+                NetworkMode::None => "none",
+            }
+        }
     }
 
     impl From<NetworkMode> for Value<NetworkMode> {
@@ -4217,6 +4578,24 @@ pub mod task_definition {
         WindowsServer20H2Core,
     }
 
+    impl OperatingSystemFamily {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                OperatingSystemFamily::Linux => "LINUX",
+                OperatingSystemFamily::WindowsServer2004Core => "WINDOWS_SERVER_2004_CORE",
+                OperatingSystemFamily::WindowsServer2016Full => "WINDOWS_SERVER_2016_FULL",
+                OperatingSystemFamily::WindowsServer2019Core => "WINDOWS_SERVER_2019_CORE",
+                OperatingSystemFamily::WindowsServer2019Full => "WINDOWS_SERVER_2019_FULL",
+                OperatingSystemFamily::WindowsServer2022Core => "WINDOWS_SERVER_2022_CORE",
+                OperatingSystemFamily::WindowsServer2022Full => "WINDOWS_SERVER_2022_FULL",
+                OperatingSystemFamily::WindowsServer2025Core => "WINDOWS_SERVER_2025_CORE",
+                OperatingSystemFamily::WindowsServer2025Full => "WINDOWS_SERVER_2025_FULL",
+                OperatingSystemFamily::WindowsServer20H2Core => "WINDOWS_SERVER_20H2_CORE",
+            }
+        }
+    }
+
     impl From<OperatingSystemFamily> for Value<OperatingSystemFamily> {
         fn from(v: OperatingSystemFamily) -> Self {
             Value::Literal(v)
@@ -4237,9 +4616,26 @@ pub mod task_definition {
         Write,
     }
 
+    impl Permissions {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Permissions::Mknod => "mknod",
+                Permissions::Read => "read",
+                Permissions::Write => "write",
+            }
+        }
+    }
+
     impl From<Permissions> for Value<Permissions> {
         fn from(v: Permissions) -> Self {
             Value::Literal(v)
+        }
+    }
+
+    impl From<Vec<Permissions>> for List<Permissions> {
+        fn from(v: Vec<Permissions>) -> Self {
+            Value::Literal(v.into_iter().map(Value::Literal).collect())
         }
     }
 
@@ -4252,6 +4648,16 @@ pub mod task_definition {
         /// `task`.
         #[serde(rename = "task")]
         Task,
+    }
+
+    impl PidMode {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                PidMode::Host => "host",
+                PidMode::Task => "task",
+            }
+        }
     }
 
     impl From<PidMode> for Value<PidMode> {
@@ -4271,6 +4677,16 @@ pub mod task_definition {
         Udp,
     }
 
+    impl Protocol {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Protocol::Tcp => "tcp",
+                Protocol::Udp => "udp",
+            }
+        }
+    }
+
     impl From<Protocol> for Value<Protocol> {
         fn from(v: Protocol) -> Self {
             Value::Literal(v)
@@ -4283,6 +4699,15 @@ pub mod task_definition {
         /// `APPMESH`.
         #[serde(rename = "APPMESH")]
         Appmesh,
+    }
+
+    impl ProxyConfigurationType {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                ProxyConfigurationType::Appmesh => "APPMESH",
+            }
+        }
     }
 
     impl From<ProxyConfigurationType> for Value<ProxyConfigurationType> {
@@ -4308,9 +4733,27 @@ pub mod task_definition {
         ManagedInstances,
     }
 
+    impl RequiresCompatibilities {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                RequiresCompatibilities::Ec2 => "EC2",
+                RequiresCompatibilities::External => "EXTERNAL",
+                RequiresCompatibilities::Fargate => "FARGATE",
+                RequiresCompatibilities::ManagedInstances => "MANAGED_INSTANCES",
+            }
+        }
+    }
+
     impl From<RequiresCompatibilities> for Value<RequiresCompatibilities> {
         fn from(v: RequiresCompatibilities) -> Self {
             Value::Literal(v)
+        }
+    }
+
+    impl From<Vec<RequiresCompatibilities>> for List<RequiresCompatibilities> {
+        fn from(v: Vec<RequiresCompatibilities>) -> Self {
+            Value::Literal(v.into_iter().map(Value::Literal).collect())
         }
     }
 
@@ -4326,6 +4769,17 @@ pub mod task_definition {
         /// `NeuronDevice`.
         #[serde(rename = "NeuronDevice")]
         NeuronDevice,
+    }
+
+    impl ResourceRequirementType {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                ResourceRequirementType::Gpu => "GPU",
+                ResourceRequirementType::InferenceAccelerator => "InferenceAccelerator",
+                ResourceRequirementType::NeuronDevice => "NeuronDevice",
+            }
+        }
     }
 
     impl From<ResourceRequirementType> for Value<ResourceRequirementType> {
@@ -4345,6 +4799,16 @@ pub mod task_definition {
         Task,
     }
 
+    impl Scope {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Scope::Shared => "shared",
+                Scope::Task => "task",
+            }
+        }
+    }
+
     impl From<Scope> for Value<Scope> {
         fn from(v: Scope) -> Self {
             Value::Literal(v)
@@ -4357,6 +4821,15 @@ pub mod task_definition {
         /// `memberOf`.
         #[serde(rename = "memberOf")]
         MemberOf,
+    }
+
+    impl TaskDefinitionPlacementConstraintType {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                TaskDefinitionPlacementConstraintType::MemberOf => "memberOf",
+            }
+        }
     }
 
     impl From<TaskDefinitionPlacementConstraintType> for Value<TaskDefinitionPlacementConstraintType> {
@@ -4376,6 +4849,16 @@ pub mod task_definition {
         Disabled,
     }
 
+    impl TransitEncryption {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                TransitEncryption::Enabled => "ENABLED",
+                TransitEncryption::Disabled => "DISABLED",
+            }
+        }
+    }
+
     impl From<TransitEncryption> for Value<TransitEncryption> {
         fn from(v: TransitEncryption) -> Self {
             Value::Literal(v)
@@ -4388,6 +4871,15 @@ pub mod task_definition {
         /// `s3`.
         #[serde(rename = "s3")]
         S3,
+    }
+
+    impl Type {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Type::S3 => "s3",
+            }
+        }
     }
 
     impl From<Type> for Value<Type> {
@@ -4405,6 +4897,16 @@ pub mod task_definition {
         /// `disabled`.
         #[serde(rename = "disabled")]
         Disabled,
+    }
+
+    impl VersionConsistency {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                VersionConsistency::Enabled => "enabled",
+                VersionConsistency::Disabled => "disabled",
+            }
+        }
     }
 
     impl From<VersionConsistency> for Value<VersionConsistency> {

@@ -673,6 +673,16 @@ pub mod listener {
         On,
     }
 
+    impl AdvertiseTrustStoreCaNames {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                AdvertiseTrustStoreCaNames::Off => "off",
+                AdvertiseTrustStoreCaNames::On => "on",
+            }
+        }
+    }
+
     impl From<AdvertiseTrustStoreCaNames> for Value<AdvertiseTrustStoreCaNames> {
         fn from(v: AdvertiseTrustStoreCaNames) -> Self {
             Value::Literal(v)
@@ -693,6 +703,17 @@ pub mod listener {
         StringArray,
     }
 
+    impl Format {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Format::SingleString => "single-string",
+                Format::SpaceSeparatedValues => "space-separated-values",
+                Format::StringArray => "string-array",
+            }
+        }
+    }
+
     impl From<Format> for Value<Format> {
         fn from(v: Format) -> Self {
             Value::Literal(v)
@@ -711,6 +732,17 @@ pub mod listener {
         /// `deny`.
         #[serde(rename = "deny")]
         Deny,
+    }
+
+    impl OnUnauthenticatedRequest {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                OnUnauthenticatedRequest::Allow => "allow",
+                OnUnauthenticatedRequest::Authenticate => "authenticate",
+                OnUnauthenticatedRequest::Deny => "deny",
+            }
+        }
     }
 
     impl From<OnUnauthenticatedRequest> for Value<OnUnauthenticatedRequest> {
@@ -751,6 +783,23 @@ pub mod listener {
         Udp,
     }
 
+    impl Protocol {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Protocol::Geneve => "GENEVE",
+                Protocol::Http => "HTTP",
+                Protocol::Https => "HTTPS",
+                Protocol::Quic => "QUIC",
+                Protocol::Tcp => "TCP",
+                Protocol::TcpQuic => "TCP_QUIC",
+                Protocol::TcpUdp => "TCP_UDP",
+                Protocol::Tls => "TLS",
+                Protocol::Udp => "UDP",
+            }
+        }
+    }
+
     impl From<Protocol> for Value<Protocol> {
         fn from(v: Protocol) -> Self {
             Value::Literal(v)
@@ -766,6 +815,16 @@ pub mod listener {
         /// `HTTP_302`.
         #[serde(rename = "HTTP_302")]
         Http302,
+    }
+
+    impl StatusCode {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                StatusCode::Http301 => "HTTP_301",
+                StatusCode::Http302 => "HTTP_302",
+            }
+        }
     }
 
     impl From<StatusCode> for Value<StatusCode> {
@@ -795,6 +854,20 @@ pub mod listener {
         /// `redirect`.
         #[serde(rename = "redirect")]
         Redirect,
+    }
+
+    impl Type {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Type::AuthenticateCognito => "authenticate-cognito",
+                Type::AuthenticateOidc => "authenticate-oidc",
+                Type::FixedResponse => "fixed-response",
+                Type::Forward => "forward",
+                Type::JwtValidation => "jwt-validation",
+                Type::Redirect => "redirect",
+            }
+        }
     }
 
     impl From<Type> for Value<Type> {
@@ -1636,6 +1709,17 @@ pub mod listener_rule {
         StringArray,
     }
 
+    impl Format {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Format::SingleString => "single-string",
+                Format::SpaceSeparatedValues => "space-separated-values",
+                Format::StringArray => "string-array",
+            }
+        }
+    }
+
     impl From<Format> for Value<Format> {
         fn from(v: Format) -> Self {
             Value::Literal(v)
@@ -1651,6 +1735,16 @@ pub mod listener_rule {
         /// `ipv6`.
         #[serde(rename = "ipv6")]
         Ipv6,
+    }
+
+    impl IpAddressType {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                IpAddressType::Ipv4 => "ipv4",
+                IpAddressType::Ipv6 => "ipv6",
+            }
+        }
     }
 
     impl From<IpAddressType> for Value<IpAddressType> {
@@ -1673,6 +1767,17 @@ pub mod listener_rule {
         Deny,
     }
 
+    impl OnUnauthenticatedRequest {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                OnUnauthenticatedRequest::Allow => "allow",
+                OnUnauthenticatedRequest::Authenticate => "authenticate",
+                OnUnauthenticatedRequest::Deny => "deny",
+            }
+        }
+    }
+
     impl From<OnUnauthenticatedRequest> for Value<OnUnauthenticatedRequest> {
         fn from(v: OnUnauthenticatedRequest) -> Self {
             Value::Literal(v)
@@ -1690,6 +1795,16 @@ pub mod listener_rule {
         Http302,
     }
 
+    impl StatusCode {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                StatusCode::Http301 => "HTTP_301",
+                StatusCode::Http302 => "HTTP_302",
+            }
+        }
+    }
+
     impl From<StatusCode> for Value<StatusCode> {
         fn from(v: StatusCode) -> Self {
             Value::Literal(v)
@@ -1705,6 +1820,16 @@ pub mod listener_rule {
         /// `url-rewrite`.
         #[serde(rename = "url-rewrite")]
         UrlRewrite,
+    }
+
+    impl TransformType {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                TransformType::HostHeaderRewrite => "host-header-rewrite",
+                TransformType::UrlRewrite => "url-rewrite",
+            }
+        }
     }
 
     impl From<TransformType> for Value<TransformType> {
@@ -1734,6 +1859,20 @@ pub mod listener_rule {
         /// `redirect`.
         #[serde(rename = "redirect")]
         Redirect,
+    }
+
+    impl Type {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Type::AuthenticateCognito => "authenticate-cognito",
+                Type::AuthenticateOidc => "authenticate-oidc",
+                Type::FixedResponse => "fixed-response",
+                Type::Forward => "forward",
+                Type::JwtValidation => "jwt-validation",
+                Type::Redirect => "redirect",
+            }
+        }
     }
 
     impl From<Type> for Value<Type> {
@@ -2047,6 +2186,16 @@ pub mod load_balancer {
         On,
     }
 
+    impl EnablePrefixForIpv6SourceNat {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                EnablePrefixForIpv6SourceNat::Off => "off",
+                EnablePrefixForIpv6SourceNat::On => "on",
+            }
+        }
+    }
+
     impl From<EnablePrefixForIpv6SourceNat> for Value<EnablePrefixForIpv6SourceNat> {
         fn from(v: EnablePrefixForIpv6SourceNat) -> Self {
             Value::Literal(v)
@@ -2067,6 +2216,17 @@ pub mod load_balancer {
         Ipv4,
     }
 
+    impl IpAddressType {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                IpAddressType::Dualstack => "dualstack",
+                IpAddressType::DualstackWithoutPublicIpv4 => "dualstack-without-public-ipv4",
+                IpAddressType::Ipv4 => "ipv4",
+            }
+        }
+    }
+
     impl From<IpAddressType> for Value<IpAddressType> {
         fn from(v: IpAddressType) -> Self {
             Value::Literal(v)
@@ -2082,6 +2242,16 @@ pub mod load_balancer {
         /// `internet-facing`.
         #[serde(rename = "internet-facing")]
         InternetFacing,
+    }
+
+    impl Scheme {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Scheme::Internal => "internal",
+                Scheme::InternetFacing => "internet-facing",
+            }
+        }
     }
 
     impl From<Scheme> for Value<Scheme> {
@@ -2102,6 +2272,17 @@ pub mod load_balancer {
         /// `network`.
         #[serde(rename = "network")]
         Network,
+    }
+
+    impl Type {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Type::Application => "application",
+                Type::Gateway => "gateway",
+                Type::Network => "network",
+            }
+        }
     }
 
     impl From<Type> for Value<Type> {
@@ -2498,6 +2679,23 @@ pub mod target_group {
         Udp,
     }
 
+    impl HealthCheckProtocol {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                HealthCheckProtocol::Geneve => "GENEVE",
+                HealthCheckProtocol::Http => "HTTP",
+                HealthCheckProtocol::Https => "HTTPS",
+                HealthCheckProtocol::Quic => "QUIC",
+                HealthCheckProtocol::Tcp => "TCP",
+                HealthCheckProtocol::TcpQuic => "TCP_QUIC",
+                HealthCheckProtocol::TcpUdp => "TCP_UDP",
+                HealthCheckProtocol::Tls => "TLS",
+                HealthCheckProtocol::Udp => "UDP",
+            }
+        }
+    }
+
     impl From<HealthCheckProtocol> for Value<HealthCheckProtocol> {
         fn from(v: HealthCheckProtocol) -> Self {
             Value::Literal(v)
@@ -2513,6 +2711,16 @@ pub mod target_group {
         /// `ipv6`.
         #[serde(rename = "ipv6")]
         Ipv6,
+    }
+
+    impl IpAddressType {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                IpAddressType::Ipv4 => "ipv4",
+                IpAddressType::Ipv6 => "ipv6",
+            }
+        }
     }
 
     impl From<IpAddressType> for Value<IpAddressType> {
@@ -2553,6 +2761,23 @@ pub mod target_group {
         Udp,
     }
 
+    impl Protocol {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Protocol::Geneve => "GENEVE",
+                Protocol::Http => "HTTP",
+                Protocol::Https => "HTTPS",
+                Protocol::Quic => "QUIC",
+                Protocol::Tcp => "TCP",
+                Protocol::TcpQuic => "TCP_QUIC",
+                Protocol::TcpUdp => "TCP_UDP",
+                Protocol::Tls => "TLS",
+                Protocol::Udp => "UDP",
+            }
+        }
+    }
+
     impl From<Protocol> for Value<Protocol> {
         fn from(v: Protocol) -> Self {
             Value::Literal(v)
@@ -2574,6 +2799,18 @@ pub mod target_group {
         /// `lambda`.
         #[serde(rename = "lambda")]
         Lambda,
+    }
+
+    impl TargetType {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                TargetType::Alb => "alb",
+                TargetType::Instance => "instance",
+                TargetType::Ip => "ip",
+                TargetType::Lambda => "lambda",
+            }
+        }
     }
 
     impl From<TargetType> for Value<TargetType> {

@@ -316,6 +316,23 @@ pub mod detector {
         S3DataEvents,
     }
 
+    impl CfnFeatureConfigurationName {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                CfnFeatureConfigurationName::AiAnalyst => "AI_ANALYST",
+                CfnFeatureConfigurationName::AiProtection => "AI_PROTECTION",
+                CfnFeatureConfigurationName::EbsMalwareProtection => "EBS_MALWARE_PROTECTION",
+                CfnFeatureConfigurationName::EksAuditLogs => "EKS_AUDIT_LOGS",
+                CfnFeatureConfigurationName::EksRuntimeMonitoring => "EKS_RUNTIME_MONITORING",
+                CfnFeatureConfigurationName::LambdaNetworkLogs => "LAMBDA_NETWORK_LOGS",
+                CfnFeatureConfigurationName::RdsLoginEvents => "RDS_LOGIN_EVENTS",
+                CfnFeatureConfigurationName::RuntimeMonitoring => "RUNTIME_MONITORING",
+                CfnFeatureConfigurationName::S3DataEvents => "S3_DATA_EVENTS",
+            }
+        }
+    }
+
     impl From<CfnFeatureConfigurationName> for Value<CfnFeatureConfigurationName> {
         fn from(v: CfnFeatureConfigurationName) -> Self {
             Value::Literal(v)
@@ -331,6 +348,16 @@ pub mod detector {
         /// `DISABLED`.
         #[serde(rename = "DISABLED")]
         Disabled,
+    }
+
+    impl CfnFeatureConfigurationStatus {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                CfnFeatureConfigurationStatus::Enabled => "ENABLED",
+                CfnFeatureConfigurationStatus::Disabled => "DISABLED",
+            }
+        }
     }
 
     impl From<CfnFeatureConfigurationStatus> for Value<CfnFeatureConfigurationStatus> {
@@ -351,6 +378,17 @@ pub mod detector {
         /// `SIX_HOURS`.
         #[serde(rename = "SIX_HOURS")]
         SixHours,
+    }
+
+    impl FindingPublishingFrequency {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                FindingPublishingFrequency::FifteenMinutes => "FIFTEEN_MINUTES",
+                FindingPublishingFrequency::OneHour => "ONE_HOUR",
+                FindingPublishingFrequency::SixHours => "SIX_HOURS",
+            }
+        }
     }
 
     impl From<FindingPublishingFrequency> for Value<FindingPublishingFrequency> {
@@ -376,6 +414,18 @@ pub mod detector {
         RdsDataRisk,
     }
 
+    impl Name {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Name::Ec2AgentManagement => "EC2_AGENT_MANAGEMENT",
+                Name::EcsFargateAgentManagement => "ECS_FARGATE_AGENT_MANAGEMENT",
+                Name::EksAddonManagement => "EKS_ADDON_MANAGEMENT",
+                Name::RdsDataRisk => "RDS_DATA_RISK",
+            }
+        }
+    }
+
     impl From<Name> for Value<Name> {
         fn from(v: Name) -> Self {
             Value::Literal(v)
@@ -391,6 +441,16 @@ pub mod detector {
         /// `ENABLED`.
         #[serde(rename = "ENABLED")]
         Enabled,
+    }
+
+    impl Status {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Status::Disabled => "DISABLED",
+                Status::Enabled => "ENABLED",
+            }
+        }
     }
 
     impl From<Status> for Value<Status> {

@@ -319,6 +319,31 @@ pub mod key {
         EccNistEdwards25519,
     }
 
+    impl KeySpec {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                KeySpec::SymmetricDefault => "SYMMETRIC_DEFAULT",
+                KeySpec::Rsa2048 => "RSA_2048",
+                KeySpec::Rsa3072 => "RSA_3072",
+                KeySpec::Rsa4096 => "RSA_4096",
+                KeySpec::EccNistP256 => "ECC_NIST_P256",
+                KeySpec::EccNistP384 => "ECC_NIST_P384",
+                KeySpec::EccNistP521 => "ECC_NIST_P521",
+                KeySpec::EccSecgP256K1 => "ECC_SECG_P256K1",
+                KeySpec::Hmac224 => "HMAC_224",
+                KeySpec::Hmac256 => "HMAC_256",
+                KeySpec::Hmac384 => "HMAC_384",
+                KeySpec::Hmac512 => "HMAC_512",
+                KeySpec::Sm2 => "SM2",
+                KeySpec::MlDsa44 => "ML_DSA_44",
+                KeySpec::MlDsa65 => "ML_DSA_65",
+                KeySpec::MlDsa87 => "ML_DSA_87",
+                KeySpec::EccNistEdwards25519 => "ECC_NIST_EDWARDS25519",
+            }
+        }
+    }
+
     impl From<KeySpec> for Value<KeySpec> {
         fn from(v: KeySpec) -> Self {
             Value::Literal(v)
@@ -342,6 +367,18 @@ pub mod key {
         KeyAgreement,
     }
 
+    impl KeyUsage {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                KeyUsage::EncryptDecrypt => "ENCRYPT_DECRYPT",
+                KeyUsage::SignVerify => "SIGN_VERIFY",
+                KeyUsage::GenerateVerifyMac => "GENERATE_VERIFY_MAC",
+                KeyUsage::KeyAgreement => "KEY_AGREEMENT",
+            }
+        }
+    }
+
     impl From<KeyUsage> for Value<KeyUsage> {
         fn from(v: KeyUsage) -> Self {
             Value::Literal(v)
@@ -357,6 +394,16 @@ pub mod key {
         /// `EXTERNAL`.
         #[serde(rename = "EXTERNAL")]
         External,
+    }
+
+    impl Origin {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Origin::AwsKms => "AWS_KMS",
+                Origin::External => "EXTERNAL",
+            }
+        }
     }
 
     impl From<Origin> for Value<Origin> {

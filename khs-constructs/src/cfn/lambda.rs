@@ -888,6 +888,20 @@ pub mod function {
         Fatal,
     }
 
+    impl ApplicationLogLevel {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                ApplicationLogLevel::Trace => "TRACE",
+                ApplicationLogLevel::Debug => "DEBUG",
+                ApplicationLogLevel::Info => "INFO",
+                ApplicationLogLevel::Warn => "WARN",
+                ApplicationLogLevel::Error => "ERROR",
+                ApplicationLogLevel::Fatal => "FATAL",
+            }
+        }
+    }
+
     impl From<ApplicationLogLevel> for Value<ApplicationLogLevel> {
         fn from(v: ApplicationLogLevel) -> Self {
             Value::Literal(v)
@@ -903,6 +917,16 @@ pub mod function {
         /// `None`.
         #[serde(rename = "None")]
         None,
+    }
+
+    impl ApplyOn {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                ApplyOn::PublishedVersions => "PublishedVersions",
+                ApplyOn::None => "None",
+            }
+        }
     }
 
     impl From<ApplyOn> for Value<ApplyOn> {
@@ -922,9 +946,25 @@ pub mod function {
         Arm64,
     }
 
+    impl Architectures {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Architectures::X86_64 => "x86_64",
+                Architectures::Arm64 => "arm64",
+            }
+        }
+    }
+
     impl From<Architectures> for Value<Architectures> {
         fn from(v: Architectures) -> Self {
             Value::Literal(v)
+        }
+    }
+
+    impl From<Vec<Architectures>> for List<Architectures> {
+        fn from(v: Vec<Architectures>) -> Self {
+            Value::Literal(v.into_iter().map(Value::Literal).collect())
         }
     }
 
@@ -940,6 +980,17 @@ pub mod function {
         /// `AUTO`.
         #[serde(rename = "AUTO")]
         Auto,
+    }
+
+    impl DirectS3Read {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                DirectS3Read::Enabled => "ENABLED",
+                DirectS3Read::Disabled => "DISABLED",
+                DirectS3Read::Auto => "AUTO",
+            }
+        }
     }
 
     impl From<DirectS3Read> for Value<DirectS3Read> {
@@ -959,6 +1010,16 @@ pub mod function {
         Json,
     }
 
+    impl LogFormat {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                LogFormat::Text => "Text",
+                LogFormat::Json => "JSON",
+            }
+        }
+    }
+
     impl From<LogFormat> for Value<LogFormat> {
         fn from(v: LogFormat) -> Self {
             Value::Literal(v)
@@ -974,6 +1035,16 @@ pub mod function {
         /// `PassThrough`.
         #[serde(rename = "PassThrough")]
         PassThrough,
+    }
+
+    impl Mode {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Mode::Active => "Active",
+                Mode::PassThrough => "PassThrough",
+            }
+        }
     }
 
     impl From<Mode> for Value<Mode> {
@@ -993,6 +1064,16 @@ pub mod function {
         Zip,
     }
 
+    impl PackageType {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                PackageType::Image => "Image",
+                PackageType::Zip => "Zip",
+            }
+        }
+    }
+
     impl From<PackageType> for Value<PackageType> {
         fn from(v: PackageType) -> Self {
             Value::Literal(v)
@@ -1008,6 +1089,16 @@ pub mod function {
         /// `Terminate`.
         #[serde(rename = "Terminate")]
         Terminate,
+    }
+
+    impl RecursiveLoop {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                RecursiveLoop::Allow => "Allow",
+                RecursiveLoop::Terminate => "Terminate",
+            }
+        }
     }
 
     impl From<RecursiveLoop> for Value<RecursiveLoop> {
@@ -1174,6 +1265,65 @@ pub mod function {
         Ruby4_0,
     }
 
+    impl Runtime {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Runtime::Dotnet10 => "dotnet10",
+                Runtime::Dotnet6 => "dotnet6",
+                Runtime::Dotnet8 => "dotnet8",
+                Runtime::Dotnetcore1_0 => "dotnetcore1.0",
+                Runtime::Dotnetcore2_0 => "dotnetcore2.0",
+                Runtime::Dotnetcore2_1 => "dotnetcore2.1",
+                Runtime::Dotnetcore3_1 => "dotnetcore3.1",
+                Runtime::Go1X => "go1.x",
+                Runtime::Java11 => "java11",
+                Runtime::Java11Al2023 => "java11.al2023",
+                Runtime::Java17 => "java17",
+                Runtime::Java17Al2023 => "java17.al2023",
+                Runtime::Java21 => "java21",
+                Runtime::Java25 => "java25",
+                Runtime::Java8 => "java8",
+                Runtime::Java8Al2 => "java8.al2",
+                Runtime::Java8Al2023 => "java8.al2023",
+                Runtime::Nodejs => "nodejs",
+                Runtime::Nodejs10X => "nodejs10.x",
+                Runtime::Nodejs12X => "nodejs12.x",
+                Runtime::Nodejs14X => "nodejs14.x",
+                Runtime::Nodejs16X => "nodejs16.x",
+                Runtime::Nodejs18X => "nodejs18.x",
+                Runtime::Nodejs20X => "nodejs20.x",
+                Runtime::Nodejs22X => "nodejs22.x",
+                Runtime::Nodejs24X => "nodejs24.x",
+                Runtime::Nodejs26X => "nodejs26.x",
+                Runtime::Nodejs4_3 => "nodejs4.3",
+                Runtime::Nodejs4_3Edge => "nodejs4.3-edge",
+                Runtime::Nodejs6_10 => "nodejs6.10",
+                Runtime::Nodejs8_10 => "nodejs8.10",
+                Runtime::Provided => "provided",
+                Runtime::ProvidedAl2 => "provided.al2",
+                Runtime::ProvidedAl2023 => "provided.al2023",
+                Runtime::Python2_7 => "python2.7",
+                Runtime::Python3_10 => "python3.10",
+                Runtime::Python3_11 => "python3.11",
+                Runtime::Python3_12 => "python3.12",
+                Runtime::Python3_13 => "python3.13",
+                Runtime::Python3_14 => "python3.14",
+                Runtime::Python3_15 => "python3.15",
+                Runtime::Python3_6 => "python3.6",
+                Runtime::Python3_7 => "python3.7",
+                Runtime::Python3_8 => "python3.8",
+                Runtime::Python3_9 => "python3.9",
+                Runtime::Ruby2_5 => "ruby2.5",
+                Runtime::Ruby2_7 => "ruby2.7",
+                Runtime::Ruby3_2 => "ruby3.2",
+                Runtime::Ruby3_3 => "ruby3.3",
+                Runtime::Ruby3_4 => "ruby3.4",
+                Runtime::Ruby4_0 => "ruby4.0",
+            }
+        }
+    }
+
     impl From<Runtime> for Value<Runtime> {
         fn from(v: Runtime) -> Self {
             Value::Literal(v)
@@ -1189,6 +1339,16 @@ pub mod function {
         /// `REFERENCE`.
         #[serde(rename = "REFERENCE")]
         Reference,
+    }
+
+    impl S3ObjectStorageMode {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                S3ObjectStorageMode::Copy => "COPY",
+                S3ObjectStorageMode::Reference => "REFERENCE",
+            }
+        }
     }
 
     impl From<S3ObjectStorageMode> for Value<S3ObjectStorageMode> {
@@ -1211,6 +1371,17 @@ pub mod function {
         Warn,
     }
 
+    impl SystemLogLevel {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                SystemLogLevel::Debug => "DEBUG",
+                SystemLogLevel::Info => "INFO",
+                SystemLogLevel::Warn => "WARN",
+            }
+        }
+    }
+
     impl From<SystemLogLevel> for Value<SystemLogLevel> {
         fn from(v: SystemLogLevel) -> Self {
             Value::Literal(v)
@@ -1223,6 +1394,15 @@ pub mod function {
         /// `PER_TENANT`.
         #[serde(rename = "PER_TENANT")]
         PerTenant,
+    }
+
+    impl TenantIsolationMode {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                TenantIsolationMode::PerTenant => "PER_TENANT",
+            }
+        }
     }
 
     impl From<TenantIsolationMode> for Value<TenantIsolationMode> {
@@ -1243,6 +1423,17 @@ pub mod function {
         /// `Manual`.
         #[serde(rename = "Manual")]
         Manual,
+    }
+
+    impl UpdateRuntimeOn {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                UpdateRuntimeOn::Auto => "Auto",
+                UpdateRuntimeOn::FunctionUpdate => "FunctionUpdate",
+                UpdateRuntimeOn::Manual => "Manual",
+            }
+        }
     }
 
     impl From<UpdateRuntimeOn> for Value<UpdateRuntimeOn> {

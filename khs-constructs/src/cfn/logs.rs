@@ -185,6 +185,17 @@ pub mod log_group {
         Delivery,
     }
 
+    impl LogGroupClass {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                LogGroupClass::Standard => "STANDARD",
+                LogGroupClass::InfrequentAccess => "INFREQUENT_ACCESS",
+                LogGroupClass::Delivery => "DELIVERY",
+            }
+        }
+    }
+
     impl From<LogGroupClass> for Value<LogGroupClass> {
         fn from(v: LogGroupClass) -> Self {
             Value::Literal(v)

@@ -8,61 +8,34 @@
 //! [`RawResource`] is the escape hatch for any other type and
 //! [`registry`] knows every type name. See `docs/codegen.md`.
 
-/// `AWS::ApplicationAutoScaling` resource types.
 pub mod applicationautoscaling;
-/// `AWS::Backup` resource types.
 pub mod backup;
-/// `AWS::Budgets` resource types.
 pub mod budgets;
-/// `AWS::CertificateManager` resource types.
 pub mod certificatemanager;
-/// `AWS::CloudFront` resource types.
 pub mod cloudfront;
-/// `AWS::CloudTrail` resource types.
 pub mod cloudtrail;
-/// `AWS::CloudWatch` resource types.
 pub mod cloudwatch;
-/// `AWS::Config` resource types.
 pub mod config;
-/// `AWS::EC2` resource types.
 pub mod ec2;
-/// `AWS::ECR` resource types.
 pub mod ecr;
-/// `AWS::ECS` resource types.
 pub mod ecs;
-/// `AWS::ElastiCache` resource types.
 pub mod elasticache;
-/// `AWS::ElasticLoadBalancingV2` resource types.
 pub mod elasticloadbalancingv2;
-/// `AWS::GuardDuty` resource types.
 pub mod guardduty;
-/// `AWS::IAM` resource types.
 pub mod iam;
-/// `AWS::KMS` resource types.
 pub mod kms;
-/// `AWS::Lambda` resource types.
 pub mod lambda;
-/// `AWS::Logs` resource types.
 pub mod logs;
 mod raw;
-/// `AWS::RDS` resource types.
 pub mod rds;
 pub mod registry;
-/// `AWS::Route53` resource types.
 pub mod route53;
-/// `AWS::S3` resource types.
 pub mod s3;
-/// `AWS::SecretsManager` resource types.
 pub mod secretsmanager;
-/// `AWS::SecurityHub` resource types.
 pub mod securityhub;
-/// `AWS::SNS` resource types.
 pub mod sns;
-/// `AWS::SSM` resource types.
 pub mod ssm;
-/// `AWS::WAFv2` resource types.
 pub mod wafv2;
-/// `AWS::XRay` resource types.
 pub mod xray;
 
 pub use raw::RawResource;

@@ -1287,6 +1287,16 @@ pub mod db_instance {
         Standard,
     }
 
+    impl DatabaseInsightsMode {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                DatabaseInsightsMode::Advanced => "advanced",
+                DatabaseInsightsMode::Standard => "standard",
+            }
+        }
+    }
+
     impl From<DatabaseInsightsMode> for Value<DatabaseInsightsMode> {
         fn from(v: DatabaseInsightsMode) -> Self {
             Value::Literal(v)
@@ -1304,6 +1314,16 @@ pub mod db_instance {
         Password,
     }
 
+    impl MasterUserAuthenticationType {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                MasterUserAuthenticationType::IamDbAuth => "iam-db-auth",
+                MasterUserAuthenticationType::Password => "password",
+            }
+        }
+    }
+
     impl From<MasterUserAuthenticationType> for Value<MasterUserAuthenticationType> {
         fn from(v: MasterUserAuthenticationType) -> Self {
             Value::Literal(v)
@@ -1319,6 +1339,16 @@ pub mod db_instance {
         /// `threadsPerCore`.
         #[serde(rename = "threadsPerCore")]
         ThreadsPerCore,
+    }
+
+    impl Name {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Name::CoreCount => "coreCount",
+                Name::ThreadsPerCore => "threadsPerCore",
+            }
+        }
     }
 
     impl From<Name> for Value<Name> {

@@ -236,6 +236,17 @@ pub mod health_check {
         Unhealthy,
     }
 
+    impl InsufficientDataHealthStatus {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                InsufficientDataHealthStatus::Healthy => "Healthy",
+                InsufficientDataHealthStatus::LastKnownStatus => "LastKnownStatus",
+                InsufficientDataHealthStatus::Unhealthy => "Unhealthy",
+            }
+        }
+    }
+
     impl From<InsufficientDataHealthStatus> for Value<InsufficientDataHealthStatus> {
         fn from(v: InsufficientDataHealthStatus) -> Self {
             Value::Literal(v)
@@ -385,6 +396,60 @@ pub mod health_check {
         UsWest2,
     }
 
+    impl Region {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Region::AfSouth1 => "af-south-1",
+                Region::ApEast1 => "ap-east-1",
+                Region::ApEast2 => "ap-east-2",
+                Region::ApNortheast1 => "ap-northeast-1",
+                Region::ApNortheast2 => "ap-northeast-2",
+                Region::ApNortheast3 => "ap-northeast-3",
+                Region::ApSouth1 => "ap-south-1",
+                Region::ApSouth2 => "ap-south-2",
+                Region::ApSoutheast1 => "ap-southeast-1",
+                Region::ApSoutheast2 => "ap-southeast-2",
+                Region::ApSoutheast3 => "ap-southeast-3",
+                Region::ApSoutheast4 => "ap-southeast-4",
+                Region::ApSoutheast5 => "ap-southeast-5",
+                Region::ApSoutheast6 => "ap-southeast-6",
+                Region::ApSoutheast7 => "ap-southeast-7",
+                Region::CaCentral1 => "ca-central-1",
+                Region::CaWest1 => "ca-west-1",
+                Region::CnNorth1 => "cn-north-1",
+                Region::CnNorthwest1 => "cn-northwest-1",
+                Region::EuCentral1 => "eu-central-1",
+                Region::EuCentral2 => "eu-central-2",
+                Region::EuIsoeWest1 => "eu-isoe-west-1",
+                Region::EuNorth1 => "eu-north-1",
+                Region::EuSouth1 => "eu-south-1",
+                Region::EuSouth2 => "eu-south-2",
+                Region::EuWest1 => "eu-west-1",
+                Region::EuWest2 => "eu-west-2",
+                Region::EuWest3 => "eu-west-3",
+                Region::EuscDeEast1 => "eusc-de-east-1",
+                Region::IlCentral1 => "il-central-1",
+                Region::MeCentral1 => "me-central-1",
+                Region::MeSouth1 => "me-south-1",
+                Region::MxCentral1 => "mx-central-1",
+                Region::SaEast1 => "sa-east-1",
+                Region::UsEast1 => "us-east-1",
+                Region::UsEast2 => "us-east-2",
+                Region::UsGovEast1 => "us-gov-east-1",
+                Region::UsGovWest1 => "us-gov-west-1",
+                Region::UsIsoEast1 => "us-iso-east-1",
+                Region::UsIsoWest1 => "us-iso-west-1",
+                Region::UsIsobEast1 => "us-isob-east-1",
+                Region::UsIsobWest1 => "us-isob-west-1",
+                Region::UsIsofEast1 => "us-isof-east-1",
+                Region::UsIsofSouth1 => "us-isof-south-1",
+                Region::UsWest1 => "us-west-1",
+                Region::UsWest2 => "us-west-2",
+            }
+        }
+    }
+
     impl From<Region> for Value<Region> {
         fn from(v: Region) -> Self {
             Value::Literal(v)
@@ -420,9 +485,31 @@ pub mod health_check {
         UsWest2,
     }
 
+    impl Regions {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Regions::ApNortheast1 => "ap-northeast-1",
+                Regions::ApSoutheast1 => "ap-southeast-1",
+                Regions::ApSoutheast2 => "ap-southeast-2",
+                Regions::EuWest1 => "eu-west-1",
+                Regions::SaEast1 => "sa-east-1",
+                Regions::UsEast1 => "us-east-1",
+                Regions::UsWest1 => "us-west-1",
+                Regions::UsWest2 => "us-west-2",
+            }
+        }
+    }
+
     impl From<Regions> for Value<Regions> {
         fn from(v: Regions) -> Self {
             Value::Literal(v)
+        }
+    }
+
+    impl From<Vec<Regions>> for List<Regions> {
+        fn from(v: Vec<Regions>) -> Self {
+            Value::Literal(v.into_iter().map(Value::Literal).collect())
         }
     }
 
@@ -453,6 +540,22 @@ pub mod health_check {
         /// `RECOVERY_CONTROL`.
         #[serde(rename = "RECOVERY_CONTROL")]
         RecoveryControl,
+    }
+
+    impl Type {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Type::Calculated => "CALCULATED",
+                Type::CloudwatchMetric => "CLOUDWATCH_METRIC",
+                Type::Http => "HTTP",
+                Type::HttpStrMatch => "HTTP_STR_MATCH",
+                Type::Https => "HTTPS",
+                Type::HttpsStrMatch => "HTTPS_STR_MATCH",
+                Type::Tcp => "TCP",
+                Type::RecoveryControl => "RECOVERY_CONTROL",
+            }
+        }
     }
 
     impl From<Type> for Value<Type> {
@@ -1051,6 +1154,16 @@ pub mod record_set {
         /// `SECONDARY`.
         #[serde(rename = "SECONDARY")]
         Secondary,
+    }
+
+    impl Failover {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Failover::Primary => "PRIMARY",
+                Failover::Secondary => "SECONDARY",
+            }
+        }
     }
 
     impl From<Failover> for Value<Failover> {

@@ -2365,6 +2365,16 @@ pub mod bucket {
         Disabled,
     }
 
+    impl AbacStatus {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                AbacStatus::Enabled => "Enabled",
+                AbacStatus::Disabled => "Disabled",
+            }
+        }
+    }
+
     impl From<AbacStatus> for Value<AbacStatus> {
         fn from(v: AbacStatus) -> Self {
             Value::Literal(v)
@@ -2380,6 +2390,16 @@ pub mod bucket {
         /// `Suspended`.
         #[serde(rename = "Suspended")]
         Suspended,
+    }
+
+    impl AccelerationStatus {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                AccelerationStatus::Enabled => "Enabled",
+                AccelerationStatus::Suspended => "Suspended",
+            }
+        }
     }
 
     impl From<AccelerationStatus> for Value<AccelerationStatus> {
@@ -2417,6 +2437,22 @@ pub mod bucket {
         PublicReadWrite,
     }
 
+    impl AccessControl {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                AccessControl::AuthenticatedRead => "AuthenticatedRead",
+                AccessControl::AwsExecRead => "AwsExecRead",
+                AccessControl::BucketOwnerFullControl => "BucketOwnerFullControl",
+                AccessControl::BucketOwnerRead => "BucketOwnerRead",
+                AccessControl::LogDeliveryWrite => "LogDeliveryWrite",
+                AccessControl::Private => "Private",
+                AccessControl::PublicRead => "PublicRead",
+                AccessControl::PublicReadWrite => "PublicReadWrite",
+            }
+        }
+    }
+
     impl From<AccessControl> for Value<AccessControl> {
         fn from(v: AccessControl) -> Self {
             Value::Literal(v)
@@ -2432,6 +2468,16 @@ pub mod bucket {
         /// `DEEP_ARCHIVE_ACCESS`.
         #[serde(rename = "DEEP_ARCHIVE_ACCESS")]
         DeepArchiveAccess,
+    }
+
+    impl AccessTier {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                AccessTier::ArchiveAccess => "ARCHIVE_ACCESS",
+                AccessTier::DeepArchiveAccess => "DEEP_ARCHIVE_ACCESS",
+            }
+        }
     }
 
     impl From<AccessTier> for Value<AccessTier> {
@@ -2460,9 +2506,28 @@ pub mod bucket {
         Delete,
     }
 
+    impl AllowedMethods {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                AllowedMethods::Get => "GET",
+                AllowedMethods::Put => "PUT",
+                AllowedMethods::Head => "HEAD",
+                AllowedMethods::Post => "POST",
+                AllowedMethods::Delete => "DELETE",
+            }
+        }
+    }
+
     impl From<AllowedMethods> for Value<AllowedMethods> {
         fn from(v: AllowedMethods) -> Self {
             Value::Literal(v)
+        }
+    }
+
+    impl From<Vec<AllowedMethods>> for List<AllowedMethods> {
+        fn from(v: Vec<AllowedMethods>) -> Self {
+            Value::Literal(v.into_iter().map(Value::Literal).collect())
         }
     }
 
@@ -2477,9 +2542,25 @@ pub mod bucket {
         SseC,
     }
 
+    impl BlockedEncryptionTypeList {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                BlockedEncryptionTypeList::None => "NONE",
+                BlockedEncryptionTypeList::SseC => "SSE-C",
+            }
+        }
+    }
+
     impl From<BlockedEncryptionTypeList> for Value<BlockedEncryptionTypeList> {
         fn from(v: BlockedEncryptionTypeList) -> Self {
             Value::Literal(v)
+        }
+    }
+
+    impl From<Vec<BlockedEncryptionTypeList>> for List<BlockedEncryptionTypeList> {
+        fn from(v: Vec<BlockedEncryptionTypeList>) -> Self {
+            Value::Literal(v.into_iter().map(Value::Literal).collect())
         }
     }
 
@@ -2492,6 +2573,16 @@ pub mod bucket {
         /// `account-regional`.
         #[serde(rename = "account-regional")]
         AccountRegional,
+    }
+
+    impl BucketNamespace {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                BucketNamespace::Global => "global",
+                BucketNamespace::AccountRegional => "account-regional",
+            }
+        }
     }
 
     impl From<BucketNamespace> for Value<BucketNamespace> {
@@ -2511,6 +2602,16 @@ pub mod bucket {
         Disabled,
     }
 
+    impl ConfigurationState {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                ConfigurationState::Enabled => "ENABLED",
+                ConfigurationState::Disabled => "DISABLED",
+            }
+        }
+    }
+
     impl From<ConfigurationState> for Value<ConfigurationState> {
         fn from(v: ConfigurationState) -> Self {
             Value::Literal(v)
@@ -2526,6 +2627,16 @@ pub mod bucket {
         /// `DISABLED`.
         #[serde(rename = "DISABLED")]
         Disabled,
+    }
+
+    impl Expiration {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Expiration::Enabled => "ENABLED",
+                Expiration::Disabled => "DISABLED",
+            }
+        }
     }
 
     impl From<Expiration> for Value<Expiration> {
@@ -2548,6 +2659,17 @@ pub mod bucket {
         Parquet,
     }
 
+    impl Format {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Format::Csv => "CSV",
+                Format::Orc => "ORC",
+                Format::Parquet => "Parquet",
+            }
+        }
+    }
+
     impl From<Format> for Value<Format> {
         fn from(v: Format) -> Self {
             Value::Literal(v)
@@ -2565,6 +2687,16 @@ pub mod bucket {
         Current,
     }
 
+    impl IncludedObjectVersions {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                IncludedObjectVersions::All => "All",
+                IncludedObjectVersions::Current => "Current",
+            }
+        }
+    }
+
     impl From<IncludedObjectVersions> for Value<IncludedObjectVersions> {
         fn from(v: IncludedObjectVersions) -> Self {
             Value::Literal(v)
@@ -2580,6 +2712,16 @@ pub mod bucket {
         /// `AES256`.
         #[serde(rename = "AES256")]
         Aes256,
+    }
+
+    impl MetadataTableEncryptionConfigurationSseAlgorithm {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                MetadataTableEncryptionConfigurationSseAlgorithm::AwsKms => "aws:kms",
+                MetadataTableEncryptionConfigurationSseAlgorithm::Aes256 => "AES256",
+            }
+        }
     }
 
     impl From<MetadataTableEncryptionConfigurationSseAlgorithm>
@@ -2601,6 +2743,16 @@ pub mod bucket {
         Governance,
     }
 
+    impl Mode {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Mode::Compliance => "COMPLIANCE",
+                Mode::Governance => "GOVERNANCE",
+            }
+        }
+    }
+
     impl From<Mode> for Value<Mode> {
         fn from(v: Mode) -> Self {
             Value::Literal(v)
@@ -2613,6 +2765,15 @@ pub mod bucket {
         /// `Enabled`.
         #[serde(rename = "Enabled")]
         Enabled,
+    }
+
+    impl ObjectLockEnabled {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                ObjectLockEnabled::Enabled => "Enabled",
+            }
+        }
     }
 
     impl From<ObjectLockEnabled> for Value<ObjectLockEnabled> {
@@ -2633,6 +2794,17 @@ pub mod bucket {
         /// `BucketOwnerEnforced`.
         #[serde(rename = "BucketOwnerEnforced")]
         BucketOwnerEnforced,
+    }
+
+    impl ObjectOwnership {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                ObjectOwnership::ObjectWriter => "ObjectWriter",
+                ObjectOwnership::BucketOwnerPreferred => "BucketOwnerPreferred",
+                ObjectOwnership::BucketOwnerEnforced => "BucketOwnerEnforced",
+            }
+        }
     }
 
     impl From<ObjectOwnership> for Value<ObjectOwnership> {
@@ -2703,9 +2875,44 @@ pub mod bucket {
         IntelligentTieringReferenceDate,
     }
 
+    impl OptionalFields {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                OptionalFields::Size => "Size",
+                OptionalFields::LastModifiedDate => "LastModifiedDate",
+                OptionalFields::StorageClass => "StorageClass",
+                OptionalFields::ETag => "ETag",
+                OptionalFields::IsMultipartUploaded => "IsMultipartUploaded",
+                OptionalFields::ReplicationStatus => "ReplicationStatus",
+                OptionalFields::EncryptionStatus => "EncryptionStatus",
+                OptionalFields::ObjectLockRetainUntilDate => "ObjectLockRetainUntilDate",
+                OptionalFields::ObjectLockMode => "ObjectLockMode",
+                OptionalFields::ObjectLockLegalHoldStatus => "ObjectLockLegalHoldStatus",
+                OptionalFields::ObjectLockEventHoldStatus => "ObjectLockEventHoldStatus",
+                OptionalFields::ObjectLockEventHoldDuration => "ObjectLockEventHoldDuration",
+                OptionalFields::IntelligentTieringAccessTier => "IntelligentTieringAccessTier",
+                OptionalFields::BucketKeyStatus => "BucketKeyStatus",
+                OptionalFields::ChecksumAlgorithm => "ChecksumAlgorithm",
+                OptionalFields::ObjectAccessControlList => "ObjectAccessControlList",
+                OptionalFields::ObjectOwner => "ObjectOwner",
+                OptionalFields::LifecycleExpirationDate => "LifecycleExpirationDate",
+                OptionalFields::IntelligentTieringReferenceDate => {
+                    "IntelligentTieringReferenceDate"
+                }
+            }
+        }
+    }
+
     impl From<OptionalFields> for Value<OptionalFields> {
         fn from(v: OptionalFields) -> Self {
             Value::Literal(v)
+        }
+    }
+
+    impl From<Vec<OptionalFields>> for List<OptionalFields> {
+        fn from(v: Vec<OptionalFields>) -> Self {
+            Value::Literal(v.into_iter().map(Value::Literal).collect())
         }
     }
 
@@ -2715,6 +2922,15 @@ pub mod bucket {
         /// `Destination`.
         #[serde(rename = "Destination")]
         Destination,
+    }
+
+    impl Owner {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Owner::Destination => "Destination",
+            }
+        }
     }
 
     impl From<Owner> for Value<Owner> {
@@ -2734,6 +2950,16 @@ pub mod bucket {
         Https,
     }
 
+    impl Protocol {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Protocol::Http => "http",
+                Protocol::Https => "https",
+            }
+        }
+    }
+
     impl From<Protocol> for Value<Protocol> {
         fn from(v: Protocol) -> Self {
             Value::Literal(v)
@@ -2749,6 +2975,16 @@ pub mod bucket {
         /// `Disabled`.
         #[serde(rename = "Disabled")]
         Disabled,
+    }
+
+    impl ReplicaModificationsStatus {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                ReplicaModificationsStatus::Enabled => "Enabled",
+                ReplicaModificationsStatus::Disabled => "Disabled",
+            }
+        }
     }
 
     impl From<ReplicaModificationsStatus> for Value<ReplicaModificationsStatus> {
@@ -2786,6 +3022,22 @@ pub mod bucket {
         StandardIa,
     }
 
+    impl ReplicationDestinationStorageClass {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                ReplicationDestinationStorageClass::DeepArchive => "DEEP_ARCHIVE",
+                ReplicationDestinationStorageClass::Glacier => "GLACIER",
+                ReplicationDestinationStorageClass::GlacierIr => "GLACIER_IR",
+                ReplicationDestinationStorageClass::IntelligentTiering => "INTELLIGENT_TIERING",
+                ReplicationDestinationStorageClass::OnezoneIa => "ONEZONE_IA",
+                ReplicationDestinationStorageClass::ReducedRedundancy => "REDUCED_REDUNDANCY",
+                ReplicationDestinationStorageClass::Standard => "STANDARD",
+                ReplicationDestinationStorageClass::StandardIa => "STANDARD_IA",
+            }
+        }
+    }
+
     impl From<ReplicationDestinationStorageClass> for Value<ReplicationDestinationStorageClass> {
         fn from(v: ReplicationDestinationStorageClass) -> Self {
             Value::Literal(v)
@@ -2803,6 +3055,16 @@ pub mod bucket {
         Disabled,
     }
 
+    impl RuleStatus {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                RuleStatus::Enabled => "Enabled",
+                RuleStatus::Disabled => "Disabled",
+            }
+        }
+    }
+
     impl From<RuleStatus> for Value<RuleStatus> {
         fn from(v: RuleStatus) -> Self {
             Value::Literal(v)
@@ -2818,6 +3080,16 @@ pub mod bucket {
         /// `Weekly`.
         #[serde(rename = "Weekly")]
         Weekly,
+    }
+
+    impl ScheduleFrequency {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                ScheduleFrequency::Daily => "Daily",
+                ScheduleFrequency::Weekly => "Weekly",
+            }
+        }
     }
 
     impl From<ScheduleFrequency> for Value<ScheduleFrequency> {
@@ -2840,6 +3112,17 @@ pub mod bucket {
         AwsKmsDsse,
     }
 
+    impl SseAlgorithm {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                SseAlgorithm::AwsKms => "aws:kms",
+                SseAlgorithm::Aes256 => "AES256",
+                SseAlgorithm::AwsKmsDsse => "aws:kms:dsse",
+            }
+        }
+    }
+
     impl From<SseAlgorithm> for Value<SseAlgorithm> {
         fn from(v: SseAlgorithm) -> Self {
             Value::Literal(v)
@@ -2855,6 +3138,16 @@ pub mod bucket {
         /// `Enabled`.
         #[serde(rename = "Enabled")]
         Enabled,
+    }
+
+    impl Status {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Status::Disabled => "Disabled",
+                Status::Enabled => "Enabled",
+            }
+        }
     }
 
     impl From<Status> for Value<Status> {
@@ -2889,6 +3182,21 @@ pub mod bucket {
         StandardIa,
     }
 
+    impl StorageClass {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                StorageClass::DeepArchive => "DEEP_ARCHIVE",
+                StorageClass::Glacier => "GLACIER",
+                StorageClass::Glacier2 => "Glacier",
+                StorageClass::GlacierIr => "GLACIER_IR",
+                StorageClass::IntelligentTiering => "INTELLIGENT_TIERING",
+                StorageClass::OnezoneIa => "ONEZONE_IA",
+                StorageClass::StandardIa => "STANDARD_IA",
+            }
+        }
+    }
+
     impl From<StorageClass> for Value<StorageClass> {
         fn from(v: StorageClass) -> Self {
             Value::Literal(v)
@@ -2904,6 +3212,16 @@ pub mod bucket {
         /// `customer`.
         #[serde(rename = "customer")]
         Customer,
+    }
+
+    impl TableBucketType {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                TableBucketType::Aws => "aws",
+                TableBucketType::Customer => "customer",
+            }
+        }
     }
 
     impl From<TableBucketType> for Value<TableBucketType> {
@@ -2923,6 +3241,20 @@ pub mod bucket {
         AllStorageClasses128K,
     }
 
+    impl TransitionDefaultMinimumObjectSize {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                TransitionDefaultMinimumObjectSize::VariesByStorageClass => {
+                    "varies_by_storage_class"
+                }
+                TransitionDefaultMinimumObjectSize::AllStorageClasses128K => {
+                    "all_storage_classes_128K"
+                }
+            }
+        }
+    }
+
     impl From<TransitionDefaultMinimumObjectSize> for Value<TransitionDefaultMinimumObjectSize> {
         fn from(v: TransitionDefaultMinimumObjectSize) -> Self {
             Value::Literal(v)
@@ -2938,6 +3270,16 @@ pub mod bucket {
         /// `Suspended`.
         #[serde(rename = "Suspended")]
         Suspended,
+    }
+
+    impl VersioningConfigurationStatus {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                VersioningConfigurationStatus::Enabled => "Enabled",
+                VersioningConfigurationStatus::Suspended => "Suspended",
+            }
+        }
     }
 
     impl From<VersioningConfigurationStatus> for Value<VersioningConfigurationStatus> {

@@ -478,6 +478,19 @@ pub mod topic {
         Application,
     }
 
+    impl Protocol {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Protocol::HttpS => "http/s",
+                Protocol::Sqs => "sqs",
+                Protocol::Lambda => "lambda",
+                Protocol::Firehose => "firehose",
+                Protocol::Application => "application",
+            }
+        }
+    }
+
     impl From<Protocol> for Value<Protocol> {
         fn from(v: Protocol) -> Self {
             Value::Literal(v)

@@ -165,6 +165,16 @@ pub mod parameter {
         AwsEc2Image,
     }
 
+    impl DataType {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                DataType::Text => "text",
+                DataType::AwsEc2Image => "aws:ec2:image",
+            }
+        }
+    }
+
     impl From<DataType> for Value<DataType> {
         fn from(v: DataType) -> Self {
             Value::Literal(v)
@@ -185,6 +195,17 @@ pub mod parameter {
         IntelligentTiering,
     }
 
+    impl Tier {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Tier::Standard => "Standard",
+                Tier::Advanced => "Advanced",
+                Tier::IntelligentTiering => "Intelligent-Tiering",
+            }
+        }
+    }
+
     impl From<Tier> for Value<Tier> {
         fn from(v: Tier) -> Self {
             Value::Literal(v)
@@ -200,6 +221,16 @@ pub mod parameter {
         /// `StringList`.
         #[serde(rename = "StringList")]
         StringList,
+    }
+
+    impl Type {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Type::String => "String",
+                Type::StringList => "StringList",
+            }
+        }
     }
 
     impl From<Type> for Value<Type> {

@@ -137,6 +137,16 @@ pub mod ip_set {
         Ipv6,
     }
 
+    impl IpAddressVersion {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                IpAddressVersion::Ipv4 => "IPV4",
+                IpAddressVersion::Ipv6 => "IPV6",
+            }
+        }
+    }
+
     impl From<IpAddressVersion> for Value<IpAddressVersion> {
         fn from(v: IpAddressVersion) -> Self {
             Value::Literal(v)
@@ -152,6 +162,16 @@ pub mod ip_set {
         /// `REGIONAL`.
         #[serde(rename = "REGIONAL")]
         Regional,
+    }
+
+    impl Scope {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Scope::Cloudfront => "CLOUDFRONT",
+                Scope::Regional => "REGIONAL",
+            }
+        }
     }
 
     impl From<Scope> for Value<Scope> {
@@ -3016,6 +3036,18 @@ pub mod web_acl {
         CustomKeys,
     }
 
+    impl AggregateKeyType {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                AggregateKeyType::Constant => "CONSTANT",
+                AggregateKeyType::Ip => "IP",
+                AggregateKeyType::ForwardedIp => "FORWARDED_IP",
+                AggregateKeyType::CustomKeys => "CUSTOM_KEYS",
+            }
+        }
+    }
+
     impl From<AggregateKeyType> for Value<AggregateKeyType> {
         fn from(v: AggregateKeyType) -> Self {
             Value::Literal(v)
@@ -3031,6 +3063,16 @@ pub mod web_acl {
         /// `ALWAYS_ON`.
         #[serde(rename = "ALWAYS_ON")]
         AlwaysOn,
+    }
+
+    impl AlbLowReputationMode {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                AlbLowReputationMode::ActiveUnderDdos => "ACTIVE_UNDER_DDOS",
+                AlbLowReputationMode::AlwaysOn => "ALWAYS_ON",
+            }
+        }
     }
 
     impl From<AlbLowReputationMode> for Value<AlbLowReputationMode> {
@@ -3056,6 +3098,18 @@ pub mod web_acl {
         SolanaDevnet,
     }
 
+    impl BlockchainChain {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                BlockchainChain::Base => "BASE",
+                BlockchainChain::Solana => "SOLANA",
+                BlockchainChain::BaseSepolia => "BASE_SEPOLIA",
+                BlockchainChain::SolanaDevnet => "SOLANA_DEVNET",
+            }
+        }
+    }
+
     impl From<BlockchainChain> for Value<BlockchainChain> {
         fn from(v: BlockchainChain) -> Self {
             Value::Literal(v)
@@ -3074,6 +3128,17 @@ pub mod web_acl {
         /// `EVALUATE_AS_STRING`.
         #[serde(rename = "EVALUATE_AS_STRING")]
         EvaluateAsString,
+    }
+
+    impl BodyParsingFallbackBehavior {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                BodyParsingFallbackBehavior::Match => "MATCH",
+                BodyParsingFallbackBehavior::NoMatch => "NO_MATCH",
+                BodyParsingFallbackBehavior::EvaluateAsString => "EVALUATE_AS_STRING",
+            }
+        }
     }
 
     impl From<BodyParsingFallbackBehavior> for Value<BodyParsingFallbackBehavior> {
@@ -3103,6 +3168,20 @@ pub mod web_acl {
         /// `GT`.
         #[serde(rename = "GT")]
         Gt,
+    }
+
+    impl ComparisonOperator {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                ComparisonOperator::Eq => "EQ",
+                ComparisonOperator::Ne => "NE",
+                ComparisonOperator::Le => "LE",
+                ComparisonOperator::Lt => "LT",
+                ComparisonOperator::Ge => "GE",
+                ComparisonOperator::Gt => "GT",
+            }
+        }
     }
 
     impl From<ComparisonOperator> for Value<ComparisonOperator> {
@@ -3866,9 +3945,273 @@ pub mod web_acl {
         Zw,
     }
 
+    impl CountryCodes {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                CountryCodes::Ad => "AD",
+                CountryCodes::Ae => "AE",
+                CountryCodes::Af => "AF",
+                CountryCodes::Ag => "AG",
+                CountryCodes::Ai => "AI",
+                CountryCodes::Al => "AL",
+                CountryCodes::Am => "AM",
+                CountryCodes::Ao => "AO",
+                CountryCodes::Aq => "AQ",
+                CountryCodes::Ar => "AR",
+                CountryCodes::As => "AS",
+                CountryCodes::At => "AT",
+                CountryCodes::Au => "AU",
+                CountryCodes::Aw => "AW",
+                CountryCodes::Ax => "AX",
+                CountryCodes::Az => "AZ",
+                CountryCodes::Ba => "BA",
+                CountryCodes::Bb => "BB",
+                CountryCodes::Bd => "BD",
+                CountryCodes::Be => "BE",
+                CountryCodes::Bf => "BF",
+                CountryCodes::Bg => "BG",
+                CountryCodes::Bh => "BH",
+                CountryCodes::Bi => "BI",
+                CountryCodes::Bj => "BJ",
+                CountryCodes::Bl => "BL",
+                CountryCodes::Bm => "BM",
+                CountryCodes::Bn => "BN",
+                CountryCodes::Bo => "BO",
+                CountryCodes::Bq => "BQ",
+                CountryCodes::Br => "BR",
+                CountryCodes::Bs => "BS",
+                CountryCodes::Bt => "BT",
+                CountryCodes::Bv => "BV",
+                CountryCodes::Bw => "BW",
+                CountryCodes::By => "BY",
+                CountryCodes::Bz => "BZ",
+                CountryCodes::Ca => "CA",
+                CountryCodes::Cc => "CC",
+                CountryCodes::Cd => "CD",
+                CountryCodes::Cf => "CF",
+                CountryCodes::Cg => "CG",
+                CountryCodes::Ch => "CH",
+                CountryCodes::Ci => "CI",
+                CountryCodes::Ck => "CK",
+                CountryCodes::Cl => "CL",
+                CountryCodes::Cm => "CM",
+                CountryCodes::Cn => "CN",
+                CountryCodes::Co => "CO",
+                CountryCodes::Cr => "CR",
+                CountryCodes::Cu => "CU",
+                CountryCodes::Cv => "CV",
+                CountryCodes::Cw => "CW",
+                CountryCodes::Cx => "CX",
+                CountryCodes::Cy => "CY",
+                CountryCodes::Cz => "CZ",
+                CountryCodes::De => "DE",
+                CountryCodes::Dj => "DJ",
+                CountryCodes::Dk => "DK",
+                CountryCodes::Dm => "DM",
+                CountryCodes::Do => "DO",
+                CountryCodes::Dz => "DZ",
+                CountryCodes::Ec => "EC",
+                CountryCodes::Ee => "EE",
+                CountryCodes::Eg => "EG",
+                CountryCodes::Eh => "EH",
+                CountryCodes::Er => "ER",
+                CountryCodes::Es => "ES",
+                CountryCodes::Et => "ET",
+                CountryCodes::Fi => "FI",
+                CountryCodes::Fj => "FJ",
+                CountryCodes::Fk => "FK",
+                CountryCodes::Fm => "FM",
+                CountryCodes::Fo => "FO",
+                CountryCodes::Fr => "FR",
+                CountryCodes::Ga => "GA",
+                CountryCodes::Gb => "GB",
+                CountryCodes::Gd => "GD",
+                CountryCodes::Ge => "GE",
+                CountryCodes::Gf => "GF",
+                CountryCodes::Gg => "GG",
+                CountryCodes::Gh => "GH",
+                CountryCodes::Gi => "GI",
+                CountryCodes::Gl => "GL",
+                CountryCodes::Gm => "GM",
+                CountryCodes::Gn => "GN",
+                CountryCodes::Gp => "GP",
+                CountryCodes::Gq => "GQ",
+                CountryCodes::Gr => "GR",
+                CountryCodes::Gs => "GS",
+                CountryCodes::Gt => "GT",
+                CountryCodes::Gu => "GU",
+                CountryCodes::Gw => "GW",
+                CountryCodes::Gy => "GY",
+                CountryCodes::Hk => "HK",
+                CountryCodes::Hm => "HM",
+                CountryCodes::Hn => "HN",
+                CountryCodes::Hr => "HR",
+                CountryCodes::Ht => "HT",
+                CountryCodes::Hu => "HU",
+                CountryCodes::Id => "ID",
+                CountryCodes::Ie => "IE",
+                CountryCodes::Il => "IL",
+                CountryCodes::Im => "IM",
+                CountryCodes::In => "IN",
+                CountryCodes::Io => "IO",
+                CountryCodes::Iq => "IQ",
+                CountryCodes::Ir => "IR",
+                CountryCodes::Is => "IS",
+                CountryCodes::It => "IT",
+                CountryCodes::Je => "JE",
+                CountryCodes::Jm => "JM",
+                CountryCodes::Jo => "JO",
+                CountryCodes::Jp => "JP",
+                CountryCodes::Ke => "KE",
+                CountryCodes::Kg => "KG",
+                CountryCodes::Kh => "KH",
+                CountryCodes::Ki => "KI",
+                CountryCodes::Km => "KM",
+                CountryCodes::Kn => "KN",
+                CountryCodes::Kp => "KP",
+                CountryCodes::Kr => "KR",
+                CountryCodes::Kw => "KW",
+                CountryCodes::Ky => "KY",
+                CountryCodes::Kz => "KZ",
+                CountryCodes::La => "LA",
+                CountryCodes::Lb => "LB",
+                CountryCodes::Lc => "LC",
+                CountryCodes::Li => "LI",
+                CountryCodes::Lk => "LK",
+                CountryCodes::Lr => "LR",
+                CountryCodes::Ls => "LS",
+                CountryCodes::Lt => "LT",
+                CountryCodes::Lu => "LU",
+                CountryCodes::Lv => "LV",
+                CountryCodes::Ly => "LY",
+                CountryCodes::Ma => "MA",
+                CountryCodes::Mc => "MC",
+                CountryCodes::Md => "MD",
+                CountryCodes::Me => "ME",
+                CountryCodes::Mf => "MF",
+                CountryCodes::Mg => "MG",
+                CountryCodes::Mh => "MH",
+                CountryCodes::Mk => "MK",
+                CountryCodes::Ml => "ML",
+                CountryCodes::Mm => "MM",
+                CountryCodes::Mn => "MN",
+                CountryCodes::Mo => "MO",
+                CountryCodes::Mp => "MP",
+                CountryCodes::Mq => "MQ",
+                CountryCodes::Mr => "MR",
+                CountryCodes::Ms => "MS",
+                CountryCodes::Mt => "MT",
+                CountryCodes::Mu => "MU",
+                CountryCodes::Mv => "MV",
+                CountryCodes::Mw => "MW",
+                CountryCodes::Mx => "MX",
+                CountryCodes::My => "MY",
+                CountryCodes::Mz => "MZ",
+                CountryCodes::Na => "NA",
+                CountryCodes::Nc => "NC",
+                CountryCodes::Ne => "NE",
+                CountryCodes::Nf => "NF",
+                CountryCodes::Ng => "NG",
+                CountryCodes::Ni => "NI",
+                CountryCodes::Nl => "NL",
+                CountryCodes::No => "NO",
+                CountryCodes::Np => "NP",
+                CountryCodes::Nr => "NR",
+                CountryCodes::Nu => "NU",
+                CountryCodes::Nz => "NZ",
+                CountryCodes::Om => "OM",
+                CountryCodes::Pa => "PA",
+                CountryCodes::Pe => "PE",
+                CountryCodes::Pf => "PF",
+                CountryCodes::Pg => "PG",
+                CountryCodes::Ph => "PH",
+                CountryCodes::Pk => "PK",
+                CountryCodes::Pl => "PL",
+                CountryCodes::Pm => "PM",
+                CountryCodes::Pn => "PN",
+                CountryCodes::Pr => "PR",
+                CountryCodes::Ps => "PS",
+                CountryCodes::Pt => "PT",
+                CountryCodes::Pw => "PW",
+                CountryCodes::Py => "PY",
+                CountryCodes::Qa => "QA",
+                CountryCodes::Re => "RE",
+                CountryCodes::Ro => "RO",
+                CountryCodes::Rs => "RS",
+                CountryCodes::Ru => "RU",
+                CountryCodes::Rw => "RW",
+                CountryCodes::Sa => "SA",
+                CountryCodes::Sb => "SB",
+                CountryCodes::Sc => "SC",
+                CountryCodes::Sd => "SD",
+                CountryCodes::Se => "SE",
+                CountryCodes::Sg => "SG",
+                CountryCodes::Sh => "SH",
+                CountryCodes::Si => "SI",
+                CountryCodes::Sj => "SJ",
+                CountryCodes::Sk => "SK",
+                CountryCodes::Sl => "SL",
+                CountryCodes::Sm => "SM",
+                CountryCodes::Sn => "SN",
+                CountryCodes::So => "SO",
+                CountryCodes::Sr => "SR",
+                CountryCodes::Ss => "SS",
+                CountryCodes::St => "ST",
+                CountryCodes::Sv => "SV",
+                CountryCodes::Sx => "SX",
+                CountryCodes::Sy => "SY",
+                CountryCodes::Sz => "SZ",
+                CountryCodes::Tc => "TC",
+                CountryCodes::Td => "TD",
+                CountryCodes::Tf => "TF",
+                CountryCodes::Tg => "TG",
+                CountryCodes::Th => "TH",
+                CountryCodes::Tj => "TJ",
+                CountryCodes::Tk => "TK",
+                CountryCodes::Tl => "TL",
+                CountryCodes::Tm => "TM",
+                CountryCodes::Tn => "TN",
+                CountryCodes::To => "TO",
+                CountryCodes::Tr => "TR",
+                CountryCodes::Tt => "TT",
+                CountryCodes::Tv => "TV",
+                CountryCodes::Tw => "TW",
+                CountryCodes::Tz => "TZ",
+                CountryCodes::Ua => "UA",
+                CountryCodes::Ug => "UG",
+                CountryCodes::Um => "UM",
+                CountryCodes::Us => "US",
+                CountryCodes::Uy => "UY",
+                CountryCodes::Uz => "UZ",
+                CountryCodes::Va => "VA",
+                CountryCodes::Vc => "VC",
+                CountryCodes::Ve => "VE",
+                CountryCodes::Vg => "VG",
+                CountryCodes::Vi => "VI",
+                CountryCodes::Vn => "VN",
+                CountryCodes::Vu => "VU",
+                CountryCodes::Wf => "WF",
+                CountryCodes::Ws => "WS",
+                CountryCodes::Xk => "XK",
+                CountryCodes::Ye => "YE",
+                CountryCodes::Yt => "YT",
+                CountryCodes::Za => "ZA",
+                CountryCodes::Zm => "ZM",
+                CountryCodes::Zw => "ZW",
+            }
+        }
+    }
+
     impl From<CountryCodes> for Value<CountryCodes> {
         fn from(v: CountryCodes) -> Self {
             Value::Literal(v)
+        }
+    }
+
+    impl From<Vec<CountryCodes>> for List<CountryCodes> {
+        fn from(v: Vec<CountryCodes>) -> Self {
+            Value::Literal(v.into_iter().map(Value::Literal).collect())
         }
     }
 
@@ -3878,6 +4221,15 @@ pub mod web_acl {
         /// `USDC`.
         #[serde(rename = "USDC")]
         Usdc,
+    }
+
+    impl CryptoCurrency {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                CryptoCurrency::Usdc => "USDC",
+            }
+        }
     }
 
     impl From<CryptoCurrency> for Value<CryptoCurrency> {
@@ -3897,6 +4249,16 @@ pub mod web_acl {
         Test,
     }
 
+    impl CurrencyMode {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                CurrencyMode::Real => "REAL",
+                CurrencyMode::Test => "TEST",
+            }
+        }
+    }
+
     impl From<CurrencyMode> for Value<CurrencyMode> {
         fn from(v: CurrencyMode) -> Self {
             Value::Literal(v)
@@ -3914,6 +4276,16 @@ pub mod web_acl {
         Hash,
     }
 
+    impl DataProtectionAction {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                DataProtectionAction::Substitution => "SUBSTITUTION",
+                DataProtectionAction::Hash => "HASH",
+            }
+        }
+    }
+
     impl From<DataProtectionAction> for Value<DataProtectionAction> {
         fn from(v: DataProtectionAction) -> Self {
             Value::Literal(v)
@@ -3929,6 +4301,16 @@ pub mod web_acl {
         /// `NO_MATCH`.
         #[serde(rename = "NO_MATCH")]
         NoMatch,
+    }
+
+    impl FallbackBehavior {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                FallbackBehavior::Match => "MATCH",
+                FallbackBehavior::NoMatch => "NO_MATCH",
+            }
+        }
     }
 
     impl From<FallbackBehavior> for Value<FallbackBehavior> {
@@ -3957,6 +4339,19 @@ pub mod web_acl {
         Body,
     }
 
+    impl FieldType {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                FieldType::SingleHeader => "SINGLE_HEADER",
+                FieldType::SingleCookie => "SINGLE_COOKIE",
+                FieldType::SingleQueryArgument => "SINGLE_QUERY_ARGUMENT",
+                FieldType::QueryString => "QUERY_STRING",
+                FieldType::Body => "BODY",
+            }
+        }
+    }
+
     impl From<FieldType> for Value<FieldType> {
         fn from(v: FieldType) -> Self {
             Value::Literal(v)
@@ -3972,6 +4367,16 @@ pub mod web_acl {
         /// `TARGETED`.
         #[serde(rename = "TARGETED")]
         Targeted,
+    }
+
+    impl InspectionLevel {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                InspectionLevel::Common => "COMMON",
+                InspectionLevel::Targeted => "TARGETED",
+            }
+        }
     }
 
     impl From<InspectionLevel> for Value<InspectionLevel> {
@@ -3994,6 +4399,17 @@ pub mod web_acl {
         Value,
     }
 
+    impl JsonMatchScope {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                JsonMatchScope::All => "ALL",
+                JsonMatchScope::Key => "KEY",
+                JsonMatchScope::Value => "VALUE",
+            }
+        }
+    }
+
     impl From<JsonMatchScope> for Value<JsonMatchScope> {
         fn from(v: JsonMatchScope) -> Self {
             Value::Literal(v)
@@ -4009,6 +4425,16 @@ pub mod web_acl {
         /// `NAMESPACE`.
         #[serde(rename = "NAMESPACE")]
         Namespace,
+    }
+
+    impl LabelMatchScope {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                LabelMatchScope::Label => "LABEL",
+                LabelMatchScope::Namespace => "NAMESPACE",
+            }
+        }
     }
 
     impl From<LabelMatchScope> for Value<LabelMatchScope> {
@@ -4031,6 +4457,17 @@ pub mod web_acl {
         Value,
     }
 
+    impl MapMatchScope {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                MapMatchScope::All => "ALL",
+                MapMatchScope::Key => "KEY",
+                MapMatchScope::Value => "VALUE",
+            }
+        }
+    }
+
     impl From<MapMatchScope> for Value<MapMatchScope> {
         fn from(v: MapMatchScope) -> Self {
             Value::Literal(v)
@@ -4051,6 +4488,17 @@ pub mod web_acl {
         NoMatch,
     }
 
+    impl OversizeHandling {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                OversizeHandling::Continue => "CONTINUE",
+                OversizeHandling::Match => "MATCH",
+                OversizeHandling::NoMatch => "NO_MATCH",
+            }
+        }
+    }
+
     impl From<OversizeHandling> for Value<OversizeHandling> {
         fn from(v: OversizeHandling) -> Self {
             Value::Literal(v)
@@ -4066,6 +4514,16 @@ pub mod web_acl {
         /// `FORM_ENCODED`.
         #[serde(rename = "FORM_ENCODED")]
         FormEncoded,
+    }
+
+    impl PayloadType {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                PayloadType::Json => "JSON",
+                PayloadType::FormEncoded => "FORM_ENCODED",
+            }
+        }
     }
 
     impl From<PayloadType> for Value<PayloadType> {
@@ -4086,6 +4544,17 @@ pub mod web_acl {
         /// `ANY`.
         #[serde(rename = "ANY")]
         Any,
+    }
+
+    impl Position {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Position::First => "FIRST",
+                Position::Last => "LAST",
+                Position::Any => "ANY",
+            }
+        }
     }
 
     impl From<Position> for Value<Position> {
@@ -4114,6 +4583,19 @@ pub mod web_acl {
         ContainsWord,
     }
 
+    impl PositionalConstraint {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                PositionalConstraint::Exactly => "EXACTLY",
+                PositionalConstraint::StartsWith => "STARTS_WITH",
+                PositionalConstraint::EndsWith => "ENDS_WITH",
+                PositionalConstraint::Contains => "CONTAINS",
+                PositionalConstraint::ContainsWord => "CONTAINS_WORD",
+            }
+        }
+    }
+
     impl From<PositionalConstraint> for Value<PositionalConstraint> {
         fn from(v: PositionalConstraint) -> Self {
             Value::Literal(v)
@@ -4140,6 +4622,23 @@ pub mod web_acl {
         ReplaceSemicolonsWithAmpersands,
     }
 
+    impl PreParseTextTransformationType {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                PreParseTextTransformationType::None => "NONE",
+                PreParseTextTransformationType::UrlDecode => "URL_DECODE",
+                PreParseTextTransformationType::UrlDecodeUni => "URL_DECODE_UNI",
+                PreParseTextTransformationType::CombineDuplicateQueryArgsByComma => {
+                    "COMBINE_DUPLICATE_QUERY_ARGS_BY_COMMA"
+                }
+                PreParseTextTransformationType::ReplaceSemicolonsWithAmpersands => {
+                    "REPLACE_SEMICOLONS_WITH_AMPERSANDS"
+                }
+            }
+        }
+    }
+
     impl From<PreParseTextTransformationType> for Value<PreParseTextTransformationType> {
         fn from(v: PreParseTextTransformationType) -> Self {
             Value::Literal(v)
@@ -4160,6 +4659,17 @@ pub mod web_acl {
         ApplicationJson,
     }
 
+    impl ResponseContentType {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                ResponseContentType::TextPlain => "TEXT_PLAIN",
+                ResponseContentType::TextHtml => "TEXT_HTML",
+                ResponseContentType::ApplicationJson => "APPLICATION_JSON",
+            }
+        }
+    }
+
     impl From<ResponseContentType> for Value<ResponseContentType> {
         fn from(v: ResponseContentType) -> Self {
             Value::Literal(v)
@@ -4177,6 +4687,16 @@ pub mod web_acl {
         Regional,
     }
 
+    impl Scope {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Scope::Cloudfront => "CLOUDFRONT",
+                Scope::Regional => "REGIONAL",
+            }
+        }
+    }
+
     impl From<Scope> for Value<Scope> {
         fn from(v: Scope) -> Self {
             Value::Literal(v)
@@ -4192,6 +4712,16 @@ pub mod web_acl {
         /// `HIGH`.
         #[serde(rename = "HIGH")]
         High,
+    }
+
+    impl SensitivityLevel {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                SensitivityLevel::Low => "LOW",
+                SensitivityLevel::High => "HIGH",
+            }
+        }
     }
 
     impl From<SensitivityLevel> for Value<SensitivityLevel> {
@@ -4212,6 +4742,17 @@ pub mod web_acl {
         /// `HIGH`.
         #[serde(rename = "HIGH")]
         High,
+    }
+
+    impl SensitivityToAct {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                SensitivityToAct::Low => "LOW",
+                SensitivityToAct::Medium => "MEDIUM",
+                SensitivityToAct::High => "HIGH",
+            }
+        }
     }
 
     impl From<SensitivityToAct> for Value<SensitivityToAct> {
@@ -4235,6 +4776,18 @@ pub mod web_acl {
         /// `KB_64`.
         #[serde(rename = "KB_64")]
         Kb64,
+    }
+
+    impl SizeInspectionLimit {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                SizeInspectionLimit::Kb16 => "KB_16",
+                SizeInspectionLimit::Kb32 => "KB_32",
+                SizeInspectionLimit::Kb48 => "KB_48",
+                SizeInspectionLimit::Kb64 => "KB_64",
+            }
+        }
     }
 
     impl From<SizeInspectionLimit> for Value<SizeInspectionLimit> {
@@ -4341,6 +4894,45 @@ pub mod web_acl {
         Sha256,
     }
 
+    impl TextTransformationType {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                TextTransformationType::None => "NONE",
+                TextTransformationType::CompressWhiteSpace => "COMPRESS_WHITE_SPACE",
+                TextTransformationType::HtmlEntityDecode => "HTML_ENTITY_DECODE",
+                TextTransformationType::Lowercase => "LOWERCASE",
+                TextTransformationType::CmdLine => "CMD_LINE",
+                TextTransformationType::UrlDecode => "URL_DECODE",
+                TextTransformationType::Base64Decode => "BASE64_DECODE",
+                TextTransformationType::HexDecode => "HEX_DECODE",
+                TextTransformationType::Md5 => "MD5",
+                TextTransformationType::ReplaceComments => "REPLACE_COMMENTS",
+                TextTransformationType::EscapeSeqDecode => "ESCAPE_SEQ_DECODE",
+                TextTransformationType::SqlHexDecode => "SQL_HEX_DECODE",
+                TextTransformationType::CssDecode => "CSS_DECODE",
+                TextTransformationType::JsDecode => "JS_DECODE",
+                TextTransformationType::NormalizePath => "NORMALIZE_PATH",
+                TextTransformationType::NormalizePathWin => "NORMALIZE_PATH_WIN",
+                TextTransformationType::RemoveNulls => "REMOVE_NULLS",
+                TextTransformationType::ReplaceNulls => "REPLACE_NULLS",
+                TextTransformationType::Base64DecodeExt => "BASE64_DECODE_EXT",
+                TextTransformationType::UrlDecodeUni => "URL_DECODE_UNI",
+                TextTransformationType::Utf8ToUnicode => "UTF8_TO_UNICODE",
+                TextTransformationType::RemoveWhitespace => "REMOVE_WHITESPACE",
+                TextTransformationType::Trim => "TRIM",
+                TextTransformationType::TrimLeft => "TRIM_LEFT",
+                TextTransformationType::TrimRight => "TRIM_RIGHT",
+                TextTransformationType::RemoveCommentsChar => "REMOVE_COMMENTS_CHAR",
+                TextTransformationType::Uppercase => "UPPERCASE",
+                TextTransformationType::CmdLineWin => "CMD_LINE_WIN",
+                TextTransformationType::CmdLineUnix => "CMD_LINE_UNIX",
+                TextTransformationType::JsDecodeExt => "JS_DECODE_EXT",
+                TextTransformationType::Sha256 => "SHA256",
+            }
+        }
+    }
+
     impl From<TextTransformationType> for Value<TextTransformationType> {
         fn from(v: TextTransformationType) -> Self {
             Value::Literal(v)
@@ -4356,6 +4948,16 @@ pub mod web_acl {
         /// `DISABLED`.
         #[serde(rename = "DISABLED")]
         Disabled,
+    }
+
+    impl UsageOfAction {
+        /// The value as CloudFormation spells it.
+        pub fn as_str(self) -> &'static str {
+            match self {
+                UsageOfAction::Enabled => "ENABLED",
+                UsageOfAction::Disabled => "DISABLED",
+            }
+        }
     }
 
     impl From<UsageOfAction> for Value<UsageOfAction> {

@@ -149,11 +149,11 @@ pub mod sampling_rule {
         /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "RuleName", skip_serializing_if = "Option::is_none")]
         pub rule_name: Option<Value<String>>,
-        /// `SamplingRule`: [`SamplingRule2`], optional.
+        /// `SamplingRule`: [`SamplingRuleProperty`], optional.
         ///
         /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "SamplingRule", skip_serializing_if = "Option::is_none")]
-        pub sampling_rule: Option<SamplingRule2>,
+        pub sampling_rule: Option<SamplingRuleProperty>,
         /// `SamplingRuleRecord`: [`SamplingRuleRecord`], optional.
         ///
         /// Default: - not set; CloudFormation's default applies.
@@ -259,9 +259,9 @@ pub mod sampling_rule {
         }
     }
 
-    /// Property type `SamplingRule2` of `AWS::XRay::SamplingRule` (from definition `SamplingRule`).
+    /// Property type `SamplingRuleProperty` of `AWS::XRay::SamplingRule` (from definition `SamplingRule`).
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
-    pub struct SamplingRule2 {
+    pub struct SamplingRuleProperty {
         /// `Attributes`: map of string to string, optional.
         ///
         /// Default: - not set; CloudFormation's default applies.
@@ -316,8 +316,8 @@ pub mod sampling_rule {
         pub version: Option<Value<i64>>,
     }
 
-    impl SamplingRule2 {
-        /// A new `SamplingRule2` with its required properties set and the optional ones unset.
+    impl SamplingRuleProperty {
+        /// A new `SamplingRuleProperty` with its required properties set and the optional ones unset.
         #[allow(clippy::too_many_arguments)]
         pub fn new(
             fixed_rate: impl Into<Value<f64>>,
@@ -330,7 +330,7 @@ pub mod sampling_rule {
             service_type: impl Into<Value<String>>,
             url_path: impl Into<Value<String>>,
         ) -> Self {
-            SamplingRule2 {
+            SamplingRuleProperty {
                 attributes: None,
                 fixed_rate: fixed_rate.into(),
                 http_method: http_method.into(),
@@ -362,11 +362,11 @@ pub mod sampling_rule {
         /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ModifiedAt", skip_serializing_if = "Option::is_none")]
         pub modified_at: Option<Value<String>>,
-        /// `SamplingRule`: [`SamplingRule2`], optional.
+        /// `SamplingRule`: [`SamplingRuleProperty`], optional.
         ///
         /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "SamplingRule", skip_serializing_if = "Option::is_none")]
-        pub sampling_rule: Option<SamplingRule2>,
+        pub sampling_rule: Option<SamplingRuleProperty>,
     }
 
     impl SamplingRuleRecord {

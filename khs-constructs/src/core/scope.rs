@@ -114,6 +114,20 @@ impl Scope<'_> {
         self.stack.name()
     }
 
+    /// Declares that this scope's stack is deployed after the stack named
+    /// `other`: for references that are not exports (a deterministic ARN of
+    /// a resource in another region's stack).
+    pub fn add_stack_dependency(&mut self, other: &str) {
+        self.stack.add_dependency(other);
+    }
+
+    /// The stack's tags. The core applies them at synth to every type whose
+    /// tag property it knows (`Tags`); constructs copy them onto types that
+    /// carry tags under another name (`BackupVaultTags`, `ResourceTags`).
+    pub fn stack_tags(&self) -> &std::collections::BTreeMap<String, String> {
+        &self.stack.props().tags
+    }
+
     /// Opens a child scope for a construct with id `id`. Two children with
     /// the same id in one scope are an error.
     pub fn child(&mut self, id: &str) -> Result<Scope<'_>> {
@@ -173,6 +187,13 @@ impl Scope<'_> {
     pub fn add_output(&mut self, id: &str, output: Output) -> Result<LogicalId> {
         let path = self.path.child(id)?;
         self.stack.add_output(&path, output)
+    }
+
+    /// Adds a transform (macro) to the stack's template, once
+    /// (`AWS::SecretsManager-2020-07-23`). Deploying a template with a
+    /// transform needs the `CAPABILITY_AUTO_EXPAND` capability.
+    pub fn add_transform(&mut self, name: &str) {
+        self.stack.add_transform(name);
     }
 
     /// Adds a template parameter named `name` (a logical id) and returns a

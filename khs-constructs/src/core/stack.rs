@@ -364,6 +364,21 @@ impl Stack {
         Ok(id)
     }
 
+    /// Adds a template transform (macro) once; order of first use is kept.
+    pub(crate) fn add_transform(&mut self, name: &str) {
+        if !self.template.transform.iter().any(|t| t == name) {
+            self.template.transform.push(name.to_string());
+        }
+    }
+
+    /// Sets a template-level `Metadata` entry (for tools that read the
+    /// template, such as the deploy client reading
+    /// `khs:parameter-sources`). A later call with the same key replaces
+    /// the value.
+    pub fn set_metadata(&mut self, key: &str, value: serde_json::Value) {
+        self.template.metadata.insert(key.to_string(), value);
+    }
+
     /// The final template: stack tags applied to every taggable resource,
     /// then validated (references resolve, CloudFormation quotas hold).
     pub fn synth(&self) -> Result<Template> {

@@ -19,6 +19,16 @@ pub struct Template {
     /// Always `2010-09-09`.
     #[serde(rename = "AWSTemplateFormatVersion")]
     pub format_version: String,
+    /// Macros CloudFormation runs on the template before it is processed
+    /// (`AWS::SecretsManager-2020-07-23` for hosted secret rotation).
+    /// Serialized as one string when there is one, a list otherwise.
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        serialize_with = "one_or_many",
+        deserialize_with = "de_one_or_many"
+    )]
+    pub transform: Vec<String>,
     /// The description shown in the console (at most 1024 bytes).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
@@ -45,6 +55,7 @@ impl Default for Template {
     fn default() -> Self {
         Template {
             format_version: FORMAT_VERSION.to_string(),
+            transform: Vec::new(),
             description: None,
             metadata: BTreeMap::new(),
             parameters: BTreeMap::new(),
@@ -64,6 +75,26 @@ impl Template {
         s.push('\n');
         Ok(s)
     }
+}
+
+fn one_or_many<S: serde::Serializer>(v: &[String], s: S) -> Result<S::Ok, S::Error> {
+    match v {
+        [one] => s.serialize_str(one),
+        many => many.serialize(s),
+    }
+}
+
+fn de_one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match OneOrMany::deserialize(d)? {
+        OneOrMany::One(s) => vec![s],
+        OneOrMany::Many(v) => v,
+    })
 }
 
 /// What CloudFormation does with a resource's physical resource when the

@@ -372,7 +372,7 @@ pub fn construct_path(entry: &Value) -> Option<String> {
 
 /// Whether the registry marks the type as stateful.
 pub fn is_stateful(type_name: &str) -> bool {
-    specs::spec(type_name).is_some_and(|s| s.stateful)
+    specs::stateful(type_name)
 }
 
 fn type_of(entry: &Value) -> String {

@@ -262,6 +262,39 @@ pub fn evaluate(
     v
 }
 
+/// The stack policy of a production stack: every update is allowed except
+/// `Update:Replace` and `Update:Delete` of the template's stateful resources
+/// (minus `except`, the ids allowed for this one deployment).
+pub fn stack_policy(template: &Value, except: &BTreeSet<String>) -> Value {
+    let mut protected: Vec<String> = template
+        .get("Resources")
+        .and_then(Value::as_object)
+        .map(|r| {
+            r.iter()
+                .filter(|(id, e)| {
+                    !except.contains(*id)
+                        && e.get("Type")
+                            .and_then(Value::as_str)
+                            .is_some_and(super::diff::is_stateful)
+                })
+                .map(|(id, _)| format!("LogicalResourceId/{id}"))
+                .collect()
+        })
+        .unwrap_or_default();
+    protected.sort();
+    let mut statements = vec![serde_json::json!({
+        "Effect": "Allow", "Principal": "*", "Action": "Update:*", "Resource": "*"
+    })];
+    if !protected.is_empty() {
+        statements.push(serde_json::json!({
+            "Effect": "Deny", "Principal": "*",
+            "Action": ["Update:Replace", "Update:Delete"],
+            "Resource": protected
+        }));
+    }
+    serde_json::json!({ "Statement": statements })
+}
+
 /// Removed resources that an added resource of the same type resembles:
 /// at least half of the properties (by name and value) are equal.
 fn renames(diff: &TemplateDiff, old: Option<&Value>, new: &Value) -> Vec<RenameHint> {
@@ -429,6 +462,29 @@ mod tests {
             msg.contains("logical_id: Some(\"DatabaseInstance\".into())"),
             "{msg}"
         );
+    }
+
+    #[test]
+    fn stack_policy_denies_replacing_stateful_resources() {
+        let t = json!({"Resources": {
+            "Db": {"Type": "AWS::RDS::DBInstance"},
+            "Logs": {"Type": "AWS::Logs::LogGroup"},
+            "Vpc": {"Type": "AWS::EC2::VPC"}}});
+        let p = stack_policy(&t, &["Logs".to_string()].into());
+        assert_eq!(p["Statement"][0]["Effect"], "Allow");
+        assert_eq!(
+            p["Statement"][1]["Action"],
+            json!(["Update:Replace", "Update:Delete"])
+        );
+        assert_eq!(
+            p["Statement"][1]["Resource"],
+            json!(["LogicalResourceId/Db"])
+        );
+        let none = stack_policy(
+            &json!({"Resources": {"Vpc": {"Type": "AWS::EC2::VPC"}}}),
+            &BTreeSet::new(),
+        );
+        assert_eq!(none["Statement"].as_array().map(Vec::len), Some(1));
     }
 
     #[test]

@@ -19,7 +19,12 @@
 //! call, `cli::run(&app, std::env::args_os())`).
 
 pub mod changeset;
+#[cfg(feature = "deploy")]
+pub mod cli;
+#[cfg(feature = "deploy")]
+pub mod client;
 pub mod diff;
 pub mod guard;
+pub mod params;
 pub mod security;
 mod specs;

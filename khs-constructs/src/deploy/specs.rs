@@ -1,60 +1,52 @@
 //! Resource metadata for offline predictions, from the generated registry.
-//!
-//! TEMPORARY SHIM: a handful of hand-written specs until
-//! `crate::cfn::registry::spec` lands; replaced by a call to it.
 
-use crate::core::resource::{ResourceSpec, TagStyle};
+use crate::cfn::registry;
+use crate::core::resource::ResourceSpec;
 
-macro_rules! spec {
-    ($name:ident, $ty:expr, stateful: $st:expr, [$($co:expr),* $(,)?]) => {
-        const $name: ResourceSpec = ResourceSpec {
-            type_name: $ty,
-            properties: &[],
-            create_only: &[$($co),*],
-            attributes: &[],
-            tags: TagStyle::KeyValueList,
-            stateful: $st,
-            docs_url: "",
-        };
-    };
-}
-
-spec!(DB_INSTANCE, "AWS::RDS::DBInstance", stateful: true, [
-    "/properties/DBInstanceIdentifier", "/properties/DBName", "/properties/DBSubnetGroupName",
-    "/properties/KmsKeyId", "/properties/MasterUsername", "/properties/StorageEncrypted",
-]);
-spec!(DB_SUBNET_GROUP, "AWS::RDS::DBSubnetGroup", stateful: false, ["/properties/DBSubnetGroupName"]);
-spec!(BUCKET, "AWS::S3::Bucket", stateful: true, ["/properties/BucketName"]);
-spec!(SUBNET, "AWS::EC2::Subnet", stateful: false, [
-    "/properties/VpcId", "/properties/AvailabilityZone", "/properties/CidrBlock",
-]);
-spec!(VPC, "AWS::EC2::VPC", stateful: false, ["/properties/CidrBlock"]);
-spec!(SECURITY_GROUP, "AWS::EC2::SecurityGroup", stateful: false, [
-    "/properties/GroupDescription", "/properties/GroupName", "/properties/VpcId",
-]);
-spec!(LOG_GROUP, "AWS::Logs::LogGroup", stateful: true, ["/properties/LogGroupName"]);
-spec!(SECRET, "AWS::SecretsManager::Secret", stateful: true, ["/properties/Name"]);
-spec!(TOPIC, "AWS::SNS::Topic", stateful: false, ["/properties/TopicName"]);
-spec!(ROLE, "AWS::IAM::Role", stateful: false, ["/properties/RoleName", "/properties/Path"]);
-spec!(REPLICATION_GROUP, "AWS::ElastiCache::ReplicationGroup", stateful: true, [
-    "/properties/CacheSubnetGroupName", "/properties/ReplicationGroupId", "/properties/Port",
-]);
-
-const ALL: &[&ResourceSpec] = &[
-    &DB_INSTANCE,
-    &DB_SUBNET_GROUP,
-    &BUCKET,
-    &SUBNET,
-    &VPC,
-    &SECURITY_GROUP,
-    &LOG_GROUP,
-    &SECRET,
-    &TOPIC,
-    &ROLE,
-    &REPLICATION_GROUP,
+/// Stateful types from cfn-lint's `AdditionalSpecs/StatefulResources.json`
+/// (1.58.0), for types the generated layer does not cover (used through
+/// `RawResource`): the registry's own `stateful` flag wins where it knows the type.
+const STATEFUL_FALLBACK: &[&str] = &[
+    "AWS::Backup::BackupVault",
+    "AWS::CloudFormation::Stack",
+    "AWS::Cognito::UserPool",
+    "AWS::DocDB::DBCluster",
+    "AWS::DocDB::DBInstance",
+    "AWS::DynamoDB::GlobalTable",
+    "AWS::DynamoDB::Table",
+    "AWS::EC2::Volume",
+    "AWS::EFS::FileSystem",
+    "AWS::EMR::Cluster",
+    "AWS::ElastiCache::CacheCluster",
+    "AWS::ElastiCache::ReplicationGroup",
+    "AWS::Elasticsearch::Domain",
+    "AWS::FSx::FileSystem",
+    "AWS::KMS::Key",
+    "AWS::Kinesis::Stream",
+    "AWS::Logs::LogGroup",
+    "AWS::Neptune::DBCluster",
+    "AWS::Neptune::DBInstance",
+    "AWS::OpenSearchService::Domain",
+    "AWS::Organizations::Account",
+    "AWS::QLDB::Ledger",
+    "AWS::RDS::DBCluster",
+    "AWS::RDS::DBInstance",
+    "AWS::Redshift::Cluster",
+    "AWS::S3::Bucket",
+    "AWS::SDB::Domain",
+    "AWS::SQS::Queue",
+    "AWS::SecretsManager::Secret",
 ];
 
-/// The metadata of a resource type, when the registry knows it.
+/// The metadata of a resource type, when the generated layer covers it.
 pub fn spec(type_name: &str) -> Option<&'static ResourceSpec> {
-    ALL.iter().copied().find(|s| s.type_name == type_name)
+    registry::spec(type_name)
+}
+
+/// Whether a type holds data that a replacement or deletion loses.
+pub fn stateful(type_name: &str) -> bool {
+    match spec(type_name) {
+        Some(s) => s.stateful,
+        None => STATEFUL_FALLBACK.contains(&type_name),
+    }
 }

@@ -1,0 +1,181 @@
+//! A `moto_server` on a free loopback port for the deploy tests: started on
+//! demand, reset between tests, killed on drop.
+//!
+//! The executable is `$KHS_MOTO_SERVER`, else `.venv/bin/moto_server` at the
+//! workspace root, else `moto_server` on `PATH`; without one the tests fail
+//! with a message saying how to install it. Only 127.0.0.1 is ever used.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A running moto_server.
+#[derive(Debug)]
+pub struct MotoServer {
+    child: Child,
+    /// The port on 127.0.0.1.
+    pub port: u16,
+}
+
+/// Where the moto_server executable is, or why there is none.
+pub fn find_moto_server() -> Result<PathBuf, String> {
+    if let Ok(p) = std::env::var("KHS_MOTO_SERVER") {
+        let p = PathBuf::from(p);
+        return if p.is_file() {
+            Ok(p)
+        } else {
+            Err(format!("KHS_MOTO_SERVER={} is not a file", p.display()))
+        };
+    }
+    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/moto_server");
+    if venv.is_file() {
+        return Ok(venv);
+    }
+    if let Some(path) = std::env::var_os("PATH") {
+        for dir in std::env::split_paths(&path) {
+            let p = dir.join("moto_server");
+            if p.is_file() {
+                return Ok(p);
+            }
+        }
+    }
+    Err(
+        "moto_server not found: set KHS_MOTO_SERVER to its path, or install it with \
+         `python3 -m venv .venv && .venv/bin/pip install 'moto[server]'` at the workspace root"
+            .to_string(),
+    )
+}
+
+impl MotoServer {
+    /// Starts moto_server on a free port and waits until it answers.
+    pub fn start() -> Result<MotoServer, String> {
+        let exe = find_moto_server()?;
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map_err(|e| format!("no free port on 127.0.0.1: {e}"))?
+            .port();
+        let child = Command::new(&exe)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("cannot start {}: {e}", exe.display()))?;
+        let server = MotoServer { child, port };
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(30) {
+            if server.request("GET", "/moto-api/", None, &[]).is_ok() {
+                return Ok(server);
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Err(format!(
+            "{} did not answer on 127.0.0.1:{port} within 30 s",
+            exe.display()
+        ))
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Wipes every resource (`POST /moto-api/reset`).
+    pub fn reset(&self) -> Result<(), String> {
+        self.request("POST", "/moto-api/reset", Some(""), &[])
+            .map(|_| ())
+    }
+
+    /// An unsigned query-API call (EC2, RDS, …): moto only reads the service
+    /// and region from the credential scope of the Authorization header.
+    pub fn query(&self, service: &str, action: &str, version: &str) -> Result<String, String> {
+        let auth = auth_header(service);
+        self.request(
+            "GET",
+            &format!("/?Action={action}&Version={version}"),
+            None,
+            &[("Authorization", auth.as_str())],
+        )
+    }
+
+    /// An unsigned JSON-API call (ECS, …) with `X-Amz-Target`.
+    pub fn json(&self, service: &str, target: &str, body: &str) -> Result<String, String> {
+        let auth = auth_header(service);
+        self.request(
+            "POST",
+            "/",
+            Some(body),
+            &[
+                ("Authorization", auth.as_str()),
+                ("X-Amz-Target", target),
+                ("Content-Type", "application/x-amz-json-1.1"),
+            ],
+        )
+    }
+
+    /// An unsigned S3 call (`GET /` lists buckets, `PUT /name` creates one).
+    pub fn s3(&self, method: &str, path: &str) -> Result<String, String> {
+        let auth = auth_header("s3");
+        let body = (method == "PUT").then_some("");
+        self.request(method, path, body, &[("Authorization", auth.as_str())])
+    }
+
+    /// One HTTP/1.1 request; returns the body of a 2xx answer.
+    pub fn request(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&str>,
+        headers: &[(&str, &str)],
+    ) -> Result<String, String> {
+        let mut s = TcpStream::connect(("127.0.0.1", self.port)).map_err(|e| e.to_string())?;
+        s.set_read_timeout(Some(Duration::from_secs(30)))
+            .map_err(|e| e.to_string())?;
+        let mut req = format!(
+            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nConnection: close\r\n",
+            self.port
+        );
+        for (k, v) in headers {
+            req.push_str(&format!("{k}: {v}\r\n"));
+        }
+        if let Some(b) = body {
+            req.push_str(&format!("Content-Length: {}\r\n", b.len()));
+        }
+        req.push_str("\r\n");
+        req.push_str(body.unwrap_or_default());
+        s.write_all(req.as_bytes()).map_err(|e| e.to_string())?;
+        let mut resp = Vec::new();
+        s.read_to_end(&mut resp).map_err(|e| e.to_string())?;
+        let text = String::from_utf8_lossy(&resp).into_owned();
+        let status: u16 = text
+            .split_whitespace()
+            .nth(1)
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0);
+        let body = text
+            .split_once("\r\n\r\n")
+            .map(|(_, b)| b)
+            .unwrap_or_default();
+        if (200..300).contains(&status) {
+            Ok(body.to_string())
+        } else {
+            Err(format!("{method} {path}: HTTP {status}: {body}"))
+        }
+    }
+}
+
+fn auth_header(service: &str) -> String {
+    format!(
+        "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/{service}/aws4_request, \
+         SignedHeaders=host, Signature=0"
+    )
+}
+
+impl Drop for MotoServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -1,0 +1,408 @@
+//! The deploy command line against moto_server on 127.0.0.1: the built
+//! binary (`khs-test-deploy`, the CLI over `tests/src/deploy_app.rs`) is run
+//! with arguments, exactly as a user runs an app's binary. Each test starts
+//! its own moto_server on a free port (killed on drop) and checks the
+//! resources through moto's EC2/S3/RDS/ECS APIs.
+//!
+//! Run with `cargo test -p khs-tests --features deploy --test deploy_moto`.
+
+use std::process::Command;
+
+use khs_tests::deploy_app::{BIG_STACK, BUCKET, PROD_STACK, STACK, VPC_CIDR};
+use khs_tests::moto::MotoServer;
+
+struct Run {
+    code: i32,
+    out: String,
+}
+
+fn khs(moto: &MotoServer, variant: &str, args: &[&str]) -> Run {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_khs-test-deploy"));
+    cmd.args(args).arg("--endpoint-url").arg(moto.endpoint());
+    let out = test_env(&mut cmd)
+        .env("KHS_TEST_VARIANT", variant)
+        .output()
+        .expect("run khs-test-deploy");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    println!("$ khs {} (variant {variant})\n{text}", args.join(" "));
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        out: text,
+    }
+}
+
+/// Static test credentials, no metadata service, no user configuration.
+fn test_env(cmd: &mut Command) -> &mut Command {
+    for var in [
+        "AWS_PROFILE",
+        "AWS_DEFAULT_PROFILE",
+        "AWS_SESSION_TOKEN",
+        "AWS_ENDPOINT_URL",
+        "AWS_ENDPOINT_URL_CLOUDFORMATION",
+        "AWS_ENDPOINT_URL_S3",
+        "AWS_WEB_IDENTITY_TOKEN_FILE",
+        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", "/nonexistent/khs-test/config")
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            "/nonexistent/khs-test/credentials",
+        )
+        .env("KHS_DEPLOY_POLL_MS", "100")
+}
+
+fn moto() -> MotoServer {
+    let m = MotoServer::start()
+        .map_err(|e| format!("the deploy tests need moto_server: {e}"))
+        .expect("moto_server");
+    m.reset().expect("reset moto");
+    m
+}
+
+fn cfn_query(m: &MotoServer, action_and_args: &str) -> String {
+    m.query("cloudformation", action_and_args, "2010-05-15")
+        .expect(action_and_args)
+}
+
+fn ec2(m: &MotoServer, action: &str) -> String {
+    m.query("ec2", action, "2016-11-15").expect(action)
+}
+
+#[test]
+fn deploys_updates_reports_no_changes_and_destroys() {
+    let m = moto();
+
+    let r = khs(&m, "base", &["diff", STACK]);
+    assert_eq!(r.code, 0, "{}", r.out);
+    assert!(r.out.contains("not deployed yet"), "{}", r.out);
+    assert!(r.out.contains("+ DatabaseInstance"), "{}", r.out);
+
+    let r = khs(&m, "base", &["deploy", STACK]);
+    assert_eq!(r.code, 0, "{}", r.out);
+    assert!(
+        r.out.contains(&format!("{STACK}: CREATE_COMPLETE")),
+        "{}",
+        r.out
+    );
+
+    // The resources exist, seen through moto's service APIs.
+    assert!(ec2(&m, "DescribeVpcs").contains(VPC_CIDR));
+    let subnets = ec2(&m, "DescribeSubnets");
+    assert!(
+        subnets.contains("10.42.0.0/24") && subnets.contains("10.42.1.0/24"),
+        "{subnets}"
+    );
+    assert!(m.s3("GET", "/").expect("ListBuckets").contains(BUCKET));
+    let dbs = m
+        .query("rds", "DescribeDBInstances", "2014-10-31")
+        .expect("rds");
+    assert!(dbs.contains("<Engine>postgres</Engine>"), "{dbs}");
+    let clusters = m
+        .json(
+            "ecs",
+            "AmazonEC2ContainerServiceV20141113.ListClusters",
+            "{}",
+        )
+        .expect("ecs");
+    let cluster = clusters
+        .split('"')
+        .find(|s| s.starts_with("arn:aws:ecs"))
+        .expect("a cluster");
+    let services = m
+        .json(
+            "ecs",
+            "AmazonEC2ContainerServiceV20141113.ListServices",
+            &format!(r#"{{"cluster": "{cluster}"}}"#),
+        )
+        .expect("ecs services");
+    assert!(services.contains("khs-deploy-test-api"), "{services}");
+    let lbs = m
+        .query(
+            "elasticloadbalancing",
+            "DescribeLoadBalancers",
+            "2015-12-01",
+        )
+        .expect("elbv2");
+    assert!(lbs.contains("<Scheme>internal</Scheme>"), "{lbs}");
+
+    // Same code again: a clean "no changes", exit 0.
+    let r = khs(&m, "base", &["deploy", STACK]);
+    assert_eq!(r.code, 0, "{}", r.out);
+    assert!(
+        r.out.contains(&format!("{STACK}: no changes.")),
+        "{}",
+        r.out
+    );
+
+    // An in-place update: the diff names the paths, the deploy applies them.
+    let r = khs(&m, "update", &["diff", STACK]);
+    assert_eq!(r.code, 0, "{}", r.out);
+    assert!(r.out.contains("~ ApiService"), "{}", r.out);
+    assert!(r.out.contains("~ DesiredCount: 1 -> 2"), "{}", r.out);
+    assert!(r.out.contains("~ AssetsBucket"), "{}", r.out);
+    assert!(!r.out.contains("[REPLACE]"), "{}", r.out);
+    let r = khs(&m, "update", &["deploy", STACK]);
+    assert_eq!(r.code, 0, "{}", r.out);
+    assert!(
+        r.out.contains(&format!("{STACK}: UPDATE_COMPLETE")),
+        "{}",
+        r.out
+    );
+
+    let r = khs(&m, "update", &["status"]);
+    assert_eq!(r.code, 0, "{}", r.out);
+    assert!(r.out.contains("UPDATE_COMPLETE"), "{}", r.out);
+    assert!(
+        r.out.contains(BIG_STACK) && r.out.contains("not deployed"),
+        "{}",
+        r.out
+    );
+
+    let r = khs(&m, "update", &["destroy", STACK, "--yes"]);
+    assert_eq!(r.code, 0, "{}", r.out);
+    assert!(r.out.contains("Kept (DeletionPolicy Retain"), "{}", r.out);
+    assert!(
+        r.out.contains("DatabaseInstance (AWS::RDS::DBInstance)"),
+        "{}",
+        r.out
+    );
+    assert!(
+        r.out.contains(&format!("{STACK}: DELETE_COMPLETE")) || r.out.contains("DELETE_COMPLETE"),
+        "{}",
+        r.out
+    );
+    let r = khs(&m, "update", &["status"]);
+    assert!(
+        r.out
+            .lines()
+            .any(|l| l.starts_with(STACK) && l.contains("not deployed")),
+        "{}",
+        r.out
+    );
+}
+
+#[test]
+fn refuses_a_database_replacement_unless_allowed() {
+    let m = moto();
+    let r = khs(&m, "base", &["deploy", STACK]);
+    assert_eq!(r.code, 0, "{}", r.out);
+
+    // The offline diff predicts it (moto's change sets carry no Replacement).
+    let r = khs(&m, "replace-db", &["diff", STACK, "--changeset"]);
+    assert_eq!(r.code, 0, "{}", r.out);
+    assert!(
+        r.out.contains("DatabaseInstance") && r.out.contains("[REPLACE]"),
+        "{}",
+        r.out
+    );
+    assert!(r.out.contains("DBSubnetGroupName"), "{}", r.out);
+    assert!(
+        r.out.contains("would be refused by the data-loss guard"),
+        "{}",
+        r.out
+    );
+
+    let r = khs(&m, "replace-db", &["deploy", STACK]);
+    assert_eq!(r.code, 3, "{}", r.out);
+    assert!(
+        r.out.contains("DatabaseInstance (AWS::RDS::DBInstance, khs-deploy-test/Database/Instance) would be REPLACED"),
+        "{}",
+        r.out
+    );
+    assert!(r.out.contains("changing DBSubnetGroupName"), "{}", r.out);
+    assert!(
+        r.out.contains("--allow-replace DatabaseInstance"),
+        "{}",
+        r.out
+    );
+    // Nothing was executed: the old subnet group is still there.
+    let groups = m
+        .query("rds", "DescribeDBSubnetGroups", "2014-10-31")
+        .expect("rds");
+    assert!(
+        groups.contains("khs-deploy-test-db-a") && !groups.contains("khs-deploy-test-db-b"),
+        "{groups}"
+    );
+
+    let r = khs(
+        &m,
+        "replace-db",
+        &["deploy", STACK, "--allow-replace", "DatabaseInstance"],
+    );
+    assert_eq!(r.code, 0, "{}", r.out);
+    assert!(r.out.contains("allowed by --allow-replace"), "{}", r.out);
+    assert!(
+        r.out.contains(&format!("{STACK}: UPDATE_COMPLETE")),
+        "{}",
+        r.out
+    );
+    // moto applies the template without replacing anything: check the
+    // deployed template instead.
+    let template = cfn_query(&m, &format!("GetTemplate&StackName={STACK}"));
+    assert!(template.contains("khs-deploy-test-db-b"), "{template}");
+}
+
+#[test]
+fn dry_run_shows_the_change_set_and_executes_nothing() {
+    let m = moto();
+    let r = khs(&m, "base", &["deploy", STACK, "--dry-run"]);
+    assert_eq!(r.code, 0, "{}", r.out);
+    assert!(
+        r.out.contains("Change set for khs-deploy-test"),
+        "{}",
+        r.out
+    );
+    assert!(r.out.contains("dry run"), "{}", r.out);
+    assert!(!ec2(&m, "DescribeVpcs").contains(VPC_CIDR));
+    let r = khs(&m, "base", &["status"]);
+    assert!(
+        r.out
+            .lines()
+            .any(|l| l.starts_with(STACK) && l.contains("not deployed")),
+        "{}",
+        r.out
+    );
+}
+
+#[test]
+fn large_templates_go_through_the_named_bucket() {
+    let m = moto();
+    let r = khs(&m, "base", &["deploy", BIG_STACK]);
+    assert_eq!(r.code, 1, "{}", r.out);
+    assert!(r.out.contains("pass --template-bucket BUCKET"), "{}", r.out);
+
+    // An API error, reported in one line with its code.
+    let r = khs(
+        &m,
+        "base",
+        &[
+            "deploy",
+            BIG_STACK,
+            "--template-bucket",
+            "khs-no-such-bucket",
+        ],
+    );
+    assert_eq!(r.code, 1, "{}", r.out);
+    assert!(
+        r.out
+            .contains("error: khs-deploy-big: PutObject (template upload) failed: NoSuchBucket"),
+        "{}",
+        r.out
+    );
+
+    m.s3("PUT", "/khs-templates-test").expect("create bucket");
+    let r = khs(
+        &m,
+        "base",
+        &[
+            "deploy",
+            BIG_STACK,
+            "--template-bucket",
+            "khs-templates-test",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.out);
+    assert!(
+        r.out
+            .contains("uploaded to https://s3.us-east-1.amazonaws.com/khs-templates-test/"),
+        "{}",
+        r.out
+    );
+    assert!(
+        r.out.contains(&format!("{BIG_STACK}: CREATE_COMPLETE")),
+        "{}",
+        r.out
+    );
+}
+
+#[test]
+fn production_stacks_get_termination_protection_and_a_stack_policy() {
+    let m = moto();
+    let r = khs(&m, "base", &["deploy", PROD_STACK]);
+    assert_eq!(r.code, 0, "{}", r.out);
+    assert!(
+        r.out.contains("stack policy denies Update:Replace"),
+        "{}",
+        r.out
+    );
+    let policy = cfn_query(&m, &format!("GetStackPolicy&StackName={PROD_STACK}"));
+    assert!(
+        policy.contains("Update:Replace") && policy.contains("LogicalResourceId/AuditLogs"),
+        "{policy}"
+    );
+    // moto 5.2.5 does not implement UpdateTerminationProtection: the client
+    // says so and goes on; against AWS the flag is set (and an AWS error
+    // there fails the deployment).
+    assert!(
+        r.out.contains("termination protection on.")
+            || r.out.contains("warning: khs-deploy-prod: UpdateTerminationProtection failed: the endpoint answered HTTP 500"),
+        "{}",
+        r.out
+    );
+
+    let r = khs(&m, "base", &["destroy", PROD_STACK, "--yes"]);
+    assert_eq!(r.code, 3, "{}", r.out);
+    assert!(r.out.contains("is a production stack"), "{}", r.out);
+}
+
+#[test]
+fn missing_credentials_are_one_sentence() {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_khs-test-deploy"));
+    test_env(&mut cmd)
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .args(["status", "--endpoint-url", "http://127.0.0.1:9"]);
+    let out = cmd.output().expect("run");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.starts_with("error: no AWS credentials found: log in with `aws sso login`"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+}
+
+#[test]
+fn help_explains_the_commands_and_the_guard() {
+    let out = Command::new(env!("CARGO_BIN_EXE_khs-test-deploy"))
+        .arg("--help")
+        .output()
+        .expect("run");
+    let text = String::from_utf8_lossy(&out.stdout);
+    for word in [
+        "diff",
+        "deploy",
+        "destroy",
+        "status",
+        "watch",
+        "THE DATA-LOSS GUARD",
+        "--endpoint-url",
+    ] {
+        assert!(text.contains(word), "{word} missing from:\n{text}");
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_khs-test-deploy"))
+        .args(["deploy", "--help"])
+        .output()
+        .expect("run");
+    let text = String::from_utf8_lossy(&out.stdout);
+    for word in [
+        "--allow-replace",
+        "--dry-run",
+        "--approve",
+        "--parameters",
+        "--parameter",
+        "--template-bucket",
+    ] {
+        assert!(text.contains(word), "{word} missing from:\n{text}");
+    }
+}
