@@ -8,13 +8,15 @@
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, ChildStdin, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// A running moto_server.
 #[derive(Debug)]
 pub struct MotoServer {
     child: Child,
+    /// Closing it (on drop, or when the test process dies) stops moto.
+    lifeline: Option<ChildStdin>,
     /// The port on 127.0.0.1.
     pub port: u16,
 }
@@ -56,14 +58,27 @@ impl MotoServer {
             .and_then(|l| l.local_addr())
             .map_err(|e| format!("no free port on 127.0.0.1: {e}"))?
             .port();
-        let child = Command::new(&exe)
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdin(Stdio::null())
+        // A shell watchdog: moto runs until the shell's stdin closes, which
+        // also happens when the test process is killed, so no server outlives
+        // its test.
+        let mut child = Command::new("sh")
+            .args([
+                "-c",
+                "\"$0\" -H 127.0.0.1 -p \"$1\" >/dev/null 2>&1 & pid=$!; read _; kill $pid; wait $pid",
+            ])
+            .arg(&exe)
+            .arg(port.to_string())
+            .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .map_err(|e| format!("cannot start {}: {e}", exe.display()))?;
-        let server = MotoServer { child, port };
+        let lifeline = child.stdin.take();
+        let server = MotoServer {
+            child,
+            lifeline,
+            port,
+        };
         let start = Instant::now();
         while start.elapsed() < Duration::from_secs(30) {
             if server.request("GET", "/moto-api/", None, &[]).is_ok() {
@@ -175,7 +190,7 @@ fn auth_header(service: &str) -> String {
 
 impl Drop for MotoServer {
     fn drop(&mut self) {
-        let _ = self.child.kill();
+        drop(self.lifeline.take());
         let _ = self.child.wait();
     }
 }

@@ -17,6 +17,7 @@ struct Run {
 }
 
 fn khs(moto: &MotoServer, variant: &str, args: &[&str]) -> Run {
+    let start = std::time::Instant::now();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_khs-test-deploy"));
     cmd.args(args).arg("--endpoint-url").arg(moto.endpoint());
     let out = test_env(&mut cmd)
@@ -28,7 +29,11 @@ fn khs(moto: &MotoServer, variant: &str, args: &[&str]) -> Run {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    println!("$ khs {} (variant {variant})\n{text}", args.join(" "));
+    println!(
+        "$ khs {} (variant {variant}, {:.1} s)\n{text}",
+        args.join(" "),
+        start.elapsed().as_secs_f64()
+    );
     Run {
         code: out.status.code().unwrap_or(-1),
         out: text,
@@ -45,6 +50,7 @@ fn test_env(cmd: &mut Command) -> &mut Command {
         "AWS_ENDPOINT_URL_CLOUDFORMATION",
         "AWS_ENDPOINT_URL_S3",
         "AWS_WEB_IDENTITY_TOKEN_FILE",
+        "AWS_RETRY_MODE",
         "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
         "AWS_CONTAINER_CREDENTIALS_FULL_URI",
     ] {
@@ -58,6 +64,7 @@ fn test_env(cmd: &mut Command) -> &mut Command {
             "AWS_SHARED_CREDENTIALS_FILE",
             "/nonexistent/khs-test/credentials",
         )
+        .env("AWS_MAX_ATTEMPTS", "2")
         .env("KHS_DEPLOY_POLL_MS", "100")
 }
 

@@ -33,9 +33,10 @@ use serde_json::Value;
 use super::changeset::{PlannedChange, Source, plan};
 use super::client::{
     ChangeSetRequest, Client, ConnectOptions, DeployError, MAX_TEMPLATE_BODY_BYTES, ParamValue,
-    StackEvent, StackInfo, TemplateSource,
+    StackInfo, TemplateSource,
 };
 use super::diff::{Action, ChangeScope, Replacement, TemplateDiff, diff_templates, short};
+use super::events::{Outcome, Tracker, is_terminal, rollback_failed_guidance};
 use super::guard::{GuardOptions, Verdict, evaluate, stack_policy};
 use super::params::{self, Resolution, Resolved};
 use crate::core::app::{App, StackArtifact};
@@ -805,12 +806,11 @@ impl Ctx {
         ui: &mut Ui<'_>,
         client: &Client,
         name: &str,
-        mut seen: BTreeSet<String>,
+        seen: BTreeSet<String>,
         total: u64,
     ) -> Res<Outcome> {
         let bar = ui.progress(total);
-        let mut done: BTreeSet<String> = BTreeSet::new();
-        let mut first_failure: Option<StackEvent> = None;
+        let mut tracker = Tracker::new(seen);
         let mut stack_id = name.to_string();
         let interrupt = tokio::signal::ctrl_c();
         tokio::pin!(interrupt);
@@ -834,82 +834,35 @@ impl Ctx {
             if let Some(i) = &info {
                 stack_id = i.id.clone();
             }
-            let mut events = client.stack_events(&stack_id, newest.as_deref()).await?;
+            let events = client.stack_events(&stack_id, newest.as_deref()).await?;
             if let Some(e) = events.first() {
                 newest = Some(e.id.clone());
             }
-            events.reverse();
-            for e in events {
-                if !seen.insert(e.id.clone()) {
-                    continue;
-                }
-                let line = format!(
-                    "{}  {:<40} {:<36} {}{}",
-                    short_time(&e.timestamp),
-                    e.logical_id,
-                    e.resource_type,
-                    e.status,
-                    e.reason
-                        .as_deref()
-                        .map(|r| format!("  {r}"))
-                        .unwrap_or_default()
-                );
+            for line in tracker.observe(&events) {
                 bar.suspend(|| ui.line(&line));
-                if e.status.ends_with("_FAILED") && first_failure.is_none() {
-                    first_failure = Some(e.clone());
-                }
-                if !e.is_stack()
-                    && (e.status.ends_with("_COMPLETE")
-                        || e.status.ends_with("_FAILED")
-                        || e.status == "DELETE_SKIPPED")
-                {
-                    done.insert(e.logical_id.clone());
-                    bar.set_position((done.len() as u64).min(total));
-                }
             }
-            let status = info.as_ref().map(|i| i.status.clone());
-            let status = match status {
-                None => "DELETE_COMPLETE".to_string(),
-                Some(s) => s,
-            };
+            bar.set_position(tracker.done().min(total));
+            let status = info
+                .as_ref()
+                .map(|i| i.status.clone())
+                .unwrap_or_else(|| "DELETE_COMPLETE".to_string());
             bar.set_message(status.clone());
-            if status.ends_with("_IN_PROGRESS") && status != "REVIEW_IN_PROGRESS" {
+            if !is_terminal(&status) {
                 continue;
             }
             bar.finish_and_clear();
-            let failed = status.contains("ROLLBACK") || status.ends_with("_FAILED");
-            if failed {
-                let reason = first_failure
-                    .as_ref()
-                    .map(|e| {
-                        format!(
-                            "{} ({}): {}",
-                            e.logical_id,
-                            e.status,
-                            e.reason.as_deref().unwrap_or("no reason given")
-                        )
-                    })
-                    .or_else(|| info.as_ref().and_then(|i| i.status_reason.clone()))
-                    .unwrap_or_else(|| "no failure reason in the events".to_string());
-                ui.error(&format!("{name}: deployment failed: {reason}"));
-                ui.line(&format!("{name}: final status {status}"));
-                if status == "UPDATE_ROLLBACK_FAILED" {
-                    ui.line(&rollback_failed_guidance(name));
-                } else if status == "ROLLBACK_COMPLETE" {
-                    ui.line(&format!(
-                        "{name}: the stack was never created; delete it with `destroy {name}` \
-                         before deploying again."
-                    ));
-                } else if status == "UPDATE_ROLLBACK_COMPLETE" {
-                    ui.line(&format!(
-                        "{name}: CloudFormation rolled back to the previous state; fix the cause \
-                         and deploy again."
-                    ));
-                }
-            } else {
-                ui.line(&format!("{name}: {status}"));
+            let outcome = tracker.outcome(
+                name,
+                &status,
+                info.as_ref().and_then(|i| i.status_reason.as_deref()),
+            );
+            if let Some(e) = &outcome.error {
+                ui.error(e);
             }
-            return Ok(Outcome { failed });
+            for l in &outcome.lines {
+                ui.line(l);
+            }
+            return Ok(outcome);
         }
     }
 
@@ -1068,10 +1021,6 @@ impl Ctx {
     }
 }
 
-struct Outcome {
-    failed: bool,
-}
-
 fn given_params(args: &ParamArgs) -> Res<BTreeMap<String, String>> {
     let mut given = match &args.parameters {
         Some(path) => params::load_file(path).map_err(Failure::Message)?,
@@ -1082,21 +1031,6 @@ fn given_params(args: &ParamArgs) -> Res<BTreeMap<String, String>> {
         given.insert(k, v);
     }
     Ok(given)
-}
-
-fn rollback_failed_guidance(name: &str) -> String {
-    format!(
-        "{name} is UPDATE_ROLLBACK_FAILED: CloudFormation could not roll back the failed update. \
-         Fix the cause shown in the events (often a resource changed or deleted outside \
-         CloudFormation), then run `aws cloudformation continue-update-rollback --stack-name \
-         {name}` (add `--resources-to-skip <LogicalId>` for resources that cannot be restored), \
-         follow it with `watch {name}`, and deploy again."
-    )
-}
-
-fn short_time(t: &str) -> &str {
-    // 2026-11-25T14:33:29Z → 14:33:29
-    t.get(11..19).unwrap_or(t)
 }
 
 fn print_diff(ui: &mut Ui<'_>, diff: &TemplateDiff) {

@@ -23,9 +23,13 @@ use aws_sdk_cloudformation::types::{
 use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
 
 use super::changeset::{ChangeDetail, ChangeSetDescription, ChangeTarget, ResourceChange};
+pub use super::events::StackEvent;
 
 /// CloudFormation's limit for a template passed inline (`TemplateBody`).
 pub const MAX_TEMPLATE_BODY_BYTES: usize = 51_200;
+
+/// Attempts per API call when nothing else is configured.
+pub const DEFAULT_MAX_ATTEMPTS: u32 = 5;
 
 /// Everything that can go wrong while talking to AWS.
 #[derive(Debug, thiserror::Error)]
@@ -157,7 +161,8 @@ pub struct ConnectOptions {
     /// Attempts per API call, including the first (standard retry mode with
     /// exponential backoff and jitter).
     ///
-    /// Default: `5`.
+    /// Default: - `AWS_MAX_ATTEMPTS`/`AWS_RETRY_MODE` when set, else
+    /// [`DEFAULT_MAX_ATTEMPTS`] in standard mode.
     pub max_attempts: Option<u32>,
 }
 
@@ -186,30 +191,6 @@ impl StackInfo {
     /// Whether an operation is running.
     pub fn in_progress(&self) -> bool {
         self.status.ends_with("_IN_PROGRESS") && self.status != "REVIEW_IN_PROGRESS"
-    }
-}
-
-/// One stack event.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StackEvent {
-    /// The event id.
-    pub id: String,
-    /// RFC 3339 time.
-    pub timestamp: String,
-    /// The logical id (the stack name for stack events).
-    pub logical_id: String,
-    /// The type (`AWS::CloudFormation::Stack` for the stack itself).
-    pub resource_type: String,
-    /// `CREATE_COMPLETE`, …
-    pub status: String,
-    /// Why.
-    pub reason: Option<String>,
-}
-
-impl StackEvent {
-    /// Whether the event is about the stack itself.
-    pub fn is_stack(&self) -> bool {
-        self.resource_type == "AWS::CloudFormation::Stack"
     }
 }
 
@@ -267,12 +248,19 @@ impl Client {
             .build_https();
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .region(aws_config::Region::new(region.clone()))
-            .http_client(http)
-            .retry_config(
+            .http_client(http);
+        // AWS_MAX_ATTEMPTS / AWS_RETRY_MODE (or the profile's settings) win
+        // when set; otherwise standard mode with more attempts than the
+        // SDK's 3, since following a deployment polls for a long time.
+        let from_env = std::env::var_os("AWS_MAX_ATTEMPTS").is_some()
+            || std::env::var_os("AWS_RETRY_MODE").is_some();
+        if options.max_attempts.is_some() || !from_env {
+            loader = loader.retry_config(
                 RetryConfig::standard()
-                    .with_max_attempts(options.max_attempts.unwrap_or(5))
+                    .with_max_attempts(options.max_attempts.unwrap_or(DEFAULT_MAX_ATTEMPTS))
                     .with_initial_backoff(Duration::from_millis(500)),
             );
+        }
         if let Some(p) = &options.profile {
             loader = loader.profile_name(p);
         }

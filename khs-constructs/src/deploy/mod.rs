@@ -24,6 +24,7 @@ pub mod cli;
 #[cfg(feature = "deploy")]
 pub mod client;
 pub mod diff;
+pub mod events;
 pub mod guard;
 pub mod params;
 pub mod security;
