@@ -151,9 +151,12 @@ pub struct Connections {
     egress: Egress,
 }
 
-/// A short name for rule ids: the construct path below the stack, joined.
-fn short_name(path: &ConstructPath) -> String {
-    path.ids()
+/// A short name for rule ids: the construct path below `scope` (the scope
+/// the rule is added to), joined, so ids do not repeat the scope's prefix.
+fn short_name(path: &ConstructPath, scope: &ConstructPath) -> String {
+    let ids = path.ids();
+    let below = ids.strip_prefix(scope.ids()).unwrap_or(ids);
+    below
         .iter()
         .flat_map(|id| id.chars().filter(char::is_ascii_alphanumeric))
         .collect()
@@ -250,8 +253,8 @@ impl Connections {
     ) -> Result<()> {
         port.validate(&self.path, "port")?;
         let mut s = scope.as_scope();
-        let target = short_name(&self.path);
-        let from = short_name(&source.path);
+        let target = short_name(&self.path, s.path());
+        let from = short_name(&source.path, s.path());
         let suffix = port.id_suffix();
         s.add(
             &format!("{target}IngressFrom{from}{suffix}"),
@@ -314,7 +317,7 @@ impl Connections {
         }
         let mut s = scope.as_scope();
         s.add(
-            &format!("{}Egress{id}", short_name(&self.path)),
+            &format!("{}Egress{id}", short_name(&self.path, s.path())),
             SecurityGroupEgress {
                 cidr_ip: Some(cidr.into()),
                 from_port: Some(port.from.into()),
@@ -329,7 +332,6 @@ impl Connections {
     /// Opens a listener port of a public load balancer to the internet
     /// (`0.0.0.0/0`). Crate-private: the only ingress from anywhere that the
     /// library writes.
-    #[allow(dead_code)] // Used by api_service, which lands next.
     pub(crate) fn allow_listener_from_internet(
         &self,
         scope: &mut Scope<'_>,
@@ -339,7 +341,7 @@ impl Connections {
         scope.add(
             &format!(
                 "{}IngressFromInternet{}",
-                short_name(&self.path),
+                short_name(&self.path, scope.path()),
                 port.id_suffix()
             ),
             SecurityGroupIngress {

@@ -272,9 +272,12 @@ impl PolicyDocument {
         }])
     }
 
-    /// Appends a statement.
+    /// Appends a statement, unless an equal one is there already (two
+    /// secrets sharing a key grant `kms:Decrypt` on it once).
     pub fn push(&mut self, statement: PolicyStatement) {
-        self.statements.push(statement);
+        if !self.statements.contains(&statement) {
+            self.statements.push(statement);
+        }
     }
 
     /// Whether the document has no statement.

@@ -18,12 +18,16 @@
 //! ```
 #![doc(html_root_url = "https://docs.rs/khs-constructs")]
 
+pub mod api_service;
+pub mod autoscaling;
 pub mod backup;
 pub mod budget;
+pub mod cache;
 pub mod cdn;
 pub mod cfn;
 pub mod connections;
 pub mod core;
+pub mod database;
 pub mod deploy;
 pub mod dns;
 pub mod edge;
@@ -51,8 +55,13 @@ pub mod prelude {
     pub use crate::core::value::{List, Value};
     pub use crate::network::{NatGateways, Network, NetworkProps, Subnet, SubnetKind};
     // Application tier (apptier).
+    pub use crate::api_service::{ApiService, ApiServiceProps, ContainerSecret, HealthCheck};
+    pub use crate::autoscaling::{RequestStep, ScalingProps, ScheduledScaling};
+    pub use crate::cache::{Cache, CacheProps};
     pub use crate::connections::{Connections, Port};
+    pub use crate::database::{ConnectionPool, Database, DatabaseProps};
     pub use crate::kms::{EncryptionKey, EncryptionKeyProps};
+    pub use crate::schedule::Cron;
     pub use crate::secrets::{GeneratedValue, Secret, SecretProps};
     // Edge and storage (edge).
     pub use crate::cdn::{ApiOrigin, Cdn, CdnProps};
