@@ -36,6 +36,10 @@ pub struct StageSettings {
     pub tags: BTreeMap<String, String>,
     /// The network.
     pub network: NetworkSettings,
+    /// The logs and backups buckets.
+    pub storage: StorageSettings,
+    /// The frontend: CloudFront, its bucket, certificate, WAF and DNS.
+    pub frontend: FrontendSettings,
 }
 
 /// The network of a stage.
@@ -62,6 +66,60 @@ pub struct NetworkSettings {
     #[serde(default)]
     #[schemars(with = "Vec<String>")]
     pub deny_cidrs: Vec<Ipv4Net>,
+}
+
+/// The logs and backups buckets of a stage (names are
+/// `<prefix>-<account id>-<region>`).
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StorageSettings {
+    /// Name prefix of the logs bucket (`khs-crm-logs`).
+    pub logs_bucket_prefix: String,
+    /// Days before log objects are deleted (Standard-IA after 30 days and
+    /// Glacier after 90 when they live long enough).
+    pub logs_expiration_days: u32,
+    /// Name prefix of the backups bucket (`khs-crm-backups`).
+    pub backups_bucket_prefix: String,
+    /// Days before backup objects are deleted.
+    pub backups_expiration_days: u32,
+    /// Move backups to S3 Intelligent-Tiering at once instead of
+    /// Standard-IA after 30 days.
+    pub backups_intelligent_tiering: bool,
+}
+
+/// The frontend of a stage.
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FrontendSettings {
+    /// Name prefix of the frontend bucket (`khs-crm-frontend-prod`).
+    pub bucket_prefix: String,
+    /// The site's domain name (`app.khscrm.com`).
+    pub domain: String,
+    /// The Route 53 public hosted zone holding `domain`: its id (`Z…`).
+    pub hosted_zone_id: String,
+    /// The hosted zone's domain (`khscrm.com`).
+    pub hosted_zone_name: String,
+    /// CloudFront price class.
+    pub price_class: PriceClassSetting,
+    /// WAF rate limit: requests per 5 minutes per IP (at least 10).
+    pub waf_rate_limit: u32,
+    /// CIDRs the WAF blocks.
+    #[serde(default)]
+    pub waf_ip_deny: Vec<String>,
+}
+
+/// CloudFront price class.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+pub enum PriceClassSetting {
+    /// North America and Europe.
+    #[serde(rename = "PriceClass_100")]
+    PriceClass100,
+    /// Adds Asia, the Middle East and Africa.
+    #[serde(rename = "PriceClass_200")]
+    PriceClass200,
+    /// Every edge location.
+    #[serde(rename = "PriceClass_All")]
+    All,
 }
 
 /// NAT gateway layout.

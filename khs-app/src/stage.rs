@@ -4,9 +4,13 @@
 //! pass typed handles to each other (the network to the service, the service
 //! to the CDN and the alarms, …).
 
+use khs_constructs::cdn::{CdnAccessLogs, PriceClass};
+use khs_constructs::dns::cloudfront_alias_records;
 use khs_constructs::prelude::*;
+use khs_constructs::storage::{ObjectOwnership, ServerAccessLogs, StorageClass, Transition};
+use khs_constructs::waf::CountryCodes;
 
-use crate::settings::{NatSetting, StageSettings};
+use crate::settings::{NatSetting, PriceClassSetting, StageSettings};
 
 /// Builds the stacks of one stage.
 pub fn build(s: &StageSettings) -> Result<Vec<Stack>, khs_constructs::Error> {
@@ -47,5 +51,178 @@ pub fn build(s: &StageSettings) -> Result<Vec<Stack>, khs_constructs::Error> {
         },
     )?;
 
-    Ok(vec![stack])
+    // --- Storage: logs and backups buckets (edge) ----------------------------
+    // Logs: CloudFront standard logs need ACLs (BucketOwnerPreferred); S3
+    // server access logs under s3-access/, load balancer logs under alb/.
+    let st = &s.storage;
+    let logs_bucket = Bucket::new(
+        &mut stack,
+        "LogsBucket",
+        BucketProps {
+            name: BucketName::unique(&st.logs_bucket_prefix),
+            object_ownership: ObjectOwnership::BucketOwnerPreferred,
+            lifecycle_rules: vec![expiring_rule("Expire", st.logs_expiration_days, false)],
+            grants: vec![
+                BucketGrant::ServerAccessLogs {
+                    prefix: "s3-access/".to_string(),
+                },
+                BucketGrant::LoadBalancerLogs {
+                    prefix: "alb/".to_string(),
+                },
+            ],
+            ..BucketProps::default()
+        },
+    )?;
+    let backups_bucket = Bucket::new(
+        &mut stack,
+        "BackupsBucket",
+        BucketProps {
+            name: BucketName::unique(&st.backups_bucket_prefix),
+            lifecycle_rules: vec![expiring_rule(
+                "Archive",
+                st.backups_expiration_days,
+                st.backups_intelligent_tiering,
+            )],
+            server_access_logs: Some(ServerAccessLogs {
+                bucket: logs_bucket.reference(),
+                prefix: "s3-access/backups/".to_string(),
+            }),
+            ..BucketProps::default()
+        },
+    )?;
+
+    // --- Edge: certificate and WAF in us-east-1 (edge) ------------------------
+    // In a stage outside us-east-1 they live in a `<stack>-edge` stack.
+    let fe = &s.frontend;
+    let zone = HostedZoneRef::from_id(&fe.hosted_zone_id, &fe.hosted_zone_name)?;
+    let mut edge = Edge::new(
+        &mut stack,
+        "Edge",
+        EdgeProps {
+            certificate: Some(CertificateProps::new(&fe.domain, zone.clone())),
+            waf: Some(WafProps {
+                rules: vec![
+                    WafRule::new(
+                        "IpDenyList",
+                        0,
+                        WafRuleKind::IpDeny {
+                            addresses: fe.waf_ip_deny.clone(),
+                        },
+                    ),
+                    WafRule::new(
+                        "RateLimit",
+                        1,
+                        WafRuleKind::RateLimit {
+                            limit: fe.waf_rate_limit,
+                            window_seconds: 300,
+                        },
+                    ),
+                    WafRule::new(
+                        "GeoAllow",
+                        2,
+                        WafRuleKind::GeoAllow {
+                            countries: vec![CountryCodes::Us, CountryCodes::Ca, CountryCodes::Mx],
+                        },
+                    ),
+                    WafRule::aws_managed("AWSManagedRulesCommonRuleSet", 3),
+                    WafRule::aws_managed("AWSManagedRulesKnownBadInputsRuleSet", 4),
+                    WafRule::aws_managed("AWSManagedRulesSQLiRuleSet", 5),
+                ],
+                ..WafProps::default()
+            }),
+            stack_name: None,
+        },
+    )?;
+
+    // --- Frontend: S3 + CloudFront + DNS (edge) --------------------------------
+    let cdn = Cdn::new(
+        &mut stack,
+        "Frontend",
+        CdnProps {
+            bucket: BucketProps {
+                name: BucketName::unique(&fe.bucket_prefix),
+                server_access_logs: Some(ServerAccessLogs {
+                    bucket: logs_bucket.reference(),
+                    prefix: "s3-access/frontend/".to_string(),
+                }),
+                ..BucketProps::default()
+            },
+            aliases: vec![fe.domain.clone()],
+            certificate: edge.certificate().cloned(),
+            web_acl: edge.web_acl().cloned(),
+            access_logs: Some(CdnAccessLogs {
+                bucket: logs_bucket.reference(),
+                prefix: "cloudfront/".to_string(),
+            }),
+            price_class: match fe.price_class {
+                PriceClassSetting::PriceClass100 => PriceClass::PriceClass100,
+                PriceClassSetting::PriceClass200 => PriceClass::PriceClass200,
+                PriceClassSetting::All => PriceClass::All,
+            },
+            ..CdnProps::default()
+        },
+    )?;
+    cloudfront_alias_records(
+        &mut stack,
+        "FrontendDns",
+        &zone,
+        &fe.domain,
+        cdn.distribution(),
+    )?;
+    {
+        let mut out = stack.as_scope();
+        out.add_output(
+            "FrontendDistributionDomain",
+            Output::new("CloudFront domain of the frontend", cdn.domain_name()),
+        )?;
+        out.add_output(
+            "FrontendDistributionId",
+            Output::new(
+                "CloudFront distribution id (for invalidations)",
+                cdn.distribution_id(),
+            ),
+        )?;
+        out.add_output(
+            "FrontendBucketName",
+            Output::new("Bucket the frontend is deployed to", cdn.bucket().name()),
+        )?;
+        out.add_output(
+            "LogsBucketName",
+            Output::new(
+                "Bucket of CloudFront, S3 and load balancer logs",
+                logs_bucket.name(),
+            ),
+        )?;
+        out.add_output(
+            "BackupsBucketName",
+            Output::new("Bucket of application backups", backups_bucket.name()),
+        )?;
+    }
+
+    let mut stacks = vec![stack];
+    stacks.extend(edge.take_stack());
+    Ok(stacks)
+}
+
+/// A lifecycle rule deleting objects after `days`, moving them to
+/// Standard-IA (or Intelligent-Tiering at once) and Glacier before when
+/// they live long enough for it (S3 bills Standard-IA for 30 days, Glacier
+/// for 90).
+fn expiring_rule(id: &str, days: u32, intelligent_tiering: bool) -> LifecycleRule {
+    let mut transitions = Vec::new();
+    if intelligent_tiering {
+        transitions.push(Transition::new(StorageClass::IntelligentTiering, 0));
+    } else if days > 60 {
+        transitions.push(Transition::new(StorageClass::StandardIa, 30));
+    }
+    if days > 180 {
+        transitions.push(Transition::new(StorageClass::Glacier, 90));
+    }
+    LifecycleRule {
+        transitions,
+        expiration_days: Some(days),
+        noncurrent_expiration_days: Some(30),
+        abort_incomplete_multipart_upload_days: Some(7),
+        ..LifecycleRule::new(id)
+    }
 }
