@@ -301,6 +301,7 @@ impl LifecycleRule {
 #[derive(Debug, Clone, PartialEq)]
 pub struct BucketRef {
     bucket: Handle<cfn::s3::Bucket>,
+    policy: Handle<cfn::s3::BucketPolicy>,
     path: String,
     object_ownership: ObjectOwnership,
     kms_encrypted: bool,
@@ -311,6 +312,13 @@ impl BucketRef {
     /// The bucket resource.
     pub fn handle(&self) -> &Handle<cfn::s3::Bucket> {
         &self.bucket
+    }
+
+    /// The bucket's policy: resources that write to the bucket from the
+    /// moment they are created (S3 server access logging, load balancer
+    /// logs) should depend on it, so the grants exist first.
+    pub fn policy(&self) -> &Handle<cfn::s3::BucketPolicy> {
+        &self.policy
     }
 
     /// The construct path of the bucket.
@@ -1097,11 +1105,12 @@ impl Bucket {
             }),
             ..cfn::s3::Bucket::new()
         };
-        let bucket = me.add_with(
-            "Bucket",
-            resource,
-            ResourceOptions::policy(props.removal_policy),
-        )?;
+        let mut options = ResourceOptions::policy(props.removal_policy);
+        if let Some(logs) = &props.server_access_logs {
+            // The target's policy must grant the logging service first.
+            options = options.depends_on(logs.bucket.policy());
+        }
+        let bucket = me.add_with("Bucket", resource, options)?;
         let policy = me.add(
             "Policy",
             cfn::s3::BucketPolicy::new(
@@ -1167,6 +1176,7 @@ impl Bucket {
     pub fn reference(&self) -> BucketRef {
         BucketRef {
             bucket: self.bucket.clone(),
+            policy: self.policy.clone(),
             path: self.path.to_string(),
             object_ownership: self.object_ownership,
             kms_encrypted: self.kms_encrypted,
@@ -1358,6 +1368,7 @@ mod tests {
             .unwrap();
         let t = s.template();
         let r = serde_json::to_value(&t.resources).unwrap();
+        assert_eq!(r["DataBucket"]["DependsOn"], json!(["LogsPolicy"]));
         assert_eq!(
             r["DataBucket"]["Properties"]["LoggingConfiguration"],
             json!({"DestinationBucketName": {"Ref": "LogsBucket"}, "LogFilePrefix": "s3-access/data/"})
