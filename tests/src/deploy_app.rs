@@ -24,8 +24,9 @@ pub enum Variant {
     Base,
     /// In-place changes (a tag, the service's desired count).
     Update,
-    /// The database subnet group gets a new name: the group is replaced and
-    /// drags the database along (a replacement moto will not report).
+    /// `Update`, and the database subnet group gets a new name: the group is
+    /// replaced and drags the database along (a replacement moto will not
+    /// report).
     ReplaceDatabase,
 }
 
@@ -86,7 +87,7 @@ fn main_stack(variant: Variant) -> Result<Stack> {
 
     let mut assets = root.child("Assets")?;
     let mut bucket_tags = vec![json!({"Key": "purpose", "Value": "assets"})];
-    if variant == Variant::Update {
+    if variant != Variant::Base {
         bucket_tags.push(json!({"Key": "reviewed", "Value": "yes"}));
     }
     assets.add(
@@ -208,7 +209,7 @@ fn main_stack(variant: Variant) -> Result<Stack> {
                            "awslogs-stream-prefix": "api"}}}]}),
         ),
     )?;
-    let desired = if variant == Variant::Update { 2 } else { 1 };
+    let desired = if variant == Variant::Base { 1 } else { 2 };
     api.add_with(
         "Service",
         raw(

@@ -766,7 +766,9 @@ impl Ctx {
         };
         client.execute_change_set(name, &id).await?;
         let total = planned.len().max(1) as u64;
-        let outcome = self.follow(ui, &client, name, before, total).await?;
+        let outcome = self
+            .follow(ui, &client, (name, name), before, total)
+            .await?;
         if outcome.failed {
             return Err(Failure::Reported);
         }
@@ -805,13 +807,13 @@ impl Ctx {
         &self,
         ui: &mut Ui<'_>,
         client: &Client,
-        name: &str,
+        (name, stack_ref): (&str, &str),
         seen: BTreeSet<String>,
         total: u64,
     ) -> Res<Outcome> {
         let bar = ui.progress(total);
         let mut tracker = Tracker::new(seen);
-        let mut stack_id = name.to_string();
+        let mut stack_id = stack_ref.to_string();
         let interrupt = tokio::signal::ctrl_c();
         tokio::pin!(interrupt);
         let mut first = true;
@@ -945,7 +947,9 @@ impl Ctx {
             .and_then(Value::as_object)
             .map(|r| r.len() as u64)
             .unwrap_or(1);
-        let outcome = self.follow(ui, &client, &info.id, seen, total).await?;
+        let outcome = self
+            .follow(ui, &client, (name, &info.id), seen, total)
+            .await?;
         if outcome.failed {
             return Err(Failure::Reported);
         }
@@ -1009,7 +1013,7 @@ impl Ctx {
             .follow(
                 ui,
                 &client,
-                &info.id,
+                (name, &info.id),
                 seen,
                 artifact.resource_count() as u64,
             )
@@ -1065,8 +1069,15 @@ fn print_diff(ui: &mut Ui<'_>, diff: &TemplateDiff) {
                 ChangeScope::Properties => c.path.clone(),
                 _ => format!("[{}]", c.path),
             };
+            let compound = |v: &Option<Value>| {
+                v.as_ref()
+                    .is_some_and(|v| (v.is_object() || v.is_array()) && v.to_string().len() > 60)
+            };
+            let multiline = c.before != c.after && compound(&c.before) && compound(&c.after);
             let mut line = if c.before == c.after {
                 format!("    ~ {label}: {}", short(c.after.as_ref()))
+            } else if multiline {
+                format!("    ~ {label}:")
             } else {
                 format!(
                     "    ~ {label}: {} -> {}",
@@ -1083,21 +1094,17 @@ fn print_diff(ui: &mut Ui<'_>, diff: &TemplateDiff) {
                 Replacement::No => {}
             }
             ui.line(&line);
-            if let (Some(b), Some(a)) = (&c.before, &c.after) {
-                if (b.is_object() || b.is_array()) && (a.is_object() || a.is_array()) && b != a {
-                    let bs = serde_json::to_string_pretty(b).unwrap_or_default();
-                    let as_ = serde_json::to_string_pretty(a).unwrap_or_default();
-                    if bs.lines().count() > 1 || as_.lines().count() > 1 {
-                        let td = similar::TextDiff::from_lines(&bs, &as_);
-                        for change in td.iter_all_changes() {
-                            let sign = match change.tag() {
-                                similar::ChangeTag::Delete => "-",
-                                similar::ChangeTag::Insert => "+",
-                                similar::ChangeTag::Equal => " ",
-                            };
-                            ui.line(&format!("        {sign} {}", change.value().trim_end()));
-                        }
-                    }
+            if let (true, Some(b), Some(a)) = (multiline, &c.before, &c.after) {
+                let bs = serde_json::to_string_pretty(b).unwrap_or_default();
+                let as_ = serde_json::to_string_pretty(a).unwrap_or_default();
+                let td = similar::TextDiff::from_lines(&bs, &as_);
+                for change in td.iter_all_changes() {
+                    let sign = match change.tag() {
+                        similar::ChangeTag::Delete => "-",
+                        similar::ChangeTag::Insert => "+",
+                        similar::ChangeTag::Equal => " ",
+                    };
+                    ui.line(&format!("        {sign} {}", change.value().trim_end()));
                 }
             }
         }

@@ -276,9 +276,15 @@ impl Client {
             }
             Some(provider) => {
                 if let Err(e) = provider.provide_credentials().await {
-                    return Err(DeployError::NoCredentials {
-                        detail: DisplayErrorContext(&e).to_string(),
-                    });
+                    let detail = e.to_string();
+                    let detail = if detail.contains("not enabled") {
+                        "none of the environment, profiles, SSO, web identity, container or \
+                         instance credentials is configured"
+                            .to_string()
+                    } else {
+                        DisplayErrorContext(&e).to_string()
+                    };
+                    return Err(DeployError::NoCredentials { detail });
                 }
             }
         }
