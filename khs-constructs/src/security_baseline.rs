@@ -184,8 +184,11 @@ impl Default for ConfigProps {
 #[derive(Debug)]
 pub struct SecurityBaselineProps<'a> {
     /// The bucket CloudTrail and Config write to; its policy gets their
-    /// grants. It must be in the same stack.
-    pub logs_bucket: &'a mut Bucket,
+    /// grants. It must be in the same stack. Required when `trail` or
+    /// `config` is enabled.
+    ///
+    /// Default: - none (only GuardDuty and Security Hub possible).
+    pub logs_bucket: Option<&'a mut Bucket>,
     /// CloudTrail.
     ///
     /// Default: - `Some(TrailProps::default())`.
@@ -208,7 +211,18 @@ impl<'a> SecurityBaselineProps<'a> {
     /// Every part enabled with its defaults, writing to `logs_bucket`.
     pub fn new(logs_bucket: &'a mut Bucket) -> Self {
         SecurityBaselineProps {
-            logs_bucket,
+            logs_bucket: Some(logs_bucket),
+            ..Self::default()
+        }
+    }
+}
+
+impl Default for SecurityBaselineProps<'_> {
+    /// Every part enabled, no logs bucket yet (set one, or disable `trail`
+    /// and `config`).
+    fn default() -> Self {
+        SecurityBaselineProps {
+            logs_bucket: None,
             trail: Some(TrailProps::default()),
             guardduty: Some(GuardDutyProps::default()),
             security_hub: Some(SecurityHubProps::default()),
@@ -305,19 +319,35 @@ impl SecurityBaseline {
             check_prefix(&path, "config.s3_key_prefix", &c.s3_key_prefix)?;
         }
 
-        let bucket_name = props.logs_bucket.name();
-        let bucket_arn = props.logs_bucket.arn();
-        let policy_id = props.logs_bucket.policy().logical_id().clone();
+        let mut logs_bucket = props.logs_bucket;
+        let logs = match logs_bucket.as_deref_mut() {
+            Some(b) => Some(b),
+            None if props.trail.is_some() || props.config.is_some() => {
+                return Err(Error::invalid_prop(
+                    &path,
+                    "logs_bucket",
+                    "must be given when trail or config is enabled (they write to it), got none",
+                ));
+            }
+            None => None,
+        };
+        let (bucket_name, bucket_arn, policy_id) = match &logs {
+            Some(b) => (b.name(), b.arn(), Some(b.policy().logical_id().clone())),
+            None => (Value::from(""), Value::from(""), None),
+        };
+        let mut logs = logs;
 
         let mut trail = None;
         if let (Some(t), Some(name)) = (&props.trail, &trail_name) {
-            props.logs_bucket.add_grant(
-                &mut me,
-                BucketGrant::CloudTrail {
-                    prefix: format!("{}/", t.s3_key_prefix),
-                    trail_name: Some(name.clone()),
-                },
-            )?;
+            if let Some(b) = logs.as_deref_mut() {
+                b.add_grant(
+                    &mut me,
+                    BucketGrant::CloudTrail {
+                        prefix: format!("{}/", t.s3_key_prefix),
+                        trail_name: Some(name.clone()),
+                    },
+                )?;
+            }
             let trail_arn: Value<String> = Intrinsic::sub(format!(
                 "arn:${{AWS::Partition}}:cloudtrail:${{AWS::Region}}:${{AWS::AccountId}}:trail/{name}"
             ))
@@ -409,7 +439,7 @@ impl SecurityBaseline {
                     ..cfn::cloudtrail::Trail::new(bucket_name.clone(), true)
                 },
                 ResourceOptions {
-                    depends_on: vec![policy_id.clone()],
+                    depends_on: policy_id.iter().cloned().collect(),
                     ..ResourceOptions::default()
                 },
             )?;
@@ -475,12 +505,14 @@ impl SecurityBaseline {
         let recorder = match &props.config {
             Some(c) => {
                 use cfn::config::delivery_channel as dc;
-                props.logs_bucket.add_grant(
-                    &mut me,
-                    BucketGrant::Config {
-                        prefix: format!("{}/", c.s3_key_prefix),
-                    },
-                )?;
+                if let Some(b) = logs.as_deref_mut() {
+                    b.add_grant(
+                        &mut me,
+                        BucketGrant::Config {
+                            prefix: format!("{}/", c.s3_key_prefix),
+                        },
+                    )?;
+                }
                 let objects: Value<String> = Intrinsic::sub_with(
                     format!(
                         "${{Bucket}}/{}/AWSLogs/${{AWS::AccountId}}/Config/*",
@@ -544,7 +576,7 @@ impl SecurityBaseline {
                         ..cfn::config::DeliveryChannel::new(bucket_name.clone())
                     },
                     ResourceOptions {
-                        depends_on: vec![policy_id.clone()],
+                        depends_on: policy_id.iter().cloned().collect(),
                         ..ResourceOptions::default()
                     }
                     .depends_on(&recorder),
@@ -763,6 +795,48 @@ mod tests {
         )
         .unwrap_err()
         .to_string()
+    }
+
+    #[test]
+    fn fails_when_trail_or_config_has_no_logs_bucket() {
+        for (trail, config) in [(true, false), (false, true)] {
+            let mut st = Stack::new(
+                "khs-test",
+                StackProps::new(Environment::region("us-east-1")),
+            )
+            .unwrap();
+            let e = SecurityBaseline::new(
+                &mut st,
+                "Security",
+                SecurityBaselineProps {
+                    trail: trail.then(TrailProps::default),
+                    config: config.then(ConfigProps::default),
+                    ..SecurityBaselineProps::default()
+                },
+            )
+            .unwrap_err()
+            .to_string();
+            assert!(
+                e.starts_with("khs-test/Security: logs_bucket must be given"),
+                "{e}"
+            );
+        }
+        let mut st = Stack::new(
+            "khs-test",
+            StackProps::new(Environment::region("us-east-1")),
+        )
+        .unwrap();
+        let b = SecurityBaseline::new(
+            &mut st,
+            "Security",
+            SecurityBaselineProps {
+                trail: None,
+                config: None,
+                ..SecurityBaselineProps::default()
+            },
+        )
+        .unwrap();
+        assert!(b.detector().is_some() && b.hub().is_some());
     }
 
     #[test]
