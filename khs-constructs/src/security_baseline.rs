@@ -319,23 +319,18 @@ impl SecurityBaseline {
             check_prefix(&path, "config.s3_key_prefix", &c.s3_key_prefix)?;
         }
 
-        let mut logs_bucket = props.logs_bucket;
-        let logs = match logs_bucket.as_deref_mut() {
-            Some(b) => Some(b),
-            None if props.trail.is_some() || props.config.is_some() => {
-                return Err(Error::invalid_prop(
-                    &path,
-                    "logs_bucket",
-                    "must be given when trail or config is enabled (they write to it), got none",
-                ));
-            }
-            None => None,
-        };
+        let mut logs = props.logs_bucket;
+        if logs.is_none() && (props.trail.is_some() || props.config.is_some()) {
+            return Err(Error::invalid_prop(
+                &path,
+                "logs_bucket",
+                "must be given when trail or config is enabled (they write to it), got none",
+            ));
+        }
         let (bucket_name, bucket_arn, policy_id) = match &logs {
             Some(b) => (b.name(), b.arn(), Some(b.policy().logical_id().clone())),
             None => (Value::from(""), Value::from(""), None),
         };
-        let mut logs = logs;
 
         let mut trail = None;
         if let (Some(t), Some(name)) = (&props.trail, &trail_name) {
@@ -505,7 +500,7 @@ impl SecurityBaseline {
         let recorder = match &props.config {
             Some(c) => {
                 use cfn::config::delivery_channel as dc;
-                if let Some(b) = logs.as_deref_mut() {
+                if let Some(b) = logs {
                     b.add_grant(
                         &mut me,
                         BucketGrant::Config {
