@@ -4,6 +4,7 @@
 //! `stages/` and built by the same code ([`stage::build`]): stages differ by
 //! props, not by copy-paste.
 
+pub mod ops;
 pub mod settings;
 pub mod stage;
 

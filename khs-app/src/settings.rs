@@ -40,6 +40,8 @@ pub struct StageSettings {
     pub storage: StorageSettings,
     /// The frontend: CloudFront, its bucket, certificate, WAF and DNS.
     pub frontend: FrontendSettings,
+    /// Alerts, monitoring, backup, security baseline and budget (ops).
+    pub operations: OperationsSettings,
 }
 
 /// The network of a stage.
@@ -130,6 +132,65 @@ pub enum NatSetting {
     PerAz,
     /// One NAT gateway shared by all zones.
     Single,
+}
+
+// --- Operations settings (ops) ----------------------------------------------
+
+/// Alerts, monitoring, backup, security baseline and budget of a stage.
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OperationsSettings {
+    /// E-mail addresses subscribed to the `alerts-critical` topic.
+    #[serde(default)]
+    pub critical_emails: Vec<String>,
+    /// E-mail addresses subscribed to the `alerts-warning` topic (which also
+    /// receives the budget notifications).
+    #[serde(default)]
+    pub warning_emails: Vec<String>,
+    /// The monthly cost budget in USD (notifications at 80 % actual and
+    /// 100 % forecasted spend).
+    pub monthly_budget_usd: f64,
+    /// Count only costs tagged `Environment = <this stage's tag>` (the tag
+    /// must be activated as a cost allocation tag in Billing); `false`
+    /// counts the whole account.
+    #[serde(default)]
+    pub budget_by_environment_tag: bool,
+    /// The share of API requests X-Ray traces beyond the first each second
+    /// (0–1).
+    pub tracing_fixed_rate: f64,
+    /// AWS Backup.
+    pub backup: BackupSettings,
+    /// The security baseline (GuardDuty, Security Hub and Config are one per
+    /// account and region; the trail is multi-region).
+    pub security: SecuritySettings,
+}
+
+/// AWS Backup settings of a stage.
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BackupSettings {
+    /// Days the daily (02:00 UTC) database backups are kept.
+    pub database_retention_days: u32,
+    /// Days the daily (03:00 UTC) application bucket backups are kept.
+    pub application_retention_days: u32,
+    /// The region database backups are copied to (a `<stack>-backup-dr`
+    /// stack holds the vault there); omit for no cross-region copy.
+    #[serde(default)]
+    pub dr_region: Option<String>,
+}
+
+/// Which parts of the security baseline a stage deploys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SecuritySettings {
+    /// A multi-region CloudTrail trail to the logs bucket (one per account).
+    pub cloudtrail: bool,
+    /// A GuardDuty detector (one per account and region).
+    pub guardduty: bool,
+    /// Security Hub with the default standards (one per account and region).
+    pub security_hub: bool,
+    /// AWS Config recorder and delivery channel (one per account and region).
+    pub config: bool,
 }
 
 /// The tags every stage must carry (cost allocation).

@@ -55,7 +55,7 @@ pub fn build(s: &StageSettings) -> Result<Vec<Stack>, khs_constructs::Error> {
     // Logs: CloudFront standard logs need ACLs (BucketOwnerPreferred); S3
     // server access logs under s3-access/, load balancer logs under alb/.
     let st = &s.storage;
-    let logs_bucket = Bucket::new(
+    let mut logs_bucket = Bucket::new(
         &mut stack,
         "LogsBucket",
         BucketProps {
@@ -199,8 +199,24 @@ pub fn build(s: &StageSettings) -> Result<Vec<Stack>, khs_constructs::Error> {
         )?;
     }
 
+    // --- Operations: alerts, alarms, dashboard, X-Ray, backup, security ------
+    // --- baseline, budget (ops) -----------------------------------------------
+    let ops_stacks = crate::ops::add(
+        &mut stack,
+        s,
+        crate::ops::OpsInputs {
+            application_buckets: vec![
+                cdn.bucket().bucket().clone(),
+                backups_bucket.bucket().clone(),
+            ],
+            logs_bucket: Some(&mut logs_bucket),
+            ..crate::ops::OpsInputs::default()
+        },
+    )?;
+
     let mut stacks = vec![stack];
     stacks.extend(edge.take_stack());
+    stacks.extend(ops_stacks);
     Ok(stacks)
 }
 
