@@ -131,6 +131,7 @@ pub fn build(s: &StageSettings) -> Result<Vec<Stack>, khs_constructs::Error> {
                 ..WafProps::default()
             }),
             stack_name: None,
+            regional_certificate: true,
         },
     )?;
 

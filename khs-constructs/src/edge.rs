@@ -35,6 +35,7 @@
 //!     certificate: Some(CertificateProps::new("staging.khscrm.com", zone)),
 //!     waf: Some(WafProps::default()),
 //!     stack_name: None,
+//!     regional_certificate: false,
 //! }).unwrap();
 //! assert!(edge.certificate().is_some());
 //! let edge_stack = edge.take_stack().unwrap();
@@ -75,6 +76,14 @@ pub struct EdgeProps {
     ///
     /// Default: - `<main stack name>-edge`.
     pub stack_name: Option<String>,
+    /// Also provide a certificate for the same names in the main stack's
+    /// region (for the load balancer's HTTPS listener behind CloudFront):
+    /// the viewer certificate itself when the main stack is in us-east-1,
+    /// else a second certificate `<id>/RegionalCertificate` in the main
+    /// stack. Needs `certificate`.
+    ///
+    /// Default: `false`.
+    pub regional_certificate: bool,
 }
 
 /// Where a parameter's value comes from: an output of another stack.
@@ -103,6 +112,7 @@ pub fn parameter_sources(template: &Template) -> BTreeMap<String, ParameterSourc
 #[derive(Debug)]
 pub struct Edge {
     certificate: Option<CertificateRef>,
+    regional_certificate: Option<CertificateRef>,
     web_acl: Option<WebAclRef>,
     stack: Option<Stack>,
 }
@@ -112,6 +122,13 @@ impl Edge {
     /// itself when it is in us-east-1, else in a new us-east-1 stack (see
     /// the module documentation).
     pub fn new(main: &mut Stack, id: &str, props: EdgeProps) -> Result<Edge> {
+        if props.regional_certificate && props.certificate.is_none() {
+            return Err(Error::invalid_prop(
+                format!("{}/{id}", main.name()),
+                "regional_certificate",
+                "needs certificate (the names to certify), got no certificate",
+            ));
+        }
         if let Some(waf) = &props.waf {
             if waf.scope != WafScope::CloudFront {
                 return Err(Error::invalid_prop(
@@ -121,6 +138,10 @@ impl Edge {
                 ));
             }
         }
+        let regional_props = props
+            .regional_certificate
+            .then(|| props.certificate.clone())
+            .flatten();
         if main.env().region == CLOUDFRONT_REGION {
             let mut s = main.as_scope();
             let mut me = s.child(id)?;
@@ -132,8 +153,10 @@ impl Edge {
                 .waf
                 .map(|w| Waf::new(&mut me, "Waf", w).map(|w| w.reference()))
                 .transpose()?;
+            let regional_certificate = regional_props.and(certificate.clone());
             return Ok(Edge {
                 certificate,
+                regional_certificate,
                 web_acl,
                 stack: None,
             });
@@ -161,12 +184,17 @@ impl Edge {
         )?;
         let mut sources = serde_json::Map::new();
         let mut certificate = None;
+        let mut regional_certificate = None;
         let mut web_acl = None;
         {
             let mut es = edge.as_scope();
             let mut me = es.child(id)?;
             let mut main_scope = main.as_scope();
             let mut main_me = main_scope.child(id)?;
+            if let Some(c) = regional_props {
+                regional_certificate =
+                    Some(Certificate::new(&mut main_me, "RegionalCertificate", c)?.reference());
+            }
             if let Some(c) = props.certificate {
                 let cert = Certificate::new(&mut me, "Certificate", c)?;
                 let output = me.add_output(
@@ -239,6 +267,7 @@ impl Edge {
         }
         Ok(Edge {
             certificate,
+            regional_certificate,
             web_acl,
             stack: Some(edge),
         })
@@ -247,6 +276,12 @@ impl Edge {
     /// The certificate, usable in the main stack.
     pub fn certificate(&self) -> Option<&CertificateRef> {
         self.certificate.as_ref()
+    }
+
+    /// The certificate in the main stack's region (see
+    /// [`EdgeProps::regional_certificate`]).
+    pub fn regional_certificate(&self) -> Option<&CertificateRef> {
+        self.regional_certificate.as_ref()
     }
 
     /// The web ACL, usable in the main stack.
@@ -281,6 +316,7 @@ mod tests {
             )),
             waf: Some(WafProps::default()),
             stack_name: None,
+            regional_certificate: true,
         }
     }
 
@@ -308,6 +344,7 @@ mod tests {
         let mut edge = Edge::new(&mut m, "Edge", props()).unwrap();
         assert!(!edge.is_split());
         assert!(edge.take_stack().is_none());
+        assert_eq!(edge.regional_certificate(), edge.certificate());
         cdn(&mut m, &edge);
         let t = m.synth().unwrap();
         assert!(t.resources.contains_key("EdgeCertificateCertificate"));
@@ -321,6 +358,14 @@ mod tests {
         let mut m = main("eu-west-1");
         let mut edge = Edge::new(&mut m, "Edge", props()).unwrap();
         assert!(edge.is_split());
+        let regional = edge.regional_certificate().unwrap();
+        assert_eq!(regional.region(), "eu-west-1");
+        assert_eq!(
+            regional.arn(),
+            &Value::from(crate::core::intrinsic::Intrinsic::ref_(
+                "EdgeRegionalCertificateCertificate"
+            ))
+        );
         cdn(&mut m, &edge);
         let edge_stack = edge.take_stack().unwrap();
         assert_eq!(edge_stack.name(), "khs-crm-x-edge");
@@ -365,6 +410,25 @@ mod tests {
         app.add_stack(m).unwrap();
         let e = app.synth().unwrap_err().to_string();
         assert!(e.contains("khs-crm-x-edge"), "{e}");
+    }
+
+    #[test]
+    fn fails_when_a_regional_certificate_has_no_names() {
+        let mut m = main("eu-west-1");
+        let e = Edge::new(
+            &mut m,
+            "Edge",
+            EdgeProps {
+                certificate: None,
+                ..props()
+            },
+        )
+        .unwrap_err()
+        .to_string();
+        assert_eq!(
+            e,
+            "khs-crm-x/Edge: regional_certificate needs certificate (the names to certify), got no certificate"
+        );
     }
 
     #[test]
