@@ -321,7 +321,7 @@ fn large_templates_go_through_the_named_bucket() {
     assert_eq!(r.code, 0, "{}", r.out);
     assert!(
         r.out
-            .contains("uploaded to https://s3.us-east-1.amazonaws.com/khs-templates-test/"),
+            .contains("uploaded to https://s3.us-east-1.amazonaws.com/khs-templates-test/cloudformation/khs-deploy-big/"),
         "{}",
         r.out
     );

@@ -41,6 +41,9 @@ use super::guard::{GuardOptions, Verdict, evaluate, stack_policy};
 use super::params::{self, Resolution, Resolved};
 use crate::core::app::{App, StackArtifact};
 
+/// Change-set rows of additions listed one by one; more are summarized by type.
+const MAX_LISTED_ADDS: usize = 40;
+
 /// Exit code of a deployment refused by the guard or waiting for `--approve`.
 pub const EXIT_REFUSED: i32 = 3;
 /// Exit code after Ctrl-C stopped following a deployment (which goes on).
@@ -219,7 +222,7 @@ where
         Ok(c) => c,
         Err(e) => {
             let code = e.exit_code();
-            let text = if terminal {
+            let text = if terminal && std::io::stdout().is_terminal() {
                 e.render().ansi().to_string()
             } else {
                 e.render().to_string()
@@ -439,7 +442,12 @@ impl Ctx {
         Ok(c)
     }
 
-    async fn prepare(&mut self, name: &str, params: &ParamArgs) -> Res<(Client, Prepared)> {
+    async fn prepare(
+        &mut self,
+        ui: &mut Ui<'_>,
+        name: &str,
+        params: &ParamArgs,
+    ) -> Res<(Client, Prepared)> {
         let artifact = self.artifact(name)?;
         let client = self.client(&artifact.env.region).await?;
         let new: Value = serde_json::from_str(&artifact.json)
@@ -461,6 +469,16 @@ impl Ctx {
             None => None,
         };
         let given = given_params(params)?;
+        let declared = new.get("Parameters").and_then(Value::as_object);
+        for a in &params.parameter {
+            if let Ok((k, _)) = params::parse_assignment(a) {
+                if !declared.is_some_and(|d| d.contains_key(&k)) {
+                    ui.line(&format!(
+                        "note: {name} declares no parameter {k}; --parameter {k} is ignored for it"
+                    ));
+                }
+            }
+        }
         let resolved = params::resolve(name, &new, &given, live.map(|d| &d.parameters))
             .map_err(Failure::Message)?;
         let diff = diff_templates(old.as_ref(), &new, &resolved.changed);
@@ -484,7 +502,7 @@ impl Ctx {
         changeset: bool,
         params: &ParamArgs,
     ) -> Res {
-        let (client, p) = self.prepare(name, params).await?;
+        let (client, p) = self.prepare(ui, name, params).await?;
         let header = match &p.old {
             None => format!("Stack {name} ({}): not deployed yet", client.region()),
             Some(_) => format!("Stack {name} ({})", client.region()),
@@ -560,7 +578,7 @@ impl Ctx {
                 }
                 .into());
             };
-            let key = format!("khs-templates/{name}/{cs_name}.template.json");
+            let key = format!("cloudformation/{name}/{cs_name}.template.json");
             let url = client
                 .upload_template(&name, bucket, &key, &p.artifact.json)
                 .await?;
@@ -674,7 +692,7 @@ impl Ctx {
         params: &ParamArgs,
         used_allowances: &mut BTreeSet<String>,
     ) -> Res {
-        let (client, p) = self.prepare(name, params).await?;
+        let (client, p) = self.prepare(ui, name, params).await?;
         if let Some(d) = &p.deployed {
             match d.status.as_str() {
                 "ROLLBACK_COMPLETE" | "ROLLBACK_FAILED" => {
@@ -764,7 +782,10 @@ impl Ctx {
                 .collect(),
             None => BTreeSet::new(),
         };
-        client.execute_change_set(name, &id).await?;
+        if let Err(e) = client.execute_change_set(name, &id).await {
+            let _ = self.discard(&client, &p, &id).await;
+            return Err(e.into());
+        }
         let total = planned.len().max(1) as u64;
         let outcome = self
             .follow(ui, &client, (name, name), before, total)
@@ -1128,7 +1149,25 @@ fn print_plan(ui: &mut Ui<'_>, name: &str, planned: &[PlannedChange]) {
         "  {:<7} {:<36} {:<40} {}",
         "Action", "LogicalId", "Type", "Replacement"
     ));
+    // A long list of additions (a new stack) is summarized by type.
+    let adds: Vec<&PlannedChange> = planned.iter().filter(|p| p.action == Action::Add).collect();
+    let summarize = adds.len() > MAX_LISTED_ADDS;
+    if summarize {
+        let mut by_type: BTreeMap<&str, usize> = BTreeMap::new();
+        for p in &adds {
+            *by_type.entry(p.type_name.as_str()).or_default() += 1;
+        }
+        let types: Vec<String> = by_type.iter().map(|(t, n)| format!("{t} x{n}")).collect();
+        ui.line(&format!(
+            "  Add     {} resources: {}",
+            adds.len(),
+            types.join(", ")
+        ));
+    }
     for p in planned {
+        if summarize && p.action == Action::Add {
+            continue;
+        }
         let action = match p.action {
             Action::Add => "Add",
             Action::Modify => "Modify",
