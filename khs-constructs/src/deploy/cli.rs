@@ -791,6 +791,14 @@ impl Ctx {
             .follow(ui, &client, (name, name), before, total)
             .await?;
         if outcome.failed {
+            // Rolled back: protect what is deployed again (the relaxed policy
+            // must not outlive this deployment).
+            if let (true, Some(old)) = (production, &p.old) {
+                let policy = stack_policy(old, &BTreeSet::new()).to_string();
+                if client.set_stack_policy(name, &policy).await.is_ok() {
+                    ui.line(&format!("{name}: stack policy restored."));
+                }
+            }
             return Err(Failure::Reported);
         }
         if production {

@@ -289,7 +289,11 @@ impl Client {
             }
         }
         let s3_config = aws_sdk_s3::config::Builder::from(&config)
-            .force_path_style(options.endpoint_url.is_some())
+            .force_path_style(
+                options.endpoint_url.is_some()
+                    || std::env::var_os("AWS_ENDPOINT_URL").is_some()
+                    || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some(),
+            )
             .build();
         Ok(Client {
             cfn: cfn::Client::new(&config),
