@@ -42,6 +42,13 @@ pub struct StageSettings {
     pub frontend: FrontendSettings,
     /// Alerts, monitoring, backup, security baseline and budget (ops).
     pub operations: OperationsSettings,
+    // --- Application tier (apptier) ---
+    /// The API service: ECS cluster and service, load balancer, scaling.
+    pub api: ApiSettings,
+    /// The PostgreSQL database.
+    pub database: DatabaseSettings,
+    /// The Redis cache.
+    pub cache: CacheSettings,
 }
 
 /// The network of a stage.
@@ -108,6 +115,82 @@ pub struct FrontendSettings {
     /// CIDRs the WAF blocks.
     #[serde(default)]
     pub waf_ip_deny: Vec<String>,
+}
+
+// --- Application tier (apptier) ------------------------------------------
+
+/// The API service of a stage (`ApiService`).
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApiSettings {
+    /// The ECS cluster's name (`khs-crm-prod`).
+    pub cluster_name: String,
+    /// The ECS service's name (`khs-crm-api`); logs go to `/aws/ecs/<name>`.
+    pub service_name: String,
+    /// The ECR repository's name (`khs-crm-api`).
+    pub repository_name: String,
+    /// Task CPU units: 256, 512, 1024, 2048, 4096, 8192 or 16384.
+    pub cpu: u32,
+    /// Task memory in MiB, a size Fargate allows with `cpu` (512 CPU: 1024..=4096).
+    pub memory_mib: u32,
+    /// Fewest tasks (also the desired count at deploy).
+    pub min_tasks: u32,
+    /// Most tasks.
+    pub max_tasks: u32,
+    /// Days the container logs are kept (1, 3, 5, 7, 14, 30, 60, 90, …).
+    pub log_retention_days: u32,
+    /// Protect the load balancer from deletion.
+    pub deletion_protection: bool,
+    /// Scheduled capacity changes.
+    #[serde(default)]
+    pub schedules: Vec<ScheduleSetting>,
+}
+
+/// A scheduled change of the task range.
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleSetting {
+    /// The action's name (`scale-up-morning`).
+    pub name: String,
+    /// An AWS cron expression in UTC with six fields and one `?` day field:
+    /// `cron(0 6 ? * MON-FRI *)`, not the Unix form `cron(0 6 * * MON-FRI)`.
+    pub cron: String,
+    /// The new minimum task count.
+    pub min_tasks: u32,
+    /// The new maximum task count.
+    pub max_tasks: u32,
+}
+
+/// The PostgreSQL database of a stage (`Database`).
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    /// The instance class (`db.t3.small`).
+    pub instance_class: String,
+    /// Allocated gp3 storage in GiB (at least 20).
+    pub storage_gib: u32,
+    /// A standby in a second zone with automatic failover.
+    pub multi_az: bool,
+    /// Days automated backups are kept (1..=35).
+    pub backup_retention_days: u32,
+    /// Protect the instance from deletion.
+    pub deletion_protection: bool,
+    /// One read replica per zone listed (zones of `network.availability_zones`).
+    #[serde(default)]
+    pub read_replica_availability_zones: Vec<String>,
+}
+
+/// The Redis cache of a stage (`Cache`).
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CacheSettings {
+    /// The node type (`cache.t3.micro`).
+    pub node_type: String,
+    /// Nodes: a primary plus replicas (1..=6); with 2 or more, automatic
+    /// failover and Multi-AZ are on.
+    pub nodes: u32,
+    /// Days daily snapshots are kept (0..=35; 0 turns snapshots off).
+    pub snapshot_retention_days: u32,
 }
 
 /// CloudFront price class.
@@ -228,6 +311,17 @@ impl StageSettings {
         {
             return Err(err(format!("account: must be 12 digits, got {a:?}")));
         }
+        // Application tier (apptier): schedules are checked here so that a
+        // Unix-style cron names the file and the field.
+        for (i, sch) in s.api.schedules.iter().enumerate() {
+            if let Err(e) = khs_constructs::schedule::Cron::parse("", "", &sch.cron) {
+                let message = match e {
+                    khs_constructs::Error::InvalidProp { message, .. } => message,
+                    other => other.to_string(),
+                };
+                return Err(err(format!("api.schedules[{i}].cron: {message}")));
+            }
+        }
         Ok(s)
     }
 
@@ -299,6 +393,21 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("per-az") && e.contains("single"), "{e}");
+    }
+
+    #[test]
+    fn fails_when_a_schedule_uses_the_unix_cron_form() {
+        let e = StageSettings::parse(
+            "p.toml",
+            &GOOD.replace("cron(0 6 ? * MON-FRI *)", "cron(0 6 * * MON-FRI)"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.starts_with("p.toml: api.schedules[0].cron: must have the six fields"),
+            "{e}"
+        );
+        assert!(e.contains("write \"cron(0 6 ? * MON-FRI *)\""), "{e}");
     }
 
     #[test]

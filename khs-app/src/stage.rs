@@ -9,6 +9,8 @@ use khs_constructs::dns::cloudfront_alias_records;
 use khs_constructs::prelude::*;
 use khs_constructs::storage::{ObjectOwnership, ServerAccessLogs, StorageClass, Transition};
 use khs_constructs::waf::CountryCodes;
+// Application tier (apptier).
+use khs_constructs::api_service::AccessLogs;
 
 use crate::settings::{NatSetting, PriceClassSetting, StageSettings};
 
@@ -33,7 +35,7 @@ pub fn build(s: &StageSettings) -> Result<Vec<Stack>, khs_constructs::Error> {
 
     // --- Networking: VPC, subnets, NAT, flow logs, network ACLs -------------
     let n = &s.network;
-    let _network = Network::new(
+    let network = Network::new(
         &mut stack,
         "Network",
         NetworkProps {
@@ -47,6 +49,8 @@ pub fn build(s: &StageSettings) -> Result<Vec<Stack>, khs_constructs::Error> {
             },
             flow_log_retention_days: n.flow_log_retention_days,
             deny_cidrs: n.deny_cidrs.clone(),
+            // 80 only for the load balancer's redirect to HTTPS (apptier).
+            public_ingress_ports: vec![443, 80],
             ..NetworkProps::default()
         },
     )?;
@@ -135,6 +139,140 @@ pub fn build(s: &StageSettings) -> Result<Vec<Stack>, khs_constructs::Error> {
         },
     )?;
 
+    // --- Application tier: secrets, database, cache, API service (apptier) --
+    // Stages differ only by the settings below (sizes, counts, standbys).
+    let secrets_key = EncryptionKey::new(
+        &mut stack,
+        "SecretsKey",
+        EncryptionKeyProps {
+            description: Some("Encrypts the JWT secrets of the KHS CRM API".to_string()),
+            alias: Some(format!("{}/secrets", s.stack_name)),
+            ..EncryptionKeyProps::default()
+        },
+    )?;
+    let jwt_secret = |stack: &mut Stack, id: &str, what: &str| {
+        Secret::new(
+            stack,
+            id,
+            SecretProps {
+                value: GeneratedValue::String {
+                    length: 64,
+                    exclude_characters: String::new(),
+                    exclude_punctuation: true,
+                },
+                encryption_key: Some(secrets_key.clone()),
+                ..SecretProps::new(what)
+            },
+        )
+    };
+    let jwt = jwt_secret(
+        &mut stack,
+        "JwtSecret",
+        "JWT signing secret of the KHS CRM API",
+    )?;
+    let jwt_refresh = jwt_secret(
+        &mut stack,
+        "JwtRefreshSecret",
+        "JWT refresh-token signing secret of the KHS CRM API",
+    )?;
+
+    let d = &s.database;
+    let database = Database::new(
+        &mut stack,
+        "Database",
+        &network,
+        DatabaseProps {
+            instance_class: d.instance_class.clone(),
+            storage_gib: d.storage_gib,
+            multi_az: d.multi_az,
+            backup_retention_days: d.backup_retention_days,
+            deletion_protection: d.deletion_protection,
+            read_replica_availability_zones: d.read_replica_availability_zones.clone(),
+            ..DatabaseProps::default()
+        },
+    )?;
+
+    let c = &s.cache;
+    let cache = Cache::new(
+        &mut stack,
+        "Cache",
+        &network,
+        CacheProps {
+            node_type: c.node_type.clone(),
+            nodes: c.nodes,
+            automatic_failover: c.nodes >= 2,
+            multi_az: c.nodes >= 2,
+            snapshot_retention_days: c.snapshot_retention_days,
+            ..CacheProps::default()
+        },
+    )?;
+
+    // The load balancer needs a certificate of its own region: the edge's
+    // regional certificate (the stage domain in this region).
+    let api_certificate = match edge.regional_certificate() {
+        Some(cert) => cert.clone(),
+        None => Certificate::new(
+            &mut stack,
+            "ApiCertificate",
+            CertificateProps::new(&fe.domain, zone.clone()),
+        )?
+        .reference(),
+    };
+    let a = &s.api;
+    let mut api_props = ApiServiceProps::new(
+        &a.cluster_name,
+        &a.service_name,
+        &a.repository_name,
+        api_certificate,
+    );
+    api_props.cpu = a.cpu;
+    api_props.memory_mib = a.memory_mib;
+    api_props.log_retention_days = a.log_retention_days;
+    api_props.deletion_protection = a.deletion_protection;
+    api_props.access_logs = Some(AccessLogs {
+        bucket: logs_bucket.reference(),
+        prefix: "alb".to_string(),
+        bucket_policy: logs_bucket.policy().clone(),
+    });
+    api_props.scaling.min_capacity = a.min_tasks;
+    api_props.scaling.max_capacity = a.max_tasks;
+    for sch in &a.schedules {
+        api_props.scaling.schedules.push(ScheduledScaling {
+            name: sch.name.clone(),
+            schedule: Cron::parse(
+                format!("{}/ApiService", s.stack_name),
+                "schedule",
+                &sch.cron,
+            )?,
+            min_capacity: sch.min_tasks,
+            max_capacity: sch.max_tasks,
+        });
+    }
+    // Plain configuration; passwords only as secrets.
+    let port = api_props.container_port.to_string();
+    let env = &mut api_props.environment;
+    env.insert("NODE_ENV".to_string(), "production".into());
+    env.insert("PORT".to_string(), port.into());
+    env.insert("DATABASE_URL".to_string(), database.connection_url());
+    env.insert("REDIS_URL".to_string(), cache.connection_url());
+    for (k, v) in database.pool_environment() {
+        env.insert(k, v.into());
+    }
+    api_props.secrets = vec![
+        ContainerSecret::new("JWT_SECRET", &jwt),
+        ContainerSecret::new("JWT_REFRESH_SECRET", &jwt_refresh),
+        ContainerSecret::json_field("DB_PASSWORD", database.credentials(), "password"),
+        ContainerSecret::new("REDIS_PASSWORD", cache.auth_token()),
+    ];
+    let api = ApiService::new(&mut stack, "ApiService", &network, api_props)?;
+    // ALB → tasks is wired by ApiService; tasks → PostgreSQL and Redis here.
+    database
+        .connections()
+        .allow_default_port_from(&mut stack, api.connections())?;
+    cache
+        .connections()
+        .allow_default_port_from(&mut stack, api.connections())?;
+
     // --- Frontend: S3 + CloudFront + DNS (edge) --------------------------------
     let cdn = Cdn::new(
         &mut stack,
@@ -211,7 +349,19 @@ pub fn build(s: &StageSettings) -> Result<Vec<Stack>, khs_constructs::Error> {
                 backups_bucket.bucket().clone(),
             ],
             logs_bucket: Some(&mut logs_bucket),
-            ..crate::ops::OpsInputs::default()
+            // Application tier handles (apptier).
+            load_balancer: Some(khs_constructs::monitoring::LoadBalancerMetrics {
+                load_balancer_full_name: api.load_balancer_full_name(),
+                target_group_full_name: api.target_group_full_name(),
+            }),
+            service: Some(khs_constructs::monitoring::ServiceMetrics {
+                cluster_name: api.cluster_name(),
+                service_name: api.service_name(),
+            }),
+            database: Some(database.instance().clone()),
+            cache: Some(khs_constructs::monitoring::CacheMetrics {
+                cache_cluster_ids: cache.member_cluster_ids(),
+            }),
         },
     )?;
 

@@ -60,6 +60,7 @@ use crate::cfn::elasticloadbalancingv2::target_group::{
 };
 use crate::cfn::elasticloadbalancingv2::{Listener, LoadBalancer, TargetGroup};
 use crate::cfn::logs::LogGroup;
+use crate::cfn::s3::BucketPolicy;
 use crate::connections::{Connections, Egress, Port};
 use crate::core::error::{Error, Result};
 use crate::core::intrinsic::{Intrinsic, Pseudo};
@@ -104,6 +105,21 @@ fn fargate_memory_options(cpu: u32) -> Option<Vec<u32>> {
         16384 => range(32768, 122880, 8192),
         _ => return None,
     })
+}
+
+/// Where the load balancer writes access logs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AccessLogs {
+    /// The bucket: SSE-S3 encrypted, its policy letting Elastic Load
+    /// Balancing log delivery write under `prefix`
+    /// (`storage::BucketGrant::LoadBalancerLogs`).
+    pub bucket: BucketRef,
+    /// The key prefix, without leading or trailing `/` (`alb`).
+    pub prefix: String,
+    /// The bucket's policy: the load balancer waits for it (`DependsOn`),
+    /// since Elastic Load Balancing checks its write access when access
+    /// logs are turned on.
+    pub bucket_policy: Handle<BucketPolicy>,
 }
 
 /// A container secret: an environment variable filled from Secrets Manager
@@ -251,12 +267,10 @@ pub struct ApiServiceProps {
     ///
     /// Default: `true`.
     pub deletion_protection: bool,
-    /// Write load balancer access logs to this bucket (SSE-S3 encrypted;
-    /// its policy must let Elastic Load Balancing log delivery write under
-    /// `<service_name>/`).
+    /// Write load balancer access logs to a bucket.
     ///
     /// Default: - no access logs.
-    pub access_logs_bucket: Option<BucketRef>,
+    pub access_logs: Option<AccessLogs>,
     /// Images kept in the repository.
     ///
     /// Default: `50`.
@@ -301,7 +315,7 @@ impl ApiServiceProps {
             tls_policy: DEFAULT_TLS_POLICY.to_string(),
             allow_internet_ingress: true,
             deletion_protection: true,
-            access_logs_bucket: None,
+            access_logs: None,
             keep_images: 50,
             scaling: ScalingProps::default(),
             encryption_key: None,
@@ -343,10 +357,23 @@ fn validate(path: &ConstructPath, region: &str, p: &ApiServiceProps) -> Result<(
             ),
         ));
     }
-    if let Some(b) = &p.access_logs_bucket {
+    if let Some(logs) = &p.access_logs {
+        let b = &logs.bucket;
+        if logs.prefix.starts_with('/')
+            || logs.prefix.ends_with('/')
+            || logs.prefix.contains("AWSLogs")
+        {
+            return Err(err(
+                "access_logs.prefix",
+                format!(
+                    "must not start or end with '/' or contain \"AWSLogs\", got {:?}",
+                    logs.prefix
+                ),
+            ));
+        }
         if b.kms_encrypted() {
             return Err(err(
-                "access_logs_bucket",
+                "access_logs.bucket",
                 format!(
                     "must be encrypted with SSE-S3 (load balancer access logs cannot be written to SSE-KMS buckets), got {} with SSE-KMS",
                     b.path()
@@ -806,10 +833,14 @@ impl ApiService {
             Tag::new("routing.http.drop_invalid_header_fields.enabled", "true"),
             Tag::new("routing.http.desync_mitigation_mode", "defensive"),
         ];
-        if props.access_logs_bucket.is_some() {
+        if props.access_logs.is_some() {
             attributes.push(Tag::new("access_logs.s3.enabled", "true"));
         }
-        let load_balancer = me.add(
+        let lb_options = match &props.access_logs {
+            Some(logs) => ResourceOptions::default().depends_on(&logs.bucket_policy),
+            None => ResourceOptions::default(),
+        };
+        let load_balancer = me.add_with(
             "LoadBalancer",
             LoadBalancer {
                 type_: Some(LoadBalancerType::Application.into()),
@@ -821,18 +852,19 @@ impl ApiService {
                 load_balancer_attributes: Some(attributes.clone()),
                 ..LoadBalancer::new()
             },
+            lb_options,
         )?;
-        if let Some(bucket) = &props.access_logs_bucket {
+        if let Some(logs) = &props.access_logs {
             // Attribute values are plain strings in the typed layer; the
             // bucket name is a Ref, so it is set through an override.
             let mut json: Vec<serde_json::Value> = attributes
                 .iter()
                 .map(|t| serde_json::json!({"Key": t.key, "Value": t.value}))
                 .collect();
-            json.push(serde_json::json!({"Key": "access_logs.s3.bucket", "Value": bucket.name()}));
             json.push(
-                serde_json::json!({"Key": "access_logs.s3.prefix", "Value": props.service_name}),
+                serde_json::json!({"Key": "access_logs.s3.bucket", "Value": logs.bucket.name()}),
             );
+            json.push(serde_json::json!({"Key": "access_logs.s3.prefix", "Value": logs.prefix}));
             me.override_property(
                 &load_balancer,
                 "LoadBalancerAttributes",
@@ -1244,6 +1276,67 @@ mod tests {
         let text = serde_json::to_string(&t).unwrap();
         assert!(!text.contains("IngressFromInternet"));
         assert!(!t.resources.contains_key("ApiHttpListener"));
+    }
+
+    fn with_logs_bucket(
+        encryption: crate::storage::BucketEncryption,
+        prefix: &str,
+    ) -> (Stack, Result<ApiService>) {
+        use crate::storage::{Bucket, BucketGrant, BucketProps};
+        let (mut stack, network) = setup();
+        let bucket = Bucket::new(
+            &mut stack,
+            "Logs",
+            BucketProps {
+                encryption,
+                grants: vec![BucketGrant::LoadBalancerLogs {
+                    prefix: "alb/".into(),
+                }],
+                ..BucketProps::default()
+            },
+        )
+        .unwrap();
+        let api = ApiService::new(
+            &mut stack,
+            "Api",
+            &network,
+            ApiServiceProps {
+                access_logs: Some(AccessLogs {
+                    bucket: bucket.reference(),
+                    prefix: prefix.into(),
+                    bucket_policy: bucket.policy().clone(),
+                }),
+                ..props()
+            },
+        );
+        (stack, api)
+    }
+
+    #[test]
+    fn access_logs_wait_for_the_bucket_policy() {
+        let (stack, api) = with_logs_bucket(crate::storage::BucketEncryption::S3Managed, "alb");
+        api.unwrap();
+        let t = stack.synth().unwrap();
+        let lb = &t.resources["ApiLoadBalancer"];
+        assert_eq!(lb.depends_on.len(), 1);
+        let attrs = lb.properties["LoadBalancerAttributes"].as_array().unwrap();
+        assert!(attrs.contains(&json!({"Key": "access_logs.s3.prefix", "Value": "alb"})));
+    }
+
+    #[test]
+    fn fails_when_access_logs_go_to_a_kms_bucket_or_a_slashed_prefix() {
+        let (_, api) = with_logs_bucket(crate::storage::BucketEncryption::Kms { key: None }, "alb");
+        let e = api.unwrap_err().to_string();
+        assert!(
+            e.starts_with("khs/Api: access_logs.bucket must be encrypted with SSE-S3"),
+            "{e}"
+        );
+        let (_, api) = with_logs_bucket(crate::storage::BucketEncryption::S3Managed, "alb/");
+        let e = api.unwrap_err().to_string();
+        assert!(
+            e.starts_with("khs/Api: access_logs.prefix must not start or end with '/'"),
+            "{e}"
+        );
     }
 
     #[test]
