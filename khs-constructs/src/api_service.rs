@@ -1444,6 +1444,73 @@ mod tests {
     }
 
     #[test]
+    fn fails_when_names_counts_or_thresholds_are_invalid() {
+        let cases: Vec<(ApiServiceProps, &str)> = vec![
+            (
+                ApiServiceProps {
+                    cluster_name: "khs crm".into(),
+                    ..props()
+                },
+                "khs/Api: cluster_name must be 1..=255 of A-Z a-z 0-9 - _",
+            ),
+            (
+                ApiServiceProps {
+                    container_port: 0,
+                    ..props()
+                },
+                "khs/Api: container_port must be 1..=65535, got 0",
+            ),
+            (
+                ApiServiceProps {
+                    keep_images: 0,
+                    ..props()
+                },
+                "khs/Api: keep_images must be at least 1, got 0",
+            ),
+            (
+                ApiServiceProps {
+                    health_check: HealthCheck {
+                        interval_seconds: 400,
+                        ..HealthCheck::default()
+                    },
+                    ..props()
+                },
+                "khs/Api: health_check.interval_seconds must be 5..=300, got 400",
+            ),
+            (
+                ApiServiceProps {
+                    health_check: HealthCheck {
+                        healthy_threshold: 1,
+                        ..HealthCheck::default()
+                    },
+                    ..props()
+                },
+                "khs/Api: health_check.healthy_threshold must be 2..=10, got 1",
+            ),
+        ];
+        for (p, want) in cases {
+            let e = fails(p);
+            assert!(e.starts_with(want), "{e}");
+        }
+    }
+
+    #[test]
+    fn fails_when_a_secret_name_is_used_twice() {
+        let (mut stack, network) = setup();
+        let secret = Secret::new(&mut stack, "Jwt", SecretProps::new("jwt")).unwrap();
+        let mut p = props();
+        p.environment.insert("JWT_KEY_ID".into(), "1".into());
+        p.secrets = vec![ContainerSecret::new("JWT_KEY_ID", &secret)];
+        let e = ApiService::new(&mut stack, "Api", &network, p)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("khs/Api: secrets names must be valid variable names not used twice"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn fargate_pairs_cover_the_documented_table() {
         assert_eq!(fargate_memory_options(256).unwrap(), [512, 1024, 2048]);
         assert!(fargate_memory_options(4096).unwrap().contains(&30720));

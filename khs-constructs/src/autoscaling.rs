@@ -394,6 +394,24 @@ mod tests {
     }
 
     #[test]
+    fn fails_when_a_step_adds_nothing() {
+        let e = ScalingProps {
+            request_steps: vec![RequestStep {
+                threshold: 1000,
+                percent: 0,
+            }],
+            ..ScalingProps::default()
+        }
+        .validate(&path())
+        .unwrap_err()
+        .to_string();
+        assert_eq!(
+            e,
+            "khs/Api: scaling.request_steps must add a positive percentage, got 0 at step 0"
+        );
+    }
+
+    #[test]
     fn fails_when_a_target_percentage_is_out_of_range() {
         let e = ScalingProps {
             cpu_target_percent: Some(120),

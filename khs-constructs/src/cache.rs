@@ -507,6 +507,37 @@ mod tests {
     }
 
     #[test]
+    fn fails_when_multi_az_has_one_zone() {
+        let mut stack =
+            Stack::new("khs", StackProps::new(Environment::region("us-east-1"))).unwrap();
+        let network = Network::new(
+            &mut stack,
+            "Network",
+            NetworkProps {
+                max_azs: 1,
+                ..NetworkProps::default()
+            },
+        )
+        .unwrap();
+        let e = Cache::new(&mut stack, "Cache", &network, CacheProps::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("khs/Cache: multi_az needs subnets in at least 2 availability zones"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn fails_when_the_node_type_is_not_an_elasticache_type() {
+        let e = fails(CacheProps {
+            node_type: "t3.micro".into(),
+            ..CacheProps::default()
+        });
+        assert!(e.starts_with("khs/Cache: node_type must be"), "{e}");
+    }
+
+    #[test]
     fn a_single_node_without_failover_is_allowed_for_staging() {
         let (mut stack, network) = setup();
         Cache::new(

@@ -965,6 +965,28 @@ mod tests {
     }
 
     #[test]
+    fn fails_when_the_network_has_one_zone() {
+        let mut stack =
+            Stack::new("khs", StackProps::new(Environment::region("us-east-1"))).unwrap();
+        let network = Network::new(
+            &mut stack,
+            "Network",
+            NetworkProps {
+                max_azs: 1,
+                ..NetworkProps::default()
+            },
+        )
+        .unwrap();
+        let e = Database::new(&mut stack, "Database", &network, DatabaseProps::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("khs/Database: subnets must span at least 2 availability zones"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn staging_props_make_no_replicas_and_no_standby() {
         let (mut stack, network) = setup();
         Database::new(
