@@ -11,7 +11,8 @@ use khs_constructs::backup::{
 };
 use khs_constructs::cfn;
 use khs_constructs::monitoring::{
-    CacheMetrics, DatabaseMetrics, KHS_API_SEGMENT, LoadBalancerMetrics, ServiceMetrics,
+    AlarmThresholds, CacheMetrics, DatabaseMetrics, KHS_API_SEGMENT, LoadBalancerMetrics,
+    ServiceMetrics,
 };
 use khs_constructs::prelude::*;
 use khs_constructs::schedule::Cron;
@@ -83,6 +84,15 @@ pub fn add(
             database: inputs.database.as_ref().map(DatabaseMetrics::from_handle),
             cache: inputs.cache,
             tracing: Some(tracing),
+            thresholds: AlarmThresholds {
+                // Alarm when less than 10 % of the allocated storage is free.
+                database_free_storage_bytes: f64::from(s.database.storage_gib)
+                    * 0.1
+                    * 1024.0
+                    * 1024.0
+                    * 1024.0,
+                ..AlarmThresholds::default()
+            },
             ..MonitoringProps::new(&alerts)
         },
     )?;
