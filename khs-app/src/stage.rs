@@ -229,6 +229,9 @@ pub fn build(s: &StageSettings) -> Result<Vec<Stack>, khs_constructs::Error> {
     api_props.memory_mib = a.memory_mib;
     api_props.log_retention_days = a.log_retention_days;
     api_props.deletion_protection = a.deletion_protection;
+    // Only CloudFront reaches the load balancer: the Frontend block opens
+    // 443 to CloudFront's origin-facing prefix list instead (edge).
+    api_props.allow_internet_ingress = false;
     api_props.access_logs = Some(AccessLogs {
         bucket: logs_bucket.reference(),
         prefix: "alb".to_string(),
@@ -288,6 +291,10 @@ pub fn build(s: &StageSettings) -> Result<Vec<Stack>, khs_constructs::Error> {
             },
             aliases: vec![fe.domain.clone()],
             certificate: edge.certificate().cloned(),
+            api: Some(ApiOrigin {
+                restrict_to_cloudfront: Some(api.load_balancer_connections().clone()),
+                ..ApiOrigin::new(api.load_balancer().clone())
+            }),
             web_acl: edge.web_acl().cloned(),
             access_logs: Some(CdnAccessLogs {
                 bucket: logs_bucket.reference(),
