@@ -49,8 +49,6 @@ pub fn build(s: &StageSettings) -> Result<Vec<Stack>, khs_constructs::Error> {
             },
             flow_log_retention_days: n.flow_log_retention_days,
             deny_cidrs: n.deny_cidrs.clone(),
-            // 80 only for the load balancer's redirect to HTTPS (apptier).
-            public_ingress_ports: vec![443, 80],
             ..NetworkProps::default()
         },
     )?;
