@@ -110,6 +110,27 @@ pub enum PriceClass {
     All,
 }
 
+/// The single-page-app fallback: which error statuses become
+/// `/<default_root_object>` with 200.
+///
+/// CloudFront applies custom error responses to the whole distribution:
+/// API answers and requests the WAF blocks (403) are rewritten as well.
+/// Without `s3:ListBucket`, S3 answers a missing key with 403, so
+/// [`SpaFallback::ForbiddenAndNotFound`] is needed for deep links unless
+/// the origin access control may list the bucket, which
+/// [`SpaFallback::NotFound`] grants: then only 404 is rewritten and WAF
+/// blocks and API 403s reach the client unchanged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SpaFallback {
+    /// No custom error responses.
+    Off,
+    /// 404 only; CloudFront may also list the bucket (missing keys → 404).
+    NotFound,
+    /// 403 and 404 (the seed); WAF blocks and API 403s become the app's
+    /// `index.html` too.
+    ForbiddenAndNotFound,
+}
+
 /// `X-Frame-Options`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FrameOptions {
@@ -323,13 +344,13 @@ pub struct CdnProps {
     ///
     /// Default: `index.html`.
     pub default_root_object: String,
-    /// Answer 403 and 404 with `/<default_root_object>` and 200, so the
-    /// single-page app's router handles deep links. Applies to the API path
-    /// too (a CloudFront limitation): the API should not answer 403/404
-    /// without a body the client can tell apart.
+    /// Which errors are answered with `/<default_root_object>` and 200, so
+    /// the single-page app's router handles deep links. CloudFront applies
+    /// custom error responses to every behaviour and to WAF blocks too: see
+    /// [`SpaFallback`].
     ///
-    /// Default: `true`.
-    pub spa_fallback: bool,
+    /// Default: [`SpaFallback::ForbiddenAndNotFound`].
+    pub spa_fallback: SpaFallback,
     /// Security headers.
     ///
     /// Default: [`SecurityHeaders::default`].
@@ -354,7 +375,7 @@ impl Default for CdnProps {
             long_cache_seconds: ONE_YEAR_SECONDS,
             no_cache_paths: vec!["/sw.js".to_string()],
             default_root_object: "index.html".to_string(),
-            spa_fallback: true,
+            spa_fallback: SpaFallback::ForbiddenAndNotFound,
             security_headers: SecurityHeaders::default(),
             comment: None,
         }
@@ -900,9 +921,15 @@ impl Cdn {
             },
         };
         let error_page = format!("/{}", props.default_root_object);
-        let custom_error_responses = props.spa_fallback.then(|| {
-            [403, 404]
-                .into_iter()
+        let codes: &[i64] = match props.spa_fallback {
+            SpaFallback::Off => &[],
+            SpaFallback::NotFound => &[404],
+            SpaFallback::ForbiddenAndNotFound => &[403, 404],
+        };
+        let custom_error_responses = (!codes.is_empty()).then(|| {
+            codes
+                .iter()
+                .copied()
                 .map(|code| d::CustomErrorResponse {
                     response_code: Some(200.into()),
                     response_page_path: Some(error_page.as_str().into()),
@@ -958,6 +985,7 @@ impl Cdn {
             &mut me,
             BucketGrant::CloudFrontRead {
                 distribution: distribution.clone(),
+                list: props.spa_fallback == SpaFallback::NotFound,
             },
         )?;
         Ok(Cdn {
@@ -1200,6 +1228,43 @@ mod tests {
         assert_eq!(
             r["CdnApiIngressFromCloudFront"]["Properties"]["SourcePrefixListId"],
             "pl-3b927c52"
+        );
+    }
+
+    #[test]
+    fn not_found_fallback_lets_cloudfront_list_the_bucket() {
+        let mut s = stack("us-east-1");
+        Cdn::new(
+            &mut s,
+            "Cdn",
+            CdnProps {
+                spa_fallback: SpaFallback::NotFound,
+                ..CdnProps::default()
+            },
+        )
+        .unwrap();
+        let r = resources(&s);
+        let cfg = &r["CdnDistribution"]["Properties"]["DistributionConfig"];
+        assert_eq!(cfg["CustomErrorResponses"].as_array().unwrap().len(), 1);
+        assert_eq!(cfg["CustomErrorResponses"][0]["ErrorCode"], 404);
+        let st = &r["CdnBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"][2];
+        assert_eq!(st["Action"], "s3:ListBucket");
+        assert_eq!(st["Resource"], json!({"Fn::Sub": "${CdnBucketBucket.Arn}"}));
+        let mut s = stack("us-east-1");
+        Cdn::new(
+            &mut s,
+            "Cdn",
+            CdnProps {
+                spa_fallback: SpaFallback::Off,
+                ..CdnProps::default()
+            },
+        )
+        .unwrap();
+        let r = resources(&s);
+        assert!(
+            r["CdnDistribution"]["Properties"]["DistributionConfig"]
+                .get("CustomErrorResponses")
+                .is_none()
         );
     }
 

@@ -64,7 +64,7 @@ pub mod prelude {
     pub use crate::schedule::Cron;
     pub use crate::secrets::{GeneratedValue, Secret, SecretProps};
     // Edge and storage (edge).
-    pub use crate::cdn::{ApiOrigin, Cdn, CdnProps};
+    pub use crate::cdn::{ApiOrigin, Cdn, CdnProps, SpaFallback};
     pub use crate::dns::{Certificate, CertificateProps, HostedZoneRef};
     pub use crate::edge::{Edge, EdgeProps};
     pub use crate::storage::{Bucket, BucketGrant, BucketName, BucketProps, LifecycleRule};

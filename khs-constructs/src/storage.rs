@@ -424,6 +424,9 @@ pub enum BucketGrant {
     CloudFrontRead {
         /// The distribution.
         distribution: Handle<cfn::cloudfront::Distribution>,
+        /// Also allow `s3:ListBucket`, so a missing key answers 404 (not
+        /// 403) through CloudFront.
+        list: bool,
     },
 }
 
@@ -930,20 +933,29 @@ fn policy_document(id: &str, region: &str, grants: &[BucketGrant]) -> PolicyDocu
                     ),
                 });
             }
-            BucketGrant::CloudFrontRead { distribution } => {
+            BucketGrant::CloudFrontRead { distribution, list } => {
+                let source = Condition::new(
+                    "StringEquals",
+                    "AWS:SourceArn",
+                    sub(format!(
+                        "arn:${{AWS::Partition}}:cloudfront::${{AWS::AccountId}}:distribution/${{{}}}",
+                        distribution.logical_id()
+                    )),
+                );
                 doc.push(
                     PolicyStatement::allow(["s3:GetObject"], [sub(format!("{arn}/*"))])
                         .with_sid(format!("CloudFrontRead{}", distribution.logical_id()))
                         .with_principal(Principal::service("cloudfront.amazonaws.com"))
-                        .with_condition(Condition::new(
-                            "StringEquals",
-                            "AWS:SourceArn",
-                            sub(format!(
-                                "arn:${{AWS::Partition}}:cloudfront::${{AWS::AccountId}}:distribution/${{{}}}",
-                                distribution.logical_id()
-                            )),
-                        )),
+                        .with_condition(source.clone()),
                 );
+                if *list {
+                    doc.push(
+                        PolicyStatement::allow(["s3:ListBucket"], [sub(arn.clone())])
+                            .with_sid(format!("CloudFrontList{}", distribution.logical_id()))
+                            .with_principal(Principal::service("cloudfront.amazonaws.com"))
+                            .with_condition(source),
+                    );
+                }
             }
         }
     }
@@ -1364,8 +1376,14 @@ mod tests {
             .unwrap(),
         );
         let _ = data;
-        logs.add_grant(&mut s, BucketGrant::CloudFrontRead { distribution: dist })
-            .unwrap();
+        logs.add_grant(
+            &mut s,
+            BucketGrant::CloudFrontRead {
+                distribution: dist,
+                list: false,
+            },
+        )
+        .unwrap();
         let t = s.template();
         let r = serde_json::to_value(&t.resources).unwrap();
         assert_eq!(r["DataBucket"]["DependsOn"], json!(["LogsPolicy"]));
