@@ -2204,6 +2204,85 @@ mod tests {
     }
 
     #[test]
+    fn fails_when_names_or_descriptions_are_too_long_or_empty() {
+        let base = || AlarmProps::new(metric(), ComparisonOperator::GreaterThan, 1.0, 1);
+        let cases: Vec<(AlarmProps, &str)> = vec![
+            (
+                AlarmProps {
+                    alarm_name: Some("a".repeat(256)),
+                    ..base()
+                },
+                "alarm_name must be 1..=255 characters, got 256",
+            ),
+            (
+                AlarmProps {
+                    description: Some("d".repeat(1025)),
+                    ..base()
+                },
+                "description must be at most 1024 characters, got 1025",
+            ),
+            (
+                AlarmProps::new(
+                    Metric::new("", "CPUUtilization"),
+                    ComparisonOperator::GreaterThan,
+                    1.0,
+                    1,
+                ),
+                "metric.namespace must be 1..=255 characters",
+            ),
+            (
+                AlarmProps::new(
+                    Metric::new(":AWS/RDS", "CPUUtilization"),
+                    ComparisonOperator::GreaterThan,
+                    1.0,
+                    1,
+                ),
+                "metric.namespace must not start with ':'",
+            ),
+            (
+                AlarmProps::new(
+                    Metric::new("AWS/RDS", ""),
+                    ComparisonOperator::GreaterThan,
+                    1.0,
+                    1,
+                ),
+                "metric.name must be 1..=255 characters",
+            ),
+        ];
+        for (p, needle) in cases {
+            let e = alarm_err(p);
+            assert!(e.starts_with("khs-test/Bad: "), "{e}");
+            assert!(e.contains(needle), "{e}");
+        }
+    }
+
+    #[test]
+    fn fails_when_an_alarm_notifies_more_than_five_topics() {
+        let mut st = stack();
+        let topics: Vec<Handle<cfn::sns::Topic>> = (0..6)
+            .map(|i| {
+                st.as_scope()
+                    .add(&format!("T{i}"), cfn::sns::Topic::new())
+                    .unwrap()
+            })
+            .collect();
+        let e = Alarm::new(
+            &mut st,
+            "Bad",
+            AlarmProps {
+                notify: topics,
+                ..AlarmProps::new(metric(), ComparisonOperator::GreaterThan, 1.0, 1)
+            },
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.starts_with("khs-test/Bad: notify takes at most 5 topics, got 6"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn fails_when_an_email_is_malformed() {
         for bad in ["ops", "ops@localhost", "@example.com", "o ps@example.com"] {
             let mut st = stack();
