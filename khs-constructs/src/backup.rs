@@ -37,7 +37,7 @@ use crate::core::resource::Handle;
 use crate::core::scope::{AsScope, Scope};
 use crate::core::stack::{Environment, Stack, StackProps};
 use crate::core::value::Value;
-use crate::iam::{self, PolicyDocument};
+use crate::iam::{self, PolicyDocument, PolicyStatement, Principal};
 use crate::monitoring::key_policy;
 use crate::schedule::Cron;
 
@@ -65,7 +65,7 @@ pub struct VaultLock {
 }
 
 /// The props of a [`BackupVault`].
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BackupVaultProps {
     /// The vault name (2–50 letters, digits, `-`, `_`; unique per account
     /// and region).
@@ -76,6 +76,22 @@ pub struct BackupVaultProps {
     ///
     /// Default: - none.
     pub lock: Option<VaultLock>,
+    /// An access policy denying everyone `backup:DeleteRecoveryPoint` and
+    /// `backup:UpdateRecoveryPointLifecycle`: recovery points then only go
+    /// when their lifecycle ends (remove the policy to delete one early).
+    ///
+    /// Default: `true`.
+    pub block_recovery_point_deletion: bool,
+}
+
+impl Default for BackupVaultProps {
+    fn default() -> Self {
+        BackupVaultProps {
+            vault_name: None,
+            lock: None,
+            block_recovery_point_deletion: true,
+        }
+    }
 }
 
 /// An AWS Backup vault. Emits an `AWS::KMS::Key` (rotation on; the account
@@ -240,6 +256,18 @@ impl BackupVault {
                         max_retention_days: l.max_retention_days.map(|d| i64::from(d).into()),
                         changeable_for_days: l.changeable_for_days.map(|d| i64::from(d).into()),
                     }
+                }),
+                access_policy: props.block_recovery_point_deletion.then(|| {
+                    PolicyDocument::new([PolicyStatement::deny(
+                        [
+                            "backup:DeleteRecoveryPoint",
+                            "backup:UpdateRecoveryPointLifecycle",
+                        ],
+                        ["*"],
+                    )
+                    .with_sid("DenyEarlyRecoveryPointDeletion")
+                    .with_principal(Principal::Aws("*".into()))])
+                    .to_json()
                 }),
                 backup_vault_tags: (!tags.is_empty()).then(|| {
                     tags.iter()
@@ -865,6 +893,13 @@ mod tests {
         assert_eq!(role["ManagedPolicyArns"].as_array().unwrap().len(), 4);
         let vault = &t["Resources"]["BackupVaultVault"];
         assert_eq!(vault["DeletionPolicy"], "Retain");
+        assert_eq!(
+            vault["Properties"]["AccessPolicy"]["Statement"][0],
+            json!({"Sid": "DenyEarlyRecoveryPointDeletion", "Effect": "Deny",
+                   "Principal": {"AWS": "*"},
+                   "Action": ["backup:DeleteRecoveryPoint", "backup:UpdateRecoveryPointLifecycle"],
+                   "Resource": "*"})
+        );
         assert_eq!(vault["Properties"]["BackupVaultName"], "khs-test-vault");
         assert_eq!(
             vault["Properties"]["EncryptionKeyArn"],
@@ -895,6 +930,7 @@ mod tests {
                     max_retention_days: Some(120),
                     changeable_for_days: Some(3),
                 }),
+                block_recovery_point_deletion: false,
             },
         )
         .unwrap();
@@ -903,6 +939,7 @@ mod tests {
             t["Resources"]["VVault"]["Properties"]["LockConfiguration"],
             json!({"ChangeableForDays": 3, "MaxRetentionDays": 120, "MinRetentionDays": 7})
         );
+        assert!(t["Resources"]["VVault"]["Properties"].get("AccessPolicy").is_none());
     }
 
     #[test]

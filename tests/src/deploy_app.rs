@@ -1,9 +1,13 @@
-//! The small app the deploy tests drive against moto: a network, a bucket,
-//! a PostgreSQL database and an ALB + Fargate service, inside what moto's
-//! CloudFormation can create.
+//! The small app the deploy tests drive against moto: the library's `Bucket`
+//! construct, and a network, a PostgreSQL database and an ALB + Fargate
+//! service as `RawResource`s, inside what moto can create and delete: the
+//! `Database` and `ApiService` constructs use Secrets Manager (skipped by
+//! moto's CloudFormation), and moto cannot delete a stack holding the
+//! `Network` construct's internet gateway and routes (DependencyViolation).
 
 use khs_constructs::cfn::RawResource;
 use khs_constructs::prelude::*;
+use khs_constructs::storage::{Bucket, BucketName, BucketProps, LifecycleRule};
 use serde_json::json;
 
 /// The test stack's name.
@@ -22,7 +26,7 @@ pub const BUCKET: &str = "khs-deploy-test-assets";
 pub enum Variant {
     /// The first deployment.
     Base,
-    /// In-place changes (a tag, the service's desired count).
+    /// In-place changes (a bucket lifecycle rule, the service's desired count).
     Update,
     /// `Update`, and the database subnet group gets a new name: the group is
     /// replaced and drags the database along (a replacement moto will not
@@ -85,24 +89,19 @@ fn main_stack(variant: Variant) -> Result<Stack> {
     }
     let subnet_refs: Vec<_> = subnets.iter().map(|s| s.ref_()).collect();
 
-    let mut assets = root.child("Assets")?;
-    let mut bucket_tags = vec![json!({"Key": "purpose", "Value": "assets"})];
-    if variant != Variant::Base {
-        bucket_tags.push(json!({"Key": "reviewed", "Value": "yes"}));
-    }
-    assets.add(
-        "Bucket",
-        raw(
-            "AWS::S3::Bucket",
-            json!({
-                "BucketName": BUCKET,
-                "BucketEncryption": {"ServerSideEncryptionConfiguration": [
-                    {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]},
-                "PublicAccessBlockConfiguration": {"BlockPublicAcls": true, "BlockPublicPolicy": true,
-                    "IgnorePublicAcls": true, "RestrictPublicBuckets": true},
-                "Tags": bucket_tags
-            }),
-        ),
+    let lifecycle_rules = if variant == Variant::Base {
+        Vec::new()
+    } else {
+        vec![LifecycleRule::archive_then_expire("archive")]
+    };
+    Bucket::new(
+        &mut root,
+        "Assets",
+        BucketProps {
+            name: BucketName::Fixed(BUCKET.to_string()),
+            lifecycle_rules,
+            ..BucketProps::default()
+        },
     )?;
 
     let mut db = root.child("Database")?;

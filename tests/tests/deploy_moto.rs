@@ -105,10 +105,9 @@ fn deploys_updates_reports_no_changes_and_destroys() {
     // The resources exist, seen through moto's service APIs.
     assert!(ec2(&m, "DescribeVpcs").contains(VPC_CIDR));
     let subnets = ec2(&m, "DescribeSubnets");
-    assert!(
-        subnets.contains("10.42.0.0/24") && subnets.contains("10.42.1.0/24"),
-        "{subnets}"
-    );
+    for cidr in ["10.42.0.0/24", "10.42.1.0/24"] {
+        assert!(subnets.contains(cidr), "{cidr} missing: {subnets}");
+    }
     assert!(m.s3("GET", "/").expect("ListBuckets").contains(BUCKET));
     let dbs = m
         .query("rds", "DescribeDBInstances", "2014-10-31")

@@ -969,7 +969,7 @@ impl Ctx {
             .into_iter()
             .map(|e| e.id)
             .collect();
-        client.delete_stack(&info.id).await?;
+        client.delete_stack_id(name, &info.id).await?;
         let total = template
             .as_ref()
             .and_then(|t| t.get("Resources"))
@@ -1102,7 +1102,14 @@ fn print_diff(ui: &mut Ui<'_>, diff: &TemplateDiff) {
                 v.as_ref()
                     .is_some_and(|v| (v.is_object() || v.is_array()) && v.to_string().len() > 60)
             };
-            let multiline = c.before != c.after && compound(&c.before) && compound(&c.after);
+            let multiline = c.before != c.after
+                && (compound(&c.before) || compound(&c.after))
+                && c.before
+                    .as_ref()
+                    .is_none_or(|v| v.is_object() || v.is_array())
+                && c.after
+                    .as_ref()
+                    .is_none_or(|v| v.is_object() || v.is_array());
             let mut line = if c.before == c.after {
                 format!("    ~ {label}: {}", short(c.after.as_ref()))
             } else if multiline {
@@ -1123,9 +1130,14 @@ fn print_diff(ui: &mut Ui<'_>, diff: &TemplateDiff) {
                 Replacement::No => {}
             }
             ui.line(&line);
-            if let (true, Some(b), Some(a)) = (multiline, &c.before, &c.after) {
-                let bs = serde_json::to_string_pretty(b).unwrap_or_default();
-                let as_ = serde_json::to_string_pretty(a).unwrap_or_default();
+            if multiline {
+                let pretty = |v: &Option<Value>| {
+                    v.as_ref()
+                        .and_then(|v| serde_json::to_string_pretty(v).ok())
+                        .map(|s| s + "\n")
+                        .unwrap_or_default()
+                };
+                let (bs, as_) = (pretty(&c.before), pretty(&c.after));
                 let td = similar::TextDiff::from_lines(&bs, &as_);
                 for change in td.iter_all_changes() {
                     let sign = match change.tag() {

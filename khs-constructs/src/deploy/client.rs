@@ -536,12 +536,17 @@ impl Client {
 
     /// Deletes the stack (by name or id).
     pub async fn delete_stack(&self, stack: &str) -> Result<(), DeployError> {
+        self.delete_stack_id(stack, stack).await
+    }
+
+    /// Deletes the stack with id `id` (errors name the stack `name`).
+    pub async fn delete_stack_id(&self, name: &str, id: &str) -> Result<(), DeployError> {
         self.cfn
             .delete_stack()
-            .stack_name(stack)
+            .stack_name(id)
             .send()
             .await
-            .map_err(|e| DeployError::api(stack, "DeleteStack", e))?;
+            .map_err(|e| DeployError::api(name, "DeleteStack", e))?;
         Ok(())
     }
 
