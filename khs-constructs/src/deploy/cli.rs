@@ -142,6 +142,10 @@ pub enum Command {
         /// Parameter values.
         #[command(flatten)]
         params: ParamArgs,
+        /// With --changeset: upload templates over 51,200 bytes to this S3
+        /// bucket.
+        #[arg(long, value_name = "BUCKET")]
+        template_bucket: Option<String>,
     },
     /// Deploy stacks through change sets: create the change set, show it,
     /// apply the data-loss guard, execute it and follow the stack events to
@@ -271,7 +275,17 @@ where
                 stack,
                 changeset,
                 params,
-            } => ctx.diff(&mut ui, &stack, changeset, &params).await,
+                template_bucket,
+            } => {
+                ctx.diff(
+                    &mut ui,
+                    &stack,
+                    changeset,
+                    &params,
+                    template_bucket.as_deref(),
+                )
+                .await
+            }
             Command::Deploy {
                 stacks,
                 dry_run,
@@ -447,6 +461,7 @@ impl Ctx {
         ui: &mut Ui<'_>,
         name: &str,
         params: &ParamArgs,
+        need_values: bool,
     ) -> Res<(Client, Prepared)> {
         let artifact = self.artifact(name)?;
         let client = self.client(&artifact.env.region).await?;
@@ -479,8 +494,19 @@ impl Ctx {
                 }
             }
         }
-        let resolved = params::resolve(name, &new, &given, live.map(|d| &d.parameters))
-            .map_err(Failure::Message)?;
+        let resolved = if need_values {
+            params::resolve(name, &new, &given, live.map(|d| &d.parameters))
+                .map_err(Failure::Message)?
+        } else {
+            let r = params::resolve_partial(&new, &given, live.map(|d| &d.parameters));
+            if !r.missing.is_empty() {
+                ui.line(&format!(
+                    "note: {name}: no value for parameter(s) {} (not needed for an offline diff)",
+                    r.missing.join(", ")
+                ));
+            }
+            r
+        };
         let diff = diff_templates(old.as_ref(), &new, &resolved.changed);
         Ok((
             client,
@@ -501,8 +527,9 @@ impl Ctx {
         name: &str,
         changeset: bool,
         params: &ParamArgs,
+        bucket: Option<&str>,
     ) -> Res {
-        let (client, p) = self.prepare(ui, name, params).await?;
+        let (client, p) = self.prepare(ui, name, params, changeset).await?;
         let header = match &p.old {
             None => format!("Stack {name} ({}): not deployed yet", client.region()),
             Some(_) => format!("Stack {name} ({})", client.region()),
@@ -518,7 +545,7 @@ impl Ctx {
             return Ok(());
         }
         print_diff(ui, &p.diff);
-        let cs = self.create_change_set(ui, &client, &p, None).await?;
+        let cs = self.create_change_set(ui, &client, &p, bucket).await?;
         match cs {
             None => {
                 ui.line("Change set: no changes.");
@@ -692,7 +719,7 @@ impl Ctx {
         params: &ParamArgs,
         used_allowances: &mut BTreeSet<String>,
     ) -> Res {
-        let (client, p) = self.prepare(ui, name, params).await?;
+        let (client, p) = self.prepare(ui, name, params, true).await?;
         if let Some(d) = &p.deployed {
             match d.status.as_str() {
                 "ROLLBACK_COMPLETE" | "ROLLBACK_FAILED" => {

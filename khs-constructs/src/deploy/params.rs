@@ -24,6 +24,8 @@ pub struct Resolved {
     pub values: BTreeMap<String, Resolution>,
     /// Parameters whose value differs from the deployed one.
     pub changed: BTreeSet<String>,
+    /// Declared parameters with no value, no deployed value and no default.
+    pub missing: Vec<String>,
 }
 
 /// Reads a parameters file: a JSON object `{"Key": "Value", …}` or the AWS
@@ -92,6 +94,29 @@ pub fn resolve(
     given: &BTreeMap<String, String>,
     deployed: Option<&BTreeMap<String, String>>,
 ) -> Result<Resolved, String> {
+    let out = resolve_partial(template, given, deployed);
+    if !out.missing.is_empty() {
+        let flags: Vec<String> = out
+            .missing
+            .iter()
+            .map(|m| format!("--parameter {m}=VALUE"))
+            .collect();
+        return Err(format!(
+            "{stack}: parameter(s) {} have no value and no default; pass {} or list them in --parameters FILE",
+            out.missing.join(", "),
+            flags.join(" ")
+        ));
+    }
+    Ok(out)
+}
+
+/// Like [`resolve`], but parameters without a value are listed in
+/// [`Resolved::missing`] instead of failing (enough for an offline diff).
+pub fn resolve_partial(
+    template: &Value,
+    given: &BTreeMap<String, String>,
+    deployed: Option<&BTreeMap<String, String>>,
+) -> Resolved {
     let mut out = Resolved::default();
     let mut missing = Vec::new();
     let declared = template.get("Parameters").and_then(Value::as_object);
@@ -112,18 +137,8 @@ pub fn resolve(
         };
         out.values.insert(name.clone(), r);
     }
-    if !missing.is_empty() {
-        let flags: Vec<String> = missing
-            .iter()
-            .map(|m| format!("--parameter {m}=VALUE"))
-            .collect();
-        return Err(format!(
-            "{stack}: parameter(s) {} have no value and no default; pass {} or list them in --parameters FILE",
-            missing.join(", "),
-            flags.join(" ")
-        ));
-    }
-    Ok(out)
+    out.missing = missing;
+    out
 }
 
 #[cfg(test)]
