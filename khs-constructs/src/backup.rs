@@ -939,7 +939,11 @@ mod tests {
             t["Resources"]["VVault"]["Properties"]["LockConfiguration"],
             json!({"ChangeableForDays": 3, "MaxRetentionDays": 120, "MinRetentionDays": 7})
         );
-        assert!(t["Resources"]["VVault"]["Properties"].get("AccessPolicy").is_none());
+        assert!(
+            t["Resources"]["VVault"]["Properties"]
+                .get("AccessPolicy")
+                .is_none()
+        );
     }
 
     #[test]

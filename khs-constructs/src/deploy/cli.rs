@@ -456,6 +456,47 @@ impl Ctx {
         Ok(c)
     }
 
+    /// Fills the parameters a template takes from other stacks' outputs
+    /// (template metadata `khs:parameter-sources`, written by
+    /// [`crate::edge::Edge`] for the us-east-1 certificate and web ACL of a
+    /// stage in another region). A value given on the command line wins.
+    async fn fill_from_other_stacks(
+        &mut self,
+        ui: &mut Ui<'_>,
+        artifact: &StackArtifact,
+        given: &mut BTreeMap<String, String>,
+        need_values: bool,
+    ) -> Res<()> {
+        let name = &artifact.name;
+        for (param, src) in crate::edge::parameter_sources(&artifact.template) {
+            if given.contains_key(&param) {
+                continue;
+            }
+            let client = self.client(&src.region).await?;
+            let value = client
+                .describe_stack(&src.stack)
+                .await?
+                .and_then(|d| d.outputs.get(&src.output).cloned());
+            match value {
+                Some(v) => {
+                    ui.line(&format!(
+                        "{name}: parameter {param} = output {} of {} ({})",
+                        src.output, src.stack, src.region
+                    ));
+                    given.insert(param, v);
+                }
+                None if need_values => {
+                    return Err(Failure::Message(format!(
+                        "{name}: parameter {param} comes from output {} of stack {} ({}), which is not deployed or has no such output; deploy {} first (`deploy` with no stack names deploys every stack in dependency order) or pass --parameter {param}=VALUE",
+                        src.output, src.stack, src.region, src.stack
+                    )));
+                }
+                None => {}
+            }
+        }
+        Ok(())
+    }
+
     async fn prepare(
         &mut self,
         ui: &mut Ui<'_>,
@@ -483,7 +524,9 @@ impl Ctx {
             Some(_) => Some(client.get_template(name).await?),
             None => None,
         };
-        let given = given_params(params)?;
+        let mut given = given_params(params)?;
+        self.fill_from_other_stacks(ui, &artifact, &mut given, need_values)
+            .await?;
         let declared = new.get("Parameters").and_then(Value::as_object);
         for a in &params.parameter {
             if let Ok((k, _)) = params::parse_assignment(a) {

@@ -427,6 +427,9 @@ impl Client {
             })
             .capabilities(Capability::CapabilityIam)
             .capabilities(Capability::CapabilityNamedIam)
+            // The hosted secret-rotation Lambda comes from the
+            // AWS::SecretsManager-2020-07-23 transform.
+            .capabilities(Capability::CapabilityAutoExpand)
             .description("created by khs-constructs deploy");
         call = match &req.template {
             TemplateSource::Body(b) => call.template_body(b),
