@@ -54,9 +54,11 @@ use crate::cfn::elasticloadbalancingv2::listener::{
     Action, Certificate, Protocol as ListenerProtocol, RedirectConfig, StatusCode,
     Type as ActionType,
 };
-use crate::cfn::elasticloadbalancingv2::load_balancer::{Scheme, Type as LoadBalancerType};
+use crate::cfn::elasticloadbalancingv2::load_balancer::{
+    LoadBalancerAttribute, Scheme, Type as LoadBalancerType,
+};
 use crate::cfn::elasticloadbalancingv2::target_group::{
-    Matcher, Protocol as TargetProtocol, TargetType,
+    Matcher, Protocol as TargetProtocol, TargetGroupAttribute, TargetType,
 };
 use crate::cfn::elasticloadbalancingv2::{Listener, LoadBalancer, TargetGroup};
 use crate::cfn::logs::LogGroup;
@@ -65,7 +67,7 @@ use crate::connections::{Connections, Egress, Port};
 use crate::core::error::{Error, Result};
 use crate::core::intrinsic::{Intrinsic, Pseudo};
 use crate::core::path::ConstructPath;
-use crate::core::resource::{Handle, Tag};
+use crate::core::resource::Handle;
 use crate::core::scope::{AsScope, ResourceOptions};
 use crate::core::template::{Output, Parameter};
 use crate::core::value::Value;
@@ -825,16 +827,28 @@ impl ApiService {
             "HTTPS to AWS APIs (ECR, Secrets Manager, CloudWatch Logs, X-Ray)",
         )?;
 
+        let attribute = |key: &str, value: Value<String>| LoadBalancerAttribute {
+            key: Some(key.into()),
+            value: Some(value),
+        };
         let mut attributes = vec![
-            Tag::new(
+            attribute(
                 "deletion_protection.enabled",
-                props.deletion_protection.to_string(),
+                props.deletion_protection.to_string().into(),
             ),
-            Tag::new("routing.http.drop_invalid_header_fields.enabled", "true"),
-            Tag::new("routing.http.desync_mitigation_mode", "defensive"),
+            attribute(
+                "routing.http.drop_invalid_header_fields.enabled",
+                "true".into(),
+            ),
+            attribute("routing.http.desync_mitigation_mode", "defensive".into()),
         ];
-        if props.access_logs.is_some() {
-            attributes.push(Tag::new("access_logs.s3.enabled", "true"));
+        if let Some(logs) = &props.access_logs {
+            attributes.push(attribute("access_logs.s3.enabled", "true".into()));
+            attributes.push(attribute("access_logs.s3.bucket", logs.bucket.name()));
+            attributes.push(attribute(
+                "access_logs.s3.prefix",
+                logs.prefix.clone().into(),
+            ));
         }
         let lb_options = match &props.access_logs {
             Some(logs) => ResourceOptions::default().depends_on(&logs.bucket_policy),
@@ -849,28 +863,11 @@ impl ApiService {
                     public.iter().map(|s| s.subnet_id()).collect(),
                 )),
                 security_groups: Some(Value::Literal(vec![lb_conn.security_group_id()])),
-                load_balancer_attributes: Some(attributes.clone()),
+                load_balancer_attributes: Some(attributes),
                 ..LoadBalancer::new()
             },
             lb_options,
         )?;
-        if let Some(logs) = &props.access_logs {
-            // Attribute values are plain strings in the typed layer; the
-            // bucket name is a Ref, so it is set through an override.
-            let mut json: Vec<serde_json::Value> = attributes
-                .iter()
-                .map(|t| serde_json::json!({"Key": t.key, "Value": t.value}))
-                .collect();
-            json.push(
-                serde_json::json!({"Key": "access_logs.s3.bucket", "Value": logs.bucket.name()}),
-            );
-            json.push(serde_json::json!({"Key": "access_logs.s3.prefix", "Value": logs.prefix}));
-            me.override_property(
-                &load_balancer,
-                "LoadBalancerAttributes",
-                serde_json::Value::Array(json),
-            )?;
-        }
         let hc = &props.health_check;
         let target_group = me.add(
             "TargetGroup",
@@ -889,10 +886,10 @@ impl ApiService {
                     http_code: Some("200".into()),
                     ..Matcher::new()
                 }),
-                target_group_attributes: Some(vec![Tag::new(
-                    "deregistration_delay.timeout_seconds",
-                    "30",
-                )]),
+                target_group_attributes: Some(vec![TargetGroupAttribute {
+                    key: Some("deregistration_delay.timeout_seconds".into()),
+                    value: Some("30".into()),
+                }]),
                 ..TargetGroup::new()
             },
         )?;

@@ -551,7 +551,10 @@ impl<'a> Ctx<'a> {
             .get(name)
             .ok_or_else(|| anyhow!("missing definition {name}"))?
             .clone();
-        if is_tag_shape(&def) {
+        // Only tag definitions become the core `Tag`; other `{Key, Value}`
+        // pairs (load balancer attributes, …) keep their own struct so their
+        // values can be intrinsics.
+        if is_tag_shape(&def) && name.contains("Tag") {
             self.defs.insert(name.to_string(), Ty::Tag);
             return Ok(Ty::Tag);
         }

@@ -30,11 +30,11 @@ pub mod listener {
         /// `DefaultActions`: list of [`Action`], required.
         #[serde(rename = "DefaultActions")]
         pub default_actions: Vec<Action>,
-        /// `ListenerAttributes`: list of tag, optional.
+        /// `ListenerAttributes`: list of [`ListenerAttribute`], optional.
         ///
         /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "ListenerAttributes", skip_serializing_if = "Option::is_none")]
-        pub listener_attributes: Option<Vec<Tag>>,
+        pub listener_attributes: Option<Vec<ListenerAttribute>>,
         /// `LoadBalancerArn`: string, required. Update requires replacement.
         #[serde(rename = "LoadBalancerArn")]
         pub load_balancer_arn: Value<String>,
@@ -530,6 +530,28 @@ pub mod listener {
                 issuer: issuer.into(),
                 jwks_endpoint: jwks_endpoint.into(),
             }
+        }
+    }
+
+    /// Property type `ListenerAttribute` of `AWS::ElasticLoadBalancingV2::Listener` (from definition `ListenerAttribute`).
+    #[derive(Debug, Clone, PartialEq, serde::Serialize, Default)]
+    pub struct ListenerAttribute {
+        /// `Key`: string, optional.
+        ///
+        /// Default: - not set; CloudFormation's default applies.
+        #[serde(rename = "Key", skip_serializing_if = "Option::is_none")]
+        pub key: Option<Value<String>>,
+        /// `Value`: string, optional.
+        ///
+        /// Default: - not set; CloudFormation's default applies.
+        #[serde(rename = "Value", skip_serializing_if = "Option::is_none")]
+        pub value: Option<Value<String>>,
+    }
+
+    impl ListenerAttribute {
+        /// A new `ListenerAttribute` with its required properties set and the optional ones unset.
+        pub fn new() -> Self {
+            Self::default()
         }
     }
 
@@ -1438,15 +1460,37 @@ pub mod listener_rule {
     /// Property type `QueryStringConfig` of `AWS::ElasticLoadBalancingV2::ListenerRule` (from definition `QueryStringConfig`).
     #[derive(Debug, Clone, PartialEq, serde::Serialize, Default)]
     pub struct QueryStringConfig {
-        /// `Values`: list of tag, optional.
+        /// `Values`: list of [`QueryStringKeyValue`], optional.
         ///
         /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Values", skip_serializing_if = "Option::is_none")]
-        pub values: Option<Vec<Tag>>,
+        pub values: Option<Vec<QueryStringKeyValue>>,
     }
 
     impl QueryStringConfig {
         /// A new `QueryStringConfig` with its required properties set and the optional ones unset.
+        pub fn new() -> Self {
+            Self::default()
+        }
+    }
+
+    /// Property type `QueryStringKeyValue` of `AWS::ElasticLoadBalancingV2::ListenerRule` (from definition `QueryStringKeyValue`).
+    #[derive(Debug, Clone, PartialEq, serde::Serialize, Default)]
+    pub struct QueryStringKeyValue {
+        /// `Key`: string, optional.
+        ///
+        /// Default: - not set; CloudFormation's default applies.
+        #[serde(rename = "Key", skip_serializing_if = "Option::is_none")]
+        pub key: Option<Value<String>>,
+        /// `Value`: string, optional.
+        ///
+        /// Default: - not set; CloudFormation's default applies.
+        #[serde(rename = "Value", skip_serializing_if = "Option::is_none")]
+        pub value: Option<Value<String>>,
+    }
+
+    impl QueryStringKeyValue {
+        /// A new `QueryStringKeyValue` with its required properties set and the optional ones unset.
         pub fn new() -> Self {
             Self::default()
         }
@@ -1930,14 +1974,14 @@ pub mod load_balancer {
         /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "Ipv4IpamPoolId", skip_serializing_if = "Option::is_none")]
         pub ipv4_ipam_pool_id: Option<Value<String>>,
-        /// `LoadBalancerAttributes`: list of tag, optional.
+        /// `LoadBalancerAttributes`: list of [`LoadBalancerAttribute`], optional.
         ///
         /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "LoadBalancerAttributes",
             skip_serializing_if = "Option::is_none"
         )]
-        pub load_balancer_attributes: Option<Vec<Tag>>,
+        pub load_balancer_attributes: Option<Vec<LoadBalancerAttribute>>,
         /// `MinimumLoadBalancerCapacity`: [`MinimumLoadBalancerCapacity`], optional.
         ///
         /// Default: - not set; CloudFormation's default applies.
@@ -2111,6 +2155,28 @@ pub mod load_balancer {
         /// `Fn::GetAtt` of the `DNSName` attribute (a value).
         pub fn attr_dns_name(&self) -> Value<String> {
             self.get_att("DNSName")
+        }
+    }
+
+    /// Property type `LoadBalancerAttribute` of `AWS::ElasticLoadBalancingV2::LoadBalancer` (from definition `LoadBalancerAttribute`).
+    #[derive(Debug, Clone, PartialEq, serde::Serialize, Default)]
+    pub struct LoadBalancerAttribute {
+        /// `Key`: string, optional.
+        ///
+        /// Default: - not set; CloudFormation's default applies.
+        #[serde(rename = "Key", skip_serializing_if = "Option::is_none")]
+        pub key: Option<Value<String>>,
+        /// `Value`: string, optional.
+        ///
+        /// Default: - not set; CloudFormation's default applies.
+        #[serde(rename = "Value", skip_serializing_if = "Option::is_none")]
+        pub value: Option<Value<String>>,
+    }
+
+    impl LoadBalancerAttribute {
+        /// A new `LoadBalancerAttribute` with its required properties set and the optional ones unset.
+        pub fn new() -> Self {
+            Self::default()
         }
     }
 
@@ -2393,14 +2459,14 @@ pub mod target_group {
         /// Default: - not set; CloudFormation's default applies.
         #[serde(rename = "TargetControlPort", skip_serializing_if = "Option::is_none")]
         pub target_control_port: Option<Value<i64>>,
-        /// `TargetGroupAttributes`: list of tag, optional.
+        /// `TargetGroupAttributes`: list of [`TargetGroupAttribute`], optional.
         ///
         /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "TargetGroupAttributes",
             skip_serializing_if = "Option::is_none"
         )]
-        pub target_group_attributes: Option<Vec<Tag>>,
+        pub target_group_attributes: Option<Vec<TargetGroupAttribute>>,
         /// `TargetType`: string, one of [`TargetType`], optional. Update requires replacement.
         ///
         /// Default: - not set; CloudFormation's default applies.
@@ -2644,6 +2710,28 @@ pub mod target_group {
                 port: None,
                 quic_server_id: None,
             }
+        }
+    }
+
+    /// Property type `TargetGroupAttribute` of `AWS::ElasticLoadBalancingV2::TargetGroup` (from definition `TargetGroupAttribute`).
+    #[derive(Debug, Clone, PartialEq, serde::Serialize, Default)]
+    pub struct TargetGroupAttribute {
+        /// `Key`: string, optional.
+        ///
+        /// Default: - not set; CloudFormation's default applies.
+        #[serde(rename = "Key", skip_serializing_if = "Option::is_none")]
+        pub key: Option<Value<String>>,
+        /// `Value`: string, optional.
+        ///
+        /// Default: - not set; CloudFormation's default applies.
+        #[serde(rename = "Value", skip_serializing_if = "Option::is_none")]
+        pub value: Option<Value<String>>,
+    }
+
+    impl TargetGroupAttribute {
+        /// A new `TargetGroupAttribute` with its required properties set and the optional ones unset.
+        pub fn new() -> Self {
+            Self::default()
         }
     }
 

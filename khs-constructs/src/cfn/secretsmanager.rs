@@ -6,7 +6,7 @@
 pub mod rotation_schedule {
     //! `AWS::SecretsManager::RotationSchedule` and its property types.
 
-    use crate::core::resource::{Handle, PropertySpec, Resource, ResourceSpec, Tag, TagStyle};
+    use crate::core::resource::{Handle, PropertySpec, Resource, ResourceSpec, TagStyle};
     use crate::core::value::Value;
 
     /// The `AWS::SecretsManager::RotationSchedule` resource type.
@@ -16,14 +16,14 @@ pub mod rotation_schedule {
     /// Primary identifier: `Id` (what `Ref` usually returns; see the documentation).
     #[derive(Debug, Clone, PartialEq, serde::Serialize)]
     pub struct RotationSchedule {
-        /// `ExternalSecretRotationMetadata`: list of tag, optional.
+        /// `ExternalSecretRotationMetadata`: list of [`ExternalSecretRotationMetadataItem`], optional.
         ///
         /// Default: - not set; CloudFormation's default applies.
         #[serde(
             rename = "ExternalSecretRotationMetadata",
             skip_serializing_if = "Option::is_none"
         )]
-        pub external_secret_rotation_metadata: Option<Vec<Tag>>,
+        pub external_secret_rotation_metadata: Option<Vec<ExternalSecretRotationMetadataItem>>,
         /// `ExternalSecretRotationRoleArn`: string, optional.
         ///
         /// Default: - not set; CloudFormation's default applies.
@@ -142,6 +142,27 @@ pub mod rotation_schedule {
         /// `Fn::GetAtt` of the `Id` attribute (a value).
         pub fn attr_id(&self) -> Value<String> {
             self.get_att("Id")
+        }
+    }
+
+    /// Property type `ExternalSecretRotationMetadataItem` of `AWS::SecretsManager::RotationSchedule` (from definition `ExternalSecretRotationMetadataItem`).
+    #[derive(Debug, Clone, PartialEq, serde::Serialize)]
+    pub struct ExternalSecretRotationMetadataItem {
+        /// `Key`: string, required.
+        #[serde(rename = "Key")]
+        pub key: Value<String>,
+        /// `Value`: string, required.
+        #[serde(rename = "Value")]
+        pub value: Value<String>,
+    }
+
+    impl ExternalSecretRotationMetadataItem {
+        /// A new `ExternalSecretRotationMetadataItem` with its required properties set and the optional ones unset.
+        pub fn new(key: impl Into<Value<String>>, value: impl Into<Value<String>>) -> Self {
+            ExternalSecretRotationMetadataItem {
+                key: key.into(),
+                value: value.into(),
+            }
         }
     }
 
