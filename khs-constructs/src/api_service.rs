@@ -1094,7 +1094,6 @@ impl ApiService {
 mod tests {
     use super::*;
     use crate::autoscaling::ScheduledScaling;
-    use crate::network::NetworkProps;
     use crate::prelude::*;
     use crate::schedule::Cron;
     use serde_json::json;
@@ -1112,12 +1111,7 @@ mod tests {
         )
     }
 
-    fn setup() -> (Stack, Network) {
-        let mut stack =
-            Stack::new("khs", StackProps::new(Environment::region("us-east-1"))).unwrap();
-        let network = Network::new(&mut stack, "Network", NetworkProps::default()).unwrap();
-        (stack, network)
-    }
+    use crate::test_support::stack_with_network as setup;
 
     fn fails(p: ApiServiceProps) -> String {
         let (mut stack, network) = setup();

@@ -383,12 +383,7 @@ mod tests {
     use crate::network::NetworkProps;
     use crate::prelude::*;
 
-    fn setup() -> (Stack, Network) {
-        let mut stack =
-            Stack::new("khs", StackProps::new(Environment::region("us-east-1"))).unwrap();
-        let network = Network::new(&mut stack, "Network", NetworkProps::default()).unwrap();
-        (stack, network)
-    }
+    use crate::test_support::stack_with_network as setup;
 
     fn fails(props: CacheProps) -> String {
         let (mut stack, network) = setup();

@@ -43,6 +43,9 @@ pub mod waf;
 
 pub use crate::core::error::{Error, Result};
 
+#[cfg(test)]
+pub(crate) mod test_support;
+
 /// The names most programs need, in one import.
 pub mod prelude {
     pub use crate::core::app::{App, StackArtifact};
