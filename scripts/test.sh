@@ -19,7 +19,7 @@ if [ ! -x "$venv/bin/cfn-lint" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]
   echo "$want" > "$stamp"
 fi
 export KHS_CFN_LINT="$venv/bin/cfn-lint"
-export KHS_MOTO_SERVER="$venv/bin/moto_server"
+export KHS_MOTO_PYTHON="$venv/bin/python"
 export KHS_PYTHON="$venv/bin/python"
 # Tests never ask the EC2 metadata service (or any real AWS endpoint).
 export AWS_EC2_METADATA_DISABLED=true

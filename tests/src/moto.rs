@@ -1,9 +1,13 @@
 //! A `moto_server` on a free loopback port for the deploy tests: started on
 //! demand, reset between tests, killed on drop.
 //!
-//! The executable is `$KHS_MOTO_SERVER`, else `.venv/bin/moto_server` at the
-//! workspace root, else `moto_server` on `PATH`; without one the tests fail
-//! with a message saying how to install it. Only 127.0.0.1 is ever used.
+//! It runs `tests/moto/khs_moto_server.py`, moto's own server with three
+//! fixes where moto 5.2.5's CloudFormation departs from AWS's (tagged KMS
+//! keys, `Ref` to a DB parameter group, route tables on DeleteStack; the
+//! script says why each is needed). The Python is `$KHS_MOTO_PYTHON`, else
+//! `.venv/bin/python` at the workspace root, else `python3` on `PATH`; it
+//! must import `moto`. Without one the tests fail with a message saying how
+//! to install it. Only 127.0.0.1 is ever used.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -21,39 +25,51 @@ pub struct MotoServer {
     pub port: u16,
 }
 
-/// Where the moto_server executable is, or why there is none.
-pub fn find_moto_server() -> Result<PathBuf, String> {
-    if let Ok(p) = std::env::var("KHS_MOTO_SERVER") {
+/// The launcher script: moto's server with the fixes described in it.
+pub fn launcher() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("moto/khs_moto_server.py")
+}
+
+/// The Python that runs moto, or why there is none.
+pub fn find_moto_python() -> Result<PathBuf, String> {
+    let install = "install it with `python3 -m venv .venv && .venv/bin/pip install -r \
+                   requirements-dev.txt` at the workspace root (scripts/test.sh does this)";
+    let candidate = if let Ok(p) = std::env::var("KHS_MOTO_PYTHON") {
         let p = PathBuf::from(p);
-        return if p.is_file() {
-            Ok(p)
-        } else {
-            Err(format!("KHS_MOTO_SERVER={} is not a file", p.display()))
-        };
-    }
-    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/moto_server");
-    if venv.is_file() {
-        return Ok(venv);
-    }
-    if let Some(path) = std::env::var_os("PATH") {
-        for dir in std::env::split_paths(&path) {
-            let p = dir.join("moto_server");
-            if p.is_file() {
-                return Ok(p);
-            }
+        if !p.is_file() {
+            return Err(format!("KHS_MOTO_PYTHON={} is not a file", p.display()));
         }
+        p
+    } else {
+        let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/python");
+        if venv.is_file() {
+            venv
+        } else {
+            PathBuf::from("python3")
+        }
+    };
+    let has_moto = Command::new(&candidate)
+        .args(["-c", "import moto.server"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    if has_moto {
+        Ok(candidate)
+    } else {
+        Err(format!(
+            "{} cannot import moto.server: set KHS_MOTO_PYTHON to a Python with \
+             `moto[server]`, or {install}",
+            candidate.display()
+        ))
     }
-    Err(
-        "moto_server not found: set KHS_MOTO_SERVER to its path, or install it with \
-         `python3 -m venv .venv && .venv/bin/pip install 'moto[server]'` at the workspace root"
-            .to_string(),
-    )
 }
 
 impl MotoServer {
     /// Starts moto_server on a free port and waits until it answers.
     pub fn start() -> Result<MotoServer, String> {
-        let exe = find_moto_server()?;
+        let python = find_moto_python()?;
         let port = TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .map_err(|e| format!("no free port on 127.0.0.1: {e}"))?
@@ -64,15 +80,16 @@ impl MotoServer {
         let mut child = Command::new("sh")
             .args([
                 "-c",
-                "\"$0\" -H 127.0.0.1 -p \"$1\" >/dev/null 2>&1 & pid=$!; read _; kill $pid; wait $pid",
+                "\"$0\" \"$1\" -H 127.0.0.1 -p \"$2\" >/dev/null 2>&1 & pid=$!; read _; kill $pid; wait $pid",
             ])
-            .arg(&exe)
+            .arg(&python)
+            .arg(launcher())
             .arg(port.to_string())
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .map_err(|e| format!("cannot start {}: {e}", exe.display()))?;
+            .map_err(|e| format!("cannot start {}: {e}", python.display()))?;
         let lifeline = child.stdin.take();
         let server = MotoServer {
             child,
@@ -87,8 +104,9 @@ impl MotoServer {
             std::thread::sleep(Duration::from_millis(100));
         }
         Err(format!(
-            "{} did not answer on 127.0.0.1:{port} within 30 s",
-            exe.display()
+            "{} {} did not answer on 127.0.0.1:{port} within 30 s",
+            python.display(),
+            launcher().display()
         ))
     }
 

@@ -8,7 +8,7 @@
 
 use std::process::Command;
 
-use khs_tests::deploy_app::{BIG_STACK, BUCKET, PROD_STACK, STACK, VPC_CIDR};
+use khs_tests::deploy_app::{BIG_STACK, BUCKET, DB_NAME, PROD_STACK, SERVICE, STACK, VPC_CIDR};
 use khs_tests::moto::MotoServer;
 
 struct Run {
@@ -17,13 +17,22 @@ struct Run {
 }
 
 fn khs(moto: &MotoServer, variant: &str, args: &[&str]) -> Run {
+    run(env!("CARGO_BIN_EXE_khs-test-deploy"), moto, variant, args)
+}
+
+/// The KHS CRM app's own command line (`khs` in khs-app).
+fn khs_crm(moto: &MotoServer, args: &[&str]) -> Run {
+    run(env!("CARGO_BIN_EXE_khs-crm-deploy"), moto, "khs-crm", args)
+}
+
+fn run(exe: &str, moto: &MotoServer, variant: &str, args: &[&str]) -> Run {
     let start = std::time::Instant::now();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_khs-test-deploy"));
+    let mut cmd = Command::new(exe);
     cmd.args(args).arg("--endpoint-url").arg(moto.endpoint());
     let out = test_env(&mut cmd)
         .env("KHS_TEST_VARIANT", variant)
         .output()
-        .expect("run khs-test-deploy");
+        .expect("run the deploy binary");
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
@@ -85,6 +94,34 @@ fn ec2(m: &MotoServer, action: &str) -> String {
     m.query("ec2", action, "2016-11-15").expect(action)
 }
 
+/// A certificate in moto's ACM (its ELBv2 checks the HTTPS listener's).
+fn certificate(m: &MotoServer) -> String {
+    let out = m
+        .json(
+            "acm",
+            "CertificateManager.RequestCertificate",
+            r#"{"DomainName": "api.example.com"}"#,
+        )
+        .expect("acm RequestCertificate");
+    let v: serde_json::Value = serde_json::from_str(&out).expect("acm json");
+    v["CertificateArn"].as_str().expect("an ARN").to_string()
+}
+
+/// A parameters file with the certificate and the first image tag.
+fn parameters_file(m: &MotoServer) -> std::path::PathBuf {
+    let path = std::env::temp_dir().join(format!("khs-deploy-test-{}.json", m.port));
+    let body = serde_json::json!({"CertificateArn": certificate(m), "ImageTag": "v1"});
+    std::fs::write(&path, body.to_string()).expect("write the parameters file");
+    path
+}
+
+/// Deploys the base variant with its parameters.
+fn deploy_base(m: &MotoServer) -> Run {
+    let params = parameters_file(m);
+    let params = params.to_str().expect("utf-8 temp path");
+    khs(m, "base", &["deploy", STACK, "--parameters", params])
+}
+
 #[test]
 fn deploys_updates_reports_no_changes_and_destroys() {
     let m = moto();
@@ -94,7 +131,17 @@ fn deploys_updates_reports_no_changes_and_destroys() {
     assert!(r.out.contains("not deployed yet"), "{}", r.out);
     assert!(r.out.contains("+ DatabaseInstance"), "{}", r.out);
 
+    // The parameters are required: a clear error before anything is sent.
     let r = khs(&m, "base", &["deploy", STACK]);
+    assert_eq!(r.code, 1, "{}", r.out);
+    assert!(
+        r.out
+            .contains("parameter(s) CertificateArn, ImageTag have no value and no default"),
+        "{}",
+        r.out
+    );
+
+    let r = deploy_base(&m);
     assert_eq!(r.code, 0, "{}", r.out);
     assert!(
         r.out.contains(&format!("{STACK}: CREATE_COMPLETE")),
@@ -102,10 +149,15 @@ fn deploys_updates_reports_no_changes_and_destroys() {
         r.out
     );
 
-    // The resources exist, seen through moto's service APIs.
+    // The constructs' resources exist, seen through moto's service APIs.
     assert!(ec2(&m, "DescribeVpcs").contains(VPC_CIDR));
     let subnets = ec2(&m, "DescribeSubnets");
-    for cidr in ["10.42.0.0/24", "10.42.1.0/24"] {
+    for cidr in [
+        "10.42.1.0/24",
+        "10.42.2.0/24",
+        "10.42.11.0/24",
+        "10.42.12.0/24",
+    ] {
         assert!(subnets.contains(cidr), "{cidr} missing: {subnets}");
     }
     assert!(m.s3("GET", "/").expect("ListBuckets").contains(BUCKET));
@@ -113,6 +165,14 @@ fn deploys_updates_reports_no_changes_and_destroys() {
         .query("rds", "DescribeDBInstances", "2014-10-31")
         .expect("rds");
     assert!(dbs.contains("<Engine>postgres</Engine>"), "{dbs}");
+    assert!(
+        dbs.contains(&format!("<DBName>{DB_NAME}</DBName>")),
+        "{dbs}"
+    );
+    assert!(
+        dbs.contains("<StorageEncrypted>true</StorageEncrypted>"),
+        "{dbs}"
+    );
     let clusters = m
         .json(
             "ecs",
@@ -131,7 +191,7 @@ fn deploys_updates_reports_no_changes_and_destroys() {
             &format!(r#"{{"cluster": "{cluster}"}}"#),
         )
         .expect("ecs services");
-    assert!(services.contains("khs-deploy-test-api"), "{services}");
+    assert!(services.contains(SERVICE), "{services}");
     let lbs = m
         .query(
             "elasticloadbalancing",
@@ -139,9 +199,10 @@ fn deploys_updates_reports_no_changes_and_destroys() {
             "2015-12-01",
         )
         .expect("elbv2");
-    assert!(lbs.contains("<Scheme>internal</Scheme>"), "{lbs}");
+    assert!(lbs.contains("<Scheme>internet-facing</Scheme>"), "{lbs}");
 
-    // Same code again: a clean "no changes", exit 0.
+    // Same code again, parameters kept from the deployed stack: a clean
+    // "no changes", exit 0.
     let r = khs(&m, "base", &["deploy", STACK]);
     assert_eq!(r.code, 0, "{}", r.out);
     assert!(
@@ -150,20 +211,29 @@ fn deploys_updates_reports_no_changes_and_destroys() {
         r.out
     );
 
-    // An in-place update: the diff names the paths, the deploy applies them.
-    let r = khs(&m, "update", &["diff", STACK]);
+    // An in-place update and a new image: the diff names the paths, the
+    // deploy applies them.
+    let r = khs(&m, "update", &["diff", STACK, "--parameter", "ImageTag=v2"]);
     assert_eq!(r.code, 0, "{}", r.out);
     assert!(r.out.contains("~ ApiService"), "{}", r.out);
     assert!(r.out.contains("~ DesiredCount: 1 -> 2"), "{}", r.out);
+    assert!(r.out.contains("~ MinCapacity: 1 -> 2"), "{}", r.out);
     assert!(r.out.contains("~ AssetsBucket"), "{}", r.out);
-    assert!(!r.out.contains("[REPLACE]"), "{}", r.out);
-    let r = khs(&m, "update", &["deploy", STACK]);
+    assert!(r.out.contains("ImageTag"), "{}", r.out);
+    assert!(!r.out.contains("would be refused"), "{}", r.out);
+    let r = khs(
+        &m,
+        "update",
+        &["deploy", STACK, "--parameter", "ImageTag=v2"],
+    );
     assert_eq!(r.code, 0, "{}", r.out);
     assert!(
         r.out.contains(&format!("{STACK}: UPDATE_COMPLETE")),
         "{}",
         r.out
     );
+    let template = cfn_query(&m, &format!("GetTemplate&StackName={STACK}"));
+    assert!(template.contains("archive"), "{template}");
 
     let r = khs(&m, "update", &["status"]);
     assert_eq!(r.code, 0, "{}", r.out);
@@ -178,12 +248,18 @@ fn deploys_updates_reports_no_changes_and_destroys() {
     assert_eq!(r.code, 0, "{}", r.out);
     assert!(r.out.contains("Kept (DeletionPolicy Retain"), "{}", r.out);
     assert!(
-        r.out.contains("DatabaseInstance (AWS::RDS::DBInstance)"),
+        r.out.contains("AssetsBucket (AWS::S3::Bucket)"),
         "{}",
         r.out
     );
     assert!(
-        r.out.contains(&format!("{STACK}: DELETE_COMPLETE")) || r.out.contains("DELETE_COMPLETE"),
+        r.out
+            .contains("DatabaseInstance (AWS::RDS::DBInstance, final snapshot taken)"),
+        "{}",
+        r.out
+    );
+    assert!(
+        r.out.contains(&format!("{STACK}: DELETE_COMPLETE")),
         "{}",
         r.out
     );
@@ -195,12 +271,15 @@ fn deploys_updates_reports_no_changes_and_destroys() {
         "{}",
         r.out
     );
+    // The network went with the stack; the retained bucket stayed.
+    assert!(!ec2(&m, "DescribeVpcs").contains(VPC_CIDR));
+    assert!(m.s3("GET", "/").expect("ListBuckets").contains(BUCKET));
 }
 
 #[test]
 fn refuses_a_database_replacement_unless_allowed() {
     let m = moto();
-    let r = khs(&m, "base", &["deploy", STACK]);
+    let r = deploy_base(&m);
     assert_eq!(r.code, 0, "{}", r.out);
 
     // The offline diff predicts it (moto's change sets carry no Replacement).
@@ -211,7 +290,12 @@ fn refuses_a_database_replacement_unless_allowed() {
         "{}",
         r.out
     );
-    assert!(r.out.contains("DBSubnetGroupName"), "{}", r.out);
+    assert!(
+        r.out
+            .contains(r#"~ DBName: "khsdeploy" -> "khsdeploy2"  replaces"#),
+        "{}",
+        r.out
+    );
     assert!(
         r.out.contains("would be refused by the data-loss guard"),
         "{}",
@@ -225,20 +309,15 @@ fn refuses_a_database_replacement_unless_allowed() {
         "{}",
         r.out
     );
-    assert!(r.out.contains("changing DBSubnetGroupName"), "{}", r.out);
+    assert!(r.out.contains("changing DBName"), "{}", r.out);
     assert!(
         r.out.contains("--allow-replace DatabaseInstance"),
         "{}",
         r.out
     );
-    // Nothing was executed: the old subnet group is still there.
-    let groups = m
-        .query("rds", "DescribeDBSubnetGroups", "2014-10-31")
-        .expect("rds");
-    assert!(
-        groups.contains("khs-deploy-test-db-a") && !groups.contains("khs-deploy-test-db-b"),
-        "{groups}"
-    );
+    // Nothing was executed: the deployed template still has the old name.
+    let template = cfn_query(&m, &format!("GetTemplate&StackName={STACK}"));
+    assert!(!template.contains("khsdeploy2"), "{template}");
 
     let r = khs(
         &m,
@@ -255,13 +334,19 @@ fn refuses_a_database_replacement_unless_allowed() {
     // moto applies the template without replacing anything: check the
     // deployed template instead.
     let template = cfn_query(&m, &format!("GetTemplate&StackName={STACK}"));
-    assert!(template.contains("khs-deploy-test-db-b"), "{template}");
+    assert!(template.contains("khsdeploy2"), "{template}");
 }
 
 #[test]
 fn dry_run_shows_the_change_set_and_executes_nothing() {
     let m = moto();
-    let r = khs(&m, "base", &["deploy", STACK, "--dry-run"]);
+    let params = parameters_file(&m);
+    let params = params.to_str().expect("utf-8 temp path");
+    let r = khs(
+        &m,
+        "base",
+        &["deploy", STACK, "--dry-run", "--parameters", params],
+    );
     assert_eq!(r.code, 0, "{}", r.out);
     assert!(
         r.out.contains("Change set for khs-deploy-test"),
@@ -411,4 +496,71 @@ fn help_explains_the_commands_and_the_guard() {
     ] {
         assert!(text.contains(word), "{word} missing from:\n{text}");
     }
+}
+
+/// The KHS production stack itself (171 kB, 156 resources): the offline diff,
+/// and a dry run that creates the change set through the template bucket,
+/// shows it, applies the guard and executes nothing. Executing it on moto is
+/// not tested: moto's CloudFormation skips CloudFront, WAFv2, ElastiCache,
+/// Secrets Manager and more, and a `GetAtt` to a skipped resource fails.
+#[test]
+fn the_production_stack_diffs_and_dry_runs() {
+    let m = moto();
+    let r = khs_crm(&m, &["diff", "khs-crm-prod"]);
+    assert_eq!(r.code, 0, "{}", r.out);
+    assert!(
+        r.out
+            .contains("Stack khs-crm-prod (us-east-1): not deployed yet"),
+        "{}",
+        r.out
+    );
+    assert!(
+        r.out.contains("+ DatabaseInstance") && r.out.contains("+ CacheReplicationGroup"),
+        "{}",
+        r.out
+    );
+
+    m.s3("PUT", "/khs-templates").expect("create bucket");
+    let base = [
+        "deploy",
+        "khs-crm-prod",
+        "--dry-run",
+        "--parameter",
+        "ImageTag=3f2c1e0",
+        "--template-bucket",
+        "khs-templates",
+    ];
+    // Production and widening access (a new stack opens its listeners and
+    // creates roles): refused without --approve, even for a dry run.
+    let r = khs_crm(&m, &base);
+    assert_eq!(r.code, 3, "{}", r.out);
+    assert!(
+        r.out
+            .contains("khs-crm-prod is a production stack and this deployment widens access"),
+        "{}",
+        r.out
+    );
+
+    let mut approved = base.to_vec();
+    approved.push("--approve");
+    let r = khs_crm(&m, &approved);
+    assert_eq!(r.code, 0, "{}", r.out);
+    assert!(r.out.contains("uploaded to https://s3.us-east-1.amazonaws.com/khs-templates/cloudformation/khs-crm-prod/"), "{}", r.out);
+    assert!(r.out.contains("Change set for khs-crm-prod:"), "{}", r.out);
+    assert!(
+        r.out.contains(
+            "khs-crm-prod: dry run: the change set was created and checked, not executed"
+        ),
+        "{}",
+        r.out
+    );
+    // Nothing was created.
+    let r = khs_crm(&m, &["status"]);
+    assert!(
+        r.out
+            .lines()
+            .any(|l| l.starts_with("khs-crm-prod ") && l.contains("not deployed")),
+        "{}",
+        r.out
+    );
 }

@@ -39,6 +39,16 @@ impl StackArtifact {
         &self.json
     }
 
+    /// The template as JSON without whitespace: what a deployment sends.
+    /// CloudFormation's size limits (51,200 bytes inline, 1 MB from S3)
+    /// count these bytes, and the pretty file is about 1.8 times larger.
+    pub fn compact_json(&self) -> Result<String> {
+        serde_json::to_string(&self.template).map_err(|e| Error::Serialization {
+            stack: self.name.clone(),
+            message: e.to_string(),
+        })
+    }
+
     /// The file name under `synth-out/`: `<stack>.template.json`.
     pub fn file_name(&self) -> String {
         format!("{}.template.json", self.name)

@@ -639,26 +639,29 @@ impl Ctx {
             .map(|d| d.as_millis())
             .unwrap_or_default();
         let cs_name = format!("khs-{stamp}");
-        let template = if p.artifact.json.len() > MAX_TEMPLATE_BODY_BYTES {
+        // Sent without whitespace: the limits count the bytes sent.
+        let body = p
+            .artifact
+            .compact_json()
+            .map_err(|e| Failure::Message(e.to_string()))?;
+        let template = if body.len() > MAX_TEMPLATE_BODY_BYTES {
             let Some(bucket) = bucket else {
                 return Err(DeployError::TemplateTooLarge {
                     stack: name,
-                    size: p.artifact.json.len(),
+                    size: body.len(),
                     max: MAX_TEMPLATE_BODY_BYTES,
                 }
                 .into());
             };
             let key = format!("cloudformation/{name}/{cs_name}.template.json");
-            let url = client
-                .upload_template(&name, bucket, &key, &p.artifact.json)
-                .await?;
+            let url = client.upload_template(&name, bucket, &key, &body).await?;
             ui.line(&format!(
                 "Template ({} bytes) uploaded to {url}",
-                p.artifact.json.len()
+                body.len()
             ));
             TemplateSource::Url(url)
         } else {
-            TemplateSource::Body(p.artifact.json.clone())
+            TemplateSource::Body(body)
         };
         let parameters = p
             .params
@@ -682,7 +685,17 @@ impl Ctx {
             parameters,
             tags: p.artifact.tags.clone(),
         };
-        let id = client.create_change_set(&req).await?;
+        let id = match client.create_change_set(&req).await {
+            Ok(id) => id,
+            // Some endpoints refuse an identical update outright instead of
+            // failing the change set ("No updates are to be performed.").
+            Err(DeployError::Api { message, .. })
+                if super::changeset::is_no_change_reason(&message) =>
+            {
+                return Ok(None);
+            }
+            Err(e) => return Err(e.into()),
+        };
         let desc = client
             .wait_change_set(&name, &id, Duration::from_secs(600))
             .await?;
