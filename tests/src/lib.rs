@@ -1,10 +1,43 @@
 //! Helpers shared by the integration tests: where the workspace and the
-//! pinned tools are, the moto_server harness and the deploy test app.
+//! pinned tools are, the moto_server harness, the scripted CloudFormation
+//! endpoint and the deploy test app.
 
 pub mod deploy_app;
+pub mod fake_cfn;
 pub mod moto;
 
 use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Prepares a deploy command for a local endpoint: static test credentials,
+/// no metadata service, no user configuration or endpoint overrides, two
+/// attempts per call and a 100 ms poll interval.
+pub fn offline_aws_env(cmd: &mut Command) -> &mut Command {
+    for var in [
+        "AWS_PROFILE",
+        "AWS_DEFAULT_PROFILE",
+        "AWS_SESSION_TOKEN",
+        "AWS_ENDPOINT_URL",
+        "AWS_ENDPOINT_URL_CLOUDFORMATION",
+        "AWS_ENDPOINT_URL_S3",
+        "AWS_WEB_IDENTITY_TOKEN_FILE",
+        "AWS_RETRY_MODE",
+        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", "/nonexistent/khs-test/config")
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            "/nonexistent/khs-test/credentials",
+        )
+        .env("AWS_MAX_ATTEMPTS", "2")
+        .env("KHS_DEPLOY_POLL_MS", "100")
+}
 
 /// The workspace root.
 pub fn workspace_root() -> PathBuf {

@@ -10,6 +10,7 @@ use std::process::Command;
 
 use khs_tests::deploy_app::{BIG_STACK, BUCKET, DB_NAME, PROD_STACK, SERVICE, STACK, VPC_CIDR};
 use khs_tests::moto::MotoServer;
+use khs_tests::offline_aws_env;
 
 struct Run {
     code: i32,
@@ -29,7 +30,7 @@ fn run(exe: &str, moto: &MotoServer, variant: &str, args: &[&str]) -> Run {
     let start = std::time::Instant::now();
     let mut cmd = Command::new(exe);
     cmd.args(args).arg("--endpoint-url").arg(moto.endpoint());
-    let out = test_env(&mut cmd)
+    let out = offline_aws_env(&mut cmd)
         .env("KHS_TEST_VARIANT", variant)
         .output()
         .expect("run the deploy binary");
@@ -47,34 +48,6 @@ fn run(exe: &str, moto: &MotoServer, variant: &str, args: &[&str]) -> Run {
         code: out.status.code().unwrap_or(-1),
         out: text,
     }
-}
-
-/// Static test credentials, no metadata service, no user configuration.
-fn test_env(cmd: &mut Command) -> &mut Command {
-    for var in [
-        "AWS_PROFILE",
-        "AWS_DEFAULT_PROFILE",
-        "AWS_SESSION_TOKEN",
-        "AWS_ENDPOINT_URL",
-        "AWS_ENDPOINT_URL_CLOUDFORMATION",
-        "AWS_ENDPOINT_URL_S3",
-        "AWS_WEB_IDENTITY_TOKEN_FILE",
-        "AWS_RETRY_MODE",
-        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-    ] {
-        cmd.env_remove(var);
-    }
-    cmd.env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_CONFIG_FILE", "/nonexistent/khs-test/config")
-        .env(
-            "AWS_SHARED_CREDENTIALS_FILE",
-            "/nonexistent/khs-test/credentials",
-        )
-        .env("AWS_MAX_ATTEMPTS", "2")
-        .env("KHS_DEPLOY_POLL_MS", "100")
 }
 
 fn moto() -> MotoServer {
@@ -449,7 +422,7 @@ fn production_stacks_get_termination_protection_and_a_stack_policy() {
 #[test]
 fn missing_credentials_are_one_sentence() {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_khs-test-deploy"));
-    test_env(&mut cmd)
+    offline_aws_env(&mut cmd)
         .env_remove("AWS_ACCESS_KEY_ID")
         .env_remove("AWS_SECRET_ACCESS_KEY")
         .args(["status", "--endpoint-url", "http://127.0.0.1:9"]);
