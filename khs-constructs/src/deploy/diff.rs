@@ -539,6 +539,13 @@ fn lookup<'a>(v: &'a Value, path: &str) -> Option<&'a Value> {
 /// The targets of `Ref`, `Fn::GetAtt` and `Fn::Sub` variables below `v`,
 /// each with the property path of the intrinsic that holds it.
 fn collect_refs(v: &Value, path: &str, out: &mut Vec<(String, String)>) {
+    collect_refs_at(v, path, false, out);
+}
+
+/// Collects `(property path, target)` of every reference in `v`. Inside an
+/// intrinsic function (`inside`), keys and indices are the function's
+/// arguments, not property paths: everything there belongs to `path`.
+fn collect_refs_at(v: &Value, path: &str, inside: bool, out: &mut Vec<(String, String)>) {
     match v {
         Value::Object(o) => {
             if let Some(Value::String(t)) = o.get("Ref") {
@@ -573,21 +580,25 @@ fn collect_refs(v: &Value, path: &str, out: &mut Vec<(String, String)>) {
                     }
                 }
                 if let Some(m) = vars {
-                    collect_refs(m, path, out);
+                    collect_refs_at(m, path, true, out);
                 }
                 return;
             }
             for (k, x) in o {
-                if k.starts_with("Fn::") {
-                    collect_refs(x, path, out);
+                if inside || k.starts_with("Fn::") {
+                    collect_refs_at(x, path, true, out);
                 } else {
-                    collect_refs(x, &join(path, k), out);
+                    collect_refs_at(x, &join(path, k), false, out);
                 }
             }
         }
         Value::Array(a) => {
             for (i, x) in a.iter().enumerate() {
-                collect_refs(x, &join(path, &i.to_string()), out);
+                if inside {
+                    collect_refs_at(x, path, true, out);
+                } else {
+                    collect_refs_at(x, &join(path, &i.to_string()), false, out);
+                }
             }
         }
         _ => {}
@@ -754,6 +765,39 @@ mod tests {
         b["Resources"]["Topic"]["Properties"]["TopicName"] = json!("t2");
         let d = diff_templates(Some(&a), &b, &no_params());
         assert_eq!(d.resource("B").unwrap().replacement, Replacement::Yes);
+    }
+
+    #[test]
+    fn references_inside_functions_belong_to_the_property() {
+        // `Fn::Sub` variable maps and `Fn::Join` lists are arguments, not
+        // property paths: the change is reported on the property itself, with
+        // its current value.
+        let task = json!({"Type": "AWS::ECS::TaskDefinition", "Properties": {
+            "ContainerDefinitions": [{
+                "Name": "api",
+                "Image": {"Fn::Sub": ["${Uri}:${Tag}", {"Tag": {"Ref": "ImageTag"}, "Uri": "repo"}]},
+                "Command": [{"Fn::Join": ["", ["--tag=", {"Ref": "ImageTag"}]]}]
+            }]
+        }});
+        let t = template(json!({"Task": task}));
+        let changed: BTreeSet<String> = ["ImageTag".to_string()].into();
+        let d = diff_templates(Some(&t), &t, &changed);
+        let r = d.resource("Task").unwrap();
+        let paths: Vec<&str> = r.changes.iter().map(|c| c.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "ContainerDefinitions.0.Command.0",
+                "ContainerDefinitions.0.Image"
+            ]
+        );
+        assert!(
+            r.changes[1]
+                .before
+                .as_ref()
+                .is_some_and(|v| v.get("Fn::Sub").is_some())
+        );
+        assert_eq!(r.replacement, Replacement::Yes);
     }
 
     #[test]
