@@ -23,17 +23,17 @@ fn step(status: &str, events: Vec<Event>) -> Step {
     }
 }
 
+/// Runs `watch STACK` with stdout and stderr on one pipe, in the order a
+/// terminal shows them.
 fn watch(fake: &FakeCfn) -> (i32, String) {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_khs-test-deploy"));
-    cmd.args(["watch", STACK, "--endpoint-url", &fake.endpoint()]);
+    let mut cmd = Command::new("sh");
+    cmd.args(["-c", "exec \"$0\" \"$@\" 2>&1"])
+        .arg(env!("CARGO_BIN_EXE_khs-test-deploy"))
+        .args(["watch", STACK, "--endpoint-url", &fake.endpoint()]);
     let out = offline_aws_env(&mut cmd)
         .output()
         .expect("run khs-test-deploy");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
     println!("$ khs watch {STACK}\n{text}");
     (out.status.code().unwrap_or(-1), text)
 }
@@ -190,6 +190,11 @@ fn a_failed_update_whose_rollback_fails_is_reported_with_how_to_continue() {
         !error.contains("Service was deleted outside CloudFormation"),
         "{error}"
     );
+    // The error comes after the event stream and before the summary.
+    let error_at = out.find("\nerror:").unwrap_or(usize::MAX);
+    let summary_at = out.find("final status").unwrap_or(0);
+    assert!(error_at < summary_at, "{out}");
+    assert!(out[..error_at].contains("UPDATE_ROLLBACK_FAILED"), "{out}");
     assert_eq!(count(&out, "UPDATE_ROLLBACK_IN_PROGRESS"), 1, "{out}");
     assert!(out.contains("UPDATE_ROLLBACK_FAILED"), "{out}");
     assert!(
