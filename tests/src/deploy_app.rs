@@ -1,12 +1,13 @@
 //! The small app the deploy tests drive against moto: a stack built with the
 //! library's own constructs (`Network`, `Bucket`, `Database`, `ApiService`),
 //! which is what moto's CloudFormation can create, a stack over the inline
-//! template limit and a small production stack.
+//! template limit, a small production stack, and two stacks in different
+//! regions where one takes a parameter from the other's output.
 //!
 //! What moto skips (Secrets Manager, Application Auto Scaling, CloudWatch
 //! alarms, separate security group rules) is still in the template and is
-//! still diffed and guarded; moto just does not create it. Three moto bugs
-//! that would stop these constructs are fixed by the harness's launcher
+//! still diffed and guarded; moto just does not create it. The moto bugs
+//! that would stop these stacks are fixed by the harness's launcher
 //! (`tests/moto/khs_moto_server.py`), not worked around here.
 
 use khs_constructs::cfn::RawResource;
@@ -22,6 +23,14 @@ pub const STACK: &str = "khs-deploy-test";
 pub const BIG_STACK: &str = "khs-deploy-big";
 /// A production stack (termination protection on).
 pub const PROD_STACK: &str = "khs-deploy-prod";
+/// A stack in us-east-1 whose output another stack's parameter takes.
+pub const SOURCE_STACK: &str = "khs-deploy-source";
+/// A stack in us-west-2 with a parameter filled from `SOURCE_STACK`'s
+/// output by the deploy client (`khs:parameter-sources`, as the edge split
+/// declares it).
+pub const CONSUMER_STACK: &str = "khs-deploy-consumer";
+/// The output of `SOURCE_STACK` and parameter of `CONSUMER_STACK`.
+pub const TOPIC_PARAMETER: &str = "AlertsTopicArn";
 /// The VPC CIDR, checked through EC2 DescribeVpcs; the `Network` construct
 /// cuts public `10.42.1-2.0/24` and private `10.42.11-12.0/24` from it.
 pub const VPC_CIDR: &str = "10.42.0.0/16";
@@ -72,6 +81,8 @@ pub fn app(variant: Variant) -> Result<App> {
     app.add_stack(main_stack(variant)?)?;
     app.add_stack(big_stack()?)?;
     app.add_stack(prod_stack()?)?;
+    app.add_stack(source_stack()?)?;
+    app.add_stack(consumer_stack()?)?;
     Ok(app)
 }
 
@@ -182,5 +193,51 @@ fn prod_stack() -> Result<Stack> {
         raw("AWS::Logs::LogGroup", json!({"RetentionInDays": 365})),
     )?;
     root.add("Alerts", raw("AWS::SNS::Topic", json!({})))?;
+    Ok(stack)
+}
+
+/// An SNS topic in us-east-1 and its ARN as an output.
+fn source_stack() -> Result<Stack> {
+    let mut stack = Stack::new(
+        SOURCE_STACK,
+        StackProps::new(Environment::region("us-east-1")),
+    )?;
+    let mut root = stack.as_scope();
+    let topic = root.add(
+        "Alerts",
+        raw("AWS::SNS::Topic", json!({"TopicName": "khs-deploy-alerts"})),
+    )?;
+    root.add_output(
+        TOPIC_PARAMETER,
+        Output::new("The alerts topic", topic.ref_()),
+    )?;
+    Ok(stack)
+}
+
+/// A stack in us-west-2 whose parameter comes from the source stack's
+/// output: exports do not cross regions, so the deploy client fills it.
+fn consumer_stack() -> Result<Stack> {
+    let mut stack = Stack::new(
+        CONSUMER_STACK,
+        StackProps::new(Environment::region("us-west-2")),
+    )?;
+    stack.add_dependency(SOURCE_STACK);
+    stack.set_metadata(
+        khs_constructs::edge::PARAMETER_SOURCES_KEY,
+        json!({TOPIC_PARAMETER: {"Stack": SOURCE_STACK, "Region": "us-east-1", "Output": TOPIC_PARAMETER}}),
+    );
+    let mut root = stack.as_scope();
+    let arn: Value<String> = root.add_parameter(
+        TOPIC_PARAMETER,
+        Parameter::string("The alerts topic in us-east-1"),
+    )?;
+    root.add(
+        "Local",
+        raw("AWS::SNS::Topic", json!({"TopicName": "khs-deploy-local"})),
+    )?;
+    root.add_output(
+        "UpstreamTopic",
+        Output::new("The topic it forwards to", arn),
+    )?;
     Ok(stack)
 }

@@ -1,10 +1,10 @@
 //! A `moto_server` on a free loopback port for the deploy tests: started on
 //! demand, reset between tests, killed on drop.
 //!
-//! It runs `tests/moto/khs_moto_server.py`, moto's own server with three
+//! It runs `tests/moto/khs_moto_server.py`, moto's own server with four
 //! fixes where moto 5.2.5's CloudFormation departs from AWS's (tagged KMS
-//! keys, `Ref` to a DB parameter group, route tables on DeleteStack; the
-//! script says why each is needed). The Python is `$KHS_MOTO_PYTHON`, else
+//! keys, `Ref` to a DB parameter group, route tables on DeleteStack, outputs
+//! after ExecuteChangeSet; the script says why each is needed). The Python is `$KHS_MOTO_PYTHON`, else
 //! `.venv/bin/python` at the workspace root, else `python3` on `PATH`; it
 //! must import `moto`. Without one the tests fail with a message saying how
 //! to install it. Only 127.0.0.1 is ever used.
@@ -124,7 +124,18 @@ impl MotoServer {
     /// An unsigned query-API call (EC2, RDS, …): moto only reads the service
     /// and region from the credential scope of the Authorization header.
     pub fn query(&self, service: &str, action: &str, version: &str) -> Result<String, String> {
-        let auth = auth_header(service);
+        self.query_in("us-east-1", service, action, version)
+    }
+
+    /// [`MotoServer::query`] in another region.
+    pub fn query_in(
+        &self,
+        region: &str,
+        service: &str,
+        action: &str,
+        version: &str,
+    ) -> Result<String, String> {
+        let auth = auth_header_in(region, service);
         self.request(
             "GET",
             &format!("/?Action={action}&Version={version}"),
@@ -200,8 +211,12 @@ impl MotoServer {
 }
 
 fn auth_header(service: &str) -> String {
+    auth_header_in("us-east-1", service)
+}
+
+fn auth_header_in(region: &str, service: &str) -> String {
     format!(
-        "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/{service}/aws4_request, \
+        "AWS4-HMAC-SHA256 Credential=testing/20260101/{region}/{service}/aws4_request, \
          SignedHeaders=host, Signature=0"
     )
 }

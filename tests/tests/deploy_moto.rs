@@ -8,7 +8,10 @@
 
 use std::process::Command;
 
-use khs_tests::deploy_app::{BIG_STACK, BUCKET, DB_NAME, PROD_STACK, SERVICE, STACK, VPC_CIDR};
+use khs_tests::deploy_app::{
+    BIG_STACK, BUCKET, CONSUMER_STACK, DB_NAME, PROD_STACK, SERVICE, SOURCE_STACK, STACK,
+    TOPIC_PARAMETER, VPC_CIDR,
+};
 use khs_tests::moto::MotoServer;
 use khs_tests::offline_aws_env;
 
@@ -535,5 +538,67 @@ fn the_production_stack_diffs_and_dry_runs() {
             .any(|l| l.starts_with("khs-crm-prod ") && l.contains("not deployed")),
         "{}",
         r.out
+    );
+}
+
+/// A parameter filled from another stack's output in another region (the
+/// `khs:parameter-sources` the edge split declares): refused with a clear
+/// message while the source is not deployed; then both stacks deploy in
+/// dependency order, whatever the order on the command line.
+#[test]
+fn parameters_come_from_another_regions_stack_outputs() {
+    let m = moto();
+    let r = khs(&m, "base", &["deploy", CONSUMER_STACK]);
+    assert_eq!(r.code, 1, "{}", r.out);
+    assert!(
+        r.out.contains(&format!(
+            "{CONSUMER_STACK}: parameter {TOPIC_PARAMETER} comes from output {TOPIC_PARAMETER} of stack {SOURCE_STACK} (us-east-1), which is not deployed or has no such output; deploy {SOURCE_STACK} first"
+        )),
+        "{}",
+        r.out
+    );
+
+    let r = khs(&m, "base", &["deploy", CONSUMER_STACK, SOURCE_STACK]);
+    assert_eq!(r.code, 0, "{}", r.out);
+    let source_done = r
+        .out
+        .find(&format!("{SOURCE_STACK}: CREATE_COMPLETE"))
+        .expect("source deployed");
+    let filled = r
+        .out
+        .find(&format!(
+            "{CONSUMER_STACK}: parameter {TOPIC_PARAMETER} = output {TOPIC_PARAMETER} of {SOURCE_STACK} (us-east-1)"
+        ))
+        .expect("parameter filled");
+    assert!(source_done < filled, "{}", r.out);
+    assert!(
+        r.out
+            .contains(&format!("{CONSUMER_STACK}: CREATE_COMPLETE")),
+        "{}",
+        r.out
+    );
+
+    // The consumer, in us-west-2, got the us-east-1 topic's ARN.
+    let r = khs(&m, "base", &["status"]);
+    assert_eq!(r.code, 0, "{}", r.out);
+    assert!(
+        r.out
+            .contains("arn:aws:sns:us-east-1:123456789012:khs-deploy-alerts"),
+        "{}",
+        r.out
+    );
+    let consumer = m
+        .query_in(
+            "us-west-2",
+            "cloudformation",
+            &format!("DescribeStacks&StackName={CONSUMER_STACK}"),
+            "2010-05-15",
+        )
+        .expect("DescribeStacks");
+    assert!(
+        consumer.contains(
+            "<ParameterValue>arn:aws:sns:us-east-1:123456789012:khs-deploy-alerts</ParameterValue>"
+        ),
+        "{consumer}"
     );
 }
