@@ -53,6 +53,16 @@ fn run(exe: &str, moto: &MotoServer, variant: &str, args: &[&str]) -> Run {
     }
 }
 
+/// Asserts that the run's output contains `needle`, showing it if not.
+#[track_caller]
+fn expect_out(r: &Run, needle: &str) {
+    assert!(
+        r.out.contains(needle),
+        "{needle:?} missing from:\n{}",
+        r.out
+    );
+}
+
 fn moto() -> MotoServer {
     let m = MotoServer::start()
         .map_err(|e| format!("the deploy tests need moto_server: {e}"))
@@ -104,26 +114,20 @@ fn deploys_updates_reports_no_changes_and_destroys() {
 
     let r = khs(&m, "base", &["diff", STACK]);
     assert_eq!(r.code, 0, "{}", r.out);
-    assert!(r.out.contains("not deployed yet"), "{}", r.out);
-    assert!(r.out.contains("+ DatabaseInstance"), "{}", r.out);
+    expect_out(&r, "not deployed yet");
+    expect_out(&r, "+ DatabaseInstance");
 
     // The parameters are required: a clear error before anything is sent.
     let r = khs(&m, "base", &["deploy", STACK]);
     assert_eq!(r.code, 1, "{}", r.out);
-    assert!(
-        r.out
-            .contains("parameter(s) CertificateArn, ImageTag have no value and no default"),
-        "{}",
-        r.out
+    expect_out(
+        &r,
+        "parameter(s) CertificateArn, ImageTag have no value and no default",
     );
 
     let r = deploy_base(&m);
     assert_eq!(r.code, 0, "{}", r.out);
-    assert!(
-        r.out.contains(&format!("{STACK}: CREATE_COMPLETE")),
-        "{}",
-        r.out
-    );
+    expect_out(&r, &format!("{STACK}: CREATE_COMPLETE"));
 
     // The constructs' resources exist, seen through moto's service APIs.
     assert!(ec2(&m, "DescribeVpcs").contains(VPC_CIDR));
@@ -181,21 +185,17 @@ fn deploys_updates_reports_no_changes_and_destroys() {
     // "no changes", exit 0.
     let r = khs(&m, "base", &["deploy", STACK]);
     assert_eq!(r.code, 0, "{}", r.out);
-    assert!(
-        r.out.contains(&format!("{STACK}: no changes.")),
-        "{}",
-        r.out
-    );
+    expect_out(&r, &format!("{STACK}: no changes."));
 
     // An in-place update and a new image: the diff names the paths, the
     // deploy applies them.
     let r = khs(&m, "update", &["diff", STACK, "--parameter", "ImageTag=v2"]);
     assert_eq!(r.code, 0, "{}", r.out);
-    assert!(r.out.contains("~ ApiService"), "{}", r.out);
-    assert!(r.out.contains("~ DesiredCount: 1 -> 2"), "{}", r.out);
-    assert!(r.out.contains("~ MinCapacity: 1 -> 2"), "{}", r.out);
-    assert!(r.out.contains("~ AssetsBucket"), "{}", r.out);
-    assert!(r.out.contains("ImageTag"), "{}", r.out);
+    expect_out(&r, "~ ApiService");
+    expect_out(&r, "~ DesiredCount: 1 -> 2");
+    expect_out(&r, "~ MinCapacity: 1 -> 2");
+    expect_out(&r, "~ AssetsBucket");
+    expect_out(&r, "ImageTag");
     assert!(!r.out.contains("would be refused"), "{}", r.out);
     let r = khs(
         &m,
@@ -203,42 +203,25 @@ fn deploys_updates_reports_no_changes_and_destroys() {
         &["deploy", STACK, "--parameter", "ImageTag=v2"],
     );
     assert_eq!(r.code, 0, "{}", r.out);
-    assert!(
-        r.out.contains(&format!("{STACK}: UPDATE_COMPLETE")),
-        "{}",
-        r.out
-    );
+    expect_out(&r, &format!("{STACK}: UPDATE_COMPLETE"));
     let template = cfn_query(&m, &format!("GetTemplate&StackName={STACK}"));
     assert!(template.contains("archive"), "{template}");
 
     let r = khs(&m, "update", &["status"]);
     assert_eq!(r.code, 0, "{}", r.out);
-    assert!(r.out.contains("UPDATE_COMPLETE"), "{}", r.out);
-    assert!(
-        r.out.contains(BIG_STACK) && r.out.contains("not deployed"),
-        "{}",
-        r.out
-    );
+    expect_out(&r, "UPDATE_COMPLETE");
+    expect_out(&r, BIG_STACK);
+    expect_out(&r, "not deployed");
 
     let r = khs(&m, "update", &["destroy", STACK, "--yes"]);
     assert_eq!(r.code, 0, "{}", r.out);
-    assert!(r.out.contains("Kept (DeletionPolicy Retain"), "{}", r.out);
-    assert!(
-        r.out.contains("AssetsBucket (AWS::S3::Bucket)"),
-        "{}",
-        r.out
+    expect_out(&r, "Kept (DeletionPolicy Retain");
+    expect_out(&r, "AssetsBucket (AWS::S3::Bucket)");
+    expect_out(
+        &r,
+        "DatabaseInstance (AWS::RDS::DBInstance, final snapshot taken)",
     );
-    assert!(
-        r.out
-            .contains("DatabaseInstance (AWS::RDS::DBInstance, final snapshot taken)"),
-        "{}",
-        r.out
-    );
-    assert!(
-        r.out.contains(&format!("{STACK}: DELETE_COMPLETE")),
-        "{}",
-        r.out
-    );
+    expect_out(&r, &format!("{STACK}: DELETE_COMPLETE"));
     let r = khs(&m, "update", &["status"]);
     assert!(
         r.out
@@ -261,36 +244,19 @@ fn refuses_a_database_replacement_unless_allowed() {
     // The offline diff predicts it (moto's change sets carry no Replacement).
     let r = khs(&m, "replace-db", &["diff", STACK, "--changeset"]);
     assert_eq!(r.code, 0, "{}", r.out);
-    assert!(
-        r.out.contains("DatabaseInstance") && r.out.contains("[REPLACE]"),
-        "{}",
-        r.out
-    );
-    assert!(
-        r.out
-            .contains(r#"~ DBName: "khsdeploy" -> "khsdeploy2"  replaces"#),
-        "{}",
-        r.out
-    );
-    assert!(
-        r.out.contains("would be refused by the data-loss guard"),
-        "{}",
-        r.out
-    );
+    expect_out(&r, "~ DatabaseInstance");
+    expect_out(&r, "[REPLACE]");
+    expect_out(&r, r#"~ DBName: "khsdeploy" -> "khsdeploy2"  replaces"#);
+    expect_out(&r, "would be refused by the data-loss guard");
 
     let r = khs(&m, "replace-db", &["deploy", STACK]);
     assert_eq!(r.code, 3, "{}", r.out);
-    assert!(
-        r.out.contains("DatabaseInstance (AWS::RDS::DBInstance, khs-deploy-test/Database/Instance) would be REPLACED"),
-        "{}",
-        r.out
+    expect_out(
+        &r,
+        "DatabaseInstance (AWS::RDS::DBInstance, khs-deploy-test/Database/Instance) would be REPLACED",
     );
-    assert!(r.out.contains("changing DBName"), "{}", r.out);
-    assert!(
-        r.out.contains("--allow-replace DatabaseInstance"),
-        "{}",
-        r.out
-    );
+    expect_out(&r, "changing DBName");
+    expect_out(&r, "--allow-replace DatabaseInstance");
     // Nothing was executed: the deployed template still has the old name.
     let template = cfn_query(&m, &format!("GetTemplate&StackName={STACK}"));
     assert!(!template.contains("khsdeploy2"), "{template}");
@@ -301,12 +267,8 @@ fn refuses_a_database_replacement_unless_allowed() {
         &["deploy", STACK, "--allow-replace", "DatabaseInstance"],
     );
     assert_eq!(r.code, 0, "{}", r.out);
-    assert!(r.out.contains("allowed by --allow-replace"), "{}", r.out);
-    assert!(
-        r.out.contains(&format!("{STACK}: UPDATE_COMPLETE")),
-        "{}",
-        r.out
-    );
+    expect_out(&r, "allowed by --allow-replace");
+    expect_out(&r, &format!("{STACK}: UPDATE_COMPLETE"));
     // moto applies the template without replacing anything: check the
     // deployed template instead.
     let template = cfn_query(&m, &format!("GetTemplate&StackName={STACK}"));
@@ -324,12 +286,8 @@ fn dry_run_shows_the_change_set_and_executes_nothing() {
         &["deploy", STACK, "--dry-run", "--parameters", params],
     );
     assert_eq!(r.code, 0, "{}", r.out);
-    assert!(
-        r.out.contains("Change set for khs-deploy-test"),
-        "{}",
-        r.out
-    );
-    assert!(r.out.contains("dry run"), "{}", r.out);
+    expect_out(&r, "Change set for khs-deploy-test");
+    expect_out(&r, "dry run");
     assert!(!ec2(&m, "DescribeVpcs").contains(VPC_CIDR));
     let r = khs(&m, "base", &["status"]);
     assert!(
@@ -346,7 +304,7 @@ fn large_templates_go_through_the_named_bucket() {
     let m = moto();
     let r = khs(&m, "base", &["deploy", BIG_STACK]);
     assert_eq!(r.code, 1, "{}", r.out);
-    assert!(r.out.contains("pass --template-bucket BUCKET"), "{}", r.out);
+    expect_out(&r, "pass --template-bucket BUCKET");
 
     // An API error, reported in one line with its code.
     let r = khs(
@@ -360,11 +318,9 @@ fn large_templates_go_through_the_named_bucket() {
         ],
     );
     assert_eq!(r.code, 1, "{}", r.out);
-    assert!(
-        r.out
-            .contains("error: khs-deploy-big: PutObject (template upload) failed: NoSuchBucket"),
-        "{}",
-        r.out
+    expect_out(
+        &r,
+        "error: khs-deploy-big: PutObject (template upload) failed: NoSuchBucket",
     );
 
     m.s3("PUT", "/khs-templates-test").expect("create bucket");
@@ -379,17 +335,11 @@ fn large_templates_go_through_the_named_bucket() {
         ],
     );
     assert_eq!(r.code, 0, "{}", r.out);
-    assert!(
-        r.out
-            .contains("uploaded to https://s3.us-east-1.amazonaws.com/khs-templates-test/cloudformation/khs-deploy-big/"),
-        "{}",
-        r.out
+    expect_out(
+        &r,
+        "uploaded to https://s3.us-east-1.amazonaws.com/khs-templates-test/cloudformation/khs-deploy-big/",
     );
-    assert!(
-        r.out.contains(&format!("{BIG_STACK}: CREATE_COMPLETE")),
-        "{}",
-        r.out
-    );
+    expect_out(&r, &format!("{BIG_STACK}: CREATE_COMPLETE"));
 }
 
 #[test]
@@ -397,11 +347,7 @@ fn production_stacks_get_termination_protection_and_a_stack_policy() {
     let m = moto();
     let r = khs(&m, "base", &["deploy", PROD_STACK]);
     assert_eq!(r.code, 0, "{}", r.out);
-    assert!(
-        r.out.contains("stack policy denies Update:Replace"),
-        "{}",
-        r.out
-    );
+    expect_out(&r, "stack policy denies Update:Replace");
     let policy = cfn_query(&m, &format!("GetStackPolicy&StackName={PROD_STACK}"));
     assert!(
         policy.contains("Update:Replace") && policy.contains("LogicalResourceId/AuditLogs"),
@@ -419,7 +365,7 @@ fn production_stacks_get_termination_protection_and_a_stack_policy() {
 
     let r = khs(&m, "base", &["destroy", PROD_STACK, "--yes"]);
     assert_eq!(r.code, 3, "{}", r.out);
-    assert!(r.out.contains("is a production stack"), "{}", r.out);
+    expect_out(&r, "is a production stack");
 }
 
 #[test]
@@ -484,17 +430,9 @@ fn the_production_stack_diffs_and_dry_runs() {
     let m = moto();
     let r = khs_crm(&m, &["diff", "khs-crm-prod"]);
     assert_eq!(r.code, 0, "{}", r.out);
-    assert!(
-        r.out
-            .contains("Stack khs-crm-prod (us-east-1): not deployed yet"),
-        "{}",
-        r.out
-    );
-    assert!(
-        r.out.contains("+ DatabaseInstance") && r.out.contains("+ CacheReplicationGroup"),
-        "{}",
-        r.out
-    );
+    expect_out(&r, "Stack khs-crm-prod (us-east-1): not deployed yet");
+    expect_out(&r, "+ DatabaseInstance");
+    expect_out(&r, "+ CacheReplicationGroup");
 
     m.s3("PUT", "/khs-templates").expect("create bucket");
     let base = [
@@ -510,25 +448,23 @@ fn the_production_stack_diffs_and_dry_runs() {
     // creates roles): refused without --approve, even for a dry run.
     let r = khs_crm(&m, &base);
     assert_eq!(r.code, 3, "{}", r.out);
-    assert!(
-        r.out
-            .contains("khs-crm-prod is a production stack and this deployment widens access"),
-        "{}",
-        r.out
+    expect_out(
+        &r,
+        "khs-crm-prod is a production stack and this deployment widens access",
     );
 
     let mut approved = base.to_vec();
     approved.push("--approve");
     let r = khs_crm(&m, &approved);
     assert_eq!(r.code, 0, "{}", r.out);
-    assert!(r.out.contains("uploaded to https://s3.us-east-1.amazonaws.com/khs-templates/cloudformation/khs-crm-prod/"), "{}", r.out);
-    assert!(r.out.contains("Change set for khs-crm-prod:"), "{}", r.out);
-    assert!(
-        r.out.contains(
-            "khs-crm-prod: dry run: the change set was created and checked, not executed"
-        ),
-        "{}",
-        r.out
+    expect_out(
+        &r,
+        "uploaded to https://s3.us-east-1.amazonaws.com/khs-templates/cloudformation/khs-crm-prod/",
+    );
+    expect_out(&r, "Change set for khs-crm-prod:");
+    expect_out(
+        &r,
+        "khs-crm-prod: dry run: the change set was created and checked, not executed",
     );
     // Nothing was created.
     let r = khs_crm(&m, &["status"]);
@@ -550,12 +486,11 @@ fn parameters_come_from_another_regions_stack_outputs() {
     let m = moto();
     let r = khs(&m, "base", &["deploy", CONSUMER_STACK]);
     assert_eq!(r.code, 1, "{}", r.out);
-    assert!(
-        r.out.contains(&format!(
+    expect_out(
+        &r,
+        &format!(
             "{CONSUMER_STACK}: parameter {TOPIC_PARAMETER} comes from output {TOPIC_PARAMETER} of stack {SOURCE_STACK} (us-east-1), which is not deployed or has no such output; deploy {SOURCE_STACK} first"
-        )),
-        "{}",
-        r.out
+        ),
     );
 
     let r = khs(&m, "base", &["deploy", CONSUMER_STACK, SOURCE_STACK]);
@@ -571,22 +506,12 @@ fn parameters_come_from_another_regions_stack_outputs() {
         ))
         .expect("parameter filled");
     assert!(source_done < filled, "{}", r.out);
-    assert!(
-        r.out
-            .contains(&format!("{CONSUMER_STACK}: CREATE_COMPLETE")),
-        "{}",
-        r.out
-    );
+    expect_out(&r, &format!("{CONSUMER_STACK}: CREATE_COMPLETE"));
 
     // The consumer, in us-west-2, got the us-east-1 topic's ARN.
     let r = khs(&m, "base", &["status"]);
     assert_eq!(r.code, 0, "{}", r.out);
-    assert!(
-        r.out
-            .contains("arn:aws:sns:us-east-1:123456789012:khs-deploy-alerts"),
-        "{}",
-        r.out
-    );
+    expect_out(&r, "arn:aws:sns:us-east-1:123456789012:khs-deploy-alerts");
     let consumer = m
         .query_in(
             "us-west-2",

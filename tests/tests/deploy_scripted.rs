@@ -23,6 +23,31 @@ fn step(status: &str, events: Vec<Event>) -> Step {
     }
 }
 
+/// The first step of an update: the stack's `User Initiated` event.
+fn update_started() -> Step {
+    step(
+        "UPDATE_IN_PROGRESS",
+        vec![Event::stack(
+            STACK,
+            "UPDATE_IN_PROGRESS",
+            Some("User Initiated"),
+        )],
+    )
+}
+
+/// A step in which the ECS service starts updating.
+fn service_updating() -> Step {
+    step(
+        "UPDATE_IN_PROGRESS",
+        vec![Event::resource(
+            "ApiService",
+            SERVICE,
+            "UPDATE_IN_PROGRESS",
+            None,
+        )],
+    )
+}
+
 /// Runs `watch STACK` with stdout and stderr on one pipe, in the order a
 /// terminal shows them.
 fn watch(fake: &FakeCfn) -> (i32, String) {
@@ -47,10 +72,7 @@ fn follows_resource_events_once_each_to_completion() {
     let fake = FakeCfn::start(Script {
         stack: STACK.to_string(),
         steps: vec![
-            step(
-                "UPDATE_IN_PROGRESS",
-                vec![Event::stack(STACK, "UPDATE_IN_PROGRESS", Some("User Initiated"))],
-            ),
+            update_started(),
             step(
                 "UPDATE_IN_PROGRESS",
                 vec![
@@ -122,23 +144,8 @@ fn a_failed_update_whose_rollback_fails_is_reported_with_how_to_continue() {
     let fake = FakeCfn::start(Script {
         stack: STACK.to_string(),
         steps: vec![
-            step(
-                "UPDATE_IN_PROGRESS",
-                vec![Event::stack(
-                    STACK,
-                    "UPDATE_IN_PROGRESS",
-                    Some("User Initiated"),
-                )],
-            ),
-            step(
-                "UPDATE_IN_PROGRESS",
-                vec![Event::resource(
-                    "ApiService",
-                    SERVICE,
-                    "UPDATE_IN_PROGRESS",
-                    None,
-                )],
-            ),
+            update_started(),
+            service_updating(),
             step(
                 "UPDATE_IN_PROGRESS",
                 vec![Event::resource(
@@ -209,25 +216,7 @@ fn a_failed_update_whose_rollback_fails_is_reported_with_how_to_continue() {
 fn ctrl_c_stops_following_and_leaves_the_deployment_running() {
     let fake = FakeCfn::start(Script {
         stack: STACK.to_string(),
-        steps: vec![
-            step(
-                "UPDATE_IN_PROGRESS",
-                vec![Event::stack(
-                    STACK,
-                    "UPDATE_IN_PROGRESS",
-                    Some("User Initiated"),
-                )],
-            ),
-            step(
-                "UPDATE_IN_PROGRESS",
-                vec![Event::resource(
-                    "ApiService",
-                    SERVICE,
-                    "UPDATE_IN_PROGRESS",
-                    None,
-                )],
-            ),
-        ],
+        steps: vec![update_started(), service_updating()],
     })
     .expect("start the scripted endpoint");
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_khs-test-deploy"));
