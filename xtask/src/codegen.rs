@@ -938,6 +938,11 @@ fn gen_resource(type_name: &str, schema: &Json, stateful: bool) -> Result<Resour
         )
     };
     let _ = writeln!(body, "create_only: {},", list(&create_only_paths));
+    let _ = writeln!(
+        body,
+        "conditional_create_only: {},",
+        list(&paths("conditionalCreateOnlyProperties"))
+    );
     let _ = writeln!(body, "attributes: {},", list(&attributes));
     let _ = writeln!(body, "tags: TagStyle::{tags},");
     let _ = writeln!(body, "stateful: {stateful},");

@@ -72,6 +72,7 @@ pub mod budget {
                 "/properties/Budget/BudgetName",
                 "/properties/NotificationsWithSubscribers",
             ],
+            conditional_create_only: &[],
             attributes: &["Id"],
             tags: TagStyle::None,
             stateful: false,

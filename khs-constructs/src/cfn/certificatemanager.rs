@@ -163,6 +163,7 @@ pub mod certificate {
                 "/properties/CertificateAuthorityArn",
                 "/properties/CertificateExport",
             ],
+            conditional_create_only: &[],
             attributes: &["CertificateArn"],
             tags: TagStyle::KeyValueList,
             stateful: false,

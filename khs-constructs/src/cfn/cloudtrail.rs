@@ -242,6 +242,7 @@ pub mod trail {
                 },
             ],
             create_only: &["/properties/TrailName"],
+            conditional_create_only: &[],
             attributes: &["Arn", "SnsTopicArn"],
             tags: TagStyle::KeyValueList,
             stateful: false,

@@ -141,6 +141,7 @@ pub mod repository {
                 "/properties/EncryptionConfiguration/EncryptionType",
                 "/properties/EncryptionConfiguration/KmsKey",
             ],
+            conditional_create_only: &[],
             attributes: &["Arn", "RepositoryUri"],
             tags: TagStyle::KeyValueList,
             stateful: false,

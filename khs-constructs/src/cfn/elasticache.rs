@@ -538,6 +538,10 @@ pub mod replication_group {
                 "/properties/SnapshotArns",
                 "/properties/SnapshotName",
             ],
+            conditional_create_only: &[
+                "/properties/AuthToken",
+                "/properties/NodeGroupConfiguration",
+            ],
             attributes: &[
                 "ConfigurationEndPoint",
                 "ConfigurationEndPoint.Address",
@@ -852,6 +856,7 @@ pub mod subnet_group {
                 },
             ],
             create_only: &["/properties/CacheSubnetGroupName"],
+            conditional_create_only: &[],
             attributes: &[],
             tags: TagStyle::KeyValueList,
             stateful: false,

@@ -148,6 +148,7 @@ pub mod listener {
                 },
             ],
             create_only: &["/properties/LoadBalancerArn"],
+            conditional_create_only: &[],
             attributes: &["ListenerArn"],
             tags: TagStyle::KeyValueList,
             stateful: false,
@@ -997,6 +998,7 @@ pub mod listener_rule {
                 },
             ],
             create_only: &["/properties/ListenerArn"],
+            conditional_create_only: &[],
             attributes: &["RuleArn", "IsDefault"],
             tags: TagStyle::KeyValueList,
             stateful: false,
@@ -2113,6 +2115,7 @@ pub mod load_balancer {
                 },
             ],
             create_only: &["/properties/Name", "/properties/Type", "/properties/Scheme"],
+            conditional_create_only: &[],
             attributes: &[
                 "LoadBalancerName",
                 "LoadBalancerFullName",
@@ -2616,6 +2619,7 @@ pub mod target_group {
                 "/properties/Protocol",
                 "/properties/IpAddressType",
             ],
+            conditional_create_only: &[],
             attributes: &[
                 "LoadBalancerArns",
                 "TargetGroupArn",

@@ -91,6 +91,7 @@ pub mod detector {
                 },
             ],
             create_only: &[],
+            conditional_create_only: &[],
             attributes: &["Id"],
             tags: TagStyle::KeyValueList,
             stateful: false,

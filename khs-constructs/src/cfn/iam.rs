@@ -114,6 +114,7 @@ pub mod managed_policy {
                 "/properties/Description",
                 "/properties/Path",
             ],
+            conditional_create_only: &[],
             attributes: &[
                 "PolicyArn",
                 "AttachmentCount",
@@ -262,6 +263,7 @@ pub mod policy {
                 },
             ],
             create_only: &[],
+            conditional_create_only: &[],
             attributes: &["Id"],
             tags: TagStyle::None,
             stateful: false,
@@ -419,6 +421,7 @@ pub mod role {
                 },
             ],
             create_only: &["/properties/Path", "/properties/RoleName"],
+            conditional_create_only: &[],
             attributes: &["Arn", "RoleId"],
             tags: TagStyle::KeyValueList,
             stateful: false,

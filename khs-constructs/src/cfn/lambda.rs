@@ -395,6 +395,7 @@ pub mod function {
                 "/properties/PackageType",
                 "/properties/TenancyConfig",
             ],
+            conditional_create_only: &["/properties/DurableConfig"],
             attributes: &[
                 "SnapStartResponse",
                 "SnapStartResponse.ApplyOn",

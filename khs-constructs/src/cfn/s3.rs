@@ -335,6 +335,7 @@ pub mod bucket {
                 "/properties/BucketNamePrefix",
                 "/properties/BucketNamespace",
             ],
+            conditional_create_only: &[],
             attributes: &[
                 "Arn",
                 "DomainName",
@@ -3343,6 +3344,7 @@ pub mod bucket_policy {
                 },
             ],
             create_only: &["/properties/Bucket"],
+            conditional_create_only: &[],
             attributes: &[],
             tags: TagStyle::None,
             stateful: false,

@@ -81,6 +81,7 @@ pub mod hub {
                 },
             ],
             create_only: &[],
+            conditional_create_only: &[],
             attributes: &["ARN", "SubscribedAt"],
             tags: TagStyle::Map,
             stateful: false,

@@ -131,6 +131,7 @@ pub mod parameter {
                 },
             ],
             create_only: &["/properties/Name"],
+            conditional_create_only: &[],
             attributes: &["Arn"],
             tags: TagStyle::Map,
             stateful: false,

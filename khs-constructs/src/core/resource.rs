@@ -56,6 +56,11 @@ pub struct ResourceSpec {
     /// Create-only property paths as in the schema (`/properties/CidrBlock`,
     /// `/properties/VpcConfig/SubnetIds`): changing one replaces the resource.
     pub create_only: &'static [&'static str],
+    /// Conditionally create-only property paths (the schema's
+    /// `conditionalCreateOnlyProperties`): changing one replaces the resource
+    /// in some cases only, which CloudFormation decides at deploy time
+    /// (`Replacement: Conditional`).
+    pub conditional_create_only: &'static [&'static str],
     /// Attributes readable with `Fn::GetAtt` (`Endpoint.Address`).
     pub attributes: &'static [&'static str],
     /// How the type carries tags.
@@ -89,19 +94,32 @@ impl ResourceSpec {
     /// replaces the resource: true when the path or one of its parents is
     /// create-only.
     pub fn replaces_on_change(&self, path: &str) -> bool {
-        let parts: Vec<&str> = path
-            .split(['.', '/'])
-            .filter(|p| !p.is_empty() && p.parse::<usize>().is_err() && *p != "*")
-            .collect();
-        self.create_only.iter().any(|co| {
-            let co_parts: Vec<&str> = co
-                .trim_start_matches("/properties/")
-                .split('/')
-                .filter(|p| *p != "*")
-                .collect();
-            co_parts.len() <= parts.len() && co_parts.iter().zip(&parts).all(|(a, b)| a == b)
-        })
+        covers_path(self.create_only, path)
     }
+
+    /// Whether changing the property at `path` may replace the resource
+    /// (true when [`ResourceSpec::replaces_on_change`] is, or when the path
+    /// or one of its parents is conditionally create-only).
+    pub fn may_replace_on_change(&self, path: &str) -> bool {
+        self.replaces_on_change(path) || covers_path(self.conditional_create_only, path)
+    }
+}
+
+/// Whether one of the schema paths (`/properties/VpcConfig/SubnetIds`) is
+/// `path` (`VpcConfig.SubnetIds.0`) or one of its parents.
+fn covers_path(schema_paths: &[&str], path: &str) -> bool {
+    let parts: Vec<&str> = path
+        .split(['.', '/'])
+        .filter(|p| !p.is_empty() && p.parse::<usize>().is_err() && *p != "*")
+        .collect();
+    schema_paths.iter().any(|co| {
+        let co_parts: Vec<&str> = co
+            .trim_start_matches("/properties/")
+            .split('/')
+            .filter(|p| *p != "*")
+            .collect();
+        co_parts.len() <= parts.len() && co_parts.iter().zip(&parts).all(|(a, b)| a == b)
+    })
 }
 
 /// A `{"Key": …, "Value": …}` tag, as most resource types take them.
@@ -190,6 +208,7 @@ mod tests {
         type_name: "AWS::Test::Thing",
         properties: &[],
         create_only: &["/properties/Name", "/properties/Config/Mode"],
+        conditional_create_only: &["/properties/Zone"],
         attributes: &[],
         tags: TagStyle::None,
         stateful: false,
@@ -204,5 +223,13 @@ mod tests {
         assert!(!SPEC.replaces_on_change("Config.Other"));
         assert!(!SPEC.replaces_on_change("Config"));
         assert!(!SPEC.replaces_on_change("Size"));
+    }
+
+    #[test]
+    fn conditional_paths_may_replace() {
+        assert!(SPEC.may_replace_on_change("Zone"));
+        assert!(!SPEC.replaces_on_change("Zone"));
+        assert!(SPEC.may_replace_on_change("Name"));
+        assert!(!SPEC.may_replace_on_change("Size"));
     }
 }

@@ -271,6 +271,13 @@ pub fn plan(rows: Option<&[ResourceChange]>, diff: &TemplateDiff) -> Vec<Planned
                     .filter(|p| p.action == Action::Modify)
                     .map(|p| p.replacement)
                     .unwrap_or(Replacement::No);
+                // A definite prediction counts even when AWS says less (an
+                // indirect replacement); a conditional one is AWS's to settle
+                // when it answers.
+                let predicted_repl = match (aws, predicted_repl) {
+                    (Some(_), Replacement::Conditional) => Replacement::No,
+                    (_, p) => p,
+                };
                 let replacement = if action == Action::Modify {
                     aws.unwrap_or(Replacement::No).max(predicted_repl)
                 } else {

@@ -1209,7 +1209,8 @@ fn print_diff(ui: &mut Ui<'_>, diff: &TemplateDiff) {
             }
             match c.replacement {
                 Replacement::Yes => line.push_str("  replaces (create-only property)"),
-                Replacement::Conditional => line.push_str("  may replace"),
+                Replacement::Conditional => line
+                    .push_str("  may replace (conditionally create-only; the change set decides)"),
                 Replacement::No => {}
             }
             ui.line(&line);
@@ -1298,9 +1299,18 @@ fn print_plan(ui: &mut Ui<'_>, name: &str, planned: &[PlannedChange]) {
             "  {action:<7} {:<36} {:<40} {repl}{stateful}",
             p.logical_id, p.type_name
         ));
-        for c in p.causes.iter().filter(|c| c.replacement.may_replace()) {
+        let causes = p
+            .causes
+            .iter()
+            .filter(|c| p.replacement.may_replace() && c.replacement.may_replace());
+        for c in causes {
+            let verb = if c.replacement == Replacement::Yes {
+                "replaced"
+            } else {
+                "may be replaced"
+            };
             ui.line(&format!(
-                "          replaced because {} changes{}",
+                "          {verb} because {} changes{}",
                 c.property,
                 c.causing_entity
                     .as_deref()

@@ -3,7 +3,9 @@
 //! the resource.
 //!
 //! Replacement is predicted from the registry schemas: a change to a
-//! create-only property (or below one) replaces the resource. Changes that
+//! create-only property (or below one) replaces the resource, and a change to
+//! a conditionally create-only one may (`Conditional`: CloudFormation
+//! decides at deploy time, and its change set's answer is taken then). Changes that
 //! arrive indirectly are followed too: a create-only property whose value is a
 //! `Ref`/`Fn::GetAtt`/`Fn::Sub` of a resource that is itself replaced, or of a
 //! parameter whose value changes, replaces its resource as well (the
@@ -269,8 +271,7 @@ pub fn diff_templates(
                 let Some((strength, because)) = why else {
                     continue;
                 };
-                let replaces = replaces(&ty, &path);
-                let replacement = if replaces { strength } else { Replacement::No };
+                let replacement = strength.min(replacement_on_change(&ty, &path));
                 let diff = out
                     .entry(id.clone())
                     .or_insert_with(|| resource_diff(id, n, Action::Modify, Vec::new()));
@@ -383,8 +384,15 @@ fn type_of(entry: &Value) -> String {
         .to_string()
 }
 
-fn replaces(type_name: &str, path: &str) -> bool {
-    specs::spec(type_name).is_some_and(|s| s.replaces_on_change(path))
+/// What changing `path` does to a resource of `type_name`, from its schema:
+/// `Yes` for a create-only property, `Conditional` for a conditionally
+/// create-only one (CloudFormation decides at deploy time), else `No`.
+fn replacement_on_change(type_name: &str, path: &str) -> Replacement {
+    match specs::spec(type_name) {
+        Some(s) if s.replaces_on_change(path) => Replacement::Yes,
+        Some(s) if s.may_replace_on_change(path) => Replacement::Conditional,
+        _ => Replacement::No,
+    }
 }
 
 fn resource_diff(
@@ -430,11 +438,7 @@ fn entry_changes(old: &Value, new: &Value, type_name: &str) -> Vec<PropertyChang
     let mut leaves = Vec::new();
     diff_values("", op, np, &mut leaves);
     for (path, before, after) in leaves {
-        let replacement = if replaces(type_name, &path) {
-            Replacement::Yes
-        } else {
-            Replacement::No
-        };
+        let replacement = replacement_on_change(type_name, &path);
         out.push(PropertyChange {
             scope: ChangeScope::Properties,
             path,
@@ -798,6 +802,23 @@ mod tests {
                 .is_some_and(|v| v.get("Fn::Sub").is_some())
         );
         assert_eq!(r.replacement, Replacement::Yes);
+    }
+
+    #[test]
+    fn conditionally_create_only_properties_may_replace() {
+        let db = |multi_az: bool, class: &str| {
+            json!({"Type": "AWS::RDS::DBInstance", "Properties": {
+                "Engine": "postgres", "AllocatedStorage": "20",
+                "MultiAZ": multi_az, "DBInstanceClass": class}})
+        };
+        let a = template(json!({"Db": db(false, "db.t3.small")}));
+        let b = template(json!({"Db": db(true, "db.t3.medium")}));
+        let d = diff_templates(Some(&a), &b, &no_params());
+        let r = d.resource("Db").unwrap();
+        let of = |p: &str| r.changes.iter().find(|c| c.path == p).unwrap().replacement;
+        assert_eq!(of("MultiAZ"), Replacement::Conditional);
+        assert_eq!(of("DBInstanceClass"), Replacement::No);
+        assert_eq!(r.replacement, Replacement::Conditional);
     }
 
     #[test]

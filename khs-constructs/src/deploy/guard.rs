@@ -155,6 +155,9 @@ impl Finding {
         if !self.properties.is_empty() {
             let how = if self.confirmed {
                 "CloudFormation reports"
+            } else if self.loss == Loss::MaybeReplace {
+                "conditionally create-only in the resource schema, and this endpoint's change \
+                 set does not say whether it replaces"
             } else {
                 "predicted from the create-only properties of the resource schema"
             };
@@ -430,6 +433,67 @@ mod tests {
         let v = run(&t, &t, Some(json), &GuardOptions::default());
         assert_eq!(v.refused[0].loss, Loss::MaybeReplace);
         assert!(v.explain("s").contains("may be REPLACED"));
+    }
+
+    /// A PostgreSQL instance going Multi-AZ: `MultiAZ` is conditionally
+    /// create-only in the schema.
+    fn multi_az(on: bool) -> Value {
+        json!({"Resources": {"Db": {"Type": "AWS::RDS::DBInstance",
+            "Metadata": {"khs:path": "app/Database/Instance"},
+            "Properties": {"Engine": "postgres", "AllocatedStorage": "20", "MultiAZ": on}}}})
+    }
+
+    #[test]
+    fn conditionally_create_only_changes_are_refused_when_the_endpoint_does_not_say() {
+        let v = run(
+            &multi_az(false),
+            &multi_az(true),
+            None,
+            &GuardOptions::default(),
+        );
+        assert_eq!(v.refused.len(), 1);
+        assert_eq!(v.refused[0].loss, Loss::MaybeReplace);
+        let msg = v.explain("app");
+        assert!(
+            msg.contains("Db (AWS::RDS::DBInstance, app/Database/Instance) may be REPLACED"),
+            "{msg}"
+        );
+        assert!(
+            msg.contains("changing MultiAZ (conditionally create-only"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn the_change_set_settles_a_conditional_prediction() {
+        let row = |replacement: &str, recreation: &str| {
+            format!(
+                r#"{{"Changes": [{{"Type": "Resource", "ResourceChange": {{
+                "Action": "Modify", "LogicalResourceId": "Db",
+                "ResourceType": "AWS::RDS::DBInstance", "Replacement": "{replacement}",
+                "Scope": ["Properties"],
+                "Details": [{{"Target": {{"Attribute": "Properties", "Name": "MultiAZ",
+                    "RequiresRecreation": "{recreation}"}}, "Evaluation": "Static",
+                    "ChangeSource": "DirectModification"}}]}}}}]}}"#
+            )
+        };
+        // AWS says it is updated in place: the guard lets it through.
+        let v = run(
+            &multi_az(false),
+            &multi_az(true),
+            Some(&row("False", "Never")),
+            &GuardOptions::default(),
+        );
+        assert!(v.may_proceed(), "{}", v.explain("app"));
+        // AWS says it may be replaced: refused, as AWS reports.
+        let v = run(
+            &multi_az(false),
+            &multi_az(true),
+            Some(&row("Conditional", "Conditionally")),
+            &GuardOptions::default(),
+        );
+        assert_eq!(v.refused.len(), 1);
+        assert!(v.explain("app").contains("CloudFormation reports"));
     }
 
     #[test]
