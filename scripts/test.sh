@@ -29,6 +29,8 @@ echo "==> cargo fmt --check"
 cargo fmt --all --check
 echo "==> cargo clippy"
 cargo clippy --workspace --all-targets --all-features --quiet -- -D warnings
+echo "==> cargo doc (the library's API docs build without a broken link)"
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --all-features --quiet
 echo "==> synth --check (synth-out/ in step with the code)"
 cargo run --quiet --bin synth -- --check
 echo "==> cargo test"

@@ -22,9 +22,13 @@
 //! - the `AWS::CloudFront::Distribution`: HTTP/2 and HTTP/3, IPv6,
 //!   compression, viewer HTTPS (redirect for the site, HTTPS only for the
 //!   API), TLS 1.2+ (`TLSv1.2_2021`) with the ACM certificate and the
-//!   aliases, `index.html` as root object, SPA error responses (403 and 404
-//!   → `/index.html` with 200), standard access logs, the price class and
-//!   the WAF web ACL.
+//!   aliases, `index.html` as root object, standard access logs, the price
+//!   class and the WAF web ACL;
+//! - the single-page app's routes ([`SpaFallback`]): by default an
+//!   `AWS::CloudFront::Function` `SpaRoutes` on the viewer request of the
+//!   default behaviour that serves `index.html` for paths without a file
+//!   extension (API answers and WAF blocks are never rewritten); or
+//!   distribution-wide custom error responses.
 //!
 //! Behaviours, in CloudFront's order (first match wins): every
 //! [`CdnProps::no_cache_paths`] (`/sw.js`, managed `CachingDisabled`
@@ -110,20 +114,26 @@ pub enum PriceClass {
     All,
 }
 
-/// The single-page-app fallback: which error statuses become
-/// `/<default_root_object>` with 200.
+/// How the single-page app's routes (deep links such as `/customers/42`)
+/// reach `/<default_root_object>`.
 ///
-/// CloudFront applies custom error responses to the whole distribution:
-/// API answers and requests the WAF blocks (403) are rewritten as well.
-/// Without `s3:ListBucket`, S3 answers a missing key with 403, so
-/// [`SpaFallback::ForbiddenAndNotFound`] is needed for deep links unless
-/// the origin access control may list the bucket, which
-/// [`SpaFallback::NotFound`] grants: then only 404 is rewritten and WAF
-/// blocks and API 403s reach the client unchanged.
+/// CloudFront applies custom error responses to the whole distribution, so
+/// the error-response variants also rewrite API answers (a 404 from
+/// `/api/*` becomes the app's HTML with 200) and, for 403, the requests the
+/// WAF blocks. [`SpaFallback::RewriteRoutes`] avoids that: a CloudFront
+/// Function on the default behaviour (the bucket) only, run on the viewer
+/// request, serves `index.html` for paths without a file extension; the API
+/// behaviour and every error status are left alone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SpaFallback {
-    /// No custom error responses.
+    /// No fallback: deep links answer S3's error.
     Off,
+    /// An `AWS::CloudFront::Function` (`cloudfront-js-2.0`, viewer request,
+    /// default behaviour only) rewrites paths whose last segment has no `.`
+    /// to `/<default_root_object>`. Missing files keep their 404 (CloudFront
+    /// may `s3:ListBucket`), API errors and WAF blocks reach the client
+    /// unchanged. No custom error responses.
+    RewriteRoutes,
     /// 404 only; CloudFront may also list the bucket (missing keys → 404).
     NotFound,
     /// 403 and 404 (the seed); WAF blocks and API 403s become the app's
@@ -349,7 +359,7 @@ pub struct CdnProps {
     /// custom error responses to every behaviour and to WAF blocks too: see
     /// [`SpaFallback`].
     ///
-    /// Default: [`SpaFallback::ForbiddenAndNotFound`].
+    /// Default: [`SpaFallback::RewriteRoutes`].
     pub spa_fallback: SpaFallback,
     /// Security headers.
     ///
@@ -375,7 +385,7 @@ impl Default for CdnProps {
             long_cache_seconds: ONE_YEAR_SECONDS,
             no_cache_paths: vec!["/sw.js".to_string()],
             default_root_object: "index.html".to_string(),
-            spa_fallback: SpaFallback::ForbiddenAndNotFound,
+            spa_fallback: SpaFallback::RewriteRoutes,
             security_headers: SecurityHeaders::default(),
             comment: None,
         }
@@ -642,6 +652,15 @@ fn validate(path: &ConstructPath, props: &CdnProps, region: &str) -> Result<()> 
 
 /// A CloudFront resource name: `<stack>-<path ids>-<suffix>`, letters,
 /// digits, `-` and `_`, at most `max` characters (the end is kept).
+/// The viewer-request function of [`SpaFallback::RewriteRoutes`]: a path
+/// whose last segment has no `.` (a route of the app, or `/`) is served
+/// `/<root>`; files (`/assets/app.3f2c.js`, `/favicon.ico`) pass through.
+fn spa_routes_code(root: &str) -> String {
+    format!(
+        "function handler(event) {{\n  var request = event.request;\n  var last = request.uri.split('/').pop();\n  if (last.indexOf('.') === -1) {{\n    request.uri = '/{root}';\n  }}\n  return request;\n}}\n"
+    )
+}
+
 fn policy_name(path: &ConstructPath, suffix: &str, max: usize) -> String {
     let mut parts = vec![path.stack().to_string()];
     parts.extend(path.ids().iter().cloned());
@@ -922,7 +941,7 @@ impl Cdn {
         };
         let error_page = format!("/{}", props.default_root_object);
         let codes: &[i64] = match props.spa_fallback {
-            SpaFallback::Off => &[],
+            SpaFallback::Off | SpaFallback::RewriteRoutes => &[],
             SpaFallback::NotFound => &[404],
             SpaFallback::ForbiddenAndNotFound => &[403, 404],
         };
@@ -938,6 +957,23 @@ impl Cdn {
                 })
                 .collect::<Vec<_>>()
         });
+        let route_function = match props.spa_fallback {
+            SpaFallback::RewriteRoutes => Some(me.add(
+                "SpaRoutes",
+                cfn::cloudfront::Function {
+                    name: policy_name(&path, "spa-routes", 64).into(),
+                    function_code: spa_routes_code(&props.default_root_object).into(),
+                    function_config: cfn::cloudfront::function::FunctionConfig::new(
+                        "Serves the single-page app for routes without a file extension",
+                        cfn::cloudfront::function::Runtime::CloudfrontJs2_0,
+                    ),
+                    auto_publish: Some(true.into()),
+                    function_metadata: None,
+                    tags: None,
+                },
+            )?),
+            _ => None,
+        };
         let price_class = match props.price_class {
             PriceClass::PriceClass100 => d::PriceClass::PriceClass100,
             PriceClass::PriceClass200 => d::PriceClass::PriceClass200,
@@ -972,6 +1008,12 @@ impl Cdn {
                     response_headers_policy_id: Some(headers_policy.attr_id()),
                     compress: Some(true.into()),
                     allowed_methods: Some(vec!["GET", "HEAD"].into()),
+                    function_associations: route_function.as_ref().map(|f| {
+                        vec![d::FunctionAssociation {
+                            event_type: Some("viewer-request".into()),
+                            function_arn: Some(f.attr_function_metadata_function_arn()),
+                        }]
+                    }),
                     ..d::DefaultCacheBehavior::new(
                         S3_ORIGIN,
                         d::ViewerProtocolPolicy::RedirectToHttps,
@@ -985,7 +1027,10 @@ impl Cdn {
             &mut me,
             BucketGrant::CloudFrontRead {
                 distribution: distribution.clone(),
-                list: props.spa_fallback == SpaFallback::NotFound,
+                list: matches!(
+                    props.spa_fallback,
+                    SpaFallback::NotFound | SpaFallback::RewriteRoutes
+                ),
             },
         )?;
         Ok(Cdn {
@@ -1113,11 +1158,30 @@ mod tests {
             cfg["CacheBehaviors"][0]["CachePolicyId"],
             CACHING_DISABLED_POLICY_ID
         );
-        assert_eq!(cfg["CustomErrorResponses"][1]["ErrorCode"], 404);
-        assert_eq!(cfg["CustomErrorResponses"][1]["ResponseCode"], 200);
+        // Routes go to index.html through the viewer-request function on
+        // the default behaviour only; no distribution-wide error responses.
+        assert!(cfg.get("CustomErrorResponses").is_none());
         assert_eq!(
-            cfg["CustomErrorResponses"][1]["ResponsePagePath"],
-            "/index.html"
+            cfg["DefaultCacheBehavior"]["FunctionAssociations"],
+            json!([{"EventType": "viewer-request",
+                    "FunctionARN": {"Fn::GetAtt": ["CdnSpaRoutes", "FunctionMetadata.FunctionARN"]}}])
+        );
+        assert!(
+            cfg["CacheBehaviors"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|b| b.get("FunctionAssociations").is_none())
+        );
+        let f = &r["CdnSpaRoutes"]["Properties"];
+        assert_eq!(f["Name"], "web-Cdn-spa-routes");
+        assert_eq!(f["AutoPublish"], true);
+        assert_eq!(f["FunctionConfig"]["Runtime"], "cloudfront-js-2.0");
+        assert!(
+            f["FunctionCode"]
+                .as_str()
+                .unwrap()
+                .contains("request.uri = '/index.html'")
         );
         assert!(cfg.get("Aliases").is_none());
         assert!(cfg.get("WebACLId").is_none());
@@ -1228,6 +1292,35 @@ mod tests {
         assert_eq!(
             r["CdnApiIngressFromCloudFront"]["Properties"]["SourcePrefixListId"],
             "pl-3b927c52"
+        );
+    }
+
+    #[test]
+    fn error_response_fallbacks_rewrite_the_distribution_errors() {
+        let mut s = stack("us-east-1");
+        Cdn::new(
+            &mut s,
+            "Cdn",
+            CdnProps {
+                spa_fallback: SpaFallback::ForbiddenAndNotFound,
+                ..CdnProps::default()
+            },
+        )
+        .unwrap();
+        let r = resources(&s);
+        let cfg = &r["CdnDistribution"]["Properties"]["DistributionConfig"];
+        assert_eq!(cfg["CustomErrorResponses"][0]["ErrorCode"], 403);
+        assert_eq!(cfg["CustomErrorResponses"][1]["ErrorCode"], 404);
+        assert_eq!(cfg["CustomErrorResponses"][1]["ResponseCode"], 200);
+        assert_eq!(
+            cfg["CustomErrorResponses"][1]["ResponsePagePath"],
+            "/index.html"
+        );
+        assert!(r.get("CdnSpaRoutes").is_none());
+        assert!(
+            cfg["DefaultCacheBehavior"]
+                .get("FunctionAssociations")
+                .is_none()
         );
     }
 

@@ -21,7 +21,7 @@
 //! carries one placeholder rule that matches no traffic (ICMP type 252 code
 //! 86 to `255.255.255.255/32`), and every real egress rule is a separate
 //! resource. Nothing here opens a port to `0.0.0.0/0` for ingress except
-//! [`Connections::allow_listener_from_internet`], which only the public load
+//! `Connections::allow_listener_from_internet` (crate-private), which only the public load
 //! balancer of an [`ApiService`] calls for its listener ports.
 //!
 //! [`Database`]: crate::database::Database

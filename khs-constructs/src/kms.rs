@@ -30,7 +30,7 @@ use crate::iam::{Condition, PolicyDocument, PolicyStatement, Principal};
 pub struct EncryptionKeyProps {
     /// The key's description.
     ///
-    /// Default: - "Encryption key for <construct path>".
+    /// Default: - "Encryption key for `<construct path>`".
     pub description: Option<String>,
     /// An alias without the `alias/` prefix (`khs-crm-prod/database`).
     ///

@@ -140,6 +140,23 @@ fn cloudfront_distribution_with_required_properties() {
 }
 
 #[test]
+fn cloudfront_function_with_required_properties() {
+    let r = cfn::cloudfront::function::Function::new(
+        "x",
+        cfn::cloudfront::function::FunctionConfig::new(
+            "x",
+            cfn::cloudfront::function::Runtime::CloudfrontJs1_0,
+        ),
+        "x",
+    );
+    check(
+        &r,
+        "AWS::CloudFront::Function",
+        &["Name", "FunctionConfig", "FunctionCode"],
+    );
+}
+
+#[test]
 fn cloudfront_origin_access_control_with_required_properties() {
     let r = cfn::cloudfront::origin_access_control::OriginAccessControl::new(
         cfn::cloudfront::origin_access_control::OriginAccessControlConfig::new("x", "x", "x", "x"),

@@ -116,13 +116,23 @@ fn production_has_the_seed_cdn_and_waf_figures() {
         cfg["ViewerCertificate"]["MinimumProtocolVersion"],
         "TLSv1.2_2021"
     );
-    let codes: Vec<i64> = cfg["CustomErrorResponses"]
+    // The seed's "Custom Error Pages" for the single-page app: its routes
+    // are served index.html by a viewer-request function on the bucket's
+    // behaviour only, so API errors and WAF blocks reach clients unchanged
+    // (distribution-wide error responses would rewrite them too).
+    assert!(cfg.get("CustomErrorResponses").is_none(), "{cfg}");
+    assert_eq!(
+        cfg["DefaultCacheBehavior"]["FunctionAssociations"][0]["EventType"],
+        "viewer-request"
+    );
+    let api = cfg["CacheBehaviors"]
         .as_array()
-        .expect("error responses")
+        .expect("behaviours")
         .iter()
-        .map(|e| e["ErrorCode"].as_i64().unwrap_or_default())
-        .collect();
-    assert_eq!(codes, [403, 404]);
+        .find(|b| b["PathPattern"] == "/api/*")
+        .expect("the API behaviour");
+    assert!(api.get("FunctionAssociations").is_none(), "{api}");
+    assert_eq!(resources_of(prod, "AWS::CloudFront::Function").count(), 1);
     let one_year = resources_of(prod, "AWS::CloudFront::CachePolicy")
         .map(|p| &p["CachePolicyConfig"])
         .any(|c| c["DefaultTTL"] == 31_536_000.0 && c["MaxTTL"] == 31_536_000.0);

@@ -22,6 +22,7 @@ pub fn spec(type_name: &str) -> Option<&'static ResourceSpec> {
         }
         "AWS::CloudFront::CachePolicy" => Some(&super::cloudfront::CachePolicy::SPEC),
         "AWS::CloudFront::Distribution" => Some(&super::cloudfront::Distribution::SPEC),
+        "AWS::CloudFront::Function" => Some(&super::cloudfront::Function::SPEC),
         "AWS::CloudFront::OriginAccessControl" => {
             Some(&super::cloudfront::OriginAccessControl::SPEC)
         }
@@ -124,6 +125,7 @@ pub static GENERATED_TYPES: &[&str] = &[
     "AWS::CertificateManager::Certificate",
     "AWS::CloudFront::CachePolicy",
     "AWS::CloudFront::Distribution",
+    "AWS::CloudFront::Function",
     "AWS::CloudFront::OriginAccessControl",
     "AWS::CloudFront::OriginRequestPolicy",
     "AWS::CloudFront::ResponseHeadersPolicy",
