@@ -2,9 +2,10 @@
 # Runs every check and test of the workspace, as CI does.
 #
 # Idempotent: creates .venv/ with the pinned Python tools (requirements-dev.txt)
-# the first time, reuses it afterwards. Then: rustfmt, clippy, synth --check,
-# and `cargo test` over the whole workspace with every feature (the deploy
-# tests start and stop moto_server on 127.0.0.1 themselves).
+# the first time, reuses it afterwards. Then: rustfmt, clippy, rustdoc, synth
+# --check, and `cargo test` over the whole workspace with every feature (the
+# deploy tests start and stop moto_server on 127.0.0.1 themselves; one test
+# runs the CloudFront function with the machine's Node.js).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
