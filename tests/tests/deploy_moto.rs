@@ -527,3 +527,99 @@ fn parameters_come_from_another_regions_stack_outputs() {
         "{consumer}"
     );
 }
+
+/// Runs the binary on a terminal (util-linux `script` gives it a pseudo-
+/// terminal) with `answer` typed at its prompt; output as the terminal shows
+/// it.
+fn on_terminal(exe: &str, moto: &MotoServer, args: &[&str], answer: &str) -> Run {
+    let mut line = format!("'{exe}'");
+    for a in args
+        .iter()
+        .copied()
+        .chain(["--endpoint-url", &moto.endpoint()])
+    {
+        line.push_str(&format!(" '{a}'"));
+    }
+    let mut cmd = Command::new("script");
+    cmd.args(["-qec", &line, "/dev/null"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = offline_aws_env(&mut cmd)
+        .spawn()
+        .expect("util-linux `script` (gives the command a terminal)");
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().expect("stdin");
+        stdin
+            .write_all(format!("{answer}\n").as_bytes())
+            .expect("type the answer");
+    }
+    let out = child.wait_with_output().expect("script");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    println!("$ (terminal) khs {} <<< {answer}\n{text}", args.join(" "));
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        out: text,
+    }
+}
+
+/// On a terminal the client asks instead of requiring `--yes` / `--approve`,
+/// and shows a progress bar; without one it refuses and says which flag.
+#[test]
+fn on_a_terminal_it_asks_and_shows_progress() {
+    let m = moto();
+    let exe = env!("CARGO_BIN_EXE_khs-test-deploy");
+    let r = khs(&m, "base", &["deploy", SOURCE_STACK]);
+    assert_eq!(r.code, 0, "{}", r.out);
+
+    let r = khs(&m, "base", &["destroy", SOURCE_STACK]);
+    assert_eq!(r.code, 3, "{}", r.out);
+    expect_out(
+        &r,
+        "not destroyed: there is no terminal to confirm on; pass --yes",
+    );
+
+    let r = on_terminal(exe, &m, &["destroy", SOURCE_STACK], "n");
+    assert_eq!(r.code, 3, "{}", r.out);
+    expect_out(&r, &format!("Delete stack {SOURCE_STACK}? [y/N]"));
+    expect_out(&r, &format!("{SOURCE_STACK}: not destroyed."));
+    let r = khs(&m, "base", &["status"]);
+    assert!(
+        r.out
+            .lines()
+            .any(|l| l.starts_with(SOURCE_STACK) && l.contains("CREATE_COMPLETE")),
+        "{}",
+        r.out
+    );
+
+    let r = on_terminal(exe, &m, &["destroy", SOURCE_STACK], "y");
+    assert_eq!(r.code, 0, "{}", r.out);
+    expect_out(&r, "resources"); // the progress bar, drawn on a terminal only
+    expect_out(&r, &format!("{SOURCE_STACK}: DELETE_COMPLETE"));
+
+    // A production deployment that widens access asks for approval.
+    m.s3("PUT", "/khs-templates").expect("create bucket");
+    let crm = env!("CARGO_BIN_EXE_khs-crm-deploy");
+    let args = [
+        "deploy",
+        "khs-crm-prod",
+        "--dry-run",
+        "--parameter",
+        "ImageTag=3f2c1e0",
+        "--template-bucket",
+        "khs-templates",
+    ];
+    let r = on_terminal(crm, &m, &args, "n");
+    assert_eq!(r.code, 3, "{}", r.out);
+    expect_out(
+        &r,
+        "khs-crm-prod is a production stack; apply these security changes? [y/N]",
+    );
+    let r = on_terminal(crm, &m, &args, "y");
+    assert_eq!(r.code, 0, "{}", r.out);
+    expect_out(
+        &r,
+        "khs-crm-prod: dry run: the change set was created and checked",
+    );
+}

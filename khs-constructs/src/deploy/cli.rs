@@ -1041,10 +1041,13 @@ impl Ctx {
         if !lost.is_empty() {
             ui.line(&format!("Deleted with their data: {}", lost.join(", ")));
         }
-        if !yes && !ui.confirm(&format!("Delete stack {name}?")) {
+        if !yes && !ui.interactive {
             return Err(Failure::Refused(format!(
-                "{name}: not destroyed; confirm interactively or pass --yes"
+                "{name}: not destroyed: there is no terminal to confirm on; pass --yes"
             )));
+        }
+        if !yes && !ui.confirm(&format!("Delete stack {name}?")) {
+            return Err(Failure::Refused(format!("{name}: not destroyed.")));
         }
         let seen = client
             .stack_events(&info.id, None)
