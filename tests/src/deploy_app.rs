@@ -71,7 +71,8 @@ fn raw(type_name: &str, props: serde_json::Value) -> RawResource {
     RawResource::new(type_name, props)
 }
 
-/// The app: the test stack, a big stack and a small production stack.
+/// The app: the test stack, a big stack, a small production stack, and the
+/// source and consumer stacks of a cross-region parameter.
 ///
 /// The test stack's parameters: `CertificateArn` (the load balancer's
 /// certificate; the tests request one from moto's ACM, which moto's ELBv2
