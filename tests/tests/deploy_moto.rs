@@ -93,19 +93,25 @@ fn certificate(m: &MotoServer) -> String {
     v["CertificateArn"].as_str().expect("an ARN").to_string()
 }
 
-/// A parameters file with the certificate and the first image tag.
-fn parameters_file(m: &MotoServer) -> std::path::PathBuf {
+/// Runs `deploy STACK <extra>… --parameters FILE` (base variant) with a
+/// parameters file holding a moto certificate and the first image tag; the
+/// file is removed afterwards.
+fn deploy_base_with(m: &MotoServer, extra: &[&str]) -> Run {
     let path = std::env::temp_dir().join(format!("khs-deploy-test-{}.json", m.port));
     let body = serde_json::json!({"CertificateArn": certificate(m), "ImageTag": "v1"});
     std::fs::write(&path, body.to_string()).expect("write the parameters file");
-    path
+    let file = path.to_str().expect("utf-8 temp path");
+    let mut args = vec!["deploy", STACK];
+    args.extend_from_slice(extra);
+    args.extend_from_slice(&["--parameters", file]);
+    let r = khs(m, "base", &args);
+    let _ = std::fs::remove_file(&path);
+    r
 }
 
 /// Deploys the base variant with its parameters.
 fn deploy_base(m: &MotoServer) -> Run {
-    let params = parameters_file(m);
-    let params = params.to_str().expect("utf-8 temp path");
-    khs(m, "base", &["deploy", STACK, "--parameters", params])
+    deploy_base_with(m, &[])
 }
 
 #[test]
@@ -278,13 +284,7 @@ fn refuses_a_database_replacement_unless_allowed() {
 #[test]
 fn dry_run_shows_the_change_set_and_executes_nothing() {
     let m = moto();
-    let params = parameters_file(&m);
-    let params = params.to_str().expect("utf-8 temp path");
-    let r = khs(
-        &m,
-        "base",
-        &["deploy", STACK, "--dry-run", "--parameters", params],
-    );
+    let r = deploy_base_with(&m, &["--dry-run"]);
     assert_eq!(r.code, 0, "{}", r.out);
     expect_out(&r, "Change set for khs-deploy-test");
     expect_out(&r, "dry run");
