@@ -63,6 +63,18 @@ fn expect_out(r: &Run, needle: &str) {
     );
 }
 
+/// Asserts that `status` printed `stack` (its first column) in `state`.
+#[track_caller]
+fn expect_status(r: &Run, stack: &str, state: &str) {
+    assert!(
+        r.out
+            .lines()
+            .any(|l| l.split_whitespace().next() == Some(stack) && l.contains(state)),
+        "{stack} not {state} in:\n{}",
+        r.out
+    );
+}
+
 fn moto() -> MotoServer {
     let m = MotoServer::start()
         .map_err(|e| format!("the deploy tests need moto_server: {e}"))
@@ -229,13 +241,7 @@ fn deploys_updates_reports_no_changes_and_destroys() {
     );
     expect_out(&r, &format!("{STACK}: DELETE_COMPLETE"));
     let r = khs(&m, "update", &["status"]);
-    assert!(
-        r.out
-            .lines()
-            .any(|l| l.starts_with(STACK) && l.contains("not deployed")),
-        "{}",
-        r.out
-    );
+    expect_status(&r, STACK, "not deployed");
     // The network went with the stack; the retained bucket stayed.
     assert!(!ec2(&m, "DescribeVpcs").contains(VPC_CIDR));
     assert!(m.s3("GET", "/").expect("ListBuckets").contains(BUCKET));
@@ -290,13 +296,7 @@ fn dry_run_shows_the_change_set_and_executes_nothing() {
     expect_out(&r, "dry run");
     assert!(!ec2(&m, "DescribeVpcs").contains(VPC_CIDR));
     let r = khs(&m, "base", &["status"]);
-    assert!(
-        r.out
-            .lines()
-            .any(|l| l.starts_with(STACK) && l.contains("not deployed")),
-        "{}",
-        r.out
-    );
+    expect_status(&r, STACK, "not deployed");
 }
 
 #[test]
@@ -468,13 +468,7 @@ fn the_production_stack_diffs_and_dry_runs() {
     );
     // Nothing was created.
     let r = khs_crm(&m, &["status"]);
-    assert!(
-        r.out
-            .lines()
-            .any(|l| l.starts_with("khs-crm-prod ") && l.contains("not deployed")),
-        "{}",
-        r.out
-    );
+    expect_status(&r, "khs-crm-prod", "not deployed");
 }
 
 /// A parameter filled from another stack's output in another region (the
@@ -585,13 +579,7 @@ fn on_a_terminal_it_asks_and_shows_progress() {
     expect_out(&r, &format!("Delete stack {SOURCE_STACK}? [y/N]"));
     expect_out(&r, &format!("{SOURCE_STACK}: not destroyed."));
     let r = khs(&m, "base", &["status"]);
-    assert!(
-        r.out
-            .lines()
-            .any(|l| l.starts_with(SOURCE_STACK) && l.contains("CREATE_COMPLETE")),
-        "{}",
-        r.out
-    );
+    expect_status(&r, SOURCE_STACK, "CREATE_COMPLETE");
 
     let r = on_terminal(exe, &m, &["destroy", SOURCE_STACK], "y");
     assert_eq!(r.code, 0, "{}", r.out);
