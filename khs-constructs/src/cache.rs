@@ -381,9 +381,7 @@ impl Cache {
 mod tests {
     use super::*;
     use crate::network::NetworkProps;
-    use crate::prelude::*;
-
-    use crate::test_support::stack_with_network as setup;
+    use crate::test_support::{stack_with_network as setup, stack_with_network_of};
 
     fn fails(props: CacheProps) -> String {
         let (mut stack, network) = setup();
@@ -503,17 +501,10 @@ mod tests {
 
     #[test]
     fn fails_when_multi_az_has_one_zone() {
-        let mut stack =
-            Stack::new("khs", StackProps::new(Environment::region("us-east-1"))).unwrap();
-        let network = Network::new(
-            &mut stack,
-            "Network",
-            NetworkProps {
-                max_azs: 1,
-                ..NetworkProps::default()
-            },
-        )
-        .unwrap();
+        let (mut stack, network) = stack_with_network_of(NetworkProps {
+            max_azs: 1,
+            ..NetworkProps::default()
+        });
         let e = Cache::new(&mut stack, "Cache", &network, CacheProps::default())
             .unwrap_err()
             .to_string();

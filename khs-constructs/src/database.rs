@@ -743,25 +743,18 @@ mod tests {
     use super::*;
     use crate::network::NetworkProps;
     use crate::prelude::*;
+    use crate::test_support::stack_with_network_of;
     use serde_json::json;
 
     fn setup() -> (Stack, Network) {
-        let mut stack =
-            Stack::new("khs", StackProps::new(Environment::region("us-east-1"))).unwrap();
-        let network = Network::new(
-            &mut stack,
-            "Network",
-            NetworkProps {
-                availability_zones: vec![
-                    "us-east-1a".into(),
-                    "us-east-1b".into(),
-                    "us-east-1c".into(),
-                ],
-                ..NetworkProps::default()
-            },
-        )
-        .unwrap();
-        (stack, network)
+        stack_with_network_of(NetworkProps {
+            availability_zones: vec![
+                "us-east-1a".into(),
+                "us-east-1b".into(),
+                "us-east-1c".into(),
+            ],
+            ..NetworkProps::default()
+        })
     }
 
     fn fails(props: DatabaseProps) -> String {
@@ -966,17 +959,10 @@ mod tests {
 
     #[test]
     fn fails_when_the_network_has_one_zone() {
-        let mut stack =
-            Stack::new("khs", StackProps::new(Environment::region("us-east-1"))).unwrap();
-        let network = Network::new(
-            &mut stack,
-            "Network",
-            NetworkProps {
-                max_azs: 1,
-                ..NetworkProps::default()
-            },
-        )
-        .unwrap();
+        let (mut stack, network) = stack_with_network_of(NetworkProps {
+            max_azs: 1,
+            ..NetworkProps::default()
+        });
         let e = Database::new(&mut stack, "Database", &network, DatabaseProps::default())
             .unwrap_err()
             .to_string();
