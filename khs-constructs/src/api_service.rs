@@ -31,6 +31,7 @@
 //! - outputs `LoadBalancerDnsName`, `RepositoryUri`, `ClusterName`,
 //!   `ServiceName`.
 
+use crate::cfn::attributes::*;
 use std::collections::BTreeMap;
 
 use crate::autoscaling::{self, ScalingProps, ScalingTarget};

@@ -26,6 +26,7 @@
 //!
 //! S3 buckets can only be backed up with versioning enabled.
 
+use crate::cfn::attributes::*;
 use std::collections::BTreeSet;
 
 use crate::cfn;

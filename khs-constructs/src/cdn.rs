@@ -37,6 +37,7 @@
 //! managed `CachingOptimized` policy, which follows the objects'
 //! `Cache-Control`).
 
+use crate::cfn::attributes::*;
 use std::collections::BTreeSet;
 
 use crate::cfn;

@@ -28,6 +28,7 @@
 //! [`Cache`]: crate::cache::Cache
 //! [`ApiService`]: crate::api_service::ApiService
 
+use crate::cfn::attributes::*;
 use std::fmt;
 
 use crate::cfn::ec2::{SecurityGroup, SecurityGroupEgress, SecurityGroupIngress, security_group};

@@ -37,6 +37,7 @@
 //! let db = Database::new(&mut stack, "Database", DatabaseProps::default());
 //! ```
 
+use crate::cfn::attributes::*;
 use crate::cfn::rds::{DbInstance, DbParameterGroup, DbSubnetGroup};
 use crate::cfn::secretsmanager::rotation_schedule::{HostedRotationLambda, RotationRules};
 use crate::cfn::secretsmanager::{RotationSchedule, SecretTargetAttachment};

@@ -22,6 +22,7 @@
 //! assert_eq!(cert.reference().region(), "us-east-1");
 //! ```
 
+use crate::cfn::attributes::*;
 use std::collections::BTreeSet;
 
 use crate::cfn;

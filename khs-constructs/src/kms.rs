@@ -16,6 +16,7 @@
 //! another account for disaster recovery. The cost is 1 USD per key and
 //! month.
 
+use crate::cfn::attributes::*;
 use crate::cfn::kms::{Alias, Key};
 use crate::core::error::{Error, Result};
 use crate::core::intrinsic::Intrinsic;

@@ -24,9 +24,7 @@ pub mod backup;
 pub mod budget;
 pub mod cache;
 pub mod cdn;
-pub mod cfn;
 pub mod connections;
-pub mod core;
 pub mod database;
 pub mod deploy;
 pub mod dns;
@@ -41,6 +39,16 @@ pub mod security_baseline;
 pub mod storage;
 pub mod waf;
 
+/// The core: template model, intrinsics, values, paths, logical ids, stacks
+/// and apps (the `khs-core` crate).
+pub use khs_core as core;
+
+/// The typed CloudFormation resource layer, generated for every registry
+/// type (the `khs-cfn` crate). Each service is behind a cargo feature of
+/// the same name (`sqs`, `dynamodb`, …; `full` for all); the services this
+/// library's constructs use are always on. See `docs/codegen.md`.
+pub use khs_cfn as cfn;
+
 pub use crate::core::error::{Error, Result};
 
 #[cfg(test)]
@@ -48,7 +56,19 @@ pub(crate) mod test_support;
 
 /// The names most programs need, in one import.
 pub mod prelude {
+    /// The typed `attr_*` accessors of resource handles (anonymous imports).
+    pub use crate::cfn::attributes::*;
     pub use crate::core::app::{App, StackArtifact};
+    /// The core: template model, intrinsics, values, paths, logical ids, stacks
+    /// and apps (the `khs-core` crate).
+    pub use khs_core as core;
+
+    /// The typed CloudFormation resource layer, generated for every registry
+    /// type (the `khs-cfn` crate). Each service is behind a cargo feature of
+    /// the same name (`sqs`, `dynamodb`, …; `full` for all); the services this
+    /// library's constructs use are always on. See `docs/codegen.md`.
+    pub use khs_cfn as cfn;
+
     pub use crate::core::error::{Error, Result};
     pub use crate::core::intrinsic::{Expr, Intrinsic, Pseudo};
     pub use crate::core::resource::{Handle, Resource};

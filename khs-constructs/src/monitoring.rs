@@ -25,6 +25,7 @@
 //! these. The alarm notifies the warning topic; adding a replica stays a
 //! runbook step (or a subscriber function outside this library).
 
+use crate::cfn::attributes::*;
 use std::collections::BTreeMap;
 
 use crate::cfn;

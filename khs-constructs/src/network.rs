@@ -29,6 +29,7 @@
 //! assert_eq!(net.private_subnets()[2].cidr().to_string(), "10.0.13.0/24");
 //! ```
 
+use crate::cfn::attributes::*;
 use ipnet::Ipv4Net;
 use serde_json::json;
 

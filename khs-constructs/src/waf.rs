@@ -27,6 +27,7 @@
 //! assert_eq!(waf.web_acl().logical_id().as_str(), "WafWebAcl");
 //! ```
 
+use crate::cfn::attributes::*;
 use std::collections::BTreeSet;
 
 use ipnet::IpNet;
