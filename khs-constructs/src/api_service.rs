@@ -32,6 +32,9 @@
 //!   `ServiceName`.
 
 use crate::cfn::attributes::*;
+use crate::cfn::ecs::service::DeploymentCircuitBreakerRequired;
+use crate::cfn::ecs::task_definition::ContainerDefinitionRequired;
+use crate::cfn::ecs::task_definition::SecretRequired;
 use std::collections::BTreeMap;
 
 use crate::autoscaling::{self, ScalingProps, ScalingTarget};
@@ -722,7 +725,10 @@ impl ApiService {
                     Some(k) => s.secret.ecs_value_from_json_key(k),
                     None => s.secret.ecs_value_from(),
                 };
-                ContainerSecretRef::new(s.name.clone(), from)
+                ContainerSecretRef::new(SecretRequired {
+                    name: s.name.clone().into(),
+                    value_from: from.into(),
+                })
             })
             .collect();
         secrets.sort_by(|a, b| format!("{:?}", a.name).cmp(&format!("{:?}", b.name)));
@@ -753,7 +759,10 @@ impl ApiService {
             ),
             secrets: (!secrets.is_empty()).then_some(secrets),
             log_configuration: Some(log_config(APP_CONTAINER)),
-            ..ContainerDefinition::new(image, APP_CONTAINER)
+            ..ContainerDefinition::new(ContainerDefinitionRequired {
+                image: image.into(),
+                name: APP_CONTAINER.into(),
+            })
         }];
         if props.tracing {
             containers.push(ContainerDefinition {
@@ -768,7 +777,10 @@ impl ApiService {
                 user: Some("1337".into()),
                 readonly_root_filesystem: Some(true.into()),
                 log_configuration: Some(log_config("xray")),
-                ..ContainerDefinition::new(XRAY_DAEMON_IMAGE, "xray-daemon")
+                ..ContainerDefinition::new(ContainerDefinitionRequired {
+                    image: XRAY_DAEMON_IMAGE.into(),
+                    name: "xray-daemon".into(),
+                })
             });
         }
         let task_definition = me.add(
@@ -943,7 +955,12 @@ impl ApiService {
                 launch_type: Some(LaunchType::Fargate.into()),
                 desired_count: Some(i64::from(min).into()),
                 deployment_configuration: Some(DeploymentConfiguration {
-                    deployment_circuit_breaker: Some(DeploymentCircuitBreaker::new(true, true)),
+                    deployment_circuit_breaker: Some(DeploymentCircuitBreaker::new(
+                        DeploymentCircuitBreakerRequired {
+                            enable: true.into(),
+                            rollback: true.into(),
+                        },
+                    )),
                     minimum_healthy_percent: Some(100.into()),
                     maximum_percent: Some(200.into()),
                     ..DeploymentConfiguration::new()

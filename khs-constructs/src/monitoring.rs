@@ -26,6 +26,9 @@
 //! runbook step (or a subscriber function outside this library).
 
 use crate::cfn::attributes::*;
+use crate::cfn::cloudwatch::alarm::DimensionRequired;
+use crate::cfn::kms::alias::AliasRequired;
+use crate::cfn::sns::subscription::SubscriptionRequired;
 use std::collections::BTreeMap;
 
 use crate::cfn;
@@ -904,7 +907,12 @@ impl Alarm {
         let dims: Vec<l1::Dimension> = m
             .dimensions
             .iter()
-            .map(|(n, v)| l1::Dimension::new(n.as_str(), v.clone()))
+            .map(|(n, v)| {
+                l1::Dimension::new(DimensionRequired {
+                    name: n.as_str().into(),
+                    value: v.clone().into(),
+                })
+            })
             .collect();
         let alarm = l1::Alarm {
             alarm_name: Some(name.into()),
@@ -1063,7 +1071,10 @@ fn add_topic(
             &format!("{tid}Email{}", i + 1),
             cfn::sns::Subscription {
                 endpoint: Some(e.as_str().into()),
-                ..cfn::sns::Subscription::new(topic.ref_(), "email")
+                ..cfn::sns::Subscription::new(SubscriptionRequired {
+                    topic_arn: topic.ref_().into(),
+                    protocol: "email".into(),
+                })
             },
         )?;
     }
@@ -1136,7 +1147,10 @@ impl AlertTopics {
         )?;
         me.add(
             "KeyAlias",
-            cfn::kms::Alias::new(format!("alias/{prefix}-alerts"), key.ref_()),
+            cfn::kms::Alias::new(AliasRequired {
+                alias_name: format!("alias/{prefix}-alerts").into(),
+                target_key_id: key.ref_().into(),
+            }),
         )?;
         let critical = add_topic(
             &mut me,

@@ -30,6 +30,9 @@
 //! ```
 
 use crate::cfn::attributes::*;
+use crate::cfn::ec2::network_acl_entry::NetworkAclEntryRequired;
+use crate::cfn::ec2::subnet_network_acl_association::SubnetNetworkAclAssociationRequired;
+use crate::cfn::ec2::subnet_route_table_association::SubnetRouteTableAssociationRequired;
 use ipnet::Ipv4Net;
 use serde_json::json;
 
@@ -640,7 +643,10 @@ fn add_subnet(
     )?;
     s.add(
         "RouteTableAssociation",
-        ec2::SubnetRouteTableAssociation::new(route_table.ref_(), handle.ref_()),
+        ec2::SubnetRouteTableAssociation::new(SubnetRouteTableAssociationRequired {
+            route_table_id: route_table.ref_().into(),
+            subnet_id: handle.ref_().into(),
+        }),
     )?;
     Ok(Subnet {
         handle,
@@ -739,12 +745,12 @@ fn add_network_acls(
                         from: Some(i64::from(from).into()),
                         to: Some(i64::from(to).into()),
                     }),
-                    ..ec2::NetworkAclEntry::new(
-                        acl.ref_(),
-                        if allow { "allow" } else { "deny" },
-                        rule,
-                        if ports.is_some() { 6 } else { -1 },
-                    )
+                    ..ec2::NetworkAclEntry::new(NetworkAclEntryRequired {
+                        network_acl_id: acl.ref_().into(),
+                        rule_action: if allow { "allow" } else { "deny" }.into(),
+                        rule_number: rule.into(),
+                        protocol: if ports.is_some() { 6 } else { -1 }.into(),
+                    })
                 },
             )?;
             Ok(())
@@ -818,7 +824,10 @@ fn add_network_acls(
         for s in subnets {
             a.add(
                 &format!("Association{}", s.index + 1),
-                ec2::SubnetNetworkAclAssociation::new(acl.ref_(), s.subnet_id()),
+                ec2::SubnetNetworkAclAssociation::new(SubnetNetworkAclAssociationRequired {
+                    network_acl_id: acl.ref_().into(),
+                    subnet_id: s.subnet_id().into(),
+                }),
             )?;
         }
     }

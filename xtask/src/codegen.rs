@@ -1192,12 +1192,14 @@ fn gen_resource(type_name: &str, schema: &Json, stateful: bool) -> Result<Resour
 
     // Test constructor.
     let module_path = format!("khs_cfn::{service}::{module}");
-    let args: Vec<String> = required
+    let required_fields: Vec<&Field> = required
         .iter()
         .filter_map(|r| fields.iter().find(|f| &f.wire == r))
-        .map(|f| placeholder(&f.ty, &ctx, &module_path, 0))
         .collect();
-    let test_ctor = format!("{module_path}::{name}::new({})", args.join(", "));
+    let test_ctor = format!(
+        "{module_path}::{name}::new({})",
+        ctor_args(&name, &required_fields, &ctx, &module_path, 0)
+    );
 
     Ok(ResourceOut {
         attr_trait,
@@ -1264,15 +1266,12 @@ fn placeholder(ty: &Ty, ctx: &Ctx<'_>, module_path: &str, depth: usize) -> Strin
         Ty::Map(_) => "std::collections::BTreeMap::new()".into(),
         Ty::Struct(n) => {
             let sd = &ctx.structs[n];
-            let args: Vec<String> = if depth > 8 {
-                Vec::new()
+            let args = if depth > 8 {
+                String::new()
             } else {
-                required_in_order(sd)
-                    .iter()
-                    .map(|f| placeholder(&f.ty, ctx, module_path, depth + 1))
-                    .collect()
+                ctor_args(n, &required_in_order(sd), ctx, module_path, depth)
             };
-            format!("{module_path}::{n}::new({})", args.join(", "))
+            format!("{module_path}::{n}::new({args})")
         }
     }
 }
@@ -1339,19 +1338,50 @@ fn emit_struct(
     }
     out.push_str("}\n\n");
 
-    // new()
+    // new(): positional arguments, unless two of them would have the same
+    // Rust type (easy to swap); then one struct of named fields.
+    let named = swappable(&required);
+    if named {
+        let _ = writeln!(
+            out,
+            "/// The required properties of a [`{name}`], by name (two or more share a\n/// type, so positional arguments would be easy to swap)."
+        );
+        let _ = writeln!(
+            out,
+            "#[derive(Debug, Clone, PartialEq)]\npub struct {name}Required {{"
+        );
+        for f in &required {
+            let _ = writeln!(
+                out,
+                "/// `{}`.\npub {}: {},",
+                f.wire,
+                f.name,
+                f.ty.rust(false)
+            );
+        }
+        out.push_str("}\n\n");
+    }
     let _ = writeln!(out, "impl {name} {{");
     let _ = writeln!(
         out,
         "/// A new `{name}` with its required properties set and the optional ones unset."
     );
-    if required.len() > 7 {
+    if !named && required.len() > 7 {
         out.push_str("#[allow(clippy::too_many_arguments)]\n");
     }
-    let params: Vec<String> = required
-        .iter()
-        .map(|f| format!("{}: impl Into<{}>", f.name, f.ty.rust(false)))
-        .collect();
+    let (params, source): (Vec<String>, &dyn Fn(&Field) -> String) = if named {
+        (vec![format!("required: {name}Required")], &|f: &Field| {
+            format!("required.{}", f.name)
+        })
+    } else {
+        (
+            required
+                .iter()
+                .map(|f| format!("{}: impl Into<{}>", f.name, f.ty.rust(false)))
+                .collect(),
+            &|f: &Field| format!("{}.into()", f.name),
+        )
+    };
     let _ = writeln!(out, "pub fn new({}) -> Self {{", params.join(", "));
     if derive_default {
         let _ = writeln!(out, "Self::default()");
@@ -1360,9 +1390,9 @@ fn emit_struct(
         for f in fields {
             if f.required {
                 if boxed(f) {
-                    let _ = writeln!(out, "{}: Box::new({}.into()),", f.name, f.name);
+                    let _ = writeln!(out, "{}: Box::new({}),", f.name, source(f));
                 } else {
-                    let _ = writeln!(out, "{}: {}.into(),", f.name, f.name);
+                    let _ = writeln!(out, "{}: {},", f.name, source(f));
                 }
             } else {
                 let _ = writeln!(out, "{}: None,", f.name);
@@ -1371,6 +1401,43 @@ fn emit_struct(
         out.push_str("}\n");
     }
     out.push_str("}\n}\n\n");
+}
+
+/// Whether two required fields share a Rust type, so that positional
+/// `new(a, b)` arguments could be swapped without a compiler error.
+fn swappable(required: &[&Field]) -> bool {
+    let mut seen = BTreeSet::new();
+    required.iter().any(|f| !seen.insert(f.ty.rust(false)))
+}
+
+/// The arguments of `new(...)` for a test: positional placeholders, or the
+/// `…Required` struct when [`swappable`].
+fn ctor_args(
+    name: &str,
+    required: &[&Field],
+    ctx: &Ctx<'_>,
+    module_path: &str,
+    depth: usize,
+) -> String {
+    if swappable(required) {
+        let fields: Vec<String> = required
+            .iter()
+            .map(|f| {
+                format!(
+                    "{}: {}.into()",
+                    f.name,
+                    placeholder(&f.ty, ctx, module_path, depth + 1)
+                )
+            })
+            .collect();
+        format!("{module_path}::{name}Required {{ {} }}", fields.join(", "))
+    } else {
+        required
+            .iter()
+            .map(|f| placeholder(&f.ty, ctx, module_path, depth + 1))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
 }
 
 fn enum_variants(ed: &EnumDef) -> Vec<(String, String)> {

@@ -328,17 +328,25 @@ pub mod archive_rule {
         pub rule_name: Value<String>,
     }
 
+    /// The required properties of a [`ArchiveRule`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ArchiveRuleRequired {
+        /// `AnalyzerName`.
+        pub analyzer_name: Value<String>,
+        /// `RuleName`.
+        pub rule_name: Value<String>,
+        /// `Filter`.
+        pub filter: BTreeMap<String, Filter>,
+    }
+
     impl ArchiveRule {
         /// A new `ArchiveRule` with its required properties set and the optional ones unset.
-        pub fn new(
-            analyzer_name: impl Into<Value<String>>,
-            rule_name: impl Into<Value<String>>,
-            filter: impl Into<BTreeMap<String, Filter>>,
-        ) -> Self {
+        pub fn new(required: ArchiveRuleRequired) -> Self {
             ArchiveRule {
-                analyzer_name: analyzer_name.into(),
-                filter: filter.into(),
-                rule_name: rule_name.into(),
+                analyzer_name: required.analyzer_name,
+                filter: required.filter,
+                rule_name: required.rule_name,
             }
         }
     }

@@ -45,21 +45,30 @@ pub mod certificate {
         pub validity_not_before: Option<Validity>,
     }
 
+    /// The required properties of a [`Certificate`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct CertificateRequired {
+        /// `CertificateAuthorityArn`.
+        pub certificate_authority_arn: Value<String>,
+        /// `CertificateSigningRequest`.
+        pub certificate_signing_request: Value<String>,
+        /// `SigningAlgorithm`.
+        pub signing_algorithm: Value<String>,
+        /// `Validity`.
+        pub validity: Validity,
+    }
+
     impl Certificate {
         /// A new `Certificate` with its required properties set and the optional ones unset.
-        pub fn new(
-            certificate_authority_arn: impl Into<Value<String>>,
-            certificate_signing_request: impl Into<Value<String>>,
-            signing_algorithm: impl Into<Value<String>>,
-            validity: impl Into<Validity>,
-        ) -> Self {
+        pub fn new(required: CertificateRequired) -> Self {
             Certificate {
                 api_passthrough: None,
-                certificate_authority_arn: certificate_authority_arn.into(),
-                certificate_signing_request: certificate_signing_request.into(),
-                signing_algorithm: signing_algorithm.into(),
+                certificate_authority_arn: required.certificate_authority_arn,
+                certificate_signing_request: required.certificate_signing_request,
+                signing_algorithm: required.signing_algorithm,
                 template_arn: None,
-                validity: validity.into(),
+                validity: required.validity,
                 validity_not_before: None,
             }
         }
@@ -132,15 +141,22 @@ pub mod certificate {
         pub value: Value<String>,
     }
 
+    /// The required properties of a [`CustomAttribute`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct CustomAttributeRequired {
+        /// `ObjectIdentifier`.
+        pub object_identifier: Value<String>,
+        /// `Value`.
+        pub value: Value<String>,
+    }
+
     impl CustomAttribute {
         /// A new `CustomAttribute` with its required properties set and the optional ones unset.
-        pub fn new(
-            object_identifier: impl Into<Value<String>>,
-            value: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: CustomAttributeRequired) -> Self {
             CustomAttribute {
-                object_identifier: object_identifier.into(),
-                value: value.into(),
+                object_identifier: required.object_identifier,
+                value: required.value,
             }
         }
     }
@@ -161,16 +177,23 @@ pub mod certificate {
         pub value: Value<String>,
     }
 
+    /// The required properties of a [`CustomExtension`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct CustomExtensionRequired {
+        /// `ObjectIdentifier`.
+        pub object_identifier: Value<String>,
+        /// `Value`.
+        pub value: Value<String>,
+    }
+
     impl CustomExtension {
         /// A new `CustomExtension` with its required properties set and the optional ones unset.
-        pub fn new(
-            object_identifier: impl Into<Value<String>>,
-            value: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: CustomExtensionRequired) -> Self {
             CustomExtension {
                 critical: None,
-                object_identifier: object_identifier.into(),
-                value: value.into(),
+                object_identifier: required.object_identifier,
+                value: required.value,
             }
         }
     }
@@ -186,15 +209,22 @@ pub mod certificate {
         pub party_name: Value<String>,
     }
 
+    /// The required properties of a [`EdiPartyName`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct EdiPartyNameRequired {
+        /// `NameAssigner`.
+        pub name_assigner: Value<String>,
+        /// `PartyName`.
+        pub party_name: Value<String>,
+    }
+
     impl EdiPartyName {
         /// A new `EdiPartyName` with its required properties set and the optional ones unset.
-        pub fn new(
-            name_assigner: impl Into<Value<String>>,
-            party_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: EdiPartyNameRequired) -> Self {
             EdiPartyName {
-                name_assigner: name_assigner.into(),
-                party_name: party_name.into(),
+                name_assigner: required.name_assigner,
+                party_name: required.party_name,
             }
         }
     }
@@ -393,12 +423,22 @@ pub mod certificate {
         pub value: Value<String>,
     }
 
+    /// The required properties of a [`OtherName`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct OtherNameRequired {
+        /// `TypeId`.
+        pub type_id: Value<String>,
+        /// `Value`.
+        pub value: Value<String>,
+    }
+
     impl OtherName {
         /// A new `OtherName` with its required properties set and the optional ones unset.
-        pub fn new(type_id: impl Into<Value<String>>, value: impl Into<Value<String>>) -> Self {
+        pub fn new(required: OtherNameRequired) -> Self {
             OtherName {
-                type_id: type_id.into(),
-                value: value.into(),
+                type_id: required.type_id,
+                value: required.value,
             }
         }
     }
@@ -641,23 +681,32 @@ pub mod certificate_authority {
         pub usage_mode: Option<Value<UsageMode>>,
     }
 
+    /// The required properties of a [`CertificateAuthority`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct CertificateAuthorityRequired {
+        /// `Type`.
+        pub type_: Value<String>,
+        /// `KeyAlgorithm`.
+        pub key_algorithm: Value<String>,
+        /// `SigningAlgorithm`.
+        pub signing_algorithm: Value<String>,
+        /// `Subject`.
+        pub subject: Subject,
+    }
+
     impl CertificateAuthority {
         /// A new `CertificateAuthority` with its required properties set and the optional ones unset.
-        pub fn new(
-            type_: impl Into<Value<String>>,
-            key_algorithm: impl Into<Value<String>>,
-            signing_algorithm: impl Into<Value<String>>,
-            subject: impl Into<Subject>,
-        ) -> Self {
+        pub fn new(required: CertificateAuthorityRequired) -> Self {
             CertificateAuthority {
                 csr_extensions: None,
-                key_algorithm: key_algorithm.into(),
+                key_algorithm: required.key_algorithm,
                 key_storage_security_standard: None,
                 revocation_configuration: None,
-                signing_algorithm: signing_algorithm.into(),
-                subject: subject.into(),
+                signing_algorithm: required.signing_algorithm,
+                subject: required.subject,
                 tags: None,
-                type_: type_.into(),
+                type_: required.type_,
                 usage_mode: None,
             }
         }
@@ -862,15 +911,22 @@ pub mod certificate_authority {
         pub value: Value<String>,
     }
 
+    /// The required properties of a [`CustomAttribute`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct CustomAttributeRequired {
+        /// `ObjectIdentifier`.
+        pub object_identifier: Value<String>,
+        /// `Value`.
+        pub value: Value<String>,
+    }
+
     impl CustomAttribute {
         /// A new `CustomAttribute` with its required properties set and the optional ones unset.
-        pub fn new(
-            object_identifier: impl Into<Value<String>>,
-            value: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: CustomAttributeRequired) -> Self {
             CustomAttribute {
-                object_identifier: object_identifier.into(),
-                value: value.into(),
+                object_identifier: required.object_identifier,
+                value: required.value,
             }
         }
     }
@@ -1044,12 +1100,22 @@ pub mod certificate_authority {
         pub value: Value<String>,
     }
 
+    /// The required properties of a [`OtherName`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct OtherNameRequired {
+        /// `TypeId`.
+        pub type_id: Value<String>,
+        /// `Value`.
+        pub value: Value<String>,
+    }
+
     impl OtherName {
         /// A new `OtherName` with its required properties set and the optional ones unset.
-        pub fn new(type_id: impl Into<Value<String>>, value: impl Into<Value<String>>) -> Self {
+        pub fn new(required: OtherNameRequired) -> Self {
             OtherName {
-                type_id: type_id.into(),
-                value: value.into(),
+                type_id: required.type_id,
+                value: required.value,
             }
         }
     }
@@ -1318,15 +1384,22 @@ pub mod certificate_authority_activation {
         pub status: Option<Value<String>>,
     }
 
+    /// The required properties of a [`CertificateAuthorityActivation`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct CertificateAuthorityActivationRequired {
+        /// `CertificateAuthorityArn`.
+        pub certificate_authority_arn: Value<String>,
+        /// `Certificate`.
+        pub certificate: Value<String>,
+    }
+
     impl CertificateAuthorityActivation {
         /// A new `CertificateAuthorityActivation` with its required properties set and the optional ones unset.
-        pub fn new(
-            certificate_authority_arn: impl Into<Value<String>>,
-            certificate: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: CertificateAuthorityActivationRequired) -> Self {
             CertificateAuthorityActivation {
-                certificate: certificate.into(),
-                certificate_authority_arn: certificate_authority_arn.into(),
+                certificate: required.certificate,
+                certificate_authority_arn: required.certificate_authority_arn,
                 certificate_chain: None,
                 status: None,
             }
@@ -1394,17 +1467,25 @@ pub mod permission {
         pub source_account: Option<Value<String>>,
     }
 
+    /// The required properties of a [`Permission`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct PermissionRequired {
+        /// `Actions`.
+        pub actions: List<Actions>,
+        /// `CertificateAuthorityArn`.
+        pub certificate_authority_arn: Value<String>,
+        /// `Principal`.
+        pub principal: Value<String>,
+    }
+
     impl Permission {
         /// A new `Permission` with its required properties set and the optional ones unset.
-        pub fn new(
-            actions: impl Into<List<Actions>>,
-            certificate_authority_arn: impl Into<Value<String>>,
-            principal: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: PermissionRequired) -> Self {
             Permission {
-                actions: actions.into(),
-                certificate_authority_arn: certificate_authority_arn.into(),
-                principal: principal.into(),
+                actions: required.actions,
+                certificate_authority_arn: required.certificate_authority_arn,
+                principal: required.principal,
                 source_account: None,
             }
         }

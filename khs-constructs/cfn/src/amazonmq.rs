@@ -133,31 +133,41 @@ pub mod broker {
         pub users: Option<Vec<User>>,
     }
 
+    /// The required properties of a [`Broker`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct BrokerRequired {
+        /// `BrokerName`.
+        pub broker_name: Value<String>,
+        /// `EngineType`.
+        pub engine_type: Value<String>,
+        /// `DeploymentMode`.
+        pub deployment_mode: Value<String>,
+        /// `HostInstanceType`.
+        pub host_instance_type: Value<String>,
+        /// `PubliclyAccessible`.
+        pub publicly_accessible: Value<bool>,
+    }
+
     impl Broker {
         /// A new `Broker` with its required properties set and the optional ones unset.
-        pub fn new(
-            broker_name: impl Into<Value<String>>,
-            engine_type: impl Into<Value<String>>,
-            deployment_mode: impl Into<Value<String>>,
-            host_instance_type: impl Into<Value<String>>,
-            publicly_accessible: impl Into<Value<bool>>,
-        ) -> Self {
+        pub fn new(required: BrokerRequired) -> Self {
             Broker {
                 authentication_strategy: None,
                 auto_minor_version_upgrade: None,
-                broker_name: broker_name.into(),
+                broker_name: required.broker_name,
                 configuration: None,
                 data_replication_mode: None,
                 data_replication_primary_broker_arn: None,
-                deployment_mode: deployment_mode.into(),
+                deployment_mode: required.deployment_mode,
                 encryption_options: None,
-                engine_type: engine_type.into(),
+                engine_type: required.engine_type,
                 engine_version: None,
-                host_instance_type: host_instance_type.into(),
+                host_instance_type: required.host_instance_type,
                 ldap_server_metadata: None,
                 logs: None,
                 maintenance_window_start_time: None,
-                publicly_accessible: publicly_accessible.into(),
+                publicly_accessible: required.publicly_accessible,
                 resource_share_arns: None,
                 security_groups: None,
                 storage_size: None,
@@ -348,27 +358,38 @@ pub mod broker {
         pub user_search_subtree: Option<Value<bool>>,
     }
 
+    /// The required properties of a [`LdapServerMetadata`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct LdapServerMetadataRequired {
+        /// `Hosts`.
+        pub hosts: List<String>,
+        /// `RoleBase`.
+        pub role_base: Value<String>,
+        /// `RoleSearchMatching`.
+        pub role_search_matching: Value<String>,
+        /// `ServiceAccountUsername`.
+        pub service_account_username: Value<String>,
+        /// `UserBase`.
+        pub user_base: Value<String>,
+        /// `UserSearchMatching`.
+        pub user_search_matching: Value<String>,
+    }
+
     impl LdapServerMetadata {
         /// A new `LdapServerMetadata` with its required properties set and the optional ones unset.
-        pub fn new(
-            hosts: impl Into<List<String>>,
-            role_base: impl Into<Value<String>>,
-            role_search_matching: impl Into<Value<String>>,
-            service_account_username: impl Into<Value<String>>,
-            user_base: impl Into<Value<String>>,
-            user_search_matching: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: LdapServerMetadataRequired) -> Self {
             LdapServerMetadata {
-                hosts: hosts.into(),
-                role_base: role_base.into(),
+                hosts: required.hosts,
+                role_base: required.role_base,
                 role_name: None,
-                role_search_matching: role_search_matching.into(),
+                role_search_matching: required.role_search_matching,
                 role_search_subtree: None,
                 service_account_password: None,
-                service_account_username: service_account_username.into(),
-                user_base: user_base.into(),
+                service_account_username: required.service_account_username,
+                user_base: required.user_base,
                 user_role_name: None,
-                user_search_matching: user_search_matching.into(),
+                user_search_matching: required.user_search_matching,
                 user_search_subtree: None,
             }
         }
@@ -410,17 +431,25 @@ pub mod broker {
         pub time_zone: Value<String>,
     }
 
+    /// The required properties of a [`MaintenanceWindow`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct MaintenanceWindowRequired {
+        /// `DayOfWeek`.
+        pub day_of_week: Value<String>,
+        /// `TimeOfDay`.
+        pub time_of_day: Value<String>,
+        /// `TimeZone`.
+        pub time_zone: Value<String>,
+    }
+
     impl MaintenanceWindow {
         /// A new `MaintenanceWindow` with its required properties set and the optional ones unset.
-        pub fn new(
-            day_of_week: impl Into<Value<String>>,
-            time_of_day: impl Into<Value<String>>,
-            time_zone: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: MaintenanceWindowRequired) -> Self {
             MaintenanceWindow {
-                day_of_week: day_of_week.into(),
-                time_of_day: time_of_day.into(),
-                time_zone: time_zone.into(),
+                day_of_week: required.day_of_week,
+                time_of_day: required.time_of_day,
+                time_zone: required.time_zone,
             }
         }
     }
@@ -451,15 +480,25 @@ pub mod broker {
         pub username: Value<String>,
     }
 
+    /// The required properties of a [`User`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct UserRequired {
+        /// `Password`.
+        pub password: Value<String>,
+        /// `Username`.
+        pub username: Value<String>,
+    }
+
     impl User {
         /// A new `User` with its required properties set and the optional ones unset.
-        pub fn new(password: impl Into<Value<String>>, username: impl Into<Value<String>>) -> Self {
+        pub fn new(required: UserRequired) -> Self {
             User {
                 console_access: None,
                 groups: None,
-                password: password.into(),
+                password: required.password,
                 replication_user: None,
-                username: username.into(),
+                username: required.username,
             }
         }
     }
@@ -515,16 +554,26 @@ pub mod configuration {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`Configuration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ConfigurationRequired {
+        /// `EngineType`.
+        pub engine_type: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+    }
+
     impl Configuration {
         /// A new `Configuration` with its required properties set and the optional ones unset.
-        pub fn new(engine_type: impl Into<Value<String>>, name: impl Into<Value<String>>) -> Self {
+        pub fn new(required: ConfigurationRequired) -> Self {
             Configuration {
                 authentication_strategy: None,
                 data: None,
                 description: None,
-                engine_type: engine_type.into(),
+                engine_type: required.engine_type,
                 engine_version: None,
-                name: name.into(),
+                name: required.name,
                 tags: None,
             }
         }

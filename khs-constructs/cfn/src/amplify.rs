@@ -335,14 +335,24 @@ pub mod app {
         pub target: Value<String>,
     }
 
+    /// The required properties of a [`CustomRule`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct CustomRuleRequired {
+        /// `Source`.
+        pub source: Value<String>,
+        /// `Target`.
+        pub target: Value<String>,
+    }
+
     impl CustomRule {
         /// A new `CustomRule` with its required properties set and the optional ones unset.
-        pub fn new(source: impl Into<Value<String>>, target: impl Into<Value<String>>) -> Self {
+        pub fn new(required: CustomRuleRequired) -> Self {
             CustomRule {
                 condition: None,
-                source: source.into(),
+                source: required.source,
                 status: None,
-                target: target.into(),
+                target: required.target,
             }
         }
     }
@@ -358,12 +368,22 @@ pub mod app {
         pub value: Value<String>,
     }
 
+    /// The required properties of a [`EnvironmentVariable`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct EnvironmentVariableRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `Value`.
+        pub value: Value<String>,
+    }
+
     impl EnvironmentVariable {
         /// A new `EnvironmentVariable` with its required properties set and the optional ones unset.
-        pub fn new(name: impl Into<Value<String>>, value: impl Into<Value<String>>) -> Self {
+        pub fn new(required: EnvironmentVariableRequired) -> Self {
             EnvironmentVariable {
-                name: name.into(),
-                value: value.into(),
+                name: required.name,
+                value: required.value,
             }
         }
     }
@@ -621,17 +641,24 @@ pub mod branch {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`Branch`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct BranchRequired {
+        /// `AppId`.
+        pub app_id: Value<String>,
+        /// `BranchName`.
+        pub branch_name: Value<String>,
+    }
+
     impl Branch {
         /// A new `Branch` with its required properties set and the optional ones unset.
-        pub fn new(
-            app_id: impl Into<Value<String>>,
-            branch_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: BranchRequired) -> Self {
             Branch {
-                app_id: app_id.into(),
+                app_id: required.app_id,
                 backend: None,
                 basic_auth_config: None,
-                branch_name: branch_name.into(),
+                branch_name: required.branch_name,
                 build_spec: None,
                 compute_role_arn: None,
                 description: None,
@@ -710,13 +737,23 @@ pub mod branch {
         pub username: Value<String>,
     }
 
+    /// The required properties of a [`BasicAuthConfig`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct BasicAuthConfigRequired {
+        /// `Password`.
+        pub password: Value<String>,
+        /// `Username`.
+        pub username: Value<String>,
+    }
+
     impl BasicAuthConfig {
         /// A new `BasicAuthConfig` with its required properties set and the optional ones unset.
-        pub fn new(password: impl Into<Value<String>>, username: impl Into<Value<String>>) -> Self {
+        pub fn new(required: BasicAuthConfigRequired) -> Self {
             BasicAuthConfig {
                 enable_basic_auth: None,
-                password: password.into(),
-                username: username.into(),
+                password: required.password,
+                username: required.username,
             }
         }
     }
@@ -732,12 +769,22 @@ pub mod branch {
         pub value: Value<String>,
     }
 
+    /// The required properties of a [`EnvironmentVariable`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct EnvironmentVariableRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `Value`.
+        pub value: Value<String>,
+    }
+
     impl EnvironmentVariable {
         /// A new `EnvironmentVariable` with its required properties set and the optional ones unset.
-        pub fn new(name: impl Into<Value<String>>, value: impl Into<Value<String>>) -> Self {
+        pub fn new(required: EnvironmentVariableRequired) -> Self {
             EnvironmentVariable {
-                name: name.into(),
-                value: value.into(),
+                name: required.name,
+                value: required.value,
             }
         }
     }
@@ -839,21 +886,29 @@ pub mod domain {
         pub sub_domain_settings: Vec<SubDomainSetting>,
     }
 
+    /// The required properties of a [`Domain`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DomainRequired {
+        /// `AppId`.
+        pub app_id: Value<String>,
+        /// `DomainName`.
+        pub domain_name: Value<String>,
+        /// `SubDomainSettings`.
+        pub sub_domain_settings: Vec<SubDomainSetting>,
+    }
+
     impl Domain {
         /// A new `Domain` with its required properties set and the optional ones unset.
-        pub fn new(
-            app_id: impl Into<Value<String>>,
-            domain_name: impl Into<Value<String>>,
-            sub_domain_settings: impl Into<Vec<SubDomainSetting>>,
-        ) -> Self {
+        pub fn new(required: DomainRequired) -> Self {
             Domain {
-                app_id: app_id.into(),
+                app_id: required.app_id,
                 auto_sub_domain_creation_patterns: None,
                 auto_sub_domain_iam_role: None,
                 certificate_settings: None,
-                domain_name: domain_name.into(),
+                domain_name: required.domain_name,
                 enable_auto_sub_domain: None,
-                sub_domain_settings: sub_domain_settings.into(),
+                sub_domain_settings: required.sub_domain_settings,
             }
         }
     }
@@ -948,15 +1003,22 @@ pub mod domain {
         pub prefix: Value<String>,
     }
 
+    /// The required properties of a [`SubDomainSetting`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SubDomainSettingRequired {
+        /// `BranchName`.
+        pub branch_name: Value<String>,
+        /// `Prefix`.
+        pub prefix: Value<String>,
+    }
+
     impl SubDomainSetting {
         /// A new `SubDomainSetting` with its required properties set and the optional ones unset.
-        pub fn new(
-            branch_name: impl Into<Value<String>>,
-            prefix: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: SubDomainSettingRequired) -> Self {
             SubDomainSetting {
-                branch_name: branch_name.into(),
-                prefix: prefix.into(),
+                branch_name: required.branch_name,
+                prefix: required.prefix,
             }
         }
     }

@@ -303,19 +303,27 @@ pub mod component {
         pub source_id: Option<Value<String>>,
     }
 
+    /// The required properties of a [`ComponentChild`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ComponentChildRequired {
+        /// `ComponentType`.
+        pub component_type: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+        /// `Properties`.
+        pub properties: BTreeMap<String, ComponentProperty>,
+    }
+
     impl ComponentChild {
         /// A new `ComponentChild` with its required properties set and the optional ones unset.
-        pub fn new(
-            component_type: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-            properties: impl Into<BTreeMap<String, ComponentProperty>>,
-        ) -> Self {
+        pub fn new(required: ComponentChildRequired) -> Self {
             ComponentChild {
                 children: None,
-                component_type: component_type.into(),
+                component_type: required.component_type,
                 events: None,
-                name: name.into(),
-                properties: properties.into(),
+                name: required.name,
+                properties: required.properties,
                 source_id: None,
             }
         }
@@ -576,12 +584,22 @@ pub mod component {
         pub property: Value<String>,
     }
 
+    /// The required properties of a [`FormBindingElement`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct FormBindingElementRequired {
+        /// `Element`.
+        pub element: Value<String>,
+        /// `Property`.
+        pub property: Value<String>,
+    }
+
     impl FormBindingElement {
         /// A new `FormBindingElement` with its required properties set and the optional ones unset.
-        pub fn new(element: impl Into<Value<String>>, property: impl Into<Value<String>>) -> Self {
+        pub fn new(required: FormBindingElementRequired) -> Self {
             FormBindingElement {
-                element: element.into(),
-                property: property.into(),
+                element: required.element,
+                property: required.property,
             }
         }
     }
@@ -600,17 +618,25 @@ pub mod component {
         pub set: ComponentProperty,
     }
 
+    /// The required properties of a [`MutationActionSetStateParameter`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct MutationActionSetStateParameterRequired {
+        /// `ComponentName`.
+        pub component_name: Value<String>,
+        /// `Property`.
+        pub property: Value<String>,
+        /// `Set`.
+        pub set: ComponentProperty,
+    }
+
     impl MutationActionSetStateParameter {
         /// A new `MutationActionSetStateParameter` with its required properties set and the optional ones unset.
-        pub fn new(
-            component_name: impl Into<Value<String>>,
-            property: impl Into<Value<String>>,
-            set: impl Into<ComponentProperty>,
-        ) -> Self {
+        pub fn new(required: MutationActionSetStateParameterRequired) -> Self {
             MutationActionSetStateParameter {
-                component_name: component_name.into(),
-                property: property.into(),
-                set: set.into(),
+                component_name: required.component_name,
+                property: required.property,
+                set: required.set,
             }
         }
     }

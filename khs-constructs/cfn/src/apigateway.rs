@@ -244,13 +244,21 @@ pub mod authorizer {
         pub type_: Value<String>,
     }
 
+    /// The required properties of a [`Authorizer`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct AuthorizerRequired {
+        /// `RestApiId`.
+        pub rest_api_id: Value<String>,
+        /// `Type`.
+        pub type_: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+    }
+
     impl Authorizer {
         /// A new `Authorizer` with its required properties set and the optional ones unset.
-        pub fn new(
-            rest_api_id: impl Into<Value<String>>,
-            type_: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: AuthorizerRequired) -> Self {
             Authorizer {
                 auth_type: None,
                 authorizer_credentials: None,
@@ -258,10 +266,10 @@ pub mod authorizer {
                 authorizer_uri: None,
                 identity_source: None,
                 identity_validation_expression: None,
-                name: name.into(),
+                name: required.name,
                 provider_ar_ns: None,
-                rest_api_id: rest_api_id.into(),
-                type_: type_.into(),
+                rest_api_id: required.rest_api_id,
+                type_: required.type_,
             }
         }
     }
@@ -391,16 +399,23 @@ pub mod base_path_mapping_v2 {
         pub stage: Option<Value<String>>,
     }
 
+    /// The required properties of a [`BasePathMappingV2`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct BasePathMappingV2Required {
+        /// `DomainNameArn`.
+        pub domain_name_arn: Value<String>,
+        /// `RestApiId`.
+        pub rest_api_id: Value<String>,
+    }
+
     impl BasePathMappingV2 {
         /// A new `BasePathMappingV2` with its required properties set and the optional ones unset.
-        pub fn new(
-            domain_name_arn: impl Into<Value<String>>,
-            rest_api_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: BasePathMappingV2Required) -> Self {
             BasePathMappingV2 {
                 base_path: None,
-                domain_name_arn: domain_name_arn.into(),
-                rest_api_id: rest_api_id.into(),
+                domain_name_arn: required.domain_name_arn,
+                rest_api_id: required.rest_api_id,
                 stage: None,
             }
         }
@@ -882,17 +897,25 @@ pub mod documentation_part {
         pub rest_api_id: Value<String>,
     }
 
+    /// The required properties of a [`DocumentationPart`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DocumentationPartRequired {
+        /// `Location`.
+        pub location: Location,
+        /// `Properties`.
+        pub properties: Value<String>,
+        /// `RestApiId`.
+        pub rest_api_id: Value<String>,
+    }
+
     impl DocumentationPart {
         /// A new `DocumentationPart` with its required properties set and the optional ones unset.
-        pub fn new(
-            location: impl Into<Location>,
-            properties: impl Into<Value<String>>,
-            rest_api_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: DocumentationPartRequired) -> Self {
             DocumentationPart {
-                location: location.into(),
-                properties: properties.into(),
-                rest_api_id: rest_api_id.into(),
+                location: required.location,
+                properties: required.properties,
+                rest_api_id: required.rest_api_id,
             }
         }
     }
@@ -1058,16 +1081,23 @@ pub mod documentation_version {
         pub rest_api_id: Value<String>,
     }
 
+    /// The required properties of a [`DocumentationVersion`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DocumentationVersionRequired {
+        /// `DocumentationVersion`.
+        pub documentation_version: Value<String>,
+        /// `RestApiId`.
+        pub rest_api_id: Value<String>,
+    }
+
     impl DocumentationVersion {
         /// A new `DocumentationVersion` with its required properties set and the optional ones unset.
-        pub fn new(
-            documentation_version: impl Into<Value<String>>,
-            rest_api_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: DocumentationVersionRequired) -> Self {
             DocumentationVersion {
                 description: None,
-                documentation_version: documentation_version.into(),
-                rest_api_id: rest_api_id.into(),
+                documentation_version: required.documentation_version,
+                rest_api_id: required.rest_api_id,
             }
         }
     }
@@ -1331,17 +1361,25 @@ pub mod domain_name_access_association {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`DomainNameAccessAssociation`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DomainNameAccessAssociationRequired {
+        /// `DomainNameArn`.
+        pub domain_name_arn: Value<String>,
+        /// `AccessAssociationSource`.
+        pub access_association_source: Value<String>,
+        /// `AccessAssociationSourceType`.
+        pub access_association_source_type: Value<AccessAssociationSourceType>,
+    }
+
     impl DomainNameAccessAssociation {
         /// A new `DomainNameAccessAssociation` with its required properties set and the optional ones unset.
-        pub fn new(
-            domain_name_arn: impl Into<Value<String>>,
-            access_association_source: impl Into<Value<String>>,
-            access_association_source_type: impl Into<Value<AccessAssociationSourceType>>,
-        ) -> Self {
+        pub fn new(required: DomainNameAccessAssociationRequired) -> Self {
             DomainNameAccessAssociation {
-                access_association_source: access_association_source.into(),
-                access_association_source_type: access_association_source_type.into(),
-                domain_name_arn: domain_name_arn.into(),
+                access_association_source: required.access_association_source,
+                access_association_source_type: required.access_association_source_type,
+                domain_name_arn: required.domain_name_arn,
                 tags: None,
             }
         }
@@ -1595,17 +1633,24 @@ pub mod gateway_response {
         pub status_code: Option<Value<String>>,
     }
 
+    /// The required properties of a [`GatewayResponse`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct GatewayResponseRequired {
+        /// `ResponseType`.
+        pub response_type: Value<String>,
+        /// `RestApiId`.
+        pub rest_api_id: Value<String>,
+    }
+
     impl GatewayResponse {
         /// A new `GatewayResponse` with its required properties set and the optional ones unset.
-        pub fn new(
-            response_type: impl Into<Value<String>>,
-            rest_api_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: GatewayResponseRequired) -> Self {
             GatewayResponse {
                 response_parameters: None,
                 response_templates: None,
-                response_type: response_type.into(),
-                rest_api_id: rest_api_id.into(),
+                response_type: required.response_type,
+                rest_api_id: required.rest_api_id,
                 status_code: None,
             }
         }
@@ -1720,27 +1765,35 @@ pub mod method {
         pub rest_api_id: Value<String>,
     }
 
+    /// The required properties of a [`Method`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct MethodRequired {
+        /// `RestApiId`.
+        pub rest_api_id: Value<String>,
+        /// `ResourceId`.
+        pub resource_id: Value<String>,
+        /// `HttpMethod`.
+        pub http_method: Value<String>,
+    }
+
     impl Method {
         /// A new `Method` with its required properties set and the optional ones unset.
-        pub fn new(
-            rest_api_id: impl Into<Value<String>>,
-            resource_id: impl Into<Value<String>>,
-            http_method: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: MethodRequired) -> Self {
             Method {
                 api_key_required: None,
                 authorization_scopes: None,
                 authorization_type: None,
                 authorizer_id: None,
-                http_method: http_method.into(),
+                http_method: required.http_method,
                 integration: None,
                 method_responses: None,
                 operation_name: None,
                 request_models: None,
                 request_parameters: None,
                 request_validator_id: None,
-                resource_id: resource_id.into(),
-                rest_api_id: rest_api_id.into(),
+                resource_id: required.resource_id,
+                rest_api_id: required.rest_api_id,
             }
         }
     }
@@ -2278,17 +2331,25 @@ pub mod resource {
         pub rest_api_id: Value<String>,
     }
 
+    /// The required properties of a [`ResourceProperty`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ResourcePropertyRequired {
+        /// `ParentId`.
+        pub parent_id: Value<String>,
+        /// `PathPart`.
+        pub path_part: Value<String>,
+        /// `RestApiId`.
+        pub rest_api_id: Value<String>,
+    }
+
     impl ResourceProperty {
         /// A new `ResourceProperty` with its required properties set and the optional ones unset.
-        pub fn new(
-            parent_id: impl Into<Value<String>>,
-            path_part: impl Into<Value<String>>,
-            rest_api_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ResourcePropertyRequired) -> Self {
             ResourceProperty {
-                parent_id: parent_id.into(),
-                path_part: path_part.into(),
-                rest_api_id: rest_api_id.into(),
+                parent_id: required.parent_id,
+                path_part: required.path_part,
+                rest_api_id: required.rest_api_id,
             }
         }
     }
@@ -2982,17 +3043,25 @@ pub mod usage_plan_key {
         pub usage_plan_id: Value<String>,
     }
 
+    /// The required properties of a [`UsagePlanKey`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct UsagePlanKeyRequired {
+        /// `KeyType`.
+        pub key_type: Value<KeyType>,
+        /// `UsagePlanId`.
+        pub usage_plan_id: Value<String>,
+        /// `KeyId`.
+        pub key_id: Value<String>,
+    }
+
     impl UsagePlanKey {
         /// A new `UsagePlanKey` with its required properties set and the optional ones unset.
-        pub fn new(
-            key_type: impl Into<Value<KeyType>>,
-            usage_plan_id: impl Into<Value<String>>,
-            key_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: UsagePlanKeyRequired) -> Self {
             UsagePlanKey {
-                key_id: key_id.into(),
-                key_type: key_type.into(),
-                usage_plan_id: usage_plan_id.into(),
+                key_id: required.key_id,
+                key_type: required.key_type,
+                usage_plan_id: required.usage_plan_id,
             }
         }
     }

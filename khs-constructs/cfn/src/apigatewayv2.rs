@@ -527,18 +527,26 @@ pub mod api_mapping {
         pub stage: Value<String>,
     }
 
+    /// The required properties of a [`ApiMapping`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ApiMappingRequired {
+        /// `DomainName`.
+        pub domain_name: Value<String>,
+        /// `Stage`.
+        pub stage: Value<String>,
+        /// `ApiId`.
+        pub api_id: Value<String>,
+    }
+
     impl ApiMapping {
         /// A new `ApiMapping` with its required properties set and the optional ones unset.
-        pub fn new(
-            domain_name: impl Into<Value<String>>,
-            stage: impl Into<Value<String>>,
-            api_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ApiMappingRequired) -> Self {
             ApiMapping {
-                api_id: api_id.into(),
+                api_id: required.api_id,
                 api_mapping_key: None,
-                domain_name: domain_name.into(),
-                stage: stage.into(),
+                domain_name: required.domain_name,
+                stage: required.stage,
             }
         }
     }
@@ -653,25 +661,33 @@ pub mod authorizer {
         pub name: Value<String>,
     }
 
+    /// The required properties of a [`Authorizer`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct AuthorizerRequired {
+        /// `AuthorizerType`.
+        pub authorizer_type: Value<String>,
+        /// `ApiId`.
+        pub api_id: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+    }
+
     impl Authorizer {
         /// A new `Authorizer` with its required properties set and the optional ones unset.
-        pub fn new(
-            authorizer_type: impl Into<Value<String>>,
-            api_id: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: AuthorizerRequired) -> Self {
             Authorizer {
-                api_id: api_id.into(),
+                api_id: required.api_id,
                 authorizer_credentials_arn: None,
                 authorizer_payload_format_version: None,
                 authorizer_result_ttl_in_seconds: None,
-                authorizer_type: authorizer_type.into(),
+                authorizer_type: required.authorizer_type,
                 authorizer_uri: None,
                 enable_simple_responses: None,
                 identity_source: None,
                 identity_validation_expression: None,
                 jwt_configuration: None,
-                name: name.into(),
+                name: required.name,
             }
         }
     }
@@ -1110,14 +1126,21 @@ pub mod integration {
         pub tls_config: Option<TlsConfig>,
     }
 
+    /// The required properties of a [`Integration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct IntegrationRequired {
+        /// `ApiId`.
+        pub api_id: Value<String>,
+        /// `IntegrationType`.
+        pub integration_type: Value<String>,
+    }
+
     impl Integration {
         /// A new `Integration` with its required properties set and the optional ones unset.
-        pub fn new(
-            api_id: impl Into<Value<String>>,
-            integration_type: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: IntegrationRequired) -> Self {
             Integration {
-                api_id: api_id.into(),
+                api_id: required.api_id,
                 connection_id: None,
                 connection_type: None,
                 content_handling_strategy: None,
@@ -1125,7 +1148,7 @@ pub mod integration {
                 description: None,
                 integration_method: None,
                 integration_subtype: None,
-                integration_type: integration_type.into(),
+                integration_type: required.integration_type,
                 integration_uri: None,
                 passthrough_behavior: None,
                 payload_format_version: None,
@@ -1276,18 +1299,26 @@ pub mod integration_response {
         pub template_selection_expression: Option<Value<String>>,
     }
 
+    /// The required properties of a [`IntegrationResponse`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct IntegrationResponseRequired {
+        /// `ApiId`.
+        pub api_id: Value<String>,
+        /// `IntegrationId`.
+        pub integration_id: Value<String>,
+        /// `IntegrationResponseKey`.
+        pub integration_response_key: Value<String>,
+    }
+
     impl IntegrationResponse {
         /// A new `IntegrationResponse` with its required properties set and the optional ones unset.
-        pub fn new(
-            api_id: impl Into<Value<String>>,
-            integration_id: impl Into<Value<String>>,
-            integration_response_key: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: IntegrationResponseRequired) -> Self {
             IntegrationResponse {
-                api_id: api_id.into(),
+                api_id: required.api_id,
                 content_handling_strategy: None,
-                integration_id: integration_id.into(),
-                integration_response_key: integration_response_key.into(),
+                integration_id: required.integration_id,
+                integration_response_key: required.integration_response_key,
                 response_parameters: None,
                 response_templates: None,
                 template_selection_expression: None,
@@ -1360,19 +1391,27 @@ pub mod model {
         pub schema: serde_json::Value,
     }
 
+    /// The required properties of a [`Model`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ModelRequired {
+        /// `ApiId`.
+        pub api_id: Value<String>,
+        /// `Schema`.
+        pub schema: serde_json::Value,
+        /// `Name`.
+        pub name: Value<String>,
+    }
+
     impl Model {
         /// A new `Model` with its required properties set and the optional ones unset.
-        pub fn new(
-            api_id: impl Into<Value<String>>,
-            schema: impl Into<serde_json::Value>,
-            name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ModelRequired) -> Self {
             Model {
-                api_id: api_id.into(),
+                api_id: required.api_id,
                 content_type: None,
                 description: None,
-                name: name.into(),
-                schema: schema.into(),
+                name: required.name,
+                schema: required.schema,
             }
         }
     }
@@ -1568,11 +1607,21 @@ pub mod route {
         pub target: Option<Value<String>>,
     }
 
+    /// The required properties of a [`Route`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct RouteRequired {
+        /// `RouteKey`.
+        pub route_key: Value<String>,
+        /// `ApiId`.
+        pub api_id: Value<String>,
+    }
+
     impl Route {
         /// A new `Route` with its required properties set and the optional ones unset.
-        pub fn new(route_key: impl Into<Value<String>>, api_id: impl Into<Value<String>>) -> Self {
+        pub fn new(required: RouteRequired) -> Self {
             Route {
-                api_id: api_id.into(),
+                api_id: required.api_id,
                 api_key_required: None,
                 authorization_scopes: None,
                 authorization_type: None,
@@ -1581,7 +1630,7 @@ pub mod route {
                 operation_name: None,
                 request_models: None,
                 request_parameters: None,
-                route_key: route_key.into(),
+                route_key: required.route_key,
                 route_response_selection_expression: None,
                 target: None,
             }
@@ -1662,20 +1711,28 @@ pub mod route_response {
         pub route_response_key: Value<String>,
     }
 
+    /// The required properties of a [`RouteResponse`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct RouteResponseRequired {
+        /// `RouteResponseKey`.
+        pub route_response_key: Value<String>,
+        /// `RouteId`.
+        pub route_id: Value<String>,
+        /// `ApiId`.
+        pub api_id: Value<String>,
+    }
+
     impl RouteResponse {
         /// A new `RouteResponse` with its required properties set and the optional ones unset.
-        pub fn new(
-            route_response_key: impl Into<Value<String>>,
-            route_id: impl Into<Value<String>>,
-            api_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: RouteResponseRequired) -> Self {
             RouteResponse {
-                api_id: api_id.into(),
+                api_id: required.api_id,
                 model_selection_expression: None,
                 response_models: None,
                 response_parameters: None,
-                route_id: route_id.into(),
-                route_response_key: route_response_key.into(),
+                route_id: required.route_id,
+                route_response_key: required.route_response_key,
             }
         }
     }
@@ -1839,12 +1896,22 @@ pub mod routing_rule {
         pub strip_base_path: Option<Value<bool>>,
     }
 
+    /// The required properties of a [`ActionInvokeApi`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ActionInvokeApiRequired {
+        /// `ApiId`.
+        pub api_id: Value<String>,
+        /// `Stage`.
+        pub stage: Value<String>,
+    }
+
     impl ActionInvokeApi {
         /// A new `ActionInvokeApi` with its required properties set and the optional ones unset.
-        pub fn new(api_id: impl Into<Value<String>>, stage: impl Into<Value<String>>) -> Self {
+        pub fn new(required: ActionInvokeApiRequired) -> Self {
             ActionInvokeApi {
-                api_id: api_id.into(),
-                stage: stage.into(),
+                api_id: required.api_id,
+                stage: required.stage,
                 strip_base_path: None,
             }
         }
@@ -1900,12 +1967,22 @@ pub mod routing_rule {
         pub value_glob: Value<String>,
     }
 
+    /// The required properties of a [`MatchHeaderValue`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct MatchHeaderValueRequired {
+        /// `Header`.
+        pub header: Value<String>,
+        /// `ValueGlob`.
+        pub value_glob: Value<String>,
+    }
+
     impl MatchHeaderValue {
         /// A new `MatchHeaderValue` with its required properties set and the optional ones unset.
-        pub fn new(header: impl Into<Value<String>>, value_glob: impl Into<Value<String>>) -> Self {
+        pub fn new(required: MatchHeaderValueRequired) -> Self {
             MatchHeaderValue {
-                header: header.into(),
-                value_glob: value_glob.into(),
+                header: required.header,
+                value_glob: required.value_glob,
             }
         }
     }
@@ -2002,19 +2079,29 @@ pub mod stage {
         pub tags: Option<BTreeMap<String, Value<String>>>,
     }
 
+    /// The required properties of a [`Stage`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct StageRequired {
+        /// `StageName`.
+        pub stage_name: Value<String>,
+        /// `ApiId`.
+        pub api_id: Value<String>,
+    }
+
     impl Stage {
         /// A new `Stage` with its required properties set and the optional ones unset.
-        pub fn new(stage_name: impl Into<Value<String>>, api_id: impl Into<Value<String>>) -> Self {
+        pub fn new(required: StageRequired) -> Self {
             Stage {
                 access_log_settings: None,
-                api_id: api_id.into(),
+                api_id: required.api_id,
                 auto_deploy: None,
                 client_certificate_id: None,
                 default_route_settings: None,
                 deployment_id: None,
                 description: None,
                 route_settings: None,
-                stage_name: stage_name.into(),
+                stage_name: required.stage_name,
                 stage_variables: None,
                 tags: None,
             }

@@ -135,20 +135,28 @@ pub mod configuration_profile {
         pub validators: Option<Vec<Validators>>,
     }
 
+    /// The required properties of a [`ConfigurationProfile`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ConfigurationProfileRequired {
+        /// `LocationUri`.
+        pub location_uri: Value<String>,
+        /// `ApplicationId`.
+        pub application_id: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+    }
+
     impl ConfigurationProfile {
         /// A new `ConfigurationProfile` with its required properties set and the optional ones unset.
-        pub fn new(
-            location_uri: impl Into<Value<String>>,
-            application_id: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ConfigurationProfileRequired) -> Self {
             ConfigurationProfile {
-                application_id: application_id.into(),
+                application_id: required.application_id,
                 deletion_protection_check: None,
                 description: None,
                 kms_key_identifier: None,
-                location_uri: location_uri.into(),
-                name: name.into(),
+                location_uri: required.location_uri,
+                name: required.name,
                 retrieval_role_arn: None,
                 tags: None,
                 type_: None,
@@ -326,23 +334,33 @@ pub mod deployment {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`Deployment`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DeploymentRequired {
+        /// `ApplicationId`.
+        pub application_id: Value<String>,
+        /// `ConfigurationProfileId`.
+        pub configuration_profile_id: Value<String>,
+        /// `DeploymentStrategyId`.
+        pub deployment_strategy_id: Value<String>,
+        /// `EnvironmentId`.
+        pub environment_id: Value<String>,
+        /// `ConfigurationVersion`.
+        pub configuration_version: Value<String>,
+    }
+
     impl Deployment {
         /// A new `Deployment` with its required properties set and the optional ones unset.
-        pub fn new(
-            application_id: impl Into<Value<String>>,
-            configuration_profile_id: impl Into<Value<String>>,
-            deployment_strategy_id: impl Into<Value<String>>,
-            environment_id: impl Into<Value<String>>,
-            configuration_version: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: DeploymentRequired) -> Self {
             Deployment {
-                application_id: application_id.into(),
-                configuration_profile_id: configuration_profile_id.into(),
-                configuration_version: configuration_version.into(),
-                deployment_strategy_id: deployment_strategy_id.into(),
+                application_id: required.application_id,
+                configuration_profile_id: required.configuration_profile_id,
+                configuration_version: required.configuration_version,
+                deployment_strategy_id: required.deployment_strategy_id,
                 description: None,
                 dynamic_extension_parameters: None,
-                environment_id: environment_id.into(),
+                environment_id: required.environment_id,
                 kms_key_identifier: None,
                 tags: None,
             }
@@ -462,22 +480,31 @@ pub mod deployment_strategy {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`DeploymentStrategy`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DeploymentStrategyRequired {
+        /// `DeploymentDurationInMinutes`.
+        pub deployment_duration_in_minutes: Value<f64>,
+        /// `GrowthFactor`.
+        pub growth_factor: Value<f64>,
+        /// `Name`.
+        pub name: Value<String>,
+        /// `ReplicateTo`.
+        pub replicate_to: Value<ReplicateTo>,
+    }
+
     impl DeploymentStrategy {
         /// A new `DeploymentStrategy` with its required properties set and the optional ones unset.
-        pub fn new(
-            deployment_duration_in_minutes: impl Into<Value<f64>>,
-            growth_factor: impl Into<Value<f64>>,
-            name: impl Into<Value<String>>,
-            replicate_to: impl Into<Value<ReplicateTo>>,
-        ) -> Self {
+        pub fn new(required: DeploymentStrategyRequired) -> Self {
             DeploymentStrategy {
-                deployment_duration_in_minutes: deployment_duration_in_minutes.into(),
+                deployment_duration_in_minutes: required.deployment_duration_in_minutes,
                 description: None,
                 final_bake_time_in_minutes: None,
-                growth_factor: growth_factor.into(),
+                growth_factor: required.growth_factor,
                 growth_type: None,
-                name: name.into(),
-                replicate_to: replicate_to.into(),
+                name: required.name,
+                replicate_to: required.replicate_to,
                 tags: None,
             }
         }
@@ -612,18 +639,25 @@ pub mod environment {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`Environment`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct EnvironmentRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `ApplicationId`.
+        pub application_id: Value<String>,
+    }
+
     impl Environment {
         /// A new `Environment` with its required properties set and the optional ones unset.
-        pub fn new(
-            name: impl Into<Value<String>>,
-            application_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: EnvironmentRequired) -> Self {
             Environment {
-                application_id: application_id.into(),
+                application_id: required.application_id,
                 deletion_protection_check: None,
                 description: None,
                 monitors: None,
-                name: name.into(),
+                name: required.name,
                 tags: None,
             }
         }
@@ -777,32 +811,44 @@ pub mod experiment_definition {
         pub treatments: Vec<Treatment>,
     }
 
+    /// The required properties of a [`ExperimentDefinition`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ExperimentDefinitionRequired {
+        /// `ApplicationIdentifier`.
+        pub application_identifier: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+        /// `ConfigurationProfileIdentifier`.
+        pub configuration_profile_identifier: Value<String>,
+        /// `EnvironmentIdentifier`.
+        pub environment_identifier: Value<String>,
+        /// `FlagKey`.
+        pub flag_key: Value<String>,
+        /// `Treatments`.
+        pub treatments: Vec<Treatment>,
+        /// `Control`.
+        pub control: Treatment,
+        /// `AudienceRule`.
+        pub audience_rule: Value<String>,
+    }
+
     impl ExperimentDefinition {
         /// A new `ExperimentDefinition` with its required properties set and the optional ones unset.
-        #[allow(clippy::too_many_arguments)]
-        pub fn new(
-            application_identifier: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-            configuration_profile_identifier: impl Into<Value<String>>,
-            environment_identifier: impl Into<Value<String>>,
-            flag_key: impl Into<Value<String>>,
-            treatments: impl Into<Vec<Treatment>>,
-            control: impl Into<Treatment>,
-            audience_rule: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ExperimentDefinitionRequired) -> Self {
             ExperimentDefinition {
-                application_identifier: application_identifier.into(),
+                application_identifier: required.application_identifier,
                 audience_description: None,
-                audience_rule: audience_rule.into(),
-                configuration_profile_identifier: configuration_profile_identifier.into(),
-                control: control.into(),
-                environment_identifier: environment_identifier.into(),
-                flag_key: flag_key.into(),
+                audience_rule: required.audience_rule,
+                configuration_profile_identifier: required.configuration_profile_identifier,
+                control: required.control,
+                environment_identifier: required.environment_identifier,
+                flag_key: required.flag_key,
                 hypothesis: None,
                 launch_criteria: None,
-                name: name.into(),
+                name: required.name,
                 tags: None,
-                treatments: treatments.into(),
+                treatments: required.treatments,
             }
         }
     }
@@ -979,18 +1025,26 @@ pub mod experiment_run {
         pub treatment_overrides: Option<TreatmentOverrides>,
     }
 
+    /// The required properties of a [`ExperimentRun`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ExperimentRunRequired {
+        /// `ApplicationIdentifier`.
+        pub application_identifier: Value<String>,
+        /// `ExperimentDefinitionIdentifier`.
+        pub experiment_definition_identifier: Value<String>,
+        /// `ExposurePercentage`.
+        pub exposure_percentage: Value<f64>,
+    }
+
     impl ExperimentRun {
         /// A new `ExperimentRun` with its required properties set and the optional ones unset.
-        pub fn new(
-            application_identifier: impl Into<Value<String>>,
-            experiment_definition_identifier: impl Into<Value<String>>,
-            exposure_percentage: impl Into<Value<f64>>,
-        ) -> Self {
+        pub fn new(required: ExperimentRunRequired) -> Self {
             ExperimentRun {
-                application_identifier: application_identifier.into(),
+                application_identifier: required.application_identifier,
                 description: None,
-                experiment_definition_identifier: experiment_definition_identifier.into(),
-                exposure_percentage: exposure_percentage.into(),
+                experiment_definition_identifier: required.experiment_definition_identifier,
+                exposure_percentage: required.exposure_percentage,
                 tags: None,
                 treatment_overrides: None,
             }
@@ -1192,14 +1246,24 @@ pub mod extension {
         pub uri: Value<String>,
     }
 
+    /// The required properties of a [`Action`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ActionRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `Uri`.
+        pub uri: Value<String>,
+    }
+
     impl Action {
         /// A new `Action` with its required properties set and the optional ones unset.
-        pub fn new(name: impl Into<Value<String>>, uri: impl Into<Value<String>>) -> Self {
+        pub fn new(required: ActionRequired) -> Self {
             Action {
                 description: None,
-                name: name.into(),
+                name: required.name,
                 role_arn: None,
-                uri: uri.into(),
+                uri: required.uri,
             }
         }
     }
@@ -1380,19 +1444,28 @@ pub mod hosted_configuration_version {
         pub version_label: Option<Value<String>>,
     }
 
+    /// The required properties of a [`HostedConfigurationVersion`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct HostedConfigurationVersionRequired {
+        /// `ApplicationId`.
+        pub application_id: Value<String>,
+        /// `ConfigurationProfileId`.
+        pub configuration_profile_id: Value<String>,
+        /// `Content`.
+        pub content: Value<String>,
+        /// `ContentType`.
+        pub content_type: Value<String>,
+    }
+
     impl HostedConfigurationVersion {
         /// A new `HostedConfigurationVersion` with its required properties set and the optional ones unset.
-        pub fn new(
-            application_id: impl Into<Value<String>>,
-            configuration_profile_id: impl Into<Value<String>>,
-            content: impl Into<Value<String>>,
-            content_type: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: HostedConfigurationVersionRequired) -> Self {
             HostedConfigurationVersion {
-                application_id: application_id.into(),
-                configuration_profile_id: configuration_profile_id.into(),
-                content: content.into(),
-                content_type: content_type.into(),
+                application_id: required.application_id,
+                configuration_profile_id: required.configuration_profile_id,
+                content: required.content,
+                content_type: required.content_type,
                 description: None,
                 latest_version_number: None,
                 version_label: None,

@@ -40,21 +40,30 @@ pub mod app_authorization {
         pub tenant: Tenant,
     }
 
+    /// The required properties of a [`AppAuthorization`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct AppAuthorizationRequired {
+        /// `AppBundleIdentifier`.
+        pub app_bundle_identifier: Value<String>,
+        /// `App`.
+        pub app: Value<String>,
+        /// `AuthType`.
+        pub auth_type: Value<AuthType>,
+        /// `Tenant`.
+        pub tenant: Tenant,
+    }
+
     impl AppAuthorization {
         /// A new `AppAuthorization` with its required properties set and the optional ones unset.
-        pub fn new(
-            app_bundle_identifier: impl Into<Value<String>>,
-            app: impl Into<Value<String>>,
-            auth_type: impl Into<Value<AuthType>>,
-            tenant: impl Into<Tenant>,
-        ) -> Self {
+        pub fn new(required: AppAuthorizationRequired) -> Self {
             AppAuthorization {
-                app: app.into(),
-                app_bundle_identifier: app_bundle_identifier.into(),
-                auth_type: auth_type.into(),
+                app: required.app,
+                app_bundle_identifier: required.app_bundle_identifier,
+                auth_type: required.auth_type,
                 credential: None,
                 tags: None,
-                tenant: tenant.into(),
+                tenant: required.tenant,
             }
         }
     }
@@ -168,15 +177,22 @@ pub mod app_authorization {
         pub client_secret: Value<String>,
     }
 
+    /// The required properties of a [`Oauth2Credential`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct Oauth2CredentialRequired {
+        /// `ClientId`.
+        pub client_id: Value<String>,
+        /// `ClientSecret`.
+        pub client_secret: Value<String>,
+    }
+
     impl Oauth2Credential {
         /// A new `Oauth2Credential` with its required properties set and the optional ones unset.
-        pub fn new(
-            client_id: impl Into<Value<String>>,
-            client_secret: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: Oauth2CredentialRequired) -> Self {
             Oauth2Credential {
-                client_id: client_id.into(),
-                client_secret: client_secret.into(),
+                client_id: required.client_id,
+                client_secret: required.client_secret,
             }
         }
     }
@@ -192,15 +208,22 @@ pub mod app_authorization {
         pub tenant_identifier: Value<String>,
     }
 
+    /// The required properties of a [`Tenant`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct TenantRequired {
+        /// `TenantDisplayName`.
+        pub tenant_display_name: Value<String>,
+        /// `TenantIdentifier`.
+        pub tenant_identifier: Value<String>,
+    }
+
     impl Tenant {
         /// A new `Tenant` with its required properties set and the optional ones unset.
-        pub fn new(
-            tenant_display_name: impl Into<Value<String>>,
-            tenant_identifier: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: TenantRequired) -> Self {
             Tenant {
-                tenant_display_name: tenant_display_name.into(),
-                tenant_identifier: tenant_identifier.into(),
+                tenant_display_name: required.tenant_display_name,
+                tenant_identifier: required.tenant_identifier,
             }
         }
     }
@@ -266,19 +289,28 @@ pub mod ingestion_destination {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`IngestionDestination`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct IngestionDestinationRequired {
+        /// `AppBundleArn`.
+        pub app_bundle_arn: Value<String>,
+        /// `IngestionArn`.
+        pub ingestion_arn: Value<String>,
+        /// `ProcessingConfiguration`.
+        pub processing_configuration: ProcessingConfiguration,
+        /// `DestinationConfiguration`.
+        pub destination_configuration: DestinationConfiguration,
+    }
+
     impl IngestionDestination {
         /// A new `IngestionDestination` with its required properties set and the optional ones unset.
-        pub fn new(
-            app_bundle_arn: impl Into<Value<String>>,
-            ingestion_arn: impl Into<Value<String>>,
-            processing_configuration: impl Into<ProcessingConfiguration>,
-            destination_configuration: impl Into<DestinationConfiguration>,
-        ) -> Self {
+        pub fn new(required: IngestionDestinationRequired) -> Self {
             IngestionDestination {
-                app_bundle_arn: app_bundle_arn.into(),
-                destination_configuration: destination_configuration.into(),
-                ingestion_arn: ingestion_arn.into(),
-                processing_configuration: processing_configuration.into(),
+                app_bundle_arn: required.app_bundle_arn,
+                destination_configuration: required.destination_configuration,
+                ingestion_arn: required.ingestion_arn,
+                processing_configuration: required.processing_configuration,
                 tags: None,
             }
         }

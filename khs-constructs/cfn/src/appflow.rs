@@ -220,15 +220,22 @@ pub mod connector_profile {
         pub secret_key: Value<String>,
     }
 
+    /// The required properties of a [`AmplitudeConnectorProfileCredentials`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct AmplitudeConnectorProfileCredentialsRequired {
+        /// `ApiKey`.
+        pub api_key: Value<String>,
+        /// `SecretKey`.
+        pub secret_key: Value<String>,
+    }
+
     impl AmplitudeConnectorProfileCredentials {
         /// A new `AmplitudeConnectorProfileCredentials` with its required properties set and the optional ones unset.
-        pub fn new(
-            api_key: impl Into<Value<String>>,
-            secret_key: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: AmplitudeConnectorProfileCredentialsRequired) -> Self {
             AmplitudeConnectorProfileCredentials {
-                api_key: api_key.into(),
-                secret_key: secret_key.into(),
+                api_key: required.api_key,
+                secret_key: required.secret_key,
             }
         }
     }
@@ -267,12 +274,22 @@ pub mod connector_profile {
         pub username: Value<String>,
     }
 
+    /// The required properties of a [`BasicAuthCredentials`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct BasicAuthCredentialsRequired {
+        /// `Password`.
+        pub password: Value<String>,
+        /// `Username`.
+        pub username: Value<String>,
+    }
+
     impl BasicAuthCredentials {
         /// A new `BasicAuthCredentials` with its required properties set and the optional ones unset.
-        pub fn new(password: impl Into<Value<String>>, username: impl Into<Value<String>>) -> Self {
+        pub fn new(required: BasicAuthCredentialsRequired) -> Self {
             BasicAuthCredentials {
-                password: password.into(),
-                username: username.into(),
+                password: required.password,
+                username: required.username,
             }
         }
     }
@@ -608,15 +625,22 @@ pub mod connector_profile {
         pub application_key: Value<String>,
     }
 
+    /// The required properties of a [`DatadogConnectorProfileCredentials`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DatadogConnectorProfileCredentialsRequired {
+        /// `ApiKey`.
+        pub api_key: Value<String>,
+        /// `ApplicationKey`.
+        pub application_key: Value<String>,
+    }
+
     impl DatadogConnectorProfileCredentials {
         /// A new `DatadogConnectorProfileCredentials` with its required properties set and the optional ones unset.
-        pub fn new(
-            api_key: impl Into<Value<String>>,
-            application_key: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: DatadogConnectorProfileCredentialsRequired) -> Self {
             DatadogConnectorProfileCredentials {
-                api_key: api_key.into(),
-                application_key: application_key.into(),
+                api_key: required.api_key,
+                application_key: required.application_key,
             }
         }
     }
@@ -701,16 +725,23 @@ pub mod connector_profile {
         pub refresh_token: Option<Value<String>>,
     }
 
+    /// The required properties of a [`GoogleAnalyticsConnectorProfileCredentials`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct GoogleAnalyticsConnectorProfileCredentialsRequired {
+        /// `ClientId`.
+        pub client_id: Value<String>,
+        /// `ClientSecret`.
+        pub client_secret: Value<String>,
+    }
+
     impl GoogleAnalyticsConnectorProfileCredentials {
         /// A new `GoogleAnalyticsConnectorProfileCredentials` with its required properties set and the optional ones unset.
-        pub fn new(
-            client_id: impl Into<Value<String>>,
-            client_secret: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: GoogleAnalyticsConnectorProfileCredentialsRequired) -> Self {
             GoogleAnalyticsConnectorProfileCredentials {
                 access_token: None,
-                client_id: client_id.into(),
-                client_secret: client_secret.into(),
+                client_id: required.client_id,
+                client_secret: required.client_secret,
                 connector_o_auth_request: None,
                 refresh_token: None,
             }
@@ -734,19 +765,28 @@ pub mod connector_profile {
         pub user_id: Value<String>,
     }
 
+    /// The required properties of a [`InforNexusConnectorProfileCredentials`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct InforNexusConnectorProfileCredentialsRequired {
+        /// `AccessKeyId`.
+        pub access_key_id: Value<String>,
+        /// `Datakey`.
+        pub datakey: Value<String>,
+        /// `SecretAccessKey`.
+        pub secret_access_key: Value<String>,
+        /// `UserId`.
+        pub user_id: Value<String>,
+    }
+
     impl InforNexusConnectorProfileCredentials {
         /// A new `InforNexusConnectorProfileCredentials` with its required properties set and the optional ones unset.
-        pub fn new(
-            access_key_id: impl Into<Value<String>>,
-            datakey: impl Into<Value<String>>,
-            secret_access_key: impl Into<Value<String>>,
-            user_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: InforNexusConnectorProfileCredentialsRequired) -> Self {
             InforNexusConnectorProfileCredentials {
-                access_key_id: access_key_id.into(),
-                datakey: datakey.into(),
-                secret_access_key: secret_access_key.into(),
-                user_id: user_id.into(),
+                access_key_id: required.access_key_id,
+                datakey: required.datakey,
+                secret_access_key: required.secret_access_key,
+                user_id: required.user_id,
             }
         }
     }
@@ -792,16 +832,23 @@ pub mod connector_profile {
         pub connector_o_auth_request: Option<ConnectorOAuthRequest>,
     }
 
+    /// The required properties of a [`MarketoConnectorProfileCredentials`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct MarketoConnectorProfileCredentialsRequired {
+        /// `ClientId`.
+        pub client_id: Value<String>,
+        /// `ClientSecret`.
+        pub client_secret: Value<String>,
+    }
+
     impl MarketoConnectorProfileCredentials {
         /// A new `MarketoConnectorProfileCredentials` with its required properties set and the optional ones unset.
-        pub fn new(
-            client_id: impl Into<Value<String>>,
-            client_secret: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: MarketoConnectorProfileCredentialsRequired) -> Self {
             MarketoConnectorProfileCredentials {
                 access_token: None,
-                client_id: client_id.into(),
-                client_secret: client_secret.into(),
+                client_id: required.client_id,
+                client_secret: required.client_secret,
                 connector_o_auth_request: None,
             }
         }
@@ -1099,21 +1146,28 @@ pub mod connector_profile {
         pub workgroup_name: Option<Value<String>>,
     }
 
+    /// The required properties of a [`RedshiftConnectorProfileProperties`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct RedshiftConnectorProfilePropertiesRequired {
+        /// `BucketName`.
+        pub bucket_name: Value<String>,
+        /// `RoleArn`.
+        pub role_arn: Value<String>,
+    }
+
     impl RedshiftConnectorProfileProperties {
         /// A new `RedshiftConnectorProfileProperties` with its required properties set and the optional ones unset.
-        pub fn new(
-            bucket_name: impl Into<Value<String>>,
-            role_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: RedshiftConnectorProfilePropertiesRequired) -> Self {
             RedshiftConnectorProfileProperties {
-                bucket_name: bucket_name.into(),
+                bucket_name: required.bucket_name,
                 bucket_prefix: None,
                 cluster_identifier: None,
                 data_api_role_arn: None,
                 database_name: None,
                 database_url: None,
                 is_redshift_serverless: None,
-                role_arn: role_arn.into(),
+                role_arn: required.role_arn,
                 workgroup_name: None,
             }
         }
@@ -1368,16 +1422,23 @@ pub mod connector_profile {
         pub connector_o_auth_request: Option<ConnectorOAuthRequest>,
     }
 
+    /// The required properties of a [`SlackConnectorProfileCredentials`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SlackConnectorProfileCredentialsRequired {
+        /// `ClientId`.
+        pub client_id: Value<String>,
+        /// `ClientSecret`.
+        pub client_secret: Value<String>,
+    }
+
     impl SlackConnectorProfileCredentials {
         /// A new `SlackConnectorProfileCredentials` with its required properties set and the optional ones unset.
-        pub fn new(
-            client_id: impl Into<Value<String>>,
-            client_secret: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: SlackConnectorProfileCredentialsRequired) -> Self {
             SlackConnectorProfileCredentials {
                 access_token: None,
-                client_id: client_id.into(),
-                client_secret: client_secret.into(),
+                client_id: required.client_id,
+                client_secret: required.client_secret,
                 connector_o_auth_request: None,
             }
         }
@@ -1411,12 +1472,22 @@ pub mod connector_profile {
         pub username: Value<String>,
     }
 
+    /// The required properties of a [`SnowflakeConnectorProfileCredentials`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SnowflakeConnectorProfileCredentialsRequired {
+        /// `Password`.
+        pub password: Value<String>,
+        /// `Username`.
+        pub username: Value<String>,
+    }
+
     impl SnowflakeConnectorProfileCredentials {
         /// A new `SnowflakeConnectorProfileCredentials` with its required properties set and the optional ones unset.
-        pub fn new(password: impl Into<Value<String>>, username: impl Into<Value<String>>) -> Self {
+        pub fn new(required: SnowflakeConnectorProfileCredentialsRequired) -> Self {
             SnowflakeConnectorProfileCredentials {
-                password: password.into(),
-                username: username.into(),
+                password: required.password,
+                username: required.username,
             }
         }
     }
@@ -1458,21 +1529,29 @@ pub mod connector_profile {
         pub warehouse: Value<String>,
     }
 
+    /// The required properties of a [`SnowflakeConnectorProfileProperties`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SnowflakeConnectorProfilePropertiesRequired {
+        /// `BucketName`.
+        pub bucket_name: Value<String>,
+        /// `Stage`.
+        pub stage: Value<String>,
+        /// `Warehouse`.
+        pub warehouse: Value<String>,
+    }
+
     impl SnowflakeConnectorProfileProperties {
         /// A new `SnowflakeConnectorProfileProperties` with its required properties set and the optional ones unset.
-        pub fn new(
-            bucket_name: impl Into<Value<String>>,
-            stage: impl Into<Value<String>>,
-            warehouse: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: SnowflakeConnectorProfilePropertiesRequired) -> Self {
             SnowflakeConnectorProfileProperties {
                 account_name: None,
-                bucket_name: bucket_name.into(),
+                bucket_name: required.bucket_name,
                 bucket_prefix: None,
                 private_link_service_name: None,
                 region: None,
-                stage: stage.into(),
-                warehouse: warehouse.into(),
+                stage: required.stage,
+                warehouse: required.warehouse,
             }
         }
     }
@@ -1505,12 +1584,22 @@ pub mod connector_profile {
         pub username: Value<String>,
     }
 
+    /// The required properties of a [`VeevaConnectorProfileCredentials`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct VeevaConnectorProfileCredentialsRequired {
+        /// `Password`.
+        pub password: Value<String>,
+        /// `Username`.
+        pub username: Value<String>,
+    }
+
     impl VeevaConnectorProfileCredentials {
         /// A new `VeevaConnectorProfileCredentials` with its required properties set and the optional ones unset.
-        pub fn new(password: impl Into<Value<String>>, username: impl Into<Value<String>>) -> Self {
+        pub fn new(required: VeevaConnectorProfileCredentialsRequired) -> Self {
             VeevaConnectorProfileCredentials {
-                password: password.into(),
-                username: username.into(),
+                password: required.password,
+                username: required.username,
             }
         }
     }
@@ -1556,16 +1645,23 @@ pub mod connector_profile {
         pub connector_o_auth_request: Option<ConnectorOAuthRequest>,
     }
 
+    /// The required properties of a [`ZendeskConnectorProfileCredentials`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ZendeskConnectorProfileCredentialsRequired {
+        /// `ClientId`.
+        pub client_id: Value<String>,
+        /// `ClientSecret`.
+        pub client_secret: Value<String>,
+    }
+
     impl ZendeskConnectorProfileCredentials {
         /// A new `ZendeskConnectorProfileCredentials` with its required properties set and the optional ones unset.
-        pub fn new(
-            client_id: impl Into<Value<String>>,
-            client_secret: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ZendeskConnectorProfileCredentialsRequired) -> Self {
             ZendeskConnectorProfileCredentials {
                 access_token: None,
-                client_id: client_id.into(),
-                client_secret: client_secret.into(),
+                client_id: required.client_id,
+                client_secret: required.client_secret,
                 connector_o_auth_request: None,
             }
         }
@@ -2323,17 +2419,25 @@ pub mod flow {
         pub table_prefix: Value<String>,
     }
 
+    /// The required properties of a [`GlueDataCatalog`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct GlueDataCatalogRequired {
+        /// `DatabaseName`.
+        pub database_name: Value<String>,
+        /// `RoleArn`.
+        pub role_arn: Value<String>,
+        /// `TablePrefix`.
+        pub table_prefix: Value<String>,
+    }
+
     impl GlueDataCatalog {
         /// A new `GlueDataCatalog` with its required properties set and the optional ones unset.
-        pub fn new(
-            database_name: impl Into<Value<String>>,
-            role_arn: impl Into<Value<String>>,
-            table_prefix: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: GlueDataCatalogRequired) -> Self {
             GlueDataCatalog {
-                database_name: database_name.into(),
-                role_arn: role_arn.into(),
-                table_prefix: table_prefix.into(),
+                database_name: required.database_name,
+                role_arn: required.role_arn,
+                table_prefix: required.table_prefix,
             }
         }
     }
@@ -2540,17 +2644,24 @@ pub mod flow {
         pub object: Value<String>,
     }
 
+    /// The required properties of a [`RedshiftDestinationProperties`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct RedshiftDestinationPropertiesRequired {
+        /// `IntermediateBucketName`.
+        pub intermediate_bucket_name: Value<String>,
+        /// `Object`.
+        pub object: Value<String>,
+    }
+
     impl RedshiftDestinationProperties {
         /// A new `RedshiftDestinationProperties` with its required properties set and the optional ones unset.
-        pub fn new(
-            intermediate_bucket_name: impl Into<Value<String>>,
-            object: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: RedshiftDestinationPropertiesRequired) -> Self {
             RedshiftDestinationProperties {
                 bucket_prefix: None,
                 error_handling_config: None,
-                intermediate_bucket_name: intermediate_bucket_name.into(),
-                object: object.into(),
+                intermediate_bucket_name: required.intermediate_bucket_name,
+                object: required.object,
             }
         }
     }
@@ -2658,15 +2769,22 @@ pub mod flow {
         pub s3_input_format_config: Option<S3InputFormatConfig>,
     }
 
+    /// The required properties of a [`S3SourceProperties`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct S3SourcePropertiesRequired {
+        /// `BucketName`.
+        pub bucket_name: Value<String>,
+        /// `BucketPrefix`.
+        pub bucket_prefix: Value<String>,
+    }
+
     impl S3SourceProperties {
         /// A new `S3SourceProperties` with its required properties set and the optional ones unset.
-        pub fn new(
-            bucket_name: impl Into<Value<String>>,
-            bucket_prefix: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: S3SourcePropertiesRequired) -> Self {
             S3SourceProperties {
-                bucket_name: bucket_name.into(),
-                bucket_prefix: bucket_prefix.into(),
+                bucket_name: required.bucket_name,
+                bucket_prefix: required.bucket_prefix,
                 s3_input_format_config: None,
             }
         }
@@ -3004,17 +3122,24 @@ pub mod flow {
         pub object: Value<String>,
     }
 
+    /// The required properties of a [`SnowflakeDestinationProperties`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SnowflakeDestinationPropertiesRequired {
+        /// `IntermediateBucketName`.
+        pub intermediate_bucket_name: Value<String>,
+        /// `Object`.
+        pub object: Value<String>,
+    }
+
     impl SnowflakeDestinationProperties {
         /// A new `SnowflakeDestinationProperties` with its required properties set and the optional ones unset.
-        pub fn new(
-            intermediate_bucket_name: impl Into<Value<String>>,
-            object: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: SnowflakeDestinationPropertiesRequired) -> Self {
             SnowflakeDestinationProperties {
                 bucket_prefix: None,
                 error_handling_config: None,
-                intermediate_bucket_name: intermediate_bucket_name.into(),
-                object: object.into(),
+                intermediate_bucket_name: required.intermediate_bucket_name,
+                object: required.object,
             }
         }
     }

@@ -70,23 +70,31 @@ pub mod application {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`Application`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ApplicationRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `Namespace`.
+        pub namespace: Value<String>,
+        /// `ApplicationSourceConfig`.
+        pub application_source_config: ApplicationSourceConfig,
+    }
+
     impl Application {
         /// A new `Application` with its required properties set and the optional ones unset.
-        pub fn new(
-            name: impl Into<Value<String>>,
-            namespace: impl Into<Value<String>>,
-            application_source_config: impl Into<ApplicationSourceConfig>,
-        ) -> Self {
+        pub fn new(required: ApplicationRequired) -> Self {
             Application {
                 application_config: None,
-                application_source_config: application_source_config.into(),
+                application_source_config: required.application_source_config,
                 application_type: None,
                 description: None,
                 iframe_config: None,
                 initialization_timeout: None,
                 is_service: None,
-                name: name.into(),
-                namespace: namespace.into(),
+                name: required.name,
+                namespace: required.namespace,
                 permissions: None,
                 tags: None,
             }
@@ -336,21 +344,29 @@ pub mod data_integration {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`DataIntegration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DataIntegrationRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `KmsKey`.
+        pub kms_key: Value<String>,
+        /// `SourceURI`.
+        pub source_uri: Value<String>,
+    }
+
     impl DataIntegration {
         /// A new `DataIntegration` with its required properties set and the optional ones unset.
-        pub fn new(
-            name: impl Into<Value<String>>,
-            kms_key: impl Into<Value<String>>,
-            source_uri: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: DataIntegrationRequired) -> Self {
             DataIntegration {
                 description: None,
                 file_configuration: None,
-                kms_key: kms_key.into(),
-                name: name.into(),
+                kms_key: required.kms_key,
+                name: required.name,
                 object_configuration: None,
                 schedule_config: None,
-                source_uri: source_uri.into(),
+                source_uri: required.source_uri,
                 tags: None,
             }
         }
@@ -478,18 +494,26 @@ pub mod event_integration {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`EventIntegration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct EventIntegrationRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `EventBridgeBus`.
+        pub event_bridge_bus: Value<String>,
+        /// `EventFilter`.
+        pub event_filter: EventFilter,
+    }
+
     impl EventIntegration {
         /// A new `EventIntegration` with its required properties set and the optional ones unset.
-        pub fn new(
-            name: impl Into<Value<String>>,
-            event_bridge_bus: impl Into<Value<String>>,
-            event_filter: impl Into<EventFilter>,
-        ) -> Self {
+        pub fn new(required: EventIntegrationRequired) -> Self {
             EventIntegration {
                 description: None,
-                event_bridge_bus: event_bridge_bus.into(),
-                event_filter: event_filter.into(),
-                name: name.into(),
+                event_bridge_bus: required.event_bridge_bus,
+                event_filter: required.event_filter,
+                name: required.name,
                 tags: None,
             }
         }

@@ -53,23 +53,33 @@ pub mod scalable_target {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`ScalableTarget`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ScalableTargetRequired {
+        /// `ResourceId`.
+        pub resource_id: Value<String>,
+        /// `ServiceNamespace`.
+        pub service_namespace: Value<ServiceNamespace>,
+        /// `ScalableDimension`.
+        pub scalable_dimension: Value<ScalableDimension>,
+        /// `MinCapacity`.
+        pub min_capacity: Value<i64>,
+        /// `MaxCapacity`.
+        pub max_capacity: Value<i64>,
+    }
+
     impl ScalableTarget {
         /// A new `ScalableTarget` with its required properties set and the optional ones unset.
-        pub fn new(
-            resource_id: impl Into<Value<String>>,
-            service_namespace: impl Into<Value<ServiceNamespace>>,
-            scalable_dimension: impl Into<Value<ScalableDimension>>,
-            min_capacity: impl Into<Value<i64>>,
-            max_capacity: impl Into<Value<i64>>,
-        ) -> Self {
+        pub fn new(required: ScalableTargetRequired) -> Self {
             ScalableTarget {
-                max_capacity: max_capacity.into(),
-                min_capacity: min_capacity.into(),
-                resource_id: resource_id.into(),
+                max_capacity: required.max_capacity,
+                min_capacity: required.min_capacity,
+                resource_id: required.resource_id,
                 role_arn: None,
-                scalable_dimension: scalable_dimension.into(),
+                scalable_dimension: required.scalable_dimension,
                 scheduled_actions: None,
-                service_namespace: service_namespace.into(),
+                service_namespace: required.service_namespace,
                 suspended_state: None,
                 tags: None,
             }
@@ -162,17 +172,24 @@ pub mod scalable_target {
         pub timezone: Option<Value<String>>,
     }
 
+    /// The required properties of a [`ScheduledAction`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ScheduledActionRequired {
+        /// `Schedule`.
+        pub schedule: Value<String>,
+        /// `ScheduledActionName`.
+        pub scheduled_action_name: Value<String>,
+    }
+
     impl ScheduledAction {
         /// A new `ScheduledAction` with its required properties set and the optional ones unset.
-        pub fn new(
-            schedule: impl Into<Value<String>>,
-            scheduled_action_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ScheduledActionRequired) -> Self {
             ScheduledAction {
                 end_time: None,
                 scalable_target_action: None,
-                schedule: schedule.into(),
-                scheduled_action_name: scheduled_action_name.into(),
+                schedule: required.schedule,
+                scheduled_action_name: required.scheduled_action_name,
                 start_time: None,
                 timezone: None,
             }
@@ -630,12 +647,22 @@ pub mod scaling_policy {
         pub value: Value<String>,
     }
 
+    /// The required properties of a [`MetricDimension`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct MetricDimensionRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `Value`.
+        pub value: Value<String>,
+    }
+
     impl MetricDimension {
         /// A new `MetricDimension` with its required properties set and the optional ones unset.
-        pub fn new(name: impl Into<Value<String>>, value: impl Into<Value<String>>) -> Self {
+        pub fn new(required: MetricDimensionRequired) -> Self {
             MetricDimension {
-                name: name.into(),
-                value: value.into(),
+                name: required.name,
+                value: required.value,
             }
         }
     }

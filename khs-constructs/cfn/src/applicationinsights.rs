@@ -396,19 +396,28 @@ pub mod application {
         pub prometheus_port: Option<Value<String>>,
     }
 
+    /// The required properties of a [`HanaPrometheusExporter`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct HanaPrometheusExporterRequired {
+        /// `AgreeToInstallHANADBClient`.
+        pub agree_to_install_hanadb_client: Value<bool>,
+        /// `HANAPort`.
+        pub hana_port: Value<String>,
+        /// `HANASID`.
+        pub hanasid: Value<String>,
+        /// `HANASecretName`.
+        pub hana_secret_name: Value<String>,
+    }
+
     impl HanaPrometheusExporter {
         /// A new `HanaPrometheusExporter` with its required properties set and the optional ones unset.
-        pub fn new(
-            agree_to_install_hanadb_client: impl Into<Value<bool>>,
-            hana_port: impl Into<Value<String>>,
-            hanasid: impl Into<Value<String>>,
-            hana_secret_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: HanaPrometheusExporterRequired) -> Self {
             HanaPrometheusExporter {
-                agree_to_install_hanadb_client: agree_to_install_hanadb_client.into(),
-                hana_port: hana_port.into(),
-                hanasid: hanasid.into(),
-                hana_secret_name: hana_secret_name.into(),
+                agree_to_install_hanadb_client: required.agree_to_install_hanadb_client,
+                hana_port: required.hana_port,
+                hanasid: required.hanasid,
+                hana_secret_name: required.hana_secret_name,
                 prometheus_port: None,
             }
         }
@@ -496,17 +505,25 @@ pub mod application {
         pub rank: Value<i64>,
     }
 
+    /// The required properties of a [`LogPattern`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct LogPatternRequired {
+        /// `Pattern`.
+        pub pattern: Value<String>,
+        /// `PatternName`.
+        pub pattern_name: Value<String>,
+        /// `Rank`.
+        pub rank: Value<i64>,
+    }
+
     impl LogPattern {
         /// A new `LogPattern` with its required properties set and the optional ones unset.
-        pub fn new(
-            pattern: impl Into<Value<String>>,
-            pattern_name: impl Into<Value<String>>,
-            rank: impl Into<Value<i64>>,
-        ) -> Self {
+        pub fn new(required: LogPatternRequired) -> Self {
             LogPattern {
-                pattern: pattern.into(),
-                pattern_name: pattern_name.into(),
-                rank: rank.into(),
+                pattern: required.pattern,
+                pattern_name: required.pattern_name,
+                rank: required.rank,
             }
         }
     }
@@ -600,15 +617,22 @@ pub mod application {
         pub sql_secret_name: Value<String>,
     }
 
+    /// The required properties of a [`SqlServerPrometheusExporter`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SqlServerPrometheusExporterRequired {
+        /// `PrometheusPort`.
+        pub prometheus_port: Value<String>,
+        /// `SQLSecretName`.
+        pub sql_secret_name: Value<String>,
+    }
+
     impl SqlServerPrometheusExporter {
         /// A new `SqlServerPrometheusExporter` with its required properties set and the optional ones unset.
-        pub fn new(
-            prometheus_port: impl Into<Value<String>>,
-            sql_secret_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: SqlServerPrometheusExporterRequired) -> Self {
             SqlServerPrometheusExporter {
-                prometheus_port: prometheus_port.into(),
-                sql_secret_name: sql_secret_name.into(),
+                prometheus_port: required.prometheus_port,
+                sql_secret_name: required.sql_secret_name,
             }
         }
     }
@@ -688,17 +712,25 @@ pub mod application {
         pub pattern_set: Option<Value<String>>,
     }
 
+    /// The required properties of a [`WindowsEvent`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct WindowsEventRequired {
+        /// `EventLevels`.
+        pub event_levels: List<EventLevel>,
+        /// `EventName`.
+        pub event_name: Value<String>,
+        /// `LogGroupName`.
+        pub log_group_name: Value<String>,
+    }
+
     impl WindowsEvent {
         /// A new `WindowsEvent` with its required properties set and the optional ones unset.
-        pub fn new(
-            event_levels: impl Into<List<EventLevel>>,
-            event_name: impl Into<Value<String>>,
-            log_group_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: WindowsEventRequired) -> Self {
             WindowsEvent {
-                event_levels: event_levels.into(),
-                event_name: event_name.into(),
-                log_group_name: log_group_name.into(),
+                event_levels: required.event_levels,
+                event_name: required.event_name,
+                log_group_name: required.log_group_name,
                 pattern_set: None,
             }
         }

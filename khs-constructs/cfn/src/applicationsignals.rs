@@ -207,26 +207,37 @@ pub mod instrumentation_config {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`InstrumentationConfig`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct InstrumentationConfigRequired {
+        /// `InstrumentationType`.
+        pub instrumentation_type: Value<InstrumentationType>,
+        /// `Service`.
+        pub service: Value<String>,
+        /// `Environment`.
+        pub environment: Value<String>,
+        /// `SignalType`.
+        pub signal_type: Value<SignalType>,
+        /// `Location`.
+        pub location: Location,
+        /// `CaptureConfiguration`.
+        pub capture_configuration: CaptureConfiguration,
+    }
+
     impl InstrumentationConfig {
         /// A new `InstrumentationConfig` with its required properties set and the optional ones unset.
-        pub fn new(
-            instrumentation_type: impl Into<Value<InstrumentationType>>,
-            service: impl Into<Value<String>>,
-            environment: impl Into<Value<String>>,
-            signal_type: impl Into<Value<SignalType>>,
-            location: impl Into<Location>,
-            capture_configuration: impl Into<CaptureConfiguration>,
-        ) -> Self {
+        pub fn new(required: InstrumentationConfigRequired) -> Self {
             InstrumentationConfig {
                 attribute_filters: None,
-                capture_configuration: capture_configuration.into(),
+                capture_configuration: required.capture_configuration,
                 description: None,
-                environment: environment.into(),
+                environment: required.environment,
                 expires_at: None,
-                instrumentation_type: instrumentation_type.into(),
-                location: location.into(),
-                service: service.into(),
-                signal_type: signal_type.into(),
+                instrumentation_type: required.instrumentation_type,
+                location: required.location,
+                service: required.service,
+                signal_type: required.signal_type,
                 tags: None,
             }
         }
@@ -679,17 +690,25 @@ pub mod service_level_objective {
         pub start_time: Value<i64>,
     }
 
+    /// The required properties of a [`CalendarInterval`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct CalendarIntervalRequired {
+        /// `Duration`.
+        pub duration: Value<i64>,
+        /// `DurationUnit`.
+        pub duration_unit: Value<DurationUnit>,
+        /// `StartTime`.
+        pub start_time: Value<i64>,
+    }
+
     impl CalendarInterval {
         /// A new `CalendarInterval` with its required properties set and the optional ones unset.
-        pub fn new(
-            duration: impl Into<Value<i64>>,
-            duration_unit: impl Into<Value<DurationUnit>>,
-            start_time: impl Into<Value<i64>>,
-        ) -> Self {
+        pub fn new(required: CalendarIntervalRequired) -> Self {
             CalendarInterval {
-                duration: duration.into(),
-                duration_unit: duration_unit.into(),
-                start_time: start_time.into(),
+                duration: required.duration,
+                duration_unit: required.duration_unit,
+                start_time: required.start_time,
             }
         }
     }
@@ -772,12 +791,22 @@ pub mod service_level_objective {
         pub value: Value<String>,
     }
 
+    /// The required properties of a [`Dimension`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DimensionRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `Value`.
+        pub value: Value<String>,
+    }
+
     impl Dimension {
         /// A new `Dimension` with its required properties set and the optional ones unset.
-        pub fn new(name: impl Into<Value<String>>, value: impl Into<Value<String>>) -> Self {
+        pub fn new(required: DimensionRequired) -> Self {
             Dimension {
-                name: name.into(),
-                value: value.into(),
+                name: required.name,
+                value: required.value,
             }
         }
     }

@@ -42,20 +42,28 @@ pub mod gateway_route {
         pub virtual_gateway_name: Value<String>,
     }
 
+    /// The required properties of a [`GatewayRoute`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct GatewayRouteRequired {
+        /// `MeshName`.
+        pub mesh_name: Value<String>,
+        /// `VirtualGatewayName`.
+        pub virtual_gateway_name: Value<String>,
+        /// `Spec`.
+        pub spec: GatewayRouteSpec,
+    }
+
     impl GatewayRoute {
         /// A new `GatewayRoute` with its required properties set and the optional ones unset.
-        pub fn new(
-            mesh_name: impl Into<Value<String>>,
-            virtual_gateway_name: impl Into<Value<String>>,
-            spec: impl Into<GatewayRouteSpec>,
-        ) -> Self {
+        pub fn new(required: GatewayRouteRequired) -> Self {
             GatewayRoute {
                 gateway_route_name: None,
-                mesh_name: mesh_name.into(),
+                mesh_name: required.mesh_name,
                 mesh_owner: None,
-                spec: spec.into(),
+                spec: required.spec,
                 tags: None,
-                virtual_gateway_name: virtual_gateway_name.into(),
+                virtual_gateway_name: required.virtual_gateway_name,
             }
         }
     }
@@ -194,12 +202,22 @@ pub mod gateway_route {
         pub start: Value<i64>,
     }
 
+    /// The required properties of a [`GatewayRouteRangeMatch`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct GatewayRouteRangeMatchRequired {
+        /// `End`.
+        pub end: Value<i64>,
+        /// `Start`.
+        pub start: Value<i64>,
+    }
+
     impl GatewayRouteRangeMatch {
         /// A new `GatewayRouteRangeMatch` with its required properties set and the optional ones unset.
-        pub fn new(end: impl Into<Value<i64>>, start: impl Into<Value<i64>>) -> Self {
+        pub fn new(required: GatewayRouteRangeMatchRequired) -> Self {
             GatewayRouteRangeMatch {
-                end: end.into(),
-                start: start.into(),
+                end: required.end,
+                start: required.start,
             }
         }
     }
@@ -874,20 +892,28 @@ pub mod route {
         pub virtual_router_name: Value<String>,
     }
 
+    /// The required properties of a [`Route`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct RouteRequired {
+        /// `MeshName`.
+        pub mesh_name: Value<String>,
+        /// `VirtualRouterName`.
+        pub virtual_router_name: Value<String>,
+        /// `Spec`.
+        pub spec: RouteSpec,
+    }
+
     impl Route {
         /// A new `Route` with its required properties set and the optional ones unset.
-        pub fn new(
-            mesh_name: impl Into<Value<String>>,
-            virtual_router_name: impl Into<Value<String>>,
-            spec: impl Into<RouteSpec>,
-        ) -> Self {
+        pub fn new(required: RouteRequired) -> Self {
             Route {
-                mesh_name: mesh_name.into(),
+                mesh_name: required.mesh_name,
                 mesh_owner: None,
                 route_name: None,
-                spec: spec.into(),
+                spec: required.spec,
                 tags: None,
-                virtual_router_name: virtual_router_name.into(),
+                virtual_router_name: required.virtual_router_name,
             }
         }
     }
@@ -1440,12 +1466,22 @@ pub mod route {
         pub start: Value<i64>,
     }
 
+    /// The required properties of a [`MatchRange`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct MatchRangeRequired {
+        /// `End`.
+        pub end: Value<i64>,
+        /// `Start`.
+        pub start: Value<i64>,
+    }
+
     impl MatchRange {
         /// A new `MatchRange` with its required properties set and the optional ones unset.
-        pub fn new(end: impl Into<Value<i64>>, start: impl Into<Value<i64>>) -> Self {
+        pub fn new(required: MatchRangeRequired) -> Self {
             MatchRange {
-                end: end.into(),
-                start: start.into(),
+                end: required.end,
+                start: required.start,
             }
         }
     }
@@ -1726,12 +1762,22 @@ pub mod virtual_gateway {
         pub value: Value<String>,
     }
 
+    /// The required properties of a [`JsonFormatRef`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct JsonFormatRefRequired {
+        /// `Key`.
+        pub key: Value<String>,
+        /// `Value`.
+        pub value: Value<String>,
+    }
+
     impl JsonFormatRef {
         /// A new `JsonFormatRef` with its required properties set and the optional ones unset.
-        pub fn new(key: impl Into<Value<String>>, value: impl Into<Value<String>>) -> Self {
+        pub fn new(required: JsonFormatRefRequired) -> Self {
             JsonFormatRef {
-                key: key.into(),
-                value: value.into(),
+                key: required.key,
+                value: required.value,
             }
         }
     }
@@ -1997,23 +2043,33 @@ pub mod virtual_gateway {
         pub unhealthy_threshold: Value<i64>,
     }
 
+    /// The required properties of a [`VirtualGatewayHealthCheckPolicy`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct VirtualGatewayHealthCheckPolicyRequired {
+        /// `HealthyThreshold`.
+        pub healthy_threshold: Value<i64>,
+        /// `IntervalMillis`.
+        pub interval_millis: Value<i64>,
+        /// `Protocol`.
+        pub protocol: Value<String>,
+        /// `TimeoutMillis`.
+        pub timeout_millis: Value<i64>,
+        /// `UnhealthyThreshold`.
+        pub unhealthy_threshold: Value<i64>,
+    }
+
     impl VirtualGatewayHealthCheckPolicy {
         /// A new `VirtualGatewayHealthCheckPolicy` with its required properties set and the optional ones unset.
-        pub fn new(
-            healthy_threshold: impl Into<Value<i64>>,
-            interval_millis: impl Into<Value<i64>>,
-            protocol: impl Into<Value<String>>,
-            timeout_millis: impl Into<Value<i64>>,
-            unhealthy_threshold: impl Into<Value<i64>>,
-        ) -> Self {
+        pub fn new(required: VirtualGatewayHealthCheckPolicyRequired) -> Self {
             VirtualGatewayHealthCheckPolicy {
-                healthy_threshold: healthy_threshold.into(),
-                interval_millis: interval_millis.into(),
+                healthy_threshold: required.healthy_threshold,
+                interval_millis: required.interval_millis,
                 path: None,
                 port: None,
-                protocol: protocol.into(),
-                timeout_millis: timeout_millis.into(),
-                unhealthy_threshold: unhealthy_threshold.into(),
+                protocol: required.protocol,
+                timeout_millis: required.timeout_millis,
+                unhealthy_threshold: required.unhealthy_threshold,
             }
         }
     }
@@ -2178,15 +2234,22 @@ pub mod virtual_gateway {
         pub private_key: Value<String>,
     }
 
+    /// The required properties of a [`VirtualGatewayListenerTlsFileCertificate`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct VirtualGatewayListenerTlsFileCertificateRequired {
+        /// `CertificateChain`.
+        pub certificate_chain: Value<String>,
+        /// `PrivateKey`.
+        pub private_key: Value<String>,
+    }
+
     impl VirtualGatewayListenerTlsFileCertificate {
         /// A new `VirtualGatewayListenerTlsFileCertificate` with its required properties set and the optional ones unset.
-        pub fn new(
-            certificate_chain: impl Into<Value<String>>,
-            private_key: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: VirtualGatewayListenerTlsFileCertificateRequired) -> Self {
             VirtualGatewayListenerTlsFileCertificate {
-                certificate_chain: certificate_chain.into(),
-                private_key: private_key.into(),
+                certificate_chain: required.certificate_chain,
+                private_key: required.private_key,
             }
         }
     }
@@ -2550,12 +2613,22 @@ pub mod virtual_node {
         pub value: Value<String>,
     }
 
+    /// The required properties of a [`AwsCloudMapInstanceAttribute`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct AwsCloudMapInstanceAttributeRequired {
+        /// `Key`.
+        pub key: Value<String>,
+        /// `Value`.
+        pub value: Value<String>,
+    }
+
     impl AwsCloudMapInstanceAttribute {
         /// A new `AwsCloudMapInstanceAttribute` with its required properties set and the optional ones unset.
-        pub fn new(key: impl Into<Value<String>>, value: impl Into<Value<String>>) -> Self {
+        pub fn new(required: AwsCloudMapInstanceAttributeRequired) -> Self {
             AwsCloudMapInstanceAttribute {
-                key: key.into(),
-                value: value.into(),
+                key: required.key,
+                value: required.value,
             }
         }
     }
@@ -2581,17 +2654,24 @@ pub mod virtual_node {
         pub service_name: Value<String>,
     }
 
+    /// The required properties of a [`AwsCloudMapServiceDiscovery`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct AwsCloudMapServiceDiscoveryRequired {
+        /// `NamespaceName`.
+        pub namespace_name: Value<String>,
+        /// `ServiceName`.
+        pub service_name: Value<String>,
+    }
+
     impl AwsCloudMapServiceDiscovery {
         /// A new `AwsCloudMapServiceDiscovery` with its required properties set and the optional ones unset.
-        pub fn new(
-            namespace_name: impl Into<Value<String>>,
-            service_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: AwsCloudMapServiceDiscoveryRequired) -> Self {
             AwsCloudMapServiceDiscovery {
                 attributes: None,
                 ip_preference: None,
-                namespace_name: namespace_name.into(),
-                service_name: service_name.into(),
+                namespace_name: required.namespace_name,
+                service_name: required.service_name,
             }
         }
     }
@@ -2829,23 +2909,33 @@ pub mod virtual_node {
         pub unhealthy_threshold: Value<i64>,
     }
 
+    /// The required properties of a [`HealthCheck`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct HealthCheckRequired {
+        /// `HealthyThreshold`.
+        pub healthy_threshold: Value<i64>,
+        /// `IntervalMillis`.
+        pub interval_millis: Value<i64>,
+        /// `Protocol`.
+        pub protocol: Value<String>,
+        /// `TimeoutMillis`.
+        pub timeout_millis: Value<i64>,
+        /// `UnhealthyThreshold`.
+        pub unhealthy_threshold: Value<i64>,
+    }
+
     impl HealthCheck {
         /// A new `HealthCheck` with its required properties set and the optional ones unset.
-        pub fn new(
-            healthy_threshold: impl Into<Value<i64>>,
-            interval_millis: impl Into<Value<i64>>,
-            protocol: impl Into<Value<String>>,
-            timeout_millis: impl Into<Value<i64>>,
-            unhealthy_threshold: impl Into<Value<i64>>,
-        ) -> Self {
+        pub fn new(required: HealthCheckRequired) -> Self {
             HealthCheck {
-                healthy_threshold: healthy_threshold.into(),
-                interval_millis: interval_millis.into(),
+                healthy_threshold: required.healthy_threshold,
+                interval_millis: required.interval_millis,
                 path: None,
                 port: None,
-                protocol: protocol.into(),
-                timeout_millis: timeout_millis.into(),
-                unhealthy_threshold: unhealthy_threshold.into(),
+                protocol: required.protocol,
+                timeout_millis: required.timeout_millis,
+                unhealthy_threshold: required.unhealthy_threshold,
             }
         }
     }
@@ -2883,12 +2973,22 @@ pub mod virtual_node {
         pub value: Value<String>,
     }
 
+    /// The required properties of a [`JsonFormatRef`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct JsonFormatRefRequired {
+        /// `Key`.
+        pub key: Value<String>,
+        /// `Value`.
+        pub value: Value<String>,
+    }
+
     impl JsonFormatRef {
         /// A new `JsonFormatRef` with its required properties set and the optional ones unset.
-        pub fn new(key: impl Into<Value<String>>, value: impl Into<Value<String>>) -> Self {
+        pub fn new(required: JsonFormatRefRequired) -> Self {
             JsonFormatRef {
-                key: key.into(),
-                value: value.into(),
+                key: required.key,
+                value: required.value,
             }
         }
     }
@@ -3057,15 +3157,22 @@ pub mod virtual_node {
         pub private_key: Value<String>,
     }
 
+    /// The required properties of a [`ListenerTlsFileCertificate`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ListenerTlsFileCertificateRequired {
+        /// `CertificateChain`.
+        pub certificate_chain: Value<String>,
+        /// `PrivateKey`.
+        pub private_key: Value<String>,
+    }
+
     impl ListenerTlsFileCertificate {
         /// A new `ListenerTlsFileCertificate` with its required properties set and the optional ones unset.
-        pub fn new(
-            certificate_chain: impl Into<Value<String>>,
-            private_key: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ListenerTlsFileCertificateRequired) -> Self {
             ListenerTlsFileCertificate {
-                certificate_chain: certificate_chain.into(),
-                private_key: private_key.into(),
+                certificate_chain: required.certificate_chain,
+                private_key: required.private_key,
             }
         }
     }
@@ -3191,19 +3298,28 @@ pub mod virtual_node {
         pub max_server_errors: Value<i64>,
     }
 
+    /// The required properties of a [`OutlierDetection`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct OutlierDetectionRequired {
+        /// `BaseEjectionDuration`.
+        pub base_ejection_duration: Duration,
+        /// `Interval`.
+        pub interval: Duration,
+        /// `MaxEjectionPercent`.
+        pub max_ejection_percent: Value<i64>,
+        /// `MaxServerErrors`.
+        pub max_server_errors: Value<i64>,
+    }
+
     impl OutlierDetection {
         /// A new `OutlierDetection` with its required properties set and the optional ones unset.
-        pub fn new(
-            base_ejection_duration: impl Into<Duration>,
-            interval: impl Into<Duration>,
-            max_ejection_percent: impl Into<Value<i64>>,
-            max_server_errors: impl Into<Value<i64>>,
-        ) -> Self {
+        pub fn new(required: OutlierDetectionRequired) -> Self {
             OutlierDetection {
-                base_ejection_duration: base_ejection_duration.into(),
-                interval: interval.into(),
-                max_ejection_percent: max_ejection_percent.into(),
-                max_server_errors: max_server_errors.into(),
+                base_ejection_duration: required.base_ejection_duration,
+                interval: required.interval,
+                max_ejection_percent: required.max_ejection_percent,
+                max_server_errors: required.max_server_errors,
             }
         }
     }
@@ -3761,19 +3877,27 @@ pub mod virtual_service {
         pub virtual_service_name: Value<String>,
     }
 
+    /// The required properties of a [`VirtualService`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct VirtualServiceRequired {
+        /// `MeshName`.
+        pub mesh_name: Value<String>,
+        /// `VirtualServiceName`.
+        pub virtual_service_name: Value<String>,
+        /// `Spec`.
+        pub spec: VirtualServiceSpec,
+    }
+
     impl VirtualService {
         /// A new `VirtualService` with its required properties set and the optional ones unset.
-        pub fn new(
-            mesh_name: impl Into<Value<String>>,
-            virtual_service_name: impl Into<Value<String>>,
-            spec: impl Into<VirtualServiceSpec>,
-        ) -> Self {
+        pub fn new(required: VirtualServiceRequired) -> Self {
             VirtualService {
-                mesh_name: mesh_name.into(),
+                mesh_name: required.mesh_name,
                 mesh_owner: None,
-                spec: spec.into(),
+                spec: required.spec,
                 tags: None,
-                virtual_service_name: virtual_service_name.into(),
+                virtual_service_name: required.virtual_service_name,
             }
         }
     }

@@ -1235,15 +1235,22 @@ pub mod vpc_ingress_connection {
         pub vpc_id: Value<String>,
     }
 
+    /// The required properties of a [`IngressVpcConfiguration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct IngressVpcConfigurationRequired {
+        /// `VpcEndpointId`.
+        pub vpc_endpoint_id: Value<String>,
+        /// `VpcId`.
+        pub vpc_id: Value<String>,
+    }
+
     impl IngressVpcConfiguration {
         /// A new `IngressVpcConfiguration` with its required properties set and the optional ones unset.
-        pub fn new(
-            vpc_endpoint_id: impl Into<Value<String>>,
-            vpc_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: IngressVpcConfigurationRequired) -> Self {
             IngressVpcConfiguration {
-                vpc_endpoint_id: vpc_endpoint_id.into(),
-                vpc_id: vpc_id.into(),
+                vpc_endpoint_id: required.vpc_endpoint_id,
+                vpc_id: required.vpc_id,
             }
         }
     }

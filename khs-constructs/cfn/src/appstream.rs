@@ -270,14 +270,23 @@ pub mod app_block_builder {
         pub vpc_config: VpcConfig,
     }
 
+    /// The required properties of a [`AppBlockBuilder`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct AppBlockBuilderRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `Platform`.
+        pub platform: Value<PlatformType>,
+        /// `InstanceType`.
+        pub instance_type: Value<String>,
+        /// `VpcConfig`.
+        pub vpc_config: VpcConfig,
+    }
+
     impl AppBlockBuilder {
         /// A new `AppBlockBuilder` with its required properties set and the optional ones unset.
-        pub fn new(
-            name: impl Into<Value<String>>,
-            platform: impl Into<Value<PlatformType>>,
-            instance_type: impl Into<Value<String>>,
-            vpc_config: impl Into<VpcConfig>,
-        ) -> Self {
+        pub fn new(required: AppBlockBuilderRequired) -> Self {
             AppBlockBuilder {
                 access_endpoints: None,
                 app_block_arns: None,
@@ -286,11 +295,11 @@ pub mod app_block_builder {
                 display_name: None,
                 enable_default_internet_access: None,
                 iam_role_arn: None,
-                instance_type: instance_type.into(),
-                name: name.into(),
-                platform: platform.into(),
+                instance_type: required.instance_type,
+                name: required.name,
+                platform: required.platform,
                 tags: None,
-                vpc_config: vpc_config.into(),
+                vpc_config: required.vpc_config,
             }
         }
     }
@@ -486,27 +495,38 @@ pub mod application {
         pub working_directory: Option<Value<String>>,
     }
 
+    /// The required properties of a [`Application`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ApplicationRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `IconS3Location`.
+        pub icon_s3_location: S3Location,
+        /// `LaunchPath`.
+        pub launch_path: Value<String>,
+        /// `Platforms`.
+        pub platforms: List<PlatformType>,
+        /// `InstanceFamilies`.
+        pub instance_families: List<String>,
+        /// `AppBlockArn`.
+        pub app_block_arn: Value<String>,
+    }
+
     impl Application {
         /// A new `Application` with its required properties set and the optional ones unset.
-        pub fn new(
-            name: impl Into<Value<String>>,
-            icon_s3_location: impl Into<S3Location>,
-            launch_path: impl Into<Value<String>>,
-            platforms: impl Into<List<PlatformType>>,
-            instance_families: impl Into<List<String>>,
-            app_block_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ApplicationRequired) -> Self {
             Application {
-                app_block_arn: app_block_arn.into(),
+                app_block_arn: required.app_block_arn,
                 attributes_to_delete: None,
                 description: None,
                 display_name: None,
-                icon_s3_location: icon_s3_location.into(),
-                instance_families: instance_families.into(),
+                icon_s3_location: required.icon_s3_location,
+                instance_families: required.instance_families,
                 launch_parameters: None,
-                launch_path: launch_path.into(),
-                name: name.into(),
-                platforms: platforms.into(),
+                launch_path: required.launch_path,
+                name: required.name,
+                platforms: required.platforms,
                 tags: None,
                 working_directory: None,
             }
@@ -558,12 +578,22 @@ pub mod application {
         pub s3_key: Value<String>,
     }
 
+    /// The required properties of a [`S3Location`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct S3LocationRequired {
+        /// `S3Bucket`.
+        pub s3_bucket: Value<String>,
+        /// `S3Key`.
+        pub s3_key: Value<String>,
+    }
+
     impl S3Location {
         /// A new `S3Location` with its required properties set and the optional ones unset.
-        pub fn new(s3_bucket: impl Into<Value<String>>, s3_key: impl Into<Value<String>>) -> Self {
+        pub fn new(required: S3LocationRequired) -> Self {
             S3Location {
-                s3_bucket: s3_bucket.into(),
-                s3_key: s3_key.into(),
+                s3_bucket: required.s3_bucket,
+                s3_key: required.s3_key,
             }
         }
     }
@@ -649,17 +679,25 @@ pub mod application_entitlement_association {
         pub stack_name: Value<String>,
     }
 
+    /// The required properties of a [`ApplicationEntitlementAssociation`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ApplicationEntitlementAssociationRequired {
+        /// `StackName`.
+        pub stack_name: Value<String>,
+        /// `EntitlementName`.
+        pub entitlement_name: Value<String>,
+        /// `ApplicationIdentifier`.
+        pub application_identifier: Value<String>,
+    }
+
     impl ApplicationEntitlementAssociation {
         /// A new `ApplicationEntitlementAssociation` with its required properties set and the optional ones unset.
-        pub fn new(
-            stack_name: impl Into<Value<String>>,
-            entitlement_name: impl Into<Value<String>>,
-            application_identifier: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ApplicationEntitlementAssociationRequired) -> Self {
             ApplicationEntitlementAssociation {
-                application_identifier: application_identifier.into(),
-                entitlement_name: entitlement_name.into(),
-                stack_name: stack_name.into(),
+                application_identifier: required.application_identifier,
+                entitlement_name: required.entitlement_name,
+                stack_name: required.stack_name,
             }
         }
     }
@@ -704,15 +742,22 @@ pub mod application_fleet_association {
         pub fleet_name: Value<String>,
     }
 
+    /// The required properties of a [`ApplicationFleetAssociation`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ApplicationFleetAssociationRequired {
+        /// `FleetName`.
+        pub fleet_name: Value<String>,
+        /// `ApplicationArn`.
+        pub application_arn: Value<String>,
+    }
+
     impl ApplicationFleetAssociation {
         /// A new `ApplicationFleetAssociation` with its required properties set and the optional ones unset.
-        pub fn new(
-            fleet_name: impl Into<Value<String>>,
-            application_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ApplicationFleetAssociationRequired) -> Self {
             ApplicationFleetAssociation {
-                application_arn: application_arn.into(),
-                fleet_name: fleet_name.into(),
+                application_arn: required.application_arn,
+                fleet_name: required.fleet_name,
             }
         }
     }
@@ -837,15 +882,22 @@ pub mod directory_config {
         pub account_password: Value<String>,
     }
 
+    /// The required properties of a [`ServiceAccountCredentials`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ServiceAccountCredentialsRequired {
+        /// `AccountName`.
+        pub account_name: Value<String>,
+        /// `AccountPassword`.
+        pub account_password: Value<String>,
+    }
+
     impl ServiceAccountCredentials {
         /// A new `ServiceAccountCredentials` with its required properties set and the optional ones unset.
-        pub fn new(
-            account_name: impl Into<Value<String>>,
-            account_password: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ServiceAccountCredentialsRequired) -> Self {
             ServiceAccountCredentials {
-                account_name: account_name.into(),
-                account_password: account_password.into(),
+                account_name: required.account_name,
+                account_password: required.account_password,
             }
         }
     }
@@ -915,20 +967,29 @@ pub mod entitlement {
         pub stack_name: Value<String>,
     }
 
+    /// The required properties of a [`Entitlement`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct EntitlementRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `StackName`.
+        pub stack_name: Value<String>,
+        /// `AppVisibility`.
+        pub app_visibility: Value<AppVisibility>,
+        /// `Attributes`.
+        pub attributes: Vec<Attribute>,
+    }
+
     impl Entitlement {
         /// A new `Entitlement` with its required properties set and the optional ones unset.
-        pub fn new(
-            name: impl Into<Value<String>>,
-            stack_name: impl Into<Value<String>>,
-            app_visibility: impl Into<Value<AppVisibility>>,
-            attributes: impl Into<Vec<Attribute>>,
-        ) -> Self {
+        pub fn new(required: EntitlementRequired) -> Self {
             Entitlement {
-                app_visibility: app_visibility.into(),
-                attributes: attributes.into(),
+                app_visibility: required.app_visibility,
+                attributes: required.attributes,
                 description: None,
-                name: name.into(),
-                stack_name: stack_name.into(),
+                name: required.name,
+                stack_name: required.stack_name,
             }
         }
     }
@@ -978,12 +1039,22 @@ pub mod entitlement {
         pub value: Value<String>,
     }
 
+    /// The required properties of a [`Attribute`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct AttributeRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `Value`.
+        pub value: Value<String>,
+    }
+
     impl Attribute {
         /// A new `Attribute` with its required properties set and the optional ones unset.
-        pub fn new(name: impl Into<Value<String>>, value: impl Into<Value<String>>) -> Self {
+        pub fn new(required: AttributeRequired) -> Self {
             Attribute {
-                name: name.into(),
-                value: value.into(),
+                name: required.name,
+                value: required.value,
             }
         }
     }
@@ -1177,12 +1248,19 @@ pub mod fleet {
         pub vpc_config: Option<VpcConfig>,
     }
 
+    /// The required properties of a [`Fleet`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct FleetRequired {
+        /// `InstanceType`.
+        pub instance_type: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+    }
+
     impl Fleet {
         /// A new `Fleet` with its required properties set and the optional ones unset.
-        pub fn new(
-            instance_type: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: FleetRequired) -> Self {
             Fleet {
                 attributes_to_delete: None,
                 compute_capacity: None,
@@ -1197,11 +1275,11 @@ pub mod fleet {
                 idle_disconnect_timeout_in_seconds: None,
                 image_arn: None,
                 image_name: None,
-                instance_type: instance_type.into(),
+                instance_type: required.instance_type,
                 max_concurrent_sessions: None,
                 max_sessions_per_instance: None,
                 max_user_duration_in_seconds: None,
-                name: name.into(),
+                name: required.name,
                 platform: None,
                 root_volume_config: None,
                 session_script_s3_location: None,
@@ -1300,12 +1378,22 @@ pub mod fleet {
         pub s3_key: Value<String>,
     }
 
+    /// The required properties of a [`S3Location`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct S3LocationRequired {
+        /// `S3Bucket`.
+        pub s3_bucket: Value<String>,
+        /// `S3Key`.
+        pub s3_key: Value<String>,
+    }
+
     impl S3Location {
         /// A new `S3Location` with its required properties set and the optional ones unset.
-        pub fn new(s3_bucket: impl Into<Value<String>>, s3_key: impl Into<Value<String>>) -> Self {
+        pub fn new(required: S3LocationRequired) -> Self {
             S3Location {
-                s3_bucket: s3_bucket.into(),
-                s3_key: s3_key.into(),
+                s3_bucket: required.s3_bucket,
+                s3_key: required.s3_key,
             }
         }
     }
@@ -1587,12 +1675,19 @@ pub mod image_builder {
         pub vpc_config: Option<VpcConfig>,
     }
 
+    /// The required properties of a [`ImageBuilder`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ImageBuilderRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `InstanceType`.
+        pub instance_type: Value<String>,
+    }
+
     impl ImageBuilder {
         /// A new `ImageBuilder` with its required properties set and the optional ones unset.
-        pub fn new(
-            name: impl Into<Value<String>>,
-            instance_type: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ImageBuilderRequired) -> Self {
             ImageBuilder {
                 access_endpoints: None,
                 appstream_agent_version: None,
@@ -1604,8 +1699,8 @@ pub mod image_builder {
                 iam_role_arn: None,
                 image_arn: None,
                 image_name: None,
-                instance_type: instance_type.into(),
-                name: name.into(),
+                instance_type: required.instance_type,
+                name: required.name,
                 root_volume_config: None,
                 softwares_to_install: None,
                 softwares_to_uninstall: None,
@@ -2421,15 +2516,22 @@ pub mod stack_fleet_association {
         pub stack_name: Value<String>,
     }
 
+    /// The required properties of a [`StackFleetAssociation`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct StackFleetAssociationRequired {
+        /// `FleetName`.
+        pub fleet_name: Value<String>,
+        /// `StackName`.
+        pub stack_name: Value<String>,
+    }
+
     impl StackFleetAssociation {
         /// A new `StackFleetAssociation` with its required properties set and the optional ones unset.
-        pub fn new(
-            fleet_name: impl Into<Value<String>>,
-            stack_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: StackFleetAssociationRequired) -> Self {
             StackFleetAssociation {
-                fleet_name: fleet_name.into(),
-                stack_name: stack_name.into(),
+                fleet_name: required.fleet_name,
+                stack_name: required.stack_name,
             }
         }
     }
@@ -2484,18 +2586,26 @@ pub mod stack_user_association {
         pub user_name: Value<String>,
     }
 
+    /// The required properties of a [`StackUserAssociation`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct StackUserAssociationRequired {
+        /// `AuthenticationType`.
+        pub authentication_type: Value<String>,
+        /// `StackName`.
+        pub stack_name: Value<String>,
+        /// `UserName`.
+        pub user_name: Value<String>,
+    }
+
     impl StackUserAssociation {
         /// A new `StackUserAssociation` with its required properties set and the optional ones unset.
-        pub fn new(
-            authentication_type: impl Into<Value<String>>,
-            stack_name: impl Into<Value<String>>,
-            user_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: StackUserAssociationRequired) -> Self {
             StackUserAssociation {
-                authentication_type: authentication_type.into(),
+                authentication_type: required.authentication_type,
                 send_email_notification: None,
-                stack_name: stack_name.into(),
-                user_name: user_name.into(),
+                stack_name: required.stack_name,
+                user_name: required.user_name,
             }
         }
     }

@@ -171,16 +171,23 @@ pub mod api {
         pub user_pool_id: Value<String>,
     }
 
+    /// The required properties of a [`CognitoConfig`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct CognitoConfigRequired {
+        /// `AwsRegion`.
+        pub aws_region: Value<String>,
+        /// `UserPoolId`.
+        pub user_pool_id: Value<String>,
+    }
+
     impl CognitoConfig {
         /// A new `CognitoConfig` with its required properties set and the optional ones unset.
-        pub fn new(
-            aws_region: impl Into<Value<String>>,
-            user_pool_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: CognitoConfigRequired) -> Self {
             CognitoConfig {
                 app_id_client_regex: None,
-                aws_region: aws_region.into(),
-                user_pool_id: user_pool_id.into(),
+                aws_region: required.aws_region,
+                user_pool_id: required.user_pool_id,
             }
         }
     }
@@ -207,19 +214,28 @@ pub mod api {
         pub log_config: Option<EventLogConfig>,
     }
 
+    /// The required properties of a [`EventConfig`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct EventConfigRequired {
+        /// `AuthProviders`.
+        pub auth_providers: Vec<AuthProvider>,
+        /// `ConnectionAuthModes`.
+        pub connection_auth_modes: Vec<AuthMode>,
+        /// `DefaultPublishAuthModes`.
+        pub default_publish_auth_modes: Vec<AuthMode>,
+        /// `DefaultSubscribeAuthModes`.
+        pub default_subscribe_auth_modes: Vec<AuthMode>,
+    }
+
     impl EventConfig {
         /// A new `EventConfig` with its required properties set and the optional ones unset.
-        pub fn new(
-            auth_providers: impl Into<Vec<AuthProvider>>,
-            connection_auth_modes: impl Into<Vec<AuthMode>>,
-            default_publish_auth_modes: impl Into<Vec<AuthMode>>,
-            default_subscribe_auth_modes: impl Into<Vec<AuthMode>>,
-        ) -> Self {
+        pub fn new(required: EventConfigRequired) -> Self {
             EventConfig {
-                auth_providers: auth_providers.into(),
-                connection_auth_modes: connection_auth_modes.into(),
-                default_publish_auth_modes: default_publish_auth_modes.into(),
-                default_subscribe_auth_modes: default_subscribe_auth_modes.into(),
+                auth_providers: required.auth_providers,
+                connection_auth_modes: required.connection_auth_modes,
+                default_publish_auth_modes: required.default_publish_auth_modes,
+                default_subscribe_auth_modes: required.default_subscribe_auth_modes,
                 log_config: None,
             }
         }
@@ -769,15 +785,25 @@ pub mod channel_namespace {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`ChannelNamespace`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ChannelNamespaceRequired {
+        /// `ApiId`.
+        pub api_id: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+    }
+
     impl ChannelNamespace {
         /// A new `ChannelNamespace` with its required properties set and the optional ones unset.
-        pub fn new(api_id: impl Into<Value<String>>, name: impl Into<Value<String>>) -> Self {
+        pub fn new(required: ChannelNamespaceRequired) -> Self {
             ChannelNamespace {
-                api_id: api_id.into(),
+                api_id: required.api_id,
                 code_handlers: None,
                 code_s3_location: None,
                 handler_configs: None,
-                name: name.into(),
+                name: required.name,
                 publish_auth_modes: None,
                 subscribe_auth_modes: None,
                 tags: None,
@@ -1095,15 +1121,23 @@ pub mod data_source {
         pub type_: Value<Type>,
     }
 
+    /// The required properties of a [`DataSource`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DataSourceRequired {
+        /// `Type`.
+        pub type_: Value<Type>,
+        /// `ApiId`.
+        pub api_id: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+    }
+
     impl DataSource {
         /// A new `DataSource` with its required properties set and the optional ones unset.
-        pub fn new(
-            type_: impl Into<Value<Type>>,
-            api_id: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: DataSourceRequired) -> Self {
             DataSource {
-                api_id: api_id.into(),
+                api_id: required.api_id,
                 description: None,
                 dynamo_db_config: None,
                 elasticsearch_config: None,
@@ -1111,11 +1145,11 @@ pub mod data_source {
                 http_config: None,
                 lambda_config: None,
                 metrics_config: None,
-                name: name.into(),
+                name: required.name,
                 open_search_service_config: None,
                 relational_database_config: None,
                 service_role_arn: None,
-                type_: type_.into(),
+                type_: required.type_,
             }
         }
     }
@@ -1208,17 +1242,25 @@ pub mod data_source {
         pub delta_sync_table_ttl: Value<String>,
     }
 
+    /// The required properties of a [`DeltaSyncConfig`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DeltaSyncConfigRequired {
+        /// `BaseTableTTL`.
+        pub base_table_ttl: Value<String>,
+        /// `DeltaSyncTableName`.
+        pub delta_sync_table_name: Value<String>,
+        /// `DeltaSyncTableTTL`.
+        pub delta_sync_table_ttl: Value<String>,
+    }
+
     impl DeltaSyncConfig {
         /// A new `DeltaSyncConfig` with its required properties set and the optional ones unset.
-        pub fn new(
-            base_table_ttl: impl Into<Value<String>>,
-            delta_sync_table_name: impl Into<Value<String>>,
-            delta_sync_table_ttl: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: DeltaSyncConfigRequired) -> Self {
             DeltaSyncConfig {
-                base_table_ttl: base_table_ttl.into(),
-                delta_sync_table_name: delta_sync_table_name.into(),
-                delta_sync_table_ttl: delta_sync_table_ttl.into(),
+                base_table_ttl: required.base_table_ttl,
+                delta_sync_table_name: required.delta_sync_table_name,
+                delta_sync_table_ttl: required.delta_sync_table_ttl,
             }
         }
     }
@@ -1252,16 +1294,23 @@ pub mod data_source {
         pub versioned: Option<Value<bool>>,
     }
 
+    /// The required properties of a [`DynamoDbConfig`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DynamoDbConfigRequired {
+        /// `AwsRegion`.
+        pub aws_region: Value<String>,
+        /// `TableName`.
+        pub table_name: Value<String>,
+    }
+
     impl DynamoDbConfig {
         /// A new `DynamoDbConfig` with its required properties set and the optional ones unset.
-        pub fn new(
-            aws_region: impl Into<Value<String>>,
-            table_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: DynamoDbConfigRequired) -> Self {
             DynamoDbConfig {
-                aws_region: aws_region.into(),
+                aws_region: required.aws_region,
                 delta_sync_config: None,
-                table_name: table_name.into(),
+                table_name: required.table_name,
                 use_caller_credentials: None,
                 versioned: None,
             }
@@ -1279,15 +1328,22 @@ pub mod data_source {
         pub endpoint: Value<String>,
     }
 
+    /// The required properties of a [`ElasticsearchConfig`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ElasticsearchConfigRequired {
+        /// `AwsRegion`.
+        pub aws_region: Value<String>,
+        /// `Endpoint`.
+        pub endpoint: Value<String>,
+    }
+
     impl ElasticsearchConfig {
         /// A new `ElasticsearchConfig` with its required properties set and the optional ones unset.
-        pub fn new(
-            aws_region: impl Into<Value<String>>,
-            endpoint: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ElasticsearchConfigRequired) -> Self {
             ElasticsearchConfig {
-                aws_region: aws_region.into(),
-                endpoint: endpoint.into(),
+                aws_region: required.aws_region,
+                endpoint: required.endpoint,
             }
         }
     }
@@ -1363,15 +1419,22 @@ pub mod data_source {
         pub endpoint: Value<String>,
     }
 
+    /// The required properties of a [`OpenSearchServiceConfig`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct OpenSearchServiceConfigRequired {
+        /// `AwsRegion`.
+        pub aws_region: Value<String>,
+        /// `Endpoint`.
+        pub endpoint: Value<String>,
+    }
+
     impl OpenSearchServiceConfig {
         /// A new `OpenSearchServiceConfig` with its required properties set and the optional ones unset.
-        pub fn new(
-            aws_region: impl Into<Value<String>>,
-            endpoint: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: OpenSearchServiceConfigRequired) -> Self {
             OpenSearchServiceConfig {
-                aws_region: aws_region.into(),
-                endpoint: endpoint.into(),
+                aws_region: required.aws_region,
+                endpoint: required.endpoint,
             }
         }
     }
@@ -1400,18 +1463,26 @@ pub mod data_source {
         pub schema: Option<Value<String>>,
     }
 
+    /// The required properties of a [`RdsHttpEndpointConfig`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct RdsHttpEndpointConfigRequired {
+        /// `AwsRegion`.
+        pub aws_region: Value<String>,
+        /// `AwsSecretStoreArn`.
+        pub aws_secret_store_arn: Value<String>,
+        /// `DbClusterIdentifier`.
+        pub db_cluster_identifier: Value<String>,
+    }
+
     impl RdsHttpEndpointConfig {
         /// A new `RdsHttpEndpointConfig` with its required properties set and the optional ones unset.
-        pub fn new(
-            aws_region: impl Into<Value<String>>,
-            aws_secret_store_arn: impl Into<Value<String>>,
-            db_cluster_identifier: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: RdsHttpEndpointConfigRequired) -> Self {
             RdsHttpEndpointConfig {
-                aws_region: aws_region.into(),
-                aws_secret_store_arn: aws_secret_store_arn.into(),
+                aws_region: required.aws_region,
+                aws_secret_store_arn: required.aws_secret_store_arn,
                 database_name: None,
-                db_cluster_identifier: db_cluster_identifier.into(),
+                db_cluster_identifier: required.db_cluster_identifier,
                 schema: None,
             }
         }
@@ -1606,16 +1677,23 @@ pub mod domain_name {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`DomainName`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DomainNameRequired {
+        /// `DomainName`.
+        pub domain_name: Value<String>,
+        /// `CertificateArn`.
+        pub certificate_arn: Value<String>,
+    }
+
     impl DomainName {
         /// A new `DomainName` with its required properties set and the optional ones unset.
-        pub fn new(
-            domain_name: impl Into<Value<String>>,
-            certificate_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: DomainNameRequired) -> Self {
             DomainName {
-                certificate_arn: certificate_arn.into(),
+                certificate_arn: required.certificate_arn,
                 description: None,
-                domain_name: domain_name.into(),
+                domain_name: required.domain_name,
                 tags: None,
             }
         }
@@ -1683,15 +1761,22 @@ pub mod domain_name_api_association {
         pub domain_name: Value<String>,
     }
 
+    /// The required properties of a [`DomainNameApiAssociation`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DomainNameApiAssociationRequired {
+        /// `DomainName`.
+        pub domain_name: Value<String>,
+        /// `ApiId`.
+        pub api_id: Value<String>,
+    }
+
     impl DomainNameApiAssociation {
         /// A new `DomainNameApiAssociation` with its required properties set and the optional ones unset.
-        pub fn new(
-            domain_name: impl Into<Value<String>>,
-            api_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: DomainNameApiAssociationRequired) -> Self {
             DomainNameApiAssociation {
-                api_id: api_id.into(),
-                domain_name: domain_name.into(),
+                api_id: required.api_id,
+                domain_name: required.domain_name,
             }
         }
     }
@@ -1818,22 +1903,30 @@ pub mod function_configuration {
         pub sync_config: Option<SyncConfig>,
     }
 
+    /// The required properties of a [`FunctionConfiguration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct FunctionConfigurationRequired {
+        /// `ApiId`.
+        pub api_id: Value<String>,
+        /// `DataSourceName`.
+        pub data_source_name: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+    }
+
     impl FunctionConfiguration {
         /// A new `FunctionConfiguration` with its required properties set and the optional ones unset.
-        pub fn new(
-            api_id: impl Into<Value<String>>,
-            data_source_name: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: FunctionConfigurationRequired) -> Self {
             FunctionConfiguration {
-                api_id: api_id.into(),
+                api_id: required.api_id,
                 code: None,
                 code_s3_location: None,
-                data_source_name: data_source_name.into(),
+                data_source_name: required.data_source_name,
                 description: None,
                 function_version: None,
                 max_batch_size: None,
-                name: name.into(),
+                name: required.name,
                 request_mapping_template: None,
                 request_mapping_template_s3_location: None,
                 response_mapping_template: None,
@@ -2931,20 +3024,28 @@ pub mod resolver {
         pub type_name: Value<String>,
     }
 
+    /// The required properties of a [`Resolver`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ResolverRequired {
+        /// `TypeName`.
+        pub type_name: Value<String>,
+        /// `ApiId`.
+        pub api_id: Value<String>,
+        /// `FieldName`.
+        pub field_name: Value<String>,
+    }
+
     impl Resolver {
         /// A new `Resolver` with its required properties set and the optional ones unset.
-        pub fn new(
-            type_name: impl Into<Value<String>>,
-            api_id: impl Into<Value<String>>,
-            field_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ResolverRequired) -> Self {
             Resolver {
-                api_id: api_id.into(),
+                api_id: required.api_id,
                 caching_config: None,
                 code: None,
                 code_s3_location: None,
                 data_source_name: None,
-                field_name: field_name.into(),
+                field_name: required.field_name,
                 kind: None,
                 max_batch_size: None,
                 metrics_config: None,
@@ -2955,7 +3056,7 @@ pub mod resolver {
                 response_mapping_template_s3_location: None,
                 runtime: None,
                 sync_config: None,
-                type_name: type_name.into(),
+                type_name: required.type_name,
             }
         }
     }
@@ -3436,17 +3537,25 @@ pub mod type_ {
         pub format: Value<Format>,
     }
 
+    /// The required properties of a [`Type`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct TypeRequired {
+        /// `ApiId`.
+        pub api_id: Value<String>,
+        /// `Definition`.
+        pub definition: Value<String>,
+        /// `Format`.
+        pub format: Value<Format>,
+    }
+
     impl Type {
         /// A new `Type` with its required properties set and the optional ones unset.
-        pub fn new(
-            api_id: impl Into<Value<String>>,
-            definition: impl Into<Value<String>>,
-            format: impl Into<Value<Format>>,
-        ) -> Self {
+        pub fn new(required: TypeRequired) -> Self {
             Type {
-                api_id: api_id.into(),
-                definition: definition.into(),
-                format: format.into(),
+                api_id: required.api_id,
+                definition: required.definition,
+                format: required.format,
             }
         }
     }

@@ -50,21 +50,29 @@ pub mod anomaly_detector {
         pub workspace: Value<String>,
     }
 
+    /// The required properties of a [`AnomalyDetector`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct AnomalyDetectorRequired {
+        /// `Workspace`.
+        pub workspace: Value<String>,
+        /// `Configuration`.
+        pub configuration: AnomalyDetectorConfiguration,
+        /// `Alias`.
+        pub alias: Value<String>,
+    }
+
     impl AnomalyDetector {
         /// A new `AnomalyDetector` with its required properties set and the optional ones unset.
-        pub fn new(
-            workspace: impl Into<Value<String>>,
-            configuration: impl Into<AnomalyDetectorConfiguration>,
-            alias: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: AnomalyDetectorRequired) -> Self {
             AnomalyDetector {
-                alias: alias.into(),
-                configuration: configuration.into(),
+                alias: required.alias,
+                configuration: required.configuration,
                 evaluation_interval_in_seconds: None,
                 labels: None,
                 missing_data_action: None,
                 tags: None,
-                workspace: workspace.into(),
+                workspace: required.workspace,
             }
         }
     }
@@ -148,12 +156,22 @@ pub mod anomaly_detector {
         pub value: Value<String>,
     }
 
+    /// The required properties of a [`Label`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct LabelRequired {
+        /// `Key`.
+        pub key: Value<String>,
+        /// `Value`.
+        pub value: Value<String>,
+    }
+
     impl Label {
         /// A new `Label` with its required properties set and the optional ones unset.
-        pub fn new(key: impl Into<Value<String>>, value: impl Into<Value<String>>) -> Self {
+        pub fn new(required: LabelRequired) -> Self {
             Label {
-                key: key.into(),
-                value: value.into(),
+                key: required.key,
+                value: required.value,
             }
         }
     }
@@ -250,15 +268,22 @@ pub mod resource_policy {
         pub workspace_arn: Value<String>,
     }
 
+    /// The required properties of a [`ResourcePolicy`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ResourcePolicyRequired {
+        /// `WorkspaceArn`.
+        pub workspace_arn: Value<String>,
+        /// `PolicyDocument`.
+        pub policy_document: Value<String>,
+    }
+
     impl ResourcePolicy {
         /// A new `ResourcePolicy` with its required properties set and the optional ones unset.
-        pub fn new(
-            workspace_arn: impl Into<Value<String>>,
-            policy_document: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ResourcePolicyRequired) -> Self {
             ResourcePolicy {
-                policy_document: policy_document.into(),
-                workspace_arn: workspace_arn.into(),
+                policy_document: required.policy_document,
+                workspace_arn: required.workspace_arn,
             }
         }
     }
@@ -310,18 +335,26 @@ pub mod rule_groups_namespace {
         pub workspace: Value<String>,
     }
 
+    /// The required properties of a [`RuleGroupsNamespace`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct RuleGroupsNamespaceRequired {
+        /// `Workspace`.
+        pub workspace: Value<String>,
+        /// `Data`.
+        pub data: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+    }
+
     impl RuleGroupsNamespace {
         /// A new `RuleGroupsNamespace` with its required properties set and the optional ones unset.
-        pub fn new(
-            workspace: impl Into<Value<String>>,
-            data: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: RuleGroupsNamespaceRequired) -> Self {
             RuleGroupsNamespace {
-                data: data.into(),
-                name: name.into(),
+                data: required.data,
+                name: required.name,
                 tags: None,
-                workspace: workspace.into(),
+                workspace: required.workspace,
             }
         }
     }
@@ -722,15 +755,22 @@ pub mod scraper {
         pub subnet_ids: List<String>,
     }
 
+    /// The required properties of a [`VpcConfiguration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct VpcConfigurationRequired {
+        /// `SecurityGroupIds`.
+        pub security_group_ids: List<String>,
+        /// `SubnetIds`.
+        pub subnet_ids: List<String>,
+    }
+
     impl VpcConfiguration {
         /// A new `VpcConfiguration` with its required properties set and the optional ones unset.
-        pub fn new(
-            security_group_ids: impl Into<List<String>>,
-            subnet_ids: impl Into<List<String>>,
-        ) -> Self {
+        pub fn new(required: VpcConfigurationRequired) -> Self {
             VpcConfiguration {
-                security_group_ids: security_group_ids.into(),
-                subnet_ids: subnet_ids.into(),
+                security_group_ids: required.security_group_ids,
+                subnet_ids: required.subnet_ids,
             }
         }
     }
@@ -904,12 +944,22 @@ pub mod workspace {
         pub value: Value<String>,
     }
 
+    /// The required properties of a [`Label`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct LabelRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `Value`.
+        pub value: Value<String>,
+    }
+
     impl Label {
         /// A new `Label` with its required properties set and the optional ones unset.
-        pub fn new(name: impl Into<Value<String>>, value: impl Into<Value<String>>) -> Self {
+        pub fn new(required: LabelRequired) -> Self {
             Label {
-                name: name.into(),
-                value: value.into(),
+                name: required.name,
+                value: required.value,
             }
         }
     }

@@ -83,29 +83,39 @@ pub mod plan {
         pub workflows: Vec<Workflow>,
     }
 
+    /// The required properties of a [`Plan`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct PlanRequired {
+        /// `ExecutionRole`.
+        pub execution_role: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+        /// `RecoveryApproach`.
+        pub recovery_approach: Value<RecoveryApproach>,
+        /// `Regions`.
+        pub regions: List<String>,
+        /// `Workflows`.
+        pub workflows: Vec<Workflow>,
+    }
+
     impl Plan {
         /// A new `Plan` with its required properties set and the optional ones unset.
-        pub fn new(
-            execution_role: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-            recovery_approach: impl Into<Value<RecoveryApproach>>,
-            regions: impl Into<List<String>>,
-            workflows: impl Into<Vec<Workflow>>,
-        ) -> Self {
+        pub fn new(required: PlanRequired) -> Self {
             Plan {
                 associated_alarms: None,
                 description: None,
-                execution_role: execution_role.into(),
-                name: name.into(),
+                execution_role: required.execution_role,
+                name: required.name,
                 primary_region: None,
-                recovery_approach: recovery_approach.into(),
+                recovery_approach: required.recovery_approach,
                 recovery_time_objective_minutes: None,
-                regions: regions.into(),
+                regions: required.regions,
                 report_configuration: None,
                 service_quota_checks_enabled: None,
                 tags: None,
                 triggers: None,
-                workflows: workflows.into(),
+                workflows: required.workflows,
             }
         }
     }

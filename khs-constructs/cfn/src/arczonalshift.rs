@@ -164,15 +164,22 @@ pub mod zonal_autoshift_configuration {
         pub type_: Value<String>,
     }
 
+    /// The required properties of a [`ControlCondition`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ControlConditionRequired {
+        /// `AlarmIdentifier`.
+        pub alarm_identifier: Value<String>,
+        /// `Type`.
+        pub type_: Value<String>,
+    }
+
     impl ControlCondition {
         /// A new `ControlCondition` with its required properties set and the optional ones unset.
-        pub fn new(
-            alarm_identifier: impl Into<Value<String>>,
-            type_: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ControlConditionRequired) -> Self {
             ControlCondition {
-                alarm_identifier: alarm_identifier.into(),
-                type_: type_.into(),
+                alarm_identifier: required.alarm_identifier,
+                type_: required.type_,
             }
         }
     }

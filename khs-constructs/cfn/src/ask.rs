@@ -85,17 +85,25 @@ pub mod skill {
         pub refresh_token: Value<String>,
     }
 
+    /// The required properties of a [`AuthenticationConfiguration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct AuthenticationConfigurationRequired {
+        /// `ClientId`.
+        pub client_id: Value<String>,
+        /// `ClientSecret`.
+        pub client_secret: Value<String>,
+        /// `RefreshToken`.
+        pub refresh_token: Value<String>,
+    }
+
     impl AuthenticationConfiguration {
         /// A new `AuthenticationConfiguration` with its required properties set and the optional ones unset.
-        pub fn new(
-            client_id: impl Into<Value<String>>,
-            client_secret: impl Into<Value<String>>,
-            refresh_token: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: AuthenticationConfigurationRequired) -> Self {
             AuthenticationConfiguration {
-                client_id: client_id.into(),
-                client_secret: client_secret.into(),
-                refresh_token: refresh_token.into(),
+                client_id: required.client_id,
+                client_secret: required.client_secret,
+                refresh_token: required.refresh_token,
             }
         }
     }
@@ -143,14 +151,24 @@ pub mod skill {
         pub s3_object_version: Option<Value<String>>,
     }
 
+    /// The required properties of a [`SkillPackage`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SkillPackageRequired {
+        /// `S3Bucket`.
+        pub s3_bucket: Value<String>,
+        /// `S3Key`.
+        pub s3_key: Value<String>,
+    }
+
     impl SkillPackage {
         /// A new `SkillPackage` with its required properties set and the optional ones unset.
-        pub fn new(s3_bucket: impl Into<Value<String>>, s3_key: impl Into<Value<String>>) -> Self {
+        pub fn new(required: SkillPackageRequired) -> Self {
             SkillPackage {
                 overrides: None,
-                s3_bucket: s3_bucket.into(),
+                s3_bucket: required.s3_bucket,
                 s3_bucket_role: None,
-                s3_key: s3_key.into(),
+                s3_key: required.s3_key,
                 s3_object_version: None,
             }
         }

@@ -346,17 +346,24 @@ pub mod named_query {
         pub work_group: Option<Value<String>>,
     }
 
+    /// The required properties of a [`NamedQuery`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct NamedQueryRequired {
+        /// `Database`.
+        pub database: Value<String>,
+        /// `QueryString`.
+        pub query_string: Value<String>,
+    }
+
     impl NamedQuery {
         /// A new `NamedQuery` with its required properties set and the optional ones unset.
-        pub fn new(
-            database: impl Into<Value<String>>,
-            query_string: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: NamedQueryRequired) -> Self {
             NamedQuery {
-                database: database.into(),
+                database: required.database,
                 description: None,
                 name: None,
-                query_string: query_string.into(),
+                query_string: required.query_string,
                 work_group: None,
             }
         }
@@ -422,18 +429,26 @@ pub mod prepared_statement {
         pub work_group: Value<String>,
     }
 
+    /// The required properties of a [`PreparedStatement`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct PreparedStatementRequired {
+        /// `StatementName`.
+        pub statement_name: Value<String>,
+        /// `WorkGroup`.
+        pub work_group: Value<String>,
+        /// `QueryStatement`.
+        pub query_statement: Value<String>,
+    }
+
     impl PreparedStatement {
         /// A new `PreparedStatement` with its required properties set and the optional ones unset.
-        pub fn new(
-            statement_name: impl Into<Value<String>>,
-            work_group: impl Into<Value<String>>,
-            query_statement: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: PreparedStatementRequired) -> Self {
             PreparedStatement {
                 description: None,
-                query_statement: query_statement.into(),
-                statement_name: statement_name.into(),
-                work_group: work_group.into(),
+                query_statement: required.query_statement,
+                statement_name: required.statement_name,
+                work_group: required.work_group,
             }
         }
     }

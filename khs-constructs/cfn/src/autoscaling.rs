@@ -264,9 +264,19 @@ pub mod auto_scaling_group {
         pub vpc_zone_identifier: Option<List<String>>,
     }
 
+    /// The required properties of a [`AutoScalingGroup`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct AutoScalingGroupRequired {
+        /// `MinSize`.
+        pub min_size: Value<String>,
+        /// `MaxSize`.
+        pub max_size: Value<String>,
+    }
+
     impl AutoScalingGroup {
         /// A new `AutoScalingGroup` with its required properties set and the optional ones unset.
-        pub fn new(min_size: impl Into<Value<String>>, max_size: impl Into<Value<String>>) -> Self {
+        pub fn new(required: AutoScalingGroupRequired) -> Self {
             AutoScalingGroup {
                 auto_scaling_group_name: None,
                 availability_zone_distribution: None,
@@ -291,9 +301,9 @@ pub mod auto_scaling_group {
                 lifecycle_hook_specification_list: None,
                 load_balancer_names: None,
                 max_instance_lifetime: None,
-                max_size: max_size.into(),
+                max_size: required.max_size,
                 metrics_collection: None,
-                min_size: min_size.into(),
+                min_size: required.min_size,
                 mixed_instances_policy: None,
                 new_instances_protected_from_scale_in: None,
                 notification_configuration: None,
@@ -1007,17 +1017,24 @@ pub mod auto_scaling_group {
         pub role_arn: Option<Value<String>>,
     }
 
+    /// The required properties of a [`LifecycleHookSpecification`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct LifecycleHookSpecificationRequired {
+        /// `LifecycleHookName`.
+        pub lifecycle_hook_name: Value<String>,
+        /// `LifecycleTransition`.
+        pub lifecycle_transition: Value<String>,
+    }
+
     impl LifecycleHookSpecification {
         /// A new `LifecycleHookSpecification` with its required properties set and the optional ones unset.
-        pub fn new(
-            lifecycle_hook_name: impl Into<Value<String>>,
-            lifecycle_transition: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: LifecycleHookSpecificationRequired) -> Self {
             LifecycleHookSpecification {
                 default_result: None,
                 heartbeat_timeout: None,
-                lifecycle_hook_name: lifecycle_hook_name.into(),
-                lifecycle_transition: lifecycle_transition.into(),
+                lifecycle_hook_name: required.lifecycle_hook_name,
+                lifecycle_transition: required.lifecycle_transition,
                 notification_metadata: None,
                 notification_target_arn: None,
                 role_arn: None,
@@ -1236,17 +1253,25 @@ pub mod auto_scaling_group {
         pub value: Value<String>,
     }
 
+    /// The required properties of a [`TagProperty`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct TagPropertyRequired {
+        /// `Key`.
+        pub key: Value<String>,
+        /// `PropagateAtLaunch`.
+        pub propagate_at_launch: Value<bool>,
+        /// `Value`.
+        pub value: Value<String>,
+    }
+
     impl TagProperty {
         /// A new `TagProperty` with its required properties set and the optional ones unset.
-        pub fn new(
-            key: impl Into<Value<String>>,
-            propagate_at_launch: impl Into<Value<bool>>,
-            value: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: TagPropertyRequired) -> Self {
             TagProperty {
-                key: key.into(),
-                propagate_at_launch: propagate_at_launch.into(),
-                value: value.into(),
+                key: required.key,
+                propagate_at_launch: required.propagate_at_launch,
+                value: required.value,
             }
         }
     }
@@ -1284,12 +1309,22 @@ pub mod auto_scaling_group {
         pub type_: Value<String>,
     }
 
+    /// The required properties of a [`TrafficSourceIdentifier`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct TrafficSourceIdentifierRequired {
+        /// `Identifier`.
+        pub identifier: Value<String>,
+        /// `Type`.
+        pub type_: Value<String>,
+    }
+
     impl TrafficSourceIdentifier {
         /// A new `TrafficSourceIdentifier` with its required properties set and the optional ones unset.
-        pub fn new(identifier: impl Into<Value<String>>, type_: impl Into<Value<String>>) -> Self {
+        pub fn new(required: TrafficSourceIdentifierRequired) -> Self {
             TrafficSourceIdentifier {
-                identifier: identifier.into(),
-                type_: type_.into(),
+                identifier: required.identifier,
+                type_: required.type_,
             }
         }
     }
@@ -1927,12 +1962,19 @@ pub mod launch_configuration {
         pub user_data: Option<Value<String>>,
     }
 
+    /// The required properties of a [`LaunchConfiguration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct LaunchConfigurationRequired {
+        /// `ImageId`.
+        pub image_id: Value<String>,
+        /// `InstanceType`.
+        pub instance_type: Value<String>,
+    }
+
     impl LaunchConfiguration {
         /// A new `LaunchConfiguration` with its required properties set and the optional ones unset.
-        pub fn new(
-            image_id: impl Into<Value<String>>,
-            instance_type: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: LaunchConfigurationRequired) -> Self {
             LaunchConfiguration {
                 associate_public_ip_address: None,
                 block_device_mappings: None,
@@ -1940,10 +1982,10 @@ pub mod launch_configuration {
                 classic_link_vpc_security_groups: None,
                 ebs_optimized: None,
                 iam_instance_profile: None,
-                image_id: image_id.into(),
+                image_id: required.image_id,
                 instance_id: None,
                 instance_monitoring: None,
-                instance_type: instance_type.into(),
+                instance_type: required.instance_type,
                 kernel_id: None,
                 key_name: None,
                 launch_configuration_name: None,
@@ -2495,16 +2537,23 @@ pub mod scaling_policy {
         pub namespace: Value<String>,
     }
 
+    /// The required properties of a [`Metric`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct MetricRequired {
+        /// `MetricName`.
+        pub metric_name: Value<String>,
+        /// `Namespace`.
+        pub namespace: Value<String>,
+    }
+
     impl Metric {
         /// A new `Metric` with its required properties set and the optional ones unset.
-        pub fn new(
-            metric_name: impl Into<Value<String>>,
-            namespace: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: MetricRequired) -> Self {
             Metric {
                 dimensions: None,
-                metric_name: metric_name.into(),
-                namespace: namespace.into(),
+                metric_name: required.metric_name,
+                namespace: required.namespace,
             }
         }
     }
@@ -2561,12 +2610,22 @@ pub mod scaling_policy {
         pub value: Value<String>,
     }
 
+    /// The required properties of a [`MetricDimension`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct MetricDimensionRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `Value`.
+        pub value: Value<String>,
+    }
+
     impl MetricDimension {
         /// A new `MetricDimension` with its required properties set and the optional ones unset.
-        pub fn new(name: impl Into<Value<String>>, value: impl Into<Value<String>>) -> Self {
+        pub fn new(required: MetricDimensionRequired) -> Self {
             MetricDimension {
-                name: name.into(),
-                value: value.into(),
+                name: required.name,
+                value: required.value,
             }
         }
     }

@@ -125,18 +125,26 @@ pub mod scaling_plan {
         pub unit: Option<Value<String>>,
     }
 
+    /// The required properties of a [`CustomizedLoadMetricSpecification`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct CustomizedLoadMetricSpecificationRequired {
+        /// `MetricName`.
+        pub metric_name: Value<String>,
+        /// `Namespace`.
+        pub namespace: Value<String>,
+        /// `Statistic`.
+        pub statistic: Value<Statistic>,
+    }
+
     impl CustomizedLoadMetricSpecification {
         /// A new `CustomizedLoadMetricSpecification` with its required properties set and the optional ones unset.
-        pub fn new(
-            metric_name: impl Into<Value<String>>,
-            namespace: impl Into<Value<String>>,
-            statistic: impl Into<Value<Statistic>>,
-        ) -> Self {
+        pub fn new(required: CustomizedLoadMetricSpecificationRequired) -> Self {
             CustomizedLoadMetricSpecification {
                 dimensions: None,
-                metric_name: metric_name.into(),
-                namespace: namespace.into(),
-                statistic: statistic.into(),
+                metric_name: required.metric_name,
+                namespace: required.namespace,
+                statistic: required.statistic,
                 unit: None,
             }
         }
@@ -166,18 +174,26 @@ pub mod scaling_plan {
         pub unit: Option<Value<String>>,
     }
 
+    /// The required properties of a [`CustomizedScalingMetricSpecification`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct CustomizedScalingMetricSpecificationRequired {
+        /// `MetricName`.
+        pub metric_name: Value<String>,
+        /// `Namespace`.
+        pub namespace: Value<String>,
+        /// `Statistic`.
+        pub statistic: Value<Statistic>,
+    }
+
     impl CustomizedScalingMetricSpecification {
         /// A new `CustomizedScalingMetricSpecification` with its required properties set and the optional ones unset.
-        pub fn new(
-            metric_name: impl Into<Value<String>>,
-            namespace: impl Into<Value<String>>,
-            statistic: impl Into<Value<Statistic>>,
-        ) -> Self {
+        pub fn new(required: CustomizedScalingMetricSpecificationRequired) -> Self {
             CustomizedScalingMetricSpecification {
                 dimensions: None,
-                metric_name: metric_name.into(),
-                namespace: namespace.into(),
-                statistic: statistic.into(),
+                metric_name: required.metric_name,
+                namespace: required.namespace,
+                statistic: required.statistic,
                 unit: None,
             }
         }
@@ -194,12 +210,22 @@ pub mod scaling_plan {
         pub value: Value<String>,
     }
 
+    /// The required properties of a [`MetricDimension`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct MetricDimensionRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `Value`.
+        pub value: Value<String>,
+    }
+
     impl MetricDimension {
         /// A new `MetricDimension` with its required properties set and the optional ones unset.
-        pub fn new(name: impl Into<Value<String>>, value: impl Into<Value<String>>) -> Self {
+        pub fn new(required: MetricDimensionRequired) -> Self {
             MetricDimension {
-                name: name.into(),
-                value: value.into(),
+                name: required.name,
+                value: required.value,
             }
         }
     }
@@ -342,31 +368,42 @@ pub mod scaling_plan {
         pub target_tracking_configurations: Vec<TargetTrackingConfiguration>,
     }
 
+    /// The required properties of a [`ScalingInstruction`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ScalingInstructionRequired {
+        /// `MaxCapacity`.
+        pub max_capacity: Value<i64>,
+        /// `MinCapacity`.
+        pub min_capacity: Value<i64>,
+        /// `ResourceId`.
+        pub resource_id: Value<String>,
+        /// `ScalableDimension`.
+        pub scalable_dimension: Value<ScalableDimension>,
+        /// `ServiceNamespace`.
+        pub service_namespace: Value<ServiceNamespace>,
+        /// `TargetTrackingConfigurations`.
+        pub target_tracking_configurations: Vec<TargetTrackingConfiguration>,
+    }
+
     impl ScalingInstruction {
         /// A new `ScalingInstruction` with its required properties set and the optional ones unset.
-        pub fn new(
-            max_capacity: impl Into<Value<i64>>,
-            min_capacity: impl Into<Value<i64>>,
-            resource_id: impl Into<Value<String>>,
-            scalable_dimension: impl Into<Value<ScalableDimension>>,
-            service_namespace: impl Into<Value<ServiceNamespace>>,
-            target_tracking_configurations: impl Into<Vec<TargetTrackingConfiguration>>,
-        ) -> Self {
+        pub fn new(required: ScalingInstructionRequired) -> Self {
             ScalingInstruction {
                 customized_load_metric_specification: None,
                 disable_dynamic_scaling: None,
-                max_capacity: max_capacity.into(),
-                min_capacity: min_capacity.into(),
+                max_capacity: required.max_capacity,
+                min_capacity: required.min_capacity,
                 predefined_load_metric_specification: None,
                 predictive_scaling_max_capacity_behavior: None,
                 predictive_scaling_max_capacity_buffer: None,
                 predictive_scaling_mode: None,
-                resource_id: resource_id.into(),
-                scalable_dimension: scalable_dimension.into(),
+                resource_id: required.resource_id,
+                scalable_dimension: required.scalable_dimension,
                 scaling_policy_update_behavior: None,
                 scheduled_action_buffer_time: None,
-                service_namespace: service_namespace.into(),
-                target_tracking_configurations: target_tracking_configurations.into(),
+                service_namespace: required.service_namespace,
+                target_tracking_configurations: required.target_tracking_configurations,
             }
         }
     }

@@ -190,21 +190,30 @@ pub mod partnership {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`Partnership`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct PartnershipRequired {
+        /// `Capabilities`.
+        pub capabilities: List<String>,
+        /// `Email`.
+        pub email: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+        /// `ProfileId`.
+        pub profile_id: Value<String>,
+    }
+
     impl Partnership {
         /// A new `Partnership` with its required properties set and the optional ones unset.
-        pub fn new(
-            capabilities: impl Into<List<String>>,
-            email: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-            profile_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: PartnershipRequired) -> Self {
             Partnership {
-                capabilities: capabilities.into(),
+                capabilities: required.capabilities,
                 capability_options: None,
-                email: email.into(),
-                name: name.into(),
+                email: required.email,
+                name: required.name,
                 phone: None,
-                profile_id: profile_id.into(),
+                profile_id: required.profile_id,
                 tags: None,
             }
         }
@@ -441,20 +450,29 @@ pub mod profile {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`Profile`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ProfileRequired {
+        /// `BusinessName`.
+        pub business_name: Value<String>,
+        /// `Logging`.
+        pub logging: Value<Logging>,
+        /// `Name`.
+        pub name: Value<String>,
+        /// `Phone`.
+        pub phone: Value<String>,
+    }
+
     impl Profile {
         /// A new `Profile` with its required properties set and the optional ones unset.
-        pub fn new(
-            business_name: impl Into<Value<String>>,
-            logging: impl Into<Value<Logging>>,
-            name: impl Into<Value<String>>,
-            phone: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ProfileRequired) -> Self {
             Profile {
-                business_name: business_name.into(),
+                business_name: required.business_name,
                 email: None,
-                logging: logging.into(),
-                name: name.into(),
-                phone: phone.into(),
+                logging: required.logging,
+                name: required.name,
+                phone: required.phone,
                 tags: None,
             }
         }

@@ -217,12 +217,19 @@ pub mod backup_plan {
         pub target_logically_air_gapped_backup_vault_arn: Option<Value<String>>,
     }
 
+    /// The required properties of a [`BackupRuleResourceType`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct BackupRuleResourceTypeRequired {
+        /// `RuleName`.
+        pub rule_name: Value<String>,
+        /// `TargetBackupVault`.
+        pub target_backup_vault: Value<String>,
+    }
+
     impl BackupRuleResourceType {
         /// A new `BackupRuleResourceType` with its required properties set and the optional ones unset.
-        pub fn new(
-            rule_name: impl Into<Value<String>>,
-            target_backup_vault: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: BackupRuleResourceTypeRequired) -> Self {
             BackupRuleResourceType {
                 completion_window_minutes: None,
                 copy_actions: None,
@@ -230,12 +237,12 @@ pub mod backup_plan {
                 index_actions: None,
                 lifecycle: None,
                 recovery_point_tags: None,
-                rule_name: rule_name.into(),
+                rule_name: required.rule_name,
                 scan_actions: None,
                 schedule_expression: None,
                 schedule_expression_timezone: None,
                 start_window_minutes: None,
-                target_backup_vault: target_backup_vault.into(),
+                target_backup_vault: required.target_backup_vault,
                 target_logically_air_gapped_backup_vault_arn: None,
             }
         }
@@ -514,19 +521,26 @@ pub mod backup_selection {
         pub selection_name: Value<String>,
     }
 
+    /// The required properties of a [`BackupSelectionResourceType`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct BackupSelectionResourceTypeRequired {
+        /// `IamRoleArn`.
+        pub iam_role_arn: Value<String>,
+        /// `SelectionName`.
+        pub selection_name: Value<String>,
+    }
+
     impl BackupSelectionResourceType {
         /// A new `BackupSelectionResourceType` with its required properties set and the optional ones unset.
-        pub fn new(
-            iam_role_arn: impl Into<Value<String>>,
-            selection_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: BackupSelectionResourceTypeRequired) -> Self {
             BackupSelectionResourceType {
                 conditions: None,
-                iam_role_arn: iam_role_arn.into(),
+                iam_role_arn: required.iam_role_arn,
                 list_of_tags: None,
                 not_resources: None,
                 resources: None,
-                selection_name: selection_name.into(),
+                selection_name: required.selection_name,
             }
         }
     }
@@ -567,17 +581,25 @@ pub mod backup_selection {
         pub condition_value: Value<String>,
     }
 
+    /// The required properties of a [`ConditionResourceType`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ConditionResourceTypeRequired {
+        /// `ConditionKey`.
+        pub condition_key: Value<String>,
+        /// `ConditionType`.
+        pub condition_type: Value<String>,
+        /// `ConditionValue`.
+        pub condition_value: Value<String>,
+    }
+
     impl ConditionResourceType {
         /// A new `ConditionResourceType` with its required properties set and the optional ones unset.
-        pub fn new(
-            condition_key: impl Into<Value<String>>,
-            condition_type: impl Into<Value<String>>,
-            condition_value: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ConditionResourceTypeRequired) -> Self {
             ConditionResourceType {
-                condition_key: condition_key.into(),
-                condition_type: condition_type.into(),
-                condition_value: condition_value.into(),
+                condition_key: required.condition_key,
+                condition_type: required.condition_type,
+                condition_value: required.condition_value,
             }
         }
     }
@@ -863,15 +885,22 @@ pub mod framework {
         pub parameter_value: Value<String>,
     }
 
+    /// The required properties of a [`ControlInputParameter`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ControlInputParameterRequired {
+        /// `ParameterName`.
+        pub parameter_name: Value<String>,
+        /// `ParameterValue`.
+        pub parameter_value: Value<String>,
+    }
+
     impl ControlInputParameter {
         /// A new `ControlInputParameter` with its required properties set and the optional ones unset.
-        pub fn new(
-            parameter_name: impl Into<Value<String>>,
-            parameter_value: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ControlInputParameterRequired) -> Self {
             ControlInputParameter {
-                parameter_name: parameter_name.into(),
-                parameter_value: parameter_value.into(),
+                parameter_name: required.parameter_name,
+                parameter_value: required.parameter_value,
             }
         }
     }
@@ -972,18 +1001,26 @@ pub mod legal_hold {
         pub title: Value<String>,
     }
 
+    /// The required properties of a [`LegalHold`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct LegalHoldRequired {
+        /// `Title`.
+        pub title: Value<String>,
+        /// `Description`.
+        pub description: Value<String>,
+        /// `RecoveryPointSelection`.
+        pub recovery_point_selection: RecoveryPointSelection,
+    }
+
     impl LegalHold {
         /// A new `LegalHold` with its required properties set and the optional ones unset.
-        pub fn new(
-            title: impl Into<Value<String>>,
-            description: impl Into<Value<String>>,
-            recovery_point_selection: impl Into<RecoveryPointSelection>,
-        ) -> Self {
+        pub fn new(required: LegalHoldRequired) -> Self {
             LegalHold {
-                description: description.into(),
-                recovery_point_selection: recovery_point_selection.into(),
+                description: required.description,
+                recovery_point_selection: required.recovery_point_selection,
                 tags: None,
-                title: title.into(),
+                title: required.title,
             }
         }
     }
@@ -1043,12 +1080,22 @@ pub mod legal_hold {
         pub to_date: Value<String>,
     }
 
+    /// The required properties of a [`DateRange`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DateRangeRequired {
+        /// `FromDate`.
+        pub from_date: Value<String>,
+        /// `ToDate`.
+        pub to_date: Value<String>,
+    }
+
     impl DateRange {
         /// A new `DateRange` with its required properties set and the optional ones unset.
-        pub fn new(from_date: impl Into<Value<String>>, to_date: impl Into<Value<String>>) -> Self {
+        pub fn new(required: DateRangeRequired) -> Self {
             DateRange {
-                from_date: from_date.into(),
-                to_date: to_date.into(),
+                from_date: required.from_date,
+                to_date: required.to_date,
             }
         }
     }
@@ -1094,12 +1141,22 @@ pub mod legal_hold {
         pub value: Value<String>,
     }
 
+    /// The required properties of a [`Tags`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct TagsRequired {
+        /// `Key`.
+        pub key: Value<String>,
+        /// `Value`.
+        pub value: Value<String>,
+    }
+
     impl Tags {
         /// A new `Tags` with its required properties set and the optional ones unset.
-        pub fn new(key: impl Into<Value<String>>, value: impl Into<Value<String>>) -> Self {
+        pub fn new(required: TagsRequired) -> Self {
             Tags {
-                key: key.into(),
-                value: value.into(),
+                key: required.key,
+                value: required.value,
             }
         }
     }
@@ -1156,20 +1213,28 @@ pub mod logically_air_gapped_backup_vault {
         pub notifications: Option<NotificationObjectType>,
     }
 
+    /// The required properties of a [`LogicallyAirGappedBackupVault`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct LogicallyAirGappedBackupVaultRequired {
+        /// `BackupVaultName`.
+        pub backup_vault_name: Value<String>,
+        /// `MinRetentionDays`.
+        pub min_retention_days: Value<i64>,
+        /// `MaxRetentionDays`.
+        pub max_retention_days: Value<i64>,
+    }
+
     impl LogicallyAirGappedBackupVault {
         /// A new `LogicallyAirGappedBackupVault` with its required properties set and the optional ones unset.
-        pub fn new(
-            backup_vault_name: impl Into<Value<String>>,
-            min_retention_days: impl Into<Value<i64>>,
-            max_retention_days: impl Into<Value<i64>>,
-        ) -> Self {
+        pub fn new(required: LogicallyAirGappedBackupVaultRequired) -> Self {
             LogicallyAirGappedBackupVault {
                 access_policy: None,
-                backup_vault_name: backup_vault_name.into(),
+                backup_vault_name: required.backup_vault_name,
                 backup_vault_tags: None,
                 encryption_key_arn: None,
-                max_retention_days: max_retention_days.into(),
-                min_retention_days: min_retention_days.into(),
+                max_retention_days: required.max_retention_days,
+                min_retention_days: required.min_retention_days,
                 mpa_approval_team_arn: None,
                 notifications: None,
             }
@@ -1440,17 +1505,25 @@ pub mod restore_testing_plan {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`RestoreTestingPlan`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct RestoreTestingPlanRequired {
+        /// `RecoveryPointSelection`.
+        pub recovery_point_selection: RestoreTestingRecoveryPointSelection,
+        /// `ScheduleExpression`.
+        pub schedule_expression: Value<String>,
+        /// `RestoreTestingPlanName`.
+        pub restore_testing_plan_name: Value<String>,
+    }
+
     impl RestoreTestingPlan {
         /// A new `RestoreTestingPlan` with its required properties set and the optional ones unset.
-        pub fn new(
-            recovery_point_selection: impl Into<RestoreTestingRecoveryPointSelection>,
-            schedule_expression: impl Into<Value<String>>,
-            restore_testing_plan_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: RestoreTestingPlanRequired) -> Self {
             RestoreTestingPlan {
-                recovery_point_selection: recovery_point_selection.into(),
-                restore_testing_plan_name: restore_testing_plan_name.into(),
-                schedule_expression: schedule_expression.into(),
+                recovery_point_selection: required.recovery_point_selection,
+                restore_testing_plan_name: required.restore_testing_plan_name,
+                schedule_expression: required.schedule_expression,
                 schedule_expression_timezone: None,
                 start_window_hours: None,
                 tags: None,
@@ -1653,22 +1726,31 @@ pub mod restore_testing_selection {
         pub validation_window_hours: Option<Value<i64>>,
     }
 
+    /// The required properties of a [`RestoreTestingSelection`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct RestoreTestingSelectionRequired {
+        /// `IamRoleArn`.
+        pub iam_role_arn: Value<String>,
+        /// `ProtectedResourceType`.
+        pub protected_resource_type: Value<String>,
+        /// `RestoreTestingPlanName`.
+        pub restore_testing_plan_name: Value<String>,
+        /// `RestoreTestingSelectionName`.
+        pub restore_testing_selection_name: Value<String>,
+    }
+
     impl RestoreTestingSelection {
         /// A new `RestoreTestingSelection` with its required properties set and the optional ones unset.
-        pub fn new(
-            iam_role_arn: impl Into<Value<String>>,
-            protected_resource_type: impl Into<Value<String>>,
-            restore_testing_plan_name: impl Into<Value<String>>,
-            restore_testing_selection_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: RestoreTestingSelectionRequired) -> Self {
             RestoreTestingSelection {
-                iam_role_arn: iam_role_arn.into(),
+                iam_role_arn: required.iam_role_arn,
                 protected_resource_arns: None,
                 protected_resource_conditions: None,
-                protected_resource_type: protected_resource_type.into(),
+                protected_resource_type: required.protected_resource_type,
                 restore_metadata_overrides: None,
-                restore_testing_plan_name: restore_testing_plan_name.into(),
-                restore_testing_selection_name: restore_testing_selection_name.into(),
+                restore_testing_plan_name: required.restore_testing_plan_name,
+                restore_testing_selection_name: required.restore_testing_selection_name,
                 validation_window_hours: None,
             }
         }
@@ -1701,12 +1783,22 @@ pub mod restore_testing_selection {
         pub value: Value<String>,
     }
 
+    /// The required properties of a [`KeyValue`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct KeyValueRequired {
+        /// `Key`.
+        pub key: Value<String>,
+        /// `Value`.
+        pub value: Value<String>,
+    }
+
     impl KeyValue {
         /// A new `KeyValue` with its required properties set and the optional ones unset.
-        pub fn new(key: impl Into<Value<String>>, value: impl Into<Value<String>>) -> Self {
+        pub fn new(required: KeyValueRequired) -> Self {
             KeyValue {
-                key: key.into(),
-                value: value.into(),
+                key: required.key,
+                value: required.value,
             }
         }
     }
@@ -1768,17 +1860,25 @@ pub mod tiering_configuration {
         pub tiering_configuration_tags: Option<BTreeMap<String, Value<String>>>,
     }
 
+    /// The required properties of a [`TieringConfiguration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct TieringConfigurationRequired {
+        /// `TieringConfigurationName`.
+        pub tiering_configuration_name: Value<String>,
+        /// `BackupVaultName`.
+        pub backup_vault_name: Value<String>,
+        /// `ResourceSelection`.
+        pub resource_selection: Vec<ResourceSelection>,
+    }
+
     impl TieringConfiguration {
         /// A new `TieringConfiguration` with its required properties set and the optional ones unset.
-        pub fn new(
-            tiering_configuration_name: impl Into<Value<String>>,
-            backup_vault_name: impl Into<Value<String>>,
-            resource_selection: impl Into<Vec<ResourceSelection>>,
-        ) -> Self {
+        pub fn new(required: TieringConfigurationRequired) -> Self {
             TieringConfiguration {
-                backup_vault_name: backup_vault_name.into(),
-                resource_selection: resource_selection.into(),
-                tiering_configuration_name: tiering_configuration_name.into(),
+                backup_vault_name: required.backup_vault_name,
+                resource_selection: required.resource_selection,
+                tiering_configuration_name: required.tiering_configuration_name,
                 tiering_configuration_tags: None,
             }
         }

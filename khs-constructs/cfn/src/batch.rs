@@ -419,16 +419,23 @@ pub mod compute_environment {
         pub kubernetes_namespace: Value<String>,
     }
 
+    /// The required properties of a [`EksConfiguration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct EksConfigurationRequired {
+        /// `EksClusterArn`.
+        pub eks_cluster_arn: Value<String>,
+        /// `KubernetesNamespace`.
+        pub kubernetes_namespace: Value<String>,
+    }
+
     impl EksConfiguration {
         /// A new `EksConfiguration` with its required properties set and the optional ones unset.
-        pub fn new(
-            eks_cluster_arn: impl Into<Value<String>>,
-            kubernetes_namespace: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: EksConfigurationRequired) -> Self {
             EksConfiguration {
                 access_entry: None,
-                eks_cluster_arn: eks_cluster_arn.into(),
-                kubernetes_namespace: kubernetes_namespace.into(),
+                eks_cluster_arn: required.eks_cluster_arn,
+                kubernetes_namespace: required.kubernetes_namespace,
             }
         }
     }
@@ -662,15 +669,22 @@ pub mod compute_environment {
         pub subnets: List<String>,
     }
 
+    /// The required properties of a [`ManagedInstancesNetworkConfiguration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ManagedInstancesNetworkConfigurationRequired {
+        /// `SecurityGroups`.
+        pub security_groups: List<String>,
+        /// `Subnets`.
+        pub subnets: List<String>,
+    }
+
     impl ManagedInstancesNetworkConfiguration {
         /// A new `ManagedInstancesNetworkConfiguration` with its required properties set and the optional ones unset.
-        pub fn new(
-            security_groups: impl Into<List<String>>,
-            subnets: impl Into<List<String>>,
-        ) -> Self {
+        pub fn new(required: ManagedInstancesNetworkConfigurationRequired) -> Self {
             ManagedInstancesNetworkConfiguration {
-                security_groups: security_groups.into(),
-                subnets: subnets.into(),
+                security_groups: required.security_groups,
+                subnets: required.subnets,
             }
         }
     }
@@ -2438,17 +2452,25 @@ pub mod job_definition {
         pub num_nodes: Value<i64>,
     }
 
+    /// The required properties of a [`NodeProperties`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct NodePropertiesRequired {
+        /// `MainNode`.
+        pub main_node: Value<i64>,
+        /// `NodeRangeProperties`.
+        pub node_range_properties: Vec<NodeRangeProperty>,
+        /// `NumNodes`.
+        pub num_nodes: Value<i64>,
+    }
+
     impl NodeProperties {
         /// A new `NodeProperties` with its required properties set and the optional ones unset.
-        pub fn new(
-            main_node: impl Into<Value<i64>>,
-            node_range_properties: impl Into<Vec<NodeRangeProperty>>,
-            num_nodes: impl Into<Value<i64>>,
-        ) -> Self {
+        pub fn new(required: NodePropertiesRequired) -> Self {
             NodeProperties {
-                main_node: main_node.into(),
-                node_range_properties: node_range_properties.into(),
-                num_nodes: num_nodes.into(),
+                main_node: required.main_node,
+                node_range_properties: required.node_range_properties,
+                num_nodes: required.num_nodes,
             }
         }
     }
@@ -2658,12 +2680,22 @@ pub mod job_definition {
         pub value_from: Value<String>,
     }
 
+    /// The required properties of a [`Secret`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SecretRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `ValueFrom`.
+        pub value_from: Value<String>,
+    }
+
     impl Secret {
         /// A new `Secret` with its required properties set and the optional ones unset.
-        pub fn new(name: impl Into<Value<String>>, value_from: impl Into<Value<String>>) -> Self {
+        pub fn new(required: SecretRequired) -> Self {
             Secret {
-                name: name.into(),
-                value_from: value_from.into(),
+                name: required.name,
+                value_from: required.value_from,
             }
         }
     }
@@ -2679,15 +2711,22 @@ pub mod job_definition {
         pub container_name: Value<String>,
     }
 
+    /// The required properties of a [`TaskContainerDependency`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct TaskContainerDependencyRequired {
+        /// `Condition`.
+        pub condition: Value<String>,
+        /// `ContainerName`.
+        pub container_name: Value<String>,
+    }
+
     impl TaskContainerDependency {
         /// A new `TaskContainerDependency` with its required properties set and the optional ones unset.
-        pub fn new(
-            condition: impl Into<Value<String>>,
-            container_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: TaskContainerDependencyRequired) -> Self {
             TaskContainerDependency {
-                condition: condition.into(),
-                container_name: container_name.into(),
+                condition: required.condition,
+                container_name: required.container_name,
             }
         }
     }
@@ -2870,17 +2909,25 @@ pub mod job_definition {
         pub soft_limit: Value<i64>,
     }
 
+    /// The required properties of a [`Ulimit`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct UlimitRequired {
+        /// `HardLimit`.
+        pub hard_limit: Value<i64>,
+        /// `Name`.
+        pub name: Value<String>,
+        /// `SoftLimit`.
+        pub soft_limit: Value<i64>,
+    }
+
     impl Ulimit {
         /// A new `Ulimit` with its required properties set and the optional ones unset.
-        pub fn new(
-            hard_limit: impl Into<Value<i64>>,
-            name: impl Into<Value<String>>,
-            soft_limit: impl Into<Value<i64>>,
-        ) -> Self {
+        pub fn new(required: UlimitRequired) -> Self {
             Ulimit {
-                hard_limit: hard_limit.into(),
-                name: name.into(),
-                soft_limit: soft_limit.into(),
+                hard_limit: required.hard_limit,
+                name: required.name,
+                soft_limit: required.soft_limit,
             }
         }
     }
@@ -3083,19 +3130,28 @@ pub mod job_queue {
         pub state: Value<State>,
     }
 
+    /// The required properties of a [`JobStateTimeLimitAction`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct JobStateTimeLimitActionRequired {
+        /// `Action`.
+        pub action: Value<String>,
+        /// `MaxTimeSeconds`.
+        pub max_time_seconds: Value<i64>,
+        /// `Reason`.
+        pub reason: Value<String>,
+        /// `State`.
+        pub state: Value<State>,
+    }
+
     impl JobStateTimeLimitAction {
         /// A new `JobStateTimeLimitAction` with its required properties set and the optional ones unset.
-        pub fn new(
-            action: impl Into<Value<String>>,
-            max_time_seconds: impl Into<Value<i64>>,
-            reason: impl Into<Value<String>>,
-            state: impl Into<Value<State>>,
-        ) -> Self {
+        pub fn new(required: JobStateTimeLimitActionRequired) -> Self {
             JobStateTimeLimitAction {
-                action: action.into(),
-                max_time_seconds: max_time_seconds.into(),
-                reason: reason.into(),
-                state: state.into(),
+                action: required.action,
+                max_time_seconds: required.max_time_seconds,
+                reason: required.reason,
+                state: required.state,
             }
         }
     }
@@ -3217,21 +3273,31 @@ pub mod quota_share {
         pub tags: Option<BTreeMap<String, Value<String>>>,
     }
 
+    /// The required properties of a [`QuotaShare`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct QuotaShareRequired {
+        /// `QuotaShareName`.
+        pub quota_share_name: Value<String>,
+        /// `JobQueue`.
+        pub job_queue: Value<String>,
+        /// `CapacityLimits`.
+        pub capacity_limits: Vec<QuotaShareCapacityLimit>,
+        /// `ResourceSharingConfiguration`.
+        pub resource_sharing_configuration: QuotaShareResourceSharingConfiguration,
+        /// `PreemptionConfiguration`.
+        pub preemption_configuration: QuotaSharePreemptionConfiguration,
+    }
+
     impl QuotaShare {
         /// A new `QuotaShare` with its required properties set and the optional ones unset.
-        pub fn new(
-            quota_share_name: impl Into<Value<String>>,
-            job_queue: impl Into<Value<String>>,
-            capacity_limits: impl Into<Vec<QuotaShareCapacityLimit>>,
-            resource_sharing_configuration: impl Into<QuotaShareResourceSharingConfiguration>,
-            preemption_configuration: impl Into<QuotaSharePreemptionConfiguration>,
-        ) -> Self {
+        pub fn new(required: QuotaShareRequired) -> Self {
             QuotaShare {
-                capacity_limits: capacity_limits.into(),
-                job_queue: job_queue.into(),
-                preemption_configuration: preemption_configuration.into(),
-                quota_share_name: quota_share_name.into(),
-                resource_sharing_configuration: resource_sharing_configuration.into(),
+                capacity_limits: required.capacity_limits,
+                job_queue: required.job_queue,
+                preemption_configuration: required.preemption_configuration,
+                quota_share_name: required.quota_share_name,
+                resource_sharing_configuration: required.resource_sharing_configuration,
                 state: None,
                 tags: None,
             }

@@ -212,15 +212,22 @@ pub mod dashboard {
         pub start_time: DateTimeValue,
     }
 
+    /// The required properties of a [`DateTimeRange`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DateTimeRangeRequired {
+        /// `EndTime`.
+        pub end_time: DateTimeValue,
+        /// `StartTime`.
+        pub start_time: DateTimeValue,
+    }
+
     impl DateTimeRange {
         /// A new `DateTimeRange` with its required properties set and the optional ones unset.
-        pub fn new(
-            end_time: impl Into<DateTimeValue>,
-            start_time: impl Into<DateTimeValue>,
-        ) -> Self {
+        pub fn new(required: DateTimeRangeRequired) -> Self {
             DateTimeRange {
-                end_time: end_time.into(),
-                start_time: start_time.into(),
+                end_time: required.end_time,
+                start_time: required.start_time,
             }
         }
     }
@@ -1072,20 +1079,29 @@ pub mod scheduled_report {
         pub widget_ids: Option<List<String>>,
     }
 
+    /// The required properties of a [`ScheduledReport`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ScheduledReportRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `DashboardArn`.
+        pub dashboard_arn: Value<String>,
+        /// `ScheduledReportExecutionRoleArn`.
+        pub scheduled_report_execution_role_arn: Value<String>,
+        /// `ScheduleConfig`.
+        pub schedule_config: ScheduleConfig,
+    }
+
     impl ScheduledReport {
         /// A new `ScheduledReport` with its required properties set and the optional ones unset.
-        pub fn new(
-            name: impl Into<Value<String>>,
-            dashboard_arn: impl Into<Value<String>>,
-            scheduled_report_execution_role_arn: impl Into<Value<String>>,
-            schedule_config: impl Into<ScheduleConfig>,
-        ) -> Self {
+        pub fn new(required: ScheduledReportRequired) -> Self {
             ScheduledReport {
-                dashboard_arn: dashboard_arn.into(),
+                dashboard_arn: required.dashboard_arn,
                 description: None,
-                name: name.into(),
-                schedule_config: schedule_config.into(),
-                scheduled_report_execution_role_arn: scheduled_report_execution_role_arn.into(),
+                name: required.name,
+                schedule_config: required.schedule_config,
+                scheduled_report_execution_role_arn: required.scheduled_report_execution_role_arn,
                 tags: None,
                 widget_date_range_override: None,
                 widget_ids: None,
@@ -1148,15 +1164,22 @@ pub mod scheduled_report {
         pub start_time: DateTimeValue,
     }
 
+    /// The required properties of a [`DateTimeRange`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DateTimeRangeRequired {
+        /// `EndTime`.
+        pub end_time: DateTimeValue,
+        /// `StartTime`.
+        pub start_time: DateTimeValue,
+    }
+
     impl DateTimeRange {
         /// A new `DateTimeRange` with its required properties set and the optional ones unset.
-        pub fn new(
-            end_time: impl Into<DateTimeValue>,
-            start_time: impl Into<DateTimeValue>,
-        ) -> Self {
+        pub fn new(required: DateTimeRangeRequired) -> Self {
             DateTimeRange {
-                end_time: end_time.into(),
-                start_time: start_time.into(),
+                end_time: required.end_time,
+                start_time: required.start_time,
             }
         }
     }

@@ -199,20 +199,29 @@ pub mod export {
         pub s3_region: Value<String>,
     }
 
+    /// The required properties of a [`S3Destination`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct S3DestinationRequired {
+        /// `S3Bucket`.
+        pub s3_bucket: Value<String>,
+        /// `S3OutputConfigurations`.
+        pub s3_output_configurations: S3OutputConfigurations,
+        /// `S3Prefix`.
+        pub s3_prefix: Value<String>,
+        /// `S3Region`.
+        pub s3_region: Value<String>,
+    }
+
     impl S3Destination {
         /// A new `S3Destination` with its required properties set and the optional ones unset.
-        pub fn new(
-            s3_bucket: impl Into<Value<String>>,
-            s3_output_configurations: impl Into<S3OutputConfigurations>,
-            s3_prefix: impl Into<Value<String>>,
-            s3_region: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: S3DestinationRequired) -> Self {
             S3Destination {
-                s3_bucket: s3_bucket.into(),
+                s3_bucket: required.s3_bucket,
                 s3_bucket_owner: None,
-                s3_output_configurations: s3_output_configurations.into(),
-                s3_prefix: s3_prefix.into(),
-                s3_region: s3_region.into(),
+                s3_output_configurations: required.s3_output_configurations,
+                s3_prefix: required.s3_prefix,
+                s3_region: required.s3_region,
             }
         }
     }

@@ -328,17 +328,25 @@ pub mod agent {
         pub relay_conversation_history: Option<Value<RelayConversationHistory>>,
     }
 
+    /// The required properties of a [`AgentCollaborator`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct AgentCollaboratorRequired {
+        /// `AgentDescriptor`.
+        pub agent_descriptor: AgentDescriptor,
+        /// `CollaborationInstruction`.
+        pub collaboration_instruction: Value<String>,
+        /// `CollaboratorName`.
+        pub collaborator_name: Value<String>,
+    }
+
     impl AgentCollaborator {
         /// A new `AgentCollaborator` with its required properties set and the optional ones unset.
-        pub fn new(
-            agent_descriptor: impl Into<AgentDescriptor>,
-            collaboration_instruction: impl Into<Value<String>>,
-            collaborator_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: AgentCollaboratorRequired) -> Self {
             AgentCollaborator {
-                agent_descriptor: agent_descriptor.into(),
-                collaboration_instruction: collaboration_instruction.into(),
-                collaborator_name: collaborator_name.into(),
+                agent_descriptor: required.agent_descriptor,
+                collaboration_instruction: required.collaboration_instruction,
+                collaborator_name: required.collaborator_name,
                 relay_conversation_history: None,
             }
         }
@@ -377,15 +385,22 @@ pub mod agent {
         pub knowledge_base_state: Option<Value<KnowledgeBaseState>>,
     }
 
+    /// The required properties of a [`AgentKnowledgeBase`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct AgentKnowledgeBaseRequired {
+        /// `Description`.
+        pub description: Value<String>,
+        /// `KnowledgeBaseId`.
+        pub knowledge_base_id: Value<String>,
+    }
+
     impl AgentKnowledgeBase {
         /// A new `AgentKnowledgeBase` with its required properties set and the optional ones unset.
-        pub fn new(
-            description: impl Into<Value<String>>,
-            knowledge_base_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: AgentKnowledgeBaseRequired) -> Self {
             AgentKnowledgeBase {
-                description: description.into(),
-                knowledge_base_id: knowledge_base_id.into(),
+                description: required.description,
+                knowledge_base_id: required.knowledge_base_id,
                 knowledge_base_state: None,
             }
         }
@@ -1093,15 +1108,22 @@ pub mod agent_alias {
         pub tags: Option<BTreeMap<String, Value<String>>>,
     }
 
+    /// The required properties of a [`AgentAlias`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct AgentAliasRequired {
+        /// `AgentAliasName`.
+        pub agent_alias_name: Value<String>,
+        /// `AgentId`.
+        pub agent_id: Value<String>,
+    }
+
     impl AgentAlias {
         /// A new `AgentAlias` with its required properties set and the optional ones unset.
-        pub fn new(
-            agent_alias_name: impl Into<Value<String>>,
-            agent_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: AgentAliasRequired) -> Self {
             AgentAlias {
-                agent_alias_name: agent_alias_name.into(),
-                agent_id: agent_id.into(),
+                agent_alias_name: required.agent_alias_name,
+                agent_id: required.agent_id,
                 description: None,
                 routing_configuration: None,
                 tags: None,
@@ -1461,13 +1483,23 @@ pub mod automated_reasoning_policy {
         pub id: Value<String>,
     }
 
+    /// The required properties of a [`PolicyDefinitionRule`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct PolicyDefinitionRuleRequired {
+        /// `Expression`.
+        pub expression: Value<String>,
+        /// `Id`.
+        pub id: Value<String>,
+    }
+
     impl PolicyDefinitionRule {
         /// A new `PolicyDefinitionRule` with its required properties set and the optional ones unset.
-        pub fn new(expression: impl Into<Value<String>>, id: impl Into<Value<String>>) -> Self {
+        pub fn new(required: PolicyDefinitionRuleRequired) -> Self {
             PolicyDefinitionRule {
                 alternate_expression: None,
-                expression: expression.into(),
-                id: id.into(),
+                expression: required.expression,
+                id: required.id,
             }
         }
     }
@@ -1539,17 +1571,25 @@ pub mod automated_reasoning_policy {
         pub type_: Value<String>,
     }
 
+    /// The required properties of a [`PolicyDefinitionVariable`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct PolicyDefinitionVariableRequired {
+        /// `Description`.
+        pub description: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+        /// `Type`.
+        pub type_: Value<String>,
+    }
+
     impl PolicyDefinitionVariable {
         /// A new `PolicyDefinitionVariable` with its required properties set and the optional ones unset.
-        pub fn new(
-            description: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-            type_: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: PolicyDefinitionVariableRequired) -> Self {
             PolicyDefinitionVariable {
-                description: description.into(),
-                name: name.into(),
-                type_: type_.into(),
+                description: required.description,
+                name: required.name,
+                type_: required.type_,
             }
         }
     }
@@ -3735,19 +3775,27 @@ pub mod data_source {
         pub vector_ingestion_configuration: Option<VectorIngestionConfiguration>,
     }
 
+    /// The required properties of a [`DataSource`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DataSourceRequired {
+        /// `DataSourceConfiguration`.
+        pub data_source_configuration: DataSourceConfiguration,
+        /// `Name`.
+        pub name: Value<String>,
+        /// `KnowledgeBaseId`.
+        pub knowledge_base_id: Value<String>,
+    }
+
     impl DataSource {
         /// A new `DataSource` with its required properties set and the optional ones unset.
-        pub fn new(
-            data_source_configuration: impl Into<DataSourceConfiguration>,
-            name: impl Into<Value<String>>,
-            knowledge_base_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: DataSourceRequired) -> Self {
             DataSource {
                 data_deletion_policy: None,
-                data_source_configuration: data_source_configuration.into(),
+                data_source_configuration: required.data_source_configuration,
                 description: None,
-                knowledge_base_id: knowledge_base_id.into(),
-                name: name.into(),
+                knowledge_base_id: required.knowledge_base_id,
+                name: required.name,
                 server_side_encryption_configuration: None,
                 vector_ingestion_configuration: None,
             }
@@ -4008,19 +4056,28 @@ pub mod data_source {
         pub host_url: Value<String>,
     }
 
+    /// The required properties of a [`ConfluenceSourceConfiguration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ConfluenceSourceConfigurationRequired {
+        /// `AuthType`.
+        pub auth_type: Value<AuthType>,
+        /// `CredentialsSecretArn`.
+        pub credentials_secret_arn: Value<String>,
+        /// `HostType`.
+        pub host_type: Value<HostType>,
+        /// `HostUrl`.
+        pub host_url: Value<String>,
+    }
+
     impl ConfluenceSourceConfiguration {
         /// A new `ConfluenceSourceConfiguration` with its required properties set and the optional ones unset.
-        pub fn new(
-            auth_type: impl Into<Value<AuthType>>,
-            credentials_secret_arn: impl Into<Value<String>>,
-            host_type: impl Into<Value<HostType>>,
-            host_url: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ConfluenceSourceConfigurationRequired) -> Self {
             ConfluenceSourceConfiguration {
-                auth_type: auth_type.into(),
-                credentials_secret_arn: credentials_secret_arn.into(),
-                host_type: host_type.into(),
-                host_url: host_url.into(),
+                auth_type: required.auth_type,
+                credentials_secret_arn: required.credentials_secret_arn,
+                host_type: required.host_type,
+                host_url: required.host_url,
             }
         }
     }
@@ -4244,15 +4301,22 @@ pub mod data_source {
         pub overlap_percentage: Value<i64>,
     }
 
+    /// The required properties of a [`FixedSizeChunkingConfiguration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct FixedSizeChunkingConfigurationRequired {
+        /// `MaxTokens`.
+        pub max_tokens: Value<i64>,
+        /// `OverlapPercentage`.
+        pub overlap_percentage: Value<i64>,
+    }
+
     impl FixedSizeChunkingConfiguration {
         /// A new `FixedSizeChunkingConfiguration` with its required properties set and the optional ones unset.
-        pub fn new(
-            max_tokens: impl Into<Value<i64>>,
-            overlap_percentage: impl Into<Value<i64>>,
-        ) -> Self {
+        pub fn new(required: FixedSizeChunkingConfigurationRequired) -> Self {
             FixedSizeChunkingConfiguration {
-                max_tokens: max_tokens.into(),
-                overlap_percentage: overlap_percentage.into(),
+                max_tokens: required.max_tokens,
+                overlap_percentage: required.overlap_percentage,
             }
         }
     }
@@ -4631,17 +4695,25 @@ pub mod data_source {
         pub host_url: Value<String>,
     }
 
+    /// The required properties of a [`SalesforceSourceConfiguration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SalesforceSourceConfigurationRequired {
+        /// `AuthType`.
+        pub auth_type: Value<SalesforceSourceConfigurationAuthType>,
+        /// `CredentialsSecretArn`.
+        pub credentials_secret_arn: Value<String>,
+        /// `HostUrl`.
+        pub host_url: Value<String>,
+    }
+
     impl SalesforceSourceConfiguration {
         /// A new `SalesforceSourceConfiguration` with its required properties set and the optional ones unset.
-        pub fn new(
-            auth_type: impl Into<Value<SalesforceSourceConfigurationAuthType>>,
-            credentials_secret_arn: impl Into<Value<String>>,
-            host_url: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: SalesforceSourceConfigurationRequired) -> Self {
             SalesforceSourceConfiguration {
-                auth_type: auth_type.into(),
-                credentials_secret_arn: credentials_secret_arn.into(),
-                host_url: host_url.into(),
+                auth_type: required.auth_type,
+                credentials_secret_arn: required.credentials_secret_arn,
+                host_url: required.host_url,
             }
         }
     }
@@ -4675,17 +4747,25 @@ pub mod data_source {
         pub max_tokens: Value<i64>,
     }
 
+    /// The required properties of a [`SemanticChunkingConfiguration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SemanticChunkingConfigurationRequired {
+        /// `BreakpointPercentileThreshold`.
+        pub breakpoint_percentile_threshold: Value<i64>,
+        /// `BufferSize`.
+        pub buffer_size: Value<i64>,
+        /// `MaxTokens`.
+        pub max_tokens: Value<i64>,
+    }
+
     impl SemanticChunkingConfiguration {
         /// A new `SemanticChunkingConfiguration` with its required properties set and the optional ones unset.
-        pub fn new(
-            breakpoint_percentile_threshold: impl Into<Value<i64>>,
-            buffer_size: impl Into<Value<i64>>,
-            max_tokens: impl Into<Value<i64>>,
-        ) -> Self {
+        pub fn new(required: SemanticChunkingConfigurationRequired) -> Self {
             SemanticChunkingConfiguration {
-                breakpoint_percentile_threshold: breakpoint_percentile_threshold.into(),
-                buffer_size: buffer_size.into(),
-                max_tokens: max_tokens.into(),
+                breakpoint_percentile_threshold: required.breakpoint_percentile_threshold,
+                buffer_size: required.buffer_size,
+                max_tokens: required.max_tokens,
             }
         }
     }
@@ -4778,21 +4858,31 @@ pub mod data_source {
         pub tenant_id: Option<Value<String>>,
     }
 
+    /// The required properties of a [`SharePointSourceConfiguration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SharePointSourceConfigurationRequired {
+        /// `AuthType`.
+        pub auth_type: Value<SharePointSourceConfigurationAuthType>,
+        /// `CredentialsSecretArn`.
+        pub credentials_secret_arn: Value<String>,
+        /// `Domain`.
+        pub domain: Value<String>,
+        /// `HostType`.
+        pub host_type: Value<SharePointSourceConfigurationHostType>,
+        /// `SiteUrls`.
+        pub site_urls: List<String>,
+    }
+
     impl SharePointSourceConfiguration {
         /// A new `SharePointSourceConfiguration` with its required properties set and the optional ones unset.
-        pub fn new(
-            auth_type: impl Into<Value<SharePointSourceConfigurationAuthType>>,
-            credentials_secret_arn: impl Into<Value<String>>,
-            domain: impl Into<Value<String>>,
-            host_type: impl Into<Value<SharePointSourceConfigurationHostType>>,
-            site_urls: impl Into<List<String>>,
-        ) -> Self {
+        pub fn new(required: SharePointSourceConfigurationRequired) -> Self {
             SharePointSourceConfiguration {
-                auth_type: auth_type.into(),
-                credentials_secret_arn: credentials_secret_arn.into(),
-                domain: domain.into(),
-                host_type: host_type.into(),
-                site_urls: site_urls.into(),
+                auth_type: required.auth_type,
+                credentials_secret_arn: required.credentials_secret_arn,
+                domain: required.domain,
+                host_type: required.host_type,
+                site_urls: required.site_urls,
                 tenant_id: None,
             }
         }
@@ -5616,15 +5706,22 @@ pub mod enforced_guardrail_configuration {
         pub selective_content_guarding: Option<SelectiveContentGuarding>,
     }
 
+    /// The required properties of a [`EnforcedGuardrailConfiguration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct EnforcedGuardrailConfigurationRequired {
+        /// `GuardrailIdentifier`.
+        pub guardrail_identifier: Value<String>,
+        /// `GuardrailVersion`.
+        pub guardrail_version: Value<String>,
+    }
+
     impl EnforcedGuardrailConfiguration {
         /// A new `EnforcedGuardrailConfiguration` with its required properties set and the optional ones unset.
-        pub fn new(
-            guardrail_identifier: impl Into<Value<String>>,
-            guardrail_version: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: EnforcedGuardrailConfigurationRequired) -> Self {
             EnforcedGuardrailConfiguration {
-                guardrail_identifier: guardrail_identifier.into(),
-                guardrail_version: guardrail_version.into(),
+                guardrail_identifier: required.guardrail_identifier,
+                guardrail_version: required.guardrail_version,
                 model_enforcement: None,
                 selective_content_guarding: None,
             }
@@ -5707,15 +5804,22 @@ pub mod enforced_guardrail_configuration {
         pub included_models: List<String>,
     }
 
+    /// The required properties of a [`ModelEnforcement`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ModelEnforcementRequired {
+        /// `ExcludedModels`.
+        pub excluded_models: List<String>,
+        /// `IncludedModels`.
+        pub included_models: List<String>,
+    }
+
     impl ModelEnforcement {
         /// A new `ModelEnforcement` with its required properties set and the optional ones unset.
-        pub fn new(
-            excluded_models: impl Into<List<String>>,
-            included_models: impl Into<List<String>>,
-        ) -> Self {
+        pub fn new(required: ModelEnforcementRequired) -> Self {
             ModelEnforcement {
-                excluded_models: excluded_models.into(),
-                included_models: included_models.into(),
+                excluded_models: required.excluded_models,
+                included_models: required.included_models,
             }
         }
     }
@@ -5869,12 +5973,19 @@ pub mod flow {
         pub test_alias_tags: Option<BTreeMap<String, Value<String>>>,
     }
 
+    /// The required properties of a [`Flow`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct FlowRequired {
+        /// `ExecutionRoleArn`.
+        pub execution_role_arn: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+    }
+
     impl Flow {
         /// A new `Flow` with its required properties set and the optional ones unset.
-        pub fn new(
-            execution_role_arn: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: FlowRequired) -> Self {
             Flow {
                 customer_encryption_key_arn: None,
                 definition: None,
@@ -5882,8 +5993,8 @@ pub mod flow {
                 definition_string: None,
                 definition_substitutions: None,
                 description: None,
-                execution_role_arn: execution_role_arn.into(),
-                name: name.into(),
+                execution_role_arn: required.execution_role_arn,
+                name: required.name,
                 tags: None,
                 test_alias_tags: None,
             }
@@ -5971,20 +6082,29 @@ pub mod flow {
         pub type_: Value<FlowConnectionType>,
     }
 
+    /// The required properties of a [`FlowConnection`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct FlowConnectionRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `Source`.
+        pub source: Value<String>,
+        /// `Target`.
+        pub target: Value<String>,
+        /// `Type`.
+        pub type_: Value<FlowConnectionType>,
+    }
+
     impl FlowConnection {
         /// A new `FlowConnection` with its required properties set and the optional ones unset.
-        pub fn new(
-            name: impl Into<Value<String>>,
-            source: impl Into<Value<String>>,
-            target: impl Into<Value<String>>,
-            type_: impl Into<Value<FlowConnectionType>>,
-        ) -> Self {
+        pub fn new(required: FlowConnectionRequired) -> Self {
             FlowConnection {
                 configuration: None,
-                name: name.into(),
-                source: source.into(),
-                target: target.into(),
-                type_: type_.into(),
+                name: required.name,
+                source: required.source,
+                target: required.target,
+                type_: required.type_,
             }
         }
     }
@@ -6069,18 +6189,26 @@ pub mod flow {
         pub type_: Value<FlowNodeIoDataType>,
     }
 
+    /// The required properties of a [`FlowNodeInput`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct FlowNodeInputRequired {
+        /// `Expression`.
+        pub expression: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+        /// `Type`.
+        pub type_: Value<FlowNodeIoDataType>,
+    }
+
     impl FlowNodeInput {
         /// A new `FlowNodeInput` with its required properties set and the optional ones unset.
-        pub fn new(
-            expression: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-            type_: impl Into<Value<FlowNodeIoDataType>>,
-        ) -> Self {
+        pub fn new(required: FlowNodeInputRequired) -> Self {
             FlowNodeInput {
                 category: None,
-                expression: expression.into(),
-                name: name.into(),
-                type_: type_.into(),
+                expression: required.expression,
+                name: required.name,
+                type_: required.type_,
             }
         }
     }
@@ -6125,12 +6253,22 @@ pub mod flow {
         pub version: Option<Value<String>>,
     }
 
+    /// The required properties of a [`S3Location`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct S3LocationRequired {
+        /// `Bucket`.
+        pub bucket: Value<String>,
+        /// `Key`.
+        pub key: Value<String>,
+    }
+
     impl S3Location {
         /// A new `S3Location` with its required properties set and the optional ones unset.
-        pub fn new(bucket: impl Into<Value<String>>, key: impl Into<Value<String>>) -> Self {
+        pub fn new(required: S3LocationRequired) -> Self {
             S3Location {
-                bucket: bucket.into(),
-                key: key.into(),
+                bucket: required.bucket,
+                key: required.key,
                 version: None,
             }
         }
@@ -6361,19 +6499,27 @@ pub mod flow_alias {
         pub tags: Option<BTreeMap<String, Value<String>>>,
     }
 
+    /// The required properties of a [`FlowAlias`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct FlowAliasRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `FlowArn`.
+        pub flow_arn: Value<String>,
+        /// `RoutingConfiguration`.
+        pub routing_configuration: Vec<FlowAliasRoutingConfigurationListItem>,
+    }
+
     impl FlowAlias {
         /// A new `FlowAlias` with its required properties set and the optional ones unset.
-        pub fn new(
-            name: impl Into<Value<String>>,
-            flow_arn: impl Into<Value<String>>,
-            routing_configuration: impl Into<Vec<FlowAliasRoutingConfigurationListItem>>,
-        ) -> Self {
+        pub fn new(required: FlowAliasRequired) -> Self {
             FlowAlias {
                 concurrency_configuration: None,
                 description: None,
-                flow_arn: flow_arn.into(),
-                name: name.into(),
-                routing_configuration: routing_configuration.into(),
+                flow_arn: required.flow_arn,
+                name: required.name,
+                routing_configuration: required.routing_configuration,
                 tags: None,
             }
         }
@@ -6682,23 +6828,31 @@ pub mod guardrail {
         pub word_policy_config: Option<WordPolicyConfig>,
     }
 
+    /// The required properties of a [`Guardrail`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct GuardrailRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `BlockedInputMessaging`.
+        pub blocked_input_messaging: Value<String>,
+        /// `BlockedOutputsMessaging`.
+        pub blocked_outputs_messaging: Value<String>,
+    }
+
     impl Guardrail {
         /// A new `Guardrail` with its required properties set and the optional ones unset.
-        pub fn new(
-            name: impl Into<Value<String>>,
-            blocked_input_messaging: impl Into<Value<String>>,
-            blocked_outputs_messaging: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: GuardrailRequired) -> Self {
             Guardrail {
                 automated_reasoning_policy_config: None,
-                blocked_input_messaging: blocked_input_messaging.into(),
-                blocked_outputs_messaging: blocked_outputs_messaging.into(),
+                blocked_input_messaging: required.blocked_input_messaging,
+                blocked_outputs_messaging: required.blocked_outputs_messaging,
                 content_policy_config: None,
                 contextual_grounding_policy_config: None,
                 cross_region_config: None,
                 description: None,
                 kms_key_arn: None,
-                name: name.into(),
+                name: required.name,
                 sensitive_information_policy_config: None,
                 tags: None,
                 topic_policy_config: None,
@@ -6841,23 +6995,31 @@ pub mod guardrail {
         pub type_: Value<ContentFilterType>,
     }
 
+    /// The required properties of a [`ContentFilterConfig`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ContentFilterConfigRequired {
+        /// `InputStrength`.
+        pub input_strength: Value<FilterStrength>,
+        /// `OutputStrength`.
+        pub output_strength: Value<FilterStrength>,
+        /// `Type`.
+        pub type_: Value<ContentFilterType>,
+    }
+
     impl ContentFilterConfig {
         /// A new `ContentFilterConfig` with its required properties set and the optional ones unset.
-        pub fn new(
-            input_strength: impl Into<Value<FilterStrength>>,
-            output_strength: impl Into<Value<FilterStrength>>,
-            type_: impl Into<Value<ContentFilterType>>,
-        ) -> Self {
+        pub fn new(required: ContentFilterConfigRequired) -> Self {
             ContentFilterConfig {
                 input_action: None,
                 input_enabled: None,
                 input_modalities: None,
-                input_strength: input_strength.into(),
+                input_strength: required.input_strength,
                 output_action: None,
                 output_enabled: None,
                 output_modalities: None,
-                output_strength: output_strength.into(),
-                type_: type_.into(),
+                output_strength: required.output_strength,
+                type_: required.type_,
             }
         }
     }
@@ -7103,22 +7265,30 @@ pub mod guardrail {
         pub pattern: Value<String>,
     }
 
+    /// The required properties of a [`RegexConfig`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct RegexConfigRequired {
+        /// `Action`.
+        pub action: Value<SensitiveInformationAction>,
+        /// `Name`.
+        pub name: Value<String>,
+        /// `Pattern`.
+        pub pattern: Value<String>,
+    }
+
     impl RegexConfig {
         /// A new `RegexConfig` with its required properties set and the optional ones unset.
-        pub fn new(
-            action: impl Into<Value<SensitiveInformationAction>>,
-            name: impl Into<Value<String>>,
-            pattern: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: RegexConfigRequired) -> Self {
             RegexConfig {
-                action: action.into(),
+                action: required.action,
                 description: None,
                 input_action: None,
                 input_enabled: None,
-                name: name.into(),
+                name: required.name,
                 output_action: None,
                 output_enabled: None,
-                pattern: pattern.into(),
+                pattern: required.pattern,
             }
         }
     }
@@ -7184,22 +7354,30 @@ pub mod guardrail {
         pub type_: Value<TopicType>,
     }
 
+    /// The required properties of a [`TopicConfig`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct TopicConfigRequired {
+        /// `Definition`.
+        pub definition: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+        /// `Type`.
+        pub type_: Value<TopicType>,
+    }
+
     impl TopicConfig {
         /// A new `TopicConfig` with its required properties set and the optional ones unset.
-        pub fn new(
-            definition: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-            type_: impl Into<Value<TopicType>>,
-        ) -> Self {
+        pub fn new(required: TopicConfigRequired) -> Self {
             TopicConfig {
-                definition: definition.into(),
+                definition: required.definition,
                 examples: None,
                 input_action: None,
                 input_enabled: None,
-                name: name.into(),
+                name: required.name,
                 output_action: None,
                 output_enabled: None,
-                type_: type_.into(),
+                type_: required.type_,
             }
         }
     }
@@ -8090,18 +8268,26 @@ pub mod knowledge_base {
         pub tags: Option<BTreeMap<String, Value<String>>>,
     }
 
+    /// The required properties of a [`KnowledgeBase`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct KnowledgeBaseRequired {
+        /// `KnowledgeBaseConfiguration`.
+        pub knowledge_base_configuration: KnowledgeBaseConfiguration,
+        /// `Name`.
+        pub name: Value<String>,
+        /// `RoleArn`.
+        pub role_arn: Value<String>,
+    }
+
     impl KnowledgeBase {
         /// A new `KnowledgeBase` with its required properties set and the optional ones unset.
-        pub fn new(
-            knowledge_base_configuration: impl Into<KnowledgeBaseConfiguration>,
-            name: impl Into<Value<String>>,
-            role_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: KnowledgeBaseRequired) -> Self {
             KnowledgeBase {
                 description: None,
-                knowledge_base_configuration: knowledge_base_configuration.into(),
-                name: name.into(),
-                role_arn: role_arn.into(),
+                knowledge_base_configuration: required.knowledge_base_configuration,
+                name: required.name,
+                role_arn: required.role_arn,
                 storage_configuration: None,
                 tags: None,
             }
@@ -8244,15 +8430,22 @@ pub mod knowledge_base {
         pub sql: Value<String>,
     }
 
+    /// The required properties of a [`CuratedQuery`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct CuratedQueryRequired {
+        /// `NaturalLanguage`.
+        pub natural_language: Value<String>,
+        /// `Sql`.
+        pub sql: Value<String>,
+    }
+
     impl CuratedQuery {
         /// A new `CuratedQuery` with its required properties set and the optional ones unset.
-        pub fn new(
-            natural_language: impl Into<Value<String>>,
-            sql: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: CuratedQueryRequired) -> Self {
             CuratedQuery {
-                natural_language: natural_language.into(),
-                sql: sql.into(),
+                natural_language: required.natural_language,
+                sql: required.sql,
             }
         }
     }
@@ -8447,25 +8640,36 @@ pub mod knowledge_base {
         pub vector_index_name: Value<String>,
     }
 
+    /// The required properties of a [`MongoDbAtlasConfiguration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct MongoDbAtlasConfigurationRequired {
+        /// `CollectionName`.
+        pub collection_name: Value<String>,
+        /// `CredentialsSecretArn`.
+        pub credentials_secret_arn: Value<String>,
+        /// `DatabaseName`.
+        pub database_name: Value<String>,
+        /// `Endpoint`.
+        pub endpoint: Value<String>,
+        /// `FieldMapping`.
+        pub field_mapping: MongoDbAtlasFieldMapping,
+        /// `VectorIndexName`.
+        pub vector_index_name: Value<String>,
+    }
+
     impl MongoDbAtlasConfiguration {
         /// A new `MongoDbAtlasConfiguration` with its required properties set and the optional ones unset.
-        pub fn new(
-            collection_name: impl Into<Value<String>>,
-            credentials_secret_arn: impl Into<Value<String>>,
-            database_name: impl Into<Value<String>>,
-            endpoint: impl Into<Value<String>>,
-            field_mapping: impl Into<MongoDbAtlasFieldMapping>,
-            vector_index_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: MongoDbAtlasConfigurationRequired) -> Self {
             MongoDbAtlasConfiguration {
-                collection_name: collection_name.into(),
-                credentials_secret_arn: credentials_secret_arn.into(),
-                database_name: database_name.into(),
-                endpoint: endpoint.into(),
+                collection_name: required.collection_name,
+                credentials_secret_arn: required.credentials_secret_arn,
+                database_name: required.database_name,
+                endpoint: required.endpoint,
                 endpoint_service_name: None,
-                field_mapping: field_mapping.into(),
+                field_mapping: required.field_mapping,
                 text_index_name: None,
-                vector_index_name: vector_index_name.into(),
+                vector_index_name: required.vector_index_name,
             }
         }
     }
@@ -8484,17 +8688,25 @@ pub mod knowledge_base {
         pub vector_field: Value<String>,
     }
 
+    /// The required properties of a [`MongoDbAtlasFieldMapping`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct MongoDbAtlasFieldMappingRequired {
+        /// `MetadataField`.
+        pub metadata_field: Value<String>,
+        /// `TextField`.
+        pub text_field: Value<String>,
+        /// `VectorField`.
+        pub vector_field: Value<String>,
+    }
+
     impl MongoDbAtlasFieldMapping {
         /// A new `MongoDbAtlasFieldMapping` with its required properties set and the optional ones unset.
-        pub fn new(
-            metadata_field: impl Into<Value<String>>,
-            text_field: impl Into<Value<String>>,
-            vector_field: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: MongoDbAtlasFieldMappingRequired) -> Self {
             MongoDbAtlasFieldMapping {
-                metadata_field: metadata_field.into(),
-                text_field: text_field.into(),
-                vector_field: vector_field.into(),
+                metadata_field: required.metadata_field,
+                text_field: required.text_field,
+                vector_field: required.vector_field,
             }
         }
     }
@@ -8534,15 +8746,22 @@ pub mod knowledge_base {
         pub text_field: Value<String>,
     }
 
+    /// The required properties of a [`NeptuneAnalyticsFieldMapping`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct NeptuneAnalyticsFieldMappingRequired {
+        /// `MetadataField`.
+        pub metadata_field: Value<String>,
+        /// `TextField`.
+        pub text_field: Value<String>,
+    }
+
     impl NeptuneAnalyticsFieldMapping {
         /// A new `NeptuneAnalyticsFieldMapping` with its required properties set and the optional ones unset.
-        pub fn new(
-            metadata_field: impl Into<Value<String>>,
-            text_field: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: NeptuneAnalyticsFieldMappingRequired) -> Self {
             NeptuneAnalyticsFieldMapping {
-                metadata_field: metadata_field.into(),
-                text_field: text_field.into(),
+                metadata_field: required.metadata_field,
+                text_field: required.text_field,
             }
         }
     }
@@ -8564,19 +8783,28 @@ pub mod knowledge_base {
         pub vector_index_name: Value<String>,
     }
 
+    /// The required properties of a [`OpenSearchManagedClusterConfiguration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct OpenSearchManagedClusterConfigurationRequired {
+        /// `DomainArn`.
+        pub domain_arn: Value<String>,
+        /// `DomainEndpoint`.
+        pub domain_endpoint: Value<String>,
+        /// `FieldMapping`.
+        pub field_mapping: OpenSearchManagedClusterFieldMapping,
+        /// `VectorIndexName`.
+        pub vector_index_name: Value<String>,
+    }
+
     impl OpenSearchManagedClusterConfiguration {
         /// A new `OpenSearchManagedClusterConfiguration` with its required properties set and the optional ones unset.
-        pub fn new(
-            domain_arn: impl Into<Value<String>>,
-            domain_endpoint: impl Into<Value<String>>,
-            field_mapping: impl Into<OpenSearchManagedClusterFieldMapping>,
-            vector_index_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: OpenSearchManagedClusterConfigurationRequired) -> Self {
             OpenSearchManagedClusterConfiguration {
-                domain_arn: domain_arn.into(),
-                domain_endpoint: domain_endpoint.into(),
-                field_mapping: field_mapping.into(),
-                vector_index_name: vector_index_name.into(),
+                domain_arn: required.domain_arn,
+                domain_endpoint: required.domain_endpoint,
+                field_mapping: required.field_mapping,
+                vector_index_name: required.vector_index_name,
             }
         }
     }
@@ -8595,17 +8823,25 @@ pub mod knowledge_base {
         pub vector_field: Value<String>,
     }
 
+    /// The required properties of a [`OpenSearchManagedClusterFieldMapping`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct OpenSearchManagedClusterFieldMappingRequired {
+        /// `MetadataField`.
+        pub metadata_field: Value<String>,
+        /// `TextField`.
+        pub text_field: Value<String>,
+        /// `VectorField`.
+        pub vector_field: Value<String>,
+    }
+
     impl OpenSearchManagedClusterFieldMapping {
         /// A new `OpenSearchManagedClusterFieldMapping` with its required properties set and the optional ones unset.
-        pub fn new(
-            metadata_field: impl Into<Value<String>>,
-            text_field: impl Into<Value<String>>,
-            vector_field: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: OpenSearchManagedClusterFieldMappingRequired) -> Self {
             OpenSearchManagedClusterFieldMapping {
-                metadata_field: metadata_field.into(),
-                text_field: text_field.into(),
-                vector_field: vector_field.into(),
+                metadata_field: required.metadata_field,
+                text_field: required.text_field,
+                vector_field: required.vector_field,
             }
         }
     }
@@ -8624,17 +8860,25 @@ pub mod knowledge_base {
         pub vector_index_name: Value<String>,
     }
 
+    /// The required properties of a [`OpenSearchServerlessConfiguration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct OpenSearchServerlessConfigurationRequired {
+        /// `CollectionArn`.
+        pub collection_arn: Value<String>,
+        /// `FieldMapping`.
+        pub field_mapping: OpenSearchServerlessFieldMapping,
+        /// `VectorIndexName`.
+        pub vector_index_name: Value<String>,
+    }
+
     impl OpenSearchServerlessConfiguration {
         /// A new `OpenSearchServerlessConfiguration` with its required properties set and the optional ones unset.
-        pub fn new(
-            collection_arn: impl Into<Value<String>>,
-            field_mapping: impl Into<OpenSearchServerlessFieldMapping>,
-            vector_index_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: OpenSearchServerlessConfigurationRequired) -> Self {
             OpenSearchServerlessConfiguration {
-                collection_arn: collection_arn.into(),
-                field_mapping: field_mapping.into(),
-                vector_index_name: vector_index_name.into(),
+                collection_arn: required.collection_arn,
+                field_mapping: required.field_mapping,
+                vector_index_name: required.vector_index_name,
             }
         }
     }
@@ -8653,17 +8897,25 @@ pub mod knowledge_base {
         pub vector_field: Value<String>,
     }
 
+    /// The required properties of a [`OpenSearchServerlessFieldMapping`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct OpenSearchServerlessFieldMappingRequired {
+        /// `MetadataField`.
+        pub metadata_field: Value<String>,
+        /// `TextField`.
+        pub text_field: Value<String>,
+        /// `VectorField`.
+        pub vector_field: Value<String>,
+    }
+
     impl OpenSearchServerlessFieldMapping {
         /// A new `OpenSearchServerlessFieldMapping` with its required properties set and the optional ones unset.
-        pub fn new(
-            metadata_field: impl Into<Value<String>>,
-            text_field: impl Into<Value<String>>,
-            vector_field: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: OpenSearchServerlessFieldMappingRequired) -> Self {
             OpenSearchServerlessFieldMapping {
-                metadata_field: metadata_field.into(),
-                text_field: text_field.into(),
-                vector_field: vector_field.into(),
+                metadata_field: required.metadata_field,
+                text_field: required.text_field,
+                vector_field: required.vector_field,
             }
         }
     }
@@ -8687,17 +8939,25 @@ pub mod knowledge_base {
         pub namespace: Option<Value<String>>,
     }
 
+    /// The required properties of a [`PineconeConfiguration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct PineconeConfigurationRequired {
+        /// `ConnectionString`.
+        pub connection_string: Value<String>,
+        /// `CredentialsSecretArn`.
+        pub credentials_secret_arn: Value<String>,
+        /// `FieldMapping`.
+        pub field_mapping: PineconeFieldMapping,
+    }
+
     impl PineconeConfiguration {
         /// A new `PineconeConfiguration` with its required properties set and the optional ones unset.
-        pub fn new(
-            connection_string: impl Into<Value<String>>,
-            credentials_secret_arn: impl Into<Value<String>>,
-            field_mapping: impl Into<PineconeFieldMapping>,
-        ) -> Self {
+        pub fn new(required: PineconeConfigurationRequired) -> Self {
             PineconeConfiguration {
-                connection_string: connection_string.into(),
-                credentials_secret_arn: credentials_secret_arn.into(),
-                field_mapping: field_mapping.into(),
+                connection_string: required.connection_string,
+                credentials_secret_arn: required.credentials_secret_arn,
+                field_mapping: required.field_mapping,
                 namespace: None,
             }
         }
@@ -8714,15 +8974,22 @@ pub mod knowledge_base {
         pub text_field: Value<String>,
     }
 
+    /// The required properties of a [`PineconeFieldMapping`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct PineconeFieldMappingRequired {
+        /// `MetadataField`.
+        pub metadata_field: Value<String>,
+        /// `TextField`.
+        pub text_field: Value<String>,
+    }
+
     impl PineconeFieldMapping {
         /// A new `PineconeFieldMapping` with its required properties set and the optional ones unset.
-        pub fn new(
-            metadata_field: impl Into<Value<String>>,
-            text_field: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: PineconeFieldMappingRequired) -> Self {
             PineconeFieldMapping {
-                metadata_field: metadata_field.into(),
-                text_field: text_field.into(),
+                metadata_field: required.metadata_field,
+                text_field: required.text_field,
             }
         }
     }
@@ -8856,21 +9123,31 @@ pub mod knowledge_base {
         pub table_name: Value<String>,
     }
 
+    /// The required properties of a [`RdsConfiguration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct RdsConfigurationRequired {
+        /// `CredentialsSecretArn`.
+        pub credentials_secret_arn: Value<String>,
+        /// `DatabaseName`.
+        pub database_name: Value<String>,
+        /// `FieldMapping`.
+        pub field_mapping: RdsFieldMapping,
+        /// `ResourceArn`.
+        pub resource_arn: Value<String>,
+        /// `TableName`.
+        pub table_name: Value<String>,
+    }
+
     impl RdsConfiguration {
         /// A new `RdsConfiguration` with its required properties set and the optional ones unset.
-        pub fn new(
-            credentials_secret_arn: impl Into<Value<String>>,
-            database_name: impl Into<Value<String>>,
-            field_mapping: impl Into<RdsFieldMapping>,
-            resource_arn: impl Into<Value<String>>,
-            table_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: RdsConfigurationRequired) -> Self {
             RdsConfiguration {
-                credentials_secret_arn: credentials_secret_arn.into(),
-                database_name: database_name.into(),
-                field_mapping: field_mapping.into(),
-                resource_arn: resource_arn.into(),
-                table_name: table_name.into(),
+                credentials_secret_arn: required.credentials_secret_arn,
+                database_name: required.database_name,
+                field_mapping: required.field_mapping,
+                resource_arn: required.resource_arn,
+                table_name: required.table_name,
             }
         }
     }
@@ -8900,20 +9177,29 @@ pub mod knowledge_base {
         pub vector_field: Value<String>,
     }
 
+    /// The required properties of a [`RdsFieldMapping`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct RdsFieldMappingRequired {
+        /// `MetadataField`.
+        pub metadata_field: Value<String>,
+        /// `PrimaryKeyField`.
+        pub primary_key_field: Value<String>,
+        /// `TextField`.
+        pub text_field: Value<String>,
+        /// `VectorField`.
+        pub vector_field: Value<String>,
+    }
+
     impl RdsFieldMapping {
         /// A new `RdsFieldMapping` with its required properties set and the optional ones unset.
-        pub fn new(
-            metadata_field: impl Into<Value<String>>,
-            primary_key_field: impl Into<Value<String>>,
-            text_field: impl Into<Value<String>>,
-            vector_field: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: RdsFieldMappingRequired) -> Self {
             RdsFieldMapping {
                 custom_metadata_field: None,
-                metadata_field: metadata_field.into(),
-                primary_key_field: primary_key_field.into(),
-                text_field: text_field.into(),
-                vector_field: vector_field.into(),
+                metadata_field: required.metadata_field,
+                primary_key_field: required.primary_key_field,
+                text_field: required.text_field,
+                vector_field: required.vector_field,
             }
         }
     }
@@ -9932,12 +10218,22 @@ pub mod prompt {
         pub value: Value<String>,
     }
 
+    /// The required properties of a [`PromptMetadataEntry`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct PromptMetadataEntryRequired {
+        /// `Key`.
+        pub key: Value<String>,
+        /// `Value`.
+        pub value: Value<String>,
+    }
+
     impl PromptMetadataEntry {
         /// A new `PromptMetadataEntry` with its required properties set and the optional ones unset.
-        pub fn new(key: impl Into<Value<String>>, value: impl Into<Value<String>>) -> Self {
+        pub fn new(required: PromptMetadataEntryRequired) -> Self {
             PromptMetadataEntry {
-                key: key.into(),
-                value: value.into(),
+                key: required.key,
+                value: required.value,
             }
         }
     }

@@ -115,15 +115,22 @@ pub mod api_key_credential_provider {
         pub secret_id: Value<String>,
     }
 
+    /// The required properties of a [`SecretReference`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SecretReferenceRequired {
+        /// `JsonKey`.
+        pub json_key: Value<String>,
+        /// `SecretId`.
+        pub secret_id: Value<String>,
+    }
+
     impl SecretReference {
         /// A new `SecretReference` with its required properties set and the optional ones unset.
-        pub fn new(
-            json_key: impl Into<Value<String>>,
-            secret_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: SecretReferenceRequired) -> Self {
             SecretReference {
-                json_key: json_key.into(),
-                secret_id: secret_id.into(),
+                json_key: required.json_key,
+                secret_id: required.secret_id,
             }
         }
     }
@@ -419,12 +426,22 @@ pub mod browser_custom {
         pub prefix: Value<String>,
     }
 
+    /// The required properties of a [`S3Location`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct S3LocationRequired {
+        /// `Bucket`.
+        pub bucket: Value<String>,
+        /// `Prefix`.
+        pub prefix: Value<String>,
+    }
+
     impl S3Location {
         /// A new `S3Location` with its required properties set and the optional ones unset.
-        pub fn new(bucket: impl Into<Value<String>>, prefix: impl Into<Value<String>>) -> Self {
+        pub fn new(required: S3LocationRequired) -> Self {
             S3Location {
-                bucket: bucket.into(),
-                prefix: prefix.into(),
+                bucket: required.bucket,
+                prefix: required.prefix,
             }
         }
     }
@@ -440,15 +457,22 @@ pub mod browser_custom {
         pub subnets: List<String>,
     }
 
+    /// The required properties of a [`VpcConfig`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct VpcConfigRequired {
+        /// `SecurityGroups`.
+        pub security_groups: List<String>,
+        /// `Subnets`.
+        pub subnets: List<String>,
+    }
+
     impl VpcConfig {
         /// A new `VpcConfig` with its required properties set and the optional ones unset.
-        pub fn new(
-            security_groups: impl Into<List<String>>,
-            subnets: impl Into<List<String>>,
-        ) -> Self {
+        pub fn new(required: VpcConfigRequired) -> Self {
             VpcConfig {
-                security_groups: security_groups.into(),
-                subnets: subnets.into(),
+                security_groups: required.security_groups,
+                subnets: required.subnets,
             }
         }
     }
@@ -1213,15 +1237,22 @@ pub mod capacity_provider {
         pub subnets: List<String>,
     }
 
+    /// The required properties of a [`VpcConfiguration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct VpcConfigurationRequired {
+        /// `SecurityGroups`.
+        pub security_groups: List<String>,
+        /// `Subnets`.
+        pub subnets: List<String>,
+    }
+
     impl VpcConfiguration {
         /// A new `VpcConfiguration` with its required properties set and the optional ones unset.
-        pub fn new(
-            security_groups: impl Into<List<String>>,
-            subnets: impl Into<List<String>>,
-        ) -> Self {
+        pub fn new(required: VpcConfigurationRequired) -> Self {
             VpcConfiguration {
-                security_groups: security_groups.into(),
-                subnets: subnets.into(),
+                security_groups: required.security_groups,
+                subnets: required.subnets,
             }
         }
     }
@@ -1544,15 +1575,22 @@ pub mod code_interpreter_custom {
         pub subnets: List<String>,
     }
 
+    /// The required properties of a [`VpcConfig`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct VpcConfigRequired {
+        /// `SecurityGroups`.
+        pub security_groups: List<String>,
+        /// `Subnets`.
+        pub subnets: List<String>,
+    }
+
     impl VpcConfig {
         /// A new `VpcConfig` with its required properties set and the optional ones unset.
-        pub fn new(
-            security_groups: impl Into<List<String>>,
-            subnets: impl Into<List<String>>,
-        ) -> Self {
+        pub fn new(required: VpcConfigRequired) -> Self {
             VpcConfig {
-                security_groups: security_groups.into(),
-                subnets: subnets.into(),
+                security_groups: required.security_groups,
+                subnets: required.subnets,
             }
         }
     }
@@ -1795,20 +1833,29 @@ pub mod consent_portal {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`ConsentPortal`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ConsentPortalRequired {
+        /// `ExecutionRoleArn`.
+        pub execution_role_arn: Value<String>,
+        /// `IdpConfig`.
+        pub idp_config: IdpConfig,
+        /// `Name`.
+        pub name: Value<String>,
+        /// `Sources`.
+        pub sources: Vec<ConsentPortalSource>,
+    }
+
     impl ConsentPortal {
         /// A new `ConsentPortal` with its required properties set and the optional ones unset.
-        pub fn new(
-            execution_role_arn: impl Into<Value<String>>,
-            idp_config: impl Into<IdpConfig>,
-            name: impl Into<Value<String>>,
-            sources: impl Into<Vec<ConsentPortalSource>>,
-        ) -> Self {
+        pub fn new(required: ConsentPortalRequired) -> Self {
             ConsentPortal {
                 description: None,
-                execution_role_arn: execution_role_arn.into(),
-                idp_config: idp_config.into(),
-                name: name.into(),
-                sources: sources.into(),
+                execution_role_arn: required.execution_role_arn,
+                idp_config: required.idp_config,
+                name: required.name,
+                sources: required.sources,
                 tags: None,
             }
         }
@@ -2308,12 +2355,22 @@ pub mod evaluator {
         pub label: Value<String>,
     }
 
+    /// The required properties of a [`CategoricalScaleDefinition`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct CategoricalScaleDefinitionRequired {
+        /// `Definition`.
+        pub definition: Value<String>,
+        /// `Label`.
+        pub label: Value<String>,
+    }
+
     impl CategoricalScaleDefinition {
         /// A new `CategoricalScaleDefinition` with its required properties set and the optional ones unset.
-        pub fn new(definition: impl Into<Value<String>>, label: impl Into<Value<String>>) -> Self {
+        pub fn new(required: CategoricalScaleDefinitionRequired) -> Self {
             CategoricalScaleDefinition {
-                definition: definition.into(),
-                label: label.into(),
+                definition: required.definition,
+                label: required.label,
             }
         }
     }
@@ -2395,17 +2452,25 @@ pub mod evaluator {
         pub dimension_rating_scale: DimensionRatingScale,
     }
 
+    /// The required properties of a [`EvaluationDimension`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct EvaluationDimensionRequired {
+        /// `DimensionInstruction`.
+        pub dimension_instruction: Value<String>,
+        /// `DimensionName`.
+        pub dimension_name: Value<String>,
+        /// `DimensionRatingScale`.
+        pub dimension_rating_scale: DimensionRatingScale,
+    }
+
     impl EvaluationDimension {
         /// A new `EvaluationDimension` with its required properties set and the optional ones unset.
-        pub fn new(
-            dimension_instruction: impl Into<Value<String>>,
-            dimension_name: impl Into<Value<String>>,
-            dimension_rating_scale: impl Into<DimensionRatingScale>,
-        ) -> Self {
+        pub fn new(required: EvaluationDimensionRequired) -> Self {
             EvaluationDimension {
-                dimension_instruction: dimension_instruction.into(),
-                dimension_name: dimension_name.into(),
-                dimension_rating_scale: dimension_rating_scale.into(),
+                dimension_instruction: required.dimension_instruction,
+                dimension_name: required.dimension_name,
+                dimension_rating_scale: required.dimension_rating_scale,
             }
         }
     }
@@ -2566,17 +2631,25 @@ pub mod evaluator {
         pub value: Value<f64>,
     }
 
+    /// The required properties of a [`NumericalScaleDefinition`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct NumericalScaleDefinitionRequired {
+        /// `Definition`.
+        pub definition: Value<String>,
+        /// `Label`.
+        pub label: Value<String>,
+        /// `Value`.
+        pub value: Value<f64>,
+    }
+
     impl NumericalScaleDefinition {
         /// A new `NumericalScaleDefinition` with its required properties set and the optional ones unset.
-        pub fn new(
-            definition: impl Into<Value<String>>,
-            label: impl Into<Value<String>>,
-            value: impl Into<Value<f64>>,
-        ) -> Self {
+        pub fn new(required: NumericalScaleDefinitionRequired) -> Self {
             NumericalScaleDefinition {
-                definition: definition.into(),
-                label: label.into(),
-                value: value.into(),
+                definition: required.definition,
+                label: required.label,
+                value: required.value,
             }
         }
     }
@@ -2786,25 +2859,33 @@ pub mod gateway {
         pub waf_configuration: Option<WafConfiguration>,
     }
 
+    /// The required properties of a [`Gateway`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct GatewayRequired {
+        /// `AuthorizerType`.
+        pub authorizer_type: Value<AuthorizerType>,
+        /// `Name`.
+        pub name: Value<String>,
+        /// `RoleArn`.
+        pub role_arn: Value<String>,
+    }
+
     impl Gateway {
         /// A new `Gateway` with its required properties set and the optional ones unset.
-        pub fn new(
-            authorizer_type: impl Into<Value<AuthorizerType>>,
-            name: impl Into<Value<String>>,
-            role_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: GatewayRequired) -> Self {
             Gateway {
                 authorizer_configuration: None,
-                authorizer_type: authorizer_type.into(),
+                authorizer_type: required.authorizer_type,
                 description: None,
                 exception_level: None,
                 interceptor_configurations: None,
                 kms_key_arn: None,
-                name: name.into(),
+                name: required.name,
                 policy_engine_configuration: None,
                 protocol_configuration: None,
                 protocol_type: None,
-                role_arn: role_arn.into(),
+                role_arn: required.role_arn,
                 tags: None,
                 waf_configuration: None,
             }
@@ -3769,26 +3850,34 @@ pub mod harness {
         pub truncation: Option<HarnessTruncationConfiguration>,
     }
 
+    /// The required properties of a [`Harness`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct HarnessRequired {
+        /// `HarnessName`.
+        pub harness_name: Value<String>,
+        /// `ExecutionRoleArn`.
+        pub execution_role_arn: Value<String>,
+        /// `Model`.
+        pub model: HarnessModelConfiguration,
+    }
+
     impl Harness {
         /// A new `Harness` with its required properties set and the optional ones unset.
-        pub fn new(
-            harness_name: impl Into<Value<String>>,
-            execution_role_arn: impl Into<Value<String>>,
-            model: impl Into<HarnessModelConfiguration>,
-        ) -> Self {
+        pub fn new(required: HarnessRequired) -> Self {
             Harness {
                 allowed_tools: None,
                 authorizer_configuration: None,
                 environment: None,
                 environment_artifact: None,
                 environment_variables: None,
-                execution_role_arn: execution_role_arn.into(),
-                harness_name: harness_name.into(),
+                execution_role_arn: required.execution_role_arn,
+                harness_name: required.harness_name,
                 hooks: None,
                 max_iterations: None,
                 max_tokens: None,
                 memory: None,
-                model: model.into(),
+                model: required.model,
                 skills: None,
                 system_prompt: None,
                 tags: None,
@@ -4075,15 +4164,22 @@ pub mod harness {
         pub mount_path: Value<String>,
     }
 
+    /// The required properties of a [`EfsAccessPointConfiguration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct EfsAccessPointConfigurationRequired {
+        /// `AccessPointArn`.
+        pub access_point_arn: Value<String>,
+        /// `MountPath`.
+        pub mount_path: Value<String>,
+    }
+
     impl EfsAccessPointConfiguration {
         /// A new `EfsAccessPointConfiguration` with its required properties set and the optional ones unset.
-        pub fn new(
-            access_point_arn: impl Into<Value<String>>,
-            mount_path: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: EfsAccessPointConfigurationRequired) -> Self {
             EfsAccessPointConfiguration {
-                access_point_arn: access_point_arn.into(),
-                mount_path: mount_path.into(),
+                access_point_arn: required.access_point_arn,
+                mount_path: required.mount_path,
             }
         }
     }
@@ -4519,17 +4615,24 @@ pub mod harness {
         pub top_p: Option<Value<f64>>,
     }
 
+    /// The required properties of a [`HarnessGeminiModelConfig`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct HarnessGeminiModelConfigRequired {
+        /// `ApiKeyArn`.
+        pub api_key_arn: Value<String>,
+        /// `ModelId`.
+        pub model_id: Value<String>,
+    }
+
     impl HarnessGeminiModelConfig {
         /// A new `HarnessGeminiModelConfig` with its required properties set and the optional ones unset.
-        pub fn new(
-            api_key_arn: impl Into<Value<String>>,
-            model_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: HarnessGeminiModelConfigRequired) -> Self {
             HarnessGeminiModelConfig {
                 additional_params: None,
-                api_key_arn: api_key_arn.into(),
+                api_key_arn: required.api_key_arn,
                 max_tokens: None,
-                model_id: model_id.into(),
+                model_id: required.model_id,
                 temperature: None,
                 top_k: None,
                 top_p: None,
@@ -4873,19 +4976,26 @@ pub mod harness {
         pub top_p: Option<Value<f64>>,
     }
 
+    /// The required properties of a [`HarnessOpenAiModelConfig`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct HarnessOpenAiModelConfigRequired {
+        /// `ApiKeyArn`.
+        pub api_key_arn: Value<String>,
+        /// `ModelId`.
+        pub model_id: Value<String>,
+    }
+
     impl HarnessOpenAiModelConfig {
         /// A new `HarnessOpenAiModelConfig` with its required properties set and the optional ones unset.
-        pub fn new(
-            api_key_arn: impl Into<Value<String>>,
-            model_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: HarnessOpenAiModelConfigRequired) -> Self {
             HarnessOpenAiModelConfig {
                 additional_params: None,
                 api_base: None,
                 api_format: None,
-                api_key_arn: api_key_arn.into(),
+                api_key_arn: required.api_key_arn,
                 max_tokens: None,
-                model_id: model_id.into(),
+                model_id: required.model_id,
                 temperature: None,
                 top_p: None,
             }
@@ -5407,15 +5517,22 @@ pub mod harness {
         pub mount_path: Value<String>,
     }
 
+    /// The required properties of a [`S3FilesAccessPointConfiguration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct S3FilesAccessPointConfigurationRequired {
+        /// `AccessPointArn`.
+        pub access_point_arn: Value<String>,
+        /// `MountPath`.
+        pub mount_path: Value<String>,
+    }
+
     impl S3FilesAccessPointConfiguration {
         /// A new `S3FilesAccessPointConfiguration` with its required properties set and the optional ones unset.
-        pub fn new(
-            access_point_arn: impl Into<Value<String>>,
-            mount_path: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: S3FilesAccessPointConfigurationRequired) -> Self {
             S3FilesAccessPointConfiguration {
-                access_point_arn: access_point_arn.into(),
-                mount_path: mount_path.into(),
+                access_point_arn: required.access_point_arn,
+                mount_path: required.mount_path,
             }
         }
     }
@@ -5465,15 +5582,22 @@ pub mod harness {
         pub subnets: List<String>,
     }
 
+    /// The required properties of a [`VpcConfig`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct VpcConfigRequired {
+        /// `SecurityGroups`.
+        pub security_groups: List<String>,
+        /// `Subnets`.
+        pub subnets: List<String>,
+    }
+
     impl VpcConfig {
         /// A new `VpcConfig` with its required properties set and the optional ones unset.
-        pub fn new(
-            security_groups: impl Into<List<String>>,
-            subnets: impl Into<List<String>>,
-        ) -> Self {
+        pub fn new(required: VpcConfigRequired) -> Self {
             VpcConfig {
-                security_groups: security_groups.into(),
-                subnets: subnets.into(),
+                security_groups: required.security_groups,
+                subnets: required.subnets,
             }
         }
     }
@@ -5845,16 +5969,23 @@ pub mod harness_endpoint {
         pub target_version: Option<Value<String>>,
     }
 
+    /// The required properties of a [`HarnessEndpoint`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct HarnessEndpointRequired {
+        /// `HarnessId`.
+        pub harness_id: Value<String>,
+        /// `EndpointName`.
+        pub endpoint_name: Value<String>,
+    }
+
     impl HarnessEndpoint {
         /// A new `HarnessEndpoint` with its required properties set and the optional ones unset.
-        pub fn new(
-            harness_id: impl Into<Value<String>>,
-            endpoint_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: HarnessEndpointRequired) -> Self {
             HarnessEndpoint {
                 description: None,
-                endpoint_name: endpoint_name.into(),
-                harness_id: harness_id.into(),
+                endpoint_name: required.endpoint_name,
+                harness_id: required.harness_id,
                 tags: None,
                 target_version: None,
             }
@@ -6357,15 +6488,22 @@ pub mod memory {
         pub model_id: Value<String>,
     }
 
+    /// The required properties of a [`EpisodicOverrideConsolidationConfigurationInput`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct EpisodicOverrideConsolidationConfigurationInputRequired {
+        /// `AppendToPrompt`.
+        pub append_to_prompt: Value<String>,
+        /// `ModelId`.
+        pub model_id: Value<String>,
+    }
+
     impl EpisodicOverrideConsolidationConfigurationInput {
         /// A new `EpisodicOverrideConsolidationConfigurationInput` with its required properties set and the optional ones unset.
-        pub fn new(
-            append_to_prompt: impl Into<Value<String>>,
-            model_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: EpisodicOverrideConsolidationConfigurationInputRequired) -> Self {
             EpisodicOverrideConsolidationConfigurationInput {
-                append_to_prompt: append_to_prompt.into(),
-                model_id: model_id.into(),
+                append_to_prompt: required.append_to_prompt,
+                model_id: required.model_id,
             }
         }
     }
@@ -6381,15 +6519,22 @@ pub mod memory {
         pub model_id: Value<String>,
     }
 
+    /// The required properties of a [`EpisodicOverrideExtractionConfigurationInput`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct EpisodicOverrideExtractionConfigurationInputRequired {
+        /// `AppendToPrompt`.
+        pub append_to_prompt: Value<String>,
+        /// `ModelId`.
+        pub model_id: Value<String>,
+    }
+
     impl EpisodicOverrideExtractionConfigurationInput {
         /// A new `EpisodicOverrideExtractionConfigurationInput` with its required properties set and the optional ones unset.
-        pub fn new(
-            append_to_prompt: impl Into<Value<String>>,
-            model_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: EpisodicOverrideExtractionConfigurationInputRequired) -> Self {
             EpisodicOverrideExtractionConfigurationInput {
-                append_to_prompt: append_to_prompt.into(),
-                model_id: model_id.into(),
+                append_to_prompt: required.append_to_prompt,
+                model_id: required.model_id,
             }
         }
     }
@@ -6420,16 +6565,23 @@ pub mod memory {
         pub namespaces: Option<List<String>>,
     }
 
+    /// The required properties of a [`EpisodicOverrideReflectionConfigurationInput`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct EpisodicOverrideReflectionConfigurationInputRequired {
+        /// `AppendToPrompt`.
+        pub append_to_prompt: Value<String>,
+        /// `ModelId`.
+        pub model_id: Value<String>,
+    }
+
     impl EpisodicOverrideReflectionConfigurationInput {
         /// A new `EpisodicOverrideReflectionConfigurationInput` with its required properties set and the optional ones unset.
-        pub fn new(
-            append_to_prompt: impl Into<Value<String>>,
-            model_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: EpisodicOverrideReflectionConfigurationInputRequired) -> Self {
             EpisodicOverrideReflectionConfigurationInput {
-                append_to_prompt: append_to_prompt.into(),
+                append_to_prompt: required.append_to_prompt,
                 memory_record_schema: None,
-                model_id: model_id.into(),
+                model_id: required.model_id,
                 namespace_templates: None,
                 namespaces: None,
             }
@@ -6931,15 +7083,22 @@ pub mod memory {
         pub model_id: Value<String>,
     }
 
+    /// The required properties of a [`SemanticOverrideConsolidationConfigurationInput`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SemanticOverrideConsolidationConfigurationInputRequired {
+        /// `AppendToPrompt`.
+        pub append_to_prompt: Value<String>,
+        /// `ModelId`.
+        pub model_id: Value<String>,
+    }
+
     impl SemanticOverrideConsolidationConfigurationInput {
         /// A new `SemanticOverrideConsolidationConfigurationInput` with its required properties set and the optional ones unset.
-        pub fn new(
-            append_to_prompt: impl Into<Value<String>>,
-            model_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: SemanticOverrideConsolidationConfigurationInputRequired) -> Self {
             SemanticOverrideConsolidationConfigurationInput {
-                append_to_prompt: append_to_prompt.into(),
-                model_id: model_id.into(),
+                append_to_prompt: required.append_to_prompt,
+                model_id: required.model_id,
             }
         }
     }
@@ -6955,15 +7114,22 @@ pub mod memory {
         pub model_id: Value<String>,
     }
 
+    /// The required properties of a [`SemanticOverrideExtractionConfigurationInput`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SemanticOverrideExtractionConfigurationInputRequired {
+        /// `AppendToPrompt`.
+        pub append_to_prompt: Value<String>,
+        /// `ModelId`.
+        pub model_id: Value<String>,
+    }
+
     impl SemanticOverrideExtractionConfigurationInput {
         /// A new `SemanticOverrideExtractionConfigurationInput` with its required properties set and the optional ones unset.
-        pub fn new(
-            append_to_prompt: impl Into<Value<String>>,
-            model_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: SemanticOverrideExtractionConfigurationInputRequired) -> Self {
             SemanticOverrideExtractionConfigurationInput {
-                append_to_prompt: append_to_prompt.into(),
-                model_id: model_id.into(),
+                append_to_prompt: required.append_to_prompt,
+                model_id: required.model_id,
             }
         }
     }
@@ -7158,15 +7324,22 @@ pub mod memory {
         pub model_id: Value<String>,
     }
 
+    /// The required properties of a [`SummaryOverrideConsolidationConfigurationInput`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SummaryOverrideConsolidationConfigurationInputRequired {
+        /// `AppendToPrompt`.
+        pub append_to_prompt: Value<String>,
+        /// `ModelId`.
+        pub model_id: Value<String>,
+    }
+
     impl SummaryOverrideConsolidationConfigurationInput {
         /// A new `SummaryOverrideConsolidationConfigurationInput` with its required properties set and the optional ones unset.
-        pub fn new(
-            append_to_prompt: impl Into<Value<String>>,
-            model_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: SummaryOverrideConsolidationConfigurationInputRequired) -> Self {
             SummaryOverrideConsolidationConfigurationInput {
-                append_to_prompt: append_to_prompt.into(),
-                model_id: model_id.into(),
+                append_to_prompt: required.append_to_prompt,
+                model_id: required.model_id,
             }
         }
     }
@@ -7357,15 +7530,24 @@ pub mod memory {
         pub model_id: Value<String>,
     }
 
+    /// The required properties of a [`UserPreferenceOverrideConsolidationConfigurationInput`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct UserPreferenceOverrideConsolidationConfigurationInputRequired {
+        /// `AppendToPrompt`.
+        pub append_to_prompt: Value<String>,
+        /// `ModelId`.
+        pub model_id: Value<String>,
+    }
+
     impl UserPreferenceOverrideConsolidationConfigurationInput {
         /// A new `UserPreferenceOverrideConsolidationConfigurationInput` with its required properties set and the optional ones unset.
         pub fn new(
-            append_to_prompt: impl Into<Value<String>>,
-            model_id: impl Into<Value<String>>,
+            required: UserPreferenceOverrideConsolidationConfigurationInputRequired,
         ) -> Self {
             UserPreferenceOverrideConsolidationConfigurationInput {
-                append_to_prompt: append_to_prompt.into(),
-                model_id: model_id.into(),
+                append_to_prompt: required.append_to_prompt,
+                model_id: required.model_id,
             }
         }
     }
@@ -7381,15 +7563,22 @@ pub mod memory {
         pub model_id: Value<String>,
     }
 
+    /// The required properties of a [`UserPreferenceOverrideExtractionConfigurationInput`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct UserPreferenceOverrideExtractionConfigurationInputRequired {
+        /// `AppendToPrompt`.
+        pub append_to_prompt: Value<String>,
+        /// `ModelId`.
+        pub model_id: Value<String>,
+    }
+
     impl UserPreferenceOverrideExtractionConfigurationInput {
         /// A new `UserPreferenceOverrideExtractionConfigurationInput` with its required properties set and the optional ones unset.
-        pub fn new(
-            append_to_prompt: impl Into<Value<String>>,
-            model_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: UserPreferenceOverrideExtractionConfigurationInputRequired) -> Self {
             UserPreferenceOverrideExtractionConfigurationInput {
-                append_to_prompt: append_to_prompt.into(),
-                model_id: model_id.into(),
+                append_to_prompt: required.append_to_prompt,
+                model_id: required.model_id,
             }
         }
     }
@@ -8131,18 +8320,26 @@ pub mod o_auth2_credential_provider {
         pub token_endpoint: Value<String>,
     }
 
+    /// The required properties of a [`Oauth2AuthorizationServerMetadata`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct Oauth2AuthorizationServerMetadataRequired {
+        /// `AuthorizationEndpoint`.
+        pub authorization_endpoint: Value<String>,
+        /// `Issuer`.
+        pub issuer: Value<String>,
+        /// `TokenEndpoint`.
+        pub token_endpoint: Value<String>,
+    }
+
     impl Oauth2AuthorizationServerMetadata {
         /// A new `Oauth2AuthorizationServerMetadata` with its required properties set and the optional ones unset.
-        pub fn new(
-            authorization_endpoint: impl Into<Value<String>>,
-            issuer: impl Into<Value<String>>,
-            token_endpoint: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: Oauth2AuthorizationServerMetadataRequired) -> Self {
             Oauth2AuthorizationServerMetadata {
-                authorization_endpoint: authorization_endpoint.into(),
-                issuer: issuer.into(),
+                authorization_endpoint: required.authorization_endpoint,
+                issuer: required.issuer,
                 response_types: None,
-                token_endpoint: token_endpoint.into(),
+                token_endpoint: required.token_endpoint,
             }
         }
     }
@@ -8432,15 +8629,22 @@ pub mod o_auth2_credential_provider {
         pub secret_id: Value<String>,
     }
 
+    /// The required properties of a [`SecretReference`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SecretReferenceRequired {
+        /// `JsonKey`.
+        pub json_key: Value<String>,
+        /// `SecretId`.
+        pub secret_id: Value<String>,
+    }
+
     impl SecretReference {
         /// A new `SecretReference` with its required properties set and the optional ones unset.
-        pub fn new(
-            json_key: impl Into<Value<String>>,
-            secret_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: SecretReferenceRequired) -> Self {
             SecretReference {
-                json_key: json_key.into(),
-                secret_id: secret_id.into(),
+                json_key: required.json_key,
+                secret_id: required.secret_id,
             }
         }
     }
@@ -8881,25 +9085,34 @@ pub mod online_evaluation_config {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`OnlineEvaluationConfig`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct OnlineEvaluationConfigRequired {
+        /// `OnlineEvaluationConfigName`.
+        pub online_evaluation_config_name: Value<String>,
+        /// `DataSourceConfig`.
+        pub data_source_config: DataSourceConfig,
+        /// `EvaluationExecutionRoleArn`.
+        pub evaluation_execution_role_arn: Value<String>,
+        /// `Rule`.
+        pub rule: Rule,
+    }
+
     impl OnlineEvaluationConfig {
         /// A new `OnlineEvaluationConfig` with its required properties set and the optional ones unset.
-        pub fn new(
-            online_evaluation_config_name: impl Into<Value<String>>,
-            data_source_config: impl Into<DataSourceConfig>,
-            evaluation_execution_role_arn: impl Into<Value<String>>,
-            rule: impl Into<Rule>,
-        ) -> Self {
+        pub fn new(required: OnlineEvaluationConfigRequired) -> Self {
             OnlineEvaluationConfig {
                 clustering_config: None,
-                data_source_config: data_source_config.into(),
+                data_source_config: required.data_source_config,
                 description: None,
-                evaluation_execution_role_arn: evaluation_execution_role_arn.into(),
+                evaluation_execution_role_arn: required.evaluation_execution_role_arn,
                 evaluators: None,
                 execution_status: None,
                 insights: None,
-                online_evaluation_config_name: online_evaluation_config_name.into(),
+                online_evaluation_config_name: required.online_evaluation_config_name,
                 output_config: None,
-                rule: rule.into(),
+                rule: required.rule,
                 tags: None,
             }
         }
@@ -9398,19 +9611,27 @@ pub mod payment_connector {
         pub provision_mode: Option<Value<PaymentConnectorProvisionMode>>,
     }
 
+    /// The required properties of a [`PaymentConnector`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct PaymentConnectorRequired {
+        /// `PaymentManagerId`.
+        pub payment_manager_id: Value<String>,
+        /// `ConnectorName`.
+        pub connector_name: Value<String>,
+        /// `ConnectorType`.
+        pub connector_type: Value<PaymentConnectorType>,
+    }
+
     impl PaymentConnector {
         /// A new `PaymentConnector` with its required properties set and the optional ones unset.
-        pub fn new(
-            payment_manager_id: impl Into<Value<String>>,
-            connector_name: impl Into<Value<String>>,
-            connector_type: impl Into<Value<PaymentConnectorType>>,
-        ) -> Self {
+        pub fn new(required: PaymentConnectorRequired) -> Self {
             PaymentConnector {
-                connector_name: connector_name.into(),
-                connector_type: connector_type.into(),
+                connector_name: required.connector_name,
+                connector_type: required.connector_type,
                 credential_provider_configurations: None,
                 description: None,
-                payment_manager_id: payment_manager_id.into(),
+                payment_manager_id: required.payment_manager_id,
                 provision_mode: None,
             }
         }
@@ -9751,15 +9972,22 @@ pub mod payment_credential_provider {
         pub secret_id: Value<String>,
     }
 
+    /// The required properties of a [`SecretReference`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SecretReferenceRequired {
+        /// `JsonKey`.
+        pub json_key: Value<String>,
+        /// `SecretId`.
+        pub secret_id: Value<String>,
+    }
+
     impl SecretReference {
         /// A new `SecretReference` with its required properties set and the optional ones unset.
-        pub fn new(
-            json_key: impl Into<Value<String>>,
-            secret_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: SecretReferenceRequired) -> Self {
             SecretReference {
-                json_key: json_key.into(),
-                secret_id: secret_id.into(),
+                json_key: required.json_key,
+                secret_id: required.secret_id,
             }
         }
     }
@@ -9814,18 +10042,25 @@ pub mod payment_credential_provider {
         pub authorization_private_key_source: Option<Value<SecretSourceType>>,
     }
 
+    /// The required properties of a [`StripePrivyConfigurationInput`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct StripePrivyConfigurationInputRequired {
+        /// `AppId`.
+        pub app_id: Value<String>,
+        /// `AuthorizationId`.
+        pub authorization_id: Value<String>,
+    }
+
     impl StripePrivyConfigurationInput {
         /// A new `StripePrivyConfigurationInput` with its required properties set and the optional ones unset.
-        pub fn new(
-            app_id: impl Into<Value<String>>,
-            authorization_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: StripePrivyConfigurationInputRequired) -> Self {
             StripePrivyConfigurationInput {
-                app_id: app_id.into(),
+                app_id: required.app_id,
                 app_secret: None,
                 app_secret_config: None,
                 app_secret_source: None,
-                authorization_id: authorization_id.into(),
+                authorization_id: required.authorization_id,
                 authorization_private_key: None,
                 authorization_private_key_config: None,
                 authorization_private_key_source: None,
@@ -9931,19 +10166,27 @@ pub mod payment_manager {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`PaymentManager`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct PaymentManagerRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `AuthorizerType`.
+        pub authorizer_type: Value<PaymentsAuthorizerType>,
+        /// `RoleArn`.
+        pub role_arn: Value<String>,
+    }
+
     impl PaymentManager {
         /// A new `PaymentManager` with its required properties set and the optional ones unset.
-        pub fn new(
-            name: impl Into<Value<String>>,
-            authorizer_type: impl Into<Value<PaymentsAuthorizerType>>,
-            role_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: PaymentManagerRequired) -> Self {
             PaymentManager {
                 authorizer_configuration: None,
-                authorizer_type: authorizer_type.into(),
+                authorizer_type: required.authorizer_type,
                 description: None,
-                name: name.into(),
-                role_arn: role_arn.into(),
+                name: required.name,
+                role_arn: required.role_arn,
                 tags: None,
             }
         }
@@ -10265,19 +10508,27 @@ pub mod policy {
         pub validation_mode: Option<Value<PolicyValidationMode>>,
     }
 
+    /// The required properties of a [`Policy`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct PolicyRequired {
+        /// `PolicyEngineId`.
+        pub policy_engine_id: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+        /// `Definition`.
+        pub definition: PolicyDefinition,
+    }
+
     impl Policy {
         /// A new `Policy` with its required properties set and the optional ones unset.
-        pub fn new(
-            policy_engine_id: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-            definition: impl Into<PolicyDefinition>,
-        ) -> Self {
+        pub fn new(required: PolicyRequired) -> Self {
             Policy {
-                definition: definition.into(),
+                definition: required.definition,
                 description: None,
                 enforcement_mode: None,
-                name: name.into(),
-                policy_engine_id: policy_engine_id.into(),
+                name: required.name,
+                policy_engine_id: required.policy_engine_id,
                 validation_mode: None,
             }
         }
@@ -10571,15 +10822,22 @@ pub mod resource_policy {
         pub resource_arn: Value<String>,
     }
 
+    /// The required properties of a [`ResourcePolicy`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ResourcePolicyRequired {
+        /// `ResourceArn`.
+        pub resource_arn: Value<String>,
+        /// `Policy`.
+        pub policy: Value<String>,
+    }
+
     impl ResourcePolicy {
         /// A new `ResourcePolicy` with its required properties set and the optional ones unset.
-        pub fn new(
-            resource_arn: impl Into<Value<String>>,
-            policy: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ResourcePolicyRequired) -> Self {
             ResourcePolicy {
-                policy: policy.into(),
-                resource_arn: resource_arn.into(),
+                policy: required.policy,
+                resource_arn: required.resource_arn,
             }
         }
     }
@@ -10706,16 +10964,24 @@ pub mod runtime {
         pub tags: Option<BTreeMap<String, Value<String>>>,
     }
 
+    /// The required properties of a [`Runtime`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct RuntimeRequired {
+        /// `AgentRuntimeName`.
+        pub agent_runtime_name: Value<String>,
+        /// `AgentRuntimeArtifact`.
+        pub agent_runtime_artifact: AgentRuntimeArtifact,
+        /// `RoleArn`.
+        pub role_arn: Value<String>,
+    }
+
     impl Runtime {
         /// A new `Runtime` with its required properties set and the optional ones unset.
-        pub fn new(
-            agent_runtime_name: impl Into<Value<String>>,
-            agent_runtime_artifact: impl Into<AgentRuntimeArtifact>,
-            role_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: RuntimeRequired) -> Self {
             Runtime {
-                agent_runtime_artifact: agent_runtime_artifact.into(),
-                agent_runtime_name: agent_runtime_name.into(),
+                agent_runtime_artifact: required.agent_runtime_artifact,
+                agent_runtime_name: required.agent_runtime_name,
                 authorizer_configuration: None,
                 capacity_provider_configuration: None,
                 description: None,
@@ -10726,7 +10992,7 @@ pub mod runtime {
                 platform_version: None,
                 protocol_configuration: None,
                 request_header_configuration: None,
-                role_arn: role_arn.into(),
+                role_arn: required.role_arn,
                 tags: None,
             }
         }
@@ -10918,15 +11184,22 @@ pub mod runtime {
         pub volume_name: Value<String>,
     }
 
+    /// The required properties of a [`CapacityProviderVolumeConfiguration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct CapacityProviderVolumeConfigurationRequired {
+        /// `MountPath`.
+        pub mount_path: Value<String>,
+        /// `VolumeName`.
+        pub volume_name: Value<String>,
+    }
+
     impl CapacityProviderVolumeConfiguration {
         /// A new `CapacityProviderVolumeConfiguration` with its required properties set and the optional ones unset.
-        pub fn new(
-            mount_path: impl Into<Value<String>>,
-            volume_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: CapacityProviderVolumeConfigurationRequired) -> Self {
             CapacityProviderVolumeConfiguration {
-                mount_path: mount_path.into(),
-                volume_name: volume_name.into(),
+                mount_path: required.mount_path,
+                volume_name: required.volume_name,
             }
         }
     }
@@ -11124,15 +11397,22 @@ pub mod runtime {
         pub mount_path: Value<String>,
     }
 
+    /// The required properties of a [`EfsAccessPointConfiguration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct EfsAccessPointConfigurationRequired {
+        /// `AccessPointArn`.
+        pub access_point_arn: Value<String>,
+        /// `MountPath`.
+        pub mount_path: Value<String>,
+    }
+
     impl EfsAccessPointConfiguration {
         /// A new `EfsAccessPointConfiguration` with its required properties set and the optional ones unset.
-        pub fn new(
-            access_point_arn: impl Into<Value<String>>,
-            mount_path: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: EfsAccessPointConfigurationRequired) -> Self {
             EfsAccessPointConfiguration {
-                access_point_arn: access_point_arn.into(),
-                mount_path: mount_path.into(),
+                access_point_arn: required.access_point_arn,
+                mount_path: required.mount_path,
             }
         }
     }
@@ -11290,15 +11570,22 @@ pub mod runtime {
         pub mount_path: Value<String>,
     }
 
+    /// The required properties of a [`S3FilesAccessPointConfiguration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct S3FilesAccessPointConfigurationRequired {
+        /// `AccessPointArn`.
+        pub access_point_arn: Value<String>,
+        /// `MountPath`.
+        pub mount_path: Value<String>,
+    }
+
     impl S3FilesAccessPointConfiguration {
         /// A new `S3FilesAccessPointConfiguration` with its required properties set and the optional ones unset.
-        pub fn new(
-            access_point_arn: impl Into<Value<String>>,
-            mount_path: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: S3FilesAccessPointConfigurationRequired) -> Self {
             S3FilesAccessPointConfiguration {
-                access_point_arn: access_point_arn.into(),
-                mount_path: mount_path.into(),
+                access_point_arn: required.access_point_arn,
+                mount_path: required.mount_path,
             }
         }
     }
@@ -11319,12 +11606,22 @@ pub mod runtime {
         pub version_id: Option<Value<String>>,
     }
 
+    /// The required properties of a [`S3Location`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct S3LocationRequired {
+        /// `Bucket`.
+        pub bucket: Value<String>,
+        /// `Prefix`.
+        pub prefix: Value<String>,
+    }
+
     impl S3Location {
         /// A new `S3Location` with its required properties set and the optional ones unset.
-        pub fn new(bucket: impl Into<Value<String>>, prefix: impl Into<Value<String>>) -> Self {
+        pub fn new(required: S3LocationRequired) -> Self {
             S3Location {
-                bucket: bucket.into(),
-                prefix: prefix.into(),
+                bucket: required.bucket,
+                prefix: required.prefix,
                 version_id: None,
             }
         }
@@ -11358,15 +11655,22 @@ pub mod runtime {
         pub subnets: List<String>,
     }
 
+    /// The required properties of a [`VpcConfig`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct VpcConfigRequired {
+        /// `SecurityGroups`.
+        pub security_groups: List<String>,
+        /// `Subnets`.
+        pub subnets: List<String>,
+    }
+
     impl VpcConfig {
         /// A new `VpcConfig` with its required properties set and the optional ones unset.
-        pub fn new(
-            security_groups: impl Into<List<String>>,
-            subnets: impl Into<List<String>>,
-        ) -> Self {
+        pub fn new(required: VpcConfigRequired) -> Self {
             VpcConfig {
-                security_groups: security_groups.into(),
-                subnets: subnets.into(),
+                security_groups: required.security_groups,
+                subnets: required.subnets,
             }
         }
     }
@@ -11576,17 +11880,24 @@ pub mod runtime_endpoint {
         pub tags: Option<BTreeMap<String, Value<String>>>,
     }
 
+    /// The required properties of a [`RuntimeEndpoint`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct RuntimeEndpointRequired {
+        /// `AgentRuntimeId`.
+        pub agent_runtime_id: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+    }
+
     impl RuntimeEndpoint {
         /// A new `RuntimeEndpoint` with its required properties set and the optional ones unset.
-        pub fn new(
-            agent_runtime_id: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: RuntimeEndpointRequired) -> Self {
             RuntimeEndpoint {
-                agent_runtime_id: agent_runtime_id.into(),
+                agent_runtime_id: required.agent_runtime_id,
                 agent_runtime_version: None,
                 description: None,
-                name: name.into(),
+                name: required.name,
                 tags: None,
             }
         }

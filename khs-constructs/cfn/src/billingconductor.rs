@@ -225,20 +225,27 @@ pub mod custom_line_item {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`CustomLineItem`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct CustomLineItemRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `BillingGroupArn`.
+        pub billing_group_arn: Value<String>,
+    }
+
     impl CustomLineItem {
         /// A new `CustomLineItem` with its required properties set and the optional ones unset.
-        pub fn new(
-            name: impl Into<Value<String>>,
-            billing_group_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: CustomLineItemRequired) -> Self {
             CustomLineItem {
                 account_id: None,
-                billing_group_arn: billing_group_arn.into(),
+                billing_group_arn: required.billing_group_arn,
                 billing_period_range: None,
                 computation_rule: None,
                 custom_line_item_charge_details: None,
                 description: None,
-                name: name.into(),
+                name: required.name,
                 presentation_details: None,
                 tags: None,
             }
@@ -829,16 +836,23 @@ pub mod pricing_rule {
         pub rate_value: Value<f64>,
     }
 
+    /// The required properties of a [`CustomTier`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct CustomTierRequired {
+        /// `BeginRangeInclusive`.
+        pub begin_range_inclusive: Value<f64>,
+        /// `RateValue`.
+        pub rate_value: Value<f64>,
+    }
+
     impl CustomTier {
         /// A new `CustomTier` with its required properties set and the optional ones unset.
-        pub fn new(
-            begin_range_inclusive: impl Into<Value<f64>>,
-            rate_value: impl Into<Value<f64>>,
-        ) -> Self {
+        pub fn new(required: CustomTierRequired) -> Self {
             CustomTier {
-                begin_range_inclusive: begin_range_inclusive.into(),
+                begin_range_inclusive: required.begin_range_inclusive,
                 end_range_exclusive: None,
-                rate_value: rate_value.into(),
+                rate_value: required.rate_value,
             }
         }
     }

@@ -34,15 +34,22 @@ pub mod spending_limit {
         pub time_period: Option<TimePeriod>,
     }
 
+    /// The required properties of a [`SpendingLimit`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SpendingLimitRequired {
+        /// `DeviceArn`.
+        pub device_arn: Value<String>,
+        /// `SpendingLimit`.
+        pub spending_limit: Value<String>,
+    }
+
     impl SpendingLimit {
         /// A new `SpendingLimit` with its required properties set and the optional ones unset.
-        pub fn new(
-            device_arn: impl Into<Value<String>>,
-            spending_limit: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: SpendingLimitRequired) -> Self {
             SpendingLimit {
-                device_arn: device_arn.into(),
-                spending_limit: spending_limit.into(),
+                device_arn: required.device_arn,
+                spending_limit: required.spending_limit,
                 tags: None,
                 time_period: None,
             }
@@ -109,12 +116,22 @@ pub mod spending_limit {
         pub start_at: Value<String>,
     }
 
+    /// The required properties of a [`TimePeriod`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct TimePeriodRequired {
+        /// `EndAt`.
+        pub end_at: Value<String>,
+        /// `StartAt`.
+        pub start_at: Value<String>,
+    }
+
     impl TimePeriod {
         /// A new `TimePeriod` with its required properties set and the optional ones unset.
-        pub fn new(end_at: impl Into<Value<String>>, start_at: impl Into<Value<String>>) -> Self {
+        pub fn new(required: TimePeriodRequired) -> Self {
             TimePeriod {
-                end_at: end_at.into(),
-                start_at: start_at.into(),
+                end_at: required.end_at,
+                start_at: required.start_at,
             }
         }
     }

@@ -161,25 +161,32 @@ pub mod budget {
         pub time_unit: Value<String>,
     }
 
+    /// The required properties of a [`BudgetData`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct BudgetDataRequired {
+        /// `BudgetType`.
+        pub budget_type: Value<String>,
+        /// `TimeUnit`.
+        pub time_unit: Value<String>,
+    }
+
     impl BudgetData {
         /// A new `BudgetData` with its required properties set and the optional ones unset.
-        pub fn new(
-            budget_type: impl Into<Value<String>>,
-            time_unit: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: BudgetDataRequired) -> Self {
             BudgetData {
                 auto_adjust_data: None,
                 billing_view_arn: None,
                 budget_limit: None,
                 budget_name: None,
-                budget_type: budget_type.into(),
+                budget_type: required.budget_type,
                 cost_filters: None,
                 cost_types: None,
                 filter_expression: None,
                 metrics: None,
                 planned_budget_limits: None,
                 time_period: None,
-                time_unit: time_unit.into(),
+                time_unit: required.time_unit,
             }
         }
     }
@@ -389,17 +396,25 @@ pub mod budget {
         pub threshold_type: Option<Value<String>>,
     }
 
+    /// The required properties of a [`Notification`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct NotificationRequired {
+        /// `ComparisonOperator`.
+        pub comparison_operator: Value<String>,
+        /// `NotificationType`.
+        pub notification_type: Value<String>,
+        /// `Threshold`.
+        pub threshold: Value<f64>,
+    }
+
     impl Notification {
         /// A new `Notification` with its required properties set and the optional ones unset.
-        pub fn new(
-            comparison_operator: impl Into<Value<String>>,
-            notification_type: impl Into<Value<String>>,
-            threshold: impl Into<Value<f64>>,
-        ) -> Self {
+        pub fn new(required: NotificationRequired) -> Self {
             Notification {
-                comparison_operator: comparison_operator.into(),
-                notification_type: notification_type.into(),
-                threshold: threshold.into(),
+                comparison_operator: required.comparison_operator,
+                notification_type: required.notification_type,
+                threshold: required.threshold,
                 threshold_type: None,
             }
         }
@@ -461,15 +476,22 @@ pub mod budget {
         pub subscription_type: Value<String>,
     }
 
+    /// The required properties of a [`Subscriber`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SubscriberRequired {
+        /// `Address`.
+        pub address: Value<String>,
+        /// `SubscriptionType`.
+        pub subscription_type: Value<String>,
+    }
+
     impl Subscriber {
         /// A new `Subscriber` with its required properties set and the optional ones unset.
-        pub fn new(
-            address: impl Into<Value<String>>,
-            subscription_type: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: SubscriberRequired) -> Self {
             Subscriber {
-                address: address.into(),
-                subscription_type: subscription_type.into(),
+                address: required.address,
+                subscription_type: required.subscription_type,
             }
         }
     }
@@ -571,27 +593,39 @@ pub mod budgets_action {
         pub subscribers: Vec<Subscriber>,
     }
 
+    /// The required properties of a [`BudgetsAction`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct BudgetsActionRequired {
+        /// `BudgetName`.
+        pub budget_name: Value<String>,
+        /// `NotificationType`.
+        pub notification_type: Value<NotificationType>,
+        /// `ActionType`.
+        pub action_type: Value<ActionType>,
+        /// `ActionThreshold`.
+        pub action_threshold: ActionThreshold,
+        /// `ExecutionRoleArn`.
+        pub execution_role_arn: Value<String>,
+        /// `Definition`.
+        pub definition: Definition,
+        /// `Subscribers`.
+        pub subscribers: Vec<Subscriber>,
+    }
+
     impl BudgetsAction {
         /// A new `BudgetsAction` with its required properties set and the optional ones unset.
-        pub fn new(
-            budget_name: impl Into<Value<String>>,
-            notification_type: impl Into<Value<NotificationType>>,
-            action_type: impl Into<Value<ActionType>>,
-            action_threshold: impl Into<ActionThreshold>,
-            execution_role_arn: impl Into<Value<String>>,
-            definition: impl Into<Definition>,
-            subscribers: impl Into<Vec<Subscriber>>,
-        ) -> Self {
+        pub fn new(required: BudgetsActionRequired) -> Self {
             BudgetsAction {
-                action_threshold: action_threshold.into(),
-                action_type: action_type.into(),
+                action_threshold: required.action_threshold,
+                action_type: required.action_type,
                 approval_model: None,
-                budget_name: budget_name.into(),
-                definition: definition.into(),
-                execution_role_arn: execution_role_arn.into(),
-                notification_type: notification_type.into(),
+                budget_name: required.budget_name,
+                definition: required.definition,
+                execution_role_arn: required.execution_role_arn,
+                notification_type: required.notification_type,
                 resource_tags: None,
-                subscribers: subscribers.into(),
+                subscribers: required.subscribers,
             }
         }
     }

@@ -35,20 +35,29 @@ pub mod case {
         pub title: Value<String>,
     }
 
+    /// The required properties of a [`Case`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct CaseRequired {
+        /// `DomainId`.
+        pub domain_id: Value<String>,
+        /// `TemplateId`.
+        pub template_id: Value<String>,
+        /// `Title`.
+        pub title: Value<String>,
+        /// `CustomerId`.
+        pub customer_id: Value<String>,
+    }
+
     impl Case {
         /// A new `Case` with its required properties set and the optional ones unset.
-        pub fn new(
-            domain_id: impl Into<Value<String>>,
-            template_id: impl Into<Value<String>>,
-            title: impl Into<Value<String>>,
-            customer_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: CaseRequired) -> Self {
             Case {
-                customer_id: customer_id.into(),
-                domain_id: domain_id.into(),
+                customer_id: required.customer_id,
+                domain_id: required.domain_id,
                 tags: None,
-                template_id: template_id.into(),
-                title: title.into(),
+                template_id: required.template_id,
+                title: required.title,
             }
         }
     }
@@ -571,20 +580,29 @@ pub mod related_item {
         pub type_: Value<Type>,
     }
 
+    /// The required properties of a [`RelatedItem`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct RelatedItemRequired {
+        /// `DomainId`.
+        pub domain_id: Value<String>,
+        /// `CaseId`.
+        pub case_id: Value<String>,
+        /// `Type`.
+        pub type_: Value<Type>,
+        /// `Content`.
+        pub content: RelatedItemContent,
+    }
+
     impl RelatedItem {
         /// A new `RelatedItem` with its required properties set and the optional ones unset.
-        pub fn new(
-            domain_id: impl Into<Value<String>>,
-            case_id: impl Into<Value<String>>,
-            type_: impl Into<Value<Type>>,
-            content: impl Into<RelatedItemContent>,
-        ) -> Self {
+        pub fn new(required: RelatedItemRequired) -> Self {
             RelatedItem {
-                case_id: case_id.into(),
-                content: content.into(),
-                domain_id: domain_id.into(),
+                case_id: required.case_id,
+                content: required.content,
+                domain_id: required.domain_id,
                 tags: None,
-                type_: type_.into(),
+                type_: required.type_,
             }
         }
     }

@@ -419,15 +419,22 @@ pub mod table {
         pub column_type: Value<String>,
     }
 
+    /// The required properties of a [`Column`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ColumnRequired {
+        /// `ColumnName`.
+        pub column_name: Value<String>,
+        /// `ColumnType`.
+        pub column_type: Value<String>,
+    }
+
     impl Column {
         /// A new `Column` with its required properties set and the optional ones unset.
-        pub fn new(
-            column_name: impl Into<Value<String>>,
-            column_type: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ColumnRequired) -> Self {
             Column {
-                column_name: column_name.into(),
-                column_type: column_type.into(),
+                column_name: required.column_name,
+                column_type: required.column_type,
             }
         }
     }
@@ -466,15 +473,22 @@ pub mod table {
         pub write_capacity_units: Value<i64>,
     }
 
+    /// The required properties of a [`ProvisionedThroughput`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ProvisionedThroughputRequired {
+        /// `ReadCapacityUnits`.
+        pub read_capacity_units: Value<i64>,
+        /// `WriteCapacityUnits`.
+        pub write_capacity_units: Value<i64>,
+    }
+
     impl ProvisionedThroughput {
         /// A new `ProvisionedThroughput` with its required properties set and the optional ones unset.
-        pub fn new(
-            read_capacity_units: impl Into<Value<i64>>,
-            write_capacity_units: impl Into<Value<i64>>,
-        ) -> Self {
+        pub fn new(required: ProvisionedThroughputRequired) -> Self {
             ProvisionedThroughput {
-                read_capacity_units: read_capacity_units.into(),
-                write_capacity_units: write_capacity_units.into(),
+                read_capacity_units: required.read_capacity_units,
+                write_capacity_units: required.write_capacity_units,
             }
         }
     }
@@ -761,17 +775,25 @@ pub mod type_ {
         pub type_name: Value<String>,
     }
 
+    /// The required properties of a [`Type`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct TypeRequired {
+        /// `KeyspaceName`.
+        pub keyspace_name: Value<String>,
+        /// `TypeName`.
+        pub type_name: Value<String>,
+        /// `Fields`.
+        pub fields: Vec<Field>,
+    }
+
     impl Type {
         /// A new `Type` with its required properties set and the optional ones unset.
-        pub fn new(
-            keyspace_name: impl Into<Value<String>>,
-            type_name: impl Into<Value<String>>,
-            fields: impl Into<Vec<Field>>,
-        ) -> Self {
+        pub fn new(required: TypeRequired) -> Self {
             Type {
-                fields: fields.into(),
-                keyspace_name: keyspace_name.into(),
-                type_name: type_name.into(),
+                fields: required.fields,
+                keyspace_name: required.keyspace_name,
+                type_name: required.type_name,
             }
         }
     }
@@ -836,15 +858,22 @@ pub mod type_ {
         pub field_type: Value<String>,
     }
 
+    /// The required properties of a [`Field`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct FieldRequired {
+        /// `FieldName`.
+        pub field_name: Value<String>,
+        /// `FieldType`.
+        pub field_type: Value<String>,
+    }
+
     impl Field {
         /// A new `Field` with its required properties set and the optional ones unset.
-        pub fn new(
-            field_name: impl Into<Value<String>>,
-            field_type: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: FieldRequired) -> Self {
             Field {
-                field_name: field_name.into(),
-                field_type: field_type.into(),
+                field_name: required.field_name,
+                field_type: required.field_type,
             }
         }
     }

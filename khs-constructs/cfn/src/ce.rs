@@ -423,18 +423,26 @@ pub mod cost_category {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`CostCategory`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct CostCategoryRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `RuleVersion`.
+        pub rule_version: Value<RuleVersion>,
+        /// `Rules`.
+        pub rules: Value<String>,
+    }
+
     impl CostCategory {
         /// A new `CostCategory` with its required properties set and the optional ones unset.
-        pub fn new(
-            name: impl Into<Value<String>>,
-            rule_version: impl Into<Value<RuleVersion>>,
-            rules: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: CostCategoryRequired) -> Self {
             CostCategory {
                 default_value: None,
-                name: name.into(),
-                rule_version: rule_version.into(),
-                rules: rules.into(),
+                name: required.name,
+                rule_version: required.rule_version,
+                rules: required.rules,
                 split_charge_rules: None,
                 tags: None,
             }

@@ -107,17 +107,25 @@ pub mod acme_domain_validation {
         pub tags: Option<Vec<Tags>>,
     }
 
+    /// The required properties of a [`AcmeDomainValidation`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct AcmeDomainValidationRequired {
+        /// `AcmeEndpointArn`.
+        pub acme_endpoint_arn: Value<String>,
+        /// `DomainName`.
+        pub domain_name: Value<String>,
+        /// `PrevalidationOptions`.
+        pub prevalidation_options: PrevalidationOptions,
+    }
+
     impl AcmeDomainValidation {
         /// A new `AcmeDomainValidation` with its required properties set and the optional ones unset.
-        pub fn new(
-            acme_endpoint_arn: impl Into<Value<String>>,
-            domain_name: impl Into<Value<String>>,
-            prevalidation_options: impl Into<PrevalidationOptions>,
-        ) -> Self {
+        pub fn new(required: AcmeDomainValidationRequired) -> Self {
             AcmeDomainValidation {
-                acme_endpoint_arn: acme_endpoint_arn.into(),
-                domain_name: domain_name.into(),
-                prevalidation_options: prevalidation_options.into(),
+                acme_endpoint_arn: required.acme_endpoint_arn,
+                domain_name: required.domain_name,
+                prevalidation_options: required.prevalidation_options,
                 tags: None,
             }
         }
@@ -230,12 +238,22 @@ pub mod acme_domain_validation {
         pub value: Value<String>,
     }
 
+    /// The required properties of a [`Tags`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct TagsRequired {
+        /// `Key`.
+        pub key: Value<String>,
+        /// `Value`.
+        pub value: Value<String>,
+    }
+
     impl Tags {
         /// A new `Tags` with its required properties set and the optional ones unset.
-        pub fn new(key: impl Into<Value<String>>, value: impl Into<Value<String>>) -> Self {
+        pub fn new(required: TagsRequired) -> Self {
             Tags {
-                key: key.into(),
-                value: value.into(),
+                key: required.key,
+                value: required.value,
             }
         }
     }
@@ -376,12 +394,22 @@ pub mod acme_endpoint {
         pub value: Value<String>,
     }
 
+    /// The required properties of a [`Tags`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct TagsRequired {
+        /// `Key`.
+        pub key: Value<String>,
+        /// `Value`.
+        pub value: Value<String>,
+    }
+
     impl Tags {
         /// A new `Tags` with its required properties set and the optional ones unset.
-        pub fn new(key: impl Into<Value<String>>, value: impl Into<Value<String>>) -> Self {
+        pub fn new(required: TagsRequired) -> Self {
             Tags {
-                key: key.into(),
-                value: value.into(),
+                key: required.key,
+                value: required.value,
             }
         }
     }
@@ -469,16 +497,23 @@ pub mod acme_external_account_binding {
         pub tags: Option<Vec<Tags>>,
     }
 
+    /// The required properties of a [`AcmeExternalAccountBinding`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct AcmeExternalAccountBindingRequired {
+        /// `AcmeEndpointArn`.
+        pub acme_endpoint_arn: Value<String>,
+        /// `RoleArn`.
+        pub role_arn: Value<String>,
+    }
+
     impl AcmeExternalAccountBinding {
         /// A new `AcmeExternalAccountBinding` with its required properties set and the optional ones unset.
-        pub fn new(
-            acme_endpoint_arn: impl Into<Value<String>>,
-            role_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: AcmeExternalAccountBindingRequired) -> Self {
             AcmeExternalAccountBinding {
-                acme_endpoint_arn: acme_endpoint_arn.into(),
+                acme_endpoint_arn: required.acme_endpoint_arn,
                 expiration: None,
-                role_arn: role_arn.into(),
+                role_arn: required.role_arn,
                 tags: None,
             }
         }
@@ -546,12 +581,22 @@ pub mod acme_external_account_binding {
         pub value: Value<String>,
     }
 
+    /// The required properties of a [`Tags`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct TagsRequired {
+        /// `Key`.
+        pub key: Value<String>,
+        /// `Value`.
+        pub value: Value<String>,
+    }
+
     impl Tags {
         /// A new `Tags` with its required properties set and the optional ones unset.
-        pub fn new(key: impl Into<Value<String>>, value: impl Into<Value<String>>) -> Self {
+        pub fn new(required: TagsRequired) -> Self {
             Tags {
-                key: key.into(),
-                value: value.into(),
+                key: required.key,
+                value: required.value,
             }
         }
     }

@@ -263,27 +263,37 @@ pub mod microsoft_teams_channel_configuration {
         pub user_role_required: Option<Value<bool>>,
     }
 
+    /// The required properties of a [`MicrosoftTeamsChannelConfiguration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct MicrosoftTeamsChannelConfigurationRequired {
+        /// `TeamId`.
+        pub team_id: Value<String>,
+        /// `TeamsChannelId`.
+        pub teams_channel_id: Value<String>,
+        /// `TeamsTenantId`.
+        pub teams_tenant_id: Value<String>,
+        /// `ConfigurationName`.
+        pub configuration_name: Value<String>,
+        /// `IamRoleArn`.
+        pub iam_role_arn: Value<String>,
+    }
+
     impl MicrosoftTeamsChannelConfiguration {
         /// A new `MicrosoftTeamsChannelConfiguration` with its required properties set and the optional ones unset.
-        pub fn new(
-            team_id: impl Into<Value<String>>,
-            teams_channel_id: impl Into<Value<String>>,
-            teams_tenant_id: impl Into<Value<String>>,
-            configuration_name: impl Into<Value<String>>,
-            iam_role_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: MicrosoftTeamsChannelConfigurationRequired) -> Self {
             MicrosoftTeamsChannelConfiguration {
-                configuration_name: configuration_name.into(),
+                configuration_name: required.configuration_name,
                 customization_resource_arns: None,
                 guardrail_policies: None,
-                iam_role_arn: iam_role_arn.into(),
+                iam_role_arn: required.iam_role_arn,
                 logging_level: None,
                 sns_topic_arns: None,
                 tags: None,
-                team_id: team_id.into(),
-                teams_channel_id: teams_channel_id.into(),
+                team_id: required.team_id,
+                teams_channel_id: required.teams_channel_id,
                 teams_channel_name: None,
-                teams_tenant_id: teams_tenant_id.into(),
+                teams_tenant_id: required.teams_tenant_id,
                 user_role_required: None,
             }
         }
@@ -381,22 +391,31 @@ pub mod slack_channel_configuration {
         pub user_role_required: Option<Value<bool>>,
     }
 
+    /// The required properties of a [`SlackChannelConfiguration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SlackChannelConfigurationRequired {
+        /// `SlackWorkspaceId`.
+        pub slack_workspace_id: Value<String>,
+        /// `SlackChannelId`.
+        pub slack_channel_id: Value<String>,
+        /// `ConfigurationName`.
+        pub configuration_name: Value<String>,
+        /// `IamRoleArn`.
+        pub iam_role_arn: Value<String>,
+    }
+
     impl SlackChannelConfiguration {
         /// A new `SlackChannelConfiguration` with its required properties set and the optional ones unset.
-        pub fn new(
-            slack_workspace_id: impl Into<Value<String>>,
-            slack_channel_id: impl Into<Value<String>>,
-            configuration_name: impl Into<Value<String>>,
-            iam_role_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: SlackChannelConfigurationRequired) -> Self {
             SlackChannelConfiguration {
-                configuration_name: configuration_name.into(),
+                configuration_name: required.configuration_name,
                 customization_resource_arns: None,
                 guardrail_policies: None,
-                iam_role_arn: iam_role_arn.into(),
+                iam_role_arn: required.iam_role_arn,
                 logging_level: None,
-                slack_channel_id: slack_channel_id.into(),
-                slack_workspace_id: slack_workspace_id.into(),
+                slack_channel_id: required.slack_channel_id,
+                slack_workspace_id: required.slack_workspace_id,
                 sns_topic_arns: None,
                 tags: None,
                 user_role_required: None,

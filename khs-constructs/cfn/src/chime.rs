@@ -239,16 +239,23 @@ pub mod app_instance_bot {
         pub welcome_intent: Option<Value<String>>,
     }
 
+    /// The required properties of a [`LexConfiguration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct LexConfigurationRequired {
+        /// `LexBotAliasArn`.
+        pub lex_bot_alias_arn: Value<String>,
+        /// `LocaleId`.
+        pub locale_id: Value<String>,
+    }
+
     impl LexConfiguration {
         /// A new `LexConfiguration` with its required properties set and the optional ones unset.
-        pub fn new(
-            lex_bot_alias_arn: impl Into<Value<String>>,
-            locale_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: LexConfigurationRequired) -> Self {
             LexConfiguration {
                 invoked_by: None,
-                lex_bot_alias_arn: lex_bot_alias_arn.into(),
-                locale_id: locale_id.into(),
+                lex_bot_alias_arn: required.lex_bot_alias_arn,
+                locale_id: required.locale_id,
                 responds_to: None,
                 welcome_intent: None,
             }
@@ -383,15 +390,22 @@ pub mod app_instance_user {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`AppInstanceUser`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct AppInstanceUserRequired {
+        /// `AppInstanceArn`.
+        pub app_instance_arn: Value<String>,
+        /// `AppInstanceUserId`.
+        pub app_instance_user_id: Value<String>,
+    }
+
     impl AppInstanceUser {
         /// A new `AppInstanceUser` with its required properties set and the optional ones unset.
-        pub fn new(
-            app_instance_arn: impl Into<Value<String>>,
-            app_instance_user_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: AppInstanceUserRequired) -> Self {
             AppInstanceUser {
-                app_instance_arn: app_instance_arn.into(),
-                app_instance_user_id: app_instance_user_id.into(),
+                app_instance_arn: required.app_instance_arn,
+                app_instance_user_id: required.app_instance_user_id,
                 expiration_settings: None,
                 metadata: None,
                 name: None,
@@ -550,24 +564,32 @@ pub mod channel {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`Channel`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ChannelRequired {
+        /// `AppInstanceArn`.
+        pub app_instance_arn: Value<String>,
+        /// `ChimeBearer`.
+        pub chime_bearer: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+    }
+
     impl Channel {
         /// A new `Channel` with its required properties set and the optional ones unset.
-        pub fn new(
-            app_instance_arn: impl Into<Value<String>>,
-            chime_bearer: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ChannelRequired) -> Self {
             Channel {
-                app_instance_arn: app_instance_arn.into(),
+                app_instance_arn: required.app_instance_arn,
                 channel_id: None,
-                chime_bearer: chime_bearer.into(),
+                chime_bearer: required.chime_bearer,
                 elastic_channel_configuration: None,
                 expiration_settings: None,
                 member_arns: None,
                 metadata: None,
                 mode: None,
                 moderator_arns: None,
-                name: name.into(),
+                name: required.name,
                 privacy: None,
                 tags: None,
             }
@@ -642,17 +664,25 @@ pub mod channel {
         pub target_memberships_per_sub_channel: Value<i64>,
     }
 
+    /// The required properties of a [`ElasticChannelConfiguration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ElasticChannelConfigurationRequired {
+        /// `MaximumSubChannels`.
+        pub maximum_sub_channels: Value<i64>,
+        /// `MinimumMembershipPercentage`.
+        pub minimum_membership_percentage: Value<i64>,
+        /// `TargetMembershipsPerSubChannel`.
+        pub target_memberships_per_sub_channel: Value<i64>,
+    }
+
     impl ElasticChannelConfiguration {
         /// A new `ElasticChannelConfiguration` with its required properties set and the optional ones unset.
-        pub fn new(
-            maximum_sub_channels: impl Into<Value<i64>>,
-            minimum_membership_percentage: impl Into<Value<i64>>,
-            target_memberships_per_sub_channel: impl Into<Value<i64>>,
-        ) -> Self {
+        pub fn new(required: ElasticChannelConfigurationRequired) -> Self {
             ElasticChannelConfiguration {
-                maximum_sub_channels: maximum_sub_channels.into(),
-                minimum_membership_percentage: minimum_membership_percentage.into(),
-                target_memberships_per_sub_channel: target_memberships_per_sub_channel.into(),
+                maximum_sub_channels: required.maximum_sub_channels,
+                minimum_membership_percentage: required.minimum_membership_percentage,
+                target_memberships_per_sub_channel: required.target_memberships_per_sub_channel,
             }
         }
     }
@@ -793,17 +823,25 @@ pub mod channel_flow {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`ChannelFlow`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ChannelFlowRequired {
+        /// `AppInstanceArn`.
+        pub app_instance_arn: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+        /// `Processors`.
+        pub processors: Vec<Processor>,
+    }
+
     impl ChannelFlow {
         /// A new `ChannelFlow` with its required properties set and the optional ones unset.
-        pub fn new(
-            app_instance_arn: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-            processors: impl Into<Vec<Processor>>,
-        ) -> Self {
+        pub fn new(required: ChannelFlowRequired) -> Self {
             ChannelFlow {
-                app_instance_arn: app_instance_arn.into(),
-                name: name.into(),
-                processors: processors.into(),
+                app_instance_arn: required.app_instance_arn,
+                name: required.name,
+                processors: required.processors,
                 tags: None,
             }
         }
@@ -1022,19 +1060,27 @@ pub mod media_insights_pipeline_configuration {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`MediaInsightsPipelineConfiguration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct MediaInsightsPipelineConfigurationRequired {
+        /// `MediaInsightsPipelineConfigurationName`.
+        pub media_insights_pipeline_configuration_name: Value<String>,
+        /// `ResourceAccessRoleArn`.
+        pub resource_access_role_arn: Value<String>,
+        /// `Elements`.
+        pub elements: Vec<MediaInsightsPipelineConfigurationElement>,
+    }
+
     impl MediaInsightsPipelineConfiguration {
         /// A new `MediaInsightsPipelineConfiguration` with its required properties set and the optional ones unset.
-        pub fn new(
-            media_insights_pipeline_configuration_name: impl Into<Value<String>>,
-            resource_access_role_arn: impl Into<Value<String>>,
-            elements: impl Into<Vec<MediaInsightsPipelineConfigurationElement>>,
-        ) -> Self {
+        pub fn new(required: MediaInsightsPipelineConfigurationRequired) -> Self {
             MediaInsightsPipelineConfiguration {
-                elements: elements.into(),
-                media_insights_pipeline_configuration_name:
-                    media_insights_pipeline_configuration_name.into(),
+                elements: required.elements,
+                media_insights_pipeline_configuration_name: required
+                    .media_insights_pipeline_configuration_name,
                 real_time_alert_configuration: None,
-                resource_access_role_arn: resource_access_role_arn.into(),
+                resource_access_role_arn: required.resource_access_role_arn,
                 tags: None,
             }
         }
@@ -1473,17 +1519,24 @@ pub mod media_insights_pipeline_configuration {
         pub output_location: Value<String>,
     }
 
+    /// The required properties of a [`PostCallAnalyticsSettings`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct PostCallAnalyticsSettingsRequired {
+        /// `DataAccessRoleArn`.
+        pub data_access_role_arn: Value<String>,
+        /// `OutputLocation`.
+        pub output_location: Value<String>,
+    }
+
     impl PostCallAnalyticsSettings {
         /// A new `PostCallAnalyticsSettings` with its required properties set and the optional ones unset.
-        pub fn new(
-            data_access_role_arn: impl Into<Value<String>>,
-            output_location: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: PostCallAnalyticsSettingsRequired) -> Self {
             PostCallAnalyticsSettings {
                 content_redaction_output: None,
-                data_access_role_arn: data_access_role_arn.into(),
+                data_access_role_arn: required.data_access_role_arn,
                 output_encryption_kms_key_id: None,
-                output_location: output_location.into(),
+                output_location: required.output_location,
             }
         }
     }
@@ -2100,12 +2153,22 @@ pub mod media_pipeline_kinesis_video_stream_pool {
         pub value: Value<String>,
     }
 
+    /// The required properties of a [`Tags`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct TagsRequired {
+        /// `Key`.
+        pub key: Value<String>,
+        /// `Value`.
+        pub value: Value<String>,
+    }
+
     impl Tags {
         /// A new `Tags` with its required properties set and the optional ones unset.
-        pub fn new(key: impl Into<Value<String>>, value: impl Into<Value<String>>) -> Self {
+        pub fn new(required: TagsRequired) -> Self {
             Tags {
-                key: key.into(),
-                value: value.into(),
+                key: required.key,
+                value: required.value,
             }
         }
     }
@@ -2141,17 +2204,25 @@ pub mod sip_media_application {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`SipMediaApplication`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SipMediaApplicationRequired {
+        /// `AwsRegion`.
+        pub aws_region: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+        /// `Endpoints`.
+        pub endpoints: Vec<SipMediaApplicationEndpoint>,
+    }
+
     impl SipMediaApplication {
         /// A new `SipMediaApplication` with its required properties set and the optional ones unset.
-        pub fn new(
-            aws_region: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-            endpoints: impl Into<Vec<SipMediaApplicationEndpoint>>,
-        ) -> Self {
+        pub fn new(required: SipMediaApplicationRequired) -> Self {
             SipMediaApplication {
-                aws_region: aws_region.into(),
-                endpoints: endpoints.into(),
-                name: name.into(),
+                aws_region: required.aws_region,
+                endpoints: required.endpoints,
+                name: required.name,
                 tags: None,
             }
         }

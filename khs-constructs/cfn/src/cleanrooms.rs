@@ -71,23 +71,32 @@ pub mod analysis_template {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`AnalysisTemplate`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct AnalysisTemplateRequired {
+        /// `Source`.
+        pub source: serde_json::Value,
+        /// `Format`.
+        pub format: Value<Format>,
+        /// `Name`.
+        pub name: Value<String>,
+        /// `MembershipIdentifier`.
+        pub membership_identifier: Value<String>,
+    }
+
     impl AnalysisTemplate {
         /// A new `AnalysisTemplate` with its required properties set and the optional ones unset.
-        pub fn new(
-            source: impl Into<serde_json::Value>,
-            format: impl Into<Value<Format>>,
-            name: impl Into<Value<String>>,
-            membership_identifier: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: AnalysisTemplateRequired) -> Self {
             AnalysisTemplate {
                 analysis_parameters: None,
                 description: None,
                 error_message_configuration: None,
-                format: format.into(),
-                membership_identifier: membership_identifier.into(),
-                name: name.into(),
+                format: required.format,
+                membership_identifier: required.membership_identifier,
+                name: required.name,
                 schema: None,
-                source: source.into(),
+                source: required.source,
                 source_metadata: None,
                 synthetic_data_parameters: None,
                 tags: None,
@@ -488,29 +497,38 @@ pub mod collaboration {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`Collaboration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct CollaborationRequired {
+        /// `CreatorDisplayName`.
+        pub creator_display_name: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+        /// `Description`.
+        pub description: Value<String>,
+        /// `QueryLogStatus`.
+        pub query_log_status: Value<CollaborationQueryLogStatus>,
+    }
+
     impl Collaboration {
         /// A new `Collaboration` with its required properties set and the optional ones unset.
-        pub fn new(
-            creator_display_name: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-            description: impl Into<Value<String>>,
-            query_log_status: impl Into<Value<CollaborationQueryLogStatus>>,
-        ) -> Self {
+        pub fn new(required: CollaborationRequired) -> Self {
             Collaboration {
                 allowed_result_regions: None,
                 analytics_engine: None,
                 auto_approved_change_types: None,
-                creator_display_name: creator_display_name.into(),
+                creator_display_name: required.creator_display_name,
                 creator_ml_member_abilities: None,
                 creator_member_abilities: None,
                 creator_payment_configuration: None,
                 data_encryption_metadata: None,
-                description: description.into(),
+                description: required.description,
                 is_metrics_enabled: None,
                 job_log_status: None,
                 members: None,
-                name: name.into(),
-                query_log_status: query_log_status.into(),
+                name: required.name,
+                query_log_status: required.query_log_status,
                 tags: None,
             }
         }
@@ -567,20 +585,29 @@ pub mod collaboration {
         pub preserve_nulls: Value<bool>,
     }
 
+    /// The required properties of a [`DataEncryptionMetadata`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DataEncryptionMetadataRequired {
+        /// `AllowCleartext`.
+        pub allow_cleartext: Value<bool>,
+        /// `AllowDuplicates`.
+        pub allow_duplicates: Value<bool>,
+        /// `AllowJoinsOnColumnsWithDifferentNames`.
+        pub allow_joins_on_columns_with_different_names: Value<bool>,
+        /// `PreserveNulls`.
+        pub preserve_nulls: Value<bool>,
+    }
+
     impl DataEncryptionMetadata {
         /// A new `DataEncryptionMetadata` with its required properties set and the optional ones unset.
-        pub fn new(
-            allow_cleartext: impl Into<Value<bool>>,
-            allow_duplicates: impl Into<Value<bool>>,
-            allow_joins_on_columns_with_different_names: impl Into<Value<bool>>,
-            preserve_nulls: impl Into<Value<bool>>,
-        ) -> Self {
+        pub fn new(required: DataEncryptionMetadataRequired) -> Self {
             DataEncryptionMetadata {
-                allow_cleartext: allow_cleartext.into(),
-                allow_duplicates: allow_duplicates.into(),
-                allow_joins_on_columns_with_different_names:
-                    allow_joins_on_columns_with_different_names.into(),
-                preserve_nulls: preserve_nulls.into(),
+                allow_cleartext: required.allow_cleartext,
+                allow_duplicates: required.allow_duplicates,
+                allow_joins_on_columns_with_different_names: required
+                    .allow_joins_on_columns_with_different_names,
+                preserve_nulls: required.preserve_nulls,
             }
         }
     }
@@ -631,15 +658,22 @@ pub mod collaboration {
         pub payment_configuration: Option<PaymentConfiguration>,
     }
 
+    /// The required properties of a [`MemberSpecification`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct MemberSpecificationRequired {
+        /// `AccountId`.
+        pub account_id: Value<String>,
+        /// `DisplayName`.
+        pub display_name: Value<String>,
+    }
+
     impl MemberSpecification {
         /// A new `MemberSpecification` with its required properties set and the optional ones unset.
-        pub fn new(
-            account_id: impl Into<Value<String>>,
-            display_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: MemberSpecificationRequired) -> Self {
             MemberSpecification {
-                account_id: account_id.into(),
-                display_name: display_name.into(),
+                account_id: required.account_id,
+                display_name: required.display_name,
                 ml_member_abilities: None,
                 member_abilities: None,
                 payment_configuration: None,
@@ -1399,21 +1433,30 @@ pub mod configured_table_association {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`ConfiguredTableAssociation`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ConfiguredTableAssociationRequired {
+        /// `ConfiguredTableIdentifier`.
+        pub configured_table_identifier: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+        /// `RoleArn`.
+        pub role_arn: Value<String>,
+        /// `MembershipIdentifier`.
+        pub membership_identifier: Value<String>,
+    }
+
     impl ConfiguredTableAssociation {
         /// A new `ConfiguredTableAssociation` with its required properties set and the optional ones unset.
-        pub fn new(
-            configured_table_identifier: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-            role_arn: impl Into<Value<String>>,
-            membership_identifier: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ConfiguredTableAssociationRequired) -> Self {
             ConfiguredTableAssociation {
                 configured_table_association_analysis_rules: None,
-                configured_table_identifier: configured_table_identifier.into(),
+                configured_table_identifier: required.configured_table_identifier,
                 description: None,
-                membership_identifier: membership_identifier.into(),
-                name: name.into(),
-                role_arn: role_arn.into(),
+                membership_identifier: required.membership_identifier,
+                name: required.name,
+                role_arn: required.role_arn,
                 tags: None,
             }
         }
@@ -1567,19 +1610,27 @@ pub mod id_mapping_table {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`IdMappingTable`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct IdMappingTableRequired {
+        /// `MembershipIdentifier`.
+        pub membership_identifier: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+        /// `InputReferenceConfig`.
+        pub input_reference_config: IdMappingTableInputReferenceConfig,
+    }
+
     impl IdMappingTable {
         /// A new `IdMappingTable` with its required properties set and the optional ones unset.
-        pub fn new(
-            membership_identifier: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-            input_reference_config: impl Into<IdMappingTableInputReferenceConfig>,
-        ) -> Self {
+        pub fn new(required: IdMappingTableRequired) -> Self {
             IdMappingTable {
                 description: None,
-                input_reference_config: input_reference_config.into(),
+                input_reference_config: required.input_reference_config,
                 kms_key_arn: None,
-                membership_identifier: membership_identifier.into(),
-                name: name.into(),
+                membership_identifier: required.membership_identifier,
+                name: required.name,
                 tags: None,
             }
         }
@@ -1704,19 +1755,27 @@ pub mod id_namespace_association {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`IdNamespaceAssociation`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct IdNamespaceAssociationRequired {
+        /// `MembershipIdentifier`.
+        pub membership_identifier: Value<String>,
+        /// `InputReferenceConfig`.
+        pub input_reference_config: IdNamespaceAssociationInputReferenceConfig,
+        /// `Name`.
+        pub name: Value<String>,
+    }
+
     impl IdNamespaceAssociation {
         /// A new `IdNamespaceAssociation` with its required properties set and the optional ones unset.
-        pub fn new(
-            membership_identifier: impl Into<Value<String>>,
-            input_reference_config: impl Into<IdNamespaceAssociationInputReferenceConfig>,
-            name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: IdNamespaceAssociationRequired) -> Self {
             IdNamespaceAssociation {
                 description: None,
                 id_mapping_config: None,
-                input_reference_config: input_reference_config.into(),
-                membership_identifier: membership_identifier.into(),
-                name: name.into(),
+                input_reference_config: required.input_reference_config,
+                membership_identifier: required.membership_identifier,
+                name: required.name,
                 tags: None,
             }
         }
@@ -1863,20 +1922,28 @@ pub mod intermediate_table {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`IntermediateTable`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct IntermediateTableRequired {
+        /// `MembershipIdentifier`.
+        pub membership_identifier: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+        /// `PopulationAnalysisConfiguration`.
+        pub population_analysis_configuration: PopulationAnalysisConfiguration,
+    }
+
     impl IntermediateTable {
         /// A new `IntermediateTable` with its required properties set and the optional ones unset.
-        pub fn new(
-            membership_identifier: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-            population_analysis_configuration: impl Into<PopulationAnalysisConfiguration>,
-        ) -> Self {
+        pub fn new(required: IntermediateTableRequired) -> Self {
             IntermediateTable {
                 analysis_rules: None,
                 description: None,
                 kms_key_arn: None,
-                membership_identifier: membership_identifier.into(),
-                name: name.into(),
-                population_analysis_configuration: population_analysis_configuration.into(),
+                membership_identifier: required.membership_identifier,
+                name: required.name,
+                population_analysis_configuration: required.population_analysis_configuration,
                 tags: None,
             }
         }

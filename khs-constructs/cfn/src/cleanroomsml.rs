@@ -55,15 +55,25 @@ pub mod configured_model_algorithm {
         pub training_container_config: Option<ContainerConfig>,
     }
 
+    /// The required properties of a [`ConfiguredModelAlgorithm`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ConfiguredModelAlgorithmRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `RoleArn`.
+        pub role_arn: Value<String>,
+    }
+
     impl ConfiguredModelAlgorithm {
         /// A new `ConfiguredModelAlgorithm` with its required properties set and the optional ones unset.
-        pub fn new(name: impl Into<Value<String>>, role_arn: impl Into<Value<String>>) -> Self {
+        pub fn new(required: ConfiguredModelAlgorithmRequired) -> Self {
             ConfiguredModelAlgorithm {
                 description: None,
                 inference_container_config: None,
                 kms_key_arn: None,
-                name: name.into(),
-                role_arn: role_arn.into(),
+                name: required.name,
+                role_arn: required.role_arn,
                 tags: None,
                 training_container_config: None,
             }
@@ -163,12 +173,22 @@ pub mod configured_model_algorithm {
         pub regex: Value<String>,
     }
 
+    /// The required properties of a [`MetricDefinition`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct MetricDefinitionRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `Regex`.
+        pub regex: Value<String>,
+    }
+
     impl MetricDefinition {
         /// A new `MetricDefinition` with its required properties set and the optional ones unset.
-        pub fn new(name: impl Into<Value<String>>, regex: impl Into<Value<String>>) -> Self {
+        pub fn new(required: MetricDefinitionRequired) -> Self {
             MetricDefinition {
-                name: name.into(),
-                regex: regex.into(),
+                name: required.name,
+                regex: required.regex,
             }
         }
     }
@@ -217,18 +237,26 @@ pub mod configured_model_algorithm_association {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`ConfiguredModelAlgorithmAssociation`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ConfiguredModelAlgorithmAssociationRequired {
+        /// `MembershipIdentifier`.
+        pub membership_identifier: Value<String>,
+        /// `ConfiguredModelAlgorithmArn`.
+        pub configured_model_algorithm_arn: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+    }
+
     impl ConfiguredModelAlgorithmAssociation {
         /// A new `ConfiguredModelAlgorithmAssociation` with its required properties set and the optional ones unset.
-        pub fn new(
-            membership_identifier: impl Into<Value<String>>,
-            configured_model_algorithm_arn: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ConfiguredModelAlgorithmAssociationRequired) -> Self {
             ConfiguredModelAlgorithmAssociation {
-                configured_model_algorithm_arn: configured_model_algorithm_arn.into(),
+                configured_model_algorithm_arn: required.configured_model_algorithm_arn,
                 description: None,
-                membership_identifier: membership_identifier.into(),
-                name: name.into(),
+                membership_identifier: required.membership_identifier,
+                name: required.name,
                 privacy_configuration: None,
                 tags: None,
             }
@@ -790,19 +818,27 @@ pub mod training_dataset {
         pub training_data: Vec<Dataset>,
     }
 
+    /// The required properties of a [`TrainingDataset`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct TrainingDatasetRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `RoleArn`.
+        pub role_arn: Value<String>,
+        /// `TrainingData`.
+        pub training_data: Vec<Dataset>,
+    }
+
     impl TrainingDataset {
         /// A new `TrainingDataset` with its required properties set and the optional ones unset.
-        pub fn new(
-            name: impl Into<Value<String>>,
-            role_arn: impl Into<Value<String>>,
-            training_data: impl Into<Vec<Dataset>>,
-        ) -> Self {
+        pub fn new(required: TrainingDatasetRequired) -> Self {
             TrainingDataset {
                 description: None,
-                name: name.into(),
-                role_arn: role_arn.into(),
+                name: required.name,
+                role_arn: required.role_arn,
                 tags: None,
-                training_data: training_data.into(),
+                training_data: required.training_data,
             }
         }
     }
@@ -946,16 +982,23 @@ pub mod training_dataset {
         pub table_name: Value<String>,
     }
 
+    /// The required properties of a [`GlueDataSource`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct GlueDataSourceRequired {
+        /// `DatabaseName`.
+        pub database_name: Value<String>,
+        /// `TableName`.
+        pub table_name: Value<String>,
+    }
+
     impl GlueDataSource {
         /// A new `GlueDataSource` with its required properties set and the optional ones unset.
-        pub fn new(
-            database_name: impl Into<Value<String>>,
-            table_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: GlueDataSourceRequired) -> Self {
             GlueDataSource {
                 catalog_id: None,
-                database_name: database_name.into(),
-                table_name: table_name.into(),
+                database_name: required.database_name,
+                table_name: required.table_name,
             }
         }
     }

@@ -123,15 +123,22 @@ pub mod environment_ec2 {
         pub repository_url: Value<String>,
     }
 
+    /// The required properties of a [`Repository`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct RepositoryRequired {
+        /// `PathComponent`.
+        pub path_component: Value<String>,
+        /// `RepositoryUrl`.
+        pub repository_url: Value<String>,
+    }
+
     impl Repository {
         /// A new `Repository` with its required properties set and the optional ones unset.
-        pub fn new(
-            path_component: impl Into<Value<String>>,
-            repository_url: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: RepositoryRequired) -> Self {
             Repository {
-                path_component: path_component.into(),
-                repository_url: repository_url.into(),
+                path_component: required.path_component,
+                repository_url: required.repository_url,
             }
         }
     }

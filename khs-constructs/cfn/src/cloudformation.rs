@@ -98,15 +98,22 @@ pub mod change_set {
         pub use_previous_template: Option<Value<bool>>,
     }
 
+    /// The required properties of a [`ChangeSet`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ChangeSetRequired {
+        /// `ChangeSetName`.
+        pub change_set_name: Value<String>,
+        /// `StackName`.
+        pub stack_name: Value<String>,
+    }
+
     impl ChangeSet {
         /// A new `ChangeSet` with its required properties set and the optional ones unset.
-        pub fn new(
-            change_set_name: impl Into<Value<String>>,
-            stack_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ChangeSetRequired) -> Self {
             ChangeSet {
                 capabilities: None,
-                change_set_name: change_set_name.into(),
+                change_set_name: required.change_set_name,
                 change_set_type: None,
                 deployment_mode: None,
                 description: None,
@@ -115,7 +122,7 @@ pub mod change_set {
                 notification_ar_ns: None,
                 on_stack_failure: None,
                 role_arn: None,
-                stack_name: stack_name.into(),
+                stack_name: required.stack_name,
                 tags: None,
                 template_body: None,
                 template_url: None,
@@ -174,12 +181,22 @@ pub mod change_set {
         pub value: Value<String>,
     }
 
+    /// The required properties of a [`Tags`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct TagsRequired {
+        /// `Key`.
+        pub key: Value<String>,
+        /// `Value`.
+        pub value: Value<String>,
+    }
+
     impl Tags {
         /// A new `Tags` with its required properties set and the optional ones unset.
-        pub fn new(key: impl Into<Value<String>>, value: impl Into<Value<String>>) -> Self {
+        pub fn new(required: TagsRequired) -> Self {
             Tags {
-                key: key.into(),
-                value: value.into(),
+                key: required.key,
+                value: required.value,
             }
         }
     }
@@ -590,27 +607,38 @@ pub mod guard_hook {
         pub target_operations: List<TargetOperation>,
     }
 
+    /// The required properties of a [`GuardHook`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct GuardHookRequired {
+        /// `RuleLocation`.
+        pub rule_location: S3Location,
+        /// `HookStatus`.
+        pub hook_status: Value<HookStatus>,
+        /// `TargetOperations`.
+        pub target_operations: List<TargetOperation>,
+        /// `FailureMode`.
+        pub failure_mode: Value<FailureMode>,
+        /// `Alias`.
+        pub alias: Value<String>,
+        /// `ExecutionRole`.
+        pub execution_role: Value<String>,
+    }
+
     impl GuardHook {
         /// A new `GuardHook` with its required properties set and the optional ones unset.
-        pub fn new(
-            rule_location: impl Into<S3Location>,
-            hook_status: impl Into<Value<HookStatus>>,
-            target_operations: impl Into<List<TargetOperation>>,
-            failure_mode: impl Into<Value<FailureMode>>,
-            alias: impl Into<Value<String>>,
-            execution_role: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: GuardHookRequired) -> Self {
             GuardHook {
-                alias: alias.into(),
-                execution_role: execution_role.into(),
-                failure_mode: failure_mode.into(),
-                hook_status: hook_status.into(),
+                alias: required.alias,
+                execution_role: required.execution_role,
+                failure_mode: required.failure_mode,
+                hook_status: required.hook_status,
                 log_bucket: None,
                 options: None,
-                rule_location: rule_location.into(),
+                rule_location: required.rule_location,
                 stack_filters: None,
                 target_filters: None,
-                target_operations: target_operations.into(),
+                target_operations: required.target_operations,
             }
         }
     }
@@ -1070,17 +1098,24 @@ pub mod hook_version {
         pub type_name: Value<String>,
     }
 
+    /// The required properties of a [`HookVersion`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct HookVersionRequired {
+        /// `SchemaHandlerPackage`.
+        pub schema_handler_package: Value<String>,
+        /// `TypeName`.
+        pub type_name: Value<String>,
+    }
+
     impl HookVersion {
         /// A new `HookVersion` with its required properties set and the optional ones unset.
-        pub fn new(
-            schema_handler_package: impl Into<Value<String>>,
-            type_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: HookVersionRequired) -> Self {
             HookVersion {
                 execution_role_arn: None,
                 logging_config: None,
-                schema_handler_package: schema_handler_package.into(),
-                type_name: type_name.into(),
+                schema_handler_package: required.schema_handler_package,
+                type_name: required.type_name,
             }
         }
     }
@@ -1211,27 +1246,38 @@ pub mod lambda_hook {
         pub target_operations: List<TargetOperation>,
     }
 
+    /// The required properties of a [`LambdaHook`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct LambdaHookRequired {
+        /// `LambdaFunction`.
+        pub lambda_function: Value<String>,
+        /// `FailureMode`.
+        pub failure_mode: Value<FailureMode>,
+        /// `Alias`.
+        pub alias: Value<String>,
+        /// `ExecutionRole`.
+        pub execution_role: Value<String>,
+        /// `TargetOperations`.
+        pub target_operations: List<TargetOperation>,
+        /// `HookStatus`.
+        pub hook_status: Value<HookStatus>,
+    }
+
     impl LambdaHook {
         /// A new `LambdaHook` with its required properties set and the optional ones unset.
-        pub fn new(
-            lambda_function: impl Into<Value<String>>,
-            failure_mode: impl Into<Value<FailureMode>>,
-            alias: impl Into<Value<String>>,
-            execution_role: impl Into<Value<String>>,
-            target_operations: impl Into<List<TargetOperation>>,
-            hook_status: impl Into<Value<HookStatus>>,
-        ) -> Self {
+        pub fn new(required: LambdaHookRequired) -> Self {
             LambdaHook {
-                alias: alias.into(),
+                alias: required.alias,
                 auto_update: None,
-                execution_role: execution_role.into(),
-                failure_mode: failure_mode.into(),
-                hook_status: hook_status.into(),
-                lambda_function: lambda_function.into(),
+                execution_role: required.execution_role,
+                failure_mode: required.failure_mode,
+                hook_status: required.hook_status,
+                lambda_function: required.lambda_function,
                 logging_config: None,
                 stack_filters: None,
                 target_filters: None,
-                target_operations: target_operations.into(),
+                target_operations: required.target_operations,
             }
         }
     }
@@ -1276,15 +1322,22 @@ pub mod lambda_hook {
         pub log_role_arn: Value<String>,
     }
 
+    /// The required properties of a [`LoggingConfig`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct LoggingConfigRequired {
+        /// `LogGroupName`.
+        pub log_group_name: Value<String>,
+        /// `LogRoleArn`.
+        pub log_role_arn: Value<String>,
+    }
+
     impl LoggingConfig {
         /// A new `LoggingConfig` with its required properties set and the optional ones unset.
-        pub fn new(
-            log_group_name: impl Into<Value<String>>,
-            log_role_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: LoggingConfigRequired) -> Self {
             LoggingConfig {
-                log_group_name: log_group_name.into(),
-                log_role_arn: log_role_arn.into(),
+                log_group_name: required.log_group_name,
+                log_role_arn: required.log_role_arn,
             }
         }
     }
@@ -1516,18 +1569,25 @@ pub mod macro_ {
         pub name: Value<String>,
     }
 
+    /// The required properties of a [`Macro`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct MacroRequired {
+        /// `FunctionName`.
+        pub function_name: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+    }
+
     impl Macro {
         /// A new `Macro` with its required properties set and the optional ones unset.
-        pub fn new(
-            function_name: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: MacroRequired) -> Self {
             Macro {
                 description: None,
-                function_name: function_name.into(),
+                function_name: required.function_name,
                 log_group_name: None,
                 log_role_arn: None,
-                name: name.into(),
+                name: required.name,
             }
         }
     }
@@ -1640,15 +1700,22 @@ pub mod module_version {
         pub module_package: Value<String>,
     }
 
+    /// The required properties of a [`ModuleVersion`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ModuleVersionRequired {
+        /// `ModuleName`.
+        pub module_name: Value<String>,
+        /// `ModulePackage`.
+        pub module_package: Value<String>,
+    }
+
     impl ModuleVersion {
         /// A new `ModuleVersion` with its required properties set and the optional ones unset.
-        pub fn new(
-            module_name: impl Into<Value<String>>,
-            module_package: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ModuleVersionRequired) -> Self {
             ModuleVersion {
-                module_name: module_name.into(),
-                module_package: module_package.into(),
+                module_name: required.module_name,
+                module_package: required.module_package,
             }
         }
     }
@@ -2020,17 +2087,24 @@ pub mod resource_version {
         pub type_name: Value<String>,
     }
 
+    /// The required properties of a [`ResourceVersion`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ResourceVersionRequired {
+        /// `SchemaHandlerPackage`.
+        pub schema_handler_package: Value<String>,
+        /// `TypeName`.
+        pub type_name: Value<String>,
+    }
+
     impl ResourceVersion {
         /// A new `ResourceVersion` with its required properties set and the optional ones unset.
-        pub fn new(
-            schema_handler_package: impl Into<Value<String>>,
-            type_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ResourceVersionRequired) -> Self {
             ResourceVersion {
                 execution_role_arn: None,
                 logging_config: None,
-                schema_handler_package: schema_handler_package.into(),
-                type_name: type_name.into(),
+                schema_handler_package: required.schema_handler_package,
+                type_name: required.type_name,
             }
         }
     }
@@ -2500,15 +2574,22 @@ pub mod stack_set {
         pub parameter_value: Value<String>,
     }
 
+    /// The required properties of a [`Parameter`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ParameterRequired {
+        /// `ParameterKey`.
+        pub parameter_key: Value<String>,
+        /// `ParameterValue`.
+        pub parameter_value: Value<String>,
+    }
+
     impl Parameter {
         /// A new `Parameter` with its required properties set and the optional ones unset.
-        pub fn new(
-            parameter_key: impl Into<Value<String>>,
-            parameter_value: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ParameterRequired) -> Self {
             Parameter {
-                parameter_key: parameter_key.into(),
-                parameter_value: parameter_value.into(),
+                parameter_key: required.parameter_key,
+                parameter_value: required.parameter_value,
             }
         }
     }

@@ -107,15 +107,22 @@ pub mod anycast_ip_list {
         pub ipam_pool_arn: Value<String>,
     }
 
+    /// The required properties of a [`IpamCidrConfig`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct IpamCidrConfigRequired {
+        /// `Cidr`.
+        pub cidr: Value<String>,
+        /// `IpamPoolArn`.
+        pub ipam_pool_arn: Value<String>,
+    }
+
     impl IpamCidrConfig {
         /// A new `IpamCidrConfig` with its required properties set and the optional ones unset.
-        pub fn new(
-            cidr: impl Into<Value<String>>,
-            ipam_pool_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: IpamCidrConfigRequired) -> Self {
             IpamCidrConfig {
-                cidr: cidr.into(),
-                ipam_pool_arn: ipam_pool_arn.into(),
+                cidr: required.cidr,
+                ipam_pool_arn: required.ipam_pool_arn,
             }
         }
     }
@@ -253,25 +260,34 @@ pub mod cache_policy {
             ParametersInCacheKeyAndForwardedToOrigin,
     }
 
+    /// The required properties of a [`CachePolicyConfig`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct CachePolicyConfigRequired {
+        /// `DefaultTTL`.
+        pub default_ttl: Value<f64>,
+        /// `MaxTTL`.
+        pub max_ttl: Value<f64>,
+        /// `MinTTL`.
+        pub min_ttl: Value<f64>,
+        /// `Name`.
+        pub name: Value<String>,
+        /// `ParametersInCacheKeyAndForwardedToOrigin`.
+        pub parameters_in_cache_key_and_forwarded_to_origin:
+            ParametersInCacheKeyAndForwardedToOrigin,
+    }
+
     impl CachePolicyConfig {
         /// A new `CachePolicyConfig` with its required properties set and the optional ones unset.
-        pub fn new(
-            default_ttl: impl Into<Value<f64>>,
-            max_ttl: impl Into<Value<f64>>,
-            min_ttl: impl Into<Value<f64>>,
-            name: impl Into<Value<String>>,
-            parameters_in_cache_key_and_forwarded_to_origin: impl Into<
-                ParametersInCacheKeyAndForwardedToOrigin,
-            >,
-        ) -> Self {
+        pub fn new(required: CachePolicyConfigRequired) -> Self {
             CachePolicyConfig {
                 comment: None,
-                default_ttl: default_ttl.into(),
-                max_ttl: max_ttl.into(),
-                min_ttl: min_ttl.into(),
-                name: name.into(),
-                parameters_in_cache_key_and_forwarded_to_origin:
-                    parameters_in_cache_key_and_forwarded_to_origin.into(),
+                default_ttl: required.default_ttl,
+                max_ttl: required.max_ttl,
+                min_ttl: required.min_ttl,
+                name: required.name,
+                parameters_in_cache_key_and_forwarded_to_origin: required
+                    .parameters_in_cache_key_and_forwarded_to_origin,
             }
         }
     }
@@ -508,18 +524,26 @@ pub mod connection_function {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`ConnectionFunction`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ConnectionFunctionRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `ConnectionFunctionCode`.
+        pub connection_function_code: Value<String>,
+        /// `ConnectionFunctionConfig`.
+        pub connection_function_config: ConnectionFunctionConfig,
+    }
+
     impl ConnectionFunction {
         /// A new `ConnectionFunction` with its required properties set and the optional ones unset.
-        pub fn new(
-            name: impl Into<Value<String>>,
-            connection_function_code: impl Into<Value<String>>,
-            connection_function_config: impl Into<ConnectionFunctionConfig>,
-        ) -> Self {
+        pub fn new(required: ConnectionFunctionRequired) -> Self {
             ConnectionFunction {
                 auto_publish: None,
-                connection_function_code: connection_function_code.into(),
-                connection_function_config: connection_function_config.into(),
-                name: name.into(),
+                connection_function_code: required.connection_function_code,
+                connection_function_config: required.connection_function_config,
+                name: required.name,
                 tags: None,
             }
         }
@@ -902,12 +926,22 @@ pub mod continuous_deployment_policy {
         pub maximum_ttl: Value<i64>,
     }
 
+    /// The required properties of a [`SessionStickinessConfig`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SessionStickinessConfigRequired {
+        /// `IdleTTL`.
+        pub idle_ttl: Value<i64>,
+        /// `MaximumTTL`.
+        pub maximum_ttl: Value<i64>,
+    }
+
     impl SessionStickinessConfig {
         /// A new `SessionStickinessConfig` with its required properties set and the optional ones unset.
-        pub fn new(idle_ttl: impl Into<Value<i64>>, maximum_ttl: impl Into<Value<i64>>) -> Self {
+        pub fn new(required: SessionStickinessConfigRequired) -> Self {
             SessionStickinessConfig {
-                idle_ttl: idle_ttl.into(),
-                maximum_ttl: maximum_ttl.into(),
+                idle_ttl: required.idle_ttl,
+                maximum_ttl: required.maximum_ttl,
             }
         }
     }
@@ -923,12 +957,22 @@ pub mod continuous_deployment_policy {
         pub value: Value<String>,
     }
 
+    /// The required properties of a [`SingleHeaderConfig`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SingleHeaderConfigRequired {
+        /// `Header`.
+        pub header: Value<String>,
+        /// `Value`.
+        pub value: Value<String>,
+    }
+
     impl SingleHeaderConfig {
         /// A new `SingleHeaderConfig` with its required properties set and the optional ones unset.
-        pub fn new(header: impl Into<Value<String>>, value: impl Into<Value<String>>) -> Self {
+        pub fn new(required: SingleHeaderConfigRequired) -> Self {
             SingleHeaderConfig {
-                header: header.into(),
-                value: value.into(),
+                header: required.header,
+                value: required.value,
             }
         }
     }
@@ -944,12 +988,22 @@ pub mod continuous_deployment_policy {
         pub value: Value<String>,
     }
 
+    /// The required properties of a [`SingleHeaderPolicyConfig`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SingleHeaderPolicyConfigRequired {
+        /// `Header`.
+        pub header: Value<String>,
+        /// `Value`.
+        pub value: Value<String>,
+    }
+
     impl SingleHeaderPolicyConfig {
         /// A new `SingleHeaderPolicyConfig` with its required properties set and the optional ones unset.
-        pub fn new(header: impl Into<Value<String>>, value: impl Into<Value<String>>) -> Self {
+        pub fn new(required: SingleHeaderPolicyConfigRequired) -> Self {
             SingleHeaderPolicyConfig {
-                header: header.into(),
-                value: value.into(),
+                header: required.header,
+                value: required.value,
             }
         }
     }
@@ -1253,13 +1307,21 @@ pub mod distribution {
         pub viewer_protocol_policy: Value<String>,
     }
 
+    /// The required properties of a [`CacheBehavior`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct CacheBehaviorRequired {
+        /// `PathPattern`.
+        pub path_pattern: Value<String>,
+        /// `TargetOriginId`.
+        pub target_origin_id: Value<String>,
+        /// `ViewerProtocolPolicy`.
+        pub viewer_protocol_policy: Value<String>,
+    }
+
     impl CacheBehavior {
         /// A new `CacheBehavior` with its required properties set and the optional ones unset.
-        pub fn new(
-            path_pattern: impl Into<Value<String>>,
-            target_origin_id: impl Into<Value<String>>,
-            viewer_protocol_policy: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: CacheBehaviorRequired) -> Self {
             CacheBehavior {
                 allowed_methods: None,
                 cache_policy_id: None,
@@ -1274,14 +1336,14 @@ pub mod distribution {
                 max_ttl: None,
                 min_ttl: None,
                 origin_request_policy_id: None,
-                path_pattern: path_pattern.into(),
+                path_pattern: required.path_pattern,
                 realtime_log_config_arn: None,
                 response_headers_policy_id: None,
                 smooth_streaming: None,
-                target_origin_id: target_origin_id.into(),
+                target_origin_id: required.target_origin_id,
                 trusted_key_groups: None,
                 trusted_signers: None,
-                viewer_protocol_policy: viewer_protocol_policy.into(),
+                viewer_protocol_policy: required.viewer_protocol_policy,
             }
         }
     }
@@ -1939,19 +2001,27 @@ pub mod distribution {
         pub origin_ssl_protocols: List<String>,
     }
 
+    /// The required properties of a [`LegacyCustomOrigin`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct LegacyCustomOriginRequired {
+        /// `DNSName`.
+        pub dns_name: Value<String>,
+        /// `OriginProtocolPolicy`.
+        pub origin_protocol_policy: Value<String>,
+        /// `OriginSSLProtocols`.
+        pub origin_ssl_protocols: List<String>,
+    }
+
     impl LegacyCustomOrigin {
         /// A new `LegacyCustomOrigin` with its required properties set and the optional ones unset.
-        pub fn new(
-            dns_name: impl Into<Value<String>>,
-            origin_protocol_policy: impl Into<Value<String>>,
-            origin_ssl_protocols: impl Into<List<String>>,
-        ) -> Self {
+        pub fn new(required: LegacyCustomOriginRequired) -> Self {
             LegacyCustomOrigin {
-                dns_name: dns_name.into(),
+                dns_name: required.dns_name,
                 http_port: None,
                 https_port: None,
-                origin_protocol_policy: origin_protocol_policy.into(),
-                origin_ssl_protocols: origin_ssl_protocols.into(),
+                origin_protocol_policy: required.origin_protocol_policy,
+                origin_ssl_protocols: required.origin_ssl_protocols,
             }
         }
     }
@@ -2079,15 +2149,25 @@ pub mod distribution {
         pub vpc_origin_config: Option<VpcOriginConfig>,
     }
 
+    /// The required properties of a [`Origin`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct OriginRequired {
+        /// `DomainName`.
+        pub domain_name: Value<String>,
+        /// `Id`.
+        pub id: Value<String>,
+    }
+
     impl Origin {
         /// A new `Origin` with its required properties set and the optional ones unset.
-        pub fn new(domain_name: impl Into<Value<String>>, id: impl Into<Value<String>>) -> Self {
+        pub fn new(required: OriginRequired) -> Self {
             Origin {
                 connection_attempts: None,
                 connection_timeout: None,
                 custom_origin_config: None,
-                domain_name: domain_name.into(),
-                id: id.into(),
+                domain_name: required.domain_name,
+                id: required.id,
                 origin_access_control_id: None,
                 origin_custom_headers: None,
                 origin_path: None,
@@ -2110,15 +2190,22 @@ pub mod distribution {
         pub header_value: Value<String>,
     }
 
+    /// The required properties of a [`OriginCustomHeader`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct OriginCustomHeaderRequired {
+        /// `HeaderName`.
+        pub header_name: Value<String>,
+        /// `HeaderValue`.
+        pub header_value: Value<String>,
+    }
+
     impl OriginCustomHeader {
         /// A new `OriginCustomHeader` with its required properties set and the optional ones unset.
-        pub fn new(
-            header_name: impl Into<Value<String>>,
-            header_value: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: OriginCustomHeaderRequired) -> Self {
             OriginCustomHeader {
-                header_name: header_name.into(),
-                header_value: header_value.into(),
+                header_name: required.header_name,
+                header_value: required.header_value,
             }
         }
     }
@@ -3957,21 +4044,29 @@ pub mod distribution_tenant {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`DistributionTenant`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DistributionTenantRequired {
+        /// `DistributionId`.
+        pub distribution_id: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+        /// `Domains`.
+        pub domains: List<String>,
+    }
+
     impl DistributionTenant {
         /// A new `DistributionTenant` with its required properties set and the optional ones unset.
-        pub fn new(
-            distribution_id: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-            domains: impl Into<List<String>>,
-        ) -> Self {
+        pub fn new(required: DistributionTenantRequired) -> Self {
             DistributionTenant {
                 connection_group_id: None,
                 customizations: None,
-                distribution_id: distribution_id.into(),
-                domains: domains.into(),
+                distribution_id: required.distribution_id,
+                domains: required.domains,
                 enabled: None,
                 managed_certificate_request: None,
-                name: name.into(),
+                name: required.name,
                 parameters: None,
                 tags: None,
             }
@@ -4396,17 +4491,25 @@ pub mod field_level_encryption_config {
         pub profile_id: Value<String>,
     }
 
+    /// The required properties of a [`ContentTypeProfile`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ContentTypeProfileRequired {
+        /// `ContentType`.
+        pub content_type: Value<String>,
+        /// `Format`.
+        pub format: Value<Format>,
+        /// `ProfileId`.
+        pub profile_id: Value<String>,
+    }
+
     impl ContentTypeProfile {
         /// A new `ContentTypeProfile` with its required properties set and the optional ones unset.
-        pub fn new(
-            content_type: impl Into<Value<String>>,
-            format: impl Into<Value<Format>>,
-            profile_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ContentTypeProfileRequired) -> Self {
             ContentTypeProfile {
-                content_type: content_type.into(),
-                format: format.into(),
-                profile_id: profile_id.into(),
+                content_type: required.content_type,
+                format: required.format,
+                profile_id: required.profile_id,
             }
         }
     }
@@ -4446,15 +4549,22 @@ pub mod field_level_encryption_config {
         pub query_arg: Value<String>,
     }
 
+    /// The required properties of a [`QueryArgProfile`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct QueryArgProfileRequired {
+        /// `ProfileId`.
+        pub profile_id: Value<String>,
+        /// `QueryArg`.
+        pub query_arg: Value<String>,
+    }
+
     impl QueryArgProfile {
         /// A new `QueryArgProfile` with its required properties set and the optional ones unset.
-        pub fn new(
-            profile_id: impl Into<Value<String>>,
-            query_arg: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: QueryArgProfileRequired) -> Self {
             QueryArgProfile {
-                profile_id: profile_id.into(),
-                query_arg: query_arg.into(),
+                profile_id: required.profile_id,
+                query_arg: required.query_arg,
             }
         }
     }
@@ -4592,17 +4702,25 @@ pub mod field_level_encryption_profile {
         pub public_key_id: Value<String>,
     }
 
+    /// The required properties of a [`EncryptionEntity`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct EncryptionEntityRequired {
+        /// `FieldPatterns`.
+        pub field_patterns: List<String>,
+        /// `ProviderId`.
+        pub provider_id: Value<String>,
+        /// `PublicKeyId`.
+        pub public_key_id: Value<String>,
+    }
+
     impl EncryptionEntity {
         /// A new `EncryptionEntity` with its required properties set and the optional ones unset.
-        pub fn new(
-            field_patterns: impl Into<List<String>>,
-            provider_id: impl Into<Value<String>>,
-            public_key_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: EncryptionEntityRequired) -> Self {
             EncryptionEntity {
-                field_patterns: field_patterns.into(),
-                provider_id: provider_id.into(),
-                public_key_id: public_key_id.into(),
+                field_patterns: required.field_patterns,
+                provider_id: required.provider_id,
+                public_key_id: required.public_key_id,
             }
         }
     }
@@ -4626,18 +4744,26 @@ pub mod field_level_encryption_profile {
         pub name: Value<String>,
     }
 
+    /// The required properties of a [`FieldLevelEncryptionProfileConfig`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct FieldLevelEncryptionProfileConfigRequired {
+        /// `CallerReference`.
+        pub caller_reference: Value<String>,
+        /// `EncryptionEntities`.
+        pub encryption_entities: Vec<EncryptionEntity>,
+        /// `Name`.
+        pub name: Value<String>,
+    }
+
     impl FieldLevelEncryptionProfileConfig {
         /// A new `FieldLevelEncryptionProfileConfig` with its required properties set and the optional ones unset.
-        pub fn new(
-            caller_reference: impl Into<Value<String>>,
-            encryption_entities: impl Into<Vec<EncryptionEntity>>,
-            name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: FieldLevelEncryptionProfileConfigRequired) -> Self {
             FieldLevelEncryptionProfileConfig {
-                caller_reference: caller_reference.into(),
+                caller_reference: required.caller_reference,
                 comment: None,
-                encryption_entities: encryption_entities.into(),
-                name: name.into(),
+                encryption_entities: required.encryption_entities,
+                name: required.name,
             }
         }
     }
@@ -4683,19 +4809,27 @@ pub mod function {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`Function`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct FunctionRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `FunctionConfig`.
+        pub function_config: FunctionConfig,
+        /// `FunctionCode`.
+        pub function_code: Value<String>,
+    }
+
     impl Function {
         /// A new `Function` with its required properties set and the optional ones unset.
-        pub fn new(
-            name: impl Into<Value<String>>,
-            function_config: impl Into<FunctionConfig>,
-            function_code: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: FunctionRequired) -> Self {
             Function {
                 auto_publish: None,
-                function_code: function_code.into(),
-                function_config: function_config.into(),
+                function_code: required.function_code,
+                function_config: required.function_config,
                 function_metadata: None,
-                name: name.into(),
+                name: required.name,
                 tags: None,
             }
         }
@@ -5252,20 +5386,29 @@ pub mod origin_access_control {
         pub signing_protocol: Value<String>,
     }
 
+    /// The required properties of a [`OriginAccessControlConfig`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct OriginAccessControlConfigRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `OriginAccessControlOriginType`.
+        pub origin_access_control_origin_type: Value<String>,
+        /// `SigningBehavior`.
+        pub signing_behavior: Value<String>,
+        /// `SigningProtocol`.
+        pub signing_protocol: Value<String>,
+    }
+
     impl OriginAccessControlConfig {
         /// A new `OriginAccessControlConfig` with its required properties set and the optional ones unset.
-        pub fn new(
-            name: impl Into<Value<String>>,
-            origin_access_control_origin_type: impl Into<Value<String>>,
-            signing_behavior: impl Into<Value<String>>,
-            signing_protocol: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: OriginAccessControlConfigRequired) -> Self {
             OriginAccessControlConfig {
                 description: None,
-                name: name.into(),
-                origin_access_control_origin_type: origin_access_control_origin_type.into(),
-                signing_behavior: signing_behavior.into(),
-                signing_protocol: signing_protocol.into(),
+                name: required.name,
+                origin_access_control_origin_type: required.origin_access_control_origin_type,
+                signing_behavior: required.signing_behavior,
+                signing_protocol: required.signing_protocol,
             }
         }
     }
@@ -5524,18 +5667,26 @@ pub mod public_key {
         pub name: Value<String>,
     }
 
+    /// The required properties of a [`PublicKeyConfig`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct PublicKeyConfigRequired {
+        /// `CallerReference`.
+        pub caller_reference: Value<String>,
+        /// `EncodedKey`.
+        pub encoded_key: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+    }
+
     impl PublicKeyConfig {
         /// A new `PublicKeyConfig` with its required properties set and the optional ones unset.
-        pub fn new(
-            caller_reference: impl Into<Value<String>>,
-            encoded_key: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: PublicKeyConfigRequired) -> Self {
             PublicKeyConfig {
-                caller_reference: caller_reference.into(),
+                caller_reference: required.caller_reference,
                 comment: None,
-                encoded_key: encoded_key.into(),
-                name: name.into(),
+                encoded_key: required.encoded_key,
+                name: required.name,
             }
         }
     }
@@ -5650,15 +5801,22 @@ pub mod realtime_log_config {
         pub stream_arn: Value<String>,
     }
 
+    /// The required properties of a [`KinesisStreamConfig`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct KinesisStreamConfigRequired {
+        /// `RoleArn`.
+        pub role_arn: Value<String>,
+        /// `StreamArn`.
+        pub stream_arn: Value<String>,
+    }
+
     impl KinesisStreamConfig {
         /// A new `KinesisStreamConfig` with its required properties set and the optional ones unset.
-        pub fn new(
-            role_arn: impl Into<Value<String>>,
-            stream_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: KinesisStreamConfigRequired) -> Self {
             KinesisStreamConfig {
-                role_arn: role_arn.into(),
-                stream_arn: stream_arn.into(),
+                role_arn: required.role_arn,
+                stream_arn: required.stream_arn,
             }
         }
     }
@@ -5871,23 +6029,33 @@ pub mod response_headers_policy {
         pub origin_override: Value<bool>,
     }
 
+    /// The required properties of a [`CorsConfig`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct CorsConfigRequired {
+        /// `AccessControlAllowCredentials`.
+        pub access_control_allow_credentials: Value<bool>,
+        /// `AccessControlAllowHeaders`.
+        pub access_control_allow_headers: AccessControlAllowHeaders,
+        /// `AccessControlAllowMethods`.
+        pub access_control_allow_methods: AccessControlAllowMethods,
+        /// `AccessControlAllowOrigins`.
+        pub access_control_allow_origins: AccessControlAllowOrigins,
+        /// `OriginOverride`.
+        pub origin_override: Value<bool>,
+    }
+
     impl CorsConfig {
         /// A new `CorsConfig` with its required properties set and the optional ones unset.
-        pub fn new(
-            access_control_allow_credentials: impl Into<Value<bool>>,
-            access_control_allow_headers: impl Into<AccessControlAllowHeaders>,
-            access_control_allow_methods: impl Into<AccessControlAllowMethods>,
-            access_control_allow_origins: impl Into<AccessControlAllowOrigins>,
-            origin_override: impl Into<Value<bool>>,
-        ) -> Self {
+        pub fn new(required: CorsConfigRequired) -> Self {
             CorsConfig {
-                access_control_allow_credentials: access_control_allow_credentials.into(),
-                access_control_allow_headers: access_control_allow_headers.into(),
-                access_control_allow_methods: access_control_allow_methods.into(),
-                access_control_allow_origins: access_control_allow_origins.into(),
+                access_control_allow_credentials: required.access_control_allow_credentials,
+                access_control_allow_headers: required.access_control_allow_headers,
+                access_control_allow_methods: required.access_control_allow_methods,
+                access_control_allow_origins: required.access_control_allow_origins,
                 access_control_expose_headers: None,
                 access_control_max_age_sec: None,
-                origin_override: origin_override.into(),
+                origin_override: required.origin_override,
             }
         }
     }
@@ -5906,17 +6074,25 @@ pub mod response_headers_policy {
         pub value: Value<String>,
     }
 
+    /// The required properties of a [`CustomHeader`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct CustomHeaderRequired {
+        /// `Header`.
+        pub header: Value<String>,
+        /// `Override`.
+        pub override_: Value<bool>,
+        /// `Value`.
+        pub value: Value<String>,
+    }
+
     impl CustomHeader {
         /// A new `CustomHeader` with its required properties set and the optional ones unset.
-        pub fn new(
-            header: impl Into<Value<String>>,
-            override_: impl Into<Value<bool>>,
-            value: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: CustomHeaderRequired) -> Self {
             CustomHeader {
-                header: header.into(),
-                override_: override_.into(),
-                value: value.into(),
+                header: required.header,
+                override_: required.override_,
+                value: required.value,
             }
         }
     }
@@ -6213,13 +6389,23 @@ pub mod response_headers_policy {
         pub report_uri: Option<Value<String>>,
     }
 
+    /// The required properties of a [`XssProtection`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct XssProtectionRequired {
+        /// `Override`.
+        pub override_: Value<bool>,
+        /// `Protection`.
+        pub protection: Value<bool>,
+    }
+
     impl XssProtection {
         /// A new `XssProtection` with its required properties set and the optional ones unset.
-        pub fn new(override_: impl Into<Value<bool>>, protection: impl Into<Value<bool>>) -> Self {
+        pub fn new(required: XssProtectionRequired) -> Self {
             XssProtection {
                 mode_block: None,
-                override_: override_.into(),
-                protection: protection.into(),
+                override_: required.override_,
+                protection: required.protection,
                 report_uri: None,
             }
         }
@@ -6360,17 +6546,25 @@ pub mod streaming_distribution {
         pub prefix: Value<String>,
     }
 
+    /// The required properties of a [`Logging`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct LoggingRequired {
+        /// `Bucket`.
+        pub bucket: Value<String>,
+        /// `Enabled`.
+        pub enabled: Value<bool>,
+        /// `Prefix`.
+        pub prefix: Value<String>,
+    }
+
     impl Logging {
         /// A new `Logging` with its required properties set and the optional ones unset.
-        pub fn new(
-            bucket: impl Into<Value<String>>,
-            enabled: impl Into<Value<bool>>,
-            prefix: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: LoggingRequired) -> Self {
             Logging {
-                bucket: bucket.into(),
-                enabled: enabled.into(),
-                prefix: prefix.into(),
+                bucket: required.bucket,
+                enabled: required.enabled,
+                prefix: required.prefix,
             }
         }
     }
@@ -6386,15 +6580,22 @@ pub mod streaming_distribution {
         pub origin_access_identity: Value<String>,
     }
 
+    /// The required properties of a [`S3Origin`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct S3OriginRequired {
+        /// `DomainName`.
+        pub domain_name: Value<String>,
+        /// `OriginAccessIdentity`.
+        pub origin_access_identity: Value<String>,
+    }
+
     impl S3Origin {
         /// A new `S3Origin` with its required properties set and the optional ones unset.
-        pub fn new(
-            domain_name: impl Into<Value<String>>,
-            origin_access_identity: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: S3OriginRequired) -> Self {
             S3Origin {
-                domain_name: domain_name.into(),
-                origin_access_identity: origin_access_identity.into(),
+                domain_name: required.domain_name,
+                origin_access_identity: required.origin_access_identity,
             }
         }
     }
@@ -6600,17 +6801,25 @@ pub mod trust_store {
         pub version: Option<Value<String>>,
     }
 
+    /// The required properties of a [`CaCertificatesBundleS3Location`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct CaCertificatesBundleS3LocationRequired {
+        /// `Bucket`.
+        pub bucket: Value<String>,
+        /// `Key`.
+        pub key: Value<String>,
+        /// `Region`.
+        pub region: Value<String>,
+    }
+
     impl CaCertificatesBundleS3Location {
         /// A new `CaCertificatesBundleS3Location` with its required properties set and the optional ones unset.
-        pub fn new(
-            bucket: impl Into<Value<String>>,
-            key: impl Into<Value<String>>,
-            region: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: CaCertificatesBundleS3LocationRequired) -> Self {
             CaCertificatesBundleS3Location {
-                bucket: bucket.into(),
-                key: key.into(),
-                region: region.into(),
+                bucket: required.bucket,
+                key: required.key,
+                region: required.region,
                 version: None,
             }
         }
@@ -6763,15 +6972,25 @@ pub mod vpc_origin {
         pub origin_ssl_protocols: Option<List<String>>,
     }
 
+    /// The required properties of a [`VpcOriginEndpointConfig`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct VpcOriginEndpointConfigRequired {
+        /// `Arn`.
+        pub arn: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+    }
+
     impl VpcOriginEndpointConfig {
         /// A new `VpcOriginEndpointConfig` with its required properties set and the optional ones unset.
-        pub fn new(arn: impl Into<Value<String>>, name: impl Into<Value<String>>) -> Self {
+        pub fn new(required: VpcOriginEndpointConfigRequired) -> Self {
             VpcOriginEndpointConfig {
-                arn: arn.into(),
+                arn: required.arn,
                 http_port: None,
                 https_port: None,
                 ip_address_type: None,
-                name: name.into(),
+                name: required.name,
                 origin_protocol_policy: None,
                 origin_ssl_protocols: None,
             }

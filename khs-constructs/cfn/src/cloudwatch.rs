@@ -288,12 +288,22 @@ pub mod alarm {
         pub value: Value<String>,
     }
 
+    /// The required properties of a [`Dimension`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DimensionRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `Value`.
+        pub value: Value<String>,
+    }
+
     impl Dimension {
         /// A new `Dimension` with its required properties set and the optional ones unset.
-        pub fn new(name: impl Into<Value<String>>, value: impl Into<Value<String>>) -> Self {
+        pub fn new(required: DimensionRequired) -> Self {
             Dimension {
-                name: name.into(),
-                value: value.into(),
+                name: required.name,
+                value: required.value,
             }
         }
     }
@@ -908,15 +918,22 @@ pub mod alarm_mute_rule {
         pub timezone: Option<Value<String>>,
     }
 
+    /// The required properties of a [`Schedule`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ScheduleRequired {
+        /// `Duration`.
+        pub duration: Value<String>,
+        /// `Expression`.
+        pub expression: Value<String>,
+    }
+
     impl Schedule {
         /// A new `Schedule` with its required properties set and the optional ones unset.
-        pub fn new(
-            duration: impl Into<Value<String>>,
-            expression: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ScheduleRequired) -> Self {
             Schedule {
-                duration: duration.into(),
-                expression: expression.into(),
+                duration: required.duration,
+                expression: required.expression,
                 timezone: None,
             }
         }
@@ -1057,12 +1074,22 @@ pub mod anomaly_detector {
         pub value: Value<String>,
     }
 
+    /// The required properties of a [`Dimension`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DimensionRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `Value`.
+        pub value: Value<String>,
+    }
+
     impl Dimension {
         /// A new `Dimension` with its required properties set and the optional ones unset.
-        pub fn new(name: impl Into<Value<String>>, value: impl Into<Value<String>>) -> Self {
+        pub fn new(required: DimensionRequired) -> Self {
             Dimension {
-                name: name.into(),
-                value: value.into(),
+                name: required.name,
+                value: required.value,
             }
         }
     }
@@ -1083,16 +1110,23 @@ pub mod anomaly_detector {
         pub namespace: Value<String>,
     }
 
+    /// The required properties of a [`Metric`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct MetricRequired {
+        /// `MetricName`.
+        pub metric_name: Value<String>,
+        /// `Namespace`.
+        pub namespace: Value<String>,
+    }
+
     impl Metric {
         /// A new `Metric` with its required properties set and the optional ones unset.
-        pub fn new(
-            metric_name: impl Into<Value<String>>,
-            namespace: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: MetricRequired) -> Self {
             Metric {
                 dimensions: None,
-                metric_name: metric_name.into(),
-                namespace: namespace.into(),
+                metric_name: required.metric_name,
+                namespace: required.namespace,
             }
         }
     }
@@ -1230,15 +1264,22 @@ pub mod anomaly_detector {
         pub start_time: Value<String>,
     }
 
+    /// The required properties of a [`Range`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct RangeRequired {
+        /// `EndTime`.
+        pub end_time: Value<String>,
+        /// `StartTime`.
+        pub start_time: Value<String>,
+    }
+
     impl Range {
         /// A new `Range` with its required properties set and the optional ones unset.
-        pub fn new(
-            end_time: impl Into<Value<String>>,
-            start_time: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: RangeRequired) -> Self {
             Range {
-                end_time: end_time.into(),
-                start_time: start_time.into(),
+                end_time: required.end_time,
+                start_time: required.start_time,
             }
         }
     }
@@ -1561,18 +1602,26 @@ pub mod insight_rule {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`InsightRule`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct InsightRuleRequired {
+        /// `RuleName`.
+        pub rule_name: Value<String>,
+        /// `RuleState`.
+        pub rule_state: Value<RuleState>,
+        /// `RuleBody`.
+        pub rule_body: Value<String>,
+    }
+
     impl InsightRule {
         /// A new `InsightRule` with its required properties set and the optional ones unset.
-        pub fn new(
-            rule_name: impl Into<Value<String>>,
-            rule_state: impl Into<Value<RuleState>>,
-            rule_body: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: InsightRuleRequired) -> Self {
             InsightRule {
                 apply_on_transformed_logs: None,
-                rule_body: rule_body.into(),
-                rule_name: rule_name.into(),
-                rule_state: rule_state.into(),
+                rule_body: required.rule_body,
+                rule_name: required.rule_name,
+                rule_state: required.rule_state,
                 tags: None,
             }
         }
@@ -1792,12 +1841,22 @@ pub mod integration {
         pub value: Value<String>,
     }
 
+    /// The required properties of a [`Tags`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct TagsRequired {
+        /// `Key`.
+        pub key: Value<String>,
+        /// `Value`.
+        pub value: Value<String>,
+    }
+
     impl Tags {
         /// A new `Tags` with its required properties set and the optional ones unset.
-        pub fn new(key: impl Into<Value<String>>, value: impl Into<Value<String>>) -> Self {
+        pub fn new(required: TagsRequired) -> Self {
             Tags {
-                key: key.into(),
-                value: value.into(),
+                key: required.key,
+                value: required.value,
             }
         }
     }
@@ -1937,15 +1996,25 @@ pub mod log_alarm {
         pub warm_up_configuration: Option<WarmUpConfiguration>,
     }
 
+    /// The required properties of a [`LogAlarm`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct LogAlarmRequired {
+        /// `ComparisonOperator`.
+        pub comparison_operator: Value<ComparisonOperator>,
+        /// `Threshold`.
+        pub threshold: Value<f64>,
+        /// `QueryResultsToAlarm`.
+        pub query_results_to_alarm: Value<i64>,
+        /// `QueryResultsToEvaluate`.
+        pub query_results_to_evaluate: Value<i64>,
+        /// `ScheduledQueryConfiguration`.
+        pub scheduled_query_configuration: ScheduledQueryConfiguration,
+    }
+
     impl LogAlarm {
         /// A new `LogAlarm` with its required properties set and the optional ones unset.
-        pub fn new(
-            comparison_operator: impl Into<Value<ComparisonOperator>>,
-            threshold: impl Into<Value<f64>>,
-            query_results_to_alarm: impl Into<Value<i64>>,
-            query_results_to_evaluate: impl Into<Value<i64>>,
-            scheduled_query_configuration: impl Into<ScheduledQueryConfiguration>,
-        ) -> Self {
+        pub fn new(required: LogAlarmRequired) -> Self {
             LogAlarm {
                 action_configuration: None,
                 action_log_line_count: None,
@@ -1954,14 +2023,14 @@ pub mod log_alarm {
                 alarm_actions: None,
                 alarm_description: None,
                 alarm_name: None,
-                comparison_operator: comparison_operator.into(),
+                comparison_operator: required.comparison_operator,
                 insufficient_data_actions: None,
                 ok_actions: None,
-                query_results_to_alarm: query_results_to_alarm.into(),
-                query_results_to_evaluate: query_results_to_evaluate.into(),
-                scheduled_query_configuration: scheduled_query_configuration.into(),
+                query_results_to_alarm: required.query_results_to_alarm,
+                query_results_to_evaluate: required.query_results_to_evaluate,
+                scheduled_query_configuration: required.scheduled_query_configuration,
                 tags: None,
-                threshold: threshold.into(),
+                threshold: required.threshold,
                 treat_missing_data: None,
                 warm_up_configuration: None,
             }
@@ -2106,20 +2175,29 @@ pub mod log_alarm {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`ScheduledQueryConfiguration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ScheduledQueryConfigurationRequired {
+        /// `AggregationExpression`.
+        pub aggregation_expression: Value<String>,
+        /// `QueryString`.
+        pub query_string: Value<String>,
+        /// `ScheduleConfiguration`.
+        pub schedule_configuration: ScheduleConfiguration,
+        /// `ScheduledQueryRoleARN`.
+        pub scheduled_query_role_arn: Value<String>,
+    }
+
     impl ScheduledQueryConfiguration {
         /// A new `ScheduledQueryConfiguration` with its required properties set and the optional ones unset.
-        pub fn new(
-            aggregation_expression: impl Into<Value<String>>,
-            query_string: impl Into<Value<String>>,
-            schedule_configuration: impl Into<ScheduleConfiguration>,
-            scheduled_query_role_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ScheduledQueryConfigurationRequired) -> Self {
             ScheduledQueryConfiguration {
-                aggregation_expression: aggregation_expression.into(),
+                aggregation_expression: required.aggregation_expression,
                 log_group_identifiers: None,
-                query_string: query_string.into(),
-                schedule_configuration: schedule_configuration.into(),
-                scheduled_query_role_arn: scheduled_query_role_arn.into(),
+                query_string: required.query_string,
+                schedule_configuration: required.schedule_configuration,
+                scheduled_query_role_arn: required.scheduled_query_role_arn,
                 tags: None,
             }
         }
@@ -2381,15 +2459,22 @@ pub mod metric_stream {
         pub namespace: Value<String>,
     }
 
+    /// The required properties of a [`MetricStreamStatisticsMetric`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct MetricStreamStatisticsMetricRequired {
+        /// `MetricName`.
+        pub metric_name: Value<String>,
+        /// `Namespace`.
+        pub namespace: Value<String>,
+    }
+
     impl MetricStreamStatisticsMetric {
         /// A new `MetricStreamStatisticsMetric` with its required properties set and the optional ones unset.
-        pub fn new(
-            metric_name: impl Into<Value<String>>,
-            namespace: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: MetricStreamStatisticsMetricRequired) -> Self {
             MetricStreamStatisticsMetric {
-                metric_name: metric_name.into(),
-                namespace: namespace.into(),
+                metric_name: required.metric_name,
+                namespace: required.namespace,
             }
         }
     }

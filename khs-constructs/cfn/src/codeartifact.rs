@@ -140,19 +140,26 @@ pub mod package_group {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`PackageGroup`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct PackageGroupRequired {
+        /// `Pattern`.
+        pub pattern: Value<String>,
+        /// `DomainName`.
+        pub domain_name: Value<String>,
+    }
+
     impl PackageGroup {
         /// A new `PackageGroup` with its required properties set and the optional ones unset.
-        pub fn new(
-            pattern: impl Into<Value<String>>,
-            domain_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: PackageGroupRequired) -> Self {
             PackageGroup {
                 contact_info: None,
                 description: None,
-                domain_name: domain_name.into(),
+                domain_name: required.domain_name,
                 domain_owner: None,
                 origin_configuration: None,
-                pattern: pattern.into(),
+                pattern: required.pattern,
                 tags: None,
             }
         }
@@ -343,18 +350,25 @@ pub mod repository {
         pub upstreams: Option<List<String>>,
     }
 
+    /// The required properties of a [`Repository`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct RepositoryRequired {
+        /// `RepositoryName`.
+        pub repository_name: Value<String>,
+        /// `DomainName`.
+        pub domain_name: Value<String>,
+    }
+
     impl Repository {
         /// A new `Repository` with its required properties set and the optional ones unset.
-        pub fn new(
-            repository_name: impl Into<Value<String>>,
-            domain_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: RepositoryRequired) -> Self {
             Repository {
                 description: None,
-                domain_name: domain_name.into(),
+                domain_name: required.domain_name,
                 external_connections: None,
                 permissions_policy_document: None,
-                repository_name: repository_name.into(),
+                repository_name: required.repository_name,
                 tags: None,
                 upstreams: None,
             }

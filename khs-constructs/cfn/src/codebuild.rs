@@ -1019,25 +1019,33 @@ pub mod project {
         pub type_: Value<String>,
     }
 
+    /// The required properties of a [`Environment`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct EnvironmentRequired {
+        /// `ComputeType`.
+        pub compute_type: Value<String>,
+        /// `Image`.
+        pub image: Value<String>,
+        /// `Type`.
+        pub type_: Value<String>,
+    }
+
     impl Environment {
         /// A new `Environment` with its required properties set and the optional ones unset.
-        pub fn new(
-            compute_type: impl Into<Value<String>>,
-            image: impl Into<Value<String>>,
-            type_: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: EnvironmentRequired) -> Self {
             Environment {
                 certificate: None,
-                compute_type: compute_type.into(),
+                compute_type: required.compute_type,
                 docker_server: None,
                 environment_variables: None,
                 fleet: None,
                 host_kernel: None,
-                image: image.into(),
+                image: required.image,
                 image_pull_credentials_type: None,
                 privileged_mode: None,
                 registry_credential: None,
-                type_: type_.into(),
+                type_: required.type_,
             }
         }
     }
@@ -1058,13 +1066,23 @@ pub mod project {
         pub value: Value<String>,
     }
 
+    /// The required properties of a [`EnvironmentVariable`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct EnvironmentVariableRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `Value`.
+        pub value: Value<String>,
+    }
+
     impl EnvironmentVariable {
         /// A new `EnvironmentVariable` with its required properties set and the optional ones unset.
-        pub fn new(name: impl Into<Value<String>>, value: impl Into<Value<String>>) -> Self {
+        pub fn new(required: EnvironmentVariableRequired) -> Self {
             EnvironmentVariable {
-                name: name.into(),
+                name: required.name,
                 type_: None,
-                value: value.into(),
+                value: required.value,
             }
         }
     }
@@ -1202,20 +1220,29 @@ pub mod project {
         pub type_: Value<String>,
     }
 
+    /// The required properties of a [`ProjectFileSystemLocation`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ProjectFileSystemLocationRequired {
+        /// `Identifier`.
+        pub identifier: Value<String>,
+        /// `Location`.
+        pub location: Value<String>,
+        /// `MountPoint`.
+        pub mount_point: Value<String>,
+        /// `Type`.
+        pub type_: Value<String>,
+    }
+
     impl ProjectFileSystemLocation {
         /// A new `ProjectFileSystemLocation` with its required properties set and the optional ones unset.
-        pub fn new(
-            identifier: impl Into<Value<String>>,
-            location: impl Into<Value<String>>,
-            mount_point: impl Into<Value<String>>,
-            type_: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ProjectFileSystemLocationRequired) -> Self {
             ProjectFileSystemLocation {
-                identifier: identifier.into(),
-                location: location.into(),
+                identifier: required.identifier,
+                location: required.location,
                 mount_options: None,
-                mount_point: mount_point.into(),
-                type_: type_.into(),
+                mount_point: required.mount_point,
+                type_: required.type_,
             }
         }
     }
@@ -1334,15 +1361,22 @@ pub mod project {
         pub credential_provider: Value<String>,
     }
 
+    /// The required properties of a [`RegistryCredential`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct RegistryCredentialRequired {
+        /// `Credential`.
+        pub credential: Value<String>,
+        /// `CredentialProvider`.
+        pub credential_provider: Value<String>,
+    }
+
     impl RegistryCredential {
         /// A new `RegistryCredential` with its required properties set and the optional ones unset.
-        pub fn new(
-            credential: impl Into<Value<String>>,
-            credential_provider: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: RegistryCredentialRequired) -> Self {
             RegistryCredential {
-                credential: credential.into(),
-                credential_provider: credential_provider.into(),
+                credential: required.credential,
+                credential_provider: required.credential_provider,
             }
         }
     }
@@ -1794,17 +1828,25 @@ pub mod source_credential {
         pub username: Option<Value<String>>,
     }
 
+    /// The required properties of a [`SourceCredential`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SourceCredentialRequired {
+        /// `ServerType`.
+        pub server_type: Value<String>,
+        /// `Token`.
+        pub token: Value<String>,
+        /// `AuthType`.
+        pub auth_type: Value<String>,
+    }
+
     impl SourceCredential {
         /// A new `SourceCredential` with its required properties set and the optional ones unset.
-        pub fn new(
-            server_type: impl Into<Value<String>>,
-            token: impl Into<Value<String>>,
-            auth_type: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: SourceCredentialRequired) -> Self {
             SourceCredential {
-                auth_type: auth_type.into(),
-                server_type: server_type.into(),
-                token: token.into(),
+                auth_type: required.auth_type,
+                server_type: required.server_type,
+                token: required.token,
                 username: None,
             }
         }

@@ -159,19 +159,27 @@ pub mod repository {
         pub name: Value<String>,
     }
 
+    /// The required properties of a [`RepositoryTrigger`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct RepositoryTriggerRequired {
+        /// `DestinationArn`.
+        pub destination_arn: Value<String>,
+        /// `Events`.
+        pub events: List<Events>,
+        /// `Name`.
+        pub name: Value<String>,
+    }
+
     impl RepositoryTrigger {
         /// A new `RepositoryTrigger` with its required properties set and the optional ones unset.
-        pub fn new(
-            destination_arn: impl Into<Value<String>>,
-            events: impl Into<List<Events>>,
-            name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: RepositoryTriggerRequired) -> Self {
             RepositoryTrigger {
                 branches: None,
                 custom_data: None,
-                destination_arn: destination_arn.into(),
-                events: events.into(),
-                name: name.into(),
+                destination_arn: required.destination_arn,
+                events: required.events,
+                name: required.name,
             }
         }
     }
@@ -192,12 +200,22 @@ pub mod repository {
         pub object_version: Option<Value<String>>,
     }
 
+    /// The required properties of a [`S3`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct S3Required {
+        /// `Bucket`.
+        pub bucket: Value<String>,
+        /// `Key`.
+        pub key: Value<String>,
+    }
+
     impl S3 {
         /// A new `S3` with its required properties set and the optional ones unset.
-        pub fn new(bucket: impl Into<Value<String>>, key: impl Into<Value<String>>) -> Self {
+        pub fn new(required: S3Required) -> Self {
             S3 {
-                bucket: bucket.into(),
-                key: key.into(),
+                bucket: required.bucket,
+                key: required.key,
                 object_version: None,
             }
         }

@@ -166,17 +166,25 @@ pub mod host {
         pub vpc_configuration: Option<VpcConfiguration>,
     }
 
+    /// The required properties of a [`Host`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct HostRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `ProviderType`.
+        pub provider_type: Value<ProviderType>,
+        /// `ProviderEndpoint`.
+        pub provider_endpoint: Value<String>,
+    }
+
     impl Host {
         /// A new `Host` with its required properties set and the optional ones unset.
-        pub fn new(
-            name: impl Into<Value<String>>,
-            provider_type: impl Into<Value<ProviderType>>,
-            provider_endpoint: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: HostRequired) -> Self {
             Host {
-                name: name.into(),
-                provider_endpoint: provider_endpoint.into(),
-                provider_type: provider_type.into(),
+                name: required.name,
+                provider_endpoint: required.provider_endpoint,
+                provider_type: required.provider_type,
                 tags: None,
                 vpc_configuration: None,
             }
@@ -241,18 +249,26 @@ pub mod host {
         pub vpc_id: Value<String>,
     }
 
+    /// The required properties of a [`VpcConfiguration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct VpcConfigurationRequired {
+        /// `SecurityGroupIds`.
+        pub security_group_ids: List<String>,
+        /// `SubnetIds`.
+        pub subnet_ids: List<String>,
+        /// `VpcId`.
+        pub vpc_id: Value<String>,
+    }
+
     impl VpcConfiguration {
         /// A new `VpcConfiguration` with its required properties set and the optional ones unset.
-        pub fn new(
-            security_group_ids: impl Into<List<String>>,
-            subnet_ids: impl Into<List<String>>,
-            vpc_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: VpcConfigurationRequired) -> Self {
             VpcConfiguration {
-                security_group_ids: security_group_ids.into(),
-                subnet_ids: subnet_ids.into(),
+                security_group_ids: required.security_group_ids,
+                subnet_ids: required.subnet_ids,
                 tls_certificate: None,
-                vpc_id: vpc_id.into(),
+                vpc_id: required.vpc_id,
             }
         }
     }

@@ -214,15 +214,22 @@ pub mod deployment_config {
         pub canary_percentage: Value<i64>,
     }
 
+    /// The required properties of a [`TimeBasedCanary`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct TimeBasedCanaryRequired {
+        /// `CanaryInterval`.
+        pub canary_interval: Value<i64>,
+        /// `CanaryPercentage`.
+        pub canary_percentage: Value<i64>,
+    }
+
     impl TimeBasedCanary {
         /// A new `TimeBasedCanary` with its required properties set and the optional ones unset.
-        pub fn new(
-            canary_interval: impl Into<Value<i64>>,
-            canary_percentage: impl Into<Value<i64>>,
-        ) -> Self {
+        pub fn new(required: TimeBasedCanaryRequired) -> Self {
             TimeBasedCanary {
-                canary_interval: canary_interval.into(),
-                canary_percentage: canary_percentage.into(),
+                canary_interval: required.canary_interval,
+                canary_percentage: required.canary_percentage,
             }
         }
     }
@@ -238,15 +245,22 @@ pub mod deployment_config {
         pub linear_percentage: Value<i64>,
     }
 
+    /// The required properties of a [`TimeBasedLinear`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct TimeBasedLinearRequired {
+        /// `LinearInterval`.
+        pub linear_interval: Value<i64>,
+        /// `LinearPercentage`.
+        pub linear_percentage: Value<i64>,
+    }
+
     impl TimeBasedLinear {
         /// A new `TimeBasedLinear` with its required properties set and the optional ones unset.
-        pub fn new(
-            linear_interval: impl Into<Value<i64>>,
-            linear_percentage: impl Into<Value<i64>>,
-        ) -> Self {
+        pub fn new(required: TimeBasedLinearRequired) -> Self {
             TimeBasedLinear {
-                linear_interval: linear_interval.into(),
-                linear_percentage: linear_percentage.into(),
+                linear_interval: required.linear_interval,
+                linear_percentage: required.linear_percentage,
             }
         }
     }
@@ -542,15 +556,22 @@ pub mod deployment_group {
         pub trigger_configurations: Option<Vec<TriggerConfig>>,
     }
 
+    /// The required properties of a [`DeploymentGroup`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DeploymentGroupRequired {
+        /// `ApplicationName`.
+        pub application_name: Value<String>,
+        /// `ServiceRoleArn`.
+        pub service_role_arn: Value<String>,
+    }
+
     impl DeploymentGroup {
         /// A new `DeploymentGroup` with its required properties set and the optional ones unset.
-        pub fn new(
-            application_name: impl Into<Value<String>>,
-            service_role_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: DeploymentGroupRequired) -> Self {
             DeploymentGroup {
                 alarm_configuration: None,
-                application_name: application_name.into(),
+                application_name: required.application_name,
                 auto_rollback_configuration: None,
                 auto_scaling_groups: None,
                 blue_green_deployment_configuration: None,
@@ -565,7 +586,7 @@ pub mod deployment_group {
                 on_premises_instance_tag_filters: None,
                 on_premises_tag_set: None,
                 outdated_instances_strategy: None,
-                service_role_arn: service_role_arn.into(),
+                service_role_arn: required.service_role_arn,
                 tags: None,
                 termination_hook_enabled: None,
                 trigger_configurations: None,
@@ -867,15 +888,22 @@ pub mod deployment_group {
         pub service_name: Value<String>,
     }
 
+    /// The required properties of a [`EcsService`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct EcsServiceRequired {
+        /// `ClusterName`.
+        pub cluster_name: Value<String>,
+        /// `ServiceName`.
+        pub service_name: Value<String>,
+    }
+
     impl EcsService {
         /// A new `EcsService` with its required properties set and the optional ones unset.
-        pub fn new(
-            cluster_name: impl Into<Value<String>>,
-            service_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: EcsServiceRequired) -> Self {
             EcsService {
-                cluster_name: cluster_name.into(),
-                service_name: service_name.into(),
+                cluster_name: required.cluster_name,
+                service_name: required.service_name,
             }
         }
     }
@@ -908,15 +936,22 @@ pub mod deployment_group {
         pub repository: Value<String>,
     }
 
+    /// The required properties of a [`GitHubLocation`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct GitHubLocationRequired {
+        /// `CommitId`.
+        pub commit_id: Value<String>,
+        /// `Repository`.
+        pub repository: Value<String>,
+    }
+
     impl GitHubLocation {
         /// A new `GitHubLocation` with its required properties set and the optional ones unset.
-        pub fn new(
-            commit_id: impl Into<Value<String>>,
-            repository: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: GitHubLocationRequired) -> Self {
             GitHubLocation {
-                commit_id: commit_id.into(),
-                repository: repository.into(),
+                commit_id: required.commit_id,
+                repository: required.repository,
             }
         }
     }
@@ -1061,14 +1096,24 @@ pub mod deployment_group {
         pub version: Option<Value<String>>,
     }
 
+    /// The required properties of a [`S3Location`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct S3LocationRequired {
+        /// `Bucket`.
+        pub bucket: Value<String>,
+        /// `Key`.
+        pub key: Value<String>,
+    }
+
     impl S3Location {
         /// A new `S3Location` with its required properties set and the optional ones unset.
-        pub fn new(bucket: impl Into<Value<String>>, key: impl Into<Value<String>>) -> Self {
+        pub fn new(required: S3LocationRequired) -> Self {
             S3Location {
-                bucket: bucket.into(),
+                bucket: required.bucket,
                 bundle_type: None,
                 e_tag: None,
-                key: key.into(),
+                key: required.key,
                 version: None,
             }
         }

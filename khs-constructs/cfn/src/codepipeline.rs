@@ -51,24 +51,34 @@ pub mod custom_action_type {
         pub version: Value<String>,
     }
 
+    /// The required properties of a [`CustomActionType`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct CustomActionTypeRequired {
+        /// `Category`.
+        pub category: Value<Category>,
+        /// `InputArtifactDetails`.
+        pub input_artifact_details: ArtifactDetails,
+        /// `OutputArtifactDetails`.
+        pub output_artifact_details: ArtifactDetails,
+        /// `Provider`.
+        pub provider: Value<String>,
+        /// `Version`.
+        pub version: Value<String>,
+    }
+
     impl CustomActionType {
         /// A new `CustomActionType` with its required properties set and the optional ones unset.
-        pub fn new(
-            category: impl Into<Value<Category>>,
-            input_artifact_details: impl Into<ArtifactDetails>,
-            output_artifact_details: impl Into<ArtifactDetails>,
-            provider: impl Into<Value<String>>,
-            version: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: CustomActionTypeRequired) -> Self {
             CustomActionType {
-                category: category.into(),
+                category: required.category,
                 configuration_properties: None,
-                input_artifact_details: input_artifact_details.into(),
-                output_artifact_details: output_artifact_details.into(),
-                provider: provider.into(),
+                input_artifact_details: required.input_artifact_details,
+                output_artifact_details: required.output_artifact_details,
+                provider: required.provider,
                 settings: None,
                 tags: None,
-                version: version.into(),
+                version: required.version,
             }
         }
     }
@@ -113,15 +123,22 @@ pub mod custom_action_type {
         pub minimum_count: Value<i64>,
     }
 
+    /// The required properties of a [`ArtifactDetails`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ArtifactDetailsRequired {
+        /// `MaximumCount`.
+        pub maximum_count: Value<i64>,
+        /// `MinimumCount`.
+        pub minimum_count: Value<i64>,
+    }
+
     impl ArtifactDetails {
         /// A new `ArtifactDetails` with its required properties set and the optional ones unset.
-        pub fn new(
-            maximum_count: impl Into<Value<i64>>,
-            minimum_count: impl Into<Value<i64>>,
-        ) -> Self {
+        pub fn new(required: ArtifactDetailsRequired) -> Self {
             ArtifactDetails {
-                maximum_count: maximum_count.into(),
-                minimum_count: minimum_count.into(),
+                maximum_count: required.maximum_count,
+                minimum_count: required.minimum_count,
             }
         }
     }
@@ -158,21 +175,30 @@ pub mod custom_action_type {
         pub type_: Option<Value<Type>>,
     }
 
+    /// The required properties of a [`ConfigurationProperties`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ConfigurationPropertiesRequired {
+        /// `Key`.
+        pub key: Value<bool>,
+        /// `Name`.
+        pub name: Value<String>,
+        /// `Required`.
+        pub required: Value<bool>,
+        /// `Secret`.
+        pub secret: Value<bool>,
+    }
+
     impl ConfigurationProperties {
         /// A new `ConfigurationProperties` with its required properties set and the optional ones unset.
-        pub fn new(
-            key: impl Into<Value<bool>>,
-            name: impl Into<Value<String>>,
-            required: impl Into<Value<bool>>,
-            secret: impl Into<Value<bool>>,
-        ) -> Self {
+        pub fn new(required: ConfigurationPropertiesRequired) -> Self {
             ConfigurationProperties {
                 description: None,
-                key: key.into(),
-                name: name.into(),
+                key: required.key,
+                name: required.name,
                 queryable: None,
-                required: required.into(),
-                secret: secret.into(),
+                required: required.required,
+                secret: required.secret,
                 type_: None,
             }
         }
@@ -543,19 +569,28 @@ pub mod pipeline {
         pub version: Value<String>,
     }
 
+    /// The required properties of a [`ActionTypeId`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ActionTypeIdRequired {
+        /// `Category`.
+        pub category: Value<Category>,
+        /// `Owner`.
+        pub owner: Value<String>,
+        /// `Provider`.
+        pub provider: Value<String>,
+        /// `Version`.
+        pub version: Value<String>,
+    }
+
     impl ActionTypeId {
         /// A new `ActionTypeId` with its required properties set and the optional ones unset.
-        pub fn new(
-            category: impl Into<Value<Category>>,
-            owner: impl Into<Value<String>>,
-            provider: impl Into<Value<String>>,
-            version: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ActionTypeIdRequired) -> Self {
             ActionTypeId {
-                category: category.into(),
-                owner: owner.into(),
-                provider: provider.into(),
-                version: version.into(),
+                category: required.category,
+                owner: required.owner,
+                provider: required.provider,
+                version: required.version,
             }
         }
     }
@@ -685,12 +720,22 @@ pub mod pipeline {
         pub type_: Value<String>,
     }
 
+    /// The required properties of a [`EncryptionKey`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct EncryptionKeyRequired {
+        /// `Id`.
+        pub id: Value<String>,
+        /// `Type`.
+        pub type_: Value<String>,
+    }
+
     impl EncryptionKey {
         /// A new `EncryptionKey` with its required properties set and the optional ones unset.
-        pub fn new(id: impl Into<Value<String>>, type_: impl Into<Value<String>>) -> Self {
+        pub fn new(required: EncryptionKeyRequired) -> Self {
             EncryptionKey {
-                id: id.into(),
-                type_: type_.into(),
+                id: required.id,
+                type_: required.type_,
             }
         }
     }
@@ -711,13 +756,23 @@ pub mod pipeline {
         pub value: Value<String>,
     }
 
+    /// The required properties of a [`EnvironmentVariable`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct EnvironmentVariableRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `Value`.
+        pub value: Value<String>,
+    }
+
     impl EnvironmentVariable {
         /// A new `EnvironmentVariable` with its required properties set and the optional ones unset.
-        pub fn new(name: impl Into<Value<String>>, value: impl Into<Value<String>>) -> Self {
+        pub fn new(required: EnvironmentVariableRequired) -> Self {
             EnvironmentVariable {
-                name: name.into(),
+                name: required.name,
                 type_: None,
-                value: value.into(),
+                value: required.value,
             }
         }
     }
@@ -1114,12 +1169,22 @@ pub mod pipeline {
         pub stage_name: Value<String>,
     }
 
+    /// The required properties of a [`StageTransition`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct StageTransitionRequired {
+        /// `Reason`.
+        pub reason: Value<String>,
+        /// `StageName`.
+        pub stage_name: Value<String>,
+    }
+
     impl StageTransition {
         /// A new `StageTransition` with its required properties set and the optional ones unset.
-        pub fn new(reason: impl Into<Value<String>>, stage_name: impl Into<Value<String>>) -> Self {
+        pub fn new(required: StageTransitionRequired) -> Self {
             StageTransition {
-                reason: reason.into(),
-                stage_name: stage_name.into(),
+                reason: required.reason,
+                stage_name: required.stage_name,
             }
         }
     }
@@ -1483,24 +1548,34 @@ pub mod webhook {
         pub target_pipeline_version: Option<Value<i64>>,
     }
 
+    /// The required properties of a [`Webhook`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct WebhookRequired {
+        /// `AuthenticationConfiguration`.
+        pub authentication_configuration: WebhookAuthConfiguration,
+        /// `Filters`.
+        pub filters: Vec<WebhookFilterRule>,
+        /// `Authentication`.
+        pub authentication: Value<Authentication>,
+        /// `TargetPipeline`.
+        pub target_pipeline: Value<String>,
+        /// `TargetAction`.
+        pub target_action: Value<String>,
+    }
+
     impl Webhook {
         /// A new `Webhook` with its required properties set and the optional ones unset.
-        pub fn new(
-            authentication_configuration: impl Into<WebhookAuthConfiguration>,
-            filters: impl Into<Vec<WebhookFilterRule>>,
-            authentication: impl Into<Value<Authentication>>,
-            target_pipeline: impl Into<Value<String>>,
-            target_action: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: WebhookRequired) -> Self {
             Webhook {
-                authentication: authentication.into(),
-                authentication_configuration: authentication_configuration.into(),
-                filters: filters.into(),
+                authentication: required.authentication,
+                authentication_configuration: required.authentication_configuration,
+                filters: required.filters,
                 name: None,
                 register_with_third_party: None,
                 tags: None,
-                target_action: target_action.into(),
-                target_pipeline: target_pipeline.into(),
+                target_action: required.target_action,
+                target_pipeline: required.target_pipeline,
                 target_pipeline_version: None,
             }
         }

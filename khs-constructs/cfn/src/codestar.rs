@@ -60,12 +60,19 @@ pub mod git_hub_repository {
         pub repository_owner: Value<String>,
     }
 
+    /// The required properties of a [`GitHubRepository`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct GitHubRepositoryRequired {
+        /// `RepositoryName`.
+        pub repository_name: Value<String>,
+        /// `RepositoryOwner`.
+        pub repository_owner: Value<String>,
+    }
+
     impl GitHubRepository {
         /// A new `GitHubRepository` with its required properties set and the optional ones unset.
-        pub fn new(
-            repository_name: impl Into<Value<String>>,
-            repository_owner: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: GitHubRepositoryRequired) -> Self {
             GitHubRepository {
                 code: None,
                 connection_arn: None,
@@ -73,8 +80,8 @@ pub mod git_hub_repository {
                 is_private: None,
                 repository_access_token: None,
                 repository_description: None,
-                repository_name: repository_name.into(),
-                repository_owner: repository_owner.into(),
+                repository_name: required.repository_name,
+                repository_owner: required.repository_owner,
             }
         }
     }
@@ -139,12 +146,22 @@ pub mod git_hub_repository {
         pub object_version: Option<Value<String>>,
     }
 
+    /// The required properties of a [`S3`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct S3Required {
+        /// `Bucket`.
+        pub bucket: Value<String>,
+        /// `Key`.
+        pub key: Value<String>,
+    }
+
     impl S3 {
         /// A new `S3` with its required properties set and the optional ones unset.
-        pub fn new(bucket: impl Into<Value<String>>, key: impl Into<Value<String>>) -> Self {
+        pub fn new(required: S3Required) -> Self {
             S3 {
-                bucket: bucket.into(),
-                key: key.into(),
+                bucket: required.bucket,
+                key: required.key,
                 object_version: None,
             }
         }

@@ -162,18 +162,26 @@ pub mod repository_link {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`RepositoryLink`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct RepositoryLinkRequired {
+        /// `RepositoryName`.
+        pub repository_name: Value<String>,
+        /// `ConnectionArn`.
+        pub connection_arn: Value<String>,
+        /// `OwnerId`.
+        pub owner_id: Value<String>,
+    }
+
     impl RepositoryLink {
         /// A new `RepositoryLink` with its required properties set and the optional ones unset.
-        pub fn new(
-            repository_name: impl Into<Value<String>>,
-            connection_arn: impl Into<Value<String>>,
-            owner_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: RepositoryLinkRequired) -> Self {
             RepositoryLink {
-                connection_arn: connection_arn.into(),
+                connection_arn: required.connection_arn,
                 encryption_key_arn: None,
-                owner_id: owner_id.into(),
-                repository_name: repository_name.into(),
+                owner_id: required.owner_id,
+                repository_name: required.repository_name,
                 tags: None,
             }
         }
@@ -269,24 +277,35 @@ pub mod sync_configuration {
         pub trigger_resource_update_on: Option<Value<TriggerResourceUpdateOn>>,
     }
 
+    /// The required properties of a [`SyncConfiguration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SyncConfigurationRequired {
+        /// `Branch`.
+        pub branch: Value<String>,
+        /// `ConfigFile`.
+        pub config_file: Value<String>,
+        /// `RepositoryLinkId`.
+        pub repository_link_id: Value<String>,
+        /// `ResourceName`.
+        pub resource_name: Value<String>,
+        /// `SyncType`.
+        pub sync_type: Value<SyncType>,
+        /// `RoleArn`.
+        pub role_arn: Value<String>,
+    }
+
     impl SyncConfiguration {
         /// A new `SyncConfiguration` with its required properties set and the optional ones unset.
-        pub fn new(
-            branch: impl Into<Value<String>>,
-            config_file: impl Into<Value<String>>,
-            repository_link_id: impl Into<Value<String>>,
-            resource_name: impl Into<Value<String>>,
-            sync_type: impl Into<Value<SyncType>>,
-            role_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: SyncConfigurationRequired) -> Self {
             SyncConfiguration {
-                branch: branch.into(),
-                config_file: config_file.into(),
+                branch: required.branch,
+                config_file: required.config_file,
                 publish_deployment_status: None,
-                repository_link_id: repository_link_id.into(),
-                resource_name: resource_name.into(),
-                role_arn: role_arn.into(),
-                sync_type: sync_type.into(),
+                repository_link_id: required.repository_link_id,
+                resource_name: required.resource_name,
+                role_arn: required.role_arn,
+                sync_type: required.sync_type,
                 trigger_resource_update_on: None,
             }
         }

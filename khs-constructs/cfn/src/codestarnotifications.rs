@@ -59,26 +59,36 @@ pub mod notification_rule {
         pub targets: Vec<Target>,
     }
 
+    /// The required properties of a [`NotificationRule`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct NotificationRuleRequired {
+        /// `EventTypeIds`.
+        pub event_type_ids: List<String>,
+        /// `Resource`.
+        pub resource: Value<String>,
+        /// `DetailType`.
+        pub detail_type: Value<DetailType>,
+        /// `Targets`.
+        pub targets: Vec<Target>,
+        /// `Name`.
+        pub name: Value<String>,
+    }
+
     impl NotificationRule {
         /// A new `NotificationRule` with its required properties set and the optional ones unset.
-        pub fn new(
-            event_type_ids: impl Into<List<String>>,
-            resource: impl Into<Value<String>>,
-            detail_type: impl Into<Value<DetailType>>,
-            targets: impl Into<Vec<Target>>,
-            name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: NotificationRuleRequired) -> Self {
             NotificationRule {
                 created_by: None,
-                detail_type: detail_type.into(),
+                detail_type: required.detail_type,
                 event_type_id: None,
-                event_type_ids: event_type_ids.into(),
-                name: name.into(),
-                resource: resource.into(),
+                event_type_ids: required.event_type_ids,
+                name: required.name,
+                resource: required.resource,
                 status: None,
                 tags: None,
                 target_address: None,
-                targets: targets.into(),
+                targets: required.targets,
             }
         }
     }
@@ -124,15 +134,22 @@ pub mod notification_rule {
         pub target_type: Value<String>,
     }
 
+    /// The required properties of a [`Target`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct TargetRequired {
+        /// `TargetAddress`.
+        pub target_address: Value<String>,
+        /// `TargetType`.
+        pub target_type: Value<String>,
+    }
+
     impl Target {
         /// A new `Target` with its required properties set and the optional ones unset.
-        pub fn new(
-            target_address: impl Into<Value<String>>,
-            target_type: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: TargetRequired) -> Self {
             Target {
-                target_address: target_address.into(),
-                target_type: target_type.into(),
+                target_address: required.target_address,
+                target_type: required.target_type,
             }
         }
     }

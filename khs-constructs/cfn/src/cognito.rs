@@ -161,15 +161,22 @@ pub mod identity_pool {
         pub server_side_token_check: Option<Value<bool>>,
     }
 
+    /// The required properties of a [`CognitoIdentityProvider`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct CognitoIdentityProviderRequired {
+        /// `ClientId`.
+        pub client_id: Value<String>,
+        /// `ProviderName`.
+        pub provider_name: Value<String>,
+    }
+
     impl CognitoIdentityProvider {
         /// A new `CognitoIdentityProvider` with its required properties set and the optional ones unset.
-        pub fn new(
-            client_id: impl Into<Value<String>>,
-            provider_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: CognitoIdentityProviderRequired) -> Self {
             CognitoIdentityProvider {
-                client_id: client_id.into(),
-                provider_name: provider_name.into(),
+                client_id: required.client_id,
+                provider_name: required.provider_name,
                 server_side_token_check: None,
             }
         }
@@ -257,15 +264,22 @@ pub mod identity_pool_principal_tag {
         pub use_defaults: Option<Value<bool>>,
     }
 
+    /// The required properties of a [`IdentityPoolPrincipalTag`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct IdentityPoolPrincipalTagRequired {
+        /// `IdentityPoolId`.
+        pub identity_pool_id: Value<String>,
+        /// `IdentityProviderName`.
+        pub identity_provider_name: Value<String>,
+    }
+
     impl IdentityPoolPrincipalTag {
         /// A new `IdentityPoolPrincipalTag` with its required properties set and the optional ones unset.
-        pub fn new(
-            identity_pool_id: impl Into<Value<String>>,
-            identity_provider_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: IdentityPoolPrincipalTagRequired) -> Self {
             IdentityPoolPrincipalTag {
-                identity_pool_id: identity_pool_id.into(),
-                identity_provider_name: identity_provider_name.into(),
+                identity_pool_id: required.identity_pool_id,
+                identity_provider_name: required.identity_provider_name,
                 principal_tags: None,
                 use_defaults: None,
             }
@@ -377,19 +391,28 @@ pub mod identity_pool_role_attachment {
         pub value: Value<String>,
     }
 
+    /// The required properties of a [`MappingRule`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct MappingRuleRequired {
+        /// `Claim`.
+        pub claim: Value<String>,
+        /// `MatchType`.
+        pub match_type: Value<String>,
+        /// `RoleARN`.
+        pub role_arn: Value<String>,
+        /// `Value`.
+        pub value: Value<String>,
+    }
+
     impl MappingRule {
         /// A new `MappingRule` with its required properties set and the optional ones unset.
-        pub fn new(
-            claim: impl Into<Value<String>>,
-            match_type: impl Into<Value<String>>,
-            role_arn: impl Into<Value<String>>,
-            value: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: MappingRuleRequired) -> Self {
             MappingRule {
-                claim: claim.into(),
-                match_type: match_type.into(),
-                role_arn: role_arn.into(),
-                value: value.into(),
+                claim: required.claim,
+                match_type: required.match_type,
+                role_arn: required.role_arn,
+                value: required.value,
             }
         }
     }
@@ -929,22 +952,32 @@ pub mod terms {
         pub user_pool_id: Value<String>,
     }
 
+    /// The required properties of a [`Terms`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct TermsRequired {
+        /// `UserPoolId`.
+        pub user_pool_id: Value<String>,
+        /// `TermsName`.
+        pub terms_name: Value<String>,
+        /// `TermsSource`.
+        pub terms_source: Value<TermsSourceType>,
+        /// `Enforcement`.
+        pub enforcement: Value<TermsEnforcementType>,
+        /// `Links`.
+        pub links: BTreeMap<String, Value<String>>,
+    }
+
     impl Terms {
         /// A new `Terms` with its required properties set and the optional ones unset.
-        pub fn new(
-            user_pool_id: impl Into<Value<String>>,
-            terms_name: impl Into<Value<String>>,
-            terms_source: impl Into<Value<TermsSourceType>>,
-            enforcement: impl Into<Value<TermsEnforcementType>>,
-            links: impl Into<BTreeMap<String, Value<String>>>,
-        ) -> Self {
+        pub fn new(required: TermsRequired) -> Self {
             Terms {
                 client_id: None,
-                enforcement: enforcement.into(),
-                links: links.into(),
-                terms_name: terms_name.into(),
-                terms_source: terms_source.into(),
-                user_pool_id: user_pool_id.into(),
+                enforcement: required.enforcement,
+                links: required.links,
+                terms_name: required.terms_name,
+                terms_source: required.terms_source,
+                user_pool_id: required.user_pool_id,
             }
         }
     }
@@ -3280,18 +3313,25 @@ pub mod user_pool_domain {
         pub user_pool_id: Value<String>,
     }
 
+    /// The required properties of a [`UserPoolDomain`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct UserPoolDomainRequired {
+        /// `UserPoolId`.
+        pub user_pool_id: Value<String>,
+        /// `Domain`.
+        pub domain: Value<String>,
+    }
+
     impl UserPoolDomain {
         /// A new `UserPoolDomain` with its required properties set and the optional ones unset.
-        pub fn new(
-            user_pool_id: impl Into<Value<String>>,
-            domain: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: UserPoolDomainRequired) -> Self {
             UserPoolDomain {
                 custom_domain_config: None,
-                domain: domain.into(),
+                domain: required.domain,
                 managed_login_version: None,
                 routing: None,
-                user_pool_id: user_pool_id.into(),
+                user_pool_id: required.user_pool_id,
             }
         }
     }
@@ -3358,15 +3398,22 @@ pub mod user_pool_domain {
         pub secondary_region: Value<String>,
     }
 
+    /// The required properties of a [`FailoverType`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct FailoverTypeRequired {
+        /// `PrimaryRoute53HealthCheckId`.
+        pub primary_route53_health_check_id: Value<String>,
+        /// `SecondaryRegion`.
+        pub secondary_region: Value<String>,
+    }
+
     impl FailoverType {
         /// A new `FailoverType` with its required properties set and the optional ones unset.
-        pub fn new(
-            primary_route53_health_check_id: impl Into<Value<String>>,
-            secondary_region: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: FailoverTypeRequired) -> Self {
             FailoverType {
-                primary_route53_health_check_id: primary_route53_health_check_id.into(),
-                secondary_region: secondary_region.into(),
+                primary_route53_health_check_id: required.primary_route53_health_check_id,
+                secondary_region: required.secondary_region,
             }
         }
     }
@@ -3528,21 +3575,30 @@ pub mod user_pool_identity_provider {
         pub user_pool_id: Value<String>,
     }
 
+    /// The required properties of a [`UserPoolIdentityProvider`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct UserPoolIdentityProviderRequired {
+        /// `UserPoolId`.
+        pub user_pool_id: Value<String>,
+        /// `ProviderName`.
+        pub provider_name: Value<String>,
+        /// `ProviderType`.
+        pub provider_type: Value<ProviderType>,
+        /// `ProviderDetails`.
+        pub provider_details: BTreeMap<String, Value<String>>,
+    }
+
     impl UserPoolIdentityProvider {
         /// A new `UserPoolIdentityProvider` with its required properties set and the optional ones unset.
-        pub fn new(
-            user_pool_id: impl Into<Value<String>>,
-            provider_name: impl Into<Value<String>>,
-            provider_type: impl Into<Value<ProviderType>>,
-            provider_details: impl Into<BTreeMap<String, Value<String>>>,
-        ) -> Self {
+        pub fn new(required: UserPoolIdentityProviderRequired) -> Self {
             UserPoolIdentityProvider {
                 attribute_mapping: None,
                 idp_identifiers: None,
-                provider_details: provider_details.into(),
-                provider_name: provider_name.into(),
-                provider_type: provider_type.into(),
-                user_pool_id: user_pool_id.into(),
+                provider_details: required.provider_details,
+                provider_name: required.provider_name,
+                provider_type: required.provider_type,
+                user_pool_id: required.user_pool_id,
             }
         }
     }
@@ -4036,15 +4092,22 @@ pub mod user_pool_replica {
         pub user_pool_tags_at_create: Option<BTreeMap<String, Value<String>>>,
     }
 
+    /// The required properties of a [`UserPoolReplica`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct UserPoolReplicaRequired {
+        /// `UserPoolId`.
+        pub user_pool_id: Value<String>,
+        /// `RegionName`.
+        pub region_name: Value<String>,
+    }
+
     impl UserPoolReplica {
         /// A new `UserPoolReplica` with its required properties set and the optional ones unset.
-        pub fn new(
-            user_pool_id: impl Into<Value<String>>,
-            region_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: UserPoolReplicaRequired) -> Self {
             UserPoolReplica {
-                region_name: region_name.into(),
-                user_pool_id: user_pool_id.into(),
+                region_name: required.region_name,
+                user_pool_id: required.user_pool_id,
                 user_pool_tags_at_create: None,
             }
         }
@@ -4097,18 +4160,26 @@ pub mod user_pool_resource_server {
         pub user_pool_id: Value<String>,
     }
 
+    /// The required properties of a [`UserPoolResourceServer`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct UserPoolResourceServerRequired {
+        /// `UserPoolId`.
+        pub user_pool_id: Value<String>,
+        /// `Identifier`.
+        pub identifier: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+    }
+
     impl UserPoolResourceServer {
         /// A new `UserPoolResourceServer` with its required properties set and the optional ones unset.
-        pub fn new(
-            user_pool_id: impl Into<Value<String>>,
-            identifier: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: UserPoolResourceServerRequired) -> Self {
             UserPoolResourceServer {
-                identifier: identifier.into(),
-                name: name.into(),
+                identifier: required.identifier,
+                name: required.name,
                 scopes: None,
-                user_pool_id: user_pool_id.into(),
+                user_pool_id: required.user_pool_id,
             }
         }
     }
@@ -4140,15 +4211,22 @@ pub mod user_pool_resource_server {
         pub scope_name: Value<String>,
     }
 
+    /// The required properties of a [`ResourceServerScopeType`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ResourceServerScopeTypeRequired {
+        /// `ScopeDescription`.
+        pub scope_description: Value<String>,
+        /// `ScopeName`.
+        pub scope_name: Value<String>,
+    }
+
     impl ResourceServerScopeType {
         /// A new `ResourceServerScopeType` with its required properties set and the optional ones unset.
-        pub fn new(
-            scope_description: impl Into<Value<String>>,
-            scope_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ResourceServerScopeTypeRequired) -> Self {
             ResourceServerScopeType {
-                scope_description: scope_description.into(),
-                scope_name: scope_name.into(),
+                scope_description: required.scope_description,
+                scope_name: required.scope_name,
             }
         }
     }
@@ -4201,18 +4279,25 @@ pub mod user_pool_risk_configuration_attachment {
         pub user_pool_id: Value<String>,
     }
 
+    /// The required properties of a [`UserPoolRiskConfigurationAttachment`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct UserPoolRiskConfigurationAttachmentRequired {
+        /// `UserPoolId`.
+        pub user_pool_id: Value<String>,
+        /// `ClientId`.
+        pub client_id: Value<String>,
+    }
+
     impl UserPoolRiskConfigurationAttachment {
         /// A new `UserPoolRiskConfigurationAttachment` with its required properties set and the optional ones unset.
-        pub fn new(
-            user_pool_id: impl Into<Value<String>>,
-            client_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: UserPoolRiskConfigurationAttachmentRequired) -> Self {
             UserPoolRiskConfigurationAttachment {
                 account_takeover_risk_configuration: None,
-                client_id: client_id.into(),
+                client_id: required.client_id,
                 compromised_credentials_risk_configuration: None,
                 risk_exception_configuration: None,
-                user_pool_id: user_pool_id.into(),
+                user_pool_id: required.user_pool_id,
             }
         }
     }
@@ -4474,16 +4559,23 @@ pub mod user_pool_ui_customization_attachment {
         pub user_pool_id: Value<String>,
     }
 
+    /// The required properties of a [`UserPoolUiCustomizationAttachment`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct UserPoolUiCustomizationAttachmentRequired {
+        /// `UserPoolId`.
+        pub user_pool_id: Value<String>,
+        /// `ClientId`.
+        pub client_id: Value<String>,
+    }
+
     impl UserPoolUiCustomizationAttachment {
         /// A new `UserPoolUiCustomizationAttachment` with its required properties set and the optional ones unset.
-        pub fn new(
-            user_pool_id: impl Into<Value<String>>,
-            client_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: UserPoolUiCustomizationAttachmentRequired) -> Self {
             UserPoolUiCustomizationAttachment {
                 css: None,
-                client_id: client_id.into(),
-                user_pool_id: user_pool_id.into(),
+                client_id: required.client_id,
+                user_pool_id: required.user_pool_id,
             }
         }
     }
@@ -4644,17 +4736,25 @@ pub mod user_pool_user_to_group_attachment {
         pub username: Value<String>,
     }
 
+    /// The required properties of a [`UserPoolUserToGroupAttachment`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct UserPoolUserToGroupAttachmentRequired {
+        /// `UserPoolId`.
+        pub user_pool_id: Value<String>,
+        /// `Username`.
+        pub username: Value<String>,
+        /// `GroupName`.
+        pub group_name: Value<String>,
+    }
+
     impl UserPoolUserToGroupAttachment {
         /// A new `UserPoolUserToGroupAttachment` with its required properties set and the optional ones unset.
-        pub fn new(
-            user_pool_id: impl Into<Value<String>>,
-            username: impl Into<Value<String>>,
-            group_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: UserPoolUserToGroupAttachmentRequired) -> Self {
             UserPoolUserToGroupAttachment {
-                group_name: group_name.into(),
-                user_pool_id: user_pool_id.into(),
-                username: username.into(),
+                group_name: required.group_name,
+                user_pool_id: required.user_pool_id,
+                username: required.username,
             }
         }
     }

@@ -70,19 +70,28 @@ pub mod document_classifier {
         pub vpc_config: Option<VpcConfig>,
     }
 
+    /// The required properties of a [`DocumentClassifier`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DocumentClassifierRequired {
+        /// `DocumentClassifierName`.
+        pub document_classifier_name: Value<String>,
+        /// `DataAccessRoleArn`.
+        pub data_access_role_arn: Value<String>,
+        /// `InputDataConfig`.
+        pub input_data_config: DocumentClassifierInputDataConfig,
+        /// `LanguageCode`.
+        pub language_code: Value<LanguageCode>,
+    }
+
     impl DocumentClassifier {
         /// A new `DocumentClassifier` with its required properties set and the optional ones unset.
-        pub fn new(
-            document_classifier_name: impl Into<Value<String>>,
-            data_access_role_arn: impl Into<Value<String>>,
-            input_data_config: impl Into<DocumentClassifierInputDataConfig>,
-            language_code: impl Into<Value<LanguageCode>>,
-        ) -> Self {
+        pub fn new(required: DocumentClassifierRequired) -> Self {
             DocumentClassifier {
-                data_access_role_arn: data_access_role_arn.into(),
-                document_classifier_name: document_classifier_name.into(),
-                input_data_config: input_data_config.into(),
-                language_code: language_code.into(),
+                data_access_role_arn: required.data_access_role_arn,
+                document_classifier_name: required.document_classifier_name,
+                input_data_config: required.input_data_config,
+                language_code: required.language_code,
                 mode: None,
                 model_kms_key_id: None,
                 model_policy: None,
@@ -294,15 +303,22 @@ pub mod document_classifier {
         pub subnets: List<String>,
     }
 
+    /// The required properties of a [`VpcConfig`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct VpcConfigRequired {
+        /// `SecurityGroupIds`.
+        pub security_group_ids: List<String>,
+        /// `Subnets`.
+        pub subnets: List<String>,
+    }
+
     impl VpcConfig {
         /// A new `VpcConfig` with its required properties set and the optional ones unset.
-        pub fn new(
-            security_group_ids: impl Into<List<String>>,
-            subnets: impl Into<List<String>>,
-        ) -> Self {
+        pub fn new(required: VpcConfigRequired) -> Self {
             VpcConfig {
-                security_group_ids: security_group_ids.into(),
-                subnets: subnets.into(),
+                security_group_ids: required.security_group_ids,
+                subnets: required.subnets,
             }
         }
     }
@@ -570,17 +586,25 @@ pub mod document_classifier_endpoint {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`DocumentClassifierEndpoint`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DocumentClassifierEndpointRequired {
+        /// `EndpointName`.
+        pub endpoint_name: Value<String>,
+        /// `ModelArn`.
+        pub model_arn: Value<String>,
+        /// `DesiredInferenceUnits`.
+        pub desired_inference_units: Value<i64>,
+    }
+
     impl DocumentClassifierEndpoint {
         /// A new `DocumentClassifierEndpoint` with its required properties set and the optional ones unset.
-        pub fn new(
-            endpoint_name: impl Into<Value<String>>,
-            model_arn: impl Into<Value<String>>,
-            desired_inference_units: impl Into<Value<i64>>,
-        ) -> Self {
+        pub fn new(required: DocumentClassifierEndpointRequired) -> Self {
             DocumentClassifierEndpoint {
-                desired_inference_units: desired_inference_units.into(),
-                endpoint_name: endpoint_name.into(),
-                model_arn: model_arn.into(),
+                desired_inference_units: required.desired_inference_units,
+                endpoint_name: required.endpoint_name,
+                model_arn: required.model_arn,
                 tags: None,
             }
         }
@@ -690,21 +714,30 @@ pub mod entity_recognizer {
         pub vpc_config: Option<VpcConfig>,
     }
 
+    /// The required properties of a [`EntityRecognizer`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct EntityRecognizerRequired {
+        /// `RecognizerName`.
+        pub recognizer_name: Value<String>,
+        /// `DataAccessRoleArn`.
+        pub data_access_role_arn: Value<String>,
+        /// `InputDataConfig`.
+        pub input_data_config: EntityRecognizerInputDataConfig,
+        /// `LanguageCode`.
+        pub language_code: Value<LanguageCode>,
+    }
+
     impl EntityRecognizer {
         /// A new `EntityRecognizer` with its required properties set and the optional ones unset.
-        pub fn new(
-            recognizer_name: impl Into<Value<String>>,
-            data_access_role_arn: impl Into<Value<String>>,
-            input_data_config: impl Into<EntityRecognizerInputDataConfig>,
-            language_code: impl Into<Value<LanguageCode>>,
-        ) -> Self {
+        pub fn new(required: EntityRecognizerRequired) -> Self {
             EntityRecognizer {
-                data_access_role_arn: data_access_role_arn.into(),
-                input_data_config: input_data_config.into(),
-                language_code: language_code.into(),
+                data_access_role_arn: required.data_access_role_arn,
+                input_data_config: required.input_data_config,
+                language_code: required.language_code,
                 model_kms_key_id: None,
                 model_policy: None,
-                recognizer_name: recognizer_name.into(),
+                recognizer_name: required.recognizer_name,
                 tags: None,
                 version_name: None,
                 volume_kms_key_id: None,
@@ -940,15 +973,22 @@ pub mod entity_recognizer {
         pub subnets: List<String>,
     }
 
+    /// The required properties of a [`VpcConfig`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct VpcConfigRequired {
+        /// `SecurityGroupIds`.
+        pub security_group_ids: List<String>,
+        /// `Subnets`.
+        pub subnets: List<String>,
+    }
+
     impl VpcConfig {
         /// A new `VpcConfig` with its required properties set and the optional ones unset.
-        pub fn new(
-            security_group_ids: impl Into<List<String>>,
-            subnets: impl Into<List<String>>,
-        ) -> Self {
+        pub fn new(required: VpcConfigRequired) -> Self {
             VpcConfig {
-                security_group_ids: security_group_ids.into(),
-                subnets: subnets.into(),
+                security_group_ids: required.security_group_ids,
+                subnets: required.subnets,
             }
         }
     }
@@ -1289,19 +1329,27 @@ pub mod flywheel {
         pub task_config: Option<TaskConfig>,
     }
 
+    /// The required properties of a [`Flywheel`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct FlywheelRequired {
+        /// `FlywheelName`.
+        pub flywheel_name: Value<String>,
+        /// `DataAccessRoleArn`.
+        pub data_access_role_arn: Value<String>,
+        /// `DataLakeS3Uri`.
+        pub data_lake_s3_uri: Value<String>,
+    }
+
     impl Flywheel {
         /// A new `Flywheel` with its required properties set and the optional ones unset.
-        pub fn new(
-            flywheel_name: impl Into<Value<String>>,
-            data_access_role_arn: impl Into<Value<String>>,
-            data_lake_s3_uri: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: FlywheelRequired) -> Self {
             Flywheel {
                 active_model_arn: None,
-                data_access_role_arn: data_access_role_arn.into(),
-                data_lake_s3_uri: data_lake_s3_uri.into(),
+                data_access_role_arn: required.data_access_role_arn,
+                data_lake_s3_uri: required.data_lake_s3_uri,
                 data_security_config: None,
-                flywheel_name: flywheel_name.into(),
+                flywheel_name: required.flywheel_name,
                 model_type: None,
                 tags: None,
                 task_config: None,
@@ -1473,15 +1521,22 @@ pub mod flywheel {
         pub subnets: List<String>,
     }
 
+    /// The required properties of a [`VpcConfig`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct VpcConfigRequired {
+        /// `SecurityGroupIds`.
+        pub security_group_ids: List<String>,
+        /// `Subnets`.
+        pub subnets: List<String>,
+    }
+
     impl VpcConfig {
         /// A new `VpcConfig` with its required properties set and the optional ones unset.
-        pub fn new(
-            security_group_ids: impl Into<List<String>>,
-            subnets: impl Into<List<String>>,
-        ) -> Self {
+        pub fn new(required: VpcConfigRequired) -> Self {
             VpcConfig {
-                security_group_ids: security_group_ids.into(),
-                subnets: subnets.into(),
+                security_group_ids: required.security_group_ids,
+                subnets: required.subnets,
             }
         }
     }

@@ -29,15 +29,22 @@ pub mod aggregation_authorization {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`AggregationAuthorization`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct AggregationAuthorizationRequired {
+        /// `AuthorizedAccountId`.
+        pub authorized_account_id: Value<String>,
+        /// `AuthorizedAwsRegion`.
+        pub authorized_aws_region: Value<String>,
+    }
+
     impl AggregationAuthorization {
         /// A new `AggregationAuthorization` with its required properties set and the optional ones unset.
-        pub fn new(
-            authorized_account_id: impl Into<Value<String>>,
-            authorized_aws_region: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: AggregationAuthorizationRequired) -> Self {
             AggregationAuthorization {
-                authorized_account_id: authorized_account_id.into(),
-                authorized_aws_region: authorized_aws_region.into(),
+                authorized_account_id: required.authorized_account_id,
+                authorized_aws_region: required.authorized_aws_region,
                 tags: None,
             }
         }
@@ -344,16 +351,23 @@ pub mod config_rule {
         pub message_type: Value<String>,
     }
 
+    /// The required properties of a [`SourceDetail`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SourceDetailRequired {
+        /// `EventSource`.
+        pub event_source: Value<String>,
+        /// `MessageType`.
+        pub message_type: Value<String>,
+    }
+
     impl SourceDetail {
         /// A new `SourceDetail` with its required properties set and the optional ones unset.
-        pub fn new(
-            event_source: impl Into<Value<String>>,
-            message_type: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: SourceDetailRequired) -> Self {
             SourceDetail {
-                event_source: event_source.into(),
+                event_source: required.event_source,
                 maximum_execution_frequency: None,
-                message_type: message_type.into(),
+                message_type: required.message_type,
             }
         }
     }
@@ -833,15 +847,22 @@ pub mod conformance_pack {
         pub parameter_value: Value<String>,
     }
 
+    /// The required properties of a [`ConformancePackInputParameter`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ConformancePackInputParameterRequired {
+        /// `ParameterName`.
+        pub parameter_name: Value<String>,
+        /// `ParameterValue`.
+        pub parameter_value: Value<String>,
+    }
+
     impl ConformancePackInputParameter {
         /// A new `ConformancePackInputParameter` with its required properties set and the optional ones unset.
-        pub fn new(
-            parameter_name: impl Into<Value<String>>,
-            parameter_value: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ConformancePackInputParameterRequired) -> Self {
             ConformancePackInputParameter {
-                parameter_name: parameter_name.into(),
-                parameter_value: parameter_value.into(),
+                parameter_name: required.parameter_name,
+                parameter_value: required.parameter_value,
             }
         }
     }
@@ -953,15 +974,22 @@ pub mod connector {
         pub tenant_identifier: Value<String>,
     }
 
+    /// The required properties of a [`AzureConnectorConfiguration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct AzureConnectorConfigurationRequired {
+        /// `ClientIdentifier`.
+        pub client_identifier: Value<String>,
+        /// `TenantIdentifier`.
+        pub tenant_identifier: Value<String>,
+    }
+
     impl AzureConnectorConfiguration {
         /// A new `AzureConnectorConfiguration` with its required properties set and the optional ones unset.
-        pub fn new(
-            client_identifier: impl Into<Value<String>>,
-            tenant_identifier: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: AzureConnectorConfigurationRequired) -> Self {
             AzureConnectorConfiguration {
-                client_identifier: client_identifier.into(),
-                tenant_identifier: tenant_identifier.into(),
+                client_identifier: required.client_identifier,
+                tenant_identifier: required.tenant_identifier,
             }
         }
     }
@@ -1266,21 +1294,28 @@ pub mod organization_config_rule {
         pub tag_value_scope: Option<Value<String>>,
     }
 
+    /// The required properties of a [`OrganizationCustomPolicyRuleMetadata`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct OrganizationCustomPolicyRuleMetadataRequired {
+        /// `PolicyText`.
+        pub policy_text: Value<String>,
+        /// `Runtime`.
+        pub runtime: Value<String>,
+    }
+
     impl OrganizationCustomPolicyRuleMetadata {
         /// A new `OrganizationCustomPolicyRuleMetadata` with its required properties set and the optional ones unset.
-        pub fn new(
-            policy_text: impl Into<Value<String>>,
-            runtime: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: OrganizationCustomPolicyRuleMetadataRequired) -> Self {
             OrganizationCustomPolicyRuleMetadata {
                 debug_log_delivery_accounts: None,
                 description: None,
                 input_parameters: None,
                 organization_config_rule_trigger_types: None,
-                policy_text: policy_text.into(),
+                policy_text: required.policy_text,
                 resource_id_scope: None,
                 resource_types_scope: None,
-                runtime: runtime.into(),
+                runtime: required.runtime,
                 tag_key_scope: None,
                 tag_value_scope: None,
             }
@@ -1638,15 +1673,22 @@ pub mod organization_conformance_pack {
         pub parameter_value: Value<String>,
     }
 
+    /// The required properties of a [`ConformancePackInputParameter`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ConformancePackInputParameterRequired {
+        /// `ParameterName`.
+        pub parameter_name: Value<String>,
+        /// `ParameterValue`.
+        pub parameter_value: Value<String>,
+    }
+
     impl ConformancePackInputParameter {
         /// A new `ConformancePackInputParameter` with its required properties set and the optional ones unset.
-        pub fn new(
-            parameter_name: impl Into<Value<String>>,
-            parameter_value: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ConformancePackInputParameterRequired) -> Self {
             ConformancePackInputParameter {
-                parameter_name: parameter_name.into(),
-                parameter_value: parameter_value.into(),
+                parameter_name: required.parameter_name,
+                parameter_value: required.parameter_value,
             }
         }
     }
@@ -1718,23 +1760,31 @@ pub mod remediation_configuration {
         pub target_version: Option<Value<String>>,
     }
 
+    /// The required properties of a [`RemediationConfiguration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct RemediationConfigurationRequired {
+        /// `TargetType`.
+        pub target_type: Value<String>,
+        /// `ConfigRuleName`.
+        pub config_rule_name: Value<String>,
+        /// `TargetId`.
+        pub target_id: Value<String>,
+    }
+
     impl RemediationConfiguration {
         /// A new `RemediationConfiguration` with its required properties set and the optional ones unset.
-        pub fn new(
-            target_type: impl Into<Value<String>>,
-            config_rule_name: impl Into<Value<String>>,
-            target_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: RemediationConfigurationRequired) -> Self {
             RemediationConfiguration {
                 automatic: None,
-                config_rule_name: config_rule_name.into(),
+                config_rule_name: required.config_rule_name,
                 execution_controls: None,
                 maximum_automatic_attempts: None,
                 parameters: None,
                 resource_type: None,
                 retry_attempt_seconds: None,
-                target_id: target_id.into(),
-                target_type: target_type.into(),
+                target_id: required.target_id,
+                target_type: required.target_type,
                 target_version: None,
             }
         }
@@ -1831,16 +1881,23 @@ pub mod stored_query {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`StoredQuery`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct StoredQueryRequired {
+        /// `QueryName`.
+        pub query_name: Value<String>,
+        /// `QueryExpression`.
+        pub query_expression: Value<String>,
+    }
+
     impl StoredQuery {
         /// A new `StoredQuery` with its required properties set and the optional ones unset.
-        pub fn new(
-            query_name: impl Into<Value<String>>,
-            query_expression: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: StoredQueryRequired) -> Self {
             StoredQuery {
                 query_description: None,
-                query_expression: query_expression.into(),
-                query_name: query_name.into(),
+                query_expression: required.query_expression,
+                query_name: required.query_name,
                 tags: None,
             }
         }

@@ -52,20 +52,28 @@ pub mod agent_status {
         pub type_: Option<Value<Type>>,
     }
 
+    /// The required properties of a [`AgentStatus`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct AgentStatusRequired {
+        /// `InstanceArn`.
+        pub instance_arn: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+        /// `State`.
+        pub state: Value<State>,
+    }
+
     impl AgentStatus {
         /// A new `AgentStatus` with its required properties set and the optional ones unset.
-        pub fn new(
-            instance_arn: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-            state: impl Into<Value<State>>,
-        ) -> Self {
+        pub fn new(required: AgentStatusRequired) -> Self {
             AgentStatus {
                 description: None,
                 display_order: None,
-                instance_arn: instance_arn.into(),
-                name: name.into(),
+                instance_arn: required.instance_arn,
+                name: required.name,
                 reset_order_number: None,
-                state: state.into(),
+                state: required.state,
                 tags: None,
                 type_: None,
             }
@@ -192,15 +200,22 @@ pub mod approved_origin {
         pub origin: Value<String>,
     }
 
+    /// The required properties of a [`ApprovedOrigin`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ApprovedOriginRequired {
+        /// `Origin`.
+        pub origin: Value<String>,
+        /// `InstanceId`.
+        pub instance_id: Value<String>,
+    }
+
     impl ApprovedOrigin {
         /// A new `ApprovedOrigin` with its required properties set and the optional ones unset.
-        pub fn new(
-            origin: impl Into<Value<String>>,
-            instance_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ApprovedOriginRequired) -> Self {
             ApprovedOrigin {
-                instance_id: instance_id.into(),
-                origin: origin.into(),
+                instance_id: required.instance_id,
+                origin: required.origin,
             }
         }
     }
@@ -265,22 +280,31 @@ pub mod contact_flow {
         pub type_: Value<Type>,
     }
 
+    /// The required properties of a [`ContactFlow`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ContactFlowRequired {
+        /// `InstanceArn`.
+        pub instance_arn: Value<String>,
+        /// `Content`.
+        pub content: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+        /// `Type`.
+        pub type_: Value<Type>,
+    }
+
     impl ContactFlow {
         /// A new `ContactFlow` with its required properties set and the optional ones unset.
-        pub fn new(
-            instance_arn: impl Into<Value<String>>,
-            content: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-            type_: impl Into<Value<Type>>,
-        ) -> Self {
+        pub fn new(required: ContactFlowRequired) -> Self {
             ContactFlow {
-                content: content.into(),
+                content: required.content,
                 description: None,
-                instance_arn: instance_arn.into(),
-                name: name.into(),
+                instance_arn: required.instance_arn,
+                name: required.name,
                 state: None,
                 tags: None,
-                type_: type_.into(),
+                type_: required.type_,
             }
         }
     }
@@ -454,19 +478,27 @@ pub mod contact_flow_module {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`ContactFlowModule`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ContactFlowModuleRequired {
+        /// `InstanceArn`.
+        pub instance_arn: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+        /// `Content`.
+        pub content: Value<String>,
+    }
+
     impl ContactFlowModule {
         /// A new `ContactFlowModule` with its required properties set and the optional ones unset.
-        pub fn new(
-            instance_arn: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-            content: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ContactFlowModuleRequired) -> Self {
             ContactFlowModule {
-                content: content.into(),
+                content: required.content,
                 description: None,
                 external_invocation_configuration: None,
-                instance_arn: instance_arn.into(),
-                name: name.into(),
+                instance_arn: required.instance_arn,
+                name: required.name,
                 settings: None,
                 state: None,
                 tags: None,
@@ -556,18 +588,26 @@ pub mod contact_flow_module_alias {
         pub name: Value<String>,
     }
 
+    /// The required properties of a [`ContactFlowModuleAlias`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ContactFlowModuleAliasRequired {
+        /// `ContactFlowModuleId`.
+        pub contact_flow_module_id: Value<String>,
+        /// `ContactFlowModuleVersion`.
+        pub contact_flow_module_version: Value<i64>,
+        /// `Name`.
+        pub name: Value<String>,
+    }
+
     impl ContactFlowModuleAlias {
         /// A new `ContactFlowModuleAlias` with its required properties set and the optional ones unset.
-        pub fn new(
-            contact_flow_module_id: impl Into<Value<String>>,
-            contact_flow_module_version: impl Into<Value<i64>>,
-            name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ContactFlowModuleAliasRequired) -> Self {
             ContactFlowModuleAlias {
-                contact_flow_module_id: contact_flow_module_id.into(),
-                contact_flow_module_version: contact_flow_module_version.into(),
+                contact_flow_module_id: required.contact_flow_module_id,
+                contact_flow_module_version: required.contact_flow_module_version,
                 description: None,
-                name: name.into(),
+                name: required.name,
             }
         }
     }
@@ -782,15 +822,22 @@ pub mod data_lake_association {
         pub target_account_id: Option<Value<String>>,
     }
 
+    /// The required properties of a [`DataLakeAssociation`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DataLakeAssociationRequired {
+        /// `InstanceId`.
+        pub instance_id: Value<String>,
+        /// `DataSetId`.
+        pub data_set_id: Value<String>,
+    }
+
     impl DataLakeAssociation {
         /// A new `DataLakeAssociation` with its required properties set and the optional ones unset.
-        pub fn new(
-            instance_id: impl Into<Value<String>>,
-            data_set_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: DataLakeAssociationRequired) -> Self {
             DataLakeAssociation {
-                data_set_id: data_set_id.into(),
-                instance_id: instance_id.into(),
+                data_set_id: required.data_set_id,
+                instance_id: required.instance_id,
                 target_account_id: None,
             }
         }
@@ -872,23 +919,33 @@ pub mod data_table {
         pub value_lock_level: Value<ValueLockLevel>,
     }
 
+    /// The required properties of a [`DataTable`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DataTableRequired {
+        /// `InstanceArn`.
+        pub instance_arn: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+        /// `TimeZone`.
+        pub time_zone: Value<String>,
+        /// `ValueLockLevel`.
+        pub value_lock_level: Value<ValueLockLevel>,
+        /// `Status`.
+        pub status: Value<Status>,
+    }
+
     impl DataTable {
         /// A new `DataTable` with its required properties set and the optional ones unset.
-        pub fn new(
-            instance_arn: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-            time_zone: impl Into<Value<String>>,
-            value_lock_level: impl Into<Value<ValueLockLevel>>,
-            status: impl Into<Value<Status>>,
-        ) -> Self {
+        pub fn new(required: DataTableRequired) -> Self {
             DataTable {
                 description: None,
-                instance_arn: instance_arn.into(),
-                name: name.into(),
-                status: status.into(),
+                instance_arn: required.instance_arn,
+                name: required.name,
+                status: required.status,
                 tags: None,
-                time_zone: time_zone.into(),
-                value_lock_level: value_lock_level.into(),
+                time_zone: required.time_zone,
+                value_lock_level: required.value_lock_level,
             }
         }
     }
@@ -1048,22 +1105,31 @@ pub mod data_table_attribute {
         pub value_type: Value<ValueType>,
     }
 
+    /// The required properties of a [`DataTableAttribute`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DataTableAttributeRequired {
+        /// `InstanceArn`.
+        pub instance_arn: Value<String>,
+        /// `DataTableArn`.
+        pub data_table_arn: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+        /// `ValueType`.
+        pub value_type: Value<ValueType>,
+    }
+
     impl DataTableAttribute {
         /// A new `DataTableAttribute` with its required properties set and the optional ones unset.
-        pub fn new(
-            instance_arn: impl Into<Value<String>>,
-            data_table_arn: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-            value_type: impl Into<Value<ValueType>>,
-        ) -> Self {
+        pub fn new(required: DataTableAttributeRequired) -> Self {
             DataTableAttribute {
-                data_table_arn: data_table_arn.into(),
+                data_table_arn: required.data_table_arn,
                 description: None,
-                instance_arn: instance_arn.into(),
-                name: name.into(),
+                instance_arn: required.instance_arn,
+                name: required.name,
                 primary: None,
                 validation: None,
-                value_type: value_type.into(),
+                value_type: required.value_type,
             }
         }
     }
@@ -1261,17 +1327,25 @@ pub mod data_table_record {
         pub instance_arn: Value<String>,
     }
 
+    /// The required properties of a [`DataTableRecord`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DataTableRecordRequired {
+        /// `InstanceArn`.
+        pub instance_arn: Value<String>,
+        /// `DataTableArn`.
+        pub data_table_arn: Value<String>,
+        /// `DataTableRecord`.
+        pub data_table_record: DataTableRecordDataTableRecord,
+    }
+
     impl DataTableRecord {
         /// A new `DataTableRecord` with its required properties set and the optional ones unset.
-        pub fn new(
-            instance_arn: impl Into<Value<String>>,
-            data_table_arn: impl Into<Value<String>>,
-            data_table_record: impl Into<DataTableRecordDataTableRecord>,
-        ) -> Self {
+        pub fn new(required: DataTableRecordRequired) -> Self {
             DataTableRecord {
-                data_table_arn: data_table_arn.into(),
-                data_table_record: data_table_record.into(),
-                instance_arn: instance_arn.into(),
+                data_table_arn: required.data_table_arn,
+                data_table_record: required.data_table_record,
+                instance_arn: required.instance_arn,
             }
         }
     }
@@ -1396,18 +1470,25 @@ pub mod email_address {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`EmailAddress`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct EmailAddressRequired {
+        /// `InstanceArn`.
+        pub instance_arn: Value<String>,
+        /// `EmailAddress`.
+        pub email_address: Value<String>,
+    }
+
     impl EmailAddress {
         /// A new `EmailAddress` with its required properties set and the optional ones unset.
-        pub fn new(
-            instance_arn: impl Into<Value<String>>,
-            email_address: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: EmailAddressRequired) -> Self {
             EmailAddress {
                 alias_configurations: None,
                 description: None,
                 display_name: None,
-                email_address: email_address.into(),
-                instance_arn: instance_arn.into(),
+                email_address: required.email_address,
+                instance_arn: required.instance_arn,
                 tags: None,
             }
         }
@@ -1540,27 +1621,36 @@ pub mod evaluation_form {
         pub title: Value<String>,
     }
 
+    /// The required properties of a [`EvaluationForm`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct EvaluationFormRequired {
+        /// `Title`.
+        pub title: Value<String>,
+        /// `InstanceArn`.
+        pub instance_arn: Value<String>,
+        /// `Items`.
+        pub items: Vec<EvaluationFormBaseItem>,
+        /// `Status`.
+        pub status: Value<EvaluationFormStatus>,
+    }
+
     impl EvaluationForm {
         /// A new `EvaluationForm` with its required properties set and the optional ones unset.
-        pub fn new(
-            title: impl Into<Value<String>>,
-            instance_arn: impl Into<Value<String>>,
-            items: impl Into<Vec<EvaluationFormBaseItem>>,
-            status: impl Into<Value<EvaluationFormStatus>>,
-        ) -> Self {
+        pub fn new(required: EvaluationFormRequired) -> Self {
             EvaluationForm {
                 ai_version: None,
                 auto_evaluation_configuration: None,
                 description: None,
-                instance_arn: instance_arn.into(),
-                items: items.into(),
+                instance_arn: required.instance_arn,
+                items: required.items,
                 language_configuration: None,
                 review_configuration: None,
                 scoring_strategy: None,
-                status: status.into(),
+                status: required.status,
                 tags: None,
                 target_configuration: None,
-                title: title.into(),
+                title: required.title,
             }
         }
     }
@@ -1936,16 +2026,26 @@ pub mod evaluation_form {
         pub text: Value<String>,
     }
 
+    /// The required properties of a [`EvaluationFormMultiSelectQuestionOption`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct EvaluationFormMultiSelectQuestionOptionRequired {
+        /// `RefId`.
+        pub ref_id: Value<String>,
+        /// `Text`.
+        pub text: Value<String>,
+    }
+
     impl EvaluationFormMultiSelectQuestionOption {
         /// A new `EvaluationFormMultiSelectQuestionOption` with its required properties set and the optional ones unset.
-        pub fn new(ref_id: impl Into<Value<String>>, text: impl Into<Value<String>>) -> Self {
+        pub fn new(required: EvaluationFormMultiSelectQuestionOptionRequired) -> Self {
             EvaluationFormMultiSelectQuestionOption {
                 automatic_fail: None,
                 automatic_fail_configuration: None,
                 points_configuration: None,
-                ref_id: ref_id.into(),
+                ref_id: required.ref_id,
                 score: None,
-                text: text.into(),
+                text: required.text,
             }
         }
     }
@@ -2038,14 +2138,24 @@ pub mod evaluation_form {
         pub score: Option<Value<i64>>,
     }
 
+    /// The required properties of a [`EvaluationFormNumericQuestionOption`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct EvaluationFormNumericQuestionOptionRequired {
+        /// `MaxValue`.
+        pub max_value: Value<i64>,
+        /// `MinValue`.
+        pub min_value: Value<i64>,
+    }
+
     impl EvaluationFormNumericQuestionOption {
         /// A new `EvaluationFormNumericQuestionOption` with its required properties set and the optional ones unset.
-        pub fn new(max_value: impl Into<Value<i64>>, min_value: impl Into<Value<i64>>) -> Self {
+        pub fn new(required: EvaluationFormNumericQuestionOptionRequired) -> Self {
             EvaluationFormNumericQuestionOption {
                 automatic_fail: None,
                 automatic_fail_configuration: None,
-                max_value: max_value.into(),
-                min_value: min_value.into(),
+                max_value: required.max_value,
+                min_value: required.min_value,
                 points_configuration: None,
                 score: None,
             }
@@ -2073,13 +2183,23 @@ pub mod evaluation_form {
         pub options: Option<Vec<EvaluationFormNumericQuestionOption>>,
     }
 
+    /// The required properties of a [`EvaluationFormNumericQuestionProperties`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct EvaluationFormNumericQuestionPropertiesRequired {
+        /// `MaxValue`.
+        pub max_value: Value<i64>,
+        /// `MinValue`.
+        pub min_value: Value<i64>,
+    }
+
     impl EvaluationFormNumericQuestionProperties {
         /// A new `EvaluationFormNumericQuestionProperties` with its required properties set and the optional ones unset.
-        pub fn new(max_value: impl Into<Value<i64>>, min_value: impl Into<Value<i64>>) -> Self {
+        pub fn new(required: EvaluationFormNumericQuestionPropertiesRequired) -> Self {
             EvaluationFormNumericQuestionProperties {
                 automation: None,
-                max_value: max_value.into(),
-                min_value: min_value.into(),
+                max_value: required.max_value,
+                min_value: required.min_value,
                 options: None,
             }
         }
@@ -2146,23 +2266,31 @@ pub mod evaluation_form {
         pub weight: Option<Value<f64>>,
     }
 
+    /// The required properties of a [`EvaluationFormQuestion`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct EvaluationFormQuestionRequired {
+        /// `QuestionType`.
+        pub question_type: Value<QuestionType>,
+        /// `RefId`.
+        pub ref_id: Value<String>,
+        /// `Title`.
+        pub title: Value<String>,
+    }
+
     impl EvaluationFormQuestion {
         /// A new `EvaluationFormQuestion` with its required properties set and the optional ones unset.
-        pub fn new(
-            question_type: impl Into<Value<QuestionType>>,
-            ref_id: impl Into<Value<String>>,
-            title: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: EvaluationFormQuestionRequired) -> Self {
             EvaluationFormQuestion {
                 enablement: None,
                 instructions: None,
                 metric_configuration: None,
                 not_applicable_enabled: None,
-                question_type: question_type.into(),
+                question_type: required.question_type,
                 question_type_properties: None,
-                ref_id: ref_id.into(),
+                ref_id: required.ref_id,
                 scoring_configuration: None,
-                title: title.into(),
+                title: required.title,
                 weight: None,
             }
         }
@@ -2318,16 +2446,26 @@ pub mod evaluation_form {
         pub weight: Option<Value<f64>>,
     }
 
+    /// The required properties of a [`EvaluationFormSection`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct EvaluationFormSectionRequired {
+        /// `RefId`.
+        pub ref_id: Value<String>,
+        /// `Title`.
+        pub title: Value<String>,
+    }
+
     impl EvaluationFormSection {
         /// A new `EvaluationFormSection` with its required properties set and the optional ones unset.
-        pub fn new(ref_id: impl Into<Value<String>>, title: impl Into<Value<String>>) -> Self {
+        pub fn new(required: EvaluationFormSectionRequired) -> Self {
             EvaluationFormSection {
                 instructions: None,
                 is_excluded_from_scoring: None,
                 items: None,
-                ref_id: ref_id.into(),
+                ref_id: required.ref_id,
                 score_thresholds: None,
-                title: title.into(),
+                title: required.title,
                 weight: None,
             }
         }
@@ -2414,16 +2552,26 @@ pub mod evaluation_form {
         pub text: Value<String>,
     }
 
+    /// The required properties of a [`EvaluationFormSingleSelectQuestionOption`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct EvaluationFormSingleSelectQuestionOptionRequired {
+        /// `RefId`.
+        pub ref_id: Value<String>,
+        /// `Text`.
+        pub text: Value<String>,
+    }
+
     impl EvaluationFormSingleSelectQuestionOption {
         /// A new `EvaluationFormSingleSelectQuestionOption` with its required properties set and the optional ones unset.
-        pub fn new(ref_id: impl Into<Value<String>>, text: impl Into<Value<String>>) -> Self {
+        pub fn new(required: EvaluationFormSingleSelectQuestionOptionRequired) -> Self {
             EvaluationFormSingleSelectQuestionOption {
                 automatic_fail: None,
                 automatic_fail_configuration: None,
                 points_configuration: None,
-                ref_id: ref_id.into(),
+                ref_id: required.ref_id,
                 score: None,
-                text: text.into(),
+                text: required.text,
             }
         }
     }
@@ -2711,17 +2859,25 @@ pub mod evaluation_form {
         pub option_ref_id: Value<String>,
     }
 
+    /// The required properties of a [`SingleSelectQuestionRuleCategoryAutomation`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SingleSelectQuestionRuleCategoryAutomationRequired {
+        /// `Category`.
+        pub category: Value<String>,
+        /// `Condition`.
+        pub condition: Value<Condition>,
+        /// `OptionRefId`.
+        pub option_ref_id: Value<String>,
+    }
+
     impl SingleSelectQuestionRuleCategoryAutomation {
         /// A new `SingleSelectQuestionRuleCategoryAutomation` with its required properties set and the optional ones unset.
-        pub fn new(
-            category: impl Into<Value<String>>,
-            condition: impl Into<Value<Condition>>,
-            option_ref_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: SingleSelectQuestionRuleCategoryAutomationRequired) -> Self {
             SingleSelectQuestionRuleCategoryAutomation {
-                category: category.into(),
-                condition: condition.into(),
-                option_ref_id: option_ref_id.into(),
+                category: required.category,
+                condition: required.condition,
+                option_ref_id: required.option_ref_id,
             }
         }
     }
@@ -3425,24 +3581,33 @@ pub mod hours_of_operation {
         pub time_zone: Value<String>,
     }
 
+    /// The required properties of a [`HoursOfOperation`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct HoursOfOperationRequired {
+        /// `InstanceArn`.
+        pub instance_arn: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+        /// `TimeZone`.
+        pub time_zone: Value<String>,
+        /// `Config`.
+        pub config: Vec<HoursOfOperationConfig>,
+    }
+
     impl HoursOfOperation {
         /// A new `HoursOfOperation` with its required properties set and the optional ones unset.
-        pub fn new(
-            instance_arn: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-            time_zone: impl Into<Value<String>>,
-            config: impl Into<Vec<HoursOfOperationConfig>>,
-        ) -> Self {
+        pub fn new(required: HoursOfOperationRequired) -> Self {
             HoursOfOperation {
                 child_hours_of_operations: None,
-                config: config.into(),
+                config: required.config,
                 description: None,
                 hours_of_operation_overrides: None,
-                instance_arn: instance_arn.into(),
-                name: name.into(),
+                instance_arn: required.instance_arn,
+                name: required.name,
                 parent_hours_of_operations: None,
                 tags: None,
-                time_zone: time_zone.into(),
+                time_zone: required.time_zone,
             }
         }
     }
@@ -3490,17 +3655,25 @@ pub mod hours_of_operation {
         pub start_time: HoursOfOperationTimeSlice,
     }
 
+    /// The required properties of a [`HoursOfOperationConfig`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct HoursOfOperationConfigRequired {
+        /// `Day`.
+        pub day: Value<Day>,
+        /// `EndTime`.
+        pub end_time: HoursOfOperationTimeSlice,
+        /// `StartTime`.
+        pub start_time: HoursOfOperationTimeSlice,
+    }
+
     impl HoursOfOperationConfig {
         /// A new `HoursOfOperationConfig` with its required properties set and the optional ones unset.
-        pub fn new(
-            day: impl Into<Value<Day>>,
-            end_time: impl Into<HoursOfOperationTimeSlice>,
-            start_time: impl Into<HoursOfOperationTimeSlice>,
-        ) -> Self {
+        pub fn new(required: HoursOfOperationConfigRequired) -> Self {
             HoursOfOperationConfig {
-                day: day.into(),
-                end_time: end_time.into(),
-                start_time: start_time.into(),
+                day: required.day,
+                end_time: required.end_time,
+                start_time: required.start_time,
             }
         }
     }
@@ -3548,21 +3721,30 @@ pub mod hours_of_operation {
         pub recurrence_config: Option<RecurrenceConfig>,
     }
 
+    /// The required properties of a [`HoursOfOperationOverride`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct HoursOfOperationOverrideRequired {
+        /// `EffectiveFrom`.
+        pub effective_from: Value<String>,
+        /// `EffectiveTill`.
+        pub effective_till: Value<String>,
+        /// `OverrideConfig`.
+        pub override_config: Vec<HoursOfOperationOverrideConfig>,
+        /// `OverrideName`.
+        pub override_name: Value<String>,
+    }
+
     impl HoursOfOperationOverride {
         /// A new `HoursOfOperationOverride` with its required properties set and the optional ones unset.
-        pub fn new(
-            effective_from: impl Into<Value<String>>,
-            effective_till: impl Into<Value<String>>,
-            override_config: impl Into<Vec<HoursOfOperationOverrideConfig>>,
-            override_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: HoursOfOperationOverrideRequired) -> Self {
             HoursOfOperationOverride {
-                effective_from: effective_from.into(),
-                effective_till: effective_till.into(),
+                effective_from: required.effective_from,
+                effective_till: required.effective_till,
                 hours_of_operation_override_id: None,
-                override_config: override_config.into(),
+                override_config: required.override_config,
                 override_description: None,
-                override_name: override_name.into(),
+                override_name: required.override_name,
                 override_type: None,
                 recurrence_config: None,
             }
@@ -3583,17 +3765,25 @@ pub mod hours_of_operation {
         pub start_time: OverrideTimeSlice,
     }
 
+    /// The required properties of a [`HoursOfOperationOverrideConfig`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct HoursOfOperationOverrideConfigRequired {
+        /// `Day`.
+        pub day: Value<Day>,
+        /// `EndTime`.
+        pub end_time: OverrideTimeSlice,
+        /// `StartTime`.
+        pub start_time: OverrideTimeSlice,
+    }
+
     impl HoursOfOperationOverrideConfig {
         /// A new `HoursOfOperationOverrideConfig` with its required properties set and the optional ones unset.
-        pub fn new(
-            day: impl Into<Value<Day>>,
-            end_time: impl Into<OverrideTimeSlice>,
-            start_time: impl Into<OverrideTimeSlice>,
-        ) -> Self {
+        pub fn new(required: HoursOfOperationOverrideConfigRequired) -> Self {
             HoursOfOperationOverrideConfig {
-                day: day.into(),
-                end_time: end_time.into(),
-                start_time: start_time.into(),
+                day: required.day,
+                end_time: required.end_time,
+                start_time: required.start_time,
             }
         }
     }
@@ -3609,12 +3799,22 @@ pub mod hours_of_operation {
         pub minutes: Value<i64>,
     }
 
+    /// The required properties of a [`HoursOfOperationTimeSlice`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct HoursOfOperationTimeSliceRequired {
+        /// `Hours`.
+        pub hours: Value<i64>,
+        /// `Minutes`.
+        pub minutes: Value<i64>,
+    }
+
     impl HoursOfOperationTimeSlice {
         /// A new `HoursOfOperationTimeSlice` with its required properties set and the optional ones unset.
-        pub fn new(hours: impl Into<Value<i64>>, minutes: impl Into<Value<i64>>) -> Self {
+        pub fn new(required: HoursOfOperationTimeSliceRequired) -> Self {
             HoursOfOperationTimeSlice {
-                hours: hours.into(),
-                minutes: minutes.into(),
+                hours: required.hours,
+                minutes: required.minutes,
             }
         }
     }
@@ -3653,12 +3853,22 @@ pub mod hours_of_operation {
         pub minutes: Value<i64>,
     }
 
+    /// The required properties of a [`OverrideTimeSlice`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct OverrideTimeSliceRequired {
+        /// `Hours`.
+        pub hours: Value<i64>,
+        /// `Minutes`.
+        pub minutes: Value<i64>,
+    }
+
     impl OverrideTimeSlice {
         /// A new `OverrideTimeSlice` with its required properties set and the optional ones unset.
-        pub fn new(hours: impl Into<Value<i64>>, minutes: impl Into<Value<i64>>) -> Self {
+        pub fn new(required: OverrideTimeSliceRequired) -> Self {
             OverrideTimeSlice {
-                hours: hours.into(),
-                minutes: minutes.into(),
+                hours: required.hours,
+                minutes: required.minutes,
             }
         }
     }
@@ -4021,12 +4231,19 @@ pub mod instance {
         pub use_custom_tts_voices: Option<Value<bool>>,
     }
 
+    /// The required properties of a [`Attributes`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct AttributesRequired {
+        /// `InboundCalls`.
+        pub inbound_calls: Value<bool>,
+        /// `OutboundCalls`.
+        pub outbound_calls: Value<bool>,
+    }
+
     impl Attributes {
         /// A new `Attributes` with its required properties set and the optional ones unset.
-        pub fn new(
-            inbound_calls: impl Into<Value<bool>>,
-            outbound_calls: impl Into<Value<bool>>,
-        ) -> Self {
+        pub fn new(required: AttributesRequired) -> Self {
             Attributes {
                 auto_mute_agent_on_hold: None,
                 auto_resolve_best_voices: None,
@@ -4036,11 +4253,11 @@ pub mod instance {
                 enhanced_chat_monitoring: None,
                 enhanced_contact_monitoring: None,
                 high_volume_out_bound: None,
-                inbound_calls: inbound_calls.into(),
+                inbound_calls: required.inbound_calls,
                 message_streaming: None,
                 multi_party_chat_conference: None,
                 multi_party_conference: None,
-                outbound_calls: outbound_calls.into(),
+                outbound_calls: required.outbound_calls,
                 use_custom_tts_voices: None,
             }
         }
@@ -4283,15 +4500,22 @@ pub mod instance_storage_config {
         pub encryption_config: Option<EncryptionConfig>,
     }
 
+    /// The required properties of a [`S3Config`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct S3ConfigRequired {
+        /// `BucketName`.
+        pub bucket_name: Value<String>,
+        /// `BucketPrefix`.
+        pub bucket_prefix: Value<String>,
+    }
+
     impl S3Config {
         /// A new `S3Config` with its required properties set and the optional ones unset.
-        pub fn new(
-            bucket_name: impl Into<Value<String>>,
-            bucket_prefix: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: S3ConfigRequired) -> Self {
             S3Config {
-                bucket_name: bucket_name.into(),
-                bucket_prefix: bucket_prefix.into(),
+                bucket_name: required.bucket_name,
+                bucket_prefix: required.bucket_prefix,
                 encryption_config: None,
             }
         }
@@ -4484,17 +4708,25 @@ pub mod integration_association {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`IntegrationAssociation`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct IntegrationAssociationRequired {
+        /// `InstanceId`.
+        pub instance_id: Value<String>,
+        /// `IntegrationType`.
+        pub integration_type: Value<IntegrationType>,
+        /// `IntegrationArn`.
+        pub integration_arn: Value<String>,
+    }
+
     impl IntegrationAssociation {
         /// A new `IntegrationAssociation` with its required properties set and the optional ones unset.
-        pub fn new(
-            instance_id: impl Into<Value<String>>,
-            integration_type: impl Into<Value<IntegrationType>>,
-            integration_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: IntegrationAssociationRequired) -> Self {
             IntegrationAssociation {
-                instance_id: instance_id.into(),
-                integration_arn: integration_arn.into(),
-                integration_type: integration_type.into(),
+                instance_id: required.instance_id,
+                integration_arn: required.integration_arn,
+                integration_type: required.integration_type,
                 source_application_name: None,
                 source_application_url: None,
                 source_type: None,
@@ -4680,24 +4912,34 @@ pub mod metric {
         pub unit: Value<Unit>,
     }
 
+    /// The required properties of a [`Metric`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct MetricRequired {
+        /// `InstanceArn`.
+        pub instance_arn: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+        /// `MetricCalculation`.
+        pub metric_calculation: MetricCalculation,
+        /// `Unit`.
+        pub unit: Value<Unit>,
+        /// `Status`.
+        pub status: Value<Status>,
+    }
+
     impl Metric {
         /// A new `Metric` with its required properties set and the optional ones unset.
-        pub fn new(
-            instance_arn: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-            metric_calculation: impl Into<MetricCalculation>,
-            unit: impl Into<Value<Unit>>,
-            status: impl Into<Value<Status>>,
-        ) -> Self {
+        pub fn new(required: MetricRequired) -> Self {
             Metric {
                 description: None,
-                instance_arn: instance_arn.into(),
-                metric_calculation: metric_calculation.into(),
-                name: name.into(),
+                instance_arn: required.instance_arn,
+                metric_calculation: required.metric_calculation,
+                name: required.name,
                 positive_trend_indicator: None,
-                status: status.into(),
+                status: required.status,
                 tags: None,
-                unit: unit.into(),
+                unit: required.unit,
             }
         }
     }
@@ -5499,13 +5741,23 @@ pub mod predefined_attribute {
         pub values: Option<Values>,
     }
 
+    /// The required properties of a [`PredefinedAttribute`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct PredefinedAttributeRequired {
+        /// `InstanceArn`.
+        pub instance_arn: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+    }
+
     impl PredefinedAttribute {
         /// A new `PredefinedAttribute` with its required properties set and the optional ones unset.
-        pub fn new(instance_arn: impl Into<Value<String>>, name: impl Into<Value<String>>) -> Self {
+        pub fn new(required: PredefinedAttributeRequired) -> Self {
             PredefinedAttribute {
                 attribute_configuration: None,
-                instance_arn: instance_arn.into(),
-                name: name.into(),
+                instance_arn: required.instance_arn,
+                name: required.name,
                 purposes: None,
                 values: None,
             }
@@ -5626,13 +5878,23 @@ pub mod prompt {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`Prompt`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct PromptRequired {
+        /// `InstanceArn`.
+        pub instance_arn: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+    }
+
     impl Prompt {
         /// A new `Prompt` with its required properties set and the optional ones unset.
-        pub fn new(instance_arn: impl Into<Value<String>>, name: impl Into<Value<String>>) -> Self {
+        pub fn new(required: PromptRequired) -> Self {
             Prompt {
                 description: None,
-                instance_arn: instance_arn.into(),
-                name: name.into(),
+                instance_arn: required.instance_arn,
+                name: required.name,
                 s3_uri: None,
                 tags: None,
             }
@@ -5743,20 +6005,28 @@ pub mod queue {
         pub tags: Option<Vec<TagProperty>>,
     }
 
+    /// The required properties of a [`Queue`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct QueueRequired {
+        /// `InstanceArn`.
+        pub instance_arn: Value<String>,
+        /// `HoursOfOperationArn`.
+        pub hours_of_operation_arn: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+    }
+
     impl Queue {
         /// A new `Queue` with its required properties set and the optional ones unset.
-        pub fn new(
-            instance_arn: impl Into<Value<String>>,
-            hours_of_operation_arn: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: QueueRequired) -> Self {
             Queue {
                 additional_email_addresses: None,
                 description: None,
-                hours_of_operation_arn: hours_of_operation_arn.into(),
-                instance_arn: instance_arn.into(),
+                hours_of_operation_arn: required.hours_of_operation_arn,
+                instance_arn: required.instance_arn,
                 max_contacts: None,
-                name: name.into(),
+                name: required.name,
                 outbound_caller_config: None,
                 outbound_email_config: None,
                 quick_connect_arns: None,
@@ -5891,12 +6161,22 @@ pub mod queue {
         pub value: Value<String>,
     }
 
+    /// The required properties of a [`TagProperty`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct TagPropertyRequired {
+        /// `Key`.
+        pub key: Value<String>,
+        /// `Value`.
+        pub value: Value<String>,
+    }
+
     impl TagProperty {
         /// A new `TagProperty` with its required properties set and the optional ones unset.
-        pub fn new(key: impl Into<Value<String>>, value: impl Into<Value<String>>) -> Self {
+        pub fn new(required: TagPropertyRequired) -> Self {
             TagProperty {
-                key: key.into(),
-                value: value.into(),
+                key: required.key,
+                value: required.value,
             }
         }
     }
@@ -5964,18 +6244,26 @@ pub mod quick_connect {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`QuickConnect`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct QuickConnectRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `InstanceArn`.
+        pub instance_arn: Value<String>,
+        /// `QuickConnectConfig`.
+        pub quick_connect_config: QuickConnectConfig,
+    }
+
     impl QuickConnect {
         /// A new `QuickConnect` with its required properties set and the optional ones unset.
-        pub fn new(
-            name: impl Into<Value<String>>,
-            instance_arn: impl Into<Value<String>>,
-            quick_connect_config: impl Into<QuickConnectConfig>,
-        ) -> Self {
+        pub fn new(required: QuickConnectRequired) -> Self {
             QuickConnect {
                 description: None,
-                instance_arn: instance_arn.into(),
-                name: name.into(),
-                quick_connect_config: quick_connect_config.into(),
+                instance_arn: required.instance_arn,
+                name: required.name,
+                quick_connect_config: required.quick_connect_config,
                 tags: None,
             }
         }
@@ -6060,15 +6348,22 @@ pub mod quick_connect {
         pub queue_arn: Value<String>,
     }
 
+    /// The required properties of a [`QueueQuickConnectConfig`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct QueueQuickConnectConfigRequired {
+        /// `ContactFlowArn`.
+        pub contact_flow_arn: Value<String>,
+        /// `QueueArn`.
+        pub queue_arn: Value<String>,
+    }
+
     impl QueueQuickConnectConfig {
         /// A new `QueueQuickConnectConfig` with its required properties set and the optional ones unset.
-        pub fn new(
-            contact_flow_arn: impl Into<Value<String>>,
-            queue_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: QueueQuickConnectConfigRequired) -> Self {
             QueueQuickConnectConfig {
-                contact_flow_arn: contact_flow_arn.into(),
-                queue_arn: queue_arn.into(),
+                contact_flow_arn: required.contact_flow_arn,
+                queue_arn: required.queue_arn,
             }
         }
     }
@@ -6125,15 +6420,22 @@ pub mod quick_connect {
         pub user_arn: Value<String>,
     }
 
+    /// The required properties of a [`UserQuickConnectConfig`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct UserQuickConnectConfigRequired {
+        /// `ContactFlowArn`.
+        pub contact_flow_arn: Value<String>,
+        /// `UserArn`.
+        pub user_arn: Value<String>,
+    }
+
     impl UserQuickConnectConfig {
         /// A new `UserQuickConnectConfig` with its required properties set and the optional ones unset.
-        pub fn new(
-            contact_flow_arn: impl Into<Value<String>>,
-            user_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: UserQuickConnectConfigRequired) -> Self {
             UserQuickConnectConfig {
-                contact_flow_arn: contact_flow_arn.into(),
-                user_arn: user_arn.into(),
+                contact_flow_arn: required.contact_flow_arn,
+                user_arn: required.user_arn,
             }
         }
     }
@@ -6231,23 +6533,33 @@ pub mod routing_profile {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`RoutingProfile`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct RoutingProfileRequired {
+        /// `InstanceArn`.
+        pub instance_arn: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+        /// `Description`.
+        pub description: Value<String>,
+        /// `MediaConcurrencies`.
+        pub media_concurrencies: Vec<MediaConcurrency>,
+        /// `DefaultOutboundQueueArn`.
+        pub default_outbound_queue_arn: Value<String>,
+    }
+
     impl RoutingProfile {
         /// A new `RoutingProfile` with its required properties set and the optional ones unset.
-        pub fn new(
-            instance_arn: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-            description: impl Into<Value<String>>,
-            media_concurrencies: impl Into<Vec<MediaConcurrency>>,
-            default_outbound_queue_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: RoutingProfileRequired) -> Self {
             RoutingProfile {
                 agent_availability_timer: None,
-                default_outbound_queue_arn: default_outbound_queue_arn.into(),
-                description: description.into(),
-                instance_arn: instance_arn.into(),
+                default_outbound_queue_arn: required.default_outbound_queue_arn,
+                description: required.description,
+                instance_arn: required.instance_arn,
                 manual_assignment_queue_configs: None,
-                media_concurrencies: media_concurrencies.into(),
-                name: name.into(),
+                media_concurrencies: required.media_concurrencies,
+                name: required.name,
                 queue_configs: None,
                 tags: None,
             }
@@ -6361,17 +6673,25 @@ pub mod routing_profile {
         pub queue_reference: RoutingProfileQueueReference,
     }
 
+    /// The required properties of a [`RoutingProfileQueueConfig`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct RoutingProfileQueueConfigRequired {
+        /// `Delay`.
+        pub delay: Value<i64>,
+        /// `Priority`.
+        pub priority: Value<i64>,
+        /// `QueueReference`.
+        pub queue_reference: RoutingProfileQueueReference,
+    }
+
     impl RoutingProfileQueueConfig {
         /// A new `RoutingProfileQueueConfig` with its required properties set and the optional ones unset.
-        pub fn new(
-            delay: impl Into<Value<i64>>,
-            priority: impl Into<Value<i64>>,
-            queue_reference: impl Into<RoutingProfileQueueReference>,
-        ) -> Self {
+        pub fn new(required: RoutingProfileQueueConfigRequired) -> Self {
             RoutingProfileQueueConfig {
-                delay: delay.into(),
-                priority: priority.into(),
-                queue_reference: queue_reference.into(),
+                delay: required.delay,
+                priority: required.priority,
+                queue_reference: required.queue_reference,
             }
         }
     }
@@ -6530,24 +6850,35 @@ pub mod rule {
         pub trigger_event_source: RuleTriggerEventSource,
     }
 
+    /// The required properties of a [`Rule`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct RuleRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `InstanceArn`.
+        pub instance_arn: Value<String>,
+        /// `TriggerEventSource`.
+        pub trigger_event_source: RuleTriggerEventSource,
+        /// `Function`.
+        pub function: Value<String>,
+        /// `Actions`.
+        pub actions: Actions,
+        /// `PublishStatus`.
+        pub publish_status: Value<PublishStatus>,
+    }
+
     impl Rule {
         /// A new `Rule` with its required properties set and the optional ones unset.
-        pub fn new(
-            name: impl Into<Value<String>>,
-            instance_arn: impl Into<Value<String>>,
-            trigger_event_source: impl Into<RuleTriggerEventSource>,
-            function: impl Into<Value<String>>,
-            actions: impl Into<Actions>,
-            publish_status: impl Into<Value<PublishStatus>>,
-        ) -> Self {
+        pub fn new(required: RuleRequired) -> Self {
             Rule {
-                actions: actions.into(),
-                function: function.into(),
-                instance_arn: instance_arn.into(),
-                name: name.into(),
-                publish_status: publish_status.into(),
+                actions: required.actions,
+                function: required.function,
+                instance_arn: required.instance_arn,
+                name: required.name,
+                publish_status: required.publish_status,
                 tags: None,
-                trigger_event_source: trigger_event_source.into(),
+                trigger_event_source: required.trigger_event_source,
             }
         }
     }
@@ -7110,16 +7441,23 @@ pub mod rule {
         pub references: Option<BTreeMap<String, Reference>>,
     }
 
+    /// The required properties of a [`TaskAction`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct TaskActionRequired {
+        /// `ContactFlowArn`.
+        pub contact_flow_arn: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+    }
+
     impl TaskAction {
         /// A new `TaskAction` with its required properties set and the optional ones unset.
-        pub fn new(
-            contact_flow_arn: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: TaskActionRequired) -> Self {
             TaskAction {
-                contact_flow_arn: contact_flow_arn.into(),
+                contact_flow_arn: required.contact_flow_arn,
                 description: None,
-                name: name.into(),
+                name: required.name,
                 references: None,
             }
         }
@@ -7443,12 +7781,22 @@ pub mod security_key {
         pub key: Value<String>,
     }
 
+    /// The required properties of a [`SecurityKey`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SecurityKeyRequired {
+        /// `Key`.
+        pub key: Value<String>,
+        /// `InstanceId`.
+        pub instance_id: Value<String>,
+    }
+
     impl SecurityKey {
         /// A new `SecurityKey` with its required properties set and the optional ones unset.
-        pub fn new(key: impl Into<Value<String>>, instance_id: impl Into<Value<String>>) -> Self {
+        pub fn new(required: SecurityKeyRequired) -> Self {
             SecurityKey {
-                instance_id: instance_id.into(),
-                key: key.into(),
+                instance_id: required.instance_id,
+                key: required.key,
             }
         }
     }
@@ -7570,12 +7918,19 @@ pub mod security_profile {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`SecurityProfile`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SecurityProfileRequired {
+        /// `InstanceArn`.
+        pub instance_arn: Value<String>,
+        /// `SecurityProfileName`.
+        pub security_profile_name: Value<String>,
+    }
+
     impl SecurityProfile {
         /// A new `SecurityProfile` with its required properties set and the optional ones unset.
-        pub fn new(
-            instance_arn: impl Into<Value<String>>,
-            security_profile_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: SecurityProfileRequired) -> Self {
             SecurityProfile {
                 allowed_access_control_hierarchy_group_id: None,
                 allowed_access_control_tags: None,
@@ -7584,9 +7939,9 @@ pub mod security_profile {
                 description: None,
                 granular_access_control_configuration: None,
                 hierarchy_restricted_resources: None,
-                instance_arn: instance_arn.into(),
+                instance_arn: required.instance_arn,
                 permissions: None,
-                security_profile_name: security_profile_name.into(),
+                security_profile_name: required.security_profile_name,
                 tag_restricted_resources: None,
                 tags: None,
             }
@@ -8266,20 +8621,28 @@ pub mod test_case {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`TestCase`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct TestCaseRequired {
+        /// `InstanceArn`.
+        pub instance_arn: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+        /// `Content`.
+        pub content: Value<String>,
+    }
+
     impl TestCase {
         /// A new `TestCase` with its required properties set and the optional ones unset.
-        pub fn new(
-            instance_arn: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-            content: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: TestCaseRequired) -> Self {
             TestCase {
-                content: content.into(),
+                content: required.content,
                 description: None,
                 entry_point: None,
                 initialization_data: None,
-                instance_arn: instance_arn.into(),
-                name: name.into(),
+                instance_arn: required.instance_arn,
+                name: required.name,
                 status: None,
                 tags: None,
             }
@@ -8492,13 +8855,23 @@ pub mod traffic_distribution_group {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`TrafficDistributionGroup`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct TrafficDistributionGroupRequired {
+        /// `InstanceArn`.
+        pub instance_arn: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+    }
+
     impl TrafficDistributionGroup {
         /// A new `TrafficDistributionGroup` with its required properties set and the optional ones unset.
-        pub fn new(instance_arn: impl Into<Value<String>>, name: impl Into<Value<String>>) -> Self {
+        pub fn new(required: TrafficDistributionGroupRequired) -> Self {
             TrafficDistributionGroup {
                 description: None,
-                instance_arn: instance_arn.into(),
-                name: name.into(),
+                instance_arn: required.instance_arn,
+                name: required.name,
                 tags: None,
             }
         }
@@ -8574,18 +8947,26 @@ pub mod use_case {
         pub use_case_type: Value<UseCaseType>,
     }
 
+    /// The required properties of a [`UseCase`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct UseCaseRequired {
+        /// `InstanceId`.
+        pub instance_id: Value<String>,
+        /// `IntegrationAssociationId`.
+        pub integration_association_id: Value<String>,
+        /// `UseCaseType`.
+        pub use_case_type: Value<UseCaseType>,
+    }
+
     impl UseCase {
         /// A new `UseCase` with its required properties set and the optional ones unset.
-        pub fn new(
-            instance_id: impl Into<Value<String>>,
-            integration_association_id: impl Into<Value<String>>,
-            use_case_type: impl Into<Value<UseCaseType>>,
-        ) -> Self {
+        pub fn new(required: UseCaseRequired) -> Self {
             UseCase {
-                instance_id: instance_id.into(),
-                integration_association_id: integration_association_id.into(),
+                instance_id: required.instance_id,
+                integration_association_id: required.integration_association_id,
                 tags: None,
-                use_case_type: use_case_type.into(),
+                use_case_type: required.use_case_type,
             }
         }
     }
@@ -8749,30 +9130,39 @@ pub mod user {
         pub voice_enhancement_configs: Option<Vec<VoiceEnhancementConfig>>,
     }
 
+    /// The required properties of a [`User`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct UserRequired {
+        /// `InstanceArn`.
+        pub instance_arn: Value<String>,
+        /// `RoutingProfileArn`.
+        pub routing_profile_arn: Value<String>,
+        /// `SecurityProfileArns`.
+        pub security_profile_arns: List<String>,
+        /// `Username`.
+        pub username: Value<String>,
+    }
+
     impl User {
         /// A new `User` with its required properties set and the optional ones unset.
-        pub fn new(
-            instance_arn: impl Into<Value<String>>,
-            routing_profile_arn: impl Into<Value<String>>,
-            security_profile_arns: impl Into<List<String>>,
-            username: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: UserRequired) -> Self {
             User {
                 after_contact_work_configs: None,
                 auto_accept_configs: None,
                 directory_user_id: None,
                 hierarchy_group_arn: None,
                 identity_info: None,
-                instance_arn: instance_arn.into(),
+                instance_arn: required.instance_arn,
                 password: None,
                 persistent_connection_configs: None,
                 phone_config: None,
                 phone_number_configs: None,
-                routing_profile_arn: routing_profile_arn.into(),
-                security_profile_arns: security_profile_arns.into(),
+                routing_profile_arn: required.routing_profile_arn,
+                security_profile_arns: required.security_profile_arns,
                 tags: None,
                 user_proficiencies: None,
-                username: username.into(),
+                username: required.username,
                 voice_enhancement_configs: None,
             }
         }
@@ -9049,17 +9439,25 @@ pub mod user {
         pub level: Value<f64>,
     }
 
+    /// The required properties of a [`UserProficiency`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct UserProficiencyRequired {
+        /// `AttributeName`.
+        pub attribute_name: Value<String>,
+        /// `AttributeValue`.
+        pub attribute_value: Value<String>,
+        /// `Level`.
+        pub level: Value<f64>,
+    }
+
     impl UserProficiency {
         /// A new `UserProficiency` with its required properties set and the optional ones unset.
-        pub fn new(
-            attribute_name: impl Into<Value<String>>,
-            attribute_value: impl Into<Value<String>>,
-            level: impl Into<Value<f64>>,
-        ) -> Self {
+        pub fn new(required: UserProficiencyRequired) -> Self {
             UserProficiency {
-                attribute_name: attribute_name.into(),
-                attribute_value: attribute_value.into(),
-                level: level.into(),
+                attribute_name: required.attribute_name,
+                attribute_value: required.attribute_value,
+                level: required.level,
             }
         }
     }
@@ -9245,12 +9643,22 @@ pub mod user_hierarchy_group {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`UserHierarchyGroup`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct UserHierarchyGroupRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `InstanceArn`.
+        pub instance_arn: Value<String>,
+    }
+
     impl UserHierarchyGroup {
         /// A new `UserHierarchyGroup` with its required properties set and the optional ones unset.
-        pub fn new(name: impl Into<Value<String>>, instance_arn: impl Into<Value<String>>) -> Self {
+        pub fn new(required: UserHierarchyGroupRequired) -> Self {
             UserHierarchyGroup {
-                instance_arn: instance_arn.into(),
-                name: name.into(),
+                instance_arn: required.instance_arn,
+                name: required.name,
                 parent_group_arn: None,
                 tags: None,
             }
@@ -9574,21 +9982,30 @@ pub mod view {
         pub template: serde_json::Value,
     }
 
+    /// The required properties of a [`View`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ViewRequired {
+        /// `InstanceArn`.
+        pub instance_arn: Value<String>,
+        /// `Template`.
+        pub template: serde_json::Value,
+        /// `Actions`.
+        pub actions: List<String>,
+        /// `Name`.
+        pub name: Value<String>,
+    }
+
     impl View {
         /// A new `View` with its required properties set and the optional ones unset.
-        pub fn new(
-            instance_arn: impl Into<Value<String>>,
-            template: impl Into<serde_json::Value>,
-            actions: impl Into<List<String>>,
-            name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ViewRequired) -> Self {
             View {
-                actions: actions.into(),
+                actions: required.actions,
                 description: None,
-                instance_arn: instance_arn.into(),
-                name: name.into(),
+                instance_arn: required.instance_arn,
+                name: required.name,
                 tags: None,
-                template: template.into(),
+                template: required.template,
             }
         }
     }
@@ -9741,20 +10158,29 @@ pub mod vocabulary {
         pub vocabulary_name: Value<String>,
     }
 
+    /// The required properties of a [`Vocabulary`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct VocabularyRequired {
+        /// `InstanceId`.
+        pub instance_id: Value<String>,
+        /// `VocabularyName`.
+        pub vocabulary_name: Value<String>,
+        /// `LanguageCode`.
+        pub language_code: Value<LanguageCode>,
+        /// `Content`.
+        pub content: Value<String>,
+    }
+
     impl Vocabulary {
         /// A new `Vocabulary` with its required properties set and the optional ones unset.
-        pub fn new(
-            instance_id: impl Into<Value<String>>,
-            vocabulary_name: impl Into<Value<String>>,
-            language_code: impl Into<Value<LanguageCode>>,
-            content: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: VocabularyRequired) -> Self {
             Vocabulary {
-                content: content.into(),
-                instance_id: instance_id.into(),
-                language_code: language_code.into(),
+                content: required.content,
+                instance_id: required.instance_id,
+                language_code: required.language_code,
                 tags: None,
-                vocabulary_name: vocabulary_name.into(),
+                vocabulary_name: required.vocabulary_name,
             }
         }
     }
@@ -10017,15 +10443,25 @@ pub mod workspace {
         pub visibility: Option<Value<Visibility>>,
     }
 
+    /// The required properties of a [`Workspace`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct WorkspaceRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `InstanceArn`.
+        pub instance_arn: Value<String>,
+    }
+
     impl Workspace {
         /// A new `Workspace` with its required properties set and the optional ones unset.
-        pub fn new(name: impl Into<Value<String>>, instance_arn: impl Into<Value<String>>) -> Self {
+        pub fn new(required: WorkspaceRequired) -> Self {
             Workspace {
                 associations: None,
                 description: None,
-                instance_arn: instance_arn.into(),
+                instance_arn: required.instance_arn,
                 media: None,
-                name: name.into(),
+                name: required.name,
                 pages: None,
                 tags: None,
                 theme: None,
@@ -10278,13 +10714,23 @@ pub mod workspace {
         pub slug: Option<Value<String>>,
     }
 
+    /// The required properties of a [`WorkspacePage`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct WorkspacePageRequired {
+        /// `Page`.
+        pub page: Value<String>,
+        /// `ResourceArn`.
+        pub resource_arn: Value<String>,
+    }
+
     impl WorkspacePage {
         /// A new `WorkspacePage` with its required properties set and the optional ones unset.
-        pub fn new(page: impl Into<Value<String>>, resource_arn: impl Into<Value<String>>) -> Self {
+        pub fn new(required: WorkspacePageRequired) -> Self {
             WorkspacePage {
                 input_data: None,
-                page: page.into(),
-                resource_arn: resource_arn.into(),
+                page: required.page,
+                resource_arn: required.resource_arn,
                 slug: None,
             }
         }

@@ -35,19 +35,28 @@ pub mod campaign {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`Campaign`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct CampaignRequired {
+        /// `ConnectInstanceArn`.
+        pub connect_instance_arn: Value<String>,
+        /// `DialerConfig`.
+        pub dialer_config: DialerConfig,
+        /// `Name`.
+        pub name: Value<String>,
+        /// `OutboundCallConfig`.
+        pub outbound_call_config: OutboundCallConfig,
+    }
+
     impl Campaign {
         /// A new `Campaign` with its required properties set and the optional ones unset.
-        pub fn new(
-            connect_instance_arn: impl Into<Value<String>>,
-            dialer_config: impl Into<DialerConfig>,
-            name: impl Into<Value<String>>,
-            outbound_call_config: impl Into<OutboundCallConfig>,
-        ) -> Self {
+        pub fn new(required: CampaignRequired) -> Self {
             Campaign {
-                connect_instance_arn: connect_instance_arn.into(),
-                dialer_config: dialer_config.into(),
-                name: name.into(),
-                outbound_call_config: outbound_call_config.into(),
+                connect_instance_arn: required.connect_instance_arn,
+                dialer_config: required.dialer_config,
+                name: required.name,
+                outbound_call_config: required.outbound_call_config,
                 tags: None,
             }
         }

@@ -81,20 +81,27 @@ pub mod campaign {
         pub type_: Option<Value<CampaignType>>,
     }
 
+    /// The required properties of a [`Campaign`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct CampaignRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `ConnectInstanceId`.
+        pub connect_instance_id: Value<String>,
+    }
+
     impl Campaign {
         /// A new `Campaign` with its required properties set and the optional ones unset.
-        pub fn new(
-            name: impl Into<Value<String>>,
-            connect_instance_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: CampaignRequired) -> Self {
             Campaign {
                 channel_subtype_config: None,
                 communication_limits_override: None,
                 communication_time_config: None,
                 connect_campaign_flow_arn: None,
-                connect_instance_id: connect_instance_id.into(),
+                connect_instance_id: required.connect_instance_id,
                 entry_limits_config: None,
-                name: name.into(),
+                name: required.name,
                 schedule: None,
                 source: None,
                 tags: None,
@@ -204,17 +211,25 @@ pub mod campaign {
         pub unit: Value<CommunicationLimitTimeUnit>,
     }
 
+    /// The required properties of a [`CommunicationLimit`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct CommunicationLimitRequired {
+        /// `Frequency`.
+        pub frequency: Value<i64>,
+        /// `MaxCountPerRecipient`.
+        pub max_count_per_recipient: Value<i64>,
+        /// `Unit`.
+        pub unit: Value<CommunicationLimitTimeUnit>,
+    }
+
     impl CommunicationLimit {
         /// A new `CommunicationLimit` with its required properties set and the optional ones unset.
-        pub fn new(
-            frequency: impl Into<Value<i64>>,
-            max_count_per_recipient: impl Into<Value<i64>>,
-            unit: impl Into<Value<CommunicationLimitTimeUnit>>,
-        ) -> Self {
+        pub fn new(required: CommunicationLimitRequired) -> Self {
             CommunicationLimit {
-                frequency: frequency.into(),
-                max_count_per_recipient: max_count_per_recipient.into(),
-                unit: unit.into(),
+                frequency: required.frequency,
+                max_count_per_recipient: required.max_count_per_recipient,
+                unit: required.unit,
             }
         }
     }
@@ -379,16 +394,23 @@ pub mod campaign {
         pub wisdom_template_arn: Value<String>,
     }
 
+    /// The required properties of a [`EmailOutboundConfig`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct EmailOutboundConfigRequired {
+        /// `ConnectSourceEmailAddress`.
+        pub connect_source_email_address: Value<String>,
+        /// `WisdomTemplateArn`.
+        pub wisdom_template_arn: Value<String>,
+    }
+
     impl EmailOutboundConfig {
         /// A new `EmailOutboundConfig` with its required properties set and the optional ones unset.
-        pub fn new(
-            connect_source_email_address: impl Into<Value<String>>,
-            wisdom_template_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: EmailOutboundConfigRequired) -> Self {
             EmailOutboundConfig {
-                connect_source_email_address: connect_source_email_address.into(),
+                connect_source_email_address: required.connect_source_email_address,
                 source_email_address_display_name: None,
-                wisdom_template_arn: wisdom_template_arn.into(),
+                wisdom_template_arn: required.wisdom_template_arn,
             }
         }
     }
@@ -584,16 +606,23 @@ pub mod campaign {
         pub start_date: Value<String>,
     }
 
+    /// The required properties of a [`RestrictedPeriod`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct RestrictedPeriodRequired {
+        /// `EndDate`.
+        pub end_date: Value<String>,
+        /// `StartDate`.
+        pub start_date: Value<String>,
+    }
+
     impl RestrictedPeriod {
         /// A new `RestrictedPeriod` with its required properties set and the optional ones unset.
-        pub fn new(
-            end_date: impl Into<Value<String>>,
-            start_date: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: RestrictedPeriodRequired) -> Self {
             RestrictedPeriod {
-                end_date: end_date.into(),
+                end_date: required.end_date,
                 name: None,
-                start_date: start_date.into(),
+                start_date: required.start_date,
             }
         }
     }
@@ -634,16 +663,23 @@ pub mod campaign {
         pub start_time: Value<String>,
     }
 
+    /// The required properties of a [`Schedule`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ScheduleRequired {
+        /// `EndTime`.
+        pub end_time: Value<String>,
+        /// `StartTime`.
+        pub start_time: Value<String>,
+    }
+
     impl Schedule {
         /// A new `Schedule` with its required properties set and the optional ones unset.
-        pub fn new(
-            end_time: impl Into<Value<String>>,
-            start_time: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ScheduleRequired) -> Self {
             Schedule {
-                end_time: end_time.into(),
+                end_time: required.end_time,
                 refresh_frequency: None,
-                start_time: start_time.into(),
+                start_time: required.start_time,
             }
         }
     }
@@ -689,15 +725,22 @@ pub mod campaign {
         pub wisdom_template_arn: Value<String>,
     }
 
+    /// The required properties of a [`SmsOutboundConfig`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SmsOutboundConfigRequired {
+        /// `ConnectSourcePhoneNumberArn`.
+        pub connect_source_phone_number_arn: Value<String>,
+        /// `WisdomTemplateArn`.
+        pub wisdom_template_arn: Value<String>,
+    }
+
     impl SmsOutboundConfig {
         /// A new `SmsOutboundConfig` with its required properties set and the optional ones unset.
-        pub fn new(
-            connect_source_phone_number_arn: impl Into<Value<String>>,
-            wisdom_template_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: SmsOutboundConfigRequired) -> Self {
             SmsOutboundConfig {
-                connect_source_phone_number_arn: connect_source_phone_number_arn.into(),
-                wisdom_template_arn: wisdom_template_arn.into(),
+                connect_source_phone_number_arn: required.connect_source_phone_number_arn,
+                wisdom_template_arn: required.wisdom_template_arn,
             }
         }
     }
@@ -864,15 +907,22 @@ pub mod campaign {
         pub start_time: Value<String>,
     }
 
+    /// The required properties of a [`TimeRange`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct TimeRangeRequired {
+        /// `EndTime`.
+        pub end_time: Value<String>,
+        /// `StartTime`.
+        pub start_time: Value<String>,
+    }
+
     impl TimeRange {
         /// A new `TimeRange` with its required properties set and the optional ones unset.
-        pub fn new(
-            end_time: impl Into<Value<String>>,
-            start_time: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: TimeRangeRequired) -> Self {
             TimeRange {
-                end_time: end_time.into(),
-                start_time: start_time.into(),
+                end_time: required.end_time,
+                start_time: required.start_time,
             }
         }
     }
@@ -958,15 +1008,22 @@ pub mod campaign {
         pub wisdom_template_arn: Value<String>,
     }
 
+    /// The required properties of a [`WhatsAppOutboundConfig`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct WhatsAppOutboundConfigRequired {
+        /// `ConnectSourcePhoneNumberArn`.
+        pub connect_source_phone_number_arn: Value<String>,
+        /// `WisdomTemplateArn`.
+        pub wisdom_template_arn: Value<String>,
+    }
+
     impl WhatsAppOutboundConfig {
         /// A new `WhatsAppOutboundConfig` with its required properties set and the optional ones unset.
-        pub fn new(
-            connect_source_phone_number_arn: impl Into<Value<String>>,
-            wisdom_template_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: WhatsAppOutboundConfigRequired) -> Self {
             WhatsAppOutboundConfig {
-                connect_source_phone_number_arn: connect_source_phone_number_arn.into(),
-                wisdom_template_arn: wisdom_template_arn.into(),
+                connect_source_phone_number_arn: required.connect_source_phone_number_arn,
+                wisdom_template_arn: required.wisdom_template_arn,
             }
         }
     }

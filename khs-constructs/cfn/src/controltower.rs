@@ -37,19 +37,27 @@ pub mod enabled_baseline {
         pub target_identifier: Value<String>,
     }
 
+    /// The required properties of a [`EnabledBaseline`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct EnabledBaselineRequired {
+        /// `BaselineIdentifier`.
+        pub baseline_identifier: Value<String>,
+        /// `TargetIdentifier`.
+        pub target_identifier: Value<String>,
+        /// `BaselineVersion`.
+        pub baseline_version: Value<String>,
+    }
+
     impl EnabledBaseline {
         /// A new `EnabledBaseline` with its required properties set and the optional ones unset.
-        pub fn new(
-            baseline_identifier: impl Into<Value<String>>,
-            target_identifier: impl Into<Value<String>>,
-            baseline_version: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: EnabledBaselineRequired) -> Self {
             EnabledBaseline {
-                baseline_identifier: baseline_identifier.into(),
-                baseline_version: baseline_version.into(),
+                baseline_identifier: required.baseline_identifier,
+                baseline_version: required.baseline_version,
                 parameters: None,
                 tags: None,
-                target_identifier: target_identifier.into(),
+                target_identifier: required.target_identifier,
             }
         }
     }
@@ -138,17 +146,24 @@ pub mod enabled_control {
         pub target_identifier: Value<String>,
     }
 
+    /// The required properties of a [`EnabledControl`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct EnabledControlRequired {
+        /// `TargetIdentifier`.
+        pub target_identifier: Value<String>,
+        /// `ControlIdentifier`.
+        pub control_identifier: Value<String>,
+    }
+
     impl EnabledControl {
         /// A new `EnabledControl` with its required properties set and the optional ones unset.
-        pub fn new(
-            target_identifier: impl Into<Value<String>>,
-            control_identifier: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: EnabledControlRequired) -> Self {
             EnabledControl {
-                control_identifier: control_identifier.into(),
+                control_identifier: required.control_identifier,
                 parameters: None,
                 tags: None,
-                target_identifier: target_identifier.into(),
+                target_identifier: required.target_identifier,
             }
         }
     }

@@ -71,34 +71,47 @@ pub mod report_definition {
         pub time_unit: Value<TimeUnit>,
     }
 
+    /// The required properties of a [`ReportDefinition`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ReportDefinitionRequired {
+        /// `ReportName`.
+        pub report_name: Value<String>,
+        /// `TimeUnit`.
+        pub time_unit: Value<TimeUnit>,
+        /// `Format`.
+        pub format: Value<Format>,
+        /// `Compression`.
+        pub compression: Value<Compression>,
+        /// `S3Bucket`.
+        pub s3_bucket: Value<String>,
+        /// `S3Prefix`.
+        pub s3_prefix: Value<String>,
+        /// `S3Region`.
+        pub s3_region: Value<String>,
+        /// `RefreshClosedReports`.
+        pub refresh_closed_reports: Value<bool>,
+        /// `ReportVersioning`.
+        pub report_versioning: Value<ReportVersioning>,
+    }
+
     impl ReportDefinition {
         /// A new `ReportDefinition` with its required properties set and the optional ones unset.
-        #[allow(clippy::too_many_arguments)]
-        pub fn new(
-            report_name: impl Into<Value<String>>,
-            time_unit: impl Into<Value<TimeUnit>>,
-            format: impl Into<Value<Format>>,
-            compression: impl Into<Value<Compression>>,
-            s3_bucket: impl Into<Value<String>>,
-            s3_prefix: impl Into<Value<String>>,
-            s3_region: impl Into<Value<String>>,
-            refresh_closed_reports: impl Into<Value<bool>>,
-            report_versioning: impl Into<Value<ReportVersioning>>,
-        ) -> Self {
+        pub fn new(required: ReportDefinitionRequired) -> Self {
             ReportDefinition {
                 additional_artifacts: None,
                 additional_schema_elements: None,
                 billing_view_arn: None,
-                compression: compression.into(),
-                format: format.into(),
-                refresh_closed_reports: refresh_closed_reports.into(),
-                report_name: report_name.into(),
-                report_versioning: report_versioning.into(),
-                s3_bucket: s3_bucket.into(),
-                s3_prefix: s3_prefix.into(),
-                s3_region: s3_region.into(),
+                compression: required.compression,
+                format: required.format,
+                refresh_closed_reports: required.refresh_closed_reports,
+                report_name: required.report_name,
+                report_versioning: required.report_versioning,
+                s3_bucket: required.s3_bucket,
+                s3_prefix: required.s3_prefix,
+                s3_region: required.s3_region,
                 tags: None,
-                time_unit: time_unit.into(),
+                time_unit: required.time_unit,
             }
         }
     }

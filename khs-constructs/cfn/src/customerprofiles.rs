@@ -55,22 +55,31 @@ pub mod calculated_attribute_definition {
         pub use_historical_data: Option<Value<bool>>,
     }
 
+    /// The required properties of a [`CalculatedAttributeDefinition`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct CalculatedAttributeDefinitionRequired {
+        /// `DomainName`.
+        pub domain_name: Value<String>,
+        /// `CalculatedAttributeName`.
+        pub calculated_attribute_name: Value<String>,
+        /// `AttributeDetails`.
+        pub attribute_details: AttributeDetails,
+        /// `Statistic`.
+        pub statistic: Value<Statistic>,
+    }
+
     impl CalculatedAttributeDefinition {
         /// A new `CalculatedAttributeDefinition` with its required properties set and the optional ones unset.
-        pub fn new(
-            domain_name: impl Into<Value<String>>,
-            calculated_attribute_name: impl Into<Value<String>>,
-            attribute_details: impl Into<AttributeDetails>,
-            statistic: impl Into<Value<Statistic>>,
-        ) -> Self {
+        pub fn new(required: CalculatedAttributeDefinitionRequired) -> Self {
             CalculatedAttributeDefinition {
-                attribute_details: attribute_details.into(),
-                calculated_attribute_name: calculated_attribute_name.into(),
+                attribute_details: required.attribute_details,
+                calculated_attribute_name: required.calculated_attribute_name,
                 conditions: None,
                 description: None,
                 display_name: None,
-                domain_name: domain_name.into(),
-                statistic: statistic.into(),
+                domain_name: required.domain_name,
+                statistic: required.statistic,
                 tags: None,
                 use_historical_data: None,
             }
@@ -264,12 +273,22 @@ pub mod calculated_attribute_definition {
         pub start: Value<i64>,
     }
 
+    /// The required properties of a [`ValueRange`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ValueRangeRequired {
+        /// `End`.
+        pub end: Value<i64>,
+        /// `Start`.
+        pub start: Value<i64>,
+    }
+
     impl ValueRange {
         /// A new `ValueRange` with its required properties set and the optional ones unset.
-        pub fn new(end: impl Into<Value<i64>>, start: impl Into<Value<i64>>) -> Self {
+        pub fn new(required: ValueRangeRequired) -> Self {
             ValueRange {
-                end: end.into(),
-                start: start.into(),
+                end: required.end,
+                start: required.start,
             }
         }
     }
@@ -1020,19 +1039,27 @@ pub mod domain_object_type {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`DomainObjectType`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DomainObjectTypeRequired {
+        /// `DomainName`.
+        pub domain_name: Value<String>,
+        /// `ObjectTypeName`.
+        pub object_type_name: Value<String>,
+        /// `Fields`.
+        pub fields: BTreeMap<String, DomainObjectTypeField>,
+    }
+
     impl DomainObjectType {
         /// A new `DomainObjectType` with its required properties set and the optional ones unset.
-        pub fn new(
-            domain_name: impl Into<Value<String>>,
-            object_type_name: impl Into<Value<String>>,
-            fields: impl Into<BTreeMap<String, DomainObjectTypeField>>,
-        ) -> Self {
+        pub fn new(required: DomainObjectTypeRequired) -> Self {
             DomainObjectType {
                 description: None,
-                domain_name: domain_name.into(),
+                domain_name: required.domain_name,
                 encryption_key: None,
-                fields: fields.into(),
-                object_type_name: object_type_name.into(),
+                fields: required.fields,
+                object_type_name: required.object_type_name,
                 tags: None,
             }
         }
@@ -1093,14 +1120,24 @@ pub mod domain_object_type {
         pub target: Value<String>,
     }
 
+    /// The required properties of a [`DomainObjectTypeField`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DomainObjectTypeFieldRequired {
+        /// `Source`.
+        pub source: Value<String>,
+        /// `Target`.
+        pub target: Value<String>,
+    }
+
     impl DomainObjectTypeField {
         /// A new `DomainObjectTypeField` with its required properties set and the optional ones unset.
-        pub fn new(source: impl Into<Value<String>>, target: impl Into<Value<String>>) -> Self {
+        pub fn new(required: DomainObjectTypeFieldRequired) -> Self {
             DomainObjectTypeField {
                 content_type: None,
                 feature_type: None,
-                source: source.into(),
-                target: target.into(),
+                source: required.source,
+                target: required.target,
             }
         }
     }
@@ -1190,18 +1227,26 @@ pub mod event_stream {
         pub uri: Value<String>,
     }
 
+    /// The required properties of a [`EventStream`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct EventStreamRequired {
+        /// `DomainName`.
+        pub domain_name: Value<String>,
+        /// `EventStreamName`.
+        pub event_stream_name: Value<String>,
+        /// `Uri`.
+        pub uri: Value<String>,
+    }
+
     impl EventStream {
         /// A new `EventStream` with its required properties set and the optional ones unset.
-        pub fn new(
-            domain_name: impl Into<Value<String>>,
-            event_stream_name: impl Into<Value<String>>,
-            uri: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: EventStreamRequired) -> Self {
             EventStream {
-                domain_name: domain_name.into(),
-                event_stream_name: event_stream_name.into(),
+                domain_name: required.domain_name,
+                event_stream_name: required.event_stream_name,
                 tags: None,
-                uri: uri.into(),
+                uri: required.uri,
             }
         }
     }
@@ -1299,21 +1344,30 @@ pub mod event_trigger {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`EventTrigger`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct EventTriggerRequired {
+        /// `DomainName`.
+        pub domain_name: Value<String>,
+        /// `EventTriggerName`.
+        pub event_trigger_name: Value<String>,
+        /// `ObjectTypeName`.
+        pub object_type_name: Value<String>,
+        /// `EventTriggerConditions`.
+        pub event_trigger_conditions: Vec<EventTriggerCondition>,
+    }
+
     impl EventTrigger {
         /// A new `EventTrigger` with its required properties set and the optional ones unset.
-        pub fn new(
-            domain_name: impl Into<Value<String>>,
-            event_trigger_name: impl Into<Value<String>>,
-            object_type_name: impl Into<Value<String>>,
-            event_trigger_conditions: impl Into<Vec<EventTriggerCondition>>,
-        ) -> Self {
+        pub fn new(required: EventTriggerRequired) -> Self {
             EventTrigger {
                 description: None,
-                domain_name: domain_name.into(),
-                event_trigger_conditions: event_trigger_conditions.into(),
+                domain_name: required.domain_name,
+                event_trigger_conditions: required.event_trigger_conditions,
                 event_trigger_limits: None,
-                event_trigger_name: event_trigger_name.into(),
-                object_type_name: object_type_name.into(),
+                event_trigger_name: required.event_trigger_name,
+                object_type_name: required.object_type_name,
                 segment_filter: None,
                 tags: None,
             }
@@ -1805,22 +1859,32 @@ pub mod integration {
         pub trigger_config: TriggerConfig,
     }
 
+    /// The required properties of a [`FlowDefinition`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct FlowDefinitionRequired {
+        /// `FlowName`.
+        pub flow_name: Value<String>,
+        /// `KmsArn`.
+        pub kms_arn: Value<String>,
+        /// `SourceFlowConfig`.
+        pub source_flow_config: SourceFlowConfig,
+        /// `Tasks`.
+        pub tasks: Vec<Task>,
+        /// `TriggerConfig`.
+        pub trigger_config: TriggerConfig,
+    }
+
     impl FlowDefinition {
         /// A new `FlowDefinition` with its required properties set and the optional ones unset.
-        pub fn new(
-            flow_name: impl Into<Value<String>>,
-            kms_arn: impl Into<Value<String>>,
-            source_flow_config: impl Into<SourceFlowConfig>,
-            tasks: impl Into<Vec<Task>>,
-            trigger_config: impl Into<TriggerConfig>,
-        ) -> Self {
+        pub fn new(required: FlowDefinitionRequired) -> Self {
             FlowDefinition {
                 description: None,
-                flow_name: flow_name.into(),
-                kms_arn: kms_arn.into(),
-                source_flow_config: source_flow_config.into(),
-                tasks: tasks.into(),
-                trigger_config: trigger_config.into(),
+                flow_name: required.flow_name,
+                kms_arn: required.kms_arn,
+                source_flow_config: required.source_flow_config,
+                tasks: required.tasks,
+                trigger_config: required.trigger_config,
             }
         }
     }
@@ -1873,12 +1937,22 @@ pub mod integration {
         pub value: Value<String>,
     }
 
+    /// The required properties of a [`ObjectTypeMapping`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ObjectTypeMappingRequired {
+        /// `Key`.
+        pub key: Value<String>,
+        /// `Value`.
+        pub value: Value<String>,
+    }
+
     impl ObjectTypeMapping {
         /// A new `ObjectTypeMapping` with its required properties set and the optional ones unset.
-        pub fn new(key: impl Into<Value<String>>, value: impl Into<Value<String>>) -> Self {
+        pub fn new(required: ObjectTypeMappingRequired) -> Self {
             ObjectTypeMapping {
-                key: key.into(),
-                value: value.into(),
+                key: required.key,
+                value: required.value,
             }
         }
     }
@@ -3007,23 +3081,31 @@ pub mod object_type {
         pub template_id: Option<Value<String>>,
     }
 
+    /// The required properties of a [`ObjectType`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ObjectTypeRequired {
+        /// `DomainName`.
+        pub domain_name: Value<String>,
+        /// `ObjectTypeName`.
+        pub object_type_name: Value<String>,
+        /// `Description`.
+        pub description: Value<String>,
+    }
+
     impl ObjectType {
         /// A new `ObjectType` with its required properties set and the optional ones unset.
-        pub fn new(
-            domain_name: impl Into<Value<String>>,
-            object_type_name: impl Into<Value<String>>,
-            description: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ObjectTypeRequired) -> Self {
             ObjectType {
                 allow_profile_creation: None,
-                description: description.into(),
-                domain_name: domain_name.into(),
+                description: required.description,
+                domain_name: required.domain_name,
                 encryption_key: None,
                 expiration_days: None,
                 fields: None,
                 keys: None,
                 max_profile_object_count: None,
-                object_type_name: object_type_name.into(),
+                object_type_name: required.object_type_name,
                 source_last_updated_timestamp_format: None,
                 source_priority: None,
                 tags: None,
@@ -3346,19 +3428,27 @@ pub mod recommender {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`Recommender`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct RecommenderRequired {
+        /// `DomainName`.
+        pub domain_name: Value<String>,
+        /// `RecommenderName`.
+        pub recommender_name: Value<String>,
+        /// `RecommenderRecipeName`.
+        pub recommender_recipe_name: Value<RecommenderRecipeName>,
+    }
+
     impl Recommender {
         /// A new `Recommender` with its required properties set and the optional ones unset.
-        pub fn new(
-            domain_name: impl Into<Value<String>>,
-            recommender_name: impl Into<Value<String>>,
-            recommender_recipe_name: impl Into<Value<RecommenderRecipeName>>,
-        ) -> Self {
+        pub fn new(required: RecommenderRequired) -> Self {
             Recommender {
                 description: None,
-                domain_name: domain_name.into(),
+                domain_name: required.domain_name,
                 recommender_config: None,
-                recommender_name: recommender_name.into(),
-                recommender_recipe_name: recommender_recipe_name.into(),
+                recommender_name: required.recommender_name,
+                recommender_recipe_name: required.recommender_recipe_name,
                 tags: None,
             }
         }
@@ -3570,18 +3660,26 @@ pub mod recommender_filter {
         pub tags: Option<Vec<Tags>>,
     }
 
+    /// The required properties of a [`RecommenderFilter`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct RecommenderFilterRequired {
+        /// `DomainName`.
+        pub domain_name: Value<String>,
+        /// `RecommenderFilterName`.
+        pub recommender_filter_name: Value<String>,
+        /// `RecommenderFilterExpression`.
+        pub recommender_filter_expression: Value<String>,
+    }
+
     impl RecommenderFilter {
         /// A new `RecommenderFilter` with its required properties set and the optional ones unset.
-        pub fn new(
-            domain_name: impl Into<Value<String>>,
-            recommender_filter_name: impl Into<Value<String>>,
-            recommender_filter_expression: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: RecommenderFilterRequired) -> Self {
             RecommenderFilter {
                 description: None,
-                domain_name: domain_name.into(),
-                recommender_filter_expression: recommender_filter_expression.into(),
-                recommender_filter_name: recommender_filter_name.into(),
+                domain_name: required.domain_name,
+                recommender_filter_expression: required.recommender_filter_expression,
+                recommender_filter_name: required.recommender_filter_name,
                 recommender_schema_name: None,
                 tags: None,
             }
@@ -3638,12 +3736,22 @@ pub mod recommender_filter {
         pub value: Value<String>,
     }
 
+    /// The required properties of a [`Tags`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct TagsRequired {
+        /// `Key`.
+        pub key: Value<String>,
+        /// `Value`.
+        pub value: Value<String>,
+    }
+
     impl Tags {
         /// A new `Tags` with its required properties set and the optional ones unset.
-        pub fn new(key: impl Into<Value<String>>, value: impl Into<Value<String>>) -> Self {
+        pub fn new(required: TagsRequired) -> Self {
             Tags {
-                key: key.into(),
-                value: value.into(),
+                key: required.key,
+                value: required.value,
             }
         }
     }
@@ -3680,17 +3788,25 @@ pub mod recommender_schema {
         pub tags: Option<Vec<Tags>>,
     }
 
+    /// The required properties of a [`RecommenderSchema`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct RecommenderSchemaRequired {
+        /// `DomainName`.
+        pub domain_name: Value<String>,
+        /// `RecommenderSchemaName`.
+        pub recommender_schema_name: Value<String>,
+        /// `Fields`.
+        pub fields: BTreeMap<String, Vec<RecommenderSchemaField>>,
+    }
+
     impl RecommenderSchema {
         /// A new `RecommenderSchema` with its required properties set and the optional ones unset.
-        pub fn new(
-            domain_name: impl Into<Value<String>>,
-            recommender_schema_name: impl Into<Value<String>>,
-            fields: impl Into<BTreeMap<String, Vec<RecommenderSchemaField>>>,
-        ) -> Self {
+        pub fn new(required: RecommenderSchemaRequired) -> Self {
             RecommenderSchema {
-                domain_name: domain_name.into(),
-                fields: fields.into(),
-                recommender_schema_name: recommender_schema_name.into(),
+                domain_name: required.domain_name,
+                fields: required.fields,
+                recommender_schema_name: required.recommender_schema_name,
                 tags: None,
             }
         }
@@ -3775,12 +3891,22 @@ pub mod recommender_schema {
         pub value: Value<String>,
     }
 
+    /// The required properties of a [`Tags`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct TagsRequired {
+        /// `Key`.
+        pub key: Value<String>,
+        /// `Value`.
+        pub value: Value<String>,
+    }
+
     impl Tags {
         /// A new `Tags` with its required properties set and the optional ones unset.
-        pub fn new(key: impl Into<Value<String>>, value: impl Into<Value<String>>) -> Self {
+        pub fn new(required: TagsRequired) -> Self {
             Tags {
-                key: key.into(),
-                value: value.into(),
+                key: required.key,
+                value: required.value,
             }
         }
     }
@@ -3890,18 +4016,26 @@ pub mod segment_definition {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`SegmentDefinition`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SegmentDefinitionRequired {
+        /// `DomainName`.
+        pub domain_name: Value<String>,
+        /// `DisplayName`.
+        pub display_name: Value<String>,
+        /// `SegmentDefinitionName`.
+        pub segment_definition_name: Value<String>,
+    }
+
     impl SegmentDefinition {
         /// A new `SegmentDefinition` with its required properties set and the optional ones unset.
-        pub fn new(
-            domain_name: impl Into<Value<String>>,
-            display_name: impl Into<Value<String>>,
-            segment_definition_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: SegmentDefinitionRequired) -> Self {
             SegmentDefinition {
                 description: None,
-                display_name: display_name.into(),
-                domain_name: domain_name.into(),
-                segment_definition_name: segment_definition_name.into(),
+                display_name: required.display_name,
+                domain_name: required.domain_name,
+                segment_definition_name: required.segment_definition_name,
                 segment_groups: None,
                 segment_sort: None,
                 segment_sql_query: None,

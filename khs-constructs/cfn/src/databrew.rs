@@ -328,15 +328,22 @@ pub mod dataset {
         pub value_reference: Value<String>,
     }
 
+    /// The required properties of a [`FilterValue`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct FilterValueRequired {
+        /// `Value`.
+        pub value: Value<String>,
+        /// `ValueReference`.
+        pub value_reference: Value<String>,
+    }
+
     impl FilterValue {
         /// A new `FilterValue` with its required properties set and the optional ones unset.
-        pub fn new(
-            value: impl Into<Value<String>>,
-            value_reference: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: FilterValueRequired) -> Self {
             FilterValue {
-                value: value.into(),
-                value_reference: value_reference.into(),
+                value: required.value,
+                value_reference: required.value_reference,
             }
         }
     }
@@ -792,13 +799,21 @@ pub mod job {
         pub validation_configurations: Option<Vec<ValidationConfiguration>>,
     }
 
+    /// The required properties of a [`Job`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct JobRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `RoleArn`.
+        pub role_arn: Value<String>,
+        /// `Type`.
+        pub type_: Value<Type>,
+    }
+
     impl Job {
         /// A new `Job` with its required properties set and the optional ones unset.
-        pub fn new(
-            name: impl Into<Value<String>>,
-            role_arn: impl Into<Value<String>>,
-            type_: impl Into<Value<Type>>,
-        ) -> Self {
+        pub fn new(required: JobRequired) -> Self {
             Job {
                 data_catalog_outputs: None,
                 database_outputs: None,
@@ -809,16 +824,16 @@ pub mod job {
                 log_subscription: None,
                 max_capacity: None,
                 max_retries: None,
-                name: name.into(),
+                name: required.name,
                 output_location: None,
                 outputs: None,
                 profile_configuration: None,
                 project_name: None,
                 recipe: None,
-                role_arn: role_arn.into(),
+                role_arn: required.role_arn,
                 tags: None,
                 timeout: None,
-                type_: type_.into(),
+                type_: required.type_,
                 validation_configurations: None,
             }
         }
@@ -950,19 +965,26 @@ pub mod job {
         pub table_name: Value<String>,
     }
 
+    /// The required properties of a [`DataCatalogOutput`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DataCatalogOutputRequired {
+        /// `DatabaseName`.
+        pub database_name: Value<String>,
+        /// `TableName`.
+        pub table_name: Value<String>,
+    }
+
     impl DataCatalogOutput {
         /// A new `DataCatalogOutput` with its required properties set and the optional ones unset.
-        pub fn new(
-            database_name: impl Into<Value<String>>,
-            table_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: DataCatalogOutputRequired) -> Self {
             DataCatalogOutput {
                 catalog_id: None,
-                database_name: database_name.into(),
+                database_name: required.database_name,
                 database_options: None,
                 overwrite: None,
                 s3_options: None,
-                table_name: table_name.into(),
+                table_name: required.table_name,
             }
         }
     }
@@ -1642,19 +1664,28 @@ pub mod project {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`Project`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ProjectRequired {
+        /// `DatasetName`.
+        pub dataset_name: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+        /// `RecipeName`.
+        pub recipe_name: Value<String>,
+        /// `RoleArn`.
+        pub role_arn: Value<String>,
+    }
+
     impl Project {
         /// A new `Project` with its required properties set and the optional ones unset.
-        pub fn new(
-            dataset_name: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-            recipe_name: impl Into<Value<String>>,
-            role_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ProjectRequired) -> Self {
             Project {
-                dataset_name: dataset_name.into(),
-                name: name.into(),
-                recipe_name: recipe_name.into(),
-                role_arn: role_arn.into(),
+                dataset_name: required.dataset_name,
+                name: required.name,
+                recipe_name: required.recipe_name,
+                role_arn: required.role_arn,
                 sample: None,
                 tags: None,
             }
@@ -1831,15 +1862,22 @@ pub mod recipe {
         pub value: Option<Value<String>>,
     }
 
+    /// The required properties of a [`ConditionExpression`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ConditionExpressionRequired {
+        /// `Condition`.
+        pub condition: Value<String>,
+        /// `TargetColumn`.
+        pub target_column: Value<String>,
+    }
+
     impl ConditionExpression {
         /// A new `ConditionExpression` with its required properties set and the optional ones unset.
-        pub fn new(
-            condition: impl Into<Value<String>>,
-            target_column: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ConditionExpressionRequired) -> Self {
             ConditionExpression {
-                condition: condition.into(),
-                target_column: target_column.into(),
+                condition: required.condition,
+                target_column: required.target_column,
                 value: None,
             }
         }
@@ -1907,19 +1945,27 @@ pub mod ruleset {
         pub target_arn: Value<String>,
     }
 
+    /// The required properties of a [`Ruleset`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct RulesetRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `TargetArn`.
+        pub target_arn: Value<String>,
+        /// `Rules`.
+        pub rules: Vec<Rule>,
+    }
+
     impl Ruleset {
         /// A new `Ruleset` with its required properties set and the optional ones unset.
-        pub fn new(
-            name: impl Into<Value<String>>,
-            target_arn: impl Into<Value<String>>,
-            rules: impl Into<Vec<Rule>>,
-        ) -> Self {
+        pub fn new(required: RulesetRequired) -> Self {
             Ruleset {
                 description: None,
-                name: name.into(),
-                rules: rules.into(),
+                name: required.name,
+                rules: required.rules,
                 tags: None,
-                target_arn: target_arn.into(),
+                target_arn: required.target_arn,
             }
         }
     }
@@ -1993,17 +2039,24 @@ pub mod ruleset {
         pub threshold: Option<Threshold>,
     }
 
+    /// The required properties of a [`Rule`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct RuleRequired {
+        /// `CheckExpression`.
+        pub check_expression: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+    }
+
     impl Rule {
         /// A new `Rule` with its required properties set and the optional ones unset.
-        pub fn new(
-            check_expression: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: RuleRequired) -> Self {
             Rule {
-                check_expression: check_expression.into(),
+                check_expression: required.check_expression,
                 column_selectors: None,
                 disabled: None,
-                name: name.into(),
+                name: required.name,
                 substitution_map: None,
                 threshold: None,
             }
@@ -2021,15 +2074,22 @@ pub mod ruleset {
         pub value_reference: Value<String>,
     }
 
+    /// The required properties of a [`SubstitutionValue`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SubstitutionValueRequired {
+        /// `Value`.
+        pub value: Value<String>,
+        /// `ValueReference`.
+        pub value_reference: Value<String>,
+    }
+
     impl SubstitutionValue {
         /// A new `SubstitutionValue` with its required properties set and the optional ones unset.
-        pub fn new(
-            value: impl Into<Value<String>>,
-            value_reference: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: SubstitutionValueRequired) -> Self {
             SubstitutionValue {
-                value: value.into(),
-                value_reference: value_reference.into(),
+                value: required.value,
+                value_reference: required.value_reference,
             }
         }
     }
@@ -2158,16 +2218,23 @@ pub mod schedule {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`Schedule`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ScheduleRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `CronExpression`.
+        pub cron_expression: Value<String>,
+    }
+
     impl Schedule {
         /// A new `Schedule` with its required properties set and the optional ones unset.
-        pub fn new(
-            name: impl Into<Value<String>>,
-            cron_expression: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ScheduleRequired) -> Self {
             Schedule {
-                cron_expression: cron_expression.into(),
+                cron_expression: required.cron_expression,
                 job_names: None,
-                name: name.into(),
+                name: required.name,
                 tags: None,
             }
         }

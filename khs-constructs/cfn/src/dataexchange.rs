@@ -32,17 +32,25 @@ pub mod data_set {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`DataSet`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DataSetRequired {
+        /// `AssetType`.
+        pub asset_type: Value<AssetType>,
+        /// `Description`.
+        pub description: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+    }
+
     impl DataSet {
         /// A new `DataSet` with its required properties set and the optional ones unset.
-        pub fn new(
-            asset_type: impl Into<Value<AssetType>>,
-            description: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: DataSetRequired) -> Self {
             DataSet {
-                asset_type: asset_type.into(),
-                description: description.into(),
-                name: name.into(),
+                asset_type: required.asset_type,
+                description: required.description,
+                name: required.name,
                 tags: None,
             }
         }

@@ -135,12 +135,22 @@ pub mod pipeline {
         pub string_value: Value<String>,
     }
 
+    /// The required properties of a [`ParameterAttribute`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ParameterAttributeRequired {
+        /// `Key`.
+        pub key: Value<String>,
+        /// `StringValue`.
+        pub string_value: Value<String>,
+    }
+
     impl ParameterAttribute {
         /// A new `ParameterAttribute` with its required properties set and the optional ones unset.
-        pub fn new(key: impl Into<Value<String>>, string_value: impl Into<Value<String>>) -> Self {
+        pub fn new(required: ParameterAttributeRequired) -> Self {
             ParameterAttribute {
-                key: key.into(),
-                string_value: string_value.into(),
+                key: required.key,
+                string_value: required.string_value,
             }
         }
     }
@@ -180,12 +190,22 @@ pub mod pipeline {
         pub string_value: Value<String>,
     }
 
+    /// The required properties of a [`ParameterValue`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ParameterValueRequired {
+        /// `Id`.
+        pub id: Value<String>,
+        /// `StringValue`.
+        pub string_value: Value<String>,
+    }
+
     impl ParameterValue {
         /// A new `ParameterValue` with its required properties set and the optional ones unset.
-        pub fn new(id: impl Into<Value<String>>, string_value: impl Into<Value<String>>) -> Self {
+        pub fn new(required: ParameterValueRequired) -> Self {
             ParameterValue {
-                id: id.into(),
-                string_value: string_value.into(),
+                id: required.id,
+                string_value: required.string_value,
             }
         }
     }
@@ -204,17 +224,25 @@ pub mod pipeline {
         pub name: Value<String>,
     }
 
+    /// The required properties of a [`PipelineObject`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct PipelineObjectRequired {
+        /// `Fields`.
+        pub fields: Vec<Field>,
+        /// `Id`.
+        pub id: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+    }
+
     impl PipelineObject {
         /// A new `PipelineObject` with its required properties set and the optional ones unset.
-        pub fn new(
-            fields: impl Into<Vec<Field>>,
-            id: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: PipelineObjectRequired) -> Self {
             PipelineObject {
-                fields: fields.into(),
-                id: id.into(),
-                name: name.into(),
+                fields: required.fields,
+                id: required.id,
+                name: required.name,
             }
         }
     }

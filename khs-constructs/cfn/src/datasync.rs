@@ -280,15 +280,22 @@ pub mod location_azure_blob {
         pub tenant_id: Value<String>,
     }
 
+    /// The required properties of a [`AzureOidcConfig`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct AzureOidcConfigRequired {
+        /// `ClientId`.
+        pub client_id: Value<String>,
+        /// `TenantId`.
+        pub tenant_id: Value<String>,
+    }
+
     impl AzureOidcConfig {
         /// A new `AzureOidcConfig` with its required properties set and the optional ones unset.
-        pub fn new(
-            client_id: impl Into<Value<String>>,
-            tenant_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: AzureOidcConfigRequired) -> Self {
             AzureOidcConfig {
-                client_id: client_id.into(),
-                tenant_id: tenant_id.into(),
+                client_id: required.client_id,
+                tenant_id: required.tenant_id,
             }
         }
     }
@@ -326,15 +333,22 @@ pub mod location_azure_blob {
         pub secret_arn: Value<String>,
     }
 
+    /// The required properties of a [`CustomSecretConfig`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct CustomSecretConfigRequired {
+        /// `SecretAccessRoleArn`.
+        pub secret_access_role_arn: Value<String>,
+        /// `SecretArn`.
+        pub secret_arn: Value<String>,
+    }
+
     impl CustomSecretConfig {
         /// A new `CustomSecretConfig` with its required properties set and the optional ones unset.
-        pub fn new(
-            secret_access_role_arn: impl Into<Value<String>>,
-            secret_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: CustomSecretConfigRequired) -> Self {
             CustomSecretConfig {
-                secret_access_role_arn: secret_access_role_arn.into(),
-                secret_arn: secret_arn.into(),
+                secret_access_role_arn: required.secret_access_role_arn,
+                secret_arn: required.secret_arn,
             }
         }
     }
@@ -797,15 +811,22 @@ pub mod location_f_sx_ontap {
         pub secret_arn: Value<String>,
     }
 
+    /// The required properties of a [`CustomSecretConfig`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct CustomSecretConfigRequired {
+        /// `SecretAccessRoleArn`.
+        pub secret_access_role_arn: Value<String>,
+        /// `SecretArn`.
+        pub secret_arn: Value<String>,
+    }
+
     impl CustomSecretConfig {
         /// A new `CustomSecretConfig` with its required properties set and the optional ones unset.
-        pub fn new(
-            secret_access_role_arn: impl Into<Value<String>>,
-            secret_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: CustomSecretConfigRequired) -> Self {
             CustomSecretConfig {
-                secret_access_role_arn: secret_access_role_arn.into(),
-                secret_arn: secret_arn.into(),
+                secret_access_role_arn: required.secret_access_role_arn,
+                secret_arn: required.secret_arn,
             }
         }
     }
@@ -1356,15 +1377,22 @@ pub mod location_f_sx_windows {
         pub secret_arn: Value<String>,
     }
 
+    /// The required properties of a [`CustomSecretConfig`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct CustomSecretConfigRequired {
+        /// `SecretAccessRoleArn`.
+        pub secret_access_role_arn: Value<String>,
+        /// `SecretArn`.
+        pub secret_arn: Value<String>,
+    }
+
     impl CustomSecretConfig {
         /// A new `CustomSecretConfig` with its required properties set and the optional ones unset.
-        pub fn new(
-            secret_access_role_arn: impl Into<Value<String>>,
-            secret_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: CustomSecretConfigRequired) -> Self {
             CustomSecretConfig {
-                secret_access_role_arn: secret_access_role_arn.into(),
-                secret_arn: secret_arn.into(),
+                secret_access_role_arn: required.secret_access_role_arn,
+                secret_arn: required.secret_arn,
             }
         }
     }
@@ -1559,15 +1587,22 @@ pub mod location_hdfs {
         pub secret_arn: Value<String>,
     }
 
+    /// The required properties of a [`CustomSecretConfig`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct CustomSecretConfigRequired {
+        /// `SecretAccessRoleArn`.
+        pub secret_access_role_arn: Value<String>,
+        /// `SecretArn`.
+        pub secret_arn: Value<String>,
+    }
+
     impl CustomSecretConfig {
         /// A new `CustomSecretConfig` with its required properties set and the optional ones unset.
-        pub fn new(
-            secret_access_role_arn: impl Into<Value<String>>,
-            secret_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: CustomSecretConfigRequired) -> Self {
             CustomSecretConfig {
-                secret_access_role_arn: secret_access_role_arn.into(),
-                secret_arn: secret_arn.into(),
+                secret_access_role_arn: required.secret_access_role_arn,
+                secret_arn: required.secret_arn,
             }
         }
     }
@@ -2041,15 +2076,22 @@ pub mod location_object_storage {
         pub secret_arn: Value<String>,
     }
 
+    /// The required properties of a [`CustomSecretConfig`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct CustomSecretConfigRequired {
+        /// `SecretAccessRoleArn`.
+        pub secret_access_role_arn: Value<String>,
+        /// `SecretArn`.
+        pub secret_arn: Value<String>,
+    }
+
     impl CustomSecretConfig {
         /// A new `CustomSecretConfig` with its required properties set and the optional ones unset.
-        pub fn new(
-            secret_access_role_arn: impl Into<Value<String>>,
-            secret_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: CustomSecretConfigRequired) -> Self {
             CustomSecretConfig {
-                secret_access_role_arn: secret_access_role_arn.into(),
-                secret_arn: secret_arn.into(),
+                secret_access_role_arn: required.secret_access_role_arn,
+                secret_arn: required.secret_arn,
             }
         }
     }
@@ -2071,19 +2113,28 @@ pub mod location_object_storage {
         pub project_number: Value<String>,
     }
 
+    /// The required properties of a [`GoogleOidcConfig`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct GoogleOidcConfigRequired {
+        /// `IdentityPoolName`.
+        pub identity_pool_name: Value<String>,
+        /// `IdentityProviderName`.
+        pub identity_provider_name: Value<String>,
+        /// `ProjectName`.
+        pub project_name: Value<String>,
+        /// `ProjectNumber`.
+        pub project_number: Value<String>,
+    }
+
     impl GoogleOidcConfig {
         /// A new `GoogleOidcConfig` with its required properties set and the optional ones unset.
-        pub fn new(
-            identity_pool_name: impl Into<Value<String>>,
-            identity_provider_name: impl Into<Value<String>>,
-            project_name: impl Into<Value<String>>,
-            project_number: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: GoogleOidcConfigRequired) -> Self {
             GoogleOidcConfig {
-                identity_pool_name: identity_pool_name.into(),
-                identity_provider_name: identity_provider_name.into(),
-                project_name: project_name.into(),
-                project_number: project_number.into(),
+                identity_pool_name: required.identity_pool_name,
+                identity_provider_name: required.identity_provider_name,
+                project_name: required.project_name,
+                project_number: required.project_number,
             }
         }
     }
@@ -2495,15 +2546,22 @@ pub mod location_smb {
         pub secret_arn: Value<String>,
     }
 
+    /// The required properties of a [`CustomSecretConfig`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct CustomSecretConfigRequired {
+        /// `SecretAccessRoleArn`.
+        pub secret_access_role_arn: Value<String>,
+        /// `SecretArn`.
+        pub secret_arn: Value<String>,
+    }
+
     impl CustomSecretConfig {
         /// A new `CustomSecretConfig` with its required properties set and the optional ones unset.
-        pub fn new(
-            secret_access_role_arn: impl Into<Value<String>>,
-            secret_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: CustomSecretConfigRequired) -> Self {
             CustomSecretConfig {
-                secret_access_role_arn: secret_access_role_arn.into(),
-                secret_arn: secret_arn.into(),
+                secret_access_role_arn: required.secret_access_role_arn,
+                secret_arn: required.secret_arn,
             }
         }
     }
@@ -2667,22 +2725,29 @@ pub mod task {
         pub task_report_config: Option<TaskReportConfig>,
     }
 
+    /// The required properties of a [`Task`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct TaskRequired {
+        /// `DestinationLocationArn`.
+        pub destination_location_arn: Value<String>,
+        /// `SourceLocationArn`.
+        pub source_location_arn: Value<String>,
+    }
+
     impl Task {
         /// A new `Task` with its required properties set and the optional ones unset.
-        pub fn new(
-            destination_location_arn: impl Into<Value<String>>,
-            source_location_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: TaskRequired) -> Self {
             Task {
                 cloud_watch_log_group_arn: None,
-                destination_location_arn: destination_location_arn.into(),
+                destination_location_arn: required.destination_location_arn,
                 excludes: None,
                 includes: None,
                 manifest_config: None,
                 name: None,
                 options: None,
                 schedule: None,
-                source_location_arn: source_location_arn.into(),
+                source_location_arn: required.source_location_arn,
                 tags: None,
                 task_mode: None,
                 task_report_config: None,

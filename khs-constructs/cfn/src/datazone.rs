@@ -71,20 +71,27 @@ pub mod connection {
         pub scope: Option<Value<Scope>>,
     }
 
+    /// The required properties of a [`Connection`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ConnectionRequired {
+        /// `DomainIdentifier`.
+        pub domain_identifier: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+    }
+
     impl Connection {
         /// A new `Connection` with its required properties set and the optional ones unset.
-        pub fn new(
-            domain_identifier: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ConnectionRequired) -> Self {
             Connection {
                 aws_location: None,
                 configurations: None,
                 description: None,
-                domain_identifier: domain_identifier.into(),
+                domain_identifier: required.domain_identifier,
                 enable_trusted_identity_propagation: None,
                 environment_identifier: None,
-                name: name.into(),
+                name: required.name,
                 project_identifier: None,
                 props: None,
                 scope: None,
@@ -312,28 +319,37 @@ pub mod data_source {
         pub type_: Value<String>,
     }
 
+    /// The required properties of a [`DataSource`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DataSourceRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `DomainIdentifier`.
+        pub domain_identifier: Value<String>,
+        /// `ProjectIdentifier`.
+        pub project_identifier: Value<String>,
+        /// `Type`.
+        pub type_: Value<String>,
+    }
+
     impl DataSource {
         /// A new `DataSource` with its required properties set and the optional ones unset.
-        pub fn new(
-            name: impl Into<Value<String>>,
-            domain_identifier: impl Into<Value<String>>,
-            project_identifier: impl Into<Value<String>>,
-            type_: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: DataSourceRequired) -> Self {
             DataSource {
                 asset_forms_input: None,
                 configuration: None,
                 connection_identifier: None,
                 description: None,
-                domain_identifier: domain_identifier.into(),
+                domain_identifier: required.domain_identifier,
                 enable_setting: None,
                 environment_identifier: None,
-                name: name.into(),
-                project_identifier: project_identifier.into(),
+                name: required.name,
+                project_identifier: required.project_identifier,
                 publish_on_import: None,
                 recommendation: None,
                 schedule: None,
-                type_: type_.into(),
+                type_: required.type_,
             }
         }
     }
@@ -1073,18 +1089,26 @@ pub mod domain_unit {
         pub parent_domain_unit_identifier: Value<String>,
     }
 
+    /// The required properties of a [`DomainUnit`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DomainUnitRequired {
+        /// `DomainIdentifier`.
+        pub domain_identifier: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+        /// `ParentDomainUnitIdentifier`.
+        pub parent_domain_unit_identifier: Value<String>,
+    }
+
     impl DomainUnit {
         /// A new `DomainUnit` with its required properties set and the optional ones unset.
-        pub fn new(
-            domain_identifier: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-            parent_domain_unit_identifier: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: DomainUnitRequired) -> Self {
             DomainUnit {
                 description: None,
-                domain_identifier: domain_identifier.into(),
-                name: name.into(),
-                parent_domain_unit_identifier: parent_domain_unit_identifier.into(),
+                domain_identifier: required.domain_identifier,
+                name: required.name,
+                parent_domain_unit_identifier: required.parent_domain_unit_identifier,
             }
         }
     }
@@ -1234,17 +1258,25 @@ pub mod environment {
         pub user_parameters: Option<Vec<EnvironmentParameter>>,
     }
 
+    /// The required properties of a [`Environment`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct EnvironmentRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `ProjectIdentifier`.
+        pub project_identifier: Value<String>,
+        /// `DomainIdentifier`.
+        pub domain_identifier: Value<String>,
+    }
+
     impl Environment {
         /// A new `Environment` with its required properties set and the optional ones unset.
-        pub fn new(
-            name: impl Into<Value<String>>,
-            project_identifier: impl Into<Value<String>>,
-            domain_identifier: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: EnvironmentRequired) -> Self {
             Environment {
                 deployment_order: None,
                 description: None,
-                domain_identifier: domain_identifier.into(),
+                domain_identifier: required.domain_identifier,
                 environment_account_identifier: None,
                 environment_account_region: None,
                 environment_blueprint_identifier: None,
@@ -1252,8 +1284,8 @@ pub mod environment {
                 environment_profile_identifier: None,
                 environment_role_arn: None,
                 glossary_terms: None,
-                name: name.into(),
-                project_identifier: project_identifier.into(),
+                name: required.name,
+                project_identifier: required.project_identifier,
                 user_parameters: None,
             }
         }
@@ -1552,17 +1584,25 @@ pub mod environment_blueprint_configuration {
         pub regional_parameters: Option<Vec<RegionalParameter>>,
     }
 
+    /// The required properties of a [`EnvironmentBlueprintConfiguration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct EnvironmentBlueprintConfigurationRequired {
+        /// `DomainIdentifier`.
+        pub domain_identifier: Value<String>,
+        /// `EnvironmentBlueprintIdentifier`.
+        pub environment_blueprint_identifier: Value<String>,
+        /// `EnabledRegions`.
+        pub enabled_regions: List<String>,
+    }
+
     impl EnvironmentBlueprintConfiguration {
         /// A new `EnvironmentBlueprintConfiguration` with its required properties set and the optional ones unset.
-        pub fn new(
-            domain_identifier: impl Into<Value<String>>,
-            environment_blueprint_identifier: impl Into<Value<String>>,
-            enabled_regions: impl Into<List<String>>,
-        ) -> Self {
+        pub fn new(required: EnvironmentBlueprintConfigurationRequired) -> Self {
             EnvironmentBlueprintConfiguration {
-                domain_identifier: domain_identifier.into(),
-                enabled_regions: enabled_regions.into(),
-                environment_blueprint_identifier: environment_blueprint_identifier.into(),
+                domain_identifier: required.domain_identifier,
+                enabled_regions: required.enabled_regions,
+                environment_blueprint_identifier: required.environment_blueprint_identifier,
                 environment_role_permission_boundary: None,
                 global_parameters: None,
                 manage_access_role_arn: None,
@@ -1685,24 +1725,35 @@ pub mod environment_profile {
         pub user_parameters: Option<Vec<EnvironmentParameter>>,
     }
 
+    /// The required properties of a [`EnvironmentProfile`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct EnvironmentProfileRequired {
+        /// `EnvironmentBlueprintIdentifier`.
+        pub environment_blueprint_identifier: Value<String>,
+        /// `ProjectIdentifier`.
+        pub project_identifier: Value<String>,
+        /// `DomainIdentifier`.
+        pub domain_identifier: Value<String>,
+        /// `AwsAccountId`.
+        pub aws_account_id: Value<String>,
+        /// `AwsAccountRegion`.
+        pub aws_account_region: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+    }
+
     impl EnvironmentProfile {
         /// A new `EnvironmentProfile` with its required properties set and the optional ones unset.
-        pub fn new(
-            environment_blueprint_identifier: impl Into<Value<String>>,
-            project_identifier: impl Into<Value<String>>,
-            domain_identifier: impl Into<Value<String>>,
-            aws_account_id: impl Into<Value<String>>,
-            aws_account_region: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: EnvironmentProfileRequired) -> Self {
             EnvironmentProfile {
-                aws_account_id: aws_account_id.into(),
-                aws_account_region: aws_account_region.into(),
+                aws_account_id: required.aws_account_id,
+                aws_account_region: required.aws_account_region,
                 description: None,
-                domain_identifier: domain_identifier.into(),
-                environment_blueprint_identifier: environment_blueprint_identifier.into(),
-                name: name.into(),
-                project_identifier: project_identifier.into(),
+                domain_identifier: required.domain_identifier,
+                environment_blueprint_identifier: required.environment_blueprint_identifier,
+                name: required.name,
+                project_identifier: required.project_identifier,
                 user_parameters: None,
             }
         }
@@ -1828,20 +1879,29 @@ pub mod form_type {
         pub status: Option<Value<Status>>,
     }
 
+    /// The required properties of a [`FormType`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct FormTypeRequired {
+        /// `DomainIdentifier`.
+        pub domain_identifier: Value<String>,
+        /// `Model`.
+        pub model: Model,
+        /// `Name`.
+        pub name: Value<String>,
+        /// `OwningProjectIdentifier`.
+        pub owning_project_identifier: Value<String>,
+    }
+
     impl FormType {
         /// A new `FormType` with its required properties set and the optional ones unset.
-        pub fn new(
-            domain_identifier: impl Into<Value<String>>,
-            model: impl Into<Model>,
-            name: impl Into<Value<String>>,
-            owning_project_identifier: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: FormTypeRequired) -> Self {
             FormType {
                 description: None,
-                domain_identifier: domain_identifier.into(),
-                model: model.into(),
-                name: name.into(),
-                owning_project_identifier: owning_project_identifier.into(),
+                domain_identifier: required.domain_identifier,
+                model: required.model,
+                name: required.name,
+                owning_project_identifier: required.owning_project_identifier,
                 status: None,
             }
         }
@@ -2125,19 +2185,28 @@ pub mod owner {
         pub owner: serde_json::Value,
     }
 
+    /// The required properties of a [`Owner`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct OwnerRequired {
+        /// `DomainIdentifier`.
+        pub domain_identifier: Value<String>,
+        /// `EntityIdentifier`.
+        pub entity_identifier: Value<String>,
+        /// `EntityType`.
+        pub entity_type: Value<EntityType>,
+        /// `Owner`.
+        pub owner: serde_json::Value,
+    }
+
     impl Owner {
         /// A new `Owner` with its required properties set and the optional ones unset.
-        pub fn new(
-            domain_identifier: impl Into<Value<String>>,
-            entity_identifier: impl Into<Value<String>>,
-            entity_type: impl Into<Value<EntityType>>,
-            owner: impl Into<serde_json::Value>,
-        ) -> Self {
+        pub fn new(required: OwnerRequired) -> Self {
             Owner {
-                domain_identifier: domain_identifier.into(),
-                entity_identifier: entity_identifier.into(),
-                entity_type: entity_type.into(),
-                owner: owner.into(),
+                domain_identifier: required.domain_identifier,
+                entity_identifier: required.entity_identifier,
+                entity_type: required.entity_type,
+                owner: required.owner,
             }
         }
     }
@@ -2234,23 +2303,34 @@ pub mod policy_grant {
         pub principal: serde_json::Value,
     }
 
+    /// The required properties of a [`PolicyGrant`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct PolicyGrantRequired {
+        /// `DomainIdentifier`.
+        pub domain_identifier: Value<String>,
+        /// `EntityIdentifier`.
+        pub entity_identifier: Value<String>,
+        /// `EntityType`.
+        pub entity_type: Value<TargetEntityType>,
+        /// `PolicyType`.
+        pub policy_type: Value<ManagedPolicyType>,
+        /// `Principal`.
+        pub principal: serde_json::Value,
+        /// `Detail`.
+        pub detail: serde_json::Value,
+    }
+
     impl PolicyGrant {
         /// A new `PolicyGrant` with its required properties set and the optional ones unset.
-        pub fn new(
-            domain_identifier: impl Into<Value<String>>,
-            entity_identifier: impl Into<Value<String>>,
-            entity_type: impl Into<Value<TargetEntityType>>,
-            policy_type: impl Into<Value<ManagedPolicyType>>,
-            principal: impl Into<serde_json::Value>,
-            detail: impl Into<serde_json::Value>,
-        ) -> Self {
+        pub fn new(required: PolicyGrantRequired) -> Self {
             PolicyGrant {
-                detail: detail.into(),
-                domain_identifier: domain_identifier.into(),
-                entity_identifier: entity_identifier.into(),
-                entity_type: entity_type.into(),
-                policy_type: policy_type.into(),
-                principal: principal.into(),
+                detail: required.detail,
+                domain_identifier: required.domain_identifier,
+                entity_identifier: required.entity_identifier,
+                entity_type: required.entity_type,
+                policy_type: required.policy_type,
+                principal: required.principal,
             }
         }
     }
@@ -2490,19 +2570,26 @@ pub mod project {
         pub user_parameters: Option<Vec<EnvironmentConfigurationUserParameter>>,
     }
 
+    /// The required properties of a [`Project`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ProjectRequired {
+        /// `DomainIdentifier`.
+        pub domain_identifier: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+    }
+
     impl Project {
         /// A new `Project` with its required properties set and the optional ones unset.
-        pub fn new(
-            domain_identifier: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ProjectRequired) -> Self {
             Project {
                 description: None,
-                domain_identifier: domain_identifier.into(),
+                domain_identifier: required.domain_identifier,
                 domain_unit_id: None,
                 glossary_terms: None,
                 membership_assignments: None,
-                name: name.into(),
+                name: required.name,
                 project_category: None,
                 project_execution_role: None,
                 project_profile_id: None,
@@ -2694,19 +2781,28 @@ pub mod project_membership {
         pub project_identifier: Value<String>,
     }
 
+    /// The required properties of a [`ProjectMembership`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ProjectMembershipRequired {
+        /// `Designation`.
+        pub designation: Value<String>,
+        /// `DomainIdentifier`.
+        pub domain_identifier: Value<String>,
+        /// `ProjectIdentifier`.
+        pub project_identifier: Value<String>,
+        /// `Member`.
+        pub member: serde_json::Value,
+    }
+
     impl ProjectMembership {
         /// A new `ProjectMembership` with its required properties set and the optional ones unset.
-        pub fn new(
-            designation: impl Into<Value<String>>,
-            domain_identifier: impl Into<Value<String>>,
-            project_identifier: impl Into<Value<String>>,
-            member: impl Into<serde_json::Value>,
-        ) -> Self {
+        pub fn new(required: ProjectMembershipRequired) -> Self {
             ProjectMembership {
-                designation: designation.into(),
-                domain_identifier: domain_identifier.into(),
-                member: member.into(),
-                project_identifier: project_identifier.into(),
+                designation: required.designation,
+                domain_identifier: required.domain_identifier,
+                member: required.member,
+                project_identifier: required.project_identifier,
             }
         }
     }
@@ -2972,23 +3068,31 @@ pub mod project_profile {
         pub name: Value<String>,
     }
 
+    /// The required properties of a [`EnvironmentConfiguration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct EnvironmentConfigurationRequired {
+        /// `AwsRegion`.
+        pub aws_region: Region,
+        /// `EnvironmentBlueprintId`.
+        pub environment_blueprint_id: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+    }
+
     impl EnvironmentConfiguration {
         /// A new `EnvironmentConfiguration` with its required properties set and the optional ones unset.
-        pub fn new(
-            aws_region: impl Into<Region>,
-            environment_blueprint_id: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: EnvironmentConfigurationRequired) -> Self {
             EnvironmentConfiguration {
                 aws_account: None,
-                aws_region: aws_region.into(),
+                aws_region: required.aws_region,
                 configuration_parameters: None,
                 deployment_mode: None,
                 deployment_order: None,
                 description: None,
-                environment_blueprint_id: environment_blueprint_id.into(),
+                environment_blueprint_id: required.environment_blueprint_id,
                 environment_configuration_id: None,
-                name: name.into(),
+                name: required.name,
             }
         }
     }
@@ -3078,17 +3182,25 @@ pub mod project_profile {
         pub value: Value<String>,
     }
 
+    /// The required properties of a [`ResourceTagParameter`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ResourceTagParameterRequired {
+        /// `IsValueEditable`.
+        pub is_value_editable: Value<bool>,
+        /// `Key`.
+        pub key: Value<String>,
+        /// `Value`.
+        pub value: Value<String>,
+    }
+
     impl ResourceTagParameter {
         /// A new `ResourceTagParameter` with its required properties set and the optional ones unset.
-        pub fn new(
-            is_value_editable: impl Into<Value<bool>>,
-            key: impl Into<Value<String>>,
-            value: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ResourceTagParameterRequired) -> Self {
             ResourceTagParameter {
-                is_value_editable: is_value_editable.into(),
-                key: key.into(),
-                value: value.into(),
+                is_value_editable: required.is_value_editable,
+                key: required.key,
+                value: required.value,
             }
         }
     }
@@ -3195,27 +3307,39 @@ pub mod subscription_target {
         pub type_: Value<String>,
     }
 
+    /// The required properties of a [`SubscriptionTarget`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SubscriptionTargetRequired {
+        /// `ApplicableAssetTypes`.
+        pub applicable_asset_types: List<String>,
+        /// `AuthorizedPrincipals`.
+        pub authorized_principals: List<String>,
+        /// `DomainIdentifier`.
+        pub domain_identifier: Value<String>,
+        /// `EnvironmentIdentifier`.
+        pub environment_identifier: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+        /// `SubscriptionTargetConfig`.
+        pub subscription_target_config: Vec<SubscriptionTargetForm>,
+        /// `Type`.
+        pub type_: Value<String>,
+    }
+
     impl SubscriptionTarget {
         /// A new `SubscriptionTarget` with its required properties set and the optional ones unset.
-        pub fn new(
-            applicable_asset_types: impl Into<List<String>>,
-            authorized_principals: impl Into<List<String>>,
-            domain_identifier: impl Into<Value<String>>,
-            environment_identifier: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-            subscription_target_config: impl Into<Vec<SubscriptionTargetForm>>,
-            type_: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: SubscriptionTargetRequired) -> Self {
             SubscriptionTarget {
-                applicable_asset_types: applicable_asset_types.into(),
-                authorized_principals: authorized_principals.into(),
-                domain_identifier: domain_identifier.into(),
-                environment_identifier: environment_identifier.into(),
+                applicable_asset_types: required.applicable_asset_types,
+                authorized_principals: required.authorized_principals,
+                domain_identifier: required.domain_identifier,
+                environment_identifier: required.environment_identifier,
                 manage_access_role: None,
-                name: name.into(),
+                name: required.name,
                 provider: None,
-                subscription_target_config: subscription_target_config.into(),
-                type_: type_.into(),
+                subscription_target_config: required.subscription_target_config,
+                type_: required.type_,
             }
         }
     }
@@ -3295,12 +3419,22 @@ pub mod subscription_target {
         pub form_name: Value<String>,
     }
 
+    /// The required properties of a [`SubscriptionTargetForm`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SubscriptionTargetFormRequired {
+        /// `Content`.
+        pub content: Value<String>,
+        /// `FormName`.
+        pub form_name: Value<String>,
+    }
+
     impl SubscriptionTargetForm {
         /// A new `SubscriptionTargetForm` with its required properties set and the optional ones unset.
-        pub fn new(content: impl Into<Value<String>>, form_name: impl Into<Value<String>>) -> Self {
+        pub fn new(required: SubscriptionTargetFormRequired) -> Self {
             SubscriptionTargetForm {
-                content: content.into(),
-                form_name: form_name.into(),
+                content: required.content,
+                form_name: required.form_name,
             }
         }
     }
@@ -3343,17 +3477,24 @@ pub mod user_profile {
         pub user_type: Option<Value<UserType>>,
     }
 
+    /// The required properties of a [`UserProfile`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct UserProfileRequired {
+        /// `DomainIdentifier`.
+        pub domain_identifier: Value<String>,
+        /// `UserIdentifier`.
+        pub user_identifier: Value<String>,
+    }
+
     impl UserProfile {
         /// A new `UserProfile` with its required properties set and the optional ones unset.
-        pub fn new(
-            domain_identifier: impl Into<Value<String>>,
-            user_identifier: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: UserProfileRequired) -> Self {
             UserProfile {
-                domain_identifier: domain_identifier.into(),
+                domain_identifier: required.domain_identifier,
                 session_name: None,
                 status: None,
-                user_identifier: user_identifier.into(),
+                user_identifier: required.user_identifier,
                 user_type: None,
             }
         }

@@ -96,25 +96,33 @@ pub mod cluster {
         pub tags: Option<serde_json::Value>,
     }
 
+    /// The required properties of a [`Cluster`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ClusterRequired {
+        /// `ReplicationFactor`.
+        pub replication_factor: Value<i64>,
+        /// `IAMRoleARN`.
+        pub iam_role_arn: Value<String>,
+        /// `NodeType`.
+        pub node_type: Value<String>,
+    }
+
     impl Cluster {
         /// A new `Cluster` with its required properties set and the optional ones unset.
-        pub fn new(
-            replication_factor: impl Into<Value<i64>>,
-            iam_role_arn: impl Into<Value<String>>,
-            node_type: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ClusterRequired) -> Self {
             Cluster {
                 availability_zones: None,
                 cluster_endpoint_encryption_type: None,
                 cluster_name: None,
                 description: None,
-                iam_role_arn: iam_role_arn.into(),
+                iam_role_arn: required.iam_role_arn,
                 network_type: None,
-                node_type: node_type.into(),
+                node_type: required.node_type,
                 notification_topic_arn: None,
                 parameter_group_name: None,
                 preferred_maintenance_window: None,
-                replication_factor: replication_factor.into(),
+                replication_factor: required.replication_factor,
                 sse_specification: None,
                 security_group_ids: None,
                 subnet_group_name: None,

@@ -46,25 +46,36 @@ pub mod budget {
         pub usage_tracking_resource: UsageTrackingResource,
     }
 
+    /// The required properties of a [`Budget`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct BudgetRequired {
+        /// `FarmId`.
+        pub farm_id: Value<String>,
+        /// `DisplayName`.
+        pub display_name: Value<String>,
+        /// `UsageTrackingResource`.
+        pub usage_tracking_resource: UsageTrackingResource,
+        /// `ApproximateDollarLimit`.
+        pub approximate_dollar_limit: Value<f64>,
+        /// `Actions`.
+        pub actions: Vec<BudgetActionToAdd>,
+        /// `Schedule`.
+        pub schedule: BudgetSchedule,
+    }
+
     impl Budget {
         /// A new `Budget` with its required properties set and the optional ones unset.
-        pub fn new(
-            farm_id: impl Into<Value<String>>,
-            display_name: impl Into<Value<String>>,
-            usage_tracking_resource: impl Into<UsageTrackingResource>,
-            approximate_dollar_limit: impl Into<Value<f64>>,
-            actions: impl Into<Vec<BudgetActionToAdd>>,
-            schedule: impl Into<BudgetSchedule>,
-        ) -> Self {
+        pub fn new(required: BudgetRequired) -> Self {
             Budget {
-                actions: actions.into(),
-                approximate_dollar_limit: approximate_dollar_limit.into(),
+                actions: required.actions,
+                approximate_dollar_limit: required.approximate_dollar_limit,
                 description: None,
-                display_name: display_name.into(),
-                farm_id: farm_id.into(),
-                schedule: schedule.into(),
+                display_name: required.display_name,
+                farm_id: required.farm_id,
+                schedule: required.schedule,
                 tags: None,
-                usage_tracking_resource: usage_tracking_resource.into(),
+                usage_tracking_resource: required.usage_tracking_resource,
             }
         }
     }
@@ -166,15 +177,22 @@ pub mod budget {
         pub start_time: Value<String>,
     }
 
+    /// The required properties of a [`FixedBudgetSchedule`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct FixedBudgetScheduleRequired {
+        /// `EndTime`.
+        pub end_time: Value<String>,
+        /// `StartTime`.
+        pub start_time: Value<String>,
+    }
+
     impl FixedBudgetSchedule {
         /// A new `FixedBudgetSchedule` with its required properties set and the optional ones unset.
-        pub fn new(
-            end_time: impl Into<Value<String>>,
-            start_time: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: FixedBudgetScheduleRequired) -> Self {
             FixedBudgetSchedule {
-                end_time: end_time.into(),
-                start_time: start_time.into(),
+                end_time: required.end_time,
+                start_time: required.start_time,
             }
         }
     }
@@ -362,24 +380,34 @@ pub mod fleet {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`Fleet`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct FleetRequired {
+        /// `Configuration`.
+        pub configuration: serde_json::Value,
+        /// `DisplayName`.
+        pub display_name: Value<String>,
+        /// `FarmId`.
+        pub farm_id: Value<String>,
+        /// `MaxWorkerCount`.
+        pub max_worker_count: Value<i64>,
+        /// `RoleArn`.
+        pub role_arn: Value<String>,
+    }
+
     impl Fleet {
         /// A new `Fleet` with its required properties set and the optional ones unset.
-        pub fn new(
-            configuration: impl Into<serde_json::Value>,
-            display_name: impl Into<Value<String>>,
-            farm_id: impl Into<Value<String>>,
-            max_worker_count: impl Into<Value<i64>>,
-            role_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: FleetRequired) -> Self {
             Fleet {
-                configuration: configuration.into(),
+                configuration: required.configuration,
                 description: None,
-                display_name: display_name.into(),
-                farm_id: farm_id.into(),
+                display_name: required.display_name,
+                farm_id: required.farm_id,
                 host_configuration: None,
-                max_worker_count: max_worker_count.into(),
+                max_worker_count: required.max_worker_count,
                 min_worker_count: None,
-                role_arn: role_arn.into(),
+                role_arn: required.role_arn,
                 tags: None,
             }
         }
@@ -496,18 +524,26 @@ pub mod license_endpoint {
         pub vpc_id: Value<String>,
     }
 
+    /// The required properties of a [`LicenseEndpoint`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct LicenseEndpointRequired {
+        /// `SecurityGroupIds`.
+        pub security_group_ids: List<String>,
+        /// `SubnetIds`.
+        pub subnet_ids: List<String>,
+        /// `VpcId`.
+        pub vpc_id: Value<String>,
+    }
+
     impl LicenseEndpoint {
         /// A new `LicenseEndpoint` with its required properties set and the optional ones unset.
-        pub fn new(
-            security_group_ids: impl Into<List<String>>,
-            subnet_ids: impl Into<List<String>>,
-            vpc_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: LicenseEndpointRequired) -> Self {
             LicenseEndpoint {
-                security_group_ids: security_group_ids.into(),
-                subnet_ids: subnet_ids.into(),
+                security_group_ids: required.security_group_ids,
+                subnet_ids: required.subnet_ids,
                 tags: None,
-                vpc_id: vpc_id.into(),
+                vpc_id: required.vpc_id,
             }
         }
     }
@@ -595,20 +631,29 @@ pub mod limit {
         pub max_count: Value<i64>,
     }
 
+    /// The required properties of a [`Limit`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct LimitRequired {
+        /// `AmountRequirementName`.
+        pub amount_requirement_name: Value<String>,
+        /// `DisplayName`.
+        pub display_name: Value<String>,
+        /// `MaxCount`.
+        pub max_count: Value<i64>,
+        /// `FarmId`.
+        pub farm_id: Value<String>,
+    }
+
     impl Limit {
         /// A new `Limit` with its required properties set and the optional ones unset.
-        pub fn new(
-            amount_requirement_name: impl Into<Value<String>>,
-            display_name: impl Into<Value<String>>,
-            max_count: impl Into<Value<i64>>,
-            farm_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: LimitRequired) -> Self {
             Limit {
-                amount_requirement_name: amount_requirement_name.into(),
+                amount_requirement_name: required.amount_requirement_name,
                 description: None,
-                display_name: display_name.into(),
-                farm_id: farm_id.into(),
-                max_count: max_count.into(),
+                display_name: required.display_name,
+                farm_id: required.farm_id,
+                max_count: required.max_count,
             }
         }
     }
@@ -767,20 +812,29 @@ pub mod monitor {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`Monitor`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct MonitorRequired {
+        /// `DisplayName`.
+        pub display_name: Value<String>,
+        /// `IdentityCenterInstanceArn`.
+        pub identity_center_instance_arn: Value<String>,
+        /// `RoleArn`.
+        pub role_arn: Value<String>,
+        /// `Subdomain`.
+        pub subdomain: Value<String>,
+    }
+
     impl Monitor {
         /// A new `Monitor` with its required properties set and the optional ones unset.
-        pub fn new(
-            display_name: impl Into<Value<String>>,
-            identity_center_instance_arn: impl Into<Value<String>>,
-            role_arn: impl Into<Value<String>>,
-            subdomain: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: MonitorRequired) -> Self {
             Monitor {
-                display_name: display_name.into(),
-                identity_center_instance_arn: identity_center_instance_arn.into(),
+                display_name: required.display_name,
+                identity_center_instance_arn: required.identity_center_instance_arn,
                 identity_center_region: None,
-                role_arn: role_arn.into(),
-                subdomain: subdomain.into(),
+                role_arn: required.role_arn,
+                subdomain: required.subdomain,
                 tags: None,
             }
         }
@@ -913,18 +967,25 @@ pub mod queue {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`Queue`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct QueueRequired {
+        /// `DisplayName`.
+        pub display_name: Value<String>,
+        /// `FarmId`.
+        pub farm_id: Value<String>,
+    }
+
     impl Queue {
         /// A new `Queue` with its required properties set and the optional ones unset.
-        pub fn new(
-            display_name: impl Into<Value<String>>,
-            farm_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: QueueRequired) -> Self {
             Queue {
                 allowed_storage_profile_ids: None,
                 default_budget_action: None,
                 description: None,
-                display_name: display_name.into(),
-                farm_id: farm_id.into(),
+                display_name: required.display_name,
+                farm_id: required.farm_id,
                 job_attachment_settings: None,
                 job_run_as_user: None,
                 required_file_system_location_names: None,
@@ -980,15 +1041,22 @@ pub mod queue {
         pub s3_bucket_name: Value<String>,
     }
 
+    /// The required properties of a [`JobAttachmentSettings`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct JobAttachmentSettingsRequired {
+        /// `RootPrefix`.
+        pub root_prefix: Value<String>,
+        /// `S3BucketName`.
+        pub s3_bucket_name: Value<String>,
+    }
+
     impl JobAttachmentSettings {
         /// A new `JobAttachmentSettings` with its required properties set and the optional ones unset.
-        pub fn new(
-            root_prefix: impl Into<Value<String>>,
-            s3_bucket_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: JobAttachmentSettingsRequired) -> Self {
             JobAttachmentSettings {
-                root_prefix: root_prefix.into(),
-                s3_bucket_name: s3_bucket_name.into(),
+                root_prefix: required.root_prefix,
+                s3_bucket_name: required.s3_bucket_name,
             }
         }
     }
@@ -1033,12 +1101,22 @@ pub mod queue {
         pub user: Value<String>,
     }
 
+    /// The required properties of a [`PosixUser`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct PosixUserRequired {
+        /// `Group`.
+        pub group: Value<String>,
+        /// `User`.
+        pub user: Value<String>,
+    }
+
     impl PosixUser {
         /// A new `PosixUser` with its required properties set and the optional ones unset.
-        pub fn new(group: impl Into<Value<String>>, user: impl Into<Value<String>>) -> Self {
+        pub fn new(required: PosixUserRequired) -> Self {
             PosixUser {
-                group: group.into(),
-                user: user.into(),
+                group: required.group,
+                user: required.user,
             }
         }
     }
@@ -1054,12 +1132,22 @@ pub mod queue {
         pub user: Value<String>,
     }
 
+    /// The required properties of a [`WindowsUser`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct WindowsUserRequired {
+        /// `PasswordArn`.
+        pub password_arn: Value<String>,
+        /// `User`.
+        pub user: Value<String>,
+    }
+
     impl WindowsUser {
         /// A new `WindowsUser` with its required properties set and the optional ones unset.
-        pub fn new(password_arn: impl Into<Value<String>>, user: impl Into<Value<String>>) -> Self {
+        pub fn new(required: WindowsUserRequired) -> Self {
             WindowsUser {
-                password_arn: password_arn.into(),
-                user: user.into(),
+                password_arn: required.password_arn,
+                user: required.user,
             }
         }
     }
@@ -1158,21 +1246,31 @@ pub mod queue_environment {
         pub template_type: Value<EnvironmentTemplateType>,
     }
 
+    /// The required properties of a [`QueueEnvironment`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct QueueEnvironmentRequired {
+        /// `FarmId`.
+        pub farm_id: Value<String>,
+        /// `QueueId`.
+        pub queue_id: Value<String>,
+        /// `Priority`.
+        pub priority: Value<i64>,
+        /// `Template`.
+        pub template: Value<String>,
+        /// `TemplateType`.
+        pub template_type: Value<EnvironmentTemplateType>,
+    }
+
     impl QueueEnvironment {
         /// A new `QueueEnvironment` with its required properties set and the optional ones unset.
-        pub fn new(
-            farm_id: impl Into<Value<String>>,
-            queue_id: impl Into<Value<String>>,
-            priority: impl Into<Value<i64>>,
-            template: impl Into<Value<String>>,
-            template_type: impl Into<Value<EnvironmentTemplateType>>,
-        ) -> Self {
+        pub fn new(required: QueueEnvironmentRequired) -> Self {
             QueueEnvironment {
-                farm_id: farm_id.into(),
-                priority: priority.into(),
-                queue_id: queue_id.into(),
-                template: template.into(),
-                template_type: template_type.into(),
+                farm_id: required.farm_id,
+                priority: required.priority,
+                queue_id: required.queue_id,
+                template: required.template,
+                template_type: required.template_type,
             }
         }
     }
@@ -1264,17 +1362,25 @@ pub mod queue_fleet_association {
         pub queue_id: Value<String>,
     }
 
+    /// The required properties of a [`QueueFleetAssociation`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct QueueFleetAssociationRequired {
+        /// `FarmId`.
+        pub farm_id: Value<String>,
+        /// `FleetId`.
+        pub fleet_id: Value<String>,
+        /// `QueueId`.
+        pub queue_id: Value<String>,
+    }
+
     impl QueueFleetAssociation {
         /// A new `QueueFleetAssociation` with its required properties set and the optional ones unset.
-        pub fn new(
-            farm_id: impl Into<Value<String>>,
-            fleet_id: impl Into<Value<String>>,
-            queue_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: QueueFleetAssociationRequired) -> Self {
             QueueFleetAssociation {
-                farm_id: farm_id.into(),
-                fleet_id: fleet_id.into(),
-                queue_id: queue_id.into(),
+                farm_id: required.farm_id,
+                fleet_id: required.fleet_id,
+                queue_id: required.queue_id,
             }
         }
     }
@@ -1321,17 +1427,25 @@ pub mod queue_limit_association {
         pub queue_id: Value<String>,
     }
 
+    /// The required properties of a [`QueueLimitAssociation`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct QueueLimitAssociationRequired {
+        /// `FarmId`.
+        pub farm_id: Value<String>,
+        /// `LimitId`.
+        pub limit_id: Value<String>,
+        /// `QueueId`.
+        pub queue_id: Value<String>,
+    }
+
     impl QueueLimitAssociation {
         /// A new `QueueLimitAssociation` with its required properties set and the optional ones unset.
-        pub fn new(
-            farm_id: impl Into<Value<String>>,
-            limit_id: impl Into<Value<String>>,
-            queue_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: QueueLimitAssociationRequired) -> Self {
             QueueLimitAssociation {
-                farm_id: farm_id.into(),
-                limit_id: limit_id.into(),
-                queue_id: queue_id.into(),
+                farm_id: required.farm_id,
+                limit_id: required.limit_id,
+                queue_id: required.queue_id,
             }
         }
     }
@@ -1386,18 +1500,26 @@ pub mod storage_profile {
         pub os_family: Value<StorageProfileOperatingSystemFamily>,
     }
 
+    /// The required properties of a [`StorageProfile`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct StorageProfileRequired {
+        /// `DisplayName`.
+        pub display_name: Value<String>,
+        /// `FarmId`.
+        pub farm_id: Value<String>,
+        /// `OsFamily`.
+        pub os_family: Value<StorageProfileOperatingSystemFamily>,
+    }
+
     impl StorageProfile {
         /// A new `StorageProfile` with its required properties set and the optional ones unset.
-        pub fn new(
-            display_name: impl Into<Value<String>>,
-            farm_id: impl Into<Value<String>>,
-            os_family: impl Into<Value<StorageProfileOperatingSystemFamily>>,
-        ) -> Self {
+        pub fn new(required: StorageProfileRequired) -> Self {
             StorageProfile {
-                display_name: display_name.into(),
-                farm_id: farm_id.into(),
+                display_name: required.display_name,
+                farm_id: required.farm_id,
                 file_system_locations: None,
-                os_family: os_family.into(),
+                os_family: required.os_family,
             }
         }
     }
@@ -1445,17 +1567,25 @@ pub mod storage_profile {
         pub type_: Value<FileSystemLocationType>,
     }
 
+    /// The required properties of a [`FileSystemLocation`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct FileSystemLocationRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `Path`.
+        pub path: Value<String>,
+        /// `Type`.
+        pub type_: Value<FileSystemLocationType>,
+    }
+
     impl FileSystemLocation {
         /// A new `FileSystemLocation` with its required properties set and the optional ones unset.
-        pub fn new(
-            name: impl Into<Value<String>>,
-            path: impl Into<Value<String>>,
-            type_: impl Into<Value<FileSystemLocationType>>,
-        ) -> Self {
+        pub fn new(required: FileSystemLocationRequired) -> Self {
             FileSystemLocation {
-                name: name.into(),
-                path: path.into(),
-                type_: type_.into(),
+                name: required.name,
+                path: required.path,
+                type_: required.type_,
             }
         }
     }
@@ -1551,12 +1681,22 @@ pub mod worker {
         pub tags: Option<Vec<Tags>>,
     }
 
+    /// The required properties of a [`Worker`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct WorkerRequired {
+        /// `FarmId`.
+        pub farm_id: Value<String>,
+        /// `FleetId`.
+        pub fleet_id: Value<String>,
+    }
+
     impl Worker {
         /// A new `Worker` with its required properties set and the optional ones unset.
-        pub fn new(farm_id: impl Into<Value<String>>, fleet_id: impl Into<Value<String>>) -> Self {
+        pub fn new(required: WorkerRequired) -> Self {
             Worker {
-                farm_id: farm_id.into(),
-                fleet_id: fleet_id.into(),
+                farm_id: required.farm_id,
+                fleet_id: required.fleet_id,
                 host_properties: None,
                 tags: None,
             }
@@ -1667,12 +1807,22 @@ pub mod worker {
         pub value: Value<String>,
     }
 
+    /// The required properties of a [`Tags`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct TagsRequired {
+        /// `Key`.
+        pub key: Value<String>,
+        /// `Value`.
+        pub value: Value<String>,
+    }
+
     impl Tags {
         /// A new `Tags` with its required properties set and the optional ones unset.
-        pub fn new(key: impl Into<Value<String>>, value: impl Into<Value<String>>) -> Self {
+        pub fn new(required: TagsRequired) -> Self {
             Tags {
-                key: key.into(),
-                value: value.into(),
+                key: required.key,
+                value: required.value,
             }
         }
     }

@@ -103,18 +103,26 @@ pub mod member_invitation {
         pub message: Option<Value<String>>,
     }
 
+    /// The required properties of a [`MemberInvitation`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct MemberInvitationRequired {
+        /// `GraphArn`.
+        pub graph_arn: Value<String>,
+        /// `MemberId`.
+        pub member_id: Value<String>,
+        /// `MemberEmailAddress`.
+        pub member_email_address: Value<String>,
+    }
+
     impl MemberInvitation {
         /// A new `MemberInvitation` with its required properties set and the optional ones unset.
-        pub fn new(
-            graph_arn: impl Into<Value<String>>,
-            member_id: impl Into<Value<String>>,
-            member_email_address: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: MemberInvitationRequired) -> Self {
             MemberInvitation {
                 disable_email_notification: None,
-                graph_arn: graph_arn.into(),
-                member_email_address: member_email_address.into(),
-                member_id: member_id.into(),
+                graph_arn: required.graph_arn,
+                member_email_address: required.member_email_address,
+                member_id: required.member_id,
                 message: None,
             }
         }

@@ -205,17 +205,24 @@ pub mod agent_space {
         pub updated_at: Option<Value<String>>,
     }
 
+    /// The required properties of a [`IdcAuthConfiguration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct IdcAuthConfigurationRequired {
+        /// `IdcInstanceArn`.
+        pub idc_instance_arn: Value<String>,
+        /// `OperatorAppRoleArn`.
+        pub operator_app_role_arn: Value<String>,
+    }
+
     impl IdcAuthConfiguration {
         /// A new `IdcAuthConfiguration` with its required properties set and the optional ones unset.
-        pub fn new(
-            idc_instance_arn: impl Into<Value<String>>,
-            operator_app_role_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: IdcAuthConfigurationRequired) -> Self {
             IdcAuthConfiguration {
                 created_at: None,
                 idc_application_arn: None,
-                idc_instance_arn: idc_instance_arn.into(),
-                operator_app_role_arn: operator_app_role_arn.into(),
+                idc_instance_arn: required.idc_instance_arn,
+                operator_app_role_arn: required.operator_app_role_arn,
                 updated_at: None,
             }
         }
@@ -256,22 +263,32 @@ pub mod agent_space {
         pub user_id_claim: Option<Value<String>>,
     }
 
+    /// The required properties of a [`IdpAuthConfiguration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct IdpAuthConfigurationRequired {
+        /// `ClientId`.
+        pub client_id: Value<String>,
+        /// `ClientSecret`.
+        pub client_secret: Value<String>,
+        /// `IssuerUrl`.
+        pub issuer_url: Value<String>,
+        /// `OperatorAppRoleArn`.
+        pub operator_app_role_arn: Value<String>,
+        /// `Provider`.
+        pub provider: Value<Provider>,
+    }
+
     impl IdpAuthConfiguration {
         /// A new `IdpAuthConfiguration` with its required properties set and the optional ones unset.
-        pub fn new(
-            client_id: impl Into<Value<String>>,
-            client_secret: impl Into<Value<String>>,
-            issuer_url: impl Into<Value<String>>,
-            operator_app_role_arn: impl Into<Value<String>>,
-            provider: impl Into<Value<Provider>>,
-        ) -> Self {
+        pub fn new(required: IdpAuthConfigurationRequired) -> Self {
             IdpAuthConfiguration {
-                client_id: client_id.into(),
-                client_secret: client_secret.into(),
+                client_id: required.client_id,
+                client_secret: required.client_secret,
                 created_at: None,
-                issuer_url: issuer_url.into(),
-                operator_app_role_arn: operator_app_role_arn.into(),
-                provider: provider.into(),
+                issuer_url: required.issuer_url,
+                operator_app_role_arn: required.operator_app_role_arn,
+                provider: required.provider,
                 updated_at: None,
                 user_id_claim: None,
             }
@@ -390,15 +407,22 @@ pub mod asset {
         pub zip: Option<Value<String>>,
     }
 
+    /// The required properties of a [`Asset`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct AssetRequired {
+        /// `AgentSpaceId`.
+        pub agent_space_id: Value<String>,
+        /// `AssetType`.
+        pub asset_type: Value<String>,
+    }
+
     impl Asset {
         /// A new `Asset` with its required properties set and the optional ones unset.
-        pub fn new(
-            agent_space_id: impl Into<Value<String>>,
-            asset_type: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: AssetRequired) -> Self {
             Asset {
-                agent_space_id: agent_space_id.into(),
-                asset_type: asset_type.into(),
+                agent_space_id: required.agent_space_id,
+                asset_type: required.asset_type,
                 files: None,
                 metadata: None,
                 zip: None,
@@ -524,18 +548,26 @@ pub mod association {
         pub service_id: Value<String>,
     }
 
+    /// The required properties of a [`Association`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct AssociationRequired {
+        /// `AgentSpaceId`.
+        pub agent_space_id: Value<String>,
+        /// `ServiceId`.
+        pub service_id: Value<String>,
+        /// `Configuration`.
+        pub configuration: serde_json::Value,
+    }
+
     impl Association {
         /// A new `Association` with its required properties set and the optional ones unset.
-        pub fn new(
-            agent_space_id: impl Into<Value<String>>,
-            service_id: impl Into<Value<String>>,
-            configuration: impl Into<serde_json::Value>,
-        ) -> Self {
+        pub fn new(required: AssociationRequired) -> Self {
             Association {
-                agent_space_id: agent_space_id.into(),
-                configuration: configuration.into(),
+                agent_space_id: required.agent_space_id,
+                configuration: required.configuration,
                 linked_association_ids: None,
-                service_id: service_id.into(),
+                service_id: required.service_id,
             }
         }
     }

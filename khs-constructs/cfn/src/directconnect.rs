@@ -47,18 +47,26 @@ pub mod connection {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`Connection`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ConnectionRequired {
+        /// `Bandwidth`.
+        pub bandwidth: Value<String>,
+        /// `ConnectionName`.
+        pub connection_name: Value<String>,
+        /// `Location`.
+        pub location: Value<String>,
+    }
+
     impl Connection {
         /// A new `Connection` with its required properties set and the optional ones unset.
-        pub fn new(
-            bandwidth: impl Into<Value<String>>,
-            connection_name: impl Into<Value<String>>,
-            location: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ConnectionRequired) -> Self {
             Connection {
-                bandwidth: bandwidth.into(),
-                connection_name: connection_name.into(),
+                bandwidth: required.bandwidth,
+                connection_name: required.connection_name,
                 lag_id: None,
-                location: location.into(),
+                location: required.location,
                 provider_name: None,
                 request_mac_sec: None,
                 tags: None,
@@ -219,17 +227,24 @@ pub mod direct_connect_gateway_association {
         pub direct_connect_gateway_id: Value<String>,
     }
 
+    /// The required properties of a [`DirectConnectGatewayAssociation`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DirectConnectGatewayAssociationRequired {
+        /// `DirectConnectGatewayId`.
+        pub direct_connect_gateway_id: Value<String>,
+        /// `AssociatedGatewayId`.
+        pub associated_gateway_id: Value<String>,
+    }
+
     impl DirectConnectGatewayAssociation {
         /// A new `DirectConnectGatewayAssociation` with its required properties set and the optional ones unset.
-        pub fn new(
-            direct_connect_gateway_id: impl Into<Value<String>>,
-            associated_gateway_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: DirectConnectGatewayAssociationRequired) -> Self {
             DirectConnectGatewayAssociation {
                 accept_direct_connect_gateway_association_proposal_role_arn: None,
                 allowed_prefixes_to_direct_connect_gateway: None,
-                associated_gateway_id: associated_gateway_id.into(),
-                direct_connect_gateway_id: direct_connect_gateway_id.into(),
+                associated_gateway_id: required.associated_gateway_id,
+                direct_connect_gateway_id: required.direct_connect_gateway_id,
             }
         }
     }
@@ -310,17 +325,25 @@ pub mod lag {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`Lag`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct LagRequired {
+        /// `LagName`.
+        pub lag_name: Value<String>,
+        /// `Location`.
+        pub location: Value<String>,
+        /// `ConnectionsBandwidth`.
+        pub connections_bandwidth: Value<String>,
+    }
+
     impl Lag {
         /// A new `Lag` with its required properties set and the optional ones unset.
-        pub fn new(
-            lag_name: impl Into<Value<String>>,
-            location: impl Into<Value<String>>,
-            connections_bandwidth: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: LagRequired) -> Self {
             Lag {
-                connections_bandwidth: connections_bandwidth.into(),
-                lag_name: lag_name.into(),
-                location: location.into(),
+                connections_bandwidth: required.connections_bandwidth,
+                lag_name: required.lag_name,
+                location: required.location,
                 minimum_links: None,
                 provider_name: None,
                 request_mac_sec: None,
@@ -438,26 +461,35 @@ pub mod private_virtual_interface {
         pub vlan: Value<i64>,
     }
 
+    /// The required properties of a [`PrivateVirtualInterface`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct PrivateVirtualInterfaceRequired {
+        /// `BgpPeers`.
+        pub bgp_peers: Vec<BgpPeer>,
+        /// `ConnectionId`.
+        pub connection_id: Value<String>,
+        /// `VirtualInterfaceName`.
+        pub virtual_interface_name: Value<String>,
+        /// `Vlan`.
+        pub vlan: Value<i64>,
+    }
+
     impl PrivateVirtualInterface {
         /// A new `PrivateVirtualInterface` with its required properties set and the optional ones unset.
-        pub fn new(
-            bgp_peers: impl Into<Vec<BgpPeer>>,
-            connection_id: impl Into<Value<String>>,
-            virtual_interface_name: impl Into<Value<String>>,
-            vlan: impl Into<Value<i64>>,
-        ) -> Self {
+        pub fn new(required: PrivateVirtualInterfaceRequired) -> Self {
             PrivateVirtualInterface {
                 allocate_private_virtual_interface_role_arn: None,
-                bgp_peers: bgp_peers.into(),
-                connection_id: connection_id.into(),
+                bgp_peers: required.bgp_peers,
+                connection_id: required.connection_id,
                 direct_connect_gateway_id: None,
                 enable_site_link: None,
                 mtu: None,
                 rate_limit: None,
                 tags: None,
                 virtual_gateway_id: None,
-                virtual_interface_name: virtual_interface_name.into(),
-                vlan: vlan.into(),
+                virtual_interface_name: required.virtual_interface_name,
+                vlan: required.vlan,
             }
         }
     }
@@ -528,16 +560,23 @@ pub mod private_virtual_interface {
         pub customer_address: Option<Value<String>>,
     }
 
+    /// The required properties of a [`BgpPeer`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct BgpPeerRequired {
+        /// `AddressFamily`.
+        pub address_family: Value<String>,
+        /// `Asn`.
+        pub asn: Value<String>,
+    }
+
     impl BgpPeer {
         /// A new `BgpPeer` with its required properties set and the optional ones unset.
-        pub fn new(
-            address_family: impl Into<Value<String>>,
-            asn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: BgpPeerRequired) -> Self {
             BgpPeer {
-                address_family: address_family.into(),
+                address_family: required.address_family,
                 amazon_address: None,
-                asn: asn.into(),
+                asn: required.asn,
                 auth_key: None,
                 bgp_peer_id: None,
                 customer_address: None,
@@ -600,23 +639,32 @@ pub mod public_virtual_interface {
         pub vlan: Value<i64>,
     }
 
+    /// The required properties of a [`PublicVirtualInterface`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct PublicVirtualInterfaceRequired {
+        /// `BgpPeers`.
+        pub bgp_peers: Vec<BgpPeer>,
+        /// `ConnectionId`.
+        pub connection_id: Value<String>,
+        /// `VirtualInterfaceName`.
+        pub virtual_interface_name: Value<String>,
+        /// `Vlan`.
+        pub vlan: Value<i64>,
+    }
+
     impl PublicVirtualInterface {
         /// A new `PublicVirtualInterface` with its required properties set and the optional ones unset.
-        pub fn new(
-            bgp_peers: impl Into<Vec<BgpPeer>>,
-            connection_id: impl Into<Value<String>>,
-            virtual_interface_name: impl Into<Value<String>>,
-            vlan: impl Into<Value<i64>>,
-        ) -> Self {
+        pub fn new(required: PublicVirtualInterfaceRequired) -> Self {
             PublicVirtualInterface {
                 allocate_public_virtual_interface_role_arn: None,
-                bgp_peers: bgp_peers.into(),
-                connection_id: connection_id.into(),
+                bgp_peers: required.bgp_peers,
+                connection_id: required.connection_id,
                 rate_limit: None,
                 route_filter_prefixes: None,
                 tags: None,
-                virtual_interface_name: virtual_interface_name.into(),
-                vlan: vlan.into(),
+                virtual_interface_name: required.virtual_interface_name,
+                vlan: required.vlan,
             }
         }
     }
@@ -687,16 +735,23 @@ pub mod public_virtual_interface {
         pub customer_address: Option<Value<String>>,
     }
 
+    /// The required properties of a [`BgpPeer`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct BgpPeerRequired {
+        /// `AddressFamily`.
+        pub address_family: Value<String>,
+        /// `Asn`.
+        pub asn: Value<String>,
+    }
+
     impl BgpPeer {
         /// A new `BgpPeer` with its required properties set and the optional ones unset.
-        pub fn new(
-            address_family: impl Into<Value<String>>,
-            asn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: BgpPeerRequired) -> Self {
             BgpPeer {
-                address_family: address_family.into(),
+                address_family: required.address_family,
                 amazon_address: None,
-                asn: asn.into(),
+                asn: required.asn,
                 auth_key: None,
                 bgp_peer_id: None,
                 customer_address: None,
@@ -764,26 +819,36 @@ pub mod transit_virtual_interface {
         pub vlan: Value<i64>,
     }
 
+    /// The required properties of a [`TransitVirtualInterface`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct TransitVirtualInterfaceRequired {
+        /// `BgpPeers`.
+        pub bgp_peers: Vec<BgpPeer>,
+        /// `ConnectionId`.
+        pub connection_id: Value<String>,
+        /// `DirectConnectGatewayId`.
+        pub direct_connect_gateway_id: Value<String>,
+        /// `VirtualInterfaceName`.
+        pub virtual_interface_name: Value<String>,
+        /// `Vlan`.
+        pub vlan: Value<i64>,
+    }
+
     impl TransitVirtualInterface {
         /// A new `TransitVirtualInterface` with its required properties set and the optional ones unset.
-        pub fn new(
-            bgp_peers: impl Into<Vec<BgpPeer>>,
-            connection_id: impl Into<Value<String>>,
-            direct_connect_gateway_id: impl Into<Value<String>>,
-            virtual_interface_name: impl Into<Value<String>>,
-            vlan: impl Into<Value<i64>>,
-        ) -> Self {
+        pub fn new(required: TransitVirtualInterfaceRequired) -> Self {
             TransitVirtualInterface {
                 allocate_transit_virtual_interface_role_arn: None,
-                bgp_peers: bgp_peers.into(),
-                connection_id: connection_id.into(),
-                direct_connect_gateway_id: direct_connect_gateway_id.into(),
+                bgp_peers: required.bgp_peers,
+                connection_id: required.connection_id,
+                direct_connect_gateway_id: required.direct_connect_gateway_id,
                 enable_site_link: None,
                 mtu: None,
                 rate_limit: None,
                 tags: None,
-                virtual_interface_name: virtual_interface_name.into(),
-                vlan: vlan.into(),
+                virtual_interface_name: required.virtual_interface_name,
+                vlan: required.vlan,
             }
         }
     }
@@ -854,16 +919,23 @@ pub mod transit_virtual_interface {
         pub customer_address: Option<Value<String>>,
     }
 
+    /// The required properties of a [`BgpPeer`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct BgpPeerRequired {
+        /// `AddressFamily`.
+        pub address_family: Value<String>,
+        /// `Asn`.
+        pub asn: Value<String>,
+    }
+
     impl BgpPeer {
         /// A new `BgpPeer` with its required properties set and the optional ones unset.
-        pub fn new(
-            address_family: impl Into<Value<String>>,
-            asn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: BgpPeerRequired) -> Self {
             BgpPeer {
-                address_family: address_family.into(),
+                address_family: required.address_family,
                 amazon_address: None,
-                asn: asn.into(),
+                asn: required.asn,
                 auth_key: None,
                 bgp_peer_id: None,
                 customer_address: None,

@@ -129,20 +129,28 @@ pub mod data_migration {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`DataMigration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DataMigrationRequired {
+        /// `DataMigrationType`.
+        pub data_migration_type: Value<DataMigrationType>,
+        /// `MigrationProjectIdentifier`.
+        pub migration_project_identifier: Value<String>,
+        /// `ServiceAccessRoleArn`.
+        pub service_access_role_arn: Value<String>,
+    }
+
     impl DataMigration {
         /// A new `DataMigration` with its required properties set and the optional ones unset.
-        pub fn new(
-            data_migration_type: impl Into<Value<DataMigrationType>>,
-            migration_project_identifier: impl Into<Value<String>>,
-            service_access_role_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: DataMigrationRequired) -> Self {
             DataMigration {
                 data_migration_identifier: None,
                 data_migration_name: None,
                 data_migration_settings: None,
-                data_migration_type: data_migration_type.into(),
-                migration_project_identifier: migration_project_identifier.into(),
-                service_access_role_arn: service_access_role_arn.into(),
+                data_migration_type: required.data_migration_type,
+                migration_project_identifier: required.migration_project_identifier,
+                service_access_role_arn: required.service_access_role_arn,
                 source_data_settings: None,
                 tags: None,
             }
@@ -408,18 +416,26 @@ pub mod data_provider {
         pub ssl_mode: Option<Value<MongoDbSslModeValue>>,
     }
 
+    /// The required properties of a [`DocDbSettings`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DocDbSettingsRequired {
+        /// `DatabaseName`.
+        pub database_name: Value<String>,
+        /// `Port`.
+        pub port: Value<i64>,
+        /// `ServerName`.
+        pub server_name: Value<String>,
+    }
+
     impl DocDbSettings {
         /// A new `DocDbSettings` with its required properties set and the optional ones unset.
-        pub fn new(
-            database_name: impl Into<Value<String>>,
-            port: impl Into<Value<i64>>,
-            server_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: DocDbSettingsRequired) -> Self {
             DocDbSettings {
                 certificate_arn: None,
-                database_name: database_name.into(),
-                port: port.into(),
-                server_name: server_name.into(),
+                database_name: required.database_name,
+                port: required.port,
+                server_name: required.server_name,
                 ssl_mode: None,
             }
         }
@@ -460,22 +476,31 @@ pub mod data_provider {
         pub ssl_mode: Value<Db2SslModeValue>,
     }
 
+    /// The required properties of a [`IbmDb2LuwSettings`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct IbmDb2LuwSettingsRequired {
+        /// `DatabaseName`.
+        pub database_name: Value<String>,
+        /// `Port`.
+        pub port: Value<i64>,
+        /// `ServerName`.
+        pub server_name: Value<String>,
+        /// `SslMode`.
+        pub ssl_mode: Value<Db2SslModeValue>,
+    }
+
     impl IbmDb2LuwSettings {
         /// A new `IbmDb2LuwSettings` with its required properties set and the optional ones unset.
-        pub fn new(
-            database_name: impl Into<Value<String>>,
-            port: impl Into<Value<i64>>,
-            server_name: impl Into<Value<String>>,
-            ssl_mode: impl Into<Value<Db2SslModeValue>>,
-        ) -> Self {
+        pub fn new(required: IbmDb2LuwSettingsRequired) -> Self {
             IbmDb2LuwSettings {
                 certificate_arn: None,
-                database_name: database_name.into(),
+                database_name: required.database_name,
                 encryption_algorithm: None,
-                port: port.into(),
+                port: required.port,
                 security_mechanism: None,
-                server_name: server_name.into(),
-                ssl_mode: ssl_mode.into(),
+                server_name: required.server_name,
+                ssl_mode: required.ssl_mode,
             }
         }
     }
@@ -502,20 +527,29 @@ pub mod data_provider {
         pub ssl_mode: Value<Db2SslModeValue>,
     }
 
+    /// The required properties of a [`IbmDb2zOsSettings`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct IbmDb2zOsSettingsRequired {
+        /// `DatabaseName`.
+        pub database_name: Value<String>,
+        /// `Port`.
+        pub port: Value<i64>,
+        /// `ServerName`.
+        pub server_name: Value<String>,
+        /// `SslMode`.
+        pub ssl_mode: Value<Db2SslModeValue>,
+    }
+
     impl IbmDb2zOsSettings {
         /// A new `IbmDb2zOsSettings` with its required properties set and the optional ones unset.
-        pub fn new(
-            database_name: impl Into<Value<String>>,
-            port: impl Into<Value<i64>>,
-            server_name: impl Into<Value<String>>,
-            ssl_mode: impl Into<Value<Db2SslModeValue>>,
-        ) -> Self {
+        pub fn new(required: IbmDb2zOsSettingsRequired) -> Self {
             IbmDb2zOsSettings {
                 certificate_arn: None,
-                database_name: database_name.into(),
-                port: port.into(),
-                server_name: server_name.into(),
-                ssl_mode: ssl_mode.into(),
+                database_name: required.database_name,
+                port: required.port,
+                server_name: required.server_name,
+                ssl_mode: required.ssl_mode,
             }
         }
     }
@@ -587,22 +621,31 @@ pub mod data_provider {
         pub ssl_mode: Value<DmsSslModeValue>,
     }
 
+    /// The required properties of a [`MicrosoftSqlServerSettings`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct MicrosoftSqlServerSettingsRequired {
+        /// `DatabaseName`.
+        pub database_name: Value<String>,
+        /// `Port`.
+        pub port: Value<i64>,
+        /// `ServerName`.
+        pub server_name: Value<String>,
+        /// `SslMode`.
+        pub ssl_mode: Value<DmsSslModeValue>,
+    }
+
     impl MicrosoftSqlServerSettings {
         /// A new `MicrosoftSqlServerSettings` with its required properties set and the optional ones unset.
-        pub fn new(
-            database_name: impl Into<Value<String>>,
-            port: impl Into<Value<i64>>,
-            server_name: impl Into<Value<String>>,
-            ssl_mode: impl Into<Value<DmsSslModeValue>>,
-        ) -> Self {
+        pub fn new(required: MicrosoftSqlServerSettingsRequired) -> Self {
             MicrosoftSqlServerSettings {
                 certificate_arn: None,
-                database_name: database_name.into(),
-                port: port.into(),
+                database_name: required.database_name,
+                port: required.port,
                 s3_access_role_arn: None,
                 s3_path: None,
-                server_name: server_name.into(),
-                ssl_mode: ssl_mode.into(),
+                server_name: required.server_name,
+                ssl_mode: required.ssl_mode,
             }
         }
     }
@@ -758,25 +801,34 @@ pub mod data_provider {
         pub ssl_mode: Value<DmsSslModeValue>,
     }
 
+    /// The required properties of a [`OracleSettings`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct OracleSettingsRequired {
+        /// `DatabaseName`.
+        pub database_name: Value<String>,
+        /// `Port`.
+        pub port: Value<i64>,
+        /// `ServerName`.
+        pub server_name: Value<String>,
+        /// `SslMode`.
+        pub ssl_mode: Value<DmsSslModeValue>,
+    }
+
     impl OracleSettings {
         /// A new `OracleSettings` with its required properties set and the optional ones unset.
-        pub fn new(
-            database_name: impl Into<Value<String>>,
-            port: impl Into<Value<i64>>,
-            server_name: impl Into<Value<String>>,
-            ssl_mode: impl Into<Value<DmsSslModeValue>>,
-        ) -> Self {
+        pub fn new(required: OracleSettingsRequired) -> Self {
             OracleSettings {
                 asm_server: None,
                 certificate_arn: None,
-                database_name: database_name.into(),
-                port: port.into(),
+                database_name: required.database_name,
+                port: required.port,
                 secrets_manager_oracle_asm_access_role_arn: None,
                 secrets_manager_oracle_asm_secret_id: None,
                 secrets_manager_security_db_encryption_access_role_arn: None,
                 secrets_manager_security_db_encryption_secret_id: None,
-                server_name: server_name.into(),
-                ssl_mode: ssl_mode.into(),
+                server_name: required.server_name,
+                ssl_mode: required.ssl_mode,
             }
         }
     }
@@ -803,20 +855,29 @@ pub mod data_provider {
         pub ssl_mode: Value<DmsSslModeValue>,
     }
 
+    /// The required properties of a [`PostgreSqlSettings`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct PostgreSqlSettingsRequired {
+        /// `DatabaseName`.
+        pub database_name: Value<String>,
+        /// `Port`.
+        pub port: Value<i64>,
+        /// `ServerName`.
+        pub server_name: Value<String>,
+        /// `SslMode`.
+        pub ssl_mode: Value<DmsSslModeValue>,
+    }
+
     impl PostgreSqlSettings {
         /// A new `PostgreSqlSettings` with its required properties set and the optional ones unset.
-        pub fn new(
-            database_name: impl Into<Value<String>>,
-            port: impl Into<Value<i64>>,
-            server_name: impl Into<Value<String>>,
-            ssl_mode: impl Into<Value<DmsSslModeValue>>,
-        ) -> Self {
+        pub fn new(required: PostgreSqlSettingsRequired) -> Self {
             PostgreSqlSettings {
                 certificate_arn: None,
-                database_name: database_name.into(),
-                port: port.into(),
-                server_name: server_name.into(),
-                ssl_mode: ssl_mode.into(),
+                database_name: required.database_name,
+                port: required.port,
+                server_name: required.server_name,
+                ssl_mode: required.ssl_mode,
             }
         }
     }
@@ -835,17 +896,25 @@ pub mod data_provider {
         pub server_name: Value<String>,
     }
 
+    /// The required properties of a [`RedshiftSettings`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct RedshiftSettingsRequired {
+        /// `DatabaseName`.
+        pub database_name: Value<String>,
+        /// `Port`.
+        pub port: Value<i64>,
+        /// `ServerName`.
+        pub server_name: Value<String>,
+    }
+
     impl RedshiftSettings {
         /// A new `RedshiftSettings` with its required properties set and the optional ones unset.
-        pub fn new(
-            database_name: impl Into<Value<String>>,
-            port: impl Into<Value<i64>>,
-            server_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: RedshiftSettingsRequired) -> Self {
             RedshiftSettings {
-                database_name: database_name.into(),
-                port: port.into(),
-                server_name: server_name.into(),
+                database_name: required.database_name,
+                port: required.port,
+                server_name: required.server_name,
             }
         }
     }
@@ -1397,12 +1466,19 @@ pub mod endpoint {
         pub username: Option<Value<String>>,
     }
 
+    /// The required properties of a [`Endpoint`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct EndpointRequired {
+        /// `EndpointType`.
+        pub endpoint_type: Value<String>,
+        /// `EngineName`.
+        pub engine_name: Value<String>,
+    }
+
     impl Endpoint {
         /// A new `Endpoint` with its required properties set and the optional ones unset.
-        pub fn new(
-            endpoint_type: impl Into<Value<String>>,
-            engine_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: EndpointRequired) -> Self {
             Endpoint {
                 certificate_arn: None,
                 database_name: None,
@@ -1410,8 +1486,8 @@ pub mod endpoint {
                 dynamo_db_settings: None,
                 elasticsearch_settings: None,
                 endpoint_identifier: None,
-                endpoint_type: endpoint_type.into(),
-                engine_name: engine_name.into(),
+                endpoint_type: required.endpoint_type,
+                engine_name: required.engine_name,
                 extra_connection_attributes: None,
                 gcp_my_sql_settings: None,
                 ibm_db2_settings: None,
@@ -3612,27 +3688,38 @@ pub mod replication_config {
         pub target_endpoint_arn: Value<String>,
     }
 
+    /// The required properties of a [`ReplicationConfig`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ReplicationConfigRequired {
+        /// `ReplicationConfigIdentifier`.
+        pub replication_config_identifier: Value<String>,
+        /// `SourceEndpointArn`.
+        pub source_endpoint_arn: Value<String>,
+        /// `TargetEndpointArn`.
+        pub target_endpoint_arn: Value<String>,
+        /// `ReplicationType`.
+        pub replication_type: Value<ReplicationType>,
+        /// `ComputeConfig`.
+        pub compute_config: ComputeConfig,
+        /// `TableMappings`.
+        pub table_mappings: serde_json::Value,
+    }
+
     impl ReplicationConfig {
         /// A new `ReplicationConfig` with its required properties set and the optional ones unset.
-        pub fn new(
-            replication_config_identifier: impl Into<Value<String>>,
-            source_endpoint_arn: impl Into<Value<String>>,
-            target_endpoint_arn: impl Into<Value<String>>,
-            replication_type: impl Into<Value<ReplicationType>>,
-            compute_config: impl Into<ComputeConfig>,
-            table_mappings: impl Into<serde_json::Value>,
-        ) -> Self {
+        pub fn new(required: ReplicationConfigRequired) -> Self {
             ReplicationConfig {
-                compute_config: compute_config.into(),
-                replication_config_identifier: replication_config_identifier.into(),
+                compute_config: required.compute_config,
+                replication_config_identifier: required.replication_config_identifier,
                 replication_settings: None,
-                replication_type: replication_type.into(),
+                replication_type: required.replication_type,
                 resource_identifier: None,
-                source_endpoint_arn: source_endpoint_arn.into(),
+                source_endpoint_arn: required.source_endpoint_arn,
                 supplemental_settings: None,
-                table_mappings: table_mappings.into(),
+                table_mappings: required.table_mappings,
                 tags: None,
-                target_endpoint_arn: target_endpoint_arn.into(),
+                target_endpoint_arn: required.target_endpoint_arn,
             }
         }
     }
@@ -4098,28 +4185,38 @@ pub mod replication_task {
         pub task_data: Option<Value<String>>,
     }
 
+    /// The required properties of a [`ReplicationTask`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ReplicationTaskRequired {
+        /// `TableMappings`.
+        pub table_mappings: Value<String>,
+        /// `SourceEndpointArn`.
+        pub source_endpoint_arn: Value<String>,
+        /// `MigrationType`.
+        pub migration_type: Value<MigrationType>,
+        /// `TargetEndpointArn`.
+        pub target_endpoint_arn: Value<String>,
+        /// `ReplicationInstanceArn`.
+        pub replication_instance_arn: Value<String>,
+    }
+
     impl ReplicationTask {
         /// A new `ReplicationTask` with its required properties set and the optional ones unset.
-        pub fn new(
-            table_mappings: impl Into<Value<String>>,
-            source_endpoint_arn: impl Into<Value<String>>,
-            migration_type: impl Into<Value<MigrationType>>,
-            target_endpoint_arn: impl Into<Value<String>>,
-            replication_instance_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ReplicationTaskRequired) -> Self {
             ReplicationTask {
                 cdc_start_position: None,
                 cdc_start_time: None,
                 cdc_stop_position: None,
-                migration_type: migration_type.into(),
-                replication_instance_arn: replication_instance_arn.into(),
+                migration_type: required.migration_type,
+                replication_instance_arn: required.replication_instance_arn,
                 replication_task_identifier: None,
                 replication_task_settings: None,
                 resource_identifier: None,
-                source_endpoint_arn: source_endpoint_arn.into(),
-                table_mappings: table_mappings.into(),
+                source_endpoint_arn: required.source_endpoint_arn,
+                table_mappings: required.table_mappings,
                 tags: None,
-                target_endpoint_arn: target_endpoint_arn.into(),
+                target_endpoint_arn: required.target_endpoint_arn,
                 task_data: None,
             }
         }

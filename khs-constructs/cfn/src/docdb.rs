@@ -274,15 +274,22 @@ pub mod db_cluster {
         pub min_capacity: Value<f64>,
     }
 
+    /// The required properties of a [`ServerlessV2ScalingConfiguration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ServerlessV2ScalingConfigurationRequired {
+        /// `MaxCapacity`.
+        pub max_capacity: Value<f64>,
+        /// `MinCapacity`.
+        pub min_capacity: Value<f64>,
+    }
+
     impl ServerlessV2ScalingConfiguration {
         /// A new `ServerlessV2ScalingConfiguration` with its required properties set and the optional ones unset.
-        pub fn new(
-            max_capacity: impl Into<Value<f64>>,
-            min_capacity: impl Into<Value<f64>>,
-        ) -> Self {
+        pub fn new(required: ServerlessV2ScalingConfigurationRequired) -> Self {
             ServerlessV2ScalingConfiguration {
-                max_capacity: max_capacity.into(),
-                min_capacity: min_capacity.into(),
+                max_capacity: required.max_capacity,
+                min_capacity: required.min_capacity,
             }
         }
     }
@@ -370,18 +377,26 @@ pub mod db_cluster_parameter_group {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`DbClusterParameterGroup`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DbClusterParameterGroupRequired {
+        /// `Family`.
+        pub family: Value<String>,
+        /// `Description`.
+        pub description: Value<String>,
+        /// `Parameters`.
+        pub parameters: serde_json::Value,
+    }
+
     impl DbClusterParameterGroup {
         /// A new `DbClusterParameterGroup` with its required properties set and the optional ones unset.
-        pub fn new(
-            family: impl Into<Value<String>>,
-            description: impl Into<Value<String>>,
-            parameters: impl Into<serde_json::Value>,
-        ) -> Self {
+        pub fn new(required: DbClusterParameterGroupRequired) -> Self {
             DbClusterParameterGroup {
-                description: description.into(),
-                family: family.into(),
+                description: required.description,
+                family: required.family,
                 name: None,
-                parameters: parameters.into(),
+                parameters: required.parameters,
                 tags: None,
             }
         }
@@ -486,19 +501,26 @@ pub mod db_instance {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`DbInstance`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DbInstanceRequired {
+        /// `DBInstanceClass`.
+        pub db_instance_class: Value<String>,
+        /// `DBClusterIdentifier`.
+        pub db_cluster_identifier: Value<String>,
+    }
+
     impl DbInstance {
         /// A new `DbInstance` with its required properties set and the optional ones unset.
-        pub fn new(
-            db_instance_class: impl Into<Value<String>>,
-            db_cluster_identifier: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: DbInstanceRequired) -> Self {
             DbInstance {
                 auto_minor_version_upgrade: None,
                 availability_zone: None,
                 ca_certificate_identifier: None,
                 certificate_rotation_restart: None,
-                db_cluster_identifier: db_cluster_identifier.into(),
-                db_instance_class: db_instance_class.into(),
+                db_cluster_identifier: required.db_cluster_identifier,
+                db_instance_class: required.db_instance_class,
                 db_instance_identifier: None,
                 enable_performance_insights: None,
                 preferred_maintenance_window: None,

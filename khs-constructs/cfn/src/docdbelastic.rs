@@ -90,26 +90,36 @@ pub mod cluster {
         pub vpc_security_group_ids: Option<List<String>>,
     }
 
+    /// The required properties of a [`Cluster`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ClusterRequired {
+        /// `ClusterName`.
+        pub cluster_name: Value<String>,
+        /// `AdminUserName`.
+        pub admin_user_name: Value<String>,
+        /// `ShardCapacity`.
+        pub shard_capacity: Value<i64>,
+        /// `ShardCount`.
+        pub shard_count: Value<i64>,
+        /// `AuthType`.
+        pub auth_type: Value<String>,
+    }
+
     impl Cluster {
         /// A new `Cluster` with its required properties set and the optional ones unset.
-        pub fn new(
-            cluster_name: impl Into<Value<String>>,
-            admin_user_name: impl Into<Value<String>>,
-            shard_capacity: impl Into<Value<i64>>,
-            shard_count: impl Into<Value<i64>>,
-            auth_type: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ClusterRequired) -> Self {
             Cluster {
-                admin_user_name: admin_user_name.into(),
+                admin_user_name: required.admin_user_name,
                 admin_user_password: None,
-                auth_type: auth_type.into(),
+                auth_type: required.auth_type,
                 backup_retention_period: None,
-                cluster_name: cluster_name.into(),
+                cluster_name: required.cluster_name,
                 kms_key_id: None,
                 preferred_backup_window: None,
                 preferred_maintenance_window: None,
-                shard_capacity: shard_capacity.into(),
-                shard_count: shard_count.into(),
+                shard_capacity: required.shard_capacity,
+                shard_count: required.shard_count,
                 shard_instance_count: None,
                 subnet_ids: None,
                 tags: None,
@@ -180,15 +190,22 @@ pub mod cluster_snapshot {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`ClusterSnapshot`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ClusterSnapshotRequired {
+        /// `ClusterArn`.
+        pub cluster_arn: Value<String>,
+        /// `SnapshotName`.
+        pub snapshot_name: Value<String>,
+    }
+
     impl ClusterSnapshot {
         /// A new `ClusterSnapshot` with its required properties set and the optional ones unset.
-        pub fn new(
-            cluster_arn: impl Into<Value<String>>,
-            snapshot_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ClusterSnapshotRequired) -> Self {
             ClusterSnapshot {
-                cluster_arn: cluster_arn.into(),
-                snapshot_name: snapshot_name.into(),
+                cluster_arn: required.cluster_arn,
+                snapshot_name: required.snapshot_name,
                 tags: None,
             }
         }

@@ -471,19 +471,27 @@ pub mod replication_configuration_template {
         pub units: Value<Units>,
     }
 
+    /// The required properties of a [`PitPolicyRule`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct PitPolicyRuleRequired {
+        /// `Interval`.
+        pub interval: Value<i64>,
+        /// `RetentionDuration`.
+        pub retention_duration: Value<i64>,
+        /// `Units`.
+        pub units: Value<Units>,
+    }
+
     impl PitPolicyRule {
         /// A new `PitPolicyRule` with its required properties set and the optional ones unset.
-        pub fn new(
-            interval: impl Into<Value<i64>>,
-            retention_duration: impl Into<Value<i64>>,
-            units: impl Into<Value<Units>>,
-        ) -> Self {
+        pub fn new(required: PitPolicyRuleRequired) -> Self {
             PitPolicyRule {
                 enabled: None,
-                interval: interval.into(),
-                retention_duration: retention_duration.into(),
+                interval: required.interval,
+                retention_duration: required.retention_duration,
                 rule_id: None,
-                units: units.into(),
+                units: required.units,
             }
         }
     }
@@ -670,18 +678,26 @@ pub mod source_network {
         pub vpc_id: Value<String>,
     }
 
+    /// The required properties of a [`SourceNetwork`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SourceNetworkRequired {
+        /// `VpcID`.
+        pub vpc_id: Value<String>,
+        /// `OriginAccountID`.
+        pub origin_account_id: Value<String>,
+        /// `OriginRegion`.
+        pub origin_region: Value<String>,
+    }
+
     impl SourceNetwork {
         /// A new `SourceNetwork` with its required properties set and the optional ones unset.
-        pub fn new(
-            vpc_id: impl Into<Value<String>>,
-            origin_account_id: impl Into<Value<String>>,
-            origin_region: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: SourceNetworkRequired) -> Self {
             SourceNetwork {
-                origin_account_id: origin_account_id.into(),
-                origin_region: origin_region.into(),
+                origin_account_id: required.origin_account_id,
+                origin_region: required.origin_region,
                 tags: None,
-                vpc_id: vpc_id.into(),
+                vpc_id: required.vpc_id,
             }
         }
     }

@@ -264,21 +264,27 @@ pub mod global_table {
         pub target_tracking_scaling_policy_configuration: TargetTrackingScalingPolicyConfiguration,
     }
 
+    /// The required properties of a [`CapacityAutoScalingSettings`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct CapacityAutoScalingSettingsRequired {
+        /// `MaxCapacity`.
+        pub max_capacity: Value<i64>,
+        /// `MinCapacity`.
+        pub min_capacity: Value<i64>,
+        /// `TargetTrackingScalingPolicyConfiguration`.
+        pub target_tracking_scaling_policy_configuration: TargetTrackingScalingPolicyConfiguration,
+    }
+
     impl CapacityAutoScalingSettings {
         /// A new `CapacityAutoScalingSettings` with its required properties set and the optional ones unset.
-        pub fn new(
-            max_capacity: impl Into<Value<i64>>,
-            min_capacity: impl Into<Value<i64>>,
-            target_tracking_scaling_policy_configuration: impl Into<
-                TargetTrackingScalingPolicyConfiguration,
-            >,
-        ) -> Self {
+        pub fn new(required: CapacityAutoScalingSettingsRequired) -> Self {
             CapacityAutoScalingSettings {
-                max_capacity: max_capacity.into(),
-                min_capacity: min_capacity.into(),
+                max_capacity: required.max_capacity,
+                min_capacity: required.min_capacity,
                 seed_capacity: None,
-                target_tracking_scaling_policy_configuration:
-                    target_tracking_scaling_policy_configuration.into(),
+                target_tracking_scaling_policy_configuration: required
+                    .target_tracking_scaling_policy_configuration,
             }
         }
     }
@@ -1864,15 +1870,22 @@ pub mod table {
         pub key_type: Value<String>,
     }
 
+    /// The required properties of a [`KeySchema`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct KeySchemaRequired {
+        /// `AttributeName`.
+        pub attribute_name: Value<String>,
+        /// `KeyType`.
+        pub key_type: Value<String>,
+    }
+
     impl KeySchema {
         /// A new `KeySchema` with its required properties set and the optional ones unset.
-        pub fn new(
-            attribute_name: impl Into<Value<String>>,
-            key_type: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: KeySchemaRequired) -> Self {
             KeySchema {
-                attribute_name: attribute_name.into(),
-                key_type: key_type.into(),
+                attribute_name: required.attribute_name,
+                key_type: required.key_type,
             }
         }
     }
@@ -2044,15 +2057,22 @@ pub mod table {
         pub write_capacity_units: Value<i64>,
     }
 
+    /// The required properties of a [`ProvisionedThroughput`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ProvisionedThroughputRequired {
+        /// `ReadCapacityUnits`.
+        pub read_capacity_units: Value<i64>,
+        /// `WriteCapacityUnits`.
+        pub write_capacity_units: Value<i64>,
+    }
+
     impl ProvisionedThroughput {
         /// A new `ProvisionedThroughput` with its required properties set and the optional ones unset.
-        pub fn new(
-            read_capacity_units: impl Into<Value<i64>>,
-            write_capacity_units: impl Into<Value<i64>>,
-        ) -> Self {
+        pub fn new(required: ProvisionedThroughputRequired) -> Self {
             ProvisionedThroughput {
-                read_capacity_units: read_capacity_units.into(),
-                write_capacity_units: write_capacity_units.into(),
+                read_capacity_units: required.read_capacity_units,
+                write_capacity_units: required.write_capacity_units,
             }
         }
     }

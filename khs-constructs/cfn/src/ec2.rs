@@ -2281,18 +2281,25 @@ pub mod client_vpn_authorization_rule {
         pub target_network_cidr: Value<String>,
     }
 
+    /// The required properties of a [`ClientVpnAuthorizationRule`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ClientVpnAuthorizationRuleRequired {
+        /// `ClientVpnEndpointId`.
+        pub client_vpn_endpoint_id: Value<String>,
+        /// `TargetNetworkCidr`.
+        pub target_network_cidr: Value<String>,
+    }
+
     impl ClientVpnAuthorizationRule {
         /// A new `ClientVpnAuthorizationRule` with its required properties set and the optional ones unset.
-        pub fn new(
-            client_vpn_endpoint_id: impl Into<Value<String>>,
-            target_network_cidr: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ClientVpnAuthorizationRuleRequired) -> Self {
             ClientVpnAuthorizationRule {
                 access_group_id: None,
                 authorize_all_groups: None,
-                client_vpn_endpoint_id: client_vpn_endpoint_id.into(),
+                client_vpn_endpoint_id: required.client_vpn_endpoint_id,
                 description: None,
-                target_network_cidr: target_network_cidr.into(),
+                target_network_cidr: required.target_network_cidr,
             }
         }
     }
@@ -2780,16 +2787,23 @@ pub mod client_vpn_endpoint {
         pub trust_provider_type: Value<String>,
     }
 
+    /// The required properties of a [`DevicePostureTrustProvider`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DevicePostureTrustProviderRequired {
+        /// `TenantId`.
+        pub tenant_id: Value<String>,
+        /// `TrustProviderType`.
+        pub trust_provider_type: Value<String>,
+    }
+
     impl DevicePostureTrustProvider {
         /// A new `DevicePostureTrustProvider` with its required properties set and the optional ones unset.
-        pub fn new(
-            tenant_id: impl Into<Value<String>>,
-            trust_provider_type: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: DevicePostureTrustProviderRequired) -> Self {
             DevicePostureTrustProvider {
                 public_signing_key_url: None,
-                tenant_id: tenant_id.into(),
-                trust_provider_type: trust_provider_type.into(),
+                tenant_id: required.tenant_id,
+                trust_provider_type: required.trust_provider_type,
             }
         }
     }
@@ -2923,16 +2937,23 @@ pub mod client_vpn_route {
         pub target_vpc_subnet_id: Option<Value<String>>,
     }
 
+    /// The required properties of a [`ClientVpnRoute`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ClientVpnRouteRequired {
+        /// `ClientVpnEndpointId`.
+        pub client_vpn_endpoint_id: Value<String>,
+        /// `DestinationCidrBlock`.
+        pub destination_cidr_block: Value<String>,
+    }
+
     impl ClientVpnRoute {
         /// A new `ClientVpnRoute` with its required properties set and the optional ones unset.
-        pub fn new(
-            client_vpn_endpoint_id: impl Into<Value<String>>,
-            destination_cidr_block: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ClientVpnRouteRequired) -> Self {
             ClientVpnRoute {
-                client_vpn_endpoint_id: client_vpn_endpoint_id.into(),
+                client_vpn_endpoint_id: required.client_vpn_endpoint_id,
                 description: None,
-                destination_cidr_block: destination_cidr_block.into(),
+                destination_cidr_block: required.destination_cidr_block,
                 target_vpc_subnet_id: None,
             }
         }
@@ -3092,17 +3113,27 @@ pub mod customer_gateway {
         pub type_: Value<String>,
     }
 
+    /// The required properties of a [`CustomerGateway`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct CustomerGatewayRequired {
+        /// `IpAddress`.
+        pub ip_address: Value<String>,
+        /// `Type`.
+        pub type_: Value<String>,
+    }
+
     impl CustomerGateway {
         /// A new `CustomerGateway` with its required properties set and the optional ones unset.
-        pub fn new(ip_address: impl Into<Value<String>>, type_: impl Into<Value<String>>) -> Self {
+        pub fn new(required: CustomerGatewayRequired) -> Self {
             CustomerGateway {
                 bgp_asn: None,
                 bgp_asn_extended: None,
                 certificate_arn: None,
                 device_name: None,
-                ip_address: ip_address.into(),
+                ip_address: required.ip_address,
                 tags: None,
-                type_: type_.into(),
+                type_: required.type_,
             }
         }
     }
@@ -5991,15 +6022,22 @@ pub mod enclave_certificate_iam_role_association {
         pub role_arn: Value<String>,
     }
 
+    /// The required properties of a [`EnclaveCertificateIamRoleAssociation`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct EnclaveCertificateIamRoleAssociationRequired {
+        /// `CertificateArn`.
+        pub certificate_arn: Value<String>,
+        /// `RoleArn`.
+        pub role_arn: Value<String>,
+    }
+
     impl EnclaveCertificateIamRoleAssociation {
         /// A new `EnclaveCertificateIamRoleAssociation` with its required properties set and the optional ones unset.
-        pub fn new(
-            certificate_arn: impl Into<Value<String>>,
-            role_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: EnclaveCertificateIamRoleAssociationRequired) -> Self {
             EnclaveCertificateIamRoleAssociation {
-                certificate_arn: certificate_arn.into(),
-                role_arn: role_arn.into(),
+                certificate_arn: required.certificate_arn,
+                role_arn: required.role_arn,
             }
         }
     }
@@ -6203,17 +6241,25 @@ pub mod flow_log {
         pub per_hour_partition: Value<bool>,
     }
 
+    /// The required properties of a [`DestinationOptions`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DestinationOptionsRequired {
+        /// `FileFormat`.
+        pub file_format: Value<FileFormat>,
+        /// `HiveCompatiblePartitions`.
+        pub hive_compatible_partitions: Value<bool>,
+        /// `PerHourPartition`.
+        pub per_hour_partition: Value<bool>,
+    }
+
     impl DestinationOptions {
         /// A new `DestinationOptions` with its required properties set and the optional ones unset.
-        pub fn new(
-            file_format: impl Into<Value<FileFormat>>,
-            hive_compatible_partitions: impl Into<Value<bool>>,
-            per_hour_partition: impl Into<Value<bool>>,
-        ) -> Self {
+        pub fn new(required: DestinationOptionsRequired) -> Self {
             DestinationOptions {
-                file_format: file_format.into(),
-                hive_compatible_partitions: hive_compatible_partitions.into(),
-                per_hour_partition: per_hour_partition.into(),
+                file_format: required.file_format,
+                hive_compatible_partitions: required.hive_compatible_partitions,
+                per_hour_partition: required.per_hour_partition,
             }
         }
     }
@@ -6574,15 +6620,22 @@ pub mod gateway_route_table_association {
         pub route_table_id: Value<String>,
     }
 
+    /// The required properties of a [`GatewayRouteTableAssociation`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct GatewayRouteTableAssociationRequired {
+        /// `RouteTableId`.
+        pub route_table_id: Value<String>,
+        /// `GatewayId`.
+        pub gateway_id: Value<String>,
+    }
+
     impl GatewayRouteTableAssociation {
         /// A new `GatewayRouteTableAssociation` with its required properties set and the optional ones unset.
-        pub fn new(
-            route_table_id: impl Into<Value<String>>,
-            gateway_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: GatewayRouteTableAssociationRequired) -> Self {
             GatewayRouteTableAssociation {
-                gateway_id: gateway_id.into(),
-                route_table_id: route_table_id.into(),
+                gateway_id: required.gateway_id,
+                route_table_id: required.route_table_id,
             }
         }
     }
@@ -7202,14 +7255,21 @@ pub mod ipam_pool {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`IpamPool`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct IpamPoolRequired {
+        /// `IpamScopeId`.
+        pub ipam_scope_id: Value<String>,
+        /// `AddressFamily`.
+        pub address_family: Value<String>,
+    }
+
     impl IpamPool {
         /// A new `IpamPool` with its required properties set and the optional ones unset.
-        pub fn new(
-            ipam_scope_id: impl Into<Value<String>>,
-            address_family: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: IpamPoolRequired) -> Self {
             IpamPool {
-                address_family: address_family.into(),
+                address_family: required.address_family,
                 allocation_default_netmask_length: None,
                 allocation_max_netmask_length: None,
                 allocation_min_netmask_length: None,
@@ -7217,7 +7277,7 @@ pub mod ipam_pool {
                 auto_import: None,
                 aws_service: None,
                 description: None,
-                ipam_scope_id: ipam_scope_id.into(),
+                ipam_scope_id: required.ipam_scope_id,
                 locale: None,
                 provisioned_cidrs: None,
                 public_ip_source: None,
@@ -7325,19 +7385,28 @@ pub mod ipam_pool {
         pub resource_type: Value<String>,
     }
 
+    /// The required properties of a [`SourceResource`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SourceResourceRequired {
+        /// `ResourceId`.
+        pub resource_id: Value<String>,
+        /// `ResourceOwner`.
+        pub resource_owner: Value<String>,
+        /// `ResourceRegion`.
+        pub resource_region: Value<String>,
+        /// `ResourceType`.
+        pub resource_type: Value<String>,
+    }
+
     impl SourceResource {
         /// A new `SourceResource` with its required properties set and the optional ones unset.
-        pub fn new(
-            resource_id: impl Into<Value<String>>,
-            resource_owner: impl Into<Value<String>>,
-            resource_region: impl Into<Value<String>>,
-            resource_type: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: SourceResourceRequired) -> Self {
             SourceResource {
-                resource_id: resource_id.into(),
-                resource_owner: resource_owner.into(),
-                resource_region: resource_region.into(),
-                resource_type: resource_type.into(),
+                resource_id: required.resource_id,
+                resource_owner: required.resource_owner,
+                resource_region: required.resource_region,
+                resource_type: required.resource_type,
             }
         }
     }
@@ -7760,21 +7829,30 @@ pub mod ipam_prefix_list_resolver_target {
         pub track_latest_version: Value<bool>,
     }
 
+    /// The required properties of a [`IpamPrefixListResolverTarget`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct IpamPrefixListResolverTargetRequired {
+        /// `IpamPrefixListResolverId`.
+        pub ipam_prefix_list_resolver_id: Value<String>,
+        /// `PrefixListId`.
+        pub prefix_list_id: Value<String>,
+        /// `PrefixListRegion`.
+        pub prefix_list_region: Value<String>,
+        /// `TrackLatestVersion`.
+        pub track_latest_version: Value<bool>,
+    }
+
     impl IpamPrefixListResolverTarget {
         /// A new `IpamPrefixListResolverTarget` with its required properties set and the optional ones unset.
-        pub fn new(
-            ipam_prefix_list_resolver_id: impl Into<Value<String>>,
-            prefix_list_id: impl Into<Value<String>>,
-            prefix_list_region: impl Into<Value<String>>,
-            track_latest_version: impl Into<Value<bool>>,
-        ) -> Self {
+        pub fn new(required: IpamPrefixListResolverTargetRequired) -> Self {
             IpamPrefixListResolverTarget {
                 desired_version: None,
-                ipam_prefix_list_resolver_id: ipam_prefix_list_resolver_id.into(),
-                prefix_list_id: prefix_list_id.into(),
-                prefix_list_region: prefix_list_region.into(),
+                ipam_prefix_list_resolver_id: required.ipam_prefix_list_resolver_id,
+                prefix_list_id: required.prefix_list_id,
+                prefix_list_region: required.prefix_list_region,
                 tags: None,
-                track_latest_version: track_latest_version.into(),
+                track_latest_version: required.track_latest_version,
             }
         }
     }
@@ -7977,15 +8055,22 @@ pub mod ipam_resource_discovery_association {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`IpamResourceDiscoveryAssociation`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct IpamResourceDiscoveryAssociationRequired {
+        /// `IpamId`.
+        pub ipam_id: Value<String>,
+        /// `IpamResourceDiscoveryId`.
+        pub ipam_resource_discovery_id: Value<String>,
+    }
+
     impl IpamResourceDiscoveryAssociation {
         /// A new `IpamResourceDiscoveryAssociation` with its required properties set and the optional ones unset.
-        pub fn new(
-            ipam_id: impl Into<Value<String>>,
-            ipam_resource_discovery_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: IpamResourceDiscoveryAssociationRequired) -> Self {
             IpamResourceDiscoveryAssociation {
-                ipam_id: ipam_id.into(),
-                ipam_resource_discovery_id: ipam_resource_discovery_id.into(),
+                ipam_id: required.ipam_id,
+                ipam_resource_discovery_id: required.ipam_resource_discovery_id,
                 tags: None,
             }
         }
@@ -9177,12 +9262,22 @@ pub mod instance {
         pub volume_id: Value<String>,
     }
 
+    /// The required properties of a [`Volume`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct VolumeRequired {
+        /// `Device`.
+        pub device: Value<String>,
+        /// `VolumeId`.
+        pub volume_id: Value<String>,
+    }
+
     impl Volume {
         /// A new `Volume` with its required properties set and the optional ones unset.
-        pub fn new(device: impl Into<Value<String>>, volume_id: impl Into<Value<String>>) -> Self {
+        pub fn new(required: VolumeRequired) -> Self {
             Volume {
-                device: device.into(),
-                volume_id: volume_id.into(),
+                device: required.device,
+                volume_id: required.volume_id,
             }
         }
     }
@@ -9845,15 +9940,22 @@ pub mod ip_pool_route_table_association {
         pub route_table_id: Value<String>,
     }
 
+    /// The required properties of a [`IpPoolRouteTableAssociation`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct IpPoolRouteTableAssociationRequired {
+        /// `PublicIpv4Pool`.
+        pub public_ipv4_pool: Value<String>,
+        /// `RouteTableId`.
+        pub route_table_id: Value<String>,
+    }
+
     impl IpPoolRouteTableAssociation {
         /// A new `IpPoolRouteTableAssociation` with its required properties set and the optional ones unset.
-        pub fn new(
-            public_ipv4_pool: impl Into<Value<String>>,
-            route_table_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: IpPoolRouteTableAssociationRequired) -> Self {
             IpPoolRouteTableAssociation {
-                public_ipv4_pool: public_ipv4_pool.into(),
-                route_table_id: route_table_id.into(),
+                public_ipv4_pool: required.public_ipv4_pool,
+                route_table_id: required.route_table_id,
             }
         }
     }
@@ -10030,18 +10132,26 @@ pub mod ipam_internet_registry_association {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`IpamInternetRegistryAssociation`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct IpamInternetRegistryAssociationRequired {
+        /// `IpamId`.
+        pub ipam_id: Value<String>,
+        /// `Rir`.
+        pub rir: Value<Rir>,
+        /// `OrganizationHandle`.
+        pub organization_handle: Value<String>,
+    }
+
     impl IpamInternetRegistryAssociation {
         /// A new `IpamInternetRegistryAssociation` with its required properties set and the optional ones unset.
-        pub fn new(
-            ipam_id: impl Into<Value<String>>,
-            rir: impl Into<Value<Rir>>,
-            organization_handle: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: IpamInternetRegistryAssociationRequired) -> Self {
             IpamInternetRegistryAssociation {
                 description: None,
-                ipam_id: ipam_id.into(),
-                organization_handle: organization_handle.into(),
-                rir: rir.into(),
+                ipam_id: required.ipam_id,
+                organization_handle: required.organization_handle,
+                rir: required.rir,
                 tags: None,
             }
         }
@@ -13409,16 +13519,23 @@ pub mod local_gateway_route_table_vpc_association {
         pub vpc_id: Value<String>,
     }
 
+    /// The required properties of a [`LocalGatewayRouteTableVpcAssociation`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct LocalGatewayRouteTableVpcAssociationRequired {
+        /// `LocalGatewayRouteTableId`.
+        pub local_gateway_route_table_id: Value<String>,
+        /// `VpcId`.
+        pub vpc_id: Value<String>,
+    }
+
     impl LocalGatewayRouteTableVpcAssociation {
         /// A new `LocalGatewayRouteTableVpcAssociation` with its required properties set and the optional ones unset.
-        pub fn new(
-            local_gateway_route_table_id: impl Into<Value<String>>,
-            vpc_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: LocalGatewayRouteTableVpcAssociationRequired) -> Self {
             LocalGatewayRouteTableVpcAssociation {
-                local_gateway_route_table_id: local_gateway_route_table_id.into(),
+                local_gateway_route_table_id: required.local_gateway_route_table_id,
                 tags: None,
-                vpc_id: vpc_id.into(),
+                vpc_id: required.vpc_id,
             }
         }
     }
@@ -13493,16 +13610,25 @@ pub mod local_gateway_route_table_virtual_interface_group_association {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`LocalGatewayRouteTableVirtualInterfaceGroupAssociation`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct LocalGatewayRouteTableVirtualInterfaceGroupAssociationRequired {
+        /// `LocalGatewayRouteTableId`.
+        pub local_gateway_route_table_id: Value<String>,
+        /// `LocalGatewayVirtualInterfaceGroupId`.
+        pub local_gateway_virtual_interface_group_id: Value<String>,
+    }
+
     impl LocalGatewayRouteTableVirtualInterfaceGroupAssociation {
         /// A new `LocalGatewayRouteTableVirtualInterfaceGroupAssociation` with its required properties set and the optional ones unset.
         pub fn new(
-            local_gateway_route_table_id: impl Into<Value<String>>,
-            local_gateway_virtual_interface_group_id: impl Into<Value<String>>,
+            required: LocalGatewayRouteTableVirtualInterfaceGroupAssociationRequired,
         ) -> Self {
             LocalGatewayRouteTableVirtualInterfaceGroupAssociation {
-                local_gateway_route_table_id: local_gateway_route_table_id.into(),
-                local_gateway_virtual_interface_group_id: local_gateway_virtual_interface_group_id
-                    .into(),
+                local_gateway_route_table_id: required.local_gateway_route_table_id,
+                local_gateway_virtual_interface_group_id: required
+                    .local_gateway_virtual_interface_group_id,
                 tags: None,
             }
         }
@@ -13611,25 +13737,35 @@ pub mod local_gateway_virtual_interface {
         pub vlan: Value<i64>,
     }
 
+    /// The required properties of a [`LocalGatewayVirtualInterface`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct LocalGatewayVirtualInterfaceRequired {
+        /// `OutpostLagId`.
+        pub outpost_lag_id: Value<String>,
+        /// `LocalGatewayVirtualInterfaceGroupId`.
+        pub local_gateway_virtual_interface_group_id: Value<String>,
+        /// `Vlan`.
+        pub vlan: Value<i64>,
+        /// `LocalAddress`.
+        pub local_address: Value<String>,
+        /// `PeerAddress`.
+        pub peer_address: Value<String>,
+    }
+
     impl LocalGatewayVirtualInterface {
         /// A new `LocalGatewayVirtualInterface` with its required properties set and the optional ones unset.
-        pub fn new(
-            outpost_lag_id: impl Into<Value<String>>,
-            local_gateway_virtual_interface_group_id: impl Into<Value<String>>,
-            vlan: impl Into<Value<i64>>,
-            local_address: impl Into<Value<String>>,
-            peer_address: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: LocalGatewayVirtualInterfaceRequired) -> Self {
             LocalGatewayVirtualInterface {
-                local_address: local_address.into(),
-                local_gateway_virtual_interface_group_id: local_gateway_virtual_interface_group_id
-                    .into(),
-                outpost_lag_id: outpost_lag_id.into(),
-                peer_address: peer_address.into(),
+                local_address: required.local_address,
+                local_gateway_virtual_interface_group_id: required
+                    .local_gateway_virtual_interface_group_id,
+                outpost_lag_id: required.outpost_lag_id,
+                peer_address: required.peer_address,
                 peer_bgp_asn: None,
                 peer_bgp_asn_extended: None,
                 tags: None,
-                vlan: vlan.into(),
+                vlan: required.vlan,
             }
         }
     }
@@ -14132,24 +14268,33 @@ pub mod network_acl_entry {
         pub rule_number: Value<i64>,
     }
 
+    /// The required properties of a [`NetworkAclEntry`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct NetworkAclEntryRequired {
+        /// `NetworkAclId`.
+        pub network_acl_id: Value<String>,
+        /// `RuleAction`.
+        pub rule_action: Value<String>,
+        /// `RuleNumber`.
+        pub rule_number: Value<i64>,
+        /// `Protocol`.
+        pub protocol: Value<i64>,
+    }
+
     impl NetworkAclEntry {
         /// A new `NetworkAclEntry` with its required properties set and the optional ones unset.
-        pub fn new(
-            network_acl_id: impl Into<Value<String>>,
-            rule_action: impl Into<Value<String>>,
-            rule_number: impl Into<Value<i64>>,
-            protocol: impl Into<Value<i64>>,
-        ) -> Self {
+        pub fn new(required: NetworkAclEntryRequired) -> Self {
             NetworkAclEntry {
                 cidr_block: None,
                 egress: None,
                 icmp: None,
                 ipv6_cidr_block: None,
-                network_acl_id: network_acl_id.into(),
+                network_acl_id: required.network_acl_id,
                 port_range: None,
-                protocol: protocol.into(),
-                rule_action: rule_action.into(),
-                rule_number: rule_number.into(),
+                protocol: required.protocol,
+                rule_action: required.rule_action,
+                rule_number: required.rule_number,
             }
         }
     }
@@ -15304,20 +15449,28 @@ pub mod network_interface_attachment {
         pub network_interface_id: Value<String>,
     }
 
+    /// The required properties of a [`NetworkInterfaceAttachment`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct NetworkInterfaceAttachmentRequired {
+        /// `DeviceIndex`.
+        pub device_index: Value<String>,
+        /// `InstanceId`.
+        pub instance_id: Value<String>,
+        /// `NetworkInterfaceId`.
+        pub network_interface_id: Value<String>,
+    }
+
     impl NetworkInterfaceAttachment {
         /// A new `NetworkInterfaceAttachment` with its required properties set and the optional ones unset.
-        pub fn new(
-            device_index: impl Into<Value<String>>,
-            instance_id: impl Into<Value<String>>,
-            network_interface_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: NetworkInterfaceAttachmentRequired) -> Self {
             NetworkInterfaceAttachment {
                 delete_on_termination: None,
-                device_index: device_index.into(),
+                device_index: required.device_index,
                 ena_queue_count: None,
                 ena_srd_specification: None,
-                instance_id: instance_id.into(),
-                network_interface_id: network_interface_id.into(),
+                instance_id: required.instance_id,
+                network_interface_id: required.network_interface_id,
             }
         }
     }
@@ -15419,17 +15572,25 @@ pub mod network_interface_permission {
         pub permission: Value<String>,
     }
 
+    /// The required properties of a [`NetworkInterfacePermission`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct NetworkInterfacePermissionRequired {
+        /// `AwsAccountId`.
+        pub aws_account_id: Value<String>,
+        /// `NetworkInterfaceId`.
+        pub network_interface_id: Value<String>,
+        /// `Permission`.
+        pub permission: Value<String>,
+    }
+
     impl NetworkInterfacePermission {
         /// A new `NetworkInterfacePermission` with its required properties set and the optional ones unset.
-        pub fn new(
-            aws_account_id: impl Into<Value<String>>,
-            network_interface_id: impl Into<Value<String>>,
-            permission: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: NetworkInterfacePermissionRequired) -> Self {
             NetworkInterfacePermission {
-                aws_account_id: aws_account_id.into(),
-                network_interface_id: network_interface_id.into(),
-                permission: permission.into(),
+                aws_account_id: required.aws_account_id,
+                network_interface_id: required.network_interface_id,
+                permission: required.permission,
             }
         }
     }
@@ -15492,19 +15653,28 @@ pub mod network_performance_metric_subscription {
         pub statistic: Value<String>,
     }
 
+    /// The required properties of a [`NetworkPerformanceMetricSubscription`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct NetworkPerformanceMetricSubscriptionRequired {
+        /// `Source`.
+        pub source: Value<String>,
+        /// `Destination`.
+        pub destination: Value<String>,
+        /// `Metric`.
+        pub metric: Value<String>,
+        /// `Statistic`.
+        pub statistic: Value<String>,
+    }
+
     impl NetworkPerformanceMetricSubscription {
         /// A new `NetworkPerformanceMetricSubscription` with its required properties set and the optional ones unset.
-        pub fn new(
-            source: impl Into<Value<String>>,
-            destination: impl Into<Value<String>>,
-            metric: impl Into<Value<String>>,
-            statistic: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: NetworkPerformanceMetricSubscriptionRequired) -> Self {
             NetworkPerformanceMetricSubscription {
-                destination: destination.into(),
-                metric: metric.into(),
-                source: source.into(),
-                statistic: statistic.into(),
+                destination: required.destination,
+                metric: required.metric,
+                source: required.source,
+                statistic: required.statistic,
             }
         }
     }
@@ -16125,15 +16295,22 @@ pub mod route_server_association {
         pub vpc_id: Value<String>,
     }
 
+    /// The required properties of a [`RouteServerAssociation`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct RouteServerAssociationRequired {
+        /// `RouteServerId`.
+        pub route_server_id: Value<String>,
+        /// `VpcId`.
+        pub vpc_id: Value<String>,
+    }
+
     impl RouteServerAssociation {
         /// A new `RouteServerAssociation` with its required properties set and the optional ones unset.
-        pub fn new(
-            route_server_id: impl Into<Value<String>>,
-            vpc_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: RouteServerAssociationRequired) -> Self {
             RouteServerAssociation {
-                route_server_id: route_server_id.into(),
-                vpc_id: vpc_id.into(),
+                route_server_id: required.route_server_id,
+                vpc_id: required.vpc_id,
             }
         }
     }
@@ -16182,15 +16359,22 @@ pub mod route_server_endpoint {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`RouteServerEndpoint`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct RouteServerEndpointRequired {
+        /// `RouteServerId`.
+        pub route_server_id: Value<String>,
+        /// `SubnetId`.
+        pub subnet_id: Value<String>,
+    }
+
     impl RouteServerEndpoint {
         /// A new `RouteServerEndpoint` with its required properties set and the optional ones unset.
-        pub fn new(
-            route_server_id: impl Into<Value<String>>,
-            subnet_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: RouteServerEndpointRequired) -> Self {
             RouteServerEndpoint {
-                route_server_id: route_server_id.into(),
-                subnet_id: subnet_id.into(),
+                route_server_id: required.route_server_id,
+                subnet_id: required.subnet_id,
                 tags: None,
             }
         }
@@ -16276,17 +16460,25 @@ pub mod route_server_peer {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`RouteServerPeer`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct RouteServerPeerRequired {
+        /// `RouteServerEndpointId`.
+        pub route_server_endpoint_id: Value<String>,
+        /// `PeerAddress`.
+        pub peer_address: Value<String>,
+        /// `BgpOptions`.
+        pub bgp_options: BgpOptions,
+    }
+
     impl RouteServerPeer {
         /// A new `RouteServerPeer` with its required properties set and the optional ones unset.
-        pub fn new(
-            route_server_endpoint_id: impl Into<Value<String>>,
-            peer_address: impl Into<Value<String>>,
-            bgp_options: impl Into<BgpOptions>,
-        ) -> Self {
+        pub fn new(required: RouteServerPeerRequired) -> Self {
             RouteServerPeer {
-                bgp_options: bgp_options.into(),
-                peer_address: peer_address.into(),
-                route_server_endpoint_id: route_server_endpoint_id.into(),
+                bgp_options: required.bgp_options,
+                peer_address: required.peer_address,
+                route_server_endpoint_id: required.route_server_endpoint_id,
                 tags: None,
             }
         }
@@ -16426,15 +16618,22 @@ pub mod route_server_propagation {
         pub route_table_id: Value<String>,
     }
 
+    /// The required properties of a [`RouteServerPropagation`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct RouteServerPropagationRequired {
+        /// `RouteServerId`.
+        pub route_server_id: Value<String>,
+        /// `RouteTableId`.
+        pub route_table_id: Value<String>,
+    }
+
     impl RouteServerPropagation {
         /// A new `RouteServerPropagation` with its required properties set and the optional ones unset.
-        pub fn new(
-            route_server_id: impl Into<Value<String>>,
-            route_table_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: RouteServerPropagationRequired) -> Self {
             RouteServerPropagation {
-                route_server_id: route_server_id.into(),
-                route_table_id: route_table_id.into(),
+                route_server_id: required.route_server_id,
+                route_table_id: required.route_table_id,
             }
         }
     }
@@ -16936,12 +17135,19 @@ pub mod security_group_egress {
         pub to_port: Option<Value<i64>>,
     }
 
+    /// The required properties of a [`SecurityGroupEgress`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SecurityGroupEgressRequired {
+        /// `IpProtocol`.
+        pub ip_protocol: Value<String>,
+        /// `GroupId`.
+        pub group_id: Value<String>,
+    }
+
     impl SecurityGroupEgress {
         /// A new `SecurityGroupEgress` with its required properties set and the optional ones unset.
-        pub fn new(
-            ip_protocol: impl Into<Value<String>>,
-            group_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: SecurityGroupEgressRequired) -> Self {
             SecurityGroupEgress {
                 cidr_ip: None,
                 cidr_ipv6: None,
@@ -16949,8 +17155,8 @@ pub mod security_group_egress {
                 destination_prefix_list_id: None,
                 destination_security_group_id: None,
                 from_port: None,
-                group_id: group_id.into(),
-                ip_protocol: ip_protocol.into(),
+                group_id: required.group_id,
+                ip_protocol: required.ip_protocol,
                 to_port: None,
             }
         }
@@ -17141,12 +17347,22 @@ pub mod security_group_vpc_association {
         pub vpc_id: Value<String>,
     }
 
+    /// The required properties of a [`SecurityGroupVpcAssociation`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SecurityGroupVpcAssociationRequired {
+        /// `GroupId`.
+        pub group_id: Value<String>,
+        /// `VpcId`.
+        pub vpc_id: Value<String>,
+    }
+
     impl SecurityGroupVpcAssociation {
         /// A new `SecurityGroupVpcAssociation` with its required properties set and the optional ones unset.
-        pub fn new(group_id: impl Into<Value<String>>, vpc_id: impl Into<Value<String>>) -> Self {
+        pub fn new(required: SecurityGroupVpcAssociationRequired) -> Self {
             SecurityGroupVpcAssociation {
-                group_id: group_id.into(),
-                vpc_id: vpc_id.into(),
+                group_id: required.group_id,
+                vpc_id: required.vpc_id,
             }
         }
     }
@@ -19827,18 +20043,26 @@ pub mod subnet_cidr_reservation {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`SubnetCidrReservation`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SubnetCidrReservationRequired {
+        /// `SubnetId`.
+        pub subnet_id: Value<String>,
+        /// `Cidr`.
+        pub cidr: Value<String>,
+        /// `ReservationType`.
+        pub reservation_type: Value<ReservationType>,
+    }
+
     impl SubnetCidrReservation {
         /// A new `SubnetCidrReservation` with its required properties set and the optional ones unset.
-        pub fn new(
-            subnet_id: impl Into<Value<String>>,
-            cidr: impl Into<Value<String>>,
-            reservation_type: impl Into<Value<ReservationType>>,
-        ) -> Self {
+        pub fn new(required: SubnetCidrReservationRequired) -> Self {
             SubnetCidrReservation {
-                cidr: cidr.into(),
+                cidr: required.cidr,
                 description: None,
-                reservation_type: reservation_type.into(),
-                subnet_id: subnet_id.into(),
+                reservation_type: required.reservation_type,
+                subnet_id: required.subnet_id,
                 tags: None,
             }
         }
@@ -19933,15 +20157,22 @@ pub mod subnet_network_acl_association {
         pub subnet_id: Value<String>,
     }
 
+    /// The required properties of a [`SubnetNetworkAclAssociation`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SubnetNetworkAclAssociationRequired {
+        /// `NetworkAclId`.
+        pub network_acl_id: Value<String>,
+        /// `SubnetId`.
+        pub subnet_id: Value<String>,
+    }
+
     impl SubnetNetworkAclAssociation {
         /// A new `SubnetNetworkAclAssociation` with its required properties set and the optional ones unset.
-        pub fn new(
-            network_acl_id: impl Into<Value<String>>,
-            subnet_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: SubnetNetworkAclAssociationRequired) -> Self {
             SubnetNetworkAclAssociation {
-                network_acl_id: network_acl_id.into(),
-                subnet_id: subnet_id.into(),
+                network_acl_id: required.network_acl_id,
+                subnet_id: required.subnet_id,
             }
         }
     }
@@ -19998,15 +20229,22 @@ pub mod subnet_route_table_association {
         pub subnet_id: Value<String>,
     }
 
+    /// The required properties of a [`SubnetRouteTableAssociation`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SubnetRouteTableAssociationRequired {
+        /// `RouteTableId`.
+        pub route_table_id: Value<String>,
+        /// `SubnetId`.
+        pub subnet_id: Value<String>,
+    }
+
     impl SubnetRouteTableAssociation {
         /// A new `SubnetRouteTableAssociation` with its required properties set and the optional ones unset.
-        pub fn new(
-            route_table_id: impl Into<Value<String>>,
-            subnet_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: SubnetRouteTableAssociationRequired) -> Self {
             SubnetRouteTableAssociation {
-                route_table_id: route_table_id.into(),
-                subnet_id: subnet_id.into(),
+                route_table_id: required.route_table_id,
+                subnet_id: required.subnet_id,
             }
         }
     }
@@ -20194,28 +20432,39 @@ pub mod traffic_mirror_filter_rule {
         pub traffic_mirror_filter_id: Value<String>,
     }
 
+    /// The required properties of a [`TrafficMirrorFilterRule`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct TrafficMirrorFilterRuleRequired {
+        /// `RuleAction`.
+        pub rule_action: Value<String>,
+        /// `SourceCidrBlock`.
+        pub source_cidr_block: Value<String>,
+        /// `RuleNumber`.
+        pub rule_number: Value<i64>,
+        /// `DestinationCidrBlock`.
+        pub destination_cidr_block: Value<String>,
+        /// `TrafficMirrorFilterId`.
+        pub traffic_mirror_filter_id: Value<String>,
+        /// `TrafficDirection`.
+        pub traffic_direction: Value<String>,
+    }
+
     impl TrafficMirrorFilterRule {
         /// A new `TrafficMirrorFilterRule` with its required properties set and the optional ones unset.
-        pub fn new(
-            rule_action: impl Into<Value<String>>,
-            source_cidr_block: impl Into<Value<String>>,
-            rule_number: impl Into<Value<i64>>,
-            destination_cidr_block: impl Into<Value<String>>,
-            traffic_mirror_filter_id: impl Into<Value<String>>,
-            traffic_direction: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: TrafficMirrorFilterRuleRequired) -> Self {
             TrafficMirrorFilterRule {
                 description: None,
-                destination_cidr_block: destination_cidr_block.into(),
+                destination_cidr_block: required.destination_cidr_block,
                 destination_port_range: None,
                 protocol: None,
-                rule_action: rule_action.into(),
-                rule_number: rule_number.into(),
-                source_cidr_block: source_cidr_block.into(),
+                rule_action: required.rule_action,
+                rule_number: required.rule_number,
+                source_cidr_block: required.source_cidr_block,
                 source_port_range: None,
                 tags: None,
-                traffic_direction: traffic_direction.into(),
-                traffic_mirror_filter_id: traffic_mirror_filter_id.into(),
+                traffic_direction: required.traffic_direction,
+                traffic_mirror_filter_id: required.traffic_mirror_filter_id,
             }
         }
     }
@@ -20260,12 +20509,22 @@ pub mod traffic_mirror_filter_rule {
         pub to_port: Value<i64>,
     }
 
+    /// The required properties of a [`TrafficMirrorPortRange`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct TrafficMirrorPortRangeRequired {
+        /// `FromPort`.
+        pub from_port: Value<i64>,
+        /// `ToPort`.
+        pub to_port: Value<i64>,
+    }
+
     impl TrafficMirrorPortRange {
         /// A new `TrafficMirrorPortRange` with its required properties set and the optional ones unset.
-        pub fn new(from_port: impl Into<Value<i64>>, to_port: impl Into<Value<i64>>) -> Self {
+        pub fn new(required: TrafficMirrorPortRangeRequired) -> Self {
             TrafficMirrorPortRange {
-                from_port: from_port.into(),
-                to_port: to_port.into(),
+                from_port: required.from_port,
+                to_port: required.to_port,
             }
         }
     }
@@ -20324,23 +20583,32 @@ pub mod traffic_mirror_session {
         pub virtual_network_id: Option<Value<i64>>,
     }
 
+    /// The required properties of a [`TrafficMirrorSession`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct TrafficMirrorSessionRequired {
+        /// `NetworkInterfaceId`.
+        pub network_interface_id: Value<String>,
+        /// `TrafficMirrorFilterId`.
+        pub traffic_mirror_filter_id: Value<String>,
+        /// `SessionNumber`.
+        pub session_number: Value<i64>,
+        /// `TrafficMirrorTargetId`.
+        pub traffic_mirror_target_id: Value<String>,
+    }
+
     impl TrafficMirrorSession {
         /// A new `TrafficMirrorSession` with its required properties set and the optional ones unset.
-        pub fn new(
-            network_interface_id: impl Into<Value<String>>,
-            traffic_mirror_filter_id: impl Into<Value<String>>,
-            session_number: impl Into<Value<i64>>,
-            traffic_mirror_target_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: TrafficMirrorSessionRequired) -> Self {
             TrafficMirrorSession {
                 description: None,
-                network_interface_id: network_interface_id.into(),
+                network_interface_id: required.network_interface_id,
                 owner_id: None,
                 packet_length: None,
-                session_number: session_number.into(),
+                session_number: required.session_number,
                 tags: None,
-                traffic_mirror_filter_id: traffic_mirror_filter_id.into(),
-                traffic_mirror_target_id: traffic_mirror_target_id.into(),
+                traffic_mirror_filter_id: required.traffic_mirror_filter_id,
+                traffic_mirror_target_id: required.traffic_mirror_target_id,
                 virtual_network_id: None,
             }
         }
@@ -20676,19 +20944,27 @@ pub mod transit_gateway_attachment {
         pub vpc_id: Value<String>,
     }
 
+    /// The required properties of a [`TransitGatewayAttachment`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct TransitGatewayAttachmentRequired {
+        /// `VpcId`.
+        pub vpc_id: Value<String>,
+        /// `SubnetIds`.
+        pub subnet_ids: List<String>,
+        /// `TransitGatewayId`.
+        pub transit_gateway_id: Value<String>,
+    }
+
     impl TransitGatewayAttachment {
         /// A new `TransitGatewayAttachment` with its required properties set and the optional ones unset.
-        pub fn new(
-            vpc_id: impl Into<Value<String>>,
-            subnet_ids: impl Into<List<String>>,
-            transit_gateway_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: TransitGatewayAttachmentRequired) -> Self {
             TransitGatewayAttachment {
                 options: None,
-                subnet_ids: subnet_ids.into(),
+                subnet_ids: required.subnet_ids,
                 tags: None,
-                transit_gateway_id: transit_gateway_id.into(),
-                vpc_id: vpc_id.into(),
+                transit_gateway_id: required.transit_gateway_id,
+                vpc_id: required.vpc_id,
             }
         }
     }
@@ -21711,17 +21987,25 @@ pub mod transit_gateway_multicast_domain_association {
         pub transit_gateway_multicast_domain_id: Value<String>,
     }
 
+    /// The required properties of a [`TransitGatewayMulticastDomainAssociation`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct TransitGatewayMulticastDomainAssociationRequired {
+        /// `TransitGatewayMulticastDomainId`.
+        pub transit_gateway_multicast_domain_id: Value<String>,
+        /// `TransitGatewayAttachmentId`.
+        pub transit_gateway_attachment_id: Value<String>,
+        /// `SubnetId`.
+        pub subnet_id: Value<String>,
+    }
+
     impl TransitGatewayMulticastDomainAssociation {
         /// A new `TransitGatewayMulticastDomainAssociation` with its required properties set and the optional ones unset.
-        pub fn new(
-            transit_gateway_multicast_domain_id: impl Into<Value<String>>,
-            transit_gateway_attachment_id: impl Into<Value<String>>,
-            subnet_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: TransitGatewayMulticastDomainAssociationRequired) -> Self {
             TransitGatewayMulticastDomainAssociation {
-                subnet_id: subnet_id.into(),
-                transit_gateway_attachment_id: transit_gateway_attachment_id.into(),
-                transit_gateway_multicast_domain_id: transit_gateway_multicast_domain_id.into(),
+                subnet_id: required.subnet_id,
+                transit_gateway_attachment_id: required.transit_gateway_attachment_id,
+                transit_gateway_multicast_domain_id: required.transit_gateway_multicast_domain_id,
             }
         }
     }
@@ -21794,17 +22078,25 @@ pub mod transit_gateway_multicast_group_member {
         pub transit_gateway_multicast_domain_id: Value<String>,
     }
 
+    /// The required properties of a [`TransitGatewayMulticastGroupMember`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct TransitGatewayMulticastGroupMemberRequired {
+        /// `GroupIpAddress`.
+        pub group_ip_address: Value<String>,
+        /// `NetworkInterfaceId`.
+        pub network_interface_id: Value<String>,
+        /// `TransitGatewayMulticastDomainId`.
+        pub transit_gateway_multicast_domain_id: Value<String>,
+    }
+
     impl TransitGatewayMulticastGroupMember {
         /// A new `TransitGatewayMulticastGroupMember` with its required properties set and the optional ones unset.
-        pub fn new(
-            group_ip_address: impl Into<Value<String>>,
-            network_interface_id: impl Into<Value<String>>,
-            transit_gateway_multicast_domain_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: TransitGatewayMulticastGroupMemberRequired) -> Self {
             TransitGatewayMulticastGroupMember {
-                group_ip_address: group_ip_address.into(),
-                network_interface_id: network_interface_id.into(),
-                transit_gateway_multicast_domain_id: transit_gateway_multicast_domain_id.into(),
+                group_ip_address: required.group_ip_address,
+                network_interface_id: required.network_interface_id,
+                transit_gateway_multicast_domain_id: required.transit_gateway_multicast_domain_id,
             }
         }
     }
@@ -21895,17 +22187,25 @@ pub mod transit_gateway_multicast_group_source {
         pub transit_gateway_multicast_domain_id: Value<String>,
     }
 
+    /// The required properties of a [`TransitGatewayMulticastGroupSource`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct TransitGatewayMulticastGroupSourceRequired {
+        /// `TransitGatewayMulticastDomainId`.
+        pub transit_gateway_multicast_domain_id: Value<String>,
+        /// `NetworkInterfaceId`.
+        pub network_interface_id: Value<String>,
+        /// `GroupIpAddress`.
+        pub group_ip_address: Value<String>,
+    }
+
     impl TransitGatewayMulticastGroupSource {
         /// A new `TransitGatewayMulticastGroupSource` with its required properties set and the optional ones unset.
-        pub fn new(
-            transit_gateway_multicast_domain_id: impl Into<Value<String>>,
-            network_interface_id: impl Into<Value<String>>,
-            group_ip_address: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: TransitGatewayMulticastGroupSourceRequired) -> Self {
             TransitGatewayMulticastGroupSource {
-                group_ip_address: group_ip_address.into(),
-                network_interface_id: network_interface_id.into(),
-                transit_gateway_multicast_domain_id: transit_gateway_multicast_domain_id.into(),
+                group_ip_address: required.group_ip_address,
+                network_interface_id: required.network_interface_id,
+                transit_gateway_multicast_domain_id: required.transit_gateway_multicast_domain_id,
             }
         }
     }
@@ -22004,20 +22304,29 @@ pub mod transit_gateway_peering_attachment {
         pub transit_gateway_id: Value<String>,
     }
 
+    /// The required properties of a [`TransitGatewayPeeringAttachment`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct TransitGatewayPeeringAttachmentRequired {
+        /// `TransitGatewayId`.
+        pub transit_gateway_id: Value<String>,
+        /// `PeerTransitGatewayId`.
+        pub peer_transit_gateway_id: Value<String>,
+        /// `PeerAccountId`.
+        pub peer_account_id: Value<String>,
+        /// `PeerRegion`.
+        pub peer_region: Value<String>,
+    }
+
     impl TransitGatewayPeeringAttachment {
         /// A new `TransitGatewayPeeringAttachment` with its required properties set and the optional ones unset.
-        pub fn new(
-            transit_gateway_id: impl Into<Value<String>>,
-            peer_transit_gateway_id: impl Into<Value<String>>,
-            peer_account_id: impl Into<Value<String>>,
-            peer_region: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: TransitGatewayPeeringAttachmentRequired) -> Self {
             TransitGatewayPeeringAttachment {
-                peer_account_id: peer_account_id.into(),
-                peer_region: peer_region.into(),
-                peer_transit_gateway_id: peer_transit_gateway_id.into(),
+                peer_account_id: required.peer_account_id,
+                peer_region: required.peer_region,
+                peer_transit_gateway_id: required.peer_transit_gateway_id,
                 tags: None,
-                transit_gateway_id: transit_gateway_id.into(),
+                transit_gateway_id: required.transit_gateway_id,
             }
         }
     }
@@ -22164,15 +22473,22 @@ pub mod transit_gateway_policy_table_association {
         pub transit_gateway_policy_table_id: Value<String>,
     }
 
+    /// The required properties of a [`TransitGatewayPolicyTableAssociation`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct TransitGatewayPolicyTableAssociationRequired {
+        /// `TransitGatewayPolicyTableId`.
+        pub transit_gateway_policy_table_id: Value<String>,
+        /// `TransitGatewayAttachmentId`.
+        pub transit_gateway_attachment_id: Value<String>,
+    }
+
     impl TransitGatewayPolicyTableAssociation {
         /// A new `TransitGatewayPolicyTableAssociation` with its required properties set and the optional ones unset.
-        pub fn new(
-            transit_gateway_policy_table_id: impl Into<Value<String>>,
-            transit_gateway_attachment_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: TransitGatewayPolicyTableAssociationRequired) -> Self {
             TransitGatewayPolicyTableAssociation {
-                transit_gateway_attachment_id: transit_gateway_attachment_id.into(),
-                transit_gateway_policy_table_id: transit_gateway_policy_table_id.into(),
+                transit_gateway_attachment_id: required.transit_gateway_attachment_id,
+                transit_gateway_policy_table_id: required.transit_gateway_policy_table_id,
             }
         }
     }
@@ -22238,19 +22554,28 @@ pub mod transit_gateway_policy_table_entry {
         pub transit_gateway_policy_table_id: Value<String>,
     }
 
+    /// The required properties of a [`TransitGatewayPolicyTableEntry`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct TransitGatewayPolicyTableEntryRequired {
+        /// `TransitGatewayPolicyTableId`.
+        pub transit_gateway_policy_table_id: Value<String>,
+        /// `PolicyRuleNumber`.
+        pub policy_rule_number: Value<String>,
+        /// `PolicyRule`.
+        pub policy_rule: TransitGatewayPolicyRule,
+        /// `TargetRouteTableId`.
+        pub target_route_table_id: Value<String>,
+    }
+
     impl TransitGatewayPolicyTableEntry {
         /// A new `TransitGatewayPolicyTableEntry` with its required properties set and the optional ones unset.
-        pub fn new(
-            transit_gateway_policy_table_id: impl Into<Value<String>>,
-            policy_rule_number: impl Into<Value<String>>,
-            policy_rule: impl Into<TransitGatewayPolicyRule>,
-            target_route_table_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: TransitGatewayPolicyTableEntryRequired) -> Self {
             TransitGatewayPolicyTableEntry {
-                policy_rule: policy_rule.into(),
-                policy_rule_number: policy_rule_number.into(),
-                target_route_table_id: target_route_table_id.into(),
-                transit_gateway_policy_table_id: transit_gateway_policy_table_id.into(),
+                policy_rule: required.policy_rule,
+                policy_rule_number: required.policy_rule_number,
+                target_route_table_id: required.target_route_table_id,
+                transit_gateway_policy_table_id: required.transit_gateway_policy_table_id,
             }
         }
     }
@@ -22364,17 +22689,24 @@ pub mod transit_gateway_route {
         pub transit_gateway_route_table_id: Value<String>,
     }
 
+    /// The required properties of a [`TransitGatewayRoute`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct TransitGatewayRouteRequired {
+        /// `TransitGatewayRouteTableId`.
+        pub transit_gateway_route_table_id: Value<String>,
+        /// `DestinationCidrBlock`.
+        pub destination_cidr_block: Value<String>,
+    }
+
     impl TransitGatewayRoute {
         /// A new `TransitGatewayRoute` with its required properties set and the optional ones unset.
-        pub fn new(
-            transit_gateway_route_table_id: impl Into<Value<String>>,
-            destination_cidr_block: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: TransitGatewayRouteRequired) -> Self {
             TransitGatewayRoute {
                 blackhole: None,
-                destination_cidr_block: destination_cidr_block.into(),
+                destination_cidr_block: required.destination_cidr_block,
                 transit_gateway_attachment_id: None,
-                transit_gateway_route_table_id: transit_gateway_route_table_id.into(),
+                transit_gateway_route_table_id: required.transit_gateway_route_table_id,
             }
         }
     }
@@ -22482,15 +22814,22 @@ pub mod transit_gateway_route_table_association {
         pub transit_gateway_route_table_id: Value<String>,
     }
 
+    /// The required properties of a [`TransitGatewayRouteTableAssociation`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct TransitGatewayRouteTableAssociationRequired {
+        /// `TransitGatewayRouteTableId`.
+        pub transit_gateway_route_table_id: Value<String>,
+        /// `TransitGatewayAttachmentId`.
+        pub transit_gateway_attachment_id: Value<String>,
+    }
+
     impl TransitGatewayRouteTableAssociation {
         /// A new `TransitGatewayRouteTableAssociation` with its required properties set and the optional ones unset.
-        pub fn new(
-            transit_gateway_route_table_id: impl Into<Value<String>>,
-            transit_gateway_attachment_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: TransitGatewayRouteTableAssociationRequired) -> Self {
             TransitGatewayRouteTableAssociation {
-                transit_gateway_attachment_id: transit_gateway_attachment_id.into(),
-                transit_gateway_route_table_id: transit_gateway_route_table_id.into(),
+                transit_gateway_attachment_id: required.transit_gateway_attachment_id,
+                transit_gateway_route_table_id: required.transit_gateway_route_table_id,
             }
         }
     }
@@ -22535,15 +22874,22 @@ pub mod transit_gateway_route_table_propagation {
         pub transit_gateway_route_table_id: Value<String>,
     }
 
+    /// The required properties of a [`TransitGatewayRouteTablePropagation`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct TransitGatewayRouteTablePropagationRequired {
+        /// `TransitGatewayRouteTableId`.
+        pub transit_gateway_route_table_id: Value<String>,
+        /// `TransitGatewayAttachmentId`.
+        pub transit_gateway_attachment_id: Value<String>,
+    }
+
     impl TransitGatewayRouteTablePropagation {
         /// A new `TransitGatewayRouteTablePropagation` with its required properties set and the optional ones unset.
-        pub fn new(
-            transit_gateway_route_table_id: impl Into<Value<String>>,
-            transit_gateway_attachment_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: TransitGatewayRouteTablePropagationRequired) -> Self {
             TransitGatewayRouteTablePropagation {
-                transit_gateway_attachment_id: transit_gateway_attachment_id.into(),
-                transit_gateway_route_table_id: transit_gateway_route_table_id.into(),
+                transit_gateway_attachment_id: required.transit_gateway_attachment_id,
+                transit_gateway_route_table_id: required.transit_gateway_route_table_id,
             }
         }
     }
@@ -22611,21 +22957,29 @@ pub mod transit_gateway_vpc_attachment {
         pub vpc_id: Value<String>,
     }
 
+    /// The required properties of a [`TransitGatewayVpcAttachment`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct TransitGatewayVpcAttachmentRequired {
+        /// `SubnetIds`.
+        pub subnet_ids: List<String>,
+        /// `VpcId`.
+        pub vpc_id: Value<String>,
+        /// `TransitGatewayId`.
+        pub transit_gateway_id: Value<String>,
+    }
+
     impl TransitGatewayVpcAttachment {
         /// A new `TransitGatewayVpcAttachment` with its required properties set and the optional ones unset.
-        pub fn new(
-            subnet_ids: impl Into<List<String>>,
-            vpc_id: impl Into<Value<String>>,
-            transit_gateway_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: TransitGatewayVpcAttachmentRequired) -> Self {
             TransitGatewayVpcAttachment {
                 add_subnet_ids: None,
                 options: None,
                 remove_subnet_ids: None,
-                subnet_ids: subnet_ids.into(),
+                subnet_ids: required.subnet_ids,
                 tags: None,
-                transit_gateway_id: transit_gateway_id.into(),
-                vpc_id: vpc_id.into(),
+                transit_gateway_id: required.transit_gateway_id,
+                vpc_id: required.vpc_id,
             }
         }
     }
@@ -23955,15 +24309,22 @@ pub mod vpcdhcp_options_association {
         pub vpc_id: Value<String>,
     }
 
+    /// The required properties of a [`VpcdhcpOptionsAssociation`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct VpcdhcpOptionsAssociationRequired {
+        /// `VpcId`.
+        pub vpc_id: Value<String>,
+        /// `DhcpOptionsId`.
+        pub dhcp_options_id: Value<String>,
+    }
+
     impl VpcdhcpOptionsAssociation {
         /// A new `VpcdhcpOptionsAssociation` with its required properties set and the optional ones unset.
-        pub fn new(
-            vpc_id: impl Into<Value<String>>,
-            dhcp_options_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: VpcdhcpOptionsAssociationRequired) -> Self {
             VpcdhcpOptionsAssociation {
-                dhcp_options_id: dhcp_options_id.into(),
-                vpc_id: vpc_id.into(),
+                dhcp_options_id: required.dhcp_options_id,
+                vpc_id: required.vpc_id,
             }
         }
     }
@@ -25334,20 +25695,27 @@ pub mod vpc_peering_connection {
         pub vpc_id: Value<String>,
     }
 
+    /// The required properties of a [`VpcPeeringConnection`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct VpcPeeringConnectionRequired {
+        /// `VpcId`.
+        pub vpc_id: Value<String>,
+        /// `PeerVpcId`.
+        pub peer_vpc_id: Value<String>,
+    }
+
     impl VpcPeeringConnection {
         /// A new `VpcPeeringConnection` with its required properties set and the optional ones unset.
-        pub fn new(
-            vpc_id: impl Into<Value<String>>,
-            peer_vpc_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: VpcPeeringConnectionRequired) -> Self {
             VpcPeeringConnection {
                 assume_role_region: None,
                 peer_owner_id: None,
                 peer_region: None,
                 peer_role_arn: None,
-                peer_vpc_id: peer_vpc_id.into(),
+                peer_vpc_id: required.peer_vpc_id,
                 tags: None,
-                vpc_id: vpc_id.into(),
+                vpc_id: required.vpc_id,
             }
         }
     }
@@ -25586,14 +25954,21 @@ pub mod vpn_connection {
         pub vpn_tunnel_options_specifications: Option<Vec<VpnTunnelOptionsSpecification>>,
     }
 
+    /// The required properties of a [`VpnConnection`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct VpnConnectionRequired {
+        /// `Type`.
+        pub type_: Value<String>,
+        /// `CustomerGatewayId`.
+        pub customer_gateway_id: Value<String>,
+    }
+
     impl VpnConnection {
         /// A new `VpnConnection` with its required properties set and the optional ones unset.
-        pub fn new(
-            type_: impl Into<Value<String>>,
-            customer_gateway_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: VpnConnectionRequired) -> Self {
             VpnConnection {
-                customer_gateway_id: customer_gateway_id.into(),
+                customer_gateway_id: required.customer_gateway_id,
                 enable_acceleration: None,
                 local_ipv4_network_cidr: None,
                 local_ipv6_network_cidr: None,
@@ -25607,7 +25982,7 @@ pub mod vpn_connection {
                 transport_transit_gateway_attachment_id: None,
                 tunnel_bandwidth: None,
                 tunnel_inside_ip_version: None,
-                type_: type_.into(),
+                type_: required.type_,
                 vpn_concentrator_id: None,
                 vpn_gateway_id: None,
                 vpn_tunnel_options_specifications: None,
@@ -26345,15 +26720,22 @@ pub mod vpn_connection_route {
         pub vpn_connection_id: Value<String>,
     }
 
+    /// The required properties of a [`VpnConnectionRoute`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct VpnConnectionRouteRequired {
+        /// `DestinationCidrBlock`.
+        pub destination_cidr_block: Value<String>,
+        /// `VpnConnectionId`.
+        pub vpn_connection_id: Value<String>,
+    }
+
     impl VpnConnectionRoute {
         /// A new `VpnConnectionRoute` with its required properties set and the optional ones unset.
-        pub fn new(
-            destination_cidr_block: impl Into<Value<String>>,
-            vpn_connection_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: VpnConnectionRouteRequired) -> Self {
             VpnConnectionRoute {
-                destination_cidr_block: destination_cidr_block.into(),
-                vpn_connection_id: vpn_connection_id.into(),
+                destination_cidr_block: required.destination_cidr_block,
+                vpn_connection_id: required.vpn_connection_id,
             }
         }
     }
@@ -27937,17 +28319,24 @@ pub mod volume_attachment {
         pub volume_id: Value<String>,
     }
 
+    /// The required properties of a [`VolumeAttachment`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct VolumeAttachmentRequired {
+        /// `VolumeId`.
+        pub volume_id: Value<String>,
+        /// `InstanceId`.
+        pub instance_id: Value<String>,
+    }
+
     impl VolumeAttachment {
         /// A new `VolumeAttachment` with its required properties set and the optional ones unset.
-        pub fn new(
-            volume_id: impl Into<Value<String>>,
-            instance_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: VolumeAttachmentRequired) -> Self {
             VolumeAttachment {
                 device: None,
                 ebs_card_index: None,
-                instance_id: instance_id.into(),
-                volume_id: volume_id.into(),
+                instance_id: required.instance_id,
+                volume_id: required.volume_id,
             }
         }
     }

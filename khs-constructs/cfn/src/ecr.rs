@@ -633,15 +633,22 @@ pub mod replication_configuration {
         pub registry_id: Value<String>,
     }
 
+    /// The required properties of a [`ReplicationDestination`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ReplicationDestinationRequired {
+        /// `Region`.
+        pub region: Value<String>,
+        /// `RegistryId`.
+        pub registry_id: Value<String>,
+    }
+
     impl ReplicationDestination {
         /// A new `ReplicationDestination` with its required properties set and the optional ones unset.
-        pub fn new(
-            region: impl Into<Value<String>>,
-            registry_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ReplicationDestinationRequired) -> Self {
             ReplicationDestination {
-                region: region.into(),
-                registry_id: registry_id.into(),
+                region: required.region,
+                registry_id: required.registry_id,
             }
         }
     }

@@ -551,15 +551,22 @@ pub mod capacity_provider {
         pub subnets: List<String>,
     }
 
+    /// The required properties of a [`ManagedInstancesNetworkConfiguration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ManagedInstancesNetworkConfigurationRequired {
+        /// `SecurityGroups`.
+        pub security_groups: List<String>,
+        /// `Subnets`.
+        pub subnets: List<String>,
+    }
+
     impl ManagedInstancesNetworkConfiguration {
         /// A new `ManagedInstancesNetworkConfiguration` with its required properties set and the optional ones unset.
-        pub fn new(
-            security_groups: impl Into<List<String>>,
-            subnets: impl Into<List<String>>,
-        ) -> Self {
+        pub fn new(required: ManagedInstancesNetworkConfigurationRequired) -> Self {
             ManagedInstancesNetworkConfiguration {
-                security_groups: security_groups.into(),
-                subnets: subnets.into(),
+                security_groups: required.security_groups,
+                subnets: required.subnets,
             }
         }
     }
@@ -2279,9 +2286,19 @@ pub mod daemon_task_definition {
         pub working_directory: Option<Value<String>>,
     }
 
+    /// The required properties of a [`DaemonContainerDefinition`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DaemonContainerDefinitionRequired {
+        /// `Image`.
+        pub image: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+    }
+
     impl DaemonContainerDefinition {
         /// A new `DaemonContainerDefinition` with its required properties set and the optional ones unset.
-        pub fn new(image: impl Into<Value<String>>, name: impl Into<Value<String>>) -> Self {
+        pub fn new(required: DaemonContainerDefinitionRequired) -> Self {
             DaemonContainerDefinition {
                 command: None,
                 cpu: None,
@@ -2292,14 +2309,14 @@ pub mod daemon_task_definition {
                 essential: None,
                 firelens_configuration: None,
                 health_check: None,
-                image: image.into(),
+                image: required.image,
                 interactive: None,
                 linux_parameters: None,
                 log_configuration: None,
                 memory: None,
                 memory_reservation: None,
                 mount_points: None,
-                name: name.into(),
+                name: required.name,
                 privileged: None,
                 pseudo_terminal: None,
                 readonly_root_filesystem: None,
@@ -2634,12 +2651,22 @@ pub mod daemon_task_definition {
         pub value_from: Value<String>,
     }
 
+    /// The required properties of a [`Secret`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SecretRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `ValueFrom`.
+        pub value_from: Value<String>,
+    }
+
     impl Secret {
         /// A new `Secret` with its required properties set and the optional ones unset.
-        pub fn new(name: impl Into<Value<String>>, value_from: impl Into<Value<String>>) -> Self {
+        pub fn new(required: SecretRequired) -> Self {
             Secret {
-                name: name.into(),
-                value_from: value_from.into(),
+                name: required.name,
+                value_from: required.value_from,
             }
         }
     }
@@ -2709,17 +2736,25 @@ pub mod daemon_task_definition {
         pub soft_limit: Value<i64>,
     }
 
+    /// The required properties of a [`Ulimit`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct UlimitRequired {
+        /// `HardLimit`.
+        pub hard_limit: Value<i64>,
+        /// `Name`.
+        pub name: Value<Name>,
+        /// `SoftLimit`.
+        pub soft_limit: Value<i64>,
+    }
+
     impl Ulimit {
         /// A new `Ulimit` with its required properties set and the optional ones unset.
-        pub fn new(
-            hard_limit: impl Into<Value<i64>>,
-            name: impl Into<Value<Name>>,
-            soft_limit: impl Into<Value<i64>>,
-        ) -> Self {
+        pub fn new(required: UlimitRequired) -> Self {
             Ulimit {
-                hard_limit: hard_limit.into(),
-                name: name.into(),
-                soft_limit: soft_limit.into(),
+                hard_limit: required.hard_limit,
+                name: required.name,
+                soft_limit: required.soft_limit,
             }
         }
     }
@@ -3353,15 +3388,22 @@ pub mod express_gateway_service {
         pub log_stream_prefix: Value<String>,
     }
 
+    /// The required properties of a [`ExpressGatewayServiceAwsLogsConfiguration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ExpressGatewayServiceAwsLogsConfigurationRequired {
+        /// `LogGroup`.
+        pub log_group: Value<String>,
+        /// `LogStreamPrefix`.
+        pub log_stream_prefix: Value<String>,
+    }
+
     impl ExpressGatewayServiceAwsLogsConfiguration {
         /// A new `ExpressGatewayServiceAwsLogsConfiguration` with its required properties set and the optional ones unset.
-        pub fn new(
-            log_group: impl Into<Value<String>>,
-            log_stream_prefix: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ExpressGatewayServiceAwsLogsConfigurationRequired) -> Self {
             ExpressGatewayServiceAwsLogsConfiguration {
-                log_group: log_group.into(),
-                log_stream_prefix: log_stream_prefix.into(),
+                log_group: required.log_group,
+                log_stream_prefix: required.log_stream_prefix,
             }
         }
     }
@@ -3399,12 +3441,22 @@ pub mod express_gateway_service {
         pub value: Value<String>,
     }
 
+    /// The required properties of a [`KeyValuePair`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct KeyValuePairRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `Value`.
+        pub value: Value<String>,
+    }
+
     impl KeyValuePair {
         /// A new `KeyValuePair` with its required properties set and the optional ones unset.
-        pub fn new(name: impl Into<Value<String>>, value: impl Into<Value<String>>) -> Self {
+        pub fn new(required: KeyValuePairRequired) -> Self {
             KeyValuePair {
-                name: name.into(),
-                value: value.into(),
+                name: required.name,
+                value: required.value,
             }
         }
     }
@@ -3420,12 +3472,22 @@ pub mod express_gateway_service {
         pub value_from: Value<String>,
     }
 
+    /// The required properties of a [`Secret`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SecretRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `ValueFrom`.
+        pub value_from: Value<String>,
+    }
+
     impl Secret {
         /// A new `Secret` with its required properties set and the optional ones unset.
-        pub fn new(name: impl Into<Value<String>>, value_from: impl Into<Value<String>>) -> Self {
+        pub fn new(required: SecretRequired) -> Self {
             Secret {
-                name: name.into(),
-                value_from: value_from.into(),
+                name: required.name,
+                value_from: required.value_from,
             }
         }
     }
@@ -3504,18 +3566,26 @@ pub mod gateway {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`Gateway`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct GatewayRequired {
+        /// `GatewayName`.
+        pub gateway_name: Value<String>,
+        /// `InfrastructureRoleArn`.
+        pub infrastructure_role_arn: Value<String>,
+        /// `Configuration`.
+        pub configuration: GatewayConfiguration,
+    }
+
     impl Gateway {
         /// A new `Gateway` with its required properties set and the optional ones unset.
-        pub fn new(
-            gateway_name: impl Into<Value<String>>,
-            infrastructure_role_arn: impl Into<Value<String>>,
-            configuration: impl Into<GatewayConfiguration>,
-        ) -> Self {
+        pub fn new(required: GatewayRequired) -> Self {
             Gateway {
-                configuration: configuration.into(),
+                configuration: required.configuration,
                 deletion_protection: None,
-                gateway_name: gateway_name.into(),
-                infrastructure_role_arn: infrastructure_role_arn.into(),
+                gateway_name: required.gateway_name,
+                infrastructure_role_arn: required.infrastructure_role_arn,
                 propagate_tags: None,
                 tags: None,
             }
@@ -3951,12 +4021,22 @@ pub mod gateway_cluster_associations {
         pub gateway: Value<String>,
     }
 
+    /// The required properties of a [`GatewayClusterAssociations`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct GatewayClusterAssociationsRequired {
+        /// `Gateway`.
+        pub gateway: Value<String>,
+        /// `Cluster`.
+        pub cluster: Value<String>,
+    }
+
     impl GatewayClusterAssociations {
         /// A new `GatewayClusterAssociations` with its required properties set and the optional ones unset.
-        pub fn new(gateway: impl Into<Value<String>>, cluster: impl Into<Value<String>>) -> Self {
+        pub fn new(required: GatewayClusterAssociationsRequired) -> Self {
             GatewayClusterAssociations {
-                cluster: cluster.into(),
-                gateway: gateway.into(),
+                cluster: required.cluster,
+                gateway: required.gateway,
             }
         }
     }
@@ -4026,17 +4106,25 @@ pub mod primary_task_set {
         pub task_set_id: Value<String>,
     }
 
+    /// The required properties of a [`PrimaryTaskSet`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct PrimaryTaskSetRequired {
+        /// `Cluster`.
+        pub cluster: Value<String>,
+        /// `Service`.
+        pub service: Value<String>,
+        /// `TaskSetId`.
+        pub task_set_id: Value<String>,
+    }
+
     impl PrimaryTaskSet {
         /// A new `PrimaryTaskSet` with its required properties set and the optional ones unset.
-        pub fn new(
-            cluster: impl Into<Value<String>>,
-            service: impl Into<Value<String>>,
-            task_set_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: PrimaryTaskSetRequired) -> Self {
             PrimaryTaskSet {
-                cluster: cluster.into(),
-                service: service.into(),
-                task_set_id: task_set_id.into(),
+                cluster: required.cluster,
+                service: required.service,
+                task_set_id: required.task_set_id,
             }
         }
     }
@@ -4426,17 +4514,25 @@ pub mod service {
         pub rollback: Value<bool>,
     }
 
+    /// The required properties of a [`DeploymentAlarms`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DeploymentAlarmsRequired {
+        /// `AlarmNames`.
+        pub alarm_names: List<String>,
+        /// `Enable`.
+        pub enable: Value<bool>,
+        /// `Rollback`.
+        pub rollback: Value<bool>,
+    }
+
     impl DeploymentAlarms {
         /// A new `DeploymentAlarms` with its required properties set and the optional ones unset.
-        pub fn new(
-            alarm_names: impl Into<List<String>>,
-            enable: impl Into<Value<bool>>,
-            rollback: impl Into<Value<bool>>,
-        ) -> Self {
+        pub fn new(required: DeploymentAlarmsRequired) -> Self {
             DeploymentAlarms {
-                alarm_names: alarm_names.into(),
-                enable: enable.into(),
-                rollback: rollback.into(),
+                alarm_names: required.alarm_names,
+                enable: required.enable,
+                rollback: required.rollback,
             }
         }
     }
@@ -4465,13 +4561,23 @@ pub mod service {
         pub threshold_configuration: Option<ThresholdConfiguration>,
     }
 
+    /// The required properties of a [`DeploymentCircuitBreaker`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DeploymentCircuitBreakerRequired {
+        /// `Enable`.
+        pub enable: Value<bool>,
+        /// `Rollback`.
+        pub rollback: Value<bool>,
+    }
+
     impl DeploymentCircuitBreaker {
         /// A new `DeploymentCircuitBreaker` with its required properties set and the optional ones unset.
-        pub fn new(enable: impl Into<Value<bool>>, rollback: impl Into<Value<bool>>) -> Self {
+        pub fn new(required: DeploymentCircuitBreakerRequired) -> Self {
             DeploymentCircuitBreaker {
-                enable: enable.into(),
+                enable: required.enable,
                 reset_on_healthy_task: None,
-                rollback: rollback.into(),
+                rollback: required.rollback,
                 threshold_configuration: None,
             }
         }
@@ -5073,12 +5179,22 @@ pub mod service {
         pub value_from: Value<String>,
     }
 
+    /// The required properties of a [`Secret`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SecretRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `ValueFrom`.
+        pub value_from: Value<String>,
+    }
+
     impl Secret {
         /// A new `Secret` with its required properties set and the optional ones unset.
-        pub fn new(name: impl Into<Value<String>>, value_from: impl Into<Value<String>>) -> Self {
+        pub fn new(required: SecretRequired) -> Self {
             Secret {
-                name: name.into(),
-                value_from: value_from.into(),
+                name: required.name,
+                value_from: required.value_from,
             }
         }
     }
@@ -5599,18 +5715,26 @@ pub mod service {
         pub target_group_arn: Value<String>,
     }
 
+    /// The required properties of a [`VpcLatticeConfiguration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct VpcLatticeConfigurationRequired {
+        /// `PortName`.
+        pub port_name: Value<String>,
+        /// `RoleArn`.
+        pub role_arn: Value<String>,
+        /// `TargetGroupArn`.
+        pub target_group_arn: Value<String>,
+    }
+
     impl VpcLatticeConfiguration {
         /// A new `VpcLatticeConfiguration` with its required properties set and the optional ones unset.
-        pub fn new(
-            port_name: impl Into<Value<String>>,
-            role_arn: impl Into<Value<String>>,
-            target_group_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: VpcLatticeConfigurationRequired) -> Self {
             VpcLatticeConfiguration {
                 advanced_configuration: None,
-                port_name: port_name.into(),
-                role_arn: role_arn.into(),
-                target_group_arn: target_group_arn.into(),
+                port_name: required.port_name,
+                role_arn: required.role_arn,
+                target_group_arn: required.target_group_arn,
             }
         }
     }
@@ -6668,9 +6792,19 @@ pub mod task_definition {
         pub working_directory: Option<Value<String>>,
     }
 
+    /// The required properties of a [`ContainerDefinition`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ContainerDefinitionRequired {
+        /// `Image`.
+        pub image: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+    }
+
     impl ContainerDefinition {
         /// A new `ContainerDefinition` with its required properties set and the optional ones unset.
-        pub fn new(image: impl Into<Value<String>>, name: impl Into<Value<String>>) -> Self {
+        pub fn new(required: ContainerDefinitionRequired) -> Self {
             ContainerDefinition {
                 command: None,
                 cpu: None,
@@ -6689,7 +6823,7 @@ pub mod task_definition {
                 firelens_configuration: None,
                 health_check: None,
                 hostname: None,
-                image: image.into(),
+                image: required.image,
                 interactive: None,
                 links: None,
                 linux_parameters: None,
@@ -6697,7 +6831,7 @@ pub mod task_definition {
                 memory: None,
                 memory_reservation: None,
                 mount_points: None,
-                name: name.into(),
+                name: required.name,
                 port_mappings: None,
                 privileged: None,
                 pseudo_terminal: None,
@@ -6901,15 +7035,22 @@ pub mod task_definition {
         pub domain: Value<String>,
     }
 
+    /// The required properties of a [`FSxAuthorizationConfig`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct FSxAuthorizationConfigRequired {
+        /// `CredentialsParameter`.
+        pub credentials_parameter: Value<String>,
+        /// `Domain`.
+        pub domain: Value<String>,
+    }
+
     impl FSxAuthorizationConfig {
         /// A new `FSxAuthorizationConfig` with its required properties set and the optional ones unset.
-        pub fn new(
-            credentials_parameter: impl Into<Value<String>>,
-            domain: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: FSxAuthorizationConfigRequired) -> Self {
             FSxAuthorizationConfig {
-                credentials_parameter: credentials_parameter.into(),
-                domain: domain.into(),
+                credentials_parameter: required.credentials_parameter,
+                domain: required.domain,
             }
         }
     }
@@ -6933,16 +7074,23 @@ pub mod task_definition {
         pub root_directory: Value<String>,
     }
 
+    /// The required properties of a [`FSxWindowsFileServerVolumeConfiguration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct FSxWindowsFileServerVolumeConfigurationRequired {
+        /// `FileSystemId`.
+        pub file_system_id: Value<String>,
+        /// `RootDirectory`.
+        pub root_directory: Value<String>,
+    }
+
     impl FSxWindowsFileServerVolumeConfiguration {
         /// A new `FSxWindowsFileServerVolumeConfiguration` with its required properties set and the optional ones unset.
-        pub fn new(
-            file_system_id: impl Into<Value<String>>,
-            root_directory: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: FSxWindowsFileServerVolumeConfigurationRequired) -> Self {
             FSxWindowsFileServerVolumeConfiguration {
                 authorization_config: None,
-                file_system_id: file_system_id.into(),
-                root_directory: root_directory.into(),
+                file_system_id: required.file_system_id,
+                root_directory: required.root_directory,
             }
         }
     }
@@ -7464,12 +7612,22 @@ pub mod task_definition {
         pub value_from: Value<String>,
     }
 
+    /// The required properties of a [`Secret`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SecretRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `ValueFrom`.
+        pub value_from: Value<String>,
+    }
+
     impl Secret {
         /// A new `Secret` with its required properties set and the optional ones unset.
-        pub fn new(name: impl Into<Value<String>>, value_from: impl Into<Value<String>>) -> Self {
+        pub fn new(required: SecretRequired) -> Self {
             Secret {
-                name: name.into(),
-                value_from: value_from.into(),
+                name: required.name,
+                value_from: required.value_from,
             }
         }
     }
@@ -7579,17 +7737,25 @@ pub mod task_definition {
         pub soft_limit: Value<i64>,
     }
 
+    /// The required properties of a [`Ulimit`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct UlimitRequired {
+        /// `HardLimit`.
+        pub hard_limit: Value<i64>,
+        /// `Name`.
+        pub name: Value<Name>,
+        /// `SoftLimit`.
+        pub soft_limit: Value<i64>,
+    }
+
     impl Ulimit {
         /// A new `Ulimit` with its required properties set and the optional ones unset.
-        pub fn new(
-            hard_limit: impl Into<Value<i64>>,
-            name: impl Into<Value<Name>>,
-            soft_limit: impl Into<Value<i64>>,
-        ) -> Self {
+        pub fn new(required: UlimitRequired) -> Self {
             Ulimit {
-                hard_limit: hard_limit.into(),
-                name: name.into(),
-                soft_limit: soft_limit.into(),
+                hard_limit: required.hard_limit,
+                name: required.name,
+                soft_limit: required.soft_limit,
             }
         }
     }
@@ -8405,26 +8571,34 @@ pub mod task_set {
         pub task_definition: Value<String>,
     }
 
+    /// The required properties of a [`TaskSet`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct TaskSetRequired {
+        /// `Cluster`.
+        pub cluster: Value<String>,
+        /// `Service`.
+        pub service: Value<String>,
+        /// `TaskDefinition`.
+        pub task_definition: Value<String>,
+    }
+
     impl TaskSet {
         /// A new `TaskSet` with its required properties set and the optional ones unset.
-        pub fn new(
-            cluster: impl Into<Value<String>>,
-            service: impl Into<Value<String>>,
-            task_definition: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: TaskSetRequired) -> Self {
             TaskSet {
                 capacity_provider_strategy: None,
-                cluster: cluster.into(),
+                cluster: required.cluster,
                 external_id: None,
                 launch_type: None,
                 load_balancers: None,
                 network_configuration: None,
                 platform_version: None,
                 scale: None,
-                service: service.into(),
+                service: required.service,
                 service_registries: None,
                 tags: None,
-                task_definition: task_definition.into(),
+                task_definition: required.task_definition,
             }
         }
     }

@@ -102,17 +102,25 @@ pub mod access_point {
         pub permissions: Value<String>,
     }
 
+    /// The required properties of a [`CreationInfo`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct CreationInfoRequired {
+        /// `OwnerGid`.
+        pub owner_gid: Value<String>,
+        /// `OwnerUid`.
+        pub owner_uid: Value<String>,
+        /// `Permissions`.
+        pub permissions: Value<String>,
+    }
+
     impl CreationInfo {
         /// A new `CreationInfo` with its required properties set and the optional ones unset.
-        pub fn new(
-            owner_gid: impl Into<Value<String>>,
-            owner_uid: impl Into<Value<String>>,
-            permissions: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: CreationInfoRequired) -> Self {
             CreationInfo {
-                owner_gid: owner_gid.into(),
-                owner_uid: owner_uid.into(),
-                permissions: permissions.into(),
+                owner_gid: required.owner_gid,
+                owner_uid: required.owner_uid,
+                permissions: required.permissions,
             }
         }
     }
@@ -133,13 +141,23 @@ pub mod access_point {
         pub uid: Value<String>,
     }
 
+    /// The required properties of a [`PosixUser`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct PosixUserRequired {
+        /// `Gid`.
+        pub gid: Value<String>,
+        /// `Uid`.
+        pub uid: Value<String>,
+    }
+
     impl PosixUser {
         /// A new `PosixUser` with its required properties set and the optional ones unset.
-        pub fn new(gid: impl Into<Value<String>>, uid: impl Into<Value<String>>) -> Self {
+        pub fn new(required: PosixUserRequired) -> Self {
             PosixUser {
-                gid: gid.into(),
+                gid: required.gid,
                 secondary_gids: None,
-                uid: uid.into(),
+                uid: required.uid,
             }
         }
     }
@@ -729,20 +747,28 @@ pub mod mount_target {
         pub subnet_id: Value<String>,
     }
 
+    /// The required properties of a [`MountTarget`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct MountTargetRequired {
+        /// `FileSystemId`.
+        pub file_system_id: Value<String>,
+        /// `SecurityGroups`.
+        pub security_groups: List<String>,
+        /// `SubnetId`.
+        pub subnet_id: Value<String>,
+    }
+
     impl MountTarget {
         /// A new `MountTarget` with its required properties set and the optional ones unset.
-        pub fn new(
-            file_system_id: impl Into<Value<String>>,
-            security_groups: impl Into<List<String>>,
-            subnet_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: MountTargetRequired) -> Self {
             MountTarget {
-                file_system_id: file_system_id.into(),
+                file_system_id: required.file_system_id,
                 ip_address: None,
                 ip_address_type: None,
                 ipv6_address: None,
-                security_groups: security_groups.into(),
-                subnet_id: subnet_id.into(),
+                security_groups: required.security_groups,
+                subnet_id: required.subnet_id,
             }
         }
     }

@@ -49,17 +49,24 @@ pub mod access_entry {
         pub username: Option<Value<String>>,
     }
 
+    /// The required properties of a [`AccessEntry`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct AccessEntryRequired {
+        /// `PrincipalArn`.
+        pub principal_arn: Value<String>,
+        /// `ClusterName`.
+        pub cluster_name: Value<String>,
+    }
+
     impl AccessEntry {
         /// A new `AccessEntry` with its required properties set and the optional ones unset.
-        pub fn new(
-            principal_arn: impl Into<Value<String>>,
-            cluster_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: AccessEntryRequired) -> Self {
             AccessEntry {
                 access_policies: None,
-                cluster_name: cluster_name.into(),
+                cluster_name: required.cluster_name,
                 kubernetes_groups: None,
-                principal_arn: principal_arn.into(),
+                principal_arn: required.principal_arn,
                 tags: None,
                 type_: None,
                 username: None,
@@ -242,16 +249,23 @@ pub mod addon {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`Addon`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct AddonRequired {
+        /// `ClusterName`.
+        pub cluster_name: Value<String>,
+        /// `AddonName`.
+        pub addon_name: Value<String>,
+    }
+
     impl Addon {
         /// A new `Addon` with its required properties set and the optional ones unset.
-        pub fn new(
-            cluster_name: impl Into<Value<String>>,
-            addon_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: AddonRequired) -> Self {
             Addon {
-                addon_name: addon_name.into(),
+                addon_name: required.addon_name,
                 addon_version: None,
-                cluster_name: cluster_name.into(),
+                cluster_name: required.cluster_name,
                 configuration_values: None,
                 namespace_config: None,
                 pod_identity_associations: None,
@@ -320,15 +334,22 @@ pub mod addon {
         pub service_account: Value<String>,
     }
 
+    /// The required properties of a [`PodIdentityAssociation`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct PodIdentityAssociationRequired {
+        /// `RoleArn`.
+        pub role_arn: Value<String>,
+        /// `ServiceAccount`.
+        pub service_account: Value<String>,
+    }
+
     impl PodIdentityAssociation {
         /// A new `PodIdentityAssociation` with its required properties set and the optional ones unset.
-        pub fn new(
-            role_arn: impl Into<Value<String>>,
-            service_account: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: PodIdentityAssociationRequired) -> Self {
             PodIdentityAssociation {
-                role_arn: role_arn.into(),
-                service_account: service_account.into(),
+                role_arn: required.role_arn,
+                service_account: required.service_account,
             }
         }
     }
@@ -406,23 +427,33 @@ pub mod capability {
         pub type_: Value<CapabilityType>,
     }
 
+    /// The required properties of a [`Capability`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct CapabilityRequired {
+        /// `ClusterName`.
+        pub cluster_name: Value<String>,
+        /// `CapabilityName`.
+        pub capability_name: Value<String>,
+        /// `Type`.
+        pub type_: Value<CapabilityType>,
+        /// `RoleArn`.
+        pub role_arn: Value<String>,
+        /// `DeletePropagationPolicy`.
+        pub delete_propagation_policy: Value<DeletePropagationPolicy>,
+    }
+
     impl Capability {
         /// A new `Capability` with its required properties set and the optional ones unset.
-        pub fn new(
-            cluster_name: impl Into<Value<String>>,
-            capability_name: impl Into<Value<String>>,
-            type_: impl Into<Value<CapabilityType>>,
-            role_arn: impl Into<Value<String>>,
-            delete_propagation_policy: impl Into<Value<DeletePropagationPolicy>>,
-        ) -> Self {
+        pub fn new(required: CapabilityRequired) -> Self {
             Capability {
-                capability_name: capability_name.into(),
-                cluster_name: cluster_name.into(),
+                capability_name: required.capability_name,
+                cluster_name: required.cluster_name,
                 configuration: None,
-                delete_propagation_policy: delete_propagation_policy.into(),
-                role_arn: role_arn.into(),
+                delete_propagation_policy: required.delete_propagation_policy,
+                role_arn: required.role_arn,
                 tags: None,
-                type_: type_.into(),
+                type_: required.type_,
             }
         }
     }
@@ -2214,18 +2245,26 @@ pub mod fargate_profile {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`FargateProfile`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct FargateProfileRequired {
+        /// `ClusterName`.
+        pub cluster_name: Value<String>,
+        /// `PodExecutionRoleArn`.
+        pub pod_execution_role_arn: Value<String>,
+        /// `Selectors`.
+        pub selectors: Vec<Selector>,
+    }
+
     impl FargateProfile {
         /// A new `FargateProfile` with its required properties set and the optional ones unset.
-        pub fn new(
-            cluster_name: impl Into<Value<String>>,
-            pod_execution_role_arn: impl Into<Value<String>>,
-            selectors: impl Into<Vec<Selector>>,
-        ) -> Self {
+        pub fn new(required: FargateProfileRequired) -> Self {
             FargateProfile {
-                cluster_name: cluster_name.into(),
+                cluster_name: required.cluster_name,
                 fargate_profile_name: None,
-                pod_execution_role_arn: pod_execution_role_arn.into(),
-                selectors: selectors.into(),
+                pod_execution_role_arn: required.pod_execution_role_arn,
+                selectors: required.selectors,
                 subnets: None,
                 tags: None,
             }
@@ -2272,12 +2311,22 @@ pub mod fargate_profile {
         pub value: Value<String>,
     }
 
+    /// The required properties of a [`Label`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct LabelRequired {
+        /// `Key`.
+        pub key: Value<String>,
+        /// `Value`.
+        pub value: Value<String>,
+    }
+
     impl Label {
         /// A new `Label` with its required properties set and the optional ones unset.
-        pub fn new(key: impl Into<Value<String>>, value: impl Into<Value<String>>) -> Self {
+        pub fn new(required: LabelRequired) -> Self {
             Label {
-                key: key.into(),
-                value: value.into(),
+                key: required.key,
+                value: required.value,
             }
         }
     }
@@ -2424,17 +2473,24 @@ pub mod identity_provider_config {
         pub username_prefix: Option<Value<String>>,
     }
 
+    /// The required properties of a [`OidcIdentityProviderConfig`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct OidcIdentityProviderConfigRequired {
+        /// `ClientId`.
+        pub client_id: Value<String>,
+        /// `IssuerUrl`.
+        pub issuer_url: Value<String>,
+    }
+
     impl OidcIdentityProviderConfig {
         /// A new `OidcIdentityProviderConfig` with its required properties set and the optional ones unset.
-        pub fn new(
-            client_id: impl Into<Value<String>>,
-            issuer_url: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: OidcIdentityProviderConfigRequired) -> Self {
             OidcIdentityProviderConfig {
-                client_id: client_id.into(),
+                client_id: required.client_id,
                 groups_claim: None,
                 groups_prefix: None,
-                issuer_url: issuer_url.into(),
+                issuer_url: required.issuer_url,
                 required_claims: None,
                 username_claim: None,
                 username_prefix: None,
@@ -2453,12 +2509,22 @@ pub mod identity_provider_config {
         pub value: Value<String>,
     }
 
+    /// The required properties of a [`RequiredClaim`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct RequiredClaimRequired {
+        /// `Key`.
+        pub key: Value<String>,
+        /// `Value`.
+        pub value: Value<String>,
+    }
+
     impl RequiredClaim {
         /// A new `RequiredClaim` with its required properties set and the optional ones unset.
-        pub fn new(key: impl Into<Value<String>>, value: impl Into<Value<String>>) -> Self {
+        pub fn new(required: RequiredClaimRequired) -> Self {
             RequiredClaim {
-                key: key.into(),
-                value: value.into(),
+                key: required.key,
+                value: required.value,
             }
         }
     }
@@ -2598,29 +2664,37 @@ pub mod nodegroup {
         pub warm_pool_config: Option<WarmPoolConfig>,
     }
 
+    /// The required properties of a [`Nodegroup`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct NodegroupRequired {
+        /// `ClusterName`.
+        pub cluster_name: Value<String>,
+        /// `NodeRole`.
+        pub node_role: Value<String>,
+        /// `Subnets`.
+        pub subnets: List<String>,
+    }
+
     impl Nodegroup {
         /// A new `Nodegroup` with its required properties set and the optional ones unset.
-        pub fn new(
-            cluster_name: impl Into<Value<String>>,
-            node_role: impl Into<Value<String>>,
-            subnets: impl Into<List<String>>,
-        ) -> Self {
+        pub fn new(required: NodegroupRequired) -> Self {
             Nodegroup {
                 ami_type: None,
                 capacity_type: None,
-                cluster_name: cluster_name.into(),
+                cluster_name: required.cluster_name,
                 disk_size: None,
                 force_update_enabled: None,
                 instance_types: None,
                 labels: None,
                 launch_template: None,
                 node_repair_config: None,
-                node_role: node_role.into(),
+                node_role: required.node_role,
                 nodegroup_name: None,
                 release_version: None,
                 remote_access: None,
                 scaling_config: None,
-                subnets: subnets.into(),
+                subnets: required.subnets,
                 tags: None,
                 taints: None,
                 update_config: None,
@@ -3254,21 +3328,30 @@ pub mod pod_identity_association {
         pub target_role_arn: Option<Value<String>>,
     }
 
+    /// The required properties of a [`PodIdentityAssociation`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct PodIdentityAssociationRequired {
+        /// `ClusterName`.
+        pub cluster_name: Value<String>,
+        /// `RoleArn`.
+        pub role_arn: Value<String>,
+        /// `Namespace`.
+        pub namespace: Value<String>,
+        /// `ServiceAccount`.
+        pub service_account: Value<String>,
+    }
+
     impl PodIdentityAssociation {
         /// A new `PodIdentityAssociation` with its required properties set and the optional ones unset.
-        pub fn new(
-            cluster_name: impl Into<Value<String>>,
-            role_arn: impl Into<Value<String>>,
-            namespace: impl Into<Value<String>>,
-            service_account: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: PodIdentityAssociationRequired) -> Self {
             PodIdentityAssociation {
-                cluster_name: cluster_name.into(),
+                cluster_name: required.cluster_name,
                 disable_session_tags: None,
-                namespace: namespace.into(),
+                namespace: required.namespace,
                 policy: None,
-                role_arn: role_arn.into(),
-                service_account: service_account.into(),
+                role_arn: required.role_arn,
+                service_account: required.service_account,
                 tags: None,
                 target_role_arn: None,
             }

@@ -175,28 +175,36 @@ pub mod cache_cluster {
         pub vpc_security_group_ids: Option<List<String>>,
     }
 
+    /// The required properties of a [`CacheCluster`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct CacheClusterRequired {
+        /// `CacheNodeType`.
+        pub cache_node_type: Value<String>,
+        /// `NumCacheNodes`.
+        pub num_cache_nodes: Value<i64>,
+        /// `Engine`.
+        pub engine: Value<String>,
+    }
+
     impl CacheCluster {
         /// A new `CacheCluster` with its required properties set and the optional ones unset.
-        pub fn new(
-            cache_node_type: impl Into<Value<String>>,
-            num_cache_nodes: impl Into<Value<i64>>,
-            engine: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: CacheClusterRequired) -> Self {
             CacheCluster {
                 az_mode: None,
                 auto_minor_version_upgrade: None,
-                cache_node_type: cache_node_type.into(),
+                cache_node_type: required.cache_node_type,
                 cache_parameter_group_name: None,
                 cache_security_group_names: None,
                 cache_subnet_group_name: None,
                 cluster_name: None,
-                engine: engine.into(),
+                engine: required.engine,
                 engine_version: None,
                 ip_discovery: None,
                 log_delivery_configurations: None,
                 network_type: None,
                 notification_topic_arn: None,
-                num_cache_nodes: num_cache_nodes.into(),
+                num_cache_nodes: required.num_cache_nodes,
                 port: None,
                 preferred_availability_zone: None,
                 preferred_availability_zones: None,
@@ -345,19 +353,28 @@ pub mod cache_cluster {
         pub log_type: Value<String>,
     }
 
+    /// The required properties of a [`LogDeliveryConfigurationRequest`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct LogDeliveryConfigurationRequestRequired {
+        /// `DestinationDetails`.
+        pub destination_details: DestinationDetails,
+        /// `DestinationType`.
+        pub destination_type: Value<String>,
+        /// `LogFormat`.
+        pub log_format: Value<String>,
+        /// `LogType`.
+        pub log_type: Value<String>,
+    }
+
     impl LogDeliveryConfigurationRequest {
         /// A new `LogDeliveryConfigurationRequest` with its required properties set and the optional ones unset.
-        pub fn new(
-            destination_details: impl Into<DestinationDetails>,
-            destination_type: impl Into<Value<String>>,
-            log_format: impl Into<Value<String>>,
-            log_type: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: LogDeliveryConfigurationRequestRequired) -> Self {
             LogDeliveryConfigurationRequest {
-                destination_details: destination_details.into(),
-                destination_type: destination_type.into(),
-                log_format: log_format.into(),
-                log_type: log_type.into(),
+                destination_details: required.destination_details,
+                destination_type: required.destination_type,
+                log_format: required.log_format,
+                log_type: required.log_type,
             }
         }
     }
@@ -657,15 +674,22 @@ pub mod parameter_group {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`ParameterGroup`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ParameterGroupRequired {
+        /// `Description`.
+        pub description: Value<String>,
+        /// `CacheParameterGroupFamily`.
+        pub cache_parameter_group_family: Value<String>,
+    }
+
     impl ParameterGroup {
         /// A new `ParameterGroup` with its required properties set and the optional ones unset.
-        pub fn new(
-            description: impl Into<Value<String>>,
-            cache_parameter_group_family: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ParameterGroupRequired) -> Self {
             ParameterGroup {
-                cache_parameter_group_family: cache_parameter_group_family.into(),
-                description: description.into(),
+                cache_parameter_group_family: required.cache_parameter_group_family,
+                description: required.description,
                 properties: None,
                 tags: None,
             }
@@ -1195,19 +1219,28 @@ pub mod replication_group {
         pub log_type: Value<String>,
     }
 
+    /// The required properties of a [`LogDeliveryConfigurationRequest`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct LogDeliveryConfigurationRequestRequired {
+        /// `DestinationDetails`.
+        pub destination_details: DestinationDetails,
+        /// `DestinationType`.
+        pub destination_type: Value<String>,
+        /// `LogFormat`.
+        pub log_format: Value<String>,
+        /// `LogType`.
+        pub log_type: Value<String>,
+    }
+
     impl LogDeliveryConfigurationRequest {
         /// A new `LogDeliveryConfigurationRequest` with its required properties set and the optional ones unset.
-        pub fn new(
-            destination_details: impl Into<DestinationDetails>,
-            destination_type: impl Into<Value<String>>,
-            log_format: impl Into<Value<String>>,
-            log_type: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: LogDeliveryConfigurationRequestRequired) -> Self {
             LogDeliveryConfigurationRequest {
-                destination_details: destination_details.into(),
-                destination_type: destination_type.into(),
-                log_format: log_format.into(),
-                log_type: log_type.into(),
+                destination_details: required.destination_details,
+                destination_type: required.destination_type,
+                log_format: required.log_format,
+                log_type: required.log_type,
             }
         }
     }
@@ -1350,15 +1383,22 @@ pub mod security_group_ingress {
         pub ec2_security_group_owner_id: Option<Value<String>>,
     }
 
+    /// The required properties of a [`SecurityGroupIngress`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SecurityGroupIngressRequired {
+        /// `EC2SecurityGroupName`.
+        pub ec2_security_group_name: Value<String>,
+        /// `CacheSecurityGroupName`.
+        pub cache_security_group_name: Value<String>,
+    }
+
     impl SecurityGroupIngress {
         /// A new `SecurityGroupIngress` with its required properties set and the optional ones unset.
-        pub fn new(
-            ec2_security_group_name: impl Into<Value<String>>,
-            cache_security_group_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: SecurityGroupIngressRequired) -> Self {
             SecurityGroupIngress {
-                cache_security_group_name: cache_security_group_name.into(),
-                ec2_security_group_name: ec2_security_group_name.into(),
+                cache_security_group_name: required.cache_security_group_name,
+                ec2_security_group_name: required.ec2_security_group_name,
                 ec2_security_group_owner_id: None,
             }
         }
@@ -1502,26 +1542,33 @@ pub mod serverless_cache {
         pub user_group_id: Option<Value<String>>,
     }
 
+    /// The required properties of a [`ServerlessCache`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ServerlessCacheRequired {
+        /// `ServerlessCacheName`.
+        pub serverless_cache_name: Value<String>,
+        /// `Engine`.
+        pub engine: Value<String>,
+    }
+
     impl ServerlessCache {
         /// A new `ServerlessCache` with its required properties set and the optional ones unset.
-        pub fn new(
-            serverless_cache_name: impl Into<Value<String>>,
-            engine: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ServerlessCacheRequired) -> Self {
             ServerlessCache {
                 cache_usage_limits: None,
                 connection_type: None,
                 daily_snapshot_time: None,
                 description: None,
                 endpoint: None,
-                engine: engine.into(),
+                engine: required.engine,
                 final_snapshot_name: None,
                 kms_key_id: None,
                 major_engine_version: None,
                 network_type: None,
                 reader_endpoint: None,
                 security_group_ids: None,
-                serverless_cache_name: serverless_cache_name.into(),
+                serverless_cache_name: required.serverless_cache_name,
                 snapshot_arns_to_restore: None,
                 snapshot_retention_limit: None,
                 subnet_ids: None,
@@ -1723,16 +1770,23 @@ pub mod serverless_cache_snapshot {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`ServerlessCacheSnapshot`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ServerlessCacheSnapshotRequired {
+        /// `ServerlessCacheSnapshotName`.
+        pub serverless_cache_snapshot_name: Value<String>,
+        /// `ServerlessCacheName`.
+        pub serverless_cache_name: Value<String>,
+    }
+
     impl ServerlessCacheSnapshot {
         /// A new `ServerlessCacheSnapshot` with its required properties set and the optional ones unset.
-        pub fn new(
-            serverless_cache_snapshot_name: impl Into<Value<String>>,
-            serverless_cache_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ServerlessCacheSnapshotRequired) -> Self {
             ServerlessCacheSnapshot {
                 kms_key_id: None,
-                serverless_cache_name: serverless_cache_name.into(),
-                serverless_cache_snapshot_name: serverless_cache_snapshot_name.into(),
+                serverless_cache_name: required.serverless_cache_name,
+                serverless_cache_snapshot_name: required.serverless_cache_snapshot_name,
                 tags: None,
             }
         }
@@ -2103,22 +2157,30 @@ pub mod user {
         pub user_name: Value<String>,
     }
 
+    /// The required properties of a [`User`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct UserRequired {
+        /// `UserId`.
+        pub user_id: Value<String>,
+        /// `UserName`.
+        pub user_name: Value<String>,
+        /// `Engine`.
+        pub engine: Value<Engine>,
+    }
+
     impl User {
         /// A new `User` with its required properties set and the optional ones unset.
-        pub fn new(
-            user_id: impl Into<Value<String>>,
-            user_name: impl Into<Value<String>>,
-            engine: impl Into<Value<Engine>>,
-        ) -> Self {
+        pub fn new(required: UserRequired) -> Self {
             User {
                 access_string: None,
                 authentication_mode: None,
-                engine: engine.into(),
+                engine: required.engine,
                 no_password_required: None,
                 passwords: None,
                 tags: None,
-                user_id: user_id.into(),
-                user_name: user_name.into(),
+                user_id: required.user_id,
+                user_name: required.user_name,
             }
         }
     }

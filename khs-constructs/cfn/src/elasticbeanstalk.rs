@@ -274,17 +274,24 @@ pub mod application_version {
         pub timeout_in_minutes: Option<Value<i64>>,
     }
 
+    /// The required properties of a [`BuildConfiguration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct BuildConfigurationRequired {
+        /// `CodeBuildServiceRole`.
+        pub code_build_service_role: Value<String>,
+        /// `Image`.
+        pub image: Value<String>,
+    }
+
     impl BuildConfiguration {
         /// A new `BuildConfiguration` with its required properties set and the optional ones unset.
-        pub fn new(
-            code_build_service_role: impl Into<Value<String>>,
-            image: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: BuildConfigurationRequired) -> Self {
             BuildConfiguration {
                 artifact_name: None,
-                code_build_service_role: code_build_service_role.into(),
+                code_build_service_role: required.code_build_service_role,
                 compute_type: None,
-                image: image.into(),
+                image: required.image,
                 timeout_in_minutes: None,
             }
         }
@@ -394,12 +401,22 @@ pub mod application_version {
         pub s3_key: Value<String>,
     }
 
+    /// The required properties of a [`SourceBundle`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SourceBundleRequired {
+        /// `S3Bucket`.
+        pub s3_bucket: Value<String>,
+        /// `S3Key`.
+        pub s3_key: Value<String>,
+    }
+
     impl SourceBundle {
         /// A new `SourceBundle` with its required properties set and the optional ones unset.
-        pub fn new(s3_bucket: impl Into<Value<String>>, s3_key: impl Into<Value<String>>) -> Self {
+        pub fn new(required: SourceBundleRequired) -> Self {
             SourceBundle {
-                s3_bucket: s3_bucket.into(),
-                s3_key: s3_key.into(),
+                s3_bucket: required.s3_bucket,
+                s3_key: required.s3_key,
             }
         }
     }
@@ -608,15 +625,22 @@ pub mod configuration_template {
         pub value: Option<Value<String>>,
     }
 
+    /// The required properties of a [`ConfigurationOptionSetting`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ConfigurationOptionSettingRequired {
+        /// `Namespace`.
+        pub namespace: Value<String>,
+        /// `OptionName`.
+        pub option_name: Value<String>,
+    }
+
     impl ConfigurationOptionSetting {
         /// A new `ConfigurationOptionSetting` with its required properties set and the optional ones unset.
-        pub fn new(
-            namespace: impl Into<Value<String>>,
-            option_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ConfigurationOptionSettingRequired) -> Self {
             ConfigurationOptionSetting {
-                namespace: namespace.into(),
-                option_name: option_name.into(),
+                namespace: required.namespace,
+                option_name: required.option_name,
                 resource_name: None,
                 value: None,
             }
@@ -634,15 +658,22 @@ pub mod configuration_template {
         pub template_name: Value<String>,
     }
 
+    /// The required properties of a [`SourceConfiguration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SourceConfigurationRequired {
+        /// `ApplicationName`.
+        pub application_name: Value<String>,
+        /// `TemplateName`.
+        pub template_name: Value<String>,
+    }
+
     impl SourceConfiguration {
         /// A new `SourceConfiguration` with its required properties set and the optional ones unset.
-        pub fn new(
-            application_name: impl Into<Value<String>>,
-            template_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: SourceConfigurationRequired) -> Self {
             SourceConfiguration {
-                application_name: application_name.into(),
-                template_name: template_name.into(),
+                application_name: required.application_name,
+                template_name: required.template_name,
             }
         }
     }
@@ -792,15 +823,22 @@ pub mod environment {
         pub value: Option<Value<String>>,
     }
 
+    /// The required properties of a [`OptionSetting`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct OptionSettingRequired {
+        /// `Namespace`.
+        pub namespace: Value<String>,
+        /// `OptionName`.
+        pub option_name: Value<String>,
+    }
+
     impl OptionSetting {
         /// A new `OptionSetting` with its required properties set and the optional ones unset.
-        pub fn new(
-            namespace: impl Into<Value<String>>,
-            option_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: OptionSettingRequired) -> Self {
             OptionSetting {
-                namespace: namespace.into(),
-                option_name: option_name.into(),
+                namespace: required.namespace,
+                option_name: required.option_name,
                 resource_name: None,
                 value: None,
             }

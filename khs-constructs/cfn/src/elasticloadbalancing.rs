@@ -233,15 +233,22 @@ pub mod load_balancer {
         pub policy_name: Value<String>,
     }
 
+    /// The required properties of a [`AppCookieStickinessPolicy`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct AppCookieStickinessPolicyRequired {
+        /// `CookieName`.
+        pub cookie_name: Value<String>,
+        /// `PolicyName`.
+        pub policy_name: Value<String>,
+    }
+
     impl AppCookieStickinessPolicy {
         /// A new `AppCookieStickinessPolicy` with its required properties set and the optional ones unset.
-        pub fn new(
-            cookie_name: impl Into<Value<String>>,
-            policy_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: AppCookieStickinessPolicyRequired) -> Self {
             AppCookieStickinessPolicy {
-                cookie_name: cookie_name.into(),
-                policy_name: policy_name.into(),
+                cookie_name: required.cookie_name,
+                policy_name: required.policy_name,
             }
         }
     }
@@ -306,21 +313,31 @@ pub mod load_balancer {
         pub unhealthy_threshold: Value<String>,
     }
 
+    /// The required properties of a [`HealthCheck`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct HealthCheckRequired {
+        /// `HealthyThreshold`.
+        pub healthy_threshold: Value<String>,
+        /// `Interval`.
+        pub interval: Value<String>,
+        /// `Target`.
+        pub target: Value<String>,
+        /// `Timeout`.
+        pub timeout: Value<String>,
+        /// `UnhealthyThreshold`.
+        pub unhealthy_threshold: Value<String>,
+    }
+
     impl HealthCheck {
         /// A new `HealthCheck` with its required properties set and the optional ones unset.
-        pub fn new(
-            healthy_threshold: impl Into<Value<String>>,
-            interval: impl Into<Value<String>>,
-            target: impl Into<Value<String>>,
-            timeout: impl Into<Value<String>>,
-            unhealthy_threshold: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: HealthCheckRequired) -> Self {
             HealthCheck {
-                healthy_threshold: healthy_threshold.into(),
-                interval: interval.into(),
-                target: target.into(),
-                timeout: timeout.into(),
-                unhealthy_threshold: unhealthy_threshold.into(),
+                healthy_threshold: required.healthy_threshold,
+                interval: required.interval,
+                target: required.target,
+                timeout: required.timeout,
+                unhealthy_threshold: required.unhealthy_threshold,
             }
         }
     }
@@ -379,19 +396,27 @@ pub mod load_balancer {
         pub ssl_certificate_id: Option<Value<String>>,
     }
 
+    /// The required properties of a [`Listeners`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ListenersRequired {
+        /// `InstancePort`.
+        pub instance_port: Value<String>,
+        /// `LoadBalancerPort`.
+        pub load_balancer_port: Value<String>,
+        /// `Protocol`.
+        pub protocol: Value<String>,
+    }
+
     impl Listeners {
         /// A new `Listeners` with its required properties set and the optional ones unset.
-        pub fn new(
-            instance_port: impl Into<Value<String>>,
-            load_balancer_port: impl Into<Value<String>>,
-            protocol: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ListenersRequired) -> Self {
             Listeners {
-                instance_port: instance_port.into(),
+                instance_port: required.instance_port,
                 instance_protocol: None,
-                load_balancer_port: load_balancer_port.into(),
+                load_balancer_port: required.load_balancer_port,
                 policy_names: None,
-                protocol: protocol.into(),
+                protocol: required.protocol,
                 ssl_certificate_id: None,
             }
         }
@@ -421,19 +446,27 @@ pub mod load_balancer {
         pub policy_type: Value<String>,
     }
 
+    /// The required properties of a [`Policies`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct PoliciesRequired {
+        /// `Attributes`.
+        pub attributes: Vec<PolicyItem>,
+        /// `PolicyName`.
+        pub policy_name: Value<String>,
+        /// `PolicyType`.
+        pub policy_type: Value<String>,
+    }
+
     impl Policies {
         /// A new `Policies` with its required properties set and the optional ones unset.
-        pub fn new(
-            attributes: impl Into<Vec<PolicyItem>>,
-            policy_name: impl Into<Value<String>>,
-            policy_type: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: PoliciesRequired) -> Self {
             Policies {
-                attributes: attributes.into(),
+                attributes: required.attributes,
                 instance_ports: None,
                 load_balancer_ports: None,
-                policy_name: policy_name.into(),
-                policy_type: policy_type.into(),
+                policy_name: required.policy_name,
+                policy_type: required.policy_type,
             }
         }
     }

@@ -240,22 +240,30 @@ pub mod listener {
         pub user_pool_domain: Value<String>,
     }
 
+    /// The required properties of a [`AuthenticateCognitoConfig`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct AuthenticateCognitoConfigRequired {
+        /// `UserPoolArn`.
+        pub user_pool_arn: Value<String>,
+        /// `UserPoolClientId`.
+        pub user_pool_client_id: Value<String>,
+        /// `UserPoolDomain`.
+        pub user_pool_domain: Value<String>,
+    }
+
     impl AuthenticateCognitoConfig {
         /// A new `AuthenticateCognitoConfig` with its required properties set and the optional ones unset.
-        pub fn new(
-            user_pool_arn: impl Into<Value<String>>,
-            user_pool_client_id: impl Into<Value<String>>,
-            user_pool_domain: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: AuthenticateCognitoConfigRequired) -> Self {
             AuthenticateCognitoConfig {
                 authentication_request_extra_params: None,
                 on_unauthenticated_request: None,
                 scope: None,
                 session_cookie_name: None,
                 session_timeout: None,
-                user_pool_arn: user_pool_arn.into(),
-                user_pool_client_id: user_pool_client_id.into(),
-                user_pool_domain: user_pool_domain.into(),
+                user_pool_arn: required.user_pool_arn,
+                user_pool_client_id: required.user_pool_client_id,
+                user_pool_domain: required.user_pool_domain,
             }
         }
     }
@@ -324,28 +332,38 @@ pub mod listener {
         pub user_info_endpoint: Value<String>,
     }
 
+    /// The required properties of a [`AuthenticateOidcConfig`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct AuthenticateOidcConfigRequired {
+        /// `AuthorizationEndpoint`.
+        pub authorization_endpoint: Value<String>,
+        /// `ClientId`.
+        pub client_id: Value<String>,
+        /// `Issuer`.
+        pub issuer: Value<String>,
+        /// `TokenEndpoint`.
+        pub token_endpoint: Value<String>,
+        /// `UserInfoEndpoint`.
+        pub user_info_endpoint: Value<String>,
+    }
+
     impl AuthenticateOidcConfig {
         /// A new `AuthenticateOidcConfig` with its required properties set and the optional ones unset.
-        pub fn new(
-            authorization_endpoint: impl Into<Value<String>>,
-            client_id: impl Into<Value<String>>,
-            issuer: impl Into<Value<String>>,
-            token_endpoint: impl Into<Value<String>>,
-            user_info_endpoint: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: AuthenticateOidcConfigRequired) -> Self {
             AuthenticateOidcConfig {
                 authentication_request_extra_params: None,
-                authorization_endpoint: authorization_endpoint.into(),
-                client_id: client_id.into(),
+                authorization_endpoint: required.authorization_endpoint,
+                client_id: required.client_id,
                 client_secret: None,
-                issuer: issuer.into(),
+                issuer: required.issuer,
                 on_unauthenticated_request: None,
                 scope: None,
                 session_cookie_name: None,
                 session_timeout: None,
-                token_endpoint: token_endpoint.into(),
+                token_endpoint: required.token_endpoint,
                 use_existing_client_secret: None,
-                user_info_endpoint: user_info_endpoint.into(),
+                user_info_endpoint: required.user_info_endpoint,
             }
         }
     }
@@ -466,16 +484,23 @@ pub mod listener {
         pub jwks_endpoint: Value<String>,
     }
 
+    /// The required properties of a [`JwtValidationConfig`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct JwtValidationConfigRequired {
+        /// `Issuer`.
+        pub issuer: Value<String>,
+        /// `JwksEndpoint`.
+        pub jwks_endpoint: Value<String>,
+    }
+
     impl JwtValidationConfig {
         /// A new `JwtValidationConfig` with its required properties set and the optional ones unset.
-        pub fn new(
-            issuer: impl Into<Value<String>>,
-            jwks_endpoint: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: JwtValidationConfigRequired) -> Self {
             JwtValidationConfig {
                 additional_claims: None,
-                issuer: issuer.into(),
-                jwks_endpoint: jwks_endpoint.into(),
+                issuer: required.issuer,
+                jwks_endpoint: required.jwks_endpoint,
             }
         }
     }
@@ -1144,22 +1169,30 @@ pub mod listener_rule {
         pub user_pool_domain: Value<String>,
     }
 
+    /// The required properties of a [`AuthenticateCognitoConfig`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct AuthenticateCognitoConfigRequired {
+        /// `UserPoolArn`.
+        pub user_pool_arn: Value<String>,
+        /// `UserPoolClientId`.
+        pub user_pool_client_id: Value<String>,
+        /// `UserPoolDomain`.
+        pub user_pool_domain: Value<String>,
+    }
+
     impl AuthenticateCognitoConfig {
         /// A new `AuthenticateCognitoConfig` with its required properties set and the optional ones unset.
-        pub fn new(
-            user_pool_arn: impl Into<Value<String>>,
-            user_pool_client_id: impl Into<Value<String>>,
-            user_pool_domain: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: AuthenticateCognitoConfigRequired) -> Self {
             AuthenticateCognitoConfig {
                 authentication_request_extra_params: None,
                 on_unauthenticated_request: None,
                 scope: None,
                 session_cookie_name: None,
                 session_timeout: None,
-                user_pool_arn: user_pool_arn.into(),
-                user_pool_client_id: user_pool_client_id.into(),
-                user_pool_domain: user_pool_domain.into(),
+                user_pool_arn: required.user_pool_arn,
+                user_pool_client_id: required.user_pool_client_id,
+                user_pool_domain: required.user_pool_domain,
             }
         }
     }
@@ -1228,28 +1261,38 @@ pub mod listener_rule {
         pub user_info_endpoint: Value<String>,
     }
 
+    /// The required properties of a [`AuthenticateOidcConfig`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct AuthenticateOidcConfigRequired {
+        /// `AuthorizationEndpoint`.
+        pub authorization_endpoint: Value<String>,
+        /// `ClientId`.
+        pub client_id: Value<String>,
+        /// `Issuer`.
+        pub issuer: Value<String>,
+        /// `TokenEndpoint`.
+        pub token_endpoint: Value<String>,
+        /// `UserInfoEndpoint`.
+        pub user_info_endpoint: Value<String>,
+    }
+
     impl AuthenticateOidcConfig {
         /// A new `AuthenticateOidcConfig` with its required properties set and the optional ones unset.
-        pub fn new(
-            authorization_endpoint: impl Into<Value<String>>,
-            client_id: impl Into<Value<String>>,
-            issuer: impl Into<Value<String>>,
-            token_endpoint: impl Into<Value<String>>,
-            user_info_endpoint: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: AuthenticateOidcConfigRequired) -> Self {
             AuthenticateOidcConfig {
                 authentication_request_extra_params: None,
-                authorization_endpoint: authorization_endpoint.into(),
-                client_id: client_id.into(),
+                authorization_endpoint: required.authorization_endpoint,
+                client_id: required.client_id,
                 client_secret: None,
-                issuer: issuer.into(),
+                issuer: required.issuer,
                 on_unauthenticated_request: None,
                 scope: None,
                 session_cookie_name: None,
                 session_timeout: None,
-                token_endpoint: token_endpoint.into(),
+                token_endpoint: required.token_endpoint,
                 use_existing_client_secret: None,
-                user_info_endpoint: user_info_endpoint.into(),
+                user_info_endpoint: required.user_info_endpoint,
             }
         }
     }
@@ -1419,16 +1462,23 @@ pub mod listener_rule {
         pub jwks_endpoint: Value<String>,
     }
 
+    /// The required properties of a [`JwtValidationConfig`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct JwtValidationConfigRequired {
+        /// `Issuer`.
+        pub issuer: Value<String>,
+        /// `JwksEndpoint`.
+        pub jwks_endpoint: Value<String>,
+    }
+
     impl JwtValidationConfig {
         /// A new `JwtValidationConfig` with its required properties set and the optional ones unset.
-        pub fn new(
-            issuer: impl Into<Value<String>>,
-            jwks_endpoint: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: JwtValidationConfigRequired) -> Self {
             JwtValidationConfig {
                 additional_claims: None,
-                issuer: issuer.into(),
-                jwks_endpoint: jwks_endpoint.into(),
+                issuer: required.issuer,
+                jwks_endpoint: required.jwks_endpoint,
             }
         }
     }
@@ -1552,12 +1602,22 @@ pub mod listener_rule {
         pub replace: Value<String>,
     }
 
+    /// The required properties of a [`RewriteConfig`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct RewriteConfigRequired {
+        /// `Regex`.
+        pub regex: Value<String>,
+        /// `Replace`.
+        pub replace: Value<String>,
+    }
+
     impl RewriteConfig {
         /// A new `RewriteConfig` with its required properties set and the optional ones unset.
-        pub fn new(regex: impl Into<Value<String>>, replace: impl Into<Value<String>>) -> Self {
+        pub fn new(required: RewriteConfigRequired) -> Self {
             RewriteConfig {
-                regex: regex.into(),
-                replace: replace.into(),
+                regex: required.regex,
+                replace: required.replace,
             }
         }
     }

@@ -169,14 +169,23 @@ pub mod cluster {
         pub visible_to_all_users: Option<Value<bool>>,
     }
 
+    /// The required properties of a [`Cluster`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ClusterRequired {
+        /// `Instances`.
+        pub instances: JobFlowInstancesConfig,
+        /// `ServiceRole`.
+        pub service_role: Value<String>,
+        /// `JobFlowRole`.
+        pub job_flow_role: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+    }
+
     impl Cluster {
         /// A new `Cluster` with its required properties set and the optional ones unset.
-        pub fn new(
-            instances: impl Into<JobFlowInstancesConfig>,
-            service_role: impl Into<Value<String>>,
-            job_flow_role: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ClusterRequired) -> Self {
             Cluster {
                 additional_info: None,
                 applications: None,
@@ -188,19 +197,19 @@ pub mod cluster {
                 ebs_root_volume_iops: None,
                 ebs_root_volume_size: None,
                 ebs_root_volume_throughput: None,
-                instances: instances.into(),
-                job_flow_role: job_flow_role.into(),
+                instances: required.instances,
+                job_flow_role: required.job_flow_role,
                 kerberos_attributes: None,
                 log_encryption_kms_key_id: None,
                 log_uri: None,
                 managed_scaling_policy: None,
-                name: name.into(),
+                name: required.name,
                 os_release_label: None,
                 placement_group_configs: None,
                 release_label: None,
                 scale_down_behavior: None,
                 security_configuration: None,
-                service_role: service_role.into(),
+                service_role: required.service_role,
                 step_concurrency_level: None,
                 steps: None,
                 tags: None,
@@ -382,23 +391,32 @@ pub mod cluster {
         pub unit: Option<Value<String>>,
     }
 
+    /// The required properties of a [`CloudWatchAlarmDefinition`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct CloudWatchAlarmDefinitionRequired {
+        /// `ComparisonOperator`.
+        pub comparison_operator: Value<String>,
+        /// `MetricName`.
+        pub metric_name: Value<String>,
+        /// `Period`.
+        pub period: Value<i64>,
+        /// `Threshold`.
+        pub threshold: Value<f64>,
+    }
+
     impl CloudWatchAlarmDefinition {
         /// A new `CloudWatchAlarmDefinition` with its required properties set and the optional ones unset.
-        pub fn new(
-            comparison_operator: impl Into<Value<String>>,
-            metric_name: impl Into<Value<String>>,
-            period: impl Into<Value<i64>>,
-            threshold: impl Into<Value<f64>>,
-        ) -> Self {
+        pub fn new(required: CloudWatchAlarmDefinitionRequired) -> Self {
             CloudWatchAlarmDefinition {
-                comparison_operator: comparison_operator.into(),
+                comparison_operator: required.comparison_operator,
                 dimensions: None,
                 evaluation_periods: None,
-                metric_name: metric_name.into(),
+                metric_name: required.metric_name,
                 namespace: None,
-                period: period.into(),
+                period: required.period,
                 statistic: None,
-                threshold: threshold.into(),
+                threshold: required.threshold,
                 unit: None,
             }
         }
@@ -434,19 +452,27 @@ pub mod cluster {
         pub unit_type: Value<String>,
     }
 
+    /// The required properties of a [`ComputeLimits`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ComputeLimitsRequired {
+        /// `MaximumCapacityUnits`.
+        pub maximum_capacity_units: Value<i64>,
+        /// `MinimumCapacityUnits`.
+        pub minimum_capacity_units: Value<i64>,
+        /// `UnitType`.
+        pub unit_type: Value<String>,
+    }
+
     impl ComputeLimits {
         /// A new `ComputeLimits` with its required properties set and the optional ones unset.
-        pub fn new(
-            maximum_capacity_units: impl Into<Value<i64>>,
-            minimum_capacity_units: impl Into<Value<i64>>,
-            unit_type: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ComputeLimitsRequired) -> Self {
             ComputeLimits {
-                maximum_capacity_units: maximum_capacity_units.into(),
+                maximum_capacity_units: required.maximum_capacity_units,
                 maximum_core_capacity_units: None,
                 maximum_on_demand_capacity_units: None,
-                minimum_capacity_units: minimum_capacity_units.into(),
-                unit_type: unit_type.into(),
+                minimum_capacity_units: required.minimum_capacity_units,
+                unit_type: required.unit_type,
             }
         }
     }
@@ -968,18 +994,25 @@ pub mod cluster {
         pub realm: Value<String>,
     }
 
+    /// The required properties of a [`KerberosAttributes`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct KerberosAttributesRequired {
+        /// `KdcAdminPassword`.
+        pub kdc_admin_password: Value<String>,
+        /// `Realm`.
+        pub realm: Value<String>,
+    }
+
     impl KerberosAttributes {
         /// A new `KerberosAttributes` with its required properties set and the optional ones unset.
-        pub fn new(
-            kdc_admin_password: impl Into<Value<String>>,
-            realm: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: KerberosAttributesRequired) -> Self {
             KerberosAttributes {
                 ad_domain_join_password: None,
                 ad_domain_join_user: None,
                 cross_realm_trust_principal_password: None,
-                kdc_admin_password: kdc_admin_password.into(),
-                realm: realm.into(),
+                kdc_admin_password: required.kdc_admin_password,
+                realm: required.realm,
             }
         }
     }
@@ -1047,12 +1080,22 @@ pub mod cluster {
         pub value: Value<String>,
     }
 
+    /// The required properties of a [`MetricDimension`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct MetricDimensionRequired {
+        /// `Key`.
+        pub key: Value<String>,
+        /// `Value`.
+        pub value: Value<String>,
+    }
+
     impl MetricDimension {
         /// A new `MetricDimension` with its required properties set and the optional ones unset.
-        pub fn new(key: impl Into<Value<String>>, value: impl Into<Value<String>>) -> Self {
+        pub fn new(required: MetricDimensionRequired) -> Self {
             MetricDimension {
-                key: key.into(),
-                value: value.into(),
+                key: required.key,
+                value: required.value,
             }
         }
     }
@@ -1225,15 +1268,22 @@ pub mod cluster {
         pub min_capacity: Value<i64>,
     }
 
+    /// The required properties of a [`ScalingConstraints`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ScalingConstraintsRequired {
+        /// `MaxCapacity`.
+        pub max_capacity: Value<i64>,
+        /// `MinCapacity`.
+        pub min_capacity: Value<i64>,
+    }
+
     impl ScalingConstraints {
         /// A new `ScalingConstraints` with its required properties set and the optional ones unset.
-        pub fn new(
-            max_capacity: impl Into<Value<i64>>,
-            min_capacity: impl Into<Value<i64>>,
-        ) -> Self {
+        pub fn new(required: ScalingConstraintsRequired) -> Self {
             ScalingConstraints {
-                max_capacity: max_capacity.into(),
-                min_capacity: min_capacity.into(),
+                max_capacity: required.max_capacity,
+                min_capacity: required.min_capacity,
             }
         }
     }
@@ -1538,15 +1588,22 @@ pub mod instance_fleet_config {
         pub target_spot_capacity: Option<Value<i64>>,
     }
 
+    /// The required properties of a [`InstanceFleetConfig`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct InstanceFleetConfigRequired {
+        /// `InstanceFleetType`.
+        pub instance_fleet_type: Value<String>,
+        /// `ClusterId`.
+        pub cluster_id: Value<String>,
+    }
+
     impl InstanceFleetConfig {
         /// A new `InstanceFleetConfig` with its required properties set and the optional ones unset.
-        pub fn new(
-            instance_fleet_type: impl Into<Value<String>>,
-            cluster_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: InstanceFleetConfigRequired) -> Self {
             InstanceFleetConfig {
-                cluster_id: cluster_id.into(),
-                instance_fleet_type: instance_fleet_type.into(),
+                cluster_id: required.cluster_id,
+                instance_fleet_type: required.instance_fleet_type,
                 instance_type_configs: None,
                 launch_specifications: None,
                 name: None,
@@ -2036,24 +2093,33 @@ pub mod instance_group_config {
         pub name: Option<Value<String>>,
     }
 
+    /// The required properties of a [`InstanceGroupConfig`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct InstanceGroupConfigRequired {
+        /// `JobFlowId`.
+        pub job_flow_id: Value<String>,
+        /// `InstanceCount`.
+        pub instance_count: Value<i64>,
+        /// `InstanceRole`.
+        pub instance_role: Value<String>,
+        /// `InstanceType`.
+        pub instance_type: Value<String>,
+    }
+
     impl InstanceGroupConfig {
         /// A new `InstanceGroupConfig` with its required properties set and the optional ones unset.
-        pub fn new(
-            job_flow_id: impl Into<Value<String>>,
-            instance_count: impl Into<Value<i64>>,
-            instance_role: impl Into<Value<String>>,
-            instance_type: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: InstanceGroupConfigRequired) -> Self {
             InstanceGroupConfig {
                 auto_scaling_policy: None,
                 bid_price: None,
                 configurations: None,
                 custom_ami_id: None,
                 ebs_configuration: None,
-                instance_count: instance_count.into(),
-                instance_role: instance_role.into(),
-                instance_type: instance_type.into(),
-                job_flow_id: job_flow_id.into(),
+                instance_count: required.instance_count,
+                instance_role: required.instance_role,
+                instance_type: required.instance_type,
+                job_flow_id: required.job_flow_id,
                 market: None,
                 name: None,
             }
@@ -2185,23 +2251,32 @@ pub mod instance_group_config {
         pub unit: Option<Value<String>>,
     }
 
+    /// The required properties of a [`CloudWatchAlarmDefinition`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct CloudWatchAlarmDefinitionRequired {
+        /// `ComparisonOperator`.
+        pub comparison_operator: Value<String>,
+        /// `MetricName`.
+        pub metric_name: Value<String>,
+        /// `Period`.
+        pub period: Value<i64>,
+        /// `Threshold`.
+        pub threshold: Value<f64>,
+    }
+
     impl CloudWatchAlarmDefinition {
         /// A new `CloudWatchAlarmDefinition` with its required properties set and the optional ones unset.
-        pub fn new(
-            comparison_operator: impl Into<Value<String>>,
-            metric_name: impl Into<Value<String>>,
-            period: impl Into<Value<i64>>,
-            threshold: impl Into<Value<f64>>,
-        ) -> Self {
+        pub fn new(required: CloudWatchAlarmDefinitionRequired) -> Self {
             CloudWatchAlarmDefinition {
-                comparison_operator: comparison_operator.into(),
+                comparison_operator: required.comparison_operator,
                 dimensions: None,
                 evaluation_periods: None,
-                metric_name: metric_name.into(),
+                metric_name: required.metric_name,
                 namespace: None,
-                period: period.into(),
+                period: required.period,
                 statistic: None,
-                threshold: threshold.into(),
+                threshold: required.threshold,
                 unit: None,
             }
         }
@@ -2266,12 +2341,22 @@ pub mod instance_group_config {
         pub value: Value<String>,
     }
 
+    /// The required properties of a [`MetricDimension`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct MetricDimensionRequired {
+        /// `Key`.
+        pub key: Value<String>,
+        /// `Value`.
+        pub value: Value<String>,
+    }
+
     impl MetricDimension {
         /// A new `MetricDimension` with its required properties set and the optional ones unset.
-        pub fn new(key: impl Into<Value<String>>, value: impl Into<Value<String>>) -> Self {
+        pub fn new(required: MetricDimensionRequired) -> Self {
             MetricDimension {
-                key: key.into(),
-                value: value.into(),
+                key: required.key,
+                value: required.value,
             }
         }
     }
@@ -2312,15 +2397,22 @@ pub mod instance_group_config {
         pub min_capacity: Value<i64>,
     }
 
+    /// The required properties of a [`ScalingConstraints`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ScalingConstraintsRequired {
+        /// `MaxCapacity`.
+        pub max_capacity: Value<i64>,
+        /// `MinCapacity`.
+        pub min_capacity: Value<i64>,
+    }
+
     impl ScalingConstraints {
         /// A new `ScalingConstraints` with its required properties set and the optional ones unset.
-        pub fn new(
-            max_capacity: impl Into<Value<i64>>,
-            min_capacity: impl Into<Value<i64>>,
-        ) -> Self {
+        pub fn new(required: ScalingConstraintsRequired) -> Self {
             ScalingConstraints {
-                max_capacity: max_capacity.into(),
-                min_capacity: min_capacity.into(),
+                max_capacity: required.max_capacity,
+                min_capacity: required.min_capacity,
             }
         }
     }
@@ -2532,21 +2624,30 @@ pub mod step {
         pub name: Value<String>,
     }
 
+    /// The required properties of a [`Step`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct StepRequired {
+        /// `JobFlowId`.
+        pub job_flow_id: Value<String>,
+        /// `HadoopJarStep`.
+        pub hadoop_jar_step: HadoopJarStepConfig,
+        /// `ActionOnFailure`.
+        pub action_on_failure: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+    }
+
     impl Step {
         /// A new `Step` with its required properties set and the optional ones unset.
-        pub fn new(
-            job_flow_id: impl Into<Value<String>>,
-            hadoop_jar_step: impl Into<HadoopJarStepConfig>,
-            action_on_failure: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: StepRequired) -> Self {
             Step {
-                action_on_failure: action_on_failure.into(),
+                action_on_failure: required.action_on_failure,
                 encryption_key_arn: None,
-                hadoop_jar_step: hadoop_jar_step.into(),
-                job_flow_id: job_flow_id.into(),
+                hadoop_jar_step: required.hadoop_jar_step,
+                job_flow_id: required.job_flow_id,
                 log_uri: None,
-                name: name.into(),
+                name: required.name,
             }
         }
     }
@@ -2729,37 +2830,49 @@ pub mod studio {
         pub workspace_security_group_id: Value<String>,
     }
 
+    /// The required properties of a [`Studio`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct StudioRequired {
+        /// `AuthMode`.
+        pub auth_mode: Value<AuthMode>,
+        /// `EngineSecurityGroupId`.
+        pub engine_security_group_id: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+        /// `ServiceRole`.
+        pub service_role: Value<String>,
+        /// `SubnetIds`.
+        pub subnet_ids: List<String>,
+        /// `VpcId`.
+        pub vpc_id: Value<String>,
+        /// `WorkspaceSecurityGroupId`.
+        pub workspace_security_group_id: Value<String>,
+        /// `DefaultS3Location`.
+        pub default_s3_location: Value<String>,
+    }
+
     impl Studio {
         /// A new `Studio` with its required properties set and the optional ones unset.
-        #[allow(clippy::too_many_arguments)]
-        pub fn new(
-            auth_mode: impl Into<Value<AuthMode>>,
-            engine_security_group_id: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-            service_role: impl Into<Value<String>>,
-            subnet_ids: impl Into<List<String>>,
-            vpc_id: impl Into<Value<String>>,
-            workspace_security_group_id: impl Into<Value<String>>,
-            default_s3_location: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: StudioRequired) -> Self {
             Studio {
-                auth_mode: auth_mode.into(),
-                default_s3_location: default_s3_location.into(),
+                auth_mode: required.auth_mode,
+                default_s3_location: required.default_s3_location,
                 description: None,
                 encryption_key_arn: None,
-                engine_security_group_id: engine_security_group_id.into(),
+                engine_security_group_id: required.engine_security_group_id,
                 idc_instance_arn: None,
                 idc_user_assignment: None,
                 idp_auth_url: None,
                 idp_relay_state_parameter_name: None,
-                name: name.into(),
-                service_role: service_role.into(),
-                subnet_ids: subnet_ids.into(),
+                name: required.name,
+                service_role: required.service_role,
+                subnet_ids: required.subnet_ids,
                 tags: None,
                 trusted_identity_propagation_enabled: None,
                 user_role: None,
-                vpc_id: vpc_id.into(),
-                workspace_security_group_id: workspace_security_group_id.into(),
+                vpc_id: required.vpc_id,
+                workspace_security_group_id: required.workspace_security_group_id,
             }
         }
     }
@@ -2886,19 +2999,28 @@ pub mod studio_session_mapping {
         pub studio_id: Value<String>,
     }
 
+    /// The required properties of a [`StudioSessionMapping`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct StudioSessionMappingRequired {
+        /// `StudioId`.
+        pub studio_id: Value<String>,
+        /// `IdentityName`.
+        pub identity_name: Value<String>,
+        /// `IdentityType`.
+        pub identity_type: Value<IdentityType>,
+        /// `SessionPolicyArn`.
+        pub session_policy_arn: Value<String>,
+    }
+
     impl StudioSessionMapping {
         /// A new `StudioSessionMapping` with its required properties set and the optional ones unset.
-        pub fn new(
-            studio_id: impl Into<Value<String>>,
-            identity_name: impl Into<Value<String>>,
-            identity_type: impl Into<Value<IdentityType>>,
-            session_policy_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: StudioSessionMappingRequired) -> Self {
             StudioSessionMapping {
-                identity_name: identity_name.into(),
-                identity_type: identity_type.into(),
-                session_policy_arn: session_policy_arn.into(),
-                studio_id: studio_id.into(),
+                identity_name: required.identity_name,
+                identity_type: required.identity_type,
+                session_policy_arn: required.session_policy_arn,
+                studio_id: required.studio_id,
             }
         }
     }

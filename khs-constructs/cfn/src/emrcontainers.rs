@@ -57,23 +57,32 @@ pub mod endpoint {
         pub virtual_cluster_id: Value<String>,
     }
 
+    /// The required properties of a [`Endpoint`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct EndpointRequired {
+        /// `VirtualClusterId`.
+        pub virtual_cluster_id: Value<String>,
+        /// `Type`.
+        pub type_: Value<String>,
+        /// `ReleaseLabel`.
+        pub release_label: Value<String>,
+        /// `ExecutionRoleArn`.
+        pub execution_role_arn: Value<String>,
+    }
+
     impl Endpoint {
         /// A new `Endpoint` with its required properties set and the optional ones unset.
-        pub fn new(
-            virtual_cluster_id: impl Into<Value<String>>,
-            type_: impl Into<Value<String>>,
-            release_label: impl Into<Value<String>>,
-            execution_role_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: EndpointRequired) -> Self {
             Endpoint {
                 configuration_overrides: None,
-                execution_role_arn: execution_role_arn.into(),
+                execution_role_arn: required.execution_role_arn,
                 name: None,
-                release_label: release_label.into(),
+                release_label: required.release_label,
                 session_idle_timeout_in_minutes: None,
                 tags: None,
-                type_: type_.into(),
-                virtual_cluster_id: virtual_cluster_id.into(),
+                type_: required.type_,
+                virtual_cluster_id: required.virtual_cluster_id,
             }
         }
     }
@@ -520,20 +529,28 @@ pub mod job_template {
         pub release_label: Value<String>,
     }
 
+    /// The required properties of a [`JobTemplateData`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct JobTemplateDataRequired {
+        /// `ExecutionRoleArn`.
+        pub execution_role_arn: Value<String>,
+        /// `JobDriver`.
+        pub job_driver: JobDriver,
+        /// `ReleaseLabel`.
+        pub release_label: Value<String>,
+    }
+
     impl JobTemplateData {
         /// A new `JobTemplateData` with its required properties set and the optional ones unset.
-        pub fn new(
-            execution_role_arn: impl Into<Value<String>>,
-            job_driver: impl Into<JobDriver>,
-            release_label: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: JobTemplateDataRequired) -> Self {
             JobTemplateData {
                 configuration_overrides: None,
-                execution_role_arn: execution_role_arn.into(),
-                job_driver: job_driver.into(),
+                execution_role_arn: required.execution_role_arn,
+                job_driver: required.job_driver,
                 job_tags: None,
                 parameter_configuration: None,
-                release_label: release_label.into(),
+                release_label: required.release_label,
             }
         }
     }

@@ -127,12 +127,19 @@ pub mod application {
         pub worker_type_specifications: Option<BTreeMap<String, WorkerTypeSpecificationInput>>,
     }
 
+    /// The required properties of a [`Application`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ApplicationRequired {
+        /// `ReleaseLabel`.
+        pub release_label: Value<String>,
+        /// `Type`.
+        pub type_: Value<String>,
+    }
+
     impl Application {
         /// A new `Application` with its required properties set and the optional ones unset.
-        pub fn new(
-            release_label: impl Into<Value<String>>,
-            type_: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ApplicationRequired) -> Self {
             Application {
                 architecture: None,
                 auto_start_configuration: None,
@@ -145,11 +152,11 @@ pub mod application {
                 monitoring_configuration: None,
                 name: None,
                 network_configuration: None,
-                release_label: release_label.into(),
+                release_label: required.release_label,
                 runtime_configuration: None,
                 scheduler_configuration: None,
                 tags: None,
-                type_: type_.into(),
+                type_: required.type_,
                 worker_type_specifications: None,
             }
         }
@@ -468,13 +475,23 @@ pub mod application {
         pub memory: Value<String>,
     }
 
+    /// The required properties of a [`MaximumAllowedResources`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct MaximumAllowedResourcesRequired {
+        /// `Cpu`.
+        pub cpu: Value<String>,
+        /// `Memory`.
+        pub memory: Value<String>,
+    }
+
     impl MaximumAllowedResources {
         /// A new `MaximumAllowedResources` with its required properties set and the optional ones unset.
-        pub fn new(cpu: impl Into<Value<String>>, memory: impl Into<Value<String>>) -> Self {
+        pub fn new(required: MaximumAllowedResourcesRequired) -> Self {
             MaximumAllowedResources {
-                cpu: cpu.into(),
+                cpu: required.cpu,
                 disk: None,
-                memory: memory.into(),
+                memory: required.memory,
             }
         }
     }
@@ -631,14 +648,24 @@ pub mod application {
         pub memory: Value<String>,
     }
 
+    /// The required properties of a [`WorkerConfiguration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct WorkerConfigurationRequired {
+        /// `Cpu`.
+        pub cpu: Value<String>,
+        /// `Memory`.
+        pub memory: Value<String>,
+    }
+
     impl WorkerConfiguration {
         /// A new `WorkerConfiguration` with its required properties set and the optional ones unset.
-        pub fn new(cpu: impl Into<Value<String>>, memory: impl Into<Value<String>>) -> Self {
+        pub fn new(required: WorkerConfigurationRequired) -> Self {
             WorkerConfiguration {
-                cpu: cpu.into(),
+                cpu: required.cpu,
                 disk: None,
                 disk_type: None,
-                memory: memory.into(),
+                memory: required.memory,
             }
         }
     }

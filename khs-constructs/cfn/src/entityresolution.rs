@@ -54,23 +54,32 @@ pub mod id_mapping_workflow {
         pub workflow_name: Value<String>,
     }
 
+    /// The required properties of a [`IdMappingWorkflow`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct IdMappingWorkflowRequired {
+        /// `WorkflowName`.
+        pub workflow_name: Value<String>,
+        /// `InputSourceConfig`.
+        pub input_source_config: Vec<IdMappingWorkflowInputSource>,
+        /// `IdMappingTechniques`.
+        pub id_mapping_techniques: IdMappingTechniques,
+        /// `RoleArn`.
+        pub role_arn: Value<String>,
+    }
+
     impl IdMappingWorkflow {
         /// A new `IdMappingWorkflow` with its required properties set and the optional ones unset.
-        pub fn new(
-            workflow_name: impl Into<Value<String>>,
-            input_source_config: impl Into<Vec<IdMappingWorkflowInputSource>>,
-            id_mapping_techniques: impl Into<IdMappingTechniques>,
-            role_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: IdMappingWorkflowRequired) -> Self {
             IdMappingWorkflow {
                 description: None,
                 id_mapping_incremental_run_config: None,
-                id_mapping_techniques: id_mapping_techniques.into(),
-                input_source_config: input_source_config.into(),
+                id_mapping_techniques: required.id_mapping_techniques,
+                input_source_config: required.input_source_config,
                 output_source_config: None,
-                role_arn: role_arn.into(),
+                role_arn: required.role_arn,
                 tags: None,
-                workflow_name: workflow_name.into(),
+                workflow_name: required.workflow_name,
             }
         }
     }
@@ -932,24 +941,34 @@ pub mod matching_workflow {
         pub workflow_name: Value<String>,
     }
 
+    /// The required properties of a [`MatchingWorkflow`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct MatchingWorkflowRequired {
+        /// `WorkflowName`.
+        pub workflow_name: Value<String>,
+        /// `InputSourceConfig`.
+        pub input_source_config: Vec<InputSource>,
+        /// `OutputSourceConfig`.
+        pub output_source_config: Vec<OutputSource>,
+        /// `ResolutionTechniques`.
+        pub resolution_techniques: ResolutionTechniques,
+        /// `RoleArn`.
+        pub role_arn: Value<String>,
+    }
+
     impl MatchingWorkflow {
         /// A new `MatchingWorkflow` with its required properties set and the optional ones unset.
-        pub fn new(
-            workflow_name: impl Into<Value<String>>,
-            input_source_config: impl Into<Vec<InputSource>>,
-            output_source_config: impl Into<Vec<OutputSource>>,
-            resolution_techniques: impl Into<ResolutionTechniques>,
-            role_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: MatchingWorkflowRequired) -> Self {
             MatchingWorkflow {
                 description: None,
                 incremental_run_config: None,
-                input_source_config: input_source_config.into(),
-                output_source_config: output_source_config.into(),
-                resolution_techniques: resolution_techniques.into(),
-                role_arn: role_arn.into(),
+                input_source_config: required.input_source_config,
+                output_source_config: required.output_source_config,
+                resolution_techniques: required.resolution_techniques,
+                role_arn: required.role_arn,
                 tags: None,
-                workflow_name: workflow_name.into(),
+                workflow_name: required.workflow_name,
             }
         }
     }
@@ -1004,15 +1023,22 @@ pub mod matching_workflow {
         pub object_type_arn: Value<String>,
     }
 
+    /// The required properties of a [`CustomerProfilesIntegrationConfig`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct CustomerProfilesIntegrationConfigRequired {
+        /// `DomainArn`.
+        pub domain_arn: Value<String>,
+        /// `ObjectTypeArn`.
+        pub object_type_arn: Value<String>,
+    }
+
     impl CustomerProfilesIntegrationConfig {
         /// A new `CustomerProfilesIntegrationConfig` with its required properties set and the optional ones unset.
-        pub fn new(
-            domain_arn: impl Into<Value<String>>,
-            object_type_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: CustomerProfilesIntegrationConfigRequired) -> Self {
             CustomerProfilesIntegrationConfig {
-                domain_arn: domain_arn.into(),
-                object_type_arn: object_type_arn.into(),
+                domain_arn: required.domain_arn,
+                object_type_arn: required.object_type_arn,
             }
         }
     }
@@ -1050,16 +1076,23 @@ pub mod matching_workflow {
         pub schema_arn: Value<String>,
     }
 
+    /// The required properties of a [`InputSource`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct InputSourceRequired {
+        /// `InputSourceARN`.
+        pub input_source_arn: Value<String>,
+        /// `SchemaArn`.
+        pub schema_arn: Value<String>,
+    }
+
     impl InputSource {
         /// A new `InputSource` with its required properties set and the optional ones unset.
-        pub fn new(
-            input_source_arn: impl Into<Value<String>>,
-            schema_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: InputSourceRequired) -> Self {
             InputSource {
                 apply_normalization: None,
-                input_source_arn: input_source_arn.into(),
-                schema_arn: schema_arn.into(),
+                input_source_arn: required.input_source_arn,
+                schema_arn: required.schema_arn,
             }
         }
     }
@@ -1499,16 +1532,26 @@ pub mod policy_statement {
         pub statement_id: Value<String>,
     }
 
+    /// The required properties of a [`PolicyStatement`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct PolicyStatementRequired {
+        /// `Arn`.
+        pub arn: Value<String>,
+        /// `StatementId`.
+        pub statement_id: Value<String>,
+    }
+
     impl PolicyStatement {
         /// A new `PolicyStatement` with its required properties set and the optional ones unset.
-        pub fn new(arn: impl Into<Value<String>>, statement_id: impl Into<Value<String>>) -> Self {
+        pub fn new(required: PolicyStatementRequired) -> Self {
             PolicyStatement {
                 action: None,
-                arn: arn.into(),
+                arn: required.arn,
                 condition: None,
                 effect: None,
                 principal: None,
-                statement_id: statement_id.into(),
+                statement_id: required.statement_id,
             }
         }
     }

@@ -45,18 +45,26 @@ pub mod api_destination {
         pub name: Option<Value<String>>,
     }
 
+    /// The required properties of a [`ApiDestination`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ApiDestinationRequired {
+        /// `ConnectionArn`.
+        pub connection_arn: Value<String>,
+        /// `InvocationEndpoint`.
+        pub invocation_endpoint: Value<String>,
+        /// `HttpMethod`.
+        pub http_method: Value<HttpMethod>,
+    }
+
     impl ApiDestination {
         /// A new `ApiDestination` with its required properties set and the optional ones unset.
-        pub fn new(
-            connection_arn: impl Into<Value<String>>,
-            invocation_endpoint: impl Into<Value<String>>,
-            http_method: impl Into<Value<HttpMethod>>,
-        ) -> Self {
+        pub fn new(required: ApiDestinationRequired) -> Self {
             ApiDestination {
-                connection_arn: connection_arn.into(),
+                connection_arn: required.connection_arn,
                 description: None,
-                http_method: http_method.into(),
-                invocation_endpoint: invocation_endpoint.into(),
+                http_method: required.http_method,
+                invocation_endpoint: required.invocation_endpoint,
                 invocation_rate_limit_per_second: None,
                 name: None,
             }
@@ -361,15 +369,22 @@ pub mod connection {
         pub api_key_value: Value<String>,
     }
 
+    /// The required properties of a [`ApiKeyAuthParameters`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ApiKeyAuthParametersRequired {
+        /// `ApiKeyName`.
+        pub api_key_name: Value<String>,
+        /// `ApiKeyValue`.
+        pub api_key_value: Value<String>,
+    }
+
     impl ApiKeyAuthParameters {
         /// A new `ApiKeyAuthParameters` with its required properties set and the optional ones unset.
-        pub fn new(
-            api_key_name: impl Into<Value<String>>,
-            api_key_value: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ApiKeyAuthParametersRequired) -> Self {
             ApiKeyAuthParameters {
-                api_key_name: api_key_name.into(),
-                api_key_value: api_key_value.into(),
+                api_key_name: required.api_key_name,
+                api_key_value: required.api_key_value,
             }
         }
     }
@@ -434,12 +449,22 @@ pub mod connection {
         pub username: Value<String>,
     }
 
+    /// The required properties of a [`BasicAuthParameters`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct BasicAuthParametersRequired {
+        /// `Password`.
+        pub password: Value<String>,
+        /// `Username`.
+        pub username: Value<String>,
+    }
+
     impl BasicAuthParameters {
         /// A new `BasicAuthParameters` with its required properties set and the optional ones unset.
-        pub fn new(password: impl Into<Value<String>>, username: impl Into<Value<String>>) -> Self {
+        pub fn new(required: BasicAuthParametersRequired) -> Self {
             BasicAuthParameters {
-                password: password.into(),
-                username: username.into(),
+                password: required.password,
+                username: required.username,
             }
         }
     }
@@ -455,15 +480,22 @@ pub mod connection {
         pub client_secret: Value<String>,
     }
 
+    /// The required properties of a [`ClientParameters`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ClientParametersRequired {
+        /// `ClientID`.
+        pub client_id: Value<String>,
+        /// `ClientSecret`.
+        pub client_secret: Value<String>,
+    }
+
     impl ClientParameters {
         /// A new `ClientParameters` with its required properties set and the optional ones unset.
-        pub fn new(
-            client_id: impl Into<Value<String>>,
-            client_secret: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ClientParametersRequired) -> Self {
             ClientParameters {
-                client_id: client_id.into(),
-                client_secret: client_secret.into(),
+                client_id: required.client_id,
+                client_secret: required.client_secret,
             }
         }
     }
@@ -586,13 +618,23 @@ pub mod connection {
         pub value: Value<String>,
     }
 
+    /// The required properties of a [`Parameter`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ParameterRequired {
+        /// `Key`.
+        pub key: Value<String>,
+        /// `Value`.
+        pub value: Value<String>,
+    }
+
     impl Parameter {
         /// A new `Parameter` with its required properties set and the optional ones unset.
-        pub fn new(key: impl Into<Value<String>>, value: impl Into<Value<String>>) -> Self {
+        pub fn new(required: ParameterRequired) -> Self {
             Parameter {
                 is_value_secret: None,
-                key: key.into(),
-                value: value.into(),
+                key: required.key,
+                value: required.value,
             }
         }
     }
@@ -1464,16 +1506,23 @@ pub mod rule {
         pub retry_strategy: Option<BatchRetryStrategy>,
     }
 
+    /// The required properties of a [`BatchParameters`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct BatchParametersRequired {
+        /// `JobDefinition`.
+        pub job_definition: Value<String>,
+        /// `JobName`.
+        pub job_name: Value<String>,
+    }
+
     impl BatchParameters {
         /// A new `BatchParameters` with its required properties set and the optional ones unset.
-        pub fn new(
-            job_definition: impl Into<Value<String>>,
-            job_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: BatchParametersRequired) -> Self {
             BatchParameters {
                 array_properties: None,
-                job_definition: job_definition.into(),
-                job_name: job_name.into(),
+                job_definition: required.job_definition,
+                job_name: required.job_name,
                 retry_strategy: None,
             }
         }
@@ -1922,12 +1971,22 @@ pub mod rule {
         pub value: Value<String>,
     }
 
+    /// The required properties of a [`SageMakerPipelineParameter`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SageMakerPipelineParameterRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `Value`.
+        pub value: Value<String>,
+    }
+
     impl SageMakerPipelineParameter {
         /// A new `SageMakerPipelineParameter` with its required properties set and the optional ones unset.
-        pub fn new(name: impl Into<Value<String>>, value: impl Into<Value<String>>) -> Self {
+        pub fn new(required: SageMakerPipelineParameterRequired) -> Self {
             SageMakerPipelineParameter {
-                name: name.into(),
-                value: value.into(),
+                name: required.name,
+                value: required.value,
             }
         }
     }
@@ -2064,17 +2123,27 @@ pub mod rule {
         pub sqs_parameters: Option<SqsParameters>,
     }
 
+    /// The required properties of a [`Target`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct TargetRequired {
+        /// `Arn`.
+        pub arn: Value<String>,
+        /// `Id`.
+        pub id: Value<String>,
+    }
+
     impl Target {
         /// A new `Target` with its required properties set and the optional ones unset.
-        pub fn new(arn: impl Into<Value<String>>, id: impl Into<Value<String>>) -> Self {
+        pub fn new(required: TargetRequired) -> Self {
             Target {
                 app_sync_parameters: None,
-                arn: arn.into(),
+                arn: required.arn,
                 batch_parameters: None,
                 dead_letter_config: None,
                 ecs_parameters: None,
                 http_parameters: None,
-                id: id.into(),
+                id: required.id,
                 input: None,
                 input_path: None,
                 input_transformer: None,

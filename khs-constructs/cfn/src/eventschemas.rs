@@ -267,20 +267,28 @@ pub mod schema {
         pub type_: Value<String>,
     }
 
+    /// The required properties of a [`Schema`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SchemaRequired {
+        /// `Type`.
+        pub type_: Value<String>,
+        /// `Content`.
+        pub content: Value<String>,
+        /// `RegistryName`.
+        pub registry_name: Value<String>,
+    }
+
     impl Schema {
         /// A new `Schema` with its required properties set and the optional ones unset.
-        pub fn new(
-            type_: impl Into<Value<String>>,
-            content: impl Into<Value<String>>,
-            registry_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: SchemaRequired) -> Self {
             Schema {
-                content: content.into(),
+                content: required.content,
                 description: None,
-                registry_name: registry_name.into(),
+                registry_name: required.registry_name,
                 schema_name: None,
                 tags: None,
-                type_: type_.into(),
+                type_: required.type_,
             }
         }
     }

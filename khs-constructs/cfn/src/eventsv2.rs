@@ -177,18 +177,26 @@ pub mod event_source {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`EventSource`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct EventSourceRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `EventBusArn`.
+        pub event_bus_arn: Value<String>,
+        /// `Configuration`.
+        pub configuration: EventSourceConfiguration,
+    }
+
     impl EventSource {
         /// A new `EventSource` with its required properties set and the optional ones unset.
-        pub fn new(
-            name: impl Into<Value<String>>,
-            event_bus_arn: impl Into<Value<String>>,
-            configuration: impl Into<EventSourceConfiguration>,
-        ) -> Self {
+        pub fn new(required: EventSourceRequired) -> Self {
             EventSource {
-                configuration: configuration.into(),
+                configuration: required.configuration,
                 description: None,
-                event_bus_arn: event_bus_arn.into(),
-                name: name.into(),
+                event_bus_arn: required.event_bus_arn,
+                name: required.name,
                 tags: None,
             }
         }
@@ -527,21 +535,29 @@ pub mod subscriber {
         pub type_: Option<Value<SubscriberType>>,
     }
 
+    /// The required properties of a [`Subscriber`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SubscriberRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `EventBusArn`.
+        pub event_bus_arn: Value<String>,
+        /// `InvokeConfiguration`.
+        pub invoke_configuration: InvokeConfiguration,
+    }
+
     impl Subscriber {
         /// A new `Subscriber` with its required properties set and the optional ones unset.
-        pub fn new(
-            name: impl Into<Value<String>>,
-            event_bus_arn: impl Into<Value<String>>,
-            invoke_configuration: impl Into<InvokeConfiguration>,
-        ) -> Self {
+        pub fn new(required: SubscriberRequired) -> Self {
             Subscriber {
                 batch_configuration: None,
                 description: None,
-                event_bus_arn: event_bus_arn.into(),
+                event_bus_arn: required.event_bus_arn,
                 filter_configuration: None,
-                invoke_configuration: invoke_configuration.into(),
+                invoke_configuration: required.invoke_configuration,
                 log_configuration: None,
-                name: name.into(),
+                name: required.name,
                 on_failure_configuration: None,
                 point_in_time_configuration: None,
                 resume_position: None,
@@ -838,22 +854,29 @@ pub mod subscriber {
         pub universal_target_parameters: Option<UniversalTargetParameters>,
     }
 
+    /// The required properties of a [`InvokeConfiguration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct InvokeConfigurationRequired {
+        /// `RoleArn`.
+        pub role_arn: Value<String>,
+        /// `TargetArn`.
+        pub target_arn: Value<String>,
+    }
+
     impl InvokeConfiguration {
         /// A new `InvokeConfiguration` with its required properties set and the optional ones unset.
-        pub fn new(
-            role_arn: impl Into<Value<String>>,
-            target_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: InvokeConfigurationRequired) -> Self {
             InvokeConfiguration {
                 event_bus_v2_parameters: None,
                 http_parameters: None,
                 kinesis_parameters: None,
                 lambda_parameters: None,
-                role_arn: role_arn.into(),
+                role_arn: required.role_arn,
                 sns_parameters: None,
                 sqs_parameters: None,
                 step_functions_parameters: None,
-                target_arn: target_arn.into(),
+                target_arn: required.target_arn,
                 universal_target_parameters: None,
             }
         }

@@ -68,28 +68,38 @@ pub mod experiment {
         pub treatments: Vec<TreatmentObject>,
     }
 
+    /// The required properties of a [`Experiment`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ExperimentRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `Project`.
+        pub project: Value<String>,
+        /// `Treatments`.
+        pub treatments: Vec<TreatmentObject>,
+        /// `MetricGoals`.
+        pub metric_goals: Vec<MetricGoalObject>,
+        /// `OnlineAbConfig`.
+        pub online_ab_config: OnlineAbConfigObject,
+    }
+
     impl Experiment {
         /// A new `Experiment` with its required properties set and the optional ones unset.
-        pub fn new(
-            name: impl Into<Value<String>>,
-            project: impl Into<Value<String>>,
-            treatments: impl Into<Vec<TreatmentObject>>,
-            metric_goals: impl Into<Vec<MetricGoalObject>>,
-            online_ab_config: impl Into<OnlineAbConfigObject>,
-        ) -> Self {
+        pub fn new(required: ExperimentRequired) -> Self {
             Experiment {
                 description: None,
-                metric_goals: metric_goals.into(),
-                name: name.into(),
-                online_ab_config: online_ab_config.into(),
-                project: project.into(),
+                metric_goals: required.metric_goals,
+                name: required.name,
+                online_ab_config: required.online_ab_config,
+                project: required.project,
                 randomization_salt: None,
                 remove_segment: None,
                 running_status: None,
                 sampling_rate: None,
                 segment: None,
                 tags: None,
-                treatments: treatments.into(),
+                treatments: required.treatments,
             }
         }
     }
@@ -150,21 +160,30 @@ pub mod experiment {
         pub value_key: Value<String>,
     }
 
+    /// The required properties of a [`MetricGoalObject`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct MetricGoalObjectRequired {
+        /// `DesiredChange`.
+        pub desired_change: Value<DesiredChange>,
+        /// `EntityIdKey`.
+        pub entity_id_key: Value<String>,
+        /// `MetricName`.
+        pub metric_name: Value<String>,
+        /// `ValueKey`.
+        pub value_key: Value<String>,
+    }
+
     impl MetricGoalObject {
         /// A new `MetricGoalObject` with its required properties set and the optional ones unset.
-        pub fn new(
-            desired_change: impl Into<Value<DesiredChange>>,
-            entity_id_key: impl Into<Value<String>>,
-            metric_name: impl Into<Value<String>>,
-            value_key: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: MetricGoalObjectRequired) -> Self {
             MetricGoalObject {
-                desired_change: desired_change.into(),
-                entity_id_key: entity_id_key.into(),
+                desired_change: required.desired_change,
+                entity_id_key: required.entity_id_key,
                 event_pattern: None,
-                metric_name: metric_name.into(),
+                metric_name: required.metric_name,
                 unit_label: None,
-                value_key: value_key.into(),
+                value_key: required.value_key,
             }
         }
     }
@@ -248,18 +267,26 @@ pub mod experiment {
         pub variation: Value<String>,
     }
 
+    /// The required properties of a [`TreatmentObject`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct TreatmentObjectRequired {
+        /// `Feature`.
+        pub feature: Value<String>,
+        /// `TreatmentName`.
+        pub treatment_name: Value<String>,
+        /// `Variation`.
+        pub variation: Value<String>,
+    }
+
     impl TreatmentObject {
         /// A new `TreatmentObject` with its required properties set and the optional ones unset.
-        pub fn new(
-            feature: impl Into<Value<String>>,
-            treatment_name: impl Into<Value<String>>,
-            variation: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: TreatmentObjectRequired) -> Self {
             TreatmentObject {
                 description: None,
-                feature: feature.into(),
-                treatment_name: treatment_name.into(),
-                variation: variation.into(),
+                feature: required.feature,
+                treatment_name: required.treatment_name,
+                variation: required.variation,
             }
         }
     }
@@ -366,22 +393,30 @@ pub mod feature {
         pub variations: Vec<VariationObject>,
     }
 
+    /// The required properties of a [`Feature`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct FeatureRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `Project`.
+        pub project: Value<String>,
+        /// `Variations`.
+        pub variations: Vec<VariationObject>,
+    }
+
     impl Feature {
         /// A new `Feature` with its required properties set and the optional ones unset.
-        pub fn new(
-            name: impl Into<Value<String>>,
-            project: impl Into<Value<String>>,
-            variations: impl Into<Vec<VariationObject>>,
-        ) -> Self {
+        pub fn new(required: FeatureRequired) -> Self {
             Feature {
                 default_variation: None,
                 description: None,
                 entity_overrides: None,
                 evaluation_strategy: None,
-                name: name.into(),
-                project: project.into(),
+                name: required.name,
+                project: required.project,
                 tags: None,
-                variations: variations.into(),
+                variations: required.variations,
             }
         }
     }
@@ -555,23 +590,32 @@ pub mod launch {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`Launch`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct LaunchRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `Project`.
+        pub project: Value<String>,
+        /// `Groups`.
+        pub groups: Vec<LaunchGroupObject>,
+        /// `ScheduledSplitsConfig`.
+        pub scheduled_splits_config: Vec<StepConfig>,
+    }
+
     impl Launch {
         /// A new `Launch` with its required properties set and the optional ones unset.
-        pub fn new(
-            name: impl Into<Value<String>>,
-            project: impl Into<Value<String>>,
-            groups: impl Into<Vec<LaunchGroupObject>>,
-            scheduled_splits_config: impl Into<Vec<StepConfig>>,
-        ) -> Self {
+        pub fn new(required: LaunchRequired) -> Self {
             Launch {
                 description: None,
                 execution_status: None,
-                groups: groups.into(),
+                groups: required.groups,
                 metric_monitors: None,
-                name: name.into(),
-                project: project.into(),
+                name: required.name,
+                project: required.project,
                 randomization_salt: None,
-                scheduled_splits_config: scheduled_splits_config.into(),
+                scheduled_splits_config: required.scheduled_splits_config,
                 tags: None,
             }
         }
@@ -678,18 +722,26 @@ pub mod launch {
         pub variation: Value<String>,
     }
 
+    /// The required properties of a [`LaunchGroupObject`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct LaunchGroupObjectRequired {
+        /// `Feature`.
+        pub feature: Value<String>,
+        /// `GroupName`.
+        pub group_name: Value<String>,
+        /// `Variation`.
+        pub variation: Value<String>,
+    }
+
     impl LaunchGroupObject {
         /// A new `LaunchGroupObject` with its required properties set and the optional ones unset.
-        pub fn new(
-            feature: impl Into<Value<String>>,
-            group_name: impl Into<Value<String>>,
-            variation: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: LaunchGroupObjectRequired) -> Self {
             LaunchGroupObject {
                 description: None,
-                feature: feature.into(),
-                group_name: group_name.into(),
-                variation: variation.into(),
+                feature: required.feature,
+                group_name: required.group_name,
+                variation: required.variation,
             }
         }
     }
@@ -718,19 +770,27 @@ pub mod launch {
         pub value_key: Value<String>,
     }
 
+    /// The required properties of a [`MetricDefinitionObject`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct MetricDefinitionObjectRequired {
+        /// `EntityIdKey`.
+        pub entity_id_key: Value<String>,
+        /// `MetricName`.
+        pub metric_name: Value<String>,
+        /// `ValueKey`.
+        pub value_key: Value<String>,
+    }
+
     impl MetricDefinitionObject {
         /// A new `MetricDefinitionObject` with its required properties set and the optional ones unset.
-        pub fn new(
-            entity_id_key: impl Into<Value<String>>,
-            metric_name: impl Into<Value<String>>,
-            value_key: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: MetricDefinitionObjectRequired) -> Self {
             MetricDefinitionObject {
-                entity_id_key: entity_id_key.into(),
+                entity_id_key: required.entity_id_key,
                 event_pattern: None,
-                metric_name: metric_name.into(),
+                metric_name: required.metric_name,
                 unit_label: None,
-                value_key: value_key.into(),
+                value_key: required.value_key,
             }
         }
     }
@@ -887,15 +947,22 @@ pub mod project {
         pub environment_id: Value<String>,
     }
 
+    /// The required properties of a [`AppConfigResourceObject`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct AppConfigResourceObjectRequired {
+        /// `ApplicationId`.
+        pub application_id: Value<String>,
+        /// `EnvironmentId`.
+        pub environment_id: Value<String>,
+    }
+
     impl AppConfigResourceObject {
         /// A new `AppConfigResourceObject` with its required properties set and the optional ones unset.
-        pub fn new(
-            application_id: impl Into<Value<String>>,
-            environment_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: AppConfigResourceObjectRequired) -> Self {
             AppConfigResourceObject {
-                application_id: application_id.into(),
-                environment_id: environment_id.into(),
+                application_id: required.application_id,
+                environment_id: required.environment_id,
             }
         }
     }

@@ -83,14 +83,23 @@ pub mod environment {
         pub vpc_id: Value<String>,
     }
 
+    /// The required properties of a [`Environment`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct EnvironmentRequired {
+        /// `VpcId`.
+        pub vpc_id: Value<String>,
+        /// `ServiceAccessSubnetId`.
+        pub service_access_subnet_id: Value<String>,
+        /// `VcfVersion`.
+        pub vcf_version: Value<VcfVersion>,
+        /// `TermsAccepted`.
+        pub terms_accepted: Value<bool>,
+    }
+
     impl Environment {
         /// A new `Environment` with its required properties set and the optional ones unset.
-        pub fn new(
-            vpc_id: impl Into<Value<String>>,
-            service_access_subnet_id: impl Into<Value<String>>,
-            vcf_version: impl Into<Value<VcfVersion>>,
-            terms_accepted: impl Into<Value<bool>>,
-        ) -> Self {
+        pub fn new(required: EnvironmentRequired) -> Self {
             Environment {
                 connectivity_info: None,
                 environment_name: None,
@@ -99,13 +108,13 @@ pub mod environment {
                 kms_key_id: None,
                 license_info: None,
                 service_access_security_groups: None,
-                service_access_subnet_id: service_access_subnet_id.into(),
+                service_access_subnet_id: required.service_access_subnet_id,
                 site_id: None,
                 tags: None,
-                terms_accepted: terms_accepted.into(),
+                terms_accepted: required.terms_accepted,
                 vcf_hostnames: None,
-                vcf_version: vcf_version.into(),
-                vpc_id: vpc_id.into(),
+                vcf_version: required.vcf_version,
+                vpc_id: required.vpc_id,
             }
         }
     }
@@ -215,18 +224,26 @@ pub mod environment {
         pub placement_group_id: Option<Value<String>>,
     }
 
+    /// The required properties of a [`HostInfoForCreate`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct HostInfoForCreateRequired {
+        /// `HostName`.
+        pub host_name: Value<String>,
+        /// `InstanceType`.
+        pub instance_type: Value<InstanceType>,
+        /// `KeyName`.
+        pub key_name: Value<String>,
+    }
+
     impl HostInfoForCreate {
         /// A new `HostInfoForCreate` with its required properties set and the optional ones unset.
-        pub fn new(
-            host_name: impl Into<Value<String>>,
-            instance_type: impl Into<Value<InstanceType>>,
-            key_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: HostInfoForCreateRequired) -> Self {
             HostInfoForCreate {
                 dedicated_host_id: None,
-                host_name: host_name.into(),
-                instance_type: instance_type.into(),
-                key_name: key_name.into(),
+                host_name: required.host_name,
+                instance_type: required.instance_type,
+                key_name: required.key_name,
                 placement_group_id: None,
             }
         }
@@ -292,34 +309,48 @@ pub mod environment {
         pub vmk_management: InitialVlanInfo,
     }
 
+    /// The required properties of a [`InitialVlans`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct InitialVlansRequired {
+        /// `EdgeVTep`.
+        pub edge_v_tep: InitialVlanInfo,
+        /// `ExpansionVlan1`.
+        pub expansion_vlan1: InitialVlanInfo,
+        /// `ExpansionVlan2`.
+        pub expansion_vlan2: InitialVlanInfo,
+        /// `Hcx`.
+        pub hcx: InitialVlanInfo,
+        /// `NsxUpLink`.
+        pub nsx_up_link: InitialVlanInfo,
+        /// `VMotion`.
+        pub v_motion: InitialVlanInfo,
+        /// `VSan`.
+        pub v_san: InitialVlanInfo,
+        /// `VTep`.
+        pub v_tep: InitialVlanInfo,
+        /// `VmManagement`.
+        pub vm_management: InitialVlanInfo,
+        /// `VmkManagement`.
+        pub vmk_management: InitialVlanInfo,
+    }
+
     impl InitialVlans {
         /// A new `InitialVlans` with its required properties set and the optional ones unset.
-        #[allow(clippy::too_many_arguments)]
-        pub fn new(
-            edge_v_tep: impl Into<InitialVlanInfo>,
-            expansion_vlan1: impl Into<InitialVlanInfo>,
-            expansion_vlan2: impl Into<InitialVlanInfo>,
-            hcx: impl Into<InitialVlanInfo>,
-            nsx_up_link: impl Into<InitialVlanInfo>,
-            v_motion: impl Into<InitialVlanInfo>,
-            v_san: impl Into<InitialVlanInfo>,
-            v_tep: impl Into<InitialVlanInfo>,
-            vm_management: impl Into<InitialVlanInfo>,
-            vmk_management: impl Into<InitialVlanInfo>,
-        ) -> Self {
+        pub fn new(required: InitialVlansRequired) -> Self {
             InitialVlans {
-                edge_v_tep: edge_v_tep.into(),
-                expansion_vlan1: expansion_vlan1.into(),
-                expansion_vlan2: expansion_vlan2.into(),
-                hcx: hcx.into(),
+                edge_v_tep: required.edge_v_tep,
+                expansion_vlan1: required.expansion_vlan1,
+                expansion_vlan2: required.expansion_vlan2,
+                hcx: required.hcx,
                 hcx_network_acl_id: None,
                 is_hcx_public: None,
-                nsx_up_link: nsx_up_link.into(),
-                v_motion: v_motion.into(),
-                v_san: v_san.into(),
-                v_tep: v_tep.into(),
-                vm_management: vm_management.into(),
-                vmk_management: vmk_management.into(),
+                nsx_up_link: required.nsx_up_link,
+                v_motion: required.v_motion,
+                v_san: required.v_san,
+                v_tep: required.v_tep,
+                vm_management: required.vm_management,
+                vmk_management: required.vmk_management,
             }
         }
     }
@@ -335,15 +366,22 @@ pub mod environment {
         pub vsan_key: Value<String>,
     }
 
+    /// The required properties of a [`LicenseInfo`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct LicenseInfoRequired {
+        /// `SolutionKey`.
+        pub solution_key: Value<String>,
+        /// `VsanKey`.
+        pub vsan_key: Value<String>,
+    }
+
     impl LicenseInfo {
         /// A new `LicenseInfo` with its required properties set and the optional ones unset.
-        pub fn new(
-            solution_key: impl Into<Value<String>>,
-            vsan_key: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: LicenseInfoRequired) -> Self {
             LicenseInfo {
-                solution_key: solution_key.into(),
-                vsan_key: vsan_key.into(),
+                solution_key: required.solution_key,
+                vsan_key: required.vsan_key,
             }
         }
     }
@@ -397,30 +435,43 @@ pub mod environment {
         pub v_center: Value<String>,
     }
 
+    /// The required properties of a [`VcfHostnames`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct VcfHostnamesRequired {
+        /// `CloudBuilder`.
+        pub cloud_builder: Value<String>,
+        /// `Nsx`.
+        pub nsx: Value<String>,
+        /// `NsxEdge1`.
+        pub nsx_edge1: Value<String>,
+        /// `NsxEdge2`.
+        pub nsx_edge2: Value<String>,
+        /// `NsxManager1`.
+        pub nsx_manager1: Value<String>,
+        /// `NsxManager2`.
+        pub nsx_manager2: Value<String>,
+        /// `NsxManager3`.
+        pub nsx_manager3: Value<String>,
+        /// `SddcManager`.
+        pub sddc_manager: Value<String>,
+        /// `VCenter`.
+        pub v_center: Value<String>,
+    }
+
     impl VcfHostnames {
         /// A new `VcfHostnames` with its required properties set and the optional ones unset.
-        #[allow(clippy::too_many_arguments)]
-        pub fn new(
-            cloud_builder: impl Into<Value<String>>,
-            nsx: impl Into<Value<String>>,
-            nsx_edge1: impl Into<Value<String>>,
-            nsx_edge2: impl Into<Value<String>>,
-            nsx_manager1: impl Into<Value<String>>,
-            nsx_manager2: impl Into<Value<String>>,
-            nsx_manager3: impl Into<Value<String>>,
-            sddc_manager: impl Into<Value<String>>,
-            v_center: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: VcfHostnamesRequired) -> Self {
             VcfHostnames {
-                cloud_builder: cloud_builder.into(),
-                nsx: nsx.into(),
-                nsx_edge1: nsx_edge1.into(),
-                nsx_edge2: nsx_edge2.into(),
-                nsx_manager1: nsx_manager1.into(),
-                nsx_manager2: nsx_manager2.into(),
-                nsx_manager3: nsx_manager3.into(),
-                sddc_manager: sddc_manager.into(),
-                v_center: v_center.into(),
+                cloud_builder: required.cloud_builder,
+                nsx: required.nsx,
+                nsx_edge1: required.nsx_edge1,
+                nsx_edge2: required.nsx_edge2,
+                nsx_manager1: required.nsx_manager1,
+                nsx_manager2: required.nsx_manager2,
+                nsx_manager3: required.nsx_manager3,
+                sddc_manager: required.sddc_manager,
+                v_center: required.v_center,
             }
         }
     }

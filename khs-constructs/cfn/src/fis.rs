@@ -60,24 +60,33 @@ pub mod experiment_template {
         pub targets: BTreeMap<String, ExperimentTemplateTarget>,
     }
 
+    /// The required properties of a [`ExperimentTemplate`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ExperimentTemplateRequired {
+        /// `Description`.
+        pub description: Value<String>,
+        /// `StopConditions`.
+        pub stop_conditions: Vec<ExperimentTemplateStopCondition>,
+        /// `Targets`.
+        pub targets: BTreeMap<String, ExperimentTemplateTarget>,
+        /// `RoleArn`.
+        pub role_arn: Value<String>,
+    }
+
     impl ExperimentTemplate {
         /// A new `ExperimentTemplate` with its required properties set and the optional ones unset.
-        pub fn new(
-            description: impl Into<Value<String>>,
-            stop_conditions: impl Into<Vec<ExperimentTemplateStopCondition>>,
-            targets: impl Into<BTreeMap<String, ExperimentTemplateTarget>>,
-            role_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ExperimentTemplateRequired) -> Self {
             ExperimentTemplate {
                 actions: None,
-                description: description.into(),
+                description: required.description,
                 experiment_options: None,
                 experiment_report_configuration: None,
                 log_configuration: None,
-                role_arn: role_arn.into(),
-                stop_conditions: stop_conditions.into(),
+                role_arn: required.role_arn,
+                stop_conditions: required.stop_conditions,
                 tags: None,
-                targets: targets.into(),
+                targets: required.targets,
             }
         }
     }
@@ -381,19 +390,26 @@ pub mod experiment_template {
         pub selection_mode: Value<String>,
     }
 
+    /// The required properties of a [`ExperimentTemplateTarget`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ExperimentTemplateTargetRequired {
+        /// `ResourceType`.
+        pub resource_type: Value<String>,
+        /// `SelectionMode`.
+        pub selection_mode: Value<String>,
+    }
+
     impl ExperimentTemplateTarget {
         /// A new `ExperimentTemplateTarget` with its required properties set and the optional ones unset.
-        pub fn new(
-            resource_type: impl Into<Value<String>>,
-            selection_mode: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ExperimentTemplateTargetRequired) -> Self {
             ExperimentTemplateTarget {
                 filters: None,
                 parameters: None,
                 resource_arns: None,
                 resource_tags: None,
-                resource_type: resource_type.into(),
-                selection_mode: selection_mode.into(),
+                resource_type: required.resource_type,
+                selection_mode: required.selection_mode,
             }
         }
     }
@@ -546,18 +562,26 @@ pub mod target_account_configuration {
         pub role_arn: Value<String>,
     }
 
+    /// The required properties of a [`TargetAccountConfiguration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct TargetAccountConfigurationRequired {
+        /// `ExperimentTemplateId`.
+        pub experiment_template_id: Value<String>,
+        /// `AccountId`.
+        pub account_id: Value<String>,
+        /// `RoleArn`.
+        pub role_arn: Value<String>,
+    }
+
     impl TargetAccountConfiguration {
         /// A new `TargetAccountConfiguration` with its required properties set and the optional ones unset.
-        pub fn new(
-            experiment_template_id: impl Into<Value<String>>,
-            account_id: impl Into<Value<String>>,
-            role_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: TargetAccountConfigurationRequired) -> Self {
             TargetAccountConfiguration {
-                account_id: account_id.into(),
+                account_id: required.account_id,
                 description: None,
-                experiment_template_id: experiment_template_id.into(),
-                role_arn: role_arn.into(),
+                experiment_template_id: required.experiment_template_id,
+                role_arn: required.role_arn,
             }
         }
     }

@@ -98,17 +98,25 @@ pub mod applications_list {
         pub protocol: Value<String>,
     }
 
+    /// The required properties of a [`App`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct AppRequired {
+        /// `AppName`.
+        pub app_name: Value<String>,
+        /// `Port`.
+        pub port: Value<i64>,
+        /// `Protocol`.
+        pub protocol: Value<String>,
+    }
+
     impl App {
         /// A new `App` with its required properties set and the optional ones unset.
-        pub fn new(
-            app_name: impl Into<Value<String>>,
-            port: impl Into<Value<i64>>,
-            protocol: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: AppRequired) -> Self {
             App {
-                app_name: app_name.into(),
-                port: port.into(),
-                protocol: protocol.into(),
+                app_name: required.app_name,
+                port: required.port,
+                protocol: required.protocol,
             }
         }
     }
@@ -136,15 +144,22 @@ pub mod notification_channel {
         pub sns_topic_arn: Value<String>,
     }
 
+    /// The required properties of a [`NotificationChannel`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct NotificationChannelRequired {
+        /// `SnsRoleName`.
+        pub sns_role_name: Value<String>,
+        /// `SnsTopicArn`.
+        pub sns_topic_arn: Value<String>,
+    }
+
     impl NotificationChannel {
         /// A new `NotificationChannel` with its required properties set and the optional ones unset.
-        pub fn new(
-            sns_role_name: impl Into<Value<String>>,
-            sns_topic_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: NotificationChannelRequired) -> Self {
             NotificationChannel {
-                sns_role_name: sns_role_name.into(),
-                sns_topic_arn: sns_topic_arn.into(),
+                sns_role_name: required.sns_role_name,
+                sns_topic_arn: required.sns_topic_arn,
             }
         }
     }
@@ -255,29 +270,38 @@ pub mod policy {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`Policy`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct PolicyRequired {
+        /// `ExcludeResourceTags`.
+        pub exclude_resource_tags: Value<bool>,
+        /// `PolicyName`.
+        pub policy_name: Value<String>,
+        /// `RemediationEnabled`.
+        pub remediation_enabled: Value<bool>,
+        /// `SecurityServicePolicyData`.
+        pub security_service_policy_data: SecurityServicePolicyData,
+    }
+
     impl Policy {
         /// A new `Policy` with its required properties set and the optional ones unset.
-        pub fn new(
-            exclude_resource_tags: impl Into<Value<bool>>,
-            policy_name: impl Into<Value<String>>,
-            remediation_enabled: impl Into<Value<bool>>,
-            security_service_policy_data: impl Into<SecurityServicePolicyData>,
-        ) -> Self {
+        pub fn new(required: PolicyRequired) -> Self {
             Policy {
                 delete_all_policy_resources: None,
                 exclude_map: None,
-                exclude_resource_tags: exclude_resource_tags.into(),
+                exclude_resource_tags: required.exclude_resource_tags,
                 include_map: None,
                 policy_description: None,
-                policy_name: policy_name.into(),
-                remediation_enabled: remediation_enabled.into(),
+                policy_name: required.policy_name,
+                remediation_enabled: required.remediation_enabled,
                 resource_set_ids: None,
                 resource_tag_logical_operator: None,
                 resource_tags: None,
                 resource_type: None,
                 resource_type_list: None,
                 resources_clean_up: None,
-                security_service_policy_data: security_service_policy_data.into(),
+                security_service_policy_data: required.security_service_policy_data,
                 tags: None,
             }
         }
@@ -328,12 +352,22 @@ pub mod policy {
         pub type_: Value<i64>,
     }
 
+    /// The required properties of a [`IcmpTypeCode`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct IcmpTypeCodeRequired {
+        /// `Code`.
+        pub code: Value<i64>,
+        /// `Type`.
+        pub type_: Value<i64>,
+    }
+
     impl IcmpTypeCode {
         /// A new `IcmpTypeCode` with its required properties set and the optional ones unset.
-        pub fn new(code: impl Into<Value<i64>>, type_: impl Into<Value<i64>>) -> Self {
+        pub fn new(required: IcmpTypeCodeRequired) -> Self {
             IcmpTypeCode {
-                code: code.into(),
-                type_: type_.into(),
+                code: required.code,
+                type_: required.type_,
             }
         }
     }
@@ -451,16 +485,23 @@ pub mod policy {
         pub last_entries: Option<Vec<NetworkAclEntry>>,
     }
 
+    /// The required properties of a [`NetworkAclEntrySet`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct NetworkAclEntrySetRequired {
+        /// `ForceRemediateForFirstEntries`.
+        pub force_remediate_for_first_entries: Value<bool>,
+        /// `ForceRemediateForLastEntries`.
+        pub force_remediate_for_last_entries: Value<bool>,
+    }
+
     impl NetworkAclEntrySet {
         /// A new `NetworkAclEntrySet` with its required properties set and the optional ones unset.
-        pub fn new(
-            force_remediate_for_first_entries: impl Into<Value<bool>>,
-            force_remediate_for_last_entries: impl Into<Value<bool>>,
-        ) -> Self {
+        pub fn new(required: NetworkAclEntrySetRequired) -> Self {
             NetworkAclEntrySet {
                 first_entries: None,
-                force_remediate_for_first_entries: force_remediate_for_first_entries.into(),
-                force_remediate_for_last_entries: force_remediate_for_last_entries.into(),
+                force_remediate_for_first_entries: required.force_remediate_for_first_entries,
+                force_remediate_for_last_entries: required.force_remediate_for_last_entries,
                 last_entries: None,
             }
         }
@@ -530,12 +571,22 @@ pub mod policy {
         pub to: Value<i64>,
     }
 
+    /// The required properties of a [`PortRange`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct PortRangeRequired {
+        /// `From`.
+        pub from: Value<i64>,
+        /// `To`.
+        pub to: Value<i64>,
+    }
+
     impl PortRange {
         /// A new `PortRange` with its required properties set and the optional ones unset.
-        pub fn new(from: impl Into<Value<i64>>, to: impl Into<Value<i64>>) -> Self {
+        pub fn new(required: PortRangeRequired) -> Self {
             PortRange {
-                from: from.into(),
-                to: to.into(),
+                from: required.from,
+                to: required.to,
             }
         }
     }

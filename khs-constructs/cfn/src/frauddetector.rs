@@ -1617,20 +1617,29 @@ pub mod variable {
         pub variable_type: Option<Value<VariableType>>,
     }
 
+    /// The required properties of a [`Variable`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct VariableRequired {
+        /// `DataType`.
+        pub data_type: Value<DataType>,
+        /// `DataSource`.
+        pub data_source: Value<DataSource>,
+        /// `DefaultValue`.
+        pub default_value: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+    }
+
     impl Variable {
         /// A new `Variable` with its required properties set and the optional ones unset.
-        pub fn new(
-            data_type: impl Into<Value<DataType>>,
-            data_source: impl Into<Value<DataSource>>,
-            default_value: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: VariableRequired) -> Self {
             Variable {
-                data_source: data_source.into(),
-                data_type: data_type.into(),
-                default_value: default_value.into(),
+                data_source: required.data_source,
+                data_type: required.data_type,
+                default_value: required.default_value,
                 description: None,
-                name: name.into(),
+                name: required.name,
                 tags: None,
                 variable_type: None,
             }

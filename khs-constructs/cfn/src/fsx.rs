@@ -137,18 +137,26 @@ pub mod data_repository_association {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`DataRepositoryAssociation`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DataRepositoryAssociationRequired {
+        /// `FileSystemId`.
+        pub file_system_id: Value<String>,
+        /// `FileSystemPath`.
+        pub file_system_path: Value<String>,
+        /// `DataRepositoryPath`.
+        pub data_repository_path: Value<String>,
+    }
+
     impl DataRepositoryAssociation {
         /// A new `DataRepositoryAssociation` with its required properties set and the optional ones unset.
-        pub fn new(
-            file_system_id: impl Into<Value<String>>,
-            file_system_path: impl Into<Value<String>>,
-            data_repository_path: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: DataRepositoryAssociationRequired) -> Self {
             DataRepositoryAssociation {
                 batch_import_meta_data_on_create: None,
-                data_repository_path: data_repository_path.into(),
-                file_system_id: file_system_id.into(),
-                file_system_path: file_system_path.into(),
+                data_repository_path: required.data_repository_path,
+                file_system_id: required.file_system_id,
+                file_system_path: required.file_system_path,
                 imported_file_chunk_size: None,
                 s3: None,
                 tags: None,
@@ -458,15 +466,22 @@ pub mod file_cache {
         pub file_cache_path: Value<String>,
     }
 
+    /// The required properties of a [`DataRepositoryAssociation`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DataRepositoryAssociationRequired {
+        /// `DataRepositoryPath`.
+        pub data_repository_path: Value<String>,
+        /// `FileCachePath`.
+        pub file_cache_path: Value<String>,
+    }
+
     impl DataRepositoryAssociation {
         /// A new `DataRepositoryAssociation` with its required properties set and the optional ones unset.
-        pub fn new(
-            data_repository_path: impl Into<Value<String>>,
-            file_cache_path: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: DataRepositoryAssociationRequired) -> Self {
             DataRepositoryAssociation {
-                data_repository_path: data_repository_path.into(),
-                file_cache_path: file_cache_path.into(),
+                data_repository_path: required.data_repository_path,
+                file_cache_path: required.file_cache_path,
             }
         }
     }
@@ -832,16 +847,23 @@ pub mod file_system {
         pub file_share_access_audit_log_level: Value<String>,
     }
 
+    /// The required properties of a [`AuditLogConfiguration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct AuditLogConfigurationRequired {
+        /// `FileAccessAuditLogLevel`.
+        pub file_access_audit_log_level: Value<String>,
+        /// `FileShareAccessAuditLogLevel`.
+        pub file_share_access_audit_log_level: Value<String>,
+    }
+
     impl AuditLogConfiguration {
         /// A new `AuditLogConfiguration` with its required properties set and the optional ones unset.
-        pub fn new(
-            file_access_audit_log_level: impl Into<Value<String>>,
-            file_share_access_audit_log_level: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: AuditLogConfigurationRequired) -> Self {
             AuditLogConfiguration {
                 audit_log_destination: None,
-                file_access_audit_log_level: file_access_audit_log_level.into(),
-                file_share_access_audit_log_level: file_share_access_audit_log_level.into(),
+                file_access_audit_log_level: required.file_access_audit_log_level,
+                file_share_access_audit_log_level: required.file_share_access_audit_log_level,
             }
         }
     }
@@ -1833,13 +1855,23 @@ pub mod s3_access_point_attachment {
         pub uid: Value<f64>,
     }
 
+    /// The required properties of a [`OpenZfsPosixFileSystemUser`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct OpenZfsPosixFileSystemUserRequired {
+        /// `Gid`.
+        pub gid: Value<f64>,
+        /// `Uid`.
+        pub uid: Value<f64>,
+    }
+
     impl OpenZfsPosixFileSystemUser {
         /// A new `OpenZfsPosixFileSystemUser` with its required properties set and the optional ones unset.
-        pub fn new(gid: impl Into<Value<f64>>, uid: impl Into<Value<f64>>) -> Self {
+        pub fn new(required: OpenZfsPosixFileSystemUserRequired) -> Self {
             OpenZfsPosixFileSystemUser {
-                gid: gid.into(),
+                gid: required.gid,
                 secondary_gids: None,
-                uid: uid.into(),
+                uid: required.uid,
             }
         }
     }
@@ -2046,13 +2078,23 @@ pub mod snapshot {
         pub volume_id: Value<String>,
     }
 
+    /// The required properties of a [`Snapshot`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SnapshotRequired {
+        /// `VolumeId`.
+        pub volume_id: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+    }
+
     impl Snapshot {
         /// A new `Snapshot` with its required properties set and the optional ones unset.
-        pub fn new(volume_id: impl Into<Value<String>>, name: impl Into<Value<String>>) -> Self {
+        pub fn new(required: SnapshotRequired) -> Self {
             Snapshot {
-                name: name.into(),
+                name: required.name,
                 tags: None,
-                volume_id: volume_id.into(),
+                volume_id: required.volume_id,
             }
         }
     }
@@ -2140,16 +2182,23 @@ pub mod storage_virtual_machine {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`StorageVirtualMachine`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct StorageVirtualMachineRequired {
+        /// `FileSystemId`.
+        pub file_system_id: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+    }
+
     impl StorageVirtualMachine {
         /// A new `StorageVirtualMachine` with its required properties set and the optional ones unset.
-        pub fn new(
-            file_system_id: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: StorageVirtualMachineRequired) -> Self {
             StorageVirtualMachine {
                 active_directory_configuration: None,
-                file_system_id: file_system_id.into(),
-                name: name.into(),
+                file_system_id: required.file_system_id,
+                name: required.name,
                 root_volume_security_style: None,
                 svm_admin_password: None,
                 tags: None,
@@ -2794,17 +2843,25 @@ pub mod volume {
         pub minimum_retention: RetentionPeriod,
     }
 
+    /// The required properties of a [`SnaplockRetentionPeriod`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SnaplockRetentionPeriodRequired {
+        /// `DefaultRetention`.
+        pub default_retention: RetentionPeriod,
+        /// `MaximumRetention`.
+        pub maximum_retention: RetentionPeriod,
+        /// `MinimumRetention`.
+        pub minimum_retention: RetentionPeriod,
+    }
+
     impl SnaplockRetentionPeriod {
         /// A new `SnaplockRetentionPeriod` with its required properties set and the optional ones unset.
-        pub fn new(
-            default_retention: impl Into<RetentionPeriod>,
-            maximum_retention: impl Into<RetentionPeriod>,
-            minimum_retention: impl Into<RetentionPeriod>,
-        ) -> Self {
+        pub fn new(required: SnaplockRetentionPeriodRequired) -> Self {
             SnaplockRetentionPeriod {
-                default_retention: default_retention.into(),
-                maximum_retention: maximum_retention.into(),
-                minimum_retention: minimum_retention.into(),
+                default_retention: required.default_retention,
+                maximum_retention: required.maximum_retention,
+                minimum_retention: required.minimum_retention,
             }
         }
     }
@@ -2845,17 +2902,25 @@ pub mod volume {
         pub type_: Value<UserAndGroupQuotasType>,
     }
 
+    /// The required properties of a [`UserAndGroupQuotas`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct UserAndGroupQuotasRequired {
+        /// `Id`.
+        pub id: Value<i64>,
+        /// `StorageCapacityQuotaGiB`.
+        pub storage_capacity_quota_gi_b: Value<i64>,
+        /// `Type`.
+        pub type_: Value<UserAndGroupQuotasType>,
+    }
+
     impl UserAndGroupQuotas {
         /// A new `UserAndGroupQuotas` with its required properties set and the optional ones unset.
-        pub fn new(
-            id: impl Into<Value<i64>>,
-            storage_capacity_quota_gi_b: impl Into<Value<i64>>,
-            type_: impl Into<Value<UserAndGroupQuotasType>>,
-        ) -> Self {
+        pub fn new(required: UserAndGroupQuotasRequired) -> Self {
             UserAndGroupQuotas {
-                id: id.into(),
-                storage_capacity_quota_gi_b: storage_capacity_quota_gi_b.into(),
-                type_: type_.into(),
+                id: required.id,
+                storage_capacity_quota_gi_b: required.storage_capacity_quota_gi_b,
+                type_: required.type_,
             }
         }
     }

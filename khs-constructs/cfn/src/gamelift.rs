@@ -246,18 +246,26 @@ pub mod build {
         pub role_arn: Value<String>,
     }
 
+    /// The required properties of a [`StorageLocation`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct StorageLocationRequired {
+        /// `Bucket`.
+        pub bucket: Value<String>,
+        /// `Key`.
+        pub key: Value<String>,
+        /// `RoleArn`.
+        pub role_arn: Value<String>,
+    }
+
     impl StorageLocation {
         /// A new `StorageLocation` with its required properties set and the optional ones unset.
-        pub fn new(
-            bucket: impl Into<Value<String>>,
-            key: impl Into<Value<String>>,
-            role_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: StorageLocationRequired) -> Self {
             StorageLocation {
-                bucket: bucket.into(),
-                key: key.into(),
+                bucket: required.bucket,
+                key: required.key,
                 object_version: None,
-                role_arn: role_arn.into(),
+                role_arn: required.role_arn,
             }
         }
     }
@@ -535,12 +543,22 @@ pub mod container_fleet {
         pub to_port: Value<i64>,
     }
 
+    /// The required properties of a [`ConnectionPortRange`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ConnectionPortRangeRequired {
+        /// `FromPort`.
+        pub from_port: Value<i64>,
+        /// `ToPort`.
+        pub to_port: Value<i64>,
+    }
+
     impl ConnectionPortRange {
         /// A new `ConnectionPortRange` with its required properties set and the optional ones unset.
-        pub fn new(from_port: impl Into<Value<i64>>, to_port: impl Into<Value<i64>>) -> Self {
+        pub fn new(required: ConnectionPortRangeRequired) -> Self {
             ConnectionPortRange {
-                from_port: from_port.into(),
-                to_port: to_port.into(),
+                from_port: required.from_port,
+                to_port: required.to_port,
             }
         }
     }
@@ -620,19 +638,28 @@ pub mod container_fleet {
         pub to_port: Value<i64>,
     }
 
+    /// The required properties of a [`IpPermission`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct IpPermissionRequired {
+        /// `FromPort`.
+        pub from_port: Value<i64>,
+        /// `IpRange`.
+        pub ip_range: Value<String>,
+        /// `Protocol`.
+        pub protocol: Value<Protocol>,
+        /// `ToPort`.
+        pub to_port: Value<i64>,
+    }
+
     impl IpPermission {
         /// A new `IpPermission` with its required properties set and the optional ones unset.
-        pub fn new(
-            from_port: impl Into<Value<i64>>,
-            ip_range: impl Into<Value<String>>,
-            protocol: impl Into<Value<Protocol>>,
-            to_port: impl Into<Value<i64>>,
-        ) -> Self {
+        pub fn new(required: IpPermissionRequired) -> Self {
             IpPermission {
-                from_port: from_port.into(),
-                ip_range: ip_range.into(),
-                protocol: protocol.into(),
-                to_port: to_port.into(),
+                from_port: required.from_port,
+                ip_range: required.ip_range,
+                protocol: required.protocol,
+                to_port: required.to_port,
             }
         }
     }
@@ -1475,12 +1502,22 @@ pub mod container_group_definition {
         pub value: Value<String>,
     }
 
+    /// The required properties of a [`ContainerEnvironment`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ContainerEnvironmentRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `Value`.
+        pub value: Value<String>,
+    }
+
     impl ContainerEnvironment {
         /// A new `ContainerEnvironment` with its required properties set and the optional ones unset.
-        pub fn new(name: impl Into<Value<String>>, value: impl Into<Value<String>>) -> Self {
+        pub fn new(required: ContainerEnvironmentRequired) -> Self {
             ContainerEnvironment {
-                name: name.into(),
-                value: value.into(),
+                name: required.name,
+                value: required.value,
             }
         }
     }
@@ -1569,17 +1606,25 @@ pub mod container_group_definition {
         pub to_port: Value<i64>,
     }
 
+    /// The required properties of a [`ContainerPortRange`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ContainerPortRangeRequired {
+        /// `FromPort`.
+        pub from_port: Value<i64>,
+        /// `Protocol`.
+        pub protocol: Value<Protocol>,
+        /// `ToPort`.
+        pub to_port: Value<i64>,
+    }
+
     impl ContainerPortRange {
         /// A new `ContainerPortRange` with its required properties set and the optional ones unset.
-        pub fn new(
-            from_port: impl Into<Value<i64>>,
-            protocol: impl Into<Value<Protocol>>,
-            to_port: impl Into<Value<i64>>,
-        ) -> Self {
+        pub fn new(required: ContainerPortRangeRequired) -> Self {
             ContainerPortRange {
-                from_port: from_port.into(),
-                protocol: protocol.into(),
-                to_port: to_port.into(),
+                from_port: required.from_port,
+                protocol: required.protocol,
+                to_port: required.to_port,
             }
         }
     }
@@ -1639,23 +1684,31 @@ pub mod container_group_definition {
         pub vcpu: Option<Value<f64>>,
     }
 
+    /// The required properties of a [`GameServerContainerDefinition`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct GameServerContainerDefinitionRequired {
+        /// `ContainerName`.
+        pub container_name: Value<String>,
+        /// `ImageUri`.
+        pub image_uri: Value<String>,
+        /// `ServerSdkVersion`.
+        pub server_sdk_version: Value<String>,
+    }
+
     impl GameServerContainerDefinition {
         /// A new `GameServerContainerDefinition` with its required properties set and the optional ones unset.
-        pub fn new(
-            container_name: impl Into<Value<String>>,
-            image_uri: impl Into<Value<String>>,
-            server_sdk_version: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: GameServerContainerDefinitionRequired) -> Self {
             GameServerContainerDefinition {
-                container_name: container_name.into(),
+                container_name: required.container_name,
                 depends_on: None,
                 environment_override: None,
-                image_uri: image_uri.into(),
+                image_uri: required.image_uri,
                 linux_capabilities: None,
                 mount_points: None,
                 port_configuration: None,
                 resolved_image_digest: None,
-                server_sdk_version: server_sdk_version.into(),
+                server_sdk_version: required.server_sdk_version,
                 vcpu: None,
             }
         }
@@ -1765,19 +1818,26 @@ pub mod container_group_definition {
         pub vcpu: Option<Value<f64>>,
     }
 
+    /// The required properties of a [`SupportContainerDefinition`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SupportContainerDefinitionRequired {
+        /// `ContainerName`.
+        pub container_name: Value<String>,
+        /// `ImageUri`.
+        pub image_uri: Value<String>,
+    }
+
     impl SupportContainerDefinition {
         /// A new `SupportContainerDefinition` with its required properties set and the optional ones unset.
-        pub fn new(
-            container_name: impl Into<Value<String>>,
-            image_uri: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: SupportContainerDefinitionRequired) -> Self {
             SupportContainerDefinition {
-                container_name: container_name.into(),
+                container_name: required.container_name,
                 depends_on: None,
                 environment_override: None,
                 essential: None,
                 health_check: None,
-                image_uri: image_uri.into(),
+                image_uri: required.image_uri,
                 linux_capabilities: None,
                 memory_hard_limit_mebibytes: None,
                 mount_points: None,
@@ -2413,19 +2473,28 @@ pub mod fleet {
         pub to_port: Value<i64>,
     }
 
+    /// The required properties of a [`IpPermission`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct IpPermissionRequired {
+        /// `FromPort`.
+        pub from_port: Value<i64>,
+        /// `IpRange`.
+        pub ip_range: Value<String>,
+        /// `Protocol`.
+        pub protocol: Value<Protocol>,
+        /// `ToPort`.
+        pub to_port: Value<i64>,
+    }
+
     impl IpPermission {
         /// A new `IpPermission` with its required properties set and the optional ones unset.
-        pub fn new(
-            from_port: impl Into<Value<i64>>,
-            ip_range: impl Into<Value<String>>,
-            protocol: impl Into<Value<Protocol>>,
-            to_port: impl Into<Value<i64>>,
-        ) -> Self {
+        pub fn new(required: IpPermissionRequired) -> Self {
             IpPermission {
-                from_port: from_port.into(),
-                ip_range: ip_range.into(),
-                protocol: protocol.into(),
-                to_port: to_port.into(),
+                from_port: required.from_port,
+                ip_range: required.ip_range,
+                protocol: required.protocol,
+                to_port: required.to_port,
             }
         }
     }
@@ -3361,24 +3430,32 @@ pub mod game_server_group {
         pub vpc_subnets: Option<List<String>>,
     }
 
+    /// The required properties of a [`GameServerGroup`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct GameServerGroupRequired {
+        /// `GameServerGroupName`.
+        pub game_server_group_name: Value<String>,
+        /// `InstanceDefinitions`.
+        pub instance_definitions: Vec<InstanceDefinition>,
+        /// `RoleArn`.
+        pub role_arn: Value<String>,
+    }
+
     impl GameServerGroup {
         /// A new `GameServerGroup` with its required properties set and the optional ones unset.
-        pub fn new(
-            game_server_group_name: impl Into<Value<String>>,
-            instance_definitions: impl Into<Vec<InstanceDefinition>>,
-            role_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: GameServerGroupRequired) -> Self {
             GameServerGroup {
                 auto_scaling_policy: None,
                 balancing_strategy: None,
                 delete_option: None,
-                game_server_group_name: game_server_group_name.into(),
+                game_server_group_name: required.game_server_group_name,
                 game_server_protection_policy: None,
-                instance_definitions: instance_definitions.into(),
+                instance_definitions: required.instance_definitions,
                 launch_template: None,
                 max_size: None,
                 min_size: None,
-                role_arn: role_arn.into(),
+                role_arn: required.role_arn,
                 tags: None,
                 vpc_subnets: None,
             }
@@ -4002,16 +4079,25 @@ pub mod matchmaking_configuration {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`MatchmakingConfiguration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct MatchmakingConfigurationRequired {
+        /// `AcceptanceRequired`.
+        pub acceptance_required: Value<bool>,
+        /// `Name`.
+        pub name: Value<String>,
+        /// `RequestTimeoutSeconds`.
+        pub request_timeout_seconds: Value<i64>,
+        /// `RuleSetName`.
+        pub rule_set_name: Value<String>,
+    }
+
     impl MatchmakingConfiguration {
         /// A new `MatchmakingConfiguration` with its required properties set and the optional ones unset.
-        pub fn new(
-            acceptance_required: impl Into<Value<bool>>,
-            name: impl Into<Value<String>>,
-            request_timeout_seconds: impl Into<Value<i64>>,
-            rule_set_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: MatchmakingConfigurationRequired) -> Self {
             MatchmakingConfiguration {
-                acceptance_required: acceptance_required.into(),
+                acceptance_required: required.acceptance_required,
                 acceptance_timeout_seconds: None,
                 additional_player_count: None,
                 backfill_mode: None,
@@ -4022,11 +4108,11 @@ pub mod matchmaking_configuration {
                 game_properties: None,
                 game_session_data: None,
                 game_session_queue_arns: None,
-                name: name.into(),
+                name: required.name,
                 notification_target: None,
-                request_timeout_seconds: request_timeout_seconds.into(),
+                request_timeout_seconds: required.request_timeout_seconds,
                 rule_set_arn: None,
-                rule_set_name: rule_set_name.into(),
+                rule_set_name: required.rule_set_name,
                 tags: None,
             }
         }
@@ -4072,12 +4158,22 @@ pub mod matchmaking_configuration {
         pub value: Value<String>,
     }
 
+    /// The required properties of a [`GameProperty`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct GamePropertyRequired {
+        /// `Key`.
+        pub key: Value<String>,
+        /// `Value`.
+        pub value: Value<String>,
+    }
+
     impl GameProperty {
         /// A new `GameProperty` with its required properties set and the optional ones unset.
-        pub fn new(key: impl Into<Value<String>>, value: impl Into<Value<String>>) -> Self {
+        pub fn new(required: GamePropertyRequired) -> Self {
             GameProperty {
-                key: key.into(),
-                value: value.into(),
+                key: required.key,
+                value: required.value,
             }
         }
     }
@@ -4164,15 +4260,22 @@ pub mod matchmaking_rule_set {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`MatchmakingRuleSet`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct MatchmakingRuleSetRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `RuleSetBody`.
+        pub rule_set_body: Value<String>,
+    }
+
     impl MatchmakingRuleSet {
         /// A new `MatchmakingRuleSet` with its required properties set and the optional ones unset.
-        pub fn new(
-            name: impl Into<Value<String>>,
-            rule_set_body: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: MatchmakingRuleSetRequired) -> Self {
             MatchmakingRuleSet {
-                name: name.into(),
-                rule_set_body: rule_set_body.into(),
+                name: required.name,
+                rule_set_body: required.rule_set_body,
                 tags: None,
             }
         }
@@ -4328,18 +4431,26 @@ pub mod script {
         pub role_arn: Value<String>,
     }
 
+    /// The required properties of a [`S3Location`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct S3LocationRequired {
+        /// `Bucket`.
+        pub bucket: Value<String>,
+        /// `Key`.
+        pub key: Value<String>,
+        /// `RoleArn`.
+        pub role_arn: Value<String>,
+    }
+
     impl S3Location {
         /// A new `S3Location` with its required properties set and the optional ones unset.
-        pub fn new(
-            bucket: impl Into<Value<String>>,
-            key: impl Into<Value<String>>,
-            role_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: S3LocationRequired) -> Self {
             S3Location {
-                bucket: bucket.into(),
-                key: key.into(),
+                bucket: required.bucket,
+                key: required.key,
                 object_version: None,
-                role_arn: role_arn.into(),
+                role_arn: required.role_arn,
             }
         }
     }

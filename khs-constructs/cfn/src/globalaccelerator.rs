@@ -327,20 +327,27 @@ pub mod endpoint_group {
         pub traffic_dial_percentage: Option<Value<f64>>,
     }
 
+    /// The required properties of a [`EndpointGroup`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct EndpointGroupRequired {
+        /// `ListenerArn`.
+        pub listener_arn: Value<String>,
+        /// `EndpointGroupRegion`.
+        pub endpoint_group_region: Value<String>,
+    }
+
     impl EndpointGroup {
         /// A new `EndpointGroup` with its required properties set and the optional ones unset.
-        pub fn new(
-            listener_arn: impl Into<Value<String>>,
-            endpoint_group_region: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: EndpointGroupRequired) -> Self {
             EndpointGroup {
                 endpoint_configurations: None,
-                endpoint_group_region: endpoint_group_region.into(),
+                endpoint_group_region: required.endpoint_group_region,
                 health_check_interval_seconds: None,
                 health_check_path: None,
                 health_check_port: None,
                 health_check_protocol: None,
-                listener_arn: listener_arn.into(),
+                listener_arn: required.listener_arn,
                 port_overrides: None,
                 threshold_count: None,
                 traffic_dial_percentage: None,
@@ -426,15 +433,22 @@ pub mod endpoint_group {
         pub listener_port: Value<i64>,
     }
 
+    /// The required properties of a [`PortOverride`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct PortOverrideRequired {
+        /// `EndpointPort`.
+        pub endpoint_port: Value<i64>,
+        /// `ListenerPort`.
+        pub listener_port: Value<i64>,
+    }
+
     impl PortOverride {
         /// A new `PortOverride` with its required properties set and the optional ones unset.
-        pub fn new(
-            endpoint_port: impl Into<Value<i64>>,
-            listener_port: impl Into<Value<i64>>,
-        ) -> Self {
+        pub fn new(required: PortOverrideRequired) -> Self {
             PortOverride {
-                endpoint_port: endpoint_port.into(),
-                listener_port: listener_port.into(),
+                endpoint_port: required.endpoint_port,
+                listener_port: required.listener_port,
             }
         }
     }
@@ -557,12 +571,22 @@ pub mod listener {
         pub to_port: Value<i64>,
     }
 
+    /// The required properties of a [`PortRange`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct PortRangeRequired {
+        /// `FromPort`.
+        pub from_port: Value<i64>,
+        /// `ToPort`.
+        pub to_port: Value<i64>,
+    }
+
     impl PortRange {
         /// A new `PortRange` with its required properties set and the optional ones unset.
-        pub fn new(from_port: impl Into<Value<i64>>, to_port: impl Into<Value<i64>>) -> Self {
+        pub fn new(required: PortRangeRequired) -> Self {
             PortRange {
-                from_port: from_port.into(),
-                to_port: to_port.into(),
+                from_port: required.from_port,
+                to_port: required.to_port,
             }
         }
     }

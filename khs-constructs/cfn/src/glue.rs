@@ -34,16 +34,23 @@ pub mod blueprint {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`Blueprint`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct BlueprintRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `BlueprintLocation`.
+        pub blueprint_location: Value<String>,
+    }
+
     impl Blueprint {
         /// A new `Blueprint` with its required properties set and the optional ones unset.
-        pub fn new(
-            name: impl Into<Value<String>>,
-            blueprint_location: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: BlueprintRequired) -> Self {
             Blueprint {
-                blueprint_location: blueprint_location.into(),
+                blueprint_location: required.blueprint_location,
                 description: None,
-                name: name.into(),
+                name: required.name,
                 tags: None,
             }
         }
@@ -721,16 +728,23 @@ pub mod classifier {
         pub name: Option<Value<String>>,
     }
 
+    /// The required properties of a [`GrokClassifier`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct GrokClassifierRequired {
+        /// `Classification`.
+        pub classification: Value<String>,
+        /// `GrokPattern`.
+        pub grok_pattern: Value<String>,
+    }
+
     impl GrokClassifier {
         /// A new `GrokClassifier` with its required properties set and the optional ones unset.
-        pub fn new(
-            classification: impl Into<Value<String>>,
-            grok_pattern: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: GrokClassifierRequired) -> Self {
             GrokClassifier {
-                classification: classification.into(),
+                classification: required.classification,
                 custom_patterns: None,
-                grok_pattern: grok_pattern.into(),
+                grok_pattern: required.grok_pattern,
                 name: None,
             }
         }
@@ -775,16 +789,23 @@ pub mod classifier {
         pub row_tag: Value<String>,
     }
 
+    /// The required properties of a [`XmlClassifier`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct XmlClassifierRequired {
+        /// `Classification`.
+        pub classification: Value<String>,
+        /// `RowTag`.
+        pub row_tag: Value<String>,
+    }
+
     impl XmlClassifier {
         /// A new `XmlClassifier` with its required properties set and the optional ones unset.
-        pub fn new(
-            classification: impl Into<Value<String>>,
-            row_tag: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: XmlClassifierRequired) -> Self {
             XmlClassifier {
-                classification: classification.into(),
+                classification: required.classification,
                 name: None,
-                row_tag: row_tag.into(),
+                row_tag: required.row_tag,
             }
         }
     }
@@ -2473,15 +2494,22 @@ pub mod connection_type {
         pub offset_parameter: ExtractedParameter,
     }
 
+    /// The required properties of a [`OffsetConfiguration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct OffsetConfigurationRequired {
+        /// `LimitParameter`.
+        pub limit_parameter: ExtractedParameter,
+        /// `OffsetParameter`.
+        pub offset_parameter: ExtractedParameter,
+    }
+
     impl OffsetConfiguration {
         /// A new `OffsetConfiguration` with its required properties set and the optional ones unset.
-        pub fn new(
-            limit_parameter: impl Into<ExtractedParameter>,
-            offset_parameter: impl Into<ExtractedParameter>,
-        ) -> Self {
+        pub fn new(required: OffsetConfigurationRequired) -> Self {
             OffsetConfiguration {
-                limit_parameter: limit_parameter.into(),
-                offset_parameter: offset_parameter.into(),
+                limit_parameter: required.limit_parameter,
+                offset_parameter: required.offset_parameter,
             }
         }
     }
@@ -4024,15 +4052,22 @@ pub mod data_quality_ruleset {
         pub table_name: Value<String>,
     }
 
+    /// The required properties of a [`DataQualityTargetTable`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DataQualityTargetTableRequired {
+        /// `DatabaseName`.
+        pub database_name: Value<String>,
+        /// `TableName`.
+        pub table_name: Value<String>,
+    }
+
     impl DataQualityTargetTable {
         /// A new `DataQualityTargetTable` with its required properties set and the optional ones unset.
-        pub fn new(
-            database_name: impl Into<Value<String>>,
-            table_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: DataQualityTargetTableRequired) -> Self {
             DataQualityTargetTable {
-                database_name: database_name.into(),
-                table_name: table_name.into(),
+                database_name: required.database_name,
+                table_name: required.table_name,
             }
         }
     }
@@ -4577,23 +4612,31 @@ pub mod integration {
         pub target_arn: Value<String>,
     }
 
+    /// The required properties of a [`Integration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct IntegrationRequired {
+        /// `IntegrationName`.
+        pub integration_name: Value<String>,
+        /// `SourceArn`.
+        pub source_arn: Value<String>,
+        /// `TargetArn`.
+        pub target_arn: Value<String>,
+    }
+
     impl Integration {
         /// A new `Integration` with its required properties set and the optional ones unset.
-        pub fn new(
-            integration_name: impl Into<Value<String>>,
-            source_arn: impl Into<Value<String>>,
-            target_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: IntegrationRequired) -> Self {
             Integration {
                 additional_encryption_context: None,
                 data_filter: None,
                 description: None,
                 integration_config: None,
-                integration_name: integration_name.into(),
+                integration_name: required.integration_name,
                 kms_key_id: None,
-                source_arn: source_arn.into(),
+                source_arn: required.source_arn,
                 tags: None,
-                target_arn: target_arn.into(),
+                target_arn: required.target_arn,
             }
         }
     }
@@ -5395,17 +5438,24 @@ pub mod ml_transform {
         pub table_name: Value<String>,
     }
 
+    /// The required properties of a [`GlueTables`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct GlueTablesRequired {
+        /// `DatabaseName`.
+        pub database_name: Value<String>,
+        /// `TableName`.
+        pub table_name: Value<String>,
+    }
+
     impl GlueTables {
         /// A new `GlueTables` with its required properties set and the optional ones unset.
-        pub fn new(
-            database_name: impl Into<Value<String>>,
-            table_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: GlueTablesRequired) -> Self {
             GlueTables {
                 catalog_id: None,
                 connection_name: None,
-                database_name: database_name.into(),
-                table_name: table_name.into(),
+                database_name: required.database_name,
+                table_name: required.table_name,
             }
         }
     }
@@ -5609,19 +5659,28 @@ pub mod partition {
         pub table_name: Value<String>,
     }
 
+    /// The required properties of a [`Partition`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct PartitionRequired {
+        /// `TableName`.
+        pub table_name: Value<String>,
+        /// `DatabaseName`.
+        pub database_name: Value<String>,
+        /// `CatalogId`.
+        pub catalog_id: Value<String>,
+        /// `PartitionInput`.
+        pub partition_input: PartitionInput,
+    }
+
     impl Partition {
         /// A new `Partition` with its required properties set and the optional ones unset.
-        pub fn new(
-            table_name: impl Into<Value<String>>,
-            database_name: impl Into<Value<String>>,
-            catalog_id: impl Into<Value<String>>,
-            partition_input: impl Into<PartitionInput>,
-        ) -> Self {
+        pub fn new(required: PartitionRequired) -> Self {
             Partition {
-                catalog_id: catalog_id.into(),
-                database_name: database_name.into(),
-                partition_input: partition_input.into(),
-                table_name: table_name.into(),
+                catalog_id: required.catalog_id,
+                database_name: required.database_name,
+                partition_input: required.partition_input,
+                table_name: required.table_name,
             }
         }
     }
@@ -6349,17 +6408,25 @@ pub mod schema_version_metadata {
         pub value: Value<String>,
     }
 
+    /// The required properties of a [`SchemaVersionMetadata`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SchemaVersionMetadataRequired {
+        /// `SchemaVersionId`.
+        pub schema_version_id: Value<String>,
+        /// `Key`.
+        pub key: Value<String>,
+        /// `Value`.
+        pub value: Value<String>,
+    }
+
     impl SchemaVersionMetadata {
         /// A new `SchemaVersionMetadata` with its required properties set and the optional ones unset.
-        pub fn new(
-            schema_version_id: impl Into<Value<String>>,
-            key: impl Into<Value<String>>,
-            value: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: SchemaVersionMetadataRequired) -> Self {
             SchemaVersionMetadata {
-                key: key.into(),
-                schema_version_id: schema_version_id.into(),
-                value: value.into(),
+                key: required.key,
+                schema_version_id: required.schema_version_id,
+                value: required.value,
             }
         }
     }
@@ -6681,25 +6748,33 @@ pub mod session {
         pub worker_type: Option<Value<WorkerType>>,
     }
 
+    /// The required properties of a [`Session`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SessionRequired {
+        /// `Id`.
+        pub id: Value<String>,
+        /// `Role`.
+        pub role: Value<String>,
+        /// `Command`.
+        pub command: SessionCommand,
+    }
+
     impl Session {
         /// A new `Session` with its required properties set and the optional ones unset.
-        pub fn new(
-            id: impl Into<Value<String>>,
-            role: impl Into<Value<String>>,
-            command: impl Into<SessionCommand>,
-        ) -> Self {
+        pub fn new(required: SessionRequired) -> Self {
             Session {
-                command: command.into(),
+                command: required.command,
                 connections: None,
                 default_arguments: None,
                 description: None,
                 glue_version: None,
-                id: id.into(),
+                id: required.id,
                 idle_timeout: None,
                 max_capacity: None,
                 number_of_workers: None,
                 request_origin: None,
-                role: role.into(),
+                role: required.role,
                 security_configuration: None,
                 tags: None,
                 timeout: None,
@@ -6880,15 +6955,22 @@ pub mod table {
         pub table_input: Option<TableInput>,
     }
 
+    /// The required properties of a [`Table`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct TableRequired {
+        /// `DatabaseName`.
+        pub database_name: Value<String>,
+        /// `CatalogId`.
+        pub catalog_id: Value<String>,
+    }
+
     impl Table {
         /// A new `Table` with its required properties set and the optional ones unset.
-        pub fn new(
-            database_name: impl Into<Value<String>>,
-            catalog_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: TableRequired) -> Self {
             Table {
-                catalog_id: catalog_id.into(),
-                database_name: database_name.into(),
+                catalog_id: required.catalog_id,
+                database_name: required.database_name,
                 name: None,
                 open_table_format_input: None,
                 table_input: None,
@@ -6987,18 +7069,26 @@ pub mod table {
         pub transform: Value<String>,
     }
 
+    /// The required properties of a [`IcebergPartitionField`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct IcebergPartitionFieldRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `SourceId`.
+        pub source_id: Value<i64>,
+        /// `Transform`.
+        pub transform: Value<String>,
+    }
+
     impl IcebergPartitionField {
         /// A new `IcebergPartitionField` with its required properties set and the optional ones unset.
-        pub fn new(
-            name: impl Into<Value<String>>,
-            source_id: impl Into<Value<i64>>,
-            transform: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: IcebergPartitionFieldRequired) -> Self {
             IcebergPartitionField {
                 field_id: None,
-                name: name.into(),
-                source_id: source_id.into(),
-                transform: transform.into(),
+                name: required.name,
+                source_id: required.source_id,
+                transform: required.transform,
             }
         }
     }
@@ -7078,19 +7168,28 @@ pub mod table {
         pub transform: Value<String>,
     }
 
+    /// The required properties of a [`IcebergSortField`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct IcebergSortFieldRequired {
+        /// `Direction`.
+        pub direction: Value<String>,
+        /// `NullOrder`.
+        pub null_order: Value<String>,
+        /// `SourceId`.
+        pub source_id: Value<i64>,
+        /// `Transform`.
+        pub transform: Value<String>,
+    }
+
     impl IcebergSortField {
         /// A new `IcebergSortField` with its required properties set and the optional ones unset.
-        pub fn new(
-            direction: impl Into<Value<String>>,
-            null_order: impl Into<Value<String>>,
-            source_id: impl Into<Value<i64>>,
-            transform: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: IcebergSortFieldRequired) -> Self {
             IcebergSortField {
-                direction: direction.into(),
-                null_order: null_order.into(),
-                source_id: source_id.into(),
-                transform: transform.into(),
+                direction: required.direction,
+                null_order: required.null_order,
+                source_id: required.source_id,
+                transform: required.transform,
             }
         }
     }
@@ -7141,20 +7240,29 @@ pub mod table {
         pub type_: Value<String>,
     }
 
+    /// The required properties of a [`IcebergStructField`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct IcebergStructFieldRequired {
+        /// `Id`.
+        pub id: Value<i64>,
+        /// `Name`.
+        pub name: Value<String>,
+        /// `Required`.
+        pub required: Value<bool>,
+        /// `Type`.
+        pub type_: Value<String>,
+    }
+
     impl IcebergStructField {
         /// A new `IcebergStructField` with its required properties set and the optional ones unset.
-        pub fn new(
-            id: impl Into<Value<i64>>,
-            name: impl Into<Value<String>>,
-            required: impl Into<Value<bool>>,
-            type_: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: IcebergStructFieldRequired) -> Self {
             IcebergStructField {
                 doc: None,
-                id: id.into(),
-                name: name.into(),
-                required: required.into(),
-                type_: type_.into(),
+                id: required.id,
+                name: required.name,
+                required: required.required,
+                type_: required.type_,
             }
         }
     }
@@ -7722,21 +7830,31 @@ pub mod table_optimizer {
         pub type_: Value<Type>,
     }
 
+    /// The required properties of a [`TableOptimizer`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct TableOptimizerRequired {
+        /// `TableName`.
+        pub table_name: Value<String>,
+        /// `Type`.
+        pub type_: Value<Type>,
+        /// `DatabaseName`.
+        pub database_name: Value<String>,
+        /// `TableOptimizerConfiguration`.
+        pub table_optimizer_configuration: TableOptimizerConfiguration,
+        /// `CatalogId`.
+        pub catalog_id: Value<String>,
+    }
+
     impl TableOptimizer {
         /// A new `TableOptimizer` with its required properties set and the optional ones unset.
-        pub fn new(
-            table_name: impl Into<Value<String>>,
-            type_: impl Into<Value<Type>>,
-            database_name: impl Into<Value<String>>,
-            table_optimizer_configuration: impl Into<TableOptimizerConfiguration>,
-            catalog_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: TableOptimizerRequired) -> Self {
             TableOptimizer {
-                catalog_id: catalog_id.into(),
-                database_name: database_name.into(),
-                table_name: table_name.into(),
-                table_optimizer_configuration: table_optimizer_configuration.into(),
-                type_: type_.into(),
+                catalog_id: required.catalog_id,
+                database_name: required.database_name,
+                table_name: required.table_name,
+                table_optimizer_configuration: required.table_optimizer_configuration,
+                type_: required.type_,
             }
         }
     }
@@ -8630,16 +8748,23 @@ pub mod user_defined_function {
         pub resource_uris: Option<Vec<ResourceUri>>,
     }
 
+    /// The required properties of a [`UserDefinedFunction`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct UserDefinedFunctionRequired {
+        /// `DatabaseName`.
+        pub database_name: Value<String>,
+        /// `FunctionName`.
+        pub function_name: Value<String>,
+    }
+
     impl UserDefinedFunction {
         /// A new `UserDefinedFunction` with its required properties set and the optional ones unset.
-        pub fn new(
-            database_name: impl Into<Value<String>>,
-            function_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: UserDefinedFunctionRequired) -> Self {
             UserDefinedFunction {
                 class_name: None,
-                database_name: database_name.into(),
-                function_name: function_name.into(),
+                database_name: required.database_name,
+                function_name: required.function_name,
                 function_type: None,
                 owner_name: None,
                 owner_type: None,

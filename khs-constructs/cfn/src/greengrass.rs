@@ -97,12 +97,22 @@ pub mod connector_definition {
         pub parameters: Option<serde_json::Value>,
     }
 
+    /// The required properties of a [`Connector`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ConnectorRequired {
+        /// `ConnectorArn`.
+        pub connector_arn: Value<String>,
+        /// `Id`.
+        pub id: Value<String>,
+    }
+
     impl Connector {
         /// A new `Connector` with its required properties set and the optional ones unset.
-        pub fn new(connector_arn: impl Into<Value<String>>, id: impl Into<Value<String>>) -> Self {
+        pub fn new(required: ConnectorRequired) -> Self {
             Connector {
-                connector_arn: connector_arn.into(),
-                id: id.into(),
+                connector_arn: required.connector_arn,
+                id: required.id,
                 parameters: None,
             }
         }
@@ -207,12 +217,22 @@ pub mod connector_definition_version {
         pub parameters: Option<serde_json::Value>,
     }
 
+    /// The required properties of a [`Connector`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ConnectorRequired {
+        /// `ConnectorArn`.
+        pub connector_arn: Value<String>,
+        /// `Id`.
+        pub id: Value<String>,
+    }
+
     impl Connector {
         /// A new `Connector` with its required properties set and the optional ones unset.
-        pub fn new(connector_arn: impl Into<Value<String>>, id: impl Into<Value<String>>) -> Self {
+        pub fn new(required: ConnectorRequired) -> Self {
             Connector {
-                connector_arn: connector_arn.into(),
-                id: id.into(),
+                connector_arn: required.connector_arn,
+                id: required.id,
                 parameters: None,
             }
         }
@@ -317,18 +337,26 @@ pub mod core_definition {
         pub thing_arn: Value<String>,
     }
 
+    /// The required properties of a [`Core`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct CoreRequired {
+        /// `CertificateArn`.
+        pub certificate_arn: Value<String>,
+        /// `Id`.
+        pub id: Value<String>,
+        /// `ThingArn`.
+        pub thing_arn: Value<String>,
+    }
+
     impl Core {
         /// A new `Core` with its required properties set and the optional ones unset.
-        pub fn new(
-            certificate_arn: impl Into<Value<String>>,
-            id: impl Into<Value<String>>,
-            thing_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: CoreRequired) -> Self {
             Core {
-                certificate_arn: certificate_arn.into(),
-                id: id.into(),
+                certificate_arn: required.certificate_arn,
+                id: required.id,
                 sync_shadow: None,
-                thing_arn: thing_arn.into(),
+                thing_arn: required.thing_arn,
             }
         }
     }
@@ -434,18 +462,26 @@ pub mod core_definition_version {
         pub thing_arn: Value<String>,
     }
 
+    /// The required properties of a [`Core`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct CoreRequired {
+        /// `CertificateArn`.
+        pub certificate_arn: Value<String>,
+        /// `Id`.
+        pub id: Value<String>,
+        /// `ThingArn`.
+        pub thing_arn: Value<String>,
+    }
+
     impl Core {
         /// A new `Core` with its required properties set and the optional ones unset.
-        pub fn new(
-            certificate_arn: impl Into<Value<String>>,
-            id: impl Into<Value<String>>,
-            thing_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: CoreRequired) -> Self {
             Core {
-                certificate_arn: certificate_arn.into(),
-                id: id.into(),
+                certificate_arn: required.certificate_arn,
+                id: required.id,
                 sync_shadow: None,
-                thing_arn: thing_arn.into(),
+                thing_arn: required.thing_arn,
             }
         }
     }
@@ -549,18 +585,26 @@ pub mod device_definition {
         pub thing_arn: Value<String>,
     }
 
+    /// The required properties of a [`Device`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DeviceRequired {
+        /// `CertificateArn`.
+        pub certificate_arn: Value<String>,
+        /// `Id`.
+        pub id: Value<String>,
+        /// `ThingArn`.
+        pub thing_arn: Value<String>,
+    }
+
     impl Device {
         /// A new `Device` with its required properties set and the optional ones unset.
-        pub fn new(
-            certificate_arn: impl Into<Value<String>>,
-            id: impl Into<Value<String>>,
-            thing_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: DeviceRequired) -> Self {
             Device {
-                certificate_arn: certificate_arn.into(),
-                id: id.into(),
+                certificate_arn: required.certificate_arn,
+                id: required.id,
                 sync_shadow: None,
-                thing_arn: thing_arn.into(),
+                thing_arn: required.thing_arn,
             }
         }
     }
@@ -666,18 +710,26 @@ pub mod device_definition_version {
         pub thing_arn: Value<String>,
     }
 
+    /// The required properties of a [`Device`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DeviceRequired {
+        /// `CertificateArn`.
+        pub certificate_arn: Value<String>,
+        /// `Id`.
+        pub id: Value<String>,
+        /// `ThingArn`.
+        pub thing_arn: Value<String>,
+    }
+
     impl Device {
         /// A new `Device` with its required properties set and the optional ones unset.
-        pub fn new(
-            certificate_arn: impl Into<Value<String>>,
-            id: impl Into<Value<String>>,
-            thing_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: DeviceRequired) -> Self {
             Device {
-                certificate_arn: certificate_arn.into(),
-                id: id.into(),
+                certificate_arn: required.certificate_arn,
+                id: required.id,
                 sync_shadow: None,
-                thing_arn: thing_arn.into(),
+                thing_arn: required.thing_arn,
             }
         }
     }
@@ -850,17 +902,25 @@ pub mod function_definition {
         pub id: Value<String>,
     }
 
+    /// The required properties of a [`Function`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct FunctionRequired {
+        /// `FunctionArn`.
+        pub function_arn: Value<String>,
+        /// `FunctionConfiguration`.
+        pub function_configuration: FunctionConfiguration,
+        /// `Id`.
+        pub id: Value<String>,
+    }
+
     impl Function {
         /// A new `Function` with its required properties set and the optional ones unset.
-        pub fn new(
-            function_arn: impl Into<Value<String>>,
-            function_configuration: impl Into<FunctionConfiguration>,
-            id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: FunctionRequired) -> Self {
             Function {
-                function_arn: function_arn.into(),
-                function_configuration: function_configuration.into(),
-                id: id.into(),
+                function_arn: required.function_arn,
+                function_configuration: required.function_configuration,
+                id: required.id,
             }
         }
     }
@@ -1140,17 +1200,25 @@ pub mod function_definition_version {
         pub id: Value<String>,
     }
 
+    /// The required properties of a [`Function`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct FunctionRequired {
+        /// `FunctionArn`.
+        pub function_arn: Value<String>,
+        /// `FunctionConfiguration`.
+        pub function_configuration: FunctionConfiguration,
+        /// `Id`.
+        pub id: Value<String>,
+    }
+
     impl Function {
         /// A new `Function` with its required properties set and the optional ones unset.
-        pub fn new(
-            function_arn: impl Into<Value<String>>,
-            function_configuration: impl Into<FunctionConfiguration>,
-            id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: FunctionRequired) -> Self {
             Function {
-                function_arn: function_arn.into(),
-                function_configuration: function_configuration.into(),
-                id: id.into(),
+                function_arn: required.function_arn,
+                function_configuration: required.function_configuration,
+                id: required.id,
             }
         }
     }
@@ -1629,20 +1697,29 @@ pub mod logger_definition {
         pub type_: Value<String>,
     }
 
+    /// The required properties of a [`Logger`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct LoggerRequired {
+        /// `Component`.
+        pub component: Value<String>,
+        /// `Id`.
+        pub id: Value<String>,
+        /// `Level`.
+        pub level: Value<String>,
+        /// `Type`.
+        pub type_: Value<String>,
+    }
+
     impl Logger {
         /// A new `Logger` with its required properties set and the optional ones unset.
-        pub fn new(
-            component: impl Into<Value<String>>,
-            id: impl Into<Value<String>>,
-            level: impl Into<Value<String>>,
-            type_: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: LoggerRequired) -> Self {
             Logger {
-                component: component.into(),
-                id: id.into(),
-                level: level.into(),
+                component: required.component,
+                id: required.id,
+                level: required.level,
                 space: None,
-                type_: type_.into(),
+                type_: required.type_,
             }
         }
     }
@@ -1751,20 +1828,29 @@ pub mod logger_definition_version {
         pub type_: Value<String>,
     }
 
+    /// The required properties of a [`Logger`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct LoggerRequired {
+        /// `Component`.
+        pub component: Value<String>,
+        /// `Id`.
+        pub id: Value<String>,
+        /// `Level`.
+        pub level: Value<String>,
+        /// `Type`.
+        pub type_: Value<String>,
+    }
+
     impl Logger {
         /// A new `Logger` with its required properties set and the optional ones unset.
-        pub fn new(
-            component: impl Into<Value<String>>,
-            id: impl Into<Value<String>>,
-            level: impl Into<Value<String>>,
-            type_: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: LoggerRequired) -> Self {
             Logger {
-                component: component.into(),
-                id: id.into(),
-                level: level.into(),
+                component: required.component,
+                id: required.id,
+                level: required.level,
                 space: None,
-                type_: type_.into(),
+                type_: required.type_,
             }
         }
     }
@@ -1911,16 +1997,23 @@ pub mod resource_definition {
         pub source_path: Value<String>,
     }
 
+    /// The required properties of a [`LocalVolumeResourceData`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct LocalVolumeResourceDataRequired {
+        /// `DestinationPath`.
+        pub destination_path: Value<String>,
+        /// `SourcePath`.
+        pub source_path: Value<String>,
+    }
+
     impl LocalVolumeResourceData {
         /// A new `LocalVolumeResourceData` with its required properties set and the optional ones unset.
-        pub fn new(
-            destination_path: impl Into<Value<String>>,
-            source_path: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: LocalVolumeResourceDataRequired) -> Self {
             LocalVolumeResourceData {
-                destination_path: destination_path.into(),
+                destination_path: required.destination_path,
                 group_owner_setting: None,
-                source_path: source_path.into(),
+                source_path: required.source_path,
             }
         }
     }
@@ -2006,15 +2099,22 @@ pub mod resource_definition {
         pub group_permission: Value<String>,
     }
 
+    /// The required properties of a [`ResourceDownloadOwnerSetting`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ResourceDownloadOwnerSettingRequired {
+        /// `GroupOwner`.
+        pub group_owner: Value<String>,
+        /// `GroupPermission`.
+        pub group_permission: Value<String>,
+    }
+
     impl ResourceDownloadOwnerSetting {
         /// A new `ResourceDownloadOwnerSetting` with its required properties set and the optional ones unset.
-        pub fn new(
-            group_owner: impl Into<Value<String>>,
-            group_permission: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ResourceDownloadOwnerSettingRequired) -> Self {
             ResourceDownloadOwnerSetting {
-                group_owner: group_owner.into(),
-                group_permission: group_permission.into(),
+                group_owner: required.group_owner,
+                group_permission: required.group_permission,
             }
         }
     }
@@ -2033,17 +2133,25 @@ pub mod resource_definition {
         pub resource_data_container: ResourceDataContainer,
     }
 
+    /// The required properties of a [`ResourceInstance`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ResourceInstanceRequired {
+        /// `Id`.
+        pub id: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+        /// `ResourceDataContainer`.
+        pub resource_data_container: ResourceDataContainer,
+    }
+
     impl ResourceInstance {
         /// A new `ResourceInstance` with its required properties set and the optional ones unset.
-        pub fn new(
-            id: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-            resource_data_container: impl Into<ResourceDataContainer>,
-        ) -> Self {
+        pub fn new(required: ResourceInstanceRequired) -> Self {
             ResourceInstance {
-                id: id.into(),
-                name: name.into(),
-                resource_data_container: resource_data_container.into(),
+                id: required.id,
+                name: required.name,
+                resource_data_container: required.resource_data_container,
             }
         }
     }
@@ -2064,16 +2172,23 @@ pub mod resource_definition {
         pub s3_uri: Value<String>,
     }
 
+    /// The required properties of a [`S3MachineLearningModelResourceData`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct S3MachineLearningModelResourceDataRequired {
+        /// `DestinationPath`.
+        pub destination_path: Value<String>,
+        /// `S3Uri`.
+        pub s3_uri: Value<String>,
+    }
+
     impl S3MachineLearningModelResourceData {
         /// A new `S3MachineLearningModelResourceData` with its required properties set and the optional ones unset.
-        pub fn new(
-            destination_path: impl Into<Value<String>>,
-            s3_uri: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: S3MachineLearningModelResourceDataRequired) -> Self {
             S3MachineLearningModelResourceData {
-                destination_path: destination_path.into(),
+                destination_path: required.destination_path,
                 owner_setting: None,
-                s3_uri: s3_uri.into(),
+                s3_uri: required.s3_uri,
             }
         }
     }
@@ -2094,16 +2209,23 @@ pub mod resource_definition {
         pub sage_maker_job_arn: Value<String>,
     }
 
+    /// The required properties of a [`SageMakerMachineLearningModelResourceData`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SageMakerMachineLearningModelResourceDataRequired {
+        /// `DestinationPath`.
+        pub destination_path: Value<String>,
+        /// `SageMakerJobArn`.
+        pub sage_maker_job_arn: Value<String>,
+    }
+
     impl SageMakerMachineLearningModelResourceData {
         /// A new `SageMakerMachineLearningModelResourceData` with its required properties set and the optional ones unset.
-        pub fn new(
-            destination_path: impl Into<Value<String>>,
-            sage_maker_job_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: SageMakerMachineLearningModelResourceDataRequired) -> Self {
             SageMakerMachineLearningModelResourceData {
-                destination_path: destination_path.into(),
+                destination_path: required.destination_path,
                 owner_setting: None,
-                sage_maker_job_arn: sage_maker_job_arn.into(),
+                sage_maker_job_arn: required.sage_maker_job_arn,
             }
         }
     }
@@ -2262,16 +2384,23 @@ pub mod resource_definition_version {
         pub source_path: Value<String>,
     }
 
+    /// The required properties of a [`LocalVolumeResourceData`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct LocalVolumeResourceDataRequired {
+        /// `DestinationPath`.
+        pub destination_path: Value<String>,
+        /// `SourcePath`.
+        pub source_path: Value<String>,
+    }
+
     impl LocalVolumeResourceData {
         /// A new `LocalVolumeResourceData` with its required properties set and the optional ones unset.
-        pub fn new(
-            destination_path: impl Into<Value<String>>,
-            source_path: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: LocalVolumeResourceDataRequired) -> Self {
             LocalVolumeResourceData {
-                destination_path: destination_path.into(),
+                destination_path: required.destination_path,
                 group_owner_setting: None,
-                source_path: source_path.into(),
+                source_path: required.source_path,
             }
         }
     }
@@ -2340,15 +2469,22 @@ pub mod resource_definition_version {
         pub group_permission: Value<String>,
     }
 
+    /// The required properties of a [`ResourceDownloadOwnerSetting`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ResourceDownloadOwnerSettingRequired {
+        /// `GroupOwner`.
+        pub group_owner: Value<String>,
+        /// `GroupPermission`.
+        pub group_permission: Value<String>,
+    }
+
     impl ResourceDownloadOwnerSetting {
         /// A new `ResourceDownloadOwnerSetting` with its required properties set and the optional ones unset.
-        pub fn new(
-            group_owner: impl Into<Value<String>>,
-            group_permission: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ResourceDownloadOwnerSettingRequired) -> Self {
             ResourceDownloadOwnerSetting {
-                group_owner: group_owner.into(),
-                group_permission: group_permission.into(),
+                group_owner: required.group_owner,
+                group_permission: required.group_permission,
             }
         }
     }
@@ -2367,17 +2503,25 @@ pub mod resource_definition_version {
         pub resource_data_container: ResourceDataContainer,
     }
 
+    /// The required properties of a [`ResourceInstance`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ResourceInstanceRequired {
+        /// `Id`.
+        pub id: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+        /// `ResourceDataContainer`.
+        pub resource_data_container: ResourceDataContainer,
+    }
+
     impl ResourceInstance {
         /// A new `ResourceInstance` with its required properties set and the optional ones unset.
-        pub fn new(
-            id: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-            resource_data_container: impl Into<ResourceDataContainer>,
-        ) -> Self {
+        pub fn new(required: ResourceInstanceRequired) -> Self {
             ResourceInstance {
-                id: id.into(),
-                name: name.into(),
-                resource_data_container: resource_data_container.into(),
+                id: required.id,
+                name: required.name,
+                resource_data_container: required.resource_data_container,
             }
         }
     }
@@ -2398,16 +2542,23 @@ pub mod resource_definition_version {
         pub s3_uri: Value<String>,
     }
 
+    /// The required properties of a [`S3MachineLearningModelResourceData`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct S3MachineLearningModelResourceDataRequired {
+        /// `DestinationPath`.
+        pub destination_path: Value<String>,
+        /// `S3Uri`.
+        pub s3_uri: Value<String>,
+    }
+
     impl S3MachineLearningModelResourceData {
         /// A new `S3MachineLearningModelResourceData` with its required properties set and the optional ones unset.
-        pub fn new(
-            destination_path: impl Into<Value<String>>,
-            s3_uri: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: S3MachineLearningModelResourceDataRequired) -> Self {
             S3MachineLearningModelResourceData {
-                destination_path: destination_path.into(),
+                destination_path: required.destination_path,
                 owner_setting: None,
-                s3_uri: s3_uri.into(),
+                s3_uri: required.s3_uri,
             }
         }
     }
@@ -2428,16 +2579,23 @@ pub mod resource_definition_version {
         pub sage_maker_job_arn: Value<String>,
     }
 
+    /// The required properties of a [`SageMakerMachineLearningModelResourceData`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SageMakerMachineLearningModelResourceDataRequired {
+        /// `DestinationPath`.
+        pub destination_path: Value<String>,
+        /// `SageMakerJobArn`.
+        pub sage_maker_job_arn: Value<String>,
+    }
+
     impl SageMakerMachineLearningModelResourceData {
         /// A new `SageMakerMachineLearningModelResourceData` with its required properties set and the optional ones unset.
-        pub fn new(
-            destination_path: impl Into<Value<String>>,
-            sage_maker_job_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: SageMakerMachineLearningModelResourceDataRequired) -> Self {
             SageMakerMachineLearningModelResourceData {
-                destination_path: destination_path.into(),
+                destination_path: required.destination_path,
                 owner_setting: None,
-                sage_maker_job_arn: sage_maker_job_arn.into(),
+                sage_maker_job_arn: required.sage_maker_job_arn,
             }
         }
     }
@@ -2565,19 +2723,28 @@ pub mod subscription_definition {
         pub target: Value<String>,
     }
 
+    /// The required properties of a [`Subscription`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SubscriptionRequired {
+        /// `Id`.
+        pub id: Value<String>,
+        /// `Source`.
+        pub source: Value<String>,
+        /// `Subject`.
+        pub subject: Value<String>,
+        /// `Target`.
+        pub target: Value<String>,
+    }
+
     impl Subscription {
         /// A new `Subscription` with its required properties set and the optional ones unset.
-        pub fn new(
-            id: impl Into<Value<String>>,
-            source: impl Into<Value<String>>,
-            subject: impl Into<Value<String>>,
-            target: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: SubscriptionRequired) -> Self {
             Subscription {
-                id: id.into(),
-                source: source.into(),
-                subject: subject.into(),
-                target: target.into(),
+                id: required.id,
+                source: required.source,
+                subject: required.subject,
+                target: required.target,
             }
         }
     }
@@ -2682,19 +2849,28 @@ pub mod subscription_definition_version {
         pub target: Value<String>,
     }
 
+    /// The required properties of a [`Subscription`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SubscriptionRequired {
+        /// `Id`.
+        pub id: Value<String>,
+        /// `Source`.
+        pub source: Value<String>,
+        /// `Subject`.
+        pub subject: Value<String>,
+        /// `Target`.
+        pub target: Value<String>,
+    }
+
     impl Subscription {
         /// A new `Subscription` with its required properties set and the optional ones unset.
-        pub fn new(
-            id: impl Into<Value<String>>,
-            source: impl Into<Value<String>>,
-            subject: impl Into<Value<String>>,
-            target: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: SubscriptionRequired) -> Self {
             Subscription {
-                id: id.into(),
-                source: source.into(),
-                subject: subject.into(),
-                target: target.into(),
+                id: required.id,
+                source: required.source,
+                subject: required.subject,
+                target: required.target,
             }
         }
     }

@@ -356,15 +356,22 @@ pub mod config {
         pub kinesis_role_arn: Value<String>,
     }
 
+    /// The required properties of a [`KinesisDataStreamData`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct KinesisDataStreamDataRequired {
+        /// `KinesisDataStreamArn`.
+        pub kinesis_data_stream_arn: Value<String>,
+        /// `KinesisRoleArn`.
+        pub kinesis_role_arn: Value<String>,
+    }
+
     impl KinesisDataStreamData {
         /// A new `KinesisDataStreamData` with its required properties set and the optional ones unset.
-        pub fn new(
-            kinesis_data_stream_arn: impl Into<Value<String>>,
-            kinesis_role_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: KinesisDataStreamDataRequired) -> Self {
             KinesisDataStreamData {
-                kinesis_data_stream_arn: kinesis_data_stream_arn.into(),
-                kinesis_role_arn: kinesis_role_arn.into(),
+                kinesis_data_stream_arn: required.kinesis_data_stream_arn,
+                kinesis_role_arn: required.kinesis_role_arn,
             }
         }
     }
@@ -1303,12 +1310,22 @@ pub mod dataflow_endpoint_group_v2 {
         pub minimum: Value<i64>,
     }
 
+    /// The required properties of a [`IntegerRange`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct IntegerRangeRequired {
+        /// `Maximum`.
+        pub maximum: Value<i64>,
+        /// `Minimum`.
+        pub minimum: Value<i64>,
+    }
+
     impl IntegerRange {
         /// A new `IntegerRange` with its required properties set and the optional ones unset.
-        pub fn new(maximum: impl Into<Value<i64>>, minimum: impl Into<Value<i64>>) -> Self {
+        pub fn new(required: IntegerRangeRequired) -> Self {
             IntegerRange {
-                maximum: maximum.into(),
-                minimum: minimum.into(),
+                maximum: required.maximum,
+                minimum: required.minimum,
             }
         }
     }
@@ -1514,26 +1531,35 @@ pub mod mission_profile {
         pub tracking_config_arn: Value<String>,
     }
 
+    /// The required properties of a [`MissionProfile`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct MissionProfileRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `MinimumViableContactDurationSeconds`.
+        pub minimum_viable_contact_duration_seconds: Value<i64>,
+        /// `DataflowEdges`.
+        pub dataflow_edges: Vec<DataflowEdge>,
+        /// `TrackingConfigArn`.
+        pub tracking_config_arn: Value<String>,
+    }
+
     impl MissionProfile {
         /// A new `MissionProfile` with its required properties set and the optional ones unset.
-        pub fn new(
-            name: impl Into<Value<String>>,
-            minimum_viable_contact_duration_seconds: impl Into<Value<i64>>,
-            dataflow_edges: impl Into<Vec<DataflowEdge>>,
-            tracking_config_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: MissionProfileRequired) -> Self {
             MissionProfile {
                 contact_post_pass_duration_seconds: None,
                 contact_pre_pass_duration_seconds: None,
-                dataflow_edges: dataflow_edges.into(),
-                minimum_viable_contact_duration_seconds: minimum_viable_contact_duration_seconds
-                    .into(),
-                name: name.into(),
+                dataflow_edges: required.dataflow_edges,
+                minimum_viable_contact_duration_seconds: required
+                    .minimum_viable_contact_duration_seconds,
+                name: required.name,
                 streams_kms_key: None,
                 streams_kms_role: None,
                 tags: None,
                 telemetry_sink_config_arn: None,
-                tracking_config_arn: tracking_config_arn.into(),
+                tracking_config_arn: required.tracking_config_arn,
             }
         }
     }

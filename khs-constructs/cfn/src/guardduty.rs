@@ -594,19 +594,27 @@ pub mod filter {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`Filter`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct FilterRequired {
+        /// `DetectorId`.
+        pub detector_id: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+        /// `FindingCriteria`.
+        pub finding_criteria: FindingCriteria,
+    }
+
     impl Filter {
         /// A new `Filter` with its required properties set and the optional ones unset.
-        pub fn new(
-            detector_id: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-            finding_criteria: impl Into<FindingCriteria>,
-        ) -> Self {
+        pub fn new(required: FilterRequired) -> Self {
             Filter {
                 action: None,
                 description: None,
-                detector_id: detector_id.into(),
-                finding_criteria: finding_criteria.into(),
-                name: name.into(),
+                detector_id: required.detector_id,
+                finding_criteria: required.finding_criteria,
+                name: required.name,
                 rank: None,
                 tags: None,
             }
@@ -1118,16 +1126,23 @@ pub mod master {
         pub master_id: Value<String>,
     }
 
+    /// The required properties of a [`Master`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct MasterRequired {
+        /// `MasterId`.
+        pub master_id: Value<String>,
+        /// `DetectorId`.
+        pub detector_id: Value<String>,
+    }
+
     impl Master {
         /// A new `Master` with its required properties set and the optional ones unset.
-        pub fn new(
-            master_id: impl Into<Value<String>>,
-            detector_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: MasterRequired) -> Self {
             Master {
-                detector_id: detector_id.into(),
+                detector_id: required.detector_id,
                 invitation_id: None,
-                master_id: master_id.into(),
+                master_id: required.master_id,
             }
         }
     }

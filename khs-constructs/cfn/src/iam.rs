@@ -201,16 +201,23 @@ pub mod group_policy {
         pub policy_name: Value<String>,
     }
 
+    /// The required properties of a [`GroupPolicy`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct GroupPolicyRequired {
+        /// `PolicyName`.
+        pub policy_name: Value<String>,
+        /// `GroupName`.
+        pub group_name: Value<String>,
+    }
+
     impl GroupPolicy {
         /// A new `GroupPolicy` with its required properties set and the optional ones unset.
-        pub fn new(
-            policy_name: impl Into<Value<String>>,
-            group_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: GroupPolicyRequired) -> Self {
             GroupPolicy {
-                group_name: group_name.into(),
+                group_name: required.group_name,
                 policy_document: None,
-                policy_name: policy_name.into(),
+                policy_name: required.policy_name,
             }
         }
     }
@@ -755,16 +762,23 @@ pub mod role_policy {
         pub role_name: Value<String>,
     }
 
+    /// The required properties of a [`RolePolicy`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct RolePolicyRequired {
+        /// `PolicyName`.
+        pub policy_name: Value<String>,
+        /// `RoleName`.
+        pub role_name: Value<String>,
+    }
+
     impl RolePolicy {
         /// A new `RolePolicy` with its required properties set and the optional ones unset.
-        pub fn new(
-            policy_name: impl Into<Value<String>>,
-            role_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: RolePolicyRequired) -> Self {
             RolePolicy {
                 policy_document: None,
-                policy_name: policy_name.into(),
-                role_name: role_name.into(),
+                policy_name: required.policy_name,
+                role_name: required.role_name,
             }
         }
     }
@@ -895,12 +909,22 @@ pub mod saml_provider {
         pub timestamp: Value<String>,
     }
 
+    /// The required properties of a [`SamlPrivateKey`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SamlPrivateKeyRequired {
+        /// `KeyId`.
+        pub key_id: Value<String>,
+        /// `Timestamp`.
+        pub timestamp: Value<String>,
+    }
+
     impl SamlPrivateKey {
         /// A new `SamlPrivateKey` with its required properties set and the optional ones unset.
-        pub fn new(key_id: impl Into<Value<String>>, timestamp: impl Into<Value<String>>) -> Self {
+        pub fn new(required: SamlPrivateKeyRequired) -> Self {
             SamlPrivateKey {
-                key_id: key_id.into(),
-                timestamp: timestamp.into(),
+                key_id: required.key_id,
+                timestamp: required.timestamp,
             }
         }
     }
@@ -1260,16 +1284,23 @@ pub mod user_policy {
         pub user_name: Value<String>,
     }
 
+    /// The required properties of a [`UserPolicy`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct UserPolicyRequired {
+        /// `PolicyName`.
+        pub policy_name: Value<String>,
+        /// `UserName`.
+        pub user_name: Value<String>,
+    }
+
     impl UserPolicy {
         /// A new `UserPolicy` with its required properties set and the optional ones unset.
-        pub fn new(
-            policy_name: impl Into<Value<String>>,
-            user_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: UserPolicyRequired) -> Self {
             UserPolicy {
                 policy_document: None,
-                policy_name: policy_name.into(),
-                user_name: user_name.into(),
+                policy_name: required.policy_name,
+                user_name: required.user_name,
             }
         }
     }

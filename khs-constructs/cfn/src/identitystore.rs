@@ -29,16 +29,23 @@ pub mod group {
         pub identity_store_id: Value<String>,
     }
 
+    /// The required properties of a [`Group`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct GroupRequired {
+        /// `IdentityStoreId`.
+        pub identity_store_id: Value<String>,
+        /// `DisplayName`.
+        pub display_name: Value<String>,
+    }
+
     impl Group {
         /// A new `Group` with its required properties set and the optional ones unset.
-        pub fn new(
-            identity_store_id: impl Into<Value<String>>,
-            display_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: GroupRequired) -> Self {
             Group {
                 description: None,
-                display_name: display_name.into(),
-                identity_store_id: identity_store_id.into(),
+                display_name: required.display_name,
+                identity_store_id: required.identity_store_id,
             }
         }
     }
@@ -98,17 +105,25 @@ pub mod group_membership {
         pub member_id: MemberId,
     }
 
+    /// The required properties of a [`GroupMembership`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct GroupMembershipRequired {
+        /// `IdentityStoreId`.
+        pub identity_store_id: Value<String>,
+        /// `GroupId`.
+        pub group_id: Value<String>,
+        /// `MemberId`.
+        pub member_id: MemberId,
+    }
+
     impl GroupMembership {
         /// A new `GroupMembership` with its required properties set and the optional ones unset.
-        pub fn new(
-            identity_store_id: impl Into<Value<String>>,
-            group_id: impl Into<Value<String>>,
-            member_id: impl Into<MemberId>,
-        ) -> Self {
+        pub fn new(required: GroupMembershipRequired) -> Self {
             GroupMembership {
-                group_id: group_id.into(),
-                identity_store_id: identity_store_id.into(),
-                member_id: member_id.into(),
+                group_id: required.group_id,
+                identity_store_id: required.identity_store_id,
+                member_id: required.member_id,
             }
         }
     }

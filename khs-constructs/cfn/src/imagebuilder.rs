@@ -66,24 +66,32 @@ pub mod component {
         pub version: Value<String>,
     }
 
+    /// The required properties of a [`Component`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ComponentRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `Platform`.
+        pub platform: Value<Platform>,
+        /// `Version`.
+        pub version: Value<String>,
+    }
+
     impl Component {
         /// A new `Component` with its required properties set and the optional ones unset.
-        pub fn new(
-            name: impl Into<Value<String>>,
-            platform: impl Into<Value<Platform>>,
-            version: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ComponentRequired) -> Self {
             Component {
                 change_description: None,
                 data: None,
                 description: None,
                 kms_key_id: None,
-                name: name.into(),
-                platform: platform.into(),
+                name: required.name,
+                platform: required.platform,
                 supported_os_versions: None,
                 tags: None,
                 uri: None,
-                version: version.into(),
+                version: required.version,
             }
         }
     }
@@ -2031,13 +2039,21 @@ pub mod image_recipe {
         pub working_directory: Option<Value<String>>,
     }
 
+    /// The required properties of a [`ImageRecipe`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ImageRecipeRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `Version`.
+        pub version: Value<String>,
+        /// `ParentImage`.
+        pub parent_image: Value<String>,
+    }
+
     impl ImageRecipe {
         /// A new `ImageRecipe` with its required properties set and the optional ones unset.
-        pub fn new(
-            name: impl Into<Value<String>>,
-            version: impl Into<Value<String>>,
-            parent_image: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ImageRecipeRequired) -> Self {
             ImageRecipe {
                 additional_instance_configuration: None,
                 ami_tags: None,
@@ -2045,10 +2061,10 @@ pub mod image_recipe {
                 block_device_mappings: None,
                 components: None,
                 description: None,
-                name: name.into(),
-                parent_image: parent_image.into(),
+                name: required.name,
+                parent_image: required.parent_image,
                 tags: None,
-                version: version.into(),
+                version: required.version,
                 working_directory: None,
             }
         }
@@ -2441,20 +2457,27 @@ pub mod infrastructure_configuration {
         pub terminate_instance_on_failure: Option<Value<bool>>,
     }
 
+    /// The required properties of a [`InfrastructureConfiguration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct InfrastructureConfigurationRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `InstanceProfileName`.
+        pub instance_profile_name: Value<String>,
+    }
+
     impl InfrastructureConfiguration {
         /// A new `InfrastructureConfiguration` with its required properties set and the optional ones unset.
-        pub fn new(
-            name: impl Into<Value<String>>,
-            instance_profile_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: InfrastructureConfigurationRequired) -> Self {
             InfrastructureConfiguration {
                 description: None,
                 instance_metadata_options: None,
-                instance_profile_name: instance_profile_name.into(),
+                instance_profile_name: required.instance_profile_name,
                 instance_types: None,
                 key_pair: None,
                 logging: None,
-                name: name.into(),
+                name: required.name,
                 parent_instance: None,
                 placement: None,
                 resource_tags: None,
@@ -2746,22 +2769,32 @@ pub mod lifecycle_policy {
         pub tags: Option<BTreeMap<String, Value<String>>>,
     }
 
+    /// The required properties of a [`LifecyclePolicy`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct LifecyclePolicyRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `ExecutionRole`.
+        pub execution_role: Value<String>,
+        /// `ResourceType`.
+        pub resource_type: Value<ResourceType>,
+        /// `PolicyDetails`.
+        pub policy_details: Vec<PolicyDetail>,
+        /// `ResourceSelection`.
+        pub resource_selection: ResourceSelection,
+    }
+
     impl LifecyclePolicy {
         /// A new `LifecyclePolicy` with its required properties set and the optional ones unset.
-        pub fn new(
-            name: impl Into<Value<String>>,
-            execution_role: impl Into<Value<String>>,
-            resource_type: impl Into<Value<ResourceType>>,
-            policy_details: impl Into<Vec<PolicyDetail>>,
-            resource_selection: impl Into<ResourceSelection>,
-        ) -> Self {
+        pub fn new(required: LifecyclePolicyRequired) -> Self {
             LifecyclePolicy {
                 description: None,
-                execution_role: execution_role.into(),
-                name: name.into(),
-                policy_details: policy_details.into(),
-                resource_selection: resource_selection.into(),
-                resource_type: resource_type.into(),
+                execution_role: required.execution_role,
+                name: required.name,
+                policy_details: required.policy_details,
+                resource_selection: required.resource_selection,
+                resource_type: required.resource_type,
                 status: None,
                 tags: None,
             }
@@ -2998,15 +3031,22 @@ pub mod lifecycle_policy {
         pub semantic_version: Value<String>,
     }
 
+    /// The required properties of a [`RecipeSelection`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct RecipeSelectionRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `SemanticVersion`.
+        pub semantic_version: Value<String>,
+    }
+
     impl RecipeSelection {
         /// A new `RecipeSelection` with its required properties set and the optional ones unset.
-        pub fn new(
-            name: impl Into<Value<String>>,
-            semantic_version: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: RecipeSelectionRequired) -> Self {
             RecipeSelection {
-                name: name.into(),
-                semantic_version: semantic_version.into(),
+                name: required.name,
+                semantic_version: required.semantic_version,
             }
         }
     }
@@ -3237,23 +3277,31 @@ pub mod workflow {
         pub version: Value<String>,
     }
 
+    /// The required properties of a [`Workflow`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct WorkflowRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `Type`.
+        pub type_: Value<Type>,
+        /// `Version`.
+        pub version: Value<String>,
+    }
+
     impl Workflow {
         /// A new `Workflow` with its required properties set and the optional ones unset.
-        pub fn new(
-            name: impl Into<Value<String>>,
-            type_: impl Into<Value<Type>>,
-            version: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: WorkflowRequired) -> Self {
             Workflow {
                 change_description: None,
                 data: None,
                 description: None,
                 kms_key_id: None,
-                name: name.into(),
+                name: required.name,
                 tags: None,
-                type_: type_.into(),
+                type_: required.type_,
                 uri: None,
-                version: version.into(),
+                version: required.version,
             }
         }
     }

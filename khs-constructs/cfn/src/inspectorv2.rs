@@ -188,15 +188,22 @@ pub mod cis_scan_configuration {
         pub time_zone: Value<String>,
     }
 
+    /// The required properties of a [`Time`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct TimeRequired {
+        /// `TimeOfDay`.
+        pub time_of_day: Value<String>,
+        /// `TimeZone`.
+        pub time_zone: Value<String>,
+    }
+
     impl Time {
         /// A new `Time` with its required properties set and the optional ones unset.
-        pub fn new(
-            time_of_day: impl Into<Value<String>>,
-            time_zone: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: TimeRequired) -> Self {
             Time {
-                time_of_day: time_of_day.into(),
-                time_zone: time_zone.into(),
+                time_of_day: required.time_of_day,
+                time_zone: required.time_zone,
             }
         }
     }
@@ -437,15 +444,22 @@ pub mod code_security_integration {
         pub instance_url: Value<String>,
     }
 
+    /// The required properties of a [`CreateGitLabSelfManagedIntegrationDetail`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct CreateGitLabSelfManagedIntegrationDetailRequired {
+        /// `accessToken`.
+        pub access_token: Value<String>,
+        /// `instanceUrl`.
+        pub instance_url: Value<String>,
+    }
+
     impl CreateGitLabSelfManagedIntegrationDetail {
         /// A new `CreateGitLabSelfManagedIntegrationDetail` with its required properties set and the optional ones unset.
-        pub fn new(
-            access_token: impl Into<Value<String>>,
-            instance_url: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: CreateGitLabSelfManagedIntegrationDetailRequired) -> Self {
             CreateGitLabSelfManagedIntegrationDetail {
-                access_token: access_token.into(),
-                instance_url: instance_url.into(),
+                access_token: required.access_token,
+                instance_url: required.instance_url,
             }
         }
     }
@@ -483,15 +497,22 @@ pub mod code_security_integration {
         pub installation_id: Value<String>,
     }
 
+    /// The required properties of a [`UpdateGitHubIntegrationDetail`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct UpdateGitHubIntegrationDetailRequired {
+        /// `code`.
+        pub code: Value<String>,
+        /// `installationId`.
+        pub installation_id: Value<String>,
+    }
+
     impl UpdateGitHubIntegrationDetail {
         /// A new `UpdateGitHubIntegrationDetail` with its required properties set and the optional ones unset.
-        pub fn new(
-            code: impl Into<Value<String>>,
-            installation_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: UpdateGitHubIntegrationDetailRequired) -> Self {
             UpdateGitHubIntegrationDetail {
-                code: code.into(),
-                installation_id: installation_id.into(),
+                code: required.code,
+                installation_id: required.installation_id,
             }
         }
     }

@@ -45,19 +45,27 @@ pub mod invoice_unit {
         pub tax_inheritance_disabled: Option<Value<bool>>,
     }
 
+    /// The required properties of a [`InvoiceUnit`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct InvoiceUnitRequired {
+        /// `InvoiceReceiver`.
+        pub invoice_receiver: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+        /// `Rule`.
+        pub rule: Rule,
+    }
+
     impl InvoiceUnit {
         /// A new `InvoiceUnit` with its required properties set and the optional ones unset.
-        pub fn new(
-            invoice_receiver: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-            rule: impl Into<Rule>,
-        ) -> Self {
+        pub fn new(required: InvoiceUnitRequired) -> Self {
             InvoiceUnit {
                 description: None,
-                invoice_receiver: invoice_receiver.into(),
-                name: name.into(),
+                invoice_receiver: required.invoice_receiver,
+                name: required.name,
                 resource_tags: None,
-                rule: rule.into(),
+                rule: required.rule,
                 tax_inheritance_disabled: None,
             }
         }
@@ -194,32 +202,44 @@ pub mod procurement_portal_preference {
         pub test_env_preference: Option<TestEnvPreference>,
     }
 
+    /// The required properties of a [`ProcurementPortalPreference`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ProcurementPortalPreferenceRequired {
+        /// `ProcurementPortalName`.
+        pub procurement_portal_name: Value<ProcurementPortalName>,
+        /// `BuyerDomain`.
+        pub buyer_domain: Value<BuyerDomain>,
+        /// `BuyerIdentifier`.
+        pub buyer_identifier: Value<String>,
+        /// `SupplierDomain`.
+        pub supplier_domain: Value<SupplierDomain>,
+        /// `SupplierIdentifier`.
+        pub supplier_identifier: Value<String>,
+        /// `EinvoiceDeliveryEnabled`.
+        pub einvoice_delivery_enabled: Value<bool>,
+        /// `PurchaseOrderRetrievalEnabled`.
+        pub purchase_order_retrieval_enabled: Value<bool>,
+        /// `Contacts`.
+        pub contacts: Vec<Contact>,
+    }
+
     impl ProcurementPortalPreference {
         /// A new `ProcurementPortalPreference` with its required properties set and the optional ones unset.
-        #[allow(clippy::too_many_arguments)]
-        pub fn new(
-            procurement_portal_name: impl Into<Value<ProcurementPortalName>>,
-            buyer_domain: impl Into<Value<BuyerDomain>>,
-            buyer_identifier: impl Into<Value<String>>,
-            supplier_domain: impl Into<Value<SupplierDomain>>,
-            supplier_identifier: impl Into<Value<String>>,
-            einvoice_delivery_enabled: impl Into<Value<bool>>,
-            purchase_order_retrieval_enabled: impl Into<Value<bool>>,
-            contacts: impl Into<Vec<Contact>>,
-        ) -> Self {
+        pub fn new(required: ProcurementPortalPreferenceRequired) -> Self {
             ProcurementPortalPreference {
-                buyer_domain: buyer_domain.into(),
-                buyer_identifier: buyer_identifier.into(),
-                contacts: contacts.into(),
-                einvoice_delivery_enabled: einvoice_delivery_enabled.into(),
+                buyer_domain: required.buyer_domain,
+                buyer_identifier: required.buyer_identifier,
+                contacts: required.contacts,
+                einvoice_delivery_enabled: required.einvoice_delivery_enabled,
                 einvoice_delivery_preference: None,
                 procurement_portal_instance_endpoint: None,
-                procurement_portal_name: procurement_portal_name.into(),
+                procurement_portal_name: required.procurement_portal_name,
                 procurement_portal_shared_secret: None,
-                purchase_order_retrieval_enabled: purchase_order_retrieval_enabled.into(),
+                purchase_order_retrieval_enabled: required.purchase_order_retrieval_enabled,
                 selector: None,
-                supplier_domain: supplier_domain.into(),
-                supplier_identifier: supplier_identifier.into(),
+                supplier_domain: required.supplier_domain,
+                supplier_identifier: required.supplier_identifier,
                 tags: None,
                 test_env_preference: None,
             }

@@ -35,18 +35,26 @@ pub mod account_audit_configuration {
         pub role_arn: Value<String>,
     }
 
+    /// The required properties of a [`AccountAuditConfiguration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct AccountAuditConfigurationRequired {
+        /// `AccountId`.
+        pub account_id: Value<String>,
+        /// `AuditCheckConfigurations`.
+        pub audit_check_configurations: AuditCheckConfigurations,
+        /// `RoleArn`.
+        pub role_arn: Value<String>,
+    }
+
     impl AccountAuditConfiguration {
         /// A new `AccountAuditConfiguration` with its required properties set and the optional ones unset.
-        pub fn new(
-            account_id: impl Into<Value<String>>,
-            audit_check_configurations: impl Into<AuditCheckConfigurations>,
-            role_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: AccountAuditConfigurationRequired) -> Self {
             AccountAuditConfiguration {
-                account_id: account_id.into(),
-                audit_check_configurations: audit_check_configurations.into(),
+                account_id: required.account_id,
+                audit_check_configurations: required.audit_check_configurations,
                 audit_notification_target_configurations: None,
-                role_arn: role_arn.into(),
+                role_arn: required.role_arn,
             }
         }
     }
@@ -1397,12 +1405,22 @@ pub mod command {
         pub min: Value<String>,
     }
 
+    /// The required properties of a [`CommandParameterValueNumberRange`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct CommandParameterValueNumberRangeRequired {
+        /// `Max`.
+        pub max: Value<String>,
+        /// `Min`.
+        pub min: Value<String>,
+    }
+
     impl CommandParameterValueNumberRange {
         /// A new `CommandParameterValueNumberRange` with its required properties set and the optional ones unset.
-        pub fn new(max: impl Into<Value<String>>, min: impl Into<Value<String>>) -> Self {
+        pub fn new(required: CommandParameterValueNumberRangeRequired) -> Self {
             CommandParameterValueNumberRange {
-                max: max.into(),
-                min: min.into(),
+                max: required.max,
+                min: required.min,
             }
         }
     }
@@ -3272,22 +3290,29 @@ pub mod job_template {
         pub timeout_config: Option<TimeoutConfig>,
     }
 
+    /// The required properties of a [`JobTemplate`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct JobTemplateRequired {
+        /// `JobTemplateId`.
+        pub job_template_id: Value<String>,
+        /// `Description`.
+        pub description: Value<String>,
+    }
+
     impl JobTemplate {
         /// A new `JobTemplate` with its required properties set and the optional ones unset.
-        pub fn new(
-            job_template_id: impl Into<Value<String>>,
-            description: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: JobTemplateRequired) -> Self {
             JobTemplate {
                 abort_config: None,
-                description: description.into(),
+                description: required.description,
                 destination_package_versions: None,
                 document: None,
                 document_source: None,
                 job_arn: None,
                 job_executions_retry_config: None,
                 job_executions_rollout_config: None,
-                job_template_id: job_template_id.into(),
+                job_template_id: required.job_template_id,
                 maintenance_windows: None,
                 presigned_url_config: None,
                 tags: None,
@@ -3682,18 +3707,26 @@ pub mod logging {
         pub role_arn: Value<String>,
     }
 
+    /// The required properties of a [`Logging`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct LoggingRequired {
+        /// `AccountId`.
+        pub account_id: Value<String>,
+        /// `RoleArn`.
+        pub role_arn: Value<String>,
+        /// `DefaultLogLevel`.
+        pub default_log_level: Value<DefaultLogLevel>,
+    }
+
     impl Logging {
         /// A new `Logging` with its required properties set and the optional ones unset.
-        pub fn new(
-            account_id: impl Into<Value<String>>,
-            role_arn: impl Into<Value<String>>,
-            default_log_level: impl Into<Value<DefaultLogLevel>>,
-        ) -> Self {
+        pub fn new(required: LoggingRequired) -> Self {
             Logging {
-                account_id: account_id.into(),
-                default_log_level: default_log_level.into(),
+                account_id: required.account_id,
+                default_log_level: required.default_log_level,
                 event_configurations: None,
-                role_arn: role_arn.into(),
+                role_arn: required.role_arn,
             }
         }
     }
@@ -4272,15 +4305,22 @@ pub mod policy_principal_attachment {
         pub principal: Value<String>,
     }
 
+    /// The required properties of a [`PolicyPrincipalAttachment`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct PolicyPrincipalAttachmentRequired {
+        /// `PolicyName`.
+        pub policy_name: Value<String>,
+        /// `Principal`.
+        pub principal: Value<String>,
+    }
+
     impl PolicyPrincipalAttachment {
         /// A new `PolicyPrincipalAttachment` with its required properties set and the optional ones unset.
-        pub fn new(
-            policy_name: impl Into<Value<String>>,
-            principal: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: PolicyPrincipalAttachmentRequired) -> Self {
             PolicyPrincipalAttachment {
-                policy_name: policy_name.into(),
-                principal: principal.into(),
+                policy_name: required.policy_name,
+                principal: required.principal,
             }
         }
     }
@@ -4357,19 +4397,26 @@ pub mod provisioning_template {
         pub template_type: Option<Value<TemplateType>>,
     }
 
+    /// The required properties of a [`ProvisioningTemplate`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ProvisioningTemplateRequired {
+        /// `ProvisioningRoleArn`.
+        pub provisioning_role_arn: Value<String>,
+        /// `TemplateBody`.
+        pub template_body: Value<String>,
+    }
+
     impl ProvisioningTemplate {
         /// A new `ProvisioningTemplate` with its required properties set and the optional ones unset.
-        pub fn new(
-            provisioning_role_arn: impl Into<Value<String>>,
-            template_body: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ProvisioningTemplateRequired) -> Self {
             ProvisioningTemplate {
                 description: None,
                 enabled: None,
                 pre_provisioning_hook: None,
-                provisioning_role_arn: provisioning_role_arn.into(),
+                provisioning_role_arn: required.provisioning_role_arn,
                 tags: None,
-                template_body: template_body.into(),
+                template_body: required.template_body,
                 template_name: None,
                 template_type: None,
             }
@@ -4973,15 +5020,22 @@ pub mod security_profile {
         pub role_arn: Value<String>,
     }
 
+    /// The required properties of a [`AlertTarget`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct AlertTargetRequired {
+        /// `AlertTargetArn`.
+        pub alert_target_arn: Value<String>,
+        /// `RoleArn`.
+        pub role_arn: Value<String>,
+    }
+
     impl AlertTarget {
         /// A new `AlertTarget` with its required properties set and the optional ones unset.
-        pub fn new(
-            alert_target_arn: impl Into<Value<String>>,
-            role_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: AlertTargetRequired) -> Self {
             AlertTarget {
-                alert_target_arn: alert_target_arn.into(),
-                role_arn: role_arn.into(),
+                alert_target_arn: required.alert_target_arn,
+                role_arn: required.role_arn,
             }
         }
     }
@@ -5211,15 +5265,22 @@ pub mod security_profile {
         pub role_arn: Value<String>,
     }
 
+    /// The required properties of a [`MetricsExportConfig`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct MetricsExportConfigRequired {
+        /// `MqttTopic`.
+        pub mqtt_topic: Value<String>,
+        /// `RoleArn`.
+        pub role_arn: Value<String>,
+    }
+
     impl MetricsExportConfig {
         /// A new `MetricsExportConfig` with its required properties set and the optional ones unset.
-        pub fn new(
-            mqtt_topic: impl Into<Value<String>>,
-            role_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: MetricsExportConfigRequired) -> Self {
             MetricsExportConfig {
-                mqtt_topic: mqtt_topic.into(),
-                role_arn: role_arn.into(),
+                mqtt_topic: required.mqtt_topic,
+                role_arn: required.role_arn,
             }
         }
     }
@@ -5640,17 +5701,25 @@ pub mod software_package_version {
         pub version: Value<String>,
     }
 
+    /// The required properties of a [`S3Location`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct S3LocationRequired {
+        /// `Bucket`.
+        pub bucket: Value<String>,
+        /// `Key`.
+        pub key: Value<String>,
+        /// `Version`.
+        pub version: Value<String>,
+    }
+
     impl S3Location {
         /// A new `S3Location` with its required properties set and the optional ones unset.
-        pub fn new(
-            bucket: impl Into<Value<String>>,
-            key: impl Into<Value<String>>,
-            version: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: S3LocationRequired) -> Self {
             S3Location {
-                bucket: bucket.into(),
-                key: key.into(),
-                version: version.into(),
+                bucket: required.bucket,
+                key: required.key,
+                version: required.version,
             }
         }
     }
@@ -5708,18 +5777,26 @@ pub mod stream {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`Stream`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct StreamRequired {
+        /// `StreamId`.
+        pub stream_id: Value<String>,
+        /// `Files`.
+        pub files: Vec<StreamFile>,
+        /// `RoleArn`.
+        pub role_arn: Value<String>,
+    }
+
     impl Stream {
         /// A new `Stream` with its required properties set and the optional ones unset.
-        pub fn new(
-            stream_id: impl Into<Value<String>>,
-            files: impl Into<Vec<StreamFile>>,
-            role_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: StreamRequired) -> Self {
             Stream {
                 description: None,
-                files: files.into(),
-                role_arn: role_arn.into(),
-                stream_id: stream_id.into(),
+                files: required.files,
+                role_arn: required.role_arn,
+                stream_id: required.stream_id,
                 tags: None,
             }
         }
@@ -6061,15 +6138,22 @@ pub mod thing_principal_attachment {
         pub thing_principal_type: Option<Value<String>>,
     }
 
+    /// The required properties of a [`ThingPrincipalAttachment`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ThingPrincipalAttachmentRequired {
+        /// `ThingName`.
+        pub thing_name: Value<String>,
+        /// `Principal`.
+        pub principal: Value<String>,
+    }
+
     impl ThingPrincipalAttachment {
         /// A new `ThingPrincipalAttachment` with its required properties set and the optional ones unset.
-        pub fn new(
-            thing_name: impl Into<Value<String>>,
-            principal: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ThingPrincipalAttachmentRequired) -> Self {
             ThingPrincipalAttachment {
-                principal: principal.into(),
-                thing_name: thing_name.into(),
+                principal: required.principal,
+                thing_name: required.thing_name,
                 thing_principal_type: None,
             }
         }
@@ -6616,19 +6700,28 @@ pub mod topic_rule {
         pub state_value: Value<String>,
     }
 
+    /// The required properties of a [`CloudwatchAlarmAction`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct CloudwatchAlarmActionRequired {
+        /// `AlarmName`.
+        pub alarm_name: Value<String>,
+        /// `RoleArn`.
+        pub role_arn: Value<String>,
+        /// `StateReason`.
+        pub state_reason: Value<String>,
+        /// `StateValue`.
+        pub state_value: Value<String>,
+    }
+
     impl CloudwatchAlarmAction {
         /// A new `CloudwatchAlarmAction` with its required properties set and the optional ones unset.
-        pub fn new(
-            alarm_name: impl Into<Value<String>>,
-            role_arn: impl Into<Value<String>>,
-            state_reason: impl Into<Value<String>>,
-            state_value: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: CloudwatchAlarmActionRequired) -> Self {
             CloudwatchAlarmAction {
-                alarm_name: alarm_name.into(),
-                role_arn: role_arn.into(),
-                state_reason: state_reason.into(),
-                state_value: state_value.into(),
+                alarm_name: required.alarm_name,
+                role_arn: required.role_arn,
+                state_reason: required.state_reason,
+                state_value: required.state_value,
             }
         }
     }
@@ -6649,16 +6742,23 @@ pub mod topic_rule {
         pub role_arn: Value<String>,
     }
 
+    /// The required properties of a [`CloudwatchLogsAction`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct CloudwatchLogsActionRequired {
+        /// `LogGroupName`.
+        pub log_group_name: Value<String>,
+        /// `RoleArn`.
+        pub role_arn: Value<String>,
+    }
+
     impl CloudwatchLogsAction {
         /// A new `CloudwatchLogsAction` with its required properties set and the optional ones unset.
-        pub fn new(
-            log_group_name: impl Into<Value<String>>,
-            role_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: CloudwatchLogsActionRequired) -> Self {
             CloudwatchLogsAction {
                 batch_mode: None,
-                log_group_name: log_group_name.into(),
-                role_arn: role_arn.into(),
+                log_group_name: required.log_group_name,
+                role_arn: required.role_arn,
             }
         }
     }
@@ -6688,22 +6788,32 @@ pub mod topic_rule {
         pub role_arn: Value<String>,
     }
 
+    /// The required properties of a [`CloudwatchMetricAction`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct CloudwatchMetricActionRequired {
+        /// `MetricName`.
+        pub metric_name: Value<String>,
+        /// `MetricNamespace`.
+        pub metric_namespace: Value<String>,
+        /// `MetricUnit`.
+        pub metric_unit: Value<String>,
+        /// `MetricValue`.
+        pub metric_value: Value<String>,
+        /// `RoleArn`.
+        pub role_arn: Value<String>,
+    }
+
     impl CloudwatchMetricAction {
         /// A new `CloudwatchMetricAction` with its required properties set and the optional ones unset.
-        pub fn new(
-            metric_name: impl Into<Value<String>>,
-            metric_namespace: impl Into<Value<String>>,
-            metric_unit: impl Into<Value<String>>,
-            metric_value: impl Into<Value<String>>,
-            role_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: CloudwatchMetricActionRequired) -> Self {
             CloudwatchMetricAction {
-                metric_name: metric_name.into(),
-                metric_namespace: metric_namespace.into(),
+                metric_name: required.metric_name,
+                metric_namespace: required.metric_namespace,
                 metric_timestamp: None,
-                metric_unit: metric_unit.into(),
-                metric_value: metric_value.into(),
-                role_arn: role_arn.into(),
+                metric_unit: required.metric_unit,
+                metric_value: required.metric_value,
+                role_arn: required.role_arn,
             }
         }
     }
@@ -6750,24 +6860,33 @@ pub mod topic_rule {
         pub table_name: Value<String>,
     }
 
+    /// The required properties of a [`DynamoDbAction`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DynamoDbActionRequired {
+        /// `HashKeyField`.
+        pub hash_key_field: Value<String>,
+        /// `HashKeyValue`.
+        pub hash_key_value: Value<String>,
+        /// `RoleArn`.
+        pub role_arn: Value<String>,
+        /// `TableName`.
+        pub table_name: Value<String>,
+    }
+
     impl DynamoDbAction {
         /// A new `DynamoDbAction` with its required properties set and the optional ones unset.
-        pub fn new(
-            hash_key_field: impl Into<Value<String>>,
-            hash_key_value: impl Into<Value<String>>,
-            role_arn: impl Into<Value<String>>,
-            table_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: DynamoDbActionRequired) -> Self {
             DynamoDbAction {
-                hash_key_field: hash_key_field.into(),
+                hash_key_field: required.hash_key_field,
                 hash_key_type: None,
-                hash_key_value: hash_key_value.into(),
+                hash_key_value: required.hash_key_value,
                 payload_field: None,
                 range_key_field: None,
                 range_key_type: None,
                 range_key_value: None,
-                role_arn: role_arn.into(),
-                table_name: table_name.into(),
+                role_arn: required.role_arn,
+                table_name: required.table_name,
             }
         }
     }
@@ -6814,21 +6933,31 @@ pub mod topic_rule {
         pub type_: Value<String>,
     }
 
+    /// The required properties of a [`ElasticsearchAction`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ElasticsearchActionRequired {
+        /// `Endpoint`.
+        pub endpoint: Value<String>,
+        /// `Id`.
+        pub id: Value<String>,
+        /// `Index`.
+        pub index: Value<String>,
+        /// `RoleArn`.
+        pub role_arn: Value<String>,
+        /// `Type`.
+        pub type_: Value<String>,
+    }
+
     impl ElasticsearchAction {
         /// A new `ElasticsearchAction` with its required properties set and the optional ones unset.
-        pub fn new(
-            endpoint: impl Into<Value<String>>,
-            id: impl Into<Value<String>>,
-            index: impl Into<Value<String>>,
-            role_arn: impl Into<Value<String>>,
-            type_: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ElasticsearchActionRequired) -> Self {
             ElasticsearchAction {
-                endpoint: endpoint.into(),
-                id: id.into(),
-                index: index.into(),
-                role_arn: role_arn.into(),
-                type_: type_.into(),
+                endpoint: required.endpoint,
+                id: required.id,
+                index: required.index,
+                role_arn: required.role_arn,
+                type_: required.type_,
             }
         }
     }
@@ -6854,16 +6983,23 @@ pub mod topic_rule {
         pub separator: Option<Value<String>>,
     }
 
+    /// The required properties of a [`FirehoseAction`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct FirehoseActionRequired {
+        /// `DeliveryStreamName`.
+        pub delivery_stream_name: Value<String>,
+        /// `RoleArn`.
+        pub role_arn: Value<String>,
+    }
+
     impl FirehoseAction {
         /// A new `FirehoseAction` with its required properties set and the optional ones unset.
-        pub fn new(
-            delivery_stream_name: impl Into<Value<String>>,
-            role_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: FirehoseActionRequired) -> Self {
             FirehoseAction {
                 batch_mode: None,
-                delivery_stream_name: delivery_stream_name.into(),
-                role_arn: role_arn.into(),
+                delivery_stream_name: required.delivery_stream_name,
+                role_arn: required.role_arn,
                 separator: None,
             }
         }
@@ -6927,12 +7063,22 @@ pub mod topic_rule {
         pub value: Value<String>,
     }
 
+    /// The required properties of a [`HttpActionHeader`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct HttpActionHeaderRequired {
+        /// `Key`.
+        pub key: Value<String>,
+        /// `Value`.
+        pub value: Value<String>,
+    }
+
     impl HttpActionHeader {
         /// A new `HttpActionHeader` with its required properties set and the optional ones unset.
-        pub fn new(key: impl Into<Value<String>>, value: impl Into<Value<String>>) -> Self {
+        pub fn new(required: HttpActionHeaderRequired) -> Self {
             HttpActionHeader {
-                key: key.into(),
-                value: value.into(),
+                key: required.key,
+                value: required.value,
             }
         }
     }
@@ -6991,21 +7137,30 @@ pub mod topic_rule {
         pub timestamp_unit: Option<Value<TimestampUnit>>,
     }
 
+    /// The required properties of a [`InfluxDbAction`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct InfluxDbActionRequired {
+        /// `DatabaseName`.
+        pub database_name: Value<String>,
+        /// `DestinationArn`.
+        pub destination_arn: Value<String>,
+        /// `RoleArn`.
+        pub role_arn: Value<String>,
+        /// `TableName`.
+        pub table_name: Value<String>,
+    }
+
     impl InfluxDbAction {
         /// A new `InfluxDbAction` with its required properties set and the optional ones unset.
-        pub fn new(
-            database_name: impl Into<Value<String>>,
-            destination_arn: impl Into<Value<String>>,
-            role_arn: impl Into<Value<String>>,
-            table_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: InfluxDbActionRequired) -> Self {
             InfluxDbAction {
                 batch_config: None,
-                database_name: database_name.into(),
-                destination_arn: destination_arn.into(),
+                database_name: required.database_name,
+                destination_arn: required.destination_arn,
                 organization: None,
-                role_arn: role_arn.into(),
-                table_name: table_name.into(),
+                role_arn: required.role_arn,
+                table_name: required.table_name,
                 tags: None,
                 timestamp_unit: None,
             }
@@ -7060,16 +7215,23 @@ pub mod topic_rule {
         pub role_arn: Value<String>,
     }
 
+    /// The required properties of a [`IotAnalyticsAction`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct IotAnalyticsActionRequired {
+        /// `ChannelName`.
+        pub channel_name: Value<String>,
+        /// `RoleArn`.
+        pub role_arn: Value<String>,
+    }
+
     impl IotAnalyticsAction {
         /// A new `IotAnalyticsAction` with its required properties set and the optional ones unset.
-        pub fn new(
-            channel_name: impl Into<Value<String>>,
-            role_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: IotAnalyticsActionRequired) -> Self {
             IotAnalyticsAction {
                 batch_mode: None,
-                channel_name: channel_name.into(),
-                role_arn: role_arn.into(),
+                channel_name: required.channel_name,
+                role_arn: required.role_arn,
             }
         }
     }
@@ -7095,17 +7257,24 @@ pub mod topic_rule {
         pub role_arn: Value<String>,
     }
 
+    /// The required properties of a [`IotEventsAction`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct IotEventsActionRequired {
+        /// `InputName`.
+        pub input_name: Value<String>,
+        /// `RoleArn`.
+        pub role_arn: Value<String>,
+    }
+
     impl IotEventsAction {
         /// A new `IotEventsAction` with its required properties set and the optional ones unset.
-        pub fn new(
-            input_name: impl Into<Value<String>>,
-            role_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: IotEventsActionRequired) -> Self {
             IotEventsAction {
                 batch_mode: None,
-                input_name: input_name.into(),
+                input_name: required.input_name,
                 message_id: None,
-                role_arn: role_arn.into(),
+                role_arn: required.role_arn,
             }
         }
     }
@@ -7163,20 +7332,28 @@ pub mod topic_rule {
         pub topic: Value<String>,
     }
 
+    /// The required properties of a [`KafkaAction`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct KafkaActionRequired {
+        /// `ClientProperties`.
+        pub client_properties: BTreeMap<String, Value<String>>,
+        /// `DestinationArn`.
+        pub destination_arn: Value<String>,
+        /// `Topic`.
+        pub topic: Value<String>,
+    }
+
     impl KafkaAction {
         /// A new `KafkaAction` with its required properties set and the optional ones unset.
-        pub fn new(
-            client_properties: impl Into<BTreeMap<String, Value<String>>>,
-            destination_arn: impl Into<Value<String>>,
-            topic: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: KafkaActionRequired) -> Self {
             KafkaAction {
-                client_properties: client_properties.into(),
-                destination_arn: destination_arn.into(),
+                client_properties: required.client_properties,
+                destination_arn: required.destination_arn,
                 headers: None,
                 key: None,
                 partition: None,
-                topic: topic.into(),
+                topic: required.topic,
             }
         }
     }
@@ -7192,12 +7369,22 @@ pub mod topic_rule {
         pub value: Value<String>,
     }
 
+    /// The required properties of a [`KafkaActionHeader`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct KafkaActionHeaderRequired {
+        /// `Key`.
+        pub key: Value<String>,
+        /// `Value`.
+        pub value: Value<String>,
+    }
+
     impl KafkaActionHeader {
         /// A new `KafkaActionHeader` with its required properties set and the optional ones unset.
-        pub fn new(key: impl Into<Value<String>>, value: impl Into<Value<String>>) -> Self {
+        pub fn new(required: KafkaActionHeaderRequired) -> Self {
             KafkaActionHeader {
-                key: key.into(),
-                value: value.into(),
+                key: required.key,
+                value: required.value,
             }
         }
     }
@@ -7218,16 +7405,23 @@ pub mod topic_rule {
         pub stream_name: Value<String>,
     }
 
+    /// The required properties of a [`KinesisAction`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct KinesisActionRequired {
+        /// `RoleArn`.
+        pub role_arn: Value<String>,
+        /// `StreamName`.
+        pub stream_name: Value<String>,
+    }
+
     impl KinesisAction {
         /// A new `KinesisAction` with its required properties set and the optional ones unset.
-        pub fn new(
-            role_arn: impl Into<Value<String>>,
-            stream_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: KinesisActionRequired) -> Self {
             KinesisAction {
                 partition_key: None,
-                role_arn: role_arn.into(),
-                stream_name: stream_name.into(),
+                role_arn: required.role_arn,
+                stream_name: required.stream_name,
             }
         }
     }
@@ -7274,22 +7468,32 @@ pub mod topic_rule {
         pub tracker_name: Value<String>,
     }
 
+    /// The required properties of a [`LocationAction`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct LocationActionRequired {
+        /// `DeviceId`.
+        pub device_id: Value<String>,
+        /// `Latitude`.
+        pub latitude: Value<String>,
+        /// `Longitude`.
+        pub longitude: Value<String>,
+        /// `RoleArn`.
+        pub role_arn: Value<String>,
+        /// `TrackerName`.
+        pub tracker_name: Value<String>,
+    }
+
     impl LocationAction {
         /// A new `LocationAction` with its required properties set and the optional ones unset.
-        pub fn new(
-            device_id: impl Into<Value<String>>,
-            latitude: impl Into<Value<String>>,
-            longitude: impl Into<Value<String>>,
-            role_arn: impl Into<Value<String>>,
-            tracker_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: LocationActionRequired) -> Self {
             LocationAction {
-                device_id: device_id.into(),
-                latitude: latitude.into(),
-                longitude: longitude.into(),
-                role_arn: role_arn.into(),
+                device_id: required.device_id,
+                latitude: required.latitude,
+                longitude: required.longitude,
+                role_arn: required.role_arn,
                 timestamp: None,
-                tracker_name: tracker_name.into(),
+                tracker_name: required.tracker_name,
             }
         }
     }
@@ -7314,21 +7518,31 @@ pub mod topic_rule {
         pub type_: Value<String>,
     }
 
+    /// The required properties of a [`OpenSearchAction`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct OpenSearchActionRequired {
+        /// `Endpoint`.
+        pub endpoint: Value<String>,
+        /// `Id`.
+        pub id: Value<String>,
+        /// `Index`.
+        pub index: Value<String>,
+        /// `RoleArn`.
+        pub role_arn: Value<String>,
+        /// `Type`.
+        pub type_: Value<String>,
+    }
+
     impl OpenSearchAction {
         /// A new `OpenSearchAction` with its required properties set and the optional ones unset.
-        pub fn new(
-            endpoint: impl Into<Value<String>>,
-            id: impl Into<Value<String>>,
-            index: impl Into<Value<String>>,
-            role_arn: impl Into<Value<String>>,
-            type_: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: OpenSearchActionRequired) -> Self {
             OpenSearchAction {
-                endpoint: endpoint.into(),
-                id: id.into(),
-                index: index.into(),
-                role_arn: role_arn.into(),
-                type_: type_.into(),
+                endpoint: required.endpoint,
+                id: required.id,
+                index: required.index,
+                role_arn: required.role_arn,
+                type_: required.type_,
             }
         }
     }
@@ -7412,14 +7626,24 @@ pub mod topic_rule {
         pub topic: Value<String>,
     }
 
+    /// The required properties of a [`RepublishAction`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct RepublishActionRequired {
+        /// `RoleArn`.
+        pub role_arn: Value<String>,
+        /// `Topic`.
+        pub topic: Value<String>,
+    }
+
     impl RepublishAction {
         /// A new `RepublishAction` with its required properties set and the optional ones unset.
-        pub fn new(role_arn: impl Into<Value<String>>, topic: impl Into<Value<String>>) -> Self {
+        pub fn new(required: RepublishActionRequired) -> Self {
             RepublishAction {
                 headers: None,
                 qos: None,
-                role_arn: role_arn.into(),
-                topic: topic.into(),
+                role_arn: required.role_arn,
+                topic: required.topic,
             }
         }
     }
@@ -7488,18 +7712,26 @@ pub mod topic_rule {
         pub role_arn: Value<String>,
     }
 
+    /// The required properties of a [`S3Action`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct S3ActionRequired {
+        /// `BucketName`.
+        pub bucket_name: Value<String>,
+        /// `Key`.
+        pub key: Value<String>,
+        /// `RoleArn`.
+        pub role_arn: Value<String>,
+    }
+
     impl S3Action {
         /// A new `S3Action` with its required properties set and the optional ones unset.
-        pub fn new(
-            bucket_name: impl Into<Value<String>>,
-            key: impl Into<Value<String>>,
-            role_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: S3ActionRequired) -> Self {
             S3Action {
-                bucket_name: bucket_name.into(),
+                bucket_name: required.bucket_name,
                 canned_acl: None,
-                key: key.into(),
-                role_arn: role_arn.into(),
+                key: required.key,
+                role_arn: required.role_arn,
             }
         }
     }
@@ -7518,17 +7750,25 @@ pub mod topic_rule {
         pub signing_region: Value<String>,
     }
 
+    /// The required properties of a [`SigV4Authorization`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SigV4AuthorizationRequired {
+        /// `RoleArn`.
+        pub role_arn: Value<String>,
+        /// `ServiceName`.
+        pub service_name: Value<String>,
+        /// `SigningRegion`.
+        pub signing_region: Value<String>,
+    }
+
     impl SigV4Authorization {
         /// A new `SigV4Authorization` with its required properties set and the optional ones unset.
-        pub fn new(
-            role_arn: impl Into<Value<String>>,
-            service_name: impl Into<Value<String>>,
-            signing_region: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: SigV4AuthorizationRequired) -> Self {
             SigV4Authorization {
-                role_arn: role_arn.into(),
-                service_name: service_name.into(),
-                signing_region: signing_region.into(),
+                role_arn: required.role_arn,
+                service_name: required.service_name,
+                signing_region: required.signing_region,
             }
         }
     }
@@ -7549,16 +7789,23 @@ pub mod topic_rule {
         pub target_arn: Value<String>,
     }
 
+    /// The required properties of a [`SnsAction`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SnsActionRequired {
+        /// `RoleArn`.
+        pub role_arn: Value<String>,
+        /// `TargetArn`.
+        pub target_arn: Value<String>,
+    }
+
     impl SnsAction {
         /// A new `SnsAction` with its required properties set and the optional ones unset.
-        pub fn new(
-            role_arn: impl Into<Value<String>>,
-            target_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: SnsActionRequired) -> Self {
             SnsAction {
                 message_format: None,
-                role_arn: role_arn.into(),
-                target_arn: target_arn.into(),
+                role_arn: required.role_arn,
+                target_arn: required.target_arn,
             }
         }
     }
@@ -7579,15 +7826,22 @@ pub mod topic_rule {
         pub use_base64: Option<Value<bool>>,
     }
 
+    /// The required properties of a [`SqsAction`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SqsActionRequired {
+        /// `QueueUrl`.
+        pub queue_url: Value<String>,
+        /// `RoleArn`.
+        pub role_arn: Value<String>,
+    }
+
     impl SqsAction {
         /// A new `SqsAction` with its required properties set and the optional ones unset.
-        pub fn new(
-            queue_url: impl Into<Value<String>>,
-            role_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: SqsActionRequired) -> Self {
             SqsAction {
-                queue_url: queue_url.into(),
-                role_arn: role_arn.into(),
+                queue_url: required.queue_url,
+                role_arn: required.role_arn,
                 use_base64: None,
             }
         }
@@ -7612,16 +7866,23 @@ pub mod topic_rule {
         pub state_machine_name: Value<String>,
     }
 
+    /// The required properties of a [`StepFunctionsAction`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct StepFunctionsActionRequired {
+        /// `RoleArn`.
+        pub role_arn: Value<String>,
+        /// `StateMachineName`.
+        pub state_machine_name: Value<String>,
+    }
+
     impl StepFunctionsAction {
         /// A new `StepFunctionsAction` with its required properties set and the optional ones unset.
-        pub fn new(
-            role_arn: impl Into<Value<String>>,
-            state_machine_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: StepFunctionsActionRequired) -> Self {
             StepFunctionsAction {
                 execution_name_prefix: None,
-                role_arn: role_arn.into(),
-                state_machine_name: state_machine_name.into(),
+                role_arn: required.role_arn,
+                state_machine_name: required.state_machine_name,
             }
         }
     }
@@ -7671,19 +7932,28 @@ pub mod topic_rule {
         pub timestamp: Option<TimestreamTimestamp>,
     }
 
+    /// The required properties of a [`TimestreamAction`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct TimestreamActionRequired {
+        /// `DatabaseName`.
+        pub database_name: Value<String>,
+        /// `Dimensions`.
+        pub dimensions: Vec<TimestreamDimension>,
+        /// `RoleArn`.
+        pub role_arn: Value<String>,
+        /// `TableName`.
+        pub table_name: Value<String>,
+    }
+
     impl TimestreamAction {
         /// A new `TimestreamAction` with its required properties set and the optional ones unset.
-        pub fn new(
-            database_name: impl Into<Value<String>>,
-            dimensions: impl Into<Vec<TimestreamDimension>>,
-            role_arn: impl Into<Value<String>>,
-            table_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: TimestreamActionRequired) -> Self {
             TimestreamAction {
-                database_name: database_name.into(),
-                dimensions: dimensions.into(),
-                role_arn: role_arn.into(),
-                table_name: table_name.into(),
+                database_name: required.database_name,
+                dimensions: required.dimensions,
+                role_arn: required.role_arn,
+                table_name: required.table_name,
                 timestamp: None,
             }
         }
@@ -7700,12 +7970,22 @@ pub mod topic_rule {
         pub value: Value<String>,
     }
 
+    /// The required properties of a [`TimestreamDimension`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct TimestreamDimensionRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `Value`.
+        pub value: Value<String>,
+    }
+
     impl TimestreamDimension {
         /// A new `TimestreamDimension` with its required properties set and the optional ones unset.
-        pub fn new(name: impl Into<Value<String>>, value: impl Into<Value<String>>) -> Self {
+        pub fn new(required: TimestreamDimensionRequired) -> Self {
             TimestreamDimension {
-                name: name.into(),
-                value: value.into(),
+                name: required.name,
+                value: required.value,
             }
         }
     }
@@ -7721,12 +8001,22 @@ pub mod topic_rule {
         pub value: Value<String>,
     }
 
+    /// The required properties of a [`TimestreamTimestamp`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct TimestreamTimestampRequired {
+        /// `Unit`.
+        pub unit: Value<String>,
+        /// `Value`.
+        pub value: Value<String>,
+    }
+
     impl TimestreamTimestamp {
         /// A new `TimestreamTimestamp` with its required properties set and the optional ones unset.
-        pub fn new(unit: impl Into<Value<String>>, value: impl Into<Value<String>>) -> Self {
+        pub fn new(required: TimestreamTimestampRequired) -> Self {
             TimestreamTimestamp {
-                unit: unit.into(),
-                value: value.into(),
+                unit: required.unit,
+                value: required.value,
             }
         }
     }
@@ -7787,12 +8077,22 @@ pub mod topic_rule {
         pub value: Value<String>,
     }
 
+    /// The required properties of a [`UserProperty`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct UserPropertyRequired {
+        /// `Key`.
+        pub key: Value<String>,
+        /// `Value`.
+        pub value: Value<String>,
+    }
+
     impl UserProperty {
         /// A new `UserProperty` with its required properties set and the optional ones unset.
-        pub fn new(key: impl Into<Value<String>>, value: impl Into<Value<String>>) -> Self {
+        pub fn new(required: UserPropertyRequired) -> Self {
             UserProperty {
-                key: key.into(),
-                value: value.into(),
+                key: required.key,
+                value: required.value,
             }
         }
     }
@@ -8083,17 +8383,25 @@ pub mod topic_rule_destination {
         pub secret_type: Option<Value<String>>,
     }
 
+    /// The required properties of a [`InfluxDbDestinationProperties`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct InfluxDbDestinationPropertiesRequired {
+        /// `Endpoint`.
+        pub endpoint: Value<String>,
+        /// `InfluxDBVersion`.
+        pub influx_db_version: Value<String>,
+        /// `SecretId`.
+        pub secret_id: Value<String>,
+    }
+
     impl InfluxDbDestinationProperties {
         /// A new `InfluxDbDestinationProperties` with its required properties set and the optional ones unset.
-        pub fn new(
-            endpoint: impl Into<Value<String>>,
-            influx_db_version: impl Into<Value<String>>,
-            secret_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: InfluxDbDestinationPropertiesRequired) -> Self {
             InfluxDbDestinationProperties {
-                endpoint: endpoint.into(),
-                influx_db_version: influx_db_version.into(),
-                secret_id: secret_id.into(),
+                endpoint: required.endpoint,
+                influx_db_version: required.influx_db_version,
+                secret_id: required.secret_id,
                 secret_key: None,
                 secret_type: None,
             }

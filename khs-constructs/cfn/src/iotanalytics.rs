@@ -112,13 +112,23 @@ pub mod channel {
         pub role_arn: Value<String>,
     }
 
+    /// The required properties of a [`CustomerManagedS3`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct CustomerManagedS3Required {
+        /// `Bucket`.
+        pub bucket: Value<String>,
+        /// `RoleArn`.
+        pub role_arn: Value<String>,
+    }
+
     impl CustomerManagedS3 {
         /// A new `CustomerManagedS3` with its required properties set and the optional ones unset.
-        pub fn new(bucket: impl Into<Value<String>>, role_arn: impl Into<Value<String>>) -> Self {
+        pub fn new(required: CustomerManagedS3Required) -> Self {
             CustomerManagedS3 {
-                bucket: bucket.into(),
+                bucket: required.bucket,
                 key_prefix: None,
-                role_arn: role_arn.into(),
+                role_arn: required.role_arn,
             }
         }
     }
@@ -299,17 +309,25 @@ pub mod dataset {
         pub variables: Option<Vec<Variable>>,
     }
 
+    /// The required properties of a [`ContainerAction`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ContainerActionRequired {
+        /// `ExecutionRoleArn`.
+        pub execution_role_arn: Value<String>,
+        /// `Image`.
+        pub image: Value<String>,
+        /// `ResourceConfiguration`.
+        pub resource_configuration: ResourceConfiguration,
+    }
+
     impl ContainerAction {
         /// A new `ContainerAction` with its required properties set and the optional ones unset.
-        pub fn new(
-            execution_role_arn: impl Into<Value<String>>,
-            image: impl Into<Value<String>>,
-            resource_configuration: impl Into<ResourceConfiguration>,
-        ) -> Self {
+        pub fn new(required: ContainerActionRequired) -> Self {
             ContainerAction {
-                execution_role_arn: execution_role_arn.into(),
-                image: image.into(),
-                resource_configuration: resource_configuration.into(),
+                execution_role_arn: required.execution_role_arn,
+                image: required.image,
+                resource_configuration: required.resource_configuration,
                 variables: None,
             }
         }
@@ -452,15 +470,22 @@ pub mod dataset {
         pub table_name: Value<String>,
     }
 
+    /// The required properties of a [`GlueConfiguration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct GlueConfigurationRequired {
+        /// `DatabaseName`.
+        pub database_name: Value<String>,
+        /// `TableName`.
+        pub table_name: Value<String>,
+    }
+
     impl GlueConfiguration {
         /// A new `GlueConfiguration` with its required properties set and the optional ones unset.
-        pub fn new(
-            database_name: impl Into<Value<String>>,
-            table_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: GlueConfigurationRequired) -> Self {
             GlueConfiguration {
-                database_name: database_name.into(),
-                table_name: table_name.into(),
+                database_name: required.database_name,
+                table_name: required.table_name,
             }
         }
     }
@@ -476,15 +501,22 @@ pub mod dataset {
         pub role_arn: Value<String>,
     }
 
+    /// The required properties of a [`IotEventsDestinationConfiguration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct IotEventsDestinationConfigurationRequired {
+        /// `InputName`.
+        pub input_name: Value<String>,
+        /// `RoleArn`.
+        pub role_arn: Value<String>,
+    }
+
     impl IotEventsDestinationConfiguration {
         /// A new `IotEventsDestinationConfiguration` with its required properties set and the optional ones unset.
-        pub fn new(
-            input_name: impl Into<Value<String>>,
-            role_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: IotEventsDestinationConfigurationRequired) -> Self {
             IotEventsDestinationConfiguration {
-                input_name: input_name.into(),
-                role_arn: role_arn.into(),
+                input_name: required.input_name,
+                role_arn: required.role_arn,
             }
         }
     }
@@ -637,18 +669,26 @@ pub mod dataset {
         pub role_arn: Value<String>,
     }
 
+    /// The required properties of a [`S3DestinationConfiguration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct S3DestinationConfigurationRequired {
+        /// `Bucket`.
+        pub bucket: Value<String>,
+        /// `Key`.
+        pub key: Value<String>,
+        /// `RoleArn`.
+        pub role_arn: Value<String>,
+    }
+
     impl S3DestinationConfiguration {
         /// A new `S3DestinationConfiguration` with its required properties set and the optional ones unset.
-        pub fn new(
-            bucket: impl Into<Value<String>>,
-            key: impl Into<Value<String>>,
-            role_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: S3DestinationConfigurationRequired) -> Self {
             S3DestinationConfiguration {
-                bucket: bucket.into(),
+                bucket: required.bucket,
                 glue_configuration: None,
-                key: key.into(),
-                role_arn: role_arn.into(),
+                key: required.key,
+                role_arn: required.role_arn,
             }
         }
     }
@@ -902,12 +942,22 @@ pub mod datastore {
         pub type_: Value<String>,
     }
 
+    /// The required properties of a [`Column`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ColumnRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `Type`.
+        pub type_: Value<String>,
+    }
+
     impl Column {
         /// A new `Column` with its required properties set and the optional ones unset.
-        pub fn new(name: impl Into<Value<String>>, type_: impl Into<Value<String>>) -> Self {
+        pub fn new(required: ColumnRequired) -> Self {
             Column {
-                name: name.into(),
-                type_: type_.into(),
+                name: required.name,
+                type_: required.type_,
             }
         }
     }
@@ -928,13 +978,23 @@ pub mod datastore {
         pub role_arn: Value<String>,
     }
 
+    /// The required properties of a [`CustomerManagedS3`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct CustomerManagedS3Required {
+        /// `Bucket`.
+        pub bucket: Value<String>,
+        /// `RoleArn`.
+        pub role_arn: Value<String>,
+    }
+
     impl CustomerManagedS3 {
         /// A new `CustomerManagedS3` with its required properties set and the optional ones unset.
-        pub fn new(bucket: impl Into<Value<String>>, role_arn: impl Into<Value<String>>) -> Self {
+        pub fn new(required: CustomerManagedS3Required) -> Self {
             CustomerManagedS3 {
-                bucket: bucket.into(),
+                bucket: required.bucket,
                 key_prefix: None,
-                role_arn: role_arn.into(),
+                role_arn: required.role_arn,
             }
         }
     }
@@ -1354,12 +1414,22 @@ pub mod pipeline {
         pub next: Option<Value<String>>,
     }
 
+    /// The required properties of a [`Channel`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ChannelRequired {
+        /// `ChannelName`.
+        pub channel_name: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+    }
+
     impl Channel {
         /// A new `Channel` with its required properties set and the optional ones unset.
-        pub fn new(channel_name: impl Into<Value<String>>, name: impl Into<Value<String>>) -> Self {
+        pub fn new(required: ChannelRequired) -> Self {
             Channel {
-                channel_name: channel_name.into(),
-                name: name.into(),
+                channel_name: required.channel_name,
+                name: required.name,
                 next: None,
             }
         }
@@ -1376,15 +1446,22 @@ pub mod pipeline {
         pub name: Value<String>,
     }
 
+    /// The required properties of a [`Datastore`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DatastoreRequired {
+        /// `DatastoreName`.
+        pub datastore_name: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+    }
+
     impl Datastore {
         /// A new `Datastore` with its required properties set and the optional ones unset.
-        pub fn new(
-            datastore_name: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: DatastoreRequired) -> Self {
             Datastore {
-                datastore_name: datastore_name.into(),
-                name: name.into(),
+                datastore_name: required.datastore_name,
+                name: required.name,
             }
         }
     }
@@ -1411,20 +1488,29 @@ pub mod pipeline {
         pub thing_name: Value<String>,
     }
 
+    /// The required properties of a [`DeviceRegistryEnrich`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DeviceRegistryEnrichRequired {
+        /// `Attribute`.
+        pub attribute: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+        /// `RoleArn`.
+        pub role_arn: Value<String>,
+        /// `ThingName`.
+        pub thing_name: Value<String>,
+    }
+
     impl DeviceRegistryEnrich {
         /// A new `DeviceRegistryEnrich` with its required properties set and the optional ones unset.
-        pub fn new(
-            attribute: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-            role_arn: impl Into<Value<String>>,
-            thing_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: DeviceRegistryEnrichRequired) -> Self {
             DeviceRegistryEnrich {
-                attribute: attribute.into(),
-                name: name.into(),
+                attribute: required.attribute,
+                name: required.name,
                 next: None,
-                role_arn: role_arn.into(),
-                thing_name: thing_name.into(),
+                role_arn: required.role_arn,
+                thing_name: required.thing_name,
             }
         }
     }
@@ -1451,20 +1537,29 @@ pub mod pipeline {
         pub thing_name: Value<String>,
     }
 
+    /// The required properties of a [`DeviceShadowEnrich`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DeviceShadowEnrichRequired {
+        /// `Attribute`.
+        pub attribute: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+        /// `RoleArn`.
+        pub role_arn: Value<String>,
+        /// `ThingName`.
+        pub thing_name: Value<String>,
+    }
+
     impl DeviceShadowEnrich {
         /// A new `DeviceShadowEnrich` with its required properties set and the optional ones unset.
-        pub fn new(
-            attribute: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-            role_arn: impl Into<Value<String>>,
-            thing_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: DeviceShadowEnrichRequired) -> Self {
             DeviceShadowEnrich {
-                attribute: attribute.into(),
-                name: name.into(),
+                attribute: required.attribute,
+                name: required.name,
                 next: None,
-                role_arn: role_arn.into(),
-                thing_name: thing_name.into(),
+                role_arn: required.role_arn,
+                thing_name: required.thing_name,
             }
         }
     }
@@ -1485,12 +1580,22 @@ pub mod pipeline {
         pub next: Option<Value<String>>,
     }
 
+    /// The required properties of a [`Filter`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct FilterRequired {
+        /// `Filter`.
+        pub filter: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+    }
+
     impl Filter {
         /// A new `Filter` with its required properties set and the optional ones unset.
-        pub fn new(filter: impl Into<Value<String>>, name: impl Into<Value<String>>) -> Self {
+        pub fn new(required: FilterRequired) -> Self {
             Filter {
-                filter: filter.into(),
-                name: name.into(),
+                filter: required.filter,
+                name: required.name,
                 next: None,
             }
         }
@@ -1515,17 +1620,25 @@ pub mod pipeline {
         pub next: Option<Value<String>>,
     }
 
+    /// The required properties of a [`Lambda`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct LambdaRequired {
+        /// `BatchSize`.
+        pub batch_size: Value<i64>,
+        /// `LambdaName`.
+        pub lambda_name: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+    }
+
     impl Lambda {
         /// A new `Lambda` with its required properties set and the optional ones unset.
-        pub fn new(
-            batch_size: impl Into<Value<i64>>,
-            lambda_name: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: LambdaRequired) -> Self {
             Lambda {
-                batch_size: batch_size.into(),
-                lambda_name: lambda_name.into(),
-                name: name.into(),
+                batch_size: required.batch_size,
+                lambda_name: required.lambda_name,
+                name: required.name,
                 next: None,
             }
         }
@@ -1550,17 +1663,25 @@ pub mod pipeline {
         pub next: Option<Value<String>>,
     }
 
+    /// The required properties of a [`Math`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct MathRequired {
+        /// `Attribute`.
+        pub attribute: Value<String>,
+        /// `Math`.
+        pub math: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+    }
+
     impl Math {
         /// A new `Math` with its required properties set and the optional ones unset.
-        pub fn new(
-            attribute: impl Into<Value<String>>,
-            math: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: MathRequired) -> Self {
             Math {
-                attribute: attribute.into(),
-                math: math.into(),
-                name: name.into(),
+                attribute: required.attribute,
+                math: required.math,
+                name: required.name,
                 next: None,
             }
         }

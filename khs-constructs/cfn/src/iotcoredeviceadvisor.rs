@@ -132,17 +132,24 @@ pub mod suite_definition {
         pub suite_definition_name: Option<Value<String>>,
     }
 
+    /// The required properties of a [`SuiteDefinitionConfiguration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SuiteDefinitionConfigurationRequired {
+        /// `DevicePermissionRoleArn`.
+        pub device_permission_role_arn: Value<String>,
+        /// `RootGroup`.
+        pub root_group: Value<String>,
+    }
+
     impl SuiteDefinitionConfiguration {
         /// A new `SuiteDefinitionConfiguration` with its required properties set and the optional ones unset.
-        pub fn new(
-            device_permission_role_arn: impl Into<Value<String>>,
-            root_group: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: SuiteDefinitionConfigurationRequired) -> Self {
             SuiteDefinitionConfiguration {
-                device_permission_role_arn: device_permission_role_arn.into(),
+                device_permission_role_arn: required.device_permission_role_arn,
                 devices: None,
                 intended_for_qualification: None,
-                root_group: root_group.into(),
+                root_group: required.root_group,
                 suite_definition_name: None,
             }
         }

@@ -114,17 +114,26 @@ pub mod campaign {
         pub target_arn: Value<String>,
     }
 
+    /// The required properties of a [`Campaign`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct CampaignRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `CollectionScheme`.
+        pub collection_scheme: serde_json::Value,
+        /// `SignalCatalogArn`.
+        pub signal_catalog_arn: Value<String>,
+        /// `TargetArn`.
+        pub target_arn: Value<String>,
+    }
+
     impl Campaign {
         /// A new `Campaign` with its required properties set and the optional ones unset.
-        pub fn new(
-            name: impl Into<Value<String>>,
-            collection_scheme: impl Into<serde_json::Value>,
-            signal_catalog_arn: impl Into<Value<String>>,
-            target_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: CampaignRequired) -> Self {
             Campaign {
                 action: None,
-                collection_scheme: collection_scheme.into(),
+                collection_scheme: required.collection_scheme,
                 compression: None,
                 data_destination_configs: None,
                 data_extra_dimensions: None,
@@ -132,16 +141,16 @@ pub mod campaign {
                 description: None,
                 diagnostics_mode: None,
                 expiry_time: None,
-                name: name.into(),
+                name: required.name,
                 post_trigger_collection_duration: None,
                 priority: None,
-                signal_catalog_arn: signal_catalog_arn.into(),
+                signal_catalog_arn: required.signal_catalog_arn,
                 signals_to_collect: None,
                 signals_to_fetch: None,
                 spooling_mode: None,
                 start_time: None,
                 tags: None,
-                target_arn: target_arn.into(),
+                target_arn: required.target_arn,
             }
         }
     }
@@ -633,17 +642,24 @@ pub mod decoder_manifest {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`DecoderManifest`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DecoderManifestRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `ModelManifestArn`.
+        pub model_manifest_arn: Value<String>,
+    }
+
     impl DecoderManifest {
         /// A new `DecoderManifest` with its required properties set and the optional ones unset.
-        pub fn new(
-            name: impl Into<Value<String>>,
-            model_manifest_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: DecoderManifestRequired) -> Self {
             DecoderManifest {
                 default_for_unmapped_signals: None,
                 description: None,
-                model_manifest_arn: model_manifest_arn.into(),
-                name: name.into(),
+                model_manifest_arn: required.model_manifest_arn,
+                name: required.name,
                 network_interfaces: None,
                 signal_decoders: None,
                 status: None,
@@ -774,16 +790,23 @@ pub mod fleet {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`Fleet`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct FleetRequired {
+        /// `Id`.
+        pub id: Value<String>,
+        /// `SignalCatalogArn`.
+        pub signal_catalog_arn: Value<String>,
+    }
+
     impl Fleet {
         /// A new `Fleet` with its required properties set and the optional ones unset.
-        pub fn new(
-            id: impl Into<Value<String>>,
-            signal_catalog_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: FleetRequired) -> Self {
             Fleet {
                 description: None,
-                id: id.into(),
-                signal_catalog_arn: signal_catalog_arn.into(),
+                id: required.id,
+                signal_catalog_arn: required.signal_catalog_arn,
                 tags: None,
             }
         }
@@ -871,17 +894,24 @@ pub mod model_manifest {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`ModelManifest`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ModelManifestRequired {
+        /// `SignalCatalogArn`.
+        pub signal_catalog_arn: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+    }
+
     impl ModelManifest {
         /// A new `ModelManifest` with its required properties set and the optional ones unset.
-        pub fn new(
-            signal_catalog_arn: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ModelManifestRequired) -> Self {
             ModelManifest {
                 description: None,
-                name: name.into(),
+                name: required.name,
                 nodes: None,
-                signal_catalog_arn: signal_catalog_arn.into(),
+                signal_catalog_arn: required.signal_catalog_arn,
                 status: None,
                 tags: None,
             }
@@ -1156,20 +1186,28 @@ pub mod state_template {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`StateTemplate`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct StateTemplateRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `SignalCatalogArn`.
+        pub signal_catalog_arn: Value<String>,
+        /// `StateTemplateProperties`.
+        pub state_template_properties: List<String>,
+    }
+
     impl StateTemplate {
         /// A new `StateTemplate` with its required properties set and the optional ones unset.
-        pub fn new(
-            name: impl Into<Value<String>>,
-            signal_catalog_arn: impl Into<Value<String>>,
-            state_template_properties: impl Into<List<String>>,
-        ) -> Self {
+        pub fn new(required: StateTemplateRequired) -> Self {
             StateTemplate {
                 data_extra_dimensions: None,
                 description: None,
                 metadata_extra_dimensions: None,
-                name: name.into(),
-                signal_catalog_arn: signal_catalog_arn.into(),
-                state_template_properties: state_template_properties.into(),
+                name: required.name,
+                signal_catalog_arn: required.signal_catalog_arn,
+                state_template_properties: required.state_template_properties,
                 tags: None,
             }
         }
@@ -1269,19 +1307,27 @@ pub mod vehicle {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`Vehicle`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct VehicleRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `DecoderManifestArn`.
+        pub decoder_manifest_arn: Value<String>,
+        /// `ModelManifestArn`.
+        pub model_manifest_arn: Value<String>,
+    }
+
     impl Vehicle {
         /// A new `Vehicle` with its required properties set and the optional ones unset.
-        pub fn new(
-            name: impl Into<Value<String>>,
-            decoder_manifest_arn: impl Into<Value<String>>,
-            model_manifest_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: VehicleRequired) -> Self {
             Vehicle {
                 association_behavior: None,
                 attributes: None,
-                decoder_manifest_arn: decoder_manifest_arn.into(),
-                model_manifest_arn: model_manifest_arn.into(),
-                name: name.into(),
+                decoder_manifest_arn: required.decoder_manifest_arn,
+                model_manifest_arn: required.model_manifest_arn,
+                name: required.name,
                 state_templates: None,
                 tags: None,
             }

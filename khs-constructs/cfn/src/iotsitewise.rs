@@ -275,18 +275,25 @@ pub mod application {
         pub workspace_name: Value<String>,
     }
 
+    /// The required properties of a [`Application`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ApplicationRequired {
+        /// `WorkspaceName`.
+        pub workspace_name: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+    }
+
     impl Application {
         /// A new `Application` with its required properties set and the optional ones unset.
-        pub fn new(
-            workspace_name: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ApplicationRequired) -> Self {
             Application {
                 description: None,
                 idc_instance_arn: None,
-                name: name.into(),
+                name: required.name,
                 tags: None,
-                workspace_name: workspace_name.into(),
+                workspace_name: required.workspace_name,
             }
         }
     }
@@ -398,18 +405,25 @@ pub mod asset {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`Asset`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct AssetRequired {
+        /// `AssetName`.
+        pub asset_name: Value<String>,
+        /// `AssetModelId`.
+        pub asset_model_id: Value<String>,
+    }
+
     impl Asset {
         /// A new `Asset` with its required properties set and the optional ones unset.
-        pub fn new(
-            asset_name: impl Into<Value<String>>,
-            asset_model_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: AssetRequired) -> Self {
             Asset {
                 asset_description: None,
                 asset_external_id: None,
                 asset_hierarchies: None,
-                asset_model_id: asset_model_id.into(),
-                asset_name: asset_name.into(),
+                asset_model_id: required.asset_model_id,
+                asset_name: required.asset_name,
                 asset_properties: None,
                 tags: None,
             }
@@ -739,19 +753,29 @@ pub mod asset_model {
         pub type_: Value<String>,
     }
 
+    /// The required properties of a [`AssetModelCompositeModel`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct AssetModelCompositeModelRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `Type`.
+        pub type_: Value<String>,
+    }
+
     impl AssetModelCompositeModel {
         /// A new `AssetModelCompositeModel` with its required properties set and the optional ones unset.
-        pub fn new(name: impl Into<Value<String>>, type_: impl Into<Value<String>>) -> Self {
+        pub fn new(required: AssetModelCompositeModelRequired) -> Self {
             AssetModelCompositeModel {
                 composed_asset_model_id: None,
                 composite_model_properties: None,
                 description: None,
                 external_id: None,
                 id: None,
-                name: name.into(),
+                name: required.name,
                 parent_asset_model_composite_model_external_id: None,
                 path: None,
-                type_: type_.into(),
+                type_: required.type_,
             }
         }
     }
@@ -782,18 +806,25 @@ pub mod asset_model {
         pub name: Value<String>,
     }
 
+    /// The required properties of a [`AssetModelHierarchy`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct AssetModelHierarchyRequired {
+        /// `ChildAssetModelId`.
+        pub child_asset_model_id: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+    }
+
     impl AssetModelHierarchy {
         /// A new `AssetModelHierarchy` with its required properties set and the optional ones unset.
-        pub fn new(
-            child_asset_model_id: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: AssetModelHierarchyRequired) -> Self {
             AssetModelHierarchy {
-                child_asset_model_id: child_asset_model_id.into(),
+                child_asset_model_id: required.child_asset_model_id,
                 external_id: None,
                 id: None,
                 logical_id: None,
-                name: name.into(),
+                name: required.name,
             }
         }
     }
@@ -1381,15 +1412,22 @@ pub mod computation_model {
         pub result_property: Value<String>,
     }
 
+    /// The required properties of a [`AnomalyDetectionComputationModelConfiguration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct AnomalyDetectionComputationModelConfigurationRequired {
+        /// `InputProperties`.
+        pub input_properties: Value<String>,
+        /// `ResultProperty`.
+        pub result_property: Value<String>,
+    }
+
     impl AnomalyDetectionComputationModelConfiguration {
         /// A new `AnomalyDetectionComputationModelConfiguration` with its required properties set and the optional ones unset.
-        pub fn new(
-            input_properties: impl Into<Value<String>>,
-            result_property: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: AnomalyDetectionComputationModelConfigurationRequired) -> Self {
             AnomalyDetectionComputationModelConfiguration {
-                input_properties: input_properties.into(),
-                result_property: result_property.into(),
+                input_properties: required.input_properties,
+                result_property: required.result_property,
             }
         }
     }
@@ -1405,15 +1443,22 @@ pub mod computation_model {
         pub property_id: Value<String>,
     }
 
+    /// The required properties of a [`AssetModelPropertyBindingValue`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct AssetModelPropertyBindingValueRequired {
+        /// `AssetModelId`.
+        pub asset_model_id: Value<String>,
+        /// `PropertyId`.
+        pub property_id: Value<String>,
+    }
+
     impl AssetModelPropertyBindingValue {
         /// A new `AssetModelPropertyBindingValue` with its required properties set and the optional ones unset.
-        pub fn new(
-            asset_model_id: impl Into<Value<String>>,
-            property_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: AssetModelPropertyBindingValueRequired) -> Self {
             AssetModelPropertyBindingValue {
-                asset_model_id: asset_model_id.into(),
-                property_id: property_id.into(),
+                asset_model_id: required.asset_model_id,
+                property_id: required.property_id,
             }
         }
     }
@@ -1429,15 +1474,22 @@ pub mod computation_model {
         pub property_id: Value<String>,
     }
 
+    /// The required properties of a [`AssetPropertyBindingValue`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct AssetPropertyBindingValueRequired {
+        /// `AssetId`.
+        pub asset_id: Value<String>,
+        /// `PropertyId`.
+        pub property_id: Value<String>,
+    }
+
     impl AssetPropertyBindingValue {
         /// A new `AssetPropertyBindingValue` with its required properties set and the optional ones unset.
-        pub fn new(
-            asset_id: impl Into<Value<String>>,
-            property_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: AssetPropertyBindingValueRequired) -> Self {
             AssetPropertyBindingValue {
-                asset_id: asset_id.into(),
-                property_id: property_id.into(),
+                asset_id: required.asset_id,
+                property_id: required.property_id,
             }
         }
     }
@@ -1522,17 +1574,25 @@ pub mod dashboard {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`Dashboard`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DashboardRequired {
+        /// `DashboardDefinition`.
+        pub dashboard_definition: Value<String>,
+        /// `DashboardDescription`.
+        pub dashboard_description: Value<String>,
+        /// `DashboardName`.
+        pub dashboard_name: Value<String>,
+    }
+
     impl Dashboard {
         /// A new `Dashboard` with its required properties set and the optional ones unset.
-        pub fn new(
-            dashboard_definition: impl Into<Value<String>>,
-            dashboard_description: impl Into<Value<String>>,
-            dashboard_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: DashboardRequired) -> Self {
             Dashboard {
-                dashboard_definition: dashboard_definition.into(),
-                dashboard_description: dashboard_description.into(),
-                dashboard_name: dashboard_name.into(),
+                dashboard_definition: required.dashboard_definition,
+                dashboard_description: required.dashboard_description,
+                dashboard_name: required.dashboard_name,
                 project_id: None,
                 tags: None,
             }
@@ -1730,15 +1790,22 @@ pub mod dataset {
         pub role_arn: Value<String>,
     }
 
+    /// The required properties of a [`KendraSourceDetail`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct KendraSourceDetailRequired {
+        /// `KnowledgeBaseArn`.
+        pub knowledge_base_arn: Value<String>,
+        /// `RoleArn`.
+        pub role_arn: Value<String>,
+    }
+
     impl KendraSourceDetail {
         /// A new `KendraSourceDetail` with its required properties set and the optional ones unset.
-        pub fn new(
-            knowledge_base_arn: impl Into<Value<String>>,
-            role_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: KendraSourceDetailRequired) -> Self {
             KendraSourceDetail {
-                knowledge_base_arn: knowledge_base_arn.into(),
-                role_arn: role_arn.into(),
+                knowledge_base_arn: required.knowledge_base_arn,
+                role_arn: required.role_arn,
             }
         }
     }
@@ -1754,15 +1821,22 @@ pub mod dataset {
         pub session_start_time: Value<String>,
     }
 
+    /// The required properties of a [`SessionConfig`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SessionConfigRequired {
+        /// `SessionEndTime`.
+        pub session_end_time: Value<String>,
+        /// `SessionStartTime`.
+        pub session_start_time: Value<String>,
+    }
+
     impl SessionConfig {
         /// A new `SessionConfig` with its required properties set and the optional ones unset.
-        pub fn new(
-            session_end_time: impl Into<Value<String>>,
-            session_start_time: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: SessionConfigRequired) -> Self {
             SessionConfig {
-                session_end_time: session_end_time.into(),
-                session_start_time: session_start_time.into(),
+                session_end_time: required.session_end_time,
+                session_start_time: required.session_start_time,
             }
         }
     }
@@ -2122,20 +2196,28 @@ pub mod pipeline {
         pub workspace_name: Value<String>,
     }
 
+    /// The required properties of a [`Pipeline`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct PipelineRequired {
+        /// `WorkspaceName`.
+        pub workspace_name: Value<String>,
+        /// `PipelineName`.
+        pub pipeline_name: Value<String>,
+        /// `Computations`.
+        pub computations: Vec<ComputeNode>,
+    }
+
     impl Pipeline {
         /// A new `Pipeline` with its required properties set and the optional ones unset.
-        pub fn new(
-            workspace_name: impl Into<Value<String>>,
-            pipeline_name: impl Into<Value<String>>,
-            computations: impl Into<Vec<ComputeNode>>,
-        ) -> Self {
+        pub fn new(required: PipelineRequired) -> Self {
             Pipeline {
-                computations: computations.into(),
+                computations: required.computations,
                 description: None,
                 environment_variables: None,
-                pipeline_name: pipeline_name.into(),
+                pipeline_name: required.pipeline_name,
                 tags: None,
-                workspace_name: workspace_name.into(),
+                workspace_name: required.workspace_name,
             }
         }
     }
@@ -2198,17 +2280,24 @@ pub mod pipeline {
         pub task_name: Value<String>,
     }
 
+    /// The required properties of a [`ComputeNode`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ComputeNodeRequired {
+        /// `ComputeNodeName`.
+        pub compute_node_name: Value<String>,
+        /// `TaskName`.
+        pub task_name: Value<String>,
+    }
+
     impl ComputeNode {
         /// A new `ComputeNode` with its required properties set and the optional ones unset.
-        pub fn new(
-            compute_node_name: impl Into<Value<String>>,
-            task_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ComputeNodeRequired) -> Self {
             ComputeNode {
-                compute_node_name: compute_node_name.into(),
+                compute_node_name: required.compute_node_name,
                 depends_on: None,
                 environment_variables: None,
-                task_name: task_name.into(),
+                task_name: required.task_name,
             }
         }
     }
@@ -2281,23 +2370,31 @@ pub mod portal {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`Portal`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct PortalRequired {
+        /// `PortalContactEmail`.
+        pub portal_contact_email: Value<String>,
+        /// `PortalName`.
+        pub portal_name: Value<String>,
+        /// `RoleArn`.
+        pub role_arn: Value<String>,
+    }
+
     impl Portal {
         /// A new `Portal` with its required properties set and the optional ones unset.
-        pub fn new(
-            portal_contact_email: impl Into<Value<String>>,
-            portal_name: impl Into<Value<String>>,
-            role_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: PortalRequired) -> Self {
             Portal {
                 alarms: None,
                 notification_sender_email: None,
                 portal_auth_mode: None,
-                portal_contact_email: portal_contact_email.into(),
+                portal_contact_email: required.portal_contact_email,
                 portal_description: None,
-                portal_name: portal_name.into(),
+                portal_name: required.portal_name,
                 portal_type: None,
                 portal_type_configuration: None,
-                role_arn: role_arn.into(),
+                role_arn: required.role_arn,
                 tags: None,
             }
         }
@@ -2481,17 +2578,24 @@ pub mod project {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`Project`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ProjectRequired {
+        /// `PortalId`.
+        pub portal_id: Value<String>,
+        /// `ProjectName`.
+        pub project_name: Value<String>,
+    }
+
     impl Project {
         /// A new `Project` with its required properties set and the optional ones unset.
-        pub fn new(
-            portal_id: impl Into<Value<String>>,
-            project_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ProjectRequired) -> Self {
             Project {
                 asset_ids: None,
-                portal_id: portal_id.into(),
+                portal_id: required.portal_id,
                 project_description: None,
-                project_name: project_name.into(),
+                project_name: required.project_name,
                 tags: None,
             }
         }
@@ -2568,19 +2672,27 @@ pub mod task {
         pub workspace_name: Value<String>,
     }
 
+    /// The required properties of a [`Task`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct TaskRequired {
+        /// `WorkspaceName`.
+        pub workspace_name: Value<String>,
+        /// `TaskName`.
+        pub task_name: Value<String>,
+        /// `TaskConfiguration`.
+        pub task_configuration: TaskConfiguration,
+    }
+
     impl Task {
         /// A new `Task` with its required properties set and the optional ones unset.
-        pub fn new(
-            workspace_name: impl Into<Value<String>>,
-            task_name: impl Into<Value<String>>,
-            task_configuration: impl Into<TaskConfiguration>,
-        ) -> Self {
+        pub fn new(required: TaskRequired) -> Self {
             Task {
                 description: None,
                 tags: None,
-                task_configuration: task_configuration.into(),
-                task_name: task_name.into(),
-                workspace_name: workspace_name.into(),
+                task_configuration: required.task_configuration,
+                task_name: required.task_name,
+                workspace_name: required.workspace_name,
             }
         }
     }
@@ -2667,23 +2779,32 @@ pub mod task {
         pub timeout_seconds: Option<Value<i64>>,
     }
 
+    /// The required properties of a [`ContainerTaskConfiguration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ContainerTaskConfigurationRequired {
+        /// `EcrUri`.
+        pub ecr_uri: Value<String>,
+        /// `ProcessingType`.
+        pub processing_type: Value<ProcessingType>,
+        /// `ProcessingUnit`.
+        pub processing_unit: Value<ProcessingUnit>,
+        /// `TaskExecutionRole`.
+        pub task_execution_role: Value<String>,
+    }
+
     impl ContainerTaskConfiguration {
         /// A new `ContainerTaskConfiguration` with its required properties set and the optional ones unset.
-        pub fn new(
-            ecr_uri: impl Into<Value<String>>,
-            processing_type: impl Into<Value<ProcessingType>>,
-            processing_unit: impl Into<Value<ProcessingUnit>>,
-            task_execution_role: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ContainerTaskConfigurationRequired) -> Self {
             ContainerTaskConfiguration {
                 command: None,
-                ecr_uri: ecr_uri.into(),
+                ecr_uri: required.ecr_uri,
                 environment_variables: None,
                 ephemeral_storage_configuration: None,
                 mounts: None,
-                processing_type: processing_type.into(),
-                processing_unit: processing_unit.into(),
-                task_execution_role: task_execution_role.into(),
+                processing_type: required.processing_type,
+                processing_unit: required.processing_unit,
+                task_execution_role: required.task_execution_role,
                 timeout_seconds: None,
             }
         }
@@ -2730,19 +2851,28 @@ pub mod task {
         pub storage_type: Value<StorageType>,
     }
 
+    /// The required properties of a [`Mount`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct MountRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `RelativePath`.
+        pub relative_path: Value<String>,
+        /// `Source`.
+        pub source: MountSource,
+        /// `StorageType`.
+        pub storage_type: Value<StorageType>,
+    }
+
     impl Mount {
         /// A new `Mount` with its required properties set and the optional ones unset.
-        pub fn new(
-            name: impl Into<Value<String>>,
-            relative_path: impl Into<Value<String>>,
-            source: impl Into<MountSource>,
-            storage_type: impl Into<Value<StorageType>>,
-        ) -> Self {
+        pub fn new(required: MountRequired) -> Self {
             Mount {
-                name: name.into(),
-                relative_path: relative_path.into(),
-                source: source.into(),
-                storage_type: storage_type.into(),
+                name: required.name,
+                relative_path: required.relative_path,
+                source: required.source,
+                storage_type: required.storage_type,
             }
         }
     }

@@ -79,12 +79,22 @@ pub mod flow_template {
         pub text: Value<String>,
     }
 
+    /// The required properties of a [`DefinitionDocument`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DefinitionDocumentRequired {
+        /// `Language`.
+        pub language: Value<String>,
+        /// `Text`.
+        pub text: Value<String>,
+    }
+
     impl DefinitionDocument {
         /// A new `DefinitionDocument` with its required properties set and the optional ones unset.
-        pub fn new(language: impl Into<Value<String>>, text: impl Into<Value<String>>) -> Self {
+        pub fn new(required: DefinitionDocumentRequired) -> Self {
             DefinitionDocument {
-                language: language.into(),
-                text: text.into(),
+                language: required.language,
+                text: required.text,
             }
         }
     }

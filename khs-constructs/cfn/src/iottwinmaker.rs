@@ -71,14 +71,21 @@ pub mod component_type {
         pub workspace_id: Value<String>,
     }
 
+    /// The required properties of a [`ComponentType`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ComponentTypeRequired {
+        /// `WorkspaceId`.
+        pub workspace_id: Value<String>,
+        /// `ComponentTypeId`.
+        pub component_type_id: Value<String>,
+    }
+
     impl ComponentType {
         /// A new `ComponentType` with its required properties set and the optional ones unset.
-        pub fn new(
-            workspace_id: impl Into<Value<String>>,
-            component_type_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ComponentTypeRequired) -> Self {
             ComponentType {
-                component_type_id: component_type_id.into(),
+                component_type_id: required.component_type_id,
                 composite_component_types: None,
                 description: None,
                 extends_from: None,
@@ -87,7 +94,7 @@ pub mod component_type {
                 property_definitions: None,
                 property_groups: None,
                 tags: None,
-                workspace_id: workspace_id.into(),
+                workspace_id: required.workspace_id,
             }
         }
     }
@@ -602,21 +609,28 @@ pub mod entity {
         pub workspace_id: Value<String>,
     }
 
+    /// The required properties of a [`Entity`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct EntityRequired {
+        /// `WorkspaceId`.
+        pub workspace_id: Value<String>,
+        /// `EntityName`.
+        pub entity_name: Value<String>,
+    }
+
     impl Entity {
         /// A new `Entity` with its required properties set and the optional ones unset.
-        pub fn new(
-            workspace_id: impl Into<Value<String>>,
-            entity_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: EntityRequired) -> Self {
             Entity {
                 components: None,
                 composite_components: None,
                 description: None,
                 entity_id: None,
-                entity_name: entity_name.into(),
+                entity_name: required.entity_name,
                 parent_entity_id: None,
                 tags: None,
-                workspace_id: workspace_id.into(),
+                workspace_id: required.workspace_id,
             }
         }
     }
@@ -1196,21 +1210,29 @@ pub mod scene {
         pub workspace_id: Value<String>,
     }
 
+    /// The required properties of a [`Scene`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SceneRequired {
+        /// `WorkspaceId`.
+        pub workspace_id: Value<String>,
+        /// `SceneId`.
+        pub scene_id: Value<String>,
+        /// `ContentLocation`.
+        pub content_location: Value<String>,
+    }
+
     impl Scene {
         /// A new `Scene` with its required properties set and the optional ones unset.
-        pub fn new(
-            workspace_id: impl Into<Value<String>>,
-            scene_id: impl Into<Value<String>>,
-            content_location: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: SceneRequired) -> Self {
             Scene {
                 capabilities: None,
-                content_location: content_location.into(),
+                content_location: required.content_location,
                 description: None,
-                scene_id: scene_id.into(),
+                scene_id: required.scene_id,
                 scene_metadata: None,
                 tags: None,
-                workspace_id: workspace_id.into(),
+                workspace_id: required.workspace_id,
             }
         }
     }
@@ -1291,18 +1313,26 @@ pub mod sync_job {
         pub workspace_id: Value<String>,
     }
 
+    /// The required properties of a [`SyncJob`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SyncJobRequired {
+        /// `WorkspaceId`.
+        pub workspace_id: Value<String>,
+        /// `SyncSource`.
+        pub sync_source: Value<String>,
+        /// `SyncRole`.
+        pub sync_role: Value<String>,
+    }
+
     impl SyncJob {
         /// A new `SyncJob` with its required properties set and the optional ones unset.
-        pub fn new(
-            workspace_id: impl Into<Value<String>>,
-            sync_source: impl Into<Value<String>>,
-            sync_role: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: SyncJobRequired) -> Self {
             SyncJob {
-                sync_role: sync_role.into(),
-                sync_source: sync_source.into(),
+                sync_role: required.sync_role,
+                sync_source: required.sync_source,
                 tags: None,
-                workspace_id: workspace_id.into(),
+                workspace_id: required.workspace_id,
             }
         }
     }
@@ -1388,19 +1418,27 @@ pub mod workspace {
         pub workspace_id: Value<String>,
     }
 
+    /// The required properties of a [`Workspace`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct WorkspaceRequired {
+        /// `WorkspaceId`.
+        pub workspace_id: Value<String>,
+        /// `Role`.
+        pub role: Value<String>,
+        /// `S3Location`.
+        pub s3_location: Value<String>,
+    }
+
     impl Workspace {
         /// A new `Workspace` with its required properties set and the optional ones unset.
-        pub fn new(
-            workspace_id: impl Into<Value<String>>,
-            role: impl Into<Value<String>>,
-            s3_location: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: WorkspaceRequired) -> Self {
             Workspace {
                 description: None,
-                role: role.into(),
-                s3_location: s3_location.into(),
+                role: required.role,
+                s3_location: required.s3_location,
                 tags: None,
-                workspace_id: workspace_id.into(),
+                workspace_id: required.workspace_id,
             }
         }
     }

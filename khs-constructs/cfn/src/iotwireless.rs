@@ -42,18 +42,26 @@ pub mod destination {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`Destination`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DestinationRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `Expression`.
+        pub expression: Value<String>,
+        /// `ExpressionType`.
+        pub expression_type: Value<ExpressionType>,
+    }
+
     impl Destination {
         /// A new `Destination` with its required properties set and the optional ones unset.
-        pub fn new(
-            name: impl Into<Value<String>>,
-            expression: impl Into<Value<String>>,
-            expression_type: impl Into<Value<ExpressionType>>,
-        ) -> Self {
+        pub fn new(required: DestinationRequired) -> Self {
             Destination {
                 description: None,
-                expression: expression.into(),
-                expression_type: expression_type.into(),
-                name: name.into(),
+                expression: required.expression,
+                expression_type: required.expression_type,
+                name: required.name,
                 role_arn: None,
                 tags: None,
             }
@@ -376,22 +384,30 @@ pub mod fuota_task {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`FuotaTask`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct FuotaTaskRequired {
+        /// `LoRaWAN`.
+        pub lo_ra_wan: LoRaWan,
+        /// `FirmwareUpdateImage`.
+        pub firmware_update_image: Value<String>,
+        /// `FirmwareUpdateRole`.
+        pub firmware_update_role: Value<String>,
+    }
+
     impl FuotaTask {
         /// A new `FuotaTask` with its required properties set and the optional ones unset.
-        pub fn new(
-            lo_ra_wan: impl Into<LoRaWan>,
-            firmware_update_image: impl Into<Value<String>>,
-            firmware_update_role: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: FuotaTaskRequired) -> Self {
             FuotaTask {
                 associate_multicast_group: None,
                 associate_wireless_device: None,
                 description: None,
                 disassociate_multicast_group: None,
                 disassociate_wireless_device: None,
-                firmware_update_image: firmware_update_image.into(),
-                firmware_update_role: firmware_update_role.into(),
-                lo_ra_wan: lo_ra_wan.into(),
+                firmware_update_image: required.firmware_update_image,
+                firmware_update_role: required.firmware_update_role,
+                lo_ra_wan: required.lo_ra_wan,
                 name: None,
                 tags: None,
             }
@@ -1910,12 +1926,22 @@ pub mod wireless_device {
         pub app_key: Value<String>,
     }
 
+    /// The required properties of a [`OtaaV10x`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct OtaaV10xRequired {
+        /// `AppEui`.
+        pub app_eui: Value<String>,
+        /// `AppKey`.
+        pub app_key: Value<String>,
+    }
+
     impl OtaaV10x {
         /// A new `OtaaV10x` with its required properties set and the optional ones unset.
-        pub fn new(app_eui: impl Into<Value<String>>, app_key: impl Into<Value<String>>) -> Self {
+        pub fn new(required: OtaaV10xRequired) -> Self {
             OtaaV10x {
-                app_eui: app_eui.into(),
-                app_key: app_key.into(),
+                app_eui: required.app_eui,
+                app_key: required.app_key,
             }
         }
     }
@@ -1934,17 +1960,25 @@ pub mod wireless_device {
         pub nwk_key: Value<String>,
     }
 
+    /// The required properties of a [`OtaaV11`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct OtaaV11Required {
+        /// `AppKey`.
+        pub app_key: Value<String>,
+        /// `JoinEui`.
+        pub join_eui: Value<String>,
+        /// `NwkKey`.
+        pub nwk_key: Value<String>,
+    }
+
     impl OtaaV11 {
         /// A new `OtaaV11` with its required properties set and the optional ones unset.
-        pub fn new(
-            app_key: impl Into<Value<String>>,
-            join_eui: impl Into<Value<String>>,
-            nwk_key: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: OtaaV11Required) -> Self {
             OtaaV11 {
-                app_key: app_key.into(),
-                join_eui: join_eui.into(),
-                nwk_key: nwk_key.into(),
+                app_key: required.app_key,
+                join_eui: required.join_eui,
+                nwk_key: required.nwk_key,
             }
         }
     }
@@ -1960,15 +1994,22 @@ pub mod wireless_device {
         pub nwk_s_key: Value<String>,
     }
 
+    /// The required properties of a [`SessionKeysAbpV10x`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SessionKeysAbpV10xRequired {
+        /// `AppSKey`.
+        pub app_s_key: Value<String>,
+        /// `NwkSKey`.
+        pub nwk_s_key: Value<String>,
+    }
+
     impl SessionKeysAbpV10x {
         /// A new `SessionKeysAbpV10x` with its required properties set and the optional ones unset.
-        pub fn new(
-            app_s_key: impl Into<Value<String>>,
-            nwk_s_key: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: SessionKeysAbpV10xRequired) -> Self {
             SessionKeysAbpV10x {
-                app_s_key: app_s_key.into(),
-                nwk_s_key: nwk_s_key.into(),
+                app_s_key: required.app_s_key,
+                nwk_s_key: required.nwk_s_key,
             }
         }
     }
@@ -1990,19 +2031,28 @@ pub mod wireless_device {
         pub s_nwk_s_int_key: Value<String>,
     }
 
+    /// The required properties of a [`SessionKeysAbpV11`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SessionKeysAbpV11Required {
+        /// `AppSKey`.
+        pub app_s_key: Value<String>,
+        /// `FNwkSIntKey`.
+        pub f_nwk_s_int_key: Value<String>,
+        /// `NwkSEncKey`.
+        pub nwk_s_enc_key: Value<String>,
+        /// `SNwkSIntKey`.
+        pub s_nwk_s_int_key: Value<String>,
+    }
+
     impl SessionKeysAbpV11 {
         /// A new `SessionKeysAbpV11` with its required properties set and the optional ones unset.
-        pub fn new(
-            app_s_key: impl Into<Value<String>>,
-            f_nwk_s_int_key: impl Into<Value<String>>,
-            nwk_s_enc_key: impl Into<Value<String>>,
-            s_nwk_s_int_key: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: SessionKeysAbpV11Required) -> Self {
             SessionKeysAbpV11 {
-                app_s_key: app_s_key.into(),
-                f_nwk_s_int_key: f_nwk_s_int_key.into(),
-                nwk_s_enc_key: nwk_s_enc_key.into(),
-                s_nwk_s_int_key: s_nwk_s_int_key.into(),
+                app_s_key: required.app_s_key,
+                f_nwk_s_int_key: required.f_nwk_s_int_key,
+                nwk_s_enc_key: required.nwk_s_enc_key,
+                s_nwk_s_int_key: required.s_nwk_s_int_key,
             }
         }
     }
@@ -2364,15 +2414,22 @@ pub mod wireless_gateway {
         pub rf_region: Value<String>,
     }
 
+    /// The required properties of a [`LoRaWanGateway`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct LoRaWanGatewayRequired {
+        /// `GatewayEui`.
+        pub gateway_eui: Value<String>,
+        /// `RfRegion`.
+        pub rf_region: Value<String>,
+    }
+
     impl LoRaWanGateway {
         /// A new `LoRaWanGateway` with its required properties set and the optional ones unset.
-        pub fn new(
-            gateway_eui: impl Into<Value<String>>,
-            rf_region: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: LoRaWanGatewayRequired) -> Self {
             LoRaWanGateway {
-                gateway_eui: gateway_eui.into(),
-                rf_region: rf_region.into(),
+                gateway_eui: required.gateway_eui,
+                rf_region: required.rf_region,
             }
         }
     }

@@ -77,33 +77,46 @@ pub mod connector {
         pub worker_configuration: Option<WorkerConfiguration>,
     }
 
+    /// The required properties of a [`Connector`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ConnectorRequired {
+        /// `Capacity`.
+        pub capacity: Capacity,
+        /// `ConnectorConfiguration`.
+        pub connector_configuration: BTreeMap<String, Value<String>>,
+        /// `ConnectorName`.
+        pub connector_name: Value<String>,
+        /// `KafkaConnectVersion`.
+        pub kafka_connect_version: Value<String>,
+        /// `KafkaCluster`.
+        pub kafka_cluster: KafkaCluster,
+        /// `KafkaClusterClientAuthentication`.
+        pub kafka_cluster_client_authentication: KafkaClusterClientAuthentication,
+        /// `KafkaClusterEncryptionInTransit`.
+        pub kafka_cluster_encryption_in_transit: KafkaClusterEncryptionInTransit,
+        /// `Plugins`.
+        pub plugins: Vec<Plugin>,
+        /// `ServiceExecutionRoleArn`.
+        pub service_execution_role_arn: Value<String>,
+    }
+
     impl Connector {
         /// A new `Connector` with its required properties set and the optional ones unset.
-        #[allow(clippy::too_many_arguments)]
-        pub fn new(
-            capacity: impl Into<Capacity>,
-            connector_configuration: impl Into<BTreeMap<String, Value<String>>>,
-            connector_name: impl Into<Value<String>>,
-            kafka_connect_version: impl Into<Value<String>>,
-            kafka_cluster: impl Into<KafkaCluster>,
-            kafka_cluster_client_authentication: impl Into<KafkaClusterClientAuthentication>,
-            kafka_cluster_encryption_in_transit: impl Into<KafkaClusterEncryptionInTransit>,
-            plugins: impl Into<Vec<Plugin>>,
-            service_execution_role_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ConnectorRequired) -> Self {
             Connector {
-                capacity: capacity.into(),
-                connector_configuration: connector_configuration.into(),
+                capacity: required.capacity,
+                connector_configuration: required.connector_configuration,
                 connector_description: None,
-                connector_name: connector_name.into(),
-                kafka_cluster: kafka_cluster.into(),
-                kafka_cluster_client_authentication: kafka_cluster_client_authentication.into(),
-                kafka_cluster_encryption_in_transit: kafka_cluster_encryption_in_transit.into(),
-                kafka_connect_version: kafka_connect_version.into(),
+                connector_name: required.connector_name,
+                kafka_cluster: required.kafka_cluster,
+                kafka_cluster_client_authentication: required.kafka_cluster_client_authentication,
+                kafka_cluster_encryption_in_transit: required.kafka_cluster_encryption_in_transit,
+                kafka_connect_version: required.kafka_connect_version,
                 log_delivery: None,
                 network_type: None,
-                plugins: plugins.into(),
-                service_execution_role_arn: service_execution_role_arn.into(),
+                plugins: required.plugins,
+                service_execution_role_arn: required.service_execution_role_arn,
                 tags: None,
                 worker_configuration: None,
             }
@@ -188,22 +201,32 @@ pub mod connector {
         pub scale_out_policy: ScaleOutPolicy,
     }
 
+    /// The required properties of a [`AutoScaling`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct AutoScalingRequired {
+        /// `MaxWorkerCount`.
+        pub max_worker_count: Value<i64>,
+        /// `McuCount`.
+        pub mcu_count: Value<i64>,
+        /// `MinWorkerCount`.
+        pub min_worker_count: Value<i64>,
+        /// `ScaleInPolicy`.
+        pub scale_in_policy: ScaleInPolicy,
+        /// `ScaleOutPolicy`.
+        pub scale_out_policy: ScaleOutPolicy,
+    }
+
     impl AutoScaling {
         /// A new `AutoScaling` with its required properties set and the optional ones unset.
-        pub fn new(
-            max_worker_count: impl Into<Value<i64>>,
-            mcu_count: impl Into<Value<i64>>,
-            min_worker_count: impl Into<Value<i64>>,
-            scale_in_policy: impl Into<ScaleInPolicy>,
-            scale_out_policy: impl Into<ScaleOutPolicy>,
-        ) -> Self {
+        pub fn new(required: AutoScalingRequired) -> Self {
             AutoScaling {
                 max_autoscaling_task_count: None,
-                max_worker_count: max_worker_count.into(),
-                mcu_count: mcu_count.into(),
-                min_worker_count: min_worker_count.into(),
-                scale_in_policy: scale_in_policy.into(),
-                scale_out_policy: scale_out_policy.into(),
+                max_worker_count: required.max_worker_count,
+                mcu_count: required.mcu_count,
+                min_worker_count: required.min_worker_count,
+                scale_in_policy: required.scale_in_policy,
+                scale_out_policy: required.scale_out_policy,
             }
         }
     }
@@ -401,12 +424,22 @@ pub mod connector {
         pub worker_count: Value<i64>,
     }
 
+    /// The required properties of a [`ProvisionedCapacity`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ProvisionedCapacityRequired {
+        /// `McuCount`.
+        pub mcu_count: Value<i64>,
+        /// `WorkerCount`.
+        pub worker_count: Value<i64>,
+    }
+
     impl ProvisionedCapacity {
         /// A new `ProvisionedCapacity` with its required properties set and the optional ones unset.
-        pub fn new(mcu_count: impl Into<Value<i64>>, worker_count: impl Into<Value<i64>>) -> Self {
+        pub fn new(required: ProvisionedCapacityRequired) -> Self {
             ProvisionedCapacity {
-                mcu_count: mcu_count.into(),
-                worker_count: worker_count.into(),
+                mcu_count: required.mcu_count,
+                worker_count: required.worker_count,
             }
         }
     }
@@ -485,15 +518,22 @@ pub mod connector {
         pub subnets: List<String>,
     }
 
+    /// The required properties of a [`Vpc`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct VpcRequired {
+        /// `SecurityGroups`.
+        pub security_groups: List<String>,
+        /// `Subnets`.
+        pub subnets: List<String>,
+    }
+
     impl Vpc {
         /// A new `Vpc` with its required properties set and the optional ones unset.
-        pub fn new(
-            security_groups: impl Into<List<String>>,
-            subnets: impl Into<List<String>>,
-        ) -> Self {
+        pub fn new(required: VpcRequired) -> Self {
             Vpc {
-                security_groups: security_groups.into(),
-                subnets: subnets.into(),
+                security_groups: required.security_groups,
+                subnets: required.subnets,
             }
         }
     }
@@ -755,15 +795,22 @@ pub mod custom_plugin {
         pub object_version: Option<Value<String>>,
     }
 
+    /// The required properties of a [`S3Location`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct S3LocationRequired {
+        /// `BucketArn`.
+        pub bucket_arn: Value<String>,
+        /// `FileKey`.
+        pub file_key: Value<String>,
+    }
+
     impl S3Location {
         /// A new `S3Location` with its required properties set and the optional ones unset.
-        pub fn new(
-            bucket_arn: impl Into<Value<String>>,
-            file_key: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: S3LocationRequired) -> Self {
             S3Location {
-                bucket_arn: bucket_arn.into(),
-                file_key: file_key.into(),
+                bucket_arn: required.bucket_arn,
+                file_key: required.file_key,
                 object_version: None,
             }
         }
@@ -829,16 +876,23 @@ pub mod worker_configuration {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`WorkerConfiguration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct WorkerConfigurationRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `PropertiesFileContent`.
+        pub properties_file_content: Value<String>,
+    }
+
     impl WorkerConfiguration {
         /// A new `WorkerConfiguration` with its required properties set and the optional ones unset.
-        pub fn new(
-            name: impl Into<Value<String>>,
-            properties_file_content: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: WorkerConfigurationRequired) -> Self {
             WorkerConfiguration {
                 description: None,
-                name: name.into(),
-                properties_file_content: properties_file_content.into(),
+                name: required.name,
+                properties_file_content: required.properties_file_content,
                 tags: None,
             }
         }

@@ -68,24 +68,32 @@ pub mod data_source {
         pub type_: Value<Type>,
     }
 
+    /// The required properties of a [`DataSource`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DataSourceRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `IndexId`.
+        pub index_id: Value<String>,
+        /// `Type`.
+        pub type_: Value<Type>,
+    }
+
     impl DataSource {
         /// A new `DataSource` with its required properties set and the optional ones unset.
-        pub fn new(
-            name: impl Into<Value<String>>,
-            index_id: impl Into<Value<String>>,
-            type_: impl Into<Value<Type>>,
-        ) -> Self {
+        pub fn new(required: DataSourceRequired) -> Self {
             DataSource {
                 custom_document_enrichment_configuration: None,
                 data_source_configuration: None,
                 description: None,
-                index_id: index_id.into(),
+                index_id: required.index_id,
                 language_code: None,
-                name: name.into(),
+                name: required.name,
                 role_arn: None,
                 schedule: None,
                 tags: None,
-                type_: type_.into(),
+                type_: required.type_,
             }
         }
     }
@@ -185,17 +193,25 @@ pub mod data_source {
         pub field_mappings: Option<Vec<DataSourceToIndexFieldMapping>>,
     }
 
+    /// The required properties of a [`ColumnConfiguration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ColumnConfigurationRequired {
+        /// `ChangeDetectingColumns`.
+        pub change_detecting_columns: List<String>,
+        /// `DocumentDataColumnName`.
+        pub document_data_column_name: Value<String>,
+        /// `DocumentIdColumnName`.
+        pub document_id_column_name: Value<String>,
+    }
+
     impl ColumnConfiguration {
         /// A new `ColumnConfiguration` with its required properties set and the optional ones unset.
-        pub fn new(
-            change_detecting_columns: impl Into<List<String>>,
-            document_data_column_name: impl Into<Value<String>>,
-            document_id_column_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ColumnConfigurationRequired) -> Self {
             ColumnConfiguration {
-                change_detecting_columns: change_detecting_columns.into(),
-                document_data_column_name: document_data_column_name.into(),
-                document_id_column_name: document_id_column_name.into(),
+                change_detecting_columns: required.change_detecting_columns,
+                document_data_column_name: required.document_data_column_name,
+                document_id_column_name: required.document_id_column_name,
                 document_title_column_name: None,
                 field_mappings: None,
             }
@@ -356,23 +372,31 @@ pub mod data_source {
         pub vpc_configuration: Option<DataSourceVpcConfiguration>,
     }
 
+    /// The required properties of a [`ConfluenceConfiguration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ConfluenceConfigurationRequired {
+        /// `SecretArn`.
+        pub secret_arn: Value<String>,
+        /// `ServerUrl`.
+        pub server_url: Value<String>,
+        /// `Version`.
+        pub version: Value<ConfluenceVersion>,
+    }
+
     impl ConfluenceConfiguration {
         /// A new `ConfluenceConfiguration` with its required properties set and the optional ones unset.
-        pub fn new(
-            secret_arn: impl Into<Value<String>>,
-            server_url: impl Into<Value<String>>,
-            version: impl Into<Value<ConfluenceVersion>>,
-        ) -> Self {
+        pub fn new(required: ConfluenceConfigurationRequired) -> Self {
             ConfluenceConfiguration {
                 attachment_configuration: None,
                 blog_configuration: None,
                 exclusion_patterns: None,
                 inclusion_patterns: None,
                 page_configuration: None,
-                secret_arn: secret_arn.into(),
-                server_url: server_url.into(),
+                secret_arn: required.secret_arn,
+                server_url: required.server_url,
                 space_configuration: None,
-                version: version.into(),
+                version: required.version,
                 vpc_configuration: None,
             }
         }
@@ -518,21 +542,31 @@ pub mod data_source {
         pub table_name: Value<String>,
     }
 
+    /// The required properties of a [`ConnectionConfiguration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ConnectionConfigurationRequired {
+        /// `DatabaseHost`.
+        pub database_host: Value<String>,
+        /// `DatabaseName`.
+        pub database_name: Value<String>,
+        /// `DatabasePort`.
+        pub database_port: Value<i64>,
+        /// `SecretArn`.
+        pub secret_arn: Value<String>,
+        /// `TableName`.
+        pub table_name: Value<String>,
+    }
+
     impl ConnectionConfiguration {
         /// A new `ConnectionConfiguration` with its required properties set and the optional ones unset.
-        pub fn new(
-            database_host: impl Into<Value<String>>,
-            database_name: impl Into<Value<String>>,
-            database_port: impl Into<Value<i64>>,
-            secret_arn: impl Into<Value<String>>,
-            table_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ConnectionConfigurationRequired) -> Self {
             ConnectionConfiguration {
-                database_host: database_host.into(),
-                database_name: database_name.into(),
-                database_port: database_port.into(),
-                secret_arn: secret_arn.into(),
-                table_name: table_name.into(),
+                database_host: required.database_host,
+                database_name: required.database_name,
+                database_port: required.database_port,
+                secret_arn: required.secret_arn,
+                table_name: required.table_name,
             }
         }
     }
@@ -691,16 +725,23 @@ pub mod data_source {
         pub index_field_name: Value<String>,
     }
 
+    /// The required properties of a [`DataSourceToIndexFieldMapping`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DataSourceToIndexFieldMappingRequired {
+        /// `DataSourceFieldName`.
+        pub data_source_field_name: Value<String>,
+        /// `IndexFieldName`.
+        pub index_field_name: Value<String>,
+    }
+
     impl DataSourceToIndexFieldMapping {
         /// A new `DataSourceToIndexFieldMapping` with its required properties set and the optional ones unset.
-        pub fn new(
-            data_source_field_name: impl Into<Value<String>>,
-            index_field_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: DataSourceToIndexFieldMappingRequired) -> Self {
             DataSourceToIndexFieldMapping {
-                data_source_field_name: data_source_field_name.into(),
+                data_source_field_name: required.data_source_field_name,
                 date_field_format: None,
-                index_field_name: index_field_name.into(),
+                index_field_name: required.index_field_name,
             }
         }
     }
@@ -716,15 +757,22 @@ pub mod data_source {
         pub subnet_ids: List<String>,
     }
 
+    /// The required properties of a [`DataSourceVpcConfiguration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DataSourceVpcConfigurationRequired {
+        /// `SecurityGroupIds`.
+        pub security_group_ids: List<String>,
+        /// `SubnetIds`.
+        pub subnet_ids: List<String>,
+    }
+
     impl DataSourceVpcConfiguration {
         /// A new `DataSourceVpcConfiguration` with its required properties set and the optional ones unset.
-        pub fn new(
-            security_group_ids: impl Into<List<String>>,
-            subnet_ids: impl Into<List<String>>,
-        ) -> Self {
+        pub fn new(required: DataSourceVpcConfigurationRequired) -> Self {
             DataSourceVpcConfiguration {
-                security_group_ids: security_group_ids.into(),
-                subnet_ids: subnet_ids.into(),
+                security_group_ids: required.security_group_ids,
+                subnet_ids: required.subnet_ids,
             }
         }
     }
@@ -968,16 +1016,23 @@ pub mod data_source {
         pub s3_bucket: Value<String>,
     }
 
+    /// The required properties of a [`HookConfiguration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct HookConfigurationRequired {
+        /// `LambdaArn`.
+        pub lambda_arn: Value<String>,
+        /// `S3Bucket`.
+        pub s3_bucket: Value<String>,
+    }
+
     impl HookConfiguration {
         /// A new `HookConfiguration` with its required properties set and the optional ones unset.
-        pub fn new(
-            lambda_arn: impl Into<Value<String>>,
-            s3_bucket: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: HookConfigurationRequired) -> Self {
             HookConfiguration {
                 invocation_condition: None,
-                lambda_arn: lambda_arn.into(),
-                s3_bucket: s3_bucket.into(),
+                lambda_arn: required.lambda_arn,
+                s3_bucket: required.s3_bucket,
             }
         }
     }
@@ -1046,21 +1101,29 @@ pub mod data_source {
         pub tenant_domain: Value<String>,
     }
 
+    /// The required properties of a [`OneDriveConfiguration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct OneDriveConfigurationRequired {
+        /// `OneDriveUsers`.
+        pub one_drive_users: OneDriveUsers,
+        /// `SecretArn`.
+        pub secret_arn: Value<String>,
+        /// `TenantDomain`.
+        pub tenant_domain: Value<String>,
+    }
+
     impl OneDriveConfiguration {
         /// A new `OneDriveConfiguration` with its required properties set and the optional ones unset.
-        pub fn new(
-            one_drive_users: impl Into<OneDriveUsers>,
-            secret_arn: impl Into<Value<String>>,
-            tenant_domain: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: OneDriveConfigurationRequired) -> Self {
             OneDriveConfiguration {
                 disable_local_groups: None,
                 exclusion_patterns: None,
                 field_mappings: None,
                 inclusion_patterns: None,
-                one_drive_users: one_drive_users.into(),
-                secret_arn: secret_arn.into(),
-                tenant_domain: tenant_domain.into(),
+                one_drive_users: required.one_drive_users,
+                secret_arn: required.secret_arn,
+                tenant_domain: required.tenant_domain,
             }
         }
     }
@@ -1178,12 +1241,22 @@ pub mod data_source {
         pub key: Value<String>,
     }
 
+    /// The required properties of a [`S3Path`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct S3PathRequired {
+        /// `Bucket`.
+        pub bucket: Value<String>,
+        /// `Key`.
+        pub key: Value<String>,
+    }
+
     impl S3Path {
         /// A new `S3Path` with its required properties set and the optional ones unset.
-        pub fn new(bucket: impl Into<Value<String>>, key: impl Into<Value<String>>) -> Self {
+        pub fn new(required: S3PathRequired) -> Self {
             S3Path {
-                bucket: bucket.into(),
-                key: key.into(),
+                bucket: required.bucket,
+                key: required.key,
             }
         }
     }
@@ -1291,20 +1364,27 @@ pub mod data_source {
         pub standard_object_configurations: Option<Vec<SalesforceStandardObjectConfiguration>>,
     }
 
+    /// The required properties of a [`SalesforceConfiguration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SalesforceConfigurationRequired {
+        /// `SecretArn`.
+        pub secret_arn: Value<String>,
+        /// `ServerUrl`.
+        pub server_url: Value<String>,
+    }
+
     impl SalesforceConfiguration {
         /// A new `SalesforceConfiguration` with its required properties set and the optional ones unset.
-        pub fn new(
-            secret_arn: impl Into<Value<String>>,
-            server_url: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: SalesforceConfigurationRequired) -> Self {
             SalesforceConfiguration {
                 chatter_feed_configuration: None,
                 crawl_attachments: None,
                 exclude_attachment_file_patterns: None,
                 include_attachment_file_patterns: None,
                 knowledge_article_configuration: None,
-                secret_arn: secret_arn.into(),
-                server_url: server_url.into(),
+                secret_arn: required.secret_arn,
+                server_url: required.server_url,
                 standard_object_attachment_configuration: None,
                 standard_object_configurations: None,
             }
@@ -1335,17 +1415,24 @@ pub mod data_source {
         pub name: Value<String>,
     }
 
+    /// The required properties of a [`SalesforceCustomKnowledgeArticleTypeConfiguration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SalesforceCustomKnowledgeArticleTypeConfigurationRequired {
+        /// `DocumentDataFieldName`.
+        pub document_data_field_name: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+    }
+
     impl SalesforceCustomKnowledgeArticleTypeConfiguration {
         /// A new `SalesforceCustomKnowledgeArticleTypeConfiguration` with its required properties set and the optional ones unset.
-        pub fn new(
-            document_data_field_name: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: SalesforceCustomKnowledgeArticleTypeConfigurationRequired) -> Self {
             SalesforceCustomKnowledgeArticleTypeConfiguration {
-                document_data_field_name: document_data_field_name.into(),
+                document_data_field_name: required.document_data_field_name,
                 document_title_field_name: None,
                 field_mappings: None,
-                name: name.into(),
+                name: required.name,
             }
         }
     }
@@ -1518,20 +1605,28 @@ pub mod data_source {
         pub service_now_build_version: Value<ServiceNowBuildVersionType>,
     }
 
+    /// The required properties of a [`ServiceNowConfiguration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ServiceNowConfigurationRequired {
+        /// `HostUrl`.
+        pub host_url: Value<String>,
+        /// `SecretArn`.
+        pub secret_arn: Value<String>,
+        /// `ServiceNowBuildVersion`.
+        pub service_now_build_version: Value<ServiceNowBuildVersionType>,
+    }
+
     impl ServiceNowConfiguration {
         /// A new `ServiceNowConfiguration` with its required properties set and the optional ones unset.
-        pub fn new(
-            host_url: impl Into<Value<String>>,
-            secret_arn: impl Into<Value<String>>,
-            service_now_build_version: impl Into<Value<ServiceNowBuildVersionType>>,
-        ) -> Self {
+        pub fn new(required: ServiceNowConfigurationRequired) -> Self {
             ServiceNowConfiguration {
                 authentication_type: None,
-                host_url: host_url.into(),
+                host_url: required.host_url,
                 knowledge_article_configuration: None,
-                secret_arn: secret_arn.into(),
+                secret_arn: required.secret_arn,
                 service_catalog_configuration: None,
-                service_now_build_version: service_now_build_version.into(),
+                service_now_build_version: required.service_now_build_version,
             }
         }
     }
@@ -1814,17 +1909,25 @@ pub mod data_source {
         pub port: Value<i64>,
     }
 
+    /// The required properties of a [`WebCrawlerBasicAuthentication`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct WebCrawlerBasicAuthenticationRequired {
+        /// `Credentials`.
+        pub credentials: Value<String>,
+        /// `Host`.
+        pub host: Value<String>,
+        /// `Port`.
+        pub port: Value<i64>,
+    }
+
     impl WebCrawlerBasicAuthentication {
         /// A new `WebCrawlerBasicAuthentication` with its required properties set and the optional ones unset.
-        pub fn new(
-            credentials: impl Into<Value<String>>,
-            host: impl Into<Value<String>>,
-            port: impl Into<Value<i64>>,
-        ) -> Self {
+        pub fn new(required: WebCrawlerBasicAuthenticationRequired) -> Self {
             WebCrawlerBasicAuthentication {
-                credentials: credentials.into(),
-                host: host.into(),
-                port: port.into(),
+                credentials: required.credentials,
+                host: required.host,
+                port: required.port,
             }
         }
     }
@@ -2775,22 +2878,31 @@ pub mod faq {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`Faq`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct FaqRequired {
+        /// `IndexId`.
+        pub index_id: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+        /// `S3Path`.
+        pub s3_path: S3Path,
+        /// `RoleArn`.
+        pub role_arn: Value<String>,
+    }
+
     impl Faq {
         /// A new `Faq` with its required properties set and the optional ones unset.
-        pub fn new(
-            index_id: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-            s3_path: impl Into<S3Path>,
-            role_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: FaqRequired) -> Self {
             Faq {
                 description: None,
                 file_format: None,
-                index_id: index_id.into(),
+                index_id: required.index_id,
                 language_code: None,
-                name: name.into(),
-                role_arn: role_arn.into(),
-                s3_path: s3_path.into(),
+                name: required.name,
+                role_arn: required.role_arn,
+                s3_path: required.s3_path,
                 tags: None,
             }
         }
@@ -2841,12 +2953,22 @@ pub mod faq {
         pub key: Value<String>,
     }
 
+    /// The required properties of a [`S3Path`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct S3PathRequired {
+        /// `Bucket`.
+        pub bucket: Value<String>,
+        /// `Key`.
+        pub key: Value<String>,
+    }
+
     impl S3Path {
         /// A new `S3Path` with its required properties set and the optional ones unset.
-        pub fn new(bucket: impl Into<Value<String>>, key: impl Into<Value<String>>) -> Self {
+        pub fn new(required: S3PathRequired) -> Self {
             S3Path {
-                bucket: bucket.into(),
-                key: key.into(),
+                bucket: required.bucket,
+                key: required.key,
             }
         }
     }
@@ -2930,17 +3052,24 @@ pub mod featured_results_set {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`FeaturedResultsSet`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct FeaturedResultsSetRequired {
+        /// `IndexId`.
+        pub index_id: Value<String>,
+        /// `FeaturedResultsSetName`.
+        pub featured_results_set_name: Value<String>,
+    }
+
     impl FeaturedResultsSet {
         /// A new `FeaturedResultsSet` with its required properties set and the optional ones unset.
-        pub fn new(
-            index_id: impl Into<Value<String>>,
-            featured_results_set_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: FeaturedResultsSetRequired) -> Self {
             FeaturedResultsSet {
                 description: None,
                 featured_documents: None,
-                featured_results_set_name: featured_results_set_name.into(),
-                index_id: index_id.into(),
+                featured_results_set_name: required.featured_results_set_name,
+                index_id: required.index_id,
                 query_texts: None,
                 status: None,
                 tags: None,
@@ -3096,20 +3225,28 @@ pub mod index {
         pub user_token_configurations: Option<Vec<UserTokenConfiguration>>,
     }
 
+    /// The required properties of a [`Index`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct IndexRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `RoleArn`.
+        pub role_arn: Value<String>,
+        /// `Edition`.
+        pub edition: Value<Edition>,
+    }
+
     impl Index {
         /// A new `Index` with its required properties set and the optional ones unset.
-        pub fn new(
-            name: impl Into<Value<String>>,
-            role_arn: impl Into<Value<String>>,
-            edition: impl Into<Value<Edition>>,
-        ) -> Self {
+        pub fn new(required: IndexRequired) -> Self {
             Index {
                 capacity_units: None,
                 description: None,
                 document_metadata_configurations: None,
-                edition: edition.into(),
-                name: name.into(),
-                role_arn: role_arn.into(),
+                edition: required.edition,
+                name: required.name,
+                role_arn: required.role_arn,
                 server_side_encryption_configuration: None,
                 tags: None,
                 user_context_policy: None,
@@ -3163,15 +3300,22 @@ pub mod index {
         pub storage_capacity_units: Value<i64>,
     }
 
+    /// The required properties of a [`CapacityUnitsConfiguration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct CapacityUnitsConfigurationRequired {
+        /// `QueryCapacityUnits`.
+        pub query_capacity_units: Value<i64>,
+        /// `StorageCapacityUnits`.
+        pub storage_capacity_units: Value<i64>,
+    }
+
     impl CapacityUnitsConfiguration {
         /// A new `CapacityUnitsConfiguration` with its required properties set and the optional ones unset.
-        pub fn new(
-            query_capacity_units: impl Into<Value<i64>>,
-            storage_capacity_units: impl Into<Value<i64>>,
-        ) -> Self {
+        pub fn new(required: CapacityUnitsConfigurationRequired) -> Self {
             CapacityUnitsConfiguration {
-                query_capacity_units: query_capacity_units.into(),
-                storage_capacity_units: storage_capacity_units.into(),
+                query_capacity_units: required.query_capacity_units,
+                storage_capacity_units: required.storage_capacity_units,
             }
         }
     }
@@ -3223,15 +3367,22 @@ pub mod index {
         pub user_name_attribute_field: Value<String>,
     }
 
+    /// The required properties of a [`JsonTokenTypeConfiguration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct JsonTokenTypeConfigurationRequired {
+        /// `GroupAttributeField`.
+        pub group_attribute_field: Value<String>,
+        /// `UserNameAttributeField`.
+        pub user_name_attribute_field: Value<String>,
+    }
+
     impl JsonTokenTypeConfiguration {
         /// A new `JsonTokenTypeConfiguration` with its required properties set and the optional ones unset.
-        pub fn new(
-            group_attribute_field: impl Into<Value<String>>,
-            user_name_attribute_field: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: JsonTokenTypeConfigurationRequired) -> Self {
             JsonTokenTypeConfiguration {
-                group_attribute_field: group_attribute_field.into(),
-                user_name_attribute_field: user_name_attribute_field.into(),
+                group_attribute_field: required.group_attribute_field,
+                user_name_attribute_field: required.user_name_attribute_field,
             }
         }
     }
@@ -3620,20 +3771,29 @@ pub mod query_suggestions_block_list {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`QuerySuggestionsBlockList`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct QuerySuggestionsBlockListRequired {
+        /// `IndexId`.
+        pub index_id: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+        /// `SourceS3Path`.
+        pub source_s3_path: S3Path,
+        /// `RoleArn`.
+        pub role_arn: Value<String>,
+    }
+
     impl QuerySuggestionsBlockList {
         /// A new `QuerySuggestionsBlockList` with its required properties set and the optional ones unset.
-        pub fn new(
-            index_id: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-            source_s3_path: impl Into<S3Path>,
-            role_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: QuerySuggestionsBlockListRequired) -> Self {
             QuerySuggestionsBlockList {
                 description: None,
-                index_id: index_id.into(),
-                name: name.into(),
-                role_arn: role_arn.into(),
-                source_s3_path: source_s3_path.into(),
+                index_id: required.index_id,
+                name: required.name,
+                role_arn: required.role_arn,
+                source_s3_path: required.source_s3_path,
                 tags: None,
             }
         }
@@ -3684,12 +3844,22 @@ pub mod query_suggestions_block_list {
         pub key: Value<String>,
     }
 
+    /// The required properties of a [`S3Path`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct S3PathRequired {
+        /// `Bucket`.
+        pub bucket: Value<String>,
+        /// `Key`.
+        pub key: Value<String>,
+    }
+
     impl S3Path {
         /// A new `S3Path` with its required properties set and the optional ones unset.
-        pub fn new(bucket: impl Into<Value<String>>, key: impl Into<Value<String>>) -> Self {
+        pub fn new(required: S3PathRequired) -> Self {
             S3Path {
-                bucket: bucket.into(),
-                key: key.into(),
+                bucket: required.bucket,
+                key: required.key,
             }
         }
     }
@@ -3733,20 +3903,29 @@ pub mod thesaurus {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`Thesaurus`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ThesaurusRequired {
+        /// `IndexId`.
+        pub index_id: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+        /// `RoleArn`.
+        pub role_arn: Value<String>,
+        /// `SourceS3Path`.
+        pub source_s3_path: S3Path,
+    }
+
     impl Thesaurus {
         /// A new `Thesaurus` with its required properties set and the optional ones unset.
-        pub fn new(
-            index_id: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-            role_arn: impl Into<Value<String>>,
-            source_s3_path: impl Into<S3Path>,
-        ) -> Self {
+        pub fn new(required: ThesaurusRequired) -> Self {
             Thesaurus {
                 description: None,
-                index_id: index_id.into(),
-                name: name.into(),
-                role_arn: role_arn.into(),
-                source_s3_path: source_s3_path.into(),
+                index_id: required.index_id,
+                name: required.name,
+                role_arn: required.role_arn,
+                source_s3_path: required.source_s3_path,
                 tags: None,
             }
         }
@@ -3797,12 +3976,22 @@ pub mod thesaurus {
         pub key: Value<String>,
     }
 
+    /// The required properties of a [`S3Path`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct S3PathRequired {
+        /// `Bucket`.
+        pub bucket: Value<String>,
+        /// `Key`.
+        pub key: Value<String>,
+    }
+
     impl S3Path {
         /// A new `S3Path` with its required properties set and the optional ones unset.
-        pub fn new(bucket: impl Into<Value<String>>, key: impl Into<Value<String>>) -> Self {
+        pub fn new(required: S3PathRequired) -> Self {
             S3Path {
-                bucket: bucket.into(),
-                key: key.into(),
+                bucket: required.bucket,
+                key: required.key,
             }
         }
     }

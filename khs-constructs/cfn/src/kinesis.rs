@@ -64,21 +64,29 @@ pub mod channel {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`Channel`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ChannelRequired {
+        /// `ChannelName`.
+        pub channel_name: Value<String>,
+        /// `ServiceExecutionRoleARN`.
+        pub service_execution_role_arn: Value<String>,
+        /// `StreamConfigurationList`.
+        pub stream_configuration_list: Vec<StreamConfiguration>,
+    }
+
     impl Channel {
         /// A new `Channel` with its required properties set and the optional ones unset.
-        pub fn new(
-            channel_name: impl Into<Value<String>>,
-            service_execution_role_arn: impl Into<Value<String>>,
-            stream_configuration_list: impl Into<Vec<StreamConfiguration>>,
-        ) -> Self {
+        pub fn new(required: ChannelRequired) -> Self {
             Channel {
-                channel_name: channel_name.into(),
+                channel_name: required.channel_name,
                 encryption_configuration: None,
                 logging_configuration: None,
                 s3_destination_configuration: None,
                 s3_tables_destination_configuration: None,
-                service_execution_role_arn: service_execution_role_arn.into(),
-                stream_configuration_list: stream_configuration_list.into(),
+                service_execution_role_arn: required.service_execution_role_arn,
+                stream_configuration_list: required.stream_configuration_list,
                 tags: None,
             }
         }
@@ -173,16 +181,23 @@ pub mod channel {
         pub expected_bucket_owner: Value<String>,
     }
 
+    /// The required properties of a [`DeadLetterQueueS3Configuration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DeadLetterQueueS3ConfigurationRequired {
+        /// `BucketARN`.
+        pub bucket_arn: Value<String>,
+        /// `ExpectedBucketOwner`.
+        pub expected_bucket_owner: Value<String>,
+    }
+
     impl DeadLetterQueueS3Configuration {
         /// A new `DeadLetterQueueS3Configuration` with its required properties set and the optional ones unset.
-        pub fn new(
-            bucket_arn: impl Into<Value<String>>,
-            expected_bucket_owner: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: DeadLetterQueueS3ConfigurationRequired) -> Self {
             DeadLetterQueueS3Configuration {
-                bucket_arn: bucket_arn.into(),
+                bucket_arn: required.bucket_arn,
                 error_output_prefix: None,
-                expected_bucket_owner: expected_bucket_owner.into(),
+                expected_bucket_owner: required.expected_bucket_owner,
             }
         }
     }
@@ -351,17 +366,25 @@ pub mod channel {
         pub storage_class: Option<Value<StorageClass>>,
     }
 
+    /// The required properties of a [`S3StorageConfiguration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct S3StorageConfigurationRequired {
+        /// `BucketARN`.
+        pub bucket_arn: Value<String>,
+        /// `CompressionType`.
+        pub compression_type: Value<CompressionType>,
+        /// `ExpectedBucketOwner`.
+        pub expected_bucket_owner: Value<String>,
+    }
+
     impl S3StorageConfiguration {
         /// A new `S3StorageConfiguration` with its required properties set and the optional ones unset.
-        pub fn new(
-            bucket_arn: impl Into<Value<String>>,
-            compression_type: impl Into<Value<CompressionType>>,
-            expected_bucket_owner: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: S3StorageConfigurationRequired) -> Self {
             S3StorageConfiguration {
-                bucket_arn: bucket_arn.into(),
-                compression_type: compression_type.into(),
-                expected_bucket_owner: expected_bucket_owner.into(),
+                bucket_arn: required.bucket_arn,
+                compression_type: required.compression_type,
+                expected_bucket_owner: required.expected_bucket_owner,
                 output_key_template: None,
                 storage_class: None,
             }
@@ -390,20 +413,29 @@ pub mod channel {
         pub table_name: Value<String>,
     }
 
+    /// The required properties of a [`S3TableConfiguration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct S3TableConfigurationRequired {
+        /// `CompressionType`.
+        pub compression_type: Value<S3TableConfigurationCompressionType>,
+        /// `Namespace`.
+        pub namespace: Value<String>,
+        /// `TableBucketARN`.
+        pub table_bucket_arn: Value<String>,
+        /// `TableName`.
+        pub table_name: Value<String>,
+    }
+
     impl S3TableConfiguration {
         /// A new `S3TableConfiguration` with its required properties set and the optional ones unset.
-        pub fn new(
-            compression_type: impl Into<Value<S3TableConfigurationCompressionType>>,
-            namespace: impl Into<Value<String>>,
-            table_bucket_arn: impl Into<Value<String>>,
-            table_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: S3TableConfigurationRequired) -> Self {
             S3TableConfiguration {
-                compression_type: compression_type.into(),
-                namespace: namespace.into(),
+                compression_type: required.compression_type,
+                namespace: required.namespace,
                 partition_spec: None,
-                table_bucket_arn: table_bucket_arn.into(),
-                table_name: table_name.into(),
+                table_bucket_arn: required.table_bucket_arn,
+                table_name: required.table_name,
             }
         }
     }
@@ -1014,15 +1046,22 @@ pub mod stream_consumer {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`StreamConsumer`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct StreamConsumerRequired {
+        /// `ConsumerName`.
+        pub consumer_name: Value<String>,
+        /// `StreamARN`.
+        pub stream_arn: Value<String>,
+    }
+
     impl StreamConsumer {
         /// A new `StreamConsumer` with its required properties set and the optional ones unset.
-        pub fn new(
-            consumer_name: impl Into<Value<String>>,
-            stream_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: StreamConsumerRequired) -> Self {
             StreamConsumer {
-                consumer_name: consumer_name.into(),
-                stream_arn: stream_arn.into(),
+                consumer_name: required.consumer_name,
+                stream_arn: required.stream_arn,
                 tags: None,
             }
         }

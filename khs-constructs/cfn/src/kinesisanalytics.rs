@@ -91,15 +91,22 @@ pub mod application {
         pub record_row_delimiter: Value<String>,
     }
 
+    /// The required properties of a [`CsvMappingParameters`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct CsvMappingParametersRequired {
+        /// `RecordColumnDelimiter`.
+        pub record_column_delimiter: Value<String>,
+        /// `RecordRowDelimiter`.
+        pub record_row_delimiter: Value<String>,
+    }
+
     impl CsvMappingParameters {
         /// A new `CsvMappingParameters` with its required properties set and the optional ones unset.
-        pub fn new(
-            record_column_delimiter: impl Into<Value<String>>,
-            record_row_delimiter: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: CsvMappingParametersRequired) -> Self {
             CsvMappingParameters {
-                record_column_delimiter: record_column_delimiter.into(),
-                record_row_delimiter: record_row_delimiter.into(),
+                record_column_delimiter: required.record_column_delimiter,
+                record_row_delimiter: required.record_row_delimiter,
             }
         }
     }
@@ -172,15 +179,22 @@ pub mod application {
         pub role_arn: Value<String>,
     }
 
+    /// The required properties of a [`InputLambdaProcessor`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct InputLambdaProcessorRequired {
+        /// `ResourceARN`.
+        pub resource_arn: Value<String>,
+        /// `RoleARN`.
+        pub role_arn: Value<String>,
+    }
+
     impl InputLambdaProcessor {
         /// A new `InputLambdaProcessor` with its required properties set and the optional ones unset.
-        pub fn new(
-            resource_arn: impl Into<Value<String>>,
-            role_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: InputLambdaProcessorRequired) -> Self {
             InputLambdaProcessor {
-                resource_arn: resource_arn.into(),
-                role_arn: role_arn.into(),
+                resource_arn: required.resource_arn,
+                role_arn: required.role_arn,
             }
         }
     }
@@ -280,15 +294,22 @@ pub mod application {
         pub role_arn: Value<String>,
     }
 
+    /// The required properties of a [`KinesisFirehoseInput`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct KinesisFirehoseInputRequired {
+        /// `ResourceARN`.
+        pub resource_arn: Value<String>,
+        /// `RoleARN`.
+        pub role_arn: Value<String>,
+    }
+
     impl KinesisFirehoseInput {
         /// A new `KinesisFirehoseInput` with its required properties set and the optional ones unset.
-        pub fn new(
-            resource_arn: impl Into<Value<String>>,
-            role_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: KinesisFirehoseInputRequired) -> Self {
             KinesisFirehoseInput {
-                resource_arn: resource_arn.into(),
-                role_arn: role_arn.into(),
+                resource_arn: required.resource_arn,
+                role_arn: required.role_arn,
             }
         }
     }
@@ -304,15 +325,22 @@ pub mod application {
         pub role_arn: Value<String>,
     }
 
+    /// The required properties of a [`KinesisStreamsInput`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct KinesisStreamsInputRequired {
+        /// `ResourceARN`.
+        pub resource_arn: Value<String>,
+        /// `RoleARN`.
+        pub role_arn: Value<String>,
+    }
+
     impl KinesisStreamsInput {
         /// A new `KinesisStreamsInput` with its required properties set and the optional ones unset.
-        pub fn new(
-            resource_arn: impl Into<Value<String>>,
-            role_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: KinesisStreamsInputRequired) -> Self {
             KinesisStreamsInput {
-                resource_arn: resource_arn.into(),
-                role_arn: role_arn.into(),
+                resource_arn: required.resource_arn,
+                role_arn: required.role_arn,
             }
         }
     }
@@ -361,13 +389,23 @@ pub mod application {
         pub sql_type: Value<String>,
     }
 
+    /// The required properties of a [`RecordColumn`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct RecordColumnRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `SqlType`.
+        pub sql_type: Value<String>,
+    }
+
     impl RecordColumn {
         /// A new `RecordColumn` with its required properties set and the optional ones unset.
-        pub fn new(name: impl Into<Value<String>>, sql_type: impl Into<Value<String>>) -> Self {
+        pub fn new(required: RecordColumnRequired) -> Self {
             RecordColumn {
                 mapping: None,
-                name: name.into(),
-                sql_type: sql_type.into(),
+                name: required.name,
+                sql_type: required.sql_type,
             }
         }
     }
@@ -485,15 +523,22 @@ pub mod application_output {
         pub role_arn: Value<String>,
     }
 
+    /// The required properties of a [`KinesisFirehoseOutput`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct KinesisFirehoseOutputRequired {
+        /// `ResourceARN`.
+        pub resource_arn: Value<String>,
+        /// `RoleARN`.
+        pub role_arn: Value<String>,
+    }
+
     impl KinesisFirehoseOutput {
         /// A new `KinesisFirehoseOutput` with its required properties set and the optional ones unset.
-        pub fn new(
-            resource_arn: impl Into<Value<String>>,
-            role_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: KinesisFirehoseOutputRequired) -> Self {
             KinesisFirehoseOutput {
-                resource_arn: resource_arn.into(),
-                role_arn: role_arn.into(),
+                resource_arn: required.resource_arn,
+                role_arn: required.role_arn,
             }
         }
     }
@@ -509,15 +554,22 @@ pub mod application_output {
         pub role_arn: Value<String>,
     }
 
+    /// The required properties of a [`KinesisStreamsOutput`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct KinesisStreamsOutputRequired {
+        /// `ResourceARN`.
+        pub resource_arn: Value<String>,
+        /// `RoleARN`.
+        pub role_arn: Value<String>,
+    }
+
     impl KinesisStreamsOutput {
         /// A new `KinesisStreamsOutput` with its required properties set and the optional ones unset.
-        pub fn new(
-            resource_arn: impl Into<Value<String>>,
-            role_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: KinesisStreamsOutputRequired) -> Self {
             KinesisStreamsOutput {
-                resource_arn: resource_arn.into(),
-                role_arn: role_arn.into(),
+                resource_arn: required.resource_arn,
+                role_arn: required.role_arn,
             }
         }
     }
@@ -533,15 +585,22 @@ pub mod application_output {
         pub role_arn: Value<String>,
     }
 
+    /// The required properties of a [`LambdaOutput`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct LambdaOutputRequired {
+        /// `ResourceARN`.
+        pub resource_arn: Value<String>,
+        /// `RoleARN`.
+        pub role_arn: Value<String>,
+    }
+
     impl LambdaOutput {
         /// A new `LambdaOutput` with its required properties set and the optional ones unset.
-        pub fn new(
-            resource_arn: impl Into<Value<String>>,
-            role_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: LambdaOutputRequired) -> Self {
             LambdaOutput {
-                resource_arn: resource_arn.into(),
-                role_arn: role_arn.into(),
+                resource_arn: required.resource_arn,
+                role_arn: required.role_arn,
             }
         }
     }
@@ -670,15 +729,22 @@ pub mod application_reference_data_source {
         pub record_row_delimiter: Value<String>,
     }
 
+    /// The required properties of a [`CsvMappingParameters`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct CsvMappingParametersRequired {
+        /// `RecordColumnDelimiter`.
+        pub record_column_delimiter: Value<String>,
+        /// `RecordRowDelimiter`.
+        pub record_row_delimiter: Value<String>,
+    }
+
     impl CsvMappingParameters {
         /// A new `CsvMappingParameters` with its required properties set and the optional ones unset.
-        pub fn new(
-            record_column_delimiter: impl Into<Value<String>>,
-            record_row_delimiter: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: CsvMappingParametersRequired) -> Self {
             CsvMappingParameters {
-                record_column_delimiter: record_column_delimiter.into(),
-                record_row_delimiter: record_row_delimiter.into(),
+                record_column_delimiter: required.record_column_delimiter,
+                record_row_delimiter: required.record_row_delimiter,
             }
         }
     }
@@ -744,13 +810,23 @@ pub mod application_reference_data_source {
         pub sql_type: Value<String>,
     }
 
+    /// The required properties of a [`RecordColumn`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct RecordColumnRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `SqlType`.
+        pub sql_type: Value<String>,
+    }
+
     impl RecordColumn {
         /// A new `RecordColumn` with its required properties set and the optional ones unset.
-        pub fn new(name: impl Into<Value<String>>, sql_type: impl Into<Value<String>>) -> Self {
+        pub fn new(required: RecordColumnRequired) -> Self {
             RecordColumn {
                 mapping: None,
-                name: name.into(),
-                sql_type: sql_type.into(),
+                name: required.name,
+                sql_type: required.sql_type,
             }
         }
     }
@@ -854,17 +930,25 @@ pub mod application_reference_data_source {
         pub reference_role_arn: Value<String>,
     }
 
+    /// The required properties of a [`S3ReferenceDataSource`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct S3ReferenceDataSourceRequired {
+        /// `BucketARN`.
+        pub bucket_arn: Value<String>,
+        /// `FileKey`.
+        pub file_key: Value<String>,
+        /// `ReferenceRoleARN`.
+        pub reference_role_arn: Value<String>,
+    }
+
     impl S3ReferenceDataSource {
         /// A new `S3ReferenceDataSource` with its required properties set and the optional ones unset.
-        pub fn new(
-            bucket_arn: impl Into<Value<String>>,
-            file_key: impl Into<Value<String>>,
-            reference_role_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: S3ReferenceDataSourceRequired) -> Self {
             S3ReferenceDataSource {
-                bucket_arn: bucket_arn.into(),
-                file_key: file_key.into(),
-                reference_role_arn: reference_role_arn.into(),
+                bucket_arn: required.bucket_arn,
+                file_key: required.file_key,
+                reference_role_arn: required.reference_role_arn,
             }
         }
     }

@@ -408,15 +408,22 @@ pub mod application {
         pub record_row_delimiter: Value<String>,
     }
 
+    /// The required properties of a [`CsvMappingParameters`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct CsvMappingParametersRequired {
+        /// `RecordColumnDelimiter`.
+        pub record_column_delimiter: Value<String>,
+        /// `RecordRowDelimiter`.
+        pub record_row_delimiter: Value<String>,
+    }
+
     impl CsvMappingParameters {
         /// A new `CsvMappingParameters` with its required properties set and the optional ones unset.
-        pub fn new(
-            record_column_delimiter: impl Into<Value<String>>,
-            record_row_delimiter: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: CsvMappingParametersRequired) -> Self {
             CsvMappingParameters {
-                record_column_delimiter: record_column_delimiter.into(),
-                record_row_delimiter: record_row_delimiter.into(),
+                record_column_delimiter: required.record_column_delimiter,
+                record_row_delimiter: required.record_row_delimiter,
             }
         }
     }
@@ -791,17 +798,25 @@ pub mod application {
         pub version: Value<String>,
     }
 
+    /// The required properties of a [`MavenReference`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct MavenReferenceRequired {
+        /// `ArtifactId`.
+        pub artifact_id: Value<String>,
+        /// `GroupId`.
+        pub group_id: Value<String>,
+        /// `Version`.
+        pub version: Value<String>,
+    }
+
     impl MavenReference {
         /// A new `MavenReference` with its required properties set and the optional ones unset.
-        pub fn new(
-            artifact_id: impl Into<Value<String>>,
-            group_id: impl Into<Value<String>>,
-            version: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: MavenReferenceRequired) -> Self {
             MavenReference {
-                artifact_id: artifact_id.into(),
-                group_id: group_id.into(),
-                version: version.into(),
+                artifact_id: required.artifact_id,
+                group_id: required.group_id,
+                version: required.version,
             }
         }
     }
@@ -910,13 +925,23 @@ pub mod application {
         pub sql_type: Value<String>,
     }
 
+    /// The required properties of a [`RecordColumn`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct RecordColumnRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `SqlType`.
+        pub sql_type: Value<String>,
+    }
+
     impl RecordColumn {
         /// A new `RecordColumn` with its required properties set and the optional ones unset.
-        pub fn new(name: impl Into<Value<String>>, sql_type: impl Into<Value<String>>) -> Self {
+        pub fn new(required: RecordColumnRequired) -> Self {
             RecordColumn {
                 mapping: None,
-                name: name.into(),
-                sql_type: sql_type.into(),
+                name: required.name,
+                sql_type: required.sql_type,
             }
         }
     }
@@ -1011,15 +1036,22 @@ pub mod application {
         pub object_version: Option<Value<String>>,
     }
 
+    /// The required properties of a [`S3ContentLocation`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct S3ContentLocationRequired {
+        /// `BucketARN`.
+        pub bucket_arn: Value<String>,
+        /// `FileKey`.
+        pub file_key: Value<String>,
+    }
+
     impl S3ContentLocation {
         /// A new `S3ContentLocation` with its required properties set and the optional ones unset.
-        pub fn new(
-            bucket_arn: impl Into<Value<String>>,
-            file_key: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: S3ContentLocationRequired) -> Self {
             S3ContentLocation {
-                bucket_arn: bucket_arn.into(),
-                file_key: file_key.into(),
+                bucket_arn: required.bucket_arn,
+                file_key: required.file_key,
                 object_version: None,
             }
         }
@@ -1053,15 +1085,22 @@ pub mod application {
         pub subnet_ids: List<String>,
     }
 
+    /// The required properties of a [`VpcConfiguration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct VpcConfigurationRequired {
+        /// `SecurityGroupIds`.
+        pub security_group_ids: List<String>,
+        /// `SubnetIds`.
+        pub subnet_ids: List<String>,
+    }
+
     impl VpcConfiguration {
         /// A new `VpcConfiguration` with its required properties set and the optional ones unset.
-        pub fn new(
-            security_group_ids: impl Into<List<String>>,
-            subnet_ids: impl Into<List<String>>,
-        ) -> Self {
+        pub fn new(required: VpcConfigurationRequired) -> Self {
             VpcConfiguration {
-                security_group_ids: security_group_ids.into(),
-                subnet_ids: subnet_ids.into(),
+                security_group_ids: required.security_group_ids,
+                subnet_ids: required.subnet_ids,
             }
         }
     }
@@ -1857,15 +1896,22 @@ pub mod application_reference_data_source {
         pub record_row_delimiter: Value<String>,
     }
 
+    /// The required properties of a [`CsvMappingParameters`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct CsvMappingParametersRequired {
+        /// `RecordColumnDelimiter`.
+        pub record_column_delimiter: Value<String>,
+        /// `RecordRowDelimiter`.
+        pub record_row_delimiter: Value<String>,
+    }
+
     impl CsvMappingParameters {
         /// A new `CsvMappingParameters` with its required properties set and the optional ones unset.
-        pub fn new(
-            record_column_delimiter: impl Into<Value<String>>,
-            record_row_delimiter: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: CsvMappingParametersRequired) -> Self {
             CsvMappingParameters {
-                record_column_delimiter: record_column_delimiter.into(),
-                record_row_delimiter: record_row_delimiter.into(),
+                record_column_delimiter: required.record_column_delimiter,
+                record_row_delimiter: required.record_row_delimiter,
             }
         }
     }
@@ -1931,13 +1977,23 @@ pub mod application_reference_data_source {
         pub sql_type: Value<String>,
     }
 
+    /// The required properties of a [`RecordColumn`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct RecordColumnRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `SqlType`.
+        pub sql_type: Value<String>,
+    }
+
     impl RecordColumn {
         /// A new `RecordColumn` with its required properties set and the optional ones unset.
-        pub fn new(name: impl Into<Value<String>>, sql_type: impl Into<Value<String>>) -> Self {
+        pub fn new(required: RecordColumnRequired) -> Self {
             RecordColumn {
                 mapping: None,
-                name: name.into(),
-                sql_type: sql_type.into(),
+                name: required.name,
+                sql_type: required.sql_type,
             }
         }
     }
@@ -2038,15 +2094,22 @@ pub mod application_reference_data_source {
         pub file_key: Value<String>,
     }
 
+    /// The required properties of a [`S3ReferenceDataSource`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct S3ReferenceDataSourceRequired {
+        /// `BucketARN`.
+        pub bucket_arn: Value<String>,
+        /// `FileKey`.
+        pub file_key: Value<String>,
+    }
+
     impl S3ReferenceDataSource {
         /// A new `S3ReferenceDataSource` with its required properties set and the optional ones unset.
-        pub fn new(
-            bucket_arn: impl Into<Value<String>>,
-            file_key: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: S3ReferenceDataSourceRequired) -> Self {
             S3ReferenceDataSource {
-                bucket_arn: bucket_arn.into(),
-                file_key: file_key.into(),
+                bucket_arn: required.bucket_arn,
+                file_key: required.file_key,
             }
         }
     }

@@ -270,23 +270,31 @@ pub mod delivery_stream {
         pub vpc_configuration: Option<VpcConfiguration>,
     }
 
+    /// The required properties of a [`AmazonOpenSearchServerlessDestinationConfiguration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct AmazonOpenSearchServerlessDestinationConfigurationRequired {
+        /// `IndexName`.
+        pub index_name: Value<String>,
+        /// `RoleARN`.
+        pub role_arn: Value<String>,
+        /// `S3Configuration`.
+        pub s3_configuration: S3DestinationConfiguration,
+    }
+
     impl AmazonOpenSearchServerlessDestinationConfiguration {
         /// A new `AmazonOpenSearchServerlessDestinationConfiguration` with its required properties set and the optional ones unset.
-        pub fn new(
-            index_name: impl Into<Value<String>>,
-            role_arn: impl Into<Value<String>>,
-            s3_configuration: impl Into<S3DestinationConfiguration>,
-        ) -> Self {
+        pub fn new(required: AmazonOpenSearchServerlessDestinationConfigurationRequired) -> Self {
             AmazonOpenSearchServerlessDestinationConfiguration {
                 buffering_hints: None,
                 cloud_watch_logging_options: None,
                 collection_endpoint: None,
-                index_name: index_name.into(),
+                index_name: required.index_name,
                 processing_configuration: None,
                 retry_options: None,
-                role_arn: role_arn.into(),
+                role_arn: required.role_arn,
                 s3_backup_mode: None,
-                s3_configuration: s3_configuration.into(),
+                s3_configuration: required.s3_configuration,
                 vpc_configuration: None,
             }
         }
@@ -409,26 +417,34 @@ pub mod delivery_stream {
         pub vpc_configuration: Option<VpcConfiguration>,
     }
 
+    /// The required properties of a [`AmazonopensearchserviceDestinationConfiguration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct AmazonopensearchserviceDestinationConfigurationRequired {
+        /// `IndexName`.
+        pub index_name: Value<String>,
+        /// `RoleARN`.
+        pub role_arn: Value<String>,
+        /// `S3Configuration`.
+        pub s3_configuration: S3DestinationConfiguration,
+    }
+
     impl AmazonopensearchserviceDestinationConfiguration {
         /// A new `AmazonopensearchserviceDestinationConfiguration` with its required properties set and the optional ones unset.
-        pub fn new(
-            index_name: impl Into<Value<String>>,
-            role_arn: impl Into<Value<String>>,
-            s3_configuration: impl Into<S3DestinationConfiguration>,
-        ) -> Self {
+        pub fn new(required: AmazonopensearchserviceDestinationConfigurationRequired) -> Self {
             AmazonopensearchserviceDestinationConfiguration {
                 buffering_hints: None,
                 cloud_watch_logging_options: None,
                 cluster_endpoint: None,
                 document_id_options: None,
                 domain_arn: None,
-                index_name: index_name.into(),
+                index_name: required.index_name,
                 index_rotation_period: None,
                 processing_configuration: None,
                 retry_options: None,
-                role_arn: role_arn.into(),
+                role_arn: required.role_arn,
                 s3_backup_mode: None,
-                s3_configuration: s3_configuration.into(),
+                s3_configuration: required.s3_configuration,
                 type_name: None,
                 vpc_configuration: None,
             }
@@ -710,36 +726,46 @@ pub mod delivery_stream {
         pub type_: Value<DatabaseSourceConfigurationType>,
     }
 
+    /// The required properties of a [`DatabaseSourceConfiguration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DatabaseSourceConfigurationRequired {
+        /// `DatabaseSourceAuthenticationConfiguration`.
+        pub database_source_authentication_configuration: DatabaseSourceAuthenticationConfiguration,
+        /// `DatabaseSourceVPCConfiguration`.
+        pub database_source_vpc_configuration: DatabaseSourceVpcConfiguration,
+        /// `Databases`.
+        pub databases: Databases,
+        /// `Endpoint`.
+        pub endpoint: Value<String>,
+        /// `Port`.
+        pub port: Value<i64>,
+        /// `SnapshotWatermarkTable`.
+        pub snapshot_watermark_table: Value<String>,
+        /// `Tables`.
+        pub tables: DatabaseTables,
+        /// `Type`.
+        pub type_: Value<DatabaseSourceConfigurationType>,
+    }
+
     impl DatabaseSourceConfiguration {
         /// A new `DatabaseSourceConfiguration` with its required properties set and the optional ones unset.
-        #[allow(clippy::too_many_arguments)]
-        pub fn new(
-            database_source_authentication_configuration: impl Into<
-                DatabaseSourceAuthenticationConfiguration,
-            >,
-            database_source_vpc_configuration: impl Into<DatabaseSourceVpcConfiguration>,
-            databases: impl Into<Databases>,
-            endpoint: impl Into<Value<String>>,
-            port: impl Into<Value<i64>>,
-            snapshot_watermark_table: impl Into<Value<String>>,
-            tables: impl Into<DatabaseTables>,
-            type_: impl Into<Value<DatabaseSourceConfigurationType>>,
-        ) -> Self {
+        pub fn new(required: DatabaseSourceConfigurationRequired) -> Self {
             DatabaseSourceConfiguration {
                 columns: None,
-                database_source_authentication_configuration:
-                    database_source_authentication_configuration.into(),
-                database_source_vpc_configuration: database_source_vpc_configuration.into(),
-                databases: databases.into(),
+                database_source_authentication_configuration: required
+                    .database_source_authentication_configuration,
+                database_source_vpc_configuration: required.database_source_vpc_configuration,
+                databases: required.databases,
                 digest: None,
-                endpoint: endpoint.into(),
-                port: port.into(),
+                endpoint: required.endpoint,
+                port: required.port,
                 public_certificate: None,
                 ssl_mode: None,
-                snapshot_watermark_table: snapshot_watermark_table.into(),
+                snapshot_watermark_table: required.snapshot_watermark_table,
                 surrogate_keys: None,
-                tables: tables.into(),
-                type_: type_.into(),
+                tables: required.tables,
+                type_: required.type_,
             }
         }
     }
@@ -879,15 +905,22 @@ pub mod delivery_stream {
         pub unique_keys: Option<List<String>>,
     }
 
+    /// The required properties of a [`DestinationTableConfiguration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DestinationTableConfigurationRequired {
+        /// `DestinationDatabaseName`.
+        pub destination_database_name: Value<String>,
+        /// `DestinationTableName`.
+        pub destination_table_name: Value<String>,
+    }
+
     impl DestinationTableConfiguration {
         /// A new `DestinationTableConfiguration` with its required properties set and the optional ones unset.
-        pub fn new(
-            destination_database_name: impl Into<Value<String>>,
-            destination_table_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: DestinationTableConfigurationRequired) -> Self {
             DestinationTableConfiguration {
-                destination_database_name: destination_database_name.into(),
-                destination_table_name: destination_table_name.into(),
+                destination_database_name: required.destination_database_name,
+                destination_table_name: required.destination_table_name,
                 partition_spec: None,
                 s3_error_output_prefix: None,
                 unique_keys: None,
@@ -1054,26 +1087,34 @@ pub mod delivery_stream {
         pub vpc_configuration: Option<VpcConfiguration>,
     }
 
+    /// The required properties of a [`ElasticsearchDestinationConfiguration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ElasticsearchDestinationConfigurationRequired {
+        /// `IndexName`.
+        pub index_name: Value<String>,
+        /// `RoleARN`.
+        pub role_arn: Value<String>,
+        /// `S3Configuration`.
+        pub s3_configuration: S3DestinationConfiguration,
+    }
+
     impl ElasticsearchDestinationConfiguration {
         /// A new `ElasticsearchDestinationConfiguration` with its required properties set and the optional ones unset.
-        pub fn new(
-            index_name: impl Into<Value<String>>,
-            role_arn: impl Into<Value<String>>,
-            s3_configuration: impl Into<S3DestinationConfiguration>,
-        ) -> Self {
+        pub fn new(required: ElasticsearchDestinationConfigurationRequired) -> Self {
             ElasticsearchDestinationConfiguration {
                 buffering_hints: None,
                 cloud_watch_logging_options: None,
                 cluster_endpoint: None,
                 document_id_options: None,
                 domain_arn: None,
-                index_name: index_name.into(),
+                index_name: required.index_name,
                 index_rotation_period: None,
                 processing_configuration: None,
                 retry_options: None,
-                role_arn: role_arn.into(),
+                role_arn: required.role_arn,
                 s3_backup_mode: None,
-                s3_configuration: s3_configuration.into(),
+                s3_configuration: required.s3_configuration,
                 type_name: None,
                 vpc_configuration: None,
             }
@@ -1216,14 +1257,21 @@ pub mod delivery_stream {
         pub s3_backup_mode: Option<Value<ExtendedS3DestinationConfigurationS3BackupMode>>,
     }
 
+    /// The required properties of a [`ExtendedS3DestinationConfiguration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ExtendedS3DestinationConfigurationRequired {
+        /// `BucketARN`.
+        pub bucket_arn: Value<String>,
+        /// `RoleARN`.
+        pub role_arn: Value<String>,
+    }
+
     impl ExtendedS3DestinationConfiguration {
         /// A new `ExtendedS3DestinationConfiguration` with its required properties set and the optional ones unset.
-        pub fn new(
-            bucket_arn: impl Into<Value<String>>,
-            role_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ExtendedS3DestinationConfigurationRequired) -> Self {
             ExtendedS3DestinationConfiguration {
-                bucket_arn: bucket_arn.into(),
+                bucket_arn: required.bucket_arn,
                 buffering_hints: None,
                 cloud_watch_logging_options: None,
                 compression_format: None,
@@ -1235,7 +1283,7 @@ pub mod delivery_stream {
                 file_extension: None,
                 prefix: None,
                 processing_configuration: None,
-                role_arn: role_arn.into(),
+                role_arn: required.role_arn,
                 s3_backup_configuration: None,
                 s3_backup_mode: None,
             }
@@ -1270,15 +1318,22 @@ pub mod delivery_stream {
         pub attribute_value: Value<String>,
     }
 
+    /// The required properties of a [`HttpEndpointCommonAttribute`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct HttpEndpointCommonAttributeRequired {
+        /// `AttributeName`.
+        pub attribute_name: Value<String>,
+        /// `AttributeValue`.
+        pub attribute_value: Value<String>,
+    }
+
     impl HttpEndpointCommonAttribute {
         /// A new `HttpEndpointCommonAttribute` with its required properties set and the optional ones unset.
-        pub fn new(
-            attribute_name: impl Into<Value<String>>,
-            attribute_value: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: HttpEndpointCommonAttributeRequired) -> Self {
             HttpEndpointCommonAttribute {
-                attribute_name: attribute_name.into(),
-                attribute_value: attribute_value.into(),
+                attribute_name: required.attribute_name,
+                attribute_value: required.attribute_value,
             }
         }
     }
@@ -1544,15 +1599,22 @@ pub mod delivery_stream {
         pub role_arn: Value<String>,
     }
 
+    /// The required properties of a [`KinesisStreamSourceConfiguration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct KinesisStreamSourceConfigurationRequired {
+        /// `KinesisStreamARN`.
+        pub kinesis_stream_arn: Value<String>,
+        /// `RoleARN`.
+        pub role_arn: Value<String>,
+    }
+
     impl KinesisStreamSourceConfiguration {
         /// A new `KinesisStreamSourceConfiguration` with its required properties set and the optional ones unset.
-        pub fn new(
-            kinesis_stream_arn: impl Into<Value<String>>,
-            role_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: KinesisStreamSourceConfigurationRequired) -> Self {
             KinesisStreamSourceConfiguration {
-                kinesis_stream_arn: kinesis_stream_arn.into(),
-                role_arn: role_arn.into(),
+                kinesis_stream_arn: required.kinesis_stream_arn,
+                role_arn: required.role_arn,
             }
         }
     }
@@ -1593,18 +1655,26 @@ pub mod delivery_stream {
         pub topic_name: Value<String>,
     }
 
+    /// The required properties of a [`MskSourceConfiguration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct MskSourceConfigurationRequired {
+        /// `AuthenticationConfiguration`.
+        pub authentication_configuration: AuthenticationConfiguration,
+        /// `MSKClusterARN`.
+        pub msk_cluster_arn: Value<String>,
+        /// `TopicName`.
+        pub topic_name: Value<String>,
+    }
+
     impl MskSourceConfiguration {
         /// A new `MskSourceConfiguration` with its required properties set and the optional ones unset.
-        pub fn new(
-            authentication_configuration: impl Into<AuthenticationConfiguration>,
-            msk_cluster_arn: impl Into<Value<String>>,
-            topic_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: MskSourceConfigurationRequired) -> Self {
             MskSourceConfiguration {
-                authentication_configuration: authentication_configuration.into(),
-                msk_cluster_arn: msk_cluster_arn.into(),
+                authentication_configuration: required.authentication_configuration,
+                msk_cluster_arn: required.msk_cluster_arn,
                 read_from_timestamp: None,
-                topic_name: topic_name.into(),
+                topic_name: required.topic_name,
             }
         }
     }
@@ -1944,25 +2014,34 @@ pub mod delivery_stream {
         pub username: Option<Value<String>>,
     }
 
+    /// The required properties of a [`RedshiftDestinationConfiguration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct RedshiftDestinationConfigurationRequired {
+        /// `ClusterJDBCURL`.
+        pub cluster_jdbcurl: Value<String>,
+        /// `CopyCommand`.
+        pub copy_command: CopyCommand,
+        /// `RoleARN`.
+        pub role_arn: Value<String>,
+        /// `S3Configuration`.
+        pub s3_configuration: S3DestinationConfiguration,
+    }
+
     impl RedshiftDestinationConfiguration {
         /// A new `RedshiftDestinationConfiguration` with its required properties set and the optional ones unset.
-        pub fn new(
-            cluster_jdbcurl: impl Into<Value<String>>,
-            copy_command: impl Into<CopyCommand>,
-            role_arn: impl Into<Value<String>>,
-            s3_configuration: impl Into<S3DestinationConfiguration>,
-        ) -> Self {
+        pub fn new(required: RedshiftDestinationConfigurationRequired) -> Self {
             RedshiftDestinationConfiguration {
                 cloud_watch_logging_options: None,
-                cluster_jdbcurl: cluster_jdbcurl.into(),
-                copy_command: copy_command.into(),
+                cluster_jdbcurl: required.cluster_jdbcurl,
+                copy_command: required.copy_command,
                 password: None,
                 processing_configuration: None,
                 retry_options: None,
-                role_arn: role_arn.into(),
+                role_arn: required.role_arn,
                 s3_backup_configuration: None,
                 s3_backup_mode: None,
-                s3_configuration: s3_configuration.into(),
+                s3_configuration: required.s3_configuration,
                 secrets_manager_configuration: None,
                 username: None,
             }
@@ -2050,21 +2129,28 @@ pub mod delivery_stream {
         pub role_arn: Value<String>,
     }
 
+    /// The required properties of a [`S3DestinationConfiguration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct S3DestinationConfigurationRequired {
+        /// `BucketARN`.
+        pub bucket_arn: Value<String>,
+        /// `RoleARN`.
+        pub role_arn: Value<String>,
+    }
+
     impl S3DestinationConfiguration {
         /// A new `S3DestinationConfiguration` with its required properties set and the optional ones unset.
-        pub fn new(
-            bucket_arn: impl Into<Value<String>>,
-            role_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: S3DestinationConfigurationRequired) -> Self {
             S3DestinationConfiguration {
-                bucket_arn: bucket_arn.into(),
+                bucket_arn: required.bucket_arn,
                 buffering_hints: None,
                 cloud_watch_logging_options: None,
                 compression_format: None,
                 encryption_configuration: None,
                 error_output_prefix: None,
                 prefix: None,
-                role_arn: role_arn.into(),
+                role_arn: required.role_arn,
             }
         }
     }
@@ -2309,36 +2395,47 @@ pub mod delivery_stream {
         pub user: Option<Value<String>>,
     }
 
+    /// The required properties of a [`SnowflakeDestinationConfiguration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SnowflakeDestinationConfigurationRequired {
+        /// `AccountUrl`.
+        pub account_url: Value<String>,
+        /// `Database`.
+        pub database: Value<String>,
+        /// `RoleARN`.
+        pub role_arn: Value<String>,
+        /// `S3Configuration`.
+        pub s3_configuration: S3DestinationConfiguration,
+        /// `Schema`.
+        pub schema: Value<String>,
+        /// `Table`.
+        pub table: Value<String>,
+    }
+
     impl SnowflakeDestinationConfiguration {
         /// A new `SnowflakeDestinationConfiguration` with its required properties set and the optional ones unset.
-        pub fn new(
-            account_url: impl Into<Value<String>>,
-            database: impl Into<Value<String>>,
-            role_arn: impl Into<Value<String>>,
-            s3_configuration: impl Into<S3DestinationConfiguration>,
-            schema: impl Into<Value<String>>,
-            table: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: SnowflakeDestinationConfigurationRequired) -> Self {
             SnowflakeDestinationConfiguration {
-                account_url: account_url.into(),
+                account_url: required.account_url,
                 buffering_hints: None,
                 cloud_watch_logging_options: None,
                 content_column_name: None,
                 data_loading_option: None,
-                database: database.into(),
+                database: required.database,
                 key_passphrase: None,
                 meta_data_column_name: None,
                 private_key: None,
                 processing_configuration: None,
                 retry_options: None,
-                role_arn: role_arn.into(),
+                role_arn: required.role_arn,
                 s3_backup_mode: None,
-                s3_configuration: s3_configuration.into(),
-                schema: schema.into(),
+                s3_configuration: required.s3_configuration,
+                schema: required.schema,
                 secrets_manager_configuration: None,
                 snowflake_role_configuration: None,
                 snowflake_vpc_configuration: None,
-                table: table.into(),
+                table: required.table,
                 user: None,
             }
         }
@@ -2559,17 +2656,25 @@ pub mod delivery_stream {
         pub subnet_ids: List<String>,
     }
 
+    /// The required properties of a [`VpcConfiguration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct VpcConfigurationRequired {
+        /// `RoleARN`.
+        pub role_arn: Value<String>,
+        /// `SecurityGroupIds`.
+        pub security_group_ids: List<String>,
+        /// `SubnetIds`.
+        pub subnet_ids: List<String>,
+    }
+
     impl VpcConfiguration {
         /// A new `VpcConfiguration` with its required properties set and the optional ones unset.
-        pub fn new(
-            role_arn: impl Into<Value<String>>,
-            security_group_ids: impl Into<List<String>>,
-            subnet_ids: impl Into<List<String>>,
-        ) -> Self {
+        pub fn new(required: VpcConfigurationRequired) -> Self {
             VpcConfiguration {
-                role_arn: role_arn.into(),
-                security_group_ids: security_group_ids.into(),
-                subnet_ids: subnet_ids.into(),
+                role_arn: required.role_arn,
+                security_group_ids: required.security_group_ids,
+                subnet_ids: required.subnet_ids,
             }
         }
     }

@@ -24,15 +24,22 @@ pub mod alias {
         pub target_key_id: Value<String>,
     }
 
+    /// The required properties of a [`Alias`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct AliasRequired {
+        /// `AliasName`.
+        pub alias_name: Value<String>,
+        /// `TargetKeyId`.
+        pub target_key_id: Value<String>,
+    }
+
     impl Alias {
         /// A new `Alias` with its required properties set and the optional ones unset.
-        pub fn new(
-            alias_name: impl Into<Value<String>>,
-            target_key_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: AliasRequired) -> Self {
             Alias {
-                alias_name: alias_name.into(),
-                target_key_id: target_key_id.into(),
+                alias_name: required.alias_name,
+                target_key_id: required.target_key_id,
             }
         }
     }

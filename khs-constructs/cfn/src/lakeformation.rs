@@ -45,22 +45,31 @@ pub mod data_cells_filter {
         pub table_name: Value<String>,
     }
 
+    /// The required properties of a [`DataCellsFilter`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DataCellsFilterRequired {
+        /// `TableCatalogId`.
+        pub table_catalog_id: Value<String>,
+        /// `DatabaseName`.
+        pub database_name: Value<String>,
+        /// `TableName`.
+        pub table_name: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+    }
+
     impl DataCellsFilter {
         /// A new `DataCellsFilter` with its required properties set and the optional ones unset.
-        pub fn new(
-            table_catalog_id: impl Into<Value<String>>,
-            database_name: impl Into<Value<String>>,
-            table_name: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: DataCellsFilterRequired) -> Self {
             DataCellsFilter {
                 column_names: None,
                 column_wildcard: None,
-                database_name: database_name.into(),
-                name: name.into(),
+                database_name: required.database_name,
+                name: required.name,
                 row_filter: None,
-                table_catalog_id: table_catalog_id.into(),
-                table_name: table_name.into(),
+                table_catalog_id: required.table_catalog_id,
+                table_name: required.table_name,
             }
         }
     }
@@ -598,20 +607,29 @@ pub mod principal_permissions {
         pub resource: ResourceProperty,
     }
 
+    /// The required properties of a [`PrincipalPermissions`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct PrincipalPermissionsRequired {
+        /// `Principal`.
+        pub principal: DataLakePrincipal,
+        /// `Resource`.
+        pub resource: ResourceProperty,
+        /// `Permissions`.
+        pub permissions: List<Permission>,
+        /// `PermissionsWithGrantOption`.
+        pub permissions_with_grant_option: List<Permission>,
+    }
+
     impl PrincipalPermissions {
         /// A new `PrincipalPermissions` with its required properties set and the optional ones unset.
-        pub fn new(
-            principal: impl Into<DataLakePrincipal>,
-            resource: impl Into<ResourceProperty>,
-            permissions: impl Into<List<Permission>>,
-            permissions_with_grant_option: impl Into<List<Permission>>,
-        ) -> Self {
+        pub fn new(required: PrincipalPermissionsRequired) -> Self {
             PrincipalPermissions {
                 catalog: None,
-                permissions: permissions.into(),
-                permissions_with_grant_option: permissions_with_grant_option.into(),
-                principal: principal.into(),
-                resource: resource.into(),
+                permissions: required.permissions,
+                permissions_with_grant_option: required.permissions_with_grant_option,
+                principal: required.principal,
+                resource: required.resource,
             }
         }
     }
@@ -687,19 +705,28 @@ pub mod principal_permissions {
         pub table_name: Value<String>,
     }
 
+    /// The required properties of a [`DataCellsFilterResource`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DataCellsFilterResourceRequired {
+        /// `DatabaseName`.
+        pub database_name: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+        /// `TableCatalogId`.
+        pub table_catalog_id: Value<String>,
+        /// `TableName`.
+        pub table_name: Value<String>,
+    }
+
     impl DataCellsFilterResource {
         /// A new `DataCellsFilterResource` with its required properties set and the optional ones unset.
-        pub fn new(
-            database_name: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-            table_catalog_id: impl Into<Value<String>>,
-            table_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: DataCellsFilterResourceRequired) -> Self {
             DataCellsFilterResource {
-                database_name: database_name.into(),
-                name: name.into(),
-                table_catalog_id: table_catalog_id.into(),
-                table_name: table_name.into(),
+                database_name: required.database_name,
+                name: required.name,
+                table_catalog_id: required.table_catalog_id,
+                table_name: required.table_name,
             }
         }
     }
@@ -735,15 +762,22 @@ pub mod principal_permissions {
         pub resource_arn: Value<String>,
     }
 
+    /// The required properties of a [`DataLocationResource`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DataLocationResourceRequired {
+        /// `CatalogId`.
+        pub catalog_id: Value<String>,
+        /// `ResourceArn`.
+        pub resource_arn: Value<String>,
+    }
+
     impl DataLocationResource {
         /// A new `DataLocationResource` with its required properties set and the optional ones unset.
-        pub fn new(
-            catalog_id: impl Into<Value<String>>,
-            resource_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: DataLocationResourceRequired) -> Self {
             DataLocationResource {
-                catalog_id: catalog_id.into(),
-                resource_arn: resource_arn.into(),
+                catalog_id: required.catalog_id,
+                resource_arn: required.resource_arn,
             }
         }
     }
@@ -759,12 +793,22 @@ pub mod principal_permissions {
         pub name: Value<String>,
     }
 
+    /// The required properties of a [`DatabaseResource`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DatabaseResourceRequired {
+        /// `CatalogId`.
+        pub catalog_id: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+    }
+
     impl DatabaseResource {
         /// A new `DatabaseResource` with its required properties set and the optional ones unset.
-        pub fn new(catalog_id: impl Into<Value<String>>, name: impl Into<Value<String>>) -> Self {
+        pub fn new(required: DatabaseResourceRequired) -> Self {
             DatabaseResource {
-                catalog_id: catalog_id.into(),
-                name: name.into(),
+                catalog_id: required.catalog_id,
+                name: required.name,
             }
         }
     }
@@ -805,17 +849,25 @@ pub mod principal_permissions {
         pub tag_values: List<String>,
     }
 
+    /// The required properties of a [`LfTagKeyResource`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct LfTagKeyResourceRequired {
+        /// `CatalogId`.
+        pub catalog_id: Value<String>,
+        /// `TagKey`.
+        pub tag_key: Value<String>,
+        /// `TagValues`.
+        pub tag_values: List<String>,
+    }
+
     impl LfTagKeyResource {
         /// A new `LfTagKeyResource` with its required properties set and the optional ones unset.
-        pub fn new(
-            catalog_id: impl Into<Value<String>>,
-            tag_key: impl Into<Value<String>>,
-            tag_values: impl Into<List<String>>,
-        ) -> Self {
+        pub fn new(required: LfTagKeyResourceRequired) -> Self {
             LfTagKeyResource {
-                catalog_id: catalog_id.into(),
-                tag_key: tag_key.into(),
-                tag_values: tag_values.into(),
+                catalog_id: required.catalog_id,
+                tag_key: required.tag_key,
+                tag_values: required.tag_values,
             }
         }
     }
@@ -922,15 +974,22 @@ pub mod principal_permissions {
         pub table_wildcard: Option<serde_json::Value>,
     }
 
+    /// The required properties of a [`TableResource`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct TableResourceRequired {
+        /// `CatalogId`.
+        pub catalog_id: Value<String>,
+        /// `DatabaseName`.
+        pub database_name: Value<String>,
+    }
+
     impl TableResource {
         /// A new `TableResource` with its required properties set and the optional ones unset.
-        pub fn new(
-            catalog_id: impl Into<Value<String>>,
-            database_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: TableResourceRequired) -> Self {
             TableResource {
-                catalog_id: catalog_id.into(),
-                database_name: database_name.into(),
+                catalog_id: required.catalog_id,
+                database_name: required.database_name,
                 name: None,
                 table_wildcard: None,
             }
@@ -961,19 +1020,27 @@ pub mod principal_permissions {
         pub name: Value<String>,
     }
 
+    /// The required properties of a [`TableWithColumnsResource`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct TableWithColumnsResourceRequired {
+        /// `CatalogId`.
+        pub catalog_id: Value<String>,
+        /// `DatabaseName`.
+        pub database_name: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+    }
+
     impl TableWithColumnsResource {
         /// A new `TableWithColumnsResource` with its required properties set and the optional ones unset.
-        pub fn new(
-            catalog_id: impl Into<Value<String>>,
-            database_name: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: TableWithColumnsResourceRequired) -> Self {
             TableWithColumnsResource {
-                catalog_id: catalog_id.into(),
+                catalog_id: required.catalog_id,
                 column_names: None,
                 column_wildcard: None,
-                database_name: database_name.into(),
-                name: name.into(),
+                database_name: required.database_name,
+                name: required.name,
             }
         }
     }
@@ -1298,12 +1365,22 @@ pub mod tag_association {
         pub name: Value<String>,
     }
 
+    /// The required properties of a [`DatabaseResource`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DatabaseResourceRequired {
+        /// `CatalogId`.
+        pub catalog_id: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+    }
+
     impl DatabaseResource {
         /// A new `DatabaseResource` with its required properties set and the optional ones unset.
-        pub fn new(catalog_id: impl Into<Value<String>>, name: impl Into<Value<String>>) -> Self {
+        pub fn new(required: DatabaseResourceRequired) -> Self {
             DatabaseResource {
-                catalog_id: catalog_id.into(),
-                name: name.into(),
+                catalog_id: required.catalog_id,
+                name: required.name,
             }
         }
     }
@@ -1322,17 +1399,25 @@ pub mod tag_association {
         pub tag_values: List<String>,
     }
 
+    /// The required properties of a [`LfTagPair`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct LfTagPairRequired {
+        /// `CatalogId`.
+        pub catalog_id: Value<String>,
+        /// `TagKey`.
+        pub tag_key: Value<String>,
+        /// `TagValues`.
+        pub tag_values: List<String>,
+    }
+
     impl LfTagPair {
         /// A new `LfTagPair` with its required properties set and the optional ones unset.
-        pub fn new(
-            catalog_id: impl Into<Value<String>>,
-            tag_key: impl Into<Value<String>>,
-            tag_values: impl Into<List<String>>,
-        ) -> Self {
+        pub fn new(required: LfTagPairRequired) -> Self {
             LfTagPair {
-                catalog_id: catalog_id.into(),
-                tag_key: tag_key.into(),
-                tag_values: tag_values.into(),
+                catalog_id: required.catalog_id,
+                tag_key: required.tag_key,
+                tag_values: required.tag_values,
             }
         }
     }
@@ -1390,15 +1475,22 @@ pub mod tag_association {
         pub table_wildcard: Option<serde_json::Value>,
     }
 
+    /// The required properties of a [`TableResource`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct TableResourceRequired {
+        /// `CatalogId`.
+        pub catalog_id: Value<String>,
+        /// `DatabaseName`.
+        pub database_name: Value<String>,
+    }
+
     impl TableResource {
         /// A new `TableResource` with its required properties set and the optional ones unset.
-        pub fn new(
-            catalog_id: impl Into<Value<String>>,
-            database_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: TableResourceRequired) -> Self {
             TableResource {
-                catalog_id: catalog_id.into(),
-                database_name: database_name.into(),
+                catalog_id: required.catalog_id,
+                database_name: required.database_name,
                 name: None,
                 table_wildcard: None,
             }
@@ -1422,19 +1514,28 @@ pub mod tag_association {
         pub name: Value<String>,
     }
 
+    /// The required properties of a [`TableWithColumnsResource`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct TableWithColumnsResourceRequired {
+        /// `CatalogId`.
+        pub catalog_id: Value<String>,
+        /// `ColumnNames`.
+        pub column_names: List<String>,
+        /// `DatabaseName`.
+        pub database_name: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+    }
+
     impl TableWithColumnsResource {
         /// A new `TableWithColumnsResource` with its required properties set and the optional ones unset.
-        pub fn new(
-            catalog_id: impl Into<Value<String>>,
-            column_names: impl Into<List<String>>,
-            database_name: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: TableWithColumnsResourceRequired) -> Self {
             TableWithColumnsResource {
-                catalog_id: catalog_id.into(),
-                column_names: column_names.into(),
-                database_name: database_name.into(),
-                name: name.into(),
+                catalog_id: required.catalog_id,
+                column_names: required.column_names,
+                database_name: required.database_name,
+                name: required.name,
             }
         }
     }

@@ -45,18 +45,26 @@ pub mod alias {
         pub routing_config: Option<AliasRoutingConfiguration>,
     }
 
+    /// The required properties of a [`Alias`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct AliasRequired {
+        /// `FunctionName`.
+        pub function_name: Value<String>,
+        /// `FunctionVersion`.
+        pub function_version: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+    }
+
     impl Alias {
         /// A new `Alias` with its required properties set and the optional ones unset.
-        pub fn new(
-            function_name: impl Into<Value<String>>,
-            function_version: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: AliasRequired) -> Self {
             Alias {
                 description: None,
-                function_name: function_name.into(),
-                function_version: function_version.into(),
-                name: name.into(),
+                function_name: required.function_name,
+                function_version: required.function_version,
+                name: required.name,
                 provisioned_concurrency_config: None,
                 routing_config: None,
             }
@@ -368,15 +376,22 @@ pub mod capacity_provider {
         pub subnet_ids: List<String>,
     }
 
+    /// The required properties of a [`CapacityProviderVpcConfig`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct CapacityProviderVpcConfigRequired {
+        /// `SecurityGroupIds`.
+        pub security_group_ids: List<String>,
+        /// `SubnetIds`.
+        pub subnet_ids: List<String>,
+    }
+
     impl CapacityProviderVpcConfig {
         /// A new `CapacityProviderVpcConfig` with its required properties set and the optional ones unset.
-        pub fn new(
-            security_group_ids: impl Into<List<String>>,
-            subnet_ids: impl Into<List<String>>,
-        ) -> Self {
+        pub fn new(required: CapacityProviderVpcConfigRequired) -> Self {
             CapacityProviderVpcConfig {
-                security_group_ids: security_group_ids.into(),
-                subnet_ids: subnet_ids.into(),
+                security_group_ids: required.security_group_ids,
+                subnet_ids: required.subnet_ids,
             }
         }
     }
@@ -790,18 +805,25 @@ pub mod event_invoke_config {
         pub qualifier: Value<String>,
     }
 
+    /// The required properties of a [`EventInvokeConfig`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct EventInvokeConfigRequired {
+        /// `FunctionName`.
+        pub function_name: Value<String>,
+        /// `Qualifier`.
+        pub qualifier: Value<String>,
+    }
+
     impl EventInvokeConfig {
         /// A new `EventInvokeConfig` with its required properties set and the optional ones unset.
-        pub fn new(
-            function_name: impl Into<Value<String>>,
-            qualifier: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: EventInvokeConfigRequired) -> Self {
             EventInvokeConfig {
                 destination_config: None,
-                function_name: function_name.into(),
+                function_name: required.function_name,
                 maximum_event_age_in_seconds: None,
                 maximum_retry_attempts: None,
-                qualifier: qualifier.into(),
+                qualifier: required.qualifier,
             }
         }
     }
@@ -2261,15 +2283,22 @@ pub mod function {
         pub s3_files_config: Option<S3FilesConfig>,
     }
 
+    /// The required properties of a [`FileSystemConfig`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct FileSystemConfigRequired {
+        /// `Arn`.
+        pub arn: Value<String>,
+        /// `LocalMountPath`.
+        pub local_mount_path: Value<String>,
+    }
+
     impl FileSystemConfig {
         /// A new `FileSystemConfig` with its required properties set and the optional ones unset.
-        pub fn new(
-            arn: impl Into<Value<String>>,
-            local_mount_path: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: FileSystemConfigRequired) -> Self {
             FileSystemConfig {
-                arn: arn.into(),
-                local_mount_path: local_mount_path.into(),
+                arn: required.arn,
+                local_mount_path: required.local_mount_path,
                 s3_files_config: None,
             }
         }
@@ -3207,12 +3236,22 @@ pub mod layer_version {
         pub s3_object_version: Option<Value<String>>,
     }
 
+    /// The required properties of a [`Content`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ContentRequired {
+        /// `S3Bucket`.
+        pub s3_bucket: Value<String>,
+        /// `S3Key`.
+        pub s3_key: Value<String>,
+    }
+
     impl Content {
         /// A new `Content` with its required properties set and the optional ones unset.
-        pub fn new(s3_bucket: impl Into<Value<String>>, s3_key: impl Into<Value<String>>) -> Self {
+        pub fn new(required: ContentRequired) -> Self {
             Content {
-                s3_bucket: s3_bucket.into(),
-                s3_key: s3_key.into(),
+                s3_bucket: required.s3_bucket,
+                s3_key: required.s3_key,
                 s3_object_storage_mode: None,
                 s3_object_version: None,
             }
@@ -3527,18 +3566,26 @@ pub mod layer_version_permission {
         pub principal: Value<String>,
     }
 
+    /// The required properties of a [`LayerVersionPermission`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct LayerVersionPermissionRequired {
+        /// `LayerVersionArn`.
+        pub layer_version_arn: Value<String>,
+        /// `Action`.
+        pub action: Value<String>,
+        /// `Principal`.
+        pub principal: Value<String>,
+    }
+
     impl LayerVersionPermission {
         /// A new `LayerVersionPermission` with its required properties set and the optional ones unset.
-        pub fn new(
-            layer_version_arn: impl Into<Value<String>>,
-            action: impl Into<Value<String>>,
-            principal: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: LayerVersionPermissionRequired) -> Self {
             LayerVersionPermission {
-                action: action.into(),
-                layer_version_arn: layer_version_arn.into(),
+                action: required.action,
+                layer_version_arn: required.layer_version_arn,
                 organization_id: None,
-                principal: principal.into(),
+                principal: required.principal,
             }
         }
     }
@@ -3633,38 +3680,55 @@ pub mod microvm_image {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`MicrovmImage`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct MicrovmImageRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `BaseImageArn`.
+        pub base_image_arn: Value<String>,
+        /// `BaseImageVersion`.
+        pub base_image_version: Value<String>,
+        /// `BuildRoleArn`.
+        pub build_role_arn: Value<String>,
+        /// `Description`.
+        pub description: Value<String>,
+        /// `CodeArtifact`.
+        pub code_artifact: CodeArtifact,
+        /// `Logging`.
+        pub logging: Logging,
+        /// `EgressNetworkConnectors`.
+        pub egress_network_connectors: List<String>,
+        /// `CpuConfigurations`.
+        pub cpu_configurations: Vec<CpuConfiguration>,
+        /// `Resources`.
+        pub resources: Vec<Resources>,
+        /// `AdditionalOsCapabilities`.
+        pub additional_os_capabilities: List<AdditionalOsCapabilities>,
+        /// `Hooks`.
+        pub hooks: Hooks,
+        /// `EnvironmentVariables`.
+        pub environment_variables: Vec<EnvironmentVariable>,
+    }
+
     impl MicrovmImage {
         /// A new `MicrovmImage` with its required properties set and the optional ones unset.
-        #[allow(clippy::too_many_arguments)]
-        pub fn new(
-            name: impl Into<Value<String>>,
-            base_image_arn: impl Into<Value<String>>,
-            base_image_version: impl Into<Value<String>>,
-            build_role_arn: impl Into<Value<String>>,
-            description: impl Into<Value<String>>,
-            code_artifact: impl Into<CodeArtifact>,
-            logging: impl Into<Logging>,
-            egress_network_connectors: impl Into<List<String>>,
-            cpu_configurations: impl Into<Vec<CpuConfiguration>>,
-            resources: impl Into<Vec<Resources>>,
-            additional_os_capabilities: impl Into<List<AdditionalOsCapabilities>>,
-            hooks: impl Into<Hooks>,
-            environment_variables: impl Into<Vec<EnvironmentVariable>>,
-        ) -> Self {
+        pub fn new(required: MicrovmImageRequired) -> Self {
             MicrovmImage {
-                additional_os_capabilities: additional_os_capabilities.into(),
-                base_image_arn: base_image_arn.into(),
-                base_image_version: base_image_version.into(),
-                build_role_arn: build_role_arn.into(),
-                code_artifact: code_artifact.into(),
-                cpu_configurations: cpu_configurations.into(),
-                description: description.into(),
-                egress_network_connectors: egress_network_connectors.into(),
-                environment_variables: environment_variables.into(),
-                hooks: hooks.into(),
-                logging: logging.into(),
-                name: name.into(),
-                resources: resources.into(),
+                additional_os_capabilities: required.additional_os_capabilities,
+                base_image_arn: required.base_image_arn,
+                base_image_version: required.base_image_version,
+                build_role_arn: required.build_role_arn,
+                code_artifact: required.code_artifact,
+                cpu_configurations: required.cpu_configurations,
+                description: required.description,
+                egress_network_connectors: required.egress_network_connectors,
+                environment_variables: required.environment_variables,
+                hooks: required.hooks,
+                logging: required.logging,
+                name: required.name,
+                resources: required.resources,
                 tags: None,
             }
         }
@@ -3789,12 +3853,22 @@ pub mod microvm_image {
         pub value: Value<String>,
     }
 
+    /// The required properties of a [`EnvironmentVariable`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct EnvironmentVariableRequired {
+        /// `Key`.
+        pub key: Value<String>,
+        /// `Value`.
+        pub value: Value<String>,
+    }
+
     impl EnvironmentVariable {
         /// A new `EnvironmentVariable` with its required properties set and the optional ones unset.
-        pub fn new(key: impl Into<Value<String>>, value: impl Into<Value<String>>) -> Self {
+        pub fn new(required: EnvironmentVariableRequired) -> Self {
             EnvironmentVariable {
-                key: key.into(),
-                value: value.into(),
+                key: required.key,
+                value: required.value,
             }
         }
     }
@@ -4165,19 +4239,28 @@ pub mod network_connector {
         pub subnet_ids: List<String>,
     }
 
+    /// The required properties of a [`VpcEgressConfiguration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct VpcEgressConfigurationRequired {
+        /// `AssociatedComputeResourceTypes`.
+        pub associated_compute_resource_types: List<AssociatedComputeResourceTypes>,
+        /// `NetworkProtocol`.
+        pub network_protocol: Value<NetworkProtocol>,
+        /// `SecurityGroupIds`.
+        pub security_group_ids: List<String>,
+        /// `SubnetIds`.
+        pub subnet_ids: List<String>,
+    }
+
     impl VpcEgressConfiguration {
         /// A new `VpcEgressConfiguration` with its required properties set and the optional ones unset.
-        pub fn new(
-            associated_compute_resource_types: impl Into<List<AssociatedComputeResourceTypes>>,
-            network_protocol: impl Into<Value<NetworkProtocol>>,
-            security_group_ids: impl Into<List<String>>,
-            subnet_ids: impl Into<List<String>>,
-        ) -> Self {
+        pub fn new(required: VpcEgressConfigurationRequired) -> Self {
             VpcEgressConfiguration {
-                associated_compute_resource_types: associated_compute_resource_types.into(),
-                network_protocol: network_protocol.into(),
-                security_group_ids: security_group_ids.into(),
-                subnet_ids: subnet_ids.into(),
+                associated_compute_resource_types: required.associated_compute_resource_types,
+                network_protocol: required.network_protocol,
+                security_group_ids: required.security_group_ids,
+                subnet_ids: required.subnet_ids,
             }
         }
     }
@@ -4298,20 +4381,28 @@ pub mod permission {
         pub source_arn: Option<Value<String>>,
     }
 
+    /// The required properties of a [`Permission`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct PermissionRequired {
+        /// `FunctionName`.
+        pub function_name: Value<String>,
+        /// `Action`.
+        pub action: Value<String>,
+        /// `Principal`.
+        pub principal: Value<String>,
+    }
+
     impl Permission {
         /// A new `Permission` with its required properties set and the optional ones unset.
-        pub fn new(
-            function_name: impl Into<Value<String>>,
-            action: impl Into<Value<String>>,
-            principal: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: PermissionRequired) -> Self {
             Permission {
-                action: action.into(),
+                action: required.action,
                 event_source_token: None,
-                function_name: function_name.into(),
+                function_name: required.function_name,
                 function_url_auth_type: None,
                 invoked_via_function_url: None,
-                principal: principal.into(),
+                principal: required.principal,
                 principal_org_id: None,
                 source_account: None,
                 source_arn: None,
@@ -4963,20 +5054,29 @@ pub mod web_function_endpoint {
         pub throttle_config: Option<ThrottleConfig>,
     }
 
+    /// The required properties of a [`WebFunctionEndpoint`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct WebFunctionEndpointRequired {
+        /// `FunctionName`.
+        pub function_name: Value<String>,
+        /// `EndpointName`.
+        pub endpoint_name: Value<String>,
+        /// `EndpointType`.
+        pub endpoint_type: Value<EndpointType>,
+        /// `AuthType`.
+        pub auth_type: Value<AuthType>,
+    }
+
     impl WebFunctionEndpoint {
         /// A new `WebFunctionEndpoint` with its required properties set and the optional ones unset.
-        pub fn new(
-            function_name: impl Into<Value<String>>,
-            endpoint_name: impl Into<Value<String>>,
-            endpoint_type: impl Into<Value<EndpointType>>,
-            auth_type: impl Into<Value<AuthType>>,
-        ) -> Self {
+        pub fn new(required: WebFunctionEndpointRequired) -> Self {
             WebFunctionEndpoint {
-                auth_type: auth_type.into(),
+                auth_type: required.auth_type,
                 description: None,
-                endpoint_name: endpoint_name.into(),
-                endpoint_type: endpoint_type.into(),
-                function_name: function_name.into(),
+                endpoint_name: required.endpoint_name,
+                endpoint_type: required.endpoint_type,
+                function_name: required.function_name,
                 regions: None,
                 revision_weights: None,
                 scaling_config: None,
@@ -5384,12 +5484,22 @@ pub mod web_function_revision {
         pub version_id: Option<Value<String>>,
     }
 
+    /// The required properties of a [`S3Object`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct S3ObjectRequired {
+        /// `Bucket`.
+        pub bucket: Value<String>,
+        /// `Key`.
+        pub key: Value<String>,
+    }
+
     impl S3Object {
         /// A new `S3Object` with its required properties set and the optional ones unset.
-        pub fn new(bucket: impl Into<Value<String>>, key: impl Into<Value<String>>) -> Self {
+        pub fn new(required: S3ObjectRequired) -> Self {
             S3Object {
-                bucket: bucket.into(),
-                key: key.into(),
+                bucket: required.bucket,
+                key: required.key,
                 version_id: None,
             }
         }

@@ -38,19 +38,27 @@ pub mod deployment {
         pub workload_name: Value<String>,
     }
 
+    /// The required properties of a [`Deployment`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DeploymentRequired {
+        /// `DeploymentPatternName`.
+        pub deployment_pattern_name: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+        /// `WorkloadName`.
+        pub workload_name: Value<String>,
+    }
+
     impl Deployment {
         /// A new `Deployment` with its required properties set and the optional ones unset.
-        pub fn new(
-            deployment_pattern_name: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-            workload_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: DeploymentRequired) -> Self {
             Deployment {
-                deployment_pattern_name: deployment_pattern_name.into(),
-                name: name.into(),
+                deployment_pattern_name: required.deployment_pattern_name,
+                name: required.name,
                 specifications: None,
                 tags: None,
-                workload_name: workload_name.into(),
+                workload_name: required.workload_name,
             }
         }
     }

@@ -92,14 +92,23 @@ pub mod bot {
         pub test_bot_alias_tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`Bot`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct BotRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `RoleArn`.
+        pub role_arn: Value<String>,
+        /// `DataPrivacy`.
+        pub data_privacy: DataPrivacy,
+        /// `IdleSessionTTLInSeconds`.
+        pub idle_session_ttl_in_seconds: Value<i64>,
+    }
+
     impl Bot {
         /// A new `Bot` with its required properties set and the optional ones unset.
-        pub fn new(
-            name: impl Into<Value<String>>,
-            role_arn: impl Into<Value<String>>,
-            data_privacy: impl Into<DataPrivacy>,
-            idle_session_ttl_in_seconds: impl Into<Value<i64>>,
-        ) -> Self {
+        pub fn new(required: BotRequired) -> Self {
             Bot {
                 auto_build_bot_locales: None,
                 bot_file_s3_location: None,
@@ -107,13 +116,13 @@ pub mod bot {
                 bot_members: None,
                 bot_tags: None,
                 bot_type: None,
-                data_privacy: data_privacy.into(),
+                data_privacy: required.data_privacy,
                 description: None,
                 error_log_settings: None,
-                idle_session_ttl_in_seconds: idle_session_ttl_in_seconds.into(),
-                name: name.into(),
+                idle_session_ttl_in_seconds: required.idle_session_ttl_in_seconds,
+                name: required.name,
                 replication: None,
-                role_arn: role_arn.into(),
+                role_arn: required.role_arn,
                 test_bot_alias_settings: None,
                 test_bot_alias_tags: None,
             }
@@ -185,15 +194,22 @@ pub mod bot {
         pub allow_dtmf_input: Value<bool>,
     }
 
+    /// The required properties of a [`AllowedInputTypes`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct AllowedInputTypesRequired {
+        /// `AllowAudioInput`.
+        pub allow_audio_input: Value<bool>,
+        /// `AllowDTMFInput`.
+        pub allow_dtmf_input: Value<bool>,
+    }
+
     impl AllowedInputTypes {
         /// A new `AllowedInputTypes` with its required properties set and the optional ones unset.
-        pub fn new(
-            allow_audio_input: impl Into<Value<bool>>,
-            allow_dtmf_input: impl Into<Value<bool>>,
-        ) -> Self {
+        pub fn new(required: AllowedInputTypesRequired) -> Self {
             AllowedInputTypes {
-                allow_audio_input: allow_audio_input.into(),
-                allow_dtmf_input: allow_dtmf_input.into(),
+                allow_audio_input: required.allow_audio_input,
+                allow_dtmf_input: required.allow_dtmf_input,
             }
         }
     }
@@ -329,15 +345,22 @@ pub mod bot {
         pub max_length_ms: Value<i64>,
     }
 
+    /// The required properties of a [`AudioSpecification`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct AudioSpecificationRequired {
+        /// `EndTimeoutMs`.
+        pub end_timeout_ms: Value<i64>,
+        /// `MaxLengthMs`.
+        pub max_length_ms: Value<i64>,
+    }
+
     impl AudioSpecification {
         /// A new `AudioSpecification` with its required properties set and the optional ones unset.
-        pub fn new(
-            end_timeout_ms: impl Into<Value<i64>>,
-            max_length_ms: impl Into<Value<i64>>,
-        ) -> Self {
+        pub fn new(required: AudioSpecificationRequired) -> Self {
             AudioSpecification {
-                end_timeout_ms: end_timeout_ms.into(),
-                max_length_ms: max_length_ms.into(),
+                end_timeout_ms: required.end_timeout_ms,
+                max_length_ms: required.max_length_ms,
             }
         }
     }
@@ -708,21 +731,31 @@ pub mod bot {
         pub bot_member_version: Value<String>,
     }
 
+    /// The required properties of a [`BotMember`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct BotMemberRequired {
+        /// `BotMemberAliasId`.
+        pub bot_member_alias_id: Value<String>,
+        /// `BotMemberAliasName`.
+        pub bot_member_alias_name: Value<String>,
+        /// `BotMemberId`.
+        pub bot_member_id: Value<String>,
+        /// `BotMemberName`.
+        pub bot_member_name: Value<String>,
+        /// `BotMemberVersion`.
+        pub bot_member_version: Value<String>,
+    }
+
     impl BotMember {
         /// A new `BotMember` with its required properties set and the optional ones unset.
-        pub fn new(
-            bot_member_alias_id: impl Into<Value<String>>,
-            bot_member_alias_name: impl Into<Value<String>>,
-            bot_member_id: impl Into<Value<String>>,
-            bot_member_name: impl Into<Value<String>>,
-            bot_member_version: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: BotMemberRequired) -> Self {
             BotMember {
-                bot_member_alias_id: bot_member_alias_id.into(),
-                bot_member_alias_name: bot_member_alias_name.into(),
-                bot_member_id: bot_member_id.into(),
-                bot_member_name: bot_member_name.into(),
-                bot_member_version: bot_member_version.into(),
+                bot_member_alias_id: required.bot_member_alias_id,
+                bot_member_alias_name: required.bot_member_alias_name,
+                bot_member_id: required.bot_member_id,
+                bot_member_name: required.bot_member_name,
+                bot_member_version: required.bot_member_version,
             }
         }
     }
@@ -767,12 +800,22 @@ pub mod bot {
         pub value: Value<String>,
     }
 
+    /// The required properties of a [`Button`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ButtonRequired {
+        /// `Text`.
+        pub text: Value<String>,
+        /// `Value`.
+        pub value: Value<String>,
+    }
+
     impl Button {
         /// A new `Button` with its required properties set and the optional ones unset.
-        pub fn new(text: impl Into<Value<String>>, value: impl Into<Value<String>>) -> Self {
+        pub fn new(required: ButtonRequired) -> Self {
             Button {
-                text: text.into(),
-                value: value.into(),
+                text: required.text,
+                value: required.value,
             }
         }
     }
@@ -788,15 +831,22 @@ pub mod bot {
         pub log_prefix: Value<String>,
     }
 
+    /// The required properties of a [`CloudWatchLogGroupLogDestination`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct CloudWatchLogGroupLogDestinationRequired {
+        /// `CloudWatchLogGroupArn`.
+        pub cloud_watch_log_group_arn: Value<String>,
+        /// `LogPrefix`.
+        pub log_prefix: Value<String>,
+    }
+
     impl CloudWatchLogGroupLogDestination {
         /// A new `CloudWatchLogGroupLogDestination` with its required properties set and the optional ones unset.
-        pub fn new(
-            cloud_watch_log_group_arn: impl Into<Value<String>>,
-            log_prefix: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: CloudWatchLogGroupLogDestinationRequired) -> Self {
             CloudWatchLogGroupLogDestination {
-                cloud_watch_log_group_arn: cloud_watch_log_group_arn.into(),
-                log_prefix: log_prefix.into(),
+                cloud_watch_log_group_arn: required.cloud_watch_log_group_arn,
+                log_prefix: required.log_prefix,
             }
         }
     }
@@ -1176,18 +1226,26 @@ pub mod bot {
         pub post_code_hook_specification: PostDialogCodeHookInvocationSpecification,
     }
 
+    /// The required properties of a [`DialogCodeHookInvocationSetting`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DialogCodeHookInvocationSettingRequired {
+        /// `EnableCodeHookInvocation`.
+        pub enable_code_hook_invocation: Value<bool>,
+        /// `IsActive`.
+        pub is_active: Value<bool>,
+        /// `PostCodeHookSpecification`.
+        pub post_code_hook_specification: PostDialogCodeHookInvocationSpecification,
+    }
+
     impl DialogCodeHookInvocationSetting {
         /// A new `DialogCodeHookInvocationSetting` with its required properties set and the optional ones unset.
-        pub fn new(
-            enable_code_hook_invocation: impl Into<Value<bool>>,
-            is_active: impl Into<Value<bool>>,
-            post_code_hook_specification: impl Into<PostDialogCodeHookInvocationSpecification>,
-        ) -> Self {
+        pub fn new(required: DialogCodeHookInvocationSettingRequired) -> Self {
             DialogCodeHookInvocationSetting {
-                enable_code_hook_invocation: enable_code_hook_invocation.into(),
+                enable_code_hook_invocation: required.enable_code_hook_invocation,
                 invocation_label: None,
-                is_active: is_active.into(),
-                post_code_hook_specification: post_code_hook_specification.into(),
+                is_active: required.is_active,
+                post_code_hook_specification: required.post_code_hook_specification,
             }
         }
     }
@@ -1253,19 +1311,28 @@ pub mod bot {
         pub max_length: Value<i64>,
     }
 
+    /// The required properties of a [`DtmfSpecification`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DtmfSpecificationRequired {
+        /// `DeletionCharacter`.
+        pub deletion_character: Value<String>,
+        /// `EndCharacter`.
+        pub end_character: Value<String>,
+        /// `EndTimeoutMs`.
+        pub end_timeout_ms: Value<i64>,
+        /// `MaxLength`.
+        pub max_length: Value<i64>,
+    }
+
     impl DtmfSpecification {
         /// A new `DtmfSpecification` with its required properties set and the optional ones unset.
-        pub fn new(
-            deletion_character: impl Into<Value<String>>,
-            end_character: impl Into<Value<String>>,
-            end_timeout_ms: impl Into<Value<i64>>,
-            max_length: impl Into<Value<i64>>,
-        ) -> Self {
+        pub fn new(required: DtmfSpecificationRequired) -> Self {
             DtmfSpecification {
-                deletion_character: deletion_character.into(),
-                end_character: end_character.into(),
-                end_timeout_ms: end_timeout_ms.into(),
-                max_length: max_length.into(),
+                deletion_character: required.deletion_character,
+                end_character: required.end_character,
+                end_timeout_ms: required.end_timeout_ms,
+                max_length: required.max_length,
             }
         }
     }
@@ -1543,16 +1610,23 @@ pub mod bot {
         pub s3_object_key: Value<String>,
     }
 
+    /// The required properties of a [`GrammarSlotTypeSource`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct GrammarSlotTypeSourceRequired {
+        /// `S3BucketName`.
+        pub s3_bucket_name: Value<String>,
+        /// `S3ObjectKey`.
+        pub s3_object_key: Value<String>,
+    }
+
     impl GrammarSlotTypeSource {
         /// A new `GrammarSlotTypeSource` with its required properties set and the optional ones unset.
-        pub fn new(
-            s3_bucket_name: impl Into<Value<String>>,
-            s3_object_key: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: GrammarSlotTypeSourceRequired) -> Self {
             GrammarSlotTypeSource {
                 kms_key_arn: None,
-                s3_bucket_name: s3_bucket_name.into(),
-                s3_object_key: s3_object_key.into(),
+                s3_bucket_name: required.s3_bucket_name,
+                s3_object_key: required.s3_object_key,
             }
         }
     }
@@ -2027,15 +2101,22 @@ pub mod bot {
         pub lambda_arn: Value<String>,
     }
 
+    /// The required properties of a [`LambdaCodeHook`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct LambdaCodeHookRequired {
+        /// `CodeHookInterfaceVersion`.
+        pub code_hook_interface_version: Value<String>,
+        /// `LambdaArn`.
+        pub lambda_arn: Value<String>,
+    }
+
     impl LambdaCodeHook {
         /// A new `LambdaCodeHook` with its required properties set and the optional ones unset.
-        pub fn new(
-            code_hook_interface_version: impl Into<Value<String>>,
-            lambda_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: LambdaCodeHookRequired) -> Self {
             LambdaCodeHook {
-                code_hook_interface_version: code_hook_interface_version.into(),
-                lambda_arn: lambda_arn.into(),
+                code_hook_interface_version: required.code_hook_interface_version,
+                lambda_arn: required.lambda_arn,
             }
         }
     }
@@ -2218,17 +2299,25 @@ pub mod bot {
         pub turns_to_live: Value<i64>,
     }
 
+    /// The required properties of a [`OutputContext`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct OutputContextRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `TimeToLiveInSeconds`.
+        pub time_to_live_in_seconds: Value<i64>,
+        /// `TurnsToLive`.
+        pub turns_to_live: Value<i64>,
+    }
+
     impl OutputContext {
         /// A new `OutputContext` with its required properties set and the optional ones unset.
-        pub fn new(
-            name: impl Into<Value<String>>,
-            time_to_live_in_seconds: impl Into<Value<i64>>,
-            turns_to_live: impl Into<Value<i64>>,
-        ) -> Self {
+        pub fn new(required: OutputContextRequired) -> Self {
             OutputContext {
-                name: name.into(),
-                time_to_live_in_seconds: time_to_live_in_seconds.into(),
-                turns_to_live: turns_to_live.into(),
+                name: required.name,
+                time_to_live_in_seconds: required.time_to_live_in_seconds,
+                turns_to_live: required.turns_to_live,
             }
         }
     }
@@ -2533,18 +2622,26 @@ pub mod bot {
         pub query_filter_string_enabled: Value<bool>,
     }
 
+    /// The required properties of a [`QnAKendraConfiguration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct QnAKendraConfigurationRequired {
+        /// `ExactResponse`.
+        pub exact_response: Value<bool>,
+        /// `KendraIndex`.
+        pub kendra_index: Value<String>,
+        /// `QueryFilterStringEnabled`.
+        pub query_filter_string_enabled: Value<bool>,
+    }
+
     impl QnAKendraConfiguration {
         /// A new `QnAKendraConfiguration` with its required properties set and the optional ones unset.
-        pub fn new(
-            exact_response: impl Into<Value<bool>>,
-            kendra_index: impl Into<Value<String>>,
-            query_filter_string_enabled: impl Into<Value<bool>>,
-        ) -> Self {
+        pub fn new(required: QnAKendraConfigurationRequired) -> Self {
             QnAKendraConfiguration {
-                exact_response: exact_response.into(),
-                kendra_index: kendra_index.into(),
+                exact_response: required.exact_response,
+                kendra_index: required.kendra_index,
                 query_filter_string: None,
-                query_filter_string_enabled: query_filter_string_enabled.into(),
+                query_filter_string_enabled: required.query_filter_string_enabled,
             }
         }
     }
@@ -2634,16 +2731,23 @@ pub mod bot {
         pub s3_bucket_arn: Value<String>,
     }
 
+    /// The required properties of a [`S3BucketLogDestination`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct S3BucketLogDestinationRequired {
+        /// `LogPrefix`.
+        pub log_prefix: Value<String>,
+        /// `S3BucketArn`.
+        pub s3_bucket_arn: Value<String>,
+    }
+
     impl S3BucketLogDestination {
         /// A new `S3BucketLogDestination` with its required properties set and the optional ones unset.
-        pub fn new(
-            log_prefix: impl Into<Value<String>>,
-            s3_bucket_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: S3BucketLogDestinationRequired) -> Self {
             S3BucketLogDestination {
                 kms_key_arn: None,
-                log_prefix: log_prefix.into(),
-                s3_bucket_arn: s3_bucket_arn.into(),
+                log_prefix: required.log_prefix,
+                s3_bucket_arn: required.s3_bucket_arn,
             }
         }
     }
@@ -2664,15 +2768,22 @@ pub mod bot {
         pub s3_object_version: Option<Value<String>>,
     }
 
+    /// The required properties of a [`S3Location`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct S3LocationRequired {
+        /// `S3Bucket`.
+        pub s3_bucket: Value<String>,
+        /// `S3ObjectKey`.
+        pub s3_object_key: Value<String>,
+    }
+
     impl S3Location {
         /// A new `S3Location` with its required properties set and the optional ones unset.
-        pub fn new(
-            s3_bucket: impl Into<Value<String>>,
-            s3_object_key: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: S3LocationRequired) -> Self {
             S3Location {
-                s3_bucket: s3_bucket.into(),
-                s3_object_key: s3_object_key.into(),
+                s3_bucket: required.s3_bucket,
+                s3_object_key: required.s3_object_key,
                 s3_object_version: None,
             }
         }
@@ -2815,21 +2926,29 @@ pub mod bot {
         pub value_elicitation_setting: SlotValueElicitationSetting,
     }
 
+    /// The required properties of a [`Slot`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SlotRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `SlotTypeName`.
+        pub slot_type_name: Value<String>,
+        /// `ValueElicitationSetting`.
+        pub value_elicitation_setting: SlotValueElicitationSetting,
+    }
+
     impl Slot {
         /// A new `Slot` with its required properties set and the optional ones unset.
-        pub fn new(
-            name: impl Into<Value<String>>,
-            slot_type_name: impl Into<Value<String>>,
-            value_elicitation_setting: impl Into<SlotValueElicitationSetting>,
-        ) -> Self {
+        pub fn new(required: SlotRequired) -> Self {
             Slot {
                 description: None,
                 multiple_values_setting: None,
-                name: name.into(),
+                name: required.name,
                 obfuscation_setting: None,
-                slot_type_name: slot_type_name.into(),
+                slot_type_name: required.slot_type_name,
                 sub_slot_setting: None,
-                value_elicitation_setting: value_elicitation_setting.into(),
+                value_elicitation_setting: required.value_elicitation_setting,
             }
         }
     }
@@ -3359,18 +3478,26 @@ pub mod bot {
         pub timeout_in_seconds: Value<i64>,
     }
 
+    /// The required properties of a [`StillWaitingResponseSpecification`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct StillWaitingResponseSpecificationRequired {
+        /// `FrequencyInSeconds`.
+        pub frequency_in_seconds: Value<i64>,
+        /// `MessageGroupsList`.
+        pub message_groups_list: Vec<MessageGroup>,
+        /// `TimeoutInSeconds`.
+        pub timeout_in_seconds: Value<i64>,
+    }
+
     impl StillWaitingResponseSpecification {
         /// A new `StillWaitingResponseSpecification` with its required properties set and the optional ones unset.
-        pub fn new(
-            frequency_in_seconds: impl Into<Value<i64>>,
-            message_groups_list: impl Into<Vec<MessageGroup>>,
-            timeout_in_seconds: impl Into<Value<i64>>,
-        ) -> Self {
+        pub fn new(required: StillWaitingResponseSpecificationRequired) -> Self {
             StillWaitingResponseSpecification {
                 allow_interrupt: None,
-                frequency_in_seconds: frequency_in_seconds.into(),
-                message_groups_list: message_groups_list.into(),
-                timeout_in_seconds: timeout_in_seconds.into(),
+                frequency_in_seconds: required.frequency_in_seconds,
+                message_groups_list: required.message_groups_list,
+                timeout_in_seconds: required.timeout_in_seconds,
             }
         }
     }
@@ -3630,17 +3757,24 @@ pub mod bot {
         pub waiting_response: ResponseSpecification,
     }
 
+    /// The required properties of a [`WaitAndContinueSpecification`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct WaitAndContinueSpecificationRequired {
+        /// `ContinueResponse`.
+        pub continue_response: ResponseSpecification,
+        /// `WaitingResponse`.
+        pub waiting_response: ResponseSpecification,
+    }
+
     impl WaitAndContinueSpecification {
         /// A new `WaitAndContinueSpecification` with its required properties set and the optional ones unset.
-        pub fn new(
-            continue_response: impl Into<ResponseSpecification>,
-            waiting_response: impl Into<ResponseSpecification>,
-        ) -> Self {
+        pub fn new(required: WaitAndContinueSpecificationRequired) -> Self {
             WaitAndContinueSpecification {
-                continue_response: continue_response.into(),
+                continue_response: required.continue_response,
                 is_active: None,
                 still_waiting_response: None,
-                waiting_response: waiting_response.into(),
+                waiting_response: required.waiting_response,
             }
         }
     }
@@ -4155,17 +4289,24 @@ pub mod bot_alias {
         pub sentiment_analysis_settings: Option<SentimentAnalysisSettings>,
     }
 
+    /// The required properties of a [`BotAlias`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct BotAliasRequired {
+        /// `BotId`.
+        pub bot_id: Value<String>,
+        /// `BotAliasName`.
+        pub bot_alias_name: Value<String>,
+    }
+
     impl BotAlias {
         /// A new `BotAlias` with its required properties set and the optional ones unset.
-        pub fn new(
-            bot_id: impl Into<Value<String>>,
-            bot_alias_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: BotAliasRequired) -> Self {
             BotAlias {
                 bot_alias_locale_settings: None,
-                bot_alias_name: bot_alias_name.into(),
+                bot_alias_name: required.bot_alias_name,
                 bot_alias_tags: None,
-                bot_id: bot_id.into(),
+                bot_id: required.bot_id,
                 bot_version: None,
                 conversation_log_settings: None,
                 description: None,
@@ -4315,15 +4456,22 @@ pub mod bot_alias {
         pub log_prefix: Value<String>,
     }
 
+    /// The required properties of a [`CloudWatchLogGroupLogDestination`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct CloudWatchLogGroupLogDestinationRequired {
+        /// `CloudWatchLogGroupArn`.
+        pub cloud_watch_log_group_arn: Value<String>,
+        /// `LogPrefix`.
+        pub log_prefix: Value<String>,
+    }
+
     impl CloudWatchLogGroupLogDestination {
         /// A new `CloudWatchLogGroupLogDestination` with its required properties set and the optional ones unset.
-        pub fn new(
-            cloud_watch_log_group_arn: impl Into<Value<String>>,
-            log_prefix: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: CloudWatchLogGroupLogDestinationRequired) -> Self {
             CloudWatchLogGroupLogDestination {
-                cloud_watch_log_group_arn: cloud_watch_log_group_arn.into(),
-                log_prefix: log_prefix.into(),
+                cloud_watch_log_group_arn: required.cloud_watch_log_group_arn,
+                log_prefix: required.log_prefix,
             }
         }
     }
@@ -4378,15 +4526,22 @@ pub mod bot_alias {
         pub lambda_arn: Value<String>,
     }
 
+    /// The required properties of a [`LambdaCodeHook`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct LambdaCodeHookRequired {
+        /// `CodeHookInterfaceVersion`.
+        pub code_hook_interface_version: Value<String>,
+        /// `LambdaArn`.
+        pub lambda_arn: Value<String>,
+    }
+
     impl LambdaCodeHook {
         /// A new `LambdaCodeHook` with its required properties set and the optional ones unset.
-        pub fn new(
-            code_hook_interface_version: impl Into<Value<String>>,
-            lambda_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: LambdaCodeHookRequired) -> Self {
             LambdaCodeHook {
-                code_hook_interface_version: code_hook_interface_version.into(),
-                lambda_arn: lambda_arn.into(),
+                code_hook_interface_version: required.code_hook_interface_version,
+                lambda_arn: required.lambda_arn,
             }
         }
     }
@@ -4407,16 +4562,23 @@ pub mod bot_alias {
         pub s3_bucket_arn: Value<String>,
     }
 
+    /// The required properties of a [`S3BucketLogDestination`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct S3BucketLogDestinationRequired {
+        /// `LogPrefix`.
+        pub log_prefix: Value<String>,
+        /// `S3BucketArn`.
+        pub s3_bucket_arn: Value<String>,
+    }
+
     impl S3BucketLogDestination {
         /// A new `S3BucketLogDestination` with its required properties set and the optional ones unset.
-        pub fn new(
-            log_prefix: impl Into<Value<String>>,
-            s3_bucket_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: S3BucketLogDestinationRequired) -> Self {
             S3BucketLogDestination {
                 kms_key_arn: None,
-                log_prefix: log_prefix.into(),
-                s3_bucket_arn: s3_bucket_arn.into(),
+                log_prefix: required.log_prefix,
+                s3_bucket_arn: required.s3_bucket_arn,
             }
         }
     }

@@ -255,33 +255,46 @@ pub mod license {
         pub validity: ValidityDateFormat,
     }
 
+    /// The required properties of a [`License`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct LicenseRequired {
+        /// `LicenseName`.
+        pub license_name: Value<String>,
+        /// `ProductName`.
+        pub product_name: Value<String>,
+        /// `Issuer`.
+        pub issuer: IssuerData,
+        /// `HomeRegion`.
+        pub home_region: Value<String>,
+        /// `Validity`.
+        pub validity: ValidityDateFormat,
+        /// `ConsumptionConfiguration`.
+        pub consumption_configuration: ConsumptionConfiguration,
+        /// `Entitlements`.
+        pub entitlements: Vec<Entitlement>,
+        /// `Beneficiary`.
+        pub beneficiary: Value<String>,
+        /// `ProductSKU`.
+        pub product_sku: Value<String>,
+    }
+
     impl License {
         /// A new `License` with its required properties set and the optional ones unset.
-        #[allow(clippy::too_many_arguments)]
-        pub fn new(
-            license_name: impl Into<Value<String>>,
-            product_name: impl Into<Value<String>>,
-            issuer: impl Into<IssuerData>,
-            home_region: impl Into<Value<String>>,
-            validity: impl Into<ValidityDateFormat>,
-            consumption_configuration: impl Into<ConsumptionConfiguration>,
-            entitlements: impl Into<Vec<Entitlement>>,
-            beneficiary: impl Into<Value<String>>,
-            product_sku: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: LicenseRequired) -> Self {
             License {
-                beneficiary: beneficiary.into(),
-                consumption_configuration: consumption_configuration.into(),
-                entitlements: entitlements.into(),
-                home_region: home_region.into(),
-                issuer: issuer.into(),
+                beneficiary: required.beneficiary,
+                consumption_configuration: required.consumption_configuration,
+                entitlements: required.entitlements,
+                home_region: required.home_region,
+                issuer: required.issuer,
                 license_metadata: None,
-                license_name: license_name.into(),
-                product_name: product_name.into(),
-                product_sku: product_sku.into(),
+                license_name: required.license_name,
+                product_name: required.product_name,
+                product_sku: required.product_sku,
                 status: None,
                 tags: None,
-                validity: validity.into(),
+                validity: required.validity,
             }
         }
     }
@@ -456,12 +469,22 @@ pub mod license {
         pub value: Value<String>,
     }
 
+    /// The required properties of a [`Metadata`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct MetadataRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `Value`.
+        pub value: Value<String>,
+    }
+
     impl Metadata {
         /// A new `Metadata` with its required properties set and the optional ones unset.
-        pub fn new(name: impl Into<Value<String>>, value: impl Into<Value<String>>) -> Self {
+        pub fn new(required: MetadataRequired) -> Self {
             Metadata {
-                name: name.into(),
-                value: value.into(),
+                name: required.name,
+                value: required.value,
             }
         }
     }
@@ -494,12 +517,22 @@ pub mod license {
         pub end: Value<String>,
     }
 
+    /// The required properties of a [`ValidityDateFormat`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ValidityDateFormatRequired {
+        /// `Begin`.
+        pub begin: Value<String>,
+        /// `End`.
+        pub end: Value<String>,
+    }
+
     impl ValidityDateFormat {
         /// A new `ValidityDateFormat` with its required properties set and the optional ones unset.
-        pub fn new(begin: impl Into<Value<String>>, end: impl Into<Value<String>>) -> Self {
+        pub fn new(required: ValidityDateFormatRequired) -> Self {
             ValidityDateFormat {
-                begin: begin.into(),
-                end: end.into(),
+                begin: required.begin,
+                end: required.end,
             }
         }
     }
@@ -1009,17 +1042,25 @@ pub mod license_asset_rule_set {
         pub value_to_match: List<String>,
     }
 
+    /// The required properties of a [`MatchingRuleStatement`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct MatchingRuleStatementRequired {
+        /// `Constraint`.
+        pub constraint: Value<String>,
+        /// `KeyToMatch`.
+        pub key_to_match: Value<String>,
+        /// `ValueToMatch`.
+        pub value_to_match: List<String>,
+    }
+
     impl MatchingRuleStatement {
         /// A new `MatchingRuleStatement` with its required properties set and the optional ones unset.
-        pub fn new(
-            constraint: impl Into<Value<String>>,
-            key_to_match: impl Into<Value<String>>,
-            value_to_match: impl Into<List<String>>,
-        ) -> Self {
+        pub fn new(required: MatchingRuleStatementRequired) -> Self {
             MatchingRuleStatement {
-                constraint: constraint.into(),
-                key_to_match: key_to_match.into(),
-                value_to_match: value_to_match.into(),
+                constraint: required.constraint,
+                key_to_match: required.key_to_match,
+                value_to_match: required.value_to_match,
             }
         }
     }
@@ -1260,15 +1301,23 @@ pub mod license_configuration {
         pub product_information_filter_value: Option<List<String>>,
     }
 
+    /// The required properties of a [`ProductInformationFilter`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ProductInformationFilterRequired {
+        /// `ProductInformationFilterComparator`.
+        pub product_information_filter_comparator: Value<String>,
+        /// `ProductInformationFilterName`.
+        pub product_information_filter_name: Value<String>,
+    }
+
     impl ProductInformationFilter {
         /// A new `ProductInformationFilter` with its required properties set and the optional ones unset.
-        pub fn new(
-            product_information_filter_comparator: impl Into<Value<String>>,
-            product_information_filter_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ProductInformationFilterRequired) -> Self {
             ProductInformationFilter {
-                product_information_filter_comparator: product_information_filter_comparator.into(),
-                product_information_filter_name: product_information_filter_name.into(),
+                product_information_filter_comparator: required
+                    .product_information_filter_comparator,
+                product_information_filter_name: required.product_information_filter_name,
                 product_information_filter_value: None,
             }
         }

@@ -67,27 +67,38 @@ pub mod alarm {
         pub treat_missing_data: Option<Value<TreatMissingData>>,
     }
 
+    /// The required properties of a [`Alarm`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct AlarmRequired {
+        /// `AlarmName`.
+        pub alarm_name: Value<String>,
+        /// `MonitoredResourceName`.
+        pub monitored_resource_name: Value<String>,
+        /// `MetricName`.
+        pub metric_name: Value<MetricName>,
+        /// `ComparisonOperator`.
+        pub comparison_operator: Value<ComparisonOperator>,
+        /// `EvaluationPeriods`.
+        pub evaluation_periods: Value<i64>,
+        /// `Threshold`.
+        pub threshold: Value<f64>,
+    }
+
     impl Alarm {
         /// A new `Alarm` with its required properties set and the optional ones unset.
-        pub fn new(
-            alarm_name: impl Into<Value<String>>,
-            monitored_resource_name: impl Into<Value<String>>,
-            metric_name: impl Into<Value<MetricName>>,
-            comparison_operator: impl Into<Value<ComparisonOperator>>,
-            evaluation_periods: impl Into<Value<i64>>,
-            threshold: impl Into<Value<f64>>,
-        ) -> Self {
+        pub fn new(required: AlarmRequired) -> Self {
             Alarm {
-                alarm_name: alarm_name.into(),
-                comparison_operator: comparison_operator.into(),
+                alarm_name: required.alarm_name,
+                comparison_operator: required.comparison_operator,
                 contact_protocols: None,
                 datapoints_to_alarm: None,
-                evaluation_periods: evaluation_periods.into(),
-                metric_name: metric_name.into(),
-                monitored_resource_name: monitored_resource_name.into(),
+                evaluation_periods: required.evaluation_periods,
+                metric_name: required.metric_name,
+                monitored_resource_name: required.monitored_resource_name,
                 notification_enabled: None,
                 notification_triggers: None,
-                threshold: threshold.into(),
+                threshold: required.threshold,
                 treat_missing_data: None,
             }
         }
@@ -438,16 +449,23 @@ pub mod bucket {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`Bucket`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct BucketRequired {
+        /// `BucketName`.
+        pub bucket_name: Value<String>,
+        /// `BundleId`.
+        pub bundle_id: Value<String>,
+    }
+
     impl Bucket {
         /// A new `Bucket` with its required properties set and the optional ones unset.
-        pub fn new(
-            bucket_name: impl Into<Value<String>>,
-            bundle_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: BucketRequired) -> Self {
             Bucket {
                 access_rules: None,
-                bucket_name: bucket_name.into(),
-                bundle_id: bundle_id.into(),
+                bucket_name: required.bucket_name,
+                bundle_id: required.bundle_id,
                 object_versioning: None,
                 read_only_access_accounts: None,
                 resources_receiving_access: None,
@@ -556,15 +574,22 @@ pub mod certificate {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`Certificate`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct CertificateRequired {
+        /// `CertificateName`.
+        pub certificate_name: Value<String>,
+        /// `DomainName`.
+        pub domain_name: Value<String>,
+    }
+
     impl Certificate {
         /// A new `Certificate` with its required properties set and the optional ones unset.
-        pub fn new(
-            certificate_name: impl Into<Value<String>>,
-            domain_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: CertificateRequired) -> Self {
             Certificate {
-                certificate_name: certificate_name.into(),
-                domain_name: domain_name.into(),
+                certificate_name: required.certificate_name,
+                domain_name: required.domain_name,
                 subject_alternative_names: None,
                 tags: None,
             }
@@ -1219,28 +1244,38 @@ pub mod database {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`Database`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DatabaseRequired {
+        /// `RelationalDatabaseName`.
+        pub relational_database_name: Value<String>,
+        /// `RelationalDatabaseBlueprintId`.
+        pub relational_database_blueprint_id: Value<String>,
+        /// `RelationalDatabaseBundleId`.
+        pub relational_database_bundle_id: Value<String>,
+        /// `MasterDatabaseName`.
+        pub master_database_name: Value<String>,
+        /// `MasterUsername`.
+        pub master_username: Value<String>,
+    }
+
     impl Database {
         /// A new `Database` with its required properties set and the optional ones unset.
-        pub fn new(
-            relational_database_name: impl Into<Value<String>>,
-            relational_database_blueprint_id: impl Into<Value<String>>,
-            relational_database_bundle_id: impl Into<Value<String>>,
-            master_database_name: impl Into<Value<String>>,
-            master_username: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: DatabaseRequired) -> Self {
             Database {
                 availability_zone: None,
                 backup_retention: None,
                 ca_certificate_identifier: None,
-                master_database_name: master_database_name.into(),
+                master_database_name: required.master_database_name,
                 master_user_password: None,
-                master_username: master_username.into(),
+                master_username: required.master_username,
                 preferred_backup_window: None,
                 preferred_maintenance_window: None,
                 publicly_accessible: None,
-                relational_database_blueprint_id: relational_database_blueprint_id.into(),
-                relational_database_bundle_id: relational_database_bundle_id.into(),
-                relational_database_name: relational_database_name.into(),
+                relational_database_blueprint_id: required.relational_database_blueprint_id,
+                relational_database_bundle_id: required.relational_database_bundle_id,
+                relational_database_name: required.relational_database_name,
                 relational_database_parameters: None,
                 rotate_master_user_password: None,
                 tags: None,
@@ -1357,15 +1392,22 @@ pub mod database_snapshot {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`DatabaseSnapshot`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DatabaseSnapshotRequired {
+        /// `RelationalDatabaseSnapshotName`.
+        pub relational_database_snapshot_name: Value<String>,
+        /// `RelationalDatabaseName`.
+        pub relational_database_name: Value<String>,
+    }
+
     impl DatabaseSnapshot {
         /// A new `DatabaseSnapshot` with its required properties set and the optional ones unset.
-        pub fn new(
-            relational_database_snapshot_name: impl Into<Value<String>>,
-            relational_database_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: DatabaseSnapshotRequired) -> Self {
             DatabaseSnapshot {
-                relational_database_name: relational_database_name.into(),
-                relational_database_snapshot_name: relational_database_snapshot_name.into(),
+                relational_database_name: required.relational_database_name,
+                relational_database_snapshot_name: required.relational_database_snapshot_name,
                 tags: None,
             }
         }
@@ -1774,15 +1816,22 @@ pub mod disk_snapshot {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`DiskSnapshot`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DiskSnapshotRequired {
+        /// `DiskSnapshotName`.
+        pub disk_snapshot_name: Value<String>,
+        /// `DiskName`.
+        pub disk_name: Value<String>,
+    }
+
     impl DiskSnapshot {
         /// A new `DiskSnapshot` with its required properties set and the optional ones unset.
-        pub fn new(
-            disk_snapshot_name: impl Into<Value<String>>,
-            disk_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: DiskSnapshotRequired) -> Self {
             DiskSnapshot {
-                disk_name: disk_name.into(),
-                disk_snapshot_name: disk_snapshot_name.into(),
+                disk_name: required.disk_name,
+                disk_snapshot_name: required.disk_snapshot_name,
                 tags: None,
             }
         }
@@ -1924,24 +1973,33 @@ pub mod distribution {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`Distribution`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DistributionRequired {
+        /// `DistributionName`.
+        pub distribution_name: Value<String>,
+        /// `BundleId`.
+        pub bundle_id: Value<String>,
+        /// `DefaultCacheBehavior`.
+        pub default_cache_behavior: CacheBehavior,
+        /// `Origin`.
+        pub origin: InputOrigin,
+    }
+
     impl Distribution {
         /// A new `Distribution` with its required properties set and the optional ones unset.
-        pub fn new(
-            distribution_name: impl Into<Value<String>>,
-            bundle_id: impl Into<Value<String>>,
-            default_cache_behavior: impl Into<CacheBehavior>,
-            origin: impl Into<InputOrigin>,
-        ) -> Self {
+        pub fn new(required: DistributionRequired) -> Self {
             Distribution {
-                bundle_id: bundle_id.into(),
+                bundle_id: required.bundle_id,
                 cache_behavior_settings: None,
                 cache_behaviors: None,
                 certificate_name: None,
-                default_cache_behavior: default_cache_behavior.into(),
-                distribution_name: distribution_name.into(),
+                default_cache_behavior: required.default_cache_behavior,
+                distribution_name: required.distribution_name,
                 ip_address_type: None,
                 is_enabled: None,
-                origin: origin.into(),
+                origin: required.origin,
                 tags: None,
             }
         }
@@ -2505,19 +2563,27 @@ pub mod domain {
         pub type_: Value<Type>,
     }
 
+    /// The required properties of a [`DomainEntry`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DomainEntryRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `Target`.
+        pub target: Value<String>,
+        /// `Type`.
+        pub type_: Value<Type>,
+    }
+
     impl DomainEntry {
         /// A new `DomainEntry` with its required properties set and the optional ones unset.
-        pub fn new(
-            name: impl Into<Value<String>>,
-            target: impl Into<Value<String>>,
-            type_: impl Into<Value<Type>>,
-        ) -> Self {
+        pub fn new(required: DomainEntryRequired) -> Self {
             DomainEntry {
                 id: None,
                 is_alias: None,
-                name: name.into(),
-                target: target.into(),
-                type_: type_.into(),
+                name: required.name,
+                target: required.target,
+                type_: required.type_,
             }
         }
     }
@@ -2644,20 +2710,28 @@ pub mod instance {
         pub user_data: Option<Value<String>>,
     }
 
+    /// The required properties of a [`Instance`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct InstanceRequired {
+        /// `InstanceName`.
+        pub instance_name: Value<String>,
+        /// `BlueprintId`.
+        pub blueprint_id: Value<String>,
+        /// `BundleId`.
+        pub bundle_id: Value<String>,
+    }
+
     impl Instance {
         /// A new `Instance` with its required properties set and the optional ones unset.
-        pub fn new(
-            instance_name: impl Into<Value<String>>,
-            blueprint_id: impl Into<Value<String>>,
-            bundle_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: InstanceRequired) -> Self {
             Instance {
                 add_ons: None,
                 availability_zone: None,
-                blueprint_id: blueprint_id.into(),
-                bundle_id: bundle_id.into(),
+                blueprint_id: required.blueprint_id,
+                bundle_id: required.bundle_id,
                 hardware: None,
-                instance_name: instance_name.into(),
+                instance_name: required.instance_name,
                 key_pair_name: None,
                 location: None,
                 networking: None,
@@ -2857,16 +2931,26 @@ pub mod instance {
         pub size_in_gb: Option<Value<String>>,
     }
 
+    /// The required properties of a [`Disk`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DiskRequired {
+        /// `DiskName`.
+        pub disk_name: Value<String>,
+        /// `Path`.
+        pub path: Value<String>,
+    }
+
     impl Disk {
         /// A new `Disk` with its required properties set and the optional ones unset.
-        pub fn new(disk_name: impl Into<Value<String>>, path: impl Into<Value<String>>) -> Self {
+        pub fn new(required: DiskRequired) -> Self {
             Disk {
                 attached_to: None,
                 attachment_state: None,
-                disk_name: disk_name.into(),
+                disk_name: required.disk_name,
                 iops: None,
                 is_system_disk: None,
-                path: path.into(),
+                path: required.path,
                 size_in_gb: None,
             }
         }
@@ -3150,15 +3234,22 @@ pub mod instance_snapshot {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`InstanceSnapshot`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct InstanceSnapshotRequired {
+        /// `InstanceSnapshotName`.
+        pub instance_snapshot_name: Value<String>,
+        /// `InstanceName`.
+        pub instance_name: Value<String>,
+    }
+
     impl InstanceSnapshot {
         /// A new `InstanceSnapshot` with its required properties set and the optional ones unset.
-        pub fn new(
-            instance_snapshot_name: impl Into<Value<String>>,
-            instance_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: InstanceSnapshotRequired) -> Self {
             InstanceSnapshot {
-                instance_name: instance_name.into(),
-                instance_snapshot_name: instance_snapshot_name.into(),
+                instance_name: required.instance_name,
+                instance_snapshot_name: required.instance_snapshot_name,
                 tags: None,
             }
         }
@@ -3513,20 +3604,28 @@ pub mod load_balancer_tls_certificate {
         pub load_balancer_name: Value<String>,
     }
 
+    /// The required properties of a [`LoadBalancerTlsCertificate`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct LoadBalancerTlsCertificateRequired {
+        /// `LoadBalancerName`.
+        pub load_balancer_name: Value<String>,
+        /// `CertificateName`.
+        pub certificate_name: Value<String>,
+        /// `CertificateDomainName`.
+        pub certificate_domain_name: Value<String>,
+    }
+
     impl LoadBalancerTlsCertificate {
         /// A new `LoadBalancerTlsCertificate` with its required properties set and the optional ones unset.
-        pub fn new(
-            load_balancer_name: impl Into<Value<String>>,
-            certificate_name: impl Into<Value<String>>,
-            certificate_domain_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: LoadBalancerTlsCertificateRequired) -> Self {
             LoadBalancerTlsCertificate {
                 certificate_alternative_names: None,
-                certificate_domain_name: certificate_domain_name.into(),
-                certificate_name: certificate_name.into(),
+                certificate_domain_name: required.certificate_domain_name,
+                certificate_name: required.certificate_name,
                 https_redirection_enabled: None,
                 is_attached: None,
-                load_balancer_name: load_balancer_name.into(),
+                load_balancer_name: required.load_balancer_name,
             }
         }
     }

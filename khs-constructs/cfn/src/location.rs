@@ -128,15 +128,22 @@ pub mod api_key {
         pub package: Value<String>,
     }
 
+    /// The required properties of a [`AndroidApp`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct AndroidAppRequired {
+        /// `CertificateFingerprint`.
+        pub certificate_fingerprint: Value<String>,
+        /// `Package`.
+        pub package: Value<String>,
+    }
+
     impl AndroidApp {
         /// A new `AndroidApp` with its required properties set and the optional ones unset.
-        pub fn new(
-            certificate_fingerprint: impl Into<Value<String>>,
-            package: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: AndroidAppRequired) -> Self {
             AndroidApp {
-                certificate_fingerprint: certificate_fingerprint.into(),
-                package: package.into(),
+                certificate_fingerprint: required.certificate_fingerprint,
+                package: required.package,
             }
         }
     }
@@ -167,18 +174,25 @@ pub mod api_key {
         pub allow_resources: List<String>,
     }
 
+    /// The required properties of a [`ApiKeyRestrictions`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ApiKeyRestrictionsRequired {
+        /// `AllowActions`.
+        pub allow_actions: List<String>,
+        /// `AllowResources`.
+        pub allow_resources: List<String>,
+    }
+
     impl ApiKeyRestrictions {
         /// A new `ApiKeyRestrictions` with its required properties set and the optional ones unset.
-        pub fn new(
-            allow_actions: impl Into<List<String>>,
-            allow_resources: impl Into<List<String>>,
-        ) -> Self {
+        pub fn new(required: ApiKeyRestrictionsRequired) -> Self {
             ApiKeyRestrictions {
-                allow_actions: allow_actions.into(),
+                allow_actions: required.allow_actions,
                 allow_android_apps: None,
                 allow_apple_apps: None,
                 allow_referers: None,
-                allow_resources: allow_resources.into(),
+                allow_resources: required.allow_resources,
             }
         }
     }
@@ -525,17 +539,24 @@ pub mod place_index {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`PlaceIndex`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct PlaceIndexRequired {
+        /// `DataSource`.
+        pub data_source: Value<String>,
+        /// `IndexName`.
+        pub index_name: Value<String>,
+    }
+
     impl PlaceIndex {
         /// A new `PlaceIndex` with its required properties set and the optional ones unset.
-        pub fn new(
-            data_source: impl Into<Value<String>>,
-            index_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: PlaceIndexRequired) -> Self {
             PlaceIndex {
-                data_source: data_source.into(),
+                data_source: required.data_source,
                 data_source_configuration: None,
                 description: None,
-                index_name: index_name.into(),
+                index_name: required.index_name,
                 pricing_plan: None,
                 tags: None,
             }
@@ -691,15 +712,22 @@ pub mod route_calculator {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`RouteCalculator`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct RouteCalculatorRequired {
+        /// `DataSource`.
+        pub data_source: Value<String>,
+        /// `CalculatorName`.
+        pub calculator_name: Value<String>,
+    }
+
     impl RouteCalculator {
         /// A new `RouteCalculator` with its required properties set and the optional ones unset.
-        pub fn new(
-            data_source: impl Into<Value<String>>,
-            calculator_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: RouteCalculatorRequired) -> Self {
             RouteCalculator {
-                calculator_name: calculator_name.into(),
-                data_source: data_source.into(),
+                calculator_name: required.calculator_name,
+                data_source: required.data_source,
                 description: None,
                 pricing_plan: None,
                 tags: None,
@@ -978,15 +1006,22 @@ pub mod tracker_consumer {
         pub tracker_name: Value<String>,
     }
 
+    /// The required properties of a [`TrackerConsumer`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct TrackerConsumerRequired {
+        /// `ConsumerArn`.
+        pub consumer_arn: Value<String>,
+        /// `TrackerName`.
+        pub tracker_name: Value<String>,
+    }
+
     impl TrackerConsumer {
         /// A new `TrackerConsumer` with its required properties set and the optional ones unset.
-        pub fn new(
-            consumer_arn: impl Into<Value<String>>,
-            tracker_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: TrackerConsumerRequired) -> Self {
             TrackerConsumer {
-                consumer_arn: consumer_arn.into(),
-                tracker_name: tracker_name.into(),
+                consumer_arn: required.consumer_arn,
+                tracker_name: required.tracker_name,
             }
         }
     }

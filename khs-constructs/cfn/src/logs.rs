@@ -37,17 +37,25 @@ pub mod account_policy {
         pub selection_criteria: Option<Value<String>>,
     }
 
+    /// The required properties of a [`AccountPolicy`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct AccountPolicyRequired {
+        /// `PolicyName`.
+        pub policy_name: Value<String>,
+        /// `PolicyType`.
+        pub policy_type: Value<PolicyType>,
+        /// `PolicyDocument`.
+        pub policy_document: Value<String>,
+    }
+
     impl AccountPolicy {
         /// A new `AccountPolicy` with its required properties set and the optional ones unset.
-        pub fn new(
-            policy_name: impl Into<Value<String>>,
-            policy_type: impl Into<Value<PolicyType>>,
-            policy_document: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: AccountPolicyRequired) -> Self {
             AccountPolicy {
-                policy_document: policy_document.into(),
-                policy_name: policy_name.into(),
-                policy_type: policy_type.into(),
+                policy_document: required.policy_document,
+                policy_name: required.policy_name,
+                policy_type: required.policy_type,
                 scope: None,
                 selection_criteria: None,
             }
@@ -196,15 +204,22 @@ pub mod delivery {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`Delivery`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DeliveryRequired {
+        /// `DeliverySourceName`.
+        pub delivery_source_name: Value<String>,
+        /// `DeliveryDestinationArn`.
+        pub delivery_destination_arn: Value<String>,
+    }
+
     impl Delivery {
         /// A new `Delivery` with its required properties set and the optional ones unset.
-        pub fn new(
-            delivery_source_name: impl Into<Value<String>>,
-            delivery_destination_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: DeliveryRequired) -> Self {
             Delivery {
-                delivery_destination_arn: delivery_destination_arn.into(),
-                delivery_source_name: delivery_source_name.into(),
+                delivery_destination_arn: required.delivery_destination_arn,
+                delivery_source_name: required.delivery_source_name,
                 field_delimiter: None,
                 record_fields: None,
                 s3_enable_hive_compatible_path: None,
@@ -520,19 +535,27 @@ pub mod destination {
         pub target_arn: Value<String>,
     }
 
+    /// The required properties of a [`Destination`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DestinationRequired {
+        /// `DestinationName`.
+        pub destination_name: Value<String>,
+        /// `TargetArn`.
+        pub target_arn: Value<String>,
+        /// `RoleArn`.
+        pub role_arn: Value<String>,
+    }
+
     impl Destination {
         /// A new `Destination` with its required properties set and the optional ones unset.
-        pub fn new(
-            destination_name: impl Into<Value<String>>,
-            target_arn: impl Into<Value<String>>,
-            role_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: DestinationRequired) -> Self {
             Destination {
-                destination_name: destination_name.into(),
+                destination_name: required.destination_name,
                 destination_policy: None,
-                role_arn: role_arn.into(),
+                role_arn: required.role_arn,
                 tags: None,
-                target_arn: target_arn.into(),
+                target_arn: required.target_arn,
             }
         }
     }
@@ -1123,21 +1146,29 @@ pub mod metric_filter {
         pub metric_transformations: Vec<MetricTransformation>,
     }
 
+    /// The required properties of a [`MetricFilter`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct MetricFilterRequired {
+        /// `FilterPattern`.
+        pub filter_pattern: Value<String>,
+        /// `LogGroupName`.
+        pub log_group_name: Value<String>,
+        /// `MetricTransformations`.
+        pub metric_transformations: Vec<MetricTransformation>,
+    }
+
     impl MetricFilter {
         /// A new `MetricFilter` with its required properties set and the optional ones unset.
-        pub fn new(
-            filter_pattern: impl Into<Value<String>>,
-            log_group_name: impl Into<Value<String>>,
-            metric_transformations: impl Into<Vec<MetricTransformation>>,
-        ) -> Self {
+        pub fn new(required: MetricFilterRequired) -> Self {
             MetricFilter {
                 apply_on_transformed_logs: None,
                 emit_system_field_dimensions: None,
                 field_selection_criteria: None,
                 filter_name: None,
-                filter_pattern: filter_pattern.into(),
-                log_group_name: log_group_name.into(),
-                metric_transformations: metric_transformations.into(),
+                filter_pattern: required.filter_pattern,
+                log_group_name: required.log_group_name,
+                metric_transformations: required.metric_transformations,
             }
         }
     }
@@ -1169,12 +1200,22 @@ pub mod metric_filter {
         pub value: Value<String>,
     }
 
+    /// The required properties of a [`Dimension`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DimensionRequired {
+        /// `Key`.
+        pub key: Value<String>,
+        /// `Value`.
+        pub value: Value<String>,
+    }
+
     impl Dimension {
         /// A new `Dimension` with its required properties set and the optional ones unset.
-        pub fn new(key: impl Into<Value<String>>, value: impl Into<Value<String>>) -> Self {
+        pub fn new(required: DimensionRequired) -> Self {
             Dimension {
-                key: key.into(),
-                value: value.into(),
+                key: required.key,
+                value: required.value,
             }
         }
     }
@@ -1208,19 +1249,27 @@ pub mod metric_filter {
         pub unit: Option<Value<Unit>>,
     }
 
+    /// The required properties of a [`MetricTransformation`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct MetricTransformationRequired {
+        /// `MetricName`.
+        pub metric_name: Value<String>,
+        /// `MetricNamespace`.
+        pub metric_namespace: Value<String>,
+        /// `MetricValue`.
+        pub metric_value: Value<String>,
+    }
+
     impl MetricTransformation {
         /// A new `MetricTransformation` with its required properties set and the optional ones unset.
-        pub fn new(
-            metric_name: impl Into<Value<String>>,
-            metric_namespace: impl Into<Value<String>>,
-            metric_value: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: MetricTransformationRequired) -> Self {
             MetricTransformation {
                 default_value: None,
                 dimensions: None,
-                metric_name: metric_name.into(),
-                metric_namespace: metric_namespace.into(),
-                metric_value: metric_value.into(),
+                metric_name: required.metric_name,
+                metric_namespace: required.metric_namespace,
+                metric_value: required.metric_value,
                 unit: None,
             }
         }
@@ -1391,15 +1440,25 @@ pub mod query_definition {
         pub query_string: Value<String>,
     }
 
+    /// The required properties of a [`QueryDefinition`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct QueryDefinitionRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `QueryString`.
+        pub query_string: Value<String>,
+    }
+
     impl QueryDefinition {
         /// A new `QueryDefinition` with its required properties set and the optional ones unset.
-        pub fn new(name: impl Into<Value<String>>, query_string: impl Into<Value<String>>) -> Self {
+        pub fn new(required: QueryDefinitionRequired) -> Self {
             QueryDefinition {
                 log_group_names: None,
-                name: name.into(),
+                name: required.name,
                 parameters: None,
                 query_language: None,
-                query_string: query_string.into(),
+                query_string: required.query_string,
             }
         }
     }
@@ -1628,25 +1687,35 @@ pub mod scheduled_query {
         pub timezone: Option<Value<String>>,
     }
 
+    /// The required properties of a [`ScheduledQuery`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ScheduledQueryRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `QueryLanguage`.
+        pub query_language: Value<QueryLanguage>,
+        /// `QueryString`.
+        pub query_string: Value<String>,
+        /// `ScheduleExpression`.
+        pub schedule_expression: Value<String>,
+        /// `ExecutionRoleArn`.
+        pub execution_role_arn: Value<String>,
+    }
+
     impl ScheduledQuery {
         /// A new `ScheduledQuery` with its required properties set and the optional ones unset.
-        pub fn new(
-            name: impl Into<Value<String>>,
-            query_language: impl Into<Value<QueryLanguage>>,
-            query_string: impl Into<Value<String>>,
-            schedule_expression: impl Into<Value<String>>,
-            execution_role_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ScheduledQueryRequired) -> Self {
             ScheduledQuery {
                 description: None,
                 destination_configuration: None,
-                execution_role_arn: execution_role_arn.into(),
+                execution_role_arn: required.execution_role_arn,
                 log_group_identifiers: None,
-                name: name.into(),
-                query_language: query_language.into(),
-                query_string: query_string.into(),
+                name: required.name,
+                query_language: required.query_language,
+                query_string: required.query_string,
                 schedule_end_time: None,
-                schedule_expression: schedule_expression.into(),
+                schedule_expression: required.schedule_expression,
                 schedule_start_time: None,
                 start_time_offset: None,
                 state: None,
@@ -1733,15 +1802,22 @@ pub mod scheduled_query {
         pub role_arn: Value<String>,
     }
 
+    /// The required properties of a [`S3Configuration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct S3ConfigurationRequired {
+        /// `DestinationIdentifier`.
+        pub destination_identifier: Value<String>,
+        /// `RoleArn`.
+        pub role_arn: Value<String>,
+    }
+
     impl S3Configuration {
         /// A new `S3Configuration` with its required properties set and the optional ones unset.
-        pub fn new(
-            destination_identifier: impl Into<Value<String>>,
-            role_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: S3ConfigurationRequired) -> Self {
             S3Configuration {
-                destination_identifier: destination_identifier.into(),
-                role_arn: role_arn.into(),
+                destination_identifier: required.destination_identifier,
+                role_arn: required.role_arn,
             }
         }
     }
@@ -1757,12 +1833,22 @@ pub mod scheduled_query {
         pub value: Value<String>,
     }
 
+    /// The required properties of a [`Tags`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct TagsRequired {
+        /// `Key`.
+        pub key: Value<String>,
+        /// `Value`.
+        pub value: Value<String>,
+    }
+
     impl Tags {
         /// A new `Tags` with its required properties set and the optional ones unset.
-        pub fn new(key: impl Into<Value<String>>, value: impl Into<Value<String>>) -> Self {
+        pub fn new(required: TagsRequired) -> Self {
             Tags {
-                key: key.into(),
-                value: value.into(),
+                key: required.key,
+                value: required.value,
             }
         }
     }
@@ -1973,22 +2059,30 @@ pub mod subscription_filter {
         pub role_arn: Option<Value<String>>,
     }
 
+    /// The required properties of a [`SubscriptionFilter`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SubscriptionFilterRequired {
+        /// `DestinationArn`.
+        pub destination_arn: Value<String>,
+        /// `FilterPattern`.
+        pub filter_pattern: Value<String>,
+        /// `LogGroupName`.
+        pub log_group_name: Value<String>,
+    }
+
     impl SubscriptionFilter {
         /// A new `SubscriptionFilter` with its required properties set and the optional ones unset.
-        pub fn new(
-            destination_arn: impl Into<Value<String>>,
-            filter_pattern: impl Into<Value<String>>,
-            log_group_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: SubscriptionFilterRequired) -> Self {
             SubscriptionFilter {
                 apply_on_transformed_logs: None,
-                destination_arn: destination_arn.into(),
+                destination_arn: required.destination_arn,
                 distribution: None,
                 emit_system_fields: None,
                 field_selection_criteria: None,
                 filter_name: None,
-                filter_pattern: filter_pattern.into(),
-                log_group_name: log_group_name.into(),
+                filter_pattern: required.filter_pattern,
+                log_group_name: required.log_group_name,
                 role_arn: None,
             }
         }
@@ -2105,13 +2199,23 @@ pub mod transformer {
         pub value: Value<String>,
     }
 
+    /// The required properties of a [`AddKeyEntry`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct AddKeyEntryRequired {
+        /// `Key`.
+        pub key: Value<String>,
+        /// `Value`.
+        pub value: Value<String>,
+    }
+
     impl AddKeyEntry {
         /// A new `AddKeyEntry` with its required properties set and the optional ones unset.
-        pub fn new(key: impl Into<Value<String>>, value: impl Into<Value<String>>) -> Self {
+        pub fn new(required: AddKeyEntryRequired) -> Self {
             AddKeyEntry {
-                key: key.into(),
+                key: required.key,
                 overwrite_if_exists: None,
-                value: value.into(),
+                value: required.value,
             }
         }
     }
@@ -2166,13 +2270,23 @@ pub mod transformer {
         pub target: Value<String>,
     }
 
+    /// The required properties of a [`CopyValueEntry`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct CopyValueEntryRequired {
+        /// `Source`.
+        pub source: Value<String>,
+        /// `Target`.
+        pub target: Value<String>,
+    }
+
     impl CopyValueEntry {
         /// A new `CopyValueEntry` with its required properties set and the optional ones unset.
-        pub fn new(source: impl Into<Value<String>>, target: impl Into<Value<String>>) -> Self {
+        pub fn new(required: CopyValueEntryRequired) -> Self {
             CopyValueEntry {
                 overwrite_if_exists: None,
-                source: source.into(),
-                target: target.into(),
+                source: required.source,
+                target: required.target,
             }
         }
     }
@@ -2243,19 +2357,27 @@ pub mod transformer {
         pub target_timezone: Option<Value<String>>,
     }
 
+    /// The required properties of a [`DateTimeConverter`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DateTimeConverterRequired {
+        /// `MatchPatterns`.
+        pub match_patterns: Vec<serde_json::Value>,
+        /// `Source`.
+        pub source: Value<String>,
+        /// `Target`.
+        pub target: Value<String>,
+    }
+
     impl DateTimeConverter {
         /// A new `DateTimeConverter` with its required properties set and the optional ones unset.
-        pub fn new(
-            match_patterns: impl Into<Vec<serde_json::Value>>,
-            source: impl Into<Value<String>>,
-            target: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: DateTimeConverterRequired) -> Self {
             DateTimeConverter {
                 locale: None,
-                match_patterns: match_patterns.into(),
-                source: source.into(),
+                match_patterns: required.match_patterns,
+                source: required.source,
                 source_timezone: None,
-                target: target.into(),
+                target: required.target,
                 target_format: None,
                 target_timezone: None,
             }
@@ -2333,14 +2455,24 @@ pub mod transformer {
         pub value_key: Option<Value<String>>,
     }
 
+    /// The required properties of a [`ListToMap`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ListToMapRequired {
+        /// `Key`.
+        pub key: Value<String>,
+        /// `Source`.
+        pub source: Value<String>,
+    }
+
     impl ListToMap {
         /// A new `ListToMap` with its required properties set and the optional ones unset.
-        pub fn new(key: impl Into<Value<String>>, source: impl Into<Value<String>>) -> Self {
+        pub fn new(required: ListToMapRequired) -> Self {
             ListToMap {
                 flatten: None,
                 flattened_element: None,
-                key: key.into(),
-                source: source.into(),
+                key: required.key,
+                source: required.source,
                 target: None,
                 value_key: None,
             }
@@ -2380,13 +2512,23 @@ pub mod transformer {
         pub target: Value<String>,
     }
 
+    /// The required properties of a [`MoveKeyEntry`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct MoveKeyEntryRequired {
+        /// `Source`.
+        pub source: Value<String>,
+        /// `Target`.
+        pub target: Value<String>,
+    }
+
     impl MoveKeyEntry {
         /// A new `MoveKeyEntry` with its required properties set and the optional ones unset.
-        pub fn new(source: impl Into<Value<String>>, target: impl Into<Value<String>>) -> Self {
+        pub fn new(required: MoveKeyEntryRequired) -> Self {
             MoveKeyEntry {
                 overwrite_if_exists: None,
-                source: source.into(),
-                target: target.into(),
+                source: required.source,
+                target: required.target,
             }
         }
     }
@@ -2741,13 +2883,23 @@ pub mod transformer {
         pub rename_to: Value<String>,
     }
 
+    /// The required properties of a [`RenameKeyEntry`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct RenameKeyEntryRequired {
+        /// `Key`.
+        pub key: Value<String>,
+        /// `RenameTo`.
+        pub rename_to: Value<String>,
+    }
+
     impl RenameKeyEntry {
         /// A new `RenameKeyEntry` with its required properties set and the optional ones unset.
-        pub fn new(key: impl Into<Value<String>>, rename_to: impl Into<Value<String>>) -> Self {
+        pub fn new(required: RenameKeyEntryRequired) -> Self {
             RenameKeyEntry {
-                key: key.into(),
+                key: required.key,
                 overwrite_if_exists: None,
-                rename_to: rename_to.into(),
+                rename_to: required.rename_to,
             }
         }
     }
@@ -2797,12 +2949,22 @@ pub mod transformer {
         pub source: Value<String>,
     }
 
+    /// The required properties of a [`SplitStringEntry`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SplitStringEntryRequired {
+        /// `Delimiter`.
+        pub delimiter: Value<String>,
+        /// `Source`.
+        pub source: Value<String>,
+    }
+
     impl SplitStringEntry {
         /// A new `SplitStringEntry` with its required properties set and the optional ones unset.
-        pub fn new(delimiter: impl Into<Value<String>>, source: impl Into<Value<String>>) -> Self {
+        pub fn new(required: SplitStringEntryRequired) -> Self {
             SplitStringEntry {
-                delimiter: delimiter.into(),
-                source: source.into(),
+                delimiter: required.delimiter,
+                source: required.source,
             }
         }
     }
@@ -2838,17 +3000,25 @@ pub mod transformer {
         pub to: Value<String>,
     }
 
+    /// The required properties of a [`SubstituteStringEntry`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SubstituteStringEntryRequired {
+        /// `From`.
+        pub from: Value<String>,
+        /// `Source`.
+        pub source: Value<String>,
+        /// `To`.
+        pub to: Value<String>,
+    }
+
     impl SubstituteStringEntry {
         /// A new `SubstituteStringEntry` with its required properties set and the optional ones unset.
-        pub fn new(
-            from: impl Into<Value<String>>,
-            source: impl Into<Value<String>>,
-            to: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: SubstituteStringEntryRequired) -> Self {
             SubstituteStringEntry {
-                from: from.into(),
-                source: source.into(),
-                to: to.into(),
+                from: required.from,
+                source: required.source,
+                to: required.to,
             }
         }
     }

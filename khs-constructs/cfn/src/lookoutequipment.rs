@@ -59,23 +59,33 @@ pub mod inference_scheduler {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`InferenceScheduler`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct InferenceSchedulerRequired {
+        /// `DataInputConfiguration`.
+        pub data_input_configuration: DataInputConfiguration,
+        /// `DataOutputConfiguration`.
+        pub data_output_configuration: DataOutputConfiguration,
+        /// `DataUploadFrequency`.
+        pub data_upload_frequency: Value<DataUploadFrequency>,
+        /// `ModelName`.
+        pub model_name: Value<String>,
+        /// `RoleArn`.
+        pub role_arn: Value<String>,
+    }
+
     impl InferenceScheduler {
         /// A new `InferenceScheduler` with its required properties set and the optional ones unset.
-        pub fn new(
-            data_input_configuration: impl Into<DataInputConfiguration>,
-            data_output_configuration: impl Into<DataOutputConfiguration>,
-            data_upload_frequency: impl Into<Value<DataUploadFrequency>>,
-            model_name: impl Into<Value<String>>,
-            role_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: InferenceSchedulerRequired) -> Self {
             InferenceScheduler {
                 data_delay_offset_in_minutes: None,
-                data_input_configuration: data_input_configuration.into(),
-                data_output_configuration: data_output_configuration.into(),
-                data_upload_frequency: data_upload_frequency.into(),
+                data_input_configuration: required.data_input_configuration,
+                data_output_configuration: required.data_output_configuration,
+                data_upload_frequency: required.data_upload_frequency,
                 inference_scheduler_name: None,
-                model_name: model_name.into(),
-                role_arn: role_arn.into(),
+                model_name: required.model_name,
+                role_arn: required.role_arn,
                 server_side_kms_key_id: None,
                 tags: None,
             }

@@ -155,17 +155,25 @@ pub mod deployment {
         pub environment_id: Value<String>,
     }
 
+    /// The required properties of a [`Deployment`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DeploymentRequired {
+        /// `EnvironmentId`.
+        pub environment_id: Value<String>,
+        /// `ApplicationId`.
+        pub application_id: Value<String>,
+        /// `ApplicationVersion`.
+        pub application_version: Value<i64>,
+    }
+
     impl Deployment {
         /// A new `Deployment` with its required properties set and the optional ones unset.
-        pub fn new(
-            environment_id: impl Into<Value<String>>,
-            application_id: impl Into<Value<String>>,
-            application_version: impl Into<Value<i64>>,
-        ) -> Self {
+        pub fn new(required: DeploymentRequired) -> Self {
             Deployment {
-                application_id: application_id.into(),
-                application_version: application_version.into(),
-                environment_id: environment_id.into(),
+                application_id: required.application_id,
+                application_version: required.application_version,
+                environment_id: required.environment_id,
             }
         }
     }
@@ -295,21 +303,29 @@ pub mod environment {
         pub tags: Option<BTreeMap<String, Value<String>>>,
     }
 
+    /// The required properties of a [`Environment`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct EnvironmentRequired {
+        /// `EngineType`.
+        pub engine_type: Value<EngineType>,
+        /// `InstanceType`.
+        pub instance_type: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+    }
+
     impl Environment {
         /// A new `Environment` with its required properties set and the optional ones unset.
-        pub fn new(
-            engine_type: impl Into<Value<EngineType>>,
-            instance_type: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: EnvironmentRequired) -> Self {
             Environment {
                 description: None,
-                engine_type: engine_type.into(),
+                engine_type: required.engine_type,
                 engine_version: None,
                 high_availability_config: None,
-                instance_type: instance_type.into(),
+                instance_type: required.instance_type,
                 kms_key_id: None,
-                name: name.into(),
+                name: required.name,
                 network_type: None,
                 preferred_maintenance_window: None,
                 publicly_accessible: None,

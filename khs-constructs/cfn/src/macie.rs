@@ -136,16 +136,26 @@ pub mod custom_data_identifier {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`CustomDataIdentifier`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct CustomDataIdentifierRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `Regex`.
+        pub regex: Value<String>,
+    }
+
     impl CustomDataIdentifier {
         /// A new `CustomDataIdentifier` with its required properties set and the optional ones unset.
-        pub fn new(name: impl Into<Value<String>>, regex: impl Into<Value<String>>) -> Self {
+        pub fn new(required: CustomDataIdentifierRequired) -> Self {
             CustomDataIdentifier {
                 description: None,
                 ignore_words: None,
                 keywords: None,
                 maximum_match_distance: None,
-                name: name.into(),
-                regex: regex.into(),
+                name: required.name,
+                regex: required.regex,
                 tags: None,
             }
         }

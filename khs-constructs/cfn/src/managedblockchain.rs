@@ -311,15 +311,22 @@ pub mod member {
         pub admin_username: Value<String>,
     }
 
+    /// The required properties of a [`MemberFabricConfiguration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct MemberFabricConfigurationRequired {
+        /// `AdminPassword`.
+        pub admin_password: Value<String>,
+        /// `AdminUsername`.
+        pub admin_username: Value<String>,
+    }
+
     impl MemberFabricConfiguration {
         /// A new `MemberFabricConfiguration` with its required properties set and the optional ones unset.
-        pub fn new(
-            admin_password: impl Into<Value<String>>,
-            admin_username: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: MemberFabricConfigurationRequired) -> Self {
             MemberFabricConfiguration {
-                admin_password: admin_password.into(),
-                admin_username: admin_username.into(),
+                admin_password: required.admin_password,
+                admin_username: required.admin_username,
             }
         }
     }
@@ -374,21 +381,30 @@ pub mod member {
         pub voting_policy: VotingPolicy,
     }
 
+    /// The required properties of a [`NetworkConfiguration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct NetworkConfigurationRequired {
+        /// `Framework`.
+        pub framework: Value<String>,
+        /// `FrameworkVersion`.
+        pub framework_version: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+        /// `VotingPolicy`.
+        pub voting_policy: VotingPolicy,
+    }
+
     impl NetworkConfiguration {
         /// A new `NetworkConfiguration` with its required properties set and the optional ones unset.
-        pub fn new(
-            framework: impl Into<Value<String>>,
-            framework_version: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-            voting_policy: impl Into<VotingPolicy>,
-        ) -> Self {
+        pub fn new(required: NetworkConfigurationRequired) -> Self {
             NetworkConfiguration {
                 description: None,
-                framework: framework.into(),
-                framework_version: framework_version.into(),
-                name: name.into(),
+                framework: required.framework,
+                framework_version: required.framework_version,
+                name: required.name,
                 network_framework_configuration: None,
-                voting_policy: voting_policy.into(),
+                voting_policy: required.voting_policy,
             }
         }
     }
@@ -537,15 +553,22 @@ pub mod node {
         pub instance_type: Value<String>,
     }
 
+    /// The required properties of a [`NodeConfiguration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct NodeConfigurationRequired {
+        /// `AvailabilityZone`.
+        pub availability_zone: Value<String>,
+        /// `InstanceType`.
+        pub instance_type: Value<String>,
+    }
+
     impl NodeConfiguration {
         /// A new `NodeConfiguration` with its required properties set and the optional ones unset.
-        pub fn new(
-            availability_zone: impl Into<Value<String>>,
-            instance_type: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: NodeConfigurationRequired) -> Self {
             NodeConfiguration {
-                availability_zone: availability_zone.into(),
-                instance_type: instance_type.into(),
+                availability_zone: required.availability_zone,
+                instance_type: required.instance_type,
             }
         }
     }

@@ -56,21 +56,29 @@ pub mod bridge {
         pub sources: Vec<BridgeSource>,
     }
 
+    /// The required properties of a [`Bridge`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct BridgeRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `PlacementArn`.
+        pub placement_arn: Value<String>,
+        /// `Sources`.
+        pub sources: Vec<BridgeSource>,
+    }
+
     impl Bridge {
         /// A new `Bridge` with its required properties set and the optional ones unset.
-        pub fn new(
-            name: impl Into<Value<String>>,
-            placement_arn: impl Into<Value<String>>,
-            sources: impl Into<Vec<BridgeSource>>,
-        ) -> Self {
+        pub fn new(required: BridgeRequired) -> Self {
             Bridge {
                 egress_gateway_bridge: None,
                 ingress_gateway_bridge: None,
-                name: name.into(),
+                name: required.name,
                 outputs: None,
-                placement_arn: placement_arn.into(),
+                placement_arn: required.placement_arn,
                 source_failover_config: None,
-                sources: sources.into(),
+                sources: required.sources,
             }
         }
     }
@@ -128,13 +136,23 @@ pub mod bridge {
         pub name: Value<String>,
     }
 
+    /// The required properties of a [`BridgeFlowSource`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct BridgeFlowSourceRequired {
+        /// `FlowArn`.
+        pub flow_arn: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+    }
+
     impl BridgeFlowSource {
         /// A new `BridgeFlowSource` with its required properties set and the optional ones unset.
-        pub fn new(flow_arn: impl Into<Value<String>>, name: impl Into<Value<String>>) -> Self {
+        pub fn new(required: BridgeFlowSourceRequired) -> Self {
             BridgeFlowSource {
-                flow_arn: flow_arn.into(),
+                flow_arn: required.flow_arn,
                 flow_vpc_interface_attachment: None,
-                name: name.into(),
+                name: required.name,
             }
         }
     }
@@ -162,23 +180,34 @@ pub mod bridge {
         pub ttl: Value<i64>,
     }
 
+    /// The required properties of a [`BridgeNetworkOutput`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct BridgeNetworkOutputRequired {
+        /// `IpAddress`.
+        pub ip_address: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+        /// `NetworkName`.
+        pub network_name: Value<String>,
+        /// `Port`.
+        pub port: Value<i64>,
+        /// `Protocol`.
+        pub protocol: Value<ProtocolEnum>,
+        /// `Ttl`.
+        pub ttl: Value<i64>,
+    }
+
     impl BridgeNetworkOutput {
         /// A new `BridgeNetworkOutput` with its required properties set and the optional ones unset.
-        pub fn new(
-            ip_address: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-            network_name: impl Into<Value<String>>,
-            port: impl Into<Value<i64>>,
-            protocol: impl Into<Value<ProtocolEnum>>,
-            ttl: impl Into<Value<i64>>,
-        ) -> Self {
+        pub fn new(required: BridgeNetworkOutputRequired) -> Self {
             BridgeNetworkOutput {
-                ip_address: ip_address.into(),
-                name: name.into(),
-                network_name: network_name.into(),
-                port: port.into(),
-                protocol: protocol.into(),
-                ttl: ttl.into(),
+                ip_address: required.ip_address,
+                name: required.name,
+                network_name: required.network_name,
+                port: required.port,
+                protocol: required.protocol,
+                ttl: required.ttl,
             }
         }
     }
@@ -211,22 +240,32 @@ pub mod bridge {
         pub protocol: Value<ProtocolEnum>,
     }
 
+    /// The required properties of a [`BridgeNetworkSource`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct BridgeNetworkSourceRequired {
+        /// `MulticastIp`.
+        pub multicast_ip: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+        /// `NetworkName`.
+        pub network_name: Value<String>,
+        /// `Port`.
+        pub port: Value<i64>,
+        /// `Protocol`.
+        pub protocol: Value<ProtocolEnum>,
+    }
+
     impl BridgeNetworkSource {
         /// A new `BridgeNetworkSource` with its required properties set and the optional ones unset.
-        pub fn new(
-            multicast_ip: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-            network_name: impl Into<Value<String>>,
-            port: impl Into<Value<i64>>,
-            protocol: impl Into<Value<ProtocolEnum>>,
-        ) -> Self {
+        pub fn new(required: BridgeNetworkSourceRequired) -> Self {
             BridgeNetworkSource {
-                multicast_ip: multicast_ip.into(),
+                multicast_ip: required.multicast_ip,
                 multicast_source_settings: None,
-                name: name.into(),
-                network_name: network_name.into(),
-                port: port.into(),
-                protocol: protocol.into(),
+                name: required.name,
+                network_name: required.network_name,
+                port: required.port,
+                protocol: required.protocol,
             }
         }
     }
@@ -327,12 +366,22 @@ pub mod bridge {
         pub max_outputs: Value<i64>,
     }
 
+    /// The required properties of a [`IngressGatewayBridge`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct IngressGatewayBridgeRequired {
+        /// `MaxBitrate`.
+        pub max_bitrate: Value<i64>,
+        /// `MaxOutputs`.
+        pub max_outputs: Value<i64>,
+    }
+
     impl IngressGatewayBridge {
         /// A new `IngressGatewayBridge` with its required properties set and the optional ones unset.
-        pub fn new(max_bitrate: impl Into<Value<i64>>, max_outputs: impl Into<Value<i64>>) -> Self {
+        pub fn new(required: IngressGatewayBridgeRequired) -> Self {
             IngressGatewayBridge {
-                max_bitrate: max_bitrate.into(),
-                max_outputs: max_outputs.into(),
+                max_bitrate: required.max_bitrate,
+                max_outputs: required.max_outputs,
             }
         }
     }
@@ -495,17 +544,25 @@ pub mod bridge_output {
         pub network_output: BridgeNetworkOutput,
     }
 
+    /// The required properties of a [`BridgeOutput`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct BridgeOutputRequired {
+        /// `BridgeArn`.
+        pub bridge_arn: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+        /// `NetworkOutput`.
+        pub network_output: BridgeNetworkOutput,
+    }
+
     impl BridgeOutput {
         /// A new `BridgeOutput` with its required properties set and the optional ones unset.
-        pub fn new(
-            bridge_arn: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-            network_output: impl Into<BridgeNetworkOutput>,
-        ) -> Self {
+        pub fn new(required: BridgeOutputRequired) -> Self {
             BridgeOutput {
-                bridge_arn: bridge_arn.into(),
-                name: name.into(),
-                network_output: network_output.into(),
+                bridge_arn: required.bridge_arn,
+                name: required.name,
+                network_output: required.network_output,
             }
         }
     }
@@ -546,21 +603,31 @@ pub mod bridge_output {
         pub ttl: Value<i64>,
     }
 
+    /// The required properties of a [`BridgeNetworkOutput`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct BridgeNetworkOutputRequired {
+        /// `IpAddress`.
+        pub ip_address: Value<String>,
+        /// `NetworkName`.
+        pub network_name: Value<String>,
+        /// `Port`.
+        pub port: Value<i64>,
+        /// `Protocol`.
+        pub protocol: Value<Protocol>,
+        /// `Ttl`.
+        pub ttl: Value<i64>,
+    }
+
     impl BridgeNetworkOutput {
         /// A new `BridgeNetworkOutput` with its required properties set and the optional ones unset.
-        pub fn new(
-            ip_address: impl Into<Value<String>>,
-            network_name: impl Into<Value<String>>,
-            port: impl Into<Value<i64>>,
-            protocol: impl Into<Value<Protocol>>,
-            ttl: impl Into<Value<i64>>,
-        ) -> Self {
+        pub fn new(required: BridgeNetworkOutputRequired) -> Self {
             BridgeNetworkOutput {
-                ip_address: ip_address.into(),
-                network_name: network_name.into(),
-                port: port.into(),
-                protocol: protocol.into(),
-                ttl: ttl.into(),
+                ip_address: required.ip_address,
+                network_name: required.network_name,
+                port: required.port,
+                protocol: required.protocol,
+                ttl: required.ttl,
             }
         }
     }
@@ -629,13 +696,23 @@ pub mod bridge_source {
         pub network_source: Option<BridgeNetworkSource>,
     }
 
+    /// The required properties of a [`BridgeSource`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct BridgeSourceRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `BridgeArn`.
+        pub bridge_arn: Value<String>,
+    }
+
     impl BridgeSource {
         /// A new `BridgeSource` with its required properties set and the optional ones unset.
-        pub fn new(name: impl Into<Value<String>>, bridge_arn: impl Into<Value<String>>) -> Self {
+        pub fn new(required: BridgeSourceRequired) -> Self {
             BridgeSource {
-                bridge_arn: bridge_arn.into(),
+                bridge_arn: required.bridge_arn,
                 flow_source: None,
-                name: name.into(),
+                name: required.name,
                 network_source: None,
             }
         }
@@ -708,20 +785,29 @@ pub mod bridge_source {
         pub protocol: Value<ProtocolEnum>,
     }
 
+    /// The required properties of a [`BridgeNetworkSource`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct BridgeNetworkSourceRequired {
+        /// `MulticastIp`.
+        pub multicast_ip: Value<String>,
+        /// `NetworkName`.
+        pub network_name: Value<String>,
+        /// `Port`.
+        pub port: Value<i64>,
+        /// `Protocol`.
+        pub protocol: Value<ProtocolEnum>,
+    }
+
     impl BridgeNetworkSource {
         /// A new `BridgeNetworkSource` with its required properties set and the optional ones unset.
-        pub fn new(
-            multicast_ip: impl Into<Value<String>>,
-            network_name: impl Into<Value<String>>,
-            port: impl Into<Value<i64>>,
-            protocol: impl Into<Value<ProtocolEnum>>,
-        ) -> Self {
+        pub fn new(required: BridgeNetworkSourceRequired) -> Self {
             BridgeNetworkSource {
-                multicast_ip: multicast_ip.into(),
+                multicast_ip: required.multicast_ip,
                 multicast_source_settings: None,
-                network_name: network_name.into(),
-                port: port.into(),
-                protocol: protocol.into(),
+                network_name: required.network_name,
+                port: required.port,
+                protocol: required.protocol,
             }
         }
     }
@@ -1457,16 +1543,23 @@ pub mod flow {
         pub vpc_interface_adapter: Value<String>,
     }
 
+    /// The required properties of a [`NdiDiscoveryServerConfig`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct NdiDiscoveryServerConfigRequired {
+        /// `DiscoveryServerAddress`.
+        pub discovery_server_address: Value<String>,
+        /// `VpcInterfaceAdapter`.
+        pub vpc_interface_adapter: Value<String>,
+    }
+
     impl NdiDiscoveryServerConfig {
         /// A new `NdiDiscoveryServerConfig` with its required properties set and the optional ones unset.
-        pub fn new(
-            discovery_server_address: impl Into<Value<String>>,
-            vpc_interface_adapter: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: NdiDiscoveryServerConfigRequired) -> Self {
             NdiDiscoveryServerConfig {
-                discovery_server_address: discovery_server_address.into(),
+                discovery_server_address: required.discovery_server_address,
                 discovery_server_port: None,
-                vpc_interface_adapter: vpc_interface_adapter.into(),
+                vpc_interface_adapter: required.vpc_interface_adapter,
             }
         }
     }
@@ -1793,21 +1886,30 @@ pub mod flow {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`VpcInterface`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct VpcInterfaceRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `RoleArn`.
+        pub role_arn: Value<String>,
+        /// `SecurityGroupIds`.
+        pub security_group_ids: List<String>,
+        /// `SubnetId`.
+        pub subnet_id: Value<String>,
+    }
+
     impl VpcInterface {
         /// A new `VpcInterface` with its required properties set and the optional ones unset.
-        pub fn new(
-            name: impl Into<Value<String>>,
-            role_arn: impl Into<Value<String>>,
-            security_group_ids: impl Into<List<String>>,
-            subnet_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: VpcInterfaceRequired) -> Self {
             VpcInterface {
-                name: name.into(),
+                name: required.name,
                 network_interface_ids: None,
                 network_interface_type: None,
-                role_arn: role_arn.into(),
-                security_group_ids: security_group_ids.into(),
-                subnet_id: subnet_id.into(),
+                role_arn: required.role_arn,
+                security_group_ids: required.security_group_ids,
+                subnet_id: required.subnet_id,
                 tags: None,
             }
         }
@@ -2589,22 +2691,31 @@ pub mod flow_entitlement {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`FlowEntitlement`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct FlowEntitlementRequired {
+        /// `FlowArn`.
+        pub flow_arn: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+        /// `Subscribers`.
+        pub subscribers: List<String>,
+        /// `Description`.
+        pub description: Value<String>,
+    }
+
     impl FlowEntitlement {
         /// A new `FlowEntitlement` with its required properties set and the optional ones unset.
-        pub fn new(
-            flow_arn: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-            subscribers: impl Into<List<String>>,
-            description: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: FlowEntitlementRequired) -> Self {
             FlowEntitlement {
                 data_transfer_subscriber_fee_percent: None,
-                description: description.into(),
+                description: required.description,
                 encryption: None,
                 entitlement_status: None,
-                flow_arn: flow_arn.into(),
-                name: name.into(),
-                subscribers: subscribers.into(),
+                flow_arn: required.flow_arn,
+                name: required.name,
+                subscribers: required.subscribers,
                 tags: None,
             }
         }
@@ -2847,22 +2958,31 @@ pub mod flow_media_stream {
         pub video_format: Option<Value<String>>,
     }
 
+    /// The required properties of a [`FlowMediaStream`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct FlowMediaStreamRequired {
+        /// `FlowArn`.
+        pub flow_arn: Value<String>,
+        /// `MediaStreamName`.
+        pub media_stream_name: Value<String>,
+        /// `MediaStreamId`.
+        pub media_stream_id: Value<i64>,
+        /// `MediaStreamType`.
+        pub media_stream_type: Value<MediaStreamType>,
+    }
+
     impl FlowMediaStream {
         /// A new `FlowMediaStream` with its required properties set and the optional ones unset.
-        pub fn new(
-            flow_arn: impl Into<Value<String>>,
-            media_stream_name: impl Into<Value<String>>,
-            media_stream_id: impl Into<Value<i64>>,
-            media_stream_type: impl Into<Value<MediaStreamType>>,
-        ) -> Self {
+        pub fn new(required: FlowMediaStreamRequired) -> Self {
             FlowMediaStream {
                 attributes: None,
                 clock_rate: None,
                 description: None,
-                flow_arn: flow_arn.into(),
-                media_stream_id: media_stream_id.into(),
-                media_stream_name: media_stream_name.into(),
-                media_stream_type: media_stream_type.into(),
+                flow_arn: required.flow_arn,
+                media_stream_id: required.media_stream_id,
+                media_stream_name: required.media_stream_name,
+                media_stream_type: required.media_stream_type,
                 tags: None,
                 video_format: None,
             }
@@ -3448,17 +3568,24 @@ pub mod flow_output {
         pub secret_arn: Value<String>,
     }
 
+    /// The required properties of a [`Encryption`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct EncryptionRequired {
+        /// `RoleArn`.
+        pub role_arn: Value<String>,
+        /// `SecretArn`.
+        pub secret_arn: Value<String>,
+    }
+
     impl Encryption {
         /// A new `Encryption` with its required properties set and the optional ones unset.
-        pub fn new(
-            role_arn: impl Into<Value<String>>,
-            secret_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: EncryptionRequired) -> Self {
             Encryption {
                 algorithm: None,
                 key_type: None,
-                role_arn: role_arn.into(),
-                secret_arn: secret_arn.into(),
+                role_arn: required.role_arn,
+                secret_arn: required.secret_arn,
             }
         }
     }
@@ -3956,24 +4083,32 @@ pub mod flow_source {
         pub whitelist_cidr: Option<Value<String>>,
     }
 
+    /// The required properties of a [`FlowSource`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct FlowSourceRequired {
+        /// `FlowArn`.
+        pub flow_arn: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+        /// `Description`.
+        pub description: Value<String>,
+    }
+
     impl FlowSource {
         /// A new `FlowSource` with its required properties set and the optional ones unset.
-        pub fn new(
-            flow_arn: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-            description: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: FlowSourceRequired) -> Self {
             FlowSource {
                 decryption: None,
-                description: description.into(),
+                description: required.description,
                 entitlement_arn: None,
-                flow_arn: flow_arn.into(),
+                flow_arn: required.flow_arn,
                 gateway_bridge_source: None,
                 ingest_port: None,
                 max_bitrate: None,
                 max_latency: None,
                 min_latency: None,
-                name: name.into(),
+                name: required.name,
                 protocol: None,
                 sender_control_port: None,
                 sender_ip_address: None,
@@ -4279,21 +4414,31 @@ pub mod flow_vpc_interface {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`FlowVpcInterface`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct FlowVpcInterfaceRequired {
+        /// `FlowArn`.
+        pub flow_arn: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+        /// `RoleArn`.
+        pub role_arn: Value<String>,
+        /// `SubnetId`.
+        pub subnet_id: Value<String>,
+        /// `SecurityGroupIds`.
+        pub security_group_ids: List<String>,
+    }
+
     impl FlowVpcInterface {
         /// A new `FlowVpcInterface` with its required properties set and the optional ones unset.
-        pub fn new(
-            flow_arn: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-            role_arn: impl Into<Value<String>>,
-            subnet_id: impl Into<Value<String>>,
-            security_group_ids: impl Into<List<String>>,
-        ) -> Self {
+        pub fn new(required: FlowVpcInterfaceRequired) -> Self {
             FlowVpcInterface {
-                flow_arn: flow_arn.into(),
-                name: name.into(),
-                role_arn: role_arn.into(),
-                security_group_ids: security_group_ids.into(),
-                subnet_id: subnet_id.into(),
+                flow_arn: required.flow_arn,
+                name: required.name,
+                role_arn: required.role_arn,
+                security_group_ids: required.security_group_ids,
+                subnet_id: required.subnet_id,
                 tags: None,
             }
         }
@@ -4414,12 +4559,22 @@ pub mod gateway {
         pub name: Value<String>,
     }
 
+    /// The required properties of a [`GatewayNetwork`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct GatewayNetworkRequired {
+        /// `CidrBlock`.
+        pub cidr_block: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+    }
+
     impl GatewayNetwork {
         /// A new `GatewayNetwork` with its required properties set and the optional ones unset.
-        pub fn new(cidr_block: impl Into<Value<String>>, name: impl Into<Value<String>>) -> Self {
+        pub fn new(required: GatewayNetworkRequired) -> Self {
             GatewayNetwork {
-                cidr_block: cidr_block.into(),
-                name: name.into(),
+                cidr_block: required.cidr_block,
+                name: required.name,
             }
         }
     }

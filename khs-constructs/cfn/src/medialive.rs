@@ -7346,34 +7346,47 @@ pub mod cloud_watch_alarm_template {
         pub treat_missing_data: Value<CloudWatchAlarmTemplateTreatMissingData>,
     }
 
+    /// The required properties of a [`CloudWatchAlarmTemplate`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct CloudWatchAlarmTemplateRequired {
+        /// `ComparisonOperator`.
+        pub comparison_operator: Value<CloudWatchAlarmTemplateComparisonOperator>,
+        /// `EvaluationPeriods`.
+        pub evaluation_periods: Value<f64>,
+        /// `MetricName`.
+        pub metric_name: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+        /// `Period`.
+        pub period: Value<f64>,
+        /// `Statistic`.
+        pub statistic: Value<CloudWatchAlarmTemplateStatistic>,
+        /// `TargetResourceType`.
+        pub target_resource_type: Value<CloudWatchAlarmTemplateTargetResourceType>,
+        /// `Threshold`.
+        pub threshold: Value<f64>,
+        /// `TreatMissingData`.
+        pub treat_missing_data: Value<CloudWatchAlarmTemplateTreatMissingData>,
+    }
+
     impl CloudWatchAlarmTemplate {
         /// A new `CloudWatchAlarmTemplate` with its required properties set and the optional ones unset.
-        #[allow(clippy::too_many_arguments)]
-        pub fn new(
-            comparison_operator: impl Into<Value<CloudWatchAlarmTemplateComparisonOperator>>,
-            evaluation_periods: impl Into<Value<f64>>,
-            metric_name: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-            period: impl Into<Value<f64>>,
-            statistic: impl Into<Value<CloudWatchAlarmTemplateStatistic>>,
-            target_resource_type: impl Into<Value<CloudWatchAlarmTemplateTargetResourceType>>,
-            threshold: impl Into<Value<f64>>,
-            treat_missing_data: impl Into<Value<CloudWatchAlarmTemplateTreatMissingData>>,
-        ) -> Self {
+        pub fn new(required: CloudWatchAlarmTemplateRequired) -> Self {
             CloudWatchAlarmTemplate {
-                comparison_operator: comparison_operator.into(),
+                comparison_operator: required.comparison_operator,
                 datapoints_to_alarm: None,
                 description: None,
-                evaluation_periods: evaluation_periods.into(),
+                evaluation_periods: required.evaluation_periods,
                 group_identifier: None,
-                metric_name: metric_name.into(),
-                name: name.into(),
-                period: period.into(),
-                statistic: statistic.into(),
+                metric_name: required.metric_name,
+                name: required.name,
+                period: required.period,
+                statistic: required.statistic,
                 tags: None,
-                target_resource_type: target_resource_type.into(),
-                threshold: threshold.into(),
-                treat_missing_data: treat_missing_data.into(),
+                target_resource_type: required.target_resource_type,
+                threshold: required.threshold,
+                treat_missing_data: required.treat_missing_data,
             }
         }
     }
@@ -9308,16 +9321,23 @@ pub mod multiplex {
         pub transport_stream_reserved_bitrate: Option<Value<i64>>,
     }
 
+    /// The required properties of a [`MultiplexSettings`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct MultiplexSettingsRequired {
+        /// `TransportStreamBitrate`.
+        pub transport_stream_bitrate: Value<i64>,
+        /// `TransportStreamId`.
+        pub transport_stream_id: Value<i64>,
+    }
+
     impl MultiplexSettings {
         /// A new `MultiplexSettings` with its required properties set and the optional ones unset.
-        pub fn new(
-            transport_stream_bitrate: impl Into<Value<i64>>,
-            transport_stream_id: impl Into<Value<i64>>,
-        ) -> Self {
+        pub fn new(required: MultiplexSettingsRequired) -> Self {
             MultiplexSettings {
                 maximum_video_buffer_delay_milliseconds: None,
-                transport_stream_bitrate: transport_stream_bitrate.into(),
-                transport_stream_id: transport_stream_id.into(),
+                transport_stream_bitrate: required.transport_stream_bitrate,
+                transport_stream_id: required.transport_stream_id,
                 transport_stream_reserved_bitrate: None,
             }
         }
@@ -9528,15 +9548,22 @@ pub mod multiplexprogram {
         pub service_name: Value<String>,
     }
 
+    /// The required properties of a [`MultiplexProgramServiceDescriptor`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct MultiplexProgramServiceDescriptorRequired {
+        /// `ProviderName`.
+        pub provider_name: Value<String>,
+        /// `ServiceName`.
+        pub service_name: Value<String>,
+    }
+
     impl MultiplexProgramServiceDescriptor {
         /// A new `MultiplexProgramServiceDescriptor` with its required properties set and the optional ones unset.
-        pub fn new(
-            provider_name: impl Into<Value<String>>,
-            service_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: MultiplexProgramServiceDescriptorRequired) -> Self {
             MultiplexProgramServiceDescriptor {
-                provider_name: provider_name.into(),
-                service_name: service_name.into(),
+                provider_name: required.provider_name,
+                service_name: required.service_name,
             }
         }
     }
@@ -10169,19 +10196,26 @@ pub mod signal_map {
         pub tags: Option<BTreeMap<String, Value<String>>>,
     }
 
+    /// The required properties of a [`SignalMap`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SignalMapRequired {
+        /// `DiscoveryEntryPointArn`.
+        pub discovery_entry_point_arn: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+    }
+
     impl SignalMap {
         /// A new `SignalMap` with its required properties set and the optional ones unset.
-        pub fn new(
-            discovery_entry_point_arn: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: SignalMapRequired) -> Self {
             SignalMap {
                 cloud_watch_alarm_template_group_identifiers: None,
                 description: None,
-                discovery_entry_point_arn: discovery_entry_point_arn.into(),
+                discovery_entry_point_arn: required.discovery_entry_point_arn,
                 event_bridge_rule_template_group_identifiers: None,
                 force_rediscovery: None,
-                name: name.into(),
+                name: required.name,
                 tags: None,
             }
         }

@@ -45,21 +45,30 @@ pub mod asset {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`Asset`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct AssetRequired {
+        /// `Id`.
+        pub id: Value<String>,
+        /// `PackagingGroupId`.
+        pub packaging_group_id: Value<String>,
+        /// `SourceArn`.
+        pub source_arn: Value<String>,
+        /// `SourceRoleArn`.
+        pub source_role_arn: Value<String>,
+    }
+
     impl Asset {
         /// A new `Asset` with its required properties set and the optional ones unset.
-        pub fn new(
-            id: impl Into<Value<String>>,
-            packaging_group_id: impl Into<Value<String>>,
-            source_arn: impl Into<Value<String>>,
-            source_role_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: AssetRequired) -> Self {
             Asset {
                 egress_endpoints: None,
-                id: id.into(),
-                packaging_group_id: packaging_group_id.into(),
+                id: required.id,
+                packaging_group_id: required.packaging_group_id,
                 resource_id: None,
-                source_arn: source_arn.into(),
-                source_role_arn: source_role_arn.into(),
+                source_arn: required.source_arn,
+                source_role_arn: required.source_role_arn,
                 tags: None,
             }
         }
@@ -110,15 +119,22 @@ pub mod asset {
         pub url: Value<String>,
     }
 
+    /// The required properties of a [`EgressEndpoint`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct EgressEndpointRequired {
+        /// `PackagingConfigurationId`.
+        pub packaging_configuration_id: Value<String>,
+        /// `Url`.
+        pub url: Value<String>,
+    }
+
     impl EgressEndpoint {
         /// A new `EgressEndpoint` with its required properties set and the optional ones unset.
-        pub fn new(
-            packaging_configuration_id: impl Into<Value<String>>,
-            url: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: EgressEndpointRequired) -> Self {
             EgressEndpoint {
-                packaging_configuration_id: packaging_configuration_id.into(),
-                url: url.into(),
+                packaging_configuration_id: required.packaging_configuration_id,
+                url: required.url,
             }
         }
     }
@@ -363,17 +379,27 @@ pub mod origin_endpoint {
         pub whitelist: Option<List<String>>,
     }
 
+    /// The required properties of a [`OriginEndpoint`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct OriginEndpointRequired {
+        /// `Id`.
+        pub id: Value<String>,
+        /// `ChannelId`.
+        pub channel_id: Value<String>,
+    }
+
     impl OriginEndpoint {
         /// A new `OriginEndpoint` with its required properties set and the optional ones unset.
-        pub fn new(id: impl Into<Value<String>>, channel_id: impl Into<Value<String>>) -> Self {
+        pub fn new(required: OriginEndpointRequired) -> Self {
             OriginEndpoint {
                 authorization: None,
-                channel_id: channel_id.into(),
+                channel_id: required.channel_id,
                 cmaf_package: None,
                 dash_package: None,
                 description: None,
                 hls_package: None,
-                id: id.into(),
+                id: required.id,
                 manifest_name: None,
                 mss_package: None,
                 origination: None,
@@ -430,15 +456,22 @@ pub mod origin_endpoint {
         pub secrets_role_arn: Value<String>,
     }
 
+    /// The required properties of a [`Authorization`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct AuthorizationRequired {
+        /// `CdnIdentifierSecret`.
+        pub cdn_identifier_secret: Value<String>,
+        /// `SecretsRoleArn`.
+        pub secrets_role_arn: Value<String>,
+    }
+
     impl Authorization {
         /// A new `Authorization` with its required properties set and the optional ones unset.
-        pub fn new(
-            cdn_identifier_secret: impl Into<Value<String>>,
-            secrets_role_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: AuthorizationRequired) -> Self {
             Authorization {
-                cdn_identifier_secret: cdn_identifier_secret.into(),
-                secrets_role_arn: secrets_role_arn.into(),
+                cdn_identifier_secret: required.cdn_identifier_secret,
+                secrets_role_arn: required.secrets_role_arn,
             }
         }
     }
@@ -998,21 +1031,30 @@ pub mod origin_endpoint {
         pub url: Value<String>,
     }
 
+    /// The required properties of a [`SpekeKeyProvider`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SpekeKeyProviderRequired {
+        /// `ResourceId`.
+        pub resource_id: Value<String>,
+        /// `RoleArn`.
+        pub role_arn: Value<String>,
+        /// `SystemIds`.
+        pub system_ids: List<String>,
+        /// `Url`.
+        pub url: Value<String>,
+    }
+
     impl SpekeKeyProvider {
         /// A new `SpekeKeyProvider` with its required properties set and the optional ones unset.
-        pub fn new(
-            resource_id: impl Into<Value<String>>,
-            role_arn: impl Into<Value<String>>,
-            system_ids: impl Into<List<String>>,
-            url: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: SpekeKeyProviderRequired) -> Self {
             SpekeKeyProvider {
                 certificate_arn: None,
                 encryption_contract_configuration: None,
-                resource_id: resource_id.into(),
-                role_arn: role_arn.into(),
-                system_ids: system_ids.into(),
-                url: url.into(),
+                resource_id: required.resource_id,
+                role_arn: required.role_arn,
+                system_ids: required.system_ids,
+                url: required.url,
             }
         }
     }
@@ -1619,19 +1661,26 @@ pub mod packaging_configuration {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`PackagingConfiguration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct PackagingConfigurationRequired {
+        /// `PackagingGroupId`.
+        pub packaging_group_id: Value<String>,
+        /// `Id`.
+        pub id: Value<String>,
+    }
+
     impl PackagingConfiguration {
         /// A new `PackagingConfiguration` with its required properties set and the optional ones unset.
-        pub fn new(
-            packaging_group_id: impl Into<Value<String>>,
-            id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: PackagingConfigurationRequired) -> Self {
             PackagingConfiguration {
                 cmaf_package: None,
                 dash_package: None,
                 hls_package: None,
-                id: id.into(),
+                id: required.id,
                 mss_package: None,
-                packaging_group_id: packaging_group_id.into(),
+                packaging_group_id: required.packaging_group_id,
                 tags: None,
             }
         }
@@ -2098,18 +2147,26 @@ pub mod packaging_configuration {
         pub url: Value<String>,
     }
 
+    /// The required properties of a [`SpekeKeyProvider`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SpekeKeyProviderRequired {
+        /// `RoleArn`.
+        pub role_arn: Value<String>,
+        /// `SystemIds`.
+        pub system_ids: List<String>,
+        /// `Url`.
+        pub url: Value<String>,
+    }
+
     impl SpekeKeyProvider {
         /// A new `SpekeKeyProvider` with its required properties set and the optional ones unset.
-        pub fn new(
-            role_arn: impl Into<Value<String>>,
-            system_ids: impl Into<List<String>>,
-            url: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: SpekeKeyProviderRequired) -> Self {
             SpekeKeyProvider {
                 encryption_contract_configuration: None,
-                role_arn: role_arn.into(),
-                system_ids: system_ids.into(),
-                url: url.into(),
+                role_arn: required.role_arn,
+                system_ids: required.system_ids,
+                url: required.url,
             }
         }
     }
@@ -2561,15 +2618,22 @@ pub mod packaging_group {
         pub secrets_role_arn: Value<String>,
     }
 
+    /// The required properties of a [`Authorization`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct AuthorizationRequired {
+        /// `CdnIdentifierSecret`.
+        pub cdn_identifier_secret: Value<String>,
+        /// `SecretsRoleArn`.
+        pub secrets_role_arn: Value<String>,
+    }
+
     impl Authorization {
         /// A new `Authorization` with its required properties set and the optional ones unset.
-        pub fn new(
-            cdn_identifier_secret: impl Into<Value<String>>,
-            secrets_role_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: AuthorizationRequired) -> Self {
             Authorization {
-                cdn_identifier_secret: cdn_identifier_secret.into(),
-                secrets_role_arn: secrets_role_arn.into(),
+                cdn_identifier_secret: required.cdn_identifier_secret,
+                secrets_role_arn: required.secrets_role_arn,
             }
         }
     }

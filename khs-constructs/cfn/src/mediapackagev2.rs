@@ -68,15 +68,22 @@ pub mod channel {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`Channel`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ChannelRequired {
+        /// `ChannelGroupName`.
+        pub channel_group_name: Value<String>,
+        /// `ChannelName`.
+        pub channel_name: Value<String>,
+    }
+
     impl Channel {
         /// A new `Channel` with its required properties set and the optional ones unset.
-        pub fn new(
-            channel_group_name: impl Into<Value<String>>,
-            channel_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ChannelRequired) -> Self {
             Channel {
-                channel_group_name: channel_group_name.into(),
-                channel_name: channel_name.into(),
+                channel_group_name: required.channel_group_name,
+                channel_name: required.channel_name,
                 description: None,
                 input_switch_configuration: None,
                 input_type: None,
@@ -417,17 +424,25 @@ pub mod channel_policy {
         pub policy: serde_json::Value,
     }
 
+    /// The required properties of a [`ChannelPolicy`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ChannelPolicyRequired {
+        /// `ChannelGroupName`.
+        pub channel_group_name: Value<String>,
+        /// `ChannelName`.
+        pub channel_name: Value<String>,
+        /// `Policy`.
+        pub policy: serde_json::Value,
+    }
+
     impl ChannelPolicy {
         /// A new `ChannelPolicy` with its required properties set and the optional ones unset.
-        pub fn new(
-            channel_group_name: impl Into<Value<String>>,
-            channel_name: impl Into<Value<String>>,
-            policy: impl Into<serde_json::Value>,
-        ) -> Self {
+        pub fn new(required: ChannelPolicyRequired) -> Self {
             ChannelPolicy {
-                channel_group_name: channel_group_name.into(),
-                channel_name: channel_name.into(),
-                policy: policy.into(),
+                channel_group_name: required.channel_group_name,
+                channel_name: required.channel_name,
+                policy: required.policy,
             }
         }
     }
@@ -544,25 +559,34 @@ pub mod origin_endpoint {
         pub uri_separator: Option<Value<UriSeparator>>,
     }
 
+    /// The required properties of a [`OriginEndpoint`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct OriginEndpointRequired {
+        /// `ChannelGroupName`.
+        pub channel_group_name: Value<String>,
+        /// `ChannelName`.
+        pub channel_name: Value<String>,
+        /// `OriginEndpointName`.
+        pub origin_endpoint_name: Value<String>,
+        /// `ContainerType`.
+        pub container_type: Value<ContainerType>,
+    }
+
     impl OriginEndpoint {
         /// A new `OriginEndpoint` with its required properties set and the optional ones unset.
-        pub fn new(
-            channel_group_name: impl Into<Value<String>>,
-            channel_name: impl Into<Value<String>>,
-            origin_endpoint_name: impl Into<Value<String>>,
-            container_type: impl Into<Value<ContainerType>>,
-        ) -> Self {
+        pub fn new(required: OriginEndpointRequired) -> Self {
             OriginEndpoint {
-                channel_group_name: channel_group_name.into(),
-                channel_name: channel_name.into(),
-                container_type: container_type.into(),
+                channel_group_name: required.channel_group_name,
+                channel_name: required.channel_name,
+                container_type: required.container_type,
                 dash_manifests: None,
                 description: None,
                 force_endpoint_error_configuration: None,
                 hls_manifests: None,
                 low_latency_hls_manifests: None,
                 mss_manifests: None,
-                origin_endpoint_name: origin_endpoint_name.into(),
+                origin_endpoint_name: required.origin_endpoint_name,
                 segment: None,
                 startover_window_seconds: None,
                 stream_name_output_mode: None,
@@ -1675,24 +1699,34 @@ pub mod origin_endpoint {
         pub url: Value<String>,
     }
 
+    /// The required properties of a [`SpekeKeyProvider`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SpekeKeyProviderRequired {
+        /// `DrmSystems`.
+        pub drm_systems: List<DrmSystem>,
+        /// `EncryptionContractConfiguration`.
+        pub encryption_contract_configuration: EncryptionContractConfiguration,
+        /// `ResourceId`.
+        pub resource_id: Value<String>,
+        /// `RoleArn`.
+        pub role_arn: Value<String>,
+        /// `Url`.
+        pub url: Value<String>,
+    }
+
     impl SpekeKeyProvider {
         /// A new `SpekeKeyProvider` with its required properties set and the optional ones unset.
-        pub fn new(
-            drm_systems: impl Into<List<DrmSystem>>,
-            encryption_contract_configuration: impl Into<EncryptionContractConfiguration>,
-            resource_id: impl Into<Value<String>>,
-            role_arn: impl Into<Value<String>>,
-            url: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: SpekeKeyProviderRequired) -> Self {
             SpekeKeyProvider {
                 certificate_arn: None,
                 content_key_period_configuration: None,
-                drm_systems: drm_systems.into(),
-                encryption_contract_configuration: encryption_contract_configuration.into(),
-                resource_id: resource_id.into(),
-                role_arn: role_arn.into(),
+                drm_systems: required.drm_systems,
+                encryption_contract_configuration: required.encryption_contract_configuration,
+                resource_id: required.resource_id,
+                role_arn: required.role_arn,
                 speke_version: None,
-                url: url.into(),
+                url: required.url,
             }
         }
     }
@@ -2751,20 +2785,29 @@ pub mod origin_endpoint_policy {
         pub policy: serde_json::Value,
     }
 
+    /// The required properties of a [`OriginEndpointPolicy`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct OriginEndpointPolicyRequired {
+        /// `ChannelGroupName`.
+        pub channel_group_name: Value<String>,
+        /// `ChannelName`.
+        pub channel_name: Value<String>,
+        /// `OriginEndpointName`.
+        pub origin_endpoint_name: Value<String>,
+        /// `Policy`.
+        pub policy: serde_json::Value,
+    }
+
     impl OriginEndpointPolicy {
         /// A new `OriginEndpointPolicy` with its required properties set and the optional ones unset.
-        pub fn new(
-            channel_group_name: impl Into<Value<String>>,
-            channel_name: impl Into<Value<String>>,
-            origin_endpoint_name: impl Into<Value<String>>,
-            policy: impl Into<serde_json::Value>,
-        ) -> Self {
+        pub fn new(required: OriginEndpointPolicyRequired) -> Self {
             OriginEndpointPolicy {
                 cdn_auth_configuration: None,
-                channel_group_name: channel_group_name.into(),
-                channel_name: channel_name.into(),
-                origin_endpoint_name: origin_endpoint_name.into(),
-                policy: policy.into(),
+                channel_group_name: required.channel_group_name,
+                channel_name: required.channel_name,
+                origin_endpoint_name: required.origin_endpoint_name,
+                policy: required.policy,
             }
         }
     }

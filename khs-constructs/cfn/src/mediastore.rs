@@ -174,15 +174,22 @@ pub mod container {
         pub object_group_name: Value<String>,
     }
 
+    /// The required properties of a [`MetricPolicyRule`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct MetricPolicyRuleRequired {
+        /// `ObjectGroup`.
+        pub object_group: Value<String>,
+        /// `ObjectGroupName`.
+        pub object_group_name: Value<String>,
+    }
+
     impl MetricPolicyRule {
         /// A new `MetricPolicyRule` with its required properties set and the optional ones unset.
-        pub fn new(
-            object_group: impl Into<Value<String>>,
-            object_group_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: MetricPolicyRuleRequired) -> Self {
             MetricPolicyRule {
-                object_group: object_group.into(),
-                object_group_name: object_group_name.into(),
+                object_group: required.object_group,
+                object_group_name: required.object_group_name,
             }
         }
     }

@@ -223,17 +223,24 @@ pub mod channel {
         pub source_group: Value<String>,
     }
 
+    /// The required properties of a [`RequestOutputItem`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct RequestOutputItemRequired {
+        /// `ManifestName`.
+        pub manifest_name: Value<String>,
+        /// `SourceGroup`.
+        pub source_group: Value<String>,
+    }
+
     impl RequestOutputItem {
         /// A new `RequestOutputItem` with its required properties set and the optional ones unset.
-        pub fn new(
-            manifest_name: impl Into<Value<String>>,
-            source_group: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: RequestOutputItemRequired) -> Self {
             RequestOutputItem {
                 dash_playlist_settings: None,
                 hls_playlist_settings: None,
-                manifest_name: manifest_name.into(),
-                source_group: source_group.into(),
+                manifest_name: required.manifest_name,
+                source_group: required.source_group,
             }
         }
     }
@@ -603,26 +610,37 @@ pub mod function {
         pub url: Value<String>,
     }
 
+    /// The required properties of a [`AwsServiceRequestConfiguration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct AwsServiceRequestConfigurationRequired {
+        /// `MethodType`.
+        pub method_type: Value<MethodType>,
+        /// `RequestTimeoutMilliseconds`.
+        pub request_timeout_milliseconds: Value<i64>,
+        /// `Runtime`.
+        pub runtime: Value<RuntimeType>,
+        /// `TargetRegion`.
+        pub target_region: Value<String>,
+        /// `TargetService`.
+        pub target_service: Value<String>,
+        /// `Url`.
+        pub url: Value<String>,
+    }
+
     impl AwsServiceRequestConfiguration {
         /// A new `AwsServiceRequestConfiguration` with its required properties set and the optional ones unset.
-        pub fn new(
-            method_type: impl Into<Value<MethodType>>,
-            request_timeout_milliseconds: impl Into<Value<i64>>,
-            runtime: impl Into<Value<RuntimeType>>,
-            target_region: impl Into<Value<String>>,
-            target_service: impl Into<Value<String>>,
-            url: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: AwsServiceRequestConfigurationRequired) -> Self {
             AwsServiceRequestConfiguration {
                 body: None,
                 headers: None,
-                method_type: method_type.into(),
+                method_type: required.method_type,
                 output: None,
-                request_timeout_milliseconds: request_timeout_milliseconds.into(),
-                runtime: runtime.into(),
-                target_region: target_region.into(),
-                target_service: target_service.into(),
-                url: url.into(),
+                request_timeout_milliseconds: required.request_timeout_milliseconds,
+                runtime: required.runtime,
+                target_region: required.target_region,
+                target_service: required.target_service,
+                url: required.url,
             }
         }
     }
@@ -647,21 +665,31 @@ pub mod function {
         pub timeout_milliseconds: Value<i64>,
     }
 
+    /// The required properties of a [`ConcurrentExecutorConfiguration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ConcurrentExecutorConfigurationRequired {
+        /// `FunctionList`.
+        pub function_list: Vec<FunctionRef>,
+        /// `MaxConcurrency`.
+        pub max_concurrency: Value<i64>,
+        /// `Output`.
+        pub output: BTreeMap<String, Value<String>>,
+        /// `Runtime`.
+        pub runtime: Value<RuntimeType>,
+        /// `TimeoutMilliseconds`.
+        pub timeout_milliseconds: Value<i64>,
+    }
+
     impl ConcurrentExecutorConfiguration {
         /// A new `ConcurrentExecutorConfiguration` with its required properties set and the optional ones unset.
-        pub fn new(
-            function_list: impl Into<Vec<FunctionRef>>,
-            max_concurrency: impl Into<Value<i64>>,
-            output: impl Into<BTreeMap<String, Value<String>>>,
-            runtime: impl Into<Value<RuntimeType>>,
-            timeout_milliseconds: impl Into<Value<i64>>,
-        ) -> Self {
+        pub fn new(required: ConcurrentExecutorConfigurationRequired) -> Self {
             ConcurrentExecutorConfiguration {
-                function_list: function_list.into(),
-                max_concurrency: max_concurrency.into(),
-                output: output.into(),
-                runtime: runtime.into(),
-                timeout_milliseconds: timeout_milliseconds.into(),
+                function_list: required.function_list,
+                max_concurrency: required.max_concurrency,
+                output: required.output,
+                runtime: required.runtime,
+                timeout_milliseconds: required.timeout_milliseconds,
             }
         }
     }
@@ -979,17 +1007,25 @@ pub mod live_source {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`LiveSource`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct LiveSourceRequired {
+        /// `HttpPackageConfigurations`.
+        pub http_package_configurations: Vec<HttpPackageConfiguration>,
+        /// `LiveSourceName`.
+        pub live_source_name: Value<String>,
+        /// `SourceLocationName`.
+        pub source_location_name: Value<String>,
+    }
+
     impl LiveSource {
         /// A new `LiveSource` with its required properties set and the optional ones unset.
-        pub fn new(
-            http_package_configurations: impl Into<Vec<HttpPackageConfiguration>>,
-            live_source_name: impl Into<Value<String>>,
-            source_location_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: LiveSourceRequired) -> Self {
             LiveSource {
-                http_package_configurations: http_package_configurations.into(),
-                live_source_name: live_source_name.into(),
-                source_location_name: source_location_name.into(),
+                http_package_configurations: required.http_package_configurations,
+                live_source_name: required.live_source_name,
+                source_location_name: required.source_location_name,
                 tags: None,
             }
         }
@@ -1038,17 +1074,25 @@ pub mod live_source {
         pub type_: Value<Type>,
     }
 
+    /// The required properties of a [`HttpPackageConfiguration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct HttpPackageConfigurationRequired {
+        /// `Path`.
+        pub path: Value<String>,
+        /// `SourceGroup`.
+        pub source_group: Value<String>,
+        /// `Type`.
+        pub type_: Value<Type>,
+    }
+
     impl HttpPackageConfiguration {
         /// A new `HttpPackageConfiguration` with its required properties set and the optional ones unset.
-        pub fn new(
-            path: impl Into<Value<String>>,
-            source_group: impl Into<Value<String>>,
-            type_: impl Into<Value<Type>>,
-        ) -> Self {
+        pub fn new(required: HttpPackageConfigurationRequired) -> Self {
             HttpPackageConfiguration {
-                path: path.into(),
-                source_group: source_group.into(),
-                type_: type_.into(),
+                path: required.path,
+                source_group: required.source_group,
+                type_: required.type_,
             }
         }
     }
@@ -1237,17 +1281,25 @@ pub mod playback_configuration {
         pub video_content_source_url: Value<String>,
     }
 
+    /// The required properties of a [`PlaybackConfiguration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct PlaybackConfigurationRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `VideoContentSourceUrl`.
+        pub video_content_source_url: Value<String>,
+        /// `AdDecisionServerUrl`.
+        pub ad_decision_server_url: Value<String>,
+    }
+
     impl PlaybackConfiguration {
         /// A new `PlaybackConfiguration` with its required properties set and the optional ones unset.
-        pub fn new(
-            name: impl Into<Value<String>>,
-            video_content_source_url: impl Into<Value<String>>,
-            ad_decision_server_url: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: PlaybackConfigurationRequired) -> Self {
             PlaybackConfiguration {
                 ad_conditioning_configuration: None,
                 ad_decision_server_configuration: None,
-                ad_decision_server_url: ad_decision_server_url.into(),
+                ad_decision_server_url: required.ad_decision_server_url,
                 ads_personalization_concurrency: None,
                 ads_personalization_timeouts: None,
                 avail_suppression: None,
@@ -1262,12 +1314,12 @@ pub mod playback_configuration {
                 live_pre_roll_configuration: None,
                 log_configuration: None,
                 manifest_processing_rules: None,
-                name: name.into(),
+                name: required.name,
                 personalization_threshold_seconds: None,
                 slate_ad_url: None,
                 tags: None,
                 transcode_profile_name: None,
-                video_content_source_url: video_content_source_url.into(),
+                video_content_source_url: required.video_content_source_url,
             }
         }
     }
@@ -2219,16 +2271,23 @@ pub mod prefetch_schedule {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`PrefetchSchedule`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct PrefetchScheduleRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `PlaybackConfigurationName`.
+        pub playback_configuration_name: Value<String>,
+    }
+
     impl PrefetchSchedule {
         /// A new `PrefetchSchedule` with its required properties set and the optional ones unset.
-        pub fn new(
-            name: impl Into<Value<String>>,
-            playback_configuration_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: PrefetchScheduleRequired) -> Self {
             PrefetchSchedule {
                 consumption: None,
-                name: name.into(),
-                playback_configuration_name: playback_configuration_name.into(),
+                name: required.name,
+                playback_configuration_name: required.playback_configuration_name,
                 recurring_prefetch_configuration: None,
                 retrieval: None,
                 schedule_type: None,
@@ -2661,21 +2720,29 @@ pub mod program {
         pub vod_source_name: Option<Value<String>>,
     }
 
+    /// The required properties of a [`Program`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ProgramRequired {
+        /// `ChannelName`.
+        pub channel_name: Value<String>,
+        /// `ProgramName`.
+        pub program_name: Value<String>,
+        /// `SourceLocationName`.
+        pub source_location_name: Value<String>,
+    }
+
     impl Program {
         /// A new `Program` with its required properties set and the optional ones unset.
-        pub fn new(
-            channel_name: impl Into<Value<String>>,
-            program_name: impl Into<Value<String>>,
-            source_location_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ProgramRequired) -> Self {
             Program {
                 ad_breaks: None,
                 audience_media: None,
-                channel_name: channel_name.into(),
+                channel_name: required.channel_name,
                 live_source_name: None,
-                program_name: program_name.into(),
+                program_name: required.program_name,
                 schedule_configuration: None,
-                source_location_name: source_location_name.into(),
+                source_location_name: required.source_location_name,
                 vod_source_name: None,
             }
         }
@@ -2885,12 +2952,22 @@ pub mod program {
         pub value: Value<String>,
     }
 
+    /// The required properties of a [`KeyValuePair`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct KeyValuePairRequired {
+        /// `Key`.
+        pub key: Value<String>,
+        /// `Value`.
+        pub value: Value<String>,
+    }
+
     impl KeyValuePair {
         /// A new `KeyValuePair` with its required properties set and the optional ones unset.
-        pub fn new(key: impl Into<Value<String>>, value: impl Into<Value<String>>) -> Self {
+        pub fn new(required: KeyValuePairRequired) -> Self {
             KeyValuePair {
-                key: key.into(),
-                value: value.into(),
+                key: required.key,
+                value: required.value,
             }
         }
     }
@@ -3421,18 +3498,26 @@ pub mod vod_source {
         pub vod_source_name: Value<String>,
     }
 
+    /// The required properties of a [`VodSource`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct VodSourceRequired {
+        /// `HttpPackageConfigurations`.
+        pub http_package_configurations: Vec<HttpPackageConfiguration>,
+        /// `SourceLocationName`.
+        pub source_location_name: Value<String>,
+        /// `VodSourceName`.
+        pub vod_source_name: Value<String>,
+    }
+
     impl VodSource {
         /// A new `VodSource` with its required properties set and the optional ones unset.
-        pub fn new(
-            http_package_configurations: impl Into<Vec<HttpPackageConfiguration>>,
-            source_location_name: impl Into<Value<String>>,
-            vod_source_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: VodSourceRequired) -> Self {
             VodSource {
-                http_package_configurations: http_package_configurations.into(),
-                source_location_name: source_location_name.into(),
+                http_package_configurations: required.http_package_configurations,
+                source_location_name: required.source_location_name,
                 tags: None,
-                vod_source_name: vod_source_name.into(),
+                vod_source_name: required.vod_source_name,
             }
         }
     }
@@ -3480,17 +3565,25 @@ pub mod vod_source {
         pub type_: Value<Type>,
     }
 
+    /// The required properties of a [`HttpPackageConfiguration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct HttpPackageConfigurationRequired {
+        /// `Path`.
+        pub path: Value<String>,
+        /// `SourceGroup`.
+        pub source_group: Value<String>,
+        /// `Type`.
+        pub type_: Value<Type>,
+    }
+
     impl HttpPackageConfiguration {
         /// A new `HttpPackageConfiguration` with its required properties set and the optional ones unset.
-        pub fn new(
-            path: impl Into<Value<String>>,
-            source_group: impl Into<Value<String>>,
-            type_: impl Into<Value<Type>>,
-        ) -> Self {
+        pub fn new(required: HttpPackageConfigurationRequired) -> Self {
             HttpPackageConfiguration {
-                path: path.into(),
-                source_group: source_group.into(),
-                type_: type_.into(),
+                path: required.path,
+                source_group: required.source_group,
+                type_: required.type_,
             }
         }
     }

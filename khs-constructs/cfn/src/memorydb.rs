@@ -244,18 +244,26 @@ pub mod cluster {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`Cluster`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ClusterRequired {
+        /// `ClusterName`.
+        pub cluster_name: Value<String>,
+        /// `NodeType`.
+        pub node_type: Value<String>,
+        /// `ACLName`.
+        pub acl_name: Value<String>,
+    }
+
     impl Cluster {
         /// A new `Cluster` with its required properties set and the optional ones unset.
-        pub fn new(
-            cluster_name: impl Into<Value<String>>,
-            node_type: impl Into<Value<String>>,
-            acl_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ClusterRequired) -> Self {
             Cluster {
-                acl_name: acl_name.into(),
+                acl_name: required.acl_name,
                 auto_minor_version_upgrade: None,
                 cluster_endpoint: None,
-                cluster_name: cluster_name.into(),
+                cluster_name: required.cluster_name,
                 data_tiering: None,
                 description: None,
                 engine: None,
@@ -266,7 +274,7 @@ pub mod cluster {
                 maintenance_window: None,
                 multi_region_cluster_name: None,
                 network_type: None,
-                node_type: node_type.into(),
+                node_type: required.node_type,
                 num_replicas_per_shard: None,
                 num_shards: None,
                 parameter_group_name: None,
@@ -634,16 +642,23 @@ pub mod parameter_group {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`ParameterGroup`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ParameterGroupRequired {
+        /// `ParameterGroupName`.
+        pub parameter_group_name: Value<String>,
+        /// `Family`.
+        pub family: Value<String>,
+    }
+
     impl ParameterGroup {
         /// A new `ParameterGroup` with its required properties set and the optional ones unset.
-        pub fn new(
-            parameter_group_name: impl Into<Value<String>>,
-            family: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ParameterGroupRequired) -> Self {
             ParameterGroup {
                 description: None,
-                family: family.into(),
-                parameter_group_name: parameter_group_name.into(),
+                family: required.family,
+                parameter_group_name: required.parameter_group_name,
                 parameters: None,
                 tags: None,
             }
@@ -712,16 +727,23 @@ pub mod snapshot {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`Snapshot`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SnapshotRequired {
+        /// `SnapshotName`.
+        pub snapshot_name: Value<String>,
+        /// `ClusterName`.
+        pub cluster_name: Value<String>,
+    }
+
     impl Snapshot {
         /// A new `Snapshot` with its required properties set and the optional ones unset.
-        pub fn new(
-            snapshot_name: impl Into<Value<String>>,
-            cluster_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: SnapshotRequired) -> Self {
             Snapshot {
-                cluster_name: cluster_name.into(),
+                cluster_name: required.cluster_name,
                 kms_key_id: None,
-                snapshot_name: snapshot_name.into(),
+                snapshot_name: required.snapshot_name,
                 tags: None,
             }
         }

@@ -34,16 +34,23 @@ pub mod connector {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`Connector`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ConnectorRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `SsmInstanceID`.
+        pub ssm_instance_id: Value<String>,
+    }
+
     impl Connector {
         /// A new `Connector` with its required properties set and the optional ones unset.
-        pub fn new(
-            name: impl Into<Value<String>>,
-            ssm_instance_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ConnectorRequired) -> Self {
             Connector {
-                name: name.into(),
+                name: required.name,
                 ssm_command_config: None,
-                ssm_instance_id: ssm_instance_id.into(),
+                ssm_instance_id: required.ssm_instance_id,
                 tags: None,
             }
         }
@@ -107,17 +114,24 @@ pub mod connector {
         pub s3_output_enabled: Value<bool>,
     }
 
+    /// The required properties of a [`ConnectorSsmCommandConfig`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ConnectorSsmCommandConfigRequired {
+        /// `CloudWatchOutputEnabled`.
+        pub cloud_watch_output_enabled: Value<bool>,
+        /// `S3OutputEnabled`.
+        pub s3_output_enabled: Value<bool>,
+    }
+
     impl ConnectorSsmCommandConfig {
         /// A new `ConnectorSsmCommandConfig` with its required properties set and the optional ones unset.
-        pub fn new(
-            cloud_watch_output_enabled: impl Into<Value<bool>>,
-            s3_output_enabled: impl Into<Value<bool>>,
-        ) -> Self {
+        pub fn new(required: ConnectorSsmCommandConfigRequired) -> Self {
             ConnectorSsmCommandConfig {
                 cloud_watch_log_group_name: None,
-                cloud_watch_output_enabled: cloud_watch_output_enabled.into(),
+                cloud_watch_output_enabled: required.cloud_watch_output_enabled,
                 output_s3_bucket_name: None,
-                s3_output_enabled: s3_output_enabled.into(),
+                s3_output_enabled: required.s3_output_enabled,
             }
         }
     }
@@ -403,18 +417,25 @@ pub mod launch_configuration_template {
         pub timeout_seconds: Option<Value<i64>>,
     }
 
+    /// The required properties of a [`SsmDocument`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SsmDocumentRequired {
+        /// `ActionName`.
+        pub action_name: Value<String>,
+        /// `SsmDocumentName`.
+        pub ssm_document_name: Value<String>,
+    }
+
     impl SsmDocument {
         /// A new `SsmDocument` with its required properties set and the optional ones unset.
-        pub fn new(
-            action_name: impl Into<Value<String>>,
-            ssm_document_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: SsmDocumentRequired) -> Self {
             SsmDocument {
-                action_name: action_name.into(),
+                action_name: required.action_name,
                 external_parameters: None,
                 must_succeed_for_cutover: None,
                 parameters: None,
-                ssm_document_name: ssm_document_name.into(),
+                ssm_document_name: required.ssm_document_name,
                 timeout_seconds: None,
             }
         }
@@ -804,17 +825,25 @@ pub mod network_migration_definition {
         pub s3_key: Value<String>,
     }
 
+    /// The required properties of a [`SourceS3Configuration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SourceS3ConfigurationRequired {
+        /// `S3Bucket`.
+        pub s3_bucket: Value<String>,
+        /// `S3BucketOwner`.
+        pub s3_bucket_owner: Value<String>,
+        /// `S3Key`.
+        pub s3_key: Value<String>,
+    }
+
     impl SourceS3Configuration {
         /// A new `SourceS3Configuration` with its required properties set and the optional ones unset.
-        pub fn new(
-            s3_bucket: impl Into<Value<String>>,
-            s3_bucket_owner: impl Into<Value<String>>,
-            s3_key: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: SourceS3ConfigurationRequired) -> Self {
             SourceS3Configuration {
-                s3_bucket: s3_bucket.into(),
-                s3_bucket_owner: s3_bucket_owner.into(),
-                s3_key: s3_key.into(),
+                s3_bucket: required.s3_bucket,
+                s3_bucket_owner: required.s3_bucket_owner,
+                s3_key: required.s3_key,
             }
         }
     }
@@ -865,15 +894,22 @@ pub mod network_migration_definition {
         pub s3_bucket_owner: Value<String>,
     }
 
+    /// The required properties of a [`TargetS3Configuration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct TargetS3ConfigurationRequired {
+        /// `S3Bucket`.
+        pub s3_bucket: Value<String>,
+        /// `S3BucketOwner`.
+        pub s3_bucket_owner: Value<String>,
+    }
+
     impl TargetS3Configuration {
         /// A new `TargetS3Configuration` with its required properties set and the optional ones unset.
-        pub fn new(
-            s3_bucket: impl Into<Value<String>>,
-            s3_bucket_owner: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: TargetS3ConfigurationRequired) -> Self {
             TargetS3Configuration {
-                s3_bucket: s3_bucket.into(),
-                s3_bucket_owner: s3_bucket_owner.into(),
+                s3_bucket: required.s3_bucket,
+                s3_bucket_owner: required.s3_bucket_owner,
             }
         }
     }

@@ -38,21 +38,31 @@ pub mod approval_team {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`ApprovalTeam`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ApprovalTeamRequired {
+        /// `ApprovalStrategy`.
+        pub approval_strategy: ApprovalStrategy,
+        /// `Approvers`.
+        pub approvers: Vec<Approver>,
+        /// `Policies`.
+        pub policies: Vec<Policy>,
+        /// `Name`.
+        pub name: Value<String>,
+        /// `Description`.
+        pub description: Value<String>,
+    }
+
     impl ApprovalTeam {
         /// A new `ApprovalTeam` with its required properties set and the optional ones unset.
-        pub fn new(
-            approval_strategy: impl Into<ApprovalStrategy>,
-            approvers: impl Into<Vec<Approver>>,
-            policies: impl Into<Vec<Policy>>,
-            name: impl Into<Value<String>>,
-            description: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ApprovalTeamRequired) -> Self {
             ApprovalTeam {
-                approval_strategy: approval_strategy.into(),
-                approvers: approvers.into(),
-                description: description.into(),
-                name: name.into(),
-                policies: policies.into(),
+                approval_strategy: required.approval_strategy,
+                approvers: required.approvers,
+                description: required.description,
+                name: required.name,
+                policies: required.policies,
                 tags: None,
             }
         }
@@ -173,16 +183,23 @@ pub mod approval_team {
         pub response_time: Option<Value<String>>,
     }
 
+    /// The required properties of a [`Approver`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ApproverRequired {
+        /// `PrimaryIdentityId`.
+        pub primary_identity_id: Value<String>,
+        /// `PrimaryIdentitySourceArn`.
+        pub primary_identity_source_arn: Value<String>,
+    }
+
     impl Approver {
         /// A new `Approver` with its required properties set and the optional ones unset.
-        pub fn new(
-            primary_identity_id: impl Into<Value<String>>,
-            primary_identity_source_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ApproverRequired) -> Self {
             Approver {
                 approver_id: None,
-                primary_identity_id: primary_identity_id.into(),
-                primary_identity_source_arn: primary_identity_source_arn.into(),
+                primary_identity_id: required.primary_identity_id,
+                primary_identity_source_arn: required.primary_identity_source_arn,
                 primary_identity_status: None,
                 response_time: None,
             }
@@ -337,16 +354,23 @@ pub mod identity_source {
         pub region: Value<String>,
     }
 
+    /// The required properties of a [`IamIdentityCenter`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct IamIdentityCenterRequired {
+        /// `InstanceArn`.
+        pub instance_arn: Value<String>,
+        /// `Region`.
+        pub region: Value<String>,
+    }
+
     impl IamIdentityCenter {
         /// A new `IamIdentityCenter` with its required properties set and the optional ones unset.
-        pub fn new(
-            instance_arn: impl Into<Value<String>>,
-            region: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: IamIdentityCenterRequired) -> Self {
             IamIdentityCenter {
                 approval_portal_url: None,
-                instance_arn: instance_arn.into(),
-                region: region.into(),
+                instance_arn: required.instance_arn,
+                region: required.region,
             }
         }
     }

@@ -264,15 +264,22 @@ pub mod channel {
         pub expected_bucket_owner: Option<Value<String>>,
     }
 
+    /// The required properties of a [`DeadLetterQueueS3`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DeadLetterQueueS3Required {
+        /// `BucketArn`.
+        pub bucket_arn: Value<String>,
+        /// `ErrorOutputPrefix`.
+        pub error_output_prefix: Value<String>,
+    }
+
     impl DeadLetterQueueS3 {
         /// A new `DeadLetterQueueS3` with its required properties set and the optional ones unset.
-        pub fn new(
-            bucket_arn: impl Into<Value<String>>,
-            error_output_prefix: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: DeadLetterQueueS3Required) -> Self {
             DeadLetterQueueS3 {
-                bucket_arn: bucket_arn.into(),
-                error_output_prefix: error_output_prefix.into(),
+                bucket_arn: required.bucket_arn,
+                error_output_prefix: required.error_output_prefix,
                 expected_bucket_owner: None,
             }
         }
@@ -294,15 +301,22 @@ pub mod channel {
         pub partition_spec: Option<PartitionSpec>,
     }
 
+    /// The required properties of a [`DestinationTable`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DestinationTableRequired {
+        /// `DestinationDatabaseName`.
+        pub destination_database_name: Value<String>,
+        /// `DestinationTableName`.
+        pub destination_table_name: Value<String>,
+    }
+
     impl DestinationTable {
         /// A new `DestinationTable` with its required properties set and the optional ones unset.
-        pub fn new(
-            destination_database_name: impl Into<Value<String>>,
-            destination_table_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: DestinationTableRequired) -> Self {
             DestinationTable {
-                destination_database_name: destination_database_name.into(),
-                destination_table_name: destination_table_name.into(),
+                destination_database_name: required.destination_database_name,
+                destination_table_name: required.destination_table_name,
                 partition_spec: None,
             }
         }
@@ -898,24 +912,33 @@ pub mod cluster {
         pub zookeeper_access: Option<ZookeeperAccess>,
     }
 
+    /// The required properties of a [`Cluster`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ClusterRequired {
+        /// `BrokerNodeGroupInfo`.
+        pub broker_node_group_info: BrokerNodeGroupInfo,
+        /// `KafkaVersion`.
+        pub kafka_version: Value<String>,
+        /// `NumberOfBrokerNodes`.
+        pub number_of_broker_nodes: Value<i64>,
+        /// `ClusterName`.
+        pub cluster_name: Value<String>,
+    }
+
     impl Cluster {
         /// A new `Cluster` with its required properties set and the optional ones unset.
-        pub fn new(
-            broker_node_group_info: impl Into<BrokerNodeGroupInfo>,
-            kafka_version: impl Into<Value<String>>,
-            number_of_broker_nodes: impl Into<Value<i64>>,
-            cluster_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ClusterRequired) -> Self {
             Cluster {
-                broker_node_group_info: broker_node_group_info.into(),
+                broker_node_group_info: required.broker_node_group_info,
                 client_authentication: None,
-                cluster_name: cluster_name.into(),
+                cluster_name: required.cluster_name,
                 configuration_info: None,
                 encryption_info: None,
                 enhanced_monitoring: None,
-                kafka_version: kafka_version.into(),
+                kafka_version: required.kafka_version,
                 logging_info: None,
-                number_of_broker_nodes: number_of_broker_nodes.into(),
+                number_of_broker_nodes: required.number_of_broker_nodes,
                 open_monitoring: None,
                 rebalancing: None,
                 storage_mode: None,
@@ -1974,18 +1997,25 @@ pub mod configuration {
         pub server_properties: Value<String>,
     }
 
+    /// The required properties of a [`Configuration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ConfigurationRequired {
+        /// `ServerProperties`.
+        pub server_properties: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+    }
+
     impl Configuration {
         /// A new `Configuration` with its required properties set and the optional ones unset.
-        pub fn new(
-            server_properties: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ConfigurationRequired) -> Self {
             Configuration {
                 description: None,
                 kafka_versions_list: None,
                 latest_revision: None,
-                name: name.into(),
-                server_properties: server_properties.into(),
+                name: required.name,
+                server_properties: required.server_properties,
             }
         }
     }
@@ -2105,21 +2135,30 @@ pub mod replicator {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`Replicator`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ReplicatorRequired {
+        /// `ReplicatorName`.
+        pub replicator_name: Value<String>,
+        /// `ReplicationInfoList`.
+        pub replication_info_list: Vec<ReplicationInfo>,
+        /// `KafkaClusters`.
+        pub kafka_clusters: Vec<KafkaCluster>,
+        /// `ServiceExecutionRoleArn`.
+        pub service_execution_role_arn: Value<String>,
+    }
+
     impl Replicator {
         /// A new `Replicator` with its required properties set and the optional ones unset.
-        pub fn new(
-            replicator_name: impl Into<Value<String>>,
-            replication_info_list: impl Into<Vec<ReplicationInfo>>,
-            kafka_clusters: impl Into<Vec<KafkaCluster>>,
-            service_execution_role_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ReplicatorRequired) -> Self {
             Replicator {
                 description: None,
-                kafka_clusters: kafka_clusters.into(),
+                kafka_clusters: required.kafka_clusters,
                 log_delivery: None,
-                replication_info_list: replication_info_list.into(),
-                replicator_name: replicator_name.into(),
-                service_execution_role_arn: service_execution_role_arn.into(),
+                replication_info_list: required.replication_info_list,
+                replicator_name: required.replicator_name,
+                service_execution_role_arn: required.service_execution_role_arn,
                 tags: None,
             }
         }
@@ -2187,15 +2226,22 @@ pub mod replicator {
         pub bootstrap_broker_string: Value<String>,
     }
 
+    /// The required properties of a [`ApacheKafkaCluster`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ApacheKafkaClusterRequired {
+        /// `ApacheKafkaClusterId`.
+        pub apache_kafka_cluster_id: Value<String>,
+        /// `BootstrapBrokerString`.
+        pub bootstrap_broker_string: Value<String>,
+    }
+
     impl ApacheKafkaCluster {
         /// A new `ApacheKafkaCluster` with its required properties set and the optional ones unset.
-        pub fn new(
-            apache_kafka_cluster_id: impl Into<Value<String>>,
-            bootstrap_broker_string: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ApacheKafkaClusterRequired) -> Self {
             ApacheKafkaCluster {
-                apache_kafka_cluster_id: apache_kafka_cluster_id.into(),
-                bootstrap_broker_string: bootstrap_broker_string.into(),
+                apache_kafka_cluster_id: required.apache_kafka_cluster_id,
+                bootstrap_broker_string: required.bootstrap_broker_string,
             }
         }
     }
@@ -3250,20 +3296,29 @@ pub mod topic {
         pub topic_name: Value<String>,
     }
 
+    /// The required properties of a [`Topic`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct TopicRequired {
+        /// `ClusterArn`.
+        pub cluster_arn: Value<String>,
+        /// `TopicName`.
+        pub topic_name: Value<String>,
+        /// `PartitionCount`.
+        pub partition_count: Value<i64>,
+        /// `ReplicationFactor`.
+        pub replication_factor: Value<i64>,
+    }
+
     impl Topic {
         /// A new `Topic` with its required properties set and the optional ones unset.
-        pub fn new(
-            cluster_arn: impl Into<Value<String>>,
-            topic_name: impl Into<Value<String>>,
-            partition_count: impl Into<Value<i64>>,
-            replication_factor: impl Into<Value<i64>>,
-        ) -> Self {
+        pub fn new(required: TopicRequired) -> Self {
             Topic {
-                cluster_arn: cluster_arn.into(),
+                cluster_arn: required.cluster_arn,
                 configs: None,
-                partition_count: partition_count.into(),
-                replication_factor: replication_factor.into(),
-                topic_name: topic_name.into(),
+                partition_count: required.partition_count,
+                replication_factor: required.replication_factor,
+                topic_name: required.topic_name,
             }
         }
     }
@@ -3335,22 +3390,32 @@ pub mod vpc_connection {
         pub vpc_id: Value<String>,
     }
 
+    /// The required properties of a [`VpcConnection`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct VpcConnectionRequired {
+        /// `Authentication`.
+        pub authentication: Value<Authentication>,
+        /// `ClientSubnets`.
+        pub client_subnets: List<String>,
+        /// `SecurityGroups`.
+        pub security_groups: List<String>,
+        /// `TargetClusterArn`.
+        pub target_cluster_arn: Value<String>,
+        /// `VpcId`.
+        pub vpc_id: Value<String>,
+    }
+
     impl VpcConnection {
         /// A new `VpcConnection` with its required properties set and the optional ones unset.
-        pub fn new(
-            authentication: impl Into<Value<Authentication>>,
-            client_subnets: impl Into<List<String>>,
-            security_groups: impl Into<List<String>>,
-            target_cluster_arn: impl Into<Value<String>>,
-            vpc_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: VpcConnectionRequired) -> Self {
             VpcConnection {
-                authentication: authentication.into(),
-                client_subnets: client_subnets.into(),
-                security_groups: security_groups.into(),
+                authentication: required.authentication,
+                client_subnets: required.client_subnets,
+                security_groups: required.security_groups,
                 tags: None,
-                target_cluster_arn: target_cluster_arn.into(),
-                vpc_id: vpc_id.into(),
+                target_cluster_arn: required.target_cluster_arn,
+                vpc_id: required.vpc_id,
             }
         }
     }

@@ -187,12 +187,22 @@ pub mod workflow {
         pub version_id: Option<Value<String>>,
     }
 
+    /// The required properties of a [`CodeS3Location`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct CodeS3LocationRequired {
+        /// `Bucket`.
+        pub bucket: Value<String>,
+        /// `ObjectKey`.
+        pub object_key: Value<String>,
+    }
+
     impl CodeS3Location {
         /// A new `CodeS3Location` with its required properties set and the optional ones unset.
-        pub fn new(bucket: impl Into<Value<String>>, object_key: impl Into<Value<String>>) -> Self {
+        pub fn new(required: CodeS3LocationRequired) -> Self {
             CodeS3Location {
-                bucket: bucket.into(),
-                object_key: object_key.into(),
+                bucket: required.bucket,
+                object_key: required.object_key,
                 version_id: None,
             }
         }
@@ -276,12 +286,22 @@ pub mod workflow {
         pub version_id: Option<Value<String>>,
     }
 
+    /// The required properties of a [`S3Location`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct S3LocationRequired {
+        /// `Bucket`.
+        pub bucket: Value<String>,
+        /// `ObjectKey`.
+        pub object_key: Value<String>,
+    }
+
     impl S3Location {
         /// A new `S3Location` with its required properties set and the optional ones unset.
-        pub fn new(bucket: impl Into<Value<String>>, object_key: impl Into<Value<String>>) -> Self {
+        pub fn new(required: S3LocationRequired) -> Self {
             S3Location {
-                bucket: bucket.into(),
-                object_key: object_key.into(),
+                bucket: required.bucket,
+                object_key: required.object_key,
                 version_id: None,
             }
         }

@@ -276,15 +276,22 @@ pub mod db_cluster {
         pub min_capacity: Value<f64>,
     }
 
+    /// The required properties of a [`ServerlessScalingConfiguration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ServerlessScalingConfigurationRequired {
+        /// `MaxCapacity`.
+        pub max_capacity: Value<f64>,
+        /// `MinCapacity`.
+        pub min_capacity: Value<f64>,
+    }
+
     impl ServerlessScalingConfiguration {
         /// A new `ServerlessScalingConfiguration` with its required properties set and the optional ones unset.
-        pub fn new(
-            max_capacity: impl Into<Value<f64>>,
-            min_capacity: impl Into<Value<f64>>,
-        ) -> Self {
+        pub fn new(required: ServerlessScalingConfigurationRequired) -> Self {
             ServerlessScalingConfiguration {
-                max_capacity: max_capacity.into(),
-                min_capacity: min_capacity.into(),
+                max_capacity: required.max_capacity,
+                min_capacity: required.min_capacity,
             }
         }
     }
@@ -352,18 +359,26 @@ pub mod db_cluster_parameter_group {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`DbClusterParameterGroup`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DbClusterParameterGroupRequired {
+        /// `Description`.
+        pub description: Value<String>,
+        /// `Family`.
+        pub family: Value<String>,
+        /// `Parameters`.
+        pub parameters: serde_json::Value,
+    }
+
     impl DbClusterParameterGroup {
         /// A new `DbClusterParameterGroup` with its required properties set and the optional ones unset.
-        pub fn new(
-            description: impl Into<Value<String>>,
-            family: impl Into<Value<String>>,
-            parameters: impl Into<serde_json::Value>,
-        ) -> Self {
+        pub fn new(required: DbClusterParameterGroupRequired) -> Self {
             DbClusterParameterGroup {
-                description: description.into(),
-                family: family.into(),
+                description: required.description,
+                family: required.family,
                 name: None,
-                parameters: parameters.into(),
+                parameters: required.parameters,
                 tags: None,
             }
         }
@@ -573,18 +588,26 @@ pub mod db_parameter_group {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`DbParameterGroup`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DbParameterGroupRequired {
+        /// `Family`.
+        pub family: Value<String>,
+        /// `Description`.
+        pub description: Value<String>,
+        /// `Parameters`.
+        pub parameters: serde_json::Value,
+    }
+
     impl DbParameterGroup {
         /// A new `DbParameterGroup` with its required properties set and the optional ones unset.
-        pub fn new(
-            family: impl Into<Value<String>>,
-            description: impl Into<Value<String>>,
-            parameters: impl Into<serde_json::Value>,
-        ) -> Self {
+        pub fn new(required: DbParameterGroupRequired) -> Self {
             DbParameterGroup {
-                description: description.into(),
-                family: family.into(),
+                description: required.description,
+                family: required.family,
                 name: None,
-                parameters: parameters.into(),
+                parameters: required.parameters,
                 tags: None,
             }
         }

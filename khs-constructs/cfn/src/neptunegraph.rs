@@ -189,9 +189,19 @@ pub mod graph {
         pub source: Value<String>,
     }
 
+    /// The required properties of a [`ImportTask`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ImportTaskRequired {
+        /// `RoleArn`.
+        pub role_arn: Value<String>,
+        /// `Source`.
+        pub source: Value<String>,
+    }
+
     impl ImportTask {
         /// A new `ImportTask` with its required properties set and the optional ones unset.
-        pub fn new(role_arn: impl Into<Value<String>>, source: impl Into<Value<String>>) -> Self {
+        pub fn new(required: ImportTaskRequired) -> Self {
             ImportTask {
                 blank_node_handling: None,
                 fail_on_error: None,
@@ -200,8 +210,8 @@ pub mod graph {
                 max_provisioned_memory: None,
                 min_provisioned_memory: None,
                 parquet_type: None,
-                role_arn: role_arn.into(),
-                source: source.into(),
+                role_arn: required.role_arn,
+                source: required.source,
             }
         }
     }
@@ -230,17 +240,24 @@ pub mod graph {
         pub s3_export_path: Value<String>,
     }
 
+    /// The required properties of a [`NeptuneImportOptions`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct NeptuneImportOptionsRequired {
+        /// `S3ExportKmsKeyId`.
+        pub s3_export_kms_key_id: Value<String>,
+        /// `S3ExportPath`.
+        pub s3_export_path: Value<String>,
+    }
+
     impl NeptuneImportOptions {
         /// A new `NeptuneImportOptions` with its required properties set and the optional ones unset.
-        pub fn new(
-            s3_export_kms_key_id: impl Into<Value<String>>,
-            s3_export_path: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: NeptuneImportOptionsRequired) -> Self {
             NeptuneImportOptions {
                 preserve_default_vertex_labels: None,
                 preserve_edge_ids: None,
-                s3_export_kms_key_id: s3_export_kms_key_id.into(),
-                s3_export_path: s3_export_path.into(),
+                s3_export_kms_key_id: required.s3_export_kms_key_id,
+                s3_export_path: required.s3_export_path,
             }
         }
     }
@@ -371,15 +388,22 @@ pub mod graph_snapshot {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`GraphSnapshot`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct GraphSnapshotRequired {
+        /// `GraphIdentifier`.
+        pub graph_identifier: Value<String>,
+        /// `SnapshotName`.
+        pub snapshot_name: Value<String>,
+    }
+
     impl GraphSnapshot {
         /// A new `GraphSnapshot` with its required properties set and the optional ones unset.
-        pub fn new(
-            graph_identifier: impl Into<Value<String>>,
-            snapshot_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: GraphSnapshotRequired) -> Self {
             GraphSnapshot {
-                graph_identifier: graph_identifier.into(),
-                snapshot_name: snapshot_name.into(),
+                graph_identifier: required.graph_identifier,
+                snapshot_name: required.snapshot_name,
                 tags: None,
             }
         }
@@ -467,17 +491,24 @@ pub mod private_graph_endpoint {
         pub vpc_id: Value<String>,
     }
 
+    /// The required properties of a [`PrivateGraphEndpoint`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct PrivateGraphEndpointRequired {
+        /// `GraphIdentifier`.
+        pub graph_identifier: Value<String>,
+        /// `VpcId`.
+        pub vpc_id: Value<String>,
+    }
+
     impl PrivateGraphEndpoint {
         /// A new `PrivateGraphEndpoint` with its required properties set and the optional ones unset.
-        pub fn new(
-            graph_identifier: impl Into<Value<String>>,
-            vpc_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: PrivateGraphEndpointRequired) -> Self {
             PrivateGraphEndpoint {
-                graph_identifier: graph_identifier.into(),
+                graph_identifier: required.graph_identifier,
                 security_group_ids: None,
                 subnet_ids: None,
-                vpc_id: vpc_id.into(),
+                vpc_id: required.vpc_id,
             }
         }
     }

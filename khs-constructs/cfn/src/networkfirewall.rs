@@ -105,12 +105,22 @@ pub mod container_association {
         pub value: Value<String>,
     }
 
+    /// The required properties of a [`ContainerAttribute`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ContainerAttributeRequired {
+        /// `Key`.
+        pub key: Value<String>,
+        /// `Value`.
+        pub value: Value<String>,
+    }
+
     impl ContainerAttribute {
         /// A new `ContainerAttribute` with its required properties set and the optional ones unset.
-        pub fn new(key: impl Into<Value<String>>, value: impl Into<Value<String>>) -> Self {
+        pub fn new(required: ContainerAttributeRequired) -> Self {
             ContainerAttribute {
-                key: key.into(),
-                value: value.into(),
+                key: required.key,
+                value: required.value,
             }
         }
     }
@@ -281,20 +291,27 @@ pub mod firewall {
         pub vpc_id: Option<Value<String>>,
     }
 
+    /// The required properties of a [`Firewall`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct FirewallRequired {
+        /// `FirewallName`.
+        pub firewall_name: Value<String>,
+        /// `FirewallPolicyArn`.
+        pub firewall_policy_arn: Value<String>,
+    }
+
     impl Firewall {
         /// A new `Firewall` with its required properties set and the optional ones unset.
-        pub fn new(
-            firewall_name: impl Into<Value<String>>,
-            firewall_policy_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: FirewallRequired) -> Self {
             Firewall {
                 availability_zone_change_protection: None,
                 availability_zone_mappings: None,
                 delete_protection: None,
                 description: None,
                 enabled_analysis_types: None,
-                firewall_name: firewall_name.into(),
-                firewall_policy_arn: firewall_policy_arn.into(),
+                firewall_name: required.firewall_name,
+                firewall_policy_arn: required.firewall_policy_arn,
                 firewall_policy_change_protection: None,
                 nat_gateway_mappings: None,
                 no_source_preservation: None,
@@ -777,12 +794,19 @@ pub mod firewall_policy {
         pub tls_inspection_configuration_arn: Option<Value<String>>,
     }
 
+    /// The required properties of a [`FirewallPolicyProperty`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct FirewallPolicyPropertyRequired {
+        /// `StatelessDefaultActions`.
+        pub stateless_default_actions: List<String>,
+        /// `StatelessFragmentDefaultActions`.
+        pub stateless_fragment_default_actions: List<String>,
+    }
+
     impl FirewallPolicyProperty {
         /// A new `FirewallPolicyProperty` with its required properties set and the optional ones unset.
-        pub fn new(
-            stateless_default_actions: impl Into<List<String>>,
-            stateless_fragment_default_actions: impl Into<List<String>>,
-        ) -> Self {
+        pub fn new(required: FirewallPolicyPropertyRequired) -> Self {
             FirewallPolicyProperty {
                 enable_tls_session_holding: None,
                 policy_variables: None,
@@ -790,8 +814,8 @@ pub mod firewall_policy {
                 stateful_engine_options: None,
                 stateful_rule_group_references: None,
                 stateless_custom_actions: None,
-                stateless_default_actions: stateless_default_actions.into(),
-                stateless_fragment_default_actions: stateless_fragment_default_actions.into(),
+                stateless_default_actions: required.stateless_default_actions,
+                stateless_fragment_default_actions: required.stateless_fragment_default_actions,
                 stateless_rule_group_references: None,
                 tls_inspection_configuration_arn: None,
             }
@@ -1440,23 +1464,34 @@ pub mod rule_group {
         pub source_port: Value<String>,
     }
 
+    /// The required properties of a [`Header`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct HeaderRequired {
+        /// `Destination`.
+        pub destination: Value<String>,
+        /// `DestinationPort`.
+        pub destination_port: Value<String>,
+        /// `Direction`.
+        pub direction: Value<Direction>,
+        /// `Protocol`.
+        pub protocol: Value<Protocol>,
+        /// `Source`.
+        pub source: Value<String>,
+        /// `SourcePort`.
+        pub source_port: Value<String>,
+    }
+
     impl Header {
         /// A new `Header` with its required properties set and the optional ones unset.
-        pub fn new(
-            destination: impl Into<Value<String>>,
-            destination_port: impl Into<Value<String>>,
-            direction: impl Into<Value<Direction>>,
-            protocol: impl Into<Value<Protocol>>,
-            source: impl Into<Value<String>>,
-            source_port: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: HeaderRequired) -> Self {
             Header {
-                destination: destination.into(),
-                destination_port: destination_port.into(),
-                direction: direction.into(),
-                protocol: protocol.into(),
-                source: source.into(),
-                source_port: source_port.into(),
+                destination: required.destination,
+                destination_port: required.destination_port,
+                direction: required.direction,
+                protocol: required.protocol,
+                source: required.source,
+                source_port: required.source_port,
             }
         }
     }
@@ -1548,12 +1583,22 @@ pub mod rule_group {
         pub to_port: Value<i64>,
     }
 
+    /// The required properties of a [`PortRange`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct PortRangeRequired {
+        /// `FromPort`.
+        pub from_port: Value<i64>,
+        /// `ToPort`.
+        pub to_port: Value<i64>,
+    }
+
     impl PortRange {
         /// A new `PortRange` with its required properties set and the optional ones unset.
-        pub fn new(from_port: impl Into<Value<i64>>, to_port: impl Into<Value<i64>>) -> Self {
+        pub fn new(required: PortRangeRequired) -> Self {
             PortRange {
-                from_port: from_port.into(),
-                to_port: to_port.into(),
+                from_port: required.from_port,
+                to_port: required.to_port,
             }
         }
     }
@@ -2407,12 +2452,22 @@ pub mod tls_inspection_configuration {
         pub to_port: Value<i64>,
     }
 
+    /// The required properties of a [`PortRange`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct PortRangeRequired {
+        /// `FromPort`.
+        pub from_port: Value<i64>,
+        /// `ToPort`.
+        pub to_port: Value<i64>,
+    }
+
     impl PortRange {
         /// A new `PortRange` with its required properties set and the optional ones unset.
-        pub fn new(from_port: impl Into<Value<i64>>, to_port: impl Into<Value<i64>>) -> Self {
+        pub fn new(required: PortRangeRequired) -> Self {
             PortRange {
-                from_port: from_port.into(),
-                to_port: to_port.into(),
+                from_port: required.from_port,
+                to_port: required.to_port,
             }
         }
     }
@@ -2627,19 +2682,27 @@ pub mod vpc_endpoint_association {
         pub vpc_id: Value<String>,
     }
 
+    /// The required properties of a [`VpcEndpointAssociation`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct VpcEndpointAssociationRequired {
+        /// `FirewallArn`.
+        pub firewall_arn: Value<String>,
+        /// `VpcId`.
+        pub vpc_id: Value<String>,
+        /// `SubnetMapping`.
+        pub subnet_mapping: SubnetMapping,
+    }
+
     impl VpcEndpointAssociation {
         /// A new `VpcEndpointAssociation` with its required properties set and the optional ones unset.
-        pub fn new(
-            firewall_arn: impl Into<Value<String>>,
-            vpc_id: impl Into<Value<String>>,
-            subnet_mapping: impl Into<SubnetMapping>,
-        ) -> Self {
+        pub fn new(required: VpcEndpointAssociationRequired) -> Self {
             VpcEndpointAssociation {
                 description: None,
-                firewall_arn: firewall_arn.into(),
-                subnet_mapping: subnet_mapping.into(),
+                firewall_arn: required.firewall_arn,
+                subnet_mapping: required.subnet_mapping,
                 tags: None,
-                vpc_id: vpc_id.into(),
+                vpc_id: required.vpc_id,
             }
         }
     }

@@ -48,22 +48,31 @@ pub mod connect_attachment {
         pub transport_attachment_id: Value<String>,
     }
 
+    /// The required properties of a [`ConnectAttachment`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ConnectAttachmentRequired {
+        /// `CoreNetworkId`.
+        pub core_network_id: Value<String>,
+        /// `EdgeLocation`.
+        pub edge_location: Value<String>,
+        /// `TransportAttachmentId`.
+        pub transport_attachment_id: Value<String>,
+        /// `Options`.
+        pub options: ConnectAttachmentOptions,
+    }
+
     impl ConnectAttachment {
         /// A new `ConnectAttachment` with its required properties set and the optional ones unset.
-        pub fn new(
-            core_network_id: impl Into<Value<String>>,
-            edge_location: impl Into<Value<String>>,
-            transport_attachment_id: impl Into<Value<String>>,
-            options: impl Into<ConnectAttachmentOptions>,
-        ) -> Self {
+        pub fn new(required: ConnectAttachmentRequired) -> Self {
             ConnectAttachment {
-                core_network_id: core_network_id.into(),
-                edge_location: edge_location.into(),
+                core_network_id: required.core_network_id,
+                edge_location: required.edge_location,
                 network_function_group_name: None,
-                options: options.into(),
+                options: required.options,
                 routing_policy_label: None,
                 tags: None,
-                transport_attachment_id: transport_attachment_id.into(),
+                transport_attachment_id: required.transport_attachment_id,
             }
         }
     }
@@ -249,18 +258,25 @@ pub mod connect_peer {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`ConnectPeer`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ConnectPeerRequired {
+        /// `ConnectAttachmentId`.
+        pub connect_attachment_id: Value<String>,
+        /// `PeerAddress`.
+        pub peer_address: Value<String>,
+    }
+
     impl ConnectPeer {
         /// A new `ConnectPeer` with its required properties set and the optional ones unset.
-        pub fn new(
-            connect_attachment_id: impl Into<Value<String>>,
-            peer_address: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ConnectPeerRequired) -> Self {
             ConnectPeer {
                 bgp_options: None,
-                connect_attachment_id: connect_attachment_id.into(),
+                connect_attachment_id: required.connect_attachment_id,
                 core_network_address: None,
                 inside_cidr_blocks: None,
-                peer_address: peer_address.into(),
+                peer_address: required.peer_address,
                 subnet_arn: None,
                 tags: None,
             }
@@ -480,17 +496,25 @@ pub mod core_network_prefix_list_association {
         pub prefix_list_arn: Value<String>,
     }
 
+    /// The required properties of a [`CoreNetworkPrefixListAssociation`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct CoreNetworkPrefixListAssociationRequired {
+        /// `CoreNetworkId`.
+        pub core_network_id: Value<String>,
+        /// `PrefixListArn`.
+        pub prefix_list_arn: Value<String>,
+        /// `PrefixListAlias`.
+        pub prefix_list_alias: Value<String>,
+    }
+
     impl CoreNetworkPrefixListAssociation {
         /// A new `CoreNetworkPrefixListAssociation` with its required properties set and the optional ones unset.
-        pub fn new(
-            core_network_id: impl Into<Value<String>>,
-            prefix_list_arn: impl Into<Value<String>>,
-            prefix_list_alias: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: CoreNetworkPrefixListAssociationRequired) -> Self {
             CoreNetworkPrefixListAssociation {
-                core_network_id: core_network_id.into(),
-                prefix_list_alias: prefix_list_alias.into(),
-                prefix_list_arn: prefix_list_arn.into(),
+                core_network_id: required.core_network_id,
+                prefix_list_alias: required.prefix_list_alias,
+                prefix_list_arn: required.prefix_list_arn,
             }
         }
     }
@@ -543,17 +567,25 @@ pub mod customer_gateway_association {
         pub link_id: Option<Value<String>>,
     }
 
+    /// The required properties of a [`CustomerGatewayAssociation`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct CustomerGatewayAssociationRequired {
+        /// `GlobalNetworkId`.
+        pub global_network_id: Value<String>,
+        /// `CustomerGatewayArn`.
+        pub customer_gateway_arn: Value<String>,
+        /// `DeviceId`.
+        pub device_id: Value<String>,
+    }
+
     impl CustomerGatewayAssociation {
         /// A new `CustomerGatewayAssociation` with its required properties set and the optional ones unset.
-        pub fn new(
-            global_network_id: impl Into<Value<String>>,
-            customer_gateway_arn: impl Into<Value<String>>,
-            device_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: CustomerGatewayAssociationRequired) -> Self {
             CustomerGatewayAssociation {
-                customer_gateway_arn: customer_gateway_arn.into(),
-                device_id: device_id.into(),
-                global_network_id: global_network_id.into(),
+                customer_gateway_arn: required.customer_gateway_arn,
+                device_id: required.device_id,
+                global_network_id: required.global_network_id,
                 link_id: None,
             }
         }
@@ -788,17 +820,25 @@ pub mod direct_connect_gateway_attachment {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`DirectConnectGatewayAttachment`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DirectConnectGatewayAttachmentRequired {
+        /// `CoreNetworkId`.
+        pub core_network_id: Value<String>,
+        /// `DirectConnectGatewayArn`.
+        pub direct_connect_gateway_arn: Value<String>,
+        /// `EdgeLocations`.
+        pub edge_locations: List<String>,
+    }
+
     impl DirectConnectGatewayAttachment {
         /// A new `DirectConnectGatewayAttachment` with its required properties set and the optional ones unset.
-        pub fn new(
-            core_network_id: impl Into<Value<String>>,
-            direct_connect_gateway_arn: impl Into<Value<String>>,
-            edge_locations: impl Into<List<String>>,
-        ) -> Self {
+        pub fn new(required: DirectConnectGatewayAttachmentRequired) -> Self {
             DirectConnectGatewayAttachment {
-                core_network_id: core_network_id.into(),
-                direct_connect_gateway_arn: direct_connect_gateway_arn.into(),
-                edge_locations: edge_locations.into(),
+                core_network_id: required.core_network_id,
+                direct_connect_gateway_arn: required.direct_connect_gateway_arn,
+                edge_locations: required.edge_locations,
                 routing_policy_label: None,
                 tags: None,
             }
@@ -1024,19 +1064,27 @@ pub mod link {
         pub type_: Option<Value<String>>,
     }
 
+    /// The required properties of a [`Link`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct LinkRequired {
+        /// `GlobalNetworkId`.
+        pub global_network_id: Value<String>,
+        /// `SiteId`.
+        pub site_id: Value<String>,
+        /// `Bandwidth`.
+        pub bandwidth: Bandwidth,
+    }
+
     impl Link {
         /// A new `Link` with its required properties set and the optional ones unset.
-        pub fn new(
-            global_network_id: impl Into<Value<String>>,
-            site_id: impl Into<Value<String>>,
-            bandwidth: impl Into<Bandwidth>,
-        ) -> Self {
+        pub fn new(required: LinkRequired) -> Self {
             Link {
-                bandwidth: bandwidth.into(),
+                bandwidth: required.bandwidth,
                 description: None,
-                global_network_id: global_network_id.into(),
+                global_network_id: required.global_network_id,
                 provider: None,
-                site_id: site_id.into(),
+                site_id: required.site_id,
                 tags: None,
                 type_: None,
             }
@@ -1135,17 +1183,25 @@ pub mod link_association {
         pub link_id: Value<String>,
     }
 
+    /// The required properties of a [`LinkAssociation`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct LinkAssociationRequired {
+        /// `GlobalNetworkId`.
+        pub global_network_id: Value<String>,
+        /// `DeviceId`.
+        pub device_id: Value<String>,
+        /// `LinkId`.
+        pub link_id: Value<String>,
+    }
+
     impl LinkAssociation {
         /// A new `LinkAssociation` with its required properties set and the optional ones unset.
-        pub fn new(
-            global_network_id: impl Into<Value<String>>,
-            device_id: impl Into<Value<String>>,
-            link_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: LinkAssociationRequired) -> Self {
             LinkAssociation {
-                device_id: device_id.into(),
-                global_network_id: global_network_id.into(),
-                link_id: link_id.into(),
+                device_id: required.device_id,
+                global_network_id: required.global_network_id,
+                link_id: required.link_id,
             }
         }
     }
@@ -1325,18 +1381,25 @@ pub mod site_to_site_vpn_attachment {
         pub vpn_connection_arn: Value<String>,
     }
 
+    /// The required properties of a [`SiteToSiteVpnAttachment`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SiteToSiteVpnAttachmentRequired {
+        /// `CoreNetworkId`.
+        pub core_network_id: Value<String>,
+        /// `VpnConnectionArn`.
+        pub vpn_connection_arn: Value<String>,
+    }
+
     impl SiteToSiteVpnAttachment {
         /// A new `SiteToSiteVpnAttachment` with its required properties set and the optional ones unset.
-        pub fn new(
-            core_network_id: impl Into<Value<String>>,
-            vpn_connection_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: SiteToSiteVpnAttachmentRequired) -> Self {
             SiteToSiteVpnAttachment {
-                core_network_id: core_network_id.into(),
+                core_network_id: required.core_network_id,
                 network_function_group_name: None,
                 routing_policy_label: None,
                 tags: None,
-                vpn_connection_arn: vpn_connection_arn.into(),
+                vpn_connection_arn: required.vpn_connection_arn,
             }
         }
     }
@@ -1464,16 +1527,23 @@ pub mod transit_gateway_peering {
         pub transit_gateway_arn: Value<String>,
     }
 
+    /// The required properties of a [`TransitGatewayPeering`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct TransitGatewayPeeringRequired {
+        /// `CoreNetworkId`.
+        pub core_network_id: Value<String>,
+        /// `TransitGatewayArn`.
+        pub transit_gateway_arn: Value<String>,
+    }
+
     impl TransitGatewayPeering {
         /// A new `TransitGatewayPeering` with its required properties set and the optional ones unset.
-        pub fn new(
-            core_network_id: impl Into<Value<String>>,
-            transit_gateway_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: TransitGatewayPeeringRequired) -> Self {
             TransitGatewayPeering {
-                core_network_id: core_network_id.into(),
+                core_network_id: required.core_network_id,
                 tags: None,
-                transit_gateway_arn: transit_gateway_arn.into(),
+                transit_gateway_arn: required.transit_gateway_arn,
             }
         }
     }
@@ -1576,15 +1646,22 @@ pub mod transit_gateway_registration {
         pub transit_gateway_arn: Value<String>,
     }
 
+    /// The required properties of a [`TransitGatewayRegistration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct TransitGatewayRegistrationRequired {
+        /// `GlobalNetworkId`.
+        pub global_network_id: Value<String>,
+        /// `TransitGatewayArn`.
+        pub transit_gateway_arn: Value<String>,
+    }
+
     impl TransitGatewayRegistration {
         /// A new `TransitGatewayRegistration` with its required properties set and the optional ones unset.
-        pub fn new(
-            global_network_id: impl Into<Value<String>>,
-            transit_gateway_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: TransitGatewayRegistrationRequired) -> Self {
             TransitGatewayRegistration {
-                global_network_id: global_network_id.into(),
-                transit_gateway_arn: transit_gateway_arn.into(),
+                global_network_id: required.global_network_id,
+                transit_gateway_arn: required.transit_gateway_arn,
             }
         }
     }
@@ -1647,18 +1724,25 @@ pub mod transit_gateway_route_table_attachment {
         pub transit_gateway_route_table_arn: Value<String>,
     }
 
+    /// The required properties of a [`TransitGatewayRouteTableAttachment`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct TransitGatewayRouteTableAttachmentRequired {
+        /// `PeeringId`.
+        pub peering_id: Value<String>,
+        /// `TransitGatewayRouteTableArn`.
+        pub transit_gateway_route_table_arn: Value<String>,
+    }
+
     impl TransitGatewayRouteTableAttachment {
         /// A new `TransitGatewayRouteTableAttachment` with its required properties set and the optional ones unset.
-        pub fn new(
-            peering_id: impl Into<Value<String>>,
-            transit_gateway_route_table_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: TransitGatewayRouteTableAttachmentRequired) -> Self {
             TransitGatewayRouteTableAttachment {
                 network_function_group_name: None,
-                peering_id: peering_id.into(),
+                peering_id: required.peering_id,
                 routing_policy_label: None,
                 tags: None,
-                transit_gateway_route_table_arn: transit_gateway_route_table_arn.into(),
+                transit_gateway_route_table_arn: required.transit_gateway_route_table_arn,
             }
         }
     }
@@ -1805,20 +1889,28 @@ pub mod vpc_attachment {
         pub vpc_arn: Value<String>,
     }
 
+    /// The required properties of a [`VpcAttachment`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct VpcAttachmentRequired {
+        /// `CoreNetworkId`.
+        pub core_network_id: Value<String>,
+        /// `VpcArn`.
+        pub vpc_arn: Value<String>,
+        /// `SubnetArns`.
+        pub subnet_arns: List<String>,
+    }
+
     impl VpcAttachment {
         /// A new `VpcAttachment` with its required properties set and the optional ones unset.
-        pub fn new(
-            core_network_id: impl Into<Value<String>>,
-            vpc_arn: impl Into<Value<String>>,
-            subnet_arns: impl Into<List<String>>,
-        ) -> Self {
+        pub fn new(required: VpcAttachmentRequired) -> Self {
             VpcAttachment {
-                core_network_id: core_network_id.into(),
+                core_network_id: required.core_network_id,
                 options: None,
                 routing_policy_label: None,
-                subnet_arns: subnet_arns.into(),
+                subnet_arns: required.subnet_arns,
                 tags: None,
-                vpc_arn: vpc_arn.into(),
+                vpc_arn: required.vpc_arn,
             }
         }
     }

@@ -24,15 +24,22 @@ pub mod channel_association {
         pub notification_configuration_arn: Value<String>,
     }
 
+    /// The required properties of a [`ChannelAssociation`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ChannelAssociationRequired {
+        /// `Arn`.
+        pub arn: Value<String>,
+        /// `NotificationConfigurationArn`.
+        pub notification_configuration_arn: Value<String>,
+    }
+
     impl ChannelAssociation {
         /// A new `ChannelAssociation` with its required properties set and the optional ones unset.
-        pub fn new(
-            arn: impl Into<Value<String>>,
-            notification_configuration_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ChannelAssociationRequired) -> Self {
             ChannelAssociation {
-                arn: arn.into(),
-                notification_configuration_arn: notification_configuration_arn.into(),
+                arn: required.arn,
+                notification_configuration_arn: required.notification_configuration_arn,
             }
         }
     }
@@ -87,20 +94,29 @@ pub mod event_rule {
         pub source: Value<String>,
     }
 
+    /// The required properties of a [`EventRule`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct EventRuleRequired {
+        /// `EventType`.
+        pub event_type: Value<String>,
+        /// `NotificationConfigurationArn`.
+        pub notification_configuration_arn: Value<String>,
+        /// `Regions`.
+        pub regions: List<String>,
+        /// `Source`.
+        pub source: Value<String>,
+    }
+
     impl EventRule {
         /// A new `EventRule` with its required properties set and the optional ones unset.
-        pub fn new(
-            event_type: impl Into<Value<String>>,
-            notification_configuration_arn: impl Into<Value<String>>,
-            regions: impl Into<List<String>>,
-            source: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: EventRuleRequired) -> Self {
             EventRule {
                 event_pattern: None,
-                event_type: event_type.into(),
-                notification_configuration_arn: notification_configuration_arn.into(),
-                regions: regions.into(),
-                source: source.into(),
+                event_type: required.event_type,
+                notification_configuration_arn: required.notification_configuration_arn,
+                regions: required.regions,
+                source: required.source,
             }
         }
     }
@@ -279,17 +295,24 @@ pub mod managed_notification_additional_channel_association {
         pub managed_notification_configuration_arn: Value<String>,
     }
 
+    /// The required properties of a [`ManagedNotificationAdditionalChannelAssociation`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ManagedNotificationAdditionalChannelAssociationRequired {
+        /// `ChannelArn`.
+        pub channel_arn: Value<String>,
+        /// `ManagedNotificationConfigurationArn`.
+        pub managed_notification_configuration_arn: Value<String>,
+    }
+
     impl ManagedNotificationAdditionalChannelAssociation {
         /// A new `ManagedNotificationAdditionalChannelAssociation` with its required properties set and the optional ones unset.
-        pub fn new(
-            channel_arn: impl Into<Value<String>>,
-            managed_notification_configuration_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ManagedNotificationAdditionalChannelAssociationRequired) -> Self {
             ManagedNotificationAdditionalChannelAssociation {
-                channel_arn: channel_arn.into(),
+                channel_arn: required.channel_arn,
                 is_sensitive_events_subscribed: None,
-                managed_notification_configuration_arn: managed_notification_configuration_arn
-                    .into(),
+                managed_notification_configuration_arn: required
+                    .managed_notification_configuration_arn,
             }
         }
     }
@@ -347,13 +370,23 @@ pub mod notification_configuration {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`NotificationConfiguration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct NotificationConfigurationRequired {
+        /// `Description`.
+        pub description: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+    }
+
     impl NotificationConfiguration {
         /// A new `NotificationConfiguration` with its required properties set and the optional ones unset.
-        pub fn new(description: impl Into<Value<String>>, name: impl Into<Value<String>>) -> Self {
+        pub fn new(required: NotificationConfigurationRequired) -> Self {
             NotificationConfiguration {
                 aggregation_duration: None,
-                description: description.into(),
-                name: name.into(),
+                description: required.description,
+                name: required.name,
                 tags: None,
             }
         }
@@ -516,15 +549,22 @@ pub mod organizational_unit_association {
         pub organizational_unit_id: Value<String>,
     }
 
+    /// The required properties of a [`OrganizationalUnitAssociation`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct OrganizationalUnitAssociationRequired {
+        /// `NotificationConfigurationArn`.
+        pub notification_configuration_arn: Value<String>,
+        /// `OrganizationalUnitId`.
+        pub organizational_unit_id: Value<String>,
+    }
+
     impl OrganizationalUnitAssociation {
         /// A new `OrganizationalUnitAssociation` with its required properties set and the optional ones unset.
-        pub fn new(
-            notification_configuration_arn: impl Into<Value<String>>,
-            organizational_unit_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: OrganizationalUnitAssociationRequired) -> Self {
             OrganizationalUnitAssociation {
-                notification_configuration_arn: notification_configuration_arn.into(),
-                organizational_unit_id: organizational_unit_id.into(),
+                notification_configuration_arn: required.notification_configuration_arn,
+                organizational_unit_id: required.organizational_unit_id,
             }
         }
     }

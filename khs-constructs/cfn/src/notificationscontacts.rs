@@ -29,15 +29,22 @@ pub mod email_contact {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`EmailContact`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct EmailContactRequired {
+        /// `EmailAddress`.
+        pub email_address: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+    }
+
     impl EmailContact {
         /// A new `EmailContact` with its required properties set and the optional ones unset.
-        pub fn new(
-            email_address: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: EmailContactRequired) -> Self {
             EmailContact {
-                email_address: email_address.into(),
-                name: name.into(),
+                email_address: required.email_address,
+                name: required.name,
                 tags: None,
             }
         }

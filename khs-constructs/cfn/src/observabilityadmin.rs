@@ -1727,13 +1727,23 @@ pub mod s3_table_integration {
         pub type_: Value<String>,
     }
 
+    /// The required properties of a [`LogSource`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct LogSourceRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `Type`.
+        pub type_: Value<String>,
+    }
+
     impl LogSource {
         /// A new `LogSource` with its required properties set and the optional ones unset.
-        pub fn new(name: impl Into<Value<String>>, type_: impl Into<Value<String>>) -> Self {
+        pub fn new(required: LogSourceRequired) -> Self {
             LogSource {
                 identifier: None,
-                name: name.into(),
-                type_: type_.into(),
+                name: required.name,
+                type_: required.type_,
             }
         }
     }

@@ -1688,12 +1688,19 @@ pub mod workflow_version {
         pub readme_uri: Option<Value<String>>,
     }
 
+    /// The required properties of a [`WorkflowVersion`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct WorkflowVersionRequired {
+        /// `WorkflowId`.
+        pub workflow_id: Value<String>,
+        /// `VersionName`.
+        pub version_name: Value<String>,
+    }
+
     impl WorkflowVersion {
         /// A new `WorkflowVersion` with its required properties set and the optional ones unset.
-        pub fn new(
-            workflow_id: impl Into<Value<String>>,
-            version_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: WorkflowVersionRequired) -> Self {
             WorkflowVersion {
                 accelerators: None,
                 container_registry_map: None,
@@ -1708,9 +1715,9 @@ pub mod workflow_version {
                 storage_capacity: None,
                 storage_type: None,
                 tags: None,
-                version_name: version_name.into(),
+                version_name: required.version_name,
                 workflow_bucket_owner_id: None,
-                workflow_id: workflow_id.into(),
+                workflow_id: required.workflow_id,
                 readme_markdown: None,
                 readme_path: None,
                 readme_uri: None,

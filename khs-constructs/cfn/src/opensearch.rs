@@ -32,18 +32,26 @@ pub mod data_source {
         pub name: Value<String>,
     }
 
+    /// The required properties of a [`DataSource`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DataSourceRequired {
+        /// `DomainName`.
+        pub domain_name: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+        /// `DataSourceType`.
+        pub data_source_type: DataSourceType,
+    }
+
     impl DataSource {
         /// A new `DataSource` with its required properties set and the optional ones unset.
-        pub fn new(
-            domain_name: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-            data_source_type: impl Into<DataSourceType>,
-        ) -> Self {
+        pub fn new(required: DataSourceRequired) -> Self {
             DataSource {
-                data_source_type: data_source_type.into(),
+                data_source_type: required.data_source_type,
                 description: None,
-                domain_name: domain_name.into(),
-                name: name.into(),
+                domain_name: required.domain_name,
+                name: required.name,
             }
         }
     }

@@ -32,18 +32,26 @@ pub mod access_policy {
         pub type_: Value<AccessPolicyType>,
     }
 
+    /// The required properties of a [`AccessPolicy`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct AccessPolicyRequired {
+        /// `Type`.
+        pub type_: Value<AccessPolicyType>,
+        /// `Name`.
+        pub name: Value<String>,
+        /// `Policy`.
+        pub policy: Value<String>,
+    }
+
     impl AccessPolicy {
         /// A new `AccessPolicy` with its required properties set and the optional ones unset.
-        pub fn new(
-            type_: impl Into<Value<AccessPolicyType>>,
-            name: impl Into<Value<String>>,
-            policy: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: AccessPolicyRequired) -> Self {
             AccessPolicy {
                 description: None,
-                name: name.into(),
-                policy: policy.into(),
-                type_: type_.into(),
+                name: required.name,
+                policy: required.policy,
+                type_: required.type_,
             }
         }
     }
@@ -600,12 +608,22 @@ pub mod collection_index {
         pub index_schema: Option<Value<String>>,
     }
 
+    /// The required properties of a [`CollectionIndex`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct CollectionIndexRequired {
+        /// `Id`.
+        pub id: Value<String>,
+        /// `IndexName`.
+        pub index_name: Value<String>,
+    }
+
     impl CollectionIndex {
         /// A new `CollectionIndex` with its required properties set and the optional ones unset.
-        pub fn new(id: impl Into<Value<String>>, index_name: impl Into<Value<String>>) -> Self {
+        pub fn new(required: CollectionIndexRequired) -> Self {
             CollectionIndex {
-                id: id.into(),
-                index_name: index_name.into(),
+                id: required.id,
+                index_name: required.index_name,
                 index_schema: None,
             }
         }
@@ -662,15 +680,22 @@ pub mod index {
         pub settings: Option<IndexSettings>,
     }
 
+    /// The required properties of a [`Index`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct IndexRequired {
+        /// `CollectionEndpoint`.
+        pub collection_endpoint: Value<String>,
+        /// `IndexName`.
+        pub index_name: Value<String>,
+    }
+
     impl Index {
         /// A new `Index` with its required properties set and the optional ones unset.
-        pub fn new(
-            collection_endpoint: impl Into<Value<String>>,
-            index_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: IndexRequired) -> Self {
             Index {
-                collection_endpoint: collection_endpoint.into(),
-                index_name: index_name.into(),
+                collection_endpoint: required.collection_endpoint,
+                index_name: required.index_name,
                 mappings: None,
                 settings: None,
             }
@@ -1189,18 +1214,26 @@ pub mod lifecycle_policy {
         pub type_: Value<LifecyclePolicyType>,
     }
 
+    /// The required properties of a [`LifecyclePolicy`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct LifecyclePolicyRequired {
+        /// `Type`.
+        pub type_: Value<LifecyclePolicyType>,
+        /// `Name`.
+        pub name: Value<String>,
+        /// `Policy`.
+        pub policy: Value<String>,
+    }
+
     impl LifecyclePolicy {
         /// A new `LifecyclePolicy` with its required properties set and the optional ones unset.
-        pub fn new(
-            type_: impl Into<Value<LifecyclePolicyType>>,
-            name: impl Into<Value<String>>,
-            policy: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: LifecyclePolicyRequired) -> Self {
             LifecyclePolicy {
                 description: None,
-                name: name.into(),
-                policy: policy.into(),
-                type_: type_.into(),
+                name: required.name,
+                policy: required.policy,
+                type_: required.type_,
             }
         }
     }
@@ -1527,18 +1560,26 @@ pub mod security_policy {
         pub type_: Value<SecurityPolicyType>,
     }
 
+    /// The required properties of a [`SecurityPolicy`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SecurityPolicyRequired {
+        /// `Type`.
+        pub type_: Value<SecurityPolicyType>,
+        /// `Name`.
+        pub name: Value<String>,
+        /// `Policy`.
+        pub policy: Value<String>,
+    }
+
     impl SecurityPolicy {
         /// A new `SecurityPolicy` with its required properties set and the optional ones unset.
-        pub fn new(
-            type_: impl Into<Value<SecurityPolicyType>>,
-            name: impl Into<Value<String>>,
-            policy: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: SecurityPolicyRequired) -> Self {
             SecurityPolicy {
                 description: None,
-                name: name.into(),
-                policy: policy.into(),
-                type_: type_.into(),
+                name: required.name,
+                policy: required.policy,
+                type_: required.type_,
             }
         }
     }
@@ -1617,18 +1658,26 @@ pub mod vpc_endpoint {
         pub vpc_id: Value<String>,
     }
 
+    /// The required properties of a [`VpcEndpoint`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct VpcEndpointRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `VpcId`.
+        pub vpc_id: Value<String>,
+        /// `SubnetIds`.
+        pub subnet_ids: List<String>,
+    }
+
     impl VpcEndpoint {
         /// A new `VpcEndpoint` with its required properties set and the optional ones unset.
-        pub fn new(
-            name: impl Into<Value<String>>,
-            vpc_id: impl Into<Value<String>>,
-            subnet_ids: impl Into<List<String>>,
-        ) -> Self {
+        pub fn new(required: VpcEndpointRequired) -> Self {
             VpcEndpoint {
-                name: name.into(),
+                name: required.name,
                 security_group_ids: None,
-                subnet_ids: subnet_ids.into(),
-                vpc_id: vpc_id.into(),
+                subnet_ids: required.subnet_ids,
+                vpc_id: required.vpc_id,
             }
         }
     }

@@ -940,15 +940,22 @@ pub mod domain {
         pub metadata_content: Value<String>,
     }
 
+    /// The required properties of a [`Idp`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct IdpRequired {
+        /// `EntityId`.
+        pub entity_id: Value<String>,
+        /// `MetadataContent`.
+        pub metadata_content: Value<String>,
+    }
+
     impl Idp {
         /// A new `Idp` with its required properties set and the optional ones unset.
-        pub fn new(
-            entity_id: impl Into<Value<String>>,
-            metadata_content: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: IdpRequired) -> Self {
             Idp {
-                entity_id: entity_id.into(),
-                metadata_content: metadata_content.into(),
+                entity_id: required.entity_id,
+                metadata_content: required.metadata_content,
             }
         }
     }
@@ -1312,12 +1319,22 @@ pub mod domain {
         pub minutes: Value<i64>,
     }
 
+    /// The required properties of a [`WindowStartTime`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct WindowStartTimeRequired {
+        /// `Hours`.
+        pub hours: Value<i64>,
+        /// `Minutes`.
+        pub minutes: Value<i64>,
+    }
+
     impl WindowStartTime {
         /// A new `WindowStartTime` with its required properties set and the optional ones unset.
-        pub fn new(hours: impl Into<Value<i64>>, minutes: impl Into<Value<i64>>) -> Self {
+        pub fn new(required: WindowStartTimeRequired) -> Self {
             WindowStartTime {
-                hours: hours.into(),
-                minutes: minutes.into(),
+                hours: required.hours,
+                minutes: required.minutes,
             }
         }
     }

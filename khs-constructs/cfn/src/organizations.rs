@@ -41,15 +41,22 @@ pub mod account {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`Account`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct AccountRequired {
+        /// `AccountName`.
+        pub account_name: Value<String>,
+        /// `Email`.
+        pub email: Value<String>,
+    }
+
     impl Account {
         /// A new `Account` with its required properties set and the optional ones unset.
-        pub fn new(
-            account_name: impl Into<Value<String>>,
-            email: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: AccountRequired) -> Self {
             Account {
-                account_name: account_name.into(),
-                email: email.into(),
+                account_name: required.account_name,
+                email: required.email,
                 parent_ids: None,
                 role_name: None,
                 tags: None,
@@ -254,12 +261,22 @@ pub mod organizational_unit {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`OrganizationalUnit`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct OrganizationalUnitRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `ParentId`.
+        pub parent_id: Value<String>,
+    }
+
     impl OrganizationalUnit {
         /// A new `OrganizationalUnit` with its required properties set and the optional ones unset.
-        pub fn new(name: impl Into<Value<String>>, parent_id: impl Into<Value<String>>) -> Self {
+        pub fn new(required: OrganizationalUnitRequired) -> Self {
             OrganizationalUnit {
-                name: name.into(),
-                parent_id: parent_id.into(),
+                name: required.name,
+                parent_id: required.parent_id,
                 tags: None,
             }
         }

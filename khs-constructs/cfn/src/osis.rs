@@ -71,22 +71,31 @@ pub mod pipeline {
         pub vpc_options: Option<VpcOptions>,
     }
 
+    /// The required properties of a [`Pipeline`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct PipelineRequired {
+        /// `MaxUnits`.
+        pub max_units: Value<i64>,
+        /// `MinUnits`.
+        pub min_units: Value<i64>,
+        /// `PipelineConfigurationBody`.
+        pub pipeline_configuration_body: Value<String>,
+        /// `PipelineName`.
+        pub pipeline_name: Value<String>,
+    }
+
     impl Pipeline {
         /// A new `Pipeline` with its required properties set and the optional ones unset.
-        pub fn new(
-            max_units: impl Into<Value<i64>>,
-            min_units: impl Into<Value<i64>>,
-            pipeline_configuration_body: impl Into<Value<String>>,
-            pipeline_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: PipelineRequired) -> Self {
             Pipeline {
                 buffer_options: None,
                 encryption_at_rest_options: None,
                 log_publishing_options: None,
-                max_units: max_units.into(),
-                min_units: min_units.into(),
-                pipeline_configuration_body: pipeline_configuration_body.into(),
-                pipeline_name: pipeline_name.into(),
+                max_units: required.max_units,
+                min_units: required.min_units,
+                pipeline_configuration_body: required.pipeline_configuration_body,
+                pipeline_name: required.pipeline_name,
                 pipeline_role_arn: None,
                 resource_policy: None,
                 tags: None,

@@ -52,15 +52,25 @@ pub mod outpost {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`Outpost`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct OutpostRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `SiteId`.
+        pub site_id: Value<String>,
+    }
+
     impl Outpost {
         /// A new `Outpost` with its required properties set and the optional ones unset.
-        pub fn new(name: impl Into<Value<String>>, site_id: impl Into<Value<String>>) -> Self {
+        pub fn new(required: OutpostRequired) -> Self {
             Outpost {
                 availability_zone: None,
                 availability_zone_id: None,
                 description: None,
-                name: name.into(),
-                site_id: site_id.into(),
+                name: required.name,
+                site_id: required.site_id,
                 supported_hardware_type: None,
                 tags: None,
             }
@@ -291,29 +301,41 @@ pub mod site {
         pub state_or_region: Value<String>,
     }
 
+    /// The required properties of a [`Address`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct AddressRequired {
+        /// `AddressLine1`.
+        pub address_line1: Value<String>,
+        /// `City`.
+        pub city: Value<String>,
+        /// `ContactName`.
+        pub contact_name: Value<String>,
+        /// `ContactPhoneNumber`.
+        pub contact_phone_number: Value<String>,
+        /// `CountryCode`.
+        pub country_code: Value<String>,
+        /// `PostalCode`.
+        pub postal_code: Value<String>,
+        /// `StateOrRegion`.
+        pub state_or_region: Value<String>,
+    }
+
     impl Address {
         /// A new `Address` with its required properties set and the optional ones unset.
-        pub fn new(
-            address_line1: impl Into<Value<String>>,
-            city: impl Into<Value<String>>,
-            contact_name: impl Into<Value<String>>,
-            contact_phone_number: impl Into<Value<String>>,
-            country_code: impl Into<Value<String>>,
-            postal_code: impl Into<Value<String>>,
-            state_or_region: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: AddressRequired) -> Self {
             Address {
-                address_line1: address_line1.into(),
+                address_line1: required.address_line1,
                 address_line2: None,
                 address_line3: None,
-                city: city.into(),
-                contact_name: contact_name.into(),
-                contact_phone_number: contact_phone_number.into(),
-                country_code: country_code.into(),
+                city: required.city,
+                contact_name: required.contact_name,
+                contact_phone_number: required.contact_phone_number,
+                country_code: required.country_code,
                 district_or_county: None,
                 municipality: None,
-                postal_code: postal_code.into(),
-                state_or_region: state_or_region.into(),
+                postal_code: required.postal_code,
+                state_or_region: required.state_or_region,
             }
         }
     }

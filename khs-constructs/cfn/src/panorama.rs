@@ -372,19 +372,27 @@ pub mod package_version {
         pub updated_latest_patch_version: Option<Value<String>>,
     }
 
+    /// The required properties of a [`PackageVersion`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct PackageVersionRequired {
+        /// `PackageId`.
+        pub package_id: Value<String>,
+        /// `PackageVersion`.
+        pub package_version: Value<String>,
+        /// `PatchVersion`.
+        pub patch_version: Value<String>,
+    }
+
     impl PackageVersion {
         /// A new `PackageVersion` with its required properties set and the optional ones unset.
-        pub fn new(
-            package_id: impl Into<Value<String>>,
-            package_version: impl Into<Value<String>>,
-            patch_version: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: PackageVersionRequired) -> Self {
             PackageVersion {
                 mark_latest: None,
                 owner_account: None,
-                package_id: package_id.into(),
-                package_version: package_version.into(),
-                patch_version: patch_version.into(),
+                package_id: required.package_id,
+                package_version: required.package_version,
+                patch_version: required.patch_version,
                 updated_latest_patch_version: None,
             }
         }

@@ -33,18 +33,26 @@ pub mod connector {
         pub vpc_information: VpcInformation,
     }
 
+    /// The required properties of a [`Connector`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ConnectorRequired {
+        /// `CertificateAuthorityArn`.
+        pub certificate_authority_arn: Value<String>,
+        /// `DirectoryId`.
+        pub directory_id: Value<String>,
+        /// `VpcInformation`.
+        pub vpc_information: VpcInformation,
+    }
+
     impl Connector {
         /// A new `Connector` with its required properties set and the optional ones unset.
-        pub fn new(
-            certificate_authority_arn: impl Into<Value<String>>,
-            directory_id: impl Into<Value<String>>,
-            vpc_information: impl Into<VpcInformation>,
-        ) -> Self {
+        pub fn new(required: ConnectorRequired) -> Self {
             Connector {
-                certificate_authority_arn: certificate_authority_arn.into(),
-                directory_id: directory_id.into(),
+                certificate_authority_arn: required.certificate_authority_arn,
+                directory_id: required.directory_id,
                 tags: None,
-                vpc_information: vpc_information.into(),
+                vpc_information: required.vpc_information,
             }
         }
     }
@@ -217,15 +225,22 @@ pub mod service_principal_name {
         pub directory_registration_arn: Value<String>,
     }
 
+    /// The required properties of a [`ServicePrincipalName`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ServicePrincipalNameRequired {
+        /// `ConnectorArn`.
+        pub connector_arn: Value<String>,
+        /// `DirectoryRegistrationArn`.
+        pub directory_registration_arn: Value<String>,
+    }
+
     impl ServicePrincipalName {
         /// A new `ServicePrincipalName` with its required properties set and the optional ones unset.
-        pub fn new(
-            connector_arn: impl Into<Value<String>>,
-            directory_registration_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ServicePrincipalNameRequired) -> Self {
             ServicePrincipalName {
-                connector_arn: connector_arn.into(),
-                directory_registration_arn: directory_registration_arn.into(),
+                connector_arn: required.connector_arn,
+                directory_registration_arn: required.directory_registration_arn,
             }
         }
     }
@@ -287,17 +302,25 @@ pub mod template {
         pub tags: Option<BTreeMap<String, Value<String>>>,
     }
 
+    /// The required properties of a [`Template`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct TemplateRequired {
+        /// `ConnectorArn`.
+        pub connector_arn: Value<String>,
+        /// `Definition`.
+        pub definition: serde_json::Value,
+        /// `Name`.
+        pub name: Value<String>,
+    }
+
     impl Template {
         /// A new `Template` with its required properties set and the optional ones unset.
-        pub fn new(
-            connector_arn: impl Into<Value<String>>,
-            definition: impl Into<serde_json::Value>,
-            name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: TemplateRequired) -> Self {
             Template {
-                connector_arn: connector_arn.into(),
-                definition: definition.into(),
-                name: name.into(),
+                connector_arn: required.connector_arn,
+                definition: required.definition,
+                name: required.name,
                 reenroll_all_certificate_holders: None,
                 tags: None,
             }
@@ -362,19 +385,28 @@ pub mod template_group_access_control_entry {
         pub template_arn: Value<String>,
     }
 
+    /// The required properties of a [`TemplateGroupAccessControlEntry`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct TemplateGroupAccessControlEntryRequired {
+        /// `AccessRights`.
+        pub access_rights: AccessRights,
+        /// `GroupDisplayName`.
+        pub group_display_name: Value<String>,
+        /// `GroupSecurityIdentifier`.
+        pub group_security_identifier: Value<String>,
+        /// `TemplateArn`.
+        pub template_arn: Value<String>,
+    }
+
     impl TemplateGroupAccessControlEntry {
         /// A new `TemplateGroupAccessControlEntry` with its required properties set and the optional ones unset.
-        pub fn new(
-            access_rights: impl Into<AccessRights>,
-            group_display_name: impl Into<Value<String>>,
-            group_security_identifier: impl Into<Value<String>>,
-            template_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: TemplateGroupAccessControlEntryRequired) -> Self {
             TemplateGroupAccessControlEntry {
-                access_rights: access_rights.into(),
-                group_display_name: group_display_name.into(),
-                group_security_identifier: group_security_identifier.into(),
-                template_arn: template_arn.into(),
+                access_rights: required.access_rights,
+                group_display_name: required.group_display_name,
+                group_security_identifier: required.group_security_identifier,
+                template_arn: required.template_arn,
             }
         }
     }

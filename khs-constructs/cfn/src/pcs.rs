@@ -147,15 +147,22 @@ pub mod cluster {
         pub secret_version: Value<String>,
     }
 
+    /// The required properties of a [`AuthKey`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct AuthKeyRequired {
+        /// `SecretArn`.
+        pub secret_arn: Value<String>,
+        /// `SecretVersion`.
+        pub secret_version: Value<String>,
+    }
+
     impl AuthKey {
         /// A new `AuthKey` with its required properties set and the optional ones unset.
-        pub fn new(
-            secret_arn: impl Into<Value<String>>,
-            secret_version: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: AuthKeyRequired) -> Self {
             AuthKey {
-                secret_arn: secret_arn.into(),
-                secret_version: secret_version.into(),
+                secret_arn: required.secret_arn,
+                secret_version: required.secret_version,
             }
         }
     }
@@ -171,15 +178,22 @@ pub mod cluster {
         pub parameter_value: Value<String>,
     }
 
+    /// The required properties of a [`CgroupCustomSetting`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct CgroupCustomSettingRequired {
+        /// `ParameterName`.
+        pub parameter_name: Value<String>,
+        /// `ParameterValue`.
+        pub parameter_value: Value<String>,
+    }
+
     impl CgroupCustomSetting {
         /// A new `CgroupCustomSetting` with its required properties set and the optional ones unset.
-        pub fn new(
-            parameter_name: impl Into<Value<String>>,
-            parameter_value: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: CgroupCustomSettingRequired) -> Self {
             CgroupCustomSetting {
-                parameter_name: parameter_name.into(),
-                parameter_value: parameter_value.into(),
+                parameter_name: required.parameter_name,
+                parameter_value: required.parameter_value,
             }
         }
     }
@@ -212,15 +226,22 @@ pub mod cluster {
         pub secret_version: Value<String>,
     }
 
+    /// The required properties of a [`JwtKey`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct JwtKeyRequired {
+        /// `SecretArn`.
+        pub secret_arn: Value<String>,
+        /// `SecretVersion`.
+        pub secret_version: Value<String>,
+    }
+
     impl JwtKey {
         /// A new `JwtKey` with its required properties set and the optional ones unset.
-        pub fn new(
-            secret_arn: impl Into<Value<String>>,
-            secret_version: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: JwtKeyRequired) -> Self {
             JwtKey {
-                secret_arn: secret_arn.into(),
-                secret_version: secret_version.into(),
+                secret_arn: required.secret_arn,
+                secret_version: required.secret_version,
             }
         }
     }
@@ -348,15 +369,22 @@ pub mod cluster {
         pub parameter_value: Value<String>,
     }
 
+    /// The required properties of a [`SlurmCustomSetting`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SlurmCustomSettingRequired {
+        /// `ParameterName`.
+        pub parameter_name: Value<String>,
+        /// `ParameterValue`.
+        pub parameter_value: Value<String>,
+    }
+
     impl SlurmCustomSetting {
         /// A new `SlurmCustomSetting` with its required properties set and the optional ones unset.
-        pub fn new(
-            parameter_name: impl Into<Value<String>>,
-            parameter_value: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: SlurmCustomSettingRequired) -> Self {
             SlurmCustomSetting {
-                parameter_name: parameter_name.into(),
-                parameter_value: parameter_value.into(),
+                parameter_name: required.parameter_name,
+                parameter_value: required.parameter_value,
             }
         }
     }
@@ -387,15 +415,22 @@ pub mod cluster {
         pub parameter_value: Value<String>,
     }
 
+    /// The required properties of a [`SlurmdbdCustomSetting`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SlurmdbdCustomSettingRequired {
+        /// `ParameterName`.
+        pub parameter_name: Value<String>,
+        /// `ParameterValue`.
+        pub parameter_value: Value<String>,
+    }
+
     impl SlurmdbdCustomSetting {
         /// A new `SlurmdbdCustomSetting` with its required properties set and the optional ones unset.
-        pub fn new(
-            parameter_name: impl Into<Value<String>>,
-            parameter_value: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: SlurmdbdCustomSettingRequired) -> Self {
             SlurmdbdCustomSetting {
-                parameter_name: parameter_name.into(),
-                parameter_value: parameter_value.into(),
+                parameter_name: required.parameter_name,
+                parameter_value: required.parameter_value,
             }
         }
     }
@@ -587,28 +622,38 @@ pub mod compute_node_group {
         pub tags: Option<BTreeMap<String, Value<String>>>,
     }
 
+    /// The required properties of a [`ComputeNodeGroup`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ComputeNodeGroupRequired {
+        /// `ClusterId`.
+        pub cluster_id: Value<String>,
+        /// `IamInstanceProfileArn`.
+        pub iam_instance_profile_arn: Value<String>,
+        /// `InstanceConfigs`.
+        pub instance_configs: Vec<InstanceConfig>,
+        /// `ScalingConfiguration`.
+        pub scaling_configuration: ScalingConfiguration,
+        /// `SubnetIds`.
+        pub subnet_ids: List<String>,
+    }
+
     impl ComputeNodeGroup {
         /// A new `ComputeNodeGroup` with its required properties set and the optional ones unset.
-        pub fn new(
-            cluster_id: impl Into<Value<String>>,
-            iam_instance_profile_arn: impl Into<Value<String>>,
-            instance_configs: impl Into<Vec<InstanceConfig>>,
-            scaling_configuration: impl Into<ScalingConfiguration>,
-            subnet_ids: impl Into<List<String>>,
-        ) -> Self {
+        pub fn new(required: ComputeNodeGroupRequired) -> Self {
             ComputeNodeGroup {
                 ami_id: None,
-                cluster_id: cluster_id.into(),
+                cluster_id: required.cluster_id,
                 custom_launch_template: None,
-                iam_instance_profile_arn: iam_instance_profile_arn.into(),
-                instance_configs: instance_configs.into(),
+                iam_instance_profile_arn: required.iam_instance_profile_arn,
+                instance_configs: required.instance_configs,
                 name: None,
                 node_lifecycle_actions: None,
                 purchase_option: None,
-                scaling_configuration: scaling_configuration.into(),
+                scaling_configuration: required.scaling_configuration,
                 slurm_configuration: None,
                 spot_options: None,
-                subnet_ids: subnet_ids.into(),
+                subnet_ids: required.subnet_ids,
                 tags: None,
             }
         }
@@ -795,15 +840,22 @@ pub mod compute_node_group {
         pub min_instance_count: Value<i64>,
     }
 
+    /// The required properties of a [`ScalingConfiguration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ScalingConfigurationRequired {
+        /// `MaxInstanceCount`.
+        pub max_instance_count: Value<i64>,
+        /// `MinInstanceCount`.
+        pub min_instance_count: Value<i64>,
+    }
+
     impl ScalingConfiguration {
         /// A new `ScalingConfiguration` with its required properties set and the optional ones unset.
-        pub fn new(
-            max_instance_count: impl Into<Value<i64>>,
-            min_instance_count: impl Into<Value<i64>>,
-        ) -> Self {
+        pub fn new(required: ScalingConfigurationRequired) -> Self {
             ScalingConfiguration {
-                max_instance_count: max_instance_count.into(),
-                min_instance_count: min_instance_count.into(),
+                max_instance_count: required.max_instance_count,
+                min_instance_count: required.min_instance_count,
             }
         }
     }
@@ -881,15 +933,22 @@ pub mod compute_node_group {
         pub parameter_value: Value<String>,
     }
 
+    /// The required properties of a [`SlurmCustomSetting`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SlurmCustomSettingRequired {
+        /// `ParameterName`.
+        pub parameter_name: Value<String>,
+        /// `ParameterValue`.
+        pub parameter_value: Value<String>,
+    }
+
     impl SlurmCustomSetting {
         /// A new `SlurmCustomSetting` with its required properties set and the optional ones unset.
-        pub fn new(
-            parameter_name: impl Into<Value<String>>,
-            parameter_value: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: SlurmCustomSettingRequired) -> Self {
             SlurmCustomSetting {
-                parameter_name: parameter_name.into(),
-                parameter_value: parameter_value.into(),
+                parameter_name: required.parameter_name,
+                parameter_value: required.parameter_value,
             }
         }
     }
@@ -1213,15 +1272,22 @@ pub mod queue {
         pub parameter_value: Value<String>,
     }
 
+    /// The required properties of a [`SlurmCustomSetting`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SlurmCustomSettingRequired {
+        /// `ParameterName`.
+        pub parameter_name: Value<String>,
+        /// `ParameterValue`.
+        pub parameter_value: Value<String>,
+    }
+
     impl SlurmCustomSetting {
         /// A new `SlurmCustomSetting` with its required properties set and the optional ones unset.
-        pub fn new(
-            parameter_name: impl Into<Value<String>>,
-            parameter_value: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: SlurmCustomSettingRequired) -> Self {
             SlurmCustomSetting {
-                parameter_name: parameter_name.into(),
-                parameter_value: parameter_value.into(),
+                parameter_name: required.parameter_name,
+                parameter_value: required.parameter_value,
             }
         }
     }

@@ -40,17 +40,24 @@ pub mod campaign {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`Campaign`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct CampaignRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `SolutionVersionArn`.
+        pub solution_version_arn: Value<String>,
+    }
+
     impl Campaign {
         /// A new `Campaign` with its required properties set and the optional ones unset.
-        pub fn new(
-            name: impl Into<Value<String>>,
-            solution_version_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: CampaignRequired) -> Self {
             Campaign {
                 campaign_config: None,
                 min_provisioned_tps: None,
-                name: name.into(),
-                solution_version_arn: solution_version_arn.into(),
+                name: required.name,
+                solution_version_arn: required.solution_version_arn,
                 tags: None,
             }
         }
@@ -180,20 +187,29 @@ pub mod dataset {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`Dataset`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DatasetRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `DatasetType`.
+        pub dataset_type: Value<DatasetType>,
+        /// `DatasetGroupArn`.
+        pub dataset_group_arn: Value<String>,
+        /// `SchemaArn`.
+        pub schema_arn: Value<String>,
+    }
+
     impl Dataset {
         /// A new `Dataset` with its required properties set and the optional ones unset.
-        pub fn new(
-            name: impl Into<Value<String>>,
-            dataset_type: impl Into<Value<DatasetType>>,
-            dataset_group_arn: impl Into<Value<String>>,
-            schema_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: DatasetRequired) -> Self {
             Dataset {
-                dataset_group_arn: dataset_group_arn.into(),
+                dataset_group_arn: required.dataset_group_arn,
                 dataset_import_job: None,
-                dataset_type: dataset_type.into(),
-                name: name.into(),
-                schema_arn: schema_arn.into(),
+                dataset_type: required.dataset_type,
+                name: required.name,
+                schema_arn: required.schema_arn,
                 tags: None,
             }
         }
@@ -453,15 +469,22 @@ pub mod event_tracker {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`EventTracker`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct EventTrackerRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `DatasetGroupArn`.
+        pub dataset_group_arn: Value<String>,
+    }
+
     impl EventTracker {
         /// A new `EventTracker` with its required properties set and the optional ones unset.
-        pub fn new(
-            name: impl Into<Value<String>>,
-            dataset_group_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: EventTrackerRequired) -> Self {
             EventTracker {
-                dataset_group_arn: dataset_group_arn.into(),
-                name: name.into(),
+                dataset_group_arn: required.dataset_group_arn,
+                name: required.name,
                 tags: None,
             }
         }
@@ -532,17 +555,25 @@ pub mod filter {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`Filter`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct FilterRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `DatasetGroupArn`.
+        pub dataset_group_arn: Value<String>,
+        /// `FilterExpression`.
+        pub filter_expression: Value<String>,
+    }
+
     impl Filter {
         /// A new `Filter` with its required properties set and the optional ones unset.
-        pub fn new(
-            name: impl Into<Value<String>>,
-            dataset_group_arn: impl Into<Value<String>>,
-            filter_expression: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: FilterRequired) -> Self {
             Filter {
-                dataset_group_arn: dataset_group_arn.into(),
-                filter_expression: filter_expression.into(),
-                name: name.into(),
+                dataset_group_arn: required.dataset_group_arn,
+                filter_expression: required.filter_expression,
+                name: required.name,
                 tags: None,
             }
         }
@@ -621,19 +652,28 @@ pub mod metric_attribution {
         pub name: Value<String>,
     }
 
+    /// The required properties of a [`MetricAttribution`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct MetricAttributionRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `DatasetGroupArn`.
+        pub dataset_group_arn: Value<String>,
+        /// `Metrics`.
+        pub metrics: Vec<MetricAttribute>,
+        /// `MetricsOutputConfig`.
+        pub metrics_output_config: MetricsOutputConfig,
+    }
+
     impl MetricAttribution {
         /// A new `MetricAttribution` with its required properties set and the optional ones unset.
-        pub fn new(
-            name: impl Into<Value<String>>,
-            dataset_group_arn: impl Into<Value<String>>,
-            metrics: impl Into<Vec<MetricAttribute>>,
-            metrics_output_config: impl Into<MetricsOutputConfig>,
-        ) -> Self {
+        pub fn new(required: MetricAttributionRequired) -> Self {
             MetricAttribution {
-                dataset_group_arn: dataset_group_arn.into(),
-                metrics: metrics.into(),
-                metrics_output_config: metrics_output_config.into(),
-                name: name.into(),
+                dataset_group_arn: required.dataset_group_arn,
+                metrics: required.metrics,
+                metrics_output_config: required.metrics_output_config,
+                name: required.name,
             }
         }
     }
@@ -686,17 +726,25 @@ pub mod metric_attribution {
         pub metric_name: Value<String>,
     }
 
+    /// The required properties of a [`MetricAttribute`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct MetricAttributeRequired {
+        /// `EventType`.
+        pub event_type: Value<String>,
+        /// `Expression`.
+        pub expression: Value<String>,
+        /// `MetricName`.
+        pub metric_name: Value<String>,
+    }
+
     impl MetricAttribute {
         /// A new `MetricAttribute` with its required properties set and the optional ones unset.
-        pub fn new(
-            event_type: impl Into<Value<String>>,
-            expression: impl Into<Value<String>>,
-            metric_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: MetricAttributeRequired) -> Self {
             MetricAttribute {
-                event_type: event_type.into(),
-                expression: expression.into(),
-                metric_name: metric_name.into(),
+                event_type: required.event_type,
+                expression: required.expression,
+                metric_name: required.metric_name,
             }
         }
     }
@@ -780,13 +828,23 @@ pub mod schema {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`Schema`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SchemaRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `Schema`.
+        pub schema: Value<String>,
+    }
+
     impl Schema {
         /// A new `Schema` with its required properties set and the optional ones unset.
-        pub fn new(name: impl Into<Value<String>>, schema: impl Into<Value<String>>) -> Self {
+        pub fn new(required: SchemaRequired) -> Self {
             Schema {
                 domain: None,
-                name: name.into(),
-                schema: schema.into(),
+                name: required.name,
+                schema: required.schema,
                 tags: None,
             }
         }
@@ -902,16 +960,23 @@ pub mod solution {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`Solution`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SolutionRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `DatasetGroupArn`.
+        pub dataset_group_arn: Value<String>,
+    }
+
     impl Solution {
         /// A new `Solution` with its required properties set and the optional ones unset.
-        pub fn new(
-            name: impl Into<Value<String>>,
-            dataset_group_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: SolutionRequired) -> Self {
             Solution {
-                dataset_group_arn: dataset_group_arn.into(),
+                dataset_group_arn: required.dataset_group_arn,
                 event_type: None,
-                name: name.into(),
+                name: required.name,
                 perform_auto_ml: None,
                 perform_hpo: None,
                 recipe_arn: None,

@@ -35,19 +35,28 @@ pub mod perf_reports {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`PerfReports`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct PerfReportsRequired {
+        /// `ServiceType`.
+        pub service_type: Value<ServiceType>,
+        /// `Identifier`.
+        pub identifier: Value<String>,
+        /// `StartTime`.
+        pub start_time: Value<String>,
+        /// `EndTime`.
+        pub end_time: Value<String>,
+    }
+
     impl PerfReports {
         /// A new `PerfReports` with its required properties set and the optional ones unset.
-        pub fn new(
-            service_type: impl Into<Value<ServiceType>>,
-            identifier: impl Into<Value<String>>,
-            start_time: impl Into<Value<String>>,
-            end_time: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: PerfReportsRequired) -> Self {
             PerfReports {
-                end_time: end_time.into(),
-                identifier: identifier.into(),
-                service_type: service_type.into(),
-                start_time: start_time.into(),
+                end_time: required.end_time,
+                identifier: required.identifier,
+                service_type: required.service_type,
+                start_time: required.start_time,
                 tags: None,
             }
         }

@@ -32,17 +32,25 @@ pub mod adm_channel {
         pub enabled: Option<Value<bool>>,
     }
 
+    /// The required properties of a [`AdmChannel`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct AdmChannelRequired {
+        /// `ApplicationId`.
+        pub application_id: Value<String>,
+        /// `ClientId`.
+        pub client_id: Value<String>,
+        /// `ClientSecret`.
+        pub client_secret: Value<String>,
+    }
+
     impl AdmChannel {
         /// A new `AdmChannel` with its required properties set and the optional ones unset.
-        pub fn new(
-            application_id: impl Into<Value<String>>,
-            client_id: impl Into<Value<String>>,
-            client_secret: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: AdmChannelRequired) -> Self {
             AdmChannel {
-                application_id: application_id.into(),
-                client_id: client_id.into(),
-                client_secret: client_secret.into(),
+                application_id: required.application_id,
+                client_id: required.client_id,
+                client_secret: required.client_secret,
                 enabled: None,
             }
         }
@@ -737,12 +745,22 @@ pub mod application_settings {
         pub start: Value<String>,
     }
 
+    /// The required properties of a [`QuietTime`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct QuietTimeRequired {
+        /// `End`.
+        pub end: Value<String>,
+        /// `Start`.
+        pub start: Value<String>,
+    }
+
     impl QuietTime {
         /// A new `QuietTime` with its required properties set and the optional ones unset.
-        pub fn new(end: impl Into<Value<String>>, start: impl Into<Value<String>>) -> Self {
+        pub fn new(required: QuietTimeRequired) -> Self {
             QuietTime {
-                end: end.into(),
-                start: start.into(),
+                end: required.end,
+                start: required.start,
             }
         }
     }
@@ -778,18 +796,26 @@ pub mod baidu_channel {
         pub secret_key: Value<String>,
     }
 
+    /// The required properties of a [`BaiduChannel`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct BaiduChannelRequired {
+        /// `ApplicationId`.
+        pub application_id: Value<String>,
+        /// `SecretKey`.
+        pub secret_key: Value<String>,
+        /// `ApiKey`.
+        pub api_key: Value<String>,
+    }
+
     impl BaiduChannel {
         /// A new `BaiduChannel` with its required properties set and the optional ones unset.
-        pub fn new(
-            application_id: impl Into<Value<String>>,
-            secret_key: impl Into<Value<String>>,
-            api_key: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: BaiduChannelRequired) -> Self {
             BaiduChannel {
-                api_key: api_key.into(),
-                application_id: application_id.into(),
+                api_key: required.api_key,
+                application_id: required.application_id,
                 enabled: None,
-                secret_key: secret_key.into(),
+                secret_key: required.secret_key,
             }
         }
     }
@@ -937,17 +963,26 @@ pub mod campaign {
         pub treatment_name: Option<Value<String>>,
     }
 
+    /// The required properties of a [`Campaign`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct CampaignRequired {
+        /// `SegmentId`.
+        pub segment_id: Value<String>,
+        /// `Schedule`.
+        pub schedule: Schedule,
+        /// `ApplicationId`.
+        pub application_id: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+    }
+
     impl Campaign {
         /// A new `Campaign` with its required properties set and the optional ones unset.
-        pub fn new(
-            segment_id: impl Into<Value<String>>,
-            schedule: impl Into<Schedule>,
-            application_id: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: CampaignRequired) -> Self {
             Campaign {
                 additional_treatments: None,
-                application_id: application_id.into(),
+                application_id: required.application_id,
                 campaign_hook: None,
                 custom_delivery_configuration: None,
                 description: None,
@@ -955,10 +990,10 @@ pub mod campaign {
                 is_paused: None,
                 limits: None,
                 message_configuration: None,
-                name: name.into(),
+                name: required.name,
                 priority: None,
-                schedule: schedule.into(),
-                segment_id: segment_id.into(),
+                schedule: required.schedule,
+                segment_id: required.segment_id,
                 segment_version: None,
                 tags: None,
                 template_configuration: None,
@@ -1587,12 +1622,22 @@ pub mod campaign {
         pub start: Value<String>,
     }
 
+    /// The required properties of a [`QuietTime`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct QuietTimeRequired {
+        /// `End`.
+        pub end: Value<String>,
+        /// `Start`.
+        pub start: Value<String>,
+    }
+
     impl QuietTime {
         /// A new `QuietTime` with its required properties set and the optional ones unset.
-        pub fn new(end: impl Into<Value<String>>, start: impl Into<Value<String>>) -> Self {
+        pub fn new(required: QuietTimeRequired) -> Self {
             QuietTime {
-                end: end.into(),
-                start: start.into(),
+                end: required.end,
+                start: required.start,
             }
         }
     }
@@ -1828,19 +1873,27 @@ pub mod email_channel {
         pub role_arn: Option<Value<String>>,
     }
 
+    /// The required properties of a [`EmailChannel`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct EmailChannelRequired {
+        /// `FromAddress`.
+        pub from_address: Value<String>,
+        /// `ApplicationId`.
+        pub application_id: Value<String>,
+        /// `Identity`.
+        pub identity: Value<String>,
+    }
+
     impl EmailChannel {
         /// A new `EmailChannel` with its required properties set and the optional ones unset.
-        pub fn new(
-            from_address: impl Into<Value<String>>,
-            application_id: impl Into<Value<String>>,
-            identity: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: EmailChannelRequired) -> Self {
             EmailChannel {
-                application_id: application_id.into(),
+                application_id: required.application_id,
                 configuration_set: None,
                 enabled: None,
-                from_address: from_address.into(),
-                identity: identity.into(),
+                from_address: required.from_address,
+                identity: required.identity,
                 orchestration_sending_role_arn: None,
                 role_arn: None,
             }
@@ -1930,19 +1983,26 @@ pub mod email_template {
         pub text_part: Option<Value<String>>,
     }
 
+    /// The required properties of a [`EmailTemplate`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct EmailTemplateRequired {
+        /// `TemplateName`.
+        pub template_name: Value<String>,
+        /// `Subject`.
+        pub subject: Value<String>,
+    }
+
     impl EmailTemplate {
         /// A new `EmailTemplate` with its required properties set and the optional ones unset.
-        pub fn new(
-            template_name: impl Into<Value<String>>,
-            subject: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: EmailTemplateRequired) -> Self {
             EmailTemplate {
                 default_substitutions: None,
                 html_part: None,
-                subject: subject.into(),
+                subject: required.subject,
                 tags: None,
                 template_description: None,
-                template_name: template_name.into(),
+                template_name: required.template_name,
                 text_part: None,
             }
         }
@@ -2008,17 +2068,25 @@ pub mod event_stream {
         pub role_arn: Value<String>,
     }
 
+    /// The required properties of a [`EventStream`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct EventStreamRequired {
+        /// `ApplicationId`.
+        pub application_id: Value<String>,
+        /// `DestinationStreamArn`.
+        pub destination_stream_arn: Value<String>,
+        /// `RoleArn`.
+        pub role_arn: Value<String>,
+    }
+
     impl EventStream {
         /// A new `EventStream` with its required properties set and the optional ones unset.
-        pub fn new(
-            application_id: impl Into<Value<String>>,
-            destination_stream_arn: impl Into<Value<String>>,
-            role_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: EventStreamRequired) -> Self {
             EventStream {
-                application_id: application_id.into(),
-                destination_stream_arn: destination_stream_arn.into(),
-                role_arn: role_arn.into(),
+                application_id: required.application_id,
+                destination_stream_arn: required.destination_stream_arn,
+                role_arn: required.role_arn,
             }
         }
     }
@@ -2887,16 +2955,23 @@ pub mod segment {
         pub tags: Option<serde_json::Value>,
     }
 
+    /// The required properties of a [`Segment`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SegmentRequired {
+        /// `ApplicationId`.
+        pub application_id: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+    }
+
     impl Segment {
         /// A new `Segment` with its required properties set and the optional ones unset.
-        pub fn new(
-            application_id: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: SegmentRequired) -> Self {
             Segment {
-                application_id: application_id.into(),
+                application_id: required.application_id,
                 dimensions: None,
-                name: name.into(),
+                name: required.name,
                 segment_groups: None,
                 tags: None,
             }
@@ -2965,12 +3040,22 @@ pub mod segment {
         pub longitude: Value<f64>,
     }
 
+    /// The required properties of a [`Coordinates`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct CoordinatesRequired {
+        /// `Latitude`.
+        pub latitude: Value<f64>,
+        /// `Longitude`.
+        pub longitude: Value<f64>,
+    }
+
     impl Coordinates {
         /// A new `Coordinates` with its required properties set and the optional ones unset.
-        pub fn new(latitude: impl Into<Value<f64>>, longitude: impl Into<Value<f64>>) -> Self {
+        pub fn new(required: CoordinatesRequired) -> Self {
             Coordinates {
-                latitude: latitude.into(),
-                longitude: longitude.into(),
+                latitude: required.latitude,
+                longitude: required.longitude,
             }
         }
     }
@@ -3106,15 +3191,22 @@ pub mod segment {
         pub recency_type: Value<String>,
     }
 
+    /// The required properties of a [`Recency`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct RecencyRequired {
+        /// `Duration`.
+        pub duration: Value<String>,
+        /// `RecencyType`.
+        pub recency_type: Value<String>,
+    }
+
     impl Recency {
         /// A new `Recency` with its required properties set and the optional ones unset.
-        pub fn new(
-            duration: impl Into<Value<String>>,
-            recency_type: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: RecencyRequired) -> Self {
             Recency {
-                duration: duration.into(),
-                recency_type: recency_type.into(),
+                duration: required.duration,
+                recency_type: required.recency_type,
             }
         }
     }
@@ -3272,18 +3364,25 @@ pub mod sms_template {
         pub template_name: Value<String>,
     }
 
+    /// The required properties of a [`SmsTemplate`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SmsTemplateRequired {
+        /// `TemplateName`.
+        pub template_name: Value<String>,
+        /// `Body`.
+        pub body: Value<String>,
+    }
+
     impl SmsTemplate {
         /// A new `SmsTemplate` with its required properties set and the optional ones unset.
-        pub fn new(
-            template_name: impl Into<Value<String>>,
-            body: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: SmsTemplateRequired) -> Self {
             SmsTemplate {
-                body: body.into(),
+                body: required.body,
                 default_substitutions: None,
                 tags: None,
                 template_description: None,
-                template_name: template_name.into(),
+                template_name: required.template_name,
             }
         }
     }

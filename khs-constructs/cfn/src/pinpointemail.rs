@@ -191,16 +191,23 @@ pub mod configuration_set_event_destination {
         pub event_destination_name: Value<String>,
     }
 
+    /// The required properties of a [`ConfigurationSetEventDestination`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ConfigurationSetEventDestinationRequired {
+        /// `ConfigurationSetName`.
+        pub configuration_set_name: Value<String>,
+        /// `EventDestinationName`.
+        pub event_destination_name: Value<String>,
+    }
+
     impl ConfigurationSetEventDestination {
         /// A new `ConfigurationSetEventDestination` with its required properties set and the optional ones unset.
-        pub fn new(
-            configuration_set_name: impl Into<Value<String>>,
-            event_destination_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ConfigurationSetEventDestinationRequired) -> Self {
             ConfigurationSetEventDestination {
-                configuration_set_name: configuration_set_name.into(),
+                configuration_set_name: required.configuration_set_name,
                 event_destination: None,
-                event_destination_name: event_destination_name.into(),
+                event_destination_name: required.event_destination_name,
             }
         }
     }
@@ -269,17 +276,25 @@ pub mod configuration_set_event_destination {
         pub dimension_value_source: Value<String>,
     }
 
+    /// The required properties of a [`DimensionConfiguration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DimensionConfigurationRequired {
+        /// `DefaultDimensionValue`.
+        pub default_dimension_value: Value<String>,
+        /// `DimensionName`.
+        pub dimension_name: Value<String>,
+        /// `DimensionValueSource`.
+        pub dimension_value_source: Value<String>,
+    }
+
     impl DimensionConfiguration {
         /// A new `DimensionConfiguration` with its required properties set and the optional ones unset.
-        pub fn new(
-            default_dimension_value: impl Into<Value<String>>,
-            dimension_name: impl Into<Value<String>>,
-            dimension_value_source: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: DimensionConfigurationRequired) -> Self {
             DimensionConfiguration {
-                default_dimension_value: default_dimension_value.into(),
-                dimension_name: dimension_name.into(),
-                dimension_value_source: dimension_value_source.into(),
+                default_dimension_value: required.default_dimension_value,
+                dimension_name: required.dimension_name,
+                dimension_value_source: required.dimension_value_source,
             }
         }
     }
@@ -351,15 +366,22 @@ pub mod configuration_set_event_destination {
         pub iam_role_arn: Value<String>,
     }
 
+    /// The required properties of a [`KinesisFirehoseDestination`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct KinesisFirehoseDestinationRequired {
+        /// `DeliveryStreamArn`.
+        pub delivery_stream_arn: Value<String>,
+        /// `IamRoleArn`.
+        pub iam_role_arn: Value<String>,
+    }
+
     impl KinesisFirehoseDestination {
         /// A new `KinesisFirehoseDestination` with its required properties set and the optional ones unset.
-        pub fn new(
-            delivery_stream_arn: impl Into<Value<String>>,
-            iam_role_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: KinesisFirehoseDestinationRequired) -> Self {
             KinesisFirehoseDestination {
-                delivery_stream_arn: delivery_stream_arn.into(),
-                iam_role_arn: iam_role_arn.into(),
+                delivery_stream_arn: required.delivery_stream_arn,
+                iam_role_arn: required.iam_role_arn,
             }
         }
     }

@@ -81,13 +81,21 @@ pub mod pipe {
         pub target_parameters: Option<PipeTargetParameters>,
     }
 
+    /// The required properties of a [`Pipe`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct PipeRequired {
+        /// `RoleArn`.
+        pub role_arn: Value<String>,
+        /// `Source`.
+        pub source: Value<String>,
+        /// `Target`.
+        pub target: Value<String>,
+    }
+
     impl Pipe {
         /// A new `Pipe` with its required properties set and the optional ones unset.
-        pub fn new(
-            role_arn: impl Into<Value<String>>,
-            source: impl Into<Value<String>>,
-            target: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: PipeRequired) -> Self {
             Pipe {
                 description: None,
                 desired_state: None,
@@ -96,11 +104,11 @@ pub mod pipe {
                 kms_key_identifier: None,
                 log_configuration: None,
                 name: None,
-                role_arn: role_arn.into(),
-                source: source.into(),
+                role_arn: required.role_arn,
+                source: required.source,
                 source_parameters: None,
                 tags: None,
-                target: target.into(),
+                target: required.target,
                 target_parameters: None,
             }
         }
@@ -398,17 +406,25 @@ pub mod pipe {
         pub dimension_value_type: Value<DimensionValueType>,
     }
 
+    /// The required properties of a [`DimensionMapping`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DimensionMappingRequired {
+        /// `DimensionName`.
+        pub dimension_name: Value<String>,
+        /// `DimensionValue`.
+        pub dimension_value: Value<String>,
+        /// `DimensionValueType`.
+        pub dimension_value_type: Value<DimensionValueType>,
+    }
+
     impl DimensionMapping {
         /// A new `DimensionMapping` with its required properties set and the optional ones unset.
-        pub fn new(
-            dimension_name: impl Into<Value<String>>,
-            dimension_value: impl Into<Value<String>>,
-            dimension_value_type: impl Into<Value<DimensionValueType>>,
-        ) -> Self {
+        pub fn new(required: DimensionMappingRequired) -> Self {
             DimensionMapping {
-                dimension_name: dimension_name.into(),
-                dimension_value: dimension_value.into(),
-                dimension_value_type: dimension_value_type.into(),
+                dimension_name: required.dimension_name,
+                dimension_value: required.dimension_value,
+                dimension_value_type: required.dimension_value_type,
             }
         }
     }
@@ -692,17 +708,25 @@ pub mod pipe {
         pub multi_measure_attribute_name: Value<String>,
     }
 
+    /// The required properties of a [`MultiMeasureAttributeMapping`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct MultiMeasureAttributeMappingRequired {
+        /// `MeasureValue`.
+        pub measure_value: Value<String>,
+        /// `MeasureValueType`.
+        pub measure_value_type: Value<MeasureValueType>,
+        /// `MultiMeasureAttributeName`.
+        pub multi_measure_attribute_name: Value<String>,
+    }
+
     impl MultiMeasureAttributeMapping {
         /// A new `MultiMeasureAttributeMapping` with its required properties set and the optional ones unset.
-        pub fn new(
-            measure_value: impl Into<Value<String>>,
-            measure_value_type: impl Into<Value<MeasureValueType>>,
-            multi_measure_attribute_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: MultiMeasureAttributeMappingRequired) -> Self {
             MultiMeasureAttributeMapping {
-                measure_value: measure_value.into(),
-                measure_value_type: measure_value_type.into(),
-                multi_measure_attribute_name: multi_measure_attribute_name.into(),
+                measure_value: required.measure_value,
+                measure_value_type: required.measure_value_type,
+                multi_measure_attribute_name: required.multi_measure_attribute_name,
             }
         }
     }
@@ -1348,18 +1372,25 @@ pub mod pipe {
         pub retry_strategy: Option<BatchRetryStrategy>,
     }
 
+    /// The required properties of a [`PipeTargetBatchJobParameters`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct PipeTargetBatchJobParametersRequired {
+        /// `JobDefinition`.
+        pub job_definition: Value<String>,
+        /// `JobName`.
+        pub job_name: Value<String>,
+    }
+
     impl PipeTargetBatchJobParameters {
         /// A new `PipeTargetBatchJobParameters` with its required properties set and the optional ones unset.
-        pub fn new(
-            job_definition: impl Into<Value<String>>,
-            job_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: PipeTargetBatchJobParametersRequired) -> Self {
             PipeTargetBatchJobParameters {
                 array_properties: None,
                 container_overrides: None,
                 depends_on: None,
-                job_definition: job_definition.into(),
-                job_name: job_name.into(),
+                job_definition: required.job_definition,
+                job_name: required.job_name,
                 parameters: None,
                 retry_strategy: None,
             }
@@ -1861,22 +1892,30 @@ pub mod pipe {
         pub version_value: Value<String>,
     }
 
+    /// The required properties of a [`PipeTargetTimestreamParameters`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct PipeTargetTimestreamParametersRequired {
+        /// `DimensionMappings`.
+        pub dimension_mappings: Vec<DimensionMapping>,
+        /// `TimeValue`.
+        pub time_value: Value<String>,
+        /// `VersionValue`.
+        pub version_value: Value<String>,
+    }
+
     impl PipeTargetTimestreamParameters {
         /// A new `PipeTargetTimestreamParameters` with its required properties set and the optional ones unset.
-        pub fn new(
-            dimension_mappings: impl Into<Vec<DimensionMapping>>,
-            time_value: impl Into<Value<String>>,
-            version_value: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: PipeTargetTimestreamParametersRequired) -> Self {
             PipeTargetTimestreamParameters {
-                dimension_mappings: dimension_mappings.into(),
+                dimension_mappings: required.dimension_mappings,
                 epoch_time_unit: None,
                 multi_measure_mappings: None,
                 single_measure_mappings: None,
                 time_field_type: None,
-                time_value: time_value.into(),
+                time_value: required.time_value,
                 timestamp_format: None,
-                version_value: version_value.into(),
+                version_value: required.version_value,
             }
         }
     }
@@ -1968,12 +2007,22 @@ pub mod pipe {
         pub value: Value<String>,
     }
 
+    /// The required properties of a [`SageMakerPipelineParameter`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SageMakerPipelineParameterRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `Value`.
+        pub value: Value<String>,
+    }
+
     impl SageMakerPipelineParameter {
         /// A new `SageMakerPipelineParameter` with its required properties set and the optional ones unset.
-        pub fn new(name: impl Into<Value<String>>, value: impl Into<Value<String>>) -> Self {
+        pub fn new(required: SageMakerPipelineParameterRequired) -> Self {
             SageMakerPipelineParameter {
-                name: name.into(),
-                value: value.into(),
+                name: required.name,
+                value: required.value,
             }
         }
     }
@@ -2014,17 +2063,25 @@ pub mod pipe {
         pub measure_value_type: Value<MeasureValueType>,
     }
 
+    /// The required properties of a [`SingleMeasureMapping`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SingleMeasureMappingRequired {
+        /// `MeasureName`.
+        pub measure_name: Value<String>,
+        /// `MeasureValue`.
+        pub measure_value: Value<String>,
+        /// `MeasureValueType`.
+        pub measure_value_type: Value<MeasureValueType>,
+    }
+
     impl SingleMeasureMapping {
         /// A new `SingleMeasureMapping` with its required properties set and the optional ones unset.
-        pub fn new(
-            measure_name: impl Into<Value<String>>,
-            measure_value: impl Into<Value<String>>,
-            measure_value_type: impl Into<Value<MeasureValueType>>,
-        ) -> Self {
+        pub fn new(required: SingleMeasureMappingRequired) -> Self {
             SingleMeasureMapping {
-                measure_name: measure_name.into(),
-                measure_value: measure_value.into(),
-                measure_value_type: measure_value_type.into(),
+                measure_name: required.measure_name,
+                measure_value: required.measure_value,
+                measure_value_type: required.measure_value_type,
             }
         }
     }

@@ -24,12 +24,22 @@ pub mod lexicon {
         pub name: Value<String>,
     }
 
+    /// The required properties of a [`Lexicon`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct LexiconRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `Content`.
+        pub content: Value<String>,
+    }
+
     impl Lexicon {
         /// A new `Lexicon` with its required properties set and the optional ones unset.
-        pub fn new(name: impl Into<Value<String>>, content: impl Into<Value<String>>) -> Self {
+        pub fn new(required: LexiconRequired) -> Self {
             Lexicon {
-                content: content.into(),
-                name: name.into(),
+                content: required.content,
+                name: required.name,
             }
         }
     }

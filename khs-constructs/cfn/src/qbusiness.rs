@@ -512,20 +512,29 @@ pub mod data_accessor {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`DataAccessor`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DataAccessorRequired {
+        /// `ApplicationId`.
+        pub application_id: Value<String>,
+        /// `ActionConfigurations`.
+        pub action_configurations: Vec<ActionConfiguration>,
+        /// `DisplayName`.
+        pub display_name: Value<String>,
+        /// `Principal`.
+        pub principal: Value<String>,
+    }
+
     impl DataAccessor {
         /// A new `DataAccessor` with its required properties set and the optional ones unset.
-        pub fn new(
-            application_id: impl Into<Value<String>>,
-            action_configurations: impl Into<Vec<ActionConfiguration>>,
-            display_name: impl Into<Value<String>>,
-            principal: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: DataAccessorRequired) -> Self {
             DataAccessor {
-                action_configurations: action_configurations.into(),
-                application_id: application_id.into(),
+                action_configurations: required.action_configurations,
+                application_id: required.application_id,
                 authentication_detail: None,
-                display_name: display_name.into(),
-                principal: principal.into(),
+                display_name: required.display_name,
+                principal: required.principal,
                 tags: None,
             }
         }
@@ -838,21 +847,30 @@ pub mod data_source {
         pub vpc_configuration: Option<DataSourceVpcConfiguration>,
     }
 
+    /// The required properties of a [`DataSource`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DataSourceRequired {
+        /// `ApplicationId`.
+        pub application_id: Value<String>,
+        /// `IndexId`.
+        pub index_id: Value<String>,
+        /// `Configuration`.
+        pub configuration: serde_json::Value,
+        /// `DisplayName`.
+        pub display_name: Value<String>,
+    }
+
     impl DataSource {
         /// A new `DataSource` with its required properties set and the optional ones unset.
-        pub fn new(
-            application_id: impl Into<Value<String>>,
-            index_id: impl Into<Value<String>>,
-            configuration: impl Into<serde_json::Value>,
-            display_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: DataSourceRequired) -> Self {
             DataSource {
-                application_id: application_id.into(),
-                configuration: configuration.into(),
+                application_id: required.application_id,
+                configuration: required.configuration,
                 description: None,
-                display_name: display_name.into(),
+                display_name: required.display_name,
                 document_enrichment_configuration: None,
-                index_id: index_id.into(),
+                index_id: required.index_id,
                 media_extraction_configuration: None,
                 role_arn: None,
                 sync_schedule: None,
@@ -944,15 +962,22 @@ pub mod data_source {
         pub subnet_ids: List<String>,
     }
 
+    /// The required properties of a [`DataSourceVpcConfiguration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DataSourceVpcConfigurationRequired {
+        /// `SecurityGroupIds`.
+        pub security_group_ids: List<String>,
+        /// `SubnetIds`.
+        pub subnet_ids: List<String>,
+    }
+
     impl DataSourceVpcConfiguration {
         /// A new `DataSourceVpcConfiguration` with its required properties set and the optional ones unset.
-        pub fn new(
-            security_group_ids: impl Into<List<String>>,
-            subnet_ids: impl Into<List<String>>,
-        ) -> Self {
+        pub fn new(required: DataSourceVpcConfigurationRequired) -> Self {
             DataSourceVpcConfiguration {
-                security_group_ids: security_group_ids.into(),
-                subnet_ids: subnet_ids.into(),
+                security_group_ids: required.security_group_ids,
+                subnet_ids: required.subnet_ids,
             }
         }
     }
@@ -1436,17 +1461,24 @@ pub mod index {
         pub type_: Option<Value<IndexType>>,
     }
 
+    /// The required properties of a [`Index`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct IndexRequired {
+        /// `ApplicationId`.
+        pub application_id: Value<String>,
+        /// `DisplayName`.
+        pub display_name: Value<String>,
+    }
+
     impl Index {
         /// A new `Index` with its required properties set and the optional ones unset.
-        pub fn new(
-            application_id: impl Into<Value<String>>,
-            display_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: IndexRequired) -> Self {
             Index {
-                application_id: application_id.into(),
+                application_id: required.application_id,
                 capacity_configuration: None,
                 description: None,
-                display_name: display_name.into(),
+                display_name: required.display_name,
                 document_attribute_configurations: None,
                 tags: None,
                 type_: None,
@@ -1675,20 +1707,29 @@ pub mod permission {
         pub statement_id: Value<String>,
     }
 
+    /// The required properties of a [`Permission`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct PermissionRequired {
+        /// `ApplicationId`.
+        pub application_id: Value<String>,
+        /// `StatementId`.
+        pub statement_id: Value<String>,
+        /// `Actions`.
+        pub actions: List<String>,
+        /// `Principal`.
+        pub principal: Value<String>,
+    }
+
     impl Permission {
         /// A new `Permission` with its required properties set and the optional ones unset.
-        pub fn new(
-            application_id: impl Into<Value<String>>,
-            statement_id: impl Into<Value<String>>,
-            actions: impl Into<List<String>>,
-            principal: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: PermissionRequired) -> Self {
             Permission {
-                actions: actions.into(),
-                application_id: application_id.into(),
+                actions: required.actions,
+                application_id: required.application_id,
                 conditions: None,
-                principal: principal.into(),
-                statement_id: statement_id.into(),
+                principal: required.principal,
+                statement_id: required.statement_id,
             }
         }
     }
@@ -2089,21 +2130,30 @@ pub mod retriever {
         pub type_: Value<RetrieverType>,
     }
 
+    /// The required properties of a [`Retriever`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct RetrieverRequired {
+        /// `ApplicationId`.
+        pub application_id: Value<String>,
+        /// `Configuration`.
+        pub configuration: serde_json::Value,
+        /// `DisplayName`.
+        pub display_name: Value<String>,
+        /// `Type`.
+        pub type_: Value<RetrieverType>,
+    }
+
     impl Retriever {
         /// A new `Retriever` with its required properties set and the optional ones unset.
-        pub fn new(
-            application_id: impl Into<Value<String>>,
-            configuration: impl Into<serde_json::Value>,
-            display_name: impl Into<Value<String>>,
-            type_: impl Into<Value<RetrieverType>>,
-        ) -> Self {
+        pub fn new(required: RetrieverRequired) -> Self {
             Retriever {
-                application_id: application_id.into(),
-                configuration: configuration.into(),
-                display_name: display_name.into(),
+                application_id: required.application_id,
+                configuration: required.configuration,
+                display_name: required.display_name,
                 role_arn: None,
                 tags: None,
-                type_: type_.into(),
+                type_: required.type_,
             }
         }
     }

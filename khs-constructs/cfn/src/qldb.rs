@@ -127,22 +127,32 @@ pub mod stream {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`Stream`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct StreamRequired {
+        /// `LedgerName`.
+        pub ledger_name: Value<String>,
+        /// `StreamName`.
+        pub stream_name: Value<String>,
+        /// `RoleArn`.
+        pub role_arn: Value<String>,
+        /// `KinesisConfiguration`.
+        pub kinesis_configuration: KinesisConfiguration,
+        /// `InclusiveStartTime`.
+        pub inclusive_start_time: Value<String>,
+    }
+
     impl Stream {
         /// A new `Stream` with its required properties set and the optional ones unset.
-        pub fn new(
-            ledger_name: impl Into<Value<String>>,
-            stream_name: impl Into<Value<String>>,
-            role_arn: impl Into<Value<String>>,
-            kinesis_configuration: impl Into<KinesisConfiguration>,
-            inclusive_start_time: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: StreamRequired) -> Self {
             Stream {
                 exclusive_end_time: None,
-                inclusive_start_time: inclusive_start_time.into(),
-                kinesis_configuration: kinesis_configuration.into(),
-                ledger_name: ledger_name.into(),
-                role_arn: role_arn.into(),
-                stream_name: stream_name.into(),
+                inclusive_start_time: required.inclusive_start_time,
+                kinesis_configuration: required.kinesis_configuration,
+                ledger_name: required.ledger_name,
+                role_arn: required.role_arn,
+                stream_name: required.stream_name,
                 tags: None,
             }
         }

@@ -53,24 +53,34 @@ pub mod action_connector {
         pub vpc_connection_arn: Option<Value<String>>,
     }
 
+    /// The required properties of a [`ActionConnector`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ActionConnectorRequired {
+        /// `ActionConnectorId`.
+        pub action_connector_id: Value<String>,
+        /// `AuthenticationConfig`.
+        pub authentication_config: AuthConfig,
+        /// `AwsAccountId`.
+        pub aws_account_id: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+        /// `Type`.
+        pub type_: Value<ActionConnectorType>,
+    }
+
     impl ActionConnector {
         /// A new `ActionConnector` with its required properties set and the optional ones unset.
-        pub fn new(
-            action_connector_id: impl Into<Value<String>>,
-            authentication_config: impl Into<AuthConfig>,
-            aws_account_id: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-            type_: impl Into<Value<ActionConnectorType>>,
-        ) -> Self {
+        pub fn new(required: ActionConnectorRequired) -> Self {
             ActionConnector {
-                action_connector_id: action_connector_id.into(),
-                authentication_config: authentication_config.into(),
-                aws_account_id: aws_account_id.into(),
+                action_connector_id: required.action_connector_id,
+                authentication_config: required.authentication_config,
+                aws_account_id: required.aws_account_id,
                 description: None,
-                name: name.into(),
+                name: required.name,
                 permissions: None,
                 tags: None,
-                type_: type_.into(),
+                type_: required.type_,
                 vpc_connection_arn: None,
             }
         }
@@ -413,22 +423,30 @@ pub mod agent {
         pub welcome_message: Option<Value<String>>,
     }
 
+    /// The required properties of a [`Agent`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct AgentRequired {
+        /// `AwsAccountId`.
+        pub aws_account_id: Value<String>,
+        /// `AgentId`.
+        pub agent_id: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+    }
+
     impl Agent {
         /// A new `Agent` with its required properties set and the optional ones unset.
-        pub fn new(
-            aws_account_id: impl Into<Value<String>>,
-            agent_id: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: AgentRequired) -> Self {
             Agent {
                 action_connectors: None,
-                agent_id: agent_id.into(),
+                agent_id: required.agent_id,
                 agent_lifecycle: None,
-                aws_account_id: aws_account_id.into(),
+                aws_account_id: required.aws_account_id,
                 custom_prompt_input: None,
                 description: None,
                 icon_id: None,
-                name: name.into(),
+                name: required.name,
                 spaces: None,
                 starter_prompts: None,
                 tags: None,
@@ -569,17 +587,25 @@ pub mod agent {
         pub subscription_id: Value<String>,
     }
 
+    /// The required properties of a [`CustomPromptProfile`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct CustomPromptProfileRequired {
+        /// `ModelProfileId`.
+        pub model_profile_id: Value<String>,
+        /// `QbsAwsAccountId`.
+        pub qbs_aws_account_id: Value<String>,
+        /// `SubscriptionId`.
+        pub subscription_id: Value<String>,
+    }
+
     impl CustomPromptProfile {
         /// A new `CustomPromptProfile` with its required properties set and the optional ones unset.
-        pub fn new(
-            model_profile_id: impl Into<Value<String>>,
-            qbs_aws_account_id: impl Into<Value<String>>,
-            subscription_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: CustomPromptProfileRequired) -> Self {
             CustomPromptProfile {
-                model_profile_id: model_profile_id.into(),
-                qbs_aws_account_id: qbs_aws_account_id.into(),
-                subscription_id: subscription_id.into(),
+                model_profile_id: required.model_profile_id,
+                qbs_aws_account_id: required.qbs_aws_account_id,
+                subscription_id: required.subscription_id,
             }
         }
     }
@@ -692,20 +718,28 @@ pub mod analysis {
         pub validation_strategy: Option<ValidationStrategy>,
     }
 
+    /// The required properties of a [`Analysis`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct AnalysisRequired {
+        /// `AwsAccountId`.
+        pub aws_account_id: Value<String>,
+        /// `AnalysisId`.
+        pub analysis_id: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+    }
+
     impl Analysis {
         /// A new `Analysis` with its required properties set and the optional ones unset.
-        pub fn new(
-            aws_account_id: impl Into<Value<String>>,
-            analysis_id: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: AnalysisRequired) -> Self {
             Analysis {
-                analysis_id: analysis_id.into(),
-                aws_account_id: aws_account_id.into(),
+                analysis_id: required.analysis_id,
+                aws_account_id: required.aws_account_id,
                 definition: None,
                 errors: None,
                 folder_arns: None,
-                name: name.into(),
+                name: required.name,
                 parameters: None,
                 permissions: None,
                 sheets: None,
@@ -2305,13 +2339,23 @@ pub mod analysis {
         pub topic_identifier: Option<Value<String>>,
     }
 
+    /// The required properties of a [`CalculatedField`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct CalculatedFieldRequired {
+        /// `Expression`.
+        pub expression: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+    }
+
     impl CalculatedField {
         /// A new `CalculatedField` with its required properties set and the optional ones unset.
-        pub fn new(expression: impl Into<Value<String>>, name: impl Into<Value<String>>) -> Self {
+        pub fn new(required: CalculatedFieldRequired) -> Self {
             CalculatedField {
                 data_set_identifier: None,
-                expression: expression.into(),
-                name: name.into(),
+                expression: required.expression,
+                name: required.name,
                 topic_identifier: None,
             }
         }
@@ -2328,15 +2372,22 @@ pub mod analysis {
         pub field_id: Value<String>,
     }
 
+    /// The required properties of a [`CalculatedMeasureField`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct CalculatedMeasureFieldRequired {
+        /// `Expression`.
+        pub expression: Value<String>,
+        /// `FieldId`.
+        pub field_id: Value<String>,
+    }
+
     impl CalculatedMeasureField {
         /// A new `CalculatedMeasureField` with its required properties set and the optional ones unset.
-        pub fn new(
-            expression: impl Into<Value<String>>,
-            field_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: CalculatedMeasureFieldRequired) -> Self {
             CalculatedMeasureField {
-                expression: expression.into(),
-                field_id: field_id.into(),
+                expression: required.expression,
+                field_id: required.field_id,
             }
         }
     }
@@ -4412,15 +4463,22 @@ pub mod analysis {
         pub identifier: Value<String>,
     }
 
+    /// The required properties of a [`DataSetIdentifierDeclaration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DataSetIdentifierDeclarationRequired {
+        /// `DataSetArn`.
+        pub data_set_arn: Value<String>,
+        /// `Identifier`.
+        pub identifier: Value<String>,
+    }
+
     impl DataSetIdentifierDeclaration {
         /// A new `DataSetIdentifierDeclaration` with its required properties set and the optional ones unset.
-        pub fn new(
-            data_set_arn: impl Into<Value<String>>,
-            identifier: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: DataSetIdentifierDeclarationRequired) -> Self {
             DataSetIdentifierDeclaration {
-                data_set_arn: data_set_arn.into(),
-                identifier: identifier.into(),
+                data_set_arn: required.data_set_arn,
+                identifier: required.identifier,
             }
         }
     }
@@ -4436,15 +4494,22 @@ pub mod analysis {
         pub data_set_placeholder: Value<String>,
     }
 
+    /// The required properties of a [`DataSetReference`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DataSetReferenceRequired {
+        /// `DataSetArn`.
+        pub data_set_arn: Value<String>,
+        /// `DataSetPlaceholder`.
+        pub data_set_placeholder: Value<String>,
+    }
+
     impl DataSetReference {
         /// A new `DataSetReference` with its required properties set and the optional ones unset.
-        pub fn new(
-            data_set_arn: impl Into<Value<String>>,
-            data_set_placeholder: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: DataSetReferenceRequired) -> Self {
             DataSetReference {
-                data_set_arn: data_set_arn.into(),
-                data_set_placeholder: data_set_placeholder.into(),
+                data_set_arn: required.data_set_arn,
+                data_set_placeholder: required.data_set_placeholder,
             }
         }
     }
@@ -5303,18 +5368,26 @@ pub mod analysis {
         pub type_: Option<Value<SheetControlSliderType>>,
     }
 
+    /// The required properties of a [`DefaultSliderControlOptions`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DefaultSliderControlOptionsRequired {
+        /// `MaximumValue`.
+        pub maximum_value: Value<f64>,
+        /// `MinimumValue`.
+        pub minimum_value: Value<f64>,
+        /// `StepSize`.
+        pub step_size: Value<f64>,
+    }
+
     impl DefaultSliderControlOptions {
         /// A new `DefaultSliderControlOptions` with its required properties set and the optional ones unset.
-        pub fn new(
-            maximum_value: impl Into<Value<f64>>,
-            minimum_value: impl Into<Value<f64>>,
-            step_size: impl Into<Value<f64>>,
-        ) -> Self {
+        pub fn new(required: DefaultSliderControlOptionsRequired) -> Self {
             DefaultSliderControlOptions {
                 display_options: None,
-                maximum_value: maximum_value.into(),
-                minimum_value: minimum_value.into(),
-                step_size: step_size.into(),
+                maximum_value: required.maximum_value,
+                minimum_value: required.minimum_value,
+                step_size: required.step_size,
                 type_: None,
             }
         }
@@ -6246,16 +6319,23 @@ pub mod analysis {
         pub source_filter_id: Value<String>,
     }
 
+    /// The required properties of a [`FilterCrossSheetControl`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct FilterCrossSheetControlRequired {
+        /// `FilterControlId`.
+        pub filter_control_id: Value<String>,
+        /// `SourceFilterId`.
+        pub source_filter_id: Value<String>,
+    }
+
     impl FilterCrossSheetControl {
         /// A new `FilterCrossSheetControl` with its required properties set and the optional ones unset.
-        pub fn new(
-            filter_control_id: impl Into<Value<String>>,
-            source_filter_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: FilterCrossSheetControlRequired) -> Self {
             FilterCrossSheetControl {
                 cascading_control_configuration: None,
-                filter_control_id: filter_control_id.into(),
-                source_filter_id: source_filter_id.into(),
+                filter_control_id: required.filter_control_id,
+                source_filter_id: required.source_filter_id,
             }
         }
     }
@@ -6289,19 +6369,27 @@ pub mod analysis {
         pub type_: Option<Value<SheetControlDateTimePickerType>>,
     }
 
+    /// The required properties of a [`FilterDateTimePickerControl`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct FilterDateTimePickerControlRequired {
+        /// `FilterControlId`.
+        pub filter_control_id: Value<String>,
+        /// `SourceFilterId`.
+        pub source_filter_id: Value<String>,
+        /// `Title`.
+        pub title: Value<String>,
+    }
+
     impl FilterDateTimePickerControl {
         /// A new `FilterDateTimePickerControl` with its required properties set and the optional ones unset.
-        pub fn new(
-            filter_control_id: impl Into<Value<String>>,
-            source_filter_id: impl Into<Value<String>>,
-            title: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: FilterDateTimePickerControlRequired) -> Self {
             FilterDateTimePickerControl {
                 commit_mode: None,
                 display_options: None,
-                filter_control_id: filter_control_id.into(),
-                source_filter_id: source_filter_id.into(),
-                title: title.into(),
+                filter_control_id: required.filter_control_id,
+                source_filter_id: required.source_filter_id,
+                title: required.title,
                 type_: None,
             }
         }
@@ -6349,21 +6437,29 @@ pub mod analysis {
         pub type_: Option<Value<SheetControlListType>>,
     }
 
+    /// The required properties of a [`FilterDropDownControl`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct FilterDropDownControlRequired {
+        /// `FilterControlId`.
+        pub filter_control_id: Value<String>,
+        /// `SourceFilterId`.
+        pub source_filter_id: Value<String>,
+        /// `Title`.
+        pub title: Value<String>,
+    }
+
     impl FilterDropDownControl {
         /// A new `FilterDropDownControl` with its required properties set and the optional ones unset.
-        pub fn new(
-            filter_control_id: impl Into<Value<String>>,
-            source_filter_id: impl Into<Value<String>>,
-            title: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: FilterDropDownControlRequired) -> Self {
             FilterDropDownControl {
                 cascading_control_configuration: None,
                 commit_mode: None,
                 display_options: None,
-                filter_control_id: filter_control_id.into(),
+                filter_control_id: required.filter_control_id,
                 selectable_values: None,
-                source_filter_id: source_filter_id.into(),
-                title: title.into(),
+                source_filter_id: required.source_filter_id,
+                title: required.title,
                 type_: None,
             }
         }
@@ -6481,20 +6577,28 @@ pub mod analysis {
         pub type_: Option<Value<SheetControlListType>>,
     }
 
+    /// The required properties of a [`FilterListControl`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct FilterListControlRequired {
+        /// `FilterControlId`.
+        pub filter_control_id: Value<String>,
+        /// `SourceFilterId`.
+        pub source_filter_id: Value<String>,
+        /// `Title`.
+        pub title: Value<String>,
+    }
+
     impl FilterListControl {
         /// A new `FilterListControl` with its required properties set and the optional ones unset.
-        pub fn new(
-            filter_control_id: impl Into<Value<String>>,
-            source_filter_id: impl Into<Value<String>>,
-            title: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: FilterListControlRequired) -> Self {
             FilterListControl {
                 cascading_control_configuration: None,
                 display_options: None,
-                filter_control_id: filter_control_id.into(),
+                filter_control_id: required.filter_control_id,
                 selectable_values: None,
-                source_filter_id: source_filter_id.into(),
-                title: title.into(),
+                source_filter_id: required.source_filter_id,
+                title: required.title,
                 type_: None,
             }
         }
@@ -6574,19 +6678,27 @@ pub mod analysis {
         pub title: Value<String>,
     }
 
+    /// The required properties of a [`FilterRelativeDateTimeControl`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct FilterRelativeDateTimeControlRequired {
+        /// `FilterControlId`.
+        pub filter_control_id: Value<String>,
+        /// `SourceFilterId`.
+        pub source_filter_id: Value<String>,
+        /// `Title`.
+        pub title: Value<String>,
+    }
+
     impl FilterRelativeDateTimeControl {
         /// A new `FilterRelativeDateTimeControl` with its required properties set and the optional ones unset.
-        pub fn new(
-            filter_control_id: impl Into<Value<String>>,
-            source_filter_id: impl Into<Value<String>>,
-            title: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: FilterRelativeDateTimeControlRequired) -> Self {
             FilterRelativeDateTimeControl {
                 commit_mode: None,
                 display_options: None,
-                filter_control_id: filter_control_id.into(),
-                source_filter_id: source_filter_id.into(),
-                title: title.into(),
+                filter_control_id: required.filter_control_id,
+                source_filter_id: required.source_filter_id,
+                title: required.title,
             }
         }
     }
@@ -6663,24 +6775,35 @@ pub mod analysis {
         pub type_: Option<Value<SheetControlSliderType>>,
     }
 
+    /// The required properties of a [`FilterSliderControl`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct FilterSliderControlRequired {
+        /// `FilterControlId`.
+        pub filter_control_id: Value<String>,
+        /// `MaximumValue`.
+        pub maximum_value: Value<f64>,
+        /// `MinimumValue`.
+        pub minimum_value: Value<f64>,
+        /// `SourceFilterId`.
+        pub source_filter_id: Value<String>,
+        /// `StepSize`.
+        pub step_size: Value<f64>,
+        /// `Title`.
+        pub title: Value<String>,
+    }
+
     impl FilterSliderControl {
         /// A new `FilterSliderControl` with its required properties set and the optional ones unset.
-        pub fn new(
-            filter_control_id: impl Into<Value<String>>,
-            maximum_value: impl Into<Value<f64>>,
-            minimum_value: impl Into<Value<f64>>,
-            source_filter_id: impl Into<Value<String>>,
-            step_size: impl Into<Value<f64>>,
-            title: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: FilterSliderControlRequired) -> Self {
             FilterSliderControl {
                 display_options: None,
-                filter_control_id: filter_control_id.into(),
-                maximum_value: maximum_value.into(),
-                minimum_value: minimum_value.into(),
-                source_filter_id: source_filter_id.into(),
-                step_size: step_size.into(),
-                title: title.into(),
+                filter_control_id: required.filter_control_id,
+                maximum_value: required.maximum_value,
+                minimum_value: required.minimum_value,
+                source_filter_id: required.source_filter_id,
+                step_size: required.step_size,
+                title: required.title,
                 type_: None,
             }
         }
@@ -6710,19 +6833,27 @@ pub mod analysis {
         pub title: Value<String>,
     }
 
+    /// The required properties of a [`FilterTextAreaControl`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct FilterTextAreaControlRequired {
+        /// `FilterControlId`.
+        pub filter_control_id: Value<String>,
+        /// `SourceFilterId`.
+        pub source_filter_id: Value<String>,
+        /// `Title`.
+        pub title: Value<String>,
+    }
+
     impl FilterTextAreaControl {
         /// A new `FilterTextAreaControl` with its required properties set and the optional ones unset.
-        pub fn new(
-            filter_control_id: impl Into<Value<String>>,
-            source_filter_id: impl Into<Value<String>>,
-            title: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: FilterTextAreaControlRequired) -> Self {
             FilterTextAreaControl {
                 delimiter: None,
                 display_options: None,
-                filter_control_id: filter_control_id.into(),
-                source_filter_id: source_filter_id.into(),
-                title: title.into(),
+                filter_control_id: required.filter_control_id,
+                source_filter_id: required.source_filter_id,
+                title: required.title,
             }
         }
     }
@@ -6746,18 +6877,26 @@ pub mod analysis {
         pub title: Value<String>,
     }
 
+    /// The required properties of a [`FilterTextFieldControl`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct FilterTextFieldControlRequired {
+        /// `FilterControlId`.
+        pub filter_control_id: Value<String>,
+        /// `SourceFilterId`.
+        pub source_filter_id: Value<String>,
+        /// `Title`.
+        pub title: Value<String>,
+    }
+
     impl FilterTextFieldControl {
         /// A new `FilterTextFieldControl` with its required properties set and the optional ones unset.
-        pub fn new(
-            filter_control_id: impl Into<Value<String>>,
-            source_filter_id: impl Into<Value<String>>,
-            title: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: FilterTextFieldControlRequired) -> Self {
             FilterTextFieldControl {
                 display_options: None,
-                filter_control_id: filter_control_id.into(),
-                source_filter_id: source_filter_id.into(),
-                title: title.into(),
+                filter_control_id: required.filter_control_id,
+                source_filter_id: required.source_filter_id,
+                title: required.title,
             }
         }
     }
@@ -7124,31 +7263,42 @@ pub mod analysis {
         pub y_axis_location: Value<String>,
     }
 
+    /// The required properties of a [`FreeFormLayoutElement`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct FreeFormLayoutElementRequired {
+        /// `ElementId`.
+        pub element_id: Value<String>,
+        /// `ElementType`.
+        pub element_type: Value<LayoutElementType>,
+        /// `Height`.
+        pub height: Value<String>,
+        /// `Width`.
+        pub width: Value<String>,
+        /// `XAxisLocation`.
+        pub x_axis_location: Value<String>,
+        /// `YAxisLocation`.
+        pub y_axis_location: Value<String>,
+    }
+
     impl FreeFormLayoutElement {
         /// A new `FreeFormLayoutElement` with its required properties set and the optional ones unset.
-        pub fn new(
-            element_id: impl Into<Value<String>>,
-            element_type: impl Into<Value<LayoutElementType>>,
-            height: impl Into<Value<String>>,
-            width: impl Into<Value<String>>,
-            x_axis_location: impl Into<Value<String>>,
-            y_axis_location: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: FreeFormLayoutElementRequired) -> Self {
             FreeFormLayoutElement {
                 background_style: None,
                 border_radius: None,
                 border_style: None,
-                element_id: element_id.into(),
-                element_type: element_type.into(),
-                height: height.into(),
+                element_id: required.element_id,
+                element_type: required.element_type,
+                height: required.height,
                 loading_animation: None,
                 padding: None,
                 rendering_rules: None,
                 selected_border_style: None,
                 visibility: None,
-                width: width.into(),
-                x_axis_location: x_axis_location.into(),
-                y_axis_location: y_axis_location.into(),
+                width: required.width,
+                x_axis_location: required.x_axis_location,
+                y_axis_location: required.y_axis_location,
             }
         }
     }
@@ -7790,12 +7940,22 @@ pub mod analysis {
         pub data_value: Value<String>,
     }
 
+    /// The required properties of a [`GeospatialCategoricalDataColor`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct GeospatialCategoricalDataColorRequired {
+        /// `Color`.
+        pub color: Value<String>,
+        /// `DataValue`.
+        pub data_value: Value<String>,
+    }
+
     impl GeospatialCategoricalDataColor {
         /// A new `GeospatialCategoricalDataColor` with its required properties set and the optional ones unset.
-        pub fn new(color: impl Into<Value<String>>, data_value: impl Into<Value<String>>) -> Self {
+        pub fn new(required: GeospatialCategoricalDataColorRequired) -> Self {
             GeospatialCategoricalDataColor {
-                color: color.into(),
-                data_value: data_value.into(),
+                color: required.color,
+                data_value: required.data_value,
             }
         }
     }
@@ -7893,19 +8053,28 @@ pub mod analysis {
         pub west: Value<f64>,
     }
 
+    /// The required properties of a [`GeospatialCoordinateBounds`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct GeospatialCoordinateBoundsRequired {
+        /// `East`.
+        pub east: Value<f64>,
+        /// `North`.
+        pub north: Value<f64>,
+        /// `South`.
+        pub south: Value<f64>,
+        /// `West`.
+        pub west: Value<f64>,
+    }
+
     impl GeospatialCoordinateBounds {
         /// A new `GeospatialCoordinateBounds` with its required properties set and the optional ones unset.
-        pub fn new(
-            east: impl Into<Value<f64>>,
-            north: impl Into<Value<f64>>,
-            south: impl Into<Value<f64>>,
-            west: impl Into<Value<f64>>,
-        ) -> Self {
+        pub fn new(required: GeospatialCoordinateBoundsRequired) -> Self {
             GeospatialCoordinateBounds {
-                east: east.into(),
-                north: north.into(),
-                south: south.into(),
-                west: west.into(),
+                east: required.east,
+                north: required.north,
+                south: required.south,
+                west: required.west,
             }
         }
     }
@@ -8917,26 +9086,35 @@ pub mod analysis {
         pub selected_border_style: Option<GridLayoutElementBorderStyle>,
     }
 
+    /// The required properties of a [`GridLayoutElement`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct GridLayoutElementRequired {
+        /// `ColumnSpan`.
+        pub column_span: Value<f64>,
+        /// `ElementId`.
+        pub element_id: Value<String>,
+        /// `ElementType`.
+        pub element_type: Value<LayoutElementType>,
+        /// `RowSpan`.
+        pub row_span: Value<f64>,
+    }
+
     impl GridLayoutElement {
         /// A new `GridLayoutElement` with its required properties set and the optional ones unset.
-        pub fn new(
-            column_span: impl Into<Value<f64>>,
-            element_id: impl Into<Value<String>>,
-            element_type: impl Into<Value<LayoutElementType>>,
-            row_span: impl Into<Value<f64>>,
-        ) -> Self {
+        pub fn new(required: GridLayoutElementRequired) -> Self {
             GridLayoutElement {
                 background_style: None,
                 border_radius: None,
                 border_style: None,
                 column_index: None,
-                column_span: column_span.into(),
-                element_id: element_id.into(),
-                element_type: element_type.into(),
+                column_span: required.column_span,
+                element_id: required.element_id,
+                element_type: required.element_type,
                 loading_animation: None,
                 padding: None,
                 row_index: None,
-                row_span: row_span.into(),
+                row_span: required.row_span,
                 selected_border_style: None,
             }
         }
@@ -9490,20 +9668,29 @@ pub mod analysis {
         pub trigger: Value<ImageCustomActionTrigger>,
     }
 
+    /// The required properties of a [`ImageCustomAction`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ImageCustomActionRequired {
+        /// `ActionOperations`.
+        pub action_operations: Vec<ImageCustomActionOperation>,
+        /// `CustomActionId`.
+        pub custom_action_id: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+        /// `Trigger`.
+        pub trigger: Value<ImageCustomActionTrigger>,
+    }
+
     impl ImageCustomAction {
         /// A new `ImageCustomAction` with its required properties set and the optional ones unset.
-        pub fn new(
-            action_operations: impl Into<Vec<ImageCustomActionOperation>>,
-            custom_action_id: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-            trigger: impl Into<Value<ImageCustomActionTrigger>>,
-        ) -> Self {
+        pub fn new(required: ImageCustomActionRequired) -> Self {
             ImageCustomAction {
-                action_operations: action_operations.into(),
-                custom_action_id: custom_action_id.into(),
-                name: name.into(),
+                action_operations: required.action_operations,
+                custom_action_id: required.custom_action_id,
+                name: required.name,
                 status: None,
-                trigger: trigger.into(),
+                trigger: required.trigger,
             }
         }
     }
@@ -10308,20 +10495,29 @@ pub mod analysis {
         pub trigger: Value<LayerCustomActionTrigger>,
     }
 
+    /// The required properties of a [`LayerCustomAction`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct LayerCustomActionRequired {
+        /// `ActionOperations`.
+        pub action_operations: Vec<LayerCustomActionOperation>,
+        /// `CustomActionId`.
+        pub custom_action_id: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+        /// `Trigger`.
+        pub trigger: Value<LayerCustomActionTrigger>,
+    }
+
     impl LayerCustomAction {
         /// A new `LayerCustomAction` with its required properties set and the optional ones unset.
-        pub fn new(
-            action_operations: impl Into<Vec<LayerCustomActionOperation>>,
-            custom_action_id: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-            trigger: impl Into<Value<LayerCustomActionTrigger>>,
-        ) -> Self {
+        pub fn new(required: LayerCustomActionRequired) -> Self {
             LayerCustomAction {
-                action_operations: action_operations.into(),
-                custom_action_id: custom_action_id.into(),
-                name: name.into(),
+                action_operations: required.action_operations,
+                custom_action_id: required.custom_action_id,
+                name: required.name,
                 status: None,
-                trigger: trigger.into(),
+                trigger: required.trigger,
             }
         }
     }
@@ -11097,15 +11293,22 @@ pub mod analysis {
         pub data_set_parameter_name: Value<String>,
     }
 
+    /// The required properties of a [`MappedDataSetParameter`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct MappedDataSetParameterRequired {
+        /// `DataSetIdentifier`.
+        pub data_set_identifier: Value<String>,
+        /// `DataSetParameterName`.
+        pub data_set_parameter_name: Value<String>,
+    }
+
     impl MappedDataSetParameter {
         /// A new `MappedDataSetParameter` with its required properties set and the optional ones unset.
-        pub fn new(
-            data_set_identifier: impl Into<Value<String>>,
-            data_set_parameter_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: MappedDataSetParameterRequired) -> Self {
             MappedDataSetParameter {
-                data_set_identifier: data_set_identifier.into(),
-                data_set_parameter_name: data_set_parameter_name.into(),
+                data_set_identifier: required.data_set_identifier,
+                data_set_parameter_name: required.data_set_parameter_name,
             }
         }
     }
@@ -11822,12 +12025,22 @@ pub mod analysis {
         pub page_size: Value<f64>,
     }
 
+    /// The required properties of a [`PaginationConfiguration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct PaginationConfigurationRequired {
+        /// `PageNumber`.
+        pub page_number: Value<f64>,
+        /// `PageSize`.
+        pub page_size: Value<f64>,
+    }
+
     impl PaginationConfiguration {
         /// A new `PaginationConfiguration` with its required properties set and the optional ones unset.
-        pub fn new(page_number: impl Into<Value<f64>>, page_size: impl Into<Value<f64>>) -> Self {
+        pub fn new(required: PaginationConfigurationRequired) -> Self {
             PaginationConfiguration {
-                page_number: page_number.into(),
-                page_size: page_size.into(),
+                page_number: required.page_number,
+                page_size: required.page_size,
             }
         }
     }
@@ -11983,18 +12196,26 @@ pub mod analysis {
         pub title: Value<String>,
     }
 
+    /// The required properties of a [`ParameterDateTimePickerControl`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ParameterDateTimePickerControlRequired {
+        /// `ParameterControlId`.
+        pub parameter_control_id: Value<String>,
+        /// `SourceParameterName`.
+        pub source_parameter_name: Value<String>,
+        /// `Title`.
+        pub title: Value<String>,
+    }
+
     impl ParameterDateTimePickerControl {
         /// A new `ParameterDateTimePickerControl` with its required properties set and the optional ones unset.
-        pub fn new(
-            parameter_control_id: impl Into<Value<String>>,
-            source_parameter_name: impl Into<Value<String>>,
-            title: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ParameterDateTimePickerControlRequired) -> Self {
             ParameterDateTimePickerControl {
                 display_options: None,
-                parameter_control_id: parameter_control_id.into(),
-                source_parameter_name: source_parameter_name.into(),
-                title: title.into(),
+                parameter_control_id: required.parameter_control_id,
+                source_parameter_name: required.source_parameter_name,
+                title: required.title,
             }
         }
     }
@@ -12085,21 +12306,29 @@ pub mod analysis {
         pub type_: Option<Value<SheetControlListType>>,
     }
 
+    /// The required properties of a [`ParameterDropDownControl`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ParameterDropDownControlRequired {
+        /// `ParameterControlId`.
+        pub parameter_control_id: Value<String>,
+        /// `SourceParameterName`.
+        pub source_parameter_name: Value<String>,
+        /// `Title`.
+        pub title: Value<String>,
+    }
+
     impl ParameterDropDownControl {
         /// A new `ParameterDropDownControl` with its required properties set and the optional ones unset.
-        pub fn new(
-            parameter_control_id: impl Into<Value<String>>,
-            source_parameter_name: impl Into<Value<String>>,
-            title: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ParameterDropDownControlRequired) -> Self {
             ParameterDropDownControl {
                 cascading_control_configuration: None,
                 commit_mode: None,
                 display_options: None,
-                parameter_control_id: parameter_control_id.into(),
+                parameter_control_id: required.parameter_control_id,
                 selectable_values: None,
-                source_parameter_name: source_parameter_name.into(),
-                title: title.into(),
+                source_parameter_name: required.source_parameter_name,
+                title: required.title,
                 type_: None,
             }
         }
@@ -12142,20 +12371,28 @@ pub mod analysis {
         pub type_: Option<Value<SheetControlListType>>,
     }
 
+    /// The required properties of a [`ParameterListControl`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ParameterListControlRequired {
+        /// `ParameterControlId`.
+        pub parameter_control_id: Value<String>,
+        /// `SourceParameterName`.
+        pub source_parameter_name: Value<String>,
+        /// `Title`.
+        pub title: Value<String>,
+    }
+
     impl ParameterListControl {
         /// A new `ParameterListControl` with its required properties set and the optional ones unset.
-        pub fn new(
-            parameter_control_id: impl Into<Value<String>>,
-            source_parameter_name: impl Into<Value<String>>,
-            title: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ParameterListControlRequired) -> Self {
             ParameterListControl {
                 cascading_control_configuration: None,
                 display_options: None,
-                parameter_control_id: parameter_control_id.into(),
+                parameter_control_id: required.parameter_control_id,
                 selectable_values: None,
-                source_parameter_name: source_parameter_name.into(),
-                title: title.into(),
+                source_parameter_name: required.source_parameter_name,
+                title: required.title,
                 type_: None,
             }
         }
@@ -12214,24 +12451,35 @@ pub mod analysis {
         pub title: Value<String>,
     }
 
+    /// The required properties of a [`ParameterSliderControl`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ParameterSliderControlRequired {
+        /// `MaximumValue`.
+        pub maximum_value: Value<f64>,
+        /// `MinimumValue`.
+        pub minimum_value: Value<f64>,
+        /// `ParameterControlId`.
+        pub parameter_control_id: Value<String>,
+        /// `SourceParameterName`.
+        pub source_parameter_name: Value<String>,
+        /// `StepSize`.
+        pub step_size: Value<f64>,
+        /// `Title`.
+        pub title: Value<String>,
+    }
+
     impl ParameterSliderControl {
         /// A new `ParameterSliderControl` with its required properties set and the optional ones unset.
-        pub fn new(
-            maximum_value: impl Into<Value<f64>>,
-            minimum_value: impl Into<Value<f64>>,
-            parameter_control_id: impl Into<Value<String>>,
-            source_parameter_name: impl Into<Value<String>>,
-            step_size: impl Into<Value<f64>>,
-            title: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ParameterSliderControlRequired) -> Self {
             ParameterSliderControl {
                 display_options: None,
-                maximum_value: maximum_value.into(),
-                minimum_value: minimum_value.into(),
-                parameter_control_id: parameter_control_id.into(),
-                source_parameter_name: source_parameter_name.into(),
-                step_size: step_size.into(),
-                title: title.into(),
+                maximum_value: required.maximum_value,
+                minimum_value: required.minimum_value,
+                parameter_control_id: required.parameter_control_id,
+                source_parameter_name: required.source_parameter_name,
+                step_size: required.step_size,
+                title: required.title,
             }
         }
     }
@@ -12260,19 +12508,27 @@ pub mod analysis {
         pub title: Value<String>,
     }
 
+    /// The required properties of a [`ParameterTextAreaControl`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ParameterTextAreaControlRequired {
+        /// `ParameterControlId`.
+        pub parameter_control_id: Value<String>,
+        /// `SourceParameterName`.
+        pub source_parameter_name: Value<String>,
+        /// `Title`.
+        pub title: Value<String>,
+    }
+
     impl ParameterTextAreaControl {
         /// A new `ParameterTextAreaControl` with its required properties set and the optional ones unset.
-        pub fn new(
-            parameter_control_id: impl Into<Value<String>>,
-            source_parameter_name: impl Into<Value<String>>,
-            title: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ParameterTextAreaControlRequired) -> Self {
             ParameterTextAreaControl {
                 delimiter: None,
                 display_options: None,
-                parameter_control_id: parameter_control_id.into(),
-                source_parameter_name: source_parameter_name.into(),
-                title: title.into(),
+                parameter_control_id: required.parameter_control_id,
+                source_parameter_name: required.source_parameter_name,
+                title: required.title,
             }
         }
     }
@@ -12296,18 +12552,26 @@ pub mod analysis {
         pub title: Value<String>,
     }
 
+    /// The required properties of a [`ParameterTextFieldControl`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ParameterTextFieldControlRequired {
+        /// `ParameterControlId`.
+        pub parameter_control_id: Value<String>,
+        /// `SourceParameterName`.
+        pub source_parameter_name: Value<String>,
+        /// `Title`.
+        pub title: Value<String>,
+    }
+
     impl ParameterTextFieldControl {
         /// A new `ParameterTextFieldControl` with its required properties set and the optional ones unset.
-        pub fn new(
-            parameter_control_id: impl Into<Value<String>>,
-            source_parameter_name: impl Into<Value<String>>,
-            title: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ParameterTextFieldControlRequired) -> Self {
             ParameterTextFieldControl {
                 display_options: None,
-                parameter_control_id: parameter_control_id.into(),
-                source_parameter_name: source_parameter_name.into(),
-                title: title.into(),
+                parameter_control_id: required.parameter_control_id,
+                source_parameter_name: required.source_parameter_name,
+                title: required.title,
             }
         }
     }
@@ -13467,19 +13731,26 @@ pub mod analysis {
         pub visual_id: Value<String>,
     }
 
+    /// The required properties of a [`PluginVisual`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct PluginVisualRequired {
+        /// `PluginArn`.
+        pub plugin_arn: Value<String>,
+        /// `VisualId`.
+        pub visual_id: Value<String>,
+    }
+
     impl PluginVisual {
         /// A new `PluginVisual` with its required properties set and the optional ones unset.
-        pub fn new(
-            plugin_arn: impl Into<Value<String>>,
-            visual_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: PluginVisualRequired) -> Self {
             PluginVisual {
                 chart_configuration: None,
-                plugin_arn: plugin_arn.into(),
+                plugin_arn: required.plugin_arn,
                 subtitle: None,
                 title: None,
                 visual_content_alt_text: None,
-                visual_id: visual_id.into(),
+                visual_id: required.visual_id,
             }
         }
     }
@@ -14946,19 +15217,28 @@ pub mod analysis {
         pub header_sections: Vec<HeaderFooterSectionConfiguration>,
     }
 
+    /// The required properties of a [`SectionBasedLayoutConfiguration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SectionBasedLayoutConfigurationRequired {
+        /// `BodySections`.
+        pub body_sections: Vec<BodySectionConfiguration>,
+        /// `CanvasSizeOptions`.
+        pub canvas_size_options: SectionBasedLayoutCanvasSizeOptions,
+        /// `FooterSections`.
+        pub footer_sections: Vec<HeaderFooterSectionConfiguration>,
+        /// `HeaderSections`.
+        pub header_sections: Vec<HeaderFooterSectionConfiguration>,
+    }
+
     impl SectionBasedLayoutConfiguration {
         /// A new `SectionBasedLayoutConfiguration` with its required properties set and the optional ones unset.
-        pub fn new(
-            body_sections: impl Into<Vec<BodySectionConfiguration>>,
-            canvas_size_options: impl Into<SectionBasedLayoutCanvasSizeOptions>,
-            footer_sections: impl Into<Vec<HeaderFooterSectionConfiguration>>,
-            header_sections: impl Into<Vec<HeaderFooterSectionConfiguration>>,
-        ) -> Self {
+        pub fn new(required: SectionBasedLayoutConfigurationRequired) -> Self {
             SectionBasedLayoutConfiguration {
-                body_sections: body_sections.into(),
-                canvas_size_options: canvas_size_options.into(),
-                footer_sections: footer_sections.into(),
-                header_sections: header_sections.into(),
+                body_sections: required.body_sections,
+                canvas_size_options: required.canvas_size_options,
+                footer_sections: required.footer_sections,
+                header_sections: required.header_sections,
             }
         }
     }
@@ -15885,17 +16165,25 @@ pub mod analysis {
         pub region: Value<String>,
     }
 
+    /// The required properties of a [`StaticFileS3SourceOptions`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct StaticFileS3SourceOptionsRequired {
+        /// `BucketName`.
+        pub bucket_name: Value<String>,
+        /// `ObjectKey`.
+        pub object_key: Value<String>,
+        /// `Region`.
+        pub region: Value<String>,
+    }
+
     impl StaticFileS3SourceOptions {
         /// A new `StaticFileS3SourceOptions` with its required properties set and the optional ones unset.
-        pub fn new(
-            bucket_name: impl Into<Value<String>>,
-            object_key: impl Into<Value<String>>,
-            region: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: StaticFileS3SourceOptionsRequired) -> Self {
             StaticFileS3SourceOptions {
-                bucket_name: bucket_name.into(),
-                object_key: object_key.into(),
-                region: region.into(),
+                bucket_name: required.bucket_name,
+                object_key: required.object_key,
+                region: required.region,
             }
         }
     }
@@ -17147,19 +17435,28 @@ pub mod analysis {
         pub time_granularity: Value<TimeGranularity>,
     }
 
+    /// The required properties of a [`TimeRangeDrillDownFilter`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct TimeRangeDrillDownFilterRequired {
+        /// `Column`.
+        pub column: ColumnIdentifier,
+        /// `RangeMaximum`.
+        pub range_maximum: Value<String>,
+        /// `RangeMinimum`.
+        pub range_minimum: Value<String>,
+        /// `TimeGranularity`.
+        pub time_granularity: Value<TimeGranularity>,
+    }
+
     impl TimeRangeDrillDownFilter {
         /// A new `TimeRangeDrillDownFilter` with its required properties set and the optional ones unset.
-        pub fn new(
-            column: impl Into<ColumnIdentifier>,
-            range_maximum: impl Into<Value<String>>,
-            range_minimum: impl Into<Value<String>>,
-            time_granularity: impl Into<Value<TimeGranularity>>,
-        ) -> Self {
+        pub fn new(required: TimeRangeDrillDownFilterRequired) -> Self {
             TimeRangeDrillDownFilter {
-                column: column.into(),
-                range_maximum: range_maximum.into(),
-                range_minimum: range_minimum.into(),
-                time_granularity: time_granularity.into(),
+                column: required.column,
+                range_maximum: required.range_maximum,
+                range_minimum: required.range_minimum,
+                time_granularity: required.time_granularity,
             }
         }
     }
@@ -17495,15 +17792,22 @@ pub mod analysis {
         pub topic_arn: Value<String>,
     }
 
+    /// The required properties of a [`TopicIdentifierDeclaration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct TopicIdentifierDeclarationRequired {
+        /// `Identifier`.
+        pub identifier: Value<String>,
+        /// `TopicArn`.
+        pub topic_arn: Value<String>,
+    }
+
     impl TopicIdentifierDeclaration {
         /// A new `TopicIdentifierDeclaration` with its required properties set and the optional ones unset.
-        pub fn new(
-            identifier: impl Into<Value<String>>,
-            topic_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: TopicIdentifierDeclarationRequired) -> Self {
             TopicIdentifierDeclaration {
-                identifier: identifier.into(),
-                topic_arn: topic_arn.into(),
+                identifier: required.identifier,
+                topic_arn: required.topic_arn,
             }
         }
     }
@@ -17519,15 +17823,22 @@ pub mod analysis {
         pub topic_placeholder: Value<String>,
     }
 
+    /// The required properties of a [`TopicReference`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct TopicReferenceRequired {
+        /// `TopicArn`.
+        pub topic_arn: Value<String>,
+        /// `TopicPlaceholder`.
+        pub topic_placeholder: Value<String>,
+    }
+
     impl TopicReference {
         /// A new `TopicReference` with its required properties set and the optional ones unset.
-        pub fn new(
-            topic_arn: impl Into<Value<String>>,
-            topic_placeholder: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: TopicReferenceRequired) -> Self {
             TopicReference {
-                topic_arn: topic_arn.into(),
-                topic_placeholder: topic_placeholder.into(),
+                topic_arn: required.topic_arn,
+                topic_placeholder: required.topic_placeholder,
             }
         }
     }
@@ -18148,20 +18459,29 @@ pub mod analysis {
         pub trigger: Value<VisualCustomActionTrigger>,
     }
 
+    /// The required properties of a [`VisualCustomAction`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct VisualCustomActionRequired {
+        /// `ActionOperations`.
+        pub action_operations: Vec<VisualCustomActionOperation>,
+        /// `CustomActionId`.
+        pub custom_action_id: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+        /// `Trigger`.
+        pub trigger: Value<VisualCustomActionTrigger>,
+    }
+
     impl VisualCustomAction {
         /// A new `VisualCustomAction` with its required properties set and the optional ones unset.
-        pub fn new(
-            action_operations: impl Into<Vec<VisualCustomActionOperation>>,
-            custom_action_id: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-            trigger: impl Into<Value<VisualCustomActionTrigger>>,
-        ) -> Self {
+        pub fn new(required: VisualCustomActionRequired) -> Self {
             VisualCustomAction {
-                action_operations: action_operations.into(),
-                custom_action_id: custom_action_id.into(),
-                name: name.into(),
+                action_operations: required.action_operations,
+                custom_action_id: required.custom_action_id,
+                name: required.name,
                 status: None,
-                trigger: trigger.into(),
+                trigger: required.trigger,
             }
         }
     }
@@ -18623,17 +18943,25 @@ pub mod analysis {
         pub value: Value<f64>,
     }
 
+    /// The required properties of a [`WhatIfRangeScenario`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct WhatIfRangeScenarioRequired {
+        /// `EndDate`.
+        pub end_date: Value<String>,
+        /// `StartDate`.
+        pub start_date: Value<String>,
+        /// `Value`.
+        pub value: Value<f64>,
+    }
+
     impl WhatIfRangeScenario {
         /// A new `WhatIfRangeScenario` with its required properties set and the optional ones unset.
-        pub fn new(
-            end_date: impl Into<Value<String>>,
-            start_date: impl Into<Value<String>>,
-            value: impl Into<Value<f64>>,
-        ) -> Self {
+        pub fn new(required: WhatIfRangeScenarioRequired) -> Self {
             WhatIfRangeScenario {
-                end_date: end_date.into(),
-                start_date: start_date.into(),
-                value: value.into(),
+                end_date: required.end_date,
+                start_date: required.start_date,
+                value: required.value,
             }
         }
     }
@@ -23200,24 +23528,35 @@ pub mod approval_policy {
         pub policy_id: Value<String>,
     }
 
+    /// The required properties of a [`ApprovalPolicy`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ApprovalPolicyRequired {
+        /// `PolicyId`.
+        pub policy_id: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+        /// `Actions`.
+        pub actions: List<Actions>,
+        /// `AssetTypes`.
+        pub asset_types: List<AssetTypes>,
+        /// `ApplicableTo`.
+        pub applicable_to: ApplicableTo,
+        /// `ApprovalGroups`.
+        pub approval_groups: List<String>,
+    }
+
     impl ApprovalPolicy {
         /// A new `ApprovalPolicy` with its required properties set and the optional ones unset.
-        pub fn new(
-            policy_id: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-            actions: impl Into<List<Actions>>,
-            asset_types: impl Into<List<AssetTypes>>,
-            applicable_to: impl Into<ApplicableTo>,
-            approval_groups: impl Into<List<String>>,
-        ) -> Self {
+        pub fn new(required: ApprovalPolicyRequired) -> Self {
             ApprovalPolicy {
-                actions: actions.into(),
-                applicable_to: applicable_to.into(),
-                approval_groups: approval_groups.into(),
-                asset_types: asset_types.into(),
+                actions: required.actions,
+                applicable_to: required.applicable_to,
+                approval_groups: required.approval_groups,
+                asset_types: required.asset_types,
                 description: None,
-                name: name.into(),
-                policy_id: policy_id.into(),
+                name: required.name,
+                policy_id: required.policy_id,
             }
         }
     }
@@ -23398,18 +23737,26 @@ pub mod assignment {
         pub policy_arn: Option<Value<String>>,
     }
 
+    /// The required properties of a [`Assignment`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct AssignmentRequired {
+        /// `AssignmentName`.
+        pub assignment_name: Value<String>,
+        /// `AssignmentStatus`.
+        pub assignment_status: Value<AssignmentStatus>,
+        /// `Namespace`.
+        pub namespace: Value<String>,
+    }
+
     impl Assignment {
         /// A new `Assignment` with its required properties set and the optional ones unset.
-        pub fn new(
-            assignment_name: impl Into<Value<String>>,
-            assignment_status: impl Into<Value<AssignmentStatus>>,
-            namespace: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: AssignmentRequired) -> Self {
             Assignment {
-                assignment_name: assignment_name.into(),
-                assignment_status: assignment_status.into(),
+                assignment_name: required.assignment_name,
+                assignment_status: required.assignment_status,
                 identities: None,
-                namespace: namespace.into(),
+                namespace: required.namespace,
                 policy_arn: None,
             }
         }
@@ -23780,16 +24127,23 @@ pub mod custom_permissions {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`CustomPermissions`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct CustomPermissionsRequired {
+        /// `AwsAccountId`.
+        pub aws_account_id: Value<String>,
+        /// `CustomPermissionsName`.
+        pub custom_permissions_name: Value<String>,
+    }
+
     impl CustomPermissions {
         /// A new `CustomPermissions` with its required properties set and the optional ones unset.
-        pub fn new(
-            aws_account_id: impl Into<Value<String>>,
-            custom_permissions_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: CustomPermissionsRequired) -> Self {
             CustomPermissions {
-                aws_account_id: aws_account_id.into(),
+                aws_account_id: required.aws_account_id,
                 capabilities: None,
-                custom_permissions_name: custom_permissions_name.into(),
+                custom_permissions_name: required.custom_permissions_name,
                 tags: None,
             }
         }
@@ -25407,15 +25761,22 @@ pub mod customization {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`Customization`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct CustomizationRequired {
+        /// `Namespace`.
+        pub namespace: Value<String>,
+        /// `DefaultTheme`.
+        pub default_theme: Value<String>,
+    }
+
     impl Customization {
         /// A new `Customization` with its required properties set and the optional ones unset.
-        pub fn new(
-            namespace: impl Into<Value<String>>,
-            default_theme: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: CustomizationRequired) -> Self {
             Customization {
-                default_theme: default_theme.into(),
-                namespace: namespace.into(),
+                default_theme: required.default_theme,
+                namespace: required.namespace,
                 tags: None,
             }
         }
@@ -25500,24 +25861,35 @@ pub mod dlp_setting {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`DlpSetting`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DlpSettingRequired {
+        /// `DlpSettingId`.
+        pub dlp_setting_id: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+        /// `ProviderType`.
+        pub provider_type: Value<DlpProviderType>,
+        /// `ProviderConfig`.
+        pub provider_config: serde_json::Value,
+        /// `ProviderOutageAction`.
+        pub provider_outage_action: Value<DlpAction>,
+        /// `Enabled`.
+        pub enabled: Value<bool>,
+    }
+
     impl DlpSetting {
         /// A new `DlpSetting` with its required properties set and the optional ones unset.
-        pub fn new(
-            dlp_setting_id: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-            provider_type: impl Into<Value<DlpProviderType>>,
-            provider_config: impl Into<serde_json::Value>,
-            provider_outage_action: impl Into<Value<DlpAction>>,
-            enabled: impl Into<Value<bool>>,
-        ) -> Self {
+        pub fn new(required: DlpSettingRequired) -> Self {
             DlpSetting {
                 aws_account_id: None,
-                dlp_setting_id: dlp_setting_id.into(),
-                enabled: enabled.into(),
-                name: name.into(),
-                provider_config: provider_config.into(),
-                provider_outage_action: provider_outage_action.into(),
-                provider_type: provider_type.into(),
+                dlp_setting_id: required.dlp_setting_id,
+                enabled: required.enabled,
+                name: required.name,
+                provider_config: required.provider_config,
+                provider_outage_action: required.provider_outage_action,
+                provider_type: required.provider_type,
                 tags: None,
             }
         }
@@ -25713,22 +26085,30 @@ pub mod dashboard {
         pub version_description: Option<Value<String>>,
     }
 
+    /// The required properties of a [`Dashboard`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DashboardRequired {
+        /// `AwsAccountId`.
+        pub aws_account_id: Value<String>,
+        /// `DashboardId`.
+        pub dashboard_id: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+    }
+
     impl Dashboard {
         /// A new `Dashboard` with its required properties set and the optional ones unset.
-        pub fn new(
-            aws_account_id: impl Into<Value<String>>,
-            dashboard_id: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: DashboardRequired) -> Self {
             Dashboard {
-                aws_account_id: aws_account_id.into(),
-                dashboard_id: dashboard_id.into(),
+                aws_account_id: required.aws_account_id,
+                dashboard_id: required.dashboard_id,
                 dashboard_publish_options: None,
                 definition: None,
                 folder_arns: None,
                 link_entities: None,
                 link_sharing_configuration: None,
-                name: name.into(),
+                name: required.name,
                 parameters: None,
                 permissions: None,
                 source_entity: None,
@@ -27200,13 +27580,23 @@ pub mod dashboard {
         pub topic_identifier: Option<Value<String>>,
     }
 
+    /// The required properties of a [`CalculatedField`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct CalculatedFieldRequired {
+        /// `Expression`.
+        pub expression: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+    }
+
     impl CalculatedField {
         /// A new `CalculatedField` with its required properties set and the optional ones unset.
-        pub fn new(expression: impl Into<Value<String>>, name: impl Into<Value<String>>) -> Self {
+        pub fn new(required: CalculatedFieldRequired) -> Self {
             CalculatedField {
                 data_set_identifier: None,
-                expression: expression.into(),
-                name: name.into(),
+                expression: required.expression,
+                name: required.name,
                 topic_identifier: None,
             }
         }
@@ -27223,15 +27613,22 @@ pub mod dashboard {
         pub field_id: Value<String>,
     }
 
+    /// The required properties of a [`CalculatedMeasureField`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct CalculatedMeasureFieldRequired {
+        /// `Expression`.
+        pub expression: Value<String>,
+        /// `FieldId`.
+        pub field_id: Value<String>,
+    }
+
     impl CalculatedMeasureField {
         /// A new `CalculatedMeasureField` with its required properties set and the optional ones unset.
-        pub fn new(
-            expression: impl Into<Value<String>>,
-            field_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: CalculatedMeasureFieldRequired) -> Self {
             CalculatedMeasureField {
-                expression: expression.into(),
-                field_id: field_id.into(),
+                expression: required.expression,
+                field_id: required.field_id,
             }
         }
     }
@@ -29650,15 +30047,22 @@ pub mod dashboard {
         pub identifier: Value<String>,
     }
 
+    /// The required properties of a [`DataSetIdentifierDeclaration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DataSetIdentifierDeclarationRequired {
+        /// `DataSetArn`.
+        pub data_set_arn: Value<String>,
+        /// `Identifier`.
+        pub identifier: Value<String>,
+    }
+
     impl DataSetIdentifierDeclaration {
         /// A new `DataSetIdentifierDeclaration` with its required properties set and the optional ones unset.
-        pub fn new(
-            data_set_arn: impl Into<Value<String>>,
-            identifier: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: DataSetIdentifierDeclarationRequired) -> Self {
             DataSetIdentifierDeclaration {
-                data_set_arn: data_set_arn.into(),
-                identifier: identifier.into(),
+                data_set_arn: required.data_set_arn,
+                identifier: required.identifier,
             }
         }
     }
@@ -29674,15 +30078,22 @@ pub mod dashboard {
         pub data_set_placeholder: Value<String>,
     }
 
+    /// The required properties of a [`DataSetReference`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DataSetReferenceRequired {
+        /// `DataSetArn`.
+        pub data_set_arn: Value<String>,
+        /// `DataSetPlaceholder`.
+        pub data_set_placeholder: Value<String>,
+    }
+
     impl DataSetReference {
         /// A new `DataSetReference` with its required properties set and the optional ones unset.
-        pub fn new(
-            data_set_arn: impl Into<Value<String>>,
-            data_set_placeholder: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: DataSetReferenceRequired) -> Self {
             DataSetReference {
-                data_set_arn: data_set_arn.into(),
-                data_set_placeholder: data_set_placeholder.into(),
+                data_set_arn: required.data_set_arn,
+                data_set_placeholder: required.data_set_placeholder,
             }
         }
     }
@@ -30558,18 +30969,26 @@ pub mod dashboard {
         pub type_: Option<Value<SheetControlSliderType>>,
     }
 
+    /// The required properties of a [`DefaultSliderControlOptions`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DefaultSliderControlOptionsRequired {
+        /// `MaximumValue`.
+        pub maximum_value: Value<f64>,
+        /// `MinimumValue`.
+        pub minimum_value: Value<f64>,
+        /// `StepSize`.
+        pub step_size: Value<f64>,
+    }
+
     impl DefaultSliderControlOptions {
         /// A new `DefaultSliderControlOptions` with its required properties set and the optional ones unset.
-        pub fn new(
-            maximum_value: impl Into<Value<f64>>,
-            minimum_value: impl Into<Value<f64>>,
-            step_size: impl Into<Value<f64>>,
-        ) -> Self {
+        pub fn new(required: DefaultSliderControlOptionsRequired) -> Self {
             DefaultSliderControlOptions {
                 display_options: None,
-                maximum_value: maximum_value.into(),
-                minimum_value: minimum_value.into(),
-                step_size: step_size.into(),
+                maximum_value: required.maximum_value,
+                minimum_value: required.minimum_value,
+                step_size: required.step_size,
                 type_: None,
             }
         }
@@ -31552,16 +31971,23 @@ pub mod dashboard {
         pub source_filter_id: Value<String>,
     }
 
+    /// The required properties of a [`FilterCrossSheetControl`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct FilterCrossSheetControlRequired {
+        /// `FilterControlId`.
+        pub filter_control_id: Value<String>,
+        /// `SourceFilterId`.
+        pub source_filter_id: Value<String>,
+    }
+
     impl FilterCrossSheetControl {
         /// A new `FilterCrossSheetControl` with its required properties set and the optional ones unset.
-        pub fn new(
-            filter_control_id: impl Into<Value<String>>,
-            source_filter_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: FilterCrossSheetControlRequired) -> Self {
             FilterCrossSheetControl {
                 cascading_control_configuration: None,
-                filter_control_id: filter_control_id.into(),
-                source_filter_id: source_filter_id.into(),
+                filter_control_id: required.filter_control_id,
+                source_filter_id: required.source_filter_id,
             }
         }
     }
@@ -31595,19 +32021,27 @@ pub mod dashboard {
         pub type_: Option<Value<SheetControlDateTimePickerType>>,
     }
 
+    /// The required properties of a [`FilterDateTimePickerControl`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct FilterDateTimePickerControlRequired {
+        /// `FilterControlId`.
+        pub filter_control_id: Value<String>,
+        /// `SourceFilterId`.
+        pub source_filter_id: Value<String>,
+        /// `Title`.
+        pub title: Value<String>,
+    }
+
     impl FilterDateTimePickerControl {
         /// A new `FilterDateTimePickerControl` with its required properties set and the optional ones unset.
-        pub fn new(
-            filter_control_id: impl Into<Value<String>>,
-            source_filter_id: impl Into<Value<String>>,
-            title: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: FilterDateTimePickerControlRequired) -> Self {
             FilterDateTimePickerControl {
                 commit_mode: None,
                 display_options: None,
-                filter_control_id: filter_control_id.into(),
-                source_filter_id: source_filter_id.into(),
-                title: title.into(),
+                filter_control_id: required.filter_control_id,
+                source_filter_id: required.source_filter_id,
+                title: required.title,
                 type_: None,
             }
         }
@@ -31655,21 +32089,29 @@ pub mod dashboard {
         pub type_: Option<Value<SheetControlListType>>,
     }
 
+    /// The required properties of a [`FilterDropDownControl`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct FilterDropDownControlRequired {
+        /// `FilterControlId`.
+        pub filter_control_id: Value<String>,
+        /// `SourceFilterId`.
+        pub source_filter_id: Value<String>,
+        /// `Title`.
+        pub title: Value<String>,
+    }
+
     impl FilterDropDownControl {
         /// A new `FilterDropDownControl` with its required properties set and the optional ones unset.
-        pub fn new(
-            filter_control_id: impl Into<Value<String>>,
-            source_filter_id: impl Into<Value<String>>,
-            title: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: FilterDropDownControlRequired) -> Self {
             FilterDropDownControl {
                 cascading_control_configuration: None,
                 commit_mode: None,
                 display_options: None,
-                filter_control_id: filter_control_id.into(),
+                filter_control_id: required.filter_control_id,
                 selectable_values: None,
-                source_filter_id: source_filter_id.into(),
-                title: title.into(),
+                source_filter_id: required.source_filter_id,
+                title: required.title,
                 type_: None,
             }
         }
@@ -31787,20 +32229,28 @@ pub mod dashboard {
         pub type_: Option<Value<SheetControlListType>>,
     }
 
+    /// The required properties of a [`FilterListControl`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct FilterListControlRequired {
+        /// `FilterControlId`.
+        pub filter_control_id: Value<String>,
+        /// `SourceFilterId`.
+        pub source_filter_id: Value<String>,
+        /// `Title`.
+        pub title: Value<String>,
+    }
+
     impl FilterListControl {
         /// A new `FilterListControl` with its required properties set and the optional ones unset.
-        pub fn new(
-            filter_control_id: impl Into<Value<String>>,
-            source_filter_id: impl Into<Value<String>>,
-            title: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: FilterListControlRequired) -> Self {
             FilterListControl {
                 cascading_control_configuration: None,
                 display_options: None,
-                filter_control_id: filter_control_id.into(),
+                filter_control_id: required.filter_control_id,
                 selectable_values: None,
-                source_filter_id: source_filter_id.into(),
-                title: title.into(),
+                source_filter_id: required.source_filter_id,
+                title: required.title,
                 type_: None,
             }
         }
@@ -31880,19 +32330,27 @@ pub mod dashboard {
         pub title: Value<String>,
     }
 
+    /// The required properties of a [`FilterRelativeDateTimeControl`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct FilterRelativeDateTimeControlRequired {
+        /// `FilterControlId`.
+        pub filter_control_id: Value<String>,
+        /// `SourceFilterId`.
+        pub source_filter_id: Value<String>,
+        /// `Title`.
+        pub title: Value<String>,
+    }
+
     impl FilterRelativeDateTimeControl {
         /// A new `FilterRelativeDateTimeControl` with its required properties set and the optional ones unset.
-        pub fn new(
-            filter_control_id: impl Into<Value<String>>,
-            source_filter_id: impl Into<Value<String>>,
-            title: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: FilterRelativeDateTimeControlRequired) -> Self {
             FilterRelativeDateTimeControl {
                 commit_mode: None,
                 display_options: None,
-                filter_control_id: filter_control_id.into(),
-                source_filter_id: source_filter_id.into(),
-                title: title.into(),
+                filter_control_id: required.filter_control_id,
+                source_filter_id: required.source_filter_id,
+                title: required.title,
             }
         }
     }
@@ -31969,24 +32427,35 @@ pub mod dashboard {
         pub type_: Option<Value<SheetControlSliderType>>,
     }
 
+    /// The required properties of a [`FilterSliderControl`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct FilterSliderControlRequired {
+        /// `FilterControlId`.
+        pub filter_control_id: Value<String>,
+        /// `MaximumValue`.
+        pub maximum_value: Value<f64>,
+        /// `MinimumValue`.
+        pub minimum_value: Value<f64>,
+        /// `SourceFilterId`.
+        pub source_filter_id: Value<String>,
+        /// `StepSize`.
+        pub step_size: Value<f64>,
+        /// `Title`.
+        pub title: Value<String>,
+    }
+
     impl FilterSliderControl {
         /// A new `FilterSliderControl` with its required properties set and the optional ones unset.
-        pub fn new(
-            filter_control_id: impl Into<Value<String>>,
-            maximum_value: impl Into<Value<f64>>,
-            minimum_value: impl Into<Value<f64>>,
-            source_filter_id: impl Into<Value<String>>,
-            step_size: impl Into<Value<f64>>,
-            title: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: FilterSliderControlRequired) -> Self {
             FilterSliderControl {
                 display_options: None,
-                filter_control_id: filter_control_id.into(),
-                maximum_value: maximum_value.into(),
-                minimum_value: minimum_value.into(),
-                source_filter_id: source_filter_id.into(),
-                step_size: step_size.into(),
-                title: title.into(),
+                filter_control_id: required.filter_control_id,
+                maximum_value: required.maximum_value,
+                minimum_value: required.minimum_value,
+                source_filter_id: required.source_filter_id,
+                step_size: required.step_size,
+                title: required.title,
                 type_: None,
             }
         }
@@ -32016,19 +32485,27 @@ pub mod dashboard {
         pub title: Value<String>,
     }
 
+    /// The required properties of a [`FilterTextAreaControl`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct FilterTextAreaControlRequired {
+        /// `FilterControlId`.
+        pub filter_control_id: Value<String>,
+        /// `SourceFilterId`.
+        pub source_filter_id: Value<String>,
+        /// `Title`.
+        pub title: Value<String>,
+    }
+
     impl FilterTextAreaControl {
         /// A new `FilterTextAreaControl` with its required properties set and the optional ones unset.
-        pub fn new(
-            filter_control_id: impl Into<Value<String>>,
-            source_filter_id: impl Into<Value<String>>,
-            title: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: FilterTextAreaControlRequired) -> Self {
             FilterTextAreaControl {
                 delimiter: None,
                 display_options: None,
-                filter_control_id: filter_control_id.into(),
-                source_filter_id: source_filter_id.into(),
-                title: title.into(),
+                filter_control_id: required.filter_control_id,
+                source_filter_id: required.source_filter_id,
+                title: required.title,
             }
         }
     }
@@ -32052,18 +32529,26 @@ pub mod dashboard {
         pub title: Value<String>,
     }
 
+    /// The required properties of a [`FilterTextFieldControl`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct FilterTextFieldControlRequired {
+        /// `FilterControlId`.
+        pub filter_control_id: Value<String>,
+        /// `SourceFilterId`.
+        pub source_filter_id: Value<String>,
+        /// `Title`.
+        pub title: Value<String>,
+    }
+
     impl FilterTextFieldControl {
         /// A new `FilterTextFieldControl` with its required properties set and the optional ones unset.
-        pub fn new(
-            filter_control_id: impl Into<Value<String>>,
-            source_filter_id: impl Into<Value<String>>,
-            title: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: FilterTextFieldControlRequired) -> Self {
             FilterTextFieldControl {
                 display_options: None,
-                filter_control_id: filter_control_id.into(),
-                source_filter_id: source_filter_id.into(),
-                title: title.into(),
+                filter_control_id: required.filter_control_id,
+                source_filter_id: required.source_filter_id,
+                title: required.title,
             }
         }
     }
@@ -32430,31 +32915,42 @@ pub mod dashboard {
         pub y_axis_location: Value<String>,
     }
 
+    /// The required properties of a [`FreeFormLayoutElement`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct FreeFormLayoutElementRequired {
+        /// `ElementId`.
+        pub element_id: Value<String>,
+        /// `ElementType`.
+        pub element_type: Value<LayoutElementType>,
+        /// `Height`.
+        pub height: Value<String>,
+        /// `Width`.
+        pub width: Value<String>,
+        /// `XAxisLocation`.
+        pub x_axis_location: Value<String>,
+        /// `YAxisLocation`.
+        pub y_axis_location: Value<String>,
+    }
+
     impl FreeFormLayoutElement {
         /// A new `FreeFormLayoutElement` with its required properties set and the optional ones unset.
-        pub fn new(
-            element_id: impl Into<Value<String>>,
-            element_type: impl Into<Value<LayoutElementType>>,
-            height: impl Into<Value<String>>,
-            width: impl Into<Value<String>>,
-            x_axis_location: impl Into<Value<String>>,
-            y_axis_location: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: FreeFormLayoutElementRequired) -> Self {
             FreeFormLayoutElement {
                 background_style: None,
                 border_radius: None,
                 border_style: None,
-                element_id: element_id.into(),
-                element_type: element_type.into(),
-                height: height.into(),
+                element_id: required.element_id,
+                element_type: required.element_type,
+                height: required.height,
                 loading_animation: None,
                 padding: None,
                 rendering_rules: None,
                 selected_border_style: None,
                 visibility: None,
-                width: width.into(),
-                x_axis_location: x_axis_location.into(),
-                y_axis_location: y_axis_location.into(),
+                width: required.width,
+                x_axis_location: required.x_axis_location,
+                y_axis_location: required.y_axis_location,
             }
         }
     }
@@ -33096,12 +33592,22 @@ pub mod dashboard {
         pub data_value: Value<String>,
     }
 
+    /// The required properties of a [`GeospatialCategoricalDataColor`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct GeospatialCategoricalDataColorRequired {
+        /// `Color`.
+        pub color: Value<String>,
+        /// `DataValue`.
+        pub data_value: Value<String>,
+    }
+
     impl GeospatialCategoricalDataColor {
         /// A new `GeospatialCategoricalDataColor` with its required properties set and the optional ones unset.
-        pub fn new(color: impl Into<Value<String>>, data_value: impl Into<Value<String>>) -> Self {
+        pub fn new(required: GeospatialCategoricalDataColorRequired) -> Self {
             GeospatialCategoricalDataColor {
-                color: color.into(),
-                data_value: data_value.into(),
+                color: required.color,
+                data_value: required.data_value,
             }
         }
     }
@@ -33199,19 +33705,28 @@ pub mod dashboard {
         pub west: Value<f64>,
     }
 
+    /// The required properties of a [`GeospatialCoordinateBounds`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct GeospatialCoordinateBoundsRequired {
+        /// `East`.
+        pub east: Value<f64>,
+        /// `North`.
+        pub north: Value<f64>,
+        /// `South`.
+        pub south: Value<f64>,
+        /// `West`.
+        pub west: Value<f64>,
+    }
+
     impl GeospatialCoordinateBounds {
         /// A new `GeospatialCoordinateBounds` with its required properties set and the optional ones unset.
-        pub fn new(
-            east: impl Into<Value<f64>>,
-            north: impl Into<Value<f64>>,
-            south: impl Into<Value<f64>>,
-            west: impl Into<Value<f64>>,
-        ) -> Self {
+        pub fn new(required: GeospatialCoordinateBoundsRequired) -> Self {
             GeospatialCoordinateBounds {
-                east: east.into(),
-                north: north.into(),
-                south: south.into(),
-                west: west.into(),
+                east: required.east,
+                north: required.north,
+                south: required.south,
+                west: required.west,
             }
         }
     }
@@ -34223,26 +34738,35 @@ pub mod dashboard {
         pub selected_border_style: Option<GridLayoutElementBorderStyle>,
     }
 
+    /// The required properties of a [`GridLayoutElement`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct GridLayoutElementRequired {
+        /// `ColumnSpan`.
+        pub column_span: Value<f64>,
+        /// `ElementId`.
+        pub element_id: Value<String>,
+        /// `ElementType`.
+        pub element_type: Value<LayoutElementType>,
+        /// `RowSpan`.
+        pub row_span: Value<f64>,
+    }
+
     impl GridLayoutElement {
         /// A new `GridLayoutElement` with its required properties set and the optional ones unset.
-        pub fn new(
-            column_span: impl Into<Value<f64>>,
-            element_id: impl Into<Value<String>>,
-            element_type: impl Into<Value<LayoutElementType>>,
-            row_span: impl Into<Value<f64>>,
-        ) -> Self {
+        pub fn new(required: GridLayoutElementRequired) -> Self {
             GridLayoutElement {
                 background_style: None,
                 border_radius: None,
                 border_style: None,
                 column_index: None,
-                column_span: column_span.into(),
-                element_id: element_id.into(),
-                element_type: element_type.into(),
+                column_span: required.column_span,
+                element_id: required.element_id,
+                element_type: required.element_type,
                 loading_animation: None,
                 padding: None,
                 row_index: None,
-                row_span: row_span.into(),
+                row_span: required.row_span,
                 selected_border_style: None,
             }
         }
@@ -34796,20 +35320,29 @@ pub mod dashboard {
         pub trigger: Value<ImageCustomActionTrigger>,
     }
 
+    /// The required properties of a [`ImageCustomAction`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ImageCustomActionRequired {
+        /// `ActionOperations`.
+        pub action_operations: Vec<ImageCustomActionOperation>,
+        /// `CustomActionId`.
+        pub custom_action_id: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+        /// `Trigger`.
+        pub trigger: Value<ImageCustomActionTrigger>,
+    }
+
     impl ImageCustomAction {
         /// A new `ImageCustomAction` with its required properties set and the optional ones unset.
-        pub fn new(
-            action_operations: impl Into<Vec<ImageCustomActionOperation>>,
-            custom_action_id: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-            trigger: impl Into<Value<ImageCustomActionTrigger>>,
-        ) -> Self {
+        pub fn new(required: ImageCustomActionRequired) -> Self {
             ImageCustomAction {
-                action_operations: action_operations.into(),
-                custom_action_id: custom_action_id.into(),
-                name: name.into(),
+                action_operations: required.action_operations,
+                custom_action_id: required.custom_action_id,
+                name: required.name,
                 status: None,
-                trigger: trigger.into(),
+                trigger: required.trigger,
             }
         }
     }
@@ -35614,20 +36147,29 @@ pub mod dashboard {
         pub trigger: Value<LayerCustomActionTrigger>,
     }
 
+    /// The required properties of a [`LayerCustomAction`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct LayerCustomActionRequired {
+        /// `ActionOperations`.
+        pub action_operations: Vec<LayerCustomActionOperation>,
+        /// `CustomActionId`.
+        pub custom_action_id: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+        /// `Trigger`.
+        pub trigger: Value<LayerCustomActionTrigger>,
+    }
+
     impl LayerCustomAction {
         /// A new `LayerCustomAction` with its required properties set and the optional ones unset.
-        pub fn new(
-            action_operations: impl Into<Vec<LayerCustomActionOperation>>,
-            custom_action_id: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-            trigger: impl Into<Value<LayerCustomActionTrigger>>,
-        ) -> Self {
+        pub fn new(required: LayerCustomActionRequired) -> Self {
             LayerCustomAction {
-                action_operations: action_operations.into(),
-                custom_action_id: custom_action_id.into(),
-                name: name.into(),
+                action_operations: required.action_operations,
+                custom_action_id: required.custom_action_id,
+                name: required.name,
                 status: None,
-                trigger: trigger.into(),
+                trigger: required.trigger,
             }
         }
     }
@@ -36420,15 +36962,22 @@ pub mod dashboard {
         pub data_set_parameter_name: Value<String>,
     }
 
+    /// The required properties of a [`MappedDataSetParameter`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct MappedDataSetParameterRequired {
+        /// `DataSetIdentifier`.
+        pub data_set_identifier: Value<String>,
+        /// `DataSetParameterName`.
+        pub data_set_parameter_name: Value<String>,
+    }
+
     impl MappedDataSetParameter {
         /// A new `MappedDataSetParameter` with its required properties set and the optional ones unset.
-        pub fn new(
-            data_set_identifier: impl Into<Value<String>>,
-            data_set_parameter_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: MappedDataSetParameterRequired) -> Self {
             MappedDataSetParameter {
-                data_set_identifier: data_set_identifier.into(),
-                data_set_parameter_name: data_set_parameter_name.into(),
+                data_set_identifier: required.data_set_identifier,
+                data_set_parameter_name: required.data_set_parameter_name,
             }
         }
     }
@@ -37145,12 +37694,22 @@ pub mod dashboard {
         pub page_size: Value<f64>,
     }
 
+    /// The required properties of a [`PaginationConfiguration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct PaginationConfigurationRequired {
+        /// `PageNumber`.
+        pub page_number: Value<f64>,
+        /// `PageSize`.
+        pub page_size: Value<f64>,
+    }
+
     impl PaginationConfiguration {
         /// A new `PaginationConfiguration` with its required properties set and the optional ones unset.
-        pub fn new(page_number: impl Into<Value<f64>>, page_size: impl Into<Value<f64>>) -> Self {
+        pub fn new(required: PaginationConfigurationRequired) -> Self {
             PaginationConfiguration {
-                page_number: page_number.into(),
-                page_size: page_size.into(),
+                page_number: required.page_number,
+                page_size: required.page_size,
             }
         }
     }
@@ -37306,18 +37865,26 @@ pub mod dashboard {
         pub title: Value<String>,
     }
 
+    /// The required properties of a [`ParameterDateTimePickerControl`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ParameterDateTimePickerControlRequired {
+        /// `ParameterControlId`.
+        pub parameter_control_id: Value<String>,
+        /// `SourceParameterName`.
+        pub source_parameter_name: Value<String>,
+        /// `Title`.
+        pub title: Value<String>,
+    }
+
     impl ParameterDateTimePickerControl {
         /// A new `ParameterDateTimePickerControl` with its required properties set and the optional ones unset.
-        pub fn new(
-            parameter_control_id: impl Into<Value<String>>,
-            source_parameter_name: impl Into<Value<String>>,
-            title: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ParameterDateTimePickerControlRequired) -> Self {
             ParameterDateTimePickerControl {
                 display_options: None,
-                parameter_control_id: parameter_control_id.into(),
-                source_parameter_name: source_parameter_name.into(),
-                title: title.into(),
+                parameter_control_id: required.parameter_control_id,
+                source_parameter_name: required.source_parameter_name,
+                title: required.title,
             }
         }
     }
@@ -37408,21 +37975,29 @@ pub mod dashboard {
         pub type_: Option<Value<SheetControlListType>>,
     }
 
+    /// The required properties of a [`ParameterDropDownControl`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ParameterDropDownControlRequired {
+        /// `ParameterControlId`.
+        pub parameter_control_id: Value<String>,
+        /// `SourceParameterName`.
+        pub source_parameter_name: Value<String>,
+        /// `Title`.
+        pub title: Value<String>,
+    }
+
     impl ParameterDropDownControl {
         /// A new `ParameterDropDownControl` with its required properties set and the optional ones unset.
-        pub fn new(
-            parameter_control_id: impl Into<Value<String>>,
-            source_parameter_name: impl Into<Value<String>>,
-            title: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ParameterDropDownControlRequired) -> Self {
             ParameterDropDownControl {
                 cascading_control_configuration: None,
                 commit_mode: None,
                 display_options: None,
-                parameter_control_id: parameter_control_id.into(),
+                parameter_control_id: required.parameter_control_id,
                 selectable_values: None,
-                source_parameter_name: source_parameter_name.into(),
-                title: title.into(),
+                source_parameter_name: required.source_parameter_name,
+                title: required.title,
                 type_: None,
             }
         }
@@ -37465,20 +38040,28 @@ pub mod dashboard {
         pub type_: Option<Value<SheetControlListType>>,
     }
 
+    /// The required properties of a [`ParameterListControl`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ParameterListControlRequired {
+        /// `ParameterControlId`.
+        pub parameter_control_id: Value<String>,
+        /// `SourceParameterName`.
+        pub source_parameter_name: Value<String>,
+        /// `Title`.
+        pub title: Value<String>,
+    }
+
     impl ParameterListControl {
         /// A new `ParameterListControl` with its required properties set and the optional ones unset.
-        pub fn new(
-            parameter_control_id: impl Into<Value<String>>,
-            source_parameter_name: impl Into<Value<String>>,
-            title: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ParameterListControlRequired) -> Self {
             ParameterListControl {
                 cascading_control_configuration: None,
                 display_options: None,
-                parameter_control_id: parameter_control_id.into(),
+                parameter_control_id: required.parameter_control_id,
                 selectable_values: None,
-                source_parameter_name: source_parameter_name.into(),
-                title: title.into(),
+                source_parameter_name: required.source_parameter_name,
+                title: required.title,
                 type_: None,
             }
         }
@@ -37537,24 +38120,35 @@ pub mod dashboard {
         pub title: Value<String>,
     }
 
+    /// The required properties of a [`ParameterSliderControl`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ParameterSliderControlRequired {
+        /// `MaximumValue`.
+        pub maximum_value: Value<f64>,
+        /// `MinimumValue`.
+        pub minimum_value: Value<f64>,
+        /// `ParameterControlId`.
+        pub parameter_control_id: Value<String>,
+        /// `SourceParameterName`.
+        pub source_parameter_name: Value<String>,
+        /// `StepSize`.
+        pub step_size: Value<f64>,
+        /// `Title`.
+        pub title: Value<String>,
+    }
+
     impl ParameterSliderControl {
         /// A new `ParameterSliderControl` with its required properties set and the optional ones unset.
-        pub fn new(
-            maximum_value: impl Into<Value<f64>>,
-            minimum_value: impl Into<Value<f64>>,
-            parameter_control_id: impl Into<Value<String>>,
-            source_parameter_name: impl Into<Value<String>>,
-            step_size: impl Into<Value<f64>>,
-            title: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ParameterSliderControlRequired) -> Self {
             ParameterSliderControl {
                 display_options: None,
-                maximum_value: maximum_value.into(),
-                minimum_value: minimum_value.into(),
-                parameter_control_id: parameter_control_id.into(),
-                source_parameter_name: source_parameter_name.into(),
-                step_size: step_size.into(),
-                title: title.into(),
+                maximum_value: required.maximum_value,
+                minimum_value: required.minimum_value,
+                parameter_control_id: required.parameter_control_id,
+                source_parameter_name: required.source_parameter_name,
+                step_size: required.step_size,
+                title: required.title,
             }
         }
     }
@@ -37583,19 +38177,27 @@ pub mod dashboard {
         pub title: Value<String>,
     }
 
+    /// The required properties of a [`ParameterTextAreaControl`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ParameterTextAreaControlRequired {
+        /// `ParameterControlId`.
+        pub parameter_control_id: Value<String>,
+        /// `SourceParameterName`.
+        pub source_parameter_name: Value<String>,
+        /// `Title`.
+        pub title: Value<String>,
+    }
+
     impl ParameterTextAreaControl {
         /// A new `ParameterTextAreaControl` with its required properties set and the optional ones unset.
-        pub fn new(
-            parameter_control_id: impl Into<Value<String>>,
-            source_parameter_name: impl Into<Value<String>>,
-            title: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ParameterTextAreaControlRequired) -> Self {
             ParameterTextAreaControl {
                 delimiter: None,
                 display_options: None,
-                parameter_control_id: parameter_control_id.into(),
-                source_parameter_name: source_parameter_name.into(),
-                title: title.into(),
+                parameter_control_id: required.parameter_control_id,
+                source_parameter_name: required.source_parameter_name,
+                title: required.title,
             }
         }
     }
@@ -37619,18 +38221,26 @@ pub mod dashboard {
         pub title: Value<String>,
     }
 
+    /// The required properties of a [`ParameterTextFieldControl`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ParameterTextFieldControlRequired {
+        /// `ParameterControlId`.
+        pub parameter_control_id: Value<String>,
+        /// `SourceParameterName`.
+        pub source_parameter_name: Value<String>,
+        /// `Title`.
+        pub title: Value<String>,
+    }
+
     impl ParameterTextFieldControl {
         /// A new `ParameterTextFieldControl` with its required properties set and the optional ones unset.
-        pub fn new(
-            parameter_control_id: impl Into<Value<String>>,
-            source_parameter_name: impl Into<Value<String>>,
-            title: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ParameterTextFieldControlRequired) -> Self {
             ParameterTextFieldControl {
                 display_options: None,
-                parameter_control_id: parameter_control_id.into(),
-                source_parameter_name: source_parameter_name.into(),
-                title: title.into(),
+                parameter_control_id: required.parameter_control_id,
+                source_parameter_name: required.source_parameter_name,
+                title: required.title,
             }
         }
     }
@@ -38790,19 +39400,26 @@ pub mod dashboard {
         pub visual_id: Value<String>,
     }
 
+    /// The required properties of a [`PluginVisual`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct PluginVisualRequired {
+        /// `PluginArn`.
+        pub plugin_arn: Value<String>,
+        /// `VisualId`.
+        pub visual_id: Value<String>,
+    }
+
     impl PluginVisual {
         /// A new `PluginVisual` with its required properties set and the optional ones unset.
-        pub fn new(
-            plugin_arn: impl Into<Value<String>>,
-            visual_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: PluginVisualRequired) -> Self {
             PluginVisual {
                 chart_configuration: None,
-                plugin_arn: plugin_arn.into(),
+                plugin_arn: required.plugin_arn,
                 subtitle: None,
                 title: None,
                 visual_content_alt_text: None,
-                visual_id: visual_id.into(),
+                visual_id: required.visual_id,
             }
         }
     }
@@ -40269,19 +40886,28 @@ pub mod dashboard {
         pub header_sections: Vec<HeaderFooterSectionConfiguration>,
     }
 
+    /// The required properties of a [`SectionBasedLayoutConfiguration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SectionBasedLayoutConfigurationRequired {
+        /// `BodySections`.
+        pub body_sections: Vec<BodySectionConfiguration>,
+        /// `CanvasSizeOptions`.
+        pub canvas_size_options: SectionBasedLayoutCanvasSizeOptions,
+        /// `FooterSections`.
+        pub footer_sections: Vec<HeaderFooterSectionConfiguration>,
+        /// `HeaderSections`.
+        pub header_sections: Vec<HeaderFooterSectionConfiguration>,
+    }
+
     impl SectionBasedLayoutConfiguration {
         /// A new `SectionBasedLayoutConfiguration` with its required properties set and the optional ones unset.
-        pub fn new(
-            body_sections: impl Into<Vec<BodySectionConfiguration>>,
-            canvas_size_options: impl Into<SectionBasedLayoutCanvasSizeOptions>,
-            footer_sections: impl Into<Vec<HeaderFooterSectionConfiguration>>,
-            header_sections: impl Into<Vec<HeaderFooterSectionConfiguration>>,
-        ) -> Self {
+        pub fn new(required: SectionBasedLayoutConfigurationRequired) -> Self {
             SectionBasedLayoutConfiguration {
-                body_sections: body_sections.into(),
-                canvas_size_options: canvas_size_options.into(),
-                footer_sections: footer_sections.into(),
-                header_sections: header_sections.into(),
+                body_sections: required.body_sections,
+                canvas_size_options: required.canvas_size_options,
+                footer_sections: required.footer_sections,
+                header_sections: required.header_sections,
             }
         }
     }
@@ -41220,17 +41846,25 @@ pub mod dashboard {
         pub region: Value<String>,
     }
 
+    /// The required properties of a [`StaticFileS3SourceOptions`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct StaticFileS3SourceOptionsRequired {
+        /// `BucketName`.
+        pub bucket_name: Value<String>,
+        /// `ObjectKey`.
+        pub object_key: Value<String>,
+        /// `Region`.
+        pub region: Value<String>,
+    }
+
     impl StaticFileS3SourceOptions {
         /// A new `StaticFileS3SourceOptions` with its required properties set and the optional ones unset.
-        pub fn new(
-            bucket_name: impl Into<Value<String>>,
-            object_key: impl Into<Value<String>>,
-            region: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: StaticFileS3SourceOptionsRequired) -> Self {
             StaticFileS3SourceOptions {
-                bucket_name: bucket_name.into(),
-                object_key: object_key.into(),
-                region: region.into(),
+                bucket_name: required.bucket_name,
+                object_key: required.object_key,
+                region: required.region,
             }
         }
     }
@@ -42482,19 +43116,28 @@ pub mod dashboard {
         pub time_granularity: Value<TimeGranularity>,
     }
 
+    /// The required properties of a [`TimeRangeDrillDownFilter`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct TimeRangeDrillDownFilterRequired {
+        /// `Column`.
+        pub column: ColumnIdentifier,
+        /// `RangeMaximum`.
+        pub range_maximum: Value<String>,
+        /// `RangeMinimum`.
+        pub range_minimum: Value<String>,
+        /// `TimeGranularity`.
+        pub time_granularity: Value<TimeGranularity>,
+    }
+
     impl TimeRangeDrillDownFilter {
         /// A new `TimeRangeDrillDownFilter` with its required properties set and the optional ones unset.
-        pub fn new(
-            column: impl Into<ColumnIdentifier>,
-            range_maximum: impl Into<Value<String>>,
-            range_minimum: impl Into<Value<String>>,
-            time_granularity: impl Into<Value<TimeGranularity>>,
-        ) -> Self {
+        pub fn new(required: TimeRangeDrillDownFilterRequired) -> Self {
             TimeRangeDrillDownFilter {
-                column: column.into(),
-                range_maximum: range_maximum.into(),
-                range_minimum: range_minimum.into(),
-                time_granularity: time_granularity.into(),
+                column: required.column,
+                range_maximum: required.range_maximum,
+                range_minimum: required.range_minimum,
+                time_granularity: required.time_granularity,
             }
         }
     }
@@ -42830,15 +43473,22 @@ pub mod dashboard {
         pub topic_arn: Value<String>,
     }
 
+    /// The required properties of a [`TopicIdentifierDeclaration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct TopicIdentifierDeclarationRequired {
+        /// `Identifier`.
+        pub identifier: Value<String>,
+        /// `TopicArn`.
+        pub topic_arn: Value<String>,
+    }
+
     impl TopicIdentifierDeclaration {
         /// A new `TopicIdentifierDeclaration` with its required properties set and the optional ones unset.
-        pub fn new(
-            identifier: impl Into<Value<String>>,
-            topic_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: TopicIdentifierDeclarationRequired) -> Self {
             TopicIdentifierDeclaration {
-                identifier: identifier.into(),
-                topic_arn: topic_arn.into(),
+                identifier: required.identifier,
+                topic_arn: required.topic_arn,
             }
         }
     }
@@ -42854,15 +43504,22 @@ pub mod dashboard {
         pub topic_placeholder: Value<String>,
     }
 
+    /// The required properties of a [`TopicReference`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct TopicReferenceRequired {
+        /// `TopicArn`.
+        pub topic_arn: Value<String>,
+        /// `TopicPlaceholder`.
+        pub topic_placeholder: Value<String>,
+    }
+
     impl TopicReference {
         /// A new `TopicReference` with its required properties set and the optional ones unset.
-        pub fn new(
-            topic_arn: impl Into<Value<String>>,
-            topic_placeholder: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: TopicReferenceRequired) -> Self {
             TopicReference {
-                topic_arn: topic_arn.into(),
-                topic_placeholder: topic_placeholder.into(),
+                topic_arn: required.topic_arn,
+                topic_placeholder: required.topic_placeholder,
             }
         }
     }
@@ -43500,20 +44157,29 @@ pub mod dashboard {
         pub trigger: Value<VisualCustomActionTrigger>,
     }
 
+    /// The required properties of a [`VisualCustomAction`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct VisualCustomActionRequired {
+        /// `ActionOperations`.
+        pub action_operations: Vec<VisualCustomActionOperation>,
+        /// `CustomActionId`.
+        pub custom_action_id: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+        /// `Trigger`.
+        pub trigger: Value<VisualCustomActionTrigger>,
+    }
+
     impl VisualCustomAction {
         /// A new `VisualCustomAction` with its required properties set and the optional ones unset.
-        pub fn new(
-            action_operations: impl Into<Vec<VisualCustomActionOperation>>,
-            custom_action_id: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-            trigger: impl Into<Value<VisualCustomActionTrigger>>,
-        ) -> Self {
+        pub fn new(required: VisualCustomActionRequired) -> Self {
             VisualCustomAction {
-                action_operations: action_operations.into(),
-                custom_action_id: custom_action_id.into(),
-                name: name.into(),
+                action_operations: required.action_operations,
+                custom_action_id: required.custom_action_id,
+                name: required.name,
                 status: None,
-                trigger: trigger.into(),
+                trigger: required.trigger,
             }
         }
     }
@@ -43992,17 +44658,25 @@ pub mod dashboard {
         pub value: Value<f64>,
     }
 
+    /// The required properties of a [`WhatIfRangeScenario`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct WhatIfRangeScenarioRequired {
+        /// `EndDate`.
+        pub end_date: Value<String>,
+        /// `StartDate`.
+        pub start_date: Value<String>,
+        /// `Value`.
+        pub value: Value<f64>,
+    }
+
     impl WhatIfRangeScenario {
         /// A new `WhatIfRangeScenario` with its required properties set and the optional ones unset.
-        pub fn new(
-            end_date: impl Into<Value<String>>,
-            start_date: impl Into<Value<String>>,
-            value: impl Into<Value<f64>>,
-        ) -> Self {
+        pub fn new(required: WhatIfRangeScenarioRequired) -> Self {
             WhatIfRangeScenario {
-                end_date: end_date.into(),
-                start_date: start_date.into(),
-                value: value.into(),
+                end_date: required.end_date,
+                start_date: required.start_date,
+                value: required.value,
             }
         }
     }
@@ -48721,17 +49395,25 @@ pub mod data_set {
         pub new_column_name: Value<String>,
     }
 
+    /// The required properties of a [`Aggregation`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct AggregationRequired {
+        /// `AggregationFunction`.
+        pub aggregation_function: DataPrepAggregationFunction,
+        /// `NewColumnId`.
+        pub new_column_id: Value<String>,
+        /// `NewColumnName`.
+        pub new_column_name: Value<String>,
+    }
+
     impl Aggregation {
         /// A new `Aggregation` with its required properties set and the optional ones unset.
-        pub fn new(
-            aggregation_function: impl Into<DataPrepAggregationFunction>,
-            new_column_id: impl Into<Value<String>>,
-            new_column_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: AggregationRequired) -> Self {
             Aggregation {
-                aggregation_function: aggregation_function.into(),
-                new_column_id: new_column_id.into(),
-                new_column_name: new_column_name.into(),
+                aggregation_function: required.aggregation_function,
+                new_column_id: required.new_column_id,
+                new_column_name: required.new_column_name,
             }
         }
     }
@@ -48783,15 +49465,22 @@ pub mod data_set {
         pub new_column_id: Value<String>,
     }
 
+    /// The required properties of a [`AppendedColumn`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct AppendedColumnRequired {
+        /// `ColumnName`.
+        pub column_name: Value<String>,
+        /// `NewColumnId`.
+        pub new_column_id: Value<String>,
+    }
+
     impl AppendedColumn {
         /// A new `AppendedColumn` with its required properties set and the optional ones unset.
-        pub fn new(
-            column_name: impl Into<Value<String>>,
-            new_column_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: AppendedColumnRequired) -> Self {
             AppendedColumn {
-                column_name: column_name.into(),
-                new_column_id: new_column_id.into(),
+                column_name: required.column_name,
+                new_column_id: required.new_column_id,
             }
         }
     }
@@ -48810,17 +49499,25 @@ pub mod data_set {
         pub expression: Value<String>,
     }
 
+    /// The required properties of a [`CalculatedColumn`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct CalculatedColumnRequired {
+        /// `ColumnId`.
+        pub column_id: Value<String>,
+        /// `ColumnName`.
+        pub column_name: Value<String>,
+        /// `Expression`.
+        pub expression: Value<String>,
+    }
+
     impl CalculatedColumn {
         /// A new `CalculatedColumn` with its required properties set and the optional ones unset.
-        pub fn new(
-            column_id: impl Into<Value<String>>,
-            column_name: impl Into<Value<String>>,
-            expression: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: CalculatedColumnRequired) -> Self {
             CalculatedColumn {
-                column_id: column_id.into(),
-                column_name: column_name.into(),
-                expression: expression.into(),
+                column_id: required.column_id,
+                column_name: required.column_name,
+                expression: required.expression,
             }
         }
     }
@@ -49106,19 +49803,28 @@ pub mod data_set {
         pub sql_query: Value<String>,
     }
 
+    /// The required properties of a [`CustomSql`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct CustomSqlRequired {
+        /// `Columns`.
+        pub columns: Vec<InputColumn>,
+        /// `DataSourceArn`.
+        pub data_source_arn: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+        /// `SqlQuery`.
+        pub sql_query: Value<String>,
+    }
+
     impl CustomSql {
         /// A new `CustomSql` with its required properties set and the optional ones unset.
-        pub fn new(
-            columns: impl Into<Vec<InputColumn>>,
-            data_source_arn: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-            sql_query: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: CustomSqlRequired) -> Self {
             CustomSql {
-                columns: columns.into(),
-                data_source_arn: data_source_arn.into(),
-                name: name.into(),
-                sql_query: sql_query.into(),
+                columns: required.columns,
+                data_source_arn: required.data_source_arn,
+                name: required.name,
+                sql_query: required.sql_query,
             }
         }
     }
@@ -49266,15 +49972,22 @@ pub mod data_set {
         pub target_column_id: Value<String>,
     }
 
+    /// The required properties of a [`DataSetColumnIdMapping`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DataSetColumnIdMappingRequired {
+        /// `SourceColumnId`.
+        pub source_column_id: Value<String>,
+        /// `TargetColumnId`.
+        pub target_column_id: Value<String>,
+    }
+
     impl DataSetColumnIdMapping {
         /// A new `DataSetColumnIdMapping` with its required properties set and the optional ones unset.
-        pub fn new(
-            source_column_id: impl Into<Value<String>>,
-            target_column_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: DataSetColumnIdMappingRequired) -> Self {
             DataSetColumnIdMapping {
-                source_column_id: source_column_id.into(),
-                target_column_id: target_column_id.into(),
+                source_column_id: required.source_column_id,
+                target_column_id: required.target_column_id,
             }
         }
     }
@@ -49763,19 +50476,27 @@ pub mod data_set {
         pub value_type: Value<DatasetParameterValueType>,
     }
 
+    /// The required properties of a [`DateTimeDatasetParameter`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DateTimeDatasetParameterRequired {
+        /// `Id`.
+        pub id: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+        /// `ValueType`.
+        pub value_type: Value<DatasetParameterValueType>,
+    }
+
     impl DateTimeDatasetParameter {
         /// A new `DateTimeDatasetParameter` with its required properties set and the optional ones unset.
-        pub fn new(
-            id: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-            value_type: impl Into<Value<DatasetParameterValueType>>,
-        ) -> Self {
+        pub fn new(required: DateTimeDatasetParameterRequired) -> Self {
             DateTimeDatasetParameter {
                 default_values: None,
-                id: id.into(),
-                name: name.into(),
+                id: required.id,
+                name: required.name,
                 time_granularity: None,
-                value_type: value_type.into(),
+                value_type: required.value_type,
             }
         }
     }
@@ -49816,18 +50537,26 @@ pub mod data_set {
         pub value_type: Value<DatasetParameterValueType>,
     }
 
+    /// The required properties of a [`DecimalDatasetParameter`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DecimalDatasetParameterRequired {
+        /// `Id`.
+        pub id: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+        /// `ValueType`.
+        pub value_type: Value<DatasetParameterValueType>,
+    }
+
     impl DecimalDatasetParameter {
         /// A new `DecimalDatasetParameter` with its required properties set and the optional ones unset.
-        pub fn new(
-            id: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-            value_type: impl Into<Value<DatasetParameterValueType>>,
-        ) -> Self {
+        pub fn new(required: DecimalDatasetParameterRequired) -> Self {
             DecimalDatasetParameter {
                 default_values: None,
-                id: id.into(),
-                name: name.into(),
-                value_type: value_type.into(),
+                id: required.id,
+                name: required.name,
+                value_type: required.value_type,
             }
         }
     }
@@ -50185,18 +50914,26 @@ pub mod data_set {
         pub value_type: Value<DatasetParameterValueType>,
     }
 
+    /// The required properties of a [`IntegerDatasetParameter`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct IntegerDatasetParameterRequired {
+        /// `Id`.
+        pub id: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+        /// `ValueType`.
+        pub value_type: Value<DatasetParameterValueType>,
+    }
+
     impl IntegerDatasetParameter {
         /// A new `IntegerDatasetParameter` with its required properties set and the optional ones unset.
-        pub fn new(
-            id: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-            value_type: impl Into<Value<DatasetParameterValueType>>,
-        ) -> Self {
+        pub fn new(required: IntegerDatasetParameterRequired) -> Self {
             IntegerDatasetParameter {
                 default_values: None,
-                id: id.into(),
-                name: name.into(),
-                value_type: value_type.into(),
+                id: required.id,
+                name: required.name,
+                value_type: required.value_type,
             }
         }
     }
@@ -50251,21 +50988,30 @@ pub mod data_set {
         pub type_: Value<JoinType>,
     }
 
+    /// The required properties of a [`JoinInstruction`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct JoinInstructionRequired {
+        /// `LeftOperand`.
+        pub left_operand: Value<String>,
+        /// `OnClause`.
+        pub on_clause: Value<String>,
+        /// `RightOperand`.
+        pub right_operand: Value<String>,
+        /// `Type`.
+        pub type_: Value<JoinType>,
+    }
+
     impl JoinInstruction {
         /// A new `JoinInstruction` with its required properties set and the optional ones unset.
-        pub fn new(
-            left_operand: impl Into<Value<String>>,
-            on_clause: impl Into<Value<String>>,
-            right_operand: impl Into<Value<String>>,
-            type_: impl Into<Value<JoinType>>,
-        ) -> Self {
+        pub fn new(required: JoinInstructionRequired) -> Self {
             JoinInstruction {
                 left_join_key_properties: None,
-                left_operand: left_operand.into(),
-                on_clause: on_clause.into(),
+                left_operand: required.left_operand,
+                on_clause: required.on_clause,
                 right_join_key_properties: None,
-                right_operand: right_operand.into(),
-                type_: type_.into(),
+                right_operand: required.right_operand,
+                type_: required.type_,
             }
         }
     }
@@ -50340,23 +51086,33 @@ pub mod data_set {
         pub type_: Value<JoinOperationType>,
     }
 
+    /// The required properties of a [`JoinOperation`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct JoinOperationRequired {
+        /// `Alias`.
+        pub alias: Value<String>,
+        /// `LeftOperand`.
+        pub left_operand: TransformOperationSource,
+        /// `OnClause`.
+        pub on_clause: Value<String>,
+        /// `RightOperand`.
+        pub right_operand: TransformOperationSource,
+        /// `Type`.
+        pub type_: Value<JoinOperationType>,
+    }
+
     impl JoinOperation {
         /// A new `JoinOperation` with its required properties set and the optional ones unset.
-        pub fn new(
-            alias: impl Into<Value<String>>,
-            left_operand: impl Into<TransformOperationSource>,
-            on_clause: impl Into<Value<String>>,
-            right_operand: impl Into<TransformOperationSource>,
-            type_: impl Into<Value<JoinOperationType>>,
-        ) -> Self {
+        pub fn new(required: JoinOperationRequired) -> Self {
             JoinOperation {
-                alias: alias.into(),
-                left_operand: left_operand.into(),
+                alias: required.alias,
+                left_operand: required.left_operand,
                 left_operand_properties: None,
-                on_clause: on_clause.into(),
-                right_operand: right_operand.into(),
+                on_clause: required.on_clause,
+                right_operand: required.right_operand,
                 right_operand_properties: None,
-                type_: type_.into(),
+                type_: required.type_,
             }
         }
     }
@@ -50687,17 +51443,25 @@ pub mod data_set {
         pub new_column_name: Value<String>,
     }
 
+    /// The required properties of a [`PivotedLabel`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct PivotedLabelRequired {
+        /// `LabelName`.
+        pub label_name: Value<String>,
+        /// `NewColumnId`.
+        pub new_column_id: Value<String>,
+        /// `NewColumnName`.
+        pub new_column_name: Value<String>,
+    }
+
     impl PivotedLabel {
         /// A new `PivotedLabel` with its required properties set and the optional ones unset.
-        pub fn new(
-            label_name: impl Into<Value<String>>,
-            new_column_id: impl Into<Value<String>>,
-            new_column_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: PivotedLabelRequired) -> Self {
             PivotedLabel {
-                label_name: label_name.into(),
-                new_column_id: new_column_id.into(),
-                new_column_name: new_column_name.into(),
+                label_name: required.label_name,
+                new_column_id: required.new_column_id,
+                new_column_name: required.new_column_name,
             }
         }
     }
@@ -50804,18 +51568,26 @@ pub mod data_set {
         pub schema: Option<Value<String>>,
     }
 
+    /// The required properties of a [`RelationalTable`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct RelationalTableRequired {
+        /// `DataSourceArn`.
+        pub data_source_arn: Value<String>,
+        /// `InputColumns`.
+        pub input_columns: Vec<InputColumn>,
+        /// `Name`.
+        pub name: Value<String>,
+    }
+
     impl RelationalTable {
         /// A new `RelationalTable` with its required properties set and the optional ones unset.
-        pub fn new(
-            data_source_arn: impl Into<Value<String>>,
-            input_columns: impl Into<Vec<InputColumn>>,
-            name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: RelationalTableRequired) -> Self {
             RelationalTable {
                 catalog: None,
-                data_source_arn: data_source_arn.into(),
-                input_columns: input_columns.into(),
-                name: name.into(),
+                data_source_arn: required.data_source_arn,
+                input_columns: required.input_columns,
+                name: required.name,
                 schema: None,
             }
         }
@@ -50832,15 +51604,22 @@ pub mod data_set {
         pub new_column_name: Value<String>,
     }
 
+    /// The required properties of a [`RenameColumnOperation`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct RenameColumnOperationRequired {
+        /// `ColumnName`.
+        pub column_name: Value<String>,
+        /// `NewColumnName`.
+        pub new_column_name: Value<String>,
+    }
+
     impl RenameColumnOperation {
         /// A new `RenameColumnOperation` with its required properties set and the optional ones unset.
-        pub fn new(
-            column_name: impl Into<Value<String>>,
-            new_column_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: RenameColumnOperationRequired) -> Self {
             RenameColumnOperation {
-                column_name: column_name.into(),
-                new_column_name: new_column_name.into(),
+                column_name: required.column_name,
+                new_column_name: required.new_column_name,
             }
         }
     }
@@ -51018,16 +51797,23 @@ pub mod data_set {
         pub tag_multi_value_delimiter: Option<Value<String>>,
     }
 
+    /// The required properties of a [`RowLevelPermissionTagRule`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct RowLevelPermissionTagRuleRequired {
+        /// `ColumnName`.
+        pub column_name: Value<String>,
+        /// `TagKey`.
+        pub tag_key: Value<String>,
+    }
+
     impl RowLevelPermissionTagRule {
         /// A new `RowLevelPermissionTagRule` with its required properties set and the optional ones unset.
-        pub fn new(
-            column_name: impl Into<Value<String>>,
-            tag_key: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: RowLevelPermissionTagRuleRequired) -> Self {
             RowLevelPermissionTagRule {
-                column_name: column_name.into(),
+                column_name: required.column_name,
                 match_all_value: None,
-                tag_key: tag_key.into(),
+                tag_key: required.tag_key,
                 tag_multi_value_delimiter: None,
             }
         }
@@ -51138,15 +51924,22 @@ pub mod data_set {
         pub semantic_metadata: Option<TableSemanticMetadata>,
     }
 
+    /// The required properties of a [`SemanticTable`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SemanticTableRequired {
+        /// `Alias`.
+        pub alias: Value<String>,
+        /// `DestinationTableId`.
+        pub destination_table_id: Value<String>,
+    }
+
     impl SemanticTable {
         /// A new `SemanticTable` with its required properties set and the optional ones unset.
-        pub fn new(
-            alias: impl Into<Value<String>>,
-            destination_table_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: SemanticTableRequired) -> Self {
             SemanticTable {
-                alias: alias.into(),
-                destination_table_id: destination_table_id.into(),
+                alias: required.alias,
+                destination_table_id: required.destination_table_id,
                 row_level_permission_configuration: None,
                 semantic_metadata: None,
             }
@@ -51217,18 +52010,26 @@ pub mod data_set {
         pub value_type: Value<DatasetParameterValueType>,
     }
 
+    /// The required properties of a [`StringDatasetParameter`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct StringDatasetParameterRequired {
+        /// `Id`.
+        pub id: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+        /// `ValueType`.
+        pub value_type: Value<DatasetParameterValueType>,
+    }
+
     impl StringDatasetParameter {
         /// A new `StringDatasetParameter` with its required properties set and the optional ones unset.
-        pub fn new(
-            id: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-            value_type: impl Into<Value<DatasetParameterValueType>>,
-        ) -> Self {
+        pub fn new(required: StringDatasetParameterRequired) -> Self {
             StringDatasetParameter {
                 default_values: None,
-                id: id.into(),
-                name: name.into(),
-                value_type: value_type.into(),
+                id: required.id,
+                name: required.name,
+                value_type: required.value_type,
             }
         }
     }
@@ -51513,25 +52314,37 @@ pub mod data_set {
         pub unpivoted_value_column_name: Value<String>,
     }
 
+    /// The required properties of a [`UnpivotOperation`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct UnpivotOperationRequired {
+        /// `Alias`.
+        pub alias: Value<String>,
+        /// `ColumnsToUnpivot`.
+        pub columns_to_unpivot: Vec<ColumnToUnpivot>,
+        /// `Source`.
+        pub source: TransformOperationSource,
+        /// `UnpivotedLabelColumnId`.
+        pub unpivoted_label_column_id: Value<String>,
+        /// `UnpivotedLabelColumnName`.
+        pub unpivoted_label_column_name: Value<String>,
+        /// `UnpivotedValueColumnId`.
+        pub unpivoted_value_column_id: Value<String>,
+        /// `UnpivotedValueColumnName`.
+        pub unpivoted_value_column_name: Value<String>,
+    }
+
     impl UnpivotOperation {
         /// A new `UnpivotOperation` with its required properties set and the optional ones unset.
-        pub fn new(
-            alias: impl Into<Value<String>>,
-            columns_to_unpivot: impl Into<Vec<ColumnToUnpivot>>,
-            source: impl Into<TransformOperationSource>,
-            unpivoted_label_column_id: impl Into<Value<String>>,
-            unpivoted_label_column_name: impl Into<Value<String>>,
-            unpivoted_value_column_id: impl Into<Value<String>>,
-            unpivoted_value_column_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: UnpivotOperationRequired) -> Self {
             UnpivotOperation {
-                alias: alias.into(),
-                columns_to_unpivot: columns_to_unpivot.into(),
-                source: source.into(),
-                unpivoted_label_column_id: unpivoted_label_column_id.into(),
-                unpivoted_label_column_name: unpivoted_label_column_name.into(),
-                unpivoted_value_column_id: unpivoted_value_column_id.into(),
-                unpivoted_value_column_name: unpivoted_value_column_name.into(),
+                alias: required.alias,
+                columns_to_unpivot: required.columns_to_unpivot,
+                source: required.source,
+                unpivoted_label_column_id: required.unpivoted_label_column_id,
+                unpivoted_label_column_name: required.unpivoted_label_column_name,
+                unpivoted_value_column_id: required.unpivoted_value_column_id,
+                unpivoted_value_column_name: required.unpivoted_value_column_name,
             }
         }
     }
@@ -52721,17 +53534,25 @@ pub mod data_source {
         pub port: Value<f64>,
     }
 
+    /// The required properties of a [`AuroraParameters`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct AuroraParametersRequired {
+        /// `Database`.
+        pub database: Value<String>,
+        /// `Host`.
+        pub host: Value<String>,
+        /// `Port`.
+        pub port: Value<f64>,
+    }
+
     impl AuroraParameters {
         /// A new `AuroraParameters` with its required properties set and the optional ones unset.
-        pub fn new(
-            database: impl Into<Value<String>>,
-            host: impl Into<Value<String>>,
-            port: impl Into<Value<f64>>,
-        ) -> Self {
+        pub fn new(required: AuroraParametersRequired) -> Self {
             AuroraParameters {
-                database: database.into(),
-                host: host.into(),
-                port: port.into(),
+                database: required.database,
+                host: required.host,
+                port: required.port,
             }
         }
     }
@@ -52750,17 +53571,25 @@ pub mod data_source {
         pub port: Value<f64>,
     }
 
+    /// The required properties of a [`AuroraPostgreSqlParameters`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct AuroraPostgreSqlParametersRequired {
+        /// `Database`.
+        pub database: Value<String>,
+        /// `Host`.
+        pub host: Value<String>,
+        /// `Port`.
+        pub port: Value<f64>,
+    }
+
     impl AuroraPostgreSqlParameters {
         /// A new `AuroraPostgreSqlParameters` with its required properties set and the optional ones unset.
-        pub fn new(
-            database: impl Into<Value<String>>,
-            host: impl Into<Value<String>>,
-            port: impl Into<Value<f64>>,
-        ) -> Self {
+        pub fn new(required: AuroraPostgreSqlParametersRequired) -> Self {
             AuroraPostgreSqlParameters {
-                database: database.into(),
-                host: host.into(),
-                port: port.into(),
+                database: required.database,
+                host: required.host,
+                port: required.port,
             }
         }
     }
@@ -52784,13 +53613,23 @@ pub mod data_source {
         pub username: Value<String>,
     }
 
+    /// The required properties of a [`CredentialPair`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct CredentialPairRequired {
+        /// `Password`.
+        pub password: Value<String>,
+        /// `Username`.
+        pub username: Value<String>,
+    }
+
     impl CredentialPair {
         /// A new `CredentialPair` with its required properties set and the optional ones unset.
-        pub fn new(password: impl Into<Value<String>>, username: impl Into<Value<String>>) -> Self {
+        pub fn new(required: CredentialPairRequired) -> Self {
             CredentialPair {
                 alternate_data_source_parameters: None,
-                password: password.into(),
-                username: username.into(),
+                password: required.password,
+                username: required.username,
             }
         }
     }
@@ -53022,19 +53861,27 @@ pub mod data_source {
         pub sql_endpoint_path: Value<String>,
     }
 
+    /// The required properties of a [`DatabricksParameters`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DatabricksParametersRequired {
+        /// `Host`.
+        pub host: Value<String>,
+        /// `Port`.
+        pub port: Value<f64>,
+        /// `SqlEndpointPath`.
+        pub sql_endpoint_path: Value<String>,
+    }
+
     impl DatabricksParameters {
         /// A new `DatabricksParameters` with its required properties set and the optional ones unset.
-        pub fn new(
-            host: impl Into<Value<String>>,
-            port: impl Into<Value<f64>>,
-            sql_endpoint_path: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: DatabricksParametersRequired) -> Self {
             DatabricksParameters {
                 authentication_type: None,
-                host: host.into(),
+                host: required.host,
                 o_auth_parameters: None,
-                port: port.into(),
-                sql_endpoint_path: sql_endpoint_path.into(),
+                port: required.port,
+                sql_endpoint_path: required.sql_endpoint_path,
             }
         }
     }
@@ -53078,15 +53925,22 @@ pub mod data_source {
         pub private_key_passphrase: Option<Value<String>>,
     }
 
+    /// The required properties of a [`KeyPairCredentials`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct KeyPairCredentialsRequired {
+        /// `KeyPairUsername`.
+        pub key_pair_username: Value<String>,
+        /// `PrivateKey`.
+        pub private_key: Value<String>,
+    }
+
     impl KeyPairCredentials {
         /// A new `KeyPairCredentials` with its required properties set and the optional ones unset.
-        pub fn new(
-            key_pair_username: impl Into<Value<String>>,
-            private_key: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: KeyPairCredentialsRequired) -> Self {
             KeyPairCredentials {
-                key_pair_username: key_pair_username.into(),
-                private_key: private_key.into(),
+                key_pair_username: required.key_pair_username,
+                private_key: required.private_key,
                 private_key_passphrase: None,
             }
         }
@@ -53103,12 +53957,22 @@ pub mod data_source {
         pub key: Value<String>,
     }
 
+    /// The required properties of a [`ManifestFileLocation`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ManifestFileLocationRequired {
+        /// `Bucket`.
+        pub bucket: Value<String>,
+        /// `Key`.
+        pub key: Value<String>,
+    }
+
     impl ManifestFileLocation {
         /// A new `ManifestFileLocation` with its required properties set and the optional ones unset.
-        pub fn new(bucket: impl Into<Value<String>>, key: impl Into<Value<String>>) -> Self {
+        pub fn new(required: ManifestFileLocationRequired) -> Self {
             ManifestFileLocation {
-                bucket: bucket.into(),
-                key: key.into(),
+                bucket: required.bucket,
+                key: required.key,
             }
         }
     }
@@ -53127,17 +53991,25 @@ pub mod data_source {
         pub port: Value<f64>,
     }
 
+    /// The required properties of a [`MariaDbParameters`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct MariaDbParametersRequired {
+        /// `Database`.
+        pub database: Value<String>,
+        /// `Host`.
+        pub host: Value<String>,
+        /// `Port`.
+        pub port: Value<f64>,
+    }
+
     impl MariaDbParameters {
         /// A new `MariaDbParameters` with its required properties set and the optional ones unset.
-        pub fn new(
-            database: impl Into<Value<String>>,
-            host: impl Into<Value<String>>,
-            port: impl Into<Value<f64>>,
-        ) -> Self {
+        pub fn new(required: MariaDbParametersRequired) -> Self {
             MariaDbParameters {
-                database: database.into(),
-                host: host.into(),
-                port: port.into(),
+                database: required.database,
+                host: required.host,
+                port: required.port,
             }
         }
     }
@@ -53156,17 +54028,25 @@ pub mod data_source {
         pub port: Value<f64>,
     }
 
+    /// The required properties of a [`MySqlParameters`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct MySqlParametersRequired {
+        /// `Database`.
+        pub database: Value<String>,
+        /// `Host`.
+        pub host: Value<String>,
+        /// `Port`.
+        pub port: Value<f64>,
+    }
+
     impl MySqlParameters {
         /// A new `MySqlParameters` with its required properties set and the optional ones unset.
-        pub fn new(
-            database: impl Into<Value<String>>,
-            host: impl Into<Value<String>>,
-            port: impl Into<Value<f64>>,
-        ) -> Self {
+        pub fn new(required: MySqlParametersRequired) -> Self {
             MySqlParameters {
-                database: database.into(),
-                host: host.into(),
-                port: port.into(),
+                database: required.database,
+                host: required.host,
+                port: required.port,
             }
         }
     }
@@ -53258,17 +54138,25 @@ pub mod data_source {
         pub use_service_name: Option<Value<bool>>,
     }
 
+    /// The required properties of a [`OracleParameters`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct OracleParametersRequired {
+        /// `Database`.
+        pub database: Value<String>,
+        /// `Host`.
+        pub host: Value<String>,
+        /// `Port`.
+        pub port: Value<f64>,
+    }
+
     impl OracleParameters {
         /// A new `OracleParameters` with its required properties set and the optional ones unset.
-        pub fn new(
-            database: impl Into<Value<String>>,
-            host: impl Into<Value<String>>,
-            port: impl Into<Value<f64>>,
-        ) -> Self {
+        pub fn new(required: OracleParametersRequired) -> Self {
             OracleParameters {
-                database: database.into(),
-                host: host.into(),
-                port: port.into(),
+                database: required.database,
+                host: required.host,
+                port: required.port,
                 use_service_name: None,
             }
         }
@@ -53288,17 +54176,25 @@ pub mod data_source {
         pub port: Value<f64>,
     }
 
+    /// The required properties of a [`PostgreSqlParameters`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct PostgreSqlParametersRequired {
+        /// `Database`.
+        pub database: Value<String>,
+        /// `Host`.
+        pub host: Value<String>,
+        /// `Port`.
+        pub port: Value<f64>,
+    }
+
     impl PostgreSqlParameters {
         /// A new `PostgreSqlParameters` with its required properties set and the optional ones unset.
-        pub fn new(
-            database: impl Into<Value<String>>,
-            host: impl Into<Value<String>>,
-            port: impl Into<Value<f64>>,
-        ) -> Self {
+        pub fn new(required: PostgreSqlParametersRequired) -> Self {
             PostgreSqlParameters {
-                database: database.into(),
-                host: host.into(),
-                port: port.into(),
+                database: required.database,
+                host: required.host,
+                port: required.port,
             }
         }
     }
@@ -53317,17 +54213,25 @@ pub mod data_source {
         pub port: Value<f64>,
     }
 
+    /// The required properties of a [`PrestoParameters`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct PrestoParametersRequired {
+        /// `Catalog`.
+        pub catalog: Value<String>,
+        /// `Host`.
+        pub host: Value<String>,
+        /// `Port`.
+        pub port: Value<f64>,
+    }
+
     impl PrestoParameters {
         /// A new `PrestoParameters` with its required properties set and the optional ones unset.
-        pub fn new(
-            catalog: impl Into<Value<String>>,
-            host: impl Into<Value<String>>,
-            port: impl Into<Value<f64>>,
-        ) -> Self {
+        pub fn new(required: PrestoParametersRequired) -> Self {
             PrestoParameters {
-                catalog: catalog.into(),
-                host: host.into(),
-                port: port.into(),
+                catalog: required.catalog,
+                host: required.host,
+                port: required.port,
             }
         }
     }
@@ -53343,15 +54247,22 @@ pub mod data_source {
         pub instance_id: Value<String>,
     }
 
+    /// The required properties of a [`RdsParameters`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct RdsParametersRequired {
+        /// `Database`.
+        pub database: Value<String>,
+        /// `InstanceId`.
+        pub instance_id: Value<String>,
+    }
+
     impl RdsParameters {
         /// A new `RdsParameters` with its required properties set and the optional ones unset.
-        pub fn new(
-            database: impl Into<Value<String>>,
-            instance_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: RdsParametersRequired) -> Self {
             RdsParameters {
-                database: database.into(),
-                instance_id: instance_id.into(),
+                database: required.database,
+                instance_id: required.instance_id,
             }
         }
     }
@@ -53543,20 +54454,28 @@ pub mod data_source {
         pub warehouse: Value<String>,
     }
 
+    /// The required properties of a [`SnowflakeParameters`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SnowflakeParametersRequired {
+        /// `Database`.
+        pub database: Value<String>,
+        /// `Host`.
+        pub host: Value<String>,
+        /// `Warehouse`.
+        pub warehouse: Value<String>,
+    }
+
     impl SnowflakeParameters {
         /// A new `SnowflakeParameters` with its required properties set and the optional ones unset.
-        pub fn new(
-            database: impl Into<Value<String>>,
-            host: impl Into<Value<String>>,
-            warehouse: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: SnowflakeParametersRequired) -> Self {
             SnowflakeParameters {
                 authentication_type: None,
-                database: database.into(),
+                database: required.database,
                 database_access_control_role: None,
-                host: host.into(),
+                host: required.host,
                 o_auth_parameters: None,
-                warehouse: warehouse.into(),
+                warehouse: required.warehouse,
             }
         }
     }
@@ -53596,17 +54515,25 @@ pub mod data_source {
         pub port: Value<f64>,
     }
 
+    /// The required properties of a [`SqlServerParameters`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SqlServerParametersRequired {
+        /// `Database`.
+        pub database: Value<String>,
+        /// `Host`.
+        pub host: Value<String>,
+        /// `Port`.
+        pub port: Value<f64>,
+    }
+
     impl SqlServerParameters {
         /// A new `SqlServerParameters` with its required properties set and the optional ones unset.
-        pub fn new(
-            database: impl Into<Value<String>>,
-            host: impl Into<Value<String>>,
-            port: impl Into<Value<f64>>,
-        ) -> Self {
+        pub fn new(required: SqlServerParametersRequired) -> Self {
             SqlServerParameters {
-                database: database.into(),
-                host: host.into(),
-                port: port.into(),
+                database: required.database,
+                host: required.host,
+                port: required.port,
             }
         }
     }
@@ -53665,20 +54592,28 @@ pub mod data_source {
         pub product_type: Option<Value<StarburstProductType>>,
     }
 
+    /// The required properties of a [`StarburstParameters`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct StarburstParametersRequired {
+        /// `Catalog`.
+        pub catalog: Value<String>,
+        /// `Host`.
+        pub host: Value<String>,
+        /// `Port`.
+        pub port: Value<f64>,
+    }
+
     impl StarburstParameters {
         /// A new `StarburstParameters` with its required properties set and the optional ones unset.
-        pub fn new(
-            catalog: impl Into<Value<String>>,
-            host: impl Into<Value<String>>,
-            port: impl Into<Value<f64>>,
-        ) -> Self {
+        pub fn new(required: StarburstParametersRequired) -> Self {
             StarburstParameters {
                 authentication_type: None,
-                catalog: catalog.into(),
+                catalog: required.catalog,
                 database_access_control_role: None,
-                host: host.into(),
+                host: required.host,
                 o_auth_parameters: None,
-                port: port.into(),
+                port: required.port,
                 product_type: None,
             }
         }
@@ -53698,17 +54633,25 @@ pub mod data_source {
         pub port: Value<f64>,
     }
 
+    /// The required properties of a [`TeradataParameters`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct TeradataParametersRequired {
+        /// `Database`.
+        pub database: Value<String>,
+        /// `Host`.
+        pub host: Value<String>,
+        /// `Port`.
+        pub port: Value<f64>,
+    }
+
     impl TeradataParameters {
         /// A new `TeradataParameters` with its required properties set and the optional ones unset.
-        pub fn new(
-            database: impl Into<Value<String>>,
-            host: impl Into<Value<String>>,
-            port: impl Into<Value<f64>>,
-        ) -> Self {
+        pub fn new(required: TeradataParametersRequired) -> Self {
             TeradataParameters {
-                database: database.into(),
-                host: host.into(),
-                port: port.into(),
+                database: required.database,
+                host: required.host,
+                port: required.port,
             }
         }
     }
@@ -53727,17 +54670,25 @@ pub mod data_source {
         pub port: Value<f64>,
     }
 
+    /// The required properties of a [`TrinoParameters`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct TrinoParametersRequired {
+        /// `Catalog`.
+        pub catalog: Value<String>,
+        /// `Host`.
+        pub host: Value<String>,
+        /// `Port`.
+        pub port: Value<f64>,
+    }
+
     impl TrinoParameters {
         /// A new `TrinoParameters` with its required properties set and the optional ones unset.
-        pub fn new(
-            catalog: impl Into<Value<String>>,
-            host: impl Into<Value<String>>,
-            port: impl Into<Value<f64>>,
-        ) -> Self {
+        pub fn new(required: TrinoParametersRequired) -> Self {
             TrinoParameters {
-                catalog: catalog.into(),
-                host: host.into(),
-                port: port.into(),
+                catalog: required.catalog,
+                host: required.host,
+                port: required.port,
             }
         }
     }
@@ -54157,18 +55108,26 @@ pub mod flow {
         pub permissions: Option<Vec<Permission>>,
     }
 
+    /// The required properties of a [`Flow`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct FlowRequired {
+        /// `AwsAccountId`.
+        pub aws_account_id: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+        /// `FlowDefinition`.
+        pub flow_definition: serde_json::Value,
+    }
+
     impl Flow {
         /// A new `Flow` with its required properties set and the optional ones unset.
-        pub fn new(
-            aws_account_id: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-            flow_definition: impl Into<serde_json::Value>,
-        ) -> Self {
+        pub fn new(required: FlowRequired) -> Self {
             Flow {
-                aws_account_id: aws_account_id.into(),
+                aws_account_id: required.aws_account_id,
                 description: None,
-                flow_definition: flow_definition.into(),
-                name: name.into(),
+                flow_definition: required.flow_definition,
+                name: required.name,
                 permissions: None,
             }
         }
@@ -54455,16 +55414,23 @@ pub mod group {
         pub namespace: Value<String>,
     }
 
+    /// The required properties of a [`Group`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct GroupRequired {
+        /// `GroupName`.
+        pub group_name: Value<String>,
+        /// `Namespace`.
+        pub namespace: Value<String>,
+    }
+
     impl Group {
         /// A new `Group` with its required properties set and the optional ones unset.
-        pub fn new(
-            group_name: impl Into<Value<String>>,
-            namespace: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: GroupRequired) -> Self {
             Group {
                 description: None,
-                group_name: group_name.into(),
-                namespace: namespace.into(),
+                group_name: required.group_name,
+                namespace: required.namespace,
             }
         }
     }
@@ -54579,25 +55545,35 @@ pub mod knowledge_base {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`KnowledgeBase`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct KnowledgeBaseRequired {
+        /// `AwsAccountId`.
+        pub aws_account_id: Value<String>,
+        /// `KnowledgeBaseId`.
+        pub knowledge_base_id: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+        /// `DataSourceArn`.
+        pub data_source_arn: Value<String>,
+        /// `KnowledgeBaseConfiguration`.
+        pub knowledge_base_configuration: KnowledgeBaseConfiguration,
+    }
+
     impl KnowledgeBase {
         /// A new `KnowledgeBase` with its required properties set and the optional ones unset.
-        pub fn new(
-            aws_account_id: impl Into<Value<String>>,
-            knowledge_base_id: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-            data_source_arn: impl Into<Value<String>>,
-            knowledge_base_configuration: impl Into<KnowledgeBaseConfiguration>,
-        ) -> Self {
+        pub fn new(required: KnowledgeBaseRequired) -> Self {
             KnowledgeBase {
                 access_control_configuration: None,
-                aws_account_id: aws_account_id.into(),
-                data_source_arn: data_source_arn.into(),
+                aws_account_id: required.aws_account_id,
+                data_source_arn: required.data_source_arn,
                 description: None,
                 is_email_notification_opted_for_ingestion_failures: None,
-                knowledge_base_configuration: knowledge_base_configuration.into(),
-                knowledge_base_id: knowledge_base_id.into(),
+                knowledge_base_configuration: required.knowledge_base_configuration,
+                knowledge_base_id: required.knowledge_base_id,
                 media_extraction_configuration: None,
-                name: name.into(),
+                name: required.name,
                 permissions: None,
                 primary_owner_arn: None,
                 tags: None,
@@ -54988,18 +55964,26 @@ pub mod limits_profile {
         pub resource_limits: BTreeMap<String, ProfileLimitValue>,
     }
 
+    /// The required properties of a [`LimitsProfile`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct LimitsProfileRequired {
+        /// `AccountId`.
+        pub account_id: Value<String>,
+        /// `ProfileName`.
+        pub profile_name: Value<String>,
+        /// `ResourceLimits`.
+        pub resource_limits: BTreeMap<String, ProfileLimitValue>,
+    }
+
     impl LimitsProfile {
         /// A new `LimitsProfile` with its required properties set and the optional ones unset.
-        pub fn new(
-            account_id: impl Into<Value<String>>,
-            profile_name: impl Into<Value<String>>,
-            resource_limits: impl Into<BTreeMap<String, ProfileLimitValue>>,
-        ) -> Self {
+        pub fn new(required: LimitsProfileRequired) -> Self {
             LimitsProfile {
-                account_id: account_id.into(),
+                account_id: required.account_id,
                 description: None,
-                profile_name: profile_name.into(),
-                resource_limits: resource_limits.into(),
+                profile_name: required.profile_name,
+                resource_limits: required.resource_limits,
             }
         }
     }
@@ -55175,25 +56159,34 @@ pub mod o_auth_client_application {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`OAuthClientApplication`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct OAuthClientApplicationRequired {
+        /// `OAuthClientApplicationId`.
+        pub o_auth_client_application_id: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+        /// `OAuthClientAuthenticationType`.
+        pub o_auth_client_authentication_type: Value<OAuthClientAuthenticationType>,
+        /// `OAuthTokenEndpointUrl`.
+        pub o_auth_token_endpoint_url: Value<String>,
+    }
+
     impl OAuthClientApplication {
         /// A new `OAuthClientApplication` with its required properties set and the optional ones unset.
-        pub fn new(
-            o_auth_client_application_id: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-            o_auth_client_authentication_type: impl Into<Value<OAuthClientAuthenticationType>>,
-            o_auth_token_endpoint_url: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: OAuthClientApplicationRequired) -> Self {
             OAuthClientApplication {
                 client_id: None,
                 client_secret: None,
                 data_source_type: None,
                 identity_provider_vpc_connection_properties: None,
-                name: name.into(),
+                name: required.name,
                 o_auth_authorization_endpoint_url: None,
-                o_auth_client_application_id: o_auth_client_application_id.into(),
-                o_auth_client_authentication_type: o_auth_client_authentication_type.into(),
+                o_auth_client_application_id: required.o_auth_client_application_id,
+                o_auth_client_authentication_type: required.o_auth_client_authentication_type,
                 o_auth_scopes: None,
-                o_auth_token_endpoint_url: o_auth_token_endpoint_url.into(),
+                o_auth_token_endpoint_url: required.o_auth_token_endpoint_url,
                 tags: None,
             }
         }
@@ -55766,20 +56759,28 @@ pub mod space {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`Space`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SpaceRequired {
+        /// `AwsAccountId`.
+        pub aws_account_id: Value<String>,
+        /// `SpaceId`.
+        pub space_id: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+    }
+
     impl Space {
         /// A new `Space` with its required properties set and the optional ones unset.
-        pub fn new(
-            aws_account_id: impl Into<Value<String>>,
-            space_id: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: SpaceRequired) -> Self {
             Space {
-                aws_account_id: aws_account_id.into(),
+                aws_account_id: required.aws_account_id,
                 description: None,
-                name: name.into(),
+                name: required.name,
                 permissions: None,
                 resources: None,
-                space_id: space_id.into(),
+                space_id: required.space_id,
                 tags: None,
             }
         }
@@ -55971,20 +56972,27 @@ pub mod template {
         pub version_description: Option<Value<String>>,
     }
 
+    /// The required properties of a [`Template`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct TemplateRequired {
+        /// `AwsAccountId`.
+        pub aws_account_id: Value<String>,
+        /// `TemplateId`.
+        pub template_id: Value<String>,
+    }
+
     impl Template {
         /// A new `Template` with its required properties set and the optional ones unset.
-        pub fn new(
-            aws_account_id: impl Into<Value<String>>,
-            template_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: TemplateRequired) -> Self {
             Template {
-                aws_account_id: aws_account_id.into(),
+                aws_account_id: required.aws_account_id,
                 definition: None,
                 name: None,
                 permissions: None,
                 source_entity: None,
                 tags: None,
-                template_id: template_id.into(),
+                template_id: required.template_id,
                 validation_strategy: None,
                 version_description: None,
             }
@@ -57413,13 +58421,23 @@ pub mod template {
         pub topic_identifier: Option<Value<String>>,
     }
 
+    /// The required properties of a [`CalculatedField`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct CalculatedFieldRequired {
+        /// `Expression`.
+        pub expression: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+    }
+
     impl CalculatedField {
         /// A new `CalculatedField` with its required properties set and the optional ones unset.
-        pub fn new(expression: impl Into<Value<String>>, name: impl Into<Value<String>>) -> Self {
+        pub fn new(required: CalculatedFieldRequired) -> Self {
             CalculatedField {
                 data_set_identifier: None,
-                expression: expression.into(),
-                name: name.into(),
+                expression: required.expression,
+                name: required.name,
                 topic_identifier: None,
             }
         }
@@ -57436,15 +58454,22 @@ pub mod template {
         pub field_id: Value<String>,
     }
 
+    /// The required properties of a [`CalculatedMeasureField`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct CalculatedMeasureFieldRequired {
+        /// `Expression`.
+        pub expression: Value<String>,
+        /// `FieldId`.
+        pub field_id: Value<String>,
+    }
+
     impl CalculatedMeasureField {
         /// A new `CalculatedMeasureField` with its required properties set and the optional ones unset.
-        pub fn new(
-            expression: impl Into<Value<String>>,
-            field_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: CalculatedMeasureFieldRequired) -> Self {
             CalculatedMeasureField {
-                expression: expression.into(),
-                field_id: field_id.into(),
+                expression: required.expression,
+                field_id: required.field_id,
             }
         }
     }
@@ -59619,15 +60644,22 @@ pub mod template {
         pub data_set_placeholder: Value<String>,
     }
 
+    /// The required properties of a [`DataSetReference`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DataSetReferenceRequired {
+        /// `DataSetArn`.
+        pub data_set_arn: Value<String>,
+        /// `DataSetPlaceholder`.
+        pub data_set_placeholder: Value<String>,
+    }
+
     impl DataSetReference {
         /// A new `DataSetReference` with its required properties set and the optional ones unset.
-        pub fn new(
-            data_set_arn: impl Into<Value<String>>,
-            data_set_placeholder: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: DataSetReferenceRequired) -> Self {
             DataSetReference {
-                data_set_arn: data_set_arn.into(),
-                data_set_placeholder: data_set_placeholder.into(),
+                data_set_arn: required.data_set_arn,
+                data_set_placeholder: required.data_set_placeholder,
             }
         }
     }
@@ -60461,18 +61493,26 @@ pub mod template {
         pub type_: Option<Value<SheetControlSliderType>>,
     }
 
+    /// The required properties of a [`DefaultSliderControlOptions`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DefaultSliderControlOptionsRequired {
+        /// `MaximumValue`.
+        pub maximum_value: Value<f64>,
+        /// `MinimumValue`.
+        pub minimum_value: Value<f64>,
+        /// `StepSize`.
+        pub step_size: Value<f64>,
+    }
+
     impl DefaultSliderControlOptions {
         /// A new `DefaultSliderControlOptions` with its required properties set and the optional ones unset.
-        pub fn new(
-            maximum_value: impl Into<Value<f64>>,
-            minimum_value: impl Into<Value<f64>>,
-            step_size: impl Into<Value<f64>>,
-        ) -> Self {
+        pub fn new(required: DefaultSliderControlOptionsRequired) -> Self {
             DefaultSliderControlOptions {
                 display_options: None,
-                maximum_value: maximum_value.into(),
-                minimum_value: minimum_value.into(),
-                step_size: step_size.into(),
+                maximum_value: required.maximum_value,
+                minimum_value: required.minimum_value,
+                step_size: required.step_size,
                 type_: None,
             }
         }
@@ -61387,16 +62427,23 @@ pub mod template {
         pub source_filter_id: Value<String>,
     }
 
+    /// The required properties of a [`FilterCrossSheetControl`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct FilterCrossSheetControlRequired {
+        /// `FilterControlId`.
+        pub filter_control_id: Value<String>,
+        /// `SourceFilterId`.
+        pub source_filter_id: Value<String>,
+    }
+
     impl FilterCrossSheetControl {
         /// A new `FilterCrossSheetControl` with its required properties set and the optional ones unset.
-        pub fn new(
-            filter_control_id: impl Into<Value<String>>,
-            source_filter_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: FilterCrossSheetControlRequired) -> Self {
             FilterCrossSheetControl {
                 cascading_control_configuration: None,
-                filter_control_id: filter_control_id.into(),
-                source_filter_id: source_filter_id.into(),
+                filter_control_id: required.filter_control_id,
+                source_filter_id: required.source_filter_id,
             }
         }
     }
@@ -61430,19 +62477,27 @@ pub mod template {
         pub type_: Option<Value<SheetControlDateTimePickerType>>,
     }
 
+    /// The required properties of a [`FilterDateTimePickerControl`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct FilterDateTimePickerControlRequired {
+        /// `FilterControlId`.
+        pub filter_control_id: Value<String>,
+        /// `SourceFilterId`.
+        pub source_filter_id: Value<String>,
+        /// `Title`.
+        pub title: Value<String>,
+    }
+
     impl FilterDateTimePickerControl {
         /// A new `FilterDateTimePickerControl` with its required properties set and the optional ones unset.
-        pub fn new(
-            filter_control_id: impl Into<Value<String>>,
-            source_filter_id: impl Into<Value<String>>,
-            title: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: FilterDateTimePickerControlRequired) -> Self {
             FilterDateTimePickerControl {
                 commit_mode: None,
                 display_options: None,
-                filter_control_id: filter_control_id.into(),
-                source_filter_id: source_filter_id.into(),
-                title: title.into(),
+                filter_control_id: required.filter_control_id,
+                source_filter_id: required.source_filter_id,
+                title: required.title,
                 type_: None,
             }
         }
@@ -61490,21 +62545,29 @@ pub mod template {
         pub type_: Option<Value<SheetControlListType>>,
     }
 
+    /// The required properties of a [`FilterDropDownControl`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct FilterDropDownControlRequired {
+        /// `FilterControlId`.
+        pub filter_control_id: Value<String>,
+        /// `SourceFilterId`.
+        pub source_filter_id: Value<String>,
+        /// `Title`.
+        pub title: Value<String>,
+    }
+
     impl FilterDropDownControl {
         /// A new `FilterDropDownControl` with its required properties set and the optional ones unset.
-        pub fn new(
-            filter_control_id: impl Into<Value<String>>,
-            source_filter_id: impl Into<Value<String>>,
-            title: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: FilterDropDownControlRequired) -> Self {
             FilterDropDownControl {
                 cascading_control_configuration: None,
                 commit_mode: None,
                 display_options: None,
-                filter_control_id: filter_control_id.into(),
+                filter_control_id: required.filter_control_id,
                 selectable_values: None,
-                source_filter_id: source_filter_id.into(),
-                title: title.into(),
+                source_filter_id: required.source_filter_id,
+                title: required.title,
                 type_: None,
             }
         }
@@ -61622,20 +62685,28 @@ pub mod template {
         pub type_: Option<Value<SheetControlListType>>,
     }
 
+    /// The required properties of a [`FilterListControl`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct FilterListControlRequired {
+        /// `FilterControlId`.
+        pub filter_control_id: Value<String>,
+        /// `SourceFilterId`.
+        pub source_filter_id: Value<String>,
+        /// `Title`.
+        pub title: Value<String>,
+    }
+
     impl FilterListControl {
         /// A new `FilterListControl` with its required properties set and the optional ones unset.
-        pub fn new(
-            filter_control_id: impl Into<Value<String>>,
-            source_filter_id: impl Into<Value<String>>,
-            title: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: FilterListControlRequired) -> Self {
             FilterListControl {
                 cascading_control_configuration: None,
                 display_options: None,
-                filter_control_id: filter_control_id.into(),
+                filter_control_id: required.filter_control_id,
                 selectable_values: None,
-                source_filter_id: source_filter_id.into(),
-                title: title.into(),
+                source_filter_id: required.source_filter_id,
+                title: required.title,
                 type_: None,
             }
         }
@@ -61715,19 +62786,27 @@ pub mod template {
         pub title: Value<String>,
     }
 
+    /// The required properties of a [`FilterRelativeDateTimeControl`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct FilterRelativeDateTimeControlRequired {
+        /// `FilterControlId`.
+        pub filter_control_id: Value<String>,
+        /// `SourceFilterId`.
+        pub source_filter_id: Value<String>,
+        /// `Title`.
+        pub title: Value<String>,
+    }
+
     impl FilterRelativeDateTimeControl {
         /// A new `FilterRelativeDateTimeControl` with its required properties set and the optional ones unset.
-        pub fn new(
-            filter_control_id: impl Into<Value<String>>,
-            source_filter_id: impl Into<Value<String>>,
-            title: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: FilterRelativeDateTimeControlRequired) -> Self {
             FilterRelativeDateTimeControl {
                 commit_mode: None,
                 display_options: None,
-                filter_control_id: filter_control_id.into(),
-                source_filter_id: source_filter_id.into(),
-                title: title.into(),
+                filter_control_id: required.filter_control_id,
+                source_filter_id: required.source_filter_id,
+                title: required.title,
             }
         }
     }
@@ -61804,24 +62883,35 @@ pub mod template {
         pub type_: Option<Value<SheetControlSliderType>>,
     }
 
+    /// The required properties of a [`FilterSliderControl`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct FilterSliderControlRequired {
+        /// `FilterControlId`.
+        pub filter_control_id: Value<String>,
+        /// `MaximumValue`.
+        pub maximum_value: Value<f64>,
+        /// `MinimumValue`.
+        pub minimum_value: Value<f64>,
+        /// `SourceFilterId`.
+        pub source_filter_id: Value<String>,
+        /// `StepSize`.
+        pub step_size: Value<f64>,
+        /// `Title`.
+        pub title: Value<String>,
+    }
+
     impl FilterSliderControl {
         /// A new `FilterSliderControl` with its required properties set and the optional ones unset.
-        pub fn new(
-            filter_control_id: impl Into<Value<String>>,
-            maximum_value: impl Into<Value<f64>>,
-            minimum_value: impl Into<Value<f64>>,
-            source_filter_id: impl Into<Value<String>>,
-            step_size: impl Into<Value<f64>>,
-            title: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: FilterSliderControlRequired) -> Self {
             FilterSliderControl {
                 display_options: None,
-                filter_control_id: filter_control_id.into(),
-                maximum_value: maximum_value.into(),
-                minimum_value: minimum_value.into(),
-                source_filter_id: source_filter_id.into(),
-                step_size: step_size.into(),
-                title: title.into(),
+                filter_control_id: required.filter_control_id,
+                maximum_value: required.maximum_value,
+                minimum_value: required.minimum_value,
+                source_filter_id: required.source_filter_id,
+                step_size: required.step_size,
+                title: required.title,
                 type_: None,
             }
         }
@@ -61851,19 +62941,27 @@ pub mod template {
         pub title: Value<String>,
     }
 
+    /// The required properties of a [`FilterTextAreaControl`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct FilterTextAreaControlRequired {
+        /// `FilterControlId`.
+        pub filter_control_id: Value<String>,
+        /// `SourceFilterId`.
+        pub source_filter_id: Value<String>,
+        /// `Title`.
+        pub title: Value<String>,
+    }
+
     impl FilterTextAreaControl {
         /// A new `FilterTextAreaControl` with its required properties set and the optional ones unset.
-        pub fn new(
-            filter_control_id: impl Into<Value<String>>,
-            source_filter_id: impl Into<Value<String>>,
-            title: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: FilterTextAreaControlRequired) -> Self {
             FilterTextAreaControl {
                 delimiter: None,
                 display_options: None,
-                filter_control_id: filter_control_id.into(),
-                source_filter_id: source_filter_id.into(),
-                title: title.into(),
+                filter_control_id: required.filter_control_id,
+                source_filter_id: required.source_filter_id,
+                title: required.title,
             }
         }
     }
@@ -61887,18 +62985,26 @@ pub mod template {
         pub title: Value<String>,
     }
 
+    /// The required properties of a [`FilterTextFieldControl`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct FilterTextFieldControlRequired {
+        /// `FilterControlId`.
+        pub filter_control_id: Value<String>,
+        /// `SourceFilterId`.
+        pub source_filter_id: Value<String>,
+        /// `Title`.
+        pub title: Value<String>,
+    }
+
     impl FilterTextFieldControl {
         /// A new `FilterTextFieldControl` with its required properties set and the optional ones unset.
-        pub fn new(
-            filter_control_id: impl Into<Value<String>>,
-            source_filter_id: impl Into<Value<String>>,
-            title: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: FilterTextFieldControlRequired) -> Self {
             FilterTextFieldControl {
                 display_options: None,
-                filter_control_id: filter_control_id.into(),
-                source_filter_id: source_filter_id.into(),
-                title: title.into(),
+                filter_control_id: required.filter_control_id,
+                source_filter_id: required.source_filter_id,
+                title: required.title,
             }
         }
     }
@@ -62255,29 +63361,40 @@ pub mod template {
         pub y_axis_location: Value<String>,
     }
 
+    /// The required properties of a [`FreeFormLayoutElement`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct FreeFormLayoutElementRequired {
+        /// `ElementId`.
+        pub element_id: Value<String>,
+        /// `ElementType`.
+        pub element_type: Value<LayoutElementType>,
+        /// `Height`.
+        pub height: Value<String>,
+        /// `Width`.
+        pub width: Value<String>,
+        /// `XAxisLocation`.
+        pub x_axis_location: Value<String>,
+        /// `YAxisLocation`.
+        pub y_axis_location: Value<String>,
+    }
+
     impl FreeFormLayoutElement {
         /// A new `FreeFormLayoutElement` with its required properties set and the optional ones unset.
-        pub fn new(
-            element_id: impl Into<Value<String>>,
-            element_type: impl Into<Value<LayoutElementType>>,
-            height: impl Into<Value<String>>,
-            width: impl Into<Value<String>>,
-            x_axis_location: impl Into<Value<String>>,
-            y_axis_location: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: FreeFormLayoutElementRequired) -> Self {
             FreeFormLayoutElement {
                 background_style: None,
                 border_style: None,
-                element_id: element_id.into(),
-                element_type: element_type.into(),
-                height: height.into(),
+                element_id: required.element_id,
+                element_type: required.element_type,
+                height: required.height,
                 loading_animation: None,
                 rendering_rules: None,
                 selected_border_style: None,
                 visibility: None,
-                width: width.into(),
-                x_axis_location: x_axis_location.into(),
-                y_axis_location: y_axis_location.into(),
+                width: required.width,
+                x_axis_location: required.x_axis_location,
+                y_axis_location: required.y_axis_location,
             }
         }
     }
@@ -62914,12 +64031,22 @@ pub mod template {
         pub data_value: Value<String>,
     }
 
+    /// The required properties of a [`GeospatialCategoricalDataColor`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct GeospatialCategoricalDataColorRequired {
+        /// `Color`.
+        pub color: Value<String>,
+        /// `DataValue`.
+        pub data_value: Value<String>,
+    }
+
     impl GeospatialCategoricalDataColor {
         /// A new `GeospatialCategoricalDataColor` with its required properties set and the optional ones unset.
-        pub fn new(color: impl Into<Value<String>>, data_value: impl Into<Value<String>>) -> Self {
+        pub fn new(required: GeospatialCategoricalDataColorRequired) -> Self {
             GeospatialCategoricalDataColor {
-                color: color.into(),
-                data_value: data_value.into(),
+                color: required.color,
+                data_value: required.data_value,
             }
         }
     }
@@ -63017,19 +64144,28 @@ pub mod template {
         pub west: Value<f64>,
     }
 
+    /// The required properties of a [`GeospatialCoordinateBounds`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct GeospatialCoordinateBoundsRequired {
+        /// `East`.
+        pub east: Value<f64>,
+        /// `North`.
+        pub north: Value<f64>,
+        /// `South`.
+        pub south: Value<f64>,
+        /// `West`.
+        pub west: Value<f64>,
+    }
+
     impl GeospatialCoordinateBounds {
         /// A new `GeospatialCoordinateBounds` with its required properties set and the optional ones unset.
-        pub fn new(
-            east: impl Into<Value<f64>>,
-            north: impl Into<Value<f64>>,
-            south: impl Into<Value<f64>>,
-            west: impl Into<Value<f64>>,
-        ) -> Self {
+        pub fn new(required: GeospatialCoordinateBoundsRequired) -> Self {
             GeospatialCoordinateBounds {
-                east: east.into(),
-                north: north.into(),
-                south: south.into(),
-                west: west.into(),
+                east: required.east,
+                north: required.north,
+                south: required.south,
+                west: required.west,
             }
         }
     }
@@ -64041,26 +65177,35 @@ pub mod template {
         pub selected_border_style: Option<GridLayoutElementBorderStyle>,
     }
 
+    /// The required properties of a [`GridLayoutElement`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct GridLayoutElementRequired {
+        /// `ColumnSpan`.
+        pub column_span: Value<f64>,
+        /// `ElementId`.
+        pub element_id: Value<String>,
+        /// `ElementType`.
+        pub element_type: Value<LayoutElementType>,
+        /// `RowSpan`.
+        pub row_span: Value<f64>,
+    }
+
     impl GridLayoutElement {
         /// A new `GridLayoutElement` with its required properties set and the optional ones unset.
-        pub fn new(
-            column_span: impl Into<Value<f64>>,
-            element_id: impl Into<Value<String>>,
-            element_type: impl Into<Value<LayoutElementType>>,
-            row_span: impl Into<Value<f64>>,
-        ) -> Self {
+        pub fn new(required: GridLayoutElementRequired) -> Self {
             GridLayoutElement {
                 background_style: None,
                 border_radius: None,
                 border_style: None,
                 column_index: None,
-                column_span: column_span.into(),
-                element_id: element_id.into(),
-                element_type: element_type.into(),
+                column_span: required.column_span,
+                element_id: required.element_id,
+                element_type: required.element_type,
                 loading_animation: None,
                 padding: None,
                 row_index: None,
-                row_span: row_span.into(),
+                row_span: required.row_span,
                 selected_border_style: None,
             }
         }
@@ -64614,20 +65759,29 @@ pub mod template {
         pub trigger: Value<ImageCustomActionTrigger>,
     }
 
+    /// The required properties of a [`ImageCustomAction`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ImageCustomActionRequired {
+        /// `ActionOperations`.
+        pub action_operations: Vec<ImageCustomActionOperation>,
+        /// `CustomActionId`.
+        pub custom_action_id: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+        /// `Trigger`.
+        pub trigger: Value<ImageCustomActionTrigger>,
+    }
+
     impl ImageCustomAction {
         /// A new `ImageCustomAction` with its required properties set and the optional ones unset.
-        pub fn new(
-            action_operations: impl Into<Vec<ImageCustomActionOperation>>,
-            custom_action_id: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-            trigger: impl Into<Value<ImageCustomActionTrigger>>,
-        ) -> Self {
+        pub fn new(required: ImageCustomActionRequired) -> Self {
             ImageCustomAction {
-                action_operations: action_operations.into(),
-                custom_action_id: custom_action_id.into(),
-                name: name.into(),
+                action_operations: required.action_operations,
+                custom_action_id: required.custom_action_id,
+                name: required.name,
                 status: None,
-                trigger: trigger.into(),
+                trigger: required.trigger,
             }
         }
     }
@@ -65411,20 +66565,29 @@ pub mod template {
         pub trigger: Value<LayerCustomActionTrigger>,
     }
 
+    /// The required properties of a [`LayerCustomAction`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct LayerCustomActionRequired {
+        /// `ActionOperations`.
+        pub action_operations: Vec<LayerCustomActionOperation>,
+        /// `CustomActionId`.
+        pub custom_action_id: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+        /// `Trigger`.
+        pub trigger: Value<LayerCustomActionTrigger>,
+    }
+
     impl LayerCustomAction {
         /// A new `LayerCustomAction` with its required properties set and the optional ones unset.
-        pub fn new(
-            action_operations: impl Into<Vec<LayerCustomActionOperation>>,
-            custom_action_id: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-            trigger: impl Into<Value<LayerCustomActionTrigger>>,
-        ) -> Self {
+        pub fn new(required: LayerCustomActionRequired) -> Self {
             LayerCustomAction {
-                action_operations: action_operations.into(),
-                custom_action_id: custom_action_id.into(),
-                name: name.into(),
+                action_operations: required.action_operations,
+                custom_action_id: required.custom_action_id,
+                name: required.name,
                 status: None,
-                trigger: trigger.into(),
+                trigger: required.trigger,
             }
         }
     }
@@ -66200,15 +67363,22 @@ pub mod template {
         pub data_set_parameter_name: Value<String>,
     }
 
+    /// The required properties of a [`MappedDataSetParameter`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct MappedDataSetParameterRequired {
+        /// `DataSetIdentifier`.
+        pub data_set_identifier: Value<String>,
+        /// `DataSetParameterName`.
+        pub data_set_parameter_name: Value<String>,
+    }
+
     impl MappedDataSetParameter {
         /// A new `MappedDataSetParameter` with its required properties set and the optional ones unset.
-        pub fn new(
-            data_set_identifier: impl Into<Value<String>>,
-            data_set_parameter_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: MappedDataSetParameterRequired) -> Self {
             MappedDataSetParameter {
-                data_set_identifier: data_set_identifier.into(),
-                data_set_parameter_name: data_set_parameter_name.into(),
+                data_set_identifier: required.data_set_identifier,
+                data_set_parameter_name: required.data_set_parameter_name,
             }
         }
     }
@@ -66925,12 +68095,22 @@ pub mod template {
         pub page_size: Value<f64>,
     }
 
+    /// The required properties of a [`PaginationConfiguration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct PaginationConfigurationRequired {
+        /// `PageNumber`.
+        pub page_number: Value<f64>,
+        /// `PageSize`.
+        pub page_size: Value<f64>,
+    }
+
     impl PaginationConfiguration {
         /// A new `PaginationConfiguration` with its required properties set and the optional ones unset.
-        pub fn new(page_number: impl Into<Value<f64>>, page_size: impl Into<Value<f64>>) -> Self {
+        pub fn new(required: PaginationConfigurationRequired) -> Self {
             PaginationConfiguration {
-                page_number: page_number.into(),
-                page_size: page_size.into(),
+                page_number: required.page_number,
+                page_size: required.page_size,
             }
         }
     }
@@ -67086,18 +68266,26 @@ pub mod template {
         pub title: Value<String>,
     }
 
+    /// The required properties of a [`ParameterDateTimePickerControl`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ParameterDateTimePickerControlRequired {
+        /// `ParameterControlId`.
+        pub parameter_control_id: Value<String>,
+        /// `SourceParameterName`.
+        pub source_parameter_name: Value<String>,
+        /// `Title`.
+        pub title: Value<String>,
+    }
+
     impl ParameterDateTimePickerControl {
         /// A new `ParameterDateTimePickerControl` with its required properties set and the optional ones unset.
-        pub fn new(
-            parameter_control_id: impl Into<Value<String>>,
-            source_parameter_name: impl Into<Value<String>>,
-            title: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ParameterDateTimePickerControlRequired) -> Self {
             ParameterDateTimePickerControl {
                 display_options: None,
-                parameter_control_id: parameter_control_id.into(),
-                source_parameter_name: source_parameter_name.into(),
-                title: title.into(),
+                parameter_control_id: required.parameter_control_id,
+                source_parameter_name: required.source_parameter_name,
+                title: required.title,
             }
         }
     }
@@ -67188,21 +68376,29 @@ pub mod template {
         pub type_: Option<Value<SheetControlListType>>,
     }
 
+    /// The required properties of a [`ParameterDropDownControl`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ParameterDropDownControlRequired {
+        /// `ParameterControlId`.
+        pub parameter_control_id: Value<String>,
+        /// `SourceParameterName`.
+        pub source_parameter_name: Value<String>,
+        /// `Title`.
+        pub title: Value<String>,
+    }
+
     impl ParameterDropDownControl {
         /// A new `ParameterDropDownControl` with its required properties set and the optional ones unset.
-        pub fn new(
-            parameter_control_id: impl Into<Value<String>>,
-            source_parameter_name: impl Into<Value<String>>,
-            title: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ParameterDropDownControlRequired) -> Self {
             ParameterDropDownControl {
                 cascading_control_configuration: None,
                 commit_mode: None,
                 display_options: None,
-                parameter_control_id: parameter_control_id.into(),
+                parameter_control_id: required.parameter_control_id,
                 selectable_values: None,
-                source_parameter_name: source_parameter_name.into(),
-                title: title.into(),
+                source_parameter_name: required.source_parameter_name,
+                title: required.title,
                 type_: None,
             }
         }
@@ -67245,20 +68441,28 @@ pub mod template {
         pub type_: Option<Value<SheetControlListType>>,
     }
 
+    /// The required properties of a [`ParameterListControl`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ParameterListControlRequired {
+        /// `ParameterControlId`.
+        pub parameter_control_id: Value<String>,
+        /// `SourceParameterName`.
+        pub source_parameter_name: Value<String>,
+        /// `Title`.
+        pub title: Value<String>,
+    }
+
     impl ParameterListControl {
         /// A new `ParameterListControl` with its required properties set and the optional ones unset.
-        pub fn new(
-            parameter_control_id: impl Into<Value<String>>,
-            source_parameter_name: impl Into<Value<String>>,
-            title: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ParameterListControlRequired) -> Self {
             ParameterListControl {
                 cascading_control_configuration: None,
                 display_options: None,
-                parameter_control_id: parameter_control_id.into(),
+                parameter_control_id: required.parameter_control_id,
                 selectable_values: None,
-                source_parameter_name: source_parameter_name.into(),
-                title: title.into(),
+                source_parameter_name: required.source_parameter_name,
+                title: required.title,
                 type_: None,
             }
         }
@@ -67317,24 +68521,35 @@ pub mod template {
         pub title: Value<String>,
     }
 
+    /// The required properties of a [`ParameterSliderControl`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ParameterSliderControlRequired {
+        /// `MaximumValue`.
+        pub maximum_value: Value<f64>,
+        /// `MinimumValue`.
+        pub minimum_value: Value<f64>,
+        /// `ParameterControlId`.
+        pub parameter_control_id: Value<String>,
+        /// `SourceParameterName`.
+        pub source_parameter_name: Value<String>,
+        /// `StepSize`.
+        pub step_size: Value<f64>,
+        /// `Title`.
+        pub title: Value<String>,
+    }
+
     impl ParameterSliderControl {
         /// A new `ParameterSliderControl` with its required properties set and the optional ones unset.
-        pub fn new(
-            maximum_value: impl Into<Value<f64>>,
-            minimum_value: impl Into<Value<f64>>,
-            parameter_control_id: impl Into<Value<String>>,
-            source_parameter_name: impl Into<Value<String>>,
-            step_size: impl Into<Value<f64>>,
-            title: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ParameterSliderControlRequired) -> Self {
             ParameterSliderControl {
                 display_options: None,
-                maximum_value: maximum_value.into(),
-                minimum_value: minimum_value.into(),
-                parameter_control_id: parameter_control_id.into(),
-                source_parameter_name: source_parameter_name.into(),
-                step_size: step_size.into(),
-                title: title.into(),
+                maximum_value: required.maximum_value,
+                minimum_value: required.minimum_value,
+                parameter_control_id: required.parameter_control_id,
+                source_parameter_name: required.source_parameter_name,
+                step_size: required.step_size,
+                title: required.title,
             }
         }
     }
@@ -67363,19 +68578,27 @@ pub mod template {
         pub title: Value<String>,
     }
 
+    /// The required properties of a [`ParameterTextAreaControl`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ParameterTextAreaControlRequired {
+        /// `ParameterControlId`.
+        pub parameter_control_id: Value<String>,
+        /// `SourceParameterName`.
+        pub source_parameter_name: Value<String>,
+        /// `Title`.
+        pub title: Value<String>,
+    }
+
     impl ParameterTextAreaControl {
         /// A new `ParameterTextAreaControl` with its required properties set and the optional ones unset.
-        pub fn new(
-            parameter_control_id: impl Into<Value<String>>,
-            source_parameter_name: impl Into<Value<String>>,
-            title: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ParameterTextAreaControlRequired) -> Self {
             ParameterTextAreaControl {
                 delimiter: None,
                 display_options: None,
-                parameter_control_id: parameter_control_id.into(),
-                source_parameter_name: source_parameter_name.into(),
-                title: title.into(),
+                parameter_control_id: required.parameter_control_id,
+                source_parameter_name: required.source_parameter_name,
+                title: required.title,
             }
         }
     }
@@ -67399,18 +68622,26 @@ pub mod template {
         pub title: Value<String>,
     }
 
+    /// The required properties of a [`ParameterTextFieldControl`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ParameterTextFieldControlRequired {
+        /// `ParameterControlId`.
+        pub parameter_control_id: Value<String>,
+        /// `SourceParameterName`.
+        pub source_parameter_name: Value<String>,
+        /// `Title`.
+        pub title: Value<String>,
+    }
+
     impl ParameterTextFieldControl {
         /// A new `ParameterTextFieldControl` with its required properties set and the optional ones unset.
-        pub fn new(
-            parameter_control_id: impl Into<Value<String>>,
-            source_parameter_name: impl Into<Value<String>>,
-            title: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ParameterTextFieldControlRequired) -> Self {
             ParameterTextFieldControl {
                 display_options: None,
-                parameter_control_id: parameter_control_id.into(),
-                source_parameter_name: source_parameter_name.into(),
-                title: title.into(),
+                parameter_control_id: required.parameter_control_id,
+                source_parameter_name: required.source_parameter_name,
+                title: required.title,
             }
         }
     }
@@ -68538,19 +69769,26 @@ pub mod template {
         pub visual_id: Value<String>,
     }
 
+    /// The required properties of a [`PluginVisual`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct PluginVisualRequired {
+        /// `PluginArn`.
+        pub plugin_arn: Value<String>,
+        /// `VisualId`.
+        pub visual_id: Value<String>,
+    }
+
     impl PluginVisual {
         /// A new `PluginVisual` with its required properties set and the optional ones unset.
-        pub fn new(
-            plugin_arn: impl Into<Value<String>>,
-            visual_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: PluginVisualRequired) -> Self {
             PluginVisual {
                 chart_configuration: None,
-                plugin_arn: plugin_arn.into(),
+                plugin_arn: required.plugin_arn,
                 subtitle: None,
                 title: None,
                 visual_content_alt_text: None,
-                visual_id: visual_id.into(),
+                visual_id: required.visual_id,
             }
         }
     }
@@ -70017,19 +71255,28 @@ pub mod template {
         pub header_sections: Vec<HeaderFooterSectionConfiguration>,
     }
 
+    /// The required properties of a [`SectionBasedLayoutConfiguration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SectionBasedLayoutConfigurationRequired {
+        /// `BodySections`.
+        pub body_sections: Vec<BodySectionConfiguration>,
+        /// `CanvasSizeOptions`.
+        pub canvas_size_options: SectionBasedLayoutCanvasSizeOptions,
+        /// `FooterSections`.
+        pub footer_sections: Vec<HeaderFooterSectionConfiguration>,
+        /// `HeaderSections`.
+        pub header_sections: Vec<HeaderFooterSectionConfiguration>,
+    }
+
     impl SectionBasedLayoutConfiguration {
         /// A new `SectionBasedLayoutConfiguration` with its required properties set and the optional ones unset.
-        pub fn new(
-            body_sections: impl Into<Vec<BodySectionConfiguration>>,
-            canvas_size_options: impl Into<SectionBasedLayoutCanvasSizeOptions>,
-            footer_sections: impl Into<Vec<HeaderFooterSectionConfiguration>>,
-            header_sections: impl Into<Vec<HeaderFooterSectionConfiguration>>,
-        ) -> Self {
+        pub fn new(required: SectionBasedLayoutConfigurationRequired) -> Self {
             SectionBasedLayoutConfiguration {
-                body_sections: body_sections.into(),
-                canvas_size_options: canvas_size_options.into(),
-                footer_sections: footer_sections.into(),
-                header_sections: header_sections.into(),
+                body_sections: required.body_sections,
+                canvas_size_options: required.canvas_size_options,
+                footer_sections: required.footer_sections,
+                header_sections: required.header_sections,
             }
         }
     }
@@ -70934,17 +72181,25 @@ pub mod template {
         pub region: Value<String>,
     }
 
+    /// The required properties of a [`StaticFileS3SourceOptions`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct StaticFileS3SourceOptionsRequired {
+        /// `BucketName`.
+        pub bucket_name: Value<String>,
+        /// `ObjectKey`.
+        pub object_key: Value<String>,
+        /// `Region`.
+        pub region: Value<String>,
+    }
+
     impl StaticFileS3SourceOptions {
         /// A new `StaticFileS3SourceOptions` with its required properties set and the optional ones unset.
-        pub fn new(
-            bucket_name: impl Into<Value<String>>,
-            object_key: impl Into<Value<String>>,
-            region: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: StaticFileS3SourceOptionsRequired) -> Self {
             StaticFileS3SourceOptions {
-                bucket_name: bucket_name.into(),
-                object_key: object_key.into(),
-                region: region.into(),
+                bucket_name: required.bucket_name,
+                object_key: required.object_key,
+                region: required.region,
             }
         }
     }
@@ -72331,19 +73586,28 @@ pub mod template {
         pub time_granularity: Value<TimeGranularity>,
     }
 
+    /// The required properties of a [`TimeRangeDrillDownFilter`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct TimeRangeDrillDownFilterRequired {
+        /// `Column`.
+        pub column: ColumnIdentifier,
+        /// `RangeMaximum`.
+        pub range_maximum: Value<String>,
+        /// `RangeMinimum`.
+        pub range_minimum: Value<String>,
+        /// `TimeGranularity`.
+        pub time_granularity: Value<TimeGranularity>,
+    }
+
     impl TimeRangeDrillDownFilter {
         /// A new `TimeRangeDrillDownFilter` with its required properties set and the optional ones unset.
-        pub fn new(
-            column: impl Into<ColumnIdentifier>,
-            range_maximum: impl Into<Value<String>>,
-            range_minimum: impl Into<Value<String>>,
-            time_granularity: impl Into<Value<TimeGranularity>>,
-        ) -> Self {
+        pub fn new(required: TimeRangeDrillDownFilterRequired) -> Self {
             TimeRangeDrillDownFilter {
-                column: column.into(),
-                range_maximum: range_maximum.into(),
-                range_minimum: range_minimum.into(),
-                time_granularity: time_granularity.into(),
+                column: required.column,
+                range_maximum: required.range_maximum,
+                range_minimum: required.range_minimum,
+                time_granularity: required.time_granularity,
             }
         }
     }
@@ -72709,15 +73973,22 @@ pub mod template {
         pub topic_placeholder: Value<String>,
     }
 
+    /// The required properties of a [`TopicReference`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct TopicReferenceRequired {
+        /// `TopicArn`.
+        pub topic_arn: Value<String>,
+        /// `TopicPlaceholder`.
+        pub topic_placeholder: Value<String>,
+    }
+
     impl TopicReference {
         /// A new `TopicReference` with its required properties set and the optional ones unset.
-        pub fn new(
-            topic_arn: impl Into<Value<String>>,
-            topic_placeholder: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: TopicReferenceRequired) -> Self {
             TopicReference {
-                topic_arn: topic_arn.into(),
-                topic_placeholder: topic_placeholder.into(),
+                topic_arn: required.topic_arn,
+                topic_placeholder: required.topic_placeholder,
             }
         }
     }
@@ -73338,20 +74609,29 @@ pub mod template {
         pub trigger: Value<VisualCustomActionTrigger>,
     }
 
+    /// The required properties of a [`VisualCustomAction`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct VisualCustomActionRequired {
+        /// `ActionOperations`.
+        pub action_operations: Vec<VisualCustomActionOperation>,
+        /// `CustomActionId`.
+        pub custom_action_id: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+        /// `Trigger`.
+        pub trigger: Value<VisualCustomActionTrigger>,
+    }
+
     impl VisualCustomAction {
         /// A new `VisualCustomAction` with its required properties set and the optional ones unset.
-        pub fn new(
-            action_operations: impl Into<Vec<VisualCustomActionOperation>>,
-            custom_action_id: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-            trigger: impl Into<Value<VisualCustomActionTrigger>>,
-        ) -> Self {
+        pub fn new(required: VisualCustomActionRequired) -> Self {
             VisualCustomAction {
-                action_operations: action_operations.into(),
-                custom_action_id: custom_action_id.into(),
-                name: name.into(),
+                action_operations: required.action_operations,
+                custom_action_id: required.custom_action_id,
+                name: required.name,
                 status: None,
-                trigger: trigger.into(),
+                trigger: required.trigger,
             }
         }
     }
@@ -73813,17 +75093,25 @@ pub mod template {
         pub value: Value<f64>,
     }
 
+    /// The required properties of a [`WhatIfRangeScenario`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct WhatIfRangeScenarioRequired {
+        /// `EndDate`.
+        pub end_date: Value<String>,
+        /// `StartDate`.
+        pub start_date: Value<String>,
+        /// `Value`.
+        pub value: Value<f64>,
+    }
+
     impl WhatIfRangeScenario {
         /// A new `WhatIfRangeScenario` with its required properties set and the optional ones unset.
-        pub fn new(
-            end_date: impl Into<Value<String>>,
-            start_date: impl Into<Value<String>>,
-            value: impl Into<Value<f64>>,
-        ) -> Self {
+        pub fn new(required: WhatIfRangeScenarioRequired) -> Self {
             WhatIfRangeScenario {
-                end_date: end_date.into(),
-                start_date: start_date.into(),
-                value: value.into(),
+                end_date: required.end_date,
+                start_date: required.start_date,
+                value: required.value,
             }
         }
     }
@@ -78285,23 +79573,33 @@ pub mod theme {
         pub version_description: Option<Value<String>>,
     }
 
+    /// The required properties of a [`Theme`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ThemeRequired {
+        /// `AwsAccountId`.
+        pub aws_account_id: Value<String>,
+        /// `ThemeId`.
+        pub theme_id: Value<String>,
+        /// `BaseThemeId`.
+        pub base_theme_id: Value<String>,
+        /// `Configuration`.
+        pub configuration: ThemeConfiguration,
+        /// `Name`.
+        pub name: Value<String>,
+    }
+
     impl Theme {
         /// A new `Theme` with its required properties set and the optional ones unset.
-        pub fn new(
-            aws_account_id: impl Into<Value<String>>,
-            theme_id: impl Into<Value<String>>,
-            base_theme_id: impl Into<Value<String>>,
-            configuration: impl Into<ThemeConfiguration>,
-            name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ThemeRequired) -> Self {
             Theme {
-                aws_account_id: aws_account_id.into(),
-                base_theme_id: base_theme_id.into(),
-                configuration: configuration.into(),
-                name: name.into(),
+                aws_account_id: required.aws_account_id,
+                base_theme_id: required.base_theme_id,
+                configuration: required.configuration,
+                name: required.name,
                 permissions: None,
                 tags: None,
-                theme_id: theme_id.into(),
+                theme_id: required.theme_id,
                 version_description: None,
             }
         }
@@ -79724,24 +81022,31 @@ pub mod topic {
         pub time_granularity: Option<Value<TopicTimeGranularity>>,
     }
 
+    /// The required properties of a [`TopicCalculatedField`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct TopicCalculatedFieldRequired {
+        /// `CalculatedFieldName`.
+        pub calculated_field_name: Value<String>,
+        /// `Expression`.
+        pub expression: Value<String>,
+    }
+
     impl TopicCalculatedField {
         /// A new `TopicCalculatedField` with its required properties set and the optional ones unset.
-        pub fn new(
-            calculated_field_name: impl Into<Value<String>>,
-            expression: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: TopicCalculatedFieldRequired) -> Self {
             TopicCalculatedField {
                 aggregation: None,
                 allowed_aggregations: None,
                 calculated_field_description: None,
-                calculated_field_name: calculated_field_name.into(),
+                calculated_field_name: required.calculated_field_name,
                 calculated_field_synonyms: None,
                 cell_value_synonyms: None,
                 column_data_role: None,
                 comparative_order: None,
                 default_formatting: None,
                 disable_indexing: None,
-                expression: expression.into(),
+                expression: required.expression,
                 is_included_in_topic: None,
                 never_aggregate_in_filter: None,
                 non_additive: None,
@@ -80037,23 +81342,30 @@ pub mod topic {
         pub relative_date_filter: Option<TopicRelativeDateFilter>,
     }
 
+    /// The required properties of a [`TopicFilter`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct TopicFilterRequired {
+        /// `FilterName`.
+        pub filter_name: Value<String>,
+        /// `OperandFieldName`.
+        pub operand_field_name: Value<String>,
+    }
+
     impl TopicFilter {
         /// A new `TopicFilter` with its required properties set and the optional ones unset.
-        pub fn new(
-            filter_name: impl Into<Value<String>>,
-            operand_field_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: TopicFilterRequired) -> Self {
             TopicFilter {
                 category_filter: None,
                 date_range_filter: None,
                 filter_class: None,
                 filter_description: None,
-                filter_name: filter_name.into(),
+                filter_name: required.filter_name,
                 filter_synonyms: None,
                 filter_type: None,
                 numeric_equality_filter: None,
                 numeric_range_filter: None,
-                operand_field_name: operand_field_name.into(),
+                operand_field_name: required.operand_field_name,
                 relative_date_filter: None,
             }
         }
@@ -81193,15 +82505,22 @@ pub mod topic_v2 {
         pub right: DataSetRelationEndpoint,
     }
 
+    /// The required properties of a [`DataSetRelation`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DataSetRelationRequired {
+        /// `Left`.
+        pub left: DataSetRelationEndpoint,
+        /// `Right`.
+        pub right: DataSetRelationEndpoint,
+    }
+
     impl DataSetRelation {
         /// A new `DataSetRelation` with its required properties set and the optional ones unset.
-        pub fn new(
-            left: impl Into<DataSetRelationEndpoint>,
-            right: impl Into<DataSetRelationEndpoint>,
-        ) -> Self {
+        pub fn new(required: DataSetRelationRequired) -> Self {
             DataSetRelation {
-                left: left.into(),
-                right: right.into(),
+                left: required.left,
+                right: required.right,
             }
         }
     }

@@ -32,17 +32,25 @@ pub mod permission {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`Permission`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct PermissionRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `ResourceType`.
+        pub resource_type: Value<String>,
+        /// `PolicyTemplate`.
+        pub policy_template: serde_json::Value,
+    }
+
     impl Permission {
         /// A new `Permission` with its required properties set and the optional ones unset.
-        pub fn new(
-            name: impl Into<Value<String>>,
-            resource_type: impl Into<Value<String>>,
-            policy_template: impl Into<serde_json::Value>,
-        ) -> Self {
+        pub fn new(required: PermissionRequired) -> Self {
             Permission {
-                name: name.into(),
-                policy_template: policy_template.into(),
-                resource_type: resource_type.into(),
+                name: required.name,
+                policy_template: required.policy_template,
+                resource_type: required.resource_type,
                 tags: None,
             }
         }
@@ -120,16 +128,23 @@ pub mod permission_association {
         pub resource_share_arn: Value<String>,
     }
 
+    /// The required properties of a [`PermissionAssociation`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct PermissionAssociationRequired {
+        /// `PermissionArn`.
+        pub permission_arn: Value<String>,
+        /// `ResourceShareArn`.
+        pub resource_share_arn: Value<String>,
+    }
+
     impl PermissionAssociation {
         /// A new `PermissionAssociation` with its required properties set and the optional ones unset.
-        pub fn new(
-            permission_arn: impl Into<Value<String>>,
-            resource_share_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: PermissionAssociationRequired) -> Self {
             PermissionAssociation {
-                permission_arn: permission_arn.into(),
+                permission_arn: required.permission_arn,
                 replace: None,
-                resource_share_arn: resource_share_arn.into(),
+                resource_share_arn: required.resource_share_arn,
             }
         }
     }
@@ -211,15 +226,22 @@ pub mod principal_association {
         pub resource_share_arn: Value<String>,
     }
 
+    /// The required properties of a [`PrincipalAssociation`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct PrincipalAssociationRequired {
+        /// `ResourceShareArn`.
+        pub resource_share_arn: Value<String>,
+        /// `Principal`.
+        pub principal: Value<String>,
+    }
+
     impl PrincipalAssociation {
         /// A new `PrincipalAssociation` with its required properties set and the optional ones unset.
-        pub fn new(
-            resource_share_arn: impl Into<Value<String>>,
-            principal: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: PrincipalAssociationRequired) -> Self {
             PrincipalAssociation {
-                principal: principal.into(),
-                resource_share_arn: resource_share_arn.into(),
+                principal: required.principal,
+                resource_share_arn: required.resource_share_arn,
             }
         }
     }
@@ -296,15 +318,22 @@ pub mod resource_association {
         pub resource_share_arn: Value<String>,
     }
 
+    /// The required properties of a [`ResourceAssociation`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ResourceAssociationRequired {
+        /// `ResourceShareArn`.
+        pub resource_share_arn: Value<String>,
+        /// `ResourceArn`.
+        pub resource_arn: Value<String>,
+    }
+
     impl ResourceAssociation {
         /// A new `ResourceAssociation` with its required properties set and the optional ones unset.
-        pub fn new(
-            resource_share_arn: impl Into<Value<String>>,
-            resource_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ResourceAssociationRequired) -> Self {
             ResourceAssociation {
-                resource_arn: resource_arn.into(),
-                resource_share_arn: resource_share_arn.into(),
+                resource_arn: required.resource_arn,
+                resource_share_arn: required.resource_share_arn,
             }
         }
     }
@@ -540,15 +569,22 @@ pub mod source_association {
         pub source_id: Value<String>,
     }
 
+    /// The required properties of a [`SourceAssociation`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SourceAssociationRequired {
+        /// `ResourceShareArn`.
+        pub resource_share_arn: Value<String>,
+        /// `SourceId`.
+        pub source_id: Value<String>,
+    }
+
     impl SourceAssociation {
         /// A new `SourceAssociation` with its required properties set and the optional ones unset.
-        pub fn new(
-            resource_share_arn: impl Into<Value<String>>,
-            source_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: SourceAssociationRequired) -> Self {
             SourceAssociation {
-                resource_share_arn: resource_share_arn.into(),
-                source_id: source_id.into(),
+                resource_share_arn: required.resource_share_arn,
+                source_id: required.source_id,
             }
         }
     }

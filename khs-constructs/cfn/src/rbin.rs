@@ -126,15 +126,22 @@ pub mod rule {
         pub resource_tag_value: Value<String>,
     }
 
+    /// The required properties of a [`ResourceTag`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ResourceTagRequired {
+        /// `ResourceTagKey`.
+        pub resource_tag_key: Value<String>,
+        /// `ResourceTagValue`.
+        pub resource_tag_value: Value<String>,
+    }
+
     impl ResourceTag {
         /// A new `ResourceTag` with its required properties set and the optional ones unset.
-        pub fn new(
-            resource_tag_key: impl Into<Value<String>>,
-            resource_tag_value: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ResourceTagRequired) -> Self {
             ResourceTag {
-                resource_tag_key: resource_tag_key.into(),
-                resource_tag_value: resource_tag_value.into(),
+                resource_tag_key: required.resource_tag_key,
+                resource_tag_value: required.resource_tag_value,
             }
         }
     }

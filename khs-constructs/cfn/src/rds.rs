@@ -29,15 +29,22 @@ pub mod cluster_snapshot {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`ClusterSnapshot`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ClusterSnapshotRequired {
+        /// `DBClusterSnapshotIdentifier`.
+        pub db_cluster_snapshot_identifier: Value<String>,
+        /// `DBClusterIdentifier`.
+        pub db_cluster_identifier: Value<String>,
+    }
+
     impl ClusterSnapshot {
         /// A new `ClusterSnapshot` with its required properties set and the optional ones unset.
-        pub fn new(
-            db_cluster_snapshot_identifier: impl Into<Value<String>>,
-            db_cluster_identifier: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ClusterSnapshotRequired) -> Self {
             ClusterSnapshot {
-                db_cluster_identifier: db_cluster_identifier.into(),
-                db_cluster_snapshot_identifier: db_cluster_snapshot_identifier.into(),
+                db_cluster_identifier: required.db_cluster_identifier,
+                db_cluster_snapshot_identifier: required.db_cluster_snapshot_identifier,
                 tags: None,
             }
         }
@@ -250,19 +257,26 @@ pub mod custom_db_engine_version {
         pub use_aws_provided_latest_image: Option<Value<bool>>,
     }
 
+    /// The required properties of a [`CustomDbEngineVersion`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct CustomDbEngineVersionRequired {
+        /// `Engine`.
+        pub engine: Value<String>,
+        /// `EngineVersion`.
+        pub engine_version: Value<String>,
+    }
+
     impl CustomDbEngineVersion {
         /// A new `CustomDbEngineVersion` with its required properties set and the optional ones unset.
-        pub fn new(
-            engine: impl Into<Value<String>>,
-            engine_version: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: CustomDbEngineVersionRequired) -> Self {
             CustomDbEngineVersion {
                 database_installation_files: None,
                 database_installation_files_s3_bucket_name: None,
                 database_installation_files_s3_prefix: None,
                 description: None,
-                engine: engine.into(),
-                engine_version: engine_version.into(),
+                engine: required.engine,
+                engine_version: required.engine_version,
                 image_id: None,
                 kms_key_id: None,
                 manifest: None,
@@ -1075,17 +1089,25 @@ pub mod db_cluster_endpoint {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`DbClusterEndpoint`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DbClusterEndpointRequired {
+        /// `DBClusterEndpointIdentifier`.
+        pub db_cluster_endpoint_identifier: Value<String>,
+        /// `DBClusterIdentifier`.
+        pub db_cluster_identifier: Value<String>,
+        /// `CustomEndpointType`.
+        pub custom_endpoint_type: Value<CustomEndpointType>,
+    }
+
     impl DbClusterEndpoint {
         /// A new `DbClusterEndpoint` with its required properties set and the optional ones unset.
-        pub fn new(
-            db_cluster_endpoint_identifier: impl Into<Value<String>>,
-            db_cluster_identifier: impl Into<Value<String>>,
-            custom_endpoint_type: impl Into<Value<CustomEndpointType>>,
-        ) -> Self {
+        pub fn new(required: DbClusterEndpointRequired) -> Self {
             DbClusterEndpoint {
-                custom_endpoint_type: custom_endpoint_type.into(),
-                db_cluster_endpoint_identifier: db_cluster_endpoint_identifier.into(),
-                db_cluster_identifier: db_cluster_identifier.into(),
+                custom_endpoint_type: required.custom_endpoint_type,
+                db_cluster_endpoint_identifier: required.db_cluster_endpoint_identifier,
+                db_cluster_identifier: required.db_cluster_identifier,
                 excluded_members: None,
                 static_members: None,
                 tags: None,
@@ -1212,18 +1234,26 @@ pub mod db_cluster_parameter_group {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`DbClusterParameterGroup`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DbClusterParameterGroupRequired {
+        /// `Description`.
+        pub description: Value<String>,
+        /// `Family`.
+        pub family: Value<String>,
+        /// `Parameters`.
+        pub parameters: serde_json::Value,
+    }
+
     impl DbClusterParameterGroup {
         /// A new `DbClusterParameterGroup` with its required properties set and the optional ones unset.
-        pub fn new(
-            description: impl Into<Value<String>>,
-            family: impl Into<Value<String>>,
-            parameters: impl Into<serde_json::Value>,
-        ) -> Self {
+        pub fn new(required: DbClusterParameterGroupRequired) -> Self {
             DbClusterParameterGroup {
                 db_cluster_parameter_group_name: None,
-                description: description.into(),
-                family: family.into(),
-                parameters: parameters.into(),
+                description: required.description,
+                family: required.family,
+                parameters: required.parameters,
                 tags: None,
             }
         }
@@ -2028,15 +2058,22 @@ pub mod db_instance {
         pub role_arn: Value<String>,
     }
 
+    /// The required properties of a [`DbInstanceRole`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DbInstanceRoleRequired {
+        /// `FeatureName`.
+        pub feature_name: Value<String>,
+        /// `RoleArn`.
+        pub role_arn: Value<String>,
+    }
+
     impl DbInstanceRole {
         /// A new `DbInstanceRole` with its required properties set and the optional ones unset.
-        pub fn new(
-            feature_name: impl Into<Value<String>>,
-            role_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: DbInstanceRoleRequired) -> Self {
             DbInstanceRole {
-                feature_name: feature_name.into(),
-                role_arn: role_arn.into(),
+                feature_name: required.feature_name,
+                role_arn: required.role_arn,
             }
         }
     }
@@ -2207,16 +2244,23 @@ pub mod db_parameter_group {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`DbParameterGroup`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DbParameterGroupRequired {
+        /// `Family`.
+        pub family: Value<String>,
+        /// `Description`.
+        pub description: Value<String>,
+    }
+
     impl DbParameterGroup {
         /// A new `DbParameterGroup` with its required properties set and the optional ones unset.
-        pub fn new(
-            family: impl Into<Value<String>>,
-            description: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: DbParameterGroupRequired) -> Self {
             DbParameterGroup {
                 db_parameter_group_name: None,
-                description: description.into(),
-                family: family.into(),
+                description: required.description,
+                family: required.family,
                 parameters: None,
                 tags: None,
             }
@@ -2335,28 +2379,37 @@ pub mod db_proxy {
         pub vpc_subnet_ids: List<String>,
     }
 
+    /// The required properties of a [`DbProxy`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DbProxyRequired {
+        /// `DBProxyName`.
+        pub db_proxy_name: Value<String>,
+        /// `EngineFamily`.
+        pub engine_family: Value<EngineFamily>,
+        /// `RoleArn`.
+        pub role_arn: Value<String>,
+        /// `VpcSubnetIds`.
+        pub vpc_subnet_ids: List<String>,
+    }
+
     impl DbProxy {
         /// A new `DbProxy` with its required properties set and the optional ones unset.
-        pub fn new(
-            db_proxy_name: impl Into<Value<String>>,
-            engine_family: impl Into<Value<EngineFamily>>,
-            role_arn: impl Into<Value<String>>,
-            vpc_subnet_ids: impl Into<List<String>>,
-        ) -> Self {
+        pub fn new(required: DbProxyRequired) -> Self {
             DbProxy {
                 auth: None,
-                db_proxy_name: db_proxy_name.into(),
+                db_proxy_name: required.db_proxy_name,
                 debug_logging: None,
                 default_auth_scheme: None,
                 endpoint_network_type: None,
-                engine_family: engine_family.into(),
+                engine_family: required.engine_family,
                 idle_client_timeout: None,
                 require_tls: None,
-                role_arn: role_arn.into(),
+                role_arn: required.role_arn,
                 tags: None,
                 target_connection_network_type: None,
                 vpc_security_group_ids: None,
-                vpc_subnet_ids: vpc_subnet_ids.into(),
+                vpc_subnet_ids: required.vpc_subnet_ids,
             }
         }
     }
@@ -2701,21 +2754,29 @@ pub mod db_proxy_endpoint {
         pub vpc_subnet_ids: List<String>,
     }
 
+    /// The required properties of a [`DbProxyEndpoint`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DbProxyEndpointRequired {
+        /// `DBProxyName`.
+        pub db_proxy_name: Value<String>,
+        /// `DBProxyEndpointName`.
+        pub db_proxy_endpoint_name: Value<String>,
+        /// `VpcSubnetIds`.
+        pub vpc_subnet_ids: List<String>,
+    }
+
     impl DbProxyEndpoint {
         /// A new `DbProxyEndpoint` with its required properties set and the optional ones unset.
-        pub fn new(
-            db_proxy_name: impl Into<Value<String>>,
-            db_proxy_endpoint_name: impl Into<Value<String>>,
-            vpc_subnet_ids: impl Into<List<String>>,
-        ) -> Self {
+        pub fn new(required: DbProxyEndpointRequired) -> Self {
             DbProxyEndpoint {
-                db_proxy_endpoint_name: db_proxy_endpoint_name.into(),
-                db_proxy_name: db_proxy_name.into(),
+                db_proxy_endpoint_name: required.db_proxy_endpoint_name,
+                db_proxy_name: required.db_proxy_name,
                 endpoint_network_type: None,
                 tags: None,
                 target_role: None,
                 vpc_security_group_ids: None,
-                vpc_subnet_ids: vpc_subnet_ids.into(),
+                vpc_subnet_ids: required.vpc_subnet_ids,
             }
         }
     }
@@ -3326,15 +3387,22 @@ pub mod db_snapshot {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`DbSnapshot`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DbSnapshotRequired {
+        /// `DBSnapshotIdentifier`.
+        pub db_snapshot_identifier: Value<String>,
+        /// `DBInstanceIdentifier`.
+        pub db_instance_identifier: Value<String>,
+    }
+
     impl DbSnapshot {
         /// A new `DbSnapshot` with its required properties set and the optional ones unset.
-        pub fn new(
-            db_snapshot_identifier: impl Into<Value<String>>,
-            db_instance_identifier: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: DbSnapshotRequired) -> Self {
             DbSnapshot {
-                db_instance_identifier: db_instance_identifier.into(),
-                db_snapshot_identifier: db_snapshot_identifier.into(),
+                db_instance_identifier: required.db_instance_identifier,
+                db_snapshot_identifier: required.db_snapshot_identifier,
                 tags: None,
             }
         }
@@ -3645,15 +3713,22 @@ pub mod deployment {
         pub upgrade_target_storage_config: Option<Value<bool>>,
     }
 
+    /// The required properties of a [`Deployment`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DeploymentRequired {
+        /// `BlueGreenDeploymentName`.
+        pub blue_green_deployment_name: Value<String>,
+        /// `Source`.
+        pub source: Value<String>,
+    }
+
     impl Deployment {
         /// A new `Deployment` with its required properties set and the optional ones unset.
-        pub fn new(
-            blue_green_deployment_name: impl Into<Value<String>>,
-            source: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: DeploymentRequired) -> Self {
             Deployment {
-                blue_green_deployment_name: blue_green_deployment_name.into(),
-                source: source.into(),
+                blue_green_deployment_name: required.blue_green_deployment_name,
+                source: required.source,
                 tags: None,
                 target_allocated_storage: None,
                 target_db_cluster_parameter_group_name: None,
@@ -3998,21 +4073,28 @@ pub mod integration {
         pub target_arn: Value<String>,
     }
 
+    /// The required properties of a [`Integration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct IntegrationRequired {
+        /// `SourceArn`.
+        pub source_arn: Value<String>,
+        /// `TargetArn`.
+        pub target_arn: Value<String>,
+    }
+
     impl Integration {
         /// A new `Integration` with its required properties set and the optional ones unset.
-        pub fn new(
-            source_arn: impl Into<Value<String>>,
-            target_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: IntegrationRequired) -> Self {
             Integration {
                 additional_encryption_context: None,
                 data_filter: None,
                 description: None,
                 integration_name: None,
                 kms_key_id: None,
-                source_arn: source_arn.into(),
+                source_arn: required.source_arn,
                 tags: None,
-                target_arn: target_arn.into(),
+                target_arn: required.target_arn,
             }
         }
     }
@@ -4095,18 +4177,26 @@ pub mod option_group {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`OptionGroup`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct OptionGroupRequired {
+        /// `EngineName`.
+        pub engine_name: Value<String>,
+        /// `MajorEngineVersion`.
+        pub major_engine_version: Value<String>,
+        /// `OptionGroupDescription`.
+        pub option_group_description: Value<String>,
+    }
+
     impl OptionGroup {
         /// A new `OptionGroup` with its required properties set and the optional ones unset.
-        pub fn new(
-            engine_name: impl Into<Value<String>>,
-            major_engine_version: impl Into<Value<String>>,
-            option_group_description: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: OptionGroupRequired) -> Self {
             OptionGroup {
-                engine_name: engine_name.into(),
-                major_engine_version: major_engine_version.into(),
+                engine_name: required.engine_name,
+                major_engine_version: required.major_engine_version,
                 option_configurations: None,
-                option_group_description: option_group_description.into(),
+                option_group_description: required.option_group_description,
                 option_group_name: None,
                 tags: None,
             }

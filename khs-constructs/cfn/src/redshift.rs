@@ -344,14 +344,23 @@ pub mod cluster {
         pub vpc_security_group_ids: Option<List<String>>,
     }
 
+    /// The required properties of a [`Cluster`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ClusterRequired {
+        /// `NodeType`.
+        pub node_type: Value<String>,
+        /// `MasterUsername`.
+        pub master_username: Value<String>,
+        /// `DBName`.
+        pub db_name: Value<String>,
+        /// `ClusterType`.
+        pub cluster_type: Value<String>,
+    }
+
     impl Cluster {
         /// A new `Cluster` with its required properties set and the optional ones unset.
-        pub fn new(
-            node_type: impl Into<Value<String>>,
-            master_username: impl Into<Value<String>>,
-            db_name: impl Into<Value<String>>,
-            cluster_type: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ClusterRequired) -> Self {
             Cluster {
                 allow_version_upgrade: None,
                 aqua_configuration_status: None,
@@ -364,9 +373,9 @@ pub mod cluster {
                 cluster_parameter_group_name: None,
                 cluster_security_groups: None,
                 cluster_subnet_group_name: None,
-                cluster_type: cluster_type.into(),
+                cluster_type: required.cluster_type,
                 cluster_version: None,
-                db_name: db_name.into(),
+                db_name: required.db_name,
                 defer_maintenance: None,
                 defer_maintenance_duration: None,
                 defer_maintenance_end_time: None,
@@ -386,10 +395,10 @@ pub mod cluster {
                 manual_snapshot_retention_period: None,
                 master_password_secret_kms_key_id: None,
                 master_user_password: None,
-                master_username: master_username.into(),
+                master_username: required.master_username,
                 multi_az: None,
                 namespace_resource_policy: None,
-                node_type: node_type.into(),
+                node_type: required.node_type,
                 number_of_nodes: None,
                 owner_account: None,
                 port: None,
@@ -581,15 +590,22 @@ pub mod cluster_parameter_group {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`ClusterParameterGroup`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ClusterParameterGroupRequired {
+        /// `Description`.
+        pub description: Value<String>,
+        /// `ParameterGroupFamily`.
+        pub parameter_group_family: Value<String>,
+    }
+
     impl ClusterParameterGroup {
         /// A new `ClusterParameterGroup` with its required properties set and the optional ones unset.
-        pub fn new(
-            description: impl Into<Value<String>>,
-            parameter_group_family: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ClusterParameterGroupRequired) -> Self {
             ClusterParameterGroup {
-                description: description.into(),
-                parameter_group_family: parameter_group_family.into(),
+                description: required.description,
+                parameter_group_family: required.parameter_group_family,
                 parameter_group_name: None,
                 parameters: None,
                 tags: None,
@@ -624,15 +640,22 @@ pub mod cluster_parameter_group {
         pub parameter_value: Value<String>,
     }
 
+    /// The required properties of a [`Parameter`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ParameterRequired {
+        /// `ParameterName`.
+        pub parameter_name: Value<String>,
+        /// `ParameterValue`.
+        pub parameter_value: Value<String>,
+    }
+
     impl Parameter {
         /// A new `Parameter` with its required properties set and the optional ones unset.
-        pub fn new(
-            parameter_name: impl Into<Value<String>>,
-            parameter_value: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ParameterRequired) -> Self {
             Parameter {
-                parameter_name: parameter_name.into(),
-                parameter_value: parameter_value.into(),
+                parameter_name: required.parameter_name,
+                parameter_value: required.parameter_value,
             }
         }
     }
@@ -889,20 +912,29 @@ pub mod endpoint_access {
         pub vpc_security_group_ids: List<String>,
     }
 
+    /// The required properties of a [`EndpointAccess`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct EndpointAccessRequired {
+        /// `ClusterIdentifier`.
+        pub cluster_identifier: Value<String>,
+        /// `SubnetGroupName`.
+        pub subnet_group_name: Value<String>,
+        /// `EndpointName`.
+        pub endpoint_name: Value<String>,
+        /// `VpcSecurityGroupIds`.
+        pub vpc_security_group_ids: List<String>,
+    }
+
     impl EndpointAccess {
         /// A new `EndpointAccess` with its required properties set and the optional ones unset.
-        pub fn new(
-            cluster_identifier: impl Into<Value<String>>,
-            subnet_group_name: impl Into<Value<String>>,
-            endpoint_name: impl Into<Value<String>>,
-            vpc_security_group_ids: impl Into<List<String>>,
-        ) -> Self {
+        pub fn new(required: EndpointAccessRequired) -> Self {
             EndpointAccess {
-                cluster_identifier: cluster_identifier.into(),
-                endpoint_name: endpoint_name.into(),
+                cluster_identifier: required.cluster_identifier,
+                endpoint_name: required.endpoint_name,
                 resource_owner: None,
-                subnet_group_name: subnet_group_name.into(),
-                vpc_security_group_ids: vpc_security_group_ids.into(),
+                subnet_group_name: required.subnet_group_name,
+                vpc_security_group_ids: required.vpc_security_group_ids,
             }
         }
     }
@@ -1004,15 +1036,22 @@ pub mod endpoint_authorization {
         pub vpc_ids: Option<List<String>>,
     }
 
+    /// The required properties of a [`EndpointAuthorization`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct EndpointAuthorizationRequired {
+        /// `ClusterIdentifier`.
+        pub cluster_identifier: Value<String>,
+        /// `Account`.
+        pub account: Value<String>,
+    }
+
     impl EndpointAuthorization {
         /// A new `EndpointAuthorization` with its required properties set and the optional ones unset.
-        pub fn new(
-            cluster_identifier: impl Into<Value<String>>,
-            account: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: EndpointAuthorizationRequired) -> Self {
             EndpointAuthorization {
-                account: account.into(),
-                cluster_identifier: cluster_identifier.into(),
+                account: required.account,
+                cluster_identifier: required.cluster_identifier,
                 force: None,
                 vpc_ids: None,
             }
@@ -1360,19 +1399,26 @@ pub mod integration {
         pub target_arn: Value<String>,
     }
 
+    /// The required properties of a [`Integration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct IntegrationRequired {
+        /// `SourceArn`.
+        pub source_arn: Value<String>,
+        /// `TargetArn`.
+        pub target_arn: Value<String>,
+    }
+
     impl Integration {
         /// A new `Integration` with its required properties set and the optional ones unset.
-        pub fn new(
-            source_arn: impl Into<Value<String>>,
-            target_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: IntegrationRequired) -> Self {
             Integration {
                 additional_encryption_context: None,
                 integration_name: None,
                 kms_key_id: None,
-                source_arn: source_arn.into(),
+                source_arn: required.source_arn,
                 tags: None,
-                target_arn: target_arn.into(),
+                target_arn: required.target_arn,
             }
         }
     }
@@ -1442,17 +1488,25 @@ pub mod qev2_idc_application {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`Qev2IdcApplication`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct Qev2IdcApplicationRequired {
+        /// `IdcInstanceArn`.
+        pub idc_instance_arn: Value<String>,
+        /// `Qev2IdcApplicationName`.
+        pub qev2_idc_application_name: Value<String>,
+        /// `IdcDisplayName`.
+        pub idc_display_name: Value<String>,
+    }
+
     impl Qev2IdcApplication {
         /// A new `Qev2IdcApplication` with its required properties set and the optional ones unset.
-        pub fn new(
-            idc_instance_arn: impl Into<Value<String>>,
-            qev2_idc_application_name: impl Into<Value<String>>,
-            idc_display_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: Qev2IdcApplicationRequired) -> Self {
             Qev2IdcApplication {
-                idc_display_name: idc_display_name.into(),
-                idc_instance_arn: idc_instance_arn.into(),
-                qev2_idc_application_name: qev2_idc_application_name.into(),
+                idc_display_name: required.idc_display_name,
+                idc_instance_arn: required.idc_instance_arn,
+                qev2_idc_application_name: required.qev2_idc_application_name,
                 tags: None,
             }
         }
@@ -1562,22 +1616,31 @@ pub mod redshift_idc_application {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`RedshiftIdcApplication`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct RedshiftIdcApplicationRequired {
+        /// `IdcInstanceArn`.
+        pub idc_instance_arn: Value<String>,
+        /// `RedshiftIdcApplicationName`.
+        pub redshift_idc_application_name: Value<String>,
+        /// `IdcDisplayName`.
+        pub idc_display_name: Value<String>,
+        /// `IamRoleArn`.
+        pub iam_role_arn: Value<String>,
+    }
+
     impl RedshiftIdcApplication {
         /// A new `RedshiftIdcApplication` with its required properties set and the optional ones unset.
-        pub fn new(
-            idc_instance_arn: impl Into<Value<String>>,
-            redshift_idc_application_name: impl Into<Value<String>>,
-            idc_display_name: impl Into<Value<String>>,
-            iam_role_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: RedshiftIdcApplicationRequired) -> Self {
             RedshiftIdcApplication {
                 application_type: None,
                 authorized_token_issuer_list: None,
-                iam_role_arn: iam_role_arn.into(),
-                idc_display_name: idc_display_name.into(),
-                idc_instance_arn: idc_instance_arn.into(),
+                iam_role_arn: required.iam_role_arn,
+                idc_display_name: required.idc_display_name,
+                idc_instance_arn: required.idc_instance_arn,
                 identity_namespace: None,
-                redshift_idc_application_name: redshift_idc_application_name.into(),
+                redshift_idc_application_name: required.redshift_idc_application_name,
                 service_integrations: None,
                 sso_tag_keys: None,
                 tags: None,
@@ -1979,16 +2042,23 @@ pub mod snapshot {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`Snapshot`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SnapshotRequired {
+        /// `SnapshotIdentifier`.
+        pub snapshot_identifier: Value<String>,
+        /// `ClusterIdentifier`.
+        pub cluster_identifier: Value<String>,
+    }
+
     impl Snapshot {
         /// A new `Snapshot` with its required properties set and the optional ones unset.
-        pub fn new(
-            snapshot_identifier: impl Into<Value<String>>,
-            cluster_identifier: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: SnapshotRequired) -> Self {
             Snapshot {
-                cluster_identifier: cluster_identifier.into(),
+                cluster_identifier: required.cluster_identifier,
                 manual_snapshot_retention_period: None,
-                snapshot_identifier: snapshot_identifier.into(),
+                snapshot_identifier: required.snapshot_identifier,
                 tags: None,
             }
         }

@@ -40,21 +40,30 @@ pub mod application {
         pub vpc_id: Value<String>,
     }
 
+    /// The required properties of a [`Application`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ApplicationRequired {
+        /// `EnvironmentIdentifier`.
+        pub environment_identifier: Value<String>,
+        /// `VpcId`.
+        pub vpc_id: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+        /// `ProxyType`.
+        pub proxy_type: Value<ProxyType>,
+    }
+
     impl Application {
         /// A new `Application` with its required properties set and the optional ones unset.
-        pub fn new(
-            environment_identifier: impl Into<Value<String>>,
-            vpc_id: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-            proxy_type: impl Into<Value<ProxyType>>,
-        ) -> Self {
+        pub fn new(required: ApplicationRequired) -> Self {
             Application {
                 api_gateway_proxy: None,
-                environment_identifier: environment_identifier.into(),
-                name: name.into(),
-                proxy_type: proxy_type.into(),
+                environment_identifier: required.environment_identifier,
+                name: required.name,
+                proxy_type: required.proxy_type,
                 tags: None,
-                vpc_id: vpc_id.into(),
+                vpc_id: required.vpc_id,
             }
         }
     }
@@ -349,20 +358,29 @@ pub mod route {
         pub uri_path_route: Option<UriPathRouteInput>,
     }
 
+    /// The required properties of a [`Route`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct RouteRequired {
+        /// `EnvironmentIdentifier`.
+        pub environment_identifier: Value<String>,
+        /// `ApplicationIdentifier`.
+        pub application_identifier: Value<String>,
+        /// `ServiceIdentifier`.
+        pub service_identifier: Value<String>,
+        /// `RouteType`.
+        pub route_type: Value<RouteType>,
+    }
+
     impl Route {
         /// A new `Route` with its required properties set and the optional ones unset.
-        pub fn new(
-            environment_identifier: impl Into<Value<String>>,
-            application_identifier: impl Into<Value<String>>,
-            service_identifier: impl Into<Value<String>>,
-            route_type: impl Into<Value<RouteType>>,
-        ) -> Self {
+        pub fn new(required: RouteRequired) -> Self {
             Route {
-                application_identifier: application_identifier.into(),
+                application_identifier: required.application_identifier,
                 default_route: None,
-                environment_identifier: environment_identifier.into(),
-                route_type: route_type.into(),
-                service_identifier: service_identifier.into(),
+                environment_identifier: required.environment_identifier,
+                route_type: required.route_type,
+                service_identifier: required.service_identifier,
                 tags: None,
                 uri_path_route: None,
             }
@@ -621,21 +639,30 @@ pub mod service {
         pub vpc_id: Option<Value<String>>,
     }
 
+    /// The required properties of a [`Service`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ServiceRequired {
+        /// `EnvironmentIdentifier`.
+        pub environment_identifier: Value<String>,
+        /// `ApplicationIdentifier`.
+        pub application_identifier: Value<String>,
+        /// `EndpointType`.
+        pub endpoint_type: Value<ServiceEndpointType>,
+        /// `Name`.
+        pub name: Value<String>,
+    }
+
     impl Service {
         /// A new `Service` with its required properties set and the optional ones unset.
-        pub fn new(
-            environment_identifier: impl Into<Value<String>>,
-            application_identifier: impl Into<Value<String>>,
-            endpoint_type: impl Into<Value<ServiceEndpointType>>,
-            name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ServiceRequired) -> Self {
             Service {
-                application_identifier: application_identifier.into(),
+                application_identifier: required.application_identifier,
                 description: None,
-                endpoint_type: endpoint_type.into(),
-                environment_identifier: environment_identifier.into(),
+                endpoint_type: required.endpoint_type,
+                environment_identifier: required.environment_identifier,
                 lambda_endpoint: None,
-                name: name.into(),
+                name: required.name,
                 tags: None,
                 url_endpoint: None,
                 vpc_id: None,

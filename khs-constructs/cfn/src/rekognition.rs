@@ -399,19 +399,28 @@ pub mod stream_processor {
         pub width: Value<f64>,
     }
 
+    /// The required properties of a [`BoundingBox`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct BoundingBoxRequired {
+        /// `Height`.
+        pub height: Value<f64>,
+        /// `Left`.
+        pub left: Value<f64>,
+        /// `Top`.
+        pub top: Value<f64>,
+        /// `Width`.
+        pub width: Value<f64>,
+    }
+
     impl BoundingBox {
         /// A new `BoundingBox` with its required properties set and the optional ones unset.
-        pub fn new(
-            height: impl Into<Value<f64>>,
-            left: impl Into<Value<f64>>,
-            top: impl Into<Value<f64>>,
-            width: impl Into<Value<f64>>,
-        ) -> Self {
+        pub fn new(required: BoundingBoxRequired) -> Self {
             BoundingBox {
-                height: height.into(),
-                left: left.into(),
-                top: top.into(),
-                width: width.into(),
+                height: required.height,
+                left: required.left,
+                top: required.top,
+                width: required.width,
             }
         }
     }
@@ -535,12 +544,22 @@ pub mod stream_processor {
         pub y: Value<f64>,
     }
 
+    /// The required properties of a [`Point`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct PointRequired {
+        /// `X`.
+        pub x: Value<f64>,
+        /// `Y`.
+        pub y: Value<f64>,
+    }
+
     impl Point {
         /// A new `Point` with its required properties set and the optional ones unset.
-        pub fn new(x: impl Into<Value<f64>>, y: impl Into<Value<f64>>) -> Self {
+        pub fn new(required: PointRequired) -> Self {
             Point {
-                x: x.into(),
-                y: y.into(),
+                x: required.x,
+                y: required.y,
             }
         }
     }

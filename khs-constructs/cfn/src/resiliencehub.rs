@@ -64,22 +64,30 @@ pub mod app {
         pub tags: Option<BTreeMap<String, Value<String>>>,
     }
 
+    /// The required properties of a [`App`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct AppRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `AppTemplateBody`.
+        pub app_template_body: Value<String>,
+        /// `ResourceMappings`.
+        pub resource_mappings: Vec<ResourceMapping>,
+    }
+
     impl App {
         /// A new `App` with its required properties set and the optional ones unset.
-        pub fn new(
-            name: impl Into<Value<String>>,
-            app_template_body: impl Into<Value<String>>,
-            resource_mappings: impl Into<Vec<ResourceMapping>>,
-        ) -> Self {
+        pub fn new(required: AppRequired) -> Self {
             App {
                 app_assessment_schedule: None,
-                app_template_body: app_template_body.into(),
+                app_template_body: required.app_template_body,
                 description: None,
                 event_subscriptions: None,
-                name: name.into(),
+                name: required.name,
                 permission_model: None,
                 resiliency_policy_arn: None,
-                resource_mappings: resource_mappings.into(),
+                resource_mappings: required.resource_mappings,
                 tags: None,
             }
         }
@@ -202,14 +210,24 @@ pub mod app {
         pub type_: Value<String>,
     }
 
+    /// The required properties of a [`PhysicalResourceId`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct PhysicalResourceIdRequired {
+        /// `Identifier`.
+        pub identifier: Value<String>,
+        /// `Type`.
+        pub type_: Value<String>,
+    }
+
     impl PhysicalResourceId {
         /// A new `PhysicalResourceId` with its required properties set and the optional ones unset.
-        pub fn new(identifier: impl Into<Value<String>>, type_: impl Into<Value<String>>) -> Self {
+        pub fn new(required: PhysicalResourceIdRequired) -> Self {
             PhysicalResourceId {
                 aws_account_id: None,
                 aws_region: None,
-                identifier: identifier.into(),
-                type_: type_.into(),
+                identifier: required.identifier,
+                type_: required.type_,
             }
         }
     }
@@ -449,12 +467,22 @@ pub mod resiliency_policy {
         pub rto_in_secs: Value<i64>,
     }
 
+    /// The required properties of a [`FailurePolicy`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct FailurePolicyRequired {
+        /// `RpoInSecs`.
+        pub rpo_in_secs: Value<i64>,
+        /// `RtoInSecs`.
+        pub rto_in_secs: Value<i64>,
+    }
+
     impl FailurePolicy {
         /// A new `FailurePolicy` with its required properties set and the optional ones unset.
-        pub fn new(rpo_in_secs: impl Into<Value<i64>>, rto_in_secs: impl Into<Value<i64>>) -> Self {
+        pub fn new(required: FailurePolicyRequired) -> Self {
             FailurePolicy {
-                rpo_in_secs: rpo_in_secs.into(),
-                rto_in_secs: rto_in_secs.into(),
+                rpo_in_secs: required.rpo_in_secs,
+                rto_in_secs: required.rto_in_secs,
             }
         }
     }
@@ -478,18 +506,26 @@ pub mod resiliency_policy {
         pub software: FailurePolicy,
     }
 
+    /// The required properties of a [`PolicyMap`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct PolicyMapRequired {
+        /// `AZ`.
+        pub az: FailurePolicy,
+        /// `Hardware`.
+        pub hardware: FailurePolicy,
+        /// `Software`.
+        pub software: FailurePolicy,
+    }
+
     impl PolicyMap {
         /// A new `PolicyMap` with its required properties set and the optional ones unset.
-        pub fn new(
-            az: impl Into<FailurePolicy>,
-            hardware: impl Into<FailurePolicy>,
-            software: impl Into<FailurePolicy>,
-        ) -> Self {
+        pub fn new(required: PolicyMapRequired) -> Self {
             PolicyMap {
-                az: az.into(),
-                hardware: hardware.into(),
+                az: required.az,
+                hardware: required.hardware,
                 region: None,
-                software: software.into(),
+                software: required.software,
             }
         }
     }

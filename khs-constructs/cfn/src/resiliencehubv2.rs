@@ -697,15 +697,22 @@ pub mod service {
         pub bucket_path: Value<String>,
     }
 
+    /// The required properties of a [`S3ReportOutputConfiguration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct S3ReportOutputConfigurationRequired {
+        /// `BucketOwner`.
+        pub bucket_owner: Value<String>,
+        /// `BucketPath`.
+        pub bucket_path: Value<String>,
+    }
+
     impl S3ReportOutputConfiguration {
         /// A new `S3ReportOutputConfiguration` with its required properties set and the optional ones unset.
-        pub fn new(
-            bucket_owner: impl Into<Value<String>>,
-            bucket_path: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: S3ReportOutputConfigurationRequired) -> Self {
             S3ReportOutputConfiguration {
-                bucket_owner: bucket_owner.into(),
-                bucket_path: bucket_path.into(),
+                bucket_owner: required.bucket_owner,
+                bucket_path: required.bucket_path,
             }
         }
     }
@@ -824,18 +831,26 @@ pub mod service_function {
         pub service_arn: Value<String>,
     }
 
+    /// The required properties of a [`ServiceFunction`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ServiceFunctionRequired {
+        /// `ServiceArn`.
+        pub service_arn: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+        /// `Criticality`.
+        pub criticality: Value<Criticality>,
+    }
+
     impl ServiceFunction {
         /// A new `ServiceFunction` with its required properties set and the optional ones unset.
-        pub fn new(
-            service_arn: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-            criticality: impl Into<Value<Criticality>>,
-        ) -> Self {
+        pub fn new(required: ServiceFunctionRequired) -> Self {
             ServiceFunction {
-                criticality: criticality.into(),
+                criticality: required.criticality,
                 description: None,
-                name: name.into(),
-                service_arn: service_arn.into(),
+                name: required.name,
+                service_arn: required.service_arn,
             }
         }
     }
@@ -1046,17 +1061,24 @@ pub mod user_journey {
         pub system_identifier: Value<String>,
     }
 
+    /// The required properties of a [`UserJourney`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct UserJourneyRequired {
+        /// `SystemIdentifier`.
+        pub system_identifier: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+    }
+
     impl UserJourney {
         /// A new `UserJourney` with its required properties set and the optional ones unset.
-        pub fn new(
-            system_identifier: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: UserJourneyRequired) -> Self {
             UserJourney {
                 description: None,
-                name: name.into(),
+                name: required.name,
                 policy_arn: None,
-                system_identifier: system_identifier.into(),
+                system_identifier: required.system_identifier,
             }
         }
     }

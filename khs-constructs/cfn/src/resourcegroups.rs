@@ -263,19 +263,28 @@ pub mod tag_sync_task {
         pub tag_value: Value<String>,
     }
 
+    /// The required properties of a [`TagSyncTask`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct TagSyncTaskRequired {
+        /// `Group`.
+        pub group: Value<String>,
+        /// `TagKey`.
+        pub tag_key: Value<String>,
+        /// `TagValue`.
+        pub tag_value: Value<String>,
+        /// `RoleArn`.
+        pub role_arn: Value<String>,
+    }
+
     impl TagSyncTask {
         /// A new `TagSyncTask` with its required properties set and the optional ones unset.
-        pub fn new(
-            group: impl Into<Value<String>>,
-            tag_key: impl Into<Value<String>>,
-            tag_value: impl Into<Value<String>>,
-            role_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: TagSyncTaskRequired) -> Self {
             TagSyncTask {
-                group: group.into(),
-                role_arn: role_arn.into(),
-                tag_key: tag_key.into(),
-                tag_value: tag_value.into(),
+                group: required.group,
+                role_arn: required.role_arn,
+                tag_key: required.tag_key,
+                tag_value: required.tag_value,
             }
         }
     }

@@ -306,17 +306,25 @@ pub mod robot_application {
         pub s3_key: Value<String>,
     }
 
+    /// The required properties of a [`SourceConfig`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SourceConfigRequired {
+        /// `Architecture`.
+        pub architecture: Value<Architecture>,
+        /// `S3Bucket`.
+        pub s3_bucket: Value<String>,
+        /// `S3Key`.
+        pub s3_key: Value<String>,
+    }
+
     impl SourceConfig {
         /// A new `SourceConfig` with its required properties set and the optional ones unset.
-        pub fn new(
-            architecture: impl Into<Value<Architecture>>,
-            s3_bucket: impl Into<Value<String>>,
-            s3_key: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: SourceConfigRequired) -> Self {
             SourceConfig {
-                architecture: architecture.into(),
-                s3_bucket: s3_bucket.into(),
-                s3_key: s3_key.into(),
+                architecture: required.architecture,
+                s3_bucket: required.s3_bucket,
+                s3_key: required.s3_key,
             }
         }
     }
@@ -666,17 +674,25 @@ pub mod simulation_application {
         pub s3_key: Value<String>,
     }
 
+    /// The required properties of a [`SourceConfig`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SourceConfigRequired {
+        /// `Architecture`.
+        pub architecture: Value<Architecture>,
+        /// `S3Bucket`.
+        pub s3_bucket: Value<String>,
+        /// `S3Key`.
+        pub s3_key: Value<String>,
+    }
+
     impl SourceConfig {
         /// A new `SourceConfig` with its required properties set and the optional ones unset.
-        pub fn new(
-            architecture: impl Into<Value<Architecture>>,
-            s3_bucket: impl Into<Value<String>>,
-            s3_key: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: SourceConfigRequired) -> Self {
             SourceConfig {
-                architecture: architecture.into(),
-                s3_bucket: s3_bucket.into(),
-                s3_key: s3_key.into(),
+                architecture: required.architecture,
+                s3_bucket: required.s3_bucket,
+                s3_key: required.s3_key,
             }
         }
     }

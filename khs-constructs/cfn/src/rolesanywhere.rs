@@ -39,13 +39,23 @@ pub mod crl {
         pub trust_anchor_arn: Option<Value<String>>,
     }
 
+    /// The required properties of a [`Crl`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct CrlRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `CrlData`.
+        pub crl_data: Value<String>,
+    }
+
     impl Crl {
         /// A new `Crl` with its required properties set and the optional ones unset.
-        pub fn new(name: impl Into<Value<String>>, crl_data: impl Into<Value<String>>) -> Self {
+        pub fn new(required: CrlRequired) -> Self {
             Crl {
-                crl_data: crl_data.into(),
+                crl_data: required.crl_data,
                 enabled: None,
-                name: name.into(),
+                name: required.name,
                 tags: None,
                 trust_anchor_arn: None,
             }

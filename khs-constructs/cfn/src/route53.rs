@@ -904,12 +904,22 @@ pub mod hosted_zone {
         pub vpc_region: Value<String>,
     }
 
+    /// The required properties of a [`Vpc`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct VpcRequired {
+        /// `VPCId`.
+        pub vpc_id: Value<String>,
+        /// `VPCRegion`.
+        pub vpc_region: Value<String>,
+    }
+
     impl Vpc {
         /// A new `Vpc` with its required properties set and the optional ones unset.
-        pub fn new(vpc_id: impl Into<Value<String>>, vpc_region: impl Into<Value<String>>) -> Self {
+        pub fn new(required: VpcRequired) -> Self {
             Vpc {
-                vpc_id: vpc_id.into(),
-                vpc_region: vpc_region.into(),
+                vpc_id: required.vpc_id,
+                vpc_region: required.vpc_region,
             }
         }
     }
@@ -943,19 +953,28 @@ pub mod key_signing_key {
         pub status: Value<Status>,
     }
 
+    /// The required properties of a [`KeySigningKey`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct KeySigningKeyRequired {
+        /// `Status`.
+        pub status: Value<Status>,
+        /// `HostedZoneId`.
+        pub hosted_zone_id: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+        /// `KeyManagementServiceArn`.
+        pub key_management_service_arn: Value<String>,
+    }
+
     impl KeySigningKey {
         /// A new `KeySigningKey` with its required properties set and the optional ones unset.
-        pub fn new(
-            status: impl Into<Value<Status>>,
-            hosted_zone_id: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-            key_management_service_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: KeySigningKeyRequired) -> Self {
             KeySigningKey {
-                hosted_zone_id: hosted_zone_id.into(),
-                key_management_service_arn: key_management_service_arn.into(),
-                name: name.into(),
-                status: status.into(),
+                hosted_zone_id: required.hosted_zone_id,
+                key_management_service_arn: required.key_management_service_arn,
+                name: required.name,
+                status: required.status,
             }
         }
     }
@@ -1026,15 +1045,22 @@ pub mod query_logging_config {
         pub hosted_zone_id: Value<String>,
     }
 
+    /// The required properties of a [`QueryLoggingConfig`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct QueryLoggingConfigRequired {
+        /// `HostedZoneId`.
+        pub hosted_zone_id: Value<String>,
+        /// `CloudWatchLogsLogGroupArn`.
+        pub cloud_watch_logs_log_group_arn: Value<String>,
+    }
+
     impl QueryLoggingConfig {
         /// A new `QueryLoggingConfig` with its required properties set and the optional ones unset.
-        pub fn new(
-            hosted_zone_id: impl Into<Value<String>>,
-            cloud_watch_logs_log_group_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: QueryLoggingConfigRequired) -> Self {
             QueryLoggingConfig {
-                cloud_watch_logs_log_group_arn: cloud_watch_logs_log_group_arn.into(),
-                hosted_zone_id: hosted_zone_id.into(),
+                cloud_watch_logs_log_group_arn: required.cloud_watch_logs_log_group_arn,
+                hosted_zone_id: required.hosted_zone_id,
             }
         }
     }
@@ -1174,9 +1200,19 @@ pub mod record_set {
         pub weight: Option<Value<i64>>,
     }
 
+    /// The required properties of a [`RecordSet`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct RecordSetRequired {
+        /// `Type`.
+        pub type_: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+    }
+
     impl RecordSet {
         /// A new `RecordSet` with its required properties set and the optional ones unset.
-        pub fn new(type_: impl Into<Value<String>>, name: impl Into<Value<String>>) -> Self {
+        pub fn new(required: RecordSetRequired) -> Self {
             RecordSet {
                 alias_target: None,
                 cidr_routing_config: None,
@@ -1188,12 +1224,12 @@ pub mod record_set {
                 hosted_zone_id: None,
                 hosted_zone_name: None,
                 multi_value_answer: None,
-                name: name.into(),
+                name: required.name,
                 region: None,
                 resource_records: None,
                 set_identifier: None,
                 ttl: None,
-                type_: type_.into(),
+                type_: required.type_,
                 weight: None,
             }
         }
@@ -1234,16 +1270,23 @@ pub mod record_set {
         pub hosted_zone_id: Value<String>,
     }
 
+    /// The required properties of a [`AliasTarget`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct AliasTargetRequired {
+        /// `DNSName`.
+        pub dns_name: Value<String>,
+        /// `HostedZoneId`.
+        pub hosted_zone_id: Value<String>,
+    }
+
     impl AliasTarget {
         /// A new `AliasTarget` with its required properties set and the optional ones unset.
-        pub fn new(
-            dns_name: impl Into<Value<String>>,
-            hosted_zone_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: AliasTargetRequired) -> Self {
             AliasTarget {
-                dns_name: dns_name.into(),
+                dns_name: required.dns_name,
                 evaluate_target_health: None,
-                hosted_zone_id: hosted_zone_id.into(),
+                hosted_zone_id: required.hosted_zone_id,
             }
         }
     }
@@ -1259,15 +1302,22 @@ pub mod record_set {
         pub location_name: Value<String>,
     }
 
+    /// The required properties of a [`CidrRoutingConfig`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct CidrRoutingConfigRequired {
+        /// `CollectionId`.
+        pub collection_id: Value<String>,
+        /// `LocationName`.
+        pub location_name: Value<String>,
+    }
+
     impl CidrRoutingConfig {
         /// A new `CidrRoutingConfig` with its required properties set and the optional ones unset.
-        pub fn new(
-            collection_id: impl Into<Value<String>>,
-            location_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: CidrRoutingConfigRequired) -> Self {
             CidrRoutingConfig {
-                collection_id: collection_id.into(),
-                location_name: location_name.into(),
+                collection_id: required.collection_id,
+                location_name: required.location_name,
             }
         }
     }
@@ -1283,15 +1333,22 @@ pub mod record_set {
         pub longitude: Value<String>,
     }
 
+    /// The required properties of a [`Coordinates`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct CoordinatesRequired {
+        /// `Latitude`.
+        pub latitude: Value<String>,
+        /// `Longitude`.
+        pub longitude: Value<String>,
+    }
+
     impl Coordinates {
         /// A new `Coordinates` with its required properties set and the optional ones unset.
-        pub fn new(
-            latitude: impl Into<Value<String>>,
-            longitude: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: CoordinatesRequired) -> Self {
             Coordinates {
-                latitude: latitude.into(),
-                longitude: longitude.into(),
+                latitude: required.latitude,
+                longitude: required.longitude,
             }
         }
     }
@@ -1474,16 +1531,23 @@ pub mod record_set_group {
         pub hosted_zone_id: Value<String>,
     }
 
+    /// The required properties of a [`AliasTarget`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct AliasTargetRequired {
+        /// `DNSName`.
+        pub dns_name: Value<String>,
+        /// `HostedZoneId`.
+        pub hosted_zone_id: Value<String>,
+    }
+
     impl AliasTarget {
         /// A new `AliasTarget` with its required properties set and the optional ones unset.
-        pub fn new(
-            dns_name: impl Into<Value<String>>,
-            hosted_zone_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: AliasTargetRequired) -> Self {
             AliasTarget {
-                dns_name: dns_name.into(),
+                dns_name: required.dns_name,
                 evaluate_target_health: None,
-                hosted_zone_id: hosted_zone_id.into(),
+                hosted_zone_id: required.hosted_zone_id,
             }
         }
     }
@@ -1499,15 +1563,22 @@ pub mod record_set_group {
         pub location_name: Value<String>,
     }
 
+    /// The required properties of a [`CidrRoutingConfig`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct CidrRoutingConfigRequired {
+        /// `CollectionId`.
+        pub collection_id: Value<String>,
+        /// `LocationName`.
+        pub location_name: Value<String>,
+    }
+
     impl CidrRoutingConfig {
         /// A new `CidrRoutingConfig` with its required properties set and the optional ones unset.
-        pub fn new(
-            collection_id: impl Into<Value<String>>,
-            location_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: CidrRoutingConfigRequired) -> Self {
             CidrRoutingConfig {
-                collection_id: collection_id.into(),
-                location_name: location_name.into(),
+                collection_id: required.collection_id,
+                location_name: required.location_name,
             }
         }
     }
@@ -1523,15 +1594,22 @@ pub mod record_set_group {
         pub longitude: Value<String>,
     }
 
+    /// The required properties of a [`Coordinates`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct CoordinatesRequired {
+        /// `Latitude`.
+        pub latitude: Value<String>,
+        /// `Longitude`.
+        pub longitude: Value<String>,
+    }
+
     impl Coordinates {
         /// A new `Coordinates` with its required properties set and the optional ones unset.
-        pub fn new(
-            latitude: impl Into<Value<String>>,
-            longitude: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: CoordinatesRequired) -> Self {
             Coordinates {
-                latitude: latitude.into(),
-                longitude: longitude.into(),
+                latitude: required.latitude,
+                longitude: required.longitude,
             }
         }
     }
@@ -1679,9 +1757,19 @@ pub mod record_set_group {
         pub weight: Option<Value<i64>>,
     }
 
+    /// The required properties of a [`RecordSet`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct RecordSetRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `Type`.
+        pub type_: Value<String>,
+    }
+
     impl RecordSet {
         /// A new `RecordSet` with its required properties set and the optional ones unset.
-        pub fn new(name: impl Into<Value<String>>, type_: impl Into<Value<String>>) -> Self {
+        pub fn new(required: RecordSetRequired) -> Self {
             RecordSet {
                 alias_target: None,
                 cidr_routing_config: None,
@@ -1692,12 +1780,12 @@ pub mod record_set_group {
                 hosted_zone_id: None,
                 hosted_zone_name: None,
                 multi_value_answer: None,
-                name: name.into(),
+                name: required.name,
                 region: None,
                 resource_records: None,
                 set_identifier: None,
                 ttl: None,
-                type_: type_.into(),
+                type_: required.type_,
                 weight: None,
             }
         }
@@ -1731,13 +1819,23 @@ pub mod traffic_policy {
         pub name: Value<String>,
     }
 
+    /// The required properties of a [`TrafficPolicy`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct TrafficPolicyRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `Document`.
+        pub document: Value<String>,
+    }
+
     impl TrafficPolicy {
         /// A new `TrafficPolicy` with its required properties set and the optional ones unset.
-        pub fn new(name: impl Into<Value<String>>, document: impl Into<Value<String>>) -> Self {
+        pub fn new(required: TrafficPolicyRequired) -> Self {
             TrafficPolicy {
                 comment: None,
-                document: document.into(),
-                name: name.into(),
+                document: required.document,
+                name: required.name,
             }
         }
     }
@@ -1818,21 +1916,31 @@ pub mod traffic_policy_instance {
         pub traffic_policy_version: Value<i64>,
     }
 
+    /// The required properties of a [`TrafficPolicyInstance`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct TrafficPolicyInstanceRequired {
+        /// `HostedZoneId`.
+        pub hosted_zone_id: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+        /// `TTL`.
+        pub ttl: Value<i64>,
+        /// `TrafficPolicyId`.
+        pub traffic_policy_id: Value<String>,
+        /// `TrafficPolicyVersion`.
+        pub traffic_policy_version: Value<i64>,
+    }
+
     impl TrafficPolicyInstance {
         /// A new `TrafficPolicyInstance` with its required properties set and the optional ones unset.
-        pub fn new(
-            hosted_zone_id: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-            ttl: impl Into<Value<i64>>,
-            traffic_policy_id: impl Into<Value<String>>,
-            traffic_policy_version: impl Into<Value<i64>>,
-        ) -> Self {
+        pub fn new(required: TrafficPolicyInstanceRequired) -> Self {
             TrafficPolicyInstance {
-                hosted_zone_id: hosted_zone_id.into(),
-                name: name.into(),
-                ttl: ttl.into(),
-                traffic_policy_id: traffic_policy_id.into(),
-                traffic_policy_version: traffic_policy_version.into(),
+                hosted_zone_id: required.hosted_zone_id,
+                name: required.name,
+                ttl: required.ttl,
+                traffic_policy_id: required.traffic_policy_id,
+                traffic_policy_version: required.traffic_policy_version,
             }
         }
     }

@@ -47,20 +47,28 @@ pub mod access_source {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`AccessSource`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct AccessSourceRequired {
+        /// `Cidr`.
+        pub cidr: Value<String>,
+        /// `DnsViewId`.
+        pub dns_view_id: Value<String>,
+        /// `Protocol`.
+        pub protocol: Value<DnsProtocol>,
+    }
+
     impl AccessSource {
         /// A new `AccessSource` with its required properties set and the optional ones unset.
-        pub fn new(
-            cidr: impl Into<Value<String>>,
-            dns_view_id: impl Into<Value<String>>,
-            protocol: impl Into<Value<DnsProtocol>>,
-        ) -> Self {
+        pub fn new(required: AccessSourceRequired) -> Self {
             AccessSource {
-                cidr: cidr.into(),
+                cidr: required.cidr,
                 client_token: None,
-                dns_view_id: dns_view_id.into(),
+                dns_view_id: required.dns_view_id,
                 ip_address_type: None,
                 name: None,
-                protocol: protocol.into(),
+                protocol: required.protocol,
                 tags: None,
             }
         }
@@ -341,20 +349,27 @@ pub mod dns_view {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`DnsView`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DnsViewRequired {
+        /// `GlobalResolverId`.
+        pub global_resolver_id: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+    }
+
     impl DnsView {
         /// A new `DnsView` with its required properties set and the optional ones unset.
-        pub fn new(
-            global_resolver_id: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: DnsViewRequired) -> Self {
             DnsView {
                 client_token: None,
                 description: None,
                 dnssec_validation: None,
                 edns_client_subnet: None,
                 firewall_rules_fail_open: None,
-                global_resolver_id: global_resolver_id.into(),
-                name: name.into(),
+                global_resolver_id: required.global_resolver_id,
+                name: required.name,
                 tags: None,
             }
         }
@@ -538,19 +553,26 @@ pub mod firewall_domain_list {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`FirewallDomainList`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct FirewallDomainListRequired {
+        /// `GlobalResolverId`.
+        pub global_resolver_id: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+    }
+
     impl FirewallDomainList {
         /// A new `FirewallDomainList` with its required properties set and the optional ones unset.
-        pub fn new(
-            global_resolver_id: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: FirewallDomainListRequired) -> Self {
             FirewallDomainList {
                 client_token: None,
                 description: None,
                 domain_file_url: None,
                 domains: None,
-                global_resolver_id: global_resolver_id.into(),
-                name: name.into(),
+                global_resolver_id: required.global_resolver_id,
+                name: required.name,
                 tags: None,
             }
         }
@@ -712,15 +734,23 @@ pub mod firewall_rule {
         pub q_type: Option<Value<String>>,
     }
 
+    /// The required properties of a [`FirewallRule`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct FirewallRuleRequired {
+        /// `Action`.
+        pub action: Value<FirewallRuleAction>,
+        /// `Name`.
+        pub name: Value<String>,
+        /// `DnsViewId`.
+        pub dns_view_id: Value<String>,
+    }
+
     impl FirewallRule {
         /// A new `FirewallRule` with its required properties set and the optional ones unset.
-        pub fn new(
-            action: impl Into<Value<FirewallRuleAction>>,
-            name: impl Into<Value<String>>,
-            dns_view_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: FirewallRuleRequired) -> Self {
             FirewallRule {
-                action: action.into(),
+                action: required.action,
                 block_override_dns_type: None,
                 block_override_domain: None,
                 block_override_ttl: None,
@@ -729,9 +759,9 @@ pub mod firewall_rule {
                 confidence_threshold: None,
                 description: None,
                 dns_advanced_protection: None,
-                dns_view_id: dns_view_id.into(),
+                dns_view_id: required.dns_view_id,
                 firewall_domain_list_id: None,
-                name: name.into(),
+                name: required.name,
                 priority: None,
                 q_type: None,
             }
@@ -1118,17 +1148,25 @@ pub mod hosted_zone_association {
         pub resource_arn: Value<String>,
     }
 
+    /// The required properties of a [`HostedZoneAssociation`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct HostedZoneAssociationRequired {
+        /// `HostedZoneId`.
+        pub hosted_zone_id: Value<String>,
+        /// `ResourceArn`.
+        pub resource_arn: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+    }
+
     impl HostedZoneAssociation {
         /// A new `HostedZoneAssociation` with its required properties set and the optional ones unset.
-        pub fn new(
-            hosted_zone_id: impl Into<Value<String>>,
-            resource_arn: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: HostedZoneAssociationRequired) -> Self {
             HostedZoneAssociation {
-                hosted_zone_id: hosted_zone_id.into(),
-                name: name.into(),
-                resource_arn: resource_arn.into(),
+                hosted_zone_id: required.hosted_zone_id,
+                name: required.name,
+                resource_arn: required.resource_arn,
             }
         }
     }

@@ -116,18 +116,26 @@ pub mod profile_association {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`ProfileAssociation`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ProfileAssociationRequired {
+        /// `ResourceId`.
+        pub resource_id: Value<String>,
+        /// `ProfileId`.
+        pub profile_id: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+    }
+
     impl ProfileAssociation {
         /// A new `ProfileAssociation` with its required properties set and the optional ones unset.
-        pub fn new(
-            resource_id: impl Into<Value<String>>,
-            profile_id: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ProfileAssociationRequired) -> Self {
             ProfileAssociation {
                 arn: None,
-                name: name.into(),
-                profile_id: profile_id.into(),
-                resource_id: resource_id.into(),
+                name: required.name,
+                profile_id: required.profile_id,
+                resource_id: required.resource_id,
                 tags: None,
             }
         }
@@ -193,17 +201,25 @@ pub mod profile_resource_association {
         pub resource_properties: Option<Value<String>>,
     }
 
+    /// The required properties of a [`ProfileResourceAssociation`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ProfileResourceAssociationRequired {
+        /// `ProfileId`.
+        pub profile_id: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+        /// `ResourceArn`.
+        pub resource_arn: Value<String>,
+    }
+
     impl ProfileResourceAssociation {
         /// A new `ProfileResourceAssociation` with its required properties set and the optional ones unset.
-        pub fn new(
-            profile_id: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-            resource_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ProfileResourceAssociationRequired) -> Self {
             ProfileResourceAssociation {
-                name: name.into(),
-                profile_id: profile_id.into(),
-                resource_arn: resource_arn.into(),
+                name: required.name,
+                profile_id: required.profile_id,
+                resource_arn: required.resource_arn,
                 resource_properties: None,
             }
         }

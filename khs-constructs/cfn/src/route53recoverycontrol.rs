@@ -395,17 +395,25 @@ pub mod safety_rule {
         pub wait_period_ms: Value<i64>,
     }
 
+    /// The required properties of a [`GatingRule`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct GatingRuleRequired {
+        /// `GatingControls`.
+        pub gating_controls: List<String>,
+        /// `TargetControls`.
+        pub target_controls: List<String>,
+        /// `WaitPeriodMs`.
+        pub wait_period_ms: Value<i64>,
+    }
+
     impl GatingRule {
         /// A new `GatingRule` with its required properties set and the optional ones unset.
-        pub fn new(
-            gating_controls: impl Into<List<String>>,
-            target_controls: impl Into<List<String>>,
-            wait_period_ms: impl Into<Value<i64>>,
-        ) -> Self {
+        pub fn new(required: GatingRuleRequired) -> Self {
             GatingRule {
-                gating_controls: gating_controls.into(),
-                target_controls: target_controls.into(),
-                wait_period_ms: wait_period_ms.into(),
+                gating_controls: required.gating_controls,
+                target_controls: required.target_controls,
+                wait_period_ms: required.wait_period_ms,
             }
         }
     }

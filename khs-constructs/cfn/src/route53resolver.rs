@@ -678,20 +678,28 @@ pub mod firewall_rule_group_association {
         pub vpc_id: Value<String>,
     }
 
+    /// The required properties of a [`FirewallRuleGroupAssociation`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct FirewallRuleGroupAssociationRequired {
+        /// `FirewallRuleGroupId`.
+        pub firewall_rule_group_id: Value<String>,
+        /// `VpcId`.
+        pub vpc_id: Value<String>,
+        /// `Priority`.
+        pub priority: Value<i64>,
+    }
+
     impl FirewallRuleGroupAssociation {
         /// A new `FirewallRuleGroupAssociation` with its required properties set and the optional ones unset.
-        pub fn new(
-            firewall_rule_group_id: impl Into<Value<String>>,
-            vpc_id: impl Into<Value<String>>,
-            priority: impl Into<Value<i64>>,
-        ) -> Self {
+        pub fn new(required: FirewallRuleGroupAssociationRequired) -> Self {
             FirewallRuleGroupAssociation {
-                firewall_rule_group_id: firewall_rule_group_id.into(),
+                firewall_rule_group_id: required.firewall_rule_group_id,
                 mutation_protection: None,
                 name: None,
-                priority: priority.into(),
+                priority: required.priority,
                 tags: None,
-                vpc_id: vpc_id.into(),
+                vpc_id: required.vpc_id,
             }
         }
     }
@@ -824,18 +832,26 @@ pub mod outpost_resolver {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`OutpostResolver`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct OutpostResolverRequired {
+        /// `OutpostArn`.
+        pub outpost_arn: Value<String>,
+        /// `PreferredInstanceType`.
+        pub preferred_instance_type: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+    }
+
     impl OutpostResolver {
         /// A new `OutpostResolver` with its required properties set and the optional ones unset.
-        pub fn new(
-            outpost_arn: impl Into<Value<String>>,
-            preferred_instance_type: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: OutpostResolverRequired) -> Self {
             OutpostResolver {
                 instance_count: None,
-                name: name.into(),
-                outpost_arn: outpost_arn.into(),
-                preferred_instance_type: preferred_instance_type.into(),
+                name: required.name,
+                outpost_arn: required.outpost_arn,
+                preferred_instance_type: required.preferred_instance_type,
                 tags: None,
             }
         }
@@ -1617,16 +1633,23 @@ pub mod resolver_rule_association {
         pub vpc_id: Value<String>,
     }
 
+    /// The required properties of a [`ResolverRuleAssociation`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ResolverRuleAssociationRequired {
+        /// `VPCId`.
+        pub vpc_id: Value<String>,
+        /// `ResolverRuleId`.
+        pub resolver_rule_id: Value<String>,
+    }
+
     impl ResolverRuleAssociation {
         /// A new `ResolverRuleAssociation` with its required properties set and the optional ones unset.
-        pub fn new(
-            vpc_id: impl Into<Value<String>>,
-            resolver_rule_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ResolverRuleAssociationRequired) -> Self {
             ResolverRuleAssociation {
                 name: None,
-                resolver_rule_id: resolver_rule_id.into(),
-                vpc_id: vpc_id.into(),
+                resolver_rule_id: required.resolver_rule_id,
+                vpc_id: required.vpc_id,
             }
         }
     }

@@ -131,12 +131,22 @@ pub mod inbound_external_link {
         pub filter_log: Value<f64>,
     }
 
+    /// The required properties of a [`LinkApplicationLogSampling`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct LinkApplicationLogSamplingRequired {
+        /// `ErrorLog`.
+        pub error_log: Value<f64>,
+        /// `FilterLog`.
+        pub filter_log: Value<f64>,
+    }
+
     impl LinkApplicationLogSampling {
         /// A new `LinkApplicationLogSampling` with its required properties set and the optional ones unset.
-        pub fn new(error_log: impl Into<Value<f64>>, filter_log: impl Into<Value<f64>>) -> Self {
+        pub fn new(required: LinkApplicationLogSamplingRequired) -> Self {
             LinkApplicationLogSampling {
-                error_log: error_log.into(),
-                filter_log: filter_log.into(),
+                error_log: required.error_log,
+                filter_log: required.filter_log,
             }
         }
     }
@@ -331,20 +341,28 @@ pub mod link {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`Link`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct LinkRequired {
+        /// `GatewayId`.
+        pub gateway_id: Value<String>,
+        /// `PeerGatewayId`.
+        pub peer_gateway_id: Value<String>,
+        /// `LinkLogSettings`.
+        pub link_log_settings: LinkLogSettings,
+    }
+
     impl Link {
         /// A new `Link` with its required properties set and the optional ones unset.
-        pub fn new(
-            gateway_id: impl Into<Value<String>>,
-            peer_gateway_id: impl Into<Value<String>>,
-            link_log_settings: impl Into<LinkLogSettings>,
-        ) -> Self {
+        pub fn new(required: LinkRequired) -> Self {
             Link {
-                gateway_id: gateway_id.into(),
+                gateway_id: required.gateway_id,
                 http_responder_allowed: None,
                 link_attributes: None,
-                link_log_settings: link_log_settings.into(),
+                link_log_settings: required.link_log_settings,
                 module_configuration_list: None,
-                peer_gateway_id: peer_gateway_id.into(),
+                peer_gateway_id: required.peer_gateway_id,
                 tags: None,
             }
         }
@@ -432,12 +450,22 @@ pub mod link {
         pub filter_log: Value<f64>,
     }
 
+    /// The required properties of a [`LinkApplicationLogSampling`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct LinkApplicationLogSamplingRequired {
+        /// `ErrorLog`.
+        pub error_log: Value<f64>,
+        /// `FilterLog`.
+        pub filter_log: Value<f64>,
+    }
+
     impl LinkApplicationLogSampling {
         /// A new `LinkApplicationLogSampling` with its required properties set and the optional ones unset.
-        pub fn new(error_log: impl Into<Value<f64>>, filter_log: impl Into<Value<f64>>) -> Self {
+        pub fn new(required: LinkApplicationLogSamplingRequired) -> Self {
             LinkApplicationLogSampling {
-                error_log: error_log.into(),
-                filter_log: filter_log.into(),
+                error_log: required.error_log,
+                filter_log: required.filter_log,
             }
         }
     }
@@ -649,19 +677,28 @@ pub mod link_routing_rule {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`LinkRoutingRule`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct LinkRoutingRuleRequired {
+        /// `GatewayId`.
+        pub gateway_id: Value<String>,
+        /// `LinkId`.
+        pub link_id: Value<String>,
+        /// `Priority`.
+        pub priority: Value<i64>,
+        /// `Conditions`.
+        pub conditions: RuleCondition,
+    }
+
     impl LinkRoutingRule {
         /// A new `LinkRoutingRule` with its required properties set and the optional ones unset.
-        pub fn new(
-            gateway_id: impl Into<Value<String>>,
-            link_id: impl Into<Value<String>>,
-            priority: impl Into<Value<i64>>,
-            conditions: impl Into<RuleCondition>,
-        ) -> Self {
+        pub fn new(required: LinkRoutingRuleRequired) -> Self {
             LinkRoutingRule {
-                conditions: conditions.into(),
-                gateway_id: gateway_id.into(),
-                link_id: link_id.into(),
-                priority: priority.into(),
+                conditions: required.conditions,
+                gateway_id: required.gateway_id,
+                link_id: required.link_id,
+                priority: required.priority,
                 tags: None,
             }
         }
@@ -727,12 +764,22 @@ pub mod link_routing_rule {
         pub value: Value<String>,
     }
 
+    /// The required properties of a [`QueryStringKeyValuePair`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct QueryStringKeyValuePairRequired {
+        /// `Key`.
+        pub key: Value<String>,
+        /// `Value`.
+        pub value: Value<String>,
+    }
+
     impl QueryStringKeyValuePair {
         /// A new `QueryStringKeyValuePair` with its required properties set and the optional ones unset.
-        pub fn new(key: impl Into<Value<String>>, value: impl Into<Value<String>>) -> Self {
+        pub fn new(required: QueryStringKeyValuePairRequired) -> Self {
             QueryStringKeyValuePair {
-                key: key.into(),
-                value: value.into(),
+                key: required.key,
+                value: required.value,
             }
         }
     }
@@ -815,18 +862,26 @@ pub mod outbound_external_link {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`OutboundExternalLink`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct OutboundExternalLinkRequired {
+        /// `GatewayId`.
+        pub gateway_id: Value<String>,
+        /// `PublicEndpoint`.
+        pub public_endpoint: Value<String>,
+        /// `LinkLogSettings`.
+        pub link_log_settings: LinkLogSettings,
+    }
+
     impl OutboundExternalLink {
         /// A new `OutboundExternalLink` with its required properties set and the optional ones unset.
-        pub fn new(
-            gateway_id: impl Into<Value<String>>,
-            public_endpoint: impl Into<Value<String>>,
-            link_log_settings: impl Into<LinkLogSettings>,
-        ) -> Self {
+        pub fn new(required: OutboundExternalLinkRequired) -> Self {
             OutboundExternalLink {
-                gateway_id: gateway_id.into(),
+                gateway_id: required.gateway_id,
                 link_attributes: None,
-                link_log_settings: link_log_settings.into(),
-                public_endpoint: public_endpoint.into(),
+                link_log_settings: required.link_log_settings,
+                public_endpoint: required.public_endpoint,
                 tags: None,
             }
         }
@@ -909,12 +964,22 @@ pub mod outbound_external_link {
         pub filter_log: Value<f64>,
     }
 
+    /// The required properties of a [`LinkApplicationLogSampling`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct LinkApplicationLogSamplingRequired {
+        /// `ErrorLog`.
+        pub error_log: Value<f64>,
+        /// `FilterLog`.
+        pub filter_log: Value<f64>,
+    }
+
     impl LinkApplicationLogSampling {
         /// A new `LinkApplicationLogSampling` with its required properties set and the optional ones unset.
-        pub fn new(error_log: impl Into<Value<f64>>, filter_log: impl Into<Value<f64>>) -> Self {
+        pub fn new(required: LinkApplicationLogSamplingRequired) -> Self {
             LinkApplicationLogSampling {
-                error_log: error_log.into(),
-                filter_log: filter_log.into(),
+                error_log: required.error_log,
+                filter_log: required.filter_log,
             }
         }
     }
@@ -1093,19 +1158,27 @@ pub mod requester_gateway {
         pub vpc_id: Value<String>,
     }
 
+    /// The required properties of a [`RequesterGateway`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct RequesterGatewayRequired {
+        /// `VpcId`.
+        pub vpc_id: Value<String>,
+        /// `SubnetIds`.
+        pub subnet_ids: List<String>,
+        /// `SecurityGroupIds`.
+        pub security_group_ids: List<String>,
+    }
+
     impl RequesterGateway {
         /// A new `RequesterGateway` with its required properties set and the optional ones unset.
-        pub fn new(
-            vpc_id: impl Into<Value<String>>,
-            subnet_ids: impl Into<List<String>>,
-            security_group_ids: impl Into<List<String>>,
-        ) -> Self {
+        pub fn new(required: RequesterGatewayRequired) -> Self {
             RequesterGateway {
                 description: None,
-                security_group_ids: security_group_ids.into(),
-                subnet_ids: subnet_ids.into(),
+                security_group_ids: required.security_group_ids,
+                subnet_ids: required.subnet_ids,
                 tags: None,
-                vpc_id: vpc_id.into(),
+                vpc_id: required.vpc_id,
             }
         }
     }
@@ -1252,15 +1325,25 @@ pub mod responder_gateway {
         pub vpc_id: Value<String>,
     }
 
+    /// The required properties of a [`ResponderGateway`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ResponderGatewayRequired {
+        /// `VpcId`.
+        pub vpc_id: Value<String>,
+        /// `SubnetIds`.
+        pub subnet_ids: List<String>,
+        /// `SecurityGroupIds`.
+        pub security_group_ids: List<String>,
+        /// `Port`.
+        pub port: Value<i64>,
+        /// `Protocol`.
+        pub protocol: Value<Protocol>,
+    }
+
     impl ResponderGateway {
         /// A new `ResponderGateway` with its required properties set and the optional ones unset.
-        pub fn new(
-            vpc_id: impl Into<Value<String>>,
-            subnet_ids: impl Into<List<String>>,
-            security_group_ids: impl Into<List<String>>,
-            port: impl Into<Value<i64>>,
-            protocol: impl Into<Value<Protocol>>,
-        ) -> Self {
+        pub fn new(required: ResponderGatewayRequired) -> Self {
             ResponderGateway {
                 acm_certificate_arn: None,
                 description: None,
@@ -1268,13 +1351,13 @@ pub mod responder_gateway {
                 gateway_type: None,
                 listener_config: None,
                 managed_endpoint_configuration: None,
-                port: port.into(),
-                protocol: protocol.into(),
-                security_group_ids: security_group_ids.into(),
-                subnet_ids: subnet_ids.into(),
+                port: required.port,
+                protocol: required.protocol,
+                security_group_ids: required.security_group_ids,
+                subnet_ids: required.subnet_ids,
                 tags: None,
                 trust_store_configuration: None,
-                vpc_id: vpc_id.into(),
+                vpc_id: required.vpc_id,
             }
         }
     }

@@ -330,15 +330,22 @@ pub mod access_grants_location {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`AccessGrantsLocation`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct AccessGrantsLocationRequired {
+        /// `IamRoleArn`.
+        pub iam_role_arn: Value<String>,
+        /// `LocationScope`.
+        pub location_scope: Value<String>,
+    }
+
     impl AccessGrantsLocation {
         /// A new `AccessGrantsLocation` with its required properties set and the optional ones unset.
-        pub fn new(
-            iam_role_arn: impl Into<Value<String>>,
-            location_scope: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: AccessGrantsLocationRequired) -> Self {
             AccessGrantsLocation {
-                iam_role_arn: iam_role_arn.into(),
-                location_scope: location_scope.into(),
+                iam_role_arn: required.iam_role_arn,
+                location_scope: required.location_scope,
                 tags: None,
             }
         }
@@ -1264,12 +1271,22 @@ pub mod bucket {
         pub value: Value<String>,
     }
 
+    /// The required properties of a [`FilterRule`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct FilterRuleRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `Value`.
+        pub value: Value<String>,
+    }
+
     impl FilterRule {
         /// A new `FilterRule` with its required properties set and the optional ones unset.
-        pub fn new(name: impl Into<Value<String>>, value: impl Into<Value<String>>) -> Self {
+        pub fn new(required: FilterRuleRequired) -> Self {
             FilterRule {
-                name: name.into(),
-                value: value.into(),
+                name: required.name,
+                value: required.value,
             }
         }
     }
@@ -1458,13 +1475,23 @@ pub mod bucket {
         pub function: Value<String>,
     }
 
+    /// The required properties of a [`LambdaConfiguration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct LambdaConfigurationRequired {
+        /// `Event`.
+        pub event: Value<String>,
+        /// `Function`.
+        pub function: Value<String>,
+    }
+
     impl LambdaConfiguration {
         /// A new `LambdaConfiguration` with its required properties set and the optional ones unset.
-        pub fn new(event: impl Into<Value<String>>, function: impl Into<Value<String>>) -> Self {
+        pub fn new(required: LambdaConfigurationRequired) -> Self {
             LambdaConfiguration {
-                event: event.into(),
+                event: required.event,
                 filter: None,
-                function: function.into(),
+                function: required.function,
             }
         }
     }
@@ -1943,13 +1970,23 @@ pub mod bucket {
         pub queue: Value<String>,
     }
 
+    /// The required properties of a [`QueueConfiguration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct QueueConfigurationRequired {
+        /// `Event`.
+        pub event: Value<String>,
+        /// `Queue`.
+        pub queue: Value<String>,
+    }
+
     impl QueueConfiguration {
         /// A new `QueueConfiguration` with its required properties set and the optional ones unset.
-        pub fn new(event: impl Into<Value<String>>, queue: impl Into<Value<String>>) -> Self {
+        pub fn new(required: QueueConfigurationRequired) -> Self {
             QueueConfiguration {
-                event: event.into(),
+                event: required.event,
                 filter: None,
-                queue: queue.into(),
+                queue: required.queue,
             }
         }
     }
@@ -2510,16 +2547,23 @@ pub mod bucket {
         pub table_namespace: Option<Value<String>>,
     }
 
+    /// The required properties of a [`S3TablesDestination`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct S3TablesDestinationRequired {
+        /// `TableBucketArn`.
+        pub table_bucket_arn: Value<String>,
+        /// `TableName`.
+        pub table_name: Value<String>,
+    }
+
     impl S3TablesDestination {
         /// A new `S3TablesDestination` with its required properties set and the optional ones unset.
-        pub fn new(
-            table_bucket_arn: impl Into<Value<String>>,
-            table_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: S3TablesDestinationRequired) -> Self {
             S3TablesDestination {
                 table_arn: None,
-                table_bucket_arn: table_bucket_arn.into(),
-                table_name: table_name.into(),
+                table_bucket_arn: required.table_bucket_arn,
+                table_name: required.table_name,
                 table_namespace: None,
             }
         }
@@ -2680,13 +2724,23 @@ pub mod bucket {
         pub topic: Value<String>,
     }
 
+    /// The required properties of a [`TopicConfiguration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct TopicConfigurationRequired {
+        /// `Event`.
+        pub event: Value<String>,
+        /// `Topic`.
+        pub topic: Value<String>,
+    }
+
     impl TopicConfiguration {
         /// A new `TopicConfiguration` with its required properties set and the optional ones unset.
-        pub fn new(event: impl Into<Value<String>>, topic: impl Into<Value<String>>) -> Self {
+        pub fn new(required: TopicConfigurationRequired) -> Self {
             TopicConfiguration {
-                event: event.into(),
+                event: required.event,
                 filter: None,
-                topic: topic.into(),
+                topic: required.topic,
             }
         }
     }
@@ -4370,20 +4424,29 @@ pub mod storage_lens {
         pub prefix: Option<Value<String>>,
     }
 
+    /// The required properties of a [`S3BucketDestination`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct S3BucketDestinationRequired {
+        /// `AccountId`.
+        pub account_id: Value<String>,
+        /// `Arn`.
+        pub arn: Value<String>,
+        /// `Format`.
+        pub format: Value<Format>,
+        /// `OutputSchemaVersion`.
+        pub output_schema_version: Value<OutputSchemaVersion>,
+    }
+
     impl S3BucketDestination {
         /// A new `S3BucketDestination` with its required properties set and the optional ones unset.
-        pub fn new(
-            account_id: impl Into<Value<String>>,
-            arn: impl Into<Value<String>>,
-            format: impl Into<Value<Format>>,
-            output_schema_version: impl Into<Value<OutputSchemaVersion>>,
-        ) -> Self {
+        pub fn new(required: S3BucketDestinationRequired) -> Self {
             S3BucketDestination {
-                account_id: account_id.into(),
-                arn: arn.into(),
+                account_id: required.account_id,
+                arn: required.arn,
                 encryption: None,
-                format: format.into(),
-                output_schema_version: output_schema_version.into(),
+                format: required.format,
+                output_schema_version: required.output_schema_version,
                 prefix: None,
             }
         }

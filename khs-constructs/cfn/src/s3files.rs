@@ -112,17 +112,25 @@ pub mod access_point {
         pub permissions: Value<String>,
     }
 
+    /// The required properties of a [`CreationPermissions`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct CreationPermissionsRequired {
+        /// `OwnerGid`.
+        pub owner_gid: Value<String>,
+        /// `OwnerUid`.
+        pub owner_uid: Value<String>,
+        /// `Permissions`.
+        pub permissions: Value<String>,
+    }
+
     impl CreationPermissions {
         /// A new `CreationPermissions` with its required properties set and the optional ones unset.
-        pub fn new(
-            owner_gid: impl Into<Value<String>>,
-            owner_uid: impl Into<Value<String>>,
-            permissions: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: CreationPermissionsRequired) -> Self {
             CreationPermissions {
-                owner_gid: owner_gid.into(),
-                owner_uid: owner_uid.into(),
-                permissions: permissions.into(),
+                owner_gid: required.owner_gid,
+                owner_uid: required.owner_uid,
+                permissions: required.permissions,
             }
         }
     }
@@ -143,13 +151,23 @@ pub mod access_point {
         pub uid: Value<String>,
     }
 
+    /// The required properties of a [`PosixUser`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct PosixUserRequired {
+        /// `Gid`.
+        pub gid: Value<String>,
+        /// `Uid`.
+        pub uid: Value<String>,
+    }
+
     impl PosixUser {
         /// A new `PosixUser` with its required properties set and the optional ones unset.
-        pub fn new(gid: impl Into<Value<String>>, uid: impl Into<Value<String>>) -> Self {
+        pub fn new(required: PosixUserRequired) -> Self {
             PosixUser {
-                gid: gid.into(),
+                gid: required.gid,
                 secondary_gids: None,
-                uid: uid.into(),
+                uid: required.uid,
             }
         }
     }
@@ -238,16 +256,26 @@ pub mod file_system {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`FileSystem`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct FileSystemRequired {
+        /// `Bucket`.
+        pub bucket: Value<String>,
+        /// `RoleArn`.
+        pub role_arn: Value<String>,
+    }
+
     impl FileSystem {
         /// A new `FileSystem` with its required properties set and the optional ones unset.
-        pub fn new(bucket: impl Into<Value<String>>, role_arn: impl Into<Value<String>>) -> Self {
+        pub fn new(required: FileSystemRequired) -> Self {
             FileSystem {
                 accept_bucket_warning: None,
-                bucket: bucket.into(),
+                bucket: required.bucket,
                 client_token: None,
                 kms_key_id: None,
                 prefix: None,
-                role_arn: role_arn.into(),
+                role_arn: required.role_arn,
                 synchronization_configuration: None,
                 tags: None,
             }
@@ -519,19 +547,26 @@ pub mod mount_target {
         pub subnet_id: Value<String>,
     }
 
+    /// The required properties of a [`MountTarget`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct MountTargetRequired {
+        /// `FileSystemId`.
+        pub file_system_id: Value<String>,
+        /// `SubnetId`.
+        pub subnet_id: Value<String>,
+    }
+
     impl MountTarget {
         /// A new `MountTarget` with its required properties set and the optional ones unset.
-        pub fn new(
-            file_system_id: impl Into<Value<String>>,
-            subnet_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: MountTargetRequired) -> Self {
             MountTarget {
-                file_system_id: file_system_id.into(),
+                file_system_id: required.file_system_id,
                 ip_address_type: None,
                 ipv4_address: None,
                 ipv6_address: None,
                 security_groups: None,
-                subnet_id: subnet_id.into(),
+                subnet_id: required.subnet_id,
             }
         }
     }

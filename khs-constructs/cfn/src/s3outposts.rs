@@ -32,18 +32,26 @@ pub mod access_point {
         pub vpc_configuration: VpcConfiguration,
     }
 
+    /// The required properties of a [`AccessPoint`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct AccessPointRequired {
+        /// `Bucket`.
+        pub bucket: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+        /// `VpcConfiguration`.
+        pub vpc_configuration: VpcConfiguration,
+    }
+
     impl AccessPoint {
         /// A new `AccessPoint` with its required properties set and the optional ones unset.
-        pub fn new(
-            bucket: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-            vpc_configuration: impl Into<VpcConfiguration>,
-        ) -> Self {
+        pub fn new(required: AccessPointRequired) -> Self {
             AccessPoint {
-                bucket: bucket.into(),
-                name: name.into(),
+                bucket: required.bucket,
+                name: required.name,
                 policy: None,
-                vpc_configuration: vpc_configuration.into(),
+                vpc_configuration: required.vpc_configuration,
             }
         }
     }
@@ -130,16 +138,23 @@ pub mod bucket {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`Bucket`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct BucketRequired {
+        /// `BucketName`.
+        pub bucket_name: Value<String>,
+        /// `OutpostId`.
+        pub outpost_id: Value<String>,
+    }
+
     impl Bucket {
         /// A new `Bucket` with its required properties set and the optional ones unset.
-        pub fn new(
-            bucket_name: impl Into<Value<String>>,
-            outpost_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: BucketRequired) -> Self {
             Bucket {
-                bucket_name: bucket_name.into(),
+                bucket_name: required.bucket_name,
                 lifecycle_configuration: None,
-                outpost_id: outpost_id.into(),
+                outpost_id: required.outpost_id,
                 tags: None,
             }
         }
@@ -403,20 +418,28 @@ pub mod endpoint {
         pub subnet_id: Value<String>,
     }
 
+    /// The required properties of a [`Endpoint`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct EndpointRequired {
+        /// `OutpostId`.
+        pub outpost_id: Value<String>,
+        /// `SecurityGroupId`.
+        pub security_group_id: Value<String>,
+        /// `SubnetId`.
+        pub subnet_id: Value<String>,
+    }
+
     impl Endpoint {
         /// A new `Endpoint` with its required properties set and the optional ones unset.
-        pub fn new(
-            outpost_id: impl Into<Value<String>>,
-            security_group_id: impl Into<Value<String>>,
-            subnet_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: EndpointRequired) -> Self {
             Endpoint {
                 access_type: None,
                 customer_owned_ipv4_pool: None,
                 failed_reason: None,
-                outpost_id: outpost_id.into(),
-                security_group_id: security_group_id.into(),
-                subnet_id: subnet_id.into(),
+                outpost_id: required.outpost_id,
+                security_group_id: required.security_group_id,
+                subnet_id: required.subnet_id,
             }
         }
     }

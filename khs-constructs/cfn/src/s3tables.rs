@@ -24,15 +24,22 @@ pub mod namespace {
         pub table_bucket_arn: Value<String>,
     }
 
+    /// The required properties of a [`Namespace`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct NamespaceRequired {
+        /// `Namespace`.
+        pub namespace: Value<String>,
+        /// `TableBucketARN`.
+        pub table_bucket_arn: Value<String>,
+    }
+
     impl Namespace {
         /// A new `Namespace` with its required properties set and the optional ones unset.
-        pub fn new(
-            namespace: impl Into<Value<String>>,
-            table_bucket_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: NamespaceRequired) -> Self {
             Namespace {
-                namespace: namespace.into(),
-                table_bucket_arn: table_bucket_arn.into(),
+                namespace: required.namespace,
+                table_bucket_arn: required.table_bucket_arn,
             }
         }
     }
@@ -116,23 +123,32 @@ pub mod table {
         pub without_metadata: Option<Value<WithoutMetadata>>,
     }
 
+    /// The required properties of a [`Table`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct TableRequired {
+        /// `TableBucketARN`.
+        pub table_bucket_arn: Value<String>,
+        /// `Namespace`.
+        pub namespace: Value<String>,
+        /// `TableName`.
+        pub table_name: Value<String>,
+        /// `OpenTableFormat`.
+        pub open_table_format: Value<OpenTableFormat>,
+    }
+
     impl Table {
         /// A new `Table` with its required properties set and the optional ones unset.
-        pub fn new(
-            table_bucket_arn: impl Into<Value<String>>,
-            namespace: impl Into<Value<String>>,
-            table_name: impl Into<Value<String>>,
-            open_table_format: impl Into<Value<OpenTableFormat>>,
-        ) -> Self {
+        pub fn new(required: TableRequired) -> Self {
             Table {
                 compaction: None,
                 iceberg_metadata: None,
-                namespace: namespace.into(),
-                open_table_format: open_table_format.into(),
+                namespace: required.namespace,
+                open_table_format: required.open_table_format,
                 snapshot_management: None,
                 storage_class_configuration: None,
-                table_bucket_arn: table_bucket_arn.into(),
-                table_name: table_name.into(),
+                table_bucket_arn: required.table_bucket_arn,
+                table_name: required.table_name,
                 tags: None,
                 without_metadata: None,
             }
@@ -259,18 +275,26 @@ pub mod table {
         pub transform: Value<String>,
     }
 
+    /// The required properties of a [`IcebergPartitionField`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct IcebergPartitionFieldRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `SourceId`.
+        pub source_id: Value<i64>,
+        /// `Transform`.
+        pub transform: Value<String>,
+    }
+
     impl IcebergPartitionField {
         /// A new `IcebergPartitionField` with its required properties set and the optional ones unset.
-        pub fn new(
-            name: impl Into<Value<String>>,
-            source_id: impl Into<Value<i64>>,
-            transform: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: IcebergPartitionFieldRequired) -> Self {
             IcebergPartitionField {
                 field_id: None,
-                name: name.into(),
-                source_id: source_id.into(),
-                transform: transform.into(),
+                name: required.name,
+                source_id: required.source_id,
+                transform: required.transform,
             }
         }
     }
@@ -429,14 +453,24 @@ pub mod table {
         pub type_: Value<String>,
     }
 
+    /// The required properties of a [`SchemaField`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SchemaFieldRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `Type`.
+        pub type_: Value<String>,
+    }
+
     impl SchemaField {
         /// A new `SchemaField` with its required properties set and the optional ones unset.
-        pub fn new(name: impl Into<Value<String>>, type_: impl Into<Value<String>>) -> Self {
+        pub fn new(required: SchemaFieldRequired) -> Self {
             SchemaField {
                 id: None,
-                name: name.into(),
+                name: required.name,
                 required: None,
-                type_: type_.into(),
+                type_: required.type_,
             }
         }
     }

@@ -243,20 +243,28 @@ pub mod action {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`Action`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ActionRequired {
+        /// `ActionName`.
+        pub action_name: Value<String>,
+        /// `ActionType`.
+        pub action_type: Value<String>,
+        /// `Source`.
+        pub source: ActionSource,
+    }
+
     impl Action {
         /// A new `Action` with its required properties set and the optional ones unset.
-        pub fn new(
-            action_name: impl Into<Value<String>>,
-            action_type: impl Into<Value<String>>,
-            source: impl Into<ActionSource>,
-        ) -> Self {
+        pub fn new(required: ActionRequired) -> Self {
             Action {
-                action_name: action_name.into(),
-                action_type: action_type.into(),
+                action_name: required.action_name,
+                action_type: required.action_type,
                 description: None,
                 metadata_properties: None,
                 properties: None,
-                source: source.into(),
+                source: required.source,
                 status: None,
                 tags: None,
             }
@@ -588,15 +596,22 @@ pub mod algorithm {
         pub min_value: Value<String>,
     }
 
+    /// The required properties of a [`ContinuousParameterRangeSpecification`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ContinuousParameterRangeSpecificationRequired {
+        /// `MaxValue`.
+        pub max_value: Value<String>,
+        /// `MinValue`.
+        pub min_value: Value<String>,
+    }
+
     impl ContinuousParameterRangeSpecification {
         /// A new `ContinuousParameterRangeSpecification` with its required properties set and the optional ones unset.
-        pub fn new(
-            max_value: impl Into<Value<String>>,
-            min_value: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ContinuousParameterRangeSpecificationRequired) -> Self {
             ContinuousParameterRangeSpecification {
-                max_value: max_value.into(),
-                min_value: min_value.into(),
+                max_value: required.max_value,
+                min_value: required.min_value,
             }
         }
     }
@@ -741,15 +756,22 @@ pub mod algorithm {
         pub min_value: Value<String>,
     }
 
+    /// The required properties of a [`IntegerParameterRangeSpecification`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct IntegerParameterRangeSpecificationRequired {
+        /// `MaxValue`.
+        pub max_value: Value<String>,
+        /// `MinValue`.
+        pub min_value: Value<String>,
+    }
+
     impl IntegerParameterRangeSpecification {
         /// A new `IntegerParameterRangeSpecification` with its required properties set and the optional ones unset.
-        pub fn new(
-            max_value: impl Into<Value<String>>,
-            min_value: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: IntegerParameterRangeSpecificationRequired) -> Self {
             IntegerParameterRangeSpecification {
-                max_value: max_value.into(),
-                min_value: min_value.into(),
+                max_value: required.max_value,
+                min_value: required.min_value,
             }
         }
     }
@@ -765,12 +787,22 @@ pub mod algorithm {
         pub regex: Value<String>,
     }
 
+    /// The required properties of a [`MetricDefinition`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct MetricDefinitionRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `Regex`.
+        pub regex: Value<String>,
+    }
+
     impl MetricDefinition {
         /// A new `MetricDefinition` with its required properties set and the optional ones unset.
-        pub fn new(name: impl Into<Value<String>>, regex: impl Into<Value<String>>) -> Self {
+        pub fn new(required: MetricDefinitionRequired) -> Self {
             MetricDefinition {
-                name: name.into(),
-                regex: regex.into(),
+                name: required.name,
+                regex: required.regex,
             }
         }
     }
@@ -3662,22 +3694,31 @@ pub mod app {
         pub user_profile_name: Value<String>,
     }
 
+    /// The required properties of a [`App`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct AppRequired {
+        /// `AppName`.
+        pub app_name: Value<String>,
+        /// `AppType`.
+        pub app_type: Value<AppType>,
+        /// `DomainId`.
+        pub domain_id: Value<String>,
+        /// `UserProfileName`.
+        pub user_profile_name: Value<String>,
+    }
+
     impl App {
         /// A new `App` with its required properties set and the optional ones unset.
-        pub fn new(
-            app_name: impl Into<Value<String>>,
-            app_type: impl Into<Value<AppType>>,
-            domain_id: impl Into<Value<String>>,
-            user_profile_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: AppRequired) -> Self {
             App {
-                app_name: app_name.into(),
-                app_type: app_type.into(),
-                domain_id: domain_id.into(),
+                app_name: required.app_name,
+                app_type: required.app_type,
+                domain_id: required.domain_id,
                 recovery_mode: None,
                 resource_spec: None,
                 tags: None,
-                user_profile_name: user_profile_name.into(),
+                user_profile_name: required.user_profile_name,
             }
         }
     }
@@ -4613,12 +4654,22 @@ pub mod app_image_config {
         pub value: Value<String>,
     }
 
+    /// The required properties of a [`CustomImageContainerEnvironmentVariable`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct CustomImageContainerEnvironmentVariableRequired {
+        /// `Key`.
+        pub key: Value<String>,
+        /// `Value`.
+        pub value: Value<String>,
+    }
+
     impl CustomImageContainerEnvironmentVariable {
         /// A new `CustomImageContainerEnvironmentVariable` with its required properties set and the optional ones unset.
-        pub fn new(key: impl Into<Value<String>>, value: impl Into<Value<String>>) -> Self {
+        pub fn new(required: CustomImageContainerEnvironmentVariableRequired) -> Self {
             CustomImageContainerEnvironmentVariable {
-                key: key.into(),
-                value: value.into(),
+                key: required.key,
+                value: required.value,
             }
         }
     }
@@ -5302,22 +5353,30 @@ pub mod cluster {
         pub training_plan_arn: Option<Value<String>>,
     }
 
+    /// The required properties of a [`ClusterInstanceGroup`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ClusterInstanceGroupRequired {
+        /// `ExecutionRole`.
+        pub execution_role: Value<String>,
+        /// `InstanceCount`.
+        pub instance_count: Value<i64>,
+        /// `InstanceGroupName`.
+        pub instance_group_name: Value<String>,
+    }
+
     impl ClusterInstanceGroup {
         /// A new `ClusterInstanceGroup` with its required properties set and the optional ones unset.
-        pub fn new(
-            execution_role: impl Into<Value<String>>,
-            instance_count: impl Into<Value<i64>>,
-            instance_group_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ClusterInstanceGroupRequired) -> Self {
             ClusterInstanceGroup {
                 auto_patch_config: None,
                 capacity_requirements: None,
                 current_count: None,
-                execution_role: execution_role.into(),
+                execution_role: required.execution_role,
                 image_id: None,
                 image_release_version: None,
-                instance_count: instance_count.into(),
-                instance_group_name: instance_group_name.into(),
+                instance_count: required.instance_count,
+                instance_group_name: required.instance_group_name,
                 instance_requirements: None,
                 instance_storage_configs: None,
                 instance_type: None,
@@ -5486,22 +5545,31 @@ pub mod cluster {
         pub training_plan_arn: Option<Value<String>>,
     }
 
+    /// The required properties of a [`ClusterRestrictedInstanceGroup`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ClusterRestrictedInstanceGroupRequired {
+        /// `ExecutionRole`.
+        pub execution_role: Value<String>,
+        /// `InstanceCount`.
+        pub instance_count: Value<i64>,
+        /// `InstanceGroupName`.
+        pub instance_group_name: Value<String>,
+        /// `InstanceType`.
+        pub instance_type: Value<String>,
+    }
+
     impl ClusterRestrictedInstanceGroup {
         /// A new `ClusterRestrictedInstanceGroup` with its required properties set and the optional ones unset.
-        pub fn new(
-            execution_role: impl Into<Value<String>>,
-            instance_count: impl Into<Value<i64>>,
-            instance_group_name: impl Into<Value<String>>,
-            instance_type: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ClusterRestrictedInstanceGroupRequired) -> Self {
             ClusterRestrictedInstanceGroup {
                 current_count: None,
                 environment_config: None,
-                execution_role: execution_role.into(),
-                instance_count: instance_count.into(),
-                instance_group_name: instance_group_name.into(),
+                execution_role: required.execution_role,
+                instance_count: required.instance_count,
+                instance_group_name: required.instance_group_name,
                 instance_storage_configs: None,
-                instance_type: instance_type.into(),
+                instance_type: required.instance_type,
                 on_start_deep_health_checks: None,
                 override_vpc_config: None,
                 threads_per_core: None,
@@ -5597,15 +5665,22 @@ pub mod cluster {
         pub size_in_gi_b: Value<i64>,
     }
 
+    /// The required properties of a [`FSxLustreConfig`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct FSxLustreConfigRequired {
+        /// `PerUnitStorageThroughput`.
+        pub per_unit_storage_throughput: Value<i64>,
+        /// `SizeInGiB`.
+        pub size_in_gi_b: Value<i64>,
+    }
+
     impl FSxLustreConfig {
         /// A new `FSxLustreConfig` with its required properties set and the optional ones unset.
-        pub fn new(
-            per_unit_storage_throughput: impl Into<Value<i64>>,
-            size_in_gi_b: impl Into<Value<i64>>,
-        ) -> Self {
+        pub fn new(required: FSxLustreConfigRequired) -> Self {
             FSxLustreConfig {
-                per_unit_storage_throughput: per_unit_storage_throughput.into(),
-                size_in_gi_b: size_in_gi_b.into(),
+                per_unit_storage_throughput: required.per_unit_storage_throughput,
+                size_in_gi_b: required.size_in_gi_b,
             }
         }
     }
@@ -5770,15 +5845,22 @@ pub mod cluster {
         pub subnets: List<String>,
     }
 
+    /// The required properties of a [`VpcConfig`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct VpcConfigRequired {
+        /// `SecurityGroupIds`.
+        pub security_group_ids: List<String>,
+        /// `Subnets`.
+        pub subnets: List<String>,
+    }
+
     impl VpcConfig {
         /// A new `VpcConfig` with its required properties set and the optional ones unset.
-        pub fn new(
-            security_group_ids: impl Into<List<String>>,
-            subnets: impl Into<List<String>>,
-        ) -> Self {
+        pub fn new(required: VpcConfigRequired) -> Self {
             VpcConfig {
-                security_group_ids: security_group_ids.into(),
-                subnets: subnets.into(),
+                security_group_ids: required.security_group_ids,
+                subnets: required.subnets,
             }
         }
     }
@@ -6089,18 +6171,26 @@ pub mod cluster_scheduler_config {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`ClusterSchedulerConfig`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ClusterSchedulerConfigRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `ClusterArn`.
+        pub cluster_arn: Value<String>,
+        /// `SchedulerConfig`.
+        pub scheduler_config: SchedulerConfig,
+    }
+
     impl ClusterSchedulerConfig {
         /// A new `ClusterSchedulerConfig` with its required properties set and the optional ones unset.
-        pub fn new(
-            name: impl Into<Value<String>>,
-            cluster_arn: impl Into<Value<String>>,
-            scheduler_config: impl Into<SchedulerConfig>,
-        ) -> Self {
+        pub fn new(required: ClusterSchedulerConfigRequired) -> Self {
             ClusterSchedulerConfig {
-                cluster_arn: cluster_arn.into(),
+                cluster_arn: required.cluster_arn,
                 description: None,
-                name: name.into(),
-                scheduler_config: scheduler_config.into(),
+                name: required.name,
+                scheduler_config: required.scheduler_config,
                 tags: None,
             }
         }
@@ -6403,21 +6493,30 @@ pub mod compute_quota {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`ComputeQuota`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ComputeQuotaRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `ClusterArn`.
+        pub cluster_arn: Value<String>,
+        /// `ComputeQuotaConfig`.
+        pub compute_quota_config: ComputeQuotaConfig,
+        /// `ComputeQuotaTarget`.
+        pub compute_quota_target: ComputeQuotaTarget,
+    }
+
     impl ComputeQuota {
         /// A new `ComputeQuota` with its required properties set and the optional ones unset.
-        pub fn new(
-            name: impl Into<Value<String>>,
-            cluster_arn: impl Into<Value<String>>,
-            compute_quota_config: impl Into<ComputeQuotaConfig>,
-            compute_quota_target: impl Into<ComputeQuotaTarget>,
-        ) -> Self {
+        pub fn new(required: ComputeQuotaRequired) -> Self {
             ComputeQuota {
                 activation_state: None,
-                cluster_arn: cluster_arn.into(),
-                compute_quota_config: compute_quota_config.into(),
-                compute_quota_target: compute_quota_target.into(),
+                cluster_arn: required.cluster_arn,
+                compute_quota_config: required.compute_quota_config,
+                compute_quota_target: required.compute_quota_target,
                 description: None,
-                name: name.into(),
+                name: required.name,
                 tags: None,
             }
         }
@@ -7749,19 +7848,27 @@ pub mod context {
         pub tags: Option<Vec<Tags>>,
     }
 
+    /// The required properties of a [`Context`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ContextRequired {
+        /// `ContextName`.
+        pub context_name: Value<String>,
+        /// `ContextType`.
+        pub context_type: Value<String>,
+        /// `Source`.
+        pub source: Source,
+    }
+
     impl Context {
         /// A new `Context` with its required properties set and the optional ones unset.
-        pub fn new(
-            context_name: impl Into<Value<String>>,
-            context_type: impl Into<Value<String>>,
-            source: impl Into<Source>,
-        ) -> Self {
+        pub fn new(required: ContextRequired) -> Self {
             Context {
-                context_name: context_name.into(),
-                context_type: context_type.into(),
+                context_name: required.context_name,
+                context_type: required.context_type,
                 description: None,
                 properties: None,
-                source: source.into(),
+                source: required.source,
                 tags: None,
             }
         }
@@ -7846,12 +7953,22 @@ pub mod context {
         pub value: Value<String>,
     }
 
+    /// The required properties of a [`Tags`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct TagsRequired {
+        /// `Key`.
+        pub key: Value<String>,
+        /// `Value`.
+        pub value: Value<String>,
+    }
+
     impl Tags {
         /// A new `Tags` with its required properties set and the optional ones unset.
-        pub fn new(key: impl Into<Value<String>>, value: impl Into<Value<String>>) -> Self {
+        pub fn new(required: TagsRequired) -> Self {
             Tags {
-                key: key.into(),
-                value: value.into(),
+                key: required.key,
+                value: required.value,
             }
         }
     }
@@ -8016,18 +8133,26 @@ pub mod data_quality_job_definition {
         pub s3_input_mode: Option<Value<S3InputMode>>,
     }
 
+    /// The required properties of a [`BatchTransformInput`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct BatchTransformInputRequired {
+        /// `DataCapturedDestinationS3Uri`.
+        pub data_captured_destination_s3_uri: Value<String>,
+        /// `DatasetFormat`.
+        pub dataset_format: DatasetFormat,
+        /// `LocalPath`.
+        pub local_path: Value<String>,
+    }
+
     impl BatchTransformInput {
         /// A new `BatchTransformInput` with its required properties set and the optional ones unset.
-        pub fn new(
-            data_captured_destination_s3_uri: impl Into<Value<String>>,
-            dataset_format: impl Into<DatasetFormat>,
-            local_path: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: BatchTransformInputRequired) -> Self {
             BatchTransformInput {
-                data_captured_destination_s3_uri: data_captured_destination_s3_uri.into(),
-                dataset_format: dataset_format.into(),
+                data_captured_destination_s3_uri: required.data_captured_destination_s3_uri,
+                dataset_format: required.dataset_format,
                 exclude_features_attribute: None,
-                local_path: local_path.into(),
+                local_path: required.local_path,
                 s3_data_distribution_type: None,
                 s3_input_mode: None,
             }
@@ -8053,18 +8178,26 @@ pub mod data_quality_job_definition {
         pub volume_size_in_gb: Value<i64>,
     }
 
+    /// The required properties of a [`ClusterConfig`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ClusterConfigRequired {
+        /// `InstanceCount`.
+        pub instance_count: Value<i64>,
+        /// `InstanceType`.
+        pub instance_type: Value<String>,
+        /// `VolumeSizeInGB`.
+        pub volume_size_in_gb: Value<i64>,
+    }
+
     impl ClusterConfig {
         /// A new `ClusterConfig` with its required properties set and the optional ones unset.
-        pub fn new(
-            instance_count: impl Into<Value<i64>>,
-            instance_type: impl Into<Value<String>>,
-            volume_size_in_gb: impl Into<Value<i64>>,
-        ) -> Self {
+        pub fn new(required: ClusterConfigRequired) -> Self {
             ClusterConfig {
-                instance_count: instance_count.into(),
-                instance_type: instance_type.into(),
+                instance_count: required.instance_count,
+                instance_type: required.instance_type,
                 volume_kms_key_id: None,
-                volume_size_in_gb: volume_size_in_gb.into(),
+                volume_size_in_gb: required.volume_size_in_gb,
             }
         }
     }
@@ -8273,16 +8406,23 @@ pub mod data_quality_job_definition {
         pub s3_input_mode: Option<Value<S3InputMode>>,
     }
 
+    /// The required properties of a [`EndpointInput`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct EndpointInputRequired {
+        /// `EndpointName`.
+        pub endpoint_name: Value<String>,
+        /// `LocalPath`.
+        pub local_path: Value<String>,
+    }
+
     impl EndpointInput {
         /// A new `EndpointInput` with its required properties set and the optional ones unset.
-        pub fn new(
-            endpoint_name: impl Into<Value<String>>,
-            local_path: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: EndpointInputRequired) -> Self {
             EndpointInput {
-                endpoint_name: endpoint_name.into(),
+                endpoint_name: required.endpoint_name,
                 exclude_features_attribute: None,
-                local_path: local_path.into(),
+                local_path: required.local_path,
                 s3_data_distribution_type: None,
                 s3_input_mode: None,
             }
@@ -8412,13 +8552,23 @@ pub mod data_quality_job_definition {
         pub s3_uri: Value<String>,
     }
 
+    /// The required properties of a [`S3Output`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct S3OutputRequired {
+        /// `LocalPath`.
+        pub local_path: Value<String>,
+        /// `S3Uri`.
+        pub s3_uri: Value<String>,
+    }
+
     impl S3Output {
         /// A new `S3Output` with its required properties set and the optional ones unset.
-        pub fn new(local_path: impl Into<Value<String>>, s3_uri: impl Into<Value<String>>) -> Self {
+        pub fn new(required: S3OutputRequired) -> Self {
             S3Output {
-                local_path: local_path.into(),
+                local_path: required.local_path,
                 s3_upload_mode: None,
-                s3_uri: s3_uri.into(),
+                s3_uri: required.s3_uri,
             }
         }
     }
@@ -8468,15 +8618,22 @@ pub mod data_quality_job_definition {
         pub subnets: List<String>,
     }
 
+    /// The required properties of a [`VpcConfig`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct VpcConfigRequired {
+        /// `SecurityGroupIds`.
+        pub security_group_ids: List<String>,
+        /// `Subnets`.
+        pub subnets: List<String>,
+    }
+
     impl VpcConfig {
         /// A new `VpcConfig` with its required properties set and the optional ones unset.
-        pub fn new(
-            security_group_ids: impl Into<List<String>>,
-            subnets: impl Into<List<String>>,
-        ) -> Self {
+        pub fn new(required: VpcConfigRequired) -> Self {
             VpcConfig {
-                security_group_ids: security_group_ids.into(),
-                subnets: subnets.into(),
+                security_group_ids: required.security_group_ids,
+                subnets: required.subnets,
             }
         }
     }
@@ -8684,18 +8841,26 @@ pub mod device_fleet {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`DeviceFleet`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DeviceFleetRequired {
+        /// `DeviceFleetName`.
+        pub device_fleet_name: Value<String>,
+        /// `OutputConfig`.
+        pub output_config: EdgeOutputConfig,
+        /// `RoleArn`.
+        pub role_arn: Value<String>,
+    }
+
     impl DeviceFleet {
         /// A new `DeviceFleet` with its required properties set and the optional ones unset.
-        pub fn new(
-            device_fleet_name: impl Into<Value<String>>,
-            output_config: impl Into<EdgeOutputConfig>,
-            role_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: DeviceFleetRequired) -> Self {
             DeviceFleet {
                 description: None,
-                device_fleet_name: device_fleet_name.into(),
-                output_config: output_config.into(),
-                role_arn: role_arn.into(),
+                device_fleet_name: required.device_fleet_name,
+                output_config: required.output_config,
+                role_arn: required.role_arn,
                 tags: None,
             }
         }
@@ -9044,15 +9209,22 @@ pub mod domain {
         pub image_version_number: Option<Value<i64>>,
     }
 
+    /// The required properties of a [`CustomImage`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct CustomImageRequired {
+        /// `AppImageConfigName`.
+        pub app_image_config_name: Value<String>,
+        /// `ImageName`.
+        pub image_name: Value<String>,
+    }
+
     impl CustomImage {
         /// A new `CustomImage` with its required properties set and the optional ones unset.
-        pub fn new(
-            app_image_config_name: impl Into<Value<String>>,
-            image_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: CustomImageRequired) -> Self {
             CustomImage {
-                app_image_config_name: app_image_config_name.into(),
-                image_name: image_name.into(),
+                app_image_config_name: required.app_image_config_name,
+                image_name: required.image_name,
                 image_version_number: None,
             }
         }
@@ -9069,12 +9241,22 @@ pub mod domain {
         pub uid: Value<i64>,
     }
 
+    /// The required properties of a [`CustomPosixUserConfig`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct CustomPosixUserConfigRequired {
+        /// `Gid`.
+        pub gid: Value<i64>,
+        /// `Uid`.
+        pub uid: Value<i64>,
+    }
+
     impl CustomPosixUserConfig {
         /// A new `CustomPosixUserConfig` with its required properties set and the optional ones unset.
-        pub fn new(gid: impl Into<Value<i64>>, uid: impl Into<Value<i64>>) -> Self {
+        pub fn new(required: CustomPosixUserConfigRequired) -> Self {
             CustomPosixUserConfig {
-                gid: gid.into(),
-                uid: uid.into(),
+                gid: required.gid,
+                uid: required.uid,
             }
         }
     }
@@ -9090,15 +9272,22 @@ pub mod domain {
         pub maximum_ebs_volume_size_in_gb: Value<i64>,
     }
 
+    /// The required properties of a [`DefaultEbsStorageSettings`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DefaultEbsStorageSettingsRequired {
+        /// `DefaultEbsVolumeSizeInGb`.
+        pub default_ebs_volume_size_in_gb: Value<i64>,
+        /// `MaximumEbsVolumeSizeInGb`.
+        pub maximum_ebs_volume_size_in_gb: Value<i64>,
+    }
+
     impl DefaultEbsStorageSettings {
         /// A new `DefaultEbsStorageSettings` with its required properties set and the optional ones unset.
-        pub fn new(
-            default_ebs_volume_size_in_gb: impl Into<Value<i64>>,
-            maximum_ebs_volume_size_in_gb: impl Into<Value<i64>>,
-        ) -> Self {
+        pub fn new(required: DefaultEbsStorageSettingsRequired) -> Self {
             DefaultEbsStorageSettings {
-                default_ebs_volume_size_in_gb: default_ebs_volume_size_in_gb.into(),
-                maximum_ebs_volume_size_in_gb: maximum_ebs_volume_size_in_gb.into(),
+                default_ebs_volume_size_in_gb: required.default_ebs_volume_size_in_gb,
+                maximum_ebs_volume_size_in_gb: required.maximum_ebs_volume_size_in_gb,
             }
         }
     }
@@ -12056,15 +12245,22 @@ pub mod endpoint_config {
         pub language: Value<String>,
     }
 
+    /// The required properties of a [`ClarifyTextConfig`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ClarifyTextConfigRequired {
+        /// `Granularity`.
+        pub granularity: Value<String>,
+        /// `Language`.
+        pub language: Value<String>,
+    }
+
     impl ClarifyTextConfig {
         /// A new `ClarifyTextConfig` with its required properties set and the optional ones unset.
-        pub fn new(
-            granularity: impl Into<Value<String>>,
-            language: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ClarifyTextConfigRequired) -> Self {
             ClarifyTextConfig {
-                granularity: granularity.into(),
-                language: language.into(),
+                granularity: required.granularity,
+                language: required.language,
             }
         }
     }
@@ -12495,15 +12691,22 @@ pub mod endpoint_config {
         pub provisioned_concurrency: Option<Value<i64>>,
     }
 
+    /// The required properties of a [`ServerlessConfig`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ServerlessConfigRequired {
+        /// `MaxConcurrency`.
+        pub max_concurrency: Value<i64>,
+        /// `MemorySizeInMB`.
+        pub memory_size_in_mb: Value<i64>,
+    }
+
     impl ServerlessConfig {
         /// A new `ServerlessConfig` with its required properties set and the optional ones unset.
-        pub fn new(
-            max_concurrency: impl Into<Value<i64>>,
-            memory_size_in_mb: impl Into<Value<i64>>,
-        ) -> Self {
+        pub fn new(required: ServerlessConfigRequired) -> Self {
             ServerlessConfig {
-                max_concurrency: max_concurrency.into(),
-                memory_size_in_mb: memory_size_in_mb.into(),
+                max_concurrency: required.max_concurrency,
+                memory_size_in_mb: required.memory_size_in_mb,
                 provisioned_concurrency: None,
             }
         }
@@ -12520,15 +12723,22 @@ pub mod endpoint_config {
         pub subnets: List<String>,
     }
 
+    /// The required properties of a [`VpcConfig`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct VpcConfigRequired {
+        /// `SecurityGroupIds`.
+        pub security_group_ids: List<String>,
+        /// `Subnets`.
+        pub subnets: List<String>,
+    }
+
     impl VpcConfig {
         /// A new `VpcConfig` with its required properties set and the optional ones unset.
-        pub fn new(
-            security_group_ids: impl Into<List<String>>,
-            subnets: impl Into<List<String>>,
-        ) -> Self {
+        pub fn new(required: VpcConfigRequired) -> Self {
             VpcConfig {
-                security_group_ids: security_group_ids.into(),
-                subnets: subnets.into(),
+                security_group_ids: required.security_group_ids,
+                subnets: required.subnets,
             }
         }
     }
@@ -13951,12 +14161,22 @@ pub mod experiment {
         pub value: Value<String>,
     }
 
+    /// The required properties of a [`Tags`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct TagsRequired {
+        /// `Key`.
+        pub key: Value<String>,
+        /// `Value`.
+        pub value: Value<String>,
+    }
+
     impl Tags {
         /// A new `Tags` with its required properties set and the optional ones unset.
-        pub fn new(key: impl Into<Value<String>>, value: impl Into<Value<String>>) -> Self {
+        pub fn new(required: TagsRequired) -> Self {
             Tags {
-                key: key.into(),
-                value: value.into(),
+                key: required.key,
+                value: required.value,
             }
         }
     }
@@ -14188,22 +14408,31 @@ pub mod feature_group {
         pub throughput_config: Option<ThroughputConfig>,
     }
 
+    /// The required properties of a [`FeatureGroup`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct FeatureGroupRequired {
+        /// `FeatureGroupName`.
+        pub feature_group_name: Value<String>,
+        /// `RecordIdentifierFeatureName`.
+        pub record_identifier_feature_name: Value<String>,
+        /// `EventTimeFeatureName`.
+        pub event_time_feature_name: Value<String>,
+        /// `FeatureDefinitions`.
+        pub feature_definitions: Vec<FeatureDefinition>,
+    }
+
     impl FeatureGroup {
         /// A new `FeatureGroup` with its required properties set and the optional ones unset.
-        pub fn new(
-            feature_group_name: impl Into<Value<String>>,
-            record_identifier_feature_name: impl Into<Value<String>>,
-            event_time_feature_name: impl Into<Value<String>>,
-            feature_definitions: impl Into<Vec<FeatureDefinition>>,
-        ) -> Self {
+        pub fn new(required: FeatureGroupRequired) -> Self {
             FeatureGroup {
                 description: None,
-                event_time_feature_name: event_time_feature_name.into(),
-                feature_definitions: feature_definitions.into(),
-                feature_group_name: feature_group_name.into(),
+                event_time_feature_name: required.event_time_feature_name,
+                feature_definitions: required.feature_definitions,
+                feature_group_name: required.feature_group_name,
                 offline_store_config: None,
                 online_store_config: None,
-                record_identifier_feature_name: record_identifier_feature_name.into(),
+                record_identifier_feature_name: required.record_identifier_feature_name,
                 role_arn: None,
                 tags: None,
                 throughput_config: None,
@@ -14259,17 +14488,25 @@ pub mod feature_group {
         pub table_name: Value<String>,
     }
 
+    /// The required properties of a [`DataCatalogConfig`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DataCatalogConfigRequired {
+        /// `Catalog`.
+        pub catalog: Value<String>,
+        /// `Database`.
+        pub database: Value<String>,
+        /// `TableName`.
+        pub table_name: Value<String>,
+    }
+
     impl DataCatalogConfig {
         /// A new `DataCatalogConfig` with its required properties set and the optional ones unset.
-        pub fn new(
-            catalog: impl Into<Value<String>>,
-            database: impl Into<Value<String>>,
-            table_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: DataCatalogConfigRequired) -> Self {
             DataCatalogConfig {
-                catalog: catalog.into(),
-                database: database.into(),
-                table_name: table_name.into(),
+                catalog: required.catalog,
+                database: required.database,
+                table_name: required.table_name,
             }
         }
     }
@@ -14659,16 +14896,23 @@ pub mod hub {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`Hub`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct HubRequired {
+        /// `HubName`.
+        pub hub_name: Value<String>,
+        /// `HubDescription`.
+        pub hub_description: Value<String>,
+    }
+
     impl Hub {
         /// A new `Hub` with its required properties set and the optional ones unset.
-        pub fn new(
-            hub_name: impl Into<Value<String>>,
-            hub_description: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: HubRequired) -> Self {
             Hub {
-                hub_description: hub_description.into(),
+                hub_description: required.hub_description,
                 hub_display_name: None,
-                hub_name: hub_name.into(),
+                hub_name: required.hub_name,
                 hub_search_keywords: None,
                 s3_storage_config: None,
                 tags: None,
@@ -14867,17 +15111,24 @@ pub mod image {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`Image`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ImageRequired {
+        /// `ImageName`.
+        pub image_name: Value<String>,
+        /// `ImageRoleArn`.
+        pub image_role_arn: Value<String>,
+    }
+
     impl Image {
         /// A new `Image` with its required properties set and the optional ones unset.
-        pub fn new(
-            image_name: impl Into<Value<String>>,
-            image_role_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ImageRequired) -> Self {
             Image {
                 image_description: None,
                 image_display_name: None,
-                image_name: image_name.into(),
-                image_role_arn: image_role_arn.into(),
+                image_name: required.image_name,
+                image_role_arn: required.image_role_arn,
                 tags: None,
             }
         }
@@ -14980,18 +15231,25 @@ pub mod image_version {
         pub vendor_guidance: Option<Value<VendorGuidance>>,
     }
 
+    /// The required properties of a [`ImageVersion`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ImageVersionRequired {
+        /// `ImageName`.
+        pub image_name: Value<String>,
+        /// `BaseImage`.
+        pub base_image: Value<String>,
+    }
+
     impl ImageVersion {
         /// A new `ImageVersion` with its required properties set and the optional ones unset.
-        pub fn new(
-            image_name: impl Into<Value<String>>,
-            base_image: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ImageVersionRequired) -> Self {
             ImageVersion {
                 alias: None,
                 aliases: None,
-                base_image: base_image.into(),
+                base_image: required.base_image,
                 horovod: None,
-                image_name: image_name.into(),
+                image_name: required.image_name,
                 job_type: None,
                 ml_framework: None,
                 processor: None,
@@ -16037,29 +16295,39 @@ pub mod inference_experiment {
         pub type_: Value<Type>,
     }
 
+    /// The required properties of a [`InferenceExperiment`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct InferenceExperimentRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `Type`.
+        pub type_: Value<Type>,
+        /// `RoleArn`.
+        pub role_arn: Value<String>,
+        /// `EndpointName`.
+        pub endpoint_name: Value<String>,
+        /// `ModelVariants`.
+        pub model_variants: Vec<ModelVariantConfig>,
+    }
+
     impl InferenceExperiment {
         /// A new `InferenceExperiment` with its required properties set and the optional ones unset.
-        pub fn new(
-            name: impl Into<Value<String>>,
-            type_: impl Into<Value<Type>>,
-            role_arn: impl Into<Value<String>>,
-            endpoint_name: impl Into<Value<String>>,
-            model_variants: impl Into<Vec<ModelVariantConfig>>,
-        ) -> Self {
+        pub fn new(required: InferenceExperimentRequired) -> Self {
             InferenceExperiment {
                 data_storage_config: None,
                 description: None,
                 desired_state: None,
-                endpoint_name: endpoint_name.into(),
+                endpoint_name: required.endpoint_name,
                 kms_key: None,
-                model_variants: model_variants.into(),
-                name: name.into(),
-                role_arn: role_arn.into(),
+                model_variants: required.model_variants,
+                name: required.name,
+                role_arn: required.role_arn,
                 schedule: None,
                 shadow_mode_config: None,
                 status_reason: None,
                 tags: None,
-                type_: type_.into(),
+                type_: required.type_,
             }
         }
     }
@@ -16224,17 +16492,25 @@ pub mod inference_experiment {
         pub variant_name: Value<String>,
     }
 
+    /// The required properties of a [`ModelVariantConfig`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ModelVariantConfigRequired {
+        /// `InfrastructureConfig`.
+        pub infrastructure_config: ModelInfrastructureConfig,
+        /// `ModelName`.
+        pub model_name: Value<String>,
+        /// `VariantName`.
+        pub variant_name: Value<String>,
+    }
+
     impl ModelVariantConfig {
         /// A new `ModelVariantConfig` with its required properties set and the optional ones unset.
-        pub fn new(
-            infrastructure_config: impl Into<ModelInfrastructureConfig>,
-            model_name: impl Into<Value<String>>,
-            variant_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ModelVariantConfigRequired) -> Self {
             ModelVariantConfig {
-                infrastructure_config: infrastructure_config.into(),
-                model_name: model_name.into(),
-                variant_name: variant_name.into(),
+                infrastructure_config: required.infrastructure_config,
+                model_name: required.model_name,
+                variant_name: required.variant_name,
             }
         }
     }
@@ -16435,18 +16711,26 @@ pub mod mlflow_app {
         pub weekly_maintenance_window_start: Option<Value<String>>,
     }
 
+    /// The required properties of a [`MlflowApp`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct MlflowAppRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `ArtifactStoreUri`.
+        pub artifact_store_uri: Value<String>,
+        /// `RoleArn`.
+        pub role_arn: Value<String>,
+    }
+
     impl MlflowApp {
         /// A new `MlflowApp` with its required properties set and the optional ones unset.
-        pub fn new(
-            name: impl Into<Value<String>>,
-            artifact_store_uri: impl Into<Value<String>>,
-            role_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: MlflowAppRequired) -> Self {
             MlflowApp {
-                artifact_store_uri: artifact_store_uri.into(),
+                artifact_store_uri: required.artifact_store_uri,
                 model_registration_mode: None,
-                name: name.into(),
-                role_arn: role_arn.into(),
+                name: required.name,
+                role_arn: required.role_arn,
                 tags: None,
                 weekly_maintenance_window_start: None,
             }
@@ -16595,20 +16879,28 @@ pub mod mlflow_tracking_server {
         pub weekly_maintenance_window_start: Option<Value<String>>,
     }
 
+    /// The required properties of a [`MlflowTrackingServer`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct MlflowTrackingServerRequired {
+        /// `TrackingServerName`.
+        pub tracking_server_name: Value<String>,
+        /// `ArtifactStoreUri`.
+        pub artifact_store_uri: Value<String>,
+        /// `RoleArn`.
+        pub role_arn: Value<String>,
+    }
+
     impl MlflowTrackingServer {
         /// A new `MlflowTrackingServer` with its required properties set and the optional ones unset.
-        pub fn new(
-            tracking_server_name: impl Into<Value<String>>,
-            artifact_store_uri: impl Into<Value<String>>,
-            role_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: MlflowTrackingServerRequired) -> Self {
             MlflowTrackingServer {
-                artifact_store_uri: artifact_store_uri.into(),
+                artifact_store_uri: required.artifact_store_uri,
                 automatic_model_registration: None,
                 mlflow_version: None,
-                role_arn: role_arn.into(),
+                role_arn: required.role_arn,
                 tags: None,
-                tracking_server_name: tracking_server_name.into(),
+                tracking_server_name: required.tracking_server_name,
                 tracking_server_size: None,
                 weekly_maintenance_window_start: None,
             }
@@ -17017,15 +17309,22 @@ pub mod model {
         pub subnets: List<String>,
     }
 
+    /// The required properties of a [`VpcConfig`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct VpcConfigRequired {
+        /// `SecurityGroupIds`.
+        pub security_group_ids: List<String>,
+        /// `Subnets`.
+        pub subnets: List<String>,
+    }
+
     impl VpcConfig {
         /// A new `VpcConfig` with its required properties set and the optional ones unset.
-        pub fn new(
-            security_group_ids: impl Into<List<String>>,
-            subnets: impl Into<List<String>>,
-        ) -> Self {
+        pub fn new(required: VpcConfigRequired) -> Self {
             VpcConfig {
-                security_group_ids: security_group_ids.into(),
-                subnets: subnets.into(),
+                security_group_ids: required.security_group_ids,
+                subnets: required.subnets,
             }
         }
     }
@@ -17379,20 +17678,28 @@ pub mod model_bias_job_definition {
         pub start_time_offset: Option<Value<String>>,
     }
 
+    /// The required properties of a [`BatchTransformInput`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct BatchTransformInputRequired {
+        /// `DataCapturedDestinationS3Uri`.
+        pub data_captured_destination_s3_uri: Value<String>,
+        /// `DatasetFormat`.
+        pub dataset_format: DatasetFormat,
+        /// `LocalPath`.
+        pub local_path: Value<String>,
+    }
+
     impl BatchTransformInput {
         /// A new `BatchTransformInput` with its required properties set and the optional ones unset.
-        pub fn new(
-            data_captured_destination_s3_uri: impl Into<Value<String>>,
-            dataset_format: impl Into<DatasetFormat>,
-            local_path: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: BatchTransformInputRequired) -> Self {
             BatchTransformInput {
-                data_captured_destination_s3_uri: data_captured_destination_s3_uri.into(),
-                dataset_format: dataset_format.into(),
+                data_captured_destination_s3_uri: required.data_captured_destination_s3_uri,
+                dataset_format: required.dataset_format,
                 end_time_offset: None,
                 features_attribute: None,
                 inference_attribute: None,
-                local_path: local_path.into(),
+                local_path: required.local_path,
                 probability_attribute: None,
                 probability_threshold_attribute: None,
                 s3_data_distribution_type: None,
@@ -17421,18 +17728,26 @@ pub mod model_bias_job_definition {
         pub volume_size_in_gb: Value<i64>,
     }
 
+    /// The required properties of a [`ClusterConfig`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ClusterConfigRequired {
+        /// `InstanceCount`.
+        pub instance_count: Value<i64>,
+        /// `InstanceType`.
+        pub instance_type: Value<String>,
+        /// `VolumeSizeInGB`.
+        pub volume_size_in_gb: Value<i64>,
+    }
+
     impl ClusterConfig {
         /// A new `ClusterConfig` with its required properties set and the optional ones unset.
-        pub fn new(
-            instance_count: impl Into<Value<i64>>,
-            instance_type: impl Into<Value<String>>,
-            volume_size_in_gb: impl Into<Value<i64>>,
-        ) -> Self {
+        pub fn new(required: ClusterConfigRequired) -> Self {
             ClusterConfig {
-                instance_count: instance_count.into(),
-                instance_type: instance_type.into(),
+                instance_count: required.instance_count,
+                instance_type: required.instance_type,
                 volume_kms_key_id: None,
-                volume_size_in_gb: volume_size_in_gb.into(),
+                volume_size_in_gb: required.volume_size_in_gb,
             }
         }
     }
@@ -17558,18 +17873,25 @@ pub mod model_bias_job_definition {
         pub start_time_offset: Option<Value<String>>,
     }
 
+    /// The required properties of a [`EndpointInput`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct EndpointInputRequired {
+        /// `EndpointName`.
+        pub endpoint_name: Value<String>,
+        /// `LocalPath`.
+        pub local_path: Value<String>,
+    }
+
     impl EndpointInput {
         /// A new `EndpointInput` with its required properties set and the optional ones unset.
-        pub fn new(
-            endpoint_name: impl Into<Value<String>>,
-            local_path: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: EndpointInputRequired) -> Self {
             EndpointInput {
                 end_time_offset: None,
-                endpoint_name: endpoint_name.into(),
+                endpoint_name: required.endpoint_name,
                 features_attribute: None,
                 inference_attribute: None,
-                local_path: local_path.into(),
+                local_path: required.local_path,
                 probability_attribute: None,
                 probability_threshold_attribute: None,
                 s3_data_distribution_type: None,
@@ -17612,16 +17934,23 @@ pub mod model_bias_job_definition {
         pub image_uri: Value<String>,
     }
 
+    /// The required properties of a [`ModelBiasAppSpecification`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ModelBiasAppSpecificationRequired {
+        /// `ConfigUri`.
+        pub config_uri: Value<String>,
+        /// `ImageUri`.
+        pub image_uri: Value<String>,
+    }
+
     impl ModelBiasAppSpecification {
         /// A new `ModelBiasAppSpecification` with its required properties set and the optional ones unset.
-        pub fn new(
-            config_uri: impl Into<Value<String>>,
-            image_uri: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ModelBiasAppSpecificationRequired) -> Self {
             ModelBiasAppSpecification {
-                config_uri: config_uri.into(),
+                config_uri: required.config_uri,
                 environment: None,
-                image_uri: image_uri.into(),
+                image_uri: required.image_uri,
             }
         }
     }
@@ -17806,13 +18135,23 @@ pub mod model_bias_job_definition {
         pub s3_uri: Value<String>,
     }
 
+    /// The required properties of a [`S3Output`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct S3OutputRequired {
+        /// `LocalPath`.
+        pub local_path: Value<String>,
+        /// `S3Uri`.
+        pub s3_uri: Value<String>,
+    }
+
     impl S3Output {
         /// A new `S3Output` with its required properties set and the optional ones unset.
-        pub fn new(local_path: impl Into<Value<String>>, s3_uri: impl Into<Value<String>>) -> Self {
+        pub fn new(required: S3OutputRequired) -> Self {
             S3Output {
-                local_path: local_path.into(),
+                local_path: required.local_path,
                 s3_upload_mode: None,
-                s3_uri: s3_uri.into(),
+                s3_uri: required.s3_uri,
             }
         }
     }
@@ -17845,15 +18184,22 @@ pub mod model_bias_job_definition {
         pub subnets: List<String>,
     }
 
+    /// The required properties of a [`VpcConfig`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct VpcConfigRequired {
+        /// `SecurityGroupIds`.
+        pub security_group_ids: List<String>,
+        /// `Subnets`.
+        pub subnets: List<String>,
+    }
+
     impl VpcConfig {
         /// A new `VpcConfig` with its required properties set and the optional ones unset.
-        pub fn new(
-            security_group_ids: impl Into<List<String>>,
-            subnets: impl Into<List<String>>,
-        ) -> Self {
+        pub fn new(required: VpcConfigRequired) -> Self {
             VpcConfig {
-                security_group_ids: security_group_ids.into(),
-                subnets: subnets.into(),
+                security_group_ids: required.security_group_ids,
+                subnets: required.subnets,
             }
         }
     }
@@ -18704,12 +19050,22 @@ pub mod model_card {
         pub value: Value<String>,
     }
 
+    /// The required properties of a [`TrainingHyperParameter`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct TrainingHyperParameterRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `Value`.
+        pub value: Value<String>,
+    }
+
     impl TrainingHyperParameter {
         /// A new `TrainingHyperParameter` with its required properties set and the optional ones unset.
-        pub fn new(name: impl Into<Value<String>>, value: impl Into<Value<String>>) -> Self {
+        pub fn new(required: TrainingHyperParameterRequired) -> Self {
             TrainingHyperParameter {
-                name: name.into(),
-                value: value.into(),
+                name: required.name,
+                value: required.value,
             }
         }
     }
@@ -19163,19 +19519,27 @@ pub mod model_explainability_job_definition {
         pub s3_input_mode: Option<Value<S3InputMode>>,
     }
 
+    /// The required properties of a [`BatchTransformInput`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct BatchTransformInputRequired {
+        /// `DataCapturedDestinationS3Uri`.
+        pub data_captured_destination_s3_uri: Value<String>,
+        /// `DatasetFormat`.
+        pub dataset_format: DatasetFormat,
+        /// `LocalPath`.
+        pub local_path: Value<String>,
+    }
+
     impl BatchTransformInput {
         /// A new `BatchTransformInput` with its required properties set and the optional ones unset.
-        pub fn new(
-            data_captured_destination_s3_uri: impl Into<Value<String>>,
-            dataset_format: impl Into<DatasetFormat>,
-            local_path: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: BatchTransformInputRequired) -> Self {
             BatchTransformInput {
-                data_captured_destination_s3_uri: data_captured_destination_s3_uri.into(),
-                dataset_format: dataset_format.into(),
+                data_captured_destination_s3_uri: required.data_captured_destination_s3_uri,
+                dataset_format: required.dataset_format,
                 features_attribute: None,
                 inference_attribute: None,
-                local_path: local_path.into(),
+                local_path: required.local_path,
                 probability_attribute: None,
                 s3_data_distribution_type: None,
                 s3_input_mode: None,
@@ -19202,18 +19566,26 @@ pub mod model_explainability_job_definition {
         pub volume_size_in_gb: Value<i64>,
     }
 
+    /// The required properties of a [`ClusterConfig`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ClusterConfigRequired {
+        /// `InstanceCount`.
+        pub instance_count: Value<i64>,
+        /// `InstanceType`.
+        pub instance_type: Value<String>,
+        /// `VolumeSizeInGB`.
+        pub volume_size_in_gb: Value<i64>,
+    }
+
     impl ClusterConfig {
         /// A new `ClusterConfig` with its required properties set and the optional ones unset.
-        pub fn new(
-            instance_count: impl Into<Value<i64>>,
-            instance_type: impl Into<Value<String>>,
-            volume_size_in_gb: impl Into<Value<i64>>,
-        ) -> Self {
+        pub fn new(required: ClusterConfigRequired) -> Self {
             ClusterConfig {
-                instance_count: instance_count.into(),
-                instance_type: instance_type.into(),
+                instance_count: required.instance_count,
+                instance_type: required.instance_type,
                 volume_kms_key_id: None,
-                volume_size_in_gb: volume_size_in_gb.into(),
+                volume_size_in_gb: required.volume_size_in_gb,
             }
         }
     }
@@ -19321,17 +19693,24 @@ pub mod model_explainability_job_definition {
         pub s3_input_mode: Option<Value<S3InputMode>>,
     }
 
+    /// The required properties of a [`EndpointInput`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct EndpointInputRequired {
+        /// `EndpointName`.
+        pub endpoint_name: Value<String>,
+        /// `LocalPath`.
+        pub local_path: Value<String>,
+    }
+
     impl EndpointInput {
         /// A new `EndpointInput` with its required properties set and the optional ones unset.
-        pub fn new(
-            endpoint_name: impl Into<Value<String>>,
-            local_path: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: EndpointInputRequired) -> Self {
             EndpointInput {
-                endpoint_name: endpoint_name.into(),
+                endpoint_name: required.endpoint_name,
                 features_attribute: None,
                 inference_attribute: None,
-                local_path: local_path.into(),
+                local_path: required.local_path,
                 probability_attribute: None,
                 s3_data_distribution_type: None,
                 s3_input_mode: None,
@@ -19372,16 +19751,23 @@ pub mod model_explainability_job_definition {
         pub image_uri: Value<String>,
     }
 
+    /// The required properties of a [`ModelExplainabilityAppSpecification`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ModelExplainabilityAppSpecificationRequired {
+        /// `ConfigUri`.
+        pub config_uri: Value<String>,
+        /// `ImageUri`.
+        pub image_uri: Value<String>,
+    }
+
     impl ModelExplainabilityAppSpecification {
         /// A new `ModelExplainabilityAppSpecification` with its required properties set and the optional ones unset.
-        pub fn new(
-            config_uri: impl Into<Value<String>>,
-            image_uri: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ModelExplainabilityAppSpecificationRequired) -> Self {
             ModelExplainabilityAppSpecification {
-                config_uri: config_uri.into(),
+                config_uri: required.config_uri,
                 environment: None,
-                image_uri: image_uri.into(),
+                image_uri: required.image_uri,
             }
         }
     }
@@ -19542,13 +19928,23 @@ pub mod model_explainability_job_definition {
         pub s3_uri: Value<String>,
     }
 
+    /// The required properties of a [`S3Output`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct S3OutputRequired {
+        /// `LocalPath`.
+        pub local_path: Value<String>,
+        /// `S3Uri`.
+        pub s3_uri: Value<String>,
+    }
+
     impl S3Output {
         /// A new `S3Output` with its required properties set and the optional ones unset.
-        pub fn new(local_path: impl Into<Value<String>>, s3_uri: impl Into<Value<String>>) -> Self {
+        pub fn new(required: S3OutputRequired) -> Self {
             S3Output {
-                local_path: local_path.into(),
+                local_path: required.local_path,
                 s3_upload_mode: None,
-                s3_uri: s3_uri.into(),
+                s3_uri: required.s3_uri,
             }
         }
     }
@@ -19581,15 +19977,22 @@ pub mod model_explainability_job_definition {
         pub subnets: List<String>,
     }
 
+    /// The required properties of a [`VpcConfig`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct VpcConfigRequired {
+        /// `SecurityGroupIds`.
+        pub security_group_ids: List<String>,
+        /// `Subnets`.
+        pub subnets: List<String>,
+    }
+
     impl VpcConfig {
         /// A new `VpcConfig` with its required properties set and the optional ones unset.
-        pub fn new(
-            security_group_ids: impl Into<List<String>>,
-            subnets: impl Into<List<String>>,
-        ) -> Self {
+        pub fn new(required: VpcConfigRequired) -> Self {
             VpcConfig {
-                security_group_ids: security_group_ids.into(),
-                subnets: subnets.into(),
+                security_group_ids: required.security_group_ids,
+                subnets: required.subnets,
             }
         }
     }
@@ -20237,18 +20640,26 @@ pub mod model_package {
         pub supported_transform_instance_types: Option<List<String>>,
     }
 
+    /// The required properties of a [`InferenceSpecification`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct InferenceSpecificationRequired {
+        /// `Containers`.
+        pub containers: Vec<ModelPackageContainerDefinition>,
+        /// `SupportedContentTypes`.
+        pub supported_content_types: List<String>,
+        /// `SupportedResponseMIMETypes`.
+        pub supported_response_mime_types: List<String>,
+    }
+
     impl InferenceSpecification {
         /// A new `InferenceSpecification` with its required properties set and the optional ones unset.
-        pub fn new(
-            containers: impl Into<Vec<ModelPackageContainerDefinition>>,
-            supported_content_types: impl Into<List<String>>,
-            supported_response_mime_types: impl Into<List<String>>,
-        ) -> Self {
+        pub fn new(required: InferenceSpecificationRequired) -> Self {
             InferenceSpecification {
-                containers: containers.into(),
-                supported_content_types: supported_content_types.into(),
+                containers: required.containers,
+                supported_content_types: required.supported_content_types,
                 supported_realtime_inference_instance_types: None,
-                supported_response_mime_types: supported_response_mime_types.into(),
+                supported_response_mime_types: required.supported_response_mime_types,
                 supported_transform_instance_types: None,
             }
         }
@@ -20302,16 +20713,23 @@ pub mod model_package {
         pub s3_uri: Value<String>,
     }
 
+    /// The required properties of a [`MetricsSource`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct MetricsSourceRequired {
+        /// `ContentType`.
+        pub content_type: Value<String>,
+        /// `S3Uri`.
+        pub s3_uri: Value<String>,
+    }
+
     impl MetricsSource {
         /// A new `MetricsSource` with its required properties set and the optional ones unset.
-        pub fn new(
-            content_type: impl Into<Value<String>>,
-            s3_uri: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: MetricsSourceRequired) -> Self {
             MetricsSource {
                 content_digest: None,
-                content_type: content_type.into(),
-                s3_uri: s3_uri.into(),
+                content_type: required.content_type,
+                s3_uri: required.s3_uri,
             }
         }
     }
@@ -21479,19 +21897,27 @@ pub mod model_quality_job_definition {
         pub start_time_offset: Option<Value<String>>,
     }
 
+    /// The required properties of a [`BatchTransformInput`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct BatchTransformInputRequired {
+        /// `DataCapturedDestinationS3Uri`.
+        pub data_captured_destination_s3_uri: Value<String>,
+        /// `DatasetFormat`.
+        pub dataset_format: DatasetFormat,
+        /// `LocalPath`.
+        pub local_path: Value<String>,
+    }
+
     impl BatchTransformInput {
         /// A new `BatchTransformInput` with its required properties set and the optional ones unset.
-        pub fn new(
-            data_captured_destination_s3_uri: impl Into<Value<String>>,
-            dataset_format: impl Into<DatasetFormat>,
-            local_path: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: BatchTransformInputRequired) -> Self {
             BatchTransformInput {
-                data_captured_destination_s3_uri: data_captured_destination_s3_uri.into(),
-                dataset_format: dataset_format.into(),
+                data_captured_destination_s3_uri: required.data_captured_destination_s3_uri,
+                dataset_format: required.dataset_format,
                 end_time_offset: None,
                 inference_attribute: None,
-                local_path: local_path.into(),
+                local_path: required.local_path,
                 probability_attribute: None,
                 probability_threshold_attribute: None,
                 s3_data_distribution_type: None,
@@ -21520,18 +21946,26 @@ pub mod model_quality_job_definition {
         pub volume_size_in_gb: Value<i64>,
     }
 
+    /// The required properties of a [`ClusterConfig`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ClusterConfigRequired {
+        /// `InstanceCount`.
+        pub instance_count: Value<i64>,
+        /// `InstanceType`.
+        pub instance_type: Value<String>,
+        /// `VolumeSizeInGB`.
+        pub volume_size_in_gb: Value<i64>,
+    }
+
     impl ClusterConfig {
         /// A new `ClusterConfig` with its required properties set and the optional ones unset.
-        pub fn new(
-            instance_count: impl Into<Value<i64>>,
-            instance_type: impl Into<Value<String>>,
-            volume_size_in_gb: impl Into<Value<i64>>,
-        ) -> Self {
+        pub fn new(required: ClusterConfigRequired) -> Self {
             ClusterConfig {
-                instance_count: instance_count.into(),
-                instance_type: instance_type.into(),
+                instance_count: required.instance_count,
+                instance_type: required.instance_type,
                 volume_kms_key_id: None,
-                volume_size_in_gb: volume_size_in_gb.into(),
+                volume_size_in_gb: required.volume_size_in_gb,
             }
         }
     }
@@ -21652,17 +22086,24 @@ pub mod model_quality_job_definition {
         pub start_time_offset: Option<Value<String>>,
     }
 
+    /// The required properties of a [`EndpointInput`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct EndpointInputRequired {
+        /// `EndpointName`.
+        pub endpoint_name: Value<String>,
+        /// `LocalPath`.
+        pub local_path: Value<String>,
+    }
+
     impl EndpointInput {
         /// A new `EndpointInput` with its required properties set and the optional ones unset.
-        pub fn new(
-            endpoint_name: impl Into<Value<String>>,
-            local_path: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: EndpointInputRequired) -> Self {
             EndpointInput {
                 end_time_offset: None,
-                endpoint_name: endpoint_name.into(),
+                endpoint_name: required.endpoint_name,
                 inference_attribute: None,
-                local_path: local_path.into(),
+                local_path: required.local_path,
                 probability_attribute: None,
                 probability_threshold_attribute: None,
                 s3_data_distribution_type: None,
@@ -21932,13 +22373,23 @@ pub mod model_quality_job_definition {
         pub s3_uri: Value<String>,
     }
 
+    /// The required properties of a [`S3Output`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct S3OutputRequired {
+        /// `LocalPath`.
+        pub local_path: Value<String>,
+        /// `S3Uri`.
+        pub s3_uri: Value<String>,
+    }
+
     impl S3Output {
         /// A new `S3Output` with its required properties set and the optional ones unset.
-        pub fn new(local_path: impl Into<Value<String>>, s3_uri: impl Into<Value<String>>) -> Self {
+        pub fn new(required: S3OutputRequired) -> Self {
             S3Output {
-                local_path: local_path.into(),
+                local_path: required.local_path,
                 s3_upload_mode: None,
-                s3_uri: s3_uri.into(),
+                s3_uri: required.s3_uri,
             }
         }
     }
@@ -21971,15 +22422,22 @@ pub mod model_quality_job_definition {
         pub subnets: List<String>,
     }
 
+    /// The required properties of a [`VpcConfig`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct VpcConfigRequired {
+        /// `SecurityGroupIds`.
+        pub security_group_ids: List<String>,
+        /// `Subnets`.
+        pub subnets: List<String>,
+    }
+
     impl VpcConfig {
         /// A new `VpcConfig` with its required properties set and the optional ones unset.
-        pub fn new(
-            security_group_ids: impl Into<List<String>>,
-            subnets: impl Into<List<String>>,
-        ) -> Self {
+        pub fn new(required: VpcConfigRequired) -> Self {
             VpcConfig {
-                security_group_ids: security_group_ids.into(),
-                subnets: subnets.into(),
+                security_group_ids: required.security_group_ids,
+                subnets: required.subnets,
             }
         }
     }
@@ -22267,18 +22725,26 @@ pub mod monitoring_schedule {
         pub s3_input_mode: Option<Value<S3InputMode>>,
     }
 
+    /// The required properties of a [`BatchTransformInput`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct BatchTransformInputRequired {
+        /// `DataCapturedDestinationS3Uri`.
+        pub data_captured_destination_s3_uri: Value<String>,
+        /// `DatasetFormat`.
+        pub dataset_format: DatasetFormat,
+        /// `LocalPath`.
+        pub local_path: Value<String>,
+    }
+
     impl BatchTransformInput {
         /// A new `BatchTransformInput` with its required properties set and the optional ones unset.
-        pub fn new(
-            data_captured_destination_s3_uri: impl Into<Value<String>>,
-            dataset_format: impl Into<DatasetFormat>,
-            local_path: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: BatchTransformInputRequired) -> Self {
             BatchTransformInput {
-                data_captured_destination_s3_uri: data_captured_destination_s3_uri.into(),
-                dataset_format: dataset_format.into(),
+                data_captured_destination_s3_uri: required.data_captured_destination_s3_uri,
+                dataset_format: required.dataset_format,
                 exclude_features_attribute: None,
-                local_path: local_path.into(),
+                local_path: required.local_path,
                 s3_data_distribution_type: None,
                 s3_input_mode: None,
             }
@@ -22304,18 +22770,26 @@ pub mod monitoring_schedule {
         pub volume_size_in_gb: Value<i64>,
     }
 
+    /// The required properties of a [`ClusterConfig`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ClusterConfigRequired {
+        /// `InstanceCount`.
+        pub instance_count: Value<i64>,
+        /// `InstanceType`.
+        pub instance_type: Value<String>,
+        /// `VolumeSizeInGB`.
+        pub volume_size_in_gb: Value<i64>,
+    }
+
     impl ClusterConfig {
         /// A new `ClusterConfig` with its required properties set and the optional ones unset.
-        pub fn new(
-            instance_count: impl Into<Value<i64>>,
-            instance_type: impl Into<Value<String>>,
-            volume_size_in_gb: impl Into<Value<i64>>,
-        ) -> Self {
+        pub fn new(required: ClusterConfigRequired) -> Self {
             ClusterConfig {
-                instance_count: instance_count.into(),
-                instance_type: instance_type.into(),
+                instance_count: required.instance_count,
+                instance_type: required.instance_type,
                 volume_kms_key_id: None,
-                volume_size_in_gb: volume_size_in_gb.into(),
+                volume_size_in_gb: required.volume_size_in_gb,
             }
         }
     }
@@ -22413,16 +22887,23 @@ pub mod monitoring_schedule {
         pub s3_input_mode: Option<Value<S3InputMode>>,
     }
 
+    /// The required properties of a [`EndpointInput`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct EndpointInputRequired {
+        /// `EndpointName`.
+        pub endpoint_name: Value<String>,
+        /// `LocalPath`.
+        pub local_path: Value<String>,
+    }
+
     impl EndpointInput {
         /// A new `EndpointInput` with its required properties set and the optional ones unset.
-        pub fn new(
-            endpoint_name: impl Into<Value<String>>,
-            local_path: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: EndpointInputRequired) -> Self {
             EndpointInput {
-                endpoint_name: endpoint_name.into(),
+                endpoint_name: required.endpoint_name,
                 exclude_features_attribute: None,
-                local_path: local_path.into(),
+                local_path: required.local_path,
                 s3_data_distribution_type: None,
                 s3_input_mode: None,
             }
@@ -22531,24 +23012,34 @@ pub mod monitoring_schedule {
         pub scheduled_time: Value<String>,
     }
 
+    /// The required properties of a [`MonitoringExecutionSummary`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct MonitoringExecutionSummaryRequired {
+        /// `CreationTime`.
+        pub creation_time: Value<String>,
+        /// `LastModifiedTime`.
+        pub last_modified_time: Value<String>,
+        /// `MonitoringExecutionStatus`.
+        pub monitoring_execution_status: Value<MonitoringExecutionStatus>,
+        /// `MonitoringScheduleName`.
+        pub monitoring_schedule_name: Value<String>,
+        /// `ScheduledTime`.
+        pub scheduled_time: Value<String>,
+    }
+
     impl MonitoringExecutionSummary {
         /// A new `MonitoringExecutionSummary` with its required properties set and the optional ones unset.
-        pub fn new(
-            creation_time: impl Into<Value<String>>,
-            last_modified_time: impl Into<Value<String>>,
-            monitoring_execution_status: impl Into<Value<MonitoringExecutionStatus>>,
-            monitoring_schedule_name: impl Into<Value<String>>,
-            scheduled_time: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: MonitoringExecutionSummaryRequired) -> Self {
             MonitoringExecutionSummary {
-                creation_time: creation_time.into(),
+                creation_time: required.creation_time,
                 endpoint_name: None,
                 failure_reason: None,
-                last_modified_time: last_modified_time.into(),
-                monitoring_execution_status: monitoring_execution_status.into(),
-                monitoring_schedule_name: monitoring_schedule_name.into(),
+                last_modified_time: required.last_modified_time,
+                monitoring_execution_status: required.monitoring_execution_status,
+                monitoring_schedule_name: required.monitoring_schedule_name,
                 processing_job_arn: None,
-                scheduled_time: scheduled_time.into(),
+                scheduled_time: required.scheduled_time,
             }
         }
     }
@@ -22785,13 +23276,23 @@ pub mod monitoring_schedule {
         pub s3_uri: Value<String>,
     }
 
+    /// The required properties of a [`S3Output`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct S3OutputRequired {
+        /// `LocalPath`.
+        pub local_path: Value<String>,
+        /// `S3Uri`.
+        pub s3_uri: Value<String>,
+    }
+
     impl S3Output {
         /// A new `S3Output` with its required properties set and the optional ones unset.
-        pub fn new(local_path: impl Into<Value<String>>, s3_uri: impl Into<Value<String>>) -> Self {
+        pub fn new(required: S3OutputRequired) -> Self {
             S3Output {
-                local_path: local_path.into(),
+                local_path: required.local_path,
                 s3_upload_mode: None,
-                s3_uri: s3_uri.into(),
+                s3_uri: required.s3_uri,
             }
         }
     }
@@ -22876,15 +23377,22 @@ pub mod monitoring_schedule {
         pub subnets: List<String>,
     }
 
+    /// The required properties of a [`VpcConfig`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct VpcConfigRequired {
+        /// `SecurityGroupIds`.
+        pub security_group_ids: List<String>,
+        /// `Subnets`.
+        pub subnets: List<String>,
+    }
+
     impl VpcConfig {
         /// A new `VpcConfig` with its required properties set and the optional ones unset.
-        pub fn new(
-            security_group_ids: impl Into<List<String>>,
-            subnets: impl Into<List<String>>,
-        ) -> Self {
+        pub fn new(required: VpcConfigRequired) -> Self {
             VpcConfig {
-                security_group_ids: security_group_ids.into(),
-                subnets: subnets.into(),
+                security_group_ids: required.security_group_ids,
+                subnets: required.subnets,
             }
         }
     }
@@ -24317,29 +24825,39 @@ pub mod partner_app {
         pub type_: Value<Type>,
     }
 
+    /// The required properties of a [`PartnerApp`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct PartnerAppRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `Type`.
+        pub type_: Value<Type>,
+        /// `AuthType`.
+        pub auth_type: Value<AuthType>,
+        /// `ExecutionRoleArn`.
+        pub execution_role_arn: Value<String>,
+        /// `Tier`.
+        pub tier: Value<String>,
+    }
+
     impl PartnerApp {
         /// A new `PartnerApp` with its required properties set and the optional ones unset.
-        pub fn new(
-            name: impl Into<Value<String>>,
-            type_: impl Into<Value<Type>>,
-            auth_type: impl Into<Value<AuthType>>,
-            execution_role_arn: impl Into<Value<String>>,
-            tier: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: PartnerAppRequired) -> Self {
             PartnerApp {
                 app_version: None,
                 application_config: None,
-                auth_type: auth_type.into(),
+                auth_type: required.auth_type,
                 client_token: None,
                 enable_auto_minor_version_upgrade: None,
                 enable_iam_session_based_identity: None,
-                execution_role_arn: execution_role_arn.into(),
+                execution_role_arn: required.execution_role_arn,
                 kms_key_id: None,
                 maintenance_config: None,
-                name: name.into(),
+                name: required.name,
                 tags: None,
-                tier: tier.into(),
-                type_: type_.into(),
+                tier: required.tier,
+                type_: required.type_,
             }
         }
     }
@@ -24535,20 +25053,28 @@ pub mod pipeline {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`Pipeline`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct PipelineRequired {
+        /// `PipelineName`.
+        pub pipeline_name: Value<String>,
+        /// `PipelineDefinition`.
+        pub pipeline_definition: serde_json::Value,
+        /// `RoleArn`.
+        pub role_arn: Value<String>,
+    }
+
     impl Pipeline {
         /// A new `Pipeline` with its required properties set and the optional ones unset.
-        pub fn new(
-            pipeline_name: impl Into<Value<String>>,
-            pipeline_definition: impl Into<serde_json::Value>,
-            role_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: PipelineRequired) -> Self {
             Pipeline {
                 parallelism_configuration: None,
-                pipeline_definition: pipeline_definition.into(),
+                pipeline_definition: required.pipeline_definition,
                 pipeline_description: None,
                 pipeline_display_name: None,
-                pipeline_name: pipeline_name.into(),
-                role_arn: role_arn.into(),
+                pipeline_name: required.pipeline_name,
+                role_arn: required.role_arn,
                 tags: None,
             }
         }
@@ -24826,23 +25352,33 @@ pub mod processing_job {
         pub work_group: Option<Value<String>>,
     }
 
+    /// The required properties of a [`AthenaDatasetDefinition`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct AthenaDatasetDefinitionRequired {
+        /// `Catalog`.
+        pub catalog: Value<String>,
+        /// `Database`.
+        pub database: Value<String>,
+        /// `OutputFormat`.
+        pub output_format: Value<OutputFormat>,
+        /// `OutputS3Uri`.
+        pub output_s3_uri: Value<String>,
+        /// `QueryString`.
+        pub query_string: Value<String>,
+    }
+
     impl AthenaDatasetDefinition {
         /// A new `AthenaDatasetDefinition` with its required properties set and the optional ones unset.
-        pub fn new(
-            catalog: impl Into<Value<String>>,
-            database: impl Into<Value<String>>,
-            output_format: impl Into<Value<OutputFormat>>,
-            output_s3_uri: impl Into<Value<String>>,
-            query_string: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: AthenaDatasetDefinitionRequired) -> Self {
             AthenaDatasetDefinition {
-                catalog: catalog.into(),
-                database: database.into(),
+                catalog: required.catalog,
+                database: required.database,
                 kms_key_id: None,
                 output_compression: None,
-                output_format: output_format.into(),
-                output_s3_uri: output_s3_uri.into(),
-                query_string: query_string.into(),
+                output_format: required.output_format,
+                output_s3_uri: required.output_s3_uri,
+                query_string: required.query_string,
                 work_group: None,
             }
         }
@@ -24867,18 +25403,26 @@ pub mod processing_job {
         pub volume_size_in_gb: Value<i64>,
     }
 
+    /// The required properties of a [`ClusterConfig`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ClusterConfigRequired {
+        /// `InstanceCount`.
+        pub instance_count: Value<i64>,
+        /// `InstanceType`.
+        pub instance_type: Value<InstanceType>,
+        /// `VolumeSizeInGB`.
+        pub volume_size_in_gb: Value<i64>,
+    }
+
     impl ClusterConfig {
         /// A new `ClusterConfig` with its required properties set and the optional ones unset.
-        pub fn new(
-            instance_count: impl Into<Value<i64>>,
-            instance_type: impl Into<Value<InstanceType>>,
-            volume_size_in_gb: impl Into<Value<i64>>,
-        ) -> Self {
+        pub fn new(required: ClusterConfigRequired) -> Self {
             ClusterConfig {
-                instance_count: instance_count.into(),
-                instance_type: instance_type.into(),
+                instance_count: required.instance_count,
+                instance_type: required.instance_type,
                 volume_kms_key_id: None,
-                volume_size_in_gb: volume_size_in_gb.into(),
+                volume_size_in_gb: required.volume_size_in_gb,
             }
         }
     }
@@ -25160,27 +25704,39 @@ pub mod processing_job {
         pub query_string: Value<String>,
     }
 
+    /// The required properties of a [`RedshiftDatasetDefinition`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct RedshiftDatasetDefinitionRequired {
+        /// `ClusterId`.
+        pub cluster_id: Value<String>,
+        /// `ClusterRoleArn`.
+        pub cluster_role_arn: Value<String>,
+        /// `Database`.
+        pub database: Value<String>,
+        /// `DbUser`.
+        pub db_user: Value<String>,
+        /// `OutputFormat`.
+        pub output_format: Value<RedshiftDatasetDefinitionOutputFormat>,
+        /// `OutputS3Uri`.
+        pub output_s3_uri: Value<String>,
+        /// `QueryString`.
+        pub query_string: Value<String>,
+    }
+
     impl RedshiftDatasetDefinition {
         /// A new `RedshiftDatasetDefinition` with its required properties set and the optional ones unset.
-        pub fn new(
-            cluster_id: impl Into<Value<String>>,
-            cluster_role_arn: impl Into<Value<String>>,
-            database: impl Into<Value<String>>,
-            db_user: impl Into<Value<String>>,
-            output_format: impl Into<Value<RedshiftDatasetDefinitionOutputFormat>>,
-            output_s3_uri: impl Into<Value<String>>,
-            query_string: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: RedshiftDatasetDefinitionRequired) -> Self {
             RedshiftDatasetDefinition {
-                cluster_id: cluster_id.into(),
-                cluster_role_arn: cluster_role_arn.into(),
-                database: database.into(),
-                db_user: db_user.into(),
+                cluster_id: required.cluster_id,
+                cluster_role_arn: required.cluster_role_arn,
+                database: required.database,
+                db_user: required.db_user,
                 kms_key_id: None,
                 output_compression: None,
-                output_format: output_format.into(),
-                output_s3_uri: output_s3_uri.into(),
-                query_string: query_string.into(),
+                output_format: required.output_format,
+                output_s3_uri: required.output_s3_uri,
+                query_string: required.query_string,
             }
         }
     }
@@ -25294,15 +25850,22 @@ pub mod processing_job {
         pub subnets: List<String>,
     }
 
+    /// The required properties of a [`VpcConfig`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct VpcConfigRequired {
+        /// `SecurityGroupIds`.
+        pub security_group_ids: List<String>,
+        /// `Subnets`.
+        pub subnets: List<String>,
+    }
+
     impl VpcConfig {
         /// A new `VpcConfig` with its required properties set and the optional ones unset.
-        pub fn new(
-            security_group_ids: impl Into<List<String>>,
-            subnets: impl Into<List<String>>,
-        ) -> Self {
+        pub fn new(required: VpcConfigRequired) -> Self {
             VpcConfig {
-                security_group_ids: security_group_ids.into(),
-                subnets: subnets.into(),
+                security_group_ids: required.security_group_ids,
+                subnets: required.subnets,
             }
         }
     }
@@ -26233,12 +26796,22 @@ pub mod project {
         pub value: Value<String>,
     }
 
+    /// The required properties of a [`CfnStackParameter`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct CfnStackParameterRequired {
+        /// `Key`.
+        pub key: Value<String>,
+        /// `Value`.
+        pub value: Value<String>,
+    }
+
     impl CfnStackParameter {
         /// A new `CfnStackParameter` with its required properties set and the optional ones unset.
-        pub fn new(key: impl Into<Value<String>>, value: impl Into<Value<String>>) -> Self {
+        pub fn new(required: CfnStackParameterRequired) -> Self {
             CfnStackParameter {
-                key: key.into(),
-                value: value.into(),
+                key: required.key,
+                value: required.value,
             }
         }
     }
@@ -26264,17 +26837,24 @@ pub mod project {
         pub template_url: Value<String>,
     }
 
+    /// The required properties of a [`CfnTemplateProviderDetail`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct CfnTemplateProviderDetailRequired {
+        /// `TemplateName`.
+        pub template_name: Value<String>,
+        /// `TemplateURL`.
+        pub template_url: Value<String>,
+    }
+
     impl CfnTemplateProviderDetail {
         /// A new `CfnTemplateProviderDetail` with its required properties set and the optional ones unset.
-        pub fn new(
-            template_name: impl Into<Value<String>>,
-            template_url: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: CfnTemplateProviderDetailRequired) -> Self {
             CfnTemplateProviderDetail {
                 parameters: None,
                 role_arn: None,
-                template_name: template_name.into(),
-                template_url: template_url.into(),
+                template_name: required.template_name,
+                template_url: required.template_url,
             }
         }
     }
@@ -26290,12 +26870,22 @@ pub mod project {
         pub value: Value<String>,
     }
 
+    /// The required properties of a [`ProvisioningParameter`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ProvisioningParameterRequired {
+        /// `Key`.
+        pub key: Value<String>,
+        /// `Value`.
+        pub value: Value<String>,
+    }
+
     impl ProvisioningParameter {
         /// A new `ProvisioningParameter` with its required properties set and the optional ones unset.
-        pub fn new(key: impl Into<Value<String>>, value: impl Into<Value<String>>) -> Self {
+        pub fn new(required: ProvisioningParameterRequired) -> Self {
             ProvisioningParameter {
-                key: key.into(),
-                value: value.into(),
+                key: required.key,
+                value: required.value,
             }
         }
     }
@@ -26440,17 +27030,24 @@ pub mod space {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`Space`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SpaceRequired {
+        /// `DomainId`.
+        pub domain_id: Value<String>,
+        /// `SpaceName`.
+        pub space_name: Value<String>,
+    }
+
     impl Space {
         /// A new `Space` with its required properties set and the optional ones unset.
-        pub fn new(
-            domain_id: impl Into<Value<String>>,
-            space_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: SpaceRequired) -> Self {
             Space {
-                domain_id: domain_id.into(),
+                domain_id: required.domain_id,
                 ownership_settings: None,
                 space_display_name: None,
-                space_name: space_name.into(),
+                space_name: required.space_name,
                 space_settings: None,
                 space_sharing_settings: None,
                 tags: None,
@@ -26555,15 +27152,22 @@ pub mod space {
         pub image_version_number: Option<Value<i64>>,
     }
 
+    /// The required properties of a [`CustomImage`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct CustomImageRequired {
+        /// `AppImageConfigName`.
+        pub app_image_config_name: Value<String>,
+        /// `ImageName`.
+        pub image_name: Value<String>,
+    }
+
     impl CustomImage {
         /// A new `CustomImage` with its required properties set and the optional ones unset.
-        pub fn new(
-            app_image_config_name: impl Into<Value<String>>,
-            image_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: CustomImageRequired) -> Self {
             CustomImage {
-                app_image_config_name: app_image_config_name.into(),
-                image_name: image_name.into(),
+                app_image_config_name: required.app_image_config_name,
+                image_name: required.image_name,
                 image_version_number: None,
             }
         }
@@ -27334,17 +27938,25 @@ pub mod studio_lifecycle_config {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`StudioLifecycleConfig`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct StudioLifecycleConfigRequired {
+        /// `StudioLifecycleConfigAppType`.
+        pub studio_lifecycle_config_app_type: Value<StudioLifecycleConfigAppType>,
+        /// `StudioLifecycleConfigContent`.
+        pub studio_lifecycle_config_content: Value<String>,
+        /// `StudioLifecycleConfigName`.
+        pub studio_lifecycle_config_name: Value<String>,
+    }
+
     impl StudioLifecycleConfig {
         /// A new `StudioLifecycleConfig` with its required properties set and the optional ones unset.
-        pub fn new(
-            studio_lifecycle_config_app_type: impl Into<Value<StudioLifecycleConfigAppType>>,
-            studio_lifecycle_config_content: impl Into<Value<String>>,
-            studio_lifecycle_config_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: StudioLifecycleConfigRequired) -> Self {
             StudioLifecycleConfig {
-                studio_lifecycle_config_app_type: studio_lifecycle_config_app_type.into(),
-                studio_lifecycle_config_content: studio_lifecycle_config_content.into(),
-                studio_lifecycle_config_name: studio_lifecycle_config_name.into(),
+                studio_lifecycle_config_app_type: required.studio_lifecycle_config_app_type,
+                studio_lifecycle_config_content: required.studio_lifecycle_config_content,
+                studio_lifecycle_config_name: required.studio_lifecycle_config_name,
                 tags: None,
             }
         }
@@ -27573,12 +28185,22 @@ pub mod trial_component {
         pub value: Value<String>,
     }
 
+    /// The required properties of a [`Tags`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct TagsRequired {
+        /// `Key`.
+        pub key: Value<String>,
+        /// `Value`.
+        pub value: Value<String>,
+    }
+
     impl Tags {
         /// A new `Tags` with its required properties set and the optional ones unset.
-        pub fn new(key: impl Into<Value<String>>, value: impl Into<Value<String>>) -> Self {
+        pub fn new(required: TagsRequired) -> Self {
             Tags {
-                key: key.into(),
-                value: value.into(),
+                key: required.key,
+                value: required.value,
             }
         }
     }
@@ -27738,18 +28360,25 @@ pub mod user_profile {
         pub user_settings: Option<UserSettings>,
     }
 
+    /// The required properties of a [`UserProfile`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct UserProfileRequired {
+        /// `DomainId`.
+        pub domain_id: Value<String>,
+        /// `UserProfileName`.
+        pub user_profile_name: Value<String>,
+    }
+
     impl UserProfile {
         /// A new `UserProfile` with its required properties set and the optional ones unset.
-        pub fn new(
-            domain_id: impl Into<Value<String>>,
-            user_profile_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: UserProfileRequired) -> Self {
             UserProfile {
-                domain_id: domain_id.into(),
+                domain_id: required.domain_id,
                 single_sign_on_user_identifier: None,
                 single_sign_on_user_value: None,
                 tags: None,
-                user_profile_name: user_profile_name.into(),
+                user_profile_name: required.user_profile_name,
                 user_settings: None,
             }
         }
@@ -27891,15 +28520,22 @@ pub mod user_profile {
         pub image_version_number: Option<Value<i64>>,
     }
 
+    /// The required properties of a [`CustomImage`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct CustomImageRequired {
+        /// `AppImageConfigName`.
+        pub app_image_config_name: Value<String>,
+        /// `ImageName`.
+        pub image_name: Value<String>,
+    }
+
     impl CustomImage {
         /// A new `CustomImage` with its required properties set and the optional ones unset.
-        pub fn new(
-            app_image_config_name: impl Into<Value<String>>,
-            image_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: CustomImageRequired) -> Self {
             CustomImage {
-                app_image_config_name: app_image_config_name.into(),
-                image_name: image_name.into(),
+                app_image_config_name: required.app_image_config_name,
+                image_name: required.image_name,
                 image_version_number: None,
             }
         }
@@ -27916,12 +28552,22 @@ pub mod user_profile {
         pub uid: Value<i64>,
     }
 
+    /// The required properties of a [`CustomPosixUserConfig`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct CustomPosixUserConfigRequired {
+        /// `Gid`.
+        pub gid: Value<i64>,
+        /// `Uid`.
+        pub uid: Value<i64>,
+    }
+
     impl CustomPosixUserConfig {
         /// A new `CustomPosixUserConfig` with its required properties set and the optional ones unset.
-        pub fn new(gid: impl Into<Value<i64>>, uid: impl Into<Value<i64>>) -> Self {
+        pub fn new(required: CustomPosixUserConfigRequired) -> Self {
             CustomPosixUserConfig {
-                gid: gid.into(),
-                uid: uid.into(),
+                gid: required.gid,
+                uid: required.uid,
             }
         }
     }
@@ -27937,15 +28583,22 @@ pub mod user_profile {
         pub maximum_ebs_volume_size_in_gb: Value<i64>,
     }
 
+    /// The required properties of a [`DefaultEbsStorageSettings`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DefaultEbsStorageSettingsRequired {
+        /// `DefaultEbsVolumeSizeInGb`.
+        pub default_ebs_volume_size_in_gb: Value<i64>,
+        /// `MaximumEbsVolumeSizeInGb`.
+        pub maximum_ebs_volume_size_in_gb: Value<i64>,
+    }
+
     impl DefaultEbsStorageSettings {
         /// A new `DefaultEbsStorageSettings` with its required properties set and the optional ones unset.
-        pub fn new(
-            default_ebs_volume_size_in_gb: impl Into<Value<i64>>,
-            maximum_ebs_volume_size_in_gb: impl Into<Value<i64>>,
-        ) -> Self {
+        pub fn new(required: DefaultEbsStorageSettingsRequired) -> Self {
             DefaultEbsStorageSettings {
-                default_ebs_volume_size_in_gb: default_ebs_volume_size_in_gb.into(),
-                maximum_ebs_volume_size_in_gb: maximum_ebs_volume_size_in_gb.into(),
+                default_ebs_volume_size_in_gb: required.default_ebs_volume_size_in_gb,
+                maximum_ebs_volume_size_in_gb: required.maximum_ebs_volume_size_in_gb,
             }
         }
     }
@@ -29584,15 +30237,22 @@ pub mod workforce {
         pub user_pool: Value<String>,
     }
 
+    /// The required properties of a [`CognitoConfig`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct CognitoConfigRequired {
+        /// `ClientId`.
+        pub client_id: Value<String>,
+        /// `UserPool`.
+        pub user_pool: Value<String>,
+    }
+
     impl CognitoConfig {
         /// A new `CognitoConfig` with its required properties set and the optional ones unset.
-        pub fn new(
-            client_id: impl Into<Value<String>>,
-            user_pool: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: CognitoConfigRequired) -> Self {
             CognitoConfig {
-                client_id: client_id.into(),
-                user_pool: user_pool.into(),
+                client_id: required.client_id,
+                user_pool: required.user_pool,
             }
         }
     }
@@ -29641,28 +30301,40 @@ pub mod workforce {
         pub user_info_endpoint: Value<String>,
     }
 
+    /// The required properties of a [`OidcConfig`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct OidcConfigRequired {
+        /// `AuthorizationEndpoint`.
+        pub authorization_endpoint: Value<String>,
+        /// `ClientId`.
+        pub client_id: Value<String>,
+        /// `Issuer`.
+        pub issuer: Value<String>,
+        /// `JwksUri`.
+        pub jwks_uri: Value<String>,
+        /// `LogoutEndpoint`.
+        pub logout_endpoint: Value<String>,
+        /// `TokenEndpoint`.
+        pub token_endpoint: Value<String>,
+        /// `UserInfoEndpoint`.
+        pub user_info_endpoint: Value<String>,
+    }
+
     impl OidcConfig {
         /// A new `OidcConfig` with its required properties set and the optional ones unset.
-        pub fn new(
-            authorization_endpoint: impl Into<Value<String>>,
-            client_id: impl Into<Value<String>>,
-            issuer: impl Into<Value<String>>,
-            jwks_uri: impl Into<Value<String>>,
-            logout_endpoint: impl Into<Value<String>>,
-            token_endpoint: impl Into<Value<String>>,
-            user_info_endpoint: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: OidcConfigRequired) -> Self {
             OidcConfig {
                 authentication_request_extra_params: None,
-                authorization_endpoint: authorization_endpoint.into(),
-                client_id: client_id.into(),
+                authorization_endpoint: required.authorization_endpoint,
+                client_id: required.client_id,
                 client_secret: None,
-                issuer: issuer.into(),
-                jwks_uri: jwks_uri.into(),
-                logout_endpoint: logout_endpoint.into(),
+                issuer: required.issuer,
+                jwks_uri: required.jwks_uri,
+                logout_endpoint: required.logout_endpoint,
                 scope: None,
-                token_endpoint: token_endpoint.into(),
-                user_info_endpoint: user_info_endpoint.into(),
+                token_endpoint: required.token_endpoint,
+                user_info_endpoint: required.user_info_endpoint,
             }
         }
     }
@@ -29844,17 +30516,25 @@ pub mod workteam {
         pub cognito_user_pool: Value<String>,
     }
 
+    /// The required properties of a [`CognitoMemberDefinition`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct CognitoMemberDefinitionRequired {
+        /// `CognitoClientId`.
+        pub cognito_client_id: Value<String>,
+        /// `CognitoUserGroup`.
+        pub cognito_user_group: Value<String>,
+        /// `CognitoUserPool`.
+        pub cognito_user_pool: Value<String>,
+    }
+
     impl CognitoMemberDefinition {
         /// A new `CognitoMemberDefinition` with its required properties set and the optional ones unset.
-        pub fn new(
-            cognito_client_id: impl Into<Value<String>>,
-            cognito_user_group: impl Into<Value<String>>,
-            cognito_user_pool: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: CognitoMemberDefinitionRequired) -> Self {
             CognitoMemberDefinition {
-                cognito_client_id: cognito_client_id.into(),
-                cognito_user_group: cognito_user_group.into(),
-                cognito_user_pool: cognito_user_pool.into(),
+                cognito_client_id: required.cognito_client_id,
+                cognito_user_group: required.cognito_user_group,
+                cognito_user_pool: required.cognito_user_pool,
             }
         }
     }

@@ -318,15 +318,22 @@ pub mod schedule {
         pub source: Value<String>,
     }
 
+    /// The required properties of a [`EventBridgeParameters`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct EventBridgeParametersRequired {
+        /// `DetailType`.
+        pub detail_type: Value<String>,
+        /// `Source`.
+        pub source: Value<String>,
+    }
+
     impl EventBridgeParameters {
         /// A new `EventBridgeParameters` with its required properties set and the optional ones unset.
-        pub fn new(
-            detail_type: impl Into<Value<String>>,
-            source: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: EventBridgeParametersRequired) -> Self {
             EventBridgeParameters {
-                detail_type: detail_type.into(),
-                source: source.into(),
+                detail_type: required.detail_type,
+                source: required.source,
             }
         }
     }
@@ -477,12 +484,22 @@ pub mod schedule {
         pub value: Value<String>,
     }
 
+    /// The required properties of a [`SageMakerPipelineParameter`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SageMakerPipelineParameterRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `Value`.
+        pub value: Value<String>,
+    }
+
     impl SageMakerPipelineParameter {
         /// A new `SageMakerPipelineParameter` with its required properties set and the optional ones unset.
-        pub fn new(name: impl Into<Value<String>>, value: impl Into<Value<String>>) -> Self {
+        pub fn new(required: SageMakerPipelineParameterRequired) -> Self {
             SageMakerPipelineParameter {
-                name: name.into(),
-                value: value.into(),
+                name: required.name,
+                value: required.value,
             }
         }
     }
@@ -581,18 +598,28 @@ pub mod schedule {
         pub sqs_parameters: Option<SqsParameters>,
     }
 
+    /// The required properties of a [`Target`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct TargetRequired {
+        /// `Arn`.
+        pub arn: Value<String>,
+        /// `RoleArn`.
+        pub role_arn: Value<String>,
+    }
+
     impl Target {
         /// A new `Target` with its required properties set and the optional ones unset.
-        pub fn new(arn: impl Into<Value<String>>, role_arn: impl Into<Value<String>>) -> Self {
+        pub fn new(required: TargetRequired) -> Self {
             Target {
-                arn: arn.into(),
+                arn: required.arn,
                 dead_letter_config: None,
                 ecs_parameters: None,
                 event_bridge_parameters: None,
                 input: None,
                 kinesis_parameters: None,
                 retry_policy: None,
-                role_arn: role_arn.into(),
+                role_arn: required.role_arn,
                 sage_maker_pipeline_parameters: None,
                 sqs_parameters: None,
             }

@@ -38,22 +38,32 @@ pub mod data_integration_flow {
         pub transformation: DataIntegrationFlowTransformation,
     }
 
+    /// The required properties of a [`DataIntegrationFlow`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DataIntegrationFlowRequired {
+        /// `InstanceId`.
+        pub instance_id: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+        /// `Sources`.
+        pub sources: Vec<DataIntegrationFlowSource>,
+        /// `Transformation`.
+        pub transformation: DataIntegrationFlowTransformation,
+        /// `Target`.
+        pub target: DataIntegrationFlowTarget,
+    }
+
     impl DataIntegrationFlow {
         /// A new `DataIntegrationFlow` with its required properties set and the optional ones unset.
-        pub fn new(
-            instance_id: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-            sources: impl Into<Vec<DataIntegrationFlowSource>>,
-            transformation: impl Into<DataIntegrationFlowTransformation>,
-            target: impl Into<DataIntegrationFlowTarget>,
-        ) -> Self {
+        pub fn new(required: DataIntegrationFlowRequired) -> Self {
             DataIntegrationFlow {
-                instance_id: instance_id.into(),
-                name: name.into(),
-                sources: sources.into(),
+                instance_id: required.instance_id,
+                name: required.name,
+                sources: required.sources,
                 tags: None,
-                target: target.into(),
-                transformation: transformation.into(),
+                target: required.target,
+                transformation: required.transformation,
             }
         }
     }
@@ -349,16 +359,23 @@ pub mod data_integration_flow {
         pub prefix: Value<String>,
     }
 
+    /// The required properties of a [`S3SourceConfiguration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct S3SourceConfigurationRequired {
+        /// `BucketName`.
+        pub bucket_name: Value<String>,
+        /// `Prefix`.
+        pub prefix: Value<String>,
+    }
+
     impl S3SourceConfiguration {
         /// A new `S3SourceConfiguration` with its required properties set and the optional ones unset.
-        pub fn new(
-            bucket_name: impl Into<Value<String>>,
-            prefix: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: S3SourceConfigurationRequired) -> Self {
             S3SourceConfiguration {
-                bucket_name: bucket_name.into(),
+                bucket_name: required.bucket_name,
                 options: None,
-                prefix: prefix.into(),
+                prefix: required.prefix,
             }
         }
     }
@@ -611,18 +628,26 @@ pub mod dataset {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`Dataset`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DatasetRequired {
+        /// `InstanceId`.
+        pub instance_id: Value<String>,
+        /// `Namespace`.
+        pub namespace: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+    }
+
     impl Dataset {
         /// A new `Dataset` with its required properties set and the optional ones unset.
-        pub fn new(
-            instance_id: impl Into<Value<String>>,
-            namespace: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: DatasetRequired) -> Self {
             Dataset {
                 description: None,
-                instance_id: instance_id.into(),
-                name: name.into(),
-                namespace: namespace.into(),
+                instance_id: required.instance_id,
+                name: required.name,
+                namespace: required.namespace,
                 partition_spec: None,
                 schema: None,
                 tags: None,
@@ -1015,13 +1040,23 @@ pub mod namespace {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`Namespace`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct NamespaceRequired {
+        /// `InstanceId`.
+        pub instance_id: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+    }
+
     impl Namespace {
         /// A new `Namespace` with its required properties set and the optional ones unset.
-        pub fn new(instance_id: impl Into<Value<String>>, name: impl Into<Value<String>>) -> Self {
+        pub fn new(required: NamespaceRequired) -> Self {
             Namespace {
                 description: None,
-                instance_id: instance_id.into(),
-                name: name.into(),
+                instance_id: required.instance_id,
+                name: required.name,
                 tags: None,
             }
         }

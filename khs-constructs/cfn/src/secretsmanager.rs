@@ -189,12 +189,22 @@ pub mod rotation_schedule {
         pub value: Value<String>,
     }
 
+    /// The required properties of a [`ExternalSecretRotationMetadataItem`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ExternalSecretRotationMetadataItemRequired {
+        /// `Key`.
+        pub key: Value<String>,
+        /// `Value`.
+        pub value: Value<String>,
+    }
+
     impl ExternalSecretRotationMetadataItem {
         /// A new `ExternalSecretRotationMetadataItem` with its required properties set and the optional ones unset.
-        pub fn new(key: impl Into<Value<String>>, value: impl Into<Value<String>>) -> Self {
+        pub fn new(required: ExternalSecretRotationMetadataItemRequired) -> Self {
             ExternalSecretRotationMetadataItem {
-                key: key.into(),
-                value: value.into(),
+                key: required.key,
+                value: required.value,
             }
         }
     }
@@ -530,17 +540,25 @@ pub mod secret_target_attachment {
         pub target_type: Value<String>,
     }
 
+    /// The required properties of a [`SecretTargetAttachment`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SecretTargetAttachmentRequired {
+        /// `TargetType`.
+        pub target_type: Value<String>,
+        /// `TargetId`.
+        pub target_id: Value<String>,
+        /// `SecretId`.
+        pub secret_id: Value<String>,
+    }
+
     impl SecretTargetAttachment {
         /// A new `SecretTargetAttachment` with its required properties set and the optional ones unset.
-        pub fn new(
-            target_type: impl Into<Value<String>>,
-            target_id: impl Into<Value<String>>,
-            secret_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: SecretTargetAttachmentRequired) -> Self {
             SecretTargetAttachment {
-                secret_id: secret_id.into(),
-                target_id: target_id.into(),
-                target_type: target_type.into(),
+                secret_id: required.secret_id,
+                target_id: required.target_id,
+                target_type: required.target_type,
             }
         }
     }

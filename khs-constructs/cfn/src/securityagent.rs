@@ -189,12 +189,22 @@ pub mod agent_space {
         pub workspace: Value<String>,
     }
 
+    /// The required properties of a [`BitbucketRepositoryResource`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct BitbucketRepositoryResourceRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `Workspace`.
+        pub workspace: Value<String>,
+    }
+
     impl BitbucketRepositoryResource {
         /// A new `BitbucketRepositoryResource` with its required properties set and the optional ones unset.
-        pub fn new(name: impl Into<Value<String>>, workspace: impl Into<Value<String>>) -> Self {
+        pub fn new(required: BitbucketRepositoryResourceRequired) -> Self {
             BitbucketRepositoryResource {
-                name: name.into(),
-                workspace: workspace.into(),
+                name: required.name,
+                workspace: required.workspace,
             }
         }
     }
@@ -210,15 +220,22 @@ pub mod agent_space {
         pub general_purpose_scanning: Value<bool>,
     }
 
+    /// The required properties of a [`CodeReviewSettings`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct CodeReviewSettingsRequired {
+        /// `ControlsScanning`.
+        pub controls_scanning: Value<bool>,
+        /// `GeneralPurposeScanning`.
+        pub general_purpose_scanning: Value<bool>,
+    }
+
     impl CodeReviewSettings {
         /// A new `CodeReviewSettings` with its required properties set and the optional ones unset.
-        pub fn new(
-            controls_scanning: impl Into<Value<bool>>,
-            general_purpose_scanning: impl Into<Value<bool>>,
-        ) -> Self {
+        pub fn new(required: CodeReviewSettingsRequired) -> Self {
             CodeReviewSettings {
-                controls_scanning: controls_scanning.into(),
-                general_purpose_scanning: general_purpose_scanning.into(),
+                controls_scanning: required.controls_scanning,
+                general_purpose_scanning: required.general_purpose_scanning,
             }
         }
     }
@@ -274,17 +291,25 @@ pub mod agent_space {
         pub title: Option<Value<String>>,
     }
 
+    /// The required properties of a [`ConfluenceDocumentResource`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ConfluenceDocumentResourceRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `PageId`.
+        pub page_id: Value<String>,
+        /// `SpaceKey`.
+        pub space_key: Value<String>,
+    }
+
     impl ConfluenceDocumentResource {
         /// A new `ConfluenceDocumentResource` with its required properties set and the optional ones unset.
-        pub fn new(
-            name: impl Into<Value<String>>,
-            page_id: impl Into<Value<String>>,
-            space_key: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ConfluenceDocumentResourceRequired) -> Self {
             ConfluenceDocumentResource {
-                name: name.into(),
-                page_id: page_id.into(),
-                space_key: space_key.into(),
+                name: required.name,
+                page_id: required.page_id,
+                space_key: required.space_key,
                 space_title: None,
                 title: None,
             }
@@ -302,15 +327,22 @@ pub mod agent_space {
         pub remediate_code: Value<bool>,
     }
 
+    /// The required properties of a [`GitHubCapabilitiesResource`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct GitHubCapabilitiesResourceRequired {
+        /// `LeaveComments`.
+        pub leave_comments: Value<bool>,
+        /// `RemediateCode`.
+        pub remediate_code: Value<bool>,
+    }
+
     impl GitHubCapabilitiesResource {
         /// A new `GitHubCapabilitiesResource` with its required properties set and the optional ones unset.
-        pub fn new(
-            leave_comments: impl Into<Value<bool>>,
-            remediate_code: impl Into<Value<bool>>,
-        ) -> Self {
+        pub fn new(required: GitHubCapabilitiesResourceRequired) -> Self {
             GitHubCapabilitiesResource {
-                leave_comments: leave_comments.into(),
-                remediate_code: remediate_code.into(),
+                leave_comments: required.leave_comments,
+                remediate_code: required.remediate_code,
             }
         }
     }
@@ -326,12 +358,22 @@ pub mod agent_space {
         pub owner: Value<String>,
     }
 
+    /// The required properties of a [`GitHubRepositoryResource`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct GitHubRepositoryResourceRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `Owner`.
+        pub owner: Value<String>,
+    }
+
     impl GitHubRepositoryResource {
         /// A new `GitHubRepositoryResource` with its required properties set and the optional ones unset.
-        pub fn new(name: impl Into<Value<String>>, owner: impl Into<Value<String>>) -> Self {
+        pub fn new(required: GitHubRepositoryResourceRequired) -> Self {
             GitHubRepositoryResource {
-                name: name.into(),
-                owner: owner.into(),
+                name: required.name,
+                owner: required.owner,
             }
         }
     }
@@ -369,12 +411,22 @@ pub mod agent_space {
         pub namespace: Value<String>,
     }
 
+    /// The required properties of a [`GitLabRepositoryResource`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct GitLabRepositoryResourceRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `Namespace`.
+        pub namespace: Value<String>,
+    }
+
     impl GitLabRepositoryResource {
         /// A new `GitLabRepositoryResource` with its required properties set and the optional ones unset.
-        pub fn new(name: impl Into<Value<String>>, namespace: impl Into<Value<String>>) -> Self {
+        pub fn new(required: GitLabRepositoryResourceRequired) -> Self {
             GitLabRepositoryResource {
-                name: name.into(),
-                namespace: namespace.into(),
+                name: required.name,
+                namespace: required.namespace,
             }
         }
     }
@@ -632,18 +684,26 @@ pub mod artifact {
         pub file_name: Value<String>,
     }
 
+    /// The required properties of a [`Artifact`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ArtifactRequired {
+        /// `AgentSpaceId`.
+        pub agent_space_id: Value<String>,
+        /// `ArtifactType`.
+        pub artifact_type: Value<ArtifactType>,
+        /// `FileName`.
+        pub file_name: Value<String>,
+    }
+
     impl Artifact {
         /// A new `Artifact` with its required properties set and the optional ones unset.
-        pub fn new(
-            agent_space_id: impl Into<Value<String>>,
-            artifact_type: impl Into<Value<ArtifactType>>,
-            file_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ArtifactRequired) -> Self {
             Artifact {
-                agent_space_id: agent_space_id.into(),
+                agent_space_id: required.agent_space_id,
                 artifact_content: None,
-                artifact_type: artifact_type.into(),
-                file_name: file_name.into(),
+                artifact_type: required.artifact_type,
+                file_name: required.file_name,
             }
         }
     }
@@ -871,19 +931,28 @@ pub mod integration {
         pub workspace: Value<String>,
     }
 
+    /// The required properties of a [`BitbucketInput`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct BitbucketInputRequired {
+        /// `Code`.
+        pub code: Value<String>,
+        /// `InstallationId`.
+        pub installation_id: Value<String>,
+        /// `State`.
+        pub state: Value<String>,
+        /// `Workspace`.
+        pub workspace: Value<String>,
+    }
+
     impl BitbucketInput {
         /// A new `BitbucketInput` with its required properties set and the optional ones unset.
-        pub fn new(
-            code: impl Into<Value<String>>,
-            installation_id: impl Into<Value<String>>,
-            state: impl Into<Value<String>>,
-            workspace: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: BitbucketInputRequired) -> Self {
             BitbucketInput {
-                code: code.into(),
-                installation_id: installation_id.into(),
-                state: state.into(),
-                workspace: workspace.into(),
+                code: required.code,
+                installation_id: required.installation_id,
+                state: required.state,
+                workspace: required.workspace,
             }
         }
     }
@@ -905,19 +974,28 @@ pub mod integration {
         pub state: Value<String>,
     }
 
+    /// The required properties of a [`ConfluenceInput`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ConfluenceInputRequired {
+        /// `Code`.
+        pub code: Value<String>,
+        /// `InstallationId`.
+        pub installation_id: Value<String>,
+        /// `SiteUrl`.
+        pub site_url: Value<String>,
+        /// `State`.
+        pub state: Value<String>,
+    }
+
     impl ConfluenceInput {
         /// A new `ConfluenceInput` with its required properties set and the optional ones unset.
-        pub fn new(
-            code: impl Into<Value<String>>,
-            installation_id: impl Into<Value<String>>,
-            site_url: impl Into<Value<String>>,
-            state: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ConfluenceInputRequired) -> Self {
             ConfluenceInput {
-                code: code.into(),
-                installation_id: installation_id.into(),
-                site_url: site_url.into(),
-                state: state.into(),
+                code: required.code,
+                installation_id: required.installation_id,
+                site_url: required.site_url,
+                state: required.state,
             }
         }
     }
@@ -948,14 +1026,24 @@ pub mod integration {
         pub target_url: Option<Value<String>>,
     }
 
+    /// The required properties of a [`GitHubInput`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct GitHubInputRequired {
+        /// `Code`.
+        pub code: Value<String>,
+        /// `State`.
+        pub state: Value<String>,
+    }
+
     impl GitHubInput {
         /// A new `GitHubInput` with its required properties set and the optional ones unset.
-        pub fn new(code: impl Into<Value<String>>, state: impl Into<Value<String>>) -> Self {
+        pub fn new(required: GitHubInputRequired) -> Self {
             GitHubInput {
-                code: code.into(),
+                code: required.code,
                 installation_id: None,
                 organization_name: None,
-                state: state.into(),
+                state: required.state,
                 target_url: None,
             }
         }
@@ -1166,23 +1254,31 @@ pub mod pentest {
         pub vpc_config: Option<VpcConfig>,
     }
 
+    /// The required properties of a [`Pentest`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct PentestRequired {
+        /// `AgentSpaceId`.
+        pub agent_space_id: Value<String>,
+        /// `ServiceRole`.
+        pub service_role: Value<String>,
+        /// `Assets`.
+        pub assets: Assets,
+    }
+
     impl Pentest {
         /// A new `Pentest` with its required properties set and the optional ones unset.
-        pub fn new(
-            agent_space_id: impl Into<Value<String>>,
-            service_role: impl Into<Value<String>>,
-            assets: impl Into<Assets>,
-        ) -> Self {
+        pub fn new(required: PentestRequired) -> Self {
             Pentest {
-                agent_space_id: agent_space_id.into(),
-                assets: assets.into(),
+                agent_space_id: required.agent_space_id,
+                assets: required.assets,
                 clean_up_strategy: None,
                 code_remediation_strategy: None,
                 disable_managed_skills: None,
                 exclude_risk_types: None,
                 log_config: None,
                 network_traffic_config: None,
-                service_role: service_role.into(),
+                service_role: required.service_role,
                 title: None,
                 vpc_config: None,
             }
@@ -1469,16 +1565,23 @@ pub mod pentest {
         pub provider_resource_id: Value<String>,
     }
 
+    /// The required properties of a [`IntegratedRepository`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct IntegratedRepositoryRequired {
+        /// `IntegrationId`.
+        pub integration_id: Value<String>,
+        /// `ProviderResourceId`.
+        pub provider_resource_id: Value<String>,
+    }
+
     impl IntegratedRepository {
         /// A new `IntegratedRepository` with its required properties set and the optional ones unset.
-        pub fn new(
-            integration_id: impl Into<Value<String>>,
-            provider_resource_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: IntegratedRepositoryRequired) -> Self {
             IntegratedRepository {
                 branch: None,
-                integration_id: integration_id.into(),
-                provider_resource_id: provider_resource_id.into(),
+                integration_id: required.integration_id,
+                provider_resource_id: required.provider_resource_id,
             }
         }
     }
@@ -2007,19 +2110,28 @@ pub mod security_requirement_pack {
         pub remediation: Option<Value<String>>,
     }
 
+    /// The required properties of a [`SecurityRequirement`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SecurityRequirementRequired {
+        /// `Description`.
+        pub description: Value<String>,
+        /// `Domain`.
+        pub domain: Value<String>,
+        /// `Evaluation`.
+        pub evaluation: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+    }
+
     impl SecurityRequirement {
         /// A new `SecurityRequirement` with its required properties set and the optional ones unset.
-        pub fn new(
-            description: impl Into<Value<String>>,
-            domain: impl Into<Value<String>>,
-            evaluation: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: SecurityRequirementRequired) -> Self {
             SecurityRequirement {
-                description: description.into(),
-                domain: domain.into(),
-                evaluation: evaluation.into(),
-                name: name.into(),
+                description: required.description,
+                domain: required.domain,
+                evaluation: required.evaluation,
+                name: required.name,
                 remediation: None,
             }
         }

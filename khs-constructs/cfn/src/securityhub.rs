@@ -27,17 +27,25 @@ pub mod action_target {
         pub name: Value<String>,
     }
 
+    /// The required properties of a [`ActionTarget`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ActionTargetRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `Description`.
+        pub description: Value<String>,
+        /// `Id`.
+        pub id: Value<String>,
+    }
+
     impl ActionTarget {
         /// A new `ActionTarget` with its required properties set and the optional ones unset.
-        pub fn new(
-            name: impl Into<Value<String>>,
-            description: impl Into<Value<String>>,
-            id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ActionTargetRequired) -> Self {
             ActionTarget {
-                description: description.into(),
-                id: id.into(),
-                name: name.into(),
+                description: required.description,
+                id: required.id,
+                name: required.name,
             }
         }
     }
@@ -219,22 +227,32 @@ pub mod automation_rule {
         pub tags: Option<BTreeMap<String, Value<String>>>,
     }
 
+    /// The required properties of a [`AutomationRule`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct AutomationRuleRequired {
+        /// `RuleOrder`.
+        pub rule_order: Value<i64>,
+        /// `RuleName`.
+        pub rule_name: Value<String>,
+        /// `Description`.
+        pub description: Value<String>,
+        /// `Criteria`.
+        pub criteria: AutomationRulesFindingFilters,
+        /// `Actions`.
+        pub actions: Vec<AutomationRulesAction>,
+    }
+
     impl AutomationRule {
         /// A new `AutomationRule` with its required properties set and the optional ones unset.
-        pub fn new(
-            rule_order: impl Into<Value<i64>>,
-            rule_name: impl Into<Value<String>>,
-            description: impl Into<Value<String>>,
-            criteria: impl Into<AutomationRulesFindingFilters>,
-            actions: impl Into<Vec<AutomationRulesAction>>,
-        ) -> Self {
+        pub fn new(required: AutomationRuleRequired) -> Self {
             AutomationRule {
-                actions: actions.into(),
-                criteria: criteria.into(),
-                description: description.into(),
+                actions: required.actions,
+                criteria: required.criteria,
+                description: required.description,
                 is_terminal: None,
-                rule_name: rule_name.into(),
-                rule_order: rule_order.into(),
+                rule_name: required.rule_name,
+                rule_order: required.rule_order,
                 rule_status: None,
                 tags: None,
             }
@@ -627,17 +645,25 @@ pub mod automation_rule {
         pub value: Value<String>,
     }
 
+    /// The required properties of a [`MapFilter`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct MapFilterRequired {
+        /// `Comparison`.
+        pub comparison: Value<Comparison>,
+        /// `Key`.
+        pub key: Value<String>,
+        /// `Value`.
+        pub value: Value<String>,
+    }
+
     impl MapFilter {
         /// A new `MapFilter` with its required properties set and the optional ones unset.
-        pub fn new(
-            comparison: impl Into<Value<Comparison>>,
-            key: impl Into<Value<String>>,
-            value: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: MapFilterRequired) -> Self {
             MapFilter {
-                comparison: comparison.into(),
-                key: key.into(),
-                value: value.into(),
+                comparison: required.comparison,
+                key: required.key,
+                value: required.value,
             }
         }
     }
@@ -1088,21 +1114,31 @@ pub mod automation_rule_v2 {
         pub tags: Option<BTreeMap<String, Value<String>>>,
     }
 
+    /// The required properties of a [`AutomationRuleV2`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct AutomationRuleV2Required {
+        /// `RuleName`.
+        pub rule_name: Value<String>,
+        /// `Description`.
+        pub description: Value<String>,
+        /// `RuleOrder`.
+        pub rule_order: Value<f64>,
+        /// `Criteria`.
+        pub criteria: Criteria,
+        /// `Actions`.
+        pub actions: Vec<AutomationRulesActionV2>,
+    }
+
     impl AutomationRuleV2 {
         /// A new `AutomationRuleV2` with its required properties set and the optional ones unset.
-        pub fn new(
-            rule_name: impl Into<Value<String>>,
-            description: impl Into<Value<String>>,
-            rule_order: impl Into<Value<f64>>,
-            criteria: impl Into<Criteria>,
-            actions: impl Into<Vec<AutomationRulesActionV2>>,
-        ) -> Self {
+        pub fn new(required: AutomationRuleV2Required) -> Self {
             AutomationRuleV2 {
-                actions: actions.into(),
-                criteria: criteria.into(),
-                description: description.into(),
-                rule_name: rule_name.into(),
-                rule_order: rule_order.into(),
+                actions: required.actions,
+                criteria: required.criteria,
+                description: required.description,
+                rule_name: required.rule_name,
+                rule_order: required.rule_order,
                 rule_status: None,
                 tags: None,
             }
@@ -1373,17 +1409,25 @@ pub mod automation_rule_v2 {
         pub value: Value<String>,
     }
 
+    /// The required properties of a [`MapFilter`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct MapFilterRequired {
+        /// `Comparison`.
+        pub comparison: Value<Comparison>,
+        /// `Key`.
+        pub key: Value<String>,
+        /// `Value`.
+        pub value: Value<String>,
+    }
+
     impl MapFilter {
         /// A new `MapFilter` with its required properties set and the optional ones unset.
-        pub fn new(
-            comparison: impl Into<Value<Comparison>>,
-            key: impl Into<Value<String>>,
-            value: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: MapFilterRequired) -> Self {
             MapFilter {
-                comparison: comparison.into(),
-                key: key.into(),
-                value: value.into(),
+                comparison: required.comparison,
+                key: required.key,
+                value: required.value,
             }
         }
     }
@@ -3081,17 +3125,25 @@ pub mod insight {
         pub name: Value<String>,
     }
 
+    /// The required properties of a [`Insight`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct InsightRequired {
+        /// `Filters`.
+        pub filters: AwsSecurityFindingFilters,
+        /// `Name`.
+        pub name: Value<String>,
+        /// `GroupByAttribute`.
+        pub group_by_attribute: Value<String>,
+    }
+
     impl Insight {
         /// A new `Insight` with its required properties set and the optional ones unset.
-        pub fn new(
-            filters: impl Into<AwsSecurityFindingFilters>,
-            name: impl Into<Value<String>>,
-            group_by_attribute: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: InsightRequired) -> Self {
             Insight {
-                filters: filters.into(),
-                group_by_attribute: group_by_attribute.into(),
-                name: name.into(),
+                filters: required.filters,
+                group_by_attribute: required.group_by_attribute,
+                name: required.name,
             }
         }
     }
@@ -3915,17 +3967,25 @@ pub mod insight {
         pub value: Value<String>,
     }
 
+    /// The required properties of a [`MapFilter`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct MapFilterRequired {
+        /// `Comparison`.
+        pub comparison: Value<Comparison>,
+        /// `Key`.
+        pub key: Value<String>,
+        /// `Value`.
+        pub value: Value<String>,
+    }
+
     impl MapFilter {
         /// A new `MapFilter` with its required properties set and the optional ones unset.
-        pub fn new(
-            comparison: impl Into<Value<Comparison>>,
-            key: impl Into<Value<String>>,
-            value: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: MapFilterRequired) -> Self {
             MapFilter {
-                comparison: comparison.into(),
-                key: key.into(),
-                value: value.into(),
+                comparison: required.comparison,
+                key: required.key,
+                value: required.value,
             }
         }
     }
@@ -4235,17 +4295,25 @@ pub mod policy_association {
         pub target_type: Value<TargetType>,
     }
 
+    /// The required properties of a [`PolicyAssociation`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct PolicyAssociationRequired {
+        /// `TargetId`.
+        pub target_id: Value<String>,
+        /// `TargetType`.
+        pub target_type: Value<TargetType>,
+        /// `ConfigurationPolicyId`.
+        pub configuration_policy_id: Value<String>,
+    }
+
     impl PolicyAssociation {
         /// A new `PolicyAssociation` with its required properties set and the optional ones unset.
-        pub fn new(
-            target_id: impl Into<Value<String>>,
-            target_type: impl Into<Value<TargetType>>,
-            configuration_policy_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: PolicyAssociationRequired) -> Self {
             PolicyAssociation {
-                configuration_policy_id: configuration_policy_id.into(),
-                target_id: target_id.into(),
-                target_type: target_type.into(),
+                configuration_policy_id: required.configuration_policy_id,
+                target_id: required.target_id,
+                target_type: required.target_type,
             }
         }
     }

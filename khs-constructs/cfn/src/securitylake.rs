@@ -32,18 +32,26 @@ pub mod aws_log_source {
         pub source_version: Value<String>,
     }
 
+    /// The required properties of a [`AwsLogSource`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct AwsLogSourceRequired {
+        /// `DataLakeArn`.
+        pub data_lake_arn: Value<String>,
+        /// `SourceVersion`.
+        pub source_version: Value<String>,
+        /// `SourceName`.
+        pub source_name: Value<String>,
+    }
+
     impl AwsLogSource {
         /// A new `AwsLogSource` with its required properties set and the optional ones unset.
-        pub fn new(
-            data_lake_arn: impl Into<Value<String>>,
-            source_version: impl Into<Value<String>>,
-            source_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: AwsLogSourceRequired) -> Self {
             AwsLogSource {
                 accounts: None,
-                data_lake_arn: data_lake_arn.into(),
-                source_name: source_name.into(),
-                source_version: source_version.into(),
+                data_lake_arn: required.data_lake_arn,
+                source_name: required.source_name,
+                source_version: required.source_version,
             }
         }
     }
@@ -304,22 +312,32 @@ pub mod subscriber {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`Subscriber`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SubscriberRequired {
+        /// `AccessTypes`.
+        pub access_types: List<AccessTypes>,
+        /// `DataLakeArn`.
+        pub data_lake_arn: Value<String>,
+        /// `Sources`.
+        pub sources: Vec<Source>,
+        /// `SubscriberIdentity`.
+        pub subscriber_identity: SubscriberIdentity,
+        /// `SubscriberName`.
+        pub subscriber_name: Value<String>,
+    }
+
     impl Subscriber {
         /// A new `Subscriber` with its required properties set and the optional ones unset.
-        pub fn new(
-            access_types: impl Into<List<AccessTypes>>,
-            data_lake_arn: impl Into<Value<String>>,
-            sources: impl Into<Vec<Source>>,
-            subscriber_identity: impl Into<SubscriberIdentity>,
-            subscriber_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: SubscriberRequired) -> Self {
             Subscriber {
-                access_types: access_types.into(),
-                data_lake_arn: data_lake_arn.into(),
-                sources: sources.into(),
+                access_types: required.access_types,
+                data_lake_arn: required.data_lake_arn,
+                sources: required.sources,
                 subscriber_description: None,
-                subscriber_identity: subscriber_identity.into(),
-                subscriber_name: subscriber_name.into(),
+                subscriber_identity: required.subscriber_identity,
+                subscriber_name: required.subscriber_name,
                 tags: None,
             }
         }
@@ -451,15 +469,22 @@ pub mod subscriber {
         pub principal: Value<String>,
     }
 
+    /// The required properties of a [`SubscriberIdentity`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SubscriberIdentityRequired {
+        /// `ExternalId`.
+        pub external_id: Value<String>,
+        /// `Principal`.
+        pub principal: Value<String>,
+    }
+
     impl SubscriberIdentity {
         /// A new `SubscriberIdentity` with its required properties set and the optional ones unset.
-        pub fn new(
-            external_id: impl Into<Value<String>>,
-            principal: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: SubscriberIdentityRequired) -> Self {
             SubscriberIdentity {
-                external_id: external_id.into(),
-                principal: principal.into(),
+                external_id: required.external_id,
+                principal: required.principal,
             }
         }
     }
@@ -588,18 +613,25 @@ pub mod subscriber_notification {
         pub target_role_arn: Value<String>,
     }
 
+    /// The required properties of a [`HttpsNotificationConfiguration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct HttpsNotificationConfigurationRequired {
+        /// `Endpoint`.
+        pub endpoint: Value<String>,
+        /// `TargetRoleArn`.
+        pub target_role_arn: Value<String>,
+    }
+
     impl HttpsNotificationConfiguration {
         /// A new `HttpsNotificationConfiguration` with its required properties set and the optional ones unset.
-        pub fn new(
-            endpoint: impl Into<Value<String>>,
-            target_role_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: HttpsNotificationConfigurationRequired) -> Self {
             HttpsNotificationConfiguration {
                 authorization_api_key_name: None,
                 authorization_api_key_value: None,
-                endpoint: endpoint.into(),
+                endpoint: required.endpoint,
                 http_method: None,
-                target_role_arn: target_role_arn.into(),
+                target_role_arn: required.target_role_arn,
             }
         }
     }

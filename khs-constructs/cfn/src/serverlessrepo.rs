@@ -67,20 +67,28 @@ pub mod application {
         pub template_body: Option<Value<String>>,
     }
 
+    /// The required properties of a [`Application`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ApplicationRequired {
+        /// `Author`.
+        pub author: Value<String>,
+        /// `Description`.
+        pub description: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+    }
+
     impl Application {
         /// A new `Application` with its required properties set and the optional ones unset.
-        pub fn new(
-            author: impl Into<Value<String>>,
-            description: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ApplicationRequired) -> Self {
             Application {
-                author: author.into(),
-                description: description.into(),
+                author: required.author,
+                description: required.description,
                 home_page_url: None,
                 labels: None,
                 license_body: None,
-                name: name.into(),
+                name: required.name,
                 readme_body: None,
                 semantic_version: None,
                 source_code_url: None,

@@ -137,15 +137,25 @@ pub mod cloud_formation_product {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`CloudFormationProduct`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct CloudFormationProductRequired {
+        /// `Owner`.
+        pub owner: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+    }
+
     impl CloudFormationProduct {
         /// A new `CloudFormationProduct` with its required properties set and the optional ones unset.
-        pub fn new(owner: impl Into<Value<String>>, name: impl Into<Value<String>>) -> Self {
+        pub fn new(required: CloudFormationProductRequired) -> Self {
             CloudFormationProduct {
                 accept_language: None,
                 description: None,
                 distributor: None,
-                name: name.into(),
-                owner: owner.into(),
+                name: required.name,
+                owner: required.owner,
                 product_type: None,
                 provisioning_artifact_parameters: None,
                 replace_provisioning_artifacts: None,
@@ -220,19 +230,28 @@ pub mod cloud_formation_product {
         pub repository: Value<String>,
     }
 
+    /// The required properties of a [`CodeStarParameters`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct CodeStarParametersRequired {
+        /// `ArtifactPath`.
+        pub artifact_path: Value<String>,
+        /// `Branch`.
+        pub branch: Value<String>,
+        /// `ConnectionArn`.
+        pub connection_arn: Value<String>,
+        /// `Repository`.
+        pub repository: Value<String>,
+    }
+
     impl CodeStarParameters {
         /// A new `CodeStarParameters` with its required properties set and the optional ones unset.
-        pub fn new(
-            artifact_path: impl Into<Value<String>>,
-            branch: impl Into<Value<String>>,
-            connection_arn: impl Into<Value<String>>,
-            repository: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: CodeStarParametersRequired) -> Self {
             CodeStarParameters {
-                artifact_path: artifact_path.into(),
-                branch: branch.into(),
-                connection_arn: connection_arn.into(),
-                repository: repository.into(),
+                artifact_path: required.artifact_path,
+                branch: required.branch,
+                connection_arn: required.connection_arn,
+                repository: required.repository,
             }
         }
     }
@@ -586,12 +605,22 @@ pub mod cloud_formation_provisioned_product {
         pub value: Value<String>,
     }
 
+    /// The required properties of a [`ProvisioningParameter`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ProvisioningParameterRequired {
+        /// `Key`.
+        pub key: Value<String>,
+        /// `Value`.
+        pub value: Value<String>,
+    }
+
     impl ProvisioningParameter {
         /// A new `ProvisioningParameter` with its required properties set and the optional ones unset.
-        pub fn new(key: impl Into<Value<String>>, value: impl Into<Value<String>>) -> Self {
+        pub fn new(required: ProvisioningParameterRequired) -> Self {
             ProvisioningParameter {
-                key: key.into(),
-                value: value.into(),
+                key: required.key,
+                value: required.value,
             }
         }
     }
@@ -756,19 +785,27 @@ pub mod launch_notification_constraint {
         pub product_id: Value<String>,
     }
 
+    /// The required properties of a [`LaunchNotificationConstraint`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct LaunchNotificationConstraintRequired {
+        /// `NotificationArns`.
+        pub notification_arns: List<String>,
+        /// `PortfolioId`.
+        pub portfolio_id: Value<String>,
+        /// `ProductId`.
+        pub product_id: Value<String>,
+    }
+
     impl LaunchNotificationConstraint {
         /// A new `LaunchNotificationConstraint` with its required properties set and the optional ones unset.
-        pub fn new(
-            notification_arns: impl Into<List<String>>,
-            portfolio_id: impl Into<Value<String>>,
-            product_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: LaunchNotificationConstraintRequired) -> Self {
             LaunchNotificationConstraint {
                 accept_language: None,
                 description: None,
-                notification_arns: notification_arns.into(),
-                portfolio_id: portfolio_id.into(),
-                product_id: product_id.into(),
+                notification_arns: required.notification_arns,
+                portfolio_id: required.portfolio_id,
+                product_id: required.product_id,
             }
         }
     }
@@ -846,18 +883,25 @@ pub mod launch_role_constraint {
         pub role_arn: Option<Value<String>>,
     }
 
+    /// The required properties of a [`LaunchRoleConstraint`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct LaunchRoleConstraintRequired {
+        /// `PortfolioId`.
+        pub portfolio_id: Value<String>,
+        /// `ProductId`.
+        pub product_id: Value<String>,
+    }
+
     impl LaunchRoleConstraint {
         /// A new `LaunchRoleConstraint` with its required properties set and the optional ones unset.
-        pub fn new(
-            portfolio_id: impl Into<Value<String>>,
-            product_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: LaunchRoleConstraintRequired) -> Self {
             LaunchRoleConstraint {
                 accept_language: None,
                 description: None,
                 local_role_name: None,
-                portfolio_id: portfolio_id.into(),
-                product_id: product_id.into(),
+                portfolio_id: required.portfolio_id,
+                product_id: required.product_id,
                 role_arn: None,
             }
         }
@@ -929,19 +973,27 @@ pub mod launch_template_constraint {
         pub rules: Value<String>,
     }
 
+    /// The required properties of a [`LaunchTemplateConstraint`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct LaunchTemplateConstraintRequired {
+        /// `Rules`.
+        pub rules: Value<String>,
+        /// `PortfolioId`.
+        pub portfolio_id: Value<String>,
+        /// `ProductId`.
+        pub product_id: Value<String>,
+    }
+
     impl LaunchTemplateConstraint {
         /// A new `LaunchTemplateConstraint` with its required properties set and the optional ones unset.
-        pub fn new(
-            rules: impl Into<Value<String>>,
-            portfolio_id: impl Into<Value<String>>,
-            product_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: LaunchTemplateConstraintRequired) -> Self {
             LaunchTemplateConstraint {
                 accept_language: None,
                 description: None,
-                portfolio_id: portfolio_id.into(),
-                product_id: product_id.into(),
-                rules: rules.into(),
+                portfolio_id: required.portfolio_id,
+                product_id: required.product_id,
+                rules: required.rules,
             }
         }
     }
@@ -1014,17 +1066,24 @@ pub mod portfolio {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`Portfolio`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct PortfolioRequired {
+        /// `DisplayName`.
+        pub display_name: Value<String>,
+        /// `ProviderName`.
+        pub provider_name: Value<String>,
+    }
+
     impl Portfolio {
         /// A new `Portfolio` with its required properties set and the optional ones unset.
-        pub fn new(
-            display_name: impl Into<Value<String>>,
-            provider_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: PortfolioRequired) -> Self {
             Portfolio {
                 accept_language: None,
                 description: None,
-                display_name: display_name.into(),
-                provider_name: provider_name.into(),
+                display_name: required.display_name,
+                provider_name: required.provider_name,
                 tags: None,
             }
         }
@@ -1222,16 +1281,23 @@ pub mod portfolio_share {
         pub share_tag_options: Option<Value<bool>>,
     }
 
+    /// The required properties of a [`PortfolioShare`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct PortfolioShareRequired {
+        /// `AccountId`.
+        pub account_id: Value<String>,
+        /// `PortfolioId`.
+        pub portfolio_id: Value<String>,
+    }
+
     impl PortfolioShare {
         /// A new `PortfolioShare` with its required properties set and the optional ones unset.
-        pub fn new(
-            account_id: impl Into<Value<String>>,
-            portfolio_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: PortfolioShareRequired) -> Self {
             PortfolioShare {
                 accept_language: None,
-                account_id: account_id.into(),
-                portfolio_id: portfolio_id.into(),
+                account_id: required.account_id,
+                portfolio_id: required.portfolio_id,
                 share_tag_options: None,
             }
         }
@@ -1289,19 +1355,27 @@ pub mod resource_update_constraint {
         pub tag_update_on_provisioned_product: Value<String>,
     }
 
+    /// The required properties of a [`ResourceUpdateConstraint`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ResourceUpdateConstraintRequired {
+        /// `TagUpdateOnProvisionedProduct`.
+        pub tag_update_on_provisioned_product: Value<String>,
+        /// `PortfolioId`.
+        pub portfolio_id: Value<String>,
+        /// `ProductId`.
+        pub product_id: Value<String>,
+    }
+
     impl ResourceUpdateConstraint {
         /// A new `ResourceUpdateConstraint` with its required properties set and the optional ones unset.
-        pub fn new(
-            tag_update_on_provisioned_product: impl Into<Value<String>>,
-            portfolio_id: impl Into<Value<String>>,
-            product_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ResourceUpdateConstraintRequired) -> Self {
             ResourceUpdateConstraint {
                 accept_language: None,
                 description: None,
-                portfolio_id: portfolio_id.into(),
-                product_id: product_id.into(),
-                tag_update_on_provisioned_product: tag_update_on_provisioned_product.into(),
+                portfolio_id: required.portfolio_id,
+                product_id: required.product_id,
+                tag_update_on_provisioned_product: required.tag_update_on_provisioned_product,
             }
         }
     }
@@ -1429,12 +1503,22 @@ pub mod service_action {
         pub value: Value<String>,
     }
 
+    /// The required properties of a [`DefinitionParameter`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DefinitionParameterRequired {
+        /// `Key`.
+        pub key: Value<String>,
+        /// `Value`.
+        pub value: Value<String>,
+    }
+
     impl DefinitionParameter {
         /// A new `DefinitionParameter` with its required properties set and the optional ones unset.
-        pub fn new(key: impl Into<Value<String>>, value: impl Into<Value<String>>) -> Self {
+        pub fn new(required: DefinitionParameterRequired) -> Self {
             DefinitionParameter {
-                key: key.into(),
-                value: value.into(),
+                key: required.key,
+                value: required.value,
             }
         }
     }
@@ -1519,17 +1603,25 @@ pub mod service_action_association {
         pub service_action_id: Value<String>,
     }
 
+    /// The required properties of a [`ServiceActionAssociation`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ServiceActionAssociationRequired {
+        /// `ProductId`.
+        pub product_id: Value<String>,
+        /// `ProvisioningArtifactId`.
+        pub provisioning_artifact_id: Value<String>,
+        /// `ServiceActionId`.
+        pub service_action_id: Value<String>,
+    }
+
     impl ServiceActionAssociation {
         /// A new `ServiceActionAssociation` with its required properties set and the optional ones unset.
-        pub fn new(
-            product_id: impl Into<Value<String>>,
-            provisioning_artifact_id: impl Into<Value<String>>,
-            service_action_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ServiceActionAssociationRequired) -> Self {
             ServiceActionAssociation {
-                product_id: product_id.into(),
-                provisioning_artifact_id: provisioning_artifact_id.into(),
-                service_action_id: service_action_id.into(),
+                product_id: required.product_id,
+                provisioning_artifact_id: required.provisioning_artifact_id,
+                service_action_id: required.service_action_id,
             }
         }
     }
@@ -1597,29 +1689,41 @@ pub mod stack_set_constraint {
         pub stack_instance_control: Value<String>,
     }
 
+    /// The required properties of a [`StackSetConstraint`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct StackSetConstraintRequired {
+        /// `Description`.
+        pub description: Value<String>,
+        /// `StackInstanceControl`.
+        pub stack_instance_control: Value<String>,
+        /// `PortfolioId`.
+        pub portfolio_id: Value<String>,
+        /// `ProductId`.
+        pub product_id: Value<String>,
+        /// `RegionList`.
+        pub region_list: List<String>,
+        /// `AdminRole`.
+        pub admin_role: Value<String>,
+        /// `AccountList`.
+        pub account_list: List<String>,
+        /// `ExecutionRole`.
+        pub execution_role: Value<String>,
+    }
+
     impl StackSetConstraint {
         /// A new `StackSetConstraint` with its required properties set and the optional ones unset.
-        #[allow(clippy::too_many_arguments)]
-        pub fn new(
-            description: impl Into<Value<String>>,
-            stack_instance_control: impl Into<Value<String>>,
-            portfolio_id: impl Into<Value<String>>,
-            product_id: impl Into<Value<String>>,
-            region_list: impl Into<List<String>>,
-            admin_role: impl Into<Value<String>>,
-            account_list: impl Into<List<String>>,
-            execution_role: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: StackSetConstraintRequired) -> Self {
             StackSetConstraint {
                 accept_language: None,
-                account_list: account_list.into(),
-                admin_role: admin_role.into(),
-                description: description.into(),
-                execution_role: execution_role.into(),
-                portfolio_id: portfolio_id.into(),
-                product_id: product_id.into(),
-                region_list: region_list.into(),
-                stack_instance_control: stack_instance_control.into(),
+                account_list: required.account_list,
+                admin_role: required.admin_role,
+                description: required.description,
+                execution_role: required.execution_role,
+                portfolio_id: required.portfolio_id,
+                product_id: required.product_id,
+                region_list: required.region_list,
+                stack_instance_control: required.stack_instance_control,
             }
         }
     }
@@ -1681,13 +1785,23 @@ pub mod tag_option {
         pub value: Value<String>,
     }
 
+    /// The required properties of a [`TagOption`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct TagOptionRequired {
+        /// `Value`.
+        pub value: Value<String>,
+        /// `Key`.
+        pub key: Value<String>,
+    }
+
     impl TagOption {
         /// A new `TagOption` with its required properties set and the optional ones unset.
-        pub fn new(value: impl Into<Value<String>>, key: impl Into<Value<String>>) -> Self {
+        pub fn new(required: TagOptionRequired) -> Self {
             TagOption {
                 active: None,
-                key: key.into(),
-                value: value.into(),
+                key: required.key,
+                value: required.value,
             }
         }
     }

@@ -200,15 +200,22 @@ pub mod attribute_group_association {
         pub attribute_group: Value<String>,
     }
 
+    /// The required properties of a [`AttributeGroupAssociation`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct AttributeGroupAssociationRequired {
+        /// `Application`.
+        pub application: Value<String>,
+        /// `AttributeGroup`.
+        pub attribute_group: Value<String>,
+    }
+
     impl AttributeGroupAssociation {
         /// A new `AttributeGroupAssociation` with its required properties set and the optional ones unset.
-        pub fn new(
-            application: impl Into<Value<String>>,
-            attribute_group: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: AttributeGroupAssociationRequired) -> Self {
             AttributeGroupAssociation {
-                application: application.into(),
-                attribute_group: attribute_group.into(),
+                application: required.application,
+                attribute_group: required.attribute_group,
             }
         }
     }
@@ -275,17 +282,25 @@ pub mod resource_association {
         pub resource_type: Value<ResourceType>,
     }
 
+    /// The required properties of a [`ResourceAssociation`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ResourceAssociationRequired {
+        /// `Application`.
+        pub application: Value<String>,
+        /// `Resource`.
+        pub resource: Value<String>,
+        /// `ResourceType`.
+        pub resource_type: Value<ResourceType>,
+    }
+
     impl ResourceAssociation {
         /// A new `ResourceAssociation` with its required properties set and the optional ones unset.
-        pub fn new(
-            application: impl Into<Value<String>>,
-            resource: impl Into<Value<String>>,
-            resource_type: impl Into<Value<ResourceType>>,
-        ) -> Self {
+        pub fn new(required: ResourceAssociationRequired) -> Self {
             ResourceAssociation {
-                application: application.into(),
-                resource: resource.into(),
-                resource_type: resource_type.into(),
+                application: required.application,
+                resource: required.resource,
+                resource_type: required.resource_type,
             }
         }
     }

@@ -430,17 +430,25 @@ pub mod configuration_set_event_destination {
         pub dimension_value_source: Value<DimensionValueSource>,
     }
 
+    /// The required properties of a [`DimensionConfiguration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct DimensionConfigurationRequired {
+        /// `DefaultDimensionValue`.
+        pub default_dimension_value: Value<String>,
+        /// `DimensionName`.
+        pub dimension_name: Value<String>,
+        /// `DimensionValueSource`.
+        pub dimension_value_source: Value<DimensionValueSource>,
+    }
+
     impl DimensionConfiguration {
         /// A new `DimensionConfiguration` with its required properties set and the optional ones unset.
-        pub fn new(
-            default_dimension_value: impl Into<Value<String>>,
-            dimension_name: impl Into<Value<String>>,
-            dimension_value_source: impl Into<Value<DimensionValueSource>>,
-        ) -> Self {
+        pub fn new(required: DimensionConfigurationRequired) -> Self {
             DimensionConfiguration {
-                default_dimension_value: default_dimension_value.into(),
-                dimension_name: dimension_name.into(),
-                dimension_value_source: dimension_value_source.into(),
+                default_dimension_value: required.default_dimension_value,
+                dimension_name: required.dimension_name,
+                dimension_value_source: required.dimension_value_source,
             }
         }
     }
@@ -535,15 +543,22 @@ pub mod configuration_set_event_destination {
         pub iam_role_arn: Value<String>,
     }
 
+    /// The required properties of a [`KinesisFirehoseDestination`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct KinesisFirehoseDestinationRequired {
+        /// `DeliveryStreamARN`.
+        pub delivery_stream_arn: Value<String>,
+        /// `IAMRoleARN`.
+        pub iam_role_arn: Value<String>,
+    }
+
     impl KinesisFirehoseDestination {
         /// A new `KinesisFirehoseDestination` with its required properties set and the optional ones unset.
-        pub fn new(
-            delivery_stream_arn: impl Into<Value<String>>,
-            iam_role_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: KinesisFirehoseDestinationRequired) -> Self {
             KinesisFirehoseDestination {
-                delivery_stream_arn: delivery_stream_arn.into(),
-                iam_role_arn: iam_role_arn.into(),
+                delivery_stream_arn: required.delivery_stream_arn,
+                iam_role_arn: required.iam_role_arn,
             }
         }
     }
@@ -687,18 +702,26 @@ pub mod contact_list {
         pub topic_name: Value<String>,
     }
 
+    /// The required properties of a [`Topic`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct TopicRequired {
+        /// `DefaultSubscriptionStatus`.
+        pub default_subscription_status: Value<String>,
+        /// `DisplayName`.
+        pub display_name: Value<String>,
+        /// `TopicName`.
+        pub topic_name: Value<String>,
+    }
+
     impl Topic {
         /// A new `Topic` with its required properties set and the optional ones unset.
-        pub fn new(
-            default_subscription_status: impl Into<Value<String>>,
-            display_name: impl Into<Value<String>>,
-            topic_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: TopicRequired) -> Self {
             Topic {
-                default_subscription_status: default_subscription_status.into(),
+                default_subscription_status: required.default_subscription_status,
                 description: None,
-                display_name: display_name.into(),
-                topic_name: topic_name.into(),
+                display_name: required.display_name,
+                topic_name: required.topic_name,
             }
         }
     }
@@ -743,24 +766,35 @@ pub mod custom_verification_email_template {
         pub template_subject: Value<String>,
     }
 
+    /// The required properties of a [`CustomVerificationEmailTemplate`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct CustomVerificationEmailTemplateRequired {
+        /// `TemplateName`.
+        pub template_name: Value<String>,
+        /// `FromEmailAddress`.
+        pub from_email_address: Value<String>,
+        /// `TemplateSubject`.
+        pub template_subject: Value<String>,
+        /// `TemplateContent`.
+        pub template_content: Value<String>,
+        /// `SuccessRedirectionURL`.
+        pub success_redirection_url: Value<String>,
+        /// `FailureRedirectionURL`.
+        pub failure_redirection_url: Value<String>,
+    }
+
     impl CustomVerificationEmailTemplate {
         /// A new `CustomVerificationEmailTemplate` with its required properties set and the optional ones unset.
-        pub fn new(
-            template_name: impl Into<Value<String>>,
-            from_email_address: impl Into<Value<String>>,
-            template_subject: impl Into<Value<String>>,
-            template_content: impl Into<Value<String>>,
-            success_redirection_url: impl Into<Value<String>>,
-            failure_redirection_url: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: CustomVerificationEmailTemplateRequired) -> Self {
             CustomVerificationEmailTemplate {
-                failure_redirection_url: failure_redirection_url.into(),
-                from_email_address: from_email_address.into(),
-                success_redirection_url: success_redirection_url.into(),
+                failure_redirection_url: required.failure_redirection_url,
+                from_email_address: required.from_email_address,
+                success_redirection_url: required.success_redirection_url,
                 tags: None,
-                template_content: template_content.into(),
-                template_name: template_name.into(),
-                template_subject: template_subject.into(),
+                template_content: required.template_content,
+                template_name: required.template_name,
+                template_subject: required.template_subject,
             }
         }
     }
@@ -1106,17 +1140,25 @@ pub mod email_identity_certificate {
         pub from_address: Value<String>,
     }
 
+    /// The required properties of a [`EmailIdentityCertificate`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct EmailIdentityCertificateRequired {
+        /// `EmailIdentity`.
+        pub email_identity: Value<String>,
+        /// `FromAddress`.
+        pub from_address: Value<String>,
+        /// `CertificateArn`.
+        pub certificate_arn: Value<String>,
+    }
+
     impl EmailIdentityCertificate {
         /// A new `EmailIdentityCertificate` with its required properties set and the optional ones unset.
-        pub fn new(
-            email_identity: impl Into<Value<String>>,
-            from_address: impl Into<Value<String>>,
-            certificate_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: EmailIdentityCertificateRequired) -> Self {
             EmailIdentityCertificate {
-                certificate_arn: certificate_arn.into(),
-                email_identity: email_identity.into(),
-                from_address: from_address.into(),
+                certificate_arn: required.certificate_arn,
+                email_identity: required.email_identity,
+                from_address: required.from_address,
             }
         }
     }
@@ -1493,23 +1535,31 @@ pub mod mail_manager_ingress_point {
         pub type_: Value<IngressPointType>,
     }
 
+    /// The required properties of a [`MailManagerIngressPoint`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct MailManagerIngressPointRequired {
+        /// `Type`.
+        pub type_: Value<IngressPointType>,
+        /// `TrafficPolicyId`.
+        pub traffic_policy_id: Value<String>,
+        /// `RuleSetId`.
+        pub rule_set_id: Value<String>,
+    }
+
     impl MailManagerIngressPoint {
         /// A new `MailManagerIngressPoint` with its required properties set and the optional ones unset.
-        pub fn new(
-            type_: impl Into<Value<IngressPointType>>,
-            traffic_policy_id: impl Into<Value<String>>,
-            rule_set_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: MailManagerIngressPointRequired) -> Self {
             MailManagerIngressPoint {
                 ingress_point_configuration: None,
                 ingress_point_name: None,
                 network_configuration: None,
-                rule_set_id: rule_set_id.into(),
+                rule_set_id: required.rule_set_id,
                 status_to_update: None,
                 tags: None,
                 tls_policy: None,
-                traffic_policy_id: traffic_policy_id.into(),
-                type_: type_.into(),
+                traffic_policy_id: required.traffic_policy_id,
+                type_: required.type_,
             }
         }
     }
@@ -2335,15 +2385,22 @@ pub mod receipt_rule {
         pub header_value: Value<String>,
     }
 
+    /// The required properties of a [`AddHeaderAction`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct AddHeaderActionRequired {
+        /// `HeaderName`.
+        pub header_name: Value<String>,
+        /// `HeaderValue`.
+        pub header_value: Value<String>,
+    }
+
     impl AddHeaderAction {
         /// A new `AddHeaderAction` with its required properties set and the optional ones unset.
-        pub fn new(
-            header_name: impl Into<Value<String>>,
-            header_value: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: AddHeaderActionRequired) -> Self {
             AddHeaderAction {
-                header_name: header_name.into(),
-                header_value: header_value.into(),
+                header_name: required.header_name,
+                header_value: required.header_value,
             }
         }
     }
@@ -2372,17 +2429,25 @@ pub mod receipt_rule {
         pub topic_arn: Option<Value<String>>,
     }
 
+    /// The required properties of a [`BounceAction`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct BounceActionRequired {
+        /// `Message`.
+        pub message: Value<String>,
+        /// `Sender`.
+        pub sender: Value<String>,
+        /// `SmtpReplyCode`.
+        pub smtp_reply_code: Value<String>,
+    }
+
     impl BounceAction {
         /// A new `BounceAction` with its required properties set and the optional ones unset.
-        pub fn new(
-            message: impl Into<Value<String>>,
-            sender: impl Into<Value<String>>,
-            smtp_reply_code: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: BounceActionRequired) -> Self {
             BounceAction {
-                message: message.into(),
-                sender: sender.into(),
-                smtp_reply_code: smtp_reply_code.into(),
+                message: required.message,
+                sender: required.sender,
+                smtp_reply_code: required.smtp_reply_code,
                 status_code: None,
                 topic_arn: None,
             }
@@ -2400,15 +2465,22 @@ pub mod receipt_rule {
         pub instance_arn: Value<String>,
     }
 
+    /// The required properties of a [`ConnectAction`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ConnectActionRequired {
+        /// `IAMRoleARN`.
+        pub iam_role_arn: Value<String>,
+        /// `InstanceARN`.
+        pub instance_arn: Value<String>,
+    }
+
     impl ConnectAction {
         /// A new `ConnectAction` with its required properties set and the optional ones unset.
-        pub fn new(
-            iam_role_arn: impl Into<Value<String>>,
-            instance_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ConnectActionRequired) -> Self {
             ConnectAction {
-                iam_role_arn: iam_role_arn.into(),
-                instance_arn: instance_arn.into(),
+                iam_role_arn: required.iam_role_arn,
+                instance_arn: required.instance_arn,
             }
         }
     }

@@ -228,14 +228,24 @@ pub mod protection {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`Protection`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ProtectionRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `ResourceArn`.
+        pub resource_arn: Value<String>,
+    }
+
     impl Protection {
         /// A new `Protection` with its required properties set and the optional ones unset.
-        pub fn new(name: impl Into<Value<String>>, resource_arn: impl Into<Value<String>>) -> Self {
+        pub fn new(required: ProtectionRequired) -> Self {
             Protection {
                 application_layer_automatic_response_configuration: None,
                 health_check_arns: None,
-                name: name.into(),
-                resource_arn: resource_arn.into(),
+                name: required.name,
+                resource_arn: required.resource_arn,
                 tags: None,
             }
         }

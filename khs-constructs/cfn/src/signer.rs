@@ -35,20 +35,29 @@ pub mod profile_permission {
         pub statement_id: Value<String>,
     }
 
+    /// The required properties of a [`ProfilePermission`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ProfilePermissionRequired {
+        /// `ProfileName`.
+        pub profile_name: Value<String>,
+        /// `Action`.
+        pub action: Value<String>,
+        /// `Principal`.
+        pub principal: Value<String>,
+        /// `StatementId`.
+        pub statement_id: Value<String>,
+    }
+
     impl ProfilePermission {
         /// A new `ProfilePermission` with its required properties set and the optional ones unset.
-        pub fn new(
-            profile_name: impl Into<Value<String>>,
-            action: impl Into<Value<String>>,
-            principal: impl Into<Value<String>>,
-            statement_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ProfilePermissionRequired) -> Self {
             ProfilePermission {
-                action: action.into(),
-                principal: principal.into(),
-                profile_name: profile_name.into(),
+                action: required.action,
+                principal: required.principal,
+                profile_name: required.profile_name,
                 profile_version: None,
-                statement_id: statement_id.into(),
+                statement_id: required.statement_id,
             }
         }
     }

@@ -39,13 +39,23 @@ pub mod simulation {
         pub snapshot_s3_location: Option<S3Location>,
     }
 
+    /// The required properties of a [`Simulation`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SimulationRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `RoleArn`.
+        pub role_arn: Value<String>,
+    }
+
     impl Simulation {
         /// A new `Simulation` with its required properties set and the optional ones unset.
-        pub fn new(name: impl Into<Value<String>>, role_arn: impl Into<Value<String>>) -> Self {
+        pub fn new(required: SimulationRequired) -> Self {
             Simulation {
                 maximum_duration: None,
-                name: name.into(),
-                role_arn: role_arn.into(),
+                name: required.name,
+                role_arn: required.role_arn,
                 schema_s3_location: None,
                 snapshot_s3_location: None,
             }
@@ -92,15 +102,22 @@ pub mod simulation {
         pub object_key: Value<String>,
     }
 
+    /// The required properties of a [`S3Location`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct S3LocationRequired {
+        /// `BucketName`.
+        pub bucket_name: Value<String>,
+        /// `ObjectKey`.
+        pub object_key: Value<String>,
+    }
+
     impl S3Location {
         /// A new `S3Location` with its required properties set and the optional ones unset.
-        pub fn new(
-            bucket_name: impl Into<Value<String>>,
-            object_key: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: S3LocationRequired) -> Self {
             S3Location {
-                bucket_name: bucket_name.into(),
-                object_key: object_key.into(),
+                bucket_name: required.bucket_name,
+                object_key: required.object_key,
             }
         }
     }

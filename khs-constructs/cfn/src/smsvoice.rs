@@ -104,15 +104,22 @@ pub mod configuration_set {
         pub log_group_arn: Value<String>,
     }
 
+    /// The required properties of a [`CloudWatchLogsDestination`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct CloudWatchLogsDestinationRequired {
+        /// `IamRoleArn`.
+        pub iam_role_arn: Value<String>,
+        /// `LogGroupArn`.
+        pub log_group_arn: Value<String>,
+    }
+
     impl CloudWatchLogsDestination {
         /// A new `CloudWatchLogsDestination` with its required properties set and the optional ones unset.
-        pub fn new(
-            iam_role_arn: impl Into<Value<String>>,
-            log_group_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: CloudWatchLogsDestinationRequired) -> Self {
             CloudWatchLogsDestination {
-                iam_role_arn: iam_role_arn.into(),
-                log_group_arn: log_group_arn.into(),
+                iam_role_arn: required.iam_role_arn,
+                log_group_arn: required.log_group_arn,
             }
         }
     }
@@ -181,15 +188,22 @@ pub mod configuration_set {
         pub iam_role_arn: Value<String>,
     }
 
+    /// The required properties of a [`KinesisFirehoseDestination`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct KinesisFirehoseDestinationRequired {
+        /// `DeliveryStreamArn`.
+        pub delivery_stream_arn: Value<String>,
+        /// `IamRoleArn`.
+        pub iam_role_arn: Value<String>,
+    }
+
     impl KinesisFirehoseDestination {
         /// A new `KinesisFirehoseDestination` with its required properties set and the optional ones unset.
-        pub fn new(
-            delivery_stream_arn: impl Into<Value<String>>,
-            iam_role_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: KinesisFirehoseDestinationRequired) -> Self {
             KinesisFirehoseDestination {
-                delivery_stream_arn: delivery_stream_arn.into(),
-                iam_role_arn: iam_role_arn.into(),
+                delivery_stream_arn: required.delivery_stream_arn,
+                iam_role_arn: required.iam_role_arn,
             }
         }
     }
@@ -615,12 +629,22 @@ pub mod phone_number {
         pub stop: MandatoryKeyword,
     }
 
+    /// The required properties of a [`MandatoryKeywords`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct MandatoryKeywordsRequired {
+        /// `HELP`.
+        pub help: MandatoryKeyword,
+        /// `STOP`.
+        pub stop: MandatoryKeyword,
+    }
+
     impl MandatoryKeywords {
         /// A new `MandatoryKeywords` with its required properties set and the optional ones unset.
-        pub fn new(help: impl Into<MandatoryKeyword>, stop: impl Into<MandatoryKeyword>) -> Self {
+        pub fn new(required: MandatoryKeywordsRequired) -> Self {
             MandatoryKeywords {
-                help: help.into(),
-                stop: stop.into(),
+                help: required.help,
+                stop: required.stop,
             }
         }
     }
@@ -639,17 +663,25 @@ pub mod phone_number {
         pub message: Value<String>,
     }
 
+    /// The required properties of a [`OptionalKeyword`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct OptionalKeywordRequired {
+        /// `Action`.
+        pub action: Value<Action>,
+        /// `Keyword`.
+        pub keyword: Value<String>,
+        /// `Message`.
+        pub message: Value<String>,
+    }
+
     impl OptionalKeyword {
         /// A new `OptionalKeyword` with its required properties set and the optional ones unset.
-        pub fn new(
-            action: impl Into<Value<Action>>,
-            keyword: impl Into<Value<String>>,
-            message: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: OptionalKeywordRequired) -> Self {
             OptionalKeyword {
-                action: action.into(),
-                keyword: keyword.into(),
-                message: message.into(),
+                action: required.action,
+                keyword: required.keyword,
+                message: required.message,
             }
         }
     }
@@ -929,12 +961,22 @@ pub mod pool {
         pub stop: MandatoryKeyword,
     }
 
+    /// The required properties of a [`MandatoryKeywords`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct MandatoryKeywordsRequired {
+        /// `HELP`.
+        pub help: MandatoryKeyword,
+        /// `STOP`.
+        pub stop: MandatoryKeyword,
+    }
+
     impl MandatoryKeywords {
         /// A new `MandatoryKeywords` with its required properties set and the optional ones unset.
-        pub fn new(help: impl Into<MandatoryKeyword>, stop: impl Into<MandatoryKeyword>) -> Self {
+        pub fn new(required: MandatoryKeywordsRequired) -> Self {
             MandatoryKeywords {
-                help: help.into(),
-                stop: stop.into(),
+                help: required.help,
+                stop: required.stop,
             }
         }
     }
@@ -953,17 +995,25 @@ pub mod pool {
         pub message: Value<String>,
     }
 
+    /// The required properties of a [`OptionalKeyword`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct OptionalKeywordRequired {
+        /// `Action`.
+        pub action: Value<Action>,
+        /// `Keyword`.
+        pub keyword: Value<String>,
+        /// `Message`.
+        pub message: Value<String>,
+    }
+
     impl OptionalKeyword {
         /// A new `OptionalKeyword` with its required properties set and the optional ones unset.
-        pub fn new(
-            action: impl Into<Value<Action>>,
-            keyword: impl Into<Value<String>>,
-            message: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: OptionalKeywordRequired) -> Self {
             OptionalKeyword {
-                action: action.into(),
-                keyword: keyword.into(),
-                message: message.into(),
+                action: required.action,
+                keyword: required.keyword,
+                message: required.message,
             }
         }
     }
@@ -1598,16 +1648,23 @@ pub mod sender_id {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`SenderId`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SenderIdRequired {
+        /// `IsoCountryCode`.
+        pub iso_country_code: Value<String>,
+        /// `SenderId`.
+        pub sender_id: Value<String>,
+    }
+
     impl SenderId {
         /// A new `SenderId` with its required properties set and the optional ones unset.
-        pub fn new(
-            iso_country_code: impl Into<Value<String>>,
-            sender_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: SenderIdRequired) -> Self {
             SenderId {
                 deletion_protection_enabled: None,
-                iso_country_code: iso_country_code.into(),
-                sender_id: sender_id.into(),
+                iso_country_code: required.iso_country_code,
+                sender_id: required.sender_id,
                 tags: None,
             }
         }

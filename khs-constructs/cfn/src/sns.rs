@@ -72,24 +72,31 @@ pub mod subscription {
         pub topic_arn: Value<String>,
     }
 
+    /// The required properties of a [`Subscription`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SubscriptionRequired {
+        /// `TopicArn`.
+        pub topic_arn: Value<String>,
+        /// `Protocol`.
+        pub protocol: Value<String>,
+    }
+
     impl Subscription {
         /// A new `Subscription` with its required properties set and the optional ones unset.
-        pub fn new(
-            topic_arn: impl Into<Value<String>>,
-            protocol: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: SubscriptionRequired) -> Self {
             Subscription {
                 delivery_policy: None,
                 endpoint: None,
                 filter_policy: None,
                 filter_policy_scope: None,
-                protocol: protocol.into(),
+                protocol: required.protocol,
                 raw_message_delivery: None,
                 redrive_policy: None,
                 region: None,
                 replay_policy: None,
                 subscription_role_arn: None,
-                topic_arn: topic_arn.into(),
+                topic_arn: required.topic_arn,
             }
         }
     }
@@ -313,12 +320,22 @@ pub mod topic {
         pub protocol: Value<String>,
     }
 
+    /// The required properties of a [`Subscription`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SubscriptionRequired {
+        /// `Endpoint`.
+        pub endpoint: Value<String>,
+        /// `Protocol`.
+        pub protocol: Value<String>,
+    }
+
     impl Subscription {
         /// A new `Subscription` with its required properties set and the optional ones unset.
-        pub fn new(endpoint: impl Into<Value<String>>, protocol: impl Into<Value<String>>) -> Self {
+        pub fn new(required: SubscriptionRequired) -> Self {
             Subscription {
-                endpoint: endpoint.into(),
-                protocol: protocol.into(),
+                endpoint: required.endpoint,
+                protocol: required.protocol,
             }
         }
     }

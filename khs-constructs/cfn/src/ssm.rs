@@ -350,20 +350,29 @@ pub mod cloud_connector {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`CloudConnector`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct CloudConnectorRequired {
+        /// `DisplayName`.
+        pub display_name: Value<String>,
+        /// `RoleArn`.
+        pub role_arn: Value<String>,
+        /// `Configuration`.
+        pub configuration: CloudConnectorConfiguration,
+        /// `ConfigConnectorArn`.
+        pub config_connector_arn: Value<String>,
+    }
+
     impl CloudConnector {
         /// A new `CloudConnector` with its required properties set and the optional ones unset.
-        pub fn new(
-            display_name: impl Into<Value<String>>,
-            role_arn: impl Into<Value<String>>,
-            configuration: impl Into<CloudConnectorConfiguration>,
-            config_connector_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: CloudConnectorRequired) -> Self {
             CloudConnector {
-                config_connector_arn: config_connector_arn.into(),
-                configuration: configuration.into(),
+                config_connector_arn: required.config_connector_arn,
+                configuration: required.configuration,
                 description: None,
-                display_name: display_name.into(),
-                role_arn: role_arn.into(),
+                display_name: required.display_name,
+                role_arn: required.role_arn,
                 tags: None,
             }
         }
@@ -442,18 +451,25 @@ pub mod cloud_connector {
         pub tenant_id: Value<String>,
     }
 
+    /// The required properties of a [`AzureConfiguration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct AzureConfigurationRequired {
+        /// `ApplicationId`.
+        pub application_id: Value<String>,
+        /// `TenantId`.
+        pub tenant_id: Value<String>,
+    }
+
     impl AzureConfiguration {
         /// A new `AzureConfiguration` with its required properties set and the optional ones unset.
-        pub fn new(
-            application_id: impl Into<Value<String>>,
-            tenant_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: AzureConfigurationRequired) -> Self {
             AzureConfiguration {
                 application_display_name: None,
-                application_id: application_id.into(),
+                application_id: required.application_id,
                 targets: None,
                 tenant_display_name: None,
-                tenant_id: tenant_id.into(),
+                tenant_id: required.tenant_id,
             }
         }
     }
@@ -893,23 +909,33 @@ pub mod maintenance_window {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`MaintenanceWindow`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct MaintenanceWindowRequired {
+        /// `AllowUnassociatedTargets`.
+        pub allow_unassociated_targets: Value<bool>,
+        /// `Cutoff`.
+        pub cutoff: Value<i64>,
+        /// `Schedule`.
+        pub schedule: Value<String>,
+        /// `Duration`.
+        pub duration: Value<i64>,
+        /// `Name`.
+        pub name: Value<String>,
+    }
+
     impl MaintenanceWindow {
         /// A new `MaintenanceWindow` with its required properties set and the optional ones unset.
-        pub fn new(
-            allow_unassociated_targets: impl Into<Value<bool>>,
-            cutoff: impl Into<Value<i64>>,
-            schedule: impl Into<Value<String>>,
-            duration: impl Into<Value<i64>>,
-            name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: MaintenanceWindowRequired) -> Self {
             MaintenanceWindow {
-                allow_unassociated_targets: allow_unassociated_targets.into(),
-                cutoff: cutoff.into(),
+                allow_unassociated_targets: required.allow_unassociated_targets,
+                cutoff: required.cutoff,
                 description: None,
-                duration: duration.into(),
+                duration: required.duration,
                 end_date: None,
-                name: name.into(),
-                schedule: schedule.into(),
+                name: required.name,
+                schedule: required.schedule,
                 schedule_offset: None,
                 schedule_timezone: None,
                 start_date: None,
@@ -1165,14 +1191,23 @@ pub mod maintenance_window_task {
         pub window_id: Value<String>,
     }
 
+    /// The required properties of a [`MaintenanceWindowTask`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct MaintenanceWindowTaskRequired {
+        /// `WindowId`.
+        pub window_id: Value<String>,
+        /// `Priority`.
+        pub priority: Value<i64>,
+        /// `TaskType`.
+        pub task_type: Value<TaskType>,
+        /// `TaskArn`.
+        pub task_arn: Value<String>,
+    }
+
     impl MaintenanceWindowTask {
         /// A new `MaintenanceWindowTask` with its required properties set and the optional ones unset.
-        pub fn new(
-            window_id: impl Into<Value<String>>,
-            priority: impl Into<Value<i64>>,
-            task_type: impl Into<Value<TaskType>>,
-            task_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: MaintenanceWindowTaskRequired) -> Self {
             MaintenanceWindowTask {
                 cutoff_behavior: None,
                 description: None,
@@ -1180,14 +1215,14 @@ pub mod maintenance_window_task {
                 max_concurrency: None,
                 max_errors: None,
                 name: None,
-                priority: priority.into(),
+                priority: required.priority,
                 service_role_arn: None,
                 targets: None,
-                task_arn: task_arn.into(),
+                task_arn: required.task_arn,
                 task_invocation_parameters: None,
                 task_parameters: None,
-                task_type: task_type.into(),
-                window_id: window_id.into(),
+                task_type: required.task_type,
+                window_id: required.window_id,
             }
         }
     }
@@ -1265,12 +1300,22 @@ pub mod maintenance_window_task {
         pub s3_prefix: Option<Value<String>>,
     }
 
+    /// The required properties of a [`LoggingInfo`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct LoggingInfoRequired {
+        /// `Region`.
+        pub region: Value<String>,
+        /// `S3Bucket`.
+        pub s3_bucket: Value<String>,
+    }
+
     impl LoggingInfo {
         /// A new `LoggingInfo` with its required properties set and the optional ones unset.
-        pub fn new(region: impl Into<Value<String>>, s3_bucket: impl Into<Value<String>>) -> Self {
+        pub fn new(required: LoggingInfoRequired) -> Self {
             LoggingInfo {
-                region: region.into(),
-                s3_bucket: s3_bucket.into(),
+                region: required.region,
+                s3_bucket: required.s3_bucket,
                 s3_prefix: None,
             }
         }
@@ -1621,21 +1666,29 @@ pub mod ops_item {
         pub title: Value<String>,
     }
 
+    /// The required properties of a [`OpsItem`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct OpsItemRequired {
+        /// `Title`.
+        pub title: Value<String>,
+        /// `Description`.
+        pub description: Value<String>,
+        /// `Source`.
+        pub source: Value<String>,
+    }
+
     impl OpsItem {
         /// A new `OpsItem` with its required properties set and the optional ones unset.
-        pub fn new(
-            title: impl Into<Value<String>>,
-            description: impl Into<Value<String>>,
-            source: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: OpsItemRequired) -> Self {
             OpsItem {
                 category: None,
-                description: description.into(),
+                description: required.description,
                 priority: None,
                 severity: None,
-                source: source.into(),
+                source: required.source,
                 tags: None,
-                title: title.into(),
+                title: required.title,
             }
         }
     }
@@ -2633,19 +2686,27 @@ pub mod resource_data_sync {
         pub sync_format: Value<SyncFormat>,
     }
 
+    /// The required properties of a [`S3Destination`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct S3DestinationRequired {
+        /// `BucketName`.
+        pub bucket_name: Value<String>,
+        /// `BucketRegion`.
+        pub bucket_region: Value<String>,
+        /// `SyncFormat`.
+        pub sync_format: Value<SyncFormat>,
+    }
+
     impl S3Destination {
         /// A new `S3Destination` with its required properties set and the optional ones unset.
-        pub fn new(
-            bucket_name: impl Into<Value<String>>,
-            bucket_region: impl Into<Value<String>>,
-            sync_format: impl Into<Value<SyncFormat>>,
-        ) -> Self {
+        pub fn new(required: S3DestinationRequired) -> Self {
             S3Destination {
-                bucket_name: bucket_name.into(),
+                bucket_name: required.bucket_name,
                 bucket_prefix: None,
-                bucket_region: bucket_region.into(),
+                bucket_region: required.bucket_region,
                 kms_key_arn: None,
-                sync_format: sync_format.into(),
+                sync_format: required.sync_format,
             }
         }
     }
@@ -2808,15 +2869,22 @@ pub mod service_setting {
         pub setting_value: Value<String>,
     }
 
+    /// The required properties of a [`ServiceSetting`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ServiceSettingRequired {
+        /// `SettingId`.
+        pub setting_id: Value<String>,
+        /// `SettingValue`.
+        pub setting_value: Value<String>,
+    }
+
     impl ServiceSetting {
         /// A new `ServiceSetting` with its required properties set and the optional ones unset.
-        pub fn new(
-            setting_id: impl Into<Value<String>>,
-            setting_value: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ServiceSettingRequired) -> Self {
             ServiceSetting {
-                setting_id: setting_id.into(),
-                setting_value: setting_value.into(),
+                setting_id: required.setting_id,
+                setting_value: required.setting_value,
             }
         }
     }

@@ -37,19 +37,27 @@ pub mod contact {
         pub type_: Value<Type>,
     }
 
+    /// The required properties of a [`Contact`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ContactRequired {
+        /// `Alias`.
+        pub alias: Value<String>,
+        /// `DisplayName`.
+        pub display_name: Value<String>,
+        /// `Type`.
+        pub type_: Value<Type>,
+    }
+
     impl Contact {
         /// A new `Contact` with its required properties set and the optional ones unset.
-        pub fn new(
-            alias: impl Into<Value<String>>,
-            display_name: impl Into<Value<String>>,
-            type_: impl Into<Value<Type>>,
-        ) -> Self {
+        pub fn new(required: ContactRequired) -> Self {
             Contact {
-                alias: alias.into(),
-                display_name: display_name.into(),
+                alias: required.alias,
+                display_name: required.display_name,
                 plan: None,
                 tags: None,
-                type_: type_.into(),
+                type_: required.type_,
             }
         }
     }
@@ -518,22 +526,32 @@ pub mod rotation {
         pub time_zone_id: Value<String>,
     }
 
+    /// The required properties of a [`Rotation`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct RotationRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `ContactIds`.
+        pub contact_ids: List<String>,
+        /// `StartTime`.
+        pub start_time: Value<String>,
+        /// `TimeZoneId`.
+        pub time_zone_id: Value<String>,
+        /// `Recurrence`.
+        pub recurrence: RecurrenceSettings,
+    }
+
     impl Rotation {
         /// A new `Rotation` with its required properties set and the optional ones unset.
-        pub fn new(
-            name: impl Into<Value<String>>,
-            contact_ids: impl Into<List<String>>,
-            start_time: impl Into<Value<String>>,
-            time_zone_id: impl Into<Value<String>>,
-            recurrence: impl Into<RecurrenceSettings>,
-        ) -> Self {
+        pub fn new(required: RotationRequired) -> Self {
             Rotation {
-                contact_ids: contact_ids.into(),
-                name: name.into(),
-                recurrence: recurrence.into(),
-                start_time: start_time.into(),
+                contact_ids: required.contact_ids,
+                name: required.name,
+                recurrence: required.recurrence,
+                start_time: required.start_time,
                 tags: None,
-                time_zone_id: time_zone_id.into(),
+                time_zone_id: required.time_zone_id,
             }
         }
     }
@@ -578,15 +596,22 @@ pub mod rotation {
         pub start_time: Value<String>,
     }
 
+    /// The required properties of a [`CoverageTime`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct CoverageTimeRequired {
+        /// `EndTime`.
+        pub end_time: Value<String>,
+        /// `StartTime`.
+        pub start_time: Value<String>,
+    }
+
     impl CoverageTime {
         /// A new `CoverageTime` with its required properties set and the optional ones unset.
-        pub fn new(
-            end_time: impl Into<Value<String>>,
-            start_time: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: CoverageTimeRequired) -> Self {
             CoverageTime {
-                end_time: end_time.into(),
-                start_time: start_time.into(),
+                end_time: required.end_time,
+                start_time: required.start_time,
             }
         }
     }

@@ -114,15 +114,22 @@ pub mod preferences {
         pub bucket_owner: Value<String>,
     }
 
+    /// The required properties of a [`S3Bucket`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct S3BucketRequired {
+        /// `BucketName`.
+        pub bucket_name: Value<String>,
+        /// `BucketOwner`.
+        pub bucket_owner: Value<String>,
+    }
+
     impl S3Bucket {
         /// A new `S3Bucket` with its required properties set and the optional ones unset.
-        pub fn new(
-            bucket_name: impl Into<Value<String>>,
-            bucket_owner: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: S3BucketRequired) -> Self {
             S3Bucket {
-                bucket_name: bucket_name.into(),
-                bucket_owner: bucket_owner.into(),
+                bucket_name: required.bucket_name,
+                bucket_owner: required.bucket_owner,
             }
         }
     }

@@ -388,17 +388,25 @@ pub mod response_plan {
         pub secret_id: Value<String>,
     }
 
+    /// The required properties of a [`PagerDutyConfiguration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct PagerDutyConfigurationRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `PagerDutyIncidentConfiguration`.
+        pub pager_duty_incident_configuration: PagerDutyIncidentConfiguration,
+        /// `SecretId`.
+        pub secret_id: Value<String>,
+    }
+
     impl PagerDutyConfiguration {
         /// A new `PagerDutyConfiguration` with its required properties set and the optional ones unset.
-        pub fn new(
-            name: impl Into<Value<String>>,
-            pager_duty_incident_configuration: impl Into<PagerDutyIncidentConfiguration>,
-            secret_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: PagerDutyConfigurationRequired) -> Self {
             PagerDutyConfiguration {
-                name: name.into(),
-                pager_duty_incident_configuration: pager_duty_incident_configuration.into(),
-                secret_id: secret_id.into(),
+                name: required.name,
+                pager_duty_incident_configuration: required.pager_duty_incident_configuration,
+                secret_id: required.secret_id,
             }
         }
     }
@@ -451,18 +459,25 @@ pub mod response_plan {
         pub target_account: Option<Value<TargetAccount>>,
     }
 
+    /// The required properties of a [`SsmAutomation`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SsmAutomationRequired {
+        /// `DocumentName`.
+        pub document_name: Value<String>,
+        /// `RoleArn`.
+        pub role_arn: Value<String>,
+    }
+
     impl SsmAutomation {
         /// A new `SsmAutomation` with its required properties set and the optional ones unset.
-        pub fn new(
-            document_name: impl Into<Value<String>>,
-            role_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: SsmAutomationRequired) -> Self {
             SsmAutomation {
-                document_name: document_name.into(),
+                document_name: required.document_name,
                 document_version: None,
                 dynamic_parameters: None,
                 parameters: None,
-                role_arn: role_arn.into(),
+                role_arn: required.role_arn,
                 target_account: None,
             }
         }

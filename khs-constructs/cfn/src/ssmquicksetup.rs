@@ -179,17 +179,25 @@ pub mod lifecycle_automation {
         pub tags: Option<BTreeMap<String, Value<String>>>,
     }
 
+    /// The required properties of a [`LifecycleAutomation`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct LifecycleAutomationRequired {
+        /// `AutomationDocument`.
+        pub automation_document: Value<String>,
+        /// `ResourceKey`.
+        pub resource_key: Value<String>,
+        /// `AutomationParameters`.
+        pub automation_parameters: BTreeMap<String, List<String>>,
+    }
+
     impl LifecycleAutomation {
         /// A new `LifecycleAutomation` with its required properties set and the optional ones unset.
-        pub fn new(
-            automation_document: impl Into<Value<String>>,
-            resource_key: impl Into<Value<String>>,
-            automation_parameters: impl Into<BTreeMap<String, List<String>>>,
-        ) -> Self {
+        pub fn new(required: LifecycleAutomationRequired) -> Self {
             LifecycleAutomation {
-                automation_document: automation_document.into(),
-                automation_parameters: automation_parameters.into(),
-                resource_key: resource_key.into(),
+                automation_document: required.automation_document,
+                automation_parameters: required.automation_parameters,
+                resource_key: required.resource_key,
                 tags: None,
             }
         }

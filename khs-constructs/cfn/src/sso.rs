@@ -47,18 +47,26 @@ pub mod application {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`Application`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ApplicationRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `InstanceArn`.
+        pub instance_arn: Value<String>,
+        /// `ApplicationProviderArn`.
+        pub application_provider_arn: Value<String>,
+    }
+
     impl Application {
         /// A new `Application` with its required properties set and the optional ones unset.
-        pub fn new(
-            name: impl Into<Value<String>>,
-            instance_arn: impl Into<Value<String>>,
-            application_provider_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ApplicationRequired) -> Self {
             Application {
-                application_provider_arn: application_provider_arn.into(),
+                application_provider_arn: required.application_provider_arn,
                 description: None,
-                instance_arn: instance_arn.into(),
-                name: name.into(),
+                instance_arn: required.instance_arn,
+                name: required.name,
                 portal_options: None,
                 status: None,
                 tags: None,
@@ -252,17 +260,25 @@ pub mod application_assignment {
         pub principal_type: Value<PrincipalType>,
     }
 
+    /// The required properties of a [`ApplicationAssignment`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ApplicationAssignmentRequired {
+        /// `ApplicationArn`.
+        pub application_arn: Value<String>,
+        /// `PrincipalType`.
+        pub principal_type: Value<PrincipalType>,
+        /// `PrincipalId`.
+        pub principal_id: Value<String>,
+    }
+
     impl ApplicationAssignment {
         /// A new `ApplicationAssignment` with its required properties set and the optional ones unset.
-        pub fn new(
-            application_arn: impl Into<Value<String>>,
-            principal_type: impl Into<Value<PrincipalType>>,
-            principal_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ApplicationAssignmentRequired) -> Self {
             ApplicationAssignment {
-                application_arn: application_arn.into(),
-                principal_id: principal_id.into(),
-                principal_type: principal_type.into(),
+                application_arn: required.application_arn,
+                principal_id: required.principal_id,
+                principal_type: required.principal_type,
             }
         }
     }
@@ -345,23 +361,34 @@ pub mod assignment {
         pub target_type: Value<TargetType>,
     }
 
+    /// The required properties of a [`Assignment`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct AssignmentRequired {
+        /// `InstanceArn`.
+        pub instance_arn: Value<String>,
+        /// `TargetId`.
+        pub target_id: Value<String>,
+        /// `TargetType`.
+        pub target_type: Value<TargetType>,
+        /// `PermissionSetArn`.
+        pub permission_set_arn: Value<String>,
+        /// `PrincipalType`.
+        pub principal_type: Value<PrincipalType>,
+        /// `PrincipalId`.
+        pub principal_id: Value<String>,
+    }
+
     impl Assignment {
         /// A new `Assignment` with its required properties set and the optional ones unset.
-        pub fn new(
-            instance_arn: impl Into<Value<String>>,
-            target_id: impl Into<Value<String>>,
-            target_type: impl Into<Value<TargetType>>,
-            permission_set_arn: impl Into<Value<String>>,
-            principal_type: impl Into<Value<PrincipalType>>,
-            principal_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: AssignmentRequired) -> Self {
             Assignment {
-                instance_arn: instance_arn.into(),
-                permission_set_arn: permission_set_arn.into(),
-                principal_id: principal_id.into(),
-                principal_type: principal_type.into(),
-                target_id: target_id.into(),
-                target_type: target_type.into(),
+                instance_arn: required.instance_arn,
+                permission_set_arn: required.permission_set_arn,
+                principal_id: required.principal_id,
+                principal_type: required.principal_type,
+                target_id: required.target_id,
+                target_type: required.target_type,
             }
         }
     }
@@ -703,16 +730,26 @@ pub mod permission_set {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`PermissionSet`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct PermissionSetRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `InstanceArn`.
+        pub instance_arn: Value<String>,
+    }
+
     impl PermissionSet {
         /// A new `PermissionSet` with its required properties set and the optional ones unset.
-        pub fn new(name: impl Into<Value<String>>, instance_arn: impl Into<Value<String>>) -> Self {
+        pub fn new(required: PermissionSetRequired) -> Self {
             PermissionSet {
                 customer_managed_policy_references: None,
                 description: None,
                 inline_policy: None,
-                instance_arn: instance_arn.into(),
+                instance_arn: required.instance_arn,
                 managed_policies: None,
-                name: name.into(),
+                name: required.name,
                 permissions_boundary: None,
                 relay_state_type: None,
                 session_duration: None,

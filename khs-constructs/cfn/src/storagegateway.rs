@@ -129,13 +129,21 @@ pub mod nfs_file_share {
         pub vpc_endpoint_dns_name: Option<Value<String>>,
     }
 
+    /// The required properties of a [`NfsFileShare`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct NfsFileShareRequired {
+        /// `GatewayARN`.
+        pub gateway_arn: Value<String>,
+        /// `Role`.
+        pub role: Value<String>,
+        /// `LocationARN`.
+        pub location_arn: Value<String>,
+    }
+
     impl NfsFileShare {
         /// A new `NfsFileShare` with its required properties set and the optional ones unset.
-        pub fn new(
-            gateway_arn: impl Into<Value<String>>,
-            role: impl Into<Value<String>>,
-            location_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: NfsFileShareRequired) -> Self {
             NfsFileShare {
                 audit_destination_arn: None,
                 bucket_region: None,
@@ -144,17 +152,17 @@ pub mod nfs_file_share {
                 default_storage_class: None,
                 encryption_type: None,
                 file_share_name: None,
-                gateway_arn: gateway_arn.into(),
+                gateway_arn: required.gateway_arn,
                 guess_mime_type_enabled: None,
                 kms_encrypted: None,
                 kms_key: None,
-                location_arn: location_arn.into(),
+                location_arn: required.location_arn,
                 nfs_file_share_defaults: None,
                 notification_policy: None,
                 object_acl: None,
                 read_only: None,
                 requester_pays: None,
-                role: role.into(),
+                role: required.role,
                 squash: None,
                 tags: None,
                 vpc_endpoint_dns_name: None,
@@ -489,13 +497,21 @@ pub mod smb_file_share {
         pub valid_user_list: Option<List<String>>,
     }
 
+    /// The required properties of a [`SmbFileShare`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SmbFileShareRequired {
+        /// `GatewayARN`.
+        pub gateway_arn: Value<String>,
+        /// `Role`.
+        pub role: Value<String>,
+        /// `LocationARN`.
+        pub location_arn: Value<String>,
+    }
+
     impl SmbFileShare {
         /// A new `SmbFileShare` with its required properties set and the optional ones unset.
-        pub fn new(
-            gateway_arn: impl Into<Value<String>>,
-            role: impl Into<Value<String>>,
-            location_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: SmbFileShareRequired) -> Self {
             SmbFileShare {
                 access_based_enumeration: None,
                 admin_user_list: None,
@@ -507,18 +523,18 @@ pub mod smb_file_share {
                 default_storage_class: None,
                 encryption_type: None,
                 file_share_name: None,
-                gateway_arn: gateway_arn.into(),
+                gateway_arn: required.gateway_arn,
                 guess_mime_type_enabled: None,
                 invalid_user_list: None,
                 kms_encrypted: None,
                 kms_key: None,
-                location_arn: location_arn.into(),
+                location_arn: required.location_arn,
                 notification_policy: None,
                 object_acl: None,
                 oplocks_enabled: None,
                 read_only: None,
                 requester_pays: None,
-                role: role.into(),
+                role: required.role,
                 smbacl_enabled: None,
                 tags: None,
                 vpc_endpoint_dns_name: None,
@@ -1015,24 +1031,33 @@ pub mod volume {
         pub volume_size_in_bytes: Value<f64>,
     }
 
+    /// The required properties of a [`Volume`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct VolumeRequired {
+        /// `GatewayARN`.
+        pub gateway_arn: Value<String>,
+        /// `TargetName`.
+        pub target_name: Value<String>,
+        /// `NetworkInterfaceId`.
+        pub network_interface_id: Value<String>,
+        /// `VolumeSizeInBytes`.
+        pub volume_size_in_bytes: Value<f64>,
+    }
+
     impl Volume {
         /// A new `Volume` with its required properties set and the optional ones unset.
-        pub fn new(
-            gateway_arn: impl Into<Value<String>>,
-            target_name: impl Into<Value<String>>,
-            network_interface_id: impl Into<Value<String>>,
-            volume_size_in_bytes: impl Into<Value<f64>>,
-        ) -> Self {
+        pub fn new(required: VolumeRequired) -> Self {
             Volume {
-                gateway_arn: gateway_arn.into(),
+                gateway_arn: required.gateway_arn,
                 kms_encrypted: None,
                 kms_key: None,
-                network_interface_id: network_interface_id.into(),
+                network_interface_id: required.network_interface_id,
                 snapshot_id: None,
                 source_volume_arn: None,
                 tags: None,
-                target_name: target_name.into(),
-                volume_size_in_bytes: volume_size_in_bytes.into(),
+                target_name: required.target_name,
+                volume_size_in_bytes: required.volume_size_in_bytes,
             }
         }
     }

@@ -117,23 +117,32 @@ pub mod slack_channel_configuration {
         pub team_id: Value<String>,
     }
 
+    /// The required properties of a [`SlackChannelConfiguration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SlackChannelConfigurationRequired {
+        /// `TeamId`.
+        pub team_id: Value<String>,
+        /// `ChannelId`.
+        pub channel_id: Value<String>,
+        /// `NotifyOnCaseSeverity`.
+        pub notify_on_case_severity: Value<NotifyOnCaseSeverity>,
+        /// `ChannelRoleArn`.
+        pub channel_role_arn: Value<String>,
+    }
+
     impl SlackChannelConfiguration {
         /// A new `SlackChannelConfiguration` with its required properties set and the optional ones unset.
-        pub fn new(
-            team_id: impl Into<Value<String>>,
-            channel_id: impl Into<Value<String>>,
-            notify_on_case_severity: impl Into<Value<NotifyOnCaseSeverity>>,
-            channel_role_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: SlackChannelConfigurationRequired) -> Self {
             SlackChannelConfiguration {
-                channel_id: channel_id.into(),
+                channel_id: required.channel_id,
                 channel_name: None,
-                channel_role_arn: channel_role_arn.into(),
+                channel_role_arn: required.channel_role_arn,
                 notify_on_add_correspondence_to_case: None,
-                notify_on_case_severity: notify_on_case_severity.into(),
+                notify_on_case_severity: required.notify_on_case_severity,
                 notify_on_create_or_reopen_case: None,
                 notify_on_resolve_case: None,
-                team_id: team_id.into(),
+                team_id: required.team_id,
             }
         }
     }

@@ -135,33 +135,44 @@ pub mod canary {
         pub visual_references: Option<Vec<VisualReference>>,
     }
 
+    /// The required properties of a [`Canary`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct CanaryRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `Code`.
+        pub code: Code,
+        /// `ArtifactS3Location`.
+        pub artifact_s3_location: Value<String>,
+        /// `ExecutionRoleArn`.
+        pub execution_role_arn: Value<String>,
+        /// `Schedule`.
+        pub schedule: Schedule,
+        /// `RuntimeVersion`.
+        pub runtime_version: Value<String>,
+    }
+
     impl Canary {
         /// A new `Canary` with its required properties set and the optional ones unset.
-        pub fn new(
-            name: impl Into<Value<String>>,
-            code: impl Into<Code>,
-            artifact_s3_location: impl Into<Value<String>>,
-            execution_role_arn: impl Into<Value<String>>,
-            schedule: impl Into<Schedule>,
-            runtime_version: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: CanaryRequired) -> Self {
             Canary {
                 artifact_config: None,
-                artifact_s3_location: artifact_s3_location.into(),
+                artifact_s3_location: required.artifact_s3_location,
                 browser_configs: None,
-                code: code.into(),
+                code: required.code,
                 delete_lambda_resources_on_canary_deletion: None,
                 dry_run_and_update: None,
-                execution_role_arn: execution_role_arn.into(),
+                execution_role_arn: required.execution_role_arn,
                 failure_retention_period: None,
                 kms_key_arn: None,
-                name: name.into(),
+                name: required.name,
                 provisioned_resource_cleanup: None,
                 replicas: None,
                 resources_to_replicate_tags: None,
                 run_config: None,
-                runtime_version: runtime_version.into(),
-                schedule: schedule.into(),
+                runtime_version: required.runtime_version,
+                schedule: required.schedule,
                 start_canary_after_creation: None,
                 success_retention_period: None,
                 tags: None,
@@ -583,16 +594,23 @@ pub mod canary {
         pub vpc_id: Option<Value<String>>,
     }
 
+    /// The required properties of a [`VpcConfig`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct VpcConfigRequired {
+        /// `SecurityGroupIds`.
+        pub security_group_ids: List<String>,
+        /// `SubnetIds`.
+        pub subnet_ids: List<String>,
+    }
+
     impl VpcConfig {
         /// A new `VpcConfig` with its required properties set and the optional ones unset.
-        pub fn new(
-            security_group_ids: impl Into<List<String>>,
-            subnet_ids: impl Into<List<String>>,
-        ) -> Self {
+        pub fn new(required: VpcConfigRequired) -> Self {
             VpcConfig {
                 ipv6_allowed_for_dual_stack: None,
-                security_group_ids: security_group_ids.into(),
-                subnet_ids: subnet_ids.into(),
+                security_group_ids: required.security_group_ids,
+                subnet_ids: required.subnet_ids,
                 vpc_id: None,
             }
         }

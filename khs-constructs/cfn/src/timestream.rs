@@ -102,15 +102,22 @@ pub mod influx_db_backup {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`InfluxDbBackup`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct InfluxDbBackupRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `DbResourceId`.
+        pub db_resource_id: Value<String>,
+    }
+
     impl InfluxDbBackup {
         /// A new `InfluxDbBackup` with its required properties set and the optional ones unset.
-        pub fn new(
-            name: impl Into<Value<String>>,
-            db_resource_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: InfluxDbBackupRequired) -> Self {
             InfluxDbBackup {
-                db_resource_id: db_resource_id.into(),
-                name: name.into(),
+                db_resource_id: required.db_resource_id,
+                name: required.name,
                 retention_days: None,
                 tags: None,
             }
@@ -479,15 +486,22 @@ pub mod influx_db_cluster {
         pub timezone: Value<String>,
     }
 
+    /// The required properties of a [`MaintenanceSchedule`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct MaintenanceScheduleRequired {
+        /// `PreferredMaintenanceWindow`.
+        pub preferred_maintenance_window: Value<String>,
+        /// `Timezone`.
+        pub timezone: Value<String>,
+    }
+
     impl MaintenanceSchedule {
         /// A new `MaintenanceSchedule` with its required properties set and the optional ones unset.
-        pub fn new(
-            preferred_maintenance_window: impl Into<Value<String>>,
-            timezone: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: MaintenanceScheduleRequired) -> Self {
             MaintenanceSchedule {
-                preferred_maintenance_window: preferred_maintenance_window.into(),
-                timezone: timezone.into(),
+                preferred_maintenance_window: required.preferred_maintenance_window,
+                timezone: required.timezone,
             }
         }
     }
@@ -894,15 +908,22 @@ pub mod influx_db_instance {
         pub timezone: Value<String>,
     }
 
+    /// The required properties of a [`MaintenanceSchedule`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct MaintenanceScheduleRequired {
+        /// `PreferredMaintenanceWindow`.
+        pub preferred_maintenance_window: Value<String>,
+        /// `Timezone`.
+        pub timezone: Value<String>,
+    }
+
     impl MaintenanceSchedule {
         /// A new `MaintenanceSchedule` with its required properties set and the optional ones unset.
-        pub fn new(
-            preferred_maintenance_window: impl Into<Value<String>>,
-            timezone: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: MaintenanceScheduleRequired) -> Self {
             MaintenanceSchedule {
-                preferred_maintenance_window: preferred_maintenance_window.into(),
-                timezone: timezone.into(),
+                preferred_maintenance_window: required.preferred_maintenance_window,
+                timezone: required.timezone,
             }
         }
     }
@@ -1128,23 +1149,33 @@ pub mod scheduled_query {
         pub target_configuration: Option<TargetConfiguration>,
     }
 
+    /// The required properties of a [`ScheduledQuery`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ScheduledQueryRequired {
+        /// `QueryString`.
+        pub query_string: Value<String>,
+        /// `ScheduleConfiguration`.
+        pub schedule_configuration: ScheduleConfiguration,
+        /// `NotificationConfiguration`.
+        pub notification_configuration: NotificationConfiguration,
+        /// `ScheduledQueryExecutionRoleArn`.
+        pub scheduled_query_execution_role_arn: Value<String>,
+        /// `ErrorReportConfiguration`.
+        pub error_report_configuration: ErrorReportConfiguration,
+    }
+
     impl ScheduledQuery {
         /// A new `ScheduledQuery` with its required properties set and the optional ones unset.
-        pub fn new(
-            query_string: impl Into<Value<String>>,
-            schedule_configuration: impl Into<ScheduleConfiguration>,
-            notification_configuration: impl Into<NotificationConfiguration>,
-            scheduled_query_execution_role_arn: impl Into<Value<String>>,
-            error_report_configuration: impl Into<ErrorReportConfiguration>,
-        ) -> Self {
+        pub fn new(required: ScheduledQueryRequired) -> Self {
             ScheduledQuery {
                 client_token: None,
-                error_report_configuration: error_report_configuration.into(),
+                error_report_configuration: required.error_report_configuration,
                 kms_key_id: None,
-                notification_configuration: notification_configuration.into(),
-                query_string: query_string.into(),
-                schedule_configuration: schedule_configuration.into(),
-                scheduled_query_execution_role_arn: scheduled_query_execution_role_arn.into(),
+                notification_configuration: required.notification_configuration,
+                query_string: required.query_string,
+                schedule_configuration: required.schedule_configuration,
+                scheduled_query_execution_role_arn: required.scheduled_query_execution_role_arn,
                 scheduled_query_name: None,
                 tags: None,
                 target_configuration: None,
@@ -1460,12 +1491,22 @@ pub mod scheduled_query {
         pub value: Value<String>,
     }
 
+    /// The required properties of a [`TagProperty`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct TagPropertyRequired {
+        /// `Key`.
+        pub key: Value<String>,
+        /// `Value`.
+        pub value: Value<String>,
+    }
+
     impl TagProperty {
         /// A new `TagProperty` with its required properties set and the optional ones unset.
-        pub fn new(key: impl Into<Value<String>>, value: impl Into<Value<String>>) -> Self {
+        pub fn new(required: TagPropertyRequired) -> Self {
             TagProperty {
-                key: key.into(),
-                value: value.into(),
+                key: required.key,
+                value: required.value,
             }
         }
     }
@@ -1525,22 +1566,31 @@ pub mod scheduled_query {
         pub time_column: Value<String>,
     }
 
+    /// The required properties of a [`TimestreamConfiguration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct TimestreamConfigurationRequired {
+        /// `DatabaseName`.
+        pub database_name: Value<String>,
+        /// `DimensionMappings`.
+        pub dimension_mappings: Vec<DimensionMapping>,
+        /// `TableName`.
+        pub table_name: Value<String>,
+        /// `TimeColumn`.
+        pub time_column: Value<String>,
+    }
+
     impl TimestreamConfiguration {
         /// A new `TimestreamConfiguration` with its required properties set and the optional ones unset.
-        pub fn new(
-            database_name: impl Into<Value<String>>,
-            dimension_mappings: impl Into<Vec<DimensionMapping>>,
-            table_name: impl Into<Value<String>>,
-            time_column: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: TimestreamConfigurationRequired) -> Self {
             TimestreamConfiguration {
-                database_name: database_name.into(),
-                dimension_mappings: dimension_mappings.into(),
+                database_name: required.database_name,
+                dimension_mappings: required.dimension_mappings,
                 measure_name_column: None,
                 mixed_measure_mappings: None,
                 multi_measure_mappings: None,
-                table_name: table_name.into(),
-                time_column: time_column.into(),
+                table_name: required.table_name,
+                time_column: required.time_column,
             }
         }
     }
@@ -1898,15 +1948,22 @@ pub mod table {
         pub object_key_prefix: Option<Value<String>>,
     }
 
+    /// The required properties of a [`S3Configuration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct S3ConfigurationRequired {
+        /// `BucketName`.
+        pub bucket_name: Value<String>,
+        /// `EncryptionOption`.
+        pub encryption_option: Value<String>,
+    }
+
     impl S3Configuration {
         /// A new `S3Configuration` with its required properties set and the optional ones unset.
-        pub fn new(
-            bucket_name: impl Into<Value<String>>,
-            encryption_option: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: S3ConfigurationRequired) -> Self {
             S3Configuration {
-                bucket_name: bucket_name.into(),
-                encryption_option: encryption_option.into(),
+                bucket_name: required.bucket_name,
+                encryption_option: required.encryption_option,
                 kms_key_id: None,
                 object_key_prefix: None,
             }

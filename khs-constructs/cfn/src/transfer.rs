@@ -68,24 +68,33 @@ pub mod agreement {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`Agreement`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct AgreementRequired {
+        /// `ServerId`.
+        pub server_id: Value<String>,
+        /// `LocalProfileId`.
+        pub local_profile_id: Value<String>,
+        /// `PartnerProfileId`.
+        pub partner_profile_id: Value<String>,
+        /// `AccessRole`.
+        pub access_role: Value<String>,
+    }
+
     impl Agreement {
         /// A new `Agreement` with its required properties set and the optional ones unset.
-        pub fn new(
-            server_id: impl Into<Value<String>>,
-            local_profile_id: impl Into<Value<String>>,
-            partner_profile_id: impl Into<Value<String>>,
-            access_role: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: AgreementRequired) -> Self {
             Agreement {
-                access_role: access_role.into(),
+                access_role: required.access_role,
                 base_directory: None,
                 custom_directories: None,
                 description: None,
                 enforce_message_signing: None,
-                local_profile_id: local_profile_id.into(),
-                partner_profile_id: partner_profile_id.into(),
+                local_profile_id: required.local_profile_id,
+                partner_profile_id: required.partner_profile_id,
                 preserve_filename: None,
-                server_id: server_id.into(),
+                server_id: required.server_id,
                 status: None,
                 tags: None,
             }
@@ -146,21 +155,31 @@ pub mod agreement {
         pub temporary_files_directory: Value<String>,
     }
 
+    /// The required properties of a [`CustomDirectories`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct CustomDirectoriesRequired {
+        /// `FailedFilesDirectory`.
+        pub failed_files_directory: Value<String>,
+        /// `MdnFilesDirectory`.
+        pub mdn_files_directory: Value<String>,
+        /// `PayloadFilesDirectory`.
+        pub payload_files_directory: Value<String>,
+        /// `StatusFilesDirectory`.
+        pub status_files_directory: Value<String>,
+        /// `TemporaryFilesDirectory`.
+        pub temporary_files_directory: Value<String>,
+    }
+
     impl CustomDirectories {
         /// A new `CustomDirectories` with its required properties set and the optional ones unset.
-        pub fn new(
-            failed_files_directory: impl Into<Value<String>>,
-            mdn_files_directory: impl Into<Value<String>>,
-            payload_files_directory: impl Into<Value<String>>,
-            status_files_directory: impl Into<Value<String>>,
-            temporary_files_directory: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: CustomDirectoriesRequired) -> Self {
             CustomDirectories {
-                failed_files_directory: failed_files_directory.into(),
-                mdn_files_directory: mdn_files_directory.into(),
-                payload_files_directory: payload_files_directory.into(),
-                status_files_directory: status_files_directory.into(),
-                temporary_files_directory: temporary_files_directory.into(),
+                failed_files_directory: required.failed_files_directory,
+                mdn_files_directory: required.mdn_files_directory,
+                payload_files_directory: required.payload_files_directory,
+                status_files_directory: required.status_files_directory,
+                temporary_files_directory: required.temporary_files_directory,
             }
         }
     }
@@ -1562,15 +1581,22 @@ pub mod server {
         pub workflow_id: Value<String>,
     }
 
+    /// The required properties of a [`WorkflowDetail`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct WorkflowDetailRequired {
+        /// `ExecutionRole`.
+        pub execution_role: Value<String>,
+        /// `WorkflowId`.
+        pub workflow_id: Value<String>,
+    }
+
     impl WorkflowDetail {
         /// A new `WorkflowDetail` with its required properties set and the optional ones unset.
-        pub fn new(
-            execution_role: impl Into<Value<String>>,
-            workflow_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: WorkflowDetailRequired) -> Self {
             WorkflowDetail {
-                execution_role: execution_role.into(),
-                workflow_id: workflow_id.into(),
+                execution_role: required.execution_role,
+                workflow_id: required.workflow_id,
             }
         }
     }
@@ -1986,24 +2012,32 @@ pub mod user {
         pub user_name: Value<String>,
     }
 
+    /// The required properties of a [`User`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct UserRequired {
+        /// `Role`.
+        pub role: Value<String>,
+        /// `ServerId`.
+        pub server_id: Value<String>,
+        /// `UserName`.
+        pub user_name: Value<String>,
+    }
+
     impl User {
         /// A new `User` with its required properties set and the optional ones unset.
-        pub fn new(
-            role: impl Into<Value<String>>,
-            server_id: impl Into<Value<String>>,
-            user_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: UserRequired) -> Self {
             User {
                 home_directory: None,
                 home_directory_mappings: None,
                 home_directory_type: None,
                 policy: None,
                 posix_profile: None,
-                role: role.into(),
-                server_id: server_id.into(),
+                role: required.role,
+                server_id: required.server_id,
                 ssh_public_keys: None,
                 tags: None,
-                user_name: user_name.into(),
+                user_name: required.user_name,
             }
         }
     }
@@ -2053,12 +2087,22 @@ pub mod user {
         pub type_: Option<Value<MapType>>,
     }
 
+    /// The required properties of a [`HomeDirectoryMapEntry`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct HomeDirectoryMapEntryRequired {
+        /// `Entry`.
+        pub entry: Value<String>,
+        /// `Target`.
+        pub target: Value<String>,
+    }
+
     impl HomeDirectoryMapEntry {
         /// A new `HomeDirectoryMapEntry` with its required properties set and the optional ones unset.
-        pub fn new(entry: impl Into<Value<String>>, target: impl Into<Value<String>>) -> Self {
+        pub fn new(required: HomeDirectoryMapEntryRequired) -> Self {
             HomeDirectoryMapEntry {
-                entry: entry.into(),
-                target: target.into(),
+                entry: required.entry,
+                target: required.target,
                 type_: None,
             }
         }
@@ -2080,13 +2124,23 @@ pub mod user {
         pub uid: Value<f64>,
     }
 
+    /// The required properties of a [`PosixProfile`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct PosixProfileRequired {
+        /// `Gid`.
+        pub gid: Value<f64>,
+        /// `Uid`.
+        pub uid: Value<f64>,
+    }
+
     impl PosixProfile {
         /// A new `PosixProfile` with its required properties set and the optional ones unset.
-        pub fn new(gid: impl Into<Value<f64>>, uid: impl Into<Value<f64>>) -> Self {
+        pub fn new(required: PosixProfileRequired) -> Self {
             PosixProfile {
-                gid: gid.into(),
+                gid: required.gid,
                 secondary_gids: None,
-                uid: uid.into(),
+                uid: required.uid,
             }
         }
     }

@@ -378,15 +378,22 @@ pub mod policy_store_alias {
         pub policy_store_id: Value<String>,
     }
 
+    /// The required properties of a [`PolicyStoreAlias`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct PolicyStoreAliasRequired {
+        /// `AliasName`.
+        pub alias_name: Value<String>,
+        /// `PolicyStoreId`.
+        pub policy_store_id: Value<String>,
+    }
+
     impl PolicyStoreAlias {
         /// A new `PolicyStoreAlias` with its required properties set and the optional ones unset.
-        pub fn new(
-            alias_name: impl Into<Value<String>>,
-            policy_store_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: PolicyStoreAliasRequired) -> Self {
             PolicyStoreAlias {
-                alias_name: alias_name.into(),
-                policy_store_id: policy_store_id.into(),
+                alias_name: required.alias_name,
+                policy_store_id: required.policy_store_id,
             }
         }
     }
@@ -441,17 +448,24 @@ pub mod policy_template {
         pub statement: Value<String>,
     }
 
+    /// The required properties of a [`PolicyTemplate`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct PolicyTemplateRequired {
+        /// `Statement`.
+        pub statement: Value<String>,
+        /// `PolicyStoreId`.
+        pub policy_store_id: Value<String>,
+    }
+
     impl PolicyTemplate {
         /// A new `PolicyTemplate` with its required properties set and the optional ones unset.
-        pub fn new(
-            statement: impl Into<Value<String>>,
-            policy_store_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: PolicyTemplateRequired) -> Self {
             PolicyTemplate {
                 description: None,
                 name: None,
-                policy_store_id: policy_store_id.into(),
-                statement: statement.into(),
+                policy_store_id: required.policy_store_id,
+                statement: required.statement,
             }
         }
     }

@@ -777,22 +777,30 @@ pub mod resource_gateway {
         pub vpc_identifier: Value<String>,
     }
 
+    /// The required properties of a [`ResourceGateway`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ResourceGatewayRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `VpcIdentifier`.
+        pub vpc_identifier: Value<String>,
+        /// `SubnetIds`.
+        pub subnet_ids: List<String>,
+    }
+
     impl ResourceGateway {
         /// A new `ResourceGateway` with its required properties set and the optional ones unset.
-        pub fn new(
-            name: impl Into<Value<String>>,
-            vpc_identifier: impl Into<Value<String>>,
-            subnet_ids: impl Into<List<String>>,
-        ) -> Self {
+        pub fn new(required: ResourceGatewayRequired) -> Self {
             ResourceGateway {
                 ip_address_type: None,
                 ipv4_addresses_per_eni: None,
-                name: name.into(),
+                name: required.name,
                 resource_config_dns_resolution: None,
                 security_group_ids: None,
-                subnet_ids: subnet_ids.into(),
+                subnet_ids: required.subnet_ids,
                 tags: None,
-                vpc_identifier: vpc_identifier.into(),
+                vpc_identifier: required.vpc_identifier,
             }
         }
     }

@@ -89,19 +89,27 @@ pub mod byte_match_set {
         pub text_transformation: Value<String>,
     }
 
+    /// The required properties of a [`ByteMatchTuple`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ByteMatchTupleRequired {
+        /// `FieldToMatch`.
+        pub field_to_match: FieldToMatch,
+        /// `PositionalConstraint`.
+        pub positional_constraint: Value<String>,
+        /// `TextTransformation`.
+        pub text_transformation: Value<String>,
+    }
+
     impl ByteMatchTuple {
         /// A new `ByteMatchTuple` with its required properties set and the optional ones unset.
-        pub fn new(
-            field_to_match: impl Into<FieldToMatch>,
-            positional_constraint: impl Into<Value<String>>,
-            text_transformation: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ByteMatchTupleRequired) -> Self {
             ByteMatchTuple {
-                field_to_match: field_to_match.into(),
-                positional_constraint: positional_constraint.into(),
+                field_to_match: required.field_to_match,
+                positional_constraint: required.positional_constraint,
                 target_string: None,
                 target_string_base64: None,
-                text_transformation: text_transformation.into(),
+                text_transformation: required.text_transformation,
             }
         }
     }
@@ -204,12 +212,22 @@ pub mod ip_set {
         pub value: Value<String>,
     }
 
+    /// The required properties of a [`IpSetDescriptor`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct IpSetDescriptorRequired {
+        /// `Type`.
+        pub type_: Value<String>,
+        /// `Value`.
+        pub value: Value<String>,
+    }
+
     impl IpSetDescriptor {
         /// A new `IpSetDescriptor` with its required properties set and the optional ones unset.
-        pub fn new(type_: impl Into<Value<String>>, value: impl Into<Value<String>>) -> Self {
+        pub fn new(required: IpSetDescriptorRequired) -> Self {
             IpSetDescriptor {
-                type_: type_.into(),
-                value: value.into(),
+                type_: required.type_,
+                value: required.value,
             }
         }
     }
@@ -242,12 +260,22 @@ pub mod rule {
         pub predicates: Option<Vec<Predicate>>,
     }
 
+    /// The required properties of a [`Rule`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct RuleRequired {
+        /// `MetricName`.
+        pub metric_name: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+    }
+
     impl Rule {
         /// A new `Rule` with its required properties set and the optional ones unset.
-        pub fn new(metric_name: impl Into<Value<String>>, name: impl Into<Value<String>>) -> Self {
+        pub fn new(required: RuleRequired) -> Self {
             Rule {
-                metric_name: metric_name.into(),
-                name: name.into(),
+                metric_name: required.metric_name,
+                name: required.name,
                 predicates: None,
             }
         }
@@ -296,17 +324,25 @@ pub mod rule {
         pub type_: Value<String>,
     }
 
+    /// The required properties of a [`Predicate`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct PredicateRequired {
+        /// `DataId`.
+        pub data_id: Value<String>,
+        /// `Negated`.
+        pub negated: Value<bool>,
+        /// `Type`.
+        pub type_: Value<String>,
+    }
+
     impl Predicate {
         /// A new `Predicate` with its required properties set and the optional ones unset.
-        pub fn new(
-            data_id: impl Into<Value<String>>,
-            negated: impl Into<Value<bool>>,
-            type_: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: PredicateRequired) -> Self {
             Predicate {
-                data_id: data_id.into(),
-                negated: negated.into(),
-                type_: type_.into(),
+                data_id: required.data_id,
+                negated: required.negated,
+                type_: required.type_,
             }
         }
     }
@@ -416,19 +452,28 @@ pub mod size_constraint_set {
         pub text_transformation: Value<String>,
     }
 
+    /// The required properties of a [`SizeConstraint`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SizeConstraintRequired {
+        /// `ComparisonOperator`.
+        pub comparison_operator: Value<String>,
+        /// `FieldToMatch`.
+        pub field_to_match: FieldToMatch,
+        /// `Size`.
+        pub size: Value<i64>,
+        /// `TextTransformation`.
+        pub text_transformation: Value<String>,
+    }
+
     impl SizeConstraint {
         /// A new `SizeConstraint` with its required properties set and the optional ones unset.
-        pub fn new(
-            comparison_operator: impl Into<Value<String>>,
-            field_to_match: impl Into<FieldToMatch>,
-            size: impl Into<Value<i64>>,
-            text_transformation: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: SizeConstraintRequired) -> Self {
             SizeConstraint {
-                comparison_operator: comparison_operator.into(),
-                field_to_match: field_to_match.into(),
-                size: size.into(),
-                text_transformation: text_transformation.into(),
+                comparison_operator: required.comparison_operator,
+                field_to_match: required.field_to_match,
+                size: required.size,
+                text_transformation: required.text_transformation,
             }
         }
     }
@@ -578,17 +623,25 @@ pub mod web_acl {
         pub rules: Option<Vec<ActivatedRule>>,
     }
 
+    /// The required properties of a [`WebAcl`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct WebAclRequired {
+        /// `DefaultAction`.
+        pub default_action: WafAction,
+        /// `MetricName`.
+        pub metric_name: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+    }
+
     impl WebAcl {
         /// A new `WebAcl` with its required properties set and the optional ones unset.
-        pub fn new(
-            default_action: impl Into<WafAction>,
-            metric_name: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: WebAclRequired) -> Self {
             WebAcl {
-                default_action: default_action.into(),
-                metric_name: metric_name.into(),
-                name: name.into(),
+                default_action: required.default_action,
+                metric_name: required.metric_name,
+                name: required.name,
                 rules: None,
             }
         }

@@ -1083,12 +1083,22 @@ pub mod rule_group {
         pub value: Value<String>,
     }
 
+    /// The required properties of a [`CustomHttpHeader`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct CustomHttpHeaderRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `Value`.
+        pub value: Value<String>,
+    }
+
     impl CustomHttpHeader {
         /// A new `CustomHttpHeader` with its required properties set and the optional ones unset.
-        pub fn new(name: impl Into<Value<String>>, value: impl Into<Value<String>>) -> Self {
+        pub fn new(required: CustomHttpHeaderRequired) -> Self {
             CustomHttpHeader {
-                name: name.into(),
-                value: value.into(),
+                name: required.name,
+                value: required.value,
             }
         }
     }
@@ -2463,17 +2473,25 @@ pub mod rule_group {
         pub sampled_requests_enabled: Value<bool>,
     }
 
+    /// The required properties of a [`VisibilityConfig`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct VisibilityConfigRequired {
+        /// `CloudWatchMetricsEnabled`.
+        pub cloud_watch_metrics_enabled: Value<bool>,
+        /// `MetricName`.
+        pub metric_name: Value<String>,
+        /// `SampledRequestsEnabled`.
+        pub sampled_requests_enabled: Value<bool>,
+    }
+
     impl VisibilityConfig {
         /// A new `VisibilityConfig` with its required properties set and the optional ones unset.
-        pub fn new(
-            cloud_watch_metrics_enabled: impl Into<Value<bool>>,
-            metric_name: impl Into<Value<String>>,
-            sampled_requests_enabled: impl Into<Value<bool>>,
-        ) -> Self {
+        pub fn new(required: VisibilityConfigRequired) -> Self {
             VisibilityConfig {
-                cloud_watch_metrics_enabled: cloud_watch_metrics_enabled.into(),
-                metric_name: metric_name.into(),
-                sampled_requests_enabled: sampled_requests_enabled.into(),
+                cloud_watch_metrics_enabled: required.cloud_watch_metrics_enabled,
+                metric_name: required.metric_name,
+                sampled_requests_enabled: required.sampled_requests_enabled,
             }
         }
     }
@@ -4523,18 +4541,26 @@ pub mod web_acl {
         pub response_inspection: Option<ResponseInspection>,
     }
 
+    /// The required properties of a [`AwsManagedRulesAcfpRuleSet`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct AwsManagedRulesAcfpRuleSetRequired {
+        /// `CreationPath`.
+        pub creation_path: Value<String>,
+        /// `RegistrationPagePath`.
+        pub registration_page_path: Value<String>,
+        /// `RequestInspection`.
+        pub request_inspection: RequestInspectionAcfp,
+    }
+
     impl AwsManagedRulesAcfpRuleSet {
         /// A new `AwsManagedRulesAcfpRuleSet` with its required properties set and the optional ones unset.
-        pub fn new(
-            creation_path: impl Into<Value<String>>,
-            registration_page_path: impl Into<Value<String>>,
-            request_inspection: impl Into<RequestInspectionAcfp>,
-        ) -> Self {
+        pub fn new(required: AwsManagedRulesAcfpRuleSetRequired) -> Self {
             AwsManagedRulesAcfpRuleSet {
-                creation_path: creation_path.into(),
+                creation_path: required.creation_path,
                 enable_regex_in_path: None,
-                registration_page_path: registration_page_path.into(),
-                request_inspection: request_inspection.into(),
+                registration_page_path: required.registration_page_path,
+                request_inspection: required.request_inspection,
                 response_inspection: None,
             }
         }
@@ -4941,12 +4967,22 @@ pub mod web_acl {
         pub value: Value<String>,
     }
 
+    /// The required properties of a [`CustomHttpHeader`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct CustomHttpHeaderRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `Value`.
+        pub value: Value<String>,
+    }
+
     impl CustomHttpHeader {
         /// A new `CustomHttpHeader` with its required properties set and the optional ones unset.
-        pub fn new(name: impl Into<Value<String>>, value: impl Into<Value<String>>) -> Self {
+        pub fn new(required: CustomHttpHeaderRequired) -> Self {
             CustomHttpHeader {
-                name: name.into(),
-                value: value.into(),
+                name: required.name,
+                value: required.value,
             }
         }
     }
@@ -5676,16 +5712,26 @@ pub mod web_acl {
         pub version: Option<Value<String>>,
     }
 
+    /// The required properties of a [`ManagedRuleGroupStatement`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ManagedRuleGroupStatementRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `VendorName`.
+        pub vendor_name: Value<String>,
+    }
+
     impl ManagedRuleGroupStatement {
         /// A new `ManagedRuleGroupStatement` with its required properties set and the optional ones unset.
-        pub fn new(name: impl Into<Value<String>>, vendor_name: impl Into<Value<String>>) -> Self {
+        pub fn new(required: ManagedRuleGroupStatementRequired) -> Self {
             ManagedRuleGroupStatement {
                 excluded_rules: None,
                 managed_rule_group_configs: None,
-                name: name.into(),
+                name: required.name,
                 rule_action_overrides: None,
                 scope_down_statement: None,
-                vendor_name: vendor_name.into(),
+                vendor_name: required.vendor_name,
                 version: None,
             }
         }
@@ -6284,17 +6330,25 @@ pub mod web_acl {
         pub username_field: FieldIdentifier,
     }
 
+    /// The required properties of a [`RequestInspection`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct RequestInspectionRequired {
+        /// `PasswordField`.
+        pub password_field: FieldIdentifier,
+        /// `PayloadType`.
+        pub payload_type: Value<PayloadType>,
+        /// `UsernameField`.
+        pub username_field: FieldIdentifier,
+    }
+
     impl RequestInspection {
         /// A new `RequestInspection` with its required properties set and the optional ones unset.
-        pub fn new(
-            password_field: impl Into<FieldIdentifier>,
-            payload_type: impl Into<Value<PayloadType>>,
-            username_field: impl Into<FieldIdentifier>,
-        ) -> Self {
+        pub fn new(required: RequestInspectionRequired) -> Self {
             RequestInspection {
-                password_field: password_field.into(),
-                payload_type: payload_type.into(),
-                username_field: username_field.into(),
+                password_field: required.password_field,
+                payload_type: required.payload_type,
+                username_field: required.username_field,
             }
         }
     }
@@ -6389,15 +6443,22 @@ pub mod web_acl {
         pub success_strings: List<String>,
     }
 
+    /// The required properties of a [`ResponseInspectionBodyContains`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ResponseInspectionBodyContainsRequired {
+        /// `FailureStrings`.
+        pub failure_strings: List<String>,
+        /// `SuccessStrings`.
+        pub success_strings: List<String>,
+    }
+
     impl ResponseInspectionBodyContains {
         /// A new `ResponseInspectionBodyContains` with its required properties set and the optional ones unset.
-        pub fn new(
-            failure_strings: impl Into<List<String>>,
-            success_strings: impl Into<List<String>>,
-        ) -> Self {
+        pub fn new(required: ResponseInspectionBodyContainsRequired) -> Self {
             ResponseInspectionBodyContains {
-                failure_strings: failure_strings.into(),
-                success_strings: success_strings.into(),
+                failure_strings: required.failure_strings,
+                success_strings: required.success_strings,
             }
         }
     }
@@ -6416,17 +6477,25 @@ pub mod web_acl {
         pub success_values: List<String>,
     }
 
+    /// The required properties of a [`ResponseInspectionHeader`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ResponseInspectionHeaderRequired {
+        /// `FailureValues`.
+        pub failure_values: List<String>,
+        /// `Name`.
+        pub name: Value<String>,
+        /// `SuccessValues`.
+        pub success_values: List<String>,
+    }
+
     impl ResponseInspectionHeader {
         /// A new `ResponseInspectionHeader` with its required properties set and the optional ones unset.
-        pub fn new(
-            failure_values: impl Into<List<String>>,
-            name: impl Into<Value<String>>,
-            success_values: impl Into<List<String>>,
-        ) -> Self {
+        pub fn new(required: ResponseInspectionHeaderRequired) -> Self {
             ResponseInspectionHeader {
-                failure_values: failure_values.into(),
-                name: name.into(),
-                success_values: success_values.into(),
+                failure_values: required.failure_values,
+                name: required.name,
+                success_values: required.success_values,
             }
         }
     }
@@ -6445,17 +6514,25 @@ pub mod web_acl {
         pub success_values: List<String>,
     }
 
+    /// The required properties of a [`ResponseInspectionJson`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ResponseInspectionJsonRequired {
+        /// `FailureValues`.
+        pub failure_values: List<String>,
+        /// `Identifier`.
+        pub identifier: Value<String>,
+        /// `SuccessValues`.
+        pub success_values: List<String>,
+    }
+
     impl ResponseInspectionJson {
         /// A new `ResponseInspectionJson` with its required properties set and the optional ones unset.
-        pub fn new(
-            failure_values: impl Into<List<String>>,
-            identifier: impl Into<Value<String>>,
-            success_values: impl Into<List<String>>,
-        ) -> Self {
+        pub fn new(required: ResponseInspectionJsonRequired) -> Self {
             ResponseInspectionJson {
-                failure_values: failure_values.into(),
-                identifier: identifier.into(),
-                success_values: success_values.into(),
+                failure_values: required.failure_values,
+                identifier: required.identifier,
+                success_values: required.success_values,
             }
         }
     }
@@ -6471,15 +6548,22 @@ pub mod web_acl {
         pub success_codes: List<i64>,
     }
 
+    /// The required properties of a [`ResponseInspectionStatusCode`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ResponseInspectionStatusCodeRequired {
+        /// `FailureCodes`.
+        pub failure_codes: List<i64>,
+        /// `SuccessCodes`.
+        pub success_codes: List<i64>,
+    }
+
     impl ResponseInspectionStatusCode {
         /// A new `ResponseInspectionStatusCode` with its required properties set and the optional ones unset.
-        pub fn new(
-            failure_codes: impl Into<List<i64>>,
-            success_codes: impl Into<List<i64>>,
-        ) -> Self {
+        pub fn new(required: ResponseInspectionStatusCodeRequired) -> Self {
             ResponseInspectionStatusCode {
-                failure_codes: failure_codes.into(),
-                success_codes: success_codes.into(),
+                failure_codes: required.failure_codes,
+                success_codes: required.success_codes,
             }
         }
     }
@@ -6923,17 +7007,25 @@ pub mod web_acl {
         pub sampled_requests_enabled: Value<bool>,
     }
 
+    /// The required properties of a [`VisibilityConfig`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct VisibilityConfigRequired {
+        /// `CloudWatchMetricsEnabled`.
+        pub cloud_watch_metrics_enabled: Value<bool>,
+        /// `MetricName`.
+        pub metric_name: Value<String>,
+        /// `SampledRequestsEnabled`.
+        pub sampled_requests_enabled: Value<bool>,
+    }
+
     impl VisibilityConfig {
         /// A new `VisibilityConfig` with its required properties set and the optional ones unset.
-        pub fn new(
-            cloud_watch_metrics_enabled: impl Into<Value<bool>>,
-            metric_name: impl Into<Value<String>>,
-            sampled_requests_enabled: impl Into<Value<bool>>,
-        ) -> Self {
+        pub fn new(required: VisibilityConfigRequired) -> Self {
             VisibilityConfig {
-                cloud_watch_metrics_enabled: cloud_watch_metrics_enabled.into(),
-                metric_name: metric_name.into(),
-                sampled_requests_enabled: sampled_requests_enabled.into(),
+                cloud_watch_metrics_enabled: required.cloud_watch_metrics_enabled,
+                metric_name: required.metric_name,
+                sampled_requests_enabled: required.sampled_requests_enabled,
             }
         }
     }
@@ -8935,15 +9027,22 @@ pub mod web_acl_association {
         pub web_acl_arn: Value<String>,
     }
 
+    /// The required properties of a [`WebAclAssociation`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct WebAclAssociationRequired {
+        /// `ResourceArn`.
+        pub resource_arn: Value<String>,
+        /// `WebACLArn`.
+        pub web_acl_arn: Value<String>,
+    }
+
     impl WebAclAssociation {
         /// A new `WebAclAssociation` with its required properties set and the optional ones unset.
-        pub fn new(
-            resource_arn: impl Into<Value<String>>,
-            web_acl_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: WebAclAssociationRequired) -> Self {
             WebAclAssociation {
-                resource_arn: resource_arn.into(),
-                web_acl_arn: web_acl_arn.into(),
+                resource_arn: required.resource_arn,
+                web_acl_arn: required.web_acl_arn,
             }
         }
     }

@@ -30,19 +30,28 @@ pub mod agent_context {
         pub title: Value<String>,
     }
 
+    /// The required properties of a [`AgentContext`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct AgentContextRequired {
+        /// `ProfileArn`.
+        pub profile_arn: Value<String>,
+        /// `Title`.
+        pub title: Value<String>,
+        /// `ContextType`.
+        pub context_type: Value<ContextType>,
+        /// `Content`.
+        pub content: serde_json::Value,
+    }
+
     impl AgentContext {
         /// A new `AgentContext` with its required properties set and the optional ones unset.
-        pub fn new(
-            profile_arn: impl Into<Value<String>>,
-            title: impl Into<Value<String>>,
-            context_type: impl Into<Value<ContextType>>,
-            content: impl Into<serde_json::Value>,
-        ) -> Self {
+        pub fn new(required: AgentContextRequired) -> Self {
             AgentContext {
-                content: content.into(),
-                context_type: context_type.into(),
-                profile_arn: profile_arn.into(),
-                title: title.into(),
+                content: required.content,
+                context_type: required.context_type,
+                profile_arn: required.profile_arn,
+                title: required.title,
             }
         }
     }
@@ -165,18 +174,26 @@ pub mod agent_goal {
         pub title: Value<String>,
     }
 
+    /// The required properties of a [`AgentGoal`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct AgentGoalRequired {
+        /// `ProfileArn`.
+        pub profile_arn: Value<String>,
+        /// `Pillars`.
+        pub pillars: List<Pillar>,
+        /// `Title`.
+        pub title: Value<String>,
+    }
+
     impl AgentGoal {
         /// A new `AgentGoal` with its required properties set and the optional ones unset.
-        pub fn new(
-            profile_arn: impl Into<Value<String>>,
-            pillars: impl Into<List<Pillar>>,
-            title: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: AgentGoalRequired) -> Self {
             AgentGoal {
                 description: None,
-                pillars: pillars.into(),
-                profile_arn: profile_arn.into(),
-                title: title.into(),
+                pillars: required.pillars,
+                profile_arn: required.profile_arn,
+                title: required.title,
             }
         }
     }
@@ -328,23 +345,32 @@ pub mod agent_profile {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`AgentProfile`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct AgentProfileRequired {
+        /// `Name`.
+        pub name: Value<String>,
+        /// `ExecutionRoleArn`.
+        pub execution_role_arn: Value<String>,
+        /// `Pillars`.
+        pub pillars: List<Pillar>,
+        /// `AggregationConfiguration`.
+        pub aggregation_configuration: Vec<AggregationConfiguration>,
+    }
+
     impl AgentProfile {
         /// A new `AgentProfile` with its required properties set and the optional ones unset.
-        pub fn new(
-            name: impl Into<Value<String>>,
-            execution_role_arn: impl Into<Value<String>>,
-            pillars: impl Into<List<Pillar>>,
-            aggregation_configuration: impl Into<Vec<AggregationConfiguration>>,
-        ) -> Self {
+        pub fn new(required: AgentProfileRequired) -> Self {
             AgentProfile {
-                aggregation_configuration: aggregation_configuration.into(),
+                aggregation_configuration: required.aggregation_configuration,
                 business_overview: None,
                 deletion_protection: None,
                 description: None,
                 display_name: None,
-                execution_role_arn: execution_role_arn.into(),
-                name: name.into(),
-                pillars: pillars.into(),
+                execution_role_arn: required.execution_role_arn,
+                name: required.name,
+                pillars: required.pillars,
                 tags: None,
             }
         }
@@ -413,17 +439,25 @@ pub mod agent_profile {
         pub regions: List<String>,
     }
 
+    /// The required properties of a [`AggregationConfiguration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct AggregationConfigurationRequired {
+        /// `AccessRoleArn`.
+        pub access_role_arn: Value<String>,
+        /// `AccountId`.
+        pub account_id: Value<String>,
+        /// `Regions`.
+        pub regions: List<String>,
+    }
+
     impl AggregationConfiguration {
         /// A new `AggregationConfiguration` with its required properties set and the optional ones unset.
-        pub fn new(
-            access_role_arn: impl Into<Value<String>>,
-            account_id: impl Into<Value<String>>,
-            regions: impl Into<List<String>>,
-        ) -> Self {
+        pub fn new(required: AggregationConfigurationRequired) -> Self {
             AggregationConfiguration {
-                access_role_arn: access_role_arn.into(),
-                account_id: account_id.into(),
-                regions: regions.into(),
+                access_role_arn: required.access_role_arn,
+                account_id: required.account_id,
+                regions: required.regions,
             }
         }
     }
@@ -562,12 +596,22 @@ pub mod lens {
         pub value: Value<String>,
     }
 
+    /// The required properties of a [`Tags`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct TagsRequired {
+        /// `Key`.
+        pub key: Value<String>,
+        /// `Value`.
+        pub value: Value<String>,
+    }
+
     impl Tags {
         /// A new `Tags` with its required properties set and the optional ones unset.
-        pub fn new(key: impl Into<Value<String>>, value: impl Into<Value<String>>) -> Self {
+        pub fn new(required: TagsRequired) -> Self {
             Tags {
-                key: key.into(),
-                value: value.into(),
+                key: required.key,
+                value: required.value,
             }
         }
     }
@@ -603,17 +647,25 @@ pub mod profile {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`Profile`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ProfileRequired {
+        /// `ProfileName`.
+        pub profile_name: Value<String>,
+        /// `ProfileDescription`.
+        pub profile_description: Value<String>,
+        /// `ProfileQuestions`.
+        pub profile_questions: Vec<ProfileQuestionUpdate>,
+    }
+
     impl Profile {
         /// A new `Profile` with its required properties set and the optional ones unset.
-        pub fn new(
-            profile_name: impl Into<Value<String>>,
-            profile_description: impl Into<Value<String>>,
-            profile_questions: impl Into<Vec<ProfileQuestionUpdate>>,
-        ) -> Self {
+        pub fn new(required: ProfileRequired) -> Self {
             Profile {
-                profile_description: profile_description.into(),
-                profile_name: profile_name.into(),
-                profile_questions: profile_questions.into(),
+                profile_description: required.profile_description,
+                profile_name: required.profile_name,
+                profile_questions: required.profile_questions,
                 tags: None,
             }
         }
@@ -726,19 +778,27 @@ pub mod review_template {
         pub template_name: Value<String>,
     }
 
+    /// The required properties of a [`ReviewTemplate`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ReviewTemplateRequired {
+        /// `TemplateName`.
+        pub template_name: Value<String>,
+        /// `Description`.
+        pub description: Value<String>,
+        /// `Lenses`.
+        pub lenses: List<String>,
+    }
+
     impl ReviewTemplate {
         /// A new `ReviewTemplate` with its required properties set and the optional ones unset.
-        pub fn new(
-            template_name: impl Into<Value<String>>,
-            description: impl Into<Value<String>>,
-            lenses: impl Into<List<String>>,
-        ) -> Self {
+        pub fn new(required: ReviewTemplateRequired) -> Self {
             ReviewTemplate {
-                description: description.into(),
-                lenses: lenses.into(),
+                description: required.description,
+                lenses: required.lenses,
                 notes: None,
                 tags: None,
-                template_name: template_name.into(),
+                template_name: required.template_name,
             }
         }
     }
@@ -798,12 +858,22 @@ pub mod review_template {
         pub value: Value<String>,
     }
 
+    /// The required properties of a [`Tags`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct TagsRequired {
+        /// `Key`.
+        pub key: Value<String>,
+        /// `Value`.
+        pub value: Value<String>,
+    }
+
     impl Tags {
         /// A new `Tags` with its required properties set and the optional ones unset.
-        pub fn new(key: impl Into<Value<String>>, value: impl Into<Value<String>>) -> Self {
+        pub fn new(required: TagsRequired) -> Self {
             Tags {
-                key: key.into(),
-                value: value.into(),
+                key: required.key,
+                value: required.value,
             }
         }
     }
@@ -890,29 +960,38 @@ pub mod workload {
         pub workload_name: Value<String>,
     }
 
+    /// The required properties of a [`Workload`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct WorkloadRequired {
+        /// `WorkloadName`.
+        pub workload_name: Value<String>,
+        /// `Description`.
+        pub description: Value<String>,
+        /// `Environment`.
+        pub environment: Value<Environment>,
+        /// `Lenses`.
+        pub lenses: List<String>,
+    }
+
     impl Workload {
         /// A new `Workload` with its required properties set and the optional ones unset.
-        pub fn new(
-            workload_name: impl Into<Value<String>>,
-            description: impl Into<Value<String>>,
-            environment: impl Into<Value<Environment>>,
-            lenses: impl Into<List<String>>,
-        ) -> Self {
+        pub fn new(required: WorkloadRequired) -> Self {
             Workload {
                 account_ids: None,
                 architectural_design: None,
                 aws_regions: None,
-                description: description.into(),
+                description: required.description,
                 discovery_config: None,
-                environment: environment.into(),
+                environment: required.environment,
                 industry: None,
                 industry_type: None,
-                lenses: lenses.into(),
+                lenses: required.lenses,
                 non_aws_regions: None,
                 notes: None,
                 review_owner: None,
                 tags: None,
-                workload_name: workload_name.into(),
+                workload_name: required.workload_name,
             }
         }
     }
@@ -995,12 +1074,22 @@ pub mod workload {
         pub value: Value<String>,
     }
 
+    /// The required properties of a [`Tags`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct TagsRequired {
+        /// `Key`.
+        pub key: Value<String>,
+        /// `Value`.
+        pub value: Value<String>,
+    }
+
     impl Tags {
         /// A new `Tags` with its required properties set and the optional ones unset.
-        pub fn new(key: impl Into<Value<String>>, value: impl Into<Value<String>>) -> Self {
+        pub fn new(required: TagsRequired) -> Self {
             Tags {
-                key: key.into(),
-                value: value.into(),
+                key: required.key,
+                value: required.value,
             }
         }
     }

@@ -191,15 +191,22 @@ pub mod ai_agent_version {
         pub modified_time_seconds: Option<Value<f64>>,
     }
 
+    /// The required properties of a [`AiAgentVersion`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct AiAgentVersionRequired {
+        /// `AssistantId`.
+        pub assistant_id: Value<String>,
+        /// `AIAgentId`.
+        pub ai_agent_id: Value<String>,
+    }
+
     impl AiAgentVersion {
         /// A new `AiAgentVersion` with its required properties set and the optional ones unset.
-        pub fn new(
-            assistant_id: impl Into<Value<String>>,
-            ai_agent_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: AiAgentVersionRequired) -> Self {
             AiAgentVersion {
-                ai_agent_id: ai_agent_id.into(),
-                assistant_id: assistant_id.into(),
+                ai_agent_id: required.ai_agent_id,
+                assistant_id: required.assistant_id,
                 modified_time_seconds: None,
             }
         }
@@ -326,17 +333,25 @@ pub mod ai_guardrail {
         pub word_policy_config: Option<AiGuardrailWordPolicyConfig>,
     }
 
+    /// The required properties of a [`AiGuardrail`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct AiGuardrailRequired {
+        /// `AssistantId`.
+        pub assistant_id: Value<String>,
+        /// `BlockedInputMessaging`.
+        pub blocked_input_messaging: Value<String>,
+        /// `BlockedOutputsMessaging`.
+        pub blocked_outputs_messaging: Value<String>,
+    }
+
     impl AiGuardrail {
         /// A new `AiGuardrail` with its required properties set and the optional ones unset.
-        pub fn new(
-            assistant_id: impl Into<Value<String>>,
-            blocked_input_messaging: impl Into<Value<String>>,
-            blocked_outputs_messaging: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: AiGuardrailRequired) -> Self {
             AiGuardrail {
-                assistant_id: assistant_id.into(),
-                blocked_input_messaging: blocked_input_messaging.into(),
-                blocked_outputs_messaging: blocked_outputs_messaging.into(),
+                assistant_id: required.assistant_id,
+                blocked_input_messaging: required.blocked_input_messaging,
+                blocked_outputs_messaging: required.blocked_outputs_messaging,
                 content_policy_config: None,
                 contextual_grounding_policy_config: None,
                 description: None,
@@ -507,17 +522,25 @@ pub mod ai_guardrail {
         pub type_: Value<GuardrailContentFilterType>,
     }
 
+    /// The required properties of a [`GuardrailContentFilterConfig`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct GuardrailContentFilterConfigRequired {
+        /// `InputStrength`.
+        pub input_strength: Value<GuardrailFilterStrength>,
+        /// `OutputStrength`.
+        pub output_strength: Value<GuardrailFilterStrength>,
+        /// `Type`.
+        pub type_: Value<GuardrailContentFilterType>,
+    }
+
     impl GuardrailContentFilterConfig {
         /// A new `GuardrailContentFilterConfig` with its required properties set and the optional ones unset.
-        pub fn new(
-            input_strength: impl Into<Value<GuardrailFilterStrength>>,
-            output_strength: impl Into<Value<GuardrailFilterStrength>>,
-            type_: impl Into<Value<GuardrailContentFilterType>>,
-        ) -> Self {
+        pub fn new(required: GuardrailContentFilterConfigRequired) -> Self {
             GuardrailContentFilterConfig {
-                input_strength: input_strength.into(),
-                output_strength: output_strength.into(),
-                type_: type_.into(),
+                input_strength: required.input_strength,
+                output_strength: required.output_strength,
+                type_: required.type_,
             }
         }
     }
@@ -606,18 +629,26 @@ pub mod ai_guardrail {
         pub pattern: Value<String>,
     }
 
+    /// The required properties of a [`GuardrailRegexConfig`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct GuardrailRegexConfigRequired {
+        /// `Action`.
+        pub action: Value<GuardrailSensitiveInformationAction>,
+        /// `Name`.
+        pub name: Value<String>,
+        /// `Pattern`.
+        pub pattern: Value<String>,
+    }
+
     impl GuardrailRegexConfig {
         /// A new `GuardrailRegexConfig` with its required properties set and the optional ones unset.
-        pub fn new(
-            action: impl Into<Value<GuardrailSensitiveInformationAction>>,
-            name: impl Into<Value<String>>,
-            pattern: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: GuardrailRegexConfigRequired) -> Self {
             GuardrailRegexConfig {
-                action: action.into(),
+                action: required.action,
                 description: None,
-                name: name.into(),
-                pattern: pattern.into(),
+                name: required.name,
+                pattern: required.pattern,
             }
         }
     }
@@ -641,18 +672,26 @@ pub mod ai_guardrail {
         pub type_: Value<GuardrailTopicType>,
     }
 
+    /// The required properties of a [`GuardrailTopicConfig`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct GuardrailTopicConfigRequired {
+        /// `Definition`.
+        pub definition: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+        /// `Type`.
+        pub type_: Value<GuardrailTopicType>,
+    }
+
     impl GuardrailTopicConfig {
         /// A new `GuardrailTopicConfig` with its required properties set and the optional ones unset.
-        pub fn new(
-            definition: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-            type_: impl Into<Value<GuardrailTopicType>>,
-        ) -> Self {
+        pub fn new(required: GuardrailTopicConfigRequired) -> Self {
             GuardrailTopicConfig {
-                definition: definition.into(),
+                definition: required.definition,
                 examples: None,
-                name: name.into(),
-                type_: type_.into(),
+                name: required.name,
+                type_: required.type_,
             }
         }
     }
@@ -1036,15 +1075,22 @@ pub mod ai_guardrail_version {
         pub modified_time_seconds: Option<Value<f64>>,
     }
 
+    /// The required properties of a [`AiGuardrailVersion`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct AiGuardrailVersionRequired {
+        /// `AssistantId`.
+        pub assistant_id: Value<String>,
+        /// `AIGuardrailId`.
+        pub ai_guardrail_id: Value<String>,
+    }
+
     impl AiGuardrailVersion {
         /// A new `AiGuardrailVersion` with its required properties set and the optional ones unset.
-        pub fn new(
-            assistant_id: impl Into<Value<String>>,
-            ai_guardrail_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: AiGuardrailVersionRequired) -> Self {
             AiGuardrailVersion {
-                ai_guardrail_id: ai_guardrail_id.into(),
-                assistant_id: assistant_id.into(),
+                ai_guardrail_id: required.ai_guardrail_id,
+                assistant_id: required.assistant_id,
                 modified_time_seconds: None,
             }
         }
@@ -1372,15 +1418,22 @@ pub mod ai_prompt_version {
         pub modified_time_seconds: Option<Value<f64>>,
     }
 
+    /// The required properties of a [`AiPromptVersion`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct AiPromptVersionRequired {
+        /// `AssistantId`.
+        pub assistant_id: Value<String>,
+        /// `AIPromptId`.
+        pub ai_prompt_id: Value<String>,
+    }
+
     impl AiPromptVersion {
         /// A new `AiPromptVersion` with its required properties set and the optional ones unset.
-        pub fn new(
-            assistant_id: impl Into<Value<String>>,
-            ai_prompt_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: AiPromptVersionRequired) -> Self {
             AiPromptVersion {
-                ai_prompt_id: ai_prompt_id.into(),
-                assistant_id: assistant_id.into(),
+                ai_prompt_id: required.ai_prompt_id,
+                assistant_id: required.assistant_id,
                 modified_time_seconds: None,
             }
         }
@@ -1720,16 +1773,23 @@ pub mod content {
         pub upload_id: Option<Value<String>>,
     }
 
+    /// The required properties of a [`Content`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ContentRequired {
+        /// `KnowledgeBaseId`.
+        pub knowledge_base_id: Value<String>,
+        /// `Name`.
+        pub name: Value<String>,
+    }
+
     impl Content {
         /// A new `Content` with its required properties set and the optional ones unset.
-        pub fn new(
-            knowledge_base_id: impl Into<Value<String>>,
-            name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ContentRequired) -> Self {
             Content {
-                knowledge_base_id: knowledge_base_id.into(),
+                knowledge_base_id: required.knowledge_base_id,
                 metadata: None,
-                name: name.into(),
+                name: required.name,
                 override_link_out_uri: None,
                 tags: None,
                 title: None,
@@ -1831,19 +1891,28 @@ pub mod content_association {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`ContentAssociation`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ContentAssociationRequired {
+        /// `KnowledgeBaseId`.
+        pub knowledge_base_id: Value<String>,
+        /// `ContentId`.
+        pub content_id: Value<String>,
+        /// `AssociationType`.
+        pub association_type: Value<AssociationType>,
+        /// `Association`.
+        pub association: ContentAssociationContents,
+    }
+
     impl ContentAssociation {
         /// A new `ContentAssociation` with its required properties set and the optional ones unset.
-        pub fn new(
-            knowledge_base_id: impl Into<Value<String>>,
-            content_id: impl Into<Value<String>>,
-            association_type: impl Into<Value<AssociationType>>,
-            association: impl Into<ContentAssociationContents>,
-        ) -> Self {
+        pub fn new(required: ContentAssociationRequired) -> Self {
             ContentAssociation {
-                association: association.into(),
-                association_type: association_type.into(),
-                content_id: content_id.into(),
-                knowledge_base_id: knowledge_base_id.into(),
+                association: required.association,
+                association_type: required.association_type,
+                content_id: required.content_id,
+                knowledge_base_id: required.knowledge_base_id,
                 tags: None,
             }
         }
@@ -2148,15 +2217,22 @@ pub mod knowledge_base {
         pub overlap_percentage: Value<f64>,
     }
 
+    /// The required properties of a [`FixedSizeChunkingConfiguration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct FixedSizeChunkingConfigurationRequired {
+        /// `MaxTokens`.
+        pub max_tokens: Value<f64>,
+        /// `OverlapPercentage`.
+        pub overlap_percentage: Value<f64>,
+    }
+
     impl FixedSizeChunkingConfiguration {
         /// A new `FixedSizeChunkingConfiguration` with its required properties set and the optional ones unset.
-        pub fn new(
-            max_tokens: impl Into<Value<f64>>,
-            overlap_percentage: impl Into<Value<f64>>,
-        ) -> Self {
+        pub fn new(required: FixedSizeChunkingConfigurationRequired) -> Self {
             FixedSizeChunkingConfiguration {
-                max_tokens: max_tokens.into(),
-                overlap_percentage: overlap_percentage.into(),
+                max_tokens: required.max_tokens,
+                overlap_percentage: required.overlap_percentage,
             }
         }
     }
@@ -2276,17 +2352,25 @@ pub mod knowledge_base {
         pub max_tokens: Value<f64>,
     }
 
+    /// The required properties of a [`SemanticChunkingConfiguration`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SemanticChunkingConfigurationRequired {
+        /// `BreakpointPercentileThreshold`.
+        pub breakpoint_percentile_threshold: Value<f64>,
+        /// `BufferSize`.
+        pub buffer_size: Value<f64>,
+        /// `MaxTokens`.
+        pub max_tokens: Value<f64>,
+    }
+
     impl SemanticChunkingConfiguration {
         /// A new `SemanticChunkingConfiguration` with its required properties set and the optional ones unset.
-        pub fn new(
-            breakpoint_percentile_threshold: impl Into<Value<f64>>,
-            buffer_size: impl Into<Value<f64>>,
-            max_tokens: impl Into<Value<f64>>,
-        ) -> Self {
+        pub fn new(required: SemanticChunkingConfigurationRequired) -> Self {
             SemanticChunkingConfiguration {
-                breakpoint_percentile_threshold: breakpoint_percentile_threshold.into(),
-                buffer_size: buffer_size.into(),
-                max_tokens: max_tokens.into(),
+                breakpoint_percentile_threshold: required.breakpoint_percentile_threshold,
+                buffer_size: required.buffer_size,
+                max_tokens: required.max_tokens,
             }
         }
     }
@@ -2499,24 +2583,33 @@ pub mod message_template {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`MessageTemplate`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct MessageTemplateRequired {
+        /// `KnowledgeBaseArn`.
+        pub knowledge_base_arn: Value<String>,
+        /// `ChannelSubtype`.
+        pub channel_subtype: Value<ChannelSubtype>,
+        /// `Name`.
+        pub name: Value<String>,
+        /// `Content`.
+        pub content: Content,
+    }
+
     impl MessageTemplate {
         /// A new `MessageTemplate` with its required properties set and the optional ones unset.
-        pub fn new(
-            knowledge_base_arn: impl Into<Value<String>>,
-            channel_subtype: impl Into<Value<ChannelSubtype>>,
-            name: impl Into<Value<String>>,
-            content: impl Into<Content>,
-        ) -> Self {
+        pub fn new(required: MessageTemplateRequired) -> Self {
             MessageTemplate {
-                channel_subtype: channel_subtype.into(),
-                content: content.into(),
+                channel_subtype: required.channel_subtype,
+                content: required.content,
                 default_attributes: None,
                 description: None,
                 grouping_configuration: None,
-                knowledge_base_arn: knowledge_base_arn.into(),
+                knowledge_base_arn: required.knowledge_base_arn,
                 language: None,
                 message_template_attachments: None,
-                name: name.into(),
+                name: required.name,
                 tags: None,
             }
         }
@@ -3032,16 +3125,23 @@ pub mod message_template {
         pub s3_presigned_url: Value<String>,
     }
 
+    /// The required properties of a [`MessageTemplateAttachment`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct MessageTemplateAttachmentRequired {
+        /// `AttachmentName`.
+        pub attachment_name: Value<String>,
+        /// `S3PresignedUrl`.
+        pub s3_presigned_url: Value<String>,
+    }
+
     impl MessageTemplateAttachment {
         /// A new `MessageTemplateAttachment` with its required properties set and the optional ones unset.
-        pub fn new(
-            attachment_name: impl Into<Value<String>>,
-            s3_presigned_url: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: MessageTemplateAttachmentRequired) -> Self {
             MessageTemplateAttachment {
                 attachment_id: None,
-                attachment_name: attachment_name.into(),
-                s3_presigned_url: s3_presigned_url.into(),
+                attachment_name: required.attachment_name,
+                s3_presigned_url: required.s3_presigned_url,
             }
         }
     }
@@ -3342,23 +3442,31 @@ pub mod quick_response {
         pub tags: Option<Vec<Tag>>,
     }
 
+    /// The required properties of a [`QuickResponse`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct QuickResponseRequired {
+        /// `KnowledgeBaseArn`.
+        pub knowledge_base_arn: Value<String>,
+        /// `Content`.
+        pub content: QuickResponseContentProvider,
+        /// `Name`.
+        pub name: Value<String>,
+    }
+
     impl QuickResponse {
         /// A new `QuickResponse` with its required properties set and the optional ones unset.
-        pub fn new(
-            knowledge_base_arn: impl Into<Value<String>>,
-            content: impl Into<QuickResponseContentProvider>,
-            name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: QuickResponseRequired) -> Self {
             QuickResponse {
                 channels: None,
-                content: content.into(),
+                content: required.content,
                 content_type: None,
                 description: None,
                 grouping_configuration: None,
                 is_active: None,
-                knowledge_base_arn: knowledge_base_arn.into(),
+                knowledge_base_arn: required.knowledge_base_arn,
                 language: None,
-                name: name.into(),
+                name: required.name,
                 shortcut_key: None,
                 tags: None,
             }

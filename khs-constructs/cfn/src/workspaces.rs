@@ -372,15 +372,22 @@ pub mod directory {
         pub service_account_secret_arn: Value<String>,
     }
 
+    /// The required properties of a [`ActiveDirectoryConfig`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ActiveDirectoryConfigRequired {
+        /// `DomainName`.
+        pub domain_name: Value<String>,
+        /// `ServiceAccountSecretArn`.
+        pub service_account_secret_arn: Value<String>,
+    }
+
     impl ActiveDirectoryConfig {
         /// A new `ActiveDirectoryConfig` with its required properties set and the optional ones unset.
-        pub fn new(
-            domain_name: impl Into<Value<String>>,
-            service_account_secret_arn: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ActiveDirectoryConfigRequired) -> Self {
             ActiveDirectoryConfig {
-                domain_name: domain_name.into(),
-                service_account_secret_arn: service_account_secret_arn.into(),
+                domain_name: required.domain_name,
+                service_account_secret_arn: required.service_account_secret_arn,
             }
         }
     }
@@ -1592,19 +1599,27 @@ pub mod workspace {
         pub workspace_properties: Option<WorkspaceProperties>,
     }
 
+    /// The required properties of a [`Workspace`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct WorkspaceRequired {
+        /// `BundleId`.
+        pub bundle_id: Value<String>,
+        /// `DirectoryId`.
+        pub directory_id: Value<String>,
+        /// `UserName`.
+        pub user_name: Value<String>,
+    }
+
     impl Workspace {
         /// A new `Workspace` with its required properties set and the optional ones unset.
-        pub fn new(
-            bundle_id: impl Into<Value<String>>,
-            directory_id: impl Into<Value<String>>,
-            user_name: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: WorkspaceRequired) -> Self {
             Workspace {
-                bundle_id: bundle_id.into(),
-                directory_id: directory_id.into(),
+                bundle_id: required.bundle_id,
+                directory_id: required.directory_id,
                 root_volume_encryption_enabled: None,
                 tags: None,
-                user_name: user_name.into(),
+                user_name: required.user_name,
                 user_volume_encryption_enabled: None,
                 volume_encryption_key: None,
                 workspace_properties: None,
@@ -1847,21 +1862,30 @@ pub mod workspaces_pool {
         pub timeout_settings: Option<TimeoutSettings>,
     }
 
+    /// The required properties of a [`WorkspacesPool`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct WorkspacesPoolRequired {
+        /// `PoolName`.
+        pub pool_name: Value<String>,
+        /// `BundleId`.
+        pub bundle_id: Value<String>,
+        /// `DirectoryId`.
+        pub directory_id: Value<String>,
+        /// `Capacity`.
+        pub capacity: Capacity,
+    }
+
     impl WorkspacesPool {
         /// A new `WorkspacesPool` with its required properties set and the optional ones unset.
-        pub fn new(
-            pool_name: impl Into<Value<String>>,
-            bundle_id: impl Into<Value<String>>,
-            directory_id: impl Into<Value<String>>,
-            capacity: impl Into<Capacity>,
-        ) -> Self {
+        pub fn new(required: WorkspacesPoolRequired) -> Self {
             WorkspacesPool {
                 application_settings: None,
-                bundle_id: bundle_id.into(),
-                capacity: capacity.into(),
+                bundle_id: required.bundle_id,
+                capacity: required.capacity,
                 description: None,
-                directory_id: directory_id.into(),
-                pool_name: pool_name.into(),
+                directory_id: required.directory_id,
+                pool_name: required.pool_name,
                 running_mode: None,
                 tags: None,
                 timeout_settings: None,

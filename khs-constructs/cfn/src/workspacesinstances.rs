@@ -242,18 +242,26 @@ pub mod volume_association {
         pub workspace_instance_id: Value<String>,
     }
 
+    /// The required properties of a [`VolumeAssociation`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct VolumeAssociationRequired {
+        /// `WorkspaceInstanceId`.
+        pub workspace_instance_id: Value<String>,
+        /// `VolumeId`.
+        pub volume_id: Value<String>,
+        /// `Device`.
+        pub device: Value<String>,
+    }
+
     impl VolumeAssociation {
         /// A new `VolumeAssociation` with its required properties set and the optional ones unset.
-        pub fn new(
-            workspace_instance_id: impl Into<Value<String>>,
-            volume_id: impl Into<Value<String>>,
-            device: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: VolumeAssociationRequired) -> Self {
             VolumeAssociation {
-                device: device.into(),
+                device: required.device,
                 disassociate_mode: None,
-                volume_id: volume_id.into(),
-                workspace_instance_id: workspace_instance_id.into(),
+                volume_id: required.volume_id,
+                workspace_instance_id: required.workspace_instance_id,
             }
         }
     }
@@ -879,12 +887,19 @@ pub mod workspace_instance {
         pub user_data: Option<Value<String>>,
     }
 
+    /// The required properties of a [`ManagedInstance`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ManagedInstanceRequired {
+        /// `ImageId`.
+        pub image_id: Value<String>,
+        /// `InstanceType`.
+        pub instance_type: Value<String>,
+    }
+
     impl ManagedInstance {
         /// A new `ManagedInstance` with its required properties set and the optional ones unset.
-        pub fn new(
-            image_id: impl Into<Value<String>>,
-            instance_type: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ManagedInstanceRequired) -> Self {
             ManagedInstance {
                 block_device_mappings: None,
                 capacity_reservation_specification: None,
@@ -896,8 +911,8 @@ pub mod workspace_instance {
                 enclave_options: None,
                 hibernation_options: None,
                 iam_instance_profile: None,
-                image_id: image_id.into(),
-                instance_type: instance_type.into(),
+                image_id: required.image_id,
+                instance_type: required.instance_type,
                 ipv6_address_count: None,
                 key_name: None,
                 license_specifications: None,

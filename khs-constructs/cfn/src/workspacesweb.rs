@@ -367,17 +367,24 @@ pub mod data_protection_settings {
         pub pattern_regex: Value<String>,
     }
 
+    /// The required properties of a [`CustomPattern`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct CustomPatternRequired {
+        /// `PatternName`.
+        pub pattern_name: Value<String>,
+        /// `PatternRegex`.
+        pub pattern_regex: Value<String>,
+    }
+
     impl CustomPattern {
         /// A new `CustomPattern` with its required properties set and the optional ones unset.
-        pub fn new(
-            pattern_name: impl Into<Value<String>>,
-            pattern_regex: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: CustomPatternRequired) -> Self {
             CustomPattern {
                 keyword_regex: None,
                 pattern_description: None,
-                pattern_name: pattern_name.into(),
-                pattern_regex: pattern_regex.into(),
+                pattern_name: required.pattern_name,
+                pattern_regex: required.pattern_regex,
             }
         }
     }
@@ -800,18 +807,26 @@ pub mod network_settings {
         pub vpc_id: Value<String>,
     }
 
+    /// The required properties of a [`NetworkSettings`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct NetworkSettingsRequired {
+        /// `SecurityGroupIds`.
+        pub security_group_ids: List<String>,
+        /// `SubnetIds`.
+        pub subnet_ids: List<String>,
+        /// `VpcId`.
+        pub vpc_id: Value<String>,
+    }
+
     impl NetworkSettings {
         /// A new `NetworkSettings` with its required properties set and the optional ones unset.
-        pub fn new(
-            security_group_ids: impl Into<List<String>>,
-            subnet_ids: impl Into<List<String>>,
-            vpc_id: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: NetworkSettingsRequired) -> Self {
             NetworkSettings {
-                security_group_ids: security_group_ids.into(),
-                subnet_ids: subnet_ids.into(),
+                security_group_ids: required.security_group_ids,
+                subnet_ids: required.subnet_ids,
                 tags: None,
-                vpc_id: vpc_id.into(),
+                vpc_id: required.vpc_id,
             }
         }
     }
@@ -1547,30 +1562,40 @@ pub mod user_settings {
         pub web_authn_allowed: Option<Value<EnabledType>>,
     }
 
+    /// The required properties of a [`UserSettings`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct UserSettingsRequired {
+        /// `CopyAllowed`.
+        pub copy_allowed: Value<EnabledType>,
+        /// `DownloadAllowed`.
+        pub download_allowed: Value<EnabledType>,
+        /// `PasteAllowed`.
+        pub paste_allowed: Value<EnabledType>,
+        /// `PrintAllowed`.
+        pub print_allowed: Value<EnabledType>,
+        /// `UploadAllowed`.
+        pub upload_allowed: Value<EnabledType>,
+    }
+
     impl UserSettings {
         /// A new `UserSettings` with its required properties set and the optional ones unset.
-        pub fn new(
-            copy_allowed: impl Into<Value<EnabledType>>,
-            download_allowed: impl Into<Value<EnabledType>>,
-            paste_allowed: impl Into<Value<EnabledType>>,
-            print_allowed: impl Into<Value<EnabledType>>,
-            upload_allowed: impl Into<Value<EnabledType>>,
-        ) -> Self {
+        pub fn new(required: UserSettingsRequired) -> Self {
             UserSettings {
                 additional_encryption_context: None,
                 branding_configuration: None,
                 cookie_synchronization_configuration: None,
-                copy_allowed: copy_allowed.into(),
+                copy_allowed: required.copy_allowed,
                 customer_managed_key: None,
                 deep_link_allowed: None,
                 disconnect_timeout_in_minutes: None,
-                download_allowed: download_allowed.into(),
+                download_allowed: required.download_allowed,
                 idle_disconnect_timeout_in_minutes: None,
-                paste_allowed: paste_allowed.into(),
-                print_allowed: print_allowed.into(),
+                paste_allowed: required.paste_allowed,
+                print_allowed: required.print_allowed,
                 tags: None,
                 toolbar_configuration: None,
-                upload_allowed: upload_allowed.into(),
+                upload_allowed: required.upload_allowed,
                 web_authn_allowed: None,
             }
         }
@@ -1748,17 +1773,25 @@ pub mod user_settings {
         pub mime_type: Value<MimeType>,
     }
 
+    /// The required properties of a [`ImageMetadata`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ImageMetadataRequired {
+        /// `FileExtension`.
+        pub file_extension: Value<String>,
+        /// `LastUploadTimestamp`.
+        pub last_upload_timestamp: Value<String>,
+        /// `MimeType`.
+        pub mime_type: Value<MimeType>,
+    }
+
     impl ImageMetadata {
         /// A new `ImageMetadata` with its required properties set and the optional ones unset.
-        pub fn new(
-            file_extension: impl Into<Value<String>>,
-            last_upload_timestamp: impl Into<Value<String>>,
-            mime_type: impl Into<Value<MimeType>>,
-        ) -> Self {
+        pub fn new(required: ImageMetadataRequired) -> Self {
             ImageMetadata {
-                file_extension: file_extension.into(),
-                last_upload_timestamp: last_upload_timestamp.into(),
-                mime_type: mime_type.into(),
+                file_extension: required.file_extension,
+                last_upload_timestamp: required.last_upload_timestamp,
+                mime_type: required.mime_type,
             }
         }
     }
@@ -1804,21 +1837,28 @@ pub mod user_settings {
         pub welcome_text: Value<String>,
     }
 
+    /// The required properties of a [`LocalizedBrandingStrings`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct LocalizedBrandingStringsRequired {
+        /// `BrowserTabTitle`.
+        pub browser_tab_title: Value<String>,
+        /// `WelcomeText`.
+        pub welcome_text: Value<String>,
+    }
+
     impl LocalizedBrandingStrings {
         /// A new `LocalizedBrandingStrings` with its required properties set and the optional ones unset.
-        pub fn new(
-            browser_tab_title: impl Into<Value<String>>,
-            welcome_text: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: LocalizedBrandingStringsRequired) -> Self {
             LocalizedBrandingStrings {
-                browser_tab_title: browser_tab_title.into(),
+                browser_tab_title: required.browser_tab_title,
                 contact_button_text: None,
                 contact_link: None,
                 loading_text: None,
                 login_button_text: None,
                 login_description: None,
                 login_title: None,
-                welcome_text: welcome_text.into(),
+                welcome_text: required.welcome_text,
             }
         }
     }

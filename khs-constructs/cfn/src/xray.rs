@@ -136,16 +136,23 @@ pub mod resource_policy {
         pub policy_name: Value<String>,
     }
 
+    /// The required properties of a [`ResourcePolicy`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ResourcePolicyRequired {
+        /// `PolicyName`.
+        pub policy_name: Value<String>,
+        /// `PolicyDocument`.
+        pub policy_document: Value<String>,
+    }
+
     impl ResourcePolicy {
         /// A new `ResourcePolicy` with its required properties set and the optional ones unset.
-        pub fn new(
-            policy_name: impl Into<Value<String>>,
-            policy_document: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: ResourcePolicyRequired) -> Self {
             ResourcePolicy {
                 bypass_policy_lockout_check: None,
-                policy_document: policy_document.into(),
-                policy_name: policy_name.into(),
+                policy_document: required.policy_document,
+                policy_name: required.policy_name,
             }
         }
     }
@@ -326,34 +333,47 @@ pub mod sampling_rule {
         pub version: Option<Value<i64>>,
     }
 
+    /// The required properties of a [`SamplingRuleProperty`], by name (two or more share a
+    /// type, so positional arguments would be easy to swap).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct SamplingRulePropertyRequired {
+        /// `FixedRate`.
+        pub fixed_rate: Value<f64>,
+        /// `HTTPMethod`.
+        pub http_method: Value<String>,
+        /// `Host`.
+        pub host: Value<String>,
+        /// `Priority`.
+        pub priority: Value<i64>,
+        /// `ReservoirSize`.
+        pub reservoir_size: Value<i64>,
+        /// `ResourceARN`.
+        pub resource_arn: Value<String>,
+        /// `ServiceName`.
+        pub service_name: Value<String>,
+        /// `ServiceType`.
+        pub service_type: Value<String>,
+        /// `URLPath`.
+        pub url_path: Value<String>,
+    }
+
     impl SamplingRuleProperty {
         /// A new `SamplingRuleProperty` with its required properties set and the optional ones unset.
-        #[allow(clippy::too_many_arguments)]
-        pub fn new(
-            fixed_rate: impl Into<Value<f64>>,
-            http_method: impl Into<Value<String>>,
-            host: impl Into<Value<String>>,
-            priority: impl Into<Value<i64>>,
-            reservoir_size: impl Into<Value<i64>>,
-            resource_arn: impl Into<Value<String>>,
-            service_name: impl Into<Value<String>>,
-            service_type: impl Into<Value<String>>,
-            url_path: impl Into<Value<String>>,
-        ) -> Self {
+        pub fn new(required: SamplingRulePropertyRequired) -> Self {
             SamplingRuleProperty {
                 attributes: None,
-                fixed_rate: fixed_rate.into(),
-                http_method: http_method.into(),
-                host: host.into(),
-                priority: priority.into(),
-                reservoir_size: reservoir_size.into(),
-                resource_arn: resource_arn.into(),
+                fixed_rate: required.fixed_rate,
+                http_method: required.http_method,
+                host: required.host,
+                priority: required.priority,
+                reservoir_size: required.reservoir_size,
+                resource_arn: required.resource_arn,
                 rule_arn: None,
                 rule_name: None,
                 sampling_rate_boost: None,
-                service_name: service_name.into(),
-                service_type: service_type.into(),
-                url_path: url_path.into(),
+                service_name: required.service_name,
+                service_type: required.service_type,
+                url_path: required.url_path,
                 version: None,
             }
         }

@@ -54,9 +54,11 @@ mod accessanalyzer {
     #[test]
     fn archive_rule_with_required_properties() {
         let r = khs_cfn::accessanalyzer::archive_rule::ArchiveRule::new(
-            "x",
-            "x",
-            std::collections::BTreeMap::new(),
+            khs_cfn::accessanalyzer::archive_rule::ArchiveRuleRequired {
+                analyzer_name: "x".into(),
+                rule_name: "x".into(),
+                filter: std::collections::BTreeMap::new().into(),
+            },
         );
         check(
             &r,
@@ -108,10 +110,12 @@ mod acmpca {
     #[test]
     fn certificate_with_required_properties() {
         let r = khs_cfn::acmpca::certificate::Certificate::new(
-            "x",
-            "x",
-            "x",
-            khs_cfn::acmpca::certificate::Validity::new("x", 1.0f64),
+            khs_cfn::acmpca::certificate::CertificateRequired {
+                certificate_authority_arn: "x".into(),
+                certificate_signing_request: "x".into(),
+                signing_algorithm: "x".into(),
+                validity: khs_cfn::acmpca::certificate::Validity::new("x", 1.0f64).into(),
+            },
         );
         check(
             &r,
@@ -128,10 +132,12 @@ mod acmpca {
     #[test]
     fn certificate_authority_with_required_properties() {
         let r = khs_cfn::acmpca::certificate_authority::CertificateAuthority::new(
-            "x",
-            "x",
-            "x",
-            khs_cfn::acmpca::certificate_authority::Subject::new(),
+            khs_cfn::acmpca::certificate_authority::CertificateAuthorityRequired {
+                type_: "x".into(),
+                key_algorithm: "x".into(),
+                signing_algorithm: "x".into(),
+                subject: khs_cfn::acmpca::certificate_authority::Subject::new().into(),
+            },
         );
         check(
             &r,
@@ -142,10 +148,7 @@ mod acmpca {
 
     #[test]
     fn certificate_authority_activation_with_required_properties() {
-        let r =
-            khs_cfn::acmpca::certificate_authority_activation::CertificateAuthorityActivation::new(
-                "x", "x",
-            );
+        let r = khs_cfn::acmpca::certificate_authority_activation::CertificateAuthorityActivation::new(khs_cfn::acmpca::certificate_authority_activation::CertificateAuthorityActivationRequired { certificate_authority_arn: "x".into(), certificate: "x".into() });
         check(
             &r,
             "AWS::ACMPCA::CertificateAuthorityActivation",
@@ -156,11 +159,14 @@ mod acmpca {
     #[test]
     fn permission_with_required_properties() {
         let r = khs_cfn::acmpca::permission::Permission::new(
-            khs_core::value::List::<khs_cfn::acmpca::permission::Actions>::Literal(vec![
-                khs_cfn::acmpca::permission::Actions::GetCertificate.into(),
-            ]),
-            "x",
-            "x",
+            khs_cfn::acmpca::permission::PermissionRequired {
+                actions: khs_core::value::List::<khs_cfn::acmpca::permission::Actions>::Literal(
+                    vec![khs_cfn::acmpca::permission::Actions::GetCertificate.into()],
+                )
+                .into(),
+                certificate_authority_arn: "x".into(),
+                principal: "x".into(),
+            },
         );
         check(
             &r,
@@ -212,7 +218,13 @@ mod amazonmq {
 
     #[test]
     fn broker_with_required_properties() {
-        let r = khs_cfn::amazonmq::broker::Broker::new("x", "x", "x", "x", true);
+        let r = khs_cfn::amazonmq::broker::Broker::new(khs_cfn::amazonmq::broker::BrokerRequired {
+            broker_name: "x".into(),
+            engine_type: "x".into(),
+            deployment_mode: "x".into(),
+            host_instance_type: "x".into(),
+            publicly_accessible: true.into(),
+        });
         check(
             &r,
             "AWS::AmazonMQ::Broker",
@@ -228,7 +240,12 @@ mod amazonmq {
 
     #[test]
     fn configuration_with_required_properties() {
-        let r = khs_cfn::amazonmq::configuration::Configuration::new("x", "x");
+        let r = khs_cfn::amazonmq::configuration::Configuration::new(
+            khs_cfn::amazonmq::configuration::ConfigurationRequired {
+                engine_type: "x".into(),
+                name: "x".into(),
+            },
+        );
         check(&r, "AWS::AmazonMQ::Configuration", &["EngineType", "Name"]);
     }
 
@@ -258,13 +275,20 @@ mod amplify {
 
     #[test]
     fn branch_with_required_properties() {
-        let r = khs_cfn::amplify::branch::Branch::new("x", "x");
+        let r = khs_cfn::amplify::branch::Branch::new(khs_cfn::amplify::branch::BranchRequired {
+            app_id: "x".into(),
+            branch_name: "x".into(),
+        });
         check(&r, "AWS::Amplify::Branch", &["AppId", "BranchName"]);
     }
 
     #[test]
     fn domain_with_required_properties() {
-        let r = khs_cfn::amplify::domain::Domain::new("x", "x", Vec::new());
+        let r = khs_cfn::amplify::domain::Domain::new(khs_cfn::amplify::domain::DomainRequired {
+            app_id: "x".into(),
+            domain_name: "x".into(),
+            sub_domain_settings: Vec::new().into(),
+        });
         check(
             &r,
             "AWS::Amplify::Domain",
@@ -320,7 +344,13 @@ mod apigateway {
 
     #[test]
     fn authorizer_with_required_properties() {
-        let r = khs_cfn::apigateway::authorizer::Authorizer::new("x", "x", "x");
+        let r = khs_cfn::apigateway::authorizer::Authorizer::new(
+            khs_cfn::apigateway::authorizer::AuthorizerRequired {
+                rest_api_id: "x".into(),
+                type_: "x".into(),
+                name: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::ApiGateway::Authorizer",
@@ -336,7 +366,12 @@ mod apigateway {
 
     #[test]
     fn base_path_mapping_v2_with_required_properties() {
-        let r = khs_cfn::apigateway::base_path_mapping_v2::BasePathMappingV2::new("x", "x");
+        let r = khs_cfn::apigateway::base_path_mapping_v2::BasePathMappingV2::new(
+            khs_cfn::apigateway::base_path_mapping_v2::BasePathMappingV2Required {
+                domain_name_arn: "x".into(),
+                rest_api_id: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::ApiGateway::BasePathMappingV2",
@@ -359,9 +394,11 @@ mod apigateway {
     #[test]
     fn documentation_part_with_required_properties() {
         let r = khs_cfn::apigateway::documentation_part::DocumentationPart::new(
-            khs_cfn::apigateway::documentation_part::Location::new(),
-            "x",
-            "x",
+            khs_cfn::apigateway::documentation_part::DocumentationPartRequired {
+                location: khs_cfn::apigateway::documentation_part::Location::new().into(),
+                properties: "x".into(),
+                rest_api_id: "x".into(),
+            },
         );
         check(
             &r,
@@ -372,7 +409,12 @@ mod apigateway {
 
     #[test]
     fn documentation_version_with_required_properties() {
-        let r = khs_cfn::apigateway::documentation_version::DocumentationVersion::new("x", "x");
+        let r = khs_cfn::apigateway::documentation_version::DocumentationVersion::new(
+            khs_cfn::apigateway::documentation_version::DocumentationVersionRequired {
+                documentation_version: "x".into(),
+                rest_api_id: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::ApiGateway::DocumentationVersion",
@@ -388,7 +430,7 @@ mod apigateway {
 
     #[test]
     fn domain_name_access_association_with_required_properties() {
-        let r = khs_cfn::apigateway::domain_name_access_association::DomainNameAccessAssociation::new("x", "x", khs_cfn::apigateway::domain_name_access_association::AccessAssociationSourceType::Vpce);
+        let r = khs_cfn::apigateway::domain_name_access_association::DomainNameAccessAssociation::new(khs_cfn::apigateway::domain_name_access_association::DomainNameAccessAssociationRequired { domain_name_arn: "x".into(), access_association_source: "x".into(), access_association_source_type: khs_cfn::apigateway::domain_name_access_association::AccessAssociationSourceType::Vpce.into() });
         check(
             &r,
             "AWS::ApiGateway::DomainNameAccessAssociation",
@@ -408,7 +450,12 @@ mod apigateway {
 
     #[test]
     fn gateway_response_with_required_properties() {
-        let r = khs_cfn::apigateway::gateway_response::GatewayResponse::new("x", "x");
+        let r = khs_cfn::apigateway::gateway_response::GatewayResponse::new(
+            khs_cfn::apigateway::gateway_response::GatewayResponseRequired {
+                response_type: "x".into(),
+                rest_api_id: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::ApiGateway::GatewayResponse",
@@ -418,7 +465,12 @@ mod apigateway {
 
     #[test]
     fn method_with_required_properties() {
-        let r = khs_cfn::apigateway::method::Method::new("x", "x", "x");
+        let r =
+            khs_cfn::apigateway::method::Method::new(khs_cfn::apigateway::method::MethodRequired {
+                rest_api_id: "x".into(),
+                resource_id: "x".into(),
+                http_method: "x".into(),
+            });
         check(
             &r,
             "AWS::ApiGateway::Method",
@@ -440,7 +492,13 @@ mod apigateway {
 
     #[test]
     fn resource_with_required_properties() {
-        let r = khs_cfn::apigateway::resource::ResourceProperty::new("x", "x", "x");
+        let r = khs_cfn::apigateway::resource::ResourceProperty::new(
+            khs_cfn::apigateway::resource::ResourcePropertyRequired {
+                parent_id: "x".into(),
+                path_part: "x".into(),
+                rest_api_id: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::ApiGateway::Resource",
@@ -469,9 +527,11 @@ mod apigateway {
     #[test]
     fn usage_plan_key_with_required_properties() {
         let r = khs_cfn::apigateway::usage_plan_key::UsagePlanKey::new(
-            khs_cfn::apigateway::usage_plan_key::KeyType::ApiKey,
-            "x",
-            "x",
+            khs_cfn::apigateway::usage_plan_key::UsagePlanKeyRequired {
+                key_type: khs_cfn::apigateway::usage_plan_key::KeyType::ApiKey.into(),
+                usage_plan_id: "x".into(),
+                key_id: "x".into(),
+            },
         );
         check(
             &r,
@@ -515,7 +575,13 @@ mod apigatewayv2 {
 
     #[test]
     fn api_mapping_with_required_properties() {
-        let r = khs_cfn::apigatewayv2::api_mapping::ApiMapping::new("x", "x", "x");
+        let r = khs_cfn::apigatewayv2::api_mapping::ApiMapping::new(
+            khs_cfn::apigatewayv2::api_mapping::ApiMappingRequired {
+                domain_name: "x".into(),
+                stage: "x".into(),
+                api_id: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::ApiGatewayV2::ApiMapping",
@@ -525,7 +591,13 @@ mod apigatewayv2 {
 
     #[test]
     fn authorizer_with_required_properties() {
-        let r = khs_cfn::apigatewayv2::authorizer::Authorizer::new("x", "x", "x");
+        let r = khs_cfn::apigatewayv2::authorizer::Authorizer::new(
+            khs_cfn::apigatewayv2::authorizer::AuthorizerRequired {
+                authorizer_type: "x".into(),
+                api_id: "x".into(),
+                name: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::ApiGatewayV2::Authorizer",
@@ -547,7 +619,12 @@ mod apigatewayv2 {
 
     #[test]
     fn integration_with_required_properties() {
-        let r = khs_cfn::apigatewayv2::integration::Integration::new("x", "x");
+        let r = khs_cfn::apigatewayv2::integration::Integration::new(
+            khs_cfn::apigatewayv2::integration::IntegrationRequired {
+                api_id: "x".into(),
+                integration_type: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::ApiGatewayV2::Integration",
@@ -557,8 +634,13 @@ mod apigatewayv2 {
 
     #[test]
     fn integration_response_with_required_properties() {
-        let r =
-            khs_cfn::apigatewayv2::integration_response::IntegrationResponse::new("x", "x", "x");
+        let r = khs_cfn::apigatewayv2::integration_response::IntegrationResponse::new(
+            khs_cfn::apigatewayv2::integration_response::IntegrationResponseRequired {
+                api_id: "x".into(),
+                integration_id: "x".into(),
+                integration_response_key: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::ApiGatewayV2::IntegrationResponse",
@@ -568,7 +650,12 @@ mod apigatewayv2 {
 
     #[test]
     fn model_with_required_properties() {
-        let r = khs_cfn::apigatewayv2::model::Model::new("x", serde_json::json!({}), "x");
+        let r =
+            khs_cfn::apigatewayv2::model::Model::new(khs_cfn::apigatewayv2::model::ModelRequired {
+                api_id: "x".into(),
+                schema: serde_json::json!({}).into(),
+                name: "x".into(),
+            });
         check(&r, "AWS::ApiGatewayV2::Model", &["ApiId", "Schema", "Name"]);
     }
 
@@ -580,13 +667,23 @@ mod apigatewayv2 {
 
     #[test]
     fn route_with_required_properties() {
-        let r = khs_cfn::apigatewayv2::route::Route::new("x", "x");
+        let r =
+            khs_cfn::apigatewayv2::route::Route::new(khs_cfn::apigatewayv2::route::RouteRequired {
+                route_key: "x".into(),
+                api_id: "x".into(),
+            });
         check(&r, "AWS::ApiGatewayV2::Route", &["RouteKey", "ApiId"]);
     }
 
     #[test]
     fn route_response_with_required_properties() {
-        let r = khs_cfn::apigatewayv2::route_response::RouteResponse::new("x", "x", "x");
+        let r = khs_cfn::apigatewayv2::route_response::RouteResponse::new(
+            khs_cfn::apigatewayv2::route_response::RouteResponseRequired {
+                route_response_key: "x".into(),
+                route_id: "x".into(),
+                api_id: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::ApiGatewayV2::RouteResponse",
@@ -611,7 +708,11 @@ mod apigatewayv2 {
 
     #[test]
     fn stage_with_required_properties() {
-        let r = khs_cfn::apigatewayv2::stage::Stage::new("x", "x");
+        let r =
+            khs_cfn::apigatewayv2::stage::Stage::new(khs_cfn::apigatewayv2::stage::StageRequired {
+                stage_name: "x".into(),
+                api_id: "x".into(),
+            });
         check(&r, "AWS::ApiGatewayV2::Stage", &["StageName", "ApiId"]);
     }
 
@@ -637,7 +738,13 @@ mod appconfig {
 
     #[test]
     fn configuration_profile_with_required_properties() {
-        let r = khs_cfn::appconfig::configuration_profile::ConfigurationProfile::new("x", "x", "x");
+        let r = khs_cfn::appconfig::configuration_profile::ConfigurationProfile::new(
+            khs_cfn::appconfig::configuration_profile::ConfigurationProfileRequired {
+                location_uri: "x".into(),
+                application_id: "x".into(),
+                name: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::AppConfig::ConfigurationProfile",
@@ -647,7 +754,15 @@ mod appconfig {
 
     #[test]
     fn deployment_with_required_properties() {
-        let r = khs_cfn::appconfig::deployment::Deployment::new("x", "x", "x", "x", "x");
+        let r = khs_cfn::appconfig::deployment::Deployment::new(
+            khs_cfn::appconfig::deployment::DeploymentRequired {
+                application_id: "x".into(),
+                configuration_profile_id: "x".into(),
+                deployment_strategy_id: "x".into(),
+                environment_id: "x".into(),
+                configuration_version: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::AppConfig::Deployment",
@@ -664,10 +779,12 @@ mod appconfig {
     #[test]
     fn deployment_strategy_with_required_properties() {
         let r = khs_cfn::appconfig::deployment_strategy::DeploymentStrategy::new(
-            1.0f64,
-            1.0f64,
-            "x",
-            khs_cfn::appconfig::deployment_strategy::ReplicateTo::None,
+            khs_cfn::appconfig::deployment_strategy::DeploymentStrategyRequired {
+                deployment_duration_in_minutes: 1.0f64.into(),
+                growth_factor: 1.0f64.into(),
+                name: "x".into(),
+                replicate_to: khs_cfn::appconfig::deployment_strategy::ReplicateTo::None.into(),
+            },
         );
         check(
             &r,
@@ -683,7 +800,12 @@ mod appconfig {
 
     #[test]
     fn environment_with_required_properties() {
-        let r = khs_cfn::appconfig::environment::Environment::new("x", "x");
+        let r = khs_cfn::appconfig::environment::Environment::new(
+            khs_cfn::appconfig::environment::EnvironmentRequired {
+                name: "x".into(),
+                application_id: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::AppConfig::Environment",
@@ -694,14 +816,17 @@ mod appconfig {
     #[test]
     fn experiment_definition_with_required_properties() {
         let r = khs_cfn::appconfig::experiment_definition::ExperimentDefinition::new(
-            "x",
-            "x",
-            "x",
-            "x",
-            "x",
-            Vec::new(),
-            khs_cfn::appconfig::experiment_definition::Treatment::new(true, 1.0f64),
-            "x",
+            khs_cfn::appconfig::experiment_definition::ExperimentDefinitionRequired {
+                application_identifier: "x".into(),
+                name: "x".into(),
+                configuration_profile_identifier: "x".into(),
+                environment_identifier: "x".into(),
+                flag_key: "x".into(),
+                treatments: Vec::new().into(),
+                control: khs_cfn::appconfig::experiment_definition::Treatment::new(true, 1.0f64)
+                    .into(),
+                audience_rule: "x".into(),
+            },
         );
         check(
             &r,
@@ -721,7 +846,13 @@ mod appconfig {
 
     #[test]
     fn experiment_run_with_required_properties() {
-        let r = khs_cfn::appconfig::experiment_run::ExperimentRun::new("x", "x", 1.0f64);
+        let r = khs_cfn::appconfig::experiment_run::ExperimentRun::new(
+            khs_cfn::appconfig::experiment_run::ExperimentRunRequired {
+                application_identifier: "x".into(),
+                experiment_definition_identifier: "x".into(),
+                exposure_percentage: 1.0f64.into(),
+            },
+        );
         check(
             &r,
             "AWS::AppConfig::ExperimentRun",
@@ -749,7 +880,12 @@ mod appconfig {
     #[test]
     fn hosted_configuration_version_with_required_properties() {
         let r = khs_cfn::appconfig::hosted_configuration_version::HostedConfigurationVersion::new(
-            "x", "x", "x", "x",
+            khs_cfn::appconfig::hosted_configuration_version::HostedConfigurationVersionRequired {
+                application_id: "x".into(),
+                configuration_profile_id: "x".into(),
+                content: "x".into(),
+                content_type: "x".into(),
+            },
         );
         check(
             &r,
@@ -771,10 +907,18 @@ mod appfabric {
     #[test]
     fn app_authorization_with_required_properties() {
         let r = khs_cfn::appfabric::app_authorization::AppAuthorization::new(
-            "x",
-            "x",
-            khs_cfn::appfabric::app_authorization::AuthType::Oauth2,
-            khs_cfn::appfabric::app_authorization::Tenant::new("x", "x"),
+            khs_cfn::appfabric::app_authorization::AppAuthorizationRequired {
+                app_bundle_identifier: "x".into(),
+                app: "x".into(),
+                auth_type: khs_cfn::appfabric::app_authorization::AuthType::Oauth2.into(),
+                tenant: khs_cfn::appfabric::app_authorization::Tenant::new(
+                    khs_cfn::appfabric::app_authorization::TenantRequired {
+                        tenant_display_name: "x".into(),
+                        tenant_identifier: "x".into(),
+                    },
+                )
+                .into(),
+            },
         );
         check(
             &r,
@@ -785,21 +929,7 @@ mod appfabric {
 
     #[test]
     fn ingestion_destination_with_required_properties() {
-        let r = khs_cfn::appfabric::ingestion_destination::IngestionDestination::new(
-            "x",
-            "x",
-            khs_cfn::appfabric::ingestion_destination::ProcessingConfiguration::new(
-                khs_cfn::appfabric::ingestion_destination::AuditLogProcessingConfiguration::new(
-                    khs_cfn::appfabric::ingestion_destination::Format::Json,
-                    khs_cfn::appfabric::ingestion_destination::Schema::Ocsf,
-                ),
-            ),
-            khs_cfn::appfabric::ingestion_destination::DestinationConfiguration::new(
-                khs_cfn::appfabric::ingestion_destination::AuditLogDestinationConfiguration::new(
-                    khs_cfn::appfabric::ingestion_destination::Destination::new(),
-                ),
-            ),
-        );
+        let r = khs_cfn::appfabric::ingestion_destination::IngestionDestination::new(khs_cfn::appfabric::ingestion_destination::IngestionDestinationRequired { app_bundle_arn: "x".into(), ingestion_arn: "x".into(), processing_configuration: khs_cfn::appfabric::ingestion_destination::ProcessingConfiguration::new(khs_cfn::appfabric::ingestion_destination::AuditLogProcessingConfiguration::new(khs_cfn::appfabric::ingestion_destination::Format::Json, khs_cfn::appfabric::ingestion_destination::Schema::Ocsf)).into(), destination_configuration: khs_cfn::appfabric::ingestion_destination::DestinationConfiguration::new(khs_cfn::appfabric::ingestion_destination::AuditLogDestinationConfiguration::new(khs_cfn::appfabric::ingestion_destination::Destination::new())).into() });
         check(
             &r,
             "AWS::AppFabric::IngestionDestination",
@@ -879,11 +1009,15 @@ mod appintegrations {
     #[test]
     fn application_with_required_properties() {
         let r = khs_cfn::appintegrations::application::Application::new(
-            "x",
-            "x",
-            khs_cfn::appintegrations::application::ApplicationSourceConfig::new(
-                khs_cfn::appintegrations::application::ExternalUrlConfig::new("x"),
-            ),
+            khs_cfn::appintegrations::application::ApplicationRequired {
+                name: "x".into(),
+                namespace: "x".into(),
+                application_source_config:
+                    khs_cfn::appintegrations::application::ApplicationSourceConfig::new(
+                        khs_cfn::appintegrations::application::ExternalUrlConfig::new("x"),
+                    )
+                    .into(),
+            },
         );
         check(
             &r,
@@ -894,7 +1028,13 @@ mod appintegrations {
 
     #[test]
     fn data_integration_with_required_properties() {
-        let r = khs_cfn::appintegrations::data_integration::DataIntegration::new("x", "x", "x");
+        let r = khs_cfn::appintegrations::data_integration::DataIntegration::new(
+            khs_cfn::appintegrations::data_integration::DataIntegrationRequired {
+                name: "x".into(),
+                kms_key: "x".into(),
+                source_uri: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::AppIntegrations::DataIntegration",
@@ -905,9 +1045,12 @@ mod appintegrations {
     #[test]
     fn event_integration_with_required_properties() {
         let r = khs_cfn::appintegrations::event_integration::EventIntegration::new(
-            "x",
-            "x",
-            khs_cfn::appintegrations::event_integration::EventFilter::new("x"),
+            khs_cfn::appintegrations::event_integration::EventIntegrationRequired {
+                name: "x".into(),
+                event_bridge_bus: "x".into(),
+                event_filter: khs_cfn::appintegrations::event_integration::EventFilter::new("x")
+                    .into(),
+            },
         );
         check(
             &r,
@@ -923,7 +1066,7 @@ mod applicationautoscaling {
 
     #[test]
     fn scalable_target_with_required_properties() {
-        let r = khs_cfn::applicationautoscaling::scalable_target::ScalableTarget::new("x", khs_cfn::applicationautoscaling::scalable_target::ServiceNamespace::Appstream, khs_cfn::applicationautoscaling::scalable_target::ScalableDimension::AppstreamFleetDesiredCapacity, 1i64, 1i64);
+        let r = khs_cfn::applicationautoscaling::scalable_target::ScalableTarget::new(khs_cfn::applicationautoscaling::scalable_target::ScalableTargetRequired { resource_id: "x".into(), service_namespace: khs_cfn::applicationautoscaling::scalable_target::ServiceNamespace::Appstream.into(), scalable_dimension: khs_cfn::applicationautoscaling::scalable_target::ScalableDimension::AppstreamFleetDesiredCapacity.into(), min_capacity: 1i64.into(), max_capacity: 1i64.into() });
         check(
             &r,
             "AWS::ApplicationAutoScaling::ScalableTarget",
@@ -990,23 +1133,7 @@ mod applicationsignals {
 
     #[test]
     fn instrumentation_config_with_required_properties() {
-        let r = khs_cfn::applicationsignals::instrumentation_config::InstrumentationConfig::new(
-            khs_cfn::applicationsignals::instrumentation_config::InstrumentationType::Breakpoint,
-            "x",
-            "x",
-            khs_cfn::applicationsignals::instrumentation_config::SignalType::Snapshot,
-            khs_cfn::applicationsignals::instrumentation_config::Location::new(
-                khs_cfn::applicationsignals::instrumentation_config::CodeLocation::new(
-                    "x",
-                    khs_cfn::applicationsignals::instrumentation_config::Language::Java,
-                ),
-            ),
-            khs_cfn::applicationsignals::instrumentation_config::CaptureConfiguration::new(
-                khs_cfn::applicationsignals::instrumentation_config::CodeCaptureConfiguration::new(
-                    khs_cfn::applicationsignals::instrumentation_config::CaptureLimitsConfig::new(),
-                ),
-            ),
-        );
+        let r = khs_cfn::applicationsignals::instrumentation_config::InstrumentationConfig::new(khs_cfn::applicationsignals::instrumentation_config::InstrumentationConfigRequired { instrumentation_type: khs_cfn::applicationsignals::instrumentation_config::InstrumentationType::Breakpoint.into(), service: "x".into(), environment: "x".into(), signal_type: khs_cfn::applicationsignals::instrumentation_config::SignalType::Snapshot.into(), location: khs_cfn::applicationsignals::instrumentation_config::Location::new(khs_cfn::applicationsignals::instrumentation_config::CodeLocation::new("x", khs_cfn::applicationsignals::instrumentation_config::Language::Java)).into(), capture_configuration: khs_cfn::applicationsignals::instrumentation_config::CaptureConfiguration::new(khs_cfn::applicationsignals::instrumentation_config::CodeCaptureConfiguration::new(khs_cfn::applicationsignals::instrumentation_config::CaptureLimitsConfig::new())).into() });
         check(
             &r,
             "AWS::ApplicationSignals::InstrumentationConfig",
@@ -1040,9 +1167,11 @@ mod appmesh {
     #[test]
     fn gateway_route_with_required_properties() {
         let r = khs_cfn::appmesh::gateway_route::GatewayRoute::new(
-            "x",
-            "x",
-            khs_cfn::appmesh::gateway_route::GatewayRouteSpec::new(),
+            khs_cfn::appmesh::gateway_route::GatewayRouteRequired {
+                mesh_name: "x".into(),
+                virtual_gateway_name: "x".into(),
+                spec: khs_cfn::appmesh::gateway_route::GatewayRouteSpec::new().into(),
+            },
         );
         check(
             &r,
@@ -1059,11 +1188,11 @@ mod appmesh {
 
     #[test]
     fn route_with_required_properties() {
-        let r = khs_cfn::appmesh::route::Route::new(
-            "x",
-            "x",
-            khs_cfn::appmesh::route::RouteSpec::new(),
-        );
+        let r = khs_cfn::appmesh::route::Route::new(khs_cfn::appmesh::route::RouteRequired {
+            mesh_name: "x".into(),
+            virtual_router_name: "x".into(),
+            spec: khs_cfn::appmesh::route::RouteSpec::new().into(),
+        });
         check(
             &r,
             "AWS::AppMesh::Route",
@@ -1101,9 +1230,11 @@ mod appmesh {
     #[test]
     fn virtual_service_with_required_properties() {
         let r = khs_cfn::appmesh::virtual_service::VirtualService::new(
-            "x",
-            "x",
-            khs_cfn::appmesh::virtual_service::VirtualServiceSpec::new(),
+            khs_cfn::appmesh::virtual_service::VirtualServiceRequired {
+                mesh_name: "x".into(),
+                virtual_service_name: "x".into(),
+                spec: khs_cfn::appmesh::virtual_service::VirtualServiceSpec::new().into(),
+            },
         );
         check(
             &r,
@@ -1149,7 +1280,12 @@ mod apprunner {
     fn vpc_ingress_connection_with_required_properties() {
         let r = khs_cfn::apprunner::vpc_ingress_connection::VpcIngressConnection::new(
             "x",
-            khs_cfn::apprunner::vpc_ingress_connection::IngressVpcConfiguration::new("x", "x"),
+            khs_cfn::apprunner::vpc_ingress_connection::IngressVpcConfiguration::new(
+                khs_cfn::apprunner::vpc_ingress_connection::IngressVpcConfigurationRequired {
+                    vpc_endpoint_id: "x".into(),
+                    vpc_id: "x".into(),
+                },
+            ),
         );
         check(
             &r,
@@ -1179,10 +1315,13 @@ mod appstream {
     #[test]
     fn app_block_builder_with_required_properties() {
         let r = khs_cfn::appstream::app_block_builder::AppBlockBuilder::new(
-            "x",
-            khs_cfn::appstream::app_block_builder::PlatformType::WindowsServer2019,
-            "x",
-            khs_cfn::appstream::app_block_builder::VpcConfig::new(),
+            khs_cfn::appstream::app_block_builder::AppBlockBuilderRequired {
+                name: "x".into(),
+                platform: khs_cfn::appstream::app_block_builder::PlatformType::WindowsServer2019
+                    .into(),
+                instance_type: "x".into(),
+                vpc_config: khs_cfn::appstream::app_block_builder::VpcConfig::new().into(),
+            },
         );
         check(
             &r,
@@ -1194,14 +1333,25 @@ mod appstream {
     #[test]
     fn application_with_required_properties() {
         let r = khs_cfn::appstream::application::Application::new(
-            "x",
-            khs_cfn::appstream::application::S3Location::new("x", "x"),
-            "x",
-            khs_core::value::List::<khs_cfn::appstream::application::PlatformType>::Literal(vec![
-                khs_cfn::appstream::application::PlatformType::AmazonLinux2.into(),
-            ]),
-            khs_core::value::List::<String>::Literal(vec!["x".into()]),
-            "x",
+            khs_cfn::appstream::application::ApplicationRequired {
+                name: "x".into(),
+                icon_s3_location: khs_cfn::appstream::application::S3Location::new(
+                    khs_cfn::appstream::application::S3LocationRequired {
+                        s3_bucket: "x".into(),
+                        s3_key: "x".into(),
+                    },
+                )
+                .into(),
+                launch_path: "x".into(),
+                platforms:
+                    khs_core::value::List::<khs_cfn::appstream::application::PlatformType>::Literal(
+                        vec![khs_cfn::appstream::application::PlatformType::AmazonLinux2.into()],
+                    )
+                    .into(),
+                instance_families: khs_core::value::List::<String>::Literal(vec!["x".into()])
+                    .into(),
+                app_block_arn: "x".into(),
+            },
         );
         check(
             &r,
@@ -1219,7 +1369,7 @@ mod appstream {
 
     #[test]
     fn application_entitlement_association_with_required_properties() {
-        let r = khs_cfn::appstream::application_entitlement_association::ApplicationEntitlementAssociation::new("x", "x", "x");
+        let r = khs_cfn::appstream::application_entitlement_association::ApplicationEntitlementAssociation::new(khs_cfn::appstream::application_entitlement_association::ApplicationEntitlementAssociationRequired { stack_name: "x".into(), entitlement_name: "x".into(), application_identifier: "x".into() });
         check(
             &r,
             "AWS::AppStream::ApplicationEntitlementAssociation",
@@ -1229,9 +1379,7 @@ mod appstream {
 
     #[test]
     fn application_fleet_association_with_required_properties() {
-        let r = khs_cfn::appstream::application_fleet_association::ApplicationFleetAssociation::new(
-            "x", "x",
-        );
+        let r = khs_cfn::appstream::application_fleet_association::ApplicationFleetAssociation::new(khs_cfn::appstream::application_fleet_association::ApplicationFleetAssociationRequired { fleet_name: "x".into(), application_arn: "x".into() });
         check(
             &r,
             "AWS::AppStream::ApplicationFleetAssociation",
@@ -1244,7 +1392,12 @@ mod appstream {
         let r = khs_cfn::appstream::directory_config::DirectoryConfig::new(
             "x",
             khs_core::value::List::<String>::Literal(vec!["x".into()]),
-            khs_cfn::appstream::directory_config::ServiceAccountCredentials::new("x", "x"),
+            khs_cfn::appstream::directory_config::ServiceAccountCredentials::new(
+                khs_cfn::appstream::directory_config::ServiceAccountCredentialsRequired {
+                    account_name: "x".into(),
+                    account_password: "x".into(),
+                },
+            ),
         );
         check(
             &r,
@@ -1260,10 +1413,12 @@ mod appstream {
     #[test]
     fn entitlement_with_required_properties() {
         let r = khs_cfn::appstream::entitlement::Entitlement::new(
-            "x",
-            "x",
-            khs_cfn::appstream::entitlement::AppVisibility::All,
-            Vec::new(),
+            khs_cfn::appstream::entitlement::EntitlementRequired {
+                name: "x".into(),
+                stack_name: "x".into(),
+                app_visibility: khs_cfn::appstream::entitlement::AppVisibility::All.into(),
+                attributes: Vec::new().into(),
+            },
         );
         check(
             &r,
@@ -1274,13 +1429,21 @@ mod appstream {
 
     #[test]
     fn fleet_with_required_properties() {
-        let r = khs_cfn::appstream::fleet::Fleet::new("x", "x");
+        let r = khs_cfn::appstream::fleet::Fleet::new(khs_cfn::appstream::fleet::FleetRequired {
+            instance_type: "x".into(),
+            name: "x".into(),
+        });
         check(&r, "AWS::AppStream::Fleet", &["InstanceType", "Name"]);
     }
 
     #[test]
     fn image_builder_with_required_properties() {
-        let r = khs_cfn::appstream::image_builder::ImageBuilder::new("x", "x");
+        let r = khs_cfn::appstream::image_builder::ImageBuilder::new(
+            khs_cfn::appstream::image_builder::ImageBuilderRequired {
+                name: "x".into(),
+                instance_type: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::AppStream::ImageBuilder",
@@ -1296,7 +1459,12 @@ mod appstream {
 
     #[test]
     fn stack_fleet_association_with_required_properties() {
-        let r = khs_cfn::appstream::stack_fleet_association::StackFleetAssociation::new("x", "x");
+        let r = khs_cfn::appstream::stack_fleet_association::StackFleetAssociation::new(
+            khs_cfn::appstream::stack_fleet_association::StackFleetAssociationRequired {
+                fleet_name: "x".into(),
+                stack_name: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::AppStream::StackFleetAssociation",
@@ -1306,8 +1474,13 @@ mod appstream {
 
     #[test]
     fn stack_user_association_with_required_properties() {
-        let r =
-            khs_cfn::appstream::stack_user_association::StackUserAssociation::new("x", "x", "x");
+        let r = khs_cfn::appstream::stack_user_association::StackUserAssociation::new(
+            khs_cfn::appstream::stack_user_association::StackUserAssociationRequired {
+                authentication_type: "x".into(),
+                stack_name: "x".into(),
+                user_name: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::AppStream::StackUserAssociation",
@@ -1362,23 +1535,35 @@ mod appsync {
 
     #[test]
     fn channel_namespace_with_required_properties() {
-        let r = khs_cfn::appsync::channel_namespace::ChannelNamespace::new("x", "x");
+        let r = khs_cfn::appsync::channel_namespace::ChannelNamespace::new(
+            khs_cfn::appsync::channel_namespace::ChannelNamespaceRequired {
+                api_id: "x".into(),
+                name: "x".into(),
+            },
+        );
         check(&r, "AWS::AppSync::ChannelNamespace", &["ApiId", "Name"]);
     }
 
     #[test]
     fn data_source_with_required_properties() {
         let r = khs_cfn::appsync::data_source::DataSource::new(
-            khs_cfn::appsync::data_source::Type::AmazonBedrockRuntime,
-            "x",
-            "x",
+            khs_cfn::appsync::data_source::DataSourceRequired {
+                type_: khs_cfn::appsync::data_source::Type::AmazonBedrockRuntime.into(),
+                api_id: "x".into(),
+                name: "x".into(),
+            },
         );
         check(&r, "AWS::AppSync::DataSource", &["Type", "ApiId", "Name"]);
     }
 
     #[test]
     fn domain_name_with_required_properties() {
-        let r = khs_cfn::appsync::domain_name::DomainName::new("x", "x");
+        let r = khs_cfn::appsync::domain_name::DomainName::new(
+            khs_cfn::appsync::domain_name::DomainNameRequired {
+                domain_name: "x".into(),
+                certificate_arn: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::AppSync::DomainName",
@@ -1388,8 +1573,12 @@ mod appsync {
 
     #[test]
     fn domain_name_api_association_with_required_properties() {
-        let r =
-            khs_cfn::appsync::domain_name_api_association::DomainNameApiAssociation::new("x", "x");
+        let r = khs_cfn::appsync::domain_name_api_association::DomainNameApiAssociation::new(
+            khs_cfn::appsync::domain_name_api_association::DomainNameApiAssociationRequired {
+                domain_name: "x".into(),
+                api_id: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::AppSync::DomainNameApiAssociation",
@@ -1399,7 +1588,13 @@ mod appsync {
 
     #[test]
     fn function_configuration_with_required_properties() {
-        let r = khs_cfn::appsync::function_configuration::FunctionConfiguration::new("x", "x", "x");
+        let r = khs_cfn::appsync::function_configuration::FunctionConfiguration::new(
+            khs_cfn::appsync::function_configuration::FunctionConfigurationRequired {
+                api_id: "x".into(),
+                data_source_name: "x".into(),
+                name: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::AppSync::FunctionConfiguration",
@@ -1428,7 +1623,13 @@ mod appsync {
 
     #[test]
     fn resolver_with_required_properties() {
-        let r = khs_cfn::appsync::resolver::Resolver::new("x", "x", "x");
+        let r = khs_cfn::appsync::resolver::Resolver::new(
+            khs_cfn::appsync::resolver::ResolverRequired {
+                type_name: "x".into(),
+                api_id: "x".into(),
+                field_name: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::AppSync::Resolver",
@@ -1444,7 +1645,11 @@ mod appsync {
 
     #[test]
     fn type_with_required_properties() {
-        let r = khs_cfn::appsync::type_::Type::new("x", "x", khs_cfn::appsync::type_::Format::Sdl);
+        let r = khs_cfn::appsync::type_::Type::new(khs_cfn::appsync::type_::TypeRequired {
+            api_id: "x".into(),
+            definition: "x".into(),
+            format: khs_cfn::appsync::type_::Format::Sdl.into(),
+        });
         check(&r, "AWS::AppSync::Type", &["ApiId", "Definition", "Format"]);
     }
 }
@@ -1467,11 +1672,14 @@ mod aps {
     #[test]
     fn anomaly_detector_with_required_properties() {
         let r = khs_cfn::aps::anomaly_detector::AnomalyDetector::new(
-            "x",
-            khs_cfn::aps::anomaly_detector::AnomalyDetectorConfiguration::new(
-                khs_cfn::aps::anomaly_detector::RandomCutForestConfiguration::new("x"),
-            ),
-            "x",
+            khs_cfn::aps::anomaly_detector::AnomalyDetectorRequired {
+                workspace: "x".into(),
+                configuration: khs_cfn::aps::anomaly_detector::AnomalyDetectorConfiguration::new(
+                    khs_cfn::aps::anomaly_detector::RandomCutForestConfiguration::new("x"),
+                )
+                .into(),
+                alias: "x".into(),
+            },
         );
         check(
             &r,
@@ -1482,7 +1690,12 @@ mod aps {
 
     #[test]
     fn resource_policy_with_required_properties() {
-        let r = khs_cfn::aps::resource_policy::ResourcePolicy::new("x", "x");
+        let r = khs_cfn::aps::resource_policy::ResourcePolicy::new(
+            khs_cfn::aps::resource_policy::ResourcePolicyRequired {
+                workspace_arn: "x".into(),
+                policy_document: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::APS::ResourcePolicy",
@@ -1492,7 +1705,13 @@ mod aps {
 
     #[test]
     fn rule_groups_namespace_with_required_properties() {
-        let r = khs_cfn::aps::rule_groups_namespace::RuleGroupsNamespace::new("x", "x", "x");
+        let r = khs_cfn::aps::rule_groups_namespace::RuleGroupsNamespace::new(
+            khs_cfn::aps::rule_groups_namespace::RuleGroupsNamespaceRequired {
+                workspace: "x".into(),
+                data: "x".into(),
+                name: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::APS::RuleGroupsNamespace",
@@ -1528,11 +1747,14 @@ mod arcregionswitch {
     #[test]
     fn plan_with_required_properties() {
         let r = khs_cfn::arcregionswitch::plan::Plan::new(
-            "x",
-            "x",
-            khs_cfn::arcregionswitch::plan::RecoveryApproach::ActiveActive,
-            khs_core::value::List::<String>::Literal(vec!["x".into()]),
-            Vec::new(),
+            khs_cfn::arcregionswitch::plan::PlanRequired {
+                execution_role: "x".into(),
+                name: "x".into(),
+                recovery_approach: khs_cfn::arcregionswitch::plan::RecoveryApproach::ActiveActive
+                    .into(),
+                regions: khs_core::value::List::<String>::Literal(vec!["x".into()]).into(),
+                workflows: Vec::new().into(),
+            },
         );
         check(
             &r,
@@ -1578,9 +1800,18 @@ mod ask {
     #[test]
     fn skill_with_required_properties() {
         let r = khs_cfn::ask::skill::Skill::new(
-            khs_cfn::ask::skill::AuthenticationConfiguration::new("x", "x", "x"),
+            khs_cfn::ask::skill::AuthenticationConfiguration::new(
+                khs_cfn::ask::skill::AuthenticationConfigurationRequired {
+                    client_id: "x".into(),
+                    client_secret: "x".into(),
+                    refresh_token: "x".into(),
+                },
+            ),
             "x",
-            khs_cfn::ask::skill::SkillPackage::new("x", "x"),
+            khs_cfn::ask::skill::SkillPackage::new(khs_cfn::ask::skill::SkillPackageRequired {
+                s3_bucket: "x".into(),
+                s3_key: "x".into(),
+            }),
         );
         check(
             &r,
@@ -1615,13 +1846,24 @@ mod athena {
 
     #[test]
     fn named_query_with_required_properties() {
-        let r = khs_cfn::athena::named_query::NamedQuery::new("x", "x");
+        let r = khs_cfn::athena::named_query::NamedQuery::new(
+            khs_cfn::athena::named_query::NamedQueryRequired {
+                database: "x".into(),
+                query_string: "x".into(),
+            },
+        );
         check(&r, "AWS::Athena::NamedQuery", &["Database", "QueryString"]);
     }
 
     #[test]
     fn prepared_statement_with_required_properties() {
-        let r = khs_cfn::athena::prepared_statement::PreparedStatement::new("x", "x", "x");
+        let r = khs_cfn::athena::prepared_statement::PreparedStatement::new(
+            khs_cfn::athena::prepared_statement::PreparedStatementRequired {
+                statement_name: "x".into(),
+                work_group: "x".into(),
+                query_statement: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::Athena::PreparedStatement",
@@ -1664,7 +1906,12 @@ mod autoscaling {
 
     #[test]
     fn auto_scaling_group_with_required_properties() {
-        let r = khs_cfn::autoscaling::auto_scaling_group::AutoScalingGroup::new("x", "x");
+        let r = khs_cfn::autoscaling::auto_scaling_group::AutoScalingGroup::new(
+            khs_cfn::autoscaling::auto_scaling_group::AutoScalingGroupRequired {
+                min_size: "x".into(),
+                max_size: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::AutoScaling::AutoScalingGroup",
@@ -1674,7 +1921,12 @@ mod autoscaling {
 
     #[test]
     fn launch_configuration_with_required_properties() {
-        let r = khs_cfn::autoscaling::launch_configuration::LaunchConfiguration::new("x", "x");
+        let r = khs_cfn::autoscaling::launch_configuration::LaunchConfiguration::new(
+            khs_cfn::autoscaling::launch_configuration::LaunchConfigurationRequired {
+                image_id: "x".into(),
+                instance_type: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::AutoScaling::LaunchConfiguration",
@@ -1769,10 +2021,12 @@ mod b2bi {
     #[test]
     fn partnership_with_required_properties() {
         let r = khs_cfn::b2bi::partnership::Partnership::new(
-            khs_core::value::List::<String>::Literal(vec!["x".into()]),
-            "x",
-            "x",
-            "x",
+            khs_cfn::b2bi::partnership::PartnershipRequired {
+                capabilities: khs_core::value::List::<String>::Literal(vec!["x".into()]).into(),
+                email: "x".into(),
+                name: "x".into(),
+                profile_id: "x".into(),
+            },
         );
         check(
             &r,
@@ -1783,12 +2037,12 @@ mod b2bi {
 
     #[test]
     fn profile_with_required_properties() {
-        let r = khs_cfn::b2bi::profile::Profile::new(
-            "x",
-            khs_cfn::b2bi::profile::Logging::Enabled,
-            "x",
-            "x",
-        );
+        let r = khs_cfn::b2bi::profile::Profile::new(khs_cfn::b2bi::profile::ProfileRequired {
+            business_name: "x".into(),
+            logging: khs_cfn::b2bi::profile::Logging::Enabled.into(),
+            name: "x".into(),
+            phone: "x".into(),
+        });
         check(
             &r,
             "AWS::B2BI::Profile",
@@ -1821,7 +2075,12 @@ mod backup {
     #[test]
     fn backup_selection_with_required_properties() {
         let r = khs_cfn::backup::backup_selection::BackupSelection::new(
-            khs_cfn::backup::backup_selection::BackupSelectionResourceType::new("x", "x"),
+            khs_cfn::backup::backup_selection::BackupSelectionResourceType::new(
+                khs_cfn::backup::backup_selection::BackupSelectionResourceTypeRequired {
+                    iam_role_arn: "x".into(),
+                    selection_name: "x".into(),
+                },
+            ),
             "x",
         );
         check(
@@ -1846,9 +2105,13 @@ mod backup {
     #[test]
     fn legal_hold_with_required_properties() {
         let r = khs_cfn::backup::legal_hold::LegalHold::new(
-            "x",
-            "x",
-            khs_cfn::backup::legal_hold::RecoveryPointSelection::new(),
+            khs_cfn::backup::legal_hold::LegalHoldRequired {
+                title: "x".into(),
+                description: "x".into(),
+                recovery_point_selection: khs_cfn::backup::legal_hold::RecoveryPointSelection::new(
+                )
+                .into(),
+            },
         );
         check(
             &r,
@@ -1859,10 +2122,7 @@ mod backup {
 
     #[test]
     fn logically_air_gapped_backup_vault_with_required_properties() {
-        let r =
-            khs_cfn::backup::logically_air_gapped_backup_vault::LogicallyAirGappedBackupVault::new(
-                "x", 1i64, 1i64,
-            );
+        let r = khs_cfn::backup::logically_air_gapped_backup_vault::LogicallyAirGappedBackupVault::new(khs_cfn::backup::logically_air_gapped_backup_vault::LogicallyAirGappedBackupVaultRequired { backup_vault_name: "x".into(), min_retention_days: 1i64.into(), max_retention_days: 1i64.into() });
         check(
             &r,
             "AWS::Backup::LogicallyAirGappedBackupVault",
@@ -1885,7 +2145,7 @@ mod backup {
 
     #[test]
     fn restore_testing_plan_with_required_properties() {
-        let r = khs_cfn::backup::restore_testing_plan::RestoreTestingPlan::new(khs_cfn::backup::restore_testing_plan::RestoreTestingRecoveryPointSelection::new(khs_cfn::backup::restore_testing_plan::RestoreTestingRecoveryPointSelectionAlgorithm::LatestWithinWindow, khs_core::value::List::<String>::Literal(vec!["x".into()]), khs_core::value::List::<khs_cfn::backup::restore_testing_plan::RestoreTestingRecoveryPointType>::Literal(vec![khs_cfn::backup::restore_testing_plan::RestoreTestingRecoveryPointType::Snapshot.into()])), "x", "x");
+        let r = khs_cfn::backup::restore_testing_plan::RestoreTestingPlan::new(khs_cfn::backup::restore_testing_plan::RestoreTestingPlanRequired { recovery_point_selection: khs_cfn::backup::restore_testing_plan::RestoreTestingRecoveryPointSelection::new(khs_cfn::backup::restore_testing_plan::RestoreTestingRecoveryPointSelectionAlgorithm::LatestWithinWindow, khs_core::value::List::<String>::Literal(vec!["x".into()]), khs_core::value::List::<khs_cfn::backup::restore_testing_plan::RestoreTestingRecoveryPointType>::Literal(vec![khs_cfn::backup::restore_testing_plan::RestoreTestingRecoveryPointType::Snapshot.into()])).into(), schedule_expression: "x".into(), restore_testing_plan_name: "x".into() });
         check(
             &r,
             "AWS::Backup::RestoreTestingPlan",
@@ -1900,7 +2160,12 @@ mod backup {
     #[test]
     fn restore_testing_selection_with_required_properties() {
         let r = khs_cfn::backup::restore_testing_selection::RestoreTestingSelection::new(
-            "x", "x", "x", "x",
+            khs_cfn::backup::restore_testing_selection::RestoreTestingSelectionRequired {
+                iam_role_arn: "x".into(),
+                protected_resource_type: "x".into(),
+                restore_testing_plan_name: "x".into(),
+                restore_testing_selection_name: "x".into(),
+            },
         );
         check(
             &r,
@@ -1916,8 +2181,13 @@ mod backup {
 
     #[test]
     fn tiering_configuration_with_required_properties() {
-        let r =
-            khs_cfn::backup::tiering_configuration::TieringConfiguration::new("x", "x", Vec::new());
+        let r = khs_cfn::backup::tiering_configuration::TieringConfiguration::new(
+            khs_cfn::backup::tiering_configuration::TieringConfigurationRequired {
+                tiering_configuration_name: "x".into(),
+                backup_vault_name: "x".into(),
+                resource_selection: Vec::new().into(),
+            },
+        );
         check(
             &r,
             "AWS::Backup::TieringConfiguration",
@@ -1979,11 +2249,16 @@ mod batch {
     #[test]
     fn quota_share_with_required_properties() {
         let r = khs_cfn::batch::quota_share::QuotaShare::new(
-            "x",
-            "x",
-            Vec::new(),
-            khs_cfn::batch::quota_share::QuotaShareResourceSharingConfiguration::new("x"),
-            khs_cfn::batch::quota_share::QuotaSharePreemptionConfiguration::new("x"),
+            khs_cfn::batch::quota_share::QuotaShareRequired {
+                quota_share_name: "x".into(),
+                job_queue: "x".into(),
+                capacity_limits: Vec::new().into(),
+                resource_sharing_configuration:
+                    khs_cfn::batch::quota_share::QuotaShareResourceSharingConfiguration::new("x")
+                        .into(),
+                preemption_configuration:
+                    khs_cfn::batch::quota_share::QuotaSharePreemptionConfiguration::new("x").into(),
+            },
         );
         check(
             &r,
@@ -2028,10 +2303,12 @@ mod bcm {
     #[test]
     fn scheduled_report_with_required_properties() {
         let r = khs_cfn::bcm::scheduled_report::ScheduledReport::new(
-            "x",
-            "x",
-            "x",
-            khs_cfn::bcm::scheduled_report::ScheduleConfig::new(),
+            khs_cfn::bcm::scheduled_report::ScheduledReportRequired {
+                name: "x".into(),
+                dashboard_arn: "x".into(),
+                scheduled_report_execution_role_arn: "x".into(),
+                schedule_config: khs_cfn::bcm::scheduled_report::ScheduleConfig::new().into(),
+            },
         );
         check(
             &r,
@@ -2052,28 +2329,7 @@ mod bcmdataexports {
 
     #[test]
     fn export_with_required_properties() {
-        let r = khs_cfn::bcmdataexports::export::Export::new(
-            khs_cfn::bcmdataexports::export::ExportProperty::new(
-                khs_cfn::bcmdataexports::export::DataQuery::new("x"),
-                khs_cfn::bcmdataexports::export::DestinationConfigurations::new(
-                    khs_cfn::bcmdataexports::export::S3Destination::new(
-                        "x",
-                        khs_cfn::bcmdataexports::export::S3OutputConfigurations::new(
-                            khs_cfn::bcmdataexports::export::CompressionOption::Gzip,
-                            khs_cfn::bcmdataexports::export::FormatOption::TextOrCsv,
-                            khs_cfn::bcmdataexports::export::S3OutputType::Custom,
-                            khs_cfn::bcmdataexports::export::OverwriteOption::CreateNewReport,
-                        ),
-                        "x",
-                        "x",
-                    ),
-                ),
-                "x",
-                khs_cfn::bcmdataexports::export::RefreshCadence::new(
-                    khs_cfn::bcmdataexports::export::FrequencyOption::Synchronous,
-                ),
-            ),
-        );
+        let r = khs_cfn::bcmdataexports::export::Export::new(khs_cfn::bcmdataexports::export::ExportProperty::new(khs_cfn::bcmdataexports::export::DataQuery::new("x"), khs_cfn::bcmdataexports::export::DestinationConfigurations::new(khs_cfn::bcmdataexports::export::S3Destination::new(khs_cfn::bcmdataexports::export::S3DestinationRequired { s3_bucket: "x".into(), s3_output_configurations: khs_cfn::bcmdataexports::export::S3OutputConfigurations::new(khs_cfn::bcmdataexports::export::CompressionOption::Gzip, khs_cfn::bcmdataexports::export::FormatOption::TextOrCsv, khs_cfn::bcmdataexports::export::S3OutputType::Custom, khs_cfn::bcmdataexports::export::OverwriteOption::CreateNewReport).into(), s3_prefix: "x".into(), s3_region: "x".into() })), "x", khs_cfn::bcmdataexports::export::RefreshCadence::new(khs_cfn::bcmdataexports::export::FrequencyOption::Synchronous)));
         check(&r, "AWS::BCMDataExports::Export", &["Export"]);
     }
 }
@@ -2113,7 +2369,12 @@ mod bedrock {
 
     #[test]
     fn agent_alias_with_required_properties() {
-        let r = khs_cfn::bedrock::agent_alias::AgentAlias::new("x", "x");
+        let r = khs_cfn::bedrock::agent_alias::AgentAlias::new(
+            khs_cfn::bedrock::agent_alias::AgentAliasRequired {
+                agent_alias_name: "x".into(),
+                agent_id: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::Bedrock::AgentAlias",
@@ -2177,11 +2438,15 @@ mod bedrock {
     #[test]
     fn data_source_with_required_properties() {
         let r = khs_cfn::bedrock::data_source::DataSource::new(
-            khs_cfn::bedrock::data_source::DataSourceConfiguration::new(
-                khs_cfn::bedrock::data_source::DataSourceType::S3,
-            ),
-            "x",
-            "x",
+            khs_cfn::bedrock::data_source::DataSourceRequired {
+                data_source_configuration:
+                    khs_cfn::bedrock::data_source::DataSourceConfiguration::new(
+                        khs_cfn::bedrock::data_source::DataSourceType::S3,
+                    )
+                    .into(),
+                name: "x".into(),
+                knowledge_base_id: "x".into(),
+            },
         );
         check(
             &r,
@@ -2192,10 +2457,7 @@ mod bedrock {
 
     #[test]
     fn enforced_guardrail_configuration_with_required_properties() {
-        let r =
-            khs_cfn::bedrock::enforced_guardrail_configuration::EnforcedGuardrailConfiguration::new(
-                "x", "x",
-            );
+        let r = khs_cfn::bedrock::enforced_guardrail_configuration::EnforcedGuardrailConfiguration::new(khs_cfn::bedrock::enforced_guardrail_configuration::EnforcedGuardrailConfigurationRequired { guardrail_identifier: "x".into(), guardrail_version: "x".into() });
         check(
             &r,
             "AWS::Bedrock::EnforcedGuardrailConfiguration",
@@ -2205,13 +2467,22 @@ mod bedrock {
 
     #[test]
     fn flow_with_required_properties() {
-        let r = khs_cfn::bedrock::flow::Flow::new("x", "x");
+        let r = khs_cfn::bedrock::flow::Flow::new(khs_cfn::bedrock::flow::FlowRequired {
+            execution_role_arn: "x".into(),
+            name: "x".into(),
+        });
         check(&r, "AWS::Bedrock::Flow", &["ExecutionRoleArn", "Name"]);
     }
 
     #[test]
     fn flow_alias_with_required_properties() {
-        let r = khs_cfn::bedrock::flow_alias::FlowAlias::new("x", "x", Vec::new());
+        let r = khs_cfn::bedrock::flow_alias::FlowAlias::new(
+            khs_cfn::bedrock::flow_alias::FlowAliasRequired {
+                name: "x".into(),
+                flow_arn: "x".into(),
+                routing_configuration: Vec::new().into(),
+            },
+        );
         check(
             &r,
             "AWS::Bedrock::FlowAlias",
@@ -2227,7 +2498,13 @@ mod bedrock {
 
     #[test]
     fn guardrail_with_required_properties() {
-        let r = khs_cfn::bedrock::guardrail::Guardrail::new("x", "x", "x");
+        let r = khs_cfn::bedrock::guardrail::Guardrail::new(
+            khs_cfn::bedrock::guardrail::GuardrailRequired {
+                name: "x".into(),
+                blocked_input_messaging: "x".into(),
+                blocked_outputs_messaging: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::Bedrock::Guardrail",
@@ -2268,11 +2545,15 @@ mod bedrock {
     #[test]
     fn knowledge_base_with_required_properties() {
         let r = khs_cfn::bedrock::knowledge_base::KnowledgeBase::new(
-            khs_cfn::bedrock::knowledge_base::KnowledgeBaseConfiguration::new(
-                khs_cfn::bedrock::knowledge_base::KnowledgeBaseType::Vector,
-            ),
-            "x",
-            "x",
+            khs_cfn::bedrock::knowledge_base::KnowledgeBaseRequired {
+                knowledge_base_configuration:
+                    khs_cfn::bedrock::knowledge_base::KnowledgeBaseConfiguration::new(
+                        khs_cfn::bedrock::knowledge_base::KnowledgeBaseType::Vector,
+                    )
+                    .into(),
+                name: "x".into(),
+                role_arn: "x".into(),
+            },
         );
         check(
             &r,
@@ -2376,7 +2657,7 @@ mod bedrockagentcore {
 
     #[test]
     fn capacity_provider_with_required_properties() {
-        let r = khs_cfn::bedrockagentcore::capacity_provider::CapacityProvider::new("x", khs_cfn::bedrockagentcore::capacity_provider::PermissionsConfiguration::new("x"), khs_cfn::bedrockagentcore::capacity_provider::ComputeConfiguration::new(khs_cfn::bedrockagentcore::capacity_provider::Ec2Configuration::new(khs_cfn::bedrockagentcore::capacity_provider::LaunchTemplateSource::new(khs_cfn::bedrockagentcore::capacity_provider::LaunchParameters::new(khs_cfn::bedrockagentcore::capacity_provider::InstanceRequirements::new(khs_core::value::List::<String>::Literal(vec!["x".into()])), khs_cfn::bedrockagentcore::capacity_provider::OperatingSystem::LinuxX86_64)), khs_cfn::bedrockagentcore::capacity_provider::VpcConfiguration::new(khs_core::value::List::<String>::Literal(vec!["x".into()]), khs_core::value::List::<String>::Literal(vec!["x".into()])))));
+        let r = khs_cfn::bedrockagentcore::capacity_provider::CapacityProvider::new("x", khs_cfn::bedrockagentcore::capacity_provider::PermissionsConfiguration::new("x"), khs_cfn::bedrockagentcore::capacity_provider::ComputeConfiguration::new(khs_cfn::bedrockagentcore::capacity_provider::Ec2Configuration::new(khs_cfn::bedrockagentcore::capacity_provider::LaunchTemplateSource::new(khs_cfn::bedrockagentcore::capacity_provider::LaunchParameters::new(khs_cfn::bedrockagentcore::capacity_provider::InstanceRequirements::new(khs_core::value::List::<String>::Literal(vec!["x".into()])), khs_cfn::bedrockagentcore::capacity_provider::OperatingSystem::LinuxX86_64)), khs_cfn::bedrockagentcore::capacity_provider::VpcConfiguration::new(khs_cfn::bedrockagentcore::capacity_provider::VpcConfigurationRequired { security_groups: khs_core::value::List::<String>::Literal(vec!["x".into()]).into(), subnets: khs_core::value::List::<String>::Literal(vec!["x".into()]).into() }))));
         check(
             &r,
             "AWS::BedrockAgentCore::CapacityProvider",
@@ -2410,13 +2691,16 @@ mod bedrockagentcore {
     #[test]
     fn consent_portal_with_required_properties() {
         let r = khs_cfn::bedrockagentcore::consent_portal::ConsentPortal::new(
-            "x",
-            khs_cfn::bedrockagentcore::consent_portal::IdpConfig::new(
-                "x",
-                khs_core::value::List::<String>::Literal(vec!["x".into()]),
-            ),
-            "x",
-            Vec::new(),
+            khs_cfn::bedrockagentcore::consent_portal::ConsentPortalRequired {
+                execution_role_arn: "x".into(),
+                idp_config: khs_cfn::bedrockagentcore::consent_portal::IdpConfig::new(
+                    "x",
+                    khs_core::value::List::<String>::Literal(vec!["x".into()]),
+                )
+                .into(),
+                name: "x".into(),
+                sources: Vec::new().into(),
+            },
         );
         check(
             &r,
@@ -2455,9 +2739,12 @@ mod bedrockagentcore {
     #[test]
     fn gateway_with_required_properties() {
         let r = khs_cfn::bedrockagentcore::gateway::Gateway::new(
-            khs_cfn::bedrockagentcore::gateway::AuthorizerType::CustomJwt,
-            "x",
-            "x",
+            khs_cfn::bedrockagentcore::gateway::GatewayRequired {
+                authorizer_type: khs_cfn::bedrockagentcore::gateway::AuthorizerType::CustomJwt
+                    .into(),
+                name: "x".into(),
+                role_arn: "x".into(),
+            },
         );
         check(
             &r,
@@ -2503,9 +2790,11 @@ mod bedrockagentcore {
     #[test]
     fn harness_with_required_properties() {
         let r = khs_cfn::bedrockagentcore::harness::Harness::new(
-            "x",
-            "x",
-            khs_cfn::bedrockagentcore::harness::HarnessModelConfiguration::new(),
+            khs_cfn::bedrockagentcore::harness::HarnessRequired {
+                harness_name: "x".into(),
+                execution_role_arn: "x".into(),
+                model: khs_cfn::bedrockagentcore::harness::HarnessModelConfiguration::new().into(),
+            },
         );
         check(
             &r,
@@ -2516,7 +2805,12 @@ mod bedrockagentcore {
 
     #[test]
     fn harness_endpoint_with_required_properties() {
-        let r = khs_cfn::bedrockagentcore::harness_endpoint::HarnessEndpoint::new("x", "x");
+        let r = khs_cfn::bedrockagentcore::harness_endpoint::HarnessEndpoint::new(
+            khs_cfn::bedrockagentcore::harness_endpoint::HarnessEndpointRequired {
+                harness_id: "x".into(),
+                endpoint_name: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::BedrockAgentCore::HarnessEndpoint",
@@ -2546,18 +2840,7 @@ mod bedrockagentcore {
 
     #[test]
     fn online_evaluation_config_with_required_properties() {
-        let r = khs_cfn::bedrockagentcore::online_evaluation_config::OnlineEvaluationConfig::new(
-            "x",
-            khs_cfn::bedrockagentcore::online_evaluation_config::DataSourceConfig::new(
-                khs_cfn::bedrockagentcore::online_evaluation_config::CloudWatchLogsInputConfig::new(
-                    khs_core::value::List::<String>::Literal(vec!["x".into()]),
-                ),
-            ),
-            "x",
-            khs_cfn::bedrockagentcore::online_evaluation_config::Rule::new(
-                khs_cfn::bedrockagentcore::online_evaluation_config::SamplingConfig::new(1.0f64),
-            ),
-        );
+        let r = khs_cfn::bedrockagentcore::online_evaluation_config::OnlineEvaluationConfig::new(khs_cfn::bedrockagentcore::online_evaluation_config::OnlineEvaluationConfigRequired { online_evaluation_config_name: "x".into(), data_source_config: khs_cfn::bedrockagentcore::online_evaluation_config::DataSourceConfig::new(khs_cfn::bedrockagentcore::online_evaluation_config::CloudWatchLogsInputConfig::new(khs_core::value::List::<String>::Literal(vec!["x".into()]))).into(), evaluation_execution_role_arn: "x".into(), rule: khs_cfn::bedrockagentcore::online_evaluation_config::Rule::new(khs_cfn::bedrockagentcore::online_evaluation_config::SamplingConfig::new(1.0f64)).into() });
         check(
             &r,
             "AWS::BedrockAgentCore::OnlineEvaluationConfig",
@@ -2573,9 +2856,13 @@ mod bedrockagentcore {
     #[test]
     fn payment_connector_with_required_properties() {
         let r = khs_cfn::bedrockagentcore::payment_connector::PaymentConnector::new(
-            "x",
-            "x",
-            khs_cfn::bedrockagentcore::payment_connector::PaymentConnectorType::CoinbaseCdp,
+            khs_cfn::bedrockagentcore::payment_connector::PaymentConnectorRequired {
+                payment_manager_id: "x".into(),
+                connector_name: "x".into(),
+                connector_type:
+                    khs_cfn::bedrockagentcore::payment_connector::PaymentConnectorType::CoinbaseCdp
+                        .into(),
+            },
         );
         check(
             &r,
@@ -2597,9 +2884,13 @@ mod bedrockagentcore {
     #[test]
     fn payment_manager_with_required_properties() {
         let r = khs_cfn::bedrockagentcore::payment_manager::PaymentManager::new(
-            "x",
-            khs_cfn::bedrockagentcore::payment_manager::PaymentsAuthorizerType::CustomJwt,
-            "x",
+            khs_cfn::bedrockagentcore::payment_manager::PaymentManagerRequired {
+                name: "x".into(),
+                authorizer_type:
+                    khs_cfn::bedrockagentcore::payment_manager::PaymentsAuthorizerType::CustomJwt
+                        .into(),
+                role_arn: "x".into(),
+            },
         );
         check(
             &r,
@@ -2611,9 +2902,11 @@ mod bedrockagentcore {
     #[test]
     fn policy_with_required_properties() {
         let r = khs_cfn::bedrockagentcore::policy::Policy::new(
-            "x",
-            "x",
-            khs_cfn::bedrockagentcore::policy::PolicyDefinition::new(),
+            khs_cfn::bedrockagentcore::policy::PolicyRequired {
+                policy_engine_id: "x".into(),
+                name: "x".into(),
+                definition: khs_cfn::bedrockagentcore::policy::PolicyDefinition::new().into(),
+            },
         );
         check(
             &r,
@@ -2630,7 +2923,12 @@ mod bedrockagentcore {
 
     #[test]
     fn resource_policy_with_required_properties() {
-        let r = khs_cfn::bedrockagentcore::resource_policy::ResourcePolicy::new("x", "x");
+        let r = khs_cfn::bedrockagentcore::resource_policy::ResourcePolicy::new(
+            khs_cfn::bedrockagentcore::resource_policy::ResourcePolicyRequired {
+                resource_arn: "x".into(),
+                policy: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::BedrockAgentCore::ResourcePolicy",
@@ -2641,9 +2939,12 @@ mod bedrockagentcore {
     #[test]
     fn runtime_with_required_properties() {
         let r = khs_cfn::bedrockagentcore::runtime::Runtime::new(
-            "x",
-            khs_cfn::bedrockagentcore::runtime::AgentRuntimeArtifact::new(),
-            "x",
+            khs_cfn::bedrockagentcore::runtime::RuntimeRequired {
+                agent_runtime_name: "x".into(),
+                agent_runtime_artifact:
+                    khs_cfn::bedrockagentcore::runtime::AgentRuntimeArtifact::new().into(),
+                role_arn: "x".into(),
+            },
         );
         check(
             &r,
@@ -2654,7 +2955,12 @@ mod bedrockagentcore {
 
     #[test]
     fn runtime_endpoint_with_required_properties() {
-        let r = khs_cfn::bedrockagentcore::runtime_endpoint::RuntimeEndpoint::new("x", "x");
+        let r = khs_cfn::bedrockagentcore::runtime_endpoint::RuntimeEndpoint::new(
+            khs_cfn::bedrockagentcore::runtime_endpoint::RuntimeEndpointRequired {
+                agent_runtime_id: "x".into(),
+                name: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::BedrockAgentCore::RuntimeEndpoint",
@@ -2714,7 +3020,12 @@ mod billingconductor {
 
     #[test]
     fn custom_line_item_with_required_properties() {
-        let r = khs_cfn::billingconductor::custom_line_item::CustomLineItem::new("x", "x");
+        let r = khs_cfn::billingconductor::custom_line_item::CustomLineItem::new(
+            khs_cfn::billingconductor::custom_line_item::CustomLineItemRequired {
+                name: "x".into(),
+                billing_group_arn: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::BillingConductor::CustomLineItem",
@@ -2749,7 +3060,12 @@ mod braket {
 
     #[test]
     fn spending_limit_with_required_properties() {
-        let r = khs_cfn::braket::spending_limit::SpendingLimit::new("x", "x");
+        let r = khs_cfn::braket::spending_limit::SpendingLimit::new(
+            khs_cfn::braket::spending_limit::SpendingLimitRequired {
+                device_arn: "x".into(),
+                spending_limit: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::Braket::SpendingLimit",
@@ -2765,7 +3081,10 @@ mod budgets {
     #[test]
     fn budget_with_required_properties() {
         let r = khs_cfn::budgets::budget::Budget::new(khs_cfn::budgets::budget::BudgetData::new(
-            "x", "x",
+            khs_cfn::budgets::budget::BudgetDataRequired {
+                budget_type: "x".into(),
+                time_unit: "x".into(),
+            },
         ));
         check(&r, "AWS::Budgets::Budget", &["Budget"]);
     }
@@ -2773,16 +3092,20 @@ mod budgets {
     #[test]
     fn budgets_action_with_required_properties() {
         let r = khs_cfn::budgets::budgets_action::BudgetsAction::new(
-            "x",
-            khs_cfn::budgets::budgets_action::NotificationType::Actual,
-            khs_cfn::budgets::budgets_action::ActionType::ApplyIamPolicy,
-            khs_cfn::budgets::budgets_action::ActionThreshold::new(
-                khs_cfn::budgets::budgets_action::Type::Percentage,
-                1.0f64,
-            ),
-            "x",
-            khs_cfn::budgets::budgets_action::Definition::new(),
-            Vec::new(),
+            khs_cfn::budgets::budgets_action::BudgetsActionRequired {
+                budget_name: "x".into(),
+                notification_type: khs_cfn::budgets::budgets_action::NotificationType::Actual
+                    .into(),
+                action_type: khs_cfn::budgets::budgets_action::ActionType::ApplyIamPolicy.into(),
+                action_threshold: khs_cfn::budgets::budgets_action::ActionThreshold::new(
+                    khs_cfn::budgets::budgets_action::Type::Percentage,
+                    1.0f64,
+                )
+                .into(),
+                execution_role_arn: "x".into(),
+                definition: khs_cfn::budgets::budgets_action::Definition::new().into(),
+                subscribers: Vec::new().into(),
+            },
         );
         check(
             &r,
@@ -2806,7 +3129,12 @@ mod cases {
 
     #[test]
     fn case_with_required_properties() {
-        let r = khs_cfn::cases::case::Case::new("x", "x", "x", "x");
+        let r = khs_cfn::cases::case::Case::new(khs_cfn::cases::case::CaseRequired {
+            domain_id: "x".into(),
+            template_id: "x".into(),
+            title: "x".into(),
+            customer_id: "x".into(),
+        });
         check(
             &r,
             "AWS::Cases::Case",
@@ -2841,10 +3169,12 @@ mod cases {
     #[test]
     fn related_item_with_required_properties() {
         let r = khs_cfn::cases::related_item::RelatedItem::new(
-            "x",
-            "x",
-            khs_cfn::cases::related_item::Type::Contact,
-            khs_cfn::cases::related_item::RelatedItemContent::new(),
+            khs_cfn::cases::related_item::RelatedItemRequired {
+                domain_id: "x".into(),
+                case_id: "x".into(),
+                type_: khs_cfn::cases::related_item::Type::Contact.into(),
+                content: khs_cfn::cases::related_item::RelatedItemContent::new().into(),
+            },
         );
         check(
             &r,
@@ -2882,7 +3212,11 @@ mod cassandra {
 
     #[test]
     fn type_with_required_properties() {
-        let r = khs_cfn::cassandra::type_::Type::new("x", "x", Vec::new());
+        let r = khs_cfn::cassandra::type_::Type::new(khs_cfn::cassandra::type_::TypeRequired {
+            keyspace_name: "x".into(),
+            type_name: "x".into(),
+            fields: Vec::new().into(),
+        });
         check(
             &r,
             "AWS::Cassandra::Type",
@@ -2942,9 +3276,12 @@ mod ce {
     #[test]
     fn cost_category_with_required_properties() {
         let r = khs_cfn::ce::cost_category::CostCategory::new(
-            "x",
-            khs_cfn::ce::cost_category::RuleVersion::CostCategoryExpressionV1,
-            "x",
+            khs_cfn::ce::cost_category::CostCategoryRequired {
+                name: "x".into(),
+                rule_version: khs_cfn::ce::cost_category::RuleVersion::CostCategoryExpressionV1
+                    .into(),
+                rules: "x".into(),
+            },
         );
         check(
             &r,
@@ -2972,13 +3309,7 @@ mod certificatemanager {
 
     #[test]
     fn acme_domain_validation_with_required_properties() {
-        let r = khs_cfn::certificatemanager::acme_domain_validation::AcmeDomainValidation::new(
-            "x",
-            "x",
-            khs_cfn::certificatemanager::acme_domain_validation::PrevalidationOptions::new(
-                khs_cfn::certificatemanager::acme_domain_validation::DnsPrevalidationOptions::new(),
-            ),
-        );
+        let r = khs_cfn::certificatemanager::acme_domain_validation::AcmeDomainValidation::new(khs_cfn::certificatemanager::acme_domain_validation::AcmeDomainValidationRequired { acme_endpoint_arn: "x".into(), domain_name: "x".into(), prevalidation_options: khs_cfn::certificatemanager::acme_domain_validation::PrevalidationOptions::new(khs_cfn::certificatemanager::acme_domain_validation::DnsPrevalidationOptions::new()).into() });
         check(
             &r,
             "AWS::CertificateManager::AcmeDomainValidation",
@@ -3003,7 +3334,7 @@ mod certificatemanager {
 
     #[test]
     fn acme_external_account_binding_with_required_properties() {
-        let r = khs_cfn::certificatemanager::acme_external_account_binding::AcmeExternalAccountBinding::new("x", "x");
+        let r = khs_cfn::certificatemanager::acme_external_account_binding::AcmeExternalAccountBinding::new(khs_cfn::certificatemanager::acme_external_account_binding::AcmeExternalAccountBindingRequired { acme_endpoint_arn: "x".into(), role_arn: "x".into() });
         check(
             &r,
             "AWS::CertificateManager::AcmeExternalAccountBinding",
@@ -3037,7 +3368,7 @@ mod chatbot {
 
     #[test]
     fn microsoft_teams_channel_configuration_with_required_properties() {
-        let r = khs_cfn::chatbot::microsoft_teams_channel_configuration::MicrosoftTeamsChannelConfiguration::new("x", "x", "x", "x", "x");
+        let r = khs_cfn::chatbot::microsoft_teams_channel_configuration::MicrosoftTeamsChannelConfiguration::new(khs_cfn::chatbot::microsoft_teams_channel_configuration::MicrosoftTeamsChannelConfigurationRequired { team_id: "x".into(), teams_channel_id: "x".into(), teams_tenant_id: "x".into(), configuration_name: "x".into(), iam_role_arn: "x".into() });
         check(
             &r,
             "AWS::Chatbot::MicrosoftTeamsChannelConfiguration",
@@ -3054,7 +3385,12 @@ mod chatbot {
     #[test]
     fn slack_channel_configuration_with_required_properties() {
         let r = khs_cfn::chatbot::slack_channel_configuration::SlackChannelConfiguration::new(
-            "x", "x", "x", "x",
+            khs_cfn::chatbot::slack_channel_configuration::SlackChannelConfigurationRequired {
+                slack_workspace_id: "x".into(),
+                slack_channel_id: "x".into(),
+                configuration_name: "x".into(),
+                iam_role_arn: "x".into(),
+            },
         );
         check(
             &r,
@@ -3084,7 +3420,12 @@ mod chime {
         let r = khs_cfn::chime::app_instance_bot::AppInstanceBot::new(
             "x",
             khs_cfn::chime::app_instance_bot::Configuration::new(
-                khs_cfn::chime::app_instance_bot::LexConfiguration::new("x", "x"),
+                khs_cfn::chime::app_instance_bot::LexConfiguration::new(
+                    khs_cfn::chime::app_instance_bot::LexConfigurationRequired {
+                        lex_bot_alias_arn: "x".into(),
+                        locale_id: "x".into(),
+                    },
+                ),
             ),
         );
         check(
@@ -3096,7 +3437,12 @@ mod chime {
 
     #[test]
     fn app_instance_user_with_required_properties() {
-        let r = khs_cfn::chime::app_instance_user::AppInstanceUser::new("x", "x");
+        let r = khs_cfn::chime::app_instance_user::AppInstanceUser::new(
+            khs_cfn::chime::app_instance_user::AppInstanceUserRequired {
+                app_instance_arn: "x".into(),
+                app_instance_user_id: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::Chime::AppInstanceUser",
@@ -3106,7 +3452,11 @@ mod chime {
 
     #[test]
     fn channel_with_required_properties() {
-        let r = khs_cfn::chime::channel::Channel::new("x", "x", "x");
+        let r = khs_cfn::chime::channel::Channel::new(khs_cfn::chime::channel::ChannelRequired {
+            app_instance_arn: "x".into(),
+            chime_bearer: "x".into(),
+            name: "x".into(),
+        });
         check(
             &r,
             "AWS::Chime::Channel",
@@ -3116,7 +3466,13 @@ mod chime {
 
     #[test]
     fn channel_flow_with_required_properties() {
-        let r = khs_cfn::chime::channel_flow::ChannelFlow::new("x", "x", Vec::new());
+        let r = khs_cfn::chime::channel_flow::ChannelFlow::new(
+            khs_cfn::chime::channel_flow::ChannelFlowRequired {
+                app_instance_arn: "x".into(),
+                name: "x".into(),
+                processors: Vec::new().into(),
+            },
+        );
         check(
             &r,
             "AWS::Chime::ChannelFlow",
@@ -3126,7 +3482,7 @@ mod chime {
 
     #[test]
     fn media_insights_pipeline_configuration_with_required_properties() {
-        let r = khs_cfn::chime::media_insights_pipeline_configuration::MediaInsightsPipelineConfiguration::new("x", "x", Vec::new());
+        let r = khs_cfn::chime::media_insights_pipeline_configuration::MediaInsightsPipelineConfiguration::new(khs_cfn::chime::media_insights_pipeline_configuration::MediaInsightsPipelineConfigurationRequired { media_insights_pipeline_configuration_name: "x".into(), resource_access_role_arn: "x".into(), elements: Vec::new().into() });
         check(
             &r,
             "AWS::Chime::MediaInsightsPipelineConfiguration",
@@ -3150,8 +3506,13 @@ mod chime {
 
     #[test]
     fn sip_media_application_with_required_properties() {
-        let r =
-            khs_cfn::chime::sip_media_application::SipMediaApplication::new("x", "x", Vec::new());
+        let r = khs_cfn::chime::sip_media_application::SipMediaApplication::new(
+            khs_cfn::chime::sip_media_application::SipMediaApplicationRequired {
+                aws_region: "x".into(),
+                name: "x".into(),
+                endpoints: Vec::new().into(),
+            },
+        );
         check(
             &r,
             "AWS::Chime::SipMediaApplication",
@@ -3177,10 +3538,12 @@ mod cleanrooms {
     #[test]
     fn analysis_template_with_required_properties() {
         let r = khs_cfn::cleanrooms::analysis_template::AnalysisTemplate::new(
-            serde_json::json!({}),
-            khs_cfn::cleanrooms::analysis_template::Format::Sql,
-            "x",
-            "x",
+            khs_cfn::cleanrooms::analysis_template::AnalysisTemplateRequired {
+                source: serde_json::json!({}).into(),
+                format: khs_cfn::cleanrooms::analysis_template::Format::Sql.into(),
+                name: "x".into(),
+                membership_identifier: "x".into(),
+            },
         );
         check(
             &r,
@@ -3192,10 +3555,13 @@ mod cleanrooms {
     #[test]
     fn collaboration_with_required_properties() {
         let r = khs_cfn::cleanrooms::collaboration::Collaboration::new(
-            "x",
-            "x",
-            "x",
-            khs_cfn::cleanrooms::collaboration::CollaborationQueryLogStatus::Enabled,
+            khs_cfn::cleanrooms::collaboration::CollaborationRequired {
+                creator_display_name: "x".into(),
+                name: "x".into(),
+                description: "x".into(),
+                query_log_status:
+                    khs_cfn::cleanrooms::collaboration::CollaborationQueryLogStatus::Enabled.into(),
+            },
         );
         check(
             &r,
@@ -3227,7 +3593,12 @@ mod cleanrooms {
     #[test]
     fn configured_table_association_with_required_properties() {
         let r = khs_cfn::cleanrooms::configured_table_association::ConfiguredTableAssociation::new(
-            "x", "x", "x", "x",
+            khs_cfn::cleanrooms::configured_table_association::ConfiguredTableAssociationRequired {
+                configured_table_identifier: "x".into(),
+                name: "x".into(),
+                role_arn: "x".into(),
+                membership_identifier: "x".into(),
+            },
         );
         check(
             &r,
@@ -3244,11 +3615,15 @@ mod cleanrooms {
     #[test]
     fn id_mapping_table_with_required_properties() {
         let r = khs_cfn::cleanrooms::id_mapping_table::IdMappingTable::new(
-            "x",
-            "x",
-            khs_cfn::cleanrooms::id_mapping_table::IdMappingTableInputReferenceConfig::new(
-                "x", true,
-            ),
+            khs_cfn::cleanrooms::id_mapping_table::IdMappingTableRequired {
+                membership_identifier: "x".into(),
+                name: "x".into(),
+                input_reference_config:
+                    khs_cfn::cleanrooms::id_mapping_table::IdMappingTableInputReferenceConfig::new(
+                        "x", true,
+                    )
+                    .into(),
+            },
         );
         check(
             &r,
@@ -3259,7 +3634,7 @@ mod cleanrooms {
 
     #[test]
     fn id_namespace_association_with_required_properties() {
-        let r = khs_cfn::cleanrooms::id_namespace_association::IdNamespaceAssociation::new("x", khs_cfn::cleanrooms::id_namespace_association::IdNamespaceAssociationInputReferenceConfig::new("x", true), "x");
+        let r = khs_cfn::cleanrooms::id_namespace_association::IdNamespaceAssociation::new(khs_cfn::cleanrooms::id_namespace_association::IdNamespaceAssociationRequired { membership_identifier: "x".into(), input_reference_config: khs_cfn::cleanrooms::id_namespace_association::IdNamespaceAssociationInputReferenceConfig::new("x", true).into(), name: "x".into() });
         check(
             &r,
             "AWS::CleanRooms::IdNamespaceAssociation",
@@ -3270,9 +3645,13 @@ mod cleanrooms {
     #[test]
     fn intermediate_table_with_required_properties() {
         let r = khs_cfn::cleanrooms::intermediate_table::IntermediateTable::new(
-            "x",
-            "x",
-            khs_cfn::cleanrooms::intermediate_table::PopulationAnalysisConfiguration::new(),
+            khs_cfn::cleanrooms::intermediate_table::IntermediateTableRequired {
+                membership_identifier: "x".into(),
+                name: "x".into(),
+                population_analysis_configuration:
+                    khs_cfn::cleanrooms::intermediate_table::PopulationAnalysisConfiguration::new()
+                        .into(),
+            },
         );
         check(
             &r,
@@ -3326,7 +3705,10 @@ mod cleanroomsml {
     #[test]
     fn configured_model_algorithm_with_required_properties() {
         let r = khs_cfn::cleanroomsml::configured_model_algorithm::ConfiguredModelAlgorithm::new(
-            "x", "x",
+            khs_cfn::cleanroomsml::configured_model_algorithm::ConfiguredModelAlgorithmRequired {
+                name: "x".into(),
+                role_arn: "x".into(),
+            },
         );
         check(
             &r,
@@ -3337,7 +3719,7 @@ mod cleanroomsml {
 
     #[test]
     fn configured_model_algorithm_association_with_required_properties() {
-        let r = khs_cfn::cleanroomsml::configured_model_algorithm_association::ConfiguredModelAlgorithmAssociation::new("x", "x", "x");
+        let r = khs_cfn::cleanroomsml::configured_model_algorithm_association::ConfiguredModelAlgorithmAssociation::new(khs_cfn::cleanroomsml::configured_model_algorithm_association::ConfiguredModelAlgorithmAssociationRequired { membership_identifier: "x".into(), configured_model_algorithm_arn: "x".into(), name: "x".into() });
         check(
             &r,
             "AWS::CleanRoomsML::ConfiguredModelAlgorithmAssociation",
@@ -3351,7 +3733,13 @@ mod cleanroomsml {
 
     #[test]
     fn training_dataset_with_required_properties() {
-        let r = khs_cfn::cleanroomsml::training_dataset::TrainingDataset::new("x", "x", Vec::new());
+        let r = khs_cfn::cleanroomsml::training_dataset::TrainingDataset::new(
+            khs_cfn::cleanroomsml::training_dataset::TrainingDatasetRequired {
+                name: "x".into(),
+                role_arn: "x".into(),
+                training_data: Vec::new().into(),
+            },
+        );
         check(
             &r,
             "AWS::CleanRoomsML::TrainingDataset",
@@ -3377,7 +3765,12 @@ mod cloudformation {
 
     #[test]
     fn change_set_with_required_properties() {
-        let r = khs_cfn::cloudformation::change_set::ChangeSet::new("x", "x");
+        let r = khs_cfn::cloudformation::change_set::ChangeSet::new(
+            khs_cfn::cloudformation::change_set::ChangeSetRequired {
+                change_set_name: "x".into(),
+                stack_name: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::CloudFormation::ChangeSet",
@@ -3404,14 +3797,19 @@ mod cloudformation {
     #[test]
     fn guard_hook_with_required_properties() {
         let r = khs_cfn::cloudformation::guard_hook::GuardHook::new(
-            khs_cfn::cloudformation::guard_hook::S3Location::new("x"),
-            khs_cfn::cloudformation::guard_hook::HookStatus::Enabled,
-            khs_core::value::List::<khs_cfn::cloudformation::guard_hook::TargetOperation>::Literal(
-                vec![khs_cfn::cloudformation::guard_hook::TargetOperation::Resource.into()],
-            ),
-            khs_cfn::cloudformation::guard_hook::FailureMode::Fail,
-            "x",
-            "x",
+            khs_cfn::cloudformation::guard_hook::GuardHookRequired {
+                rule_location: khs_cfn::cloudformation::guard_hook::S3Location::new("x").into(),
+                hook_status: khs_cfn::cloudformation::guard_hook::HookStatus::Enabled.into(),
+                target_operations: khs_core::value::List::<
+                    khs_cfn::cloudformation::guard_hook::TargetOperation,
+                >::Literal(vec![
+                    khs_cfn::cloudformation::guard_hook::TargetOperation::Resource.into(),
+                ])
+                .into(),
+                failure_mode: khs_cfn::cloudformation::guard_hook::FailureMode::Fail.into(),
+                alias: "x".into(),
+                execution_role: "x".into(),
+            },
         );
         check(
             &r,
@@ -3441,7 +3839,12 @@ mod cloudformation {
 
     #[test]
     fn hook_version_with_required_properties() {
-        let r = khs_cfn::cloudformation::hook_version::HookVersion::new("x", "x");
+        let r = khs_cfn::cloudformation::hook_version::HookVersion::new(
+            khs_cfn::cloudformation::hook_version::HookVersionRequired {
+                schema_handler_package: "x".into(),
+                type_name: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::CloudFormation::HookVersion",
@@ -3452,14 +3855,19 @@ mod cloudformation {
     #[test]
     fn lambda_hook_with_required_properties() {
         let r = khs_cfn::cloudformation::lambda_hook::LambdaHook::new(
-            "x",
-            khs_cfn::cloudformation::lambda_hook::FailureMode::Fail,
-            "x",
-            "x",
-            khs_core::value::List::<khs_cfn::cloudformation::lambda_hook::TargetOperation>::Literal(
-                vec![khs_cfn::cloudformation::lambda_hook::TargetOperation::Resource.into()],
-            ),
-            khs_cfn::cloudformation::lambda_hook::HookStatus::Enabled,
+            khs_cfn::cloudformation::lambda_hook::LambdaHookRequired {
+                lambda_function: "x".into(),
+                failure_mode: khs_cfn::cloudformation::lambda_hook::FailureMode::Fail.into(),
+                alias: "x".into(),
+                execution_role: "x".into(),
+                target_operations: khs_core::value::List::<
+                    khs_cfn::cloudformation::lambda_hook::TargetOperation,
+                >::Literal(vec![
+                    khs_cfn::cloudformation::lambda_hook::TargetOperation::Resource.into(),
+                ])
+                .into(),
+                hook_status: khs_cfn::cloudformation::lambda_hook::HookStatus::Enabled.into(),
+            },
         );
         check(
             &r,
@@ -3477,7 +3885,12 @@ mod cloudformation {
 
     #[test]
     fn macro_with_required_properties() {
-        let r = khs_cfn::cloudformation::macro_::Macro::new("x", "x");
+        let r = khs_cfn::cloudformation::macro_::Macro::new(
+            khs_cfn::cloudformation::macro_::MacroRequired {
+                function_name: "x".into(),
+                name: "x".into(),
+            },
+        );
         check(&r, "AWS::CloudFormation::Macro", &["FunctionName", "Name"]);
     }
 
@@ -3489,7 +3902,12 @@ mod cloudformation {
 
     #[test]
     fn module_version_with_required_properties() {
-        let r = khs_cfn::cloudformation::module_version::ModuleVersion::new("x", "x");
+        let r = khs_cfn::cloudformation::module_version::ModuleVersion::new(
+            khs_cfn::cloudformation::module_version::ModuleVersionRequired {
+                module_name: "x".into(),
+                module_package: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::CloudFormation::ModuleVersion",
@@ -3521,7 +3939,12 @@ mod cloudformation {
 
     #[test]
     fn resource_version_with_required_properties() {
-        let r = khs_cfn::cloudformation::resource_version::ResourceVersion::new("x", "x");
+        let r = khs_cfn::cloudformation::resource_version::ResourceVersion::new(
+            khs_cfn::cloudformation::resource_version::ResourceVersionRequired {
+                schema_handler_package: "x".into(),
+                type_name: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::CloudFormation::ResourceVersion",
@@ -3579,20 +4002,7 @@ mod cloudfront {
 
     #[test]
     fn cache_policy_with_required_properties() {
-        let r = khs_cfn::cloudfront::cache_policy::CachePolicy::new(
-            khs_cfn::cloudfront::cache_policy::CachePolicyConfig::new(
-                1.0f64,
-                1.0f64,
-                1.0f64,
-                "x",
-                khs_cfn::cloudfront::cache_policy::ParametersInCacheKeyAndForwardedToOrigin::new(
-                    khs_cfn::cloudfront::cache_policy::CookiesConfig::new("x"),
-                    true,
-                    khs_cfn::cloudfront::cache_policy::HeadersConfig::new("x"),
-                    khs_cfn::cloudfront::cache_policy::QueryStringsConfig::new("x"),
-                ),
-            ),
-        );
+        let r = khs_cfn::cloudfront::cache_policy::CachePolicy::new(khs_cfn::cloudfront::cache_policy::CachePolicyConfig::new(khs_cfn::cloudfront::cache_policy::CachePolicyConfigRequired { default_ttl: 1.0f64.into(), max_ttl: 1.0f64.into(), min_ttl: 1.0f64.into(), name: "x".into(), parameters_in_cache_key_and_forwarded_to_origin: khs_cfn::cloudfront::cache_policy::ParametersInCacheKeyAndForwardedToOrigin::new(khs_cfn::cloudfront::cache_policy::CookiesConfig::new("x"), true, khs_cfn::cloudfront::cache_policy::HeadersConfig::new("x"), khs_cfn::cloudfront::cache_policy::QueryStringsConfig::new("x")).into() }));
         check(&r, "AWS::CloudFront::CachePolicy", &["CachePolicyConfig"]);
     }
 
@@ -3609,12 +4019,16 @@ mod cloudfront {
     #[test]
     fn connection_function_with_required_properties() {
         let r = khs_cfn::cloudfront::connection_function::ConnectionFunction::new(
-            "x",
-            "x",
-            khs_cfn::cloudfront::connection_function::ConnectionFunctionConfig::new(
-                "x",
-                khs_cfn::cloudfront::connection_function::Runtime::CloudfrontJs2_0,
-            ),
+            khs_cfn::cloudfront::connection_function::ConnectionFunctionRequired {
+                name: "x".into(),
+                connection_function_code: "x".into(),
+                connection_function_config:
+                    khs_cfn::cloudfront::connection_function::ConnectionFunctionConfig::new(
+                        "x",
+                        khs_cfn::cloudfront::connection_function::Runtime::CloudfrontJs2_0,
+                    )
+                    .into(),
+            },
         );
         check(
             &r,
@@ -3656,9 +4070,11 @@ mod cloudfront {
     #[test]
     fn distribution_tenant_with_required_properties() {
         let r = khs_cfn::cloudfront::distribution_tenant::DistributionTenant::new(
-            "x",
-            "x",
-            khs_core::value::List::<String>::Literal(vec!["x".into()]),
+            khs_cfn::cloudfront::distribution_tenant::DistributionTenantRequired {
+                distribution_id: "x".into(),
+                name: "x".into(),
+                domains: khs_core::value::List::<String>::Literal(vec!["x".into()]).into(),
+            },
         );
         check(
             &r,
@@ -3693,7 +4109,7 @@ mod cloudfront {
 
     #[test]
     fn field_level_encryption_profile_with_required_properties() {
-        let r = khs_cfn::cloudfront::field_level_encryption_profile::FieldLevelEncryptionProfile::new(khs_cfn::cloudfront::field_level_encryption_profile::FieldLevelEncryptionProfileConfig::new("x", Vec::new(), "x"));
+        let r = khs_cfn::cloudfront::field_level_encryption_profile::FieldLevelEncryptionProfile::new(khs_cfn::cloudfront::field_level_encryption_profile::FieldLevelEncryptionProfileConfig::new(khs_cfn::cloudfront::field_level_encryption_profile::FieldLevelEncryptionProfileConfigRequired { caller_reference: "x".into(), encryption_entities: Vec::new().into(), name: "x".into() }));
         check(
             &r,
             "AWS::CloudFront::FieldLevelEncryptionProfile",
@@ -3704,12 +4120,15 @@ mod cloudfront {
     #[test]
     fn function_with_required_properties() {
         let r = khs_cfn::cloudfront::function::Function::new(
-            "x",
-            khs_cfn::cloudfront::function::FunctionConfig::new(
-                "x",
-                khs_cfn::cloudfront::function::Runtime::CloudfrontJs1_0,
-            ),
-            "x",
+            khs_cfn::cloudfront::function::FunctionRequired {
+                name: "x".into(),
+                function_config: khs_cfn::cloudfront::function::FunctionConfig::new(
+                    "x",
+                    khs_cfn::cloudfront::function::Runtime::CloudfrontJs1_0,
+                )
+                .into(),
+                function_code: "x".into(),
+            },
         );
         check(
             &r,
@@ -3752,7 +4171,12 @@ mod cloudfront {
     fn origin_access_control_with_required_properties() {
         let r = khs_cfn::cloudfront::origin_access_control::OriginAccessControl::new(
             khs_cfn::cloudfront::origin_access_control::OriginAccessControlConfig::new(
-                "x", "x", "x", "x",
+                khs_cfn::cloudfront::origin_access_control::OriginAccessControlConfigRequired {
+                    name: "x".into(),
+                    origin_access_control_origin_type: "x".into(),
+                    signing_behavior: "x".into(),
+                    signing_protocol: "x".into(),
+                },
             ),
         );
         check(
@@ -3782,7 +4206,13 @@ mod cloudfront {
     #[test]
     fn public_key_with_required_properties() {
         let r = khs_cfn::cloudfront::public_key::PublicKey::new(
-            khs_cfn::cloudfront::public_key::PublicKeyConfig::new("x", "x", "x"),
+            khs_cfn::cloudfront::public_key::PublicKeyConfig::new(
+                khs_cfn::cloudfront::public_key::PublicKeyConfigRequired {
+                    caller_reference: "x".into(),
+                    encoded_key: "x".into(),
+                    name: "x".into(),
+                },
+            ),
         );
         check(&r, "AWS::CloudFront::PublicKey", &["PublicKeyConfig"]);
     }
@@ -3820,7 +4250,12 @@ mod cloudfront {
             khs_cfn::cloudfront::streaming_distribution::StreamingDistributionConfig::new(
                 "x",
                 true,
-                khs_cfn::cloudfront::streaming_distribution::S3Origin::new("x", "x"),
+                khs_cfn::cloudfront::streaming_distribution::S3Origin::new(
+                    khs_cfn::cloudfront::streaming_distribution::S3OriginRequired {
+                        domain_name: "x".into(),
+                        origin_access_identity: "x".into(),
+                    },
+                ),
                 khs_cfn::cloudfront::streaming_distribution::TrustedSigners::new(true),
             ),
             Vec::new(),
@@ -3841,7 +4276,12 @@ mod cloudfront {
     #[test]
     fn vpc_origin_with_required_properties() {
         let r = khs_cfn::cloudfront::vpc_origin::VpcOrigin::new(
-            khs_cfn::cloudfront::vpc_origin::VpcOriginEndpointConfig::new("x", "x"),
+            khs_cfn::cloudfront::vpc_origin::VpcOriginEndpointConfig::new(
+                khs_cfn::cloudfront::vpc_origin::VpcOriginEndpointConfigRequired {
+                    arn: "x".into(),
+                    name: "x".into(),
+                },
+            ),
         );
         check(
             &r,
@@ -3916,7 +4356,12 @@ mod cloudwatch {
     fn alarm_mute_rule_with_required_properties() {
         let r = khs_cfn::cloudwatch::alarm_mute_rule::AlarmMuteRule::new(
             khs_cfn::cloudwatch::alarm_mute_rule::Rule::new(
-                khs_cfn::cloudwatch::alarm_mute_rule::Schedule::new("x", "x"),
+                khs_cfn::cloudwatch::alarm_mute_rule::Schedule::new(
+                    khs_cfn::cloudwatch::alarm_mute_rule::ScheduleRequired {
+                        duration: "x".into(),
+                        expression: "x".into(),
+                    },
+                ),
             ),
         );
         check(&r, "AWS::CloudWatch::AlarmMuteRule", &["Rule"]);
@@ -3943,9 +4388,11 @@ mod cloudwatch {
     #[test]
     fn insight_rule_with_required_properties() {
         let r = khs_cfn::cloudwatch::insight_rule::InsightRule::new(
-            "x",
-            khs_cfn::cloudwatch::insight_rule::RuleState::Enabled,
-            "x",
+            khs_cfn::cloudwatch::insight_rule::InsightRuleRequired {
+                rule_name: "x".into(),
+                rule_state: khs_cfn::cloudwatch::insight_rule::RuleState::Enabled.into(),
+                rule_body: "x".into(),
+            },
         );
         check(
             &r,
@@ -3969,18 +4416,7 @@ mod cloudwatch {
 
     #[test]
     fn log_alarm_with_required_properties() {
-        let r = khs_cfn::cloudwatch::log_alarm::LogAlarm::new(
-            khs_cfn::cloudwatch::log_alarm::ComparisonOperator::GreaterThanOrEqualToThreshold,
-            1.0f64,
-            1i64,
-            1i64,
-            khs_cfn::cloudwatch::log_alarm::ScheduledQueryConfiguration::new(
-                "x",
-                "x",
-                khs_cfn::cloudwatch::log_alarm::ScheduleConfiguration::new("x", 1i64),
-                "x",
-            ),
-        );
+        let r = khs_cfn::cloudwatch::log_alarm::LogAlarm::new(khs_cfn::cloudwatch::log_alarm::LogAlarmRequired { comparison_operator: khs_cfn::cloudwatch::log_alarm::ComparisonOperator::GreaterThanOrEqualToThreshold.into(), threshold: 1.0f64.into(), query_results_to_alarm: 1i64.into(), query_results_to_evaluate: 1i64.into(), scheduled_query_configuration: khs_cfn::cloudwatch::log_alarm::ScheduledQueryConfiguration::new(khs_cfn::cloudwatch::log_alarm::ScheduledQueryConfigurationRequired { aggregation_expression: "x".into(), query_string: "x".into(), schedule_configuration: khs_cfn::cloudwatch::log_alarm::ScheduleConfiguration::new("x", 1i64).into(), scheduled_query_role_arn: "x".into() }).into() });
         check(
             &r,
             "AWS::CloudWatch::LogAlarm",
@@ -4038,7 +4474,12 @@ mod codeartifact {
 
     #[test]
     fn package_group_with_required_properties() {
-        let r = khs_cfn::codeartifact::package_group::PackageGroup::new("x", "x");
+        let r = khs_cfn::codeartifact::package_group::PackageGroup::new(
+            khs_cfn::codeartifact::package_group::PackageGroupRequired {
+                pattern: "x".into(),
+                domain_name: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::CodeArtifact::PackageGroup",
@@ -4048,7 +4489,12 @@ mod codeartifact {
 
     #[test]
     fn repository_with_required_properties() {
-        let r = khs_cfn::codeartifact::repository::Repository::new("x", "x");
+        let r = khs_cfn::codeartifact::repository::Repository::new(
+            khs_cfn::codeartifact::repository::RepositoryRequired {
+                repository_name: "x".into(),
+                domain_name: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::CodeArtifact::Repository",
@@ -4072,7 +4518,13 @@ mod codebuild {
         let r = khs_cfn::codebuild::project::Project::new(
             khs_cfn::codebuild::project::Artifacts::new("x"),
             "x",
-            khs_cfn::codebuild::project::Environment::new("x", "x", "x"),
+            khs_cfn::codebuild::project::Environment::new(
+                khs_cfn::codebuild::project::EnvironmentRequired {
+                    compute_type: "x".into(),
+                    image: "x".into(),
+                    type_: "x".into(),
+                },
+            ),
             khs_cfn::codebuild::project::Source::new("x"),
         );
         check(
@@ -4095,7 +4547,13 @@ mod codebuild {
 
     #[test]
     fn source_credential_with_required_properties() {
-        let r = khs_cfn::codebuild::source_credential::SourceCredential::new("x", "x", "x");
+        let r = khs_cfn::codebuild::source_credential::SourceCredential::new(
+            khs_cfn::codebuild::source_credential::SourceCredentialRequired {
+                server_type: "x".into(),
+                token: "x".into(),
+                auth_type: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::CodeBuild::SourceCredential",
@@ -4128,9 +4586,11 @@ mod codeconnections {
     #[test]
     fn host_with_required_properties() {
         let r = khs_cfn::codeconnections::host::Host::new(
-            "x",
-            khs_cfn::codeconnections::host::ProviderType::Bitbucket,
-            "x",
+            khs_cfn::codeconnections::host::HostRequired {
+                name: "x".into(),
+                provider_type: khs_cfn::codeconnections::host::ProviderType::Bitbucket.into(),
+                provider_endpoint: "x".into(),
+            },
         );
         check(
             &r,
@@ -4158,7 +4618,12 @@ mod codedeploy {
 
     #[test]
     fn deployment_group_with_required_properties() {
-        let r = khs_cfn::codedeploy::deployment_group::DeploymentGroup::new("x", "x");
+        let r = khs_cfn::codedeploy::deployment_group::DeploymentGroup::new(
+            khs_cfn::codedeploy::deployment_group::DeploymentGroupRequired {
+                application_name: "x".into(),
+                service_role_arn: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::CodeDeploy::DeploymentGroup",
@@ -4207,11 +4672,27 @@ mod codepipeline {
     #[test]
     fn custom_action_type_with_required_properties() {
         let r = khs_cfn::codepipeline::custom_action_type::CustomActionType::new(
-            khs_cfn::codepipeline::custom_action_type::Category::Approval,
-            khs_cfn::codepipeline::custom_action_type::ArtifactDetails::new(1i64, 1i64),
-            khs_cfn::codepipeline::custom_action_type::ArtifactDetails::new(1i64, 1i64),
-            "x",
-            "x",
+            khs_cfn::codepipeline::custom_action_type::CustomActionTypeRequired {
+                category: khs_cfn::codepipeline::custom_action_type::Category::Approval.into(),
+                input_artifact_details:
+                    khs_cfn::codepipeline::custom_action_type::ArtifactDetails::new(
+                        khs_cfn::codepipeline::custom_action_type::ArtifactDetailsRequired {
+                            maximum_count: 1i64.into(),
+                            minimum_count: 1i64.into(),
+                        },
+                    )
+                    .into(),
+                output_artifact_details:
+                    khs_cfn::codepipeline::custom_action_type::ArtifactDetails::new(
+                        khs_cfn::codepipeline::custom_action_type::ArtifactDetailsRequired {
+                            maximum_count: 1i64.into(),
+                            minimum_count: 1i64.into(),
+                        },
+                    )
+                    .into(),
+                provider: "x".into(),
+                version: "x".into(),
+            },
         );
         check(
             &r,
@@ -4235,11 +4716,14 @@ mod codepipeline {
     #[test]
     fn webhook_with_required_properties() {
         let r = khs_cfn::codepipeline::webhook::Webhook::new(
-            khs_cfn::codepipeline::webhook::WebhookAuthConfiguration::new(),
-            Vec::new(),
-            khs_cfn::codepipeline::webhook::Authentication::GithubHmac,
-            "x",
-            "x",
+            khs_cfn::codepipeline::webhook::WebhookRequired {
+                authentication_configuration:
+                    khs_cfn::codepipeline::webhook::WebhookAuthConfiguration::new().into(),
+                filters: Vec::new().into(),
+                authentication: khs_cfn::codepipeline::webhook::Authentication::GithubHmac.into(),
+                target_pipeline: "x".into(),
+                target_action: "x".into(),
+            },
         );
         check(
             &r,
@@ -4261,7 +4745,12 @@ mod codestar {
 
     #[test]
     fn git_hub_repository_with_required_properties() {
-        let r = khs_cfn::codestar::git_hub_repository::GitHubRepository::new("x", "x");
+        let r = khs_cfn::codestar::git_hub_repository::GitHubRepository::new(
+            khs_cfn::codestar::git_hub_repository::GitHubRepositoryRequired {
+                repository_name: "x".into(),
+                repository_owner: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::CodeStar::GitHubRepository",
@@ -4286,7 +4775,13 @@ mod codestarconnections {
 
     #[test]
     fn repository_link_with_required_properties() {
-        let r = khs_cfn::codestarconnections::repository_link::RepositoryLink::new("x", "x", "x");
+        let r = khs_cfn::codestarconnections::repository_link::RepositoryLink::new(
+            khs_cfn::codestarconnections::repository_link::RepositoryLinkRequired {
+                repository_name: "x".into(),
+                connection_arn: "x".into(),
+                owner_id: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::CodeStarConnections::RepositoryLink",
@@ -4297,12 +4792,15 @@ mod codestarconnections {
     #[test]
     fn sync_configuration_with_required_properties() {
         let r = khs_cfn::codestarconnections::sync_configuration::SyncConfiguration::new(
-            "x",
-            "x",
-            "x",
-            "x",
-            khs_cfn::codestarconnections::sync_configuration::SyncType::CfnStackSync,
-            "x",
+            khs_cfn::codestarconnections::sync_configuration::SyncConfigurationRequired {
+                branch: "x".into(),
+                config_file: "x".into(),
+                repository_link_id: "x".into(),
+                resource_name: "x".into(),
+                sync_type: khs_cfn::codestarconnections::sync_configuration::SyncType::CfnStackSync
+                    .into(),
+                role_arn: "x".into(),
+            },
         );
         check(
             &r,
@@ -4326,11 +4824,14 @@ mod codestarnotifications {
     #[test]
     fn notification_rule_with_required_properties() {
         let r = khs_cfn::codestarnotifications::notification_rule::NotificationRule::new(
-            khs_core::value::List::<String>::Literal(vec!["x".into()]),
-            "x",
-            khs_cfn::codestarnotifications::notification_rule::DetailType::Basic,
-            Vec::new(),
-            "x",
+            khs_cfn::codestarnotifications::notification_rule::NotificationRuleRequired {
+                event_type_ids: khs_core::value::List::<String>::Literal(vec!["x".into()]).into(),
+                resource: "x".into(),
+                detail_type: khs_cfn::codestarnotifications::notification_rule::DetailType::Basic
+                    .into(),
+                targets: Vec::new().into(),
+                name: "x".into(),
+            },
         );
         check(
             &r,
@@ -4356,8 +4857,12 @@ mod cognito {
 
     #[test]
     fn identity_pool_principal_tag_with_required_properties() {
-        let r =
-            khs_cfn::cognito::identity_pool_principal_tag::IdentityPoolPrincipalTag::new("x", "x");
+        let r = khs_cfn::cognito::identity_pool_principal_tag::IdentityPoolPrincipalTag::new(
+            khs_cfn::cognito::identity_pool_principal_tag::IdentityPoolPrincipalTagRequired {
+                identity_pool_id: "x".into(),
+                identity_provider_name: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::Cognito::IdentityPoolPrincipalTag",
@@ -4394,13 +4899,13 @@ mod cognito {
 
     #[test]
     fn terms_with_required_properties() {
-        let r = khs_cfn::cognito::terms::Terms::new(
-            "x",
-            "x",
-            khs_cfn::cognito::terms::TermsSourceType::Link,
-            khs_cfn::cognito::terms::TermsEnforcementType::None,
-            std::collections::BTreeMap::new(),
-        );
+        let r = khs_cfn::cognito::terms::Terms::new(khs_cfn::cognito::terms::TermsRequired {
+            user_pool_id: "x".into(),
+            terms_name: "x".into(),
+            terms_source: khs_cfn::cognito::terms::TermsSourceType::Link.into(),
+            enforcement: khs_cfn::cognito::terms::TermsEnforcementType::None.into(),
+            links: std::collections::BTreeMap::new().into(),
+        });
         check(
             &r,
             "AWS::Cognito::Terms",
@@ -4428,7 +4933,12 @@ mod cognito {
 
     #[test]
     fn user_pool_domain_with_required_properties() {
-        let r = khs_cfn::cognito::user_pool_domain::UserPoolDomain::new("x", "x");
+        let r = khs_cfn::cognito::user_pool_domain::UserPoolDomain::new(
+            khs_cfn::cognito::user_pool_domain::UserPoolDomainRequired {
+                user_pool_id: "x".into(),
+                domain: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::Cognito::UserPoolDomain",
@@ -4445,10 +4955,13 @@ mod cognito {
     #[test]
     fn user_pool_identity_provider_with_required_properties() {
         let r = khs_cfn::cognito::user_pool_identity_provider::UserPoolIdentityProvider::new(
-            "x",
-            "x",
-            khs_cfn::cognito::user_pool_identity_provider::ProviderType::Facebook,
-            std::collections::BTreeMap::new(),
+            khs_cfn::cognito::user_pool_identity_provider::UserPoolIdentityProviderRequired {
+                user_pool_id: "x".into(),
+                provider_name: "x".into(),
+                provider_type:
+                    khs_cfn::cognito::user_pool_identity_provider::ProviderType::Facebook.into(),
+                provider_details: std::collections::BTreeMap::new().into(),
+            },
         );
         check(
             &r,
@@ -4474,7 +4987,12 @@ mod cognito {
 
     #[test]
     fn user_pool_replica_with_required_properties() {
-        let r = khs_cfn::cognito::user_pool_replica::UserPoolReplica::new("x", "x");
+        let r = khs_cfn::cognito::user_pool_replica::UserPoolReplica::new(
+            khs_cfn::cognito::user_pool_replica::UserPoolReplicaRequired {
+                user_pool_id: "x".into(),
+                region_name: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::Cognito::UserPoolReplica",
@@ -4484,8 +5002,13 @@ mod cognito {
 
     #[test]
     fn user_pool_resource_server_with_required_properties() {
-        let r =
-            khs_cfn::cognito::user_pool_resource_server::UserPoolResourceServer::new("x", "x", "x");
+        let r = khs_cfn::cognito::user_pool_resource_server::UserPoolResourceServer::new(
+            khs_cfn::cognito::user_pool_resource_server::UserPoolResourceServerRequired {
+                user_pool_id: "x".into(),
+                identifier: "x".into(),
+                name: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::Cognito::UserPoolResourceServer",
@@ -4495,7 +5018,7 @@ mod cognito {
 
     #[test]
     fn user_pool_risk_configuration_attachment_with_required_properties() {
-        let r = khs_cfn::cognito::user_pool_risk_configuration_attachment::UserPoolRiskConfigurationAttachment::new("x", "x");
+        let r = khs_cfn::cognito::user_pool_risk_configuration_attachment::UserPoolRiskConfigurationAttachment::new(khs_cfn::cognito::user_pool_risk_configuration_attachment::UserPoolRiskConfigurationAttachmentRequired { user_pool_id: "x".into(), client_id: "x".into() });
         check(
             &r,
             "AWS::Cognito::UserPoolRiskConfigurationAttachment",
@@ -4505,7 +5028,7 @@ mod cognito {
 
     #[test]
     fn user_pool_ui_customization_attachment_with_required_properties() {
-        let r = khs_cfn::cognito::user_pool_ui_customization_attachment::UserPoolUiCustomizationAttachment::new("x", "x");
+        let r = khs_cfn::cognito::user_pool_ui_customization_attachment::UserPoolUiCustomizationAttachment::new(khs_cfn::cognito::user_pool_ui_customization_attachment::UserPoolUiCustomizationAttachmentRequired { user_pool_id: "x".into(), client_id: "x".into() });
         check(
             &r,
             "AWS::Cognito::UserPoolUICustomizationAttachment",
@@ -4521,7 +5044,7 @@ mod cognito {
 
     #[test]
     fn user_pool_user_to_group_attachment_with_required_properties() {
-        let r = khs_cfn::cognito::user_pool_user_to_group_attachment::UserPoolUserToGroupAttachment::new("x", "x", "x");
+        let r = khs_cfn::cognito::user_pool_user_to_group_attachment::UserPoolUserToGroupAttachment::new(khs_cfn::cognito::user_pool_user_to_group_attachment::UserPoolUserToGroupAttachmentRequired { user_pool_id: "x".into(), username: "x".into(), group_name: "x".into() });
         check(
             &r,
             "AWS::Cognito::UserPoolUserToGroupAttachment",
@@ -4536,12 +5059,7 @@ mod comprehend {
 
     #[test]
     fn document_classifier_with_required_properties() {
-        let r = khs_cfn::comprehend::document_classifier::DocumentClassifier::new(
-            "x",
-            "x",
-            khs_cfn::comprehend::document_classifier::DocumentClassifierInputDataConfig::new(),
-            khs_cfn::comprehend::document_classifier::LanguageCode::En,
-        );
+        let r = khs_cfn::comprehend::document_classifier::DocumentClassifier::new(khs_cfn::comprehend::document_classifier::DocumentClassifierRequired { document_classifier_name: "x".into(), data_access_role_arn: "x".into(), input_data_config: khs_cfn::comprehend::document_classifier::DocumentClassifierInputDataConfig::new().into(), language_code: khs_cfn::comprehend::document_classifier::LanguageCode::En.into() });
         check(
             &r,
             "AWS::Comprehend::DocumentClassifier",
@@ -4557,7 +5075,11 @@ mod comprehend {
     #[test]
     fn document_classifier_endpoint_with_required_properties() {
         let r = khs_cfn::comprehend::document_classifier_endpoint::DocumentClassifierEndpoint::new(
-            "x", "x", 1i64,
+            khs_cfn::comprehend::document_classifier_endpoint::DocumentClassifierEndpointRequired {
+                endpoint_name: "x".into(),
+                model_arn: "x".into(),
+                desired_inference_units: 1i64.into(),
+            },
         );
         check(
             &r,
@@ -4569,10 +5091,16 @@ mod comprehend {
     #[test]
     fn entity_recognizer_with_required_properties() {
         let r = khs_cfn::comprehend::entity_recognizer::EntityRecognizer::new(
-            "x",
-            "x",
-            khs_cfn::comprehend::entity_recognizer::EntityRecognizerInputDataConfig::new(Vec::new()),
-            khs_cfn::comprehend::entity_recognizer::LanguageCode::En,
+            khs_cfn::comprehend::entity_recognizer::EntityRecognizerRequired {
+                recognizer_name: "x".into(),
+                data_access_role_arn: "x".into(),
+                input_data_config:
+                    khs_cfn::comprehend::entity_recognizer::EntityRecognizerInputDataConfig::new(
+                        Vec::new(),
+                    )
+                    .into(),
+                language_code: khs_cfn::comprehend::entity_recognizer::LanguageCode::En.into(),
+            },
         );
         check(
             &r,
@@ -4600,7 +5128,13 @@ mod comprehend {
 
     #[test]
     fn flywheel_with_required_properties() {
-        let r = khs_cfn::comprehend::flywheel::Flywheel::new("x", "x", "x");
+        let r = khs_cfn::comprehend::flywheel::Flywheel::new(
+            khs_cfn::comprehend::flywheel::FlywheelRequired {
+                flywheel_name: "x".into(),
+                data_access_role_arn: "x".into(),
+                data_lake_s3_uri: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::Comprehend::Flywheel",
@@ -4636,7 +5170,12 @@ mod config {
 
     #[test]
     fn aggregation_authorization_with_required_properties() {
-        let r = khs_cfn::config::aggregation_authorization::AggregationAuthorization::new("x", "x");
+        let r = khs_cfn::config::aggregation_authorization::AggregationAuthorization::new(
+            khs_cfn::config::aggregation_authorization::AggregationAuthorizationRequired {
+                authorized_account_id: "x".into(),
+                authorized_aws_region: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::Config::AggregationAuthorization",
@@ -4708,7 +5247,11 @@ mod config {
     #[test]
     fn remediation_configuration_with_required_properties() {
         let r = khs_cfn::config::remediation_configuration::RemediationConfiguration::new(
-            "x", "x", "x",
+            khs_cfn::config::remediation_configuration::RemediationConfigurationRequired {
+                target_type: "x".into(),
+                config_rule_name: "x".into(),
+                target_id: "x".into(),
+            },
         );
         check(
             &r,
@@ -4719,7 +5262,12 @@ mod config {
 
     #[test]
     fn stored_query_with_required_properties() {
-        let r = khs_cfn::config::stored_query::StoredQuery::new("x", "x");
+        let r = khs_cfn::config::stored_query::StoredQuery::new(
+            khs_cfn::config::stored_query::StoredQueryRequired {
+                query_name: "x".into(),
+                query_expression: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::Config::StoredQuery",
@@ -4735,9 +5283,11 @@ mod connect {
     #[test]
     fn agent_status_with_required_properties() {
         let r = khs_cfn::connect::agent_status::AgentStatus::new(
-            "x",
-            "x",
-            khs_cfn::connect::agent_status::State::Enabled,
+            khs_cfn::connect::agent_status::AgentStatusRequired {
+                instance_arn: "x".into(),
+                name: "x".into(),
+                state: khs_cfn::connect::agent_status::State::Enabled.into(),
+            },
         );
         check(
             &r,
@@ -4748,7 +5298,12 @@ mod connect {
 
     #[test]
     fn approved_origin_with_required_properties() {
-        let r = khs_cfn::connect::approved_origin::ApprovedOrigin::new("x", "x");
+        let r = khs_cfn::connect::approved_origin::ApprovedOrigin::new(
+            khs_cfn::connect::approved_origin::ApprovedOriginRequired {
+                origin: "x".into(),
+                instance_id: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::Connect::ApprovedOrigin",
@@ -4759,10 +5314,12 @@ mod connect {
     #[test]
     fn contact_flow_with_required_properties() {
         let r = khs_cfn::connect::contact_flow::ContactFlow::new(
-            "x",
-            "x",
-            "x",
-            khs_cfn::connect::contact_flow::Type::ContactFlow,
+            khs_cfn::connect::contact_flow::ContactFlowRequired {
+                instance_arn: "x".into(),
+                content: "x".into(),
+                name: "x".into(),
+                type_: khs_cfn::connect::contact_flow::Type::ContactFlow.into(),
+            },
         );
         check(
             &r,
@@ -4773,7 +5330,13 @@ mod connect {
 
     #[test]
     fn contact_flow_module_with_required_properties() {
-        let r = khs_cfn::connect::contact_flow_module::ContactFlowModule::new("x", "x", "x");
+        let r = khs_cfn::connect::contact_flow_module::ContactFlowModule::new(
+            khs_cfn::connect::contact_flow_module::ContactFlowModuleRequired {
+                instance_arn: "x".into(),
+                name: "x".into(),
+                content: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::Connect::ContactFlowModule",
@@ -4784,7 +5347,11 @@ mod connect {
     #[test]
     fn contact_flow_module_alias_with_required_properties() {
         let r = khs_cfn::connect::contact_flow_module_alias::ContactFlowModuleAlias::new(
-            "x", 1i64, "x",
+            khs_cfn::connect::contact_flow_module_alias::ContactFlowModuleAliasRequired {
+                contact_flow_module_id: "x".into(),
+                contact_flow_module_version: 1i64.into(),
+                name: "x".into(),
+            },
         );
         check(
             &r,
@@ -4811,7 +5378,12 @@ mod connect {
 
     #[test]
     fn data_lake_association_with_required_properties() {
-        let r = khs_cfn::connect::data_lake_association::DataLakeAssociation::new("x", "x");
+        let r = khs_cfn::connect::data_lake_association::DataLakeAssociation::new(
+            khs_cfn::connect::data_lake_association::DataLakeAssociationRequired {
+                instance_id: "x".into(),
+                data_set_id: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::Connect::DataLakeAssociation",
@@ -4822,11 +5394,13 @@ mod connect {
     #[test]
     fn data_table_with_required_properties() {
         let r = khs_cfn::connect::data_table::DataTable::new(
-            "x",
-            "x",
-            "x",
-            khs_cfn::connect::data_table::ValueLockLevel::None,
-            khs_cfn::connect::data_table::Status::Published,
+            khs_cfn::connect::data_table::DataTableRequired {
+                instance_arn: "x".into(),
+                name: "x".into(),
+                time_zone: "x".into(),
+                value_lock_level: khs_cfn::connect::data_table::ValueLockLevel::None.into(),
+                status: khs_cfn::connect::data_table::Status::Published.into(),
+            },
         );
         check(
             &r,
@@ -4844,10 +5418,12 @@ mod connect {
     #[test]
     fn data_table_attribute_with_required_properties() {
         let r = khs_cfn::connect::data_table_attribute::DataTableAttribute::new(
-            "x",
-            "x",
-            "x",
-            khs_cfn::connect::data_table_attribute::ValueType::Text,
+            khs_cfn::connect::data_table_attribute::DataTableAttributeRequired {
+                instance_arn: "x".into(),
+                data_table_arn: "x".into(),
+                name: "x".into(),
+                value_type: khs_cfn::connect::data_table_attribute::ValueType::Text.into(),
+            },
         );
         check(
             &r,
@@ -4859,9 +5435,15 @@ mod connect {
     #[test]
     fn data_table_record_with_required_properties() {
         let r = khs_cfn::connect::data_table_record::DataTableRecord::new(
-            "x",
-            "x",
-            khs_cfn::connect::data_table_record::DataTableRecordDataTableRecord::new(Vec::new()),
+            khs_cfn::connect::data_table_record::DataTableRecordRequired {
+                instance_arn: "x".into(),
+                data_table_arn: "x".into(),
+                data_table_record:
+                    khs_cfn::connect::data_table_record::DataTableRecordDataTableRecord::new(
+                        Vec::new(),
+                    )
+                    .into(),
+            },
         );
         check(
             &r,
@@ -4872,7 +5454,12 @@ mod connect {
 
     #[test]
     fn email_address_with_required_properties() {
-        let r = khs_cfn::connect::email_address::EmailAddress::new("x", "x");
+        let r = khs_cfn::connect::email_address::EmailAddress::new(
+            khs_cfn::connect::email_address::EmailAddressRequired {
+                instance_arn: "x".into(),
+                email_address: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::Connect::EmailAddress",
@@ -4883,10 +5470,12 @@ mod connect {
     #[test]
     fn evaluation_form_with_required_properties() {
         let r = khs_cfn::connect::evaluation_form::EvaluationForm::new(
-            "x",
-            "x",
-            Vec::new(),
-            khs_cfn::connect::evaluation_form::EvaluationFormStatus::Draft,
+            khs_cfn::connect::evaluation_form::EvaluationFormRequired {
+                title: "x".into(),
+                instance_arn: "x".into(),
+                items: Vec::new().into(),
+                status: khs_cfn::connect::evaluation_form::EvaluationFormStatus::Draft.into(),
+            },
         );
         check(
             &r,
@@ -4897,8 +5486,14 @@ mod connect {
 
     #[test]
     fn hours_of_operation_with_required_properties() {
-        let r =
-            khs_cfn::connect::hours_of_operation::HoursOfOperation::new("x", "x", "x", Vec::new());
+        let r = khs_cfn::connect::hours_of_operation::HoursOfOperation::new(
+            khs_cfn::connect::hours_of_operation::HoursOfOperationRequired {
+                instance_arn: "x".into(),
+                name: "x".into(),
+                time_zone: "x".into(),
+                config: Vec::new().into(),
+            },
+        );
         check(
             &r,
             "AWS::Connect::HoursOfOperation",
@@ -4910,7 +5505,12 @@ mod connect {
     fn instance_with_required_properties() {
         let r = khs_cfn::connect::instance::Instance::new(
             khs_cfn::connect::instance::IdentityManagementType::Saml,
-            khs_cfn::connect::instance::Attributes::new(true, true),
+            khs_cfn::connect::instance::Attributes::new(
+                khs_cfn::connect::instance::AttributesRequired {
+                    inbound_calls: true.into(),
+                    outbound_calls: true.into(),
+                },
+            ),
         );
         check(
             &r,
@@ -4936,9 +5536,12 @@ mod connect {
     #[test]
     fn integration_association_with_required_properties() {
         let r = khs_cfn::connect::integration_association::IntegrationAssociation::new(
-            "x",
-            khs_cfn::connect::integration_association::IntegrationType::LexBot,
-            "x",
+            khs_cfn::connect::integration_association::IntegrationAssociationRequired {
+                instance_id: "x".into(),
+                integration_type:
+                    khs_cfn::connect::integration_association::IntegrationType::LexBot.into(),
+                integration_arn: "x".into(),
+            },
         );
         check(
             &r,
@@ -4949,13 +5552,14 @@ mod connect {
 
     #[test]
     fn metric_with_required_properties() {
-        let r = khs_cfn::connect::metric::Metric::new(
-            "x",
-            "x",
-            khs_cfn::connect::metric::MetricCalculation::new("x", Vec::new()),
-            khs_cfn::connect::metric::Unit::Integer,
-            khs_cfn::connect::metric::Status::Saved,
-        );
+        let r = khs_cfn::connect::metric::Metric::new(khs_cfn::connect::metric::MetricRequired {
+            instance_arn: "x".into(),
+            name: "x".into(),
+            metric_calculation: khs_cfn::connect::metric::MetricCalculation::new("x", Vec::new())
+                .into(),
+            unit: khs_cfn::connect::metric::Unit::Integer.into(),
+            status: khs_cfn::connect::metric::Status::Saved.into(),
+        });
         check(
             &r,
             "AWS::Connect::Metric",
@@ -4984,7 +5588,12 @@ mod connect {
 
     #[test]
     fn predefined_attribute_with_required_properties() {
-        let r = khs_cfn::connect::predefined_attribute::PredefinedAttribute::new("x", "x");
+        let r = khs_cfn::connect::predefined_attribute::PredefinedAttribute::new(
+            khs_cfn::connect::predefined_attribute::PredefinedAttributeRequired {
+                instance_arn: "x".into(),
+                name: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::Connect::PredefinedAttribute",
@@ -4994,13 +5603,20 @@ mod connect {
 
     #[test]
     fn prompt_with_required_properties() {
-        let r = khs_cfn::connect::prompt::Prompt::new("x", "x");
+        let r = khs_cfn::connect::prompt::Prompt::new(khs_cfn::connect::prompt::PromptRequired {
+            instance_arn: "x".into(),
+            name: "x".into(),
+        });
         check(&r, "AWS::Connect::Prompt", &["InstanceArn", "Name"]);
     }
 
     #[test]
     fn queue_with_required_properties() {
-        let r = khs_cfn::connect::queue::Queue::new("x", "x", "x");
+        let r = khs_cfn::connect::queue::Queue::new(khs_cfn::connect::queue::QueueRequired {
+            instance_arn: "x".into(),
+            hours_of_operation_arn: "x".into(),
+            name: "x".into(),
+        });
         check(
             &r,
             "AWS::Connect::Queue",
@@ -5011,11 +5627,14 @@ mod connect {
     #[test]
     fn quick_connect_with_required_properties() {
         let r = khs_cfn::connect::quick_connect::QuickConnect::new(
-            "x",
-            "x",
-            khs_cfn::connect::quick_connect::QuickConnectConfig::new(
-                khs_cfn::connect::quick_connect::QuickConnectType::PhoneNumber,
-            ),
+            khs_cfn::connect::quick_connect::QuickConnectRequired {
+                name: "x".into(),
+                instance_arn: "x".into(),
+                quick_connect_config: khs_cfn::connect::quick_connect::QuickConnectConfig::new(
+                    khs_cfn::connect::quick_connect::QuickConnectType::PhoneNumber,
+                )
+                .into(),
+            },
         );
         check(
             &r,
@@ -5026,8 +5645,15 @@ mod connect {
 
     #[test]
     fn routing_profile_with_required_properties() {
-        let r =
-            khs_cfn::connect::routing_profile::RoutingProfile::new("x", "x", "x", Vec::new(), "x");
+        let r = khs_cfn::connect::routing_profile::RoutingProfile::new(
+            khs_cfn::connect::routing_profile::RoutingProfileRequired {
+                instance_arn: "x".into(),
+                name: "x".into(),
+                description: "x".into(),
+                media_concurrencies: Vec::new().into(),
+                default_outbound_queue_arn: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::Connect::RoutingProfile",
@@ -5043,16 +5669,17 @@ mod connect {
 
     #[test]
     fn rule_with_required_properties() {
-        let r = khs_cfn::connect::rule::Rule::new(
-            "x",
-            "x",
-            khs_cfn::connect::rule::RuleTriggerEventSource::new(
+        let r = khs_cfn::connect::rule::Rule::new(khs_cfn::connect::rule::RuleRequired {
+            name: "x".into(),
+            instance_arn: "x".into(),
+            trigger_event_source: khs_cfn::connect::rule::RuleTriggerEventSource::new(
                 khs_cfn::connect::rule::EventSourceName::OnEmailAnalysisAvailable,
-            ),
-            "x",
-            khs_cfn::connect::rule::Actions::new(),
-            khs_cfn::connect::rule::PublishStatus::Draft,
-        );
+            )
+            .into(),
+            function: "x".into(),
+            actions: khs_cfn::connect::rule::Actions::new().into(),
+            publish_status: khs_cfn::connect::rule::PublishStatus::Draft.into(),
+        });
         check(
             &r,
             "AWS::Connect::Rule",
@@ -5069,13 +5696,23 @@ mod connect {
 
     #[test]
     fn security_key_with_required_properties() {
-        let r = khs_cfn::connect::security_key::SecurityKey::new("x", "x");
+        let r = khs_cfn::connect::security_key::SecurityKey::new(
+            khs_cfn::connect::security_key::SecurityKeyRequired {
+                key: "x".into(),
+                instance_id: "x".into(),
+            },
+        );
         check(&r, "AWS::Connect::SecurityKey", &["Key", "InstanceId"]);
     }
 
     #[test]
     fn security_profile_with_required_properties() {
-        let r = khs_cfn::connect::security_profile::SecurityProfile::new("x", "x");
+        let r = khs_cfn::connect::security_profile::SecurityProfile::new(
+            khs_cfn::connect::security_profile::SecurityProfileRequired {
+                instance_arn: "x".into(),
+                security_profile_name: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::Connect::SecurityProfile",
@@ -5091,7 +5728,13 @@ mod connect {
 
     #[test]
     fn test_case_with_required_properties() {
-        let r = khs_cfn::connect::test_case::TestCase::new("x", "x", "x");
+        let r = khs_cfn::connect::test_case::TestCase::new(
+            khs_cfn::connect::test_case::TestCaseRequired {
+                instance_arn: "x".into(),
+                name: "x".into(),
+                content: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::Connect::TestCase",
@@ -5101,8 +5744,12 @@ mod connect {
 
     #[test]
     fn traffic_distribution_group_with_required_properties() {
-        let r =
-            khs_cfn::connect::traffic_distribution_group::TrafficDistributionGroup::new("x", "x");
+        let r = khs_cfn::connect::traffic_distribution_group::TrafficDistributionGroup::new(
+            khs_cfn::connect::traffic_distribution_group::TrafficDistributionGroupRequired {
+                instance_arn: "x".into(),
+                name: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::Connect::TrafficDistributionGroup",
@@ -5112,11 +5759,12 @@ mod connect {
 
     #[test]
     fn use_case_with_required_properties() {
-        let r = khs_cfn::connect::use_case::UseCase::new(
-            "x",
-            "x",
-            khs_cfn::connect::use_case::UseCaseType::RulesEvaluation,
-        );
+        let r =
+            khs_cfn::connect::use_case::UseCase::new(khs_cfn::connect::use_case::UseCaseRequired {
+                instance_id: "x".into(),
+                integration_association_id: "x".into(),
+                use_case_type: khs_cfn::connect::use_case::UseCaseType::RulesEvaluation.into(),
+            });
         check(
             &r,
             "AWS::Connect::UseCase",
@@ -5126,12 +5774,13 @@ mod connect {
 
     #[test]
     fn user_with_required_properties() {
-        let r = khs_cfn::connect::user::User::new(
-            "x",
-            "x",
-            khs_core::value::List::<String>::Literal(vec!["x".into()]),
-            "x",
-        );
+        let r = khs_cfn::connect::user::User::new(khs_cfn::connect::user::UserRequired {
+            instance_arn: "x".into(),
+            routing_profile_arn: "x".into(),
+            security_profile_arns: khs_core::value::List::<String>::Literal(vec!["x".into()])
+                .into(),
+            username: "x".into(),
+        });
         check(
             &r,
             "AWS::Connect::User",
@@ -5146,7 +5795,12 @@ mod connect {
 
     #[test]
     fn user_hierarchy_group_with_required_properties() {
-        let r = khs_cfn::connect::user_hierarchy_group::UserHierarchyGroup::new("x", "x");
+        let r = khs_cfn::connect::user_hierarchy_group::UserHierarchyGroup::new(
+            khs_cfn::connect::user_hierarchy_group::UserHierarchyGroupRequired {
+                name: "x".into(),
+                instance_arn: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::Connect::UserHierarchyGroup",
@@ -5162,12 +5816,12 @@ mod connect {
 
     #[test]
     fn view_with_required_properties() {
-        let r = khs_cfn::connect::view::View::new(
-            "x",
-            serde_json::json!({}),
-            khs_core::value::List::<String>::Literal(vec!["x".into()]),
-            "x",
-        );
+        let r = khs_cfn::connect::view::View::new(khs_cfn::connect::view::ViewRequired {
+            instance_arn: "x".into(),
+            template: serde_json::json!({}).into(),
+            actions: khs_core::value::List::<String>::Literal(vec!["x".into()]).into(),
+            name: "x".into(),
+        });
         check(
             &r,
             "AWS::Connect::View",
@@ -5184,10 +5838,12 @@ mod connect {
     #[test]
     fn vocabulary_with_required_properties() {
         let r = khs_cfn::connect::vocabulary::Vocabulary::new(
-            "x",
-            "x",
-            khs_cfn::connect::vocabulary::LanguageCode::ArAe,
-            "x",
+            khs_cfn::connect::vocabulary::VocabularyRequired {
+                instance_id: "x".into(),
+                vocabulary_name: "x".into(),
+                language_code: khs_cfn::connect::vocabulary::LanguageCode::ArAe.into(),
+                content: "x".into(),
+            },
         );
         check(
             &r,
@@ -5198,7 +5854,12 @@ mod connect {
 
     #[test]
     fn workspace_with_required_properties() {
-        let r = khs_cfn::connect::workspace::Workspace::new("x", "x");
+        let r = khs_cfn::connect::workspace::Workspace::new(
+            khs_cfn::connect::workspace::WorkspaceRequired {
+                name: "x".into(),
+                instance_arn: "x".into(),
+            },
+        );
         check(&r, "AWS::Connect::Workspace", &["Name", "InstanceArn"]);
     }
 }
@@ -5209,12 +5870,16 @@ mod connectcampaigns {
 
     #[test]
     fn campaign_with_required_properties() {
-        let r = khs_cfn::connectcampaigns::campaign::Campaign::new(
-            "x",
-            khs_cfn::connectcampaigns::campaign::DialerConfig::new(),
-            "x",
-            khs_cfn::connectcampaigns::campaign::OutboundCallConfig::new("x"),
-        );
+        let r =
+            khs_cfn::connectcampaigns::campaign::Campaign::new(
+                khs_cfn::connectcampaigns::campaign::CampaignRequired {
+                    connect_instance_arn: "x".into(),
+                    dialer_config: khs_cfn::connectcampaigns::campaign::DialerConfig::new().into(),
+                    name: "x".into(),
+                    outbound_call_config:
+                        khs_cfn::connectcampaigns::campaign::OutboundCallConfig::new("x").into(),
+                },
+            );
         check(
             &r,
             "AWS::ConnectCampaigns::Campaign",
@@ -5234,7 +5899,12 @@ mod connectcampaignsv2 {
 
     #[test]
     fn campaign_with_required_properties() {
-        let r = khs_cfn::connectcampaignsv2::campaign::Campaign::new("x", "x");
+        let r = khs_cfn::connectcampaignsv2::campaign::Campaign::new(
+            khs_cfn::connectcampaignsv2::campaign::CampaignRequired {
+                name: "x".into(),
+                connect_instance_id: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::ConnectCampaignsV2::Campaign",
@@ -5249,7 +5919,13 @@ mod controltower {
 
     #[test]
     fn enabled_baseline_with_required_properties() {
-        let r = khs_cfn::controltower::enabled_baseline::EnabledBaseline::new("x", "x", "x");
+        let r = khs_cfn::controltower::enabled_baseline::EnabledBaseline::new(
+            khs_cfn::controltower::enabled_baseline::EnabledBaselineRequired {
+                baseline_identifier: "x".into(),
+                target_identifier: "x".into(),
+                baseline_version: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::ControlTower::EnabledBaseline",
@@ -5259,7 +5935,12 @@ mod controltower {
 
     #[test]
     fn enabled_control_with_required_properties() {
-        let r = khs_cfn::controltower::enabled_control::EnabledControl::new("x", "x");
+        let r = khs_cfn::controltower::enabled_control::EnabledControl::new(
+            khs_cfn::controltower::enabled_control::EnabledControlRequired {
+                target_identifier: "x".into(),
+                control_identifier: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::ControlTower::EnabledControl",
@@ -5285,15 +5966,18 @@ mod cur {
     #[test]
     fn report_definition_with_required_properties() {
         let r = khs_cfn::cur::report_definition::ReportDefinition::new(
-            "x",
-            khs_cfn::cur::report_definition::TimeUnit::Hourly,
-            khs_cfn::cur::report_definition::Format::TextORcsv,
-            khs_cfn::cur::report_definition::Compression::Zip,
-            "x",
-            "x",
-            "x",
-            true,
-            khs_cfn::cur::report_definition::ReportVersioning::CreateNewReport,
+            khs_cfn::cur::report_definition::ReportDefinitionRequired {
+                report_name: "x".into(),
+                time_unit: khs_cfn::cur::report_definition::TimeUnit::Hourly.into(),
+                format: khs_cfn::cur::report_definition::Format::TextORcsv.into(),
+                compression: khs_cfn::cur::report_definition::Compression::Zip.into(),
+                s3_bucket: "x".into(),
+                s3_prefix: "x".into(),
+                s3_region: "x".into(),
+                refresh_closed_reports: true.into(),
+                report_versioning:
+                    khs_cfn::cur::report_definition::ReportVersioning::CreateNewReport.into(),
+            },
         );
         check(
             &r,
@@ -5319,7 +6003,7 @@ mod customerprofiles {
 
     #[test]
     fn calculated_attribute_definition_with_required_properties() {
-        let r = khs_cfn::customerprofiles::calculated_attribute_definition::CalculatedAttributeDefinition::new("x", "x", khs_cfn::customerprofiles::calculated_attribute_definition::AttributeDetails::new(Vec::new(), "x"), khs_cfn::customerprofiles::calculated_attribute_definition::Statistic::FirstOccurrence);
+        let r = khs_cfn::customerprofiles::calculated_attribute_definition::CalculatedAttributeDefinition::new(khs_cfn::customerprofiles::calculated_attribute_definition::CalculatedAttributeDefinitionRequired { domain_name: "x".into(), calculated_attribute_name: "x".into(), attribute_details: khs_cfn::customerprofiles::calculated_attribute_definition::AttributeDetails::new(Vec::new(), "x").into(), statistic: khs_cfn::customerprofiles::calculated_attribute_definition::Statistic::FirstOccurrence.into() });
         check(
             &r,
             "AWS::CustomerProfiles::CalculatedAttributeDefinition",
@@ -5345,9 +6029,11 @@ mod customerprofiles {
     #[test]
     fn domain_object_type_with_required_properties() {
         let r = khs_cfn::customerprofiles::domain_object_type::DomainObjectType::new(
-            "x",
-            "x",
-            std::collections::BTreeMap::new(),
+            khs_cfn::customerprofiles::domain_object_type::DomainObjectTypeRequired {
+                domain_name: "x".into(),
+                object_type_name: "x".into(),
+                fields: std::collections::BTreeMap::new().into(),
+            },
         );
         check(
             &r,
@@ -5358,7 +6044,13 @@ mod customerprofiles {
 
     #[test]
     fn event_stream_with_required_properties() {
-        let r = khs_cfn::customerprofiles::event_stream::EventStream::new("x", "x", "x");
+        let r = khs_cfn::customerprofiles::event_stream::EventStream::new(
+            khs_cfn::customerprofiles::event_stream::EventStreamRequired {
+                domain_name: "x".into(),
+                event_stream_name: "x".into(),
+                uri: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::CustomerProfiles::EventStream",
@@ -5368,8 +6060,14 @@ mod customerprofiles {
 
     #[test]
     fn event_trigger_with_required_properties() {
-        let r =
-            khs_cfn::customerprofiles::event_trigger::EventTrigger::new("x", "x", "x", Vec::new());
+        let r = khs_cfn::customerprofiles::event_trigger::EventTrigger::new(
+            khs_cfn::customerprofiles::event_trigger::EventTriggerRequired {
+                domain_name: "x".into(),
+                event_trigger_name: "x".into(),
+                object_type_name: "x".into(),
+                event_trigger_conditions: Vec::new().into(),
+            },
+        );
         check(
             &r,
             "AWS::CustomerProfiles::EventTrigger",
@@ -5390,7 +6088,13 @@ mod customerprofiles {
 
     #[test]
     fn object_type_with_required_properties() {
-        let r = khs_cfn::customerprofiles::object_type::ObjectType::new("x", "x", "x");
+        let r = khs_cfn::customerprofiles::object_type::ObjectType::new(
+            khs_cfn::customerprofiles::object_type::ObjectTypeRequired {
+                domain_name: "x".into(),
+                object_type_name: "x".into(),
+                description: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::CustomerProfiles::ObjectType",
@@ -5400,11 +6104,7 @@ mod customerprofiles {
 
     #[test]
     fn recommender_with_required_properties() {
-        let r = khs_cfn::customerprofiles::recommender::Recommender::new(
-            "x",
-            "x",
-            khs_cfn::customerprofiles::recommender::RecommenderRecipeName::FrequentlyPairedItems,
-        );
+        let r = khs_cfn::customerprofiles::recommender::Recommender::new(khs_cfn::customerprofiles::recommender::RecommenderRequired { domain_name: "x".into(), recommender_name: "x".into(), recommender_recipe_name: khs_cfn::customerprofiles::recommender::RecommenderRecipeName::FrequentlyPairedItems.into() });
         check(
             &r,
             "AWS::CustomerProfiles::Recommender",
@@ -5414,8 +6114,13 @@ mod customerprofiles {
 
     #[test]
     fn recommender_filter_with_required_properties() {
-        let r =
-            khs_cfn::customerprofiles::recommender_filter::RecommenderFilter::new("x", "x", "x");
+        let r = khs_cfn::customerprofiles::recommender_filter::RecommenderFilter::new(
+            khs_cfn::customerprofiles::recommender_filter::RecommenderFilterRequired {
+                domain_name: "x".into(),
+                recommender_filter_name: "x".into(),
+                recommender_filter_expression: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::CustomerProfiles::RecommenderFilter",
@@ -5430,9 +6135,11 @@ mod customerprofiles {
     #[test]
     fn recommender_schema_with_required_properties() {
         let r = khs_cfn::customerprofiles::recommender_schema::RecommenderSchema::new(
-            "x",
-            "x",
-            std::collections::BTreeMap::new(),
+            khs_cfn::customerprofiles::recommender_schema::RecommenderSchemaRequired {
+                domain_name: "x".into(),
+                recommender_schema_name: "x".into(),
+                fields: std::collections::BTreeMap::new().into(),
+            },
         );
         check(
             &r,
@@ -5443,8 +6150,13 @@ mod customerprofiles {
 
     #[test]
     fn segment_definition_with_required_properties() {
-        let r =
-            khs_cfn::customerprofiles::segment_definition::SegmentDefinition::new("x", "x", "x");
+        let r = khs_cfn::customerprofiles::segment_definition::SegmentDefinition::new(
+            khs_cfn::customerprofiles::segment_definition::SegmentDefinitionRequired {
+                domain_name: "x".into(),
+                display_name: "x".into(),
+                segment_definition_name: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::CustomerProfiles::SegmentDefinition",
@@ -5466,13 +6178,23 @@ mod databrew {
 
     #[test]
     fn job_with_required_properties() {
-        let r = khs_cfn::databrew::job::Job::new("x", "x", khs_cfn::databrew::job::Type::Profile);
+        let r = khs_cfn::databrew::job::Job::new(khs_cfn::databrew::job::JobRequired {
+            name: "x".into(),
+            role_arn: "x".into(),
+            type_: khs_cfn::databrew::job::Type::Profile.into(),
+        });
         check(&r, "AWS::DataBrew::Job", &["Name", "RoleArn", "Type"]);
     }
 
     #[test]
     fn project_with_required_properties() {
-        let r = khs_cfn::databrew::project::Project::new("x", "x", "x", "x");
+        let r =
+            khs_cfn::databrew::project::Project::new(khs_cfn::databrew::project::ProjectRequired {
+                dataset_name: "x".into(),
+                name: "x".into(),
+                recipe_name: "x".into(),
+                role_arn: "x".into(),
+            });
         check(
             &r,
             "AWS::DataBrew::Project",
@@ -5488,7 +6210,12 @@ mod databrew {
 
     #[test]
     fn ruleset_with_required_properties() {
-        let r = khs_cfn::databrew::ruleset::Ruleset::new("x", "x", Vec::new());
+        let r =
+            khs_cfn::databrew::ruleset::Ruleset::new(khs_cfn::databrew::ruleset::RulesetRequired {
+                name: "x".into(),
+                target_arn: "x".into(),
+                rules: Vec::new().into(),
+            });
         check(
             &r,
             "AWS::DataBrew::Ruleset",
@@ -5498,7 +6225,12 @@ mod databrew {
 
     #[test]
     fn schedule_with_required_properties() {
-        let r = khs_cfn::databrew::schedule::Schedule::new("x", "x");
+        let r = khs_cfn::databrew::schedule::Schedule::new(
+            khs_cfn::databrew::schedule::ScheduleRequired {
+                name: "x".into(),
+                cron_expression: "x".into(),
+            },
+        );
         check(&r, "AWS::DataBrew::Schedule", &["Name", "CronExpression"]);
     }
 }
@@ -5510,9 +6242,11 @@ mod dataexchange {
     #[test]
     fn data_set_with_required_properties() {
         let r = khs_cfn::dataexchange::data_set::DataSet::new(
-            khs_cfn::dataexchange::data_set::AssetType::S3Snapshot,
-            "x",
-            "x",
+            khs_cfn::dataexchange::data_set::DataSetRequired {
+                asset_type: khs_cfn::dataexchange::data_set::AssetType::S3Snapshot.into(),
+                description: "x".into(),
+                name: "x".into(),
+            },
         );
         check(
             &r,
@@ -5674,7 +6408,10 @@ mod datasync {
 
     #[test]
     fn task_with_required_properties() {
-        let r = khs_cfn::datasync::task::Task::new("x", "x");
+        let r = khs_cfn::datasync::task::Task::new(khs_cfn::datasync::task::TaskRequired {
+            destination_location_arn: "x".into(),
+            source_location_arn: "x".into(),
+        });
         check(
             &r,
             "AWS::DataSync::Task",
@@ -5689,7 +6426,12 @@ mod datazone {
 
     #[test]
     fn connection_with_required_properties() {
-        let r = khs_cfn::datazone::connection::Connection::new("x", "x");
+        let r = khs_cfn::datazone::connection::Connection::new(
+            khs_cfn::datazone::connection::ConnectionRequired {
+                domain_identifier: "x".into(),
+                name: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::DataZone::Connection",
@@ -5699,7 +6441,14 @@ mod datazone {
 
     #[test]
     fn data_source_with_required_properties() {
-        let r = khs_cfn::datazone::data_source::DataSource::new("x", "x", "x", "x");
+        let r = khs_cfn::datazone::data_source::DataSource::new(
+            khs_cfn::datazone::data_source::DataSourceRequired {
+                name: "x".into(),
+                domain_identifier: "x".into(),
+                project_identifier: "x".into(),
+                type_: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::DataZone::DataSource",
@@ -5715,7 +6464,13 @@ mod datazone {
 
     #[test]
     fn domain_unit_with_required_properties() {
-        let r = khs_cfn::datazone::domain_unit::DomainUnit::new("x", "x", "x");
+        let r = khs_cfn::datazone::domain_unit::DomainUnit::new(
+            khs_cfn::datazone::domain_unit::DomainUnitRequired {
+                domain_identifier: "x".into(),
+                name: "x".into(),
+                parent_domain_unit_identifier: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::DataZone::DomainUnit",
@@ -5725,7 +6480,13 @@ mod datazone {
 
     #[test]
     fn environment_with_required_properties() {
-        let r = khs_cfn::datazone::environment::Environment::new("x", "x", "x");
+        let r = khs_cfn::datazone::environment::Environment::new(
+            khs_cfn::datazone::environment::EnvironmentRequired {
+                name: "x".into(),
+                project_identifier: "x".into(),
+                domain_identifier: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::DataZone::Environment",
@@ -5741,7 +6502,7 @@ mod datazone {
 
     #[test]
     fn environment_blueprint_configuration_with_required_properties() {
-        let r = khs_cfn::datazone::environment_blueprint_configuration::EnvironmentBlueprintConfiguration::new("x", "x", khs_core::value::List::<String>::Literal(vec!["x".into()]));
+        let r = khs_cfn::datazone::environment_blueprint_configuration::EnvironmentBlueprintConfiguration::new(khs_cfn::datazone::environment_blueprint_configuration::EnvironmentBlueprintConfigurationRequired { domain_identifier: "x".into(), environment_blueprint_identifier: "x".into(), enabled_regions: khs_core::value::List::<String>::Literal(vec!["x".into()]).into() });
         check(
             &r,
             "AWS::DataZone::EnvironmentBlueprintConfiguration",
@@ -5756,7 +6517,14 @@ mod datazone {
     #[test]
     fn environment_profile_with_required_properties() {
         let r = khs_cfn::datazone::environment_profile::EnvironmentProfile::new(
-            "x", "x", "x", "x", "x", "x",
+            khs_cfn::datazone::environment_profile::EnvironmentProfileRequired {
+                environment_blueprint_identifier: "x".into(),
+                project_identifier: "x".into(),
+                domain_identifier: "x".into(),
+                aws_account_id: "x".into(),
+                aws_account_region: "x".into(),
+                name: "x".into(),
+            },
         );
         check(
             &r,
@@ -5775,10 +6543,12 @@ mod datazone {
     #[test]
     fn form_type_with_required_properties() {
         let r = khs_cfn::datazone::form_type::FormType::new(
-            "x",
-            khs_cfn::datazone::form_type::Model::new(),
-            "x",
-            "x",
+            khs_cfn::datazone::form_type::FormTypeRequired {
+                domain_identifier: "x".into(),
+                model: khs_cfn::datazone::form_type::Model::new().into(),
+                name: "x".into(),
+                owning_project_identifier: "x".into(),
+            },
         );
         check(
             &r,
@@ -5800,12 +6570,12 @@ mod datazone {
 
     #[test]
     fn owner_with_required_properties() {
-        let r = khs_cfn::datazone::owner::Owner::new(
-            "x",
-            "x",
-            khs_cfn::datazone::owner::EntityType::DomainUnit,
-            serde_json::json!({}),
-        );
+        let r = khs_cfn::datazone::owner::Owner::new(khs_cfn::datazone::owner::OwnerRequired {
+            domain_identifier: "x".into(),
+            entity_identifier: "x".into(),
+            entity_type: khs_cfn::datazone::owner::EntityType::DomainUnit.into(),
+            owner: serde_json::json!({}).into(),
+        });
         check(
             &r,
             "AWS::DataZone::Owner",
@@ -5821,12 +6591,15 @@ mod datazone {
     #[test]
     fn policy_grant_with_required_properties() {
         let r = khs_cfn::datazone::policy_grant::PolicyGrant::new(
-            "x",
-            "x",
-            khs_cfn::datazone::policy_grant::TargetEntityType::DomainUnit,
-            khs_cfn::datazone::policy_grant::ManagedPolicyType::CreateDomainUnit,
-            serde_json::json!({}),
-            serde_json::json!({}),
+            khs_cfn::datazone::policy_grant::PolicyGrantRequired {
+                domain_identifier: "x".into(),
+                entity_identifier: "x".into(),
+                entity_type: khs_cfn::datazone::policy_grant::TargetEntityType::DomainUnit.into(),
+                policy_type: khs_cfn::datazone::policy_grant::ManagedPolicyType::CreateDomainUnit
+                    .into(),
+                principal: serde_json::json!({}).into(),
+                detail: serde_json::json!({}).into(),
+            },
         );
         check(
             &r,
@@ -5844,17 +6617,23 @@ mod datazone {
 
     #[test]
     fn project_with_required_properties() {
-        let r = khs_cfn::datazone::project::Project::new("x", "x");
+        let r =
+            khs_cfn::datazone::project::Project::new(khs_cfn::datazone::project::ProjectRequired {
+                domain_identifier: "x".into(),
+                name: "x".into(),
+            });
         check(&r, "AWS::DataZone::Project", &["DomainIdentifier", "Name"]);
     }
 
     #[test]
     fn project_membership_with_required_properties() {
         let r = khs_cfn::datazone::project_membership::ProjectMembership::new(
-            "x",
-            "x",
-            "x",
-            serde_json::json!({}),
+            khs_cfn::datazone::project_membership::ProjectMembershipRequired {
+                designation: "x".into(),
+                domain_identifier: "x".into(),
+                project_identifier: "x".into(),
+                member: serde_json::json!({}).into(),
+            },
         );
         check(
             &r,
@@ -5877,13 +6656,17 @@ mod datazone {
     #[test]
     fn subscription_target_with_required_properties() {
         let r = khs_cfn::datazone::subscription_target::SubscriptionTarget::new(
-            khs_core::value::List::<String>::Literal(vec!["x".into()]),
-            khs_core::value::List::<String>::Literal(vec!["x".into()]),
-            "x",
-            "x",
-            "x",
-            Vec::new(),
-            "x",
+            khs_cfn::datazone::subscription_target::SubscriptionTargetRequired {
+                applicable_asset_types: khs_core::value::List::<String>::Literal(vec!["x".into()])
+                    .into(),
+                authorized_principals: khs_core::value::List::<String>::Literal(vec!["x".into()])
+                    .into(),
+                domain_identifier: "x".into(),
+                environment_identifier: "x".into(),
+                name: "x".into(),
+                subscription_target_config: Vec::new().into(),
+                type_: "x".into(),
+            },
         );
         check(
             &r,
@@ -5902,7 +6685,12 @@ mod datazone {
 
     #[test]
     fn user_profile_with_required_properties() {
-        let r = khs_cfn::datazone::user_profile::UserProfile::new("x", "x");
+        let r = khs_cfn::datazone::user_profile::UserProfile::new(
+            khs_cfn::datazone::user_profile::UserProfileRequired {
+                domain_identifier: "x".into(),
+                user_identifier: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::DataZone::UserProfile",
@@ -5917,7 +6705,11 @@ mod dax {
 
     #[test]
     fn cluster_with_required_properties() {
-        let r = khs_cfn::dax::cluster::Cluster::new(1i64, "x", "x");
+        let r = khs_cfn::dax::cluster::Cluster::new(khs_cfn::dax::cluster::ClusterRequired {
+            replication_factor: 1i64.into(),
+            iam_role_arn: "x".into(),
+            node_type: "x".into(),
+        });
         check(
             &r,
             "AWS::DAX::Cluster",
@@ -5946,16 +6738,23 @@ mod deadline {
 
     #[test]
     fn budget_with_required_properties() {
-        let r = khs_cfn::deadline::budget::Budget::new(
-            "x",
-            "x",
-            khs_cfn::deadline::budget::UsageTrackingResource::new("x"),
-            1.0f64,
-            Vec::new(),
-            khs_cfn::deadline::budget::BudgetSchedule::new(
-                khs_cfn::deadline::budget::FixedBudgetSchedule::new("x", "x"),
-            ),
-        );
+        let r = khs_cfn::deadline::budget::Budget::new(khs_cfn::deadline::budget::BudgetRequired {
+            farm_id: "x".into(),
+            display_name: "x".into(),
+            usage_tracking_resource: khs_cfn::deadline::budget::UsageTrackingResource::new("x")
+                .into(),
+            approximate_dollar_limit: 1.0f64.into(),
+            actions: Vec::new().into(),
+            schedule: khs_cfn::deadline::budget::BudgetSchedule::new(
+                khs_cfn::deadline::budget::FixedBudgetSchedule::new(
+                    khs_cfn::deadline::budget::FixedBudgetScheduleRequired {
+                        end_time: "x".into(),
+                        start_time: "x".into(),
+                    },
+                ),
+            )
+            .into(),
+        });
         check(
             &r,
             "AWS::Deadline::Budget",
@@ -5978,7 +6777,13 @@ mod deadline {
 
     #[test]
     fn fleet_with_required_properties() {
-        let r = khs_cfn::deadline::fleet::Fleet::new(serde_json::json!({}), "x", "x", 1i64, "x");
+        let r = khs_cfn::deadline::fleet::Fleet::new(khs_cfn::deadline::fleet::FleetRequired {
+            configuration: serde_json::json!({}).into(),
+            display_name: "x".into(),
+            farm_id: "x".into(),
+            max_worker_count: 1i64.into(),
+            role_arn: "x".into(),
+        });
         check(
             &r,
             "AWS::Deadline::Fleet",
@@ -5995,9 +6800,12 @@ mod deadline {
     #[test]
     fn license_endpoint_with_required_properties() {
         let r = khs_cfn::deadline::license_endpoint::LicenseEndpoint::new(
-            khs_core::value::List::<String>::Literal(vec!["x".into()]),
-            khs_core::value::List::<String>::Literal(vec!["x".into()]),
-            "x",
+            khs_cfn::deadline::license_endpoint::LicenseEndpointRequired {
+                security_group_ids: khs_core::value::List::<String>::Literal(vec!["x".into()])
+                    .into(),
+                subnet_ids: khs_core::value::List::<String>::Literal(vec!["x".into()]).into(),
+                vpc_id: "x".into(),
+            },
         );
         check(
             &r,
@@ -6008,7 +6816,12 @@ mod deadline {
 
     #[test]
     fn limit_with_required_properties() {
-        let r = khs_cfn::deadline::limit::Limit::new("x", "x", 1i64, "x");
+        let r = khs_cfn::deadline::limit::Limit::new(khs_cfn::deadline::limit::LimitRequired {
+            amount_requirement_name: "x".into(),
+            display_name: "x".into(),
+            max_count: 1i64.into(),
+            farm_id: "x".into(),
+        });
         check(
             &r,
             "AWS::Deadline::Limit",
@@ -6024,7 +6837,13 @@ mod deadline {
 
     #[test]
     fn monitor_with_required_properties() {
-        let r = khs_cfn::deadline::monitor::Monitor::new("x", "x", "x", "x");
+        let r =
+            khs_cfn::deadline::monitor::Monitor::new(khs_cfn::deadline::monitor::MonitorRequired {
+                display_name: "x".into(),
+                identity_center_instance_arn: "x".into(),
+                role_arn: "x".into(),
+                subdomain: "x".into(),
+            });
         check(
             &r,
             "AWS::Deadline::Monitor",
@@ -6039,18 +6858,24 @@ mod deadline {
 
     #[test]
     fn queue_with_required_properties() {
-        let r = khs_cfn::deadline::queue::Queue::new("x", "x");
+        let r = khs_cfn::deadline::queue::Queue::new(khs_cfn::deadline::queue::QueueRequired {
+            display_name: "x".into(),
+            farm_id: "x".into(),
+        });
         check(&r, "AWS::Deadline::Queue", &["DisplayName", "FarmId"]);
     }
 
     #[test]
     fn queue_environment_with_required_properties() {
         let r = khs_cfn::deadline::queue_environment::QueueEnvironment::new(
-            "x",
-            "x",
-            1i64,
-            "x",
-            khs_cfn::deadline::queue_environment::EnvironmentTemplateType::Json,
+            khs_cfn::deadline::queue_environment::QueueEnvironmentRequired {
+                farm_id: "x".into(),
+                queue_id: "x".into(),
+                priority: 1i64.into(),
+                template: "x".into(),
+                template_type: khs_cfn::deadline::queue_environment::EnvironmentTemplateType::Json
+                    .into(),
+            },
         );
         check(
             &r,
@@ -6061,8 +6886,13 @@ mod deadline {
 
     #[test]
     fn queue_fleet_association_with_required_properties() {
-        let r =
-            khs_cfn::deadline::queue_fleet_association::QueueFleetAssociation::new("x", "x", "x");
+        let r = khs_cfn::deadline::queue_fleet_association::QueueFleetAssociation::new(
+            khs_cfn::deadline::queue_fleet_association::QueueFleetAssociationRequired {
+                farm_id: "x".into(),
+                fleet_id: "x".into(),
+                queue_id: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::Deadline::QueueFleetAssociation",
@@ -6072,8 +6902,13 @@ mod deadline {
 
     #[test]
     fn queue_limit_association_with_required_properties() {
-        let r =
-            khs_cfn::deadline::queue_limit_association::QueueLimitAssociation::new("x", "x", "x");
+        let r = khs_cfn::deadline::queue_limit_association::QueueLimitAssociation::new(
+            khs_cfn::deadline::queue_limit_association::QueueLimitAssociationRequired {
+                farm_id: "x".into(),
+                limit_id: "x".into(),
+                queue_id: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::Deadline::QueueLimitAssociation",
@@ -6084,9 +6919,13 @@ mod deadline {
     #[test]
     fn storage_profile_with_required_properties() {
         let r = khs_cfn::deadline::storage_profile::StorageProfile::new(
-            "x",
-            "x",
-            khs_cfn::deadline::storage_profile::StorageProfileOperatingSystemFamily::Windows,
+            khs_cfn::deadline::storage_profile::StorageProfileRequired {
+                display_name: "x".into(),
+                farm_id: "x".into(),
+                os_family:
+                    khs_cfn::deadline::storage_profile::StorageProfileOperatingSystemFamily::Windows
+                        .into(),
+            },
         );
         check(
             &r,
@@ -6097,7 +6936,10 @@ mod deadline {
 
     #[test]
     fn worker_with_required_properties() {
-        let r = khs_cfn::deadline::worker::Worker::new("x", "x");
+        let r = khs_cfn::deadline::worker::Worker::new(khs_cfn::deadline::worker::WorkerRequired {
+            farm_id: "x".into(),
+            fleet_id: "x".into(),
+        });
         check(&r, "AWS::Deadline::Worker", &["FarmId", "FleetId"]);
     }
 }
@@ -6114,7 +6956,13 @@ mod detective {
 
     #[test]
     fn member_invitation_with_required_properties() {
-        let r = khs_cfn::detective::member_invitation::MemberInvitation::new("x", "x", "x");
+        let r = khs_cfn::detective::member_invitation::MemberInvitation::new(
+            khs_cfn::detective::member_invitation::MemberInvitationRequired {
+                graph_arn: "x".into(),
+                member_id: "x".into(),
+                member_email_address: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::Detective::MemberInvitation",
@@ -6141,7 +6989,11 @@ mod devopsagent {
 
     #[test]
     fn asset_with_required_properties() {
-        let r = khs_cfn::devopsagent::asset::Asset::new("x", "x");
+        let r =
+            khs_cfn::devopsagent::asset::Asset::new(khs_cfn::devopsagent::asset::AssetRequired {
+                agent_space_id: "x".into(),
+                asset_type: "x".into(),
+            });
         check(
             &r,
             "AWS::DevOpsAgent::Asset",
@@ -6151,8 +7003,13 @@ mod devopsagent {
 
     #[test]
     fn association_with_required_properties() {
-        let r =
-            khs_cfn::devopsagent::association::Association::new("x", "x", serde_json::json!({}));
+        let r = khs_cfn::devopsagent::association::Association::new(
+            khs_cfn::devopsagent::association::AssociationRequired {
+                agent_space_id: "x".into(),
+                service_id: "x".into(),
+                configuration: serde_json::json!({}).into(),
+            },
+        );
         check(
             &r,
             "AWS::DevOpsAgent::Association",
@@ -6236,7 +7093,13 @@ mod directconnect {
 
     #[test]
     fn connection_with_required_properties() {
-        let r = khs_cfn::directconnect::connection::Connection::new("x", "x", "x");
+        let r = khs_cfn::directconnect::connection::Connection::new(
+            khs_cfn::directconnect::connection::ConnectionRequired {
+                bandwidth: "x".into(),
+                connection_name: "x".into(),
+                location: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::DirectConnect::Connection",
@@ -6256,7 +7119,7 @@ mod directconnect {
 
     #[test]
     fn direct_connect_gateway_association_with_required_properties() {
-        let r = khs_cfn::directconnect::direct_connect_gateway_association::DirectConnectGatewayAssociation::new("x", "x");
+        let r = khs_cfn::directconnect::direct_connect_gateway_association::DirectConnectGatewayAssociation::new(khs_cfn::directconnect::direct_connect_gateway_association::DirectConnectGatewayAssociationRequired { direct_connect_gateway_id: "x".into(), associated_gateway_id: "x".into() });
         check(
             &r,
             "AWS::DirectConnect::DirectConnectGatewayAssociation",
@@ -6266,7 +7129,11 @@ mod directconnect {
 
     #[test]
     fn lag_with_required_properties() {
-        let r = khs_cfn::directconnect::lag::Lag::new("x", "x", "x");
+        let r = khs_cfn::directconnect::lag::Lag::new(khs_cfn::directconnect::lag::LagRequired {
+            lag_name: "x".into(),
+            location: "x".into(),
+            connections_bandwidth: "x".into(),
+        });
         check(
             &r,
             "AWS::DirectConnect::Lag",
@@ -6277,10 +7144,12 @@ mod directconnect {
     #[test]
     fn private_virtual_interface_with_required_properties() {
         let r = khs_cfn::directconnect::private_virtual_interface::PrivateVirtualInterface::new(
-            Vec::new(),
-            "x",
-            "x",
-            1i64,
+            khs_cfn::directconnect::private_virtual_interface::PrivateVirtualInterfaceRequired {
+                bgp_peers: Vec::new().into(),
+                connection_id: "x".into(),
+                virtual_interface_name: "x".into(),
+                vlan: 1i64.into(),
+            },
         );
         check(
             &r,
@@ -6292,10 +7161,12 @@ mod directconnect {
     #[test]
     fn public_virtual_interface_with_required_properties() {
         let r = khs_cfn::directconnect::public_virtual_interface::PublicVirtualInterface::new(
-            Vec::new(),
-            "x",
-            "x",
-            1i64,
+            khs_cfn::directconnect::public_virtual_interface::PublicVirtualInterfaceRequired {
+                bgp_peers: Vec::new().into(),
+                connection_id: "x".into(),
+                virtual_interface_name: "x".into(),
+                vlan: 1i64.into(),
+            },
         );
         check(
             &r,
@@ -6307,11 +7178,13 @@ mod directconnect {
     #[test]
     fn transit_virtual_interface_with_required_properties() {
         let r = khs_cfn::directconnect::transit_virtual_interface::TransitVirtualInterface::new(
-            Vec::new(),
-            "x",
-            "x",
-            "x",
-            1i64,
+            khs_cfn::directconnect::transit_virtual_interface::TransitVirtualInterfaceRequired {
+                bgp_peers: Vec::new().into(),
+                connection_id: "x".into(),
+                direct_connect_gateway_id: "x".into(),
+                virtual_interface_name: "x".into(),
+                vlan: 1i64.into(),
+            },
         );
         check(
             &r,
@@ -6389,9 +7262,12 @@ mod dms {
     #[test]
     fn data_migration_with_required_properties() {
         let r = khs_cfn::dms::data_migration::DataMigration::new(
-            khs_cfn::dms::data_migration::DataMigrationType::FullLoad,
-            "x",
-            "x",
+            khs_cfn::dms::data_migration::DataMigrationRequired {
+                data_migration_type: khs_cfn::dms::data_migration::DataMigrationType::FullLoad
+                    .into(),
+                migration_project_identifier: "x".into(),
+                service_access_role_arn: "x".into(),
+            },
         );
         check(
             &r,
@@ -6414,7 +7290,10 @@ mod dms {
 
     #[test]
     fn endpoint_with_required_properties() {
-        let r = khs_cfn::dms::endpoint::Endpoint::new("x", "x");
+        let r = khs_cfn::dms::endpoint::Endpoint::new(khs_cfn::dms::endpoint::EndpointRequired {
+            endpoint_type: "x".into(),
+            engine_name: "x".into(),
+        });
         check(&r, "AWS::DMS::Endpoint", &["EndpointType", "EngineName"]);
     }
 
@@ -6439,12 +7318,15 @@ mod dms {
     #[test]
     fn replication_config_with_required_properties() {
         let r = khs_cfn::dms::replication_config::ReplicationConfig::new(
-            "x",
-            "x",
-            "x",
-            khs_cfn::dms::replication_config::ReplicationType::FullLoad,
-            khs_cfn::dms::replication_config::ComputeConfig::new(1i64),
-            serde_json::json!({}),
+            khs_cfn::dms::replication_config::ReplicationConfigRequired {
+                replication_config_identifier: "x".into(),
+                source_endpoint_arn: "x".into(),
+                target_endpoint_arn: "x".into(),
+                replication_type: khs_cfn::dms::replication_config::ReplicationType::FullLoad
+                    .into(),
+                compute_config: khs_cfn::dms::replication_config::ComputeConfig::new(1i64).into(),
+                table_mappings: serde_json::json!({}).into(),
+            },
         );
         check(
             &r,
@@ -6486,11 +7368,13 @@ mod dms {
     #[test]
     fn replication_task_with_required_properties() {
         let r = khs_cfn::dms::replication_task::ReplicationTask::new(
-            "x",
-            "x",
-            khs_cfn::dms::replication_task::MigrationType::FullLoad,
-            "x",
-            "x",
+            khs_cfn::dms::replication_task::ReplicationTaskRequired {
+                table_mappings: "x".into(),
+                source_endpoint_arn: "x".into(),
+                migration_type: khs_cfn::dms::replication_task::MigrationType::FullLoad.into(),
+                target_endpoint_arn: "x".into(),
+                replication_instance_arn: "x".into(),
+            },
         );
         check(
             &r,
@@ -6519,9 +7403,11 @@ mod docdb {
     #[test]
     fn db_cluster_parameter_group_with_required_properties() {
         let r = khs_cfn::docdb::db_cluster_parameter_group::DbClusterParameterGroup::new(
-            "x",
-            "x",
-            serde_json::json!({}),
+            khs_cfn::docdb::db_cluster_parameter_group::DbClusterParameterGroupRequired {
+                family: "x".into(),
+                description: "x".into(),
+                parameters: serde_json::json!({}).into(),
+            },
         );
         check(
             &r,
@@ -6532,7 +7418,12 @@ mod docdb {
 
     #[test]
     fn db_instance_with_required_properties() {
-        let r = khs_cfn::docdb::db_instance::DbInstance::new("x", "x");
+        let r = khs_cfn::docdb::db_instance::DbInstance::new(
+            khs_cfn::docdb::db_instance::DbInstanceRequired {
+                db_instance_class: "x".into(),
+                db_cluster_identifier: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::DocDB::DBInstance",
@@ -6576,7 +7467,15 @@ mod docdbelastic {
 
     #[test]
     fn cluster_with_required_properties() {
-        let r = khs_cfn::docdbelastic::cluster::Cluster::new("x", "x", 1i64, 1i64, "x");
+        let r = khs_cfn::docdbelastic::cluster::Cluster::new(
+            khs_cfn::docdbelastic::cluster::ClusterRequired {
+                cluster_name: "x".into(),
+                admin_user_name: "x".into(),
+                shard_capacity: 1i64.into(),
+                shard_count: 1i64.into(),
+                auth_type: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::DocDBElastic::Cluster",
@@ -6592,7 +7491,12 @@ mod docdbelastic {
 
     #[test]
     fn cluster_snapshot_with_required_properties() {
-        let r = khs_cfn::docdbelastic::cluster_snapshot::ClusterSnapshot::new("x", "x");
+        let r = khs_cfn::docdbelastic::cluster_snapshot::ClusterSnapshot::new(
+            khs_cfn::docdbelastic::cluster_snapshot::ClusterSnapshotRequired {
+                cluster_arn: "x".into(),
+                snapshot_name: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::DocDBElastic::ClusterSnapshot",
@@ -6644,7 +7548,13 @@ mod drs {
 
     #[test]
     fn source_network_with_required_properties() {
-        let r = khs_cfn::drs::source_network::SourceNetwork::new("x", "x", "x");
+        let r = khs_cfn::drs::source_network::SourceNetwork::new(
+            khs_cfn::drs::source_network::SourceNetworkRequired {
+                vpc_id: "x".into(),
+                origin_account_id: "x".into(),
+                origin_region: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::DRS::SourceNetwork",
@@ -6740,8 +7650,12 @@ mod ec2 {
 
     #[test]
     fn client_vpn_authorization_rule_with_required_properties() {
-        let r =
-            khs_cfn::ec2::client_vpn_authorization_rule::ClientVpnAuthorizationRule::new("x", "x");
+        let r = khs_cfn::ec2::client_vpn_authorization_rule::ClientVpnAuthorizationRule::new(
+            khs_cfn::ec2::client_vpn_authorization_rule::ClientVpnAuthorizationRuleRequired {
+                client_vpn_endpoint_id: "x".into(),
+                target_network_cidr: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::EC2::ClientVpnAuthorizationRule",
@@ -6769,7 +7683,12 @@ mod ec2 {
 
     #[test]
     fn client_vpn_route_with_required_properties() {
-        let r = khs_cfn::ec2::client_vpn_route::ClientVpnRoute::new("x", "x");
+        let r = khs_cfn::ec2::client_vpn_route::ClientVpnRoute::new(
+            khs_cfn::ec2::client_vpn_route::ClientVpnRouteRequired {
+                client_vpn_endpoint_id: "x".into(),
+                destination_cidr_block: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::EC2::ClientVpnRoute",
@@ -6789,7 +7708,12 @@ mod ec2 {
 
     #[test]
     fn customer_gateway_with_required_properties() {
-        let r = khs_cfn::ec2::customer_gateway::CustomerGateway::new("x", "x");
+        let r = khs_cfn::ec2::customer_gateway::CustomerGateway::new(
+            khs_cfn::ec2::customer_gateway::CustomerGatewayRequired {
+                ip_address: "x".into(),
+                type_: "x".into(),
+            },
+        );
         check(&r, "AWS::EC2::CustomerGateway", &["IpAddress", "Type"]);
     }
 
@@ -6832,7 +7756,7 @@ mod ec2 {
 
     #[test]
     fn enclave_certificate_iam_role_association_with_required_properties() {
-        let r = khs_cfn::ec2::enclave_certificate_iam_role_association::EnclaveCertificateIamRoleAssociation::new("x", "x");
+        let r = khs_cfn::ec2::enclave_certificate_iam_role_association::EnclaveCertificateIamRoleAssociation::new(khs_cfn::ec2::enclave_certificate_iam_role_association::EnclaveCertificateIamRoleAssociationRequired { certificate_arn: "x".into(), role_arn: "x".into() });
         check(
             &r,
             "AWS::EC2::EnclaveCertificateIamRoleAssociation",
@@ -6858,7 +7782,10 @@ mod ec2 {
     #[test]
     fn gateway_route_table_association_with_required_properties() {
         let r = khs_cfn::ec2::gateway_route_table_association::GatewayRouteTableAssociation::new(
-            "x", "x",
+            khs_cfn::ec2::gateway_route_table_association::GatewayRouteTableAssociationRequired {
+                route_table_id: "x".into(),
+                gateway_id: "x".into(),
+            },
         );
         check(
             &r,
@@ -6887,7 +7814,10 @@ mod ec2 {
 
     #[test]
     fn ipam_pool_with_required_properties() {
-        let r = khs_cfn::ec2::ipam_pool::IpamPool::new("x", "x");
+        let r = khs_cfn::ec2::ipam_pool::IpamPool::new(khs_cfn::ec2::ipam_pool::IpamPoolRequired {
+            ipam_scope_id: "x".into(),
+            address_family: "x".into(),
+        });
         check(&r, "AWS::EC2::IPAMPool", &["IpamScopeId", "AddressFamily"]);
     }
 
@@ -6908,7 +7838,12 @@ mod ec2 {
     #[test]
     fn ipam_prefix_list_resolver_target_with_required_properties() {
         let r = khs_cfn::ec2::ipam_prefix_list_resolver_target::IpamPrefixListResolverTarget::new(
-            "x", "x", "x", true,
+            khs_cfn::ec2::ipam_prefix_list_resolver_target::IpamPrefixListResolverTargetRequired {
+                ipam_prefix_list_resolver_id: "x".into(),
+                prefix_list_id: "x".into(),
+                prefix_list_region: "x".into(),
+                track_latest_version: true.into(),
+            },
         );
         check(
             &r,
@@ -6930,7 +7865,7 @@ mod ec2 {
 
     #[test]
     fn ipam_resource_discovery_association_with_required_properties() {
-        let r = khs_cfn::ec2::ipam_resource_discovery_association::IpamResourceDiscoveryAssociation::new("x", "x");
+        let r = khs_cfn::ec2::ipam_resource_discovery_association::IpamResourceDiscoveryAssociation::new(khs_cfn::ec2::ipam_resource_discovery_association::IpamResourceDiscoveryAssociationRequired { ipam_id: "x".into(), ipam_resource_discovery_id: "x".into() });
         check(
             &r,
             "AWS::EC2::IPAMResourceDiscoveryAssociation",
@@ -6977,7 +7912,10 @@ mod ec2 {
     #[test]
     fn ip_pool_route_table_association_with_required_properties() {
         let r = khs_cfn::ec2::ip_pool_route_table_association::IpPoolRouteTableAssociation::new(
-            "x", "x",
+            khs_cfn::ec2::ip_pool_route_table_association::IpPoolRouteTableAssociationRequired {
+                public_ipv4_pool: "x".into(),
+                route_table_id: "x".into(),
+            },
         );
         check(
             &r,
@@ -6998,12 +7936,7 @@ mod ec2 {
 
     #[test]
     fn ipam_internet_registry_association_with_required_properties() {
-        let r =
-            khs_cfn::ec2::ipam_internet_registry_association::IpamInternetRegistryAssociation::new(
-                "x",
-                khs_cfn::ec2::ipam_internet_registry_association::Rir::Ripe,
-                "x",
-            );
+        let r = khs_cfn::ec2::ipam_internet_registry_association::IpamInternetRegistryAssociation::new(khs_cfn::ec2::ipam_internet_registry_association::IpamInternetRegistryAssociationRequired { ipam_id: "x".into(), rir: khs_cfn::ec2::ipam_internet_registry_association::Rir::Ripe.into(), organization_handle: "x".into() });
         check(
             &r,
             "AWS::EC2::IpamInternetRegistryAssociation",
@@ -7039,7 +7972,7 @@ mod ec2 {
 
     #[test]
     fn local_gateway_route_table_vpc_association_with_required_properties() {
-        let r = khs_cfn::ec2::local_gateway_route_table_vpc_association::LocalGatewayRouteTableVpcAssociation::new("x", "x");
+        let r = khs_cfn::ec2::local_gateway_route_table_vpc_association::LocalGatewayRouteTableVpcAssociation::new(khs_cfn::ec2::local_gateway_route_table_vpc_association::LocalGatewayRouteTableVpcAssociationRequired { local_gateway_route_table_id: "x".into(), vpc_id: "x".into() });
         check(
             &r,
             "AWS::EC2::LocalGatewayRouteTableVPCAssociation",
@@ -7049,7 +7982,7 @@ mod ec2 {
 
     #[test]
     fn local_gateway_route_table_virtual_interface_group_association_with_required_properties() {
-        let r = khs_cfn::ec2::local_gateway_route_table_virtual_interface_group_association::LocalGatewayRouteTableVirtualInterfaceGroupAssociation::new("x", "x");
+        let r = khs_cfn::ec2::local_gateway_route_table_virtual_interface_group_association::LocalGatewayRouteTableVirtualInterfaceGroupAssociation::new(khs_cfn::ec2::local_gateway_route_table_virtual_interface_group_association::LocalGatewayRouteTableVirtualInterfaceGroupAssociationRequired { local_gateway_route_table_id: "x".into(), local_gateway_virtual_interface_group_id: "x".into() });
         check(
             &r,
             "AWS::EC2::LocalGatewayRouteTableVirtualInterfaceGroupAssociation",
@@ -7063,7 +7996,13 @@ mod ec2 {
     #[test]
     fn local_gateway_virtual_interface_with_required_properties() {
         let r = khs_cfn::ec2::local_gateway_virtual_interface::LocalGatewayVirtualInterface::new(
-            "x", "x", 1i64, "x", "x",
+            khs_cfn::ec2::local_gateway_virtual_interface::LocalGatewayVirtualInterfaceRequired {
+                outpost_lag_id: "x".into(),
+                local_gateway_virtual_interface_group_id: "x".into(),
+                vlan: 1i64.into(),
+                local_address: "x".into(),
+                peer_address: "x".into(),
+            },
         );
         check(
             &r,
@@ -7102,7 +8041,14 @@ mod ec2 {
 
     #[test]
     fn network_acl_entry_with_required_properties() {
-        let r = khs_cfn::ec2::network_acl_entry::NetworkAclEntry::new("x", "x", 1i64, 1i64);
+        let r = khs_cfn::ec2::network_acl_entry::NetworkAclEntry::new(
+            khs_cfn::ec2::network_acl_entry::NetworkAclEntryRequired {
+                network_acl_id: "x".into(),
+                rule_action: "x".into(),
+                rule_number: 1i64.into(),
+                protocol: 1i64.into(),
+            },
+        );
         check(
             &r,
             "AWS::EC2::NetworkAclEntry",
@@ -7154,7 +8100,11 @@ mod ec2 {
     #[test]
     fn network_interface_attachment_with_required_properties() {
         let r = khs_cfn::ec2::network_interface_attachment::NetworkInterfaceAttachment::new(
-            "x", "x", "x",
+            khs_cfn::ec2::network_interface_attachment::NetworkInterfaceAttachmentRequired {
+                device_index: "x".into(),
+                instance_id: "x".into(),
+                network_interface_id: "x".into(),
+            },
         );
         check(
             &r,
@@ -7166,7 +8116,11 @@ mod ec2 {
     #[test]
     fn network_interface_permission_with_required_properties() {
         let r = khs_cfn::ec2::network_interface_permission::NetworkInterfacePermission::new(
-            "x", "x", "x",
+            khs_cfn::ec2::network_interface_permission::NetworkInterfacePermissionRequired {
+                aws_account_id: "x".into(),
+                network_interface_id: "x".into(),
+                permission: "x".into(),
+            },
         );
         check(
             &r,
@@ -7177,7 +8131,7 @@ mod ec2 {
 
     #[test]
     fn network_performance_metric_subscription_with_required_properties() {
-        let r = khs_cfn::ec2::network_performance_metric_subscription::NetworkPerformanceMetricSubscription::new("x", "x", "x", "x");
+        let r = khs_cfn::ec2::network_performance_metric_subscription::NetworkPerformanceMetricSubscription::new(khs_cfn::ec2::network_performance_metric_subscription::NetworkPerformanceMetricSubscriptionRequired { source: "x".into(), destination: "x".into(), metric: "x".into(), statistic: "x".into() });
         check(
             &r,
             "AWS::EC2::NetworkPerformanceMetricSubscription",
@@ -7218,7 +8172,12 @@ mod ec2 {
 
     #[test]
     fn route_server_association_with_required_properties() {
-        let r = khs_cfn::ec2::route_server_association::RouteServerAssociation::new("x", "x");
+        let r = khs_cfn::ec2::route_server_association::RouteServerAssociation::new(
+            khs_cfn::ec2::route_server_association::RouteServerAssociationRequired {
+                route_server_id: "x".into(),
+                vpc_id: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::EC2::RouteServerAssociation",
@@ -7228,7 +8187,12 @@ mod ec2 {
 
     #[test]
     fn route_server_endpoint_with_required_properties() {
-        let r = khs_cfn::ec2::route_server_endpoint::RouteServerEndpoint::new("x", "x");
+        let r = khs_cfn::ec2::route_server_endpoint::RouteServerEndpoint::new(
+            khs_cfn::ec2::route_server_endpoint::RouteServerEndpointRequired {
+                route_server_id: "x".into(),
+                subnet_id: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::EC2::RouteServerEndpoint",
@@ -7239,9 +8203,11 @@ mod ec2 {
     #[test]
     fn route_server_peer_with_required_properties() {
         let r = khs_cfn::ec2::route_server_peer::RouteServerPeer::new(
-            "x",
-            "x",
-            khs_cfn::ec2::route_server_peer::BgpOptions::new(),
+            khs_cfn::ec2::route_server_peer::RouteServerPeerRequired {
+                route_server_endpoint_id: "x".into(),
+                peer_address: "x".into(),
+                bgp_options: khs_cfn::ec2::route_server_peer::BgpOptions::new().into(),
+            },
         );
         check(
             &r,
@@ -7252,7 +8218,12 @@ mod ec2 {
 
     #[test]
     fn route_server_propagation_with_required_properties() {
-        let r = khs_cfn::ec2::route_server_propagation::RouteServerPropagation::new("x", "x");
+        let r = khs_cfn::ec2::route_server_propagation::RouteServerPropagation::new(
+            khs_cfn::ec2::route_server_propagation::RouteServerPropagationRequired {
+                route_server_id: "x".into(),
+                route_table_id: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::EC2::RouteServerPropagation",
@@ -7287,7 +8258,12 @@ mod ec2 {
 
     #[test]
     fn security_group_egress_with_required_properties() {
-        let r = khs_cfn::ec2::security_group_egress::SecurityGroupEgress::new("x", "x");
+        let r = khs_cfn::ec2::security_group_egress::SecurityGroupEgress::new(
+            khs_cfn::ec2::security_group_egress::SecurityGroupEgressRequired {
+                ip_protocol: "x".into(),
+                group_id: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::EC2::SecurityGroupEgress",
@@ -7304,7 +8280,10 @@ mod ec2 {
     #[test]
     fn security_group_vpc_association_with_required_properties() {
         let r = khs_cfn::ec2::security_group_vpc_association::SecurityGroupVpcAssociation::new(
-            "x", "x",
+            khs_cfn::ec2::security_group_vpc_association::SecurityGroupVpcAssociationRequired {
+                group_id: "x".into(),
+                vpc_id: "x".into(),
+            },
         );
         check(
             &r,
@@ -7355,9 +8334,12 @@ mod ec2 {
     #[test]
     fn subnet_cidr_reservation_with_required_properties() {
         let r = khs_cfn::ec2::subnet_cidr_reservation::SubnetCidrReservation::new(
-            "x",
-            "x",
-            khs_cfn::ec2::subnet_cidr_reservation::ReservationType::Prefix,
+            khs_cfn::ec2::subnet_cidr_reservation::SubnetCidrReservationRequired {
+                subnet_id: "x".into(),
+                cidr: "x".into(),
+                reservation_type: khs_cfn::ec2::subnet_cidr_reservation::ReservationType::Prefix
+                    .into(),
+            },
         );
         check(
             &r,
@@ -7369,7 +8351,10 @@ mod ec2 {
     #[test]
     fn subnet_network_acl_association_with_required_properties() {
         let r = khs_cfn::ec2::subnet_network_acl_association::SubnetNetworkAclAssociation::new(
-            "x", "x",
+            khs_cfn::ec2::subnet_network_acl_association::SubnetNetworkAclAssociationRequired {
+                network_acl_id: "x".into(),
+                subnet_id: "x".into(),
+            },
         );
         check(
             &r,
@@ -7381,7 +8366,10 @@ mod ec2 {
     #[test]
     fn subnet_route_table_association_with_required_properties() {
         let r = khs_cfn::ec2::subnet_route_table_association::SubnetRouteTableAssociation::new(
-            "x", "x",
+            khs_cfn::ec2::subnet_route_table_association::SubnetRouteTableAssociationRequired {
+                route_table_id: "x".into(),
+                subnet_id: "x".into(),
+            },
         );
         check(
             &r,
@@ -7399,7 +8387,14 @@ mod ec2 {
     #[test]
     fn traffic_mirror_filter_rule_with_required_properties() {
         let r = khs_cfn::ec2::traffic_mirror_filter_rule::TrafficMirrorFilterRule::new(
-            "x", "x", 1i64, "x", "x", "x",
+            khs_cfn::ec2::traffic_mirror_filter_rule::TrafficMirrorFilterRuleRequired {
+                rule_action: "x".into(),
+                source_cidr_block: "x".into(),
+                rule_number: 1i64.into(),
+                destination_cidr_block: "x".into(),
+                traffic_mirror_filter_id: "x".into(),
+                traffic_direction: "x".into(),
+            },
         );
         check(
             &r,
@@ -7417,8 +8412,14 @@ mod ec2 {
 
     #[test]
     fn traffic_mirror_session_with_required_properties() {
-        let r =
-            khs_cfn::ec2::traffic_mirror_session::TrafficMirrorSession::new("x", "x", 1i64, "x");
+        let r = khs_cfn::ec2::traffic_mirror_session::TrafficMirrorSession::new(
+            khs_cfn::ec2::traffic_mirror_session::TrafficMirrorSessionRequired {
+                network_interface_id: "x".into(),
+                traffic_mirror_filter_id: "x".into(),
+                session_number: 1i64.into(),
+                traffic_mirror_target_id: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::EC2::TrafficMirrorSession",
@@ -7446,9 +8447,11 @@ mod ec2 {
     #[test]
     fn transit_gateway_attachment_with_required_properties() {
         let r = khs_cfn::ec2::transit_gateway_attachment::TransitGatewayAttachment::new(
-            "x",
-            khs_core::value::List::<String>::Literal(vec!["x".into()]),
-            "x",
+            khs_cfn::ec2::transit_gateway_attachment::TransitGatewayAttachmentRequired {
+                vpc_id: "x".into(),
+                subnet_ids: khs_core::value::List::<String>::Literal(vec!["x".into()]).into(),
+                transit_gateway_id: "x".into(),
+            },
         );
         check(
             &r,
@@ -7524,7 +8527,7 @@ mod ec2 {
 
     #[test]
     fn transit_gateway_multicast_domain_association_with_required_properties() {
-        let r = khs_cfn::ec2::transit_gateway_multicast_domain_association::TransitGatewayMulticastDomainAssociation::new("x", "x", "x");
+        let r = khs_cfn::ec2::transit_gateway_multicast_domain_association::TransitGatewayMulticastDomainAssociation::new(khs_cfn::ec2::transit_gateway_multicast_domain_association::TransitGatewayMulticastDomainAssociationRequired { transit_gateway_multicast_domain_id: "x".into(), transit_gateway_attachment_id: "x".into(), subnet_id: "x".into() });
         check(
             &r,
             "AWS::EC2::TransitGatewayMulticastDomainAssociation",
@@ -7538,7 +8541,7 @@ mod ec2 {
 
     #[test]
     fn transit_gateway_multicast_group_member_with_required_properties() {
-        let r = khs_cfn::ec2::transit_gateway_multicast_group_member::TransitGatewayMulticastGroupMember::new("x", "x", "x");
+        let r = khs_cfn::ec2::transit_gateway_multicast_group_member::TransitGatewayMulticastGroupMember::new(khs_cfn::ec2::transit_gateway_multicast_group_member::TransitGatewayMulticastGroupMemberRequired { group_ip_address: "x".into(), network_interface_id: "x".into(), transit_gateway_multicast_domain_id: "x".into() });
         check(
             &r,
             "AWS::EC2::TransitGatewayMulticastGroupMember",
@@ -7552,7 +8555,7 @@ mod ec2 {
 
     #[test]
     fn transit_gateway_multicast_group_source_with_required_properties() {
-        let r = khs_cfn::ec2::transit_gateway_multicast_group_source::TransitGatewayMulticastGroupSource::new("x", "x", "x");
+        let r = khs_cfn::ec2::transit_gateway_multicast_group_source::TransitGatewayMulticastGroupSource::new(khs_cfn::ec2::transit_gateway_multicast_group_source::TransitGatewayMulticastGroupSourceRequired { transit_gateway_multicast_domain_id: "x".into(), network_interface_id: "x".into(), group_ip_address: "x".into() });
         check(
             &r,
             "AWS::EC2::TransitGatewayMulticastGroupSource",
@@ -7566,10 +8569,7 @@ mod ec2 {
 
     #[test]
     fn transit_gateway_peering_attachment_with_required_properties() {
-        let r =
-            khs_cfn::ec2::transit_gateway_peering_attachment::TransitGatewayPeeringAttachment::new(
-                "x", "x", "x", "x",
-            );
+        let r = khs_cfn::ec2::transit_gateway_peering_attachment::TransitGatewayPeeringAttachment::new(khs_cfn::ec2::transit_gateway_peering_attachment::TransitGatewayPeeringAttachmentRequired { transit_gateway_id: "x".into(), peer_transit_gateway_id: "x".into(), peer_account_id: "x".into(), peer_region: "x".into() });
         check(
             &r,
             "AWS::EC2::TransitGatewayPeeringAttachment",
@@ -7594,7 +8594,7 @@ mod ec2 {
 
     #[test]
     fn transit_gateway_policy_table_association_with_required_properties() {
-        let r = khs_cfn::ec2::transit_gateway_policy_table_association::TransitGatewayPolicyTableAssociation::new("x", "x");
+        let r = khs_cfn::ec2::transit_gateway_policy_table_association::TransitGatewayPolicyTableAssociation::new(khs_cfn::ec2::transit_gateway_policy_table_association::TransitGatewayPolicyTableAssociationRequired { transit_gateway_policy_table_id: "x".into(), transit_gateway_attachment_id: "x".into() });
         check(
             &r,
             "AWS::EC2::TransitGatewayPolicyTableAssociation",
@@ -7604,13 +8604,7 @@ mod ec2 {
 
     #[test]
     fn transit_gateway_policy_table_entry_with_required_properties() {
-        let r =
-            khs_cfn::ec2::transit_gateway_policy_table_entry::TransitGatewayPolicyTableEntry::new(
-                "x",
-                "x",
-                khs_cfn::ec2::transit_gateway_policy_table_entry::TransitGatewayPolicyRule::new(),
-                "x",
-            );
+        let r = khs_cfn::ec2::transit_gateway_policy_table_entry::TransitGatewayPolicyTableEntry::new(khs_cfn::ec2::transit_gateway_policy_table_entry::TransitGatewayPolicyTableEntryRequired { transit_gateway_policy_table_id: "x".into(), policy_rule_number: "x".into(), policy_rule: khs_cfn::ec2::transit_gateway_policy_table_entry::TransitGatewayPolicyRule::new().into(), target_route_table_id: "x".into() });
         check(
             &r,
             "AWS::EC2::TransitGatewayPolicyTableEntry",
@@ -7625,7 +8619,12 @@ mod ec2 {
 
     #[test]
     fn transit_gateway_route_with_required_properties() {
-        let r = khs_cfn::ec2::transit_gateway_route::TransitGatewayRoute::new("x", "x");
+        let r = khs_cfn::ec2::transit_gateway_route::TransitGatewayRoute::new(
+            khs_cfn::ec2::transit_gateway_route::TransitGatewayRouteRequired {
+                transit_gateway_route_table_id: "x".into(),
+                destination_cidr_block: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::EC2::TransitGatewayRoute",
@@ -7645,7 +8644,7 @@ mod ec2 {
 
     #[test]
     fn transit_gateway_route_table_association_with_required_properties() {
-        let r = khs_cfn::ec2::transit_gateway_route_table_association::TransitGatewayRouteTableAssociation::new("x", "x");
+        let r = khs_cfn::ec2::transit_gateway_route_table_association::TransitGatewayRouteTableAssociation::new(khs_cfn::ec2::transit_gateway_route_table_association::TransitGatewayRouteTableAssociationRequired { transit_gateway_route_table_id: "x".into(), transit_gateway_attachment_id: "x".into() });
         check(
             &r,
             "AWS::EC2::TransitGatewayRouteTableAssociation",
@@ -7655,7 +8654,7 @@ mod ec2 {
 
     #[test]
     fn transit_gateway_route_table_propagation_with_required_properties() {
-        let r = khs_cfn::ec2::transit_gateway_route_table_propagation::TransitGatewayRouteTablePropagation::new("x", "x");
+        let r = khs_cfn::ec2::transit_gateway_route_table_propagation::TransitGatewayRouteTablePropagation::new(khs_cfn::ec2::transit_gateway_route_table_propagation::TransitGatewayRouteTablePropagationRequired { transit_gateway_route_table_id: "x".into(), transit_gateway_attachment_id: "x".into() });
         check(
             &r,
             "AWS::EC2::TransitGatewayRouteTablePropagation",
@@ -7666,9 +8665,11 @@ mod ec2 {
     #[test]
     fn transit_gateway_vpc_attachment_with_required_properties() {
         let r = khs_cfn::ec2::transit_gateway_vpc_attachment::TransitGatewayVpcAttachment::new(
-            khs_core::value::List::<String>::Literal(vec!["x".into()]),
-            "x",
-            "x",
+            khs_cfn::ec2::transit_gateway_vpc_attachment::TransitGatewayVpcAttachmentRequired {
+                subnet_ids: khs_core::value::List::<String>::Literal(vec!["x".into()]).into(),
+                vpc_id: "x".into(),
+                transit_gateway_id: "x".into(),
+            },
         );
         check(
             &r,
@@ -7711,7 +8712,12 @@ mod ec2 {
 
     #[test]
     fn vpcdhcp_options_association_with_required_properties() {
-        let r = khs_cfn::ec2::vpcdhcp_options_association::VpcdhcpOptionsAssociation::new("x", "x");
+        let r = khs_cfn::ec2::vpcdhcp_options_association::VpcdhcpOptionsAssociation::new(
+            khs_cfn::ec2::vpcdhcp_options_association::VpcdhcpOptionsAssociationRequired {
+                vpc_id: "x".into(),
+                dhcp_options_id: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::EC2::VPCDHCPOptionsAssociation",
@@ -7766,7 +8772,12 @@ mod ec2 {
 
     #[test]
     fn vpc_peering_connection_with_required_properties() {
-        let r = khs_cfn::ec2::vpc_peering_connection::VpcPeeringConnection::new("x", "x");
+        let r = khs_cfn::ec2::vpc_peering_connection::VpcPeeringConnection::new(
+            khs_cfn::ec2::vpc_peering_connection::VpcPeeringConnectionRequired {
+                vpc_id: "x".into(),
+                peer_vpc_id: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::EC2::VPCPeeringConnection",
@@ -7782,7 +8793,12 @@ mod ec2 {
 
     #[test]
     fn vpn_connection_with_required_properties() {
-        let r = khs_cfn::ec2::vpn_connection::VpnConnection::new("x", "x");
+        let r = khs_cfn::ec2::vpn_connection::VpnConnection::new(
+            khs_cfn::ec2::vpn_connection::VpnConnectionRequired {
+                type_: "x".into(),
+                customer_gateway_id: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::EC2::VPNConnection",
@@ -7792,7 +8808,12 @@ mod ec2 {
 
     #[test]
     fn vpn_connection_route_with_required_properties() {
-        let r = khs_cfn::ec2::vpn_connection_route::VpnConnectionRoute::new("x", "x");
+        let r = khs_cfn::ec2::vpn_connection_route::VpnConnectionRoute::new(
+            khs_cfn::ec2::vpn_connection_route::VpnConnectionRouteRequired {
+                destination_cidr_block: "x".into(),
+                vpn_connection_id: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::EC2::VPNConnectionRoute",
@@ -7870,7 +8891,12 @@ mod ec2 {
 
     #[test]
     fn volume_attachment_with_required_properties() {
-        let r = khs_cfn::ec2::volume_attachment::VolumeAttachment::new("x", "x");
+        let r = khs_cfn::ec2::volume_attachment::VolumeAttachment::new(
+            khs_cfn::ec2::volume_attachment::VolumeAttachmentRequired {
+                volume_id: "x".into(),
+                instance_id: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::EC2::VolumeAttachment",
@@ -8007,13 +9033,14 @@ mod ecs {
 
     #[test]
     fn gateway_with_required_properties() {
-        let r = khs_cfn::ecs::gateway::Gateway::new(
-            "x",
-            "x",
-            khs_cfn::ecs::gateway::GatewayConfiguration::new(
+        let r = khs_cfn::ecs::gateway::Gateway::new(khs_cfn::ecs::gateway::GatewayRequired {
+            gateway_name: "x".into(),
+            infrastructure_role_arn: "x".into(),
+            configuration: khs_cfn::ecs::gateway::GatewayConfiguration::new(
                 khs_cfn::ecs::gateway::HostSharedAlbConfiguration::new(),
-            ),
-        );
+            )
+            .into(),
+        });
         check(
             &r,
             "AWS::ECS::Gateway",
@@ -8023,8 +9050,12 @@ mod ecs {
 
     #[test]
     fn gateway_cluster_associations_with_required_properties() {
-        let r =
-            khs_cfn::ecs::gateway_cluster_associations::GatewayClusterAssociations::new("x", "x");
+        let r = khs_cfn::ecs::gateway_cluster_associations::GatewayClusterAssociations::new(
+            khs_cfn::ecs::gateway_cluster_associations::GatewayClusterAssociationsRequired {
+                gateway: "x".into(),
+                cluster: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::ECS::GatewayClusterAssociations",
@@ -8034,7 +9065,13 @@ mod ecs {
 
     #[test]
     fn primary_task_set_with_required_properties() {
-        let r = khs_cfn::ecs::primary_task_set::PrimaryTaskSet::new("x", "x", "x");
+        let r = khs_cfn::ecs::primary_task_set::PrimaryTaskSet::new(
+            khs_cfn::ecs::primary_task_set::PrimaryTaskSetRequired {
+                cluster: "x".into(),
+                service: "x".into(),
+                task_set_id: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::ECS::PrimaryTaskSet",
@@ -8056,7 +9093,11 @@ mod ecs {
 
     #[test]
     fn task_set_with_required_properties() {
-        let r = khs_cfn::ecs::task_set::TaskSet::new("x", "x", "x");
+        let r = khs_cfn::ecs::task_set::TaskSet::new(khs_cfn::ecs::task_set::TaskSetRequired {
+            cluster: "x".into(),
+            service: "x".into(),
+            task_definition: "x".into(),
+        });
         check(
             &r,
             "AWS::ECS::TaskSet",
@@ -8084,9 +9125,11 @@ mod efs {
     #[test]
     fn mount_target_with_required_properties() {
         let r = khs_cfn::efs::mount_target::MountTarget::new(
-            "x",
-            khs_core::value::List::<String>::Literal(vec!["x".into()]),
-            "x",
+            khs_cfn::efs::mount_target::MountTargetRequired {
+                file_system_id: "x".into(),
+                security_groups: khs_core::value::List::<String>::Literal(vec!["x".into()]).into(),
+                subnet_id: "x".into(),
+            },
         );
         check(
             &r,
@@ -8102,7 +9145,12 @@ mod eks {
 
     #[test]
     fn access_entry_with_required_properties() {
-        let r = khs_cfn::eks::access_entry::AccessEntry::new("x", "x");
+        let r = khs_cfn::eks::access_entry::AccessEntry::new(
+            khs_cfn::eks::access_entry::AccessEntryRequired {
+                principal_arn: "x".into(),
+                cluster_name: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::EKS::AccessEntry",
@@ -8112,18 +9160,24 @@ mod eks {
 
     #[test]
     fn addon_with_required_properties() {
-        let r = khs_cfn::eks::addon::Addon::new("x", "x");
+        let r = khs_cfn::eks::addon::Addon::new(khs_cfn::eks::addon::AddonRequired {
+            cluster_name: "x".into(),
+            addon_name: "x".into(),
+        });
         check(&r, "AWS::EKS::Addon", &["ClusterName", "AddonName"]);
     }
 
     #[test]
     fn capability_with_required_properties() {
         let r = khs_cfn::eks::capability::Capability::new(
-            "x",
-            "x",
-            khs_cfn::eks::capability::CapabilityType::Argocd,
-            "x",
-            khs_cfn::eks::capability::DeletePropagationPolicy::Retain,
+            khs_cfn::eks::capability::CapabilityRequired {
+                cluster_name: "x".into(),
+                capability_name: "x".into(),
+                type_: khs_cfn::eks::capability::CapabilityType::Argocd.into(),
+                role_arn: "x".into(),
+                delete_propagation_policy:
+                    khs_cfn::eks::capability::DeletePropagationPolicy::Retain.into(),
+            },
         );
         check(
             &r,
@@ -8157,7 +9211,13 @@ mod eks {
 
     #[test]
     fn fargate_profile_with_required_properties() {
-        let r = khs_cfn::eks::fargate_profile::FargateProfile::new("x", "x", Vec::new());
+        let r = khs_cfn::eks::fargate_profile::FargateProfile::new(
+            khs_cfn::eks::fargate_profile::FargateProfileRequired {
+                cluster_name: "x".into(),
+                pod_execution_role_arn: "x".into(),
+                selectors: Vec::new().into(),
+            },
+        );
         check(
             &r,
             "AWS::EKS::FargateProfile",
@@ -8180,11 +9240,12 @@ mod eks {
 
     #[test]
     fn nodegroup_with_required_properties() {
-        let r = khs_cfn::eks::nodegroup::Nodegroup::new(
-            "x",
-            "x",
-            khs_core::value::List::<String>::Literal(vec!["x".into()]),
-        );
+        let r =
+            khs_cfn::eks::nodegroup::Nodegroup::new(khs_cfn::eks::nodegroup::NodegroupRequired {
+                cluster_name: "x".into(),
+                node_role: "x".into(),
+                subnets: khs_core::value::List::<String>::Literal(vec!["x".into()]).into(),
+            });
         check(
             &r,
             "AWS::EKS::Nodegroup",
@@ -8194,8 +9255,14 @@ mod eks {
 
     #[test]
     fn pod_identity_association_with_required_properties() {
-        let r =
-            khs_cfn::eks::pod_identity_association::PodIdentityAssociation::new("x", "x", "x", "x");
+        let r = khs_cfn::eks::pod_identity_association::PodIdentityAssociation::new(
+            khs_cfn::eks::pod_identity_association::PodIdentityAssociationRequired {
+                cluster_name: "x".into(),
+                role_arn: "x".into(),
+                namespace: "x".into(),
+                service_account: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::EKS::PodIdentityAssociation",
@@ -8210,7 +9277,13 @@ mod elasticache {
 
     #[test]
     fn cache_cluster_with_required_properties() {
-        let r = khs_cfn::elasticache::cache_cluster::CacheCluster::new("x", 1i64, "x");
+        let r = khs_cfn::elasticache::cache_cluster::CacheCluster::new(
+            khs_cfn::elasticache::cache_cluster::CacheClusterRequired {
+                cache_node_type: "x".into(),
+                num_cache_nodes: 1i64.into(),
+                engine: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::ElastiCache::CacheCluster",
@@ -8227,7 +9300,12 @@ mod elasticache {
 
     #[test]
     fn parameter_group_with_required_properties() {
-        let r = khs_cfn::elasticache::parameter_group::ParameterGroup::new("x", "x");
+        let r = khs_cfn::elasticache::parameter_group::ParameterGroup::new(
+            khs_cfn::elasticache::parameter_group::ParameterGroupRequired {
+                description: "x".into(),
+                cache_parameter_group_family: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::ElastiCache::ParameterGroup",
@@ -8253,7 +9331,12 @@ mod elasticache {
 
     #[test]
     fn security_group_ingress_with_required_properties() {
-        let r = khs_cfn::elasticache::security_group_ingress::SecurityGroupIngress::new("x", "x");
+        let r = khs_cfn::elasticache::security_group_ingress::SecurityGroupIngress::new(
+            khs_cfn::elasticache::security_group_ingress::SecurityGroupIngressRequired {
+                ec2_security_group_name: "x".into(),
+                cache_security_group_name: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::ElastiCache::SecurityGroupIngress",
@@ -8263,7 +9346,12 @@ mod elasticache {
 
     #[test]
     fn serverless_cache_with_required_properties() {
-        let r = khs_cfn::elasticache::serverless_cache::ServerlessCache::new("x", "x");
+        let r = khs_cfn::elasticache::serverless_cache::ServerlessCache::new(
+            khs_cfn::elasticache::serverless_cache::ServerlessCacheRequired {
+                serverless_cache_name: "x".into(),
+                engine: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::ElastiCache::ServerlessCache",
@@ -8273,8 +9361,12 @@ mod elasticache {
 
     #[test]
     fn serverless_cache_snapshot_with_required_properties() {
-        let r =
-            khs_cfn::elasticache::serverless_cache_snapshot::ServerlessCacheSnapshot::new("x", "x");
+        let r = khs_cfn::elasticache::serverless_cache_snapshot::ServerlessCacheSnapshot::new(
+            khs_cfn::elasticache::serverless_cache_snapshot::ServerlessCacheSnapshotRequired {
+                serverless_cache_snapshot_name: "x".into(),
+                serverless_cache_name: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::ElastiCache::ServerlessCacheSnapshot",
@@ -8303,11 +9395,11 @@ mod elasticache {
 
     #[test]
     fn user_with_required_properties() {
-        let r = khs_cfn::elasticache::user::User::new(
-            "x",
-            "x",
-            khs_cfn::elasticache::user::Engine::Redis,
-        );
+        let r = khs_cfn::elasticache::user::User::new(khs_cfn::elasticache::user::UserRequired {
+            user_id: "x".into(),
+            user_name: "x".into(),
+            engine: khs_cfn::elasticache::user::Engine::Redis.into(),
+        });
         check(
             &r,
             "AWS::ElastiCache::User",
@@ -8494,12 +9586,12 @@ mod emr {
 
     #[test]
     fn cluster_with_required_properties() {
-        let r = khs_cfn::emr::cluster::Cluster::new(
-            khs_cfn::emr::cluster::JobFlowInstancesConfig::new(),
-            "x",
-            "x",
-            "x",
-        );
+        let r = khs_cfn::emr::cluster::Cluster::new(khs_cfn::emr::cluster::ClusterRequired {
+            instances: khs_cfn::emr::cluster::JobFlowInstancesConfig::new().into(),
+            service_role: "x".into(),
+            job_flow_role: "x".into(),
+            name: "x".into(),
+        });
         check(
             &r,
             "AWS::EMR::Cluster",
@@ -8509,7 +9601,12 @@ mod emr {
 
     #[test]
     fn instance_fleet_config_with_required_properties() {
-        let r = khs_cfn::emr::instance_fleet_config::InstanceFleetConfig::new("x", "x");
+        let r = khs_cfn::emr::instance_fleet_config::InstanceFleetConfig::new(
+            khs_cfn::emr::instance_fleet_config::InstanceFleetConfigRequired {
+                instance_fleet_type: "x".into(),
+                cluster_id: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::EMR::InstanceFleetConfig",
@@ -8519,7 +9616,14 @@ mod emr {
 
     #[test]
     fn instance_group_config_with_required_properties() {
-        let r = khs_cfn::emr::instance_group_config::InstanceGroupConfig::new("x", 1i64, "x", "x");
+        let r = khs_cfn::emr::instance_group_config::InstanceGroupConfig::new(
+            khs_cfn::emr::instance_group_config::InstanceGroupConfigRequired {
+                job_flow_id: "x".into(),
+                instance_count: 1i64.into(),
+                instance_role: "x".into(),
+                instance_type: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::EMR::InstanceGroupConfig",
@@ -8540,12 +9644,12 @@ mod emr {
 
     #[test]
     fn step_with_required_properties() {
-        let r = khs_cfn::emr::step::Step::new(
-            "x",
-            khs_cfn::emr::step::HadoopJarStepConfig::new("x"),
-            "x",
-            "x",
-        );
+        let r = khs_cfn::emr::step::Step::new(khs_cfn::emr::step::StepRequired {
+            job_flow_id: "x".into(),
+            hadoop_jar_step: khs_cfn::emr::step::HadoopJarStepConfig::new("x").into(),
+            action_on_failure: "x".into(),
+            name: "x".into(),
+        });
         check(
             &r,
             "AWS::EMR::Step",
@@ -8555,16 +9659,16 @@ mod emr {
 
     #[test]
     fn studio_with_required_properties() {
-        let r = khs_cfn::emr::studio::Studio::new(
-            khs_cfn::emr::studio::AuthMode::Sso,
-            "x",
-            "x",
-            "x",
-            khs_core::value::List::<String>::Literal(vec!["x".into()]),
-            "x",
-            "x",
-            "x",
-        );
+        let r = khs_cfn::emr::studio::Studio::new(khs_cfn::emr::studio::StudioRequired {
+            auth_mode: khs_cfn::emr::studio::AuthMode::Sso.into(),
+            engine_security_group_id: "x".into(),
+            name: "x".into(),
+            service_role: "x".into(),
+            subnet_ids: khs_core::value::List::<String>::Literal(vec!["x".into()]).into(),
+            vpc_id: "x".into(),
+            workspace_security_group_id: "x".into(),
+            default_s3_location: "x".into(),
+        });
         check(
             &r,
             "AWS::EMR::Studio",
@@ -8584,10 +9688,12 @@ mod emr {
     #[test]
     fn studio_session_mapping_with_required_properties() {
         let r = khs_cfn::emr::studio_session_mapping::StudioSessionMapping::new(
-            "x",
-            "x",
-            khs_cfn::emr::studio_session_mapping::IdentityType::User,
-            "x",
+            khs_cfn::emr::studio_session_mapping::StudioSessionMappingRequired {
+                studio_id: "x".into(),
+                identity_name: "x".into(),
+                identity_type: khs_cfn::emr::studio_session_mapping::IdentityType::User.into(),
+                session_policy_arn: "x".into(),
+            },
         );
         check(
             &r,
@@ -8614,7 +9720,14 @@ mod emrcontainers {
 
     #[test]
     fn endpoint_with_required_properties() {
-        let r = khs_cfn::emrcontainers::endpoint::Endpoint::new("x", "x", "x", "x");
+        let r = khs_cfn::emrcontainers::endpoint::Endpoint::new(
+            khs_cfn::emrcontainers::endpoint::EndpointRequired {
+                virtual_cluster_id: "x".into(),
+                type_: "x".into(),
+                release_label: "x".into(),
+                execution_role_arn: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::EMRContainers::Endpoint",
@@ -8632,9 +9745,11 @@ mod emrcontainers {
         let r = khs_cfn::emrcontainers::job_template::JobTemplate::new(
             "x",
             khs_cfn::emrcontainers::job_template::JobTemplateData::new(
-                "x",
-                khs_cfn::emrcontainers::job_template::JobDriver::new(),
-                "x",
+                khs_cfn::emrcontainers::job_template::JobTemplateDataRequired {
+                    execution_role_arn: "x".into(),
+                    job_driver: khs_cfn::emrcontainers::job_template::JobDriver::new().into(),
+                    release_label: "x".into(),
+                },
             ),
         );
         check(
@@ -8682,7 +9797,12 @@ mod emrserverless {
 
     #[test]
     fn application_with_required_properties() {
-        let r = khs_cfn::emrserverless::application::Application::new("x", "x");
+        let r = khs_cfn::emrserverless::application::Application::new(
+            khs_cfn::emrserverless::application::ApplicationRequired {
+                release_label: "x".into(),
+                type_: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::EMRServerless::Application",
@@ -8698,10 +9818,14 @@ mod entityresolution {
     #[test]
     fn id_mapping_workflow_with_required_properties() {
         let r = khs_cfn::entityresolution::id_mapping_workflow::IdMappingWorkflow::new(
-            "x",
-            Vec::new(),
-            khs_cfn::entityresolution::id_mapping_workflow::IdMappingTechniques::new(),
-            "x",
+            khs_cfn::entityresolution::id_mapping_workflow::IdMappingWorkflowRequired {
+                workflow_name: "x".into(),
+                input_source_config: Vec::new().into(),
+                id_mapping_techniques:
+                    khs_cfn::entityresolution::id_mapping_workflow::IdMappingTechniques::new()
+                        .into(),
+                role_arn: "x".into(),
+            },
         );
         check(
             &r,
@@ -8731,11 +9855,14 @@ mod entityresolution {
     #[test]
     fn matching_workflow_with_required_properties() {
         let r = khs_cfn::entityresolution::matching_workflow::MatchingWorkflow::new(
-            "x",
-            Vec::new(),
-            Vec::new(),
-            khs_cfn::entityresolution::matching_workflow::ResolutionTechniques::new(),
-            "x",
+            khs_cfn::entityresolution::matching_workflow::MatchingWorkflowRequired {
+                workflow_name: "x".into(),
+                input_source_config: Vec::new().into(),
+                output_source_config: Vec::new().into(),
+                resolution_techniques:
+                    khs_cfn::entityresolution::matching_workflow::ResolutionTechniques::new().into(),
+                role_arn: "x".into(),
+            },
         );
         check(
             &r,
@@ -8752,7 +9879,12 @@ mod entityresolution {
 
     #[test]
     fn policy_statement_with_required_properties() {
-        let r = khs_cfn::entityresolution::policy_statement::PolicyStatement::new("x", "x");
+        let r = khs_cfn::entityresolution::policy_statement::PolicyStatement::new(
+            khs_cfn::entityresolution::policy_statement::PolicyStatementRequired {
+                arn: "x".into(),
+                statement_id: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::EntityResolution::PolicyStatement",
@@ -8778,9 +9910,11 @@ mod events {
     #[test]
     fn api_destination_with_required_properties() {
         let r = khs_cfn::events::api_destination::ApiDestination::new(
-            "x",
-            "x",
-            khs_cfn::events::api_destination::HttpMethod::Get,
+            khs_cfn::events::api_destination::ApiDestinationRequired {
+                connection_arn: "x".into(),
+                invocation_endpoint: "x".into(),
+                http_method: khs_cfn::events::api_destination::HttpMethod::Get.into(),
+            },
         );
         check(
             &r,
@@ -8867,7 +10001,13 @@ mod eventschemas {
 
     #[test]
     fn schema_with_required_properties() {
-        let r = khs_cfn::eventschemas::schema::Schema::new("x", "x", "x");
+        let r = khs_cfn::eventschemas::schema::Schema::new(
+            khs_cfn::eventschemas::schema::SchemaRequired {
+                type_: "x".into(),
+                content: "x".into(),
+                registry_name: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::EventSchemas::Schema",
@@ -8889,9 +10029,12 @@ mod eventsv2 {
     #[test]
     fn event_source_with_required_properties() {
         let r = khs_cfn::eventsv2::event_source::EventSource::new(
-            "x",
-            "x",
-            khs_cfn::eventsv2::event_source::EventSourceConfiguration::new(),
+            khs_cfn::eventsv2::event_source::EventSourceRequired {
+                name: "x".into(),
+                event_bus_arn: "x".into(),
+                configuration: khs_cfn::eventsv2::event_source::EventSourceConfiguration::new()
+                    .into(),
+            },
         );
         check(
             &r,
@@ -8913,9 +10056,17 @@ mod eventsv2 {
     #[test]
     fn subscriber_with_required_properties() {
         let r = khs_cfn::eventsv2::subscriber::Subscriber::new(
-            "x",
-            "x",
-            khs_cfn::eventsv2::subscriber::InvokeConfiguration::new("x", "x"),
+            khs_cfn::eventsv2::subscriber::SubscriberRequired {
+                name: "x".into(),
+                event_bus_arn: "x".into(),
+                invoke_configuration: khs_cfn::eventsv2::subscriber::InvokeConfiguration::new(
+                    khs_cfn::eventsv2::subscriber::InvokeConfigurationRequired {
+                        role_arn: "x".into(),
+                        target_arn: "x".into(),
+                    },
+                )
+                .into(),
+            },
         );
         check(
             &r,
@@ -8932,11 +10083,14 @@ mod evidently {
     #[test]
     fn experiment_with_required_properties() {
         let r = khs_cfn::evidently::experiment::Experiment::new(
-            "x",
-            "x",
-            Vec::new(),
-            Vec::new(),
-            khs_cfn::evidently::experiment::OnlineAbConfigObject::new(),
+            khs_cfn::evidently::experiment::ExperimentRequired {
+                name: "x".into(),
+                project: "x".into(),
+                treatments: Vec::new().into(),
+                metric_goals: Vec::new().into(),
+                online_ab_config: khs_cfn::evidently::experiment::OnlineAbConfigObject::new()
+                    .into(),
+            },
         );
         check(
             &r,
@@ -8953,7 +10107,13 @@ mod evidently {
 
     #[test]
     fn feature_with_required_properties() {
-        let r = khs_cfn::evidently::feature::Feature::new("x", "x", Vec::new());
+        let r = khs_cfn::evidently::feature::Feature::new(
+            khs_cfn::evidently::feature::FeatureRequired {
+                name: "x".into(),
+                project: "x".into(),
+                variations: Vec::new().into(),
+            },
+        );
         check(
             &r,
             "AWS::Evidently::Feature",
@@ -8963,7 +10123,13 @@ mod evidently {
 
     #[test]
     fn launch_with_required_properties() {
-        let r = khs_cfn::evidently::launch::Launch::new("x", "x", Vec::new(), Vec::new());
+        let r =
+            khs_cfn::evidently::launch::Launch::new(khs_cfn::evidently::launch::LaunchRequired {
+                name: "x".into(),
+                project: "x".into(),
+                groups: Vec::new().into(),
+                scheduled_splits_config: Vec::new().into(),
+            });
         check(
             &r,
             "AWS::Evidently::Launch",
@@ -8991,10 +10157,12 @@ mod evs {
     #[test]
     fn environment_with_required_properties() {
         let r = khs_cfn::evs::environment::Environment::new(
-            "x",
-            "x",
-            khs_cfn::evs::environment::VcfVersion::Vcf5_2_1,
-            true,
+            khs_cfn::evs::environment::EnvironmentRequired {
+                vpc_id: "x".into(),
+                service_access_subnet_id: "x".into(),
+                vcf_version: khs_cfn::evs::environment::VcfVersion::Vcf5_2_1.into(),
+                terms_accepted: true.into(),
+            },
         );
         check(
             &r,
@@ -9027,10 +10195,12 @@ mod fis {
     #[test]
     fn experiment_template_with_required_properties() {
         let r = khs_cfn::fis::experiment_template::ExperimentTemplate::new(
-            "x",
-            Vec::new(),
-            std::collections::BTreeMap::new(),
-            "x",
+            khs_cfn::fis::experiment_template::ExperimentTemplateRequired {
+                description: "x".into(),
+                stop_conditions: Vec::new().into(),
+                targets: std::collections::BTreeMap::new().into(),
+                role_arn: "x".into(),
+            },
         );
         check(
             &r,
@@ -9042,7 +10212,11 @@ mod fis {
     #[test]
     fn target_account_configuration_with_required_properties() {
         let r = khs_cfn::fis::target_account_configuration::TargetAccountConfiguration::new(
-            "x", "x", "x",
+            khs_cfn::fis::target_account_configuration::TargetAccountConfigurationRequired {
+                experiment_template_id: "x".into(),
+                account_id: "x".into(),
+                role_arn: "x".into(),
+            },
         );
         check(
             &r,
@@ -9064,7 +10238,12 @@ mod fms {
 
     #[test]
     fn notification_channel_with_required_properties() {
-        let r = khs_cfn::fms::notification_channel::NotificationChannel::new("x", "x");
+        let r = khs_cfn::fms::notification_channel::NotificationChannel::new(
+            khs_cfn::fms::notification_channel::NotificationChannelRequired {
+                sns_role_name: "x".into(),
+                sns_topic_arn: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::FMS::NotificationChannel",
@@ -9074,14 +10253,15 @@ mod fms {
 
     #[test]
     fn policy_with_required_properties() {
-        let r = khs_cfn::fms::policy::Policy::new(
-            true,
-            "x",
-            true,
-            khs_cfn::fms::policy::SecurityServicePolicyData::new(
+        let r = khs_cfn::fms::policy::Policy::new(khs_cfn::fms::policy::PolicyRequired {
+            exclude_resource_tags: true.into(),
+            policy_name: "x".into(),
+            remediation_enabled: true.into(),
+            security_service_policy_data: khs_cfn::fms::policy::SecurityServicePolicyData::new(
                 khs_cfn::fms::policy::PolicyType::Waf,
-            ),
-        );
+            )
+            .into(),
+        });
         check(
             &r,
             "AWS::FMS::Policy",
@@ -9210,10 +10390,12 @@ mod frauddetector {
     #[test]
     fn variable_with_required_properties() {
         let r = khs_cfn::frauddetector::variable::Variable::new(
-            khs_cfn::frauddetector::variable::DataType::String,
-            khs_cfn::frauddetector::variable::DataSource::Event,
-            "x",
-            "x",
+            khs_cfn::frauddetector::variable::VariableRequired {
+                data_type: khs_cfn::frauddetector::variable::DataType::String.into(),
+                data_source: khs_cfn::frauddetector::variable::DataSource::Event.into(),
+                default_value: "x".into(),
+                name: "x".into(),
+            },
         );
         check(
             &r,
@@ -9236,7 +10418,11 @@ mod fsx {
     #[test]
     fn data_repository_association_with_required_properties() {
         let r = khs_cfn::fsx::data_repository_association::DataRepositoryAssociation::new(
-            "x", "x", "x",
+            khs_cfn::fsx::data_repository_association::DataRepositoryAssociationRequired {
+                file_system_id: "x".into(),
+                file_system_path: "x".into(),
+                data_repository_path: "x".into(),
+            },
         );
         check(
             &r,
@@ -9285,13 +10471,21 @@ mod fsx {
 
     #[test]
     fn snapshot_with_required_properties() {
-        let r = khs_cfn::fsx::snapshot::Snapshot::new("x", "x");
+        let r = khs_cfn::fsx::snapshot::Snapshot::new(khs_cfn::fsx::snapshot::SnapshotRequired {
+            volume_id: "x".into(),
+            name: "x".into(),
+        });
         check(&r, "AWS::FSx::Snapshot", &["VolumeId", "Name"]);
     }
 
     #[test]
     fn storage_virtual_machine_with_required_properties() {
-        let r = khs_cfn::fsx::storage_virtual_machine::StorageVirtualMachine::new("x", "x");
+        let r = khs_cfn::fsx::storage_virtual_machine::StorageVirtualMachine::new(
+            khs_cfn::fsx::storage_virtual_machine::StorageVirtualMachineRequired {
+                file_system_id: "x".into(),
+                name: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::FSx::StorageVirtualMachine",
@@ -9353,7 +10547,13 @@ mod gamelift {
 
     #[test]
     fn game_server_group_with_required_properties() {
-        let r = khs_cfn::gamelift::game_server_group::GameServerGroup::new("x", Vec::new(), "x");
+        let r = khs_cfn::gamelift::game_server_group::GameServerGroup::new(
+            khs_cfn::gamelift::game_server_group::GameServerGroupRequired {
+                game_server_group_name: "x".into(),
+                instance_definitions: Vec::new().into(),
+                role_arn: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::GameLift::GameServerGroup",
@@ -9376,7 +10576,12 @@ mod gamelift {
     #[test]
     fn matchmaking_configuration_with_required_properties() {
         let r = khs_cfn::gamelift::matchmaking_configuration::MatchmakingConfiguration::new(
-            true, "x", 1i64, "x",
+            khs_cfn::gamelift::matchmaking_configuration::MatchmakingConfigurationRequired {
+                acceptance_required: true.into(),
+                name: "x".into(),
+                request_timeout_seconds: 1i64.into(),
+                rule_set_name: "x".into(),
+            },
         );
         check(
             &r,
@@ -9392,7 +10597,12 @@ mod gamelift {
 
     #[test]
     fn matchmaking_rule_set_with_required_properties() {
-        let r = khs_cfn::gamelift::matchmaking_rule_set::MatchmakingRuleSet::new("x", "x");
+        let r = khs_cfn::gamelift::matchmaking_rule_set::MatchmakingRuleSet::new(
+            khs_cfn::gamelift::matchmaking_rule_set::MatchmakingRuleSetRequired {
+                name: "x".into(),
+                rule_set_body: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::GameLift::MatchmakingRuleSet",
@@ -9403,7 +10613,11 @@ mod gamelift {
     #[test]
     fn script_with_required_properties() {
         let r = khs_cfn::gamelift::script::Script::new(khs_cfn::gamelift::script::S3Location::new(
-            "x", "x", "x",
+            khs_cfn::gamelift::script::S3LocationRequired {
+                bucket: "x".into(),
+                key: "x".into(),
+                role_arn: "x".into(),
+            },
         ));
         check(&r, "AWS::GameLift::Script", &["StorageLocation"]);
     }
@@ -9432,7 +10646,12 @@ mod globalaccelerator {
 
     #[test]
     fn endpoint_group_with_required_properties() {
-        let r = khs_cfn::globalaccelerator::endpoint_group::EndpointGroup::new("x", "x");
+        let r = khs_cfn::globalaccelerator::endpoint_group::EndpointGroup::new(
+            khs_cfn::globalaccelerator::endpoint_group::EndpointGroupRequired {
+                listener_arn: "x".into(),
+                endpoint_group_region: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::GlobalAccelerator::EndpointGroup",
@@ -9461,7 +10680,11 @@ mod glue {
 
     #[test]
     fn blueprint_with_required_properties() {
-        let r = khs_cfn::glue::blueprint::Blueprint::new("x", "x");
+        let r =
+            khs_cfn::glue::blueprint::Blueprint::new(khs_cfn::glue::blueprint::BlueprintRequired {
+                name: "x".into(),
+                blueprint_location: "x".into(),
+            });
         check(&r, "AWS::Glue::Blueprint", &["Name", "BlueprintLocation"]);
     }
 
@@ -9560,7 +10783,13 @@ mod glue {
 
     #[test]
     fn integration_with_required_properties() {
-        let r = khs_cfn::glue::integration::Integration::new("x", "x", "x");
+        let r = khs_cfn::glue::integration::Integration::new(
+            khs_cfn::glue::integration::IntegrationRequired {
+                integration_name: "x".into(),
+                source_arn: "x".into(),
+                target_arn: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::Glue::Integration",
@@ -9600,14 +10829,16 @@ mod glue {
 
     #[test]
     fn partition_with_required_properties() {
-        let r = khs_cfn::glue::partition::Partition::new(
-            "x",
-            "x",
-            "x",
-            khs_cfn::glue::partition::PartitionInput::new(
-                khs_core::value::List::<String>::Literal(vec!["x".into()]),
-            ),
-        );
+        let r =
+            khs_cfn::glue::partition::Partition::new(khs_cfn::glue::partition::PartitionRequired {
+                table_name: "x".into(),
+                database_name: "x".into(),
+                catalog_id: "x".into(),
+                partition_input: khs_cfn::glue::partition::PartitionInput::new(
+                    khs_core::value::List::<String>::Literal(vec!["x".into()]),
+                )
+                .into(),
+            });
         check(
             &r,
             "AWS::Glue::Partition",
@@ -9650,7 +10881,13 @@ mod glue {
 
     #[test]
     fn schema_version_metadata_with_required_properties() {
-        let r = khs_cfn::glue::schema_version_metadata::SchemaVersionMetadata::new("x", "x", "x");
+        let r = khs_cfn::glue::schema_version_metadata::SchemaVersionMetadata::new(
+            khs_cfn::glue::schema_version_metadata::SchemaVersionMetadataRequired {
+                schema_version_id: "x".into(),
+                key: "x".into(),
+                value: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::Glue::SchemaVersionMetadata",
@@ -9673,28 +10910,35 @@ mod glue {
 
     #[test]
     fn session_with_required_properties() {
-        let r = khs_cfn::glue::session::Session::new(
-            "x",
-            "x",
-            khs_cfn::glue::session::SessionCommand::new(),
-        );
+        let r = khs_cfn::glue::session::Session::new(khs_cfn::glue::session::SessionRequired {
+            id: "x".into(),
+            role: "x".into(),
+            command: khs_cfn::glue::session::SessionCommand::new().into(),
+        });
         check(&r, "AWS::Glue::Session", &["Id", "Role", "Command"]);
     }
 
     #[test]
     fn table_with_required_properties() {
-        let r = khs_cfn::glue::table::Table::new("x", "x");
+        let r = khs_cfn::glue::table::Table::new(khs_cfn::glue::table::TableRequired {
+            database_name: "x".into(),
+            catalog_id: "x".into(),
+        });
         check(&r, "AWS::Glue::Table", &["DatabaseName", "CatalogId"]);
     }
 
     #[test]
     fn table_optimizer_with_required_properties() {
         let r = khs_cfn::glue::table_optimizer::TableOptimizer::new(
-            "x",
-            khs_cfn::glue::table_optimizer::Type::Compaction,
-            "x",
-            khs_cfn::glue::table_optimizer::TableOptimizerConfiguration::new(true, "x"),
-            "x",
+            khs_cfn::glue::table_optimizer::TableOptimizerRequired {
+                table_name: "x".into(),
+                type_: khs_cfn::glue::table_optimizer::Type::Compaction.into(),
+                database_name: "x".into(),
+                table_optimizer_configuration:
+                    khs_cfn::glue::table_optimizer::TableOptimizerConfiguration::new(true, "x")
+                        .into(),
+                catalog_id: "x".into(),
+            },
         );
         check(
             &r,
@@ -9726,7 +10970,12 @@ mod glue {
 
     #[test]
     fn user_defined_function_with_required_properties() {
-        let r = khs_cfn::glue::user_defined_function::UserDefinedFunction::new("x", "x");
+        let r = khs_cfn::glue::user_defined_function::UserDefinedFunction::new(
+            khs_cfn::glue::user_defined_function::UserDefinedFunctionRequired {
+                database_name: "x".into(),
+                function_name: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::Glue::UserDefinedFunction",
@@ -9957,10 +11206,12 @@ mod groundstation {
     #[test]
     fn mission_profile_with_required_properties() {
         let r = khs_cfn::groundstation::mission_profile::MissionProfile::new(
-            "x",
-            1i64,
-            Vec::new(),
-            "x",
+            khs_cfn::groundstation::mission_profile::MissionProfileRequired {
+                name: "x".into(),
+                minimum_viable_contact_duration_seconds: 1i64.into(),
+                dataflow_edges: Vec::new().into(),
+                tracking_config_arn: "x".into(),
+            },
         );
         check(
             &r,
@@ -9997,11 +11248,12 @@ mod guardduty {
 
     #[test]
     fn filter_with_required_properties() {
-        let r = khs_cfn::guardduty::filter::Filter::new(
-            "x",
-            "x",
-            khs_cfn::guardduty::filter::FindingCriteria::new(),
-        );
+        let r =
+            khs_cfn::guardduty::filter::Filter::new(khs_cfn::guardduty::filter::FilterRequired {
+                detector_id: "x".into(),
+                name: "x".into(),
+                finding_criteria: khs_cfn::guardduty::filter::FindingCriteria::new().into(),
+            });
         check(
             &r,
             "AWS::GuardDuty::Filter",
@@ -10035,7 +11287,11 @@ mod guardduty {
 
     #[test]
     fn master_with_required_properties() {
-        let r = khs_cfn::guardduty::master::Master::new("x", "x");
+        let r =
+            khs_cfn::guardduty::master::Master::new(khs_cfn::guardduty::master::MasterRequired {
+                master_id: "x".into(),
+                detector_id: "x".into(),
+            });
         check(&r, "AWS::GuardDuty::Master", &["MasterId", "DetectorId"]);
     }
 
@@ -10169,7 +11425,12 @@ mod iam {
 
     #[test]
     fn group_policy_with_required_properties() {
-        let r = khs_cfn::iam::group_policy::GroupPolicy::new("x", "x");
+        let r = khs_cfn::iam::group_policy::GroupPolicy::new(
+            khs_cfn::iam::group_policy::GroupPolicyRequired {
+                policy_name: "x".into(),
+                group_name: "x".into(),
+            },
+        );
         check(&r, "AWS::IAM::GroupPolicy", &["PolicyName", "GroupName"]);
     }
 
@@ -10207,7 +11468,12 @@ mod iam {
 
     #[test]
     fn role_policy_with_required_properties() {
-        let r = khs_cfn::iam::role_policy::RolePolicy::new("x", "x");
+        let r = khs_cfn::iam::role_policy::RolePolicy::new(
+            khs_cfn::iam::role_policy::RolePolicyRequired {
+                policy_name: "x".into(),
+                role_name: "x".into(),
+            },
+        );
         check(&r, "AWS::IAM::RolePolicy", &["PolicyName", "RoleName"]);
     }
 
@@ -10237,7 +11503,12 @@ mod iam {
 
     #[test]
     fn user_policy_with_required_properties() {
-        let r = khs_cfn::iam::user_policy::UserPolicy::new("x", "x");
+        let r = khs_cfn::iam::user_policy::UserPolicy::new(
+            khs_cfn::iam::user_policy::UserPolicyRequired {
+                policy_name: "x".into(),
+                user_name: "x".into(),
+            },
+        );
         check(&r, "AWS::IAM::UserPolicy", &["PolicyName", "UserName"]);
     }
 
@@ -10266,7 +11537,12 @@ mod identitystore {
 
     #[test]
     fn group_with_required_properties() {
-        let r = khs_cfn::identitystore::group::Group::new("x", "x");
+        let r = khs_cfn::identitystore::group::Group::new(
+            khs_cfn::identitystore::group::GroupRequired {
+                identity_store_id: "x".into(),
+                display_name: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::IdentityStore::Group",
@@ -10277,9 +11553,11 @@ mod identitystore {
     #[test]
     fn group_membership_with_required_properties() {
         let r = khs_cfn::identitystore::group_membership::GroupMembership::new(
-            "x",
-            "x",
-            khs_cfn::identitystore::group_membership::MemberId::new("x"),
+            khs_cfn::identitystore::group_membership::GroupMembershipRequired {
+                identity_store_id: "x".into(),
+                group_id: "x".into(),
+                member_id: khs_cfn::identitystore::group_membership::MemberId::new("x").into(),
+            },
         );
         check(
             &r,
@@ -10302,9 +11580,11 @@ mod imagebuilder {
     #[test]
     fn component_with_required_properties() {
         let r = khs_cfn::imagebuilder::component::Component::new(
-            "x",
-            khs_cfn::imagebuilder::component::Platform::Windows,
-            "x",
+            khs_cfn::imagebuilder::component::ComponentRequired {
+                name: "x".into(),
+                platform: khs_cfn::imagebuilder::component::Platform::Windows.into(),
+                version: "x".into(),
+            },
         );
         check(
             &r,
@@ -10346,7 +11626,13 @@ mod imagebuilder {
 
     #[test]
     fn image_recipe_with_required_properties() {
-        let r = khs_cfn::imagebuilder::image_recipe::ImageRecipe::new("x", "x", "x");
+        let r = khs_cfn::imagebuilder::image_recipe::ImageRecipe::new(
+            khs_cfn::imagebuilder::image_recipe::ImageRecipeRequired {
+                name: "x".into(),
+                version: "x".into(),
+                parent_image: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::ImageBuilder::ImageRecipe",
@@ -10356,10 +11642,7 @@ mod imagebuilder {
 
     #[test]
     fn infrastructure_configuration_with_required_properties() {
-        let r =
-            khs_cfn::imagebuilder::infrastructure_configuration::InfrastructureConfiguration::new(
-                "x", "x",
-            );
+        let r = khs_cfn::imagebuilder::infrastructure_configuration::InfrastructureConfiguration::new(khs_cfn::imagebuilder::infrastructure_configuration::InfrastructureConfigurationRequired { name: "x".into(), instance_profile_name: "x".into() });
         check(
             &r,
             "AWS::ImageBuilder::InfrastructureConfiguration",
@@ -10370,11 +11653,15 @@ mod imagebuilder {
     #[test]
     fn lifecycle_policy_with_required_properties() {
         let r = khs_cfn::imagebuilder::lifecycle_policy::LifecyclePolicy::new(
-            "x",
-            "x",
-            khs_cfn::imagebuilder::lifecycle_policy::ResourceType::AmiImage,
-            Vec::new(),
-            khs_cfn::imagebuilder::lifecycle_policy::ResourceSelection::new(),
+            khs_cfn::imagebuilder::lifecycle_policy::LifecyclePolicyRequired {
+                name: "x".into(),
+                execution_role: "x".into(),
+                resource_type: khs_cfn::imagebuilder::lifecycle_policy::ResourceType::AmiImage
+                    .into(),
+                policy_details: Vec::new().into(),
+                resource_selection:
+                    khs_cfn::imagebuilder::lifecycle_policy::ResourceSelection::new().into(),
+            },
         );
         check(
             &r,
@@ -10392,9 +11679,11 @@ mod imagebuilder {
     #[test]
     fn workflow_with_required_properties() {
         let r = khs_cfn::imagebuilder::workflow::Workflow::new(
-            "x",
-            khs_cfn::imagebuilder::workflow::Type::Build,
-            "x",
+            khs_cfn::imagebuilder::workflow::WorkflowRequired {
+                name: "x".into(),
+                type_: khs_cfn::imagebuilder::workflow::Type::Build.into(),
+                version: "x".into(),
+            },
         );
         check(
             &r,
@@ -10539,11 +11828,14 @@ mod invoicing {
     #[test]
     fn invoice_unit_with_required_properties() {
         let r = khs_cfn::invoicing::invoice_unit::InvoiceUnit::new(
-            "x",
-            "x",
-            khs_cfn::invoicing::invoice_unit::Rule::new(khs_core::value::List::<String>::Literal(
-                vec!["x".into()],
-            )),
+            khs_cfn::invoicing::invoice_unit::InvoiceUnitRequired {
+                invoice_receiver: "x".into(),
+                name: "x".into(),
+                rule: khs_cfn::invoicing::invoice_unit::Rule::new(
+                    khs_core::value::List::<String>::Literal(vec!["x".into()]),
+                )
+                .into(),
+            },
         );
         check(
             &r,
@@ -10554,7 +11846,7 @@ mod invoicing {
 
     #[test]
     fn procurement_portal_preference_with_required_properties() {
-        let r = khs_cfn::invoicing::procurement_portal_preference::ProcurementPortalPreference::new(khs_cfn::invoicing::procurement_portal_preference::ProcurementPortalName::SapBusinessNetwork, khs_cfn::invoicing::procurement_portal_preference::BuyerDomain::NetworkId, "x", khs_cfn::invoicing::procurement_portal_preference::SupplierDomain::NetworkId, "x", true, true, Vec::new());
+        let r = khs_cfn::invoicing::procurement_portal_preference::ProcurementPortalPreference::new(khs_cfn::invoicing::procurement_portal_preference::ProcurementPortalPreferenceRequired { procurement_portal_name: khs_cfn::invoicing::procurement_portal_preference::ProcurementPortalName::SapBusinessNetwork.into(), buyer_domain: khs_cfn::invoicing::procurement_portal_preference::BuyerDomain::NetworkId.into(), buyer_identifier: "x".into(), supplier_domain: khs_cfn::invoicing::procurement_portal_preference::SupplierDomain::NetworkId.into(), supplier_identifier: "x".into(), einvoice_delivery_enabled: true.into(), purchase_order_retrieval_enabled: true.into(), contacts: Vec::new().into() });
         check(
             &r,
             "AWS::Invoicing::ProcurementPortalPreference",
@@ -10579,9 +11871,13 @@ mod iot {
     #[test]
     fn account_audit_configuration_with_required_properties() {
         let r = khs_cfn::iot::account_audit_configuration::AccountAuditConfiguration::new(
-            "x",
-            khs_cfn::iot::account_audit_configuration::AuditCheckConfigurations::new(),
-            "x",
+            khs_cfn::iot::account_audit_configuration::AccountAuditConfigurationRequired {
+                account_id: "x".into(),
+                audit_check_configurations:
+                    khs_cfn::iot::account_audit_configuration::AuditCheckConfigurations::new()
+                        .into(),
+                role_arn: "x".into(),
+            },
         );
         check(
             &r,
@@ -10686,7 +11982,12 @@ mod iot {
 
     #[test]
     fn job_template_with_required_properties() {
-        let r = khs_cfn::iot::job_template::JobTemplate::new("x", "x");
+        let r = khs_cfn::iot::job_template::JobTemplate::new(
+            khs_cfn::iot::job_template::JobTemplateRequired {
+                job_template_id: "x".into(),
+                description: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::IoT::JobTemplate",
@@ -10696,11 +11997,11 @@ mod iot {
 
     #[test]
     fn logging_with_required_properties() {
-        let r = khs_cfn::iot::logging::Logging::new(
-            "x",
-            "x",
-            khs_cfn::iot::logging::DefaultLogLevel::Error,
-        );
+        let r = khs_cfn::iot::logging::Logging::new(khs_cfn::iot::logging::LoggingRequired {
+            account_id: "x".into(),
+            role_arn: "x".into(),
+            default_log_level: khs_cfn::iot::logging::DefaultLogLevel::Error.into(),
+        });
         check(
             &r,
             "AWS::IoT::Logging",
@@ -10729,7 +12030,12 @@ mod iot {
 
     #[test]
     fn policy_principal_attachment_with_required_properties() {
-        let r = khs_cfn::iot::policy_principal_attachment::PolicyPrincipalAttachment::new("x", "x");
+        let r = khs_cfn::iot::policy_principal_attachment::PolicyPrincipalAttachment::new(
+            khs_cfn::iot::policy_principal_attachment::PolicyPrincipalAttachmentRequired {
+                policy_name: "x".into(),
+                principal: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::IoT::PolicyPrincipalAttachment",
@@ -10739,7 +12045,12 @@ mod iot {
 
     #[test]
     fn provisioning_template_with_required_properties() {
-        let r = khs_cfn::iot::provisioning_template::ProvisioningTemplate::new("x", "x");
+        let r = khs_cfn::iot::provisioning_template::ProvisioningTemplate::new(
+            khs_cfn::iot::provisioning_template::ProvisioningTemplateRequired {
+                provisioning_role_arn: "x".into(),
+                template_body: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::IoT::ProvisioningTemplate",
@@ -10800,7 +12111,11 @@ mod iot {
 
     #[test]
     fn stream_with_required_properties() {
-        let r = khs_cfn::iot::stream::Stream::new("x", Vec::new(), "x");
+        let r = khs_cfn::iot::stream::Stream::new(khs_cfn::iot::stream::StreamRequired {
+            stream_id: "x".into(),
+            files: Vec::new().into(),
+            role_arn: "x".into(),
+        });
         check(&r, "AWS::IoT::Stream", &["StreamId", "Files", "RoleArn"]);
     }
 
@@ -10818,7 +12133,12 @@ mod iot {
 
     #[test]
     fn thing_principal_attachment_with_required_properties() {
-        let r = khs_cfn::iot::thing_principal_attachment::ThingPrincipalAttachment::new("x", "x");
+        let r = khs_cfn::iot::thing_principal_attachment::ThingPrincipalAttachment::new(
+            khs_cfn::iot::thing_principal_attachment::ThingPrincipalAttachmentRequired {
+                thing_name: "x".into(),
+                principal: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::IoT::ThingPrincipalAttachment",
@@ -10882,11 +12202,7 @@ mod iotcoredeviceadvisor {
 
     #[test]
     fn suite_definition_with_required_properties() {
-        let r = khs_cfn::iotcoredeviceadvisor::suite_definition::SuiteDefinition::new(
-            khs_cfn::iotcoredeviceadvisor::suite_definition::SuiteDefinitionConfiguration::new(
-                "x", "x",
-            ),
-        );
+        let r = khs_cfn::iotcoredeviceadvisor::suite_definition::SuiteDefinition::new(khs_cfn::iotcoredeviceadvisor::suite_definition::SuiteDefinitionConfiguration::new(khs_cfn::iotcoredeviceadvisor::suite_definition::SuiteDefinitionConfigurationRequired { device_permission_role_arn: "x".into(), root_group: "x".into() }));
         check(
             &r,
             "AWS::IoTCoreDeviceAdvisor::SuiteDefinition",
@@ -10901,8 +12217,14 @@ mod iotfleetwise {
 
     #[test]
     fn campaign_with_required_properties() {
-        let r =
-            khs_cfn::iotfleetwise::campaign::Campaign::new("x", serde_json::json!({}), "x", "x");
+        let r = khs_cfn::iotfleetwise::campaign::Campaign::new(
+            khs_cfn::iotfleetwise::campaign::CampaignRequired {
+                name: "x".into(),
+                collection_scheme: serde_json::json!({}).into(),
+                signal_catalog_arn: "x".into(),
+                target_arn: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::IoTFleetWise::Campaign",
@@ -10912,7 +12234,12 @@ mod iotfleetwise {
 
     #[test]
     fn decoder_manifest_with_required_properties() {
-        let r = khs_cfn::iotfleetwise::decoder_manifest::DecoderManifest::new("x", "x");
+        let r = khs_cfn::iotfleetwise::decoder_manifest::DecoderManifest::new(
+            khs_cfn::iotfleetwise::decoder_manifest::DecoderManifestRequired {
+                name: "x".into(),
+                model_manifest_arn: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::IoTFleetWise::DecoderManifest",
@@ -10922,13 +12249,22 @@ mod iotfleetwise {
 
     #[test]
     fn fleet_with_required_properties() {
-        let r = khs_cfn::iotfleetwise::fleet::Fleet::new("x", "x");
+        let r =
+            khs_cfn::iotfleetwise::fleet::Fleet::new(khs_cfn::iotfleetwise::fleet::FleetRequired {
+                id: "x".into(),
+                signal_catalog_arn: "x".into(),
+            });
         check(&r, "AWS::IoTFleetWise::Fleet", &["Id", "SignalCatalogArn"]);
     }
 
     #[test]
     fn model_manifest_with_required_properties() {
-        let r = khs_cfn::iotfleetwise::model_manifest::ModelManifest::new("x", "x");
+        let r = khs_cfn::iotfleetwise::model_manifest::ModelManifest::new(
+            khs_cfn::iotfleetwise::model_manifest::ModelManifestRequired {
+                signal_catalog_arn: "x".into(),
+                name: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::IoTFleetWise::ModelManifest",
@@ -10945,9 +12281,14 @@ mod iotfleetwise {
     #[test]
     fn state_template_with_required_properties() {
         let r = khs_cfn::iotfleetwise::state_template::StateTemplate::new(
-            "x",
-            "x",
-            khs_core::value::List::<String>::Literal(vec!["x".into()]),
+            khs_cfn::iotfleetwise::state_template::StateTemplateRequired {
+                name: "x".into(),
+                signal_catalog_arn: "x".into(),
+                state_template_properties: khs_core::value::List::<String>::Literal(vec![
+                    "x".into(),
+                ])
+                .into(),
+            },
         );
         check(
             &r,
@@ -10958,7 +12299,13 @@ mod iotfleetwise {
 
     #[test]
     fn vehicle_with_required_properties() {
-        let r = khs_cfn::iotfleetwise::vehicle::Vehicle::new("x", "x", "x");
+        let r = khs_cfn::iotfleetwise::vehicle::Vehicle::new(
+            khs_cfn::iotfleetwise::vehicle::VehicleRequired {
+                name: "x".into(),
+                decoder_manifest_arn: "x".into(),
+                model_manifest_arn: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::IoTFleetWise::Vehicle",
@@ -11002,7 +12349,12 @@ mod iotsitewise {
 
     #[test]
     fn application_with_required_properties() {
-        let r = khs_cfn::iotsitewise::application::Application::new("x", "x");
+        let r = khs_cfn::iotsitewise::application::Application::new(
+            khs_cfn::iotsitewise::application::ApplicationRequired {
+                workspace_name: "x".into(),
+                name: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::IoTSiteWise::Application",
@@ -11012,7 +12364,11 @@ mod iotsitewise {
 
     #[test]
     fn asset_with_required_properties() {
-        let r = khs_cfn::iotsitewise::asset::Asset::new("x", "x");
+        let r =
+            khs_cfn::iotsitewise::asset::Asset::new(khs_cfn::iotsitewise::asset::AssetRequired {
+                asset_name: "x".into(),
+                asset_model_id: "x".into(),
+            });
         check(
             &r,
             "AWS::IoTSiteWise::Asset",
@@ -11046,7 +12402,13 @@ mod iotsitewise {
 
     #[test]
     fn dashboard_with_required_properties() {
-        let r = khs_cfn::iotsitewise::dashboard::Dashboard::new("x", "x", "x");
+        let r = khs_cfn::iotsitewise::dashboard::Dashboard::new(
+            khs_cfn::iotsitewise::dashboard::DashboardRequired {
+                dashboard_definition: "x".into(),
+                dashboard_description: "x".into(),
+                dashboard_name: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::IoTSiteWise::Dashboard",
@@ -11079,7 +12441,13 @@ mod iotsitewise {
 
     #[test]
     fn pipeline_with_required_properties() {
-        let r = khs_cfn::iotsitewise::pipeline::Pipeline::new("x", "x", Vec::new());
+        let r = khs_cfn::iotsitewise::pipeline::Pipeline::new(
+            khs_cfn::iotsitewise::pipeline::PipelineRequired {
+                workspace_name: "x".into(),
+                pipeline_name: "x".into(),
+                computations: Vec::new().into(),
+            },
+        );
         check(
             &r,
             "AWS::IoTSiteWise::Pipeline",
@@ -11089,7 +12457,13 @@ mod iotsitewise {
 
     #[test]
     fn portal_with_required_properties() {
-        let r = khs_cfn::iotsitewise::portal::Portal::new("x", "x", "x");
+        let r = khs_cfn::iotsitewise::portal::Portal::new(
+            khs_cfn::iotsitewise::portal::PortalRequired {
+                portal_contact_email: "x".into(),
+                portal_name: "x".into(),
+                role_arn: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::IoTSiteWise::Portal",
@@ -11099,7 +12473,12 @@ mod iotsitewise {
 
     #[test]
     fn project_with_required_properties() {
-        let r = khs_cfn::iotsitewise::project::Project::new("x", "x");
+        let r = khs_cfn::iotsitewise::project::Project::new(
+            khs_cfn::iotsitewise::project::ProjectRequired {
+                portal_id: "x".into(),
+                project_name: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::IoTSiteWise::Project",
@@ -11109,18 +12488,23 @@ mod iotsitewise {
 
     #[test]
     fn task_with_required_properties() {
-        let r = khs_cfn::iotsitewise::task::Task::new(
-            "x",
-            "x",
-            khs_cfn::iotsitewise::task::TaskConfiguration::new(
+        let r = khs_cfn::iotsitewise::task::Task::new(khs_cfn::iotsitewise::task::TaskRequired {
+            workspace_name: "x".into(),
+            task_name: "x".into(),
+            task_configuration: khs_cfn::iotsitewise::task::TaskConfiguration::new(
                 khs_cfn::iotsitewise::task::ContainerTaskConfiguration::new(
-                    "x",
-                    khs_cfn::iotsitewise::task::ProcessingType::GenericComputeProcessing,
-                    khs_cfn::iotsitewise::task::ProcessingUnit::Units2,
-                    "x",
+                    khs_cfn::iotsitewise::task::ContainerTaskConfigurationRequired {
+                        ecr_uri: "x".into(),
+                        processing_type:
+                            khs_cfn::iotsitewise::task::ProcessingType::GenericComputeProcessing
+                                .into(),
+                        processing_unit: khs_cfn::iotsitewise::task::ProcessingUnit::Units2.into(),
+                        task_execution_role: "x".into(),
+                    },
                 ),
-            ),
-        );
+            )
+            .into(),
+        });
         check(
             &r,
             "AWS::IoTSiteWise::Task",
@@ -11151,7 +12535,12 @@ mod iotthingsgraph {
     #[test]
     fn flow_template_with_required_properties() {
         let r = khs_cfn::iotthingsgraph::flow_template::FlowTemplate::new(
-            khs_cfn::iotthingsgraph::flow_template::DefinitionDocument::new("x", "x"),
+            khs_cfn::iotthingsgraph::flow_template::DefinitionDocument::new(
+                khs_cfn::iotthingsgraph::flow_template::DefinitionDocumentRequired {
+                    language: "x".into(),
+                    text: "x".into(),
+                },
+            ),
         );
         check(&r, "AWS::IoTThingsGraph::FlowTemplate", &["Definition"]);
     }
@@ -11163,7 +12552,12 @@ mod iottwinmaker {
 
     #[test]
     fn component_type_with_required_properties() {
-        let r = khs_cfn::iottwinmaker::component_type::ComponentType::new("x", "x");
+        let r = khs_cfn::iottwinmaker::component_type::ComponentType::new(
+            khs_cfn::iottwinmaker::component_type::ComponentTypeRequired {
+                workspace_id: "x".into(),
+                component_type_id: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::IoTTwinMaker::ComponentType",
@@ -11173,7 +12567,12 @@ mod iottwinmaker {
 
     #[test]
     fn entity_with_required_properties() {
-        let r = khs_cfn::iottwinmaker::entity::Entity::new("x", "x");
+        let r = khs_cfn::iottwinmaker::entity::Entity::new(
+            khs_cfn::iottwinmaker::entity::EntityRequired {
+                workspace_id: "x".into(),
+                entity_name: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::IoTTwinMaker::Entity",
@@ -11183,7 +12582,12 @@ mod iottwinmaker {
 
     #[test]
     fn scene_with_required_properties() {
-        let r = khs_cfn::iottwinmaker::scene::Scene::new("x", "x", "x");
+        let r =
+            khs_cfn::iottwinmaker::scene::Scene::new(khs_cfn::iottwinmaker::scene::SceneRequired {
+                workspace_id: "x".into(),
+                scene_id: "x".into(),
+                content_location: "x".into(),
+            });
         check(
             &r,
             "AWS::IoTTwinMaker::Scene",
@@ -11193,7 +12597,13 @@ mod iottwinmaker {
 
     #[test]
     fn sync_job_with_required_properties() {
-        let r = khs_cfn::iottwinmaker::sync_job::SyncJob::new("x", "x", "x");
+        let r = khs_cfn::iottwinmaker::sync_job::SyncJob::new(
+            khs_cfn::iottwinmaker::sync_job::SyncJobRequired {
+                workspace_id: "x".into(),
+                sync_source: "x".into(),
+                sync_role: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::IoTTwinMaker::SyncJob",
@@ -11203,7 +12613,13 @@ mod iottwinmaker {
 
     #[test]
     fn workspace_with_required_properties() {
-        let r = khs_cfn::iottwinmaker::workspace::Workspace::new("x", "x", "x");
+        let r = khs_cfn::iottwinmaker::workspace::Workspace::new(
+            khs_cfn::iottwinmaker::workspace::WorkspaceRequired {
+                workspace_id: "x".into(),
+                role: "x".into(),
+                s3_location: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::IoTTwinMaker::Workspace",
@@ -11219,9 +12635,11 @@ mod iotwireless {
     #[test]
     fn destination_with_required_properties() {
         let r = khs_cfn::iotwireless::destination::Destination::new(
-            "x",
-            "x",
-            khs_cfn::iotwireless::destination::ExpressionType::RuleName,
+            khs_cfn::iotwireless::destination::DestinationRequired {
+                name: "x".into(),
+                expression: "x".into(),
+                expression_type: khs_cfn::iotwireless::destination::ExpressionType::RuleName.into(),
+            },
         );
         check(
             &r,
@@ -11239,11 +12657,14 @@ mod iotwireless {
     #[test]
     fn fuota_task_with_required_properties() {
         let r = khs_cfn::iotwireless::fuota_task::FuotaTask::new(
-            khs_cfn::iotwireless::fuota_task::LoRaWan::new(
-                khs_cfn::iotwireless::fuota_task::RfRegion::As923_1,
-            ),
-            "x",
-            "x",
+            khs_cfn::iotwireless::fuota_task::FuotaTaskRequired {
+                lo_ra_wan: khs_cfn::iotwireless::fuota_task::LoRaWan::new(
+                    khs_cfn::iotwireless::fuota_task::RfRegion::As923_1,
+                )
+                .into(),
+                firmware_update_image: "x".into(),
+                firmware_update_role: "x".into(),
+            },
         );
         check(
             &r,
@@ -11323,7 +12744,12 @@ mod iotwireless {
     #[test]
     fn wireless_gateway_with_required_properties() {
         let r = khs_cfn::iotwireless::wireless_gateway::WirelessGateway::new(
-            khs_cfn::iotwireless::wireless_gateway::LoRaWanGateway::new("x", "x"),
+            khs_cfn::iotwireless::wireless_gateway::LoRaWanGateway::new(
+                khs_cfn::iotwireless::wireless_gateway::LoRaWanGatewayRequired {
+                    gateway_eui: "x".into(),
+                    rf_region: "x".into(),
+                },
+            ),
         );
         check(&r, "AWS::IoTWireless::WirelessGateway", &["LoRaWAN"]);
     }
@@ -11441,29 +12867,7 @@ mod kafkaconnect {
 
     #[test]
     fn connector_with_required_properties() {
-        let r = khs_cfn::kafkaconnect::connector::Connector::new(
-            khs_cfn::kafkaconnect::connector::Capacity::new(),
-            std::collections::BTreeMap::new(),
-            "x",
-            "x",
-            khs_cfn::kafkaconnect::connector::KafkaCluster::new(
-                khs_cfn::kafkaconnect::connector::ApacheKafkaCluster::new(
-                    "x",
-                    khs_cfn::kafkaconnect::connector::Vpc::new(
-                        khs_core::value::List::<String>::Literal(vec!["x".into()]),
-                        khs_core::value::List::<String>::Literal(vec!["x".into()]),
-                    ),
-                ),
-            ),
-            khs_cfn::kafkaconnect::connector::KafkaClusterClientAuthentication::new(
-                khs_cfn::kafkaconnect::connector::KafkaClusterClientAuthenticationType::None,
-            ),
-            khs_cfn::kafkaconnect::connector::KafkaClusterEncryptionInTransit::new(
-                khs_cfn::kafkaconnect::connector::KafkaClusterEncryptionInTransitType::Plaintext,
-            ),
-            Vec::new(),
-            "x",
-        );
+        let r = khs_cfn::kafkaconnect::connector::Connector::new(khs_cfn::kafkaconnect::connector::ConnectorRequired { capacity: khs_cfn::kafkaconnect::connector::Capacity::new().into(), connector_configuration: std::collections::BTreeMap::new().into(), connector_name: "x".into(), kafka_connect_version: "x".into(), kafka_cluster: khs_cfn::kafkaconnect::connector::KafkaCluster::new(khs_cfn::kafkaconnect::connector::ApacheKafkaCluster::new("x", khs_cfn::kafkaconnect::connector::Vpc::new(khs_cfn::kafkaconnect::connector::VpcRequired { security_groups: khs_core::value::List::<String>::Literal(vec!["x".into()]).into(), subnets: khs_core::value::List::<String>::Literal(vec!["x".into()]).into() }))).into(), kafka_cluster_client_authentication: khs_cfn::kafkaconnect::connector::KafkaClusterClientAuthentication::new(khs_cfn::kafkaconnect::connector::KafkaClusterClientAuthenticationType::None).into(), kafka_cluster_encryption_in_transit: khs_cfn::kafkaconnect::connector::KafkaClusterEncryptionInTransit::new(khs_cfn::kafkaconnect::connector::KafkaClusterEncryptionInTransitType::Plaintext).into(), plugins: Vec::new().into(), service_execution_role_arn: "x".into() });
         check(
             &r,
             "AWS::KafkaConnect::Connector",
@@ -11487,7 +12891,12 @@ mod kafkaconnect {
             "x",
             khs_cfn::kafkaconnect::custom_plugin::ContentType::Jar,
             khs_cfn::kafkaconnect::custom_plugin::CustomPluginLocation::new(
-                khs_cfn::kafkaconnect::custom_plugin::S3Location::new("x", "x"),
+                khs_cfn::kafkaconnect::custom_plugin::S3Location::new(
+                    khs_cfn::kafkaconnect::custom_plugin::S3LocationRequired {
+                        bucket_arn: "x".into(),
+                        file_key: "x".into(),
+                    },
+                ),
             ),
         );
         check(
@@ -11499,7 +12908,12 @@ mod kafkaconnect {
 
     #[test]
     fn worker_configuration_with_required_properties() {
-        let r = khs_cfn::kafkaconnect::worker_configuration::WorkerConfiguration::new("x", "x");
+        let r = khs_cfn::kafkaconnect::worker_configuration::WorkerConfiguration::new(
+            khs_cfn::kafkaconnect::worker_configuration::WorkerConfigurationRequired {
+                name: "x".into(),
+                properties_file_content: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::KafkaConnect::WorkerConfiguration",
@@ -11515,21 +12929,27 @@ mod kendra {
     #[test]
     fn data_source_with_required_properties() {
         let r = khs_cfn::kendra::data_source::DataSource::new(
-            "x",
-            "x",
-            khs_cfn::kendra::data_source::Type::S3,
+            khs_cfn::kendra::data_source::DataSourceRequired {
+                name: "x".into(),
+                index_id: "x".into(),
+                type_: khs_cfn::kendra::data_source::Type::S3.into(),
+            },
         );
         check(&r, "AWS::Kendra::DataSource", &["Name", "IndexId", "Type"]);
     }
 
     #[test]
     fn faq_with_required_properties() {
-        let r = khs_cfn::kendra::faq::Faq::new(
-            "x",
-            "x",
-            khs_cfn::kendra::faq::S3Path::new("x", "x"),
-            "x",
-        );
+        let r = khs_cfn::kendra::faq::Faq::new(khs_cfn::kendra::faq::FaqRequired {
+            index_id: "x".into(),
+            name: "x".into(),
+            s3_path: khs_cfn::kendra::faq::S3Path::new(khs_cfn::kendra::faq::S3PathRequired {
+                bucket: "x".into(),
+                key: "x".into(),
+            })
+            .into(),
+            role_arn: "x".into(),
+        });
         check(
             &r,
             "AWS::Kendra::Faq",
@@ -11539,7 +12959,12 @@ mod kendra {
 
     #[test]
     fn featured_results_set_with_required_properties() {
-        let r = khs_cfn::kendra::featured_results_set::FeaturedResultsSet::new("x", "x");
+        let r = khs_cfn::kendra::featured_results_set::FeaturedResultsSet::new(
+            khs_cfn::kendra::featured_results_set::FeaturedResultsSetRequired {
+                index_id: "x".into(),
+                featured_results_set_name: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::Kendra::FeaturedResultsSet",
@@ -11549,21 +12974,29 @@ mod kendra {
 
     #[test]
     fn index_with_required_properties() {
-        let r = khs_cfn::kendra::index::Index::new(
-            "x",
-            "x",
-            khs_cfn::kendra::index::Edition::DeveloperEdition,
-        );
+        let r = khs_cfn::kendra::index::Index::new(khs_cfn::kendra::index::IndexRequired {
+            name: "x".into(),
+            role_arn: "x".into(),
+            edition: khs_cfn::kendra::index::Edition::DeveloperEdition.into(),
+        });
         check(&r, "AWS::Kendra::Index", &["Name", "RoleArn", "Edition"]);
     }
 
     #[test]
     fn query_suggestions_block_list_with_required_properties() {
         let r = khs_cfn::kendra::query_suggestions_block_list::QuerySuggestionsBlockList::new(
-            "x",
-            "x",
-            khs_cfn::kendra::query_suggestions_block_list::S3Path::new("x", "x"),
-            "x",
+            khs_cfn::kendra::query_suggestions_block_list::QuerySuggestionsBlockListRequired {
+                index_id: "x".into(),
+                name: "x".into(),
+                source_s3_path: khs_cfn::kendra::query_suggestions_block_list::S3Path::new(
+                    khs_cfn::kendra::query_suggestions_block_list::S3PathRequired {
+                        bucket: "x".into(),
+                        key: "x".into(),
+                    },
+                )
+                .into(),
+                role_arn: "x".into(),
+            },
         );
         check(
             &r,
@@ -11575,10 +13008,18 @@ mod kendra {
     #[test]
     fn thesaurus_with_required_properties() {
         let r = khs_cfn::kendra::thesaurus::Thesaurus::new(
-            "x",
-            "x",
-            "x",
-            khs_cfn::kendra::thesaurus::S3Path::new("x", "x"),
+            khs_cfn::kendra::thesaurus::ThesaurusRequired {
+                index_id: "x".into(),
+                name: "x".into(),
+                role_arn: "x".into(),
+                source_s3_path: khs_cfn::kendra::thesaurus::S3Path::new(
+                    khs_cfn::kendra::thesaurus::S3PathRequired {
+                        bucket: "x".into(),
+                        key: "x".into(),
+                    },
+                )
+                .into(),
+            },
         );
         check(
             &r,
@@ -11605,7 +13046,12 @@ mod kinesis {
 
     #[test]
     fn channel_with_required_properties() {
-        let r = khs_cfn::kinesis::channel::Channel::new("x", "x", Vec::new());
+        let r =
+            khs_cfn::kinesis::channel::Channel::new(khs_cfn::kinesis::channel::ChannelRequired {
+                channel_name: "x".into(),
+                service_execution_role_arn: "x".into(),
+                stream_configuration_list: Vec::new().into(),
+            });
         check(
             &r,
             "AWS::Kinesis::Channel",
@@ -11635,7 +13081,12 @@ mod kinesis {
 
     #[test]
     fn stream_consumer_with_required_properties() {
-        let r = khs_cfn::kinesis::stream_consumer::StreamConsumer::new("x", "x");
+        let r = khs_cfn::kinesis::stream_consumer::StreamConsumer::new(
+            khs_cfn::kinesis::stream_consumer::StreamConsumerRequired {
+                consumer_name: "x".into(),
+                stream_arn: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::Kinesis::StreamConsumer",
@@ -11767,7 +13218,10 @@ mod kms {
 
     #[test]
     fn alias_with_required_properties() {
-        let r = khs_cfn::kms::alias::Alias::new("x", "x");
+        let r = khs_cfn::kms::alias::Alias::new(khs_cfn::kms::alias::AliasRequired {
+            alias_name: "x".into(),
+            target_key_id: "x".into(),
+        });
         check(&r, "AWS::KMS::Alias", &["AliasName", "TargetKeyId"]);
     }
 
@@ -11790,7 +13244,14 @@ mod lakeformation {
 
     #[test]
     fn data_cells_filter_with_required_properties() {
-        let r = khs_cfn::lakeformation::data_cells_filter::DataCellsFilter::new("x", "x", "x", "x");
+        let r = khs_cfn::lakeformation::data_cells_filter::DataCellsFilter::new(
+            khs_cfn::lakeformation::data_cells_filter::DataCellsFilterRequired {
+                table_catalog_id: "x".into(),
+                database_name: "x".into(),
+                table_name: "x".into(),
+                name: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::LakeFormation::DataCellsFilter",
@@ -11819,7 +13280,26 @@ mod lakeformation {
 
     #[test]
     fn principal_permissions_with_required_properties() {
-        let r = khs_cfn::lakeformation::principal_permissions::PrincipalPermissions::new(khs_cfn::lakeformation::principal_permissions::DataLakePrincipal::new(), khs_cfn::lakeformation::principal_permissions::ResourceProperty::new(), khs_core::value::List::<khs_cfn::lakeformation::principal_permissions::Permission>::Literal(vec![khs_cfn::lakeformation::principal_permissions::Permission::All.into()]), khs_core::value::List::<khs_cfn::lakeformation::principal_permissions::Permission>::Literal(vec![khs_cfn::lakeformation::principal_permissions::Permission::All.into()]));
+        let r = khs_cfn::lakeformation::principal_permissions::PrincipalPermissions::new(
+            khs_cfn::lakeformation::principal_permissions::PrincipalPermissionsRequired {
+                principal: khs_cfn::lakeformation::principal_permissions::DataLakePrincipal::new()
+                    .into(),
+                resource: khs_cfn::lakeformation::principal_permissions::ResourceProperty::new()
+                    .into(),
+                permissions: khs_core::value::List::<
+                    khs_cfn::lakeformation::principal_permissions::Permission,
+                >::Literal(vec![
+                    khs_cfn::lakeformation::principal_permissions::Permission::All.into(),
+                ])
+                .into(),
+                permissions_with_grant_option: khs_core::value::List::<
+                    khs_cfn::lakeformation::principal_permissions::Permission,
+                >::Literal(vec![
+                    khs_cfn::lakeformation::principal_permissions::Permission::All.into(),
+                ])
+                .into(),
+            },
+        );
         check(
             &r,
             "AWS::LakeFormation::PrincipalPermissions",
@@ -11871,7 +13351,11 @@ mod lambda {
 
     #[test]
     fn alias_with_required_properties() {
-        let r = khs_cfn::lambda::alias::Alias::new("x", "x", "x");
+        let r = khs_cfn::lambda::alias::Alias::new(khs_cfn::lambda::alias::AliasRequired {
+            function_name: "x".into(),
+            function_version: "x".into(),
+            name: "x".into(),
+        });
         check(
             &r,
             "AWS::Lambda::Alias",
@@ -11884,8 +13368,11 @@ mod lambda {
         let r = khs_cfn::lambda::capacity_provider::CapacityProvider::new(
             khs_cfn::lambda::capacity_provider::CapacityProviderPermissionsConfig::new("x"),
             khs_cfn::lambda::capacity_provider::CapacityProviderVpcConfig::new(
-                khs_core::value::List::<String>::Literal(vec!["x".into()]),
-                khs_core::value::List::<String>::Literal(vec!["x".into()]),
+                khs_cfn::lambda::capacity_provider::CapacityProviderVpcConfigRequired {
+                    security_group_ids: khs_core::value::List::<String>::Literal(vec!["x".into()])
+                        .into(),
+                    subnet_ids: khs_core::value::List::<String>::Literal(vec!["x".into()]).into(),
+                },
             ),
         );
         check(
@@ -11908,7 +13395,12 @@ mod lambda {
 
     #[test]
     fn event_invoke_config_with_required_properties() {
-        let r = khs_cfn::lambda::event_invoke_config::EventInvokeConfig::new("x", "x");
+        let r = khs_cfn::lambda::event_invoke_config::EventInvokeConfig::new(
+            khs_cfn::lambda::event_invoke_config::EventInvokeConfigRequired {
+                function_name: "x".into(),
+                qualifier: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::Lambda::EventInvokeConfig",
@@ -11932,15 +13424,25 @@ mod lambda {
     #[test]
     fn layer_version_with_required_properties() {
         let r = khs_cfn::lambda::layer_version::LayerVersion::new(
-            khs_cfn::lambda::layer_version::Content::new("x", "x"),
+            khs_cfn::lambda::layer_version::Content::new(
+                khs_cfn::lambda::layer_version::ContentRequired {
+                    s3_bucket: "x".into(),
+                    s3_key: "x".into(),
+                },
+            ),
         );
         check(&r, "AWS::Lambda::LayerVersion", &["Content"]);
     }
 
     #[test]
     fn layer_version_permission_with_required_properties() {
-        let r =
-            khs_cfn::lambda::layer_version_permission::LayerVersionPermission::new("x", "x", "x");
+        let r = khs_cfn::lambda::layer_version_permission::LayerVersionPermission::new(
+            khs_cfn::lambda::layer_version_permission::LayerVersionPermissionRequired {
+                layer_version_arn: "x".into(),
+                action: "x".into(),
+                principal: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::Lambda::LayerVersionPermission",
@@ -11950,7 +13452,31 @@ mod lambda {
 
     #[test]
     fn microvm_image_with_required_properties() {
-        let r = khs_cfn::lambda::microvm_image::MicrovmImage::new("x", "x", "x", "x", "x", khs_cfn::lambda::microvm_image::CodeArtifact::new("x"), khs_cfn::lambda::microvm_image::Logging::new(), khs_core::value::List::<String>::Literal(vec!["x".into()]), Vec::new(), Vec::new(), khs_core::value::List::<khs_cfn::lambda::microvm_image::AdditionalOsCapabilities>::Literal(vec![khs_cfn::lambda::microvm_image::AdditionalOsCapabilities::All.into()]), khs_cfn::lambda::microvm_image::Hooks::new(), Vec::new());
+        let r = khs_cfn::lambda::microvm_image::MicrovmImage::new(
+            khs_cfn::lambda::microvm_image::MicrovmImageRequired {
+                name: "x".into(),
+                base_image_arn: "x".into(),
+                base_image_version: "x".into(),
+                build_role_arn: "x".into(),
+                description: "x".into(),
+                code_artifact: khs_cfn::lambda::microvm_image::CodeArtifact::new("x").into(),
+                logging: khs_cfn::lambda::microvm_image::Logging::new().into(),
+                egress_network_connectors: khs_core::value::List::<String>::Literal(vec![
+                    "x".into(),
+                ])
+                .into(),
+                cpu_configurations: Vec::new().into(),
+                resources: Vec::new().into(),
+                additional_os_capabilities: khs_core::value::List::<
+                    khs_cfn::lambda::microvm_image::AdditionalOsCapabilities,
+                >::Literal(vec![
+                    khs_cfn::lambda::microvm_image::AdditionalOsCapabilities::All.into(),
+                ])
+                .into(),
+                hooks: khs_cfn::lambda::microvm_image::Hooks::new().into(),
+                environment_variables: Vec::new().into(),
+            },
+        );
         check(
             &r,
             "AWS::Lambda::MicrovmImage",
@@ -11974,27 +13500,19 @@ mod lambda {
 
     #[test]
     fn network_connector_with_required_properties() {
-        let r = khs_cfn::lambda::network_connector::NetworkConnector::new(
-            khs_cfn::lambda::network_connector::Config::new(
-                khs_cfn::lambda::network_connector::VpcEgressConfiguration::new(
-                    khs_core::value::List::<
-                        khs_cfn::lambda::network_connector::AssociatedComputeResourceTypes,
-                    >::Literal(vec![
-                        khs_cfn::lambda::network_connector::AssociatedComputeResourceTypes::MicroVm
-                            .into(),
-                    ]),
-                    khs_cfn::lambda::network_connector::NetworkProtocol::Ipv4,
-                    khs_core::value::List::<String>::Literal(vec!["x".into()]),
-                    khs_core::value::List::<String>::Literal(vec!["x".into()]),
-                ),
-            ),
-        );
+        let r = khs_cfn::lambda::network_connector::NetworkConnector::new(khs_cfn::lambda::network_connector::Config::new(khs_cfn::lambda::network_connector::VpcEgressConfiguration::new(khs_cfn::lambda::network_connector::VpcEgressConfigurationRequired { associated_compute_resource_types: khs_core::value::List::<khs_cfn::lambda::network_connector::AssociatedComputeResourceTypes>::Literal(vec![khs_cfn::lambda::network_connector::AssociatedComputeResourceTypes::MicroVm.into()]).into(), network_protocol: khs_cfn::lambda::network_connector::NetworkProtocol::Ipv4.into(), security_group_ids: khs_core::value::List::<String>::Literal(vec!["x".into()]).into(), subnet_ids: khs_core::value::List::<String>::Literal(vec!["x".into()]).into() })));
         check(&r, "AWS::Lambda::NetworkConnector", &["Configuration"]);
     }
 
     #[test]
     fn permission_with_required_properties() {
-        let r = khs_cfn::lambda::permission::Permission::new("x", "x", "x");
+        let r = khs_cfn::lambda::permission::Permission::new(
+            khs_cfn::lambda::permission::PermissionRequired {
+                function_name: "x".into(),
+                action: "x".into(),
+                principal: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::Lambda::Permission",
@@ -12033,10 +13551,14 @@ mod lambda {
     #[test]
     fn web_function_endpoint_with_required_properties() {
         let r = khs_cfn::lambda::web_function_endpoint::WebFunctionEndpoint::new(
-            "x",
-            "x",
-            khs_cfn::lambda::web_function_endpoint::EndpointType::HomeRegion,
-            khs_cfn::lambda::web_function_endpoint::AuthType::ApplicationManaged,
+            khs_cfn::lambda::web_function_endpoint::WebFunctionEndpointRequired {
+                function_name: "x".into(),
+                endpoint_name: "x".into(),
+                endpoint_type: khs_cfn::lambda::web_function_endpoint::EndpointType::HomeRegion
+                    .into(),
+                auth_type: khs_cfn::lambda::web_function_endpoint::AuthType::ApplicationManaged
+                    .into(),
+            },
         );
         check(
             &r,
@@ -12051,7 +13573,12 @@ mod lambda {
             "x",
             khs_cfn::lambda::web_function_revision::BuildConfig::new(
                 khs_cfn::lambda::web_function_revision::CodeConfig::new(
-                    khs_cfn::lambda::web_function_revision::S3Object::new("x", "x"),
+                    khs_cfn::lambda::web_function_revision::S3Object::new(
+                        khs_cfn::lambda::web_function_revision::S3ObjectRequired {
+                            bucket: "x".into(),
+                            key: "x".into(),
+                        },
+                    ),
                 ),
                 khs_cfn::lambda::web_function_revision::RuntimeConfig::new("x"),
             ),
@@ -12071,7 +13598,13 @@ mod launchwizard {
 
     #[test]
     fn deployment_with_required_properties() {
-        let r = khs_cfn::launchwizard::deployment::Deployment::new("x", "x", "x");
+        let r = khs_cfn::launchwizard::deployment::Deployment::new(
+            khs_cfn::launchwizard::deployment::DeploymentRequired {
+                deployment_pattern_name: "x".into(),
+                name: "x".into(),
+                workload_name: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::LaunchWizard::Deployment",
@@ -12086,8 +13619,12 @@ mod lex {
 
     #[test]
     fn bot_with_required_properties() {
-        let r =
-            khs_cfn::lex::bot::Bot::new("x", "x", khs_cfn::lex::bot::DataPrivacy::new(true), 1i64);
+        let r = khs_cfn::lex::bot::Bot::new(khs_cfn::lex::bot::BotRequired {
+            name: "x".into(),
+            role_arn: "x".into(),
+            data_privacy: khs_cfn::lex::bot::DataPrivacy::new(true).into(),
+            idle_session_ttl_in_seconds: 1i64.into(),
+        });
         check(
             &r,
             "AWS::Lex::Bot",
@@ -12097,7 +13634,10 @@ mod lex {
 
     #[test]
     fn bot_alias_with_required_properties() {
-        let r = khs_cfn::lex::bot_alias::BotAlias::new("x", "x");
+        let r = khs_cfn::lex::bot_alias::BotAlias::new(khs_cfn::lex::bot_alias::BotAliasRequired {
+            bot_id: "x".into(),
+            bot_alias_name: "x".into(),
+        });
         check(&r, "AWS::Lex::BotAlias", &["BotId", "BotAliasName"]);
     }
 
@@ -12131,15 +13671,24 @@ mod licensemanager {
     #[test]
     fn license_with_required_properties() {
         let r = khs_cfn::licensemanager::license::License::new(
-            "x",
-            "x",
-            khs_cfn::licensemanager::license::IssuerData::new("x"),
-            "x",
-            khs_cfn::licensemanager::license::ValidityDateFormat::new("x", "x"),
-            khs_cfn::licensemanager::license::ConsumptionConfiguration::new(),
-            Vec::new(),
-            "x",
-            "x",
+            khs_cfn::licensemanager::license::LicenseRequired {
+                license_name: "x".into(),
+                product_name: "x".into(),
+                issuer: khs_cfn::licensemanager::license::IssuerData::new("x").into(),
+                home_region: "x".into(),
+                validity: khs_cfn::licensemanager::license::ValidityDateFormat::new(
+                    khs_cfn::licensemanager::license::ValidityDateFormatRequired {
+                        begin: "x".into(),
+                        end: "x".into(),
+                    },
+                )
+                .into(),
+                consumption_configuration:
+                    khs_cfn::licensemanager::license::ConsumptionConfiguration::new().into(),
+                entitlements: Vec::new().into(),
+                beneficiary: "x".into(),
+                product_sku: "x".into(),
+            },
         );
         check(
             &r,
@@ -12254,14 +13803,15 @@ mod lightsail {
 
     #[test]
     fn alarm_with_required_properties() {
-        let r = khs_cfn::lightsail::alarm::Alarm::new(
-            "x",
-            "x",
-            khs_cfn::lightsail::alarm::MetricName::BurstCapacityPercentage,
-            khs_cfn::lightsail::alarm::ComparisonOperator::GreaterThanOrEqualToThreshold,
-            1i64,
-            1.0f64,
-        );
+        let r = khs_cfn::lightsail::alarm::Alarm::new(khs_cfn::lightsail::alarm::AlarmRequired {
+            alarm_name: "x".into(),
+            monitored_resource_name: "x".into(),
+            metric_name: khs_cfn::lightsail::alarm::MetricName::BurstCapacityPercentage.into(),
+            comparison_operator:
+                khs_cfn::lightsail::alarm::ComparisonOperator::GreaterThanOrEqualToThreshold.into(),
+            evaluation_periods: 1i64.into(),
+            threshold: 1.0f64.into(),
+        });
         check(
             &r,
             "AWS::Lightsail::Alarm",
@@ -12278,13 +13828,22 @@ mod lightsail {
 
     #[test]
     fn bucket_with_required_properties() {
-        let r = khs_cfn::lightsail::bucket::Bucket::new("x", "x");
+        let r =
+            khs_cfn::lightsail::bucket::Bucket::new(khs_cfn::lightsail::bucket::BucketRequired {
+                bucket_name: "x".into(),
+                bundle_id: "x".into(),
+            });
         check(&r, "AWS::Lightsail::Bucket", &["BucketName", "BundleId"]);
     }
 
     #[test]
     fn certificate_with_required_properties() {
-        let r = khs_cfn::lightsail::certificate::Certificate::new("x", "x");
+        let r = khs_cfn::lightsail::certificate::Certificate::new(
+            khs_cfn::lightsail::certificate::CertificateRequired {
+                certificate_name: "x".into(),
+                domain_name: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::Lightsail::Certificate",
@@ -12321,7 +13880,15 @@ mod lightsail {
 
     #[test]
     fn database_with_required_properties() {
-        let r = khs_cfn::lightsail::database::Database::new("x", "x", "x", "x", "x");
+        let r = khs_cfn::lightsail::database::Database::new(
+            khs_cfn::lightsail::database::DatabaseRequired {
+                relational_database_name: "x".into(),
+                relational_database_blueprint_id: "x".into(),
+                relational_database_bundle_id: "x".into(),
+                master_database_name: "x".into(),
+                master_username: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::Lightsail::Database",
@@ -12337,7 +13904,12 @@ mod lightsail {
 
     #[test]
     fn database_snapshot_with_required_properties() {
-        let r = khs_cfn::lightsail::database_snapshot::DatabaseSnapshot::new("x", "x");
+        let r = khs_cfn::lightsail::database_snapshot::DatabaseSnapshot::new(
+            khs_cfn::lightsail::database_snapshot::DatabaseSnapshotRequired {
+                relational_database_snapshot_name: "x".into(),
+                relational_database_name: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::Lightsail::DatabaseSnapshot",
@@ -12353,7 +13925,12 @@ mod lightsail {
 
     #[test]
     fn disk_snapshot_with_required_properties() {
-        let r = khs_cfn::lightsail::disk_snapshot::DiskSnapshot::new("x", "x");
+        let r = khs_cfn::lightsail::disk_snapshot::DiskSnapshot::new(
+            khs_cfn::lightsail::disk_snapshot::DiskSnapshotRequired {
+                disk_snapshot_name: "x".into(),
+                disk_name: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::Lightsail::DiskSnapshot",
@@ -12364,10 +13941,13 @@ mod lightsail {
     #[test]
     fn distribution_with_required_properties() {
         let r = khs_cfn::lightsail::distribution::Distribution::new(
-            "x",
-            "x",
-            khs_cfn::lightsail::distribution::CacheBehavior::new(),
-            khs_cfn::lightsail::distribution::InputOrigin::new(),
+            khs_cfn::lightsail::distribution::DistributionRequired {
+                distribution_name: "x".into(),
+                bundle_id: "x".into(),
+                default_cache_behavior: khs_cfn::lightsail::distribution::CacheBehavior::new()
+                    .into(),
+                origin: khs_cfn::lightsail::distribution::InputOrigin::new().into(),
+            },
         );
         check(
             &r,
@@ -12389,7 +13969,13 @@ mod lightsail {
 
     #[test]
     fn instance_with_required_properties() {
-        let r = khs_cfn::lightsail::instance::Instance::new("x", "x", "x");
+        let r = khs_cfn::lightsail::instance::Instance::new(
+            khs_cfn::lightsail::instance::InstanceRequired {
+                instance_name: "x".into(),
+                blueprint_id: "x".into(),
+                bundle_id: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::Lightsail::Instance",
@@ -12399,7 +13985,12 @@ mod lightsail {
 
     #[test]
     fn instance_snapshot_with_required_properties() {
-        let r = khs_cfn::lightsail::instance_snapshot::InstanceSnapshot::new("x", "x");
+        let r = khs_cfn::lightsail::instance_snapshot::InstanceSnapshot::new(
+            khs_cfn::lightsail::instance_snapshot::InstanceSnapshotRequired {
+                instance_snapshot_name: "x".into(),
+                instance_name: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::Lightsail::InstanceSnapshot",
@@ -12426,7 +14017,11 @@ mod lightsail {
     #[test]
     fn load_balancer_tls_certificate_with_required_properties() {
         let r = khs_cfn::lightsail::load_balancer_tls_certificate::LoadBalancerTlsCertificate::new(
-            "x", "x", "x",
+            khs_cfn::lightsail::load_balancer_tls_certificate::LoadBalancerTlsCertificateRequired {
+                load_balancer_name: "x".into(),
+                certificate_name: "x".into(),
+                certificate_domain_name: "x".into(),
+            },
         );
         check(
             &r,
@@ -12455,8 +14050,12 @@ mod location {
         let r = khs_cfn::location::api_key::ApiKey::new(
             "x",
             khs_cfn::location::api_key::ApiKeyRestrictions::new(
-                khs_core::value::List::<String>::Literal(vec!["x".into()]),
-                khs_core::value::List::<String>::Literal(vec!["x".into()]),
+                khs_cfn::location::api_key::ApiKeyRestrictionsRequired {
+                    allow_actions: khs_core::value::List::<String>::Literal(vec!["x".into()])
+                        .into(),
+                    allow_resources: khs_core::value::List::<String>::Literal(vec!["x".into()])
+                        .into(),
+                },
             ),
         );
         check(&r, "AWS::Location::APIKey", &["KeyName", "Restrictions"]);
@@ -12479,7 +14078,12 @@ mod location {
 
     #[test]
     fn place_index_with_required_properties() {
-        let r = khs_cfn::location::place_index::PlaceIndex::new("x", "x");
+        let r = khs_cfn::location::place_index::PlaceIndex::new(
+            khs_cfn::location::place_index::PlaceIndexRequired {
+                data_source: "x".into(),
+                index_name: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::Location::PlaceIndex",
@@ -12489,7 +14093,12 @@ mod location {
 
     #[test]
     fn route_calculator_with_required_properties() {
-        let r = khs_cfn::location::route_calculator::RouteCalculator::new("x", "x");
+        let r = khs_cfn::location::route_calculator::RouteCalculator::new(
+            khs_cfn::location::route_calculator::RouteCalculatorRequired {
+                data_source: "x".into(),
+                calculator_name: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::Location::RouteCalculator",
@@ -12505,7 +14114,12 @@ mod location {
 
     #[test]
     fn tracker_consumer_with_required_properties() {
-        let r = khs_cfn::location::tracker_consumer::TrackerConsumer::new("x", "x");
+        let r = khs_cfn::location::tracker_consumer::TrackerConsumer::new(
+            khs_cfn::location::tracker_consumer::TrackerConsumerRequired {
+                consumer_arn: "x".into(),
+                tracker_name: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::Location::TrackerConsumer",
@@ -12521,9 +14135,11 @@ mod logs {
     #[test]
     fn account_policy_with_required_properties() {
         let r = khs_cfn::logs::account_policy::AccountPolicy::new(
-            "x",
-            khs_cfn::logs::account_policy::PolicyType::DataProtectionPolicy,
-            "x",
+            khs_cfn::logs::account_policy::AccountPolicyRequired {
+                policy_name: "x".into(),
+                policy_type: khs_cfn::logs::account_policy::PolicyType::DataProtectionPolicy.into(),
+                policy_document: "x".into(),
+            },
         );
         check(
             &r,
@@ -12534,7 +14150,10 @@ mod logs {
 
     #[test]
     fn delivery_with_required_properties() {
-        let r = khs_cfn::logs::delivery::Delivery::new("x", "x");
+        let r = khs_cfn::logs::delivery::Delivery::new(khs_cfn::logs::delivery::DeliveryRequired {
+            delivery_source_name: "x".into(),
+            delivery_destination_arn: "x".into(),
+        });
         check(
             &r,
             "AWS::Logs::Delivery",
@@ -12556,7 +14175,13 @@ mod logs {
 
     #[test]
     fn destination_with_required_properties() {
-        let r = khs_cfn::logs::destination::Destination::new("x", "x", "x");
+        let r = khs_cfn::logs::destination::Destination::new(
+            khs_cfn::logs::destination::DestinationRequired {
+                destination_name: "x".into(),
+                target_arn: "x".into(),
+                role_arn: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::Logs::Destination",
@@ -12598,7 +14223,13 @@ mod logs {
 
     #[test]
     fn metric_filter_with_required_properties() {
-        let r = khs_cfn::logs::metric_filter::MetricFilter::new("x", "x", Vec::new());
+        let r = khs_cfn::logs::metric_filter::MetricFilter::new(
+            khs_cfn::logs::metric_filter::MetricFilterRequired {
+                filter_pattern: "x".into(),
+                log_group_name: "x".into(),
+                metric_transformations: Vec::new().into(),
+            },
+        );
         check(
             &r,
             "AWS::Logs::MetricFilter",
@@ -12608,7 +14239,12 @@ mod logs {
 
     #[test]
     fn query_definition_with_required_properties() {
-        let r = khs_cfn::logs::query_definition::QueryDefinition::new("x", "x");
+        let r = khs_cfn::logs::query_definition::QueryDefinition::new(
+            khs_cfn::logs::query_definition::QueryDefinitionRequired {
+                name: "x".into(),
+                query_string: "x".into(),
+            },
+        );
         check(&r, "AWS::Logs::QueryDefinition", &["Name", "QueryString"]);
     }
 
@@ -12625,11 +14261,13 @@ mod logs {
     #[test]
     fn scheduled_query_with_required_properties() {
         let r = khs_cfn::logs::scheduled_query::ScheduledQuery::new(
-            "x",
-            khs_cfn::logs::scheduled_query::QueryLanguage::Cwli,
-            "x",
-            "x",
-            "x",
+            khs_cfn::logs::scheduled_query::ScheduledQueryRequired {
+                name: "x".into(),
+                query_language: khs_cfn::logs::scheduled_query::QueryLanguage::Cwli.into(),
+                query_string: "x".into(),
+                schedule_expression: "x".into(),
+                execution_role_arn: "x".into(),
+            },
         );
         check(
             &r,
@@ -12654,7 +14292,13 @@ mod logs {
 
     #[test]
     fn subscription_filter_with_required_properties() {
-        let r = khs_cfn::logs::subscription_filter::SubscriptionFilter::new("x", "x", "x");
+        let r = khs_cfn::logs::subscription_filter::SubscriptionFilter::new(
+            khs_cfn::logs::subscription_filter::SubscriptionFilterRequired {
+                destination_arn: "x".into(),
+                filter_pattern: "x".into(),
+                log_group_name: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::Logs::SubscriptionFilter",
@@ -12680,15 +14324,26 @@ mod lookoutequipment {
     #[test]
     fn inference_scheduler_with_required_properties() {
         let r = khs_cfn::lookoutequipment::inference_scheduler::InferenceScheduler::new(
-            khs_cfn::lookoutequipment::inference_scheduler::DataInputConfiguration::new(
-                khs_cfn::lookoutequipment::inference_scheduler::S3InputConfiguration::new("x"),
-            ),
-            khs_cfn::lookoutequipment::inference_scheduler::DataOutputConfiguration::new(
-                khs_cfn::lookoutequipment::inference_scheduler::S3OutputConfiguration::new("x"),
-            ),
-            khs_cfn::lookoutequipment::inference_scheduler::DataUploadFrequency::Pt5M,
-            "x",
-            "x",
+            khs_cfn::lookoutequipment::inference_scheduler::InferenceSchedulerRequired {
+                data_input_configuration:
+                    khs_cfn::lookoutequipment::inference_scheduler::DataInputConfiguration::new(
+                        khs_cfn::lookoutequipment::inference_scheduler::S3InputConfiguration::new(
+                            "x",
+                        ),
+                    )
+                    .into(),
+                data_output_configuration:
+                    khs_cfn::lookoutequipment::inference_scheduler::DataOutputConfiguration::new(
+                        khs_cfn::lookoutequipment::inference_scheduler::S3OutputConfiguration::new(
+                            "x",
+                        ),
+                    )
+                    .into(),
+                data_upload_frequency:
+                    khs_cfn::lookoutequipment::inference_scheduler::DataUploadFrequency::Pt5M.into(),
+                model_name: "x".into(),
+                role_arn: "x".into(),
+            },
         );
         check(
             &r,
@@ -12730,7 +14385,12 @@ mod m2 {
 
     #[test]
     fn deployment_with_required_properties() {
-        let r = khs_cfn::m2::deployment::Deployment::new("x", "x", 1i64);
+        let r =
+            khs_cfn::m2::deployment::Deployment::new(khs_cfn::m2::deployment::DeploymentRequired {
+                environment_id: "x".into(),
+                application_id: "x".into(),
+                application_version: 1i64.into(),
+            });
         check(
             &r,
             "AWS::M2::Deployment",
@@ -12741,9 +14401,11 @@ mod m2 {
     #[test]
     fn environment_with_required_properties() {
         let r = khs_cfn::m2::environment::Environment::new(
-            khs_cfn::m2::environment::EngineType::Microfocus,
-            "x",
-            "x",
+            khs_cfn::m2::environment::EnvironmentRequired {
+                engine_type: khs_cfn::m2::environment::EngineType::Microfocus.into(),
+                instance_type: "x".into(),
+                name: "x".into(),
+            },
         );
         check(
             &r,
@@ -12765,7 +14427,12 @@ mod macie {
 
     #[test]
     fn custom_data_identifier_with_required_properties() {
-        let r = khs_cfn::macie::custom_data_identifier::CustomDataIdentifier::new("x", "x");
+        let r = khs_cfn::macie::custom_data_identifier::CustomDataIdentifier::new(
+            khs_cfn::macie::custom_data_identifier::CustomDataIdentifierRequired {
+                name: "x".into(),
+                regex: "x".into(),
+            },
+        );
         check(&r, "AWS::Macie::CustomDataIdentifier", &["Name", "Regex"]);
     }
 
@@ -12823,7 +14490,12 @@ mod managedblockchain {
     fn node_with_required_properties() {
         let r = khs_cfn::managedblockchain::node::Node::new(
             "x",
-            khs_cfn::managedblockchain::node::NodeConfiguration::new("x", "x"),
+            khs_cfn::managedblockchain::node::NodeConfiguration::new(
+                khs_cfn::managedblockchain::node::NodeConfigurationRequired {
+                    availability_zone: "x".into(),
+                    instance_type: "x".into(),
+                },
+            ),
         );
         check(
             &r,
@@ -12839,7 +14511,13 @@ mod mediaconnect {
 
     #[test]
     fn bridge_with_required_properties() {
-        let r = khs_cfn::mediaconnect::bridge::Bridge::new("x", "x", Vec::new());
+        let r = khs_cfn::mediaconnect::bridge::Bridge::new(
+            khs_cfn::mediaconnect::bridge::BridgeRequired {
+                name: "x".into(),
+                placement_arn: "x".into(),
+                sources: Vec::new().into(),
+            },
+        );
         check(
             &r,
             "AWS::MediaConnect::Bridge",
@@ -12850,15 +14528,20 @@ mod mediaconnect {
     #[test]
     fn bridge_output_with_required_properties() {
         let r = khs_cfn::mediaconnect::bridge_output::BridgeOutput::new(
-            "x",
-            "x",
-            khs_cfn::mediaconnect::bridge_output::BridgeNetworkOutput::new(
-                "x",
-                "x",
-                1i64,
-                khs_cfn::mediaconnect::bridge_output::Protocol::RtpFec,
-                1i64,
-            ),
+            khs_cfn::mediaconnect::bridge_output::BridgeOutputRequired {
+                bridge_arn: "x".into(),
+                name: "x".into(),
+                network_output: khs_cfn::mediaconnect::bridge_output::BridgeNetworkOutput::new(
+                    khs_cfn::mediaconnect::bridge_output::BridgeNetworkOutputRequired {
+                        ip_address: "x".into(),
+                        network_name: "x".into(),
+                        port: 1i64.into(),
+                        protocol: khs_cfn::mediaconnect::bridge_output::Protocol::RtpFec.into(),
+                        ttl: 1i64.into(),
+                    },
+                )
+                .into(),
+            },
         );
         check(
             &r,
@@ -12869,7 +14552,12 @@ mod mediaconnect {
 
     #[test]
     fn bridge_source_with_required_properties() {
-        let r = khs_cfn::mediaconnect::bridge_source::BridgeSource::new("x", "x");
+        let r = khs_cfn::mediaconnect::bridge_source::BridgeSource::new(
+            khs_cfn::mediaconnect::bridge_source::BridgeSourceRequired {
+                name: "x".into(),
+                bridge_arn: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::MediaConnect::BridgeSource",
@@ -12887,10 +14575,12 @@ mod mediaconnect {
     #[test]
     fn flow_entitlement_with_required_properties() {
         let r = khs_cfn::mediaconnect::flow_entitlement::FlowEntitlement::new(
-            "x",
-            "x",
-            khs_core::value::List::<String>::Literal(vec!["x".into()]),
-            "x",
+            khs_cfn::mediaconnect::flow_entitlement::FlowEntitlementRequired {
+                flow_arn: "x".into(),
+                name: "x".into(),
+                subscribers: khs_core::value::List::<String>::Literal(vec!["x".into()]).into(),
+                description: "x".into(),
+            },
         );
         check(
             &r,
@@ -12902,10 +14592,13 @@ mod mediaconnect {
     #[test]
     fn flow_media_stream_with_required_properties() {
         let r = khs_cfn::mediaconnect::flow_media_stream::FlowMediaStream::new(
-            "x",
-            "x",
-            1i64,
-            khs_cfn::mediaconnect::flow_media_stream::MediaStreamType::Video,
+            khs_cfn::mediaconnect::flow_media_stream::FlowMediaStreamRequired {
+                flow_arn: "x".into(),
+                media_stream_name: "x".into(),
+                media_stream_id: 1i64.into(),
+                media_stream_type: khs_cfn::mediaconnect::flow_media_stream::MediaStreamType::Video
+                    .into(),
+            },
         );
         check(
             &r,
@@ -12927,7 +14620,13 @@ mod mediaconnect {
 
     #[test]
     fn flow_source_with_required_properties() {
-        let r = khs_cfn::mediaconnect::flow_source::FlowSource::new("x", "x", "x");
+        let r = khs_cfn::mediaconnect::flow_source::FlowSource::new(
+            khs_cfn::mediaconnect::flow_source::FlowSourceRequired {
+                flow_arn: "x".into(),
+                name: "x".into(),
+                description: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::MediaConnect::FlowSource",
@@ -12938,11 +14637,14 @@ mod mediaconnect {
     #[test]
     fn flow_vpc_interface_with_required_properties() {
         let r = khs_cfn::mediaconnect::flow_vpc_interface::FlowVpcInterface::new(
-            "x",
-            "x",
-            "x",
-            "x",
-            khs_core::value::List::<String>::Literal(vec!["x".into()]),
+            khs_cfn::mediaconnect::flow_vpc_interface::FlowVpcInterfaceRequired {
+                flow_arn: "x".into(),
+                name: "x".into(),
+                role_arn: "x".into(),
+                subnet_id: "x".into(),
+                security_group_ids: khs_core::value::List::<String>::Literal(vec!["x".into()])
+                    .into(),
+            },
         );
         check(
             &r,
@@ -13070,7 +14772,7 @@ mod medialive {
 
     #[test]
     fn cloud_watch_alarm_template_with_required_properties() {
-        let r = khs_cfn::medialive::cloud_watch_alarm_template::CloudWatchAlarmTemplate::new(khs_cfn::medialive::cloud_watch_alarm_template::CloudWatchAlarmTemplateComparisonOperator::GreaterThanOrEqualToThreshold, 1.0f64, "x", "x", 1.0f64, khs_cfn::medialive::cloud_watch_alarm_template::CloudWatchAlarmTemplateStatistic::SampleCount, khs_cfn::medialive::cloud_watch_alarm_template::CloudWatchAlarmTemplateTargetResourceType::CloudfrontDistribution, 1.0f64, khs_cfn::medialive::cloud_watch_alarm_template::CloudWatchAlarmTemplateTreatMissingData::NotBreaching);
+        let r = khs_cfn::medialive::cloud_watch_alarm_template::CloudWatchAlarmTemplate::new(khs_cfn::medialive::cloud_watch_alarm_template::CloudWatchAlarmTemplateRequired { comparison_operator: khs_cfn::medialive::cloud_watch_alarm_template::CloudWatchAlarmTemplateComparisonOperator::GreaterThanOrEqualToThreshold.into(), evaluation_periods: 1.0f64.into(), metric_name: "x".into(), name: "x".into(), period: 1.0f64.into(), statistic: khs_cfn::medialive::cloud_watch_alarm_template::CloudWatchAlarmTemplateStatistic::SampleCount.into(), target_resource_type: khs_cfn::medialive::cloud_watch_alarm_template::CloudWatchAlarmTemplateTargetResourceType::CloudfrontDistribution.into(), threshold: 1.0f64.into(), treat_missing_data: khs_cfn::medialive::cloud_watch_alarm_template::CloudWatchAlarmTemplateTreatMissingData::NotBreaching.into() });
         check(
             &r,
             "AWS::MediaLive::CloudWatchAlarmTemplate",
@@ -13146,7 +14848,12 @@ mod medialive {
     fn multiplex_with_required_properties() {
         let r = khs_cfn::medialive::multiplex::Multiplex::new(
             khs_core::value::List::<String>::Literal(vec!["x".into()]),
-            khs_cfn::medialive::multiplex::MultiplexSettings::new(1i64, 1i64),
+            khs_cfn::medialive::multiplex::MultiplexSettings::new(
+                khs_cfn::medialive::multiplex::MultiplexSettingsRequired {
+                    transport_stream_bitrate: 1i64.into(),
+                    transport_stream_id: 1i64.into(),
+                },
+            ),
             "x",
         );
         check(
@@ -13185,7 +14892,12 @@ mod medialive {
 
     #[test]
     fn signal_map_with_required_properties() {
-        let r = khs_cfn::medialive::signal_map::SignalMap::new("x", "x");
+        let r = khs_cfn::medialive::signal_map::SignalMap::new(
+            khs_cfn::medialive::signal_map::SignalMapRequired {
+                discovery_entry_point_arn: "x".into(),
+                name: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::MediaLive::SignalMap",
@@ -13200,7 +14912,13 @@ mod mediapackage {
 
     #[test]
     fn asset_with_required_properties() {
-        let r = khs_cfn::mediapackage::asset::Asset::new("x", "x", "x", "x");
+        let r =
+            khs_cfn::mediapackage::asset::Asset::new(khs_cfn::mediapackage::asset::AssetRequired {
+                id: "x".into(),
+                packaging_group_id: "x".into(),
+                source_arn: "x".into(),
+                source_role_arn: "x".into(),
+            });
         check(
             &r,
             "AWS::MediaPackage::Asset",
@@ -13216,7 +14934,12 @@ mod mediapackage {
 
     #[test]
     fn origin_endpoint_with_required_properties() {
-        let r = khs_cfn::mediapackage::origin_endpoint::OriginEndpoint::new("x", "x");
+        let r = khs_cfn::mediapackage::origin_endpoint::OriginEndpoint::new(
+            khs_cfn::mediapackage::origin_endpoint::OriginEndpointRequired {
+                id: "x".into(),
+                channel_id: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::MediaPackage::OriginEndpoint",
@@ -13226,8 +14949,12 @@ mod mediapackage {
 
     #[test]
     fn packaging_configuration_with_required_properties() {
-        let r =
-            khs_cfn::mediapackage::packaging_configuration::PackagingConfiguration::new("x", "x");
+        let r = khs_cfn::mediapackage::packaging_configuration::PackagingConfiguration::new(
+            khs_cfn::mediapackage::packaging_configuration::PackagingConfigurationRequired {
+                packaging_group_id: "x".into(),
+                id: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::MediaPackage::PackagingConfiguration",
@@ -13248,7 +14975,12 @@ mod mediapackagev2 {
 
     #[test]
     fn channel_with_required_properties() {
-        let r = khs_cfn::mediapackagev2::channel::Channel::new("x", "x");
+        let r = khs_cfn::mediapackagev2::channel::Channel::new(
+            khs_cfn::mediapackagev2::channel::ChannelRequired {
+                channel_group_name: "x".into(),
+                channel_name: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::MediaPackageV2::Channel",
@@ -13269,9 +15001,11 @@ mod mediapackagev2 {
     #[test]
     fn channel_policy_with_required_properties() {
         let r = khs_cfn::mediapackagev2::channel_policy::ChannelPolicy::new(
-            "x",
-            "x",
-            serde_json::json!({}),
+            khs_cfn::mediapackagev2::channel_policy::ChannelPolicyRequired {
+                channel_group_name: "x".into(),
+                channel_name: "x".into(),
+                policy: serde_json::json!({}).into(),
+            },
         );
         check(
             &r,
@@ -13283,10 +15017,12 @@ mod mediapackagev2 {
     #[test]
     fn origin_endpoint_with_required_properties() {
         let r = khs_cfn::mediapackagev2::origin_endpoint::OriginEndpoint::new(
-            "x",
-            "x",
-            "x",
-            khs_cfn::mediapackagev2::origin_endpoint::ContainerType::Ts,
+            khs_cfn::mediapackagev2::origin_endpoint::OriginEndpointRequired {
+                channel_group_name: "x".into(),
+                channel_name: "x".into(),
+                origin_endpoint_name: "x".into(),
+                container_type: khs_cfn::mediapackagev2::origin_endpoint::ContainerType::Ts.into(),
+            },
         );
         check(
             &r,
@@ -13303,10 +15039,12 @@ mod mediapackagev2 {
     #[test]
     fn origin_endpoint_policy_with_required_properties() {
         let r = khs_cfn::mediapackagev2::origin_endpoint_policy::OriginEndpointPolicy::new(
-            "x",
-            "x",
-            "x",
-            serde_json::json!({}),
+            khs_cfn::mediapackagev2::origin_endpoint_policy::OriginEndpointPolicyRequired {
+                channel_group_name: "x".into(),
+                channel_name: "x".into(),
+                origin_endpoint_name: "x".into(),
+                policy: serde_json::json!({}).into(),
+            },
         );
         check(
             &r,
@@ -13376,7 +15114,13 @@ mod mediatailor {
 
     #[test]
     fn live_source_with_required_properties() {
-        let r = khs_cfn::mediatailor::live_source::LiveSource::new(Vec::new(), "x", "x");
+        let r = khs_cfn::mediatailor::live_source::LiveSource::new(
+            khs_cfn::mediatailor::live_source::LiveSourceRequired {
+                http_package_configurations: Vec::new().into(),
+                live_source_name: "x".into(),
+                source_location_name: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::MediaTailor::LiveSource",
@@ -13390,8 +15134,13 @@ mod mediatailor {
 
     #[test]
     fn playback_configuration_with_required_properties() {
-        let r =
-            khs_cfn::mediatailor::playback_configuration::PlaybackConfiguration::new("x", "x", "x");
+        let r = khs_cfn::mediatailor::playback_configuration::PlaybackConfiguration::new(
+            khs_cfn::mediatailor::playback_configuration::PlaybackConfigurationRequired {
+                name: "x".into(),
+                video_content_source_url: "x".into(),
+                ad_decision_server_url: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::MediaTailor::PlaybackConfiguration",
@@ -13401,7 +15150,12 @@ mod mediatailor {
 
     #[test]
     fn prefetch_schedule_with_required_properties() {
-        let r = khs_cfn::mediatailor::prefetch_schedule::PrefetchSchedule::new("x", "x");
+        let r = khs_cfn::mediatailor::prefetch_schedule::PrefetchSchedule::new(
+            khs_cfn::mediatailor::prefetch_schedule::PrefetchScheduleRequired {
+                name: "x".into(),
+                playback_configuration_name: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::MediaTailor::PrefetchSchedule",
@@ -13411,7 +15165,13 @@ mod mediatailor {
 
     #[test]
     fn program_with_required_properties() {
-        let r = khs_cfn::mediatailor::program::Program::new("x", "x", "x");
+        let r = khs_cfn::mediatailor::program::Program::new(
+            khs_cfn::mediatailor::program::ProgramRequired {
+                channel_name: "x".into(),
+                program_name: "x".into(),
+                source_location_name: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::MediaTailor::Program",
@@ -13434,7 +15194,13 @@ mod mediatailor {
 
     #[test]
     fn vod_source_with_required_properties() {
-        let r = khs_cfn::mediatailor::vod_source::VodSource::new(Vec::new(), "x", "x");
+        let r = khs_cfn::mediatailor::vod_source::VodSource::new(
+            khs_cfn::mediatailor::vod_source::VodSourceRequired {
+                http_package_configurations: Vec::new().into(),
+                source_location_name: "x".into(),
+                vod_source_name: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::MediaTailor::VodSource",
@@ -13459,7 +15225,12 @@ mod memorydb {
 
     #[test]
     fn cluster_with_required_properties() {
-        let r = khs_cfn::memorydb::cluster::Cluster::new("x", "x", "x");
+        let r =
+            khs_cfn::memorydb::cluster::Cluster::new(khs_cfn::memorydb::cluster::ClusterRequired {
+                cluster_name: "x".into(),
+                node_type: "x".into(),
+                acl_name: "x".into(),
+            });
         check(
             &r,
             "AWS::MemoryDB::Cluster",
@@ -13475,7 +15246,12 @@ mod memorydb {
 
     #[test]
     fn parameter_group_with_required_properties() {
-        let r = khs_cfn::memorydb::parameter_group::ParameterGroup::new("x", "x");
+        let r = khs_cfn::memorydb::parameter_group::ParameterGroup::new(
+            khs_cfn::memorydb::parameter_group::ParameterGroupRequired {
+                parameter_group_name: "x".into(),
+                family: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::MemoryDB::ParameterGroup",
@@ -13485,7 +15261,12 @@ mod memorydb {
 
     #[test]
     fn snapshot_with_required_properties() {
-        let r = khs_cfn::memorydb::snapshot::Snapshot::new("x", "x");
+        let r = khs_cfn::memorydb::snapshot::Snapshot::new(
+            khs_cfn::memorydb::snapshot::SnapshotRequired {
+                snapshot_name: "x".into(),
+                cluster_name: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::MemoryDB::Snapshot",
@@ -13519,7 +15300,11 @@ mod mgn {
 
     #[test]
     fn connector_with_required_properties() {
-        let r = khs_cfn::mgn::connector::Connector::new("x", "x");
+        let r =
+            khs_cfn::mgn::connector::Connector::new(khs_cfn::mgn::connector::ConnectorRequired {
+                name: "x".into(),
+                ssm_instance_id: "x".into(),
+            });
         check(&r, "AWS::MGN::Connector", &["Name", "SsmInstanceID"]);
     }
 
@@ -13534,7 +15319,12 @@ mod mgn {
         let r = khs_cfn::mgn::network_migration_definition::NetworkMigrationDefinition::new(
             "x",
             Vec::new(),
-            khs_cfn::mgn::network_migration_definition::TargetS3Configuration::new("x", "x"),
+            khs_cfn::mgn::network_migration_definition::TargetS3Configuration::new(
+                khs_cfn::mgn::network_migration_definition::TargetS3ConfigurationRequired {
+                    s3_bucket: "x".into(),
+                    s3_bucket_owner: "x".into(),
+                },
+            ),
             khs_cfn::mgn::network_migration_definition::TargetNetwork::new(
                 khs_cfn::mgn::network_migration_definition::Topology::IsolatedVpc,
             ),
@@ -13559,13 +15349,16 @@ mod mpa {
     #[test]
     fn approval_team_with_required_properties() {
         let r = khs_cfn::mpa::approval_team::ApprovalTeam::new(
-            khs_cfn::mpa::approval_team::ApprovalStrategy::new(
-                khs_cfn::mpa::approval_team::MofNApprovalStrategy::new(1i64),
-            ),
-            Vec::new(),
-            Vec::new(),
-            "x",
-            "x",
+            khs_cfn::mpa::approval_team::ApprovalTeamRequired {
+                approval_strategy: khs_cfn::mpa::approval_team::ApprovalStrategy::new(
+                    khs_cfn::mpa::approval_team::MofNApprovalStrategy::new(1i64),
+                )
+                .into(),
+                approvers: Vec::new().into(),
+                policies: Vec::new().into(),
+                name: "x".into(),
+                description: "x".into(),
+            },
         );
         check(
             &r,
@@ -13584,7 +15377,12 @@ mod mpa {
     fn identity_source_with_required_properties() {
         let r = khs_cfn::mpa::identity_source::IdentitySource::new(
             khs_cfn::mpa::identity_source::IdentitySourceParameters::new(
-                khs_cfn::mpa::identity_source::IamIdentityCenter::new("x", "x"),
+                khs_cfn::mpa::identity_source::IamIdentityCenter::new(
+                    khs_cfn::mpa::identity_source::IamIdentityCenterRequired {
+                        instance_arn: "x".into(),
+                        region: "x".into(),
+                    },
+                ),
             ),
         );
         check(
@@ -13617,15 +15415,16 @@ mod msk {
 
     #[test]
     fn cluster_with_required_properties() {
-        let r = khs_cfn::msk::cluster::Cluster::new(
-            khs_cfn::msk::cluster::BrokerNodeGroupInfo::new(
+        let r = khs_cfn::msk::cluster::Cluster::new(khs_cfn::msk::cluster::ClusterRequired {
+            broker_node_group_info: khs_cfn::msk::cluster::BrokerNodeGroupInfo::new(
                 khs_core::value::List::<String>::Literal(vec!["x".into()]),
                 "x",
-            ),
-            "x",
-            1i64,
-            "x",
-        );
+            )
+            .into(),
+            kafka_version: "x".into(),
+            number_of_broker_nodes: 1i64.into(),
+            cluster_name: "x".into(),
+        });
         check(
             &r,
             "AWS::MSK::Cluster",
@@ -13646,13 +15445,25 @@ mod msk {
 
     #[test]
     fn configuration_with_required_properties() {
-        let r = khs_cfn::msk::configuration::Configuration::new("x", "x");
+        let r = khs_cfn::msk::configuration::Configuration::new(
+            khs_cfn::msk::configuration::ConfigurationRequired {
+                server_properties: "x".into(),
+                name: "x".into(),
+            },
+        );
         check(&r, "AWS::MSK::Configuration", &["ServerProperties", "Name"]);
     }
 
     #[test]
     fn replicator_with_required_properties() {
-        let r = khs_cfn::msk::replicator::Replicator::new("x", Vec::new(), Vec::new(), "x");
+        let r = khs_cfn::msk::replicator::Replicator::new(
+            khs_cfn::msk::replicator::ReplicatorRequired {
+                replicator_name: "x".into(),
+                replication_info_list: Vec::new().into(),
+                kafka_clusters: Vec::new().into(),
+                service_execution_role_arn: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::MSK::Replicator",
@@ -13685,7 +15496,12 @@ mod msk {
 
     #[test]
     fn topic_with_required_properties() {
-        let r = khs_cfn::msk::topic::Topic::new("x", "x", 1i64, 1i64);
+        let r = khs_cfn::msk::topic::Topic::new(khs_cfn::msk::topic::TopicRequired {
+            cluster_arn: "x".into(),
+            topic_name: "x".into(),
+            partition_count: 1i64.into(),
+            replication_factor: 1i64.into(),
+        });
         check(
             &r,
             "AWS::MSK::Topic",
@@ -13701,11 +15517,13 @@ mod msk {
     #[test]
     fn vpc_connection_with_required_properties() {
         let r = khs_cfn::msk::vpc_connection::VpcConnection::new(
-            khs_cfn::msk::vpc_connection::Authentication::SaslIam,
-            khs_core::value::List::<String>::Literal(vec!["x".into()]),
-            khs_core::value::List::<String>::Literal(vec!["x".into()]),
-            "x",
-            "x",
+            khs_cfn::msk::vpc_connection::VpcConnectionRequired {
+                authentication: khs_cfn::msk::vpc_connection::Authentication::SaslIam.into(),
+                client_subnets: khs_core::value::List::<String>::Literal(vec!["x".into()]).into(),
+                security_groups: khs_core::value::List::<String>::Literal(vec!["x".into()]).into(),
+                target_cluster_arn: "x".into(),
+                vpc_id: "x".into(),
+            },
         );
         check(
             &r,
@@ -13739,7 +15557,12 @@ mod mwaaserverless {
     #[test]
     fn workflow_with_required_properties() {
         let r = khs_cfn::mwaaserverless::workflow::Workflow::new(
-            khs_cfn::mwaaserverless::workflow::S3Location::new("x", "x"),
+            khs_cfn::mwaaserverless::workflow::S3Location::new(
+                khs_cfn::mwaaserverless::workflow::S3LocationRequired {
+                    bucket: "x".into(),
+                    object_key: "x".into(),
+                },
+            ),
             "x",
         );
         check(
@@ -13763,9 +15586,11 @@ mod neptune {
     #[test]
     fn db_cluster_parameter_group_with_required_properties() {
         let r = khs_cfn::neptune::db_cluster_parameter_group::DbClusterParameterGroup::new(
-            "x",
-            "x",
-            serde_json::json!({}),
+            khs_cfn::neptune::db_cluster_parameter_group::DbClusterParameterGroupRequired {
+                description: "x".into(),
+                family: "x".into(),
+                parameters: serde_json::json!({}).into(),
+            },
         );
         check(
             &r,
@@ -13783,9 +15608,11 @@ mod neptune {
     #[test]
     fn db_parameter_group_with_required_properties() {
         let r = khs_cfn::neptune::db_parameter_group::DbParameterGroup::new(
-            "x",
-            "x",
-            serde_json::json!({}),
+            khs_cfn::neptune::db_parameter_group::DbParameterGroupRequired {
+                family: "x".into(),
+                description: "x".into(),
+                parameters: serde_json::json!({}).into(),
+            },
         );
         check(
             &r,
@@ -13832,7 +15659,12 @@ mod neptunegraph {
 
     #[test]
     fn graph_snapshot_with_required_properties() {
-        let r = khs_cfn::neptunegraph::graph_snapshot::GraphSnapshot::new("x", "x");
+        let r = khs_cfn::neptunegraph::graph_snapshot::GraphSnapshot::new(
+            khs_cfn::neptunegraph::graph_snapshot::GraphSnapshotRequired {
+                graph_identifier: "x".into(),
+                snapshot_name: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::NeptuneGraph::GraphSnapshot",
@@ -13842,7 +15674,12 @@ mod neptunegraph {
 
     #[test]
     fn private_graph_endpoint_with_required_properties() {
-        let r = khs_cfn::neptunegraph::private_graph_endpoint::PrivateGraphEndpoint::new("x", "x");
+        let r = khs_cfn::neptunegraph::private_graph_endpoint::PrivateGraphEndpoint::new(
+            khs_cfn::neptunegraph::private_graph_endpoint::PrivateGraphEndpointRequired {
+                graph_identifier: "x".into(),
+                vpc_id: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::NeptuneGraph::PrivateGraphEndpoint",
@@ -13875,7 +15712,12 @@ mod networkfirewall {
 
     #[test]
     fn firewall_with_required_properties() {
-        let r = khs_cfn::networkfirewall::firewall::Firewall::new("x", "x");
+        let r = khs_cfn::networkfirewall::firewall::Firewall::new(
+            khs_cfn::networkfirewall::firewall::FirewallRequired {
+                firewall_name: "x".into(),
+                firewall_policy_arn: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::NetworkFirewall::Firewall",
@@ -13885,13 +15727,20 @@ mod networkfirewall {
 
     #[test]
     fn firewall_policy_with_required_properties() {
-        let r = khs_cfn::networkfirewall::firewall_policy::FirewallPolicy::new(
-            "x",
-            khs_cfn::networkfirewall::firewall_policy::FirewallPolicyProperty::new(
-                khs_core::value::List::<String>::Literal(vec!["x".into()]),
-                khs_core::value::List::<String>::Literal(vec!["x".into()]),
-            ),
-        );
+        let r =
+            khs_cfn::networkfirewall::firewall_policy::FirewallPolicy::new(
+                "x",
+                khs_cfn::networkfirewall::firewall_policy::FirewallPolicyProperty::new(
+                    khs_cfn::networkfirewall::firewall_policy::FirewallPolicyPropertyRequired {
+                        stateless_default_actions: khs_core::value::List::<String>::Literal(vec![
+                            "x".into(),
+                        ])
+                        .into(),
+                        stateless_fragment_default_actions:
+                            khs_core::value::List::<String>::Literal(vec!["x".into()]).into(),
+                    },
+                ),
+            );
         check(
             &r,
             "AWS::NetworkFirewall::FirewallPolicy",
@@ -13944,9 +15793,13 @@ mod networkfirewall {
     #[test]
     fn vpc_endpoint_association_with_required_properties() {
         let r = khs_cfn::networkfirewall::vpc_endpoint_association::VpcEndpointAssociation::new(
-            "x",
-            "x",
-            khs_cfn::networkfirewall::vpc_endpoint_association::SubnetMapping::new("x"),
+            khs_cfn::networkfirewall::vpc_endpoint_association::VpcEndpointAssociationRequired {
+                firewall_arn: "x".into(),
+                vpc_id: "x".into(),
+                subnet_mapping:
+                    khs_cfn::networkfirewall::vpc_endpoint_association::SubnetMapping::new("x")
+                        .into(),
+            },
         );
         check(
             &r,
@@ -13984,10 +15837,14 @@ mod networkmanager {
     #[test]
     fn connect_attachment_with_required_properties() {
         let r = khs_cfn::networkmanager::connect_attachment::ConnectAttachment::new(
-            "x",
-            "x",
-            "x",
-            khs_cfn::networkmanager::connect_attachment::ConnectAttachmentOptions::new(),
+            khs_cfn::networkmanager::connect_attachment::ConnectAttachmentRequired {
+                core_network_id: "x".into(),
+                edge_location: "x".into(),
+                transport_attachment_id: "x".into(),
+                options:
+                    khs_cfn::networkmanager::connect_attachment::ConnectAttachmentOptions::new()
+                        .into(),
+            },
         );
         check(
             &r,
@@ -14003,7 +15860,12 @@ mod networkmanager {
 
     #[test]
     fn connect_peer_with_required_properties() {
-        let r = khs_cfn::networkmanager::connect_peer::ConnectPeer::new("x", "x");
+        let r = khs_cfn::networkmanager::connect_peer::ConnectPeer::new(
+            khs_cfn::networkmanager::connect_peer::ConnectPeerRequired {
+                connect_attachment_id: "x".into(),
+                peer_address: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::NetworkManager::ConnectPeer",
@@ -14019,7 +15881,7 @@ mod networkmanager {
 
     #[test]
     fn core_network_prefix_list_association_with_required_properties() {
-        let r = khs_cfn::networkmanager::core_network_prefix_list_association::CoreNetworkPrefixListAssociation::new("x", "x", "x");
+        let r = khs_cfn::networkmanager::core_network_prefix_list_association::CoreNetworkPrefixListAssociation::new(khs_cfn::networkmanager::core_network_prefix_list_association::CoreNetworkPrefixListAssociationRequired { core_network_id: "x".into(), prefix_list_arn: "x".into(), prefix_list_alias: "x".into() });
         check(
             &r,
             "AWS::NetworkManager::CoreNetworkPrefixListAssociation",
@@ -14029,10 +15891,7 @@ mod networkmanager {
 
     #[test]
     fn customer_gateway_association_with_required_properties() {
-        let r =
-            khs_cfn::networkmanager::customer_gateway_association::CustomerGatewayAssociation::new(
-                "x", "x", "x",
-            );
+        let r = khs_cfn::networkmanager::customer_gateway_association::CustomerGatewayAssociation::new(khs_cfn::networkmanager::customer_gateway_association::CustomerGatewayAssociationRequired { global_network_id: "x".into(), customer_gateway_arn: "x".into(), device_id: "x".into() });
         check(
             &r,
             "AWS::NetworkManager::CustomerGatewayAssociation",
@@ -14048,7 +15907,7 @@ mod networkmanager {
 
     #[test]
     fn direct_connect_gateway_attachment_with_required_properties() {
-        let r = khs_cfn::networkmanager::direct_connect_gateway_attachment::DirectConnectGatewayAttachment::new("x", "x", khs_core::value::List::<String>::Literal(vec!["x".into()]));
+        let r = khs_cfn::networkmanager::direct_connect_gateway_attachment::DirectConnectGatewayAttachment::new(khs_cfn::networkmanager::direct_connect_gateway_attachment::DirectConnectGatewayAttachmentRequired { core_network_id: "x".into(), direct_connect_gateway_arn: "x".into(), edge_locations: khs_core::value::List::<String>::Literal(vec!["x".into()]).into() });
         check(
             &r,
             "AWS::NetworkManager::DirectConnectGatewayAttachment",
@@ -14064,11 +15923,12 @@ mod networkmanager {
 
     #[test]
     fn link_with_required_properties() {
-        let r = khs_cfn::networkmanager::link::Link::new(
-            "x",
-            "x",
-            khs_cfn::networkmanager::link::Bandwidth::new(),
-        );
+        let r =
+            khs_cfn::networkmanager::link::Link::new(khs_cfn::networkmanager::link::LinkRequired {
+                global_network_id: "x".into(),
+                site_id: "x".into(),
+                bandwidth: khs_cfn::networkmanager::link::Bandwidth::new().into(),
+            });
         check(
             &r,
             "AWS::NetworkManager::Link",
@@ -14078,7 +15938,13 @@ mod networkmanager {
 
     #[test]
     fn link_association_with_required_properties() {
-        let r = khs_cfn::networkmanager::link_association::LinkAssociation::new("x", "x", "x");
+        let r = khs_cfn::networkmanager::link_association::LinkAssociation::new(
+            khs_cfn::networkmanager::link_association::LinkAssociationRequired {
+                global_network_id: "x".into(),
+                device_id: "x".into(),
+                link_id: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::NetworkManager::LinkAssociation",
@@ -14095,7 +15961,10 @@ mod networkmanager {
     #[test]
     fn site_to_site_vpn_attachment_with_required_properties() {
         let r = khs_cfn::networkmanager::site_to_site_vpn_attachment::SiteToSiteVpnAttachment::new(
-            "x", "x",
+            khs_cfn::networkmanager::site_to_site_vpn_attachment::SiteToSiteVpnAttachmentRequired {
+                core_network_id: "x".into(),
+                vpn_connection_arn: "x".into(),
+            },
         );
         check(
             &r,
@@ -14106,8 +15975,12 @@ mod networkmanager {
 
     #[test]
     fn transit_gateway_peering_with_required_properties() {
-        let r =
-            khs_cfn::networkmanager::transit_gateway_peering::TransitGatewayPeering::new("x", "x");
+        let r = khs_cfn::networkmanager::transit_gateway_peering::TransitGatewayPeering::new(
+            khs_cfn::networkmanager::transit_gateway_peering::TransitGatewayPeeringRequired {
+                core_network_id: "x".into(),
+                transit_gateway_arn: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::NetworkManager::TransitGatewayPeering",
@@ -14117,10 +15990,7 @@ mod networkmanager {
 
     #[test]
     fn transit_gateway_registration_with_required_properties() {
-        let r =
-            khs_cfn::networkmanager::transit_gateway_registration::TransitGatewayRegistration::new(
-                "x", "x",
-            );
+        let r = khs_cfn::networkmanager::transit_gateway_registration::TransitGatewayRegistration::new(khs_cfn::networkmanager::transit_gateway_registration::TransitGatewayRegistrationRequired { global_network_id: "x".into(), transit_gateway_arn: "x".into() });
         check(
             &r,
             "AWS::NetworkManager::TransitGatewayRegistration",
@@ -14130,7 +16000,7 @@ mod networkmanager {
 
     #[test]
     fn transit_gateway_route_table_attachment_with_required_properties() {
-        let r = khs_cfn::networkmanager::transit_gateway_route_table_attachment::TransitGatewayRouteTableAttachment::new("x", "x");
+        let r = khs_cfn::networkmanager::transit_gateway_route_table_attachment::TransitGatewayRouteTableAttachment::new(khs_cfn::networkmanager::transit_gateway_route_table_attachment::TransitGatewayRouteTableAttachmentRequired { peering_id: "x".into(), transit_gateway_route_table_arn: "x".into() });
         check(
             &r,
             "AWS::NetworkManager::TransitGatewayRouteTableAttachment",
@@ -14141,9 +16011,11 @@ mod networkmanager {
     #[test]
     fn vpc_attachment_with_required_properties() {
         let r = khs_cfn::networkmanager::vpc_attachment::VpcAttachment::new(
-            "x",
-            "x",
-            khs_core::value::List::<String>::Literal(vec!["x".into()]),
+            khs_cfn::networkmanager::vpc_attachment::VpcAttachmentRequired {
+                core_network_id: "x".into(),
+                vpc_arn: "x".into(),
+                subnet_arns: khs_core::value::List::<String>::Literal(vec!["x".into()]).into(),
+            },
         );
         check(
             &r,
@@ -14227,7 +16099,12 @@ mod notifications {
 
     #[test]
     fn channel_association_with_required_properties() {
-        let r = khs_cfn::notifications::channel_association::ChannelAssociation::new("x", "x");
+        let r = khs_cfn::notifications::channel_association::ChannelAssociation::new(
+            khs_cfn::notifications::channel_association::ChannelAssociationRequired {
+                arn: "x".into(),
+                notification_configuration_arn: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::Notifications::ChannelAssociation",
@@ -14238,10 +16115,12 @@ mod notifications {
     #[test]
     fn event_rule_with_required_properties() {
         let r = khs_cfn::notifications::event_rule::EventRule::new(
-            "x",
-            "x",
-            khs_core::value::List::<String>::Literal(vec!["x".into()]),
-            "x",
+            khs_cfn::notifications::event_rule::EventRuleRequired {
+                event_type: "x".into(),
+                notification_configuration_arn: "x".into(),
+                regions: khs_core::value::List::<String>::Literal(vec!["x".into()]).into(),
+                source: "x".into(),
+            },
         );
         check(
             &r,
@@ -14267,7 +16146,7 @@ mod notifications {
 
     #[test]
     fn managed_notification_additional_channel_association_with_required_properties() {
-        let r = khs_cfn::notifications::managed_notification_additional_channel_association::ManagedNotificationAdditionalChannelAssociation::new("x", "x");
+        let r = khs_cfn::notifications::managed_notification_additional_channel_association::ManagedNotificationAdditionalChannelAssociation::new(khs_cfn::notifications::managed_notification_additional_channel_association::ManagedNotificationAdditionalChannelAssociationRequired { channel_arn: "x".into(), managed_notification_configuration_arn: "x".into() });
         check(
             &r,
             "AWS::Notifications::ManagedNotificationAdditionalChannelAssociation",
@@ -14278,7 +16157,10 @@ mod notifications {
     #[test]
     fn notification_configuration_with_required_properties() {
         let r = khs_cfn::notifications::notification_configuration::NotificationConfiguration::new(
-            "x", "x",
+            khs_cfn::notifications::notification_configuration::NotificationConfigurationRequired {
+                description: "x".into(),
+                name: "x".into(),
+            },
         );
         check(
             &r,
@@ -14295,7 +16177,7 @@ mod notifications {
 
     #[test]
     fn organizational_unit_association_with_required_properties() {
-        let r = khs_cfn::notifications::organizational_unit_association::OrganizationalUnitAssociation::new("x", "x");
+        let r = khs_cfn::notifications::organizational_unit_association::OrganizationalUnitAssociation::new(khs_cfn::notifications::organizational_unit_association::OrganizationalUnitAssociationRequired { notification_configuration_arn: "x".into(), organizational_unit_id: "x".into() });
         check(
             &r,
             "AWS::Notifications::OrganizationalUnitAssociation",
@@ -14310,7 +16192,12 @@ mod notificationscontacts {
 
     #[test]
     fn email_contact_with_required_properties() {
-        let r = khs_cfn::notificationscontacts::email_contact::EmailContact::new("x", "x");
+        let r = khs_cfn::notificationscontacts::email_contact::EmailContact::new(
+            khs_cfn::notificationscontacts::email_contact::EmailContactRequired {
+                email_address: "x".into(),
+                name: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::NotificationsContacts::EmailContact",
@@ -14546,7 +16433,12 @@ mod omics {
 
     #[test]
     fn workflow_version_with_required_properties() {
-        let r = khs_cfn::omics::workflow_version::WorkflowVersion::new("x", "x");
+        let r = khs_cfn::omics::workflow_version::WorkflowVersion::new(
+            khs_cfn::omics::workflow_version::WorkflowVersionRequired {
+                workflow_id: "x".into(),
+                version_name: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::Omics::WorkflowVersion",
@@ -14562,9 +16454,11 @@ mod opensearch {
     #[test]
     fn data_source_with_required_properties() {
         let r = khs_cfn::opensearch::data_source::DataSource::new(
-            "x",
-            "x",
-            khs_cfn::opensearch::data_source::DataSourceType::new(),
+            khs_cfn::opensearch::data_source::DataSourceRequired {
+                domain_name: "x".into(),
+                name: "x".into(),
+                data_source_type: khs_cfn::opensearch::data_source::DataSourceType::new().into(),
+            },
         );
         check(
             &r,
@@ -14581,9 +16475,11 @@ mod opensearchserverless {
     #[test]
     fn access_policy_with_required_properties() {
         let r = khs_cfn::opensearchserverless::access_policy::AccessPolicy::new(
-            khs_cfn::opensearchserverless::access_policy::AccessPolicyType::Data,
-            "x",
-            "x",
+            khs_cfn::opensearchserverless::access_policy::AccessPolicyRequired {
+                type_: khs_cfn::opensearchserverless::access_policy::AccessPolicyType::Data.into(),
+                name: "x".into(),
+                policy: "x".into(),
+            },
         );
         check(
             &r,
@@ -14613,7 +16509,12 @@ mod opensearchserverless {
 
     #[test]
     fn collection_index_with_required_properties() {
-        let r = khs_cfn::opensearchserverless::collection_index::CollectionIndex::new("x", "x");
+        let r = khs_cfn::opensearchserverless::collection_index::CollectionIndex::new(
+            khs_cfn::opensearchserverless::collection_index::CollectionIndexRequired {
+                id: "x".into(),
+                index_name: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::OpenSearchServerless::CollectionIndex",
@@ -14623,7 +16524,12 @@ mod opensearchserverless {
 
     #[test]
     fn index_with_required_properties() {
-        let r = khs_cfn::opensearchserverless::index::Index::new("x", "x");
+        let r = khs_cfn::opensearchserverless::index::Index::new(
+            khs_cfn::opensearchserverless::index::IndexRequired {
+                collection_endpoint: "x".into(),
+                index_name: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::OpenSearchServerless::Index",
@@ -14634,9 +16540,13 @@ mod opensearchserverless {
     #[test]
     fn lifecycle_policy_with_required_properties() {
         let r = khs_cfn::opensearchserverless::lifecycle_policy::LifecyclePolicy::new(
-            khs_cfn::opensearchserverless::lifecycle_policy::LifecyclePolicyType::Retention,
-            "x",
-            "x",
+            khs_cfn::opensearchserverless::lifecycle_policy::LifecyclePolicyRequired {
+                type_:
+                    khs_cfn::opensearchserverless::lifecycle_policy::LifecyclePolicyType::Retention
+                        .into(),
+                name: "x".into(),
+                policy: "x".into(),
+            },
         );
         check(
             &r,
@@ -14654,9 +16564,13 @@ mod opensearchserverless {
     #[test]
     fn security_policy_with_required_properties() {
         let r = khs_cfn::opensearchserverless::security_policy::SecurityPolicy::new(
-            khs_cfn::opensearchserverless::security_policy::SecurityPolicyType::Encryption,
-            "x",
-            "x",
+            khs_cfn::opensearchserverless::security_policy::SecurityPolicyRequired {
+                type_:
+                    khs_cfn::opensearchserverless::security_policy::SecurityPolicyType::Encryption
+                        .into(),
+                name: "x".into(),
+                policy: "x".into(),
+            },
         );
         check(
             &r,
@@ -14668,9 +16582,11 @@ mod opensearchserverless {
     #[test]
     fn vpc_endpoint_with_required_properties() {
         let r = khs_cfn::opensearchserverless::vpc_endpoint::VpcEndpoint::new(
-            "x",
-            "x",
-            khs_core::value::List::<String>::Literal(vec!["x".into()]),
+            khs_cfn::opensearchserverless::vpc_endpoint::VpcEndpointRequired {
+                name: "x".into(),
+                vpc_id: "x".into(),
+                subnet_ids: khs_core::value::List::<String>::Literal(vec!["x".into()]).into(),
+            },
         );
         check(
             &r,
@@ -14703,7 +16619,12 @@ mod organizations {
 
     #[test]
     fn account_with_required_properties() {
-        let r = khs_cfn::organizations::account::Account::new("x", "x");
+        let r = khs_cfn::organizations::account::Account::new(
+            khs_cfn::organizations::account::AccountRequired {
+                account_name: "x".into(),
+                email: "x".into(),
+            },
+        );
         check(&r, "AWS::Organizations::Account", &["AccountName", "Email"]);
     }
 
@@ -14715,7 +16636,12 @@ mod organizations {
 
     #[test]
     fn organizational_unit_with_required_properties() {
-        let r = khs_cfn::organizations::organizational_unit::OrganizationalUnit::new("x", "x");
+        let r = khs_cfn::organizations::organizational_unit::OrganizationalUnit::new(
+            khs_cfn::organizations::organizational_unit::OrganizationalUnitRequired {
+                name: "x".into(),
+                parent_id: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::Organizations::OrganizationalUnit",
@@ -14750,7 +16676,12 @@ mod osis {
 
     #[test]
     fn pipeline_with_required_properties() {
-        let r = khs_cfn::osis::pipeline::Pipeline::new(1i64, 1i64, "x", "x");
+        let r = khs_cfn::osis::pipeline::Pipeline::new(khs_cfn::osis::pipeline::PipelineRequired {
+            max_units: 1i64.into(),
+            min_units: 1i64.into(),
+            pipeline_configuration_body: "x".into(),
+            pipeline_name: "x".into(),
+        });
         check(
             &r,
             "AWS::OSIS::Pipeline",
@@ -14770,7 +16701,11 @@ mod outposts {
 
     #[test]
     fn outpost_with_required_properties() {
-        let r = khs_cfn::outposts::outpost::Outpost::new("x", "x");
+        let r =
+            khs_cfn::outposts::outpost::Outpost::new(khs_cfn::outposts::outpost::OutpostRequired {
+                name: "x".into(),
+                site_id: "x".into(),
+            });
         check(&r, "AWS::Outposts::Outpost", &["Name", "SiteId"]);
     }
 
@@ -14806,7 +16741,13 @@ mod panorama {
 
     #[test]
     fn package_version_with_required_properties() {
-        let r = khs_cfn::panorama::package_version::PackageVersion::new("x", "x", "x");
+        let r = khs_cfn::panorama::package_version::PackageVersion::new(
+            khs_cfn::panorama::package_version::PackageVersionRequired {
+                package_id: "x".into(),
+                package_version: "x".into(),
+                patch_version: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::Panorama::PackageVersion",
@@ -14851,11 +16792,14 @@ mod pcaconnectorad {
     #[test]
     fn connector_with_required_properties() {
         let r = khs_cfn::pcaconnectorad::connector::Connector::new(
-            "x",
-            "x",
-            khs_cfn::pcaconnectorad::connector::VpcInformation::new(
-                khs_core::value::List::<String>::Literal(vec!["x".into()]),
-            ),
+            khs_cfn::pcaconnectorad::connector::ConnectorRequired {
+                certificate_authority_arn: "x".into(),
+                directory_id: "x".into(),
+                vpc_information: khs_cfn::pcaconnectorad::connector::VpcInformation::new(
+                    khs_core::value::List::<String>::Literal(vec!["x".into()]),
+                )
+                .into(),
+            },
         );
         check(
             &r,
@@ -14876,8 +16820,12 @@ mod pcaconnectorad {
 
     #[test]
     fn service_principal_name_with_required_properties() {
-        let r =
-            khs_cfn::pcaconnectorad::service_principal_name::ServicePrincipalName::new("x", "x");
+        let r = khs_cfn::pcaconnectorad::service_principal_name::ServicePrincipalName::new(
+            khs_cfn::pcaconnectorad::service_principal_name::ServicePrincipalNameRequired {
+                connector_arn: "x".into(),
+                directory_registration_arn: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::PCAConnectorAD::ServicePrincipalName",
@@ -14887,7 +16835,13 @@ mod pcaconnectorad {
 
     #[test]
     fn template_with_required_properties() {
-        let r = khs_cfn::pcaconnectorad::template::Template::new("x", serde_json::json!({}), "x");
+        let r = khs_cfn::pcaconnectorad::template::Template::new(
+            khs_cfn::pcaconnectorad::template::TemplateRequired {
+                connector_arn: "x".into(),
+                definition: serde_json::json!({}).into(),
+                name: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::PCAConnectorAD::Template",
@@ -14897,7 +16851,7 @@ mod pcaconnectorad {
 
     #[test]
     fn template_group_access_control_entry_with_required_properties() {
-        let r = khs_cfn::pcaconnectorad::template_group_access_control_entry::TemplateGroupAccessControlEntry::new(khs_cfn::pcaconnectorad::template_group_access_control_entry::AccessRights::new(), "x", "x", "x");
+        let r = khs_cfn::pcaconnectorad::template_group_access_control_entry::TemplateGroupAccessControlEntry::new(khs_cfn::pcaconnectorad::template_group_access_control_entry::TemplateGroupAccessControlEntryRequired { access_rights: khs_cfn::pcaconnectorad::template_group_access_control_entry::AccessRights::new().into(), group_display_name: "x".into(), group_security_identifier: "x".into(), template_arn: "x".into() });
         check(
             &r,
             "AWS::PCAConnectorAD::TemplateGroupAccessControlEntry",
@@ -14953,11 +16907,19 @@ mod pcs {
     #[test]
     fn compute_node_group_with_required_properties() {
         let r = khs_cfn::pcs::compute_node_group::ComputeNodeGroup::new(
-            "x",
-            "x",
-            Vec::new(),
-            khs_cfn::pcs::compute_node_group::ScalingConfiguration::new(1i64, 1i64),
-            khs_core::value::List::<String>::Literal(vec!["x".into()]),
+            khs_cfn::pcs::compute_node_group::ComputeNodeGroupRequired {
+                cluster_id: "x".into(),
+                iam_instance_profile_arn: "x".into(),
+                instance_configs: Vec::new().into(),
+                scaling_configuration: khs_cfn::pcs::compute_node_group::ScalingConfiguration::new(
+                    khs_cfn::pcs::compute_node_group::ScalingConfigurationRequired {
+                        max_instance_count: 1i64.into(),
+                        min_instance_count: 1i64.into(),
+                    },
+                )
+                .into(),
+                subnet_ids: khs_core::value::List::<String>::Literal(vec!["x".into()]).into(),
+            },
         );
         check(
             &r,
@@ -14985,7 +16947,12 @@ mod personalize {
 
     #[test]
     fn campaign_with_required_properties() {
-        let r = khs_cfn::personalize::campaign::Campaign::new("x", "x");
+        let r = khs_cfn::personalize::campaign::Campaign::new(
+            khs_cfn::personalize::campaign::CampaignRequired {
+                name: "x".into(),
+                solution_version_arn: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::Personalize::Campaign",
@@ -14996,10 +16963,12 @@ mod personalize {
     #[test]
     fn dataset_with_required_properties() {
         let r = khs_cfn::personalize::dataset::Dataset::new(
-            "x",
-            khs_cfn::personalize::dataset::DatasetType::Interactions,
-            "x",
-            "x",
+            khs_cfn::personalize::dataset::DatasetRequired {
+                name: "x".into(),
+                dataset_type: khs_cfn::personalize::dataset::DatasetType::Interactions.into(),
+                dataset_group_arn: "x".into(),
+                schema_arn: "x".into(),
+            },
         );
         check(
             &r,
@@ -15016,7 +16985,12 @@ mod personalize {
 
     #[test]
     fn event_tracker_with_required_properties() {
-        let r = khs_cfn::personalize::event_tracker::EventTracker::new("x", "x");
+        let r = khs_cfn::personalize::event_tracker::EventTracker::new(
+            khs_cfn::personalize::event_tracker::EventTrackerRequired {
+                name: "x".into(),
+                dataset_group_arn: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::Personalize::EventTracker",
@@ -15026,7 +17000,13 @@ mod personalize {
 
     #[test]
     fn filter_with_required_properties() {
-        let r = khs_cfn::personalize::filter::Filter::new("x", "x", "x");
+        let r = khs_cfn::personalize::filter::Filter::new(
+            khs_cfn::personalize::filter::FilterRequired {
+                name: "x".into(),
+                dataset_group_arn: "x".into(),
+                filter_expression: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::Personalize::Filter",
@@ -15037,10 +17017,13 @@ mod personalize {
     #[test]
     fn metric_attribution_with_required_properties() {
         let r = khs_cfn::personalize::metric_attribution::MetricAttribution::new(
-            "x",
-            "x",
-            Vec::new(),
-            khs_cfn::personalize::metric_attribution::MetricsOutputConfig::new("x"),
+            khs_cfn::personalize::metric_attribution::MetricAttributionRequired {
+                name: "x".into(),
+                dataset_group_arn: "x".into(),
+                metrics: Vec::new().into(),
+                metrics_output_config:
+                    khs_cfn::personalize::metric_attribution::MetricsOutputConfig::new("x").into(),
+            },
         );
         check(
             &r,
@@ -15051,13 +17034,23 @@ mod personalize {
 
     #[test]
     fn schema_with_required_properties() {
-        let r = khs_cfn::personalize::schema::Schema::new("x", "x");
+        let r = khs_cfn::personalize::schema::Schema::new(
+            khs_cfn::personalize::schema::SchemaRequired {
+                name: "x".into(),
+                schema: "x".into(),
+            },
+        );
         check(&r, "AWS::Personalize::Schema", &["Name", "Schema"]);
     }
 
     #[test]
     fn solution_with_required_properties() {
-        let r = khs_cfn::personalize::solution::Solution::new("x", "x");
+        let r = khs_cfn::personalize::solution::Solution::new(
+            khs_cfn::personalize::solution::SolutionRequired {
+                name: "x".into(),
+                dataset_group_arn: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::Personalize::Solution",
@@ -15073,10 +17066,12 @@ mod pi {
     #[test]
     fn perf_reports_with_required_properties() {
         let r = khs_cfn::pi::perf_reports::PerfReports::new(
-            khs_cfn::pi::perf_reports::ServiceType::Rds,
-            "x",
-            "x",
-            "x",
+            khs_cfn::pi::perf_reports::PerfReportsRequired {
+                service_type: khs_cfn::pi::perf_reports::ServiceType::Rds.into(),
+                identifier: "x".into(),
+                start_time: "x".into(),
+                end_time: "x".into(),
+            },
         );
         check(
             &r,
@@ -15092,7 +17087,13 @@ mod pinpoint {
 
     #[test]
     fn adm_channel_with_required_properties() {
-        let r = khs_cfn::pinpoint::adm_channel::AdmChannel::new("x", "x", "x");
+        let r = khs_cfn::pinpoint::adm_channel::AdmChannel::new(
+            khs_cfn::pinpoint::adm_channel::AdmChannelRequired {
+                application_id: "x".into(),
+                client_id: "x".into(),
+                client_secret: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::Pinpoint::ADMChannel",
@@ -15142,7 +17143,13 @@ mod pinpoint {
 
     #[test]
     fn baidu_channel_with_required_properties() {
-        let r = khs_cfn::pinpoint::baidu_channel::BaiduChannel::new("x", "x", "x");
+        let r = khs_cfn::pinpoint::baidu_channel::BaiduChannel::new(
+            khs_cfn::pinpoint::baidu_channel::BaiduChannelRequired {
+                application_id: "x".into(),
+                secret_key: "x".into(),
+                api_key: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::Pinpoint::BaiduChannel",
@@ -15153,10 +17160,12 @@ mod pinpoint {
     #[test]
     fn campaign_with_required_properties() {
         let r = khs_cfn::pinpoint::campaign::Campaign::new(
-            "x",
-            khs_cfn::pinpoint::campaign::Schedule::new(),
-            "x",
-            "x",
+            khs_cfn::pinpoint::campaign::CampaignRequired {
+                segment_id: "x".into(),
+                schedule: khs_cfn::pinpoint::campaign::Schedule::new().into(),
+                application_id: "x".into(),
+                name: "x".into(),
+            },
         );
         check(
             &r,
@@ -15167,7 +17176,13 @@ mod pinpoint {
 
     #[test]
     fn email_channel_with_required_properties() {
-        let r = khs_cfn::pinpoint::email_channel::EmailChannel::new("x", "x", "x");
+        let r = khs_cfn::pinpoint::email_channel::EmailChannel::new(
+            khs_cfn::pinpoint::email_channel::EmailChannelRequired {
+                from_address: "x".into(),
+                application_id: "x".into(),
+                identity: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::Pinpoint::EmailChannel",
@@ -15177,7 +17192,12 @@ mod pinpoint {
 
     #[test]
     fn email_template_with_required_properties() {
-        let r = khs_cfn::pinpoint::email_template::EmailTemplate::new("x", "x");
+        let r = khs_cfn::pinpoint::email_template::EmailTemplate::new(
+            khs_cfn::pinpoint::email_template::EmailTemplateRequired {
+                template_name: "x".into(),
+                subject: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::Pinpoint::EmailTemplate",
@@ -15187,7 +17207,13 @@ mod pinpoint {
 
     #[test]
     fn event_stream_with_required_properties() {
-        let r = khs_cfn::pinpoint::event_stream::EventStream::new("x", "x", "x");
+        let r = khs_cfn::pinpoint::event_stream::EventStream::new(
+            khs_cfn::pinpoint::event_stream::EventStreamRequired {
+                application_id: "x".into(),
+                destination_stream_arn: "x".into(),
+                role_arn: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::Pinpoint::EventStream",
@@ -15221,13 +17247,22 @@ mod pinpoint {
 
     #[test]
     fn segment_with_required_properties() {
-        let r = khs_cfn::pinpoint::segment::Segment::new("x", "x");
+        let r =
+            khs_cfn::pinpoint::segment::Segment::new(khs_cfn::pinpoint::segment::SegmentRequired {
+                application_id: "x".into(),
+                name: "x".into(),
+            });
         check(&r, "AWS::Pinpoint::Segment", &["ApplicationId", "Name"]);
     }
 
     #[test]
     fn sms_template_with_required_properties() {
-        let r = khs_cfn::pinpoint::sms_template::SmsTemplate::new("x", "x");
+        let r = khs_cfn::pinpoint::sms_template::SmsTemplate::new(
+            khs_cfn::pinpoint::sms_template::SmsTemplateRequired {
+                template_name: "x".into(),
+                body: "x".into(),
+            },
+        );
         check(&r, "AWS::Pinpoint::SmsTemplate", &["TemplateName", "Body"]);
     }
 
@@ -15250,7 +17285,7 @@ mod pinpointemail {
 
     #[test]
     fn configuration_set_event_destination_with_required_properties() {
-        let r = khs_cfn::pinpointemail::configuration_set_event_destination::ConfigurationSetEventDestination::new("x", "x");
+        let r = khs_cfn::pinpointemail::configuration_set_event_destination::ConfigurationSetEventDestination::new(khs_cfn::pinpointemail::configuration_set_event_destination::ConfigurationSetEventDestinationRequired { configuration_set_name: "x".into(), event_destination_name: "x".into() });
         check(
             &r,
             "AWS::PinpointEmail::ConfigurationSetEventDestination",
@@ -15277,7 +17312,11 @@ mod pipes {
 
     #[test]
     fn pipe_with_required_properties() {
-        let r = khs_cfn::pipes::pipe::Pipe::new("x", "x", "x");
+        let r = khs_cfn::pipes::pipe::Pipe::new(khs_cfn::pipes::pipe::PipeRequired {
+            role_arn: "x".into(),
+            source: "x".into(),
+            target: "x".into(),
+        });
         check(&r, "AWS::Pipes::Pipe", &["RoleArn", "Source", "Target"]);
     }
 }
@@ -15288,7 +17327,10 @@ mod polly {
 
     #[test]
     fn lexicon_with_required_properties() {
-        let r = khs_cfn::polly::lexicon::Lexicon::new("x", "x");
+        let r = khs_cfn::polly::lexicon::Lexicon::new(khs_cfn::polly::lexicon::LexiconRequired {
+            name: "x".into(),
+            content: "x".into(),
+        });
         check(&r, "AWS::Polly::Lexicon", &["Name", "Content"]);
     }
 }
@@ -15348,7 +17390,14 @@ mod qbusiness {
 
     #[test]
     fn data_accessor_with_required_properties() {
-        let r = khs_cfn::qbusiness::data_accessor::DataAccessor::new("x", Vec::new(), "x", "x");
+        let r = khs_cfn::qbusiness::data_accessor::DataAccessor::new(
+            khs_cfn::qbusiness::data_accessor::DataAccessorRequired {
+                application_id: "x".into(),
+                action_configurations: Vec::new().into(),
+                display_name: "x".into(),
+                principal: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::QBusiness::DataAccessor",
@@ -15363,8 +17412,14 @@ mod qbusiness {
 
     #[test]
     fn data_source_with_required_properties() {
-        let r =
-            khs_cfn::qbusiness::data_source::DataSource::new("x", "x", serde_json::json!({}), "x");
+        let r = khs_cfn::qbusiness::data_source::DataSource::new(
+            khs_cfn::qbusiness::data_source::DataSourceRequired {
+                application_id: "x".into(),
+                index_id: "x".into(),
+                configuration: serde_json::json!({}).into(),
+                display_name: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::QBusiness::DataSource",
@@ -15374,7 +17429,10 @@ mod qbusiness {
 
     #[test]
     fn index_with_required_properties() {
-        let r = khs_cfn::qbusiness::index::Index::new("x", "x");
+        let r = khs_cfn::qbusiness::index::Index::new(khs_cfn::qbusiness::index::IndexRequired {
+            application_id: "x".into(),
+            display_name: "x".into(),
+        });
         check(
             &r,
             "AWS::QBusiness::Index",
@@ -15385,10 +17443,12 @@ mod qbusiness {
     #[test]
     fn permission_with_required_properties() {
         let r = khs_cfn::qbusiness::permission::Permission::new(
-            "x",
-            "x",
-            khs_core::value::List::<String>::Literal(vec!["x".into()]),
-            "x",
+            khs_cfn::qbusiness::permission::PermissionRequired {
+                application_id: "x".into(),
+                statement_id: "x".into(),
+                actions: khs_core::value::List::<String>::Literal(vec!["x".into()]).into(),
+                principal: "x".into(),
+            },
         );
         check(
             &r,
@@ -15414,10 +17474,12 @@ mod qbusiness {
     #[test]
     fn retriever_with_required_properties() {
         let r = khs_cfn::qbusiness::retriever::Retriever::new(
-            "x",
-            serde_json::json!({}),
-            "x",
-            khs_cfn::qbusiness::retriever::RetrieverType::NativeIndex,
+            khs_cfn::qbusiness::retriever::RetrieverRequired {
+                application_id: "x".into(),
+                configuration: serde_json::json!({}).into(),
+                display_name: "x".into(),
+                type_: khs_cfn::qbusiness::retriever::RetrieverType::NativeIndex.into(),
+            },
         );
         check(
             &r,
@@ -15445,13 +17507,13 @@ mod qldb {
 
     #[test]
     fn stream_with_required_properties() {
-        let r = khs_cfn::qldb::stream::Stream::new(
-            "x",
-            "x",
-            "x",
-            khs_cfn::qldb::stream::KinesisConfiguration::new(),
-            "x",
-        );
+        let r = khs_cfn::qldb::stream::Stream::new(khs_cfn::qldb::stream::StreamRequired {
+            ledger_name: "x".into(),
+            stream_name: "x".into(),
+            role_arn: "x".into(),
+            kinesis_configuration: khs_cfn::qldb::stream::KinesisConfiguration::new().into(),
+            inclusive_start_time: "x".into(),
+        });
         check(
             &r,
             "AWS::QLDB::Stream",
@@ -15473,14 +17535,18 @@ mod quicksight {
     #[test]
     fn action_connector_with_required_properties() {
         let r = khs_cfn::quicksight::action_connector::ActionConnector::new(
-            "x",
-            khs_cfn::quicksight::action_connector::AuthConfig::new(
-                serde_json::json!({}),
-                khs_cfn::quicksight::action_connector::ConnectionAuthType::Basic,
-            ),
-            "x",
-            "x",
-            khs_cfn::quicksight::action_connector::ActionConnectorType::GenericHttp,
+            khs_cfn::quicksight::action_connector::ActionConnectorRequired {
+                action_connector_id: "x".into(),
+                authentication_config: khs_cfn::quicksight::action_connector::AuthConfig::new(
+                    serde_json::json!({}),
+                    khs_cfn::quicksight::action_connector::ConnectionAuthType::Basic,
+                )
+                .into(),
+                aws_account_id: "x".into(),
+                name: "x".into(),
+                type_: khs_cfn::quicksight::action_connector::ActionConnectorType::GenericHttp
+                    .into(),
+            },
         );
         check(
             &r,
@@ -15497,7 +17563,11 @@ mod quicksight {
 
     #[test]
     fn agent_with_required_properties() {
-        let r = khs_cfn::quicksight::agent::Agent::new("x", "x", "x");
+        let r = khs_cfn::quicksight::agent::Agent::new(khs_cfn::quicksight::agent::AgentRequired {
+            aws_account_id: "x".into(),
+            agent_id: "x".into(),
+            name: "x".into(),
+        });
         check(
             &r,
             "AWS::QuickSight::Agent",
@@ -15507,7 +17577,13 @@ mod quicksight {
 
     #[test]
     fn analysis_with_required_properties() {
-        let r = khs_cfn::quicksight::analysis::Analysis::new("x", "x", "x");
+        let r = khs_cfn::quicksight::analysis::Analysis::new(
+            khs_cfn::quicksight::analysis::AnalysisRequired {
+                aws_account_id: "x".into(),
+                analysis_id: "x".into(),
+                name: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::QuickSight::Analysis",
@@ -15518,18 +17594,26 @@ mod quicksight {
     #[test]
     fn approval_policy_with_required_properties() {
         let r = khs_cfn::quicksight::approval_policy::ApprovalPolicy::new(
-            "x",
-            "x",
-            khs_core::value::List::<khs_cfn::quicksight::approval_policy::Actions>::Literal(vec![
-                khs_cfn::quicksight::approval_policy::Actions::Share.into(),
-            ]),
-            khs_core::value::List::<khs_cfn::quicksight::approval_policy::AssetTypes>::Literal(
-                vec![khs_cfn::quicksight::approval_policy::AssetTypes::Agent.into()],
-            ),
-            khs_cfn::quicksight::approval_policy::ApplicableTo::new(
-                khs_cfn::quicksight::approval_policy::Type::Group,
-            ),
-            khs_core::value::List::<String>::Literal(vec!["x".into()]),
+            khs_cfn::quicksight::approval_policy::ApprovalPolicyRequired {
+                policy_id: "x".into(),
+                name: "x".into(),
+                actions:
+                    khs_core::value::List::<khs_cfn::quicksight::approval_policy::Actions>::Literal(
+                        vec![khs_cfn::quicksight::approval_policy::Actions::Share.into()],
+                    )
+                    .into(),
+                asset_types: khs_core::value::List::<
+                    khs_cfn::quicksight::approval_policy::AssetTypes,
+                >::Literal(vec![
+                    khs_cfn::quicksight::approval_policy::AssetTypes::Agent.into(),
+                ])
+                .into(),
+                applicable_to: khs_cfn::quicksight::approval_policy::ApplicableTo::new(
+                    khs_cfn::quicksight::approval_policy::Type::Group,
+                )
+                .into(),
+                approval_groups: khs_core::value::List::<String>::Literal(vec!["x".into()]).into(),
+            },
         );
         check(
             &r,
@@ -15548,9 +17632,12 @@ mod quicksight {
     #[test]
     fn assignment_with_required_properties() {
         let r = khs_cfn::quicksight::assignment::Assignment::new(
-            "x",
-            khs_cfn::quicksight::assignment::AssignmentStatus::Enabled,
-            "x",
+            khs_cfn::quicksight::assignment::AssignmentRequired {
+                assignment_name: "x".into(),
+                assignment_status: khs_cfn::quicksight::assignment::AssignmentStatus::Enabled
+                    .into(),
+                namespace: "x".into(),
+            },
         );
         check(
             &r,
@@ -15567,7 +17654,12 @@ mod quicksight {
 
     #[test]
     fn custom_permissions_with_required_properties() {
-        let r = khs_cfn::quicksight::custom_permissions::CustomPermissions::new("x", "x");
+        let r = khs_cfn::quicksight::custom_permissions::CustomPermissions::new(
+            khs_cfn::quicksight::custom_permissions::CustomPermissionsRequired {
+                aws_account_id: "x".into(),
+                custom_permissions_name: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::QuickSight::CustomPermissions",
@@ -15577,7 +17669,12 @@ mod quicksight {
 
     #[test]
     fn customization_with_required_properties() {
-        let r = khs_cfn::quicksight::customization::Customization::new("x", "x");
+        let r = khs_cfn::quicksight::customization::Customization::new(
+            khs_cfn::quicksight::customization::CustomizationRequired {
+                namespace: "x".into(),
+                default_theme: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::QuickSight::Customization",
@@ -15588,12 +17685,15 @@ mod quicksight {
     #[test]
     fn dlp_setting_with_required_properties() {
         let r = khs_cfn::quicksight::dlp_setting::DlpSetting::new(
-            "x",
-            "x",
-            khs_cfn::quicksight::dlp_setting::DlpProviderType::MicrosoftPurview,
-            serde_json::json!({}),
-            khs_cfn::quicksight::dlp_setting::DlpAction::Allow,
-            true,
+            khs_cfn::quicksight::dlp_setting::DlpSettingRequired {
+                dlp_setting_id: "x".into(),
+                name: "x".into(),
+                provider_type: khs_cfn::quicksight::dlp_setting::DlpProviderType::MicrosoftPurview
+                    .into(),
+                provider_config: serde_json::json!({}).into(),
+                provider_outage_action: khs_cfn::quicksight::dlp_setting::DlpAction::Allow.into(),
+                enabled: true.into(),
+            },
         );
         check(
             &r,
@@ -15611,7 +17711,13 @@ mod quicksight {
 
     #[test]
     fn dashboard_with_required_properties() {
-        let r = khs_cfn::quicksight::dashboard::Dashboard::new("x", "x", "x");
+        let r = khs_cfn::quicksight::dashboard::Dashboard::new(
+            khs_cfn::quicksight::dashboard::DashboardRequired {
+                aws_account_id: "x".into(),
+                dashboard_id: "x".into(),
+                name: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::QuickSight::Dashboard",
@@ -15636,7 +17742,11 @@ mod quicksight {
 
     #[test]
     fn flow_with_required_properties() {
-        let r = khs_cfn::quicksight::flow::Flow::new("x", "x", serde_json::json!({}));
+        let r = khs_cfn::quicksight::flow::Flow::new(khs_cfn::quicksight::flow::FlowRequired {
+            aws_account_id: "x".into(),
+            name: "x".into(),
+            flow_definition: serde_json::json!({}).into(),
+        });
         check(
             &r,
             "AWS::QuickSight::Flow",
@@ -15652,18 +17762,24 @@ mod quicksight {
 
     #[test]
     fn group_with_required_properties() {
-        let r = khs_cfn::quicksight::group::Group::new("x", "x");
+        let r = khs_cfn::quicksight::group::Group::new(khs_cfn::quicksight::group::GroupRequired {
+            group_name: "x".into(),
+            namespace: "x".into(),
+        });
         check(&r, "AWS::QuickSight::Group", &["GroupName", "Namespace"]);
     }
 
     #[test]
     fn knowledge_base_with_required_properties() {
         let r = khs_cfn::quicksight::knowledge_base::KnowledgeBase::new(
-            "x",
-            "x",
-            "x",
-            "x",
-            khs_cfn::quicksight::knowledge_base::KnowledgeBaseConfiguration::new(),
+            khs_cfn::quicksight::knowledge_base::KnowledgeBaseRequired {
+                aws_account_id: "x".into(),
+                knowledge_base_id: "x".into(),
+                name: "x".into(),
+                data_source_arn: "x".into(),
+                knowledge_base_configuration:
+                    khs_cfn::quicksight::knowledge_base::KnowledgeBaseConfiguration::new().into(),
+            },
         );
         check(
             &r,
@@ -15681,9 +17797,11 @@ mod quicksight {
     #[test]
     fn limits_profile_with_required_properties() {
         let r = khs_cfn::quicksight::limits_profile::LimitsProfile::new(
-            "x",
-            "x",
-            std::collections::BTreeMap::new(),
+            khs_cfn::quicksight::limits_profile::LimitsProfileRequired {
+                account_id: "x".into(),
+                profile_name: "x".into(),
+                resource_limits: std::collections::BTreeMap::new().into(),
+            },
         );
         check(
             &r,
@@ -15694,12 +17812,7 @@ mod quicksight {
 
     #[test]
     fn o_auth_client_application_with_required_properties() {
-        let r = khs_cfn::quicksight::o_auth_client_application::OAuthClientApplication::new(
-            "x",
-            "x",
-            khs_cfn::quicksight::o_auth_client_application::OAuthClientAuthenticationType::Token,
-            "x",
-        );
+        let r = khs_cfn::quicksight::o_auth_client_application::OAuthClientApplication::new(khs_cfn::quicksight::o_auth_client_application::OAuthClientApplicationRequired { o_auth_client_application_id: "x".into(), name: "x".into(), o_auth_client_authentication_type: khs_cfn::quicksight::o_auth_client_application::OAuthClientAuthenticationType::Token.into(), o_auth_token_endpoint_url: "x".into() });
         check(
             &r,
             "AWS::QuickSight::OAuthClientApplication",
@@ -15720,7 +17833,11 @@ mod quicksight {
 
     #[test]
     fn space_with_required_properties() {
-        let r = khs_cfn::quicksight::space::Space::new("x", "x", "x");
+        let r = khs_cfn::quicksight::space::Space::new(khs_cfn::quicksight::space::SpaceRequired {
+            aws_account_id: "x".into(),
+            space_id: "x".into(),
+            name: "x".into(),
+        });
         check(
             &r,
             "AWS::QuickSight::Space",
@@ -15730,7 +17847,12 @@ mod quicksight {
 
     #[test]
     fn template_with_required_properties() {
-        let r = khs_cfn::quicksight::template::Template::new("x", "x");
+        let r = khs_cfn::quicksight::template::Template::new(
+            khs_cfn::quicksight::template::TemplateRequired {
+                aws_account_id: "x".into(),
+                template_id: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::QuickSight::Template",
@@ -15740,13 +17862,13 @@ mod quicksight {
 
     #[test]
     fn theme_with_required_properties() {
-        let r = khs_cfn::quicksight::theme::Theme::new(
-            "x",
-            "x",
-            "x",
-            khs_cfn::quicksight::theme::ThemeConfiguration::new(),
-            "x",
-        );
+        let r = khs_cfn::quicksight::theme::Theme::new(khs_cfn::quicksight::theme::ThemeRequired {
+            aws_account_id: "x".into(),
+            theme_id: "x".into(),
+            base_theme_id: "x".into(),
+            configuration: khs_cfn::quicksight::theme::ThemeConfiguration::new().into(),
+            name: "x".into(),
+        });
         check(
             &r,
             "AWS::QuickSight::Theme",
@@ -15785,7 +17907,13 @@ mod ram {
 
     #[test]
     fn permission_with_required_properties() {
-        let r = khs_cfn::ram::permission::Permission::new("x", "x", serde_json::json!({}));
+        let r = khs_cfn::ram::permission::Permission::new(
+            khs_cfn::ram::permission::PermissionRequired {
+                name: "x".into(),
+                resource_type: "x".into(),
+                policy_template: serde_json::json!({}).into(),
+            },
+        );
         check(
             &r,
             "AWS::RAM::Permission",
@@ -15795,7 +17923,12 @@ mod ram {
 
     #[test]
     fn permission_association_with_required_properties() {
-        let r = khs_cfn::ram::permission_association::PermissionAssociation::new("x", "x");
+        let r = khs_cfn::ram::permission_association::PermissionAssociation::new(
+            khs_cfn::ram::permission_association::PermissionAssociationRequired {
+                permission_arn: "x".into(),
+                resource_share_arn: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::RAM::PermissionAssociation",
@@ -15805,7 +17938,12 @@ mod ram {
 
     #[test]
     fn principal_association_with_required_properties() {
-        let r = khs_cfn::ram::principal_association::PrincipalAssociation::new("x", "x");
+        let r = khs_cfn::ram::principal_association::PrincipalAssociation::new(
+            khs_cfn::ram::principal_association::PrincipalAssociationRequired {
+                resource_share_arn: "x".into(),
+                principal: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::RAM::PrincipalAssociation",
@@ -15815,7 +17953,12 @@ mod ram {
 
     #[test]
     fn resource_association_with_required_properties() {
-        let r = khs_cfn::ram::resource_association::ResourceAssociation::new("x", "x");
+        let r = khs_cfn::ram::resource_association::ResourceAssociation::new(
+            khs_cfn::ram::resource_association::ResourceAssociationRequired {
+                resource_share_arn: "x".into(),
+                resource_arn: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::RAM::ResourceAssociation",
@@ -15831,7 +17974,12 @@ mod ram {
 
     #[test]
     fn source_association_with_required_properties() {
-        let r = khs_cfn::ram::source_association::SourceAssociation::new("x", "x");
+        let r = khs_cfn::ram::source_association::SourceAssociation::new(
+            khs_cfn::ram::source_association::SourceAssociationRequired {
+                resource_share_arn: "x".into(),
+                source_id: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::RAM::SourceAssociation",
@@ -15863,7 +18011,12 @@ mod rds {
 
     #[test]
     fn cluster_snapshot_with_required_properties() {
-        let r = khs_cfn::rds::cluster_snapshot::ClusterSnapshot::new("x", "x");
+        let r = khs_cfn::rds::cluster_snapshot::ClusterSnapshot::new(
+            khs_cfn::rds::cluster_snapshot::ClusterSnapshotRequired {
+                db_cluster_snapshot_identifier: "x".into(),
+                db_cluster_identifier: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::RDS::ClusterSnapshot",
@@ -15873,7 +18026,12 @@ mod rds {
 
     #[test]
     fn custom_db_engine_version_with_required_properties() {
-        let r = khs_cfn::rds::custom_db_engine_version::CustomDbEngineVersion::new("x", "x");
+        let r = khs_cfn::rds::custom_db_engine_version::CustomDbEngineVersion::new(
+            khs_cfn::rds::custom_db_engine_version::CustomDbEngineVersionRequired {
+                engine: "x".into(),
+                engine_version: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::RDS::CustomDBEngineVersion",
@@ -15890,9 +18048,12 @@ mod rds {
     #[test]
     fn db_cluster_endpoint_with_required_properties() {
         let r = khs_cfn::rds::db_cluster_endpoint::DbClusterEndpoint::new(
-            "x",
-            "x",
-            khs_cfn::rds::db_cluster_endpoint::CustomEndpointType::Reader,
+            khs_cfn::rds::db_cluster_endpoint::DbClusterEndpointRequired {
+                db_cluster_endpoint_identifier: "x".into(),
+                db_cluster_identifier: "x".into(),
+                custom_endpoint_type: khs_cfn::rds::db_cluster_endpoint::CustomEndpointType::Reader
+                    .into(),
+            },
         );
         check(
             &r,
@@ -15908,9 +18069,11 @@ mod rds {
     #[test]
     fn db_cluster_parameter_group_with_required_properties() {
         let r = khs_cfn::rds::db_cluster_parameter_group::DbClusterParameterGroup::new(
-            "x",
-            "x",
-            serde_json::json!({}),
+            khs_cfn::rds::db_cluster_parameter_group::DbClusterParameterGroupRequired {
+                description: "x".into(),
+                family: "x".into(),
+                parameters: serde_json::json!({}).into(),
+            },
         );
         check(
             &r,
@@ -15927,18 +18090,23 @@ mod rds {
 
     #[test]
     fn db_parameter_group_with_required_properties() {
-        let r = khs_cfn::rds::db_parameter_group::DbParameterGroup::new("x", "x");
+        let r = khs_cfn::rds::db_parameter_group::DbParameterGroup::new(
+            khs_cfn::rds::db_parameter_group::DbParameterGroupRequired {
+                family: "x".into(),
+                description: "x".into(),
+            },
+        );
         check(&r, "AWS::RDS::DBParameterGroup", &["Family", "Description"]);
     }
 
     #[test]
     fn db_proxy_with_required_properties() {
-        let r = khs_cfn::rds::db_proxy::DbProxy::new(
-            "x",
-            khs_cfn::rds::db_proxy::EngineFamily::Mysql,
-            "x",
-            khs_core::value::List::<String>::Literal(vec!["x".into()]),
-        );
+        let r = khs_cfn::rds::db_proxy::DbProxy::new(khs_cfn::rds::db_proxy::DbProxyRequired {
+            db_proxy_name: "x".into(),
+            engine_family: khs_cfn::rds::db_proxy::EngineFamily::Mysql.into(),
+            role_arn: "x".into(),
+            vpc_subnet_ids: khs_core::value::List::<String>::Literal(vec!["x".into()]).into(),
+        });
         check(
             &r,
             "AWS::RDS::DBProxy",
@@ -15949,9 +18117,11 @@ mod rds {
     #[test]
     fn db_proxy_endpoint_with_required_properties() {
         let r = khs_cfn::rds::db_proxy_endpoint::DbProxyEndpoint::new(
-            "x",
-            "x",
-            khs_core::value::List::<String>::Literal(vec!["x".into()]),
+            khs_cfn::rds::db_proxy_endpoint::DbProxyEndpointRequired {
+                db_proxy_name: "x".into(),
+                db_proxy_endpoint_name: "x".into(),
+                vpc_subnet_ids: khs_core::value::List::<String>::Literal(vec!["x".into()]).into(),
+            },
         );
         check(
             &r,
@@ -16005,7 +18175,12 @@ mod rds {
 
     #[test]
     fn db_snapshot_with_required_properties() {
-        let r = khs_cfn::rds::db_snapshot::DbSnapshot::new("x", "x");
+        let r = khs_cfn::rds::db_snapshot::DbSnapshot::new(
+            khs_cfn::rds::db_snapshot::DbSnapshotRequired {
+                db_snapshot_identifier: "x".into(),
+                db_instance_identifier: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::RDS::DBSnapshot",
@@ -16028,7 +18203,12 @@ mod rds {
 
     #[test]
     fn deployment_with_required_properties() {
-        let r = khs_cfn::rds::deployment::Deployment::new("x", "x");
+        let r = khs_cfn::rds::deployment::Deployment::new(
+            khs_cfn::rds::deployment::DeploymentRequired {
+                blue_green_deployment_name: "x".into(),
+                source: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::RDS::Deployment",
@@ -16050,13 +18230,24 @@ mod rds {
 
     #[test]
     fn integration_with_required_properties() {
-        let r = khs_cfn::rds::integration::Integration::new("x", "x");
+        let r = khs_cfn::rds::integration::Integration::new(
+            khs_cfn::rds::integration::IntegrationRequired {
+                source_arn: "x".into(),
+                target_arn: "x".into(),
+            },
+        );
         check(&r, "AWS::RDS::Integration", &["SourceArn", "TargetArn"]);
     }
 
     #[test]
     fn option_group_with_required_properties() {
-        let r = khs_cfn::rds::option_group::OptionGroup::new("x", "x", "x");
+        let r = khs_cfn::rds::option_group::OptionGroup::new(
+            khs_cfn::rds::option_group::OptionGroupRequired {
+                engine_name: "x".into(),
+                major_engine_version: "x".into(),
+                option_group_description: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::RDS::OptionGroup",
@@ -16071,7 +18262,13 @@ mod redshift {
 
     #[test]
     fn cluster_with_required_properties() {
-        let r = khs_cfn::redshift::cluster::Cluster::new("x", "x", "x", "x");
+        let r =
+            khs_cfn::redshift::cluster::Cluster::new(khs_cfn::redshift::cluster::ClusterRequired {
+                node_type: "x".into(),
+                master_username: "x".into(),
+                db_name: "x".into(),
+                cluster_type: "x".into(),
+            });
         check(
             &r,
             "AWS::Redshift::Cluster",
@@ -16081,7 +18278,12 @@ mod redshift {
 
     #[test]
     fn cluster_parameter_group_with_required_properties() {
-        let r = khs_cfn::redshift::cluster_parameter_group::ClusterParameterGroup::new("x", "x");
+        let r = khs_cfn::redshift::cluster_parameter_group::ClusterParameterGroup::new(
+            khs_cfn::redshift::cluster_parameter_group::ClusterParameterGroupRequired {
+                description: "x".into(),
+                parameter_group_family: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::Redshift::ClusterParameterGroup",
@@ -16123,10 +18325,13 @@ mod redshift {
     #[test]
     fn endpoint_access_with_required_properties() {
         let r = khs_cfn::redshift::endpoint_access::EndpointAccess::new(
-            "x",
-            "x",
-            "x",
-            khs_core::value::List::<String>::Literal(vec!["x".into()]),
+            khs_cfn::redshift::endpoint_access::EndpointAccessRequired {
+                cluster_identifier: "x".into(),
+                subnet_group_name: "x".into(),
+                endpoint_name: "x".into(),
+                vpc_security_group_ids: khs_core::value::List::<String>::Literal(vec!["x".into()])
+                    .into(),
+            },
         );
         check(
             &r,
@@ -16142,7 +18347,12 @@ mod redshift {
 
     #[test]
     fn endpoint_authorization_with_required_properties() {
-        let r = khs_cfn::redshift::endpoint_authorization::EndpointAuthorization::new("x", "x");
+        let r = khs_cfn::redshift::endpoint_authorization::EndpointAuthorization::new(
+            khs_cfn::redshift::endpoint_authorization::EndpointAuthorizationRequired {
+                cluster_identifier: "x".into(),
+                account: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::Redshift::EndpointAuthorization",
@@ -16162,7 +18372,12 @@ mod redshift {
 
     #[test]
     fn integration_with_required_properties() {
-        let r = khs_cfn::redshift::integration::Integration::new("x", "x");
+        let r = khs_cfn::redshift::integration::Integration::new(
+            khs_cfn::redshift::integration::IntegrationRequired {
+                source_arn: "x".into(),
+                target_arn: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::Redshift::Integration",
@@ -16172,7 +18387,13 @@ mod redshift {
 
     #[test]
     fn qev2_idc_application_with_required_properties() {
-        let r = khs_cfn::redshift::qev2_idc_application::Qev2IdcApplication::new("x", "x", "x");
+        let r = khs_cfn::redshift::qev2_idc_application::Qev2IdcApplication::new(
+            khs_cfn::redshift::qev2_idc_application::Qev2IdcApplicationRequired {
+                idc_instance_arn: "x".into(),
+                qev2_idc_application_name: "x".into(),
+                idc_display_name: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::Redshift::QEV2IdcApplication",
@@ -16183,7 +18404,12 @@ mod redshift {
     #[test]
     fn redshift_idc_application_with_required_properties() {
         let r = khs_cfn::redshift::redshift_idc_application::RedshiftIdcApplication::new(
-            "x", "x", "x", "x",
+            khs_cfn::redshift::redshift_idc_application::RedshiftIdcApplicationRequired {
+                idc_instance_arn: "x".into(),
+                redshift_idc_application_name: "x".into(),
+                idc_display_name: "x".into(),
+                iam_role_arn: "x".into(),
+            },
         );
         check(
             &r,
@@ -16209,7 +18435,12 @@ mod redshift {
 
     #[test]
     fn snapshot_with_required_properties() {
-        let r = khs_cfn::redshift::snapshot::Snapshot::new("x", "x");
+        let r = khs_cfn::redshift::snapshot::Snapshot::new(
+            khs_cfn::redshift::snapshot::SnapshotRequired {
+                snapshot_identifier: "x".into(),
+                cluster_identifier: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::Redshift::Snapshot",
@@ -16286,10 +18517,12 @@ mod refactorspaces {
     #[test]
     fn application_with_required_properties() {
         let r = khs_cfn::refactorspaces::application::Application::new(
-            "x",
-            "x",
-            "x",
-            khs_cfn::refactorspaces::application::ProxyType::ApiGateway,
+            khs_cfn::refactorspaces::application::ApplicationRequired {
+                environment_identifier: "x".into(),
+                vpc_id: "x".into(),
+                name: "x".into(),
+                proxy_type: khs_cfn::refactorspaces::application::ProxyType::ApiGateway.into(),
+            },
         );
         check(
             &r,
@@ -16307,10 +18540,12 @@ mod refactorspaces {
     #[test]
     fn route_with_required_properties() {
         let r = khs_cfn::refactorspaces::route::Route::new(
-            "x",
-            "x",
-            "x",
-            khs_cfn::refactorspaces::route::RouteType::Default,
+            khs_cfn::refactorspaces::route::RouteRequired {
+                environment_identifier: "x".into(),
+                application_identifier: "x".into(),
+                service_identifier: "x".into(),
+                route_type: khs_cfn::refactorspaces::route::RouteType::Default.into(),
+            },
         );
         check(
             &r,
@@ -16327,10 +18562,12 @@ mod refactorspaces {
     #[test]
     fn service_with_required_properties() {
         let r = khs_cfn::refactorspaces::service::Service::new(
-            "x",
-            "x",
-            khs_cfn::refactorspaces::service::ServiceEndpointType::Lambda,
-            "x",
+            khs_cfn::refactorspaces::service::ServiceRequired {
+                environment_identifier: "x".into(),
+                application_identifier: "x".into(),
+                endpoint_type: khs_cfn::refactorspaces::service::ServiceEndpointType::Lambda.into(),
+                name: "x".into(),
+            },
         );
         check(
             &r,
@@ -16389,7 +18626,11 @@ mod resiliencehub {
 
     #[test]
     fn app_with_required_properties() {
-        let r = khs_cfn::resiliencehub::app::App::new("x", "x", Vec::new());
+        let r = khs_cfn::resiliencehub::app::App::new(khs_cfn::resiliencehub::app::AppRequired {
+            name: "x".into(),
+            app_template_body: "x".into(),
+            resource_mappings: Vec::new().into(),
+        });
         check(
             &r,
             "AWS::ResilienceHub::App",
@@ -16403,9 +18644,29 @@ mod resiliencehub {
             "x",
             khs_cfn::resiliencehub::resiliency_policy::Tier::MissionCritical,
             khs_cfn::resiliencehub::resiliency_policy::PolicyMap::new(
-                khs_cfn::resiliencehub::resiliency_policy::FailurePolicy::new(1i64, 1i64),
-                khs_cfn::resiliencehub::resiliency_policy::FailurePolicy::new(1i64, 1i64),
-                khs_cfn::resiliencehub::resiliency_policy::FailurePolicy::new(1i64, 1i64),
+                khs_cfn::resiliencehub::resiliency_policy::PolicyMapRequired {
+                    az: khs_cfn::resiliencehub::resiliency_policy::FailurePolicy::new(
+                        khs_cfn::resiliencehub::resiliency_policy::FailurePolicyRequired {
+                            rpo_in_secs: 1i64.into(),
+                            rto_in_secs: 1i64.into(),
+                        },
+                    )
+                    .into(),
+                    hardware: khs_cfn::resiliencehub::resiliency_policy::FailurePolicy::new(
+                        khs_cfn::resiliencehub::resiliency_policy::FailurePolicyRequired {
+                            rpo_in_secs: 1i64.into(),
+                            rto_in_secs: 1i64.into(),
+                        },
+                    )
+                    .into(),
+                    software: khs_cfn::resiliencehub::resiliency_policy::FailurePolicy::new(
+                        khs_cfn::resiliencehub::resiliency_policy::FailurePolicyRequired {
+                            rpo_in_secs: 1i64.into(),
+                            rto_in_secs: 1i64.into(),
+                        },
+                    )
+                    .into(),
+                },
             ),
         );
         check(
@@ -16438,9 +18699,12 @@ mod resiliencehubv2 {
     #[test]
     fn service_function_with_required_properties() {
         let r = khs_cfn::resiliencehubv2::service_function::ServiceFunction::new(
-            "x",
-            "x",
-            khs_cfn::resiliencehubv2::service_function::Criticality::Primary,
+            khs_cfn::resiliencehubv2::service_function::ServiceFunctionRequired {
+                service_arn: "x".into(),
+                name: "x".into(),
+                criticality: khs_cfn::resiliencehubv2::service_function::Criticality::Primary
+                    .into(),
+            },
         );
         check(
             &r,
@@ -16457,7 +18721,12 @@ mod resiliencehubv2 {
 
     #[test]
     fn user_journey_with_required_properties() {
-        let r = khs_cfn::resiliencehubv2::user_journey::UserJourney::new("x", "x");
+        let r = khs_cfn::resiliencehubv2::user_journey::UserJourney::new(
+            khs_cfn::resiliencehubv2::user_journey::UserJourneyRequired {
+                system_identifier: "x".into(),
+                name: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::ResilienceHubV2::UserJourney",
@@ -16508,7 +18777,14 @@ mod resourcegroups {
 
     #[test]
     fn tag_sync_task_with_required_properties() {
-        let r = khs_cfn::resourcegroups::tag_sync_task::TagSyncTask::new("x", "x", "x", "x");
+        let r = khs_cfn::resourcegroups::tag_sync_task::TagSyncTask::new(
+            khs_cfn::resourcegroups::tag_sync_task::TagSyncTaskRequired {
+                group: "x".into(),
+                tag_key: "x".into(),
+                tag_value: "x".into(),
+                role_arn: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::ResourceGroups::TagSyncTask",
@@ -16601,7 +18877,10 @@ mod rolesanywhere {
 
     #[test]
     fn crl_with_required_properties() {
-        let r = khs_cfn::rolesanywhere::crl::Crl::new("x", "x");
+        let r = khs_cfn::rolesanywhere::crl::Crl::new(khs_cfn::rolesanywhere::crl::CrlRequired {
+            name: "x".into(),
+            crl_data: "x".into(),
+        });
         check(&r, "AWS::RolesAnywhere::CRL", &["Name", "CrlData"]);
     }
 
@@ -16668,10 +18947,12 @@ mod route53 {
     #[test]
     fn key_signing_key_with_required_properties() {
         let r = khs_cfn::route53::key_signing_key::KeySigningKey::new(
-            khs_cfn::route53::key_signing_key::Status::Active,
-            "x",
-            "x",
-            "x",
+            khs_cfn::route53::key_signing_key::KeySigningKeyRequired {
+                status: khs_cfn::route53::key_signing_key::Status::Active.into(),
+                hosted_zone_id: "x".into(),
+                name: "x".into(),
+                key_management_service_arn: "x".into(),
+            },
         );
         check(
             &r,
@@ -16682,7 +18963,12 @@ mod route53 {
 
     #[test]
     fn query_logging_config_with_required_properties() {
-        let r = khs_cfn::route53::query_logging_config::QueryLoggingConfig::new("x", "x");
+        let r = khs_cfn::route53::query_logging_config::QueryLoggingConfig::new(
+            khs_cfn::route53::query_logging_config::QueryLoggingConfigRequired {
+                hosted_zone_id: "x".into(),
+                cloud_watch_logs_log_group_arn: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::Route53::QueryLoggingConfig",
@@ -16692,7 +18978,12 @@ mod route53 {
 
     #[test]
     fn record_set_with_required_properties() {
-        let r = khs_cfn::route53::record_set::RecordSet::new("x", "x");
+        let r = khs_cfn::route53::record_set::RecordSet::new(
+            khs_cfn::route53::record_set::RecordSetRequired {
+                type_: "x".into(),
+                name: "x".into(),
+            },
+        );
         check(&r, "AWS::Route53::RecordSet", &["Type", "Name"]);
     }
 
@@ -16704,14 +18995,25 @@ mod route53 {
 
     #[test]
     fn traffic_policy_with_required_properties() {
-        let r = khs_cfn::route53::traffic_policy::TrafficPolicy::new("x", "x");
+        let r = khs_cfn::route53::traffic_policy::TrafficPolicy::new(
+            khs_cfn::route53::traffic_policy::TrafficPolicyRequired {
+                name: "x".into(),
+                document: "x".into(),
+            },
+        );
         check(&r, "AWS::Route53::TrafficPolicy", &["Name", "Document"]);
     }
 
     #[test]
     fn traffic_policy_instance_with_required_properties() {
         let r = khs_cfn::route53::traffic_policy_instance::TrafficPolicyInstance::new(
-            "x", "x", 1i64, "x", 1i64,
+            khs_cfn::route53::traffic_policy_instance::TrafficPolicyInstanceRequired {
+                hosted_zone_id: "x".into(),
+                name: "x".into(),
+                ttl: 1i64.into(),
+                traffic_policy_id: "x".into(),
+                traffic_policy_version: 1i64.into(),
+            },
         );
         check(
             &r,
@@ -16734,9 +19036,11 @@ mod route53globalresolver {
     #[test]
     fn access_source_with_required_properties() {
         let r = khs_cfn::route53globalresolver::access_source::AccessSource::new(
-            "x",
-            "x",
-            khs_cfn::route53globalresolver::access_source::DnsProtocol::Do53,
+            khs_cfn::route53globalresolver::access_source::AccessSourceRequired {
+                cidr: "x".into(),
+                dns_view_id: "x".into(),
+                protocol: khs_cfn::route53globalresolver::access_source::DnsProtocol::Do53.into(),
+            },
         );
         check(
             &r,
@@ -16757,7 +19061,12 @@ mod route53globalresolver {
 
     #[test]
     fn dns_view_with_required_properties() {
-        let r = khs_cfn::route53globalresolver::dns_view::DnsView::new("x", "x");
+        let r = khs_cfn::route53globalresolver::dns_view::DnsView::new(
+            khs_cfn::route53globalresolver::dns_view::DnsViewRequired {
+                global_resolver_id: "x".into(),
+                name: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::Route53GlobalResolver::DnsView",
@@ -16767,8 +19076,12 @@ mod route53globalresolver {
 
     #[test]
     fn firewall_domain_list_with_required_properties() {
-        let r =
-            khs_cfn::route53globalresolver::firewall_domain_list::FirewallDomainList::new("x", "x");
+        let r = khs_cfn::route53globalresolver::firewall_domain_list::FirewallDomainList::new(
+            khs_cfn::route53globalresolver::firewall_domain_list::FirewallDomainListRequired {
+                global_resolver_id: "x".into(),
+                name: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::Route53GlobalResolver::FirewallDomainList",
@@ -16779,9 +19092,12 @@ mod route53globalresolver {
     #[test]
     fn firewall_rule_with_required_properties() {
         let r = khs_cfn::route53globalresolver::firewall_rule::FirewallRule::new(
-            khs_cfn::route53globalresolver::firewall_rule::FirewallRuleAction::Allow,
-            "x",
-            "x",
+            khs_cfn::route53globalresolver::firewall_rule::FirewallRuleRequired {
+                action: khs_cfn::route53globalresolver::firewall_rule::FirewallRuleAction::Allow
+                    .into(),
+                name: "x".into(),
+                dns_view_id: "x".into(),
+            },
         );
         check(
             &r,
@@ -16805,9 +19121,7 @@ mod route53globalresolver {
 
     #[test]
     fn hosted_zone_association_with_required_properties() {
-        let r = khs_cfn::route53globalresolver::hosted_zone_association::HostedZoneAssociation::new(
-            "x", "x", "x",
-        );
+        let r = khs_cfn::route53globalresolver::hosted_zone_association::HostedZoneAssociation::new(khs_cfn::route53globalresolver::hosted_zone_association::HostedZoneAssociationRequired { hosted_zone_id: "x".into(), resource_arn: "x".into(), name: "x".into() });
         check(
             &r,
             "AWS::Route53GlobalResolver::HostedZoneAssociation",
@@ -16828,8 +19142,13 @@ mod route53profiles {
 
     #[test]
     fn profile_association_with_required_properties() {
-        let r =
-            khs_cfn::route53profiles::profile_association::ProfileAssociation::new("x", "x", "x");
+        let r = khs_cfn::route53profiles::profile_association::ProfileAssociation::new(
+            khs_cfn::route53profiles::profile_association::ProfileAssociationRequired {
+                resource_id: "x".into(),
+                profile_id: "x".into(),
+                name: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::Route53Profiles::ProfileAssociation",
@@ -16839,10 +19158,7 @@ mod route53profiles {
 
     #[test]
     fn profile_resource_association_with_required_properties() {
-        let r =
-            khs_cfn::route53profiles::profile_resource_association::ProfileResourceAssociation::new(
-                "x", "x", "x",
-            );
+        let r = khs_cfn::route53profiles::profile_resource_association::ProfileResourceAssociation::new(khs_cfn::route53profiles::profile_resource_association::ProfileResourceAssociationRequired { profile_id: "x".into(), name: "x".into(), resource_arn: "x".into() });
         check(
             &r,
             "AWS::Route53Profiles::ProfileResourceAssociation",
@@ -16931,7 +19247,7 @@ mod route53resolver {
 
     #[test]
     fn firewall_rule_group_association_with_required_properties() {
-        let r = khs_cfn::route53resolver::firewall_rule_group_association::FirewallRuleGroupAssociation::new("x", "x", 1i64);
+        let r = khs_cfn::route53resolver::firewall_rule_group_association::FirewallRuleGroupAssociation::new(khs_cfn::route53resolver::firewall_rule_group_association::FirewallRuleGroupAssociationRequired { firewall_rule_group_id: "x".into(), vpc_id: "x".into(), priority: 1i64.into() });
         check(
             &r,
             "AWS::Route53Resolver::FirewallRuleGroupAssociation",
@@ -16941,7 +19257,13 @@ mod route53resolver {
 
     #[test]
     fn outpost_resolver_with_required_properties() {
-        let r = khs_cfn::route53resolver::outpost_resolver::OutpostResolver::new("x", "x", "x");
+        let r = khs_cfn::route53resolver::outpost_resolver::OutpostResolver::new(
+            khs_cfn::route53resolver::outpost_resolver::OutpostResolverRequired {
+                outpost_arn: "x".into(),
+                preferred_instance_type: "x".into(),
+                name: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::Route53Resolver::OutpostResolver",
@@ -17007,7 +19329,10 @@ mod route53resolver {
     #[test]
     fn resolver_rule_association_with_required_properties() {
         let r = khs_cfn::route53resolver::resolver_rule_association::ResolverRuleAssociation::new(
-            "x", "x",
+            khs_cfn::route53resolver::resolver_rule_association::ResolverRuleAssociationRequired {
+                vpc_id: "x".into(),
+                resolver_rule_id: "x".into(),
+            },
         );
         check(
             &r,
@@ -17023,16 +19348,7 @@ mod rtbfabric {
 
     #[test]
     fn inbound_external_link_with_required_properties() {
-        let r = khs_cfn::rtbfabric::inbound_external_link::InboundExternalLink::new(
-            "x",
-            khs_cfn::rtbfabric::inbound_external_link::LinkLogSettings::new(
-                khs_cfn::rtbfabric::inbound_external_link::ApplicationLogs::new(
-                    khs_cfn::rtbfabric::inbound_external_link::LinkApplicationLogSampling::new(
-                        1.0f64, 1.0f64,
-                    ),
-                ),
-            ),
-        );
+        let r = khs_cfn::rtbfabric::inbound_external_link::InboundExternalLink::new("x", khs_cfn::rtbfabric::inbound_external_link::LinkLogSettings::new(khs_cfn::rtbfabric::inbound_external_link::ApplicationLogs::new(khs_cfn::rtbfabric::inbound_external_link::LinkApplicationLogSampling::new(khs_cfn::rtbfabric::inbound_external_link::LinkApplicationLogSamplingRequired { error_log: 1.0f64.into(), filter_log: 1.0f64.into() }))));
         check(
             &r,
             "AWS::RTBFabric::InboundExternalLink",
@@ -17042,15 +19358,21 @@ mod rtbfabric {
 
     #[test]
     fn link_with_required_properties() {
-        let r = khs_cfn::rtbfabric::link::Link::new(
-            "x",
-            "x",
-            khs_cfn::rtbfabric::link::LinkLogSettings::new(
+        let r = khs_cfn::rtbfabric::link::Link::new(khs_cfn::rtbfabric::link::LinkRequired {
+            gateway_id: "x".into(),
+            peer_gateway_id: "x".into(),
+            link_log_settings: khs_cfn::rtbfabric::link::LinkLogSettings::new(
                 khs_cfn::rtbfabric::link::ApplicationLogs::new(
-                    khs_cfn::rtbfabric::link::LinkApplicationLogSampling::new(1.0f64, 1.0f64),
+                    khs_cfn::rtbfabric::link::LinkApplicationLogSampling::new(
+                        khs_cfn::rtbfabric::link::LinkApplicationLogSamplingRequired {
+                            error_log: 1.0f64.into(),
+                            filter_log: 1.0f64.into(),
+                        },
+                    ),
                 ),
-            ),
-        );
+            )
+            .into(),
+        });
         check(
             &r,
             "AWS::RTBFabric::Link",
@@ -17061,10 +19383,12 @@ mod rtbfabric {
     #[test]
     fn link_routing_rule_with_required_properties() {
         let r = khs_cfn::rtbfabric::link_routing_rule::LinkRoutingRule::new(
-            "x",
-            "x",
-            1i64,
-            khs_cfn::rtbfabric::link_routing_rule::RuleCondition::new(),
+            khs_cfn::rtbfabric::link_routing_rule::LinkRoutingRuleRequired {
+                gateway_id: "x".into(),
+                link_id: "x".into(),
+                priority: 1i64.into(),
+                conditions: khs_cfn::rtbfabric::link_routing_rule::RuleCondition::new().into(),
+            },
         );
         check(
             &r,
@@ -17075,17 +19399,7 @@ mod rtbfabric {
 
     #[test]
     fn outbound_external_link_with_required_properties() {
-        let r = khs_cfn::rtbfabric::outbound_external_link::OutboundExternalLink::new(
-            "x",
-            "x",
-            khs_cfn::rtbfabric::outbound_external_link::LinkLogSettings::new(
-                khs_cfn::rtbfabric::outbound_external_link::ApplicationLogs::new(
-                    khs_cfn::rtbfabric::outbound_external_link::LinkApplicationLogSampling::new(
-                        1.0f64, 1.0f64,
-                    ),
-                ),
-            ),
-        );
+        let r = khs_cfn::rtbfabric::outbound_external_link::OutboundExternalLink::new(khs_cfn::rtbfabric::outbound_external_link::OutboundExternalLinkRequired { gateway_id: "x".into(), public_endpoint: "x".into(), link_log_settings: khs_cfn::rtbfabric::outbound_external_link::LinkLogSettings::new(khs_cfn::rtbfabric::outbound_external_link::ApplicationLogs::new(khs_cfn::rtbfabric::outbound_external_link::LinkApplicationLogSampling::new(khs_cfn::rtbfabric::outbound_external_link::LinkApplicationLogSamplingRequired { error_log: 1.0f64.into(), filter_log: 1.0f64.into() }))).into() });
         check(
             &r,
             "AWS::RTBFabric::OutboundExternalLink",
@@ -17096,9 +19410,12 @@ mod rtbfabric {
     #[test]
     fn requester_gateway_with_required_properties() {
         let r = khs_cfn::rtbfabric::requester_gateway::RequesterGateway::new(
-            "x",
-            khs_core::value::List::<String>::Literal(vec!["x".into()]),
-            khs_core::value::List::<String>::Literal(vec!["x".into()]),
+            khs_cfn::rtbfabric::requester_gateway::RequesterGatewayRequired {
+                vpc_id: "x".into(),
+                subnet_ids: khs_core::value::List::<String>::Literal(vec!["x".into()]).into(),
+                security_group_ids: khs_core::value::List::<String>::Literal(vec!["x".into()])
+                    .into(),
+            },
         );
         check(
             &r,
@@ -17110,11 +19427,14 @@ mod rtbfabric {
     #[test]
     fn responder_gateway_with_required_properties() {
         let r = khs_cfn::rtbfabric::responder_gateway::ResponderGateway::new(
-            "x",
-            khs_core::value::List::<String>::Literal(vec!["x".into()]),
-            khs_core::value::List::<String>::Literal(vec!["x".into()]),
-            1i64,
-            khs_cfn::rtbfabric::responder_gateway::Protocol::Http,
+            khs_cfn::rtbfabric::responder_gateway::ResponderGatewayRequired {
+                vpc_id: "x".into(),
+                subnet_ids: khs_core::value::List::<String>::Literal(vec!["x".into()]).into(),
+                security_group_ids: khs_core::value::List::<String>::Literal(vec!["x".into()])
+                    .into(),
+                port: 1i64.into(),
+                protocol: khs_cfn::rtbfabric::responder_gateway::Protocol::Http.into(),
+            },
         );
         check(
             &r,
@@ -17164,7 +19484,12 @@ mod s3 {
 
     #[test]
     fn access_grants_location_with_required_properties() {
-        let r = khs_cfn::s3::access_grants_location::AccessGrantsLocation::new("x", "x");
+        let r = khs_cfn::s3::access_grants_location::AccessGrantsLocation::new(
+            khs_cfn::s3::access_grants_location::AccessGrantsLocationRequired {
+                iam_role_arn: "x".into(),
+                location_scope: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::S3::AccessGrantsLocation",
@@ -17279,7 +19604,12 @@ mod s3files {
 
     #[test]
     fn file_system_with_required_properties() {
-        let r = khs_cfn::s3files::file_system::FileSystem::new("x", "x");
+        let r = khs_cfn::s3files::file_system::FileSystem::new(
+            khs_cfn::s3files::file_system::FileSystemRequired {
+                bucket: "x".into(),
+                role_arn: "x".into(),
+            },
+        );
         check(&r, "AWS::S3Files::FileSystem", &["Bucket", "RoleArn"]);
     }
 
@@ -17296,7 +19626,12 @@ mod s3files {
 
     #[test]
     fn mount_target_with_required_properties() {
-        let r = khs_cfn::s3files::mount_target::MountTarget::new("x", "x");
+        let r = khs_cfn::s3files::mount_target::MountTarget::new(
+            khs_cfn::s3files::mount_target::MountTargetRequired {
+                file_system_id: "x".into(),
+                subnet_id: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::S3Files::MountTarget",
@@ -17342,9 +19677,12 @@ mod s3outposts {
     #[test]
     fn access_point_with_required_properties() {
         let r = khs_cfn::s3outposts::access_point::AccessPoint::new(
-            "x",
-            "x",
-            khs_cfn::s3outposts::access_point::VpcConfiguration::new(),
+            khs_cfn::s3outposts::access_point::AccessPointRequired {
+                bucket: "x".into(),
+                name: "x".into(),
+                vpc_configuration: khs_cfn::s3outposts::access_point::VpcConfiguration::new()
+                    .into(),
+            },
         );
         check(
             &r,
@@ -17355,7 +19693,11 @@ mod s3outposts {
 
     #[test]
     fn bucket_with_required_properties() {
-        let r = khs_cfn::s3outposts::bucket::Bucket::new("x", "x");
+        let r =
+            khs_cfn::s3outposts::bucket::Bucket::new(khs_cfn::s3outposts::bucket::BucketRequired {
+                bucket_name: "x".into(),
+                outpost_id: "x".into(),
+            });
         check(&r, "AWS::S3Outposts::Bucket", &["BucketName", "OutpostId"]);
     }
 
@@ -17371,7 +19713,13 @@ mod s3outposts {
 
     #[test]
     fn endpoint_with_required_properties() {
-        let r = khs_cfn::s3outposts::endpoint::Endpoint::new("x", "x", "x");
+        let r = khs_cfn::s3outposts::endpoint::Endpoint::new(
+            khs_cfn::s3outposts::endpoint::EndpointRequired {
+                outpost_id: "x".into(),
+                security_group_id: "x".into(),
+                subnet_id: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::S3Outposts::Endpoint",
@@ -17386,7 +19734,12 @@ mod s3tables {
 
     #[test]
     fn namespace_with_required_properties() {
-        let r = khs_cfn::s3tables::namespace::Namespace::new("x", "x");
+        let r = khs_cfn::s3tables::namespace::Namespace::new(
+            khs_cfn::s3tables::namespace::NamespaceRequired {
+                namespace: "x".into(),
+                table_bucket_arn: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::S3Tables::Namespace",
@@ -17396,12 +19749,12 @@ mod s3tables {
 
     #[test]
     fn table_with_required_properties() {
-        let r = khs_cfn::s3tables::table::Table::new(
-            "x",
-            "x",
-            "x",
-            khs_cfn::s3tables::table::OpenTableFormat::Iceberg,
-        );
+        let r = khs_cfn::s3tables::table::Table::new(khs_cfn::s3tables::table::TableRequired {
+            table_bucket_arn: "x".into(),
+            namespace: "x".into(),
+            table_name: "x".into(),
+            open_table_format: khs_cfn::s3tables::table::OpenTableFormat::Iceberg.into(),
+        });
         check(
             &r,
             "AWS::S3Tables::Table",
@@ -17493,11 +19846,12 @@ mod sagemaker {
 
     #[test]
     fn action_with_required_properties() {
-        let r = khs_cfn::sagemaker::action::Action::new(
-            "x",
-            "x",
-            khs_cfn::sagemaker::action::ActionSource::new("x"),
-        );
+        let r =
+            khs_cfn::sagemaker::action::Action::new(khs_cfn::sagemaker::action::ActionRequired {
+                action_name: "x".into(),
+                action_type: "x".into(),
+                source: khs_cfn::sagemaker::action::ActionSource::new("x").into(),
+            });
         check(
             &r,
             "AWS::SageMaker::Action",
@@ -17529,12 +19883,12 @@ mod sagemaker {
 
     #[test]
     fn app_with_required_properties() {
-        let r = khs_cfn::sagemaker::app::App::new(
-            "x",
-            khs_cfn::sagemaker::app::AppType::JupyterServer,
-            "x",
-            "x",
-        );
+        let r = khs_cfn::sagemaker::app::App::new(khs_cfn::sagemaker::app::AppRequired {
+            app_name: "x".into(),
+            app_type: khs_cfn::sagemaker::app::AppType::JupyterServer.into(),
+            domain_id: "x".into(),
+            user_profile_name: "x".into(),
+        });
         check(
             &r,
             "AWS::SageMaker::App",
@@ -17570,9 +19924,12 @@ mod sagemaker {
     #[test]
     fn cluster_scheduler_config_with_required_properties() {
         let r = khs_cfn::sagemaker::cluster_scheduler_config::ClusterSchedulerConfig::new(
-            "x",
-            "x",
-            khs_cfn::sagemaker::cluster_scheduler_config::SchedulerConfig::new(),
+            khs_cfn::sagemaker::cluster_scheduler_config::ClusterSchedulerConfigRequired {
+                name: "x".into(),
+                cluster_arn: "x".into(),
+                scheduler_config:
+                    khs_cfn::sagemaker::cluster_scheduler_config::SchedulerConfig::new().into(),
+            },
         );
         check(
             &r,
@@ -17591,12 +19948,17 @@ mod sagemaker {
 
     #[test]
     fn compute_quota_with_required_properties() {
-        let r = khs_cfn::sagemaker::compute_quota::ComputeQuota::new(
-            "x",
-            "x",
-            khs_cfn::sagemaker::compute_quota::ComputeQuotaConfig::new(),
-            khs_cfn::sagemaker::compute_quota::ComputeQuotaTarget::new("x"),
-        );
+        let r =
+            khs_cfn::sagemaker::compute_quota::ComputeQuota::new(
+                khs_cfn::sagemaker::compute_quota::ComputeQuotaRequired {
+                    name: "x".into(),
+                    cluster_arn: "x".into(),
+                    compute_quota_config:
+                        khs_cfn::sagemaker::compute_quota::ComputeQuotaConfig::new().into(),
+                    compute_quota_target:
+                        khs_cfn::sagemaker::compute_quota::ComputeQuotaTarget::new("x").into(),
+                },
+            );
         check(
             &r,
             "AWS::SageMaker::ComputeQuota",
@@ -17612,9 +19974,11 @@ mod sagemaker {
     #[test]
     fn context_with_required_properties() {
         let r = khs_cfn::sagemaker::context::Context::new(
-            "x",
-            "x",
-            khs_cfn::sagemaker::context::Source::new("x"),
+            khs_cfn::sagemaker::context::ContextRequired {
+                context_name: "x".into(),
+                context_type: "x".into(),
+                source: khs_cfn::sagemaker::context::Source::new("x").into(),
+            },
         );
         check(
             &r,
@@ -17631,7 +19995,11 @@ mod sagemaker {
             khs_cfn::sagemaker::data_quality_job_definition::MonitoringOutputConfig::new(Vec::new()),
             khs_cfn::sagemaker::data_quality_job_definition::MonitoringResources::new(
                 khs_cfn::sagemaker::data_quality_job_definition::ClusterConfig::new(
-                    1i64, "x", 1i64,
+                    khs_cfn::sagemaker::data_quality_job_definition::ClusterConfigRequired {
+                        instance_count: 1i64.into(),
+                        instance_type: "x".into(),
+                        volume_size_in_gb: 1i64.into(),
+                    },
                 ),
             ),
             "x",
@@ -17658,9 +20026,11 @@ mod sagemaker {
     #[test]
     fn device_fleet_with_required_properties() {
         let r = khs_cfn::sagemaker::device_fleet::DeviceFleet::new(
-            "x",
-            khs_cfn::sagemaker::device_fleet::EdgeOutputConfig::new("x"),
-            "x",
+            khs_cfn::sagemaker::device_fleet::DeviceFleetRequired {
+                device_fleet_name: "x".into(),
+                output_config: khs_cfn::sagemaker::device_fleet::EdgeOutputConfig::new("x").into(),
+                role_arn: "x".into(),
+            },
         );
         check(
             &r,
@@ -17717,7 +20087,14 @@ mod sagemaker {
 
     #[test]
     fn feature_group_with_required_properties() {
-        let r = khs_cfn::sagemaker::feature_group::FeatureGroup::new("x", "x", "x", Vec::new());
+        let r = khs_cfn::sagemaker::feature_group::FeatureGroup::new(
+            khs_cfn::sagemaker::feature_group::FeatureGroupRequired {
+                feature_group_name: "x".into(),
+                record_identifier_feature_name: "x".into(),
+                event_time_feature_name: "x".into(),
+                feature_definitions: Vec::new().into(),
+            },
+        );
         check(
             &r,
             "AWS::SageMaker::FeatureGroup",
@@ -17732,7 +20109,10 @@ mod sagemaker {
 
     #[test]
     fn hub_with_required_properties() {
-        let r = khs_cfn::sagemaker::hub::Hub::new("x", "x");
+        let r = khs_cfn::sagemaker::hub::Hub::new(khs_cfn::sagemaker::hub::HubRequired {
+            hub_name: "x".into(),
+            hub_description: "x".into(),
+        });
         check(&r, "AWS::SageMaker::Hub", &["HubName", "HubDescription"]);
     }
 
@@ -17744,13 +20124,21 @@ mod sagemaker {
 
     #[test]
     fn image_with_required_properties() {
-        let r = khs_cfn::sagemaker::image::Image::new("x", "x");
+        let r = khs_cfn::sagemaker::image::Image::new(khs_cfn::sagemaker::image::ImageRequired {
+            image_name: "x".into(),
+            image_role_arn: "x".into(),
+        });
         check(&r, "AWS::SageMaker::Image", &["ImageName", "ImageRoleArn"]);
     }
 
     #[test]
     fn image_version_with_required_properties() {
-        let r = khs_cfn::sagemaker::image_version::ImageVersion::new("x", "x");
+        let r = khs_cfn::sagemaker::image_version::ImageVersion::new(
+            khs_cfn::sagemaker::image_version::ImageVersionRequired {
+                image_name: "x".into(),
+                base_image: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::SageMaker::ImageVersion",
@@ -17767,11 +20155,13 @@ mod sagemaker {
     #[test]
     fn inference_experiment_with_required_properties() {
         let r = khs_cfn::sagemaker::inference_experiment::InferenceExperiment::new(
-            "x",
-            khs_cfn::sagemaker::inference_experiment::Type::ShadowMode,
-            "x",
-            "x",
-            Vec::new(),
+            khs_cfn::sagemaker::inference_experiment::InferenceExperimentRequired {
+                name: "x".into(),
+                type_: khs_cfn::sagemaker::inference_experiment::Type::ShadowMode.into(),
+                role_arn: "x".into(),
+                endpoint_name: "x".into(),
+                model_variants: Vec::new().into(),
+            },
         );
         check(
             &r,
@@ -17782,7 +20172,13 @@ mod sagemaker {
 
     #[test]
     fn mlflow_app_with_required_properties() {
-        let r = khs_cfn::sagemaker::mlflow_app::MlflowApp::new("x", "x", "x");
+        let r = khs_cfn::sagemaker::mlflow_app::MlflowApp::new(
+            khs_cfn::sagemaker::mlflow_app::MlflowAppRequired {
+                name: "x".into(),
+                artifact_store_uri: "x".into(),
+                role_arn: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::SageMaker::MlflowApp",
@@ -17792,8 +20188,13 @@ mod sagemaker {
 
     #[test]
     fn mlflow_tracking_server_with_required_properties() {
-        let r =
-            khs_cfn::sagemaker::mlflow_tracking_server::MlflowTrackingServer::new("x", "x", "x");
+        let r = khs_cfn::sagemaker::mlflow_tracking_server::MlflowTrackingServer::new(
+            khs_cfn::sagemaker::mlflow_tracking_server::MlflowTrackingServerRequired {
+                tracking_server_name: "x".into(),
+                artifact_store_uri: "x".into(),
+                role_arn: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::SageMaker::MlflowTrackingServer",
@@ -17810,7 +20211,12 @@ mod sagemaker {
     #[test]
     fn model_bias_job_definition_with_required_properties() {
         let r = khs_cfn::sagemaker::model_bias_job_definition::ModelBiasJobDefinition::new(
-            khs_cfn::sagemaker::model_bias_job_definition::ModelBiasAppSpecification::new("x", "x"),
+            khs_cfn::sagemaker::model_bias_job_definition::ModelBiasAppSpecification::new(
+                khs_cfn::sagemaker::model_bias_job_definition::ModelBiasAppSpecificationRequired {
+                    config_uri: "x".into(),
+                    image_uri: "x".into(),
+                },
+            ),
             khs_cfn::sagemaker::model_bias_job_definition::ModelBiasJobInput::new(
                 khs_cfn::sagemaker::model_bias_job_definition::MonitoringGroundTruthS3Input::new(
                     "x",
@@ -17818,7 +20224,13 @@ mod sagemaker {
             ),
             khs_cfn::sagemaker::model_bias_job_definition::MonitoringOutputConfig::new(Vec::new()),
             khs_cfn::sagemaker::model_bias_job_definition::MonitoringResources::new(
-                khs_cfn::sagemaker::model_bias_job_definition::ClusterConfig::new(1i64, "x", 1i64),
+                khs_cfn::sagemaker::model_bias_job_definition::ClusterConfig::new(
+                    khs_cfn::sagemaker::model_bias_job_definition::ClusterConfigRequired {
+                        instance_count: 1i64.into(),
+                        instance_type: "x".into(),
+                        volume_size_in_gb: 1i64.into(),
+                    },
+                ),
             ),
             "x",
         );
@@ -17851,7 +20263,7 @@ mod sagemaker {
 
     #[test]
     fn model_explainability_job_definition_with_required_properties() {
-        let r = khs_cfn::sagemaker::model_explainability_job_definition::ModelExplainabilityJobDefinition::new(khs_cfn::sagemaker::model_explainability_job_definition::ModelExplainabilityAppSpecification::new("x", "x"), khs_cfn::sagemaker::model_explainability_job_definition::ModelExplainabilityJobInput::new(), khs_cfn::sagemaker::model_explainability_job_definition::MonitoringOutputConfig::new(Vec::new()), khs_cfn::sagemaker::model_explainability_job_definition::MonitoringResources::new(khs_cfn::sagemaker::model_explainability_job_definition::ClusterConfig::new(1i64, "x", 1i64)), "x");
+        let r = khs_cfn::sagemaker::model_explainability_job_definition::ModelExplainabilityJobDefinition::new(khs_cfn::sagemaker::model_explainability_job_definition::ModelExplainabilityAppSpecification::new(khs_cfn::sagemaker::model_explainability_job_definition::ModelExplainabilityAppSpecificationRequired { config_uri: "x".into(), image_uri: "x".into() }), khs_cfn::sagemaker::model_explainability_job_definition::ModelExplainabilityJobInput::new(), khs_cfn::sagemaker::model_explainability_job_definition::MonitoringOutputConfig::new(Vec::new()), khs_cfn::sagemaker::model_explainability_job_definition::MonitoringResources::new(khs_cfn::sagemaker::model_explainability_job_definition::ClusterConfig::new(khs_cfn::sagemaker::model_explainability_job_definition::ClusterConfigRequired { instance_count: 1i64.into(), instance_type: "x".into(), volume_size_in_gb: 1i64.into() })), "x");
         check(
             &r,
             "AWS::SageMaker::ModelExplainabilityJobDefinition",
@@ -17898,7 +20310,11 @@ mod sagemaker {
             ),
             khs_cfn::sagemaker::model_quality_job_definition::MonitoringResources::new(
                 khs_cfn::sagemaker::model_quality_job_definition::ClusterConfig::new(
-                    1i64, "x", 1i64,
+                    khs_cfn::sagemaker::model_quality_job_definition::ClusterConfigRequired {
+                        instance_count: 1i64.into(),
+                        instance_type: "x".into(),
+                        volume_size_in_gb: 1i64.into(),
+                    },
                 ),
             ),
             "x",
@@ -17951,11 +20367,13 @@ mod sagemaker {
     #[test]
     fn partner_app_with_required_properties() {
         let r = khs_cfn::sagemaker::partner_app::PartnerApp::new(
-            "x",
-            khs_cfn::sagemaker::partner_app::Type::LakeraGuard,
-            khs_cfn::sagemaker::partner_app::AuthType::Iam,
-            "x",
-            "x",
+            khs_cfn::sagemaker::partner_app::PartnerAppRequired {
+                name: "x".into(),
+                type_: khs_cfn::sagemaker::partner_app::Type::LakeraGuard.into(),
+                auth_type: khs_cfn::sagemaker::partner_app::AuthType::Iam.into(),
+                execution_role_arn: "x".into(),
+                tier: "x".into(),
+            },
         );
         check(
             &r,
@@ -17966,7 +20384,13 @@ mod sagemaker {
 
     #[test]
     fn pipeline_with_required_properties() {
-        let r = khs_cfn::sagemaker::pipeline::Pipeline::new("x", serde_json::json!({}), "x");
+        let r = khs_cfn::sagemaker::pipeline::Pipeline::new(
+            khs_cfn::sagemaker::pipeline::PipelineRequired {
+                pipeline_name: "x".into(),
+                pipeline_definition: serde_json::json!({}).into(),
+                role_arn: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::SageMaker::Pipeline",
@@ -17980,9 +20404,12 @@ mod sagemaker {
             khs_cfn::sagemaker::processing_job::AppSpecification::new("x"),
             khs_cfn::sagemaker::processing_job::ProcessingResources::new(
                 khs_cfn::sagemaker::processing_job::ClusterConfig::new(
-                    1i64,
-                    khs_cfn::sagemaker::processing_job::InstanceType::MlT3Medium,
-                    1i64,
+                    khs_cfn::sagemaker::processing_job::ClusterConfigRequired {
+                        instance_count: 1i64.into(),
+                        instance_type: khs_cfn::sagemaker::processing_job::InstanceType::MlT3Medium
+                            .into(),
+                        volume_size_in_gb: 1i64.into(),
+                    },
                 ),
             ),
             "x",
@@ -18002,13 +20429,16 @@ mod sagemaker {
 
     #[test]
     fn space_with_required_properties() {
-        let r = khs_cfn::sagemaker::space::Space::new("x", "x");
+        let r = khs_cfn::sagemaker::space::Space::new(khs_cfn::sagemaker::space::SpaceRequired {
+            domain_id: "x".into(),
+            space_name: "x".into(),
+        });
         check(&r, "AWS::SageMaker::Space", &["DomainId", "SpaceName"]);
     }
 
     #[test]
     fn studio_lifecycle_config_with_required_properties() {
-        let r = khs_cfn::sagemaker::studio_lifecycle_config::StudioLifecycleConfig::new(khs_cfn::sagemaker::studio_lifecycle_config::StudioLifecycleConfigAppType::JupyterServer, "x", "x");
+        let r = khs_cfn::sagemaker::studio_lifecycle_config::StudioLifecycleConfig::new(khs_cfn::sagemaker::studio_lifecycle_config::StudioLifecycleConfigRequired { studio_lifecycle_config_app_type: khs_cfn::sagemaker::studio_lifecycle_config::StudioLifecycleConfigAppType::JupyterServer.into(), studio_lifecycle_config_content: "x".into(), studio_lifecycle_config_name: "x".into() });
         check(
             &r,
             "AWS::SageMaker::StudioLifecycleConfig",
@@ -18032,7 +20462,12 @@ mod sagemaker {
 
     #[test]
     fn user_profile_with_required_properties() {
-        let r = khs_cfn::sagemaker::user_profile::UserProfile::new("x", "x");
+        let r = khs_cfn::sagemaker::user_profile::UserProfile::new(
+            khs_cfn::sagemaker::user_profile::UserProfileRequired {
+                domain_id: "x".into(),
+                user_profile_name: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::SageMaker::UserProfile",
@@ -18068,7 +20503,12 @@ mod scheduler {
                 khs_cfn::scheduler::schedule::FlexibleTimeWindowMode::Off,
             ),
             "x",
-            khs_cfn::scheduler::schedule::Target::new("x", "x"),
+            khs_cfn::scheduler::schedule::Target::new(
+                khs_cfn::scheduler::schedule::TargetRequired {
+                    arn: "x".into(),
+                    role_arn: "x".into(),
+                },
+            ),
         );
         check(
             &r,
@@ -18091,15 +20531,20 @@ mod scn {
     #[test]
     fn data_integration_flow_with_required_properties() {
         let r = khs_cfn::scn::data_integration_flow::DataIntegrationFlow::new(
-            "x",
-            "x",
-            Vec::new(),
-            khs_cfn::scn::data_integration_flow::DataIntegrationFlowTransformation::new(
-                khs_cfn::scn::data_integration_flow::TransformationType::Sql,
-            ),
-            khs_cfn::scn::data_integration_flow::DataIntegrationFlowTarget::new(
-                khs_cfn::scn::data_integration_flow::TargetType::Dataset,
-            ),
+            khs_cfn::scn::data_integration_flow::DataIntegrationFlowRequired {
+                instance_id: "x".into(),
+                name: "x".into(),
+                sources: Vec::new().into(),
+                transformation:
+                    khs_cfn::scn::data_integration_flow::DataIntegrationFlowTransformation::new(
+                        khs_cfn::scn::data_integration_flow::TransformationType::Sql,
+                    )
+                    .into(),
+                target: khs_cfn::scn::data_integration_flow::DataIntegrationFlowTarget::new(
+                    khs_cfn::scn::data_integration_flow::TargetType::Dataset,
+                )
+                .into(),
+            },
         );
         check(
             &r,
@@ -18110,7 +20555,11 @@ mod scn {
 
     #[test]
     fn dataset_with_required_properties() {
-        let r = khs_cfn::scn::dataset::Dataset::new("x", "x", "x");
+        let r = khs_cfn::scn::dataset::Dataset::new(khs_cfn::scn::dataset::DatasetRequired {
+            instance_id: "x".into(),
+            namespace: "x".into(),
+            name: "x".into(),
+        });
         check(
             &r,
             "AWS::SCN::Dataset",
@@ -18126,7 +20575,11 @@ mod scn {
 
     #[test]
     fn namespace_with_required_properties() {
-        let r = khs_cfn::scn::namespace::Namespace::new("x", "x");
+        let r =
+            khs_cfn::scn::namespace::Namespace::new(khs_cfn::scn::namespace::NamespaceRequired {
+                instance_id: "x".into(),
+                name: "x".into(),
+            });
         check(&r, "AWS::SCN::Namespace", &["InstanceId", "Name"]);
     }
 }
@@ -18174,7 +20627,11 @@ mod secretsmanager {
     #[test]
     fn secret_target_attachment_with_required_properties() {
         let r = khs_cfn::secretsmanager::secret_target_attachment::SecretTargetAttachment::new(
-            "x", "x", "x",
+            khs_cfn::secretsmanager::secret_target_attachment::SecretTargetAttachmentRequired {
+                target_type: "x".into(),
+                target_id: "x".into(),
+                secret_id: "x".into(),
+            },
         );
         check(
             &r,
@@ -18203,9 +20660,11 @@ mod securityagent {
     #[test]
     fn artifact_with_required_properties() {
         let r = khs_cfn::securityagent::artifact::Artifact::new(
-            "x",
-            khs_cfn::securityagent::artifact::ArtifactType::Txt,
-            "x",
+            khs_cfn::securityagent::artifact::ArtifactRequired {
+                agent_space_id: "x".into(),
+                artifact_type: khs_cfn::securityagent::artifact::ArtifactType::Txt.into(),
+                file_name: "x".into(),
+            },
         );
         check(
             &r,
@@ -18230,9 +20689,11 @@ mod securityagent {
     #[test]
     fn pentest_with_required_properties() {
         let r = khs_cfn::securityagent::pentest::Pentest::new(
-            "x",
-            "x",
-            khs_cfn::securityagent::pentest::Assets::new(),
+            khs_cfn::securityagent::pentest::PentestRequired {
+                agent_space_id: "x".into(),
+                service_role: "x".into(),
+                assets: khs_cfn::securityagent::pentest::Assets::new().into(),
+            },
         );
         check(
             &r,
@@ -18268,7 +20729,13 @@ mod securityhub {
 
     #[test]
     fn action_target_with_required_properties() {
-        let r = khs_cfn::securityhub::action_target::ActionTarget::new("x", "x", "x");
+        let r = khs_cfn::securityhub::action_target::ActionTarget::new(
+            khs_cfn::securityhub::action_target::ActionTargetRequired {
+                name: "x".into(),
+                description: "x".into(),
+                id: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::SecurityHub::ActionTarget",
@@ -18292,11 +20759,15 @@ mod securityhub {
     #[test]
     fn automation_rule_with_required_properties() {
         let r = khs_cfn::securityhub::automation_rule::AutomationRule::new(
-            1i64,
-            "x",
-            "x",
-            khs_cfn::securityhub::automation_rule::AutomationRulesFindingFilters::new(),
-            Vec::new(),
+            khs_cfn::securityhub::automation_rule::AutomationRuleRequired {
+                rule_order: 1i64.into(),
+                rule_name: "x".into(),
+                description: "x".into(),
+                criteria:
+                    khs_cfn::securityhub::automation_rule::AutomationRulesFindingFilters::new()
+                        .into(),
+                actions: Vec::new().into(),
+            },
         );
         check(
             &r,
@@ -18314,11 +20785,13 @@ mod securityhub {
     #[test]
     fn automation_rule_v2_with_required_properties() {
         let r = khs_cfn::securityhub::automation_rule_v2::AutomationRuleV2::new(
-            "x",
-            "x",
-            1.0f64,
-            khs_cfn::securityhub::automation_rule_v2::Criteria::new(),
-            Vec::new(),
+            khs_cfn::securityhub::automation_rule_v2::AutomationRuleV2Required {
+                rule_name: "x".into(),
+                description: "x".into(),
+                rule_order: 1.0f64.into(),
+                criteria: khs_cfn::securityhub::automation_rule_v2::Criteria::new().into(),
+                actions: Vec::new().into(),
+            },
         );
         check(
             &r,
@@ -18402,9 +20875,11 @@ mod securityhub {
     #[test]
     fn insight_with_required_properties() {
         let r = khs_cfn::securityhub::insight::Insight::new(
-            khs_cfn::securityhub::insight::AwsSecurityFindingFilters::new(),
-            "x",
-            "x",
+            khs_cfn::securityhub::insight::InsightRequired {
+                filters: khs_cfn::securityhub::insight::AwsSecurityFindingFilters::new().into(),
+                name: "x".into(),
+                group_by_attribute: "x".into(),
+            },
         );
         check(
             &r,
@@ -18427,9 +20902,11 @@ mod securityhub {
     #[test]
     fn policy_association_with_required_properties() {
         let r = khs_cfn::securityhub::policy_association::PolicyAssociation::new(
-            "x",
-            khs_cfn::securityhub::policy_association::TargetType::Account,
-            "x",
+            khs_cfn::securityhub::policy_association::PolicyAssociationRequired {
+                target_id: "x".into(),
+                target_type: khs_cfn::securityhub::policy_association::TargetType::Account.into(),
+                configuration_policy_id: "x".into(),
+            },
         );
         check(
             &r,
@@ -18465,7 +20942,13 @@ mod securitylake {
 
     #[test]
     fn aws_log_source_with_required_properties() {
-        let r = khs_cfn::securitylake::aws_log_source::AwsLogSource::new("x", "x", "x");
+        let r = khs_cfn::securitylake::aws_log_source::AwsLogSource::new(
+            khs_cfn::securitylake::aws_log_source::AwsLogSourceRequired {
+                data_lake_arn: "x".into(),
+                source_version: "x".into(),
+                source_name: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::SecurityLake::AwsLogSource",
@@ -18481,15 +20964,28 @@ mod securitylake {
 
     #[test]
     fn subscriber_with_required_properties() {
-        let r = khs_cfn::securitylake::subscriber::Subscriber::new(
-            khs_core::value::List::<khs_cfn::securitylake::subscriber::AccessTypes>::Literal(vec![
-                khs_cfn::securitylake::subscriber::AccessTypes::Lakeformation.into(),
-            ]),
-            "x",
-            Vec::new(),
-            khs_cfn::securitylake::subscriber::SubscriberIdentity::new("x", "x"),
-            "x",
-        );
+        let r =
+            khs_cfn::securitylake::subscriber::Subscriber::new(
+                khs_cfn::securitylake::subscriber::SubscriberRequired {
+                    access_types: khs_core::value::List::<
+                        khs_cfn::securitylake::subscriber::AccessTypes,
+                    >::Literal(vec![
+                        khs_cfn::securitylake::subscriber::AccessTypes::Lakeformation.into(),
+                    ])
+                    .into(),
+                    data_lake_arn: "x".into(),
+                    sources: Vec::new().into(),
+                    subscriber_identity:
+                        khs_cfn::securitylake::subscriber::SubscriberIdentity::new(
+                            khs_cfn::securitylake::subscriber::SubscriberIdentityRequired {
+                                external_id: "x".into(),
+                                principal: "x".into(),
+                            },
+                        )
+                        .into(),
+                    subscriber_name: "x".into(),
+                },
+            );
         check(
             &r,
             "AWS::SecurityLake::Subscriber",
@@ -18523,7 +21019,13 @@ mod serverlessrepo {
 
     #[test]
     fn application_with_required_properties() {
-        let r = khs_cfn::serverlessrepo::application::Application::new("x", "x", "x");
+        let r = khs_cfn::serverlessrepo::application::Application::new(
+            khs_cfn::serverlessrepo::application::ApplicationRequired {
+                author: "x".into(),
+                description: "x".into(),
+                name: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::ServerlessRepo::Application",
@@ -18548,8 +21050,12 @@ mod servicecatalog {
 
     #[test]
     fn cloud_formation_product_with_required_properties() {
-        let r =
-            khs_cfn::servicecatalog::cloud_formation_product::CloudFormationProduct::new("x", "x");
+        let r = khs_cfn::servicecatalog::cloud_formation_product::CloudFormationProduct::new(
+            khs_cfn::servicecatalog::cloud_formation_product::CloudFormationProductRequired {
+                owner: "x".into(),
+                name: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::ServiceCatalog::CloudFormationProduct",
@@ -18569,7 +21075,7 @@ mod servicecatalog {
 
     #[test]
     fn launch_notification_constraint_with_required_properties() {
-        let r = khs_cfn::servicecatalog::launch_notification_constraint::LaunchNotificationConstraint::new(khs_core::value::List::<String>::Literal(vec!["x".into()]), "x", "x");
+        let r = khs_cfn::servicecatalog::launch_notification_constraint::LaunchNotificationConstraint::new(khs_cfn::servicecatalog::launch_notification_constraint::LaunchNotificationConstraintRequired { notification_arns: khs_core::value::List::<String>::Literal(vec!["x".into()]).into(), portfolio_id: "x".into(), product_id: "x".into() });
         check(
             &r,
             "AWS::ServiceCatalog::LaunchNotificationConstraint",
@@ -18579,8 +21085,12 @@ mod servicecatalog {
 
     #[test]
     fn launch_role_constraint_with_required_properties() {
-        let r =
-            khs_cfn::servicecatalog::launch_role_constraint::LaunchRoleConstraint::new("x", "x");
+        let r = khs_cfn::servicecatalog::launch_role_constraint::LaunchRoleConstraint::new(
+            khs_cfn::servicecatalog::launch_role_constraint::LaunchRoleConstraintRequired {
+                portfolio_id: "x".into(),
+                product_id: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::ServiceCatalog::LaunchRoleConstraint",
@@ -18591,7 +21101,11 @@ mod servicecatalog {
     #[test]
     fn launch_template_constraint_with_required_properties() {
         let r = khs_cfn::servicecatalog::launch_template_constraint::LaunchTemplateConstraint::new(
-            "x", "x", "x",
+            khs_cfn::servicecatalog::launch_template_constraint::LaunchTemplateConstraintRequired {
+                rules: "x".into(),
+                portfolio_id: "x".into(),
+                product_id: "x".into(),
+            },
         );
         check(
             &r,
@@ -18602,7 +21116,12 @@ mod servicecatalog {
 
     #[test]
     fn portfolio_with_required_properties() {
-        let r = khs_cfn::servicecatalog::portfolio::Portfolio::new("x", "x");
+        let r = khs_cfn::servicecatalog::portfolio::Portfolio::new(
+            khs_cfn::servicecatalog::portfolio::PortfolioRequired {
+                display_name: "x".into(),
+                provider_name: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::ServiceCatalog::Portfolio",
@@ -18628,7 +21147,12 @@ mod servicecatalog {
 
     #[test]
     fn portfolio_share_with_required_properties() {
-        let r = khs_cfn::servicecatalog::portfolio_share::PortfolioShare::new("x", "x");
+        let r = khs_cfn::servicecatalog::portfolio_share::PortfolioShare::new(
+            khs_cfn::servicecatalog::portfolio_share::PortfolioShareRequired {
+                account_id: "x".into(),
+                portfolio_id: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::ServiceCatalog::PortfolioShare",
@@ -18639,7 +21163,11 @@ mod servicecatalog {
     #[test]
     fn resource_update_constraint_with_required_properties() {
         let r = khs_cfn::servicecatalog::resource_update_constraint::ResourceUpdateConstraint::new(
-            "x", "x", "x",
+            khs_cfn::servicecatalog::resource_update_constraint::ResourceUpdateConstraintRequired {
+                tag_update_on_provisioned_product: "x".into(),
+                portfolio_id: "x".into(),
+                product_id: "x".into(),
+            },
         );
         check(
             &r,
@@ -18665,7 +21193,11 @@ mod servicecatalog {
     #[test]
     fn service_action_association_with_required_properties() {
         let r = khs_cfn::servicecatalog::service_action_association::ServiceActionAssociation::new(
-            "x", "x", "x",
+            khs_cfn::servicecatalog::service_action_association::ServiceActionAssociationRequired {
+                product_id: "x".into(),
+                provisioning_artifact_id: "x".into(),
+                service_action_id: "x".into(),
+            },
         );
         check(
             &r,
@@ -18677,14 +21209,16 @@ mod servicecatalog {
     #[test]
     fn stack_set_constraint_with_required_properties() {
         let r = khs_cfn::servicecatalog::stack_set_constraint::StackSetConstraint::new(
-            "x",
-            "x",
-            "x",
-            "x",
-            khs_core::value::List::<String>::Literal(vec!["x".into()]),
-            "x",
-            khs_core::value::List::<String>::Literal(vec!["x".into()]),
-            "x",
+            khs_cfn::servicecatalog::stack_set_constraint::StackSetConstraintRequired {
+                description: "x".into(),
+                stack_instance_control: "x".into(),
+                portfolio_id: "x".into(),
+                product_id: "x".into(),
+                region_list: khs_core::value::List::<String>::Literal(vec!["x".into()]).into(),
+                admin_role: "x".into(),
+                account_list: khs_core::value::List::<String>::Literal(vec!["x".into()]).into(),
+                execution_role: "x".into(),
+            },
         );
         check(
             &r,
@@ -18704,7 +21238,12 @@ mod servicecatalog {
 
     #[test]
     fn tag_option_with_required_properties() {
-        let r = khs_cfn::servicecatalog::tag_option::TagOption::new("x", "x");
+        let r = khs_cfn::servicecatalog::tag_option::TagOption::new(
+            khs_cfn::servicecatalog::tag_option::TagOptionRequired {
+                value: "x".into(),
+                key: "x".into(),
+            },
+        );
         check(&r, "AWS::ServiceCatalog::TagOption", &["Value", "Key"]);
     }
 
@@ -18740,7 +21279,7 @@ mod servicecatalogappregistry {
 
     #[test]
     fn attribute_group_association_with_required_properties() {
-        let r = khs_cfn::servicecatalogappregistry::attribute_group_association::AttributeGroupAssociation::new("x", "x");
+        let r = khs_cfn::servicecatalogappregistry::attribute_group_association::AttributeGroupAssociation::new(khs_cfn::servicecatalogappregistry::attribute_group_association::AttributeGroupAssociationRequired { application: "x".into(), attribute_group: "x".into() });
         check(
             &r,
             "AWS::ServiceCatalogAppRegistry::AttributeGroupAssociation",
@@ -18751,9 +21290,13 @@ mod servicecatalogappregistry {
     #[test]
     fn resource_association_with_required_properties() {
         let r = khs_cfn::servicecatalogappregistry::resource_association::ResourceAssociation::new(
-            "x",
-            "x",
-            khs_cfn::servicecatalogappregistry::resource_association::ResourceType::CfnStack,
+            khs_cfn::servicecatalogappregistry::resource_association::ResourceAssociationRequired {
+                application: "x".into(),
+                resource: "x".into(),
+                resource_type:
+                    khs_cfn::servicecatalogappregistry::resource_association::ResourceType::CfnStack
+                        .into(),
+            },
         );
         check(
             &r,
@@ -18830,10 +21373,7 @@ mod ses {
 
     #[test]
     fn custom_verification_email_template_with_required_properties() {
-        let r =
-            khs_cfn::ses::custom_verification_email_template::CustomVerificationEmailTemplate::new(
-                "x", "x", "x", "x", "x", "x",
-            );
+        let r = khs_cfn::ses::custom_verification_email_template::CustomVerificationEmailTemplate::new(khs_cfn::ses::custom_verification_email_template::CustomVerificationEmailTemplateRequired { template_name: "x".into(), from_email_address: "x".into(), template_subject: "x".into(), template_content: "x".into(), success_redirection_url: "x".into(), failure_redirection_url: "x".into() });
         check(
             &r,
             "AWS::SES::CustomVerificationEmailTemplate",
@@ -18862,8 +21402,13 @@ mod ses {
 
     #[test]
     fn email_identity_certificate_with_required_properties() {
-        let r =
-            khs_cfn::ses::email_identity_certificate::EmailIdentityCertificate::new("x", "x", "x");
+        let r = khs_cfn::ses::email_identity_certificate::EmailIdentityCertificate::new(
+            khs_cfn::ses::email_identity_certificate::EmailIdentityCertificateRequired {
+                email_identity: "x".into(),
+                from_address: "x".into(),
+                certificate_arn: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::SES::EmailIdentityCertificate",
@@ -18903,9 +21448,11 @@ mod ses {
     #[test]
     fn mail_manager_ingress_point_with_required_properties() {
         let r = khs_cfn::ses::mail_manager_ingress_point::MailManagerIngressPoint::new(
-            khs_cfn::ses::mail_manager_ingress_point::IngressPointType::Open,
-            "x",
-            "x",
+            khs_cfn::ses::mail_manager_ingress_point::MailManagerIngressPointRequired {
+                type_: khs_cfn::ses::mail_manager_ingress_point::IngressPointType::Open.into(),
+                traffic_policy_id: "x".into(),
+                rule_set_id: "x".into(),
+            },
         );
         check(
             &r,
@@ -19030,7 +21577,12 @@ mod shield {
 
     #[test]
     fn protection_with_required_properties() {
-        let r = khs_cfn::shield::protection::Protection::new("x", "x");
+        let r = khs_cfn::shield::protection::Protection::new(
+            khs_cfn::shield::protection::ProtectionRequired {
+                name: "x".into(),
+                resource_arn: "x".into(),
+            },
+        );
         check(&r, "AWS::Shield::Protection", &["Name", "ResourceArn"]);
     }
 
@@ -19055,7 +21607,14 @@ mod signer {
 
     #[test]
     fn profile_permission_with_required_properties() {
-        let r = khs_cfn::signer::profile_permission::ProfilePermission::new("x", "x", "x", "x");
+        let r = khs_cfn::signer::profile_permission::ProfilePermission::new(
+            khs_cfn::signer::profile_permission::ProfilePermissionRequired {
+                profile_name: "x".into(),
+                action: "x".into(),
+                principal: "x".into(),
+                statement_id: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::Signer::ProfilePermission",
@@ -19078,7 +21637,12 @@ mod simspaceweaver {
 
     #[test]
     fn simulation_with_required_properties() {
-        let r = khs_cfn::simspaceweaver::simulation::Simulation::new("x", "x");
+        let r = khs_cfn::simspaceweaver::simulation::Simulation::new(
+            khs_cfn::simspaceweaver::simulation::SimulationRequired {
+                name: "x".into(),
+                role_arn: "x".into(),
+            },
+        );
         check(&r, "AWS::SimSpaceWeaver::Simulation", &["Name", "RoleArn"]);
     }
 }
@@ -19118,8 +21682,10 @@ mod smsvoice {
             ),
             khs_cfn::smsvoice::phone_number::NumberType::LongCode,
             khs_cfn::smsvoice::phone_number::MandatoryKeywords::new(
-                khs_cfn::smsvoice::phone_number::MandatoryKeyword::new("x"),
-                khs_cfn::smsvoice::phone_number::MandatoryKeyword::new("x"),
+                khs_cfn::smsvoice::phone_number::MandatoryKeywordsRequired {
+                    help: khs_cfn::smsvoice::phone_number::MandatoryKeyword::new("x").into(),
+                    stop: khs_cfn::smsvoice::phone_number::MandatoryKeyword::new("x").into(),
+                },
             ),
         );
         check(
@@ -19139,8 +21705,10 @@ mod smsvoice {
         let r = khs_cfn::smsvoice::pool::Pool::new(
             khs_core::value::List::<String>::Literal(vec!["x".into()]),
             khs_cfn::smsvoice::pool::MandatoryKeywords::new(
-                khs_cfn::smsvoice::pool::MandatoryKeyword::new("x"),
-                khs_cfn::smsvoice::pool::MandatoryKeyword::new("x"),
+                khs_cfn::smsvoice::pool::MandatoryKeywordsRequired {
+                    help: khs_cfn::smsvoice::pool::MandatoryKeyword::new("x").into(),
+                    stop: khs_cfn::smsvoice::pool::MandatoryKeyword::new("x").into(),
+                },
             ),
         );
         check(
@@ -19186,7 +21754,12 @@ mod smsvoice {
 
     #[test]
     fn sender_id_with_required_properties() {
-        let r = khs_cfn::smsvoice::sender_id::SenderId::new("x", "x");
+        let r = khs_cfn::smsvoice::sender_id::SenderId::new(
+            khs_cfn::smsvoice::sender_id::SenderIdRequired {
+                iso_country_code: "x".into(),
+                sender_id: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::SMSVOICE::SenderId",
@@ -19211,7 +21784,12 @@ mod sns {
 
     #[test]
     fn subscription_with_required_properties() {
-        let r = khs_cfn::sns::subscription::Subscription::new("x", "x");
+        let r = khs_cfn::sns::subscription::Subscription::new(
+            khs_cfn::sns::subscription::SubscriptionRequired {
+                topic_arn: "x".into(),
+                protocol: "x".into(),
+            },
+        );
         check(&r, "AWS::SNS::Subscription", &["TopicArn", "Protocol"]);
     }
 
@@ -19286,12 +21864,20 @@ mod ssm {
     #[test]
     fn cloud_connector_with_required_properties() {
         let r = khs_cfn::ssm::cloud_connector::CloudConnector::new(
-            "x",
-            "x",
-            khs_cfn::ssm::cloud_connector::CloudConnectorConfiguration::new(
-                khs_cfn::ssm::cloud_connector::AzureConfiguration::new("x", "x"),
-            ),
-            "x",
+            khs_cfn::ssm::cloud_connector::CloudConnectorRequired {
+                display_name: "x".into(),
+                role_arn: "x".into(),
+                configuration: khs_cfn::ssm::cloud_connector::CloudConnectorConfiguration::new(
+                    khs_cfn::ssm::cloud_connector::AzureConfiguration::new(
+                        khs_cfn::ssm::cloud_connector::AzureConfigurationRequired {
+                            application_id: "x".into(),
+                            tenant_id: "x".into(),
+                        },
+                    ),
+                )
+                .into(),
+                config_connector_arn: "x".into(),
+            },
         );
         check(
             &r,
@@ -19313,8 +21899,15 @@ mod ssm {
 
     #[test]
     fn maintenance_window_with_required_properties() {
-        let r =
-            khs_cfn::ssm::maintenance_window::MaintenanceWindow::new(true, 1i64, "x", 1i64, "x");
+        let r = khs_cfn::ssm::maintenance_window::MaintenanceWindow::new(
+            khs_cfn::ssm::maintenance_window::MaintenanceWindowRequired {
+                allow_unassociated_targets: true.into(),
+                cutoff: 1i64.into(),
+                schedule: "x".into(),
+                duration: 1i64.into(),
+                name: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::SSM::MaintenanceWindow",
@@ -19345,10 +21938,12 @@ mod ssm {
     #[test]
     fn maintenance_window_task_with_required_properties() {
         let r = khs_cfn::ssm::maintenance_window_task::MaintenanceWindowTask::new(
-            "x",
-            1i64,
-            khs_cfn::ssm::maintenance_window_task::TaskType::Automation,
-            "x",
+            khs_cfn::ssm::maintenance_window_task::MaintenanceWindowTaskRequired {
+                window_id: "x".into(),
+                priority: 1i64.into(),
+                task_type: khs_cfn::ssm::maintenance_window_task::TaskType::Automation.into(),
+                task_arn: "x".into(),
+            },
         );
         check(
             &r,
@@ -19359,7 +21954,11 @@ mod ssm {
 
     #[test]
     fn ops_item_with_required_properties() {
-        let r = khs_cfn::ssm::ops_item::OpsItem::new("x", "x", "x");
+        let r = khs_cfn::ssm::ops_item::OpsItem::new(khs_cfn::ssm::ops_item::OpsItemRequired {
+            title: "x".into(),
+            description: "x".into(),
+            source: "x".into(),
+        });
         check(&r, "AWS::SSM::OpsItem", &["Title", "Description", "Source"]);
     }
 
@@ -19389,7 +21988,12 @@ mod ssm {
 
     #[test]
     fn service_setting_with_required_properties() {
-        let r = khs_cfn::ssm::service_setting::ServiceSetting::new("x", "x");
+        let r = khs_cfn::ssm::service_setting::ServiceSetting::new(
+            khs_cfn::ssm::service_setting::ServiceSettingRequired {
+                setting_id: "x".into(),
+                setting_value: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::SSM::ServiceSetting",
@@ -19405,9 +22009,11 @@ mod ssmcontacts {
     #[test]
     fn contact_with_required_properties() {
         let r = khs_cfn::ssmcontacts::contact::Contact::new(
-            "x",
-            "x",
-            khs_cfn::ssmcontacts::contact::Type::Personal,
+            khs_cfn::ssmcontacts::contact::ContactRequired {
+                alias: "x".into(),
+                display_name: "x".into(),
+                type_: khs_cfn::ssmcontacts::contact::Type::Personal.into(),
+            },
         );
         check(
             &r,
@@ -19431,11 +22037,13 @@ mod ssmcontacts {
     #[test]
     fn rotation_with_required_properties() {
         let r = khs_cfn::ssmcontacts::rotation::Rotation::new(
-            "x",
-            khs_core::value::List::<String>::Literal(vec!["x".into()]),
-            "x",
-            "x",
-            khs_cfn::ssmcontacts::rotation::RecurrenceSettings::new(),
+            khs_cfn::ssmcontacts::rotation::RotationRequired {
+                name: "x".into(),
+                contact_ids: khs_core::value::List::<String>::Literal(vec!["x".into()]).into(),
+                start_time: "x".into(),
+                time_zone_id: "x".into(),
+                recurrence: khs_cfn::ssmcontacts::rotation::RecurrenceSettings::new().into(),
+            },
         );
         check(
             &r,
@@ -19504,9 +22112,11 @@ mod ssmquicksetup {
     #[test]
     fn lifecycle_automation_with_required_properties() {
         let r = khs_cfn::ssmquicksetup::lifecycle_automation::LifecycleAutomation::new(
-            "x",
-            "x",
-            std::collections::BTreeMap::new(),
+            khs_cfn::ssmquicksetup::lifecycle_automation::LifecycleAutomationRequired {
+                automation_document: "x".into(),
+                resource_key: "x".into(),
+                automation_parameters: std::collections::BTreeMap::new().into(),
+            },
         );
         check(
             &r,
@@ -19522,7 +22132,13 @@ mod sso {
 
     #[test]
     fn application_with_required_properties() {
-        let r = khs_cfn::sso::application::Application::new("x", "x", "x");
+        let r = khs_cfn::sso::application::Application::new(
+            khs_cfn::sso::application::ApplicationRequired {
+                name: "x".into(),
+                instance_arn: "x".into(),
+                application_provider_arn: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::SSO::Application",
@@ -19533,9 +22149,11 @@ mod sso {
     #[test]
     fn application_assignment_with_required_properties() {
         let r = khs_cfn::sso::application_assignment::ApplicationAssignment::new(
-            "x",
-            khs_cfn::sso::application_assignment::PrincipalType::User,
-            "x",
+            khs_cfn::sso::application_assignment::ApplicationAssignmentRequired {
+                application_arn: "x".into(),
+                principal_type: khs_cfn::sso::application_assignment::PrincipalType::User.into(),
+                principal_id: "x".into(),
+            },
         );
         check(
             &r,
@@ -19547,12 +22165,14 @@ mod sso {
     #[test]
     fn assignment_with_required_properties() {
         let r = khs_cfn::sso::assignment::Assignment::new(
-            "x",
-            "x",
-            khs_cfn::sso::assignment::TargetType::AwsAccount,
-            "x",
-            khs_cfn::sso::assignment::PrincipalType::User,
-            "x",
+            khs_cfn::sso::assignment::AssignmentRequired {
+                instance_arn: "x".into(),
+                target_id: "x".into(),
+                target_type: khs_cfn::sso::assignment::TargetType::AwsAccount.into(),
+                permission_set_arn: "x".into(),
+                principal_type: khs_cfn::sso::assignment::PrincipalType::User.into(),
+                principal_id: "x".into(),
+            },
         );
         check(
             &r,
@@ -19586,7 +22206,12 @@ mod sso {
 
     #[test]
     fn permission_set_with_required_properties() {
-        let r = khs_cfn::sso::permission_set::PermissionSet::new("x", "x");
+        let r = khs_cfn::sso::permission_set::PermissionSet::new(
+            khs_cfn::sso::permission_set::PermissionSetRequired {
+                name: "x".into(),
+                instance_arn: "x".into(),
+            },
+        );
         check(&r, "AWS::SSO::PermissionSet", &["Name", "InstanceArn"]);
     }
 }
@@ -19630,7 +22255,13 @@ mod storagegateway {
 
     #[test]
     fn nfs_file_share_with_required_properties() {
-        let r = khs_cfn::storagegateway::nfs_file_share::NfsFileShare::new("x", "x", "x");
+        let r = khs_cfn::storagegateway::nfs_file_share::NfsFileShare::new(
+            khs_cfn::storagegateway::nfs_file_share::NfsFileShareRequired {
+                gateway_arn: "x".into(),
+                role: "x".into(),
+                location_arn: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::StorageGateway::NFSFileShare",
@@ -19640,7 +22271,13 @@ mod storagegateway {
 
     #[test]
     fn smb_file_share_with_required_properties() {
-        let r = khs_cfn::storagegateway::smb_file_share::SmbFileShare::new("x", "x", "x");
+        let r = khs_cfn::storagegateway::smb_file_share::SmbFileShare::new(
+            khs_cfn::storagegateway::smb_file_share::SmbFileShareRequired {
+                gateway_arn: "x".into(),
+                role: "x".into(),
+                location_arn: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::StorageGateway::SMBFileShare",
@@ -19673,7 +22310,14 @@ mod storagegateway {
 
     #[test]
     fn volume_with_required_properties() {
-        let r = khs_cfn::storagegateway::volume::Volume::new("x", "x", "x", 1.0f64);
+        let r = khs_cfn::storagegateway::volume::Volume::new(
+            khs_cfn::storagegateway::volume::VolumeRequired {
+                gateway_arn: "x".into(),
+                target_name: "x".into(),
+                network_interface_id: "x".into(),
+                volume_size_in_bytes: 1.0f64.into(),
+            },
+        );
         check(
             &r,
             "AWS::StorageGateway::Volume",
@@ -19700,10 +22344,14 @@ mod supportapp {
     #[test]
     fn slack_channel_configuration_with_required_properties() {
         let r = khs_cfn::supportapp::slack_channel_configuration::SlackChannelConfiguration::new(
-            "x",
-            "x",
-            khs_cfn::supportapp::slack_channel_configuration::NotifyOnCaseSeverity::None,
-            "x",
+            khs_cfn::supportapp::slack_channel_configuration::SlackChannelConfigurationRequired {
+                team_id: "x".into(),
+                channel_id: "x".into(),
+                notify_on_case_severity:
+                    khs_cfn::supportapp::slack_channel_configuration::NotifyOnCaseSeverity::None
+                        .into(),
+                channel_role_arn: "x".into(),
+            },
         );
         check(
             &r,
@@ -19759,14 +22407,15 @@ mod synthetics {
 
     #[test]
     fn canary_with_required_properties() {
-        let r = khs_cfn::synthetics::canary::Canary::new(
-            "x",
-            khs_cfn::synthetics::canary::Code::new(),
-            "x",
-            "x",
-            khs_cfn::synthetics::canary::Schedule::new("x"),
-            "x",
-        );
+        let r =
+            khs_cfn::synthetics::canary::Canary::new(khs_cfn::synthetics::canary::CanaryRequired {
+                name: "x".into(),
+                code: khs_cfn::synthetics::canary::Code::new().into(),
+                artifact_s3_location: "x".into(),
+                execution_role_arn: "x".into(),
+                schedule: khs_cfn::synthetics::canary::Schedule::new("x").into(),
+                runtime_version: "x".into(),
+            });
         check(
             &r,
             "AWS::Synthetics::Canary",
@@ -19838,7 +22487,12 @@ mod timestream {
 
     #[test]
     fn influx_db_backup_with_required_properties() {
-        let r = khs_cfn::timestream::influx_db_backup::InfluxDbBackup::new("x", "x");
+        let r = khs_cfn::timestream::influx_db_backup::InfluxDbBackup::new(
+            khs_cfn::timestream::influx_db_backup::InfluxDbBackupRequired {
+                name: "x".into(),
+                db_resource_id: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::Timestream::InfluxDBBackup",
@@ -19861,15 +22515,22 @@ mod timestream {
     #[test]
     fn scheduled_query_with_required_properties() {
         let r = khs_cfn::timestream::scheduled_query::ScheduledQuery::new(
-            "x",
-            khs_cfn::timestream::scheduled_query::ScheduleConfiguration::new("x"),
-            khs_cfn::timestream::scheduled_query::NotificationConfiguration::new(
-                khs_cfn::timestream::scheduled_query::SnsConfiguration::new("x"),
-            ),
-            "x",
-            khs_cfn::timestream::scheduled_query::ErrorReportConfiguration::new(
-                khs_cfn::timestream::scheduled_query::S3Configuration::new("x"),
-            ),
+            khs_cfn::timestream::scheduled_query::ScheduledQueryRequired {
+                query_string: "x".into(),
+                schedule_configuration:
+                    khs_cfn::timestream::scheduled_query::ScheduleConfiguration::new("x").into(),
+                notification_configuration:
+                    khs_cfn::timestream::scheduled_query::NotificationConfiguration::new(
+                        khs_cfn::timestream::scheduled_query::SnsConfiguration::new("x"),
+                    )
+                    .into(),
+                scheduled_query_execution_role_arn: "x".into(),
+                error_report_configuration:
+                    khs_cfn::timestream::scheduled_query::ErrorReportConfiguration::new(
+                        khs_cfn::timestream::scheduled_query::S3Configuration::new("x"),
+                    )
+                    .into(),
+            },
         );
         check(
             &r,
@@ -19954,7 +22615,14 @@ mod transfer {
 
     #[test]
     fn agreement_with_required_properties() {
-        let r = khs_cfn::transfer::agreement::Agreement::new("x", "x", "x", "x");
+        let r = khs_cfn::transfer::agreement::Agreement::new(
+            khs_cfn::transfer::agreement::AgreementRequired {
+                server_id: "x".into(),
+                local_profile_id: "x".into(),
+                partner_profile_id: "x".into(),
+                access_role: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::Transfer::Agreement",
@@ -20005,7 +22673,11 @@ mod transfer {
 
     #[test]
     fn user_with_required_properties() {
-        let r = khs_cfn::transfer::user::User::new("x", "x", "x");
+        let r = khs_cfn::transfer::user::User::new(khs_cfn::transfer::user::UserRequired {
+            role: "x".into(),
+            server_id: "x".into(),
+            user_name: "x".into(),
+        });
         check(&r, "AWS::Transfer::User", &["Role", "ServerId", "UserName"]);
     }
 
@@ -20105,7 +22777,12 @@ mod verifiedpermissions {
 
     #[test]
     fn policy_store_alias_with_required_properties() {
-        let r = khs_cfn::verifiedpermissions::policy_store_alias::PolicyStoreAlias::new("x", "x");
+        let r = khs_cfn::verifiedpermissions::policy_store_alias::PolicyStoreAlias::new(
+            khs_cfn::verifiedpermissions::policy_store_alias::PolicyStoreAliasRequired {
+                alias_name: "x".into(),
+                policy_store_id: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::VerifiedPermissions::PolicyStoreAlias",
@@ -20115,7 +22792,12 @@ mod verifiedpermissions {
 
     #[test]
     fn policy_template_with_required_properties() {
-        let r = khs_cfn::verifiedpermissions::policy_template::PolicyTemplate::new("x", "x");
+        let r = khs_cfn::verifiedpermissions::policy_template::PolicyTemplate::new(
+            khs_cfn::verifiedpermissions::policy_template::PolicyTemplateRequired {
+                statement: "x".into(),
+                policy_store_id: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::VerifiedPermissions::PolicyTemplate",
@@ -20201,9 +22883,11 @@ mod vpclattice {
     #[test]
     fn resource_gateway_with_required_properties() {
         let r = khs_cfn::vpclattice::resource_gateway::ResourceGateway::new(
-            "x",
-            "x",
-            khs_core::value::List::<String>::Literal(vec!["x".into()]),
+            khs_cfn::vpclattice::resource_gateway::ResourceGatewayRequired {
+                name: "x".into(),
+                vpc_identifier: "x".into(),
+                subnet_ids: khs_core::value::List::<String>::Literal(vec!["x".into()]).into(),
+            },
         );
         check(
             &r,
@@ -20300,7 +22984,10 @@ mod waf {
 
     #[test]
     fn rule_with_required_properties() {
-        let r = khs_cfn::waf::rule::Rule::new("x", "x");
+        let r = khs_cfn::waf::rule::Rule::new(khs_cfn::waf::rule::RuleRequired {
+            metric_name: "x".into(),
+            name: "x".into(),
+        });
         check(&r, "AWS::WAF::Rule", &["MetricName", "Name"]);
     }
 
@@ -20322,11 +23009,11 @@ mod waf {
 
     #[test]
     fn web_acl_with_required_properties() {
-        let r = khs_cfn::waf::web_acl::WebAcl::new(
-            khs_cfn::waf::web_acl::WafAction::new("x"),
-            "x",
-            "x",
-        );
+        let r = khs_cfn::waf::web_acl::WebAcl::new(khs_cfn::waf::web_acl::WebAclRequired {
+            default_action: khs_cfn::waf::web_acl::WafAction::new("x").into(),
+            metric_name: "x".into(),
+            name: "x".into(),
+        });
         check(
             &r,
             "AWS::WAF::WebACL",
@@ -20365,7 +23052,14 @@ mod wafregional {
 
     #[test]
     fn rate_based_rule_with_required_properties() {
-        let r = khs_cfn::wafregional::rate_based_rule::RateBasedRule::new("x", 1i64, "x", "x");
+        let r = khs_cfn::wafregional::rate_based_rule::RateBasedRule::new(
+            khs_cfn::wafregional::rate_based_rule::RateBasedRuleRequired {
+                metric_name: "x".into(),
+                rate_limit: 1i64.into(),
+                rate_key: "x".into(),
+                name: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::WAFRegional::RateBasedRule",
@@ -20388,7 +23082,10 @@ mod wafregional {
 
     #[test]
     fn rule_with_required_properties() {
-        let r = khs_cfn::wafregional::rule::Rule::new("x", "x");
+        let r = khs_cfn::wafregional::rule::Rule::new(khs_cfn::wafregional::rule::RuleRequired {
+            metric_name: "x".into(),
+            name: "x".into(),
+        });
         check(&r, "AWS::WAFRegional::Rule", &["MetricName", "Name"]);
     }
 
@@ -20407,9 +23104,11 @@ mod wafregional {
     #[test]
     fn web_acl_with_required_properties() {
         let r = khs_cfn::wafregional::web_acl::WebAcl::new(
-            khs_cfn::wafregional::web_acl::Action::new("x"),
-            "x",
-            "x",
+            khs_cfn::wafregional::web_acl::WebAclRequired {
+                default_action: khs_cfn::wafregional::web_acl::Action::new("x").into(),
+                metric_name: "x".into(),
+                name: "x".into(),
+            },
         );
         check(
             &r,
@@ -20420,7 +23119,12 @@ mod wafregional {
 
     #[test]
     fn web_acl_association_with_required_properties() {
-        let r = khs_cfn::wafregional::web_acl_association::WebAclAssociation::new("x", "x");
+        let r = khs_cfn::wafregional::web_acl_association::WebAclAssociation::new(
+            khs_cfn::wafregional::web_acl_association::WebAclAssociationRequired {
+                resource_arn: "x".into(),
+                web_acl_id: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::WAFRegional::WebACLAssociation",
@@ -20484,7 +23188,13 @@ mod wafv2 {
         let r = khs_cfn::wafv2::rule_group::RuleGroup::new(
             1i64,
             khs_cfn::wafv2::rule_group::Scope::Cloudfront,
-            khs_cfn::wafv2::rule_group::VisibilityConfig::new(true, "x", true),
+            khs_cfn::wafv2::rule_group::VisibilityConfig::new(
+                khs_cfn::wafv2::rule_group::VisibilityConfigRequired {
+                    cloud_watch_metrics_enabled: true.into(),
+                    metric_name: "x".into(),
+                    sampled_requests_enabled: true.into(),
+                },
+            ),
         );
         check(
             &r,
@@ -20498,7 +23208,13 @@ mod wafv2 {
         let r = khs_cfn::wafv2::web_acl::WebAcl::new(
             khs_cfn::wafv2::web_acl::DefaultAction::new(),
             khs_cfn::wafv2::web_acl::Scope::Cloudfront,
-            khs_cfn::wafv2::web_acl::VisibilityConfig::new(true, "x", true),
+            khs_cfn::wafv2::web_acl::VisibilityConfig::new(
+                khs_cfn::wafv2::web_acl::VisibilityConfigRequired {
+                    cloud_watch_metrics_enabled: true.into(),
+                    metric_name: "x".into(),
+                    sampled_requests_enabled: true.into(),
+                },
+            ),
         );
         check(
             &r,
@@ -20509,7 +23225,12 @@ mod wafv2 {
 
     #[test]
     fn web_acl_association_with_required_properties() {
-        let r = khs_cfn::wafv2::web_acl_association::WebAclAssociation::new("x", "x");
+        let r = khs_cfn::wafv2::web_acl_association::WebAclAssociation::new(
+            khs_cfn::wafv2::web_acl_association::WebAclAssociationRequired {
+                resource_arn: "x".into(),
+                web_acl_arn: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::WAFv2::WebACLAssociation",
@@ -20525,10 +23246,13 @@ mod wellarchitected {
     #[test]
     fn agent_context_with_required_properties() {
         let r = khs_cfn::wellarchitected::agent_context::AgentContext::new(
-            "x",
-            "x",
-            khs_cfn::wellarchitected::agent_context::ContextType::Application,
-            serde_json::json!({}),
+            khs_cfn::wellarchitected::agent_context::AgentContextRequired {
+                profile_arn: "x".into(),
+                title: "x".into(),
+                context_type: khs_cfn::wellarchitected::agent_context::ContextType::Application
+                    .into(),
+                content: serde_json::json!({}).into(),
+            },
         );
         check(
             &r,
@@ -20540,11 +23264,15 @@ mod wellarchitected {
     #[test]
     fn agent_goal_with_required_properties() {
         let r = khs_cfn::wellarchitected::agent_goal::AgentGoal::new(
-            "x",
-            khs_core::value::List::<khs_cfn::wellarchitected::agent_goal::Pillar>::Literal(vec![
-                khs_cfn::wellarchitected::agent_goal::Pillar::CostOptimization.into(),
-            ]),
-            "x",
+            khs_cfn::wellarchitected::agent_goal::AgentGoalRequired {
+                profile_arn: "x".into(),
+                pillars:
+                    khs_core::value::List::<khs_cfn::wellarchitected::agent_goal::Pillar>::Literal(
+                        vec![khs_cfn::wellarchitected::agent_goal::Pillar::CostOptimization.into()],
+                    )
+                    .into(),
+                title: "x".into(),
+            },
         );
         check(
             &r,
@@ -20555,14 +23283,7 @@ mod wellarchitected {
 
     #[test]
     fn agent_profile_with_required_properties() {
-        let r = khs_cfn::wellarchitected::agent_profile::AgentProfile::new(
-            "x",
-            "x",
-            khs_core::value::List::<khs_cfn::wellarchitected::agent_profile::Pillar>::Literal(
-                vec![khs_cfn::wellarchitected::agent_profile::Pillar::CostOptimization.into()],
-            ),
-            Vec::new(),
-        );
+        let r = khs_cfn::wellarchitected::agent_profile::AgentProfile::new(khs_cfn::wellarchitected::agent_profile::AgentProfileRequired { name: "x".into(), execution_role_arn: "x".into(), pillars: khs_core::value::List::<khs_cfn::wellarchitected::agent_profile::Pillar>::Literal(vec![khs_cfn::wellarchitected::agent_profile::Pillar::CostOptimization.into()]).into(), aggregation_configuration: Vec::new().into() });
         check(
             &r,
             "AWS::WellArchitected::AgentProfile",
@@ -20583,7 +23304,13 @@ mod wellarchitected {
 
     #[test]
     fn profile_with_required_properties() {
-        let r = khs_cfn::wellarchitected::profile::Profile::new("x", "x", Vec::new());
+        let r = khs_cfn::wellarchitected::profile::Profile::new(
+            khs_cfn::wellarchitected::profile::ProfileRequired {
+                profile_name: "x".into(),
+                profile_description: "x".into(),
+                profile_questions: Vec::new().into(),
+            },
+        );
         check(
             &r,
             "AWS::WellArchitected::Profile",
@@ -20594,9 +23321,11 @@ mod wellarchitected {
     #[test]
     fn review_template_with_required_properties() {
         let r = khs_cfn::wellarchitected::review_template::ReviewTemplate::new(
-            "x",
-            "x",
-            khs_core::value::List::<String>::Literal(vec!["x".into()]),
+            khs_cfn::wellarchitected::review_template::ReviewTemplateRequired {
+                template_name: "x".into(),
+                description: "x".into(),
+                lenses: khs_core::value::List::<String>::Literal(vec!["x".into()]).into(),
+            },
         );
         check(
             &r,
@@ -20608,10 +23337,12 @@ mod wellarchitected {
     #[test]
     fn workload_with_required_properties() {
         let r = khs_cfn::wellarchitected::workload::Workload::new(
-            "x",
-            "x",
-            khs_cfn::wellarchitected::workload::Environment::Production,
-            khs_core::value::List::<String>::Literal(vec!["x".into()]),
+            khs_cfn::wellarchitected::workload::WorkloadRequired {
+                workload_name: "x".into(),
+                description: "x".into(),
+                environment: khs_cfn::wellarchitected::workload::Environment::Production.into(),
+                lenses: khs_core::value::List::<String>::Literal(vec!["x".into()]).into(),
+            },
         );
         check(
             &r,
@@ -20655,7 +23386,12 @@ mod wisdom {
 
     #[test]
     fn ai_agent_version_with_required_properties() {
-        let r = khs_cfn::wisdom::ai_agent_version::AiAgentVersion::new("x", "x");
+        let r = khs_cfn::wisdom::ai_agent_version::AiAgentVersion::new(
+            khs_cfn::wisdom::ai_agent_version::AiAgentVersionRequired {
+                assistant_id: "x".into(),
+                ai_agent_id: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::Wisdom::AIAgentVersion",
@@ -20665,7 +23401,13 @@ mod wisdom {
 
     #[test]
     fn ai_guardrail_with_required_properties() {
-        let r = khs_cfn::wisdom::ai_guardrail::AiGuardrail::new("x", "x", "x");
+        let r = khs_cfn::wisdom::ai_guardrail::AiGuardrail::new(
+            khs_cfn::wisdom::ai_guardrail::AiGuardrailRequired {
+                assistant_id: "x".into(),
+                blocked_input_messaging: "x".into(),
+                blocked_outputs_messaging: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::Wisdom::AIGuardrail",
@@ -20679,7 +23421,12 @@ mod wisdom {
 
     #[test]
     fn ai_guardrail_version_with_required_properties() {
-        let r = khs_cfn::wisdom::ai_guardrail_version::AiGuardrailVersion::new("x", "x");
+        let r = khs_cfn::wisdom::ai_guardrail_version::AiGuardrailVersion::new(
+            khs_cfn::wisdom::ai_guardrail_version::AiGuardrailVersionRequired {
+                assistant_id: "x".into(),
+                ai_guardrail_id: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::Wisdom::AIGuardrailVersion",
@@ -20711,7 +23458,12 @@ mod wisdom {
 
     #[test]
     fn ai_prompt_version_with_required_properties() {
-        let r = khs_cfn::wisdom::ai_prompt_version::AiPromptVersion::new("x", "x");
+        let r = khs_cfn::wisdom::ai_prompt_version::AiPromptVersion::new(
+            khs_cfn::wisdom::ai_prompt_version::AiPromptVersionRequired {
+                assistant_id: "x".into(),
+                ai_prompt_id: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::Wisdom::AIPromptVersion",
@@ -20744,19 +23496,26 @@ mod wisdom {
 
     #[test]
     fn content_with_required_properties() {
-        let r = khs_cfn::wisdom::content::Content::new("x", "x");
+        let r = khs_cfn::wisdom::content::Content::new(khs_cfn::wisdom::content::ContentRequired {
+            knowledge_base_id: "x".into(),
+            name: "x".into(),
+        });
         check(&r, "AWS::Wisdom::Content", &["KnowledgeBaseId", "Name"]);
     }
 
     #[test]
     fn content_association_with_required_properties() {
         let r = khs_cfn::wisdom::content_association::ContentAssociation::new(
-            "x",
-            "x",
-            khs_cfn::wisdom::content_association::AssociationType::AmazonConnectGuide,
-            khs_cfn::wisdom::content_association::ContentAssociationContents::new(
-                khs_cfn::wisdom::content_association::AmazonConnectGuideAssociationData::new(),
-            ),
+            khs_cfn::wisdom::content_association::ContentAssociationRequired {
+                knowledge_base_id: "x".into(),
+                content_id: "x".into(),
+                association_type:
+                    khs_cfn::wisdom::content_association::AssociationType::AmazonConnectGuide.into(),
+                association: khs_cfn::wisdom::content_association::ContentAssociationContents::new(
+                    khs_cfn::wisdom::content_association::AmazonConnectGuideAssociationData::new(),
+                )
+                .into(),
+            },
         );
         check(
             &r,
@@ -20786,10 +23545,12 @@ mod wisdom {
     #[test]
     fn message_template_with_required_properties() {
         let r = khs_cfn::wisdom::message_template::MessageTemplate::new(
-            "x",
-            khs_cfn::wisdom::message_template::ChannelSubtype::Email,
-            "x",
-            khs_cfn::wisdom::message_template::Content::new(),
+            khs_cfn::wisdom::message_template::MessageTemplateRequired {
+                knowledge_base_arn: "x".into(),
+                channel_subtype: khs_cfn::wisdom::message_template::ChannelSubtype::Email.into(),
+                name: "x".into(),
+                content: khs_cfn::wisdom::message_template::Content::new().into(),
+            },
         );
         check(
             &r,
@@ -20811,9 +23572,12 @@ mod wisdom {
     #[test]
     fn quick_response_with_required_properties() {
         let r = khs_cfn::wisdom::quick_response::QuickResponse::new(
-            "x",
-            khs_cfn::wisdom::quick_response::QuickResponseContentProvider::new(),
-            "x",
+            khs_cfn::wisdom::quick_response::QuickResponseRequired {
+                knowledge_base_arn: "x".into(),
+                content: khs_cfn::wisdom::quick_response::QuickResponseContentProvider::new()
+                    .into(),
+                name: "x".into(),
+            },
         );
         check(
             &r,
@@ -20845,7 +23609,13 @@ mod workspaces {
 
     #[test]
     fn workspace_with_required_properties() {
-        let r = khs_cfn::workspaces::workspace::Workspace::new("x", "x", "x");
+        let r = khs_cfn::workspaces::workspace::Workspace::new(
+            khs_cfn::workspaces::workspace::WorkspaceRequired {
+                bundle_id: "x".into(),
+                directory_id: "x".into(),
+                user_name: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::WorkSpaces::Workspace",
@@ -20862,10 +23632,12 @@ mod workspaces {
     #[test]
     fn workspaces_pool_with_required_properties() {
         let r = khs_cfn::workspaces::workspaces_pool::WorkspacesPool::new(
-            "x",
-            "x",
-            "x",
-            khs_cfn::workspaces::workspaces_pool::Capacity::new(1i64),
+            khs_cfn::workspaces::workspaces_pool::WorkspacesPoolRequired {
+                pool_name: "x".into(),
+                bundle_id: "x".into(),
+                directory_id: "x".into(),
+                capacity: khs_cfn::workspaces::workspaces_pool::Capacity::new(1i64).into(),
+            },
         );
         check(
             &r,
@@ -20891,8 +23663,13 @@ mod workspacesinstances {
 
     #[test]
     fn volume_association_with_required_properties() {
-        let r =
-            khs_cfn::workspacesinstances::volume_association::VolumeAssociation::new("x", "x", "x");
+        let r = khs_cfn::workspacesinstances::volume_association::VolumeAssociation::new(
+            khs_cfn::workspacesinstances::volume_association::VolumeAssociationRequired {
+                workspace_instance_id: "x".into(),
+                volume_id: "x".into(),
+                device: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::WorkspacesInstances::VolumeAssociation",
@@ -20965,9 +23742,12 @@ mod workspacesweb {
     #[test]
     fn network_settings_with_required_properties() {
         let r = khs_cfn::workspacesweb::network_settings::NetworkSettings::new(
-            khs_core::value::List::<String>::Literal(vec!["x".into()]),
-            khs_core::value::List::<String>::Literal(vec!["x".into()]),
-            "x",
+            khs_cfn::workspacesweb::network_settings::NetworkSettingsRequired {
+                security_group_ids: khs_core::value::List::<String>::Literal(vec!["x".into()])
+                    .into(),
+                subnet_ids: khs_core::value::List::<String>::Literal(vec!["x".into()]).into(),
+                vpc_id: "x".into(),
+            },
         );
         check(
             &r,
@@ -21019,11 +23799,14 @@ mod workspacesweb {
     #[test]
     fn user_settings_with_required_properties() {
         let r = khs_cfn::workspacesweb::user_settings::UserSettings::new(
-            khs_cfn::workspacesweb::user_settings::EnabledType::Disabled,
-            khs_cfn::workspacesweb::user_settings::EnabledType::Disabled,
-            khs_cfn::workspacesweb::user_settings::EnabledType::Disabled,
-            khs_cfn::workspacesweb::user_settings::EnabledType::Disabled,
-            khs_cfn::workspacesweb::user_settings::EnabledType::Disabled,
+            khs_cfn::workspacesweb::user_settings::UserSettingsRequired {
+                copy_allowed: khs_cfn::workspacesweb::user_settings::EnabledType::Disabled.into(),
+                download_allowed: khs_cfn::workspacesweb::user_settings::EnabledType::Disabled
+                    .into(),
+                paste_allowed: khs_cfn::workspacesweb::user_settings::EnabledType::Disabled.into(),
+                print_allowed: khs_cfn::workspacesweb::user_settings::EnabledType::Disabled.into(),
+                upload_allowed: khs_cfn::workspacesweb::user_settings::EnabledType::Disabled.into(),
+            },
         );
         check(
             &r,
@@ -21051,7 +23834,12 @@ mod xray {
 
     #[test]
     fn resource_policy_with_required_properties() {
-        let r = khs_cfn::xray::resource_policy::ResourcePolicy::new("x", "x");
+        let r = khs_cfn::xray::resource_policy::ResourcePolicy::new(
+            khs_cfn::xray::resource_policy::ResourcePolicyRequired {
+                policy_name: "x".into(),
+                policy_document: "x".into(),
+            },
+        );
         check(
             &r,
             "AWS::XRay::ResourcePolicy",
