@@ -1141,6 +1141,7 @@ mod tests {
                 "Alb",
                 cfn::elasticloadbalancingv2::LoadBalancer {
                     security_groups: Some(vec![sg.security_group_id()].into()),
+                    subnets: Some(vec!["subnet-1", "subnet-2"].into()),
                     ..cfn::elasticloadbalancingv2::LoadBalancer::new()
                 },
             )

@@ -102,6 +102,10 @@ pub fn cfnlint_version(schemas: &Path) -> String {
 /// Where the generated crate lives, relative to the workspace root.
 pub const CFN_CRATE: &str = "khs-constructs/cfn";
 
+/// Where the core crate lives, relative to the workspace root (it gets the
+/// generated region list).
+pub const CORE_CRATE: &str = "khs-constructs/core";
+
 /// The manifest whose feature list re-exports the generated crate's
 /// per-service features, relative to the workspace root.
 pub const LIBRARY_MANIFEST: &str = "khs-constructs/Cargo.toml";
@@ -143,7 +147,9 @@ pub fn with_feature_block(manifest: &str, files: &BTreeMap<PathBuf, String>) -> 
         .filter_map(|p| p.strip_prefix(format!("{CFN_CRATE}/src/")).ok())
         .filter_map(|p| p.to_str())
         .filter_map(|p| p.strip_suffix(".rs"))
-        .filter(|p| !["lib", "registry", "raw"].contains(p) && !p.contains('/'))
+        .filter(|p| {
+            !["lib", "registry", "raw", "validate", "validate_data"].contains(p) && !p.contains('/')
+        })
         .map(str::to_string)
         .collect();
     let mut block = String::from(FEATURES_BEGIN);
@@ -222,8 +228,10 @@ pub fn generate(schemas: &Path) -> Result<BTreeMap<PathBuf, String>> {
             .context("reading providers/us-east-1.json")?,
     )?;
     let stateful = read_stateful(schemas)?;
+    let extensions = crate::constraints::read_extensions(schemas)?;
 
     let mut services: BTreeMap<String, Vec<ResourceOut>> = BTreeMap::new();
+    let mut validation = Vec::new();
     for (type_name, file) in &providers {
         let path = schemas.join(format!("resources/{file}.json"));
         let schema: Json = serde_json::from_str(
@@ -234,6 +242,14 @@ pub fn generate(schemas: &Path) -> Result<BTreeMap<PathBuf, String>> {
         let res = gen_resource(type_name, &schema, stateful.contains(type_name))
             .with_context(|| format!("generating {type_name}"))?;
         services.entry(res.service.clone()).or_default().push(res);
+        validation.push((
+            type_name.clone(),
+            crate::constraints::type_schema(
+                &schema,
+                extensions.get(type_name).map_or(&[][..], Vec::as_slice),
+            )
+            .with_context(|| format!("validation schema of {type_name}"))?,
+        ));
     }
 
     let krate = PathBuf::from(CFN_CRATE);
@@ -253,9 +269,40 @@ pub fn generate(schemas: &Path) -> Result<BTreeMap<PathBuf, String>> {
         krate.join("tests/generated.rs"),
         test_file(&header, &services),
     );
+    files.insert(
+        PathBuf::from(CORE_CRATE).join("src/regions.rs"),
+        regions_file(&header, schemas)?,
+    );
     format_all(&mut files)?;
     files.insert(krate.join("Cargo.toml"), manifest_file(&services));
+    // Long single-line strings: written as they are, not through rustfmt.
+    files.insert(
+        krate.join("src/validate_data.rs"),
+        crate::constraints::data_file(&header, &validation),
+    );
     Ok(files)
+}
+
+/// `regions.rs` of khs-core: the regions cfn-lint has a provider schema
+/// for (every public AWS region it knows).
+fn regions_file(header: &str, schemas: &Path) -> Result<String> {
+    let mut regions: Vec<String> = std::fs::read_dir(schemas.join("providers"))?
+        .filter_map(|e| e.ok())
+        .filter_map(|e| e.file_name().to_str().map(String::from))
+        .filter_map(|n| n.strip_suffix(".json").map(String::from))
+        .filter(|n| n.contains('-'))
+        .collect();
+    regions.sort();
+    let mut out = String::from(header);
+    out.push_str(
+        "//! The AWS regions the pinned registry knows (one provider schema each).\n\n\
+         /// Every region name, sorted (binary-searchable).\npub static REGIONS: &[&str] = &[\n",
+    );
+    for r in &regions {
+        let _ = writeln!(out, "{},", rust_str(r));
+    }
+    out.push_str("];\n");
+    Ok(out)
 }
 
 /// Runs rustfmt over every file, on every core.
@@ -1066,7 +1113,7 @@ fn gen_resource(type_name: &str, schema: &Json, stateful: bool) -> Result<Resour
     spec.push_str("};\n\n");
     let _ = writeln!(
         body,
-        "impl Resource for {name} {{\nfn type_name(&self) -> &str {{ Self::TYPE_NAME }}\nfn spec(&self) -> Option<&'static ResourceSpec> {{ Some(&Self::SPEC) }}\n}}\n"
+        "impl Resource for {name} {{\nfn type_name(&self) -> &str {{ Self::TYPE_NAME }}\nfn spec(&self) -> Option<&'static ResourceSpec> {{ Some(&Self::SPEC) }}\nfn validate_properties(&self, path: &khs_core::path::ConstructPath, properties: &serde_json::Value) -> khs_core::error::Result<()> {{ crate::validate::properties(Self::TYPE_NAME, properties, path) }}\n}}\n"
     );
 
     // Attribute accessors: a trait on `Handle<Name>` (the handle type lives
@@ -1559,7 +1606,7 @@ fn mod_file(header: &str, services: &BTreeMap<String, Vec<ResourceOut>>) -> Stri
             service
         );
     }
-    out.push_str("mod raw;\npub mod registry;\n\npub use raw::RawResource;\n\n");
+    out.push_str("mod raw;\npub mod registry;\npub mod validate;\nmod validate_data;\n\npub use raw::RawResource;\n\n");
     out.push_str(
         "/// The attribute accessor traits of every enabled type, imported\n\
          /// anonymously: `use khs_cfn::attributes::*;` puts `handle.attr_arn()` and\n\
@@ -1598,6 +1645,7 @@ rustdoc-args = ["--cfg", "docsrs"]
 
 [dependencies]
 khs-core.workspace = true
+regex.workspace = true
 serde.workspace = true
 serde_json.workspace = true
 strsim.workspace = true

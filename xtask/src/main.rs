@@ -6,6 +6,7 @@
 //! cfn-lint. See `docs/codegen.md`.
 
 mod codegen;
+mod constraints;
 
 use std::path::PathBuf;
 

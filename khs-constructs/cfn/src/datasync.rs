@@ -69,6 +69,13 @@ pub mod agent {
         fn spec(&self) -> Option<&'static ResourceSpec> {
             Some(&Self::SPEC)
         }
+        fn validate_properties(
+            &self,
+            path: &khs_core::path::ConstructPath,
+            properties: &serde_json::Value,
+        ) -> khs_core::error::Result<()> {
+            crate::validate::properties(Self::TYPE_NAME, properties, path)
+        }
     }
 
     /// Typed `Fn::GetAtt` accessors of a [`Handle`] to a [`Agent`]; in scope
@@ -199,6 +206,13 @@ pub mod location_azure_blob {
         }
         fn spec(&self) -> Option<&'static ResourceSpec> {
             Some(&Self::SPEC)
+        }
+        fn validate_properties(
+            &self,
+            path: &khs_core::path::ConstructPath,
+            properties: &serde_json::Value,
+        ) -> khs_core::error::Result<()> {
+            crate::validate::properties(Self::TYPE_NAME, properties, path)
         }
     }
 
@@ -523,6 +537,13 @@ pub mod location_efs {
         fn spec(&self) -> Option<&'static ResourceSpec> {
             Some(&Self::SPEC)
         }
+        fn validate_properties(
+            &self,
+            path: &khs_core::path::ConstructPath,
+            properties: &serde_json::Value,
+        ) -> khs_core::error::Result<()> {
+            crate::validate::properties(Self::TYPE_NAME, properties, path)
+        }
     }
 
     /// Typed `Fn::GetAtt` accessors of a [`Handle`] to a [`LocationEfs`]; in scope
@@ -655,6 +676,13 @@ pub mod location_f_sx_lustre {
         fn spec(&self) -> Option<&'static ResourceSpec> {
             Some(&Self::SPEC)
         }
+        fn validate_properties(
+            &self,
+            path: &khs_core::path::ConstructPath,
+            properties: &serde_json::Value,
+        ) -> khs_core::error::Result<()> {
+            crate::validate::properties(Self::TYPE_NAME, properties, path)
+        }
     }
 
     /// Typed `Fn::GetAtt` accessors of a [`Handle`] to a [`LocationFSxLustre`]; in scope
@@ -742,6 +770,13 @@ pub mod location_f_sx_ontap {
         }
         fn spec(&self) -> Option<&'static ResourceSpec> {
             Some(&Self::SPEC)
+        }
+        fn validate_properties(
+            &self,
+            path: &khs_core::path::ConstructPath,
+            properties: &serde_json::Value,
+        ) -> khs_core::error::Result<()> {
+            crate::validate::properties(Self::TYPE_NAME, properties, path)
         }
     }
 
@@ -1112,6 +1147,13 @@ pub mod location_f_sx_open_zfs {
         fn spec(&self) -> Option<&'static ResourceSpec> {
             Some(&Self::SPEC)
         }
+        fn validate_properties(
+            &self,
+            path: &khs_core::path::ConstructPath,
+            properties: &serde_json::Value,
+        ) -> khs_core::error::Result<()> {
+            crate::validate::properties(Self::TYPE_NAME, properties, path)
+        }
     }
 
     /// Typed `Fn::GetAtt` accessors of a [`Handle`] to a [`LocationFSxOpenZfs`]; in scope
@@ -1313,6 +1355,13 @@ pub mod location_f_sx_windows {
         }
         fn spec(&self) -> Option<&'static ResourceSpec> {
             Some(&Self::SPEC)
+        }
+        fn validate_properties(
+            &self,
+            path: &khs_core::path::ConstructPath,
+            properties: &serde_json::Value,
+        ) -> khs_core::error::Result<()> {
+            crate::validate::properties(Self::TYPE_NAME, properties, path)
         }
     }
 
@@ -1523,6 +1572,13 @@ pub mod location_hdfs {
         }
         fn spec(&self) -> Option<&'static ResourceSpec> {
             Some(&Self::SPEC)
+        }
+        fn validate_properties(
+            &self,
+            path: &khs_core::path::ConstructPath,
+            properties: &serde_json::Value,
+        ) -> khs_core::error::Result<()> {
+            crate::validate::properties(Self::TYPE_NAME, properties, path)
         }
     }
 
@@ -1817,6 +1873,13 @@ pub mod location_nfs {
         fn spec(&self) -> Option<&'static ResourceSpec> {
             Some(&Self::SPEC)
         }
+        fn validate_properties(
+            &self,
+            path: &khs_core::path::ConstructPath,
+            properties: &serde_json::Value,
+        ) -> khs_core::error::Result<()> {
+            crate::validate::properties(Self::TYPE_NAME, properties, path)
+        }
     }
 
     /// Typed `Fn::GetAtt` accessors of a [`Handle`] to a [`LocationNfs`]; in scope
@@ -2012,6 +2075,13 @@ pub mod location_object_storage {
         }
         fn spec(&self) -> Option<&'static ResourceSpec> {
             Some(&Self::SPEC)
+        }
+        fn validate_properties(
+            &self,
+            path: &khs_core::path::ConstructPath,
+            properties: &serde_json::Value,
+        ) -> khs_core::error::Result<()> {
+            crate::validate::properties(Self::TYPE_NAME, properties, path)
         }
     }
 
@@ -2272,6 +2342,13 @@ pub mod location_s3 {
         fn spec(&self) -> Option<&'static ResourceSpec> {
             Some(&Self::SPEC)
         }
+        fn validate_properties(
+            &self,
+            path: &khs_core::path::ConstructPath,
+            properties: &serde_json::Value,
+        ) -> khs_core::error::Result<()> {
+            crate::validate::properties(Self::TYPE_NAME, properties, path)
+        }
     }
 
     /// Typed `Fn::GetAtt` accessors of a [`Handle`] to a [`LocationS3`]; in scope
@@ -2482,6 +2559,13 @@ pub mod location_smb {
         }
         fn spec(&self) -> Option<&'static ResourceSpec> {
             Some(&Self::SPEC)
+        }
+        fn validate_properties(
+            &self,
+            path: &khs_core::path::ConstructPath,
+            properties: &serde_json::Value,
+        ) -> khs_core::error::Result<()> {
+            crate::validate::properties(Self::TYPE_NAME, properties, path)
         }
     }
 
@@ -2768,6 +2852,13 @@ pub mod task {
         }
         fn spec(&self) -> Option<&'static ResourceSpec> {
             Some(&Self::SPEC)
+        }
+        fn validate_properties(
+            &self,
+            path: &khs_core::path::ConstructPath,
+            properties: &serde_json::Value,
+        ) -> khs_core::error::Result<()> {
+            crate::validate::properties(Self::TYPE_NAME, properties, path)
         }
     }
 

@@ -54,6 +54,13 @@ pub mod config {
         fn spec(&self) -> Option<&'static ResourceSpec> {
             Some(&Self::SPEC)
         }
+        fn validate_properties(
+            &self,
+            path: &khs_core::path::ConstructPath,
+            properties: &serde_json::Value,
+        ) -> khs_core::error::Result<()> {
+            crate::validate::properties(Self::TYPE_NAME, properties, path)
+        }
     }
 
     /// Typed `Fn::GetAtt` accessors of a [`Handle`] to a [`Config`]; in scope
@@ -776,6 +783,13 @@ pub mod dataflow_endpoint_group {
         fn spec(&self) -> Option<&'static ResourceSpec> {
             Some(&Self::SPEC)
         }
+        fn validate_properties(
+            &self,
+            path: &khs_core::path::ConstructPath,
+            properties: &serde_json::Value,
+        ) -> khs_core::error::Result<()> {
+            crate::validate::properties(Self::TYPE_NAME, properties, path)
+        }
     }
 
     /// Typed `Fn::GetAtt` accessors of a [`Handle`] to a [`DataflowEndpointGroup`]; in scope
@@ -1153,6 +1167,13 @@ pub mod dataflow_endpoint_group_v2 {
         }
         fn spec(&self) -> Option<&'static ResourceSpec> {
             Some(&Self::SPEC)
+        }
+        fn validate_properties(
+            &self,
+            path: &khs_core::path::ConstructPath,
+            properties: &serde_json::Value,
+        ) -> khs_core::error::Result<()> {
+            crate::validate::properties(Self::TYPE_NAME, properties, path)
         }
     }
 
@@ -1577,6 +1598,13 @@ pub mod mission_profile {
         }
         fn spec(&self) -> Option<&'static ResourceSpec> {
             Some(&Self::SPEC)
+        }
+        fn validate_properties(
+            &self,
+            path: &khs_core::path::ConstructPath,
+            properties: &serde_json::Value,
+        ) -> khs_core::error::Result<()> {
+            crate::validate::properties(Self::TYPE_NAME, properties, path)
         }
     }
 

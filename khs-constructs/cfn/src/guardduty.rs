@@ -55,6 +55,13 @@ pub mod custom_detection_rule_association {
         fn spec(&self) -> Option<&'static ResourceSpec> {
             Some(&Self::SPEC)
         }
+        fn validate_properties(
+            &self,
+            path: &khs_core::path::ConstructPath,
+            properties: &serde_json::Value,
+        ) -> khs_core::error::Result<()> {
+            crate::validate::properties(Self::TYPE_NAME, properties, path)
+        }
     }
 
     /// Typed `Fn::GetAtt` accessors of a [`Handle`] to a [`CustomDetectionRuleAssociation`]; in scope
@@ -186,6 +193,13 @@ pub mod detector {
         }
         fn spec(&self) -> Option<&'static ResourceSpec> {
             Some(&Self::SPEC)
+        }
+        fn validate_properties(
+            &self,
+            path: &khs_core::path::ConstructPath,
+            properties: &serde_json::Value,
+        ) -> khs_core::error::Result<()> {
+            crate::validate::properties(Self::TYPE_NAME, properties, path)
         }
     }
 
@@ -635,6 +649,13 @@ pub mod filter {
         fn spec(&self) -> Option<&'static ResourceSpec> {
             Some(&Self::SPEC)
         }
+        fn validate_properties(
+            &self,
+            path: &khs_core::path::ConstructPath,
+            properties: &serde_json::Value,
+        ) -> khs_core::error::Result<()> {
+            crate::validate::properties(Self::TYPE_NAME, properties, path)
+        }
     }
 
     /// Property type `Condition` of `AWS::GuardDuty::Filter` (from definition `Condition`).
@@ -843,6 +864,13 @@ pub mod ip_set {
         fn spec(&self) -> Option<&'static ResourceSpec> {
             Some(&Self::SPEC)
         }
+        fn validate_properties(
+            &self,
+            path: &khs_core::path::ConstructPath,
+            properties: &serde_json::Value,
+        ) -> khs_core::error::Result<()> {
+            crate::validate::properties(Self::TYPE_NAME, properties, path)
+        }
     }
 
     /// Typed `Fn::GetAtt` accessors of a [`Handle`] to a [`IpSet`]; in scope
@@ -962,6 +990,13 @@ pub mod malware_protection_plan {
         }
         fn spec(&self) -> Option<&'static ResourceSpec> {
             Some(&Self::SPEC)
+        }
+        fn validate_properties(
+            &self,
+            path: &khs_core::path::ConstructPath,
+            properties: &serde_json::Value,
+        ) -> khs_core::error::Result<()> {
+            crate::validate::properties(Self::TYPE_NAME, properties, path)
         }
     }
 
@@ -1161,6 +1196,13 @@ pub mod master {
         fn spec(&self) -> Option<&'static ResourceSpec> {
             Some(&Self::SPEC)
         }
+        fn validate_properties(
+            &self,
+            path: &khs_core::path::ConstructPath,
+            properties: &serde_json::Value,
+        ) -> khs_core::error::Result<()> {
+            crate::validate::properties(Self::TYPE_NAME, properties, path)
+        }
     }
 }
 pub use master::Master;
@@ -1238,6 +1280,13 @@ pub mod member {
         }
         fn spec(&self) -> Option<&'static ResourceSpec> {
             Some(&Self::SPEC)
+        }
+        fn validate_properties(
+            &self,
+            path: &khs_core::path::ConstructPath,
+            properties: &serde_json::Value,
+        ) -> khs_core::error::Result<()> {
+            crate::validate::properties(Self::TYPE_NAME, properties, path)
         }
     }
 
@@ -1344,6 +1393,13 @@ pub mod publishing_destination {
         }
         fn spec(&self) -> Option<&'static ResourceSpec> {
             Some(&Self::SPEC)
+        }
+        fn validate_properties(
+            &self,
+            path: &khs_core::path::ConstructPath,
+            properties: &serde_json::Value,
+        ) -> khs_core::error::Result<()> {
+            crate::validate::properties(Self::TYPE_NAME, properties, path)
         }
     }
 
@@ -1494,6 +1550,13 @@ pub mod threat_entity_set {
         }
         fn spec(&self) -> Option<&'static ResourceSpec> {
             Some(&Self::SPEC)
+        }
+        fn validate_properties(
+            &self,
+            path: &khs_core::path::ConstructPath,
+            properties: &serde_json::Value,
+        ) -> khs_core::error::Result<()> {
+            crate::validate::properties(Self::TYPE_NAME, properties, path)
         }
     }
 
@@ -1653,6 +1716,13 @@ pub mod threat_intel_set {
         fn spec(&self) -> Option<&'static ResourceSpec> {
             Some(&Self::SPEC)
         }
+        fn validate_properties(
+            &self,
+            path: &khs_core::path::ConstructPath,
+            properties: &serde_json::Value,
+        ) -> khs_core::error::Result<()> {
+            crate::validate::properties(Self::TYPE_NAME, properties, path)
+        }
     }
 
     /// Typed `Fn::GetAtt` accessors of a [`Handle`] to a [`ThreatIntelSet`]; in scope
@@ -1790,6 +1860,13 @@ pub mod trusted_entity_set {
         }
         fn spec(&self) -> Option<&'static ResourceSpec> {
             Some(&Self::SPEC)
+        }
+        fn validate_properties(
+            &self,
+            path: &khs_core::path::ConstructPath,
+            properties: &serde_json::Value,
+        ) -> khs_core::error::Result<()> {
+            crate::validate::properties(Self::TYPE_NAME, properties, path)
         }
     }
 

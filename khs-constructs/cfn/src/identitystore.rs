@@ -64,6 +64,13 @@ pub mod group {
         fn spec(&self) -> Option<&'static ResourceSpec> {
             Some(&Self::SPEC)
         }
+        fn validate_properties(
+            &self,
+            path: &khs_core::path::ConstructPath,
+            properties: &serde_json::Value,
+        ) -> khs_core::error::Result<()> {
+            crate::validate::properties(Self::TYPE_NAME, properties, path)
+        }
     }
 
     /// Typed `Fn::GetAtt` accessors of a [`Handle`] to a [`Group`]; in scope
@@ -141,6 +148,13 @@ pub mod group_membership {
         }
         fn spec(&self) -> Option<&'static ResourceSpec> {
             Some(&Self::SPEC)
+        }
+        fn validate_properties(
+            &self,
+            path: &khs_core::path::ConstructPath,
+            properties: &serde_json::Value,
+        ) -> khs_core::error::Result<()> {
+            crate::validate::properties(Self::TYPE_NAME, properties, path)
         }
     }
 
@@ -318,6 +332,13 @@ pub mod user {
         }
         fn spec(&self) -> Option<&'static ResourceSpec> {
             Some(&Self::SPEC)
+        }
+        fn validate_properties(
+            &self,
+            path: &khs_core::path::ConstructPath,
+            properties: &serde_json::Value,
+        ) -> khs_core::error::Result<()> {
+            crate::validate::properties(Self::TYPE_NAME, properties, path)
         }
     }
 

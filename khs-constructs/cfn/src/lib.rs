@@ -897,6 +897,8 @@ pub mod translate;
 #[cfg(feature = "uxc")]
 #[cfg_attr(docsrs, doc(cfg(feature = "uxc")))]
 pub mod uxc;
+pub mod validate;
+mod validate_data;
 #[cfg(feature = "verifiedpermissions")]
 #[cfg_attr(docsrs, doc(cfg(feature = "verifiedpermissions")))]
 pub mod verifiedpermissions;

@@ -141,6 +141,13 @@ pub mod channel {
         fn spec(&self) -> Option<&'static ResourceSpec> {
             Some(&Self::SPEC)
         }
+        fn validate_properties(
+            &self,
+            path: &khs_core::path::ConstructPath,
+            properties: &serde_json::Value,
+        ) -> khs_core::error::Result<()> {
+            crate::validate::properties(Self::TYPE_NAME, properties, path)
+        }
     }
 
     /// Typed `Fn::GetAtt` accessors of a [`Handle`] to a [`Channel`]; in scope
@@ -7251,6 +7258,13 @@ pub mod channel_placement_group {
         fn spec(&self) -> Option<&'static ResourceSpec> {
             Some(&Self::SPEC)
         }
+        fn validate_properties(
+            &self,
+            path: &khs_core::path::ConstructPath,
+            properties: &serde_json::Value,
+        ) -> khs_core::error::Result<()> {
+            crate::validate::properties(Self::TYPE_NAME, properties, path)
+        }
     }
 
     /// Typed `Fn::GetAtt` accessors of a [`Handle`] to a [`ChannelPlacementGroup`]; in scope
@@ -7404,6 +7418,13 @@ pub mod cloud_watch_alarm_template {
         }
         fn spec(&self) -> Option<&'static ResourceSpec> {
             Some(&Self::SPEC)
+        }
+        fn validate_properties(
+            &self,
+            path: &khs_core::path::ConstructPath,
+            properties: &serde_json::Value,
+        ) -> khs_core::error::Result<()> {
+            crate::validate::properties(Self::TYPE_NAME, properties, path)
         }
     }
 
@@ -7690,6 +7711,13 @@ pub mod cloud_watch_alarm_template_group {
         fn spec(&self) -> Option<&'static ResourceSpec> {
             Some(&Self::SPEC)
         }
+        fn validate_properties(
+            &self,
+            path: &khs_core::path::ConstructPath,
+            properties: &serde_json::Value,
+        ) -> khs_core::error::Result<()> {
+            crate::validate::properties(Self::TYPE_NAME, properties, path)
+        }
     }
 
     /// Typed `Fn::GetAtt` accessors of a [`Handle`] to a [`CloudWatchAlarmTemplateGroup`]; in scope
@@ -7787,6 +7815,13 @@ pub mod cluster {
         }
         fn spec(&self) -> Option<&'static ResourceSpec> {
             Some(&Self::SPEC)
+        }
+        fn validate_properties(
+            &self,
+            path: &khs_core::path::ConstructPath,
+            properties: &serde_json::Value,
+        ) -> khs_core::error::Result<()> {
+            crate::validate::properties(Self::TYPE_NAME, properties, path)
         }
     }
 
@@ -7974,6 +8009,13 @@ pub mod event_bridge_rule_template {
         }
         fn spec(&self) -> Option<&'static ResourceSpec> {
             Some(&Self::SPEC)
+        }
+        fn validate_properties(
+            &self,
+            path: &khs_core::path::ConstructPath,
+            properties: &serde_json::Value,
+        ) -> khs_core::error::Result<()> {
+            crate::validate::properties(Self::TYPE_NAME, properties, path)
         }
     }
 
@@ -8180,6 +8222,13 @@ pub mod event_bridge_rule_template_group {
         fn spec(&self) -> Option<&'static ResourceSpec> {
             Some(&Self::SPEC)
         }
+        fn validate_properties(
+            &self,
+            path: &khs_core::path::ConstructPath,
+            properties: &serde_json::Value,
+        ) -> khs_core::error::Result<()> {
+            crate::validate::properties(Self::TYPE_NAME, properties, path)
+        }
     }
 
     /// Typed `Fn::GetAtt` accessors of a [`Handle`] to a [`EventBridgeRuleTemplateGroup`]; in scope
@@ -8341,6 +8390,13 @@ pub mod input {
         }
         fn spec(&self) -> Option<&'static ResourceSpec> {
             Some(&Self::SPEC)
+        }
+        fn validate_properties(
+            &self,
+            path: &khs_core::path::ConstructPath,
+            properties: &serde_json::Value,
+        ) -> khs_core::error::Result<()> {
+            crate::validate::properties(Self::TYPE_NAME, properties, path)
         }
     }
 
@@ -9112,6 +9168,13 @@ pub mod input_security_group {
         fn spec(&self) -> Option<&'static ResourceSpec> {
             Some(&Self::SPEC)
         }
+        fn validate_properties(
+            &self,
+            path: &khs_core::path::ConstructPath,
+            properties: &serde_json::Value,
+        ) -> khs_core::error::Result<()> {
+            crate::validate::properties(Self::TYPE_NAME, properties, path)
+        }
     }
 
     /// Typed `Fn::GetAtt` accessors of a [`Handle`] to a [`InputSecurityGroup`]; in scope
@@ -9220,6 +9283,13 @@ pub mod multiplex {
         }
         fn spec(&self) -> Option<&'static ResourceSpec> {
             Some(&Self::SPEC)
+        }
+        fn validate_properties(
+            &self,
+            path: &khs_core::path::ConstructPath,
+            properties: &serde_json::Value,
+        ) -> khs_core::error::Result<()> {
+            crate::validate::properties(Self::TYPE_NAME, properties, path)
         }
     }
 
@@ -9419,6 +9489,13 @@ pub mod multiplexprogram {
         }
         fn spec(&self) -> Option<&'static ResourceSpec> {
             Some(&Self::SPEC)
+        }
+        fn validate_properties(
+            &self,
+            path: &khs_core::path::ConstructPath,
+            properties: &serde_json::Value,
+        ) -> khs_core::error::Result<()> {
+            crate::validate::properties(Self::TYPE_NAME, properties, path)
         }
     }
 
@@ -9696,6 +9773,13 @@ pub mod network {
         fn spec(&self) -> Option<&'static ResourceSpec> {
             Some(&Self::SPEC)
         }
+        fn validate_properties(
+            &self,
+            path: &khs_core::path::ConstructPath,
+            properties: &serde_json::Value,
+        ) -> khs_core::error::Result<()> {
+            crate::validate::properties(Self::TYPE_NAME, properties, path)
+        }
     }
 
     /// Typed `Fn::GetAtt` accessors of a [`Handle`] to a [`Network`]; in scope
@@ -9840,6 +9924,13 @@ pub mod node {
         }
         fn spec(&self) -> Option<&'static ResourceSpec> {
             Some(&Self::SPEC)
+        }
+        fn validate_properties(
+            &self,
+            path: &khs_core::path::ConstructPath,
+            properties: &serde_json::Value,
+        ) -> khs_core::error::Result<()> {
+            crate::validate::properties(Self::TYPE_NAME, properties, path)
         }
     }
 
@@ -10057,6 +10148,13 @@ pub mod sdi_source {
         fn spec(&self) -> Option<&'static ResourceSpec> {
             Some(&Self::SPEC)
         }
+        fn validate_properties(
+            &self,
+            path: &khs_core::path::ConstructPath,
+            properties: &serde_json::Value,
+        ) -> khs_core::error::Result<()> {
+            crate::validate::properties(Self::TYPE_NAME, properties, path)
+        }
     }
 
     /// Typed `Fn::GetAtt` accessors of a [`Handle`] to a [`SdiSource`]; in scope
@@ -10234,6 +10332,13 @@ pub mod signal_map {
         }
         fn spec(&self) -> Option<&'static ResourceSpec> {
             Some(&Self::SPEC)
+        }
+        fn validate_properties(
+            &self,
+            path: &khs_core::path::ConstructPath,
+            properties: &serde_json::Value,
+        ) -> khs_core::error::Result<()> {
+            crate::validate::properties(Self::TYPE_NAME, properties, path)
         }
     }
 

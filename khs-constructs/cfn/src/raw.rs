@@ -67,6 +67,14 @@ impl Resource for RawResource {
         registry::spec(&self.type_name)
     }
 
+    fn validate_properties(
+        &self,
+        path: &ConstructPath,
+        properties: &serde_json::Value,
+    ) -> Result<()> {
+        crate::validate::properties(&self.type_name, properties, path)
+    }
+
     fn validate(&self, path: &ConstructPath) -> Result<()> {
         if !registry::is_known(&self.type_name) {
             return Err(Error::UnknownResourceType {

@@ -113,6 +113,20 @@ pub enum Error {
         /// Known type names close to it.
         suggestions: Vec<String>,
     },
+    /// A resource property breaks a constraint of its type's registry schema
+    /// (or of cfn-lint's extensions to it): an allowed value, a pattern, a
+    /// range, a length, a required property.
+    #[error("{path}: {type_name} property {property} {message}")]
+    SchemaViolation {
+        /// The resource's construct path.
+        path: String,
+        /// The resource type (`AWS::RDS::DBInstance`).
+        type_name: String,
+        /// Where in the properties (`EngineVersion`, `ContainerDefinitions.0.Cpu`).
+        property: String,
+        /// What was received and what is allowed.
+        message: String,
+    },
     /// A property override names a path that cannot be set.
     #[error("{path}: invalid property override {property:?}: {reason}")]
     InvalidOverride {

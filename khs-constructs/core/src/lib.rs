@@ -11,6 +11,7 @@ pub mod error;
 pub mod intrinsic;
 pub mod logical_id;
 pub mod path;
+pub mod regions;
 pub mod resource;
 pub mod scope;
 pub mod stack;

@@ -32,6 +32,19 @@ pub trait Resource: Serialize {
         let _ = path;
         Ok(())
     }
+
+    /// Checks the serialized `Properties` against the constraints of the
+    /// type's registry schema (allowed values, patterns, ranges, lengths,
+    /// required properties). Generated types and the escape hatch check
+    /// them here; the default accepts everything.
+    fn validate_properties(
+        &self,
+        path: &ConstructPath,
+        properties: &serde_json::Value,
+    ) -> Result<()> {
+        let _ = (path, properties);
+        Ok(())
+    }
 }
 
 /// How a resource type carries tags, which decides how stack tags are applied.

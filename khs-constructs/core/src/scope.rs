@@ -158,6 +158,7 @@ impl Scope<'_> {
             stack: self.stack.name().to_string(),
             message: format!("{path}: {e}"),
         })?;
+        resource.validate_properties(&path, &properties)?;
         let logical_id = self.stack.add_resource(
             &path,
             resource.type_name(),
