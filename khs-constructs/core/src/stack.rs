@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::error::{Error, Result};
 use super::logical_id::LogicalId;
 use super::path::ConstructPath;
+use super::regions::REGIONS;
 use super::resource::{ResourceSpec, TagStyle};
 use super::scope::ResourceOptions;
 use super::template::{DeletionPolicy, Output, Parameter, ResourceEntry, Template};
@@ -40,6 +41,51 @@ impl Environment {
             region: region.into(),
         }
     }
+}
+
+/// Checks an environment: the region is one the registry knows, the
+/// account (when given) is 12 digits.
+fn check_environment(stack: &str, env: &Environment) -> Result<()> {
+    let region = env.region.as_str();
+    if region.is_empty() {
+        return Err(Error::invalid_prop(
+            stack,
+            "env.region",
+            "must name a region such as \"us-east-1\", got an empty string",
+        ));
+    }
+    if REGIONS.binary_search(&region).is_err() {
+        let mut close: Vec<(f64, &str)> = REGIONS
+            .iter()
+            .map(|r| (strsim::jaro_winkler(r, region), *r))
+            .filter(|(score, _)| *score > 0.85)
+            .collect();
+        close.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(b.1)));
+        let hint = match close.first() {
+            Some((_, r)) => format!("; did you mean {r:?}?"),
+            None => String::new(),
+        };
+        return Err(Error::invalid_prop(
+            stack,
+            "env.region",
+            format!(
+                "is {region:?}, which is not an AWS region{hint} (known regions: {})",
+                REGIONS.join(", ")
+            ),
+        ));
+    }
+    if let Some(account) = &env.account
+        && (account.len() != 12 || !account.chars().all(|c| c.is_ascii_digit()))
+    {
+        return Err(Error::invalid_prop(
+            stack,
+            "env.account",
+            format!(
+                "is {account:?}; an AWS account id is exactly 12 digits (keep leading zeros: \"012345678901\")"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// The settings of a [`Stack`].
@@ -120,13 +166,7 @@ impl Stack {
                 reason,
             });
         }
-        if props.env.region.is_empty() {
-            return Err(Error::invalid_prop(
-                name,
-                "env.region",
-                "must name a region such as \"us-east-1\", got an empty string",
-            ));
-        }
+        check_environment(name, &props.env)?;
         let template = Template {
             description: props.description.clone(),
             ..Template::default()
