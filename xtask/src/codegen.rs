@@ -1645,7 +1645,7 @@ rustdoc-args = ["--cfg", "docsrs"]
 
 [dependencies]
 khs-core.workspace = true
-regex.workspace = true
+regex-lite.workspace = true
 serde.workspace = true
 serde_json.workspace = true
 strsim.workspace = true
