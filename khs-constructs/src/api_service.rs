@@ -727,7 +727,7 @@ impl ApiService {
                 };
                 ContainerSecretRef::new(SecretRequired {
                     name: s.name.clone().into(),
-                    value_from: from.into(),
+                    value_from: from,
                 })
             })
             .collect();
@@ -760,7 +760,7 @@ impl ApiService {
             secrets: (!secrets.is_empty()).then_some(secrets),
             log_configuration: Some(log_config(APP_CONTAINER)),
             ..ContainerDefinition::new(ContainerDefinitionRequired {
-                image: image.into(),
+                image,
                 name: APP_CONTAINER.into(),
             })
         }];

@@ -230,7 +230,7 @@ pub(crate) fn emit(
         ScalableTarget {
             scheduled_actions: (!scheduled.is_empty()).then_some(scheduled),
             ..ScalableTarget::new(ScalableTargetRequired {
-                resource_id: target.resource_id.into(),
+                resource_id: target.resource_id,
                 service_namespace: ServiceNamespace::Ecs.into(),
                 scalable_dimension: ScalableDimension::EcsServiceDesiredCount.into(),
                 min_capacity: i64::from(props.min_capacity).into(),
@@ -323,11 +323,11 @@ pub(crate) fn emit(
                 dimensions: Some(vec![
                     Dimension::new(DimensionRequired {
                         name: "TargetGroup".into(),
-                        value: target.target_group_full_name.into(),
+                        value: target.target_group_full_name,
                     }),
                     Dimension::new(DimensionRequired {
                         name: "LoadBalancer".into(),
-                        value: target.load_balancer_full_name.into(),
+                        value: target.load_balancer_full_name,
                     }),
                 ]),
                 statistic: Some(Statistic::Sum.into()),

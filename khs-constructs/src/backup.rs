@@ -716,7 +716,7 @@ fn add_plan(
             copy_actions: (!copies.is_empty()).then_some(copies),
             ..backup_plan::BackupRuleResourceType::new(BackupRuleResourceTypeRequired {
                 rule_name: r.name.as_str().into(),
-                target_backup_vault: vault.handle().ref_().into(),
+                target_backup_vault: vault.handle().ref_(),
             })
         });
     }

@@ -740,9 +740,9 @@ impl Cdn {
                     format!("versioned assets cached {} s", props.long_cache_seconds).into(),
                 ),
                 ..cp::CachePolicyConfig::new(CachePolicyConfigRequired {
-                    default_ttl: f(props.long_cache_seconds).into(),
-                    max_ttl: f(props.long_cache_seconds).into(),
-                    min_ttl: f(0).into(),
+                    default_ttl: f(props.long_cache_seconds),
+                    max_ttl: f(props.long_cache_seconds),
+                    min_ttl: f(0),
                     name: policy_name(&path, "static", 128).into(),
                     parameters_in_cache_key_and_forwarded_to_origin:
                         cp::ParametersInCacheKeyAndForwardedToOrigin {
@@ -753,8 +753,7 @@ impl Cdn {
                                 cp::HeadersConfig::new("none"),
                                 cp::QueryStringsConfig::new("none"),
                             )
-                        }
-                        .into(),
+                        },
                 })
             }),
         )?;
@@ -808,7 +807,7 @@ impl Cdn {
                 ..d::S3OriginConfig::new()
             }),
             ..d::Origin::new(OriginRequired {
-                domain_name: bucket.reference().regional_domain_name().into(),
+                domain_name: bucket.reference().regional_domain_name(),
                 id: S3_ORIGIN.into(),
             })
         }];
@@ -833,9 +832,9 @@ impl Cdn {
                 cfn::cloudfront::CachePolicy::new(cp::CachePolicyConfig {
                     comment: Some("API responses: cached only when the API allows it".into()),
                     ..cp::CachePolicyConfig::new(CachePolicyConfigRequired {
-                        default_ttl: f(c.default_ttl_seconds).into(),
-                        max_ttl: f(c.max_ttl_seconds).into(),
-                        min_ttl: f(c.min_ttl_seconds).into(),
+                        default_ttl: f(c.default_ttl_seconds),
+                        max_ttl: f(c.max_ttl_seconds),
+                        min_ttl: f(c.min_ttl_seconds),
                         name: policy_name(&path, "api", 128).into(),
                         parameters_in_cache_key_and_forwarded_to_origin:
                             cp::ParametersInCacheKeyAndForwardedToOrigin {
@@ -860,8 +859,7 @@ impl Cdn {
                                     },
                                     cp::QueryStringsConfig::new("all"),
                                 )
-                            }
-                            .into(),
+                            },
                     })
                 }),
             )?;
@@ -904,7 +902,7 @@ impl Cdn {
                     ..d::CustomOriginConfig::new("https-only")
                 }),
                 ..d::Origin::new(OriginRequired {
-                    domain_name: api.load_balancer.attr_dns_name().into(),
+                    domain_name: api.load_balancer.attr_dns_name(),
                     id: API_ORIGIN.into(),
                 })
             });

@@ -279,7 +279,7 @@ impl Connections {
                     description: Some(format!("to {} on {port}", self.path).into()),
                     ..SecurityGroupEgress::new(SecurityGroupEgressRequired {
                         ip_protocol: port.protocol.as_str().into(),
-                        group_id: source.security_group_id().into(),
+                        group_id: source.security_group_id(),
                     })
                 },
             )?;
@@ -330,7 +330,7 @@ impl Connections {
                 description: Some(description.into()),
                 ..SecurityGroupEgress::new(SecurityGroupEgressRequired {
                     ip_protocol: port.protocol.as_str().into(),
-                    group_id: self.security_group_id().into(),
+                    group_id: self.security_group_id(),
                 })
             },
         )?;

@@ -558,8 +558,8 @@ impl Database {
             "CredentialsAttachment",
             SecretTargetAttachment::new(SecretTargetAttachmentRequired {
                 target_type: "AWS::RDS::DBInstance".into(),
-                target_id: instance.ref_().into(),
-                secret_id: credentials.arn().into(),
+                target_id: instance.ref_(),
+                secret_id: credentials.arn(),
             }),
         )?;
 

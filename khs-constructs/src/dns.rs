@@ -495,7 +495,7 @@ impl DnsRecord {
                     alias_target: Some(cfn::route53::record_set::AliasTarget {
                         evaluate_target_health: Some(false.into()),
                         ..cfn::route53::record_set::AliasTarget::new(AliasTargetRequired {
-                            dns_name: dist.attr_domain_name().into(),
+                            dns_name: dist.attr_domain_name(),
                             hosted_zone_id: CLOUDFRONT_HOSTED_ZONE_ID.into(),
                         })
                     }),

@@ -121,7 +121,7 @@ impl EncryptionKey {
                 &format!("{id}Alias"),
                 Alias::new(AliasRequired {
                     alias_name: format!("alias/{alias}").into(),
-                    target_key_id: key.ref_().into(),
+                    target_key_id: key.ref_(),
                 }),
             )?;
         }

@@ -910,7 +910,7 @@ impl Alarm {
             .map(|(n, v)| {
                 l1::Dimension::new(DimensionRequired {
                     name: n.as_str().into(),
-                    value: v.clone().into(),
+                    value: v.clone(),
                 })
             })
             .collect();
@@ -1072,7 +1072,7 @@ fn add_topic(
             cfn::sns::Subscription {
                 endpoint: Some(e.as_str().into()),
                 ..cfn::sns::Subscription::new(SubscriptionRequired {
-                    topic_arn: topic.ref_().into(),
+                    topic_arn: topic.ref_(),
                     protocol: "email".into(),
                 })
             },
@@ -1149,7 +1149,7 @@ impl AlertTopics {
             "KeyAlias",
             cfn::kms::Alias::new(AliasRequired {
                 alias_name: format!("alias/{prefix}-alerts").into(),
-                target_key_id: key.ref_().into(),
+                target_key_id: key.ref_(),
             }),
         )?;
         let critical = add_topic(

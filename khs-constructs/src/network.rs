@@ -644,8 +644,8 @@ fn add_subnet(
     s.add(
         "RouteTableAssociation",
         ec2::SubnetRouteTableAssociation::new(SubnetRouteTableAssociationRequired {
-            route_table_id: route_table.ref_().into(),
-            subnet_id: handle.ref_().into(),
+            route_table_id: route_table.ref_(),
+            subnet_id: handle.ref_(),
         }),
     )?;
     Ok(Subnet {
@@ -746,7 +746,7 @@ fn add_network_acls(
                         to: Some(i64::from(to).into()),
                     }),
                     ..ec2::NetworkAclEntry::new(NetworkAclEntryRequired {
-                        network_acl_id: acl.ref_().into(),
+                        network_acl_id: acl.ref_(),
                         rule_action: if allow { "allow" } else { "deny" }.into(),
                         rule_number: rule.into(),
                         protocol: if ports.is_some() { 6 } else { -1 }.into(),
@@ -825,8 +825,8 @@ fn add_network_acls(
             a.add(
                 &format!("Association{}", s.index + 1),
                 ec2::SubnetNetworkAclAssociation::new(SubnetNetworkAclAssociationRequired {
-                    network_acl_id: acl.ref_().into(),
-                    subnet_id: s.subnet_id().into(),
+                    network_acl_id: acl.ref_(),
+                    subnet_id: s.subnet_id(),
                 }),
             )?;
         }

@@ -1416,7 +1416,8 @@ fn emit_struct(
     if !named && required.len() > 7 {
         out.push_str("#[allow(clippy::too_many_arguments)]\n");
     }
-    let (params, source): (Vec<String>, &dyn Fn(&Field) -> String) = if named {
+    type Source<'a> = &'a dyn Fn(&Field) -> String;
+    let (params, source): (Vec<String>, Source<'_>) = if named {
         (vec![format!("required: {name}Required")], &|f: &Field| {
             format!("required.{}", f.name)
         })
@@ -1769,7 +1770,7 @@ fn test_file(header: &str, services: &BTreeMap<String, Vec<ResourceOut>>) -> Str
 //! (writable) properties, and its spec is the registry's.
 //! `cargo test -p khs-cfn --features full` runs all of them.
 
-#![allow(unused_imports, dead_code)]
+#![allow(unused_imports, dead_code, clippy::useless_conversion)]
 
 use khs_cfn::registry;
 use khs_core::resource::Resource;

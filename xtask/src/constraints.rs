@@ -318,8 +318,11 @@ const PORT_RANGE: &str = r#"{"properties": {
   "ToPort": {"minimum": -1, "maximum": 65535}
 }}"#;
 
-fn supplements(schemas: &Path) -> Result<Vec<(String, Vec<String>, String, Json)>> {
-    let list: Vec<(String, Vec<String>, String, Json)> = serde_json::from_str(SUPPLEMENTS)?;
+/// `(type, path, who checks it, schema)`.
+type Supplement = (String, Vec<String>, String, Json);
+
+fn supplements(schemas: &Path) -> Result<Vec<Supplement>> {
+    let list: Vec<Supplement> = serde_json::from_str(SUPPLEMENTS)?;
     let port: Json = serde_json::from_str(PORT_RANGE)?;
     let mut out = Vec::new();
     for (t, at, rule, spec) in list {

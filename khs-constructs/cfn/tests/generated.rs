@@ -4,7 +4,7 @@
 //! (writable) properties, and its spec is the registry's.
 //! `cargo test -p khs-cfn --features full` runs all of them.
 
-#![allow(unused_imports, dead_code)]
+#![allow(unused_imports, dead_code, clippy::useless_conversion)]
 
 use khs_cfn::registry;
 use khs_core::resource::Resource;
