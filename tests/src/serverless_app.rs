@@ -177,14 +177,14 @@ pub fn every_construct(handler: &Path) -> Result<App> {
         "Hourly",
         ScheduleProps::new(
             ScheduleExpression::Rate(Rate::Hours(1)),
-            ScheduleTarget::EcsTask(Box::new(EcsTaskTarget {
+            ScheduleTarget::EcsTask(EcsTaskTarget {
                 cluster,
                 task_definition: task,
                 task_roles: vec![task_role],
                 subnets: network.private_subnets().to_vec(),
                 connections: task_sg,
                 task_count: 1,
-            })),
+            }),
         ),
     )?;
     let mut app = App::new();

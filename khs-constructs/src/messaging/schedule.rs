@@ -113,7 +113,7 @@ pub enum ScheduleTarget {
     /// Invoke a function (asynchronously, without payload).
     Function(Function),
     /// Run an ECS task.
-    EcsTask(Box<EcsTaskTarget>),
+    EcsTask(EcsTaskTarget),
 }
 
 /// Props of a [`Schedule`].

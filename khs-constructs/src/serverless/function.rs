@@ -594,7 +594,7 @@ impl Function {
                 timeout: Some(i64::from(props.timeout_seconds).into()),
                 description: props.description.as_deref().map(Value::from),
                 function_name: props.name.as_deref().map(Value::from),
-                environment: (!variables.is_empty()).then(|| lf::Environment {
+                environment: (!variables.is_empty()).then_some(lf::Environment {
                     variables: Some(variables),
                 }),
                 logging_config: Some(lf::LoggingConfig {
