@@ -390,6 +390,97 @@ mod tests {
         assert_eq!(st0["Action"], "lambda:InvokeFunction");
     }
 
+    fn ecs_target(st: &mut Stack, task_count: u32) -> EcsTaskTarget {
+        let network = Network::new(st, "Network", NetworkProps::default()).unwrap();
+        let mut root = st.as_scope();
+        let cluster = root
+            .add("Cluster", crate::cfn::ecs::Cluster::new())
+            .unwrap();
+        let task_definition = root.add("Task", TaskDefinition::new()).unwrap();
+        let role = crate::iam::create_role(
+            &mut root,
+            "TaskRole",
+            crate::iam::RoleProps::new("ecs-tasks.amazonaws.com"),
+        )
+        .unwrap();
+        let connections = Connections::new_security_group(
+            &mut root,
+            "TaskSg",
+            network.vpc_id(),
+            "task",
+            None,
+            crate::connections::Egress::Restricted,
+        )
+        .unwrap();
+        EcsTaskTarget {
+            cluster,
+            task_definition,
+            task_roles: vec![role],
+            subnets: network.private_subnets().to_vec(),
+            connections,
+            task_count,
+        }
+    }
+
+    #[test]
+    fn runs_a_fargate_task_with_run_task_and_pass_role_only() {
+        let mut st = Stack::new("khs", StackProps::new(Environment::region("us-east-1"))).unwrap();
+        let target = ecs_target(&mut st, 2);
+        Schedule::new(
+            &mut st,
+            "Hourly",
+            ScheduleProps::new(
+                ScheduleExpression::Rate(Rate::Hours(1)),
+                ScheduleTarget::EcsTask(target),
+            ),
+        )
+        .unwrap();
+        let t = st.synth().unwrap();
+        let p = &t.resources["HourlySchedule"].properties;
+        assert_eq!(p["ScheduleExpression"], "rate(1 hour)");
+        assert_eq!(
+            p["Target"]["Arn"],
+            json!({"Fn::GetAtt": ["Cluster", "Arn"]})
+        );
+        let ecs = &p["Target"]["EcsParameters"];
+        assert_eq!(ecs["LaunchType"], "FARGATE");
+        assert_eq!(ecs["TaskCount"], 2.0);
+        assert_eq!(
+            ecs["NetworkConfiguration"]["AwsvpcConfiguration"]["AssignPublicIp"],
+            "DISABLED"
+        );
+        let st0 =
+            &t.resources["HourlyRole"].properties["Policies"][0]["PolicyDocument"]["Statement"];
+        assert_eq!(st0[0]["Action"], "ecs:RunTask");
+        assert_eq!(st0[0]["Resource"], json!({"Ref": "Task"}));
+        assert_eq!(
+            st0[0]["Condition"]["ArnEquals"]["ecs:cluster"],
+            json!({"Fn::GetAtt": ["Cluster", "Arn"]})
+        );
+        assert_eq!(st0[1]["Action"], "iam:PassRole");
+        assert_eq!(
+            st0[1]["Condition"]["StringLike"]["iam:PassedToService"],
+            "ecs-tasks.amazonaws.com"
+        );
+    }
+
+    #[test]
+    fn fails_when_the_task_count_is_out_of_range() {
+        let mut st = Stack::new("khs", StackProps::new(Environment::region("us-east-1"))).unwrap();
+        let target = ecs_target(&mut st, 0);
+        let e = Schedule::new(
+            &mut st,
+            "Hourly",
+            ScheduleProps::new(
+                ScheduleExpression::Rate(Rate::Hours(1)),
+                ScheduleTarget::EcsTask(target),
+            ),
+        )
+        .unwrap_err()
+        .to_string();
+        assert_eq!(e, "khs/Hourly: target.task_count must be 1..=10, got 0");
+    }
+
     #[test]
     fn rates_are_written_in_aws_form() {
         let p = ConstructPath::root("khs");
