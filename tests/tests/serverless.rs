@@ -103,3 +103,47 @@ fn every_serverless_construct_passes_cfn_lint() {
     cfn_lint(&templates);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The JSON paths at which `a` and `b` differ.
+fn differences(a: &serde_json::Value, b: &serde_json::Value, at: &str, out: &mut Vec<String>) {
+    match (a, b) {
+        (serde_json::Value::Object(x), serde_json::Value::Object(y)) => {
+            let keys: std::collections::BTreeSet<&String> = x.keys().chain(y.keys()).collect();
+            for k in keys {
+                match (x.get(k), y.get(k)) {
+                    (Some(v), Some(w)) => differences(v, w, &format!("{at}/{k}"), out),
+                    _ => out.push(format!("{at}/{k}")),
+                }
+            }
+        }
+        _ if a != b => out.push(at.to_string()),
+        _ => {}
+    }
+}
+
+#[test]
+fn new_code_changes_only_the_functions_code_key() {
+    let src = out_dir("code-change");
+    std::fs::create_dir_all(&src).expect("scratch dir");
+    let handler = queue_worker_handler();
+    for entry in std::fs::read_dir(&handler).expect("handler dir") {
+        let p = entry.expect("entry").path();
+        std::fs::copy(&p, src.join(p.file_name().expect("name"))).expect("copy");
+    }
+    let synth = || -> serde_json::Value {
+        let a = queue_worker::app(&src)
+            .expect("builds")
+            .synth()
+            .expect("synthesizes");
+        serde_json::from_str(&a[0].json).expect("JSON")
+    };
+    let before = synth();
+    let index = src.join("index.py");
+    let code = std::fs::read_to_string(&index).expect("index.py");
+    std::fs::write(&index, code + "\n# a new version\n").expect("write");
+    let after = synth();
+    let mut diff = Vec::new();
+    differences(&before, &after, "", &mut diff);
+    assert_eq!(diff, ["/Resources/WorkerFunction/Properties/Code/S3Key"]);
+    let _ = std::fs::remove_dir_all(&src);
+}
