@@ -853,18 +853,36 @@ fn code(path: &ConstructPath, code: &Code) -> Result<(lf::Code, Option<FileAsset
             bucket,
             key,
             version,
-        } => (
-            lf::Code {
-                s3_bucket: Some(bucket.clone()),
-                s3_key: Some(key.as_str().into()),
-                s3_object_version: version.as_deref().map(Value::from),
-                ..lf::Code::new()
-            },
-            None,
-        ),
+        } => {
+            if key.is_empty() || key.len() > 1024 {
+                return Err(Error::invalid_prop(
+                    path,
+                    "code",
+                    format!("must name an S3 key of 1..=1024 characters, got {key:?}"),
+                ));
+            }
+            (
+                lf::Code {
+                    s3_bucket: Some(bucket.clone()),
+                    s3_key: Some(key.as_str().into()),
+                    s3_object_version: version.as_deref().map(Value::from),
+                    ..lf::Code::new()
+                },
+                None,
+            )
+        }
         Code::Asset(source) => {
             let packed = pack(source)
                 .map_err(|e| Error::invalid_prop(path, "code", format!("cannot be packed: {e}")))?;
+            // Recorded absolute, so the assets can be written from any
+            // working directory.
+            let source = std::fs::canonicalize(source).map_err(|e| {
+                Error::invalid_prop(
+                    path,
+                    "code",
+                    format!("cannot be packed: {}: {e}", source.display()),
+                )
+            })?;
             let key = packed.object_key();
             (
                 lf::Code {
@@ -874,7 +892,7 @@ fn code(path: &ConstructPath, code: &Code) -> Result<(lf::Code, Option<FileAsset
                 },
                 Some(FileAsset {
                     hash: packed.hash,
-                    source: source.clone(),
+                    source,
                     packaging: ZIP_PACKAGING.to_string(),
                     object_key: key,
                 }),
@@ -1261,6 +1279,33 @@ mod tests {
                 ..inline()
             })
             .starts_with("khs/Worker: name must be 1..=64")
+        );
+    }
+
+    #[test]
+    fn s3_code_names_the_object_and_fails_without_a_key() {
+        let mut st = stack();
+        let bucket = Bucket::new(&mut st, "Code", BucketProps::default()).unwrap();
+        Function::new(
+            &mut st,
+            "Worker",
+            FunctionProps {
+                code: Code::from_bucket(&bucket.reference(), "worker/v1.zip"),
+                ..inline()
+            },
+        )
+        .unwrap();
+        let t = st.synth().unwrap();
+        let c = &t.resources["WorkerFunction"].properties["Code"];
+        assert_eq!(c["S3Bucket"], json!({"Ref": "CodeBucket"}));
+        assert_eq!(c["S3Key"], "worker/v1.zip");
+        let e = err(FunctionProps {
+            code: Code::from_bucket(&bucket.reference(), ""),
+            ..inline()
+        });
+        assert_eq!(
+            e,
+            "khs/Worker: code must name an S3 key of 1..=1024 characters, got \"\""
         );
     }
 
