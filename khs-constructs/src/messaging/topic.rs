@@ -297,6 +297,48 @@ mod tests {
     }
 
     #[test]
+    fn fails_when_the_display_name_is_too_long_or_the_kinds_differ() {
+        let e = Topic::new(
+            &mut stack(),
+            "Events",
+            TopicProps {
+                display_name: Some("x".repeat(120)),
+                ..TopicProps::default()
+            },
+        )
+        .unwrap_err()
+        .to_string();
+        assert_eq!(
+            e,
+            "khs/Events: display_name must be at most 100 characters, got 120"
+        );
+        let mut st = stack();
+        let topic = Topic::new(
+            &mut st,
+            "Events",
+            TopicProps {
+                fifo: true,
+                ..TopicProps::default()
+            },
+        )
+        .unwrap();
+        let q = Queue::new(
+            &mut st,
+            "Inbox",
+            QueueProps {
+                encryption: QueueEncryption::SqsManaged,
+                ..QueueProps::default()
+            },
+        )
+        .unwrap();
+        let e = topic.subscribe_queue(&mut st, &q).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "khs/Events: subscribe_queue needs a FIFO queue for a FIFO topic, got khs/Inbox (fifo: false)"
+        );
+    }
+
+    #[test]
     fn fails_when_a_fifo_name_lacks_the_suffix() {
         let e = Topic::new(
             &mut stack(),

@@ -1238,6 +1238,72 @@ mod tests {
     }
 
     #[test]
+    fn fails_when_environment_names_or_sizes_are_invalid() {
+        let e = err(FunctionProps {
+            environment: BTreeMap::from([("1X".to_string(), Value::from("x"))]),
+            ..inline()
+        });
+        assert_eq!(
+            e,
+            "khs/Worker: environment names must be a letter then letters, digits or _, got \"1X\""
+        );
+        let e = err(FunctionProps {
+            environment: BTreeMap::from([("BIG".to_string(), Value::from("x".repeat(5000)))]),
+            ..inline()
+        });
+        assert_eq!(
+            e,
+            "khs/Worker: environment must total at most 4096 bytes, got 5003"
+        );
+    }
+
+    #[test]
+    fn fails_when_a_queue_source_batch_is_out_of_range() {
+        let mut st = stack();
+        let q = Queue::new(&mut st, "Jobs", QueueProps::default()).unwrap();
+        let fifo = Queue::new(
+            &mut st,
+            "Orders",
+            QueueProps {
+                fifo: true,
+                ..QueueProps::default()
+            },
+        )
+        .unwrap();
+        let f = Function::new(&mut st, "Worker", inline()).unwrap();
+        let e = f
+            .add_queue_source(
+                &mut st,
+                &fifo,
+                QueueSourceProps {
+                    batch_size: 20,
+                    ..QueueSourceProps::default()
+                },
+            )
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "khs/Worker: queue_source.batch_size must be 1..=10 for khs/Orders, got 20"
+        );
+        let e = f
+            .add_queue_source(
+                &mut st,
+                &q,
+                QueueSourceProps {
+                    batch_size: 100,
+                    ..QueueSourceProps::default()
+                },
+            )
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("khs/Worker: queue_source.max_batching_window_seconds must be at least 1 when batch_size is above 10"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn fails_when_inline_code_is_for_a_compiled_runtime_or_too_long() {
         let e = err(FunctionProps {
             runtime: Runtime::Java21,

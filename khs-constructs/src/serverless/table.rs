@@ -1027,6 +1027,20 @@ mod tests {
     }
 
     #[test]
+    fn fails_when_there_are_more_than_twenty_indexes() {
+        let e = err(TableProps {
+            global_secondary_indexes: (0..21)
+                .map(|i| GlobalSecondaryIndex::new(format!("index{i}"), Attribute::string("a")))
+                .collect(),
+            ..TableProps::new(Attribute::string("pk"))
+        });
+        assert_eq!(
+            e,
+            "khs/Orders: global_secondary_indexes must be at most 20, got 21"
+        );
+    }
+
+    #[test]
     fn fails_when_a_stream_grant_has_no_stream() {
         let mut st = stack();
         let table =
