@@ -53,7 +53,7 @@ use crate::core::template::DeletionPolicy;
 use crate::core::value::Value;
 use crate::iam::PolicyStatement;
 use crate::kms::{EncryptionKey, EncryptionKeyProps};
-use crate::serverless::grant::{Grantee, KEY_READ, KEY_WRITE, grant, key_statement};
+use crate::serverless::grant::{Grantee, KEY_READ, grant, key_statement};
 
 /// The most global secondary indexes a table can have.
 pub const MAX_GLOBAL_SECONDARY_INDEXES: usize = 20;
@@ -74,6 +74,18 @@ pub const WRITE_DATA_ACTIONS: [&str; 5] = [
     "dynamodb:DescribeTable",
     "dynamodb:PutItem",
     "dynamodb:UpdateItem",
+];
+/// The key actions of the read grants (through DynamoDB only), as the CDK
+/// grants them.
+pub const KEY_READ_ACTIONS: [&str; 2] = ["kms:Decrypt", "kms:DescribeKey"];
+/// The key actions of the write grants (through DynamoDB only), as the
+/// CDK grants them and as DynamoDB's key policy example lists them.
+pub const KEY_WRITE_ACTIONS: [&str; 5] = [
+    "kms:Decrypt",
+    "kms:DescribeKey",
+    "kms:Encrypt",
+    "kms:GenerateDataKey*",
+    "kms:ReEncrypt*",
 ];
 /// The stream actions of [`Table::grant_stream_read`] (on the stream ARN).
 pub const STREAM_READ_ACTIONS: [&str; 3] = [
@@ -621,7 +633,7 @@ impl Table {
     }
 
     /// Lets `grantee` read items: [`READ_DATA_ACTIONS`] on the table (and
-    /// its indexes), `kms:Decrypt` on its key through DynamoDB.
+    /// its indexes), [`KEY_READ_ACTIONS`] on its key through DynamoDB.
     pub fn grant_read_data(
         &self,
         scope: &mut impl AsScope,
@@ -634,14 +646,13 @@ impl Table {
             &self.path,
             vec![
                 PolicyStatement::allow(READ_DATA_ACTIONS, self.data_arns()),
-                key_statement(&self.key, &KEY_READ, "dynamodb"),
+                key_statement(&self.key, &KEY_READ_ACTIONS, "dynamodb"),
             ],
         )
     }
 
     /// Lets `grantee` write items: [`WRITE_DATA_ACTIONS`] on the table (and
-    /// its indexes), `kms:Decrypt` and `kms:GenerateDataKey` on its key
-    /// through DynamoDB.
+    /// its indexes), [`KEY_WRITE_ACTIONS`] on its key through DynamoDB.
     pub fn grant_write_data(
         &self,
         scope: &mut impl AsScope,
@@ -654,7 +665,7 @@ impl Table {
             &self.path,
             vec![
                 PolicyStatement::allow(WRITE_DATA_ACTIONS, self.data_arns()),
-                key_statement(&self.key, &KEY_WRITE, "dynamodb"),
+                key_statement(&self.key, &KEY_WRITE_ACTIONS, "dynamodb"),
             ],
         )
     }
@@ -680,7 +691,7 @@ impl Table {
             &self.path,
             vec![
                 PolicyStatement::allow(actions, self.data_arns()),
-                key_statement(&self.key, &KEY_WRITE, "dynamodb"),
+                key_statement(&self.key, &KEY_WRITE_ACTIONS, "dynamodb"),
             ],
         )
     }
