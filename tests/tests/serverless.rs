@@ -138,10 +138,23 @@ fn new_code_changes_only_the_functions_code_key() {
         serde_json::from_str(&a[0].json).expect("JSON")
     };
     let before = synth();
+    let out = out_dir("code-change-out");
+    queue_worker::synth_into(&src, &out).expect("writes");
     let index = src.join("index.py");
     let code = std::fs::read_to_string(&index).expect("index.py");
     std::fs::write(&index, code + "\n# a new version\n").expect("write");
     let after = synth();
+    // Writing the new version into the same folder replaces the old zip.
+    queue_worker::synth_into(&src, &out).expect("writes");
+    let zips = |d: &Path| -> usize {
+        std::fs::read_dir(d)
+            .expect("out dir")
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".zip"))
+            .count()
+    };
+    assert_eq!(zips(&out), 1);
+    let _ = std::fs::remove_dir_all(&out);
     let mut diff = Vec::new();
     differences(&before, &after, "", &mut diff);
     assert_eq!(diff, ["/Resources/WorkerFunction/Properties/Code/S3Key"]);

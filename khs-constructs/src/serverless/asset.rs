@@ -216,7 +216,8 @@ fn pack_checked(asset: &FileAsset) -> Result<PackedAsset> {
 /// Writes the assets of every artifact into `dir`: `asset.<hash>.zip`
 /// (unless a file with the same bytes is there) and `<stack>.assets.json`
 /// for each stack that has assets; removes the manifests of stacks that
-/// have none. Returns the manifests written.
+/// have none and the `asset.*.zip` files no stack needs any more. Returns
+/// the manifests written.
 pub fn write_assets(artifacts: &[StackArtifact], dir: &Path) -> Result<Vec<AssetManifest>> {
     std::fs::create_dir_all(dir).map_err(|e| io_error(dir, e))?;
     let mut out = Vec::new();
@@ -259,6 +260,19 @@ pub fn write_assets(artifacts: &[StackArtifact], dir: &Path) -> Result<Vec<Asset
             + "\n";
         std::fs::write(&manifest_path, json).map_err(|e| io_error(&manifest_path, e))?;
         out.push(manifest);
+    }
+    let keep: std::collections::BTreeSet<String> = out
+        .iter()
+        .flat_map(|m| m.assets.iter().map(|a| a.file.clone()))
+        .collect();
+    for entry in std::fs::read_dir(dir)
+        .map_err(|e| io_error(dir, e))?
+        .flatten()
+    {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with("asset.") && name.ends_with(".zip") && !keep.contains(&name) {
+            std::fs::remove_file(entry.path()).map_err(|e| io_error(&entry.path(), e))?;
+        }
     }
     Ok(out)
 }
