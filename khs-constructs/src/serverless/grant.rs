@@ -1,8 +1,9 @@
 //! Grants: least-privilege access from one construct to another, as the
 //! CDK's `grant*` methods give it.
 //!
-//! A [`Grantee`] is anything with an IAM role (a [`Function`], a role made
-//! with [`crate::iam::create_role`] and wrapped in [`RoleGrantee`]). A grant
+//! A [`Grantee`] is anything with an IAM role (a [`Function`], the task
+//! role of an [`ApiService`], a role made with [`crate::iam::create_role`]
+//! and wrapped in [`RoleGrantee`]). A grant
 //! method of the resource's construct (`table.grant_read_write`,
 //! `queue.grant_consume_messages`, `bucket.grant_read`, …) adds one
 //! `AWS::IAM::Policy` attached to the grantee's role, named
@@ -39,6 +40,7 @@
 //!
 //! [`Function`]: crate::serverless::function::Function
 
+use crate::api_service::ApiService;
 use crate::cfn::attributes::*;
 use crate::cfn::iam::{Policy as CfnPolicy, Role as CfnRole};
 use crate::core::error::Result;
@@ -87,6 +89,17 @@ impl Grantee for RoleGrantee {
 
     fn grant_path(&self) -> &ConstructPath {
         &self.path
+    }
+}
+
+/// The task role of an [`ApiService`]: what its containers may do.
+impl Grantee for ApiService {
+    fn grant_role(&self) -> &Handle<CfnRole> {
+        self.task_role()
+    }
+
+    fn grant_path(&self) -> &ConstructPath {
+        self.path()
     }
 }
 
@@ -348,6 +361,34 @@ mod tests {
         assert_eq!(
             st[0]["Resource"],
             json!({"Fn::GetAtt": ["TokenKey", "Arn"]})
+        );
+    }
+
+    #[test]
+    fn an_api_service_is_granted_through_its_task_role() {
+        let (mut stack, network) = crate::test_support::stack_with_network();
+        let api = crate::api_service::ApiService::new(
+            &mut stack,
+            "Api",
+            &network,
+            crate::api_service::ApiServiceProps::new(
+                "example",
+                "api",
+                "api",
+                crate::dns::CertificateRef::from_arn(
+                    "arn:aws:acm:us-east-1:111122223333:certificate/abc",
+                    "us-east-1",
+                    vec!["api.example.com".into()],
+                ),
+            ),
+        )
+        .unwrap();
+        let bucket = Bucket::new(&mut stack, "Uploads", BucketProps::default()).unwrap();
+        bucket.grant_read(&mut stack, &api).unwrap();
+        let t = stack.synth().unwrap();
+        assert_eq!(
+            t.resources["ApiReadUploads"].properties["Roles"],
+            json!([{"Ref": "ApiTaskRole"}])
         );
     }
 
