@@ -340,6 +340,7 @@ pub struct ApiService {
     load_balancer: Handle<LoadBalancer>,
     target_group: Handle<TargetGroup>,
     log_group: Handle<LogGroup>,
+    task_role: Handle<crate::cfn::iam::Role>,
     service_connections: Connections,
     load_balancer_connections: Connections,
 }
@@ -1039,6 +1040,7 @@ impl ApiService {
             load_balancer,
             target_group,
             log_group,
+            task_role,
             service_connections: svc_conn,
             load_balancer_connections: lb_conn,
         })
@@ -1105,6 +1107,12 @@ impl ApiService {
     /// The container log group.
     pub fn log_group(&self) -> &Handle<LogGroup> {
         &self.log_group
+    }
+
+    /// The task role: the application's identity, which grants
+    /// (`bucket.grant_read(&mut stack, &service)`) extend.
+    pub fn task_role(&self) -> &Handle<crate::cfn::iam::Role> {
+        &self.task_role
     }
 }
 

@@ -31,11 +31,13 @@ pub mod dns;
 pub mod edge;
 pub mod iam;
 pub mod kms;
+pub mod messaging;
 pub mod monitoring;
 pub mod network;
 pub mod schedule;
 pub mod secrets;
 pub mod security_baseline;
+pub mod serverless;
 pub mod storage;
 pub mod waf;
 
@@ -100,4 +102,15 @@ pub mod prelude {
         MonitoringProps, Tracing, TracingProps,
     };
     pub use crate::security_baseline::{SecurityBaseline, SecurityBaselineProps};
+    // Serverless and messaging (serverless, messaging).
+    pub use crate::messaging::queue::{DeadLetter, Queue, QueueEncryption, QueueProps};
+    pub use crate::messaging::topic::{Topic, TopicProps};
+    pub use crate::serverless::function::{
+        Architecture, Code, Function, FunctionProps, QueueSourceProps, Runtime, StreamSourceProps,
+        VpcPlacement,
+    };
+    pub use crate::serverless::grant::{Grantee, RoleGrantee};
+    pub use crate::serverless::table::{
+        Attribute, Billing, Capacity, GlobalSecondaryIndex, StreamView, Table, TableProps,
+    };
 }

@@ -31,6 +31,8 @@ pub struct StackArtifact {
     pub termination_protection: bool,
     /// Stacks that must be deployed first.
     pub depends_on: Vec<String>,
+    /// The file assets the template needs published first, by hash.
+    pub assets: Vec<super::asset::FileAsset>,
 }
 
 impl StackArtifact {
@@ -131,6 +133,7 @@ impl App {
                 tags: stack.props().tags.clone(),
                 termination_protection: stack.props().termination_protection,
                 depends_on: stack.dependencies().iter().cloned().collect(),
+                assets: stack.assets().values().cloned().collect(),
             });
         }
         Ok(out)

@@ -7,6 +7,7 @@
 //! normally reach it as `khs_constructs::core`.
 
 pub mod app;
+pub mod asset;
 pub mod error;
 pub mod intrinsic;
 pub mod logical_id;

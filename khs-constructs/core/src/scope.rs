@@ -191,6 +191,12 @@ impl Scope<'_> {
         self.stack.add_output(&path, output)
     }
 
+    /// Records a file asset that the stack's template expects published
+    /// (see [`crate::asset`]).
+    pub fn add_file_asset(&mut self, asset: super::asset::FileAsset) {
+        self.stack.add_asset(asset);
+    }
+
     /// Adds a transform (macro) to the stack's template, once
     /// (`AWS::SecretsManager-2020-07-23`). Deploying a template with a
     /// transform needs the `CAPABILITY_AUTO_EXPAND` capability.

@@ -136,6 +136,7 @@ pub struct Stack {
     ids: BTreeMap<String, ConstructPath>,
     resources: BTreeMap<String, ResourceInfo>,
     dependencies: BTreeSet<String>,
+    assets: BTreeMap<String, super::asset::FileAsset>,
 }
 
 /// CloudFormation's stack name limit.
@@ -179,7 +180,19 @@ impl Stack {
             ids: BTreeMap::new(),
             resources: BTreeMap::new(),
             dependencies: BTreeSet::new(),
+            assets: BTreeMap::new(),
         })
+    }
+
+    /// The file assets the stack's template needs published, by hash.
+    pub fn assets(&self) -> &BTreeMap<String, super::asset::FileAsset> {
+        &self.assets
+    }
+
+    /// Records a file asset (once per hash: two functions sharing one
+    /// code directory publish it once).
+    pub(crate) fn add_asset(&mut self, asset: super::asset::FileAsset) {
+        self.assets.entry(asset.hash.clone()).or_insert(asset);
     }
 
     /// The stack name.
