@@ -1,0 +1,273 @@
+//! Declared renames (moves) of resources, like Terraform's `moved` blocks.
+//!
+//! A resource declares its previous logical id in its template metadata,
+//! `"Metadata": {"khs:moved-from": "OldLogicalId"}` (written by
+//! `Stack::declare_moved`). When the deployed template still has the old id
+//! and not the new one, the deployment first runs a CloudFormation stack
+//! refactor that renames the resource in place (it keeps its physical
+//! identity and its data), then the change set. Pure functions; the engine
+//! calls the port.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::Value;
+
+use super::diff::{TemplateDiff, diff_templates};
+use super::port::{RefactorRequest, ResourceMove};
+
+/// The resource metadata key naming a resource's previous logical id.
+pub const MOVED_FROM_KEY: &str = "khs:moved-from";
+
+/// One declared move within a stack.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Move {
+    /// The logical id in the deployed template.
+    pub from: String,
+    /// The logical id in the new template.
+    pub to: String,
+}
+
+/// The moves declared in `new` that still apply to the deployed `old`
+/// template: the old id is deployed, the new id is not.
+pub fn declared(old: &Value, new: &Value) -> Vec<Move> {
+    let old_res = old.get("Resources").and_then(Value::as_object);
+    let new_res = new.get("Resources").and_then(Value::as_object);
+    let (Some(old_res), Some(new_res)) = (old_res, new_res) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (to, entry) in new_res {
+        let Some(from) = entry
+            .get("Metadata")
+            .and_then(|m| m.get(MOVED_FROM_KEY))
+            .and_then(Value::as_str)
+        else {
+            continue;
+        };
+        let same_type = old_res.get(from).and_then(|e| e.get("Type")) == entry.get("Type");
+        if old_res.contains_key(from)
+            && !old_res.contains_key(to)
+            && !new_res.contains_key(from)
+            && same_type
+        {
+            out.push(Move {
+                from: from.to_string(),
+                to: to.clone(),
+            });
+        }
+    }
+    out
+}
+
+/// `template` with each move's resource renamed, and every reference to it
+/// (`Ref`, `Fn::GetAtt`, `Fn::Sub`, `DependsOn`) rewritten: the template a
+/// stack refactor deploys (nothing changes but the ids).
+pub fn apply(template: &Value, moves: &[Move]) -> Value {
+    let map: BTreeMap<&str, &str> = moves
+        .iter()
+        .map(|m| (m.from.as_str(), m.to.as_str()))
+        .collect();
+    let mut t = template.clone();
+    if let Some(res) = t.get_mut("Resources").and_then(Value::as_object_mut) {
+        let old: Vec<(String, Value)> = std::mem::take(res).into_iter().collect();
+        for (id, entry) in old {
+            let id = map.get(id.as_str()).map(|s| s.to_string()).unwrap_or(id);
+            res.insert(id, entry);
+        }
+    }
+    rewrite(&mut t, &map);
+    t
+}
+
+fn rewrite(v: &mut Value, map: &BTreeMap<&str, &str>) {
+    match v {
+        Value::Object(o) => {
+            if o.len() == 1 {
+                if let Some(Value::String(target)) = o.get_mut("Ref") {
+                    if let Some(new) = map.get(target.as_str()) {
+                        *target = new.to_string();
+                    }
+                    return;
+                }
+                if let Some(Value::Array(args)) = o.get_mut("Fn::GetAtt") {
+                    if let Some(Value::String(target)) = args.first_mut() {
+                        if let Some(new) = map.get(target.as_str()) {
+                            *target = new.to_string();
+                        }
+                    }
+                }
+                if let Some(Value::String(s)) = o.get_mut("Fn::GetAtt") {
+                    if let Some((target, attr)) = s.split_once('.') {
+                        if let Some(new) = map.get(target) {
+                            *s = format!("{new}.{attr}");
+                        }
+                    }
+                }
+                let sub = o.get_mut("Fn::Sub");
+                let text = match sub {
+                    Some(Value::String(s)) => Some(s),
+                    Some(Value::Array(a)) => match a.first_mut() {
+                        Some(Value::String(s)) => Some(s),
+                        _ => None,
+                    },
+                    _ => None,
+                };
+                if let Some(s) = text {
+                    for (old, new) in map {
+                        *s = s
+                            .replace(&format!("${{{old}}}"), &format!("${{{new}}}"))
+                            .replace(&format!("${{{old}."), &format!("${{{new}."));
+                    }
+                }
+            }
+            if let Some(d) = o.get_mut("DependsOn") {
+                match d {
+                    Value::String(s) => {
+                        if let Some(new) = map.get(s.as_str()) {
+                            *s = new.to_string();
+                        }
+                    }
+                    Value::Array(a) => {
+                        for x in a {
+                            if let Value::String(s) = x {
+                                if let Some(new) = map.get(s.as_str()) {
+                                    *s = new.to_string();
+                                }
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            for (_, x) in o.iter_mut() {
+                rewrite(x, map);
+            }
+        }
+        Value::Array(a) => {
+            for x in a {
+                rewrite(x, map);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The diff of `new` against the deployed `old` with the declared moves
+/// applied first: a moved resource shows as renamed (in
+/// [`TemplateDiff::moved`]), not as removed and added.
+pub fn diff_with_moves(
+    old: Option<&Value>,
+    new: &Value,
+    changed_parameters: &BTreeSet<String>,
+) -> TemplateDiff {
+    let Some(old) = old else {
+        return diff_templates(None, new, changed_parameters);
+    };
+    let moves = declared(old, new);
+    if moves.is_empty() {
+        return diff_templates(Some(old), new, changed_parameters);
+    }
+    let moved = apply(old, &moves);
+    let mut d = diff_templates(Some(&moved), new, changed_parameters);
+    d.moved = moves
+        .into_iter()
+        .map(|m| super::diff::Moved {
+            from: m.from,
+            to: m.to,
+        })
+        .collect();
+    d
+}
+
+/// The stack refactor renaming `moves` in the deployed `old` template of
+/// `stack`.
+pub fn request(stack: &str, old: &Value, moves: &[Move]) -> Result<RefactorRequest, String> {
+    let body = serde_json::to_string(&apply(old, moves))
+        .map_err(|e| format!("{stack}: cannot write the refactor template: {e}"))?;
+    Ok(RefactorRequest {
+        templates: [(stack.to_string(), body)].into(),
+        moves: moves
+            .iter()
+            .map(|m| ResourceMove {
+                from_stack: stack.to_string(),
+                from_id: m.from.clone(),
+                to_stack: stack.to_string(),
+                to_id: m.to.clone(),
+            })
+            .collect(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn old() -> Value {
+        json!({"Resources": {
+            "DatabaseInstance": {"Type": "AWS::RDS::DBInstance", "Properties": {"Engine": "postgres"}},
+            "Alarm": {"Type": "AWS::CloudWatch::Alarm", "DependsOn": "DatabaseInstance",
+                "Properties": {"Dimensions": [{"Value": {"Ref": "DatabaseInstance"}}],
+                    "AlarmDescription": {"Fn::Sub": "db ${DatabaseInstance} at ${DatabaseInstance.Endpoint.Address}"}}}},
+            "Outputs": {"Endpoint": {"Value": {"Fn::GetAtt": ["DatabaseInstance", "Endpoint.Address"]}}}})
+    }
+
+    fn new() -> Value {
+        json!({"Resources": {
+            "MainDatabaseInstance": {"Type": "AWS::RDS::DBInstance",
+                "Metadata": {"khs:moved-from": "DatabaseInstance"}, "Properties": {"Engine": "postgres"}},
+            "Alarm": {"Type": "AWS::CloudWatch::Alarm", "DependsOn": "MainDatabaseInstance",
+                "Properties": {"Dimensions": [{"Value": {"Ref": "MainDatabaseInstance"}}],
+                    "AlarmDescription": {"Fn::Sub": "db ${MainDatabaseInstance} at ${MainDatabaseInstance.Endpoint.Address}"}}}},
+            "Outputs": {"Endpoint": {"Value": {"Fn::GetAtt": ["MainDatabaseInstance", "Endpoint.Address"]}}}})
+    }
+
+    #[test]
+    fn a_declared_move_renames_the_resource_and_every_reference() {
+        let m = declared(&old(), &new());
+        assert_eq!(
+            m,
+            [Move {
+                from: "DatabaseInstance".into(),
+                to: "MainDatabaseInstance".into()
+            }]
+        );
+        let moved = apply(&old(), &m);
+        let mut expected = new();
+        // The refactor template is the deployed one renamed: no metadata added.
+        expected["Resources"]["MainDatabaseInstance"]
+            .as_object_mut()
+            .map(|o| o.remove("Metadata"));
+        assert_eq!(moved, expected);
+        let d = diff_with_moves(Some(&old()), &new(), &BTreeSet::new());
+        assert_eq!(d.moved.len(), 1);
+        // Only the metadata differs: no resource is added or removed.
+        assert_eq!(d.counts().0, 0);
+        assert_eq!(d.counts().2, 0);
+    }
+
+    #[test]
+    fn a_move_already_done_or_of_another_type_is_not_declared_again() {
+        let mut done = old();
+        done["Resources"].as_object_mut().map(|r| {
+            r.insert(
+                "MainDatabaseInstance".into(),
+                json!({"Type": "AWS::RDS::DBInstance"}),
+            )
+        });
+        assert!(declared(&done, &new()).is_empty());
+        let mut other = new();
+        other["Resources"]["MainDatabaseInstance"]["Type"] = json!("AWS::S3::Bucket");
+        assert!(declared(&old(), &other).is_empty());
+    }
+
+    #[test]
+    fn the_request_names_both_ids_and_sends_the_renamed_template() {
+        let m = declared(&old(), &new());
+        let r = request("app", &old(), &m).unwrap();
+        assert_eq!(r.moves[0].from_id, "DatabaseInstance");
+        assert_eq!(r.moves[0].to_id, "MainDatabaseInstance");
+        assert!(r.templates["app"].contains("\"MainDatabaseInstance\""));
+        assert!(!r.templates["app"].contains("\"DatabaseInstance\""));
+    }
+}
