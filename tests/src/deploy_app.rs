@@ -31,6 +31,9 @@ pub const SOURCE_STACK: &str = "khs-deploy-source";
 pub const CONSUMER_STACK: &str = "khs-deploy-consumer";
 /// The output of `SOURCE_STACK` and parameter of `CONSUMER_STACK`.
 pub const TOPIC_PARAMETER: &str = "AlertsTopicArn";
+/// A stack of one log group, renamed in code by the `Renamed*` variants
+/// (the only stack of the app in those variants).
+pub const RENAME_STACK: &str = "khs-deploy-rename";
 /// The VPC CIDR, checked through EC2 DescribeVpcs; the `Network` construct
 /// cuts public `10.42.1-2.0/24` and private `10.42.11-12.0/24` from it.
 pub const VPC_CIDR: &str = "10.42.0.0/16";
@@ -48,15 +51,27 @@ pub enum Variant {
     /// `Update`, and the database's `DBName` changes: a create-only property,
     /// so CloudFormation would replace the instance (moto will not say so).
     ReplaceDatabase,
+    /// Only [`RENAME_STACK`], its log group at `Jobs`.
+    RenameBase,
+    /// Only [`RENAME_STACK`], the log group moved to `Work/Jobs` with the
+    /// move declared (`Stack::declare_moved`).
+    Renamed,
+    /// Only [`RENAME_STACK`], the log group moved to `Work/Jobs` without a
+    /// declaration.
+    RenamedUndeclared,
 }
 
 impl Variant {
-    /// Parses `base`, `update`, `replace-db`.
+    /// Parses `base`, `update`, `replace-db`, `rename-base`, `renamed`,
+    /// `renamed-undeclared`.
     pub fn parse(s: &str) -> Option<Self> {
         match s {
             "base" => Some(Variant::Base),
             "update" => Some(Variant::Update),
             "replace-db" => Some(Variant::ReplaceDatabase),
+            "rename-base" => Some(Variant::RenameBase),
+            "renamed" => Some(Variant::Renamed),
+            "renamed-undeclared" => Some(Variant::RenamedUndeclared),
             _ => None,
         }
     }
@@ -79,6 +94,13 @@ fn raw(type_name: &str, props: serde_json::Value) -> RawResource {
 /// checks) and `ImageTag` (declared by `ApiService`).
 pub fn app(variant: Variant) -> Result<App> {
     let mut app = App::new();
+    if matches!(
+        variant,
+        Variant::RenameBase | Variant::Renamed | Variant::RenamedUndeclared
+    ) {
+        app.add_stack(rename_stack(variant)?)?;
+        return Ok(app);
+    }
     app.add_stack(main_stack(variant)?)?;
     app.add_stack(big_stack()?)?;
     app.add_stack(prod_stack()?)?;
@@ -240,5 +262,32 @@ fn consumer_stack() -> Result<Stack> {
         "UpstreamTopic",
         Output::new("The topic it forwards to", arn),
     )?;
+    Ok(stack)
+}
+
+/// A log group (stateful) and an output referring to it; the `Renamed*`
+/// variants move it from `Jobs` to `Work/Jobs`.
+pub fn rename_stack(variant: Variant) -> Result<Stack> {
+    let mut stack = Stack::new(
+        RENAME_STACK,
+        StackProps::new(Environment::region("us-east-1")),
+    )?;
+    let logs = raw(
+        "AWS::Logs::LogGroup",
+        json!({"RetentionInDays": 30, "LogGroupName": "khs-deploy-rename-jobs"}),
+    );
+    let mut root = stack.as_scope();
+    let group = if variant == Variant::RenameBase {
+        root.add("Jobs", logs)?
+    } else {
+        root.child("Work")?.add("Jobs", logs)?
+    };
+    root.add_output(
+        "JobsLogGroup",
+        Output::new("The jobs' log group", group.ref_()),
+    )?;
+    if variant == Variant::Renamed {
+        stack.declare_moved("Work/Jobs", "Jobs")?;
+    }
     Ok(stack)
 }

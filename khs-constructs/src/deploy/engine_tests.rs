@@ -726,7 +726,7 @@ fn forecast_in_diff_names_the_stack_state_and_its_fix() {
     };
     let r = block_on(e.diff(&mut out, STACK, &ParamInput::default(), &opts));
     assert!(r.is_ok(), "{r:?}");
-    assert!(out.text().contains("forecast: app: app: the stack is UPDATE_ROLLBACK_FAILED and cannot be updated; run `aws cloudformation continue-update-rollback --stack-name app`"), "{}", out.text());
+    assert!(out.text().contains("forecast: app: the stack is UPDATE_ROLLBACK_FAILED and cannot be updated; run `aws cloudformation continue-update-rollback --stack-name app`"), "{}", out.text());
 }
 
 fn moved_template() -> Value {
@@ -813,4 +813,28 @@ fn a_refactor_that_fails_stops_before_the_change_set() {
     );
     assert!(cloud.calls_of("CreateChangeSet").is_empty());
     let _ = BTreeSet::<String>::new();
+}
+
+#[test]
+fn forecast_says_an_undeclared_rename_of_a_named_resource_would_fail() {
+    let mut old = base();
+    old["Resources"]["AssetsBucket"] = named_bucket("app-assetsbucket");
+    let mut new = base();
+    let mut b = named_bucket("app-assetsbucket");
+    b["Metadata"] = json!({"khs:path": "app/Site/Bucket"});
+    new["Resources"]["SiteBucket"] = b;
+    let opts = DeployOptions {
+        allow_replace: ["AssetsBucket".to_string()].into(),
+        ..skip_checks()
+    };
+    // The fake names physical resources <stack>-<logical id>.
+    let r = deploy(deployed(old), new, opts);
+    r.refused();
+    assert!(r.text().contains("forecast: app: SiteBucket (app/Site/Bucket): the bucket name \"app-assetsbucket\" belongs to AssetsBucket of this stack, which this change removes"), "{}", r.text());
+    assert!(
+        r.text()
+            .contains("stack.declare_moved(\"app/Site/Bucket\", \"AssetsBucket\")"),
+        "{}",
+        r.text()
+    );
 }

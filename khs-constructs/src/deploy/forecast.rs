@@ -57,6 +57,9 @@ impl ForecastFinding {
         } else {
             "forecast note"
         };
+        if self.logical_id == stack {
+            return format!("{kind}: {stack}: {}", self.message);
+        }
         format!(
             "{kind}: {stack}: {}{path}: {}",
             self.logical_id, self.message
@@ -175,10 +178,30 @@ pub async fn run<C: CloudFormation>(
         if old.is_some() && owned.is_none() {
             owned = Some(client.stack_resources(name).await.unwrap_or_default());
         }
-        if owned
+        let holder = owned
             .as_ref()
-            .is_some_and(|o| o.values().any(|p| p == value))
-        {
+            .and_then(|o| o.iter().find(|(_, p)| *p == value))
+            .map(|(id, _)| id.clone());
+        if let Some(holder) = holder {
+            let removed = diff
+                .resource(&holder)
+                .is_some_and(|h| h.action == Action::Remove);
+            if removed {
+                out.push(ForecastFinding {
+                    logical_id: d.logical_id.clone(),
+                    construct_path: d.construct_path.clone(),
+                    message: format!(
+                        "the {kind} name {value:?} belongs to {holder} of this stack, which this \
+                         change removes: CloudFormation creates {} before deleting {holder}, so \
+                         the creation fails (\"already exists\"); if this is a rename, declare \
+                         it (`stack.declare_moved(\"{}\", \"{holder}\")?;`), else choose another \
+                         {prop}",
+                        d.logical_id,
+                        d.construct_path.as_deref().unwrap_or(&d.logical_id)
+                    ),
+                    blocking: true,
+                });
+            }
             continue;
         }
         match client

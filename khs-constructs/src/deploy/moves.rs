@@ -16,7 +16,7 @@ use super::diff::{TemplateDiff, diff_templates};
 use super::port::{RefactorRequest, ResourceMove};
 
 /// The resource metadata key naming a resource's previous logical id.
-pub const MOVED_FROM_KEY: &str = "khs:moved-from";
+pub const MOVED_FROM_KEY: &str = crate::core::stack::MOVED_FROM_METADATA_KEY;
 
 /// One declared move within a stack.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -269,5 +269,48 @@ mod tests {
         assert_eq!(r.moves[0].to_id, "MainDatabaseInstance");
         assert!(r.templates["app"].contains("\"MainDatabaseInstance\""));
         assert!(!r.templates["app"].contains("\"DatabaseInstance\""));
+    }
+
+    #[test]
+    fn stack_declare_moved_writes_the_metadata_the_deploy_reads() {
+        use crate::cfn::RawResource;
+        use crate::core::scope::AsScope;
+        use crate::core::stack::{Environment, Stack, StackProps};
+        let mut stack =
+            Stack::new("app", StackProps::new(Environment::region("us-west-2"))).unwrap();
+        {
+            let mut root = stack.as_scope();
+            let mut db = root.child("MainDatabase").unwrap();
+            db.add(
+                "Instance",
+                RawResource::new("AWS::SQS::Queue", json!({"SqsManagedSseEnabled": true})),
+            )
+            .unwrap();
+        }
+        stack
+            .declare_moved("MainDatabase/Instance", "DatabaseInstance")
+            .unwrap();
+        let t = serde_json::to_value(stack.synth().unwrap()).unwrap();
+        let entry = &t["Resources"]["MainDatabaseInstance"];
+        assert_eq!(entry["Metadata"]["khs:moved-from"], "DatabaseInstance");
+        assert_eq!(entry["Metadata"]["khs:path"], "app/MainDatabase/Instance");
+        let old = json!({"Resources": {"DatabaseInstance": {"Type": "AWS::SQS::Queue"}}});
+        assert_eq!(declared(&old, &t).len(), 1);
+        // Errors name the stack or path, what was received and what is allowed.
+        let e = stack
+            .declare_moved("Nope/Instance", "X")
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("app"), "{e}");
+        assert!(e.contains("no resource at \"Nope/Instance\""), "{e}");
+        let e = stack
+            .declare_moved("app/MainDatabase/Instance", "Old-Id")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("app/app/MainDatabase/Instance") || e.starts_with("app/"),
+            "{e}"
+        );
+        assert!(e.contains("got \"Old-Id\""), "{e}");
     }
 }
