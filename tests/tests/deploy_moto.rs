@@ -611,3 +611,39 @@ fn on_a_terminal_it_asks_and_shows_progress() {
         "khs-crm-prod: dry run: the change set was created and checked",
     );
 }
+
+#[test]
+fn forecast_refuses_a_bucket_name_taken_outside_the_stack() {
+    let m = moto();
+    // Someone else's bucket with the name the stack asks for.
+    m.s3("PUT", &format!("/{BUCKET}"))
+        .expect("create the bucket");
+    let r = deploy_base(&m);
+    assert_eq!(r.code, 3, "{}", r.out);
+    expect_out(
+        &r,
+        &format!("a bucket named \"{BUCKET}\" already exists outside this stack"),
+    );
+    expect_out(&r, "refused by the forecast: 1 check(s)");
+    // Read-only: nothing was created, not even a change set's stack.
+    let r = khs(&m, "base", &["status"]);
+    expect_status(&r, STACK, "not deployed");
+}
+
+#[test]
+fn forecast_refuses_a_listener_whose_certificate_is_pending_validation() {
+    // moto's ACM keeps requested certificates PENDING_VALIDATION this long.
+    let m = MotoServer::start_with(&[("MOTO_ACM_VALIDATION_WAIT", "3600")])
+        .map_err(|e| format!("the deploy tests need moto_server: {e}"))
+        .expect("moto_server");
+    let r = deploy_base(&m);
+    assert_eq!(r.code, 3, "{}", r.out);
+    expect_out(
+        &r,
+        "ApiHttpsListener (khs-deploy-test/Api/HttpsListener): the AWS::ElasticLoadBalancingV2::Listener needs certificate arn:aws:acm:us-east-1:",
+    );
+    expect_out(&r, "which is PENDING_VALIDATION, not ISSUED");
+    // --skip-forecast lets it try (moto's load balancer accepts it).
+    let r = deploy_base_with(&m, &["--skip-forecast", "--dry-run"]);
+    assert_eq!(r.code, 0, "{}", r.out);
+}

@@ -162,7 +162,8 @@ pub async fn run<C: CloudFormation>(
     let new = &spec.template;
     // The physical ids the stack owns (a name it owns is not a conflict).
     let mut owned: Option<BTreeMap<String, String>> = None;
-    let mut unknown: Vec<String> = Vec::new();
+    // (why, what) of the checks that could not be made.
+    let mut unknown: Vec<(String, String)> = Vec::new();
     for d in diff.resources.iter().filter(|d| d.action == Action::Add) {
         let Some((_, prop, kind)) = NAMED_TYPES.iter().find(|(t, _, _)| *t == d.type_name) else {
             continue;
@@ -219,7 +220,7 @@ pub async fn run<C: CloudFormation>(
                 blocking: true,
             }),
             Existence::Missing => {}
-            Existence::Unknown(why) => unknown.push(format!("{} {value:?} ({why})", d.logical_id)),
+            Existence::Unknown(why) => unknown.push((why, format!("{} {value:?}", d.logical_id))),
         }
     }
     // Buckets the change deletes: removed without Retain, or replaced
@@ -266,7 +267,9 @@ pub async fn run<C: CloudFormation>(
                 blocking: true,
             }),
             Existence::Missing => {}
-            Existence::Unknown(why) => unknown.push(format!("{} objects ({why})", d.logical_id)),
+            Existence::Unknown(why) => {
+                unknown.push((why, format!("whether {} holds objects", d.logical_id)))
+            }
         }
     }
     // Certificates a listener or distribution needs.
@@ -303,11 +306,15 @@ pub async fn run<C: CloudFormation>(
             });
         }
     }
-    if !unknown.is_empty() {
+    let mut by_reason: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (why, what) in unknown {
+        by_reason.entry(why).or_default().push(what);
+    }
+    for (why, what) in by_reason {
         out.push(ForecastFinding {
             logical_id: name.clone(),
             construct_path: None,
-            message: format!("not checked here: {}", unknown.join("; ")),
+            message: format!("not checked ({why}): {}", what.join(", ")),
             blocking: false,
         });
     }
