@@ -398,7 +398,9 @@ fn help_explains_the_commands_and_the_guard() {
         "destroy",
         "status",
         "watch",
+        "drift",
         "THE DATA-LOSS GUARD",
+        "declare_moved",
         "--endpoint-url",
     ] {
         assert!(text.contains(word), "{word} missing from:\n{text}");
@@ -415,6 +417,9 @@ fn help_explains_the_commands_and_the_guard() {
         "--parameters",
         "--parameter",
         "--template-bucket",
+        "--skip-drift",
+        "--refuse-drift",
+        "--skip-forecast",
     ] {
         assert!(text.contains(word), "{word} missing from:\n{text}");
     }

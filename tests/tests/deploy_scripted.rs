@@ -368,12 +368,30 @@ fn diff_shows_a_declared_rename_without_a_refusal() {
 #[test]
 fn an_undeclared_rename_is_refused_naming_the_declaration() {
     let fake = rename_endpoint(Vec::new());
+    // The log group has a fixed name: the forecast already knows that
+    // creating the "new" one fails while the old one holds the name.
     let (code, out) = khs(
         &fake,
         "renamed-undeclared",
         &["deploy", RENAME_STACK, "--skip-drift"],
     );
     assert_eq!(code, 3, "{out}");
+    assert!(out.contains("refused by the forecast"), "{out}");
+    assert!(
+        out.contains(&format!(
+            "`stack.declare_moved(\"{RENAME_STACK}/Work/Jobs\", \"Jobs\")?;`"
+        )),
+        "{out}"
+    );
+    assert!(!fake.actions().iter().any(|a| a == "CreateChangeSet"));
+    // Past the forecast, the data-loss guard refuses the removal.
+    let (code, out) = khs(
+        &fake,
+        "renamed-undeclared",
+        &["deploy", RENAME_STACK, "--skip-drift", "--skip-forecast"],
+    );
+    assert_eq!(code, 3, "{out}");
+    assert!(out.contains("looks like a renamed construct"), "{out}");
     assert!(
         out.contains(&format!(
             "`stack.declare_moved(\"{RENAME_STACK}/Work/Jobs\", \"Jobs\")?;`"

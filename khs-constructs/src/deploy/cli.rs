@@ -1,4 +1,4 @@
-//! The command line: `diff`, `deploy`, `destroy`, `status`, `watch` for the
+//! The command line: `diff`, `deploy`, `drift`, `destroy`, `status`, `watch` for the
 //! stacks of an [`App`].
 //!
 //! An app's binary is one call:
@@ -16,9 +16,13 @@
 //! }
 //! ```
 //!
+//! Arguments are parsed here and the output rendered; the sequencing lives
+//! in [`super::engine`] over the [`super::port::CloudFormation`] port.
+//!
 //! Exit codes: 0 success (including "no changes"), 1 an error or a failed
-//! deployment, 2 a usage error, 3 refused by the data-loss guard or for want
-//! of `--approve`, 130 stopped following with Ctrl-C (the deployment goes on).
+//! deployment, 2 a usage error, 3 refused by the data-loss guard, the
+//! forecast, `--refuse-drift` or for want of `--approve`, 4 drift found by
+//! `drift`, 130 stopped with Ctrl-C (a running deployment goes on).
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
@@ -48,18 +52,36 @@ const GUARD_HELP: &str = "\
 THE DATA-LOSS GUARD
   Before a change set is executed, every row is checked: a stateful resource
   (database, cache, bucket, secret, key, log group, backup vault, ...) that
-  would be replaced (Replacement True or Conditional) or removed makes the
-  deployment stop with exit code 3, naming the resource, its construct path and
-  the property that causes it. Replacements are predicted offline from the
-  create-only properties of the resource schemas (and follow references: a
+  would be replaced (Replacement True or Conditional) or removed, and a subnet,
+  security group or subnet group that one sits in and that would be replaced,
+  make the deployment stop with exit code 3, naming the resource, its construct
+  path and the property that causes it. Replacements are predicted offline from
+  the create-only properties of the resource schemas (and follow references: a
   replaced subnet group drags its database along), then confirmed by the change
-  set where CloudFormation reports them. A construct renamed in code shows up
-  as one resource removed and one added; the guard says so and how to keep the
-  old logical id (ResourceOptions::logical_id).
-  To accept a loss, name the resource: --allow-replace <LogicalId>.
+  set where CloudFormation reports them.
+  To accept a loss, name the resource: --allow-replace <LogicalId> (an id that
+  matches no resource is an error).
   Security-broadening changes (ingress from 0.0.0.0/0 or ::/0, new IAM or
   resource-policy statements) are listed; on production stacks (termination
   protection on) they need --approve or an interactive yes.
+
+RENAMES AND MOVES
+  A construct renamed in code changes its logical ids: CloudFormation would
+  delete the old resource and create a new, empty one. Declare the move after
+  creating the construct, `stack.declare_moved(\"NewPath/Resource\",
+  \"OldLogicalId\")?`: the deployment first renames the resource with a
+  CloudFormation stack refactor (it keeps its physical id and data), then runs
+  the change set. Without a declaration the guard refuses and names the one to
+  add.
+
+DRIFT AND FORECAST
+  `diff` and `deploy` first run drift detection (skip with --skip-drift) and
+  say, per drifted resource, what the deployment would revert; `deploy
+  --refuse-drift` stops on any drift; `drift STACK` lists it (exit code 4 when
+  there is drift). Before the change set, the forecast makes read-only checks
+  for failures knowable up front: a named bucket, log group, repository, secret
+  or role that already exists, a non-empty bucket to delete, a stack state that
+  cannot be updated, a certificate not yet issued (skip with --skip-forecast).
 
 CREDENTIALS
   The AWS SDK's default chain: AWS_PROFILE/--profile (SSO profiles after
@@ -69,8 +91,9 @@ CREDENTIALS
 
 EXIT CODES
   0 success or no changes, 1 error or failed deployment, 2 usage error,
-  3 refused by the guard or waiting for --approve, 130 stopped with Ctrl-C
-  (the deployment continues; follow it again with `watch <stack>`).";
+  3 refused by the guard, the forecast or drift, or waiting for --approve,
+  4 drift found by `drift`, 130 stopped with Ctrl-C (the deployment
+  continues; follow it again with `watch <stack>`).";
 
 /// Deploys the app's stacks with CloudFormation change sets, refusing to
 /// lose data.
