@@ -10,7 +10,7 @@
 //! - with a deployed template ([`Extras::template`]): `GetTemplate`,
 //!   `DescribeStackResources`, change sets (`CreateChangeSet`,
 //!   `DescribeChangeSet` with one row per resource that differs, ignoring
-//!   `Metadata` as CloudFormation does, `DeleteChangeSet`), and stack
+//!   `Metadata`-only changes as moto does, `DeleteChangeSet`), and stack
 //!   refactors (`CreateStackRefactor` accepted only when the template sent
 //!   differs from the deployed one by resource ids alone,
 //!   `DescribeStackRefactor`, `ExecuteStackRefactor` renaming the

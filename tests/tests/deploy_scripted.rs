@@ -477,3 +477,27 @@ fn missing_credentials_with_the_metadata_service_unreachable_are_one_sentence() 
     );
     assert_eq!(err.lines().count(), 1, "{err}");
 }
+
+#[test]
+fn allow_replace_with_an_id_that_matches_nothing_is_an_error() {
+    let fake = rename_endpoint(Vec::new());
+    let (code, out) = khs(
+        &fake,
+        "renamed-undeclared",
+        &[
+            "deploy",
+            RENAME_STACK,
+            "--allow-replace",
+            "Jbos",
+            "--skip-drift",
+        ],
+    );
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains(&format!(
+            "error: --allow-replace Jbos matches no resource of {RENAME_STACK} (local or deployed template); did you mean Jobs? Nothing was deployed."
+        )),
+        "{out}"
+    );
+    assert!(!fake.actions().iter().any(|a| a == "CreateChangeSet"));
+}

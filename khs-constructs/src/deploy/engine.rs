@@ -634,7 +634,7 @@ impl<K: Connector> Engine<K> {
             .filter(|(d, _)| *d <= 3)
             .min()
             .map(|(_, k)| format!("; did you mean {k}?"))
-            .unwrap_or_default();
+            .unwrap_or_else(|| ".".to_string());
         let list: Vec<&str> = unknown.iter().map(|s| s.as_str()).collect();
         Err(Failure::Message(format!(
             "--allow-replace {} matches no resource of {} (local or deployed template){closest} \

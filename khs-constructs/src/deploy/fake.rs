@@ -247,8 +247,8 @@ fn without_metadata(entry: &Value) -> Value {
 }
 
 /// Rows as CloudFormation lists them without details: Add, Remove, and
-/// Modify for entries whose properties or attributes differ (metadata
-/// alone changes nothing, as in CloudFormation).
+/// Modify for entries whose properties or attributes differ (a change of
+/// metadata alone gives no row, as with moto).
 fn rows(old: Option<&Value>, new: &Value) -> Vec<ResourceChange> {
     let empty = serde_json::Map::new();
     let o = old
