@@ -391,6 +391,8 @@ impl Stack {
     /// so it keeps its physical identity and its data instead of being
     /// replaced. Call it after creating the construct:
     /// `stack.declare_moved("MainDatabase/Instance", "DatabaseInstance")?`.
+    /// A resource moved from another stack of the app (same account and
+    /// region) names it: `"khs-crm-data/DatabaseInstance"`.
     /// Keep the declaration until every environment has been deployed.
     pub fn declare_moved(&mut self, resource: &str, old_logical_id: &str) -> Result<()> {
         let name = self.name.clone();
@@ -417,19 +419,37 @@ impl Stack {
                 ),
             ));
         };
-        let valid = !old_logical_id.is_empty()
-            && old_logical_id.len() <= 255
-            && old_logical_id.chars().all(|c| c.is_ascii_alphanumeric());
-        if !valid || old_logical_id == id || self.template.resources.contains_key(old_logical_id) {
+        // `other-stack/OldId` names a resource of another stack of the app.
+        let (old_stack, old_id) = match old_logical_id.split_once('/') {
+            Some((s, i)) if s != name => (Some(s), i),
+            Some((_, i)) => (None, i),
+            None => (None, old_logical_id),
+        };
+        let id_ok = !old_id.is_empty()
+            && old_id.len() <= 255
+            && old_id.chars().all(|c| c.is_ascii_alphanumeric());
+        let stack_ok = old_stack.is_none_or(|s| {
+            !s.is_empty()
+                && s.len() <= MAX_STACK_NAME_LEN
+                && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        });
+        let free =
+            old_stack.is_some() || (old_id != id && !self.template.resources.contains_key(old_id));
+        if !id_ok || !stack_ok || !free {
             return Err(Error::invalid_prop(
                 format!("{name}/{resource}"),
                 "declare_moved",
                 format!(
                     "the previous logical id must be an alphanumeric id no resource of the \
-                     stack has now, got {old_logical_id:?}"
+                     stack has now, or `other-stack/LogicalId` for a resource moved from \
+                     another stack, got {old_logical_id:?}"
                 ),
             ));
         }
+        let recorded = match old_stack {
+            Some(s) => format!("{s}/{old_id}"),
+            None => old_id.to_string(),
+        };
         if let Some(entry) = self.template.resources.get_mut(&id) {
             let mut metadata = entry
                 .metadata
@@ -438,7 +458,7 @@ impl Stack {
             if let Some(m) = metadata.as_object_mut() {
                 m.insert(
                     MOVED_FROM_METADATA_KEY.to_string(),
-                    serde_json::Value::String(old_logical_id.to_string()),
+                    serde_json::Value::String(recorded),
                 );
             }
             entry.metadata = Some(metadata);

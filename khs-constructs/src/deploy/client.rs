@@ -570,7 +570,8 @@ impl CloudFormation for Client {
         let mut call = self
             .cfn
             .create_stack_refactor()
-            .description("declared moves (khs:moved-from), by khs-constructs deploy");
+            .description("declared moves (khs:moved-from), by khs-constructs deploy")
+            .enable_stack_creation(req.create_stacks);
         for (name, body) in &req.templates {
             call = call.stack_definitions(
                 StackDefinition::builder()

@@ -200,6 +200,16 @@ struct Prepared {
     old: Option<Value>,
     params: Resolved,
     diff: TemplateDiff,
+    /// Declared moves between this stack and another that still apply.
+    cross: Vec<PendingCross>,
+}
+
+/// A cross-stack move that still applies, with both deployed templates.
+#[derive(Debug, Clone)]
+struct PendingCross {
+    m: moves::CrossMove,
+    from: Value,
+    to: Option<Value>,
 }
 
 /// The engine over a connector.
@@ -349,7 +359,8 @@ impl<K: Connector> Engine<K> {
             }
             r
         };
-        let diff = moves::diff_with_moves(old.as_ref(), &spec.template, &resolved.changed);
+        let cross = self.pending_cross(&spec, old.as_ref()).await?;
+        let diff = diff_all(old.as_ref(), &spec, &resolved, &cross);
         Ok((
             client,
             Prepared {
@@ -358,8 +369,76 @@ impl<K: Connector> Engine<K> {
                 old,
                 params: resolved,
                 diff,
+                cross,
             },
         ))
+    }
+
+    /// The cross-stack moves declared in the app's templates that involve
+    /// `spec`'s stack and still apply (reads the other stack's template).
+    async fn pending_cross(
+        &mut self,
+        spec: &StackSpec,
+        old: Option<&Value>,
+    ) -> Res<Vec<PendingCross>> {
+        let declared =
+            moves::declared_cross(self.stacks.iter().map(|s| (s.name.as_str(), &s.template)));
+        let mut out = Vec::new();
+        for m in declared
+            .into_iter()
+            .filter(|m| m.from_stack == spec.name || m.to_stack == spec.name)
+        {
+            let other_name = if m.from_stack == spec.name {
+                &m.to_stack
+            } else {
+                &m.from_stack
+            };
+            let other = self.spec(other_name).map_err(|_| {
+                Failure::Message(format!(
+                    "{}: the move of {}/{} to {}/{} names a stack that is not in the app",
+                    spec.name, m.from_stack, m.from_id, m.to_stack, m.to_id
+                ))
+            })?;
+            if other.region != spec.region {
+                return Err(Failure::Message(format!(
+                    "{}: {}/{} cannot move to {}/{}: the stacks are in different regions ({} \
+                     and {}); a stack refactor works within one region",
+                    spec.name,
+                    m.from_stack,
+                    m.from_id,
+                    m.to_stack,
+                    m.to_id,
+                    if m.from_stack == spec.name {
+                        &spec.region
+                    } else {
+                        &other.region
+                    },
+                    if m.from_stack == spec.name {
+                        &other.region
+                    } else {
+                        &spec.region
+                    }
+                )));
+            }
+            let client = self.client(&other.region).await?;
+            let other_template = match client.describe_stack(other_name).await? {
+                Some(d) if d.status != "REVIEW_IN_PROGRESS" => {
+                    Some(client.get_template(other_name).await?)
+                }
+                _ => None,
+            };
+            let (from, to) = if m.from_stack == spec.name {
+                (old.cloned(), other_template)
+            } else {
+                (other_template, old.cloned())
+            };
+            if let Some(from) = from {
+                if m.pending(Some(&from), to.as_ref()) {
+                    out.push(PendingCross { m, from, to });
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// `diff STACK`.
@@ -696,6 +775,19 @@ impl<K: Connector> Engine<K> {
                 p.old = Some(refreshed);
             }
         }
+        if !p.cross.is_empty() {
+            self.refactor_cross(ui, &client, &p).await?;
+            // Read both states again: the stack may even have been created.
+            p.deployed = client.describe_stack(name).await?;
+            p.old = match &p.deployed {
+                Some(d) if d.status != "REVIEW_IN_PROGRESS" => {
+                    Some(client.get_template(name).await?)
+                }
+                _ => None,
+            };
+            p.cross = Vec::new();
+            p.diff = diff_all(p.old.as_ref(), &p.spec, &p.params, &[]);
+        }
         if !opts.skip_forecast {
             let findings =
                 forecast::run(&client, &p.spec, p.old.as_ref(), &p.diff, &p.params).await?;
@@ -869,7 +961,18 @@ impl<K: Connector> Engine<K> {
                 m.from, m.to
             ));
         }
-        let id = client.create_stack_refactor(name, &req).await?;
+        self.run_refactor(ui, client, name, &req).await
+    }
+
+    /// Creates, waits for, executes and waits for a stack refactor.
+    async fn run_refactor(
+        &self,
+        ui: &mut dyn Sink,
+        client: &K::Client,
+        name: &str,
+        req: &super::port::RefactorRequest,
+    ) -> Res {
+        let id = client.create_stack_refactor(name, req).await?;
         let state = self
             .wait_refactor(client, name, &id, |s| !s.status.ends_with("_IN_PROGRESS"))
             .await?;
@@ -902,6 +1005,57 @@ impl<K: Connector> Engine<K> {
         }
         ui.line(&format!("{name}: stack refactor complete."));
         Ok(())
+    }
+
+    /// Runs the pending cross-stack moves of `p` as one stack refactor.
+    async fn refactor_cross(&self, ui: &mut dyn Sink, client: &K::Client, p: &Prepared) -> Res {
+        let name = &p.spec.name;
+        let mut templates: BTreeMap<String, Option<Value>> = BTreeMap::new();
+        for c in &p.cross {
+            templates
+                .entry(c.m.from_stack.clone())
+                .or_insert_with(|| Some(c.from.clone()));
+            templates
+                .entry(c.m.to_stack.clone())
+                .or_insert_with(|| c.to.clone());
+        }
+        let create_stacks = templates.values().any(Option::is_none);
+        let mut req_moves = Vec::new();
+        for c in &p.cross {
+            let from = templates
+                .get(&c.m.from_stack)
+                .cloned()
+                .flatten()
+                .unwrap_or(Value::Null);
+            let to = templates.get(&c.m.to_stack).cloned().flatten();
+            let (f, t) = moves::apply_cross(&c.m, &from, to.as_ref()).map_err(Failure::Message)?;
+            templates.insert(c.m.from_stack.clone(), Some(f));
+            templates.insert(c.m.to_stack.clone(), Some(t));
+            req_moves.push(super::port::ResourceMove {
+                from_stack: c.m.from_stack.clone(),
+                from_id: c.m.from_id.clone(),
+                to_stack: c.m.to_stack.clone(),
+                to_id: c.m.to_id.clone(),
+            });
+            ui.line(&format!(
+                "{name}: moving {}/{} to {}/{} (stack refactor; the resource keeps its physical id)",
+                c.m.from_stack, c.m.from_id, c.m.to_stack, c.m.to_id
+            ));
+        }
+        let mut bodies = BTreeMap::new();
+        for (stack, t) in templates {
+            let t = t.unwrap_or(Value::Null);
+            let body = serde_json::to_string(&t).map_err(|e| {
+                Failure::Message(format!("{stack}: cannot write the refactor template: {e}"))
+            })?;
+            bodies.insert(stack, body);
+        }
+        let req = super::port::RefactorRequest {
+            templates: bodies,
+            moves: req_moves,
+            create_stacks,
+        };
+        self.run_refactor(ui, client, name, &req).await
     }
 
     async fn wait_refactor(
@@ -1226,4 +1380,47 @@ impl<K: Connector> Engine<K> {
         }
         Ok(())
     }
+}
+
+/// The diff of `spec` against the deployed `old` with the declared moves
+/// applied: same-stack renames (see [`moves::diff_with_moves`]) and
+/// cross-stack moves (a resource moving out is not a removal, one moving in
+/// not an addition).
+fn diff_all(
+    old: Option<&Value>,
+    spec: &StackSpec,
+    params: &Resolved,
+    cross: &[PendingCross],
+) -> TemplateDiff {
+    if cross.is_empty() {
+        return moves::diff_with_moves(old, &spec.template, &params.changed);
+    }
+    let mut virtual_old = old
+        .cloned()
+        .unwrap_or_else(|| serde_json::json!({"Resources": {}}));
+    let mut moved = Vec::new();
+    for c in cross {
+        let Some(res) = virtual_old
+            .get_mut("Resources")
+            .and_then(Value::as_object_mut)
+        else {
+            continue;
+        };
+        if c.m.from_stack == spec.name {
+            res.remove(&c.m.from_id);
+            moved.push(super::diff::Moved {
+                from: c.m.from_id.clone(),
+                to: format!("{}/{}", c.m.to_stack, c.m.to_id),
+            });
+        } else if let Some(entry) = c.from.get("Resources").and_then(|r| r.get(&c.m.from_id)) {
+            res.insert(c.m.to_id.clone(), entry.clone());
+            moved.push(super::diff::Moved {
+                from: format!("{}/{}", c.m.from_stack, c.m.from_id),
+                to: c.m.to_id.clone(),
+            });
+        }
+    }
+    let mut d = moves::diff_with_moves(Some(&virtual_old), &spec.template, &params.changed);
+    d.moved.extend(moved);
+    d
 }

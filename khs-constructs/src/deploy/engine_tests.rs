@@ -838,3 +838,101 @@ fn forecast_says_an_undeclared_rename_of_a_named_resource_would_fail() {
         r.text()
     );
 }
+
+/// Stack `app` holds the database; `app-data` is where the code moved it.
+fn cross_specs(referenced: bool) -> (FakeCloud, Vec<StackSpec>) {
+    let cloud = FakeCloud::new();
+    let mut old_app = base();
+    if referenced {
+        old_app["Resources"]["AlarmTopic"]["Properties"]["DisplayName"] =
+            json!({"Fn::GetAtt": ["DatabaseInstance", "Endpoint.Address"]});
+    }
+    cloud.put_stack(REGION, STACK, old_app.clone(), "UPDATE_COMPLETE");
+    cloud.put_stack(
+        REGION,
+        "app-data",
+        template(json!({"Keep": topic("keep")})),
+        "CREATE_COMPLETE",
+    );
+    let mut local_app = old_app;
+    local_app["Resources"]
+        .as_object_mut()
+        .map(|r| r.remove("DatabaseInstance"));
+    let mut d = db("group-a");
+    d["Metadata"] =
+        json!({"khs:path": "app-data/Database/Instance", "khs:moved-from": "app/DatabaseInstance"});
+    let local_data = template(json!({"Keep": topic("keep"), "DatabaseInstance": d}));
+    (
+        cloud,
+        vec![
+            spec(local_app, false),
+            StackSpec::new("app-data", REGION, local_data),
+        ],
+    )
+}
+
+#[test]
+fn a_move_between_two_stacks_runs_one_refactor_and_keeps_the_physical_id() {
+    let (cloud, specs) = cross_specs(false);
+    let physical = cloud.stack(REGION, STACK).expect("stack").physical["DatabaseInstance"].clone();
+    let r = deploy_with(cloud, specs, skip_checks());
+    assert!(r.result.is_ok(), "{:?}\n{}", r.result, r.text());
+    let text = r.text();
+    assert!(text.contains("app: moving app/DatabaseInstance to app-data/DatabaseInstance (stack refactor; the resource keeps its physical id)"), "{text}");
+    assert_eq!(r.cloud.calls_of("CreateStackRefactor").len(), 1);
+    // Neither stack's change set deletes or adds the database.
+    assert!(text.contains("app: no changes."), "{text}");
+    assert!(text.contains("app-data: no changes."), "{text}");
+    assert!(
+        !r.cloud
+            .operations()
+            .contains(&"ExecuteChangeSet".to_string())
+    );
+    let data = r.cloud.stack(REGION, "app-data").expect("stack");
+    assert_eq!(data.physical["DatabaseInstance"], physical);
+    assert!(
+        r.cloud.stack(REGION, STACK).expect("stack").template["Resources"]
+            .get("DatabaseInstance")
+            .is_none()
+    );
+}
+
+#[test]
+fn diff_of_both_stacks_shows_the_move_and_no_loss() {
+    let (cloud, specs) = cross_specs(false);
+    let opts = DiffOptions {
+        drift: DriftMode::Skip,
+        ..DiffOptions::default()
+    };
+    for (stack, line) in [
+        (
+            "app",
+            "> DatabaseInstance                     moved to app-data/DatabaseInstance",
+        ),
+        (
+            "app-data",
+            "> DatabaseInstance                     moved from app/DatabaseInstance",
+        ),
+    ] {
+        let mut out = Transcript::default();
+        let mut e = engine(&cloud, specs.clone(), Cancel::new());
+        let r = block_on(e.diff(&mut out, stack, &ParamInput::default(), &opts));
+        assert!(r.is_ok(), "{r:?}");
+        assert!(out.text().contains(line), "{}", out.text());
+        assert!(!out.text().contains("refused"), "{}", out.text());
+    }
+}
+
+#[test]
+fn a_resource_still_referenced_in_its_old_stack_cannot_move() {
+    let (cloud, specs) = cross_specs(true);
+    let r = deploy_with(cloud, specs, skip_checks());
+    let m = r.message();
+    assert!(
+        m.starts_with(
+            "app: DatabaseInstance cannot move to app-data: AlarmTopic of app still refer(s) to it"
+        ),
+        "{m}"
+    );
+    assert!(r.cloud.calls_of("CreateStackRefactor").is_empty());
+}

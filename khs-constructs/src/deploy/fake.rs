@@ -816,31 +816,69 @@ impl CloudFormation for FakeClient {
         self.call("CreateStackRefactor", stack, "")?;
         let mut w = self.world.borrow_mut();
         // CloudFormation accepts a refactor only when the templates change
-        // nothing but the moved ids.
+        // nothing but the moves: each template must be the deployed one with
+        // the renames applied, the resources moved out removed and those
+        // moved in added.
         let mut reason = None;
         for (name, body) in &req.templates {
-            let deployed = w
-                .stacks
-                .get(&(self.region.clone(), name.clone()))
-                .map(|s| s.template.clone());
-            let sent: Value = serde_json::from_str(body).unwrap_or(Value::Null);
-            let moves: Vec<super::moves::Move> = req
+            let key = (self.region.clone(), name.clone());
+            let deployed = match w.stacks.get(&key) {
+                Some(s) => s.template.clone(),
+                None if req.create_stacks => {
+                    serde_json::json!({"AWSTemplateFormatVersion": "2010-09-09", "Resources": {}})
+                }
+                None => {
+                    reason = Some(format!("Stack {name} does not exist"));
+                    continue;
+                }
+            };
+            let renames: Vec<super::moves::Move> = req
                 .moves
                 .iter()
-                .filter(|m| &m.from_stack == name)
+                .filter(|m| &m.from_stack == name && &m.to_stack == name)
                 .map(|m| super::moves::Move {
                     from: m.from_id.clone(),
                     to: m.to_id.clone(),
                 })
                 .collect();
-            match deployed {
-                None => reason = Some(format!("Stack {name} does not exist")),
-                Some(t) if super::moves::apply(&t, &moves) != sent => {
-                    reason = Some(format!(
-                        "the template of {name} contains changes besides the resource moves"
-                    ))
+            let mut expected = super::moves::apply(&deployed, &renames);
+            for m in req.moves.iter().filter(|m| m.from_stack != m.to_stack) {
+                if &m.from_stack == name {
+                    if let Some(r) = expected.get_mut("Resources").and_then(Value::as_object_mut) {
+                        r.remove(&m.from_id);
+                    }
                 }
-                _ => {}
+                if &m.to_stack == name {
+                    let entry = w
+                        .stacks
+                        .get(&(self.region.clone(), m.from_stack.clone()))
+                        .and_then(|s| {
+                            s.template
+                                .get("Resources")
+                                .and_then(|r| r.get(&m.from_id))
+                                .cloned()
+                        });
+                    match (
+                        entry,
+                        expected.get_mut("Resources").and_then(Value::as_object_mut),
+                    ) {
+                        (Some(e), Some(r)) => {
+                            r.insert(m.to_id.clone(), e);
+                        }
+                        _ => {
+                            reason = Some(format!(
+                                "{} is not a resource of {}",
+                                m.from_id, m.from_stack
+                            ))
+                        }
+                    }
+                }
+            }
+            let sent: Value = serde_json::from_str(body).unwrap_or(Value::Null);
+            if sent != expected {
+                reason = Some(format!(
+                    "the template of {name} contains changes besides the resource moves"
+                ));
             }
         }
         w.next += 1;
@@ -898,15 +936,31 @@ impl CloudFormation for FakeClient {
                 "StackRefactorNotFoundException",
             ));
         };
+        // Physical ids travel with the moved resources.
+        let mut travelling = Vec::new();
+        for m in &r.req.moves {
+            let from = (r.region.clone(), m.from_stack.clone());
+            if let Some(p) = w
+                .stacks
+                .get_mut(&from)
+                .and_then(|s| s.physical.remove(&m.from_id))
+            {
+                travelling.push(((r.region.clone(), m.to_stack.clone()), m.to_id.clone(), p));
+            }
+        }
         for (name, body) in &r.req.templates {
             let t: Value = serde_json::from_str(body).unwrap_or(Value::Null);
-            if let Some(s) = w.stacks.get_mut(&(r.region.clone(), name.clone())) {
-                for m in r.req.moves.iter().filter(|m| &m.from_stack == name) {
-                    if let Some(p) = s.physical.remove(&m.from_id) {
-                        s.physical.insert(m.to_id.clone(), p);
-                    }
-                }
-                s.template = t;
+            let key = (r.region.clone(), name.clone());
+            let s = w.stacks.entry(key).or_insert_with(|| FakeStack {
+                id: stack_id(&r.region, name),
+                status: "UPDATE_COMPLETE".to_string(),
+                ..FakeStack::default()
+            });
+            s.template = t;
+        }
+        for (key, id, p) in travelling {
+            if let Some(s) = w.stacks.get_mut(&key) {
+                s.physical.insert(id, p);
             }
         }
         if let Some(r) = w.refactors.get_mut(id) {

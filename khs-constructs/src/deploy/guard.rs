@@ -339,7 +339,7 @@ const PLACEMENT_TYPES: &[&str] = &[
 
 /// The logical ids an entry's properties refer to (`Ref`, `Fn::GetAtt`,
 /// `${Id}` in `Fn::Sub`).
-fn references(v: &Value, out: &mut BTreeSet<String>) {
+pub(crate) fn references(v: &Value, out: &mut BTreeSet<String>) {
     match v {
         Value::Object(o) => {
             if let Some(Value::String(r)) = o.get("Ref") {

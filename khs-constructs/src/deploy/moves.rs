@@ -195,7 +195,182 @@ pub fn request(stack: &str, old: &Value, moves: &[Move]) -> Result<RefactorReque
                 to_id: m.to.clone(),
             })
             .collect(),
+        create_stacks: false,
     })
+}
+
+/// A declared move of a resource from another stack of the app
+/// (`"khs:moved-from": "other-stack/OldId"`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CrossMove {
+    /// The stack the resource is deployed in.
+    pub from_stack: String,
+    /// Its logical id there.
+    pub from_id: String,
+    /// The stack whose template now declares it.
+    pub to_stack: String,
+    /// Its logical id there.
+    pub to_id: String,
+}
+
+impl CrossMove {
+    /// Whether it still applies: the source stack's deployed template has
+    /// the resource and the destination's (if deployed) does not.
+    pub fn pending(&self, from_deployed: Option<&Value>, to_deployed: Option<&Value>) -> bool {
+        let has = |t: Option<&Value>, id: &str| {
+            t.and_then(|t| t.get("Resources"))
+                .and_then(|r| r.get(id))
+                .is_some()
+        };
+        has(from_deployed, &self.from_id) && !has(to_deployed, &self.to_id)
+    }
+}
+
+/// The cross-stack moves declared in the app's local templates, by stack
+/// name.
+pub fn declared_cross<'a>(
+    locals: impl IntoIterator<Item = (&'a str, &'a Value)>,
+) -> Vec<CrossMove> {
+    let mut out = Vec::new();
+    for (stack, template) in locals {
+        let Some(res) = template.get("Resources").and_then(Value::as_object) else {
+            continue;
+        };
+        for (to, entry) in res {
+            let Some((from_stack, from_id)) = entry
+                .get("Metadata")
+                .and_then(|m| m.get(MOVED_FROM_KEY))
+                .and_then(Value::as_str)
+                .and_then(|v| v.split_once('/'))
+            else {
+                continue;
+            };
+            if from_stack != stack {
+                out.push(CrossMove {
+                    from_stack: from_stack.to_string(),
+                    from_id: from_id.to_string(),
+                    to_stack: stack.to_string(),
+                    to_id: to.clone(),
+                });
+            }
+        }
+    }
+    out
+}
+
+fn refs_of(entry: &Value) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for key in ["Properties", "Condition"] {
+        if let Some(v) = entry.get(key) {
+            super::guard::references(v, &mut out);
+        }
+    }
+    if let Some(d) = entry.get("DependsOn") {
+        match d {
+            Value::String(s) => {
+                out.insert(s.clone());
+            }
+            Value::Array(a) => out.extend(a.iter().filter_map(Value::as_str).map(str::to_string)),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// The two templates after a cross-stack move: `from` without the
+/// resource, `to` (an empty template when the stack does not exist yet)
+/// with it. A resource that something else in its old stack refers to, or
+/// that refers to something of its old stack, cannot move: the error says
+/// which.
+pub fn apply_cross(
+    m: &CrossMove,
+    from: &Value,
+    to: Option<&Value>,
+) -> Result<(Value, Value), String> {
+    let entry = from
+        .get("Resources")
+        .and_then(|r| r.get(&m.from_id))
+        .cloned()
+        .ok_or_else(|| {
+            format!(
+                "{}: no resource {} to move to {}",
+                m.from_stack, m.from_id, m.to_stack
+            )
+        })?;
+    let mut from_after = from.clone();
+    if let Some(res) = from_after
+        .get_mut("Resources")
+        .and_then(Value::as_object_mut)
+    {
+        res.remove(&m.from_id);
+        let users: Vec<&String> = res
+            .iter()
+            .filter(|(_, e)| refs_of(e).contains(&m.from_id))
+            .map(|(k, _)| k)
+            .collect();
+        if !users.is_empty() {
+            return Err(format!(
+                "{}: {} cannot move to {}: {} of {} still refer(s) to it; pass what they need \
+                 through an output and a parameter first, or move them too",
+                m.from_stack,
+                m.from_id,
+                m.to_stack,
+                users
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                m.from_stack
+            ));
+        }
+        let needs: Vec<String> = refs_of(&entry)
+            .into_iter()
+            .filter(|r| {
+                res.contains_key(r) || from.get("Parameters").and_then(|p| p.get(r)).is_some()
+            })
+            .collect();
+        if !needs.is_empty() {
+            return Err(format!(
+                "{}: {} cannot move to {}: it refers to {} of {}, which stay(s) there",
+                m.from_stack,
+                m.from_id,
+                m.to_stack,
+                needs.join(", "),
+                m.from_stack
+            ));
+        }
+    }
+    let outputs: Vec<String> = from
+        .get("Outputs")
+        .and_then(Value::as_object)
+        .map(|o| {
+            o.iter()
+                .filter(|(_, v)| {
+                    refs_of(&serde_json::json!({"Properties": v})).contains(&m.from_id)
+                })
+                .map(|(k, _)| k.clone())
+                .collect()
+        })
+        .unwrap_or_default();
+    if !outputs.is_empty() {
+        return Err(format!(
+            "{}: {} cannot move to {}: output(s) {} of {} refer to it; remove them in a \
+             deployment of {} first",
+            m.from_stack,
+            m.from_id,
+            m.to_stack,
+            outputs.join(", "),
+            m.from_stack,
+            m.from_stack
+        ));
+    }
+    let mut to_after = to.cloned().unwrap_or_else(
+        || serde_json::json!({"AWSTemplateFormatVersion": "2010-09-09", "Resources": {}}),
+    );
+    if let Some(res) = to_after.get_mut("Resources").and_then(Value::as_object_mut) {
+        res.insert(m.to_id.clone(), entry);
+    }
+    Ok((from_after, to_after))
 }
 
 #[cfg(test)]
@@ -312,5 +487,22 @@ mod tests {
             "{e}"
         );
         assert!(e.contains("got \"Old-Id\""), "{e}");
+        // From another stack of the app: recorded with the stack's name.
+        stack
+            .declare_moved("MainDatabase/Instance", "app-data/DatabaseInstance")
+            .unwrap();
+        let t = serde_json::to_value(stack.synth().unwrap()).unwrap();
+        assert_eq!(
+            t["Resources"]["MainDatabaseInstance"]["Metadata"]["khs:moved-from"],
+            "app-data/DatabaseInstance"
+        );
+        let cross = declared_cross([("app", &t)]);
+        assert_eq!(cross[0].from_stack, "app-data");
+        assert_eq!(cross[0].to_id, "MainDatabaseInstance");
+        assert!(
+            stack
+                .declare_moved("MainDatabase/Instance", "bad stack/X")
+                .is_err()
+        );
     }
 }

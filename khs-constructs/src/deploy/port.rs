@@ -219,6 +219,9 @@ pub struct RefactorRequest {
     pub templates: BTreeMap<String, String>,
     /// The moves.
     pub moves: Vec<ResourceMove>,
+    /// Whether a destination stack that does not exist yet may be created
+    /// (`EnableStackCreation`).
+    pub create_stacks: bool,
 }
 
 /// How far a stack refactor got (`DescribeStackRefactor`).

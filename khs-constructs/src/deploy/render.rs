@@ -23,9 +23,15 @@ pub fn diff(ui: &mut dyn Sink, diff: &TemplateDiff) {
         return;
     }
     for m in &diff.moved {
+        let line = if m.to.contains('/') {
+            format!("> {:<36} moved to {}", m.from, m.to)
+        } else if m.from.contains('/') {
+            format!("> {:<36} moved from {}", m.to, m.from)
+        } else {
+            format!("> {:<36} renamed from {}", m.to, m.from)
+        };
         ui.line(&format!(
-            "> {:<36} renamed from {} (declared with khs:moved-from; a stack refactor keeps the resource)",
-            m.to, m.from
+            "{line} (declared with khs:moved-from; a stack refactor keeps the resource)"
         ));
     }
     let (a, m, r) = diff.counts();
