@@ -71,8 +71,9 @@ RENAMES AND MOVES
   creating the construct, `stack.declare_moved(\"NewPath/Resource\",
   \"OldLogicalId\")?`: the deployment first renames the resource with a
   CloudFormation stack refactor (it keeps its physical id and data), then runs
-  the change set. Without a declaration the guard refuses and names the one to
-  add.
+  the change set; `\"other-stack/OldLogicalId\"` moves a resource between two
+  stacks of the app. Without a declaration the guard refuses and names the one
+  to add.
 
 DRIFT AND FORECAST
   `diff` and `deploy` first run drift detection (skip with --skip-drift) and
