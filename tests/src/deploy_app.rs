@@ -246,7 +246,7 @@ fn consumer_stack() -> Result<Stack> {
     )?;
     stack.add_dependency(SOURCE_STACK);
     stack.set_metadata(
-        khs_constructs::edge::PARAMETER_SOURCES_KEY,
+        khs_constructs::deploy::params::PARAMETER_SOURCES_KEY,
         json!({TOPIC_PARAMETER: {"Stack": SOURCE_STACK, "Region": "us-east-1", "Output": TOPIC_PARAMETER}}),
     );
     let mut root = stack.as_scope();
