@@ -34,6 +34,11 @@ pub const TOPIC_PARAMETER: &str = "AlertsTopicArn";
 /// A stack of one log group, renamed in code by the `Renamed*` variants
 /// (the only stack of the app in those variants).
 pub const RENAME_STACK: &str = "khs-deploy-rename";
+/// A stack whose bucket (`DeletionPolicy: Delete`) the `BucketRemoved`
+/// variant removes (the only stack of the app in the `Bucket*` variants).
+pub const BUCKET_STACK: &str = "khs-deploy-bucket";
+/// The name of `BUCKET_STACK`'s bucket.
+pub const DATA_BUCKET: &str = "khs-deploy-bucket-data";
 /// The VPC CIDR, checked through EC2 DescribeVpcs; the `Network` construct
 /// cuts public `10.42.1-2.0/24` and private `10.42.11-12.0/24` from it.
 pub const VPC_CIDR: &str = "10.42.0.0/16";
@@ -59,11 +64,15 @@ pub enum Variant {
     /// Only [`RENAME_STACK`], the log group moved to `Work/Jobs` without a
     /// declaration.
     RenamedUndeclared,
+    /// Only [`BUCKET_STACK`], with its bucket.
+    BucketBase,
+    /// Only [`BUCKET_STACK`], its bucket removed.
+    BucketRemoved,
 }
 
 impl Variant {
     /// Parses `base`, `update`, `replace-db`, `rename-base`, `renamed`,
-    /// `renamed-undeclared`.
+    /// `renamed-undeclared`, `bucket-base`, `bucket-removed`.
     pub fn parse(s: &str) -> Option<Self> {
         match s {
             "base" => Some(Variant::Base),
@@ -72,6 +81,8 @@ impl Variant {
             "rename-base" => Some(Variant::RenameBase),
             "renamed" => Some(Variant::Renamed),
             "renamed-undeclared" => Some(Variant::RenamedUndeclared),
+            "bucket-base" => Some(Variant::BucketBase),
+            "bucket-removed" => Some(Variant::BucketRemoved),
             _ => None,
         }
     }
@@ -99,6 +110,10 @@ pub fn app(variant: Variant) -> Result<App> {
         Variant::RenameBase | Variant::Renamed | Variant::RenamedUndeclared
     ) {
         app.add_stack(rename_stack(variant)?)?;
+        return Ok(app);
+    }
+    if matches!(variant, Variant::BucketBase | Variant::BucketRemoved) {
+        app.add_stack(bucket_stack(variant)?)?;
         return Ok(app);
     }
     app.add_stack(main_stack(variant)?)?;
@@ -288,6 +303,25 @@ pub fn rename_stack(variant: Variant) -> Result<Stack> {
     )?;
     if variant == Variant::Renamed {
         stack.declare_moved("Work/Jobs", "Jobs")?;
+    }
+    Ok(stack)
+}
+
+/// A topic and, in `BucketBase`, a named bucket that is deleted with the
+/// stack (`DeletionPolicy: Delete`).
+fn bucket_stack(variant: Variant) -> Result<Stack> {
+    let mut stack = Stack::new(
+        BUCKET_STACK,
+        StackProps::new(Environment::region("us-east-1")),
+    )?;
+    let mut root = stack.as_scope();
+    root.add("Alerts", raw("AWS::SNS::Topic", json!({})))?;
+    if variant == Variant::BucketBase {
+        root.add_with(
+            "Data",
+            raw("AWS::S3::Bucket", json!({"BucketName": DATA_BUCKET})),
+            ResourceOptions::policy(DeletionPolicy::Delete),
+        )?;
     }
     Ok(stack)
 }

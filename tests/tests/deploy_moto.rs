@@ -9,8 +9,8 @@
 use std::process::Command;
 
 use khs_tests::deploy_app::{
-    BIG_STACK, BUCKET, CONSUMER_STACK, DB_NAME, PROD_STACK, SERVICE, SOURCE_STACK, STACK,
-    TOPIC_PARAMETER, VPC_CIDR,
+    BIG_STACK, BUCKET, BUCKET_STACK, CONSUMER_STACK, DATA_BUCKET, DB_NAME, PROD_STACK, SERVICE,
+    SOURCE_STACK, STACK, TOPIC_PARAMETER, VPC_CIDR,
 };
 use khs_tests::moto::MotoServer;
 use khs_tests::offline_aws_env;
@@ -650,5 +650,50 @@ fn forecast_refuses_a_listener_whose_certificate_is_pending_validation() {
     expect_out(&r, "which is PENDING_VALIDATION, not ISSUED");
     // --skip-forecast lets it try (moto's load balancer accepts it).
     let r = deploy_base_with(&m, &["--skip-forecast", "--dry-run"]);
+    assert_eq!(r.code, 0, "{}", r.out);
+}
+
+#[test]
+fn forecast_refuses_deleting_a_bucket_that_holds_objects() {
+    let m = moto();
+    let r = khs(&m, "bucket-base", &["deploy", BUCKET_STACK, "--skip-drift"]);
+    assert_eq!(r.code, 0, "{}", r.out);
+    m.s3("PUT", &format!("/{DATA_BUCKET}/report.csv"))
+        .expect("put an object");
+    // The guard is told to let the bucket go; the forecast still knows
+    // CloudFormation cannot delete a bucket that holds objects.
+    let r = khs(
+        &m,
+        "bucket-removed",
+        &[
+            "deploy",
+            BUCKET_STACK,
+            "--allow-replace",
+            "Data",
+            "--skip-drift",
+        ],
+    );
+    assert_eq!(r.code, 3, "{}", r.out);
+    expect_out(
+        &r,
+        &format!(
+            "forecast: {BUCKET_STACK}: Data ({BUCKET_STACK}/Data): bucket {DATA_BUCKET} still holds objects, and this change deletes it"
+        ),
+    );
+    expect_out(&r, &format!("aws s3 rm s3://{DATA_BUCKET} --recursive"));
+    // Emptied, it goes.
+    m.s3("DELETE", &format!("/{DATA_BUCKET}/report.csv"))
+        .expect("delete the object");
+    let r = khs(
+        &m,
+        "bucket-removed",
+        &[
+            "deploy",
+            BUCKET_STACK,
+            "--allow-replace",
+            "Data",
+            "--skip-drift",
+        ],
+    );
     assert_eq!(r.code, 0, "{}", r.out);
 }

@@ -1,7 +1,7 @@
 //! The deploy command line on the test app (`tests/src/deploy_app.rs`),
 //! exactly as an app's own binary runs it. `KHS_TEST_VARIANT` (`base`,
-//! `update`, `replace-db`, `rename-base`, `renamed`, `renamed-undeclared`)
-//! chooses the version of the app.
+//! `update`, `replace-db`, `rename-base`, `renamed`, `renamed-undeclared`,
+//! `bucket-base`, `bucket-removed`) chooses the version of the app.
 
 use std::process::ExitCode;
 
@@ -11,7 +11,7 @@ fn main() -> ExitCode {
     let name = std::env::var("KHS_TEST_VARIANT").unwrap_or_else(|_| "base".to_string());
     let Some(variant) = Variant::parse(&name) else {
         eprintln!(
-            "error: KHS_TEST_VARIANT must be base, update, replace-db, rename-base, renamed or renamed-undeclared, got {name:?}"
+            "error: KHS_TEST_VARIANT must be base, update, replace-db, rename-base, renamed, renamed-undeclared, bucket-base or bucket-removed, got {name:?}"
         );
         return ExitCode::from(2);
     };
