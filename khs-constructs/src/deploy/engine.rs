@@ -460,7 +460,7 @@ impl<K: Connector> Engine<K> {
         if let Some(report) = &drift {
             drift::against_diff(ui, report, &p.diff);
         }
-        let findings = forecast::run(&client, &p.spec, p.old.as_ref(), &p.diff, &p.params).await?;
+        let findings = self.forecast(&client, &p).await?;
         render::forecast(ui, name, &findings);
         if !opts.changeset {
             if !p.diff.is_empty() {
@@ -789,8 +789,7 @@ impl<K: Connector> Engine<K> {
             p.diff = diff_all(p.old.as_ref(), &p.spec, &p.params, &[]);
         }
         if !opts.skip_forecast {
-            let findings =
-                forecast::run(&client, &p.spec, p.old.as_ref(), &p.diff, &p.params).await?;
+            let findings = self.forecast(&client, &p).await?;
             render::forecast(ui, name, &findings);
             let blocking: Vec<&ForecastFinding> = findings.iter().filter(|f| f.blocking).collect();
             if !blocking.is_empty() {
@@ -1005,6 +1004,16 @@ impl<K: Connector> Engine<K> {
         }
         ui.line(&format!("{name}: stack refactor complete."));
         Ok(())
+    }
+
+    /// The forecast of `p`, reading certificates in their own regions.
+    async fn forecast(&mut self, client: &K::Client, p: &Prepared) -> Res<Vec<ForecastFinding>> {
+        let mut others = BTreeMap::new();
+        for region in forecast::certificate_regions(&p.spec, &p.params) {
+            let c = self.client(&region).await?;
+            others.insert(region, c);
+        }
+        Ok(forecast::run(client, &others, &p.spec, p.old.as_ref(), &p.diff, &p.params).await?)
     }
 
     /// Runs the pending cross-stack moves of `p` as one stack refactor.

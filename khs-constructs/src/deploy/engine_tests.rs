@@ -936,3 +936,27 @@ fn a_resource_still_referenced_in_its_old_stack_cannot_move() {
     );
     assert!(r.cloud.calls_of("CreateStackRefactor").is_empty());
 }
+
+#[test]
+fn forecast_reads_a_distribution_certificate_in_us_east_1() {
+    let arn = "arn:aws:acm:us-east-1:123456789012:certificate/edge";
+    let cloud = deployed(base());
+    cloud
+        .world
+        .borrow_mut()
+        .certificates
+        .insert(arn.into(), "PENDING_VALIDATION".into());
+    let mut new = base();
+    new["Resources"]["Distribution"] = json!({"Type": "AWS::CloudFront::Distribution",
+        "Metadata": {"khs:path": "app/Site/Distribution"},
+        "Properties": {"DistributionConfig": {"Enabled": true,
+            "ViewerCertificate": {"AcmCertificateArn": arn, "SslSupportMethod": "sni-only"}}}});
+    let r = deploy(cloud, new, skip_checks());
+    r.refused();
+    assert!(r.text().contains(&format!("forecast: app: Distribution (app/Site/Distribution): the AWS::CloudFront::Distribution needs certificate {arn}, which is PENDING_VALIDATION")), "{}", r.text());
+    // Read through a us-east-1 client although the stack is in us-west-2.
+    assert_eq!(
+        r.cloud.calls_of("DescribeCertificate"),
+        [format!("DescribeCertificate app us-east-1 {arn}")]
+    );
+}

@@ -1008,7 +1008,15 @@ impl CloudFormation for FakeClient {
         stack: &str,
         arn: &str,
     ) -> Result<Option<String>, DeployError> {
-        self.call("DescribeCertificate", stack, arn)?;
+        self.call(
+            "DescribeCertificate",
+            stack,
+            &format!("{} {arn}", self.region),
+        )?;
+        // ACM answers for certificates of its own region only.
+        if arn.split(':').nth(3) != Some(self.region.as_str()) {
+            return Ok(None);
+        }
         Ok(self.world.borrow().certificates.get(arn).cloned())
     }
 }

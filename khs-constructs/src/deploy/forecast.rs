@@ -138,9 +138,22 @@ fn certificate_arns<'a>(entry: &'a Value, params: &'a Resolved) -> Vec<&'a str> 
     out
 }
 
-/// Runs the checks for one stack (read-only calls only).
+/// The regions of the certificates the template's listeners and
+/// distributions need, other than `region` (a distribution's certificate
+/// lives in us-east-1 whatever the stack's region).
+pub fn certificate_regions(spec: &StackSpec, params: &Resolved) -> BTreeSet<String> {
+    resources(&spec.template)
+        .flat_map(|(_, e)| certificate_arns(e, params))
+        .filter_map(|arn| arn.split(':').nth(3).map(str::to_string))
+        .filter(|r| !r.is_empty() && *r != spec.region)
+        .collect()
+}
+
+/// Runs the checks for one stack (read-only calls only). `others` are
+/// clients for the regions of [`certificate_regions`].
 pub async fn run<C: CloudFormation>(
     client: &C,
+    others: &BTreeMap<String, C>,
     spec: &StackSpec,
     old: Option<&Value>,
     diff: &TemplateDiff,
@@ -279,7 +292,9 @@ pub async fn run<C: CloudFormation>(
             if !checked.insert((id.clone(), arn.to_string())) {
                 continue;
             }
-            let Some(status) = client.certificate_status(name, arn).await? else {
+            let region = arn.split(':').nth(3).unwrap_or_default();
+            let reader = others.get(region).unwrap_or(client);
+            let Some(status) = reader.certificate_status(name, arn).await? else {
                 continue;
             };
             if status == "ISSUED" {
