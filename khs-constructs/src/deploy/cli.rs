@@ -28,6 +28,8 @@ use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
@@ -279,14 +281,19 @@ where
             return code;
         }
     };
+    let prompting = Arc::new(AtomicBool::new(false));
     let mut ui = Ui {
         out,
         terminal,
         interactive: terminal && std::io::stdin().is_terminal(),
         bar_allowed: terminal && std::io::stderr().is_terminal(),
         bar: None,
+        prompting: prompting.clone(),
     };
-    let runtime = match tokio::runtime::Builder::new_current_thread()
+    // One worker thread runs the Ctrl-C listener while the command runs
+    // (and blocks, at a question) on this thread.
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
         .enable_all()
         .build()
     {
@@ -315,8 +322,15 @@ where
         // Ctrl-C only sets the token: the engine decides what stopping
         // means where it is (delete an unexecuted change set, stop
         // following a running deployment).
+        // A second Ctrl-C, or one at a question, ends the process at once.
         tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
+            let mut pressed = 0;
+            while tokio::signal::ctrl_c().await.is_ok() {
+                pressed += 1;
+                if pressed > 1 || prompting.load(Ordering::SeqCst) {
+                    eprintln!();
+                    std::process::exit(EXIT_INTERRUPTED);
+                }
                 on_signal.cancel();
             }
         });
@@ -448,6 +462,8 @@ struct Ui<'a> {
     interactive: bool,
     bar_allowed: bool,
     bar: Option<ProgressBar>,
+    /// Set while a question waits for an answer (Ctrl-C then exits).
+    prompting: Arc<AtomicBool>,
 }
 
 impl Sink for Ui<'_> {
@@ -485,7 +501,10 @@ impl Sink for Ui<'_> {
         let _ = write!(self.out, "{question} [y/N] ");
         let _ = self.out.flush();
         let mut answer = String::new();
-        if std::io::stdin().read_line(&mut answer).is_err() {
+        self.prompting.store(true, Ordering::SeqCst);
+        let read = std::io::stdin().read_line(&mut answer);
+        self.prompting.store(false, Ordering::SeqCst);
+        if read.is_err() {
             return false;
         }
         matches!(answer.trim(), "y" | "Y" | "yes" | "YES")
