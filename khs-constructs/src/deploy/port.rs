@@ -1,8 +1,9 @@
 //! The CloudFormation port: the operations the deploy engine needs, as a
 //! trait, with the plain data types they speak in.
 //!
-//! [`super::client`] implements it over the AWS SDK for Rust;
-//! [`super::fake`] implements it in memory for the engine's unit tests.
+//! `deploy::client` implements it over the AWS SDK for Rust and
+//! `deploy::fake` in memory for the engine's unit tests (both with the
+//! `deploy` feature).
 //! Every method maps to one AWS API call (or one paginated series of
 //! calls), so that the engine keeps every sequencing decision.
 
