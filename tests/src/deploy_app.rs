@@ -31,6 +31,14 @@ pub const SOURCE_STACK: &str = "khs-deploy-source";
 pub const CONSUMER_STACK: &str = "khs-deploy-consumer";
 /// The output of `SOURCE_STACK` and parameter of `CONSUMER_STACK`.
 pub const TOPIC_PARAMETER: &str = "AlertsTopicArn";
+/// A stack of one log group, renamed in code by the `Renamed*` variants
+/// (the only stack of the app in those variants).
+pub const RENAME_STACK: &str = "khs-deploy-rename";
+/// A stack whose bucket (`DeletionPolicy: Delete`) the `BucketRemoved`
+/// variant removes (the only stack of the app in the `Bucket*` variants).
+pub const BUCKET_STACK: &str = "khs-deploy-bucket";
+/// The name of `BUCKET_STACK`'s bucket.
+pub const DATA_BUCKET: &str = "khs-deploy-bucket-data";
 /// The VPC CIDR, checked through EC2 DescribeVpcs; the `Network` construct
 /// cuts public `10.42.1-2.0/24` and private `10.42.11-12.0/24` from it.
 pub const VPC_CIDR: &str = "10.42.0.0/16";
@@ -48,15 +56,33 @@ pub enum Variant {
     /// `Update`, and the database's `DBName` changes: a create-only property,
     /// so CloudFormation would replace the instance (moto will not say so).
     ReplaceDatabase,
+    /// Only [`RENAME_STACK`], its log group at `Jobs`.
+    RenameBase,
+    /// Only [`RENAME_STACK`], the log group moved to `Work/Jobs` with the
+    /// move declared (`Stack::declare_moved`).
+    Renamed,
+    /// Only [`RENAME_STACK`], the log group moved to `Work/Jobs` without a
+    /// declaration.
+    RenamedUndeclared,
+    /// Only [`BUCKET_STACK`], with its bucket.
+    BucketBase,
+    /// Only [`BUCKET_STACK`], its bucket removed.
+    BucketRemoved,
 }
 
 impl Variant {
-    /// Parses `base`, `update`, `replace-db`.
+    /// Parses `base`, `update`, `replace-db`, `rename-base`, `renamed`,
+    /// `renamed-undeclared`, `bucket-base`, `bucket-removed`.
     pub fn parse(s: &str) -> Option<Self> {
         match s {
             "base" => Some(Variant::Base),
             "update" => Some(Variant::Update),
             "replace-db" => Some(Variant::ReplaceDatabase),
+            "rename-base" => Some(Variant::RenameBase),
+            "renamed" => Some(Variant::Renamed),
+            "renamed-undeclared" => Some(Variant::RenamedUndeclared),
+            "bucket-base" => Some(Variant::BucketBase),
+            "bucket-removed" => Some(Variant::BucketRemoved),
             _ => None,
         }
     }
@@ -79,6 +105,17 @@ fn raw(type_name: &str, props: serde_json::Value) -> RawResource {
 /// checks) and `ImageTag` (declared by `ApiService`).
 pub fn app(variant: Variant) -> Result<App> {
     let mut app = App::new();
+    if matches!(
+        variant,
+        Variant::RenameBase | Variant::Renamed | Variant::RenamedUndeclared
+    ) {
+        app.add_stack(rename_stack(variant)?)?;
+        return Ok(app);
+    }
+    if matches!(variant, Variant::BucketBase | Variant::BucketRemoved) {
+        app.add_stack(bucket_stack(variant)?)?;
+        return Ok(app);
+    }
     app.add_stack(main_stack(variant)?)?;
     app.add_stack(big_stack()?)?;
     app.add_stack(prod_stack()?)?;
@@ -224,7 +261,7 @@ fn consumer_stack() -> Result<Stack> {
     )?;
     stack.add_dependency(SOURCE_STACK);
     stack.set_metadata(
-        khs_constructs::edge::PARAMETER_SOURCES_KEY,
+        khs_constructs::deploy::params::PARAMETER_SOURCES_KEY,
         json!({TOPIC_PARAMETER: {"Stack": SOURCE_STACK, "Region": "us-east-1", "Output": TOPIC_PARAMETER}}),
     );
     let mut root = stack.as_scope();
@@ -240,5 +277,51 @@ fn consumer_stack() -> Result<Stack> {
         "UpstreamTopic",
         Output::new("The topic it forwards to", arn),
     )?;
+    Ok(stack)
+}
+
+/// A log group (stateful) and an output referring to it; the `Renamed*`
+/// variants move it from `Jobs` to `Work/Jobs`.
+pub fn rename_stack(variant: Variant) -> Result<Stack> {
+    let mut stack = Stack::new(
+        RENAME_STACK,
+        StackProps::new(Environment::region("us-east-1")),
+    )?;
+    let logs = raw(
+        "AWS::Logs::LogGroup",
+        json!({"RetentionInDays": 30, "LogGroupName": "khs-deploy-rename-jobs"}),
+    );
+    let mut root = stack.as_scope();
+    let group = if variant == Variant::RenameBase {
+        root.add("Jobs", logs)?
+    } else {
+        root.child("Work")?.add("Jobs", logs)?
+    };
+    root.add_output(
+        "JobsLogGroup",
+        Output::new("The jobs' log group", group.ref_()),
+    )?;
+    if variant == Variant::Renamed {
+        stack.declare_moved("Work/Jobs", "Jobs")?;
+    }
+    Ok(stack)
+}
+
+/// A topic and, in `BucketBase`, a named bucket that is deleted with the
+/// stack (`DeletionPolicy: Delete`).
+fn bucket_stack(variant: Variant) -> Result<Stack> {
+    let mut stack = Stack::new(
+        BUCKET_STACK,
+        StackProps::new(Environment::region("us-east-1")),
+    )?;
+    let mut root = stack.as_scope();
+    root.add("Alerts", raw("AWS::SNS::Topic", json!({})))?;
+    if variant == Variant::BucketBase {
+        root.add_with(
+            "Data",
+            raw("AWS::S3::Bucket", json!({"BucketName": DATA_BUCKET})),
+            ResourceOptions::policy(DeletionPolicy::Delete),
+        )?;
+    }
     Ok(stack)
 }

@@ -68,7 +68,15 @@ pub fn find_moto_python() -> Result<PathBuf, String> {
 
 impl MotoServer {
     /// Starts moto_server on a free port and waits until it answers.
+    /// Requested ACM certificates are issued at once
+    /// (`MOTO_ACM_VALIDATION_WAIT=0`), as after their DNS validation.
     pub fn start() -> Result<MotoServer, String> {
+        MotoServer::start_with(&[("MOTO_ACM_VALIDATION_WAIT", "0")])
+    }
+
+    /// Starts moto_server with these environment variables (moto's
+    /// settings, such as `MOTO_ACM_VALIDATION_WAIT`).
+    pub fn start_with(env: &[(&str, &str)]) -> Result<MotoServer, String> {
         let python = find_moto_python()?;
         let port = TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
@@ -85,6 +93,7 @@ impl MotoServer {
             .arg(&python)
             .arg(launcher())
             .arg(port.to_string())
+            .envs(env.iter().copied())
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .stderr(Stdio::null())

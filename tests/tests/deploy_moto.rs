@@ -9,8 +9,8 @@
 use std::process::Command;
 
 use khs_tests::deploy_app::{
-    BIG_STACK, BUCKET, CONSUMER_STACK, DB_NAME, PROD_STACK, SERVICE, SOURCE_STACK, STACK,
-    TOPIC_PARAMETER, VPC_CIDR,
+    BIG_STACK, BUCKET, BUCKET_STACK, CONSUMER_STACK, DATA_BUCKET, DB_NAME, PROD_STACK, SERVICE,
+    SOURCE_STACK, STACK, TOPIC_PARAMETER, VPC_CIDR,
 };
 use khs_tests::moto::MotoServer;
 use khs_tests::offline_aws_env;
@@ -398,7 +398,9 @@ fn help_explains_the_commands_and_the_guard() {
         "destroy",
         "status",
         "watch",
+        "drift",
         "THE DATA-LOSS GUARD",
+        "declare_moved",
         "--endpoint-url",
     ] {
         assert!(text.contains(word), "{word} missing from:\n{text}");
@@ -415,6 +417,9 @@ fn help_explains_the_commands_and_the_guard() {
         "--parameters",
         "--parameter",
         "--template-bucket",
+        "--skip-drift",
+        "--refuse-drift",
+        "--skip-forecast",
     ] {
         assert!(text.contains(word), "{word} missing from:\n{text}");
     }
@@ -610,4 +615,85 @@ fn on_a_terminal_it_asks_and_shows_progress() {
         &r,
         "khs-crm-prod: dry run: the change set was created and checked",
     );
+}
+
+#[test]
+fn forecast_refuses_a_bucket_name_taken_outside_the_stack() {
+    let m = moto();
+    // Someone else's bucket with the name the stack asks for.
+    m.s3("PUT", &format!("/{BUCKET}"))
+        .expect("create the bucket");
+    let r = deploy_base(&m);
+    assert_eq!(r.code, 3, "{}", r.out);
+    expect_out(
+        &r,
+        &format!("a bucket named \"{BUCKET}\" already exists outside this stack"),
+    );
+    expect_out(&r, "refused by the forecast: 1 check(s)");
+    // Read-only: nothing was created, not even a change set's stack.
+    let r = khs(&m, "base", &["status"]);
+    expect_status(&r, STACK, "not deployed");
+}
+
+#[test]
+fn forecast_refuses_a_listener_whose_certificate_is_pending_validation() {
+    // moto's ACM keeps requested certificates PENDING_VALIDATION this long.
+    let m = MotoServer::start_with(&[("MOTO_ACM_VALIDATION_WAIT", "3600")])
+        .map_err(|e| format!("the deploy tests need moto_server: {e}"))
+        .expect("moto_server");
+    let r = deploy_base(&m);
+    assert_eq!(r.code, 3, "{}", r.out);
+    expect_out(
+        &r,
+        "ApiHttpsListener (khs-deploy-test/Api/HttpsListener): the AWS::ElasticLoadBalancingV2::Listener needs certificate arn:aws:acm:us-east-1:",
+    );
+    expect_out(&r, "which is PENDING_VALIDATION, not ISSUED");
+    // --skip-forecast lets it try (moto's load balancer accepts it).
+    let r = deploy_base_with(&m, &["--skip-forecast", "--dry-run"]);
+    assert_eq!(r.code, 0, "{}", r.out);
+}
+
+#[test]
+fn forecast_refuses_deleting_a_bucket_that_holds_objects() {
+    let m = moto();
+    let r = khs(&m, "bucket-base", &["deploy", BUCKET_STACK, "--skip-drift"]);
+    assert_eq!(r.code, 0, "{}", r.out);
+    m.s3("PUT", &format!("/{DATA_BUCKET}/report.csv"))
+        .expect("put an object");
+    // The guard is told to let the bucket go; the forecast still knows
+    // CloudFormation cannot delete a bucket that holds objects.
+    let r = khs(
+        &m,
+        "bucket-removed",
+        &[
+            "deploy",
+            BUCKET_STACK,
+            "--allow-replace",
+            "Data",
+            "--skip-drift",
+        ],
+    );
+    assert_eq!(r.code, 3, "{}", r.out);
+    expect_out(
+        &r,
+        &format!(
+            "forecast: {BUCKET_STACK}: Data ({BUCKET_STACK}/Data): bucket {DATA_BUCKET} still holds objects, and this change deletes it"
+        ),
+    );
+    expect_out(&r, &format!("aws s3 rm s3://{DATA_BUCKET} --recursive"));
+    // Emptied, it goes.
+    m.s3("DELETE", &format!("/{DATA_BUCKET}/report.csv"))
+        .expect("delete the object");
+    let r = khs(
+        &m,
+        "bucket-removed",
+        &[
+            "deploy",
+            BUCKET_STACK,
+            "--allow-replace",
+            "Data",
+            "--skip-drift",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.out);
 }

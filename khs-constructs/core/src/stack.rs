@@ -14,6 +14,10 @@ use super::validate;
 /// The metadata key holding each resource's construct path.
 pub const PATH_METADATA_KEY: &str = "khs:path";
 
+/// The metadata key naming a resource's previous logical id, written by
+/// [`Stack::declare_moved`] and read by the deploy client.
+pub const MOVED_FROM_METADATA_KEY: &str = "khs:moved-from";
+
 /// Where a stack is deployed.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Environment {
@@ -430,6 +434,89 @@ impl Stack {
     /// the value.
     pub fn set_metadata(&mut self, key: &str, value: serde_json::Value) {
         self.template.metadata.insert(key.to_string(), value);
+    }
+
+    /// Declares that a resource was renamed or moved in code, like
+    /// Terraform's `moved` blocks: `resource` (its construct path, with or
+    /// without the stack name, or its logical id) was deployed as
+    /// `old_logical_id`. The deploy client then renames the deployed
+    /// resource with a CloudFormation stack refactor before the change set,
+    /// so it keeps its physical identity and its data instead of being
+    /// replaced. Call it after creating the construct:
+    /// `stack.declare_moved("MainDatabase/Instance", "DatabaseInstance")?`.
+    /// A resource moved from another stack of the app (same account and
+    /// region) names it: `"khs-crm-data/DatabaseInstance"`.
+    /// Keep the declaration until every environment has been deployed.
+    pub fn declare_moved(&mut self, resource: &str, old_logical_id: &str) -> Result<()> {
+        let name = self.name.clone();
+        let full = format!("{name}/{resource}");
+        let id = if self.template.resources.contains_key(resource) {
+            Some(resource.to_string())
+        } else {
+            self.resources
+                .iter()
+                .find(|(_, r)| {
+                    let p = r.path.to_string();
+                    p == resource || p == full
+                })
+                .map(|(id, _)| id.clone())
+        };
+        let Some(id) = id else {
+            return Err(Error::invalid_prop(
+                &name,
+                "declare_moved",
+                format!(
+                    "no resource at {resource:?} (a construct path such as \
+                     \"Database/Instance\" or a logical id of this stack); declare the move \
+                     after creating the construct"
+                ),
+            ));
+        };
+        // `other-stack/OldId` names a resource of another stack of the app.
+        let (old_stack, old_id) = match old_logical_id.split_once('/') {
+            Some((s, i)) if s != name => (Some(s), i),
+            Some((_, i)) => (None, i),
+            None => (None, old_logical_id),
+        };
+        let id_ok = !old_id.is_empty()
+            && old_id.len() <= 255
+            && old_id.chars().all(|c| c.is_ascii_alphanumeric());
+        let stack_ok = old_stack.is_none_or(|s| {
+            !s.is_empty()
+                && s.len() <= MAX_STACK_NAME_LEN
+                && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        });
+        let free =
+            old_stack.is_some() || (old_id != id && !self.template.resources.contains_key(old_id));
+        if !id_ok || !stack_ok || !free {
+            return Err(Error::invalid_prop(
+                format!("{name}/{resource}"),
+                "declare_moved",
+                format!(
+                    "the previous logical id must be an alphanumeric id no resource of the \
+                     stack has now, or `other-stack/LogicalId` for a resource moved from \
+                     another stack, got {old_logical_id:?}"
+                ),
+            ));
+        }
+        let recorded = match old_stack {
+            Some(s) => format!("{s}/{old_id}"),
+            None => old_id.to_string(),
+        };
+        if let Some(entry) = self.template.resources.get_mut(&id) {
+            let mut metadata = entry
+                .metadata
+                .take()
+                .unwrap_or_else(|| serde_json::json!({}));
+            if let Some(m) = metadata.as_object_mut() {
+                m.insert(
+                    MOVED_FROM_METADATA_KEY.to_string(),
+                    serde_json::Value::String(recorded),
+                );
+            }
+            entry.metadata = Some(metadata);
+        }
+        Ok(())
     }
 
     /// The final template: stack tags applied to every taggable resource,

@@ -1,4 +1,4 @@
-//! The command line: `diff`, `deploy`, `destroy`, `status`, `watch` for the
+//! The command line: `diff`, `deploy`, `drift`, `destroy`, `status`, `watch` for the
 //! stacks of an [`App`].
 //!
 //! An app's binary is one call:
@@ -16,55 +16,75 @@
 //! }
 //! ```
 //!
+//! Arguments are parsed here and the output rendered; the sequencing lives
+//! in [`super::engine`] over the [`super::port::CloudFormation`] port.
+//!
 //! Exit codes: 0 success (including "no changes"), 1 an error or a failed
-//! deployment, 2 a usage error, 3 refused by the data-loss guard or for want
-//! of `--approve`, 130 stopped following with Ctrl-C (the deployment goes on).
+//! deployment, 2 a usage error, 3 refused by the data-loss guard, the
+//! forecast, `--refuse-drift` or for want of `--approve`, 4 drift found by
+//! `drift`, 130 stopped with Ctrl-C (a running deployment goes on).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::Value;
 
-use super::changeset::{PlannedChange, Source, plan};
-use super::client::{
-    ChangeSetRequest, Client, ConnectOptions, DeployError, MAX_TEMPLATE_BODY_BYTES, ParamValue,
-    StackInfo, TemplateSource,
+use super::client::{ConnectOptions, SdkConnector};
+use super::engine::{
+    Cancel, DeployOptions, DiffOptions, DriftMode, Engine, Failure, ParamInput, Sink, StackSpec,
 };
-use super::diff::{Action, ChangeScope, Replacement, TemplateDiff, diff_templates, short};
-use super::events::{Outcome, Tracker, is_terminal, rollback_failed_guidance};
-use super::guard::{GuardOptions, Verdict, evaluate, stack_policy};
-use super::params::{self, Resolution, Resolved};
+use super::params;
 use crate::core::app::{App, StackArtifact};
-
-/// Change-set rows of additions listed one by one; more are summarized by type.
-const MAX_LISTED_ADDS: usize = 40;
 
 /// Exit code of a deployment refused by the guard or waiting for `--approve`.
 pub const EXIT_REFUSED: i32 = 3;
 /// Exit code after Ctrl-C stopped following a deployment (which goes on).
 pub const EXIT_INTERRUPTED: i32 = 130;
+/// Exit code of `drift` when resources differ from the template.
+pub const EXIT_DRIFTED: i32 = 4;
 
 const GUARD_HELP: &str = "\
 THE DATA-LOSS GUARD
   Before a change set is executed, every row is checked: a stateful resource
   (database, cache, bucket, secret, key, log group, backup vault, ...) that
-  would be replaced (Replacement True or Conditional) or removed makes the
-  deployment stop with exit code 3, naming the resource, its construct path and
-  the property that causes it. Replacements are predicted offline from the
-  create-only properties of the resource schemas (and follow references: a
+  would be replaced (Replacement True or Conditional) or removed, and a subnet,
+  security group or subnet group that one sits in and that would be replaced,
+  make the deployment stop with exit code 3, naming the resource, its construct
+  path and the property that causes it. Replacements are predicted offline from
+  the create-only properties of the resource schemas (and follow references: a
   replaced subnet group drags its database along), then confirmed by the change
-  set where CloudFormation reports them. A construct renamed in code shows up
-  as one resource removed and one added; the guard says so and how to keep the
-  old logical id (ResourceOptions::logical_id).
-  To accept a loss, name the resource: --allow-replace <LogicalId>.
+  set where CloudFormation reports them.
+  To accept a loss, name the resource: --allow-replace <LogicalId> (an id that
+  matches no resource is an error).
   Security-broadening changes (ingress from 0.0.0.0/0 or ::/0, new IAM or
   resource-policy statements) are listed; on production stacks (termination
   protection on) they need --approve or an interactive yes.
+
+RENAMES AND MOVES
+  A construct renamed in code changes its logical ids: CloudFormation would
+  delete the old resource and create a new, empty one. Declare the move after
+  creating the construct, `stack.declare_moved(\"NewPath/Resource\",
+  \"OldLogicalId\")?`: the deployment first renames the resource with a
+  CloudFormation stack refactor (it keeps its physical id and data), then runs
+  the change set; `\"other-stack/OldLogicalId\"` moves a resource between two
+  stacks of the app. Without a declaration the guard refuses and names the one
+  to add.
+
+DRIFT AND FORECAST
+  `diff` and `deploy` first run drift detection (skip with --skip-drift) and
+  say, per drifted resource, what the deployment would revert; `deploy
+  --refuse-drift` stops on any drift; `drift STACK` lists it (exit code 4 when
+  there is drift). Before the change set, the forecast makes read-only checks
+  for failures knowable up front: a named bucket, log group, repository, secret
+  or role that already exists, a non-empty bucket to delete, a stack state that
+  cannot be updated, a certificate not yet issued (skip with --skip-forecast).
 
 CREDENTIALS
   The AWS SDK's default chain: AWS_PROFILE/--profile (SSO profiles after
@@ -74,8 +94,9 @@ CREDENTIALS
 
 EXIT CODES
   0 success or no changes, 1 error or failed deployment, 2 usage error,
-  3 refused by the guard or waiting for --approve, 130 stopped with Ctrl-C
-  (the deployment continues; follow it again with `watch <stack>`).";
+  3 refused by the guard, the forecast or drift, or waiting for --approve,
+  4 drift found by `drift`, 130 stopped with Ctrl-C (the deployment
+  continues; follow it again with `watch <stack>`).";
 
 /// Deploys the app's stacks with CloudFormation change sets, refusing to
 /// lose data.
@@ -146,6 +167,9 @@ pub enum Command {
         /// bucket.
         #[arg(long, value_name = "BUCKET")]
         template_bucket: Option<String>,
+        /// Do not run drift detection first.
+        #[arg(long)]
+        skip_drift: bool,
     },
     /// Deploy stacks through change sets: create the change set, show it,
     /// apply the data-loss guard, execute it and follow the stack events to
@@ -172,6 +196,24 @@ pub enum Command {
         /// stack's region) and deploy them from there.
         #[arg(long, value_name = "BUCKET")]
         template_bucket: Option<String>,
+        /// Do not run drift detection first.
+        #[arg(long, conflicts_with = "refuse_drift")]
+        skip_drift: bool,
+        /// Refuse the deployment when resources drifted from the deployed
+        /// template (changed outside CloudFormation).
+        #[arg(long)]
+        refuse_drift: bool,
+        /// Do not run the forecast (read-only pre-flight checks: names
+        /// already taken, non-empty buckets to delete, stack state,
+        /// certificates pending validation).
+        #[arg(long)]
+        skip_forecast: bool,
+    },
+    /// Run drift detection on a deployed stack and list the resources and
+    /// properties changed outside CloudFormation (exit code 4 when any).
+    Drift {
+        /// The stack name.
+        stack: String,
     },
     /// Delete a stack. Refused while termination protection is on; resources
     /// with DeletionPolicy Retain are kept and listed.
@@ -239,13 +281,19 @@ where
             return code;
         }
     };
+    let prompting = Arc::new(AtomicBool::new(false));
     let mut ui = Ui {
         out,
         terminal,
         interactive: terminal && std::io::stdin().is_terminal(),
-        bar: terminal && std::io::stderr().is_terminal(),
+        bar_allowed: terminal && std::io::stderr().is_terminal(),
+        bar: None,
+        prompting: prompting.clone(),
     };
-    let runtime = match tokio::runtime::Builder::new_current_thread()
+    // One worker thread runs the Ctrl-C listener while the command runs
+    // (and blocks, at a question) on this thread.
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
         .enable_all()
         .build()
     {
@@ -259,32 +307,54 @@ where
         let artifacts = app
             .synth()
             .map_err(|e| Failure::Message(format!("synthesis failed: {e}")))?;
-        let mut ctx = Ctx {
-            artifacts,
-            connect: ConnectOptions {
-                region: cli.global.region.clone(),
-                profile: cli.global.profile.clone(),
-                endpoint_url: cli.global.endpoint_url.clone(),
-                max_attempts: None,
-            },
-            clients: BTreeMap::new(),
-            poll: poll_interval(),
-        };
+        let stacks = artifacts
+            .iter()
+            .map(spec_of)
+            .collect::<Result<Vec<StackSpec>, Failure>>()?;
+        let connector = SdkConnector::new(ConnectOptions {
+            region: cli.global.region.clone(),
+            profile: cli.global.profile.clone(),
+            endpoint_url: cli.global.endpoint_url.clone(),
+            max_attempts: None,
+        });
+        let cancel = Cancel::new();
+        let on_signal = cancel.clone();
+        // Ctrl-C only sets the token: the engine decides what stopping
+        // means where it is (delete an unexecuted change set, stop
+        // following a running deployment).
+        // A second Ctrl-C, or one at a question, ends the process at once.
+        tokio::spawn(async move {
+            let mut pressed = 0;
+            while tokio::signal::ctrl_c().await.is_ok() {
+                pressed += 1;
+                if pressed > 1 || prompting.load(Ordering::SeqCst) {
+                    eprintln!();
+                    std::process::exit(EXIT_INTERRUPTED);
+                }
+                on_signal.cancel();
+            }
+        });
+        let mut engine = Engine::new(stacks, connector, cancel);
+        engine.poll = poll_interval();
         match cli.command {
             Command::Diff {
                 stack,
                 changeset,
                 params,
                 template_bucket,
+                skip_drift,
             } => {
-                ctx.diff(
-                    &mut ui,
-                    &stack,
+                let input = param_input(&params)?;
+                let opts = DiffOptions {
                     changeset,
-                    &params,
-                    template_bucket.as_deref(),
-                )
-                .await
+                    template_bucket,
+                    drift: if skip_drift {
+                        DriftMode::Skip
+                    } else {
+                        DriftMode::Show
+                    },
+                };
+                engine.diff(&mut ui, &stack, &input, &opts).await
             }
             Command::Deploy {
                 stacks,
@@ -293,18 +363,33 @@ where
                 approve,
                 params,
                 template_bucket,
+                skip_drift,
+                refuse_drift,
+                skip_forecast,
             } => {
-                let opts = DeployOpts {
+                let input = param_input(&params)?;
+                let opts = DeployOptions {
                     dry_run,
                     allow_replace: allow_replace.into_iter().collect(),
                     approve,
                     template_bucket,
+                    drift: match (skip_drift, refuse_drift) {
+                        (_, true) => DriftMode::Refuse,
+                        (true, false) => DriftMode::Skip,
+                        (false, false) => DriftMode::Show,
+                    },
+                    skip_forecast,
                 };
-                ctx.deploy(&mut ui, &stacks, &opts, &params).await
+                engine.deploy(&mut ui, &stacks, &opts, &input).await
             }
-            Command::Destroy { stack, yes } => ctx.destroy(&mut ui, &stack, yes).await,
-            Command::Status => ctx.status(&mut ui).await,
-            Command::Watch { stack } => ctx.watch(&mut ui, &stack).await,
+            Command::Drift { stack } => match engine.drift(&mut ui, &stack).await {
+                Ok(true) => Err(Failure::Drifted),
+                Ok(false) => Ok(()),
+                Err(e) => Err(e),
+            },
+            Command::Destroy { stack, yes } => engine.destroy(&mut ui, &stack, yes).await,
+            Command::Status => engine.status(&mut ui).await,
+            Command::Watch { stack } => engine.watch(&mut ui, &stack).await,
         }
     });
     match result {
@@ -317,6 +402,7 @@ where
             ui.line(&msg);
             EXIT_INTERRUPTED
         }
+        Err(Failure::Drifted) => EXIT_DRIFTED,
         Err(Failure::Reported) => 1,
         Err(Failure::Message(msg)) => {
             ui.error(&msg);
@@ -329,6 +415,23 @@ where
     }
 }
 
+fn spec_of(a: &StackArtifact) -> Result<StackSpec, Failure> {
+    let template: Value = serde_json::from_str(&a.json)
+        .map_err(|e| Failure::Message(format!("{}: template is not JSON: {e}", a.name)))?;
+    // Sent without whitespace: the limits count the bytes sent.
+    let body = a
+        .compact_json()
+        .map_err(|e| Failure::Message(e.to_string()))?;
+    Ok(StackSpec {
+        name: a.name.clone(),
+        region: a.env.region.clone(),
+        template,
+        body,
+        tags: a.tags.clone(),
+        termination_protection: a.termination_protection,
+    })
+}
+
 fn poll_interval() -> Duration {
     std::env::var("KHS_DEPLOY_POLL_MS")
         .ok()
@@ -337,33 +440,45 @@ fn poll_interval() -> Duration {
         .unwrap_or(Duration::from_secs(3))
 }
 
-enum Failure {
-    Deploy(DeployError),
-    Message(String),
-    Refused(String),
-    Interrupted(String),
-    /// Already printed (a failed deployment).
-    Reported,
-}
-
-impl From<DeployError> for Failure {
-    fn from(e: DeployError) -> Self {
-        Failure::Deploy(e)
+fn param_input(args: &ParamArgs) -> Result<ParamInput, Failure> {
+    let mut given = match &args.parameters {
+        Some(path) => params::load_file(path).map_err(Failure::Message)?,
+        None => BTreeMap::new(),
+    };
+    let mut flagged = Vec::new();
+    for a in &args.parameter {
+        let (k, v) = params::parse_assignment(a).map_err(Failure::Message)?;
+        flagged.push(k.clone());
+        given.insert(k, v);
     }
+    Ok(ParamInput { given, flagged })
 }
 
-type Res<T = ()> = Result<T, Failure>;
-
+/// The terminal: output to a writer, errors to stderr, an optional
+/// progress bar while following.
 struct Ui<'a> {
     out: &'a mut dyn Write,
     terminal: bool,
     interactive: bool,
-    bar: bool,
+    bar_allowed: bool,
+    bar: Option<ProgressBar>,
+    /// Set while a question waits for an answer (Ctrl-C then exits).
+    prompting: Arc<AtomicBool>,
 }
 
-impl Ui<'_> {
+impl Sink for Ui<'_> {
     fn line(&mut self, s: &str) {
-        let _ = writeln!(self.out, "{s}");
+        match &self.bar {
+            Some(bar) => {
+                let out = &mut self.out;
+                bar.suspend(|| {
+                    let _ = writeln!(out, "{s}");
+                });
+            }
+            None => {
+                let _ = writeln!(self.out, "{s}");
+            }
+        }
     }
 
     fn error(&mut self, s: &str) {
@@ -375,6 +490,10 @@ impl Ui<'_> {
         }
     }
 
+    fn interactive(&self) -> bool {
+        self.interactive
+    }
+
     fn confirm(&mut self, question: &str) -> bool {
         if !self.interactive {
             return false;
@@ -382,15 +501,18 @@ impl Ui<'_> {
         let _ = write!(self.out, "{question} [y/N] ");
         let _ = self.out.flush();
         let mut answer = String::new();
-        if std::io::stdin().read_line(&mut answer).is_err() {
+        self.prompting.store(true, Ordering::SeqCst);
+        let read = std::io::stdin().read_line(&mut answer);
+        self.prompting.store(false, Ordering::SeqCst);
+        if read.is_err() {
             return false;
         }
         matches!(answer.trim(), "y" | "Y" | "yes" | "YES")
     }
 
-    fn progress(&self, total: u64) -> ProgressBar {
-        if !self.bar {
-            return ProgressBar::hidden();
+    fn progress_start(&mut self, total: u64) {
+        if !self.bar_allowed {
+            return;
         }
         let bar = ProgressBar::new(total);
         if let Ok(style) =
@@ -399,963 +521,19 @@ impl Ui<'_> {
             bar.set_style(style.progress_chars("=> "));
         }
         bar.enable_steady_tick(Duration::from_millis(200));
-        bar
-    }
-}
-
-struct DeployOpts {
-    dry_run: bool,
-    allow_replace: BTreeSet<String>,
-    approve: bool,
-    template_bucket: Option<String>,
-}
-
-struct Ctx {
-    artifacts: Vec<StackArtifact>,
-    connect: ConnectOptions,
-    clients: BTreeMap<String, Client>,
-    poll: Duration,
-}
-
-/// Everything known about one stack before a change set.
-struct Prepared {
-    artifact: StackArtifact,
-    new: Value,
-    deployed: Option<StackInfo>,
-    old: Option<Value>,
-    params: Resolved,
-    diff: TemplateDiff,
-}
-
-impl Ctx {
-    fn artifact(&self, name: &str) -> Res<StackArtifact> {
-        self.artifacts
-            .iter()
-            .find(|a| a.name == name)
-            .cloned()
-            .ok_or_else(|| {
-                let names: Vec<&str> = self.artifacts.iter().map(|a| a.name.as_str()).collect();
-                Failure::Message(format!(
-                    "no stack named {name:?} in the app; its stacks are: {}",
-                    names.join(", ")
-                ))
-            })
+        self.bar = Some(bar);
     }
 
-    async fn client(&mut self, region: &str) -> Res<Client> {
-        let key = self
-            .connect
-            .region
-            .clone()
-            .unwrap_or_else(|| region.to_string());
-        if let Some(c) = self.clients.get(&key) {
-            return Ok(c.clone());
-        }
-        let c = Client::connect(&self.connect, region).await?;
-        self.clients.insert(key, c.clone());
-        Ok(c)
-    }
-
-    /// Fills the parameters a template takes from other stacks' outputs
-    /// (template metadata `khs:parameter-sources`, written by
-    /// [`crate::edge::Edge`] for the us-east-1 certificate and web ACL of a
-    /// stage in another region). A value given on the command line wins.
-    async fn fill_from_other_stacks(
-        &mut self,
-        ui: &mut Ui<'_>,
-        artifact: &StackArtifact,
-        given: &mut BTreeMap<String, String>,
-        need_values: bool,
-    ) -> Res<()> {
-        let name = &artifact.name;
-        for (param, src) in crate::edge::parameter_sources(&artifact.template) {
-            if given.contains_key(&param) {
-                continue;
-            }
-            let client = self.client(&src.region).await?;
-            let value = client
-                .describe_stack(&src.stack)
-                .await?
-                .and_then(|d| d.outputs.get(&src.output).cloned());
-            match value {
-                Some(v) => {
-                    ui.line(&format!(
-                        "{name}: parameter {param} = output {} of {} ({})",
-                        src.output, src.stack, src.region
-                    ));
-                    given.insert(param, v);
-                }
-                None if need_values => {
-                    return Err(Failure::Message(format!(
-                        "{name}: parameter {param} comes from output {} of stack {} ({}), which is not deployed or has no such output; deploy {} first (`deploy` with no stack names deploys every stack in dependency order) or pass --parameter {param}=VALUE",
-                        src.output, src.stack, src.region, src.stack
-                    )));
-                }
-                None => {}
-            }
-        }
-        Ok(())
-    }
-
-    async fn prepare(
-        &mut self,
-        ui: &mut Ui<'_>,
-        name: &str,
-        params: &ParamArgs,
-        need_values: bool,
-    ) -> Res<(Client, Prepared)> {
-        let artifact = self.artifact(name)?;
-        let client = self.client(&artifact.env.region).await?;
-        let new: Value = serde_json::from_str(&artifact.json)
-            .map_err(|e| Failure::Message(format!("{name}: template is not JSON: {e}")))?;
-        let deployed = client.describe_stack(name).await?;
-        if let Some(d) = &deployed {
-            if d.in_progress() {
-                return Err(Failure::Message(format!(
-                    "{name} is busy ({}); follow it with `watch {name}` and try again when it ends",
-                    d.status
-                )));
-            }
-        }
-        let live = deployed
-            .as_ref()
-            .filter(|d| d.status != "REVIEW_IN_PROGRESS");
-        let old = match live {
-            Some(_) => Some(client.get_template(name).await?),
-            None => None,
-        };
-        let mut given = given_params(params)?;
-        self.fill_from_other_stacks(ui, &artifact, &mut given, need_values)
-            .await?;
-        let declared = new.get("Parameters").and_then(Value::as_object);
-        for a in &params.parameter {
-            if let Ok((k, _)) = params::parse_assignment(a) {
-                if !declared.is_some_and(|d| d.contains_key(&k)) {
-                    ui.line(&format!(
-                        "note: {name} declares no parameter {k}; --parameter {k} is ignored for it"
-                    ));
-                }
-            }
-        }
-        let resolved = if need_values {
-            params::resolve(name, &new, &given, live.map(|d| &d.parameters))
-                .map_err(Failure::Message)?
-        } else {
-            let r = params::resolve_partial(&new, &given, live.map(|d| &d.parameters));
-            if !r.missing.is_empty() {
-                ui.line(&format!(
-                    "note: {name}: no value for parameter(s) {} (not needed for an offline diff)",
-                    r.missing.join(", ")
-                ));
-            }
-            r
-        };
-        let diff = diff_templates(old.as_ref(), &new, &resolved.changed);
-        Ok((
-            client,
-            Prepared {
-                artifact,
-                new,
-                deployed,
-                old,
-                params: resolved,
-                diff,
-            },
-        ))
-    }
-
-    async fn diff(
-        &mut self,
-        ui: &mut Ui<'_>,
-        name: &str,
-        changeset: bool,
-        params: &ParamArgs,
-        bucket: Option<&str>,
-    ) -> Res {
-        let (client, p) = self.prepare(ui, name, params, changeset).await?;
-        let header = match &p.old {
-            None => format!("Stack {name} ({}): not deployed yet", client.region()),
-            Some(_) => format!("Stack {name} ({})", client.region()),
-        };
-        ui.line(&header);
-        if !changeset {
-            print_diff(ui, &p.diff);
-            if !p.diff.is_empty() {
-                let planned = plan(None, &p.diff);
-                let verdict = self.verdict(&p, &planned, &BTreeSet::new(), true);
-                print_guard_preview(ui, name, &verdict);
-            }
-            return Ok(());
-        }
-        print_diff(ui, &p.diff);
-        let cs = self.create_change_set(ui, &client, &p, bucket).await?;
-        match cs {
-            None => {
-                ui.line("Change set: no changes.");
-                Ok(())
-            }
-            Some((id, rows)) => {
-                let planned = plan(Some(&rows), &p.diff);
-                print_plan(ui, name, &planned);
-                let verdict = self.verdict(&p, &planned, &BTreeSet::new(), true);
-                print_guard_preview(ui, name, &verdict);
-                self.discard(&client, &p, &id).await
-            }
+    fn progress(&mut self, done: u64, status: &str) {
+        if let Some(bar) = &self.bar {
+            bar.set_position(done);
+            bar.set_message(status.to_string());
         }
     }
 
-    fn verdict(
-        &self,
-        p: &Prepared,
-        planned: &[PlannedChange],
-        allow: &BTreeSet<String>,
-        approved: bool,
-    ) -> Verdict {
-        evaluate(
-            planned,
-            &p.diff,
-            p.old.as_ref(),
-            &p.new,
-            &GuardOptions {
-                allow_replace: allow.clone(),
-                production: p.artifact.termination_protection,
-                approved,
-            },
-        )
-    }
-
-    /// Creates a change set and waits for it; `None` when it changes nothing
-    /// (the change set is deleted then).
-    async fn create_change_set(
-        &mut self,
-        ui: &mut Ui<'_>,
-        client: &Client,
-        p: &Prepared,
-        bucket: Option<&str>,
-    ) -> Res<Option<(String, Vec<super::changeset::ResourceChange>)>> {
-        let name = p.artifact.name.clone();
-        let stamp = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_millis())
-            .unwrap_or_default();
-        let cs_name = format!("khs-{stamp}");
-        // Sent without whitespace: the limits count the bytes sent.
-        let body = p
-            .artifact
-            .compact_json()
-            .map_err(|e| Failure::Message(e.to_string()))?;
-        let template = if body.len() > MAX_TEMPLATE_BODY_BYTES {
-            let Some(bucket) = bucket else {
-                return Err(DeployError::TemplateTooLarge {
-                    stack: name,
-                    size: body.len(),
-                    max: MAX_TEMPLATE_BODY_BYTES,
-                }
-                .into());
-            };
-            let key = format!("cloudformation/{name}/{cs_name}.template.json");
-            let url = client.upload_template(&name, bucket, &key, &body).await?;
-            ui.line(&format!(
-                "Template ({} bytes) uploaded to {url}",
-                body.len()
-            ));
-            TemplateSource::Url(url)
-        } else {
-            TemplateSource::Body(body)
-        };
-        let parameters = p
-            .params
-            .values
-            .iter()
-            .filter_map(|(k, r)| match r {
-                Resolution::Value(v) => Some((k.clone(), ParamValue::Value(v.clone()))),
-                Resolution::UsePrevious => Some((k.clone(), ParamValue::UsePrevious)),
-                Resolution::Default => None,
-            })
-            .collect();
-        let create = p
-            .deployed
-            .as_ref()
-            .is_none_or(|d| d.status == "REVIEW_IN_PROGRESS");
-        let req = ChangeSetRequest {
-            stack: name.clone(),
-            name: cs_name,
-            create,
-            template,
-            parameters,
-            tags: p.artifact.tags.clone(),
-        };
-        let id = match client.create_change_set(&req).await {
-            Ok(id) => id,
-            // Some endpoints refuse an identical update outright instead of
-            // failing the change set ("No updates are to be performed.").
-            Err(DeployError::Api { message, .. })
-                if super::changeset::is_no_change_reason(&message) =>
-            {
-                return Ok(None);
-            }
-            Err(e) => return Err(e.into()),
-        };
-        let desc = client
-            .wait_change_set(&name, &id, Duration::from_secs(600))
-            .await?;
-        if desc.is_no_change() {
-            let _ = client.delete_change_set(&name, &id).await;
-            return Ok(None);
-        }
-        if desc.status.as_deref() != Some("CREATE_COMPLETE") {
-            let _ = client.delete_change_set(&name, &id).await;
-            return Err(Failure::Message(format!(
-                "{name}: the change set failed: {}",
-                desc.status_reason
-                    .unwrap_or_else(|| desc.status.unwrap_or_default())
-            )));
-        }
-        Ok(Some((id, desc.resource_changes())))
-    }
-
-    /// Deletes an unexecuted change set, and the stack when it exists only
-    /// because of it (REVIEW_IN_PROGRESS).
-    async fn discard(&self, client: &Client, p: &Prepared, id: &str) -> Res {
-        let name = &p.artifact.name;
-        client.delete_change_set(name, id).await?;
-        if let Some(s) = client.describe_stack(name).await? {
-            if s.status == "REVIEW_IN_PROGRESS" {
-                client.delete_stack(name).await?;
-            }
-        }
-        Ok(())
-    }
-
-    async fn deploy(
-        &mut self,
-        ui: &mut Ui<'_>,
-        names: &[String],
-        opts: &DeployOpts,
-        params: &ParamArgs,
-    ) -> Res {
-        let selected: Vec<String> = if names.is_empty() {
-            self.artifacts.iter().map(|a| a.name.clone()).collect()
-        } else {
-            for n in names {
-                self.artifact(n)?;
-            }
-            // Dependency order, whatever the order on the command line.
-            self.artifacts
-                .iter()
-                .filter(|a| names.contains(&a.name))
-                .map(|a| a.name.clone())
-                .collect()
-        };
-        let mut used_allowances = BTreeSet::new();
-        for name in &selected {
-            self.deploy_one(ui, name, opts, params, &mut used_allowances)
-                .await?;
-        }
-        let unused: Vec<&String> = opts
-            .allow_replace
-            .iter()
-            .filter(|a| !used_allowances.contains(*a))
-            .collect();
-        if !unused.is_empty() {
-            let list: Vec<&str> = unused.iter().map(|s| s.as_str()).collect();
-            ui.line(&format!(
-                "note: --allow-replace {} matched no replaced or deleted stateful resource",
-                list.join(", ")
-            ));
-        }
-        Ok(())
-    }
-
-    async fn deploy_one(
-        &mut self,
-        ui: &mut Ui<'_>,
-        name: &str,
-        opts: &DeployOpts,
-        params: &ParamArgs,
-        used_allowances: &mut BTreeSet<String>,
-    ) -> Res {
-        let (client, p) = self.prepare(ui, name, params, true).await?;
-        if let Some(d) = &p.deployed {
-            match d.status.as_str() {
-                "ROLLBACK_COMPLETE" | "ROLLBACK_FAILED" => {
-                    return Err(Failure::Message(format!(
-                        "{name} is {} after a failed creation and cannot be updated; delete it \
-                         with `destroy {name}` and deploy again",
-                        d.status
-                    )));
-                }
-                "UPDATE_ROLLBACK_FAILED" => {
-                    return Err(Failure::Message(rollback_failed_guidance(name)));
-                }
-                _ => {}
-            }
-        }
-        ui.line(&format!(
-            "Stack {name} ({}): {}",
-            client.region(),
-            if p.old.is_some() { "update" } else { "create" }
-        ));
-        let Some((id, rows)) = self
-            .create_change_set(ui, &client, &p, opts.template_bucket.as_deref())
-            .await?
-        else {
-            ui.line(&format!("{name}: no changes."));
-            return Ok(());
-        };
-        let planned = plan(Some(&rows), &p.diff);
-        print_plan(ui, name, &planned);
-        let mut verdict = self.verdict(&p, &planned, &opts.allow_replace, opts.approve);
-        for f in &verdict.allowed {
-            used_allowances.insert(f.logical_id.clone());
-            ui.line(&format!("allowed by --allow-replace: {}", f.describe(name)));
-        }
-        if !verdict.security.is_empty() {
-            ui.line("Security-broadening changes:");
-            for s in &verdict.security {
-                ui.line(&format!(
-                    "  {} ({}): {}",
-                    s.logical_id, s.type_name, s.description
-                ));
-            }
-        }
-        for r in &verdict.renames {
-            if !verdict.refused.iter().any(|f| f.logical_id == r.old_id) {
-                ui.line(&format!("note: {}", r.describe()));
-            }
-        }
-        if verdict.refused.is_empty()
-            && verdict.needs_approval
-            && ui.confirm(&format!(
-                "{name} is a production stack; apply these security changes?"
-            ))
-        {
-            verdict.needs_approval = false;
-        }
-        if !verdict.may_proceed() {
-            let _ = self.discard(&client, &p, &id).await;
-            return Err(Failure::Refused(
-                verdict.explain(name).trim_end().to_string(),
-            ));
-        }
-        if opts.dry_run {
-            self.discard(&client, &p, &id).await?;
-            ui.line(&format!(
-                "{name}: dry run: the change set was created and checked, not executed (deleted)."
-            ));
-            return Ok(());
-        }
-        let production = p.artifact.termination_protection;
-        if production && p.old.is_some() {
-            // Let this deployment's allowed replacements through the policy.
-            let allowed: BTreeSet<String> = verdict
-                .allowed
-                .iter()
-                .map(|f| f.logical_id.clone())
-                .collect();
-            let policy = stack_policy(&p.new, &allowed).to_string();
-            client.set_stack_policy(name, &policy).await?;
-        }
-        let before = match &p.deployed {
-            Some(_) => client
-                .stack_events(name, None)
-                .await?
-                .into_iter()
-                .map(|e| e.id)
-                .collect(),
-            None => BTreeSet::new(),
-        };
-        if let Err(e) = client.execute_change_set(name, &id).await {
-            let _ = self.discard(&client, &p, &id).await;
-            return Err(e.into());
-        }
-        let total = planned.len().max(1) as u64;
-        let outcome = self
-            .follow(ui, &client, (name, name), before, total)
-            .await?;
-        if outcome.failed {
-            // Rolled back: protect what is deployed again (the relaxed policy
-            // must not outlive this deployment).
-            if let (true, Some(old)) = (production, &p.old) {
-                let policy = stack_policy(old, &BTreeSet::new()).to_string();
-                if client.set_stack_policy(name, &policy).await.is_ok() {
-                    ui.line(&format!("{name}: stack policy restored."));
-                }
-            }
-            return Err(Failure::Reported);
-        }
-        if production {
-            let policy = stack_policy(&p.new, &BTreeSet::new()).to_string();
-            client.set_stack_policy(name, &policy).await?;
-            ui.line(&format!(
-                "{name}: stack policy denies Update:Replace and Update:Delete on stateful resources."
-            ));
-        }
-        let protected = p
-            .deployed
-            .as_ref()
-            .is_some_and(|d| d.termination_protection);
-        if production != protected {
-            match client.set_termination_protection(name, production).await {
-                Ok(()) => ui.line(&format!(
-                    "{name}: termination protection {}.",
-                    if production { "on" } else { "off" }
-                )),
-                Err(e) if e.is_unimplemented() => ui.line(&format!(
-                    "warning: {e} (termination protection stays {})",
-                    if protected { "on" } else { "off" }
-                )),
-                Err(e) => return Err(e.into()),
-            }
-        }
-        if let Some(info) = client.describe_stack(name).await? {
-            print_outputs(ui, &info);
-        }
-        Ok(())
-    }
-
-    /// Follows the stack events until the stack reaches a terminal state.
-    async fn follow(
-        &self,
-        ui: &mut Ui<'_>,
-        client: &Client,
-        (name, stack_ref): (&str, &str),
-        seen: BTreeSet<String>,
-        total: u64,
-    ) -> Res<Outcome> {
-        let bar = ui.progress(total);
-        let mut tracker = Tracker::new(seen);
-        let mut stack_id = stack_ref.to_string();
-        let interrupt = tokio::signal::ctrl_c();
-        tokio::pin!(interrupt);
-        let mut first = true;
-        let mut newest: Option<String> = None;
-        loop {
-            if !first {
-                tokio::select! {
-                    _ = tokio::time::sleep(self.poll) => {}
-                    _ = &mut interrupt => {
-                        bar.finish_and_clear();
-                        return Err(Failure::Interrupted(format!(
-                            "Stopped following {name}; the deployment continues in CloudFormation. \
-                             Follow it again with `watch {name}`, or check it with `status`."
-                        )));
-                    }
-                }
-            }
-            first = false;
-            let info = client.describe_stack(&stack_id).await?;
-            if let Some(i) = &info {
-                stack_id = i.id.clone();
-            }
-            let events = client.stack_events(&stack_id, newest.as_deref()).await?;
-            if let Some(e) = events.first() {
-                newest = Some(e.id.clone());
-            }
-            for line in tracker.observe(&events) {
-                bar.suspend(|| ui.line(&line));
-            }
-            bar.set_position(tracker.done().min(total));
-            let status = info
-                .as_ref()
-                .map(|i| i.status.clone())
-                .unwrap_or_else(|| "DELETE_COMPLETE".to_string());
-            bar.set_message(status.clone());
-            if !is_terminal(&status) {
-                continue;
-            }
+    fn progress_end(&mut self) {
+        if let Some(bar) = self.bar.take() {
             bar.finish_and_clear();
-            let outcome = tracker.outcome(
-                name,
-                &status,
-                info.as_ref().and_then(|i| i.status_reason.as_deref()),
-            );
-            if let Some(e) = &outcome.error {
-                ui.error(e);
-            }
-            for l in &outcome.lines {
-                ui.line(l);
-            }
-            return Ok(outcome);
         }
-    }
-
-    async fn destroy(&mut self, ui: &mut Ui<'_>, name: &str, yes: bool) -> Res {
-        let artifact = self.artifact(name)?;
-        let client = self.client(&artifact.env.region).await?;
-        let Some(info) = client.describe_stack(name).await? else {
-            ui.line(&format!("{name}: not deployed; nothing to destroy."));
-            return Ok(());
-        };
-        if artifact.termination_protection {
-            return Err(Failure::Refused(format!(
-                "{name} is a production stack: the app turns termination protection on for it; \
-                 set termination_protection to false in its StackProps and deploy before \
-                 destroying it"
-            )));
-        }
-        if info.termination_protection {
-            return Err(Failure::Refused(format!(
-                "{name} has termination protection on (a production stack); turn it off \
-                 deliberately with `aws cloudformation update-termination-protection \
-                 --no-enable-termination-protection --stack-name {name}` before destroying it"
-            )));
-        }
-        if info.in_progress() {
-            return Err(Failure::Message(format!(
-                "{name} is busy ({}); follow it with `watch {name}` first",
-                info.status
-            )));
-        }
-        let template = client.get_template(name).await.ok();
-        let mut kept = Vec::new();
-        let mut lost = Vec::new();
-        if let Some(res) = template
-            .as_ref()
-            .and_then(|t| t.get("Resources"))
-            .and_then(Value::as_object)
-        {
-            for (id, e) in res {
-                let ty = e.get("Type").and_then(Value::as_str).unwrap_or_default();
-                if !super::diff::is_stateful(ty) {
-                    continue;
-                }
-                match e.get("DeletionPolicy").and_then(Value::as_str) {
-                    Some("Retain" | "RetainExceptOnCreate") => kept.push(format!("{id} ({ty})")),
-                    Some("Snapshot") => lost.push(format!("{id} ({ty}, final snapshot taken)")),
-                    _ => lost.push(format!("{id} ({ty})")),
-                }
-            }
-        }
-        ui.line(&format!(
-            "Destroying {name} ({}, {}).",
-            client.region(),
-            info.status
-        ));
-        if !kept.is_empty() {
-            ui.line(&format!(
-                "Kept (DeletionPolicy Retain; delete them by hand when no longer needed): {}",
-                kept.join(", ")
-            ));
-        }
-        if !lost.is_empty() {
-            ui.line(&format!("Deleted with their data: {}", lost.join(", ")));
-        }
-        if !yes && !ui.interactive {
-            return Err(Failure::Refused(format!(
-                "{name}: not destroyed: there is no terminal to confirm on; pass --yes"
-            )));
-        }
-        if !yes && !ui.confirm(&format!("Delete stack {name}?")) {
-            return Err(Failure::Refused(format!("{name}: not destroyed.")));
-        }
-        let seen = client
-            .stack_events(&info.id, None)
-            .await?
-            .into_iter()
-            .map(|e| e.id)
-            .collect();
-        client.delete_stack_id(name, &info.id).await?;
-        let total = template
-            .as_ref()
-            .and_then(|t| t.get("Resources"))
-            .and_then(Value::as_object)
-            .map(|r| r.len() as u64)
-            .unwrap_or(1);
-        let outcome = self
-            .follow(ui, &client, (name, &info.id), seen, total)
-            .await?;
-        if outcome.failed {
-            return Err(Failure::Reported);
-        }
-        Ok(())
-    }
-
-    async fn status(&mut self, ui: &mut Ui<'_>) -> Res {
-        let artifacts = self.artifacts.clone();
-        for a in &artifacts {
-            let client = self.client(&a.env.region).await?;
-            match client.describe_stack(&a.name).await? {
-                None => ui.line(&format!(
-                    "{:<32} {:<12} not deployed",
-                    a.name,
-                    client.region()
-                )),
-                Some(info) => {
-                    ui.line(&format!(
-                        "{:<32} {:<12} {:<24} {}{}",
-                        a.name,
-                        client.region(),
-                        info.status,
-                        info.updated.as_deref().unwrap_or("-"),
-                        if info.termination_protection {
-                            "  (termination protection)"
-                        } else {
-                            ""
-                        }
-                    ));
-                    if let Some(r) = &info.status_reason {
-                        ui.line(&format!("    reason: {r}"));
-                    }
-                    print_outputs(ui, &info);
-                }
-            }
-        }
-        Ok(())
-    }
-
-    async fn watch(&mut self, ui: &mut Ui<'_>, name: &str) -> Res {
-        let artifact = self.artifact(name)?;
-        let client = self.client(&artifact.env.region).await?;
-        let Some(info) = client.describe_stack(name).await? else {
-            ui.line(&format!("{name}: not deployed."));
-            return Ok(());
-        };
-        // Show the current operation from its start: skip events older than
-        // the last terminal stack event.
-        let events = client.stack_events(&info.id, None).await?;
-        let mut seen = BTreeSet::new();
-        let mut skipping = false;
-        for e in &events {
-            if e.is_stack() && !e.status.ends_with("_IN_PROGRESS") && info.in_progress() {
-                skipping = true;
-            }
-            if skipping || !info.in_progress() {
-                seen.insert(e.id.clone());
-            }
-        }
-        let outcome = self
-            .follow(
-                ui,
-                &client,
-                (name, &info.id),
-                seen,
-                artifact.resource_count() as u64,
-            )
-            .await?;
-        if outcome.failed {
-            return Err(Failure::Reported);
-        }
-        Ok(())
-    }
-}
-
-fn given_params(args: &ParamArgs) -> Res<BTreeMap<String, String>> {
-    let mut given = match &args.parameters {
-        Some(path) => params::load_file(path).map_err(Failure::Message)?,
-        None => BTreeMap::new(),
-    };
-    for a in &args.parameter {
-        let (k, v) = params::parse_assignment(a).map_err(Failure::Message)?;
-        given.insert(k, v);
-    }
-    Ok(given)
-}
-
-fn print_diff(ui: &mut Ui<'_>, diff: &TemplateDiff) {
-    if diff.is_empty() {
-        ui.line("No differences.");
-        return;
-    }
-    let (a, m, r) = diff.counts();
-    ui.line(&format!(
-        "Resources: {a} to add, {m} to modify, {r} to remove"
-    ));
-    for d in &diff.resources {
-        let tag = match (d.action, d.replacement) {
-            (Action::Modify, Replacement::Yes) => "  [REPLACE]",
-            (Action::Modify, Replacement::Conditional) => "  [MAY REPLACE]",
-            _ => "",
-        };
-        let stateful = if d.stateful { "  (stateful)" } else { "" };
-        let path = d
-            .construct_path
-            .as_deref()
-            .map(|p| format!("  {p}"))
-            .unwrap_or_default();
-        ui.line(&format!(
-            "{} {:<36} {}{tag}{stateful}{path}",
-            d.action.marker(),
-            d.logical_id,
-            d.type_name
-        ));
-        for c in &d.changes {
-            let label = match c.scope {
-                ChangeScope::Properties => c.path.clone(),
-                _ => format!("[{}]", c.path),
-            };
-            let compound = |v: &Option<Value>| {
-                v.as_ref()
-                    .is_some_and(|v| (v.is_object() || v.is_array()) && v.to_string().len() > 60)
-            };
-            let multiline = c.before != c.after
-                && (compound(&c.before) || compound(&c.after))
-                && c.before
-                    .as_ref()
-                    .is_none_or(|v| v.is_object() || v.is_array())
-                && c.after
-                    .as_ref()
-                    .is_none_or(|v| v.is_object() || v.is_array());
-            let mut line = if c.before == c.after {
-                format!("    ~ {label}: {}", short(c.after.as_ref()))
-            } else if multiline {
-                format!("    ~ {label}:")
-            } else {
-                format!(
-                    "    ~ {label}: {} -> {}",
-                    short(c.before.as_ref()),
-                    short(c.after.as_ref())
-                )
-            };
-            if let Some(b) = &c.because {
-                line.push_str(&format!(" (value changes: {b})"));
-            }
-            match c.replacement {
-                Replacement::Yes => line.push_str("  replaces (create-only property)"),
-                Replacement::Conditional => line
-                    .push_str("  may replace (conditionally create-only; the change set decides)"),
-                Replacement::No => {}
-            }
-            ui.line(&line);
-            if multiline {
-                let pretty = |v: &Option<Value>| {
-                    v.as_ref()
-                        .and_then(|v| serde_json::to_string_pretty(v).ok())
-                        .map(|s| s + "\n")
-                        .unwrap_or_default()
-                };
-                let (bs, as_) = (pretty(&c.before), pretty(&c.after));
-                let td = similar::TextDiff::from_lines(&bs, &as_);
-                for change in td.iter_all_changes() {
-                    let sign = match change.tag() {
-                        similar::ChangeTag::Delete => "-",
-                        similar::ChangeTag::Insert => "+",
-                        similar::ChangeTag::Equal => " ",
-                    };
-                    ui.line(&format!("        {sign} {}", change.value().trim_end()));
-                }
-            }
-        }
-    }
-    for e in &diff.entries {
-        let name = if e.name.is_empty() {
-            String::new()
-        } else {
-            format!(" {}", e.name)
-        };
-        ui.line(&format!("{} {}{name}", e.action.marker(), e.section));
-    }
-}
-
-fn print_plan(ui: &mut Ui<'_>, name: &str, planned: &[PlannedChange]) {
-    ui.line(&format!(
-        "Change set for {name}: {} resource change(s)",
-        planned.len()
-    ));
-    ui.line(&format!(
-        "  {:<7} {:<36} {:<40} {}",
-        "Action", "LogicalId", "Type", "Replacement"
-    ));
-    // A long list of additions (a new stack) is summarized by type.
-    let adds: Vec<&PlannedChange> = planned.iter().filter(|p| p.action == Action::Add).collect();
-    let summarize = adds.len() > MAX_LISTED_ADDS;
-    if summarize {
-        let mut by_type: BTreeMap<&str, usize> = BTreeMap::new();
-        for p in &adds {
-            *by_type.entry(p.type_name.as_str()).or_default() += 1;
-        }
-        let types: Vec<String> = by_type.iter().map(|(t, n)| format!("{t} x{n}")).collect();
-        ui.line(&format!(
-            "  Add     {} resources: {}",
-            adds.len(),
-            types.join(", ")
-        ));
-    }
-    for p in planned {
-        if summarize && p.action == Action::Add {
-            continue;
-        }
-        let action = match p.action {
-            Action::Add => "Add",
-            Action::Modify => "Modify",
-            Action::Remove => "Remove",
-        };
-        let repl = match (p.action, p.replacement) {
-            (Action::Modify, r) => {
-                let word = match r {
-                    Replacement::Yes => "True",
-                    Replacement::Conditional => "Conditional",
-                    Replacement::No => "False",
-                };
-                if p.replacement_confirmed || r == Replacement::No {
-                    word.to_string()
-                } else if p.source == Source::Predicted {
-                    format!("{word} (predicted; not in the change set)")
-                } else {
-                    format!("{word} (predicted; the change set does not say)")
-                }
-            }
-            _ => "-".to_string(),
-        };
-        let stateful = if p.stateful { "  stateful" } else { "" };
-        ui.line(&format!(
-            "  {action:<7} {:<36} {:<40} {repl}{stateful}",
-            p.logical_id, p.type_name
-        ));
-        let causes = p
-            .causes
-            .iter()
-            .filter(|c| p.replacement.may_replace() && c.replacement.may_replace());
-        for c in causes {
-            let verb = if c.replacement == Replacement::Yes {
-                "replaced"
-            } else {
-                "may be replaced"
-            };
-            ui.line(&format!(
-                "          {verb} because {} changes{}",
-                c.property,
-                c.causing_entity
-                    .as_deref()
-                    .map(|e| format!(" (caused by {e})"))
-                    .unwrap_or_default()
-            ));
-        }
-    }
-}
-
-fn print_guard_preview(ui: &mut Ui<'_>, name: &str, verdict: &Verdict) {
-    if !verdict.refused.is_empty() {
-        ui.line("Deploying this would be refused by the data-loss guard:");
-        for f in &verdict.refused {
-            ui.line(&format!("  {}", f.describe(name)));
-        }
-        let ids: Vec<&str> = verdict
-            .refused
-            .iter()
-            .map(|f| f.logical_id.as_str())
-            .collect();
-        ui.line(&format!(
-            "  (override: --allow-replace {})",
-            ids.join(" --allow-replace ")
-        ));
-    }
-    for r in &verdict.renames {
-        ui.line(&format!("note: {}", r.describe()));
-    }
-    if !verdict.security.is_empty() {
-        ui.line("Security-broadening changes:");
-        for s in &verdict.security {
-            ui.line(&format!(
-                "  {} ({}): {}",
-                s.logical_id, s.type_name, s.description
-            ));
-        }
-    }
-}
-
-fn print_outputs(ui: &mut Ui<'_>, info: &StackInfo) {
-    for (k, v) in &info.outputs {
-        ui.line(&format!("    {k} = {v}"));
     }
 }

@@ -177,12 +177,24 @@ pub struct TemplateDiff {
     pub resources: Vec<ResourceDiff>,
     /// Changed outputs, parameters and other sections.
     pub entries: Vec<EntryChange>,
+    /// Resources renamed by a declared move (`khs:moved-from`), compared
+    /// under their new id.
+    pub moved: Vec<Moved>,
+}
+
+/// A resource renamed by a declared move.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Moved {
+    /// The deployed logical id.
+    pub from: String,
+    /// The new logical id.
+    pub to: String,
 }
 
 impl TemplateDiff {
     /// Whether nothing changes.
     pub fn is_empty(&self) -> bool {
-        self.resources.is_empty() && self.entries.is_empty()
+        self.resources.is_empty() && self.entries.is_empty() && self.moved.is_empty()
     }
 
     /// A resource's diff by logical id.
@@ -359,6 +371,7 @@ pub fn diff_templates(
     TemplateDiff {
         resources: out.into_values().collect(),
         entries,
+        moved: Vec::new(),
     }
 }
 
@@ -456,18 +469,35 @@ fn entry_changes(old: &Value, new: &Value, type_name: &str) -> Vec<PropertyChang
         (ChangeScope::Condition, "Condition"),
     ] {
         let (a, b) = (old.get(key), new.get(key));
+        // A declared move's marker is not a change of the resource.
+        let (a, b) = if key == "Metadata" {
+            (without_move_marker(a), without_move_marker(b))
+        } else {
+            (a.cloned(), b.cloned())
+        };
         if a != b {
             out.push(PropertyChange {
                 scope,
                 path: key.to_string(),
-                before: a.cloned(),
-                after: b.cloned(),
+                before: a,
+                after: b,
                 replacement: Replacement::No,
                 because: None,
             });
         }
     }
     out
+}
+
+fn without_move_marker(m: Option<&Value>) -> Option<Value> {
+    let mut m = m.cloned()?;
+    if let Some(o) = m.as_object_mut() {
+        o.remove(super::moves::MOVED_FROM_KEY);
+        if o.is_empty() {
+            return None;
+        }
+    }
+    Some(m)
 }
 
 /// Whether a JSON object is an intrinsic function call (`{"Ref": …}`,

@@ -56,6 +56,9 @@ pub struct Finding {
     pub confirmed: bool,
     /// `Retain`/`Snapshot` policy keeping the old resource, if any.
     pub retain_policy: Option<String>,
+    /// For a replaced subnet, security group or subnet group (stateless
+    /// itself): the stateful resources that sit in it, `Id (Type)`.
+    pub holders: Vec<String>,
 }
 
 /// A removed resource that an added one of the same type resembles.
@@ -118,8 +121,10 @@ impl Verdict {
                 .collect();
             let _ = writeln!(
                 s,
-                "Refused: this would lose data. If that is intended (the data is backed up or \
-                 disposable), run again with {}.",
+                "Refused: {stack}: this deployment replaces or removes {} resource(s) listed \
+                 above that hold data or that data sits in; if that is intended (the data is \
+                 backed up, disposable or kept by a Retain policy), run again with {}.",
+                self.refused.len(),
                 ids.join(" ")
             );
         }
@@ -152,6 +157,9 @@ impl Finding {
             "{stack}: {} ({}{path}) {what}",
             self.logical_id, self.type_name
         );
+        if !self.holders.is_empty() {
+            let _ = write!(s, " while {} sit(s) in it", self.holders.join(", "));
+        }
         if !self.properties.is_empty() {
             let how = if self.confirmed {
                 "CloudFormation reports"
@@ -163,9 +171,20 @@ impl Finding {
             };
             let _ = write!(s, ": changing {} ({how})", self.properties.join(", "));
         }
+        if !self.holders.is_empty() {
+            s.push_str(
+                "; CloudFormation would have to move them to the new one, and AWS fails such an \
+                 update halfway (the old one is still in use, e.g. \"subnets in use\"): add the \
+                 new one beside the old one, move the resources over in one deployment, then \
+                 remove the old one in the next.",
+            );
+            return s;
+        }
         let fate = match (self.loss, self.retain_policy.as_deref()) {
             (Loss::Delete, Some("Retain" | "RetainExceptOnCreate")) => {
-                "; its DeletionPolicy Retain keeps the data, detached from the stack".to_string()
+                "; its DeletionPolicy Retain keeps the resource and its data, detached from the \
+                 stack (no longer managed by it)"
+                    .to_string()
             }
             (Loss::Delete, Some("Snapshot")) => {
                 "; a final snapshot is taken, then the resource and its data are deleted"
@@ -191,13 +210,16 @@ impl Finding {
 }
 
 impl RenameHint {
-    /// The hint, pointing at `ResourceOptions::logical_id`.
+    /// The hint, naming the declaration that keeps the resource.
     pub fn describe(&self) -> String {
         let path = |p: &Option<String>| p.as_deref().map(|p| format!(" ({p})")).unwrap_or_default();
+        let target = self.new_path.as_deref().unwrap_or(&self.new_id);
         format!(
-            "{}{} is removed and {}{} of the same type {} is added with similar properties: this \
-             looks like a renamed construct. To keep the existing resource, give the new one the \
-             old logical id with ResourceOptions {{ logical_id: Some(\"{}\".into()), .. }}.",
+            "{}{} is removed and {}{} of the same type {} is added with the same properties: \
+             this looks like a renamed construct. To keep the existing resource and its data, \
+             declare the move in code after creating the construct, \
+             `stack.declare_moved(\"{target}\", \"{}\")?;` (the deployment then renames it \
+             with a CloudFormation stack refactor instead of replacing it).",
             self.old_id,
             path(&self.old_path),
             self.new_id,
@@ -225,7 +247,12 @@ pub fn evaluate(
             (Action::Modify, Replacement::Conditional) => Loss::MaybeReplace,
             _ => continue,
         };
-        if !p.stateful {
+        let holders = if p.stateful || loss == Loss::Delete {
+            Vec::new()
+        } else {
+            holders_of(new, &p.logical_id, &p.type_name)
+        };
+        if !p.stateful && holders.is_empty() {
             continue;
         }
         let properties: Vec<String> = p
@@ -245,6 +272,7 @@ pub fn evaluate(
             confirmed: p.replacement_confirmed || p.causes.iter().any(|c| c.confirmed),
             properties,
             retain_policy: p.retain_policy.clone(),
+            holders,
         };
         if options.allow_replace.contains(&p.logical_id) {
             matched.insert(p.logical_id.clone());
@@ -298,8 +326,131 @@ pub fn stack_policy(template: &Value, except: &BTreeSet<String>) -> Value {
     serde_json::json!({ "Statement": statements })
 }
 
-/// Removed resources that an added resource of the same type resembles:
-/// at least half of the properties (by name and value) are equal.
+/// Types that other resources sit in: replacing one moves them.
+const PLACEMENT_TYPES: &[&str] = &[
+    "AWS::EC2::Subnet",
+    "AWS::EC2::SecurityGroup",
+    "AWS::RDS::DBSubnetGroup",
+    "AWS::ElastiCache::SubnetGroup",
+    "AWS::DocDB::DBSubnetGroup",
+    "AWS::Neptune::DBSubnetGroup",
+    "AWS::Redshift::ClusterSubnetGroup",
+];
+
+/// The logical ids an entry's properties refer to (`Ref`, `Fn::GetAtt`,
+/// `${Id}` in `Fn::Sub`).
+pub(crate) fn references(v: &Value, out: &mut BTreeSet<String>) {
+    match v {
+        Value::Object(o) => {
+            if let Some(Value::String(r)) = o.get("Ref") {
+                out.insert(r.clone());
+            }
+            match o.get("Fn::GetAtt") {
+                Some(Value::Array(a)) => {
+                    if let Some(Value::String(r)) = a.first() {
+                        out.insert(r.clone());
+                    }
+                }
+                Some(Value::String(s)) => {
+                    out.insert(s.split('.').next().unwrap_or(s).to_string());
+                }
+                _ => {}
+            }
+            let sub = match o.get("Fn::Sub") {
+                Some(Value::String(s)) => Some(s.as_str()),
+                Some(Value::Array(a)) => a.first().and_then(Value::as_str),
+                _ => None,
+            };
+            if let Some(text) = sub {
+                for part in text.split("${").skip(1) {
+                    if let Some(end) = part.find('}') {
+                        let name = &part[..end];
+                        out.insert(name.split('.').next().unwrap_or(name).to_string());
+                    }
+                }
+            }
+            for x in o.values() {
+                references(x, out);
+            }
+        }
+        Value::Array(a) => {
+            for x in a {
+                references(x, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The stateful resources of `template` that sit in `id` (a subnet,
+/// security group or subnet group): they refer to it directly or through
+/// other placement resources (a database → its subnet group → the subnet).
+fn holders_of(template: &Value, id: &str, type_name: &str) -> Vec<String> {
+    if !PLACEMENT_TYPES.contains(&type_name) {
+        return Vec::new();
+    }
+    let Some(res) = template.get("Resources").and_then(Value::as_object) else {
+        return Vec::new();
+    };
+    let ty = |e: &Value| {
+        e.get("Type")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
+    let refs = |e: &Value| {
+        let mut out = BTreeSet::new();
+        if let Some(p) = e.get("Properties") {
+            references(p, &mut out);
+        }
+        out
+    };
+    // Placement resources that lead to `id`, found outwards from it.
+    let mut inside: BTreeSet<String> = [id.to_string()].into();
+    loop {
+        let more: Vec<String> = res
+            .iter()
+            .filter(|(k, e)| {
+                !inside.contains(*k)
+                    && PLACEMENT_TYPES.contains(&ty(e).as_str())
+                    && refs(e).iter().any(|r| inside.contains(r))
+            })
+            .map(|(k, _)| k.clone())
+            .collect();
+        if more.is_empty() {
+            break;
+        }
+        inside.extend(more);
+    }
+    res.iter()
+        .filter(|(_, e)| super::diff::is_stateful(&ty(e)))
+        .filter(|(_, e)| refs(e).iter().any(|r| inside.contains(r)))
+        .map(|(k, e)| format!("{k} ({})", ty(e)))
+        .collect()
+}
+
+/// Properties that say nothing about which resource it is.
+const CONTEXT_PROPERTIES: &[&str] = &["Tags", "VpcId", "KmsKeyId", "KmsKeyArn"];
+
+fn rename_score(a: &serde_json::Map<String, Value>, b: &serde_json::Map<String, Value>) -> f64 {
+    let keys: BTreeSet<&String> = a
+        .keys()
+        .chain(b.keys())
+        .filter(|k| !CONTEXT_PROPERTIES.contains(&k.as_str()))
+        .collect();
+    if keys.is_empty() {
+        // Nothing to compare: no evidence of a rename.
+        return 0.0;
+    }
+    let same = keys.iter().filter(|k| a.get(**k) == b.get(**k)).count();
+    same as f64 / keys.len() as f64
+}
+
+/// Removed stateful resources that exactly one added resource of the same
+/// type resembles (more than half of the identifying properties equal),
+/// and that resource resembles no other removed one: an unambiguous pair.
+/// Stateless resources get no hint (re-creating them loses nothing), and
+/// look-alikes that could pair several ways (two keys swapped) none.
 fn renames(diff: &TemplateDiff, old: Option<&Value>, new: &Value) -> Vec<RenameHint> {
     let props = |t: Option<&Value>, id: &str| {
         t.and_then(|t| t.get("Resources"))
@@ -309,35 +460,36 @@ fn renames(diff: &TemplateDiff, old: Option<&Value>, new: &Value) -> Vec<RenameH
             .cloned()
             .unwrap_or_default()
     };
+    let removed: Vec<_> = diff
+        .resources
+        .iter()
+        .filter(|r| r.action == Action::Remove && r.stateful)
+        .collect();
+    let added: Vec<_> = diff
+        .resources
+        .iter()
+        .filter(|r| r.action == Action::Add && r.stateful)
+        .collect();
+    let similar = |r: &super::diff::ResourceDiff, a: &super::diff::ResourceDiff| {
+        r.type_name == a.type_name
+            && rename_score(&props(old, &r.logical_id), &props(Some(new), &a.logical_id)) > 0.5
+    };
     let mut out = Vec::new();
-    for removed in diff.resources.iter().filter(|r| r.action == Action::Remove) {
-        let a = props(old, &removed.logical_id);
-        let best = diff
-            .resources
-            .iter()
-            .filter(|r| r.action == Action::Add && r.type_name == removed.type_name)
-            .map(|added| {
-                let b = props(Some(new), &added.logical_id);
-                let keys: BTreeSet<&String> = a.keys().chain(b.keys()).collect();
-                let same = keys.iter().filter(|k| a.get(**k) == b.get(**k)).count();
-                let score = if keys.is_empty() {
-                    1.0
-                } else {
-                    same as f64 / keys.len() as f64
-                };
-                (score, added)
-            })
-            .filter(|(score, _)| *score >= 0.5)
-            .max_by(|x, y| x.0.total_cmp(&y.0));
-        if let Some((_, added)) = best {
-            out.push(RenameHint {
-                old_id: removed.logical_id.clone(),
-                old_path: removed.construct_path.clone(),
-                new_id: added.logical_id.clone(),
-                new_path: added.construct_path.clone(),
-                type_name: removed.type_name.clone(),
-            });
+    for r in &removed {
+        let candidates: Vec<_> = added.iter().filter(|a| similar(r, a)).collect();
+        let [a] = candidates.as_slice() else {
+            continue;
+        };
+        if removed.iter().filter(|other| similar(other, a)).count() != 1 {
+            continue;
         }
+        out.push(RenameHint {
+            old_id: r.logical_id.clone(),
+            old_path: r.construct_path.clone(),
+            new_id: a.logical_id.clone(),
+            new_path: a.construct_path.clone(),
+            type_name: r.type_name.clone(),
+        });
     }
     out
 }
@@ -518,14 +670,15 @@ mod tests {
         let msg = v.explain("app");
         assert!(msg.contains("would be DELETED"), "{msg}");
         assert!(
-            msg.contains("DeletionPolicy Retain keeps the data"),
+            msg.contains("DeletionPolicy Retain keeps the resource and its data"),
             "{msg}"
         );
         assert!(msg.contains("looks like a renamed construct"), "{msg}");
         assert!(
-            msg.contains("logical_id: Some(\"DatabaseInstance\".into())"),
+            msg.contains("`stack.declare_moved(\"app/Db/Instance\", \"DatabaseInstance\")?;`"),
             "{msg}"
         );
+        assert!(!msg.contains("ResourceOptions"), "{msg}");
     }
 
     #[test]
@@ -571,5 +724,154 @@ mod tests {
             ..prod
         };
         assert!(run(&old, &new, None, &approved).may_proceed());
+    }
+
+    /// Two private subnets, the database's subnet group over them, a
+    /// security group the database and a task use.
+    fn network(cidr: &str, sg_description: &str) -> Value {
+        json!({"Resources": {
+            "PrivateSubnet1": {"Type": "AWS::EC2::Subnet", "Metadata": {"khs:path": "app/Network/PrivateSubnet1"},
+                "Properties": {"CidrBlock": cidr, "VpcId": "vpc-1"}},
+            "PrivateSubnet2": {"Type": "AWS::EC2::Subnet", "Properties": {"CidrBlock": "10.0.3.0/24", "VpcId": "vpc-1"}},
+            "DatabaseSubnetGroup": {"Type": "AWS::RDS::DBSubnetGroup",
+                "Properties": {"DBSubnetGroupDescription": "db",
+                    "SubnetIds": [{"Ref": "PrivateSubnet1"}, {"Ref": "PrivateSubnet2"}]}},
+            "DatabaseSecurityGroup": {"Type": "AWS::EC2::SecurityGroup",
+                "Properties": {"GroupDescription": sg_description, "VpcId": "vpc-1"}},
+            "DatabaseInstance": {"Type": "AWS::RDS::DBInstance", "DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain",
+                "Properties": {"DBSubnetGroupName": {"Ref": "DatabaseSubnetGroup"}, "Engine": "postgres",
+                    "VPCSecurityGroups": [{"Fn::GetAtt": ["DatabaseSecurityGroup", "GroupId"]}]}},
+            "ApiService": {"Type": "AWS::ECS::Service",
+                "Properties": {"NetworkConfiguration": {"AwsvpcConfiguration": {"Subnets": [{"Ref": "PrivateSubnet1"}]}}}}}})
+    }
+
+    #[test]
+    fn replacing_a_subnet_a_database_sits_in_is_refused_naming_the_database() {
+        let old = network("10.0.2.0/24", "db");
+        let new = network("10.0.12.0/24", "db");
+        let v = run(&old, &new, None, &GuardOptions::default());
+        assert!(!v.may_proceed());
+        assert_eq!(v.refused.len(), 1, "{:?}", v.refused);
+        let f = &v.refused[0];
+        assert_eq!(f.logical_id, "PrivateSubnet1");
+        assert_eq!(f.holders, ["DatabaseInstance (AWS::RDS::DBInstance)"]);
+        let msg = v.explain("app");
+        assert!(
+            msg.contains("app: PrivateSubnet1 (AWS::EC2::Subnet, app/Network/PrivateSubnet1) would be REPLACED while DatabaseInstance (AWS::RDS::DBInstance) sit(s) in it: changing CidrBlock"),
+            "{msg}"
+        );
+        assert!(msg.contains("subnets in use"), "{msg}");
+        assert!(msg.contains("--allow-replace PrivateSubnet1"), "{msg}");
+        // Allowed by name like any other.
+        let allowed = GuardOptions {
+            allow_replace: ["PrivateSubnet1".to_string()].into(),
+            ..GuardOptions::default()
+        };
+        assert!(run(&old, &new, None, &allowed).may_proceed());
+    }
+
+    #[test]
+    fn replacing_a_security_group_a_database_uses_is_refused() {
+        let v = run(
+            &network("10.0.2.0/24", "db"),
+            &network("10.0.2.0/24", "database"),
+            None,
+            &GuardOptions::default(),
+        );
+        assert_eq!(v.refused.len(), 1, "{:?}", v.refused);
+        assert_eq!(v.refused[0].logical_id, "DatabaseSecurityGroup");
+        assert!(
+            v.explain("app")
+                .contains("while DatabaseInstance (AWS::RDS::DBInstance) sit(s) in it")
+        );
+    }
+
+    #[test]
+    fn replacing_a_subnet_group_reported_by_the_change_set_names_its_cache() {
+        let t = json!({"Resources": {
+            "CacheSubnets": {"Type": "AWS::ElastiCache::SubnetGroup", "Properties": {"Description": "c", "SubnetIds": ["s-1"]}},
+            "Cache": {"Type": "AWS::ElastiCache::ReplicationGroup",
+                "Properties": {"CacheSubnetGroupName": {"Ref": "CacheSubnets"}, "ReplicationGroupDescription": "c"}}}});
+        let rows = r#"{"Changes": [{"Type": "Resource", "ResourceChange": {
+            "Action": "Modify", "LogicalResourceId": "CacheSubnets",
+            "ResourceType": "AWS::ElastiCache::SubnetGroup", "Replacement": "True", "Scope": ["Properties"],
+            "Details": [{"Target": {"Attribute": "Properties", "Name": "CacheSubnetGroupName",
+                "RequiresRecreation": "Always"}, "Evaluation": "Static", "ChangeSource": "DirectModification"}]}}]}"#;
+        let v = run(&t, &t, Some(rows), &GuardOptions::default());
+        let f = v
+            .refused
+            .iter()
+            .find(|f| f.logical_id == "CacheSubnets")
+            .expect("refused");
+        assert_eq!(f.holders, ["Cache (AWS::ElastiCache::ReplicationGroup)"]);
+    }
+
+    #[test]
+    fn a_subnet_only_stateless_resources_use_may_be_replaced() {
+        let mut old = network("10.0.2.0/24", "db");
+        let mut new = network("10.0.12.0/24", "db");
+        for t in [&mut old, &mut new] {
+            t["Resources"]["DatabaseSubnetGroup"]["Properties"]["SubnetIds"] =
+                json!([{"Ref": "PrivateSubnet2"}]);
+        }
+        let v = run(&old, &new, None, &GuardOptions::default());
+        assert!(v.may_proceed(), "{}", v.explain("app"));
+    }
+
+    #[test]
+    fn rename_hints_pair_only_unambiguous_stateful_look_alikes() {
+        // Two unrelated security groups: stateless, no note at all.
+        let old = json!({"Resources": {"WebSg": {"Type": "AWS::EC2::SecurityGroup",
+            "Properties": {"GroupDescription": "web", "VpcId": "vpc-1"}}}});
+        let new = json!({"Resources": {"WorkerSg": {"Type": "AWS::EC2::SecurityGroup",
+            "Properties": {"GroupDescription": "worker", "VpcId": "vpc-1"}}}});
+        assert!(
+            run(&old, &new, None, &GuardOptions::default())
+                .renames
+                .is_empty()
+        );
+        // Two keys removed and two identical ones added: which is which is a
+        // guess (a deliberate swap), so no pairing.
+        let key = json!({"Type": "AWS::KMS::Key", "Properties": {"EnableKeyRotation": true, "KeyPolicy": {"Version": "2012-10-17"}}});
+        let old = json!({"Resources": {"KeyA": key, "KeyB": key}});
+        let new = json!({"Resources": {"KeyC": key, "KeyD": key}});
+        let v = run(&old, &new, None, &GuardOptions::default());
+        assert!(v.renames.is_empty(), "{:?}", v.renames);
+        assert_eq!(v.refused.len(), 2);
+        // Stateful resources that share only their VPC and tags are unrelated.
+        let q = |name: &str| json!({"Type": "AWS::SQS::Queue", "Properties": {"QueueName": name, "Tags": [{"Key": "a", "Value": "b"}]}});
+        let v = run(
+            &json!({"Resources": {"Jobs": q("jobs")}}),
+            &json!({"Resources": {"Mail": q("mail")}}),
+            None,
+            &GuardOptions::default(),
+        );
+        assert!(v.renames.is_empty(), "{:?}", v.renames);
+    }
+
+    #[test]
+    fn a_refusal_is_one_sentence_that_does_not_contradict_a_retain_policy() {
+        let old = db_template("DatabaseInstance", "app/Database/Instance", "a");
+        let v = run(
+            &old,
+            &json!({"Resources": {}}),
+            None,
+            &GuardOptions::default(),
+        );
+        let msg = v.explain("app");
+        assert!(
+            msg.contains(
+                "DeletionPolicy Retain keeps the resource and its data, detached from the stack"
+            ),
+            "{msg}"
+        );
+        assert!(!msg.contains("lose data"), "{msg}");
+        let refusals: Vec<&str> = msg.lines().filter(|l| l.starts_with("Refused:")).collect();
+        assert_eq!(
+            refusals,
+            [
+                "Refused: app: this deployment replaces or removes 1 resource(s) listed above that hold data or that data sits in; if that is intended (the data is backed up, disposable or kept by a Retain policy), run again with --allow-replace DatabaseInstance."
+            ]
+        );
     }
 }

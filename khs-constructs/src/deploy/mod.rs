@@ -12,11 +12,21 @@
 //!   refused unless allowed by logical id, renamed constructs are spotted)
 //!   and the approval of security-broadening changes ([`security`]).
 //!
-//! The client half talks to CloudFormation through the AWS SDK for Rust and
-//! is compiled only with the `deploy` cargo feature: `client` (change
-//! sets, events, stack policy) and `cli` (the `diff` / `deploy` / `destroy`
-//! / `status` / `watch` command line that an app's binary runs with one
-//! call, `cli::run(&app, std::env::args_os())`).
+//! - [`moves`]: declared renames (`khs:moved-from` resource metadata)
+//!   compiled into a stack refactor and applied to the diff;
+//! - [`params`]: parameter values, and the parameters filled from other
+//!   stacks' outputs (`khs:parameter-sources` template metadata);
+//! - [`port`]: the `CloudFormation` trait, the operations the engine uses.
+//!
+//! The engine half is compiled with the `deploy` cargo feature (it needs
+//! tokio): `engine` sequences a deployment (status gate, drift, declared
+//! moves, `forecast`, change set, guard, stack policy, execution, events,
+//! termination protection) over the port; `fake` is an in-memory
+//! CloudFormation that drives every branch in unit tests; `client` is the
+//! port over the AWS SDK for Rust; `render` and `drift` format what the
+//! engine reports; `cli` parses the `diff` / `deploy` / `drift` /
+//! `destroy` / `status` / `watch` command line that an app's binary runs
+//! with one call, `cli::run(&app, std::env::args_os())`, and renders.
 
 pub mod changeset;
 #[cfg(feature = "deploy")]
@@ -24,8 +34,22 @@ pub mod cli;
 #[cfg(feature = "deploy")]
 pub mod client;
 pub mod diff;
+#[cfg(feature = "deploy")]
+pub mod drift;
+#[cfg(feature = "deploy")]
+pub mod engine;
+#[cfg(all(test, feature = "deploy"))]
+mod engine_tests;
 pub mod events;
+#[cfg(feature = "deploy")]
+pub mod fake;
+#[cfg(feature = "deploy")]
+pub mod forecast;
 pub mod guard;
+pub mod moves;
 pub mod params;
+pub mod port;
+#[cfg(feature = "deploy")]
+pub mod render;
 pub mod security;
 mod specs;

@@ -28,6 +28,34 @@ pub struct Resolved {
     pub missing: Vec<String>,
 }
 
+/// The template metadata key listing the parameters filled from other
+/// stacks' outputs at deploy time (written, for example, by the edge
+/// construct for the us-east-1 certificate of a stage in another region):
+/// `{"Param": {"Stack": "…", "Region": "…", "Output": "…"}}`.
+pub const PARAMETER_SOURCES_KEY: &str = "khs:parameter-sources";
+
+/// Where a parameter's value comes from: an output of another stack.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ParameterSource {
+    /// The stack holding the output.
+    pub stack: String,
+    /// Its region.
+    pub region: String,
+    /// The output's logical id.
+    pub output: String,
+}
+
+/// The parameters of a template (JSON) to fill from other stacks' outputs,
+/// from its [`PARAMETER_SOURCES_KEY`] metadata (empty when none).
+pub fn parameter_sources(template: &Value) -> BTreeMap<String, ParameterSource> {
+    template
+        .get("Metadata")
+        .and_then(|m| m.get(PARAMETER_SOURCES_KEY))
+        .and_then(|v| serde_json::from_value(v.clone()).ok())
+        .unwrap_or_default()
+}
+
 /// Reads a parameters file: a JSON object `{"Key": "Value", …}` or the AWS
 /// CLI's list `[{"ParameterKey": "Key", "ParameterValue": "Value"}, …]`.
 /// Numbers and booleans are taken as their text.
@@ -144,6 +172,16 @@ pub fn resolve_partial(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parameter_sources_come_from_the_template_metadata() {
+        let t = serde_json::json!({"Metadata": {"khs:parameter-sources": {
+            "EdgeCertificateArn": {"Stack": "app-edge", "Region": "us-east-1", "Output": "EdgeCertificateArn"}}}});
+        let s = parameter_sources(&t);
+        assert_eq!(s["EdgeCertificateArn"].stack, "app-edge");
+        assert_eq!(s["EdgeCertificateArn"].region, "us-east-1");
+        assert!(parameter_sources(&serde_json::json!({})).is_empty());
+    }
     use serde_json::json;
 
     fn template() -> Value {
