@@ -1640,6 +1640,12 @@ rust-version.workspace = true
 license.workspace = true
 repository.workspace = true
 
+# The library has no unit tests (they are in tests/), so that `cargo test`
+# does not compile the generated code a second time as a test harness.
+[lib]
+test = false
+doctest = false
+
 [package.metadata.docs.rs]
 features = ["full"]
 rustdoc-args = ["--cfg", "docsrs"]
