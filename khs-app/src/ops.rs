@@ -6,19 +6,17 @@
 //! dimensions, handles, the logs bucket) and returns the extra stacks it
 //! needs (the DR vault stack in another region).
 
-use khs_constructs::backup::{
+use khs_constructs::cfn;
+use khs_constructs::data::{
     BackupPlanSpec, BackupResource, BackupRule, BackupVaultProps, CopyAction, dr_vault_stack,
 };
-use khs_constructs::cfn;
-use khs_constructs::monitoring::{
+use khs_constructs::ops::Cron;
+use khs_constructs::ops::{
     AlarmThresholds, CacheMetrics, DatabaseMetrics, KHS_API_SEGMENT, LoadBalancerMetrics,
     ServiceMetrics,
 };
 use khs_constructs::prelude::*;
-use khs_constructs::schedule::Cron;
-use khs_constructs::security_baseline::{
-    ConfigProps, GuardDutyProps, SecurityHubProps, TrailProps,
-};
+use khs_constructs::security::{ConfigProps, GuardDutyProps, SecurityHubProps, TrailProps};
 use khs_constructs::storage::Bucket;
 
 use crate::settings::StageSettings;

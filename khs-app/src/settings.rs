@@ -314,7 +314,7 @@ impl StageSettings {
         // Application tier (apptier): schedules are checked here so that a
         // Unix-style cron names the file and the field.
         for (i, sch) in s.api.schedules.iter().enumerate() {
-            if let Err(e) = khs_constructs::schedule::Cron::parse("", "", &sch.cron) {
+            if let Err(e) = khs_constructs::ops::Cron::parse("", "", &sch.cron) {
                 let message = match e {
                     khs_constructs::Error::InvalidProp { message, .. } => message,
                     other => other.to_string(),

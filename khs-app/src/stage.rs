@@ -4,13 +4,13 @@
 //! pass typed handles to each other (the network to the service, the service
 //! to the CDN and the alarms, …).
 
-use khs_constructs::cdn::{CdnAccessLogs, PriceClass};
-use khs_constructs::dns::cloudfront_alias_records;
+use khs_constructs::edge::CountryCodes;
+use khs_constructs::edge::{CdnAccessLogs, PriceClass};
+use khs_constructs::network::cloudfront_alias_records;
 use khs_constructs::prelude::*;
 use khs_constructs::storage::{ObjectOwnership, ServerAccessLogs, StorageClass, Transition};
-use khs_constructs::waf::CountryCodes;
 // Application tier (apptier).
-use khs_constructs::api_service::AccessLogs;
+use khs_constructs::compute::AccessLogs;
 
 use crate::settings::{NatSetting, PriceClassSetting, StageSettings};
 
@@ -355,16 +355,16 @@ pub fn build(s: &StageSettings) -> Result<Vec<Stack>, khs_constructs::Error> {
             ],
             logs_bucket: Some(&mut logs_bucket),
             // Application tier handles (apptier).
-            load_balancer: Some(khs_constructs::monitoring::LoadBalancerMetrics {
+            load_balancer: Some(khs_constructs::ops::LoadBalancerMetrics {
                 load_balancer_full_name: api.load_balancer_full_name(),
                 target_group_full_name: api.target_group_full_name(),
             }),
-            service: Some(khs_constructs::monitoring::ServiceMetrics {
+            service: Some(khs_constructs::ops::ServiceMetrics {
                 cluster_name: api.cluster_name(),
                 service_name: api.service_name(),
             }),
             database: Some(database.instance().clone()),
-            cache: Some(khs_constructs::monitoring::CacheMetrics {
+            cache: Some(khs_constructs::ops::CacheMetrics {
                 cache_cluster_ids: cache.member_cluster_ids(),
             }),
         },

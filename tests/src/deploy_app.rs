@@ -12,7 +12,7 @@
 
 use khs_constructs::cfn::RawResource;
 use khs_constructs::core::template::Parameter;
-use khs_constructs::dns::CertificateRef;
+use khs_constructs::network::CertificateRef;
 use khs_constructs::prelude::*;
 use khs_constructs::storage::{Bucket, BucketName, BucketProps, LifecycleRule};
 use serde_json::json;

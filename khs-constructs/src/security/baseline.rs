@@ -38,11 +38,11 @@ use crate::core::path::ConstructPath;
 use crate::core::resource::Handle;
 use crate::core::scope::{AsScope, ResourceOptions};
 use crate::core::value::Value;
-use crate::iam::{
+use crate::security::iam::{
     Condition, PolicyDocument, PolicyStatement, Principal, RoleProps, aws_managed_policy_arn,
     create_role,
 };
-use crate::storage::{Bucket, BucketGrant};
+use crate::storage::bucket::{Bucket, BucketGrant};
 
 /// How often GuardDuty publishes updated findings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -613,7 +613,7 @@ impl SecurityBaseline {
 mod tests {
     use super::*;
     use crate::core::stack::{Environment, Stack, StackProps};
-    use crate::storage::{BucketName, BucketProps};
+    use crate::storage::bucket::{BucketName, BucketProps};
     use serde_json::{Value as J, json};
 
     fn stack_and_bucket() -> (Stack, Bucket) {
@@ -718,9 +718,9 @@ mod tests {
             "TwentyFour_Hours"
         );
         assert!(
-            crate::iam::check_template(&t).is_empty(),
+            crate::security::iam::check_template(&t).is_empty(),
             "{:?}",
-            crate::iam::check_template(&t)
+            crate::security::iam::check_template(&t)
         );
     }
 

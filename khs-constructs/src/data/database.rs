@@ -31,7 +31,7 @@
 //! A database needs a network; without one it does not compile:
 //!
 //! ```compile_fail
-//! use khs_constructs::database::{Database, DatabaseProps};
+//! use khs_constructs::data::database::{Database, DatabaseProps};
 //! use khs_constructs::prelude::*;
 //! let mut stack = Stack::new("s", StackProps::new(Environment::region("us-east-1"))).unwrap();
 //! let db = Database::new(&mut stack, "Database", DatabaseProps::default());
@@ -40,7 +40,6 @@
 use crate::cfn::rds::{DbInstance, DbParameterGroup, DbSubnetGroup};
 use crate::cfn::secretsmanager::rotation_schedule::{HostedRotationLambda, RotationRules};
 use crate::cfn::secretsmanager::{RotationSchedule, SecretTargetAttachment};
-use crate::connections::{Connections, Egress, Port};
 use crate::core::error::{Error, Result};
 use crate::core::intrinsic::{Expr, Intrinsic};
 use crate::core::path::ConstructPath;
@@ -48,16 +47,17 @@ use crate::core::resource::Handle;
 use crate::core::scope::{AsScope, ResourceOptions};
 use crate::core::template::{DeletionPolicy, Output};
 use crate::core::value::Value;
-use crate::iam::{RoleProps, aws_managed_policy_arn, create_role};
-use crate::kms::{EncryptionKey, EncryptionKeyProps};
-use crate::network::{Network, SubnetKind};
-use crate::secrets::{GeneratedValue, Secret, SecretProps};
+use crate::network::connections::{Connections, Egress, Port};
+use crate::network::vpc::{Network, SubnetKind};
+use crate::security::iam::{RoleProps, aws_managed_policy_arn, create_role};
+use crate::security::kms::{EncryptionKey, EncryptionKeyProps};
+use crate::security::secrets::{GeneratedValue, Secret, SecretProps};
 
 /// The PostgreSQL version used by default: a current 16.x minor version.
 /// The pinned cfn-lint (1.58.0) accepts 16.9 to 16.15 and flags the bare
 /// `16` and 16.1–16.8 as deprecated; 16.13 is recent without being the
 /// newest release (which may not have reached every region yet).
-pub const DEFAULT_ENGINE_VERSION: &str = "16.13";
+pub const DEFAULT_POSTGRES_VERSION: &str = "16.13";
 
 /// The PostgreSQL port.
 pub const POSTGRES_PORT: u16 = 5432;
@@ -108,7 +108,7 @@ pub struct DatabaseProps {
     /// The PostgreSQL version, a full minor version (`16.13`); the parameter
     /// group family follows its major version.
     ///
-    /// Default: [`DEFAULT_ENGINE_VERSION`].
+    /// Default: [`DEFAULT_POSTGRES_VERSION`].
     pub engine_version: String,
     /// The instance class.
     ///
@@ -185,7 +185,7 @@ pub struct DatabaseProps {
 impl Default for DatabaseProps {
     fn default() -> Self {
         DatabaseProps {
-            engine_version: DEFAULT_ENGINE_VERSION.to_string(),
+            engine_version: DEFAULT_POSTGRES_VERSION.to_string(),
             instance_class: "db.t3.small".to_string(),
             storage_gib: 100,
             max_storage_gib: None,
@@ -242,7 +242,7 @@ fn validate(
         err(
             "engine_version",
             format!(
-                "must be a full PostgreSQL minor version such as {DEFAULT_ENGINE_VERSION:?} (a bare major version is deprecated for new instances), got {:?}",
+                "must be a full PostgreSQL minor version such as {DEFAULT_POSTGRES_VERSION:?} (a bare major version is deprecated for new instances), got {:?}",
                 p.engine_version
             ),
         )
@@ -741,7 +741,7 @@ impl Database {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::network::NetworkProps;
+    use crate::network::vpc::NetworkProps;
     use crate::prelude::*;
     use crate::test_support::stack_with_network_of;
     use serde_json::json;
@@ -784,7 +784,7 @@ mod tests {
         assert_eq!(i.deletion_policy, Some(DeletionPolicy::Snapshot));
         assert_eq!(i.update_replace_policy, Some(DeletionPolicy::Snapshot));
         let p = &i.properties;
-        assert_eq!(p["EngineVersion"], DEFAULT_ENGINE_VERSION);
+        assert_eq!(p["EngineVersion"], DEFAULT_POSTGRES_VERSION);
         assert_eq!(p["DBInstanceClass"], "db.t3.small");
         assert_eq!(p["AllocatedStorage"], "100");
         assert_eq!(p["StorageType"], "gp3");
@@ -842,7 +842,9 @@ mod tests {
             ("DB_POOL_MAX".to_string(), "100".to_string())
         );
         assert!(t.outputs.contains_key("DatabaseEndpoint"));
-        assert!(crate::iam::check_template(&serde_json::to_value(&t).unwrap()).is_empty());
+        assert!(
+            crate::security::iam::check_template(&serde_json::to_value(&t).unwrap()).is_empty()
+        );
     }
 
     #[test]

@@ -15,12 +15,12 @@
 //! and SQL injection.
 //!
 //! A web ACL with scope `CLOUDFRONT` must be created in us-east-1: a stack
-//! in another region is an error. Use [`crate::edge::Edge`] to place it in a
+//! in another region is an error. Use [`crate::edge::placement::Edge`] to place it in a
 //! us-east-1 stack for a stage that runs elsewhere.
 //!
 //! ```
 //! use khs_constructs::prelude::*;
-//! use khs_constructs::waf::{Waf, WafProps};
+//! use khs_constructs::edge::waf::{Waf, WafProps};
 //!
 //! let mut stack = Stack::new("edge", StackProps::new(Environment::region("us-east-1"))).unwrap();
 //! let waf = Waf::new(&mut stack, "Waf", WafProps::default()).unwrap();
@@ -195,7 +195,7 @@ impl Default for WafProps {
     }
 }
 
-/// A typed reference to a web ACL, for [`crate::cdn::CdnProps::web_acl`].
+/// A typed reference to a web ACL, for [`crate::edge::cdn::CdnProps::web_acl`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct WebAclRef {
     arn: Value<String>,
@@ -285,7 +285,7 @@ fn validate(path: &ConstructPath, props: &WafProps, region: &str) -> Result<()> 
             path,
             "scope",
             format!(
-                "CLOUDFRONT needs the stack in {CLOUDFRONT_REGION}, got a stack in {region}; create the Waf through khs_constructs::edge::Edge, which places it in a {CLOUDFRONT_REGION} stack"
+                "CLOUDFRONT needs the stack in {CLOUDFRONT_REGION}, got a stack in {region}; create the Waf through khs_constructs::edge::placement::Edge, which places it in a {CLOUDFRONT_REGION} stack"
             ),
         ));
     }
@@ -601,7 +601,7 @@ impl Waf {
         self.web_acl.attr_arn()
     }
 
-    /// A reference for [`crate::cdn::CdnProps::web_acl`].
+    /// A reference for [`crate::edge::cdn::CdnProps::web_acl`].
     pub fn reference(&self) -> WebAclRef {
         WebAclRef {
             arn: self.arn(),

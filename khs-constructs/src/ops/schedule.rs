@@ -9,7 +9,7 @@
 //! [`Cron::daily_at`]) avoid the question altogether.
 //!
 //! ```
-//! use khs_constructs::schedule::Cron;
+//! use khs_constructs::ops::schedule::Cron;
 //! assert_eq!(Cron::weekdays_at(6, 0).unwrap().expression(), "cron(0 6 ? * MON-FRI *)");
 //! let e = Cron::parse("khs-crm-prod/Api", "schedule", "cron(0 6 * * MON-FRI)").unwrap_err();
 //! assert!(e.to_string().contains("cron(0 6 ? * MON-FRI *)"));

@@ -12,7 +12,7 @@
 //!
 //! ```
 //! use khs_constructs::prelude::*;
-//! use khs_constructs::iam::PolicyDocument;
+//! use khs_constructs::security::iam::PolicyDocument;
 //!
 //! let mut stack = Stack::new("demo", StackProps::new(Environment::region("us-east-1"))).unwrap();
 //! let jwt = Secret::new(&mut stack, "JwtSecret", SecretProps::new("JWT signing secret")).unwrap();
@@ -29,8 +29,8 @@ use crate::core::path::ConstructPath;
 use crate::core::resource::Handle;
 use crate::core::scope::AsScope;
 use crate::core::value::Value;
-use crate::iam::{PolicyDocument, PolicyStatement};
-use crate::kms::{EncryptionKey, EncryptionKeyProps};
+use crate::security::iam::{PolicyDocument, PolicyStatement};
+use crate::security::kms::{EncryptionKey, EncryptionKeyProps};
 
 /// Characters left out of generated values by default: quotes, backslash,
 /// `/`, `@` and space, which break connection strings, shells and JSON.
@@ -336,7 +336,7 @@ mod tests {
             j["Statement"][1]["Resource"],
             json!({"Fn::GetAtt": ["JwtKey", "Arn"]})
         );
-        crate::iam::validate_least_privilege("x", "policy", &doc).unwrap();
+        crate::security::iam::validate_least_privilege("x", "policy", &doc).unwrap();
     }
 
     #[test]

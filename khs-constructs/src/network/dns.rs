@@ -13,7 +13,7 @@
 //!
 //! ```
 //! use khs_constructs::prelude::*;
-//! use khs_constructs::dns::{Certificate, CertificateProps, HostedZoneRef};
+//! use khs_constructs::network::dns::{Certificate, CertificateProps, HostedZoneRef};
 //!
 //! let mut stack = Stack::new("edge", StackProps::new(Environment::region("us-east-1"))).unwrap();
 //! let zone = HostedZoneRef::from_id("Z0123456789ABCDEFGHIJ", "khscrm.com").unwrap();
@@ -355,7 +355,7 @@ impl Certificate {
         self.certificate.ref_()
     }
 
-    /// A reference for [`crate::cdn::CdnProps::certificate`].
+    /// A reference for [`crate::edge::cdn::CdnProps::certificate`].
     pub fn reference(&self) -> CertificateRef {
         self.reference.clone()
     }

@@ -44,17 +44,17 @@ use crate::cfn::cloudfront::cache_policy as cp;
 use crate::cfn::cloudfront::distribution as d;
 use crate::cfn::cloudfront::origin_request_policy as orp;
 use crate::cfn::cloudfront::response_headers_policy as rhp;
-use crate::connections::Connections;
 use crate::core::error::{Error, Result};
 use crate::core::path::ConstructPath;
 use crate::core::resource::Handle;
 use crate::core::scope::AsScope;
 use crate::core::value::{List, Value};
-use crate::dns::CertificateRef;
-use crate::storage::{
+use crate::edge::waf::{CLOUDFRONT_REGION, WafScope, WebAclRef};
+use crate::network::connections::Connections;
+use crate::network::dns::CertificateRef;
+use crate::storage::bucket::{
     Bucket, BucketEncryption, BucketGrant, BucketProps, BucketRef, ObjectOwnership,
 };
-use crate::waf::{CLOUDFRONT_REGION, WafScope, WebAclRef};
 
 /// One year in seconds: the seed's TTL for `*.js`.
 pub const ONE_YEAR_SECONDS: u32 = 31_536_000;
@@ -467,7 +467,7 @@ fn validate(path: &ConstructPath, props: &CdnProps, region: &str) -> Result<()> 
                     path,
                     "certificate",
                     format!(
-                        "must be an ACM certificate in {CLOUDFRONT_REGION} (CloudFront reads certificates only there), got one in {}; create it through khs_constructs::edge::Edge",
+                        "must be an ACM certificate in {CLOUDFRONT_REGION} (CloudFront reads certificates only there), got one in {}; create it through khs_constructs::edge::placement::Edge",
                         cert.region()
                     ),
                 ));
@@ -1069,11 +1069,11 @@ impl Cdn {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::connections::{Egress, Port};
     use crate::core::stack::{Environment, Stack, StackProps};
-    use crate::dns::{Certificate, CertificateProps, HostedZoneRef};
-    use crate::storage::BucketName;
-    use crate::waf::{Waf, WafProps};
+    use crate::edge::waf::{Waf, WafProps};
+    use crate::network::connections::{Egress, Port};
+    use crate::network::dns::{Certificate, CertificateProps, HostedZoneRef};
+    use crate::storage::bucket::BucketName;
     use serde_json::json;
 
     fn stack(region: &str) -> Stack {

@@ -5,7 +5,7 @@
 //! (80 % by default, the seed's billing alert) and, optionally, when the
 //! forecast passes it. Notifications go to an SNS topic (whose policy and
 //! key must let `budgets.amazonaws.com` publish, as
-//! [`AlertTopics`](crate::monitoring::AlertTopics) does) and/or e-mail.
+//! [`AlertTopics`](crate::ops::monitoring::AlertTopics) does) and/or e-mail.
 //!
 //! Cost allocation tags: the budget can be limited to resources carrying
 //! given tags (`Environment=production`). AWS only accounts costs by a tag
@@ -228,7 +228,7 @@ impl Budget {
 mod tests {
     use super::*;
     use crate::core::stack::{Environment, Stack, StackProps};
-    use crate::monitoring::{AlertTopics, AlertTopicsProps};
+    use crate::ops::monitoring::{AlertTopics, AlertTopicsProps};
     use serde_json::{Value as J, json};
 
     fn stack() -> Stack {

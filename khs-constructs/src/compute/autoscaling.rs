@@ -1,7 +1,7 @@
 //! Autoscaling of an ECS service: target tracking, step scaling on load
 //! balancer requests, and scheduled capacity changes.
 //!
-//! Used by [`ApiService`](crate::api_service::ApiService) through
+//! Used by [`ApiService`](crate::compute::api_service::ApiService) through
 //! [`ScalingProps`]; emits below the service's path (`Scaling/…`):
 //! - `Target`: the `AWS::ApplicationAutoScaling::ScalableTarget` of the
 //!   service's desired count (min/max capacity, the scheduled actions; the
@@ -29,7 +29,7 @@ use crate::core::path::ConstructPath;
 use crate::core::resource::Handle;
 use crate::core::scope::Scope;
 use crate::core::value::Value;
-use crate::schedule::Cron;
+use crate::ops::schedule::Cron;
 
 /// One step of request-based scaling: when requests per target and minute
 /// reach `threshold`, change capacity by `percent`.

@@ -17,7 +17,7 @@
 //!
 //! ```
 //! use khs_constructs::prelude::*;
-//! use khs_constructs::storage::{Bucket, BucketName, BucketProps, LifecycleRule};
+//! use khs_constructs::storage::bucket::{Bucket, BucketName, BucketProps, LifecycleRule};
 //!
 //! let mut stack = Stack::new("demo", StackProps::new(Environment::region("us-east-1"))).unwrap();
 //! let logs = Bucket::new(&mut stack, "Logs", BucketProps {
@@ -39,7 +39,7 @@ use crate::core::resource::Handle;
 use crate::core::scope::{AsScope, ResourceOptions};
 use crate::core::template::DeletionPolicy;
 use crate::core::value::Value;
-use crate::iam::{Condition, PolicyDocument, PolicyStatement, Principal};
+use crate::security::iam::{Condition, PolicyDocument, PolicyStatement, Principal};
 
 /// Days before S3 accepts a transition to `STANDARD_IA` or `ONEZONE_IA`
 /// (objects younger than this cannot move to an infrequent-access class).
@@ -129,7 +129,7 @@ pub enum ObjectOwnership {
     /// ACLs are enabled, objects written with `bucket-owner-full-control`
     /// belong to the bucket owner. Needed only by writers that grant access
     /// with ACLs, such as CloudFront standard (legacy) access logs: use it
-    /// for the bucket given to [`crate::cdn::CdnProps::access_logs`].
+    /// for the bucket given to [`crate::edge::cdn::CdnProps::access_logs`].
     BucketOwnerPreferred,
 }
 

@@ -24,9 +24,9 @@
 //!
 //! ```
 //! use khs_constructs::prelude::*;
-//! use khs_constructs::dns::{CertificateProps, HostedZoneRef};
-//! use khs_constructs::edge::{Edge, EdgeProps};
-//! use khs_constructs::waf::WafProps;
+//! use khs_constructs::network::dns::{CertificateProps, HostedZoneRef};
+//! use khs_constructs::edge::placement::{Edge, EdgeProps};
+//! use khs_constructs::edge::waf::WafProps;
 //!
 //! let mut app = App::new();
 //! let mut main = Stack::new("khs-crm-staging", StackProps::new(Environment::region("us-west-2"))).unwrap();
@@ -54,8 +54,8 @@ use crate::core::scope::AsScope;
 use crate::core::stack::{Environment, Stack, StackProps};
 use crate::core::template::{Output, Parameter, Template};
 use crate::core::value::Value;
-use crate::dns::{Certificate, CertificateProps, CertificateRef};
-use crate::waf::{CLOUDFRONT_REGION, Waf, WafProps, WafScope, WebAclRef};
+use crate::edge::waf::{CLOUDFRONT_REGION, Waf, WafProps, WafScope, WebAclRef};
+use crate::network::dns::{Certificate, CertificateProps, CertificateRef};
 
 /// The template metadata key listing parameters filled from other stacks'
 /// outputs.
@@ -304,9 +304,9 @@ impl Edge {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cdn::{Cdn, CdnProps};
     use crate::core::app::App;
-    use crate::dns::HostedZoneRef;
+    use crate::edge::cdn::{Cdn, CdnProps};
+    use crate::network::dns::HostedZoneRef;
 
     fn props() -> EdgeProps {
         EdgeProps {

@@ -27,13 +27,12 @@
 //!   `HttpListener` (301 to HTTPS);
 //! - `Service`: in the private subnets without public IPs, rolling
 //!   deployments with the circuit breaker and rollback;
-//! - `Scaling/…`: see [`crate::autoscaling`];
+//! - `Scaling/…`: see [`crate::compute::autoscaling`];
 //! - outputs `LoadBalancerDnsName`, `RepositoryUri`, `ClusterName`,
 //!   `ServiceName`.
 
 use std::collections::BTreeMap;
 
-use crate::autoscaling::{self, ScalingProps, ScalingTarget};
 use crate::cfn::ecr::Repository;
 use crate::cfn::ecr::repository::{
     EncryptionConfiguration, EncryptionType, ImageScanningConfiguration, ImageTagMutability,
@@ -63,7 +62,7 @@ use crate::cfn::elasticloadbalancingv2::target_group::{
 use crate::cfn::elasticloadbalancingv2::{Listener, LoadBalancer, TargetGroup};
 use crate::cfn::logs::LogGroup;
 use crate::cfn::s3::BucketPolicy;
-use crate::connections::{Connections, Egress, Port};
+use crate::compute::autoscaling::{self, ScalingProps, ScalingTarget};
 use crate::core::error::{Error, Result};
 use crate::core::intrinsic::{Intrinsic, Pseudo};
 use crate::core::path::ConstructPath;
@@ -71,12 +70,13 @@ use crate::core::resource::Handle;
 use crate::core::scope::{AsScope, ResourceOptions};
 use crate::core::template::{Output, Parameter};
 use crate::core::value::Value;
-use crate::dns::CertificateRef;
-use crate::iam::{PolicyDocument, PolicyStatement, RoleProps, create_role};
-use crate::kms::{EncryptionKey, EncryptionKeyProps};
-use crate::network::{Network, SubnetKind};
-use crate::secrets::Secret;
-use crate::storage::BucketRef;
+use crate::network::connections::{Connections, Egress, Port};
+use crate::network::dns::CertificateRef;
+use crate::network::vpc::{Network, SubnetKind};
+use crate::security::iam::{PolicyDocument, PolicyStatement, RoleProps, create_role};
+use crate::security::kms::{EncryptionKey, EncryptionKeyProps};
+use crate::security::secrets::Secret;
+use crate::storage::bucket::BucketRef;
 
 /// The TLS policy of the HTTPS listener: TLS 1.3 and 1.2 with forward
 /// secrecy only.
@@ -1093,9 +1093,9 @@ impl ApiService {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::autoscaling::ScheduledScaling;
+    use crate::compute::autoscaling::ScheduledScaling;
+    use crate::ops::schedule::Cron;
     use crate::prelude::*;
-    use crate::schedule::Cron;
     use serde_json::json;
 
     fn props() -> ApiServiceProps {
@@ -1228,7 +1228,7 @@ mod tests {
         );
         // Least privilege everywhere.
         assert_eq!(
-            crate::iam::check_template(&serde_json::to_value(&t).unwrap()),
+            crate::security::iam::check_template(&serde_json::to_value(&t).unwrap()),
             Vec::<String>::new()
         );
         let exec = &t.resources["ApiExecutionRole"].properties["Policies"][0]["PolicyDocument"]["Statement"];
@@ -1270,10 +1270,10 @@ mod tests {
     }
 
     fn with_logs_bucket(
-        encryption: crate::storage::BucketEncryption,
+        encryption: crate::storage::bucket::BucketEncryption,
         prefix: &str,
     ) -> (Stack, Result<ApiService>) {
-        use crate::storage::{Bucket, BucketGrant, BucketProps};
+        use crate::storage::bucket::{Bucket, BucketGrant, BucketProps};
         let (mut stack, network) = setup();
         let bucket = Bucket::new(
             &mut stack,
@@ -1305,7 +1305,8 @@ mod tests {
 
     #[test]
     fn access_logs_wait_for_the_bucket_policy() {
-        let (stack, api) = with_logs_bucket(crate::storage::BucketEncryption::S3Managed, "alb");
+        let (stack, api) =
+            with_logs_bucket(crate::storage::bucket::BucketEncryption::S3Managed, "alb");
         api.unwrap();
         let t = stack.synth().unwrap();
         let lb = &t.resources["ApiLoadBalancer"];
@@ -1316,13 +1317,17 @@ mod tests {
 
     #[test]
     fn fails_when_access_logs_go_to_a_kms_bucket_or_a_slashed_prefix() {
-        let (_, api) = with_logs_bucket(crate::storage::BucketEncryption::Kms { key: None }, "alb");
+        let (_, api) = with_logs_bucket(
+            crate::storage::bucket::BucketEncryption::Kms { key: None },
+            "alb",
+        );
         let e = api.unwrap_err().to_string();
         assert!(
             e.starts_with("khs/Api: access_logs.bucket must be encrypted with SSE-S3"),
             "{e}"
         );
-        let (_, api) = with_logs_bucket(crate::storage::BucketEncryption::S3Managed, "alb/");
+        let (_, api) =
+            with_logs_bucket(crate::storage::bucket::BucketEncryption::S3Managed, "alb/");
         let e = api.unwrap_err().to_string();
         assert!(
             e.starts_with("khs/Api: access_logs.prefix must not start or end with '/'"),

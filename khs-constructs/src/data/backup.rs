@@ -37,9 +37,9 @@ use crate::core::resource::Handle;
 use crate::core::scope::{AsScope, Scope};
 use crate::core::stack::{Environment, Stack, StackProps};
 use crate::core::value::Value;
-use crate::iam::{self, PolicyDocument, PolicyStatement, Principal};
-use crate::monitoring::key_policy;
-use crate::schedule::Cron;
+use crate::ops::monitoring::key_policy;
+use crate::ops::schedule::Cron;
+use crate::security::iam::{self, PolicyDocument, PolicyStatement, Principal};
 
 // ---------------------------------------------------------------------------
 // Vaults
@@ -914,7 +914,7 @@ mod tests {
             dr_t["Resources"]["DrVaultVault"]["Properties"]["BackupVaultName"],
             "khs-test-backup-dr-vault"
         );
-        assert!(crate::iam::check_template(&t).is_empty());
+        assert!(crate::security::iam::check_template(&t).is_empty());
     }
 
     #[test]

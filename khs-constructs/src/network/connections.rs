@@ -24,9 +24,9 @@
 //! `Connections::allow_listener_from_internet` (crate-private), which only the public load
 //! balancer of an [`ApiService`] calls for its listener ports.
 //!
-//! [`Database`]: crate::database::Database
-//! [`Cache`]: crate::cache::Cache
-//! [`ApiService`]: crate::api_service::ApiService
+//! [`Database`]: crate::data::database::Database
+//! [`Cache`]: crate::data::cache::Cache
+//! [`ApiService`]: crate::compute::api_service::ApiService
 
 use std::fmt;
 

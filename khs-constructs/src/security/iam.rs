@@ -9,7 +9,7 @@
 //! policies), which the workspace tests run on `synth-out/`.
 //!
 //! ```
-//! use khs_constructs::iam::{PolicyDocument, PolicyStatement};
+//! use khs_constructs::security::iam::{PolicyDocument, PolicyStatement};
 //! use khs_constructs::prelude::*;
 //!
 //! let doc = PolicyDocument::new([PolicyStatement::allow(

@@ -28,7 +28,6 @@
 //! `docs/constructs/cache.md`.
 
 use crate::cfn::elasticache::{ReplicationGroup, SubnetGroup};
-use crate::connections::{Connections, Egress, Port};
 use crate::core::error::{Error, Result};
 use crate::core::intrinsic::Intrinsic;
 use crate::core::path::ConstructPath;
@@ -36,16 +35,17 @@ use crate::core::resource::Handle;
 use crate::core::scope::{AsScope, ResourceOptions};
 use crate::core::template::{DeletionPolicy, Output};
 use crate::core::value::Value;
-use crate::kms::{EncryptionKey, EncryptionKeyProps};
-use crate::network::{Network, SubnetKind};
-use crate::secrets::{GeneratedValue, Secret, SecretProps};
+use crate::network::connections::{Connections, Egress, Port};
+use crate::network::vpc::{Network, SubnetKind};
+use crate::security::kms::{EncryptionKey, EncryptionKeyProps};
+use crate::security::secrets::{GeneratedValue, Secret, SecretProps};
 
 /// The Redis port.
 pub const REDIS_PORT: u16 = 6379;
 
 /// The Redis OSS version used by default (the newest 7.x that ElastiCache
 /// offers).
-pub const DEFAULT_ENGINE_VERSION: &str = "7.1";
+pub const DEFAULT_REDIS_VERSION: &str = "7.1";
 
 /// Props of a [`Cache`].
 #[derive(Debug, Clone, PartialEq)]
@@ -53,7 +53,7 @@ pub struct CacheProps {
     /// The Redis OSS engine version (`7.0` or `7.1`; 6.x and older lack
     /// features the defaults rely on).
     ///
-    /// Default: [`DEFAULT_ENGINE_VERSION`].
+    /// Default: [`DEFAULT_REDIS_VERSION`].
     pub engine_version: String,
     /// The node type.
     ///
@@ -93,7 +93,7 @@ pub struct CacheProps {
 impl Default for CacheProps {
     fn default() -> Self {
         CacheProps {
-            engine_version: DEFAULT_ENGINE_VERSION.to_string(),
+            engine_version: DEFAULT_REDIS_VERSION.to_string(),
             node_type: "cache.t3.micro".to_string(),
             nodes: 2,
             automatic_failover: true,
@@ -380,7 +380,7 @@ impl Cache {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::network::NetworkProps;
+    use crate::network::vpc::NetworkProps;
     use crate::test_support::{stack_with_network as setup, stack_with_network_of};
 
     fn fails(props: CacheProps) -> String {

@@ -34,7 +34,7 @@ use crate::core::path::ConstructPath;
 use crate::core::resource::Handle;
 use crate::core::scope::{AsScope, Scope};
 use crate::core::value::Value;
-use crate::iam::{Condition, PolicyDocument, PolicyStatement, Principal};
+use crate::security::iam::{Condition, PolicyDocument, PolicyStatement, Principal};
 
 // ---------------------------------------------------------------------------
 // Metrics
@@ -1853,7 +1853,7 @@ mod tests {
             subs[0].1["Properties"]["TopicArn"],
             json!({"Ref": "AlertsCritical"})
         );
-        assert!(crate::iam::check_template(&t).is_empty());
+        assert!(crate::security::iam::check_template(&t).is_empty());
     }
 
     #[test]

@@ -23,7 +23,7 @@ use crate::core::path::ConstructPath;
 use crate::core::resource::Handle;
 use crate::core::scope::AsScope;
 use crate::core::value::Value;
-use crate::iam::{Condition, PolicyDocument, PolicyStatement, Principal};
+use crate::security::iam::{Condition, PolicyDocument, PolicyStatement, Principal};
 
 /// Props of an [`EncryptionKey`].
 #[derive(Debug, Clone, PartialEq, Default)]
