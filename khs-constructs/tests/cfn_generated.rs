@@ -544,6 +544,22 @@ fn s3_bucket_policy_with_required_properties() {
 }
 
 #[test]
+fn scheduler_schedule_with_required_properties() {
+    let r = cfn::scheduler::schedule::Schedule::new(
+        cfn::scheduler::schedule::FlexibleTimeWindow::new(
+            cfn::scheduler::schedule::FlexibleTimeWindowMode::Off,
+        ),
+        "x",
+        cfn::scheduler::schedule::Target::new("x", "x"),
+    );
+    check(
+        &r,
+        "AWS::Scheduler::Schedule",
+        &["FlexibleTimeWindow", "ScheduleExpression", "Target"],
+    );
+}
+
+#[test]
 fn secretsmanager_rotation_schedule_with_required_properties() {
     let r = cfn::secretsmanager::rotation_schedule::RotationSchedule::new("x");
     check(&r, "AWS::SecretsManager::RotationSchedule", &["SecretId"]);

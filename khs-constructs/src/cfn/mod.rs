@@ -31,6 +31,7 @@ pub mod rds;
 pub mod registry;
 pub mod route53;
 pub mod s3;
+pub mod scheduler;
 pub mod secretsmanager;
 pub mod securityhub;
 pub mod sns;

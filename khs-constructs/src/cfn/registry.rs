@@ -97,6 +97,7 @@ pub fn spec(type_name: &str) -> Option<&'static ResourceSpec> {
         "AWS::SNS::Topic" => Some(&super::sns::Topic::SPEC),
         "AWS::SNS::TopicPolicy" => Some(&super::sns::TopicPolicy::SPEC),
         "AWS::SSM::Parameter" => Some(&super::ssm::Parameter::SPEC),
+        "AWS::Scheduler::Schedule" => Some(&super::scheduler::Schedule::SPEC),
         "AWS::SecretsManager::RotationSchedule" => {
             Some(&super::secretsmanager::RotationSchedule::SPEC)
         }
@@ -182,6 +183,7 @@ pub static GENERATED_TYPES: &[&str] = &[
     "AWS::SNS::Topic",
     "AWS::SNS::TopicPolicy",
     "AWS::SSM::Parameter",
+    "AWS::Scheduler::Schedule",
     "AWS::SecretsManager::RotationSchedule",
     "AWS::SecretsManager::Secret",
     "AWS::SecretsManager::SecretTargetAttachment",
