@@ -14,6 +14,18 @@ use khs_constructs::compute::AccessLogs;
 
 use crate::settings::{NatSetting, PriceClassSetting, StageSettings};
 
+/// The port the KHS CRM API listens on.
+const API_PORT: u16 = 3001;
+/// The API's health check path.
+const API_HEALTH_PATH: &str = "/api/health";
+/// The API image's `nodejs` user.
+const API_USER: &str = "1001";
+/// The template parameter CI sets to the image's git sha.
+const API_IMAGE_TAG_PARAMETER: &str = "ImageTag";
+/// The seed's request-count steps: requests per target and minute → added
+/// capacity in percent.
+const API_REQUEST_STEPS: [(u32, u32); 3] = [(1000, 20), (2000, 50), (5000, 100)];
+
 /// Builds the stacks of one stage.
 pub fn build(s: &StageSettings) -> Result<Vec<Stack>, khs_constructs::Error> {
     let env = match &s.account {
@@ -223,6 +235,14 @@ pub fn build(s: &StageSettings) -> Result<Vec<Stack>, khs_constructs::Error> {
         &a.repository_name,
         api_certificate,
     );
+    api_props.image_tag_parameter = Some(API_IMAGE_TAG_PARAMETER.to_string());
+    api_props.container_port = API_PORT;
+    api_props.user = API_USER.to_string();
+    api_props.health_check = HealthCheck::on_path(API_HEALTH_PATH);
+    api_props.scaling.request_steps = API_REQUEST_STEPS
+        .iter()
+        .map(|&(threshold, percent)| RequestStep { threshold, percent })
+        .collect();
     api_props.cpu = a.cpu;
     api_props.memory_mib = a.memory_mib;
     api_props.log_retention_days = a.log_retention_days;

@@ -1,199 +1,76 @@
-//! `ApiService`: an HTTPS API on ECS Fargate behind a public Application
-//! Load Balancer, with its image repository, logs, tracing and autoscaling.
+//! `ApiService`: the pattern of an HTTPS API on ECS Fargate behind its own
+//! Application Load Balancer, with its image repository, logs, tracing and
+//! autoscaling: a [`FargateService`] and a [`LoadBalancer`] built together
+//! (with one target group, so the request-count steps of
+//! [`ScalingProps`] can scale it).
 //!
 //! Emits, below the construct's path:
 //! - `Key`: a customer managed KMS key (rotation on) for the log group and
 //!   the repository, usable by CloudWatch Logs, unless one is given;
-//! - `Repository`: the ECR repository (scan on push, immutable tags, KMS
-//!   encryption, lifecycle policy: untagged images expire after 7 days, at
-//!   most `keep_images` images are kept);
-//! - the template parameter `ImageTag`: the image tag to run (CI pushes
-//!   `<repository>:<git sha>` and deploys with `ImageTag=<git sha>`);
-//! - `Cluster` (Container Insights on), `LogGroup` (`/aws/ecs/<service>`,
-//!   retention, KMS), `ExecutionRole` (pull from this repository, write to
-//!   this log group, read exactly the configured secrets), `TaskRole` (X-Ray
-//!   trace upload only);
-//! - `TaskDefinition`: Fargate, `awsvpc`, Linux/x86-64, the application
-//!   container `app` (non-root user, read-only root file system with a
-//!   writable `/tmp` volume, environment, secrets from Secrets Manager,
-//!   `awslogs`) and the X-Ray daemon sidecar `xray-daemon`;
-//! - `LoadBalancerSecurityGroup` (443 and 80 from the internet, egress only
-//!   to the service's port), `ServiceSecurityGroup` (the container port from
+//! - `Repository`: the ECR repository ([`ImageRepository`]'s defaults);
+//! - the template parameter with the image tag to run, named
+//!   `<logical id>ImageTag` (`ApiImageTag` for id `Api`) unless
+//!   [`ApiServiceProps::image_tag_parameter`] names it;
+//! - `Cluster` (Container Insights on; the capacity providers when the
+//!   capacity strategy uses Spot), `LogGroup` (`/aws/ecs/<service>`,
+//!   retention, KMS), `ExecutionRole`, `TaskRole`, `TaskDefinition`: see
+//!   [`crate::compute::task`] (the X-Ray sidecar is on by default here);
+//! - `LoadBalancerSecurityGroup` (443 from the internet unless
+//!   `allow_internet_ingress` is off, 80 with `http_redirect`; egress only to
+//!   the service's port), `ServiceSecurityGroup` (the container port from
 //!   the load balancer only; egress HTTPS to AWS APIs plus whatever
 //!   [`Connections::allow_from`] adds, such as PostgreSQL and Redis);
 //! - `LoadBalancer` (internet-facing, public subnets, invalid headers
 //!   dropped, deletion protection), `TargetGroup` (IP targets, health check),
-//!   `HttpsListener` (the certificate, a TLS 1.3/1.2 policy) and
-//!   `HttpListener` (301 to HTTPS);
+//!   `HttpsListener` (the certificate, a TLS 1.3/1.2 policy) and, with
+//!   `http_redirect`, `HttpListener` (301 to HTTPS);
+//! - with [`DeploymentStrategy::BlueGreen`]: `TargetGroupGreen`,
+//!   `ProductionRule` (the listener rule ECS switches) and `DeploymentRole`;
 //! - `Service`: in the private subnets without public IPs, rolling
-//!   deployments with the circuit breaker and rollback;
+//!   deployments with the circuit breaker and rollback (or blue/green);
 //! - `Scaling/…`: see [`crate::compute::autoscaling`];
 //! - outputs `LoadBalancerDnsName`, `RepositoryUri`, `ClusterName`,
 //!   `ServiceName`.
+//!
+//! [`FargateService`]: crate::compute::FargateService
+//! [`LoadBalancer`]: crate::compute::LoadBalancer
+//! [`ImageRepository`]: crate::compute::ImageRepository
 
 use std::collections::BTreeMap;
 
 use crate::cfn::ecr::Repository;
-use crate::cfn::ecr::repository::{
-    EncryptionConfiguration, EncryptionType, ImageScanningConfiguration, ImageTagMutability,
-    LifecyclePolicy,
-};
-use crate::cfn::ecs::cluster::ClusterSettings;
-use crate::cfn::ecs::service::{
-    AssignPublicIp, AwsVpcConfiguration, DeploymentCircuitBreaker, DeploymentConfiguration,
-    LaunchType, LoadBalancer as ServiceLoadBalancer, NetworkConfiguration, PropagateTags,
-};
-use crate::cfn::ecs::task_definition::{
-    ContainerDefinition, CpuArchitecture, KeyValuePair, LogConfiguration, MountPoint, NetworkMode,
-    OperatingSystemFamily, PortMapping, Protocol as PortProtocol, RequiresCompatibilities,
-    RuntimePlatform, Secret as ContainerSecretRef, Volume,
-};
-use crate::cfn::ecs::{Cluster, Service, TaskDefinition};
-use crate::cfn::elasticloadbalancingv2::listener::{
-    Action, Certificate, Protocol as ListenerProtocol, RedirectConfig, StatusCode,
-    Type as ActionType,
-};
-use crate::cfn::elasticloadbalancingv2::load_balancer::{
-    LoadBalancerAttribute, Scheme, Type as LoadBalancerType,
-};
-use crate::cfn::elasticloadbalancingv2::target_group::{
-    Matcher, Protocol as TargetProtocol, TargetGroupAttribute, TargetType,
-};
-use crate::cfn::elasticloadbalancingv2::{Listener, LoadBalancer, TargetGroup};
+use crate::cfn::ecs::service::{AdvancedConfiguration, LoadBalancer as ServiceLoadBalancer};
+use crate::cfn::elasticloadbalancingv2::listener::{Action, Type as ActionType};
+use crate::cfn::elasticloadbalancingv2::{LoadBalancer, TargetGroup};
 use crate::cfn::logs::LogGroup;
-use crate::cfn::s3::BucketPolicy;
 use crate::compute::autoscaling::{self, ScalingProps, ScalingTarget};
+use crate::compute::cluster::{Cluster, emit_cluster, is_name};
+use crate::compute::fargate_service::{
+    CapacityStrategy, DeploymentStrategy, FargateService, ServiceSpec, allow_aws_apis,
+    check_egress_path, emit_service,
+};
+use crate::compute::load_balancer::{
+    AccessLogs, DEFAULT_TLS_POLICY, HealthCheck, LoadBalancerSpec, check_redirect_admitted,
+    emit_https_listener, emit_listener_rule, emit_load_balancer, emit_redirect_listener,
+    emit_target_group, validate_access_logs, validate_certificate,
+};
+use crate::compute::task::{
+    self, APP_CONTAINER, ContainerImage, ContainerProps, ContainerSecret, RepositoryRef, TaskSpec,
+    emit_repository, validate_repository_name,
+};
 use crate::core::error::{Error, Result};
-use crate::core::intrinsic::{Intrinsic, Pseudo};
+use crate::core::intrinsic::Intrinsic;
 use crate::core::path::ConstructPath;
 use crate::core::resource::Handle;
 use crate::core::scope::{AsScope, ResourceOptions};
-use crate::core::template::{Output, Parameter};
+use crate::core::template::Output;
 use crate::core::value::Value;
 use crate::network::connections::{Connections, Egress, Port};
 use crate::network::dns::CertificateRef;
 use crate::network::vpc::{Network, SubnetKind};
-use crate::security::iam::{PolicyDocument, PolicyStatement, RoleProps, create_role};
-use crate::security::kms::{EncryptionKey, EncryptionKeyProps};
-use crate::security::secrets::Secret;
-use crate::storage::bucket::BucketRef;
-
-/// The TLS policy of the HTTPS listener: TLS 1.3 and 1.2 with forward
-/// secrecy only.
-pub const DEFAULT_TLS_POLICY: &str = "ELBSecurityPolicy-TLS13-1-2-2021-06";
-
-/// The X-Ray daemon image (AWS's public ECR gallery, major version 3).
-pub const XRAY_DAEMON_IMAGE: &str = "public.ecr.aws/xray/aws-xray-daemon:3.x";
-
-/// The name of the application container.
-pub const APP_CONTAINER: &str = "app";
-
-/// Log retention values CloudWatch Logs accepts.
-const LOG_RETENTION_DAYS: [u32; 22] = [
-    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
-    3288, 3653,
-];
-
-/// CPU units and the memory sizes (MiB) Fargate accepts with them.
-fn fargate_memory_options(cpu: u32) -> Option<Vec<u32>> {
-    let range = |lo: u32, hi: u32, step: u32| (lo..=hi).step_by(step as usize).collect();
-    Some(match cpu {
-        256 => vec![512, 1024, 2048],
-        512 => range(1024, 4096, 1024),
-        1024 => range(2048, 8192, 1024),
-        2048 => range(4096, 16384, 1024),
-        4096 => range(8192, 30720, 1024),
-        8192 => range(16384, 61440, 4096),
-        16384 => range(32768, 122880, 8192),
-        _ => return None,
-    })
-}
-
-/// Where the load balancer writes access logs.
-#[derive(Debug, Clone, PartialEq)]
-pub struct AccessLogs {
-    /// The bucket: SSE-S3 encrypted, its policy letting Elastic Load
-    /// Balancing log delivery write under `prefix`
-    /// (`storage::BucketGrant::LoadBalancerLogs`).
-    pub bucket: BucketRef,
-    /// The key prefix, without leading or trailing `/` (`alb`).
-    pub prefix: String,
-    /// The bucket's policy: the load balancer waits for it (`DependsOn`),
-    /// since Elastic Load Balancing checks its write access when access
-    /// logs are turned on.
-    pub bucket_policy: Handle<BucketPolicy>,
-}
-
-/// A container secret: an environment variable filled from Secrets Manager
-/// when the task starts.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ContainerSecret {
-    /// The variable (`JWT_SECRET`).
-    pub name: String,
-    /// The secret.
-    pub secret: Secret,
-    /// One field of a JSON secret (`password`).
-    ///
-    /// Default: - the whole value.
-    pub json_key: Option<String>,
-}
-
-impl ContainerSecret {
-    /// The whole value of `secret` as `name`.
-    pub fn new(name: impl Into<String>, secret: &Secret) -> Self {
-        ContainerSecret {
-            name: name.into(),
-            secret: secret.clone(),
-            json_key: None,
-        }
-    }
-
-    /// One JSON field of `secret` as `name`.
-    pub fn json_field(name: impl Into<String>, secret: &Secret, key: impl Into<String>) -> Self {
-        ContainerSecret {
-            name: name.into(),
-            secret: secret.clone(),
-            json_key: Some(key.into()),
-        }
-    }
-}
-
-/// The target group's health check.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HealthCheck {
-    /// The path requested (must start with `/`).
-    ///
-    /// Default: `/api/health`.
-    pub path: String,
-    /// Seconds between checks (5..=300).
-    ///
-    /// Default: `30`.
-    pub interval_seconds: u32,
-    /// Seconds to wait for a response (2..=120, less than the interval).
-    ///
-    /// Default: `5`.
-    pub timeout_seconds: u32,
-    /// Successes before a target is healthy (2..=10).
-    ///
-    /// Default: `2`.
-    pub healthy_threshold: u32,
-    /// Failures before a target is unhealthy (2..=10).
-    ///
-    /// Default: `3`.
-    pub unhealthy_threshold: u32,
-}
-
-impl Default for HealthCheck {
-    fn default() -> Self {
-        HealthCheck {
-            path: "/api/health".to_string(),
-            interval_seconds: 30,
-            timeout_seconds: 5,
-            healthy_threshold: 2,
-            unhealthy_threshold: 3,
-        }
-    }
-}
+use crate::ops::monitoring::{LoadBalancerMetrics, ServiceMetrics};
+use crate::security::iam::{RoleProps, aws_managed_policy_arn, create_role};
+use crate::security::kms::EncryptionKey;
 
 /// Props of an [`ApiService`].
 #[derive(Debug, Clone, PartialEq)]
@@ -206,6 +83,10 @@ pub struct ApiServiceProps {
     pub repository_name: String,
     /// The certificate of the HTTPS listener (in the stack's region).
     pub certificate: CertificateRef,
+    /// The name of the template parameter holding the image tag.
+    ///
+    /// Default: - `<logical id of the construct>ImageTag`.
+    pub image_tag_parameter: Option<String>,
     /// Task CPU units (a Fargate size: 256, 512, 1024, …).
     ///
     /// Default: `512`.
@@ -216,11 +97,11 @@ pub struct ApiServiceProps {
     pub memory_mib: u32,
     /// The port the application listens on.
     ///
-    /// Default: `3001`.
+    /// Default: `8080`.
     pub container_port: u16,
     /// The user the application runs as (`uid` or `uid:gid`; not root).
     ///
-    /// Default: `1001` (the image's `nodejs` user).
+    /// Default: `1000`.
     pub user: String,
     /// Mount the container's root file system read-only (`/tmp` stays
     /// writable).
@@ -243,7 +124,7 @@ pub struct ApiServiceProps {
     pub tracing: bool,
     /// The target group's health check.
     ///
-    /// Default: - `/api/health` every 30 s ([`HealthCheck::default`]).
+    /// Default: - `/` every 30 s ([`HealthCheck::default`]).
     pub health_check: HealthCheck,
     /// Days the container logs are kept (a value CloudWatch Logs accepts).
     ///
@@ -257,14 +138,19 @@ pub struct ApiServiceProps {
     ///
     /// Default: [`DEFAULT_TLS_POLICY`].
     pub tls_policy: String,
-    /// Open the listener ports (443, and 80 for the redirect) to the
-    /// internet. Turn it off when only CloudFront may reach the load
-    /// balancer (`cdn::ApiOrigin::restrict_to_cloudfront` then opens 443 to
-    /// CloudFront's origin-facing prefix list); the HTTP listener is then
-    /// not created either.
+    /// Open the HTTPS listener (443) to the internet. Turn it off when only
+    /// CloudFront may reach the load balancer
+    /// (`cdn::ApiOrigin::restrict_to_cloudfront` then opens 443 to
+    /// CloudFront's origin-facing prefix list).
     ///
-    /// Default: `true` (the seed: 443 from `0.0.0.0/0`).
+    /// Default: `true`.
     pub allow_internet_ingress: bool,
+    /// An HTTP listener on port 80 answering `301` to HTTPS, open to the
+    /// internet. Needs `allow_internet_ingress` and a network whose public
+    /// ACL admits port 80 (`NetworkProps::public_ingress_ports`).
+    ///
+    /// Default: `false`.
+    pub http_redirect: bool,
     /// Refuse deleting the load balancer until turned off.
     ///
     /// Default: `true`.
@@ -279,11 +165,20 @@ pub struct ApiServiceProps {
     pub keep_images: u32,
     /// How the service scales.
     ///
-    /// Default: - 2..=10 tasks, CPU 70 %, memory 80 %, request steps
+    /// Default: - 2..=10 tasks, CPU 70 %, memory 80 %
     /// ([`ScalingProps::default`]).
     pub scaling: ScalingProps,
+    /// On-demand, Spot or both.
+    ///
+    /// Default: [`CapacityStrategy::OnDemand`].
+    pub capacity: CapacityStrategy,
+    /// Rolling or blue/green.
+    ///
+    /// Default: [`DeploymentStrategy::Rolling`].
+    pub deployment: DeploymentStrategy,
     /// The KMS key for the log group and the repository (it must let
-    /// CloudWatch Logs use it, see [`EncryptionKeyProps::allow_cloudwatch_logs`]).
+    /// CloudWatch Logs use it, see
+    /// [`EncryptionKeyProps::allow_cloudwatch_logs`](crate::security::EncryptionKeyProps::allow_cloudwatch_logs)).
     ///
     /// Default: - a new customer managed key with rotation (`Key`).
     pub encryption_key: Option<EncryptionKey>,
@@ -303,10 +198,11 @@ impl ApiServiceProps {
             service_name: service_name.into(),
             repository_name: repository_name.into(),
             certificate,
+            image_tag_parameter: None,
             cpu: 512,
             memory_mib: 1024,
-            container_port: 3001,
-            user: "1001".to_string(),
+            container_port: 8080,
+            user: "1000".to_string(),
             readonly_root_filesystem: true,
             environment: BTreeMap::new(),
             secrets: Vec::new(),
@@ -316,72 +212,54 @@ impl ApiServiceProps {
             log_group_name: None,
             tls_policy: DEFAULT_TLS_POLICY.to_string(),
             allow_internet_ingress: true,
+            http_redirect: false,
             deletion_protection: true,
             access_logs: None,
             keep_images: 50,
             scaling: ScalingProps::default(),
+            capacity: CapacityStrategy::OnDemand,
+            deployment: DeploymentStrategy::Rolling,
             encryption_key: None,
+        }
+    }
+
+    fn container(&self, image: ContainerImage) -> ContainerProps {
+        ContainerProps {
+            image,
+            cpu: self.cpu,
+            memory_mib: self.memory_mib,
+            port: Some(self.container_port),
+            command: Vec::new(),
+            user: self.user.clone(),
+            readonly_root_filesystem: self.readonly_root_filesystem,
+            environment: self.environment.clone(),
+            secrets: self.secrets.clone(),
+            tracing: self.tracing,
+            log_retention_days: self.log_retention_days,
+            log_group_name: None,
+            encryption_key: self.encryption_key.clone(),
         }
     }
 }
 
 /// An API on ECS Fargate behind an Application Load Balancer; see the module
-/// docs for what it emits.
+/// docs.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApiService {
     path: ConstructPath,
-    cluster: Handle<Cluster>,
-    service: Handle<Service>,
+    cluster: Cluster,
+    service: FargateService,
     repository: Handle<Repository>,
     load_balancer: Handle<LoadBalancer>,
     target_group: Handle<TargetGroup>,
-    log_group: Handle<LogGroup>,
-    service_connections: Connections,
     load_balancer_connections: Connections,
-}
-
-fn is_name(s: &str, max: usize) -> bool {
-    !s.is_empty()
-        && s.len() <= max
-        && s.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
 fn validate(path: &ConstructPath, region: &str, p: &ApiServiceProps) -> Result<()> {
     let err = |prop: &str, m: String| Error::invalid_prop(path, prop, m);
-    if p.certificate.region() != region {
-        return Err(err(
-            "certificate",
-            format!(
-                "must be in the stack's region {region} (a load balancer uses certificates of its own region), got one in {}",
-                p.certificate.region()
-            ),
-        ));
-    }
+    validate_certificate(path, region, &p.certificate)?;
     if let Some(logs) = &p.access_logs {
-        let b = &logs.bucket;
-        if logs.prefix.starts_with('/')
-            || logs.prefix.ends_with('/')
-            || logs.prefix.contains("AWSLogs")
-        {
-            return Err(err(
-                "access_logs.prefix",
-                format!(
-                    "must not start or end with '/' or contain \"AWSLogs\", got {:?}",
-                    logs.prefix
-                ),
-            ));
-        }
-        if b.kms_encrypted() {
-            return Err(err(
-                "access_logs.bucket",
-                format!(
-                    "must be encrypted with SSE-S3 (load balancer access logs cannot be written to SSE-KMS buckets), got {} with SSE-KMS",
-                    b.path()
-                ),
-            ));
-        }
+        validate_access_logs(path, logs)?;
     }
     for (prop, v) in [
         ("cluster_name", &p.cluster_name),
@@ -394,150 +272,29 @@ fn validate(path: &ConstructPath, region: &str, p: &ApiServiceProps) -> Result<(
             ));
         }
     }
-    let repo_ok = p.repository_name.len() >= 2
-        && p.repository_name.len() <= 256
-        && p.repository_name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-_./".contains(c))
-        && p.repository_name
-            .starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit());
-    if !repo_ok {
-        return Err(err(
-            "repository_name",
-            format!(
-                "must be 2..=256 of a-z 0-9 - _ . / starting with a letter or digit, got {:?}",
-                p.repository_name
-            ),
-        ));
-    }
-    match fargate_memory_options(p.cpu) {
-        None => {
-            return Err(err(
-                "cpu",
-                format!(
-                    "must be a Fargate CPU size (256, 512, 1024, 2048, 4096, 8192 or 16384), got {}",
-                    p.cpu
-                ),
-            ));
-        }
-        Some(options) if !options.contains(&p.memory_mib) => {
-            let shown = if options.len() > 4 {
-                format!(
-                    "{}..={} in steps of {}",
-                    options[0],
-                    options[options.len() - 1],
-                    options[1] - options[0]
-                )
-            } else {
-                format!("{options:?}")
-            };
-            return Err(err(
-                "memory_mib",
-                format!(
-                    "must be a size Fargate allows with cpu {}: {shown} MiB, got {}",
-                    p.cpu, p.memory_mib
-                ),
-            ));
-        }
-        Some(_) => {}
-    }
+    validate_repository_name(path, "repository_name", &p.repository_name)?;
+    task::check_size(path, p.cpu, p.memory_mib)?;
     if p.container_port == 0 {
         return Err(err(
             "container_port",
             "must be 1..=65535, got 0".to_string(),
         ));
     }
-    let uid = p.user.split(':').next().unwrap_or_default();
-    if p.user.is_empty() || uid == "0" || uid == "root" {
-        return Err(err(
-            "user",
-            format!(
-                "must name a non-root user (such as \"1001\"), got {:?}",
-                p.user
-            ),
-        ));
-    }
-    let hc = &p.health_check;
-    if !hc.path.starts_with('/') {
-        return Err(err(
-            "health_check.path",
-            format!("must start with \"/\", got {:?}", hc.path),
-        ));
-    }
-    if !(5..=300).contains(&hc.interval_seconds) {
-        return Err(err(
-            "health_check.interval_seconds",
-            format!("must be 5..=300, got {}", hc.interval_seconds),
-        ));
-    }
-    if !(2..=120).contains(&hc.timeout_seconds) || hc.timeout_seconds >= hc.interval_seconds {
-        return Err(err(
-            "health_check.timeout_seconds",
-            format!(
-                "must be 2..=120 and less than interval_seconds ({}), got {}",
-                hc.interval_seconds, hc.timeout_seconds
-            ),
-        ));
-    }
-    for (prop, v) in [
-        ("health_check.healthy_threshold", hc.healthy_threshold),
-        ("health_check.unhealthy_threshold", hc.unhealthy_threshold),
-    ] {
-        if !(2..=10).contains(&v) {
-            return Err(err(prop, format!("must be 2..=10, got {v}")));
-        }
-    }
-    if !LOG_RETENTION_DAYS.contains(&p.log_retention_days) {
-        return Err(err(
-            "log_retention_days",
-            format!(
-                "must be one of {LOG_RETENTION_DAYS:?}, got {}",
-                p.log_retention_days
-            ),
-        ));
-    }
-    let mut names = std::collections::BTreeSet::new();
-    let env_name_ok = |n: &str| {
-        n.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
-            && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-    };
-    for name in p.environment.keys() {
-        if !env_name_ok(name) {
-            return Err(err(
-                "environment",
-                format!(
-                    "names must be letters, digits and '_', not starting with a digit, got {name:?}"
-                ),
-            ));
-        }
-        let upper = name.to_ascii_uppercase();
-        if ["PASSWORD", "SECRET", "TOKEN"]
-            .iter()
-            .any(|w| upper.contains(w))
-        {
-            return Err(err(
-                "environment",
-                format!(
-                    "must not carry secrets, got {name:?}; pass it in `secrets` (from Secrets Manager) instead"
-                ),
-            ));
-        }
-        names.insert(name.as_str());
-    }
-    for s in &p.secrets {
-        if !env_name_ok(&s.name) || !names.insert(s.name.as_str()) {
-            return Err(err(
-                "secrets",
-                format!(
-                    "names must be valid variable names not used twice or in environment, got {:?}",
-                    s.name
-                ),
-            ));
-        }
-    }
+    task::check_user(path, &p.user)?;
+    p.health_check.validate(path, "health_check")?;
+    task::check_retention(path, p.log_retention_days)?;
+    task::check_environment(path, &p.environment, &p.secrets)?;
     if p.keep_images == 0 {
         return Err(err("keep_images", "must be at least 1, got 0".to_string()));
     }
+    if p.http_redirect && !p.allow_internet_ingress {
+        return Err(err(
+            "http_redirect",
+            "needs allow_internet_ingress (the redirect listener is for browsers on the internet), got allow_internet_ingress: false".to_string(),
+        ));
+    }
+    p.capacity.validate(path)?;
+    p.deployment.validate(path)?;
     p.scaling.validate(path)
 }
 
@@ -554,247 +311,52 @@ impl ApiService {
         let path = me.path().clone();
         let region = me.env().region.clone();
         validate(&path, &region, &props)?;
-        let private = network.subnets(SubnetKind::Private);
+        if props.http_redirect {
+            check_redirect_admitted(&path, network)?;
+        }
+        check_egress_path(&path, network)?;
         let public = network.subnets(SubnetKind::Public);
         let port = Port::tcp(props.container_port);
 
-        let key = match props.encryption_key.clone() {
-            Some(k) => k,
-            None => EncryptionKey::new(
-                &mut me,
-                "Key",
-                EncryptionKeyProps {
-                    description: Some(format!("Encrypts the logs and images of {path}")),
-                    allow_cloudwatch_logs: true,
-                    ..Default::default()
-                },
-            )?,
-        };
-
-        // Image repository and the tag to deploy.
-        let lifecycle = serde_json::json!({"rules": [
-            {"rulePriority": 1, "description": "expire untagged images after 7 days",
-             "selection": {"tagStatus": "untagged", "countType": "sinceImagePushed", "countUnit": "days", "countNumber": 7},
-             "action": {"type": "expire"}},
-            {"rulePriority": 2, "description": format!("keep the newest {} images", props.keep_images),
-             "selection": {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": props.keep_images},
-             "action": {"type": "expire"}}
-        ]});
-        let repository = me.add(
-            "Repository",
-            Repository {
-                repository_name: Some(props.repository_name.clone().into()),
-                image_scanning_configuration: Some(ImageScanningConfiguration {
-                    scan_on_push: Some(true.into()),
-                }),
-                image_tag_mutability: Some(ImageTagMutability::Immutable.into()),
-                encryption_configuration: Some(EncryptionConfiguration {
-                    kms_key: Some(key.arn()),
-                    ..EncryptionConfiguration::new(EncryptionType::Kms)
-                }),
-                lifecycle_policy: Some(LifecyclePolicy {
-                    lifecycle_policy_text: Some(lifecycle.to_string().into()),
-                    ..LifecyclePolicy::new()
-                }),
-                ..Repository::new()
-            },
+        let key = task::log_key(&mut me, props.encryption_key.as_ref())?;
+        let repository = emit_repository(
+            &mut me,
+            Some(&props.repository_name),
+            props.keep_images,
+            &key,
         )?;
-        let image_tag: Value<String> = me.add_parameter(
-            "ImageTag",
-            Parameter {
-                allowed_pattern: Some("^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$".to_string()),
-                constraint_description: Some(
-                    "an image tag: letters, digits, '_', '.', '-', at most 128".to_string(),
+        let image = ContainerImage::Repository {
+            repository: RepositoryRef::from_handle(&repository, &props.repository_name),
+            tag_parameter: props.image_tag_parameter.clone(),
+        };
+        let (image, repository_arn) = task::resolve_image(&mut me, &image)?;
+
+        let spot = props.capacity.uses_spot();
+        let providers: &[&str] = &["FARGATE", "FARGATE_SPOT"];
+        let cluster = emit_cluster(
+            &mut me,
+            Some(&props.cluster_name),
+            true,
+            spot.then_some(providers),
+        )?;
+
+        let container = props.container(ContainerImage::Uri(image.clone()));
+        let parts = task::emit_task(
+            &mut me,
+            TaskSpec {
+                family: Some(props.service_name.clone()),
+                container: &container,
+                log_group_name: Some(
+                    props
+                        .log_group_name
+                        .clone()
+                        .unwrap_or_else(|| format!("/aws/ecs/{}", props.service_name)),
                 ),
-                ..Parameter::string(format!(
-                    "Tag of the {} image to run (the repository's tags are immutable; CI deploys the git sha)",
-                    props.repository_name
-                ))
+                exec: false,
+                key: &key,
             },
-        )?;
-        let image: Value<String> = Intrinsic::sub_with(
-            "${Uri}:${Tag}",
-            [
-                ("Uri", repository.attr_repository_uri()),
-                ("Tag", image_tag),
-            ],
-        )
-        .into();
-
-        let cluster = me.add(
-            "Cluster",
-            Cluster {
-                cluster_name: Some(props.cluster_name.clone().into()),
-                cluster_settings: Some(vec![ClusterSettings {
-                    name: Some("containerInsights".into()),
-                    value: Some("enabled".into()),
-                }]),
-                ..Cluster::new()
-            },
-        )?;
-
-        let log_group_name = props
-            .log_group_name
-            .clone()
-            .unwrap_or_else(|| format!("/aws/ecs/{}", props.service_name));
-        let log_group = me.add(
-            "LogGroup",
-            LogGroup {
-                log_group_name: Some(log_group_name.into()),
-                retention_in_days: Some(i64::from(props.log_retention_days).into()),
-                kms_key_id: Some(key.arn()),
-                ..LogGroup::new()
-            },
-        )?;
-
-        // Roles: the execution role starts the task, the task role is the
-        // application's identity.
-        let mut exec_policy = PolicyDocument::new([
-            PolicyStatement::allow(["ecr:GetAuthorizationToken"], ["*"]),
-            PolicyStatement::allow(
-                [
-                    "ecr:BatchCheckLayerAvailability",
-                    "ecr:BatchGetImage",
-                    "ecr:GetDownloadUrlForLayer",
-                ],
-                [repository.attr_arn()],
-            ),
-            PolicyStatement::allow(
-                ["logs:CreateLogStream", "logs:PutLogEvents"],
-                [log_group.attr_arn()],
-            ),
-        ]);
-        for s in &props.secrets {
-            s.secret.grant_read(&mut exec_policy);
-        }
-        let execution_role = create_role(
-            &mut me,
-            "ExecutionRole",
-            RoleProps {
-                description: Some(format!("Starts the tasks of {path}")),
-                policy: exec_policy,
-                ..RoleProps::new("ecs-tasks.amazonaws.com")
-            },
-        )?;
-        let mut task_policy = PolicyDocument::default();
-        if props.tracing {
-            task_policy.push(PolicyStatement::allow(
-                [
-                    "xray:PutTraceSegments",
-                    "xray:PutTelemetryRecords",
-                    "xray:GetSamplingRules",
-                    "xray:GetSamplingTargets",
-                ],
-                ["*"],
-            ));
-        }
-        let task_role = create_role(
-            &mut me,
-            "TaskRole",
-            RoleProps {
-                description: Some(format!("The application identity of {path}")),
-                policy: task_policy,
-                ..RoleProps::new("ecs-tasks.amazonaws.com")
-            },
-        )?;
-
-        let log_config = |prefix: &str| LogConfiguration {
-            options: Some(BTreeMap::from([
-                ("awslogs-group".to_string(), log_group.ref_()),
-                ("awslogs-region".to_string(), Pseudo::Region.into()),
-                ("awslogs-stream-prefix".to_string(), prefix.into()),
-            ])),
-            ..LogConfiguration::new("awslogs")
-        };
-        let mut environment = props.environment.clone();
-        if props.tracing {
-            environment.insert(
-                "AWS_XRAY_DAEMON_ADDRESS".to_string(),
-                "localhost:2000".into(),
-            );
-        }
-        let mut secrets: Vec<ContainerSecretRef> = props
-            .secrets
-            .iter()
-            .map(|s| {
-                let from = match &s.json_key {
-                    Some(k) => s.secret.ecs_value_from_json_key(k),
-                    None => s.secret.ecs_value_from(),
-                };
-                ContainerSecretRef::new(s.name.clone(), from)
-            })
-            .collect();
-        secrets.sort_by(|a, b| format!("{:?}", a.name).cmp(&format!("{:?}", b.name)));
-        let mut containers = vec![ContainerDefinition {
-            essential: Some(true.into()),
-            port_mappings: Some(vec![PortMapping {
-                container_port: Some(i64::from(props.container_port).into()),
-                protocol: Some(PortProtocol::Tcp.into()),
-                ..PortMapping::new()
-            }]),
-            user: Some(props.user.clone().into()),
-            readonly_root_filesystem: Some(props.readonly_root_filesystem.into()),
-            mount_points: props.readonly_root_filesystem.then(|| {
-                vec![MountPoint {
-                    container_path: Some("/tmp".into()),
-                    source_volume: Some("tmp".into()),
-                    read_only: Some(false.into()),
-                }]
-            }),
-            environment: Some(
-                environment
-                    .into_iter()
-                    .map(|(k, v)| KeyValuePair {
-                        name: Some(k.into()),
-                        value: Some(v),
-                    })
-                    .collect(),
-            ),
-            secrets: (!secrets.is_empty()).then_some(secrets),
-            log_configuration: Some(log_config(APP_CONTAINER)),
-            ..ContainerDefinition::new(image, APP_CONTAINER)
-        }];
-        if props.tracing {
-            containers.push(ContainerDefinition {
-                essential: Some(false.into()),
-                cpu: Some(32.into()),
-                memory_reservation: Some(256.into()),
-                port_mappings: Some(vec![PortMapping {
-                    container_port: Some(2000.into()),
-                    protocol: Some(PortProtocol::Udp.into()),
-                    ..PortMapping::new()
-                }]),
-                user: Some("1337".into()),
-                readonly_root_filesystem: Some(true.into()),
-                log_configuration: Some(log_config("xray")),
-                ..ContainerDefinition::new(XRAY_DAEMON_IMAGE, "xray-daemon")
-            });
-        }
-        let task_definition = me.add(
-            "TaskDefinition",
-            TaskDefinition {
-                family: Some(props.service_name.clone().into()),
-                cpu: Some(props.cpu.to_string().into()),
-                memory: Some(props.memory_mib.to_string().into()),
-                network_mode: Some(NetworkMode::Awsvpc.into()),
-                requires_compatibilities: Some(Value::Literal(vec![
-                    RequiresCompatibilities::Fargate.into(),
-                ])),
-                runtime_platform: Some(RuntimePlatform {
-                    cpu_architecture: Some(CpuArchitecture::X86_64.into()),
-                    operating_system_family: Some(OperatingSystemFamily::Linux.into()),
-                }),
-                execution_role_arn: Some(execution_role.attr_arn()),
-                task_role_arn: Some(task_role.attr_arn()),
-                container_definitions: Some(containers),
-                volumes: props.readonly_root_filesystem.then(|| {
-                    vec![Volume {
-                        name: Some("tmp".into()),
-                        ..Volume::new()
-                    }]
-                }),
-                ..TaskDefinition::new()
-            },
+            image,
+            repository_arn,
         )?;
 
         // Network access: internet → load balancer → service.
@@ -808,7 +370,9 @@ impl ApiService {
         )?;
         if props.allow_internet_ingress {
             lb_conn.allow_listener_from_internet(&mut me, Port::tcp(443))?;
-            lb_conn.allow_listener_from_internet(&mut me, Port::tcp(80))?;
+            if props.http_redirect {
+                lb_conn.allow_listener_from_internet(&mut me, Port::tcp(80))?;
+            }
         }
         let svc_conn = Connections::new_security_group(
             &mut me,
@@ -819,155 +383,104 @@ impl ApiService {
             Egress::Restricted,
         )?;
         svc_conn.allow_from(&mut me, &lb_conn, port)?;
-        svc_conn.allow_to_cidr(
-            &mut me,
-            "HttpsToAwsApis",
-            "0.0.0.0/0",
-            Port::tcp(443),
-            "HTTPS to AWS APIs (ECR, Secrets Manager, CloudWatch Logs, X-Ray)",
-        )?;
+        allow_aws_apis(&mut me, &svc_conn)?;
 
-        let attribute = |key: &str, value: Value<String>| LoadBalancerAttribute {
-            key: Some(key.into()),
-            value: Some(value),
-        };
-        let mut attributes = vec![
-            attribute(
-                "deletion_protection.enabled",
-                props.deletion_protection.to_string().into(),
-            ),
-            attribute(
-                "routing.http.drop_invalid_header_fields.enabled",
-                "true".into(),
-            ),
-            attribute("routing.http.desync_mitigation_mode", "defensive".into()),
-        ];
-        if let Some(logs) = &props.access_logs {
-            attributes.push(attribute("access_logs.s3.enabled", "true".into()));
-            attributes.push(attribute("access_logs.s3.bucket", logs.bucket.name()));
-            attributes.push(attribute(
-                "access_logs.s3.prefix",
-                logs.prefix.clone().into(),
-            ));
-        }
-        let lb_options = match &props.access_logs {
-            Some(logs) => ResourceOptions::default().depends_on(&logs.bucket_policy),
-            None => ResourceOptions::default(),
-        };
-        let load_balancer = me.add_with(
-            "LoadBalancer",
-            LoadBalancer {
-                type_: Some(LoadBalancerType::Application.into()),
-                scheme: Some(Scheme::InternetFacing.into()),
-                subnets: Some(Value::Literal(
-                    public.iter().map(|s| s.subnet_id()).collect(),
-                )),
-                security_groups: Some(Value::Literal(vec![lb_conn.security_group_id()])),
-                load_balancer_attributes: Some(attributes),
-                ..LoadBalancer::new()
+        let load_balancer = emit_load_balancer(
+            &mut me,
+            LoadBalancerSpec {
+                internet_facing: true,
+                deletion_protection: props.deletion_protection,
+                access_logs: props.access_logs.as_ref(),
+                subnets: public.iter().map(|s| s.subnet_id()).collect(),
+                security_group: lb_conn.security_group_id(),
             },
-            lb_options,
         )?;
-        let hc = &props.health_check;
-        let target_group = me.add(
+        let target_group = emit_target_group(
+            &mut me,
             "TargetGroup",
-            TargetGroup {
-                target_type: Some(TargetType::Ip.into()),
-                protocol: Some(TargetProtocol::Http.into()),
-                port: Some(i64::from(props.container_port).into()),
-                vpc_id: Some(network.vpc_id()),
-                health_check_enabled: Some(true.into()),
-                health_check_path: Some(hc.path.clone().into()),
-                health_check_interval_seconds: Some(i64::from(hc.interval_seconds).into()),
-                health_check_timeout_seconds: Some(i64::from(hc.timeout_seconds).into()),
-                healthy_threshold_count: Some(i64::from(hc.healthy_threshold).into()),
-                unhealthy_threshold_count: Some(i64::from(hc.unhealthy_threshold).into()),
-                matcher: Some(Matcher {
-                    http_code: Some("200".into()),
-                    ..Matcher::new()
-                }),
-                target_group_attributes: Some(vec![TargetGroupAttribute {
-                    key: Some("deregistration_delay.timeout_seconds".into()),
-                    value: Some("30".into()),
-                }]),
-                ..TargetGroup::new()
+            network.vpc_id(),
+            props.container_port,
+            &props.health_check,
+            30,
+        )?;
+        let https = emit_https_listener(
+            &mut me,
+            &load_balancer,
+            &props.certificate,
+            &props.tls_policy,
+            Action {
+                target_group_arn: Some(target_group.ref_()),
+                ..Action::new(ActionType::Forward)
             },
         )?;
-        let https = me.add(
-            "HttpsListener",
-            Listener {
-                port: Some(443.into()),
-                protocol: Some(ListenerProtocol::Https.into()),
-                ssl_policy: Some(props.tls_policy.clone().into()),
-                certificates: Some(vec![Certificate {
-                    certificate_arn: Some(props.certificate.arn().clone()),
-                }]),
-                ..Listener::new(
-                    load_balancer.ref_(),
-                    vec![Action {
-                        target_group_arn: Some(target_group.ref_()),
-                        ..Action::new(ActionType::Forward)
-                    }],
-                )
-            },
-        )?;
-        if props.allow_internet_ingress {
-            me.add(
-                "HttpListener",
-                Listener {
-                    port: Some(80.into()),
-                    protocol: Some(ListenerProtocol::Http.into()),
-                    ..Listener::new(
-                        load_balancer.ref_(),
-                        vec![Action {
-                            redirect_config: Some(RedirectConfig {
-                                protocol: Some("HTTPS".into()),
-                                port: Some("443".into()),
-                                ..RedirectConfig::new(StatusCode::Http301)
-                            }),
-                            ..Action::new(ActionType::Redirect)
-                        }],
-                    )
+        if props.http_redirect {
+            emit_redirect_listener(&mut me, &load_balancer)?;
+        }
+
+        // Blue/green: a second target group, the rule ECS switches, and the
+        // role it switches it with.
+        let mut options = ResourceOptions::default().depends_on(&https);
+        let mut service_lb = ServiceLoadBalancer {
+            container_name: Some(APP_CONTAINER.into()),
+            container_port: Some(i64::from(props.container_port).into()),
+            target_group_arn: Some(target_group.ref_()),
+            ..ServiceLoadBalancer::new()
+        };
+        if matches!(props.deployment, DeploymentStrategy::BlueGreen { .. }) {
+            let green = emit_target_group(
+                &mut me,
+                "TargetGroupGreen",
+                network.vpc_id(),
+                props.container_port,
+                &props.health_check,
+                30,
+            )?;
+            let rule = emit_listener_rule(
+                &mut me,
+                "ProductionRule",
+                &https,
+                1,
+                &[],
+                &[],
+                &[(&target_group, 100), (&green, 0)],
+            )?;
+            let role = create_role(
+                &mut me,
+                "DeploymentRole",
+                RoleProps {
+                    description: Some(format!(
+                        "Lets ECS switch the load balancer of {path} during blue/green deployments"
+                    )),
+                    managed_policy_arns: vec![aws_managed_policy_arn(
+                        "AmazonECSInfrastructureRolePolicyForLoadBalancers",
+                    )],
+                    ..RoleProps::new("ecs.amazonaws.com")
                 },
             )?;
+            service_lb.advanced_configuration = Some(AdvancedConfiguration {
+                production_listener_rule: Some(rule.ref_()),
+                role_arn: Some(role.attr_arn()),
+                ..AdvancedConfiguration::new(green.ref_())
+            });
+            options = options.depends_on(&rule);
         }
 
-        let min = props.scaling.min_capacity;
-        let service = me.add_with(
-            "Service",
-            Service {
-                service_name: Some(props.service_name.clone().into()),
-                cluster: Some(cluster.ref_()),
-                task_definition: Some(task_definition.ref_()),
-                launch_type: Some(LaunchType::Fargate.into()),
-                desired_count: Some(i64::from(min).into()),
-                deployment_configuration: Some(DeploymentConfiguration {
-                    deployment_circuit_breaker: Some(DeploymentCircuitBreaker::new(true, true)),
-                    minimum_healthy_percent: Some(100.into()),
-                    maximum_percent: Some(200.into()),
-                    ..DeploymentConfiguration::new()
-                }),
-                network_configuration: Some(NetworkConfiguration {
-                    awsvpc_configuration: Some(AwsVpcConfiguration {
-                        assign_public_ip: Some(AssignPublicIp::Disabled.into()),
-                        subnets: Some(Value::Literal(
-                            private.iter().map(|s| s.subnet_id()).collect(),
-                        )),
-                        security_groups: Some(Value::Literal(vec![svc_conn.security_group_id()])),
-                    }),
-                }),
-                load_balancers: Some(vec![ServiceLoadBalancer {
-                    container_name: Some(APP_CONTAINER.into()),
-                    container_port: Some(i64::from(props.container_port).into()),
-                    target_group_arn: Some(target_group.ref_()),
-                    ..ServiceLoadBalancer::new()
-                }]),
-                health_check_grace_period_seconds: Some(60.into()),
-                propagate_tags: Some(PropagateTags::Service.into()),
-                enable_ecs_managed_tags: Some(true.into()),
-                ..Service::new()
+        let service = emit_service(
+            &mut me,
+            ServiceSpec {
+                service_name: Some(props.service_name.clone()),
+                cluster: cluster.ref_(),
+                task_definition: parts.task_definition.ref_(),
+                desired_count: props.scaling.min_capacity,
+                network,
+                security_group: svc_conn.security_group_id(),
+                load_balancers: Some(vec![service_lb]),
+                health_check_grace_period_seconds: Some(60),
+                capacity: props.capacity,
+                deployment: &props.deployment,
+                enable_exec: false,
+                options,
             },
-            ResourceOptions::default().depends_on(&https),
         )?;
 
         {
@@ -1013,6 +526,16 @@ impl ApiService {
             Output::new(format!("ECS service of {path}"), service.attr_name()),
         )?;
 
+        let cluster = Cluster::from_parts(path.clone(), cluster, network, spot);
+        let service = FargateService::from_parts(
+            path.clone(),
+            service,
+            parts,
+            svc_conn,
+            &cluster,
+            Some(props.container_port),
+            matches!(props.deployment, DeploymentStrategy::BlueGreen { .. }),
+        );
         Ok(ApiService {
             path,
             cluster,
@@ -1020,8 +543,6 @@ impl ApiService {
             repository,
             load_balancer,
             target_group,
-            log_group,
-            service_connections: svc_conn,
             load_balancer_connections: lb_conn,
         })
     }
@@ -1031,10 +552,20 @@ impl ApiService {
         &self.path
     }
 
+    /// The Fargate service of the pattern.
+    pub fn service(&self) -> &FargateService {
+        &self.service
+    }
+
+    /// The cluster of the pattern (its own).
+    pub fn cluster(&self) -> &Cluster {
+        &self.cluster
+    }
+
     /// The tasks' security group (default port: the container port): pass
     /// it to `database.connections().allow_default_port_from(…)`.
     pub fn connections(&self) -> &Connections {
-        &self.service_connections
+        self.service.connections()
     }
 
     /// The load balancer's security group (default port 443).
@@ -1071,12 +602,12 @@ impl ApiService {
 
     /// The ECS cluster's name (the `ClusterName` metric dimension).
     pub fn cluster_name(&self) -> Value<String> {
-        self.cluster.ref_()
+        self.cluster.cluster_name()
     }
 
     /// The ECS service's name (the `ServiceName` metric dimension).
     pub fn service_name(&self) -> Value<String> {
-        self.service.attr_name()
+        self.service.service_name()
     }
 
     /// The ECR repository.
@@ -1086,7 +617,20 @@ impl ApiService {
 
     /// The container log group.
     pub fn log_group(&self) -> &Handle<LogGroup> {
-        &self.log_group
+        self.service.log_group()
+    }
+
+    /// The load balancer and target group metrics.
+    pub fn load_balancer_metrics(&self) -> LoadBalancerMetrics {
+        LoadBalancerMetrics {
+            load_balancer_full_name: self.load_balancer_full_name(),
+            target_group_full_name: self.target_group_full_name(),
+        }
+    }
+
+    /// The service's metrics.
+    pub fn service_metrics(&self) -> ServiceMetrics {
+        self.service.metrics()
     }
 }
 
@@ -1121,7 +665,7 @@ mod tests {
     }
 
     #[test]
-    fn defaults_are_the_seed_figures_and_secure() {
+    fn defaults_are_general_and_secure() {
         let (mut stack, network) = setup();
         let secret = Secret::new(&mut stack, "Jwt", SecretProps::new("jwt")).unwrap();
         let mut p = props();
@@ -1134,7 +678,7 @@ mod tests {
             max_capacity: 10,
         }];
         let api = ApiService::new(&mut stack, "Api", &network, p).unwrap();
-        assert_eq!(api.connections().default_port(), Some(Port::tcp(3001)));
+        assert_eq!(api.connections().default_port(), Some(Port::tcp(8080)));
         let t = stack.synth().unwrap();
         let td = &t.resources["ApiTaskDefinition"].properties;
         assert_eq!(
@@ -1142,9 +686,9 @@ mod tests {
             (json!("512"), json!("1024"))
         );
         let app = &td["ContainerDefinitions"][0];
-        assert_eq!(app["User"], "1001");
+        assert_eq!(app["User"], "1000");
         assert_eq!(app["ReadonlyRootFilesystem"], true);
-        assert_eq!(app["PortMappings"][0]["ContainerPort"], 3001);
+        assert_eq!(app["PortMappings"][0]["ContainerPort"], 8080);
         assert_eq!(
             app["Secrets"][0],
             json!({"Name": "JWT_SECRET", "ValueFrom": {"Ref": "Jwt"}})
@@ -1169,16 +713,14 @@ mod tests {
             "khs-crm-prod"
         );
         let tg = &t.resources["ApiTargetGroup"].properties;
-        assert_eq!(tg["HealthCheckPath"], "/api/health");
+        assert_eq!(tg["HealthCheckPath"], "/");
         assert_eq!(tg["HealthCheckIntervalSeconds"], 30);
         assert_eq!(tg["TargetType"], "ip");
         let https = &t.resources["ApiHttpsListener"].properties;
         assert_eq!(https["SslPolicy"], DEFAULT_TLS_POLICY);
-        let http = &t.resources["ApiHttpListener"].properties;
-        assert_eq!(
-            http["DefaultActions"][0]["RedirectConfig"]["StatusCode"],
-            "HTTP_301"
-        );
+        // No redirect listener unless asked (the default network ACL admits
+        // only 443).
+        assert!(!t.resources.contains_key("ApiHttpListener"));
         let lg = &t.resources["ApiLogGroup"].properties;
         assert_eq!(lg["LogGroupName"], "/aws/ecs/khs-crm-api");
         assert_eq!(lg["RetentionInDays"], 30);
@@ -1197,10 +739,7 @@ mod tests {
             .collect();
         assert_eq!(
             open,
-            [
-                "ApiLoadBalancerSecurityGroupIngressFromInternetTcp443",
-                "ApiLoadBalancerSecurityGroupIngressFromInternetTcp80"
-            ]
+            ["ApiLoadBalancerSecurityGroupIngressFromInternetTcp443"]
         );
         // Scaling.
         let st = &t.resources["ApiScalingTarget"].properties;
@@ -1215,17 +754,8 @@ mod tests {
         let cpu = &t.resources["ApiScalingCpuTracking"].properties["TargetTrackingScalingPolicyConfiguration"];
         assert_eq!(cpu["TargetValue"], 70.0);
         assert_eq!(cpu["ScaleInCooldown"], 300);
-        let steps =
-            &t.resources["ApiScalingRequestSteps"].properties["StepScalingPolicyConfiguration"];
-        assert_eq!(steps["AdjustmentType"], "PercentChangeInCapacity");
-        assert_eq!(
-            steps["StepAdjustments"][1],
-            json!({"MetricIntervalLowerBound": 1000.0, "MetricIntervalUpperBound": 4000.0, "ScalingAdjustment": 50})
-        );
-        assert_eq!(
-            t.resources["ApiScalingRequestStepsAlarm"].properties["Threshold"],
-            1000.0
-        );
+        // Request steps only when asked.
+        assert!(!t.resources.contains_key("ApiScalingRequestSteps"));
         // Least privilege everywhere.
         assert_eq!(
             crate::security::iam::check_template(&serde_json::to_value(&t).unwrap()),
@@ -1247,7 +777,8 @@ mod tests {
         ] {
             assert!(t.outputs.contains_key(o), "{o}");
         }
-        assert!(t.parameters.contains_key("ImageTag"));
+        // The tag parameter is named after the construct path.
+        assert!(t.parameters.contains_key("ApiImageTag"));
     }
 
     #[test]
@@ -1504,13 +1035,5 @@ mod tests {
             e.starts_with("khs/Api: secrets names must be valid variable names not used twice"),
             "{e}"
         );
-    }
-
-    #[test]
-    fn fargate_pairs_cover_the_documented_table() {
-        assert_eq!(fargate_memory_options(256).unwrap(), [512, 1024, 2048]);
-        assert!(fargate_memory_options(4096).unwrap().contains(&30720));
-        assert_eq!(fargate_memory_options(8192).unwrap()[1], 20480);
-        assert!(fargate_memory_options(100).is_none());
     }
 }

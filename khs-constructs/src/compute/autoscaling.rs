@@ -83,7 +83,8 @@ pub struct ScalingProps {
     pub scale_out_cooldown_seconds: u32,
     /// Request-count steps, thresholds strictly increasing.
     ///
-    /// Default: - 1000 → +20 %, 2000 → +50 %, 5000 → +100 %.
+    /// Default: - none (only an [`ApiService`](crate::compute::ApiService)
+    /// has the target group they are measured on).
     pub request_steps: Vec<RequestStep>,
     /// Scheduled capacity changes.
     ///
@@ -100,20 +101,7 @@ impl Default for ScalingProps {
             memory_target_percent: Some(80),
             scale_in_cooldown_seconds: 300,
             scale_out_cooldown_seconds: 60,
-            request_steps: vec![
-                RequestStep {
-                    threshold: 1000,
-                    percent: 20,
-                },
-                RequestStep {
-                    threshold: 2000,
-                    percent: 50,
-                },
-                RequestStep {
-                    threshold: 5000,
-                    percent: 100,
-                },
-            ],
+            request_steps: Vec::new(),
             schedules: Vec::new(),
         }
     }
@@ -341,16 +329,14 @@ mod tests {
     }
 
     #[test]
-    fn defaults_are_the_seed_figures() {
+    fn defaults_track_cpu_and_memory_without_request_steps() {
         let p = ScalingProps::default();
         assert_eq!((p.min_capacity, p.max_capacity), (2, 10));
         assert_eq!(
-            p.request_steps[2],
-            RequestStep {
-                threshold: 5000,
-                percent: 100
-            }
+            (p.cpu_target_percent, p.memory_target_percent),
+            (Some(70), Some(80))
         );
+        assert!(p.request_steps.is_empty());
         p.validate(&path()).unwrap();
     }
 

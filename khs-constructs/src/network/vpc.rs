@@ -209,6 +209,8 @@ pub struct Network {
     public: Vec<Subnet>,
     private: Vec<Subnet>,
     zones: Vec<Value<String>>,
+    nat_gateways: NatGateways,
+    public_ingress_ports: Vec<u16>,
 }
 
 impl Network {
@@ -362,6 +364,8 @@ impl Network {
             public,
             private,
             zones: plan.zones,
+            nat_gateways: props.nat_gateways,
+            public_ingress_ports: props.public_ingress_ports.clone(),
         })
     }
 
@@ -406,6 +410,18 @@ impl Network {
     /// The availability zones, in order.
     pub fn availability_zones(&self) -> &[Value<String>] {
         &self.zones
+    }
+
+    /// The NAT gateway layout ([`NatGateways::None`]: private subnets have
+    /// no route to the internet).
+    pub fn nat_gateways(&self) -> NatGateways {
+        self.nat_gateways
+    }
+
+    /// The TCP ports the public subnets' network ACL admits from the
+    /// internet.
+    pub fn public_ingress_ports(&self) -> &[u16] {
+        &self.public_ingress_ports
     }
 }
 

@@ -44,12 +44,19 @@ pub const POLICY_VERSION: &str = "2012-10-17";
 /// - `cloudwatch:PutMetricData`: custom metrics (narrow it with a
 ///   `cloudwatch:namespace` condition where possible);
 /// - `ecr:GetAuthorizationToken`: the registry login of an ECS execution
-///   role (the image pull itself is scoped to the repository).
-pub const STAR_ONLY_ACTIONS: [&str; 4] = [
+///   role (the image pull itself is scoped to the repository);
+/// - `ssmmessages:CreateControlChannel`, `CreateDataChannel`,
+///   `OpenControlChannel`, `OpenDataChannel`: the Session Manager channels
+///   of ECS Exec.
+pub const STAR_ONLY_ACTIONS: [&str; 8] = [
     "xray:PutTraceSegments",
     "xray:PutTelemetryRecords",
     "cloudwatch:PutMetricData",
     "ecr:GetAuthorizationToken",
+    "ssmmessages:CreateControlChannel",
+    "ssmmessages:CreateDataChannel",
+    "ssmmessages:OpenControlChannel",
+    "ssmmessages:OpenDataChannel",
 ];
 
 /// Verbs (the part of an action after `service:`) that only read.
