@@ -86,7 +86,14 @@ pub(crate) fn emit_cluster(
             cluster_name: name.map(|n| n.to_string().into()),
             cluster_settings: Some(vec![ClusterSettings {
                 name: Some("containerInsights".into()),
-                value: Some(if container_insights { "enabled" } else { "disabled" }.into()),
+                value: Some(
+                    if container_insights {
+                        "enabled"
+                    } else {
+                        "disabled"
+                    }
+                    .into(),
+                ),
             }]),
             capacity_providers: capacity_providers
                 .map(|p| Value::Literal(p.iter().map(|c| (*c).into()).collect())),

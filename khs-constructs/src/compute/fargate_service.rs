@@ -175,11 +175,7 @@ impl DeploymentStrategy {
                 strategy: Some(Strategy::BlueGreen.into()),
                 bake_time_in_minutes: Some(i64::from(*bake_time_minutes).into()),
                 alarms: (!rollback_alarm_names.is_empty()).then(|| {
-                    DeploymentAlarms::new(
-                        Value::Literal(rollback_alarm_names.clone()),
-                        true,
-                        true,
-                    )
+                    DeploymentAlarms::new(Value::Literal(rollback_alarm_names.clone()), true, true)
                 }),
                 minimum_healthy_percent: Some(100.into()),
                 maximum_percent: Some(200.into()),
@@ -285,7 +281,11 @@ pub(crate) fn check_egress_path(path: &ConstructPath, network: &Network) -> Resu
 }
 
 /// The cross-construct check of Spot capacity.
-pub(crate) fn check_spot(path: &ConstructPath, capacity: &CapacityStrategy, cluster: &Cluster) -> Result<()> {
+pub(crate) fn check_spot(
+    path: &ConstructPath,
+    capacity: &CapacityStrategy,
+    cluster: &Cluster,
+) -> Result<()> {
     if capacity.uses_spot() && !cluster.has_fargate_spot() {
         return Err(Error::invalid_prop(
             path,
@@ -607,5 +607,254 @@ impl FargateService {
             cluster_name: self.cluster_name.clone(),
             service_name: self.service.attr_name(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compute::{ClusterProps, ContainerImage, ImageRepository, ImageRepositoryProps};
+    use crate::network::NetworkProps;
+    use crate::prelude::*;
+    use crate::test_support::{stack_with_network as setup, stack_with_network_of};
+    use serde_json::json;
+
+    fn worker() -> FargateServiceProps {
+        FargateServiceProps::new(ContainerProps::new(ContainerImage::from_uri(
+            "public.ecr.aws/docker/library/busybox:1.37",
+        )))
+    }
+
+    fn fails_with(network: NetworkProps, cluster: ClusterProps, p: FargateServiceProps) -> String {
+        let (mut stack, network) = stack_with_network_of(network);
+        let cluster = Cluster::new(&mut stack, "Cluster", &network, cluster).unwrap();
+        FargateService::new(&mut stack, "Worker", &cluster, p)
+            .unwrap_err()
+            .to_string()
+    }
+
+    fn fails(p: FargateServiceProps) -> String {
+        fails_with(NetworkProps::default(), ClusterProps::default(), p)
+    }
+
+    #[test]
+    fn defaults_are_one_private_on_demand_task_without_ingress() {
+        let (mut stack, network) = setup();
+        let cluster =
+            Cluster::new(&mut stack, "Cluster", &network, ClusterProps::default()).unwrap();
+        let w = FargateService::new(&mut stack, "Worker", &cluster, worker()).unwrap();
+        assert_eq!(w.connections().default_port(), None);
+        assert!(!w.is_blue_green());
+        let t = stack.synth().unwrap();
+        let svc = &t.resources["WorkerService"].properties;
+        assert_eq!(svc["LaunchType"], "FARGATE");
+        assert_eq!(svc["DesiredCount"], 1);
+        assert_eq!(svc["Cluster"], json!({"Ref": "ClusterCluster"}));
+        assert!(svc.get("LoadBalancers").is_none());
+        assert!(svc.get("EnableExecuteCommand").is_none());
+        assert_eq!(
+            svc["NetworkConfiguration"]["AwsvpcConfiguration"]["AssignPublicIp"],
+            "DISABLED"
+        );
+        assert_eq!(
+            svc["DeploymentConfiguration"]["DeploymentCircuitBreaker"],
+            json!({"Enable": true, "Rollback": true})
+        );
+        let td = &t.resources["WorkerTaskDefinition"].properties;
+        assert_eq!(
+            (td["Cpu"].clone(), td["Memory"].clone()),
+            (json!("256"), json!("512"))
+        );
+        let app = &td["ContainerDefinitions"][0];
+        assert_eq!(app["User"], "1000");
+        assert_eq!(app["ReadonlyRootFilesystem"], true);
+        assert!(app.get("PortMappings").is_none());
+        // No X-Ray sidecar by default.
+        assert_eq!(td["ContainerDefinitions"].as_array().unwrap().len(), 1);
+        // A URI image: no ECR grant, no parameter.
+        assert!(t.parameters.is_empty());
+        let exec = serde_json::to_string(&t.resources["WorkerExecutionRole"].properties).unwrap();
+        assert!(!exec.contains("ecr:"), "{exec}");
+        // Nothing may reach the worker.
+        assert!(
+            !t.resources
+                .values()
+                .any(|r| r.type_name == "AWS::EC2::SecurityGroupIngress")
+        );
+        assert!(
+            t.resources
+                .contains_key("WorkerSecurityGroupEgressHttpsToAwsApis")
+        );
+        assert!(
+            crate::security::iam::check_template(&serde_json::to_value(&t).unwrap()).is_empty()
+        );
+    }
+
+    #[test]
+    fn two_services_from_one_repository_have_their_own_tag_parameters() {
+        let (mut stack, network) = setup();
+        let cluster =
+            Cluster::new(&mut stack, "Cluster", &network, ClusterProps::default()).unwrap();
+        let repo =
+            ImageRepository::new(&mut stack, "Images", ImageRepositoryProps::default()).unwrap();
+        for id in ["Orders", "Billing"] {
+            let mut p = worker();
+            p.container.image = ContainerImage::from_repository(&repo.reference());
+            FargateService::new(&mut stack, id, &cluster, p).unwrap();
+        }
+        let t = stack.synth().unwrap();
+        assert!(t.parameters.contains_key("OrdersImageTag"));
+        assert!(t.parameters.contains_key("BillingImageTag"));
+        let exec = serde_json::to_string(&t.resources["OrdersExecutionRole"].properties).unwrap();
+        assert!(exec.contains("ecr:BatchGetImage") && exec.contains("ImagesRepository"));
+    }
+
+    #[test]
+    fn spot_exec_scaling_and_blue_green_are_written() {
+        let (mut stack, network) = setup();
+        let cluster =
+            Cluster::new(&mut stack, "Cluster", &network, ClusterProps::default()).unwrap();
+        let mut p = worker();
+        p.capacity = CapacityStrategy::Mixed {
+            on_demand_base: 1,
+            on_demand_weight: 1,
+            spot_weight: 3,
+        };
+        p.enable_exec = true;
+        p.container.readonly_root_filesystem = false;
+        p.scaling = Some(ScalingProps::default());
+        p.deployment = DeploymentStrategy::BlueGreen {
+            bake_time_minutes: 15,
+            rollback_alarm_names: vec!["high-5xx".into()],
+        };
+        FargateService::new(&mut stack, "Worker", &cluster, p).unwrap();
+        let t = stack.synth().unwrap();
+        let svc = &t.resources["WorkerService"].properties;
+        assert!(svc.get("LaunchType").is_none());
+        assert_eq!(
+            svc["CapacityProviderStrategy"],
+            json!([{"Base": 1, "CapacityProvider": "FARGATE", "Weight": 1},
+                   {"CapacityProvider": "FARGATE_SPOT", "Weight": 3}])
+        );
+        assert_eq!(svc["EnableExecuteCommand"], true);
+        assert_eq!(svc["DesiredCount"], 2);
+        let dc = &svc["DeploymentConfiguration"];
+        assert_eq!(dc["Strategy"], "BLUE_GREEN");
+        assert_eq!(dc["BakeTimeInMinutes"], 15);
+        assert_eq!(
+            dc["Alarms"],
+            json!({"AlarmNames": ["high-5xx"], "Enable": true, "Rollback": true})
+        );
+        let task = serde_json::to_string(&t.resources["WorkerTaskRole"].properties).unwrap();
+        assert!(task.contains("ssmmessages:OpenDataChannel"), "{task}");
+        assert!(t.resources.contains_key("WorkerScalingCpuTracking"));
+        assert!(
+            crate::security::iam::check_template(&serde_json::to_value(&t).unwrap()).is_empty()
+        );
+    }
+
+    #[test]
+    fn fails_when_exec_meets_a_read_only_root_file_system() {
+        let mut p = worker();
+        p.enable_exec = true;
+        assert_eq!(
+            fails(p),
+            "khs/Worker: enable_exec needs a writable root file system (the ECS Exec agent writes to it), got container.readonly_root_filesystem: true; turn one of them off"
+        );
+    }
+
+    #[test]
+    fn fails_when_request_steps_have_no_target_group() {
+        let mut p = worker();
+        p.scaling = Some(ScalingProps {
+            request_steps: vec![RequestStep {
+                threshold: 100,
+                percent: 10,
+            }],
+            ..ScalingProps::default()
+        });
+        assert!(fails(p).starts_with("khs/Worker: scaling.request_steps need a target group"),);
+    }
+
+    #[test]
+    fn fails_when_the_desired_count_is_outside_the_scaling_range() {
+        let mut p = worker();
+        p.scaling = Some(ScalingProps::default());
+        p.desired_count = Some(20);
+        assert_eq!(
+            fails(p),
+            "khs/Worker: desired_count must lie in scaling's 2..=10, got 20"
+        );
+    }
+
+    #[test]
+    fn fails_when_the_network_has_no_nat_naming_both_paths() {
+        let e = fails_with(
+            NetworkProps {
+                nat_gateways: NatGateways::None,
+                ..NetworkProps::default()
+            },
+            ClusterProps::default(),
+            worker(),
+        );
+        assert!(
+            e.starts_with("khs/Worker: network must let tasks in private subnets reach ECR"),
+            "{e}"
+        );
+        assert!(e.contains("but khs/Network has no NAT gateway"), "{e}");
+    }
+
+    #[test]
+    fn fails_when_spot_is_asked_of_a_cluster_without_it() {
+        let mut p = worker();
+        p.capacity = CapacityStrategy::Spot;
+        let e = fails_with(
+            NetworkProps::default(),
+            ClusterProps {
+                fargate_spot: false,
+                ..ClusterProps::default()
+            },
+            p,
+        );
+        assert_eq!(
+            e,
+            "khs/Worker: capacity uses FARGATE_SPOT, but cluster khs/Cluster has only FARGATE; set its fargate_spot"
+        );
+    }
+
+    #[test]
+    fn fails_when_the_bake_time_or_weights_are_invalid() {
+        let mut p = worker();
+        p.deployment = DeploymentStrategy::BlueGreen {
+            bake_time_minutes: 2000,
+            rollback_alarm_names: vec![],
+        };
+        assert_eq!(
+            fails(p),
+            "khs/Worker: deployment.bake_time_minutes must be 0..=1440, got 2000"
+        );
+        let mut p = worker();
+        p.capacity = CapacityStrategy::Mixed {
+            on_demand_base: 0,
+            on_demand_weight: 0,
+            spot_weight: 0,
+        };
+        assert!(
+            fails(p)
+                .starts_with("khs/Worker: capacity must give on-demand or Spot a positive weight")
+        );
+    }
+
+    #[test]
+    fn fails_when_container_props_are_invalid() {
+        let mut p = worker();
+        p.container.port = Some(0);
+        assert_eq!(fails(p), "khs/Worker: port must be 1..=65535, got 0");
+        let mut p = worker();
+        p.container.cpu = 300;
+        assert!(fails(p).starts_with("khs/Worker: cpu must be a Fargate CPU size"));
+        let mut p = worker();
+        p.service_name = Some("a b".into());
+        assert!(fails(p).starts_with("khs/Worker: service_name must be 1..=255"));
     }
 }

@@ -623,7 +623,11 @@ impl LoadBalancer {
                 internet_facing: props.internet_facing,
                 deletion_protection: props.deletion_protection,
                 access_logs: props.access_logs.as_ref(),
-                subnets: network.subnets(kind).iter().map(|s| s.subnet_id()).collect(),
+                subnets: network
+                    .subnets(kind)
+                    .iter()
+                    .map(|s| s.subnet_id())
+                    .collect(),
                 security_group: connections.security_group_id(),
             },
         )?;
@@ -715,7 +719,9 @@ impl LoadBalancer {
                 format!("must start with \"/\", got {p:?}"),
             ));
         }
-        routing.health_check.validate(&spath, "routing.health_check")?;
+        routing
+            .health_check
+            .validate(&spath, "routing.health_check")?;
         let mut s = scope.as_scope();
         let lb_id = self.path.id().to_string();
         let (target_group, green, rule) = {
@@ -826,5 +832,255 @@ impl LoadBalancer {
     /// The full name (`app/…`), the `LoadBalancer` metric dimension.
     pub fn full_name(&self) -> Value<String> {
         self.load_balancer.attr_load_balancer_full_name()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compute::{
+        Cluster, ClusterProps, ContainerImage, ContainerProps, DeploymentStrategy,
+        FargateServiceProps,
+    };
+    use crate::network::NetworkProps;
+    use crate::prelude::*;
+    use crate::test_support::{stack_with_network as setup, stack_with_network_of};
+    use serde_json::json;
+
+    fn cert() -> CertificateRef {
+        CertificateRef::from_arn(
+            "arn:aws:acm:us-east-1:111122223333:certificate/abc",
+            "us-east-1",
+            vec!["api.example.org".into()],
+        )
+    }
+
+    fn web(port: Option<u16>) -> FargateServiceProps {
+        let mut c =
+            ContainerProps::new(ContainerImage::from_uri("public.ecr.aws/nginx/nginx:1.27"));
+        c.port = port;
+        FargateServiceProps::new(c)
+    }
+
+    #[test]
+    fn defaults_are_internet_facing_https_with_a_404_default() {
+        let (mut stack, network) = setup();
+        let lb =
+            LoadBalancer::new(&mut stack, "Alb", &network, LoadBalancerProps::new(cert())).unwrap();
+        assert_eq!(lb.connections().default_port(), Some(Port::tcp(443)));
+        let t = stack.synth().unwrap();
+        let p = &t.resources["AlbLoadBalancer"].properties;
+        assert_eq!(p["Scheme"], "internet-facing");
+        let l = &t.resources["AlbHttpsListener"].properties;
+        assert_eq!(l["SslPolicy"], DEFAULT_TLS_POLICY);
+        assert_eq!(
+            l["DefaultActions"][0]["FixedResponseConfig"]["StatusCode"],
+            "404"
+        );
+        assert!(!t.resources.contains_key("AlbHttpListener"));
+        assert!(
+            t.resources
+                .contains_key("AlbSecurityGroupIngressFromInternetTcp443")
+        );
+    }
+
+    #[test]
+    fn two_services_share_one_load_balancer_by_path() {
+        let (mut stack, network) = setup();
+        let cluster =
+            Cluster::new(&mut stack, "Cluster", &network, ClusterProps::default()).unwrap();
+        let lb =
+            LoadBalancer::new(&mut stack, "Alb", &network, LoadBalancerProps::new(cert())).unwrap();
+        let orders = FargateService::new(&mut stack, "Orders", &cluster, web(Some(8080))).unwrap();
+        let billing =
+            FargateService::new(&mut stack, "Billing", &cluster, web(Some(9090))).unwrap();
+        lb.add_target(&mut stack, &orders, Routing::paths(10, ["/orders/*"]))
+            .unwrap();
+        let target = lb
+            .add_target(
+                &mut stack,
+                &billing,
+                Routing::hosts(20, ["billing.example.org"])
+                    .with_health_check(HealthCheck::on_path("/healthz")),
+            )
+            .unwrap();
+        let _ = target.metrics();
+        let t = stack.synth().unwrap();
+        let rule = &t.resources["OrdersAlbListenerRule"];
+        assert_eq!(rule.properties["Priority"], 10);
+        assert_eq!(
+            rule.properties["Conditions"],
+            json!([{"Field": "path-pattern", "PathPatternConfig": {"Values": ["/orders/*"]}}])
+        );
+        assert_eq!(
+            t.resources["BillingAlbListenerRule"].properties["Conditions"][0]["Field"],
+            "host-header"
+        );
+        assert_eq!(
+            t.resources["BillingAlbTargetGroup"].properties["HealthCheckPath"],
+            "/healthz"
+        );
+        let svc = &t.resources["OrdersService"];
+        assert_eq!(svc.depends_on, ["OrdersAlbListenerRule"]);
+        assert_eq!(
+            svc.properties["LoadBalancers"],
+            json!([{"ContainerName": "app", "ContainerPort": 8080, "TargetGroupArn": {"Ref": "OrdersAlbTargetGroup"}}])
+        );
+        // Least privilege: each service admits only the load balancer, on its port.
+        assert!(
+            t.resources
+                .contains_key("OrdersSecurityGroupIngressFromAlbSecurityGroupTcp8080")
+        );
+        assert!(
+            t.resources
+                .contains_key("AlbSecurityGroupEgressToBillingSecurityGroupTcp9090")
+        );
+    }
+
+    #[test]
+    fn a_blue_green_service_gets_a_green_target_group_and_role() {
+        let (mut stack, network) = setup();
+        let cluster =
+            Cluster::new(&mut stack, "Cluster", &network, ClusterProps::default()).unwrap();
+        let lb =
+            LoadBalancer::new(&mut stack, "Alb", &network, LoadBalancerProps::new(cert())).unwrap();
+        let mut p = web(Some(8080));
+        p.deployment = DeploymentStrategy::BlueGreen {
+            bake_time_minutes: 5,
+            rollback_alarm_names: vec![],
+        };
+        let svc = FargateService::new(&mut stack, "Web", &cluster, p).unwrap();
+        lb.add_target(&mut stack, &svc, Routing::any(100)).unwrap();
+        let t = stack.synth().unwrap();
+        let entry = &t.resources["WebService"].properties["LoadBalancers"][0];
+        assert_eq!(
+            entry["AdvancedConfiguration"]["AlternateTargetGroupArn"],
+            json!({"Ref": "WebAlbTargetGroupGreen"})
+        );
+        assert_eq!(
+            entry["AdvancedConfiguration"]["ProductionListenerRule"],
+            json!({"Ref": "WebAlbListenerRule"})
+        );
+        assert!(t.resources.contains_key("WebAlbDeploymentRole"));
+        let weights = &t.resources["WebAlbListenerRule"].properties["Actions"][0]["ForwardConfig"]
+            ["TargetGroups"];
+        assert_eq!(weights[1]["Weight"], 0);
+    }
+
+    #[test]
+    fn internal_load_balancers_sit_in_private_subnets_without_internet_ingress() {
+        let (mut stack, network) = setup();
+        LoadBalancer::new(
+            &mut stack,
+            "Alb",
+            &network,
+            LoadBalancerProps {
+                internet_facing: false,
+                ..LoadBalancerProps::new(cert())
+            },
+        )
+        .unwrap();
+        let t = stack.synth().unwrap();
+        assert_eq!(
+            t.resources["AlbLoadBalancer"].properties["Scheme"],
+            "internal"
+        );
+        assert!(
+            !serde_json::to_string(&t)
+                .unwrap()
+                .contains("IngressFromInternet")
+        );
+    }
+
+    #[test]
+    fn fails_when_the_redirect_port_is_blocked_by_the_network_acl() {
+        let (mut stack, network) = setup();
+        let e = LoadBalancer::new(
+            &mut stack,
+            "Alb",
+            &network,
+            LoadBalancerProps {
+                http_redirect: true,
+                ..LoadBalancerProps::new(cert())
+            },
+        )
+        .unwrap_err()
+        .to_string();
+        assert_eq!(
+            e,
+            "khs/Alb: http_redirect needs port 80 from the internet, but the public network ACL of khs/Network admits only [443]; add 80 to its public_ingress_ports or turn http_redirect off"
+        );
+        let (mut stack, network) = stack_with_network_of(NetworkProps {
+            public_ingress_ports: vec![80, 443],
+            ..NetworkProps::default()
+        });
+        LoadBalancer::new(
+            &mut stack,
+            "Alb",
+            &network,
+            LoadBalancerProps {
+                http_redirect: true,
+                ..LoadBalancerProps::new(cert())
+            },
+        )
+        .unwrap();
+        let t = stack.synth().unwrap();
+        assert!(t.resources.contains_key("AlbHttpListener"));
+    }
+
+    #[test]
+    fn fails_when_a_target_has_no_port_or_a_bad_priority() {
+        let (mut stack, network) = setup();
+        let cluster =
+            Cluster::new(&mut stack, "Cluster", &network, ClusterProps::default()).unwrap();
+        let lb =
+            LoadBalancer::new(&mut stack, "Alb", &network, LoadBalancerProps::new(cert())).unwrap();
+        let worker = FargateService::new(&mut stack, "Worker", &cluster, web(None)).unwrap();
+        let e = lb
+            .add_target(&mut stack, &worker, Routing::any(1))
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "khs/Worker: container.port must be set for the service to sit behind khs/Alb, got none"
+        );
+        let web = FargateService::new(&mut stack, "Web", &cluster, web(Some(80))).unwrap();
+        let e = lb
+            .add_target(&mut stack, &web, Routing::any(0))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("khs/Web: routing.priority must be 1..=50000"),
+            "{e}"
+        );
+        let e = lb
+            .add_target(&mut stack, &web, Routing::paths(1, ["orders"]))
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "khs/Web: routing.paths must start with \"/\", got \"orders\""
+        );
+    }
+
+    #[test]
+    fn fails_when_the_certificate_is_in_another_region() {
+        let (mut stack, network) = setup();
+        let e = LoadBalancer::new(
+            &mut stack,
+            "Alb",
+            &network,
+            LoadBalancerProps::new(CertificateRef::from_arn(
+                "arn:aws:acm:eu-west-1:1:certificate/x",
+                "eu-west-1",
+                vec![],
+            )),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.starts_with("khs/Alb: certificate must be in the stack's region us-east-1"),
+            "{e}"
+        );
     }
 }

@@ -165,18 +165,12 @@ impl ScheduledTask {
         allow_aws_apis(&mut me, &connections)?;
 
         let policy = PolicyDocument::new([
-            PolicyStatement::allow(["ecs:RunTask"], [parts.task_definition.ref_()])
-                .with_condition(Condition::new(
-                    "ArnEquals",
-                    "ecs:cluster",
-                    cluster.cluster_arn(),
-                )),
+            PolicyStatement::allow(["ecs:RunTask"], [parts.task_definition.ref_()]).with_condition(
+                Condition::new("ArnEquals", "ecs:cluster", cluster.cluster_arn()),
+            ),
             PolicyStatement::allow(
                 ["iam:PassRole"],
-                [
-                    parts.execution_role.attr_arn(),
-                    parts.task_role.attr_arn(),
-                ],
+                [parts.execution_role.attr_arn(), parts.task_role.attr_arn()],
             )
             .with_condition(Condition::new(
                 "StringEquals",
@@ -292,5 +286,115 @@ impl ScheduledTask {
     /// `database.connections().allow_default_port_from(…)`.
     pub fn connections(&self) -> &Connections {
         &self.connections
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compute::{ClusterProps, ContainerImage};
+    use crate::prelude::*;
+    use crate::test_support::stack_with_network as setup;
+    use serde_json::json;
+
+    fn job() -> ScheduledTaskProps {
+        let mut c = ContainerProps::new(ContainerImage::from_uri(
+            "public.ecr.aws/docker/library/busybox:1.37",
+        ));
+        c.command = vec!["echo".into(), "nightly".into()];
+        ScheduledTaskProps::new(c, Cron::daily_at(2, 30).unwrap())
+    }
+
+    fn fails(p: ScheduledTaskProps) -> String {
+        let (mut stack, network) = setup();
+        let cluster =
+            Cluster::new(&mut stack, "Cluster", &network, ClusterProps::default()).unwrap();
+        ScheduledTask::new(&mut stack, "Nightly", &cluster, p)
+            .unwrap_err()
+            .to_string()
+    }
+
+    #[test]
+    fn defaults_run_one_task_daily_in_utc_with_a_scoped_role() {
+        let (mut stack, network) = setup();
+        let cluster =
+            Cluster::new(&mut stack, "Cluster", &network, ClusterProps::default()).unwrap();
+        ScheduledTask::new(&mut stack, "Nightly", &cluster, job()).unwrap();
+        let t = stack.synth().unwrap();
+        let s = &t.resources["NightlySchedule"];
+        assert_eq!(s.type_name, "AWS::Scheduler::Schedule");
+        let p = &s.properties;
+        assert_eq!(p["ScheduleExpression"], "cron(30 2 * * ? *)");
+        assert_eq!(p["ScheduleExpressionTimezone"], "UTC");
+        assert_eq!(p["State"], "ENABLED");
+        assert_eq!(p["FlexibleTimeWindow"], json!({"Mode": "OFF"}));
+        let target = &p["Target"];
+        assert_eq!(
+            target["Arn"],
+            json!({"Fn::GetAtt": ["ClusterCluster", "Arn"]})
+        );
+        assert_eq!(target["EcsParameters"]["LaunchType"], "FARGATE");
+        assert_eq!(target["EcsParameters"]["TaskCount"], 1.0);
+        assert_eq!(target["RetryPolicy"]["MaximumRetryAttempts"], 2.0);
+        let td = &t.resources["NightlyTaskDefinition"].properties;
+        assert_eq!(
+            td["ContainerDefinitions"][0]["Command"],
+            json!(["echo", "nightly"])
+        );
+        let role = serde_json::to_string(&t.resources["NightlySchedulerRole"].properties).unwrap();
+        assert!(role.contains("scheduler.amazonaws.com") && role.contains("ecs:RunTask"));
+        assert!(role.contains("iam:PassedToService"), "{role}");
+        assert!(
+            crate::security::iam::check_template(&serde_json::to_value(&t).unwrap()).is_empty()
+        );
+    }
+
+    #[test]
+    fn spot_jobs_use_the_capacity_provider() {
+        let (mut stack, network) = setup();
+        let cluster =
+            Cluster::new(&mut stack, "Cluster", &network, ClusterProps::default()).unwrap();
+        ScheduledTask::new(
+            &mut stack,
+            "Nightly",
+            &cluster,
+            ScheduledTaskProps {
+                capacity: CapacityStrategy::Spot,
+                ..job()
+            },
+        )
+        .unwrap();
+        let t = stack.synth().unwrap();
+        let ecs = &t.resources["NightlySchedule"].properties["Target"]["EcsParameters"];
+        assert!(ecs.get("LaunchType").is_none());
+        assert_eq!(
+            ecs["CapacityProviderStrategy"],
+            json!([{"CapacityProvider": "FARGATE_SPOT", "Weight": 1.0}])
+        );
+    }
+
+    #[test]
+    fn fails_when_counts_or_the_time_zone_are_invalid() {
+        assert_eq!(
+            fails(ScheduledTaskProps {
+                task_count: 0,
+                ..job()
+            }),
+            "khs/Nightly: task_count must be 1..=10, got 0"
+        );
+        assert_eq!(
+            fails(ScheduledTaskProps {
+                retry_attempts: 200,
+                ..job()
+            }),
+            "khs/Nightly: retry_attempts must be 0..=185, got 200"
+        );
+        assert!(
+            fails(ScheduledTaskProps {
+                timezone: "Paris time".into(),
+                ..job()
+            })
+            .starts_with("khs/Nightly: timezone must be an IANA time zone")
+        );
     }
 }

@@ -416,7 +416,11 @@ impl ContainerProps {
     pub fn validate(&self, path: &ConstructPath) -> Result<()> {
         check_size(path, self.cpu, self.memory_mib)?;
         if self.port == Some(0) {
-            return Err(Error::invalid_prop(path, "port", "must be 1..=65535, got 0"));
+            return Err(Error::invalid_prop(
+                path,
+                "port",
+                "must be 1..=65535, got 0",
+            ));
         }
         check_user(path, &self.user)?;
         check_retention(path, self.log_retention_days)?;
