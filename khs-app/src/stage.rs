@@ -14,6 +14,11 @@ use khs_constructs::compute::AccessLogs;
 
 use crate::settings::{NatSetting, PriceClassSetting, StageSettings};
 
+/// The KHS CRM database and its master user.
+const DATABASE_NAME: &str = "khscrm";
+const DATABASE_USER: &str = "khsadmin";
+/// Paths the CDN never caches: the service worker must update promptly.
+const NO_CACHE_PATHS: [&str; 1] = ["/sw.js"];
 /// The port the KHS CRM API listens on.
 const API_PORT: u16 = 3001;
 /// The API's health check path.
@@ -198,6 +203,8 @@ pub fn build(s: &StageSettings) -> Result<Vec<Stack>, khs_constructs::Error> {
             backup_retention_days: d.backup_retention_days,
             deletion_protection: d.deletion_protection,
             read_replica_availability_zones: d.read_replica_availability_zones.clone(),
+            database_name: DATABASE_NAME.to_string(),
+            master_username: DATABASE_USER.to_string(),
             ..DatabaseProps::default()
         },
     )?;
@@ -323,6 +330,7 @@ pub fn build(s: &StageSettings) -> Result<Vec<Stack>, khs_constructs::Error> {
                 PriceClassSetting::PriceClass200 => PriceClass::PriceClass200,
                 PriceClassSetting::All => PriceClass::All,
             },
+            no_cache_paths: NO_CACHE_PATHS.iter().map(|p| p.to_string()).collect(),
             ..CdnProps::default()
         },
     )?;

@@ -149,11 +149,11 @@ pub struct DatabaseProps {
     pub slow_query_log_ms: Option<u32>,
     /// The database created on the instance.
     ///
-    /// Default: `khscrm`.
+    /// Default: `app`.
     pub database_name: String,
     /// The master user name (the password is generated).
     ///
-    /// Default: `khsadmin`.
+    /// Default: `dbadmin`.
     pub master_username: String,
     /// Days between rotations of the master password (1..=1000).
     ///
@@ -195,8 +195,8 @@ impl Default for DatabaseProps {
             performance_insights: true,
             monitoring_interval_seconds: 60,
             slow_query_log_ms: Some(1000),
-            database_name: "khscrm".to_string(),
-            master_username: "khsadmin".to_string(),
+            database_name: "app".to_string(),
+            master_username: "dbadmin".to_string(),
             rotation_days: 30,
             subnets: SubnetKind::Private,
             read_replica_availability_zones: Vec::new(),

@@ -334,8 +334,8 @@ pub struct CdnProps {
     pub access_logs: Option<CdnAccessLogs>,
     /// The price class.
     ///
-    /// Default: [`PriceClass::PriceClass100`] (North America and Europe:
-    /// KHS CRM's users are in the US, Canada and Mexico).
+    /// Default: [`PriceClass::All`] (every edge location, CloudFront's
+    /// default).
     pub price_class: PriceClass,
     /// Path patterns of versioned assets cached for
     /// [`CdnProps::long_cache_seconds`].
@@ -348,7 +348,8 @@ pub struct CdnProps {
     pub long_cache_seconds: u32,
     /// Paths never cached at the edge.
     ///
-    /// Default: `/sw.js` (the service worker must update promptly).
+    /// Default: - none (a service worker such as `/sw.js` belongs here, so
+    /// it updates promptly).
     pub no_cache_paths: Vec<String>,
     /// The object served for `/`.
     ///
@@ -380,10 +381,10 @@ impl Default for CdnProps {
             api: None,
             web_acl: None,
             access_logs: None,
-            price_class: PriceClass::PriceClass100,
+            price_class: PriceClass::All,
             long_cache_patterns: vec!["*.js".to_string()],
             long_cache_seconds: ONE_YEAR_SECONDS,
-            no_cache_paths: vec!["/sw.js".to_string()],
+            no_cache_paths: Vec::new(),
             default_root_object: "index.html".to_string(),
             spa_fallback: SpaFallback::RewriteRoutes,
             security_headers: SecurityHeaders::default(),
@@ -1128,12 +1129,20 @@ mod tests {
     #[test]
     fn defaults_serve_the_bucket_through_an_origin_access_control() {
         let mut s = stack("eu-west-1");
-        let cdn = Cdn::new(&mut s, "Cdn", CdnProps::default()).unwrap();
+        let cdn = Cdn::new(
+            &mut s,
+            "Cdn",
+            CdnProps {
+                no_cache_paths: vec!["/sw.js".into()],
+                ..CdnProps::default()
+            },
+        )
+        .unwrap();
         assert_eq!(cdn.distribution().logical_id().as_str(), "CdnDistribution");
         let r = resources(&s);
         let cfg = &r["CdnDistribution"]["Properties"]["DistributionConfig"];
         assert_eq!(cfg["HttpVersion"], "http2and3");
-        assert_eq!(cfg["PriceClass"], "PriceClass_100");
+        assert_eq!(cfg["PriceClass"], "PriceClass_All");
         assert_eq!(
             cfg["ViewerCertificate"],
             json!({"CloudFrontDefaultCertificate": true})
@@ -1230,6 +1239,7 @@ mod tests {
                     ..BucketProps::default()
                 },
                 aliases: vec!["app.khscrm.com".into()],
+                no_cache_paths: vec!["/sw.js".into()],
                 certificate: Some(cert),
                 api: Some(ApiOrigin {
                     restrict_to_cloudfront: Some(sg),

@@ -1,4 +1,4 @@
-//! [`Waf`]: a WAFv2 web ACL with the KHS CRM rules.
+//! [`Waf`]: a WAFv2 web ACL with typed rules.
 //!
 //! What a `Waf` emits:
 //! - one `AWS::WAFv2::WebACL` (scope `CLOUDFRONT` by default, default action
@@ -8,11 +8,11 @@
 //!   [`WafRuleKind::IpDeny`] rule (an IPv4 set, possibly empty, when the rule
 //!   lists no address).
 //!
-//! The defaults ([`WafProps::default`]) are the seed's rules: an IP deny
-//! list, a rate limit of 2000 requests per 5 minutes per IP, a geo allow
-//! list (US, CA, MX; every other country blocked), and the AWS managed rule
-//! groups for common attacks (XSS, path traversal, LFI), known bad inputs
-//! and SQL injection.
+//! The defaults ([`WafProps::default`], [`WafRule::recommended`]): an IP
+//! deny list, a rate limit of 2000 requests per 5 minutes per IP, and the
+//! AWS managed rule groups for common attacks (XSS, path traversal, LFI),
+//! known bad inputs and SQL injection. No geo rule unless one is added
+//! ([`WafRuleKind::GeoAllow`]).
 //!
 //! A web ACL with scope `CLOUDFRONT` must be created in us-east-1: a stack
 //! in another region is an error. Use [`crate::edge::placement::Edge`] to place it in a
@@ -51,9 +51,9 @@ pub const MIN_RATE_LIMIT: u32 = 10;
 pub const MAX_RATE_LIMIT: u32 = 2_000_000_000;
 /// The evaluation windows WAF offers for rate-based rules, in seconds.
 pub const RATE_WINDOWS_SECONDS: [u32; 4] = [60, 120, 300, 600];
-/// The seed's rate limit: 2000 requests per 5 minutes per IP.
+/// The default rate limit: 2000 requests per 5 minutes per IP.
 pub const DEFAULT_RATE_LIMIT: u32 = 2000;
-/// The seed's rate-limit window, in seconds.
+/// The default rate-limit window, in seconds.
 pub const DEFAULT_RATE_WINDOW_SECONDS: u32 = 300;
 
 /// Where the web ACL is used.
@@ -134,11 +134,11 @@ impl WafRule {
         )
     }
 
-    /// The seed's rules, priorities 0 to 5: `IpDenyList` (`deny`),
-    /// `RateLimit` (2000 per 300 s per IP), `GeoAllow` (US, CA, MX),
-    /// `AWSManagedRulesCommonRuleSet` (XSS, LFI, path traversal, …),
-    /// `AWSManagedRulesKnownBadInputsRuleSet`, `AWSManagedRulesSQLiRuleSet`.
-    pub fn seed(deny: Vec<String>) -> Vec<WafRule> {
+    /// The recommended rules, priorities 0 to 4: `IpDenyList` (`deny`),
+    /// `RateLimit` (2000 per 300 s per IP), `AWSManagedRulesCommonRuleSet`
+    /// (XSS, LFI, path traversal, …), `AWSManagedRulesKnownBadInputsRuleSet`,
+    /// `AWSManagedRulesSQLiRuleSet`.
+    pub fn recommended(deny: Vec<String>) -> Vec<WafRule> {
         vec![
             WafRule::new("IpDenyList", 0, WafRuleKind::IpDeny { addresses: deny }),
             WafRule::new(
@@ -149,16 +149,9 @@ impl WafRule {
                     window_seconds: DEFAULT_RATE_WINDOW_SECONDS,
                 },
             ),
-            WafRule::new(
-                "GeoAllow",
-                2,
-                WafRuleKind::GeoAllow {
-                    countries: vec![CountryCodes::Us, CountryCodes::Ca, CountryCodes::Mx],
-                },
-            ),
-            WafRule::aws_managed("AWSManagedRulesCommonRuleSet", 3),
-            WafRule::aws_managed("AWSManagedRulesKnownBadInputsRuleSet", 4),
-            WafRule::aws_managed("AWSManagedRulesSQLiRuleSet", 5),
+            WafRule::aws_managed("AWSManagedRulesCommonRuleSet", 2),
+            WafRule::aws_managed("AWSManagedRulesKnownBadInputsRuleSet", 3),
+            WafRule::aws_managed("AWSManagedRulesSQLiRuleSet", 4),
         ]
     }
 }
@@ -176,7 +169,7 @@ pub struct WafProps {
     pub metric_name: Option<String>,
     /// The rules.
     ///
-    /// Default: [`WafRule::seed`] with an empty deny list.
+    /// Default: [`WafRule::recommended`] with an empty deny list.
     pub rules: Vec<WafRule>,
     /// Block requests no rule matched (instead of allowing them).
     ///
@@ -189,7 +182,7 @@ impl Default for WafProps {
         WafProps {
             scope: WafScope::CloudFront,
             metric_name: None,
-            rules: WafRule::seed(Vec::new()),
+            rules: WafRule::recommended(Vec::new()),
             block_by_default: false,
         }
     }
@@ -633,7 +626,7 @@ mod tests {
     }
 
     #[test]
-    fn defaults_are_the_seed_rules() {
+    fn defaults_are_the_recommended_rules_without_geo() {
         let mut s = stack("us-east-1");
         let waf = Waf::new(&mut s, "Waf", WafProps::default()).unwrap();
         assert_eq!(waf.ip_sets().len(), 1);
@@ -648,7 +641,6 @@ mod tests {
             [
                 "IpDenyList",
                 "RateLimit",
-                "GeoAllow",
                 "AWSManagedRulesCommonRuleSet",
                 "AWSManagedRulesKnownBadInputsRuleSet",
                 "AWSManagedRulesSQLiRuleSet"
@@ -663,13 +655,13 @@ mod tests {
             rules[1]["Statement"]["RateBasedStatement"],
             json!({"AggregateKeyType": "IP", "Limit": 2000, "EvaluationWindowSec": 300})
         );
-        assert_eq!(
-            rules[2]["Statement"]["NotStatement"]["Statement"]["GeoMatchStatement"]["CountryCodes"],
-            json!(["US", "CA", "MX"])
+        assert!(
+            !serde_json::to_string(&r)
+                .unwrap()
+                .contains("GeoMatchStatement")
         );
-        assert_eq!(rules[2]["Action"], json!({"Block": {}}));
-        assert_eq!(rules[3]["OverrideAction"], json!({"None": {}}));
-        assert!(rules[3].get("Action").is_none());
+        assert_eq!(rules[2]["OverrideAction"], json!({"None": {}}));
+        assert!(rules[2].get("Action").is_none());
         assert_eq!(
             rules[0]["Statement"]["IPSetReferenceStatement"]["Arn"],
             json!({"Fn::GetAtt": ["WafIpDenyListIpV4", "Arn"]})
@@ -683,7 +675,7 @@ mod tests {
         let waf = Waf::new(
             &mut s,
             "Waf",
-            with_rules(WafRule::seed(vec![
+            with_rules(WafRule::recommended(vec![
                 "203.0.113.0/24".into(),
                 "2001:db8::/32".into(),
             ])),
@@ -828,14 +820,16 @@ mod tests {
 
     #[test]
     fn fails_when_a_cidr_is_malformed() {
-        let e = err(with_rules(WafRule::seed(vec!["10.0.0.300/8".into()])));
+        let e = err(with_rules(WafRule::recommended(vec![
+            "10.0.0.300/8".into(),
+        ])));
         assert!(
             e.starts_with("edge/Waf: rules[IpDenyList].addresses must be CIDRs"),
             "{e}"
         );
-        let e = err(with_rules(WafRule::seed(vec!["10.0.0.1/8".into()])));
+        let e = err(with_rules(WafRule::recommended(vec!["10.0.0.1/8".into()])));
         assert!(e.contains("must be network addresses (no host bits set), got \"10.0.0.1/8\"; did you mean \"10.0.0.0/8\"?"), "{e}");
-        let e = err(with_rules(WafRule::seed(vec![
+        let e = err(with_rules(WafRule::recommended(vec![
             "10.0.0.0/8".into(),
             "10.0.0.0/8".into(),
         ])));
