@@ -326,6 +326,14 @@ impl Cache {
             .collect()
     }
 
+    /// The nodes' CloudWatch metrics (`metrics().cpu_utilization()`, one
+    /// metric per node) for alarms and dashboards.
+    pub fn metrics(&self) -> crate::ops::monitoring::CacheMetrics {
+        crate::ops::monitoring::CacheMetrics {
+            cache_cluster_ids: self.member_cluster_ids(),
+        }
+    }
+
     /// The construct path.
     pub fn path(&self) -> &ConstructPath {
         &self.path

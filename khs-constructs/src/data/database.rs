@@ -646,6 +646,12 @@ impl Database {
         })
     }
 
+    /// The instance's CloudWatch metrics (`metrics().cpu_utilization()`, …)
+    /// for alarms and dashboards.
+    pub fn metrics(&self) -> crate::ops::monitoring::DatabaseMetrics {
+        crate::ops::monitoring::DatabaseMetrics::from_handle(&self.instance)
+    }
+
     /// The construct path.
     pub fn path(&self) -> &ConstructPath {
         &self.path

@@ -252,6 +252,16 @@ impl Connections {
         port: Port,
     ) -> Result<()> {
         port.validate(&self.path, "port")?;
+        if self.security_group == source.security_group {
+            return Err(Error::invalid_prop(
+                &self.path,
+                "source",
+                format!(
+                    "must be another construct's security group, got {}'s own group (a self-referencing rule lets every member reach every other; constructs here have none)",
+                    source.path
+                ),
+            ));
+        }
         let mut s = scope.as_scope();
         let target = short_name(&self.path, s.path());
         let from = short_name(&source.path, s.path());
@@ -384,6 +394,21 @@ mod tests {
         )
         .unwrap();
         (db, svc)
+    }
+
+    #[test]
+    fn fails_when_a_group_is_connected_to_itself() {
+        let mut stack =
+            Stack::new("khs", StackProps::new(Environment::region("us-east-1"))).unwrap();
+        let (db, _) = two_groups(&mut stack);
+        let e = db
+            .allow_default_port_from(&mut stack, &db)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "khs/DbSg: source must be another construct's security group, got khs/DbSg's own group (a self-referencing rule lets every member reach every other; constructs here have none)"
+        );
     }
 
     #[test]

@@ -181,6 +181,74 @@ impl Metric {
 /// CloudWatch's limit on dimensions per metric.
 pub const MAX_DIMENSIONS: usize = 30;
 
+/// The AWS metrics the typed metric constructors return, by namespace
+/// (`DatabaseMetrics`, `CacheMetrics`, `LoadBalancerMetrics`,
+/// `ServiceMetrics`). An alarm on another name in one of these namespaces
+/// is a typo, and CloudWatch would accept it and never fire.
+pub const TYPED_METRICS: [(&str, &[&str]); 4] = [
+    (
+        "AWS/RDS",
+        &[
+            "CPUUtilization",
+            "DatabaseConnections",
+            "FreeStorageSpace",
+            "FreeableMemory",
+        ],
+    ),
+    (
+        "AWS/ElastiCache",
+        &[
+            "CPUUtilization",
+            "EngineCPUUtilization",
+            "DatabaseMemoryUsagePercentage",
+            "CacheHitRate",
+        ],
+    ),
+    (
+        "AWS/ApplicationELB",
+        &[
+            "RequestCount",
+            "RequestCountPerTarget",
+            "TargetResponseTime",
+            "HTTPCode_Target_5XX_Count",
+            "HTTPCode_ELB_5XX_Count",
+            "UnHealthyHostCount",
+            "HealthyHostCount",
+        ],
+    ),
+    ("AWS/ECS", &["CPUUtilization", "MemoryUtilization"]),
+];
+
+impl Metric {
+    /// Whether the metric is a percentage (0..=100).
+    pub fn is_percent(&self) -> bool {
+        self.name.ends_with("Utilization")
+            || self.name.ends_with("Percentage")
+            || self.name == "CacheHitRate"
+    }
+
+    /// The typed metric check: a metric of a namespace listed in
+    /// [`TYPED_METRICS`] must have one of its names. Custom namespaces (not
+    /// listed) pass.
+    pub fn check_typed(&self, path: &ConstructPath, prop: &str) -> Result<()> {
+        if let Some((_, names)) = TYPED_METRICS.iter().find(|(ns, _)| *ns == self.namespace) {
+            if !names.contains(&self.name.as_str()) {
+                return Err(Error::invalid_prop(
+                    path,
+                    format!("{prop}.name"),
+                    format!(
+                        "must be a metric of {} that a typed metric has ({}), got {:?}",
+                        self.namespace,
+                        names.join(", "),
+                        self.name
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
 fn check_period(path: &ConstructPath, prop: &str, p: u32) -> Result<()> {
     if matches!(p, 10 | 20 | 30) || (p >= 60 && p % 60 == 0) {
         Ok(())
@@ -549,6 +617,17 @@ impl AlarmProps {
                 path,
                 "threshold",
                 format!("must be a finite number, got {}", self.threshold),
+            ));
+        }
+        self.metric.check_typed(path, "metric")?;
+        if self.metric.is_percent() && !(0.0..=100.0).contains(&self.threshold) {
+            return Err(Error::invalid_prop(
+                path,
+                "threshold",
+                format!(
+                    "must be 0..=100 for {} {} (a percentage), got {}",
+                    self.metric.namespace, self.metric.name, self.threshold
+                ),
             ));
         }
         if let Some(name) = &self.alarm_name {
@@ -2158,6 +2237,52 @@ mod tests {
             1,
         ));
         assert!(m.starts_with("khs-test/Bad: threshold"), "{m}");
+    }
+
+    #[test]
+    fn fails_when_a_percent_threshold_is_above_100() {
+        let m = alarm_err(AlarmProps::new(
+            Metric::new("AWS/RDS", "CPUUtilization"),
+            ComparisonOperator::GreaterThan,
+            800.0,
+            1,
+        ));
+        assert_eq!(
+            m,
+            "khs-test/Bad: threshold must be 0..=100 for AWS/RDS CPUUtilization (a percentage), got 800"
+        );
+    }
+
+    #[test]
+    fn fails_when_an_aws_metric_name_has_no_typed_metric() {
+        let m = alarm_err(AlarmProps::new(
+            Metric::new("AWS/RDS", "CpuUtilisation"),
+            ComparisonOperator::GreaterThan,
+            80.0,
+            1,
+        ));
+        assert!(
+            m.starts_with("khs-test/Bad: metric.name must be a metric of AWS/RDS that a typed metric has (CPUUtilization, "),
+            "{m}"
+        );
+        assert!(m.ends_with("got \"CpuUtilisation\""), "{m}");
+        // Custom namespaces are the application's own.
+        let mut s = Stack::new(
+            "khs-test",
+            StackProps::new(Environment::region("us-east-1")),
+        )
+        .unwrap();
+        Alarm::new(
+            &mut s,
+            "Custom",
+            AlarmProps::new(
+                Metric::new("Orders", "QueueDepth"),
+                ComparisonOperator::GreaterThan,
+                1000.0,
+                1,
+            ),
+        )
+        .unwrap();
     }
 
     #[test]
