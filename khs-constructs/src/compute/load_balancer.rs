@@ -843,7 +843,6 @@ mod tests {
         FargateServiceProps,
     };
     use crate::network::NetworkProps;
-    use crate::prelude::*;
     use crate::test_support::{stack_with_network as setup, stack_with_network_of};
     use serde_json::json;
 
@@ -1060,6 +1059,54 @@ mod tests {
         assert_eq!(
             e,
             "khs/Web: routing.paths must start with \"/\", got \"orders\""
+        );
+    }
+
+    #[test]
+    fn dns_aliases_point_at_the_load_balancer_and_values_may_be_intrinsics() {
+        use crate::network::{
+            AliasTarget, DnsRecord, DnsRecordProps, HostedZoneRef, RecordTarget, RecordType,
+            RecordValues,
+        };
+        let (mut stack, network) = setup();
+        let lb =
+            LoadBalancer::new(&mut stack, "Alb", &network, LoadBalancerProps::new(cert())).unwrap();
+        let zone = HostedZoneRef::from_id("Z0123456789ABCDEFGHIJ", "example.org").unwrap();
+        DnsRecord::new(
+            &mut stack,
+            "ApiDns",
+            DnsRecordProps {
+                zone: zone.clone(),
+                name: "api.example.org".into(),
+                record_type: RecordType::A,
+                target: RecordTarget::Alias(AliasTarget::load_balancer(&lb)),
+            },
+        )
+        .unwrap();
+        DnsRecord::new(
+            &mut stack,
+            "AlbName",
+            DnsRecordProps {
+                zone,
+                name: "alb.example.org".into(),
+                record_type: RecordType::Cname,
+                target: RecordTarget::Values {
+                    values: RecordValues::one(lb.dns_name()),
+                    ttl_seconds: 300,
+                },
+            },
+        )
+        .unwrap();
+        let t = stack.synth().unwrap();
+        assert_eq!(
+            t.resources["ApiDnsRecord"].properties["AliasTarget"],
+            json!({"DNSName": {"Fn::GetAtt": ["AlbLoadBalancer", "DNSName"]},
+                   "EvaluateTargetHealth": true,
+                   "HostedZoneId": {"Fn::GetAtt": ["AlbLoadBalancer", "CanonicalHostedZoneID"]}})
+        );
+        assert_eq!(
+            t.resources["AlbNameRecord"].properties["ResourceRecords"],
+            json!([{"Fn::GetAtt": ["AlbLoadBalancer", "DNSName"]}])
         );
     }
 

@@ -293,7 +293,6 @@ impl ScheduledTask {
 mod tests {
     use super::*;
     use crate::compute::{ClusterProps, ContainerImage};
-    use crate::prelude::*;
     use crate::test_support::stack_with_network as setup;
     use serde_json::json;
 

@@ -393,20 +393,40 @@ impl RecordType {
 pub enum AliasTarget {
     /// A CloudFront distribution.
     CloudFront(Handle<cfn::cloudfront::Distribution>),
+    /// An Application Load Balancer (its DNS name and canonical hosted
+    /// zone; build it with [`AliasTarget::load_balancer`]). Route 53
+    /// evaluates the load balancer's target health.
+    LoadBalancer {
+        /// The load balancer's DNS name.
+        dns_name: Value<String>,
+        /// The load balancer's canonical hosted zone id.
+        hosted_zone_id: Value<String>,
+    },
 }
 
-/// At least one record value.
-#[derive(Debug, Clone, PartialEq, Eq)]
+impl AliasTarget {
+    /// An alias to a [`LoadBalancer`](crate::compute::LoadBalancer).
+    pub fn load_balancer(load_balancer: &crate::compute::LoadBalancer) -> Self {
+        AliasTarget::LoadBalancer {
+            dns_name: load_balancer.dns_name(),
+            hosted_zone_id: load_balancer.hosted_zone_id(),
+        }
+    }
+}
+
+/// At least one record value. Values may be intrinsics (an attribute of
+/// another resource, such as an Elastic IP's address).
+#[derive(Debug, Clone, PartialEq)]
 pub struct RecordValues {
     /// The first value.
-    pub first: String,
+    pub first: Value<String>,
     /// More values.
-    pub rest: Vec<String>,
+    pub rest: Vec<Value<String>>,
 }
 
 impl RecordValues {
     /// One value.
-    pub fn one(value: impl Into<String>) -> Self {
+    pub fn one(value: impl Into<Value<String>>) -> Self {
         RecordValues {
             first: value.into(),
             rest: Vec::new(),
@@ -479,20 +499,29 @@ impl DnsRecord {
                         &path,
                         "record_type",
                         format!(
-                            "must be A or AAAA for an alias to CloudFront, got {}",
+                            "must be A or AAAA for an alias, got {}",
                             props.record_type.as_str()
                         ),
                     ));
                 }
-                let AliasTarget::CloudFront(dist) = target;
-                cfn::route53::RecordSet {
-                    alias_target: Some(cfn::route53::record_set::AliasTarget {
+                let alias = match target {
+                    AliasTarget::CloudFront(dist) => cfn::route53::record_set::AliasTarget {
                         evaluate_target_health: Some(false.into()),
                         ..cfn::route53::record_set::AliasTarget::new(
                             dist.attr_domain_name(),
                             CLOUDFRONT_HOSTED_ZONE_ID,
                         )
-                    }),
+                    },
+                    AliasTarget::LoadBalancer {
+                        dns_name,
+                        hosted_zone_id,
+                    } => cfn::route53::record_set::AliasTarget {
+                        evaluate_target_health: Some(true.into()),
+                        ..cfn::route53::record_set::AliasTarget::new(dns_name, hosted_zone_id)
+                    },
+                };
+                cfn::route53::RecordSet {
+                    alias_target: Some(alias),
                     ..base
                 }
             }
@@ -502,7 +531,10 @@ impl DnsRecord {
             } => {
                 let mut all = vec![values.first];
                 all.extend(values.rest);
-                if all.iter().any(|v| v.is_empty()) {
+                if all
+                    .iter()
+                    .any(|v| matches!(v, Value::Literal(s) if s.is_empty()))
+                {
                     return Err(Error::invalid_prop(
                         &path,
                         "target.values",
@@ -517,7 +549,7 @@ impl DnsRecord {
                     ));
                 }
                 cfn::route53::RecordSet {
-                    resource_records: Some(all.into()),
+                    resource_records: Some(Value::Literal(all)),
                     ttl: Some(ttl_seconds.to_string().into()),
                     ..base
                 }
