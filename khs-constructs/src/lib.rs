@@ -46,13 +46,16 @@ pub mod prelude {
     pub use crate::core::value::{List, Value};
     // Network (network).
     pub use crate::network::{
-        Certificate, CertificateProps, Connections, HostedZoneRef, NatGateways, Network,
-        NetworkProps, Port, Subnet, SubnetKind,
+        AliasTarget, Certificate, CertificateProps, Connections, DnsRecord, DnsRecordProps,
+        HostedZoneRef, NatGateways, Network, NetworkProps, Port, RecordTarget, RecordType,
+        RecordValues, Subnet, SubnetKind,
     };
     // Compute (compute).
     pub use crate::compute::{
-        ApiService, ApiServiceProps, ContainerSecret, HealthCheck, RequestStep, ScalingProps,
-        ScheduledScaling,
+        ApiService, ApiServiceProps, CapacityStrategy, Cluster, ClusterProps, ContainerImage,
+        ContainerProps, ContainerSecret, DeploymentStrategy, FargateService, FargateServiceProps,
+        HealthCheck, ImageRepository, ImageRepositoryProps, LoadBalancer, LoadBalancerProps,
+        RequestStep, Routing, ScalingProps, ScheduledScaling, ScheduledTask, ScheduledTaskProps,
     };
     // Data stores (data).
     pub use crate::data::{
@@ -72,7 +75,7 @@ pub mod prelude {
     };
     // Operations (ops).
     pub use crate::ops::{
-        Alarm, AlarmProps, AlertTopics, AlertTopicsProps, Budget, BudgetProps, Cron, Dashboard,
-        DashboardProps, Monitoring, MonitoringProps, Tracing, TracingProps,
+        Alarm, AlarmProps, AlertTopics, AlertTopicsProps, Budget, BudgetProps, ComparisonOperator,
+        Cron, Dashboard, DashboardProps, Monitoring, MonitoringProps, Tracing, TracingProps,
     };
 }
