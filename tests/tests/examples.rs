@@ -23,10 +23,7 @@ mod static_site;
 mod scheduled_job;
 
 fn out_dir(example: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "khs-examples-{}-{example}",
-        std::process::id()
-    ));
+    let dir = std::env::temp_dir().join(format!("khs-examples-{}-{example}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     dir
 }

@@ -782,6 +782,73 @@ mod tests {
     }
 
     #[test]
+    fn two_api_services_fit_in_one_stack() {
+        let (mut stack, network) = setup();
+        for (id, name) in [("Orders", "orders"), ("Billing", "billing")] {
+            ApiService::new(
+                &mut stack,
+                id,
+                &network,
+                ApiServiceProps::new(name, name, name, props().certificate),
+            )
+            .unwrap();
+        }
+        let t = stack.synth().unwrap();
+        for p in ["OrdersImageTag", "BillingImageTag"] {
+            assert!(t.parameters.contains_key(p), "{p}");
+        }
+        for o in ["OrdersLoadBalancerDnsName", "BillingLoadBalancerDnsName"] {
+            assert!(t.outputs.contains_key(o), "{o}");
+        }
+    }
+
+    #[test]
+    fn blue_green_adds_the_green_target_group_rule_and_role() {
+        let (mut stack, network) = setup();
+        ApiService::new(
+            &mut stack,
+            "Api",
+            &network,
+            ApiServiceProps {
+                deployment: DeploymentStrategy::BlueGreen {
+                    bake_time_minutes: 10,
+                    rollback_alarm_names: vec!["api-5xx".into()],
+                },
+                ..props()
+            },
+        )
+        .unwrap();
+        let t = stack.synth().unwrap();
+        let svc = &t.resources["ApiService"];
+        assert_eq!(svc.depends_on, ["ApiHttpsListener", "ApiProductionRule"]);
+        let adv = &svc.properties["LoadBalancers"][0]["AdvancedConfiguration"];
+        assert_eq!(
+            adv["AlternateTargetGroupArn"],
+            json!({"Ref": "ApiTargetGroupGreen"})
+        );
+        assert_eq!(
+            adv["RoleArn"],
+            json!({"Fn::GetAtt": ["ApiDeploymentRole", "Arn"]})
+        );
+        assert_eq!(
+            svc.properties["DeploymentConfiguration"]["Strategy"],
+            "BLUE_GREEN"
+        );
+    }
+
+    #[test]
+    fn fails_when_the_redirect_is_blocked_by_the_network_acl() {
+        let e = fails(ApiServiceProps {
+            http_redirect: true,
+            ..props()
+        });
+        assert!(
+            e.starts_with("khs/Api: http_redirect needs port 80 from the internet, but the public network ACL of khs/Network admits only [443]"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn without_internet_ingress_nothing_is_open_to_anywhere() {
         let (mut stack, network) = setup();
         ApiService::new(
