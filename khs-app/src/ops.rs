@@ -6,14 +6,12 @@
 //! dimensions, handles, the logs bucket) and returns the extra stacks it
 //! needs (the DR vault stack in another region).
 
-use khs_constructs::cfn;
 use khs_constructs::data::{
     BackupPlanSpec, BackupResource, BackupRule, BackupVaultProps, CopyAction, dr_vault_stack,
 };
 use khs_constructs::ops::Cron;
 use khs_constructs::ops::{
-    AlarmThresholds, CacheMetrics, DatabaseMetrics, KHS_API_SEGMENT, LoadBalancerMetrics,
-    ServiceMetrics,
+    AlarmThresholds, CacheMetrics, KHS_API_SEGMENT, LoadBalancerMetrics, ServiceMetrics,
 };
 use khs_constructs::prelude::*;
 use khs_constructs::security::{ConfigProps, GuardDutyProps, SecurityHubProps, TrailProps};
@@ -29,12 +27,12 @@ pub struct OpsInputs<'a> {
     pub load_balancer: Option<LoadBalancerMetrics>,
     /// The API's ECS service.
     pub service: Option<ServiceMetrics>,
-    /// The primary DB instance (metrics and the database backup plan).
-    pub database: Option<Handle<cfn::rds::DbInstance>>,
+    /// The database (metrics and the database backup plan).
+    pub database: Option<&'a Database>,
     /// The cache nodes.
     pub cache: Option<CacheMetrics>,
     /// Buckets of the application backup plan (versioned).
-    pub application_buckets: Vec<Handle<cfn::s3::Bucket>>,
+    pub application_buckets: Vec<&'a Bucket>,
     /// The logs bucket CloudTrail and Config write to.
     pub logs_bucket: Option<&'a mut Bucket>,
 }
@@ -79,7 +77,7 @@ pub fn add(
         MonitoringProps {
             load_balancer: inputs.load_balancer,
             service: inputs.service,
-            database: inputs.database.as_ref().map(DatabaseMetrics::from_handle),
+            database: inputs.database.map(Database::metrics),
             cache: inputs.cache,
             tracing: Some(tracing),
             thresholds: AlarmThresholds {
@@ -112,7 +110,7 @@ pub fn add(
     // in this app; see docs/constructs/backup.md.
     let b = &ops.backup;
     let mut plans = Vec::new();
-    if let Some(db) = &inputs.database {
+    if let Some(db) = inputs.database {
         let mut rule = BackupRule::new(
             "daily",
             Cron::daily_at(DATABASE_BACKUP_HOUR, 0)?,
@@ -129,7 +127,7 @@ pub fn add(
         plans.push(BackupPlanSpec {
             id: "Database".into(),
             rules: vec![rule],
-            resources: vec![BackupResource::Database(db.clone())],
+            resources: vec![BackupResource::Database(db.instance().clone())],
         });
     }
     if !inputs.application_buckets.is_empty() {
@@ -143,7 +141,7 @@ pub fn add(
             resources: inputs
                 .application_buckets
                 .into_iter()
-                .map(BackupResource::Bucket)
+                .map(|b| BackupResource::Bucket(b.bucket().clone()))
                 .collect(),
         });
     }

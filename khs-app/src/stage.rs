@@ -377,24 +377,13 @@ pub fn build(s: &StageSettings) -> Result<Vec<Stack>, khs_constructs::Error> {
         &mut stack,
         s,
         crate::ops::OpsInputs {
-            application_buckets: vec![
-                cdn.bucket().bucket().clone(),
-                backups_bucket.bucket().clone(),
-            ],
+            application_buckets: vec![cdn.bucket(), &backups_bucket],
             logs_bucket: Some(&mut logs_bucket),
             // Application tier handles (apptier).
-            load_balancer: Some(khs_constructs::ops::LoadBalancerMetrics {
-                load_balancer_full_name: api.load_balancer_full_name(),
-                target_group_full_name: api.target_group_full_name(),
-            }),
-            service: Some(khs_constructs::ops::ServiceMetrics {
-                cluster_name: api.cluster_name(),
-                service_name: api.service_name(),
-            }),
-            database: Some(database.instance().clone()),
-            cache: Some(khs_constructs::ops::CacheMetrics {
-                cache_cluster_ids: cache.member_cluster_ids(),
-            }),
+            load_balancer: Some(api.load_balancer_metrics()),
+            service: Some(api.service_metrics()),
+            database: Some(&database),
+            cache: Some(cache.metrics()),
         },
     )?;
 
