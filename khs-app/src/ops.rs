@@ -42,13 +42,22 @@ pub const DATABASE_BACKUP_HOUR: u32 = 2;
 /// The seed's application backup time (03:00 UTC).
 pub const APPLICATION_BACKUP_HOUR: u32 = 3;
 
-/// Adds the operations constructs to `stack`; returns the extra stacks
-/// (the DR vault stack) to add to the app before `stack`.
+/// What [`add`] made that the rest of the stage needs.
+pub struct OpsOutput {
+    /// The extra stacks (the DR vault stack) to add to the app before the
+    /// stage's stack.
+    pub stacks: Vec<Stack>,
+    /// The alarms and dashboard (a blue/green deployment waits for its
+    /// rollback alarms).
+    pub monitoring: Monitoring,
+}
+
+/// Adds the operations constructs to `stack`.
 pub fn add(
     stack: &mut Stack,
     s: &StageSettings,
     inputs: OpsInputs<'_>,
-) -> Result<Vec<Stack>, khs_constructs::Error> {
+) -> Result<OpsOutput, khs_constructs::Error> {
     let ops = &s.operations;
     let mut extra = Vec::new();
 
@@ -71,7 +80,7 @@ pub fn add(
     tracing.rule_name = Some(names.clone());
     tracing.group_name = Some(names);
     tracing.fixed_rate = ops.tracing_fixed_rate;
-    Monitoring::new(
+    let monitoring = Monitoring::new(
         stack,
         "Monitoring",
         MonitoringProps {
@@ -184,5 +193,8 @@ pub fn add(
             alerts.warning().ref_(),
         ),
     )?;
-    Ok(extra)
+    Ok(OpsOutput {
+        stacks: extra,
+        monitoring,
+    })
 }

@@ -19,6 +19,9 @@ const DATABASE_NAME: &str = "khscrm";
 const DATABASE_USER: &str = "khsadmin";
 /// Paths the CDN never caches: the service worker must update promptly.
 const NO_CACHE_PATHS: [&str; 1] = ["/sw.js"];
+/// The alarms of the operations block that roll a blue/green deployment
+/// back (ids of `Monitoring`).
+const ROLLBACK_ALARMS: [&str; 2] = ["HighErrorRate", "NoHealthyHosts"];
 /// The port the KHS CRM API listens on.
 const API_PORT: u16 = 3001;
 /// The API's health check path.
@@ -250,6 +253,24 @@ pub fn build(s: &StageSettings) -> Result<Vec<Stack>, khs_constructs::Error> {
         .iter()
         .map(|&(threshold, percent)| RequestStep { threshold, percent })
         .collect();
+    if let Some(bg) = a.blue_green {
+        api_props.deployment = DeploymentStrategy::BlueGreen {
+            bake_time_minutes: bg.bake_time_minutes,
+            // The alarms of the operations block (`<stack>-<id>` names):
+            // the service waits for them below.
+            rollback_alarm_names: ROLLBACK_ALARMS
+                .iter()
+                .map(|id| format!("{}-{id}", s.stack_name).into())
+                .collect(),
+        };
+    }
+    if let Some(base) = a.on_demand_base_tasks {
+        api_props.capacity = CapacityStrategy::Mixed {
+            on_demand_base: base,
+            on_demand_weight: 0,
+            spot_weight: 1,
+        };
+    }
     api_props.cpu = a.cpu;
     api_props.memory_mib = a.memory_mib;
     api_props.log_retention_days = a.log_retention_days;
@@ -292,6 +313,7 @@ pub fn build(s: &StageSettings) -> Result<Vec<Stack>, khs_constructs::Error> {
         ContainerSecret::json_field("DB_PASSWORD", database.credentials(), "password"),
         ContainerSecret::new("REDIS_PASSWORD", cache.auth_token()),
     ];
+    let api_deployment = api_props.deployment.clone();
     let api = ApiService::new(&mut stack, "ApiService", &network, api_props)?;
     // ALB → tasks is wired by ApiService; tasks → PostgreSQL and Redis here.
     database
@@ -373,7 +395,7 @@ pub fn build(s: &StageSettings) -> Result<Vec<Stack>, khs_constructs::Error> {
 
     // --- Operations: alerts, alarms, dashboard, X-Ray, backup, security ------
     // --- baseline, budget (ops) -----------------------------------------------
-    let ops_stacks = crate::ops::add(
+    let ops = crate::ops::add(
         &mut stack,
         s,
         crate::ops::OpsInputs {
@@ -387,9 +409,23 @@ pub fn build(s: &StageSettings) -> Result<Vec<Stack>, khs_constructs::Error> {
         },
     )?;
 
+    if matches!(api_deployment, DeploymentStrategy::BlueGreen { .. }) {
+        let mut root = stack.as_scope();
+        for id in ROLLBACK_ALARMS {
+            let alarm = ops.monitoring.alarm(id).ok_or_else(|| {
+                khs_constructs::Error::invalid_prop(
+                    format!("{}/ApiService", s.stack_name),
+                    "deployment.rollback_alarm_names",
+                    format!("names the alarm {id}, which the Monitoring block did not create"),
+                )
+            })?;
+            root.add_dependency(api.service().service(), alarm.handle())?;
+        }
+    }
+
     let mut stacks = vec![stack];
     stacks.extend(edge.take_stack());
-    stacks.extend(ops_stacks);
+    stacks.extend(ops.stacks);
     Ok(stacks)
 }
 

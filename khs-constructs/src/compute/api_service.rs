@@ -419,7 +419,7 @@ impl ApiService {
 
         // Blue/green: a second target group, the rule ECS switches, and the
         // role it switches it with.
-        let mut options = ResourceOptions::default().depends_on(&https);
+        let options = ResourceOptions::default().depends_on(&https);
         let mut service_lb = ServiceLoadBalancer {
             container_name: Some(APP_CONTAINER.into()),
             container_port: Some(i64::from(props.container_port).into()),
@@ -462,7 +462,7 @@ impl ApiService {
                 role_arn: Some(role.attr_arn()),
                 ..AdvancedConfiguration::new(green.ref_())
             });
-            options = options.depends_on(&rule);
+            // The service references the rule (so it waits for it).
         }
 
         let service = emit_service(
@@ -820,7 +820,7 @@ mod tests {
         .unwrap();
         let t = stack.synth().unwrap();
         let svc = &t.resources["ApiService"];
-        assert_eq!(svc.depends_on, ["ApiHttpsListener", "ApiProductionRule"]);
+        assert_eq!(svc.depends_on, ["ApiHttpsListener"]);
         let adv = &svc.properties["LoadBalancers"][0]["AdvancedConfiguration"];
         assert_eq!(
             adv["AlternateTargetGroupArn"],

@@ -788,7 +788,10 @@ impl LoadBalancer {
             "HealthCheckGracePeriodSeconds",
             serde_json::json!(60),
         )?;
-        s.add_dependency(service.service(), &rule)?;
+        if green.is_none() {
+            // With blue/green the service references the rule already.
+            s.add_dependency(service.service(), &rule)?;
+        }
         service
             .connections()
             .allow_from(&mut s, &self.connections, Port::tcp(port))?;
