@@ -48,7 +48,8 @@ fn lint(templates: &[PathBuf]) {
 fn check(example: &str, app: khs_constructs::Result<khs_constructs::prelude::App>) {
     let artifacts = app
         .and_then(|a| a.synth())
-        .unwrap_or_else(|e| panic!("{example}: {e}"));
+        .map_err(|e| format!("{example}: {e}"))
+        .expect("the example synthesizes");
     let dir = out_dir(example);
     khs_constructs::prelude::App::write(&artifacts, Path::new(&dir)).expect("templates written");
     let templates: Vec<PathBuf> = artifacts.iter().map(|a| dir.join(a.file_name())).collect();

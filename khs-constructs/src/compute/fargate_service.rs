@@ -1,6 +1,6 @@
 //! `FargateService`: an ECS service on Fargate, the base of every service,
 //! with no load balancer of its own (a background worker as it is; put it
-//! behind a shared [`LoadBalancer`] with [`LoadBalancer::add_target`]).
+//! behind a shared [`LoadBalancer`](crate::compute::LoadBalancer) with [`LoadBalancer::add_target`](crate::compute::LoadBalancer::add_target)).
 //!
 //! Emits, below the construct's path:
 //! - `Key` (unless one is given), `LogGroup`, `ExecutionRole`, `TaskRole`,
@@ -145,7 +145,7 @@ pub enum DeploymentStrategy {
     /// listener rule switches to them, and after `bake_time_minutes` the old
     /// ones stop; an alarm of `rollback_alarm_names` going off during the
     /// deployment or the bake time switches back. Needs a load balancer
-    /// target ([`LoadBalancer::add_target`] adds the second target group
+    /// target ([`LoadBalancer::add_target`](crate::compute::LoadBalancer::add_target) adds the second target group
     /// and the role ECS uses on the load balancer).
     BlueGreen {
         /// Minutes both versions stay up after the switch (0..=1440).

@@ -119,7 +119,7 @@ impl HealthCheck {
 
     /// Checks the fields; errors name `path` and `prop.<field>`.
     pub fn validate(&self, path: &ConstructPath, prop: &str) -> Result<()> {
-        let err = |field: &str, m: String| Error::invalid_prop(path, &format!("{prop}.{field}"), m);
+        let err = |field: &str, m: String| Error::invalid_prop(path, format!("{prop}.{field}"), m);
         if !self.path.starts_with('/') {
             return Err(err(
                 "path",
