@@ -2,7 +2,7 @@
 //! API load balancer as a second origin.
 //!
 //! What a `Cdn` emits:
-//! - a [`Bucket`] (`<id>/Bucket`, secure defaults: versioned, SSE-S3, no
+//! - a [`Bucket`](crate::storage::Bucket) (`<id>/Bucket`, secure defaults: versioned, SSE-S3, no
 //!   public access, TLS only) whose policy lets only this distribution read
 //!   objects, through an `AWS::CloudFront::OriginAccessControl`;
 //! - `AWS::CloudFront::CachePolicy` `StaticAssets` for the long-cache

@@ -247,14 +247,14 @@ impl ApiOrigin {
 #[derive(Debug, Clone, PartialEq)]
 pub struct CdnAccessLogs {
     /// The bucket; it must have ACLs enabled
-    /// ([`ObjectOwnership::BucketOwnerPreferred`]) and SSE-S3 encryption,
+    /// ([`ObjectOwnership::BucketOwnerPreferred`](crate::storage::ObjectOwnership::BucketOwnerPreferred)) and SSE-S3 encryption,
     /// as CloudFront standard logs are delivered with an ACL grant.
     pub bucket: BucketRef,
     /// The key prefix (ends with `/`).
     pub prefix: String,
 }
 
-/// Props of a [`Cdn`].
+/// Props of a [`Cdn`](super::Cdn).
 #[derive(Debug, Clone, PartialEq)]
 pub struct CdnProps {
     /// The frontend bucket.

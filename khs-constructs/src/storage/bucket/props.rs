@@ -262,7 +262,7 @@ impl LifecycleRule {
     }
 }
 
-/// A lightweight, clonable reference to a [`Bucket`] of the same stack, for
+/// A lightweight, clonable reference to a [`Bucket`](super::Bucket) of the same stack, for
 /// props of other constructs (`Cdn` access logs, server access logs).
 #[derive(Debug, Clone, PartialEq)]
 pub struct BucketRef {
@@ -396,7 +396,7 @@ pub enum BucketGrant {
     },
 }
 
-/// Props of a [`Bucket`].
+/// Props of a [`Bucket`](super::Bucket).
 #[derive(Debug, Clone, PartialEq)]
 pub struct BucketProps {
     /// The bucket name.
