@@ -154,6 +154,7 @@ fn main_stack(variant: Variant) -> Result<Stack> {
         ),
     );
     api_props.deletion_protection = false;
+    api_props.image_tag_parameter = Some("ImageTag".to_string());
     api_props.scaling.min_capacity = if variant == Variant::Base { 1 } else { 2 };
     let api = ApiService::new(&mut stack, "Api", &network, api_props)?;
     database
