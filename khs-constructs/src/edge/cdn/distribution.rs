@@ -7,8 +7,9 @@ use crate::cfn::cloudfront::distribution as d;
 use crate::cfn::cloudfront::origin_request_policy as orp;
 use crate::cfn::cloudfront::response_headers_policy as rhp;
 use crate::core::error::{Error, Result};
+use crate::core::path::ConstructPath;
 use crate::core::resource::Handle;
-use crate::core::scope::AsScope;
+use crate::core::scope::{AsScope, Scope};
 use crate::core::value::Value;
 use crate::storage::bucket::{Bucket, BucketGrant};
 
@@ -33,86 +34,9 @@ impl Cdn {
         validate(&path, &props, &region)?;
 
         let mut bucket = Bucket::new(&mut me, "Bucket", props.bucket.clone())?;
-        let oac = me.add(
-            "OriginAccessControl",
-            cfn::cloudfront::OriginAccessControl::new(
-                cfn::cloudfront::origin_access_control::OriginAccessControlConfig {
-                    description: Some(
-                        format!("{path}: CloudFront reads the frontend bucket").into(),
-                    ),
-                    ..cfn::cloudfront::origin_access_control::OriginAccessControlConfig::new(
-                        policy_name(&path, "oac", 64),
-                        "s3",
-                        "always",
-                        "sigv4",
-                    )
-                },
-            ),
-        )?;
-
-        let static_policy = me.add(
-            "StaticAssetsCachePolicy",
-            cfn::cloudfront::CachePolicy::new(cp::CachePolicyConfig {
-                comment: Some(
-                    format!("versioned assets cached {} s", props.long_cache_seconds).into(),
-                ),
-                ..cp::CachePolicyConfig::new(
-                    f(props.long_cache_seconds),
-                    f(props.long_cache_seconds),
-                    f(0),
-                    policy_name(&path, "static", 128),
-                    cp::ParametersInCacheKeyAndForwardedToOrigin {
-                        enable_accept_encoding_brotli: Some(true.into()),
-                        ..cp::ParametersInCacheKeyAndForwardedToOrigin::new(
-                            cp::CookiesConfig::new("none"),
-                            true,
-                            cp::HeadersConfig::new("none"),
-                            cp::QueryStringsConfig::new("none"),
-                        )
-                    },
-                )
-            }),
-        )?;
-
-        let sh = &props.security_headers;
-        let headers_policy = me.add(
-            "SecurityHeadersPolicy",
-            cfn::cloudfront::ResponseHeadersPolicy::new(rhp::ResponseHeadersPolicyConfig {
-                comment: Some("security headers".into()),
-                security_headers_config: Some(rhp::SecurityHeadersConfig {
-                    strict_transport_security: Some(rhp::StrictTransportSecurity {
-                        include_subdomains: Some(sh.hsts_include_subdomains.into()),
-                        preload: Some(sh.hsts_preload.into()),
-                        ..rhp::StrictTransportSecurity::new(
-                            i64::from(sh.hsts_max_age_seconds),
-                            true,
-                        )
-                    }),
-                    content_type_options: Some(rhp::ContentTypeOptions::new(true)),
-                    frame_options: Some(rhp::FrameOptions::new(
-                        match sh.frame_options {
-                            FrameOptions::Deny => "DENY",
-                            FrameOptions::SameOrigin => "SAMEORIGIN",
-                        },
-                        true,
-                    )),
-                    referrer_policy: Some(rhp::ReferrerPolicy::new(
-                        true,
-                        sh.referrer_policy.as_str(),
-                    )),
-                    xss_protection: Some(rhp::XssProtection {
-                        mode_block: Some(true.into()),
-                        ..rhp::XssProtection::new(true, true)
-                    }),
-                    content_security_policy: sh
-                        .content_security_policy
-                        .as_deref()
-                        .map(|csp| rhp::ContentSecurityPolicy::new(csp, true)),
-                }),
-                ..rhp::ResponseHeadersPolicyConfig::new(policy_name(&path, "security", 128))
-            }),
-        )?;
-
+        let oac = origin_access_control(&mut me, &path)?;
+        let static_policy = static_assets_policy(&mut me, &path, &props)?;
+        let headers_policy = security_headers_policy(&mut me, &path, &props.security_headers)?;
         let mut origins = vec![d::Origin {
             origin_access_control_id: Some(oac.attr_id()),
             s3_origin_config: Some(d::S3OriginConfig {
@@ -132,115 +56,9 @@ impl Cdn {
             });
         }
         if let Some(api) = &props.api {
-            let c = &api.cache;
-            let api_policy = me.add(
-                "ApiCachePolicy",
-                cfn::cloudfront::CachePolicy::new(cp::CachePolicyConfig {
-                    comment: Some("API responses: cached only when the API allows it".into()),
-                    ..cp::CachePolicyConfig::new(
-                        f(c.default_ttl_seconds),
-                        f(c.max_ttl_seconds),
-                        f(c.min_ttl_seconds),
-                        policy_name(&path, "api", 128),
-                        cp::ParametersInCacheKeyAndForwardedToOrigin {
-                            enable_accept_encoding_brotli: Some(true.into()),
-                            ..cp::ParametersInCacheKeyAndForwardedToOrigin::new(
-                                if c.cookies.is_empty() {
-                                    cp::CookiesConfig::new("none")
-                                } else {
-                                    cp::CookiesConfig {
-                                        cookies: Some(list(&c.cookies)),
-                                        ..cp::CookiesConfig::new("whitelist")
-                                    }
-                                },
-                                true,
-                                if c.cache_key_headers.is_empty() {
-                                    cp::HeadersConfig::new("none")
-                                } else {
-                                    cp::HeadersConfig {
-                                        headers: Some(list(&c.cache_key_headers)),
-                                        ..cp::HeadersConfig::new("whitelist")
-                                    }
-                                },
-                                cp::QueryStringsConfig::new("all"),
-                            )
-                        },
-                    )
-                }),
-            )?;
-            let mut origin_headers = c.origin_headers.clone();
-            if api.forward_host_header {
-                origin_headers.push("Host".to_string());
-            }
-            let request_policy = me.add(
-                "ApiOriginRequestPolicy",
-                cfn::cloudfront::OriginRequestPolicy::new(orp::OriginRequestPolicyConfig {
-                    comment: Some(
-                        "API requests: viewer headers, query strings, session cookies".into(),
-                    ),
-                    ..orp::OriginRequestPolicyConfig::new(
-                        if c.cookies.is_empty() {
-                            orp::CookiesConfig::new("none")
-                        } else {
-                            orp::CookiesConfig {
-                                cookies: Some(list(&c.cookies)),
-                                ..orp::CookiesConfig::new("whitelist")
-                            }
-                        },
-                        if origin_headers.is_empty() {
-                            orp::HeadersConfig::new("none")
-                        } else {
-                            orp::HeadersConfig {
-                                headers: Some(list(&origin_headers)),
-                                ..orp::HeadersConfig::new("whitelist")
-                            }
-                        },
-                        policy_name(&path, "api-request", 128),
-                        orp::QueryStringsConfig::new("all"),
-                    )
-                }),
-            )?;
-            origins.push(d::Origin {
-                custom_origin_config: Some(d::CustomOriginConfig {
-                    https_port: Some(i64::from(api.https_port).into()),
-                    origin_ssl_protocols: Some(vec!["TLSv1.2"].into()),
-                    ..d::CustomOriginConfig::new("https-only")
-                }),
-                ..d::Origin::new(api.load_balancer.attr_dns_name(), API_ORIGIN)
-            });
-            behaviors.push(d::CacheBehavior {
-                cache_policy_id: Some(api_policy.attr_id()),
-                origin_request_policy_id: Some(request_policy.attr_id()),
-                response_headers_policy_id: Some(headers_policy.attr_id()),
-                compress: Some(true.into()),
-                allowed_methods: Some(
-                    vec!["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"].into(),
-                ),
-                cached_methods: Some(vec!["GET", "HEAD"].into()),
-                ..d::CacheBehavior::new(api.path_pattern.as_str(), API_ORIGIN, "https-only")
-            });
-            if let Some(conn) = &api.restrict_to_cloudfront {
-                let pl = cloudfront_prefix_list(&region).ok_or_else(|| {
-                    Error::invalid_prop(&path, "api.restrict_to_cloudfront", "unknown region")
-                })?;
-                me.add(
-                    "ApiIngressFromCloudFront",
-                    cfn::ec2::SecurityGroupIngress {
-                        group_id: Some(conn.security_group_id()),
-                        source_prefix_list_id: Some(pl.into()),
-                        from_port: Some(i64::from(api.https_port).into()),
-                        to_port: Some(i64::from(api.https_port).into()),
-                        description: Some(
-                            format!(
-                                "CloudFront origin-facing addresses to HTTPS {}",
-                                api.https_port
-                            )
-                            .into(),
-                        ),
-                        ..cfn::ec2::SecurityGroupIngress::new("tcp")
-                    },
-                )?;
-            }
+            let (origin, behavior) = api_origin(&mut me, &path, &region, api, &headers_policy)?;
+            origins.push(origin);
+            behaviors.push(behavior);
         }
         for p in &props.long_cache_patterns {
             behaviors.push(d::CacheBehavior {
@@ -252,53 +70,9 @@ impl Cdn {
             });
         }
 
-        let viewer_certificate = match &props.certificate {
-            Some(cert) => d::ViewerCertificate {
-                acm_certificate_arn: Some(cert.arn().clone()),
-                ssl_support_method: Some(d::SslSupportMethod::SniOnly.into()),
-                minimum_protocol_version: Some(d::MinimumProtocolVersion::Tlsv1_2_2021.into()),
-                ..d::ViewerCertificate::new()
-            },
-            None => d::ViewerCertificate {
-                cloud_front_default_certificate: Some(true.into()),
-                ..d::ViewerCertificate::new()
-            },
-        };
-        let error_page = format!("/{}", props.default_root_object);
-        let codes: &[i64] = match props.spa_fallback {
-            SpaFallback::Off | SpaFallback::RewriteRoutes => &[],
-            SpaFallback::NotFound => &[404],
-            SpaFallback::ForbiddenAndNotFound => &[403, 404],
-        };
-        let custom_error_responses = (!codes.is_empty()).then(|| {
-            codes
-                .iter()
-                .copied()
-                .map(|code| d::CustomErrorResponse {
-                    response_code: Some(200.into()),
-                    response_page_path: Some(error_page.as_str().into()),
-                    error_caching_min_ttl: Some(f(10)),
-                    ..d::CustomErrorResponse::new(code)
-                })
-                .collect::<Vec<_>>()
-        });
-        let route_function = match props.spa_fallback {
-            SpaFallback::RewriteRoutes => Some(me.add(
-                "SpaRoutes",
-                cfn::cloudfront::Function {
-                    name: policy_name(&path, "spa-routes", 64).into(),
-                    function_code: spa_routes_code(&props.default_root_object).into(),
-                    function_config: cfn::cloudfront::function::FunctionConfig::new(
-                        "Serves the single-page app for routes without a file extension",
-                        cfn::cloudfront::function::Runtime::CloudfrontJs2_0,
-                    ),
-                    auto_publish: Some(true.into()),
-                    function_metadata: None,
-                    tags: None,
-                },
-            )?),
-            _ => None,
-        };
+        let viewer_certificate = viewer_certificate(&props);
+        let custom_error_responses = custom_error_responses(&props);
+        let route_function = spa_route_function(&mut me, &path, &props)?;
         let price_class = match props.price_class {
             PriceClass::PriceClass100 => d::PriceClass::PriceClass100,
             PriceClass::PriceClass200 => d::PriceClass::PriceClass200,
@@ -389,4 +163,278 @@ impl Cdn {
     pub fn distribution_id(&self) -> Value<String> {
         self.distribution.attr_id()
     }
+}
+
+/// The origin access control CloudFront signs its bucket requests with.
+fn origin_access_control(
+    me: &mut Scope<'_>,
+    path: &ConstructPath,
+) -> Result<Handle<cfn::cloudfront::OriginAccessControl>> {
+    me.add(
+        "OriginAccessControl",
+        cfn::cloudfront::OriginAccessControl::new(
+            cfn::cloudfront::origin_access_control::OriginAccessControlConfig {
+                description: Some(format!("{path}: CloudFront reads the frontend bucket").into()),
+                ..cfn::cloudfront::origin_access_control::OriginAccessControlConfig::new(
+                    policy_name(path, "oac", 64),
+                    "s3",
+                    "always",
+                    "sigv4",
+                )
+            },
+        ),
+    )
+}
+
+/// The cache policy of the long-cache (versioned asset) patterns.
+fn static_assets_policy(
+    me: &mut Scope<'_>,
+    path: &ConstructPath,
+    props: &CdnProps,
+) -> Result<Handle<cfn::cloudfront::CachePolicy>> {
+    me.add(
+        "StaticAssetsCachePolicy",
+        cfn::cloudfront::CachePolicy::new(cp::CachePolicyConfig {
+            comment: Some(format!("versioned assets cached {} s", props.long_cache_seconds).into()),
+            ..cp::CachePolicyConfig::new(
+                f(props.long_cache_seconds),
+                f(props.long_cache_seconds),
+                f(0),
+                policy_name(path, "static", 128),
+                cp::ParametersInCacheKeyAndForwardedToOrigin {
+                    enable_accept_encoding_brotli: Some(true.into()),
+                    ..cp::ParametersInCacheKeyAndForwardedToOrigin::new(
+                        cp::CookiesConfig::new("none"),
+                        true,
+                        cp::HeadersConfig::new("none"),
+                        cp::QueryStringsConfig::new("none"),
+                    )
+                },
+            )
+        }),
+    )
+}
+
+/// The response headers policy with the security headers.
+fn security_headers_policy(
+    me: &mut Scope<'_>,
+    path: &ConstructPath,
+    sh: &SecurityHeaders,
+) -> Result<Handle<cfn::cloudfront::ResponseHeadersPolicy>> {
+    me.add(
+        "SecurityHeadersPolicy",
+        cfn::cloudfront::ResponseHeadersPolicy::new(rhp::ResponseHeadersPolicyConfig {
+            comment: Some("security headers".into()),
+            security_headers_config: Some(rhp::SecurityHeadersConfig {
+                strict_transport_security: Some(rhp::StrictTransportSecurity {
+                    include_subdomains: Some(sh.hsts_include_subdomains.into()),
+                    preload: Some(sh.hsts_preload.into()),
+                    ..rhp::StrictTransportSecurity::new(i64::from(sh.hsts_max_age_seconds), true)
+                }),
+                content_type_options: Some(rhp::ContentTypeOptions::new(true)),
+                frame_options: Some(rhp::FrameOptions::new(
+                    match sh.frame_options {
+                        FrameOptions::Deny => "DENY",
+                        FrameOptions::SameOrigin => "SAMEORIGIN",
+                    },
+                    true,
+                )),
+                referrer_policy: Some(rhp::ReferrerPolicy::new(true, sh.referrer_policy.as_str())),
+                xss_protection: Some(rhp::XssProtection {
+                    mode_block: Some(true.into()),
+                    ..rhp::XssProtection::new(true, true)
+                }),
+                content_security_policy: sh
+                    .content_security_policy
+                    .as_deref()
+                    .map(|csp| rhp::ContentSecurityPolicy::new(csp, true)),
+            }),
+            ..rhp::ResponseHeadersPolicyConfig::new(policy_name(path, "security", 128))
+        }),
+    )
+}
+
+/// The API origin: its cache and origin request policies, the origin, its
+/// behaviour, and (with `restrict_to_cloudfront`) the ingress from
+/// CloudFront's origin-facing prefix list.
+fn api_origin(
+    me: &mut Scope<'_>,
+    path: &ConstructPath,
+    region: &str,
+    api: &ApiOrigin,
+    headers_policy: &Handle<cfn::cloudfront::ResponseHeadersPolicy>,
+) -> Result<(d::Origin, d::CacheBehavior)> {
+    let c = &api.cache;
+    let api_policy = me.add(
+        "ApiCachePolicy",
+        cfn::cloudfront::CachePolicy::new(cp::CachePolicyConfig {
+            comment: Some("API responses: cached only when the API allows it".into()),
+            ..cp::CachePolicyConfig::new(
+                f(c.default_ttl_seconds),
+                f(c.max_ttl_seconds),
+                f(c.min_ttl_seconds),
+                policy_name(path, "api", 128),
+                cp::ParametersInCacheKeyAndForwardedToOrigin {
+                    enable_accept_encoding_brotli: Some(true.into()),
+                    ..cp::ParametersInCacheKeyAndForwardedToOrigin::new(
+                        if c.cookies.is_empty() {
+                            cp::CookiesConfig::new("none")
+                        } else {
+                            cp::CookiesConfig {
+                                cookies: Some(list(&c.cookies)),
+                                ..cp::CookiesConfig::new("whitelist")
+                            }
+                        },
+                        true,
+                        if c.cache_key_headers.is_empty() {
+                            cp::HeadersConfig::new("none")
+                        } else {
+                            cp::HeadersConfig {
+                                headers: Some(list(&c.cache_key_headers)),
+                                ..cp::HeadersConfig::new("whitelist")
+                            }
+                        },
+                        cp::QueryStringsConfig::new("all"),
+                    )
+                },
+            )
+        }),
+    )?;
+    let mut origin_headers = c.origin_headers.clone();
+    if api.forward_host_header {
+        origin_headers.push("Host".to_string());
+    }
+    let request_policy = me.add(
+        "ApiOriginRequestPolicy",
+        cfn::cloudfront::OriginRequestPolicy::new(orp::OriginRequestPolicyConfig {
+            comment: Some("API requests: viewer headers, query strings, session cookies".into()),
+            ..orp::OriginRequestPolicyConfig::new(
+                if c.cookies.is_empty() {
+                    orp::CookiesConfig::new("none")
+                } else {
+                    orp::CookiesConfig {
+                        cookies: Some(list(&c.cookies)),
+                        ..orp::CookiesConfig::new("whitelist")
+                    }
+                },
+                if origin_headers.is_empty() {
+                    orp::HeadersConfig::new("none")
+                } else {
+                    orp::HeadersConfig {
+                        headers: Some(list(&origin_headers)),
+                        ..orp::HeadersConfig::new("whitelist")
+                    }
+                },
+                policy_name(path, "api-request", 128),
+                orp::QueryStringsConfig::new("all"),
+            )
+        }),
+    )?;
+    let origin = d::Origin {
+        custom_origin_config: Some(d::CustomOriginConfig {
+            https_port: Some(i64::from(api.https_port).into()),
+            origin_ssl_protocols: Some(vec!["TLSv1.2"].into()),
+            ..d::CustomOriginConfig::new("https-only")
+        }),
+        ..d::Origin::new(api.load_balancer.attr_dns_name(), API_ORIGIN)
+    };
+    let behavior = d::CacheBehavior {
+        cache_policy_id: Some(api_policy.attr_id()),
+        origin_request_policy_id: Some(request_policy.attr_id()),
+        response_headers_policy_id: Some(headers_policy.attr_id()),
+        compress: Some(true.into()),
+        allowed_methods: Some(
+            vec!["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"].into(),
+        ),
+        cached_methods: Some(vec!["GET", "HEAD"].into()),
+        ..d::CacheBehavior::new(api.path_pattern.as_str(), API_ORIGIN, "https-only")
+    };
+    if let Some(conn) = &api.restrict_to_cloudfront {
+        let pl = cloudfront_prefix_list(region).ok_or_else(|| {
+            Error::invalid_prop(path, "api.restrict_to_cloudfront", "unknown region")
+        })?;
+        me.add(
+            "ApiIngressFromCloudFront",
+            cfn::ec2::SecurityGroupIngress {
+                group_id: Some(conn.security_group_id()),
+                source_prefix_list_id: Some(pl.into()),
+                from_port: Some(i64::from(api.https_port).into()),
+                to_port: Some(i64::from(api.https_port).into()),
+                description: Some(
+                    format!(
+                        "CloudFront origin-facing addresses to HTTPS {}",
+                        api.https_port
+                    )
+                    .into(),
+                ),
+                ..cfn::ec2::SecurityGroupIngress::new("tcp")
+            },
+        )?;
+    }
+    Ok((origin, behavior))
+}
+
+/// The viewer certificate: the ACM certificate (SNI, TLS 1.2+) or
+/// CloudFront's default one.
+fn viewer_certificate(props: &CdnProps) -> d::ViewerCertificate {
+    match &props.certificate {
+        Some(cert) => d::ViewerCertificate {
+            acm_certificate_arn: Some(cert.arn().clone()),
+            ssl_support_method: Some(d::SslSupportMethod::SniOnly.into()),
+            minimum_protocol_version: Some(d::MinimumProtocolVersion::Tlsv1_2_2021.into()),
+            ..d::ViewerCertificate::new()
+        },
+        None => d::ViewerCertificate {
+            cloud_front_default_certificate: Some(true.into()),
+            ..d::ViewerCertificate::new()
+        },
+    }
+}
+
+/// The distribution-wide error responses of the SPA fallbacks that use them.
+fn custom_error_responses(props: &CdnProps) -> Option<Vec<d::CustomErrorResponse>> {
+    let error_page = format!("/{}", props.default_root_object);
+    let codes: &[i64] = match props.spa_fallback {
+        SpaFallback::Off | SpaFallback::RewriteRoutes => &[],
+        SpaFallback::NotFound => &[404],
+        SpaFallback::ForbiddenAndNotFound => &[403, 404],
+    };
+    (!codes.is_empty()).then(|| {
+        codes
+            .iter()
+            .copied()
+            .map(|code| d::CustomErrorResponse {
+                response_code: Some(200.into()),
+                response_page_path: Some(error_page.as_str().into()),
+                error_caching_min_ttl: Some(f(10)),
+                ..d::CustomErrorResponse::new(code)
+            })
+            .collect::<Vec<_>>()
+    })
+}
+
+/// The viewer-request function serving the SPA for routes (with
+/// [`SpaFallback::RewriteRoutes`]).
+fn spa_route_function(
+    me: &mut Scope<'_>,
+    path: &ConstructPath,
+    props: &CdnProps,
+) -> Result<Option<Handle<cfn::cloudfront::Function>>> {
+    Ok(match props.spa_fallback {
+        SpaFallback::RewriteRoutes => Some(me.add(
+            "SpaRoutes",
+            cfn::cloudfront::Function {
+                name: policy_name(path, "spa-routes", 64).into(),
+                function_code: spa_routes_code(&props.default_root_object).into(),
+                function_config: cfn::cloudfront::function::FunctionConfig::new(
+                    "Serves the single-page app for routes without a file extension",
+                    cfn::cloudfront::function::Runtime::CloudfrontJs2_0,
+                ),
+                auto_publish: Some(true.into()),
+                function_metadata: None,
+                tags: None,
+            },
+        )?),
+        _ => None,
+    })
 }
