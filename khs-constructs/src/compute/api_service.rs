@@ -40,6 +40,8 @@ use std::collections::BTreeMap;
 
 use crate::cfn::ecr::Repository;
 use crate::cfn::ecs::service::{AdvancedConfiguration, LoadBalancer as ServiceLoadBalancer};
+use crate::cfn::ecs::{Cluster as CfnCluster, Service};
+use crate::cfn::elasticloadbalancingv2::Listener;
 use crate::cfn::elasticloadbalancingv2::listener::{Action, Type as ActionType};
 use crate::cfn::elasticloadbalancingv2::{LoadBalancer, TargetGroup};
 use crate::cfn::logs::LogGroup;
@@ -62,7 +64,7 @@ use crate::core::error::{Error, Result};
 use crate::core::intrinsic::Intrinsic;
 use crate::core::path::ConstructPath;
 use crate::core::resource::Handle;
-use crate::core::scope::{AsScope, ResourceOptions};
+use crate::core::scope::{AsScope, ResourceOptions, Scope};
 use crate::core::template::Output;
 use crate::core::value::Value;
 use crate::network::connections::{Connections, Egress, Port};
@@ -427,44 +429,9 @@ impl ApiService {
             ..ServiceLoadBalancer::new()
         };
         if matches!(props.deployment, DeploymentStrategy::BlueGreen { .. }) {
-            let green = emit_target_group(
-                &mut me,
-                "TargetGroupGreen",
-                network.vpc_id(),
-                props.container_port,
-                &props.health_check,
-                30,
-            )?;
-            let rule = emit_listener_rule(
-                &mut me,
-                "ProductionRule",
-                &https,
-                1,
-                &[],
-                &[],
-                &[(&target_group, 100), (&green, 0)],
-            )?;
-            let role = create_role(
-                &mut me,
-                "DeploymentRole",
-                RoleProps {
-                    description: Some(format!(
-                        "Lets ECS switch the load balancer of {path} during blue/green deployments"
-                    )),
-                    managed_policy_arns: vec![aws_managed_policy_arn(
-                        "AmazonECSInfrastructureRolePolicyForLoadBalancers",
-                    )],
-                    ..RoleProps::new("ecs.amazonaws.com")
-                },
-            )?;
-            service_lb.advanced_configuration = Some(AdvancedConfiguration {
-                production_listener_rule: Some(rule.ref_()),
-                role_arn: Some(role.attr_arn()),
-                ..AdvancedConfiguration::new(green.ref_())
-            });
-            // The service references the rule (so it waits for it).
+            service_lb.advanced_configuration =
+                Some(blue_green(&mut me, network, &props, &https, &target_group)?);
         }
-
         let service = emit_service(
             &mut me,
             ServiceSpec {
@@ -503,28 +470,7 @@ impl ApiService {
             )?;
         }
 
-        me.add_output(
-            "LoadBalancerDnsName",
-            Output::new(
-                format!("DNS name of the load balancer of {path}"),
-                load_balancer.attr_dns_name(),
-            ),
-        )?;
-        me.add_output(
-            "RepositoryUri",
-            Output::new(
-                format!("Image repository of {path}"),
-                repository.attr_repository_uri(),
-            ),
-        )?;
-        me.add_output(
-            "ClusterName",
-            Output::new(format!("ECS cluster of {path}"), cluster.ref_()),
-        )?;
-        me.add_output(
-            "ServiceName",
-            Output::new(format!("ECS service of {path}"), service.attr_name()),
-        )?;
+        outputs(&mut me, &load_balancer, &repository, &cluster, &service)?;
 
         let cluster = Cluster::from_parts(path.clone(), cluster, network, spot);
         let service = FargateService::from_parts(
@@ -632,6 +578,90 @@ impl ApiService {
     pub fn service_metrics(&self) -> ServiceMetrics {
         self.service.metrics()
     }
+}
+
+/// The blue/green parts of an [`ApiService`]: the green target group, the
+/// production rule ECS switches (priority 1, `/*`, weights 100/0; the
+/// service references it, so it waits for it) and the role ECS switches it
+/// with.
+fn blue_green(
+    me: &mut Scope<'_>,
+    network: &Network,
+    props: &ApiServiceProps,
+    https: &Handle<Listener>,
+    target_group: &Handle<TargetGroup>,
+) -> Result<AdvancedConfiguration> {
+    let green = emit_target_group(
+        me,
+        "TargetGroupGreen",
+        network.vpc_id(),
+        props.container_port,
+        &props.health_check,
+        30,
+    )?;
+    let rule = emit_listener_rule(
+        me,
+        "ProductionRule",
+        https,
+        1,
+        &[],
+        &[],
+        &[(target_group, 100), (&green, 0)],
+    )?;
+    let role = create_role(
+        me,
+        "DeploymentRole",
+        RoleProps {
+            description: Some(format!(
+                "Lets ECS switch the load balancer of {} during blue/green deployments",
+                me.path()
+            )),
+            managed_policy_arns: vec![aws_managed_policy_arn(
+                "AmazonECSInfrastructureRolePolicyForLoadBalancers",
+            )],
+            ..RoleProps::new("ecs.amazonaws.com")
+        },
+    )?;
+    Ok(AdvancedConfiguration {
+        production_listener_rule: Some(rule.ref_()),
+        role_arn: Some(role.attr_arn()),
+        ..AdvancedConfiguration::new(green.ref_())
+    })
+}
+
+/// The outputs of an [`ApiService`]: load balancer DNS name, repository URI,
+/// cluster and service names.
+fn outputs(
+    me: &mut Scope<'_>,
+    load_balancer: &Handle<LoadBalancer>,
+    repository: &Handle<Repository>,
+    cluster: &Handle<CfnCluster>,
+    service: &Handle<Service>,
+) -> Result<()> {
+    let path = me.path().clone();
+    me.add_output(
+        "LoadBalancerDnsName",
+        Output::new(
+            format!("DNS name of the load balancer of {path}"),
+            load_balancer.attr_dns_name(),
+        ),
+    )?;
+    me.add_output(
+        "RepositoryUri",
+        Output::new(
+            format!("Image repository of {path}"),
+            repository.attr_repository_uri(),
+        ),
+    )?;
+    me.add_output(
+        "ClusterName",
+        Output::new(format!("ECS cluster of {path}"), cluster.ref_()),
+    )?;
+    me.add_output(
+        "ServiceName",
+        Output::new(format!("ECS service of {path}"), service.attr_name()),
+    )?;
+    Ok(())
 }
 
 #[cfg(test)]
