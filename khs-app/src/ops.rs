@@ -6,19 +6,15 @@
 //! dimensions, handles, the logs bucket) and returns the extra stacks it
 //! needs (the DR vault stack in another region).
 
-use khs_constructs::backup::{
+use khs_constructs::data::{
     BackupPlanSpec, BackupResource, BackupRule, BackupVaultProps, CopyAction, dr_vault_stack,
 };
-use khs_constructs::cfn;
-use khs_constructs::monitoring::{
-    AlarmThresholds, CacheMetrics, DatabaseMetrics, KHS_API_SEGMENT, LoadBalancerMetrics,
-    ServiceMetrics,
+use khs_constructs::ops::Cron;
+use khs_constructs::ops::{
+    AlarmThresholds, CacheMetrics, KHS_API_SEGMENT, LoadBalancerMetrics, ServiceMetrics,
 };
 use khs_constructs::prelude::*;
-use khs_constructs::schedule::Cron;
-use khs_constructs::security_baseline::{
-    ConfigProps, GuardDutyProps, SecurityHubProps, TrailProps,
-};
+use khs_constructs::security::{ConfigProps, GuardDutyProps, SecurityHubProps, TrailProps};
 use khs_constructs::storage::Bucket;
 
 use crate::settings::StageSettings;
@@ -31,12 +27,12 @@ pub struct OpsInputs<'a> {
     pub load_balancer: Option<LoadBalancerMetrics>,
     /// The API's ECS service.
     pub service: Option<ServiceMetrics>,
-    /// The primary DB instance (metrics and the database backup plan).
-    pub database: Option<Handle<cfn::rds::DbInstance>>,
+    /// The database (metrics and the database backup plan).
+    pub database: Option<&'a Database>,
     /// The cache nodes.
     pub cache: Option<CacheMetrics>,
     /// Buckets of the application backup plan (versioned).
-    pub application_buckets: Vec<Handle<cfn::s3::Bucket>>,
+    pub application_buckets: Vec<&'a Bucket>,
     /// The logs bucket CloudTrail and Config write to.
     pub logs_bucket: Option<&'a mut Bucket>,
 }
@@ -46,13 +42,22 @@ pub const DATABASE_BACKUP_HOUR: u32 = 2;
 /// The seed's application backup time (03:00 UTC).
 pub const APPLICATION_BACKUP_HOUR: u32 = 3;
 
-/// Adds the operations constructs to `stack`; returns the extra stacks
-/// (the DR vault stack) to add to the app before `stack`.
+/// What [`add`] made that the rest of the stage needs.
+pub struct OpsOutput {
+    /// The extra stacks (the DR vault stack) to add to the app before the
+    /// stage's stack.
+    pub stacks: Vec<Stack>,
+    /// The alarms and dashboard (a blue/green deployment waits for its
+    /// rollback alarms).
+    pub monitoring: Monitoring,
+}
+
+/// Adds the operations constructs to `stack`.
 pub fn add(
     stack: &mut Stack,
     s: &StageSettings,
     inputs: OpsInputs<'_>,
-) -> Result<Vec<Stack>, khs_constructs::Error> {
+) -> Result<OpsOutput, khs_constructs::Error> {
     let ops = &s.operations;
     let mut extra = Vec::new();
 
@@ -75,13 +80,13 @@ pub fn add(
     tracing.rule_name = Some(names.clone());
     tracing.group_name = Some(names);
     tracing.fixed_rate = ops.tracing_fixed_rate;
-    Monitoring::new(
+    let monitoring = Monitoring::new(
         stack,
         "Monitoring",
         MonitoringProps {
             load_balancer: inputs.load_balancer,
             service: inputs.service,
-            database: inputs.database.as_ref().map(DatabaseMetrics::from_handle),
+            database: inputs.database.map(Database::metrics),
             cache: inputs.cache,
             tracing: Some(tracing),
             thresholds: AlarmThresholds {
@@ -114,7 +119,7 @@ pub fn add(
     // in this app; see docs/constructs/backup.md.
     let b = &ops.backup;
     let mut plans = Vec::new();
-    if let Some(db) = &inputs.database {
+    if let Some(db) = inputs.database {
         let mut rule = BackupRule::new(
             "daily",
             Cron::daily_at(DATABASE_BACKUP_HOUR, 0)?,
@@ -131,7 +136,7 @@ pub fn add(
         plans.push(BackupPlanSpec {
             id: "Database".into(),
             rules: vec![rule],
-            resources: vec![BackupResource::Database(db.clone())],
+            resources: vec![BackupResource::Database(db.instance().clone())],
         });
     }
     if !inputs.application_buckets.is_empty() {
@@ -145,7 +150,7 @@ pub fn add(
             resources: inputs
                 .application_buckets
                 .into_iter()
-                .map(BackupResource::Bucket)
+                .map(|b| BackupResource::Bucket(b.bucket().clone()))
                 .collect(),
         });
     }
@@ -188,5 +193,8 @@ pub fn add(
             alerts.warning().ref_(),
         ),
     )?;
-    Ok(extra)
+    Ok(OpsOutput {
+        stacks: extra,
+        monitoring,
+    })
 }

@@ -144,6 +144,23 @@ pub struct ApiSettings {
     /// Scheduled capacity changes.
     #[serde(default)]
     pub schedules: Vec<ScheduleSetting>,
+    /// Deploy blue/green (ECS native): the new tasks take the traffic, the
+    /// old ones stay up for the bake time, the error alarms roll back.
+    /// Absent: rolling deployments with the circuit breaker.
+    #[serde(default)]
+    pub blue_green: Option<BlueGreenSetting>,
+    /// Tasks that always run on demand; tasks above this many run on Fargate
+    /// Spot. Absent: every task on demand.
+    #[serde(default)]
+    pub on_demand_base_tasks: Option<u32>,
+}
+
+/// Blue/green deployments of the API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BlueGreenSetting {
+    /// Minutes the old tasks stay up after the switch (0..=1440).
+    pub bake_time_minutes: u32,
 }
 
 /// A scheduled change of the task range.
@@ -314,7 +331,7 @@ impl StageSettings {
         // Application tier (apptier): schedules are checked here so that a
         // Unix-style cron names the file and the field.
         for (i, sch) in s.api.schedules.iter().enumerate() {
-            if let Err(e) = khs_constructs::schedule::Cron::parse("", "", &sch.cron) {
+            if let Err(e) = khs_constructs::ops::Cron::parse("", "", &sch.cron) {
                 let message = match e {
                     khs_constructs::Error::InvalidProp { message, .. } => message,
                     other => other.to_string(),

@@ -4,15 +4,35 @@
 //! pass typed handles to each other (the network to the service, the service
 //! to the CDN and the alarms, …).
 
-use khs_constructs::cdn::{CdnAccessLogs, PriceClass};
-use khs_constructs::dns::cloudfront_alias_records;
+use khs_constructs::edge::CountryCodes;
+use khs_constructs::edge::{CdnAccessLogs, PriceClass};
+use khs_constructs::network::cloudfront_alias_records;
 use khs_constructs::prelude::*;
 use khs_constructs::storage::{ObjectOwnership, ServerAccessLogs, StorageClass, Transition};
-use khs_constructs::waf::CountryCodes;
 // Application tier (apptier).
-use khs_constructs::api_service::AccessLogs;
+use khs_constructs::compute::AccessLogs;
 
 use crate::settings::{NatSetting, PriceClassSetting, StageSettings};
+
+/// The KHS CRM database and its master user.
+const DATABASE_NAME: &str = "khscrm";
+const DATABASE_USER: &str = "khsadmin";
+/// Paths the CDN never caches: the service worker must update promptly.
+const NO_CACHE_PATHS: [&str; 1] = ["/sw.js"];
+/// The alarms of the operations block that roll a blue/green deployment
+/// back (ids of `Monitoring`).
+const ROLLBACK_ALARMS: [&str; 2] = ["HighErrorRate", "NoHealthyHosts"];
+/// The port the KHS CRM API listens on.
+const API_PORT: u16 = 3001;
+/// The API's health check path.
+const API_HEALTH_PATH: &str = "/api/health";
+/// The API image's `nodejs` user.
+const API_USER: &str = "1001";
+/// The template parameter CI sets to the image's git sha.
+const API_IMAGE_TAG_PARAMETER: &str = "ImageTag";
+/// The seed's request-count steps: requests per target and minute → added
+/// capacity in percent.
+const API_REQUEST_STEPS: [(u32, u32); 3] = [(1000, 20), (2000, 50), (5000, 100)];
 
 /// Builds the stacks of one stage.
 pub fn build(s: &StageSettings) -> Result<Vec<Stack>, khs_constructs::Error> {
@@ -186,6 +206,8 @@ pub fn build(s: &StageSettings) -> Result<Vec<Stack>, khs_constructs::Error> {
             backup_retention_days: d.backup_retention_days,
             deletion_protection: d.deletion_protection,
             read_replica_availability_zones: d.read_replica_availability_zones.clone(),
+            database_name: DATABASE_NAME.to_string(),
+            master_username: DATABASE_USER.to_string(),
             ..DatabaseProps::default()
         },
     )?;
@@ -223,6 +245,32 @@ pub fn build(s: &StageSettings) -> Result<Vec<Stack>, khs_constructs::Error> {
         &a.repository_name,
         api_certificate,
     );
+    api_props.image_tag_parameter = Some(API_IMAGE_TAG_PARAMETER.to_string());
+    api_props.container_port = API_PORT;
+    api_props.user = API_USER.to_string();
+    api_props.health_check = HealthCheck::on_path(API_HEALTH_PATH);
+    api_props.scaling.request_steps = API_REQUEST_STEPS
+        .iter()
+        .map(|&(threshold, percent)| RequestStep { threshold, percent })
+        .collect();
+    if let Some(bg) = a.blue_green {
+        api_props.deployment = DeploymentStrategy::BlueGreen {
+            bake_time_minutes: bg.bake_time_minutes,
+            // The alarms of the operations block (`<stack>-<id>` names):
+            // the service waits for them below.
+            rollback_alarm_names: ROLLBACK_ALARMS
+                .iter()
+                .map(|id| format!("{}-{id}", s.stack_name).into())
+                .collect(),
+        };
+    }
+    if let Some(base) = a.on_demand_base_tasks {
+        api_props.capacity = CapacityStrategy::Mixed {
+            on_demand_base: base,
+            on_demand_weight: 0,
+            spot_weight: 1,
+        };
+    }
     api_props.cpu = a.cpu;
     api_props.memory_mib = a.memory_mib;
     api_props.log_retention_days = a.log_retention_days;
@@ -265,6 +313,7 @@ pub fn build(s: &StageSettings) -> Result<Vec<Stack>, khs_constructs::Error> {
         ContainerSecret::json_field("DB_PASSWORD", database.credentials(), "password"),
         ContainerSecret::new("REDIS_PASSWORD", cache.auth_token()),
     ];
+    let api_deployment = api_props.deployment.clone();
     let api = ApiService::new(&mut stack, "ApiService", &network, api_props)?;
     // ALB → tasks is wired by ApiService; tasks → PostgreSQL and Redis here.
     database
@@ -303,6 +352,7 @@ pub fn build(s: &StageSettings) -> Result<Vec<Stack>, khs_constructs::Error> {
                 PriceClassSetting::PriceClass200 => PriceClass::PriceClass200,
                 PriceClassSetting::All => PriceClass::All,
             },
+            no_cache_paths: NO_CACHE_PATHS.iter().map(|p| p.to_string()).collect(),
             ..CdnProps::default()
         },
     )?;
@@ -345,34 +395,37 @@ pub fn build(s: &StageSettings) -> Result<Vec<Stack>, khs_constructs::Error> {
 
     // --- Operations: alerts, alarms, dashboard, X-Ray, backup, security ------
     // --- baseline, budget (ops) -----------------------------------------------
-    let ops_stacks = crate::ops::add(
+    let ops = crate::ops::add(
         &mut stack,
         s,
         crate::ops::OpsInputs {
-            application_buckets: vec![
-                cdn.bucket().bucket().clone(),
-                backups_bucket.bucket().clone(),
-            ],
+            application_buckets: vec![cdn.bucket(), &backups_bucket],
             logs_bucket: Some(&mut logs_bucket),
             // Application tier handles (apptier).
-            load_balancer: Some(khs_constructs::monitoring::LoadBalancerMetrics {
-                load_balancer_full_name: api.load_balancer_full_name(),
-                target_group_full_name: api.target_group_full_name(),
-            }),
-            service: Some(khs_constructs::monitoring::ServiceMetrics {
-                cluster_name: api.cluster_name(),
-                service_name: api.service_name(),
-            }),
-            database: Some(database.instance().clone()),
-            cache: Some(khs_constructs::monitoring::CacheMetrics {
-                cache_cluster_ids: cache.member_cluster_ids(),
-            }),
+            load_balancer: Some(api.load_balancer_metrics()),
+            service: Some(api.service_metrics()),
+            database: Some(&database),
+            cache: Some(cache.metrics()),
         },
     )?;
 
+    if matches!(api_deployment, DeploymentStrategy::BlueGreen { .. }) {
+        let mut root = stack.as_scope();
+        for id in ROLLBACK_ALARMS {
+            let alarm = ops.monitoring.alarm(id).ok_or_else(|| {
+                khs_constructs::Error::invalid_prop(
+                    format!("{}/ApiService", s.stack_name),
+                    "deployment.rollback_alarm_names",
+                    format!("names the alarm {id}, which the Monitoring block did not create"),
+                )
+            })?;
+            root.add_dependency(api.service().service(), alarm.handle())?;
+        }
+    }
+
     let mut stacks = vec![stack];
     stacks.extend(edge.take_stack());
-    stacks.extend(ops_stacks);
+    stacks.extend(ops.stacks);
     Ok(stacks)
 }
 

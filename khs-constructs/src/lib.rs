@@ -18,28 +18,16 @@
 //! ```
 #![doc(html_root_url = "https://docs.rs/khs-constructs")]
 
-pub mod api_service;
-pub mod autoscaling;
-pub mod backup;
-pub mod budget;
-pub mod cache;
-pub mod cdn;
-pub mod connections;
-pub mod database;
+pub mod compute;
+pub mod data;
 pub mod deploy;
-pub mod dns;
 pub mod edge;
-pub mod iam;
-pub mod kms;
 pub mod messaging;
-pub mod monitoring;
 pub mod network;
-pub mod schedule;
-pub mod secrets;
-pub mod security_baseline;
+pub mod ops;
+pub mod security;
 pub mod serverless;
 pub mod storage;
-pub mod waf;
 
 /// The core: template model, intrinsics, values, paths, logical ids, stacks
 /// and apps (the `khs-core` crate).
@@ -78,30 +66,40 @@ pub mod prelude {
     pub use crate::core::stack::{Environment, Stack, StackProps};
     pub use crate::core::template::{DeletionPolicy, Output};
     pub use crate::core::value::{List, Value};
-    pub use crate::network::{NatGateways, Network, NetworkProps, Subnet, SubnetKind};
-    // Application tier (apptier).
-    pub use crate::api_service::{ApiService, ApiServiceProps, ContainerSecret, HealthCheck};
-    pub use crate::autoscaling::{RequestStep, ScalingProps, ScheduledScaling};
-    pub use crate::cache::{Cache, CacheProps};
-    pub use crate::connections::{Connections, Port};
-    pub use crate::database::{ConnectionPool, Database, DatabaseProps};
-    pub use crate::kms::{EncryptionKey, EncryptionKeyProps};
-    pub use crate::schedule::Cron;
-    pub use crate::secrets::{GeneratedValue, Secret, SecretProps};
-    // Edge and storage (edge).
-    pub use crate::cdn::{ApiOrigin, Cdn, CdnProps, SpaFallback};
-    pub use crate::dns::{Certificate, CertificateProps, HostedZoneRef};
-    pub use crate::edge::{Edge, EdgeProps};
-    pub use crate::storage::{Bucket, BucketGrant, BucketName, BucketProps, LifecycleRule};
-    pub use crate::waf::{Waf, WafProps, WafRule, WafRuleKind};
-    // Operations (ops).
-    pub use crate::backup::{Backup, BackupProps, BackupVault, BackupVaultProps};
-    pub use crate::budget::{Budget, BudgetProps};
-    pub use crate::monitoring::{
-        Alarm, AlarmProps, AlertTopics, AlertTopicsProps, Dashboard, DashboardProps, Monitoring,
-        MonitoringProps, Tracing, TracingProps,
+    // Network (network).
+    pub use crate::network::{
+        AliasTarget, Certificate, CertificateProps, Connections, DnsRecord, DnsRecordProps,
+        HostedZoneRef, NatGateways, Network, NetworkProps, Port, RecordTarget, RecordType,
+        RecordValues, Subnet, SubnetKind,
     };
-    pub use crate::security_baseline::{SecurityBaseline, SecurityBaselineProps};
+    // Compute (compute).
+    pub use crate::compute::{
+        ApiService, ApiServiceProps, CapacityStrategy, Cluster, ClusterProps, ContainerImage,
+        ContainerProps, ContainerSecret, DeploymentStrategy, FargateService, FargateServiceProps,
+        HealthCheck, ImageRepository, ImageRepositoryProps, LoadBalancer, LoadBalancerProps,
+        RequestStep, Routing, ScalingProps, ScheduledScaling, ScheduledTask, ScheduledTaskProps,
+    };
+    // Data stores (data).
+    pub use crate::data::{
+        Backup, BackupProps, BackupVault, BackupVaultProps, Cache, CacheProps, ConnectionPool,
+        Database, DatabaseProps,
+    };
+    // Object storage (storage).
+    pub use crate::storage::{Bucket, BucketGrant, BucketName, BucketProps, LifecycleRule};
+    // Edge (edge).
+    pub use crate::edge::{
+        ApiOrigin, Cdn, CdnProps, Edge, EdgeProps, SpaFallback, Waf, WafProps, WafRule, WafRuleKind,
+    };
+    // Security (security).
+    pub use crate::security::{
+        EncryptionKey, EncryptionKeyProps, GeneratedValue, Secret, SecretProps, SecurityBaseline,
+        SecurityBaselineProps,
+    };
+    // Operations (ops).
+    pub use crate::ops::{
+        Alarm, AlarmProps, AlertTopics, AlertTopicsProps, Budget, BudgetProps, ComparisonOperator,
+        Cron, Dashboard, DashboardProps, Monitoring, MonitoringProps, Tracing, TracingProps,
+    };
     // Serverless and messaging (serverless, messaging).
     pub use crate::messaging::queue::{DeadLetter, Queue, QueueEncryption, QueueProps};
     pub use crate::messaging::topic::{Topic, TopicProps};

@@ -12,7 +12,7 @@
 
 use khs_constructs::cfn::RawResource;
 use khs_constructs::core::template::Parameter;
-use khs_constructs::dns::CertificateRef;
+use khs_constructs::network::CertificateRef;
 use khs_constructs::prelude::*;
 use khs_constructs::storage::{Bucket, BucketName, BucketProps, LifecycleRule};
 use serde_json::json;
@@ -191,6 +191,7 @@ fn main_stack(variant: Variant) -> Result<Stack> {
         ),
     );
     api_props.deletion_protection = false;
+    api_props.image_tag_parameter = Some("ImageTag".to_string());
     api_props.scaling.min_capacity = if variant == Variant::Base { 1 } else { 2 };
     let api = ApiService::new(&mut stack, "Api", &network, api_props)?;
     database

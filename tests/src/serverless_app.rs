@@ -8,13 +8,13 @@ use khs_constructs::cfn::ecs::task_definition::{
     ContainerDefinition, ContainerDefinitionRequired, NetworkMode, RequiresCompatibilities,
 };
 use khs_constructs::cfn::ecs::{Cluster, TaskDefinition};
-use khs_constructs::connections::{Connections, Egress};
-use khs_constructs::iam::{RoleProps, create_role};
 use khs_constructs::messaging::event_rule::{EventPattern, EventRule, EventRuleProps, RuleTarget};
 use khs_constructs::messaging::schedule::{
     EcsTaskTarget, Rate, Schedule, ScheduleExpression, ScheduleProps, ScheduleTarget,
 };
+use khs_constructs::network::connections::{Connections, Egress};
 use khs_constructs::prelude::*;
+use khs_constructs::security::iam::{RoleProps, create_role};
 use khs_constructs::serverless::function::StartingPosition;
 use khs_constructs::serverless::table::Projection;
 

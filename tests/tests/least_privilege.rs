@@ -1,10 +1,10 @@
 //! Every policy in every synthesized template follows the least-privilege
-//! rules of `khs_constructs::iam`: no `"Action": "*"`, no write action on
+//! rules of `khs_constructs::security::iam`: no `"Action": "*"`, no write action on
 //! `"Resource": "*"` (except the documented actions AWS only authorizes on
 //! `*`). Checks both what the code synthesizes and the committed
 //! `synth-out/` files.
 
-use khs_constructs::iam::check_template;
+use khs_constructs::security::iam::check_template;
 
 #[path = "../../khs-constructs/examples/queue_worker.rs"]
 #[allow(dead_code)]

@@ -81,9 +81,9 @@ fn queue_worker_example_synthesizes_lints_and_matches_its_snapshot() {
     cfn_lint(&[dir.join(a.file_name())]);
     let template: serde_json::Value = serde_json::from_str(&a.json).expect("template is JSON");
     assert!(
-        khs_constructs::iam::check_template(&template).is_empty(),
+        khs_constructs::security::iam::check_template(&template).is_empty(),
         "{:?}",
-        khs_constructs::iam::check_template(&template)
+        khs_constructs::security::iam::check_template(&template)
     );
     insta::assert_json_snapshot!("queue-worker", template);
     let _ = std::fs::remove_dir_all(&dir);

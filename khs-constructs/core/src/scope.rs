@@ -140,6 +140,35 @@ impl Scope<'_> {
         })
     }
 
+    /// Reopens the scope of a construct that exists already in this stack,
+    /// to add what belongs to it after it was made (the target group a load
+    /// balancer adds for a service). Nothing is registered: ids added below
+    /// it are still checked for duplicates.
+    pub fn reopen(&mut self, path: &ConstructPath) -> Result<Scope<'_>> {
+        if path.stack() != self.stack.name() {
+            return Err(Error::InvalidProp {
+                path: path.to_string(),
+                prop: "path".to_string(),
+                message: format!(
+                    "is in stack {:?}, not in {:?}; constructs of another stack cannot be extended",
+                    path.stack(),
+                    self.stack.name()
+                ),
+            });
+        }
+        Ok(Scope {
+            stack: &mut *self.stack,
+            path: path.clone(),
+        })
+    }
+
+    /// Makes the resource `resource` depend on `on` (`DependsOn`), after
+    /// both were added.
+    pub fn add_dependency<R, S>(&mut self, resource: &Handle<R>, on: &Handle<S>) -> Result<()> {
+        self.stack
+            .add_dependency_of(resource.logical_id(), on.logical_id())
+    }
+
     /// Adds a resource with default options.
     pub fn add<R: Resource>(&mut self, id: &str, resource: R) -> Result<Handle<R>> {
         self.add_with(id, resource, ResourceOptions::default())

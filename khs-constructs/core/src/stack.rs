@@ -304,6 +304,26 @@ impl Stack {
         Ok(logical_id)
     }
 
+    pub(crate) fn add_dependency_of(&mut self, resource: &LogicalId, on: &LogicalId) -> Result<()> {
+        let missing = |id: &LogicalId| Error::InvalidProp {
+            path: format!("{}/{id}", self.name),
+            prop: "depends_on".to_string(),
+            message: "no such resource in this stack".to_string(),
+        };
+        if !self.template.resources.contains_key(on.as_str()) {
+            return Err(missing(on));
+        }
+        let entry = self
+            .template
+            .resources
+            .get_mut(resource.as_str())
+            .ok_or_else(|| missing(resource))?;
+        entry.depends_on.push(on.to_string());
+        entry.depends_on.sort();
+        entry.depends_on.dedup();
+        Ok(())
+    }
+
     pub(crate) fn override_property(
         &mut self,
         logical_id: &LogicalId,

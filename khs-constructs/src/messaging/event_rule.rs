@@ -36,8 +36,8 @@ use crate::core::path::ConstructPath;
 use crate::core::resource::Handle;
 use crate::core::scope::AsScope;
 use crate::core::value::Value;
-use crate::iam::{Condition, PolicyDocument, PolicyStatement, Principal};
 use crate::messaging::queue::Queue;
+use crate::security::iam::{Condition, PolicyDocument, PolicyStatement, Principal};
 use crate::serverless::function::Function;
 
 /// The most targets a rule can have.

@@ -36,8 +36,8 @@ use crate::core::path::ConstructPath;
 use crate::core::resource::Handle;
 use crate::core::scope::AsScope;
 use crate::core::value::Value;
-use crate::iam::{Condition, PolicyDocument, PolicyStatement, Principal};
-use crate::kms::{EncryptionKey, EncryptionKeyProps};
+use crate::security::iam::{Condition, PolicyDocument, PolicyStatement, Principal};
+use crate::security::kms::{EncryptionKey, EncryptionKeyProps};
 use crate::serverless::grant::{Grantee, KEY_READ, KEY_WRITE, grant, key_statement};
 
 /// The default visibility timeout (SQS's default).
@@ -532,10 +532,10 @@ mod tests {
     fn grants_name_the_queue_and_its_key() {
         let mut st = stack();
         let q = Queue::new(&mut st, "Jobs", QueueProps::default()).unwrap();
-        let role = crate::iam::create_role(
+        let role = crate::security::iam::create_role(
             &mut st,
             "Api",
-            crate::iam::RoleProps::new("ecs-tasks.amazonaws.com"),
+            crate::security::iam::RoleProps::new("ecs-tasks.amazonaws.com"),
         )
         .unwrap();
         let api = crate::serverless::grant::RoleGrantee::new(

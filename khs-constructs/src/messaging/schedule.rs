@@ -31,16 +31,18 @@ use crate::cfn::ecs::{Cluster, TaskDefinition};
 use crate::cfn::iam::Role as CfnRole;
 use crate::cfn::scheduler::Schedule as CfnSchedule;
 use crate::cfn::scheduler::schedule as sc;
-use crate::connections::Connections;
 use crate::core::error::{Error, Result};
 use crate::core::intrinsic::Intrinsic;
 use crate::core::path::ConstructPath;
 use crate::core::resource::Handle;
 use crate::core::scope::AsScope;
 use crate::core::value::Value;
-use crate::iam::{Condition, PolicyDocument, PolicyStatement, Principal, validate_least_privilege};
 use crate::network::Subnet;
-use crate::schedule::Cron;
+use crate::network::connections::Connections;
+use crate::ops::schedule::Cron;
+use crate::security::iam::{
+    Condition, PolicyDocument, PolicyStatement, Principal, validate_least_privilege,
+};
 use crate::serverless::function::Function;
 
 /// A fixed rate.
@@ -237,7 +239,7 @@ impl Schedule {
         validate_least_privilege(path.child("Role")?, "policy", &policy)?;
         let trust = PolicyDocument::new([PolicyStatement {
             sid: None,
-            effect: crate::iam::Effect::Allow,
+            effect: crate::security::iam::Effect::Allow,
             principal: Some(Principal::service("scheduler.amazonaws.com")),
             actions: vec!["sts:AssumeRole".to_string()],
             resources: Vec::new(),
@@ -397,10 +399,10 @@ mod tests {
             .add("Cluster", crate::cfn::ecs::Cluster::new())
             .unwrap();
         let task_definition = root.add("Task", TaskDefinition::new()).unwrap();
-        let role = crate::iam::create_role(
+        let role = crate::security::iam::create_role(
             &mut root,
             "TaskRole",
-            crate::iam::RoleProps::new("ecs-tasks.amazonaws.com"),
+            crate::security::iam::RoleProps::new("ecs-tasks.amazonaws.com"),
         )
         .unwrap();
         let connections = Connections::new_security_group(
@@ -409,7 +411,7 @@ mod tests {
             network.vpc_id(),
             "task",
             None,
-            crate::connections::Egress::Restricted,
+            crate::network::connections::Egress::Restricted,
         )
         .unwrap();
         EcsTaskTarget {

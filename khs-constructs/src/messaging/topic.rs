@@ -28,9 +28,9 @@ use crate::core::path::ConstructPath;
 use crate::core::resource::Handle;
 use crate::core::scope::AsScope;
 use crate::core::value::Value;
-use crate::iam::{Condition, PolicyDocument, PolicyStatement, Principal};
-use crate::kms::{EncryptionKey, EncryptionKeyProps};
 use crate::messaging::queue::Queue;
+use crate::security::iam::{Condition, PolicyDocument, PolicyStatement, Principal};
+use crate::security::kms::{EncryptionKey, EncryptionKeyProps};
 use crate::serverless::grant::{Grantee, KEY_WRITE, grant, key_statement};
 
 /// Props of a [`Topic`].

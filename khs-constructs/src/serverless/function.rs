@@ -51,7 +51,6 @@ use crate::cfn::iam::{Policy as CfnPolicy, Role as CfnRole};
 use crate::cfn::lambda::function as lf;
 use crate::cfn::lambda::{EventSourceMapping, Function as CfnFunction};
 use crate::cfn::logs::LogGroup;
-use crate::connections::{Connections, Egress, Port};
 use crate::core::asset::FileAsset;
 use crate::core::error::{Error, Result};
 use crate::core::intrinsic::Intrinsic;
@@ -60,10 +59,11 @@ use crate::core::resource::Handle;
 use crate::core::scope::{AsScope, ResourceOptions};
 use crate::core::template::DeletionPolicy;
 use crate::core::value::Value;
-use crate::iam::{PolicyDocument, PolicyStatement, RoleProps, create_role};
 use crate::messaging::queue::Queue;
+use crate::network::connections::{Connections, Egress, Port};
 use crate::network::{LOG_RETENTION_DAYS, Network, SubnetKind};
-use crate::secrets::Secret;
+use crate::security::iam::{PolicyDocument, PolicyStatement, RoleProps, create_role};
+use crate::security::secrets::Secret;
 use crate::serverless::asset::{ASSET_BUCKET, ZIP_PACKAGING, pack};
 use crate::serverless::grant::{Grantee, KEY_WRITE, key_statement};
 use crate::serverless::table::Table;
@@ -1000,7 +1000,7 @@ mod tests {
     use super::*;
     use crate::messaging::queue::QueueProps;
     use crate::prelude::*;
-    use crate::secrets::SecretProps;
+    use crate::security::secrets::SecretProps;
     use crate::serverless::table::{Attribute, StreamView, TableProps};
     use serde_json::json;
 
@@ -1075,9 +1075,9 @@ mod tests {
         assert!(t.resources.contains_key("WorkerSecurityGroupEgressHttps"));
         let json = serde_json::to_value(&t).unwrap();
         assert!(
-            crate::iam::check_template(&json).is_empty(),
+            crate::security::iam::check_template(&json).is_empty(),
             "{:?}",
-            crate::iam::check_template(&json)
+            crate::security::iam::check_template(&json)
         );
         let st0 =
             &t.resources["WorkerRole"].properties["Policies"][0]["PolicyDocument"]["Statement"];

@@ -2,14 +2,14 @@
 //! CDK's `grant*` methods give it.
 //!
 //! A [`Grantee`] is anything with an IAM role (a [`Function`], the task
-//! role of an [`ApiService`], a role made with [`crate::iam::create_role`]
+//! role of an [`ApiService`], a role made with [`crate::security::iam::create_role`]
 //! and wrapped in [`RoleGrantee`]). A grant
 //! method of the resource's construct (`table.grant_read_write`,
 //! `queue.grant_consume_messages`, `bucket.grant_read`, …) adds one
 //! `AWS::IAM::Policy` attached to the grantee's role, named
 //! `<grantee><Verb><resource>`, with exactly the actions the verb needs on
 //! exactly the resource's ARNs, checked with
-//! [`crate::iam::validate_least_privilege`]. Granting the same thing twice is
+//! [`crate::security::iam::validate_least_privilege`]. Granting the same thing twice is
 //! an error (a duplicate construct), not a second copy.
 //!
 //! Why one policy per grant rather than one growing policy per role: every
@@ -26,7 +26,7 @@
 //!
 //! ```
 //! use khs_constructs::prelude::*;
-//! use khs_constructs::iam::{RoleProps, create_role};
+//! use khs_constructs::security::iam::{RoleProps, create_role};
 //! use khs_constructs::serverless::grant::RoleGrantee;
 //!
 //! let mut stack = Stack::new("demo", StackProps::new(Environment::region("us-east-1"))).unwrap();
@@ -40,17 +40,18 @@
 //!
 //! [`Function`]: crate::serverless::function::Function
 
-use crate::api_service::ApiService;
 use crate::cfn::attributes::*;
 use crate::cfn::iam::{Policy as CfnPolicy, Role as CfnRole};
+use crate::compute::api_service::ApiService;
+use crate::compute::fargate_service::FargateService;
 use crate::core::error::Result;
 use crate::core::path::ConstructPath;
 use crate::core::resource::Handle;
 use crate::core::scope::AsScope;
 use crate::core::value::Value;
-use crate::iam::{PolicyDocument, PolicyStatement, Principal, validate_least_privilege};
-use crate::kms::EncryptionKey;
-use crate::secrets::Secret;
+use crate::security::iam::{PolicyDocument, PolicyStatement, Principal, validate_least_privilege};
+use crate::security::kms::EncryptionKey;
+use crate::security::secrets::Secret;
 use crate::storage::Bucket;
 
 /// Something that can be granted access: it has an IAM role.
@@ -67,7 +68,7 @@ pub trait Grantee {
     }
 }
 
-/// A role made elsewhere (with [`crate::iam::create_role`], or the task role
+/// A role made elsewhere (with [`crate::security::iam::create_role`], or the task role
 /// of a container service) as a [`Grantee`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct RoleGrantee {
@@ -94,6 +95,17 @@ impl Grantee for RoleGrantee {
 
 /// The task role of an [`ApiService`]: what its containers may do.
 impl Grantee for ApiService {
+    fn grant_role(&self) -> &Handle<CfnRole> {
+        self.service().task_role()
+    }
+
+    fn grant_path(&self) -> &ConstructPath {
+        self.path()
+    }
+}
+
+/// The task role of a [`FargateService`]: what its containers may do.
+impl Grantee for FargateService {
     fn grant_role(&self) -> &Handle<CfnRole> {
         self.task_role()
     }
@@ -300,8 +312,8 @@ impl EncryptionKey {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::iam::{RoleProps, create_role};
     use crate::prelude::*;
+    use crate::security::iam::{RoleProps, create_role};
     use serde_json::json;
 
     fn stack_and_role() -> (Stack, RoleGrantee) {
@@ -337,7 +349,9 @@ mod tests {
             st[1]["Resource"],
             json!({"Fn::GetAtt": ["UploadsBucket", "Arn"]})
         );
-        assert!(crate::iam::check_template(&serde_json::to_value(&t).unwrap()).is_empty());
+        assert!(
+            crate::security::iam::check_template(&serde_json::to_value(&t).unwrap()).is_empty()
+        );
     }
 
     #[test]
@@ -367,15 +381,15 @@ mod tests {
     #[test]
     fn an_api_service_is_granted_through_its_task_role() {
         let (mut stack, network) = crate::test_support::stack_with_network();
-        let api = crate::api_service::ApiService::new(
+        let api = crate::compute::api_service::ApiService::new(
             &mut stack,
             "Api",
             &network,
-            crate::api_service::ApiServiceProps::new(
+            crate::compute::api_service::ApiServiceProps::new(
                 "example",
                 "api",
                 "api",
-                crate::dns::CertificateRef::from_arn(
+                crate::network::dns::CertificateRef::from_arn(
                     "arn:aws:acm:us-east-1:111122223333:certificate/abc",
                     "us-east-1",
                     vec!["api.example.com".into()],

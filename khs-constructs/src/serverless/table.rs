@@ -51,8 +51,8 @@ use crate::core::resource::Handle;
 use crate::core::scope::{AsScope, ResourceOptions, Scope};
 use crate::core::template::DeletionPolicy;
 use crate::core::value::Value;
-use crate::iam::PolicyStatement;
-use crate::kms::{EncryptionKey, EncryptionKeyProps};
+use crate::security::iam::PolicyStatement;
+use crate::security::kms::{EncryptionKey, EncryptionKeyProps};
 use crate::serverless::grant::{Grantee, KEY_READ, grant, key_statement};
 
 /// The most global secondary indexes a table can have.
@@ -929,10 +929,10 @@ mod tests {
             },
         )
         .unwrap();
-        let role = crate::iam::create_role(
+        let role = crate::security::iam::create_role(
             &mut st,
             "Api",
-            crate::iam::RoleProps::new("lambda.amazonaws.com"),
+            crate::security::iam::RoleProps::new("lambda.amazonaws.com"),
         )
         .unwrap();
         let api = crate::serverless::grant::RoleGrantee::new(
@@ -954,7 +954,9 @@ mod tests {
             json!({"Fn::GetAtt": ["OrdersTable", "StreamArn"]})
         );
         assert_eq!(s[1]["Action"], "dynamodb:ListStreams");
-        assert!(crate::iam::check_template(&serde_json::to_value(&t).unwrap()).is_empty());
+        assert!(
+            crate::security::iam::check_template(&serde_json::to_value(&t).unwrap()).is_empty()
+        );
     }
 
     #[test]
@@ -1056,10 +1058,10 @@ mod tests {
         let mut st = stack();
         let table =
             Table::new(&mut st, "Orders", TableProps::new(Attribute::string("pk"))).unwrap();
-        let role = crate::iam::create_role(
+        let role = crate::security::iam::create_role(
             &mut st,
             "Api",
-            crate::iam::RoleProps::new("lambda.amazonaws.com"),
+            crate::security::iam::RoleProps::new("lambda.amazonaws.com"),
         )
         .unwrap();
         let api = crate::serverless::grant::RoleGrantee::new(

@@ -1,0 +1,9 @@
+//! Data stores: PostgreSQL ([`Database`]), Redis ([`Cache`]) and AWS Backup.
+
+pub mod backup;
+pub mod cache;
+pub mod database;
+
+pub use backup::*;
+pub use cache::*;
+pub use database::*;

@@ -1,0 +1,507 @@
+//! Typed security-group wiring.
+//!
+//! A construct that can be reached over the network (a [`Database`], a
+//! [`Cache`], an [`ApiService`]'s service and load balancer) owns a security
+//! group and exposes it with its default port as [`Connections`]. Traffic is
+//! opened from one construct to another, never from a CIDR:
+//!
+//! ```ignore
+//! database.connections().allow_default_port_from(&mut stack, service.connections())?;
+//! ```
+//!
+//! writes an `AWS::EC2::SecurityGroupIngress` on the database's group whose
+//! source is the service's group (`SourceSecurityGroupId`), and, because the
+//! service's group restricts its egress, the matching
+//! `AWS::EC2::SecurityGroupEgress` on the service's group
+//! (`DestinationSecurityGroupId`).
+//!
+//! Groups made with [`Connections::new_security_group`] and
+//! [`Egress::Restricted`] have no allow-all egress rule: CloudFormation adds
+//! one to every group whose `SecurityGroupEgress` is empty, so the group
+//! carries one placeholder rule that matches no traffic (ICMP type 252 code
+//! 86 to `255.255.255.255/32`), and every real egress rule is a separate
+//! resource. Nothing here opens a port to `0.0.0.0/0` for ingress except
+//! `Connections::allow_listener_from_internet` (crate-private), which only the public load
+//! balancer of an [`ApiService`] calls for its listener ports.
+//!
+//! [`Database`]: crate::data::database::Database
+//! [`Cache`]: crate::data::cache::Cache
+//! [`ApiService`]: crate::compute::api_service::ApiService
+
+use crate::cfn::attributes::*;
+use crate::cfn::ec2::security_group_egress::SecurityGroupEgressRequired;
+use std::fmt;
+
+use crate::cfn::ec2::{SecurityGroup, SecurityGroupEgress, SecurityGroupIngress, security_group};
+use crate::core::error::{Error, Result};
+use crate::core::path::ConstructPath;
+use crate::core::resource::Handle;
+use crate::core::scope::{AsScope, Scope};
+use crate::core::value::Value;
+
+/// The IP protocol of a rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Protocol {
+    /// TCP.
+    Tcp,
+    /// UDP.
+    Udp,
+}
+
+impl Protocol {
+    fn as_str(self) -> &'static str {
+        match self {
+            Protocol::Tcp => "tcp",
+            Protocol::Udp => "udp",
+        }
+    }
+}
+
+/// A port or port range of one protocol. Build with [`Port::tcp`] or
+/// [`Port::tcp_range`]; the range is checked (`from ≤ to`, both in
+/// `0..=65535`) when a rule is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Port {
+    /// The protocol.
+    pub protocol: Protocol,
+    /// The first port.
+    pub from: i64,
+    /// The last port (equal to `from` for one port).
+    pub to: i64,
+}
+
+impl Port {
+    /// One TCP port.
+    pub const fn tcp(port: u16) -> Self {
+        Port {
+            protocol: Protocol::Tcp,
+            from: port as i64,
+            to: port as i64,
+        }
+    }
+
+    /// A TCP port range (inclusive).
+    pub const fn tcp_range(from: i64, to: i64) -> Self {
+        Port {
+            protocol: Protocol::Tcp,
+            from,
+            to,
+        }
+    }
+
+    /// Checks the range; `path` and `prop` name the caller in the error.
+    pub fn validate(&self, path: impl fmt::Display, prop: &str) -> Result<()> {
+        if !(0..=65535).contains(&self.from) || !(0..=65535).contains(&self.to) {
+            return Err(Error::invalid_prop(
+                path,
+                prop,
+                format!("must be ports in 0..=65535, got {}", self),
+            ));
+        }
+        if self.from > self.to {
+            return Err(Error::invalid_prop(
+                path,
+                prop,
+                format!(
+                    "must have from_port <= to_port, got {}..{}; swap them",
+                    self.from, self.to
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    fn id_suffix(&self) -> String {
+        let p = match self.protocol {
+            Protocol::Tcp => "Tcp",
+            Protocol::Udp => "Udp",
+        };
+        if self.from == self.to {
+            format!("{p}{}", self.from)
+        } else {
+            format!("{p}{}To{}", self.from, self.to)
+        }
+    }
+}
+
+impl fmt::Display for Port {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.from == self.to {
+            write!(f, "{}/{}", self.protocol.as_str(), self.from)
+        } else {
+            write!(f, "{}/{}-{}", self.protocol.as_str(), self.from, self.to)
+        }
+    }
+}
+
+/// Whether a new security group may send anywhere.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Egress {
+    /// No egress except the rules added with [`Connections::allow_from`]
+    /// (for the source side) and [`Connections::allow_to_cidr`].
+    Restricted,
+    /// CloudFormation's default allow-all egress rule.
+    AllowAll,
+}
+
+/// The security group of a reachable construct, with its default port.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Connections {
+    security_group: Handle<SecurityGroup>,
+    default_port: Option<Port>,
+    path: ConstructPath,
+    egress: Egress,
+}
+
+/// A short name for rule ids: the construct path below `scope` (the scope
+/// the rule is added to), joined, so ids do not repeat the scope's prefix.
+fn short_name(path: &ConstructPath, scope: &ConstructPath) -> String {
+    let ids = path.ids();
+    let below = ids.strip_prefix(scope.ids()).unwrap_or(ids);
+    below
+        .iter()
+        .flat_map(|id| id.chars().filter(char::is_ascii_alphanumeric))
+        .collect()
+}
+
+impl Connections {
+    /// Wraps an existing security group. `path` is the construct that owns it
+    /// (used in errors and in the ids of rules); `egress` says whether the
+    /// group was made without the allow-all egress rule.
+    pub fn new(
+        security_group: Handle<SecurityGroup>,
+        default_port: Option<Port>,
+        path: ConstructPath,
+        egress: Egress,
+    ) -> Self {
+        Connections {
+            security_group,
+            default_port,
+            path,
+            egress,
+        }
+    }
+
+    /// Creates a security group `id` in `scope` on `vpc_id` and wraps it.
+    /// With [`Egress::Restricted`] the group gets the placeholder egress rule
+    /// that replaces CloudFormation's allow-all rule (see the module docs).
+    pub fn new_security_group(
+        scope: &mut Scope<'_>,
+        id: &str,
+        vpc_id: Value<String>,
+        description: &str,
+        default_port: Option<Port>,
+        egress: Egress,
+    ) -> Result<Self> {
+        if let Some(p) = default_port {
+            p.validate(scope.path(), "default_port")?;
+        }
+        let egress_rules = match egress {
+            Egress::AllowAll => None,
+            Egress::Restricted => Some(vec![security_group::Egress {
+                cidr_ip: Some("255.255.255.255/32".into()),
+                description: Some("no egress: placeholder that matches no traffic".into()),
+                from_port: Some(252.into()),
+                to_port: Some(86.into()),
+                ..security_group::Egress::new("icmp")
+            }]),
+        };
+        let sg = scope.add(
+            id,
+            SecurityGroup {
+                vpc_id: Some(vpc_id),
+                security_group_egress: egress_rules,
+                ..SecurityGroup::new(description)
+            },
+        )?;
+        let path = scope.path().child(id)?;
+        Ok(Connections::new(sg, default_port, path, egress))
+    }
+
+    /// The security group.
+    pub fn security_group(&self) -> &Handle<SecurityGroup> {
+        &self.security_group
+    }
+
+    /// The group id (`Fn::GetAtt GroupId`).
+    pub fn security_group_id(&self) -> Value<String> {
+        self.security_group.attr_group_id()
+    }
+
+    /// The port clients use by default (5432 for PostgreSQL, 6379 for Redis).
+    pub fn default_port(&self) -> Option<Port> {
+        self.default_port
+    }
+
+    /// The construct that owns the group.
+    pub fn path(&self) -> &ConstructPath {
+        &self.path
+    }
+
+    /// Whether the group's egress is restricted.
+    pub fn egress(&self) -> Egress {
+        self.egress
+    }
+
+    /// Lets `source` reach this construct on `port`: an ingress rule on this
+    /// group from `source`'s group, and, when `source` restricts egress, the
+    /// egress rule on `source`'s group to this one. The rules are added to
+    /// `scope` with ids derived from both construct paths.
+    pub fn allow_from(
+        &self,
+        scope: &mut impl AsScope,
+        source: &Connections,
+        port: Port,
+    ) -> Result<()> {
+        port.validate(&self.path, "port")?;
+        if self.security_group == source.security_group {
+            return Err(Error::invalid_prop(
+                &self.path,
+                "source",
+                format!(
+                    "must be another construct's security group, got {}'s own group (a self-referencing rule lets every member reach every other; constructs here have none)",
+                    source.path
+                ),
+            ));
+        }
+        let mut s = scope.as_scope();
+        let target = short_name(&self.path, s.path());
+        let from = short_name(&source.path, s.path());
+        let suffix = port.id_suffix();
+        s.add(
+            &format!("{target}IngressFrom{from}{suffix}"),
+            SecurityGroupIngress {
+                group_id: Some(self.security_group_id()),
+                source_security_group_id: Some(source.security_group_id()),
+                from_port: Some(port.from.into()),
+                to_port: Some(port.to.into()),
+                description: Some(format!("from {} on {port}", source.path).into()),
+                ..SecurityGroupIngress::new(port.protocol.as_str())
+            },
+        )?;
+        if source.egress == Egress::Restricted {
+            s.add(
+                &format!("{from}EgressTo{target}{suffix}"),
+                SecurityGroupEgress {
+                    destination_security_group_id: Some(self.security_group_id()),
+                    from_port: Some(port.from.into()),
+                    to_port: Some(port.to.into()),
+                    description: Some(format!("to {} on {port}", self.path).into()),
+                    ..SecurityGroupEgress::new(SecurityGroupEgressRequired {
+                        ip_protocol: port.protocol.as_str().into(),
+                        group_id: source.security_group_id(),
+                    })
+                },
+            )?;
+        }
+        Ok(())
+    }
+
+    /// [`Connections::allow_from`] on this construct's default port; an error
+    /// when it has none.
+    pub fn allow_default_port_from(
+        &self,
+        scope: &mut impl AsScope,
+        source: &Connections,
+    ) -> Result<()> {
+        let port = self.default_port.ok_or_else(|| {
+            Error::invalid_prop(
+                &self.path,
+                "default_port",
+                "is not set, so allow_default_port_from cannot choose a port; call allow_from with a port",
+            )
+        })?;
+        self.allow_from(scope, source, port)
+    }
+
+    /// Lets this construct send to an IPv4 CIDR on `port` (an egress rule;
+    /// only meaningful when egress is restricted). Used for HTTPS to AWS
+    /// APIs from private subnets (ECR, Secrets Manager, CloudWatch Logs,
+    /// X-Ray), which have no fixed addresses.
+    pub fn allow_to_cidr(
+        &self,
+        scope: &mut impl AsScope,
+        id: &str,
+        cidr: &str,
+        port: Port,
+        description: &str,
+    ) -> Result<()> {
+        port.validate(&self.path, "port")?;
+        if self.egress == Egress::AllowAll {
+            return Ok(());
+        }
+        let mut s = scope.as_scope();
+        s.add(
+            &format!("{}Egress{id}", short_name(&self.path, s.path())),
+            SecurityGroupEgress {
+                cidr_ip: Some(cidr.into()),
+                from_port: Some(port.from.into()),
+                to_port: Some(port.to.into()),
+                description: Some(description.into()),
+                ..SecurityGroupEgress::new(SecurityGroupEgressRequired {
+                    ip_protocol: port.protocol.as_str().into(),
+                    group_id: self.security_group_id(),
+                })
+            },
+        )?;
+        Ok(())
+    }
+
+    /// Opens a listener port of a public load balancer to the internet
+    /// (`0.0.0.0/0`). Crate-private: the only ingress from anywhere that the
+    /// library writes.
+    pub(crate) fn allow_listener_from_internet(
+        &self,
+        scope: &mut Scope<'_>,
+        port: Port,
+    ) -> Result<()> {
+        port.validate(&self.path, "listener_port")?;
+        scope.add(
+            &format!(
+                "{}IngressFromInternet{}",
+                short_name(&self.path, scope.path()),
+                port.id_suffix()
+            ),
+            SecurityGroupIngress {
+                group_id: Some(self.security_group_id()),
+                cidr_ip: Some("0.0.0.0/0".into()),
+                from_port: Some(port.from.into()),
+                to_port: Some(port.to.into()),
+                description: Some(format!("internet to listener {port}").into()),
+                ..SecurityGroupIngress::new(port.protocol.as_str())
+            },
+        )?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::prelude::*;
+    use serde_json::json;
+
+    fn two_groups(stack: &mut Stack) -> (Connections, Connections) {
+        let mut s = stack.as_scope();
+        let db = Connections::new_security_group(
+            &mut s,
+            "DbSg",
+            "vpc-1".into(),
+            "db",
+            Some(Port::tcp(5432)),
+            Egress::Restricted,
+        )
+        .unwrap();
+        let svc = Connections::new_security_group(
+            &mut s,
+            "SvcSg",
+            "vpc-1".into(),
+            "svc",
+            None,
+            Egress::Restricted,
+        )
+        .unwrap();
+        (db, svc)
+    }
+
+    #[test]
+    fn fails_when_a_group_is_connected_to_itself() {
+        let mut stack =
+            Stack::new("khs", StackProps::new(Environment::region("us-east-1"))).unwrap();
+        let (db, _) = two_groups(&mut stack);
+        let e = db
+            .allow_default_port_from(&mut stack, &db)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "khs/DbSg: source must be another construct's security group, got khs/DbSg's own group (a self-referencing rule lets every member reach every other; constructs here have none)"
+        );
+    }
+
+    #[test]
+    fn allow_from_writes_ingress_and_matching_egress_between_groups() {
+        let mut stack = Stack::new("s", StackProps::new(Environment::region("us-east-1"))).unwrap();
+        let (db, svc) = two_groups(&mut stack);
+        db.allow_default_port_from(&mut stack, &svc).unwrap();
+        let t = stack.synth().unwrap();
+        let ing = &t.resources["DbSgIngressFromSvcSgTcp5432"].properties;
+        assert_eq!(
+            ing["SourceSecurityGroupId"],
+            json!({"Fn::GetAtt": ["SvcSg", "GroupId"]})
+        );
+        assert_eq!(ing["GroupId"], json!({"Fn::GetAtt": ["DbSg", "GroupId"]}));
+        assert_eq!(
+            (ing["FromPort"].clone(), ing["ToPort"].clone()),
+            (json!(5432), json!(5432))
+        );
+        assert!(ing.get("CidrIp").is_none());
+        let eg = &t.resources["SvcSgEgressToDbSgTcp5432"].properties;
+        assert_eq!(eg["GroupId"], json!({"Fn::GetAtt": ["SvcSg", "GroupId"]}));
+        assert_eq!(eg["IpProtocol"], "tcp");
+        assert_eq!(
+            eg["DestinationSecurityGroupId"],
+            json!({"Fn::GetAtt": ["DbSg", "GroupId"]})
+        );
+        // Restricted groups carry only the placeholder egress rule.
+        let sg = &t.resources["SvcSg"].properties["SecurityGroupEgress"];
+        assert_eq!(sg[0]["CidrIp"], "255.255.255.255/32");
+        assert_eq!(sg.as_array().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn fails_when_no_default_port_is_set() {
+        let mut stack = Stack::new("s", StackProps::new(Environment::region("us-east-1"))).unwrap();
+        let (db, svc) = two_groups(&mut stack);
+        let e = svc
+            .allow_default_port_from(&mut stack, &db)
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("s/SvcSg: default_port is not set"), "{e}");
+    }
+
+    #[test]
+    fn fails_when_a_rule_port_range_is_reversed() {
+        let mut stack = Stack::new("s", StackProps::new(Environment::region("us-east-1"))).unwrap();
+        let (db, svc) = two_groups(&mut stack);
+        let e = db
+            .allow_from(&mut stack, &svc, Port::tcp_range(10, 1))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("s/DbSg: port must have from_port <= to_port"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn ports_display_and_validate() {
+        assert_eq!(Port::tcp(5432).to_string(), "tcp/5432");
+        assert_eq!(Port::tcp_range(1000, 2000).to_string(), "tcp/1000-2000");
+        Port::tcp_range(0, 65535).validate("s/X", "port").unwrap();
+    }
+
+    #[test]
+    fn fails_when_from_port_exceeds_to_port() {
+        let e = Port::tcp_range(6000, 5000)
+            .validate("khs-crm-prod/Database", "port")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "khs-crm-prod/Database: port must have from_port <= to_port, got 6000..5000; swap them"
+        );
+    }
+
+    #[test]
+    fn fails_when_a_port_is_out_of_range() {
+        let e = Port::tcp_range(1, 70000)
+            .validate("khs-crm-prod/Cache", "port")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("khs-crm-prod/Cache: port must be ports in 0..=65535"),
+            "{e}"
+        );
+    }
+}
