@@ -184,7 +184,7 @@ impl DeploymentStrategy {
                 bake_time_in_minutes: Some(i64::from(*bake_time_minutes).into()),
                 alarms: (!rollback_alarm_names.is_empty()).then(|| {
                     DeploymentAlarms::new(DeploymentAlarmsRequired {
-                        alarm_names: Value::Literal(rollback_alarm_names.clone()).into(),
+                        alarm_names: Value::Literal(rollback_alarm_names.clone()),
                         enable: true.into(),
                         rollback: true.into(),
                     })

@@ -251,8 +251,8 @@ impl ScheduledTask {
                             ..RetryPolicy::new()
                         }),
                         ..Target::new(TargetRequired {
-                            arn: cluster.cluster_arn().into(),
-                            role_arn: role.attr_arn().into(),
+                            arn: cluster.cluster_arn(),
+                            role_arn: role.attr_arn(),
                         })
                     },
                 )

@@ -702,7 +702,7 @@ pub(crate) fn emit_task(
             };
             ContainerSecretRef::new(SecretRequired {
                 name: s.name.clone().into(),
-                value_from: from.into(),
+                value_from: from,
             })
         })
         .collect();
@@ -738,7 +738,7 @@ pub(crate) fn emit_task(
         secrets: (!secrets.is_empty()).then_some(secrets),
         log_configuration: Some(log_config(APP_CONTAINER)),
         ..ContainerDefinition::new(ContainerDefinitionRequired {
-            image: image.into(),
+            image,
             name: APP_CONTAINER.into(),
         })
     }];

@@ -514,7 +514,7 @@ impl DnsRecord {
                     AliasTarget::CloudFront(dist) => cfn::route53::record_set::AliasTarget {
                         evaluate_target_health: Some(false.into()),
                         ..cfn::route53::record_set::AliasTarget::new(AliasTargetRequired {
-                            dns_name: dist.attr_domain_name().into(),
+                            dns_name: dist.attr_domain_name(),
                             hosted_zone_id: CLOUDFRONT_HOSTED_ZONE_ID.into(),
                         })
                     },
@@ -524,8 +524,8 @@ impl DnsRecord {
                     } => cfn::route53::record_set::AliasTarget {
                         evaluate_target_health: Some(true.into()),
                         ..cfn::route53::record_set::AliasTarget::new(AliasTargetRequired {
-                            dns_name: dns_name.into(),
-                            hosted_zone_id: hosted_zone_id.into(),
+                            dns_name,
+                            hosted_zone_id,
                         })
                     },
                 };

@@ -50,7 +50,7 @@ impl Cdn {
                 ..d::S3OriginConfig::new()
             }),
             ..d::Origin::new(OriginRequired {
-                domain_name: bucket.reference().regional_domain_name().into(),
+                domain_name: bucket.reference().regional_domain_name(),
                 id: S3_ORIGIN.into(),
             })
         }];
@@ -216,9 +216,9 @@ fn static_assets_policy(
         cfn::cloudfront::CachePolicy::new(cp::CachePolicyConfig {
             comment: Some(format!("versioned assets cached {} s", props.long_cache_seconds).into()),
             ..cp::CachePolicyConfig::new(CachePolicyConfigRequired {
-                default_ttl: f(props.long_cache_seconds).into(),
-                max_ttl: f(props.long_cache_seconds).into(),
-                min_ttl: f(0).into(),
+                default_ttl: f(props.long_cache_seconds),
+                max_ttl: f(props.long_cache_seconds),
+                min_ttl: f(0),
                 name: policy_name(path, "static", 128).into(),
                 parameters_in_cache_key_and_forwarded_to_origin:
                     cp::ParametersInCacheKeyAndForwardedToOrigin {
@@ -229,8 +229,7 @@ fn static_assets_policy(
                             cp::HeadersConfig::new("none"),
                             cp::QueryStringsConfig::new("none"),
                         )
-                    }
-                    .into(),
+                    },
             })
         }),
     )
@@ -294,9 +293,9 @@ fn api_origin(
         cfn::cloudfront::CachePolicy::new(cp::CachePolicyConfig {
             comment: Some("API responses: cached only when the API allows it".into()),
             ..cp::CachePolicyConfig::new(CachePolicyConfigRequired {
-                default_ttl: f(c.default_ttl_seconds).into(),
-                max_ttl: f(c.max_ttl_seconds).into(),
-                min_ttl: f(c.min_ttl_seconds).into(),
+                default_ttl: f(c.default_ttl_seconds),
+                max_ttl: f(c.max_ttl_seconds),
+                min_ttl: f(c.min_ttl_seconds),
                 name: policy_name(path, "api", 128).into(),
                 parameters_in_cache_key_and_forwarded_to_origin:
                     cp::ParametersInCacheKeyAndForwardedToOrigin {
@@ -321,8 +320,7 @@ fn api_origin(
                             },
                             cp::QueryStringsConfig::new("all"),
                         )
-                    }
-                    .into(),
+                    },
             })
         }),
     )?;
@@ -363,7 +361,7 @@ fn api_origin(
             ..d::CustomOriginConfig::new("https-only")
         }),
         ..d::Origin::new(OriginRequired {
-            domain_name: api.load_balancer.attr_dns_name().into(),
+            domain_name: api.load_balancer.attr_dns_name(),
             id: API_ORIGIN.into(),
         })
     };

@@ -255,7 +255,7 @@ impl Alarm {
             .map(|(n, v)| {
                 l1::Dimension::new(DimensionRequired {
                     name: n.as_str().into(),
-                    value: v.clone().into(),
+                    value: v.clone(),
                 })
             })
             .collect();

@@ -143,7 +143,7 @@ pub(crate) fn add_topic(
             cfn::sns::Subscription {
                 endpoint: Some(e.as_str().into()),
                 ..cfn::sns::Subscription::new(SubscriptionRequired {
-                    topic_arn: topic.ref_().into(),
+                    topic_arn: topic.ref_(),
                     protocol: "email".into(),
                 })
             },
