@@ -27,6 +27,7 @@ pub mod cdn;
 pub mod connections;
 pub mod database;
 pub mod deploy;
+pub mod diagram;
 pub mod dns;
 pub mod edge;
 pub mod iam;
