@@ -52,6 +52,7 @@ pub(crate) struct RawEdge {
 #[derive(Debug)]
 pub(crate) struct Res<'a> {
     pub stack: usize,
+    pub logical_id: &'a str,
     pub type_name: &'a str,
     /// The construct path, `stack/Construct/…`.
     pub path: String,
@@ -70,11 +71,12 @@ struct Target {
 pub(crate) struct Index<'a> {
     pub arts: &'a [StackArtifact],
     pub res: Vec<Res<'a>>,
-    by_id: BTreeMap<(usize, &'a str), usize>,
-    /// The logical ids each resource's properties name (one walk each).
-    ids: Vec<BTreeSet<&'a str>>,
-    /// Whether a resource's properties hold an `Fn::ImportValue`.
-    imports: Vec<bool>,
+    /// Per stack, the index of its first resource; a stack's resources
+    /// follow in logical-id order (the template's map order).
+    first: Vec<usize>,
+    /// The resources whose properties name a parameter filled in from
+    /// another stack or hold an `Fn::ImportValue`, with those ids.
+    crossing: Vec<(usize, Vec<&'a str>, bool)>,
     /// Security-group resource → the resources that use it.
     sg_members: BTreeMap<usize, Vec<usize>>,
     pub edges: BTreeSet<RawEdge>,
@@ -92,13 +94,15 @@ pub(crate) fn is_connector(type_name: &str) -> bool {
 }
 
 const SECURITY_GROUP: &str = "AWS::EC2::SecurityGroup";
+
 const DISTRIBUTION: &str = "AWS::CloudFront::Distribution";
 
 impl<'a> Index<'a> {
     pub fn build(arts: &'a [StackArtifact]) -> Index<'a> {
-        let mut res = Vec::new();
-        let mut by_id = BTreeMap::new();
+        let mut res = Vec::with_capacity(arts.iter().map(|a| a.template.resources.len()).sum());
+        let mut first = Vec::with_capacity(arts.len() + 1);
         for (stack, a) in arts.iter().enumerate() {
+            first.push(res.len());
             for (id, entry) in &a.template.resources {
                 let path = entry
                     .metadata
@@ -106,34 +110,36 @@ impl<'a> Index<'a> {
                     .and_then(|m| m.get(PATH_METADATA_KEY))
                     .and_then(Value::as_str)
                     .map_or_else(|| format!("{}/{id}", a.name), str::to_string);
-                by_id.insert((stack, id.as_str()), res.len());
                 res.push(Res {
                     stack,
+                    logical_id: id,
                     type_name: &entry.type_name,
                     path,
                     properties: &entry.properties,
                 });
             }
         }
-        let mut ids = Vec::with_capacity(res.len());
-        let mut imports = Vec::with_capacity(res.len());
-        for r in &res {
-            let mut set = BTreeSet::new();
-            imports.push(collect_ids(r.properties, &mut set));
-            ids.push(set);
-        }
+        first.push(res.len());
         let mut index = Index {
             arts,
             res,
-            by_id,
-            ids,
-            imports,
+            first,
+            crossing: Vec::new(),
             sg_members: BTreeMap::new(),
             edges: BTreeSet::new(),
         };
-        index.security_group_members();
+        index.walk();
         index.derive_edges();
         index
+    }
+
+    /// The resource `id` of stack `stack`.
+    fn by_id(&self, stack: usize, id: &str) -> Option<usize> {
+        let (lo, hi) = (*self.first.get(stack)?, *self.first.get(stack + 1)?);
+        self.res[lo..hi]
+            .binary_search_by(|r| r.logical_id.cmp(id))
+            .ok()
+            .map(|i| lo + i)
     }
 
     /// Whether resource `i` is drawn as a node (connectors and security
@@ -143,21 +149,48 @@ impl<'a> Index<'a> {
         !is_connector(r.type_name) && !self.sg_members.contains_key(&i)
     }
 
-    fn security_group_members(&mut self) {
+    /// One walk over every resource's properties: which security groups
+    /// it uses, and whether it refers to another stack.
+    fn walk(&mut self) {
+        let arts = self.arts;
         let mut members: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
-        for (i, r) in self.res.iter().enumerate() {
-            if is_connector(r.type_name) || r.type_name == SECURITY_GROUP {
-                continue;
-            }
-            for &id in &self.ids[i] {
-                if let Some(&sg) = self.by_id.get(&(r.stack, id))
-                    && self.res[sg].type_name == SECURITY_GROUP
-                {
-                    members.entry(sg).or_default().push(i);
+        let mut crossing = Vec::new();
+        let mut buf: Vec<&'a str> = Vec::new();
+        for i in 0..self.res.len() {
+            let (stack, type_name, props) = (
+                self.res[i].stack,
+                self.res[i].type_name,
+                self.res[i].properties,
+            );
+            buf.clear();
+            let imports = collect_ids(props, &mut buf);
+            buf.sort_unstable();
+            buf.dedup();
+            if !is_connector(type_name) && type_name != SECURITY_GROUP {
+                for id in &buf {
+                    if let Some(sg) = self.by_id(stack, id)
+                        && self.res[sg].type_name == SECURITY_GROUP
+                    {
+                        members.entry(sg).or_default().push(i);
+                    }
                 }
+            }
+            let sourced = arts[stack]
+                .template
+                .metadata
+                .get(PARAMETER_SOURCES_KEY)
+                .and_then(Value::as_object);
+            let named: Vec<&'a str> = buf
+                .iter()
+                .copied()
+                .filter(|n| sourced.is_some_and(|s| s.contains_key(*n)))
+                .collect();
+            if imports || !named.is_empty() {
+                crossing.push((i, named, imports));
             }
         }
         self.sg_members = members;
+        self.crossing = crossing;
     }
 
     /// The drawn ends of a security group: the resources that use it, or the
@@ -555,23 +588,14 @@ impl<'a> Index<'a> {
             .iter()
             .map(|e| (e.from.clone(), e.to.clone()))
             .collect();
-        let arts = self.arts;
-        for i in 0..self.res.len() {
-            let stack = self.res[i].stack;
-            let sourced = arts[stack]
-                .template
-                .metadata
-                .get(PARAMETER_SOURCES_KEY)
-                .and_then(Value::as_object);
-            if sourced.is_none() && !self.imports[i] {
-                continue;
-            }
-            let mut values: Vec<Value> = self.ids[i]
+        let crossing = std::mem::take(&mut self.crossing);
+        for (i, named, imports) in &crossing {
+            let (i, stack) = (*i, self.res[*i].stack);
+            let mut values: Vec<Value> = named
                 .iter()
-                .filter(|n| sourced.is_some_and(|s| s.contains_key(**n)))
                 .map(|n| serde_json::json!({ "Ref": n }))
                 .collect();
-            if self.imports[i] {
+            if *imports {
                 collect_imports(self.res[i].properties, &mut values);
             }
             for v in values {
@@ -584,6 +608,7 @@ impl<'a> Index<'a> {
                 }
             }
         }
+        self.crossing = crossing;
     }
 
     /// The resources `value` refers to from stack `stack`: `Ref`,
@@ -606,10 +631,12 @@ impl<'a> Index<'a> {
         if depth > 4 {
             return;
         }
-        let mut ids = BTreeSet::new();
+        let mut ids = Vec::new();
         let has_import = collect_ids(value, &mut ids);
+        ids.sort_unstable();
+        ids.dedup();
         for id in ids {
-            if let Some(&r) = self.by_id.get(&(stack, id)) {
+            if let Some(r) = self.by_id(stack, id) {
                 out.insert(Target {
                     res: r,
                     via: via.map(str::to_string),
@@ -740,36 +767,36 @@ fn strings(v: &Value) -> impl Iterator<Item = &str> {
 /// The logical ids (resources or parameters) a value names through `Ref`,
 /// `Fn::GetAtt` or `Fn::Sub`; pseudo parameters (`AWS::…`) are left out.
 /// Returns whether the value holds an `Fn::ImportValue`.
-pub(crate) fn collect_ids<'v>(v: &'v Value, out: &mut BTreeSet<&'v str>) -> bool {
+pub(crate) fn collect_ids<'v>(v: &'v Value, out: &mut Vec<&'v str>) -> bool {
     match v {
         Value::Object(m) => {
             if m.len() == 1 {
                 if let Some(Value::String(id)) = m.get("Ref") {
                     if !id.starts_with("AWS::") {
-                        out.insert(id);
+                        out.push(id);
                     }
                     return false;
                 }
                 match m.get("Fn::GetAtt") {
                     Some(Value::Array(a)) => {
                         if let Some(Value::String(id)) = a.first() {
-                            out.insert(id);
+                            out.push(id);
                         }
                         return false;
                     }
                     Some(Value::String(s)) => {
-                        out.insert(s.split('.').next().unwrap_or(s));
+                        out.push(s.split('.').next().unwrap_or(s));
                         return false;
                     }
                     _ => {}
                 }
                 match m.get("Fn::Sub") {
                     Some(Value::String(s)) => {
-                        sub_ids(s, &BTreeSet::new(), out);
+                        sub_ids(s, &[], out);
                         return false;
                     }
                     Some(Value::Array(a)) => {
-                        let vars: BTreeSet<&str> = a
+                        let vars: Vec<&str> = a
                             .get(1)
                             .and_then(Value::as_object)
                             .map(|o| o.keys().map(String::as_str).collect())
@@ -801,15 +828,15 @@ pub(crate) fn collect_ids<'v>(v: &'v Value, out: &mut BTreeSet<&'v str>) -> bool
 
 /// `${Id}` and `${Id.Attr}` in `Fn::Sub` text, without the variables of
 /// the second argument, pseudo parameters and `${!literal}`.
-fn sub_ids<'v>(s: &'v str, vars: &BTreeSet<&str>, out: &mut BTreeSet<&'v str>) {
+fn sub_ids<'v>(s: &'v str, vars: &[&str], out: &mut Vec<&'v str>) {
     let mut rest = s;
     while let Some(start) = rest.find("${") {
         let after = &rest[start + 2..];
         let Some(end) = after.find('}') else { break };
         let token = &after[..end];
         let id = token.split('.').next().unwrap_or(token);
-        if !token.starts_with('!') && !id.contains("::") && !vars.contains(id) && !id.is_empty() {
-            out.insert(id);
+        if !token.starts_with('!') && !id.contains("::") && !vars.contains(&id) && !id.is_empty() {
+            out.push(id);
         }
         rest = &after[end + 1..];
     }
@@ -851,9 +878,11 @@ mod tests {
             "E": {"Fn::Sub": ["${X}-${Secret}", {"X": {"Ref": "Topic"}}]},
             "F": {"Ref": "AWS::Region"}
         });
-        let mut ids = BTreeSet::new();
-        collect_ids(&v, &mut ids);
-        let ids: Vec<&str> = ids.into_iter().collect();
+        let mut ids = Vec::new();
+        let imports = collect_ids(&v, &mut ids);
+        ids.sort_unstable();
+        ids.dedup();
+        assert!(!imports);
         assert_eq!(
             ids,
             ["Bucket", "Key", "Logs", "Secret", "Topic", "Trail", "Vpc"]

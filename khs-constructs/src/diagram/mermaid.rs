@@ -3,6 +3,7 @@
 //! that a change of architecture is a readable diff of lines.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write;
 
 use super::{Detail, Diagram, Node, SVG_FILE};
 
@@ -36,15 +37,12 @@ impl Ids {
             } else {
                 ("n_", k.as_str())
             };
-            let base: String = std::iter::once(prefix.to_string())
-                .chain(body.chars().map(|c| {
-                    if c.is_ascii_alphanumeric() {
-                        c.to_string()
-                    } else {
-                        "_".to_string()
-                    }
-                }))
-                .collect();
+            let mut base = String::with_capacity(prefix.len() + body.len());
+            base.push_str(prefix);
+            base.extend(
+                body.chars()
+                    .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }),
+            );
             let mut id = base.clone();
             let mut n = 2;
             while !used.insert(id.clone()) {
@@ -63,10 +61,17 @@ impl Ids {
 
 /// Text for inside `"…"` of a Mermaid label.
 fn esc(s: &str) -> String {
-    s.replace('&', "#amp;")
-        .replace('"', "#quot;")
-        .replace('<', "#lt;")
-        .replace('>', "#gt;")
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("#amp;"),
+            '"' => out.push_str("#quot;"),
+            '<' => out.push_str("#lt;"),
+            '>' => out.push_str("#gt;"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// The lines of a node's box.
@@ -101,7 +106,7 @@ pub(crate) fn render(d: &Diagram) -> String {
     let ids = Ids::new(d);
     let mut out = String::from("flowchart LR\n");
     for n in d.nodes.values().filter(|n| n.stack.is_none()) {
-        out.push_str(&format!("  {}\n", node_line(n, &ids, d.detail)));
+        let _ = writeln!(out, "  {}", node_line(n, &ids, d.detail));
     }
     for s in &d.stacks {
         let in_stack: Vec<&Node> = d
@@ -112,13 +117,14 @@ pub(crate) fn render(d: &Diagram) -> String {
         if in_stack.is_empty() {
             continue;
         }
-        out.push_str(&format!(
-            "  subgraph {}[\"{} · {} · {} resources\"]\n",
+        let _ = writeln!(
+            out,
+            "  subgraph {}[\"{} · {} · {} resources\"]",
             ids.get(&format!("stack:{}", s.name)),
             esc(&s.name),
             esc(&s.region),
             s.resources
-        ));
+        );
         let mut groups: BTreeMap<Option<&str>, Vec<&Node>> = BTreeMap::new();
         for n in in_stack {
             groups.entry(n.construct.as_deref()).or_default().push(n);
@@ -127,17 +133,18 @@ pub(crate) fn render(d: &Diagram) -> String {
             let indent = match group {
                 Some(g) => {
                     let label = g.rsplit('/').next().unwrap_or(g);
-                    out.push_str(&format!(
-                        "    subgraph {}[\"{}\"]\n",
+                    let _ = writeln!(
+                        out,
+                        "    subgraph {}[\"{}\"]",
                         ids.get(&format!("group:{g}")),
                         esc(label)
-                    ));
+                    );
                     "      "
                 }
                 None => "    ",
             };
             for n in members {
-                out.push_str(&format!("{indent}{}\n", node_line(n, &ids, d.detail)));
+                let _ = writeln!(out, "{indent}{}", node_line(n, &ids, d.detail));
             }
             if group.is_some() {
                 out.push_str("    end\n");
@@ -152,11 +159,7 @@ pub(crate) fn render(d: &Diagram) -> String {
         } else {
             format!("|\"{}\"|", esc(&label))
         };
-        out.push_str(&format!(
-            "  {} {arrow}{label} {}\n",
-            ids.get(from),
-            ids.get(to)
-        ));
+        let _ = writeln!(out, "  {} {arrow}{label} {}", ids.get(from), ids.get(to));
     }
     out
 }

@@ -174,14 +174,16 @@ pub struct Diagram {
 }
 
 /// `stack/Construct` of a resource path, and the rest below it.
-fn split_path(path: &str) -> (String, Option<String>) {
-    let mut parts = path.splitn(3, '/');
-    let stack = parts.next().unwrap_or("");
-    let construct = parts.next();
-    let rest = parts.next();
-    match (construct, rest) {
-        (Some(c), rest) => (format!("{stack}/{c}"), rest.map(str::to_string)),
-        (None, _) => (stack.to_string(), None),
+fn split_path(path: &str) -> (&str, Option<&str>) {
+    let Some(first) = path.find('/') else {
+        return (path, None);
+    };
+    match path[first + 1..].find('/') {
+        Some(second) => {
+            let at = first + 1 + second;
+            (&path[..at], Some(&path[at + 1..]))
+        }
+        None => (path, None),
     }
 }
 
@@ -206,12 +208,12 @@ impl Diagram {
             let drawn = idx.is_node(i);
             match detail {
                 Detail::Constructs => {
-                    if drawn && !nodes.contains_key(&construct) {
+                    if drawn && !nodes.contains_key(construct) {
                         let label = construct.rsplit('/').next().unwrap_or("").to_string();
                         nodes.insert(
-                            construct.clone(),
+                            construct.to_string(),
                             Node {
-                                key: construct.clone(),
+                                key: construct.to_string(),
                                 label,
                                 stack: Some(stack_of(i)),
                                 construct: None,
@@ -221,19 +223,25 @@ impl Diagram {
                             },
                         );
                     }
-                    *counts.entry(construct).or_default() += 1;
+                    match counts.get_mut(construct) {
+                        Some(c) => *c += 1,
+                        None => {
+                            counts.insert(construct.to_string(), 1);
+                        }
+                    }
                 }
                 Detail::Resources if drawn => {
                     let in_box = rest.is_some();
                     let label = rest
-                        .unwrap_or_else(|| construct.rsplit('/').next().unwrap_or("").to_string());
+                        .unwrap_or_else(|| construct.rsplit('/').next().unwrap_or(""))
+                        .to_string();
                     nodes.insert(
                         r.path.clone(),
                         Node {
                             key: r.path.clone(),
                             label,
                             stack: Some(stack_of(i)),
-                            construct: in_box.then_some(construct),
+                            construct: in_box.then(|| construct.to_string()),
                             type_name: Some(r.type_name.to_string()),
                             resources: 1,
                             notes: Vec::new(),
@@ -254,13 +262,13 @@ impl Diagram {
                     let path = &idx.res[*i].path;
                     let (construct, rest) = split_path(path);
                     let key = match detail {
-                        Detail::Constructs => construct.clone(),
+                        Detail::Constructs => construct.to_string(),
                         Detail::Resources => path.clone(),
                     };
                     if !nodes.contains_key(&key) {
                         let label = match detail {
                             Detail::Constructs => construct.rsplit('/').next().unwrap_or(""),
-                            Detail::Resources => rest.as_deref().unwrap_or(path),
+                            Detail::Resources => rest.unwrap_or(path),
                         };
                         nodes.insert(
                             key.clone(),
@@ -269,7 +277,7 @@ impl Diagram {
                                 label: label.to_string(),
                                 stack: Some(stack_of(*i)),
                                 construct: (detail == Detail::Resources && rest.is_some())
-                                    .then_some(construct),
+                                    .then(|| construct.to_string()),
                                 type_name: (detail == Detail::Resources)
                                     .then(|| idx.res[*i].type_name.to_string()),
                                 resources: 1,
@@ -277,9 +285,7 @@ impl Diagram {
                             },
                         );
                     }
-                    let inner = path
-                        .splitn(3, '/')
-                        .nth(2)
+                    let inner = rest
                         .or_else(|| path.rsplit('/').next())
                         .unwrap_or(path)
                         .to_string();
@@ -396,11 +402,8 @@ impl Diagram {
     /// otherwise), labels joined in kind order: what both renderers draw.
     pub(crate) fn arrows(&self) -> Vec<(&str, &str, bool, String)> {
         let mut merged: BTreeMap<(&str, &str, bool), Vec<&str>> = BTreeMap::new();
-        let mut sorted: Vec<&Edge> = self.edges.iter().collect();
-        sorted.sort_by(|a, b| {
-            (&a.from, &a.to, a.kind, &a.label).cmp(&(&b.from, &b.to, b.kind, &b.label))
-        });
-        for e in sorted {
+        // The set is ordered by start, end, kind and label already.
+        for e in &self.edges {
             let labels = merged
                 .entry((&e.from, &e.to, e.kind.is_flow()))
                 .or_default();
