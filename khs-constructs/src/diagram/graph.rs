@@ -770,32 +770,31 @@ fn strings(v: &Value) -> impl Iterator<Item = &str> {
 pub(crate) fn collect_ids<'v>(v: &'v Value, out: &mut Vec<&'v str>) -> bool {
     match v {
         Value::Object(m) => {
-            if m.len() == 1 {
-                if let Some(Value::String(id)) = m.get("Ref") {
-                    if !id.starts_with("AWS::") {
-                        out.push(id);
+            let mut entries = m.iter();
+            if let (Some((key, inner)), None) = (entries.next(), entries.next()) {
+                // One key: maybe an intrinsic function (one lookup, not one per name).
+                match (key.as_str(), inner) {
+                    ("Ref", Value::String(id)) => {
+                        if !id.starts_with("AWS::") {
+                            out.push(id);
+                        }
+                        return false;
                     }
-                    return false;
-                }
-                match m.get("Fn::GetAtt") {
-                    Some(Value::Array(a)) => {
+                    ("Fn::GetAtt", Value::Array(a)) => {
                         if let Some(Value::String(id)) = a.first() {
                             out.push(id);
                         }
                         return false;
                     }
-                    Some(Value::String(s)) => {
+                    ("Fn::GetAtt", Value::String(s)) => {
                         out.push(s.split('.').next().unwrap_or(s));
                         return false;
                     }
-                    _ => {}
-                }
-                match m.get("Fn::Sub") {
-                    Some(Value::String(s)) => {
+                    ("Fn::Sub", Value::String(s)) => {
                         sub_ids(s, &[], out);
                         return false;
                     }
-                    Some(Value::Array(a)) => {
+                    ("Fn::Sub", Value::Array(a)) => {
                         let vars: Vec<&str> = a
                             .get(1)
                             .and_then(Value::as_object)
@@ -806,10 +805,14 @@ pub(crate) fn collect_ids<'v>(v: &'v Value, out: &mut Vec<&'v str>) -> bool {
                         }
                         return a.get(1).is_some_and(|vals| collect_ids(vals, out));
                     }
-                    _ => {}
+                    ("Fn::ImportValue", inner) => {
+                        let _ = collect_ids(inner, out);
+                        return true;
+                    }
+                    (_, inner) => return collect_ids(inner, out),
                 }
             }
-            let mut import = m.len() == 1 && m.contains_key("Fn::ImportValue");
+            let mut import = false;
             for x in m.values() {
                 import |= collect_ids(x, out);
             }
