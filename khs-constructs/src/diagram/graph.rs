@@ -17,7 +17,10 @@ use crate::core::stack::PATH_METADATA_KEY;
 use super::EdgeKind;
 
 /// The template metadata key naming, per parameter, the stack output that
-/// fills it in at deploy time (written by cross-region references).
+/// fills it in at deploy time (written by cross-region references). The same
+/// value as `edge::PARAMETER_SOURCES_KEY`, repeated here so that the diagram
+/// reads no construct module; its one home should be the core, beside
+/// [`PATH_METADATA_KEY`].
 pub(crate) const PARAMETER_SOURCES_KEY: &str = "khs:parameter-sources";
 
 /// The node key of the internet (`0.0.0.0/0`, `::/0`) as a source of
