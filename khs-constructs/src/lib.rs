@@ -21,6 +21,7 @@
 pub mod compute;
 pub mod data;
 pub mod deploy;
+pub mod diagram;
 pub mod edge;
 pub mod messaging;
 pub mod network;

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::Parser;
+use khs_constructs::diagram::{self, Detail, Diagram};
 use khs_constructs::prelude::App;
 
 /// Synthesize the KHS CRM stacks into CloudFormation templates.
@@ -26,7 +27,15 @@ struct Args {
     /// Print the JSON Schema of the stage settings files and exit.
     #[arg(long)]
     schema: bool,
+    /// What the architecture diagram (`architecture.md`, `architecture.svg`)
+    /// shows: `constructs` (a box per construct) or `resources` (every
+    /// resource inside its construct).
+    #[arg(long, default_value_t = Detail::Constructs)]
+    diagram_detail: Detail,
 }
+
+/// The title of the diagram page.
+const DIAGRAM_TITLE: &str = "KHS CRM architecture";
 
 fn main() -> ExitCode {
     let args = Args::parse();
@@ -43,16 +52,18 @@ fn main() -> ExitCode {
         }
     };
     let elapsed = started.elapsed();
+    let diagram = Diagram::from_artifacts(&artifacts, args.diagram_detail);
     let out = if args.out.is_relative() {
         khs_app::workspace_root().join(&args.out)
     } else {
         args.out.clone()
     };
     if args.check {
-        let problems = App::check(&artifacts, &out);
+        let mut problems = App::check(&artifacts, &out);
+        problems.extend(diagram::check(&diagram, DIAGRAM_TITLE, &out));
         if problems.is_empty() {
             println!(
-                "{}: {} templates up to date",
+                "{}: {} templates and the diagram up to date",
                 args.out.display(),
                 artifacts.len()
             );
@@ -67,7 +78,9 @@ fn main() -> ExitCode {
         );
         return ExitCode::FAILURE;
     }
-    if let Err(e) = App::write(&artifacts, &out) {
+    if let Err(e) =
+        App::write(&artifacts, &out).and_then(|()| diagram::write(&diagram, DIAGRAM_TITLE, &out))
+    {
         eprintln!("error: {e}");
         return ExitCode::FAILURE;
     }
@@ -81,6 +94,14 @@ fn main() -> ExitCode {
             a.file_name()
         );
     }
+    println!(
+        "{}/{} and {}/{} ({} diagram)",
+        args.out.display(),
+        diagram::MARKDOWN_FILE,
+        args.out.display(),
+        diagram::SVG_FILE,
+        args.diagram_detail
+    );
     println!(
         "synthesized {} stacks in {:.1} ms",
         artifacts.len(),
