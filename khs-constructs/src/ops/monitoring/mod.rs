@@ -114,7 +114,7 @@ mod tests {
                 database: Some(w.db),
                 cache: Some(w.cache),
                 service: Some(w.svc),
-                tracing: Some(TracingProps::new(KHS_API_SEGMENT)),
+                tracing: Some(TracingProps::new("KHS-CRM-API")),
                 ..MonitoringProps::new(&alerts)
             },
         )
