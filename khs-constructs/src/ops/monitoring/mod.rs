@@ -279,6 +279,15 @@ mod tests {
         let body: J = serde_json::from_str(sub[0].as_str().unwrap()).unwrap();
         let vars = &sub[1];
         let widgets = body["widgets"].as_array().unwrap();
+        // The title defaults to the construct path.
+        assert!(
+            widgets[0]["properties"]["markdown"]
+                .as_str()
+                .unwrap()
+                .starts_with("# khs-test/Monitoring\n"),
+            "{}",
+            widgets[0]
+        );
         let metric = |ns: &str, name: &str| -> (String, u64) {
             for w in widgets {
                 for m in w["properties"]["metrics"].as_array().into_iter().flatten() {
