@@ -10,9 +10,7 @@ use khs_constructs::data::{
     BackupPlanSpec, BackupResource, BackupRule, BackupVaultProps, CopyAction, dr_vault_stack,
 };
 use khs_constructs::ops::Cron;
-use khs_constructs::ops::{
-    AlarmThresholds, CacheMetrics, KHS_API_SEGMENT, LoadBalancerMetrics, ServiceMetrics,
-};
+use khs_constructs::ops::{AlarmThresholds, CacheMetrics, LoadBalancerMetrics, ServiceMetrics};
 use khs_constructs::prelude::*;
 use khs_constructs::security::{ConfigProps, GuardDutyProps, SecurityHubProps, TrailProps};
 use khs_constructs::storage::Bucket;
@@ -36,6 +34,12 @@ pub struct OpsInputs<'a> {
     /// The logs bucket CloudTrail and Config write to.
     pub logs_bucket: Option<&'a mut Bucket>,
 }
+
+/// The service name of the KHS CRM API's X-Ray segment
+/// (`AWSXRay.express.openSegment("KHS-CRM-API")` in the application).
+pub const KHS_API_SEGMENT: &str = "KHS-CRM-API";
+/// The title of the stage's dashboard.
+pub const DASHBOARD_TITLE: &str = "KHS CRM";
 
 /// The seed's database backup time (02:00 UTC).
 pub const DATABASE_BACKUP_HOUR: u32 = 2;
@@ -98,6 +102,7 @@ pub fn add(
                     * 1024.0,
                 ..AlarmThresholds::default()
             },
+            dashboard_title: Some(DASHBOARD_TITLE.to_string()),
             ..MonitoringProps::new(&alerts)
         },
     )?;

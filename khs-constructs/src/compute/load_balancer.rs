@@ -1115,6 +1115,29 @@ mod tests {
     }
 
     #[test]
+    fn scopes_reopen_only_paths_of_their_own_stack() {
+        use crate::core::path::ConstructPath;
+        let (mut stack, network) = setup();
+        let other = ConstructPath::root("other").child("Svc").unwrap();
+        let e = stack.as_scope().reopen(&other).err().unwrap().to_string();
+        assert!(e.contains("is in stack \"other\", not in \"khs\""), "{e}");
+        let lb =
+            LoadBalancer::new(&mut stack, "Alb", &network, LoadBalancerProps::new(cert())).unwrap();
+        let missing: Handle<TargetGroup> = Handle::new(
+            crate::core::logical_id::LogicalId::from_path(
+                &ConstructPath::root("khs").child("Nope").unwrap(),
+            )
+            .unwrap(),
+        );
+        let e = stack
+            .as_scope()
+            .add_dependency(lb.load_balancer(), &missing)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("Nope") && e.contains("no such resource"), "{e}");
+    }
+
+    #[test]
     fn fails_when_the_certificate_is_in_another_region() {
         let (mut stack, network) = setup();
         let e = LoadBalancer::new(

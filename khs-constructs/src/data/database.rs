@@ -47,7 +47,7 @@ use crate::core::error::{Error, Result};
 use crate::core::intrinsic::{Expr, Intrinsic};
 use crate::core::path::ConstructPath;
 use crate::core::resource::Handle;
-use crate::core::scope::{AsScope, ResourceOptions};
+use crate::core::scope::{AsScope, ResourceOptions, Scope};
 use crate::core::template::{DeletionPolicy, Output};
 use crate::core::value::Value;
 use crate::network::connections::{Connections, Egress, Port};
@@ -565,43 +565,14 @@ impl Database {
 
         // Hosted rotation: a Lambda in the private subnets that reaches the
         // database and the Secrets Manager API.
-        let rotation = Connections::new_security_group(
+        hosted_rotation(
             &mut me,
-            "RotationSecurityGroup",
-            network.vpc_id(),
-            &format!("{path}: secret rotation function"),
-            None,
-            Egress::Restricted,
-        )?;
-        connections.allow_default_port_from(&mut me, &rotation)?;
-        rotation.allow_to_cidr(
-            &mut me,
-            "HttpsToAwsApis",
-            "0.0.0.0/0",
-            Port::tcp(443),
-            "HTTPS to the Secrets Manager API",
-        )?;
-        me.add_transform(SECRETS_MANAGER_TRANSFORM);
-        me.add_with(
-            "CredentialsRotation",
-            RotationSchedule {
-                hosted_rotation_lambda: Some(HostedRotationLambda {
-                    kms_key_arn: Some(key.arn()),
-                    exclude_characters: Some(PASSWORD_EXCLUDE.into()),
-                    vpc_subnet_ids: Some(
-                        Intrinsic::join(",", subnets.iter().map(|s| Expr::from(s.subnet_id())))
-                            .into(),
-                    ),
-                    vpc_security_group_ids: Some(rotation.security_group_id()),
-                    ..HostedRotationLambda::new("PostgreSQLSingleUser")
-                }),
-                rotation_rules: Some(RotationRules {
-                    schedule_expression: Some(format!("rate({} days)", props.rotation_days).into()),
-                    ..RotationRules::new()
-                }),
-                ..RotationSchedule::new(credentials.arn())
-            },
-            ResourceOptions::default().depends_on(&attachment),
+            network,
+            &props,
+            &connections,
+            &key,
+            &credentials,
+            &attachment,
         )?;
 
         let replica_class = props
@@ -749,6 +720,60 @@ impl Database {
             ),
         ]
     }
+}
+
+/// The hosted rotation of the credentials: the rotation function's security
+/// group (reaching the database and the Secrets Manager API), the
+/// Secrets Manager transform and the rotation schedule.
+fn hosted_rotation(
+    me: &mut Scope<'_>,
+    network: &Network,
+    props: &DatabaseProps,
+    connections: &Connections,
+    key: &EncryptionKey,
+    credentials: &Secret,
+    attachment: &Handle<SecretTargetAttachment>,
+) -> Result<()> {
+    let subnets = network.subnets(props.subnets);
+    let rotation_days = props.rotation_days;
+    let rotation = Connections::new_security_group(
+        me,
+        "RotationSecurityGroup",
+        network.vpc_id(),
+        &format!("{}: secret rotation function", me.path()),
+        None,
+        Egress::Restricted,
+    )?;
+    connections.allow_default_port_from(me, &rotation)?;
+    rotation.allow_to_cidr(
+        me,
+        "HttpsToAwsApis",
+        "0.0.0.0/0",
+        Port::tcp(443),
+        "HTTPS to the Secrets Manager API",
+    )?;
+    me.add_transform(SECRETS_MANAGER_TRANSFORM);
+    me.add_with(
+        "CredentialsRotation",
+        RotationSchedule {
+            hosted_rotation_lambda: Some(HostedRotationLambda {
+                kms_key_arn: Some(key.arn()),
+                exclude_characters: Some(PASSWORD_EXCLUDE.into()),
+                vpc_subnet_ids: Some(
+                    Intrinsic::join(",", subnets.iter().map(|s| Expr::from(s.subnet_id()))).into(),
+                ),
+                vpc_security_group_ids: Some(rotation.security_group_id()),
+                ..HostedRotationLambda::new("PostgreSQLSingleUser")
+            }),
+            rotation_rules: Some(RotationRules {
+                schedule_expression: Some(format!("rate({} days)", rotation_days).into()),
+                ..RotationRules::new()
+            }),
+            ..RotationSchedule::new(credentials.arn())
+        },
+        ResourceOptions::default().depends_on(attachment),
+    )?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -37,7 +37,7 @@ use crate::core::error::{Error, Result};
 use crate::core::intrinsic::{Expr, Intrinsic};
 use crate::core::path::ConstructPath;
 use crate::core::resource::Handle;
-use crate::core::scope::{AsScope, ResourceOptions};
+use crate::core::scope::{AsScope, ResourceOptions, Scope};
 use crate::core::value::Value;
 use crate::security::iam::{
     Condition, PolicyDocument, PolicyStatement, Principal, RoleProps, aws_managed_policy_arn,
@@ -281,44 +281,7 @@ impl SecurityBaseline {
         let path = me.path().clone();
 
         // Validate everything before adding anything.
-        let trail_name = props.trail.as_ref().map(|t| {
-            t.trail_name
-                .clone()
-                .unwrap_or_else(|| format!("{stack_name}-trail"))
-        });
-        if let (Some(t), Some(name)) = (&props.trail, &trail_name) {
-            let ok = (3..=128).contains(&name.len())
-                && name
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
-                && name.starts_with(|c: char| c.is_ascii_alphanumeric())
-                && name.ends_with(|c: char| c.is_ascii_alphanumeric());
-            if !ok {
-                return Err(Error::invalid_prop(
-                    &path,
-                    "trail.trail_name",
-                    format!(
-                        "must be 3..=128 letters, digits, '.', '_', '-', starting and ending with a letter or digit, got {name:?}"
-                    ),
-                ));
-            }
-            check_prefix(&path, "trail.s3_key_prefix", &t.s3_key_prefix)?;
-            if let Some(d) = t.cloudwatch_logs_retention_days {
-                if !LOG_RETENTION_DAYS.contains(&d) {
-                    return Err(Error::invalid_prop(
-                        &path,
-                        "trail.cloudwatch_logs_retention_days",
-                        format!(
-                            "must be one of CloudWatch Logs' retention periods ({}), got {d}",
-                            LOG_RETENTION_DAYS.map(|d| d.to_string()).join(", ")
-                        ),
-                    ));
-                }
-            }
-        }
-        if let Some(c) = &props.config {
-            check_prefix(&path, "config.s3_key_prefix", &c.s3_key_prefix)?;
-        }
+        let trail_name = validate(&path, &stack_name, &props)?;
 
         let mut logs = props.logs_bucket;
         if logs.is_none() && (props.trail.is_some() || props.config.is_some()) {
@@ -443,45 +406,7 @@ impl SecurityBaseline {
         }
 
         let detector = match &props.guardduty {
-            Some(g) => {
-                use cfn::guardduty::detector as gd;
-                let freq = match g.finding_frequency {
-                    FindingFrequency::FifteenMinutes => {
-                        gd::FindingPublishingFrequency::FifteenMinutes
-                    }
-                    FindingFrequency::OneHour => gd::FindingPublishingFrequency::OneHour,
-                    FindingFrequency::SixHours => gd::FindingPublishingFrequency::SixHours,
-                };
-                let status = |on: bool| {
-                    if on {
-                        gd::CfnFeatureConfigurationStatus::Enabled
-                    } else {
-                        gd::CfnFeatureConfigurationStatus::Disabled
-                    }
-                };
-                let feature = |name, on| gd::CfnFeatureConfiguration {
-                    name: Value::Literal(name),
-                    status: Value::Literal(status(on)),
-                    additional_configuration: None,
-                };
-                Some(me.add(
-                    "GuardDuty",
-                    cfn::guardduty::Detector {
-                        finding_publishing_frequency: Some(freq.into()),
-                        features: Some(vec![
-                            feature(
-                                gd::CfnFeatureConfigurationName::S3DataEvents,
-                                g.s3_protection,
-                            ),
-                            feature(
-                                gd::CfnFeatureConfigurationName::RdsLoginEvents,
-                                g.rds_protection,
-                            ),
-                        ]),
-                        ..cfn::guardduty::Detector::new(true)
-                    },
-                )?)
-            }
+            Some(g) => Some(guardduty(&mut me, g)?),
             None => None,
         };
 
@@ -608,6 +533,94 @@ impl SecurityBaseline {
     pub fn recorder(&self) -> Option<&Handle<cfn::config::ConfigurationRecorder>> {
         self.recorder.as_ref()
     }
+}
+
+/// Checks the props of a [`SecurityBaseline`] before anything is added;
+/// returns the trail's name.
+fn validate(
+    path: &ConstructPath,
+    stack_name: &str,
+    props: &SecurityBaselineProps<'_>,
+) -> Result<Option<String>> {
+    let trail_name = props.trail.as_ref().map(|t| {
+        t.trail_name
+            .clone()
+            .unwrap_or_else(|| format!("{stack_name}-trail"))
+    });
+    if let (Some(t), Some(name)) = (&props.trail, &trail_name) {
+        let ok = (3..=128).contains(&name.len())
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+            && name.starts_with(|c: char| c.is_ascii_alphanumeric())
+            && name.ends_with(|c: char| c.is_ascii_alphanumeric());
+        if !ok {
+            return Err(Error::invalid_prop(
+                path,
+                "trail.trail_name",
+                format!(
+                    "must be 3..=128 letters, digits, '.', '_', '-', starting and ending with a letter or digit, got {name:?}"
+                ),
+            ));
+        }
+        check_prefix(path, "trail.s3_key_prefix", &t.s3_key_prefix)?;
+        if let Some(d) = t.cloudwatch_logs_retention_days {
+            if !LOG_RETENTION_DAYS.contains(&d) {
+                return Err(Error::invalid_prop(
+                    path,
+                    "trail.cloudwatch_logs_retention_days",
+                    format!(
+                        "must be one of CloudWatch Logs' retention periods ({}), got {d}",
+                        LOG_RETENTION_DAYS.map(|d| d.to_string()).join(", ")
+                    ),
+                ));
+            }
+        }
+    }
+    if let Some(c) = &props.config {
+        check_prefix(path, "config.s3_key_prefix", &c.s3_key_prefix)?;
+    }
+    Ok(trail_name)
+}
+
+/// The GuardDuty detector: enabled, the finding frequency, S3 and RDS
+/// protection.
+fn guardduty(me: &mut Scope<'_>, g: &GuardDutyProps) -> Result<Handle<cfn::guardduty::Detector>> {
+    use cfn::guardduty::detector as gd;
+    let freq = match g.finding_frequency {
+        FindingFrequency::FifteenMinutes => gd::FindingPublishingFrequency::FifteenMinutes,
+        FindingFrequency::OneHour => gd::FindingPublishingFrequency::OneHour,
+        FindingFrequency::SixHours => gd::FindingPublishingFrequency::SixHours,
+    };
+    let status = |on: bool| {
+        if on {
+            gd::CfnFeatureConfigurationStatus::Enabled
+        } else {
+            gd::CfnFeatureConfigurationStatus::Disabled
+        }
+    };
+    let feature = |name, on| gd::CfnFeatureConfiguration {
+        name: Value::Literal(name),
+        status: Value::Literal(status(on)),
+        additional_configuration: None,
+    };
+    me.add(
+        "GuardDuty",
+        cfn::guardduty::Detector {
+            finding_publishing_frequency: Some(freq.into()),
+            features: Some(vec![
+                feature(
+                    gd::CfnFeatureConfigurationName::S3DataEvents,
+                    g.s3_protection,
+                ),
+                feature(
+                    gd::CfnFeatureConfigurationName::RdsLoginEvents,
+                    g.rds_protection,
+                ),
+            ]),
+            ..cfn::guardduty::Detector::new(true)
+        },
+    )
 }
 
 #[cfg(test)]

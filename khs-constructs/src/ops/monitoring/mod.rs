@@ -122,7 +122,7 @@ mod tests {
                 database: Some(w.db),
                 cache: Some(w.cache),
                 service: Some(w.svc),
-                tracing: Some(TracingProps::new(KHS_API_SEGMENT)),
+                tracing: Some(TracingProps::new("KHS-CRM-API")),
                 ..MonitoringProps::new(&alerts)
             },
         )
@@ -287,6 +287,15 @@ mod tests {
         let body: J = serde_json::from_str(sub[0].as_str().unwrap()).unwrap();
         let vars = &sub[1];
         let widgets = body["widgets"].as_array().unwrap();
+        // The title defaults to the construct path.
+        assert!(
+            widgets[0]["properties"]["markdown"]
+                .as_str()
+                .unwrap()
+                .starts_with("# khs-test/Monitoring\n"),
+            "{}",
+            widgets[0]
+        );
         let metric = |ns: &str, name: &str| -> (String, u64) {
             for w in widgets {
                 for m in w["properties"]["metrics"].as_array().into_iter().flatten() {

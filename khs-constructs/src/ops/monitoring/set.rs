@@ -8,7 +8,7 @@ use crate::core::scope::AsScope;
 use super::*;
 
 // ---------------------------------------------------------------------------
-// The KHS CRM monitoring set
+// The monitoring set of a service
 // ---------------------------------------------------------------------------
 
 /// Alarm thresholds of [`Monitoring`]. The defaults are the seed's figures
@@ -90,6 +90,10 @@ pub struct MonitoringProps<'a> {
     ///
     /// Default: - the stack name.
     pub dashboard_name: Option<String>,
+    /// The dashboard's title (a Markdown heading above the graphs).
+    ///
+    /// Default: - the construct path.
+    pub dashboard_title: Option<String>,
     /// X-Ray sampling rule and group.
     ///
     /// Default: - none.
@@ -107,12 +111,14 @@ impl<'a> MonitoringProps<'a> {
             service: None,
             thresholds: AlarmThresholds::default(),
             dashboard_name: None,
+            dashboard_title: None,
             tracing: None,
         }
     }
 }
 
-/// The alarms, dashboard and tracing of the KHS CRM.
+/// The alarms, dashboard and tracing of a load-balanced service with its
+/// database and cache.
 ///
 /// Alarms (each a [`Alarm`] under `scope/id/<name>`):
 ///
@@ -166,9 +172,13 @@ impl Monitoring {
                 },
             ));
         };
-        let mut widgets = vec![Widget::Text(TextWidget::new(
-            "# KHS CRM\nAPI traffic, latency and errors; database and cache health.",
-        ))];
+        let title = props
+            .dashboard_title
+            .clone()
+            .unwrap_or_else(|| me.path().to_string());
+        let mut widgets = vec![Widget::Text(TextWidget::new(format!(
+            "# {title}\nAPI traffic, latency and errors; database and cache health."
+        )))];
         if let Some(lb) = &props.load_balancer {
             alarm(
                 "HighErrorRate",

@@ -13,7 +13,7 @@ use crate::core::scope::AsScope;
 #[derive(Debug, Clone, PartialEq)]
 pub struct TracingProps {
     /// The segment (service) name the application reports
-    /// (`AWSXRay.express.openSegment("KHS-CRM-API")` in the seed).
+    /// (`orders-api`; the name the X-Ray SDK opens its segments with).
     pub service_name: String,
     /// The sampling rule name (unique per account and region, 1–32
     /// characters).
@@ -45,9 +45,6 @@ pub struct TracingProps {
     /// Default: `true`.
     pub insights: bool,
 }
-
-/// The service name of the KHS CRM API segment.
-pub const KHS_API_SEGMENT: &str = "KHS-CRM-API";
 
 impl TracingProps {
     /// Props for tracing the service `service_name`, every other field at
