@@ -30,9 +30,9 @@
 //!
 //! let mut app = App::new();
 //! let mut main = Stack::new("khs-crm-staging", StackProps::new(Environment::region("us-west-2"))).unwrap();
-//! let zone = HostedZoneRef::from_id("Z0123456789ABCDEFGHIJ", "khscrm.com").unwrap();
+//! let zone = HostedZoneRef::from_id("Z0123456789ABCDEFGHIJ", "example.org").unwrap();
 //! let mut edge = Edge::new(&mut main, "Edge", EdgeProps {
-//!     certificate: Some(CertificateProps::new("staging.khscrm.com", zone)),
+//!     certificate: Some(CertificateProps::new("staging.example.org", zone)),
 //!     waf: Some(WafProps::default()),
 //!     stack_name: None,
 //!     regional_certificate: false,

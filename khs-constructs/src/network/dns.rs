@@ -16,9 +16,9 @@
 //! use khs_constructs::network::dns::{Certificate, CertificateProps, HostedZoneRef};
 //!
 //! let mut stack = Stack::new("edge", StackProps::new(Environment::region("us-east-1"))).unwrap();
-//! let zone = HostedZoneRef::from_id("Z0123456789ABCDEFGHIJ", "khscrm.com").unwrap();
+//! let zone = HostedZoneRef::from_id("Z0123456789ABCDEFGHIJ", "example.org").unwrap();
 //! let cert = Certificate::new(&mut stack, "Certificate",
-//!     CertificateProps::new("app.khscrm.com", zone)).unwrap();
+//!     CertificateProps::new("app.example.org", zone)).unwrap();
 //! assert_eq!(cert.reference().region(), "us-east-1");
 //! ```
 
@@ -100,7 +100,7 @@ pub struct HostedZoneRef {
 
 impl HostedZoneRef {
     /// A zone that exists already, by id (`Z…`, from the Route 53 console
-    /// or `aws route53 list-hosted-zones`) and domain (`khscrm.com`).
+    /// or `aws route53 list-hosted-zones`) and domain (`example.org`).
     pub fn from_id(id: &str, zone_name: &str) -> Result<HostedZoneRef> {
         let ok_id = id.starts_with('Z')
             && (2..=32).contains(&id.len())
@@ -122,7 +122,7 @@ impl HostedZoneRef {
                 format!("hosted zone {id}"),
                 "zone_name",
                 format!(
-                    "must be a lowercase domain name such as \"khscrm.com\", got {zone_name:?}"
+                    "must be a lowercase domain name such as \"example.org\", got {zone_name:?}"
                 ),
             )
         })?;
@@ -137,7 +137,7 @@ impl HostedZoneRef {
         &self.id
     }
 
-    /// The zone's domain (`khscrm.com`).
+    /// The zone's domain (`example.org`).
     pub fn zone_name(&self) -> &str {
         &self.zone_name
     }
@@ -146,7 +146,7 @@ impl HostedZoneRef {
 /// Props of a [`HostedZone`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HostedZoneProps {
-    /// The domain (`khscrm.com`).
+    /// The domain (`example.org`).
     pub zone_name: String,
     /// A comment.
     ///
@@ -209,7 +209,7 @@ impl HostedZone {
 /// Props of a [`Certificate`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct CertificateProps {
-    /// The main name (`app.khscrm.com`; `*.khscrm.com` for a wildcard).
+    /// The main name (`app.example.org`; `*.example.org` for a wildcard).
     pub domain_name: String,
     /// More names on the same certificate.
     ///
@@ -456,7 +456,7 @@ pub enum RecordTarget {
 pub struct DnsRecordProps {
     /// The zone.
     pub zone: HostedZoneRef,
-    /// The full name (`app.khscrm.com`), in the zone.
+    /// The full name (`app.example.org`), in the zone.
     pub name: String,
     /// The type.
     pub record_type: RecordType,

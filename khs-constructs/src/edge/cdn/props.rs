@@ -217,7 +217,7 @@ pub struct ApiOrigin {
     /// Default: `443`.
     pub https_port: u16,
     /// Forward the viewer's `Host` header: CloudFront then checks the load
-    /// balancer's certificate against the site's name (`app.khscrm.com`)
+    /// balancer's certificate against the site's name (`app.example.org`)
     /// rather than the load balancer's DNS name, which its certificate does
     /// not cover.
     ///
@@ -262,7 +262,7 @@ pub struct CdnProps {
     /// Default: [`BucketProps::default`] (generated name, versioned,
     /// SSE-S3, retained).
     pub bucket: BucketProps,
-    /// Alternate domain names (`app.khscrm.com`); each needs
+    /// Alternate domain names (`app.example.org`); each needs
     /// [`CdnProps::certificate`] to cover it.
     ///
     /// Default: - none (only the `*.cloudfront.net` name).
