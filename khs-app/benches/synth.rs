@@ -22,6 +22,31 @@ fn bench(c: &mut Criterion) {
             black_box(app.synth().expect("app synthesizes"))
         })
     });
+    // What schema validation (done by `Scope::add` for every resource) costs
+    // on its own: the same checks over every resource of the app's templates.
+    let artifacts = khs_app::app()
+        .expect("app builds")
+        .synth()
+        .expect("app synthesizes");
+    let resources: Vec<(String, String, serde_json::Value)> = artifacts
+        .iter()
+        .flat_map(|a| {
+            a.template.resources.iter().map(|(id, r)| {
+                (format!("{}/{id}", a.name), r.type_name.clone(), r.properties.clone())
+            })
+        })
+        .collect();
+    c.bench_function("validate every resource of the khs app", |b| {
+        b.iter(|| {
+            for (path, type_name, properties) in &resources {
+                let path = khs_constructs::core::path::ConstructPath::root(path);
+                black_box(
+                    khs_constructs::cfn::validate::properties(type_name, properties, &path)
+                        .expect("valid"),
+                );
+            }
+        })
+    });
     for n in [10, 50] {
         let stages = scaled(n);
         c.bench_function(&format!("synth {n} stages"), |b| {
