@@ -35,6 +35,7 @@ pub mod iam;
 pub mod kms;
 pub mod monitoring;
 pub mod network;
+pub mod rules;
 pub mod schedule;
 pub mod secrets;
 pub mod security_baseline;

@@ -11,6 +11,7 @@ pub mod intrinsic;
 pub mod logical_id;
 pub mod path;
 pub mod resource;
+pub mod rules;
 pub mod scope;
 pub mod stack;
 pub mod template;

@@ -6,6 +6,7 @@ use super::error::{Error, Result};
 use super::logical_id::LogicalId;
 use super::path::ConstructPath;
 use super::resource::{ResourceSpec, TagStyle};
+use super::rules::{AckTarget, Acknowledgement};
 use super::scope::ResourceOptions;
 use super::template::{DeletionPolicy, Output, Parameter, ResourceEntry, Template};
 use super::validate;
@@ -90,6 +91,7 @@ pub struct Stack {
     ids: BTreeMap<String, ConstructPath>,
     resources: BTreeMap<String, ResourceInfo>,
     dependencies: BTreeSet<String>,
+    acknowledgements: Vec<Acknowledgement>,
 }
 
 /// CloudFormation's stack name limit.
@@ -139,6 +141,7 @@ impl Stack {
             ids: BTreeMap::new(),
             resources: BTreeMap::new(),
             dependencies: BTreeSet::new(),
+            acknowledgements: Vec::new(),
         })
     }
 
@@ -166,6 +169,46 @@ impl Stack {
     /// because this stack imports one of its exports).
     pub fn add_dependency(&mut self, other: &str) {
         self.dependencies.insert(other.to_string());
+    }
+
+    /// Acknowledges the findings of rule `rule_id` on every resource of the
+    /// stack, for `reason` (at least a sentence; see
+    /// [`crate::core::rules`]). Prefer acknowledging on the construct or the
+    /// resource the finding is about.
+    pub fn acknowledge(&mut self, rule_id: &str, reason: &str) -> Result<()> {
+        let root = self.name.clone();
+        self.add_acknowledgement(AckTarget::Path(root.clone()), &root, rule_id, reason)
+    }
+
+    /// Acknowledges the findings of rule `rule_id` on every resource at or
+    /// below the construct at `path`, relative to the stack (`"Database"`,
+    /// `"Network/FlowLogs"`): for constructs built already.
+    pub fn acknowledge_under(&mut self, path: &str, rule_id: &str, reason: &str) -> Result<()> {
+        let full = format!("{}/{}", self.name, path.trim_matches('/'));
+        self.add_acknowledgement(AckTarget::Path(full.clone()), &full, rule_id, reason)
+    }
+
+    /// The acknowledgements declared so far.
+    pub fn acknowledgements(&self) -> &[Acknowledgement] {
+        &self.acknowledgements
+    }
+
+    pub(crate) fn add_acknowledgement(
+        &mut self,
+        target: AckTarget,
+        declared_at: &str,
+        rule_id: &str,
+        reason: &str,
+    ) -> Result<()> {
+        let declared_at = match &target {
+            AckTarget::Resource(id) => self
+                .path_of(id)
+                .map_or_else(|| format!("{}/{id}", self.name), ToString::to_string),
+            AckTarget::Path(_) => declared_at.to_string(),
+        };
+        let ack = Acknowledgement::new(target, &declared_at, rule_id, reason)?;
+        self.acknowledgements.push(ack);
+        Ok(())
     }
 
     /// The construct path of a resource, by logical id.
