@@ -676,6 +676,11 @@ impl ApiService {
                 ..RoleProps::new("ecs-tasks.amazonaws.com")
             },
         )?;
+        execution_role.acknowledge(
+            &mut me,
+            "iam-no-wildcard-permissions",
+            "ecr:GetAuthorizationToken supports no resource but \"*\" (AWS service authorization reference); the role's other statements name their resources.",
+        )?;
         let mut task_policy = PolicyDocument::default();
         if props.tracing {
             task_policy.push(PolicyStatement::allow(
@@ -697,6 +702,13 @@ impl ApiService {
                 ..RoleProps::new("ecs-tasks.amazonaws.com")
             },
         )?;
+        if props.tracing {
+            task_role.acknowledge(
+                &mut me,
+                "iam-no-wildcard-permissions",
+                "The X-Ray actions PutTraceSegments, PutTelemetryRecords, GetSamplingRules and GetSamplingTargets support no resource but \"*\" (AWS service authorization reference).",
+            )?;
+        }
 
         let log_config = |prefix: &str| LogConfiguration {
             options: Some(BTreeMap::from([

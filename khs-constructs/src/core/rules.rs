@@ -422,13 +422,8 @@ pub fn check_template(
     acknowledgements: &[Acknowledgement],
 ) -> Result<RuleReport> {
     if packs.is_empty() {
-        return Ok(RuleReport {
-            stale: acknowledgements
-                .iter()
-                .map(|a| stale(a, "no rule pack runs in this app"))
-                .collect(),
-            ..RuleReport::default()
-        });
+        // Nothing is checked, so nothing is stale either.
+        return Ok(RuleReport::default());
     }
     let mut by_type: BTreeMap<&str, Vec<(&str, &Rule)>> = BTreeMap::new();
     let mut any_type: Vec<(&str, &Rule)> = Vec::new();
@@ -476,9 +471,8 @@ pub fn check_template(
     let mut used = vec![false; acknowledgements.len()];
     let mut report = RuleReport::default();
     let mut errors = Vec::new();
-    // (logical id) -> (cdk_nag entries, checkov entries), by id.
-    let mut metadata: BTreeMap<String, (BTreeMap<String, String>, BTreeMap<String, String>)> =
-        BTreeMap::new();
+    // logical id -> (cdk_nag entries, checkov entries), each id -> reason.
+    let mut metadata: BTreeMap<String, (Reasons, Reasons)> = BTreeMap::new();
     for (finding, rule) in fired {
         let ack = acknowledgements
             .iter()
@@ -540,7 +534,7 @@ pub fn check_template(
             continue;
         }
         let message = if !known.contains(&a.rule_id.as_str()) {
-            "no rule with this id runs in this app".to_string()
+            "no rule with this id runs in this app (a typo, or its pack was not chosen)".to_string()
         } else if !template.resources.iter().any(|(id, r)| {
             let path = path_of(stack, id, r);
             a.covers(id, &path)
@@ -553,6 +547,9 @@ pub fn check_template(
     }
     Ok(report)
 }
+
+/// Rule ids and the reason each was acknowledged for.
+type Reasons = BTreeMap<String, String>;
 
 fn stale(a: &Acknowledgement, message: &str) -> StaleAcknowledgement {
     StaleAcknowledgement {
@@ -738,7 +735,7 @@ mod tests {
             [
                 "s/Topic: stale acknowledgement of topic-encrypted: the rule does not fire on any resource it covers; remove it",
                 "s/Nothing: stale acknowledgement of topic-named: it covers no resource of the stack; remove it",
-                "s: stale acknowledgement of no-such-rule: no rule with this id runs in this app; remove it",
+                "s: stale acknowledgement of no-such-rule: no rule with this id runs in this app (a typo, or its pack was not chosen); remove it",
             ]
         );
         assert!(

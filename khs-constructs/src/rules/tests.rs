@@ -645,3 +645,61 @@ fn a_read_replica_fires_the_encryption_rule_with_its_own_message() {
     .expect("fires");
     assert!(msg.contains("inherits its source's encryption"), "{msg}");
 }
+
+/// The library's defaults raise no error-level finding of the built-in
+/// pack: a network, a database with replicas, a cache and a bucket
+/// synthesize with every rule running, and the replicas carry the
+/// construct's own acknowledgements in both scanner formats.
+#[test]
+fn the_library_defaults_raise_no_error() {
+    use crate::prelude::*;
+    let mut stack = Stack::new("d", StackProps::new(Environment::region("us-east-1"))).unwrap();
+    let network = Network::new(
+        &mut stack,
+        "Network",
+        NetworkProps {
+            availability_zones: vec!["us-east-1a".into(), "us-east-1b".into()],
+            ..NetworkProps::default()
+        },
+    )
+    .unwrap();
+    Database::new(
+        &mut stack,
+        "Database",
+        &network,
+        DatabaseProps {
+            read_replica_availability_zones: vec!["us-east-1b".into()],
+            ..DatabaseProps::default()
+        },
+    )
+    .unwrap();
+    Cache::new(&mut stack, "Cache", &network, CacheProps::default()).unwrap();
+    Bucket::new(&mut stack, "Bucket", BucketProps::default()).unwrap();
+    let mut app = App::new().with_rule_packs(super::builtin());
+    app.add_stack(stack).unwrap();
+    let out = app.synth().expect("no error-level finding");
+    let report = &out[0].rules;
+    assert!(report.stale.is_empty(), "{:?}", report.stale);
+    let replica = out[0].template.resources["DatabaseReadReplica1"]
+        .metadata
+        .clone()
+        .unwrap();
+    let skips: Vec<&str> = replica["checkov"]["skip"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s["id"].as_str())
+        .collect();
+    assert_eq!(skips, ["CKV_AWS_157", "CKV_AWS_16"]);
+    let nag: Vec<&str> = replica["cdk_nag"]["rules_to_suppress"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s["id"].as_str())
+        .collect();
+    assert!(nag.contains(&"AwsSolutions-RDS2"), "{nag:?}");
+    // What remains are warnings whose answer depends on the workload.
+    for f in &report.findings {
+        assert_eq!(f.severity, crate::core::rules::Severity::Warning, "{f}");
+    }
+}
