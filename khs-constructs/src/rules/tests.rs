@@ -703,3 +703,21 @@ fn the_library_defaults_raise_no_error() {
         assert_eq!(f.severity, crate::core::rules::Severity::Warning, "{f}");
     }
 }
+
+/// `docs/rules.md` lists every rule with its severity and equivalents.
+#[test]
+fn docs_list_every_rule() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/rules.md");
+    let docs = std::fs::read_to_string(&path).expect("docs/rules.md exists");
+    for r in security().rules() {
+        let heading = format!("### `{}` ({})", r.id, r.severity);
+        assert!(docs.contains(&heading), "docs/rules.md lacks {heading:?}");
+        for id in r.checkov.iter().chain(r.aws_solutions) {
+            assert!(
+                docs.contains(id),
+                "docs/rules.md does not name {id} for {}",
+                r.id
+            );
+        }
+    }
+}
