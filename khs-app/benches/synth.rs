@@ -22,6 +22,15 @@ fn bench(c: &mut Criterion) {
             black_box(app.synth().expect("app synthesizes"))
         })
     });
+    // The same app without rule packs: what the rules cost.
+    c.bench_function("synth khs app (all stages, no rules)", |b| {
+        b.iter(|| {
+            let app = khs_app::app()
+                .expect("app builds")
+                .with_rule_packs(Vec::new());
+            black_box(app.synth().expect("app synthesizes"))
+        })
+    });
     for n in [10, 50] {
         let stages = scaled(n);
         c.bench_function(&format!("synth {n} stages"), |b| {
