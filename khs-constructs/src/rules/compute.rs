@@ -51,6 +51,17 @@ pub(super) const RULES: &[Rule] = &[
         check: ecs_environment,
     },
     Rule {
+        id: "ecs-efs-transit-encryption",
+        severity: Severity::Error,
+        summary: "EFS volumes of task definitions are mounted with TLS",
+        rationale: "Without TransitEncryption the file system's traffic crosses the network in plaintext.",
+        fix: "set EFSVolumeConfiguration.TransitEncryption to ENABLED on every EFS volume",
+        resource_types: TASK_DEFINITION,
+        checkov: &["CKV_AWS_97"],
+        aws_solutions: &[],
+        check: ecs_efs_transit,
+    },
+    Rule {
         id: "ecr-scan-on-push",
         severity: Severity::Warning,
         summary: "ECR repositories scan images on push",
@@ -126,6 +137,23 @@ pub(super) const RULES: &[Rule] = &[
         checkov: &["CKV_AWS_62", "CKV_AWS_63"],
         aws_solutions: &[],
         check: iam_admin,
+    },
+    Rule {
+        id: "iam-sensitive-actions-on-any-resource",
+        severity: Severity::Error,
+        summary: "IAM policies allow no credential, data, permission-management or privilege-escalation action on Resource *",
+        rationale: "Actions such as iam:CreateAccessKey, iam:PassRole, iam:Put*Policy, sts:AssumeRole, s3:GetObject, secretsmanager:GetSecretValue or kms:Decrypt on every resource expose credentials, let data out or let the principal grant itself more (checkov's IAM policy checks).",
+        fix: "name the resources the actions need",
+        resource_types: IAM_POLICIES,
+        checkov: &[
+            "CKV_AWS_107",
+            "CKV_AWS_108",
+            "CKV_AWS_109",
+            "CKV_AWS_110",
+            "CKV_AWS_111",
+        ],
+        aws_solutions: &[],
+        check: iam_sensitive,
     },
     Rule {
         id: "iam-trust-wildcard",
@@ -330,6 +358,89 @@ fn iam_admin(s: &Subject<'_>) -> Verdict {
         })
     });
     fails(admin, || "a statement allows Action *".to_string())
+}
+
+/// Actions that expose credentials, let data out, manage permissions or
+/// escalate privileges; `service:*` and `*` include them.
+const SENSITIVE_ACTIONS: &[&str] = &[
+    "iam:CreateAccessKey",
+    "iam:CreateLoginProfile",
+    "iam:UpdateLoginProfile",
+    "iam:PassRole",
+    "iam:CreatePolicy",
+    "iam:CreatePolicyVersion",
+    "iam:SetDefaultPolicyVersion",
+    "iam:PutRolePolicy",
+    "iam:PutUserPolicy",
+    "iam:PutGroupPolicy",
+    "iam:AttachRolePolicy",
+    "iam:AttachUserPolicy",
+    "iam:AttachGroupPolicy",
+    "iam:UpdateAssumeRolePolicy",
+    "iam:AddUserToGroup",
+    "sts:AssumeRole",
+    "sts:GetFederationToken",
+    "s3:GetObject",
+    "s3:PutObject",
+    "s3:DeleteObject",
+    "s3:PutBucketPolicy",
+    "ssm:GetParameter",
+    "ssm:GetParameters",
+    "ssm:GetParametersByPath",
+    "secretsmanager:GetSecretValue",
+    "kms:Decrypt",
+    "ec2:CreateNetworkInterface",
+    "lambda:CreateFunction",
+    "lambda:UpdateFunctionCode",
+];
+
+/// Whether the action pattern `pattern` (`s3:*`, `iam:Put*`) matches `action`.
+fn action_matches(pattern: &str, action: &str) -> bool {
+    let (p, a) = (pattern.to_ascii_lowercase(), action.to_ascii_lowercase());
+    match p.strip_suffix('*') {
+        Some(prefix) => a.starts_with(prefix),
+        None => p == a,
+    }
+}
+
+fn iam_sensitive(s: &Subject<'_>) -> Verdict {
+    let mut found = Vec::new();
+    for (name, doc) in policy_documents(s) {
+        for st in statements(Some(doc)).into_iter().filter(|st| allows(st)) {
+            let any_resource = items(st.get("Resource"))
+                .iter()
+                .any(|r| r.as_str() == Some("*"));
+            if !any_resource || st.get("Condition").is_some() {
+                continue;
+            }
+            for a in items(st.get("Action")).into_iter().filter_map(Json::as_str) {
+                if SENSITIVE_ACTIONS.iter().any(|x| action_matches(a, x)) {
+                    found.push(format!("{name} allows {a} on Resource *"));
+                }
+            }
+        }
+    }
+    fails(!found.is_empty(), || found.join("; "))
+}
+
+fn ecs_efs_transit(s: &Subject<'_>) -> Verdict {
+    let plain: Vec<String> = items(s.prop("Volumes"))
+        .into_iter()
+        .filter(|v| {
+            v.get("EFSVolumeConfiguration").is_some_and(|c| {
+                c.get("TransitEncryption").and_then(Json::as_str) != Some("ENABLED")
+            })
+        })
+        .map(|v| {
+            v.get("Name")
+                .and_then(Json::as_str)
+                .unwrap_or("?")
+                .to_string()
+        })
+        .collect();
+    fails(!plain.is_empty(), || {
+        format!("EFS volume(s) {} are mounted without TLS", plain.join(", "))
+    })
 }
 
 fn iam_trust(s: &Subject<'_>) -> Verdict {

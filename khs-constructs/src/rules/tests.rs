@@ -560,6 +560,24 @@ fn cases() -> Vec<(&'static str, Json, Json)> {
             role_policy(json!({"Effect": "Deny", "Action": "*", "Resource": "*"})),
         ),
         (
+            "iam-sensitive-actions-on-any-resource",
+            role_policy(json!({"Effect": "Allow", "Action": ["iam:Put*"], "Resource": "*"})),
+            role_policy(
+                json!({"Effect": "Allow", "Action": ["xray:PutTraceSegments", "ecr:GetAuthorizationToken"], "Resource": "*"}),
+            ),
+        ),
+        (
+            "ecs-efs-transit-encryption",
+            r(
+                "AWS::ECS::TaskDefinition",
+                json!({"Volumes": [{"Name": "data", "EFSVolumeConfiguration": {"FilesystemId": "fs"}}]}),
+            ),
+            r(
+                "AWS::ECS::TaskDefinition",
+                json!({"Volumes": [{"Name": "data", "EFSVolumeConfiguration": {"FilesystemId": "fs", "TransitEncryption": "ENABLED"}}]}),
+            ),
+        ),
+        (
             "iam-trust-wildcard",
             r(
                 ROLE,
