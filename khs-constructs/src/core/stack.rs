@@ -424,6 +424,8 @@ impl Stack {
 
     /// The final template: stack tags applied to every taggable resource,
     /// then validated (references resolve, CloudFormation quotas hold).
+    /// Rule packs run in [`App::synth`](super::app::App::synth), which also
+    /// writes the metadata of acknowledged findings.
     pub fn synth(&self) -> Result<Template> {
         let mut template = self.template.clone();
         if !self.props.tags.is_empty() {
