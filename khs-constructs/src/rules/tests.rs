@@ -665,8 +665,9 @@ fn a_read_replica_fires_the_encryption_rule_with_its_own_message() {
 }
 
 /// The library's defaults raise no error-level finding of the built-in
-/// pack: a network, a database with replicas, a cache and a bucket
-/// synthesize with every rule running, and the replicas carry the
+/// pack: a network, a database with replicas, a cache, a bucket, an API
+/// service, a CDN in front of it and the security baseline synthesize with
+/// every rule running, and the replicas carry the
 /// construct's own acknowledgements in both scanner formats.
 #[test]
 fn the_library_defaults_raise_no_error() {
@@ -692,7 +693,34 @@ fn the_library_defaults_raise_no_error() {
     )
     .unwrap();
     Cache::new(&mut stack, "Cache", &network, CacheProps::default()).unwrap();
-    Bucket::new(&mut stack, "Bucket", BucketProps::default()).unwrap();
+    let mut logs = Bucket::new(&mut stack, "Bucket", BucketProps::default()).unwrap();
+    let certificate = crate::dns::CertificateRef::from_arn(
+        "arn:aws:acm:us-east-1:111122223333:certificate/abc",
+        "us-east-1",
+        vec!["app.example.com".into()],
+    );
+    let api = ApiService::new(
+        &mut stack,
+        "Api",
+        &network,
+        ApiServiceProps::new("cluster", "service", "repository", certificate),
+    )
+    .unwrap();
+    Cdn::new(
+        &mut stack,
+        "Cdn",
+        CdnProps {
+            api: Some(ApiOrigin::new(api.load_balancer().clone())),
+            ..CdnProps::default()
+        },
+    )
+    .unwrap();
+    SecurityBaseline::new(
+        &mut stack,
+        "Security",
+        crate::security_baseline::SecurityBaselineProps::new(&mut logs),
+    )
+    .unwrap();
     let mut app = App::new().with_rule_packs(super::builtin());
     app.add_stack(stack).unwrap();
     let out = app.synth().expect("no error-level finding");
