@@ -175,7 +175,7 @@ pub fn build(s: &StageSettings) -> Result<Vec<Stack>, khs_constructs::Error> {
         stack.acknowledge_under(
             id,
             "secret-rotation",
-            "Rotating a JWT signing secret invalidates every issued token at once and the API has no key rollover yet, so it is rotated by the announced manual procedure of the runbook.",
+            "Rotating a JWT signing secret invalidates every issued token at once; until the API accepts two signing keys during a rollover, rotation is a manual, announced operation.",
         )?;
         Ok::<_, khs_constructs::Error>(secret)
     };
@@ -247,7 +247,7 @@ pub fn build(s: &StageSettings) -> Result<Vec<Stack>, khs_constructs::Error> {
     stack.acknowledge_under(
         "Cache/AuthToken",
         "secret-rotation",
-        "ElastiCache has no hosted rotation for Redis AUTH tokens; the token is rotated with the ROTATE auth-token strategy by the runbook, which restarts the API tasks.",
+        "ElastiCache offers no hosted rotation for Redis AUTH tokens; rotating one is an auth-token update with the ROTATE strategy followed by a restart of the API tasks, done by hand until the API reloads the token itself.",
     )?;
     if c.nodes < 2 {
         stack.acknowledge_under(
