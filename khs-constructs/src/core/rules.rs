@@ -109,6 +109,7 @@ pub struct Rule {
 pub struct RulePack {
     name: String,
     rules: Vec<Rule>,
+    disabled: Vec<String>,
 }
 
 impl RulePack {
@@ -117,6 +118,7 @@ impl RulePack {
         RulePack {
             name: name.into(),
             rules,
+            disabled: Vec::new(),
         }
     }
 
@@ -132,9 +134,16 @@ impl RulePack {
 
     /// The same pack without the rules whose ids are listed (to turn a rule
     /// off for a whole app; prefer acknowledging single findings).
+    /// Acknowledgements of a rule turned off are not reported as stale.
     pub fn without(mut self, ids: &[&str]) -> Self {
         self.rules.retain(|r| !ids.contains(&r.id));
+        self.disabled.extend(ids.iter().map(|id| id.to_string()));
         self
+    }
+
+    /// The ids turned off with [`RulePack::without`].
+    pub fn disabled(&self) -> &[String] {
+        &self.disabled
     }
 }
 
@@ -529,8 +538,12 @@ pub fn check_template(
         .iter()
         .flat_map(|p| p.rules.iter().map(|r| r.id))
         .collect();
+    let disabled: Vec<&str> = packs
+        .iter()
+        .flat_map(|p| p.disabled.iter().map(String::as_str))
+        .collect();
     for (a, used) in acknowledgements.iter().zip(used) {
-        if used {
+        if used || disabled.contains(&a.rule_id.as_str()) {
             continue;
         }
         let message = if !known.contains(&a.rule_id.as_str()) {
@@ -746,7 +759,9 @@ mod tests {
         s.acknowledge_under("Nothing", "topic-named", REASON)
             .unwrap();
         s.acknowledge("no-such-rule", REASON).unwrap();
-        let out = synth(s, vec![pack()]).unwrap();
+        // A rule turned off app-wide makes its acknowledgements moot, not stale.
+        s.acknowledge("turned-off", REASON).unwrap();
+        let out = synth(s, vec![pack().without(&["turned-off"])]).unwrap();
         let stale: Vec<String> = out.rules.stale.iter().map(ToString::to_string).collect();
         assert_eq!(
             stale,
