@@ -31,6 +31,10 @@
 //! - outputs `LoadBalancerDnsName`, `RepositoryUri`, `ClusterName`,
 //!   `ServiceName`.
 
+use crate::cfn::attributes::*;
+use crate::cfn::ecs::service::DeploymentCircuitBreakerRequired;
+use crate::cfn::ecs::task_definition::ContainerDefinitionRequired;
+use crate::cfn::ecs::task_definition::SecretRequired;
 use std::collections::BTreeMap;
 
 use crate::autoscaling::{self, ScalingProps, ScalingTarget};
@@ -336,6 +340,7 @@ pub struct ApiService {
     load_balancer: Handle<LoadBalancer>,
     target_group: Handle<TargetGroup>,
     log_group: Handle<LogGroup>,
+    task_role: Handle<crate::cfn::iam::Role>,
     service_connections: Connections,
     load_balancer_connections: Connections,
 }
@@ -733,7 +738,10 @@ impl ApiService {
                     Some(k) => s.secret.ecs_value_from_json_key(k),
                     None => s.secret.ecs_value_from(),
                 };
-                ContainerSecretRef::new(s.name.clone(), from)
+                ContainerSecretRef::new(SecretRequired {
+                    name: s.name.clone().into(),
+                    value_from: from,
+                })
             })
             .collect();
         secrets.sort_by(|a, b| format!("{:?}", a.name).cmp(&format!("{:?}", b.name)));
@@ -764,7 +772,10 @@ impl ApiService {
             ),
             secrets: (!secrets.is_empty()).then_some(secrets),
             log_configuration: Some(log_config(APP_CONTAINER)),
-            ..ContainerDefinition::new(image, APP_CONTAINER)
+            ..ContainerDefinition::new(ContainerDefinitionRequired {
+                image,
+                name: APP_CONTAINER.into(),
+            })
         }];
         if props.tracing {
             containers.push(ContainerDefinition {
@@ -779,7 +790,10 @@ impl ApiService {
                 user: Some("1337".into()),
                 readonly_root_filesystem: Some(true.into()),
                 log_configuration: Some(log_config("xray")),
-                ..ContainerDefinition::new(XRAY_DAEMON_IMAGE, "xray-daemon")
+                ..ContainerDefinition::new(ContainerDefinitionRequired {
+                    image: XRAY_DAEMON_IMAGE.into(),
+                    name: "xray-daemon".into(),
+                })
             });
         }
         let task_definition = me.add(
@@ -954,7 +968,12 @@ impl ApiService {
                 launch_type: Some(LaunchType::Fargate.into()),
                 desired_count: Some(i64::from(min).into()),
                 deployment_configuration: Some(DeploymentConfiguration {
-                    deployment_circuit_breaker: Some(DeploymentCircuitBreaker::new(true, true)),
+                    deployment_circuit_breaker: Some(DeploymentCircuitBreaker::new(
+                        DeploymentCircuitBreakerRequired {
+                            enable: true.into(),
+                            rollback: true.into(),
+                        },
+                    )),
                     minimum_healthy_percent: Some(100.into()),
                     maximum_percent: Some(200.into()),
                     ..DeploymentConfiguration::new()
@@ -1033,6 +1052,7 @@ impl ApiService {
             load_balancer,
             target_group,
             log_group,
+            task_role,
             service_connections: svc_conn,
             load_balancer_connections: lb_conn,
         })
@@ -1099,6 +1119,12 @@ impl ApiService {
     /// The container log group.
     pub fn log_group(&self) -> &Handle<LogGroup> {
         &self.log_group
+    }
+
+    /// The task role: the application's identity, which grants
+    /// (`bucket.grant_read(&mut stack, &service)`) extend.
+    pub fn task_role(&self) -> &Handle<crate::cfn::iam::Role> {
+        &self.task_role
     }
 }
 

@@ -14,6 +14,8 @@
 
 use crate::cfn::applicationautoscaling::ScalableTarget;
 use crate::cfn::applicationautoscaling::ScalingPolicy;
+use crate::cfn::applicationautoscaling::scalable_target::ScalableTargetRequired;
+use crate::cfn::applicationautoscaling::scalable_target::ScheduledActionRequired;
 use crate::cfn::applicationautoscaling::scalable_target::{
     ScalableDimension, ScalableTargetAction, ScheduledAction, ServiceNamespace,
 };
@@ -23,6 +25,7 @@ use crate::cfn::applicationautoscaling::scaling_policy::{
     StepScalingPolicyConfiguration, TargetTrackingScalingPolicyConfiguration,
 };
 use crate::cfn::cloudwatch::Alarm;
+use crate::cfn::cloudwatch::alarm::DimensionRequired;
 use crate::cfn::cloudwatch::alarm::{ComparisonOperator, Dimension, Statistic, TreatMissingData};
 use crate::core::error::{Error, Result};
 use crate::core::path::ConstructPath;
@@ -216,20 +219,23 @@ pub(crate) fn emit(
                 min_capacity: Some(i64::from(s.min_capacity).into()),
                 max_capacity: Some(i64::from(s.max_capacity).into()),
             }),
-            ..ScheduledAction::new(s.schedule.expression(), s.name.clone())
+            ..ScheduledAction::new(ScheduledActionRequired {
+                schedule: s.schedule.expression().into(),
+                scheduled_action_name: s.name.clone().into(),
+            })
         })
         .collect();
     let scalable = scope.add(
         "Target",
         ScalableTarget {
             scheduled_actions: (!scheduled.is_empty()).then_some(scheduled),
-            ..ScalableTarget::new(
-                target.resource_id,
-                ServiceNamespace::Ecs,
-                ScalableDimension::EcsServiceDesiredCount,
-                i64::from(props.min_capacity),
-                i64::from(props.max_capacity),
-            )
+            ..ScalableTarget::new(ScalableTargetRequired {
+                resource_id: target.resource_id,
+                service_namespace: ServiceNamespace::Ecs.into(),
+                scalable_dimension: ScalableDimension::EcsServiceDesiredCount.into(),
+                min_capacity: i64::from(props.min_capacity).into(),
+                max_capacity: i64::from(props.max_capacity).into(),
+            })
         },
     )?;
     let tracking = [
@@ -315,8 +321,14 @@ pub(crate) fn emit(
                 namespace: Some("AWS/ApplicationELB".into()),
                 metric_name: Some("RequestCountPerTarget".into()),
                 dimensions: Some(vec![
-                    Dimension::new("TargetGroup", target.target_group_full_name),
-                    Dimension::new("LoadBalancer", target.load_balancer_full_name),
+                    Dimension::new(DimensionRequired {
+                        name: "TargetGroup".into(),
+                        value: target.target_group_full_name,
+                    }),
+                    Dimension::new(DimensionRequired {
+                        name: "LoadBalancer".into(),
+                        value: target.load_balancer_full_name,
+                    }),
                 ]),
                 statistic: Some(Statistic::Sum.into()),
                 period: Some(60.into()),

@@ -26,6 +26,8 @@
 //!
 //! S3 buckets can only be backed up with versioning enabled.
 
+use crate::cfn::attributes::*;
+use crate::cfn::backup::backup_plan::BackupRuleResourceTypeRequired;
 use std::collections::BTreeSet;
 
 use crate::cfn;
@@ -717,7 +719,10 @@ fn add_plan(
                 ..backup_plan::LifecycleResourceType::new()
             }),
             copy_actions: (!copies.is_empty()).then_some(copies),
-            ..backup_plan::BackupRuleResourceType::new(r.name.as_str(), vault.handle().ref_())
+            ..backup_plan::BackupRuleResourceType::new(BackupRuleResourceTypeRequired {
+                rule_name: r.name.as_str().into(),
+                target_backup_vault: vault.handle().ref_(),
+            })
         });
     }
     let plan_name = format!("{stack_name}-{}", spec.id);

@@ -13,6 +13,7 @@
 //! Billing console (or with `aws ce update-cost-allocation-tags-status`);
 //! CloudFormation cannot do this. Until then a tag-filtered budget reads 0.
 
+use crate::cfn::budgets::budget::BudgetDataRequired;
 use std::collections::BTreeMap;
 
 use crate::cfn;
@@ -206,7 +207,10 @@ impl Budget {
                     unit: "USD".into(),
                 }),
                 cost_filters,
-                ..l1::BudgetData::new("COST", "MONTHLY")
+                ..l1::BudgetData::new(BudgetDataRequired {
+                    budget_type: "COST".into(),
+                    time_unit: "MONTHLY".into(),
+                })
             })
         };
         let handle = me.add("Resource", budget)?;

@@ -27,6 +27,7 @@
 //! shards without replicas would lose half the keys on a node failure. See
 //! `docs/constructs/cache.md`.
 
+use crate::cfn::attributes::*;
 use crate::cfn::elasticache::{ReplicationGroup, SubnetGroup};
 use crate::connections::{Connections, Egress, Port};
 use crate::core::error::{Error, Result};

@@ -37,6 +37,12 @@
 //! managed `CachingOptimized` policy, which follows the objects'
 //! `Cache-Control`).
 
+use crate::cfn::attributes::*;
+use crate::cfn::cloudfront::cache_policy::CachePolicyConfigRequired;
+use crate::cfn::cloudfront::distribution::CacheBehaviorRequired;
+use crate::cfn::cloudfront::distribution::OriginRequired;
+use crate::cfn::cloudfront::origin_access_control::OriginAccessControlConfigRequired;
+use crate::cfn::cloudfront::response_headers_policy::XssProtectionRequired;
 use std::collections::BTreeSet;
 
 use crate::cfn;
@@ -716,10 +722,12 @@ impl Cdn {
                         format!("{path}: CloudFront reads the frontend bucket").into(),
                     ),
                     ..cfn::cloudfront::origin_access_control::OriginAccessControlConfig::new(
-                        policy_name(&path, "oac", 64),
-                        "s3",
-                        "always",
-                        "sigv4",
+                        OriginAccessControlConfigRequired {
+                            name: policy_name(&path, "oac", 64).into(),
+                            origin_access_control_origin_type: "s3".into(),
+                            signing_behavior: "always".into(),
+                            signing_protocol: "sigv4".into(),
+                        },
                     )
                 },
             ),
@@ -731,21 +739,22 @@ impl Cdn {
                 comment: Some(
                     format!("versioned assets cached {} s", props.long_cache_seconds).into(),
                 ),
-                ..cp::CachePolicyConfig::new(
-                    f(props.long_cache_seconds),
-                    f(props.long_cache_seconds),
-                    f(0),
-                    policy_name(&path, "static", 128),
-                    cp::ParametersInCacheKeyAndForwardedToOrigin {
-                        enable_accept_encoding_brotli: Some(true.into()),
-                        ..cp::ParametersInCacheKeyAndForwardedToOrigin::new(
-                            cp::CookiesConfig::new("none"),
-                            true,
-                            cp::HeadersConfig::new("none"),
-                            cp::QueryStringsConfig::new("none"),
-                        )
-                    },
-                )
+                ..cp::CachePolicyConfig::new(CachePolicyConfigRequired {
+                    default_ttl: f(props.long_cache_seconds),
+                    max_ttl: f(props.long_cache_seconds),
+                    min_ttl: f(0),
+                    name: policy_name(&path, "static", 128).into(),
+                    parameters_in_cache_key_and_forwarded_to_origin:
+                        cp::ParametersInCacheKeyAndForwardedToOrigin {
+                            enable_accept_encoding_brotli: Some(true.into()),
+                            ..cp::ParametersInCacheKeyAndForwardedToOrigin::new(
+                                cp::CookiesConfig::new("none"),
+                                true,
+                                cp::HeadersConfig::new("none"),
+                                cp::QueryStringsConfig::new("none"),
+                            )
+                        },
+                })
             }),
         )?;
 
@@ -777,7 +786,10 @@ impl Cdn {
                     )),
                     xss_protection: Some(rhp::XssProtection {
                         mode_block: Some(true.into()),
-                        ..rhp::XssProtection::new(true, true)
+                        ..rhp::XssProtection::new(XssProtectionRequired {
+                            override_: true.into(),
+                            protection: true.into(),
+                        })
                     }),
                     content_security_policy: sh
                         .content_security_policy
@@ -794,7 +806,10 @@ impl Cdn {
                 origin_access_identity: Some("".into()),
                 ..d::S3OriginConfig::new()
             }),
-            ..d::Origin::new(bucket.reference().regional_domain_name(), S3_ORIGIN)
+            ..d::Origin::new(OriginRequired {
+                domain_name: bucket.reference().regional_domain_name(),
+                id: S3_ORIGIN.into(),
+            })
         }];
         let mut behaviors = Vec::new();
         for p in &props.no_cache_paths {
@@ -803,7 +818,11 @@ impl Cdn {
                 response_headers_policy_id: Some(headers_policy.attr_id()),
                 compress: Some(true.into()),
                 allowed_methods: Some(vec!["GET", "HEAD"].into()),
-                ..d::CacheBehavior::new(p.as_str(), S3_ORIGIN, "redirect-to-https")
+                ..d::CacheBehavior::new(CacheBehaviorRequired {
+                    path_pattern: p.as_str().into(),
+                    target_origin_id: S3_ORIGIN.into(),
+                    viewer_protocol_policy: "redirect-to-https".into(),
+                })
             });
         }
         if let Some(api) = &props.api {
@@ -812,35 +831,36 @@ impl Cdn {
                 "ApiCachePolicy",
                 cfn::cloudfront::CachePolicy::new(cp::CachePolicyConfig {
                     comment: Some("API responses: cached only when the API allows it".into()),
-                    ..cp::CachePolicyConfig::new(
-                        f(c.default_ttl_seconds),
-                        f(c.max_ttl_seconds),
-                        f(c.min_ttl_seconds),
-                        policy_name(&path, "api", 128),
-                        cp::ParametersInCacheKeyAndForwardedToOrigin {
-                            enable_accept_encoding_brotli: Some(true.into()),
-                            ..cp::ParametersInCacheKeyAndForwardedToOrigin::new(
-                                if c.cookies.is_empty() {
-                                    cp::CookiesConfig::new("none")
-                                } else {
-                                    cp::CookiesConfig {
-                                        cookies: Some(list(&c.cookies)),
-                                        ..cp::CookiesConfig::new("whitelist")
-                                    }
-                                },
-                                true,
-                                if c.cache_key_headers.is_empty() {
-                                    cp::HeadersConfig::new("none")
-                                } else {
-                                    cp::HeadersConfig {
-                                        headers: Some(list(&c.cache_key_headers)),
-                                        ..cp::HeadersConfig::new("whitelist")
-                                    }
-                                },
-                                cp::QueryStringsConfig::new("all"),
-                            )
-                        },
-                    )
+                    ..cp::CachePolicyConfig::new(CachePolicyConfigRequired {
+                        default_ttl: f(c.default_ttl_seconds),
+                        max_ttl: f(c.max_ttl_seconds),
+                        min_ttl: f(c.min_ttl_seconds),
+                        name: policy_name(&path, "api", 128).into(),
+                        parameters_in_cache_key_and_forwarded_to_origin:
+                            cp::ParametersInCacheKeyAndForwardedToOrigin {
+                                enable_accept_encoding_brotli: Some(true.into()),
+                                ..cp::ParametersInCacheKeyAndForwardedToOrigin::new(
+                                    if c.cookies.is_empty() {
+                                        cp::CookiesConfig::new("none")
+                                    } else {
+                                        cp::CookiesConfig {
+                                            cookies: Some(list(&c.cookies)),
+                                            ..cp::CookiesConfig::new("whitelist")
+                                        }
+                                    },
+                                    true,
+                                    if c.cache_key_headers.is_empty() {
+                                        cp::HeadersConfig::new("none")
+                                    } else {
+                                        cp::HeadersConfig {
+                                            headers: Some(list(&c.cache_key_headers)),
+                                            ..cp::HeadersConfig::new("whitelist")
+                                        }
+                                    },
+                                    cp::QueryStringsConfig::new("all"),
+                                )
+                            },
+                    })
                 }),
             )?;
             let mut origin_headers = c.origin_headers.clone();
@@ -881,7 +901,10 @@ impl Cdn {
                     origin_ssl_protocols: Some(vec!["TLSv1.2"].into()),
                     ..d::CustomOriginConfig::new("https-only")
                 }),
-                ..d::Origin::new(api.load_balancer.attr_dns_name(), API_ORIGIN)
+                ..d::Origin::new(OriginRequired {
+                    domain_name: api.load_balancer.attr_dns_name(),
+                    id: API_ORIGIN.into(),
+                })
             });
             behaviors.push(d::CacheBehavior {
                 cache_policy_id: Some(api_policy.attr_id()),
@@ -892,7 +915,11 @@ impl Cdn {
                     vec!["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"].into(),
                 ),
                 cached_methods: Some(vec!["GET", "HEAD"].into()),
-                ..d::CacheBehavior::new(api.path_pattern.as_str(), API_ORIGIN, "https-only")
+                ..d::CacheBehavior::new(CacheBehaviorRequired {
+                    path_pattern: api.path_pattern.as_str().into(),
+                    target_origin_id: API_ORIGIN.into(),
+                    viewer_protocol_policy: "https-only".into(),
+                })
             });
             if let Some(conn) = &api.restrict_to_cloudfront {
                 let pl = cloudfront_prefix_list(&region).ok_or_else(|| {
@@ -923,7 +950,11 @@ impl Cdn {
                 response_headers_policy_id: Some(headers_policy.attr_id()),
                 compress: Some(true.into()),
                 allowed_methods: Some(vec!["GET", "HEAD"].into()),
-                ..d::CacheBehavior::new(p.as_str(), S3_ORIGIN, "redirect-to-https")
+                ..d::CacheBehavior::new(CacheBehaviorRequired {
+                    path_pattern: p.as_str().into(),
+                    target_origin_id: S3_ORIGIN.into(),
+                    viewer_protocol_policy: "redirect-to-https".into(),
+                })
             });
         }
 
@@ -1108,6 +1139,7 @@ mod tests {
                 "Alb",
                 cfn::elasticloadbalancingv2::LoadBalancer {
                     security_groups: Some(vec![sg.security_group_id()].into()),
+                    subnets: Some(vec!["subnet-1", "subnet-2"].into()),
                     ..cfn::elasticloadbalancingv2::LoadBalancer::new()
                 },
             )

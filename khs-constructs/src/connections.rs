@@ -28,6 +28,8 @@
 //! [`Cache`]: crate::cache::Cache
 //! [`ApiService`]: crate::api_service::ApiService
 
+use crate::cfn::attributes::*;
+use crate::cfn::ec2::security_group_egress::SecurityGroupEgressRequired;
 use std::fmt;
 
 use crate::cfn::ec2::{SecurityGroup, SecurityGroupEgress, SecurityGroupIngress, security_group};
@@ -275,7 +277,10 @@ impl Connections {
                     from_port: Some(port.from.into()),
                     to_port: Some(port.to.into()),
                     description: Some(format!("to {} on {port}", self.path).into()),
-                    ..SecurityGroupEgress::new(port.protocol.as_str(), source.security_group_id())
+                    ..SecurityGroupEgress::new(SecurityGroupEgressRequired {
+                        ip_protocol: port.protocol.as_str().into(),
+                        group_id: source.security_group_id(),
+                    })
                 },
             )?;
         }
@@ -323,7 +328,10 @@ impl Connections {
                 from_port: Some(port.from.into()),
                 to_port: Some(port.to.into()),
                 description: Some(description.into()),
-                ..SecurityGroupEgress::new(port.protocol.as_str(), self.security_group_id())
+                ..SecurityGroupEgress::new(SecurityGroupEgressRequired {
+                    ip_protocol: port.protocol.as_str().into(),
+                    group_id: self.security_group_id(),
+                })
             },
         )?;
         Ok(())

@@ -41,8 +41,11 @@
 //! let db = Database::new(&mut stack, "Database", DatabaseProps::default());
 //! ```
 
+use crate::cfn::attributes::*;
+use crate::cfn::rds::db_parameter_group::DbParameterGroupRequired;
 use crate::cfn::rds::{DbInstance, DbParameterGroup, DbSubnetGroup};
 use crate::cfn::secretsmanager::rotation_schedule::{HostedRotationLambda, RotationRules};
+use crate::cfn::secretsmanager::secret_target_attachment::SecretTargetAttachmentRequired;
 use crate::cfn::secretsmanager::{RotationSchedule, SecretTargetAttachment};
 use crate::connections::{Connections, Egress, Port};
 use crate::core::error::{Error, Result};
@@ -479,10 +482,10 @@ impl Database {
             "ParameterGroup",
             DbParameterGroup {
                 parameters: Some(serde_json::Value::Object(parameters)),
-                ..DbParameterGroup::new(
-                    format!("postgres{major}"),
-                    format!("PostgreSQL {major} settings of {path}"),
-                )
+                ..DbParameterGroup::new(DbParameterGroupRequired {
+                    family: format!("postgres{major}").into(),
+                    description: format!("PostgreSQL {major} settings of {path}").into(),
+                })
             },
         )?;
 
@@ -564,7 +567,11 @@ impl Database {
 
         let attachment = me.add(
             "CredentialsAttachment",
-            SecretTargetAttachment::new("AWS::RDS::DBInstance", instance.ref_(), credentials.arn()),
+            SecretTargetAttachment::new(SecretTargetAttachmentRequired {
+                target_type: "AWS::RDS::DBInstance".into(),
+                target_id: instance.ref_(),
+                secret_id: credentials.arn(),
+            }),
         )?;
 
         // Hosted rotation: a Lambda in the private subnets that reaches the

@@ -22,6 +22,9 @@
 //! assert_eq!(cert.reference().region(), "us-east-1");
 //! ```
 
+use crate::cfn::attributes::*;
+use crate::cfn::route53::record_set::AliasTargetRequired;
+use crate::cfn::route53::record_set::RecordSetRequired;
 use std::collections::BTreeSet;
 
 use crate::cfn;
@@ -467,7 +470,10 @@ impl DnsRecord {
         }
         let base = cfn::route53::RecordSet {
             hosted_zone_id: Some(props.zone.id().clone()),
-            ..cfn::route53::RecordSet::new(props.record_type.as_str(), props.name.as_str())
+            ..cfn::route53::RecordSet::new(RecordSetRequired {
+                type_: props.record_type.as_str().into(),
+                name: props.name.as_str().into(),
+            })
         };
         let resource = match props.target {
             RecordTarget::Alias(target) => {
@@ -488,10 +494,10 @@ impl DnsRecord {
                 cfn::route53::RecordSet {
                     alias_target: Some(cfn::route53::record_set::AliasTarget {
                         evaluate_target_health: Some(false.into()),
-                        ..cfn::route53::record_set::AliasTarget::new(
-                            dist.attr_domain_name(),
-                            CLOUDFRONT_HOSTED_ZONE_ID,
-                        )
+                        ..cfn::route53::record_set::AliasTarget::new(AliasTargetRequired {
+                            dns_name: dist.attr_domain_name(),
+                            hosted_zone_id: CLOUDFRONT_HOSTED_ZONE_ID.into(),
+                        })
                     }),
                     ..base
                 }

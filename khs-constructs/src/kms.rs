@@ -16,6 +16,8 @@
 //! another account for disaster recovery. The cost is 1 USD per key and
 //! month.
 
+use crate::cfn::attributes::*;
+use crate::cfn::kms::alias::AliasRequired;
 use crate::cfn::kms::{Alias, Key};
 use crate::core::error::{Error, Result};
 use crate::core::intrinsic::Intrinsic;
@@ -117,7 +119,10 @@ impl EncryptionKey {
         if let Some(alias) = props.alias {
             s.add(
                 &format!("{id}Alias"),
-                Alias::new(format!("alias/{alias}"), key.ref_()),
+                Alias::new(AliasRequired {
+                    alias_name: format!("alias/{alias}").into(),
+                    target_key_id: key.ref_(),
+                }),
             )?;
         }
         Ok(EncryptionKey { key, path })

@@ -24,23 +24,33 @@ pub mod backup;
 pub mod budget;
 pub mod cache;
 pub mod cdn;
-pub mod cfn;
 pub mod connections;
-pub mod core;
 pub mod database;
 pub mod deploy;
 pub mod dns;
 pub mod edge;
 pub mod iam;
 pub mod kms;
+pub mod messaging;
 pub mod monitoring;
 pub mod network;
 pub mod rules;
 pub mod schedule;
 pub mod secrets;
 pub mod security_baseline;
+pub mod serverless;
 pub mod storage;
 pub mod waf;
+
+/// The core: template model, intrinsics, values, paths, logical ids, stacks
+/// and apps (the `khs-core` crate).
+pub use khs_core as core;
+
+/// The typed CloudFormation resource layer, generated for every registry
+/// type (the `khs-cfn` crate). Each service is behind a cargo feature of
+/// the same name (`sqs`, `dynamodb`, …; `full` for all); the services this
+/// library's constructs use are always on. See `docs/codegen.md`.
+pub use khs_cfn as cfn;
 
 pub use crate::core::error::{Error, Result};
 
@@ -49,7 +59,19 @@ pub(crate) mod test_support;
 
 /// The names most programs need, in one import.
 pub mod prelude {
+    /// The typed `attr_*` accessors of resource handles (anonymous imports).
+    pub use crate::cfn::attributes::*;
     pub use crate::core::app::{App, StackArtifact};
+    /// The core: template model, intrinsics, values, paths, logical ids, stacks
+    /// and apps (the `khs-core` crate).
+    pub use khs_core as core;
+
+    /// The typed CloudFormation resource layer, generated for every registry
+    /// type (the `khs-cfn` crate). Each service is behind a cargo feature of
+    /// the same name (`sqs`, `dynamodb`, …; `full` for all); the services this
+    /// library's constructs use are always on. See `docs/codegen.md`.
+    pub use khs_cfn as cfn;
+
     pub use crate::core::error::{Error, Result};
     pub use crate::core::intrinsic::{Expr, Intrinsic, Pseudo};
     pub use crate::core::resource::{Handle, Resource};
@@ -81,4 +103,15 @@ pub mod prelude {
         MonitoringProps, Tracing, TracingProps,
     };
     pub use crate::security_baseline::{SecurityBaseline, SecurityBaselineProps};
+    // Serverless and messaging (serverless, messaging).
+    pub use crate::messaging::queue::{DeadLetter, Queue, QueueEncryption, QueueProps};
+    pub use crate::messaging::topic::{Topic, TopicProps};
+    pub use crate::serverless::function::{
+        Architecture, Code, Function, FunctionProps, QueueSourceProps, Runtime, StreamSourceProps,
+        VpcPlacement,
+    };
+    pub use crate::serverless::grant::{Grantee, RoleGrantee};
+    pub use crate::serverless::table::{
+        Attribute, Billing, Capacity, GlobalSecondaryIndex, StreamView, Table, TableProps,
+    };
 }

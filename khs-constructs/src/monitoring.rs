@@ -25,6 +25,10 @@
 //! these. The alarm notifies the warning topic; adding a replica stays a
 //! runbook step (or a subscriber function outside this library).
 
+use crate::cfn::attributes::*;
+use crate::cfn::cloudwatch::alarm::DimensionRequired;
+use crate::cfn::kms::alias::AliasRequired;
+use crate::cfn::sns::subscription::SubscriptionRequired;
 use std::collections::BTreeMap;
 
 use crate::cfn;
@@ -86,7 +90,7 @@ pub struct Metric {
     ///
     /// Default: [`Statistic::Average`].
     pub statistic: Statistic,
-    /// The period in seconds: 10, 20, 30 or a multiple of 60.
+    /// The period in seconds: 10, 30 or a multiple of 60 (what alarms accept).
     ///
     /// Default: 300.
     pub period_seconds: u32,
@@ -182,13 +186,13 @@ impl Metric {
 pub const MAX_DIMENSIONS: usize = 30;
 
 fn check_period(path: &ConstructPath, prop: &str, p: u32) -> Result<()> {
-    if matches!(p, 10 | 20 | 30) || (p >= 60 && p % 60 == 0) {
+    if matches!(p, 10 | 30) || (p >= 60 && p % 60 == 0) {
         Ok(())
     } else {
         Err(Error::invalid_prop(
             path,
             prop,
-            format!("must be 10, 20, 30 or a multiple of 60 seconds, got {p}"),
+            format!("must be 10, 30 or a multiple of 60 seconds, got {p}"),
         ))
     }
 }
@@ -903,7 +907,12 @@ impl Alarm {
         let dims: Vec<l1::Dimension> = m
             .dimensions
             .iter()
-            .map(|(n, v)| l1::Dimension::new(n.as_str(), v.clone()))
+            .map(|(n, v)| {
+                l1::Dimension::new(DimensionRequired {
+                    name: n.as_str().into(),
+                    value: v.clone(),
+                })
+            })
             .collect();
         let alarm = l1::Alarm {
             alarm_name: Some(name.into()),
@@ -1062,7 +1071,10 @@ fn add_topic(
             &format!("{tid}Email{}", i + 1),
             cfn::sns::Subscription {
                 endpoint: Some(e.as_str().into()),
-                ..cfn::sns::Subscription::new(topic.ref_(), "email")
+                ..cfn::sns::Subscription::new(SubscriptionRequired {
+                    topic_arn: topic.ref_(),
+                    protocol: "email".into(),
+                })
             },
         )?;
     }
@@ -1135,7 +1147,10 @@ impl AlertTopics {
         )?;
         me.add(
             "KeyAlias",
-            cfn::kms::Alias::new(format!("alias/{prefix}-alerts"), key.ref_()),
+            cfn::kms::Alias::new(AliasRequired {
+                alias_name: format!("alias/{prefix}-alerts").into(),
+                target_key_id: key.ref_(),
+            }),
         )?;
         let critical = add_topic(
             &mut me,
@@ -1759,7 +1774,15 @@ mod tests {
     fn watched(stack: &mut Stack) -> Watched {
         use cfn::elasticloadbalancingv2 as elb;
         let mut s = stack.as_scope();
-        let lb = s.add("Lb", elb::LoadBalancer::new()).unwrap();
+        let lb = s
+            .add(
+                "Lb",
+                elb::LoadBalancer {
+                    subnets: Some(vec!["subnet-1", "subnet-2"].into()),
+                    ..elb::LoadBalancer::new()
+                },
+            )
+            .unwrap();
         let tg = s.add("Tg", elb::TargetGroup::new()).unwrap();
         let db = s.add("Db", cfn::rds::DbInstance::new()).unwrap();
         let rg = s
@@ -2077,7 +2100,7 @@ mod tests {
 
     #[test]
     fn fails_when_period_is_not_one_cloudwatch_accepts() {
-        for p in [0, 5, 45, 90, 61] {
+        for p in [0, 5, 20, 45, 90, 61] {
             let m = alarm_err(AlarmProps::new(
                 metric().period(p),
                 ComparisonOperator::GreaterThan,
@@ -2087,7 +2110,7 @@ mod tests {
             assert!(m.starts_with("khs-test/Bad: metric.period_seconds"), "{m}");
             assert!(m.contains(&format!("got {p}")), "{m}");
         }
-        for p in [10, 20, 30, 60, 300, 3600] {
+        for p in [10, 30, 60, 300, 3600] {
             let mut st = stack();
             Alarm::new(
                 &mut st,

@@ -30,6 +30,10 @@
 //! assert_eq!(net.private_subnets()[2].cidr().to_string(), "10.0.13.0/24");
 //! ```
 
+use crate::cfn::attributes::*;
+use crate::cfn::ec2::network_acl_entry::NetworkAclEntryRequired;
+use crate::cfn::ec2::subnet_network_acl_association::SubnetNetworkAclAssociationRequired;
+use crate::cfn::ec2::subnet_route_table_association::SubnetRouteTableAssociationRequired;
 use ipnet::Ipv4Net;
 use serde_json::json;
 
@@ -641,7 +645,10 @@ fn add_subnet(
     )?;
     s.add(
         "RouteTableAssociation",
-        ec2::SubnetRouteTableAssociation::new(route_table.ref_(), handle.ref_()),
+        ec2::SubnetRouteTableAssociation::new(SubnetRouteTableAssociationRequired {
+            route_table_id: route_table.ref_(),
+            subnet_id: handle.ref_(),
+        }),
     )?;
     Ok(Subnet {
         handle,
@@ -747,12 +754,12 @@ fn add_network_acls(
                         from: Some(i64::from(from).into()),
                         to: Some(i64::from(to).into()),
                     }),
-                    ..ec2::NetworkAclEntry::new(
-                        acl.ref_(),
-                        if allow { "allow" } else { "deny" },
-                        rule,
-                        if ports.is_some() { 6 } else { -1 },
-                    )
+                    ..ec2::NetworkAclEntry::new(NetworkAclEntryRequired {
+                        network_acl_id: acl.ref_(),
+                        rule_action: if allow { "allow" } else { "deny" }.into(),
+                        rule_number: rule.into(),
+                        protocol: if ports.is_some() { 6 } else { -1 }.into(),
+                    })
                 },
             )?;
             Ok(())
@@ -826,7 +833,10 @@ fn add_network_acls(
         for s in subnets {
             a.add(
                 &format!("Association{}", s.index + 1),
-                ec2::SubnetNetworkAclAssociation::new(acl.ref_(), s.subnet_id()),
+                ec2::SubnetNetworkAclAssociation::new(SubnetNetworkAclAssociationRequired {
+                    network_acl_id: acl.ref_(),
+                    subnet_id: s.subnet_id(),
+                }),
             )?;
         }
     }

@@ -32,6 +32,7 @@
 //! every region, so one per account is enough too.
 
 use crate::cfn;
+use crate::cfn::attributes::*;
 use crate::core::error::{Error, Result};
 use crate::core::intrinsic::{Expr, Intrinsic};
 use crate::core::path::ConstructPath;

@@ -28,6 +28,7 @@
 //! assert_eq!(logs.bucket().logical_id().as_str(), "LogsBucket");
 //! ```
 
+use crate::cfn::attributes::*;
 use std::collections::BTreeSet;
 use std::fmt;
 

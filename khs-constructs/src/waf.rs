@@ -27,6 +27,9 @@
 //! assert_eq!(waf.web_acl().logical_id().as_str(), "WafWebAcl");
 //! ```
 
+use crate::cfn::attributes::*;
+use crate::cfn::wafv2::web_acl::ManagedRuleGroupStatementRequired;
+use crate::cfn::wafv2::web_acl::VisibilityConfigRequired;
 use std::collections::BTreeSet;
 
 use ipnet::IpNet;
@@ -390,7 +393,11 @@ fn validate(path: &ConstructPath, props: &WafProps, region: &str) -> Result<()> 
 }
 
 fn visibility(metric: &str) -> w::VisibilityConfig {
-    w::VisibilityConfig::new(true, metric, true)
+    w::VisibilityConfig::new(VisibilityConfigRequired {
+        cloud_watch_metrics_enabled: true.into(),
+        metric_name: metric.into(),
+        sampled_requests_enabled: true.into(),
+    })
 }
 
 fn block() -> w::RuleAction {
@@ -524,8 +531,10 @@ impl Waf {
                                     rule_action_overrides: (!overrides.is_empty())
                                         .then_some(overrides),
                                     ..w::ManagedRuleGroupStatement::new(
-                                        name.as_str(),
-                                        vendor.as_str(),
+                                        ManagedRuleGroupStatementRequired {
+                                            name: name.as_str().into(),
+                                            vendor_name: vendor.as_str().into(),
+                                        },
                                     )
                                 },
                             )),

@@ -49,6 +49,13 @@ fn tag_styles_and_statefulness_come_from_the_schemas() {
     assert_eq!(style("AWS::SSM::Parameter"), TagStyle::Map);
     assert_eq!(style("AWS::SecurityHub::Hub"), TagStyle::Map);
     assert_eq!(style("AWS::IAM::Policy"), TagStyle::None);
+    // The schema's tag property, whatever its name.
+    let property = |t: &str| registry::spec(t).expect(t).tag_property;
+    assert_eq!(property("AWS::EC2::VPC"), "Tags");
+    assert_eq!(style("AWS::Backup::BackupVault"), TagStyle::Map);
+    assert_eq!(property("AWS::Backup::BackupVault"), "BackupVaultTags");
+    assert_eq!(property("AWS::Route53::HostedZone"), "HostedZoneTags");
+    assert_eq!(property("AWS::IAM::Policy"), "");
     assert_eq!(
         style("AWS::EC2::SubnetRouteTableAssociation"),
         TagStyle::None
@@ -63,15 +70,24 @@ fn tag_styles_and_statefulness_come_from_the_schemas() {
 }
 
 #[test]
-fn registry_knows_every_generated_type_and_all_cfn_lint_types() {
-    for t in registry::GENERATED_TYPES {
-        assert!(registry::spec(t).is_some(), "{t}");
+fn registry_has_the_metadata_of_every_cfn_lint_type() {
+    assert!(registry::KNOWN_TYPES.len() > 1800);
+    assert!(registry::KNOWN_TYPES.windows(2).all(|w| w[0] < w[1]));
+    assert_eq!(registry::SPECS.len(), registry::KNOWN_TYPES.len());
+    for t in registry::KNOWN_TYPES {
+        let spec = registry::spec(t).expect(t);
+        assert_eq!(spec.type_name, *t);
         assert!(registry::is_known(t), "{t}");
     }
-    assert!(registry::KNOWN_TYPES.len() > 1000);
-    assert!(registry::KNOWN_TYPES.windows(2).all(|w| w[0] < w[1]));
-    assert!(registry::is_known("AWS::SQS::Queue"));
-    assert!(registry::spec("AWS::SQS::Queue").is_none());
+    // Services whose feature is off still have their metadata.
+    let queue = registry::spec("AWS::SQS::Queue").expect("queue");
+    assert!(queue.stateful);
+    assert_eq!(queue.tags, TagStyle::KeyValueList);
+    assert!(queue.replaces_on_change("FifoQueue"));
+    let table = registry::spec("AWS::DynamoDB::Table").expect("table");
+    assert!(table.stateful);
+    assert!(table.replaces_on_change("TableName"));
+    assert!(registry::spec("Custom::Thing").is_none());
     assert_eq!(
         registry::suggest("AWS::EC2::Subnett")[0],
         "AWS::EC2::Subnet"
@@ -235,5 +251,81 @@ fn enums_serialize_as_wire_values_and_fill_lists() {
     assert_eq!(
         serde_json::to_value(&rule).expect("json"),
         json!({"AllowedMethods": ["GET", "HEAD"], "AllowedOrigins": ["https://example.com"]})
+    );
+}
+
+/// A typed resource and a `RawResource` of the same type with the same
+/// properties come out of synthesis identically: the same registry metadata
+/// gives both the stack tags and the policies of a stateful type.
+#[test]
+fn a_typed_and_a_raw_resource_of_one_type_synthesize_identically() {
+    let synth = |raw: bool| {
+        let props = StackProps {
+            tags: [("Team".to_string(), "payments".to_string())].into(),
+            ..StackProps::new(Environment::region("eu-west-1"))
+        };
+        let mut stack = Stack::new("same", props).expect("stack");
+        let mut s = stack.as_scope();
+        let bucket = cfn::s3::Bucket {
+            bucket_name: Some("reports-archive".into()),
+            ..Default::default()
+        };
+        if raw {
+            let json = serde_json::to_value(&bucket).expect("json");
+            s.add("Bucket", RawResource::new("AWS::S3::Bucket", json))
+                .expect("raw");
+        } else {
+            s.add("Bucket", bucket).expect("typed");
+        }
+        drop(s);
+        let mut app = App::new();
+        app.add_stack(stack).expect("add");
+        app.synth().expect("synth")[0].template_json().to_string()
+    };
+    let typed = synth(false);
+    assert_eq!(typed, synth(true));
+    let t: serde_json::Value = serde_json::from_str(&typed).expect("json");
+    let bucket = &t["Resources"]["Bucket"];
+    assert_eq!(bucket["DeletionPolicy"], json!("Retain"));
+    assert_eq!(bucket["UpdateReplacePolicy"], json!("Retain"));
+    assert_eq!(
+        bucket["Properties"]["Tags"],
+        json!([{"Key": "Team", "Value": "payments"}])
+    );
+}
+
+/// A type of a service whose feature is off, used through `RawResource`, is
+/// tagged and retained like any typed resource (it used to get neither).
+#[test]
+fn a_raw_resource_of_a_service_without_its_feature_gets_tags_and_policies() {
+    let props = StackProps {
+        tags: [("Team".to_string(), "payments".to_string())].into(),
+        ..StackProps::new(Environment::region("eu-west-1"))
+    };
+    let mut stack = Stack::new("raw", props).expect("stack");
+    let mut s = stack.as_scope();
+    s.add(
+        "Table",
+        RawResource::new(
+            "AWS::DynamoDB::Table",
+            json!({
+                "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+                "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
+                "BillingMode": "PAY_PER_REQUEST"
+            }),
+        ),
+    )
+    .expect("table");
+    drop(s);
+    let mut app = App::new();
+    app.add_stack(stack).expect("add");
+    let out = app.synth().expect("synth");
+    let t: serde_json::Value = serde_json::from_str(out[0].template_json()).expect("json");
+    let table = &t["Resources"]["Table"];
+    assert_eq!(table["DeletionPolicy"], json!("Retain"));
+    assert_eq!(table["UpdateReplacePolicy"], json!("Retain"));
+    assert_eq!(
+        table["Properties"]["Tags"],
+        json!([{"Key": "Team", "Value": "payments"}])
     );
 }

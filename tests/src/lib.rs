@@ -5,6 +5,7 @@
 pub mod deploy_app;
 pub mod fake_cfn;
 pub mod moto;
+pub mod serverless_app;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -6,6 +6,10 @@
 
 use khs_constructs::iam::check_template;
 
+#[path = "../../khs-constructs/examples/queue_worker.rs"]
+#[allow(dead_code)]
+mod queue_worker;
+
 #[test]
 fn no_policy_allows_everything_or_writes_everywhere() {
     let artifacts = khs_app::app()
@@ -38,6 +42,42 @@ fn no_policy_allows_everything_or_writes_everywhere() {
         }
     }
     assert!(files >= 2, "expected templates in {}", dir.display());
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn serverless_and_messaging_templates_follow_least_privilege() {
+    let handler = khs_tests::serverless_app::queue_worker_handler();
+    let mut artifacts = khs_tests::serverless_app::every_construct(&handler)
+        .expect("app builds")
+        .synth()
+        .expect("app synthesizes");
+    artifacts.extend(
+        queue_worker::app(&handler)
+            .expect("example builds")
+            .synth()
+            .expect("example synthesizes"),
+    );
+    let mut problems = Vec::new();
+    let mut policies = 0;
+    for a in &artifacts {
+        let template: serde_json::Value = serde_json::from_str(&a.json).expect("template is JSON");
+        policies += a
+            .template
+            .resources
+            .values()
+            .filter(|r| r.type_name == "AWS::IAM::Policy")
+            .count();
+        problems.extend(
+            check_template(&template)
+                .into_iter()
+                .map(|p| format!("{}: {p}", a.name)),
+        );
+    }
+    assert!(
+        policies >= 15,
+        "expected the grants' policies, got {policies}"
+    );
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 

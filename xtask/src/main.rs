@@ -1,22 +1,25 @@
 //! Developer tasks for the khs-constructs workspace.
 //!
-//! `cargo run -p xtask -- codegen [--schemas DIR] [--out DIR] [--types FILE]`
-//! regenerates the typed CloudFormation layer (`khs-constructs/src/cfn/`) from
-//! the registry schemas shipped with the pinned cfn-lint. See `docs/codegen.md`.
+//! `cargo run -p xtask -- codegen [--schemas DIR] [--out DIR]`
+//! regenerates the typed CloudFormation layer (the `khs-cfn` crate in
+//! `khs-constructs/cfn/`) from the registry schemas shipped with the pinned
+//! cfn-lint. See `docs/codegen.md`.
 
 mod codegen;
+mod constraints;
 
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 
-const USAGE: &str =
-    "usage: cargo run -p xtask -- codegen [--schemas DIR] [--out DIR] [--types FILE]
+const USAGE: &str = "usage: cargo run -p xtask -- codegen [--schemas DIR] [--out DIR]
+
+Generates every resource type of the registry into khs-constructs/cfn/ (crate khs-cfn,
+one cargo feature per service) and the feature list of khs-constructs/Cargo.toml.
 
   --schemas DIR  cfn-lint's data/schemas directory (default: located by importing cfnlint
                  with $KHS_PYTHON, <repo>/.venv/bin/python, the main checkout's .venv, python3)
-  --out DIR      the khs-constructs crate directory to write into (default: <repo>/khs-constructs)
-  --types FILE   the list of resource types (default: xtask/resource-types.txt)";
+  --out DIR      the workspace root to write into (default: this repository)";
 
 fn main() -> Result<()> {
     let mut args = std::env::args().skip(1);
@@ -28,7 +31,6 @@ fn main() -> Result<()> {
     }
     let mut schemas: Option<PathBuf> = None;
     let mut out: Option<PathBuf> = None;
-    let mut types: Option<PathBuf> = None;
     while let Some(flag) = args.next() {
         let mut value = || {
             args.next()
@@ -38,7 +40,6 @@ fn main() -> Result<()> {
         match flag.as_str() {
             "--schemas" => schemas = Some(value()?),
             "--out" => out = Some(value()?),
-            "--types" => types = Some(value()?),
             "-h" | "--help" => {
                 println!("{USAGE}");
                 return Ok(());
@@ -51,9 +52,8 @@ fn main() -> Result<()> {
         Some(dir) => dir,
         None => codegen::locate_schemas()?,
     };
-    let out = out.unwrap_or_else(|| root.join("khs-constructs"));
-    let types = types.unwrap_or_else(|| root.join("xtask/resource-types.txt"));
-    let written = codegen::run(&schemas, &types, &out)?;
+    let out = out.unwrap_or(root);
+    let written = codegen::run(&schemas, &out)?;
     println!(
         "codegen: wrote {} files into {} from {}",
         written.len(),

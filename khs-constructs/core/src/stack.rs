@@ -1,0 +1,542 @@
+//! Stacks: one CloudFormation template each, deployed to one environment.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::error::{Error, Result};
+use super::logical_id::LogicalId;
+use super::path::ConstructPath;
+use super::regions::REGIONS;
+use super::resource::{ResourceSpec, TagStyle};
+use super::rules::{AckTarget, Acknowledgement};
+use super::scope::ResourceOptions;
+use super::template::{DeletionPolicy, Output, Parameter, ResourceEntry, Template};
+use super::validate;
+
+/// The metadata key holding each resource's construct path.
+pub const PATH_METADATA_KEY: &str = "khs:path";
+
+/// Where a stack is deployed.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Environment {
+    /// The AWS account id (12 digits).
+    ///
+    /// Default: - the account of the credentials used to deploy.
+    pub account: Option<String>,
+    /// The region, e.g. `us-east-1`.
+    pub region: String,
+}
+
+impl Environment {
+    /// An environment in `region`, account taken from the credentials.
+    pub fn region(region: impl Into<String>) -> Self {
+        Environment {
+            account: None,
+            region: region.into(),
+        }
+    }
+
+    /// An environment in an explicit account and region.
+    pub fn new(account: impl Into<String>, region: impl Into<String>) -> Self {
+        Environment {
+            account: Some(account.into()),
+            region: region.into(),
+        }
+    }
+}
+
+/// Checks an environment: the region is one the registry knows, the
+/// account (when given) is 12 digits.
+fn check_environment(stack: &str, env: &Environment) -> Result<()> {
+    let region = env.region.as_str();
+    if region.is_empty() {
+        return Err(Error::invalid_prop(
+            stack,
+            "env.region",
+            "must name a region such as \"us-east-1\", got an empty string",
+        ));
+    }
+    if REGIONS.binary_search(&region).is_err() {
+        let mut close: Vec<(f64, &str)> = REGIONS
+            .iter()
+            .map(|r| (strsim::jaro_winkler(r, region), *r))
+            .filter(|(score, _)| *score > 0.85)
+            .collect();
+        close.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(b.1)));
+        let hint = match close.first() {
+            Some((_, r)) => format!("; did you mean {r:?}?"),
+            None => String::new(),
+        };
+        return Err(Error::invalid_prop(
+            stack,
+            "env.region",
+            format!(
+                "is {region:?}, which is not an AWS region{hint} (known regions: {})",
+                REGIONS.join(", ")
+            ),
+        ));
+    }
+    if let Some(account) = &env.account
+        && (account.len() != 12 || !account.chars().all(|c| c.is_ascii_digit()))
+    {
+        return Err(Error::invalid_prop(
+            stack,
+            "env.account",
+            format!(
+                "is {account:?}; an AWS account id is exactly 12 digits (keep leading zeros: \"012345678901\")"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The settings of a [`Stack`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct StackProps {
+    /// Account and region.
+    pub env: Environment,
+    /// The template description.
+    ///
+    /// Default: - none.
+    pub description: Option<String>,
+    /// Tags applied to every taggable resource of the stack (a tag set on a
+    /// resource itself wins) and to the stack at deploy time.
+    ///
+    /// Default: - none.
+    pub tags: BTreeMap<String, String>,
+    /// Refuse `DeleteStack` until protection is turned off.
+    ///
+    /// Default: `false`.
+    pub termination_protection: bool,
+}
+
+impl StackProps {
+    /// Props for a stack in `env`, with every other field at its default.
+    pub fn new(env: Environment) -> Self {
+        StackProps {
+            env,
+            description: None,
+            tags: BTreeMap::new(),
+            termination_protection: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct ResourceInfo {
+    path: ConstructPath,
+    spec: Option<&'static ResourceSpec>,
+}
+
+/// A stack: a named set of constructs that synthesizes to one template.
+#[derive(Debug, Clone)]
+pub struct Stack {
+    name: String,
+    props: StackProps,
+    template: Template,
+    paths: BTreeSet<ConstructPath>,
+    ids: BTreeMap<String, ConstructPath>,
+    resources: BTreeMap<String, ResourceInfo>,
+    dependencies: BTreeSet<String>,
+    acknowledgements: Vec<Acknowledgement>,
+    assets: BTreeMap<String, super::asset::FileAsset>,
+}
+
+/// CloudFormation's stack name limit.
+pub const MAX_STACK_NAME_LEN: usize = 128;
+
+impl Stack {
+    /// A new, empty stack. Names are CloudFormation stack names: a letter,
+    /// then letters, digits and hyphens, at most 128 characters
+    /// (kebab-case by convention: `khs-crm-prod`).
+    pub fn new(name: &str, props: StackProps) -> Result<Self> {
+        let reason = if name.is_empty() {
+            Some("it must not be empty".to_string())
+        } else if name.len() > MAX_STACK_NAME_LEN {
+            Some(format!(
+                "it is {} characters, at most {MAX_STACK_NAME_LEN} are allowed",
+                name.len()
+            ))
+        } else if !name.starts_with(|c: char| c.is_ascii_alphabetic()) {
+            Some("it must start with a letter".to_string())
+        } else if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+            Some("only ASCII letters, digits and '-' are allowed".to_string())
+        } else {
+            None
+        };
+        if let Some(reason) = reason {
+            return Err(Error::InvalidStackName {
+                name: name.to_string(),
+                reason,
+            });
+        }
+        check_environment(name, &props.env)?;
+        let template = Template {
+            description: props.description.clone(),
+            ..Template::default()
+        };
+        Ok(Stack {
+            name: name.to_string(),
+            props,
+            template,
+            paths: BTreeSet::new(),
+            ids: BTreeMap::new(),
+            resources: BTreeMap::new(),
+            dependencies: BTreeSet::new(),
+            acknowledgements: Vec::new(),
+            assets: BTreeMap::new(),
+        })
+    }
+
+    /// The file assets the stack's template needs published, by hash.
+    pub fn assets(&self) -> &BTreeMap<String, super::asset::FileAsset> {
+        &self.assets
+    }
+
+    /// Records a file asset (once per hash: two functions sharing one
+    /// code directory publish it once).
+    pub(crate) fn add_asset(&mut self, asset: super::asset::FileAsset) {
+        self.assets.entry(asset.hash.clone()).or_insert(asset);
+    }
+
+    /// The stack name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Account and region.
+    pub fn env(&self) -> &Environment {
+        &self.props.env
+    }
+
+    /// The stack's props.
+    pub fn props(&self) -> &StackProps {
+        &self.props
+    }
+
+    /// Names of stacks that must be deployed before this one.
+    pub fn dependencies(&self) -> &BTreeSet<String> {
+        &self.dependencies
+    }
+
+    /// Declares that `other` must be deployed before this stack (for example
+    /// because this stack imports one of its exports).
+    pub fn add_dependency(&mut self, other: &str) {
+        self.dependencies.insert(other.to_string());
+    }
+
+    /// Acknowledges the findings of rule `rule_id` on every resource of the
+    /// stack, for `reason` (at least a sentence; see
+    /// [`crate::rules`]). Prefer acknowledging on the construct or the
+    /// resource the finding is about.
+    pub fn acknowledge(&mut self, rule_id: &str, reason: &str) -> Result<()> {
+        let root = self.name.clone();
+        self.add_acknowledgement(AckTarget::Path(root.clone()), &root, rule_id, reason)
+    }
+
+    /// Acknowledges the findings of rule `rule_id` on every resource at or
+    /// below the construct at `path`, relative to the stack (`"Database"`,
+    /// `"Network/FlowLogs"`): for constructs built already.
+    pub fn acknowledge_under(&mut self, path: &str, rule_id: &str, reason: &str) -> Result<()> {
+        let full = format!("{}/{}", self.name, path.trim_matches('/'));
+        self.add_acknowledgement(AckTarget::Path(full.clone()), &full, rule_id, reason)
+    }
+
+    /// The acknowledgements declared so far.
+    pub fn acknowledgements(&self) -> &[Acknowledgement] {
+        &self.acknowledgements
+    }
+
+    pub(crate) fn add_acknowledgement(
+        &mut self,
+        target: AckTarget,
+        declared_at: &str,
+        rule_id: &str,
+        reason: &str,
+    ) -> Result<()> {
+        let declared_at = match &target {
+            AckTarget::Resource(id) => self
+                .path_of(id)
+                .map_or_else(|| format!("{}/{id}", self.name), ToString::to_string),
+            AckTarget::Path(_) => declared_at.to_string(),
+        };
+        let ack = Acknowledgement::new(target, &declared_at, rule_id, reason)?;
+        self.acknowledgements.push(ack);
+        Ok(())
+    }
+
+    /// The construct path of a resource, by logical id.
+    pub fn path_of(&self, logical_id: &str) -> Option<&ConstructPath> {
+        self.resources.get(logical_id).map(|r| &r.path)
+    }
+
+    /// The template as built so far, before tags and validation; see
+    /// [`Stack::synth`] for the final one.
+    pub fn template(&self) -> &Template {
+        &self.template
+    }
+
+    pub(crate) fn register_path(&mut self, path: &ConstructPath) -> Result<()> {
+        if !self.paths.insert(path.clone()) {
+            return Err(Error::DuplicateConstruct {
+                path: path.to_string(),
+            });
+        }
+        Ok(())
+    }
+
+    fn claim_id(&mut self, path: &ConstructPath, id: &LogicalId) -> Result<()> {
+        if let Some(other) = self.ids.get(id.as_str()) {
+            return Err(Error::LogicalIdCollision {
+                path: path.to_string(),
+                logical_id: id.to_string(),
+                other: other.to_string(),
+            });
+        }
+        self.ids.insert(id.to_string(), path.clone());
+        Ok(())
+    }
+
+    pub(crate) fn add_resource(
+        &mut self,
+        path: &ConstructPath,
+        type_name: &str,
+        spec: Option<&'static ResourceSpec>,
+        properties: serde_json::Value,
+        options: ResourceOptions,
+    ) -> Result<LogicalId> {
+        let logical_id = match &options.logical_id {
+            Some(id) => LogicalId::new(path, id)?,
+            None => LogicalId::from_path(path)?,
+        };
+        self.register_path(path)?;
+        self.claim_id(path, &logical_id)?;
+        let stateful = spec.is_some_and(|s| s.stateful);
+        let deletion_policy = options
+            .deletion_policy
+            .or(stateful.then_some(DeletionPolicy::Retain));
+        let update_replace_policy = options
+            .update_replace_policy
+            .or(deletion_policy.filter(|_| stateful));
+        let mut depends_on: Vec<String> =
+            options.depends_on.iter().map(|d| d.to_string()).collect();
+        depends_on.sort();
+        depends_on.dedup();
+        let entry = ResourceEntry {
+            type_name: type_name.to_string(),
+            condition: options.condition,
+            depends_on,
+            deletion_policy,
+            update_replace_policy,
+            metadata: Some(serde_json::json!({ PATH_METADATA_KEY: path.to_string() })),
+            properties,
+        };
+        self.template
+            .resources
+            .insert(logical_id.to_string(), entry);
+        self.resources.insert(
+            logical_id.to_string(),
+            ResourceInfo {
+                path: path.clone(),
+                spec,
+            },
+        );
+        Ok(logical_id)
+    }
+
+    pub(crate) fn override_property(
+        &mut self,
+        logical_id: &LogicalId,
+        property: &str,
+        value: serde_json::Value,
+    ) -> Result<()> {
+        let info = self.resources.get(logical_id.as_str()).cloned();
+        let path = info
+            .as_ref()
+            .map(|i| i.path.to_string())
+            .unwrap_or_else(|| format!("{}/{logical_id}", self.name));
+        let bad = |reason: String| Error::InvalidOverride {
+            path: path.clone(),
+            property: property.to_string(),
+            reason,
+        };
+        let entry = self
+            .template
+            .resources
+            .get_mut(logical_id.as_str())
+            .ok_or_else(|| bad("no such resource in this stack".to_string()))?;
+        let segments: Vec<&str> = property.split('.').collect();
+        if segments.iter().any(|s| s.is_empty()) {
+            return Err(bad(
+                "empty path segment; write paths like \"A.B.0.C\"".to_string()
+            ));
+        }
+        if let Some(spec) = info.and_then(|i| i.spec) {
+            let first = segments[0];
+            if spec.property(first).is_none() {
+                let mut close: Vec<&str> = spec
+                    .properties
+                    .iter()
+                    .map(|p| p.name)
+                    .filter(|n| strsim::jaro_winkler(n, first) > 0.8)
+                    .collect();
+                close.sort();
+                let hint = if close.is_empty() {
+                    String::new()
+                } else {
+                    format!("; did you mean {}?", close.join(" or "))
+                };
+                return Err(bad(format!(
+                    "{} has no property {first:?}{hint}",
+                    spec.type_name
+                )));
+            }
+        }
+        if !entry.properties.is_object() {
+            entry.properties = serde_json::json!({});
+        }
+        let mut cur = &mut entry.properties;
+        for (i, seg) in segments.iter().enumerate() {
+            let last = i + 1 == segments.len();
+            if let Ok(idx) = seg.parse::<usize>() {
+                let arr = cur.as_array_mut().ok_or_else(|| {
+                    bad(format!(
+                        "segment {seg:?} indexes something that is not a list"
+                    ))
+                })?;
+                let len = arr.len();
+                let slot = arr.get_mut(idx).ok_or_else(|| {
+                    bad(format!(
+                        "index {idx} is out of range (the list has {len} items)"
+                    ))
+                })?;
+                if last {
+                    *slot = value;
+                    return Ok(());
+                }
+                cur = slot;
+            } else {
+                let obj = cur.as_object_mut().ok_or_else(|| {
+                    bad(format!(
+                        "segment {seg:?} is below something that is not an object"
+                    ))
+                })?;
+                if last {
+                    obj.insert((*seg).to_string(), value);
+                    return Ok(());
+                }
+                cur = obj
+                    .entry((*seg).to_string())
+                    .or_insert_with(|| serde_json::json!({}));
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) fn add_output(&mut self, path: &ConstructPath, output: Output) -> Result<LogicalId> {
+        self.register_path(path)?;
+        let id = LogicalId::from_path(path)?;
+        if self.template.outputs.contains_key(id.as_str()) {
+            return Err(Error::LogicalIdCollision {
+                path: path.to_string(),
+                logical_id: id.to_string(),
+                other: "another output".to_string(),
+            });
+        }
+        self.template.outputs.insert(id.to_string(), output);
+        Ok(id)
+    }
+
+    pub(crate) fn add_parameter(
+        &mut self,
+        scope: &ConstructPath,
+        name: &str,
+        parameter: Parameter,
+    ) -> Result<LogicalId> {
+        let path = scope.child(name)?;
+        let id = LogicalId::new(&path, name)?;
+        self.register_path(&path)?;
+        self.claim_id(&path, &id)?;
+        self.template.parameters.insert(id.to_string(), parameter);
+        Ok(id)
+    }
+
+    /// Adds a template transform (macro) once; order of first use is kept.
+    pub(crate) fn add_transform(&mut self, name: &str) {
+        if !self.template.transform.iter().any(|t| t == name) {
+            self.template.transform.push(name.to_string());
+        }
+    }
+
+    /// Sets a template-level `Metadata` entry (for tools that read the
+    /// template, such as the deploy client reading
+    /// `khs:parameter-sources`). A later call with the same key replaces
+    /// the value.
+    pub fn set_metadata(&mut self, key: &str, value: serde_json::Value) {
+        self.template.metadata.insert(key.to_string(), value);
+    }
+
+    /// The final template: stack tags applied to every taggable resource,
+    /// then validated (references resolve, CloudFormation quotas hold).
+    /// Rule packs run in [`App::synth`](super::app::App::synth), which also
+    /// writes the metadata of acknowledged findings.
+    pub fn synth(&self) -> Result<Template> {
+        let mut template = self.template.clone();
+        if !self.props.tags.is_empty() {
+            for (id, entry) in template.resources.iter_mut() {
+                let (style, property) = self
+                    .resources
+                    .get(id)
+                    .and_then(|r| r.spec)
+                    .map_or((TagStyle::None, ""), |s| (s.tags, s.tag_property));
+                apply_tags(entry, style, property, &self.props.tags);
+            }
+        }
+        validate::template(&self.name, &template)?;
+        Ok(template)
+    }
+}
+
+fn apply_tags(
+    entry: &mut ResourceEntry,
+    style: TagStyle,
+    property: &str,
+    tags: &BTreeMap<String, String>,
+) {
+    let Some(props) = entry.properties.as_object_mut() else {
+        if style != TagStyle::None {
+            entry.properties = serde_json::json!({});
+            return apply_tags(entry, style, property, tags);
+        }
+        return;
+    };
+    match style {
+        TagStyle::None => {}
+        TagStyle::KeyValueList => {
+            let list = props
+                .entry(property)
+                .or_insert_with(|| serde_json::json!([]));
+            if let Some(items) = list.as_array_mut() {
+                let mut merged: BTreeMap<String, serde_json::Value> = tags
+                    .iter()
+                    .map(|(k, v)| (k.clone(), serde_json::json!({"Key": k, "Value": v})))
+                    .collect();
+                for item in items.iter() {
+                    if let Some(k) = item.get("Key").and_then(|k| k.as_str()) {
+                        merged.insert(k.to_string(), item.clone());
+                    }
+                }
+                *items = merged.into_values().collect();
+            }
+        }
+        TagStyle::Map => {
+            let map = props
+                .entry(property)
+                .or_insert_with(|| serde_json::json!({}));
+            if let Some(m) = map.as_object_mut() {
+                for (k, v) in tags {
+                    m.entry(k.clone()).or_insert_with(|| serde_json::json!(v));
+                }
+            }
+        }
+    }
+}
