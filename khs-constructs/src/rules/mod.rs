@@ -23,6 +23,7 @@ use crate::core::rules::{Rule, RulePack, Verdict, lookup};
 mod compute;
 mod data;
 mod network;
+mod serverless;
 mod storage;
 
 /// The name of the [`security`] pack.
@@ -36,7 +37,14 @@ pub fn builtin() -> Vec<RulePack> {
 /// The security pack: the AWS Solutions rules and the checkov checks for
 /// the types the library generates.
 pub fn security() -> RulePack {
-    let rules: Vec<Rule> = [storage::RULES, data::RULES, network::RULES, compute::RULES].concat();
+    let rules: Vec<Rule> = [
+        storage::RULES,
+        data::RULES,
+        network::RULES,
+        compute::RULES,
+        serverless::RULES,
+    ]
+    .concat();
     RulePack::new(SECURITY_PACK, rules)
 }
 

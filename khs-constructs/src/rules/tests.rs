@@ -588,6 +588,85 @@ fn cases() -> Vec<(&'static str, Json, Json)> {
             ),
         ),
         (
+            "sqs-encryption",
+            r("AWS::SQS::Queue", json!({"SqsManagedSseEnabled": false})),
+            r("AWS::SQS::Queue", json!({})),
+        ),
+        (
+            "sqs-ssl-only",
+            r("AWS::SQS::Queue", json!({})),
+            with(
+                r("AWS::SQS::Queue", json!({})),
+                "P",
+                "AWS::SQS::QueuePolicy",
+                json!({"Queues": [{"Ref": "R"}], "PolicyDocument": ssl_policy("x", true)["PolicyDocument"].clone()}),
+            ),
+        ),
+        (
+            "sqs-dead-letter-queue",
+            r("AWS::SQS::Queue", json!({})),
+            with(
+                r("AWS::SQS::Queue", json!({})),
+                "Work",
+                "AWS::SQS::Queue",
+                json!({"RedrivePolicy": {"deadLetterTargetArn": {"Fn::GetAtt": ["R", "Arn"]}, "maxReceiveCount": 5}}),
+            ),
+        ),
+        (
+            "dynamodb-point-in-time-recovery",
+            r("AWS::DynamoDB::Table", json!({})),
+            r(
+                "AWS::DynamoDB::Table",
+                json!({"PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": true}}),
+            ),
+        ),
+        (
+            "dynamodb-kms",
+            r(
+                "AWS::DynamoDB::Table",
+                json!({"SSESpecification": {"SSEEnabled": true}}),
+            ),
+            r(
+                "AWS::DynamoDB::Table",
+                json!({"SSESpecification": {"SSEEnabled": true, "SSEType": "KMS", "KMSMasterKeyId": "k"}}),
+            ),
+        ),
+        (
+            "lambda-dead-letter-queue",
+            r("AWS::Lambda::Function", json!({})),
+            r(
+                "AWS::Lambda::Function",
+                json!({"DeadLetterConfig": {"TargetArn": "arn"}}),
+            ),
+        ),
+        (
+            "lambda-reserved-concurrency",
+            r("AWS::Lambda::Function", json!({})),
+            r(
+                "AWS::Lambda::Function",
+                json!({"ReservedConcurrentExecutions": 10}),
+            ),
+        ),
+        (
+            "lambda-in-vpc",
+            r("AWS::Lambda::Function", json!({})),
+            r(
+                "AWS::Lambda::Function",
+                json!({"VpcConfig": {"SubnetIds": ["s"], "SecurityGroupIds": ["g"]}}),
+            ),
+        ),
+        (
+            "lambda-environment-kms",
+            r(
+                "AWS::Lambda::Function",
+                json!({"Environment": {"Variables": {"MODE": "x"}}}),
+            ),
+            r(
+                "AWS::Lambda::Function",
+                json!({"Environment": {"Variables": {"MODE": "x"}}, "KmsKeyArn": "k"}),
+            ),
+        ),
+        (
             "cloudtrail-kms",
             trail(json!({"KMSKeyId": null})),
             trail(json!({})),
