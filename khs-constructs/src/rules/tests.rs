@@ -745,7 +745,8 @@ fn a_read_replica_fires_the_encryption_rule_with_its_own_message() {
 
 /// The library's defaults raise no error-level finding of the built-in
 /// pack: a network, a database with replicas, a cache, a bucket, an API
-/// service, a CDN in front of it and the security baseline synthesize with
+/// service, a CDN in front of it, the security baseline, a queue and a
+/// table synthesize with
 /// every rule running, and the replicas carry the
 /// construct's own acknowledgements in both scanner formats.
 #[test]
@@ -798,6 +799,20 @@ fn the_library_defaults_raise_no_error() {
         &mut stack,
         "Security",
         crate::security_baseline::SecurityBaselineProps::new(&mut logs),
+    )
+    .unwrap();
+    crate::messaging::queue::Queue::new(
+        &mut stack,
+        "Queue",
+        crate::messaging::queue::QueueProps::default(),
+    )
+    .unwrap();
+    crate::serverless::table::Table::new(
+        &mut stack,
+        "Table",
+        crate::serverless::table::TableProps::new(crate::serverless::table::Attribute::string(
+            "pk",
+        )),
     )
     .unwrap();
     let mut app = App::new().with_rule_packs(super::builtin());
