@@ -22,6 +22,15 @@ fn bench(c: &mut Criterion) {
             black_box(app.synth().expect("app synthesizes"))
         })
     });
+    // The same app without rule packs: what the rules cost.
+    c.bench_function("synth khs app (all stages, no rules)", |b| {
+        b.iter(|| {
+            let app = khs_app::app()
+                .expect("app builds")
+                .with_rule_packs(Vec::new());
+            black_box(app.synth().expect("app synthesizes"))
+        })
+    });
     // What schema validation (done by `Scope::add` for every resource) costs
     // on its own: the same checks over every resource of the app's templates.
     let artifacts = khs_app::app()
@@ -32,7 +41,11 @@ fn bench(c: &mut Criterion) {
         .iter()
         .flat_map(|a| {
             a.template.resources.iter().map(|(id, r)| {
-                (format!("{}/{id}", a.name), r.type_name.clone(), r.properties.clone())
+                (
+                    format!("{}/{id}", a.name),
+                    r.type_name.clone(),
+                    r.properties.clone(),
+                )
             })
         })
         .collect();

@@ -49,7 +49,9 @@ pub fn app() -> Result<App, AppError> {
 
 /// The app for the given stage settings.
 pub fn app_for(stages: &[StageSettings]) -> Result<App, AppError> {
-    let mut app = App::new();
+    // The library's built-in rule packs run at synthesis; findings the KHS
+    // stacks accept are acknowledged with a reason in `stage::build`.
+    let mut app = App::new().with_rule_packs(khs_constructs::rules::builtin());
     for s in stages {
         for stack in stage::build(s)? {
             app.add_stack(stack)?;

@@ -72,6 +72,11 @@ pub fn build(s: &StageSettings) -> Result<Vec<Stack>, khs_constructs::Error> {
             ..NetworkProps::default()
         },
     )?;
+    stack.acknowledge_under(
+        "Network",
+        "vpc-network-acls",
+        "The architecture requires network ACLs as a second, stateless layer beside the security groups (the deny list, HTTPS only into the public subnets); their entries are generated from the network settings and tested.",
+    )?;
 
     // --- Storage: logs and backups buckets (edge) ----------------------------
     // Logs: CloudFront standard logs need ACLs (BucketOwnerPreferred); S3
@@ -94,6 +99,11 @@ pub fn build(s: &StageSettings) -> Result<Vec<Stack>, khs_constructs::Error> {
             ],
             ..BucketProps::default()
         },
+    )?;
+    logs_bucket.bucket().acknowledge(
+        &mut stack,
+        "s3-server-access-logs",
+        "This bucket is the destination of the server access logs of the other buckets; logging it into itself would log every log delivery, and a second log bucket would only move the finding.",
     )?;
     let backups_bucket = Bucket::new(
         &mut stack,
@@ -169,7 +179,7 @@ pub fn build(s: &StageSettings) -> Result<Vec<Stack>, khs_constructs::Error> {
         },
     )?;
     let jwt_secret = |stack: &mut Stack, id: &str, what: &str| {
-        Secret::new(
+        let secret = Secret::new(
             stack,
             id,
             SecretProps {
@@ -181,7 +191,13 @@ pub fn build(s: &StageSettings) -> Result<Vec<Stack>, khs_constructs::Error> {
                 encryption_key: Some(secrets_key.clone()),
                 ..SecretProps::new(what)
             },
-        )
+        )?;
+        stack.acknowledge_under(
+            id,
+            "secret-rotation",
+            "Rotating a JWT signing secret invalidates every issued token at once; until the API accepts two signing keys during a rollover, rotation is a manual, announced operation.",
+        )?;
+        Ok::<_, khs_constructs::Error>(secret)
     };
     let jwt = jwt_secret(
         &mut stack,
@@ -211,6 +227,25 @@ pub fn build(s: &StageSettings) -> Result<Vec<Stack>, khs_constructs::Error> {
             ..DatabaseProps::default()
         },
     )?;
+    stack.acknowledge_under(
+        "Database",
+        "rds-default-port",
+        "Port obfuscation is no control here: the database is in private subnets, its security group admits only the API service and the rotation function, and connections require TLS.",
+    )?;
+    if !d.multi_az {
+        stack.acknowledge_under(
+            "Database/Instance",
+            "rds-multi-az",
+            "This stage's settings choose a single-AZ instance: its data is disposable test data, restored from backups if the zone fails.",
+        )?;
+    }
+    if !d.deletion_protection {
+        stack.acknowledge_under(
+            "Database",
+            "rds-deletion-protection",
+            "This stage's settings turn deletion protection off so the disposable stage can be torn down; its backups are kept by the backup plan.",
+        )?;
+    }
 
     let c = &s.cache;
     let cache = Cache::new(
@@ -226,6 +261,23 @@ pub fn build(s: &StageSettings) -> Result<Vec<Stack>, khs_constructs::Error> {
             ..CacheProps::default()
         },
     )?;
+    stack.acknowledge_under(
+        "Cache",
+        "elasticache-default-port",
+        "Port obfuscation is no control here: the cache is in private subnets, its security group admits only the API service, and clients need TLS and the AUTH token.",
+    )?;
+    stack.acknowledge_under(
+        "Cache/AuthToken",
+        "secret-rotation",
+        "ElastiCache offers no hosted rotation for Redis AUTH tokens; rotating one is an auth-token update with the ROTATE strategy followed by a restart of the API tasks, done by hand until the API reloads the token itself.",
+    )?;
+    if c.nodes < 2 {
+        stack.acknowledge_under(
+            "Cache",
+            "elasticache-multi-az",
+            "This stage's settings choose one cache node: the cache holds only sessions and cached reads, which the API rebuilds after a failure.",
+        )?;
+    }
 
     // The load balancer needs a certificate of its own region: the edge's
     // regional certificate (the stage domain in this region).
@@ -315,6 +367,18 @@ pub fn build(s: &StageSettings) -> Result<Vec<Stack>, khs_constructs::Error> {
     ];
     let api_deployment = api_props.deployment.clone();
     let api = ApiService::new(&mut stack, "ApiService", &network, api_props)?;
+    stack.acknowledge_under(
+        "ApiService/TaskDefinition",
+        "ecs-environment-variables",
+        "The environment holds plain configuration only (mode, port, pool sizes, endpoints without credentials); the JWT secrets and the database and Redis passwords come from Secrets Manager through Secrets.",
+    )?;
+    if !a.deletion_protection {
+        stack.acknowledge_under(
+            "ApiService/LoadBalancer",
+            "elb-deletion-protection",
+            "This stage's settings turn deletion protection off so the disposable stage can be torn down; its DNS alias is recreated with it.",
+        )?;
+    }
     // ALB → tasks is wired by ApiService; tasks → PostgreSQL and Redis here.
     database
         .connections()
@@ -355,6 +419,11 @@ pub fn build(s: &StageSettings) -> Result<Vec<Stack>, khs_constructs::Error> {
             no_cache_paths: NO_CACHE_PATHS.iter().map(|p| p.to_string()).collect(),
             ..CdnProps::default()
         },
+    )?;
+    stack.acknowledge_under(
+        "Frontend/Distribution",
+        "cloudfront-geo-restriction",
+        "Countries are restricted by the web ACL's GeoAllow rule, which the distribution applies before any origin; a second country list in the distribution would drift from it.",
     )?;
     cloudfront_alias_records(
         &mut stack,

@@ -26,6 +26,7 @@ pub mod edge;
 pub mod messaging;
 pub mod network;
 pub mod ops;
+pub mod rules;
 pub mod security;
 pub mod serverless;
 pub mod storage;

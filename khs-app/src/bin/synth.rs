@@ -21,7 +21,9 @@ struct Args {
     #[arg(long, default_value = "synth-out")]
     out: PathBuf,
     /// Write nothing; exit 1 when the directory is not what the code
-    /// produces (CI runs this so templates cannot fall behind the code).
+    /// produces (CI runs this so templates cannot fall behind the code), or
+    /// when a rule finding is neither fixed nor acknowledged, or an
+    /// acknowledgement is stale.
     #[arg(long)]
     check: bool,
     /// Print the JSON Schema of the stage settings files and exit.
@@ -53,6 +55,19 @@ fn main() -> ExitCode {
     };
     let elapsed = started.elapsed();
     let diagram = Diagram::from_artifacts(&artifacts, args.diagram_detail);
+    // Error-level findings failed synthesis above; warnings and stale
+    // acknowledgements are printed here, and fail `--check`.
+    let mut unresolved = 0;
+    for a in &artifacts {
+        for f in &a.rules.findings {
+            eprintln!("{f}");
+            unresolved += 1;
+        }
+        for s in &a.rules.stale {
+            eprintln!("{s}");
+            unresolved += 1;
+        }
+    }
     let out = if args.out.is_relative() {
         khs_app::workspace_root().join(&args.out)
     } else {
@@ -61,6 +76,12 @@ fn main() -> ExitCode {
     if args.check {
         let mut problems = App::check(&artifacts, &out);
         problems.extend(diagram::check(&diagram, DIAGRAM_TITLE, &out));
+        if unresolved > 0 {
+            eprintln!(
+                "{unresolved} rule finding(s) or stale acknowledgement(s): fix them, or acknowledge a finding with a reason (docs/rules.md)"
+            );
+            return ExitCode::FAILURE;
+        }
         if problems.is_empty() {
             println!(
                 "{}: {} templates and the diagram up to date",
@@ -94,6 +115,7 @@ fn main() -> ExitCode {
             a.file_name()
         );
     }
+    let acknowledged: usize = artifacts.iter().map(|a| a.rules.acknowledged.len()).sum();
     println!(
         "{}/{} and {}/{} ({} diagram)",
         args.out.display(),
@@ -103,7 +125,7 @@ fn main() -> ExitCode {
         args.diagram_detail
     );
     println!(
-        "synthesized {} stacks in {:.1} ms",
+        "synthesized {} stacks in {:.1} ms; rules: {unresolved} warning(s) or stale acknowledgement(s), {acknowledged} acknowledged finding(s)",
         artifacts.len(),
         elapsed.as_secs_f64() * 1e3
     );

@@ -4,14 +4,17 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use super::error::{Error, Result};
+use super::rules::{RulePack, RuleReport};
 use super::stack::{Environment, Stack};
 use super::template::Template;
 
 /// An app: several [`Stack`]s, synthesized together so that cross-stack
-/// checks (unique export names, dependencies) hold.
+/// checks (unique export names, dependencies) hold, and checked by the
+/// rule packs it was given ([`App::with_rule_packs`]).
 #[derive(Debug, Clone, Default)]
 pub struct App {
     stacks: Vec<Stack>,
+    rule_packs: Vec<RulePack>,
 }
 
 /// One synthesized stack.
@@ -31,6 +34,9 @@ pub struct StackArtifact {
     pub termination_protection: bool,
     /// Stacks that must be deployed first.
     pub depends_on: Vec<String>,
+    /// What the app's rule packs found: warnings, acknowledged findings,
+    /// stale acknowledgements (errors fail [`App::synth`]).
+    pub rules: RuleReport,
     /// The file assets the template needs published first, by hash.
     pub assets: Vec<super::asset::FileAsset>,
 }
@@ -68,6 +74,22 @@ impl App {
         App::default()
     }
 
+    /// The same app, checked by `packs` at synthesis (replacing any packs
+    /// set before). The library's built-in packs are
+    /// `khs_constructs::rules::builtin()`; add a pack of your own, or
+    /// choose among them.
+    ///
+    /// Default: - no pack runs.
+    pub fn with_rule_packs(mut self, packs: Vec<RulePack>) -> Self {
+        self.rule_packs = packs;
+        self
+    }
+
+    /// The rule packs that run at synthesis.
+    pub fn rule_packs(&self) -> &[RulePack] {
+        &self.rule_packs
+    }
+
     /// Adds a stack; stack names are unique within an app.
     pub fn add_stack(&mut self, stack: Stack) -> Result<()> {
         if self.stacks.iter().any(|s| s.name() == stack.name()) {
@@ -85,13 +107,21 @@ impl App {
     }
 
     /// Synthesizes every stack, in dependency order (a stack after the
-    /// stacks it depends on; otherwise in the order added).
+    /// stacks it depends on; otherwise in the order added), and runs the
+    /// rule packs over each template: an unacknowledged error-level finding
+    /// is an [`Error::RuleViolations`].
     pub fn synth(&self) -> Result<Vec<StackArtifact>> {
         let order = self.order()?;
         let mut out = Vec::with_capacity(order.len());
         let mut exports: BTreeMap<(Option<String>, String, String), String> = BTreeMap::new();
         for stack in order {
-            let template = stack.synth()?;
+            let mut template = stack.synth()?;
+            let rules = super::rules::check_template(
+                &self.rule_packs,
+                stack.name(),
+                &mut template,
+                stack.acknowledgements(),
+            )?;
             for (id, output) in &template.outputs {
                 if let Some(export) = &output.export {
                     let name = serde_json::to_string(&export.name).unwrap_or_default();
@@ -133,6 +163,7 @@ impl App {
                 tags: stack.props().tags.clone(),
                 termination_protection: stack.props().termination_protection,
                 depends_on: stack.dependencies().iter().cloned().collect(),
+                rules,
                 assets: stack.assets().values().cloned().collect(),
             });
         }

@@ -185,6 +185,13 @@ pub enum Error {
         /// The serializer's message.
         message: String,
     },
+    /// Error-level rule findings that no acknowledgement accepts: each line
+    /// starts with the resource's construct path.
+    #[error("{}", lines(.findings))]
+    RuleViolations {
+        /// The findings.
+        findings: Vec<super::rules::Finding>,
+    },
     /// Reading or writing settings or templates failed.
     #[error("{path}: {message}")]
     Io {
@@ -193,6 +200,14 @@ pub enum Error {
         /// What happened.
         message: String,
     },
+}
+
+fn lines(findings: &[super::rules::Finding]) -> String {
+    findings
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 fn suggest(s: &[String]) -> String {

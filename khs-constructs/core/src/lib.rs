@@ -14,6 +14,7 @@ pub mod logical_id;
 pub mod path;
 pub mod regions;
 pub mod resource;
+pub mod rules;
 pub mod scope;
 pub mod stack;
 pub mod template;

@@ -197,6 +197,19 @@ impl<R> Handle<R> {
     pub fn get_att<T>(&self, attribute: &str) -> Value<T> {
         Intrinsic::get_att(self.logical_id.as_str(), attribute).into()
     }
+
+    /// Acknowledges the findings of rule `rule_id` on this resource, for
+    /// `reason` (at least a sentence); `scope` is the stack (or a scope of
+    /// it) holding the resource. See
+    /// [`Scope::acknowledge`](super::scope::Scope::acknowledge).
+    pub fn acknowledge(
+        &self,
+        scope: &mut impl super::scope::AsScope,
+        rule_id: &str,
+        reason: &str,
+    ) -> Result<()> {
+        scope.as_scope().acknowledge_resource(self, rule_id, reason)
+    }
 }
 
 impl<R> Clone for Handle<R> {

@@ -169,6 +169,39 @@ impl Scope<'_> {
             .add_dependency_of(resource.logical_id(), on.logical_id())
     }
 
+    /// Acknowledges the findings of rule `rule_id` on every resource at or
+    /// below this scope, for `reason`: at least a sentence a security
+    /// reviewer would accept (an empty or one-word reason is an error naming
+    /// this path). The acknowledgement is written into each resource's
+    /// `Metadata` for cdk-nag and checkov; one that matches no finding is
+    /// reported as stale (see [`crate::rules`]).
+    pub fn acknowledge(&mut self, rule_id: &str, reason: &str) -> Result<()> {
+        let path = self.path.to_string();
+        self.stack.add_acknowledgement(
+            super::rules::AckTarget::Path(path.clone()),
+            &path,
+            rule_id,
+            reason,
+        )
+    }
+
+    /// Acknowledges the findings of rule `rule_id` on one resource; see
+    /// [`Scope::acknowledge`] and [`Handle::acknowledge`].
+    pub fn acknowledge_resource<R>(
+        &mut self,
+        handle: &Handle<R>,
+        rule_id: &str,
+        reason: &str,
+    ) -> Result<()> {
+        let path = self.path.to_string();
+        self.stack.add_acknowledgement(
+            super::rules::AckTarget::Resource(handle.logical_id().to_string()),
+            &path,
+            rule_id,
+            reason,
+        )
+    }
+
     /// Adds a resource with default options.
     pub fn add<R: Resource>(&mut self, id: &str, resource: R) -> Result<Handle<R>> {
         self.add_with(id, resource, ResourceOptions::default())

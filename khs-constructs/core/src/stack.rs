@@ -7,6 +7,7 @@ use super::logical_id::LogicalId;
 use super::path::ConstructPath;
 use super::regions::REGIONS;
 use super::resource::{ResourceSpec, TagStyle};
+use super::rules::{AckTarget, Acknowledgement};
 use super::scope::ResourceOptions;
 use super::template::{DeletionPolicy, Output, Parameter, ResourceEntry, Template};
 use super::validate;
@@ -140,6 +141,7 @@ pub struct Stack {
     ids: BTreeMap<String, ConstructPath>,
     resources: BTreeMap<String, ResourceInfo>,
     dependencies: BTreeSet<String>,
+    acknowledgements: Vec<Acknowledgement>,
     assets: BTreeMap<String, super::asset::FileAsset>,
 }
 
@@ -184,6 +186,7 @@ impl Stack {
             ids: BTreeMap::new(),
             resources: BTreeMap::new(),
             dependencies: BTreeSet::new(),
+            acknowledgements: Vec::new(),
             assets: BTreeMap::new(),
         })
     }
@@ -223,6 +226,46 @@ impl Stack {
     /// because this stack imports one of its exports).
     pub fn add_dependency(&mut self, other: &str) {
         self.dependencies.insert(other.to_string());
+    }
+
+    /// Acknowledges the findings of rule `rule_id` on every resource of the
+    /// stack, for `reason` (at least a sentence; see
+    /// [`crate::rules`]). Prefer acknowledging on the construct or the
+    /// resource the finding is about.
+    pub fn acknowledge(&mut self, rule_id: &str, reason: &str) -> Result<()> {
+        let root = self.name.clone();
+        self.add_acknowledgement(AckTarget::Path(root.clone()), &root, rule_id, reason)
+    }
+
+    /// Acknowledges the findings of rule `rule_id` on every resource at or
+    /// below the construct at `path`, relative to the stack (`"Database"`,
+    /// `"Network/FlowLogs"`): for constructs built already.
+    pub fn acknowledge_under(&mut self, path: &str, rule_id: &str, reason: &str) -> Result<()> {
+        let full = format!("{}/{}", self.name, path.trim_matches('/'));
+        self.add_acknowledgement(AckTarget::Path(full.clone()), &full, rule_id, reason)
+    }
+
+    /// The acknowledgements declared so far.
+    pub fn acknowledgements(&self) -> &[Acknowledgement] {
+        &self.acknowledgements
+    }
+
+    pub(crate) fn add_acknowledgement(
+        &mut self,
+        target: AckTarget,
+        declared_at: &str,
+        rule_id: &str,
+        reason: &str,
+    ) -> Result<()> {
+        let declared_at = match &target {
+            AckTarget::Resource(id) => self
+                .path_of(id)
+                .map_or_else(|| format!("{}/{id}", self.name), ToString::to_string),
+            AckTarget::Path(_) => declared_at.to_string(),
+        };
+        let ack = Acknowledgement::new(target, &declared_at, rule_id, reason)?;
+        self.acknowledgements.push(ack);
+        Ok(())
     }
 
     /// The construct path of a resource, by logical id.
@@ -541,6 +584,8 @@ impl Stack {
 
     /// The final template: stack tags applied to every taggable resource,
     /// then validated (references resolve, CloudFormation quotas hold).
+    /// Rule packs run in [`App::synth`](super::app::App::synth), which also
+    /// writes the metadata of acknowledged findings.
     pub fn synth(&self) -> Result<Template> {
         let mut template = self.template.clone();
         if !self.props.tags.is_empty() {

@@ -72,7 +72,6 @@ use crate::network::connections::{Connections, Egress, Port};
 use crate::network::dns::CertificateRef;
 use crate::network::vpc::{Network, SubnetKind};
 use crate::ops::monitoring::{LoadBalancerMetrics, ServiceMetrics};
-use crate::security::iam::{RoleProps, aws_managed_policy_arn, create_role};
 use crate::security::kms::EncryptionKey;
 
 /// Props of an [`ApiService`].
@@ -609,20 +608,8 @@ fn blue_green(
         &[],
         &[(target_group, 100), (&green, 0)],
     )?;
-    let role = create_role(
-        me,
-        "DeploymentRole",
-        RoleProps {
-            description: Some(format!(
-                "Lets ECS switch the load balancer of {} during blue/green deployments",
-                me.path()
-            )),
-            managed_policy_arns: vec![aws_managed_policy_arn(
-                "AmazonECSInfrastructureRolePolicyForLoadBalancers",
-            )],
-            ..RoleProps::new("ecs.amazonaws.com")
-        },
-    )?;
+    let service_path = me.path().clone();
+    let role = super::fargate_service::blue_green_role(me, "DeploymentRole", &service_path)?;
     Ok(AdvancedConfiguration {
         production_listener_rule: Some(rule.ref_()),
         role_arn: Some(role.attr_arn()),

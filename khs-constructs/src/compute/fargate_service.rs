@@ -546,20 +546,7 @@ impl FargateService {
     ) -> Result<Handle<Role>> {
         let mut owner = scope.reopen(&self.path)?;
         let mut me = owner.child(&format!("{lb_id}Deployment"))?;
-        create_role(
-            &mut me,
-            "Role",
-            RoleProps {
-                description: Some(format!(
-                    "Lets ECS switch the load balancer of {} during blue/green deployments",
-                    self.path
-                )),
-                managed_policy_arns: vec![aws_managed_policy_arn(
-                    "AmazonECSInfrastructureRolePolicyForLoadBalancers",
-                )],
-                ..RoleProps::new("ecs.amazonaws.com")
-            },
-        )
+        blue_green_role(&mut me, "Role", &self.path)
     }
 
     /// The construct path.
@@ -620,6 +607,35 @@ impl FargateService {
             service_name: self.service.attr_name(),
         }
     }
+}
+
+/// The role ECS assumes to switch a load balancer's listener rule during a
+/// blue/green deployment of the service at `service`: the service role
+/// policy AWS documents for it, acknowledged as such.
+pub(crate) fn blue_green_role(
+    me: &mut Scope<'_>,
+    id: &str,
+    service: &ConstructPath,
+) -> Result<Handle<Role>> {
+    let role = create_role(
+        me,
+        id,
+        RoleProps {
+            description: Some(format!(
+                "Lets ECS switch the load balancer of {service} during blue/green deployments"
+            )),
+            managed_policy_arns: vec![aws_managed_policy_arn(
+                "AmazonECSInfrastructureRolePolicyForLoadBalancers",
+            )],
+            ..RoleProps::new("ecs.amazonaws.com")
+        },
+    )?;
+    role.acknowledge(
+        me,
+        "iam-no-managed-policies",
+        "AmazonECSInfrastructureRolePolicyForLoadBalancers is the policy AWS documents for the ECS infrastructure role of blue/green deployments, and ECS changes it as the feature changes.",
+    )?;
+    Ok(role)
 }
 
 #[cfg(test)]

@@ -617,6 +617,7 @@ pub(crate) fn emit_task(
     // Roles: the execution role starts the task, the task role is the
     // application's identity.
     let mut exec_policy = PolicyDocument::default();
+    let pulls_from_ecr = repository_arn.is_some();
     if let Some(arn) = repository_arn {
         exec_policy.push(PolicyStatement::allow(["ecr:GetAuthorizationToken"], ["*"]));
         exec_policy.push(PolicyStatement::allow(
@@ -644,6 +645,13 @@ pub(crate) fn emit_task(
             ..RoleProps::new("ecs-tasks.amazonaws.com")
         },
     )?;
+    if pulls_from_ecr {
+        execution_role.acknowledge(
+            me,
+            "iam-no-wildcard-permissions",
+            "ecr:GetAuthorizationToken supports no resource but \"*\" (AWS service authorization reference); the role's other statements name their resources.",
+        )?;
+    }
     let mut task_policy = PolicyDocument::default();
     if c.tracing {
         task_policy.push(PolicyStatement::allow(
@@ -676,6 +684,13 @@ pub(crate) fn emit_task(
             ..RoleProps::new("ecs-tasks.amazonaws.com")
         },
     )?;
+    if c.tracing || spec.exec {
+        task_role.acknowledge(
+            me,
+            "iam-no-wildcard-permissions",
+            "The X-Ray actions (PutTraceSegments, PutTelemetryRecords, GetSamplingRules, GetSamplingTargets) and the ECS Exec ssmmessages channel actions support no resource but \"*\" (AWS service authorization reference).",
+        )?;
+    }
 
     let log_config = |prefix: &str| LogConfiguration {
         options: Some(BTreeMap::from([

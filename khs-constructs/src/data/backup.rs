@@ -646,6 +646,11 @@ impl Backup {
             ..cfn::iam::Role::new(PolicyDocument::assume_role("backup.amazonaws.com").to_json())
         };
         let role = me.add("Role", role_props)?;
+        role.acknowledge(
+            &mut me,
+            "iam-no-managed-policies",
+            "The AWS Backup service role policies are the ones AWS documents for backup and restore jobs, and they follow the resource types AWS Backup supports.",
+        )?;
 
         let mut plans = Vec::new();
         for spec in &props.plans {

@@ -19,13 +19,17 @@
 //! - `MonitoringRole` for enhanced monitoring (AWS managed policy
 //!   `AmazonRDSEnhancedMonitoringRole`);
 //! - `Instance`: the `AWS::RDS::DBInstance` (gp3, encrypted, Multi-AZ,
-//!   deletion protection, backups, Performance Insights, CloudWatch log
+//!   IAM database authentication next to the password, deletion
+//!   protection, backups, Performance Insights, CloudWatch log
 //!   exports `postgresql` and `upgrade`, `DeletionPolicy` and
 //!   `UpdateReplacePolicy` `Snapshot`); the password reaches it only as a
 //!   `{{resolve:secretsmanager:…}}` dynamic reference;
 //! - `ReadReplica1`, `ReadReplica2`, …: one per entry of
 //!   [`DatabaseProps::read_replica_availability_zones`] (policies `Delete`:
-//!   a replica holds nothing the primary does not);
+//!   a replica holds nothing the primary does not). Each acknowledges the
+//!   rule `rds-storage-encrypted` (a replica inherits its source's
+//!   encryption, which template scanners cannot see) and, when the primary
+//!   is Multi-AZ, `rds-multi-az` (see `docs/rules.md`);
 //! - the output `Endpoint` (the primary's address).
 //!
 //! A database needs a network; without one it does not compile:
@@ -495,7 +499,7 @@ impl Database {
         )?;
 
         let monitoring_role = if props.monitoring_interval_seconds > 0 {
-            Some(create_role(
+            let role = create_role(
                 &mut me,
                 "MonitoringRole",
                 RoleProps {
@@ -505,7 +509,13 @@ impl Database {
                     )],
                     ..RoleProps::new("monitoring.rds.amazonaws.com")
                 },
-            )?)
+            )?;
+            role.acknowledge(
+                &mut me,
+                "iam-no-managed-policies",
+                "AmazonRDSEnhancedMonitoringRole is the service role policy AWS documents for enhanced monitoring; it only lets RDS write the RDSOSMetrics log group.",
+            )?;
+            Some(role)
         } else {
             None
         };
@@ -533,6 +543,7 @@ impl Database {
             storage_encrypted: Some(true.into()),
             kms_key_id: Some(key.arn()),
             multi_az: Some(props.multi_az.into()),
+            enable_iam_database_authentication: Some(true.into()),
             db_name: Some(props.database_name.clone().into()),
             master_username: Some(props.master_username.clone().into()),
             master_user_password: Some(credentials.dynamic_reference(Some("password"))),
@@ -596,11 +607,24 @@ impl Database {
                 ..DbInstance::new()
             };
             monitoring(&mut replica);
-            replicas.push(me.add_with(
+            let replica = me.add_with(
                 &format!("ReadReplica{}", i + 1),
                 replica,
                 ResourceOptions::policy(DeletionPolicy::Delete),
-            )?);
+            )?;
+            replica.acknowledge(
+                &mut me,
+                "rds-storage-encrypted",
+                "A read replica inherits the storage encryption and KMS key of its source instance, which this construct always encrypts; CloudFormation accepts no StorageEncrypted on a replica.",
+            )?;
+            if props.multi_az {
+                replica.acknowledge(
+                    &mut me,
+                    "rds-multi-az",
+                    "A read replica only serves reads and can be recreated from its source, which is Multi-AZ with a synchronous standby.",
+                )?;
+            }
+            replicas.push(replica);
         }
 
         me.add_output(
@@ -833,6 +857,7 @@ mod tests {
         assert_eq!(p["PubliclyAccessible"], false);
         assert_eq!(p["EnablePerformanceInsights"], true);
         assert_eq!(p["MonitoringInterval"], 60);
+        assert_eq!(p["EnableIAMDatabaseAuthentication"], true);
         assert_eq!(
             p["EnableCloudwatchLogsExports"],
             json!(["postgresql", "upgrade"])

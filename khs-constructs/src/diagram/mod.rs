@@ -546,6 +546,7 @@ mod tests {
             termination_protection: false,
             depends_on: Vec::new(),
             assets: Vec::new(),
+            rules: Default::default(),
         }
     }
 

@@ -11,7 +11,8 @@
 //!   table per zone routing `0.0.0.0/0` to its zone's (or the shared) NAT;
 //! - an S3 gateway endpoint on the private route tables (free; keeps S3 and
 //!   ECR layer traffic off the NAT);
-//! - VPC flow logs of all traffic to a CloudWatch Logs group, with the IAM
+//! - VPC flow logs of all traffic to a CloudWatch Logs group encrypted with
+//!   a customer managed key of the network (`FlowLogs/Key`), with the IAM
 //!   role the flow-log service uses (allowed to write to that group only);
 //! - network ACLs: the public subnets accept only the listed ports from the
 //!   internet (HTTPS by default) plus return traffic and traffic from inside
@@ -46,6 +47,7 @@ use crate::core::resource::{Handle, Tag};
 use crate::core::scope::{AsScope, ResourceOptions, Scope};
 use crate::core::template::DeletionPolicy;
 use crate::core::value::Value;
+use crate::security::kms::{EncryptionKey, EncryptionKeyProps};
 
 /// The default VPC CIDR.
 pub const DEFAULT_CIDR: &str = "10.0.0.0/16";
@@ -675,11 +677,22 @@ fn add_subnet(
 }
 
 fn add_flow_logs(me: &mut Scope<'_>, vpc: &Handle<ec2::Vpc>, retention_days: u32) -> Result<()> {
+    let network_path = me.path().to_string();
     let mut f = me.child("FlowLogs")?;
+    let key = EncryptionKey::new(
+        &mut f,
+        "Key",
+        EncryptionKeyProps {
+            description: Some(format!("Encrypts the flow logs of {network_path}")),
+            allow_cloudwatch_logs: true,
+            ..EncryptionKeyProps::default()
+        },
+    )?;
     let group = f.add_with(
         "LogGroup",
         logs::LogGroup {
             retention_in_days: Some(i64::from(retention_days).into()),
+            kms_key_id: Some(key.arn()),
             ..logs::LogGroup::default()
         },
         ResourceOptions::policy(DeletionPolicy::Retain),
@@ -695,10 +708,6 @@ fn add_flow_logs(me: &mut Scope<'_>, vpc: &Handle<ec2::Vpc>, retention_days: u32
                         "Effect": "Allow",
                         "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
                         "Resource": group.attr_arn().to_expr(),
-                    }, {
-                        "Effect": "Allow",
-                        "Action": ["logs:DescribeLogGroups"],
-                        "Resource": Intrinsic::sub("arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:*").to_json(),
                     }]
                 }),
                 "flow-logs-delivery",
@@ -903,6 +912,19 @@ mod tests {
         );
         let log = &t.resources["NetworkFlowLogsLogGroup"];
         assert_eq!(log.properties["RetentionInDays"], 90);
+        // Encrypted with the network's own key; the role writes that group only.
+        assert_eq!(
+            log.properties["KmsKeyId"],
+            serde_json::json!({"Fn::GetAtt": ["NetworkFlowLogsKey", "Arn"]})
+        );
+        assert_eq!(count("AWS::KMS::Key"), 1);
+        let role = &t.resources["NetworkFlowLogsRole"].properties;
+        let statements = &role["Policies"][0]["PolicyDocument"]["Statement"];
+        assert_eq!(statements.as_array().map(Vec::len), Some(1));
+        assert_eq!(
+            statements[0]["Resource"],
+            serde_json::json!({"Fn::GetAtt": ["NetworkFlowLogsLogGroup", "Arn"]})
+        );
     }
 
     #[test]

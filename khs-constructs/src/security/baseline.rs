@@ -463,6 +463,16 @@ impl SecurityBaseline {
                         ..RoleProps::new("config.amazonaws.com")
                     },
                 )?;
+                role.acknowledge(
+                    &mut me,
+                    "iam-no-managed-policies",
+                    "AWS_ConfigRole is the service role policy AWS documents for AWS Config; it follows the resource types Config records.",
+                )?;
+                role.acknowledge(
+                    &mut me,
+                    "iam-no-wildcard-permissions",
+                    "AWS Config chooses the object keys it writes below the fixed prefix config/AWSLogs/<account>/Config/ of the logs bucket; the wildcard covers only those keys.",
+                )?;
                 let recorder = me.add(
                     "ConfigRecorder",
                     cfn::config::ConfigurationRecorder {
