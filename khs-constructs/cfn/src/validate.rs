@@ -16,7 +16,9 @@
 //! not know makes its schema undecided in the same way. So the validator
 //! reports only what is certainly wrong.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
+use std::fmt::Write as _;
 use std::sync::{Mutex, OnceLock};
 
 use regex_lite::Regex;
@@ -46,7 +48,7 @@ pub fn properties(type_name: &str, properties: &Json, path: &ConstructPath) -> R
     };
     let root = Root { schema };
     let mut check = Check::default();
-    root.assert(schema, properties, &mut Vec::new(), &mut check);
+    root.assert(schema, properties, &mut At::default(), &mut check);
     if let Some(Json::Array(extensions)) = data.get("x") {
         for ext in extensions {
             let (Some(rule), Some(Json::Array(at)), Some(ext_schema)) =
@@ -56,7 +58,7 @@ pub fn properties(type_name: &str, properties: &Json, path: &ConstructPath) -> R
             };
             let at: Vec<&str> = at.iter().filter_map(Json::as_str).collect();
             let before = check.out.len();
-            apply_at(&at, properties, &mut Vec::new(), &mut |value, here| {
+            apply_at(&at, properties, &mut At::default(), &mut |value, here| {
                 root.assert(ext_schema, value, here, &mut check);
             });
             for v in &mut check.out[before..] {
@@ -72,7 +74,7 @@ pub fn properties(type_name: &str, properties: &Json, path: &ConstructPath) -> R
             property: if v.at.is_empty() {
                 "(the properties object)".to_string()
             } else {
-                v.at.join(".")
+                v.at
             },
             message: v.message,
         }),
@@ -81,12 +83,7 @@ pub fn properties(type_name: &str, properties: &Json, path: &ConstructPath) -> R
 
 /// Calls `f` with every value at `at` below `value` (`*` is any list item
 /// or object entry).
-fn apply_at(
-    at: &[&str],
-    value: &Json,
-    here: &mut Vec<String>,
-    f: &mut dyn FnMut(&Json, &mut Vec<String>),
-) {
+fn apply_at(at: &[&str], value: &Json, here: &mut At, f: &mut dyn FnMut(&Json, &mut At)) {
     if is_intrinsic(value) {
         return;
     }
@@ -97,23 +94,23 @@ fn apply_at(
     match (value, *first) {
         (Json::Array(items), "*") => {
             for (i, item) in items.iter().enumerate() {
-                here.push(i.to_string());
+                let mark = here.enter_index(i);
                 apply_at(rest, item, here, f);
-                here.pop();
+                here.leave(mark);
             }
         }
         (Json::Object(map), "*") => {
             for (k, item) in map {
-                here.push(k.clone());
+                let mark = here.enter(k);
                 apply_at(rest, item, here, f);
-                here.pop();
+                here.leave(mark);
             }
         }
         (Json::Object(map), key) => {
             if let Some(item) = map.get(key) {
-                here.push(key.to_string());
+                let mark = here.enter(key);
                 apply_at(rest, item, here, f);
-                here.pop();
+                here.leave(mark);
             }
         }
         _ => {}
@@ -129,11 +126,43 @@ struct Check {
 }
 
 impl Check {
-    fn push(&mut self, at: &[String], message: String) {
+    fn push(&mut self, at: &At, message: String) {
         self.out.push(Violation {
-            at: at.to_vec(),
+            at: at.0.clone(),
             message,
         });
+    }
+}
+
+/// Where in the properties a check is (`ContainerDefinitions.0.Cpu`), built
+/// in one buffer: entering a step appends to it, leaving truncates it, so
+/// walking a resource allocates nothing per property.
+#[derive(Default)]
+struct At(String);
+
+impl At {
+    /// Appends a step; returns the mark to leave it with.
+    fn enter(&mut self, step: &str) -> usize {
+        let mark = self.0.len();
+        if mark > 0 {
+            self.0.push('.');
+        }
+        self.0.push_str(step);
+        mark
+    }
+
+    /// Appends a list index.
+    fn enter_index(&mut self, i: usize) -> usize {
+        let mark = self.0.len();
+        if mark > 0 {
+            self.0.push('.');
+        }
+        let _ = write!(self.0, "{i}");
+        mark
+    }
+
+    fn leave(&mut self, mark: usize) {
+        self.0.truncate(mark);
     }
 }
 
@@ -161,18 +190,22 @@ fn schema_of(type_name: &str) -> Option<&'static Json> {
 /// `\p{L}`): then it is not checked. `regex-lite` rather than `regex`
 /// because it compiles in a fraction of the time, and the schemas' patterns
 /// are short and few per template.
-fn pattern(source: &str) -> Option<Regex> {
+fn pattern_matches(source: &str, text: &str) -> Option<bool> {
     static CACHE: OnceLock<Mutex<HashMap<String, Option<Regex>>>> = OnceLock::new();
     let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
     let mut map = cache.lock().ok()?;
-    map.entry(source.to_string())
-        .or_insert_with(|| Regex::new(source).ok())
-        .clone()
+    if let Some(compiled) = map.get(source) {
+        return compiled.as_ref().map(|re| re.is_match(text));
+    }
+    let compiled = Regex::new(source).ok();
+    let result = compiled.as_ref().map(|re| re.is_match(text));
+    map.insert(source.to_string(), compiled);
+    result
 }
 
 /// One broken constraint.
 struct Violation {
-    at: Vec<String>,
+    at: String,
     message: String,
 }
 
@@ -197,11 +230,11 @@ fn is_intrinsic(v: &Json) -> bool {
 
 /// The value as text, for enums, patterns and lengths (CloudFormation
 /// passes scalars as strings).
-fn scalar_text(v: &Json) -> Option<String> {
+fn scalar_text(v: &Json) -> Option<Cow<'_, str>> {
     match v {
-        Json::String(s) => Some(s.clone()),
-        Json::Number(n) => Some(n.to_string()),
-        Json::Bool(b) => Some(b.to_string()),
+        Json::String(s) => Some(Cow::Borrowed(s)),
+        Json::Number(n) => Some(Cow::Owned(n.to_string())),
+        Json::Bool(b) => Some(Cow::Borrowed(if *b { "true" } else { "false" })),
         _ => None,
     }
 }
@@ -254,7 +287,7 @@ fn quote_list(values: &[Json]) -> String {
     let shown: Vec<String> = values
         .iter()
         .take(LIST_LIMIT)
-        .map(|v| scalar_text(v).unwrap_or_else(|| v.to_string()))
+        .map(|v| scalar_text(v).map_or_else(|| v.to_string(), Cow::into_owned))
         .collect();
     let mut s = shown.join(", ");
     if values.len() > LIST_LIMIT {
@@ -266,7 +299,10 @@ fn quote_list(values: &[Json]) -> String {
 /// Allowed values close to `got`, best first: those sharing its longest
 /// prefix (`16.99` → `16.9`, `16.8`, …), else by similarity.
 fn close_matches(values: &[Json], got: &str) -> Vec<String> {
-    let texts: Vec<String> = values.iter().filter_map(scalar_text).collect();
+    let texts: Vec<String> = values
+        .iter()
+        .filter_map(|v| scalar_text(v).map(Cow::into_owned))
+        .collect();
     let lower = got.to_ascii_lowercase();
     let mut scored: Vec<(f64, &String)> = texts
         .iter()
@@ -284,7 +320,10 @@ fn listed(values: &[Json], got: &str) -> String {
     if values.len() <= LIST_LIMIT {
         return quote_list(values);
     }
-    let texts: Vec<String> = values.iter().filter_map(scalar_text).collect();
+    let texts: Vec<String> = values
+        .iter()
+        .filter_map(|v| scalar_text(v).map(Cow::into_owned))
+        .collect();
     let common = |v: &str| {
         v.chars()
             .zip(got.chars())
@@ -361,7 +400,7 @@ impl<'a> Root<'a> {
 
     /// Checks `v` against `schema`: what is certainly wrong goes to
     /// `check.out`; what cannot be decided sets `check.undecided`.
-    fn assert(&self, schema: &'a Json, v: &Json, at: &mut Vec<String>, check: &mut Check) {
+    fn assert(&self, schema: &'a Json, v: &Json, at: &mut At, check: &mut Check) {
         if is_intrinsic(v) {
             check.undecided = true;
             return;
@@ -413,7 +452,7 @@ impl<'a> Root<'a> {
         s: &'a Map<String, Json>,
         v: &Json,
         text: &str,
-        at: &[String],
+        at: &At,
         check: &mut Check,
     ) {
         if let Some(Json::Array(values)) = s.get("enum") {
@@ -449,12 +488,12 @@ impl<'a> Root<'a> {
             check.push(at, format!("is {text:?}, it must be {c}"));
         }
         if let (Json::String(text), Some(p)) = (v, s.get("pattern").and_then(Json::as_str)) {
-            match pattern(p) {
-                Some(re) if !re.is_match(text) => check.push(
+            match pattern_matches(p, text) {
+                Some(false) => check.push(
                     at,
                     format!("is {text:?}, which does not match the pattern {p}"),
                 ),
-                Some(_) => {}
+                Some(true) => {}
                 None => check.undecided = true,
             }
         }
@@ -519,7 +558,7 @@ impl<'a> Root<'a> {
         &self,
         s: &'a Map<String, Json>,
         items: &[Json],
-        at: &mut Vec<String>,
+        at: &mut At,
         check: &mut Check,
     ) {
         let count = items.len() as u64;
@@ -538,9 +577,9 @@ impl<'a> Root<'a> {
         }
         if let Some(item_schema) = s.get("items").filter(|i| i.is_object() || i.is_boolean()) {
             for (i, item) in items.iter().enumerate() {
-                at.push(i.to_string());
+                let mark = at.enter_index(i);
                 self.assert(item_schema, item, at, check);
-                at.pop();
+                at.leave(mark);
             }
         }
         if let Some(c) = s.get("contains") {
@@ -557,7 +596,7 @@ impl<'a> Root<'a> {
         &self,
         s: &'a Map<String, Json>,
         obj: &Map<String, Json>,
-        at: &mut Vec<String>,
+        at: &mut At,
         check: &mut Check,
     ) {
         let props = s.get("properties").and_then(Json::as_object);
@@ -573,19 +612,19 @@ impl<'a> Root<'a> {
             let mut matched = false;
             if let Some(ps) = props.and_then(|p| p.get(name)) {
                 matched = true;
-                at.push(name.clone());
+                let mark = at.enter(name);
                 self.assert(ps, value, at, check);
-                at.pop();
+                at.leave(mark);
             }
             for (p, ps) in patterns.into_iter().flatten() {
-                match pattern(p) {
-                    Some(re) if re.is_match(name) => {
+                match pattern_matches(p, name) {
+                    Some(true) => {
                         matched = true;
-                        at.push(name.clone());
+                        let mark = at.enter(name);
                         self.assert(ps, value, at, check);
-                        at.pop();
+                        at.leave(mark);
                     }
-                    Some(_) => {}
+                    Some(false) => {}
                     None => {
                         matched = true;
                         check.undecided = true;
@@ -611,14 +650,14 @@ impl<'a> Root<'a> {
                     } else {
                         format!("; did you mean {}?", close.join(" or "))
                     };
-                    at.push(name.clone());
+                    let mark = at.enter(name);
                     check.push(at, format!("is not a property of this object{hint}"));
-                    at.pop();
+                    at.leave(mark);
                 }
                 Some(extra @ Json::Object(_)) => {
-                    at.push(name.clone());
+                    let mark = at.enter(name);
                     self.assert(extra, value, at, check);
-                    at.pop();
+                    at.leave(mark);
                 }
                 _ => {}
             }
@@ -694,7 +733,7 @@ impl<'a> Root<'a> {
         &self,
         s: &'a Map<String, Json>,
         v: &Json,
-        at: &mut Vec<String>,
+        at: &mut At,
         check: &mut Check,
     ) {
         if let Some(Json::Array(all)) = s.get("allOf") {
@@ -753,10 +792,10 @@ impl<'a> Root<'a> {
         let mut reasons = Vec::new();
         for alt in alts.iter().take(4) {
             let mut inner = Check::default();
-            self.assert(alt, v, &mut Vec::new(), &mut inner);
+            self.assert(alt, v, &mut At::default(), &mut inner);
             match inner.out.into_iter().next() {
                 Some(f) if f.at.is_empty() => reasons.push(f.message),
-                Some(f) => reasons.push(format!("{} {}", f.at.join("."), f.message)),
+                Some(f) => reasons.push(format!("{} {}", f.at, f.message)),
                 None => reasons.push(describe(alt)),
             }
         }
@@ -771,7 +810,7 @@ impl<'a> Root<'a> {
     /// cannot it be told?
     fn fit(&self, schema: &'a Json, v: &Json) -> Fit {
         let mut inner = Check::default();
-        self.assert(schema, v, &mut Vec::new(), &mut inner);
+        self.assert(schema, v, &mut At::default(), &mut inner);
         if !inner.out.is_empty() {
             Fit::No
         } else if inner.undecided {
