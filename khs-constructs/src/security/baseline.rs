@@ -39,6 +39,7 @@ use crate::core::path::ConstructPath;
 use crate::core::resource::Handle;
 use crate::core::scope::{AsScope, ResourceOptions, Scope};
 use crate::core::value::Value;
+use crate::network::vpc::LOG_RETENTION_DAYS;
 use crate::security::iam::{
     Condition, PolicyDocument, PolicyStatement, Principal, RoleProps, aws_managed_policy_arn,
     create_role,
@@ -231,12 +232,6 @@ impl Default for SecurityBaselineProps<'_> {
         }
     }
 }
-
-/// CloudWatch Logs' allowed retention periods, in days.
-pub const LOG_RETENTION_DAYS: [u32; 22] = [
-    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
-    3288, 3653,
-];
 
 /// The security baseline; see the module documentation for what it emits.
 #[derive(Debug, Clone)]
