@@ -117,10 +117,13 @@ pub const FEATURES_BEGIN: &str =
 /// See [`FEATURES_BEGIN`].
 pub const FEATURES_END: &str = "# END generated service features";
 
+/// The feature of `khs-cfn` that compiles only the types the library uses.
+pub const LIBRARY_FEATURE: &str = "_library";
+
 /// Generates, writes and formats every file; returns the written paths
 /// (relative to `root`, the workspace root).
 pub fn run(schemas: &Path, root: &Path) -> Result<Vec<PathBuf>> {
-    let mut files = generate(schemas)?;
+    let mut files = generate(schemas, &workspace_root())?;
     let manifest = root.join(LIBRARY_MANIFEST);
     let current = std::fs::read_to_string(&manifest)
         .with_context(|| format!("reading {}", manifest.display()))?;
@@ -218,7 +221,10 @@ pub fn rustfmt(source: &str) -> Result<String> {
 /// Everything the generator produces, keyed by path relative to the
 /// workspace root, formatted: the whole `khs-cfn` crate (manifest, one
 /// module per service, the registry, the per-service tests).
-pub fn generate(schemas: &Path) -> Result<BTreeMap<PathBuf, String>> {
+/// Generates every file from the schemas; `root` is the workspace whose
+/// library sources decide which types the feature `_library` compiles in
+/// (see `library_types.rs`).
+pub fn generate(schemas: &Path, root: &Path) -> Result<BTreeMap<PathBuf, String>> {
     let version = cfnlint_version(schemas);
     let header = format!(
         "{GENERATED_MARKER} from cfn-lint {version} schemas; do not edit (see docs/codegen.md)\n"
@@ -250,6 +256,22 @@ pub fn generate(schemas: &Path) -> Result<BTreeMap<PathBuf, String>> {
             )
             .with_context(|| format!("validation schema of {type_name}"))?,
         ));
+    }
+
+    let modules: BTreeMap<String, Vec<(String, String)>> = services
+        .iter()
+        .map(|(s, rs)| {
+            (
+                s.clone(),
+                rs.iter().map(|r| (r.module.clone(), r.name.clone())).collect(),
+            )
+        })
+        .collect();
+    let used = crate::library_types::resolve(&crate::library_types::scan(root)?, &modules)?;
+    for (service, resources) in services.iter_mut() {
+        for r in resources.iter_mut() {
+            r.library = used.contains(&(service.clone(), r.module.clone()));
+        }
     }
 
     let krate = PathBuf::from(CFN_CRATE);
@@ -884,6 +906,9 @@ struct ResourceOut {
     module: String,
     name: String,
     code: String,
+    /// Whether the library's own code names this type (compiled in by the
+    /// feature `_library` without its whole service).
+    library: bool,
     /// For the generated tests: the `new(...)` call with placeholders.
     test_ctor: String,
     /// Required, writable top-level properties.
@@ -1249,6 +1274,7 @@ fn gen_resource(type_name: &str, schema: &Json, stateful: bool) -> Result<Resour
     );
 
     Ok(ResourceOut {
+        library: false,
         attr_trait,
         spec_const,
         spec,
@@ -1573,12 +1599,33 @@ fn service_file(header: &str, service: &str, resources: &[ResourceOut]) -> Strin
     );
     out.push_str("#![allow(clippy::enum_variant_names)]\n\n");
     for r in resources {
-        let _ = writeln!(out, "pub mod {} {{", r.module);
+        let cfg = type_cfg(service, r);
+        let _ = writeln!(out, "{cfg}\npub mod {} {{", r.module);
         out.push_str(&r.code);
         out.push_str("}\n");
-        let _ = writeln!(out, "pub use {}::{};\n", r.module, r.name);
+        let _ = writeln!(out, "{cfg}\npub use {}::{};\n", r.module, r.name);
     }
     out
+}
+
+/// The `cfg` of one type: its service's feature, or `_library` when the
+/// library's own code uses it.
+fn type_cfg(service: &str, r: &ResourceOut) -> String {
+    if r.library {
+        format!("#[cfg(any(feature = {service:?}, feature = {LIBRARY_FEATURE:?}))]")
+    } else {
+        format!("#[cfg(feature = {service:?})]")
+    }
+}
+
+/// The `cfg` of a service module: on with the service's feature, and with
+/// `_library` when the library uses one of its types.
+fn service_cfg(service: &str, resources: &[ResourceOut]) -> String {
+    if resources.iter().any(|r| r.library) {
+        format!("#[cfg(any(feature = {service:?}, feature = {LIBRARY_FEATURE:?}))]")
+    } else {
+        format!("#[cfg(feature = {service:?})]")
+    }
 }
 
 fn mod_file(header: &str, services: &BTreeMap<String, Vec<ResourceOut>>) -> String {
@@ -1600,11 +1647,12 @@ fn mod_file(header: &str, services: &BTreeMap<String, Vec<ResourceOut>>) -> Stri
          #![cfg_attr(docsrs, feature(doc_cfg))]\n\n",
         services.len()
     );
-    for service in services.keys() {
+    for (service, resources) in services {
         let _ = writeln!(
             out,
-            "#[cfg(feature = {0:?})]\n#[cfg_attr(docsrs, doc(cfg(feature = {0:?})))]\npub mod {0};",
-            service
+            "{1}\n#[cfg_attr(docsrs, doc(cfg(feature = {0:?})))]\npub mod {0};",
+            service,
+            service_cfg(service, resources)
         );
     }
     out.push_str("mod raw;\npub mod registry;\npub mod validate;\nmod validate_data;\n\npub use raw::RawResource;\n\n");
@@ -1618,7 +1666,8 @@ fn mod_file(header: &str, services: &BTreeMap<String, Vec<ResourceOut>>) -> Stri
             if let Some(t) = &r.attr_trait {
                 let _ = writeln!(
                     out,
-                    "#[cfg(feature = {service:?})]\npub use crate::{service}::{}::{t} as _;",
+                    "{}\npub use crate::{service}::{}::{t} as _;",
+                    type_cfg(service, r),
                     r.module
                 );
             }
@@ -1665,6 +1714,11 @@ workspace = true
 
 [features]
 default = []
+## The types `khs-constructs`' own code uses, without the rest of their
+## services (derived from its sources by `cargo run -p xtask -- codegen`);
+## on by default through `khs-constructs`. Not meant to be named by users:
+## name the service (`ec2`, `sqs`, …) to get all of its types.
+_library = []
 ## Every service.
 full = [
 "#,
@@ -1843,7 +1897,7 @@ mod tests {
             }
         };
         let root = workspace_root();
-        let mut files = generate(&schemas).expect("generates");
+        let mut files = generate(&schemas, &root).expect("generates");
         let manifest =
             std::fs::read_to_string(root.join(LIBRARY_MANIFEST)).expect("library manifest");
         let block = with_feature_block(&manifest, &files).expect("feature block");

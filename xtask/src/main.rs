@@ -7,6 +7,7 @@
 
 mod codegen;
 mod constraints;
+mod library_types;
 
 use std::path::PathBuf;
 

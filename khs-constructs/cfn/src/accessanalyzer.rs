@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "accessanalyzer")]
 pub mod analyzer {
     //! `AWS::AccessAnalyzer::Analyzer` and its property types.
 
@@ -308,8 +309,10 @@ pub mod analyzer {
         }
     }
 }
+#[cfg(feature = "accessanalyzer")]
 pub use analyzer::Analyzer;
 
+#[cfg(feature = "accessanalyzer")]
 pub mod archive_rule {
     //! `AWS::AccessAnalyzer::ArchiveRule` and its property types.
 
@@ -436,4 +439,5 @@ pub mod archive_rule {
         }
     }
 }
+#[cfg(feature = "accessanalyzer")]
 pub use archive_rule::ArchiveRule;

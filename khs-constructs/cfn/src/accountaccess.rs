@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "accountaccess")]
 pub mod application {
     //! `AWS::AccountAccess::Application` and its property types.
 
@@ -137,8 +138,10 @@ pub mod application {
         }
     }
 }
+#[cfg(feature = "accountaccess")]
 pub use application::Application;
 
+#[cfg(feature = "accountaccess")]
 pub mod entitlement {
     //! `AWS::AccountAccess::Entitlement` and its property types.
 
@@ -302,4 +305,5 @@ pub mod entitlement {
         }
     }
 }
+#[cfg(feature = "accountaccess")]
 pub use entitlement::Entitlement;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "acmpca")]
 pub mod certificate {
     //! `AWS::ACMPCA::Certificate` and its property types.
 
@@ -628,8 +629,10 @@ pub mod certificate {
         }
     }
 }
+#[cfg(feature = "acmpca")]
 pub use certificate::Certificate;
 
+#[cfg(feature = "acmpca")]
 pub mod certificate_authority {
     //! `AWS::ACMPCA::CertificateAuthority` and its property types.
 
@@ -1365,8 +1368,10 @@ pub mod certificate_authority {
         }
     }
 }
+#[cfg(feature = "acmpca")]
 pub use certificate_authority::CertificateAuthority;
 
+#[cfg(feature = "acmpca")]
 pub mod certificate_authority_activation {
     //! `AWS::ACMPCA::CertificateAuthorityActivation` and its property types.
 
@@ -1457,8 +1462,10 @@ pub mod certificate_authority_activation {
         }
     }
 }
+#[cfg(feature = "acmpca")]
 pub use certificate_authority_activation::CertificateAuthorityActivation;
 
+#[cfg(feature = "acmpca")]
 pub mod permission {
     //! `AWS::ACMPCA::Permission` and its property types.
 
@@ -1566,4 +1573,5 @@ pub mod permission {
         }
     }
 }
+#[cfg(feature = "acmpca")]
 pub use permission::Permission;

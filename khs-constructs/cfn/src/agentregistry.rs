@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "agentregistry")]
 pub mod registry {
     //! `AWS::AgentRegistry::Registry` and its property types.
 
@@ -569,8 +570,10 @@ pub mod registry {
         }
     }
 }
+#[cfg(feature = "agentregistry")]
 pub use registry::Registry;
 
+#[cfg(feature = "agentregistry")]
 pub mod registry_record {
     //! `AWS::AgentRegistry::RegistryRecord` and its property types.
 
@@ -1289,4 +1292,5 @@ pub mod registry_record {
         }
     }
 }
+#[cfg(feature = "agentregistry")]
 pub use registry_record::RegistryRecord;

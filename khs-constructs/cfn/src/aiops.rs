@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "aiops")]
 pub mod investigation_group {
     //! `AWS::AIOps::InvestigationGroup` and its property types.
 
@@ -219,4 +220,5 @@ pub mod investigation_group {
         }
     }
 }
+#[cfg(feature = "aiops")]
 pub use investigation_group::InvestigationGroup;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "amazonmq")]
 pub mod broker {
     //! `AWS::AmazonMQ::Broker` and its property types.
 
@@ -510,8 +511,10 @@ pub mod broker {
         }
     }
 }
+#[cfg(feature = "amazonmq")]
 pub use broker::Broker;
 
+#[cfg(feature = "amazonmq")]
 pub mod configuration {
     //! `AWS::AmazonMQ::Configuration` and its property types.
 
@@ -632,8 +635,10 @@ pub mod configuration {
         }
     }
 }
+#[cfg(feature = "amazonmq")]
 pub use configuration::Configuration;
 
+#[cfg(feature = "amazonmq")]
 pub mod configuration_association {
     //! `AWS::AmazonMQ::ConfigurationAssociation` and its property types.
 
@@ -725,4 +730,5 @@ pub mod configuration_association {
         }
     }
 }
+#[cfg(feature = "amazonmq")]
 pub use configuration_association::ConfigurationAssociation;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "amplify")]
 pub mod app {
     //! `AWS::Amplify::App` and its property types.
 
@@ -540,8 +541,10 @@ pub mod app {
         }
     }
 }
+#[cfg(feature = "amplify")]
 pub use app::App;
 
+#[cfg(feature = "amplify")]
 pub mod branch {
     //! `AWS::Amplify::Branch` and its property types.
 
@@ -842,8 +845,10 @@ pub mod branch {
         }
     }
 }
+#[cfg(feature = "amplify")]
 pub use branch::Branch;
 
+#[cfg(feature = "amplify")]
 pub mod domain {
     //! `AWS::Amplify::Domain` and its property types.
 
@@ -1071,8 +1076,10 @@ pub mod domain {
         }
     }
 }
+#[cfg(feature = "amplify")]
 pub use domain::Domain;
 
+#[cfg(feature = "amplify")]
 pub mod webhook {
     //! `AWS::Amplify::Webhook` and its property types.
 
@@ -1164,4 +1171,5 @@ pub mod webhook {
         }
     }
 }
+#[cfg(feature = "amplify")]
 pub use webhook::Webhook;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "amplifyuibuilder")]
 pub mod component {
     //! `AWS::AmplifyUIBuilder::Component` and its property types.
 
@@ -741,8 +742,10 @@ pub mod component {
         }
     }
 }
+#[cfg(feature = "amplifyuibuilder")]
 pub use component::Component;
 
+#[cfg(feature = "amplifyuibuilder")]
 pub mod form {
     //! `AWS::AmplifyUIBuilder::Form` and its property types.
 
@@ -1528,8 +1531,10 @@ pub mod form {
         }
     }
 }
+#[cfg(feature = "amplifyuibuilder")]
 pub use form::Form;
 
+#[cfg(feature = "amplifyuibuilder")]
 pub mod theme {
     //! `AWS::AmplifyUIBuilder::Theme` and its property types.
 
@@ -1673,4 +1678,5 @@ pub mod theme {
         }
     }
 }
+#[cfg(feature = "amplifyuibuilder")]
 pub use theme::Theme;

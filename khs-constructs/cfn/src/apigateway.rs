@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "apigateway")]
 pub mod account {
     //! `AWS::ApiGateway::Account` and its property types.
 
@@ -66,8 +67,10 @@ pub mod account {
         }
     }
 }
+#[cfg(feature = "apigateway")]
 pub use account::Account;
 
+#[cfg(feature = "apigateway")]
 pub mod api_key {
     //! `AWS::ApiGateway::ApiKey` and its property types.
 
@@ -188,8 +191,10 @@ pub mod api_key {
         }
     }
 }
+#[cfg(feature = "apigateway")]
 pub use api_key::ApiKey;
 
+#[cfg(feature = "apigateway")]
 pub mod authorizer {
     //! `AWS::ApiGateway::Authorizer` and its property types.
 
@@ -324,8 +329,10 @@ pub mod authorizer {
         }
     }
 }
+#[cfg(feature = "apigateway")]
 pub use authorizer::Authorizer;
 
+#[cfg(feature = "apigateway")]
 pub mod base_path_mapping {
     //! `AWS::ApiGateway::BasePathMapping` and its property types.
 
@@ -394,8 +401,10 @@ pub mod base_path_mapping {
         }
     }
 }
+#[cfg(feature = "apigateway")]
 pub use base_path_mapping::BasePathMapping;
 
+#[cfg(feature = "apigateway")]
 pub mod base_path_mapping_v2 {
     //! `AWS::ApiGateway::BasePathMappingV2` and its property types.
 
@@ -485,8 +494,10 @@ pub mod base_path_mapping_v2 {
         }
     }
 }
+#[cfg(feature = "apigateway")]
 pub use base_path_mapping_v2::BasePathMappingV2;
 
+#[cfg(feature = "apigateway")]
 pub mod client_certificate {
     //! `AWS::ApiGateway::ClientCertificate` and its property types.
 
@@ -555,8 +566,10 @@ pub mod client_certificate {
         }
     }
 }
+#[cfg(feature = "apigateway")]
 pub use client_certificate::ClientCertificate;
 
+#[cfg(feature = "apigateway")]
 pub mod deployment {
     //! `AWS::ApiGateway::Deployment` and its property types.
 
@@ -920,8 +933,10 @@ pub mod deployment {
         }
     }
 }
+#[cfg(feature = "apigateway")]
 pub use deployment::Deployment;
 
+#[cfg(feature = "apigateway")]
 pub mod documentation_part {
     //! `AWS::ApiGateway::DocumentationPart` and its property types.
 
@@ -1109,8 +1124,10 @@ pub mod documentation_part {
         }
     }
 }
+#[cfg(feature = "apigateway")]
 pub use documentation_part::DocumentationPart;
 
+#[cfg(feature = "apigateway")]
 pub mod documentation_version {
     //! `AWS::ApiGateway::DocumentationVersion` and its property types.
 
@@ -1181,8 +1198,10 @@ pub mod documentation_version {
         }
     }
 }
+#[cfg(feature = "apigateway")]
 pub use documentation_version::DocumentationVersion;
 
+#[cfg(feature = "apigateway")]
 pub mod domain_name {
     //! `AWS::ApiGateway::DomainName` and its property types.
 
@@ -1400,8 +1419,10 @@ pub mod domain_name {
         }
     }
 }
+#[cfg(feature = "apigateway")]
 pub use domain_name::DomainName;
 
+#[cfg(feature = "apigateway")]
 pub mod domain_name_access_association {
     //! `AWS::ApiGateway::DomainNameAccessAssociation` and its property types.
 
@@ -1515,8 +1536,10 @@ pub mod domain_name_access_association {
         }
     }
 }
+#[cfg(feature = "apigateway")]
 pub use domain_name_access_association::DomainNameAccessAssociation;
 
+#[cfg(feature = "apigateway")]
 pub mod domain_name_v2 {
     //! `AWS::ApiGateway::DomainNameV2` and its property types.
 
@@ -1678,8 +1701,10 @@ pub mod domain_name_v2 {
         }
     }
 }
+#[cfg(feature = "apigateway")]
 pub use domain_name_v2::DomainNameV2;
 
+#[cfg(feature = "apigateway")]
 pub mod gateway_response {
     //! `AWS::ApiGateway::GatewayResponse` and its property types.
 
@@ -1776,8 +1801,10 @@ pub mod gateway_response {
         }
     }
 }
+#[cfg(feature = "apigateway")]
 pub use gateway_response::GatewayResponse;
 
+#[cfg(feature = "apigateway")]
 pub mod method {
     //! `AWS::ApiGateway::Method` and its property types.
 
@@ -2252,8 +2279,10 @@ pub mod method {
         }
     }
 }
+#[cfg(feature = "apigateway")]
 pub use method::Method;
 
+#[cfg(feature = "apigateway")]
 pub mod model {
     //! `AWS::ApiGateway::Model` and its property types.
 
@@ -2328,8 +2357,10 @@ pub mod model {
         }
     }
 }
+#[cfg(feature = "apigateway")]
 pub use model::Model;
 
+#[cfg(feature = "apigateway")]
 pub mod request_validator {
     //! `AWS::ApiGateway::RequestValidator` and its property types.
 
@@ -2417,8 +2448,10 @@ pub mod request_validator {
         }
     }
 }
+#[cfg(feature = "apigateway")]
 pub use request_validator::RequestValidator;
 
+#[cfg(feature = "apigateway")]
 pub mod resource {
     //! `AWS::ApiGateway::Resource` and its property types.
 
@@ -2502,8 +2535,10 @@ pub mod resource {
         }
     }
 }
+#[cfg(feature = "apigateway")]
 pub use resource::ResourceProperty;
 
+#[cfg(feature = "apigateway")]
 pub mod rest_api {
     //! `AWS::ApiGateway::RestApi` and its property types.
 
@@ -2725,8 +2760,10 @@ pub mod rest_api {
         }
     }
 }
+#[cfg(feature = "apigateway")]
 pub use rest_api::RestApi;
 
+#[cfg(feature = "apigateway")]
 pub mod stage {
     //! `AWS::ApiGateway::Stage` and its property types.
 
@@ -2990,8 +3027,10 @@ pub mod stage {
         }
     }
 }
+#[cfg(feature = "apigateway")]
 pub use stage::Stage;
 
+#[cfg(feature = "apigateway")]
 pub mod usage_plan {
     //! `AWS::ApiGateway::UsagePlan` and its property types.
 
@@ -3157,8 +3196,10 @@ pub mod usage_plan {
         }
     }
 }
+#[cfg(feature = "apigateway")]
 pub use usage_plan::UsagePlan;
 
+#[cfg(feature = "apigateway")]
 pub mod usage_plan_key {
     //! `AWS::ApiGateway::UsagePlanKey` and its property types.
 
@@ -3265,8 +3306,10 @@ pub mod usage_plan_key {
         }
     }
 }
+#[cfg(feature = "apigateway")]
 pub use usage_plan_key::UsagePlanKey;
 
+#[cfg(feature = "apigateway")]
 pub mod vpc_link {
     //! `AWS::ApiGateway::VpcLink` and its property types.
 
@@ -3346,4 +3389,5 @@ pub mod vpc_link {
         }
     }
 }
+#[cfg(feature = "apigateway")]
 pub use vpc_link::VpcLink;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "apigatewayv2")]
 pub mod api {
     //! `AWS::ApiGatewayV2::Api` and its property types.
 
@@ -248,8 +249,10 @@ pub mod api {
         }
     }
 }
+#[cfg(feature = "apigatewayv2")]
 pub use api::Api;
 
+#[cfg(feature = "apigatewayv2")]
 pub mod api_gateway_managed_overrides {
     //! `AWS::ApiGatewayV2::ApiGatewayManagedOverrides` and its property types.
 
@@ -510,8 +513,10 @@ pub mod api_gateway_managed_overrides {
         }
     }
 }
+#[cfg(feature = "apigatewayv2")]
 pub use api_gateway_managed_overrides::ApiGatewayManagedOverrides;
 
+#[cfg(feature = "apigatewayv2")]
 pub mod api_mapping {
     //! `AWS::ApiGatewayV2::ApiMapping` and its property types.
 
@@ -601,8 +606,10 @@ pub mod api_mapping {
         }
     }
 }
+#[cfg(feature = "apigatewayv2")]
 pub use api_mapping::ApiMapping;
 
+#[cfg(feature = "apigatewayv2")]
 pub mod authorizer {
     //! `AWS::ApiGatewayV2::Authorizer` and its property types.
 
@@ -771,8 +778,10 @@ pub mod authorizer {
         }
     }
 }
+#[cfg(feature = "apigatewayv2")]
 pub use authorizer::Authorizer;
 
+#[cfg(feature = "apigatewayv2")]
 pub mod deployment {
     //! `AWS::ApiGatewayV2::Deployment` and its property types.
 
@@ -848,8 +857,10 @@ pub mod deployment {
         }
     }
 }
+#[cfg(feature = "apigatewayv2")]
 pub use deployment::Deployment;
 
+#[cfg(feature = "apigatewayv2")]
 pub mod domain_name {
     //! `AWS::ApiGatewayV2::DomainName` and its property types.
 
@@ -1052,8 +1063,10 @@ pub mod domain_name {
         }
     }
 }
+#[cfg(feature = "apigatewayv2")]
 pub use domain_name::DomainName;
 
+#[cfg(feature = "apigatewayv2")]
 pub mod integration {
     //! `AWS::ApiGatewayV2::Integration` and its property types.
 
@@ -1296,8 +1309,10 @@ pub mod integration {
         }
     }
 }
+#[cfg(feature = "apigatewayv2")]
 pub use integration::Integration;
 
+#[cfg(feature = "apigatewayv2")]
 pub mod integration_response {
     //! `AWS::ApiGatewayV2::IntegrationResponse` and its property types.
 
@@ -1411,8 +1426,10 @@ pub mod integration_response {
         }
     }
 }
+#[cfg(feature = "apigatewayv2")]
 pub use integration_response::IntegrationResponse;
 
+#[cfg(feature = "apigatewayv2")]
 pub mod model {
     //! `AWS::ApiGatewayV2::Model` and its property types.
 
@@ -1508,8 +1525,10 @@ pub mod model {
         }
     }
 }
+#[cfg(feature = "apigatewayv2")]
 pub use model::Model;
 
+#[cfg(feature = "apigatewayv2")]
 pub mod portal_product {
     //! `AWS::ApiGatewayV2::PortalProduct` and its property types.
 
@@ -1595,8 +1614,10 @@ pub mod portal_product {
         }
     }
 }
+#[cfg(feature = "apigatewayv2")]
 pub use portal_product::PortalProduct;
 
+#[cfg(feature = "apigatewayv2")]
 pub mod route {
     //! `AWS::ApiGatewayV2::Route` and its property types.
 
@@ -1743,8 +1764,10 @@ pub mod route {
         }
     }
 }
+#[cfg(feature = "apigatewayv2")]
 pub use route::Route;
 
+#[cfg(feature = "apigatewayv2")]
 pub mod route_response {
     //! `AWS::ApiGatewayV2::RouteResponse` and its property types.
 
@@ -1867,8 +1890,10 @@ pub mod route_response {
         }
     }
 }
+#[cfg(feature = "apigatewayv2")]
 pub use route_response::RouteResponse;
 
+#[cfg(feature = "apigatewayv2")]
 pub mod routing_rule {
     //! `AWS::ApiGatewayV2::RoutingRule` and its property types.
 
@@ -2095,8 +2120,10 @@ pub mod routing_rule {
         }
     }
 }
+#[cfg(feature = "apigatewayv2")]
 pub use routing_rule::RoutingRule;
 
+#[cfg(feature = "apigatewayv2")]
 pub mod stage {
     //! `AWS::ApiGatewayV2::Stage` and its property types.
 
@@ -2290,8 +2317,10 @@ pub mod stage {
         }
     }
 }
+#[cfg(feature = "apigatewayv2")]
 pub use stage::Stage;
 
+#[cfg(feature = "apigatewayv2")]
 pub mod vpc_link {
     //! `AWS::ApiGatewayV2::VpcLink` and its property types.
 
@@ -2372,4 +2401,5 @@ pub mod vpc_link {
         }
     }
 }
+#[cfg(feature = "apigatewayv2")]
 pub use vpc_link::VpcLink;

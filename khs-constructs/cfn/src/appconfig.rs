@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "appconfig")]
 pub mod application {
     //! `AWS::AppConfig::Application` and its property types.
 
@@ -78,8 +79,10 @@ pub mod application {
         }
     }
 }
+#[cfg(feature = "appconfig")]
 pub use application::Application;
 
+#[cfg(feature = "appconfig")]
 pub mod configuration_profile {
     //! `AWS::AppConfig::ConfigurationProfile` and its property types.
 
@@ -293,8 +296,10 @@ pub mod configuration_profile {
         }
     }
 }
+#[cfg(feature = "appconfig")]
 pub use configuration_profile::ConfigurationProfile;
 
+#[cfg(feature = "appconfig")]
 pub mod deployment {
     //! `AWS::AppConfig::Deployment` and its property types.
 
@@ -449,8 +454,10 @@ pub mod deployment {
         }
     }
 }
+#[cfg(feature = "appconfig")]
 pub use deployment::Deployment;
 
+#[cfg(feature = "appconfig")]
 pub mod deployment_strategy {
     //! `AWS::AppConfig::DeploymentStrategy` and its property types.
 
@@ -621,8 +628,10 @@ pub mod deployment_strategy {
         }
     }
 }
+#[cfg(feature = "appconfig")]
 pub use deployment_strategy::DeploymentStrategy;
 
+#[cfg(feature = "appconfig")]
 pub mod environment {
     //! `AWS::AppConfig::Environment` and its property types.
 
@@ -781,8 +790,10 @@ pub mod environment {
         }
     }
 }
+#[cfg(feature = "appconfig")]
 pub use environment::Environment;
 
+#[cfg(feature = "appconfig")]
 pub mod experiment_definition {
     //! `AWS::AppConfig::ExperimentDefinition` and its property types.
 
@@ -1025,8 +1036,10 @@ pub mod experiment_definition {
         }
     }
 }
+#[cfg(feature = "appconfig")]
 pub use experiment_definition::ExperimentDefinition;
 
+#[cfg(feature = "appconfig")]
 pub mod experiment_run {
     //! `AWS::AppConfig::ExperimentRun` and its property types.
 
@@ -1171,8 +1184,10 @@ pub mod experiment_run {
         }
     }
 }
+#[cfg(feature = "appconfig")]
 pub use experiment_run::ExperimentRun;
 
+#[cfg(feature = "appconfig")]
 pub mod extension {
     //! `AWS::AppConfig::Extension` and its property types.
 
@@ -1353,8 +1368,10 @@ pub mod extension {
         }
     }
 }
+#[cfg(feature = "appconfig")]
 pub use extension::Extension;
 
+#[cfg(feature = "appconfig")]
 pub mod extension_association {
     //! `AWS::AppConfig::ExtensionAssociation` and its property types.
 
@@ -1460,8 +1477,10 @@ pub mod extension_association {
         }
     }
 }
+#[cfg(feature = "appconfig")]
 pub use extension_association::ExtensionAssociation;
 
+#[cfg(feature = "appconfig")]
 pub mod hosted_configuration_version {
     //! `AWS::AppConfig::HostedConfigurationVersion` and its property types.
 
@@ -1573,4 +1592,5 @@ pub mod hosted_configuration_version {
         }
     }
 }
+#[cfg(feature = "appconfig")]
 pub use hosted_configuration_version::HostedConfigurationVersion;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "appfabric")]
 pub mod app_authorization {
     //! `AWS::AppFabric::AppAuthorization` and its property types.
 
@@ -262,8 +263,10 @@ pub mod app_authorization {
         }
     }
 }
+#[cfg(feature = "appfabric")]
 pub use app_authorization::AppAuthorization;
 
+#[cfg(feature = "appfabric")]
 pub mod ingestion_destination {
     //! `AWS::AppFabric::IngestionDestination` and its property types.
 
@@ -562,4 +565,5 @@ pub mod ingestion_destination {
         }
     }
 }
+#[cfg(feature = "appfabric")]
 pub use ingestion_destination::IngestionDestination;

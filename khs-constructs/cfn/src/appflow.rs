@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "appflow")]
 pub mod connector {
     //! `AWS::AppFlow::Connector` and its property types.
 
@@ -119,8 +120,10 @@ pub mod connector {
         }
     }
 }
+#[cfg(feature = "appflow")]
 pub use connector::Connector;
 
+#[cfg(feature = "appflow")]
 pub mod connector_profile {
     //! `AWS::AppFlow::ConnectorProfile` and its property types.
 
@@ -1882,8 +1885,10 @@ pub mod connector_profile {
         }
     }
 }
+#[cfg(feature = "appflow")]
 pub use connector_profile::ConnectorProfile;
 
+#[cfg(feature = "appflow")]
 pub mod flow {
     //! `AWS::AppFlow::Flow` and its property types.
 
@@ -5573,4 +5578,5 @@ pub mod flow {
         }
     }
 }
+#[cfg(feature = "appflow")]
 pub use flow::Flow;

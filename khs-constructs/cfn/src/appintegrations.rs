@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "appintegrations")]
 pub mod application {
     //! `AWS::AppIntegrations::Application` and its property types.
 
@@ -296,8 +297,10 @@ pub mod application {
         }
     }
 }
+#[cfg(feature = "appintegrations")]
 pub use application::Application;
 
+#[cfg(feature = "appintegrations")]
 pub mod data_integration {
     //! `AWS::AppIntegrations::DataIntegration` and its property types.
 
@@ -472,8 +475,10 @@ pub mod data_integration {
         }
     }
 }
+#[cfg(feature = "appintegrations")]
 pub use data_integration::DataIntegration;
 
+#[cfg(feature = "appintegrations")]
 pub mod event_integration {
     //! `AWS::AppIntegrations::EventIntegration` and its property types.
 
@@ -586,4 +591,5 @@ pub mod event_integration {
         }
     }
 }
+#[cfg(feature = "appintegrations")]
 pub use event_integration::EventIntegration;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(any(feature = "applicationautoscaling", feature = "_library"))]
 pub mod scalable_target {
     //! `AWS::ApplicationAutoScaling::ScalableTarget` and its property types.
 
@@ -483,8 +484,10 @@ pub mod scalable_target {
         }
     }
 }
+#[cfg(any(feature = "applicationautoscaling", feature = "_library"))]
 pub use scalable_target::ScalableTarget;
 
+#[cfg(any(feature = "applicationautoscaling", feature = "_library"))]
 pub mod scaling_policy {
     //! `AWS::ApplicationAutoScaling::ScalingPolicy` and its property types.
 
@@ -1938,4 +1941,5 @@ PredefinedMetricSpecificationPredefinedMetricType::WorkSpacesAverageUserSessions
         }
     }
 }
+#[cfg(any(feature = "applicationautoscaling", feature = "_library"))]
 pub use scaling_policy::ScalingPolicy;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "applicationinsights")]
 pub mod application {
     //! `AWS::ApplicationInsights::Application` and its property types.
 
@@ -925,4 +926,5 @@ pub mod application {
         }
     }
 }
+#[cfg(feature = "applicationinsights")]
 pub use application::Application;

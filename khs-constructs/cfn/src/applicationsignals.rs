@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "applicationsignals")]
 pub mod discovery {
     //! `AWS::ApplicationSignals::Discovery` and its property types.
 
@@ -60,8 +61,10 @@ pub mod discovery {
         }
     }
 }
+#[cfg(feature = "applicationsignals")]
 pub use discovery::Discovery;
 
+#[cfg(feature = "applicationsignals")]
 pub mod grouping_configuration {
     //! `AWS::ApplicationSignals::GroupingConfiguration` and its property types.
 
@@ -166,8 +169,10 @@ pub mod grouping_configuration {
         }
     }
 }
+#[cfg(feature = "applicationsignals")]
 pub use grouping_configuration::GroupingConfiguration;
 
+#[cfg(feature = "applicationsignals")]
 pub mod instrumentation_config {
     //! `AWS::ApplicationSignals::InstrumentationConfig` and its property types.
 
@@ -560,8 +565,10 @@ pub mod instrumentation_config {
         }
     }
 }
+#[cfg(feature = "applicationsignals")]
 pub use instrumentation_config::InstrumentationConfig;
 
+#[cfg(feature = "applicationsignals")]
 pub mod service_level_objective {
     //! `AWS::ApplicationSignals::ServiceLevelObjective` and its property types.
 
@@ -1475,4 +1482,5 @@ pub mod service_level_objective {
         }
     }
 }
+#[cfg(feature = "applicationsignals")]
 pub use service_level_objective::ServiceLevelObjective;

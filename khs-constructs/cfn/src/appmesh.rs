@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "appmesh")]
 pub mod gateway_route {
     //! `AWS::AppMesh::GatewayRoute` and its property types.
 
@@ -714,8 +715,10 @@ pub mod gateway_route {
         }
     }
 }
+#[cfg(feature = "appmesh")]
 pub use gateway_route::GatewayRoute;
 
+#[cfg(feature = "appmesh")]
 pub mod mesh {
     //! `AWS::AppMesh::Mesh` and its property types.
 
@@ -865,8 +868,10 @@ pub mod mesh {
         }
     }
 }
+#[cfg(feature = "appmesh")]
 pub use mesh::Mesh;
 
+#[cfg(feature = "appmesh")]
 pub mod route {
     //! `AWS::AppMesh::Route` and its property types.
 
@@ -1674,8 +1679,10 @@ pub mod route {
         }
     }
 }
+#[cfg(feature = "appmesh")]
 pub use route::Route;
 
+#[cfg(feature = "appmesh")]
 pub mod virtual_gateway {
     //! `AWS::AppMesh::VirtualGateway` and its property types.
 
@@ -2518,8 +2525,10 @@ pub mod virtual_gateway {
         }
     }
 }
+#[cfg(feature = "appmesh")]
 pub use virtual_gateway::VirtualGateway;
 
+#[cfg(feature = "appmesh")]
 pub mod virtual_node {
     //! `AWS::AppMesh::VirtualNode` and its property types.
 
@@ -3723,8 +3732,10 @@ pub mod virtual_node {
         }
     }
 }
+#[cfg(feature = "appmesh")]
 pub use virtual_node::VirtualNode;
 
+#[cfg(feature = "appmesh")]
 pub mod virtual_router {
     //! `AWS::AppMesh::VirtualRouter` and its property types.
 
@@ -3883,8 +3894,10 @@ pub mod virtual_router {
         }
     }
 }
+#[cfg(feature = "appmesh")]
 pub use virtual_router::VirtualRouter;
 
+#[cfg(feature = "appmesh")]
 pub mod virtual_service {
     //! `AWS::AppMesh::VirtualService` and its property types.
 
@@ -4068,4 +4081,5 @@ pub mod virtual_service {
         }
     }
 }
+#[cfg(feature = "appmesh")]
 pub use virtual_service::VirtualService;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "apprunner")]
 pub mod auto_scaling_configuration {
     //! `AWS::AppRunner::AutoScalingConfiguration` and its property types.
 
@@ -99,8 +100,10 @@ pub mod auto_scaling_configuration {
         }
     }
 }
+#[cfg(feature = "apprunner")]
 pub use auto_scaling_configuration::AutoScalingConfiguration;
 
+#[cfg(feature = "apprunner")]
 pub mod observability_configuration {
     //! `AWS::AppRunner::ObservabilityConfiguration` and its property types.
 
@@ -228,8 +231,10 @@ pub mod observability_configuration {
         }
     }
 }
+#[cfg(feature = "apprunner")]
 pub use observability_configuration::ObservabilityConfiguration;
 
+#[cfg(feature = "apprunner")]
 pub mod service {
     //! `AWS::AppRunner::Service` and its property types.
 
@@ -1074,8 +1079,10 @@ pub mod service {
         }
     }
 }
+#[cfg(feature = "apprunner")]
 pub use service::Service;
 
+#[cfg(feature = "apprunner")]
 pub mod vpc_connector {
     //! `AWS::AppRunner::VpcConnector` and its property types.
 
@@ -1162,8 +1169,10 @@ pub mod vpc_connector {
         }
     }
 }
+#[cfg(feature = "apprunner")]
 pub use vpc_connector::VpcConnector;
 
+#[cfg(feature = "apprunner")]
 pub mod vpc_ingress_connection {
     //! `AWS::AppRunner::VpcIngressConnection` and its property types.
 
@@ -1290,4 +1299,5 @@ pub mod vpc_ingress_connection {
         }
     }
 }
+#[cfg(feature = "apprunner")]
 pub use vpc_ingress_connection::VpcIngressConnection;

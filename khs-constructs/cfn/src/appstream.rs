@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "appstream")]
 pub mod app_block {
     //! `AWS::AppStream::AppBlock` and its property types.
 
@@ -205,8 +206,10 @@ pub mod app_block {
         }
     }
 }
+#[cfg(feature = "appstream")]
 pub use app_block::AppBlock;
 
+#[cfg(feature = "appstream")]
 pub mod app_block_builder {
     //! `AWS::AppStream::AppBlockBuilder` and its property types.
 
@@ -444,8 +447,10 @@ pub mod app_block_builder {
         }
     }
 }
+#[cfg(feature = "appstream")]
 pub use app_block_builder::AppBlockBuilder;
 
+#[cfg(feature = "appstream")]
 pub mod application {
     //! `AWS::AppStream::Application` and its property types.
 
@@ -674,8 +679,10 @@ pub mod application {
         }
     }
 }
+#[cfg(feature = "appstream")]
 pub use application::Application;
 
+#[cfg(feature = "appstream")]
 pub mod application_entitlement_association {
     //! `AWS::AppStream::ApplicationEntitlementAssociation` and its property types.
 
@@ -747,8 +754,10 @@ pub mod application_entitlement_association {
         }
     }
 }
+#[cfg(feature = "appstream")]
 pub use application_entitlement_association::ApplicationEntitlementAssociation;
 
+#[cfg(feature = "appstream")]
 pub mod application_fleet_association {
     //! `AWS::AppStream::ApplicationFleetAssociation` and its property types.
 
@@ -814,8 +823,10 @@ pub mod application_fleet_association {
         }
     }
 }
+#[cfg(feature = "appstream")]
 pub use application_fleet_association::ApplicationFleetAssociation;
 
+#[cfg(feature = "appstream")]
 pub mod directory_config {
     //! `AWS::AppStream::DirectoryConfig` and its property types.
 
@@ -975,8 +986,10 @@ pub mod directory_config {
         }
     }
 }
+#[cfg(feature = "appstream")]
 pub use directory_config::DirectoryConfig;
 
+#[cfg(feature = "appstream")]
 pub mod entitlement {
     //! `AWS::AppStream::Entitlement` and its property types.
 
@@ -1135,8 +1148,10 @@ pub mod entitlement {
         }
     }
 }
+#[cfg(feature = "appstream")]
 pub use entitlement::Entitlement;
 
+#[cfg(feature = "appstream")]
 pub mod fleet {
     //! `AWS::AppStream::Fleet` and its property types.
 
@@ -1624,8 +1639,10 @@ pub mod fleet {
         }
     }
 }
+#[cfg(feature = "appstream")]
 pub use fleet::Fleet;
 
+#[cfg(feature = "appstream")]
 pub mod image_builder {
     //! `AWS::AppStream::ImageBuilder` and its property types.
 
@@ -1913,8 +1930,10 @@ pub mod image_builder {
         }
     }
 }
+#[cfg(feature = "appstream")]
 pub use image_builder::ImageBuilder;
 
+#[cfg(feature = "appstream")]
 pub mod stack {
     //! `AWS::AppStream::Stack` and its property types.
 
@@ -2563,8 +2582,10 @@ pub mod stack {
         }
     }
 }
+#[cfg(feature = "appstream")]
 pub use stack::Stack;
 
+#[cfg(feature = "appstream")]
 pub mod stack_fleet_association {
     //! `AWS::AppStream::StackFleetAssociation` and its property types.
 
@@ -2629,8 +2650,10 @@ pub mod stack_fleet_association {
         }
     }
 }
+#[cfg(feature = "appstream")]
 pub use stack_fleet_association::StackFleetAssociation;
 
+#[cfg(feature = "appstream")]
 pub mod stack_user_association {
     //! `AWS::AppStream::StackUserAssociation` and its property types.
 
@@ -2710,8 +2733,10 @@ pub mod stack_user_association {
         }
     }
 }
+#[cfg(feature = "appstream")]
 pub use stack_user_association::StackUserAssociation;
 
+#[cfg(feature = "appstream")]
 pub mod user {
     //! `AWS::AppStream::User` and its property types.
 
@@ -2862,4 +2887,5 @@ pub mod user {
         }
     }
 }
+#[cfg(feature = "appstream")]
 pub use user::User;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "appsync")]
 pub mod api {
     //! `AWS::AppSync::Api` and its property types.
 
@@ -420,8 +421,10 @@ pub mod api {
         }
     }
 }
+#[cfg(feature = "appsync")]
 pub use api::Api;
 
+#[cfg(feature = "appsync")]
 pub mod api_cache {
     //! `AWS::AppSync::ApiCache` and its property types.
 
@@ -666,8 +669,10 @@ pub mod api_cache {
         }
     }
 }
+#[cfg(feature = "appsync")]
 pub use api_cache::ApiCache;
 
+#[cfg(feature = "appsync")]
 pub mod api_key {
     //! `AWS::AppSync::ApiKey` and its property types.
 
@@ -753,8 +758,10 @@ pub mod api_key {
         }
     }
 }
+#[cfg(feature = "appsync")]
 pub use api_key::ApiKey;
 
+#[cfg(feature = "appsync")]
 pub mod channel_namespace {
     //! `AWS::AppSync::ChannelNamespace` and its property types.
 
@@ -1064,8 +1071,10 @@ pub mod channel_namespace {
         }
     }
 }
+#[cfg(feature = "appsync")]
 pub use channel_namespace::ChannelNamespace;
 
+#[cfg(feature = "appsync")]
 pub mod data_source {
     //! `AWS::AppSync::DataSource` and its property types.
 
@@ -1679,8 +1688,10 @@ pub mod data_source {
         }
     }
 }
+#[cfg(feature = "appsync")]
 pub use data_source::DataSource;
 
+#[cfg(feature = "appsync")]
 pub mod domain_name {
     //! `AWS::AppSync::DomainName` and its property types.
 
@@ -1780,8 +1791,10 @@ pub mod domain_name {
         }
     }
 }
+#[cfg(feature = "appsync")]
 pub use domain_name::DomainName;
 
+#[cfg(feature = "appsync")]
 pub mod domain_name_api_association {
     //! `AWS::AppSync::DomainNameApiAssociation` and its property types.
 
@@ -1859,8 +1872,10 @@ pub mod domain_name_api_association {
         }
     }
 }
+#[cfg(feature = "appsync")]
 pub use domain_name_api_association::DomainNameApiAssociation;
 
+#[cfg(feature = "appsync")]
 pub mod function_configuration {
     //! `AWS::AppSync::FunctionConfiguration` and its property types.
 
@@ -2188,8 +2203,10 @@ pub mod function_configuration {
         }
     }
 }
+#[cfg(feature = "appsync")]
 pub use function_configuration::FunctionConfiguration;
 
+#[cfg(feature = "appsync")]
 pub mod graph_ql_api {
     //! `AWS::AppSync::GraphQLApi` and its property types.
 
@@ -2906,8 +2923,10 @@ pub mod graph_ql_api {
         }
     }
 }
+#[cfg(feature = "appsync")]
 pub use graph_ql_api::GraphQlApi;
 
+#[cfg(feature = "appsync")]
 pub mod graph_ql_schema {
     //! `AWS::AppSync::GraphQLSchema` and its property types.
 
@@ -2986,8 +3005,10 @@ pub mod graph_ql_schema {
         }
     }
 }
+#[cfg(feature = "appsync")]
 pub use graph_ql_schema::GraphQlSchema;
 
+#[cfg(feature = "appsync")]
 pub mod resolver {
     //! `AWS::AppSync::Resolver` and its property types.
 
@@ -3422,8 +3443,10 @@ pub mod resolver {
         }
     }
 }
+#[cfg(feature = "appsync")]
 pub use resolver::Resolver;
 
+#[cfg(feature = "appsync")]
 pub mod source_api_association {
     //! `AWS::AppSync::SourceApiAssociation` and its property types.
 
@@ -3595,8 +3618,10 @@ pub mod source_api_association {
         }
     }
 }
+#[cfg(feature = "appsync")]
 pub use source_api_association::SourceApiAssociation;
 
+#[cfg(feature = "appsync")]
 pub mod type_ {
     //! `AWS::AppSync::Type` and its property types.
 
@@ -3712,4 +3737,5 @@ pub mod type_ {
         }
     }
 }
+#[cfg(feature = "appsync")]
 pub use type_::Type;

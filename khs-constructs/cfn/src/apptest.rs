@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "apptest")]
 pub mod test_case {
     //! `AWS::AppTest::TestCase` and its property types.
 
@@ -140,4 +141,5 @@ pub mod test_case {
         }
     }
 }
+#[cfg(feature = "apptest")]
 pub use test_case::TestCase;

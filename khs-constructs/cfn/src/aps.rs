@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "aps")]
 pub mod anomaly_detector {
     //! `AWS::APS::AnomalyDetector` and its property types.
 
@@ -252,8 +253,10 @@ pub mod anomaly_detector {
         }
     }
 }
+#[cfg(feature = "aps")]
 pub use anomaly_detector::AnomalyDetector;
 
+#[cfg(feature = "aps")]
 pub mod resource_policy {
     //! `AWS::APS::ResourcePolicy` and its property types.
 
@@ -318,8 +321,10 @@ pub mod resource_policy {
         }
     }
 }
+#[cfg(feature = "aps")]
 pub use resource_policy::ResourcePolicy;
 
+#[cfg(feature = "aps")]
 pub mod rule_groups_namespace {
     //! `AWS::APS::RuleGroupsNamespace` and its property types.
 
@@ -409,8 +414,10 @@ pub mod rule_groups_namespace {
         }
     }
 }
+#[cfg(feature = "aps")]
 pub use rule_groups_namespace::RuleGroupsNamespace;
 
+#[cfg(feature = "aps")]
 pub mod scraper {
     //! `AWS::APS::Scraper` and its property types.
 
@@ -834,8 +841,10 @@ pub mod scraper {
         }
     }
 }
+#[cfg(feature = "aps")]
 pub use scraper::Scraper;
 
+#[cfg(feature = "aps")]
 pub mod workspace {
     //! `AWS::APS::Workspace` and its property types.
 
@@ -1156,4 +1165,5 @@ pub mod workspace {
         }
     }
 }
+#[cfg(feature = "aps")]
 pub use workspace::Workspace;

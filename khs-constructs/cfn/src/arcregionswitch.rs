@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "arcregionswitch")]
 pub mod plan {
     //! `AWS::ARCRegionSwitch::Plan` and its property types.
 
@@ -581,4 +582,5 @@ pub mod plan {
         }
     }
 }
+#[cfg(feature = "arcregionswitch")]
 pub use plan::Plan;

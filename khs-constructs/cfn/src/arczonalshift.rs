@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "arczonalshift")]
 pub mod autoshift_observer_notification_status {
     //! `AWS::ARCZonalShift::AutoshiftObserverNotificationStatus` and its property types.
 
@@ -98,8 +99,10 @@ pub mod autoshift_observer_notification_status {
         }
     }
 }
+#[cfg(feature = "arczonalshift")]
 pub use autoshift_observer_notification_status::AutoshiftObserverNotificationStatus;
 
+#[cfg(feature = "arczonalshift")]
 pub mod zonal_autoshift_configuration {
     //! `AWS::ARCZonalShift::ZonalAutoshiftConfiguration` and its property types.
 
@@ -256,4 +259,5 @@ pub mod zonal_autoshift_configuration {
         }
     }
 }
+#[cfg(feature = "arczonalshift")]
 pub use zonal_autoshift_configuration::ZonalAutoshiftConfiguration;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "ask")]
 pub mod skill {
     //! `Alexa::ASK::Skill` and its property types.
 
@@ -181,4 +182,5 @@ pub mod skill {
         }
     }
 }
+#[cfg(feature = "ask")]
 pub use skill::Skill;

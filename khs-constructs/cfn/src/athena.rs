@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "athena")]
 pub mod capacity_reservation {
     //! `AWS::Athena::CapacityReservation` and its property types.
 
@@ -139,8 +140,10 @@ pub mod capacity_reservation {
         }
     }
 }
+#[cfg(feature = "athena")]
 pub use capacity_reservation::CapacityReservation;
 
+#[cfg(feature = "athena")]
 pub mod data_catalog {
     //! `AWS::Athena::DataCatalog` and its property types.
 
@@ -322,8 +325,10 @@ pub mod data_catalog {
         }
     }
 }
+#[cfg(feature = "athena")]
 pub use data_catalog::DataCatalog;
 
+#[cfg(feature = "athena")]
 pub mod named_query {
     //! `AWS::Athena::NamedQuery` and its property types.
 
@@ -419,8 +424,10 @@ pub mod named_query {
         }
     }
 }
+#[cfg(feature = "athena")]
 pub use named_query::NamedQuery;
 
+#[cfg(feature = "athena")]
 pub mod prepared_statement {
     //! `AWS::Athena::PreparedStatement` and its property types.
 
@@ -497,8 +504,10 @@ pub mod prepared_statement {
         }
     }
 }
+#[cfg(feature = "athena")]
 pub use prepared_statement::PreparedStatement;
 
+#[cfg(feature = "athena")]
 pub mod work_group {
     //! `AWS::Athena::WorkGroup` and its property types.
 
@@ -1351,4 +1360,5 @@ pub mod work_group {
         }
     }
 }
+#[cfg(feature = "athena")]
 pub use work_group::WorkGroup;

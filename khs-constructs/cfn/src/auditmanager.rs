@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "auditmanager")]
 pub mod assessment {
     //! `AWS::AuditManager::Assessment` and its property types.
 
@@ -409,8 +410,10 @@ pub mod assessment {
         }
     }
 }
+#[cfg(feature = "auditmanager")]
 pub use assessment::Assessment;
 
+#[cfg(feature = "auditmanager")]
 pub mod assessment_framework {
     //! `AWS::AuditManager::AssessmentFramework` and its property types.
 
@@ -568,4 +571,5 @@ pub mod assessment_framework {
         }
     }
 }
+#[cfg(feature = "auditmanager")]
 pub use assessment_framework::AssessmentFramework;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "autoscaling")]
 pub mod auto_scaling_group {
     //! `AWS::AutoScaling::AutoScalingGroup` and its property types.
 
@@ -1849,8 +1850,10 @@ pub mod auto_scaling_group {
         }
     }
 }
+#[cfg(feature = "autoscaling")]
 pub use auto_scaling_group::AutoScalingGroup;
 
+#[cfg(feature = "autoscaling")]
 pub mod launch_configuration {
     //! `AWS::AutoScaling::LaunchConfiguration` and its property types.
 
@@ -2198,8 +2201,10 @@ pub mod launch_configuration {
         }
     }
 }
+#[cfg(feature = "autoscaling")]
 pub use launch_configuration::LaunchConfiguration;
 
+#[cfg(feature = "autoscaling")]
 pub mod lifecycle_hook {
     //! `AWS::AutoScaling::LifecycleHook` and its property types.
 
@@ -2357,8 +2362,10 @@ pub mod lifecycle_hook {
         }
     }
 }
+#[cfg(feature = "autoscaling")]
 pub use lifecycle_hook::LifecycleHook;
 
+#[cfg(feature = "autoscaling")]
 pub mod scaling_policy {
     //! `AWS::AutoScaling::ScalingPolicy` and its property types.
 
@@ -3471,8 +3478,10 @@ PredictiveScalingPredefinedScalingMetricPredefinedMetricType::AsgAverageNetworkO
         }
     }
 }
+#[cfg(feature = "autoscaling")]
 pub use scaling_policy::ScalingPolicy;
 
+#[cfg(feature = "autoscaling")]
 pub mod scheduled_action {
     //! `AWS::AutoScaling::ScheduledAction` and its property types.
 
@@ -3578,8 +3587,10 @@ pub mod scheduled_action {
         }
     }
 }
+#[cfg(feature = "autoscaling")]
 pub use scheduled_action::ScheduledAction;
 
+#[cfg(feature = "autoscaling")]
 pub mod warm_pool {
     //! `AWS::AutoScaling::WarmPool` and its property types.
 
@@ -3708,4 +3719,5 @@ pub mod warm_pool {
         }
     }
 }
+#[cfg(feature = "autoscaling")]
 pub use warm_pool::WarmPool;

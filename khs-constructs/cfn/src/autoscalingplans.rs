@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "autoscalingplans")]
 pub mod scaling_plan {
     //! `AWS::AutoScalingPlans::ScalingPlan` and its property types.
 
@@ -858,4 +859,5 @@ pub mod scaling_plan {
         }
     }
 }
+#[cfg(feature = "autoscalingplans")]
 pub use scaling_plan::ScalingPlan;

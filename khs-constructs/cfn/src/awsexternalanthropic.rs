@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "awsexternalanthropic")]
 pub mod workspace {
     //! `AWS::AWSExternalAnthropic::Workspace` and its property types.
 
@@ -121,4 +122,5 @@ pub mod workspace {
         }
     }
 }
+#[cfg(feature = "awsexternalanthropic")]
 pub use workspace::Workspace;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "b2bi")]
 pub mod capability {
     //! `AWS::B2BI::Capability` and its property types.
 
@@ -153,8 +154,10 @@ pub mod capability {
         }
     }
 }
+#[cfg(feature = "b2bi")]
 pub use capability::Capability;
 
+#[cfg(feature = "b2bi")]
 pub mod partnership {
     //! `AWS::B2BI::Partnership` and its property types.
 
@@ -425,8 +428,10 @@ pub mod partnership {
         }
     }
 }
+#[cfg(feature = "b2bi")]
 pub use partnership::Partnership;
 
+#[cfg(feature = "b2bi")]
 pub mod profile {
     //! `AWS::B2BI::Profile` and its property types.
 
@@ -575,8 +580,10 @@ pub mod profile {
         }
     }
 }
+#[cfg(feature = "b2bi")]
 pub use profile::Profile;
 
+#[cfg(feature = "b2bi")]
 pub mod transformer {
     //! `AWS::B2BI::Transformer` and its property types.
 
@@ -1074,4 +1081,5 @@ pub mod transformer {
         }
     }
 }
+#[cfg(feature = "b2bi")]
 pub use transformer::Transformer;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(any(feature = "backup", feature = "_library"))]
 pub mod backup_plan {
     //! `AWS::Backup::BackupPlan` and its property types.
 
@@ -427,8 +428,10 @@ pub mod backup_plan {
         }
     }
 }
+#[cfg(any(feature = "backup", feature = "_library"))]
 pub use backup_plan::BackupPlan;
 
+#[cfg(any(feature = "backup", feature = "_library"))]
 pub mod backup_selection {
     //! `AWS::Backup::BackupSelection` and its property types.
 
@@ -650,8 +653,10 @@ pub mod backup_selection {
         }
     }
 }
+#[cfg(any(feature = "backup", feature = "_library"))]
 pub use backup_selection::BackupSelection;
 
+#[cfg(any(feature = "backup", feature = "_library"))]
 pub mod backup_vault {
     //! `AWS::Backup::BackupVault` and its property types.
 
@@ -801,8 +806,10 @@ pub mod backup_vault {
         }
     }
 }
+#[cfg(any(feature = "backup", feature = "_library"))]
 pub use backup_vault::BackupVault;
 
+#[cfg(feature = "backup")]
 pub mod framework {
     //! `AWS::Backup::Framework` and its property types.
 
@@ -998,8 +1005,10 @@ pub mod framework {
         }
     }
 }
+#[cfg(feature = "backup")]
 pub use framework::Framework;
 
+#[cfg(feature = "backup")]
 pub mod legal_hold {
     //! `AWS::Backup::LegalHold` and its property types.
 
@@ -1196,8 +1205,10 @@ pub mod legal_hold {
         }
     }
 }
+#[cfg(feature = "backup")]
 pub use legal_hold::LegalHold;
 
+#[cfg(feature = "backup")]
 pub mod logically_air_gapped_backup_vault {
     //! `AWS::Backup::LogicallyAirGappedBackupVault` and its property types.
 
@@ -1347,8 +1358,10 @@ pub mod logically_air_gapped_backup_vault {
         }
     }
 }
+#[cfg(feature = "backup")]
 pub use logically_air_gapped_backup_vault::LogicallyAirGappedBackupVault;
 
+#[cfg(feature = "backup")]
 pub mod report_plan {
     //! `AWS::Backup::ReportPlan` and its property types.
 
@@ -1510,8 +1523,10 @@ pub mod report_plan {
         }
     }
 }
+#[cfg(feature = "backup")]
 pub use report_plan::ReportPlan;
 
+#[cfg(feature = "backup")]
 pub mod restore_testing_plan {
     //! `AWS::Backup::RestoreTestingPlan` and its property types.
 
@@ -1720,8 +1735,10 @@ pub mod restore_testing_plan {
         }
     }
 }
+#[cfg(feature = "backup")]
 pub use restore_testing_plan::RestoreTestingPlan;
 
+#[cfg(feature = "backup")]
 pub mod restore_testing_selection {
     //! `AWS::Backup::RestoreTestingSelection` and its property types.
 
@@ -1888,8 +1905,10 @@ pub mod restore_testing_selection {
         }
     }
 }
+#[cfg(feature = "backup")]
 pub use restore_testing_selection::RestoreTestingSelection;
 
+#[cfg(feature = "backup")]
 pub mod tiering_configuration {
     //! `AWS::Backup::TieringConfiguration` and its property types.
 
@@ -2022,4 +2041,5 @@ pub mod tiering_configuration {
         }
     }
 }
+#[cfg(feature = "backup")]
 pub use tiering_configuration::TieringConfiguration;

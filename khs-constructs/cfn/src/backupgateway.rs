@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "backupgateway")]
 pub mod hypervisor {
     //! `AWS::BackupGateway::Hypervisor` and its property types.
 
@@ -96,4 +97,5 @@ pub mod hypervisor {
         }
     }
 }
+#[cfg(feature = "backupgateway")]
 pub use hypervisor::Hypervisor;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "batch")]
 pub mod compute_environment {
     //! `AWS::Batch::ComputeEnvironment` and its property types.
 
@@ -838,8 +839,10 @@ pub mod compute_environment {
         }
     }
 }
+#[cfg(feature = "batch")]
 pub use compute_environment::ComputeEnvironment;
 
+#[cfg(feature = "batch")]
 pub mod consumable_resource {
     //! `AWS::Batch::ConsumableResource` and its property types.
 
@@ -968,8 +971,10 @@ pub mod consumable_resource {
         }
     }
 }
+#[cfg(feature = "batch")]
 pub use consumable_resource::ConsumableResource;
 
+#[cfg(feature = "batch")]
 pub mod job_definition {
     //! `AWS::Batch::JobDefinition` and its property types.
 
@@ -2991,8 +2996,10 @@ pub mod job_definition {
         }
     }
 }
+#[cfg(feature = "batch")]
 pub use job_definition::JobDefinition;
 
+#[cfg(feature = "batch")]
 pub mod job_queue {
     //! `AWS::Batch::JobQueue` and its property types.
 
@@ -3258,8 +3265,10 @@ pub mod job_queue {
         }
     }
 }
+#[cfg(feature = "batch")]
 pub use job_queue::JobQueue;
 
+#[cfg(feature = "batch")]
 pub mod quota_share {
     //! `AWS::Batch::QuotaShare` and its property types.
 
@@ -3459,8 +3468,10 @@ pub mod quota_share {
         }
     }
 }
+#[cfg(feature = "batch")]
 pub use quota_share::QuotaShare;
 
+#[cfg(feature = "batch")]
 pub mod scheduling_policy {
     //! `AWS::Batch::SchedulingPolicy` and its property types.
 
@@ -3609,8 +3620,10 @@ pub mod scheduling_policy {
         }
     }
 }
+#[cfg(feature = "batch")]
 pub use scheduling_policy::SchedulingPolicy;
 
+#[cfg(feature = "batch")]
 pub mod service_environment {
     //! `AWS::Batch::ServiceEnvironment` and its property types.
 
@@ -3725,4 +3738,5 @@ pub mod service_environment {
         }
     }
 }
+#[cfg(feature = "batch")]
 pub use service_environment::ServiceEnvironment;

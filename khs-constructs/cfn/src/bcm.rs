@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "bcm")]
 pub mod dashboard {
     //! `AWS::BCM::Dashboard` and its property types.
 
@@ -1034,8 +1035,10 @@ pub mod dashboard {
         }
     }
 }
+#[cfg(feature = "bcm")]
 pub use dashboard::Dashboard;
 
+#[cfg(feature = "bcm")]
 pub mod scheduled_report {
     //! `AWS::BCM::ScheduledReport` and its property types.
 
@@ -1330,4 +1333,5 @@ pub mod scheduled_report {
         }
     }
 }
+#[cfg(feature = "bcm")]
 pub use scheduled_report::ScheduledReport;

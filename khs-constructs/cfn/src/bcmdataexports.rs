@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "bcmdataexports")]
 pub mod export {
     //! `AWS::BCMDataExports::Export` and its property types.
 
@@ -406,4 +407,5 @@ pub mod export {
         }
     }
 }
+#[cfg(feature = "bcmdataexports")]
 pub use export::Export;

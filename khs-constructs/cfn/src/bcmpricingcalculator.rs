@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "bcmpricingcalculator")]
 pub mod bill_estimate {
     //! `AWS::BcmPricingCalculator::BillEstimate` and its property types.
 
@@ -119,8 +120,10 @@ pub mod bill_estimate {
         }
     }
 }
+#[cfg(feature = "bcmpricingcalculator")]
 pub use bill_estimate::BillEstimate;
 
+#[cfg(feature = "bcmpricingcalculator")]
 pub mod bill_scenario {
     //! `AWS::BcmPricingCalculator::BillScenario` and its property types.
 
@@ -266,8 +269,10 @@ pub mod bill_scenario {
         }
     }
 }
+#[cfg(feature = "bcmpricingcalculator")]
 pub use bill_scenario::BillScenario;
 
+#[cfg(feature = "bcmpricingcalculator")]
 pub mod workload_estimate {
     //! `AWS::BcmPricingCalculator::WorkloadEstimate` and its property types.
 
@@ -418,4 +423,5 @@ pub mod workload_estimate {
         }
     }
 }
+#[cfg(feature = "bcmpricingcalculator")]
 pub use workload_estimate::WorkloadEstimate;

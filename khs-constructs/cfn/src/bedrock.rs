@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "bedrock")]
 pub mod agent {
     //! `AWS::Bedrock::Agent` and its property types.
 
@@ -1073,8 +1074,10 @@ pub mod agent {
         }
     }
 }
+#[cfg(feature = "bedrock")]
 pub use agent::Agent;
 
+#[cfg(feature = "bedrock")]
 pub mod agent_alias {
     //! `AWS::Bedrock::AgentAlias` and its property types.
 
@@ -1216,8 +1219,10 @@ pub mod agent_alias {
         }
     }
 }
+#[cfg(feature = "bedrock")]
 pub use agent_alias::AgentAlias;
 
+#[cfg(feature = "bedrock")]
 pub mod application_inference_profile {
     //! `AWS::Bedrock::ApplicationInferenceProfile` and its property types.
 
@@ -1335,8 +1340,10 @@ pub mod application_inference_profile {
         }
     }
 }
+#[cfg(feature = "bedrock")]
 pub use application_inference_profile::ApplicationInferenceProfile;
 
+#[cfg(feature = "bedrock")]
 pub mod automated_reasoning_policy {
     //! `AWS::Bedrock::AutomatedReasoningPolicy` and its property types.
 
@@ -1622,8 +1629,10 @@ pub mod automated_reasoning_policy {
         }
     }
 }
+#[cfg(feature = "bedrock")]
 pub use automated_reasoning_policy::AutomatedReasoningPolicy;
 
+#[cfg(feature = "bedrock")]
 pub mod automated_reasoning_policy_version {
     //! `AWS::Bedrock::AutomatedReasoningPolicyVersion` and its property types.
 
@@ -1733,8 +1742,10 @@ pub mod automated_reasoning_policy_version {
         }
     }
 }
+#[cfg(feature = "bedrock")]
 pub use automated_reasoning_policy_version::AutomatedReasoningPolicyVersion;
 
+#[cfg(feature = "bedrock")]
 pub mod blueprint {
     //! `AWS::Bedrock::Blueprint` and its property types.
 
@@ -1882,8 +1893,10 @@ pub mod blueprint {
         }
     }
 }
+#[cfg(feature = "bedrock")]
 pub use blueprint::Blueprint;
 
+#[cfg(feature = "bedrock")]
 pub mod data_automation_library {
     //! `AWS::Bedrock::DataAutomationLibrary` and its property types.
 
@@ -2010,8 +2023,10 @@ pub mod data_automation_library {
         }
     }
 }
+#[cfg(feature = "bedrock")]
 pub use data_automation_library::DataAutomationLibrary;
 
+#[cfg(feature = "bedrock")]
 pub mod data_automation_project {
     //! `AWS::Bedrock::DataAutomationProject` and its property types.
 
@@ -3779,8 +3794,10 @@ pub mod data_automation_project {
         }
     }
 }
+#[cfg(feature = "bedrock")]
 pub use data_automation_project::DataAutomationProject;
 
+#[cfg(feature = "bedrock")]
 pub mod data_source {
     //! `AWS::Bedrock::DataSource` and its property types.
 
@@ -5733,8 +5750,10 @@ pub mod data_source {
         }
     }
 }
+#[cfg(feature = "bedrock")]
 pub use data_source::DataSource;
 
+#[cfg(feature = "bedrock")]
 pub mod enforced_guardrail_configuration {
     //! `AWS::Bedrock::EnforcedGuardrailConfiguration` and its property types.
 
@@ -5970,8 +5989,10 @@ pub mod enforced_guardrail_configuration {
         }
     }
 }
+#[cfg(feature = "bedrock")]
 pub use enforced_guardrail_configuration::EnforcedGuardrailConfiguration;
 
+#[cfg(feature = "bedrock")]
 pub mod flow {
     //! `AWS::Bedrock::Flow` and its property types.
 
@@ -6531,8 +6552,10 @@ pub mod flow {
         }
     }
 }
+#[cfg(feature = "bedrock")]
 pub use flow::Flow;
 
+#[cfg(feature = "bedrock")]
 pub mod flow_alias {
     //! `AWS::Bedrock::FlowAlias` and its property types.
 
@@ -6725,8 +6748,10 @@ pub mod flow_alias {
         }
     }
 }
+#[cfg(feature = "bedrock")]
 pub use flow_alias::FlowAlias;
 
+#[cfg(feature = "bedrock")]
 pub mod flow_version {
     //! `AWS::Bedrock::FlowVersion` and its property types.
 
@@ -6831,8 +6856,10 @@ pub mod flow_version {
         }
     }
 }
+#[cfg(feature = "bedrock")]
 pub use flow_version::FlowVersion;
 
+#[cfg(feature = "bedrock")]
 pub mod guardrail {
     //! `AWS::Bedrock::Guardrail` and its property types.
 
@@ -8106,8 +8133,10 @@ pub mod guardrail {
         }
     }
 }
+#[cfg(feature = "bedrock")]
 pub use guardrail::Guardrail;
 
+#[cfg(feature = "bedrock")]
 pub mod guardrail_version {
     //! `AWS::Bedrock::GuardrailVersion` and its property types.
 
@@ -8187,8 +8216,10 @@ pub mod guardrail_version {
         }
     }
 }
+#[cfg(feature = "bedrock")]
 pub use guardrail_version::GuardrailVersion;
 
+#[cfg(feature = "bedrock")]
 pub mod intelligent_prompt_router {
     //! `AWS::Bedrock::IntelligentPromptRouter` and its property types.
 
@@ -8335,8 +8366,10 @@ pub mod intelligent_prompt_router {
         }
     }
 }
+#[cfg(feature = "bedrock")]
 pub use intelligent_prompt_router::IntelligentPromptRouter;
 
+#[cfg(feature = "bedrock")]
 pub mod knowledge_base {
     //! `AWS::Bedrock::KnowledgeBase` and its property types.
 
@@ -10149,8 +10182,10 @@ pub mod knowledge_base {
         }
     }
 }
+#[cfg(feature = "bedrock")]
 pub use knowledge_base::KnowledgeBase;
 
+#[cfg(feature = "bedrock")]
 pub mod knowledge_base_policy {
     //! `AWS::Bedrock::KnowledgeBasePolicy` and its property types.
 
@@ -10221,8 +10256,10 @@ pub mod knowledge_base_policy {
         }
     }
 }
+#[cfg(feature = "bedrock")]
 pub use knowledge_base_policy::KnowledgeBasePolicy;
 
+#[cfg(feature = "bedrock")]
 pub mod prompt {
     //! `AWS::Bedrock::Prompt` and its property types.
 
@@ -10463,8 +10500,10 @@ pub mod prompt {
         }
     }
 }
+#[cfg(feature = "bedrock")]
 pub use prompt::Prompt;
 
+#[cfg(feature = "bedrock")]
 pub mod prompt_version {
     //! `AWS::Bedrock::PromptVersion` and its property types.
 
@@ -10581,8 +10620,10 @@ pub mod prompt_version {
         }
     }
 }
+#[cfg(feature = "bedrock")]
 pub use prompt_version::PromptVersion;
 
+#[cfg(feature = "bedrock")]
 pub mod resource_policy {
     //! `AWS::Bedrock::ResourcePolicy` and its property types.
 
@@ -10640,8 +10681,10 @@ pub mod resource_policy {
         }
     }
 }
+#[cfg(feature = "bedrock")]
 pub use resource_policy::ResourcePolicy;
 
+#[cfg(feature = "bedrock")]
 pub mod retrieval_instruction {
     //! `AWS::Bedrock::RetrievalInstruction` and its property types.
 
@@ -10787,8 +10830,10 @@ pub mod retrieval_instruction {
         }
     }
 }
+#[cfg(feature = "bedrock")]
 pub use retrieval_instruction::RetrievalInstruction;
 
+#[cfg(feature = "bedrock")]
 pub mod session {
     //! `AWS::Bedrock::Session` and its property types.
 
@@ -10883,4 +10928,5 @@ pub mod session {
         }
     }
 }
+#[cfg(feature = "bedrock")]
 pub use session::Session;

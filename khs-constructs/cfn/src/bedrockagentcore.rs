@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "bedrockagentcore")]
 pub mod api_key_credential_provider {
     //! `AWS::BedrockAgentCore::ApiKeyCredentialProvider` and its property types.
 
@@ -169,8 +170,10 @@ pub mod api_key_credential_provider {
         }
     }
 }
+#[cfg(feature = "bedrockagentcore")]
 pub use api_key_credential_provider::ApiKeyCredentialProvider;
 
+#[cfg(feature = "bedrockagentcore")]
 pub mod browser_custom {
     //! `AWS::BedrockAgentCore::BrowserCustom` and its property types.
 
@@ -545,8 +548,10 @@ pub mod browser_custom {
         }
     }
 }
+#[cfg(feature = "bedrockagentcore")]
 pub use browser_custom::BrowserCustom;
 
+#[cfg(feature = "bedrockagentcore")]
 pub mod browser_profile {
     //! `AWS::BedrockAgentCore::BrowserProfile` and its property types.
 
@@ -658,8 +663,10 @@ pub mod browser_profile {
         }
     }
 }
+#[cfg(feature = "bedrockagentcore")]
 pub use browser_profile::BrowserProfile;
 
+#[cfg(feature = "bedrockagentcore")]
 pub mod capacity_provider {
     //! `AWS::BedrockAgentCore::CapacityProvider` and its property types.
 
@@ -1419,8 +1426,10 @@ pub mod capacity_provider {
         }
     }
 }
+#[cfg(feature = "bedrockagentcore")]
 pub use capacity_provider::CapacityProvider;
 
+#[cfg(feature = "bedrockagentcore")]
 pub mod code_interpreter_custom {
     //! `AWS::BedrockAgentCore::CodeInterpreterCustom` and its property types.
 
@@ -1661,8 +1670,10 @@ pub mod code_interpreter_custom {
         }
     }
 }
+#[cfg(feature = "bedrockagentcore")]
 pub use code_interpreter_custom::CodeInterpreterCustom;
 
+#[cfg(feature = "bedrockagentcore")]
 pub mod configuration_bundle {
     //! `AWS::BedrockAgentCore::ConfigurationBundle` and its property types.
 
@@ -1836,8 +1847,10 @@ pub mod configuration_bundle {
         }
     }
 }
+#[cfg(feature = "bedrockagentcore")]
 pub use configuration_bundle::ConfigurationBundle;
 
+#[cfg(feature = "bedrockagentcore")]
 pub mod consent_portal {
     //! `AWS::BedrockAgentCore::ConsentPortal` and its property types.
 
@@ -2038,8 +2051,10 @@ pub mod consent_portal {
         }
     }
 }
+#[cfg(feature = "bedrockagentcore")]
 pub use consent_portal::ConsentPortal;
 
+#[cfg(feature = "bedrockagentcore")]
 pub mod dataset {
     //! `AWS::BedrockAgentCore::Dataset` and its property types.
 
@@ -2250,8 +2265,10 @@ pub mod dataset {
         }
     }
 }
+#[cfg(feature = "bedrockagentcore")]
 pub use dataset::Dataset;
 
+#[cfg(feature = "bedrockagentcore")]
 pub mod evaluator {
     //! `AWS::BedrockAgentCore::Evaluator` and its property types.
 
@@ -2833,8 +2850,10 @@ pub mod evaluator {
         }
     }
 }
+#[cfg(feature = "bedrockagentcore")]
 pub use evaluator::Evaluator;
 
+#[cfg(feature = "bedrockagentcore")]
 pub mod gateway {
     //! `AWS::BedrockAgentCore::Gateway` and its property types.
 
@@ -3281,8 +3300,10 @@ pub mod gateway {
         }
     }
 }
+#[cfg(feature = "bedrockagentcore")]
 pub use gateway::Gateway;
 
+#[cfg(feature = "bedrockagentcore")]
 pub mod gateway_rate_limit {
     //! `AWS::BedrockAgentCore::GatewayRateLimit` and its property types.
 
@@ -3465,8 +3486,10 @@ pub mod gateway_rate_limit {
         }
     }
 }
+#[cfg(feature = "bedrockagentcore")]
 pub use gateway_rate_limit::GatewayRateLimit;
 
+#[cfg(feature = "bedrockagentcore")]
 pub mod gateway_rule {
     //! `AWS::BedrockAgentCore::GatewayRule` and its property types.
 
@@ -3580,8 +3603,10 @@ pub mod gateway_rule {
         }
     }
 }
+#[cfg(feature = "bedrockagentcore")]
 pub use gateway_rule::GatewayRule;
 
+#[cfg(feature = "bedrockagentcore")]
 pub mod gateway_target {
     //! `AWS::BedrockAgentCore::GatewayTarget` and its property types.
 
@@ -3830,8 +3855,10 @@ pub mod gateway_target {
         }
     }
 }
+#[cfg(feature = "bedrockagentcore")]
 pub use gateway_target::GatewayTarget;
 
+#[cfg(feature = "bedrockagentcore")]
 pub mod harness {
     //! `AWS::BedrockAgentCore::Harness` and its property types.
 
@@ -6029,8 +6056,10 @@ pub mod harness {
         }
     }
 }
+#[cfg(feature = "bedrockagentcore")]
 pub use harness::Harness;
 
+#[cfg(feature = "bedrockagentcore")]
 pub mod harness_endpoint {
     //! `AWS::BedrockAgentCore::HarnessEndpoint` and its property types.
 
@@ -6151,8 +6180,10 @@ pub mod harness_endpoint {
         }
     }
 }
+#[cfg(feature = "bedrockagentcore")]
 pub use harness_endpoint::HarnessEndpoint;
 
+#[cfg(feature = "bedrockagentcore")]
 pub mod memory {
     //! `AWS::BedrockAgentCore::Memory` and its property types.
 
@@ -7907,8 +7938,10 @@ pub mod memory {
         }
     }
 }
+#[cfg(feature = "bedrockagentcore")]
 pub use memory::Memory;
 
+#[cfg(feature = "bedrockagentcore")]
 pub mod o_auth2_credential_provider {
     //! `AWS::BedrockAgentCore::OAuth2CredentialProvider` and its property types.
 
@@ -9140,8 +9173,10 @@ pub mod o_auth2_credential_provider {
         }
     }
 }
+#[cfg(feature = "bedrockagentcore")]
 pub use o_auth2_credential_provider::OAuth2CredentialProvider;
 
+#[cfg(feature = "bedrockagentcore")]
 pub mod online_evaluation_config {
     //! `AWS::BedrockAgentCore::OnlineEvaluationConfig` and its property types.
 
@@ -9693,8 +9728,10 @@ pub mod online_evaluation_config {
         }
     }
 }
+#[cfg(feature = "bedrockagentcore")]
 pub use online_evaluation_config::OnlineEvaluationConfig;
 
+#[cfg(feature = "bedrockagentcore")]
 pub mod payment_connector {
     //! `AWS::BedrockAgentCore::PaymentConnector` and its property types.
 
@@ -9917,8 +9954,10 @@ pub mod payment_connector {
         }
     }
 }
+#[cfg(feature = "bedrockagentcore")]
 pub use payment_connector::PaymentConnector;
 
+#[cfg(feature = "bedrockagentcore")]
 pub mod payment_credential_provider {
     //! `AWS::BedrockAgentCore::PaymentCredentialProvider` and its property types.
 
@@ -10262,8 +10301,10 @@ pub mod payment_credential_provider {
         }
     }
 }
+#[cfg(feature = "bedrockagentcore")]
 pub use payment_credential_provider::PaymentCredentialProvider;
 
+#[cfg(feature = "bedrockagentcore")]
 pub mod payment_manager {
     //! `AWS::BedrockAgentCore::PaymentManager` and its property types.
 
@@ -10614,8 +10655,10 @@ pub mod payment_manager {
         }
     }
 }
+#[cfg(feature = "bedrockagentcore")]
 pub use payment_manager::PaymentManager;
 
+#[cfg(feature = "bedrockagentcore")]
 pub mod policy {
     //! `AWS::BedrockAgentCore::Policy` and its property types.
 
@@ -10852,8 +10895,10 @@ pub mod policy {
         }
     }
 }
+#[cfg(feature = "bedrockagentcore")]
 pub use policy::Policy;
 
+#[cfg(feature = "bedrockagentcore")]
 pub mod policy_engine {
     //! `AWS::BedrockAgentCore::PolicyEngine` and its property types.
 
@@ -10960,8 +11005,10 @@ pub mod policy_engine {
         }
     }
 }
+#[cfg(feature = "bedrockagentcore")]
 pub use policy_engine::PolicyEngine;
 
+#[cfg(feature = "bedrockagentcore")]
 pub mod resource_policy {
     //! `AWS::BedrockAgentCore::ResourcePolicy` and its property types.
 
@@ -11026,8 +11073,10 @@ pub mod resource_policy {
         }
     }
 }
+#[cfg(feature = "bedrockagentcore")]
 pub use resource_policy::ResourcePolicy;
 
+#[cfg(feature = "bedrockagentcore")]
 pub mod runtime {
     //! `AWS::BedrockAgentCore::Runtime` and its property types.
 
@@ -12013,8 +12062,10 @@ pub mod runtime {
         }
     }
 }
+#[cfg(feature = "bedrockagentcore")]
 pub use runtime::Runtime;
 
+#[cfg(feature = "bedrockagentcore")]
 pub mod runtime_endpoint {
     //! `AWS::BedrockAgentCore::RuntimeEndpoint` and its property types.
 
@@ -12154,8 +12205,10 @@ pub mod runtime_endpoint {
         }
     }
 }
+#[cfg(feature = "bedrockagentcore")]
 pub use runtime_endpoint::RuntimeEndpoint;
 
+#[cfg(feature = "bedrockagentcore")]
 pub mod workload_identity {
     //! `AWS::BedrockAgentCore::WorkloadIdentity` and its property types.
 
@@ -12244,4 +12297,5 @@ pub mod workload_identity {
         }
     }
 }
+#[cfg(feature = "bedrockagentcore")]
 pub use workload_identity::WorkloadIdentity;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "bedrockmantle")]
 pub mod project {
     //! `AWS::BedrockMantle::Project` and its property types.
 
@@ -82,4 +83,5 @@ pub mod project {
         }
     }
 }
+#[cfg(feature = "bedrockmantle")]
 pub use project::Project;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "billing")]
 pub mod billing_view {
     //! `AWS::Billing::BillingView` and its property types.
 
@@ -227,4 +228,5 @@ pub mod billing_view {
         }
     }
 }
+#[cfg(feature = "billing")]
 pub use billing_view::BillingView;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "billingconductor")]
 pub mod billing_group {
     //! `AWS::BillingConductor::BillingGroup` and its property types.
 
@@ -168,8 +169,10 @@ pub mod billing_group {
         }
     }
 }
+#[cfg(feature = "billingconductor")]
 pub use billing_group::BillingGroup;
 
+#[cfg(feature = "billingconductor")]
 pub mod custom_line_item {
     //! `AWS::BillingConductor::CustomLineItem` and its property types.
 
@@ -610,8 +613,10 @@ pub mod custom_line_item {
         }
     }
 }
+#[cfg(feature = "billingconductor")]
 pub use custom_line_item::CustomLineItem;
 
+#[cfg(feature = "billingconductor")]
 pub mod pricing_plan {
     //! `AWS::BillingConductor::PricingPlan` and its property types.
 
@@ -708,8 +713,10 @@ pub mod pricing_plan {
         }
     }
 }
+#[cfg(feature = "billingconductor")]
 pub use pricing_plan::PricingPlan;
 
+#[cfg(feature = "billingconductor")]
 pub mod pricing_rule {
     //! `AWS::BillingConductor::PricingRule` and its property types.
 
@@ -1021,4 +1028,5 @@ pub mod pricing_rule {
         }
     }
 }
+#[cfg(feature = "billingconductor")]
 pub use pricing_rule::PricingRule;

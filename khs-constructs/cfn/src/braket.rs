@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "braket")]
 pub mod spending_limit {
     //! `AWS::Braket::SpendingLimit` and its property types.
 
@@ -143,4 +144,5 @@ pub mod spending_limit {
         }
     }
 }
+#[cfg(feature = "braket")]
 pub use spending_limit::SpendingLimit;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(any(feature = "budgets", feature = "_library"))]
 pub mod budget {
     //! `AWS::Budgets::Budget` and its property types.
 
@@ -552,8 +553,10 @@ pub mod budget {
         }
     }
 }
+#[cfg(any(feature = "budgets", feature = "_library"))]
 pub use budget::Budget;
 
+#[cfg(feature = "budgets")]
 pub mod budgets_action {
     //! `AWS::Budgets::BudgetsAction` and its property types.
 
@@ -1008,4 +1011,5 @@ pub mod budgets_action {
         }
     }
 }
+#[cfg(feature = "budgets")]
 pub use budgets_action::BudgetsAction;

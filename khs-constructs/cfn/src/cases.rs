@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "cases")]
 pub mod case {
     //! `AWS::Cases::Case` and its property types.
 
@@ -103,8 +104,10 @@ pub mod case {
         }
     }
 }
+#[cfg(feature = "cases")]
 pub use case::Case;
 
+#[cfg(feature = "cases")]
 pub mod case_rule {
     //! `AWS::Cases::CaseRule` and its property types.
 
@@ -205,8 +208,10 @@ pub mod case_rule {
         }
     }
 }
+#[cfg(feature = "cases")]
 pub use case_rule::CaseRule;
 
+#[cfg(feature = "cases")]
 pub mod domain {
     //! `AWS::Cases::Domain` and its property types.
 
@@ -291,8 +296,10 @@ pub mod domain {
         }
     }
 }
+#[cfg(feature = "cases")]
 pub use domain::Domain;
 
+#[cfg(feature = "cases")]
 pub mod field {
     //! `AWS::Cases::Field` and its property types.
 
@@ -485,8 +492,10 @@ pub mod field {
         }
     }
 }
+#[cfg(feature = "cases")]
 pub use field::Field;
 
+#[cfg(feature = "cases")]
 pub mod layout {
     //! `AWS::Cases::Layout` and its property types.
 
@@ -581,8 +590,10 @@ pub mod layout {
         }
     }
 }
+#[cfg(feature = "cases")]
 pub use layout::Layout;
 
+#[cfg(feature = "cases")]
 pub mod related_item {
     //! `AWS::Cases::RelatedItem` and its property types.
 
@@ -790,8 +801,10 @@ pub mod related_item {
         }
     }
 }
+#[cfg(feature = "cases")]
 pub use related_item::RelatedItem;
 
+#[cfg(feature = "cases")]
 pub mod template {
     //! `AWS::Cases::Template` and its property types.
 
@@ -999,4 +1012,5 @@ pub mod template {
         }
     }
 }
+#[cfg(feature = "cases")]
 pub use template::Template;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "cassandra")]
 pub mod keyspace {
     //! `AWS::Cassandra::Keyspace` and its property types.
 
@@ -126,8 +127,10 @@ pub mod keyspace {
         }
     }
 }
+#[cfg(feature = "cassandra")]
 pub use keyspace::Keyspace;
 
+#[cfg(feature = "cassandra")]
 pub mod table {
     //! `AWS::Cassandra::Table` and its property types.
 
@@ -763,8 +766,10 @@ pub mod table {
         }
     }
 }
+#[cfg(feature = "cassandra")]
 pub use table::Table;
 
+#[cfg(feature = "cassandra")]
 pub mod type_ {
     //! `AWS::Cassandra::Type` and its property types.
 
@@ -899,4 +904,5 @@ pub mod type_ {
         }
     }
 }
+#[cfg(feature = "cassandra")]
 pub use type_::Type;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "cdk")]
 pub mod metadata {
     //! `AWS::CDK::Metadata` and its property types.
 
@@ -71,4 +72,5 @@ pub mod metadata {
         }
     }
 }
+#[cfg(feature = "cdk")]
 pub use metadata::Metadata;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "ce")]
 pub mod anomaly_monitor {
     //! `AWS::CE::AnomalyMonitor` and its property types.
 
@@ -176,8 +177,10 @@ pub mod anomaly_monitor {
         }
     }
 }
+#[cfg(feature = "ce")]
 pub use anomaly_monitor::AnomalyMonitor;
 
+#[cfg(feature = "ce")]
 pub mod anomaly_subscription {
     //! `AWS::CE::AnomalySubscription` and its property types.
 
@@ -396,8 +399,10 @@ pub mod anomaly_subscription {
         }
     }
 }
+#[cfg(feature = "ce")]
 pub use anomaly_subscription::AnomalySubscription;
 
+#[cfg(feature = "ce")]
 pub mod cost_category {
     //! `AWS::CE::CostCategory` and its property types.
 
@@ -527,4 +532,5 @@ pub mod cost_category {
         }
     }
 }
+#[cfg(feature = "ce")]
 pub use cost_category::CostCategory;

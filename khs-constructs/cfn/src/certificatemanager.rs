@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "certificatemanager")]
 pub mod account {
     //! `AWS::CertificateManager::Account` and its property types.
 
@@ -83,8 +84,10 @@ pub mod account {
         }
     }
 }
+#[cfg(feature = "certificatemanager")]
 pub use account::Account;
 
+#[cfg(feature = "certificatemanager")]
 pub mod acme_domain_validation {
     //! `AWS::CertificateManager::AcmeDomainValidation` and its property types.
 
@@ -272,8 +275,10 @@ pub mod acme_domain_validation {
         }
     }
 }
+#[cfg(feature = "certificatemanager")]
 pub use acme_domain_validation::AcmeDomainValidation;
 
+#[cfg(feature = "certificatemanager")]
 pub mod acme_endpoint {
     //! `AWS::CertificateManager::AcmeEndpoint` and its property types.
 
@@ -485,8 +490,10 @@ pub mod acme_endpoint {
         }
     }
 }
+#[cfg(feature = "certificatemanager")]
 pub use acme_endpoint::AcmeEndpoint;
 
+#[cfg(feature = "certificatemanager")]
 pub mod acme_external_account_binding {
     //! `AWS::CertificateManager::AcmeExternalAccountBinding` and its property types.
 
@@ -660,8 +667,10 @@ pub mod acme_external_account_binding {
         }
     }
 }
+#[cfg(feature = "certificatemanager")]
 pub use acme_external_account_binding::AcmeExternalAccountBinding;
 
+#[cfg(any(feature = "certificatemanager", feature = "_library"))]
 pub mod certificate {
     //! `AWS::CertificateManager::Certificate` and its property types.
 
@@ -875,4 +884,5 @@ pub mod certificate {
         }
     }
 }
+#[cfg(any(feature = "certificatemanager", feature = "_library"))]
 pub use certificate::Certificate;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "chatbot")]
 pub mod custom_action {
     //! `AWS::Chatbot::CustomAction` and its property types.
 
@@ -200,8 +201,10 @@ pub mod custom_action {
         }
     }
 }
+#[cfg(feature = "chatbot")]
 pub use custom_action::CustomAction;
 
+#[cfg(feature = "chatbot")]
 pub mod microsoft_teams_channel_configuration {
     //! `AWS::Chatbot::MicrosoftTeamsChannelConfiguration` and its property types.
 
@@ -343,8 +346,10 @@ pub mod microsoft_teams_channel_configuration {
         }
     }
 }
+#[cfg(feature = "chatbot")]
 pub use microsoft_teams_channel_configuration::MicrosoftTeamsChannelConfiguration;
 
+#[cfg(feature = "chatbot")]
 pub mod slack_channel_configuration {
     //! `AWS::Chatbot::SlackChannelConfiguration` and its property types.
 
@@ -473,4 +478,5 @@ pub mod slack_channel_configuration {
         }
     }
 }
+#[cfg(feature = "chatbot")]
 pub use slack_channel_configuration::SlackChannelConfiguration;

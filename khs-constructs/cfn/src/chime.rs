@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "chime")]
 pub mod app_instance {
     //! `AWS::Chime::AppInstance` and its property types.
 
@@ -88,8 +89,10 @@ pub mod app_instance {
         }
     }
 }
+#[cfg(feature = "chime")]
 pub use app_instance::AppInstance;
 
+#[cfg(feature = "chime")]
 pub mod app_instance_bot {
     //! `AWS::Chime::AppInstanceBot` and its property types.
 
@@ -361,8 +364,10 @@ pub mod app_instance_bot {
         }
     }
 }
+#[cfg(feature = "chime")]
 pub use app_instance_bot::AppInstanceBot;
 
+#[cfg(feature = "chime")]
 pub mod app_instance_user {
     //! `AWS::Chime::AppInstanceUser` and its property types.
 
@@ -511,8 +516,10 @@ pub mod app_instance_user {
         }
     }
 }
+#[cfg(feature = "chime")]
 pub use app_instance_user::AppInstanceUser;
 
+#[cfg(feature = "chime")]
 pub mod channel {
     //! `AWS::Chime::Channel` and its property types.
 
@@ -820,8 +827,10 @@ pub mod channel {
         }
     }
 }
+#[cfg(feature = "chime")]
 pub use channel::Channel;
 
+#[cfg(feature = "chime")]
 pub mod channel_flow {
     //! `AWS::Chime::ChannelFlow` and its property types.
 
@@ -1056,8 +1065,10 @@ pub mod channel_flow {
         }
     }
 }
+#[cfg(feature = "chime")]
 pub use channel_flow::ChannelFlow;
 
+#[cfg(feature = "chime")]
 pub mod media_insights_pipeline_configuration {
     //! `AWS::Chime::MediaInsightsPipelineConfiguration` and its property types.
 
@@ -2066,8 +2077,10 @@ pub mod media_insights_pipeline_configuration {
         }
     }
 }
+#[cfg(feature = "chime")]
 pub use media_insights_pipeline_configuration::MediaInsightsPipelineConfiguration;
 
+#[cfg(feature = "chime")]
 pub mod media_pipeline_kinesis_video_stream_pool {
     //! `AWS::Chime::MediaPipelineKinesisVideoStreamPool` and its property types.
 
@@ -2222,8 +2235,10 @@ pub mod media_pipeline_kinesis_video_stream_pool {
         }
     }
 }
+#[cfg(feature = "chime")]
 pub use media_pipeline_kinesis_video_stream_pool::MediaPipelineKinesisVideoStreamPool;
 
+#[cfg(feature = "chime")]
 pub mod sip_media_application {
     //! `AWS::Chime::SipMediaApplication` and its property types.
 
@@ -2345,8 +2360,10 @@ pub mod sip_media_application {
         }
     }
 }
+#[cfg(feature = "chime")]
 pub use sip_media_application::SipMediaApplication;
 
+#[cfg(feature = "chime")]
 pub mod voice_connector {
     //! `AWS::Chime::VoiceConnector` and its property types.
 
@@ -2541,4 +2558,5 @@ pub mod voice_connector {
         }
     }
 }
+#[cfg(feature = "chime")]
 pub use voice_connector::VoiceConnector;

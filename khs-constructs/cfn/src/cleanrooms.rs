@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "cleanrooms")]
 pub mod analysis_template {
     //! `AWS::CleanRooms::AnalysisTemplate` and its property types.
 
@@ -402,8 +403,10 @@ pub mod analysis_template {
         }
     }
 }
+#[cfg(feature = "cleanrooms")]
 pub use analysis_template::AnalysisTemplate;
 
+#[cfg(feature = "cleanrooms")]
 pub mod collaboration {
     //! `AWS::CleanRooms::Collaboration` and its property types.
 
@@ -1164,8 +1167,10 @@ pub mod collaboration {
         }
     }
 }
+#[cfg(feature = "cleanrooms")]
 pub use collaboration::Collaboration;
 
+#[cfg(feature = "cleanrooms")]
 pub mod configured_table {
     //! `AWS::CleanRooms::ConfiguredTable` and its property types.
 
@@ -1406,8 +1411,10 @@ pub mod configured_table {
         }
     }
 }
+#[cfg(feature = "cleanrooms")]
 pub use configured_table::ConfiguredTable;
 
+#[cfg(feature = "cleanrooms")]
 pub mod configured_table_association {
     //! `AWS::CleanRooms::ConfiguredTableAssociation` and its property types.
 
@@ -1597,8 +1604,10 @@ pub mod configured_table_association {
         }
     }
 }
+#[cfg(feature = "cleanrooms")]
 pub use configured_table_association::ConfiguredTableAssociation;
 
+#[cfg(feature = "cleanrooms")]
 pub mod id_mapping_table {
     //! `AWS::CleanRooms::IdMappingTable` and its property types.
 
@@ -1749,8 +1758,10 @@ pub mod id_mapping_table {
         }
     }
 }
+#[cfg(feature = "cleanrooms")]
 pub use id_mapping_table::IdMappingTable;
 
+#[cfg(feature = "cleanrooms")]
 pub mod id_namespace_association {
     //! `AWS::CleanRooms::IdNamespaceAssociation` and its property types.
 
@@ -1918,8 +1929,10 @@ pub mod id_namespace_association {
         }
     }
 }
+#[cfg(feature = "cleanrooms")]
 pub use id_namespace_association::IdNamespaceAssociation;
 
+#[cfg(feature = "cleanrooms")]
 pub mod intermediate_table {
     //! `AWS::CleanRooms::IntermediateTable` and its property types.
 
@@ -2156,8 +2169,10 @@ pub mod intermediate_table {
         }
     }
 }
+#[cfg(feature = "cleanrooms")]
 pub use intermediate_table::IntermediateTable;
 
+#[cfg(feature = "cleanrooms")]
 pub mod membership {
     //! `AWS::CleanRooms::Membership` and its property types.
 
@@ -2651,8 +2666,10 @@ pub mod membership {
         }
     }
 }
+#[cfg(feature = "cleanrooms")]
 pub use membership::Membership;
 
+#[cfg(feature = "cleanrooms")]
 pub mod privacy_budget_template {
     //! `AWS::CleanRooms::PrivacyBudgetTemplate` and its property types.
 
@@ -2934,4 +2951,5 @@ pub mod privacy_budget_template {
         }
     }
 }
+#[cfg(feature = "cleanrooms")]
 pub use privacy_budget_template::PrivacyBudgetTemplate;

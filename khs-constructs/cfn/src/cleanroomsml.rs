@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "cleanroomsml")]
 pub mod configured_model_algorithm {
     //! `AWS::CleanRoomsML::ConfiguredModelAlgorithm` and its property types.
 
@@ -200,8 +201,10 @@ pub mod configured_model_algorithm {
         }
     }
 }
+#[cfg(feature = "cleanroomsml")]
 pub use configured_model_algorithm::ConfiguredModelAlgorithm;
 
+#[cfg(feature = "cleanroomsml")]
 pub mod configured_model_algorithm_association {
     //! `AWS::CleanRoomsML::ConfiguredModelAlgorithmAssociation` and its property types.
 
@@ -796,8 +799,10 @@ pub mod configured_model_algorithm_association {
         }
     }
 }
+#[cfg(feature = "cleanroomsml")]
 pub use configured_model_algorithm_association::ConfiguredModelAlgorithmAssociation;
 
+#[cfg(feature = "cleanroomsml")]
 pub mod training_dataset {
     //! `AWS::CleanRoomsML::TrainingDataset` and its property types.
 
@@ -1086,4 +1091,5 @@ pub mod training_dataset {
         }
     }
 }
+#[cfg(feature = "cleanroomsml")]
 pub use training_dataset::TrainingDataset;

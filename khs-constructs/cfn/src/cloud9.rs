@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "cloud9")]
 pub mod environment_ec2 {
     //! `AWS::Cloud9::EnvironmentEC2` and its property types.
 
@@ -177,4 +178,5 @@ pub mod environment_ec2 {
         }
     }
 }
+#[cfg(feature = "cloud9")]
 pub use environment_ec2::EnvironmentEc2;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "cloudformation")]
 pub mod change_set {
     //! `AWS::CloudFormation::ChangeSet` and its property types.
 
@@ -324,8 +325,10 @@ pub mod change_set {
         }
     }
 }
+#[cfg(feature = "cloudformation")]
 pub use change_set::ChangeSet;
 
+#[cfg(feature = "cloudformation")]
 pub mod custom_resource {
     //! `AWS::CloudFormation::CustomResource` and its property types.
 
@@ -395,8 +398,10 @@ pub mod custom_resource {
         }
     }
 }
+#[cfg(feature = "cloudformation")]
 pub use custom_resource::CustomResource;
 
+#[cfg(feature = "cloudformation")]
 pub mod generated_template {
     //! `AWS::CloudFormation::GeneratedTemplate` and its property types.
 
@@ -573,8 +578,10 @@ pub mod generated_template {
         }
     }
 }
+#[cfg(feature = "cloudformation")]
 pub use generated_template::GeneratedTemplate;
 
+#[cfg(feature = "cloudformation")]
 pub mod guard_hook {
     //! `AWS::CloudFormation::GuardHook` and its property types.
 
@@ -929,8 +936,10 @@ pub mod guard_hook {
         }
     }
 }
+#[cfg(feature = "cloudformation")]
 pub use guard_hook::GuardHook;
 
+#[cfg(feature = "cloudformation")]
 pub mod hook_default_version {
     //! `AWS::CloudFormation::HookDefaultVersion` and its property types.
 
@@ -1004,8 +1013,10 @@ pub mod hook_default_version {
         }
     }
 }
+#[cfg(feature = "cloudformation")]
 pub use hook_default_version::HookDefaultVersion;
 
+#[cfg(feature = "cloudformation")]
 pub mod hook_type_config {
     //! `AWS::CloudFormation::HookTypeConfig` and its property types.
 
@@ -1107,8 +1118,10 @@ pub mod hook_type_config {
         }
     }
 }
+#[cfg(feature = "cloudformation")]
 pub use hook_type_config::HookTypeConfig;
 
+#[cfg(feature = "cloudformation")]
 pub mod hook_version {
     //! `AWS::CloudFormation::HookVersion` and its property types.
 
@@ -1240,8 +1253,10 @@ pub mod hook_version {
         }
     }
 }
+#[cfg(feature = "cloudformation")]
 pub use hook_version::HookVersion;
 
+#[cfg(feature = "cloudformation")]
 pub mod lambda_hook {
     //! `AWS::CloudFormation::LambdaHook` and its property types.
 
@@ -1587,8 +1602,10 @@ pub mod lambda_hook {
         }
     }
 }
+#[cfg(feature = "cloudformation")]
 pub use lambda_hook::LambdaHook;
 
+#[cfg(feature = "cloudformation")]
 pub mod macro_ {
     //! `AWS::CloudFormation::Macro` and its property types.
 
@@ -1684,8 +1701,10 @@ pub mod macro_ {
         }
     }
 }
+#[cfg(feature = "cloudformation")]
 pub use macro_::Macro;
 
+#[cfg(feature = "cloudformation")]
 pub mod module_default_version {
     //! `AWS::CloudFormation::ModuleDefaultVersion` and its property types.
 
@@ -1747,8 +1766,10 @@ pub mod module_default_version {
         }
     }
 }
+#[cfg(feature = "cloudformation")]
 pub use module_default_version::ModuleDefaultVersion;
 
+#[cfg(feature = "cloudformation")]
 pub mod module_version {
     //! `AWS::CloudFormation::ModuleVersion` and its property types.
 
@@ -1861,8 +1882,10 @@ pub mod module_version {
         }
     }
 }
+#[cfg(feature = "cloudformation")]
 pub use module_version::ModuleVersion;
 
+#[cfg(feature = "cloudformation")]
 pub mod public_type_version {
     //! `AWS::CloudFormation::PublicTypeVersion` and its property types.
 
@@ -1990,8 +2013,10 @@ pub mod public_type_version {
         }
     }
 }
+#[cfg(feature = "cloudformation")]
 pub use public_type_version::PublicTypeVersion;
 
+#[cfg(feature = "cloudformation")]
 pub mod publisher {
     //! `AWS::CloudFormation::Publisher` and its property types.
 
@@ -2076,8 +2101,10 @@ pub mod publisher {
         }
     }
 }
+#[cfg(feature = "cloudformation")]
 pub use publisher::Publisher;
 
+#[cfg(feature = "cloudformation")]
 pub mod resource_default_version {
     //! `AWS::CloudFormation::ResourceDefaultVersion` and its property types.
 
@@ -2152,8 +2179,10 @@ pub mod resource_default_version {
         }
     }
 }
+#[cfg(feature = "cloudformation")]
 pub use resource_default_version::ResourceDefaultVersion;
 
+#[cfg(feature = "cloudformation")]
 pub mod resource_version {
     //! `AWS::CloudFormation::ResourceVersion` and its property types.
 
@@ -2290,8 +2319,10 @@ pub mod resource_version {
         }
     }
 }
+#[cfg(feature = "cloudformation")]
 pub use resource_version::ResourceVersion;
 
+#[cfg(feature = "cloudformation")]
 pub mod stack {
     //! `AWS::CloudFormation::Stack` and its property types.
 
@@ -2382,8 +2413,10 @@ pub mod stack {
         }
     }
 }
+#[cfg(feature = "cloudformation")]
 pub use stack::Stack;
 
+#[cfg(feature = "cloudformation")]
 pub mod stack_set {
     //! `AWS::CloudFormation::StackSet` and its property types.
 
@@ -2917,8 +2950,10 @@ pub mod stack_set {
         }
     }
 }
+#[cfg(feature = "cloudformation")]
 pub use stack_set::StackSet;
 
+#[cfg(feature = "cloudformation")]
 pub mod type_activation {
     //! `AWS::CloudFormation::TypeActivation` and its property types.
 
@@ -3107,8 +3142,10 @@ pub mod type_activation {
         }
     }
 }
+#[cfg(feature = "cloudformation")]
 pub use type_activation::TypeActivation;
 
+#[cfg(feature = "cloudformation")]
 pub mod wait_condition {
     //! `AWS::CloudFormation::WaitCondition` and its property types.
 
@@ -3187,8 +3224,10 @@ pub mod wait_condition {
         }
     }
 }
+#[cfg(feature = "cloudformation")]
 pub use wait_condition::WaitCondition;
 
+#[cfg(feature = "cloudformation")]
 pub mod wait_condition_handle {
     //! `AWS::CloudFormation::WaitConditionHandle` and its property types.
 
@@ -3246,4 +3285,5 @@ pub mod wait_condition_handle {
         }
     }
 }
+#[cfg(feature = "cloudformation")]
 pub use wait_condition_handle::WaitConditionHandle;

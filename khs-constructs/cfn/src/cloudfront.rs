@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "cloudfront")]
 pub mod anycast_ip_list {
     //! `AWS::CloudFront::AnycastIpList` and its property types.
 
@@ -178,8 +179,10 @@ pub mod anycast_ip_list {
         }
     }
 }
+#[cfg(feature = "cloudfront")]
 pub use anycast_ip_list::AnycastIpList;
 
+#[cfg(any(feature = "cloudfront", feature = "_library"))]
 pub mod cache_policy {
     //! `AWS::CloudFront::CachePolicy` and its property types.
 
@@ -418,8 +421,10 @@ pub mod cache_policy {
         }
     }
 }
+#[cfg(any(feature = "cloudfront", feature = "_library"))]
 pub use cache_policy::CachePolicy;
 
+#[cfg(feature = "cloudfront")]
 pub mod cloud_front_origin_access_identity {
     //! `AWS::CloudFront::CloudFrontOriginAccessIdentity` and its property types.
 
@@ -509,8 +514,10 @@ pub mod cloud_front_origin_access_identity {
         }
     }
 }
+#[cfg(feature = "cloudfront")]
 pub use cloud_front_origin_access_identity::CloudFrontOriginAccessIdentity;
 
+#[cfg(feature = "cloudfront")]
 pub mod connection_function {
     //! `AWS::CloudFront::ConnectionFunction` and its property types.
 
@@ -706,8 +713,10 @@ pub mod connection_function {
         }
     }
 }
+#[cfg(feature = "cloudfront")]
 pub use connection_function::ConnectionFunction;
 
+#[cfg(feature = "cloudfront")]
 pub mod connection_group {
     //! `AWS::CloudFront::ConnectionGroup` and its property types.
 
@@ -830,8 +839,10 @@ pub mod connection_group {
         }
     }
 }
+#[cfg(feature = "cloudfront")]
 pub use connection_group::ConnectionGroup;
 
+#[cfg(feature = "cloudfront")]
 pub mod continuous_deployment_policy {
     //! `AWS::CloudFront::ContinuousDeploymentPolicy` and its property types.
 
@@ -1158,8 +1169,10 @@ pub mod continuous_deployment_policy {
         }
     }
 }
+#[cfg(feature = "cloudfront")]
 pub use continuous_deployment_policy::ContinuousDeploymentPolicy;
 
+#[cfg(any(feature = "cloudfront", feature = "_library"))]
 pub mod distribution {
     //! `AWS::CloudFront::Distribution` and its property types.
 
@@ -4034,8 +4047,10 @@ pub mod distribution {
         }
     }
 }
+#[cfg(any(feature = "cloudfront", feature = "_library"))]
 pub use distribution::Distribution;
 
+#[cfg(feature = "cloudfront")]
 pub mod distribution_tenant {
     //! `AWS::CloudFront::DistributionTenant` and its property types.
 
@@ -4446,8 +4461,10 @@ pub mod distribution_tenant {
         }
     }
 }
+#[cfg(feature = "cloudfront")]
 pub use distribution_tenant::DistributionTenant;
 
+#[cfg(feature = "cloudfront")]
 pub mod field_level_encryption_config {
     //! `AWS::CloudFront::FieldLevelEncryptionConfig` and its property types.
 
@@ -4680,8 +4697,10 @@ pub mod field_level_encryption_config {
         }
     }
 }
+#[cfg(feature = "cloudfront")]
 pub use field_level_encryption_config::FieldLevelEncryptionConfig;
 
+#[cfg(feature = "cloudfront")]
 pub mod field_level_encryption_profile {
     //! `AWS::CloudFront::FieldLevelEncryptionProfile` and its property types.
 
@@ -4838,8 +4857,10 @@ pub mod field_level_encryption_profile {
         }
     }
 }
+#[cfg(feature = "cloudfront")]
 pub use field_level_encryption_profile::FieldLevelEncryptionProfile;
 
+#[cfg(any(feature = "cloudfront", feature = "_library"))]
 pub mod function {
     //! `AWS::CloudFront::Function` and its property types.
 
@@ -5042,8 +5063,10 @@ pub mod function {
         }
     }
 }
+#[cfg(any(feature = "cloudfront", feature = "_library"))]
 pub use function::Function;
 
+#[cfg(feature = "cloudfront")]
 pub mod key_group {
     //! `AWS::CloudFront::KeyGroup` and its property types.
 
@@ -5139,8 +5162,10 @@ pub mod key_group {
         }
     }
 }
+#[cfg(feature = "cloudfront")]
 pub use key_group::KeyGroup;
 
+#[cfg(feature = "cloudfront")]
 pub mod key_value_store {
     //! `AWS::CloudFront::KeyValueStore` and its property types.
 
@@ -5279,8 +5304,10 @@ pub mod key_value_store {
         }
     }
 }
+#[cfg(feature = "cloudfront")]
 pub use key_value_store::KeyValueStore;
 
+#[cfg(feature = "cloudfront")]
 pub mod monitoring_subscription {
     //! `AWS::CloudFront::MonitoringSubscription` and its property types.
 
@@ -5404,8 +5431,10 @@ pub mod monitoring_subscription {
         }
     }
 }
+#[cfg(feature = "cloudfront")]
 pub use monitoring_subscription::MonitoringSubscription;
 
+#[cfg(any(feature = "cloudfront", feature = "_library"))]
 pub mod origin_access_control {
     //! `AWS::CloudFront::OriginAccessControl` and its property types.
 
@@ -5518,8 +5547,10 @@ pub mod origin_access_control {
         }
     }
 }
+#[cfg(any(feature = "cloudfront", feature = "_library"))]
 pub use origin_access_control::OriginAccessControl;
 
+#[cfg(any(feature = "cloudfront", feature = "_library"))]
 pub mod origin_request_policy {
     //! `AWS::CloudFront::OriginRequestPolicy` and its property types.
 
@@ -5697,8 +5728,10 @@ pub mod origin_request_policy {
         }
     }
 }
+#[cfg(any(feature = "cloudfront", feature = "_library"))]
 pub use origin_request_policy::OriginRequestPolicy;
 
+#[cfg(feature = "cloudfront")]
 pub mod public_key {
     //! `AWS::CloudFront::PublicKey` and its property types.
 
@@ -5810,8 +5843,10 @@ pub mod public_key {
         }
     }
 }
+#[cfg(feature = "cloudfront")]
 pub use public_key::PublicKey;
 
+#[cfg(feature = "cloudfront")]
 pub mod realtime_log_config {
     //! `AWS::CloudFront::RealtimeLogConfig` and its property types.
 
@@ -5947,8 +5982,10 @@ pub mod realtime_log_config {
         }
     }
 }
+#[cfg(feature = "cloudfront")]
 pub use realtime_log_config::RealtimeLogConfig;
 
+#[cfg(any(feature = "cloudfront", feature = "_library"))]
 pub mod response_headers_policy {
     //! `AWS::CloudFront::ResponseHeadersPolicy` and its property types.
 
@@ -6595,8 +6632,10 @@ pub mod response_headers_policy {
         }
     }
 }
+#[cfg(any(feature = "cloudfront", feature = "_library"))]
 pub use response_headers_policy::ResponseHeadersPolicy;
 
+#[cfg(feature = "cloudfront")]
 pub mod streaming_distribution {
     //! `AWS::CloudFront::StreamingDistribution` and its property types.
 
@@ -6815,8 +6854,10 @@ pub mod streaming_distribution {
         }
     }
 }
+#[cfg(feature = "cloudfront")]
 pub use streaming_distribution::StreamingDistribution;
 
+#[cfg(feature = "cloudfront")]
 pub mod trust_store {
     //! `AWS::CloudFront::TrustStore` and its property types.
 
@@ -6991,8 +7032,10 @@ pub mod trust_store {
         }
     }
 }
+#[cfg(feature = "cloudfront")]
 pub use trust_store::TrustStore;
 
+#[cfg(feature = "cloudfront")]
 pub mod vpc_origin {
     //! `AWS::CloudFront::VpcOrigin` and its property types.
 
@@ -7209,4 +7252,5 @@ pub mod vpc_origin {
         }
     }
 }
+#[cfg(feature = "cloudfront")]
 pub use vpc_origin::VpcOrigin;

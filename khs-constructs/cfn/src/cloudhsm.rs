@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "cloudhsm")]
 pub mod cluster {
     //! `AWS::CloudHSM::Cluster` and its property types.
 
@@ -259,4 +260,5 @@ pub mod cluster {
         }
     }
 }
+#[cfg(feature = "cloudhsm")]
 pub use cluster::Cluster;

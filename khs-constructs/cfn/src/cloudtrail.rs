@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "cloudtrail")]
 pub mod channel {
     //! `AWS::CloudTrail::Channel` and its property types.
 
@@ -125,8 +126,10 @@ pub mod channel {
         }
     }
 }
+#[cfg(feature = "cloudtrail")]
 pub use channel::Channel;
 
+#[cfg(feature = "cloudtrail")]
 pub mod dashboard {
     //! `AWS::CloudTrail::Dashboard` and its property types.
 
@@ -365,8 +368,10 @@ pub mod dashboard {
         }
     }
 }
+#[cfg(feature = "cloudtrail")]
 pub use dashboard::Dashboard;
 
+#[cfg(feature = "cloudtrail")]
 pub mod event_data_store {
     //! `AWS::CloudTrail::EventDataStore` and its property types.
 
@@ -757,8 +762,10 @@ pub mod event_data_store {
         }
     }
 }
+#[cfg(feature = "cloudtrail")]
 pub use event_data_store::EventDataStore;
 
+#[cfg(feature = "cloudtrail")]
 pub mod resource_policy {
     //! `AWS::CloudTrail::ResourcePolicy` and its property types.
 
@@ -816,8 +823,10 @@ pub mod resource_policy {
         }
     }
 }
+#[cfg(feature = "cloudtrail")]
 pub use resource_policy::ResourcePolicy;
 
+#[cfg(any(feature = "cloudtrail", feature = "_library"))]
 pub mod trail {
     //! `AWS::CloudTrail::Trail` and its property types.
 
@@ -1381,4 +1390,5 @@ pub mod trail {
         }
     }
 }
+#[cfg(any(feature = "cloudtrail", feature = "_library"))]
 pub use trail::Trail;

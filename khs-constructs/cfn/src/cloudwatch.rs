@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(any(feature = "cloudwatch", feature = "_library"))]
 pub mod alarm {
     //! `AWS::CloudWatch::Alarm` and its property types.
 
@@ -766,8 +767,10 @@ pub mod alarm {
         }
     }
 }
+#[cfg(any(feature = "cloudwatch", feature = "_library"))]
 pub use alarm::Alarm;
 
+#[cfg(feature = "cloudwatch")]
 pub mod alarm_mute_rule {
     //! `AWS::CloudWatch::AlarmMuteRule` and its property types.
 
@@ -953,8 +956,10 @@ pub mod alarm_mute_rule {
         }
     }
 }
+#[cfg(feature = "cloudwatch")]
 pub use alarm_mute_rule::AlarmMuteRule;
 
+#[cfg(feature = "cloudwatch")]
 pub mod anomaly_detector {
     //! `AWS::CloudWatch::AnomalyDetector` and its property types.
 
@@ -1342,8 +1347,10 @@ pub mod anomaly_detector {
         }
     }
 }
+#[cfg(feature = "cloudwatch")]
 pub use anomaly_detector::AnomalyDetector;
 
+#[cfg(feature = "cloudwatch")]
 pub mod composite_alarm {
     //! `AWS::CloudWatch::CompositeAlarm` and its property types.
 
@@ -1534,8 +1541,10 @@ pub mod composite_alarm {
         }
     }
 }
+#[cfg(feature = "cloudwatch")]
 pub use composite_alarm::CompositeAlarm;
 
+#[cfg(any(feature = "cloudwatch", feature = "_library"))]
 pub mod dashboard {
     //! `AWS::CloudWatch::Dashboard` and its property types.
 
@@ -1598,8 +1607,10 @@ pub mod dashboard {
         }
     }
 }
+#[cfg(any(feature = "cloudwatch", feature = "_library"))]
 pub use dashboard::Dashboard;
 
+#[cfg(feature = "cloudwatch")]
 pub mod insight_rule {
     //! `AWS::CloudWatch::InsightRule` and its property types.
 
@@ -1725,8 +1736,10 @@ pub mod insight_rule {
         }
     }
 }
+#[cfg(feature = "cloudwatch")]
 pub use insight_rule::InsightRule;
 
+#[cfg(feature = "cloudwatch")]
 pub mod integration {
     //! `AWS::CloudWatch::Integration` and its property types.
 
@@ -1941,8 +1954,10 @@ pub mod integration {
         }
     }
 }
+#[cfg(feature = "cloudwatch")]
 pub use integration::Integration;
 
+#[cfg(feature = "cloudwatch")]
 pub mod log_alarm {
     //! `AWS::CloudWatch::LogAlarm` and its property types.
 
@@ -2338,8 +2353,10 @@ pub mod log_alarm {
         }
     }
 }
+#[cfg(feature = "cloudwatch")]
 pub use log_alarm::LogAlarm;
 
+#[cfg(feature = "cloudwatch")]
 pub mod metric_stream {
     //! `AWS::CloudWatch::MetricStream` and its property types.
 
@@ -2573,8 +2590,10 @@ pub mod metric_stream {
         }
     }
 }
+#[cfg(feature = "cloudwatch")]
 pub use metric_stream::MetricStream;
 
+#[cfg(feature = "cloudwatch")]
 pub mod o_tel_enrichment {
     //! `AWS::CloudWatch::OTelEnrichment` and its property types.
 
@@ -2671,8 +2690,10 @@ pub mod o_tel_enrichment {
         }
     }
 }
+#[cfg(feature = "cloudwatch")]
 pub use o_tel_enrichment::OTelEnrichment;
 
+#[cfg(feature = "cloudwatch")]
 pub mod resource_metrics_configuration {
     //! `AWS::CloudWatch::ResourceMetricsConfiguration` and its property types.
 
@@ -2765,8 +2786,10 @@ pub mod resource_metrics_configuration {
         }
     }
 }
+#[cfg(feature = "cloudwatch")]
 pub use resource_metrics_configuration::ResourceMetricsConfiguration;
 
+#[cfg(feature = "cloudwatch")]
 pub mod view {
     //! `AWS::CloudWatch::View` and its property types.
 
@@ -2863,4 +2886,5 @@ pub mod view {
         }
     }
 }
+#[cfg(feature = "cloudwatch")]
 pub use view::View;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "codeartifact")]
 pub mod domain {
     //! `AWS::CodeArtifact::Domain` and its property types.
 
@@ -96,8 +97,10 @@ pub mod domain {
         }
     }
 }
+#[cfg(feature = "codeartifact")]
 pub use domain::Domain;
 
+#[cfg(feature = "codeartifact")]
 pub mod package_group {
     //! `AWS::CodeArtifact::PackageGroup` and its property types.
 
@@ -310,8 +313,10 @@ pub mod package_group {
         }
     }
 }
+#[cfg(feature = "codeartifact")]
 pub use package_group::PackageGroup;
 
+#[cfg(feature = "codeartifact")]
 pub mod repository {
     //! `AWS::CodeArtifact::Repository` and its property types.
 
@@ -435,4 +440,5 @@ pub mod repository {
         }
     }
 }
+#[cfg(feature = "codeartifact")]
 pub use repository::Repository;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "codebuild")]
 pub mod fleet {
     //! `AWS::CodeBuild::Fleet` and its property types.
 
@@ -578,8 +579,10 @@ pub mod fleet {
         }
     }
 }
+#[cfg(feature = "codebuild")]
 pub use fleet::Fleet;
 
+#[cfg(feature = "codebuild")]
 pub mod project {
     //! `AWS::CodeBuild::Project` and its property types.
 
@@ -1577,8 +1580,10 @@ pub mod project {
         }
     }
 }
+#[cfg(feature = "codebuild")]
 pub use project::Project;
 
+#[cfg(feature = "codebuild")]
 pub mod report_group {
     //! `AWS::CodeBuild::ReportGroup` and its property types.
 
@@ -1818,8 +1823,10 @@ pub mod report_group {
         }
     }
 }
+#[cfg(feature = "codebuild")]
 pub use report_group::ReportGroup;
 
+#[cfg(feature = "codebuild")]
 pub mod source_credential {
     //! `AWS::CodeBuild::SourceCredential` and its property types.
 
@@ -1909,4 +1916,5 @@ pub mod source_credential {
         }
     }
 }
+#[cfg(feature = "codebuild")]
 pub use source_credential::SourceCredential;

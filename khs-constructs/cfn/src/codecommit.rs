@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "codecommit")]
 pub mod repository {
     //! `AWS::CodeCommit::Repository` and its property types.
 
@@ -263,4 +264,5 @@ pub mod repository {
         }
     }
 }
+#[cfg(feature = "codecommit")]
 pub use repository::Repository;

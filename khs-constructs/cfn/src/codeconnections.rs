@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "codeconnections")]
 pub mod connection {
     //! `AWS::CodeConnections::Connection` and its property types.
 
@@ -137,8 +138,10 @@ pub mod connection {
         }
     }
 }
+#[cfg(feature = "codeconnections")]
 pub use connection::Connection;
 
+#[cfg(feature = "codeconnections")]
 pub mod host {
     //! `AWS::CodeConnections::Host` and its property types.
 
@@ -330,4 +333,5 @@ pub mod host {
         }
     }
 }
+#[cfg(feature = "codeconnections")]
 pub use host::Host;

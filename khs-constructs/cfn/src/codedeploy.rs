@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "codedeploy")]
 pub mod application {
     //! `AWS::CodeDeploy::Application` and its property types.
 
@@ -94,8 +95,10 @@ pub mod application {
         }
     }
 }
+#[cfg(feature = "codedeploy")]
 pub use application::Application;
 
+#[cfg(feature = "codedeploy")]
 pub mod deployment_config {
     //! `AWS::CodeDeploy::DeploymentConfig` and its property types.
 
@@ -433,8 +436,10 @@ pub mod deployment_config {
         }
     }
 }
+#[cfg(feature = "codedeploy")]
 pub use deployment_config::DeploymentConfig;
 
+#[cfg(feature = "codedeploy")]
 pub mod deployment_group {
     //! `AWS::CodeDeploy::DeploymentGroup` and its property types.
 
@@ -1538,4 +1543,5 @@ pub mod deployment_group {
         }
     }
 }
+#[cfg(feature = "codedeploy")]
 pub use deployment_group::DeploymentGroup;

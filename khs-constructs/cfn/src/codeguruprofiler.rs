@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "codeguruprofiler")]
 pub mod profiling_group {
     //! `AWS::CodeGuruProfiler::ProfilingGroup` and its property types.
 
@@ -160,4 +161,5 @@ pub mod profiling_group {
         }
     }
 }
+#[cfg(feature = "codeguruprofiler")]
 pub use profiling_group::ProfilingGroup;

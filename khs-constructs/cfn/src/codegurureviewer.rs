@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "codegurureviewer")]
 pub mod repository_association {
     //! `AWS::CodeGuruReviewer::RepositoryAssociation` and its property types.
 
@@ -130,4 +131,5 @@ pub mod repository_association {
         }
     }
 }
+#[cfg(feature = "codegurureviewer")]
 pub use repository_association::RepositoryAssociation;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "codepipeline")]
 pub mod custom_action_type {
     //! `AWS::CodePipeline::CustomActionType` and its property types.
 
@@ -330,8 +331,10 @@ pub mod custom_action_type {
         }
     }
 }
+#[cfg(feature = "codepipeline")]
 pub use custom_action_type::CustomActionType;
 
+#[cfg(feature = "codepipeline")]
 pub mod pipeline {
     //! `AWS::CodePipeline::Pipeline` and its property types.
 
@@ -1504,8 +1507,10 @@ pub mod pipeline {
         }
     }
 }
+#[cfg(feature = "codepipeline")]
 pub use pipeline::Pipeline;
 
+#[cfg(feature = "codepipeline")]
 pub mod webhook {
     //! `AWS::CodePipeline::Webhook` and its property types.
 
@@ -1712,4 +1717,5 @@ pub mod webhook {
         }
     }
 }
+#[cfg(feature = "codepipeline")]
 pub use webhook::Webhook;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "codestar")]
 pub mod git_hub_repository {
     //! `AWS::CodeStar::GitHubRepository` and its property types.
 
@@ -174,4 +175,5 @@ pub mod git_hub_repository {
         }
     }
 }
+#[cfg(feature = "codestar")]
 pub use git_hub_repository::GitHubRepository;

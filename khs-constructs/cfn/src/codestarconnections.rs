@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "codestarconnections")]
 pub mod connection {
     //! `AWS::CodeStarConnections::Connection` and its property types.
 
@@ -133,8 +134,10 @@ pub mod connection {
         }
     }
 }
+#[cfg(feature = "codestarconnections")]
 pub use connection::Connection;
 
+#[cfg(feature = "codestarconnections")]
 pub mod repository_link {
     //! `AWS::CodeStarConnections::RepositoryLink` and its property types.
 
@@ -240,8 +243,10 @@ pub mod repository_link {
         }
     }
 }
+#[cfg(feature = "codestarconnections")]
 pub use repository_link::RepositoryLink;
 
+#[cfg(feature = "codestarconnections")]
 pub mod sync_configuration {
     //! `AWS::CodeStarConnections::SyncConfiguration` and its property types.
 
@@ -449,4 +454,5 @@ pub mod sync_configuration {
         }
     }
 }
+#[cfg(feature = "codestarconnections")]
 pub use sync_configuration::SyncConfiguration;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "codestarnotifications")]
 pub mod notification_rule {
     //! `AWS::CodeStarNotifications::NotificationRule` and its property types.
 
@@ -215,4 +216,5 @@ pub mod notification_rule {
         }
     }
 }
+#[cfg(feature = "codestarnotifications")]
 pub use notification_rule::NotificationRule;

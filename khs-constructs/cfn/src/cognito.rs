@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "cognito")]
 pub mod identity_pool {
     //! `AWS::Cognito::IdentityPool` and its property types.
 
@@ -238,8 +239,10 @@ pub mod identity_pool {
         }
     }
 }
+#[cfg(feature = "cognito")]
 pub use identity_pool::IdentityPool;
 
+#[cfg(feature = "cognito")]
 pub mod identity_pool_principal_tag {
     //! `AWS::Cognito::IdentityPoolPrincipalTag` and its property types.
 
@@ -316,8 +319,10 @@ pub mod identity_pool_principal_tag {
         }
     }
 }
+#[cfg(feature = "cognito")]
 pub use identity_pool_principal_tag::IdentityPoolPrincipalTag;
 
+#[cfg(feature = "cognito")]
 pub mod identity_pool_role_attachment {
     //! `AWS::Cognito::IdentityPoolRoleAttachment` and its property types.
 
@@ -493,8 +498,10 @@ pub mod identity_pool_role_attachment {
         }
     }
 }
+#[cfg(feature = "cognito")]
 pub use identity_pool_role_attachment::IdentityPoolRoleAttachment;
 
+#[cfg(feature = "cognito")]
 pub mod log_delivery_configuration {
     //! `AWS::Cognito::LogDeliveryConfiguration` and its property types.
 
@@ -658,8 +665,10 @@ pub mod log_delivery_configuration {
         }
     }
 }
+#[cfg(feature = "cognito")]
 pub use log_delivery_configuration::LogDeliveryConfiguration;
 
+#[cfg(feature = "cognito")]
 pub mod managed_login_branding {
     //! `AWS::Cognito::ManagedLoginBranding` and its property types.
 
@@ -949,8 +958,10 @@ pub mod managed_login_branding {
         }
     }
 }
+#[cfg(feature = "cognito")]
 pub use managed_login_branding::ManagedLoginBranding;
 
+#[cfg(feature = "cognito")]
 pub mod terms {
     //! `AWS::Cognito::Terms` and its property types.
 
@@ -1099,8 +1110,10 @@ pub mod terms {
         }
     }
 }
+#[cfg(feature = "cognito")]
 pub use terms::Terms;
 
+#[cfg(feature = "cognito")]
 pub mod user_pool {
     //! `AWS::Cognito::UserPool` and its property types.
 
@@ -2757,8 +2770,10 @@ pub mod user_pool {
         }
     }
 }
+#[cfg(feature = "cognito")]
 pub use user_pool::UserPool;
 
+#[cfg(feature = "cognito")]
 pub mod user_pool_client {
     //! `AWS::Cognito::UserPoolClient` and its property types.
 
@@ -3328,8 +3343,10 @@ pub mod user_pool_client {
         }
     }
 }
+#[cfg(feature = "cognito")]
 pub use user_pool_client::UserPoolClient;
 
+#[cfg(feature = "cognito")]
 pub mod user_pool_domain {
     //! `AWS::Cognito::UserPoolDomain` and its property types.
 
@@ -3529,8 +3546,10 @@ pub mod user_pool_domain {
         }
     }
 }
+#[cfg(feature = "cognito")]
 pub use user_pool_domain::UserPoolDomain;
 
+#[cfg(feature = "cognito")]
 pub mod user_pool_group {
     //! `AWS::Cognito::UserPoolGroup` and its property types.
 
@@ -3605,8 +3624,10 @@ pub mod user_pool_group {
         }
     }
 }
+#[cfg(feature = "cognito")]
 pub use user_pool_group::UserPoolGroup;
 
+#[cfg(feature = "cognito")]
 pub mod user_pool_identity_provider {
     //! `AWS::Cognito::UserPoolIdentityProvider` and its property types.
 
@@ -3739,8 +3760,10 @@ pub mod user_pool_identity_provider {
         }
     }
 }
+#[cfg(feature = "cognito")]
 pub use user_pool_identity_provider::UserPoolIdentityProvider;
 
+#[cfg(feature = "cognito")]
 pub mod user_pool_regional_configuration_attachment {
     //! `AWS::Cognito::UserPoolRegionalConfigurationAttachment` and its property types.
 
@@ -4144,8 +4167,10 @@ pub mod user_pool_regional_configuration_attachment {
         }
     }
 }
+#[cfg(feature = "cognito")]
 pub use user_pool_regional_configuration_attachment::UserPoolRegionalConfigurationAttachment;
 
+#[cfg(feature = "cognito")]
 pub mod user_pool_replica {
     //! `AWS::Cognito::UserPoolReplica` and its property types.
 
@@ -4220,8 +4245,10 @@ pub mod user_pool_replica {
         }
     }
 }
+#[cfg(feature = "cognito")]
 pub use user_pool_replica::UserPoolReplica;
 
+#[cfg(feature = "cognito")]
 pub mod user_pool_resource_server {
     //! `AWS::Cognito::UserPoolResourceServer` and its property types.
 
@@ -4329,8 +4356,10 @@ pub mod user_pool_resource_server {
         }
     }
 }
+#[cfg(feature = "cognito")]
 pub use user_pool_resource_server::UserPoolResourceServer;
 
+#[cfg(feature = "cognito")]
 pub mod user_pool_risk_configuration_attachment {
     //! `AWS::Cognito::UserPoolRiskConfigurationAttachment` and its property types.
 
@@ -4636,8 +4665,10 @@ pub mod user_pool_risk_configuration_attachment {
         }
     }
 }
+#[cfg(feature = "cognito")]
 pub use user_pool_risk_configuration_attachment::UserPoolRiskConfigurationAttachment;
 
+#[cfg(feature = "cognito")]
 pub mod user_pool_ui_customization_attachment {
     //! `AWS::Cognito::UserPoolUICustomizationAttachment` and its property types.
 
@@ -4709,8 +4740,10 @@ pub mod user_pool_ui_customization_attachment {
         }
     }
 }
+#[cfg(feature = "cognito")]
 pub use user_pool_ui_customization_attachment::UserPoolUiCustomizationAttachment;
 
+#[cfg(feature = "cognito")]
 pub mod user_pool_user {
     //! `AWS::Cognito::UserPoolUser` and its property types.
 
@@ -4829,8 +4862,10 @@ pub mod user_pool_user {
         }
     }
 }
+#[cfg(feature = "cognito")]
 pub use user_pool_user::UserPoolUser;
 
+#[cfg(feature = "cognito")]
 pub mod user_pool_user_to_group_attachment {
     //! `AWS::Cognito::UserPoolUserToGroupAttachment` and its property types.
 
@@ -4902,4 +4937,5 @@ pub mod user_pool_user_to_group_attachment {
         }
     }
 }
+#[cfg(feature = "cognito")]
 pub use user_pool_user_to_group_attachment::UserPoolUserToGroupAttachment;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "comprehend")]
 pub mod document_classifier {
     //! `AWS::Comprehend::DocumentClassifier` and its property types.
 
@@ -562,8 +563,10 @@ pub mod document_classifier {
         }
     }
 }
+#[cfg(feature = "comprehend")]
 pub use document_classifier::DocumentClassifier;
 
+#[cfg(feature = "comprehend")]
 pub mod document_classifier_endpoint {
     //! `AWS::Comprehend::DocumentClassifierEndpoint` and its property types.
 
@@ -669,8 +672,10 @@ pub mod document_classifier_endpoint {
         }
     }
 }
+#[cfg(feature = "comprehend")]
 pub use document_classifier_endpoint::DocumentClassifierEndpoint;
 
+#[cfg(feature = "comprehend")]
 pub mod entity_recognizer {
     //! `AWS::Comprehend::EntityRecognizer` and its property types.
 
@@ -1189,8 +1194,10 @@ pub mod entity_recognizer {
         }
     }
 }
+#[cfg(feature = "comprehend")]
 pub use entity_recognizer::EntityRecognizer;
 
+#[cfg(feature = "comprehend")]
 pub mod entity_recognizer_endpoint {
     //! `AWS::Comprehend::EntityRecognizerEndpoint` and its property types.
 
@@ -1306,8 +1313,10 @@ pub mod entity_recognizer_endpoint {
         }
     }
 }
+#[cfg(feature = "comprehend")]
 pub use entity_recognizer_endpoint::EntityRecognizerEndpoint;
 
+#[cfg(feature = "comprehend")]
 pub mod flywheel {
     //! `AWS::Comprehend::Flywheel` and its property types.
 
@@ -1673,4 +1682,5 @@ pub mod flywheel {
         }
     }
 }
+#[cfg(feature = "comprehend")]
 pub use flywheel::Flywheel;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "computeoptimizer")]
 pub mod automation_rule {
     //! `AWS::ComputeOptimizer::AutomationRule` and its property types.
 
@@ -529,4 +530,5 @@ pub mod automation_rule {
         }
     }
 }
+#[cfg(feature = "computeoptimizer")]
 pub use automation_rule::AutomationRule;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "config")]
 pub mod aggregation_authorization {
     //! `AWS::Config::AggregationAuthorization` and its property types.
 
@@ -86,8 +87,10 @@ pub mod aggregation_authorization {
         }
     }
 }
+#[cfg(feature = "config")]
 pub use aggregation_authorization::AggregationAuthorization;
 
+#[cfg(feature = "config")]
 pub mod config_rule {
     //! `AWS::Config::ConfigRule` and its property types.
 
@@ -386,8 +389,10 @@ pub mod config_rule {
         }
     }
 }
+#[cfg(feature = "config")]
 pub use config_rule::ConfigRule;
 
+#[cfg(feature = "config")]
 pub mod configuration_aggregator {
     //! `AWS::Config::ConfigurationAggregator` and its property types.
 
@@ -533,8 +538,10 @@ pub mod configuration_aggregator {
         }
     }
 }
+#[cfg(feature = "config")]
 pub use configuration_aggregator::ConfigurationAggregator;
 
+#[cfg(any(feature = "config", feature = "_library"))]
 pub mod configuration_recorder {
     //! `AWS::Config::ConfigurationRecorder` and its property types.
 
@@ -755,8 +762,10 @@ pub mod configuration_recorder {
         }
     }
 }
+#[cfg(any(feature = "config", feature = "_library"))]
 pub use configuration_recorder::ConfigurationRecorder;
 
+#[cfg(feature = "config")]
 pub mod conformance_pack {
     //! `AWS::Config::ConformancePack` and its property types.
 
@@ -924,8 +933,10 @@ pub mod conformance_pack {
         }
     }
 }
+#[cfg(feature = "config")]
 pub use conformance_pack::ConformancePack;
 
+#[cfg(feature = "config")]
 pub mod connector {
     //! `AWS::Config::Connector` and its property types.
 
@@ -1053,8 +1064,10 @@ pub mod connector {
         }
     }
 }
+#[cfg(feature = "config")]
 pub use connector::Connector;
 
+#[cfg(any(feature = "config", feature = "_library"))]
 pub mod delivery_channel {
     //! `AWS::Config::DeliveryChannel` and its property types.
 
@@ -1194,8 +1207,10 @@ pub mod delivery_channel {
         }
     }
 }
+#[cfg(any(feature = "config", feature = "_library"))]
 pub use delivery_channel::DeliveryChannel;
 
+#[cfg(feature = "config")]
 pub mod organization_config_rule {
     //! `AWS::Config::OrganizationConfigRule` and its property types.
 
@@ -1612,8 +1627,10 @@ OrganizationCustomRuleMetadataOrganizationConfigRuleTriggerTypes::ScheduledNotif
         }
     }
 }
+#[cfg(feature = "config")]
 pub use organization_config_rule::OrganizationConfigRule;
 
+#[cfg(feature = "config")]
 pub mod organization_conformance_pack {
     //! `AWS::Config::OrganizationConformancePack` and its property types.
 
@@ -1756,8 +1773,10 @@ pub mod organization_conformance_pack {
         }
     }
 }
+#[cfg(feature = "config")]
 pub use organization_conformance_pack::OrganizationConformancePack;
 
+#[cfg(feature = "config")]
 pub mod remediation_configuration {
     //! `AWS::Config::RemediationConfiguration` and its property types.
 
@@ -1918,8 +1937,10 @@ pub mod remediation_configuration {
         }
     }
 }
+#[cfg(feature = "config")]
 pub use remediation_configuration::RemediationConfiguration;
 
+#[cfg(feature = "config")]
 pub mod stored_query {
     //! `AWS::Config::StoredQuery` and its property types.
 
@@ -2014,4 +2035,5 @@ pub mod stored_query {
         }
     }
 }
+#[cfg(feature = "config")]
 pub use stored_query::StoredQuery;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "connect")]
 pub mod agent_status {
     //! `AWS::Connect::AgentStatus` and its property types.
 
@@ -184,8 +185,10 @@ pub mod agent_status {
         }
     }
 }
+#[cfg(feature = "connect")]
 pub use agent_status::AgentStatus;
 
+#[cfg(feature = "connect")]
 pub mod approved_origin {
     //! `AWS::Connect::ApprovedOrigin` and its property types.
 
@@ -250,8 +253,10 @@ pub mod approved_origin {
         }
     }
 }
+#[cfg(feature = "connect")]
 pub use approved_origin::ApprovedOrigin;
 
+#[cfg(feature = "connect")]
 pub mod contact_flow {
     //! `AWS::Connect::ContactFlow` and its property types.
 
@@ -445,8 +450,10 @@ pub mod contact_flow {
         }
     }
 }
+#[cfg(feature = "connect")]
 pub use contact_flow::ContactFlow;
 
+#[cfg(feature = "connect")]
 pub mod contact_flow_module {
     //! `AWS::Connect::ContactFlowModule` and its property types.
 
@@ -585,8 +592,10 @@ pub mod contact_flow_module {
         }
     }
 }
+#[cfg(feature = "connect")]
 pub use contact_flow_module::ContactFlowModule;
 
+#[cfg(feature = "connect")]
 pub mod contact_flow_module_alias {
     //! `AWS::Connect::ContactFlowModuleAlias` and its property types.
 
@@ -681,8 +690,10 @@ pub mod contact_flow_module_alias {
         }
     }
 }
+#[cfg(feature = "connect")]
 pub use contact_flow_module_alias::ContactFlowModuleAlias;
 
+#[cfg(feature = "connect")]
 pub mod contact_flow_module_version {
     //! `AWS::Connect::ContactFlowModuleVersion` and its property types.
 
@@ -762,8 +773,10 @@ pub mod contact_flow_module_version {
         }
     }
 }
+#[cfg(feature = "connect")]
 pub use contact_flow_module_version::ContactFlowModuleVersion;
 
+#[cfg(feature = "connect")]
 pub mod contact_flow_version {
     //! `AWS::Connect::ContactFlowVersion` and its property types.
 
@@ -843,8 +856,10 @@ pub mod contact_flow_version {
         }
     }
 }
+#[cfg(feature = "connect")]
 pub use contact_flow_version::ContactFlowVersion;
 
+#[cfg(feature = "connect")]
 pub mod data_lake_association {
     //! `AWS::Connect::DataLakeAssociation` and its property types.
 
@@ -933,8 +948,10 @@ pub mod data_lake_association {
         }
     }
 }
+#[cfg(feature = "connect")]
 pub use data_lake_association::DataLakeAssociation;
 
+#[cfg(feature = "connect")]
 pub mod data_table {
     //! `AWS::Connect::DataTable` and its property types.
 
@@ -1124,8 +1141,10 @@ pub mod data_table {
         }
     }
 }
+#[cfg(feature = "connect")]
 pub use data_table::DataTable;
 
+#[cfg(feature = "connect")]
 pub mod data_table_attribute {
     //! `AWS::Connect::DataTableAttribute` and its property types.
 
@@ -1371,8 +1390,10 @@ pub mod data_table_attribute {
         }
     }
 }
+#[cfg(feature = "connect")]
 pub use data_table_attribute::DataTableAttribute;
 
+#[cfg(feature = "connect")]
 pub mod data_table_record {
     //! `AWS::Connect::DataTableRecord` and its property types.
 
@@ -1501,8 +1522,10 @@ pub mod data_table_record {
         }
     }
 }
+#[cfg(feature = "connect")]
 pub use data_table_record::DataTableRecord;
 
+#[cfg(feature = "connect")]
 pub mod email_address {
     //! `AWS::Connect::EmailAddress` and its property types.
 
@@ -1624,8 +1647,10 @@ pub mod email_address {
         }
     }
 }
+#[cfg(feature = "connect")]
 pub use email_address::EmailAddress;
 
+#[cfg(feature = "connect")]
 pub mod evaluation_form {
     //! `AWS::Connect::EvaluationForm` and its property types.
 
@@ -3609,8 +3634,10 @@ pub mod evaluation_form {
         }
     }
 }
+#[cfg(feature = "connect")]
 pub use evaluation_form::EvaluationForm;
 
+#[cfg(feature = "connect")]
 pub mod hours_of_operation {
     //! `AWS::Connect::HoursOfOperation` and its property types.
 
@@ -4137,8 +4164,10 @@ pub mod hours_of_operation {
         }
     }
 }
+#[cfg(feature = "connect")]
 pub use hours_of_operation::HoursOfOperation;
 
+#[cfg(feature = "connect")]
 pub mod instance {
     //! `AWS::Connect::Instance` and its property types.
 
@@ -4399,8 +4428,10 @@ pub mod instance {
         }
     }
 }
+#[cfg(feature = "connect")]
 pub use instance::Instance;
 
+#[cfg(feature = "connect")]
 pub mod instance_storage_config {
     //! `AWS::Connect::InstanceStorageConfig` and its property types.
 
@@ -4768,8 +4799,10 @@ pub mod instance_storage_config {
         }
     }
 }
+#[cfg(feature = "connect")]
 pub use instance_storage_config::InstanceStorageConfig;
 
+#[cfg(feature = "connect")]
 pub mod integration_association {
     //! `AWS::Connect::IntegrationAssociation` and its property types.
 
@@ -4981,8 +5014,10 @@ pub mod integration_association {
         }
     }
 }
+#[cfg(feature = "connect")]
 pub use integration_association::IntegrationAssociation;
 
+#[cfg(feature = "connect")]
 pub mod metric {
     //! `AWS::Connect::Metric` and its property types.
 
@@ -5531,8 +5566,10 @@ pub mod metric {
         }
     }
 }
+#[cfg(feature = "connect")]
 pub use metric::Metric;
 
+#[cfg(feature = "connect")]
 pub mod notification {
     //! `AWS::Connect::Notification` and its property types.
 
@@ -5731,8 +5768,10 @@ pub mod notification {
         }
     }
 }
+#[cfg(feature = "connect")]
 pub use notification::Notification;
 
+#[cfg(feature = "connect")]
 pub mod phone_number {
     //! `AWS::Connect::PhoneNumber` and its property types.
 
@@ -5840,8 +5879,10 @@ pub mod phone_number {
         }
     }
 }
+#[cfg(feature = "connect")]
 pub use phone_number::PhoneNumber;
 
+#[cfg(feature = "connect")]
 pub mod predefined_attribute {
     //! `AWS::Connect::PredefinedAttribute` and its property types.
 
@@ -5987,8 +6028,10 @@ pub mod predefined_attribute {
         }
     }
 }
+#[cfg(feature = "connect")]
 pub use predefined_attribute::PredefinedAttribute;
 
+#[cfg(feature = "connect")]
 pub mod prompt {
     //! `AWS::Connect::Prompt` and its property types.
 
@@ -6084,8 +6127,10 @@ pub mod prompt {
         }
     }
 }
+#[cfg(feature = "connect")]
 pub use prompt::Prompt;
 
+#[cfg(feature = "connect")]
 pub mod queue {
     //! `AWS::Connect::Queue` and its property types.
 
@@ -6369,8 +6414,10 @@ pub mod queue {
         }
     }
 }
+#[cfg(feature = "connect")]
 pub use queue::Queue;
 
+#[cfg(feature = "connect")]
 pub mod quick_connect {
     //! `AWS::Connect::QuickConnect` and its property types.
 
@@ -6643,8 +6690,10 @@ pub mod quick_connect {
         }
     }
 }
+#[cfg(feature = "connect")]
 pub use quick_connect::QuickConnect;
 
+#[cfg(feature = "connect")]
 pub mod routing_profile {
     //! `AWS::Connect::RoutingProfile` and its property types.
 
@@ -6984,8 +7033,10 @@ pub mod routing_profile {
         }
     }
 }
+#[cfg(feature = "connect")]
 pub use routing_profile::RoutingProfile;
 
+#[cfg(feature = "connect")]
 pub mod rule {
     //! `AWS::Connect::Rule` and its property types.
 
@@ -7940,8 +7991,10 @@ pub mod rule {
         }
     }
 }
+#[cfg(feature = "connect")]
 pub use rule::Rule;
 
+#[cfg(feature = "connect")]
 pub mod security_key {
     //! `AWS::Connect::SecurityKey` and its property types.
 
@@ -8019,8 +8072,10 @@ pub mod security_key {
         }
     }
 }
+#[cfg(feature = "connect")]
 pub use security_key::SecurityKey;
 
+#[cfg(feature = "connect")]
 pub mod security_profile {
     //! `AWS::Connect::SecurityProfile` and its property types.
 
@@ -8396,8 +8451,10 @@ pub mod security_profile {
         }
     }
 }
+#[cfg(feature = "connect")]
 pub use security_profile::SecurityProfile;
 
+#[cfg(feature = "connect")]
 pub mod task_template {
     //! `AWS::Connect::TaskTemplate` and its property types.
 
@@ -8773,8 +8830,10 @@ pub mod task_template {
         }
     }
 }
+#[cfg(feature = "connect")]
 pub use task_template::TaskTemplate;
 
+#[cfg(feature = "connect")]
 pub mod test_case {
     //! `AWS::Connect::TestCase` and its property types.
 
@@ -9032,8 +9091,10 @@ pub mod test_case {
         }
     }
 }
+#[cfg(feature = "connect")]
 pub use test_case::TestCase;
 
+#[cfg(feature = "connect")]
 pub mod traffic_distribution_group {
     //! `AWS::Connect::TrafficDistributionGroup` and its property types.
 
@@ -9133,8 +9194,10 @@ pub mod traffic_distribution_group {
         }
     }
 }
+#[cfg(feature = "connect")]
 pub use traffic_distribution_group::TrafficDistributionGroup;
 
+#[cfg(feature = "connect")]
 pub mod use_case {
     //! `AWS::Connect::UseCase` and its property types.
 
@@ -9256,8 +9319,10 @@ pub mod use_case {
         }
     }
 }
+#[cfg(feature = "connect")]
 pub use use_case::UseCase;
 
+#[cfg(feature = "connect")]
 pub mod user {
     //! `AWS::Connect::User` and its property types.
 
@@ -9841,8 +9906,10 @@ pub mod user {
         }
     }
 }
+#[cfg(feature = "connect")]
 pub use user::User;
 
+#[cfg(feature = "connect")]
 pub mod user_hierarchy_group {
     //! `AWS::Connect::UserHierarchyGroup` and its property types.
 
@@ -9932,8 +9999,10 @@ pub mod user_hierarchy_group {
         }
     }
 }
+#[cfg(feature = "connect")]
 pub use user_hierarchy_group::UserHierarchyGroup;
 
+#[cfg(feature = "connect")]
 pub mod user_hierarchy_structure {
     //! `AWS::Connect::UserHierarchyStructure` and its property types.
 
@@ -10188,8 +10257,10 @@ pub mod user_hierarchy_structure {
         }
     }
 }
+#[cfg(feature = "connect")]
 pub use user_hierarchy_structure::UserHierarchyStructure;
 
+#[cfg(feature = "connect")]
 pub mod view {
     //! `AWS::Connect::View` and its property types.
 
@@ -10301,8 +10372,10 @@ pub mod view {
         }
     }
 }
+#[cfg(feature = "connect")]
 pub use view::View;
 
+#[cfg(feature = "connect")]
 pub mod view_version {
     //! `AWS::Connect::ViewVersion` and its property types.
 
@@ -10383,8 +10456,10 @@ pub mod view_version {
         }
     }
 }
+#[cfg(feature = "connect")]
 pub use view_version::ViewVersion;
 
+#[cfg(feature = "connect")]
 pub mod vocabulary {
     //! `AWS::Connect::Vocabulary` and its property types.
 
@@ -10646,8 +10721,10 @@ pub mod vocabulary {
         }
     }
 }
+#[cfg(feature = "connect")]
 pub use vocabulary::Vocabulary;
 
+#[cfg(feature = "connect")]
 pub mod workspace {
     //! `AWS::Connect::Workspace` and its property types.
 
@@ -11211,4 +11288,5 @@ pub mod workspace {
         }
     }
 }
+#[cfg(feature = "connect")]
 pub use workspace::Workspace;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "connectcampaigns")]
 pub mod campaign {
     //! `AWS::ConnectCampaigns::Campaign` and its property types.
 
@@ -264,4 +265,5 @@ pub mod campaign {
         }
     }
 }
+#[cfg(feature = "connectcampaigns")]
 pub use campaign::Campaign;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "connectcampaignsv2")]
 pub mod campaign {
     //! `AWS::ConnectCampaignsV2::Campaign` and its property types.
 
@@ -1253,4 +1254,5 @@ pub mod campaign {
         }
     }
 }
+#[cfg(feature = "connectcampaignsv2")]
 pub use campaign::Campaign;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "controltower")]
 pub mod enabled_baseline {
     //! `AWS::ControlTower::EnabledBaseline` and its property types.
 
@@ -120,8 +121,10 @@ pub mod enabled_baseline {
         }
     }
 }
+#[cfg(feature = "controltower")]
 pub use enabled_baseline::EnabledBaseline;
 
+#[cfg(feature = "controltower")]
 pub mod enabled_control {
     //! `AWS::ControlTower::EnabledControl` and its property types.
 
@@ -219,8 +222,10 @@ pub mod enabled_control {
         }
     }
 }
+#[cfg(feature = "controltower")]
 pub use enabled_control::EnabledControl;
 
+#[cfg(feature = "controltower")]
 pub mod landing_zone {
     //! `AWS::ControlTower::LandingZone` and its property types.
 
@@ -346,4 +351,5 @@ pub mod landing_zone {
         }
     }
 }
+#[cfg(feature = "controltower")]
 pub use landing_zone::LandingZone;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "cur")]
 pub mod report_definition {
     //! `AWS::CUR::ReportDefinition` and its property types.
 
@@ -319,4 +320,5 @@ pub mod report_definition {
         }
     }
 }
+#[cfg(feature = "cur")]
 pub use report_definition::ReportDefinition;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "customerprofiles")]
 pub mod calculated_attribute_definition {
     //! `AWS::CustomerProfiles::CalculatedAttributeDefinition` and its property types.
 
@@ -409,8 +410,10 @@ pub mod calculated_attribute_definition {
         }
     }
 }
+#[cfg(feature = "customerprofiles")]
 pub use calculated_attribute_definition::CalculatedAttributeDefinition;
 
+#[cfg(feature = "customerprofiles")]
 pub mod domain {
     //! `AWS::CustomerProfiles::Domain` and its property types.
 
@@ -1011,8 +1014,10 @@ pub mod domain {
         }
     }
 }
+#[cfg(feature = "customerprofiles")]
 pub use domain::Domain;
 
+#[cfg(feature = "customerprofiles")]
 pub mod domain_object_type {
     //! `AWS::CustomerProfiles::DomainObjectType` and its property types.
 
@@ -1217,8 +1222,10 @@ pub mod domain_object_type {
         }
     }
 }
+#[cfg(feature = "customerprofiles")]
 pub use domain_object_type::DomainObjectType;
 
+#[cfg(feature = "customerprofiles")]
 pub mod event_stream {
     //! `AWS::CustomerProfiles::EventStream` and its property types.
 
@@ -1323,8 +1330,10 @@ pub mod event_stream {
         }
     }
 }
+#[cfg(feature = "customerprofiles")]
 pub use event_stream::EventStream;
 
+#[cfg(feature = "customerprofiles")]
 pub mod event_trigger {
     //! `AWS::CustomerProfiles::EventTrigger` and its property types.
 
@@ -1727,8 +1736,10 @@ pub mod event_trigger {
         }
     }
 }
+#[cfg(feature = "customerprofiles")]
 pub use event_trigger::EventTrigger;
 
+#[cfg(feature = "customerprofiles")]
 pub mod integration {
     //! `AWS::CustomerProfiles::Integration` and its property types.
 
@@ -3038,8 +3049,10 @@ pub mod integration {
         }
     }
 }
+#[cfg(feature = "customerprofiles")]
 pub use integration::Integration;
 
+#[cfg(feature = "customerprofiles")]
 pub mod object_type {
     //! `AWS::CustomerProfiles::ObjectType` and its property types.
 
@@ -3436,8 +3449,10 @@ pub mod object_type {
         }
     }
 }
+#[cfg(feature = "customerprofiles")]
 pub use object_type::ObjectType;
 
+#[cfg(feature = "customerprofiles")]
 pub mod recommender {
     //! `AWS::CustomerProfiles::Recommender` and its property types.
 
@@ -3672,8 +3687,10 @@ pub mod recommender {
         }
     }
 }
+#[cfg(feature = "customerprofiles")]
 pub use recommender::Recommender;
 
+#[cfg(feature = "customerprofiles")]
 pub mod recommender_filter {
     //! `AWS::CustomerProfiles::RecommenderFilter` and its property types.
 
@@ -3819,8 +3836,10 @@ pub mod recommender_filter {
         }
     }
 }
+#[cfg(feature = "customerprofiles")]
 pub use recommender_filter::RecommenderFilter;
 
+#[cfg(feature = "customerprofiles")]
 pub mod recommender_schema {
     //! `AWS::CustomerProfiles::RecommenderSchema` and its property types.
 
@@ -4035,8 +4054,10 @@ pub mod recommender_schema {
         }
     }
 }
+#[cfg(feature = "customerprofiles")]
 pub use recommender_schema::RecommenderSchema;
 
+#[cfg(feature = "customerprofiles")]
 pub mod segment_definition {
     //! `AWS::CustomerProfiles::SegmentDefinition` and its property types.
 
@@ -4403,4 +4424,5 @@ pub mod segment_definition {
         }
     }
 }
+#[cfg(feature = "customerprofiles")]
 pub use segment_definition::SegmentDefinition;

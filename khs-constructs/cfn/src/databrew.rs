@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "databrew")]
 pub mod dataset {
     //! `AWS::DataBrew::Dataset` and its property types.
 
@@ -688,8 +689,10 @@ pub mod dataset {
         }
     }
 }
+#[cfg(feature = "databrew")]
 pub use dataset::Dataset;
 
+#[cfg(feature = "databrew")]
 pub mod job {
     //! `AWS::DataBrew::Job` and its property types.
 
@@ -1639,8 +1642,10 @@ pub mod job {
         }
     }
 }
+#[cfg(feature = "databrew")]
 pub use job::Job;
 
+#[cfg(feature = "databrew")]
 pub mod project {
     //! `AWS::DataBrew::Project` and its property types.
 
@@ -1783,8 +1788,10 @@ pub mod project {
         }
     }
 }
+#[cfg(feature = "databrew")]
 pub use project::Project;
 
+#[cfg(feature = "databrew")]
 pub mod recipe {
     //! `AWS::DataBrew::Recipe` and its property types.
 
@@ -1937,8 +1944,10 @@ pub mod recipe {
         }
     }
 }
+#[cfg(feature = "databrew")]
 pub use recipe::Recipe;
 
+#[cfg(feature = "databrew")]
 pub mod ruleset {
     //! `AWS::DataBrew::Ruleset` and its property types.
 
@@ -2220,8 +2229,10 @@ pub mod ruleset {
         }
     }
 }
+#[cfg(feature = "databrew")]
 pub use ruleset::Ruleset;
 
+#[cfg(feature = "databrew")]
 pub mod schedule {
     //! `AWS::DataBrew::Schedule` and its property types.
 
@@ -2298,4 +2309,5 @@ pub mod schedule {
         }
     }
 }
+#[cfg(feature = "databrew")]
 pub use schedule::Schedule;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "dataexchange")]
 pub mod data_set {
     //! `AWS::DataExchange::DataSet` and its property types.
 
@@ -151,8 +152,10 @@ pub mod data_set {
         }
     }
 }
+#[cfg(feature = "dataexchange")]
 pub use data_set::DataSet;
 
+#[cfg(feature = "dataexchange")]
 pub mod event_action {
     //! `AWS::DataExchange::EventAction` and its property types.
 
@@ -388,4 +391,5 @@ pub mod event_action {
         }
     }
 }
+#[cfg(feature = "dataexchange")]
 pub use event_action::EventAction;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "datapipeline")]
 pub mod pipeline {
     //! `AWS::DataPipeline::Pipeline` and its property types.
 
@@ -254,4 +255,5 @@ pub mod pipeline {
         }
     }
 }
+#[cfg(feature = "datapipeline")]
 pub use pipeline::Pipeline;

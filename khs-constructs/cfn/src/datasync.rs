@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "datasync")]
 pub mod agent {
     //! `AWS::DataSync::Agent` and its property types.
 
@@ -96,8 +97,10 @@ pub mod agent {
         }
     }
 }
+#[cfg(feature = "datasync")]
 pub use agent::Agent;
 
+#[cfg(feature = "datasync")]
 pub mod location_azure_blob {
     //! `AWS::DataSync::LocationAzureBlob` and its property types.
 
@@ -452,8 +455,10 @@ pub mod location_azure_blob {
         }
     }
 }
+#[cfg(feature = "datasync")]
 pub use location_azure_blob::LocationAzureBlob;
 
+#[cfg(feature = "datasync")]
 pub mod location_efs {
     //! `AWS::DataSync::LocationEFS` and its property types.
 
@@ -615,8 +620,10 @@ pub mod location_efs {
         }
     }
 }
+#[cfg(feature = "datasync")]
 pub use location_efs::LocationEfs;
 
+#[cfg(feature = "datasync")]
 pub mod location_f_sx_lustre {
     //! `AWS::DataSync::LocationFSxLustre` and its property types.
 
@@ -703,8 +710,10 @@ pub mod location_f_sx_lustre {
         }
     }
 }
+#[cfg(feature = "datasync")]
 pub use location_f_sx_lustre::LocationFSxLustre;
 
+#[cfg(feature = "datasync")]
 pub mod location_f_sx_ontap {
     //! `AWS::DataSync::LocationFSxONTAP` and its property types.
 
@@ -1079,8 +1088,10 @@ pub mod location_f_sx_ontap {
         }
     }
 }
+#[cfg(feature = "datasync")]
 pub use location_f_sx_ontap::LocationFSxOntap;
 
+#[cfg(feature = "datasync")]
 pub mod location_f_sx_open_zfs {
     //! `AWS::DataSync::LocationFSxOpenZFS` and its property types.
 
@@ -1264,8 +1275,10 @@ pub mod location_f_sx_open_zfs {
         }
     }
 }
+#[cfg(feature = "datasync")]
 pub use location_f_sx_open_zfs::LocationFSxOpenZfs;
 
+#[cfg(feature = "datasync")]
 pub mod location_f_sx_windows {
     //! `AWS::DataSync::LocationFSxWindows` and its property types.
 
@@ -1446,8 +1459,10 @@ pub mod location_f_sx_windows {
         }
     }
 }
+#[cfg(feature = "datasync")]
 pub use location_f_sx_windows::LocationFSxWindows;
 
+#[cfg(feature = "datasync")]
 pub mod location_hdfs {
     //! `AWS::DataSync::LocationHDFS` and its property types.
 
@@ -1806,8 +1821,10 @@ pub mod location_hdfs {
         }
     }
 }
+#[cfg(feature = "datasync")]
 pub use location_hdfs::LocationHdfs;
 
+#[cfg(feature = "datasync")]
 pub mod location_nfs {
     //! `AWS::DataSync::LocationNFS` and its property types.
 
@@ -1973,8 +1990,10 @@ pub mod location_nfs {
         }
     }
 }
+#[cfg(feature = "datasync")]
 pub use location_nfs::LocationNfs;
 
+#[cfg(feature = "datasync")]
 pub mod location_object_storage {
     //! `AWS::DataSync::LocationObjectStorage` and its property types.
 
@@ -2275,8 +2294,10 @@ pub mod location_object_storage {
         }
     }
 }
+#[cfg(feature = "datasync")]
 pub use location_object_storage::LocationObjectStorage;
 
+#[cfg(feature = "datasync")]
 pub mod location_s3 {
     //! `AWS::DataSync::LocationS3` and its property types.
 
@@ -2433,8 +2454,10 @@ pub mod location_s3 {
         }
     }
 }
+#[cfg(feature = "datasync")]
 pub use location_s3::LocationS3;
 
+#[cfg(feature = "datasync")]
 pub mod location_smb {
     //! `AWS::DataSync::LocationSMB` and its property types.
 
@@ -2733,8 +2756,10 @@ pub mod location_smb {
         }
     }
 }
+#[cfg(feature = "datasync")]
 pub use location_smb::LocationSmb;
 
+#[cfg(feature = "datasync")]
 pub mod task {
     //! `AWS::DataSync::Task` and its property types.
 
@@ -3942,4 +3967,5 @@ pub mod task {
         }
     }
 }
+#[cfg(feature = "datasync")]
 pub use task::Task;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "datazone")]
 pub mod connection {
     //! `AWS::DataZone::Connection` and its property types.
 
@@ -246,8 +247,10 @@ pub mod connection {
         }
     }
 }
+#[cfg(feature = "datazone")]
 pub use connection::Connection;
 
+#[cfg(feature = "datazone")]
 pub mod data_source {
     //! `AWS::DataZone::DataSource` and its property types.
 
@@ -826,8 +829,10 @@ pub mod data_source {
         }
     }
 }
+#[cfg(feature = "datazone")]
 pub use data_source::DataSource;
 
+#[cfg(feature = "datazone")]
 pub mod domain {
     //! `AWS::DataZone::Domain` and its property types.
 
@@ -1079,8 +1084,10 @@ pub mod domain {
         }
     }
 }
+#[cfg(feature = "datazone")]
 pub use domain::Domain;
 
+#[cfg(feature = "datazone")]
 pub mod domain_unit {
     //! `AWS::DataZone::DomainUnit` and its property types.
 
@@ -1195,8 +1202,10 @@ pub mod domain_unit {
         }
     }
 }
+#[cfg(feature = "datazone")]
 pub use domain_unit::DomainUnit;
 
+#[cfg(feature = "datazone")]
 pub mod environment {
     //! `AWS::DataZone::Environment` and its property types.
 
@@ -1432,8 +1441,10 @@ pub mod environment {
         }
     }
 }
+#[cfg(feature = "datazone")]
 pub use environment::Environment;
 
+#[cfg(feature = "datazone")]
 pub mod environment_actions {
     //! `AWS::DataZone::EnvironmentActions` and its property types.
 
@@ -1557,8 +1568,10 @@ pub mod environment_actions {
         }
     }
 }
+#[cfg(feature = "datazone")]
 pub use environment_actions::EnvironmentActions;
 
+#[cfg(feature = "datazone")]
 pub mod environment_blueprint_configuration {
     //! `AWS::DataZone::EnvironmentBlueprintConfiguration` and its property types.
 
@@ -1729,8 +1742,10 @@ pub mod environment_blueprint_configuration {
         }
     }
 }
+#[cfg(feature = "datazone")]
 pub use environment_blueprint_configuration::EnvironmentBlueprintConfiguration;
 
+#[cfg(feature = "datazone")]
 pub mod environment_profile {
     //! `AWS::DataZone::EnvironmentProfile` and its property types.
 
@@ -1896,8 +1911,10 @@ pub mod environment_profile {
         }
     }
 }
+#[cfg(feature = "datazone")]
 pub use environment_profile::EnvironmentProfile;
 
+#[cfg(feature = "datazone")]
 pub mod form_type {
     //! `AWS::DataZone::FormType` and its property types.
 
@@ -2068,8 +2085,10 @@ pub mod form_type {
         }
     }
 }
+#[cfg(feature = "datazone")]
 pub use form_type::FormType;
 
+#[cfg(feature = "datazone")]
 pub mod group_profile {
     //! `AWS::DataZone::GroupProfile` and its property types.
 
@@ -2226,8 +2245,10 @@ pub mod group_profile {
         }
     }
 }
+#[cfg(feature = "datazone")]
 pub use group_profile::GroupProfile;
 
+#[cfg(feature = "datazone")]
 pub mod owner {
     //! `AWS::DataZone::Owner` and its property types.
 
@@ -2345,8 +2366,10 @@ pub mod owner {
         }
     }
 }
+#[cfg(feature = "datazone")]
 pub use owner::Owner;
 
+#[cfg(feature = "datazone")]
 pub mod policy_grant {
     //! `AWS::DataZone::PolicyGrant` and its property types.
 
@@ -2572,8 +2595,10 @@ pub mod policy_grant {
         }
     }
 }
+#[cfg(feature = "datazone")]
 pub use policy_grant::PolicyGrant;
 
+#[cfg(feature = "datazone")]
 pub mod project {
     //! `AWS::DataZone::Project` and its property types.
 
@@ -2843,8 +2868,10 @@ pub mod project {
         }
     }
 }
+#[cfg(feature = "datazone")]
 pub use project::Project;
 
+#[cfg(feature = "datazone")]
 pub mod project_membership {
     //! `AWS::DataZone::ProjectMembership` and its property types.
 
@@ -2939,8 +2966,10 @@ pub mod project_membership {
         }
     }
 }
+#[cfg(feature = "datazone")]
 pub use project_membership::ProjectMembership;
 
+#[cfg(feature = "datazone")]
 pub mod project_profile {
     //! `AWS::DataZone::ProjectProfile` and its property types.
 
@@ -3364,8 +3393,10 @@ pub mod project_profile {
         }
     }
 }
+#[cfg(feature = "datazone")]
 pub use project_profile::ProjectProfile;
 
+#[cfg(feature = "datazone")]
 pub mod subscription_target {
     //! `AWS::DataZone::SubscriptionTarget` and its property types.
 
@@ -3551,8 +3582,10 @@ pub mod subscription_target {
         }
     }
 }
+#[cfg(feature = "datazone")]
 pub use subscription_target::SubscriptionTarget;
 
+#[cfg(feature = "datazone")]
 pub mod user_profile {
     //! `AWS::DataZone::UserProfile` and its property types.
 
@@ -3733,4 +3766,5 @@ pub mod user_profile {
         }
     }
 }
+#[cfg(feature = "datazone")]
 pub use user_profile::UserProfile;

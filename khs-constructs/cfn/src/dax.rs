@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "dax")]
 pub mod cluster {
     //! `AWS::DAX::Cluster` and its property types.
 
@@ -199,8 +200,10 @@ pub mod cluster {
         }
     }
 }
+#[cfg(feature = "dax")]
 pub use cluster::Cluster;
 
+#[cfg(feature = "dax")]
 pub mod parameter_group {
     //! `AWS::DAX::ParameterGroup` and its property types.
 
@@ -264,8 +267,10 @@ pub mod parameter_group {
         }
     }
 }
+#[cfg(feature = "dax")]
 pub use parameter_group::ParameterGroup;
 
+#[cfg(feature = "dax")]
 pub mod subnet_group {
     //! `AWS::DAX::SubnetGroup` and its property types.
 
@@ -328,4 +333,5 @@ pub mod subnet_group {
         }
     }
 }
+#[cfg(feature = "dax")]
 pub use subnet_group::SubnetGroup;

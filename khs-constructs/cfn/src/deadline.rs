@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "deadline")]
 pub mod budget {
     //! `AWS::Deadline::Budget` and its property types.
 
@@ -248,8 +249,10 @@ pub mod budget {
         }
     }
 }
+#[cfg(feature = "deadline")]
 pub use budget::Budget;
 
+#[cfg(feature = "deadline")]
 pub mod farm {
     //! `AWS::Deadline::Farm` and its property types.
 
@@ -342,8 +345,10 @@ pub mod farm {
         }
     }
 }
+#[cfg(feature = "deadline")]
 pub use farm::Farm;
 
+#[cfg(feature = "deadline")]
 pub mod fleet {
     //! `AWS::Deadline::Fleet` and its property types.
 
@@ -514,8 +519,10 @@ pub mod fleet {
         }
     }
 }
+#[cfg(feature = "deadline")]
 pub use fleet::Fleet;
 
+#[cfg(feature = "deadline")]
 pub mod license_endpoint {
     //! `AWS::Deadline::LicenseEndpoint` and its property types.
 
@@ -625,8 +632,10 @@ pub mod license_endpoint {
         }
     }
 }
+#[cfg(feature = "deadline")]
 pub use license_endpoint::LicenseEndpoint;
 
+#[cfg(feature = "deadline")]
 pub mod limit {
     //! `AWS::Deadline::Limit` and its property types.
 
@@ -727,8 +736,10 @@ pub mod limit {
         }
     }
 }
+#[cfg(feature = "deadline")]
 pub use limit::Limit;
 
+#[cfg(feature = "deadline")]
 pub mod metered_product {
     //! `AWS::Deadline::MeteredProduct` and its property types.
 
@@ -812,8 +823,10 @@ pub mod metered_product {
         }
     }
 }
+#[cfg(feature = "deadline")]
 pub use metered_product::MeteredProduct;
 
+#[cfg(feature = "deadline")]
 pub mod monitor {
     //! `AWS::Deadline::Monitor` and its property types.
 
@@ -933,8 +946,10 @@ pub mod monitor {
         }
     }
 }
+#[cfg(feature = "deadline")]
 pub use monitor::Monitor;
 
+#[cfg(feature = "deadline")]
 pub mod queue {
     //! `AWS::Deadline::Queue` and its property types.
 
@@ -1270,8 +1285,10 @@ pub mod queue {
         }
     }
 }
+#[cfg(feature = "deadline")]
 pub use queue::Queue;
 
+#[cfg(feature = "deadline")]
 pub mod queue_environment {
     //! `AWS::Deadline::QueueEnvironment` and its property types.
 
@@ -1399,8 +1416,10 @@ pub mod queue_environment {
         }
     }
 }
+#[cfg(feature = "deadline")]
 pub use queue_environment::QueueEnvironment;
 
+#[cfg(feature = "deadline")]
 pub mod queue_fleet_association {
     //! `AWS::Deadline::QueueFleetAssociation` and its property types.
 
@@ -1471,8 +1490,10 @@ pub mod queue_fleet_association {
         }
     }
 }
+#[cfg(feature = "deadline")]
 pub use queue_fleet_association::QueueFleetAssociation;
 
+#[cfg(feature = "deadline")]
 pub mod queue_limit_association {
     //! `AWS::Deadline::QueueLimitAssociation` and its property types.
 
@@ -1543,8 +1564,10 @@ pub mod queue_limit_association {
         }
     }
 }
+#[cfg(feature = "deadline")]
 pub use queue_limit_association::QueueLimitAssociation;
 
+#[cfg(feature = "deadline")]
 pub mod storage_profile {
     //! `AWS::Deadline::StorageProfile` and its property types.
 
@@ -1732,8 +1755,10 @@ pub mod storage_profile {
         }
     }
 }
+#[cfg(feature = "deadline")]
 pub use storage_profile::StorageProfile;
 
+#[cfg(feature = "deadline")]
 pub mod worker {
     //! `AWS::Deadline::Worker` and its property types.
 
@@ -1918,4 +1943,5 @@ pub mod worker {
         }
     }
 }
+#[cfg(feature = "deadline")]
 pub use worker::Worker;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "detective")]
 pub mod graph {
     //! `AWS::Detective::Graph` and its property types.
 
@@ -71,8 +72,10 @@ pub mod graph {
         }
     }
 }
+#[cfg(feature = "detective")]
 pub use graph::Graph;
 
+#[cfg(feature = "detective")]
 pub mod member_invitation {
     //! `AWS::Detective::MemberInvitation` and its property types.
 
@@ -158,8 +161,10 @@ pub mod member_invitation {
         }
     }
 }
+#[cfg(feature = "detective")]
 pub use member_invitation::MemberInvitation;
 
+#[cfg(feature = "detective")]
 pub mod organization_admin {
     //! `AWS::Detective::OrganizationAdmin` and its property types.
 
@@ -223,4 +228,5 @@ pub mod organization_admin {
         }
     }
 }
+#[cfg(feature = "detective")]
 pub use organization_admin::OrganizationAdmin;

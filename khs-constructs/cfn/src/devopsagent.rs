@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "devopsagent")]
 pub mod agent_space {
     //! `AWS::DevOpsAgent::AgentSpace` and its property types.
 
@@ -376,8 +377,10 @@ pub mod agent_space {
         }
     }
 }
+#[cfg(feature = "devopsagent")]
 pub use agent_space::AgentSpace;
 
+#[cfg(feature = "devopsagent")]
 pub mod asset {
     //! `AWS::DevOpsAgent::Asset` and its property types.
 
@@ -528,8 +531,10 @@ pub mod asset {
         }
     }
 }
+#[cfg(feature = "devopsagent")]
 pub use asset::Asset;
 
+#[cfg(feature = "devopsagent")]
 pub mod association {
     //! `AWS::DevOpsAgent::Association` and its property types.
 
@@ -632,8 +637,10 @@ pub mod association {
         }
     }
 }
+#[cfg(feature = "devopsagent")]
 pub use association::Association;
 
+#[cfg(feature = "devopsagent")]
 pub mod private_connection {
     //! `AWS::DevOpsAgent::PrivateConnection` and its property types.
 
@@ -726,8 +733,10 @@ pub mod private_connection {
         }
     }
 }
+#[cfg(feature = "devopsagent")]
 pub use private_connection::PrivateConnection;
 
+#[cfg(feature = "devopsagent")]
 pub mod service {
     //! `AWS::DevOpsAgent::Service` and its property types.
 
@@ -920,8 +929,10 @@ pub mod service {
         }
     }
 }
+#[cfg(feature = "devopsagent")]
 pub use service::Service;
 
+#[cfg(feature = "devopsagent")]
 pub mod trigger {
     //! `AWS::DevOpsAgent::Trigger` and its property types.
 
@@ -1107,4 +1118,5 @@ pub mod trigger {
         }
     }
 }
+#[cfg(feature = "devopsagent")]
 pub use trigger::Trigger;

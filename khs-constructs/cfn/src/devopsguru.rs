@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "devopsguru")]
 pub mod log_anomaly_detection_integration {
     //! `AWS::DevOpsGuru::LogAnomalyDetectionIntegration` and its property types.
 
@@ -61,8 +62,10 @@ pub mod log_anomaly_detection_integration {
         }
     }
 }
+#[cfg(feature = "devopsguru")]
 pub use log_anomaly_detection_integration::LogAnomalyDetectionIntegration;
 
+#[cfg(feature = "devopsguru")]
 pub mod notification_channel {
     //! `AWS::DevOpsGuru::NotificationChannel` and its property types.
 
@@ -257,8 +260,10 @@ pub mod notification_channel {
         }
     }
 }
+#[cfg(feature = "devopsguru")]
 pub use notification_channel::NotificationChannel;
 
+#[cfg(feature = "devopsguru")]
 pub mod resource_collection {
     //! `AWS::DevOpsGuru::ResourceCollection` and its property types.
 
@@ -383,4 +388,5 @@ pub mod resource_collection {
         }
     }
 }
+#[cfg(feature = "devopsguru")]
 pub use resource_collection::ResourceCollection;

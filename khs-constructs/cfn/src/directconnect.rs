@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "directconnect")]
 pub mod connection {
     //! `AWS::DirectConnect::Connection` and its property types.
 
@@ -120,8 +121,10 @@ pub mod connection {
         }
     }
 }
+#[cfg(feature = "directconnect")]
 pub use connection::Connection;
 
+#[cfg(feature = "directconnect")]
 pub mod direct_connect_gateway {
     //! `AWS::DirectConnect::DirectConnectGateway` and its property types.
 
@@ -202,8 +205,10 @@ pub mod direct_connect_gateway {
         }
     }
 }
+#[cfg(feature = "directconnect")]
 pub use direct_connect_gateway::DirectConnectGateway;
 
+#[cfg(feature = "directconnect")]
 pub mod direct_connect_gateway_association {
     //! `AWS::DirectConnect::DirectConnectGatewayAssociation` and its property types.
 
@@ -300,8 +305,10 @@ pub mod direct_connect_gateway_association {
         }
     }
 }
+#[cfg(feature = "directconnect")]
 pub use direct_connect_gateway_association::DirectConnectGatewayAssociation;
 
+#[cfg(feature = "directconnect")]
 pub mod lag {
     //! `AWS::DirectConnect::Lag` and its property types.
 
@@ -419,8 +426,10 @@ pub mod lag {
         }
     }
 }
+#[cfg(feature = "directconnect")]
 pub use lag::Lag;
 
+#[cfg(feature = "directconnect")]
 pub mod private_virtual_interface {
     //! `AWS::DirectConnect::PrivateVirtualInterface` and its property types.
 
@@ -619,8 +628,10 @@ pub mod private_virtual_interface {
         }
     }
 }
+#[cfg(feature = "directconnect")]
 pub use private_virtual_interface::PrivateVirtualInterface;
 
+#[cfg(feature = "directconnect")]
 pub mod public_virtual_interface {
     //! `AWS::DirectConnect::PublicVirtualInterface` and its property types.
 
@@ -801,8 +812,10 @@ pub mod public_virtual_interface {
         }
     }
 }
+#[cfg(feature = "directconnect")]
 pub use public_virtual_interface::PublicVirtualInterface;
 
+#[cfg(feature = "directconnect")]
 pub mod transit_virtual_interface {
     //! `AWS::DirectConnect::TransitVirtualInterface` and its property types.
 
@@ -992,4 +1005,5 @@ pub mod transit_virtual_interface {
         }
     }
 }
+#[cfg(feature = "directconnect")]
 pub use transit_virtual_interface::TransitVirtualInterface;

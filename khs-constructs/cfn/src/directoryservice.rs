@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "directoryservice")]
 pub mod microsoft_ad {
     //! `AWS::DirectoryService::MicrosoftAD` and its property types.
 
@@ -158,8 +159,10 @@ pub mod microsoft_ad {
         }
     }
 }
+#[cfg(feature = "directoryservice")]
 pub use microsoft_ad::MicrosoftAd;
 
+#[cfg(feature = "directoryservice")]
 pub mod simple_ad {
     //! `AWS::DirectoryService::SimpleAD` and its property types.
 
@@ -329,4 +332,5 @@ pub mod simple_ad {
         }
     }
 }
+#[cfg(feature = "directoryservice")]
 pub use simple_ad::SimpleAd;

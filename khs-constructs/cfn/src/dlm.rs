@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "dlm")]
 pub mod lifecycle_policy {
     //! `AWS::DLM::LifecyclePolicy` and its property types.
 
@@ -1264,4 +1265,5 @@ pub mod lifecycle_policy {
         }
     }
 }
+#[cfg(feature = "dlm")]
 pub use lifecycle_policy::LifecyclePolicy;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "dms")]
 pub mod certificate {
     //! `AWS::DMS::Certificate` and its property types.
 
@@ -79,8 +80,10 @@ pub mod certificate {
         }
     }
 }
+#[cfg(feature = "dms")]
 pub use certificate::Certificate;
 
+#[cfg(feature = "dms")]
 pub mod data_migration {
     //! `AWS::DMS::DataMigration` and its property types.
 
@@ -298,8 +301,10 @@ pub mod data_migration {
         }
     }
 }
+#[cfg(feature = "dms")]
 pub use data_migration::DataMigration;
 
+#[cfg(feature = "dms")]
 pub mod data_provider {
     //! `AWS::DMS::DataProvider` and its property types.
 
@@ -1310,8 +1315,10 @@ pub mod data_provider {
         }
     }
 }
+#[cfg(feature = "dms")]
 pub use data_provider::DataProvider;
 
+#[cfg(feature = "dms")]
 pub mod endpoint {
     //! `AWS::DMS::Endpoint` and its property types.
 
@@ -3228,8 +3235,10 @@ pub mod endpoint {
         }
     }
 }
+#[cfg(feature = "dms")]
 pub use endpoint::Endpoint;
 
+#[cfg(feature = "dms")]
 pub mod event_subscription {
     //! `AWS::DMS::EventSubscription` and its property types.
 
@@ -3316,8 +3325,10 @@ pub mod event_subscription {
         }
     }
 }
+#[cfg(feature = "dms")]
 pub use event_subscription::EventSubscription;
 
+#[cfg(feature = "dms")]
 pub mod instance_profile {
     //! `AWS::DMS::InstanceProfile` and its property types.
 
@@ -3467,8 +3478,10 @@ pub mod instance_profile {
         }
     }
 }
+#[cfg(feature = "dms")]
 pub use instance_profile::InstanceProfile;
 
+#[cfg(feature = "dms")]
 pub mod migration_project {
     //! `AWS::DMS::MigrationProject` and its property types.
 
@@ -3676,8 +3689,10 @@ pub mod migration_project {
         }
     }
 }
+#[cfg(feature = "dms")]
 pub use migration_project::MigrationProject;
 
+#[cfg(feature = "dms")]
 pub mod replication_config {
     //! `AWS::DMS::ReplicationConfig` and its property types.
 
@@ -3914,8 +3929,10 @@ pub mod replication_config {
         }
     }
 }
+#[cfg(feature = "dms")]
 pub use replication_config::ReplicationConfig;
 
+#[cfg(feature = "dms")]
 pub mod replication_instance {
     //! `AWS::DMS::ReplicationInstance` and its property types.
 
@@ -4103,8 +4120,10 @@ pub mod replication_instance {
         }
     }
 }
+#[cfg(feature = "dms")]
 pub use replication_instance::ReplicationInstance;
 
+#[cfg(feature = "dms")]
 pub mod replication_subnet_group {
     //! `AWS::DMS::ReplicationSubnetGroup` and its property types.
 
@@ -4177,8 +4196,10 @@ pub mod replication_subnet_group {
         }
     }
 }
+#[cfg(feature = "dms")]
 pub use replication_subnet_group::ReplicationSubnetGroup;
 
+#[cfg(feature = "dms")]
 pub mod replication_task {
     //! `AWS::DMS::ReplicationTask` and its property types.
 
@@ -4359,4 +4380,5 @@ pub mod replication_task {
         }
     }
 }
+#[cfg(feature = "dms")]
 pub use replication_task::ReplicationTask;

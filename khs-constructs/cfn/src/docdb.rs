@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "docdb")]
 pub mod db_cluster {
     //! `AWS::DocDB::DBCluster` and its property types.
 
@@ -348,8 +349,10 @@ pub mod db_cluster {
         }
     }
 }
+#[cfg(feature = "docdb")]
 pub use db_cluster::DbCluster;
 
+#[cfg(feature = "docdb")]
 pub mod db_cluster_parameter_group {
     //! `AWS::DocDB::DBClusterParameterGroup` and its property types.
 
@@ -432,8 +435,10 @@ pub mod db_cluster_parameter_group {
         }
     }
 }
+#[cfg(feature = "docdb")]
 pub use db_cluster_parameter_group::DbClusterParameterGroup;
 
+#[cfg(feature = "docdb")]
 pub mod db_instance {
     //! `AWS::DocDB::DBInstance` and its property types.
 
@@ -589,8 +594,10 @@ pub mod db_instance {
         }
     }
 }
+#[cfg(feature = "docdb")]
 pub use db_instance::DbInstance;
 
+#[cfg(feature = "docdb")]
 pub mod db_subnet_group {
     //! `AWS::DocDB::DBSubnetGroup` and its property types.
 
@@ -660,8 +667,10 @@ pub mod db_subnet_group {
         }
     }
 }
+#[cfg(feature = "docdb")]
 pub use db_subnet_group::DbSubnetGroup;
 
+#[cfg(feature = "docdb")]
 pub mod event_subscription {
     //! `AWS::DocDB::EventSubscription` and its property types.
 
@@ -781,8 +790,10 @@ pub mod event_subscription {
         }
     }
 }
+#[cfg(feature = "docdb")]
 pub use event_subscription::EventSubscription;
 
+#[cfg(feature = "docdb")]
 pub mod global_cluster {
     //! `AWS::DocDB::GlobalCluster` and its property types.
 
@@ -913,4 +924,5 @@ pub mod global_cluster {
         }
     }
 }
+#[cfg(feature = "docdb")]
 pub use global_cluster::GlobalCluster;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "docdbelastic")]
 pub mod cluster {
     //! `AWS::DocDBElastic::Cluster` and its property types.
 
@@ -169,8 +170,10 @@ pub mod cluster {
         }
     }
 }
+#[cfg(feature = "docdbelastic")]
 pub use cluster::Cluster;
 
+#[cfg(feature = "docdbelastic")]
 pub mod cluster_snapshot {
     //! `AWS::DocDBElastic::ClusterSnapshot` and its property types.
 
@@ -294,4 +297,5 @@ pub mod cluster_snapshot {
         }
     }
 }
+#[cfg(feature = "docdbelastic")]
 pub use cluster_snapshot::ClusterSnapshot;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "drs")]
 pub mod launch_configuration_template {
     //! `AWS::DRS::LaunchConfigurationTemplate` and its property types.
 
@@ -193,8 +194,10 @@ pub mod launch_configuration_template {
         }
     }
 }
+#[cfg(feature = "drs")]
 pub use launch_configuration_template::LaunchConfigurationTemplate;
 
+#[cfg(feature = "drs")]
 pub mod recovery_plan {
     //! `AWS::DRS::RecoveryPlan` and its property types.
 
@@ -290,8 +293,10 @@ pub mod recovery_plan {
         }
     }
 }
+#[cfg(feature = "drs")]
 pub use recovery_plan::RecoveryPlan;
 
+#[cfg(feature = "drs")]
 pub mod replication_configuration_template {
     //! `AWS::DRS::ReplicationConfigurationTemplate` and its property types.
 
@@ -668,8 +673,10 @@ pub mod replication_configuration_template {
         }
     }
 }
+#[cfg(feature = "drs")]
 pub use replication_configuration_template::ReplicationConfigurationTemplate;
 
+#[cfg(feature = "drs")]
 pub mod source_network {
     //! `AWS::DRS::SourceNetwork` and its property types.
 
@@ -764,4 +771,5 @@ pub mod source_network {
         }
     }
 }
+#[cfg(feature = "drs")]
 pub use source_network::SourceNetwork;

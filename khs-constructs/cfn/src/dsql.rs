@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "dsql")]
 pub mod cluster {
     //! `AWS::DSQL::Cluster` and its property types.
 
@@ -154,4 +155,5 @@ pub mod cluster {
         }
     }
 }
+#[cfg(feature = "dsql")]
 pub use cluster::Cluster;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "dynamodb")]
 pub mod global_table {
     //! `AWS::DynamoDB::GlobalTable` and its property types.
 
@@ -1464,8 +1465,10 @@ pub mod global_table {
         }
     }
 }
+#[cfg(feature = "dynamodb")]
 pub use global_table::GlobalTable;
 
+#[cfg(any(feature = "dynamodb", feature = "_library"))]
 pub mod table {
     //! `AWS::DynamoDB::Table` and its property types.
 
@@ -2642,4 +2645,5 @@ pub mod table {
         }
     }
 }
+#[cfg(any(feature = "dynamodb", feature = "_library"))]
 pub use table::Table;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "ec2")]
 pub mod application_status_check {
     //! `AWS::EC2::ApplicationStatusCheck` and its property types.
 
@@ -331,8 +332,10 @@ pub mod application_status_check {
         }
     }
 }
+#[cfg(feature = "ec2")]
 pub use application_status_check::ApplicationStatusCheck;
 
+#[cfg(feature = "ec2")]
 pub mod capacity_manager_data_export {
     //! `AWS::EC2::CapacityManagerDataExport` and its property types.
 
@@ -470,8 +473,10 @@ pub mod capacity_manager_data_export {
         }
     }
 }
+#[cfg(feature = "ec2")]
 pub use capacity_manager_data_export::CapacityManagerDataExport;
 
+#[cfg(feature = "ec2")]
 pub mod capacity_reservation {
     //! `AWS::EC2::CapacityReservation` and its property types.
 
@@ -1378,8 +1383,10 @@ pub mod capacity_reservation {
         }
     }
 }
+#[cfg(feature = "ec2")]
 pub use capacity_reservation::CapacityReservation;
 
+#[cfg(feature = "ec2")]
 pub mod capacity_reservation_fleet {
     //! `AWS::EC2::CapacityReservationFleet` and its property types.
 
@@ -2197,8 +2204,10 @@ pub mod capacity_reservation_fleet {
         }
     }
 }
+#[cfg(feature = "ec2")]
 pub use capacity_reservation_fleet::CapacityReservationFleet;
 
+#[cfg(feature = "ec2")]
 pub mod carrier_gateway {
     //! `AWS::EC2::CarrierGateway` and its property types.
 
@@ -2278,8 +2287,10 @@ pub mod carrier_gateway {
         }
     }
 }
+#[cfg(feature = "ec2")]
 pub use carrier_gateway::CarrierGateway;
 
+#[cfg(feature = "ec2")]
 pub mod client_vpn_authorization_rule {
     //! `AWS::EC2::ClientVpnAuthorizationRule` and its property types.
 
@@ -2375,8 +2386,10 @@ pub mod client_vpn_authorization_rule {
         }
     }
 }
+#[cfg(feature = "ec2")]
 pub use client_vpn_authorization_rule::ClientVpnAuthorizationRule;
 
+#[cfg(feature = "ec2")]
 pub mod client_vpn_endpoint {
     //! `AWS::EC2::ClientVpnEndpoint` and its property types.
 
@@ -2953,8 +2966,10 @@ pub mod client_vpn_endpoint {
         }
     }
 }
+#[cfg(feature = "ec2")]
 pub use client_vpn_endpoint::ClientVpnEndpoint;
 
+#[cfg(feature = "ec2")]
 pub mod client_vpn_route {
     //! `AWS::EC2::ClientVpnRoute` and its property types.
 
@@ -3044,8 +3059,10 @@ pub mod client_vpn_route {
         }
     }
 }
+#[cfg(feature = "ec2")]
 pub use client_vpn_route::ClientVpnRoute;
 
+#[cfg(feature = "ec2")]
 pub mod client_vpn_target_network_association {
     //! `AWS::EC2::ClientVpnTargetNetworkAssociation` and its property types.
 
@@ -3128,8 +3145,10 @@ pub mod client_vpn_target_network_association {
         }
     }
 }
+#[cfg(feature = "ec2")]
 pub use client_vpn_target_network_association::ClientVpnTargetNetworkAssociation;
 
+#[cfg(feature = "ec2")]
 pub mod customer_gateway {
     //! `AWS::EC2::CustomerGateway` and its property types.
 
@@ -3237,8 +3256,10 @@ pub mod customer_gateway {
         }
     }
 }
+#[cfg(feature = "ec2")]
 pub use customer_gateway::CustomerGateway;
 
+#[cfg(feature = "ec2")]
 pub mod dhcp_options {
     //! `AWS::EC2::DHCPOptions` and its property types.
 
@@ -3335,8 +3356,10 @@ pub mod dhcp_options {
         }
     }
 }
+#[cfg(feature = "ec2")]
 pub use dhcp_options::DhcpOptions;
 
+#[cfg(feature = "ec2")]
 pub mod ec2_fleet {
     //! `AWS::EC2::EC2Fleet` and its property types.
 
@@ -5843,8 +5866,10 @@ pub mod ec2_fleet {
         }
     }
 }
+#[cfg(feature = "ec2")]
 pub use ec2_fleet::Ec2Fleet;
 
+#[cfg(any(feature = "ec2", feature = "_library"))]
 pub mod eip {
     //! `AWS::EC2::EIP` and its property types.
 
@@ -5948,8 +5973,10 @@ pub mod eip {
         }
     }
 }
+#[cfg(any(feature = "ec2", feature = "_library"))]
 pub use eip::Eip;
 
+#[cfg(feature = "ec2")]
 pub mod eip_association {
     //! `AWS::EC2::EIPAssociation` and its property types.
 
@@ -6033,8 +6060,10 @@ pub mod eip_association {
         }
     }
 }
+#[cfg(feature = "ec2")]
 pub use eip_association::EipAssociation;
 
+#[cfg(feature = "ec2")]
 pub mod egress_only_internet_gateway {
     //! `AWS::EC2::EgressOnlyInternetGateway` and its property types.
 
@@ -6104,8 +6133,10 @@ pub mod egress_only_internet_gateway {
         }
     }
 }
+#[cfg(feature = "ec2")]
 pub use egress_only_internet_gateway::EgressOnlyInternetGateway;
 
+#[cfg(feature = "ec2")]
 pub mod enclave_certificate_iam_role_association {
     //! `AWS::EC2::EnclaveCertificateIamRoleAssociation` and its property types.
 
@@ -6196,8 +6227,10 @@ pub mod enclave_certificate_iam_role_association {
         }
     }
 }
+#[cfg(feature = "ec2")]
 pub use enclave_certificate_iam_role_association::EnclaveCertificateIamRoleAssociation;
 
+#[cfg(any(feature = "ec2", feature = "_library"))]
 pub mod flow_log {
     //! `AWS::EC2::FlowLog` and its property types.
 
@@ -6570,8 +6603,10 @@ pub mod flow_log {
         }
     }
 }
+#[cfg(any(feature = "ec2", feature = "_library"))]
 pub use flow_log::FlowLog;
 
+#[cfg(feature = "ec2")]
 pub mod fpga_image {
     //! `AWS::EC2::FpgaImage` and its property types.
 
@@ -6723,8 +6758,10 @@ pub mod fpga_image {
         }
     }
 }
+#[cfg(feature = "ec2")]
 pub use fpga_image::FpgaImage;
 
+#[cfg(feature = "ec2")]
 pub mod gateway_route_table_association {
     //! `AWS::EC2::GatewayRouteTableAssociation` and its property types.
 
@@ -6802,8 +6839,10 @@ pub mod gateway_route_table_association {
         }
     }
 }
+#[cfg(feature = "ec2")]
 pub use gateway_route_table_association::GatewayRouteTableAssociation;
 
+#[cfg(feature = "ec2")]
 pub mod host {
     //! `AWS::EC2::Host` and its property types.
 
@@ -6996,8 +7035,10 @@ pub mod host {
         }
     }
 }
+#[cfg(feature = "ec2")]
 pub use host::Host;
 
+#[cfg(feature = "ec2")]
 pub mod ipam {
     //! `AWS::EC2::IPAM` and its property types.
 
@@ -7218,8 +7259,10 @@ pub mod ipam {
         }
     }
 }
+#[cfg(feature = "ec2")]
 pub use ipam::Ipam;
 
+#[cfg(feature = "ec2")]
 pub mod ipam_allocation {
     //! `AWS::EC2::IPAMAllocation` and its property types.
 
@@ -7301,8 +7344,10 @@ pub mod ipam_allocation {
         }
     }
 }
+#[cfg(feature = "ec2")]
 pub use ipam_allocation::IpamAllocation;
 
+#[cfg(feature = "ec2")]
 pub mod ipam_pool {
     //! `AWS::EC2::IPAMPool` and its property types.
 
@@ -7572,8 +7617,10 @@ pub mod ipam_pool {
         }
     }
 }
+#[cfg(feature = "ec2")]
 pub use ipam_pool::IpamPool;
 
+#[cfg(feature = "ec2")]
 pub mod ipam_pool_cidr {
     //! `AWS::EC2::IPAMPoolCidr` and its property types.
 
@@ -7654,8 +7701,10 @@ pub mod ipam_pool_cidr {
         }
     }
 }
+#[cfg(feature = "ec2")]
 pub use ipam_pool_cidr::IpamPoolCidr;
 
+#[cfg(feature = "ec2")]
 pub mod ipam_prefix_list_resolver {
     //! `AWS::EC2::IPAMPrefixListResolver` and its property types.
 
@@ -7965,8 +8014,10 @@ pub mod ipam_prefix_list_resolver {
         }
     }
 }
+#[cfg(feature = "ec2")]
 pub use ipam_prefix_list_resolver::IpamPrefixListResolver;
 
+#[cfg(feature = "ec2")]
 pub mod ipam_prefix_list_resolver_target {
     //! `AWS::EC2::IPAMPrefixListResolverTarget` and its property types.
 
@@ -8073,8 +8124,10 @@ pub mod ipam_prefix_list_resolver_target {
         }
     }
 }
+#[cfg(feature = "ec2")]
 pub use ipam_prefix_list_resolver_target::IpamPrefixListResolverTarget;
 
+#[cfg(feature = "ec2")]
 pub mod ipam_resource_discovery {
     //! `AWS::EC2::IPAMResourceDiscovery` and its property types.
 
@@ -8216,8 +8269,10 @@ pub mod ipam_resource_discovery {
         }
     }
 }
+#[cfg(feature = "ec2")]
 pub use ipam_resource_discovery::IpamResourceDiscovery;
 
+#[cfg(feature = "ec2")]
 pub mod ipam_resource_discovery_association {
     //! `AWS::EC2::IPAMResourceDiscoveryAssociation` and its property types.
 
@@ -8337,8 +8392,10 @@ pub mod ipam_resource_discovery_association {
         }
     }
 }
+#[cfg(feature = "ec2")]
 pub use ipam_resource_discovery_association::IpamResourceDiscoveryAssociation;
 
+#[cfg(feature = "ec2")]
 pub mod ipam_scope {
     //! `AWS::EC2::IPAMScope` and its property types.
 
@@ -8495,8 +8552,10 @@ pub mod ipam_scope {
         }
     }
 }
+#[cfg(feature = "ec2")]
 pub use ipam_scope::IpamScope;
 
+#[cfg(feature = "ec2")]
 pub mod ipv4_pool {
     //! `AWS::EC2::IPv4Pool` and its property types.
 
@@ -8585,8 +8644,10 @@ pub mod ipv4_pool {
         }
     }
 }
+#[cfg(feature = "ec2")]
 pub use ipv4_pool::Ipv4Pool;
 
+#[cfg(feature = "ec2")]
 pub mod instance {
     //! `AWS::EC2::Instance` and its property types.
 
@@ -9735,8 +9796,10 @@ pub mod instance {
         }
     }
 }
+#[cfg(feature = "ec2")]
 pub use instance::Instance;
 
+#[cfg(feature = "ec2")]
 pub mod instance_connect_endpoint {
     //! `AWS::EC2::InstanceConnectEndpoint` and its property types.
 
@@ -9874,8 +9937,10 @@ pub mod instance_connect_endpoint {
         }
     }
 }
+#[cfg(feature = "ec2")]
 pub use instance_connect_endpoint::InstanceConnectEndpoint;
 
+#[cfg(feature = "ec2")]
 pub mod instance_event_window {
     //! `AWS::EC2::InstanceEventWindow` and its property types.
 
@@ -10090,8 +10155,10 @@ pub mod instance_event_window {
         }
     }
 }
+#[cfg(feature = "ec2")]
 pub use instance_event_window::InstanceEventWindow;
 
+#[cfg(any(feature = "ec2", feature = "_library"))]
 pub mod internet_gateway {
     //! `AWS::EC2::InternetGateway` and its property types.
 
@@ -10155,8 +10222,10 @@ pub mod internet_gateway {
         }
     }
 }
+#[cfg(any(feature = "ec2", feature = "_library"))]
 pub use internet_gateway::InternetGateway;
 
+#[cfg(feature = "ec2")]
 pub mod ip_pool_route_table_association {
     //! `AWS::EC2::IpPoolRouteTableAssociation` and its property types.
 
@@ -10234,8 +10303,10 @@ pub mod ip_pool_route_table_association {
         }
     }
 }
+#[cfg(feature = "ec2")]
 pub use ip_pool_route_table_association::IpPoolRouteTableAssociation;
 
+#[cfg(feature = "ec2")]
 pub mod ipam_external_resource_verification_token {
     //! `AWS::EC2::IpamExternalResourceVerificationToken` and its property types.
 
@@ -10348,8 +10419,10 @@ pub mod ipam_external_resource_verification_token {
         }
     }
 }
+#[cfg(feature = "ec2")]
 pub use ipam_external_resource_verification_token::IpamExternalResourceVerificationToken;
 
+#[cfg(feature = "ec2")]
 pub mod ipam_internet_registry_association {
     //! `AWS::EC2::IpamInternetRegistryAssociation` and its property types.
 
@@ -10506,8 +10579,10 @@ pub mod ipam_internet_registry_association {
         }
     }
 }
+#[cfg(feature = "ec2")]
 pub use ipam_internet_registry_association::IpamInternetRegistryAssociation;
 
+#[cfg(feature = "ec2")]
 pub mod key_pair {
     //! `AWS::EC2::KeyPair` and its property types.
 
@@ -10654,8 +10729,10 @@ pub mod key_pair {
         }
     }
 }
+#[cfg(feature = "ec2")]
 pub use key_pair::KeyPair;
 
+#[cfg(feature = "ec2")]
 pub mod launch_template {
     //! `AWS::EC2::LaunchTemplate` and its property types.
 
@@ -13560,8 +13637,10 @@ pub mod launch_template {
         }
     }
 }
+#[cfg(feature = "ec2")]
 pub use launch_template::LaunchTemplate;
 
+#[cfg(feature = "ec2")]
 pub mod local_gateway_route {
     //! `AWS::EC2::LocalGatewayRoute` and its property types.
 
@@ -13654,8 +13733,10 @@ pub mod local_gateway_route {
         }
     }
 }
+#[cfg(feature = "ec2")]
 pub use local_gateway_route::LocalGatewayRoute;
 
+#[cfg(feature = "ec2")]
 pub mod local_gateway_route_table {
     //! `AWS::EC2::LocalGatewayRouteTable` and its property types.
 
@@ -13778,8 +13859,10 @@ pub mod local_gateway_route_table {
         }
     }
 }
+#[cfg(feature = "ec2")]
 pub use local_gateway_route_table::LocalGatewayRouteTable;
 
+#[cfg(feature = "ec2")]
 pub mod local_gateway_route_table_vpc_association {
     //! `AWS::EC2::LocalGatewayRouteTableVPCAssociation` and its property types.
 
@@ -13876,8 +13959,10 @@ pub mod local_gateway_route_table_vpc_association {
         }
     }
 }
+#[cfg(feature = "ec2")]
 pub use local_gateway_route_table_vpc_association::LocalGatewayRouteTableVpcAssociation;
 
+#[cfg(feature = "ec2")]
 pub mod local_gateway_route_table_virtual_interface_group_association {
     //! `AWS::EC2::LocalGatewayRouteTableVirtualInterfaceGroupAssociation` and its property types.
 
@@ -13991,8 +14076,10 @@ pub mod local_gateway_route_table_virtual_interface_group_association {
         }
     }
 }
+#[cfg(feature = "ec2")]
 pub use local_gateway_route_table_virtual_interface_group_association::LocalGatewayRouteTableVirtualInterfaceGroupAssociation;
 
+#[cfg(feature = "ec2")]
 pub mod local_gateway_virtual_interface {
     //! `AWS::EC2::LocalGatewayVirtualInterface` and its property types.
 
@@ -14127,8 +14214,10 @@ pub mod local_gateway_virtual_interface {
         }
     }
 }
+#[cfg(feature = "ec2")]
 pub use local_gateway_virtual_interface::LocalGatewayVirtualInterface;
 
+#[cfg(feature = "ec2")]
 pub mod local_gateway_virtual_interface_group {
     //! `AWS::EC2::LocalGatewayVirtualInterfaceGroup` and its property types.
 
@@ -14234,8 +14323,10 @@ pub mod local_gateway_virtual_interface_group {
         }
     }
 }
+#[cfg(feature = "ec2")]
 pub use local_gateway_virtual_interface_group::LocalGatewayVirtualInterfaceGroup;
 
+#[cfg(any(feature = "ec2", feature = "_library"))]
 pub mod nat_gateway {
     //! `AWS::EC2::NatGateway` and its property types.
 
@@ -14472,8 +14563,10 @@ pub mod nat_gateway {
         }
     }
 }
+#[cfg(any(feature = "ec2", feature = "_library"))]
 pub use nat_gateway::NatGateway;
 
+#[cfg(any(feature = "ec2", feature = "_library"))]
 pub mod network_acl {
     //! `AWS::EC2::NetworkAcl` and its property types.
 
@@ -14543,8 +14636,10 @@ pub mod network_acl {
         }
     }
 }
+#[cfg(any(feature = "ec2", feature = "_library"))]
 pub use network_acl::NetworkAcl;
 
+#[cfg(any(feature = "ec2", feature = "_library"))]
 pub mod network_acl_entry {
     //! `AWS::EC2::NetworkAclEntry` and its property types.
 
@@ -14708,8 +14803,10 @@ pub mod network_acl_entry {
         }
     }
 }
+#[cfg(any(feature = "ec2", feature = "_library"))]
 pub use network_acl_entry::NetworkAclEntry;
 
+#[cfg(feature = "ec2")]
 pub mod network_insights_access_scope {
     //! `AWS::EC2::NetworkInsightsAccessScope` and its property types.
 
@@ -14969,8 +15066,10 @@ pub mod network_insights_access_scope {
         }
     }
 }
+#[cfg(feature = "ec2")]
 pub use network_insights_access_scope::NetworkInsightsAccessScope;
 
+#[cfg(feature = "ec2")]
 pub mod network_insights_access_scope_analysis {
     //! `AWS::EC2::NetworkInsightsAccessScopeAnalysis` and its property types.
 
@@ -15076,8 +15175,10 @@ pub mod network_insights_access_scope_analysis {
         }
     }
 }
+#[cfg(feature = "ec2")]
 pub use network_insights_access_scope_analysis::NetworkInsightsAccessScopeAnalysis;
 
+#[cfg(feature = "ec2")]
 pub mod network_insights_analysis {
     //! `AWS::EC2::NetworkInsightsAnalysis` and its property types.
 
@@ -15215,8 +15316,10 @@ pub mod network_insights_analysis {
         }
     }
 }
+#[cfg(feature = "ec2")]
 pub use network_insights_analysis::NetworkInsightsAnalysis;
 
+#[cfg(feature = "ec2")]
 pub mod network_insights_path {
     //! `AWS::EC2::NetworkInsightsPath` and its property types.
 
@@ -15433,8 +15536,10 @@ pub mod network_insights_path {
         }
     }
 }
+#[cfg(feature = "ec2")]
 pub use network_insights_path::NetworkInsightsPath;
 
+#[cfg(feature = "ec2")]
 pub mod network_interface {
     //! `AWS::EC2::NetworkInterface` and its property types.
 
@@ -15773,8 +15878,10 @@ pub mod network_interface {
         }
     }
 }
+#[cfg(feature = "ec2")]
 pub use network_interface::NetworkInterface;
 
+#[cfg(feature = "ec2")]
 pub mod network_interface_attachment {
     //! `AWS::EC2::NetworkInterfaceAttachment` and its property types.
 
@@ -15924,8 +16031,10 @@ pub mod network_interface_attachment {
         }
     }
 }
+#[cfg(feature = "ec2")]
 pub use network_interface_attachment::NetworkInterfaceAttachment;
 
+#[cfg(feature = "ec2")]
 pub mod network_interface_permission {
     //! `AWS::EC2::NetworkInterfacePermission` and its property types.
 
@@ -16009,8 +16118,10 @@ pub mod network_interface_permission {
         }
     }
 }
+#[cfg(feature = "ec2")]
 pub use network_interface_permission::NetworkInterfacePermission;
 
+#[cfg(feature = "ec2")]
 pub mod network_performance_metric_subscription {
     //! `AWS::EC2::NetworkPerformanceMetricSubscription` and its property types.
 
@@ -16088,8 +16199,10 @@ pub mod network_performance_metric_subscription {
         }
     }
 }
+#[cfg(feature = "ec2")]
 pub use network_performance_metric_subscription::NetworkPerformanceMetricSubscription;
 
+#[cfg(feature = "ec2")]
 pub mod placement_group {
     //! `AWS::EC2::PlacementGroup` and its property types.
 
@@ -16240,8 +16353,10 @@ pub mod placement_group {
         }
     }
 }
+#[cfg(feature = "ec2")]
 pub use placement_group::PlacementGroup;
 
+#[cfg(feature = "ec2")]
 pub mod prefix_list {
     //! `AWS::EC2::PrefixList` and its property types.
 
@@ -16395,8 +16510,10 @@ pub mod prefix_list {
         }
     }
 }
+#[cfg(feature = "ec2")]
 pub use prefix_list::PrefixList;
 
+#[cfg(any(feature = "ec2", feature = "_library"))]
 pub mod route {
     //! `AWS::EC2::Route` and its property types.
 
@@ -16565,8 +16682,10 @@ pub mod route {
         }
     }
 }
+#[cfg(any(feature = "ec2", feature = "_library"))]
 pub use route::Route;
 
+#[cfg(feature = "ec2")]
 pub mod route_server {
     //! `AWS::EC2::RouteServer` and its property types.
 
@@ -16692,8 +16811,10 @@ pub mod route_server {
         }
     }
 }
+#[cfg(feature = "ec2")]
 pub use route_server::RouteServer;
 
+#[cfg(feature = "ec2")]
 pub mod route_server_association {
     //! `AWS::EC2::RouteServerAssociation` and its property types.
 
@@ -16758,8 +16879,10 @@ pub mod route_server_association {
         }
     }
 }
+#[cfg(feature = "ec2")]
 pub use route_server_association::RouteServerAssociation;
 
+#[cfg(feature = "ec2")]
 pub mod route_server_endpoint {
     //! `AWS::EC2::RouteServerEndpoint` and its property types.
 
@@ -16863,8 +16986,10 @@ pub mod route_server_endpoint {
         }
     }
 }
+#[cfg(feature = "ec2")]
 pub use route_server_endpoint::RouteServerEndpoint;
 
+#[cfg(feature = "ec2")]
 pub mod route_server_peer {
     //! `AWS::EC2::RouteServerPeer` and its property types.
 
@@ -17036,8 +17161,10 @@ pub mod route_server_peer {
         }
     }
 }
+#[cfg(feature = "ec2")]
 pub use route_server_peer::RouteServerPeer;
 
+#[cfg(feature = "ec2")]
 pub mod route_server_propagation {
     //! `AWS::EC2::RouteServerPropagation` and its property types.
 
@@ -17102,8 +17229,10 @@ pub mod route_server_propagation {
         }
     }
 }
+#[cfg(feature = "ec2")]
 pub use route_server_propagation::RouteServerPropagation;
 
+#[cfg(any(feature = "ec2", feature = "_library"))]
 pub mod route_table {
     //! `AWS::EC2::RouteTable` and its property types.
 
@@ -17173,8 +17302,10 @@ pub mod route_table {
         }
     }
 }
+#[cfg(any(feature = "ec2", feature = "_library"))]
 pub use route_table::RouteTable;
 
+#[cfg(feature = "ec2")]
 pub mod secondary_network {
     //! `AWS::EC2::SecondaryNetwork` and its property types.
 
@@ -17289,8 +17420,10 @@ pub mod secondary_network {
         }
     }
 }
+#[cfg(feature = "ec2")]
 pub use secondary_network::SecondaryNetwork;
 
+#[cfg(any(feature = "ec2", feature = "_library"))]
 pub mod security_group {
     //! `AWS::EC2::SecurityGroup` and its property types.
 
@@ -17540,8 +17673,10 @@ pub mod security_group {
         }
     }
 }
+#[cfg(any(feature = "ec2", feature = "_library"))]
 pub use security_group::SecurityGroup;
 
+#[cfg(any(feature = "ec2", feature = "_library"))]
 pub mod security_group_egress {
     //! `AWS::EC2::SecurityGroupEgress` and its property types.
 
@@ -17667,8 +17802,10 @@ pub mod security_group_egress {
         }
     }
 }
+#[cfg(any(feature = "ec2", feature = "_library"))]
 pub use security_group_egress::SecurityGroupEgress;
 
+#[cfg(any(feature = "ec2", feature = "_library"))]
 pub mod security_group_ingress {
     //! `AWS::EC2::SecurityGroupIngress` and its property types.
 
@@ -17807,8 +17944,10 @@ pub mod security_group_ingress {
         }
     }
 }
+#[cfg(any(feature = "ec2", feature = "_library"))]
 pub use security_group_ingress::SecurityGroupIngress;
 
+#[cfg(feature = "ec2")]
 pub mod security_group_vpc_association {
     //! `AWS::EC2::SecurityGroupVpcAssociation` and its property types.
 
@@ -17896,8 +18035,10 @@ pub mod security_group_vpc_association {
         }
     }
 }
+#[cfg(feature = "ec2")]
 pub use security_group_vpc_association::SecurityGroupVpcAssociation;
 
+#[cfg(feature = "ec2")]
 pub mod snapshot_block_public_access {
     //! `AWS::EC2::SnapshotBlockPublicAccess` and its property types.
 
@@ -17988,8 +18129,10 @@ pub mod snapshot_block_public_access {
         }
     }
 }
+#[cfg(feature = "ec2")]
 pub use snapshot_block_public_access::SnapshotBlockPublicAccess;
 
+#[cfg(feature = "ec2")]
 pub mod spot_fleet {
     //! `AWS::EC2::SpotFleet` and its property types.
 
@@ -20134,8 +20277,10 @@ pub mod spot_fleet {
         }
     }
 }
+#[cfg(feature = "ec2")]
 pub use spot_fleet::SpotFleet;
 
+#[cfg(feature = "ec2")]
 pub mod sql_ha_standby_detected_instance {
     //! `AWS::EC2::SqlHaStandbyDetectedInstance` and its property types.
 
@@ -20218,8 +20363,10 @@ pub mod sql_ha_standby_detected_instance {
         }
     }
 }
+#[cfg(feature = "ec2")]
 pub use sql_ha_standby_detected_instance::SqlHaStandbyDetectedInstance;
 
+#[cfg(any(feature = "ec2", feature = "_library"))]
 pub mod subnet {
     //! `AWS::EC2::Subnet` and its property types.
 
@@ -20439,8 +20586,10 @@ pub mod subnet {
         }
     }
 }
+#[cfg(any(feature = "ec2", feature = "_library"))]
 pub use subnet::Subnet;
 
+#[cfg(feature = "ec2")]
 pub mod subnet_cidr_block {
     //! `AWS::EC2::SubnetCidrBlock` and its property types.
 
@@ -20532,8 +20681,10 @@ pub mod subnet_cidr_block {
         }
     }
 }
+#[cfg(feature = "ec2")]
 pub use subnet_cidr_block::SubnetCidrBlock;
 
+#[cfg(feature = "ec2")]
 pub mod subnet_cidr_reservation {
     //! `AWS::EC2::SubnetCidrReservation` and its property types.
 
@@ -20666,8 +20817,10 @@ pub mod subnet_cidr_reservation {
         }
     }
 }
+#[cfg(feature = "ec2")]
 pub use subnet_cidr_reservation::SubnetCidrReservation;
 
+#[cfg(any(feature = "ec2", feature = "_library"))]
 pub mod subnet_network_acl_association {
     //! `AWS::EC2::SubnetNetworkAclAssociation` and its property types.
 
@@ -20745,8 +20898,10 @@ pub mod subnet_network_acl_association {
         }
     }
 }
+#[cfg(any(feature = "ec2", feature = "_library"))]
 pub use subnet_network_acl_association::SubnetNetworkAclAssociation;
 
+#[cfg(any(feature = "ec2", feature = "_library"))]
 pub mod subnet_route_table_association {
     //! `AWS::EC2::SubnetRouteTableAssociation` and its property types.
 
@@ -20824,8 +20979,10 @@ pub mod subnet_route_table_association {
         }
     }
 }
+#[cfg(any(feature = "ec2", feature = "_library"))]
 pub use subnet_route_table_association::SubnetRouteTableAssociation;
 
+#[cfg(feature = "ec2")]
 pub mod traffic_mirror_filter {
     //! `AWS::EC2::TrafficMirrorFilter` and its property types.
 
@@ -20922,8 +21079,10 @@ pub mod traffic_mirror_filter {
         }
     }
 }
+#[cfg(feature = "ec2")]
 pub use traffic_mirror_filter::TrafficMirrorFilter;
 
+#[cfg(feature = "ec2")]
 pub mod traffic_mirror_filter_rule {
     //! `AWS::EC2::TrafficMirrorFilterRule` and its property types.
 
@@ -21089,8 +21248,10 @@ pub mod traffic_mirror_filter_rule {
         }
     }
 }
+#[cfg(feature = "ec2")]
 pub use traffic_mirror_filter_rule::TrafficMirrorFilterRule;
 
+#[cfg(feature = "ec2")]
 pub mod traffic_mirror_session {
     //! `AWS::EC2::TrafficMirrorSession` and its property types.
 
@@ -21210,8 +21371,10 @@ pub mod traffic_mirror_session {
         }
     }
 }
+#[cfg(feature = "ec2")]
 pub use traffic_mirror_session::TrafficMirrorSession;
 
+#[cfg(feature = "ec2")]
 pub mod traffic_mirror_target {
     //! `AWS::EC2::TrafficMirrorTarget` and its property types.
 
@@ -21301,8 +21464,10 @@ pub mod traffic_mirror_target {
         }
     }
 }
+#[cfg(feature = "ec2")]
 pub use traffic_mirror_target::TrafficMirrorTarget;
 
+#[cfg(feature = "ec2")]
 pub mod transit_gateway {
     //! `AWS::EC2::TransitGateway` and its property types.
 
@@ -21489,8 +21654,10 @@ pub mod transit_gateway {
         }
     }
 }
+#[cfg(feature = "ec2")]
 pub use transit_gateway::TransitGateway;
 
+#[cfg(feature = "ec2")]
 pub mod transit_gateway_attachment {
     //! `AWS::EC2::TransitGatewayAttachment` and its property types.
 
@@ -21732,8 +21899,10 @@ pub mod transit_gateway_attachment {
         }
     }
 }
+#[cfg(feature = "ec2")]
 pub use transit_gateway_attachment::TransitGatewayAttachment;
 
+#[cfg(feature = "ec2")]
 pub mod transit_gateway_connect {
     //! `AWS::EC2::TransitGatewayConnect` and its property types.
 
@@ -21866,8 +22035,10 @@ pub mod transit_gateway_connect {
         }
     }
 }
+#[cfg(feature = "ec2")]
 pub use transit_gateway_connect::TransitGatewayConnect;
 
+#[cfg(feature = "ec2")]
 pub mod transit_gateway_connect_peer {
     //! `AWS::EC2::TransitGatewayConnectPeer` and its property types.
 
@@ -22049,8 +22220,10 @@ pub mod transit_gateway_connect_peer {
         }
     }
 }
+#[cfg(feature = "ec2")]
 pub use transit_gateway_connect_peer::TransitGatewayConnectPeer;
 
+#[cfg(feature = "ec2")]
 pub mod transit_gateway_metering_policy {
     //! `AWS::EC2::TransitGatewayMeteringPolicy` and its property types.
 
@@ -22139,8 +22312,10 @@ pub mod transit_gateway_metering_policy {
         }
     }
 }
+#[cfg(feature = "ec2")]
 pub use transit_gateway_metering_policy::TransitGatewayMeteringPolicy;
 
+#[cfg(feature = "ec2")]
 pub mod transit_gateway_metering_policy_entry {
     //! `AWS::EC2::TransitGatewayMeteringPolicyEntry` and its property types.
 
@@ -22378,8 +22553,10 @@ pub mod transit_gateway_metering_policy_entry {
         }
     }
 }
+#[cfg(feature = "ec2")]
 pub use transit_gateway_metering_policy_entry::TransitGatewayMeteringPolicyEntry;
 
+#[cfg(feature = "ec2")]
 pub mod transit_gateway_multicast_domain {
     //! `AWS::EC2::TransitGatewayMulticastDomain` and its property types.
 
@@ -22584,8 +22761,10 @@ pub mod transit_gateway_multicast_domain {
         }
     }
 }
+#[cfg(feature = "ec2")]
 pub use transit_gateway_multicast_domain::TransitGatewayMulticastDomain;
 
+#[cfg(feature = "ec2")]
 pub mod transit_gateway_multicast_domain_association {
     //! `AWS::EC2::TransitGatewayMulticastDomainAssociation` and its property types.
 
@@ -22682,8 +22861,10 @@ pub mod transit_gateway_multicast_domain_association {
         }
     }
 }
+#[cfg(feature = "ec2")]
 pub use transit_gateway_multicast_domain_association::TransitGatewayMulticastDomainAssociation;
 
+#[cfg(feature = "ec2")]
 pub mod transit_gateway_multicast_group_member {
     //! `AWS::EC2::TransitGatewayMulticastGroupMember` and its property types.
 
@@ -22798,8 +22979,10 @@ pub mod transit_gateway_multicast_group_member {
         }
     }
 }
+#[cfg(feature = "ec2")]
 pub use transit_gateway_multicast_group_member::TransitGatewayMulticastGroupMember;
 
+#[cfg(feature = "ec2")]
 pub mod transit_gateway_multicast_group_source {
     //! `AWS::EC2::TransitGatewayMulticastGroupSource` and its property types.
 
@@ -22914,8 +23097,10 @@ pub mod transit_gateway_multicast_group_source {
         }
     }
 }
+#[cfg(feature = "ec2")]
 pub use transit_gateway_multicast_group_source::TransitGatewayMulticastGroupSource;
 
+#[cfg(feature = "ec2")]
 pub mod transit_gateway_peering_attachment {
     //! `AWS::EC2::TransitGatewayPeeringAttachment` and its property types.
 
@@ -23027,8 +23212,10 @@ pub mod transit_gateway_peering_attachment {
         }
     }
 }
+#[cfg(feature = "ec2")]
 pub use transit_gateway_peering_attachment::TransitGatewayPeeringAttachment;
 
+#[cfg(feature = "ec2")]
 pub mod transit_gateway_policy_table {
     //! `AWS::EC2::TransitGatewayPolicyTable` and its property types.
 
@@ -23108,8 +23295,10 @@ pub mod transit_gateway_policy_table {
         }
     }
 }
+#[cfg(feature = "ec2")]
 pub use transit_gateway_policy_table::TransitGatewayPolicyTable;
 
+#[cfg(feature = "ec2")]
 pub mod transit_gateway_policy_table_association {
     //! `AWS::EC2::TransitGatewayPolicyTableAssociation` and its property types.
 
@@ -23190,8 +23379,10 @@ pub mod transit_gateway_policy_table_association {
         }
     }
 }
+#[cfg(feature = "ec2")]
 pub use transit_gateway_policy_table_association::TransitGatewayPolicyTableAssociation;
 
+#[cfg(feature = "ec2")]
 pub mod transit_gateway_policy_table_entry {
     //! `AWS::EC2::TransitGatewayPolicyTableEntry` and its property types.
 
@@ -23325,8 +23516,10 @@ pub mod transit_gateway_policy_table_entry {
         }
     }
 }
+#[cfg(feature = "ec2")]
 pub use transit_gateway_policy_table_entry::TransitGatewayPolicyTableEntry;
 
+#[cfg(feature = "ec2")]
 pub mod transit_gateway_route {
     //! `AWS::EC2::TransitGatewayRoute` and its property types.
 
@@ -23406,8 +23599,10 @@ pub mod transit_gateway_route {
         }
     }
 }
+#[cfg(feature = "ec2")]
 pub use transit_gateway_route::TransitGatewayRoute;
 
+#[cfg(feature = "ec2")]
 pub mod transit_gateway_route_table {
     //! `AWS::EC2::TransitGatewayRouteTable` and its property types.
 
@@ -23477,8 +23672,10 @@ pub mod transit_gateway_route_table {
         }
     }
 }
+#[cfg(feature = "ec2")]
 pub use transit_gateway_route_table::TransitGatewayRouteTable;
 
+#[cfg(feature = "ec2")]
 pub mod transit_gateway_route_table_association {
     //! `AWS::EC2::TransitGatewayRouteTableAssociation` and its property types.
 
@@ -23544,8 +23741,10 @@ pub mod transit_gateway_route_table_association {
         }
     }
 }
+#[cfg(feature = "ec2")]
 pub use transit_gateway_route_table_association::TransitGatewayRouteTableAssociation;
 
+#[cfg(feature = "ec2")]
 pub mod transit_gateway_route_table_propagation {
     //! `AWS::EC2::TransitGatewayRouteTablePropagation` and its property types.
 
@@ -23611,8 +23810,10 @@ pub mod transit_gateway_route_table_propagation {
         }
     }
 }
+#[cfg(feature = "ec2")]
 pub use transit_gateway_route_table_propagation::TransitGatewayRouteTablePropagation;
 
+#[cfg(feature = "ec2")]
 pub mod transit_gateway_vpc_attachment {
     //! `AWS::EC2::TransitGatewayVpcAttachment` and its property types.
 
@@ -23866,8 +24067,10 @@ pub mod transit_gateway_vpc_attachment {
         }
     }
 }
+#[cfg(feature = "ec2")]
 pub use transit_gateway_vpc_attachment::TransitGatewayVpcAttachment;
 
+#[cfg(any(feature = "ec2", feature = "_library"))]
 pub mod vpc {
     //! `AWS::EC2::VPC` and its property types.
 
@@ -24674,8 +24877,10 @@ pub mod vpc {
         }
     }
 }
+#[cfg(any(feature = "ec2", feature = "_library"))]
 pub use vpc::Vpc;
 
+#[cfg(feature = "ec2")]
 pub mod vpc_block_public_access_exclusion {
     //! `AWS::EC2::VPCBlockPublicAccessExclusion` and its property types.
 
@@ -24787,8 +24992,10 @@ pub mod vpc_block_public_access_exclusion {
         }
     }
 }
+#[cfg(feature = "ec2")]
 pub use vpc_block_public_access_exclusion::VpcBlockPublicAccessExclusion;
 
+#[cfg(feature = "ec2")]
 pub mod vpc_block_public_access_options {
     //! `AWS::EC2::VPCBlockPublicAccessOptions` and its property types.
 
@@ -24886,8 +25093,10 @@ pub mod vpc_block_public_access_options {
         }
     }
 }
+#[cfg(feature = "ec2")]
 pub use vpc_block_public_access_options::VpcBlockPublicAccessOptions;
 
+#[cfg(feature = "ec2")]
 pub mod vpc_cidr_block {
     //! `AWS::EC2::VPCCidrBlock` and its property types.
 
@@ -25021,8 +25230,10 @@ pub mod vpc_cidr_block {
         }
     }
 }
+#[cfg(feature = "ec2")]
 pub use vpc_cidr_block::VpcCidrBlock;
 
+#[cfg(feature = "ec2")]
 pub mod vpcdhcp_options_association {
     //! `AWS::EC2::VPCDHCPOptionsAssociation` and its property types.
 
@@ -25087,8 +25298,10 @@ pub mod vpcdhcp_options_association {
         }
     }
 }
+#[cfg(feature = "ec2")]
 pub use vpcdhcp_options_association::VpcdhcpOptionsAssociation;
 
+#[cfg(feature = "ec2")]
 pub mod vpc_encryption_control {
     //! `AWS::EC2::VPCEncryptionControl` and its property types.
 
@@ -25612,8 +25825,10 @@ pub mod vpc_encryption_control {
         }
     }
 }
+#[cfg(feature = "ec2")]
 pub use vpc_encryption_control::VpcEncryptionControl;
 
+#[cfg(any(feature = "ec2", feature = "_library"))]
 pub mod vpc_endpoint {
     //! `AWS::EC2::VPCEndpoint` and its property types.
 
@@ -26004,8 +26219,10 @@ pub mod vpc_endpoint {
         }
     }
 }
+#[cfg(any(feature = "ec2", feature = "_library"))]
 pub use vpc_endpoint::VpcEndpoint;
 
+#[cfg(feature = "ec2")]
 pub mod vpc_endpoint_connection_notification {
     //! `AWS::EC2::VPCEndpointConnectionNotification` and its property types.
 
@@ -26089,8 +26306,10 @@ pub mod vpc_endpoint_connection_notification {
         }
     }
 }
+#[cfg(feature = "ec2")]
 pub use vpc_endpoint_connection_notification::VpcEndpointConnectionNotification;
 
+#[cfg(feature = "ec2")]
 pub mod vpc_endpoint_service {
     //! `AWS::EC2::VPCEndpointService` and its property types.
 
@@ -26296,8 +26515,10 @@ pub mod vpc_endpoint_service {
         }
     }
 }
+#[cfg(feature = "ec2")]
 pub use vpc_endpoint_service::VpcEndpointService;
 
+#[cfg(feature = "ec2")]
 pub mod vpc_endpoint_service_permissions {
     //! `AWS::EC2::VPCEndpointServicePermissions` and its property types.
 
@@ -26354,8 +26575,10 @@ pub mod vpc_endpoint_service_permissions {
         }
     }
 }
+#[cfg(feature = "ec2")]
 pub use vpc_endpoint_service_permissions::VpcEndpointServicePermissions;
 
+#[cfg(any(feature = "ec2", feature = "_library"))]
 pub mod vpc_gateway_attachment {
     //! `AWS::EC2::VPCGatewayAttachment` and its property types.
 
@@ -26431,8 +26654,10 @@ pub mod vpc_gateway_attachment {
         }
     }
 }
+#[cfg(any(feature = "ec2", feature = "_library"))]
 pub use vpc_gateway_attachment::VpcGatewayAttachment;
 
+#[cfg(feature = "ec2")]
 pub mod vpc_peering_connection {
     //! `AWS::EC2::VPCPeeringConnection` and its property types.
 
@@ -26540,8 +26765,10 @@ pub mod vpc_peering_connection {
         }
     }
 }
+#[cfg(feature = "ec2")]
 pub use vpc_peering_connection::VpcPeeringConnection;
 
+#[cfg(feature = "ec2")]
 pub mod vpn_concentrator {
     //! `AWS::EC2::VPNConcentrator` and its property types.
 
@@ -26622,8 +26849,10 @@ pub mod vpn_concentrator {
         }
     }
 }
+#[cfg(feature = "ec2")]
 pub use vpn_concentrator::VpnConcentrator;
 
+#[cfg(feature = "ec2")]
 pub mod vpn_connection {
     //! `AWS::EC2::VPNConnection` and its property types.
 
@@ -27502,8 +27731,10 @@ pub mod vpn_connection {
         }
     }
 }
+#[cfg(feature = "ec2")]
 pub use vpn_connection::VpnConnection;
 
+#[cfg(feature = "ec2")]
 pub mod vpn_connection_route {
     //! `AWS::EC2::VPNConnectionRoute` and its property types.
 
@@ -27568,8 +27799,10 @@ pub mod vpn_connection_route {
         }
     }
 }
+#[cfg(feature = "ec2")]
 pub use vpn_connection_route::VpnConnectionRoute;
 
+#[cfg(feature = "ec2")]
 pub mod vpn_gateway {
     //! `AWS::EC2::VPNGateway` and its property types.
 
@@ -27645,8 +27878,10 @@ pub mod vpn_gateway {
         }
     }
 }
+#[cfg(feature = "ec2")]
 pub use vpn_gateway::VpnGateway;
 
+#[cfg(feature = "ec2")]
 pub mod vpn_gateway_route_propagation {
     //! `AWS::EC2::VPNGatewayRoutePropagation` and its property types.
 
@@ -27717,8 +27952,10 @@ pub mod vpn_gateway_route_propagation {
         }
     }
 }
+#[cfg(feature = "ec2")]
 pub use vpn_gateway_route_propagation::VpnGatewayRoutePropagation;
 
+#[cfg(feature = "ec2")]
 pub mod verified_access_endpoint {
     //! `AWS::EC2::VerifiedAccessEndpoint` and its property types.
 
@@ -28198,8 +28435,10 @@ pub mod verified_access_endpoint {
         }
     }
 }
+#[cfg(feature = "ec2")]
 pub use verified_access_endpoint::VerifiedAccessEndpoint;
 
+#[cfg(feature = "ec2")]
 pub mod verified_access_group {
     //! `AWS::EC2::VerifiedAccessGroup` and its property types.
 
@@ -28338,8 +28577,10 @@ pub mod verified_access_group {
         }
     }
 }
+#[cfg(feature = "ec2")]
 pub use verified_access_group::VerifiedAccessGroup;
 
+#[cfg(feature = "ec2")]
 pub mod verified_access_instance {
     //! `AWS::EC2::VerifiedAccessInstance` and its property types.
 
@@ -28625,8 +28866,10 @@ pub mod verified_access_instance {
         }
     }
 }
+#[cfg(feature = "ec2")]
 pub use verified_access_instance::VerifiedAccessInstance;
 
+#[cfg(feature = "ec2")]
 pub mod verified_access_trust_provider {
     //! `AWS::EC2::VerifiedAccessTrustProvider` and its property types.
 
@@ -29007,8 +29250,10 @@ pub mod verified_access_trust_provider {
         }
     }
 }
+#[cfg(feature = "ec2")]
 pub use verified_access_trust_provider::VerifiedAccessTrustProvider;
 
+#[cfg(feature = "ec2")]
 pub mod volume {
     //! `AWS::EC2::Volume` and its property types.
 
@@ -29147,8 +29392,10 @@ pub mod volume {
         }
     }
 }
+#[cfg(feature = "ec2")]
 pub use volume::Volume;
 
+#[cfg(feature = "ec2")]
 pub mod volume_attachment {
     //! `AWS::EC2::VolumeAttachment` and its property types.
 
@@ -29225,4 +29472,5 @@ pub mod volume_attachment {
         }
     }
 }
+#[cfg(feature = "ec2")]
 pub use volume_attachment::VolumeAttachment;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "ecr")]
 pub mod public_repository {
     //! `AWS::ECR::PublicRepository` and its property types.
 
@@ -127,8 +128,10 @@ pub mod public_repository {
         }
     }
 }
+#[cfg(feature = "ecr")]
 pub use public_repository::PublicRepository;
 
+#[cfg(feature = "ecr")]
 pub mod pull_through_cache_rule {
     //! `AWS::ECR::PullThroughCacheRule` and its property types.
 
@@ -268,8 +271,10 @@ pub mod pull_through_cache_rule {
         }
     }
 }
+#[cfg(feature = "ecr")]
 pub use pull_through_cache_rule::PullThroughCacheRule;
 
+#[cfg(feature = "ecr")]
 pub mod pull_time_update_exclusion {
     //! `AWS::ECR::PullTimeUpdateExclusion` and its property types.
 
@@ -320,8 +325,10 @@ pub mod pull_time_update_exclusion {
         }
     }
 }
+#[cfg(feature = "ecr")]
 pub use pull_time_update_exclusion::PullTimeUpdateExclusion;
 
+#[cfg(feature = "ecr")]
 pub mod registry_policy {
     //! `AWS::ECR::RegistryPolicy` and its property types.
 
@@ -385,8 +392,10 @@ pub mod registry_policy {
         }
     }
 }
+#[cfg(feature = "ecr")]
 pub use registry_policy::RegistryPolicy;
 
+#[cfg(feature = "ecr")]
 pub mod registry_scanning_configuration {
     //! `AWS::ECR::RegistryScanningConfiguration` and its property types.
 
@@ -582,8 +591,10 @@ pub mod registry_scanning_configuration {
         }
     }
 }
+#[cfg(feature = "ecr")]
 pub use registry_scanning_configuration::RegistryScanningConfiguration;
 
+#[cfg(feature = "ecr")]
 pub mod replication_configuration {
     //! `AWS::ECR::ReplicationConfiguration` and its property types.
 
@@ -765,8 +776,10 @@ pub mod replication_configuration {
         }
     }
 }
+#[cfg(feature = "ecr")]
 pub use replication_configuration::ReplicationConfiguration;
 
+#[cfg(any(feature = "ecr", feature = "_library"))]
 pub mod repository {
     //! `AWS::ECR::Repository` and its property types.
 
@@ -1070,8 +1083,10 @@ pub mod repository {
         }
     }
 }
+#[cfg(any(feature = "ecr", feature = "_library"))]
 pub use repository::Repository;
 
+#[cfg(feature = "ecr")]
 pub mod repository_creation_template {
     //! `AWS::ECR::RepositoryCreationTemplate` and its property types.
 
@@ -1373,8 +1388,10 @@ pub mod repository_creation_template {
         }
     }
 }
+#[cfg(feature = "ecr")]
 pub use repository_creation_template::RepositoryCreationTemplate;
 
+#[cfg(feature = "ecr")]
 pub mod signing_configuration {
     //! `AWS::ECR::SigningConfiguration` and its property types.
 
@@ -1508,4 +1525,5 @@ pub mod signing_configuration {
         }
     }
 }
+#[cfg(feature = "ecr")]
 pub use signing_configuration::SigningConfiguration;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "ecs")]
 pub mod capacity_provider {
     //! `AWS::ECS::CapacityProvider` and its property types.
 
@@ -1390,8 +1391,10 @@ pub mod capacity_provider {
         }
     }
 }
+#[cfg(feature = "ecs")]
 pub use capacity_provider::CapacityProvider;
 
+#[cfg(any(feature = "ecs", feature = "_library"))]
 pub mod cluster {
     //! `AWS::ECS::Cluster` and its property types.
 
@@ -1714,8 +1717,10 @@ pub mod cluster {
         }
     }
 }
+#[cfg(any(feature = "ecs", feature = "_library"))]
 pub use cluster::Cluster;
 
+#[cfg(feature = "ecs")]
 pub mod cluster_capacity_provider_associations {
     //! `AWS::ECS::ClusterCapacityProviderAssociations` and its property types.
 
@@ -1809,8 +1814,10 @@ pub mod cluster_capacity_provider_associations {
         }
     }
 }
+#[cfg(feature = "ecs")]
 pub use cluster_capacity_provider_associations::ClusterCapacityProviderAssociations;
 
+#[cfg(feature = "ecs")]
 pub mod daemon {
     //! `AWS::ECS::Daemon` and its property types.
 
@@ -2030,8 +2037,10 @@ pub mod daemon {
         }
     }
 }
+#[cfg(feature = "ecs")]
 pub use daemon::Daemon;
 
+#[cfg(feature = "ecs")]
 pub mod daemon_task_definition {
     //! `AWS::ECS::DaemonTaskDefinition` and its property types.
 
@@ -3065,8 +3074,10 @@ pub mod daemon_task_definition {
         }
     }
 }
+#[cfg(feature = "ecs")]
 pub use daemon_task_definition::DaemonTaskDefinition;
 
+#[cfg(feature = "ecs")]
 pub mod express_gateway_service {
     //! `AWS::ECS::ExpressGatewayService` and its property types.
 
@@ -3567,8 +3578,10 @@ pub mod express_gateway_service {
         }
     }
 }
+#[cfg(feature = "ecs")]
 pub use express_gateway_service::ExpressGatewayService;
 
+#[cfg(feature = "ecs")]
 pub mod gateway {
     //! `AWS::ECS::Gateway` and its property types.
 
@@ -4047,8 +4060,10 @@ pub mod gateway {
         }
     }
 }
+#[cfg(feature = "ecs")]
 pub use gateway::Gateway;
 
+#[cfg(feature = "ecs")]
 pub mod gateway_cluster_associations {
     //! `AWS::ECS::GatewayClusterAssociations` and its property types.
 
@@ -4136,8 +4151,10 @@ pub mod gateway_cluster_associations {
         }
     }
 }
+#[cfg(feature = "ecs")]
 pub use gateway_cluster_associations::GatewayClusterAssociations;
 
+#[cfg(feature = "ecs")]
 pub mod primary_task_set {
     //! `AWS::ECS::PrimaryTaskSet` and its property types.
 
@@ -4208,8 +4225,10 @@ pub mod primary_task_set {
         }
     }
 }
+#[cfg(feature = "ecs")]
 pub use primary_task_set::PrimaryTaskSet;
 
+#[cfg(any(feature = "ecs", feature = "_library"))]
 pub mod service {
     //! `AWS::ECS::Service` and its property types.
 
@@ -6455,8 +6474,10 @@ pub mod service {
         }
     }
 }
+#[cfg(any(feature = "ecs", feature = "_library"))]
 pub use service::Service;
 
+#[cfg(any(feature = "ecs", feature = "_library"))]
 pub mod task_definition {
     //! `AWS::ECS::TaskDefinition` and its property types.
 
@@ -8571,8 +8592,10 @@ pub mod task_definition {
         }
     }
 }
+#[cfg(any(feature = "ecs", feature = "_library"))]
 pub use task_definition::TaskDefinition;
 
+#[cfg(feature = "ecs")]
 pub mod task_set {
     //! `AWS::ECS::TaskSet` and its property types.
 
@@ -8950,4 +8973,5 @@ pub mod task_set {
         }
     }
 }
+#[cfg(feature = "ecs")]
 pub use task_set::TaskSet;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "efs")]
 pub mod access_point {
     //! `AWS::EFS::AccessPoint` and its property types.
 
@@ -191,8 +192,10 @@ pub mod access_point {
         }
     }
 }
+#[cfg(feature = "efs")]
 pub use access_point::AccessPoint;
 
+#[cfg(feature = "efs")]
 pub mod file_system {
     //! `AWS::EFS::FileSystem` and its property types.
 
@@ -720,8 +723,10 @@ pub mod file_system {
         }
     }
 }
+#[cfg(feature = "efs")]
 pub use file_system::FileSystem;
 
+#[cfg(feature = "efs")]
 pub mod mount_target {
     //! `AWS::EFS::MountTarget` and its property types.
 
@@ -854,4 +859,5 @@ pub mod mount_target {
         }
     }
 }
+#[cfg(feature = "efs")]
 pub use mount_target::MountTarget;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "eks")]
 pub mod access_entry {
     //! `AWS::EKS::AccessEntry` and its property types.
 
@@ -184,8 +185,10 @@ pub mod access_entry {
         }
     }
 }
+#[cfg(feature = "eks")]
 pub use access_entry::AccessEntry;
 
+#[cfg(feature = "eks")]
 pub mod addon {
     //! `AWS::EKS::Addon` and its property types.
 
@@ -399,8 +402,10 @@ pub mod addon {
         }
     }
 }
+#[cfg(feature = "eks")]
 pub use addon::Addon;
 
+#[cfg(feature = "eks")]
 pub mod capability {
     //! `AWS::EKS::Capability` and its property types.
 
@@ -835,8 +840,10 @@ pub mod capability {
         }
     }
 }
+#[cfg(feature = "eks")]
 pub use capability::Capability;
 
+#[cfg(feature = "eks")]
 pub mod certificate_authority {
     //! `AWS::EKS::CertificateAuthority` and its property types.
 
@@ -970,8 +977,10 @@ pub mod certificate_authority {
         }
     }
 }
+#[cfg(feature = "eks")]
 pub use certificate_authority::CertificateAuthority;
 
+#[cfg(feature = "eks")]
 pub mod cluster {
     //! `AWS::EKS::Cluster` and its property types.
 
@@ -2239,8 +2248,10 @@ pub mod cluster {
         }
     }
 }
+#[cfg(feature = "eks")]
 pub use cluster::Cluster;
 
+#[cfg(feature = "eks")]
 pub mod fargate_profile {
     //! `AWS::EKS::FargateProfile` and its property types.
 
@@ -2396,8 +2407,10 @@ pub mod fargate_profile {
         }
     }
 }
+#[cfg(feature = "eks")]
 pub use fargate_profile::FargateProfile;
 
+#[cfg(feature = "eks")]
 pub mod identity_provider_config {
     //! `AWS::EKS::IdentityProviderConfig` and its property types.
 
@@ -2601,8 +2614,10 @@ pub mod identity_provider_config {
         }
     }
 }
+#[cfg(feature = "eks")]
 pub use identity_provider_config::IdentityProviderConfig;
 
+#[cfg(feature = "eks")]
 pub mod nodegroup {
     //! `AWS::EKS::Nodegroup` and its property types.
 
@@ -3335,8 +3350,10 @@ pub mod nodegroup {
         }
     }
 }
+#[cfg(feature = "eks")]
 pub use nodegroup::Nodegroup;
 
+#[cfg(feature = "eks")]
 pub mod pod_identity_association {
     //! `AWS::EKS::PodIdentityAssociation` and its property types.
 
@@ -3460,4 +3477,5 @@ pub mod pod_identity_association {
         }
     }
 }
+#[cfg(feature = "eks")]
 pub use pod_identity_association::PodIdentityAssociation;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "elasticache")]
 pub mod cache_cluster {
     //! `AWS::ElastiCache::CacheCluster` and its property types.
 
@@ -386,8 +387,10 @@ pub mod cache_cluster {
         }
     }
 }
+#[cfg(feature = "elasticache")]
 pub use cache_cluster::CacheCluster;
 
+#[cfg(feature = "elasticache")]
 pub mod global_replication_group {
     //! `AWS::ElastiCache::GlobalReplicationGroup` and its property types.
 
@@ -654,8 +657,10 @@ pub mod global_replication_group {
         }
     }
 }
+#[cfg(feature = "elasticache")]
 pub use global_replication_group::GlobalReplicationGroup;
 
+#[cfg(feature = "elasticache")]
 pub mod parameter_group {
     //! `AWS::ElastiCache::ParameterGroup` and its property types.
 
@@ -746,8 +751,10 @@ pub mod parameter_group {
         }
     }
 }
+#[cfg(feature = "elasticache")]
 pub use parameter_group::ParameterGroup;
 
+#[cfg(any(feature = "elasticache", feature = "_library"))]
 pub mod replication_group {
     //! `AWS::ElastiCache::ReplicationGroup` and its property types.
 
@@ -1316,8 +1323,10 @@ pub mod replication_group {
         }
     }
 }
+#[cfg(any(feature = "elasticache", feature = "_library"))]
 pub use replication_group::ReplicationGroup;
 
+#[cfg(feature = "elasticache")]
 pub mod security_group {
     //! `AWS::ElastiCache::SecurityGroup` and its property types.
 
@@ -1387,8 +1396,10 @@ pub mod security_group {
         }
     }
 }
+#[cfg(feature = "elasticache")]
 pub use security_group::SecurityGroup;
 
+#[cfg(feature = "elasticache")]
 pub mod security_group_ingress {
     //! `AWS::ElastiCache::SecurityGroupIngress` and its property types.
 
@@ -1475,8 +1486,10 @@ pub mod security_group_ingress {
         }
     }
 }
+#[cfg(feature = "elasticache")]
 pub use security_group_ingress::SecurityGroupIngress;
 
+#[cfg(feature = "elasticache")]
 pub mod serverless_cache {
     //! `AWS::ElastiCache::ServerlessCache` and its property types.
 
@@ -1786,8 +1799,10 @@ pub mod serverless_cache {
         }
     }
 }
+#[cfg(feature = "elasticache")]
 pub use serverless_cache::ServerlessCache;
 
+#[cfg(feature = "elasticache")]
 pub mod serverless_cache_snapshot {
     //! `AWS::ElastiCache::ServerlessCacheSnapshot` and its property types.
 
@@ -1903,8 +1918,10 @@ pub mod serverless_cache_snapshot {
         }
     }
 }
+#[cfg(feature = "elasticache")]
 pub use serverless_cache_snapshot::ServerlessCacheSnapshot;
 
+#[cfg(feature = "elasticache")]
 pub mod snapshot {
     //! `AWS::ElastiCache::Snapshot` and its property types.
 
@@ -2102,8 +2119,10 @@ pub mod snapshot {
         }
     }
 }
+#[cfg(feature = "elasticache")]
 pub use snapshot::Snapshot;
 
+#[cfg(any(feature = "elasticache", feature = "_library"))]
 pub mod subnet_group {
     //! `AWS::ElastiCache::SubnetGroup` and its property types.
 
@@ -2176,8 +2195,10 @@ pub mod subnet_group {
         }
     }
 }
+#[cfg(any(feature = "elasticache", feature = "_library"))]
 pub use subnet_group::SubnetGroup;
 
+#[cfg(feature = "elasticache")]
 pub mod user {
     //! `AWS::ElastiCache::User` and its property types.
 
@@ -2346,8 +2367,10 @@ pub mod user {
         }
     }
 }
+#[cfg(feature = "elasticache")]
 pub use user::User;
 
+#[cfg(feature = "elasticache")]
 pub mod user_group {
     //! `AWS::ElastiCache::UserGroup` and its property types.
 
@@ -2461,4 +2484,5 @@ pub mod user_group {
         }
     }
 }
+#[cfg(feature = "elasticache")]
 pub use user_group::UserGroup;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "elasticbeanstalk")]
 pub mod application {
     //! `AWS::ElasticBeanstalk::Application` and its property types.
 
@@ -167,8 +168,10 @@ pub mod application {
         }
     }
 }
+#[cfg(feature = "elasticbeanstalk")]
 pub use application::Application;
 
+#[cfg(feature = "elasticbeanstalk")]
 pub mod application_version {
     //! `AWS::ElasticBeanstalk::ApplicationVersion` and its property types.
 
@@ -520,8 +523,10 @@ pub mod application_version {
         }
     }
 }
+#[cfg(feature = "elasticbeanstalk")]
 pub use application_version::ApplicationVersion;
 
+#[cfg(feature = "elasticbeanstalk")]
 pub mod configuration_template {
     //! `AWS::ElasticBeanstalk::ConfigurationTemplate` and its property types.
 
@@ -699,8 +704,10 @@ pub mod configuration_template {
         }
     }
 }
+#[cfg(feature = "elasticbeanstalk")]
 pub use configuration_template::ConfigurationTemplate;
 
+#[cfg(feature = "elasticbeanstalk")]
 pub mod environment {
     //! `AWS::ElasticBeanstalk::Environment` and its property types.
 
@@ -900,4 +907,5 @@ pub mod environment {
         }
     }
 }
+#[cfg(feature = "elasticbeanstalk")]
 pub use environment::Environment;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "elasticloadbalancing")]
 pub mod load_balancer {
     //! `AWS::ElasticLoadBalancing::LoadBalancer` and its property types.
 
@@ -500,4 +501,5 @@ pub mod load_balancer {
         }
     }
 }
+#[cfg(feature = "elasticloadbalancing")]
 pub use load_balancer::LoadBalancer;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(any(feature = "elasticloadbalancingv2", feature = "_library"))]
 pub mod listener {
     //! `AWS::ElasticLoadBalancingV2::Listener` and its property types.
 
@@ -877,8 +878,10 @@ pub mod listener {
         }
     }
 }
+#[cfg(any(feature = "elasticloadbalancingv2", feature = "_library"))]
 pub use listener::Listener;
 
+#[cfg(feature = "elasticloadbalancingv2")]
 pub mod listener_certificate {
     //! `AWS::ElasticLoadBalancingV2::ListenerCertificate` and its property types.
 
@@ -967,8 +970,10 @@ pub mod listener_certificate {
         }
     }
 }
+#[cfg(feature = "elasticloadbalancingv2")]
 pub use listener_certificate::ListenerCertificate;
 
+#[cfg(any(feature = "elasticloadbalancingv2", feature = "_library"))]
 pub mod listener_rule {
     //! `AWS::ElasticLoadBalancingV2::ListenerRule` and its property types.
 
@@ -2004,8 +2009,10 @@ pub mod listener_rule {
         }
     }
 }
+#[cfg(any(feature = "elasticloadbalancingv2", feature = "_library"))]
 pub use listener_rule::ListenerRule;
 
+#[cfg(any(feature = "elasticloadbalancingv2", feature = "_library"))]
 pub mod load_balancer {
     //! `AWS::ElasticLoadBalancingV2::LoadBalancer` and its property types.
 
@@ -2368,8 +2375,10 @@ pub mod load_balancer {
         }
     }
 }
+#[cfg(any(feature = "elasticloadbalancingv2", feature = "_library"))]
 pub use load_balancer::LoadBalancer;
 
+#[cfg(any(feature = "elasticloadbalancingv2", feature = "_library"))]
 pub mod target_group {
     //! `AWS::ElasticLoadBalancingV2::TargetGroup` and its property types.
 
@@ -2812,8 +2821,10 @@ pub mod target_group {
         }
     }
 }
+#[cfg(any(feature = "elasticloadbalancingv2", feature = "_library"))]
 pub use target_group::TargetGroup;
 
+#[cfg(feature = "elasticloadbalancingv2")]
 pub mod trust_store {
     //! `AWS::ElasticLoadBalancingV2::TrustStore` and its property types.
 
@@ -2916,8 +2927,10 @@ pub mod trust_store {
         }
     }
 }
+#[cfg(feature = "elasticloadbalancingv2")]
 pub use trust_store::TrustStore;
 
+#[cfg(feature = "elasticloadbalancingv2")]
 pub mod trust_store_revocation {
     //! `AWS::ElasticLoadBalancingV2::TrustStoreRevocation` and its property types.
 
@@ -3047,4 +3060,5 @@ pub mod trust_store_revocation {
         }
     }
 }
+#[cfg(feature = "elasticloadbalancingv2")]
 pub use trust_store_revocation::TrustStoreRevocation;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "elasticsearch")]
 pub mod domain {
     //! `AWS::Elasticsearch::Domain` and its property types.
 
@@ -572,4 +573,5 @@ pub mod domain {
         }
     }
 }
+#[cfg(feature = "elasticsearch")]
 pub use domain::Domain;

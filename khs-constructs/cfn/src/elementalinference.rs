@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "elementalinference")]
 pub mod dictionary {
     //! `AWS::ElementalInference::Dictionary` and its property types.
 
@@ -134,8 +135,10 @@ pub mod dictionary {
         }
     }
 }
+#[cfg(feature = "elementalinference")]
 pub use dictionary::Dictionary;
 
+#[cfg(feature = "elementalinference")]
 pub mod feed {
     //! `AWS::ElementalInference::Feed` and its property types.
 
@@ -288,4 +291,5 @@ pub mod feed {
         }
     }
 }
+#[cfg(feature = "elementalinference")]
 pub use feed::Feed;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "emr")]
 pub mod cluster {
     //! `AWS::EMR::Cluster` and its property types.
 
@@ -1529,8 +1530,10 @@ pub mod cluster {
         }
     }
 }
+#[cfg(feature = "emr")]
 pub use cluster::Cluster;
 
+#[cfg(feature = "emr")]
 pub mod instance_fleet_config {
     //! `AWS::EMR::InstanceFleetConfig` and its property types.
 
@@ -2042,8 +2045,10 @@ pub mod instance_fleet_config {
         }
     }
 }
+#[cfg(feature = "emr")]
 pub use instance_fleet_config::InstanceFleetConfig;
 
+#[cfg(feature = "emr")]
 pub mod instance_group_config {
     //! `AWS::EMR::InstanceGroupConfig` and its property types.
 
@@ -2555,8 +2560,10 @@ pub mod instance_group_config {
         }
     }
 }
+#[cfg(feature = "emr")]
 pub use instance_group_config::InstanceGroupConfig;
 
+#[cfg(feature = "emr")]
 pub mod security_configuration {
     //! `AWS::EMR::SecurityConfiguration` and its property types.
 
@@ -2613,8 +2620,10 @@ pub mod security_configuration {
         }
     }
 }
+#[cfg(feature = "emr")]
 pub use security_configuration::SecurityConfiguration;
 
+#[cfg(feature = "emr")]
 pub mod step {
     //! `AWS::EMR::Step` and its property types.
 
@@ -2773,8 +2782,10 @@ pub mod step {
         }
     }
 }
+#[cfg(feature = "emr")]
 pub use step::Step;
 
+#[cfg(feature = "emr")]
 pub mod studio {
     //! `AWS::EMR::Studio` and its property types.
 
@@ -3012,8 +3023,10 @@ pub mod studio {
         }
     }
 }
+#[cfg(feature = "emr")]
 pub use studio::Studio;
 
+#[cfg(feature = "emr")]
 pub mod studio_session_mapping {
     //! `AWS::EMR::StudioSessionMapping` and its property types.
 
@@ -3117,8 +3130,10 @@ pub mod studio_session_mapping {
         }
     }
 }
+#[cfg(feature = "emr")]
 pub use studio_session_mapping::StudioSessionMapping;
 
+#[cfg(feature = "emr")]
 pub mod wal_workspace {
     //! `AWS::EMR::WALWorkspace` and its property types.
 
@@ -3174,4 +3189,5 @@ pub mod wal_workspace {
         }
     }
 }
+#[cfg(feature = "emr")]
 pub use wal_workspace::WalWorkspace;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "emrcontainers")]
 pub mod endpoint {
     //! `AWS::EMRContainers::Endpoint` and its property types.
 
@@ -360,8 +361,10 @@ pub mod endpoint {
         }
     }
 }
+#[cfg(feature = "emrcontainers")]
 pub use endpoint::Endpoint;
 
+#[cfg(feature = "emrcontainers")]
 pub mod job_template {
     //! `AWS::EMRContainers::JobTemplate` and its property types.
 
@@ -779,8 +782,10 @@ pub mod job_template {
         }
     }
 }
+#[cfg(feature = "emrcontainers")]
 pub use job_template::JobTemplate;
 
+#[cfg(feature = "emrcontainers")]
 pub mod security_configuration {
     //! `AWS::EMRContainers::SecurityConfiguration` and its property types.
 
@@ -1381,8 +1386,10 @@ pub mod security_configuration {
         }
     }
 }
+#[cfg(feature = "emrcontainers")]
 pub use security_configuration::SecurityConfiguration;
 
+#[cfg(feature = "emrcontainers")]
 pub mod virtual_cluster {
     //! `AWS::EMRContainers::VirtualCluster` and its property types.
 
@@ -1565,4 +1572,5 @@ pub mod virtual_cluster {
         }
     }
 }
+#[cfg(feature = "emrcontainers")]
 pub use virtual_cluster::VirtualCluster;

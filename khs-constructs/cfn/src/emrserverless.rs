@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "emrserverless")]
 pub mod application {
     //! `AWS::EMRServerless::Application` and its property types.
 
@@ -721,4 +722,5 @@ pub mod application {
         }
     }
 }
+#[cfg(feature = "emrserverless")]
 pub use application::Application;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "entityresolution")]
 pub mod id_mapping_workflow {
     //! `AWS::EntityResolution::IdMappingWorkflow` and its property types.
 
@@ -507,8 +508,10 @@ pub mod id_mapping_workflow {
         }
     }
 }
+#[cfg(feature = "entityresolution")]
 pub use id_mapping_workflow::IdMappingWorkflow;
 
+#[cfg(feature = "entityresolution")]
 pub mod id_namespace {
     //! `AWS::EntityResolution::IdNamespace` and its property types.
 
@@ -904,8 +907,10 @@ pub mod id_namespace {
         }
     }
 }
+#[cfg(feature = "entityresolution")]
 pub use id_namespace::IdNamespace;
 
+#[cfg(feature = "entityresolution")]
 pub mod matching_workflow {
     //! `AWS::EntityResolution::MatchingWorkflow` and its property types.
 
@@ -1510,8 +1515,10 @@ pub mod matching_workflow {
         }
     }
 }
+#[cfg(feature = "entityresolution")]
 pub use matching_workflow::MatchingWorkflow;
 
+#[cfg(feature = "entityresolution")]
 pub mod policy_statement {
     //! `AWS::EntityResolution::PolicyStatement` and its property types.
 
@@ -1627,8 +1634,10 @@ pub mod policy_statement {
         }
     }
 }
+#[cfg(feature = "entityresolution")]
 pub use policy_statement::PolicyStatement;
 
+#[cfg(feature = "entityresolution")]
 pub mod schema_mapping {
     //! `AWS::EntityResolution::SchemaMapping` and its property types.
 
@@ -1873,4 +1882,5 @@ pub mod schema_mapping {
         }
     }
 }
+#[cfg(feature = "entityresolution")]
 pub use schema_mapping::SchemaMapping;

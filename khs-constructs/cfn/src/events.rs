@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "events")]
 pub mod api_destination {
     //! `AWS::Events::ApiDestination` and its property types.
 
@@ -159,8 +160,10 @@ pub mod api_destination {
         }
     }
 }
+#[cfg(feature = "events")]
 pub use api_destination::ApiDestination;
 
+#[cfg(feature = "events")]
 pub mod archive {
     //! `AWS::Events::Archive` and its property types.
 
@@ -254,8 +257,10 @@ pub mod archive {
         }
     }
 }
+#[cfg(feature = "events")]
 pub use archive::Archive;
 
+#[cfg(feature = "events")]
 pub mod connection {
     //! `AWS::Events::Connection` and its property types.
 
@@ -748,8 +753,10 @@ pub mod connection {
         }
     }
 }
+#[cfg(feature = "events")]
 pub use connection::Connection;
 
+#[cfg(feature = "events")]
 pub mod endpoint {
     //! `AWS::Events::Endpoint` and its property types.
 
@@ -997,8 +1004,10 @@ pub mod endpoint {
         }
     }
 }
+#[cfg(feature = "events")]
 pub use endpoint::Endpoint;
 
+#[cfg(feature = "events")]
 pub mod event_bus {
     //! `AWS::Events::EventBus` and its property types.
 
@@ -1205,8 +1214,10 @@ pub mod event_bus {
         }
     }
 }
+#[cfg(feature = "events")]
 pub use event_bus::EventBus;
 
+#[cfg(feature = "events")]
 pub mod event_bus_policy {
     //! `AWS::Events::EventBusPolicy` and its property types.
 
@@ -1360,8 +1371,10 @@ pub mod event_bus_policy {
         }
     }
 }
+#[cfg(feature = "events")]
 pub use event_bus_policy::EventBusPolicy;
 
+#[cfg(any(feature = "events", feature = "_library"))]
 pub mod rule {
     //! `AWS::Events::Rule` and its property types.
 
@@ -2348,4 +2361,5 @@ pub mod rule {
         }
     }
 }
+#[cfg(any(feature = "events", feature = "_library"))]
 pub use rule::Rule;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "eventschemas")]
 pub mod discoverer {
     //! `AWS::EventSchemas::Discoverer` and its property types.
 
@@ -94,8 +95,10 @@ pub mod discoverer {
         }
     }
 }
+#[cfg(feature = "eventschemas")]
 pub use discoverer::Discoverer;
 
+#[cfg(feature = "eventschemas")]
 pub mod registry {
     //! `AWS::EventSchemas::Registry` and its property types.
 
@@ -169,8 +172,10 @@ pub mod registry {
         }
     }
 }
+#[cfg(feature = "eventschemas")]
 pub use registry::Registry;
 
+#[cfg(feature = "eventschemas")]
 pub mod registry_policy {
     //! `AWS::EventSchemas::RegistryPolicy` and its property types.
 
@@ -247,8 +252,10 @@ pub mod registry_policy {
         }
     }
 }
+#[cfg(feature = "eventschemas")]
 pub use registry_policy::RegistryPolicy;
 
+#[cfg(feature = "eventschemas")]
 pub mod schema {
     //! `AWS::EventSchemas::Schema` and its property types.
 
@@ -365,4 +372,5 @@ pub mod schema {
         }
     }
 }
+#[cfg(feature = "eventschemas")]
 pub use schema::Schema;

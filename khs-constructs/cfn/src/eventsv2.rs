@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "eventsv2")]
 pub mod event_bus {
     //! `AWS::EventsV2::EventBus` and its property types.
 
@@ -148,8 +149,10 @@ pub mod event_bus {
         }
     }
 }
+#[cfg(feature = "eventsv2")]
 pub use event_bus::EventBus;
 
+#[cfg(feature = "eventsv2")]
 pub mod event_source {
     //! `AWS::EventsV2::EventSource` and its property types.
 
@@ -383,8 +386,10 @@ pub mod event_source {
         }
     }
 }
+#[cfg(feature = "eventsv2")]
 pub use event_source::EventSource;
 
+#[cfg(feature = "eventsv2")]
 pub mod resource_policy {
     //! `AWS::EventsV2::ResourcePolicy` and its property types.
 
@@ -455,8 +460,10 @@ pub mod resource_policy {
         }
     }
 }
+#[cfg(feature = "eventsv2")]
 pub use resource_policy::ResourcePolicy;
 
+#[cfg(feature = "eventsv2")]
 pub mod subscriber {
     //! `AWS::EventsV2::Subscriber` and its property types.
 
@@ -1612,4 +1619,5 @@ pub mod subscriber {
         }
     }
 }
+#[cfg(feature = "eventsv2")]
 pub use subscriber::Subscriber;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "evidently")]
 pub mod experiment {
     //! `AWS::Evidently::Experiment` and its property types.
 
@@ -349,8 +350,10 @@ pub mod experiment {
         }
     }
 }
+#[cfg(feature = "evidently")]
 pub use experiment::Experiment;
 
+#[cfg(feature = "evidently")]
 pub mod feature {
     //! `AWS::Evidently::Feature` and its property types.
 
@@ -550,8 +553,10 @@ pub mod feature {
         }
     }
 }
+#[cfg(feature = "evidently")]
 pub use feature::Feature;
 
+#[cfg(feature = "evidently")]
 pub mod launch {
     //! `AWS::Evidently::Launch` and its property types.
 
@@ -875,8 +880,10 @@ pub mod launch {
         }
     }
 }
+#[cfg(feature = "evidently")]
 pub use launch::Launch;
 
+#[cfg(feature = "evidently")]
 pub mod project {
     //! `AWS::Evidently::Project` and its property types.
 
@@ -1040,8 +1047,10 @@ pub mod project {
         }
     }
 }
+#[cfg(feature = "evidently")]
 pub use project::Project;
 
+#[cfg(feature = "evidently")]
 pub mod segment {
     //! `AWS::Evidently::Segment` and its property types.
 
@@ -1123,4 +1132,5 @@ pub mod segment {
         }
     }
 }
+#[cfg(feature = "evidently")]
 pub use segment::Segment;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "evs")]
 pub mod environment {
     //! `AWS::EVS::Environment` and its property types.
 
@@ -545,4 +546,5 @@ pub mod environment {
         }
     }
 }
+#[cfg(feature = "evs")]
 pub use environment::Environment;

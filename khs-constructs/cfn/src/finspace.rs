@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "finspace")]
 pub mod environment {
     //! `AWS::FinSpace::Environment` and its property types.
 
@@ -271,4 +272,5 @@ pub mod environment {
         }
     }
 }
+#[cfg(feature = "finspace")]
 pub use environment::Environment;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "fis")]
 pub mod experiment_template {
     //! `AWS::FIS::ExperimentTemplate` and its property types.
 
@@ -538,8 +539,10 @@ pub mod experiment_template {
         }
     }
 }
+#[cfg(feature = "fis")]
 pub use experiment_template::ExperimentTemplate;
 
+#[cfg(feature = "fis")]
 pub mod target_account_configuration {
     //! `AWS::FIS::TargetAccountConfiguration` and its property types.
 
@@ -616,4 +619,5 @@ pub mod target_account_configuration {
         }
     }
 }
+#[cfg(feature = "fis")]
 pub use target_account_configuration::TargetAccountConfiguration;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "fms")]
 pub mod applications_list {
     //! `AWS::FMS::ApplicationsList` and its property types.
 
@@ -128,8 +129,10 @@ pub mod applications_list {
         }
     }
 }
+#[cfg(feature = "fms")]
 pub use applications_list::ApplicationsList;
 
+#[cfg(feature = "fms")]
 pub mod notification_channel {
     //! `AWS::FMS::NotificationChannel` and its property types.
 
@@ -194,8 +197,10 @@ pub mod notification_channel {
         }
     }
 }
+#[cfg(feature = "fms")]
 pub use notification_channel::NotificationChannel;
 
+#[cfg(feature = "fms")]
 pub mod policy {
     //! `AWS::FMS::Policy` and its property types.
 
@@ -802,8 +807,10 @@ pub mod policy {
         }
     }
 }
+#[cfg(feature = "fms")]
 pub use policy::Policy;
 
+#[cfg(feature = "fms")]
 pub mod protocols_list {
     //! `AWS::FMS::ProtocolsList` and its property types.
 
@@ -895,8 +902,10 @@ pub mod protocols_list {
         }
     }
 }
+#[cfg(feature = "fms")]
 pub use protocols_list::ProtocolsList;
 
+#[cfg(feature = "fms")]
 pub mod resource_set {
     //! `AWS::FMS::ResourceSet` and its property types.
 
@@ -985,4 +994,5 @@ pub mod resource_set {
         }
     }
 }
+#[cfg(feature = "fms")]
 pub use resource_set::ResourceSet;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "forecast")]
 pub mod dataset {
     //! `AWS::Forecast::Dataset` and its property types.
 
@@ -310,8 +311,10 @@ pub mod dataset {
         }
     }
 }
+#[cfg(feature = "forecast")]
 pub use dataset::Dataset;
 
+#[cfg(feature = "forecast")]
 pub mod dataset_group {
     //! `AWS::Forecast::DatasetGroup` and its property types.
 
@@ -441,4 +444,5 @@ pub mod dataset_group {
         }
     }
 }
+#[cfg(feature = "forecast")]
 pub use dataset_group::DatasetGroup;

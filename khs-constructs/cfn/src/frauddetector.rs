@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "frauddetector")]
 pub mod detector {
     //! `AWS::FraudDetector::Detector` and its property types.
 
@@ -781,8 +782,10 @@ pub mod detector {
         }
     }
 }
+#[cfg(feature = "frauddetector")]
 pub use detector::Detector;
 
+#[cfg(feature = "frauddetector")]
 pub mod entity_type {
     //! `AWS::FraudDetector::EntityType` and its property types.
 
@@ -868,8 +871,10 @@ pub mod entity_type {
         }
     }
 }
+#[cfg(feature = "frauddetector")]
 pub use entity_type::EntityType;
 
+#[cfg(feature = "frauddetector")]
 pub mod event_type {
     //! `AWS::FraudDetector::EventType` and its property types.
 
@@ -1342,8 +1347,10 @@ pub mod event_type {
         }
     }
 }
+#[cfg(feature = "frauddetector")]
 pub use event_type::EventType;
 
+#[cfg(feature = "frauddetector")]
 pub mod label {
     //! `AWS::FraudDetector::Label` and its property types.
 
@@ -1429,8 +1436,10 @@ pub mod label {
         }
     }
 }
+#[cfg(feature = "frauddetector")]
 pub use label::Label;
 
+#[cfg(feature = "frauddetector")]
 pub mod list {
     //! `AWS::FraudDetector::List` and its property types.
 
@@ -1528,8 +1537,10 @@ pub mod list {
         }
     }
 }
+#[cfg(feature = "frauddetector")]
 pub use list::ListProperty;
 
+#[cfg(feature = "frauddetector")]
 pub mod outcome {
     //! `AWS::FraudDetector::Outcome` and its property types.
 
@@ -1615,8 +1626,10 @@ pub mod outcome {
         }
     }
 }
+#[cfg(feature = "frauddetector")]
 pub use outcome::Outcome;
 
+#[cfg(feature = "frauddetector")]
 pub mod variable {
     //! `AWS::FraudDetector::Variable` and its property types.
 
@@ -1947,4 +1960,5 @@ pub mod variable {
         }
     }
 }
+#[cfg(feature = "frauddetector")]
 pub use variable::Variable;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "fsx")]
 pub mod backup {
     //! `AWS::FSx::Backup` and its property types.
 
@@ -92,8 +93,10 @@ pub mod backup {
         }
     }
 }
+#[cfg(feature = "fsx")]
 pub use backup::Backup;
 
+#[cfg(feature = "fsx")]
 pub mod data_repository_association {
     //! `AWS::FSx::DataRepositoryAssociation` and its property types.
 
@@ -299,8 +302,10 @@ pub mod data_repository_association {
         }
     }
 }
+#[cfg(feature = "fsx")]
 pub use data_repository_association::DataRepositoryAssociation;
 
+#[cfg(feature = "fsx")]
 pub mod file_cache {
     //! `AWS::FSx::FileCache` and its property types.
 
@@ -678,8 +683,10 @@ pub mod file_cache {
         }
     }
 }
+#[cfg(feature = "fsx")]
 pub use file_cache::FileCache;
 
+#[cfg(feature = "fsx")]
 pub mod file_system {
     //! `AWS::FSx::FileSystem` and its property types.
 
@@ -1673,8 +1680,10 @@ pub mod file_system {
         }
     }
 }
+#[cfg(feature = "fsx")]
 pub use file_system::FileSystem;
 
+#[cfg(feature = "fsx")]
 pub mod s3_access_point_attachment {
     //! `AWS::FSx::S3AccessPointAttachment` and its property types.
 
@@ -2085,8 +2094,10 @@ pub mod s3_access_point_attachment {
         }
     }
 }
+#[cfg(feature = "fsx")]
 pub use s3_access_point_attachment::S3AccessPointAttachment;
 
+#[cfg(feature = "fsx")]
 pub mod snapshot {
     //! `AWS::FSx::Snapshot` and its property types.
 
@@ -2175,8 +2186,10 @@ pub mod snapshot {
         }
     }
 }
+#[cfg(feature = "fsx")]
 pub use snapshot::Snapshot;
 
+#[cfg(feature = "fsx")]
 pub mod storage_virtual_machine {
     //! `AWS::FSx::StorageVirtualMachine` and its property types.
 
@@ -2407,8 +2420,10 @@ pub mod storage_virtual_machine {
         }
     }
 }
+#[cfg(feature = "fsx")]
 pub use storage_virtual_machine::StorageVirtualMachine;
 
+#[cfg(feature = "fsx")]
 pub mod volume {
     //! `AWS::FSx::Volume` and its property types.
 
@@ -3369,4 +3384,5 @@ pub mod volume {
         }
     }
 }
+#[cfg(feature = "fsx")]
 pub use volume::Volume;

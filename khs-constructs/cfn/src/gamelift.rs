@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "gamelift")]
 pub mod alias {
     //! `AWS::GameLift::Alias` and its property types.
 
@@ -146,8 +147,10 @@ pub mod alias {
         }
     }
 }
+#[cfg(feature = "gamelift")]
 pub use alias::Alias;
 
+#[cfg(feature = "gamelift")]
 pub mod build {
     //! `AWS::GameLift::Build` and its property types.
 
@@ -327,8 +330,10 @@ pub mod build {
         }
     }
 }
+#[cfg(feature = "gamelift")]
 pub use build::Build;
 
+#[cfg(feature = "gamelift")]
 pub mod container_fleet {
     //! `AWS::GameLift::ContainerFleet` and its property types.
 
@@ -1347,8 +1352,10 @@ pub mod container_fleet {
         }
     }
 }
+#[cfg(feature = "gamelift")]
 pub use container_fleet::ContainerFleet;
 
+#[cfg(feature = "gamelift")]
 pub mod container_group_definition {
     //! `AWS::GameLift::ContainerGroupDefinition` and its property types.
 
@@ -2182,8 +2189,10 @@ pub mod container_group_definition {
         }
     }
 }
+#[cfg(feature = "gamelift")]
 pub use container_group_definition::ContainerGroupDefinition;
 
+#[cfg(feature = "gamelift")]
 pub mod fleet {
     //! `AWS::GameLift::Fleet` and its property types.
 
@@ -3391,8 +3400,10 @@ pub mod fleet {
         }
     }
 }
+#[cfg(feature = "gamelift")]
 pub use fleet::Fleet;
 
+#[cfg(feature = "gamelift")]
 pub mod game_server_group {
     //! `AWS::GameLift::GameServerGroup` and its property types.
 
@@ -3720,8 +3731,10 @@ pub mod game_server_group {
         }
     }
 }
+#[cfg(feature = "gamelift")]
 pub use game_server_group::GameServerGroup;
 
+#[cfg(feature = "gamelift")]
 pub mod game_session_queue {
     //! `AWS::GameLift::GameSessionQueue` and its property types.
 
@@ -3961,8 +3974,10 @@ pub mod game_session_queue {
         }
     }
 }
+#[cfg(feature = "gamelift")]
 pub use game_session_queue::GameSessionQueue;
 
+#[cfg(feature = "gamelift")]
 pub mod location {
     //! `AWS::GameLift::Location` and its property types.
 
@@ -4032,8 +4047,10 @@ pub mod location {
         }
     }
 }
+#[cfg(feature = "gamelift")]
 pub use location::Location;
 
+#[cfg(feature = "gamelift")]
 pub mod matchmaking_configuration {
     //! `AWS::GameLift::MatchmakingConfiguration` and its property types.
 
@@ -4295,8 +4312,10 @@ pub mod matchmaking_configuration {
         }
     }
 }
+#[cfg(feature = "gamelift")]
 pub use matchmaking_configuration::MatchmakingConfiguration;
 
+#[cfg(feature = "gamelift")]
 pub mod matchmaking_rule_set {
     //! `AWS::GameLift::MatchmakingRuleSet` and its property types.
 
@@ -4385,8 +4404,10 @@ pub mod matchmaking_rule_set {
         }
     }
 }
+#[cfg(feature = "gamelift")]
 pub use matchmaking_rule_set::MatchmakingRuleSet;
 
+#[cfg(feature = "gamelift")]
 pub mod script {
     //! `AWS::GameLift::Script` and its property types.
 
@@ -4532,4 +4553,5 @@ pub mod script {
         }
     }
 }
+#[cfg(feature = "gamelift")]
 pub use script::Script;

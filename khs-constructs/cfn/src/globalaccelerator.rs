@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "globalaccelerator")]
 pub mod accelerator {
     //! `AWS::GlobalAccelerator::Accelerator` and its property types.
 
@@ -155,8 +156,10 @@ pub mod accelerator {
         }
     }
 }
+#[cfg(feature = "globalaccelerator")]
 pub use accelerator::Accelerator;
 
+#[cfg(feature = "globalaccelerator")]
 pub mod cross_account_attachment {
     //! `AWS::GlobalAccelerator::CrossAccountAttachment` and its property types.
 
@@ -266,8 +269,10 @@ pub mod cross_account_attachment {
         }
     }
 }
+#[cfg(feature = "globalaccelerator")]
 pub use cross_account_attachment::CrossAccountAttachment;
 
+#[cfg(feature = "globalaccelerator")]
 pub mod endpoint_group {
     //! `AWS::GlobalAccelerator::EndpointGroup` and its property types.
 
@@ -505,8 +510,10 @@ pub mod endpoint_group {
         }
     }
 }
+#[cfg(feature = "globalaccelerator")]
 pub use endpoint_group::EndpointGroup;
 
+#[cfg(feature = "globalaccelerator")]
 pub mod listener {
     //! `AWS::GlobalAccelerator::Listener` and its property types.
 
@@ -673,4 +680,5 @@ pub mod listener {
         }
     }
 }
+#[cfg(feature = "globalaccelerator")]
 pub use listener::Listener;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "glue")]
 pub mod blueprint {
     //! `AWS::Glue::Blueprint` and its property types.
 
@@ -112,8 +113,10 @@ pub mod blueprint {
         }
     }
 }
+#[cfg(feature = "glue")]
 pub use blueprint::Blueprint;
 
+#[cfg(feature = "glue")]
 pub mod catalog {
     //! `AWS::Glue::Catalog` and its property types.
 
@@ -582,8 +585,10 @@ pub mod catalog {
         }
     }
 }
+#[cfg(feature = "glue")]
 pub use catalog::Catalog;
 
+#[cfg(feature = "glue")]
 pub mod classifier {
     //! `AWS::Glue::Classifier` and its property types.
 
@@ -862,8 +867,10 @@ pub mod classifier {
         }
     }
 }
+#[cfg(feature = "glue")]
 pub use classifier::Classifier;
 
+#[cfg(feature = "glue")]
 pub mod connection {
     //! `AWS::Glue::Connection` and its property types.
 
@@ -1769,8 +1776,10 @@ pub mod connection {
         }
     }
 }
+#[cfg(feature = "glue")]
 pub use connection::Connection;
 
+#[cfg(feature = "glue")]
 pub mod connection_type {
     //! `AWS::Glue::ConnectionType` and its property types.
 
@@ -3130,8 +3139,10 @@ pub mod connection_type {
         }
     }
 }
+#[cfg(feature = "glue")]
 pub use connection_type::ConnectionType;
 
+#[cfg(feature = "glue")]
 pub mod crawler {
     //! `AWS::Glue::Crawler` and its property types.
 
@@ -3781,8 +3792,10 @@ pub mod crawler {
         }
     }
 }
+#[cfg(feature = "glue")]
 pub use crawler::Crawler;
 
+#[cfg(feature = "glue")]
 pub mod custom_entity_type {
     //! `AWS::Glue::CustomEntityType` and its property types.
 
@@ -3848,8 +3861,10 @@ pub mod custom_entity_type {
         }
     }
 }
+#[cfg(feature = "glue")]
 pub use custom_entity_type::CustomEntityType;
 
+#[cfg(feature = "glue")]
 pub mod data_catalog_encryption_settings {
     //! `AWS::Glue::DataCatalogEncryptionSettings` and its property types.
 
@@ -4022,8 +4037,10 @@ pub mod data_catalog_encryption_settings {
         }
     }
 }
+#[cfg(feature = "glue")]
 pub use data_catalog_encryption_settings::DataCatalogEncryptionSettings;
 
+#[cfg(feature = "glue")]
 pub mod data_quality_ruleset {
     //! `AWS::Glue::DataQualityRuleset` and its property types.
 
@@ -4135,8 +4152,10 @@ pub mod data_quality_ruleset {
         }
     }
 }
+#[cfg(feature = "glue")]
 pub use data_quality_ruleset::DataQualityRuleset;
 
+#[cfg(feature = "glue")]
 pub mod database {
     //! `AWS::Glue::Database` and its property types.
 
@@ -4396,8 +4415,10 @@ pub mod database {
         }
     }
 }
+#[cfg(feature = "glue")]
 pub use database::Database;
 
+#[cfg(feature = "glue")]
 pub mod dev_endpoint {
     //! `AWS::Glue::DevEndpoint` and its property types.
 
@@ -4551,8 +4572,10 @@ pub mod dev_endpoint {
         }
     }
 }
+#[cfg(feature = "glue")]
 pub use dev_endpoint::DevEndpoint;
 
+#[cfg(feature = "glue")]
 pub mod identity_center_configuration {
     //! `AWS::Glue::IdentityCenterConfiguration` and its property types.
 
@@ -4636,8 +4659,10 @@ pub mod identity_center_configuration {
         }
     }
 }
+#[cfg(feature = "glue")]
 pub use identity_center_configuration::IdentityCenterConfiguration;
 
+#[cfg(feature = "glue")]
 pub mod integration {
     //! `AWS::Glue::Integration` and its property types.
 
@@ -4798,8 +4823,10 @@ pub mod integration {
         }
     }
 }
+#[cfg(feature = "glue")]
 pub use integration::Integration;
 
+#[cfg(feature = "glue")]
 pub mod integration_resource_property {
     //! `AWS::Glue::IntegrationResourceProperty` and its property types.
 
@@ -4939,8 +4966,10 @@ pub mod integration_resource_property {
         }
     }
 }
+#[cfg(feature = "glue")]
 pub use integration_resource_property::IntegrationResourceProperty;
 
+#[cfg(feature = "glue")]
 pub mod job {
     //! `AWS::Glue::Job` and its property types.
 
@@ -5345,8 +5374,10 @@ pub mod job {
         }
     }
 }
+#[cfg(feature = "glue")]
 pub use job::Job;
 
+#[cfg(feature = "glue")]
 pub mod ml_transform {
     //! `AWS::Glue::MLTransform` and its property types.
 
@@ -5742,8 +5773,10 @@ pub mod ml_transform {
         }
     }
 }
+#[cfg(feature = "glue")]
 pub use ml_transform::MlTransform;
 
+#[cfg(feature = "glue")]
 pub mod partition {
     //! `AWS::Glue::Partition` and its property types.
 
@@ -6111,8 +6144,10 @@ pub mod partition {
         }
     }
 }
+#[cfg(feature = "glue")]
 pub use partition::Partition;
 
+#[cfg(feature = "glue")]
 pub mod registry {
     //! `AWS::Glue::Registry` and its property types.
 
@@ -6188,8 +6223,10 @@ pub mod registry {
         }
     }
 }
+#[cfg(feature = "glue")]
 pub use registry::Registry;
 
+#[cfg(feature = "glue")]
 pub mod schema {
     //! `AWS::Glue::Schema` and its property types.
 
@@ -6426,8 +6463,10 @@ pub mod schema {
         }
     }
 }
+#[cfg(feature = "glue")]
 pub use schema::Schema;
 
+#[cfg(feature = "glue")]
 pub mod schema_version {
     //! `AWS::Glue::SchemaVersion` and its property types.
 
@@ -6522,8 +6561,10 @@ pub mod schema_version {
         }
     }
 }
+#[cfg(feature = "glue")]
 pub use schema_version::SchemaVersion;
 
+#[cfg(feature = "glue")]
 pub mod schema_version_metadata {
     //! `AWS::Glue::SchemaVersionMetadata` and its property types.
 
@@ -6594,8 +6635,10 @@ pub mod schema_version_metadata {
         }
     }
 }
+#[cfg(feature = "glue")]
 pub use schema_version_metadata::SchemaVersionMetadata;
 
+#[cfg(feature = "glue")]
 pub mod security_configuration {
     //! `AWS::Glue::SecurityConfiguration` and its property types.
 
@@ -6812,8 +6855,10 @@ pub mod security_configuration {
         }
     }
 }
+#[cfg(feature = "glue")]
 pub use security_configuration::SecurityConfiguration;
 
+#[cfg(feature = "glue")]
 pub mod session {
     //! `AWS::Glue::Session` and its property types.
 
@@ -7074,8 +7119,10 @@ pub mod session {
         }
     }
 }
+#[cfg(feature = "glue")]
 pub use session::Session;
 
+#[cfg(feature = "glue")]
 pub mod table {
     //! `AWS::Glue::Table` and its property types.
 
@@ -7966,8 +8013,10 @@ pub mod table {
         }
     }
 }
+#[cfg(feature = "glue")]
 pub use table::Table;
 
+#[cfg(feature = "glue")]
 pub mod table_optimizer {
     //! `AWS::Glue::TableOptimizer` and its property types.
 
@@ -8331,8 +8380,10 @@ pub mod table_optimizer {
         }
     }
 }
+#[cfg(feature = "glue")]
 pub use table_optimizer::TableOptimizer;
 
+#[cfg(feature = "glue")]
 pub mod trigger {
     //! `AWS::Glue::Trigger` and its property types.
 
@@ -8748,8 +8799,10 @@ pub mod trigger {
         }
     }
 }
+#[cfg(feature = "glue")]
 pub use trigger::Trigger;
 
+#[cfg(feature = "glue")]
 pub mod usage_profile {
     //! `AWS::Glue::UsageProfile` and its property types.
 
@@ -8889,8 +8942,10 @@ pub mod usage_profile {
         }
     }
 }
+#[cfg(feature = "glue")]
 pub use usage_profile::UsageProfile;
 
+#[cfg(feature = "glue")]
 pub mod user_defined_function {
     //! `AWS::Glue::UserDefinedFunction` and its property types.
 
@@ -9113,8 +9168,10 @@ pub mod user_defined_function {
         }
     }
 }
+#[cfg(feature = "glue")]
 pub use user_defined_function::UserDefinedFunction;
 
+#[cfg(feature = "glue")]
 pub mod workflow {
     //! `AWS::Glue::Workflow` and its property types.
 
@@ -9188,4 +9245,5 @@ pub mod workflow {
         }
     }
 }
+#[cfg(feature = "glue")]
 pub use workflow::Workflow;

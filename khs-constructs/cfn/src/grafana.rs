@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "grafana")]
 pub mod workspace {
     //! `AWS::Grafana::Workspace` and its property types.
 
@@ -585,4 +586,5 @@ pub mod workspace {
         }
     }
 }
+#[cfg(feature = "grafana")]
 pub use workspace::Workspace;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "greengrass")]
 pub mod connector_definition {
     //! `AWS::Greengrass::ConnectorDefinition` and its property types.
 
@@ -142,8 +143,10 @@ pub mod connector_definition {
         }
     }
 }
+#[cfg(feature = "greengrass")]
 pub use connector_definition::ConnectorDefinition;
 
+#[cfg(feature = "greengrass")]
 pub mod connector_definition_version {
     //! `AWS::Greengrass::ConnectorDefinitionVersion` and its property types.
 
@@ -252,8 +255,10 @@ pub mod connector_definition_version {
         }
     }
 }
+#[cfg(feature = "greengrass")]
 pub use connector_definition_version::ConnectorDefinitionVersion;
 
+#[cfg(feature = "greengrass")]
 pub mod core_definition {
     //! `AWS::Greengrass::CoreDefinition` and its property types.
 
@@ -399,8 +404,10 @@ pub mod core_definition {
         }
     }
 }
+#[cfg(feature = "greengrass")]
 pub use core_definition::CoreDefinition;
 
+#[cfg(feature = "greengrass")]
 pub mod core_definition_version {
     //! `AWS::Greengrass::CoreDefinitionVersion` and its property types.
 
@@ -514,8 +521,10 @@ pub mod core_definition_version {
         }
     }
 }
+#[cfg(feature = "greengrass")]
 pub use core_definition_version::CoreDefinitionVersion;
 
+#[cfg(feature = "greengrass")]
 pub mod device_definition {
     //! `AWS::Greengrass::DeviceDefinition` and its property types.
 
@@ -661,8 +670,10 @@ pub mod device_definition {
         }
     }
 }
+#[cfg(feature = "greengrass")]
 pub use device_definition::DeviceDefinition;
 
+#[cfg(feature = "greengrass")]
 pub mod device_definition_version {
     //! `AWS::Greengrass::DeviceDefinitionVersion` and its property types.
 
@@ -776,8 +787,10 @@ pub mod device_definition_version {
         }
     }
 }
+#[cfg(feature = "greengrass")]
 pub use device_definition_version::DeviceDefinitionVersion;
 
+#[cfg(feature = "greengrass")]
 pub mod function_definition {
     //! `AWS::Greengrass::FunctionDefinition` and its property types.
 
@@ -1089,8 +1102,10 @@ pub mod function_definition {
         }
     }
 }
+#[cfg(feature = "greengrass")]
 pub use function_definition::FunctionDefinition;
 
+#[cfg(feature = "greengrass")]
 pub mod function_definition_version {
     //! `AWS::Greengrass::FunctionDefinitionVersion` and its property types.
 
@@ -1371,8 +1386,10 @@ pub mod function_definition_version {
         }
     }
 }
+#[cfg(feature = "greengrass")]
 pub use function_definition_version::FunctionDefinitionVersion;
 
+#[cfg(feature = "greengrass")]
 pub mod group {
     //! `AWS::Greengrass::Group` and its property types.
 
@@ -1537,8 +1554,10 @@ pub mod group {
         }
     }
 }
+#[cfg(feature = "greengrass")]
 pub use group::Group;
 
+#[cfg(feature = "greengrass")]
 pub mod group_version {
     //! `AWS::Greengrass::GroupVersion` and its property types.
 
@@ -1665,8 +1684,10 @@ pub mod group_version {
         }
     }
 }
+#[cfg(feature = "greengrass")]
 pub use group_version::GroupVersion;
 
+#[cfg(feature = "greengrass")]
 pub mod logger_definition {
     //! `AWS::Greengrass::LoggerDefinition` and its property types.
 
@@ -1818,8 +1839,10 @@ pub mod logger_definition {
         }
     }
 }
+#[cfg(feature = "greengrass")]
 pub use logger_definition::LoggerDefinition;
 
+#[cfg(feature = "greengrass")]
 pub mod logger_definition_version {
     //! `AWS::Greengrass::LoggerDefinitionVersion` and its property types.
 
@@ -1939,8 +1962,10 @@ pub mod logger_definition_version {
         }
     }
 }
+#[cfg(feature = "greengrass")]
 pub use logger_definition_version::LoggerDefinitionVersion;
 
+#[cfg(feature = "greengrass")]
 pub mod resource_definition {
     //! `AWS::Greengrass::ResourceDefinition` and its property types.
 
@@ -2347,8 +2372,10 @@ pub mod resource_definition {
         }
     }
 }
+#[cfg(feature = "greengrass")]
 pub use resource_definition::ResourceDefinition;
 
+#[cfg(feature = "greengrass")]
 pub mod resource_definition_version {
     //! `AWS::Greengrass::ResourceDefinitionVersion` and its property types.
 
@@ -2724,8 +2751,10 @@ pub mod resource_definition_version {
         }
     }
 }
+#[cfg(feature = "greengrass")]
 pub use resource_definition_version::ResourceDefinitionVersion;
 
+#[cfg(feature = "greengrass")]
 pub mod subscription_definition {
     //! `AWS::Greengrass::SubscriptionDefinition` and its property types.
 
@@ -2871,8 +2900,10 @@ pub mod subscription_definition {
         }
     }
 }
+#[cfg(feature = "greengrass")]
 pub use subscription_definition::SubscriptionDefinition;
 
+#[cfg(feature = "greengrass")]
 pub mod subscription_definition_version {
     //! `AWS::Greengrass::SubscriptionDefinitionVersion` and its property types.
 
@@ -2987,4 +3018,5 @@ pub mod subscription_definition_version {
         }
     }
 }
+#[cfg(feature = "greengrass")]
 pub use subscription_definition_version::SubscriptionDefinitionVersion;

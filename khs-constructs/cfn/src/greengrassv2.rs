@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "greengrassv2")]
 pub mod component_version {
     //! `AWS::GreengrassV2::ComponentVersion` and its property types.
 
@@ -528,8 +529,10 @@ pub mod component_version {
         }
     }
 }
+#[cfg(feature = "greengrassv2")]
 pub use component_version::ComponentVersion;
 
+#[cfg(feature = "greengrassv2")]
 pub mod deployment {
     //! `AWS::GreengrassV2::Deployment` and its property types.
 
@@ -1076,4 +1079,5 @@ pub mod deployment {
         }
     }
 }
+#[cfg(feature = "greengrassv2")]
 pub use deployment::Deployment;

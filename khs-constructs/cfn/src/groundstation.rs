@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "groundstation")]
 pub mod config {
     //! `AWS::GroundStation::Config` and its property types.
 
@@ -715,8 +716,10 @@ pub mod config {
         }
     }
 }
+#[cfg(feature = "groundstation")]
 pub use config::Config;
 
+#[cfg(feature = "groundstation")]
 pub mod dataflow_endpoint_group {
     //! `AWS::GroundStation::DataflowEndpointGroup` and its property types.
 
@@ -1103,8 +1106,10 @@ pub mod dataflow_endpoint_group {
         }
     }
 }
+#[cfg(feature = "groundstation")]
 pub use dataflow_endpoint_group::DataflowEndpointGroup;
 
+#[cfg(feature = "groundstation")]
 pub mod dataflow_endpoint_group_v2 {
     //! `AWS::GroundStation::DataflowEndpointGroupV2` and its property types.
 
@@ -1484,8 +1489,10 @@ pub mod dataflow_endpoint_group_v2 {
         }
     }
 }
+#[cfg(feature = "groundstation")]
 pub use dataflow_endpoint_group_v2::DataflowEndpointGroupV2;
 
+#[cfg(feature = "groundstation")]
 pub mod mission_profile {
     //! `AWS::GroundStation::MissionProfile` and its property types.
 
@@ -1680,4 +1687,5 @@ pub mod mission_profile {
         }
     }
 }
+#[cfg(feature = "groundstation")]
 pub use mission_profile::MissionProfile;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "guardduty")]
 pub mod custom_detection_rule_association {
     //! `AWS::GuardDuty::CustomDetectionRuleAssociation` and its property types.
 
@@ -124,8 +125,10 @@ pub mod custom_detection_rule_association {
         }
     }
 }
+#[cfg(feature = "guardduty")]
 pub use custom_detection_rule_association::CustomDetectionRuleAssociation;
 
+#[cfg(any(feature = "guardduty", feature = "_library"))]
 pub mod detector {
     //! `AWS::GuardDuty::Detector` and its property types.
 
@@ -561,8 +564,10 @@ pub mod detector {
         }
     }
 }
+#[cfg(any(feature = "guardduty", feature = "_library"))]
 pub use detector::Detector;
 
+#[cfg(feature = "guardduty")]
 pub mod filter {
     //! `AWS::GuardDuty::Filter` and its property types.
 
@@ -784,8 +789,10 @@ pub mod filter {
         }
     }
 }
+#[cfg(feature = "guardduty")]
 pub use filter::Filter;
 
+#[cfg(feature = "guardduty")]
 pub mod ip_set {
     //! `AWS::GuardDuty::IPSet` and its property types.
 
@@ -929,8 +936,10 @@ pub mod ip_set {
         }
     }
 }
+#[cfg(feature = "guardduty")]
 pub use ip_set::IpSet;
 
+#[cfg(feature = "guardduty")]
 pub mod malware_protection_plan {
     //! `AWS::GuardDuty::MalwareProtectionPlan` and its property types.
 
@@ -1133,8 +1142,10 @@ pub mod malware_protection_plan {
         }
     }
 }
+#[cfg(feature = "guardduty")]
 pub use malware_protection_plan::MalwareProtectionPlan;
 
+#[cfg(feature = "guardduty")]
 pub mod master {
     //! `AWS::GuardDuty::Master` and its property types.
 
@@ -1205,8 +1216,10 @@ pub mod master {
         }
     }
 }
+#[cfg(feature = "guardduty")]
 pub use master::Master;
 
+#[cfg(feature = "guardduty")]
 pub mod member {
     //! `AWS::GuardDuty::Member` and its property types.
 
@@ -1333,8 +1346,10 @@ pub mod member {
         }
     }
 }
+#[cfg(feature = "guardduty")]
 pub use member::Member;
 
+#[cfg(feature = "guardduty")]
 pub mod publishing_destination {
     //! `AWS::GuardDuty::PublishingDestination` and its property types.
 
@@ -1471,8 +1486,10 @@ pub mod publishing_destination {
         }
     }
 }
+#[cfg(feature = "guardduty")]
 pub use publishing_destination::PublishingDestination;
 
+#[cfg(feature = "guardduty")]
 pub mod threat_entity_set {
     //! `AWS::GuardDuty::ThreatEntitySet` and its property types.
 
@@ -1636,8 +1653,10 @@ pub mod threat_entity_set {
         }
     }
 }
+#[cfg(feature = "guardduty")]
 pub use threat_entity_set::ThreatEntitySet;
 
+#[cfg(feature = "guardduty")]
 pub mod threat_intel_set {
     //! `AWS::GuardDuty::ThreatIntelSet` and its property types.
 
@@ -1781,8 +1800,10 @@ pub mod threat_intel_set {
         }
     }
 }
+#[cfg(feature = "guardduty")]
 pub use threat_intel_set::ThreatIntelSet;
 
+#[cfg(feature = "guardduty")]
 pub mod trusted_entity_set {
     //! `AWS::GuardDuty::TrustedEntitySet` and its property types.
 
@@ -1946,4 +1967,5 @@ pub mod trusted_entity_set {
         }
     }
 }
+#[cfg(feature = "guardduty")]
 pub use trusted_entity_set::TrustedEntitySet;

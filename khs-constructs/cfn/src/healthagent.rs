@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "healthagent")]
 pub mod domain {
     //! `AWS::HealthAgent::Domain` and its property types.
 
@@ -123,4 +124,5 @@ pub mod domain {
         }
     }
 }
+#[cfg(feature = "healthagent")]
 pub use domain::Domain;

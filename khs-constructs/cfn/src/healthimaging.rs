@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "healthimaging")]
 pub mod datastore {
     //! `AWS::HealthImaging::Datastore` and its property types.
 
@@ -97,4 +98,5 @@ pub mod datastore {
         }
     }
 }
+#[cfg(feature = "healthimaging")]
 pub use datastore::Datastore;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "healthlake")]
 pub mod data_transformation_profile {
     //! `AWS::HealthLake::DataTransformationProfile` and its property types.
 
@@ -221,8 +222,10 @@ pub mod data_transformation_profile {
         }
     }
 }
+#[cfg(feature = "healthlake")]
 pub use data_transformation_profile::DataTransformationProfile;
 
+#[cfg(feature = "healthlake")]
 pub mod fhir_datastore {
     //! `AWS::HealthLake::FHIRDatastore` and its property types.
 
@@ -667,4 +670,5 @@ pub mod fhir_datastore {
         }
     }
 }
+#[cfg(feature = "healthlake")]
 pub use fhir_datastore::FhirDatastore;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "iam")]
 pub mod access_key {
     //! `AWS::IAM::AccessKey` and its property types.
 
@@ -83,8 +84,10 @@ pub mod access_key {
         }
     }
 }
+#[cfg(feature = "iam")]
 pub use access_key::AccessKey;
 
+#[cfg(feature = "iam")]
 pub mod group {
     //! `AWS::IAM::Group` and its property types.
 
@@ -187,8 +190,10 @@ pub mod group {
         }
     }
 }
+#[cfg(feature = "iam")]
 pub use group::Group;
 
+#[cfg(feature = "iam")]
 pub mod group_policy {
     //! `AWS::IAM::GroupPolicy` and its property types.
 
@@ -259,8 +264,10 @@ pub mod group_policy {
         }
     }
 }
+#[cfg(feature = "iam")]
 pub use group_policy::GroupPolicy;
 
+#[cfg(feature = "iam")]
 pub mod instance_profile {
     //! `AWS::IAM::InstanceProfile` and its property types.
 
@@ -339,8 +346,10 @@ pub mod instance_profile {
         }
     }
 }
+#[cfg(feature = "iam")]
 pub use instance_profile::InstanceProfile;
 
+#[cfg(feature = "iam")]
 pub mod managed_policy {
     //! `AWS::IAM::ManagedPolicy` and its property types.
 
@@ -475,8 +484,10 @@ pub mod managed_policy {
         }
     }
 }
+#[cfg(feature = "iam")]
 pub use managed_policy::ManagedPolicy;
 
+#[cfg(feature = "iam")]
 pub mod oidc_provider {
     //! `AWS::IAM::OIDCProvider` and its property types.
 
@@ -555,8 +566,10 @@ pub mod oidc_provider {
         }
     }
 }
+#[cfg(feature = "iam")]
 pub use oidc_provider::OidcProvider;
 
+#[cfg(any(feature = "iam", feature = "_library"))]
 pub mod policy {
     //! `AWS::IAM::Policy` and its property types.
 
@@ -645,8 +658,10 @@ pub mod policy {
         }
     }
 }
+#[cfg(any(feature = "iam", feature = "_library"))]
 pub use policy::Policy;
 
+#[cfg(any(feature = "iam", feature = "_library"))]
 pub mod role {
     //! `AWS::IAM::Role` and its property types.
 
@@ -790,8 +805,10 @@ pub mod role {
         }
     }
 }
+#[cfg(any(feature = "iam", feature = "_library"))]
 pub use role::Role;
 
+#[cfg(feature = "iam")]
 pub mod role_policy {
     //! `AWS::IAM::RolePolicy` and its property types.
 
@@ -862,8 +879,10 @@ pub mod role_policy {
         }
     }
 }
+#[cfg(feature = "iam")]
 pub use role_policy::RolePolicy;
 
+#[cfg(feature = "iam")]
 pub mod saml_provider {
     //! `AWS::IAM::SAMLProvider` and its property types.
 
@@ -1026,8 +1045,10 @@ pub mod saml_provider {
         }
     }
 }
+#[cfg(feature = "iam")]
 pub use saml_provider::SamlProvider;
 
+#[cfg(feature = "iam")]
 pub mod server_certificate {
     //! `AWS::IAM::ServerCertificate` and its property types.
 
@@ -1119,8 +1140,10 @@ pub mod server_certificate {
         }
     }
 }
+#[cfg(feature = "iam")]
 pub use server_certificate::ServerCertificate;
 
+#[cfg(feature = "iam")]
 pub mod service_linked_role {
     //! `AWS::IAM::ServiceLinkedRole` and its property types.
 
@@ -1194,8 +1217,10 @@ pub mod service_linked_role {
         }
     }
 }
+#[cfg(feature = "iam")]
 pub use service_linked_role::ServiceLinkedRole;
 
+#[cfg(feature = "iam")]
 pub mod user {
     //! `AWS::IAM::User` and its property types.
 
@@ -1347,8 +1372,10 @@ pub mod user {
         }
     }
 }
+#[cfg(feature = "iam")]
 pub use user::User;
 
+#[cfg(feature = "iam")]
 pub mod user_policy {
     //! `AWS::IAM::UserPolicy` and its property types.
 
@@ -1419,8 +1446,10 @@ pub mod user_policy {
         }
     }
 }
+#[cfg(feature = "iam")]
 pub use user_policy::UserPolicy;
 
+#[cfg(feature = "iam")]
 pub mod user_to_group_addition {
     //! `AWS::IAM::UserToGroupAddition` and its property types.
 
@@ -1488,8 +1517,10 @@ pub mod user_to_group_addition {
         }
     }
 }
+#[cfg(feature = "iam")]
 pub use user_to_group_addition::UserToGroupAddition;
 
+#[cfg(feature = "iam")]
 pub mod virtual_mfa_device {
     //! `AWS::IAM::VirtualMFADevice` and its property types.
 
@@ -1574,4 +1605,5 @@ pub mod virtual_mfa_device {
         }
     }
 }
+#[cfg(feature = "iam")]
 pub use virtual_mfa_device::VirtualMfaDevice;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "identitystore")]
 pub mod group {
     //! `AWS::IdentityStore::Group` and its property types.
 
@@ -86,8 +87,10 @@ pub mod group {
         }
     }
 }
+#[cfg(feature = "identitystore")]
 pub use group::Group;
 
+#[cfg(feature = "identitystore")]
 pub mod group_membership {
     //! `AWS::IdentityStore::GroupMembership` and its property types.
 
@@ -188,8 +191,10 @@ pub mod group_membership {
         }
     }
 }
+#[cfg(feature = "identitystore")]
 pub use group_membership::GroupMembership;
 
+#[cfg(feature = "identitystore")]
 pub mod user {
     //! `AWS::IdentityStore::User` and its property types.
 
@@ -595,4 +600,5 @@ pub mod user {
         }
     }
 }
+#[cfg(feature = "identitystore")]
 pub use user::User;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "imagebuilder")]
 pub mod component {
     //! `AWS::ImageBuilder::Component` and its property types.
 
@@ -198,8 +199,10 @@ pub mod component {
         }
     }
 }
+#[cfg(feature = "imagebuilder")]
 pub use component::Component;
 
+#[cfg(feature = "imagebuilder")]
 pub mod container_recipe {
     //! `AWS::ImageBuilder::ContainerRecipe` and its property types.
 
@@ -676,8 +679,10 @@ pub mod container_recipe {
         }
     }
 }
+#[cfg(feature = "imagebuilder")]
 pub use container_recipe::ContainerRecipe;
 
+#[cfg(feature = "imagebuilder")]
 pub mod distribution_configuration {
     //! `AWS::ImageBuilder::DistributionConfiguration` and its property types.
 
@@ -1161,8 +1166,10 @@ pub mod distribution_configuration {
         }
     }
 }
+#[cfg(feature = "imagebuilder")]
 pub use distribution_configuration::DistributionConfiguration;
 
+#[cfg(feature = "imagebuilder")]
 pub mod image {
     //! `AWS::ImageBuilder::Image` and its property types.
 
@@ -1554,8 +1561,10 @@ pub mod image {
         }
     }
 }
+#[cfg(feature = "imagebuilder")]
 pub use image::Image;
 
+#[cfg(feature = "imagebuilder")]
 pub mod image_pipeline {
     //! `AWS::ImageBuilder::ImagePipeline` and its property types.
 
@@ -2001,8 +2010,10 @@ pub mod image_pipeline {
         }
     }
 }
+#[cfg(feature = "imagebuilder")]
 pub use image_pipeline::ImagePipeline;
 
+#[cfg(feature = "imagebuilder")]
 pub mod image_recipe {
     //! `AWS::ImageBuilder::ImageRecipe` and its property types.
 
@@ -2396,8 +2407,10 @@ pub mod image_recipe {
         }
     }
 }
+#[cfg(feature = "imagebuilder")]
 pub use image_recipe::ImageRecipe;
 
+#[cfg(feature = "imagebuilder")]
 pub mod infrastructure_configuration {
     //! `AWS::ImageBuilder::InfrastructureConfiguration` and its property types.
 
@@ -2770,8 +2783,10 @@ pub mod infrastructure_configuration {
         }
     }
 }
+#[cfg(feature = "imagebuilder")]
 pub use infrastructure_configuration::InfrastructureConfiguration;
 
+#[cfg(feature = "imagebuilder")]
 pub mod lifecycle_policy {
     //! `AWS::ImageBuilder::LifecyclePolicy` and its property types.
 
@@ -3276,8 +3291,10 @@ pub mod lifecycle_policy {
         }
     }
 }
+#[cfg(feature = "imagebuilder")]
 pub use lifecycle_policy::LifecyclePolicy;
 
+#[cfg(feature = "imagebuilder")]
 pub mod workflow {
     //! `AWS::ImageBuilder::Workflow` and its property types.
 
@@ -3454,4 +3471,5 @@ pub mod workflow {
         }
     }
 }
+#[cfg(feature = "imagebuilder")]
 pub use workflow::Workflow;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "inspector")]
 pub mod assessment_target {
     //! `AWS::Inspector::AssessmentTarget` and its property types.
 
@@ -74,8 +75,10 @@ pub mod assessment_target {
         }
     }
 }
+#[cfg(feature = "inspector")]
 pub use assessment_target::AssessmentTarget;
 
+#[cfg(feature = "inspector")]
 pub mod assessment_template {
     //! `AWS::Inspector::AssessmentTemplate` and its property types.
 
@@ -169,8 +172,10 @@ pub mod assessment_template {
         }
     }
 }
+#[cfg(feature = "inspector")]
 pub use assessment_template::AssessmentTemplate;
 
+#[cfg(feature = "inspector")]
 pub mod resource_group {
     //! `AWS::Inspector::ResourceGroup` and its property types.
 
@@ -234,4 +239,5 @@ pub mod resource_group {
         }
     }
 }
+#[cfg(feature = "inspector")]
 pub use resource_group::ResourceGroup;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "inspectorv2")]
 pub mod cis_scan_configuration {
     //! `AWS::InspectorV2::CisScanConfiguration` and its property types.
 
@@ -310,8 +311,10 @@ pub mod cis_scan_configuration {
         }
     }
 }
+#[cfg(feature = "inspectorv2")]
 pub use cis_scan_configuration::CisScanConfiguration;
 
+#[cfg(feature = "inspectorv2")]
 pub mod code_security_integration {
     //! `AWS::InspectorV2::CodeSecurityIntegration` and its property types.
 
@@ -575,8 +578,10 @@ pub mod code_security_integration {
         }
     }
 }
+#[cfg(feature = "inspectorv2")]
 pub use code_security_integration::CodeSecurityIntegration;
 
+#[cfg(feature = "inspectorv2")]
 pub mod code_security_scan_configuration {
     //! `AWS::InspectorV2::CodeSecurityScanConfiguration` and its property types.
 
@@ -899,8 +904,10 @@ pub mod code_security_scan_configuration {
         }
     }
 }
+#[cfg(feature = "inspectorv2")]
 pub use code_security_scan_configuration::CodeSecurityScanConfiguration;
 
+#[cfg(feature = "inspectorv2")]
 pub mod connector {
     //! `AWS::InspectorV2::Connector` and its property types.
 
@@ -1278,8 +1285,10 @@ pub mod connector {
         }
     }
 }
+#[cfg(feature = "inspectorv2")]
 pub use connector::Connector;
 
+#[cfg(feature = "inspectorv2")]
 pub mod filter {
     //! `AWS::InspectorV2::Filter` and its property types.
 
@@ -1886,4 +1895,5 @@ pub mod filter {
         }
     }
 }
+#[cfg(feature = "inspectorv2")]
 pub use filter::Filter;

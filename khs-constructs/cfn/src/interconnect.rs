@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "interconnect")]
 pub mod connection {
     //! `AWS::Interconnect::Connection` and its property types.
 
@@ -185,4 +186,5 @@ pub mod connection {
         }
     }
 }
+#[cfg(feature = "interconnect")]
 pub use connection::Connection;

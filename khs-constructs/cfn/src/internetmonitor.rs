@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "internetmonitor")]
 pub mod monitor {
     //! `AWS::InternetMonitor::Monitor` and its property types.
 
@@ -371,4 +372,5 @@ pub mod monitor {
         }
     }
 }
+#[cfg(feature = "internetmonitor")]
 pub use monitor::Monitor;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "invoicing")]
 pub mod invoice_unit {
     //! `AWS::Invoicing::InvoiceUnit` and its property types.
 
@@ -129,8 +130,10 @@ pub mod invoice_unit {
         }
     }
 }
+#[cfg(feature = "invoicing")]
 pub use invoice_unit::InvoiceUnit;
 
+#[cfg(feature = "invoicing")]
 pub mod procurement_portal_preference {
     //! `AWS::Invoicing::ProcurementPortalPreference` and its property types.
 
@@ -760,4 +763,5 @@ pub mod procurement_portal_preference {
         }
     }
 }
+#[cfg(feature = "invoicing")]
 pub use procurement_portal_preference::ProcurementPortalPreference;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "iot")]
 pub mod account_audit_configuration {
     //! `AWS::IoT::AccountAuditConfiguration` and its property types.
 
@@ -376,8 +377,10 @@ pub mod account_audit_configuration {
         }
     }
 }
+#[cfg(feature = "iot")]
 pub use account_audit_configuration::AccountAuditConfiguration;
 
+#[cfg(feature = "iot")]
 pub mod authorizer {
     //! `AWS::IoT::Authorizer` and its property types.
 
@@ -517,8 +520,10 @@ pub mod authorizer {
         }
     }
 }
+#[cfg(feature = "iot")]
 pub use authorizer::Authorizer;
 
+#[cfg(feature = "iot")]
 pub mod billing_group {
     //! `AWS::IoT::BillingGroup` and its property types.
 
@@ -620,8 +625,10 @@ pub mod billing_group {
         }
     }
 }
+#[cfg(feature = "iot")]
 pub use billing_group::BillingGroup;
 
+#[cfg(feature = "iot")]
 pub mod ca_certificate {
     //! `AWS::IoT::CACertificate` and its property types.
 
@@ -850,8 +857,10 @@ pub mod ca_certificate {
         }
     }
 }
+#[cfg(feature = "iot")]
 pub use ca_certificate::CaCertificate;
 
+#[cfg(feature = "iot")]
 pub mod certificate {
     //! `AWS::IoT::Certificate` and its property types.
 
@@ -1013,8 +1022,10 @@ pub mod certificate {
         }
     }
 }
+#[cfg(feature = "iot")]
 pub use certificate::Certificate;
 
+#[cfg(feature = "iot")]
 pub mod certificate_provider {
     //! `AWS::IoT::CertificateProvider` and its property types.
 
@@ -1125,8 +1136,10 @@ pub mod certificate_provider {
         }
     }
 }
+#[cfg(feature = "iot")]
 pub use certificate_provider::CertificateProvider;
 
+#[cfg(feature = "iot")]
 pub mod command {
     //! `AWS::IoT::Command` and its property types.
 
@@ -1678,8 +1691,10 @@ pub mod command {
         }
     }
 }
+#[cfg(feature = "iot")]
 pub use command::Command;
 
+#[cfg(feature = "iot")]
 pub mod custom_metric {
     //! `AWS::IoT::CustomMetric` and its property types.
 
@@ -1796,8 +1811,10 @@ pub mod custom_metric {
         }
     }
 }
+#[cfg(feature = "iot")]
 pub use custom_metric::CustomMetric;
 
+#[cfg(feature = "iot")]
 pub mod dimension {
     //! `AWS::IoT::Dimension` and its property types.
 
@@ -1900,8 +1917,10 @@ pub mod dimension {
         }
     }
 }
+#[cfg(feature = "iot")]
 pub use dimension::Dimension;
 
+#[cfg(feature = "iot")]
 pub mod domain_configuration {
     //! `AWS::IoT::DomainConfiguration` and its property types.
 
@@ -2283,8 +2302,10 @@ pub mod domain_configuration {
         }
     }
 }
+#[cfg(feature = "iot")]
 pub use domain_configuration::DomainConfiguration;
 
+#[cfg(feature = "iot")]
 pub mod encryption_configuration {
     //! `AWS::IoT::EncryptionConfiguration` and its property types.
 
@@ -2397,8 +2418,10 @@ pub mod encryption_configuration {
         }
     }
 }
+#[cfg(feature = "iot")]
 pub use encryption_configuration::EncryptionConfiguration;
 
+#[cfg(feature = "iot")]
 pub mod fleet_metric {
     //! `AWS::IoT::FleetMetric` and its property types.
 
@@ -2710,8 +2733,10 @@ pub mod fleet_metric {
         }
     }
 }
+#[cfg(feature = "iot")]
 pub use fleet_metric::FleetMetric;
 
+#[cfg(feature = "iot")]
 pub mod job {
     //! `AWS::IoT::Job` and its property types.
 
@@ -3294,8 +3319,10 @@ pub mod job {
         }
     }
 }
+#[cfg(feature = "iot")]
 pub use job::Job;
 
+#[cfg(feature = "iot")]
 pub mod job_template {
     //! `AWS::IoT::JobTemplate` and its property types.
 
@@ -3771,8 +3798,10 @@ pub mod job_template {
         }
     }
 }
+#[cfg(feature = "iot")]
 pub use job_template::JobTemplate;
 
+#[cfg(feature = "iot")]
 pub mod logging {
     //! `AWS::IoT::Logging` and its property types.
 
@@ -3959,8 +3988,10 @@ pub mod logging {
         }
     }
 }
+#[cfg(feature = "iot")]
 pub use logging::Logging;
 
+#[cfg(feature = "iot")]
 pub mod mitigation_action {
     //! `AWS::IoT::MitigationAction` and its property types.
 
@@ -4319,8 +4350,10 @@ pub mod mitigation_action {
         }
     }
 }
+#[cfg(feature = "iot")]
 pub use mitigation_action::MitigationAction;
 
+#[cfg(feature = "iot")]
 pub mod policy {
     //! `AWS::IoT::Policy` and its property types.
 
@@ -4401,8 +4434,10 @@ pub mod policy {
         }
     }
 }
+#[cfg(feature = "iot")]
 pub use policy::Policy;
 
+#[cfg(feature = "iot")]
 pub mod policy_principal_attachment {
     //! `AWS::IoT::PolicyPrincipalAttachment` and its property types.
 
@@ -4467,8 +4502,10 @@ pub mod policy_principal_attachment {
         }
     }
 }
+#[cfg(feature = "iot")]
 pub use policy_principal_attachment::PolicyPrincipalAttachment;
 
+#[cfg(feature = "iot")]
 pub mod provisioning_template {
     //! `AWS::IoT::ProvisioningTemplate` and its property types.
 
@@ -4634,8 +4671,10 @@ pub mod provisioning_template {
         }
     }
 }
+#[cfg(feature = "iot")]
 pub use provisioning_template::ProvisioningTemplate;
 
+#[cfg(feature = "iot")]
 pub mod resource_specific_logging {
     //! `AWS::IoT::ResourceSpecificLogging` and its property types.
 
@@ -4789,8 +4828,10 @@ pub mod resource_specific_logging {
         }
     }
 }
+#[cfg(feature = "iot")]
 pub use resource_specific_logging::ResourceSpecificLogging;
 
+#[cfg(feature = "iot")]
 pub mod role_alias {
     //! `AWS::IoT::RoleAlias` and its property types.
 
@@ -4875,8 +4916,10 @@ pub mod role_alias {
         }
     }
 }
+#[cfg(feature = "iot")]
 pub use role_alias::RoleAlias;
 
+#[cfg(feature = "iot")]
 pub mod scheduled_audit {
     //! `AWS::IoT::ScheduledAudit` and its property types.
 
@@ -5057,8 +5100,10 @@ pub mod scheduled_audit {
         }
     }
 }
+#[cfg(feature = "iot")]
 pub use scheduled_audit::ScheduledAudit;
 
+#[cfg(feature = "iot")]
 pub mod security_profile {
     //! `AWS::IoT::SecurityProfile` and its property types.
 
@@ -5647,8 +5692,10 @@ pub mod security_profile {
         }
     }
 }
+#[cfg(feature = "iot")]
 pub use security_profile::SecurityProfile;
 
+#[cfg(feature = "iot")]
 pub mod software_package {
     //! `AWS::IoT::SoftwarePackage` and its property types.
 
@@ -5722,8 +5769,10 @@ pub mod software_package {
         }
     }
 }
+#[cfg(feature = "iot")]
 pub use software_package::SoftwarePackage;
 
+#[cfg(feature = "iot")]
 pub mod software_package_version {
     //! `AWS::IoT::SoftwarePackageVersion` and its property types.
 
@@ -5916,8 +5965,10 @@ pub mod software_package_version {
         }
     }
 }
+#[cfg(feature = "iot")]
 pub use software_package_version::SoftwarePackageVersion;
 
+#[cfg(feature = "iot")]
 pub mod stream {
     //! `AWS::IoT::Stream` and its property types.
 
@@ -6077,8 +6128,10 @@ pub mod stream {
         }
     }
 }
+#[cfg(feature = "iot")]
 pub use stream::Stream;
 
+#[cfg(feature = "iot")]
 pub mod thing {
     //! `AWS::IoT::Thing` and its property types.
 
@@ -6170,8 +6223,10 @@ pub mod thing {
         }
     }
 }
+#[cfg(feature = "iot")]
 pub use thing::Thing;
 
+#[cfg(feature = "iot")]
 pub mod thing_group {
     //! `AWS::IoT::ThingGroup` and its property types.
 
@@ -6306,8 +6361,10 @@ pub mod thing_group {
         }
     }
 }
+#[cfg(feature = "iot")]
 pub use thing_group::ThingGroup;
 
+#[cfg(feature = "iot")]
 pub mod thing_principal_attachment {
     //! `AWS::IoT::ThingPrincipalAttachment` and its property types.
 
@@ -6378,8 +6435,10 @@ pub mod thing_principal_attachment {
         }
     }
 }
+#[cfg(feature = "iot")]
 pub use thing_principal_attachment::ThingPrincipalAttachment;
 
+#[cfg(feature = "iot")]
 pub mod thing_type {
     //! `AWS::IoT::ThingType` and its property types.
 
@@ -6578,8 +6637,10 @@ pub mod thing_type {
         }
     }
 }
+#[cfg(feature = "iot")]
 pub use thing_type::ThingType;
 
+#[cfg(feature = "iot")]
 pub mod topic_rule {
     //! `AWS::IoT::TopicRule` and its property types.
 
@@ -8481,8 +8542,10 @@ pub mod topic_rule {
         }
     }
 }
+#[cfg(feature = "iot")]
 pub use topic_rule::TopicRule;
 
+#[cfg(feature = "iot")]
 pub mod topic_rule_destination {
     //! `AWS::IoT::TopicRuleDestination` and its property types.
 
@@ -8695,4 +8758,5 @@ pub mod topic_rule_destination {
         }
     }
 }
+#[cfg(feature = "iot")]
 pub use topic_rule_destination::TopicRuleDestination;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "iotanalytics")]
 pub mod channel {
     //! `AWS::IoTAnalytics::Channel` and its property types.
 
@@ -162,8 +163,10 @@ pub mod channel {
         }
     }
 }
+#[cfg(feature = "iotanalytics")]
 pub use channel::Channel;
 
+#[cfg(feature = "iotanalytics")]
 pub mod dataset {
     //! `AWS::IoTAnalytics::Dataset` and its property types.
 
@@ -856,8 +859,10 @@ pub mod dataset {
         }
     }
 }
+#[cfg(feature = "iotanalytics")]
 pub use dataset::Dataset;
 
+#[cfg(feature = "iotanalytics")]
 pub mod datastore {
     //! `AWS::IoTAnalytics::Datastore` and its property types.
 
@@ -1253,8 +1258,10 @@ pub mod datastore {
         }
     }
 }
+#[cfg(feature = "iotanalytics")]
 pub use datastore::Datastore;
 
+#[cfg(feature = "iotanalytics")]
 pub mod pipeline {
     //! `AWS::IoTAnalytics::Pipeline` and its property types.
 
@@ -1769,4 +1776,5 @@ pub mod pipeline {
         }
     }
 }
+#[cfg(feature = "iotanalytics")]
 pub use pipeline::Pipeline;

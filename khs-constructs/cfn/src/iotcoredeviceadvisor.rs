@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "iotcoredeviceadvisor")]
 pub mod suite_definition {
     //! `AWS::IoTCoreDeviceAdvisor::SuiteDefinition` and its property types.
 
@@ -162,4 +163,5 @@ pub mod suite_definition {
         }
     }
 }
+#[cfg(feature = "iotcoredeviceadvisor")]
 pub use suite_definition::SuiteDefinition;

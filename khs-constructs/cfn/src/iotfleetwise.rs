@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "iotfleetwise")]
 pub mod campaign {
     //! `AWS::IoTFleetWise::Campaign` and its property types.
 
@@ -593,8 +594,10 @@ pub mod campaign {
         }
     }
 }
+#[cfg(feature = "iotfleetwise")]
 pub use campaign::Campaign;
 
+#[cfg(feature = "iotfleetwise")]
 pub mod decoder_manifest {
     //! `AWS::IoTFleetWise::DecoderManifest` and its property types.
 
@@ -771,8 +774,10 @@ pub mod decoder_manifest {
         }
     }
 }
+#[cfg(feature = "iotfleetwise")]
 pub use decoder_manifest::DecoderManifest;
 
+#[cfg(feature = "iotfleetwise")]
 pub mod fleet {
     //! `AWS::IoTFleetWise::Fleet` and its property types.
 
@@ -872,8 +877,10 @@ pub mod fleet {
         }
     }
 }
+#[cfg(feature = "iotfleetwise")]
 pub use fleet::Fleet;
 
+#[cfg(feature = "iotfleetwise")]
 pub mod model_manifest {
     //! `AWS::IoTFleetWise::ModelManifest` and its property types.
 
@@ -1012,8 +1019,10 @@ pub mod model_manifest {
         }
     }
 }
+#[cfg(feature = "iotfleetwise")]
 pub use model_manifest::ModelManifest;
 
+#[cfg(feature = "iotfleetwise")]
 pub mod signal_catalog {
     //! `AWS::IoTFleetWise::SignalCatalog` and its property types.
 
@@ -1169,8 +1178,10 @@ pub mod signal_catalog {
         }
     }
 }
+#[cfg(feature = "iotfleetwise")]
 pub use signal_catalog::SignalCatalog;
 
+#[cfg(feature = "iotfleetwise")]
 pub mod state_template {
     //! `AWS::IoTFleetWise::StateTemplate` and its property types.
 
@@ -1299,8 +1310,10 @@ pub mod state_template {
         }
     }
 }
+#[cfg(feature = "iotfleetwise")]
 pub use state_template::StateTemplate;
 
+#[cfg(feature = "iotfleetwise")]
 pub mod vehicle {
     //! `AWS::IoTFleetWise::Vehicle` and its property types.
 
@@ -1473,4 +1486,5 @@ pub mod vehicle {
         }
     }
 }
+#[cfg(feature = "iotfleetwise")]
 pub use vehicle::Vehicle;

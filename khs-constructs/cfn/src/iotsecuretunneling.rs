@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "iotsecuretunneling")]
 pub mod tunnel {
     //! `AWS::IoTSecureTunneling::Tunnel` and its property types.
 
@@ -134,4 +135,5 @@ pub mod tunnel {
         }
     }
 }
+#[cfg(feature = "iotsecuretunneling")]
 pub use tunnel::Tunnel;

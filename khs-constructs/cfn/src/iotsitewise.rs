@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "iotsitewise")]
 pub mod access_policy {
     //! `AWS::IoTSiteWise::AccessPolicy` and its property types.
 
@@ -244,8 +245,10 @@ pub mod access_policy {
         }
     }
 }
+#[cfg(feature = "iotsitewise")]
 pub use access_policy::AccessPolicy;
 
+#[cfg(feature = "iotsitewise")]
 pub mod application {
     //! `AWS::IoTSiteWise::Application` and its property types.
 
@@ -371,8 +374,10 @@ pub mod application {
         }
     }
 }
+#[cfg(feature = "iotsitewise")]
 pub use application::Application;
 
+#[cfg(feature = "iotsitewise")]
 pub mod asset {
     //! `AWS::IoTSiteWise::Asset` and its property types.
 
@@ -589,8 +594,10 @@ pub mod asset {
         }
     }
 }
+#[cfg(feature = "iotsitewise")]
 pub use asset::Asset;
 
+#[cfg(feature = "iotsitewise")]
 pub mod asset_model {
     //! `AWS::IoTSiteWise::AssetModel` and its property types.
 
@@ -1336,8 +1343,10 @@ pub mod asset_model {
         }
     }
 }
+#[cfg(feature = "iotsitewise")]
 pub use asset_model::AssetModel;
 
+#[cfg(feature = "iotsitewise")]
 pub mod computation_model {
     //! `AWS::IoTSiteWise::ComputationModel` and its property types.
 
@@ -1573,8 +1582,10 @@ pub mod computation_model {
         }
     }
 }
+#[cfg(feature = "iotsitewise")]
 pub use computation_model::ComputationModel;
 
+#[cfg(feature = "iotsitewise")]
 pub mod dashboard {
     //! `AWS::IoTSiteWise::Dashboard` and its property types.
 
@@ -1675,8 +1686,10 @@ pub mod dashboard {
         }
     }
 }
+#[cfg(feature = "iotsitewise")]
 pub use dashboard::Dashboard;
 
+#[cfg(feature = "iotsitewise")]
 pub mod dataset {
     //! `AWS::IoTSiteWise::Dataset` and its property types.
 
@@ -1992,8 +2005,10 @@ pub mod dataset {
         }
     }
 }
+#[cfg(feature = "iotsitewise")]
 pub use dataset::Dataset;
 
+#[cfg(feature = "iotsitewise")]
 pub mod gateway {
     //! `AWS::IoTSiteWise::Gateway` and its property types.
 
@@ -2207,8 +2222,10 @@ pub mod gateway {
         }
     }
 }
+#[cfg(feature = "iotsitewise")]
 pub use gateway::Gateway;
 
+#[cfg(feature = "iotsitewise")]
 pub mod pipeline {
     //! `AWS::IoTSiteWise::Pipeline` and its property types.
 
@@ -2365,8 +2382,10 @@ pub mod pipeline {
         }
     }
 }
+#[cfg(feature = "iotsitewise")]
 pub use pipeline::Pipeline;
 
+#[cfg(feature = "iotsitewise")]
 pub mod portal {
     //! `AWS::IoTSiteWise::Portal` and its property types.
 
@@ -2610,8 +2629,10 @@ pub mod portal {
         }
     }
 }
+#[cfg(feature = "iotsitewise")]
 pub use portal::Portal;
 
+#[cfg(feature = "iotsitewise")]
 pub mod project {
     //! `AWS::IoTSiteWise::Project` and its property types.
 
@@ -2712,8 +2733,10 @@ pub mod project {
         }
     }
 }
+#[cfg(feature = "iotsitewise")]
 pub use project::Project;
 
+#[cfg(feature = "iotsitewise")]
 pub mod task {
     //! `AWS::IoTSiteWise::Task` and its property types.
 
@@ -3178,8 +3201,10 @@ pub mod task {
         }
     }
 }
+#[cfg(feature = "iotsitewise")]
 pub use task::Task;
 
+#[cfg(feature = "iotsitewise")]
 pub mod workspace {
     //! `AWS::IoTSiteWise::Workspace` and its property types.
 
@@ -3330,4 +3355,5 @@ pub mod workspace {
         }
     }
 }
+#[cfg(feature = "iotsitewise")]
 pub use workspace::Workspace;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "iotthingsgraph")]
 pub mod flow_template {
     //! `AWS::IoTThingsGraph::FlowTemplate` and its property types.
 
@@ -106,4 +107,5 @@ pub mod flow_template {
         }
     }
 }
+#[cfg(feature = "iotthingsgraph")]
 pub use flow_template::FlowTemplate;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "iottwinmaker")]
 pub mod component_type {
     //! `AWS::IoTTwinMaker::ComponentType` and its property types.
 
@@ -559,8 +560,10 @@ pub mod component_type {
         }
     }
 }
+#[cfg(feature = "iottwinmaker")]
 pub use component_type::ComponentType;
 
+#[cfg(feature = "iottwinmaker")]
 pub mod entity {
     //! `AWS::IoTTwinMaker::Entity` and its property types.
 
@@ -1177,8 +1180,10 @@ pub mod entity {
         }
     }
 }
+#[cfg(feature = "iottwinmaker")]
 pub use entity::Entity;
 
+#[cfg(feature = "iottwinmaker")]
 pub mod scene {
     //! `AWS::IoTTwinMaker::Scene` and its property types.
 
@@ -1302,8 +1307,10 @@ pub mod scene {
         }
     }
 }
+#[cfg(feature = "iottwinmaker")]
 pub use scene::Scene;
 
+#[cfg(feature = "iottwinmaker")]
 pub mod sync_job {
     //! `AWS::IoTTwinMaker::SyncJob` and its property types.
 
@@ -1409,8 +1416,10 @@ pub mod sync_job {
         }
     }
 }
+#[cfg(feature = "iottwinmaker")]
 pub use sync_job::SyncJob;
 
+#[cfg(feature = "iottwinmaker")]
 pub mod workspace {
     //! `AWS::IoTTwinMaker::Workspace` and its property types.
 
@@ -1517,4 +1526,5 @@ pub mod workspace {
         }
     }
 }
+#[cfg(feature = "iottwinmaker")]
 pub use workspace::Workspace;

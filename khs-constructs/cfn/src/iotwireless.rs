@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "iotwireless")]
 pub mod destination {
     //! `AWS::IoTWireless::Destination` and its property types.
 
@@ -135,8 +136,10 @@ pub mod destination {
         }
     }
 }
+#[cfg(feature = "iotwireless")]
 pub use destination::Destination;
 
+#[cfg(feature = "iotwireless")]
 pub mod device_profile {
     //! `AWS::IoTWireless::DeviceProfile` and its property types.
 
@@ -325,8 +328,10 @@ pub mod device_profile {
         }
     }
 }
+#[cfg(feature = "iotwireless")]
 pub use device_profile::DeviceProfile;
 
+#[cfg(feature = "iotwireless")]
 pub mod fuota_task {
     //! `AWS::IoTWireless::FuotaTask` and its property types.
 
@@ -573,8 +578,10 @@ pub mod fuota_task {
         }
     }
 }
+#[cfg(feature = "iotwireless")]
 pub use fuota_task::FuotaTask;
 
+#[cfg(feature = "iotwireless")]
 pub mod multicast_group {
     //! `AWS::IoTWireless::MulticastGroup` and its property types.
 
@@ -834,8 +841,10 @@ pub mod multicast_group {
         }
     }
 }
+#[cfg(feature = "iotwireless")]
 pub use multicast_group::MulticastGroup;
 
+#[cfg(feature = "iotwireless")]
 pub mod network_analyzer_configuration {
     //! `AWS::IoTWireless::NetworkAnalyzerConfiguration` and its property types.
 
@@ -1013,8 +1022,10 @@ pub mod network_analyzer_configuration {
         }
     }
 }
+#[cfg(feature = "iotwireless")]
 pub use network_analyzer_configuration::NetworkAnalyzerConfiguration;
 
+#[cfg(feature = "iotwireless")]
 pub mod partner_account {
     //! `AWS::IoTWireless::PartnerAccount` and its property types.
 
@@ -1200,8 +1211,10 @@ pub mod partner_account {
         }
     }
 }
+#[cfg(feature = "iotwireless")]
 pub use partner_account::PartnerAccount;
 
+#[cfg(feature = "iotwireless")]
 pub mod service_profile {
     //! `AWS::IoTWireless::ServiceProfile` and its property types.
 
@@ -1473,8 +1486,10 @@ pub mod service_profile {
         }
     }
 }
+#[cfg(feature = "iotwireless")]
 pub use service_profile::ServiceProfile;
 
+#[cfg(feature = "iotwireless")]
 pub mod task_definition {
     //! `AWS::IoTWireless::TaskDefinition` and its property types.
 
@@ -1707,8 +1722,10 @@ pub mod task_definition {
         }
     }
 }
+#[cfg(feature = "iotwireless")]
 pub use task_definition::TaskDefinition;
 
+#[cfg(feature = "iotwireless")]
 pub mod wireless_device {
     //! `AWS::IoTWireless::WirelessDevice` and its property types.
 
@@ -2209,8 +2226,10 @@ pub mod wireless_device {
         }
     }
 }
+#[cfg(feature = "iotwireless")]
 pub use wireless_device::WirelessDevice;
 
+#[cfg(feature = "iotwireless")]
 pub mod wireless_device_import_task {
     //! `AWS::IoTWireless::WirelessDeviceImportTask` and its property types.
 
@@ -2371,8 +2390,10 @@ pub mod wireless_device_import_task {
         }
     }
 }
+#[cfg(feature = "iotwireless")]
 pub use wireless_device_import_task::WirelessDeviceImportTask;
 
+#[cfg(feature = "iotwireless")]
 pub mod wireless_gateway {
     //! `AWS::IoTWireless::WirelessGateway` and its property types.
 
@@ -2511,4 +2532,5 @@ pub mod wireless_gateway {
         }
     }
 }
+#[cfg(feature = "iotwireless")]
 pub use wireless_gateway::WirelessGateway;

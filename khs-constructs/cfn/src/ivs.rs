@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "ivs")]
 pub mod ad_configuration {
     //! `AWS::IVS::AdConfiguration` and its property types.
 
@@ -133,8 +134,10 @@ pub mod ad_configuration {
         }
     }
 }
+#[cfg(feature = "ivs")]
 pub use ad_configuration::AdConfiguration;
 
+#[cfg(feature = "ivs")]
 pub mod channel {
     //! `AWS::IVS::Channel` and its property types.
 
@@ -464,8 +467,10 @@ pub mod channel {
         }
     }
 }
+#[cfg(feature = "ivs")]
 pub use channel::Channel;
 
+#[cfg(feature = "ivs")]
 pub mod encoder_configuration {
     //! `AWS::IVS::EncoderConfiguration` and its property types.
 
@@ -571,8 +576,10 @@ pub mod encoder_configuration {
         }
     }
 }
+#[cfg(feature = "ivs")]
 pub use encoder_configuration::EncoderConfiguration;
 
+#[cfg(feature = "ivs")]
 pub mod ingest_configuration {
     //! `AWS::IVS::IngestConfiguration` and its property types.
 
@@ -703,8 +710,10 @@ pub mod ingest_configuration {
         }
     }
 }
+#[cfg(feature = "ivs")]
 pub use ingest_configuration::IngestConfiguration;
 
+#[cfg(feature = "ivs")]
 pub mod playback_key_pair {
     //! `AWS::IVS::PlaybackKeyPair` and its property types.
 
@@ -783,8 +792,10 @@ pub mod playback_key_pair {
         }
     }
 }
+#[cfg(feature = "ivs")]
 pub use playback_key_pair::PlaybackKeyPair;
 
+#[cfg(feature = "ivs")]
 pub mod playback_restriction_policy {
     //! `AWS::IVS::PlaybackRestrictionPolicy` and its property types.
 
@@ -871,8 +882,10 @@ pub mod playback_restriction_policy {
         }
     }
 }
+#[cfg(feature = "ivs")]
 pub use playback_restriction_policy::PlaybackRestrictionPolicy;
 
+#[cfg(feature = "ivs")]
 pub mod public_key {
     //! `AWS::IVS::PublicKey` and its property types.
 
@@ -951,8 +964,10 @@ pub mod public_key {
         }
     }
 }
+#[cfg(feature = "ivs")]
 pub use public_key::PublicKey;
 
+#[cfg(feature = "ivs")]
 pub mod recording_configuration {
     //! `AWS::IVS::RecordingConfiguration` and its property types.
 
@@ -1306,8 +1321,10 @@ pub mod recording_configuration {
         }
     }
 }
+#[cfg(feature = "ivs")]
 pub use recording_configuration::RecordingConfiguration;
 
+#[cfg(feature = "ivs")]
 pub mod stage {
     //! `AWS::IVS::Stage` and its property types.
 
@@ -1607,8 +1624,10 @@ pub mod stage {
         }
     }
 }
+#[cfg(feature = "ivs")]
 pub use stage::Stage;
 
+#[cfg(feature = "ivs")]
 pub mod storage_configuration {
     //! `AWS::IVS::StorageConfiguration` and its property types.
 
@@ -1701,8 +1720,10 @@ pub mod storage_configuration {
         }
     }
 }
+#[cfg(feature = "ivs")]
 pub use storage_configuration::StorageConfiguration;
 
+#[cfg(feature = "ivs")]
 pub mod stream_key {
     //! `AWS::IVS::StreamKey` and its property types.
 
@@ -1777,4 +1798,5 @@ pub mod stream_key {
         }
     }
 }
+#[cfg(feature = "ivs")]
 pub use stream_key::StreamKey;

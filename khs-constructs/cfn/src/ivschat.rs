@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "ivschat")]
 pub mod logging_configuration {
     //! `AWS::IVSChat::LoggingConfiguration` and its property types.
 
@@ -166,8 +167,10 @@ pub mod logging_configuration {
         }
     }
 }
+#[cfg(feature = "ivschat")]
 pub use logging_configuration::LoggingConfiguration;
 
+#[cfg(feature = "ivschat")]
 pub mod room {
     //! `AWS::IVSChat::Room` and its property types.
 
@@ -322,4 +325,5 @@ pub mod room {
         }
     }
 }
+#[cfg(feature = "ivschat")]
 pub use room::Room;

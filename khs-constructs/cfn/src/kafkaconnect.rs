@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "kafkaconnect")]
 pub mod connector {
     //! `AWS::KafkaConnect::Connector` and its property types.
 
@@ -677,8 +678,10 @@ pub mod connector {
         }
     }
 }
+#[cfg(feature = "kafkaconnect")]
 pub use connector::Connector;
 
+#[cfg(feature = "kafkaconnect")]
 pub mod custom_plugin {
     //! `AWS::KafkaConnect::CustomPlugin` and its property types.
 
@@ -857,8 +860,10 @@ pub mod custom_plugin {
         }
     }
 }
+#[cfg(feature = "kafkaconnect")]
 pub use custom_plugin::CustomPlugin;
 
+#[cfg(feature = "kafkaconnect")]
 pub mod worker_configuration {
     //! `AWS::KafkaConnect::WorkerConfiguration` and its property types.
 
@@ -953,4 +958,5 @@ pub mod worker_configuration {
         }
     }
 }
+#[cfg(feature = "kafkaconnect")]
 pub use worker_configuration::WorkerConfiguration;

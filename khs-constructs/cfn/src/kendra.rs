@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "kendra")]
 pub mod data_source {
     //! `AWS::Kendra::DataSource` and its property types.
 
@@ -2836,8 +2837,10 @@ pub mod data_source {
         }
     }
 }
+#[cfg(feature = "kendra")]
 pub use data_source::DataSource;
 
+#[cfg(feature = "kendra")]
 pub mod faq {
     //! `AWS::Kendra::Faq` and its property types.
 
@@ -3018,8 +3021,10 @@ pub mod faq {
         }
     }
 }
+#[cfg(feature = "kendra")]
 pub use faq::Faq;
 
+#[cfg(feature = "kendra")]
 pub mod featured_results_set {
     //! `AWS::Kendra::FeaturedResultsSet` and its property types.
 
@@ -3176,8 +3181,10 @@ pub mod featured_results_set {
         }
     }
 }
+#[cfg(feature = "kendra")]
 pub use featured_results_set::FeaturedResultsSet;
 
+#[cfg(feature = "kendra")]
 pub mod index {
     //! `AWS::Kendra::Index` and its property types.
 
@@ -3760,8 +3767,10 @@ pub mod index {
         }
     }
 }
+#[cfg(feature = "kendra")]
 pub use index::Index;
 
+#[cfg(feature = "kendra")]
 pub mod query_suggestions_block_list {
     //! `AWS::Kendra::QuerySuggestionsBlockList` and its property types.
 
@@ -3899,8 +3908,10 @@ pub mod query_suggestions_block_list {
         }
     }
 }
+#[cfg(feature = "kendra")]
 pub use query_suggestions_block_list::QuerySuggestionsBlockList;
 
+#[cfg(feature = "kendra")]
 pub mod thesaurus {
     //! `AWS::Kendra::Thesaurus` and its property types.
 
@@ -4038,4 +4049,5 @@ pub mod thesaurus {
         }
     }
 }
+#[cfg(feature = "kendra")]
 pub use thesaurus::Thesaurus;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "kendraranking")]
 pub mod execution_plan {
     //! `AWS::KendraRanking::ExecutionPlan` and its property types.
 
@@ -106,4 +107,5 @@ pub mod execution_plan {
         }
     }
 }
+#[cfg(feature = "kendraranking")]
 pub use execution_plan::ExecutionPlan;

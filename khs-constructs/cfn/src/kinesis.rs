@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "kinesis")]
 pub mod channel {
     //! `AWS::Kinesis::Channel` and its property types.
 
@@ -678,8 +679,10 @@ pub mod channel {
         }
     }
 }
+#[cfg(feature = "kinesis")]
 pub use channel::Channel;
 
+#[cfg(feature = "kinesis")]
 pub mod resource_policy {
     //! `AWS::Kinesis::ResourcePolicy` and its property types.
 
@@ -737,8 +740,10 @@ pub mod resource_policy {
         }
     }
 }
+#[cfg(feature = "kinesis")]
 pub use resource_policy::ResourcePolicy;
 
+#[cfg(feature = "kinesis")]
 pub mod stream {
     //! `AWS::Kinesis::Stream` and its property types.
 
@@ -1039,8 +1044,10 @@ pub mod stream {
         }
     }
 }
+#[cfg(feature = "kinesis")]
 pub use stream::Stream;
 
+#[cfg(feature = "kinesis")]
 pub mod stream_consumer {
     //! `AWS::Kinesis::StreamConsumer` and its property types.
 
@@ -1134,4 +1141,5 @@ pub mod stream_consumer {
         }
     }
 }
+#[cfg(feature = "kinesis")]
 pub use stream_consumer::StreamConsumer;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "kinesisanalytics")]
 pub mod application {
     //! `AWS::KinesisAnalytics::Application` and its property types.
 
@@ -440,8 +441,10 @@ pub mod application {
         }
     }
 }
+#[cfg(feature = "kinesisanalytics")]
 pub use application::Application;
 
+#[cfg(feature = "kinesisanalytics")]
 pub mod application_output {
     //! `AWS::KinesisAnalytics::ApplicationOutput` and its property types.
 
@@ -666,8 +669,10 @@ pub mod application_output {
         }
     }
 }
+#[cfg(feature = "kinesisanalytics")]
 pub use application_output::ApplicationOutput;
 
+#[cfg(feature = "kinesisanalytics")]
 pub mod application_reference_data_source {
     //! `AWS::KinesisAnalytics::ApplicationReferenceDataSource` and its property types.
 
@@ -974,4 +979,5 @@ pub mod application_reference_data_source {
         }
     }
 }
+#[cfg(feature = "kinesisanalytics")]
 pub use application_reference_data_source::ApplicationReferenceDataSource;

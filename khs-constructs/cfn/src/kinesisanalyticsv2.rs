@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "kinesisanalyticsv2")]
 pub mod application {
     //! `AWS::KinesisAnalyticsV2::Application` and its property types.
 
@@ -1563,8 +1564,10 @@ pub mod application {
         }
     }
 }
+#[cfg(feature = "kinesisanalyticsv2")]
 pub use application::Application;
 
+#[cfg(feature = "kinesisanalyticsv2")]
 pub mod application_cloud_watch_logging_option {
     //! `AWS::KinesisAnalyticsV2::ApplicationCloudWatchLoggingOption` and its property types.
 
@@ -1654,8 +1657,10 @@ pub mod application_cloud_watch_logging_option {
         }
     }
 }
+#[cfg(feature = "kinesisanalyticsv2")]
 pub use application_cloud_watch_logging_option::ApplicationCloudWatchLoggingOption;
 
+#[cfg(feature = "kinesisanalyticsv2")]
 pub mod application_output {
     //! `AWS::KinesisAnalyticsV2::ApplicationOutput` and its property types.
 
@@ -1839,8 +1844,10 @@ pub mod application_output {
         }
     }
 }
+#[cfg(feature = "kinesisanalyticsv2")]
 pub use application_output::ApplicationOutput;
 
+#[cfg(feature = "kinesisanalyticsv2")]
 pub mod application_reference_data_source {
     //! `AWS::KinesisAnalyticsV2::ApplicationReferenceDataSource` and its property types.
 
@@ -2142,4 +2149,5 @@ pub mod application_reference_data_source {
         }
     }
 }
+#[cfg(feature = "kinesisanalyticsv2")]
 pub use application_reference_data_source::ApplicationReferenceDataSource;

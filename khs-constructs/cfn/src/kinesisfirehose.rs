@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "kinesisfirehose")]
 pub mod delivery_stream {
     //! `AWS::KinesisFirehose::DeliveryStream` and its property types.
 
@@ -3469,4 +3470,5 @@ pub mod delivery_stream {
         }
     }
 }
+#[cfg(feature = "kinesisfirehose")]
 pub use delivery_stream::DeliveryStream;

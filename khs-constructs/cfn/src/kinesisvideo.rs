@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "kinesisvideo")]
 pub mod signaling_channel {
     //! `AWS::KinesisVideo::SignalingChannel` and its property types.
 
@@ -104,8 +105,10 @@ pub mod signaling_channel {
         }
     }
 }
+#[cfg(feature = "kinesisvideo")]
 pub use signaling_channel::SignalingChannel;
 
+#[cfg(feature = "kinesisvideo")]
 pub mod stream {
     //! `AWS::KinesisVideo::Stream` and its property types.
 
@@ -249,4 +252,5 @@ pub mod stream {
         }
     }
 }
+#[cfg(feature = "kinesisvideo")]
 pub use stream::Stream;

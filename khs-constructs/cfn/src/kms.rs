@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(any(feature = "kms", feature = "_library"))]
 pub mod alias {
     //! `AWS::KMS::Alias` and its property types.
 
@@ -67,8 +68,10 @@ pub mod alias {
         }
     }
 }
+#[cfg(any(feature = "kms", feature = "_library"))]
 pub use alias::Alias;
 
+#[cfg(any(feature = "kms", feature = "_library"))]
 pub mod key {
     //! `AWS::KMS::Key` and its property types.
 
@@ -352,8 +355,10 @@ pub mod key {
         }
     }
 }
+#[cfg(any(feature = "kms", feature = "_library"))]
 pub use key::Key;
 
+#[cfg(feature = "kms")]
 pub mod replica_key {
     //! `AWS::KMS::ReplicaKey` and its property types.
 
@@ -456,4 +461,5 @@ pub mod replica_key {
         }
     }
 }
+#[cfg(feature = "kms")]
 pub use replica_key::ReplicaKey;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "lakeformation")]
 pub mod data_cells_filter {
     //! `AWS::LakeFormation::DataCellsFilter` and its property types.
 
@@ -139,8 +140,10 @@ pub mod data_cells_filter {
         }
     }
 }
+#[cfg(feature = "lakeformation")]
 pub use data_cells_filter::DataCellsFilter;
 
+#[cfg(feature = "lakeformation")]
 pub mod data_lake_settings {
     //! `AWS::LakeFormation::DataLakeSettings` and its property types.
 
@@ -316,8 +319,10 @@ pub mod data_lake_settings {
         }
     }
 }
+#[cfg(feature = "lakeformation")]
 pub use data_lake_settings::DataLakeSettings;
 
+#[cfg(feature = "lakeformation")]
 pub mod permissions {
     //! `AWS::LakeFormation::Permissions` and its property types.
 
@@ -594,8 +599,10 @@ pub mod permissions {
         }
     }
 }
+#[cfg(feature = "lakeformation")]
 pub use permissions::Permissions;
 
+#[cfg(feature = "lakeformation")]
 pub mod principal_permissions {
     //! `AWS::LakeFormation::PrincipalPermissions` and its property types.
 
@@ -1171,8 +1178,10 @@ pub mod principal_permissions {
         }
     }
 }
+#[cfg(feature = "lakeformation")]
 pub use principal_permissions::PrincipalPermissions;
 
+#[cfg(feature = "lakeformation")]
 pub mod resource {
     //! `AWS::LakeFormation::Resource` and its property types.
 
@@ -1264,8 +1273,10 @@ pub mod resource {
         }
     }
 }
+#[cfg(feature = "lakeformation")]
 pub use resource::ResourceProperty;
 
+#[cfg(feature = "lakeformation")]
 pub mod tag {
     //! `AWS::LakeFormation::Tag` and its property types.
 
@@ -1326,8 +1337,10 @@ pub mod tag {
         }
     }
 }
+#[cfg(feature = "lakeformation")]
 pub use tag::TagProperty;
 
+#[cfg(feature = "lakeformation")]
 pub mod tag_association {
     //! `AWS::LakeFormation::TagAssociation` and its property types.
 
@@ -1589,4 +1602,5 @@ pub mod tag_association {
         }
     }
 }
+#[cfg(feature = "lakeformation")]
 pub use tag_association::TagAssociation;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "lambda")]
 pub mod alias {
     //! `AWS::Lambda::Alias` and its property types.
 
@@ -168,8 +169,10 @@ pub mod alias {
         }
     }
 }
+#[cfg(feature = "lambda")]
 pub use alias::Alias;
 
+#[cfg(feature = "lambda")]
 pub mod capacity_provider {
     //! `AWS::Lambda::CapacityProvider` and its property types.
 
@@ -628,8 +631,10 @@ CapacityProviderPredefinedMetricType::LambdaCapacityProviderAverageGpuUtilizatio
         }
     }
 }
+#[cfg(feature = "lambda")]
 pub use capacity_provider::CapacityProvider;
 
+#[cfg(feature = "lambda")]
 pub mod code_signing_config {
     //! `AWS::Lambda::CodeSigningConfig` and its property types.
 
@@ -782,8 +787,10 @@ pub mod code_signing_config {
         }
     }
 }
+#[cfg(feature = "lambda")]
 pub use code_signing_config::CodeSigningConfig;
 
+#[cfg(feature = "lambda")]
 pub mod event_invoke_config {
     //! `AWS::Lambda::EventInvokeConfig` and its property types.
 
@@ -928,8 +935,10 @@ pub mod event_invoke_config {
         }
     }
 }
+#[cfg(feature = "lambda")]
 pub use event_invoke_config::EventInvokeConfig;
 
+#[cfg(any(feature = "lambda", feature = "_library"))]
 pub mod event_source_mapping {
     //! `AWS::Lambda::EventSourceMapping` and its property types.
 
@@ -1878,8 +1887,10 @@ pub mod event_source_mapping {
         }
     }
 }
+#[cfg(any(feature = "lambda", feature = "_library"))]
 pub use event_source_mapping::EventSourceMapping;
 
+#[cfg(any(feature = "lambda", feature = "_library"))]
 pub mod function {
     //! `AWS::Lambda::Function` and its property types.
 
@@ -3163,8 +3174,10 @@ pub mod function {
         }
     }
 }
+#[cfg(any(feature = "lambda", feature = "_library"))]
 pub use function::Function;
 
+#[cfg(feature = "lambda")]
 pub mod layer_version {
     //! `AWS::Lambda::LayerVersion` and its property types.
 
@@ -3584,8 +3597,10 @@ pub mod layer_version {
         }
     }
 }
+#[cfg(feature = "lambda")]
 pub use layer_version::LayerVersion;
 
+#[cfg(feature = "lambda")]
 pub mod layer_version_permission {
     //! `AWS::Lambda::LayerVersionPermission` and its property types.
 
@@ -3675,8 +3690,10 @@ pub mod layer_version_permission {
         }
     }
 }
+#[cfg(feature = "lambda")]
 pub use layer_version_permission::LayerVersionPermission;
 
+#[cfg(feature = "lambda")]
 pub mod microvm_image {
     //! `AWS::Lambda::MicrovmImage` and its property types.
 
@@ -4177,8 +4194,10 @@ pub mod microvm_image {
         }
     }
 }
+#[cfg(feature = "lambda")]
 pub use microvm_image::MicrovmImage;
 
+#[cfg(feature = "lambda")]
 pub mod network_connector {
     //! `AWS::Lambda::NetworkConnector` and its property types.
 
@@ -4389,8 +4408,10 @@ pub mod network_connector {
         }
     }
 }
+#[cfg(feature = "lambda")]
 pub use network_connector::NetworkConnector;
 
+#[cfg(any(feature = "lambda", feature = "_library"))]
 pub mod permission {
     //! `AWS::Lambda::Permission` and its property types.
 
@@ -4543,8 +4564,10 @@ pub mod permission {
         }
     }
 }
+#[cfg(any(feature = "lambda", feature = "_library"))]
 pub use permission::Permission;
 
+#[cfg(feature = "lambda")]
 pub mod resource_policy {
     //! `AWS::Lambda::ResourcePolicy` and its property types.
 
@@ -4602,8 +4625,10 @@ pub mod resource_policy {
         }
     }
 }
+#[cfg(feature = "lambda")]
 pub use resource_policy::ResourcePolicy;
 
+#[cfg(feature = "lambda")]
 pub mod url {
     //! `AWS::Lambda::Url` and its property types.
 
@@ -4840,8 +4865,10 @@ pub mod url {
         }
     }
 }
+#[cfg(feature = "lambda")]
 pub use url::Url;
 
+#[cfg(feature = "lambda")]
 pub mod version {
     //! `AWS::Lambda::Version` and its property types.
 
@@ -5014,8 +5041,10 @@ pub mod version {
         }
     }
 }
+#[cfg(feature = "lambda")]
 pub use version::Version;
 
+#[cfg(feature = "lambda")]
 pub mod web_function {
     //! `AWS::Lambda::WebFunction` and its property types.
 
@@ -5105,8 +5134,10 @@ pub mod web_function {
         }
     }
 }
+#[cfg(feature = "lambda")]
 pub use web_function::WebFunction;
 
+#[cfg(feature = "lambda")]
 pub mod web_function_endpoint {
     //! `AWS::Lambda::WebFunctionEndpoint` and its property types.
 
@@ -5384,8 +5415,10 @@ pub mod web_function_endpoint {
         }
     }
 }
+#[cfg(feature = "lambda")]
 pub use web_function_endpoint::WebFunctionEndpoint;
 
+#[cfg(feature = "lambda")]
 pub mod web_function_revision {
     //! `AWS::Lambda::WebFunctionRevision` and its property types.
 
@@ -5771,4 +5804,5 @@ pub mod web_function_revision {
         }
     }
 }
+#[cfg(feature = "lambda")]
 pub use web_function_revision::WebFunctionRevision;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "launchwizard")]
 pub mod deployment {
     //! `AWS::LaunchWizard::Deployment` and its property types.
 
@@ -124,4 +125,5 @@ pub mod deployment {
         }
     }
 }
+#[cfg(feature = "launchwizard")]
 pub use deployment::Deployment;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "lex")]
 pub mod bot {
     //! `AWS::Lex::Bot` and its property types.
 
@@ -4234,8 +4235,10 @@ pub mod bot {
         }
     }
 }
+#[cfg(feature = "lex")]
 pub use bot::Bot;
 
+#[cfg(feature = "lex")]
 pub mod bot_alias {
     //! `AWS::Lex::BotAlias` and its property types.
 
@@ -4655,8 +4658,10 @@ pub mod bot_alias {
         }
     }
 }
+#[cfg(feature = "lex")]
 pub use bot_alias::BotAlias;
 
+#[cfg(feature = "lex")]
 pub mod bot_version {
     //! `AWS::Lex::BotVersion` and its property types.
 
@@ -4774,8 +4779,10 @@ pub mod bot_version {
         }
     }
 }
+#[cfg(feature = "lex")]
 pub use bot_version::BotVersion;
 
+#[cfg(feature = "lex")]
 pub mod resource_policy {
     //! `AWS::Lex::ResourcePolicy` and its property types.
 
@@ -4851,4 +4858,5 @@ pub mod resource_policy {
         }
     }
 }
+#[cfg(feature = "lex")]
 pub use resource_policy::ResourcePolicy;

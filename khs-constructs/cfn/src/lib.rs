@@ -55,7 +55,7 @@ pub mod appflow;
 #[cfg(feature = "appintegrations")]
 #[cfg_attr(docsrs, doc(cfg(feature = "appintegrations")))]
 pub mod appintegrations;
-#[cfg(feature = "applicationautoscaling")]
+#[cfg(any(feature = "applicationautoscaling", feature = "_library"))]
 #[cfg_attr(docsrs, doc(cfg(feature = "applicationautoscaling")))]
 pub mod applicationautoscaling;
 #[cfg(feature = "applicationinsights")]
@@ -109,7 +109,7 @@ pub mod awsexternalanthropic;
 #[cfg(feature = "b2bi")]
 #[cfg_attr(docsrs, doc(cfg(feature = "b2bi")))]
 pub mod b2bi;
-#[cfg(feature = "backup")]
+#[cfg(any(feature = "backup", feature = "_library"))]
 #[cfg_attr(docsrs, doc(cfg(feature = "backup")))]
 pub mod backup;
 #[cfg(feature = "backupgateway")]
@@ -145,7 +145,7 @@ pub mod billingconductor;
 #[cfg(feature = "braket")]
 #[cfg_attr(docsrs, doc(cfg(feature = "braket")))]
 pub mod braket;
-#[cfg(feature = "budgets")]
+#[cfg(any(feature = "budgets", feature = "_library"))]
 #[cfg_attr(docsrs, doc(cfg(feature = "budgets")))]
 pub mod budgets;
 #[cfg(feature = "cases")]
@@ -160,7 +160,7 @@ pub mod cdk;
 #[cfg(feature = "ce")]
 #[cfg_attr(docsrs, doc(cfg(feature = "ce")))]
 pub mod ce;
-#[cfg(feature = "certificatemanager")]
+#[cfg(any(feature = "certificatemanager", feature = "_library"))]
 #[cfg_attr(docsrs, doc(cfg(feature = "certificatemanager")))]
 pub mod certificatemanager;
 #[cfg(feature = "chatbot")]
@@ -181,16 +181,16 @@ pub mod cloud9;
 #[cfg(feature = "cloudformation")]
 #[cfg_attr(docsrs, doc(cfg(feature = "cloudformation")))]
 pub mod cloudformation;
-#[cfg(feature = "cloudfront")]
+#[cfg(any(feature = "cloudfront", feature = "_library"))]
 #[cfg_attr(docsrs, doc(cfg(feature = "cloudfront")))]
 pub mod cloudfront;
 #[cfg(feature = "cloudhsm")]
 #[cfg_attr(docsrs, doc(cfg(feature = "cloudhsm")))]
 pub mod cloudhsm;
-#[cfg(feature = "cloudtrail")]
+#[cfg(any(feature = "cloudtrail", feature = "_library"))]
 #[cfg_attr(docsrs, doc(cfg(feature = "cloudtrail")))]
 pub mod cloudtrail;
-#[cfg(feature = "cloudwatch")]
+#[cfg(any(feature = "cloudwatch", feature = "_library"))]
 #[cfg_attr(docsrs, doc(cfg(feature = "cloudwatch")))]
 pub mod cloudwatch;
 #[cfg(feature = "codeartifact")]
@@ -235,7 +235,7 @@ pub mod comprehend;
 #[cfg(feature = "computeoptimizer")]
 #[cfg_attr(docsrs, doc(cfg(feature = "computeoptimizer")))]
 pub mod computeoptimizer;
-#[cfg(feature = "config")]
+#[cfg(any(feature = "config", feature = "_library"))]
 #[cfg_attr(docsrs, doc(cfg(feature = "config")))]
 pub mod config;
 #[cfg(feature = "connect")]
@@ -310,16 +310,16 @@ pub mod drs;
 #[cfg(feature = "dsql")]
 #[cfg_attr(docsrs, doc(cfg(feature = "dsql")))]
 pub mod dsql;
-#[cfg(feature = "dynamodb")]
+#[cfg(any(feature = "dynamodb", feature = "_library"))]
 #[cfg_attr(docsrs, doc(cfg(feature = "dynamodb")))]
 pub mod dynamodb;
-#[cfg(feature = "ec2")]
+#[cfg(any(feature = "ec2", feature = "_library"))]
 #[cfg_attr(docsrs, doc(cfg(feature = "ec2")))]
 pub mod ec2;
-#[cfg(feature = "ecr")]
+#[cfg(any(feature = "ecr", feature = "_library"))]
 #[cfg_attr(docsrs, doc(cfg(feature = "ecr")))]
 pub mod ecr;
-#[cfg(feature = "ecs")]
+#[cfg(any(feature = "ecs", feature = "_library"))]
 #[cfg_attr(docsrs, doc(cfg(feature = "ecs")))]
 pub mod ecs;
 #[cfg(feature = "efs")]
@@ -328,7 +328,7 @@ pub mod efs;
 #[cfg(feature = "eks")]
 #[cfg_attr(docsrs, doc(cfg(feature = "eks")))]
 pub mod eks;
-#[cfg(feature = "elasticache")]
+#[cfg(any(feature = "elasticache", feature = "_library"))]
 #[cfg_attr(docsrs, doc(cfg(feature = "elasticache")))]
 pub mod elasticache;
 #[cfg(feature = "elasticbeanstalk")]
@@ -337,7 +337,7 @@ pub mod elasticbeanstalk;
 #[cfg(feature = "elasticloadbalancing")]
 #[cfg_attr(docsrs, doc(cfg(feature = "elasticloadbalancing")))]
 pub mod elasticloadbalancing;
-#[cfg(feature = "elasticloadbalancingv2")]
+#[cfg(any(feature = "elasticloadbalancingv2", feature = "_library"))]
 #[cfg_attr(docsrs, doc(cfg(feature = "elasticloadbalancingv2")))]
 pub mod elasticloadbalancingv2;
 #[cfg(feature = "elasticsearch")]
@@ -358,7 +358,7 @@ pub mod emrserverless;
 #[cfg(feature = "entityresolution")]
 #[cfg_attr(docsrs, doc(cfg(feature = "entityresolution")))]
 pub mod entityresolution;
-#[cfg(feature = "events")]
+#[cfg(any(feature = "events", feature = "_library"))]
 #[cfg_attr(docsrs, doc(cfg(feature = "events")))]
 pub mod events;
 #[cfg(feature = "eventschemas")]
@@ -412,7 +412,7 @@ pub mod greengrassv2;
 #[cfg(feature = "groundstation")]
 #[cfg_attr(docsrs, doc(cfg(feature = "groundstation")))]
 pub mod groundstation;
-#[cfg(feature = "guardduty")]
+#[cfg(any(feature = "guardduty", feature = "_library"))]
 #[cfg_attr(docsrs, doc(cfg(feature = "guardduty")))]
 pub mod guardduty;
 #[cfg(feature = "healthagent")]
@@ -424,7 +424,7 @@ pub mod healthimaging;
 #[cfg(feature = "healthlake")]
 #[cfg_attr(docsrs, doc(cfg(feature = "healthlake")))]
 pub mod healthlake;
-#[cfg(feature = "iam")]
+#[cfg(any(feature = "iam", feature = "_library"))]
 #[cfg_attr(docsrs, doc(cfg(feature = "iam")))]
 pub mod iam;
 #[cfg(feature = "identitystore")]
@@ -505,13 +505,13 @@ pub mod kinesisfirehose;
 #[cfg(feature = "kinesisvideo")]
 #[cfg_attr(docsrs, doc(cfg(feature = "kinesisvideo")))]
 pub mod kinesisvideo;
-#[cfg(feature = "kms")]
+#[cfg(any(feature = "kms", feature = "_library"))]
 #[cfg_attr(docsrs, doc(cfg(feature = "kms")))]
 pub mod kms;
 #[cfg(feature = "lakeformation")]
 #[cfg_attr(docsrs, doc(cfg(feature = "lakeformation")))]
 pub mod lakeformation;
-#[cfg(feature = "lambda")]
+#[cfg(any(feature = "lambda", feature = "_library"))]
 #[cfg_attr(docsrs, doc(cfg(feature = "lambda")))]
 pub mod lambda;
 #[cfg(feature = "launchwizard")]
@@ -535,7 +535,7 @@ pub mod lightsail;
 #[cfg(feature = "location")]
 #[cfg_attr(docsrs, doc(cfg(feature = "location")))]
 pub mod location;
-#[cfg(feature = "logs")]
+#[cfg(any(feature = "logs", feature = "_library"))]
 #[cfg_attr(docsrs, doc(cfg(feature = "logs")))]
 pub mod logs;
 #[cfg(feature = "lookoutequipment")]
@@ -707,7 +707,7 @@ mod raw;
 #[cfg(feature = "rbin")]
 #[cfg_attr(docsrs, doc(cfg(feature = "rbin")))]
 pub mod rbin;
-#[cfg(feature = "rds")]
+#[cfg(any(feature = "rds", feature = "_library"))]
 #[cfg_attr(docsrs, doc(cfg(feature = "rds")))]
 pub mod rds;
 #[cfg(feature = "redshift")]
@@ -741,7 +741,7 @@ pub mod robomaker;
 #[cfg(feature = "rolesanywhere")]
 #[cfg_attr(docsrs, doc(cfg(feature = "rolesanywhere")))]
 pub mod rolesanywhere;
-#[cfg(feature = "route53")]
+#[cfg(any(feature = "route53", feature = "_library"))]
 #[cfg_attr(docsrs, doc(cfg(feature = "route53")))]
 pub mod route53;
 #[cfg(feature = "route53globalresolver")]
@@ -765,7 +765,7 @@ pub mod rtbfabric;
 #[cfg(feature = "rum")]
 #[cfg_attr(docsrs, doc(cfg(feature = "rum")))]
 pub mod rum;
-#[cfg(feature = "s3")]
+#[cfg(any(feature = "s3", feature = "_library"))]
 #[cfg_attr(docsrs, doc(cfg(feature = "s3")))]
 pub mod s3;
 #[cfg(feature = "s3express")]
@@ -789,7 +789,7 @@ pub mod s3vectors;
 #[cfg(feature = "sagemaker")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sagemaker")))]
 pub mod sagemaker;
-#[cfg(feature = "scheduler")]
+#[cfg(any(feature = "scheduler", feature = "_library"))]
 #[cfg_attr(docsrs, doc(cfg(feature = "scheduler")))]
 pub mod scheduler;
 #[cfg(feature = "scn")]
@@ -798,13 +798,13 @@ pub mod scn;
 #[cfg(feature = "sdb")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sdb")))]
 pub mod sdb;
-#[cfg(feature = "secretsmanager")]
+#[cfg(any(feature = "secretsmanager", feature = "_library"))]
 #[cfg_attr(docsrs, doc(cfg(feature = "secretsmanager")))]
 pub mod secretsmanager;
 #[cfg(feature = "securityagent")]
 #[cfg_attr(docsrs, doc(cfg(feature = "securityagent")))]
 pub mod securityagent;
-#[cfg(feature = "securityhub")]
+#[cfg(any(feature = "securityhub", feature = "_library"))]
 #[cfg_attr(docsrs, doc(cfg(feature = "securityhub")))]
 pub mod securityhub;
 #[cfg(feature = "securitylake")]
@@ -837,10 +837,10 @@ pub mod simspaceweaver;
 #[cfg(feature = "smsvoice")]
 #[cfg_attr(docsrs, doc(cfg(feature = "smsvoice")))]
 pub mod smsvoice;
-#[cfg(feature = "sns")]
+#[cfg(any(feature = "sns", feature = "_library"))]
 #[cfg_attr(docsrs, doc(cfg(feature = "sns")))]
 pub mod sns;
-#[cfg(feature = "sqs")]
+#[cfg(any(feature = "sqs", feature = "_library"))]
 #[cfg_attr(docsrs, doc(cfg(feature = "sqs")))]
 pub mod sqs;
 #[cfg(feature = "ssm")]
@@ -914,7 +914,7 @@ pub mod waf;
 #[cfg(feature = "wafregional")]
 #[cfg_attr(docsrs, doc(cfg(feature = "wafregional")))]
 pub mod wafregional;
-#[cfg(feature = "wafv2")]
+#[cfg(any(feature = "wafv2", feature = "_library"))]
 #[cfg_attr(docsrs, doc(cfg(feature = "wafv2")))]
 pub mod wafv2;
 #[cfg(feature = "wellarchitected")]
@@ -938,7 +938,7 @@ pub mod workspacesthinclient;
 #[cfg(feature = "workspacesweb")]
 #[cfg_attr(docsrs, doc(cfg(feature = "workspacesweb")))]
 pub mod workspacesweb;
-#[cfg(feature = "xray")]
+#[cfg(any(feature = "xray", feature = "_library"))]
 #[cfg_attr(docsrs, doc(cfg(feature = "xray")))]
 pub mod xray;
 
@@ -1086,9 +1086,9 @@ pub mod attributes {
     pub use crate::appintegrations::data_integration::DataIntegrationAttributes as _;
     #[cfg(feature = "appintegrations")]
     pub use crate::appintegrations::event_integration::EventIntegrationAttributes as _;
-    #[cfg(feature = "applicationautoscaling")]
+    #[cfg(any(feature = "applicationautoscaling", feature = "_library"))]
     pub use crate::applicationautoscaling::scalable_target::ScalableTargetAttributes as _;
-    #[cfg(feature = "applicationautoscaling")]
+    #[cfg(any(feature = "applicationautoscaling", feature = "_library"))]
     pub use crate::applicationautoscaling::scaling_policy::ScalingPolicyAttributes as _;
     #[cfg(feature = "applicationinsights")]
     pub use crate::applicationinsights::application::ApplicationAttributes as _;
@@ -1208,11 +1208,11 @@ pub mod attributes {
     pub use crate::b2bi::profile::ProfileAttributes as _;
     #[cfg(feature = "b2bi")]
     pub use crate::b2bi::transformer::TransformerAttributes as _;
-    #[cfg(feature = "backup")]
+    #[cfg(any(feature = "backup", feature = "_library"))]
     pub use crate::backup::backup_plan::BackupPlanAttributes as _;
-    #[cfg(feature = "backup")]
+    #[cfg(any(feature = "backup", feature = "_library"))]
     pub use crate::backup::backup_selection::BackupSelectionAttributes as _;
-    #[cfg(feature = "backup")]
+    #[cfg(any(feature = "backup", feature = "_library"))]
     pub use crate::backup::backup_vault::BackupVaultAttributes as _;
     #[cfg(feature = "backup")]
     pub use crate::backup::framework::FrameworkAttributes as _;
@@ -1364,7 +1364,7 @@ pub mod attributes {
     pub use crate::billingconductor::pricing_rule::PricingRuleAttributes as _;
     #[cfg(feature = "braket")]
     pub use crate::braket::spending_limit::SpendingLimitAttributes as _;
-    #[cfg(feature = "budgets")]
+    #[cfg(any(feature = "budgets", feature = "_library"))]
     pub use crate::budgets::budget::BudgetAttributes as _;
     #[cfg(feature = "budgets")]
     pub use crate::budgets::budgets_action::BudgetsActionAttributes as _;
@@ -1400,7 +1400,7 @@ pub mod attributes {
     pub use crate::certificatemanager::acme_endpoint::AcmeEndpointAttributes as _;
     #[cfg(feature = "certificatemanager")]
     pub use crate::certificatemanager::acme_external_account_binding::AcmeExternalAccountBindingAttributes as _;
-    #[cfg(feature = "certificatemanager")]
+    #[cfg(any(feature = "certificatemanager", feature = "_library"))]
     pub use crate::certificatemanager::certificate::CertificateAttributes as _;
     #[cfg(feature = "chatbot")]
     pub use crate::chatbot::custom_action::CustomActionAttributes as _;
@@ -1492,7 +1492,7 @@ pub mod attributes {
     pub use crate::cloudformation::wait_condition_handle::WaitConditionHandleAttributes as _;
     #[cfg(feature = "cloudfront")]
     pub use crate::cloudfront::anycast_ip_list::AnycastIpListAttributes as _;
-    #[cfg(feature = "cloudfront")]
+    #[cfg(any(feature = "cloudfront", feature = "_library"))]
     pub use crate::cloudfront::cache_policy::CachePolicyAttributes as _;
     #[cfg(feature = "cloudfront")]
     pub use crate::cloudfront::cloud_front_origin_access_identity::CloudFrontOriginAccessIdentityAttributes as _;
@@ -1502,7 +1502,7 @@ pub mod attributes {
     pub use crate::cloudfront::connection_group::ConnectionGroupAttributes as _;
     #[cfg(feature = "cloudfront")]
     pub use crate::cloudfront::continuous_deployment_policy::ContinuousDeploymentPolicyAttributes as _;
-    #[cfg(feature = "cloudfront")]
+    #[cfg(any(feature = "cloudfront", feature = "_library"))]
     pub use crate::cloudfront::distribution::DistributionAttributes as _;
     #[cfg(feature = "cloudfront")]
     pub use crate::cloudfront::distribution_tenant::DistributionTenantAttributes as _;
@@ -1510,21 +1510,21 @@ pub mod attributes {
     pub use crate::cloudfront::field_level_encryption_config::FieldLevelEncryptionConfigAttributes as _;
     #[cfg(feature = "cloudfront")]
     pub use crate::cloudfront::field_level_encryption_profile::FieldLevelEncryptionProfileAttributes as _;
-    #[cfg(feature = "cloudfront")]
+    #[cfg(any(feature = "cloudfront", feature = "_library"))]
     pub use crate::cloudfront::function::FunctionAttributes as _;
     #[cfg(feature = "cloudfront")]
     pub use crate::cloudfront::key_group::KeyGroupAttributes as _;
     #[cfg(feature = "cloudfront")]
     pub use crate::cloudfront::key_value_store::KeyValueStoreAttributes as _;
-    #[cfg(feature = "cloudfront")]
+    #[cfg(any(feature = "cloudfront", feature = "_library"))]
     pub use crate::cloudfront::origin_access_control::OriginAccessControlAttributes as _;
-    #[cfg(feature = "cloudfront")]
+    #[cfg(any(feature = "cloudfront", feature = "_library"))]
     pub use crate::cloudfront::origin_request_policy::OriginRequestPolicyAttributes as _;
     #[cfg(feature = "cloudfront")]
     pub use crate::cloudfront::public_key::PublicKeyAttributes as _;
     #[cfg(feature = "cloudfront")]
     pub use crate::cloudfront::realtime_log_config::RealtimeLogConfigAttributes as _;
-    #[cfg(feature = "cloudfront")]
+    #[cfg(any(feature = "cloudfront", feature = "_library"))]
     pub use crate::cloudfront::response_headers_policy::ResponseHeadersPolicyAttributes as _;
     #[cfg(feature = "cloudfront")]
     pub use crate::cloudfront::streaming_distribution::StreamingDistributionAttributes as _;
@@ -1540,9 +1540,9 @@ pub mod attributes {
     pub use crate::cloudtrail::dashboard::DashboardAttributes as _;
     #[cfg(feature = "cloudtrail")]
     pub use crate::cloudtrail::event_data_store::EventDataStoreAttributes as _;
-    #[cfg(feature = "cloudtrail")]
+    #[cfg(any(feature = "cloudtrail", feature = "_library"))]
     pub use crate::cloudtrail::trail::TrailAttributes as _;
-    #[cfg(feature = "cloudwatch")]
+    #[cfg(any(feature = "cloudwatch", feature = "_library"))]
     pub use crate::cloudwatch::alarm::AlarmAttributes as _;
     #[cfg(feature = "cloudwatch")]
     pub use crate::cloudwatch::alarm_mute_rule::AlarmMuteRuleAttributes as _;
@@ -1638,7 +1638,7 @@ pub mod attributes {
     pub use crate::config::config_rule::ConfigRuleAttributes as _;
     #[cfg(feature = "config")]
     pub use crate::config::configuration_aggregator::ConfigurationAggregatorAttributes as _;
-    #[cfg(feature = "config")]
+    #[cfg(any(feature = "config", feature = "_library"))]
     pub use crate::config::configuration_recorder::ConfigurationRecorderAttributes as _;
     #[cfg(feature = "config")]
     pub use crate::config::conformance_pack::ConformancePackAttributes as _;
@@ -1928,7 +1928,7 @@ pub mod attributes {
     pub use crate::dsql::cluster::ClusterAttributes as _;
     #[cfg(feature = "dynamodb")]
     pub use crate::dynamodb::global_table::GlobalTableAttributes as _;
-    #[cfg(feature = "dynamodb")]
+    #[cfg(any(feature = "dynamodb", feature = "_library"))]
     pub use crate::dynamodb::table::TableAttributes as _;
     #[cfg(feature = "ec2")]
     pub use crate::ec2::application_status_check::ApplicationStatusCheckAttributes as _;
@@ -1956,13 +1956,13 @@ pub mod attributes {
     pub use crate::ec2::ec2_fleet::Ec2FleetAttributes as _;
     #[cfg(feature = "ec2")]
     pub use crate::ec2::egress_only_internet_gateway::EgressOnlyInternetGatewayAttributes as _;
-    #[cfg(feature = "ec2")]
+    #[cfg(any(feature = "ec2", feature = "_library"))]
     pub use crate::ec2::eip::EipAttributes as _;
     #[cfg(feature = "ec2")]
     pub use crate::ec2::eip_association::EipAssociationAttributes as _;
     #[cfg(feature = "ec2")]
     pub use crate::ec2::enclave_certificate_iam_role_association::EnclaveCertificateIamRoleAssociationAttributes as _;
-    #[cfg(feature = "ec2")]
+    #[cfg(any(feature = "ec2", feature = "_library"))]
     pub use crate::ec2::flow_log::FlowLogAttributes as _;
     #[cfg(feature = "ec2")]
     pub use crate::ec2::fpga_image::FpgaImageAttributes as _;
@@ -1976,7 +1976,7 @@ pub mod attributes {
     pub use crate::ec2::instance_connect_endpoint::InstanceConnectEndpointAttributes as _;
     #[cfg(feature = "ec2")]
     pub use crate::ec2::instance_event_window::InstanceEventWindowAttributes as _;
-    #[cfg(feature = "ec2")]
+    #[cfg(any(feature = "ec2", feature = "_library"))]
     pub use crate::ec2::internet_gateway::InternetGatewayAttributes as _;
     #[cfg(feature = "ec2")]
     pub use crate::ec2::ip_pool_route_table_association::IpPoolRouteTableAssociationAttributes as _;
@@ -2020,11 +2020,11 @@ pub mod attributes {
     pub use crate::ec2::local_gateway_virtual_interface::LocalGatewayVirtualInterfaceAttributes as _;
     #[cfg(feature = "ec2")]
     pub use crate::ec2::local_gateway_virtual_interface_group::LocalGatewayVirtualInterfaceGroupAttributes as _;
-    #[cfg(feature = "ec2")]
+    #[cfg(any(feature = "ec2", feature = "_library"))]
     pub use crate::ec2::nat_gateway::NatGatewayAttributes as _;
-    #[cfg(feature = "ec2")]
+    #[cfg(any(feature = "ec2", feature = "_library"))]
     pub use crate::ec2::network_acl::NetworkAclAttributes as _;
-    #[cfg(feature = "ec2")]
+    #[cfg(any(feature = "ec2", feature = "_library"))]
     pub use crate::ec2::network_acl_entry::NetworkAclEntryAttributes as _;
     #[cfg(feature = "ec2")]
     pub use crate::ec2::network_insights_access_scope::NetworkInsightsAccessScopeAttributes as _;
@@ -2044,7 +2044,7 @@ pub mod attributes {
     pub use crate::ec2::placement_group::PlacementGroupAttributes as _;
     #[cfg(feature = "ec2")]
     pub use crate::ec2::prefix_list::PrefixListAttributes as _;
-    #[cfg(feature = "ec2")]
+    #[cfg(any(feature = "ec2", feature = "_library"))]
     pub use crate::ec2::route::RouteAttributes as _;
     #[cfg(feature = "ec2")]
     pub use crate::ec2::route_server::RouteServerAttributes as _;
@@ -2052,15 +2052,15 @@ pub mod attributes {
     pub use crate::ec2::route_server_endpoint::RouteServerEndpointAttributes as _;
     #[cfg(feature = "ec2")]
     pub use crate::ec2::route_server_peer::RouteServerPeerAttributes as _;
-    #[cfg(feature = "ec2")]
+    #[cfg(any(feature = "ec2", feature = "_library"))]
     pub use crate::ec2::route_table::RouteTableAttributes as _;
     #[cfg(feature = "ec2")]
     pub use crate::ec2::secondary_network::SecondaryNetworkAttributes as _;
-    #[cfg(feature = "ec2")]
+    #[cfg(any(feature = "ec2", feature = "_library"))]
     pub use crate::ec2::security_group::SecurityGroupAttributes as _;
-    #[cfg(feature = "ec2")]
+    #[cfg(any(feature = "ec2", feature = "_library"))]
     pub use crate::ec2::security_group_egress::SecurityGroupEgressAttributes as _;
-    #[cfg(feature = "ec2")]
+    #[cfg(any(feature = "ec2", feature = "_library"))]
     pub use crate::ec2::security_group_ingress::SecurityGroupIngressAttributes as _;
     #[cfg(feature = "ec2")]
     pub use crate::ec2::security_group_vpc_association::SecurityGroupVpcAssociationAttributes as _;
@@ -2070,15 +2070,15 @@ pub mod attributes {
     pub use crate::ec2::spot_fleet::SpotFleetAttributes as _;
     #[cfg(feature = "ec2")]
     pub use crate::ec2::sql_ha_standby_detected_instance::SqlHaStandbyDetectedInstanceAttributes as _;
-    #[cfg(feature = "ec2")]
+    #[cfg(any(feature = "ec2", feature = "_library"))]
     pub use crate::ec2::subnet::SubnetAttributes as _;
     #[cfg(feature = "ec2")]
     pub use crate::ec2::subnet_cidr_block::SubnetCidrBlockAttributes as _;
     #[cfg(feature = "ec2")]
     pub use crate::ec2::subnet_cidr_reservation::SubnetCidrReservationAttributes as _;
-    #[cfg(feature = "ec2")]
+    #[cfg(any(feature = "ec2", feature = "_library"))]
     pub use crate::ec2::subnet_network_acl_association::SubnetNetworkAclAssociationAttributes as _;
-    #[cfg(feature = "ec2")]
+    #[cfg(any(feature = "ec2", feature = "_library"))]
     pub use crate::ec2::subnet_route_table_association::SubnetRouteTableAssociationAttributes as _;
     #[cfg(feature = "ec2")]
     pub use crate::ec2::traffic_mirror_filter::TrafficMirrorFilterAttributes as _;
@@ -2130,7 +2130,7 @@ pub mod attributes {
     pub use crate::ec2::verified_access_trust_provider::VerifiedAccessTrustProviderAttributes as _;
     #[cfg(feature = "ec2")]
     pub use crate::ec2::volume::VolumeAttributes as _;
-    #[cfg(feature = "ec2")]
+    #[cfg(any(feature = "ec2", feature = "_library"))]
     pub use crate::ec2::vpc::VpcAttributes as _;
     #[cfg(feature = "ec2")]
     pub use crate::ec2::vpc_block_public_access_exclusion::VpcBlockPublicAccessExclusionAttributes as _;
@@ -2140,13 +2140,13 @@ pub mod attributes {
     pub use crate::ec2::vpc_cidr_block::VpcCidrBlockAttributes as _;
     #[cfg(feature = "ec2")]
     pub use crate::ec2::vpc_encryption_control::VpcEncryptionControlAttributes as _;
-    #[cfg(feature = "ec2")]
+    #[cfg(any(feature = "ec2", feature = "_library"))]
     pub use crate::ec2::vpc_endpoint::VpcEndpointAttributes as _;
     #[cfg(feature = "ec2")]
     pub use crate::ec2::vpc_endpoint_connection_notification::VpcEndpointConnectionNotificationAttributes as _;
     #[cfg(feature = "ec2")]
     pub use crate::ec2::vpc_endpoint_service::VpcEndpointServiceAttributes as _;
-    #[cfg(feature = "ec2")]
+    #[cfg(any(feature = "ec2", feature = "_library"))]
     pub use crate::ec2::vpc_gateway_attachment::VpcGatewayAttachmentAttributes as _;
     #[cfg(feature = "ec2")]
     pub use crate::ec2::vpc_peering_connection::VpcPeeringConnectionAttributes as _;
@@ -2166,13 +2166,13 @@ pub mod attributes {
     pub use crate::ecr::registry_scanning_configuration::RegistryScanningConfigurationAttributes as _;
     #[cfg(feature = "ecr")]
     pub use crate::ecr::replication_configuration::ReplicationConfigurationAttributes as _;
-    #[cfg(feature = "ecr")]
+    #[cfg(any(feature = "ecr", feature = "_library"))]
     pub use crate::ecr::repository::RepositoryAttributes as _;
     #[cfg(feature = "ecr")]
     pub use crate::ecr::repository_creation_template::RepositoryCreationTemplateAttributes as _;
     #[cfg(feature = "ecr")]
     pub use crate::ecr::signing_configuration::SigningConfigurationAttributes as _;
-    #[cfg(feature = "ecs")]
+    #[cfg(any(feature = "ecs", feature = "_library"))]
     pub use crate::ecs::cluster::ClusterAttributes as _;
     #[cfg(feature = "ecs")]
     pub use crate::ecs::daemon::DaemonAttributes as _;
@@ -2184,9 +2184,9 @@ pub mod attributes {
     pub use crate::ecs::gateway::GatewayAttributes as _;
     #[cfg(feature = "ecs")]
     pub use crate::ecs::gateway_cluster_associations::GatewayClusterAssociationsAttributes as _;
-    #[cfg(feature = "ecs")]
+    #[cfg(any(feature = "ecs", feature = "_library"))]
     pub use crate::ecs::service::ServiceAttributes as _;
-    #[cfg(feature = "ecs")]
+    #[cfg(any(feature = "ecs", feature = "_library"))]
     pub use crate::ecs::task_definition::TaskDefinitionAttributes as _;
     #[cfg(feature = "ecs")]
     pub use crate::ecs::task_set::TaskSetAttributes as _;
@@ -2220,7 +2220,7 @@ pub mod attributes {
     pub use crate::elasticache::global_replication_group::GlobalReplicationGroupAttributes as _;
     #[cfg(feature = "elasticache")]
     pub use crate::elasticache::parameter_group::ParameterGroupAttributes as _;
-    #[cfg(feature = "elasticache")]
+    #[cfg(any(feature = "elasticache", feature = "_library"))]
     pub use crate::elasticache::replication_group::ReplicationGroupAttributes as _;
     #[cfg(feature = "elasticache")]
     pub use crate::elasticache::security_group::SecurityGroupAttributes as _;
@@ -2244,15 +2244,15 @@ pub mod attributes {
     pub use crate::elasticbeanstalk::environment::EnvironmentAttributes as _;
     #[cfg(feature = "elasticloadbalancing")]
     pub use crate::elasticloadbalancing::load_balancer::LoadBalancerAttributes as _;
-    #[cfg(feature = "elasticloadbalancingv2")]
+    #[cfg(any(feature = "elasticloadbalancingv2", feature = "_library"))]
     pub use crate::elasticloadbalancingv2::listener::ListenerAttributes as _;
     #[cfg(feature = "elasticloadbalancingv2")]
     pub use crate::elasticloadbalancingv2::listener_certificate::ListenerCertificateAttributes as _;
-    #[cfg(feature = "elasticloadbalancingv2")]
+    #[cfg(any(feature = "elasticloadbalancingv2", feature = "_library"))]
     pub use crate::elasticloadbalancingv2::listener_rule::ListenerRuleAttributes as _;
-    #[cfg(feature = "elasticloadbalancingv2")]
+    #[cfg(any(feature = "elasticloadbalancingv2", feature = "_library"))]
     pub use crate::elasticloadbalancingv2::load_balancer::LoadBalancerAttributes as _;
-    #[cfg(feature = "elasticloadbalancingv2")]
+    #[cfg(any(feature = "elasticloadbalancingv2", feature = "_library"))]
     pub use crate::elasticloadbalancingv2::target_group::TargetGroupAttributes as _;
     #[cfg(feature = "elasticloadbalancingv2")]
     pub use crate::elasticloadbalancingv2::trust_store::TrustStoreAttributes as _;
@@ -2302,7 +2302,7 @@ pub mod attributes {
     pub use crate::events::endpoint::EndpointAttributes as _;
     #[cfg(feature = "events")]
     pub use crate::events::event_bus::EventBusAttributes as _;
-    #[cfg(feature = "events")]
+    #[cfg(any(feature = "events", feature = "_library"))]
     pub use crate::events::rule::RuleAttributes as _;
     #[cfg(feature = "eventschemas")]
     pub use crate::eventschemas::discoverer::DiscovererAttributes as _;
@@ -2490,7 +2490,7 @@ pub mod attributes {
     pub use crate::groundstation::mission_profile::MissionProfileAttributes as _;
     #[cfg(feature = "guardduty")]
     pub use crate::guardduty::custom_detection_rule_association::CustomDetectionRuleAssociationAttributes as _;
-    #[cfg(feature = "guardduty")]
+    #[cfg(any(feature = "guardduty", feature = "_library"))]
     pub use crate::guardduty::detector::DetectorAttributes as _;
     #[cfg(feature = "guardduty")]
     pub use crate::guardduty::ip_set::IpSetAttributes as _;
@@ -2522,9 +2522,9 @@ pub mod attributes {
     pub use crate::iam::managed_policy::ManagedPolicyAttributes as _;
     #[cfg(feature = "iam")]
     pub use crate::iam::oidc_provider::OidcProviderAttributes as _;
-    #[cfg(feature = "iam")]
+    #[cfg(any(feature = "iam", feature = "_library"))]
     pub use crate::iam::policy::PolicyAttributes as _;
-    #[cfg(feature = "iam")]
+    #[cfg(any(feature = "iam", feature = "_library"))]
     pub use crate::iam::role::RoleAttributes as _;
     #[cfg(feature = "iam")]
     pub use crate::iam::saml_provider::SamlProviderAttributes as _;
@@ -2798,7 +2798,7 @@ pub mod attributes {
     pub use crate::kinesisvideo::signaling_channel::SignalingChannelAttributes as _;
     #[cfg(feature = "kinesisvideo")]
     pub use crate::kinesisvideo::stream::StreamAttributes as _;
-    #[cfg(feature = "kms")]
+    #[cfg(any(feature = "kms", feature = "_library"))]
     pub use crate::kms::key::KeyAttributes as _;
     #[cfg(feature = "kms")]
     pub use crate::kms::replica_key::ReplicaKeyAttributes as _;
@@ -2818,9 +2818,9 @@ pub mod attributes {
     pub use crate::lambda::capacity_provider::CapacityProviderAttributes as _;
     #[cfg(feature = "lambda")]
     pub use crate::lambda::code_signing_config::CodeSigningConfigAttributes as _;
-    #[cfg(feature = "lambda")]
+    #[cfg(any(feature = "lambda", feature = "_library"))]
     pub use crate::lambda::event_source_mapping::EventSourceMappingAttributes as _;
-    #[cfg(feature = "lambda")]
+    #[cfg(any(feature = "lambda", feature = "_library"))]
     pub use crate::lambda::function::FunctionAttributes as _;
     #[cfg(feature = "lambda")]
     pub use crate::lambda::layer_version::LayerVersionAttributes as _;
@@ -2830,7 +2830,7 @@ pub mod attributes {
     pub use crate::lambda::microvm_image::MicrovmImageAttributes as _;
     #[cfg(feature = "lambda")]
     pub use crate::lambda::network_connector::NetworkConnectorAttributes as _;
-    #[cfg(feature = "lambda")]
+    #[cfg(any(feature = "lambda", feature = "_library"))]
     pub use crate::lambda::permission::PermissionAttributes as _;
     #[cfg(feature = "lambda")]
     pub use crate::lambda::url::UrlAttributes as _;
@@ -2928,7 +2928,7 @@ pub mod attributes {
     pub use crate::logs::integration::IntegrationAttributes as _;
     #[cfg(feature = "logs")]
     pub use crate::logs::log_anomaly_detector::LogAnomalyDetectorAttributes as _;
-    #[cfg(feature = "logs")]
+    #[cfg(any(feature = "logs", feature = "_library"))]
     pub use crate::logs::log_group::LogGroupAttributes as _;
     #[cfg(feature = "logs")]
     pub use crate::logs::query_definition::QueryDefinitionAttributes as _;
@@ -3438,9 +3438,9 @@ pub mod attributes {
     pub use crate::rds::db_cluster::DbClusterAttributes as _;
     #[cfg(feature = "rds")]
     pub use crate::rds::db_cluster_endpoint::DbClusterEndpointAttributes as _;
-    #[cfg(feature = "rds")]
+    #[cfg(any(feature = "rds", feature = "_library"))]
     pub use crate::rds::db_instance::DbInstanceAttributes as _;
-    #[cfg(feature = "rds")]
+    #[cfg(any(feature = "rds", feature = "_library"))]
     pub use crate::rds::db_parameter_group::DbParameterGroupAttributes as _;
     #[cfg(feature = "rds")]
     pub use crate::rds::db_proxy::DbProxyAttributes as _;
@@ -3456,7 +3456,7 @@ pub mod attributes {
     pub use crate::rds::db_shard_group::DbShardGroupAttributes as _;
     #[cfg(feature = "rds")]
     pub use crate::rds::db_snapshot::DbSnapshotAttributes as _;
-    #[cfg(feature = "rds")]
+    #[cfg(any(feature = "rds", feature = "_library"))]
     pub use crate::rds::db_subnet_group::DbSubnetGroupAttributes as _;
     #[cfg(feature = "rds")]
     pub use crate::rds::deployment::DeploymentAttributes as _;
@@ -3564,7 +3564,7 @@ pub mod attributes {
     pub use crate::route53::delegation_set::DelegationSetAttributes as _;
     #[cfg(feature = "route53")]
     pub use crate::route53::health_check::HealthCheckAttributes as _;
-    #[cfg(feature = "route53")]
+    #[cfg(any(feature = "route53", feature = "_library"))]
     pub use crate::route53::hosted_zone::HostedZoneAttributes as _;
     #[cfg(feature = "route53")]
     pub use crate::route53::query_logging_config::QueryLoggingConfigAttributes as _;
@@ -3654,7 +3654,7 @@ pub mod attributes {
     pub use crate::s3::access_grants_location::AccessGrantsLocationAttributes as _;
     #[cfg(feature = "s3")]
     pub use crate::s3::access_point::AccessPointAttributes as _;
-    #[cfg(feature = "s3")]
+    #[cfg(any(feature = "s3", feature = "_library"))]
     pub use crate::s3::bucket::BucketAttributes as _;
     #[cfg(feature = "s3")]
     pub use crate::s3::multi_region_access_point::MultiRegionAccessPointAttributes as _;
@@ -3782,7 +3782,7 @@ pub mod attributes {
     pub use crate::sagemaker::workforce::WorkforceAttributes as _;
     #[cfg(feature = "sagemaker")]
     pub use crate::sagemaker::workteam::WorkteamAttributes as _;
-    #[cfg(feature = "scheduler")]
+    #[cfg(any(feature = "scheduler", feature = "_library"))]
     pub use crate::scheduler::schedule::ScheduleAttributes as _;
     #[cfg(feature = "scheduler")]
     pub use crate::scheduler::schedule_group::ScheduleGroupAttributes as _;
@@ -3798,11 +3798,11 @@ pub mod attributes {
     pub use crate::sdb::domain::DomainAttributes as _;
     #[cfg(feature = "secretsmanager")]
     pub use crate::secretsmanager::resource_policy::ResourcePolicyAttributes as _;
-    #[cfg(feature = "secretsmanager")]
+    #[cfg(any(feature = "secretsmanager", feature = "_library"))]
     pub use crate::secretsmanager::rotation_schedule::RotationScheduleAttributes as _;
-    #[cfg(feature = "secretsmanager")]
+    #[cfg(any(feature = "secretsmanager", feature = "_library"))]
     pub use crate::secretsmanager::secret::SecretAttributes as _;
-    #[cfg(feature = "secretsmanager")]
+    #[cfg(any(feature = "secretsmanager", feature = "_library"))]
     pub use crate::secretsmanager::secret_target_attachment::SecretTargetAttachmentAttributes as _;
     #[cfg(feature = "securityagent")]
     pub use crate::securityagent::agent_space::AgentSpaceAttributes as _;
@@ -3836,7 +3836,7 @@ pub mod attributes {
     pub use crate::securityhub::delegated_admin::DelegatedAdminAttributes as _;
     #[cfg(feature = "securityhub")]
     pub use crate::securityhub::finding_aggregator::FindingAggregatorAttributes as _;
-    #[cfg(feature = "securityhub")]
+    #[cfg(any(feature = "securityhub", feature = "_library"))]
     pub use crate::securityhub::hub::HubAttributes as _;
     #[cfg(feature = "securityhub")]
     pub use crate::securityhub::hub_v2::HubV2Attributes as _;
@@ -3958,15 +3958,15 @@ pub mod attributes {
     pub use crate::smsvoice::sender_id::SenderIdAttributes as _;
     #[cfg(feature = "smsvoice")]
     pub use crate::smsvoice::verified_destination_number::VerifiedDestinationNumberAttributes as _;
-    #[cfg(feature = "sns")]
+    #[cfg(any(feature = "sns", feature = "_library"))]
     pub use crate::sns::subscription::SubscriptionAttributes as _;
-    #[cfg(feature = "sns")]
+    #[cfg(any(feature = "sns", feature = "_library"))]
     pub use crate::sns::topic::TopicAttributes as _;
-    #[cfg(feature = "sns")]
+    #[cfg(any(feature = "sns", feature = "_library"))]
     pub use crate::sns::topic_policy::TopicPolicyAttributes as _;
-    #[cfg(feature = "sqs")]
+    #[cfg(any(feature = "sqs", feature = "_library"))]
     pub use crate::sqs::queue::QueueAttributes as _;
-    #[cfg(feature = "sqs")]
+    #[cfg(any(feature = "sqs", feature = "_library"))]
     pub use crate::sqs::queue_policy::QueuePolicyAttributes as _;
     #[cfg(feature = "ssm")]
     pub use crate::ssm::association::AssociationAttributes as _;
@@ -4158,7 +4158,7 @@ pub mod attributes {
     pub use crate::wafregional::web_acl_association::WebAclAssociationAttributes as _;
     #[cfg(feature = "wafregional")]
     pub use crate::wafregional::xss_match_set::XssMatchSetAttributes as _;
-    #[cfg(feature = "wafv2")]
+    #[cfg(any(feature = "wafv2", feature = "_library"))]
     pub use crate::wafv2::ip_set::IpSetAttributes as _;
     #[cfg(feature = "wafv2")]
     pub use crate::wafv2::logging_configuration::LoggingConfigurationAttributes as _;
@@ -4166,7 +4166,7 @@ pub mod attributes {
     pub use crate::wafv2::regex_pattern_set::RegexPatternSetAttributes as _;
     #[cfg(feature = "wafv2")]
     pub use crate::wafv2::rule_group::RuleGroupAttributes as _;
-    #[cfg(feature = "wafv2")]
+    #[cfg(any(feature = "wafv2", feature = "_library"))]
     pub use crate::wafv2::web_acl::WebAclAttributes as _;
     #[cfg(feature = "wellarchitected")]
     pub use crate::wellarchitected::agent_context::AgentContextAttributes as _;
@@ -4248,9 +4248,9 @@ pub mod attributes {
     pub use crate::workspacesweb::user_access_logging_settings::UserAccessLoggingSettingsAttributes as _;
     #[cfg(feature = "workspacesweb")]
     pub use crate::workspacesweb::user_settings::UserSettingsAttributes as _;
-    #[cfg(feature = "xray")]
+    #[cfg(any(feature = "xray", feature = "_library"))]
     pub use crate::xray::group::GroupAttributes as _;
-    #[cfg(feature = "xray")]
+    #[cfg(any(feature = "xray", feature = "_library"))]
     pub use crate::xray::sampling_rule::SamplingRuleAttributes as _;
     #[cfg(feature = "xray")]
     pub use crate::xray::transaction_search_config::TransactionSearchConfigAttributes as _;

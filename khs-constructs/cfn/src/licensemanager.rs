@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "licensemanager")]
 pub mod grant {
     //! `AWS::LicenseManager::Grant` and its property types.
 
@@ -203,8 +204,10 @@ pub mod grant {
         }
     }
 }
+#[cfg(feature = "licensemanager")]
 pub use grant::Grant;
 
+#[cfg(feature = "licensemanager")]
 pub mod license {
     //! `AWS::LicenseManager::License` and its property types.
 
@@ -709,8 +712,10 @@ pub mod license {
         }
     }
 }
+#[cfg(feature = "licensemanager")]
 pub use license::License;
 
+#[cfg(feature = "licensemanager")]
 pub mod license_asset_group {
     //! `AWS::LicenseManager::LicenseAssetGroup` and its property types.
 
@@ -844,8 +849,10 @@ pub mod license_asset_group {
         }
     }
 }
+#[cfg(feature = "licensemanager")]
 pub use license_asset_group::LicenseAssetGroup;
 
+#[cfg(feature = "licensemanager")]
 pub mod license_asset_rule_set {
     //! `AWS::LicenseManager::LicenseAssetRuleSet` and its property types.
 
@@ -1149,8 +1156,10 @@ pub mod license_asset_rule_set {
         }
     }
 }
+#[cfg(feature = "licensemanager")]
 pub use license_asset_rule_set::LicenseAssetRuleSet;
 
+#[cfg(feature = "licensemanager")]
 pub mod license_configuration {
     //! `AWS::LicenseManager::LicenseConfiguration` and its property types.
 
@@ -1393,8 +1402,10 @@ pub mod license_configuration {
         }
     }
 }
+#[cfg(feature = "licensemanager")]
 pub use license_configuration::LicenseConfiguration;
 
+#[cfg(feature = "licensemanager")]
 pub mod report_generator {
     //! `AWS::LicenseManager::ReportGenerator` and its property types.
 
@@ -1630,4 +1641,5 @@ pub mod report_generator {
         }
     }
 }
+#[cfg(feature = "licensemanager")]
 pub use report_generator::ReportGenerator;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "licensemanagerlinuxsubscriptions")]
 pub mod subscription_provider {
     //! `AWS::LicenseManagerLinuxSubscriptions::SubscriptionProvider` and its property types.
 
@@ -119,4 +120,5 @@ pub mod subscription_provider {
         }
     }
 }
+#[cfg(feature = "licensemanagerlinuxsubscriptions")]
 pub use subscription_provider::SubscriptionProvider;

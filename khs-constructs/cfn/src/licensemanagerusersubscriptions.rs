@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "licensemanagerusersubscriptions")]
 pub mod license_server_endpoint {
     //! `AWS::LicenseManagerUserSubscriptions::LicenseServerEndpoint` and its property types.
 
@@ -230,4 +231,5 @@ pub mod license_server_endpoint {
         }
     }
 }
+#[cfg(feature = "licensemanagerusersubscriptions")]
 pub use license_server_endpoint::LicenseServerEndpoint;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "lightsail")]
 pub mod alarm {
     //! `AWS::Lightsail::Alarm` and its property types.
 
@@ -402,8 +403,10 @@ pub mod alarm {
         }
     }
 }
+#[cfg(feature = "lightsail")]
 pub use alarm::Alarm;
 
+#[cfg(feature = "lightsail")]
 pub mod bucket {
     //! `AWS::Lightsail::Bucket` and its property types.
 
@@ -552,8 +555,10 @@ pub mod bucket {
         }
     }
 }
+#[cfg(feature = "lightsail")]
 pub use bucket::Bucket;
 
+#[cfg(feature = "lightsail")]
 pub mod certificate {
     //! `AWS::Lightsail::Certificate` and its property types.
 
@@ -651,8 +656,10 @@ pub mod certificate {
         }
     }
 }
+#[cfg(feature = "lightsail")]
 pub use certificate::Certificate;
 
+#[cfg(feature = "lightsail")]
 pub mod contact_method {
     //! `AWS::Lightsail::ContactMethod` and its property types.
 
@@ -775,8 +782,10 @@ pub mod contact_method {
         }
     }
 }
+#[cfg(feature = "lightsail")]
 pub use contact_method::ContactMethod;
 
+#[cfg(feature = "lightsail")]
 pub mod container {
     //! `AWS::Lightsail::Container` and its property types.
 
@@ -1182,8 +1191,10 @@ pub mod container {
         }
     }
 }
+#[cfg(feature = "lightsail")]
 pub use container::Container;
 
+#[cfg(feature = "lightsail")]
 pub mod database {
     //! `AWS::Lightsail::Database` and its property types.
 
@@ -1406,8 +1417,10 @@ pub mod database {
         }
     }
 }
+#[cfg(feature = "lightsail")]
 pub use database::Database;
 
+#[cfg(feature = "lightsail")]
 pub mod database_snapshot {
     //! `AWS::Lightsail::DatabaseSnapshot` and its property types.
 
@@ -1556,8 +1569,10 @@ pub mod database_snapshot {
         }
     }
 }
+#[cfg(feature = "lightsail")]
 pub use database_snapshot::DatabaseSnapshot;
 
+#[cfg(feature = "lightsail")]
 pub mod disk {
     //! `AWS::Lightsail::Disk` and its property types.
 
@@ -1844,8 +1859,10 @@ pub mod disk {
         }
     }
 }
+#[cfg(feature = "lightsail")]
 pub use disk::Disk;
 
+#[cfg(feature = "lightsail")]
 pub mod disk_snapshot {
     //! `AWS::Lightsail::DiskSnapshot` and its property types.
 
@@ -1974,8 +1991,10 @@ pub mod disk_snapshot {
         }
     }
 }
+#[cfg(feature = "lightsail")]
 pub use disk_snapshot::DiskSnapshot;
 
+#[cfg(feature = "lightsail")]
 pub mod distribution {
     //! `AWS::Lightsail::Distribution` and its property types.
 
@@ -2519,8 +2538,10 @@ pub mod distribution {
         }
     }
 }
+#[cfg(feature = "lightsail")]
 pub use distribution::Distribution;
 
+#[cfg(feature = "lightsail")]
 pub mod domain {
     //! `AWS::Lightsail::Domain` and its property types.
 
@@ -2716,8 +2737,10 @@ pub mod domain {
         }
     }
 }
+#[cfg(feature = "lightsail")]
 pub use domain::Domain;
 
+#[cfg(feature = "lightsail")]
 pub mod instance {
     //! `AWS::Lightsail::Instance` and its property types.
 
@@ -3290,8 +3313,10 @@ pub mod instance {
         }
     }
 }
+#[cfg(feature = "lightsail")]
 pub use instance::Instance;
 
+#[cfg(feature = "lightsail")]
 pub mod instance_snapshot {
     //! `AWS::Lightsail::InstanceSnapshot` and its property types.
 
@@ -3415,8 +3440,10 @@ pub mod instance_snapshot {
         }
     }
 }
+#[cfg(feature = "lightsail")]
 pub use instance_snapshot::InstanceSnapshot;
 
+#[cfg(feature = "lightsail")]
 pub mod key_pair {
     //! `AWS::Lightsail::KeyPair` and its property types.
 
@@ -3511,8 +3538,10 @@ pub mod key_pair {
         }
     }
 }
+#[cfg(feature = "lightsail")]
 pub use key_pair::KeyPair;
 
+#[cfg(feature = "lightsail")]
 pub mod load_balancer {
     //! `AWS::Lightsail::LoadBalancer` and its property types.
 
@@ -3662,8 +3691,10 @@ pub mod load_balancer {
         }
     }
 }
+#[cfg(feature = "lightsail")]
 pub use load_balancer::LoadBalancer;
 
+#[cfg(feature = "lightsail")]
 pub mod load_balancer_tls_certificate {
     //! `AWS::Lightsail::LoadBalancerTlsCertificate` and its property types.
 
@@ -3777,8 +3808,10 @@ pub mod load_balancer_tls_certificate {
         }
     }
 }
+#[cfg(feature = "lightsail")]
 pub use load_balancer_tls_certificate::LoadBalancerTlsCertificate;
 
+#[cfg(feature = "lightsail")]
 pub mod static_ip {
     //! `AWS::Lightsail::StaticIp` and its property types.
 
@@ -3858,4 +3891,5 @@ pub mod static_ip {
         }
     }
 }
+#[cfg(feature = "lightsail")]
 pub use static_ip::StaticIp;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "location")]
 pub mod api_key {
     //! `AWS::Location::APIKey` and its property types.
 
@@ -221,8 +222,10 @@ pub mod api_key {
         }
     }
 }
+#[cfg(feature = "location")]
 pub use api_key::ApiKey;
 
+#[cfg(feature = "location")]
 pub mod geofence_collection {
     //! `AWS::Location::GeofenceCollection` and its property types.
 
@@ -357,8 +360,10 @@ pub mod geofence_collection {
         }
     }
 }
+#[cfg(feature = "location")]
 pub use geofence_collection::GeofenceCollection;
 
+#[cfg(feature = "location")]
 pub mod map {
     //! `AWS::Location::Map` and its property types.
 
@@ -514,8 +519,10 @@ pub mod map {
         }
     }
 }
+#[cfg(feature = "location")]
 pub use map::Map;
 
+#[cfg(feature = "location")]
 pub mod place_index {
     //! `AWS::Location::PlaceIndex` and its property types.
 
@@ -702,8 +709,10 @@ pub mod place_index {
         }
     }
 }
+#[cfg(feature = "location")]
 pub use place_index::PlaceIndex;
 
+#[cfg(feature = "location")]
 pub mod route_calculator {
     //! `AWS::Location::RouteCalculator` and its property types.
 
@@ -837,8 +846,10 @@ pub mod route_calculator {
         }
     }
 }
+#[cfg(feature = "location")]
 pub use route_calculator::RouteCalculator;
 
+#[cfg(feature = "location")]
 pub mod tracker {
     //! `AWS::Location::Tracker` and its property types.
 
@@ -1025,8 +1036,10 @@ pub mod tracker {
         }
     }
 }
+#[cfg(feature = "location")]
 pub use tracker::Tracker;
 
+#[cfg(feature = "location")]
 pub mod tracker_consumer {
     //! `AWS::Location::TrackerConsumer` and its property types.
 
@@ -1091,4 +1104,5 @@ pub mod tracker_consumer {
         }
     }
 }
+#[cfg(feature = "location")]
 pub use tracker_consumer::TrackerConsumer;

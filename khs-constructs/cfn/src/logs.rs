@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "logs")]
 pub mod account_policy {
     //! `AWS::Logs::AccountPolicy` and its property types.
 
@@ -160,8 +161,10 @@ pub mod account_policy {
         }
     }
 }
+#[cfg(feature = "logs")]
 pub use account_policy::AccountPolicy;
 
+#[cfg(feature = "logs")]
 pub mod delivery {
     //! `AWS::Logs::Delivery` and its property types.
 
@@ -282,8 +285,10 @@ pub mod delivery {
         }
     }
 }
+#[cfg(feature = "logs")]
 pub use delivery::Delivery;
 
+#[cfg(feature = "logs")]
 pub mod delivery_destination {
     //! `AWS::Logs::DeliveryDestination` and its property types.
 
@@ -414,8 +419,10 @@ pub mod delivery_destination {
         }
     }
 }
+#[cfg(feature = "logs")]
 pub use delivery_destination::DeliveryDestination;
 
+#[cfg(feature = "logs")]
 pub mod delivery_source {
     //! `AWS::Logs::DeliverySource` and its property types.
 
@@ -527,8 +534,10 @@ pub mod delivery_source {
         }
     }
 }
+#[cfg(feature = "logs")]
 pub use delivery_source::DeliverySource;
 
+#[cfg(feature = "logs")]
 pub mod destination {
     //! `AWS::Logs::Destination` and its property types.
 
@@ -624,8 +633,10 @@ pub mod destination {
         }
     }
 }
+#[cfg(feature = "logs")]
 pub use destination::Destination;
 
+#[cfg(feature = "logs")]
 pub mod integration {
     //! `AWS::Logs::Integration` and its property types.
 
@@ -786,8 +797,10 @@ pub mod integration {
         }
     }
 }
+#[cfg(feature = "logs")]
 pub use integration::Integration;
 
+#[cfg(feature = "logs")]
 pub mod log_anomaly_detector {
     //! `AWS::Logs::LogAnomalyDetector` and its property types.
 
@@ -941,8 +954,10 @@ pub mod log_anomaly_detector {
         }
     }
 }
+#[cfg(feature = "logs")]
 pub use log_anomaly_detector::LogAnomalyDetector;
 
+#[cfg(any(feature = "logs", feature = "_library"))]
 pub mod log_group {
     //! `AWS::Logs::LogGroup` and its property types.
 
@@ -1096,8 +1111,10 @@ pub mod log_group {
         }
     }
 }
+#[cfg(any(feature = "logs", feature = "_library"))]
 pub use log_group::LogGroup;
 
+#[cfg(feature = "logs")]
 pub mod log_stream {
     //! `AWS::Logs::LogStream` and its property types.
 
@@ -1154,8 +1171,10 @@ pub mod log_stream {
         }
     }
 }
+#[cfg(feature = "logs")]
 pub use log_stream::LogStream;
 
+#[cfg(feature = "logs")]
 pub mod metric_filter {
     //! `AWS::Logs::MetricFilter` and its property types.
 
@@ -1472,8 +1491,10 @@ pub mod metric_filter {
         }
     }
 }
+#[cfg(feature = "logs")]
 pub use metric_filter::MetricFilter;
 
+#[cfg(feature = "logs")]
 pub mod query_definition {
     //! `AWS::Logs::QueryDefinition` and its property types.
 
@@ -1629,8 +1650,10 @@ pub mod query_definition {
         }
     }
 }
+#[cfg(feature = "logs")]
 pub use query_definition::QueryDefinition;
 
+#[cfg(feature = "logs")]
 pub mod resource_policy {
     //! `AWS::Logs::ResourcePolicy` and its property types.
 
@@ -1688,8 +1711,10 @@ pub mod resource_policy {
         }
     }
 }
+#[cfg(feature = "logs")]
 pub use resource_policy::ResourcePolicy;
 
+#[cfg(feature = "logs")]
 pub mod scheduled_query {
     //! `AWS::Logs::ScheduledQuery` and its property types.
 
@@ -2002,8 +2027,10 @@ pub mod scheduled_query {
         }
     }
 }
+#[cfg(feature = "logs")]
 pub use scheduled_query::ScheduledQuery;
 
+#[cfg(feature = "logs")]
 pub mod storage_tier_policy {
     //! `AWS::Logs::StorageTierPolicy` and its property types.
 
@@ -2095,8 +2122,10 @@ pub mod storage_tier_policy {
         }
     }
 }
+#[cfg(feature = "logs")]
 pub use storage_tier_policy::StorageTierPolicy;
 
+#[cfg(feature = "logs")]
 pub mod subscription_filter {
     //! `AWS::Logs::SubscriptionFilter` and its property types.
 
@@ -2236,8 +2265,10 @@ pub mod subscription_filter {
         }
     }
 }
+#[cfg(feature = "logs")]
 pub use subscription_filter::SubscriptionFilter;
 
+#[cfg(feature = "logs")]
 pub mod transformer {
     //! `AWS::Logs::Transformer` and its property types.
 
@@ -3335,4 +3366,5 @@ pub mod transformer {
         }
     }
 }
+#[cfg(feature = "logs")]
 pub use transformer::Transformer;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "lookoutequipment")]
 pub mod inference_scheduler {
     //! `AWS::LookoutEquipment::InferenceScheduler` and its property types.
 
@@ -296,4 +297,5 @@ pub mod inference_scheduler {
         }
     }
 }
+#[cfg(feature = "lookoutequipment")]
 pub use inference_scheduler::InferenceScheduler;

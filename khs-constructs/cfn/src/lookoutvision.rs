@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "lookoutvision")]
 pub mod project {
     //! `AWS::LookoutVision::Project` and its property types.
 
@@ -66,4 +67,5 @@ pub mod project {
         }
     }
 }
+#[cfg(feature = "lookoutvision")]
 pub use project::Project;

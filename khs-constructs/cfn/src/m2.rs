@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "m2")]
 pub mod application {
     //! `AWS::M2::Application` and its property types.
 
@@ -136,8 +137,10 @@ pub mod application {
         }
     }
 }
+#[cfg(feature = "m2")]
 pub use application::Application;
 
+#[cfg(feature = "m2")]
 pub mod deployment {
     //! `AWS::M2::Deployment` and its property types.
 
@@ -226,8 +229,10 @@ pub mod deployment {
         }
     }
 }
+#[cfg(feature = "m2")]
 pub use deployment::Deployment;
 
+#[cfg(feature = "m2")]
 pub mod environment {
     //! `AWS::M2::Environment` and its property types.
 
@@ -463,4 +468,5 @@ pub mod environment {
         }
     }
 }
+#[cfg(feature = "m2")]
 pub use environment::Environment;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "macie")]
 pub mod allow_list {
     //! `AWS::Macie::AllowList` and its property types.
 
@@ -92,8 +93,10 @@ pub mod allow_list {
         }
     }
 }
+#[cfg(feature = "macie")]
 pub use allow_list::AllowList;
 
+#[cfg(feature = "macie")]
 pub mod custom_data_identifier {
     //! `AWS::Macie::CustomDataIdentifier` and its property types.
 
@@ -209,8 +212,10 @@ pub mod custom_data_identifier {
         }
     }
 }
+#[cfg(feature = "macie")]
 pub use custom_data_identifier::CustomDataIdentifier;
 
+#[cfg(feature = "macie")]
 pub mod findings_filter {
     //! `AWS::Macie::FindingsFilter` and its property types.
 
@@ -397,8 +402,10 @@ pub mod findings_filter {
         }
     }
 }
+#[cfg(feature = "macie")]
 pub use findings_filter::FindingsFilter;
 
+#[cfg(feature = "macie")]
 pub mod member {
     //! `AWS::Macie::Member` and its property types.
 
@@ -489,8 +496,10 @@ pub mod member {
         }
     }
 }
+#[cfg(feature = "macie")]
 pub use member::Member;
 
+#[cfg(feature = "macie")]
 pub mod session {
     //! `AWS::Macie::Session` and its property types.
 
@@ -630,4 +639,5 @@ pub mod session {
         }
     }
 }
+#[cfg(feature = "macie")]
 pub use session::Session;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "managedblockchain")]
 pub mod accessor {
     //! `AWS::ManagedBlockchain::Accessor` and its property types.
 
@@ -160,8 +161,10 @@ pub mod accessor {
         }
     }
 }
+#[cfg(feature = "managedblockchain")]
 pub use accessor::Accessor;
 
+#[cfg(feature = "managedblockchain")]
 pub mod member {
     //! `AWS::ManagedBlockchain::Member` and its property types.
 
@@ -480,8 +483,10 @@ pub mod member {
         }
     }
 }
+#[cfg(feature = "managedblockchain")]
 pub use member::Member;
 
+#[cfg(feature = "managedblockchain")]
 pub mod node {
     //! `AWS::ManagedBlockchain::Node` and its property types.
 
@@ -594,4 +599,5 @@ pub mod node {
         }
     }
 }
+#[cfg(feature = "managedblockchain")]
 pub use node::Node;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "mediaconnect")]
 pub mod bridge {
     //! `AWS::MediaConnect::Bridge` and its property types.
 
@@ -525,8 +526,10 @@ pub mod bridge {
         }
     }
 }
+#[cfg(feature = "mediaconnect")]
 pub use bridge::Bridge;
 
+#[cfg(feature = "mediaconnect")]
 pub mod bridge_output {
     //! `AWS::MediaConnect::BridgeOutput` and its property types.
 
@@ -677,8 +680,10 @@ pub mod bridge_output {
         }
     }
 }
+#[cfg(feature = "mediaconnect")]
 pub use bridge_output::BridgeOutput;
 
+#[cfg(feature = "mediaconnect")]
 pub mod bridge_source {
     //! `AWS::MediaConnect::BridgeSource` and its property types.
 
@@ -898,8 +903,10 @@ pub mod bridge_source {
         }
     }
 }
+#[cfg(feature = "mediaconnect")]
 pub use bridge_source::BridgeSource;
 
+#[cfg(feature = "mediaconnect")]
 pub mod flow {
     //! `AWS::MediaConnect::Flow` and its property types.
 
@@ -2667,8 +2674,10 @@ pub mod flow {
         }
     }
 }
+#[cfg(feature = "mediaconnect")]
 pub use flow::Flow;
 
+#[cfg(feature = "mediaconnect")]
 pub mod flow_entitlement {
     //! `AWS::MediaConnect::FlowEntitlement` and its property types.
 
@@ -2939,8 +2948,10 @@ pub mod flow_entitlement {
         }
     }
 }
+#[cfg(feature = "mediaconnect")]
 pub use flow_entitlement::FlowEntitlement;
 
+#[cfg(feature = "mediaconnect")]
 pub mod flow_media_stream {
     //! `AWS::MediaConnect::FlowMediaStream` and its property types.
 
@@ -3329,8 +3340,10 @@ pub mod flow_media_stream {
         }
     }
 }
+#[cfg(feature = "mediaconnect")]
 pub use flow_media_stream::FlowMediaStream;
 
+#[cfg(feature = "mediaconnect")]
 pub mod flow_output {
     //! `AWS::MediaConnect::FlowOutput` and its property types.
 
@@ -4020,8 +4033,10 @@ pub mod flow_output {
         }
     }
 }
+#[cfg(feature = "mediaconnect")]
 pub use flow_output::FlowOutput;
 
+#[cfg(feature = "mediaconnect")]
 pub mod flow_source {
     //! `AWS::MediaConnect::FlowSource` and its property types.
 
@@ -4433,8 +4448,10 @@ pub mod flow_source {
         }
     }
 }
+#[cfg(feature = "mediaconnect")]
 pub use flow_source::FlowSource;
 
+#[cfg(feature = "mediaconnect")]
 pub mod flow_vpc_interface {
     //! `AWS::MediaConnect::FlowVpcInterface` and its property types.
 
@@ -4536,8 +4553,10 @@ pub mod flow_vpc_interface {
         }
     }
 }
+#[cfg(feature = "mediaconnect")]
 pub use flow_vpc_interface::FlowVpcInterface;
 
+#[cfg(feature = "mediaconnect")]
 pub mod gateway {
     //! `AWS::MediaConnect::Gateway` and its property types.
 
@@ -4649,8 +4668,10 @@ pub mod gateway {
         }
     }
 }
+#[cfg(feature = "mediaconnect")]
 pub use gateway::Gateway;
 
+#[cfg(feature = "mediaconnect")]
 pub mod router_input {
     //! `AWS::MediaConnect::RouterInput` and its property types.
 
@@ -4931,8 +4952,10 @@ pub mod router_input {
         }
     }
 }
+#[cfg(feature = "mediaconnect")]
 pub use router_input::RouterInput;
 
+#[cfg(feature = "mediaconnect")]
 pub mod router_network_interface {
     //! `AWS::MediaConnect::RouterNetworkInterface` and its property types.
 
@@ -5051,8 +5074,10 @@ pub mod router_network_interface {
         }
     }
 }
+#[cfg(feature = "mediaconnect")]
 pub use router_network_interface::RouterNetworkInterface;
 
+#[cfg(feature = "mediaconnect")]
 pub mod router_output {
     //! `AWS::MediaConnect::RouterOutput` and its property types.
 
@@ -5316,4 +5341,5 @@ pub mod router_output {
         }
     }
 }
+#[cfg(feature = "mediaconnect")]
 pub use router_output::RouterOutput;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "mediaconvert")]
 pub mod certificate_association {
     //! `AWS::MediaConvert::CertificateAssociation` and its property types.
 
@@ -51,8 +52,10 @@ pub mod certificate_association {
         }
     }
 }
+#[cfg(feature = "mediaconvert")]
 pub use certificate_association::CertificateAssociation;
 
+#[cfg(feature = "mediaconvert")]
 pub mod job_template {
     //! `AWS::MediaConvert::JobTemplate` and its property types.
 
@@ -328,8 +331,10 @@ pub mod job_template {
         }
     }
 }
+#[cfg(feature = "mediaconvert")]
 pub use job_template::JobTemplate;
 
+#[cfg(feature = "mediaconvert")]
 pub mod preset {
     //! `AWS::MediaConvert::Preset` and its property types.
 
@@ -417,8 +422,10 @@ pub mod preset {
         }
     }
 }
+#[cfg(feature = "mediaconvert")]
 pub use preset::Preset;
 
+#[cfg(feature = "mediaconvert")]
 pub mod queue {
     //! `AWS::MediaConvert::Queue` and its property types.
 
@@ -569,4 +576,5 @@ pub mod queue {
         }
     }
 }
+#[cfg(feature = "mediaconvert")]
 pub use queue::Queue;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "medialive")]
 pub mod channel {
     //! `AWS::MediaLive::Channel` and its property types.
 
@@ -7200,8 +7201,10 @@ pub mod channel {
         }
     }
 }
+#[cfg(feature = "medialive")]
 pub use channel::Channel;
 
+#[cfg(feature = "medialive")]
 pub mod channel_placement_group {
     //! `AWS::MediaLive::ChannelPlacementGroup` and its property types.
 
@@ -7295,8 +7298,10 @@ pub mod channel_placement_group {
         }
     }
 }
+#[cfg(feature = "medialive")]
 pub use channel_placement_group::ChannelPlacementGroup;
 
+#[cfg(feature = "medialive")]
 pub mod cloud_watch_alarm_template {
     //! `AWS::MediaLive::CloudWatchAlarmTemplate` and its property types.
 
@@ -7654,8 +7659,10 @@ pub mod cloud_watch_alarm_template {
         }
     }
 }
+#[cfg(feature = "medialive")]
 pub use cloud_watch_alarm_template::CloudWatchAlarmTemplate;
 
+#[cfg(feature = "medialive")]
 pub mod cloud_watch_alarm_template_group {
     //! `AWS::MediaLive::CloudWatchAlarmTemplateGroup` and its property types.
 
@@ -7753,8 +7760,10 @@ pub mod cloud_watch_alarm_template_group {
         }
     }
 }
+#[cfg(feature = "medialive")]
 pub use cloud_watch_alarm_template_group::CloudWatchAlarmTemplateGroup;
 
+#[cfg(feature = "medialive")]
 pub mod cluster {
     //! `AWS::MediaLive::Cluster` and its property types.
 
@@ -7935,8 +7944,10 @@ pub mod cluster {
         }
     }
 }
+#[cfg(feature = "medialive")]
 pub use cluster::Cluster;
 
+#[cfg(feature = "medialive")]
 pub mod event_bridge_rule_template {
     //! `AWS::MediaLive::EventBridgeRuleTemplate` and its property types.
 
@@ -8165,8 +8176,10 @@ pub mod event_bridge_rule_template {
         }
     }
 }
+#[cfg(feature = "medialive")]
 pub use event_bridge_rule_template::EventBridgeRuleTemplate;
 
+#[cfg(feature = "medialive")]
 pub mod event_bridge_rule_template_group {
     //! `AWS::MediaLive::EventBridgeRuleTemplateGroup` and its property types.
 
@@ -8264,8 +8277,10 @@ pub mod event_bridge_rule_template_group {
         }
     }
 }
+#[cfg(feature = "medialive")]
 pub use event_bridge_rule_template_group::EventBridgeRuleTemplateGroup;
 
+#[cfg(feature = "medialive")]
 pub mod input {
     //! `AWS::MediaLive::Input` and its property types.
 
@@ -9120,8 +9135,10 @@ pub mod input {
         }
     }
 }
+#[cfg(feature = "medialive")]
 pub use input::Input;
 
+#[cfg(feature = "medialive")]
 pub mod input_security_group {
     //! `AWS::MediaLive::InputSecurityGroup` and its property types.
 
@@ -9217,8 +9234,10 @@ pub mod input_security_group {
         }
     }
 }
+#[cfg(feature = "medialive")]
 pub use input_security_group::InputSecurityGroup;
 
+#[cfg(feature = "medialive")]
 pub mod multiplex {
     //! `AWS::MediaLive::Multiplex` and its property types.
 
@@ -9413,8 +9432,10 @@ pub mod multiplex {
         }
     }
 }
+#[cfg(feature = "medialive")]
 pub use multiplex::Multiplex;
 
+#[cfg(feature = "medialive")]
 pub mod multiplexprogram {
     //! `AWS::MediaLive::Multiplexprogram` and its property types.
 
@@ -9714,8 +9735,10 @@ pub mod multiplexprogram {
         }
     }
 }
+#[cfg(feature = "medialive")]
 pub use multiplexprogram::Multiplexprogram;
 
+#[cfg(feature = "medialive")]
 pub mod network {
     //! `AWS::MediaLive::Network` and its property types.
 
@@ -9849,8 +9872,10 @@ pub mod network {
         }
     }
 }
+#[cfg(feature = "medialive")]
 pub use network::Network;
 
+#[cfg(feature = "medialive")]
 pub mod node {
     //! `AWS::MediaLive::Node` and its property types.
 
@@ -10089,8 +10114,10 @@ pub mod node {
         }
     }
 }
+#[cfg(feature = "medialive")]
 pub use node::Node;
 
+#[cfg(feature = "medialive")]
 pub mod sdi_source {
     //! `AWS::MediaLive::SdiSource` and its property types.
 
@@ -10239,8 +10266,10 @@ pub mod sdi_source {
         }
     }
 }
+#[cfg(feature = "medialive")]
 pub use sdi_source::SdiSource;
 
+#[cfg(feature = "medialive")]
 pub mod signal_map {
     //! `AWS::MediaLive::SignalMap` and its property types.
 
@@ -10425,4 +10454,5 @@ pub mod signal_map {
         }
     }
 }
+#[cfg(feature = "medialive")]
 pub use signal_map::SignalMap;

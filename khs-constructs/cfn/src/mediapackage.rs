@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "mediapackage")]
 pub mod asset {
     //! `AWS::MediaPackage::Asset` and its property types.
 
@@ -146,8 +147,10 @@ pub mod asset {
         }
     }
 }
+#[cfg(feature = "mediapackage")]
 pub use asset::Asset;
 
+#[cfg(feature = "mediapackage")]
 pub mod channel {
     //! `AWS::MediaPackage::Channel` and its property types.
 
@@ -307,8 +310,10 @@ pub mod channel {
         }
     }
 }
+#[cfg(feature = "mediapackage")]
 pub use channel::Channel;
 
+#[cfg(feature = "mediapackage")]
 pub mod origin_endpoint {
     //! `AWS::MediaPackage::OriginEndpoint` and its property types.
 
@@ -1634,8 +1639,10 @@ pub mod origin_endpoint {
         }
     }
 }
+#[cfg(feature = "mediapackage")]
 pub use origin_endpoint::OriginEndpoint;
 
+#[cfg(feature = "mediapackage")]
 pub mod packaging_configuration {
     //! `AWS::MediaPackage::PackagingConfiguration` and its property types.
 
@@ -2554,8 +2561,10 @@ pub mod packaging_configuration {
         }
     }
 }
+#[cfg(feature = "mediapackage")]
 pub use packaging_configuration::PackagingConfiguration;
 
+#[cfg(feature = "mediapackage")]
 pub mod packaging_group {
     //! `AWS::MediaPackage::PackagingGroup` and its property types.
 
@@ -2690,4 +2699,5 @@ pub mod packaging_group {
         }
     }
 }
+#[cfg(feature = "mediapackage")]
 pub use packaging_group::PackagingGroup;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "mediapackagev2")]
 pub mod channel {
     //! `AWS::MediaPackageV2::Channel` and its property types.
 
@@ -320,8 +321,10 @@ pub mod channel {
         }
     }
 }
+#[cfg(feature = "mediapackagev2")]
 pub use channel::Channel;
 
+#[cfg(feature = "mediapackagev2")]
 pub mod channel_group {
     //! `AWS::MediaPackageV2::ChannelGroup` and its property types.
 
@@ -412,8 +415,10 @@ pub mod channel_group {
         }
     }
 }
+#[cfg(feature = "mediapackagev2")]
 pub use channel_group::ChannelGroup;
 
+#[cfg(feature = "mediapackagev2")]
 pub mod channel_policy {
     //! `AWS::MediaPackageV2::ChannelPolicy` and its property types.
 
@@ -484,8 +489,10 @@ pub mod channel_policy {
         }
     }
 }
+#[cfg(feature = "mediapackagev2")]
 pub use channel_policy::ChannelPolicy;
 
+#[cfg(feature = "mediapackagev2")]
 pub mod origin_endpoint {
     //! `AWS::MediaPackageV2::OriginEndpoint` and its property types.
 
@@ -2776,8 +2783,10 @@ pub mod origin_endpoint {
         }
     }
 }
+#[cfg(feature = "mediapackagev2")]
 pub use origin_endpoint::OriginEndpoint;
 
+#[cfg(feature = "mediapackagev2")]
 pub mod origin_endpoint_policy {
     //! `AWS::MediaPackageV2::OriginEndpointPolicy` and its property types.
 
@@ -2888,4 +2897,5 @@ pub mod origin_endpoint_policy {
         }
     }
 }
+#[cfg(feature = "mediapackagev2")]
 pub use origin_endpoint_policy::OriginEndpointPolicy;

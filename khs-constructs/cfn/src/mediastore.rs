@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "mediastore")]
 pub mod container {
     //! `AWS::MediaStore::Container` and its property types.
 
@@ -201,4 +202,5 @@ pub mod container {
         }
     }
 }
+#[cfg(feature = "mediastore")]
 pub use container::Container;

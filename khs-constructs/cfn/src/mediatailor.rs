@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "mediatailor")]
 pub mod channel {
     //! `AWS::MediaTailor::Channel` and its property types.
 
@@ -395,8 +396,10 @@ pub mod channel {
         }
     }
 }
+#[cfg(feature = "mediatailor")]
 pub use channel::Channel;
 
+#[cfg(feature = "mediatailor")]
 pub mod channel_policy {
     //! `AWS::MediaTailor::ChannelPolicy` and its property types.
 
@@ -454,8 +457,10 @@ pub mod channel_policy {
         }
     }
 }
+#[cfg(feature = "mediatailor")]
 pub use channel_policy::ChannelPolicy;
 
+#[cfg(feature = "mediatailor")]
 pub mod function {
     //! `AWS::MediaTailor::Function` and its property types.
 
@@ -997,8 +1002,10 @@ pub mod function {
         }
     }
 }
+#[cfg(feature = "mediatailor")]
 pub use function::Function;
 
+#[cfg(feature = "mediatailor")]
 pub mod live_source {
     //! `AWS::MediaTailor::LiveSource` and its property types.
 
@@ -1152,8 +1159,10 @@ pub mod live_source {
         }
     }
 }
+#[cfg(feature = "mediatailor")]
 pub use live_source::LiveSource;
 
+#[cfg(feature = "mediatailor")]
 pub mod playback_configuration {
     //! `AWS::MediaTailor::PlaybackConfiguration` and its property types.
 
@@ -2249,8 +2258,10 @@ pub mod playback_configuration {
         }
     }
 }
+#[cfg(feature = "mediatailor")]
 pub use playback_configuration::PlaybackConfiguration;
 
+#[cfg(feature = "mediatailor")]
 pub mod prefetch_schedule {
     //! `AWS::MediaTailor::PrefetchSchedule` and its property types.
 
@@ -2708,8 +2719,10 @@ pub mod prefetch_schedule {
         }
     }
 }
+#[cfg(feature = "mediatailor")]
 pub use prefetch_schedule::PrefetchSchedule;
 
+#[cfg(feature = "mediatailor")]
 pub mod program {
     //! `AWS::MediaTailor::Program` and its property types.
 
@@ -3278,8 +3291,10 @@ pub mod program {
         }
     }
 }
+#[cfg(feature = "mediatailor")]
 pub use program::Program;
 
+#[cfg(feature = "mediatailor")]
 pub mod source_location {
     //! `AWS::MediaTailor::SourceLocation` and its property types.
 
@@ -3523,8 +3538,10 @@ pub mod source_location {
         }
     }
 }
+#[cfg(feature = "mediatailor")]
 pub use source_location::SourceLocation;
 
+#[cfg(feature = "mediatailor")]
 pub mod vod_source {
     //! `AWS::MediaTailor::VodSource` and its property types.
 
@@ -3678,4 +3695,5 @@ pub mod vod_source {
         }
     }
 }
+#[cfg(feature = "mediatailor")]
 pub use vod_source::VodSource;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "memorydb")]
 pub mod acl {
     //! `AWS::MemoryDB::ACL` and its property types.
 
@@ -83,8 +84,10 @@ pub mod acl {
         }
     }
 }
+#[cfg(feature = "memorydb")]
 pub use acl::Acl;
 
+#[cfg(feature = "memorydb")]
 pub mod cluster {
     //! `AWS::MemoryDB::Cluster` and its property types.
 
@@ -463,8 +466,10 @@ pub mod cluster {
         }
     }
 }
+#[cfg(feature = "memorydb")]
 pub use cluster::Cluster;
 
+#[cfg(feature = "memorydb")]
 pub mod multi_region_cluster {
     //! `AWS::MemoryDB::MultiRegionCluster` and its property types.
 
@@ -625,8 +630,10 @@ pub mod multi_region_cluster {
         }
     }
 }
+#[cfg(feature = "memorydb")]
 pub use multi_region_cluster::MultiRegionCluster;
 
+#[cfg(feature = "memorydb")]
 pub mod parameter_group {
     //! `AWS::MemoryDB::ParameterGroup` and its property types.
 
@@ -722,8 +729,10 @@ pub mod parameter_group {
         }
     }
 }
+#[cfg(feature = "memorydb")]
 pub use parameter_group::ParameterGroup;
 
+#[cfg(feature = "memorydb")]
 pub mod snapshot {
     //! `AWS::MemoryDB::Snapshot` and its property types.
 
@@ -833,8 +842,10 @@ pub mod snapshot {
         }
     }
 }
+#[cfg(feature = "memorydb")]
 pub use snapshot::Snapshot;
 
+#[cfg(feature = "memorydb")]
 pub mod subnet_group {
     //! `AWS::MemoryDB::SubnetGroup` and its property types.
 
@@ -922,8 +933,10 @@ pub mod subnet_group {
         }
     }
 }
+#[cfg(feature = "memorydb")]
 pub use subnet_group::SubnetGroup;
 
+#[cfg(feature = "memorydb")]
 pub mod user {
     //! `AWS::MemoryDB::User` and its property types.
 
@@ -1059,4 +1072,5 @@ pub mod user {
         }
     }
 }
+#[cfg(feature = "memorydb")]
 pub use user::User;

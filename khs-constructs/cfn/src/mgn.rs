@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "mgn")]
 pub mod connector {
     //! `AWS::MGN::Connector` and its property types.
 
@@ -143,8 +144,10 @@ pub mod connector {
         }
     }
 }
+#[cfg(feature = "mgn")]
 pub use connector::Connector;
 
+#[cfg(feature = "mgn")]
 pub mod launch_configuration_template {
     //! `AWS::MGN::LaunchConfigurationTemplate` and its property types.
 
@@ -686,8 +689,10 @@ pub mod launch_configuration_template {
         }
     }
 }
+#[cfg(feature = "mgn")]
 pub use launch_configuration_template::LaunchConfigurationTemplate;
 
+#[cfg(feature = "mgn")]
 pub mod network_migration_definition {
     //! `AWS::MGN::NetworkMigrationDefinition` and its property types.
 
@@ -1036,4 +1041,5 @@ pub mod network_migration_definition {
         }
     }
 }
+#[cfg(feature = "mgn")]
 pub use network_migration_definition::NetworkMigrationDefinition;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "mpa")]
 pub mod approval_team {
     //! `AWS::MPA::ApprovalTeam` and its property types.
 
@@ -247,8 +248,10 @@ pub mod approval_team {
         }
     }
 }
+#[cfg(feature = "mpa")]
 pub use approval_team::ApprovalTeam;
 
+#[cfg(feature = "mpa")]
 pub mod identity_source {
     //! `AWS::MPA::IdentitySource` and its property types.
 
@@ -406,4 +409,5 @@ pub mod identity_source {
         }
     }
 }
+#[cfg(feature = "mpa")]
 pub use identity_source::IdentitySource;

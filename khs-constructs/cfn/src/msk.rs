@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "msk")]
 pub mod batch_scram_secret {
     //! `AWS::MSK::BatchScramSecret` and its property types.
 
@@ -59,8 +60,10 @@ pub mod batch_scram_secret {
         }
     }
 }
+#[cfg(feature = "msk")]
 pub use batch_scram_secret::BatchScramSecret;
 
+#[cfg(feature = "msk")]
 pub mod channel {
     //! `AWS::MSK::Channel` and its property types.
 
@@ -843,8 +846,10 @@ pub mod channel {
         }
     }
 }
+#[cfg(feature = "msk")]
 pub use channel::Channel;
 
+#[cfg(feature = "msk")]
 pub mod cluster {
     //! `AWS::MSK::Cluster` and its property types.
 
@@ -1915,8 +1920,10 @@ pub mod cluster {
         }
     }
 }
+#[cfg(feature = "msk")]
 pub use cluster::Cluster;
 
+#[cfg(feature = "msk")]
 pub mod cluster_policy {
     //! `AWS::MSK::ClusterPolicy` and its property types.
 
@@ -1987,8 +1994,10 @@ pub mod cluster_policy {
         }
     }
 }
+#[cfg(feature = "msk")]
 pub use cluster_policy::ClusterPolicy;
 
+#[cfg(feature = "msk")]
 pub mod configuration {
     //! `AWS::MSK::Configuration` and its property types.
 
@@ -2126,8 +2135,10 @@ pub mod configuration {
         }
     }
 }
+#[cfg(feature = "msk")]
 pub use configuration::Configuration;
 
+#[cfg(feature = "msk")]
 pub mod replicator {
     //! `AWS::MSK::Replicator` and its property types.
 
@@ -3157,8 +3168,10 @@ pub mod replicator {
         }
     }
 }
+#[cfg(feature = "msk")]
 pub use replicator::Replicator;
 
+#[cfg(feature = "msk")]
 pub mod serverless_cluster {
     //! `AWS::MSK::ServerlessCluster` and its property types.
 
@@ -3311,8 +3324,10 @@ pub mod serverless_cluster {
         }
     }
 }
+#[cfg(feature = "msk")]
 pub use serverless_cluster::ServerlessCluster;
 
+#[cfg(feature = "msk")]
 pub mod topic {
     //! `AWS::MSK::Topic` and its property types.
 
@@ -3408,8 +3423,10 @@ pub mod topic {
         }
     }
 }
+#[cfg(feature = "msk")]
 pub use topic::Topic;
 
+#[cfg(feature = "msk")]
 pub mod vpc_connection {
     //! `AWS::MSK::VpcConnection` and its property types.
 
@@ -3543,4 +3560,5 @@ pub mod vpc_connection {
         }
     }
 }
+#[cfg(feature = "msk")]
 pub use vpc_connection::VpcConnection;

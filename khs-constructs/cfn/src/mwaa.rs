@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "mwaa")]
 pub mod environment {
     //! `AWS::MWAA::Environment` and its property types.
 
@@ -519,4 +520,5 @@ pub mod environment {
         }
     }
 }
+#[cfg(feature = "mwaa")]
 pub use environment::Environment;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "mwaaserverless")]
 pub mod workflow {
     //! `AWS::MWAAServerless::Workflow` and its property types.
 
@@ -341,4 +342,5 @@ pub mod workflow {
         }
     }
 }
+#[cfg(feature = "mwaaserverless")]
 pub use workflow::Workflow;

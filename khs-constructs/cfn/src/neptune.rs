@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "neptune")]
 pub mod db_cluster {
     //! `AWS::Neptune::DBCluster` and its property types.
 
@@ -330,8 +331,10 @@ pub mod db_cluster {
         }
     }
 }
+#[cfg(feature = "neptune")]
 pub use db_cluster::DbCluster;
 
+#[cfg(feature = "neptune")]
 pub mod db_cluster_parameter_group {
     //! `AWS::Neptune::DBClusterParameterGroup` and its property types.
 
@@ -414,8 +417,10 @@ pub mod db_cluster_parameter_group {
         }
     }
 }
+#[cfg(feature = "neptune")]
 pub use db_cluster_parameter_group::DbClusterParameterGroup;
 
+#[cfg(feature = "neptune")]
 pub mod db_instance {
     //! `AWS::Neptune::DBInstance` and its property types.
 
@@ -573,8 +578,10 @@ pub mod db_instance {
         }
     }
 }
+#[cfg(feature = "neptune")]
 pub use db_instance::DbInstance;
 
+#[cfg(feature = "neptune")]
 pub mod db_parameter_group {
     //! `AWS::Neptune::DBParameterGroup` and its property types.
 
@@ -657,8 +664,10 @@ pub mod db_parameter_group {
         }
     }
 }
+#[cfg(feature = "neptune")]
 pub use db_parameter_group::DbParameterGroup;
 
+#[cfg(feature = "neptune")]
 pub mod db_subnet_group {
     //! `AWS::Neptune::DBSubnetGroup` and its property types.
 
@@ -728,8 +737,10 @@ pub mod db_subnet_group {
         }
     }
 }
+#[cfg(feature = "neptune")]
 pub use db_subnet_group::DbSubnetGroup;
 
+#[cfg(feature = "neptune")]
 pub mod event_subscription {
     //! `AWS::Neptune::EventSubscription` and its property types.
 
@@ -816,8 +827,10 @@ pub mod event_subscription {
         }
     }
 }
+#[cfg(feature = "neptune")]
 pub use event_subscription::EventSubscription;
 
+#[cfg(feature = "neptune")]
 pub mod global_cluster {
     //! `AWS::Neptune::GlobalCluster` and its property types.
 
@@ -927,4 +940,5 @@ pub mod global_cluster {
         }
     }
 }
+#[cfg(feature = "neptune")]
 pub use global_cluster::GlobalCluster;

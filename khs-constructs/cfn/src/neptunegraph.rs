@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "neptunegraph")]
 pub mod graph {
     //! `AWS::NeptuneGraph::Graph` and its property types.
 
@@ -367,8 +368,10 @@ pub mod graph {
         }
     }
 }
+#[cfg(feature = "neptunegraph")]
 pub use graph::Graph;
 
+#[cfg(feature = "neptunegraph")]
 pub mod graph_snapshot {
     //! `AWS::NeptuneGraph::GraphSnapshot` and its property types.
 
@@ -472,8 +475,10 @@ pub mod graph_snapshot {
         }
     }
 }
+#[cfg(feature = "neptunegraph")]
 pub use graph_snapshot::GraphSnapshot;
 
+#[cfg(feature = "neptunegraph")]
 pub mod private_graph_endpoint {
     //! `AWS::NeptuneGraph::PrivateGraphEndpoint` and its property types.
 
@@ -568,4 +573,5 @@ pub mod private_graph_endpoint {
         }
     }
 }
+#[cfg(feature = "neptunegraph")]
 pub use private_graph_endpoint::PrivateGraphEndpoint;

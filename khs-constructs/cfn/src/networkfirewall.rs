@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "networkfirewall")]
 pub mod container_association {
     //! `AWS::NetworkFirewall::ContainerAssociation` and its property types.
 
@@ -182,8 +183,10 @@ pub mod container_association {
         }
     }
 }
+#[cfg(feature = "networkfirewall")]
 pub use container_association::ContainerAssociation;
 
+#[cfg(feature = "networkfirewall")]
 pub mod firewall {
     //! `AWS::NetworkFirewall::Firewall` and its property types.
 
@@ -592,8 +595,10 @@ pub mod firewall {
         }
     }
 }
+#[cfg(feature = "networkfirewall")]
 pub use firewall::Firewall;
 
+#[cfg(feature = "networkfirewall")]
 pub mod firewall_policy {
     //! `AWS::NetworkFirewall::FirewallPolicy` and its property types.
 
@@ -1104,8 +1109,10 @@ pub mod firewall_policy {
         }
     }
 }
+#[cfg(feature = "networkfirewall")]
 pub use firewall_policy::FirewallPolicy;
 
+#[cfg(feature = "networkfirewall")]
 pub mod logging_configuration {
     //! `AWS::NetworkFirewall::LoggingConfiguration` and its property types.
 
@@ -1288,8 +1295,10 @@ pub mod logging_configuration {
         }
     }
 }
+#[cfg(feature = "networkfirewall")]
 pub use logging_configuration::LoggingConfiguration;
 
+#[cfg(feature = "networkfirewall")]
 pub mod rule_group {
     //! `AWS::NetworkFirewall::RuleGroup` and its property types.
 
@@ -2348,8 +2357,10 @@ pub mod rule_group {
         }
     }
 }
+#[cfg(feature = "networkfirewall")]
 pub use rule_group::RuleGroup;
 
+#[cfg(feature = "networkfirewall")]
 pub mod tls_inspection_configuration {
     //! `AWS::NetworkFirewall::TLSInspectionConfiguration` and its property types.
 
@@ -2688,8 +2699,10 @@ pub mod tls_inspection_configuration {
         }
     }
 }
+#[cfg(feature = "networkfirewall")]
 pub use tls_inspection_configuration::TlsInspectionConfiguration;
 
+#[cfg(feature = "networkfirewall")]
 pub mod vpc_endpoint_association {
     //! `AWS::NetworkFirewall::VpcEndpointAssociation` and its property types.
 
@@ -2850,4 +2863,5 @@ pub mod vpc_endpoint_association {
         }
     }
 }
+#[cfg(feature = "networkfirewall")]
 pub use vpc_endpoint_association::VpcEndpointAssociation;

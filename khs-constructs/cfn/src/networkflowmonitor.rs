@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "networkflowmonitor")]
 pub mod monitor {
     //! `AWS::NetworkFlowMonitor::Monitor` and its property types.
 
@@ -229,8 +230,10 @@ pub mod monitor {
         }
     }
 }
+#[cfg(feature = "networkflowmonitor")]
 pub use monitor::Monitor;
 
+#[cfg(feature = "networkflowmonitor")]
 pub mod scope {
     //! `AWS::NetworkFlowMonitor::Scope` and its property types.
 
@@ -398,4 +401,5 @@ pub mod scope {
         }
     }
 }
+#[cfg(feature = "networkflowmonitor")]
 pub use scope::Scope;

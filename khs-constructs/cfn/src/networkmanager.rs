@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "networkmanager")]
 pub mod connect_attachment {
     //! `AWS::NetworkManager::ConnectAttachment` and its property types.
 
@@ -217,8 +218,10 @@ pub mod connect_attachment {
         }
     }
 }
+#[cfg(feature = "networkmanager")]
 pub use connect_attachment::ConnectAttachment;
 
+#[cfg(feature = "networkmanager")]
 pub mod connect_peer {
     //! `AWS::NetworkManager::ConnectPeer` and its property types.
 
@@ -373,8 +376,10 @@ pub mod connect_peer {
         }
     }
 }
+#[cfg(feature = "networkmanager")]
 pub use connect_peer::ConnectPeer;
 
+#[cfg(feature = "networkmanager")]
 pub mod core_network {
     //! `AWS::NetworkManager::CoreNetwork` and its property types.
 
@@ -491,8 +496,10 @@ pub mod core_network {
         }
     }
 }
+#[cfg(feature = "networkmanager")]
 pub use core_network::CoreNetwork;
 
+#[cfg(feature = "networkmanager")]
 pub mod core_network_prefix_list_association {
     //! `AWS::NetworkManager::CoreNetworkPrefixListAssociation` and its property types.
 
@@ -564,8 +571,10 @@ pub mod core_network_prefix_list_association {
         }
     }
 }
+#[cfg(feature = "networkmanager")]
 pub use core_network_prefix_list_association::CoreNetworkPrefixListAssociation;
 
+#[cfg(feature = "networkmanager")]
 pub mod customer_gateway_association {
     //! `AWS::NetworkManager::CustomerGatewayAssociation` and its property types.
 
@@ -643,8 +652,10 @@ pub mod customer_gateway_association {
         }
     }
 }
+#[cfg(feature = "networkmanager")]
 pub use customer_gateway_association::CustomerGatewayAssociation;
 
+#[cfg(feature = "networkmanager")]
 pub mod device {
     //! `AWS::NetworkManager::Device` and its property types.
 
@@ -826,8 +837,10 @@ pub mod device {
         }
     }
 }
+#[cfg(feature = "networkmanager")]
 pub use device::Device;
 
+#[cfg(feature = "networkmanager")]
 pub mod direct_connect_gateway_attachment {
     //! `AWS::NetworkManager::DirectConnectGatewayAttachment` and its property types.
 
@@ -989,8 +1002,10 @@ pub mod direct_connect_gateway_attachment {
         }
     }
 }
+#[cfg(feature = "networkmanager")]
 pub use direct_connect_gateway_attachment::DirectConnectGatewayAttachment;
 
+#[cfg(feature = "networkmanager")]
 pub mod global_network {
     //! `AWS::NetworkManager::GlobalNetwork` and its property types.
 
@@ -1074,8 +1089,10 @@ pub mod global_network {
         }
     }
 }
+#[cfg(feature = "networkmanager")]
 pub use global_network::GlobalNetwork;
 
+#[cfg(feature = "networkmanager")]
 pub mod link {
     //! `AWS::NetworkManager::Link` and its property types.
 
@@ -1220,8 +1237,10 @@ pub mod link {
         }
     }
 }
+#[cfg(feature = "networkmanager")]
 pub use link::Link;
 
+#[cfg(feature = "networkmanager")]
 pub mod link_association {
     //! `AWS::NetworkManager::LinkAssociation` and its property types.
 
@@ -1292,8 +1311,10 @@ pub mod link_association {
         }
     }
 }
+#[cfg(feature = "networkmanager")]
 pub use link_association::LinkAssociation;
 
+#[cfg(feature = "networkmanager")]
 pub mod site {
     //! `AWS::NetworkManager::Site` and its property types.
 
@@ -1417,8 +1438,10 @@ pub mod site {
         }
     }
 }
+#[cfg(feature = "networkmanager")]
 pub use site::Site;
 
+#[cfg(feature = "networkmanager")]
 pub mod site_to_site_vpn_attachment {
     //! `AWS::NetworkManager::SiteToSiteVpnAttachment` and its property types.
 
@@ -1583,8 +1606,10 @@ pub mod site_to_site_vpn_attachment {
         }
     }
 }
+#[cfg(feature = "networkmanager")]
 pub use site_to_site_vpn_attachment::SiteToSiteVpnAttachment;
 
+#[cfg(feature = "networkmanager")]
 pub mod transit_gateway_peering {
     //! `AWS::NetworkManager::TransitGatewayPeering` and its property types.
 
@@ -1714,8 +1739,10 @@ pub mod transit_gateway_peering {
         }
     }
 }
+#[cfg(feature = "networkmanager")]
 pub use transit_gateway_peering::TransitGatewayPeering;
 
+#[cfg(feature = "networkmanager")]
 pub mod transit_gateway_registration {
     //! `AWS::NetworkManager::TransitGatewayRegistration` and its property types.
 
@@ -1781,8 +1808,10 @@ pub mod transit_gateway_registration {
         }
     }
 }
+#[cfg(feature = "networkmanager")]
 pub use transit_gateway_registration::TransitGatewayRegistration;
 
+#[cfg(feature = "networkmanager")]
 pub mod transit_gateway_route_table_attachment {
     //! `AWS::NetworkManager::TransitGatewayRouteTableAttachment` and its property types.
 
@@ -1953,8 +1982,10 @@ pub mod transit_gateway_route_table_attachment {
         }
     }
 }
+#[cfg(feature = "networkmanager")]
 pub use transit_gateway_route_table_attachment::TransitGatewayRouteTableAttachment;
 
+#[cfg(feature = "networkmanager")]
 pub mod vpc_attachment {
     //! `AWS::NetworkManager::VpcAttachment` and its property types.
 
@@ -2164,4 +2195,5 @@ pub mod vpc_attachment {
         }
     }
 }
+#[cfg(feature = "networkmanager")]
 pub use vpc_attachment::VpcAttachment;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "networkmonitor")]
 pub mod monitor {
     //! `AWS::NetworkMonitor::Monitor` and its property types.
 
@@ -93,4 +94,5 @@ pub mod monitor {
         }
     }
 }
+#[cfg(feature = "networkmonitor")]
 pub use monitor::Monitor;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "networksecuritymanager")]
 pub mod deployment {
     //! `AWS::NetworkSecurityManager::Deployment` and its property types.
 
@@ -179,8 +180,10 @@ pub mod deployment {
         }
     }
 }
+#[cfg(feature = "networksecuritymanager")]
 pub use deployment::Deployment;
 
+#[cfg(feature = "networksecuritymanager")]
 pub mod policy {
     //! `AWS::NetworkSecurityManager::Policy` and its property types.
 
@@ -456,8 +459,10 @@ pub mod policy {
         }
     }
 }
+#[cfg(feature = "networksecuritymanager")]
 pub use policy::Policy;
 
+#[cfg(feature = "networksecuritymanager")]
 pub mod rule {
     //! `AWS::NetworkSecurityManager::Rule` and its property types.
 
@@ -621,8 +626,10 @@ pub mod rule {
         }
     }
 }
+#[cfg(feature = "networksecuritymanager")]
 pub use rule::Rule;
 
+#[cfg(feature = "networksecuritymanager")]
 pub mod scope {
     //! `AWS::NetworkSecurityManager::Scope` and its property types.
 
@@ -724,8 +731,10 @@ pub mod scope {
         }
     }
 }
+#[cfg(feature = "networksecuritymanager")]
 pub use scope::Scope;
 
+#[cfg(feature = "networksecuritymanager")]
 pub mod template {
     //! `AWS::NetworkSecurityManager::Template` and its property types.
 
@@ -888,4 +897,5 @@ pub mod template {
         }
     }
 }
+#[cfg(feature = "networksecuritymanager")]
 pub use template::Template;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "notifications")]
 pub mod channel_association {
     //! `AWS::Notifications::ChannelAssociation` and its property types.
 
@@ -67,8 +68,10 @@ pub mod channel_association {
         }
     }
 }
+#[cfg(feature = "notifications")]
 pub use channel_association::ChannelAssociation;
 
+#[cfg(feature = "notifications")]
 pub mod event_rule {
     //! `AWS::Notifications::EventRule` and its property types.
 
@@ -179,8 +182,10 @@ pub mod event_rule {
         }
     }
 }
+#[cfg(feature = "notifications")]
 pub use event_rule::EventRule;
 
+#[cfg(feature = "notifications")]
 pub mod managed_notification_account_contact_association {
     //! `AWS::Notifications::ManagedNotificationAccountContactAssociation` and its property types.
 
@@ -285,8 +290,10 @@ pub mod managed_notification_account_contact_association {
         }
     }
 }
+#[cfg(feature = "notifications")]
 pub use managed_notification_account_contact_association::ManagedNotificationAccountContactAssociation;
 
+#[cfg(feature = "notifications")]
 pub mod managed_notification_additional_channel_association {
     //! `AWS::Notifications::ManagedNotificationAdditionalChannelAssociation` and its property types.
 
@@ -362,8 +369,10 @@ pub mod managed_notification_additional_channel_association {
         }
     }
 }
+#[cfg(feature = "notifications")]
 pub use managed_notification_additional_channel_association::ManagedNotificationAdditionalChannelAssociation;
 
+#[cfg(feature = "notifications")]
 pub mod notification_configuration {
     //! `AWS::Notifications::NotificationConfiguration` and its property types.
 
@@ -498,8 +507,10 @@ pub mod notification_configuration {
         }
     }
 }
+#[cfg(feature = "notifications")]
 pub use notification_configuration::NotificationConfiguration;
 
+#[cfg(feature = "notifications")]
 pub mod notification_hub {
     //! `AWS::Notifications::NotificationHub` and its property types.
 
@@ -568,8 +579,10 @@ pub mod notification_hub {
         }
     }
 }
+#[cfg(feature = "notifications")]
 pub use notification_hub::NotificationHub;
 
+#[cfg(feature = "notifications")]
 pub mod organizational_unit_association {
     //! `AWS::Notifications::OrganizationalUnitAssociation` and its property types.
 
@@ -635,4 +648,5 @@ pub mod organizational_unit_association {
         }
     }
 }
+#[cfg(feature = "notifications")]
 pub use organizational_unit_association::OrganizationalUnitAssociation;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "notificationscontacts")]
 pub mod email_contact {
     //! `AWS::NotificationsContacts::EmailContact` and its property types.
 
@@ -121,4 +122,5 @@ pub mod email_contact {
         }
     }
 }
+#[cfg(feature = "notificationscontacts")]
 pub use email_contact::EmailContact;

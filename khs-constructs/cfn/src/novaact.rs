@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "novaact")]
 pub mod workflow_definition {
     //! `AWS::NovaAct::WorkflowDefinition` and its property types.
 
@@ -111,4 +112,5 @@ pub mod workflow_definition {
         }
     }
 }
+#[cfg(feature = "novaact")]
 pub use workflow_definition::WorkflowDefinition;

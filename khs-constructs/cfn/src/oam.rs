@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "oam")]
 pub mod link {
     //! `AWS::Oam::Link` and its property types.
 
@@ -193,8 +194,10 @@ pub mod link {
         }
     }
 }
+#[cfg(feature = "oam")]
 pub use link::Link;
 
+#[cfg(feature = "oam")]
 pub mod sink {
     //! `AWS::Oam::Sink` and its property types.
 
@@ -271,4 +274,5 @@ pub mod sink {
         }
     }
 }
+#[cfg(feature = "oam")]
 pub use sink::Sink;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "observabilityadmin")]
 pub mod dataset_integration {
     //! `AWS::ObservabilityAdmin::DatasetIntegration` and its property types.
 
@@ -83,8 +84,10 @@ pub mod dataset_integration {
         }
     }
 }
+#[cfg(feature = "observabilityadmin")]
 pub use dataset_integration::DatasetIntegration;
 
+#[cfg(feature = "observabilityadmin")]
 pub mod organization_centralization_rule {
     //! `AWS::ObservabilityAdmin::OrganizationCentralizationRule` and its property types.
 
@@ -651,8 +654,10 @@ pub mod organization_centralization_rule {
         }
     }
 }
+#[cfg(feature = "observabilityadmin")]
 pub use organization_centralization_rule::OrganizationCentralizationRule;
 
+#[cfg(feature = "observabilityadmin")]
 pub mod organization_telemetry_rule {
     //! `AWS::ObservabilityAdmin::OrganizationTelemetryRule` and its property types.
 
@@ -1631,8 +1636,10 @@ pub mod organization_telemetry_rule {
         }
     }
 }
+#[cfg(feature = "observabilityadmin")]
 pub use organization_telemetry_rule::OrganizationTelemetryRule;
 
+#[cfg(feature = "observabilityadmin")]
 pub mod s3_table_integration {
     //! `AWS::ObservabilityAdmin::S3TableIntegration` and its property types.
 
@@ -1803,8 +1810,10 @@ pub mod s3_table_integration {
         }
     }
 }
+#[cfg(feature = "observabilityadmin")]
 pub use s3_table_integration::S3TableIntegration;
 
+#[cfg(feature = "observabilityadmin")]
 pub mod telemetry_enrichment {
     //! `AWS::ObservabilityAdmin::TelemetryEnrichment` and its property types.
 
@@ -1892,8 +1901,10 @@ pub mod telemetry_enrichment {
         }
     }
 }
+#[cfg(feature = "observabilityadmin")]
 pub use telemetry_enrichment::TelemetryEnrichment;
 
+#[cfg(feature = "observabilityadmin")]
 pub mod telemetry_pipelines {
     //! `AWS::ObservabilityAdmin::TelemetryPipelines` and its property types.
 
@@ -2005,8 +2016,10 @@ pub mod telemetry_pipelines {
         }
     }
 }
+#[cfg(feature = "observabilityadmin")]
 pub use telemetry_pipelines::TelemetryPipelines;
 
+#[cfg(feature = "observabilityadmin")]
 pub mod telemetry_rule {
     //! `AWS::ObservabilityAdmin::TelemetryRule` and its property types.
 
@@ -3025,4 +3038,5 @@ pub mod telemetry_rule {
         }
     }
 }
+#[cfg(feature = "observabilityadmin")]
 pub use telemetry_rule::TelemetryRule;

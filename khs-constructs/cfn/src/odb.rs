@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "odb")]
 pub mod cloud_autonomous_vm_cluster {
     //! `AWS::ODB::CloudAutonomousVmCluster` and its property types.
 
@@ -542,8 +543,10 @@ pub mod cloud_autonomous_vm_cluster {
         }
     }
 }
+#[cfg(feature = "odb")]
 pub use cloud_autonomous_vm_cluster::CloudAutonomousVmCluster;
 
+#[cfg(feature = "odb")]
 pub mod cloud_exadata_infrastructure {
     //! `AWS::ODB::CloudExadataInfrastructure` and its property types.
 
@@ -1008,8 +1011,10 @@ pub mod cloud_exadata_infrastructure {
         }
     }
 }
+#[cfg(feature = "odb")]
 pub use cloud_exadata_infrastructure::CloudExadataInfrastructure;
 
+#[cfg(feature = "odb")]
 pub mod cloud_vm_cluster {
     //! `AWS::ODB::CloudVmCluster` and its property types.
 
@@ -1469,8 +1474,10 @@ pub mod cloud_vm_cluster {
         }
     }
 }
+#[cfg(feature = "odb")]
 pub use cloud_vm_cluster::CloudVmCluster;
 
+#[cfg(feature = "odb")]
 pub mod odb_network {
     //! `AWS::ODB::OdbNetwork` and its property types.
 
@@ -1758,8 +1765,10 @@ pub mod odb_network {
         }
     }
 }
+#[cfg(feature = "odb")]
 pub use odb_network::OdbNetwork;
 
+#[cfg(feature = "odb")]
 pub mod odb_peering_connection {
     //! `AWS::ODB::OdbPeeringConnection` and its property types.
 
@@ -1874,4 +1883,5 @@ pub mod odb_peering_connection {
         }
     }
 }
+#[cfg(feature = "odb")]
 pub use odb_peering_connection::OdbPeeringConnection;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "omics")]
 pub mod annotation_store {
     //! `AWS::Omics::AnnotationStore` and its property types.
 
@@ -228,8 +229,10 @@ pub mod annotation_store {
         }
     }
 }
+#[cfg(feature = "omics")]
 pub use annotation_store::AnnotationStore;
 
+#[cfg(feature = "omics")]
 pub mod configuration {
     //! `AWS::Omics::Configuration` and its property types.
 
@@ -367,8 +370,10 @@ pub mod configuration {
         }
     }
 }
+#[cfg(feature = "omics")]
 pub use configuration::Configuration;
 
+#[cfg(feature = "omics")]
 pub mod reference_store {
     //! `AWS::Omics::ReferenceStore` and its property types.
 
@@ -507,8 +512,10 @@ pub mod reference_store {
         }
     }
 }
+#[cfg(feature = "omics")]
 pub use reference_store::ReferenceStore;
 
+#[cfg(feature = "omics")]
 pub mod run_cache {
     //! `AWS::Omics::RunCache` and its property types.
 
@@ -639,8 +646,10 @@ pub mod run_cache {
         }
     }
 }
+#[cfg(feature = "omics")]
 pub use run_cache::RunCache;
 
+#[cfg(feature = "omics")]
 pub mod run_group {
     //! `AWS::Omics::RunGroup` and its property types.
 
@@ -740,8 +749,10 @@ pub mod run_group {
         }
     }
 }
+#[cfg(feature = "omics")]
 pub use run_group::RunGroup;
 
+#[cfg(feature = "omics")]
 pub mod sequence_store {
     //! `AWS::Omics::SequenceStore` and its property types.
 
@@ -972,8 +983,10 @@ pub mod sequence_store {
         }
     }
 }
+#[cfg(feature = "omics")]
 pub use sequence_store::SequenceStore;
 
+#[cfg(feature = "omics")]
 pub mod variant_store {
     //! `AWS::Omics::VariantStore` and its property types.
 
@@ -1153,8 +1166,10 @@ pub mod variant_store {
         }
     }
 }
+#[cfg(feature = "omics")]
 pub use variant_store::VariantStore;
 
+#[cfg(feature = "omics")]
 pub mod workflow {
     //! `AWS::Omics::Workflow` and its property types.
 
@@ -1620,8 +1635,10 @@ pub mod workflow {
         }
     }
 }
+#[cfg(feature = "omics")]
 pub use workflow::Workflow;
 
+#[cfg(feature = "omics")]
 pub mod workflow_version {
     //! `AWS::Omics::WorkflowVersion` and its property types.
 
@@ -2113,4 +2130,5 @@ pub mod workflow_version {
         }
     }
 }
+#[cfg(feature = "omics")]
 pub use workflow_version::WorkflowVersion;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "opensearch")]
 pub mod data_source {
     //! `AWS::OpenSearch::DataSource` and its property types.
 
@@ -131,4 +132,5 @@ pub mod data_source {
         }
     }
 }
+#[cfg(feature = "opensearch")]
 pub use data_source::DataSource;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "opensearchserverless")]
 pub mod access_policy {
     //! `AWS::OpenSearchServerless::AccessPolicy` and its property types.
 
@@ -102,8 +103,10 @@ pub mod access_policy {
         }
     }
 }
+#[cfg(feature = "opensearchserverless")]
 pub use access_policy::AccessPolicy;
 
+#[cfg(feature = "opensearchserverless")]
 pub mod collection {
     //! `AWS::OpenSearchServerless::Collection` and its property types.
 
@@ -401,8 +404,10 @@ pub mod collection {
         }
     }
 }
+#[cfg(feature = "opensearchserverless")]
 pub use collection::Collection;
 
+#[cfg(feature = "opensearchserverless")]
 pub mod collection_group {
     //! `AWS::OpenSearchServerless::CollectionGroup` and its property types.
 
@@ -601,8 +606,10 @@ pub mod collection_group {
         }
     }
 }
+#[cfg(feature = "opensearchserverless")]
 pub use collection_group::CollectionGroup;
 
+#[cfg(feature = "opensearchserverless")]
 pub mod collection_index {
     //! `AWS::OpenSearchServerless::CollectionIndex` and its property types.
 
@@ -674,8 +681,10 @@ pub mod collection_index {
         }
     }
 }
+#[cfg(feature = "opensearchserverless")]
 pub use collection_index::CollectionIndex;
 
+#[cfg(feature = "opensearchserverless")]
 pub mod index {
     //! `AWS::OpenSearchServerless::Index` and its property types.
 
@@ -1218,8 +1227,10 @@ pub mod index {
         }
     }
 }
+#[cfg(feature = "opensearchserverless")]
 pub use index::Index;
 
+#[cfg(feature = "opensearchserverless")]
 pub mod lifecycle_policy {
     //! `AWS::OpenSearchServerless::LifecyclePolicy` and its property types.
 
@@ -1320,8 +1331,10 @@ pub mod lifecycle_policy {
         }
     }
 }
+#[cfg(feature = "opensearchserverless")]
 pub use lifecycle_policy::LifecyclePolicy;
 
+#[cfg(feature = "opensearchserverless")]
 pub mod security_config {
     //! `AWS::OpenSearchServerless::SecurityConfig` and its property types.
 
@@ -1578,8 +1591,10 @@ pub mod security_config {
         }
     }
 }
+#[cfg(feature = "opensearchserverless")]
 pub use security_config::SecurityConfig;
 
+#[cfg(feature = "opensearchserverless")]
 pub mod security_policy {
     //! `AWS::OpenSearchServerless::SecurityPolicy` and its property types.
 
@@ -1683,8 +1698,10 @@ pub mod security_policy {
         }
     }
 }
+#[cfg(feature = "opensearchserverless")]
 pub use security_policy::SecurityPolicy;
 
+#[cfg(feature = "opensearchserverless")]
 pub mod vpc_endpoint {
     //! `AWS::OpenSearchServerless::VpcEndpoint` and its property types.
 
@@ -1774,4 +1791,5 @@ pub mod vpc_endpoint {
         }
     }
 }
+#[cfg(feature = "opensearchserverless")]
 pub use vpc_endpoint::VpcEndpoint;

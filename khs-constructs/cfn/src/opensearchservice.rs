@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "opensearchservice")]
 pub mod application {
     //! `AWS::OpenSearchService::Application` and its property types.
 
@@ -221,8 +222,10 @@ pub mod application {
         }
     }
 }
+#[cfg(feature = "opensearchservice")]
 pub use application::Application;
 
+#[cfg(feature = "opensearchservice")]
 pub mod domain {
     //! `AWS::OpenSearchService::Domain` and its property types.
 
@@ -1543,4 +1546,5 @@ pub mod domain {
         }
     }
 }
+#[cfg(feature = "opensearchservice")]
 pub use domain::Domain;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "organizations")]
 pub mod account {
     //! `AWS::Organizations::Account` and its property types.
 
@@ -130,8 +131,10 @@ pub mod account {
         }
     }
 }
+#[cfg(feature = "organizations")]
 pub use account::Account;
 
+#[cfg(feature = "organizations")]
 pub mod organization {
     //! `AWS::Organizations::Organization` and its property types.
 
@@ -247,8 +250,10 @@ pub mod organization {
         }
     }
 }
+#[cfg(feature = "organizations")]
 pub use organization::Organization;
 
+#[cfg(feature = "organizations")]
 pub mod organizational_unit {
     //! `AWS::Organizations::OrganizationalUnit` and its property types.
 
@@ -342,8 +347,10 @@ pub mod organizational_unit {
         }
     }
 }
+#[cfg(feature = "organizations")]
 pub use organizational_unit::OrganizationalUnit;
 
+#[cfg(feature = "organizations")]
 pub mod policy {
     //! `AWS::Organizations::Policy` and its property types.
 
@@ -522,8 +529,10 @@ pub mod policy {
         }
     }
 }
+#[cfg(feature = "organizations")]
 pub use policy::Policy;
 
+#[cfg(feature = "organizations")]
 pub mod resource_policy {
     //! `AWS::Organizations::ResourcePolicy` and its property types.
 
@@ -598,4 +607,5 @@ pub mod resource_policy {
         }
     }
 }
+#[cfg(feature = "organizations")]
 pub use resource_policy::ResourcePolicy;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "osis")]
 pub mod pipeline {
     //! `AWS::OSIS::Pipeline` and its property types.
 
@@ -340,4 +341,5 @@ pub mod pipeline {
         }
     }
 }
+#[cfg(feature = "osis")]
 pub use pipeline::Pipeline;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "outposts")]
 pub mod outpost {
     //! `AWS::Outposts::Outpost` and its property types.
 
@@ -160,8 +161,10 @@ pub mod outpost {
         }
     }
 }
+#[cfg(feature = "outposts")]
 pub use outpost::Outpost;
 
+#[cfg(feature = "outposts")]
 pub mod site {
     //! `AWS::Outposts::Site` and its property types.
 
@@ -776,4 +779,5 @@ pub mod site {
         }
     }
 }
+#[cfg(feature = "outposts")]
 pub use site::Site;

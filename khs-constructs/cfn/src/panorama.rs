@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "panorama")]
 pub mod application_instance {
     //! `AWS::Panorama::ApplicationInstance` and its property types.
 
@@ -184,8 +185,10 @@ pub mod application_instance {
         }
     }
 }
+#[cfg(feature = "panorama")]
 pub use application_instance::ApplicationInstance;
 
+#[cfg(feature = "panorama")]
 pub mod package {
     //! `AWS::Panorama::Package` and its property types.
 
@@ -342,8 +345,10 @@ pub mod package {
         }
     }
 }
+#[cfg(feature = "panorama")]
 pub use package::Package;
 
+#[cfg(feature = "panorama")]
 pub mod package_version {
     //! `AWS::Panorama::PackageVersion` and its property types.
 
@@ -473,4 +478,5 @@ pub mod package_version {
         }
     }
 }
+#[cfg(feature = "panorama")]
 pub use package_version::PackageVersion;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "paymentcryptography")]
 pub mod alias {
     //! `AWS::PaymentCryptography::Alias` and its property types.
 
@@ -59,8 +60,10 @@ pub mod alias {
         }
     }
 }
+#[cfg(feature = "paymentcryptography")]
 pub use alias::Alias;
 
+#[cfg(feature = "paymentcryptography")]
 pub mod key {
     //! `AWS::PaymentCryptography::Key` and its property types.
 
@@ -651,4 +654,5 @@ pub mod key {
         }
     }
 }
+#[cfg(feature = "paymentcryptography")]
 pub use key::Key;

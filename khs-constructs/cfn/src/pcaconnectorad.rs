@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "pcaconnectorad")]
 pub mod connector {
     //! `AWS::PCAConnectorAD::Connector` and its property types.
 
@@ -143,8 +144,10 @@ pub mod connector {
         }
     }
 }
+#[cfg(feature = "pcaconnectorad")]
 pub use connector::Connector;
 
+#[cfg(feature = "pcaconnectorad")]
 pub mod directory_registration {
     //! `AWS::PCAConnectorAD::DirectoryRegistration` and its property types.
 
@@ -216,8 +219,10 @@ pub mod directory_registration {
         }
     }
 }
+#[cfg(feature = "pcaconnectorad")]
 pub use directory_registration::DirectoryRegistration;
 
+#[cfg(feature = "pcaconnectorad")]
 pub mod service_principal_name {
     //! `AWS::PCAConnectorAD::ServicePrincipalName` and its property types.
 
@@ -283,8 +288,10 @@ pub mod service_principal_name {
         }
     }
 }
+#[cfg(feature = "pcaconnectorad")]
 pub use service_principal_name::ServicePrincipalName;
 
+#[cfg(feature = "pcaconnectorad")]
 pub mod template {
     //! `AWS::PCAConnectorAD::Template` and its property types.
 
@@ -384,8 +391,10 @@ pub mod template {
         }
     }
 }
+#[cfg(feature = "pcaconnectorad")]
 pub use template::Template;
 
+#[cfg(feature = "pcaconnectorad")]
 pub mod template_group_access_control_entry {
     //! `AWS::PCAConnectorAD::TemplateGroupAccessControlEntry` and its property types.
 
@@ -512,4 +521,5 @@ pub mod template_group_access_control_entry {
         }
     }
 }
+#[cfg(feature = "pcaconnectorad")]
 pub use template_group_access_control_entry::TemplateGroupAccessControlEntry;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "pcaconnectorscep")]
 pub mod challenge {
     //! `AWS::PCAConnectorSCEP::Challenge` and its property types.
 
@@ -73,8 +74,10 @@ pub mod challenge {
         }
     }
 }
+#[cfg(feature = "pcaconnectorscep")]
 pub use challenge::Challenge;
 
+#[cfg(feature = "pcaconnectorscep")]
 pub mod connector {
     //! `AWS::PCAConnectorSCEP::Connector` and its property types.
 
@@ -175,4 +178,5 @@ pub mod connector {
         }
     }
 }
+#[cfg(feature = "pcaconnectorscep")]
 pub use connector::Connector;

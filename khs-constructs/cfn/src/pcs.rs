@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "pcs")]
 pub mod cluster {
     //! `AWS::PCS::Cluster` and its property types.
 
@@ -550,8 +551,10 @@ pub mod cluster {
         }
     }
 }
+#[cfg(feature = "pcs")]
 pub use cluster::Cluster;
 
+#[cfg(feature = "pcs")]
 pub mod compute_node_group {
     //! `AWS::PCS::ComputeNodeGroup` and its property types.
 
@@ -1137,8 +1140,10 @@ pub mod compute_node_group {
         }
     }
 }
+#[cfg(feature = "pcs")]
 pub use compute_node_group::ComputeNodeGroup;
 
+#[cfg(feature = "pcs")]
 pub mod queue {
     //! `AWS::PCS::Queue` and its property types.
 
@@ -1313,4 +1318,5 @@ pub mod queue {
         }
     }
 }
+#[cfg(feature = "pcs")]
 pub use queue::Queue;

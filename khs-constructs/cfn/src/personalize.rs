@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "personalize")]
 pub mod campaign {
     //! `AWS::Personalize::Campaign` and its property types.
 
@@ -155,8 +156,10 @@ pub mod campaign {
         }
     }
 }
+#[cfg(feature = "personalize")]
 pub use campaign::Campaign;
 
+#[cfg(feature = "personalize")]
 pub mod dataset {
     //! `AWS::Personalize::Dataset` and its property types.
 
@@ -346,8 +349,10 @@ pub mod dataset {
         }
     }
 }
+#[cfg(feature = "personalize")]
 pub use dataset::Dataset;
 
+#[cfg(feature = "personalize")]
 pub mod dataset_group {
     //! `AWS::Personalize::DatasetGroup` and its property types.
 
@@ -462,8 +467,10 @@ pub mod dataset_group {
         }
     }
 }
+#[cfg(feature = "personalize")]
 pub use dataset_group::DatasetGroup;
 
+#[cfg(feature = "personalize")]
 pub mod event_tracker {
     //! `AWS::Personalize::EventTracker` and its property types.
 
@@ -552,8 +559,10 @@ pub mod event_tracker {
         }
     }
 }
+#[cfg(feature = "personalize")]
 pub use event_tracker::EventTracker;
 
+#[cfg(feature = "personalize")]
 pub mod filter {
     //! `AWS::Personalize::Filter` and its property types.
 
@@ -658,8 +667,10 @@ pub mod filter {
         }
     }
 }
+#[cfg(feature = "personalize")]
 pub use filter::Filter;
 
+#[cfg(feature = "personalize")]
 pub mod metric_attribution {
     //! `AWS::Personalize::MetricAttribution` and its property types.
 
@@ -837,8 +848,10 @@ pub mod metric_attribution {
         }
     }
 }
+#[cfg(feature = "personalize")]
 pub use metric_attribution::MetricAttribution;
 
+#[cfg(feature = "personalize")]
 pub mod schema {
     //! `AWS::Personalize::Schema` and its property types.
 
@@ -955,8 +968,10 @@ pub mod schema {
         }
     }
 }
+#[cfg(feature = "personalize")]
 pub use schema::Schema;
 
+#[cfg(feature = "personalize")]
 pub mod solution {
     //! `AWS::Personalize::Solution` and its property types.
 
@@ -1363,4 +1378,5 @@ pub mod solution {
         }
     }
 }
+#[cfg(feature = "personalize")]
 pub use solution::Solution;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "pi")]
 pub mod perf_reports {
     //! `AWS::PI::PerfReports` and its property types.
 
@@ -140,4 +141,5 @@ pub mod perf_reports {
         }
     }
 }
+#[cfg(feature = "pi")]
 pub use perf_reports::PerfReports;

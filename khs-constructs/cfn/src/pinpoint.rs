@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "pinpoint")]
 pub mod adm_channel {
     //! `AWS::Pinpoint::ADMChannel` and its property types.
 
@@ -92,8 +93,10 @@ pub mod adm_channel {
         }
     }
 }
+#[cfg(feature = "pinpoint")]
 pub use adm_channel::AdmChannel;
 
+#[cfg(feature = "pinpoint")]
 pub mod apns_channel {
     //! `AWS::Pinpoint::APNSChannel` and its property types.
 
@@ -208,8 +211,10 @@ pub mod apns_channel {
         }
     }
 }
+#[cfg(feature = "pinpoint")]
 pub use apns_channel::ApnsChannel;
 
+#[cfg(feature = "pinpoint")]
 pub mod apns_sandbox_channel {
     //! `AWS::Pinpoint::APNSSandboxChannel` and its property types.
 
@@ -324,8 +329,10 @@ pub mod apns_sandbox_channel {
         }
     }
 }
+#[cfg(feature = "pinpoint")]
 pub use apns_sandbox_channel::ApnsSandboxChannel;
 
+#[cfg(feature = "pinpoint")]
 pub mod apns_voip_channel {
     //! `AWS::Pinpoint::APNSVoipChannel` and its property types.
 
@@ -440,8 +447,10 @@ pub mod apns_voip_channel {
         }
     }
 }
+#[cfg(feature = "pinpoint")]
 pub use apns_voip_channel::ApnsVoipChannel;
 
+#[cfg(feature = "pinpoint")]
 pub mod apns_voip_sandbox_channel {
     //! `AWS::Pinpoint::APNSVoipSandboxChannel` and its property types.
 
@@ -556,8 +565,10 @@ pub mod apns_voip_sandbox_channel {
         }
     }
 }
+#[cfg(feature = "pinpoint")]
 pub use apns_voip_sandbox_channel::ApnsVoipSandboxChannel;
 
+#[cfg(feature = "pinpoint")]
 pub mod app {
     //! `AWS::Pinpoint::App` and its property types.
 
@@ -632,8 +643,10 @@ pub mod app {
         }
     }
 }
+#[cfg(feature = "pinpoint")]
 pub use app::App;
 
+#[cfg(feature = "pinpoint")]
 pub mod application_settings {
     //! `AWS::Pinpoint::ApplicationSettings` and its property types.
 
@@ -814,8 +827,10 @@ pub mod application_settings {
         }
     }
 }
+#[cfg(feature = "pinpoint")]
 pub use application_settings::ApplicationSettings;
 
+#[cfg(feature = "pinpoint")]
 pub mod baidu_channel {
     //! `AWS::Pinpoint::BaiduChannel` and its property types.
 
@@ -905,8 +920,10 @@ pub mod baidu_channel {
         }
     }
 }
+#[cfg(feature = "pinpoint")]
 pub use baidu_channel::BaiduChannel;
 
+#[cfg(feature = "pinpoint")]
 pub mod campaign {
     //! `AWS::Pinpoint::Campaign` and its property types.
 
@@ -1887,8 +1904,10 @@ pub mod campaign {
         }
     }
 }
+#[cfg(feature = "pinpoint")]
 pub use campaign::Campaign;
 
+#[cfg(feature = "pinpoint")]
 pub mod email_channel {
     //! `AWS::Pinpoint::EmailChannel` and its property types.
 
@@ -1999,8 +2018,10 @@ pub mod email_channel {
         }
     }
 }
+#[cfg(feature = "pinpoint")]
 pub use email_channel::EmailChannel;
 
+#[cfg(feature = "pinpoint")]
 pub mod email_template {
     //! `AWS::Pinpoint::EmailTemplate` and its property types.
 
@@ -2119,8 +2140,10 @@ pub mod email_template {
         }
     }
 }
+#[cfg(feature = "pinpoint")]
 pub use email_template::EmailTemplate;
 
+#[cfg(feature = "pinpoint")]
 pub mod event_stream {
     //! `AWS::Pinpoint::EventStream` and its property types.
 
@@ -2204,8 +2227,10 @@ pub mod event_stream {
         }
     }
 }
+#[cfg(feature = "pinpoint")]
 pub use event_stream::EventStream;
 
+#[cfg(feature = "pinpoint")]
 pub mod gcm_channel {
     //! `AWS::Pinpoint::GCMChannel` and its property types.
 
@@ -2296,8 +2321,10 @@ pub mod gcm_channel {
         }
     }
 }
+#[cfg(feature = "pinpoint")]
 pub use gcm_channel::GcmChannel;
 
+#[cfg(feature = "pinpoint")]
 pub mod in_app_template {
     //! `AWS::Pinpoint::InAppTemplate` and its property types.
 
@@ -2691,8 +2718,10 @@ pub mod in_app_template {
         }
     }
 }
+#[cfg(feature = "pinpoint")]
 pub use in_app_template::InAppTemplate;
 
+#[cfg(feature = "pinpoint")]
 pub mod push_template {
     //! `AWS::Pinpoint::PushTemplate` and its property types.
 
@@ -2946,8 +2975,10 @@ pub mod push_template {
         }
     }
 }
+#[cfg(feature = "pinpoint")]
 pub use push_template::PushTemplate;
 
+#[cfg(feature = "pinpoint")]
 pub mod sms_channel {
     //! `AWS::Pinpoint::SMSChannel` and its property types.
 
@@ -3029,8 +3060,10 @@ pub mod sms_channel {
         }
     }
 }
+#[cfg(feature = "pinpoint")]
 pub use sms_channel::SmsChannel;
 
+#[cfg(feature = "pinpoint")]
 pub mod segment {
     //! `AWS::Pinpoint::Segment` and its property types.
 
@@ -3439,8 +3472,10 @@ pub mod segment {
         }
     }
 }
+#[cfg(feature = "pinpoint")]
 pub use segment::Segment;
 
+#[cfg(feature = "pinpoint")]
 pub mod sms_template {
     //! `AWS::Pinpoint::SmsTemplate` and its property types.
 
@@ -3547,8 +3582,10 @@ pub mod sms_template {
         }
     }
 }
+#[cfg(feature = "pinpoint")]
 pub use sms_template::SmsTemplate;
 
+#[cfg(feature = "pinpoint")]
 pub mod voice_channel {
     //! `AWS::Pinpoint::VoiceChannel` and its property types.
 
@@ -3618,4 +3655,5 @@ pub mod voice_channel {
         }
     }
 }
+#[cfg(feature = "pinpoint")]
 pub use voice_channel::VoiceChannel;

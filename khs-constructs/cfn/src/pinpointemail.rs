@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "pinpointemail")]
 pub mod configuration_set {
     //! `AWS::PinpointEmail::ConfigurationSet` and its property types.
 
@@ -170,8 +171,10 @@ pub mod configuration_set {
         }
     }
 }
+#[cfg(feature = "pinpointemail")]
 pub use configuration_set::ConfigurationSet;
 
+#[cfg(feature = "pinpointemail")]
 pub mod configuration_set_event_destination {
     //! `AWS::PinpointEmail::ConfigurationSetEventDestination` and its property types.
 
@@ -434,8 +437,10 @@ pub mod configuration_set_event_destination {
         }
     }
 }
+#[cfg(feature = "pinpointemail")]
 pub use configuration_set_event_destination::ConfigurationSetEventDestination;
 
+#[cfg(feature = "pinpointemail")]
 pub mod dedicated_ip_pool {
     //! `AWS::PinpointEmail::DedicatedIpPool` and its property types.
 
@@ -504,8 +509,10 @@ pub mod dedicated_ip_pool {
         }
     }
 }
+#[cfg(feature = "pinpointemail")]
 pub use dedicated_ip_pool::DedicatedIpPool;
 
+#[cfg(feature = "pinpointemail")]
 pub mod identity {
     //! `AWS::PinpointEmail::Identity` and its property types.
 
@@ -651,4 +658,5 @@ pub mod identity {
         }
     }
 }
+#[cfg(feature = "pinpointemail")]
 pub use identity::Identity;

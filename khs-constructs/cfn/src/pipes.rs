@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "pipes")]
 pub mod pipe {
     //! `AWS::Pipes::Pipe` and its property types.
 
@@ -2742,4 +2743,5 @@ pub mod pipe {
         }
     }
 }
+#[cfg(feature = "pipes")]
 pub use pipe::Pipe;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "polly")]
 pub mod lexicon {
     //! `AWS::Polly::Lexicon` and its property types.
 
@@ -105,4 +106,5 @@ pub mod lexicon {
         }
     }
 }
+#[cfg(feature = "polly")]
 pub use lexicon::Lexicon;

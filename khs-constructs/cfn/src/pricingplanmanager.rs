@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "pricingplanmanager")]
 pub mod subscription {
     //! `AWS::PricingPlanManager::Subscription` and its property types.
 
@@ -179,4 +180,5 @@ pub mod subscription {
         }
     }
 }
+#[cfg(feature = "pricingplanmanager")]
 pub use subscription::Subscription;

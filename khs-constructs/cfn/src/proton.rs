@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "proton")]
 pub mod environment_account_connection {
     //! `AWS::Proton::EnvironmentAccountConnection` and its property types.
 
@@ -113,8 +114,10 @@ pub mod environment_account_connection {
         }
     }
 }
+#[cfg(feature = "proton")]
 pub use environment_account_connection::EnvironmentAccountConnection;
 
+#[cfg(feature = "proton")]
 pub mod environment_template {
     //! `AWS::Proton::EnvironmentTemplate` and its property types.
 
@@ -226,8 +229,10 @@ pub mod environment_template {
         }
     }
 }
+#[cfg(feature = "proton")]
 pub use environment_template::EnvironmentTemplate;
 
+#[cfg(feature = "proton")]
 pub mod service_template {
     //! `AWS::Proton::ServiceTemplate` and its property types.
 
@@ -342,4 +347,5 @@ pub mod service_template {
         }
     }
 }
+#[cfg(feature = "proton")]
 pub use service_template::ServiceTemplate;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "qbusiness")]
 pub mod application {
     //! `AWS::QBusiness::Application` and its property types.
 
@@ -477,8 +478,10 @@ pub mod application {
         }
     }
 }
+#[cfg(feature = "qbusiness")]
 pub use application::Application;
 
+#[cfg(feature = "qbusiness")]
 pub mod data_accessor {
     //! `AWS::QBusiness::DataAccessor` and its property types.
 
@@ -791,8 +794,10 @@ pub mod data_accessor {
         }
     }
 }
+#[cfg(feature = "qbusiness")]
 pub use data_accessor::DataAccessor;
 
+#[cfg(feature = "qbusiness")]
 pub mod data_source {
     //! `AWS::QBusiness::DataSource` and its property types.
 
@@ -1428,8 +1433,10 @@ pub mod data_source {
         }
     }
 }
+#[cfg(feature = "qbusiness")]
 pub use data_source::DataSource;
 
+#[cfg(feature = "qbusiness")]
 pub mod index {
     //! `AWS::QBusiness::Index` and its property types.
 
@@ -1701,8 +1708,10 @@ pub mod index {
         }
     }
 }
+#[cfg(feature = "qbusiness")]
 pub use index::Index;
 
+#[cfg(feature = "qbusiness")]
 pub mod permission {
     //! `AWS::QBusiness::Permission` and its property types.
 
@@ -1837,8 +1846,10 @@ pub mod permission {
         }
     }
 }
+#[cfg(feature = "qbusiness")]
 pub use permission::Permission;
 
+#[cfg(feature = "qbusiness")]
 pub mod plugin {
     //! `AWS::QBusiness::Plugin` and its property types.
 
@@ -2133,8 +2144,10 @@ pub mod plugin {
         }
     }
 }
+#[cfg(feature = "qbusiness")]
 pub use plugin::Plugin;
 
+#[cfg(feature = "qbusiness")]
 pub mod retriever {
     //! `AWS::QBusiness::Retriever` and its property types.
 
@@ -2283,8 +2296,10 @@ pub mod retriever {
         }
     }
 }
+#[cfg(feature = "qbusiness")]
 pub use retriever::Retriever;
 
+#[cfg(feature = "qbusiness")]
 pub mod web_experience {
     //! `AWS::QBusiness::WebExperience` and its property types.
 
@@ -2548,4 +2563,5 @@ pub mod web_experience {
         }
     }
 }
+#[cfg(feature = "qbusiness")]
 pub use web_experience::WebExperience;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "qldb")]
 pub mod ledger {
     //! `AWS::QLDB::Ledger` and its property types.
 
@@ -92,8 +93,10 @@ pub mod ledger {
         }
     }
 }
+#[cfg(feature = "qldb")]
 pub use ledger::Ledger;
 
+#[cfg(feature = "qldb")]
 pub mod stream {
     //! `AWS::QLDB::Stream` and its property types.
 
@@ -228,4 +231,5 @@ pub mod stream {
         }
     }
 }
+#[cfg(feature = "qldb")]
 pub use stream::Stream;

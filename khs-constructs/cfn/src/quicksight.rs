@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "quicksight")]
 pub mod action_connector {
     //! `AWS::QuickSight::ActionConnector` and its property types.
 
@@ -359,8 +360,10 @@ pub mod action_connector {
         }
     }
 }
+#[cfg(feature = "quicksight")]
 pub use action_connector::ActionConnector;
 
+#[cfg(feature = "quicksight")]
 pub mod agent {
     //! `AWS::QuickSight::Agent` and its property types.
 
@@ -651,8 +654,10 @@ pub mod agent {
         }
     }
 }
+#[cfg(feature = "quicksight")]
 pub use agent::Agent;
 
+#[cfg(feature = "quicksight")]
 pub mod analysis {
     //! `AWS::QuickSight::Analysis` and its property types.
 
@@ -23509,8 +23514,10 @@ pub mod analysis {
         }
     }
 }
+#[cfg(feature = "quicksight")]
 pub use analysis::Analysis;
 
+#[cfg(feature = "quicksight")]
 pub mod approval_policy {
     //! `AWS::QuickSight::ApprovalPolicy` and its property types.
 
@@ -23728,8 +23735,10 @@ pub mod approval_policy {
         }
     }
 }
+#[cfg(feature = "quicksight")]
 pub use approval_policy::ApprovalPolicy;
 
+#[cfg(feature = "quicksight")]
 pub mod assignment {
     //! `AWS::QuickSight::Assignment` and its property types.
 
@@ -23862,8 +23871,10 @@ pub mod assignment {
         }
     }
 }
+#[cfg(feature = "quicksight")]
 pub use assignment::Assignment;
 
+#[cfg(feature = "quicksight")]
 pub mod brand {
     //! `AWS::QuickSight::Brand` and its property types.
 
@@ -24136,8 +24147,10 @@ pub mod brand {
         }
     }
 }
+#[cfg(feature = "quicksight")]
 pub use brand::Brand;
 
+#[cfg(feature = "quicksight")]
 pub mod custom_permissions {
     //! `AWS::QuickSight::CustomPermissions` and its property types.
 
@@ -25782,8 +25795,10 @@ pub mod custom_permissions {
         }
     }
 }
+#[cfg(feature = "quicksight")]
 pub use custom_permissions::CustomPermissions;
 
+#[cfg(feature = "quicksight")]
 pub mod customization {
     //! `AWS::QuickSight::Customization` and its property types.
 
@@ -25872,8 +25887,10 @@ pub mod customization {
         }
     }
 }
+#[cfg(feature = "quicksight")]
 pub use customization::Customization;
 
+#[cfg(feature = "quicksight")]
 pub mod dlp_setting {
     //! `AWS::QuickSight::DLPSetting` and its property types.
 
@@ -26056,8 +26073,10 @@ pub mod dlp_setting {
         }
     }
 }
+#[cfg(feature = "quicksight")]
 pub use dlp_setting::DlpSetting;
 
+#[cfg(feature = "quicksight")]
 pub mod dashboard {
     //! `AWS::QuickSight::Dashboard` and its property types.
 
@@ -49188,8 +49207,10 @@ pub mod dashboard {
         }
     }
 }
+#[cfg(feature = "quicksight")]
 pub use dashboard::Dashboard;
 
+#[cfg(feature = "quicksight")]
 pub mod data_set {
     //! `AWS::QuickSight::DataSet` and its property types.
 
@@ -53370,8 +53391,10 @@ pub mod data_set {
         }
     }
 }
+#[cfg(feature = "quicksight")]
 pub use data_set::DataSet;
 
+#[cfg(feature = "quicksight")]
 pub mod data_source {
     //! `AWS::QuickSight::DataSource` and its property types.
 
@@ -55156,8 +55179,10 @@ pub mod data_source {
         }
     }
 }
+#[cfg(feature = "quicksight")]
 pub use data_source::DataSource;
 
+#[cfg(feature = "quicksight")]
 pub mod flow {
     //! `AWS::QuickSight::Flow` and its property types.
 
@@ -55299,8 +55324,10 @@ pub mod flow {
         }
     }
 }
+#[cfg(feature = "quicksight")]
 pub use flow::Flow;
 
+#[cfg(feature = "quicksight")]
 pub mod folder {
     //! `AWS::QuickSight::Folder` and its property types.
 
@@ -55484,8 +55511,10 @@ pub mod folder {
         }
     }
 }
+#[cfg(feature = "quicksight")]
 pub use folder::Folder;
 
+#[cfg(feature = "quicksight")]
 pub mod group {
     //! `AWS::QuickSight::Group` and its property types.
 
@@ -55574,8 +55603,10 @@ pub mod group {
         }
     }
 }
+#[cfg(feature = "quicksight")]
 pub use group::Group;
 
+#[cfg(feature = "quicksight")]
 pub mod knowledge_base {
     //! `AWS::QuickSight::KnowledgeBase` and its property types.
 
@@ -56044,8 +56075,10 @@ pub mod knowledge_base {
         }
     }
 }
+#[cfg(feature = "quicksight")]
 pub use knowledge_base::KnowledgeBase;
 
+#[cfg(feature = "quicksight")]
 pub mod limits_profile {
     //! `AWS::QuickSight::LimitsProfile` and its property types.
 
@@ -56207,8 +56240,10 @@ pub mod limits_profile {
         }
     }
 }
+#[cfg(feature = "quicksight")]
 pub use limits_profile::LimitsProfile;
 
+#[cfg(feature = "quicksight")]
 pub mod o_auth_client_application {
     //! `AWS::QuickSight::OAuthClientApplication` and its property types.
 
@@ -56568,8 +56603,10 @@ pub mod o_auth_client_application {
         }
     }
 }
+#[cfg(feature = "quicksight")]
 pub use o_auth_client_application::OAuthClientApplication;
 
+#[cfg(feature = "quicksight")]
 pub mod refresh_schedule {
     //! `AWS::QuickSight::RefreshSchedule` and its property types.
 
@@ -56846,8 +56883,10 @@ pub mod refresh_schedule {
         }
     }
 }
+#[cfg(feature = "quicksight")]
 pub use refresh_schedule::RefreshSchedule;
 
+#[cfg(feature = "quicksight")]
 pub mod space {
     //! `AWS::QuickSight::Space` and its property types.
 
@@ -57054,8 +57093,10 @@ pub mod space {
         }
     }
 }
+#[cfg(feature = "quicksight")]
 pub use space::Space;
 
+#[cfg(feature = "quicksight")]
 pub mod template {
     //! `AWS::QuickSight::Template` and its property types.
 
@@ -79673,8 +79714,10 @@ pub mod template {
         }
     }
 }
+#[cfg(feature = "quicksight")]
 pub use template::Template;
 
+#[cfg(feature = "quicksight")]
 pub mod theme {
     //! `AWS::QuickSight::Theme` and its property types.
 
@@ -80512,8 +80555,10 @@ pub mod theme {
         }
     }
 }
+#[cfg(feature = "quicksight")]
 pub use theme::Theme;
 
+#[cfg(feature = "quicksight")]
 pub mod topic {
     //! `AWS::QuickSight::Topic` and its property types.
 
@@ -82512,8 +82557,10 @@ pub mod topic {
         }
     }
 }
+#[cfg(feature = "quicksight")]
 pub use topic::Topic;
 
+#[cfg(feature = "quicksight")]
 pub mod topic_v2 {
     //! `AWS::QuickSight::TopicV2` and its property types.
 
@@ -82738,8 +82785,10 @@ pub mod topic_v2 {
         }
     }
 }
+#[cfg(feature = "quicksight")]
 pub use topic_v2::TopicV2;
 
+#[cfg(feature = "quicksight")]
 pub mod vpc_connection {
     //! `AWS::QuickSight::VPCConnection` and its property types.
 
@@ -82899,4 +82948,5 @@ pub mod vpc_connection {
         }
     }
 }
+#[cfg(feature = "quicksight")]
 pub use vpc_connection::VpcConnection;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "ram")]
 pub mod permission {
     //! `AWS::RAM::Permission` and its property types.
 
@@ -107,8 +108,10 @@ pub mod permission {
         }
     }
 }
+#[cfg(feature = "ram")]
 pub use permission::Permission;
 
+#[cfg(feature = "ram")]
 pub mod permission_association {
     //! `AWS::RAM::PermissionAssociation` and its property types.
 
@@ -217,8 +220,10 @@ pub mod permission_association {
         }
     }
 }
+#[cfg(feature = "ram")]
 pub use permission_association::PermissionAssociation;
 
+#[cfg(feature = "ram")]
 pub mod principal_association {
     //! `AWS::RAM::PrincipalAssociation` and its property types.
 
@@ -316,8 +321,10 @@ pub mod principal_association {
         }
     }
 }
+#[cfg(feature = "ram")]
 pub use principal_association::PrincipalAssociation;
 
+#[cfg(feature = "ram")]
 pub mod resource_association {
     //! `AWS::RAM::ResourceAssociation` and its property types.
 
@@ -415,8 +422,10 @@ pub mod resource_association {
         }
     }
 }
+#[cfg(feature = "ram")]
 pub use resource_association::ResourceAssociation;
 
+#[cfg(feature = "ram")]
 pub mod resource_share {
     //! `AWS::RAM::ResourceShare` and its property types.
 
@@ -581,8 +590,10 @@ pub mod resource_share {
         }
     }
 }
+#[cfg(feature = "ram")]
 pub use resource_share::ResourceShare;
 
+#[cfg(feature = "ram")]
 pub mod source_association {
     //! `AWS::RAM::SourceAssociation` and its property types.
 
@@ -675,4 +686,5 @@ pub mod source_association {
         }
     }
 }
+#[cfg(feature = "ram")]
 pub use source_association::SourceAssociation;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "rbin")]
 pub mod rule {
     //! `AWS::Rbin::Rule` and its property types.
 
@@ -276,4 +277,5 @@ pub mod rule {
         }
     }
 }
+#[cfg(feature = "rbin")]
 pub use rule::Rule;

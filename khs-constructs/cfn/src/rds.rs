@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "rds")]
 pub mod cluster_snapshot {
     //! `AWS::RDS::ClusterSnapshot` and its property types.
 
@@ -171,8 +172,10 @@ pub mod cluster_snapshot {
         }
     }
 }
+#[cfg(feature = "rds")]
 pub use cluster_snapshot::ClusterSnapshot;
 
+#[cfg(feature = "rds")]
 pub mod custom_db_engine_version {
     //! `AWS::RDS::CustomDBEngineVersion` and its property types.
 
@@ -366,8 +369,10 @@ pub mod custom_db_engine_version {
         }
     }
 }
+#[cfg(feature = "rds")]
 pub use custom_db_engine_version::CustomDbEngineVersion;
 
+#[cfg(feature = "rds")]
 pub mod db_cluster {
     //! `AWS::RDS::DBCluster` and its property types.
 
@@ -1069,8 +1074,10 @@ pub mod db_cluster {
         }
     }
 }
+#[cfg(feature = "rds")]
 pub use db_cluster::DbCluster;
 
+#[cfg(feature = "rds")]
 pub mod db_cluster_endpoint {
     //! `AWS::RDS::DBClusterEndpoint` and its property types.
 
@@ -1223,8 +1230,10 @@ pub mod db_cluster_endpoint {
         }
     }
 }
+#[cfg(feature = "rds")]
 pub use db_cluster_endpoint::DbClusterEndpoint;
 
+#[cfg(feature = "rds")]
 pub mod db_cluster_parameter_group {
     //! `AWS::RDS::DBClusterParameterGroup` and its property types.
 
@@ -1310,8 +1319,10 @@ pub mod db_cluster_parameter_group {
         }
     }
 }
+#[cfg(feature = "rds")]
 pub use db_cluster_parameter_group::DbClusterParameterGroup;
 
+#[cfg(any(feature = "rds", feature = "_library"))]
 pub mod db_instance {
     //! `AWS::RDS::DBInstance` and its property types.
 
@@ -2245,8 +2256,10 @@ pub mod db_instance {
         }
     }
 }
+#[cfg(any(feature = "rds", feature = "_library"))]
 pub use db_instance::DbInstance;
 
+#[cfg(any(feature = "rds", feature = "_library"))]
 pub mod db_parameter_group {
     //! `AWS::RDS::DBParameterGroup` and its property types.
 
@@ -2345,8 +2358,10 @@ pub mod db_parameter_group {
         }
     }
 }
+#[cfg(any(feature = "rds", feature = "_library"))]
 pub use db_parameter_group::DbParameterGroup;
 
+#[cfg(feature = "rds")]
 pub mod db_proxy {
     //! `AWS::RDS::DBProxy` and its property types.
 
@@ -2758,8 +2773,10 @@ pub mod db_proxy {
         }
     }
 }
+#[cfg(feature = "rds")]
 pub use db_proxy::DbProxy;
 
+#[cfg(feature = "rds")]
 pub mod db_proxy_endpoint {
     //! `AWS::RDS::DBProxyEndpoint` and its property types.
 
@@ -2946,8 +2963,10 @@ pub mod db_proxy_endpoint {
         }
     }
 }
+#[cfg(feature = "rds")]
 pub use db_proxy_endpoint::DbProxyEndpoint;
 
+#[cfg(feature = "rds")]
 pub mod db_proxy_target_group {
     //! `AWS::RDS::DBProxyTargetGroup` and its property types.
 
@@ -3123,8 +3142,10 @@ pub mod db_proxy_target_group {
         }
     }
 }
+#[cfg(feature = "rds")]
 pub use db_proxy_target_group::DbProxyTargetGroup;
 
+#[cfg(feature = "rds")]
 pub mod db_security_group {
     //! `AWS::RDS::DBSecurityGroup` and its property types.
 
@@ -3245,8 +3266,10 @@ pub mod db_security_group {
         }
     }
 }
+#[cfg(feature = "rds")]
 pub use db_security_group::DbSecurityGroup;
 
+#[cfg(feature = "rds")]
 pub mod db_security_group_ingress {
     //! `AWS::RDS::DBSecurityGroupIngress` and its property types.
 
@@ -3340,8 +3363,10 @@ pub mod db_security_group_ingress {
         }
     }
 }
+#[cfg(feature = "rds")]
 pub use db_security_group_ingress::DbSecurityGroupIngress;
 
+#[cfg(feature = "rds")]
 pub mod db_shard_group {
     //! `AWS::RDS::DBShardGroup` and its property types.
 
@@ -3450,8 +3475,10 @@ pub mod db_shard_group {
         }
     }
 }
+#[cfg(feature = "rds")]
 pub use db_shard_group::DbShardGroup;
 
+#[cfg(feature = "rds")]
 pub mod db_snapshot {
     //! `AWS::RDS::DBSnapshot` and its property types.
 
@@ -3640,8 +3667,10 @@ pub mod db_snapshot {
         }
     }
 }
+#[cfg(feature = "rds")]
 pub use db_snapshot::DbSnapshot;
 
+#[cfg(any(feature = "rds", feature = "_library"))]
 pub mod db_subnet_group {
     //! `AWS::RDS::DBSubnetGroup` and its property types.
 
@@ -3724,8 +3753,10 @@ pub mod db_subnet_group {
         }
     }
 }
+#[cfg(any(feature = "rds", feature = "_library"))]
 pub use db_subnet_group::DbSubnetGroup;
 
+#[cfg(feature = "rds")]
 pub mod deployment {
     //! `AWS::RDS::Deployment` and its property types.
 
@@ -3914,8 +3945,10 @@ pub mod deployment {
         }
     }
 }
+#[cfg(feature = "rds")]
 pub use deployment::Deployment;
 
+#[cfg(feature = "rds")]
 pub mod event_subscription {
     //! `AWS::RDS::EventSubscription` and its property types.
 
@@ -4002,8 +4035,10 @@ pub mod event_subscription {
         }
     }
 }
+#[cfg(feature = "rds")]
 pub use event_subscription::EventSubscription;
 
+#[cfg(feature = "rds")]
 pub mod global_cluster {
     //! `AWS::RDS::GlobalCluster` and its property types.
 
@@ -4142,8 +4177,10 @@ pub mod global_cluster {
         }
     }
 }
+#[cfg(feature = "rds")]
 pub use global_cluster::GlobalCluster;
 
+#[cfg(feature = "rds")]
 pub mod integration {
     //! `AWS::RDS::Integration` and its property types.
 
@@ -4266,8 +4303,10 @@ pub mod integration {
         }
     }
 }
+#[cfg(feature = "rds")]
 pub use integration::Integration;
 
+#[cfg(feature = "rds")]
 pub mod option_group {
     //! `AWS::RDS::OptionGroup` and its property types.
 
@@ -4434,4 +4473,5 @@ pub mod option_group {
         }
     }
 }
+#[cfg(feature = "rds")]
 pub use option_group::OptionGroup;

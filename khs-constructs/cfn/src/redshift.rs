@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "redshift")]
 pub mod cluster {
     //! `AWS::Redshift::Cluster` and its property types.
 
@@ -559,8 +560,10 @@ pub mod cluster {
         }
     }
 }
+#[cfg(feature = "redshift")]
 pub use cluster::Cluster;
 
+#[cfg(feature = "redshift")]
 pub mod cluster_parameter_group {
     //! `AWS::Redshift::ClusterParameterGroup` and its property types.
 
@@ -674,8 +677,10 @@ pub mod cluster_parameter_group {
         }
     }
 }
+#[cfg(feature = "redshift")]
 pub use cluster_parameter_group::ClusterParameterGroup;
 
+#[cfg(feature = "redshift")]
 pub mod cluster_security_group {
     //! `AWS::Redshift::ClusterSecurityGroup` and its property types.
 
@@ -745,8 +750,10 @@ pub mod cluster_security_group {
         }
     }
 }
+#[cfg(feature = "redshift")]
 pub use cluster_security_group::ClusterSecurityGroup;
 
+#[cfg(feature = "redshift")]
 pub mod cluster_security_group_ingress {
     //! `AWS::Redshift::ClusterSecurityGroupIngress` and its property types.
 
@@ -835,8 +842,10 @@ pub mod cluster_security_group_ingress {
         }
     }
 }
+#[cfg(feature = "redshift")]
 pub use cluster_security_group_ingress::ClusterSecurityGroupIngress;
 
+#[cfg(feature = "redshift")]
 pub mod cluster_subnet_group {
     //! `AWS::Redshift::ClusterSubnetGroup` and its property types.
 
@@ -913,8 +922,10 @@ pub mod cluster_subnet_group {
         }
     }
 }
+#[cfg(feature = "redshift")]
 pub use cluster_subnet_group::ClusterSubnetGroup;
 
+#[cfg(feature = "redshift")]
 pub mod endpoint_access {
     //! `AWS::Redshift::EndpointAccess` and its property types.
 
@@ -1045,8 +1056,10 @@ pub mod endpoint_access {
         }
     }
 }
+#[cfg(feature = "redshift")]
 pub use endpoint_access::EndpointAccess;
 
+#[cfg(feature = "redshift")]
 pub mod endpoint_authorization {
     //! `AWS::Redshift::EndpointAuthorization` and its property types.
 
@@ -1171,8 +1184,10 @@ pub mod endpoint_authorization {
         }
     }
 }
+#[cfg(feature = "redshift")]
 pub use endpoint_authorization::EndpointAuthorization;
 
+#[cfg(feature = "redshift")]
 pub mod event_subscription {
     //! `AWS::Redshift::EventSubscription` and its property types.
 
@@ -1408,8 +1423,10 @@ pub mod event_subscription {
         }
     }
 }
+#[cfg(feature = "redshift")]
 pub use event_subscription::EventSubscription;
 
+#[cfg(feature = "redshift")]
 pub mod integration {
     //! `AWS::Redshift::Integration` and its property types.
 
@@ -1520,8 +1537,10 @@ pub mod integration {
         }
     }
 }
+#[cfg(feature = "redshift")]
 pub use integration::Integration;
 
+#[cfg(feature = "redshift")]
 pub mod qev2_idc_application {
     //! `AWS::Redshift::QEV2IdcApplication` and its property types.
 
@@ -1621,8 +1640,10 @@ pub mod qev2_idc_application {
         }
     }
 }
+#[cfg(feature = "redshift")]
 pub use qev2_idc_application::Qev2IdcApplication;
 
+#[cfg(feature = "redshift")]
 pub mod redshift_idc_application {
     //! `AWS::Redshift::RedshiftIdcApplication` and its property types.
 
@@ -1975,8 +1996,10 @@ pub mod redshift_idc_application {
         }
     }
 }
+#[cfg(feature = "redshift")]
 pub use redshift_idc_application::RedshiftIdcApplication;
 
+#[cfg(feature = "redshift")]
 pub mod scheduled_action {
     //! `AWS::Redshift::ScheduledAction` and its property types.
 
@@ -2090,8 +2113,10 @@ pub mod scheduled_action {
         }
     }
 }
+#[cfg(feature = "redshift")]
 pub use scheduled_action::ScheduledAction;
 
+#[cfg(feature = "redshift")]
 pub mod snapshot {
     //! `AWS::Redshift::Snapshot` and its property types.
 
@@ -2279,8 +2304,10 @@ pub mod snapshot {
         }
     }
 }
+#[cfg(feature = "redshift")]
 pub use snapshot::Snapshot;
 
+#[cfg(feature = "redshift")]
 pub mod snapshot_copy_grant {
     //! `AWS::Redshift::SnapshotCopyGrant` and its property types.
 
@@ -2356,8 +2383,10 @@ pub mod snapshot_copy_grant {
         }
     }
 }
+#[cfg(feature = "redshift")]
 pub use snapshot_copy_grant::SnapshotCopyGrant;
 
+#[cfg(feature = "redshift")]
 pub mod snapshot_schedule {
     //! `AWS::Redshift::SnapshotSchedule` and its property types.
 
@@ -2448,8 +2477,10 @@ pub mod snapshot_schedule {
         }
     }
 }
+#[cfg(feature = "redshift")]
 pub use snapshot_schedule::SnapshotSchedule;
 
+#[cfg(feature = "redshift")]
 pub mod usage_limit {
     //! `AWS::Redshift::UsageLimit` and its property types.
 
@@ -2679,4 +2710,5 @@ pub mod usage_limit {
         }
     }
 }
+#[cfg(feature = "redshift")]
 pub use usage_limit::UsageLimit;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "redshiftserverless")]
 pub mod namespace {
     //! `AWS::RedshiftServerless::Namespace` and its property types.
 
@@ -295,8 +296,10 @@ pub mod namespace {
         }
     }
 }
+#[cfg(feature = "redshiftserverless")]
 pub use namespace::Namespace;
 
+#[cfg(feature = "redshiftserverless")]
 pub mod snapshot {
     //! `AWS::RedshiftServerless::Snapshot` and its property types.
 
@@ -433,8 +436,10 @@ pub mod snapshot {
         }
     }
 }
+#[cfg(feature = "redshiftserverless")]
 pub use snapshot::Snapshot;
 
+#[cfg(feature = "redshiftserverless")]
 pub mod workgroup {
     //! `AWS::RedshiftServerless::Workgroup` and its property types.
 
@@ -968,4 +973,5 @@ pub mod workgroup {
         }
     }
 }
+#[cfg(feature = "redshiftserverless")]
 pub use workgroup::Workgroup;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "refactorspaces")]
 pub mod application {
     //! `AWS::RefactorSpaces::Application` and its property types.
 
@@ -211,8 +212,10 @@ pub mod application {
         }
     }
 }
+#[cfg(feature = "refactorspaces")]
 pub use application::Application;
 
+#[cfg(feature = "refactorspaces")]
 pub mod environment {
     //! `AWS::RefactorSpaces::Environment` and its property types.
 
@@ -328,8 +331,10 @@ pub mod environment {
         }
     }
 }
+#[cfg(feature = "refactorspaces")]
 pub use environment::Environment;
 
+#[cfg(feature = "refactorspaces")]
 pub mod route {
     //! `AWS::RefactorSpaces::Route` and its property types.
 
@@ -606,8 +611,10 @@ pub mod route {
         }
     }
 }
+#[cfg(feature = "refactorspaces")]
 pub use route::Route;
 
+#[cfg(feature = "refactorspaces")]
 pub mod service {
     //! `AWS::RefactorSpaces::Service` and its property types.
 
@@ -797,4 +804,5 @@ pub mod service {
         }
     }
 }
+#[cfg(feature = "refactorspaces")]
 pub use service::Service;

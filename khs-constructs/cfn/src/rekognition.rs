@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "rekognition")]
 pub mod collection {
     //! `AWS::Rekognition::Collection` and its property types.
 
@@ -72,8 +73,10 @@ pub mod collection {
         }
     }
 }
+#[cfg(feature = "rekognition")]
 pub use collection::Collection;
 
+#[cfg(feature = "rekognition")]
 pub mod dataset {
     //! `AWS::Rekognition::Dataset` and its property types.
 
@@ -176,8 +179,10 @@ pub mod dataset {
         }
     }
 }
+#[cfg(feature = "rekognition")]
 pub use dataset::Dataset;
 
+#[cfg(feature = "rekognition")]
 pub mod project {
     //! `AWS::Rekognition::Project` and its property types.
 
@@ -247,8 +252,10 @@ pub mod project {
         }
     }
 }
+#[cfg(feature = "rekognition")]
 pub use project::Project;
 
+#[cfg(feature = "rekognition")]
 pub mod stream_processor {
     //! `AWS::Rekognition::StreamProcessor` and its property types.
 
@@ -615,4 +622,5 @@ pub mod stream_processor {
         }
     }
 }
+#[cfg(feature = "rekognition")]
 pub use stream_processor::StreamProcessor;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "resiliencehub")]
 pub mod app {
     //! `AWS::ResilienceHub::App` and its property types.
 
@@ -371,8 +372,10 @@ pub mod app {
         }
     }
 }
+#[cfg(feature = "resiliencehub")]
 pub use app::App;
 
+#[cfg(feature = "resiliencehub")]
 pub mod resiliency_policy {
     //! `AWS::ResilienceHub::ResiliencyPolicy` and its property types.
 
@@ -614,4 +617,5 @@ pub mod resiliency_policy {
         }
     }
 }
+#[cfg(feature = "resiliencehub")]
 pub use resiliency_policy::ResiliencyPolicy;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "resiliencehubv2")]
 pub mod policy {
     //! `AWS::ResilienceHubV2::Policy` and its property types.
 
@@ -265,8 +266,10 @@ pub mod policy {
         }
     }
 }
+#[cfg(feature = "resiliencehubv2")]
 pub use policy::Policy;
 
+#[cfg(feature = "resiliencehubv2")]
 pub mod service {
     //! `AWS::ResilienceHubV2::Service` and its property types.
 
@@ -814,8 +817,10 @@ pub mod service {
         }
     }
 }
+#[cfg(feature = "resiliencehubv2")]
 pub use service::Service;
 
+#[cfg(feature = "resiliencehubv2")]
 pub mod service_function {
     //! `AWS::ResilienceHubV2::ServiceFunction` and its property types.
 
@@ -952,8 +957,10 @@ pub mod service_function {
         }
     }
 }
+#[cfg(feature = "resiliencehubv2")]
 pub use service_function::ServiceFunction;
 
+#[cfg(feature = "resiliencehubv2")]
 pub mod system {
     //! `AWS::ResilienceHubV2::System` and its property types.
 
@@ -1056,8 +1063,10 @@ pub mod system {
         }
     }
 }
+#[cfg(feature = "resiliencehubv2")]
 pub use system::System;
 
+#[cfg(feature = "resiliencehubv2")]
 pub mod user_journey {
     //! `AWS::ResilienceHubV2::UserJourney` and its property types.
 
@@ -1157,4 +1166,5 @@ pub mod user_journey {
         }
     }
 }
+#[cfg(feature = "resiliencehubv2")]
 pub use user_journey::UserJourney;

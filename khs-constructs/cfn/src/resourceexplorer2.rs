@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "resourceexplorer2")]
 pub mod default_view_association {
     //! `AWS::ResourceExplorer2::DefaultViewAssociation` and its property types.
 
@@ -67,8 +68,10 @@ pub mod default_view_association {
         }
     }
 }
+#[cfg(feature = "resourceexplorer2")]
 pub use default_view_association::DefaultViewAssociation;
 
+#[cfg(feature = "resourceexplorer2")]
 pub mod index {
     //! `AWS::ResourceExplorer2::Index` and its property types.
 
@@ -171,8 +174,10 @@ pub mod index {
         }
     }
 }
+#[cfg(feature = "resourceexplorer2")]
 pub use index::Index;
 
+#[cfg(feature = "resourceexplorer2")]
 pub mod view {
     //! `AWS::ResourceExplorer2::View` and its property types.
 
@@ -293,4 +298,5 @@ pub mod view {
         }
     }
 }
+#[cfg(feature = "resourceexplorer2")]
 pub use view::View;

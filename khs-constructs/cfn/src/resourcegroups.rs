@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "resourcegroups")]
 pub mod group {
     //! `AWS::ResourceGroups::Group` and its property types.
 
@@ -241,8 +242,10 @@ pub mod group {
         }
     }
 }
+#[cfg(feature = "resourcegroups")]
 pub use group::Group;
 
+#[cfg(feature = "resourcegroups")]
 pub mod tag_sync_task {
     //! `AWS::ResourceGroups::TagSyncTask` and its property types.
 
@@ -347,4 +350,5 @@ pub mod tag_sync_task {
         }
     }
 }
+#[cfg(feature = "resourcegroups")]
 pub use tag_sync_task::TagSyncTask;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "robomaker")]
 pub mod fleet {
     //! `AWS::RoboMaker::Fleet` and its property types.
 
@@ -72,8 +73,10 @@ pub mod fleet {
         }
     }
 }
+#[cfg(feature = "robomaker")]
 pub use fleet::Fleet;
 
+#[cfg(feature = "robomaker")]
 pub mod robot {
     //! `AWS::RoboMaker::Robot` and its property types.
 
@@ -194,8 +197,10 @@ pub mod robot {
         }
     }
 }
+#[cfg(feature = "robomaker")]
 pub use robot::Robot;
 
+#[cfg(feature = "robomaker")]
 pub mod robot_application {
     //! `AWS::RoboMaker::RobotApplication` and its property types.
 
@@ -443,8 +448,10 @@ pub mod robot_application {
         }
     }
 }
+#[cfg(feature = "robomaker")]
 pub use robot_application::RobotApplication;
 
+#[cfg(feature = "robomaker")]
 pub mod robot_application_version {
     //! `AWS::RoboMaker::RobotApplicationVersion` and its property types.
 
@@ -519,8 +526,10 @@ pub mod robot_application_version {
         }
     }
 }
+#[cfg(feature = "robomaker")]
 pub use robot_application_version::RobotApplicationVersion;
 
+#[cfg(feature = "robomaker")]
 pub mod simulation_application {
     //! `AWS::RoboMaker::SimulationApplication` and its property types.
 
@@ -930,8 +939,10 @@ pub mod simulation_application {
         }
     }
 }
+#[cfg(feature = "robomaker")]
 pub use simulation_application::SimulationApplication;
 
+#[cfg(feature = "robomaker")]
 pub mod simulation_application_version {
     //! `AWS::RoboMaker::SimulationApplicationVersion` and its property types.
 
@@ -1007,4 +1018,5 @@ pub mod simulation_application_version {
         }
     }
 }
+#[cfg(feature = "robomaker")]
 pub use simulation_application_version::SimulationApplicationVersion;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "rolesanywhere")]
 pub mod crl {
     //! `AWS::RolesAnywhere::CRL` and its property types.
 
@@ -98,8 +99,10 @@ pub mod crl {
         }
     }
 }
+#[cfg(feature = "rolesanywhere")]
 pub use crl::Crl;
 
+#[cfg(feature = "rolesanywhere")]
 pub mod profile {
     //! `AWS::RolesAnywhere::Profile` and its property types.
 
@@ -298,8 +301,10 @@ pub mod profile {
         }
     }
 }
+#[cfg(feature = "rolesanywhere")]
 pub use profile::Profile;
 
+#[cfg(feature = "rolesanywhere")]
 pub mod trust_anchor {
     //! `AWS::RolesAnywhere::TrustAnchor` and its property types.
 
@@ -530,4 +535,5 @@ pub mod trust_anchor {
         }
     }
 }
+#[cfg(feature = "rolesanywhere")]
 pub use trust_anchor::TrustAnchor;

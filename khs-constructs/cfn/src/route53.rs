@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "route53")]
 pub mod cidr_collection {
     //! `AWS::Route53::CidrCollection` and its property types.
 
@@ -101,8 +102,10 @@ pub mod cidr_collection {
         }
     }
 }
+#[cfg(feature = "route53")]
 pub use cidr_collection::CidrCollection;
 
+#[cfg(feature = "route53")]
 pub mod dnssec {
     //! `AWS::Route53::DNSSEC` and its property types.
 
@@ -153,8 +156,10 @@ pub mod dnssec {
         }
     }
 }
+#[cfg(feature = "route53")]
 pub use dnssec::Dnssec;
 
+#[cfg(feature = "route53")]
 pub mod delegation_set {
     //! `AWS::Route53::DelegationSet` and its property types.
 
@@ -227,8 +232,10 @@ pub mod delegation_set {
         }
     }
 }
+#[cfg(feature = "route53")]
 pub use delegation_set::DelegationSet;
 
+#[cfg(feature = "route53")]
 pub mod health_check {
     //! `AWS::Route53::HealthCheck` and its property types.
 
@@ -774,8 +781,10 @@ pub mod health_check {
         }
     }
 }
+#[cfg(feature = "route53")]
 pub use health_check::HealthCheck;
 
+#[cfg(any(feature = "route53", feature = "_library"))]
 pub mod hosted_zone {
     //! `AWS::Route53::HostedZone` and its property types.
 
@@ -959,8 +968,10 @@ pub mod hosted_zone {
         }
     }
 }
+#[cfg(any(feature = "route53", feature = "_library"))]
 pub use hosted_zone::HostedZone;
 
+#[cfg(feature = "route53")]
 pub mod key_signing_key {
     //! `AWS::Route53::KeySigningKey` and its property types.
 
@@ -1064,8 +1075,10 @@ pub mod key_signing_key {
         }
     }
 }
+#[cfg(feature = "route53")]
 pub use key_signing_key::KeySigningKey;
 
+#[cfg(feature = "route53")]
 pub mod query_logging_config {
     //! `AWS::Route53::QueryLoggingConfig` and its property types.
 
@@ -1148,8 +1161,10 @@ pub mod query_logging_config {
         }
     }
 }
+#[cfg(feature = "route53")]
 pub use query_logging_config::QueryLoggingConfig;
 
+#[cfg(any(feature = "route53", feature = "_library"))]
 pub mod record_set {
     //! `AWS::Route53::RecordSet` and its property types.
 
@@ -1495,8 +1510,10 @@ pub mod record_set {
         }
     }
 }
+#[cfg(any(feature = "route53", feature = "_library"))]
 pub use record_set::RecordSet;
 
+#[cfg(feature = "route53")]
 pub mod record_set_group {
     //! `AWS::Route53::RecordSetGroup` and its property types.
 
@@ -1854,8 +1871,10 @@ pub mod record_set_group {
         }
     }
 }
+#[cfg(feature = "route53")]
 pub use record_set_group::RecordSetGroup;
 
+#[cfg(feature = "route53")]
 pub mod traffic_policy {
     //! `AWS::Route53::TrafficPolicy` and its property types.
 
@@ -1954,8 +1973,10 @@ pub mod traffic_policy {
         }
     }
 }
+#[cfg(feature = "route53")]
 pub use traffic_policy::TrafficPolicy;
 
+#[cfg(feature = "route53")]
 pub mod traffic_policy_instance {
     //! `AWS::Route53::TrafficPolicyInstance` and its property types.
 
@@ -2066,4 +2087,5 @@ pub mod traffic_policy_instance {
         }
     }
 }
+#[cfg(feature = "route53")]
 pub use traffic_policy_instance::TrafficPolicyInstance;

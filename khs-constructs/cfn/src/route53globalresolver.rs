@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "route53globalresolver")]
 pub mod access_source {
     //! `AWS::Route53GlobalResolver::AccessSource` and its property types.
 
@@ -188,8 +189,10 @@ pub mod access_source {
         }
     }
 }
+#[cfg(feature = "route53globalresolver")]
 pub use access_source::AccessSource;
 
+#[cfg(feature = "route53globalresolver")]
 pub mod access_token {
     //! `AWS::Route53GlobalResolver::AccessToken` and its property types.
 
@@ -307,8 +310,10 @@ pub mod access_token {
         }
     }
 }
+#[cfg(feature = "route53globalresolver")]
 pub use access_token::AccessToken;
 
+#[cfg(feature = "route53globalresolver")]
 pub mod dns_view {
     //! `AWS::Route53GlobalResolver::DnsView` and its property types.
 
@@ -526,8 +531,10 @@ pub mod dns_view {
         }
     }
 }
+#[cfg(feature = "route53globalresolver")]
 pub use dns_view::DnsView;
 
+#[cfg(feature = "route53globalresolver")]
 pub mod firewall_domain_list {
     //! `AWS::Route53GlobalResolver::FirewallDomainList` and its property types.
 
@@ -666,8 +673,10 @@ pub mod firewall_domain_list {
         }
     }
 }
+#[cfg(feature = "route53globalresolver")]
 pub use firewall_domain_list::FirewallDomainList;
 
+#[cfg(feature = "route53globalresolver")]
 pub mod firewall_rule {
     //! `AWS::Route53GlobalResolver::FirewallRule` and its property types.
 
@@ -999,8 +1008,10 @@ pub mod firewall_rule {
         }
     }
 }
+#[cfg(feature = "route53globalresolver")]
 pub use firewall_rule::FirewallRule;
 
+#[cfg(feature = "route53globalresolver")]
 pub mod global_resolver {
     //! `AWS::Route53GlobalResolver::GlobalResolver` and its property types.
 
@@ -1164,8 +1175,10 @@ pub mod global_resolver {
         }
     }
 }
+#[cfg(feature = "route53globalresolver")]
 pub use global_resolver::GlobalResolver;
 
+#[cfg(feature = "route53globalresolver")]
 pub mod hosted_zone_association {
     //! `AWS::Route53GlobalResolver::HostedZoneAssociation` and its property types.
 
@@ -1270,4 +1283,5 @@ pub mod hosted_zone_association {
         }
     }
 }
+#[cfg(feature = "route53globalresolver")]
 pub use hosted_zone_association::HostedZoneAssociation;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "route53profiles")]
 pub mod profile {
     //! `AWS::Route53Profiles::Profile` and its property types.
 
@@ -87,8 +88,10 @@ pub mod profile {
         }
     }
 }
+#[cfg(feature = "route53profiles")]
 pub use profile::Profile;
 
+#[cfg(feature = "route53profiles")]
 pub mod profile_association {
     //! `AWS::Route53Profiles::ProfileAssociation` and its property types.
 
@@ -184,8 +187,10 @@ pub mod profile_association {
         }
     }
 }
+#[cfg(feature = "route53profiles")]
 pub use profile_association::ProfileAssociation;
 
+#[cfg(feature = "route53profiles")]
 pub mod profile_resource_association {
     //! `AWS::Route53Profiles::ProfileResourceAssociation` and its property types.
 
@@ -281,4 +286,5 @@ pub mod profile_resource_association {
         }
     }
 }
+#[cfg(feature = "route53profiles")]
 pub use profile_resource_association::ProfileResourceAssociation;

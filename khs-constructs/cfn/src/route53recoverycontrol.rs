@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "route53recoverycontrol")]
 pub mod cluster {
     //! `AWS::Route53RecoveryControl::Cluster` and its property types.
 
@@ -115,8 +116,10 @@ pub mod cluster {
         }
     }
 }
+#[cfg(feature = "route53recoverycontrol")]
 pub use cluster::Cluster;
 
+#[cfg(feature = "route53recoverycontrol")]
 pub mod control_panel {
     //! `AWS::Route53RecoveryControl::ControlPanel` and its property types.
 
@@ -207,8 +210,10 @@ pub mod control_panel {
         }
     }
 }
+#[cfg(feature = "route53recoverycontrol")]
 pub use control_panel::ControlPanel;
 
+#[cfg(feature = "route53recoverycontrol")]
 pub mod routing_control {
     //! `AWS::Route53RecoveryControl::RoutingControl` and its property types.
 
@@ -290,8 +295,10 @@ pub mod routing_control {
         }
     }
 }
+#[cfg(feature = "route53recoverycontrol")]
 pub use routing_control::RoutingControl;
 
+#[cfg(feature = "route53recoverycontrol")]
 pub mod safety_rule {
     //! `AWS::Route53RecoveryControl::SafetyRule` and its property types.
 
@@ -506,4 +513,5 @@ pub mod safety_rule {
         }
     }
 }
+#[cfg(feature = "route53recoverycontrol")]
 pub use safety_rule::SafetyRule;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "route53recoveryreadiness")]
 pub mod cell {
     //! `AWS::Route53RecoveryReadiness::Cell` and its property types.
 
@@ -81,8 +82,10 @@ pub mod cell {
         }
     }
 }
+#[cfg(feature = "route53recoveryreadiness")]
 pub use cell::Cell;
 
+#[cfg(feature = "route53recoveryreadiness")]
 pub mod readiness_check {
     //! `AWS::Route53RecoveryReadiness::ReadinessCheck` and its property types.
 
@@ -157,8 +160,10 @@ pub mod readiness_check {
         }
     }
 }
+#[cfg(feature = "route53recoveryreadiness")]
 pub use readiness_check::ReadinessCheck;
 
+#[cfg(feature = "route53recoveryreadiness")]
 pub mod recovery_group {
     //! `AWS::Route53RecoveryReadiness::RecoveryGroup` and its property types.
 
@@ -233,8 +238,10 @@ pub mod recovery_group {
         }
     }
 }
+#[cfg(feature = "route53recoveryreadiness")]
 pub use recovery_group::RecoveryGroup;
 
+#[cfg(feature = "route53recoveryreadiness")]
 pub mod resource_set {
     //! `AWS::Route53RecoveryReadiness::ResourceSet` and its property types.
 
@@ -448,4 +455,5 @@ pub mod resource_set {
         }
     }
 }
+#[cfg(feature = "route53recoveryreadiness")]
 pub use resource_set::ResourceSet;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "route53resolver")]
 pub mod firewall_domain_list {
     //! `AWS::Route53Resolver::FirewallDomainList` and its property types.
 
@@ -121,8 +122,10 @@ pub mod firewall_domain_list {
         }
     }
 }
+#[cfg(feature = "route53resolver")]
 pub use firewall_domain_list::FirewallDomainList;
 
+#[cfg(feature = "route53resolver")]
 pub mod firewall_rule_group {
     //! `AWS::Route53Resolver::FirewallRuleGroup` and its property types.
 
@@ -651,8 +654,10 @@ pub mod firewall_rule_group {
         }
     }
 }
+#[cfg(feature = "route53resolver")]
 pub use firewall_rule_group::FirewallRuleGroup;
 
+#[cfg(feature = "route53resolver")]
 pub mod firewall_rule_group_association {
     //! `AWS::Route53Resolver::FirewallRuleGroupAssociation` and its property types.
 
@@ -817,8 +822,10 @@ pub mod firewall_rule_group_association {
         }
     }
 }
+#[cfg(feature = "route53resolver")]
 pub use firewall_rule_group_association::FirewallRuleGroupAssociation;
 
+#[cfg(feature = "route53resolver")]
 pub mod outpost_resolver {
     //! `AWS::Route53Resolver::OutpostResolver` and its property types.
 
@@ -944,8 +951,10 @@ pub mod outpost_resolver {
         }
     }
 }
+#[cfg(feature = "route53resolver")]
 pub use outpost_resolver::OutpostResolver;
 
+#[cfg(feature = "route53resolver")]
 pub mod resolver_config {
     //! `AWS::Route53Resolver::ResolverConfig` and its property types.
 
@@ -1049,8 +1058,10 @@ pub mod resolver_config {
         }
     }
 }
+#[cfg(feature = "route53resolver")]
 pub use resolver_config::ResolverConfig;
 
+#[cfg(feature = "route53resolver")]
 pub mod resolver_dnssec_config {
     //! `AWS::Route53Resolver::ResolverDNSSECConfig` and its property types.
 
@@ -1125,8 +1136,10 @@ pub mod resolver_dnssec_config {
         }
     }
 }
+#[cfg(feature = "route53resolver")]
 pub use resolver_dnssec_config::ResolverDnssecConfig;
 
+#[cfg(feature = "route53resolver")]
 pub mod resolver_endpoint {
     //! `AWS::Route53Resolver::ResolverEndpoint` and its property types.
 
@@ -1321,8 +1334,10 @@ pub mod resolver_endpoint {
         }
     }
 }
+#[cfg(feature = "route53resolver")]
 pub use resolver_endpoint::ResolverEndpoint;
 
+#[cfg(feature = "route53resolver")]
 pub mod resolver_query_logging_config {
     //! `AWS::Route53Resolver::ResolverQueryLoggingConfig` and its property types.
 
@@ -1432,8 +1447,10 @@ pub mod resolver_query_logging_config {
         }
     }
 }
+#[cfg(feature = "route53resolver")]
 pub use resolver_query_logging_config::ResolverQueryLoggingConfig;
 
+#[cfg(feature = "route53resolver")]
 pub mod resolver_query_logging_config_association {
     //! `AWS::Route53Resolver::ResolverQueryLoggingConfigAssociation` and its property types.
 
@@ -1529,8 +1546,10 @@ pub mod resolver_query_logging_config_association {
         }
     }
 }
+#[cfg(feature = "route53resolver")]
 pub use resolver_query_logging_config_association::ResolverQueryLoggingConfigAssociation;
 
+#[cfg(feature = "route53resolver")]
 pub mod resolver_rule {
     //! `AWS::Route53Resolver::ResolverRule` and its property types.
 
@@ -1675,8 +1694,10 @@ pub mod resolver_rule {
         }
     }
 }
+#[cfg(feature = "route53resolver")]
 pub use resolver_rule::ResolverRule;
 
+#[cfg(feature = "route53resolver")]
 pub mod resolver_rule_association {
     //! `AWS::Route53Resolver::ResolverRuleAssociation` and its property types.
 
@@ -1761,4 +1782,5 @@ pub mod resolver_rule_association {
         }
     }
 }
+#[cfg(feature = "route53resolver")]
 pub use resolver_rule_association::ResolverRuleAssociation;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "rtbfabric")]
 pub mod inbound_external_link {
     //! `AWS::RTBFabric::InboundExternalLink` and its property types.
 
@@ -296,8 +297,10 @@ pub mod inbound_external_link {
         }
     }
 }
+#[cfg(feature = "rtbfabric")]
 pub use inbound_external_link::InboundExternalLink;
 
+#[cfg(feature = "rtbfabric")]
 pub mod link {
     //! `AWS::RTBFabric::Link` and its property types.
 
@@ -657,8 +660,10 @@ pub mod link {
         }
     }
 }
+#[cfg(feature = "rtbfabric")]
 pub use link::Link;
 
+#[cfg(feature = "rtbfabric")]
 pub mod link_routing_rule {
     //! `AWS::RTBFabric::LinkRoutingRule` and its property types.
 
@@ -847,8 +852,10 @@ pub mod link_routing_rule {
         }
     }
 }
+#[cfg(feature = "rtbfabric")]
 pub use link_routing_rule::LinkRoutingRule;
 
+#[cfg(feature = "rtbfabric")]
 pub mod outbound_external_link {
     //! `AWS::RTBFabric::OutboundExternalLink` and its property types.
 
@@ -1150,8 +1157,10 @@ pub mod outbound_external_link {
         }
     }
 }
+#[cfg(feature = "rtbfabric")]
 pub use outbound_external_link::OutboundExternalLink;
 
+#[cfg(feature = "rtbfabric")]
 pub mod requester_gateway {
     //! `AWS::RTBFabric::RequesterGateway` and its property types.
 
@@ -1282,8 +1291,10 @@ pub mod requester_gateway {
         }
     }
 }
+#[cfg(feature = "rtbfabric")]
 pub use requester_gateway::RequesterGateway;
 
+#[cfg(feature = "rtbfabric")]
 pub mod responder_gateway {
     //! `AWS::RTBFabric::ResponderGateway` and its property types.
 
@@ -1551,4 +1562,5 @@ pub mod responder_gateway {
         }
     }
 }
+#[cfg(feature = "rtbfabric")]
 pub use responder_gateway::ResponderGateway;

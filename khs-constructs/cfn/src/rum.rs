@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "rum")]
 pub mod app_monitor {
     //! `AWS::RUM::AppMonitor` and its property types.
 
@@ -497,4 +498,5 @@ pub mod app_monitor {
         }
     }
 }
+#[cfg(feature = "rum")]
 pub use app_monitor::AppMonitor;

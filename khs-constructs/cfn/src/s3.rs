@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "s3")]
 pub mod access_grant {
     //! `AWS::S3::AccessGrant` and its property types.
 
@@ -241,8 +242,10 @@ pub mod access_grant {
         }
     }
 }
+#[cfg(feature = "s3")]
 pub use access_grant::AccessGrant;
 
+#[cfg(feature = "s3")]
 pub mod access_grants_instance {
     //! `AWS::S3::AccessGrantsInstance` and its property types.
 
@@ -316,8 +319,10 @@ pub mod access_grants_instance {
         }
     }
 }
+#[cfg(feature = "s3")]
 pub use access_grants_instance::AccessGrantsInstance;
 
+#[cfg(feature = "s3")]
 pub mod access_grants_location {
     //! `AWS::S3::AccessGrantsLocation` and its property types.
 
@@ -406,8 +411,10 @@ pub mod access_grants_location {
         }
     }
 }
+#[cfg(feature = "s3")]
 pub use access_grants_location::AccessGrantsLocation;
 
+#[cfg(feature = "s3")]
 pub mod access_point {
     //! `AWS::S3::AccessPoint` and its property types.
 
@@ -572,8 +579,10 @@ pub mod access_point {
         }
     }
 }
+#[cfg(feature = "s3")]
 pub use access_point::AccessPoint;
 
+#[cfg(any(feature = "s3", feature = "_library"))]
 pub mod bucket {
     //! `AWS::S3::Bucket` and its property types.
 
@@ -3777,8 +3786,10 @@ pub mod bucket {
         }
     }
 }
+#[cfg(any(feature = "s3", feature = "_library"))]
 pub use bucket::Bucket;
 
+#[cfg(any(feature = "s3", feature = "_library"))]
 pub mod bucket_policy {
     //! `AWS::S3::BucketPolicy` and its property types.
 
@@ -3836,8 +3847,10 @@ pub mod bucket_policy {
         }
     }
 }
+#[cfg(any(feature = "s3", feature = "_library"))]
 pub use bucket_policy::BucketPolicy;
 
+#[cfg(feature = "s3")]
 pub mod multi_region_access_point {
     //! `AWS::S3::MultiRegionAccessPoint` and its property types.
 
@@ -3979,8 +3992,10 @@ pub mod multi_region_access_point {
         }
     }
 }
+#[cfg(feature = "s3")]
 pub use multi_region_access_point::MultiRegionAccessPoint;
 
+#[cfg(feature = "s3")]
 pub mod multi_region_access_point_policy {
     //! `AWS::S3::MultiRegionAccessPointPolicy` and its property types.
 
@@ -4056,8 +4071,10 @@ pub mod multi_region_access_point_policy {
         }
     }
 }
+#[cfg(feature = "s3")]
 pub use multi_region_access_point_policy::MultiRegionAccessPointPolicy;
 
+#[cfg(feature = "s3")]
 pub mod storage_lens {
     //! `AWS::S3::StorageLens` and its property types.
 
@@ -4762,8 +4779,10 @@ pub mod storage_lens {
         }
     }
 }
+#[cfg(feature = "s3")]
 pub use storage_lens::StorageLens;
 
+#[cfg(feature = "s3")]
 pub mod storage_lens_group {
     //! `AWS::S3::StorageLensGroup` and its property types.
 
@@ -5002,4 +5021,5 @@ pub mod storage_lens_group {
         }
     }
 }
+#[cfg(feature = "s3")]
 pub use storage_lens_group::StorageLensGroup;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "s3express")]
 pub mod access_point {
     //! `AWS::S3Express::AccessPoint` and its property types.
 
@@ -241,8 +242,10 @@ pub mod access_point {
         }
     }
 }
+#[cfg(feature = "s3express")]
 pub use access_point::AccessPoint;
 
+#[cfg(feature = "s3express")]
 pub mod bucket_policy {
     //! `AWS::S3Express::BucketPolicy` and its property types.
 
@@ -300,8 +303,10 @@ pub mod bucket_policy {
         }
     }
 }
+#[cfg(feature = "s3express")]
 pub use bucket_policy::BucketPolicy;
 
+#[cfg(feature = "s3express")]
 pub mod directory_bucket {
     //! `AWS::S3Express::DirectoryBucket` and its property types.
 
@@ -916,4 +921,5 @@ pub mod directory_bucket {
         }
     }
 }
+#[cfg(feature = "s3express")]
 pub use directory_bucket::DirectoryBucket;

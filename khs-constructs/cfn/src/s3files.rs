@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "s3files")]
 pub mod access_point {
     //! `AWS::S3Files::AccessPoint` and its property types.
 
@@ -204,8 +205,10 @@ pub mod access_point {
         }
     }
 }
+#[cfg(feature = "s3files")]
 pub use access_point::AccessPoint;
 
+#[cfg(feature = "s3files")]
 pub mod file_system {
     //! `AWS::S3Files::FileSystem` and its property types.
 
@@ -466,8 +469,10 @@ pub mod file_system {
         }
     }
 }
+#[cfg(feature = "s3files")]
 pub use file_system::FileSystem;
 
+#[cfg(feature = "s3files")]
 pub mod file_system_policy {
     //! `AWS::S3Files::FileSystemPolicy` and its property types.
 
@@ -525,8 +530,10 @@ pub mod file_system_policy {
         }
     }
 }
+#[cfg(feature = "s3files")]
 pub use file_system_policy::FileSystemPolicy;
 
+#[cfg(feature = "s3files")]
 pub mod mount_target {
     //! `AWS::S3Files::MountTarget` and its property types.
 
@@ -689,4 +696,5 @@ pub mod mount_target {
         }
     }
 }
+#[cfg(feature = "s3files")]
 pub use mount_target::MountTarget;

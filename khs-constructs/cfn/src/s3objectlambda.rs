@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "s3objectlambda")]
 pub mod access_point {
     //! `AWS::S3ObjectLambda::AccessPoint` and its property types.
 
@@ -170,8 +171,10 @@ pub mod access_point {
         }
     }
 }
+#[cfg(feature = "s3objectlambda")]
 pub use access_point::AccessPoint;
 
+#[cfg(feature = "s3objectlambda")]
 pub mod access_point_policy {
     //! `AWS::S3ObjectLambda::AccessPointPolicy` and its property types.
 
@@ -229,4 +232,5 @@ pub mod access_point_policy {
         }
     }
 }
+#[cfg(feature = "s3objectlambda")]
 pub use access_point_policy::AccessPointPolicy;

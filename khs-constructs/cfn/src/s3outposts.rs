@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "s3outposts")]
 pub mod access_point {
     //! `AWS::S3Outposts::AccessPoint` and its property types.
 
@@ -109,8 +110,10 @@ pub mod access_point {
         }
     }
 }
+#[cfg(feature = "s3outposts")]
 pub use access_point::AccessPoint;
 
+#[cfg(feature = "s3outposts")]
 pub mod bucket {
     //! `AWS::S3Outposts::Bucket` and its property types.
 
@@ -336,8 +339,10 @@ pub mod bucket {
         }
     }
 }
+#[cfg(feature = "s3outposts")]
 pub use bucket::Bucket;
 
+#[cfg(feature = "s3outposts")]
 pub mod bucket_policy {
     //! `AWS::S3Outposts::BucketPolicy` and its property types.
 
@@ -395,8 +400,10 @@ pub mod bucket_policy {
         }
     }
 }
+#[cfg(feature = "s3outposts")]
 pub use bucket_policy::BucketPolicy;
 
+#[cfg(feature = "s3outposts")]
 pub mod endpoint {
     //! `AWS::S3Outposts::Endpoint` and its property types.
 
@@ -575,4 +582,5 @@ pub mod endpoint {
         }
     }
 }
+#[cfg(feature = "s3outposts")]
 pub use endpoint::Endpoint;

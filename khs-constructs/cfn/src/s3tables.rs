@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "s3tables")]
 pub mod namespace {
     //! `AWS::S3Tables::Namespace` and its property types.
 
@@ -67,8 +68,10 @@ pub mod namespace {
         }
     }
 }
+#[cfg(feature = "s3tables")]
 pub use namespace::Namespace;
 
+#[cfg(feature = "s3tables")]
 pub mod table {
     //! `AWS::S3Tables::Table` and its property types.
 
@@ -753,8 +756,10 @@ pub mod table {
         }
     }
 }
+#[cfg(feature = "s3tables")]
 pub use table::Table;
 
+#[cfg(feature = "s3tables")]
 pub mod table_bucket {
     //! `AWS::S3Tables::TableBucket` and its property types.
 
@@ -1088,8 +1093,10 @@ pub mod table_bucket {
         }
     }
 }
+#[cfg(feature = "s3tables")]
 pub use table_bucket::TableBucket;
 
+#[cfg(feature = "s3tables")]
 pub mod table_bucket_policy {
     //! `AWS::S3Tables::TableBucketPolicy` and its property types.
 
@@ -1147,8 +1154,10 @@ pub mod table_bucket_policy {
         }
     }
 }
+#[cfg(feature = "s3tables")]
 pub use table_bucket_policy::TableBucketPolicy;
 
+#[cfg(feature = "s3tables")]
 pub mod table_policy {
     //! `AWS::S3Tables::TablePolicy` and its property types.
 
@@ -1229,4 +1238,5 @@ pub mod table_policy {
         }
     }
 }
+#[cfg(feature = "s3tables")]
 pub use table_policy::TablePolicy;

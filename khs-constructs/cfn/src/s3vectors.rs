@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "s3vectors")]
 pub mod index {
     //! `AWS::S3Vectors::Index` and its property types.
 
@@ -244,8 +245,10 @@ pub mod index {
         }
     }
 }
+#[cfg(feature = "s3vectors")]
 pub use index::Index;
 
+#[cfg(feature = "s3vectors")]
 pub mod vector_bucket {
     //! `AWS::S3Vectors::VectorBucket` and its property types.
 
@@ -376,8 +379,10 @@ pub mod vector_bucket {
         }
     }
 }
+#[cfg(feature = "s3vectors")]
 pub use vector_bucket::VectorBucket;
 
+#[cfg(feature = "s3vectors")]
 pub mod vector_bucket_policy {
     //! `AWS::S3Vectors::VectorBucketPolicy` and its property types.
 
@@ -440,4 +445,5 @@ pub mod vector_bucket_policy {
         }
     }
 }
+#[cfg(feature = "s3vectors")]
 pub use vector_bucket_policy::VectorBucketPolicy;

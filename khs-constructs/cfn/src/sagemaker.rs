@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "sagemaker")]
 pub mod ai_workload_config {
     //! `AWS::SageMaker::AIWorkloadConfig` and its property types.
 
@@ -198,8 +199,10 @@ pub mod ai_workload_config {
         }
     }
 }
+#[cfg(feature = "sagemaker")]
 pub use ai_workload_config::AiWorkloadConfig;
 
+#[cfg(feature = "sagemaker")]
 pub mod action {
     //! `AWS::SageMaker::Action` and its property types.
 
@@ -428,8 +431,10 @@ pub mod action {
         }
     }
 }
+#[cfg(feature = "sagemaker")]
 pub use action::Action;
 
+#[cfg(feature = "sagemaker")]
 pub mod algorithm {
     //! `AWS::SageMaker::Algorithm` and its property types.
 
@@ -3671,8 +3676,10 @@ pub mod algorithm {
         }
     }
 }
+#[cfg(feature = "sagemaker")]
 pub use algorithm::Algorithm;
 
+#[cfg(feature = "sagemaker")]
 pub mod app {
     //! `AWS::SageMaker::App` and its property types.
 
@@ -4530,8 +4537,10 @@ pub mod app {
         }
     }
 }
+#[cfg(feature = "sagemaker")]
 pub use app::App;
 
+#[cfg(feature = "sagemaker")]
 pub mod app_image_config {
     //! `AWS::SageMaker::AppImageConfig` and its property types.
 
@@ -4799,8 +4808,10 @@ pub mod app_image_config {
         }
     }
 }
+#[cfg(feature = "sagemaker")]
 pub use app_image_config::AppImageConfig;
 
+#[cfg(feature = "sagemaker")]
 pub mod artifact {
     //! `AWS::SageMaker::Artifact` and its property types.
 
@@ -5020,8 +5031,10 @@ pub mod artifact {
         }
     }
 }
+#[cfg(feature = "sagemaker")]
 pub use artifact::Artifact;
 
+#[cfg(feature = "sagemaker")]
 pub mod cluster {
     //! `AWS::SageMaker::Cluster` and its property types.
 
@@ -6184,8 +6197,10 @@ pub mod cluster {
         }
     }
 }
+#[cfg(feature = "sagemaker")]
 pub use cluster::Cluster;
 
+#[cfg(feature = "sagemaker")]
 pub mod cluster_scheduler_config {
     //! `AWS::SageMaker::ClusterSchedulerConfig` and its property types.
 
@@ -6406,8 +6421,10 @@ pub mod cluster_scheduler_config {
         }
     }
 }
+#[cfg(feature = "sagemaker")]
 pub use cluster_scheduler_config::ClusterSchedulerConfig;
 
+#[cfg(feature = "sagemaker")]
 pub mod code_repository {
     //! `AWS::SageMaker::CodeRepository` and its property types.
 
@@ -6512,8 +6529,10 @@ pub mod code_repository {
         }
     }
 }
+#[cfg(feature = "sagemaker")]
 pub use code_repository::CodeRepository;
 
+#[cfg(feature = "sagemaker")]
 pub mod compute_quota {
     //! `AWS::SageMaker::ComputeQuota` and its property types.
 
@@ -7876,8 +7895,10 @@ pub mod compute_quota {
         }
     }
 }
+#[cfg(feature = "sagemaker")]
 pub use compute_quota::ComputeQuota;
 
+#[cfg(feature = "sagemaker")]
 pub mod context {
     //! `AWS::SageMaker::Context` and its property types.
 
@@ -8050,8 +8071,10 @@ pub mod context {
         }
     }
 }
+#[cfg(feature = "sagemaker")]
 pub use context::Context;
 
+#[cfg(feature = "sagemaker")]
 pub mod data_quality_job_definition {
     //! `AWS::SageMaker::DataQualityJobDefinition` and its property types.
 
@@ -8803,8 +8826,10 @@ pub mod data_quality_job_definition {
         }
     }
 }
+#[cfg(feature = "sagemaker")]
 pub use data_quality_job_definition::DataQualityJobDefinition;
 
+#[cfg(feature = "sagemaker")]
 pub mod device {
     //! `AWS::SageMaker::Device` and its property types.
 
@@ -8896,8 +8921,10 @@ pub mod device {
         }
     }
 }
+#[cfg(feature = "sagemaker")]
 pub use device::Device;
 
+#[cfg(feature = "sagemaker")]
 pub mod device_fleet {
     //! `AWS::SageMaker::DeviceFleet` and its property types.
 
@@ -9003,8 +9030,10 @@ pub mod device_fleet {
         }
     }
 }
+#[cfg(feature = "sagemaker")]
 pub use device_fleet::DeviceFleet;
 
+#[cfg(feature = "sagemaker")]
 pub mod domain {
     //! `AWS::SageMaker::Domain` and its property types.
 
@@ -11483,8 +11512,10 @@ pub mod domain {
         }
     }
 }
+#[cfg(feature = "sagemaker")]
 pub use domain::Domain;
 
+#[cfg(feature = "sagemaker")]
 pub mod endpoint {
     //! `AWS::SageMaker::Endpoint` and its property types.
 
@@ -11877,8 +11908,10 @@ pub mod endpoint {
         }
     }
 }
+#[cfg(feature = "sagemaker")]
 pub use endpoint::Endpoint;
 
+#[cfg(feature = "sagemaker")]
 pub mod endpoint_config {
     //! `AWS::SageMaker::EndpointConfig` and its property types.
 
@@ -14183,8 +14216,10 @@ pub mod endpoint_config {
         }
     }
 }
+#[cfg(feature = "sagemaker")]
 pub use endpoint_config::EndpointConfig;
 
+#[cfg(feature = "sagemaker")]
 pub mod experiment {
     //! `AWS::SageMaker::Experiment` and its property types.
 
@@ -14307,8 +14342,10 @@ pub mod experiment {
         }
     }
 }
+#[cfg(feature = "sagemaker")]
 pub use experiment::Experiment;
 
+#[cfg(feature = "sagemaker")]
 pub mod experiment_trial_component {
     //! `AWS::SageMaker::ExperimentTrialComponent` and its property types.
 
@@ -14482,8 +14519,10 @@ pub mod experiment_trial_component {
         }
     }
 }
+#[cfg(feature = "sagemaker")]
 pub use experiment_trial_component::ExperimentTrialComponent;
 
+#[cfg(feature = "sagemaker")]
 pub mod feature_group {
     //! `AWS::SageMaker::FeatureGroup` and its property types.
 
@@ -14993,8 +15032,10 @@ pub mod feature_group {
         }
     }
 }
+#[cfg(feature = "sagemaker")]
 pub use feature_group::FeatureGroup;
 
+#[cfg(feature = "sagemaker")]
 pub mod hub {
     //! `AWS::SageMaker::Hub` and its property types.
 
@@ -15128,8 +15169,10 @@ pub mod hub {
         }
     }
 }
+#[cfg(feature = "sagemaker")]
 pub use hub::Hub;
 
+#[cfg(feature = "sagemaker")]
 pub mod human_task_ui {
     //! `AWS::SageMaker::HumanTaskUi` and its property types.
 
@@ -15227,8 +15270,10 @@ pub mod human_task_ui {
         }
     }
 }
+#[cfg(feature = "sagemaker")]
 pub use human_task_ui::HumanTaskUi;
 
+#[cfg(feature = "sagemaker")]
 pub mod image {
     //! `AWS::SageMaker::Image` and its property types.
 
@@ -15324,8 +15369,10 @@ pub mod image {
         }
     }
 }
+#[cfg(feature = "sagemaker")]
 pub use image::Image;
 
+#[cfg(feature = "sagemaker")]
 pub mod image_version {
     //! `AWS::SageMaker::ImageVersion` and its property types.
 
@@ -15565,8 +15612,10 @@ pub mod image_version {
         }
     }
 }
+#[cfg(feature = "sagemaker")]
 pub use image_version::ImageVersion;
 
+#[cfg(feature = "sagemaker")]
 pub mod inference_component {
     //! `AWS::SageMaker::InferenceComponent` and its property types.
 
@@ -16398,8 +16447,10 @@ pub mod inference_component {
         }
     }
 }
+#[cfg(feature = "sagemaker")]
 pub use inference_component::InferenceComponent;
 
+#[cfg(feature = "sagemaker")]
 pub mod inference_experiment {
     //! `AWS::SageMaker::InferenceExperiment` and its property types.
 
@@ -16846,8 +16897,10 @@ pub mod inference_experiment {
         }
     }
 }
+#[cfg(feature = "sagemaker")]
 pub use inference_experiment::InferenceExperiment;
 
+#[cfg(feature = "sagemaker")]
 pub mod mlflow_app {
     //! `AWS::SageMaker::MlflowApp` and its property types.
 
@@ -17011,8 +17064,10 @@ pub mod mlflow_app {
         }
     }
 }
+#[cfg(feature = "sagemaker")]
 pub use mlflow_app::MlflowApp;
 
+#[cfg(feature = "sagemaker")]
 pub mod mlflow_tracking_server {
     //! `AWS::SageMaker::MlflowTrackingServer` and its property types.
 
@@ -17163,8 +17218,10 @@ pub mod mlflow_tracking_server {
         }
     }
 }
+#[cfg(feature = "sagemaker")]
 pub use mlflow_tracking_server::MlflowTrackingServer;
 
+#[cfg(feature = "sagemaker")]
 pub mod model {
     //! `AWS::SageMaker::Model` and its property types.
 
@@ -17694,8 +17751,10 @@ pub mod model {
         }
     }
 }
+#[cfg(feature = "sagemaker")]
 pub use model::Model;
 
+#[cfg(feature = "sagemaker")]
 pub mod model_bias_job_definition {
     //! `AWS::SageMaker::ModelBiasJobDefinition` and its property types.
 
@@ -18495,8 +18554,10 @@ pub mod model_bias_job_definition {
         }
     }
 }
+#[cfg(feature = "sagemaker")]
 pub use model_bias_job_definition::ModelBiasJobDefinition;
 
+#[cfg(feature = "sagemaker")]
 pub mod model_card {
     //! `AWS::SageMaker::ModelCard` and its property types.
 
@@ -19564,8 +19625,10 @@ pub mod model_card {
         }
     }
 }
+#[cfg(feature = "sagemaker")]
 pub use model_card::ModelCard;
 
+#[cfg(feature = "sagemaker")]
 pub mod model_explainability_job_definition {
     //! `AWS::SageMaker::ModelExplainabilityJobDefinition` and its property types.
 
@@ -20302,8 +20365,10 @@ pub mod model_explainability_job_definition {
         }
     }
 }
+#[cfg(feature = "sagemaker")]
 pub use model_explainability_job_definition::ModelExplainabilityJobDefinition;
 
+#[cfg(feature = "sagemaker")]
 pub mod model_package {
     //! `AWS::SageMaker::ModelPackage` and its property types.
 
@@ -21853,8 +21918,10 @@ pub mod model_package {
         }
     }
 }
+#[cfg(feature = "sagemaker")]
 pub use model_package::ModelPackage;
 
+#[cfg(feature = "sagemaker")]
 pub mod model_package_group {
     //! `AWS::SageMaker::ModelPackageGroup` and its property types.
 
@@ -21952,8 +22019,10 @@ pub mod model_package_group {
         }
     }
 }
+#[cfg(feature = "sagemaker")]
 pub use model_package_group::ModelPackageGroup;
 
+#[cfg(feature = "sagemaker")]
 pub mod model_quality_job_definition {
     //! `AWS::SageMaker::ModelQualityJobDefinition` and its property types.
 
@@ -22799,8 +22868,10 @@ pub mod model_quality_job_definition {
         }
     }
 }
+#[cfg(feature = "sagemaker")]
 pub use model_quality_job_definition::ModelQualityJobDefinition;
 
+#[cfg(feature = "sagemaker")]
 pub mod monitoring_schedule {
     //! `AWS::SageMaker::MonitoringSchedule` and its property types.
 
@@ -23847,8 +23918,10 @@ pub mod monitoring_schedule {
         }
     }
 }
+#[cfg(feature = "sagemaker")]
 pub use monitoring_schedule::MonitoringSchedule;
 
+#[cfg(feature = "sagemaker")]
 pub mod notebook_instance {
     //! `AWS::SageMaker::NotebookInstance` and its property types.
 
@@ -24911,8 +24984,10 @@ pub mod notebook_instance {
         }
     }
 }
+#[cfg(feature = "sagemaker")]
 pub use notebook_instance::NotebookInstance;
 
+#[cfg(feature = "sagemaker")]
 pub mod notebook_instance_lifecycle_config {
     //! `AWS::SageMaker::NotebookInstanceLifecycleConfig` and its property types.
 
@@ -25012,8 +25087,10 @@ pub mod notebook_instance_lifecycle_config {
         }
     }
 }
+#[cfg(feature = "sagemaker")]
 pub use notebook_instance_lifecycle_config::NotebookInstanceLifecycleConfig;
 
+#[cfg(feature = "sagemaker")]
 pub mod partner_app {
     //! `AWS::SageMaker::PartnerApp` and its property types.
 
@@ -25271,8 +25348,10 @@ pub mod partner_app {
         }
     }
 }
+#[cfg(feature = "sagemaker")]
 pub use partner_app::PartnerApp;
 
+#[cfg(feature = "sagemaker")]
 pub mod pipeline {
     //! `AWS::SageMaker::Pipeline` and its property types.
 
@@ -25393,8 +25472,10 @@ pub mod pipeline {
         }
     }
 }
+#[cfg(feature = "sagemaker")]
 pub use pipeline::Pipeline;
 
+#[cfg(feature = "sagemaker")]
 pub mod processing_job {
     //! `AWS::SageMaker::ProcessingJob` and its property types.
 
@@ -26959,8 +27040,10 @@ pub mod processing_job {
         }
     }
 }
+#[cfg(feature = "sagemaker")]
 pub use processing_job::ProcessingJob;
 
+#[cfg(feature = "sagemaker")]
 pub mod project {
     //! `AWS::SageMaker::Project` and its property types.
 
@@ -27273,8 +27356,10 @@ pub mod project {
         }
     }
 }
+#[cfg(feature = "sagemaker")]
 pub use project::Project;
 
+#[cfg(feature = "sagemaker")]
 pub mod space {
     //! `AWS::SageMaker::Space` and its property types.
 
@@ -28208,8 +28293,10 @@ pub mod space {
         }
     }
 }
+#[cfg(feature = "sagemaker")]
 pub use space::Space;
 
+#[cfg(feature = "sagemaker")]
 pub mod studio_lifecycle_config {
     //! `AWS::SageMaker::StudioLifecycleConfig` and its property types.
 
@@ -28334,8 +28421,10 @@ pub mod studio_lifecycle_config {
         }
     }
 }
+#[cfg(feature = "sagemaker")]
 pub use studio_lifecycle_config::StudioLifecycleConfig;
 
+#[cfg(feature = "sagemaker")]
 pub mod trial_component {
     //! `AWS::SageMaker::TrialComponent` and its property types.
 
@@ -28626,8 +28715,10 @@ pub mod trial_component {
         }
     }
 }
+#[cfg(feature = "sagemaker")]
 pub use trial_component::TrialComponent;
 
+#[cfg(feature = "sagemaker")]
 pub mod user_profile {
     //! `AWS::SageMaker::UserProfile` and its property types.
 
@@ -30448,8 +30539,10 @@ pub mod user_profile {
         }
     }
 }
+#[cfg(feature = "sagemaker")]
 pub use user_profile::UserProfile;
 
+#[cfg(feature = "sagemaker")]
 pub mod workforce {
     //! `AWS::SageMaker::Workforce` and its property types.
 
@@ -30739,8 +30832,10 @@ pub mod workforce {
         }
     }
 }
+#[cfg(feature = "sagemaker")]
 pub use workforce::Workforce;
 
+#[cfg(feature = "sagemaker")]
 pub mod workteam {
     //! `AWS::SageMaker::Workteam` and its property types.
 
@@ -30937,4 +31032,5 @@ pub mod workteam {
         }
     }
 }
+#[cfg(feature = "sagemaker")]
 pub use workteam::Workteam;

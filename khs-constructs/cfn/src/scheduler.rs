@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(any(feature = "scheduler", feature = "_library"))]
 pub mod schedule {
     //! `AWS::Scheduler::Schedule` and its property types.
 
@@ -826,8 +827,10 @@ pub mod schedule {
         }
     }
 }
+#[cfg(any(feature = "scheduler", feature = "_library"))]
 pub use schedule::Schedule;
 
+#[cfg(feature = "scheduler")]
 pub mod schedule_group {
     //! `AWS::Scheduler::ScheduleGroup` and its property types.
 
@@ -911,4 +914,5 @@ pub mod schedule_group {
         }
     }
 }
+#[cfg(feature = "scheduler")]
 pub use schedule_group::ScheduleGroup;

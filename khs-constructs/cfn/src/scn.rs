@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "scn")]
 pub mod data_integration_flow {
     //! `AWS::SCN::DataIntegrationFlow` and its property types.
 
@@ -589,8 +590,10 @@ pub mod data_integration_flow {
         }
     }
 }
+#[cfg(feature = "scn")]
 pub use data_integration_flow::DataIntegrationFlow;
 
+#[cfg(feature = "scn")]
 pub mod dataset {
     //! `AWS::SCN::Dataset` and its property types.
 
@@ -915,8 +918,10 @@ pub mod dataset {
         }
     }
 }
+#[cfg(feature = "scn")]
 pub use dataset::Dataset;
 
+#[cfg(feature = "scn")]
 pub mod instance {
     //! `AWS::SCN::Instance` and its property types.
 
@@ -1028,8 +1033,10 @@ pub mod instance {
         }
     }
 }
+#[cfg(feature = "scn")]
 pub use instance::Instance;
 
+#[cfg(feature = "scn")]
 pub mod namespace {
     //! `AWS::SCN::Namespace` and its property types.
 
@@ -1129,4 +1136,5 @@ pub mod namespace {
         }
     }
 }
+#[cfg(feature = "scn")]
 pub use namespace::Namespace;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "sdb")]
 pub mod domain {
     //! `AWS::SDB::Domain` and its property types.
 
@@ -68,4 +69,5 @@ pub mod domain {
         }
     }
 }
+#[cfg(feature = "sdb")]
 pub use domain::Domain;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "secretsmanager")]
 pub mod resource_policy {
     //! `AWS::SecretsManager::ResourcePolicy` and its property types.
 
@@ -79,8 +80,10 @@ pub mod resource_policy {
         }
     }
 }
+#[cfg(feature = "secretsmanager")]
 pub use resource_policy::ResourcePolicy;
 
+#[cfg(any(feature = "secretsmanager", feature = "_library"))]
 pub mod rotation_schedule {
     //! `AWS::SecretsManager::RotationSchedule` and its property types.
 
@@ -339,8 +342,10 @@ pub mod rotation_schedule {
         }
     }
 }
+#[cfg(any(feature = "secretsmanager", feature = "_library"))]
 pub use rotation_schedule::RotationSchedule;
 
+#[cfg(any(feature = "secretsmanager", feature = "_library"))]
 pub mod secret {
     //! `AWS::SecretsManager::Secret` and its property types.
 
@@ -535,8 +540,10 @@ pub mod secret {
         }
     }
 }
+#[cfg(any(feature = "secretsmanager", feature = "_library"))]
 pub use secret::Secret;
 
+#[cfg(any(feature = "secretsmanager", feature = "_library"))]
 pub mod secret_target_attachment {
     //! `AWS::SecretsManager::SecretTargetAttachment` and its property types.
 
@@ -621,4 +628,5 @@ pub mod secret_target_attachment {
         }
     }
 }
+#[cfg(any(feature = "secretsmanager", feature = "_library"))]
 pub use secret_target_attachment::SecretTargetAttachment;

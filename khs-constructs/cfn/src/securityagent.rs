@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "securityagent")]
 pub mod agent_space {
     //! `AWS::SecurityAgent::AgentSpace` and its property types.
 
@@ -550,8 +551,10 @@ pub mod agent_space {
         }
     }
 }
+#[cfg(feature = "securityagent")]
 pub use agent_space::AgentSpace;
 
+#[cfg(feature = "securityagent")]
 pub mod application {
     //! `AWS::SecurityAgent::Application` and its property types.
 
@@ -667,8 +670,10 @@ pub mod application {
         }
     }
 }
+#[cfg(feature = "securityagent")]
 pub use application::Application;
 
+#[cfg(feature = "securityagent")]
 pub mod artifact {
     //! `AWS::SecurityAgent::Artifact` and its property types.
 
@@ -823,8 +828,10 @@ pub mod artifact {
         }
     }
 }
+#[cfg(feature = "securityagent")]
 pub use artifact::Artifact;
 
+#[cfg(feature = "securityagent")]
 pub mod integration {
     //! `AWS::SecurityAgent::Integration` and its property types.
 
@@ -1207,8 +1214,10 @@ pub mod integration {
         }
     }
 }
+#[cfg(feature = "securityagent")]
 pub use integration::Integration;
 
+#[cfg(feature = "securityagent")]
 pub mod pentest {
     //! `AWS::SecurityAgent::Pentest` and its property types.
 
@@ -2031,8 +2040,10 @@ pub mod pentest {
         }
     }
 }
+#[cfg(feature = "securityagent")]
 pub use pentest::Pentest;
 
+#[cfg(feature = "securityagent")]
 pub mod security_requirement_pack {
     //! `AWS::SecurityAgent::SecurityRequirementPack` and its property types.
 
@@ -2206,8 +2217,10 @@ pub mod security_requirement_pack {
         }
     }
 }
+#[cfg(feature = "securityagent")]
 pub use security_requirement_pack::SecurityRequirementPack;
 
+#[cfg(feature = "securityagent")]
 pub mod target_domain {
     //! `AWS::SecurityAgent::TargetDomain` and its property types.
 
@@ -2340,4 +2353,5 @@ pub mod target_domain {
         }
     }
 }
+#[cfg(feature = "securityagent")]
 pub use target_domain::TargetDomain;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "securityhub")]
 pub mod action_target {
     //! `AWS::SecurityHub::ActionTarget` and its property types.
 
@@ -86,8 +87,10 @@ pub mod action_target {
         }
     }
 }
+#[cfg(feature = "securityhub")]
 pub use action_target::ActionTarget;
 
+#[cfg(feature = "securityhub")]
 pub mod aggregator_v2 {
     //! `AWS::SecurityHub::AggregatorV2` and its property types.
 
@@ -193,8 +196,10 @@ pub mod aggregator_v2 {
         }
     }
 }
+#[cfg(feature = "securityhub")]
 pub use aggregator_v2::AggregatorV2;
 
+#[cfg(feature = "securityhub")]
 pub mod automation_rule {
     //! `AWS::SecurityHub::AutomationRule` and its property types.
 
@@ -1092,8 +1097,10 @@ pub mod automation_rule {
         }
     }
 }
+#[cfg(feature = "securityhub")]
 pub use automation_rule::AutomationRule;
 
+#[cfg(feature = "securityhub")]
 pub mod automation_rule_v2 {
     //! `AWS::SecurityHub::AutomationRuleV2` and its property types.
 
@@ -2116,8 +2123,10 @@ pub mod automation_rule_v2 {
         }
     }
 }
+#[cfg(feature = "securityhub")]
 pub use automation_rule_v2::AutomationRuleV2;
 
+#[cfg(feature = "securityhub")]
 pub mod configuration_policy {
     //! `AWS::SecurityHub::ConfigurationPolicy` and its property types.
 
@@ -2431,8 +2440,10 @@ pub mod configuration_policy {
         }
     }
 }
+#[cfg(feature = "securityhub")]
 pub use configuration_policy::ConfigurationPolicy;
 
+#[cfg(feature = "securityhub")]
 pub mod connector {
     //! `AWS::SecurityHub::Connector` and its property types.
 
@@ -2654,8 +2665,10 @@ pub mod connector {
         }
     }
 }
+#[cfg(feature = "securityhub")]
 pub use connector::Connector;
 
+#[cfg(feature = "securityhub")]
 pub mod connector_v2 {
     //! `AWS::SecurityHub::ConnectorV2` and its property types.
 
@@ -2787,8 +2800,10 @@ pub mod connector_v2 {
         }
     }
 }
+#[cfg(feature = "securityhub")]
 pub use connector_v2::ConnectorV2;
 
+#[cfg(feature = "securityhub")]
 pub mod delegated_admin {
     //! `AWS::SecurityHub::DelegatedAdmin` and its property types.
 
@@ -2857,8 +2872,10 @@ pub mod delegated_admin {
         }
     }
 }
+#[cfg(feature = "securityhub")]
 pub use delegated_admin::DelegatedAdmin;
 
+#[cfg(feature = "securityhub")]
 pub mod finding_aggregator {
     //! `AWS::SecurityHub::FindingAggregator` and its property types.
 
@@ -2964,8 +2981,10 @@ pub mod finding_aggregator {
         }
     }
 }
+#[cfg(feature = "securityhub")]
 pub use finding_aggregator::FindingAggregator;
 
+#[cfg(any(feature = "securityhub", feature = "_library"))]
 pub mod hub {
     //! `AWS::SecurityHub::Hub` and its property types.
 
@@ -3056,8 +3075,10 @@ pub mod hub {
         }
     }
 }
+#[cfg(any(feature = "securityhub", feature = "_library"))]
 pub use hub::Hub;
 
+#[cfg(feature = "securityhub")]
 pub mod hub_v2 {
     //! `AWS::SecurityHub::HubV2` and its property types.
 
@@ -3176,8 +3197,10 @@ pub mod hub_v2 {
         }
     }
 }
+#[cfg(feature = "securityhub")]
 pub use hub_v2::HubV2;
 
+#[cfg(feature = "securityhub")]
 pub mod insight {
     //! `AWS::SecurityHub::Insight` and its property types.
 
@@ -4210,8 +4233,10 @@ pub mod insight {
         }
     }
 }
+#[cfg(feature = "securityhub")]
 pub use insight::Insight;
 
+#[cfg(feature = "securityhub")]
 pub mod organization_configuration {
     //! `AWS::SecurityHub::OrganizationConfiguration` and its property types.
 
@@ -4360,8 +4385,10 @@ pub mod organization_configuration {
         }
     }
 }
+#[cfg(feature = "securityhub")]
 pub use organization_configuration::OrganizationConfiguration;
 
+#[cfg(feature = "securityhub")]
 pub mod policy_association {
     //! `AWS::SecurityHub::PolicyAssociation` and its property types.
 
@@ -4496,8 +4523,10 @@ pub mod policy_association {
         }
     }
 }
+#[cfg(feature = "securityhub")]
 pub use policy_association::PolicyAssociation;
 
+#[cfg(feature = "securityhub")]
 pub mod product_subscription {
     //! `AWS::SecurityHub::ProductSubscription` and its property types.
 
@@ -4561,8 +4590,10 @@ pub mod product_subscription {
         }
     }
 }
+#[cfg(feature = "securityhub")]
 pub use product_subscription::ProductSubscription;
 
+#[cfg(feature = "securityhub")]
 pub mod security_control {
     //! `AWS::SecurityHub::SecurityControl` and its property types.
 
@@ -4734,8 +4765,10 @@ pub mod security_control {
         }
     }
 }
+#[cfg(feature = "securityhub")]
 pub use security_control::SecurityControl;
 
+#[cfg(feature = "securityhub")]
 pub mod standard {
     //! `AWS::SecurityHub::Standard` and its property types.
 
@@ -4831,4 +4864,5 @@ pub mod standard {
         }
     }
 }
+#[cfg(feature = "securityhub")]
 pub use standard::Standard;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "securitylake")]
 pub mod aws_log_source {
     //! `AWS::SecurityLake::AwsLogSource` and its property types.
 
@@ -79,8 +80,10 @@ pub mod aws_log_source {
         }
     }
 }
+#[cfg(feature = "securitylake")]
 pub use aws_log_source::AwsLogSource;
 
+#[cfg(feature = "securitylake")]
 pub mod data_lake {
     //! `AWS::SecurityLake::DataLake` and its property types.
 
@@ -281,8 +284,10 @@ pub mod data_lake {
         }
     }
 }
+#[cfg(feature = "securitylake")]
 pub use data_lake::DataLake;
 
+#[cfg(feature = "securitylake")]
 pub mod subscriber {
     //! `AWS::SecurityLake::Subscriber` and its property types.
 
@@ -537,8 +542,10 @@ pub mod subscriber {
         }
     }
 }
+#[cfg(feature = "securitylake")]
 pub use subscriber::Subscriber;
 
+#[cfg(feature = "securitylake")]
 pub mod subscriber_notification {
     //! `AWS::SecurityLake::SubscriberNotification` and its property types.
 
@@ -719,4 +726,5 @@ pub mod subscriber_notification {
         }
     }
 }
+#[cfg(feature = "securitylake")]
 pub use subscriber_notification::SubscriberNotification;

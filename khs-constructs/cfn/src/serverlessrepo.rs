@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "serverlessrepo")]
 pub mod application {
     //! `AWS::ServerlessRepo::Application` and its property types.
 
@@ -144,4 +145,5 @@ pub mod application {
         }
     }
 }
+#[cfg(feature = "serverlessrepo")]
 pub use application::Application;

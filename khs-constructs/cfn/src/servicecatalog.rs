@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "servicecatalog")]
 pub mod accepted_portfolio_share {
     //! `AWS::ServiceCatalog::AcceptedPortfolioShare` and its property types.
 
@@ -60,8 +61,10 @@ pub mod accepted_portfolio_share {
         }
     }
 }
+#[cfg(feature = "servicecatalog")]
 pub use accepted_portfolio_share::AcceptedPortfolioShare;
 
+#[cfg(feature = "servicecatalog")]
 pub mod cloud_formation_product {
     //! `AWS::ServiceCatalog::CloudFormationProduct` and its property types.
 
@@ -464,8 +467,10 @@ pub mod cloud_formation_product {
         }
     }
 }
+#[cfg(feature = "servicecatalog")]
 pub use cloud_formation_product::CloudFormationProduct;
 
+#[cfg(feature = "servicecatalog")]
 pub mod cloud_formation_provisioned_product {
     //! `AWS::ServiceCatalog::CloudFormationProvisionedProduct` and its property types.
 
@@ -770,8 +775,10 @@ pub mod cloud_formation_provisioned_product {
         }
     }
 }
+#[cfg(feature = "servicecatalog")]
 pub use cloud_formation_provisioned_product::CloudFormationProvisionedProduct;
 
+#[cfg(feature = "servicecatalog")]
 pub mod launch_notification_constraint {
     //! `AWS::ServiceCatalog::LaunchNotificationConstraint` and its property types.
 
@@ -868,8 +875,10 @@ pub mod launch_notification_constraint {
         }
     }
 }
+#[cfg(feature = "servicecatalog")]
 pub use launch_notification_constraint::LaunchNotificationConstraint;
 
+#[cfg(feature = "servicecatalog")]
 pub mod launch_role_constraint {
     //! `AWS::ServiceCatalog::LaunchRoleConstraint` and its property types.
 
@@ -972,8 +981,10 @@ pub mod launch_role_constraint {
         }
     }
 }
+#[cfg(feature = "servicecatalog")]
 pub use launch_role_constraint::LaunchRoleConstraint;
 
+#[cfg(feature = "servicecatalog")]
 pub mod launch_template_constraint {
     //! `AWS::ServiceCatalog::LaunchTemplateConstraint` and its property types.
 
@@ -1070,8 +1081,10 @@ pub mod launch_template_constraint {
         }
     }
 }
+#[cfg(feature = "servicecatalog")]
 pub use launch_template_constraint::LaunchTemplateConstraint;
 
+#[cfg(feature = "servicecatalog")]
 pub mod portfolio {
     //! `AWS::ServiceCatalog::Portfolio` and its property types.
 
@@ -1172,8 +1185,10 @@ pub mod portfolio {
         }
     }
 }
+#[cfg(feature = "servicecatalog")]
 pub use portfolio::Portfolio;
 
+#[cfg(feature = "servicecatalog")]
 pub mod portfolio_principal_association {
     //! `AWS::ServiceCatalog::PortfolioPrincipalAssociation` and its property types.
 
@@ -1243,8 +1258,10 @@ pub mod portfolio_principal_association {
         }
     }
 }
+#[cfg(feature = "servicecatalog")]
 pub use portfolio_principal_association::PortfolioPrincipalAssociation;
 
+#[cfg(feature = "servicecatalog")]
 pub mod portfolio_product_association {
     //! `AWS::ServiceCatalog::PortfolioProductAssociation` and its property types.
 
@@ -1311,8 +1328,10 @@ pub mod portfolio_product_association {
         }
     }
 }
+#[cfg(feature = "servicecatalog")]
 pub use portfolio_product_association::PortfolioProductAssociation;
 
+#[cfg(feature = "servicecatalog")]
 pub mod portfolio_share {
     //! `AWS::ServiceCatalog::PortfolioShare` and its property types.
 
@@ -1389,8 +1408,10 @@ pub mod portfolio_share {
         }
     }
 }
+#[cfg(feature = "servicecatalog")]
 pub use portfolio_share::PortfolioShare;
 
+#[cfg(feature = "servicecatalog")]
 pub mod resource_update_constraint {
     //! `AWS::ServiceCatalog::ResourceUpdateConstraint` and its property types.
 
@@ -1487,8 +1508,10 @@ pub mod resource_update_constraint {
         }
     }
 }
+#[cfg(feature = "servicecatalog")]
 pub use resource_update_constraint::ResourceUpdateConstraint;
 
+#[cfg(feature = "servicecatalog")]
 pub mod service_action {
     //! `AWS::ServiceCatalog::ServiceAction` and its property types.
 
@@ -1661,8 +1684,10 @@ pub mod service_action {
         }
     }
 }
+#[cfg(feature = "servicecatalog")]
 pub use service_action::ServiceAction;
 
+#[cfg(feature = "servicecatalog")]
 pub mod service_action_association {
     //! `AWS::ServiceCatalog::ServiceActionAssociation` and its property types.
 
@@ -1734,8 +1759,10 @@ pub mod service_action_association {
         }
     }
 }
+#[cfg(feature = "servicecatalog")]
 pub use service_action_association::ServiceActionAssociation;
 
+#[cfg(feature = "servicecatalog")]
 pub mod stack_set_constraint {
     //! `AWS::ServiceCatalog::StackSetConstraint` and its property types.
 
@@ -1855,8 +1882,10 @@ pub mod stack_set_constraint {
         }
     }
 }
+#[cfg(feature = "servicecatalog")]
 pub use stack_set_constraint::StackSetConstraint;
 
+#[cfg(feature = "servicecatalog")]
 pub mod tag_option {
     //! `AWS::ServiceCatalog::TagOption` and its property types.
 
@@ -1940,8 +1969,10 @@ pub mod tag_option {
         }
     }
 }
+#[cfg(feature = "servicecatalog")]
 pub use tag_option::TagOption;
 
+#[cfg(feature = "servicecatalog")]
 pub mod tag_option_association {
     //! `AWS::ServiceCatalog::TagOptionAssociation` and its property types.
 
@@ -1998,4 +2029,5 @@ pub mod tag_option_association {
         }
     }
 }
+#[cfg(feature = "servicecatalog")]
 pub use tag_option_association::TagOptionAssociation;

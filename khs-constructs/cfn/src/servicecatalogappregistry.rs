@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "servicecatalogappregistry")]
 pub mod application {
     //! `AWS::ServiceCatalogAppRegistry::Application` and its property types.
 
@@ -100,8 +101,10 @@ pub mod application {
         }
     }
 }
+#[cfg(feature = "servicecatalogappregistry")]
 pub use application::Application;
 
+#[cfg(feature = "servicecatalogappregistry")]
 pub mod attribute_group {
     //! `AWS::ServiceCatalogAppRegistry::AttributeGroup` and its property types.
 
@@ -191,8 +194,10 @@ pub mod attribute_group {
         }
     }
 }
+#[cfg(feature = "servicecatalogappregistry")]
 pub use attribute_group::AttributeGroup;
 
+#[cfg(feature = "servicecatalogappregistry")]
 pub mod attribute_group_association {
     //! `AWS::ServiceCatalogAppRegistry::AttributeGroupAssociation` and its property types.
 
@@ -277,8 +282,10 @@ pub mod attribute_group_association {
         }
     }
 }
+#[cfg(feature = "servicecatalogappregistry")]
 pub use attribute_group_association::AttributeGroupAssociation;
 
+#[cfg(feature = "servicecatalogappregistry")]
 pub mod resource_association {
     //! `AWS::ServiceCatalogAppRegistry::ResourceAssociation` and its property types.
 
@@ -391,4 +398,5 @@ pub mod resource_association {
         }
     }
 }
+#[cfg(feature = "servicecatalogappregistry")]
 pub use resource_association::ResourceAssociation;

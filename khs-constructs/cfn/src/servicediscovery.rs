@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "servicediscovery")]
 pub mod http_namespace {
     //! `AWS::ServiceDiscovery::HttpNamespace` and its property types.
 
@@ -83,8 +84,10 @@ pub mod http_namespace {
         }
     }
 }
+#[cfg(feature = "servicediscovery")]
 pub use http_namespace::HttpNamespace;
 
+#[cfg(feature = "servicediscovery")]
 pub mod instance {
     //! `AWS::ServiceDiscovery::Instance` and its property types.
 
@@ -148,8 +151,10 @@ pub mod instance {
         }
     }
 }
+#[cfg(feature = "servicediscovery")]
 pub use instance::Instance;
 
+#[cfg(feature = "servicediscovery")]
 pub mod private_dns_namespace {
     //! `AWS::ServiceDiscovery::PrivateDnsNamespace` and its property types.
 
@@ -299,8 +304,10 @@ pub mod private_dns_namespace {
         }
     }
 }
+#[cfg(feature = "servicediscovery")]
 pub use private_dns_namespace::PrivateDnsNamespace;
 
+#[cfg(feature = "servicediscovery")]
 pub mod public_dns_namespace {
     //! `AWS::ServiceDiscovery::PublicDnsNamespace` and its property types.
 
@@ -444,8 +451,10 @@ pub mod public_dns_namespace {
         }
     }
 }
+#[cfg(feature = "servicediscovery")]
 pub use public_dns_namespace::PublicDnsNamespace;
 
+#[cfg(feature = "servicediscovery")]
 pub mod service {
     //! `AWS::ServiceDiscovery::Service` and its property types.
 
@@ -770,4 +779,5 @@ pub mod service {
         }
     }
 }
+#[cfg(feature = "servicediscovery")]
 pub use service::Service;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "ses")]
 pub mod configuration_set {
     //! `AWS::SES::ConfigurationSet` and its property types.
 
@@ -337,8 +338,10 @@ pub mod configuration_set {
         }
     }
 }
+#[cfg(feature = "ses")]
 pub use configuration_set::ConfigurationSet;
 
+#[cfg(feature = "ses")]
 pub mod configuration_set_event_destination {
     //! `AWS::SES::ConfigurationSetEventDestination` and its property types.
 
@@ -637,8 +640,10 @@ pub mod configuration_set_event_destination {
         }
     }
 }
+#[cfg(feature = "ses")]
 pub use configuration_set_event_destination::ConfigurationSetEventDestination;
 
+#[cfg(feature = "ses")]
 pub mod contact_list {
     //! `AWS::SES::ContactList` and its property types.
 
@@ -747,8 +752,10 @@ pub mod contact_list {
         }
     }
 }
+#[cfg(feature = "ses")]
 pub use contact_list::ContactList;
 
+#[cfg(feature = "ses")]
 pub mod custom_verification_email_template {
     //! `AWS::SES::CustomVerificationEmailTemplate` and its property types.
 
@@ -844,8 +851,10 @@ pub mod custom_verification_email_template {
         }
     }
 }
+#[cfg(feature = "ses")]
 pub use custom_verification_email_template::CustomVerificationEmailTemplate;
 
+#[cfg(feature = "ses")]
 pub mod dedicated_ip_pool {
     //! `AWS::SES::DedicatedIpPool` and its property types.
 
@@ -906,8 +915,10 @@ pub mod dedicated_ip_pool {
         }
     }
 }
+#[cfg(feature = "ses")]
 pub use dedicated_ip_pool::DedicatedIpPool;
 
+#[cfg(feature = "ses")]
 pub mod email_identity {
     //! `AWS::SES::EmailIdentity` and its property types.
 
@@ -1156,8 +1167,10 @@ pub mod email_identity {
         }
     }
 }
+#[cfg(feature = "ses")]
 pub use email_identity::EmailIdentity;
 
+#[cfg(feature = "ses")]
 pub mod email_identity_certificate {
     //! `AWS::SES::EmailIdentityCertificate` and its property types.
 
@@ -1228,8 +1241,10 @@ pub mod email_identity_certificate {
         }
     }
 }
+#[cfg(feature = "ses")]
 pub use email_identity_certificate::EmailIdentityCertificate;
 
+#[cfg(feature = "ses")]
 pub mod mail_manager_addon_instance {
     //! `AWS::SES::MailManagerAddonInstance` and its property types.
 
@@ -1309,8 +1324,10 @@ pub mod mail_manager_addon_instance {
         }
     }
 }
+#[cfg(feature = "ses")]
 pub use mail_manager_addon_instance::MailManagerAddonInstance;
 
+#[cfg(feature = "ses")]
 pub mod mail_manager_addon_subscription {
     //! `AWS::SES::MailManagerAddonSubscription` and its property types.
 
@@ -1385,8 +1402,10 @@ pub mod mail_manager_addon_subscription {
         }
     }
 }
+#[cfg(feature = "ses")]
 pub use mail_manager_addon_subscription::MailManagerAddonSubscription;
 
+#[cfg(feature = "ses")]
 pub mod mail_manager_address_list {
     //! `AWS::SES::MailManagerAddressList` and its property types.
 
@@ -1460,8 +1479,10 @@ pub mod mail_manager_address_list {
         }
     }
 }
+#[cfg(feature = "ses")]
 pub use mail_manager_address_list::MailManagerAddressList;
 
+#[cfg(feature = "ses")]
 pub mod mail_manager_archive {
     //! `AWS::SES::MailManagerArchive` and its property types.
 
@@ -1550,8 +1571,10 @@ pub mod mail_manager_archive {
         }
     }
 }
+#[cfg(feature = "ses")]
 pub use mail_manager_archive::MailManagerArchive;
 
+#[cfg(feature = "ses")]
 pub mod mail_manager_ingress_point {
     //! `AWS::SES::MailManagerIngressPoint` and its property types.
 
@@ -1781,8 +1804,10 @@ pub mod mail_manager_ingress_point {
         }
     }
 }
+#[cfg(feature = "ses")]
 pub use mail_manager_ingress_point::MailManagerIngressPoint;
 
+#[cfg(feature = "ses")]
 pub mod mail_manager_relay {
     //! `AWS::SES::MailManagerRelay` and its property types.
 
@@ -1875,8 +1900,10 @@ pub mod mail_manager_relay {
         }
     }
 }
+#[cfg(feature = "ses")]
 pub use mail_manager_relay::MailManagerRelay;
 
+#[cfg(feature = "ses")]
 pub mod mail_manager_rule_set {
     //! `AWS::SES::MailManagerRuleSet` and its property types.
 
@@ -1992,8 +2019,10 @@ pub mod mail_manager_rule_set {
         }
     }
 }
+#[cfg(feature = "ses")]
 pub use mail_manager_rule_set::MailManagerRuleSet;
 
+#[cfg(feature = "ses")]
 pub mod mail_manager_traffic_policy {
     //! `AWS::SES::MailManagerTrafficPolicy` and its property types.
 
@@ -2141,8 +2170,10 @@ pub mod mail_manager_traffic_policy {
         }
     }
 }
+#[cfg(feature = "ses")]
 pub use mail_manager_traffic_policy::MailManagerTrafficPolicy;
 
+#[cfg(feature = "ses")]
 pub mod multi_region_endpoint {
     //! `AWS::SES::MultiRegionEndpoint` and its property types.
 
@@ -2237,8 +2268,10 @@ pub mod multi_region_endpoint {
         }
     }
 }
+#[cfg(feature = "ses")]
 pub use multi_region_endpoint::MultiRegionEndpoint;
 
+#[cfg(feature = "ses")]
 pub mod receipt_filter {
     //! `AWS::SES::ReceiptFilter` and its property types.
 
@@ -2373,8 +2406,10 @@ pub mod receipt_filter {
         }
     }
 }
+#[cfg(feature = "ses")]
 pub use receipt_filter::ReceiptFilter;
 
+#[cfg(feature = "ses")]
 pub mod receipt_rule {
     //! `AWS::SES::ReceiptRule` and its property types.
 
@@ -2895,8 +2930,10 @@ pub mod receipt_rule {
         }
     }
 }
+#[cfg(feature = "ses")]
 pub use receipt_rule::ReceiptRule;
 
+#[cfg(feature = "ses")]
 pub mod receipt_rule_set {
     //! `AWS::SES::ReceiptRuleSet` and its property types.
 
@@ -2947,8 +2984,10 @@ pub mod receipt_rule_set {
         }
     }
 }
+#[cfg(feature = "ses")]
 pub use receipt_rule_set::ReceiptRuleSet;
 
+#[cfg(feature = "ses")]
 pub mod template {
     //! `AWS::SES::Template` and its property types.
 
@@ -3052,8 +3091,10 @@ pub mod template {
         }
     }
 }
+#[cfg(feature = "ses")]
 pub use template::Template;
 
+#[cfg(feature = "ses")]
 pub mod tenant {
     //! `AWS::SES::Tenant` and its property types.
 
@@ -3276,8 +3317,10 @@ pub mod tenant {
         }
     }
 }
+#[cfg(feature = "ses")]
 pub use tenant::Tenant;
 
+#[cfg(feature = "ses")]
 pub mod vdm_attributes {
     //! `AWS::SES::VdmAttributes` and its property types.
 
@@ -3386,4 +3429,5 @@ pub mod vdm_attributes {
         }
     }
 }
+#[cfg(feature = "ses")]
 pub use vdm_attributes::VdmAttributes;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "shield")]
 pub mod drt_access {
     //! `AWS::Shield::DRTAccess` and its property types.
 
@@ -72,8 +73,10 @@ pub mod drt_access {
         }
     }
 }
+#[cfg(feature = "shield")]
 pub use drt_access::DrtAccess;
 
+#[cfg(feature = "shield")]
 pub mod proactive_engagement {
     //! `AWS::Shield::ProactiveEngagement` and its property types.
 
@@ -200,8 +203,10 @@ pub mod proactive_engagement {
         }
     }
 }
+#[cfg(feature = "shield")]
 pub use proactive_engagement::ProactiveEngagement;
 
+#[cfg(feature = "shield")]
 pub mod protection {
     //! `AWS::Shield::Protection` and its property types.
 
@@ -354,8 +359,10 @@ pub mod protection {
         }
     }
 }
+#[cfg(feature = "shield")]
 pub use protection::Protection;
 
+#[cfg(feature = "shield")]
 pub mod protection_group {
     //! `AWS::Shield::ProtectionGroup` and its property types.
 
@@ -554,4 +561,5 @@ pub mod protection_group {
         }
     }
 }
+#[cfg(feature = "shield")]
 pub use protection_group::ProtectionGroup;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "signer")]
 pub mod profile_permission {
     //! `AWS::Signer::ProfilePermission` and its property types.
 
@@ -85,8 +86,10 @@ pub mod profile_permission {
         }
     }
 }
+#[cfg(feature = "signer")]
 pub use profile_permission::ProfilePermission;
 
+#[cfg(feature = "signer")]
 pub mod signing_profile {
     //! `AWS::Signer::SigningProfile` and its property types.
 
@@ -260,4 +263,5 @@ pub mod signing_profile {
         }
     }
 }
+#[cfg(feature = "signer")]
 pub use signing_profile::SigningProfile;

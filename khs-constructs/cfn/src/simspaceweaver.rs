@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "simspaceweaver")]
 pub mod simulation {
     //! `AWS::SimSpaceWeaver::Simulation` and its property types.
 
@@ -129,4 +130,5 @@ pub mod simulation {
         }
     }
 }
+#[cfg(feature = "simspaceweaver")]
 pub use simulation::Simulation;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "smsvoice")]
 pub mod configuration_set {
     //! `AWS::SMSVOICE::ConfigurationSet` and its property types.
 
@@ -232,8 +233,10 @@ pub mod configuration_set {
         }
     }
 }
+#[cfg(feature = "smsvoice")]
 pub use configuration_set::ConfigurationSet;
 
+#[cfg(feature = "smsvoice")]
 pub mod notify_configuration {
     //! `AWS::SMSVOICE::NotifyConfiguration` and its property types.
 
@@ -425,8 +428,10 @@ pub mod notify_configuration {
         }
     }
 }
+#[cfg(feature = "smsvoice")]
 pub use notify_configuration::NotifyConfiguration;
 
+#[cfg(feature = "smsvoice")]
 pub mod opt_out_list {
     //! `AWS::SMSVOICE::OptOutList` and its property types.
 
@@ -495,8 +500,10 @@ pub mod opt_out_list {
         }
     }
 }
+#[cfg(feature = "smsvoice")]
 pub use opt_out_list::OptOutList;
 
+#[cfg(feature = "smsvoice")]
 pub mod phone_number {
     //! `AWS::SMSVOICE::PhoneNumber` and its property types.
 
@@ -840,8 +847,10 @@ pub mod phone_number {
         }
     }
 }
+#[cfg(feature = "smsvoice")]
 pub use phone_number::PhoneNumber;
 
+#[cfg(feature = "smsvoice")]
 pub mod pool {
     //! `AWS::SMSVOICE::Pool` and its property types.
 
@@ -1113,8 +1122,10 @@ pub mod pool {
         }
     }
 }
+#[cfg(feature = "smsvoice")]
 pub use pool::Pool;
 
+#[cfg(feature = "smsvoice")]
 pub mod protect_configuration {
     //! `AWS::SMSVOICE::ProtectConfiguration` and its property types.
 
@@ -1282,8 +1293,10 @@ pub mod protect_configuration {
         }
     }
 }
+#[cfg(feature = "smsvoice")]
 pub use protect_configuration::ProtectConfiguration;
 
+#[cfg(feature = "smsvoice")]
 pub mod rcs_agent {
     //! `AWS::SMSVOICE::RcsAgent` and its property types.
 
@@ -1437,8 +1450,10 @@ pub mod rcs_agent {
         }
     }
 }
+#[cfg(feature = "smsvoice")]
 pub use rcs_agent::RcsAgent;
 
+#[cfg(feature = "smsvoice")]
 pub mod registration {
     //! `AWS::SMSVOICE::Registration` and its property types.
 
@@ -1528,8 +1543,10 @@ pub mod registration {
         }
     }
 }
+#[cfg(feature = "smsvoice")]
 pub use registration::Registration;
 
+#[cfg(feature = "smsvoice")]
 pub mod registration_attachment {
     //! `AWS::SMSVOICE::RegistrationAttachment` and its property types.
 
@@ -1623,8 +1640,10 @@ pub mod registration_attachment {
         }
     }
 }
+#[cfg(feature = "smsvoice")]
 pub use registration_attachment::RegistrationAttachment;
 
+#[cfg(feature = "smsvoice")]
 pub mod resource_policy {
     //! `AWS::SMSVOICE::ResourcePolicy` and its property types.
 
@@ -1682,8 +1701,10 @@ pub mod resource_policy {
         }
     }
 }
+#[cfg(feature = "smsvoice")]
 pub use resource_policy::ResourcePolicy;
 
+#[cfg(feature = "smsvoice")]
 pub mod sender_id {
     //! `AWS::SMSVOICE::SenderId` and its property types.
 
@@ -1776,8 +1797,10 @@ pub mod sender_id {
         }
     }
 }
+#[cfg(feature = "smsvoice")]
 pub use sender_id::SenderId;
 
+#[cfg(feature = "smsvoice")]
 pub mod verified_destination_number {
     //! `AWS::SMSVOICE::VerifiedDestinationNumber` and its property types.
 
@@ -1862,4 +1885,5 @@ pub mod verified_destination_number {
         }
     }
 }
+#[cfg(feature = "smsvoice")]
 pub use verified_destination_number::VerifiedDestinationNumber;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(any(feature = "sns", feature = "_library"))]
 pub mod subscription {
     //! `AWS::SNS::Subscription` and its property types.
 
@@ -137,8 +138,10 @@ pub mod subscription {
         }
     }
 }
+#[cfg(any(feature = "sns", feature = "_library"))]
 pub use subscription::Subscription;
 
+#[cfg(any(feature = "sns", feature = "_library"))]
 pub mod topic {
     //! `AWS::SNS::Topic` and its property types.
 
@@ -393,8 +396,10 @@ pub mod topic {
         }
     }
 }
+#[cfg(any(feature = "sns", feature = "_library"))]
 pub use topic::Topic;
 
+#[cfg(feature = "sns")]
 pub mod topic_inline_policy {
     //! `AWS::SNS::TopicInlinePolicy` and its property types.
 
@@ -452,8 +457,10 @@ pub mod topic_inline_policy {
         }
     }
 }
+#[cfg(feature = "sns")]
 pub use topic_inline_policy::TopicInlinePolicy;
 
+#[cfg(any(feature = "sns", feature = "_library"))]
 pub mod topic_policy {
     //! `AWS::SNS::TopicPolicy` and its property types.
 
@@ -524,4 +531,5 @@ pub mod topic_policy {
         }
     }
 }
+#[cfg(any(feature = "sns", feature = "_library"))]
 pub use topic_policy::TopicPolicy;

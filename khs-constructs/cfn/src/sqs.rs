@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(any(feature = "sqs", feature = "_library"))]
 pub mod queue {
     //! `AWS::SQS::Queue` and its property types.
 
@@ -166,8 +167,10 @@ pub mod queue {
         }
     }
 }
+#[cfg(any(feature = "sqs", feature = "_library"))]
 pub use queue::Queue;
 
+#[cfg(feature = "sqs")]
 pub mod queue_inline_policy {
     //! `AWS::SQS::QueueInlinePolicy` and its property types.
 
@@ -225,8 +228,10 @@ pub mod queue_inline_policy {
         }
     }
 }
+#[cfg(feature = "sqs")]
 pub use queue_inline_policy::QueueInlinePolicy;
 
+#[cfg(any(feature = "sqs", feature = "_library"))]
 pub mod queue_policy {
     //! `AWS::SQS::QueuePolicy` and its property types.
 
@@ -297,4 +302,5 @@ pub mod queue_policy {
         }
     }
 }
+#[cfg(any(feature = "sqs", feature = "_library"))]
 pub use queue_policy::QueuePolicy;

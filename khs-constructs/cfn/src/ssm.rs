@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "ssm")]
 pub mod association {
     //! `AWS::SSM::Association` and its property types.
 
@@ -318,8 +319,10 @@ pub mod association {
         }
     }
 }
+#[cfg(feature = "ssm")]
 pub use association::Association;
 
+#[cfg(feature = "ssm")]
 pub mod cloud_connector {
     //! `AWS::SSM::CloudConnector` and its property types.
 
@@ -545,8 +548,10 @@ pub mod cloud_connector {
         }
     }
 }
+#[cfg(feature = "ssm")]
 pub use cloud_connector::CloudConnector;
 
+#[cfg(feature = "ssm")]
 pub mod document {
     //! `AWS::SSM::Document` and its property types.
 
@@ -868,8 +873,10 @@ pub mod document {
         }
     }
 }
+#[cfg(feature = "ssm")]
 pub use document::Document;
 
+#[cfg(feature = "ssm")]
 pub mod maintenance_window {
     //! `AWS::SSM::MaintenanceWindow` and its property types.
 
@@ -1001,8 +1008,10 @@ pub mod maintenance_window {
         }
     }
 }
+#[cfg(feature = "ssm")]
 pub use maintenance_window::MaintenanceWindow;
 
+#[cfg(feature = "ssm")]
 pub mod maintenance_window_target {
     //! `AWS::SSM::MaintenanceWindowTarget` and its property types.
 
@@ -1144,8 +1153,10 @@ pub mod maintenance_window_target {
         }
     }
 }
+#[cfg(feature = "ssm")]
 pub use maintenance_window_target::MaintenanceWindowTarget;
 
+#[cfg(feature = "ssm")]
 pub mod maintenance_window_task {
     //! `AWS::SSM::MaintenanceWindowTask` and its property types.
 
@@ -1662,8 +1673,10 @@ pub mod maintenance_window_task {
         }
     }
 }
+#[cfg(feature = "ssm")]
 pub use maintenance_window_task::MaintenanceWindowTask;
 
+#[cfg(feature = "ssm")]
 pub mod ops_item {
     //! `AWS::SSM::OpsItem` and its property types.
 
@@ -1811,8 +1824,10 @@ pub mod ops_item {
         }
     }
 }
+#[cfg(feature = "ssm")]
 pub use ops_item::OpsItem;
 
+#[cfg(feature = "ssm")]
 pub mod parameter {
     //! `AWS::SSM::Parameter` and its property types.
 
@@ -2008,8 +2023,10 @@ pub mod parameter {
         }
     }
 }
+#[cfg(feature = "ssm")]
 pub use parameter::Parameter;
 
+#[cfg(feature = "ssm")]
 pub mod patch_baseline {
     //! `AWS::SSM::PatchBaseline` and its property types.
 
@@ -2606,8 +2623,10 @@ pub mod patch_baseline {
         }
     }
 }
+#[cfg(feature = "ssm")]
 pub use patch_baseline::PatchBaseline;
 
+#[cfg(feature = "ssm")]
 pub mod resource_data_sync {
     //! `AWS::SSM::ResourceDataSync` and its property types.
 
@@ -2846,8 +2865,10 @@ pub mod resource_data_sync {
         }
     }
 }
+#[cfg(feature = "ssm")]
 pub use resource_data_sync::ResourceDataSync;
 
+#[cfg(feature = "ssm")]
 pub mod resource_policy {
     //! `AWS::SSM::ResourcePolicy` and its property types.
 
@@ -2923,8 +2944,10 @@ pub mod resource_policy {
         }
     }
 }
+#[cfg(feature = "ssm")]
 pub use resource_policy::ResourcePolicy;
 
+#[cfg(feature = "ssm")]
 pub mod service_setting {
     //! `AWS::SSM::ServiceSetting` and its property types.
 
@@ -3017,4 +3040,5 @@ pub mod service_setting {
         }
     }
 }
+#[cfg(feature = "ssm")]
 pub use service_setting::ServiceSetting;

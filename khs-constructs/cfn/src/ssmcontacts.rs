@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "ssmcontacts")]
 pub mod contact {
     //! `AWS::SSMContacts::Contact` and its property types.
 
@@ -226,8 +227,10 @@ pub mod contact {
         }
     }
 }
+#[cfg(feature = "ssmcontacts")]
 pub use contact::Contact;
 
+#[cfg(feature = "ssmcontacts")]
 pub mod contact_channel {
     //! `AWS::SSMContacts::ContactChannel` and its property types.
 
@@ -342,8 +345,10 @@ pub mod contact_channel {
         }
     }
 }
+#[cfg(feature = "ssmcontacts")]
 pub use contact_channel::ContactChannel;
 
+#[cfg(feature = "ssmcontacts")]
 pub mod plan {
     //! `AWS::SSMContacts::Plan` and its property types.
 
@@ -510,8 +515,10 @@ pub mod plan {
         }
     }
 }
+#[cfg(feature = "ssmcontacts")]
 pub use plan::Plan;
 
+#[cfg(feature = "ssmcontacts")]
 pub mod rotation {
     //! `AWS::SSMContacts::Rotation` and its property types.
 
@@ -808,4 +815,5 @@ pub mod rotation {
         }
     }
 }
+#[cfg(feature = "ssmcontacts")]
 pub use rotation::Rotation;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "ssmguiconnect")]
 pub mod preferences {
     //! `AWS::SSMGuiConnect::Preferences` and its property types.
 
@@ -141,4 +142,5 @@ pub mod preferences {
         }
     }
 }
+#[cfg(feature = "ssmguiconnect")]
 pub use preferences::Preferences;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "ssmincidents")]
 pub mod replication_set {
     //! `AWS::SSMIncidents::ReplicationSet` and its property types.
 
@@ -120,8 +121,10 @@ pub mod replication_set {
         }
     }
 }
+#[cfg(feature = "ssmincidents")]
 pub use replication_set::ReplicationSet;
 
+#[cfg(feature = "ssmincidents")]
 pub mod response_plan {
     //! `AWS::SSMIncidents::ResponsePlan` and its property types.
 
@@ -572,4 +575,5 @@ pub mod response_plan {
         }
     }
 }
+#[cfg(feature = "ssmincidents")]
 pub use response_plan::ResponsePlan;

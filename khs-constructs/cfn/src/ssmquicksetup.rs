@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "ssmquicksetup")]
 pub mod configuration_manager {
     //! `AWS::SSMQuickSetup::ConfigurationManager` and its property types.
 
@@ -154,8 +155,10 @@ pub mod configuration_manager {
         }
     }
 }
+#[cfg(feature = "ssmquicksetup")]
 pub use configuration_manager::ConfigurationManager;
 
+#[cfg(feature = "ssmquicksetup")]
 pub mod lifecycle_automation {
     //! `AWS::SSMQuickSetup::LifecycleAutomation` and its property types.
 
@@ -246,4 +249,5 @@ pub mod lifecycle_automation {
         }
     }
 }
+#[cfg(feature = "ssmquicksetup")]
 pub use lifecycle_automation::LifecycleAutomation;

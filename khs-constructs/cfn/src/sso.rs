@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "sso")]
 pub mod application {
     //! `AWS::SSO::Application` and its property types.
 
@@ -241,8 +242,10 @@ pub mod application {
         }
     }
 }
+#[cfg(feature = "sso")]
 pub use application::Application;
 
+#[cfg(feature = "sso")]
 pub mod application_assignment {
     //! `AWS::SSO::ApplicationAssignment` and its property types.
 
@@ -340,8 +343,10 @@ pub mod application_assignment {
         }
     }
 }
+#[cfg(feature = "sso")]
 pub use application_assignment::ApplicationAssignment;
 
+#[cfg(feature = "sso")]
 pub mod assignment {
     //! `AWS::SSO::Assignment` and its property types.
 
@@ -480,8 +485,10 @@ pub mod assignment {
         }
     }
 }
+#[cfg(feature = "sso")]
 pub use assignment::Assignment;
 
+#[cfg(feature = "sso")]
 pub mod instance {
     //! `AWS::SSO::Instance` and its property types.
 
@@ -565,8 +572,10 @@ pub mod instance {
         }
     }
 }
+#[cfg(feature = "sso")]
 pub use instance::Instance;
 
+#[cfg(feature = "sso")]
 pub mod instance_access_control_attribute_configuration {
     //! `AWS::SSO::InstanceAccessControlAttributeConfiguration` and its property types.
 
@@ -696,8 +705,10 @@ pub mod instance_access_control_attribute_configuration {
         }
     }
 }
+#[cfg(feature = "sso")]
 pub use instance_access_control_attribute_configuration::InstanceAccessControlAttributeConfiguration;
 
+#[cfg(feature = "sso")]
 pub mod permission_set {
     //! `AWS::SSO::PermissionSet` and its property types.
 
@@ -877,4 +888,5 @@ pub mod permission_set {
         }
     }
 }
+#[cfg(feature = "sso")]
 pub use permission_set::PermissionSet;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "stepfunctions")]
 pub mod activity {
     //! `AWS::StepFunctions::Activity` and its property types.
 
@@ -140,8 +141,10 @@ pub mod activity {
         }
     }
 }
+#[cfg(feature = "stepfunctions")]
 pub use activity::Activity;
 
+#[cfg(feature = "stepfunctions")]
 pub mod state_machine {
     //! `AWS::StepFunctions::StateMachine` and its property types.
 
@@ -533,8 +536,10 @@ pub mod state_machine {
         }
     }
 }
+#[cfg(feature = "stepfunctions")]
 pub use state_machine::StateMachine;
 
+#[cfg(feature = "stepfunctions")]
 pub mod state_machine_alias {
     //! `AWS::StepFunctions::StateMachineAlias` and its property types.
 
@@ -721,8 +726,10 @@ pub mod state_machine_alias {
         }
     }
 }
+#[cfg(feature = "stepfunctions")]
 pub use state_machine_alias::StateMachineAlias;
 
+#[cfg(feature = "stepfunctions")]
 pub mod state_machine_version {
     //! `AWS::StepFunctions::StateMachineVersion` and its property types.
 
@@ -801,4 +808,5 @@ pub mod state_machine_version {
         }
     }
 }
+#[cfg(feature = "stepfunctions")]
 pub use state_machine_version::StateMachineVersion;

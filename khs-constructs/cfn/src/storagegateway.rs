@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "storagegateway")]
 pub mod nfs_file_share {
     //! `AWS::StorageGateway::NFSFileShare` and its property types.
 
@@ -351,8 +352,10 @@ pub mod nfs_file_share {
         }
     }
 }
+#[cfg(feature = "storagegateway")]
 pub use nfs_file_share::NfsFileShare;
 
+#[cfg(feature = "storagegateway")]
 pub mod smb_file_share {
     //! `AWS::StorageGateway::SMBFileShare` and its property types.
 
@@ -726,8 +729,10 @@ pub mod smb_file_share {
         }
     }
 }
+#[cfg(feature = "storagegateway")]
 pub use smb_file_share::SmbFileShare;
 
+#[cfg(feature = "storagegateway")]
 pub mod tape {
     //! `AWS::StorageGateway::Tape` and its property types.
 
@@ -849,8 +854,10 @@ pub mod tape {
         }
     }
 }
+#[cfg(feature = "storagegateway")]
 pub use tape::Tape;
 
+#[cfg(feature = "storagegateway")]
 pub mod tape_pool {
     //! `AWS::StorageGateway::TapePool` and its property types.
 
@@ -1005,8 +1012,10 @@ pub mod tape_pool {
         }
     }
 }
+#[cfg(feature = "storagegateway")]
 pub use tape_pool::TapePool;
 
+#[cfg(feature = "storagegateway")]
 pub mod volume {
     //! `AWS::StorageGateway::Volume` and its property types.
 
@@ -1161,4 +1170,5 @@ pub mod volume {
         }
     }
 }
+#[cfg(feature = "storagegateway")]
 pub use volume::Volume;

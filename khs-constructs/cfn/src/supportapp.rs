@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "supportapp")]
 pub mod account_alias {
     //! `AWS::SupportApp::AccountAlias` and its property types.
 
@@ -66,8 +67,10 @@ pub mod account_alias {
         }
     }
 }
+#[cfg(feature = "supportapp")]
 pub use account_alias::AccountAlias;
 
+#[cfg(feature = "supportapp")]
 pub mod slack_channel_configuration {
     //! `AWS::SupportApp::SlackChannelConfiguration` and its property types.
 
@@ -209,8 +212,10 @@ pub mod slack_channel_configuration {
         }
     }
 }
+#[cfg(feature = "supportapp")]
 pub use slack_channel_configuration::SlackChannelConfiguration;
 
+#[cfg(feature = "supportapp")]
 pub mod slack_workspace_configuration {
     //! `AWS::SupportApp::SlackWorkspaceConfiguration` and its property types.
 
@@ -268,4 +273,5 @@ pub mod slack_workspace_configuration {
         }
     }
 }
+#[cfg(feature = "supportapp")]
 pub use slack_workspace_configuration::SlackWorkspaceConfiguration;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "supportauthz")]
 pub mod support_permit {
     //! `AWS::SupportAuthZ::SupportPermit` and its property types.
 
@@ -227,4 +228,5 @@ pub mod support_permit {
         }
     }
 }
+#[cfg(feature = "supportauthz")]
 pub use support_permit::SupportPermit;

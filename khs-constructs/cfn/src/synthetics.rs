@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "synthetics")]
 pub mod canary {
     //! `AWS::Synthetics::Canary` and its property types.
 
@@ -750,8 +751,10 @@ pub mod canary {
         }
     }
 }
+#[cfg(feature = "synthetics")]
 pub use canary::Canary;
 
+#[cfg(feature = "synthetics")]
 pub mod group {
     //! `AWS::Synthetics::Group` and its property types.
 
@@ -827,4 +830,5 @@ pub mod group {
         }
     }
 }
+#[cfg(feature = "synthetics")]
 pub use group::Group;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "systemsmanagersap")]
 pub mod application {
     //! `AWS::SystemsManagerSAP::Application` and its property types.
 
@@ -270,4 +271,5 @@ pub mod application {
         }
     }
 }
+#[cfg(feature = "systemsmanagersap")]
 pub use application::Application;

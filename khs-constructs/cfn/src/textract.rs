@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "textract")]
 pub mod adapter {
     //! `AWS::Textract::Adapter` and its property types.
 
@@ -151,4 +152,5 @@ pub mod adapter {
         }
     }
 }
+#[cfg(feature = "textract")]
 pub use adapter::Adapter;

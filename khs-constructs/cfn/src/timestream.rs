@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "timestream")]
 pub mod database {
     //! `AWS::Timestream::Database` and its property types.
 
@@ -76,8 +77,10 @@ pub mod database {
         }
     }
 }
+#[cfg(feature = "timestream")]
 pub use database::Database;
 
+#[cfg(feature = "timestream")]
 pub mod influx_db_backup {
     //! `AWS::Timestream::InfluxDBBackup` and its property types.
 
@@ -277,8 +280,10 @@ pub mod influx_db_backup {
         }
     }
 }
+#[cfg(feature = "timestream")]
 pub use influx_db_backup::InfluxDbBackup;
 
+#[cfg(feature = "timestream")]
 pub mod influx_db_cluster {
     //! `AWS::Timestream::InfluxDBCluster` and its property types.
 
@@ -711,8 +716,10 @@ pub mod influx_db_cluster {
         }
     }
 }
+#[cfg(feature = "timestream")]
 pub use influx_db_cluster::InfluxDbCluster;
 
+#[cfg(feature = "timestream")]
 pub mod influx_db_instance {
     //! `AWS::Timestream::InfluxDBInstance` and its property types.
 
@@ -1117,8 +1124,10 @@ pub mod influx_db_instance {
         }
     }
 }
+#[cfg(feature = "timestream")]
 pub use influx_db_instance::InfluxDbInstance;
 
+#[cfg(feature = "timestream")]
 pub mod scheduled_query {
     //! `AWS::Timestream::ScheduledQuery` and its property types.
 
@@ -1760,8 +1769,10 @@ pub mod scheduled_query {
         }
     }
 }
+#[cfg(feature = "timestream")]
 pub use scheduled_query::ScheduledQuery;
 
+#[cfg(feature = "timestream")]
 pub mod table {
     //! `AWS::Timestream::Table` and its property types.
 
@@ -2086,4 +2097,5 @@ pub mod table {
         }
     }
 }
+#[cfg(feature = "timestream")]
 pub use table::Table;

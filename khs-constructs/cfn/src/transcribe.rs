@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "transcribe")]
 pub mod call_analytics_category {
     //! `AWS::Transcribe::CallAnalyticsCategory` and its property types.
 
@@ -458,8 +459,10 @@ pub mod call_analytics_category {
         }
     }
 }
+#[cfg(feature = "transcribe")]
 pub use call_analytics_category::CallAnalyticsCategory;
 
+#[cfg(feature = "transcribe")]
 pub mod medical_vocabulary {
     //! `AWS::Transcribe::MedicalVocabulary` and its property types.
 
@@ -717,8 +720,10 @@ pub mod medical_vocabulary {
         }
     }
 }
+#[cfg(feature = "transcribe")]
 pub use medical_vocabulary::MedicalVocabulary;
 
+#[cfg(feature = "transcribe")]
 pub mod vocabulary {
     //! `AWS::Transcribe::Vocabulary` and its property types.
 
@@ -1310,8 +1315,10 @@ pub mod vocabulary {
         }
     }
 }
+#[cfg(feature = "transcribe")]
 pub use vocabulary::Vocabulary;
 
+#[cfg(feature = "transcribe")]
 pub mod vocabulary_filter {
     //! `AWS::Transcribe::VocabularyFilter` and its property types.
 
@@ -1896,4 +1903,5 @@ pub mod vocabulary_filter {
         }
     }
 }
+#[cfg(feature = "transcribe")]
 pub use vocabulary_filter::VocabularyFilter;

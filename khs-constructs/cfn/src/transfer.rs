@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "transfer")]
 pub mod agreement {
     //! `AWS::Transfer::Agreement` and its property types.
 
@@ -272,8 +273,10 @@ pub mod agreement {
         }
     }
 }
+#[cfg(feature = "transfer")]
 pub use agreement::Agreement;
 
+#[cfg(feature = "transfer")]
 pub mod certificate {
     //! `AWS::Transfer::Certificate` and its property types.
 
@@ -438,8 +441,10 @@ pub mod certificate {
         }
     }
 }
+#[cfg(feature = "transfer")]
 pub use certificate::Certificate;
 
+#[cfg(feature = "transfer")]
 pub mod connector {
     //! `AWS::Transfer::Connector` and its property types.
 
@@ -1012,8 +1017,10 @@ pub mod connector {
         }
     }
 }
+#[cfg(feature = "transfer")]
 pub use connector::Connector;
 
+#[cfg(feature = "transfer")]
 pub mod host_key {
     //! `AWS::Transfer::HostKey` and its property types.
 
@@ -1159,8 +1166,10 @@ pub mod host_key {
         }
     }
 }
+#[cfg(feature = "transfer")]
 pub use host_key::HostKey;
 
+#[cfg(feature = "transfer")]
 pub mod profile {
     //! `AWS::Transfer::Profile` and its property types.
 
@@ -1275,8 +1284,10 @@ pub mod profile {
         }
     }
 }
+#[cfg(feature = "transfer")]
 pub use profile::Profile;
 
+#[cfg(feature = "transfer")]
 pub mod server {
     //! `AWS::Transfer::Server` and its property types.
 
@@ -1990,8 +2001,10 @@ pub mod server {
         }
     }
 }
+#[cfg(feature = "transfer")]
 pub use server::Server;
 
+#[cfg(feature = "transfer")]
 pub mod user {
     //! `AWS::Transfer::User` and its property types.
 
@@ -2248,8 +2261,10 @@ pub mod user {
         }
     }
 }
+#[cfg(feature = "transfer")]
 pub use user::User;
 
+#[cfg(feature = "transfer")]
 pub mod web_app {
     //! `AWS::Transfer::WebApp` and its property types.
 
@@ -2527,8 +2542,10 @@ pub mod web_app {
         }
     }
 }
+#[cfg(feature = "transfer")]
 pub use web_app::WebApp;
 
+#[cfg(feature = "transfer")]
 pub mod workflow {
     //! `AWS::Transfer::Workflow` and its property types.
 
@@ -2987,4 +3004,5 @@ pub mod workflow {
         }
     }
 }
+#[cfg(feature = "transfer")]
 pub use workflow::Workflow;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "translate")]
 pub mod parallel_data {
     //! `AWS::Translate::ParallelData` and its property types.
 
@@ -263,8 +264,10 @@ pub mod parallel_data {
         }
     }
 }
+#[cfg(feature = "translate")]
 pub use parallel_data::ParallelData;
 
+#[cfg(feature = "translate")]
 pub mod terminology {
     //! `AWS::Translate::Terminology` and its property types.
 
@@ -581,4 +584,5 @@ pub mod terminology {
         }
     }
 }
+#[cfg(feature = "translate")]
 pub use terminology::Terminology;

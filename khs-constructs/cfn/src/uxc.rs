@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "uxc")]
 pub mod account_customization {
     //! `AWS::UXC::AccountCustomization` and its property types.
 
@@ -135,4 +136,5 @@ pub mod account_customization {
         }
     }
 }
+#[cfg(feature = "uxc")]
 pub use account_customization::AccountCustomization;

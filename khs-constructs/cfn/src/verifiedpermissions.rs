@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "verifiedpermissions")]
 pub mod identity_source {
     //! `AWS::VerifiedPermissions::IdentitySource` and its property types.
 
@@ -87,8 +88,10 @@ pub mod identity_source {
         }
     }
 }
+#[cfg(feature = "verifiedpermissions")]
 pub use identity_source::IdentitySource;
 
+#[cfg(feature = "verifiedpermissions")]
 pub mod policy {
     //! `AWS::VerifiedPermissions::Policy` and its property types.
 
@@ -170,8 +173,10 @@ pub mod policy {
         }
     }
 }
+#[cfg(feature = "verifiedpermissions")]
 pub use policy::Policy;
 
+#[cfg(feature = "verifiedpermissions")]
 pub mod policy_store {
     //! `AWS::VerifiedPermissions::PolicyStore` and its property types.
 
@@ -376,8 +381,10 @@ pub mod policy_store {
         }
     }
 }
+#[cfg(feature = "verifiedpermissions")]
 pub use policy_store::PolicyStore;
 
+#[cfg(feature = "verifiedpermissions")]
 pub mod policy_store_alias {
     //! `AWS::VerifiedPermissions::PolicyStoreAlias` and its property types.
 
@@ -443,8 +450,10 @@ pub mod policy_store_alias {
         }
     }
 }
+#[cfg(feature = "verifiedpermissions")]
 pub use policy_store_alias::PolicyStoreAlias;
 
+#[cfg(feature = "verifiedpermissions")]
 pub mod policy_template {
     //! `AWS::VerifiedPermissions::PolicyTemplate` and its property types.
 
@@ -534,4 +543,5 @@ pub mod policy_template {
         }
     }
 }
+#[cfg(feature = "verifiedpermissions")]
 pub use policy_template::PolicyTemplate;

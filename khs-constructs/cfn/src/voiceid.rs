@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "voiceid")]
 pub mod domain {
     //! `AWS::VoiceID::Domain` and its property types.
 
@@ -102,4 +103,5 @@ pub mod domain {
         }
     }
 }
+#[cfg(feature = "voiceid")]
 pub use domain::Domain;

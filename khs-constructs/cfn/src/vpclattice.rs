@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "vpclattice")]
 pub mod access_log_subscription {
     //! `AWS::VpcLattice::AccessLogSubscription` and its property types.
 
@@ -129,8 +130,10 @@ pub mod access_log_subscription {
         }
     }
 }
+#[cfg(feature = "vpclattice")]
 pub use access_log_subscription::AccessLogSubscription;
 
+#[cfg(feature = "vpclattice")]
 pub mod auth_policy {
     //! `AWS::VpcLattice::AuthPolicy` and its property types.
 
@@ -201,8 +204,10 @@ pub mod auth_policy {
         }
     }
 }
+#[cfg(feature = "vpclattice")]
 pub use auth_policy::AuthPolicy;
 
+#[cfg(feature = "vpclattice")]
 pub mod domain_verification {
     //! `AWS::VpcLattice::DomainVerification` and its property types.
 
@@ -287,8 +292,10 @@ pub mod domain_verification {
         }
     }
 }
+#[cfg(feature = "vpclattice")]
 pub use domain_verification::DomainVerification;
 
+#[cfg(feature = "vpclattice")]
 pub mod listener {
     //! `AWS::VpcLattice::Listener` and its property types.
 
@@ -508,8 +515,10 @@ pub mod listener {
         }
     }
 }
+#[cfg(feature = "vpclattice")]
 pub use listener::Listener;
 
+#[cfg(feature = "vpclattice")]
 pub mod resource_configuration {
     //! `AWS::VpcLattice::ResourceConfiguration` and its property types.
 
@@ -755,8 +764,10 @@ pub mod resource_configuration {
         }
     }
 }
+#[cfg(feature = "vpclattice")]
 pub use resource_configuration::ResourceConfiguration;
 
+#[cfg(feature = "vpclattice")]
 pub mod resource_gateway {
     //! `AWS::VpcLattice::ResourceGateway` and its property types.
 
@@ -939,8 +950,10 @@ pub mod resource_gateway {
         }
     }
 }
+#[cfg(feature = "vpclattice")]
 pub use resource_gateway::ResourceGateway;
 
+#[cfg(feature = "vpclattice")]
 pub mod resource_policy {
     //! `AWS::VpcLattice::ResourcePolicy` and its property types.
 
@@ -998,8 +1011,10 @@ pub mod resource_policy {
         }
     }
 }
+#[cfg(feature = "vpclattice")]
 pub use resource_policy::ResourcePolicy;
 
+#[cfg(feature = "vpclattice")]
 pub mod rule {
     //! `AWS::VpcLattice::Rule` and its property types.
 
@@ -1377,8 +1392,10 @@ pub mod rule {
         }
     }
 }
+#[cfg(feature = "vpclattice")]
 pub use rule::Rule;
 
+#[cfg(feature = "vpclattice")]
 pub mod service {
     //! `AWS::VpcLattice::Service` and its property types.
 
@@ -1551,8 +1568,10 @@ pub mod service {
         }
     }
 }
+#[cfg(feature = "vpclattice")]
 pub use service::Service;
 
+#[cfg(feature = "vpclattice")]
 pub mod service_network {
     //! `AWS::VpcLattice::ServiceNetwork` and its property types.
 
@@ -1690,8 +1709,10 @@ pub mod service_network {
         }
     }
 }
+#[cfg(feature = "vpclattice")]
 pub use service_network::ServiceNetwork;
 
+#[cfg(feature = "vpclattice")]
 pub mod service_network_resource_association {
     //! `AWS::VpcLattice::ServiceNetworkResourceAssociation` and its property types.
 
@@ -1779,8 +1800,10 @@ pub mod service_network_resource_association {
         }
     }
 }
+#[cfg(feature = "vpclattice")]
 pub use service_network_resource_association::ServiceNetworkResourceAssociation;
 
+#[cfg(feature = "vpclattice")]
 pub mod service_network_service_association {
     //! `AWS::VpcLattice::ServiceNetworkServiceAssociation` and its property types.
 
@@ -1940,8 +1963,10 @@ pub mod service_network_service_association {
         }
     }
 }
+#[cfg(feature = "vpclattice")]
 pub use service_network_service_association::ServiceNetworkServiceAssociation;
 
+#[cfg(feature = "vpclattice")]
 pub mod service_network_vpc_association {
     //! `AWS::VpcLattice::ServiceNetworkVpcAssociation` and its property types.
 
@@ -2134,8 +2159,10 @@ pub mod service_network_vpc_association {
         }
     }
 }
+#[cfg(feature = "vpclattice")]
 pub use service_network_vpc_association::ServiceNetworkVpcAssociation;
 
+#[cfg(feature = "vpclattice")]
 pub mod target_group {
     //! `AWS::VpcLattice::TargetGroup` and its property types.
 
@@ -2612,4 +2639,5 @@ pub mod target_group {
         }
     }
 }
+#[cfg(feature = "vpclattice")]
 pub use target_group::TargetGroup;

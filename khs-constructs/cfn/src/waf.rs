@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "waf")]
 pub mod byte_match_set {
     //! `AWS::WAF::ByteMatchSet` and its property types.
 
@@ -144,8 +145,10 @@ pub mod byte_match_set {
         }
     }
 }
+#[cfg(feature = "waf")]
 pub use byte_match_set::ByteMatchSet;
 
+#[cfg(feature = "waf")]
 pub mod ip_set {
     //! `AWS::WAF::IPSet` and its property types.
 
@@ -246,8 +249,10 @@ pub mod ip_set {
         }
     }
 }
+#[cfg(feature = "waf")]
 pub use ip_set::IpSet;
 
+#[cfg(feature = "waf")]
 pub mod rule {
     //! `AWS::WAF::Rule` and its property types.
 
@@ -368,8 +373,10 @@ pub mod rule {
         }
     }
 }
+#[cfg(feature = "waf")]
 pub use rule::Rule;
 
+#[cfg(feature = "waf")]
 pub mod size_constraint_set {
     //! `AWS::WAF::SizeConstraintSet` and its property types.
 
@@ -506,8 +513,10 @@ pub mod size_constraint_set {
         }
     }
 }
+#[cfg(feature = "waf")]
 pub use size_constraint_set::SizeConstraintSet;
 
+#[cfg(feature = "waf")]
 pub mod sql_injection_match_set {
     //! `AWS::WAF::SqlInjectionMatchSet` and its property types.
 
@@ -627,8 +636,10 @@ pub mod sql_injection_match_set {
         }
     }
 }
+#[cfg(feature = "waf")]
 pub use sql_injection_match_set::SqlInjectionMatchSet;
 
+#[cfg(feature = "waf")]
 pub mod web_acl {
     //! `AWS::WAF::WebACL` and its property types.
 
@@ -762,8 +773,10 @@ pub mod web_acl {
         }
     }
 }
+#[cfg(feature = "waf")]
 pub use web_acl::WebAcl;
 
+#[cfg(feature = "waf")]
 pub mod xss_match_set {
     //! `AWS::WAF::XssMatchSet` and its property types.
 
@@ -881,4 +894,5 @@ pub mod xss_match_set {
         }
     }
 }
+#[cfg(feature = "waf")]
 pub use xss_match_set::XssMatchSet;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "wafregional")]
 pub mod byte_match_set {
     //! `AWS::WAFRegional::ByteMatchSet` and its property types.
 
@@ -144,8 +145,10 @@ pub mod byte_match_set {
         }
     }
 }
+#[cfg(feature = "wafregional")]
 pub use byte_match_set::ByteMatchSet;
 
+#[cfg(feature = "wafregional")]
 pub mod geo_match_set {
     //! `AWS::WAFRegional::GeoMatchSet` and its property types.
 
@@ -249,8 +252,10 @@ pub mod geo_match_set {
         }
     }
 }
+#[cfg(feature = "wafregional")]
 pub use geo_match_set::GeoMatchSet;
 
+#[cfg(feature = "wafregional")]
 pub mod ip_set {
     //! `AWS::WAFRegional::IPSet` and its property types.
 
@@ -351,8 +356,10 @@ pub mod ip_set {
         }
     }
 }
+#[cfg(feature = "wafregional")]
 pub use ip_set::IpSet;
 
+#[cfg(feature = "wafregional")]
 pub mod rate_based_rule {
     //! `AWS::WAFRegional::RateBasedRule` and its property types.
 
@@ -485,8 +492,10 @@ pub mod rate_based_rule {
         }
     }
 }
+#[cfg(feature = "wafregional")]
 pub use rate_based_rule::RateBasedRule;
 
+#[cfg(feature = "wafregional")]
 pub mod regex_pattern_set {
     //! `AWS::WAFRegional::RegexPatternSet` and its property types.
 
@@ -557,8 +566,10 @@ pub mod regex_pattern_set {
         }
     }
 }
+#[cfg(feature = "wafregional")]
 pub use regex_pattern_set::RegexPatternSet;
 
+#[cfg(feature = "wafregional")]
 pub mod rule {
     //! `AWS::WAFRegional::Rule` and its property types.
 
@@ -679,8 +690,10 @@ pub mod rule {
         }
     }
 }
+#[cfg(feature = "wafregional")]
 pub use rule::Rule;
 
+#[cfg(feature = "wafregional")]
 pub mod size_constraint_set {
     //! `AWS::WAFRegional::SizeConstraintSet` and its property types.
 
@@ -816,8 +829,10 @@ pub mod size_constraint_set {
         }
     }
 }
+#[cfg(feature = "wafregional")]
 pub use size_constraint_set::SizeConstraintSet;
 
+#[cfg(feature = "wafregional")]
 pub mod sql_injection_match_set {
     //! `AWS::WAFRegional::SqlInjectionMatchSet` and its property types.
 
@@ -937,8 +952,10 @@ pub mod sql_injection_match_set {
         }
     }
 }
+#[cfg(feature = "wafregional")]
 pub use sql_injection_match_set::SqlInjectionMatchSet;
 
+#[cfg(feature = "wafregional")]
 pub mod web_acl {
     //! `AWS::WAFRegional::WebACL` and its property types.
 
@@ -1074,8 +1091,10 @@ pub mod web_acl {
         }
     }
 }
+#[cfg(feature = "wafregional")]
 pub use web_acl::WebAcl;
 
+#[cfg(feature = "wafregional")]
 pub mod web_acl_association {
     //! `AWS::WAFRegional::WebACLAssociation` and its property types.
 
@@ -1153,8 +1172,10 @@ pub mod web_acl_association {
         }
     }
 }
+#[cfg(feature = "wafregional")]
 pub use web_acl_association::WebAclAssociation;
 
+#[cfg(feature = "wafregional")]
 pub mod xss_match_set {
     //! `AWS::WAFRegional::XssMatchSet` and its property types.
 
@@ -1271,4 +1292,5 @@ pub mod xss_match_set {
         }
     }
 }
+#[cfg(feature = "wafregional")]
 pub use xss_match_set::XssMatchSet;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(any(feature = "wafv2", feature = "_library"))]
 pub mod ip_set {
     //! `AWS::WAFv2::IPSet` and its property types.
 
@@ -155,8 +156,10 @@ pub mod ip_set {
         }
     }
 }
+#[cfg(any(feature = "wafv2", feature = "_library"))]
 pub use ip_set::IpSet;
 
+#[cfg(feature = "wafv2")]
 pub mod logging_configuration {
     //! `AWS::WAFv2::LoggingConfiguration` and its property types.
 
@@ -523,8 +526,10 @@ pub mod logging_configuration {
         }
     }
 }
+#[cfg(feature = "wafv2")]
 pub use logging_configuration::LoggingConfiguration;
 
+#[cfg(feature = "wafv2")]
 pub mod regex_pattern_set {
     //! `AWS::WAFv2::RegexPatternSet` and its property types.
 
@@ -645,8 +650,10 @@ pub mod regex_pattern_set {
         }
     }
 }
+#[cfg(feature = "wafv2")]
 pub use regex_pattern_set::RegexPatternSet;
 
+#[cfg(feature = "wafv2")]
 pub mod rule_group {
     //! `AWS::WAFv2::RuleGroup` and its property types.
 
@@ -4258,8 +4265,10 @@ pub mod rule_group {
         }
     }
 }
+#[cfg(feature = "wafv2")]
 pub use rule_group::RuleGroup;
 
+#[cfg(any(feature = "wafv2", feature = "_library"))]
 pub mod web_acl {
     //! `AWS::WAFv2::WebACL` and its property types.
 
@@ -9039,8 +9048,10 @@ pub mod web_acl {
         }
     }
 }
+#[cfg(any(feature = "wafv2", feature = "_library"))]
 pub use web_acl::WebAcl;
 
+#[cfg(feature = "wafv2")]
 pub mod web_acl_association {
     //! `AWS::WAFv2::WebACLAssociation` and its property types.
 
@@ -9105,4 +9116,5 @@ pub mod web_acl_association {
         }
     }
 }
+#[cfg(feature = "wafv2")]
 pub use web_acl_association::WebAclAssociation;

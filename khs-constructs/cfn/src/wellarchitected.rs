@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "wellarchitected")]
 pub mod agent_context {
     //! `AWS::WellArchitected::AgentContext` and its property types.
 
@@ -150,8 +151,10 @@ pub mod agent_context {
         }
     }
 }
+#[cfg(feature = "wellarchitected")]
 pub use agent_context::AgentContext;
 
+#[cfg(feature = "wellarchitected")]
 pub mod agent_goal {
     //! `AWS::WellArchitected::AgentGoal` and its property types.
 
@@ -305,8 +308,10 @@ pub mod agent_goal {
         }
     }
 }
+#[cfg(feature = "wellarchitected")]
 pub use agent_goal::AgentGoal;
 
+#[cfg(feature = "wellarchitected")]
 pub mod agent_profile {
     //! `AWS::WellArchitected::AgentProfile` and its property types.
 
@@ -518,8 +523,10 @@ pub mod agent_profile {
         }
     }
 }
+#[cfg(feature = "wellarchitected")]
 pub use agent_profile::AgentProfile;
 
+#[cfg(feature = "wellarchitected")]
 pub mod lens {
     //! `AWS::WellArchitected::Lens` and its property types.
 
@@ -644,8 +651,10 @@ pub mod lens {
         }
     }
 }
+#[cfg(feature = "wellarchitected")]
 pub use lens::Lens;
 
+#[cfg(feature = "wellarchitected")]
 pub mod profile {
     //! `AWS::WellArchitected::Profile` and its property types.
 
@@ -777,8 +786,10 @@ pub mod profile {
         }
     }
 }
+#[cfg(feature = "wellarchitected")]
 pub use profile::Profile;
 
+#[cfg(feature = "wellarchitected")]
 pub mod review_template {
     //! `AWS::WellArchitected::ReviewTemplate` and its property types.
 
@@ -920,8 +931,10 @@ pub mod review_template {
         }
     }
 }
+#[cfg(feature = "wellarchitected")]
 pub use review_template::ReviewTemplate;
 
+#[cfg(feature = "wellarchitected")]
 pub mod workload {
     //! `AWS::WellArchitected::Workload` and its property types.
 
@@ -1224,4 +1237,5 @@ pub mod workload {
         }
     }
 }
+#[cfg(feature = "wellarchitected")]
 pub use workload::Workload;

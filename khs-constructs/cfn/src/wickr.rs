@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "wickr")]
 pub mod network {
     //! `AWS::Wickr::Network` and its property types.
 
@@ -120,4 +121,5 @@ pub mod network {
         }
     }
 }
+#[cfg(feature = "wickr")]
 pub use network::Network;

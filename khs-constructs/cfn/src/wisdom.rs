@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "wisdom")]
 pub mod ai_agent {
     //! `AWS::Wisdom::AIAgent` and its property types.
 
@@ -167,8 +168,10 @@ pub mod ai_agent {
         }
     }
 }
+#[cfg(feature = "wisdom")]
 pub use ai_agent::AiAgent;
 
+#[cfg(feature = "wisdom")]
 pub mod ai_agent_version {
     //! `AWS::Wisdom::AIAgentVersion` and its property types.
 
@@ -270,8 +273,10 @@ pub mod ai_agent_version {
         }
     }
 }
+#[cfg(feature = "wisdom")]
 pub use ai_agent_version::AiAgentVersion;
 
+#[cfg(feature = "wisdom")]
 pub mod ai_guardrail {
     //! `AWS::Wisdom::AIGuardrail` and its property types.
 
@@ -1065,8 +1070,10 @@ pub mod ai_guardrail {
         }
     }
 }
+#[cfg(feature = "wisdom")]
 pub use ai_guardrail::AiGuardrail;
 
+#[cfg(feature = "wisdom")]
 pub mod ai_guardrail_version {
     //! `AWS::Wisdom::AIGuardrailVersion` and its property types.
 
@@ -1168,8 +1175,10 @@ pub mod ai_guardrail_version {
         }
     }
 }
+#[cfg(feature = "wisdom")]
 pub use ai_guardrail_version::AiGuardrailVersion;
 
+#[cfg(feature = "wisdom")]
 pub mod ai_prompt {
     //! `AWS::Wisdom::AIPrompt` and its property types.
 
@@ -1422,8 +1431,10 @@ pub mod ai_prompt {
         }
     }
 }
+#[cfg(feature = "wisdom")]
 pub use ai_prompt::AiPrompt;
 
+#[cfg(feature = "wisdom")]
 pub mod ai_prompt_version {
     //! `AWS::Wisdom::AIPromptVersion` and its property types.
 
@@ -1525,8 +1536,10 @@ pub mod ai_prompt_version {
         }
     }
 }
+#[cfg(feature = "wisdom")]
 pub use ai_prompt_version::AiPromptVersion;
 
+#[cfg(feature = "wisdom")]
 pub mod assistant {
     //! `AWS::Wisdom::Assistant` and its property types.
 
@@ -1660,8 +1673,10 @@ pub mod assistant {
         }
     }
 }
+#[cfg(feature = "wisdom")]
 pub use assistant::Assistant;
 
+#[cfg(feature = "wisdom")]
 pub mod assistant_association {
     //! `AWS::Wisdom::AssistantAssociation` and its property types.
 
@@ -1780,8 +1795,10 @@ pub mod assistant_association {
         }
     }
 }
+#[cfg(feature = "wisdom")]
 pub use assistant_association::AssistantAssociation;
 
+#[cfg(feature = "wisdom")]
 pub mod content {
     //! `AWS::Wisdom::Content` and its property types.
 
@@ -1920,8 +1937,10 @@ pub mod content {
         }
     }
 }
+#[cfg(feature = "wisdom")]
 pub use content::Content;
 
+#[cfg(feature = "wisdom")]
 pub mod content_association {
     //! `AWS::Wisdom::ContentAssociation` and its property types.
 
@@ -2091,8 +2110,10 @@ pub mod content_association {
         }
     }
 }
+#[cfg(feature = "wisdom")]
 pub use content_association::ContentAssociation;
 
+#[cfg(feature = "wisdom")]
 pub mod knowledge_base {
     //! `AWS::Wisdom::KnowledgeBase` and its property types.
 
@@ -2594,8 +2615,10 @@ pub mod knowledge_base {
         }
     }
 }
+#[cfg(feature = "wisdom")]
 pub use knowledge_base::KnowledgeBase;
 
+#[cfg(feature = "wisdom")]
 pub mod message_template {
     //! `AWS::Wisdom::MessageTemplate` and its property types.
 
@@ -3385,8 +3408,10 @@ pub mod message_template {
         }
     }
 }
+#[cfg(feature = "wisdom")]
 pub use message_template::MessageTemplate;
 
+#[cfg(feature = "wisdom")]
 pub mod message_template_version {
     //! `AWS::Wisdom::MessageTemplateVersion` and its property types.
 
@@ -3464,8 +3489,10 @@ pub mod message_template_version {
         }
     }
 }
+#[cfg(feature = "wisdom")]
 pub use message_template_version::MessageTemplateVersion;
 
+#[cfg(feature = "wisdom")]
 pub mod quick_response {
     //! `AWS::Wisdom::QuickResponse` and its property types.
 
@@ -3680,4 +3707,5 @@ pub mod quick_response {
         }
     }
 }
+#[cfg(feature = "wisdom")]
 pub use quick_response::QuickResponse;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "workspaces")]
 pub mod connection_alias {
     //! `AWS::WorkSpaces::ConnectionAlias` and its property types.
 
@@ -82,8 +83,10 @@ pub mod connection_alias {
         }
     }
 }
+#[cfg(feature = "workspaces")]
 pub use connection_alias::ConnectionAlias;
 
+#[cfg(feature = "workspaces")]
 pub mod directory {
     //! `AWS::WorkSpaces::Directory` and its property types.
 
@@ -1550,8 +1553,10 @@ pub mod directory {
         }
     }
 }
+#[cfg(feature = "workspaces")]
 pub use directory::Directory;
 
+#[cfg(feature = "workspaces")]
 pub mod workspace {
     //! `AWS::WorkSpaces::Workspace` and its property types.
 
@@ -1722,8 +1727,10 @@ pub mod workspace {
         }
     }
 }
+#[cfg(feature = "workspaces")]
 pub use workspace::Workspace;
 
+#[cfg(feature = "workspaces")]
 pub mod workspace_ip_group {
     //! `AWS::WorkSpaces::WorkspaceIpGroup` and its property types.
 
@@ -1833,8 +1840,10 @@ pub mod workspace_ip_group {
         }
     }
 }
+#[cfg(feature = "workspaces")]
 pub use workspace_ip_group::WorkspaceIpGroup;
 
+#[cfg(feature = "workspaces")]
 pub mod workspaces_pool {
     //! `AWS::WorkSpaces::WorkspacesPool` and its property types.
 
@@ -2097,4 +2106,5 @@ pub mod workspaces_pool {
         }
     }
 }
+#[cfg(feature = "workspaces")]
 pub use workspaces_pool::WorkspacesPool;

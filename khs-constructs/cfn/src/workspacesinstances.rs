@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "workspacesinstances")]
 pub mod volume {
     //! `AWS::WorkspacesInstances::Volume` and its property types.
 
@@ -218,8 +219,10 @@ pub mod volume {
         }
     }
 }
+#[cfg(feature = "workspacesinstances")]
 pub use volume::Volume;
 
+#[cfg(feature = "workspacesinstances")]
 pub mod volume_association {
     //! `AWS::WorkspacesInstances::VolumeAssociation` and its property types.
 
@@ -324,8 +327,10 @@ pub mod volume_association {
         }
     }
 }
+#[cfg(feature = "workspacesinstances")]
 pub use volume_association::VolumeAssociation;
 
+#[cfg(feature = "workspacesinstances")]
 pub mod workspace_instance {
     //! `AWS::WorkspacesInstances::WorkspaceInstance` and its property types.
 
@@ -1426,4 +1431,5 @@ pub mod workspace_instance {
         }
     }
 }
+#[cfg(feature = "workspacesinstances")]
 pub use workspace_instance::WorkspaceInstance;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "workspacesthinclient")]
 pub mod environment {
     //! `AWS::WorkSpacesThinClient::Environment` and its property types.
 
@@ -382,4 +383,5 @@ pub mod environment {
         }
     }
 }
+#[cfg(feature = "workspacesthinclient")]
 pub use environment::Environment;

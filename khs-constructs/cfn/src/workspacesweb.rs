@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(feature = "workspacesweb")]
 pub mod browser_settings {
     //! `AWS::WorkSpacesWeb::BrowserSettings` and its property types.
 
@@ -252,8 +253,10 @@ pub mod browser_settings {
         }
     }
 }
+#[cfg(feature = "workspacesweb")]
 pub use browser_settings::BrowserSettings;
 
+#[cfg(feature = "workspacesweb")]
 pub mod data_protection_settings {
     //! `AWS::WorkSpacesWeb::DataProtectionSettings` and its property types.
 
@@ -539,8 +542,10 @@ pub mod data_protection_settings {
         }
     }
 }
+#[cfg(feature = "workspacesweb")]
 pub use data_protection_settings::DataProtectionSettings;
 
+#[cfg(feature = "workspacesweb")]
 pub mod identity_provider {
     //! `AWS::WorkSpacesWeb::IdentityProvider` and its property types.
 
@@ -672,8 +677,10 @@ pub mod identity_provider {
         }
     }
 }
+#[cfg(feature = "workspacesweb")]
 pub use identity_provider::IdentityProvider;
 
+#[cfg(feature = "workspacesweb")]
 pub mod ip_access_settings {
     //! `AWS::WorkSpacesWeb::IpAccessSettings` and its property types.
 
@@ -804,8 +811,10 @@ pub mod ip_access_settings {
         }
     }
 }
+#[cfg(feature = "workspacesweb")]
 pub use ip_access_settings::IpAccessSettings;
 
+#[cfg(feature = "workspacesweb")]
 pub mod network_settings {
     //! `AWS::WorkSpacesWeb::NetworkSettings` and its property types.
 
@@ -900,8 +909,10 @@ pub mod network_settings {
         }
     }
 }
+#[cfg(feature = "workspacesweb")]
 pub use network_settings::NetworkSettings;
 
+#[cfg(feature = "workspacesweb")]
 pub mod portal {
     //! `AWS::WorkSpacesWeb::Portal` and its property types.
 
@@ -1149,8 +1160,10 @@ pub mod portal {
         }
     }
 }
+#[cfg(feature = "workspacesweb")]
 pub use portal::Portal;
 
+#[cfg(feature = "workspacesweb")]
 pub mod session_logger {
     //! `AWS::WorkSpacesWeb::SessionLogger` and its property types.
 
@@ -1371,8 +1384,10 @@ pub mod session_logger {
         }
     }
 }
+#[cfg(feature = "workspacesweb")]
 pub use session_logger::SessionLogger;
 
+#[cfg(feature = "workspacesweb")]
 pub mod trust_store {
     //! `AWS::WorkSpacesWeb::TrustStore` and its property types.
 
@@ -1447,8 +1462,10 @@ pub mod trust_store {
         }
     }
 }
+#[cfg(feature = "workspacesweb")]
 pub use trust_store::TrustStore;
 
+#[cfg(feature = "workspacesweb")]
 pub mod user_access_logging_settings {
     //! `AWS::WorkSpacesWeb::UserAccessLoggingSettings` and its property types.
 
@@ -1524,8 +1541,10 @@ pub mod user_access_logging_settings {
         }
     }
 }
+#[cfg(feature = "workspacesweb")]
 pub use user_access_logging_settings::UserAccessLoggingSettings;
 
+#[cfg(feature = "workspacesweb")]
 pub mod user_settings {
     //! `AWS::WorkSpacesWeb::UserSettings` and its property types.
 
@@ -2197,4 +2216,5 @@ pub mod user_settings {
         }
     }
 }
+#[cfg(feature = "workspacesweb")]
 pub use user_settings::UserSettings;

@@ -3,6 +3,7 @@
 
 #![allow(clippy::enum_variant_names)]
 
+#[cfg(any(feature = "xray", feature = "_library"))]
 pub mod group {
     //! `AWS::XRay::Group` and its property types.
 
@@ -112,8 +113,10 @@ pub mod group {
         }
     }
 }
+#[cfg(any(feature = "xray", feature = "_library"))]
 pub use group::Group;
 
+#[cfg(feature = "xray")]
 pub mod resource_policy {
     //! `AWS::XRay::ResourcePolicy` and its property types.
 
@@ -187,8 +190,10 @@ pub mod resource_policy {
         }
     }
 }
+#[cfg(feature = "xray")]
 pub use resource_policy::ResourcePolicy;
 
+#[cfg(any(feature = "xray", feature = "_library"))]
 pub mod sampling_rule {
     //! `AWS::XRay::SamplingRule` and its property types.
 
@@ -504,8 +509,10 @@ pub mod sampling_rule {
         }
     }
 }
+#[cfg(any(feature = "xray", feature = "_library"))]
 pub use sampling_rule::SamplingRule;
 
+#[cfg(feature = "xray")]
 pub mod transaction_search_config {
     //! `AWS::XRay::TransactionSearchConfig` and its property types.
 
@@ -569,4 +576,5 @@ pub mod transaction_search_config {
         }
     }
 }
+#[cfg(feature = "xray")]
 pub use transaction_search_config::TransactionSearchConfig;
