@@ -10,7 +10,7 @@ use khs_constructs::data::{
     BackupPlanSpec, BackupResource, BackupRule, BackupVaultProps, CopyAction, dr_vault_stack,
 };
 use khs_constructs::ops::Cron;
-use khs_constructs::ops::{AlarmThresholds, CacheMetrics, LoadBalancerMetrics, ServiceMetrics};
+use khs_constructs::ops::{AlarmThresholds, FreeStorage, CacheMetrics, LoadBalancerMetrics, ServiceMetrics};
 use khs_constructs::prelude::*;
 use khs_constructs::security::{ConfigProps, GuardDutyProps, SecurityHubProps, TrailProps};
 use khs_constructs::storage::Bucket;
@@ -93,15 +93,7 @@ pub fn add(
             database: inputs.database.map(Database::metrics),
             cache: inputs.cache,
             tracing: Some(tracing),
-            thresholds: AlarmThresholds {
-                // Alarm when less than 10 % of the allocated storage is free.
-                database_free_storage_bytes: f64::from(s.database.storage_gib)
-                    * 0.1
-                    * 1024.0
-                    * 1024.0
-                    * 1024.0,
-                ..AlarmThresholds::default()
-            },
+            thresholds: alarm_thresholds(),
             dashboard_title: Some(DASHBOARD_TITLE.to_string()),
             ..MonitoringProps::new(&alerts)
         },
@@ -202,4 +194,22 @@ pub fn add(
         stacks: extra,
         monitoring,
     })
+}
+
+/// The alarm thresholds of the KHS runbook: the seed's `Alarms` section
+/// (`HighErrorRate` 10 per 5 minutes over 2 periods, `HighLatency` 1000 ms
+/// over 3, `DatabaseCPU` 80 % over 2) and the app's own figures for what the
+/// seed does not give.
+fn alarm_thresholds() -> AlarmThresholds {
+    AlarmThresholds {
+        target_5xx_count: 10.0,
+        target_response_time_seconds: 1.0,
+        database_cpu_percent: 80.0,
+        // Alarm when less than 10 % of the allocated storage is free.
+        database_free_storage: FreeStorage::PercentOfAllocated(10.0),
+        cache_engine_cpu_percent: 80.0,
+        cache_memory_percent: 80.0,
+        // Above the API's scale-out targets (70 % CPU, 80 % memory).
+        service_utilization_percent: 90.0,
+    }
 }

@@ -225,6 +225,7 @@ pub struct Database {
     connections: Connections,
     database_name: String,
     master_username: String,
+    storage_gib: u32,
     pool: ConnectionPool,
 }
 
@@ -418,6 +419,190 @@ fn zone_name(zone: &Value<String>, region: &str) -> String {
     }
 }
 
+/// The master credentials: a generated password in a secret encrypted
+/// with the database's key.
+fn master_credentials(
+    me: &mut Scope<'_>,
+    props: &DatabaseProps,
+    key: &EncryptionKey,
+) -> Result<Secret> {
+    let path = me.path().clone();
+    let mut template = serde_json::Map::new();
+    template.insert(
+        "username".to_string(),
+        serde_json::Value::String(props.master_username.clone()),
+    );
+    Secret::new(
+        me,
+        "Credentials",
+        SecretProps {
+            value: GeneratedValue::Json {
+                template,
+                key: "password".to_string(),
+                length: 32,
+                exclude_characters: PASSWORD_EXCLUDE.to_string(),
+            },
+            encryption_key: Some(key.clone()),
+            ..SecretProps::new(format!("Master credentials of {path}"))
+        },
+    )
+}
+
+/// The subnet group and the parameter group of the instances.
+struct Groups {
+    subnets: Handle<DbSubnetGroup>,
+    parameters: Handle<DbParameterGroup>,
+}
+
+/// The subnet group (the chosen subnets of `network`) and a parameter group
+/// that forces TLS and logs slow queries when asked.
+fn groups(
+    me: &mut Scope<'_>,
+    network: &Network,
+    props: &DatabaseProps,
+    major: u32,
+) -> Result<Groups> {
+    let path = me.path().clone();
+    let subnets = network.subnets(props.subnets);
+    let subnet_group = me.add(
+        "SubnetGroup",
+        DbSubnetGroup::new(
+            format!("Private subnets of {path}"),
+            Value::Literal(subnets.iter().map(|s| s.subnet_id()).collect()),
+        ),
+    )?;
+    let mut parameters = serde_json::Map::new();
+    parameters.insert("rds.force_ssl".into(), "1".into());
+    if let Some(ms) = props.slow_query_log_ms {
+        parameters.insert("log_min_duration_statement".into(), ms.to_string().into());
+    }
+    let parameter_group = me.add(
+        "ParameterGroup",
+        DbParameterGroup {
+            parameters: Some(serde_json::Value::Object(parameters)),
+            ..DbParameterGroup::new(DbParameterGroupRequired {
+                family: format!("postgres{major}").into(),
+                description: format!("PostgreSQL {major} settings of {path}").into(),
+            })
+        },
+    )?;
+    Ok(Groups {
+        subnets: subnet_group,
+        parameters: parameter_group,
+    })
+}
+
+/// The enhanced-monitoring role, when enhanced monitoring is on.
+fn monitoring_role(
+    me: &mut Scope<'_>,
+    props: &DatabaseProps,
+) -> Result<Option<Handle<crate::cfn::iam::Role>>> {
+    if props.monitoring_interval_seconds == 0 {
+        return Ok(None);
+    }
+    let path = me.path().clone();
+    let role = create_role(
+        me,
+        "MonitoringRole",
+        RoleProps {
+            description: Some(format!("Enhanced monitoring of {path}")),
+            managed_policy_arns: vec![aws_managed_policy_arn(
+                "service-role/AmazonRDSEnhancedMonitoringRole",
+            )],
+            ..RoleProps::new("monitoring.rds.amazonaws.com")
+        },
+    )?;
+    role.acknowledge(
+        me,
+        "iam-no-managed-policies",
+        "AmazonRDSEnhancedMonitoringRole is the service role policy AWS documents for enhanced monitoring; it only lets RDS write the RDSOSMetrics log group.",
+    )?;
+    Ok(Some(role))
+}
+
+/// Enhanced monitoring and Performance Insights, the same on the primary
+/// and every replica.
+struct InstanceMonitoring {
+    role: Option<Handle<crate::cfn::iam::Role>>,
+    interval_seconds: u32,
+    performance_insights_key: Option<Value<String>>,
+}
+
+impl InstanceMonitoring {
+    fn apply(&self, i: &mut DbInstance) {
+        if let Some(role) = &self.role {
+            i.monitoring_interval = Some(i64::from(self.interval_seconds).into());
+            i.monitoring_role_arn = Some(role.attr_arn());
+        }
+        if let Some(key) = &self.performance_insights_key {
+            i.enable_performance_insights = Some(true.into());
+            i.performance_insights_kms_key_id = Some(key.clone());
+            i.performance_insights_retention_period = Some(7.into());
+        }
+    }
+}
+
+/// What every read replica shares with its source.
+struct ReplicaSource<'a> {
+    instance: &'a Handle<DbInstance>,
+    parameters: &'a Handle<DbParameterGroup>,
+    connections: &'a Connections,
+    monitoring: &'a InstanceMonitoring,
+}
+
+/// One read replica per zone of `props.read_replica_availability_zones`.
+fn read_replicas(
+    me: &mut Scope<'_>,
+    network: &Network,
+    props: &DatabaseProps,
+    source: &ReplicaSource<'_>,
+) -> Result<Vec<Handle<DbInstance>>> {
+    let region = me.env().region.clone();
+    let class = props
+        .read_replica_instance_class
+        .clone()
+        .unwrap_or_else(|| props.instance_class.clone());
+    let mut replicas = Vec::new();
+    for (i, zone) in props.read_replica_availability_zones.iter().enumerate() {
+        let mut replica = DbInstance {
+            source_db_instance_identifier: Some(source.instance.ref_()),
+            db_instance_class: Some(class.clone().into()),
+            availability_zone: replica_zone(network, &region, zone),
+            storage_type: Some("gp3".into()),
+            auto_minor_version_upgrade: Some(true.into()),
+            db_parameter_group_name: Some(source.parameters.ref_()),
+            vpc_security_groups: Some(Value::Literal(vec![
+                source.connections.security_group_id(),
+            ])),
+            publicly_accessible: Some(false.into()),
+            copy_tags_to_snapshot: Some(true.into()),
+            deletion_protection: Some(props.deletion_protection.into()),
+            enable_cloudwatch_logs_exports: Some(vec!["postgresql", "upgrade"].into()),
+            ..DbInstance::new()
+        };
+        source.monitoring.apply(&mut replica);
+        let replica = me.add_with(
+            &format!("ReadReplica{}", i + 1),
+            replica,
+            ResourceOptions::policy(DeletionPolicy::Delete),
+        )?;
+        replica.acknowledge(
+            me,
+            "rds-storage-encrypted",
+            "A read replica inherits the storage encryption and KMS key of its source instance, which this construct always encrypts; CloudFormation accepts no StorageEncrypted on a replica.",
+        )?;
+        if props.multi_az {
+            replica.acknowledge(
+                me,
+                "rds-multi-az",
+                "A read replica only serves reads and can be recreated from its source, which is Multi-AZ with a synchronous standby.",
+            )?;
+        }
+        replicas.push(replica);
+    }
+    Ok(replicas)
+}
+
 impl Database {
     /// Creates the database `id` in `scope`, in `network`'s private subnets.
     pub fn new(
@@ -431,7 +616,6 @@ impl Database {
         let path = me.path().clone();
         let region = me.env().region.clone();
         let major = validate(&path, &region, network, &props)?;
-        let subnets = network.subnets(props.subnets);
 
         let key = match props.encryption_key.clone() {
             Some(k) => k,
@@ -444,51 +628,8 @@ impl Database {
                 },
             )?,
         };
-
-        let mut template = serde_json::Map::new();
-        template.insert(
-            "username".to_string(),
-            serde_json::Value::String(props.master_username.clone()),
-        );
-        let credentials = Secret::new(
-            &mut me,
-            "Credentials",
-            SecretProps {
-                value: GeneratedValue::Json {
-                    template,
-                    key: "password".to_string(),
-                    length: 32,
-                    exclude_characters: PASSWORD_EXCLUDE.to_string(),
-                },
-                encryption_key: Some(key.clone()),
-                ..SecretProps::new(format!("Master credentials of {path}"))
-            },
-        )?;
-
-        let subnet_group = me.add(
-            "SubnetGroup",
-            DbSubnetGroup::new(
-                format!("Private subnets of {path}"),
-                Value::Literal(subnets.iter().map(|s| s.subnet_id()).collect()),
-            ),
-        )?;
-
-        let mut parameters = serde_json::Map::new();
-        parameters.insert("rds.force_ssl".into(), "1".into());
-        if let Some(ms) = props.slow_query_log_ms {
-            parameters.insert("log_min_duration_statement".into(), ms.to_string().into());
-        }
-        let parameter_group = me.add(
-            "ParameterGroup",
-            DbParameterGroup {
-                parameters: Some(serde_json::Value::Object(parameters)),
-                ..DbParameterGroup::new(DbParameterGroupRequired {
-                    family: format!("postgres{major}").into(),
-                    description: format!("PostgreSQL {major} settings of {path}").into(),
-                })
-            },
-        )?;
-
+        let credentials = master_credentials(&mut me, &props, &key)?;
+        let groups = groups(&mut me, network, &props, major)?;
         let connections = Connections::new_security_group(
             &mut me,
             "SecurityGroup",
@@ -497,42 +638,13 @@ impl Database {
             Some(Port::tcp(POSTGRES_PORT)),
             Egress::Restricted,
         )?;
-
-        let monitoring_role = if props.monitoring_interval_seconds > 0 {
-            let role = create_role(
-                &mut me,
-                "MonitoringRole",
-                RoleProps {
-                    description: Some(format!("Enhanced monitoring of {path}")),
-                    managed_policy_arns: vec![aws_managed_policy_arn(
-                        "service-role/AmazonRDSEnhancedMonitoringRole",
-                    )],
-                    ..RoleProps::new("monitoring.rds.amazonaws.com")
-                },
-            )?;
-            role.acknowledge(
-                &mut me,
-                "iam-no-managed-policies",
-                "AmazonRDSEnhancedMonitoringRole is the service role policy AWS documents for enhanced monitoring; it only lets RDS write the RDSOSMetrics log group.",
-            )?;
-            Some(role)
-        } else {
-            None
+        let monitoring = InstanceMonitoring {
+            role: monitoring_role(&mut me, &props)?,
+            interval_seconds: props.monitoring_interval_seconds,
+            performance_insights_key: props.performance_insights.then(|| key.arn()),
         };
 
-        let monitoring = |i: &mut DbInstance| {
-            if let Some(role) = &monitoring_role {
-                i.monitoring_interval = Some(i64::from(props.monitoring_interval_seconds).into());
-                i.monitoring_role_arn = Some(role.attr_arn());
-            }
-            if props.performance_insights {
-                i.enable_performance_insights = Some(true.into());
-                i.performance_insights_kms_key_id = Some(key.arn());
-                i.performance_insights_retention_period = Some(7.into());
-            }
-        };
-
-        let mut instance = DbInstance {
+        let mut primary = DbInstance {
             engine: Some("postgres".into()),
             engine_version: Some(props.engine_version.clone().into()),
             auto_minor_version_upgrade: Some(true.into()),
@@ -548,8 +660,8 @@ impl Database {
             master_username: Some(props.master_username.clone().into()),
             master_user_password: Some(credentials.dynamic_reference(Some("password"))),
             port: Some(POSTGRES_PORT.to_string().into()),
-            db_subnet_group_name: Some(subnet_group.ref_()),
-            db_parameter_group_name: Some(parameter_group.ref_()),
+            db_subnet_group_name: Some(groups.subnets.ref_()),
+            db_parameter_group_name: Some(groups.parameters.ref_()),
             vpc_security_groups: Some(Value::Literal(vec![connections.security_group_id()])),
             publicly_accessible: Some(false.into()),
             backup_retention_period: Some(i64::from(props.backup_retention_days).into()),
@@ -558,10 +670,10 @@ impl Database {
             enable_cloudwatch_logs_exports: Some(vec!["postgresql", "upgrade"].into()),
             ..DbInstance::new()
         };
-        monitoring(&mut instance);
+        monitoring.apply(&mut primary);
         let instance = me.add_with(
             "Instance",
-            instance,
+            primary,
             ResourceOptions::policy(DeletionPolicy::Snapshot),
         )?;
 
@@ -586,46 +698,17 @@ impl Database {
             &attachment,
         )?;
 
-        let replica_class = props
-            .read_replica_instance_class
-            .clone()
-            .unwrap_or_else(|| props.instance_class.clone());
-        let mut replicas = Vec::new();
-        for (i, zone) in props.read_replica_availability_zones.iter().enumerate() {
-            let mut replica = DbInstance {
-                source_db_instance_identifier: Some(instance.ref_()),
-                db_instance_class: Some(replica_class.clone().into()),
-                availability_zone: replica_zone(network, &region, zone),
-                storage_type: Some("gp3".into()),
-                auto_minor_version_upgrade: Some(true.into()),
-                db_parameter_group_name: Some(parameter_group.ref_()),
-                vpc_security_groups: Some(Value::Literal(vec![connections.security_group_id()])),
-                publicly_accessible: Some(false.into()),
-                copy_tags_to_snapshot: Some(true.into()),
-                deletion_protection: Some(props.deletion_protection.into()),
-                enable_cloudwatch_logs_exports: Some(vec!["postgresql", "upgrade"].into()),
-                ..DbInstance::new()
-            };
-            monitoring(&mut replica);
-            let replica = me.add_with(
-                &format!("ReadReplica{}", i + 1),
-                replica,
-                ResourceOptions::policy(DeletionPolicy::Delete),
-            )?;
-            replica.acknowledge(
-                &mut me,
-                "rds-storage-encrypted",
-                "A read replica inherits the storage encryption and KMS key of its source instance, which this construct always encrypts; CloudFormation accepts no StorageEncrypted on a replica.",
-            )?;
-            if props.multi_az {
-                replica.acknowledge(
-                    &mut me,
-                    "rds-multi-az",
-                    "A read replica only serves reads and can be recreated from its source, which is Multi-AZ with a synchronous standby.",
-                )?;
-            }
-            replicas.push(replica);
-        }
+        let replicas = read_replicas(
+            &mut me,
+            network,
+            &props,
+            &ReplicaSource {
+                instance: &instance,
+                parameters: &groups.parameters,
+                connections: &connections,
+                monitoring: &monitoring,
+            },
+        )?;
 
         me.add_output(
             "Endpoint",
@@ -644,6 +727,7 @@ impl Database {
             connections,
             database_name: props.database_name,
             master_username: props.master_username,
+            storage_gib: props.storage_gib,
             pool: props.pool,
         })
     }
@@ -651,7 +735,10 @@ impl Database {
     /// The instance's CloudWatch metrics (`metrics().cpu_utilization()`, …)
     /// for alarms and dashboards.
     pub fn metrics(&self) -> crate::ops::monitoring::DatabaseMetrics {
-        crate::ops::monitoring::DatabaseMetrics::from_handle(&self.instance)
+        crate::ops::monitoring::DatabaseMetrics {
+            allocated_storage_gib: Some(self.storage_gib),
+            ..crate::ops::monitoring::DatabaseMetrics::from_handle(&self.instance)
+        }
     }
 
     /// The construct path.

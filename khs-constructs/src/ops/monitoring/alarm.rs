@@ -208,6 +208,7 @@ pub const MAX_EVALUATION_RANGE_LONG: u64 = 604_800;
 #[derive(Debug, Clone)]
 pub struct Alarm {
     handle: Handle<cfn::cloudwatch::Alarm>,
+    threshold: f64,
 }
 
 impl Alarm {
@@ -279,7 +280,15 @@ impl Alarm {
             ..l1::Alarm::new()
         };
         let handle = me.add("Resource", alarm)?;
-        Ok(Alarm { handle })
+        Ok(Alarm {
+            handle,
+            threshold: props.threshold,
+        })
+    }
+
+    /// The threshold the metric is compared with.
+    pub fn threshold(&self) -> f64 {
+        self.threshold
     }
 
     /// The alarm resource.

@@ -306,13 +306,21 @@ pub struct DatabaseMetrics {
     /// The DB instance identifier (what `Ref` of an `AWS::RDS::DBInstance`
     /// returns).
     pub instance_id: Value<String>,
+    /// The storage allocated at creation, in GiB, for alarms relative to it
+    /// ([`FreeStorage::PercentOfAllocated`](super::FreeStorage)).
+    ///
+    /// Default: - unknown (set by [`Database::metrics`](crate::data::Database::metrics)).
+    pub allocated_storage_gib: Option<u32>,
 }
 
 impl DatabaseMetrics {
-    /// The metrics of a DB instance of this stack.
+    /// The metrics of a DB instance of this stack (allocated storage
+    /// unknown: set [`DatabaseMetrics::allocated_storage_gib`] for a
+    /// relative free-storage alarm).
     pub fn from_handle(instance: &Handle<cfn::rds::DbInstance>) -> Self {
         DatabaseMetrics {
             instance_id: instance.ref_(),
+            allocated_storage_gib: None,
         }
     }
 

@@ -97,7 +97,10 @@ mod tests {
         let svc = s.add("Service", cfn::ecs::Service::new()).unwrap();
         Watched {
             lb: LoadBalancerMetrics::from_handles(&lb, &tg),
-            db: DatabaseMetrics::from_handle(&db),
+            db: DatabaseMetrics {
+                allocated_storage_gib: Some(100),
+                ..DatabaseMetrics::from_handle(&db)
+            },
             cache: CacheMetrics::from_replication_group(&rg, 2),
             svc: ServiceMetrics::from_handles(&cluster, &svc),
         }
@@ -401,6 +404,65 @@ mod tests {
         assert_eq!(m.alarms().len(), 2);
         assert!(m.dashboard().is_some());
         assert!(m.tracing().is_none());
+    }
+
+    #[test]
+    fn free_storage_is_relative_to_the_allocated_storage_or_absolute() {
+        let mut st = stack();
+        let w = watched(&mut st);
+        let alerts = AlertTopics::new(&mut st, "Alerts", AlertTopicsProps::default()).unwrap();
+        let threshold = |m: &Monitoring| {
+            m.alarm("DatabaseFreeStorage")
+                .map(|a| a.threshold())
+                .expect("free storage alarm")
+        };
+        let relative = Monitoring::new(
+            &mut st,
+            "Relative",
+            MonitoringProps {
+                database: Some(w.db.clone()),
+                thresholds: AlarmThresholds {
+                    database_free_storage: FreeStorage::PercentOfAllocated(25.0),
+                    ..AlarmThresholds::default()
+                },
+                ..MonitoringProps::new(&alerts)
+            },
+        )
+        .unwrap();
+        assert_eq!(threshold(&relative), 25.0 * 1024.0 * 1024.0 * 1024.0);
+        let absolute = Monitoring::new(
+            &mut st,
+            "Absolute",
+            MonitoringProps {
+                database: Some(w.db.clone()),
+                thresholds: AlarmThresholds {
+                    database_free_storage: FreeStorage::Bytes(5e9),
+                    ..AlarmThresholds::default()
+                },
+                ..MonitoringProps::new(&alerts)
+            },
+        )
+        .unwrap();
+        assert_eq!(threshold(&absolute), 5e9);
+        let unknown = Monitoring::new(
+            &mut st,
+            "Unknown",
+            MonitoringProps {
+                database: Some(DatabaseMetrics {
+                    allocated_storage_gib: None,
+                    ..w.db
+                }),
+                ..MonitoringProps::new(&alerts)
+            },
+        )
+        .expect_err("relative threshold without the allocated storage")
+        .to_string();
+        assert!(
+            unknown.contains("khs-test/Unknown")
+                && unknown.contains("thresholds.database_free_storage")
+                && unknown.contains("PercentOfAllocated(10) needs the database's allocated storage"),
+            "{unknown}"
+        );
     }
 
     fn alarm_err(p: AlarmProps) -> String {

@@ -1,7 +1,8 @@
 //! [`Monitoring`]: a service's alarms, dashboard and tracing in one construct.
 
 use crate::cfn;
-use crate::core::error::Result;
+use crate::core::error::{Error, Result};
+use crate::core::path::ConstructPath;
 use crate::core::resource::Handle;
 use crate::core::scope::AsScope;
 
@@ -11,26 +12,31 @@ use super::*;
 // The monitoring set of a service
 // ---------------------------------------------------------------------------
 
-/// Alarm thresholds of [`Monitoring`]. The defaults are the seed's figures
-/// where it gives them.
+/// Alarm thresholds of [`Monitoring`].
+///
+/// The defaults are common operational practice for any service (CPU and
+/// memory alarms at 80 %, where queueing makes latency climb; a free-storage
+/// alarm at 10 % of the allocated storage; an average response time of one
+/// second); an app sets its own figures (the KHS app states each of its
+/// runbook's figures in `khs-app`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct AlarmThresholds {
     /// Target 5xx responses per 5 minutes, over 2 periods → critical.
     ///
-    /// Default: 10 (the seed's `HighErrorRate`).
+    /// Default: 10.
     pub target_5xx_count: f64,
     /// Average target response time in seconds, over 3 periods → warning.
     ///
-    /// Default: 1.0 (the seed's `HighLatency`, "1000 ms").
+    /// Default: 1.0.
     pub target_response_time_seconds: f64,
     /// Database CPU percent, over 2 periods → warning.
     ///
-    /// Default: 80 (the seed's `DatabaseCPU`).
+    /// Default: 80.
     pub database_cpu_percent: f64,
-    /// Database free storage in bytes, below it → critical.
+    /// Database free storage, below it → critical.
     ///
-    /// Default: 10 GiB (10 % of the seed's 100 GB).
-    pub database_free_storage_bytes: f64,
+    /// Default: [`FreeStorage::PercentOfAllocated`]`(10.0)`.
+    pub database_free_storage: FreeStorage,
     /// Cache engine CPU percent per node, over 2 periods → warning.
     ///
     /// Default: 80.
@@ -39,9 +45,9 @@ pub struct AlarmThresholds {
     ///
     /// Default: 80.
     pub cache_memory_percent: f64,
-    /// Service CPU and memory percent, over 3 periods → warning (the service
-    /// scales out at 70 % CPU / 80 % memory; staying above this means it
-    /// cannot).
+    /// Service CPU and memory percent, over 3 periods → warning. Set it above
+    /// the service's scale-out targets: staying above it means the service
+    /// cannot scale out any further.
     ///
     /// Default: 90.
     pub service_utilization_percent: f64,
@@ -53,10 +59,55 @@ impl Default for AlarmThresholds {
             target_5xx_count: 10.0,
             target_response_time_seconds: 1.0,
             database_cpu_percent: 80.0,
-            database_free_storage_bytes: 10.0 * 1024.0 * 1024.0 * 1024.0,
+            database_free_storage: FreeStorage::PercentOfAllocated(10.0),
             cache_engine_cpu_percent: 80.0,
             cache_memory_percent: 80.0,
             service_utilization_percent: 90.0,
+        }
+    }
+}
+
+/// When the database's free storage alarm fires.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum FreeStorage {
+    /// Below this percentage of the storage allocated at creation
+    /// ([`DatabaseMetrics::allocated_storage_gib`]; with storage autoscaling
+    /// the instance may grow past it, so the alarm then fires earlier).
+    PercentOfAllocated(f64),
+    /// Below this many bytes.
+    Bytes(f64),
+}
+
+impl FreeStorage {
+    /// The threshold in bytes for a database of `allocated_gib`, or an error
+    /// naming `path` when it cannot be known.
+    fn bytes(self, path: &ConstructPath, allocated_gib: Option<u32>) -> Result<f64> {
+        match self {
+            FreeStorage::Bytes(b) if b > 0.0 && b.is_finite() => Ok(b),
+            FreeStorage::Bytes(b) => Err(Error::invalid_prop(
+                path,
+                "thresholds.database_free_storage",
+                format!("Bytes({b}) is not a positive number of bytes"),
+            )),
+            FreeStorage::PercentOfAllocated(pct) if !(pct > 0.0 && pct < 100.0) => {
+                Err(Error::invalid_prop(
+                    path,
+                    "thresholds.database_free_storage",
+                    format!("PercentOfAllocated({pct}) is outside (0, 100)"),
+                ))
+            }
+            FreeStorage::PercentOfAllocated(pct) => match allocated_gib {
+                Some(gib) => Ok(f64::from(gib) * 1024.0 * 1024.0 * 1024.0 * pct / 100.0),
+                None => Err(Error::invalid_prop(
+                    path,
+                    "thresholds.database_free_storage",
+                    format!(
+                        "PercentOfAllocated({pct}) needs the database's allocated storage, which these \
+                         DatabaseMetrics do not carry; use Database::metrics(), set \
+                         DatabaseMetrics::allocated_storage_gib, or give FreeStorage::Bytes"
+                    ),
+                )),
+            },
         }
     }
 }
@@ -84,7 +135,7 @@ pub struct MonitoringProps<'a> {
     pub service: Option<ServiceMetrics>,
     /// Alarm thresholds.
     ///
-    /// Default: - [`AlarmThresholds::default`] (the seed's figures).
+    /// Default: - [`AlarmThresholds::default`].
     pub thresholds: AlarmThresholds,
     /// The dashboard's name.
     ///
@@ -147,178 +198,38 @@ pub struct Monitoring {
 impl Monitoring {
     /// Adds the alarms, dashboard and tracing at `scope/id`.
     pub fn new(scope: &mut impl AsScope, id: &str, props: MonitoringProps<'_>) -> Result<Self> {
-        use ComparisonOperator::{GreaterThan, LessThan};
         let mut s = scope.as_scope();
         let mut me = s.child(id)?;
-        let t = &props.thresholds;
-        let critical = props.alerts.critical().clone();
-        let warning = props.alerts.warning().clone();
-        let mut specs: Vec<(String, AlarmProps)> = Vec::new();
-        let mut alarm = |id: &str,
-                         metric: Metric,
-                         cmp: ComparisonOperator,
-                         threshold: f64,
-                         periods: u32,
-                         missing: TreatMissingData,
-                         to: &Handle<cfn::sns::Topic>,
-                         description: &str| {
-            specs.push((
-                id.to_string(),
-                AlarmProps {
-                    treat_missing_data: missing,
-                    description: Some(description.to_string()),
-                    notify: vec![to.clone()],
-                    ..AlarmProps::new(metric, cmp, threshold, periods)
-                },
-            ));
-        };
         let title = props
             .dashboard_title
             .clone()
             .unwrap_or_else(|| me.path().to_string());
-        let mut widgets = vec![Widget::Text(TextWidget::new(format!(
-            "# {title}\nAPI traffic, latency and errors; database and cache health."
-        )))];
+        let mut plan = Plan {
+            critical: props.alerts.critical().clone(),
+            warning: props.alerts.warning().clone(),
+            thresholds: &props.thresholds,
+            alarms: Vec::new(),
+            widgets: vec![Widget::Text(TextWidget::new(format!(
+                "# {title}\nTraffic, latency and errors; database and cache health."
+            )))],
+        };
         if let Some(lb) = &props.load_balancer {
-            alarm(
-                "HighErrorRate",
-                lb.target_5xx_count(),
-                GreaterThan,
-                t.target_5xx_count,
-                2,
-                TreatMissingData::NotBreaching,
-                &critical,
-                "API targets returned too many 5xx responses",
-            );
-            alarm(
-                "HighLatency",
-                lb.target_response_time(),
-                GreaterThan,
-                t.target_response_time_seconds,
-                3,
-                TreatMissingData::NotBreaching,
-                &warning,
-                "API average response time is too high",
-            );
-            alarm(
-                "UnhealthyHosts",
-                lb.unhealthy_host_count(),
-                GreaterThan,
-                0.0,
-                2,
-                TreatMissingData::NotBreaching,
-                &warning,
-                "Some API tasks fail their health checks",
-            );
-            alarm(
-                "NoHealthyHosts",
-                lb.healthy_host_count().period(60),
-                LessThan,
-                1.0,
-                2,
-                TreatMissingData::Breaching,
-                &critical,
-                "No API task passes its health check",
-            );
-            widgets.push(Widget::Graph(GraphWidget::new(
-                "API requests",
-                vec![lb.request_count()],
-            )));
-            widgets.push(Widget::Graph(GraphWidget::new(
-                "API latency (s)",
-                vec![lb.target_response_time()],
-            )));
-            widgets.push(Widget::Graph(GraphWidget::new(
-                "API 5xx errors",
-                vec![lb.target_5xx_count(), lb.elb_5xx_count()],
-            )));
+            plan.load_balancer(lb);
         }
         if let Some(svc) = &props.service {
-            alarm(
-                "ServiceCpu",
-                svc.cpu_utilization(),
-                GreaterThan,
-                t.service_utilization_percent,
-                3,
-                TreatMissingData::Missing,
-                &warning,
-                "API service CPU stays high although it scales out at 70 %",
-            );
-            alarm(
-                "ServiceMemory",
-                svc.memory_utilization(),
-                GreaterThan,
-                t.service_utilization_percent,
-                3,
-                TreatMissingData::Missing,
-                &warning,
-                "API service memory stays high although it scales out at 80 %",
-            );
-            widgets.push(Widget::Graph(GraphWidget::new(
-                "API service CPU and memory (%)",
-                vec![svc.cpu_utilization(), svc.memory_utilization()],
-            )));
+            plan.service(svc);
         }
         if let Some(db) = &props.database {
-            alarm(
-                "DatabaseCpu",
-                db.cpu_utilization(),
-                GreaterThan,
-                t.database_cpu_percent,
-                2,
-                TreatMissingData::Missing,
-                &warning,
-                "Database CPU is high; consider a read replica or a larger instance",
-            );
-            alarm(
-                "DatabaseFreeStorage",
-                db.free_storage_space(),
-                LessThan,
-                t.database_free_storage_bytes,
-                1,
-                TreatMissingData::Missing,
-                &critical,
-                "Database free storage is low",
-            );
-            widgets.push(Widget::Graph(GraphWidget::new(
-                "Database connections",
-                vec![db.database_connections()],
-            )));
-            widgets.push(Widget::Graph(GraphWidget::new(
-                "Database CPU (%)",
-                vec![db.cpu_utilization()],
-            )));
+            plan.database(me.path(), db)?;
         }
         if let Some(cache) = &props.cache {
-            for (i, m) in cache.engine_cpu_utilization().into_iter().enumerate() {
-                alarm(
-                    &format!("CacheEngineCpu{}", i + 1),
-                    m,
-                    GreaterThan,
-                    t.cache_engine_cpu_percent,
-                    2,
-                    TreatMissingData::Missing,
-                    &warning,
-                    "Cache engine CPU is high",
-                );
-            }
-            for (i, m) in cache.memory_usage_percentage().into_iter().enumerate() {
-                alarm(
-                    &format!("CacheMemory{}", i + 1),
-                    m,
-                    GreaterThan,
-                    t.cache_memory_percent,
-                    2,
-                    TreatMissingData::Missing,
-                    &warning,
-                    "Cache memory use is high",
-                );
-            }
-            widgets.push(Widget::Graph(GraphWidget::new(
-                "Cache hit rate (%)",
-                cache.cache_hit_rate(),
-            )));
+            plan.cache(cache);
         }
+        let Plan {
+            alarms: specs,
+            widgets,
+            ..
+        } = plan;
         let mut alarms = Vec::new();
         for (aid, p) in specs {
             let a = Alarm::new(&mut me, &aid, p)?;
@@ -365,5 +276,191 @@ impl Monitoring {
     /// The X-Ray rule and group.
     pub fn tracing(&self) -> Option<&Tracing> {
         self.tracing.as_ref()
+    }
+}
+
+/// The alarms and widgets [`Monitoring::new`] collects, one method per part
+/// watched.
+struct Plan<'t> {
+    critical: Handle<cfn::sns::Topic>,
+    warning: Handle<cfn::sns::Topic>,
+    thresholds: &'t AlarmThresholds,
+    alarms: Vec<(String, AlarmProps)>,
+    widgets: Vec<Widget>,
+}
+
+/// Which alert topic a [`Plan`] alarm notifies.
+#[derive(Clone, Copy)]
+enum Severity {
+    Critical,
+    Warning,
+}
+
+impl Plan<'_> {
+    #[allow(clippy::too_many_arguments)]
+    fn alarm(
+        &mut self,
+        id: &str,
+        metric: Metric,
+        cmp: ComparisonOperator,
+        threshold: f64,
+        periods: u32,
+        missing: TreatMissingData,
+        severity: Severity,
+        description: &str,
+    ) {
+        let to = match severity {
+            Severity::Critical => self.critical.clone(),
+            Severity::Warning => self.warning.clone(),
+        };
+        self.alarms.push((
+            id.to_string(),
+            AlarmProps {
+                treat_missing_data: missing,
+                description: Some(description.to_string()),
+                notify: vec![to],
+                ..AlarmProps::new(metric, cmp, threshold, periods)
+            },
+        ));
+    }
+
+    fn graph(&mut self, title: &str, metrics: Vec<Metric>) {
+        self.widgets
+            .push(Widget::Graph(GraphWidget::new(title, metrics)));
+    }
+
+    fn load_balancer(&mut self, lb: &LoadBalancerMetrics) {
+        use ComparisonOperator::{GreaterThan, LessThan};
+        let t = self.thresholds;
+        self.alarm(
+            "HighErrorRate",
+            lb.target_5xx_count(),
+            GreaterThan,
+            t.target_5xx_count,
+            2,
+            TreatMissingData::NotBreaching,
+            Severity::Critical,
+            "Targets returned too many 5xx responses",
+        );
+        self.alarm(
+            "HighLatency",
+            lb.target_response_time(),
+            GreaterThan,
+            t.target_response_time_seconds,
+            3,
+            TreatMissingData::NotBreaching,
+            Severity::Warning,
+            "Average target response time is too high",
+        );
+        self.alarm(
+            "UnhealthyHosts",
+            lb.unhealthy_host_count(),
+            GreaterThan,
+            0.0,
+            2,
+            TreatMissingData::NotBreaching,
+            Severity::Warning,
+            "Some targets fail their health checks",
+        );
+        self.alarm(
+            "NoHealthyHosts",
+            lb.healthy_host_count().period(60),
+            LessThan,
+            1.0,
+            2,
+            TreatMissingData::Breaching,
+            Severity::Critical,
+            "No target passes its health check",
+        );
+        self.graph("Requests", vec![lb.request_count()]);
+        self.graph("Latency (s)", vec![lb.target_response_time()]);
+        self.graph(
+            "5xx errors",
+            vec![lb.target_5xx_count(), lb.elb_5xx_count()],
+        );
+    }
+
+    fn service(&mut self, svc: &ServiceMetrics) {
+        let pct = self.thresholds.service_utilization_percent;
+        for (id, metric, what) in [
+            ("ServiceCpu", svc.cpu_utilization(), "CPU"),
+            ("ServiceMemory", svc.memory_utilization(), "memory"),
+        ] {
+            self.alarm(
+                id,
+                metric,
+                ComparisonOperator::GreaterThan,
+                pct,
+                3,
+                TreatMissingData::Missing,
+                Severity::Warning,
+                &format!(
+                    "Service {what} stays above {pct} %: it cannot scale out further (maximum task count?)"
+                ),
+            );
+        }
+        self.graph(
+            "Service CPU and memory (%)",
+            vec![svc.cpu_utilization(), svc.memory_utilization()],
+        );
+    }
+
+    fn database(&mut self, path: &ConstructPath, db: &DatabaseMetrics) -> Result<()> {
+        let t = self.thresholds;
+        let free = t
+            .database_free_storage
+            .bytes(path, db.allocated_storage_gib)?;
+        self.alarm(
+            "DatabaseCpu",
+            db.cpu_utilization(),
+            ComparisonOperator::GreaterThan,
+            t.database_cpu_percent,
+            2,
+            TreatMissingData::Missing,
+            Severity::Warning,
+            "Database CPU is high; consider a read replica or a larger instance",
+        );
+        self.alarm(
+            "DatabaseFreeStorage",
+            db.free_storage_space(),
+            ComparisonOperator::LessThan,
+            free,
+            1,
+            TreatMissingData::Missing,
+            Severity::Critical,
+            "Database free storage is low",
+        );
+        self.graph("Database connections", vec![db.database_connections()]);
+        self.graph("Database CPU (%)", vec![db.cpu_utilization()]);
+        Ok(())
+    }
+
+    fn cache(&mut self, cache: &CacheMetrics) {
+        let t = self.thresholds;
+        for (i, m) in cache.engine_cpu_utilization().into_iter().enumerate() {
+            self.alarm(
+                &format!("CacheEngineCpu{}", i + 1),
+                m,
+                ComparisonOperator::GreaterThan,
+                t.cache_engine_cpu_percent,
+                2,
+                TreatMissingData::Missing,
+                Severity::Warning,
+                "Cache engine CPU is high",
+            );
+        }
+        for (i, m) in cache.memory_usage_percentage().into_iter().enumerate() {
+            self.alarm(
+                &format!("CacheMemory{}", i + 1),
+                m,
+                ComparisonOperator::GreaterThan,
+                t.cache_memory_percent,
+                2,
+                TreatMissingData::Missing,
+                Severity::Warning,
+                "Cache memory use is high",
+            );
+        }
+        self.graph("Cache hit rate (%)", cache.cache_hit_rate());
     }
 }
