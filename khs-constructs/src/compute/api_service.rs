@@ -317,8 +317,6 @@ impl ApiService {
             check_redirect_admitted(&path, network)?;
         }
         check_egress_path(&path, network)?;
-        let public = network.subnets(SubnetKind::Public);
-        let port = Port::tcp(props.container_port);
 
         let key = task::log_key(&mut me, props.encryption_key.as_ref())?;
         let repository = emit_repository(
@@ -332,14 +330,12 @@ impl ApiService {
             tag_parameter: props.image_tag_parameter.clone(),
         };
         let (image, repository_arn) = task::resolve_image(&mut me, &image)?;
-
         let spot = props.capacity.uses_spot();
-        let providers: &[&str] = &["FARGATE", "FARGATE_SPOT"];
         let cluster = emit_cluster(
             &mut me,
             Some(&props.cluster_name),
             true,
-            spot.then_some(providers),
+            spot.then_some(&["FARGATE", "FARGATE_SPOT"][..]),
         )?;
 
         let container = props.container(ContainerImage::Uri(image.clone()));
@@ -361,63 +357,13 @@ impl ApiService {
             repository_arn,
         )?;
 
-        // Network access: internet → load balancer → service.
-        let lb_conn = Connections::new_security_group(
-            &mut me,
-            "LoadBalancerSecurityGroup",
-            network.vpc_id(),
-            &format!("{path}: public HTTPS load balancer"),
-            Some(Port::tcp(443)),
-            Egress::Restricted,
-        )?;
-        if props.allow_internet_ingress {
-            lb_conn.allow_listener_from_internet(&mut me, Port::tcp(443))?;
-            if props.http_redirect {
-                lb_conn.allow_listener_from_internet(&mut me, Port::tcp(80))?;
-            }
-        }
-        let svc_conn = Connections::new_security_group(
-            &mut me,
-            "ServiceSecurityGroup",
-            network.vpc_id(),
-            &format!("{path}: API tasks"),
-            Some(port),
-            Egress::Restricted,
-        )?;
-        svc_conn.allow_from(&mut me, &lb_conn, port)?;
-        allow_aws_apis(&mut me, &svc_conn)?;
+        let (lb_conn, svc_conn) = security_groups(&mut me, network, &props)?;
 
-        let load_balancer = emit_load_balancer(
-            &mut me,
-            LoadBalancerSpec {
-                internet_facing: true,
-                deletion_protection: props.deletion_protection,
-                access_logs: props.access_logs.as_ref(),
-                subnets: public.iter().map(|s| s.subnet_id()).collect(),
-                security_group: lb_conn.security_group_id(),
-            },
-        )?;
-        let target_group = emit_target_group(
-            &mut me,
-            "TargetGroup",
-            network.vpc_id(),
-            props.container_port,
-            &props.health_check,
-            30,
-        )?;
-        let https = emit_https_listener(
-            &mut me,
-            &load_balancer,
-            &props.certificate,
-            &props.tls_policy,
-            Action {
-                target_group_arn: Some(target_group.ref_()),
-                ..Action::new(ActionType::Forward)
-            },
-        )?;
-        if props.http_redirect {
-            emit_redirect_listener(&mut me, &load_balancer)?;
-        }
+        let Front {
+            load_balancer,
+            target_group,
+            https,
+        } = front(&mut me, network, &props, &lb_conn)?;
 
         // Blue/green: a second target group, the rule ECS switches, and the
         // role it switches it with.
@@ -450,25 +396,14 @@ impl ApiService {
             },
         )?;
 
-        {
-            let mut scaling = me.child("Scaling")?;
-            autoscaling::emit(
-                &mut scaling,
-                &props.scaling,
-                ScalingTarget {
-                    resource_id: Intrinsic::sub_with(
-                        "service/${Cluster}/${Service}",
-                        [
-                            ("Cluster", cluster.ref_()),
-                            ("Service", service.attr_name()),
-                        ],
-                    )
-                    .into(),
-                    target_group_full_name: target_group.attr_target_group_full_name(),
-                    load_balancer_full_name: load_balancer.attr_load_balancer_full_name(),
-                },
-            )?;
-        }
+        scale(
+            &mut me,
+            &props,
+            &cluster,
+            &service,
+            &target_group,
+            &load_balancer,
+        )?;
 
         outputs(&mut me, &load_balancer, &repository, &cluster, &service)?;
 
@@ -579,6 +514,128 @@ impl ApiService {
         self.service.metrics()
     }
 }
+
+/// The two security groups: internet → load balancer (443, and 80 for the
+/// redirect) → service (the container port), the tasks also reaching the
+/// AWS APIs.
+fn security_groups(
+    me: &mut Scope<'_>,
+    network: &Network,
+    props: &ApiServiceProps,
+) -> Result<(Connections, Connections)> {
+    let path = me.path().clone();
+    let port = Port::tcp(props.container_port);
+    let lb_conn = Connections::new_security_group(
+        me,
+        "LoadBalancerSecurityGroup",
+        network.vpc_id(),
+        &format!("{path}: public HTTPS load balancer"),
+        Some(Port::tcp(443)),
+        Egress::Restricted,
+    )?;
+    if props.allow_internet_ingress {
+        lb_conn.allow_listener_from_internet(me, Port::tcp(443))?;
+        if props.http_redirect {
+            lb_conn.allow_listener_from_internet(me, Port::tcp(80))?;
+        }
+    }
+    let svc_conn = Connections::new_security_group(
+        me,
+        "ServiceSecurityGroup",
+        network.vpc_id(),
+        &format!("{path}: API tasks"),
+        Some(port),
+        Egress::Restricted,
+    )?;
+    svc_conn.allow_from(me, &lb_conn, port)?;
+    allow_aws_apis(me, &svc_conn)?;
+    Ok((lb_conn, svc_conn))
+}
+
+/// The load balancer, its target group and listeners.
+struct Front {
+    load_balancer: Handle<LoadBalancer>,
+    target_group: Handle<TargetGroup>,
+    https: Handle<Listener>,
+}
+
+/// The internet-facing load balancer in the public subnets, the target
+/// group, the HTTPS listener forwarding to it and the optional redirect.
+fn front(
+    me: &mut Scope<'_>,
+    network: &Network,
+    props: &ApiServiceProps,
+    lb_conn: &Connections,
+) -> Result<Front> {
+    let public = network.subnets(SubnetKind::Public);
+    let load_balancer = emit_load_balancer(
+        me,
+        LoadBalancerSpec {
+            internet_facing: true,
+            deletion_protection: props.deletion_protection,
+            access_logs: props.access_logs.as_ref(),
+            subnets: public.iter().map(|s| s.subnet_id()).collect(),
+            security_group: lb_conn.security_group_id(),
+        },
+    )?;
+    let target_group = emit_target_group(
+        me,
+        "TargetGroup",
+        network.vpc_id(),
+        props.container_port,
+        &props.health_check,
+        30,
+    )?;
+    let https = emit_https_listener(
+        me,
+        &load_balancer,
+        &props.certificate,
+        &props.tls_policy,
+        Action {
+            target_group_arn: Some(target_group.ref_()),
+            ..Action::new(ActionType::Forward)
+        },
+    )?;
+    if props.http_redirect {
+        emit_redirect_listener(me, &load_balancer)?;
+    }
+    Ok(Front {
+        load_balancer,
+        target_group,
+        https,
+    })
+}
+
+/// Target tracking on CPU, memory and requests per target, under
+/// `scope/Scaling`.
+fn scale(
+    me: &mut Scope<'_>,
+    props: &ApiServiceProps,
+    cluster: &Handle<CfnCluster>,
+    service: &Handle<Service>,
+    target_group: &Handle<TargetGroup>,
+    load_balancer: &Handle<LoadBalancer>,
+) -> Result<()> {
+    let mut scaling = me.child("Scaling")?;
+    autoscaling::emit(
+        &mut scaling,
+        &props.scaling,
+        ScalingTarget {
+            resource_id: Intrinsic::sub_with(
+                "service/${Cluster}/${Service}",
+                [
+                    ("Cluster", cluster.ref_()),
+                    ("Service", service.attr_name()),
+                ],
+            )
+            .into(),
+            target_group_full_name: target_group.attr_target_group_full_name(),
+            load_balancer_full_name: load_balancer.attr_load_balancer_full_name(),
+        },
+    )?;
+    Ok(())
+}
+
 
 /// The blue/green parts of an [`ApiService`]: the green target group, the
 /// production rule ECS switches (priority 1, `/*`, weights 100/0; the
