@@ -286,119 +286,27 @@ impl SecurityBaseline {
                 "must be given when trail or config is enabled (they write to it), got none",
             ));
         }
-        let (bucket_name, bucket_arn, policy_id) = match &logs {
-            Some(b) => (b.name(), b.arn(), Some(b.policy().logical_id().clone())),
-            None => (Value::from(""), Value::from(""), None),
+        let target = LogsTarget {
+            name: logs.as_ref().map_or_else(|| Value::from(""), |b| b.name()),
+            arn: logs.as_ref().map_or_else(|| Value::from(""), |b| b.arn()),
+            policy: logs.as_ref().map(|b| b.policy().logical_id().clone()),
         };
 
-        let mut trail = None;
-        if let (Some(t), Some(name)) = (&props.trail, &trail_name) {
-            if let Some(b) = logs.as_deref_mut() {
-                b.add_grant(
-                    &mut me,
-                    BucketGrant::CloudTrail {
-                        prefix: format!("{}/", t.s3_key_prefix),
-                        trail_name: Some(name.clone()),
-                    },
-                )?;
+        let trail = match (&props.trail, &trail_name) {
+            (Some(t), Some(name)) => {
+                if let Some(b) = logs.as_deref_mut() {
+                    b.add_grant(
+                        &mut me,
+                        BucketGrant::CloudTrail {
+                            prefix: format!("{}/", t.s3_key_prefix),
+                            trail_name: Some(name.clone()),
+                        },
+                    )?;
+                }
+                Some(add_trail(&mut me, t, name, &target)?)
             }
-            let trail_arn: Value<String> = Intrinsic::sub(format!(
-                "arn:${{AWS::Partition}}:cloudtrail:${{AWS::Region}}:${{AWS::AccountId}}:trail/{name}"
-            ))
-            .into();
-            let key = if t.kms_encryption {
-                let policy = PolicyDocument::new([
-                    PolicyStatement::allow(["kms:*"], ["*"])
-                        .with_sid("AccountAdministersKeyThroughIam")
-                        .with_principal(Principal::account_root()),
-                    PolicyStatement::allow(["kms:GenerateDataKey*"], ["*"])
-                        .with_sid("CloudTrailEncryptsLogs")
-                        .with_principal(Principal::service("cloudtrail.amazonaws.com"))
-                        .with_condition(Condition::new(
-                            "StringLike",
-                            "kms:EncryptionContext:aws:cloudtrail:arn",
-                            Intrinsic::sub(
-                                "arn:${AWS::Partition}:cloudtrail:*:${AWS::AccountId}:trail/*",
-                            ),
-                        ))
-                        .with_condition(Condition::new(
-                            "StringEquals",
-                            "aws:SourceArn",
-                            trail_arn.clone(),
-                        )),
-                    PolicyStatement::allow(["kms:DescribeKey"], ["*"])
-                        .with_sid("CloudTrailDescribesKey")
-                        .with_principal(Principal::service("cloudtrail.amazonaws.com")),
-                ]);
-                let key = me.add(
-                    "TrailKey",
-                    cfn::kms::Key {
-                        description: Some(format!("Encrypts the CloudTrail logs of {name}").into()),
-                        enable_key_rotation: Some(true.into()),
-                        key_policy: Some(policy.to_json()),
-                        ..cfn::kms::Key::new()
-                    },
-                )?;
-                me.add(
-                    "TrailKeyAlias",
-                    cfn::kms::Alias {
-                        alias_name: format!("alias/{name}").into(),
-                        target_key_id: key.ref_(),
-                    },
-                )?;
-                Some(key)
-            } else {
-                None
-            };
-            let mut logs = None;
-            if let Some(days) = t.cloudwatch_logs_retention_days {
-                let group_name = format!("/aws/cloudtrail/{name}");
-                let group = me.add(
-                    "TrailLogGroup",
-                    cfn::logs::LogGroup {
-                        log_group_name: Some(group_name.as_str().into()),
-                        retention_in_days: Some(i64::from(days).into()),
-                        ..cfn::logs::LogGroup::new()
-                    },
-                )?;
-                let stream_arn: Value<String> = Intrinsic::sub(format!(
-                    "arn:${{AWS::Partition}}:logs:${{AWS::Region}}:${{AWS::AccountId}}:log-group:{group_name}:log-stream:*"
-                ))
-                .into();
-                let role = create_role(
-                    &mut me,
-                    "TrailLogsRole",
-                    RoleProps {
-                        description: Some(format!("CloudTrail {name} writes to {group_name}")),
-                        policy: PolicyDocument::new([PolicyStatement::allow(
-                            ["logs:CreateLogStream", "logs:PutLogEvents"],
-                            [stream_arn],
-                        )]),
-                        ..RoleProps::new("cloudtrail.amazonaws.com")
-                    },
-                )?;
-                logs = Some((group, role));
-            }
-            let handle = me.add_with(
-                "Trail",
-                cfn::cloudtrail::Trail {
-                    trail_name: Some(name.as_str().into()),
-                    s3_key_prefix: Some(t.s3_key_prefix.as_str().into()),
-                    is_multi_region_trail: Some(true.into()),
-                    include_global_service_events: Some(true.into()),
-                    enable_log_file_validation: Some(true.into()),
-                    kms_key_id: key.as_ref().map(|k| k.attr_arn()),
-                    cloud_watch_logs_log_group_arn: logs.as_ref().map(|(g, _)| g.attr_arn()),
-                    cloud_watch_logs_role_arn: logs.as_ref().map(|(_, r)| r.attr_arn()),
-                    ..cfn::cloudtrail::Trail::new(bucket_name.clone(), true)
-                },
-                ResourceOptions {
-                    depends_on: policy_id.iter().cloned().collect(),
-                    ..ResourceOptions::default()
-                },
-            )?;
-            trail = Some(handle);
-        }
+            _ => None,
+        };
 
         let detector = match &props.guardduty {
             Some(g) => Some(guardduty(&mut me, g)?),
@@ -420,7 +328,6 @@ impl SecurityBaseline {
 
         let recorder = match &props.config {
             Some(c) => {
-                use cfn::config::delivery_channel as dc;
                 if let Some(b) = logs {
                     b.add_grant(
                         &mut me,
@@ -429,85 +336,7 @@ impl SecurityBaseline {
                         },
                     )?;
                 }
-                let objects: Value<String> = Intrinsic::sub_with(
-                    format!(
-                        "${{Bucket}}/{}/AWSLogs/${{AWS::AccountId}}/Config/*",
-                        c.s3_key_prefix
-                    ),
-                    [("Bucket", Expr::from(bucket_arn.clone()))],
-                )
-                .into();
-                let role = create_role(
-                    &mut me,
-                    "ConfigRole",
-                    RoleProps {
-                        description: Some(format!("AWS Config recorder of {stack_name}")),
-                        managed_policy_arns: vec![aws_managed_policy_arn(
-                            "service-role/AWS_ConfigRole",
-                        )],
-                        policy: PolicyDocument::new([
-                            PolicyStatement::allow(["s3:PutObject"], [objects]).with_condition(
-                                Condition::new(
-                                    "StringEquals",
-                                    "s3:x-amz-acl",
-                                    "bucket-owner-full-control",
-                                ),
-                            ),
-                            PolicyStatement::allow(["s3:GetBucketAcl"], [bucket_arn.clone()]),
-                        ]),
-                        ..RoleProps::new("config.amazonaws.com")
-                    },
-                )?;
-                role.acknowledge(
-                    &mut me,
-                    "iam-no-managed-policies",
-                    "AWS_ConfigRole is the service role policy AWS documents for AWS Config; it follows the resource types Config records.",
-                )?;
-                role.acknowledge(
-                    &mut me,
-                    "iam-no-wildcard-permissions",
-                    "AWS Config chooses the object keys it writes below the fixed prefix config/AWSLogs/<account>/Config/ of the logs bucket; the wildcard covers only those keys.",
-                )?;
-                let recorder = me.add(
-                    "ConfigRecorder",
-                    cfn::config::ConfigurationRecorder {
-                        recording_group: Some(
-                            cfn::config::configuration_recorder::RecordingGroup {
-                                all_supported: Some(true.into()),
-                                include_global_resource_types: Some(
-                                    c.include_global_resources.into(),
-                                ),
-                                ..Default::default()
-                            },
-                        ),
-                        ..cfn::config::ConfigurationRecorder::new(role.attr_arn())
-                    },
-                )?;
-                let freq = match c.snapshot_frequency {
-                    SnapshotFrequency::OneHour => dc::DeliveryFrequency::OneHour,
-                    SnapshotFrequency::ThreeHours => dc::DeliveryFrequency::ThreeHours,
-                    SnapshotFrequency::SixHours => dc::DeliveryFrequency::SixHours,
-                    SnapshotFrequency::TwelveHours => dc::DeliveryFrequency::TwelveHours,
-                    SnapshotFrequency::TwentyFourHours => dc::DeliveryFrequency::TwentyFourHours,
-                };
-                me.add_with(
-                    "ConfigDeliveryChannel",
-                    cfn::config::DeliveryChannel {
-                        s3_key_prefix: Some(c.s3_key_prefix.as_str().into()),
-                        config_snapshot_delivery_properties: Some(
-                            dc::ConfigSnapshotDeliveryProperties {
-                                delivery_frequency: Some(freq.into()),
-                            },
-                        ),
-                        ..cfn::config::DeliveryChannel::new(bucket_name.clone())
-                    },
-                    ResourceOptions {
-                        depends_on: policy_id.iter().cloned().collect(),
-                        ..ResourceOptions::default()
-                    }
-                    .depends_on(&recorder),
-                )?;
-                Some(recorder)
+                Some(add_config(&mut me, c, &stack_name, &target)?)
             }
             None => None,
         };
@@ -587,6 +416,210 @@ fn validate(
     }
     Ok(trail_name)
 }
+
+/// The logs bucket the trail and the Config recorder write to, and its
+/// policy (which they must wait for).
+struct LogsTarget {
+    name: Value<String>,
+    arn: Value<String>,
+    policy: Option<crate::core::logical_id::LogicalId>,
+}
+
+impl LogsTarget {
+    fn after_policy(&self) -> ResourceOptions {
+        ResourceOptions {
+            depends_on: self.policy.iter().cloned().collect(),
+            ..ResourceOptions::default()
+        }
+    }
+}
+
+/// The multi-region trail `name`, with its KMS key and CloudWatch Logs
+/// delivery when asked.
+fn add_trail(
+    me: &mut Scope<'_>,
+    t: &TrailProps,
+    name: &str,
+    target: &LogsTarget,
+) -> Result<Handle<cfn::cloudtrail::Trail>> {
+    let key = if t.kms_encryption {
+        Some(trail_key(me, name)?)
+    } else {
+        None
+    };
+    let logs = match t.cloudwatch_logs_retention_days {
+        Some(days) => Some(trail_logs(me, name, days)?),
+        None => None,
+    };
+    me.add_with(
+        "Trail",
+        cfn::cloudtrail::Trail {
+            trail_name: Some(name.into()),
+            s3_key_prefix: Some(t.s3_key_prefix.as_str().into()),
+            is_multi_region_trail: Some(true.into()),
+            include_global_service_events: Some(true.into()),
+            enable_log_file_validation: Some(true.into()),
+            kms_key_id: key.as_ref().map(|k| k.attr_arn()),
+            cloud_watch_logs_log_group_arn: logs.as_ref().map(|(g, _)| g.attr_arn()),
+            cloud_watch_logs_role_arn: logs.as_ref().map(|(_, r)| r.attr_arn()),
+            ..cfn::cloudtrail::Trail::new(target.name.clone(), true)
+        },
+        target.after_policy(),
+    )
+}
+
+/// The trail's KMS key (and alias): CloudTrail of this account may encrypt
+/// with it, for this trail only.
+fn trail_key(me: &mut Scope<'_>, name: &str) -> Result<Handle<cfn::kms::Key>> {
+    let trail_arn: Value<String> = Intrinsic::sub(format!(
+        "arn:${{AWS::Partition}}:cloudtrail:${{AWS::Region}}:${{AWS::AccountId}}:trail/{name}"
+    ))
+    .into();
+    let policy = PolicyDocument::new([
+        PolicyStatement::allow(["kms:*"], ["*"])
+            .with_sid("AccountAdministersKeyThroughIam")
+            .with_principal(Principal::account_root()),
+        PolicyStatement::allow(["kms:GenerateDataKey*"], ["*"])
+            .with_sid("CloudTrailEncryptsLogs")
+            .with_principal(Principal::service("cloudtrail.amazonaws.com"))
+            .with_condition(Condition::new(
+                "StringLike",
+                "kms:EncryptionContext:aws:cloudtrail:arn",
+                Intrinsic::sub("arn:${AWS::Partition}:cloudtrail:*:${AWS::AccountId}:trail/*"),
+            ))
+            .with_condition(Condition::new("StringEquals", "aws:SourceArn", trail_arn)),
+        PolicyStatement::allow(["kms:DescribeKey"], ["*"])
+            .with_sid("CloudTrailDescribesKey")
+            .with_principal(Principal::service("cloudtrail.amazonaws.com")),
+    ]);
+    let key = me.add(
+        "TrailKey",
+        cfn::kms::Key {
+            description: Some(format!("Encrypts the CloudTrail logs of {name}").into()),
+            enable_key_rotation: Some(true.into()),
+            key_policy: Some(policy.to_json()),
+            ..cfn::kms::Key::new()
+        },
+    )?;
+    me.add(
+        "TrailKeyAlias",
+        cfn::kms::Alias {
+            alias_name: format!("alias/{name}").into(),
+            target_key_id: key.ref_(),
+        },
+    )?;
+    Ok(key)
+}
+
+/// The trail's CloudWatch Logs group and the role CloudTrail writes to it
+/// with (its streams only).
+fn trail_logs(
+    me: &mut Scope<'_>,
+    name: &str,
+    days: u32,
+) -> Result<(Handle<cfn::logs::LogGroup>, Handle<cfn::iam::Role>)> {
+    let group_name = format!("/aws/cloudtrail/{name}");
+    let group = me.add(
+        "TrailLogGroup",
+        cfn::logs::LogGroup {
+            log_group_name: Some(group_name.as_str().into()),
+            retention_in_days: Some(i64::from(days).into()),
+            ..cfn::logs::LogGroup::new()
+        },
+    )?;
+    let stream_arn: Value<String> = Intrinsic::sub(format!(
+        "arn:${{AWS::Partition}}:logs:${{AWS::Region}}:${{AWS::AccountId}}:log-group:{group_name}:log-stream:*"
+    ))
+    .into();
+    let role = create_role(
+        me,
+        "TrailLogsRole",
+        RoleProps {
+            description: Some(format!("CloudTrail {name} writes to {group_name}")),
+            policy: PolicyDocument::new([PolicyStatement::allow(
+                ["logs:CreateLogStream", "logs:PutLogEvents"],
+                [stream_arn],
+            )]),
+            ..RoleProps::new("cloudtrail.amazonaws.com")
+        },
+    )?;
+    Ok((group, role))
+}
+
+/// The AWS Config recorder (every supported type), its role and its
+/// delivery channel to the logs bucket.
+fn add_config(
+    me: &mut Scope<'_>,
+    c: &ConfigProps,
+    stack_name: &str,
+    target: &LogsTarget,
+) -> Result<Handle<cfn::config::ConfigurationRecorder>> {
+    use cfn::config::delivery_channel as dc;
+    let objects: Value<String> = Intrinsic::sub_with(
+        format!(
+            "${{Bucket}}/{}/AWSLogs/${{AWS::AccountId}}/Config/*",
+            c.s3_key_prefix
+        ),
+        [("Bucket", Expr::from(target.arn.clone()))],
+    )
+    .into();
+    let role = create_role(
+        me,
+        "ConfigRole",
+        RoleProps {
+            description: Some(format!("AWS Config recorder of {stack_name}")),
+            managed_policy_arns: vec![aws_managed_policy_arn("service-role/AWS_ConfigRole")],
+            policy: PolicyDocument::new([
+                PolicyStatement::allow(["s3:PutObject"], [objects]).with_condition(
+                    Condition::new("StringEquals", "s3:x-amz-acl", "bucket-owner-full-control"),
+                ),
+                PolicyStatement::allow(["s3:GetBucketAcl"], [target.arn.clone()]),
+            ]),
+            ..RoleProps::new("config.amazonaws.com")
+        },
+    )?;
+    role.acknowledge(
+        me,
+        "iam-no-managed-policies",
+        "AWS_ConfigRole is the service role policy AWS documents for AWS Config; it follows the resource types Config records.",
+    )?;
+    role.acknowledge(
+        me,
+        "iam-no-wildcard-permissions",
+        "AWS Config chooses the object keys it writes below the fixed prefix config/AWSLogs/<account>/Config/ of the logs bucket; the wildcard covers only those keys.",
+    )?;
+    let recorder = me.add(
+        "ConfigRecorder",
+        cfn::config::ConfigurationRecorder {
+            recording_group: Some(cfn::config::configuration_recorder::RecordingGroup {
+                all_supported: Some(true.into()),
+                include_global_resource_types: Some(c.include_global_resources.into()),
+                ..Default::default()
+            }),
+            ..cfn::config::ConfigurationRecorder::new(role.attr_arn())
+        },
+    )?;
+    let freq = match c.snapshot_frequency {
+        SnapshotFrequency::OneHour => dc::DeliveryFrequency::OneHour,
+        SnapshotFrequency::ThreeHours => dc::DeliveryFrequency::ThreeHours,
+        SnapshotFrequency::SixHours => dc::DeliveryFrequency::SixHours,
+        SnapshotFrequency::TwelveHours => dc::DeliveryFrequency::TwelveHours,
+        SnapshotFrequency::TwentyFourHours => dc::DeliveryFrequency::TwentyFourHours,
+    };
+    me.add_with(
+        "ConfigDeliveryChannel",
+        cfn::config::DeliveryChannel {
+            s3_key_prefix: Some(c.s3_key_prefix.as_str().into()),
+            config_snapshot_delivery_properties: Some(dc::ConfigSnapshotDeliveryProperties {
+                delivery_frequency: Some(freq.into()),
+            }),
+            ..cfn::config::DeliveryChannel::new(target.name.clone())
+        },
+        target.after_policy().depends_on(&recorder),
+    )?;
+    Ok(recorder)
+}
+
 
 /// The GuardDuty detector: enabled, the finding frequency, S3 and RDS
 /// protection.
