@@ -852,6 +852,25 @@ mod tests {
     }
 
     #[test]
+    fn moving_a_service_from_a_launch_type_to_capacity_providers_may_replace_it() {
+        // What the staging service went through when it moved to Fargate
+        // Spot: `LaunchType` is conditionally create-only, so the diff and
+        // the plan say the service may be replaced.
+        let a = template(json!({"Svc": {"Type": "AWS::ECS::Service", "Properties": {
+            "Cluster": "c", "LaunchType": "FARGATE", "DesiredCount": 2}}}));
+        let b = template(json!({"Svc": {"Type": "AWS::ECS::Service", "Properties": {
+            "Cluster": "c", "DesiredCount": 2, "CapacityProviderStrategy": [
+                {"CapacityProvider": "FARGATE", "Base": 1, "Weight": 1},
+                {"CapacityProvider": "FARGATE_SPOT", "Weight": 3}]}}}));
+        let d = diff_templates(Some(&a), &b, &no_params());
+        let r = d.resource("Svc").unwrap();
+        let of = |p: &str| r.changes.iter().find(|c| c.path == p).unwrap().replacement;
+        assert_eq!(of("LaunchType"), Replacement::Conditional);
+        assert_eq!(of("CapacityProviderStrategy"), Replacement::No);
+        assert_eq!(r.replacement, Replacement::Conditional);
+    }
+
+    #[test]
     fn removal_keeps_the_deletion_policy() {
         let a = template(json!({"Db": db(json!("g"), "20")}));
         let b = template(json!({}));
