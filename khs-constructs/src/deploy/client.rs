@@ -36,7 +36,11 @@ pub const MAX_TEMPLATE_BODY_BYTES: usize = 51_200;
 /// Attempts per API call when nothing else is configured.
 pub const DEFAULT_MAX_ATTEMPTS: u32 = 5;
 
-fn api_error<E>(stack: &str, operation: &'static str, err: cfn::error::SdkError<E>) -> DeployError
+pub(crate) fn api_error<E>(
+    stack: &str,
+    operation: &'static str,
+    err: cfn::error::SdkError<E>,
+) -> DeployError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
@@ -166,6 +170,13 @@ impl Client {
             cloudcontrol: aws_sdk_cloudcontrol::Client::new(&config),
             region,
         })
+    }
+}
+
+impl Client {
+    /// The SDK's CloudFormation client (for the stack-set port).
+    pub(crate) fn sdk(&self) -> &cfn::Client {
+        &self.cfn
     }
 }
 

@@ -53,3 +53,5 @@ pub mod port;
 pub mod render;
 pub mod security;
 mod specs;
+#[cfg(feature = "deploy")]
+pub mod stack_set;
