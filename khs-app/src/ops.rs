@@ -10,7 +10,9 @@ use khs_constructs::data::{
     BackupPlanSpec, BackupResource, BackupRule, BackupVaultProps, CopyAction, dr_vault_stack,
 };
 use khs_constructs::ops::Cron;
-use khs_constructs::ops::{AlarmThresholds, FreeStorage, CacheMetrics, LoadBalancerMetrics, ServiceMetrics};
+use khs_constructs::ops::{
+    AlarmThresholds, CacheMetrics, FreeStorage, LoadBalancerMetrics, ServiceMetrics,
+};
 use khs_constructs::prelude::*;
 use khs_constructs::security::{ConfigProps, GuardDutyProps, SecurityHubProps, TrailProps};
 use khs_constructs::storage::Bucket;

@@ -263,7 +263,9 @@ pub fn generate(schemas: &Path, root: &Path) -> Result<BTreeMap<PathBuf, String>
         .map(|(s, rs)| {
             (
                 s.clone(),
-                rs.iter().map(|r| (r.module.clone(), r.name.clone())).collect(),
+                rs.iter()
+                    .map(|r| (r.module.clone(), r.name.clone()))
+                    .collect(),
             )
         })
         .collect();

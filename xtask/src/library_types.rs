@@ -33,9 +33,13 @@ pub fn scan(root: &Path) -> Result<BTreeMap<Named, String>> {
     files.sort();
     let mut found = BTreeMap::new();
     for file in &files {
-        let text = std::fs::read_to_string(file)
-            .with_context(|| format!("reading {}", file.display()))?;
-        let rel = file.strip_prefix(root).unwrap_or(file).display().to_string();
+        let text =
+            std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+        let rel = file
+            .strip_prefix(root)
+            .unwrap_or(file)
+            .display()
+            .to_string();
         for (named, line) in names_in(&text)? {
             found
                 .entry(named)

@@ -636,7 +636,6 @@ fn scale(
     Ok(())
 }
 
-
 /// The blue/green parts of an [`ApiService`]: the green target group, the
 /// production rule ECS switches (priority 1, `/*`, weights 100/0; the
 /// service references it, so it waits for it) and the role ECS switches it

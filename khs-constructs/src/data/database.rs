@@ -571,9 +571,7 @@ fn read_replicas(
             storage_type: Some("gp3".into()),
             auto_minor_version_upgrade: Some(true.into()),
             db_parameter_group_name: Some(source.parameters.ref_()),
-            vpc_security_groups: Some(Value::Literal(vec![
-                source.connections.security_group_id(),
-            ])),
+            vpc_security_groups: Some(Value::Literal(vec![source.connections.security_group_id()])),
             publicly_accessible: Some(false.into()),
             copy_tags_to_snapshot: Some(true.into()),
             deletion_protection: Some(props.deletion_protection.into()),

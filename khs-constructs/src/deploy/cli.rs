@@ -226,12 +226,174 @@ pub enum Command {
     },
     /// Show each stack's state, last update and outputs.
     Status,
+    /// Deploy one stack of the app as a CloudFormation StackSet to many
+    /// accounts and regions (an organisation's baseline, budget, roles):
+    /// create or update the stack set, then create the instances that are
+    /// missing, following each operation to its end with one line per
+    /// instance. The data-loss guard is applied to the stack set's template
+    /// first. Run it with the credentials of the management account or of a
+    /// delegated administrator (service-managed), or of the administrator
+    /// account (--self-managed); see docs/references.md.
+    StackSet(StackSetArgs),
     /// Follow a running deployment's events to the end (after Ctrl-C, or
     /// from another terminal).
     Watch {
         /// The stack name.
         stack: String,
     },
+}
+
+/// The flags of `stack-set`.
+#[derive(Debug, Clone, Args)]
+pub struct StackSetArgs {
+    /// The stack of the app whose template the stack set deploys.
+    pub stack: String,
+    /// The stack set's name. Default: the stack's name.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// An organizational unit (ou-…) or root (r-…) to deploy to; repeat for
+    /// several (service-managed permissions).
+    #[arg(long = "ou", value_name = "OU_ID")]
+    pub organizational_units: Vec<String>,
+    /// An account to deploy to; repeat for several (with --self-managed).
+    #[arg(long = "account", value_name = "ACCOUNT_ID")]
+    pub accounts: Vec<String>,
+    /// The regions of every target, comma-separated.
+    #[arg(long, value_delimiter = ',', required = true)]
+    pub regions: Vec<String>,
+    /// Self-managed permissions: an administration role here and an
+    /// execution role in each target account, instead of AWS Organizations.
+    #[arg(long)]
+    pub self_managed: bool,
+    /// With --self-managed: the administration role. Default:
+    /// AWSCloudFormationStackSetAdministrationRole of this account.
+    #[arg(long, value_name = "ARN", requires = "self_managed")]
+    pub administration_role_arn: Option<String>,
+    /// With --self-managed: the execution role's name in the targets.
+    /// Default: AWSCloudFormationStackSetExecutionRole.
+    #[arg(long, value_name = "NAME", requires = "self_managed")]
+    pub execution_role_name: Option<String>,
+    /// Service-managed: do not deploy to accounts that join the units later.
+    #[arg(long, conflicts_with = "self_managed")]
+    pub no_auto_deployment: bool,
+    /// Accounts deployed at once per region: a count or a percentage (25%).
+    #[arg(long, default_value = "1", value_parser = parse_share)]
+    pub max_concurrent: super::stack_set::Share,
+    /// Failed accounts tolerated per region before the operation stops: a
+    /// count or a percentage.
+    #[arg(long, default_value = "0", value_parser = parse_share)]
+    pub failure_tolerance: super::stack_set::Share,
+    /// The order of the regions, comma-separated (the rest follow).
+    #[arg(long, value_delimiter = ',')]
+    pub region_order: Vec<String>,
+    /// Deploy to all regions at once instead of one region after another.
+    #[arg(long)]
+    pub parallel_regions: bool,
+    /// Accept the replacement or deletion of this stateful resource in every
+    /// instance (logical id); repeat for several.
+    #[arg(long, value_name = "LOGICAL_ID")]
+    pub allow_replace: Vec<String>,
+    /// Parameter values.
+    #[command(flatten)]
+    pub params: ParamArgs,
+}
+
+fn parse_share(s: &str) -> Result<super::stack_set::Share, String> {
+    super::stack_set::Share::parse(s)
+        .ok_or_else(|| format!("{s:?} is neither a count (3) nor a percentage (25%)"))
+}
+
+/// Runs `stack-set`: the plan from the app's stack and the flags, then the
+/// deployment over the SDK in the stack's region (or --region).
+async fn stack_set(
+    ui: &mut Ui<'_>,
+    artifacts: &[StackArtifact],
+    args: StackSetArgs,
+    connect: &ConnectOptions,
+) -> Result<(), Failure> {
+    use super::stack_set::{
+        Permissions, Preferences, StackSetError, StackSetPlan, Targets, Waiting, deploy_stack_set,
+    };
+    let Some(artifact) = artifacts.iter().find(|a| a.name == args.stack) else {
+        let names: Vec<&str> = artifacts.iter().map(|a| a.name.as_str()).collect();
+        return Err(Failure::Message(format!(
+            "no stack {:?} in this app; its stacks are {}",
+            args.stack,
+            names.join(", ")
+        )));
+    };
+    let spec = spec_of(artifact)?;
+    let input = param_input(&args.params)?;
+    let declared = spec
+        .template
+        .get("Parameters")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    let plan = StackSetPlan {
+        name: args.name.clone().unwrap_or_else(|| spec.name.clone()),
+        description: format!("Stack {} of the app, deployed as a stack set", spec.name),
+        parameters: input
+            .given
+            .into_iter()
+            .filter(|(k, _)| declared.contains_key(k))
+            .collect(),
+        template: spec.template,
+        permissions: if args.self_managed {
+            Permissions::SelfManaged {
+                administration_role_arn: args.administration_role_arn,
+                execution_role_name: args.execution_role_name,
+            }
+        } else {
+            Permissions::ServiceManaged {
+                auto_deployment: !args.no_auto_deployment,
+            }
+        },
+        targets: Targets {
+            organizational_units: args.organizational_units,
+            accounts: args.accounts,
+            regions: args.regions,
+        },
+        preferences: Preferences {
+            max_concurrent: args.max_concurrent,
+            failure_tolerance: args.failure_tolerance,
+            region_order: args.region_order,
+            parallel_regions: args.parallel_regions,
+        },
+        allow_replace: args.allow_replace.into_iter().collect(),
+    };
+    plan.validate()
+        .map_err(|e| Failure::Message(e.to_string()))?;
+    let client = super::client::Client::connect(connect, &spec.region)
+        .await
+        .map_err(Failure::Deploy)?;
+    let waiting = Waiting {
+        poll: poll_interval(),
+        ..Waiting::default()
+    };
+    let result = deploy_stack_set(&client, &plan, waiting, &mut |l| ui.line(l)).await;
+    match result {
+        Ok(report) => {
+            ui.line(&format!(
+                "{}: {} instance(s), {} added{}",
+                plan.name,
+                report.instances.len(),
+                report.added,
+                if report.updated { ", all updated" } else { "" }
+            ));
+            for i in &report.instances {
+                ui.line(&format!(
+                    "  {} {}: {}",
+                    i.account,
+                    i.region,
+                    i.detailed_status.as_deref().unwrap_or(&i.status)
+                ));
+            }
+            Ok(())
+        }
+        Err(e @ StackSetError::Refused { .. }) => Err(Failure::Refused(e.to_string())),
+        Err(e) => Err(Failure::Message(e.to_string())),
+    }
 }
 
 /// Runs the command line on `app` with process arguments (the first is the
@@ -334,6 +496,15 @@ where
                 on_signal.cancel();
             }
         });
+        let connect = ConnectOptions {
+            region: cli.global.region.clone(),
+            profile: cli.global.profile.clone(),
+            endpoint_url: cli.global.endpoint_url.clone(),
+            max_attempts: None,
+        };
+        if let Command::StackSet(args) = cli.command {
+            return stack_set(&mut ui, &artifacts, args, &connect).await;
+        }
         let mut engine = Engine::new(stacks, connector, cancel);
         engine.poll = poll_interval();
         match cli.command {
@@ -390,6 +561,8 @@ where
             Command::Destroy { stack, yes } => engine.destroy(&mut ui, &stack, yes).await,
             Command::Status => engine.status(&mut ui).await,
             Command::Watch { stack } => engine.watch(&mut ui, &stack).await,
+            // Run above, without the engine of single stacks.
+            Command::StackSet(_) => Ok(()),
         }
     });
     match result {

@@ -563,21 +563,22 @@ fn add_config(
         [("Bucket", Expr::from(target.arn.clone()))],
     )
     .into();
-    let role = create_role(
-        me,
-        "ConfigRole",
-        RoleProps {
-            description: Some(format!("AWS Config recorder of {stack_name}")),
-            managed_policy_arns: vec![aws_managed_policy_arn("service-role/AWS_ConfigRole")],
-            policy: PolicyDocument::new([
-                PolicyStatement::allow(["s3:PutObject"], [objects]).with_condition(
-                    Condition::new("StringEquals", "s3:x-amz-acl", "bucket-owner-full-control"),
-                ),
-                PolicyStatement::allow(["s3:GetBucketAcl"], [target.arn.clone()]),
-            ]),
-            ..RoleProps::new("config.amazonaws.com")
-        },
-    )?;
+    let role =
+        create_role(
+            me,
+            "ConfigRole",
+            RoleProps {
+                description: Some(format!("AWS Config recorder of {stack_name}")),
+                managed_policy_arns: vec![aws_managed_policy_arn("service-role/AWS_ConfigRole")],
+                policy: PolicyDocument::new([
+                    PolicyStatement::allow(["s3:PutObject"], [objects]).with_condition(
+                        Condition::new("StringEquals", "s3:x-amz-acl", "bucket-owner-full-control"),
+                    ),
+                    PolicyStatement::allow(["s3:GetBucketAcl"], [target.arn.clone()]),
+                ]),
+                ..RoleProps::new("config.amazonaws.com")
+            },
+        )?;
     role.acknowledge(
         me,
         "iam-no-managed-policies",
@@ -619,7 +620,6 @@ fn add_config(
     )?;
     Ok(recorder)
 }
-
 
 /// The GuardDuty detector: enabled, the finding frequency, S3 and RDS
 /// protection.

@@ -276,7 +276,9 @@ pub enum StackSetError {
         message: String,
     },
     /// The data-loss guard refused the new template.
-    #[error("stack set {name}: refused, the update would lose data in every stack instance:\n{explanation}")]
+    #[error(
+        "stack set {name}: refused, the update would lose data in every stack instance:\n{explanation}"
+    )]
     Refused {
         /// The stack set.
         name: String,
@@ -347,7 +349,9 @@ fn is_account(a: &str) -> bool {
 
 fn is_unit(u: &str) -> bool {
     let tail = |s: &str| {
-        !s.is_empty() && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        !s.is_empty()
+            && s.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
     };
     if let Some(rest) = u.strip_prefix("ou-") {
         rest.split_once('-').is_some_and(|(a, b)| {
@@ -455,7 +459,12 @@ impl StackSetPlan {
                 ));
             }
         }
-        if self.template.get("Resources").and_then(Value::as_object).is_none() {
+        if self
+            .template
+            .get("Resources")
+            .and_then(Value::as_object)
+            .is_none()
+        {
             problems.push("the template has no Resources".into());
         }
         if problems.is_empty() {
@@ -575,9 +584,12 @@ pub async fn deploy_stack_set<P: StackSets>(
 
 /// The targets × regions that have no instance yet (`None` when every one
 /// has). Accounts are matched directly; an organizational unit counts as
-/// covered in a region when an instance was deployed for it there.
+/// covered in a region when an instance was deployed for it there (AWS
+/// reports each instance's unit; where an endpoint reports none at all,
+/// as moto does, any instance in the region counts).
 fn missing_targets(plan: &StackSetPlan, instances: &[StackInstance]) -> Option<Targets> {
     let t = &plan.targets;
+    let units_reported = instances.iter().any(|i| i.organizational_unit.is_some());
     let mut regions = BTreeSet::new();
     let mut accounts = BTreeSet::new();
     let mut units = BTreeSet::new();
@@ -589,10 +601,9 @@ fn missing_targets(plan: &StackSetPlan, instances: &[StackInstance]) -> Option<T
             }
         }
         for u in &t.organizational_units {
-            if !instances
-                .iter()
-                .any(|i| i.organizational_unit.as_ref() == Some(u) && &i.region == r)
-            {
+            if !instances.iter().any(|i| {
+                &i.region == r && (!units_reported || i.organizational_unit.as_ref() == Some(u))
+            }) {
                 regions.insert(r.clone());
                 units.insert(u.clone());
             }

@@ -56,7 +56,10 @@ impl StackSets for Client {
             .await
         {
             Ok(out) => Ok(out.stack_set().map(|s| StackSetInfo {
-                status: s.status().map(|x| x.as_str().to_string()).unwrap_or_default(),
+                status: s
+                    .status()
+                    .map(|x| x.as_str().to_string())
+                    .unwrap_or_default(),
                 template_body: s.template_body().unwrap_or_default().to_string(),
                 parameters: s
                     .parameters()
@@ -199,7 +202,10 @@ impl StackSets for Client {
                     account: s.account().unwrap_or_default().to_string(),
                     region: s.region().unwrap_or_default().to_string(),
                     organizational_unit: s.organizational_unit_id().map(str::to_string),
-                    status: s.status().map(|x| x.as_str().to_string()).unwrap_or_default(),
+                    status: s
+                        .status()
+                        .map(|x| x.as_str().to_string())
+                        .unwrap_or_default(),
                     detailed_status: s
                         .stack_instance_status()
                         .and_then(|d| d.detailed_status())

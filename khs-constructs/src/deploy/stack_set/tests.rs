@@ -63,9 +63,14 @@ const FAST: Waiting = Waiting {
     timeout: Duration::from_secs(5),
 };
 
-fn run(f: &FakeStackSets, p: &StackSetPlan) -> (Result<StackSetReport, StackSetError>, Vec<String>) {
+fn run(
+    f: &FakeStackSets,
+    p: &StackSetPlan,
+) -> (Result<StackSetReport, StackSetError>, Vec<String>) {
     let mut lines = Vec::new();
-    let r = block_on(deploy_stack_set(f, p, FAST, &mut |l| lines.push(l.to_string())));
+    let r = block_on(deploy_stack_set(f, p, FAST, &mut |l| {
+        lines.push(l.to_string())
+    }));
     (r, lines)
 }
 
@@ -125,7 +130,9 @@ fn a_new_region_adds_only_its_instances_and_a_change_updates_every_instance() {
         format!("CreateStackInstances org-baseline [\"{OU}\"] [] [\"ap-southeast-2\"]")
     );
     assert!(
-        lines.iter().any(|l| l.contains("updating every instance (0 to add, 1 to modify, 0 to remove)")),
+        lines
+            .iter()
+            .any(|l| l.contains("updating every instance (0 to add, 1 to modify, 0 to remove)")),
         "{lines:#?}"
     );
 }
@@ -139,8 +146,9 @@ fn the_data_loss_guard_refuses_replacing_a_bucket_in_every_instance() {
     let (r, _) = run(&f, &p);
     let e = r.expect_err("refused").to_string();
     assert!(
-        e.starts_with("stack set org-baseline: refused, the update would lose data in every stack instance")
-            && e.contains("Logs")
+        e.starts_with(
+            "stack set org-baseline: refused, the update would lose data in every stack instance"
+        ) && e.contains("Logs")
             && e.contains("BucketName")
             && e.contains("--allow-replace Logs"),
         "{e}"
@@ -178,9 +186,8 @@ fn a_failed_instance_fails_the_deployment_with_its_reason() {
         "{e}"
     );
     assert!(
-        lines
-            .iter()
-            .any(|l| l.contains("222222222222 us-east-1: FAILED (Resource handler returned message: boom)")),
+        lines.iter().any(|l| l
+            .contains("222222222222 us-east-1: FAILED (Resource handler returned message: boom)")),
         "{lines:#?}"
     );
 }

@@ -460,7 +460,8 @@ mod tests {
         assert!(
             unknown.contains("khs-test/Unknown")
                 && unknown.contains("thresholds.database_free_storage")
-                && unknown.contains("PercentOfAllocated(10) needs the database's allocated storage"),
+                && unknown
+                    .contains("PercentOfAllocated(10) needs the database's allocated storage"),
             "{unknown}"
         );
     }
