@@ -169,6 +169,13 @@ impl Client {
     }
 }
 
+impl Client {
+    /// The S3 client (asset publishing in `deploy::s3`).
+    pub(crate) fn s3(&self) -> &aws_sdk_s3::Client {
+        &self.s3
+    }
+}
+
 impl CloudFormation for Client {
     fn region(&self) -> &str {
         &self.region
