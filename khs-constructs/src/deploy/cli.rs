@@ -246,7 +246,7 @@ pub enum Command {
     },
     /// Prepare the account and region(s) of the app's stacks for file
     /// assets: deploy the stack khs-bootstrap with the staging bucket
-    /// khs-assets-<account>-<region> that `deploy` uploads assets to.
+    /// khs-assets-ACCOUNT-REGION that `deploy` uploads assets to.
     #[command(long_about = BOOTSTRAP_HELP)]
     Bootstrap {
         /// Bootstrap the regions of these stacks (default: of every stack of

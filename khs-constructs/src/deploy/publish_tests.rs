@@ -326,3 +326,19 @@ fn fails_when_the_upload_fails_or_the_file_changed() {
     assert!(m.contains("but the template expects"), "{m}");
     assert!(no_change_set_for_worker(&cloud), "{:?}", cloud.operations());
 }
+
+#[test]
+fn fails_when_there_is_no_region_to_bootstrap() {
+    let cloud = FakeCloud::new();
+    let mut e = Engine::new(Vec::new(), cloud.clone(), Cancel::new());
+    let mut t = Transcript::default();
+    let r = block_on(e.bootstrap(&mut t, &[], &BootstrapProps::default()));
+    let Err(Failure::Message(m)) = r else {
+        panic!("not refused: {r:?}");
+    };
+    assert_eq!(
+        m,
+        "bootstrap: no region to bootstrap (the app has no stacks); pass --region REGION"
+    );
+    assert!(cloud.operations().is_empty());
+}

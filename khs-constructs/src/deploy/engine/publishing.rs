@@ -169,6 +169,12 @@ impl<K: Connector> Engine<K> {
         regions: &[String],
         props: &BootstrapProps,
     ) -> Res {
+        if regions.is_empty() {
+            return Err(Failure::Message(
+                "bootstrap: no region to bootstrap (the app has no stacks); pass --region REGION"
+                    .to_string(),
+            ));
+        }
         for region in regions {
             let template =
                 bootstrap::template(region, props).map_err(|e| Failure::Message(e.to_string()))?;
