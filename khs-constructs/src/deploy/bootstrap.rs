@@ -127,6 +127,13 @@ pub fn stack(region: &str, props: &BootstrapProps) -> Result<Stack> {
             ..BucketProps::default()
         },
     )?;
+    bucket.bucket().acknowledge(
+        &mut stack,
+        "s3-server-access-logs",
+        "The staging bucket holds only deployment artifacts (zips named by their content hash) \
+         that the deploy client writes and CloudFormation and Lambda read; server access logs \
+         would need a second bucket in every bootstrapped account and region.",
+    )?;
     let mut root = stack.as_scope();
     root.add_output(
         OUTPUT_BUCKET,
@@ -144,7 +151,7 @@ pub fn stack(region: &str, props: &BootstrapProps) -> Result<Stack> {
 
 /// The bootstrap template of `region`, as JSON.
 pub fn template(region: &str, props: &BootstrapProps) -> Result<Json> {
-    let mut app = App::new();
+    let mut app = App::new().with_rule_packs(crate::rules::builtin());
     app.add_stack(stack(region, props)?)?;
     let artifacts = app.synth()?;
     let path = ConstructPath::root(BOOTSTRAP_STACK);
@@ -337,6 +344,22 @@ mod tests {
             serde_json::json!({"Ref": id})
         );
         assert_eq!(t["Outputs"][OUTPUT_VERSION]["Value"], "1");
+    }
+
+    #[test]
+    fn the_bootstrap_stack_passes_the_builtin_rules() {
+        let mut app = App::new().with_rule_packs(crate::rules::builtin());
+        app.add_stack(stack("us-east-1", &BootstrapProps::default()).unwrap())
+            .unwrap();
+        let a = app.synth().unwrap();
+        let r = &a[0].rules;
+        assert!(r.is_clean(), "{:#?}", r.findings);
+        let ids: Vec<&str> = r
+            .acknowledged
+            .iter()
+            .map(|f| f.finding.rule_id.as_str())
+            .collect();
+        assert_eq!(ids, ["s3-server-access-logs"], "{:#?}", r.acknowledged);
     }
 
     #[test]
