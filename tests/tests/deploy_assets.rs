@@ -211,6 +211,17 @@ fn bootstraps_publishes_assets_and_updates_only_the_function_on_new_code() {
     let r = khs(&m, &handler.0, &["bootstrap"]);
     expect_code(&r, 0);
     expect_out(&r, "khs-bootstrap: no changes.");
+    // Other settings update the bucket in place (no replacement, no
+    // refusal by the data-loss guard).
+    let r = khs(
+        &m,
+        &handler.0,
+        &["bootstrap", "--kms", "--noncurrent-version-days", "10"],
+    );
+    expect_code(&r, 0);
+    expect_out(&r, "Modify  AssetsBucket");
+    expect_out(&r, "khs-bootstrap: UPDATE_COMPLETE");
+    assert!(m.s3("GET", "/").expect("ListBuckets").contains(BUCKET));
 
     // The first deployment uploads the asset, then creates the stack.
     let r = khs(&m, &handler.0, &["deploy", STACK]);
