@@ -29,8 +29,9 @@
 //! CloudFormation that drives every branch in unit tests; `client` is the
 //! port over the AWS SDK for Rust; `render` and `drift` format what the
 //! engine reports; `cli` parses the `diff` / `deploy` / `drift` /
-//! `destroy` / `status` / `watch` command line that an app's binary runs
-//! with one call, `cli::run(&app, std::env::args_os())`, and renders.
+//! `destroy` / `status` / `watch` / `bootstrap` command line that an app's
+//! binary runs with one call, `cli::run(&app, std::env::args_os())`, and
+//! renders.
 
 pub mod assets;
 pub mod bootstrap;
