@@ -123,6 +123,8 @@ pub struct World {
     pub interrupt_after: Option<(usize, Cancel)>,
     /// S3 objects (asset publishing), by `bucket/key`.
     pub objects: BTreeMap<String, Vec<u8>>,
+    /// Whether `HeadObject` cannot tell (403 without `s3:ListBucket`).
+    pub objects_unreadable: bool,
     uploads: BTreeMap<String, String>,
     change_sets: BTreeMap<String, FakeChangeSet>,
     refactors: BTreeMap<String, FakeRefactor>,
@@ -1035,18 +1037,15 @@ impl AssetStore for FakeClient {
         key: &str,
     ) -> Result<Existence, DeployError> {
         self.call("HeadObject", stack, &format!("{bucket}/{key}"))?;
-        Ok(
-            if self
-                .world
-                .borrow()
-                .objects
-                .contains_key(&format!("{bucket}/{key}"))
-            {
-                Existence::Exists
-            } else {
-                Existence::Missing
-            },
-        )
+        let w = self.world.borrow();
+        if w.objects_unreadable {
+            return Ok(Existence::Unknown("HeadObject: 403 Forbidden".to_string()));
+        }
+        Ok(if w.objects.contains_key(&format!("{bucket}/{key}")) {
+            Existence::Exists
+        } else {
+            Existence::Missing
+        })
     }
 
     async fn put_object(

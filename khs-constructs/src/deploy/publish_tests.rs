@@ -342,3 +342,25 @@ fn fails_when_there_is_no_region_to_bootstrap() {
     );
     assert!(cloud.operations().is_empty());
 }
+
+#[test]
+fn an_object_s3_will_not_describe_is_uploaded_anyway() {
+    let s = Scratch::new("unknown");
+    s.code("def handler(e, c):\n    return 1\n");
+    let (spec, hash) = synth(&s.0.join("src"), &s.out());
+    let cloud = FakeCloud::new();
+    assert!(bootstrap(&cloud).1.is_ok());
+    cloud.world.borrow_mut().objects_unreadable = true;
+    let (t, r) = deploy(&cloud, spec, &s.out(), opts());
+    assert!(r.is_ok(), "{r:?}\n{}", t.text());
+    assert!(
+        t.text().contains(&format!(
+            "  [1/1] asset {}: cannot tell whether it is there (HeadObject: 403 Forbidden); \
+             uploading",
+            &hash[..12]
+        )),
+        "{}",
+        t.text()
+    );
+    assert_eq!(cloud.calls_of("PutObject").len(), 1);
+}
