@@ -1,7 +1,8 @@
 //! Helpers shared by the integration tests: where the workspace and the
 //! pinned tools are, the moto_server harness, the scripted CloudFormation
-//! endpoint and the deploy test app.
+//! endpoint and the deploy test apps.
 
+pub mod assets_app;
 pub mod deploy_app;
 pub mod fake_cfn;
 pub mod moto;

@@ -1,5 +1,5 @@
-//! The command line: `diff`, `deploy`, `drift`, `destroy`, `status`, `watch` for the
-//! stacks of an [`App`].
+//! The command line: `diff`, `deploy`, `drift`, `destroy`, `status`, `watch` and
+//! `bootstrap` for the stacks of an [`App`].
 //!
 //! An app's binary is one call:
 //!
@@ -36,12 +36,14 @@ use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::Value;
 
+use super::bootstrap::{self, BootstrapEncryption, BootstrapProps};
 use super::client::{ConnectOptions, SdkConnector};
 use super::engine::{
     Cancel, DeployOptions, DiffOptions, DriftMode, Engine, Failure, ParamInput, Sink, StackSpec,
 };
 use super::params;
 use crate::core::app::{App, StackArtifact};
+use crate::serverless::asset::write_assets;
 
 /// Exit code of a deployment refused by the guard or waiting for `--approve`.
 pub const EXIT_REFUSED: i32 = 3;
@@ -85,6 +87,16 @@ DRIFT AND FORECAST
   for failures knowable up front: a named bucket, log group, repository, secret
   or role that already exists, a non-empty bucket to delete, a stack state that
   cannot be updated, a certificate not yet issued (skip with --skip-forecast).
+
+FILE ASSETS AND BOOTSTRAP
+  A function whose code is a local file or directory (Code::asset) needs the
+  zip published before its stack deploys. Run `bootstrap` once per account
+  and region: it deploys the stack khs-bootstrap with the staging bucket
+  khs-assets-<account>-<region>. `deploy` then uploads each asset the stack
+  needs under its content hash (<sha256>.zip), skipping those already there,
+  before it creates the change set; without the bootstrap stack it stops and
+  says to run `bootstrap`. New code changes the function's Code.S3Key, which
+  `diff` shows (with a note naming the asset).
 
 CREDENTIALS
   The AWS SDK's default chain: AWS_PROFILE/--profile (SSO profiles after
@@ -241,6 +253,22 @@ pub enum Command {
         /// The stack name.
         stack: String,
     },
+    /// Prepare the account and region(s) of the app's stacks for file
+    /// assets: deploy the stack khs-bootstrap with the staging bucket
+    /// khs-assets-ACCOUNT-REGION that `deploy` uploads assets to.
+    #[command(long_about = BOOTSTRAP_HELP)]
+    Bootstrap {
+        /// Bootstrap the regions of these stacks (default: of every stack of
+        /// the app; --region names one region instead).
+        stacks: Vec<String>,
+        /// Encrypt with SSE-KMS (the AWS managed key aws/s3, bucket keys on)
+        /// instead of SSE-S3.
+        #[arg(long)]
+        kms: bool,
+        /// Days a noncurrent (deleted or overwritten) object version is kept.
+        #[arg(long, value_name = "DAYS", default_value_t = BootstrapProps::default().noncurrent_version_days)]
+        noncurrent_version_days: u32,
+    },
 }
 
 /// The flags of `stack-set`.
@@ -396,6 +424,25 @@ async fn stack_set(
     }
 }
 
+const BOOTSTRAP_HELP: &str = "\
+Prepare the account and region(s) of the app's stacks for file assets.
+
+In each region (the regions of the named stacks, of every stack of the app
+when none is named, or only --region), deploy the CloudFormation stack
+khs-bootstrap through a change set, like any stack. It holds one S3 bucket,
+khs-assets-<account>-<region>, the bucket every template with a file asset
+names:
+  - encrypted at rest: SSE-S3 (AES-256), or SSE-KMS with --kms;
+  - versioned; noncurrent versions deleted after --noncurrent-version-days
+    (default 30); incomplete multipart uploads aborted after 7 days;
+  - every public access block on, ACLs off (bucket owner enforced), and a
+    bucket policy that denies any request not made over TLS;
+  - retained when the stack is deleted or the bucket replaced.
+Its outputs AssetsBucketName and BootstrapVersion are what `deploy` reads
+before it uploads. Running it again changes nothing (\"no changes\"); a newer
+client updates the stack in place. It prints the change set it executes and,
+per region, the bucket assets go to.";
+
 /// Runs the command line on `app` with process arguments (the first is the
 /// program name), printing to stdout/stderr; returns the exit code.
 pub fn run<I, T>(app: &App, args: I) -> std::process::ExitCode
@@ -465,6 +512,9 @@ where
             return 1;
         }
     };
+    // The asset manifests and zips of a diff or deployment, written here
+    // and removed at the end.
+    let mut staging: Option<PathBuf> = None;
     let result = runtime.block_on(async {
         let artifacts = app
             .synth()
@@ -473,6 +523,31 @@ where
             .iter()
             .map(spec_of)
             .collect::<Result<Vec<StackSpec>, Failure>>()?;
+        let regions = |names: &[String]| -> Result<Vec<String>, Failure> {
+            for n in names {
+                if !artifacts.iter().any(|a| a.name == *n) {
+                    let all: Vec<&str> = artifacts.iter().map(|a| a.name.as_str()).collect();
+                    return Err(Failure::Message(format!(
+                        "no stack named {n:?} in the app; its stacks are: {}",
+                        all.join(", ")
+                    )));
+                }
+            }
+            Ok(bootstrap::regions(
+                artifacts
+                    .iter()
+                    .filter(|a| names.is_empty() || names.contains(&a.name))
+                    .map(|a| a.env.region.as_str()),
+                cli.global.region.as_deref(),
+            ))
+        };
+        let publishes = matches!(cli.command, Command::Diff { .. } | Command::Deploy { .. });
+        if publishes && artifacts.iter().any(|a| !a.assets.is_empty()) {
+            let dir = std::env::temp_dir().join(format!("khs-assets-{}", std::process::id()));
+            staging = Some(dir.clone());
+            write_assets(&artifacts, &dir)
+                .map_err(|e| Failure::Message(format!("packing the file assets failed: {e}")))?;
+        }
         let connector = SdkConnector::new(ConnectOptions {
             region: cli.global.region.clone(),
             profile: cli.global.profile.clone(),
@@ -506,6 +581,9 @@ where
             return stack_set(&mut ui, &artifacts, args, &connect).await;
         }
         let mut engine = Engine::new(stacks, connector, cancel);
+        if let Some(dir) = &staging {
+            engine = engine.with_asset_dir(dir);
+        }
         engine.poll = poll_interval();
         match cli.command {
             Command::Diff {
@@ -561,10 +639,28 @@ where
             Command::Destroy { stack, yes } => engine.destroy(&mut ui, &stack, yes).await,
             Command::Status => engine.status(&mut ui).await,
             Command::Watch { stack } => engine.watch(&mut ui, &stack).await,
+            Command::Bootstrap {
+                stacks: names,
+                kms,
+                noncurrent_version_days,
+            } => {
+                let props = BootstrapProps {
+                    encryption: if kms {
+                        BootstrapEncryption::Kms
+                    } else {
+                        BootstrapEncryption::S3Managed
+                    },
+                    noncurrent_version_days,
+                };
+                engine.bootstrap(&mut ui, &regions(&names)?, &props).await
+            }
             // Run above, without the engine of single stacks.
             Command::StackSet(_) => Ok(()),
         }
     });
+    if let Some(dir) = &staging {
+        let _ = std::fs::remove_dir_all(dir);
+    }
     match result {
         Ok(()) => 0,
         Err(Failure::Refused(msg)) => {

@@ -178,6 +178,11 @@ impl Client {
     pub(crate) fn sdk(&self) -> &cfn::Client {
         &self.cfn
     }
+
+    /// The S3 client (asset publishing in `deploy::s3`).
+    pub(crate) fn s3(&self) -> &aws_sdk_s3::Client {
+        &self.s3
+    }
 }
 
 impl CloudFormation for Client {

@@ -23,6 +23,7 @@ use super::port::{
     ParamValue, RefactorRequest, RefactorState, ResourceDrift, StackEvent, StackInfo,
     TemplateSource,
 };
+use super::s3_port::AssetStore;
 
 /// What executing the next change set of a stack does.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -120,6 +121,10 @@ pub struct World {
     /// Ctrl-C pressed when this many `DescribeStacks` calls were made
     /// during an execution.
     pub interrupt_after: Option<(usize, Cancel)>,
+    /// S3 objects (asset publishing), by `bucket/key`.
+    pub objects: BTreeMap<String, Vec<u8>>,
+    /// Whether `HeadObject` cannot tell (403 without `s3:ListBucket`).
+    pub objects_unreadable: bool,
     uploads: BTreeMap<String, String>,
     change_sets: BTreeMap<String, FakeChangeSet>,
     refactors: BTreeMap<String, FakeRefactor>,
@@ -1018,6 +1023,44 @@ impl CloudFormation for FakeClient {
             return Ok(None);
         }
         Ok(self.world.borrow().certificates.get(arn).cloned())
+    }
+}
+
+/// The fake S3 of asset publishing: objects in [`World::objects`];
+/// `HeadObject` and `PutObject` are logged (`HeadObject <stack>
+/// <bucket>/<key>`) and answer [`World::fail_next`] errors.
+impl AssetStore for FakeClient {
+    async fn object_exists(
+        &self,
+        stack: &str,
+        bucket: &str,
+        key: &str,
+    ) -> Result<Existence, DeployError> {
+        self.call("HeadObject", stack, &format!("{bucket}/{key}"))?;
+        let w = self.world.borrow();
+        if w.objects_unreadable {
+            return Ok(Existence::Unknown("HeadObject: 403 Forbidden".to_string()));
+        }
+        Ok(if w.objects.contains_key(&format!("{bucket}/{key}")) {
+            Existence::Exists
+        } else {
+            Existence::Missing
+        })
+    }
+
+    async fn put_object(
+        &self,
+        stack: &str,
+        bucket: &str,
+        key: &str,
+        body: Vec<u8>,
+    ) -> Result<(), DeployError> {
+        self.call("PutObject", stack, &format!("{bucket}/{key}"))?;
+        self.world
+            .borrow_mut()
+            .objects
+            .insert(format!("{bucket}/{key}"), body);
+        Ok(())
     }
 }
 

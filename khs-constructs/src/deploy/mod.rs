@@ -16,7 +16,11 @@
 //!   compiled into a stack refactor and applied to the diff;
 //! - [`params`]: parameter values, and the parameters filled from other
 //!   stacks' outputs (`khs:parameter-sources` template metadata);
-//! - [`port`]: the `CloudFormation` trait, the operations the engine uses.
+//! - [`port`]: the `CloudFormation` trait, the operations the engine uses;
+//!   [`s3_port`]: the `AssetStore` trait, the S3 operations of publishing;
+//! - [`bootstrap`]: the bootstrap stack (the staging bucket of file assets,
+//!   made by `khs bootstrap`) and reading it back; [`assets`]: which asset
+//!   goes where, checked against the bootstrap, before a change set.
 //!
 //! The engine half is compiled with the `deploy` cargo feature (it needs
 //! tokio): `engine` sequences a deployment (status gate, drift, declared
@@ -25,9 +29,12 @@
 //! CloudFormation that drives every branch in unit tests; `client` is the
 //! port over the AWS SDK for Rust; `render` and `drift` format what the
 //! engine reports; `cli` parses the `diff` / `deploy` / `drift` /
-//! `destroy` / `status` / `watch` command line that an app's binary runs
-//! with one call, `cli::run(&app, std::env::args_os())`, and renders.
+//! `destroy` / `status` / `watch` / `bootstrap` command line that an app's
+//! binary runs with one call, `cli::run(&app, std::env::args_os())`, and
+//! renders.
 
+pub mod assets;
+pub mod bootstrap;
 pub mod changeset;
 #[cfg(feature = "deploy")]
 pub mod cli;
@@ -49,8 +56,13 @@ pub mod guard;
 pub mod moves;
 pub mod params;
 pub mod port;
+#[cfg(all(test, feature = "deploy"))]
+mod publish_tests;
 #[cfg(feature = "deploy")]
 pub mod render;
+#[cfg(feature = "deploy")]
+mod s3;
+pub mod s3_port;
 pub mod security;
 mod specs;
 #[cfg(feature = "deploy")]

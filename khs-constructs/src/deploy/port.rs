@@ -368,8 +368,8 @@ pub trait CloudFormation {
 /// Makes one [`CloudFormation`] client per region.
 #[allow(async_fn_in_trait)]
 pub trait Connector {
-    /// The client type.
-    type Client: CloudFormation + Clone;
+    /// The client type (also the S3 store that assets are published to).
+    type Client: CloudFormation + super::s3_port::AssetStore + Clone;
 
     /// A client for `region` (checking credentials the first time).
     async fn connect(&mut self, region: &str) -> Result<Self::Client, DeployError>;

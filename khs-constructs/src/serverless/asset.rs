@@ -20,7 +20,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::core::app::StackArtifact;
@@ -141,7 +141,7 @@ pub fn pack(source: &Path) -> Result<PackedAsset> {
 }
 
 /// One entry of an [`AssetManifest`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ManifestEntry {
     /// SHA-256 of the file, lowercase hex.
     pub hash: String,
@@ -178,7 +178,7 @@ pub struct ManifestEntry {
 ///   }]
 /// }
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AssetManifest {
     /// [`MANIFEST_VERSION`].
     pub version: u32,
@@ -196,6 +196,34 @@ impl AssetManifest {
     /// The manifest's file name: `<stack>.assets.json`.
     pub fn file_name(stack: &str) -> String {
         format!("{stack}.assets.json")
+    }
+
+    /// Reads `dir/<stack>.assets.json`; `None` when there is none (the
+    /// stack has no assets).
+    pub fn read(dir: &Path, stack: &str) -> Result<Option<AssetManifest>> {
+        let path = dir.join(AssetManifest::file_name(stack));
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(io_error(&path, e)),
+        };
+        let manifest: AssetManifest = serde_json::from_str(&text).map_err(|e| {
+            io_error(
+                &path,
+                format!("is not an asset manifest of version {MANIFEST_VERSION}: {e}"),
+            )
+        })?;
+        if manifest.version != MANIFEST_VERSION {
+            return Err(io_error(
+                &path,
+                format!(
+                    "is an asset manifest of version {}, this library reads version \
+                     {MANIFEST_VERSION}; synthesize again",
+                    manifest.version
+                ),
+            ));
+        }
+        Ok(Some(manifest))
     }
 }
 
@@ -333,6 +361,45 @@ mod tests {
         let p = pack(&d.join("main.py")).unwrap();
         let archive = zip::ZipArchive::new(std::io::Cursor::new(p.bytes)).unwrap();
         assert_eq!(archive.file_names().collect::<Vec<_>>(), ["main.py"]);
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn manifests_written_are_read_back_and_stale_ones_are_removed() {
+        use crate::core::app::App;
+        use crate::core::scope::AsScope;
+        use crate::core::stack::{Environment, Stack, StackProps};
+        let d = scratch("manifest");
+        let src = d.join("handler");
+        std::fs::create_dir_all(&src).unwrap();
+        std::fs::write(src.join("index.py"), "def handler(e, c):\n    return 1\n").unwrap();
+        let packed = pack(&src).unwrap();
+        let mut stack =
+            Stack::new("worker", StackProps::new(Environment::region("eu-west-1"))).unwrap();
+        stack.as_scope().add_file_asset(FileAsset {
+            hash: packed.hash.clone(),
+            source: src.clone(),
+            packaging: ZIP_PACKAGING.to_string(),
+            object_key: packed.object_key(),
+        });
+        let mut app = App::new();
+        app.add_stack(stack).unwrap();
+        let artifacts = app.synth().unwrap();
+        let out = d.join("out");
+        let written = write_assets(&artifacts, &out).unwrap();
+        let read = AssetManifest::read(&out, "worker").unwrap().unwrap();
+        assert_eq!(written.len(), 1);
+        assert_eq!(written[0], read);
+        assert_eq!(read.region, "eu-west-1");
+        assert_eq!(read.assets[0].key, packed.object_key());
+        assert_eq!(
+            std::fs::read(out.join(&read.assets[0].file)).unwrap(),
+            packed.bytes
+        );
+        assert_eq!(AssetManifest::read(&out, "other").unwrap(), None);
+        std::fs::write(out.join("worker.assets.json"), "{\"version\": 9}").unwrap();
+        let e = AssetManifest::read(&out, "worker").unwrap_err().to_string();
+        assert!(e.contains("is not an asset manifest of version 1"), "{e}");
         let _ = std::fs::remove_dir_all(&d);
     }
 

@@ -33,6 +33,7 @@ use super::render;
 mod admin;
 mod drifting;
 mod moving;
+mod publishing;
 
 use moving::diff_all;
 
@@ -228,6 +229,8 @@ pub struct Engine<K: Connector> {
     /// How long to wait for a change set, a drift detection or a refactor.
     pub wait_limit: Duration,
     cancel: Cancel,
+    /// Where the asset manifests are (see [`Engine::with_asset_dir`]).
+    asset_dir: Option<std::path::PathBuf>,
 }
 
 impl<K: Connector> Engine<K> {
@@ -239,6 +242,7 @@ impl<K: Connector> Engine<K> {
             poll: Duration::from_secs(3),
             wait_limit: Duration::from_secs(600),
             cancel,
+            asset_dir: None,
         }
     }
 
@@ -396,6 +400,7 @@ impl<K: Connector> Engine<K> {
         ui.line(&header);
         let drift = self.drift_before(ui, &client, &p, opts.drift).await?;
         render::diff(ui, &p.diff);
+        self.note_code_changes(ui, &p)?;
         if let Some(report) = &drift {
             drift::against_diff(ui, report, &p.diff);
         }
@@ -739,6 +744,7 @@ impl<K: Connector> Engine<K> {
                 )));
             }
         }
+        self.publish_assets(ui, &client, &p, opts.dry_run).await?;
         let Some((id, rows)) = self
             .create_change_set(ui, &client, &p, opts.template_bucket.as_deref())
             .await?
