@@ -26,6 +26,10 @@
 //!
 //! S3 buckets can only be backed up with versioning enabled.
 
+mod dr_runbook;
+
+pub use dr_runbook::region_restore_runbook;
+
 use crate::cfn::attributes::*;
 use crate::cfn::backup::backup_plan::BackupRuleResourceTypeRequired;
 use std::collections::BTreeSet;
@@ -421,6 +425,11 @@ pub enum BackupResource {
     Bucket(Handle<cfn::s3::Bucket>),
     /// Any supported resource by ARN.
     Arn(Value<String>),
+    /// The plan's own CloudFormation stack (`AWS::StackId`): AWS Backup
+    /// keeps its template and, as nested recovery points of one composite
+    /// recovery point, every resource of the stack it supports (RDS
+    /// instances, versioned buckets, …), with this plan's retention.
+    ThisStack,
     /// Every supported resource carrying this tag.
     Tagged {
         /// The tag key.
@@ -749,6 +758,9 @@ fn add_plan(
             BackupResource::Database(db) => arns.push(db.get_att("DBInstanceArn")),
             BackupResource::Bucket(b) => arns.push(b.get_att("Arn")),
             BackupResource::Arn(a) => arns.push(a.clone()),
+            BackupResource::ThisStack => {
+                arns.push(crate::core::intrinsic::Pseudo::StackId.into())
+            }
             BackupResource::Tagged { key, value } => {
                 tagged.push(backup_selection::ConditionResourceType {
                     condition_key: key.as_str().into(),

@@ -41,6 +41,10 @@
 //! let db = Database::new(&mut stack, "Database", DatabaseProps::default());
 //! ```
 
+mod recovery;
+
+pub use recovery::RUNBOOK_WAIT_SECONDS;
+
 use crate::cfn::attributes::*;
 use crate::cfn::rds::db_parameter_group::DbParameterGroupRequired;
 use crate::cfn::rds::{DbInstance, DbParameterGroup, DbSubnetGroup};

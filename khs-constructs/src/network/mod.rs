@@ -3,9 +3,11 @@
 pub mod connections;
 pub mod dns;
 pub mod endpoints;
+pub mod health_check;
 pub mod vpc;
 
 pub use connections::*;
 pub use dns::*;
 pub use endpoints::*;
+pub use health_check::*;
 pub use vpc::*;

@@ -208,6 +208,7 @@ pub const MAX_EVALUATION_RANGE_LONG: u64 = 604_800;
 #[derive(Debug, Clone)]
 pub struct Alarm {
     handle: Handle<cfn::cloudwatch::Alarm>,
+    description: Option<String>,
 }
 
 impl Alarm {
@@ -279,11 +280,19 @@ impl Alarm {
             ..l1::Alarm::new()
         };
         let handle = me.add("Resource", alarm)?;
-        Ok(Alarm { handle })
+        Ok(Alarm {
+            handle,
+            description: props.description,
+        })
     }
 
     /// The alarm resource.
     pub fn handle(&self) -> &Handle<cfn::cloudwatch::Alarm> {
         &self.handle
+    }
+
+    /// The alarm description given in the props.
+    pub fn description(&self) -> Option<&str> {
+        self.description.as_deref()
     }
 }
