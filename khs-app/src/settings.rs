@@ -75,6 +75,11 @@ pub struct NetworkSettings {
     #[serde(default)]
     #[schemars(with = "Vec<String>")]
     pub deny_cidrs: Vec<Ipv4Net>,
+    /// Interface VPC endpoints for the AWS services the API tasks call
+    /// (ECR, CloudWatch Logs, Secrets Manager, X-Ray) and a DynamoDB gateway
+    /// endpoint, beside NAT. Each costs about USD 7.30 per zone and month.
+    #[serde(default)]
+    pub vpc_endpoints: bool,
 }
 
 /// The logs and backups buckets of a stage (names are
@@ -195,6 +200,20 @@ pub struct DatabaseSettings {
     /// One read replica per zone listed (zones of `network.availability_zones`).
     #[serde(default)]
     pub read_replica_availability_zones: Vec<String>,
+    /// Stop the instance outside working hours (non-production): stop and
+    /// start schedules (AWS cron, UTC). Absent: always running.
+    #[serde(default)]
+    pub auto_stop: Option<AutoStopSetting>,
+}
+
+/// When a non-production database is stopped and started.
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AutoStopSetting {
+    /// When to stop (`cron(0 1 ? * TUE-SAT *)`).
+    pub stop: String,
+    /// When to start (`cron(0 11 ? * MON-FRI *)`).
+    pub start: String,
 }
 
 /// The Redis cache of a stage (`Cache`).
@@ -263,6 +282,12 @@ pub struct OperationsSettings {
     /// The security baseline (GuardDuty, Security Hub and Config are one per
     /// account and region; the trail is multi-region).
     pub security: SecuritySettings,
+    /// A Route 53 health check of `https://<frontend.domain>/api/health`
+    /// with an alarm to the critical topic (region failure detection). The
+    /// stage's region must be us-east-1, where Route 53 publishes its
+    /// metrics.
+    #[serde(default)]
+    pub region_health_check: bool,
 }
 
 /// AWS Backup settings of a stage.
@@ -274,9 +299,15 @@ pub struct BackupSettings {
     /// Days the daily (03:00 UTC) application bucket backups are kept.
     pub application_retention_days: u32,
     /// The region database backups are copied to (a `<stack>-backup-dr`
-    /// stack holds the vault there); omit for no cross-region copy.
+    /// stack holds the vault there and the region-failover runbook); omit
+    /// for no cross-region copy.
     #[serde(default)]
     pub dr_region: Option<String>,
+    /// Days the daily (04:00 UTC) configuration backups are kept: the
+    /// stage's CloudFormation stack (template and the resources AWS Backup
+    /// supports). Omit for no configuration tier.
+    #[serde(default)]
+    pub configuration_retention_days: Option<u32>,
 }
 
 /// Which parts of the security baseline a stage deploys.

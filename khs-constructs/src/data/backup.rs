@@ -758,9 +758,7 @@ fn add_plan(
             BackupResource::Database(db) => arns.push(db.get_att("DBInstanceArn")),
             BackupResource::Bucket(b) => arns.push(b.get_att("Arn")),
             BackupResource::Arn(a) => arns.push(a.clone()),
-            BackupResource::ThisStack => {
-                arns.push(crate::core::intrinsic::Pseudo::StackId.into())
-            }
+            BackupResource::ThisStack => arns.push(crate::core::intrinsic::Pseudo::StackId.into()),
             BackupResource::Tagged { key, value } => {
                 tagged.push(backup_selection::ConditionResourceType {
                     condition_key: key.as_str().into(),

@@ -143,10 +143,7 @@ impl Route53HealthCheckProps {
             return Err(Error::invalid_prop(
                 path,
                 "request_interval_seconds",
-                format!(
-                    "must be 10 or 30, got {}",
-                    self.request_interval_seconds
-                ),
+                format!("must be 10 or 30, got {}", self.request_interval_seconds),
             ));
         }
         if !(1..=10).contains(&self.failure_threshold) {
@@ -203,9 +200,8 @@ impl Route53HealthCheck {
             enable_sni: (props.protocol == HealthCheckProtocol::Https).then(|| true.into()),
             request_interval: Some(i64::from(props.request_interval_seconds).into()),
             failure_threshold: Some(i64::from(props.failure_threshold).into()),
-            regions: (!props.regions.is_empty()).then(|| {
-                Value::Literal(props.regions.iter().map(|r| Value::from(*r)).collect())
-            }),
+            regions: (!props.regions.is_empty())
+                .then(|| Value::Literal(props.regions.iter().map(|r| Value::from(*r)).collect())),
             ..l1::HealthCheckConfig::new(type_)
         };
         let handle = me.add(
@@ -353,8 +349,12 @@ mod tests {
     #[test]
     fn fails_when_the_alarm_is_outside_us_east_1() {
         let mut s = stack("us-east-2");
-        let c = Route53HealthCheck::new(&mut s, "Health", Route53HealthCheckProps::new("a.example.org"))
-            .unwrap();
+        let c = Route53HealthCheck::new(
+            &mut s,
+            "Health",
+            Route53HealthCheckProps::new("a.example.org"),
+        )
+        .unwrap();
         let e = c
             .alarm(&mut s, "Unhealthy", vec![], None)
             .unwrap_err()

@@ -237,7 +237,11 @@ pub struct RunbookProps {
 
 impl RunbookProps {
     /// Props with `description`, `steps` and the role's `policy`.
-    pub fn new(description: impl Into<String>, steps: Vec<RunbookStep>, policy: PolicyDocument) -> Self {
+    pub fn new(
+        description: impl Into<String>,
+        steps: Vec<RunbookStep>,
+        policy: PolicyDocument,
+    ) -> Self {
         RunbookProps {
             description: description.into(),
             parameters: Vec::new(),
@@ -264,7 +268,9 @@ fn check_document_name(path: &ConstructPath, name: &str) -> Result<()> {
         && name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
-        && !["aws", "amazon", "amzn"].iter().any(|p| lower.starts_with(p));
+        && !["aws", "amazon", "amzn"]
+            .iter()
+            .any(|p| lower.starts_with(p));
     if ok {
         Ok(())
     } else {
@@ -341,7 +347,10 @@ impl Runbook {
                 return Err(Error::invalid_prop(
                     &path,
                     format!("parameters[{i}].name"),
-                    format!("must be unique and not AutomationAssumeRole, got {:?}", p.name),
+                    format!(
+                        "must be unique and not AutomationAssumeRole, got {:?}",
+                        p.name
+                    ),
                 ));
             }
             let mut v = json!({"type": "String", "description": p.description});
@@ -434,7 +443,11 @@ impl Runbook {
             ));
         }
         let mut s = scope.as_scope();
-        s.override_property(alarm.handle(), "AlarmDescription", serde_json::Value::String(text))
+        s.override_property(
+            alarm.handle(),
+            "AlarmDescription",
+            serde_json::Value::String(text),
+        )
     }
 }
 
@@ -501,7 +514,10 @@ mod tests {
             json!({"Fn::GetAtt": ["RebootRole", "Arn"]})
         );
         assert_eq!(d["Content"]["mainSteps"][0]["action"], "aws:executeAwsApi");
-        assert_eq!(d["Content"]["mainSteps"][0]["inputs"]["Api"], "RebootDBInstance");
+        assert_eq!(
+            d["Content"]["mainSteps"][0]["inputs"]["Api"],
+            "RebootDBInstance"
+        );
         let role = &t["Resources"]["RebootRole"]["Properties"];
         assert_eq!(
             role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]["Service"],
@@ -542,7 +558,8 @@ mod tests {
             "khs/Reboot: policy must allow what the steps call, got an empty policy"
         );
         let mut p = props();
-        p.parameters.push(RunbookParameter::new("InstanceId", "again"));
+        p.parameters
+            .push(RunbookParameter::new("InstanceId", "again"));
         assert_eq!(
             err(p),
             "khs/Reboot: parameters[1].name must be unique and not AutomationAssumeRole, got \"InstanceId\""

@@ -60,10 +60,14 @@ pub fn region_restore_runbook(
         PolicyStatement::allow(["backup:StartRestoreJob"], recovery_points),
         PolicyStatement::allow(["backup:DescribeRestoreJob"], ["*"]),
         PolicyStatement::allow(["iam:PassRole"], [restore_role.attr_arn()]).with_condition(
-            Condition::new("StringEquals", "iam:PassedToService", "backup.amazonaws.com"),
+            Condition::new(
+                "StringEquals",
+                "iam:PassedToService",
+                "backup.amazonaws.com",
+            ),
         ),
     ]);
-    Runbook::new(
+    let runbook = Runbook::new(
         &mut s,
         id,
         RunbookProps {
@@ -119,5 +123,11 @@ pub fn region_restore_runbook(
                 policy,
             )
         },
-    )
+    )?;
+    runbook.role().acknowledge(
+        &mut s,
+        "iam-no-wildcard-permissions",
+        "Recovery points are created by the copy jobs, after this stack: restore is allowed on recovery points of this account and region only, and restore jobs, whose ids the first step returns, are only read.",
+    )?;
+    Ok(runbook)
 }

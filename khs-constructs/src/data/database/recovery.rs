@@ -129,6 +129,7 @@ impl Database {
     /// restore from it into instances of that name pattern only, and let RDS
     /// use the key.
     pub fn restore_runbook(&self, scope: &mut impl AsScope, id: &str) -> Result<Runbook> {
+        let mut scope = scope.as_scope();
         let primary = self.instance.ref_();
         let target_arn: Value<String> = Intrinsic::sub_with(
             "arn:${AWS::Partition}:rds:${AWS::Region}:${AWS::AccountId}:db:${Primary}-restore-*",
@@ -157,16 +158,12 @@ impl Database {
             ),
             PolicyStatement::allow(["rds:AddTagsToResource"], [target_arn]),
             PolicyStatement::allow(["kms:DescribeKey", "kms:CreateGrant"], [self.key.arn()])
-                .with_condition(Condition::new(
-                    "Bool",
-                    "kms:GrantIsForAWSResource",
-                    "true",
-                )),
+                .with_condition(Condition::new("Bool", "kms:GrantIsForAWSResource", "true")),
         ]);
         let mut ids = json!({});
         ids["DBInstanceIdentifier"] = json!(primary);
-        Runbook::new(
-            scope,
+        let runbook = Runbook::new(
+            &mut scope,
             id,
             RunbookProps {
                 parameters: vec![
@@ -234,7 +231,13 @@ impl Database {
                     policy,
                 )
             },
-        )
+        )?;
+        runbook.role().acknowledge(
+            &mut scope,
+            "iam-no-wildcard-permissions",
+            "The restored instance does not exist yet: its ARN is a pattern under the primary's identifier (`<primary>-restore-*`, also the parameter's allowed pattern), and the subnet, parameter and option group names are read from the primary at run time, so they are named by type in this account and region only.",
+        )?;
+        Ok(runbook)
     }
 
     /// Stops the instance on `stop` and starts it on `start` (EventBridge
@@ -286,7 +289,10 @@ impl Database {
         )
         .into();
         let mut out = Vec::new();
-        for (sid, api, cron) in [("Stop", "stopDBInstance", stop), ("Start", "startDBInstance", start)] {
+        for (sid, api, cron) in [
+            ("Stop", "stopDBInstance", stop),
+            ("Start", "startDBInstance", start),
+        ] {
             let target = sc::Target {
                 input: Some(input.clone()),
                 retry_policy: Some(sc::RetryPolicy {
@@ -294,7 +300,10 @@ impl Database {
                     ..sc::RetryPolicy::new()
                 }),
                 ..sc::Target::new(sc::TargetRequired {
-                    arn: format!("arn:aws:scheduler:::aws-sdk:rds:{api}").into(),
+                    arn: Intrinsic::sub(format!(
+                        "arn:${{AWS::Partition}}:scheduler:::aws-sdk:rds:{api}"
+                    ))
+                    .into(),
                     role_arn: role.attr_arn(),
                 })
             };
