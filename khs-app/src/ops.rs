@@ -137,9 +137,7 @@ pub fn add(
     Budget::new(stack, "Budget", budget)?;
 
     // Backup: database plan (02:00, copied to the DR region), application
-    // plan (03:00). The seed's configuration tier (Terraform state,
-    // CloudFormation templates, Parameter Store) has no AWS Backup resource
-    // in this app; see docs/constructs/backup.md.
+    // plan (03:00), configuration plan (04:00, the stack itself; ADR 0008).
     let b = &ops.backup;
     let mut plans = Vec::new();
     let mut region_failover: Option<Runbook> = None;

@@ -8,14 +8,14 @@ use serde_json::Value as J;
 
 fn template(stack: &str) -> J {
     let p = khs_tests::synth_out().join(format!("{stack}.template.json"));
-    let text = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
-    serde_json::from_str(&text).unwrap()
+    let text = std::fs::read_to_string(&p).expect("synth-out/ holds the stack's template");
+    serde_json::from_str(&text).expect("the template is JSON")
 }
 
 fn of_type<'a>(t: &'a J, ty: &str) -> Vec<(&'a String, &'a J)> {
     t["Resources"]
         .as_object()
-        .unwrap()
+        .expect("a template has resources")
         .iter()
         .filter(|(_, r)| r["Type"] == ty)
         .collect()
@@ -45,6 +45,19 @@ fn configuration_tier_backs_up_the_stack_at_4_am_for_90_days() {
     // Staging has no configuration tier.
     let s = template("khs-crm-staging");
     assert!(s["Resources"].get("BackupConfigurationPlan").is_none());
+    // Parameter Store holds nothing of the KHS stacks (ADR 0008): no
+    // template creates a parameter the tier would have to cover.
+    for stack in [
+        "khs-crm-prod",
+        "khs-crm-prod-backup-dr",
+        "khs-crm-staging",
+        "khs-crm-staging-edge",
+    ] {
+        assert!(
+            of_type(&template(stack), "AWS::SSM::Parameter").is_empty(),
+            "{stack} creates a Parameter Store parameter: extend the configuration tier (ADR 0008)"
+        );
+    }
 }
 
 #[test]
@@ -63,7 +76,6 @@ fn region_failure_is_detected_by_a_route53_health_check_alarm_to_the_critical_to
         serde_json::json!(["us-east-1", "us-west-1", "us-west-2"])
     );
     let a = &t["Resources"]["PublicEndpointUnhealthyResource"]["Properties"];
-    assert_eq!(t["Parameters"].get("AWS::Region"), None);
     assert_eq!(a["Namespace"], "AWS/Route53");
     assert_eq!(a["MetricName"], "HealthCheckStatus");
     assert_eq!(a["Period"], 60);

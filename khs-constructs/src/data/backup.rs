@@ -16,13 +16,19 @@
 //! retention go into different plans (the KHS CRM has a `database` plan and
 //! an `application` plan).
 //!
-//! What AWS Backup does not cover: ECS task definitions, Secrets Manager
-//! secret values and Systems Manager Parameter Store values are not AWS
-//! Backup resource types, and neither are CloudFormation templates or a
-//! Terraform state file as such (a state or template *bucket* is, as an S3
-//! bucket). Task definitions and templates are rebuilt from source
-//! (`synth-out/` is committed); secrets should be replicated with Secrets
-//! Manager's multi-region replication where the DR region needs them.
+//! CloudFormation stacks are an AWS Backup resource type
+//! ([`BackupResource::ThisStack`]): a composite recovery point of the
+//! template and of every resource of the stack AWS Backup supports.
+//!
+//! What AWS Backup does not cover: ECS task definitions (other than in a
+//! stack's template), Secrets Manager secret values and Systems Manager
+//! Parameter Store values are not AWS Backup resource types. Task
+//! definitions are rebuilt from source (`synth-out/` is committed); secrets
+//! should be replicated with Secrets Manager's multi-region replication
+//! where the DR region needs them.
+//!
+//! [`region_restore_runbook`] adds the runbook that restores a copied
+//! database recovery point in the DR region.
 //!
 //! S3 buckets can only be backed up with versioning enabled.
 

@@ -420,7 +420,7 @@ impl Runbook {
         )
     }
 
-    /// Appends "Runbook: <name> <url>" to the description of `alarm` (an
+    /// Appends `Runbook: <name> <url>` to the description of `alarm` (an
     /// alarm of a stack of `scope`), so whoever is paged finds the
     /// procedure. Fails when the description would exceed 1024 characters.
     pub fn link_alarm(&self, scope: &mut impl AsScope, alarm: &Alarm) -> Result<()> {
