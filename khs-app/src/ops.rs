@@ -59,6 +59,13 @@ pub const HEALTH_CHECK_REGIONS: [HealthCheckRegion; 3] = [
     HealthCheckRegion::UsWest1,
     HealthCheckRegion::UsWest2,
 ];
+/// The seed's recovery time objectives, in minutes: the runbooks' waits
+/// fail after them.
+pub const DATABASE_FAILURE_RTO_MINUTES: u32 = 30;
+/// Region failure: one hour.
+pub const REGION_FAILURE_RTO_MINUTES: u32 = 60;
+/// Data corruption: two hours.
+pub const DATA_CORRUPTION_RTO_MINUTES: u32 = 120;
 /// Minutes without a single database connection before the
 /// `DatabaseUnavailable` alarm fires (every API task keeps the pool's
 /// minimum of connections open).
@@ -150,7 +157,12 @@ pub fn add(
         if let Some(region) = &b.dr_region {
             let (mut dr, vault) = dr_vault_stack(stack, region, BackupVaultProps::default())?;
             // Region failure: the restore runbook lives in the DR region.
-            region_failover = Some(region_restore_runbook(&mut dr, "RegionFailover", &vault)?);
+            region_failover = Some(region_restore_runbook(
+                &mut dr,
+                "RegionFailover",
+                &vault,
+                REGION_FAILURE_RTO_MINUTES,
+            )?);
             extra.push(dr);
             rule.copy_to.push(CopyAction {
                 vault,
@@ -280,7 +292,8 @@ fn recovery(
         return Ok(());
     };
     // Data corruption: application errors → restore to a point in time.
-    let restore = db.restore_runbook(stack, "RestoreDatabaseRunbook")?;
+    let restore =
+        db.restore_runbook(stack, "RestoreDatabaseRunbook", DATA_CORRUPTION_RTO_MINUTES)?;
     if let Some(a) = monitoring.alarm("HighErrorRate") {
         restore.link_alarm(stack, a)?;
     }
@@ -307,7 +320,11 @@ fn recovery(
             },
         )?;
         if !s.database.read_replica_availability_zones.is_empty() {
-            let promote = db.promote_replica_runbook(stack, "PromoteReplicaRunbook")?;
+            let promote = db.promote_replica_runbook(
+                stack,
+                "PromoteReplicaRunbook",
+                DATABASE_FAILURE_RTO_MINUTES,
+            )?;
             promote.link_alarm(stack, &alarm)?;
         } else {
             restore.link_alarm(stack, &alarm)?;

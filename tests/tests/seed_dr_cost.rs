@@ -105,21 +105,26 @@ fn runbooks_are_automation_documents_linked_from_the_alarms_that_detect_the_fail
     let promote = doc(&t, "PromoteReplicaRunbookDocument");
     let restore = doc(&t, "RestoreDatabaseRunbookDocument");
     let failover = doc(&dr, "RegionFailoverDocument");
-    for (d, name, api) in [
+    // The seed's RTOs: database 30 minutes, data corruption 2 hours,
+    // region 1 hour (the waits fail after them).
+    for (d, name, api, rto_seconds) in [
         (
             &promote,
             "khs-crm-prod-PromoteReplicaRunbook",
             "PromoteReadReplica",
+            1800,
         ),
         (
             &restore,
             "khs-crm-prod-RestoreDatabaseRunbook",
             "RestoreDBInstanceToPointInTime",
+            7200,
         ),
         (
             &failover,
             "khs-crm-prod-backup-dr-RegionFailover",
             "StartRestoreJob",
+            3600,
         ),
     ] {
         assert_eq!(d["DocumentType"], "Automation");
@@ -131,8 +136,10 @@ fn runbooks_are_automation_documents_linked_from_the_alarms_that_detect_the_fail
                 .any(|s| s["action"] == "aws:executeAwsApi" && s["inputs"]["Api"] == api),
             "{name} calls {api}"
         );
-        // The wait matches the seed's 1-hour RTO of a region failure.
-        assert!(steps.iter().any(|s| s["timeoutSeconds"] == 3600), "{name}");
+        assert!(
+            steps.iter().any(|s| s["timeoutSeconds"] == rto_seconds),
+            "{name} waits {rto_seconds} s"
+        );
     }
     let desc = |id: &str| {
         t["Resources"][id]["Properties"]["AlarmDescription"]

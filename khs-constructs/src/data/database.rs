@@ -43,8 +43,6 @@
 
 mod recovery;
 
-pub use recovery::RUNBOOK_WAIT_SECONDS;
-
 use crate::cfn::attributes::*;
 use crate::cfn::rds::db_parameter_group::DbParameterGroupRequired;
 use crate::cfn::rds::{DbInstance, DbParameterGroup, DbSubnetGroup};

@@ -262,6 +262,20 @@ pub struct Runbook {
     region: String,
 }
 
+/// The seconds of a recovery time objective given in minutes (1..=2880),
+/// the timeout of a runbook's wait steps; an error naming `path` otherwise.
+pub fn rto_seconds(path: &ConstructPath, rto_minutes: u32) -> Result<u32> {
+    if (1..=2880).contains(&rto_minutes) {
+        Ok(rto_minutes * 60)
+    } else {
+        Err(Error::invalid_prop(
+            path,
+            "rto_minutes",
+            format!("must be 1..=2880 (up to two days), got {rto_minutes}"),
+        ))
+    }
+}
+
 fn check_document_name(path: &ConstructPath, name: &str) -> Result<()> {
     let lower = name.to_ascii_lowercase();
     let ok = (3..=128).contains(&name.len())

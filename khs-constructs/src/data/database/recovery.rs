@@ -13,14 +13,11 @@ use crate::core::intrinsic::Intrinsic;
 use crate::core::resource::Handle;
 use crate::core::scope::AsScope;
 use crate::core::value::Value;
-use crate::ops::runbook::{Runbook, RunbookParameter, RunbookProps, RunbookStep, StepOutput};
+use crate::ops::runbook::{
+    Runbook, RunbookParameter, RunbookProps, RunbookStep, StepOutput, rto_seconds,
+};
 use crate::ops::schedule::Cron;
 use crate::security::iam::{Condition, PolicyDocument, PolicyStatement, RoleProps, create_role};
-
-/// Seconds a runbook waits for an instance to become available (one hour,
-/// the RTO of a region failure; a promotion or restore of a small instance
-/// takes 10–30 minutes).
-pub const RUNBOOK_WAIT_SECONDS: u32 = 3600;
 
 /// `arn:<partition>:rds:<region>:<account>:<kind>:<name>` as `Fn::Sub`.
 fn rds_arn(kind: &str, name: &str) -> Value<String> {
@@ -30,7 +27,7 @@ fn rds_arn(kind: &str, name: &str) -> Value<String> {
     .into()
 }
 
-fn wait_available(step: &str, instance: &str) -> RunbookStep {
+fn wait_available(step: &str, instance: &str, timeout_seconds: u32) -> RunbookStep {
     RunbookStep::WaitFor {
         name: step.into(),
         service: "rds".into(),
@@ -38,7 +35,7 @@ fn wait_available(step: &str, instance: &str) -> RunbookStep {
         inputs: json!({"DBInstanceIdentifier": instance}),
         property_selector: "$.DBInstances[0].DBInstanceStatus".into(),
         desired_values: vec!["available".into()],
-        timeout_seconds: RUNBOOK_WAIT_SECONDS,
+        timeout_seconds,
     }
 }
 
@@ -69,8 +66,16 @@ impl Database {
     /// deploy. With Multi-AZ, RDS fails over to the standby by itself; this
     /// is for losing the primary and its standby.
     ///
-    /// Fails when the database has no read replicas.
-    pub fn promote_replica_runbook(&self, scope: &mut impl AsScope, id: &str) -> Result<Runbook> {
+    /// `rto_minutes` is the recovery time objective: the wait fails after it
+    /// (1..=2880; a promotion takes 10–30 minutes), and the description says
+    /// it. Fails when the database has no read replicas.
+    pub fn promote_replica_runbook(
+        &self,
+        scope: &mut impl AsScope,
+        id: &str,
+        rto_minutes: u32,
+    ) -> Result<Runbook> {
+        let timeout = rto_seconds(&self.path, rto_minutes)?;
         let first = self.replicas.first().ok_or_else(|| {
             Error::invalid_prop(
                 &self.path,
@@ -99,7 +104,7 @@ impl Database {
                 }],
                 ..RunbookProps::new(
                     format!(
-                        "# Promote a read replica of {}\n\n1. Verify that the primary has failed (RDS events, the DatabaseUnavailable alarm); with Multi-AZ, RDS fails over to the standby by itself first.\n2. Run this runbook: it promotes the replica and waits until it is available.\n3. Point the application at the endpoint of the last step (DATABASE_URL) and restart its tasks.\n4. Verify that the application connects.\n5. Bring the template in line (the promoted instance is no longer a replica) and deploy, which creates a new read replica.",
+                        "# Promote a read replica of {}\n\nRecovery time objective: {rto_minutes} minutes (the wait fails after it).\n\n1. Verify that the primary has failed (RDS events, the DatabaseUnavailable alarm); with Multi-AZ, RDS fails over to the standby by itself first.\n2. Run this runbook: it promotes the replica and waits until it is available.\n3. Point the application at the endpoint of the last step (DATABASE_URL) and restart its tasks.\n4. Verify that the application connects.\n5. Bring the template in line (the promoted instance is no longer a replica) and deploy, which creates a new read replica.",
                         self.path
                     ),
                     vec![
@@ -110,7 +115,7 @@ impl Database {
                             inputs: json!({"DBInstanceIdentifier": "{{ ReplicaId }}"}),
                             outputs: vec![],
                         },
-                        wait_available("WaitUntilAvailable", "{{ ReplicaId }}"),
+                        wait_available("WaitUntilAvailable", "{{ ReplicaId }}", timeout),
                         describe_endpoint("ReadEndpoint", "{{ ReplicaId }}"),
                     ],
                     policy,
@@ -127,8 +132,15 @@ impl Database {
     /// encrypted with the database's key), wait until the new instance is
     /// available and read its endpoint. The role may describe the primary,
     /// restore from it into instances of that name pattern only, and let RDS
-    /// use the key.
-    pub fn restore_runbook(&self, scope: &mut impl AsScope, id: &str) -> Result<Runbook> {
+    /// use the key. `rto_minutes`: as for
+    /// [`Database::promote_replica_runbook`].
+    pub fn restore_runbook(
+        &self,
+        scope: &mut impl AsScope,
+        id: &str,
+        rto_minutes: u32,
+    ) -> Result<Runbook> {
+        let timeout = rto_seconds(&self.path, rto_minutes)?;
         let mut scope = scope.as_scope();
         let primary = self.instance.ref_();
         let target_arn: Value<String> = Intrinsic::sub_with(
@@ -182,7 +194,7 @@ impl Database {
                 ],
                 ..RunbookProps::new(
                     format!(
-                        "# Restore {} to a point in time\n\n1. Identify the corruption's scope and the last good time.\n2. Stop write operations (scale the API service to 0 tasks, or put it in maintenance mode).\n3. Run this runbook with that time: it restores into a new instance in the same subnets and security groups and waits until it is available.\n4. Validate the data on the new instance.\n5. Point the application at the new endpoint (or copy the repaired rows back) and resume writes.",
+                        "# Restore {} to a point in time\n\nRecovery time objective: {rto_minutes} minutes (the wait fails after it).\n\n1. Identify the corruption's scope and the last good time.\n2. Stop write operations (scale the API service to 0 tasks, or put it in maintenance mode).\n3. Run this runbook with that time: it restores into a new instance in the same subnets and security groups and waits until it is available.\n4. Validate the data on the new instance.\n5. Point the application at the new endpoint (or copy the repaired rows back) and resume writes.",
                         self.path
                     ),
                     vec![
@@ -225,7 +237,7 @@ impl Database {
                             }),
                             outputs: vec![],
                         },
-                        wait_available("WaitUntilAvailable", "{{ TargetDbInstanceId }}"),
+                        wait_available("WaitUntilAvailable", "{{ TargetDbInstanceId }}", timeout),
                         describe_endpoint("ReadEndpoint", "{{ TargetDbInstanceId }}"),
                     ],
                     policy,
@@ -324,5 +336,140 @@ impl Database {
             )?);
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::DatabaseProps;
+    use crate::network::vpc::NetworkProps;
+    use crate::prelude::*;
+    use crate::test_support::stack_with_network_of;
+
+    fn database(replicas: &[&str]) -> (Stack, Database) {
+        let (mut stack, network) = stack_with_network_of(NetworkProps {
+            availability_zones: vec![
+                "us-east-1a".into(),
+                "us-east-1b".into(),
+                "us-east-1c".into(),
+            ],
+            ..NetworkProps::default()
+        });
+        let db = Database::new(
+            &mut stack,
+            "Database",
+            &network,
+            DatabaseProps {
+                read_replica_availability_zones: replicas.iter().map(|z| z.to_string()).collect(),
+                ..DatabaseProps::default()
+            },
+        )
+        .unwrap();
+        (stack, db)
+    }
+
+    #[test]
+    fn promote_runbook_may_promote_only_the_replicas_and_waits_the_rto() {
+        let (mut stack, db) = database(&["us-east-1b", "us-east-1c"]);
+        db.promote_replica_runbook(&mut stack, "Promote", 30)
+            .unwrap();
+        let t = serde_json::to_value(stack.synth().unwrap()).unwrap();
+        let doc = &t["Resources"]["PromoteDocument"]["Properties"]["Content"];
+        let p = &doc["parameters"]["ReplicaId"];
+        assert_eq!(p["default"], json!({"Ref": "DatabaseReadReplica1"}));
+        assert_eq!(p["allowedValues"].as_array().unwrap().len(), 2);
+        assert_eq!(doc["mainSteps"][0]["inputs"]["Api"], "PromoteReadReplica");
+        assert_eq!(doc["mainSteps"][1]["timeoutSeconds"], 1800);
+        let st = &t["Resources"]["PromoteRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"];
+        assert_eq!(st[0]["Action"], "rds:PromoteReadReplica");
+        assert_eq!(
+            st[0]["Resource"][0],
+            json!({"Fn::GetAtt": ["DatabaseReadReplica1", "DBInstanceArn"]})
+        );
+    }
+
+    #[test]
+    fn restore_runbook_restores_into_the_named_pattern_with_the_primarys_groups() {
+        let (mut stack, db) = database(&[]);
+        db.restore_runbook(&mut stack, "Restore", 120).unwrap();
+        let t = serde_json::to_value(stack.synth().unwrap()).unwrap();
+        let doc = &t["Resources"]["RestoreDocument"]["Properties"]["Content"];
+        let restore = &doc["mainSteps"][1]["inputs"];
+        assert_eq!(restore["Api"], "RestoreDBInstanceToPointInTime");
+        assert_eq!(
+            restore["SourceDBInstanceIdentifier"],
+            json!({"Ref": "DatabaseInstance"})
+        );
+        assert_eq!(
+            restore["DBSubnetGroupName"],
+            "{{ ReadPrimary.SubnetGroup }}"
+        );
+        assert_eq!(restore["PubliclyAccessible"], false);
+        assert_eq!(doc["mainSteps"][2]["timeoutSeconds"], 7200);
+        assert_eq!(
+            doc["parameters"]["TargetDbInstanceId"]["allowedPattern"]["Fn::Sub"][0],
+            "^${Primary}-restore-[a-z0-9]{1,16}$"
+        );
+    }
+
+    #[test]
+    fn auto_stop_calls_rds_through_universal_targets() {
+        let (mut stack, db) = database(&[]);
+        let stop = Cron::parse("t", "stop", "cron(0 1 ? * TUE-SAT *)").unwrap();
+        let start = Cron::parse("t", "start", "cron(0 11 ? * MON-FRI *)").unwrap();
+        db.auto_stop(&mut stack, "AutoStop", stop, start).unwrap();
+        let t = serde_json::to_value(stack.synth().unwrap()).unwrap();
+        let s = &t["Resources"]["AutoStopStop"]["Properties"];
+        assert_eq!(s["ScheduleExpression"], "cron(0 1 ? * TUE-SAT *)");
+        assert_eq!(
+            s["Target"]["Arn"]["Fn::Sub"],
+            "arn:${AWS::Partition}:scheduler:::aws-sdk:rds:stopDBInstance"
+        );
+        assert_eq!(
+            s["Target"]["Input"]["Fn::Sub"][0],
+            "{\"DbInstanceIdentifier\": \"${Instance}\"}"
+        );
+        let role = &t["Resources"]["AutoStopRole"]["Properties"];
+        assert_eq!(
+            role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]["Service"],
+            "scheduler.amazonaws.com"
+        );
+    }
+
+    #[test]
+    fn fails_when_there_is_no_replica_to_promote_or_replicas_block_a_stop() {
+        let (mut stack, db) = database(&[]);
+        let e = db
+            .promote_replica_runbook(&mut stack, "Promote", 30)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("khs/Database: read_replica_availability_zones lists no zone, so there is no read replica to promote"),
+            "{e}"
+        );
+        let (mut stack, db) = database(&["us-east-1b"]);
+        let cron = Cron::daily_at(1, 0).unwrap();
+        let e = db
+            .auto_stop(&mut stack, "AutoStop", cron.clone(), cron)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("khs/AutoStop: database must have no read replicas to be stopped (RDS cannot stop an instance with replicas), got khs/Database with 1"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn fails_when_the_rto_is_out_of_range() {
+        let (mut stack, db) = database(&[]);
+        let e = db
+            .restore_runbook(&mut stack, "Restore", 0)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "khs/Database: rto_minutes must be 1..=2880 (up to two days), got 0"
+        );
     }
 }
