@@ -210,9 +210,9 @@ pub struct DatabaseSettings {
 #[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AutoStopSetting {
-    /// When to stop (`cron(0 1 ? * TUE-SAT *)`).
+    /// When to stop (`cron(0 4 ? * TUE-SAT *)`).
     pub stop: String,
-    /// When to start (`cron(0 11 ? * MON-FRI *)`).
+    /// When to start (`cron(0 12 ? * MON-FRI *)`).
     pub start: String,
 }
 

@@ -228,9 +228,28 @@ fn staging_database_stops_at_night_and_over_the_weekend() {
     let r = &s["Resources"];
     let stop = &r["DatabaseAutoStopStop"]["Properties"];
     let start = &r["DatabaseAutoStopStart"]["Properties"];
-    assert_eq!(stop["ScheduleExpression"], "cron(0 1 ? * TUE-SAT *)");
-    assert_eq!(start["ScheduleExpression"], "cron(0 11 ? * MON-FRI *)");
+    assert_eq!(stop["ScheduleExpression"], "cron(0 4 ? * TUE-SAT *)");
+    assert_eq!(start["ScheduleExpression"], "cron(0 12 ? * MON-FRI *)");
     assert_eq!(stop["ScheduleExpressionTimezone"], "Etc/UTC");
+    // It stops only after the night's backups (they need a running
+    // instance): the hour of the stop is later than every backup rule's.
+    let hour = |cron: &J| -> u32 {
+        cron.as_str()
+            .and_then(|c| c.trim_start_matches("cron(").split(' ').nth(1))
+            .and_then(|h| h.parse().ok())
+            .expect("a cron with a fixed hour")
+    };
+    for (_, plan) in of_type(&s, "AWS::Backup::BackupPlan") {
+        for rule in plan["Properties"]["BackupPlan"]["BackupPlanRule"]
+            .as_array()
+            .expect("rules")
+        {
+            assert!(
+                hour(&rule["ScheduleExpression"]) < hour(&stop["ScheduleExpression"]),
+                "{rule} runs while the database is stopped"
+            );
+        }
+    }
     assert!(
         stop["Target"]["Arn"]["Fn::Sub"]
             .as_str()

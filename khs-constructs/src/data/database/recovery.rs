@@ -416,12 +416,12 @@ mod tests {
     #[test]
     fn auto_stop_calls_rds_through_universal_targets() {
         let (mut stack, db) = database(&[]);
-        let stop = Cron::parse("t", "stop", "cron(0 1 ? * TUE-SAT *)").unwrap();
-        let start = Cron::parse("t", "start", "cron(0 11 ? * MON-FRI *)").unwrap();
+        let stop = Cron::parse("t", "stop", "cron(0 4 ? * TUE-SAT *)").unwrap();
+        let start = Cron::parse("t", "start", "cron(0 12 ? * MON-FRI *)").unwrap();
         db.auto_stop(&mut stack, "AutoStop", stop, start).unwrap();
         let t = serde_json::to_value(stack.synth().unwrap()).unwrap();
         let s = &t["Resources"]["AutoStopStop"]["Properties"];
-        assert_eq!(s["ScheduleExpression"], "cron(0 1 ? * TUE-SAT *)");
+        assert_eq!(s["ScheduleExpression"], "cron(0 4 ? * TUE-SAT *)");
         assert_eq!(
             s["Target"]["Arn"]["Fn::Sub"],
             "arn:${AWS::Partition}:scheduler:::aws-sdk:rds:stopDBInstance"
