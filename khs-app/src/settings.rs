@@ -76,8 +76,9 @@ pub struct NetworkSettings {
     #[schemars(with = "Vec<String>")]
     pub deny_cidrs: Vec<Ipv4Net>,
     /// Interface VPC endpoints for the AWS services the API tasks call
-    /// (ECR, CloudWatch Logs, Secrets Manager, X-Ray) and a DynamoDB gateway
-    /// endpoint, beside NAT. Each costs about USD 7.30 per zone and month.
+    /// (ECR, CloudWatch Logs, Secrets Manager, X-Ray), beside NAT (the S3
+    /// gateway endpoint is always there). Each costs about USD 7.30 per zone
+    /// and month.
     #[serde(default)]
     pub vpc_endpoints: bool,
 }
@@ -359,6 +360,17 @@ impl StageSettings {
         {
             return Err(err(format!("account: must be 12 digits, got {a:?}")));
         }
+        if let Some(a) = &s.database.auto_stop {
+            for (field, cron) in [("stop", &a.stop), ("start", &a.start)] {
+                if let Err(e) = khs_constructs::ops::Cron::parse("", "", cron) {
+                    let message = match e {
+                        khs_constructs::Error::InvalidProp { message, .. } => message,
+                        other => other.to_string(),
+                    };
+                    return Err(err(format!("database.auto_stop.{field}: {message}")));
+                }
+            }
+        }
         // Application tier (apptier): schedules are checked here so that a
         // Unix-style cron names the file and the field.
         for (i, sch) in s.api.schedules.iter().enumerate() {
@@ -456,6 +468,21 @@ mod tests {
             "{e}"
         );
         assert!(e.contains("write \"cron(0 6 ? * MON-FRI *)\""), "{e}");
+    }
+
+    #[test]
+    fn fails_when_an_auto_stop_uses_the_unix_cron_form() {
+        let staging = include_str!("../stages/staging.toml");
+        let e = StageSettings::parse(
+            "s.toml",
+            &staging.replace("cron(0 4 ? * TUE-SAT *)", "cron(0 4 * * TUE-SAT)"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.starts_with("s.toml: database.auto_stop.stop: must have the six fields"),
+            "{e}"
+        );
     }
 
     #[test]

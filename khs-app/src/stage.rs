@@ -84,7 +84,6 @@ pub fn build(s: &StageSettings) -> Result<Vec<Stack>, khs_constructs::Error> {
             endpoints: if n.vpc_endpoints {
                 VpcEndpointsProps {
                     interface: API_ENDPOINT_SERVICES.to_vec(),
-                    dynamodb_gateway: true,
                     ..VpcEndpointsProps::default()
                 }
             } else {

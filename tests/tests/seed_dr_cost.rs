@@ -193,15 +193,7 @@ fn production_has_interface_endpoints_for_what_the_tasks_call_staging_none() {
     services.sort();
     assert_eq!(
         services,
-        [
-            "dynamodb",
-            "ecr.api",
-            "ecr.dkr",
-            "logs",
-            "s3",
-            "secretsmanager",
-            "xray"
-        ]
+        ["ecr.api", "ecr.dkr", "logs", "s3", "secretsmanager", "xray"]
     );
     for (_, r) in of_type(&t, "AWS::EC2::VPCEndpoint") {
         let p = &r["Properties"];
