@@ -8,8 +8,11 @@
 
 use khs_constructs::data::{
     BackupPlanSpec, BackupResource, BackupRule, BackupVaultProps, CopyAction, dr_vault_stack,
+    region_restore_runbook,
 };
+use khs_constructs::network::{HealthCheckRegion, Route53HealthCheck, Route53HealthCheckProps};
 use khs_constructs::ops::Cron;
+use khs_constructs::ops::{Alarm, AlarmProps, ComparisonOperator, Runbook, TreatMissingData};
 use khs_constructs::ops::{
     AlarmThresholds, CacheMetrics, FreeStorage, LoadBalancerMetrics, ServiceMetrics,
 };
@@ -47,6 +50,28 @@ pub const DASHBOARD_TITLE: &str = "KHS CRM";
 pub const DATABASE_BACKUP_HOUR: u32 = 2;
 /// The seed's application backup time (03:00 UTC).
 pub const APPLICATION_BACKUP_HOUR: u32 = 3;
+/// The seed's configuration backup time (04:00 UTC).
+pub const CONFIGURATION_BACKUP_HOUR: u32 = 4;
+/// The API's health path the Route 53 health check requests.
+pub const HEALTH_CHECK_PATH: &str = "/api/health";
+/// Route 53 checker regions inside the countries the web ACL allows
+/// (US/CA/MX): checkers elsewhere would be blocked and count as failures.
+pub const HEALTH_CHECK_REGIONS: [HealthCheckRegion; 3] = [
+    HealthCheckRegion::UsEast1,
+    HealthCheckRegion::UsWest1,
+    HealthCheckRegion::UsWest2,
+];
+/// The seed's recovery time objectives, in minutes: the runbooks' waits
+/// fail after them.
+pub const DATABASE_FAILURE_RTO_MINUTES: u32 = 30;
+/// Region failure: one hour.
+pub const REGION_FAILURE_RTO_MINUTES: u32 = 60;
+/// Data corruption: two hours.
+pub const DATA_CORRUPTION_RTO_MINUTES: u32 = 120;
+/// Minutes without a single database connection before the
+/// `DatabaseUnavailable` alarm fires (every API task keeps the pool's
+/// minimum of connections open).
+pub const DATABASE_UNAVAILABLE_MINUTES: u32 = 3;
 
 /// What [`add`] made that the rest of the stage needs.
 pub struct OpsOutput {
@@ -113,11 +138,10 @@ pub fn add(
     Budget::new(stack, "Budget", budget)?;
 
     // Backup: database plan (02:00, copied to the DR region), application
-    // plan (03:00). The seed's configuration tier (Terraform state,
-    // CloudFormation templates, Parameter Store) has no AWS Backup resource
-    // in this app; see docs/constructs/backup.md.
+    // plan (03:00), configuration plan (04:00, the stack itself; ADR 0008).
     let b = &ops.backup;
     let mut plans = Vec::new();
+    let mut region_failover: Option<Runbook> = None;
     if let Some(db) = inputs.database {
         let mut rule = BackupRule::new(
             "daily",
@@ -125,7 +149,14 @@ pub fn add(
             b.database_retention_days,
         );
         if let Some(region) = &b.dr_region {
-            let (dr, vault) = dr_vault_stack(stack, region, BackupVaultProps::default())?;
+            let (mut dr, vault) = dr_vault_stack(stack, region, BackupVaultProps::default())?;
+            // Region failure: the restore runbook lives in the DR region.
+            region_failover = Some(region_restore_runbook(
+                &mut dr,
+                "RegionFailover",
+                &vault,
+                REGION_FAILURE_RTO_MINUTES,
+            )?);
             extra.push(dr);
             rule.copy_to.push(CopyAction {
                 vault,
@@ -151,6 +182,19 @@ pub fn add(
                 .into_iter()
                 .map(|b| BackupResource::Bucket(b.bucket().clone()))
                 .collect(),
+        });
+    }
+    // Configuration tier (ADR 0008): the stack itself, its template and
+    // what AWS Backup supports in it, 04:00 daily.
+    if let Some(days) = b.configuration_retention_days {
+        plans.push(BackupPlanSpec {
+            id: "Configuration".into(),
+            rules: vec![BackupRule::new(
+                "daily",
+                Cron::daily_at(CONFIGURATION_BACKUP_HOUR, 0)?,
+                days,
+            )],
+            resources: vec![BackupResource::ThisStack],
         });
     }
     if !plans.is_empty() {
@@ -179,6 +223,15 @@ pub fn add(
             },
         )?;
     }
+
+    recovery(
+        stack,
+        s,
+        &alerts,
+        &monitoring,
+        inputs.database,
+        region_failover.as_ref(),
+    )?;
 
     let mut out = stack.as_scope();
     out.add_output(
@@ -214,4 +267,80 @@ fn alarm_thresholds() -> AlarmThresholds {
         // Above the API's scale-out targets (70 % CPU, 80 % memory).
         service_utilization_percent: 90.0,
     }
+}
+
+/// Detection and recovery (the seed's recovery procedures): the runbooks,
+/// the alarms that detect each failure, and the links between them.
+fn recovery(
+    stack: &mut Stack,
+    s: &StageSettings,
+    alerts: &AlertTopics,
+    monitoring: &Monitoring,
+    database: Option<&Database>,
+    region_failover: Option<&Runbook>,
+) -> Result<(), khs_constructs::Error> {
+    // Region failure: Route 53 health checks on the public endpoint.
+    if s.operations.region_health_check {
+        let check = Route53HealthCheck::new(
+            stack,
+            "RegionHealthCheck",
+            Route53HealthCheckProps {
+                path: HEALTH_CHECK_PATH.to_string(),
+                regions: HEALTH_CHECK_REGIONS.to_vec(),
+                ..Route53HealthCheckProps::new(&s.frontend.domain)
+            },
+        )?;
+        let alarm = check.alarm(
+            stack,
+            "PublicEndpointUnhealthy",
+            vec![alerts.critical().clone()],
+            None,
+        )?;
+        if let Some(r) = region_failover {
+            r.link_alarm(stack, &alarm)?;
+        }
+    }
+    let Some(db) = database else {
+        return Ok(());
+    };
+    // Data corruption: application errors → restore to a point in time.
+    let restore =
+        db.restore_runbook(stack, "RestoreDatabaseRunbook", DATA_CORRUPTION_RTO_MINUTES)?;
+    if let Some(a) = monitoring.alarm("HighErrorRate") {
+        restore.link_alarm(stack, a)?;
+    }
+    // Database failure: no connections at all (the API keeps its pool's
+    // minimum open) → promote a replica. A stopped staging database has
+    // none every night, so no alarm there.
+    if s.database.auto_stop.is_none() {
+        let alarm = Alarm::new(
+            stack,
+            "DatabaseUnavailable",
+            AlarmProps {
+                treat_missing_data: TreatMissingData::Breaching,
+                description: Some(format!(
+                    "No connection to the database for {DATABASE_UNAVAILABLE_MINUTES} minutes although the API keeps {} per task",
+                    db.pool().min_connections
+                )),
+                notify: vec![alerts.critical().clone()],
+                ..AlarmProps::new(
+                    db.metrics().database_connections().period(60),
+                    ComparisonOperator::LessThan,
+                    1.0,
+                    DATABASE_UNAVAILABLE_MINUTES,
+                )
+            },
+        )?;
+        if !s.database.read_replica_availability_zones.is_empty() {
+            let promote = db.promote_replica_runbook(
+                stack,
+                "PromoteReplicaRunbook",
+                DATABASE_FAILURE_RTO_MINUTES,
+            )?;
+            promote.link_alarm(stack, &alarm)?;
+        } else {
+            restore.link_alarm(stack, &alarm)?;
+        }
+    }
+    Ok(())
 }

@@ -75,6 +75,12 @@ pub struct NetworkSettings {
     #[serde(default)]
     #[schemars(with = "Vec<String>")]
     pub deny_cidrs: Vec<Ipv4Net>,
+    /// Interface VPC endpoints for the AWS services the API tasks call
+    /// (ECR, CloudWatch Logs, Secrets Manager, X-Ray), beside NAT (the S3
+    /// gateway endpoint is always there). Each costs about USD 7.30 per zone
+    /// and month.
+    #[serde(default)]
+    pub vpc_endpoints: bool,
 }
 
 /// The logs and backups buckets of a stage (names are
@@ -195,6 +201,20 @@ pub struct DatabaseSettings {
     /// One read replica per zone listed (zones of `network.availability_zones`).
     #[serde(default)]
     pub read_replica_availability_zones: Vec<String>,
+    /// Stop the instance outside working hours (non-production): stop and
+    /// start schedules (AWS cron, UTC). Absent: always running.
+    #[serde(default)]
+    pub auto_stop: Option<AutoStopSetting>,
+}
+
+/// When a non-production database is stopped and started.
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AutoStopSetting {
+    /// When to stop (`cron(0 4 ? * TUE-SAT *)`).
+    pub stop: String,
+    /// When to start (`cron(0 12 ? * MON-FRI *)`).
+    pub start: String,
 }
 
 /// The Redis cache of a stage (`Cache`).
@@ -263,6 +283,12 @@ pub struct OperationsSettings {
     /// The security baseline (GuardDuty, Security Hub and Config are one per
     /// account and region; the trail is multi-region).
     pub security: SecuritySettings,
+    /// A Route 53 health check of `https://<frontend.domain>/api/health`
+    /// with an alarm to the critical topic (region failure detection). The
+    /// stage's region must be us-east-1, where Route 53 publishes its
+    /// metrics.
+    #[serde(default)]
+    pub region_health_check: bool,
 }
 
 /// AWS Backup settings of a stage.
@@ -274,9 +300,15 @@ pub struct BackupSettings {
     /// Days the daily (03:00 UTC) application bucket backups are kept.
     pub application_retention_days: u32,
     /// The region database backups are copied to (a `<stack>-backup-dr`
-    /// stack holds the vault there); omit for no cross-region copy.
+    /// stack holds the vault there and the region-failover runbook); omit
+    /// for no cross-region copy.
     #[serde(default)]
     pub dr_region: Option<String>,
+    /// Days the daily (04:00 UTC) configuration backups are kept: the
+    /// stage's CloudFormation stack (template and the resources AWS Backup
+    /// supports). Omit for no configuration tier.
+    #[serde(default)]
+    pub configuration_retention_days: Option<u32>,
 }
 
 /// Which parts of the security baseline a stage deploys.
@@ -327,6 +359,17 @@ impl StageSettings {
             && (a.len() != 12 || !a.chars().all(|c| c.is_ascii_digit()))
         {
             return Err(err(format!("account: must be 12 digits, got {a:?}")));
+        }
+        if let Some(a) = &s.database.auto_stop {
+            for (field, cron) in [("stop", &a.stop), ("start", &a.start)] {
+                if let Err(e) = khs_constructs::ops::Cron::parse("", "", cron) {
+                    let message = match e {
+                        khs_constructs::Error::InvalidProp { message, .. } => message,
+                        other => other.to_string(),
+                    };
+                    return Err(err(format!("database.auto_stop.{field}: {message}")));
+                }
+            }
         }
         // Application tier (apptier): schedules are checked here so that a
         // Unix-style cron names the file and the field.
@@ -425,6 +468,21 @@ mod tests {
             "{e}"
         );
         assert!(e.contains("write \"cron(0 6 ? * MON-FRI *)\""), "{e}");
+    }
+
+    #[test]
+    fn fails_when_an_auto_stop_uses_the_unix_cron_form() {
+        let staging = include_str!("../stages/staging.toml");
+        let e = StageSettings::parse(
+            "s.toml",
+            &staging.replace("cron(0 4 ? * TUE-SAT *)", "cron(0 4 * * TUE-SAT)"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.starts_with("s.toml: database.auto_stop.stop: must have the six fields"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -7,6 +7,7 @@
 use khs_constructs::edge::CountryCodes;
 use khs_constructs::edge::{CdnAccessLogs, PriceClass};
 use khs_constructs::network::cloudfront_alias_records;
+use khs_constructs::network::{InterfaceService, VpcEndpointsProps};
 use khs_constructs::prelude::*;
 use khs_constructs::storage::{ObjectOwnership, ServerAccessLogs, StorageClass, Transition};
 // Application tier (apptier).
@@ -30,6 +31,17 @@ const API_HEALTH_PATH: &str = "/api/health";
 const API_USER: &str = "1001";
 /// The template parameter CI sets to the image's git sha.
 const API_IMAGE_TAG_PARAMETER: &str = "ImageTag";
+/// The AWS services the API tasks call (image pulls, logs, secrets, the
+/// X-Ray daemon): the interface endpoints of a stage with `vpc_endpoints`.
+/// Ingress stays the VPC's CIDR: with private DNS every caller in the VPC
+/// (the tasks and the database's rotation function) must reach them.
+const API_ENDPOINT_SERVICES: [InterfaceService; 5] = [
+    InterfaceService::EcrApi,
+    InterfaceService::EcrDkr,
+    InterfaceService::CloudWatchLogs,
+    InterfaceService::SecretsManager,
+    InterfaceService::XRay,
+];
 /// The seed's request-count steps: requests per target and minute → added
 /// capacity in percent.
 const API_REQUEST_STEPS: [(u32, u32); 3] = [(1000, 20), (2000, 50), (5000, 100)];
@@ -69,6 +81,14 @@ pub fn build(s: &StageSettings) -> Result<Vec<Stack>, khs_constructs::Error> {
             },
             flow_log_retention_days: n.flow_log_retention_days,
             deny_cidrs: n.deny_cidrs.clone(),
+            endpoints: if n.vpc_endpoints {
+                VpcEndpointsProps {
+                    interface: API_ENDPOINT_SERVICES.to_vec(),
+                    ..VpcEndpointsProps::default()
+                }
+            } else {
+                VpcEndpointsProps::default()
+            },
             ..NetworkProps::default()
         },
     )?;
@@ -237,6 +257,18 @@ pub fn build(s: &StageSettings) -> Result<Vec<Stack>, khs_constructs::Error> {
             "Database/Instance",
             "rds-multi-az",
             "This stage's settings choose a single-AZ instance: its data is disposable test data, restored from backups if the zone fails.",
+        )?;
+    }
+    // "Enable RDS auto-stop for non-prod" (see docs/architecture.md).
+    if let Some(auto) = &d.auto_stop {
+        let at = |prop: &str, expr: &str| {
+            Cron::parse(format!("{}/DatabaseAutoStop", s.stack_name), prop, expr)
+        };
+        database.auto_stop(
+            &mut stack,
+            "DatabaseAutoStop",
+            at("stop", &auto.stop)?,
+            at("start", &auto.start)?,
         )?;
     }
     if !d.deletion_protection {

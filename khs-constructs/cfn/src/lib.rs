@@ -843,7 +843,7 @@ pub mod sns;
 #[cfg(any(feature = "sqs", feature = "_library"))]
 #[cfg_attr(docsrs, doc(cfg(feature = "sqs")))]
 pub mod sqs;
-#[cfg(feature = "ssm")]
+#[cfg(any(feature = "ssm", feature = "_library"))]
 #[cfg_attr(docsrs, doc(cfg(feature = "ssm")))]
 pub mod ssm;
 #[cfg(feature = "ssmcontacts")]
@@ -3562,7 +3562,7 @@ pub mod attributes {
     pub use crate::route53::cidr_collection::CidrCollectionAttributes as _;
     #[cfg(feature = "route53")]
     pub use crate::route53::delegation_set::DelegationSetAttributes as _;
-    #[cfg(feature = "route53")]
+    #[cfg(any(feature = "route53", feature = "_library"))]
     pub use crate::route53::health_check::HealthCheckAttributes as _;
     #[cfg(any(feature = "route53", feature = "_library"))]
     pub use crate::route53::hosted_zone::HostedZoneAttributes as _;

@@ -235,7 +235,7 @@ pub mod delegation_set {
 #[cfg(feature = "route53")]
 pub use delegation_set::DelegationSet;
 
-#[cfg(feature = "route53")]
+#[cfg(any(feature = "route53", feature = "_library"))]
 pub mod health_check {
     //! `AWS::Route53::HealthCheck` and its property types.
 
@@ -781,7 +781,7 @@ pub mod health_check {
         }
     }
 }
-#[cfg(feature = "route53")]
+#[cfg(any(feature = "route53", feature = "_library"))]
 pub use health_check::HealthCheck;
 
 #[cfg(any(feature = "route53", feature = "_library"))]

@@ -551,7 +551,7 @@ pub mod cloud_connector {
 #[cfg(feature = "ssm")]
 pub use cloud_connector::CloudConnector;
 
-#[cfg(feature = "ssm")]
+#[cfg(any(feature = "ssm", feature = "_library"))]
 pub mod document {
     //! `AWS::SSM::Document` and its property types.
 
@@ -873,7 +873,7 @@ pub mod document {
         }
     }
 }
-#[cfg(feature = "ssm")]
+#[cfg(any(feature = "ssm", feature = "_library"))]
 pub use document::Document;
 
 #[cfg(feature = "ssm")]

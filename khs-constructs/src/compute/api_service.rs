@@ -316,7 +316,7 @@ impl ApiService {
         if props.http_redirect {
             check_redirect_admitted(&path, network)?;
         }
-        check_egress_path(&path, network)?;
+        check_egress_path(&path, network, !props.secrets.is_empty(), props.tracing)?;
 
         let key = task::log_key(&mut me, props.encryption_key.as_ref())?;
         let repository = emit_repository(

@@ -276,20 +276,52 @@ pub struct FargateService {
     blue_green: bool,
 }
 
-/// A private service needs NAT to pull images and reach AWS APIs (the
-/// library makes no interface endpoints).
-pub(crate) fn check_egress_path(path: &ConstructPath, network: &Network) -> Result<()> {
-    if network.nat_gateways() == NatGateways::None {
-        return Err(Error::invalid_prop(
-            path,
-            "network",
-            format!(
-                "must let tasks in private subnets reach ECR, CloudWatch Logs and Secrets Manager, but {} has no NAT gateway (nat_gateways: None) and no interface endpoints; use NatGateways::Single or PerAz",
-                network.path()
-            ),
-        ));
+/// A private service needs a path to ECR, CloudWatch Logs (and Secrets
+/// Manager when it has secrets, X-Ray when it is traced): NAT, or the VPC
+/// endpoints of those services ([`crate::network::endpoints`]) with the S3
+/// gateway endpoint for image layers.
+pub(crate) fn check_egress_path(
+    path: &ConstructPath,
+    network: &Network,
+    has_secrets: bool,
+    tracing: bool,
+) -> Result<()> {
+    use crate::network::InterfaceService as S;
+    if network.nat_gateways() != NatGateways::None {
+        return Ok(());
     }
-    Ok(())
+    let mut needed = vec![S::EcrApi, S::EcrDkr, S::CloudWatchLogs];
+    if has_secrets {
+        needed.push(S::SecretsManager);
+    }
+    if tracing {
+        needed.push(S::XRay);
+    }
+    let missing: Vec<S> = needed
+        .into_iter()
+        .filter(|s| !network.has_interface_endpoint(*s))
+        .collect();
+    if missing.is_empty() && network.has_s3_gateway_endpoint() {
+        return Ok(());
+    }
+    let mut lacking: Vec<String> = missing
+        .iter()
+        .map(|s| format!("InterfaceService::{s:?}"))
+        .collect();
+    if !network.has_s3_gateway_endpoint() {
+        lacking.push("the S3 gateway endpoint (s3_gateway_endpoint: true)".to_string());
+    }
+    Err(Error::invalid_prop(
+        path,
+        "network",
+        format!(
+            "must let tasks in private subnets reach ECR, CloudWatch Logs{}{}, but {} has no NAT gateway (nat_gateways: None) and lacks the VPC endpoints {}; add them to NetworkProps::endpoints (VpcEndpointsProps {{ interface: vec![...] }}) or use NatGateways::Single or PerAz",
+            if has_secrets { ", Secrets Manager" } else { "" },
+            if tracing { ", X-Ray" } else { "" },
+            network.path(),
+            lacking.join(", ")
+        ),
+    ))
 }
 
 /// The cross-construct check of Spot capacity.
@@ -437,7 +469,12 @@ impl FargateService {
         };
         props.deployment.validate(&path)?;
         props.capacity.validate(&path)?;
-        check_egress_path(&path, network)?;
+        check_egress_path(
+            &path,
+            network,
+            !props.container.secrets.is_empty(),
+            props.container.tracing,
+        )?;
         check_spot(&path, &props.capacity, cluster)?;
 
         let key = task::log_key(&mut me, props.container.encryption_key.as_ref())?;
@@ -830,6 +867,48 @@ mod tests {
             "{e}"
         );
         assert!(e.contains("but khs/Network has no NAT gateway"), "{e}");
+    }
+
+    #[test]
+    fn fails_without_nat_suggesting_the_missing_endpoints() {
+        use crate::network::{InterfaceService, VpcEndpointsProps};
+        let mut p = worker();
+        p.container.tracing = true;
+        let e = fails_with(
+            NetworkProps {
+                nat_gateways: NatGateways::None,
+                endpoints: VpcEndpointsProps {
+                    interface: vec![InterfaceService::EcrApi, InterfaceService::CloudWatchLogs],
+                    ..VpcEndpointsProps::default()
+                },
+                ..NetworkProps::default()
+            },
+            ClusterProps::default(),
+            p,
+        );
+        assert!(
+            e.contains("reach ECR, CloudWatch Logs, X-Ray, but khs/Network has no NAT gateway (nat_gateways: None) and lacks the VPC endpoints InterfaceService::EcrDkr, InterfaceService::XRay; add them to NetworkProps::endpoints"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_network_without_nat_but_with_the_needed_endpoints_is_accepted() {
+        use crate::network::{InterfaceService, VpcEndpointsProps};
+        let (mut stack, network) = stack_with_network_of(NetworkProps {
+            nat_gateways: NatGateways::None,
+            endpoints: VpcEndpointsProps {
+                interface: InterfaceService::FARGATE.to_vec(),
+                ..VpcEndpointsProps::default()
+            },
+            ..NetworkProps::default()
+        });
+        let cluster =
+            Cluster::new(&mut stack, "Cluster", &network, ClusterProps::default()).unwrap();
+        let w = FargateService::new(&mut stack, "Worker", &cluster, worker()).unwrap();
+        let t = stack.synth().unwrap();
+        assert!(t.resources.contains_key("NetworkEndpointsEcrDkr"));
+        assert!(t.resources.contains_key(w.service().logical_id().as_str()));
     }
 
     #[test]

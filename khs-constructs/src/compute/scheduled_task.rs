@@ -139,7 +139,12 @@ impl ScheduledTask {
             ));
         }
         props.capacity.validate(&path)?;
-        check_egress_path(&path, network)?;
+        check_egress_path(
+            &path,
+            network,
+            !props.container.secrets.is_empty(),
+            props.container.tracing,
+        )?;
         check_spot(&path, &props.capacity, cluster)?;
 
         let key = task::log_key(&mut me, props.container.encryption_key.as_ref())?;

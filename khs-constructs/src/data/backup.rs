@@ -16,15 +16,25 @@
 //! retention go into different plans (the KHS CRM has a `database` plan and
 //! an `application` plan).
 //!
-//! What AWS Backup does not cover: ECS task definitions, Secrets Manager
-//! secret values and Systems Manager Parameter Store values are not AWS
-//! Backup resource types, and neither are CloudFormation templates or a
-//! Terraform state file as such (a state or template *bucket* is, as an S3
-//! bucket). Task definitions and templates are rebuilt from source
-//! (`synth-out/` is committed); secrets should be replicated with Secrets
-//! Manager's multi-region replication where the DR region needs them.
+//! CloudFormation stacks are an AWS Backup resource type
+//! ([`BackupResource::ThisStack`]): a composite recovery point of the
+//! template and of every resource of the stack AWS Backup supports.
+//!
+//! What AWS Backup does not cover: ECS task definitions (other than in a
+//! stack's template), Secrets Manager secret values and Systems Manager
+//! Parameter Store values are not AWS Backup resource types. Task
+//! definitions are rebuilt from source (`synth-out/` is committed); secrets
+//! should be replicated with Secrets Manager's multi-region replication
+//! where the DR region needs them.
+//!
+//! [`region_restore_runbook`] adds the runbook that restores a copied
+//! database recovery point in the DR region.
 //!
 //! S3 buckets can only be backed up with versioning enabled.
+
+mod dr_runbook;
+
+pub use dr_runbook::region_restore_runbook;
 
 use crate::cfn::attributes::*;
 use crate::cfn::backup::backup_plan::BackupRuleResourceTypeRequired;
@@ -421,6 +431,11 @@ pub enum BackupResource {
     Bucket(Handle<cfn::s3::Bucket>),
     /// Any supported resource by ARN.
     Arn(Value<String>),
+    /// The plan's own CloudFormation stack (`AWS::StackId`): AWS Backup
+    /// keeps its template and, as nested recovery points of one composite
+    /// recovery point, every resource of the stack it supports (RDS
+    /// instances, versioned buckets, …), with this plan's retention.
+    ThisStack,
     /// Every supported resource carrying this tag.
     Tagged {
         /// The tag key.
@@ -749,6 +764,7 @@ fn add_plan(
             BackupResource::Database(db) => arns.push(db.get_att("DBInstanceArn")),
             BackupResource::Bucket(b) => arns.push(b.get_att("Arn")),
             BackupResource::Arn(a) => arns.push(a.clone()),
+            BackupResource::ThisStack => arns.push(crate::core::intrinsic::Pseudo::StackId.into()),
             BackupResource::Tagged { key, value } => {
                 tagged.push(backup_selection::ConditionResourceType {
                     condition_key: key.as_str().into(),

@@ -41,6 +41,8 @@
 //! let db = Database::new(&mut stack, "Database", DatabaseProps::default());
 //! ```
 
+mod recovery;
+
 use crate::cfn::attributes::*;
 use crate::cfn::rds::db_parameter_group::DbParameterGroupRequired;
 use crate::cfn::rds::{DbInstance, DbParameterGroup, DbSubnetGroup};

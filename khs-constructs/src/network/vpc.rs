@@ -11,6 +11,9 @@
 //!   table per zone routing `0.0.0.0/0` to its zone's (or the shared) NAT;
 //! - an S3 gateway endpoint on the private route tables (free; keeps S3 and
 //!   ECR layer traffic off the NAT);
+//! - optionally interface endpoints for AWS services and a DynamoDB gateway
+//!   endpoint ([`NetworkProps::endpoints`], see [`super::endpoints`] for
+//!   what they cost against NAT);
 //! - VPC flow logs of all traffic to a CloudWatch Logs group encrypted with
 //!   a customer managed key of the network (`FlowLogs/Key`), with the IAM
 //!   role the flow-log service uses (allowed to write to that group only);
@@ -48,6 +51,8 @@ use crate::core::scope::{AsScope, ResourceOptions, Scope};
 use crate::core::template::DeletionPolicy;
 use crate::core::value::Value;
 use crate::security::kms::{EncryptionKey, EncryptionKeyProps};
+
+use super::endpoints::{InterfaceService, VpcEndpoints, VpcEndpointsProps};
 
 /// The default VPC CIDR.
 pub const DEFAULT_CIDR: &str = "10.0.0.0/16";
@@ -130,6 +135,11 @@ pub struct NetworkProps {
     ///
     /// Default: `true`.
     pub s3_gateway_endpoint: bool,
+    /// Interface endpoints (private DNS, in the private subnets, HTTPS only)
+    /// and a DynamoDB gateway endpoint; see [`super::endpoints`].
+    ///
+    /// Default: - none (AWS APIs are reached through NAT).
+    pub endpoints: VpcEndpointsProps,
 }
 
 impl Default for NetworkProps {
@@ -145,6 +155,7 @@ impl Default for NetworkProps {
             public_ingress_ports: vec![443],
             deny_cidrs: Vec::new(),
             s3_gateway_endpoint: true,
+            endpoints: VpcEndpointsProps::default(),
         }
     }
 }
@@ -217,6 +228,8 @@ pub struct Network {
     zones: Vec<Value<String>>,
     nat_gateways: NatGateways,
     public_ingress_ports: Vec<u16>,
+    s3_gateway_endpoint: bool,
+    endpoints: Option<VpcEndpoints>,
 }
 
 impl Network {
@@ -360,6 +373,8 @@ impl Network {
             )?;
         }
 
+        let endpoints =
+            super::endpoints::add(&mut me, &vpc, props.cidr, &props.endpoints, &private)?;
         add_flow_logs(&mut me, &vpc, props.flow_log_retention_days)?;
         add_network_acls(&mut me, &vpc, &props, &public, &private)?;
 
@@ -372,6 +387,8 @@ impl Network {
             zones: plan.zones,
             nat_gateways: props.nat_gateways,
             public_ingress_ports: props.public_ingress_ports.clone(),
+            s3_gateway_endpoint: props.s3_gateway_endpoint,
+            endpoints,
         })
     }
 
@@ -428,6 +445,23 @@ impl Network {
     /// internet.
     pub fn public_ingress_ports(&self) -> &[u16] {
         &self.public_ingress_ports
+    }
+
+    /// Whether the private route tables have the S3 gateway endpoint.
+    pub fn has_s3_gateway_endpoint(&self) -> bool {
+        self.s3_gateway_endpoint
+    }
+
+    /// The VPC endpoints beyond the S3 gateway endpoint, if any.
+    pub fn endpoints(&self) -> Option<&VpcEndpoints> {
+        self.endpoints.as_ref()
+    }
+
+    /// Whether the network has an interface endpoint for `service`.
+    pub fn has_interface_endpoint(&self, service: InterfaceService) -> bool {
+        self.endpoints
+            .as_ref()
+            .is_some_and(|e| e.interface().iter().any(|(s, _)| *s == service))
     }
 }
 

@@ -209,6 +209,7 @@ pub const MAX_EVALUATION_RANGE_LONG: u64 = 604_800;
 pub struct Alarm {
     handle: Handle<cfn::cloudwatch::Alarm>,
     threshold: f64,
+    description: Option<String>,
 }
 
 impl Alarm {
@@ -283,6 +284,7 @@ impl Alarm {
         Ok(Alarm {
             handle,
             threshold: props.threshold,
+            description: props.description,
         })
     }
 
@@ -294,5 +296,10 @@ impl Alarm {
     /// The alarm resource.
     pub fn handle(&self) -> &Handle<cfn::cloudwatch::Alarm> {
         &self.handle
+    }
+
+    /// The alarm description given in the props.
+    pub fn description(&self) -> Option<&str> {
+        self.description.as_deref()
     }
 }
