@@ -13,9 +13,7 @@ use khs_constructs::data::{
 use khs_constructs::network::{HealthCheckRegion, Route53HealthCheck, Route53HealthCheckProps};
 use khs_constructs::ops::Cron;
 use khs_constructs::ops::{Alarm, AlarmProps, ComparisonOperator, Runbook, TreatMissingData};
-use khs_constructs::ops::{
-    AlarmThresholds, CacheMetrics, FreeStorage, LoadBalancerMetrics, ServiceMetrics,
-};
+use khs_constructs::ops::{AlarmThresholds, CacheMetrics, LoadBalancerMetrics, ServiceMetrics};
 use khs_constructs::prelude::*;
 use khs_constructs::security::{ConfigProps, GuardDutyProps, SecurityHubProps, TrailProps};
 use khs_constructs::storage::Bucket;
@@ -253,19 +251,15 @@ pub fn add(
 
 /// The alarm thresholds of the KHS runbook: the seed's `Alarms` section
 /// (`HighErrorRate` 10 per 5 minutes over 2 periods, `HighLatency` 1000 ms
-/// over 3, `DatabaseCPU` 80 % over 2) and the app's own figures for what the
-/// seed does not give.
+/// over 3, `DatabaseCPU` 80 % over 2); for what the seed does not give, the
+/// library's defaults (free storage below 10 % of the allocated storage,
+/// cache at 80 %, the service at 90 %, above its scale-out targets).
 fn alarm_thresholds() -> AlarmThresholds {
     AlarmThresholds {
         target_5xx_count: 10.0,
         target_response_time_seconds: 1.0,
         database_cpu_percent: 80.0,
-        // Alarm when less than 10 % of the allocated storage is free.
-        database_free_storage: FreeStorage::PercentOfAllocated(10.0),
-        cache_engine_cpu_percent: 80.0,
-        cache_memory_percent: 80.0,
-        // Above the API's scale-out targets (70 % CPU, 80 % memory).
-        service_utilization_percent: 90.0,
+        ..AlarmThresholds::default()
     }
 }
 

@@ -3,6 +3,7 @@
 //! endpoint and the deploy test apps.
 
 pub mod assets_app;
+pub mod cli_run;
 pub mod deploy_app;
 pub mod fake_cfn;
 pub mod moto;

@@ -13,52 +13,19 @@ use std::process::Command;
 
 use khs_constructs::serverless::asset::pack;
 use khs_tests::assets_app::{FUNCTION, STACK};
+use khs_tests::cli_run::{Run, expect_code, expect_out, run};
 use khs_tests::moto::MotoServer;
-use khs_tests::offline_aws_env;
 
 const BUCKET: &str = "khs-assets-123456789012-us-east-1";
 
-struct Run {
-    code: i32,
-    out: String,
-}
-
 fn khs(moto: &MotoServer, handler: &Path, args: &[&str]) -> Run {
-    let start = std::time::Instant::now();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_khs-test-assets"));
-    cmd.args(args).arg("--endpoint-url").arg(moto.endpoint());
-    let out = offline_aws_env(&mut cmd)
-        .env("KHS_TEST_HANDLER", handler)
-        .output()
-        .expect("run the deploy binary");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    println!(
-        "$ khs {} ({:.1} s)\n{text}",
-        args.join(" "),
-        start.elapsed().as_secs_f64()
-    );
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        out: text,
-    }
-}
-
-#[track_caller]
-fn expect_out(r: &Run, needle: &str) {
-    assert!(
-        r.out.contains(needle),
-        "{needle:?} missing from:\n{}",
-        r.out
-    );
-}
-
-#[track_caller]
-fn expect_code(r: &Run, code: i32) {
-    assert_eq!(r.code, code, "exit code of:\n{}", r.out);
+    let handler = handler.display().to_string();
+    run(
+        env!("CARGO_BIN_EXE_khs-test-assets"),
+        moto,
+        &[("KHS_TEST_HANDLER", handler.as_str())],
+        args,
+    )
 }
 
 /// A handler directory whose `index.py` returns `n`.

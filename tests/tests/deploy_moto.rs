@@ -8,6 +8,7 @@
 
 use std::process::Command;
 
+use khs_tests::cli_run::{Run, expect_out, run};
 use khs_tests::deploy_app::{
     BIG_STACK, BUCKET, BUCKET_STACK, CONSUMER_STACK, DATA_BUCKET, DB_NAME, PROD_STACK, SERVICE,
     SOURCE_STACK, STACK, TOPIC_PARAMETER, VPC_CIDR,
@@ -15,52 +16,23 @@ use khs_tests::deploy_app::{
 use khs_tests::moto::MotoServer;
 use khs_tests::offline_aws_env;
 
-struct Run {
-    code: i32,
-    out: String,
-}
-
 fn khs(moto: &MotoServer, variant: &str, args: &[&str]) -> Run {
-    run(env!("CARGO_BIN_EXE_khs-test-deploy"), moto, variant, args)
+    run(
+        env!("CARGO_BIN_EXE_khs-test-deploy"),
+        moto,
+        &[("KHS_TEST_VARIANT", variant)],
+        args,
+    )
 }
 
 /// The KHS CRM app's own command line (`khs` in khs-app).
 fn khs_crm(moto: &MotoServer, args: &[&str]) -> Run {
-    run(env!("CARGO_BIN_EXE_khs-crm-deploy"), moto, "khs-crm", args)
-}
-
-fn run(exe: &str, moto: &MotoServer, variant: &str, args: &[&str]) -> Run {
-    let start = std::time::Instant::now();
-    let mut cmd = Command::new(exe);
-    cmd.args(args).arg("--endpoint-url").arg(moto.endpoint());
-    let out = offline_aws_env(&mut cmd)
-        .env("KHS_TEST_VARIANT", variant)
-        .output()
-        .expect("run the deploy binary");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    println!(
-        "$ khs {} (variant {variant}, {:.1} s)\n{text}",
-        args.join(" "),
-        start.elapsed().as_secs_f64()
-    );
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        out: text,
-    }
-}
-
-/// Asserts that the run's output contains `needle`, showing it if not.
-#[track_caller]
-fn expect_out(r: &Run, needle: &str) {
-    assert!(
-        r.out.contains(needle),
-        "{needle:?} missing from:\n{}",
-        r.out
-    );
+    run(
+        env!("CARGO_BIN_EXE_khs-crm-deploy"),
+        moto,
+        &[("KHS_TEST_VARIANT", "khs-crm")],
+        args,
+    )
 }
 
 /// Asserts that `status` printed `stack` (its first column) in `state`.

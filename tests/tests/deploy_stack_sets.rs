@@ -8,39 +8,26 @@
 //!
 //! Run with `cargo test -p khs-tests --features deploy --test deploy_stack_sets`.
 
-use std::process::Command;
-
+use khs_tests::cli_run::{Run, expect_out, run};
 use khs_tests::moto::MotoServer;
-use khs_tests::offline_aws_env;
-
-struct Run {
-    code: i32,
-    out: String,
-}
 
 fn khs(moto: &MotoServer, variant: &str, args: &[&str]) -> Run {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_khs-test-stack-set"));
-    cmd.args(args).arg("--endpoint-url").arg(moto.endpoint());
-    let out = offline_aws_env(&mut cmd)
-        .env("KHS_TEST_VARIANT", variant)
-        .env("KHS_DEPLOY_POLL_MS", "50")
-        .output()
-        .expect("run the stack-set binary");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    println!("$ khs {} (variant {variant})\n{text}", args.join(" "));
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        out: text,
-    }
+    run(
+        env!("CARGO_BIN_EXE_khs-test-stack-set"),
+        moto,
+        &[("KHS_TEST_VARIANT", variant), ("KHS_DEPLOY_POLL_MS", "50")],
+        args,
+    )
 }
 
-#[track_caller]
-fn expect_out(r: &Run, needle: &str) {
-    assert!(r.out.contains(needle), "missing {needle:?} in:\n{}", r.out);
+/// The stack set as moto describes it (XML).
+fn describe_stack_set(moto: &MotoServer) -> String {
+    moto.query(
+        "cloudformation",
+        "DescribeStackSet&StackSetName=org-baseline",
+        "2010-05-15",
+    )
+    .expect("DescribeStackSet")
 }
 
 /// The first string value of `key` anywhere in a JSON text.
@@ -173,13 +160,7 @@ fn a_stack_set_is_created_updated_guarded_and_extended_on_moto() {
         &r,
         "org-baseline: updating every instance (0 to add, 1 to modify, 0 to remove)",
     );
-    let described = moto
-        .query(
-            "cloudformation",
-            "DescribeStackSet&StackSetName=org-baseline",
-            "2010-05-15",
-        )
-        .expect("DescribeStackSet");
+    let described = describe_stack_set(&moto);
     assert!(described.contains("alerts v2"), "{described}");
 
     // Renaming the bucket would replace it in every account: refused.
@@ -201,13 +182,7 @@ fn a_stack_set_is_created_updated_guarded_and_extended_on_moto() {
         "refused, the update would lose data in every stack instance",
     );
     expect_out(&r, "--allow-replace LogsBucket");
-    let described = moto
-        .query(
-            "cloudformation",
-            "DescribeStackSet&StackSetName=org-baseline",
-            "2010-05-15",
-        )
-        .expect("DescribeStackSet");
+    let described = describe_stack_set(&moto);
     assert!(
         !described.contains("org-archive"),
         "the template was not updated: {described}"
