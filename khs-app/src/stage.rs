@@ -5,7 +5,7 @@
 //! to the CDN and the alarms, …).
 
 use khs_constructs::edge::CountryCodes;
-use khs_constructs::edge::{CdnAccessLogs, PriceClass};
+use khs_constructs::edge::{ApiCache, CdnAccessLogs, Cookies, PriceClass};
 use khs_constructs::network::cloudfront_alias_records;
 use khs_constructs::network::{InterfaceService, VpcEndpointsProps};
 use khs_constructs::prelude::*;
@@ -436,6 +436,11 @@ pub fn build(s: &StageSettings) -> Result<Vec<Stack>, khs_constructs::Error> {
             certificate: edge.certificate().cloned(),
             api: Some(ApiOrigin {
                 restrict_to_cloudfront: Some(api.load_balancer_connections().clone()),
+                // The seed's API behaviour: its session cookies only.
+                cache: ApiCache {
+                    cookies: Cookies::Only(vec!["session".into(), "auth-token".into()]),
+                    ..ApiCache::default()
+                },
                 ..ApiOrigin::new(api.load_balancer().clone())
             }),
             web_acl: edge.web_acl().cloned(),

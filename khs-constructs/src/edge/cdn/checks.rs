@@ -206,7 +206,7 @@ pub(crate) fn validate(path: &ConstructPath, props: &CdnProps, region: &str) -> 
                 ),
             ));
         }
-        if c.max_ttl_seconds == 0 && (!c.cache_key_headers.is_empty() || !c.cookies.is_empty()) {
+        if c.max_ttl_seconds == 0 && (!c.cache_key_headers.is_empty() || !c.cookies.is_none()) {
             return Err(Error::invalid_prop(
                 path,
                 "api.cache.max_ttl_seconds",
@@ -214,7 +214,9 @@ pub(crate) fn validate(path: &ConstructPath, props: &CdnProps, region: &str) -> 
             ));
         }
         check_names(path, "api.cache.cache_key_headers", &c.cache_key_headers)?;
-        check_names(path, "api.cache.cookies", &c.cookies)?;
+        if let Cookies::Only(names) = &c.cookies {
+            check_names(path, "api.cache.cookies", names)?;
+        }
         let mut origin_headers = c.origin_headers.clone();
         if api.forward_host_header {
             origin_headers.push("Host".to_string());

@@ -301,13 +301,13 @@ fn api_origin(
                     cp::ParametersInCacheKeyAndForwardedToOrigin {
                         enable_accept_encoding_brotli: Some(true.into()),
                         ..cp::ParametersInCacheKeyAndForwardedToOrigin::new(
-                            if c.cookies.is_empty() {
-                                cp::CookiesConfig::new("none")
-                            } else {
-                                cp::CookiesConfig {
-                                    cookies: Some(list(&c.cookies)),
+                            match &c.cookies {
+                                c if c.is_none() => cp::CookiesConfig::new("none"),
+                                Cookies::Only(names) => cp::CookiesConfig {
+                                    cookies: Some(list(names)),
                                     ..cp::CookiesConfig::new("whitelist")
-                                }
+                                },
+                                _ => cp::CookiesConfig::new("all"),
                             },
                             true,
                             if c.cache_key_headers.is_empty() {
@@ -331,15 +331,15 @@ fn api_origin(
     let request_policy = me.add(
         "ApiOriginRequestPolicy",
         cfn::cloudfront::OriginRequestPolicy::new(orp::OriginRequestPolicyConfig {
-            comment: Some("API requests: viewer headers, query strings, session cookies".into()),
+            comment: Some("API requests: viewer headers, query strings, cookies".into()),
             ..orp::OriginRequestPolicyConfig::new(
-                if c.cookies.is_empty() {
-                    orp::CookiesConfig::new("none")
-                } else {
-                    orp::CookiesConfig {
-                        cookies: Some(list(&c.cookies)),
+                match &c.cookies {
+                    c if c.is_none() => orp::CookiesConfig::new("none"),
+                    Cookies::Only(names) => orp::CookiesConfig {
+                        cookies: Some(list(names)),
                         ..orp::CookiesConfig::new("whitelist")
-                    }
+                    },
+                    _ => orp::CookiesConfig::new("all"),
                 },
                 if origin_headers.is_empty() {
                     orp::HeadersConfig::new("none")

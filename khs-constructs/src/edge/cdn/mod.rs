@@ -9,10 +9,11 @@
 //!   patterns (`*.js`: default = max = one year, gzip and brotli);
 //! - with an [`ApiOrigin`]: `AWS::CloudFront::CachePolicy` `Api` (min 0,
 //!   default 0, max 300 s; `Authorization`, `Accept`, `Content-Type`, every
-//!   query string and the cookies `session` and `auth-token` in the cache
-//!   key) and `AWS::CloudFront::OriginRequestPolicy` `ApiOriginRequest`
-//!   (`CloudFront-Viewer-Country`, `CloudFront-Is-Mobile-Viewer`, `Host`,
-//!   every query string, the two cookies), and, when
+//!   query string and every cookie in the cache key, or the cookies named
+//!   with [`Cookies::Only`]) and `AWS::CloudFront::OriginRequestPolicy`
+//!   `ApiOriginRequest` (`CloudFront-Viewer-Country`,
+//!   `CloudFront-Is-Mobile-Viewer`, `Host`, every query string, the same
+//!   cookies), and, when
 //!   [`ApiOrigin::restrict_to_cloudfront`] is set, an
 //!   `AWS::EC2::SecurityGroupIngress` on the load balancer's group from the
 //!   CloudFront origin-facing managed prefix list of the stack's region;
@@ -284,14 +285,53 @@ mod tests {
                 "Host"
             ])
         );
-        assert_eq!(
-            req["CookiesConfig"],
-            json!({"CookieBehavior": "whitelist", "Cookies": ["session", "auth-token"]})
-        );
+        // By default every cookie reaches the API and keys the cache.
+        assert_eq!(req["CookiesConfig"], json!({"CookieBehavior": "all"}));
+        assert_eq!(keys["CookiesConfig"], json!({"CookieBehavior": "all"}));
         assert_eq!(
             r["CdnApiIngressFromCloudFront"]["Properties"]["SourcePrefixListId"],
             "pl-3b927c52"
         );
+    }
+
+    #[test]
+    fn named_cookies_or_none_reach_the_api() {
+        for (cookies, want) in [
+            (
+                Cookies::Only(vec!["session".into(), "auth-token".into()]),
+                json!({"CookieBehavior": "whitelist", "Cookies": ["session", "auth-token"]}),
+            ),
+            (Cookies::None, json!({"CookieBehavior": "none"})),
+        ] {
+            let mut s = stack("us-east-1");
+            let (lb, _) = alb(&mut s);
+            Cdn::new(
+                &mut s,
+                "Cdn",
+                CdnProps {
+                    api: Some(ApiOrigin {
+                        cache: ApiCache {
+                            cookies,
+                            ..ApiCache::default()
+                        },
+                        ..ApiOrigin::new(lb)
+                    }),
+                    ..CdnProps::default()
+                },
+            )
+            .unwrap();
+            let r = resources(&s);
+            assert_eq!(
+                r["CdnApiOriginRequestPolicy"]["Properties"]["OriginRequestPolicyConfig"]
+                    ["CookiesConfig"],
+                want
+            );
+            assert_eq!(
+                r["CdnApiCachePolicy"]["Properties"]["CachePolicyConfig"]
+                    ["ParametersInCacheKeyAndForwardedToOrigin"]["CookiesConfig"],
+                want
+            );
+        }
     }
 
     #[test]
@@ -540,7 +580,7 @@ mod tests {
             CdnProps {
                 api: Some(ApiOrigin {
                     cache: ApiCache {
-                        cookies: vec!["session".into(), "session".into()],
+                        cookies: Cookies::Only(vec!["session".into(), "session".into()]),
                         ..ApiCache::default()
                     },
                     ..ApiOrigin::new(lb)

@@ -7,9 +7,9 @@ use crate::network::connections::Connections;
 use crate::network::dns::CertificateRef;
 use crate::storage::bucket::{BucketProps, BucketRef};
 
-/// One year in seconds: the seed's TTL for `*.js`.
+/// One year in seconds: the cache TTL of fingerprinted static assets (`*.js`).
 pub const ONE_YEAR_SECONDS: u32 = 31_536_000;
-/// The seed's maximum TTL of API responses, in seconds.
+/// The default maximum TTL of API responses, in seconds (five minutes).
 pub const DEFAULT_API_MAX_TTL_SECONDS: u32 = 300;
 /// Two years in seconds: the default HSTS max-age.
 pub const DEFAULT_HSTS_MAX_AGE_SECONDS: u32 = 63_072_000;
@@ -144,6 +144,24 @@ impl Default for SecurityHeaders {
     }
 }
 
+/// Which viewer cookies reach the API and key its cached responses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cookies {
+    /// None: the API sees no cookies.
+    None,
+    /// Every cookie.
+    All,
+    /// Only these (CloudFront's whitelist; at most 10 in a cache policy).
+    Only(Vec<String>),
+}
+
+impl Cookies {
+    /// Whether no cookie is forwarded.
+    pub fn is_none(&self) -> bool {
+        matches!(self, Cookies::None) || matches!(self, Cookies::Only(v) if v.is_empty())
+    }
+}
+
 /// How API responses are cached and what reaches the API.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiCache {
@@ -166,8 +184,9 @@ pub struct ApiCache {
     /// Cookies in the cache key and forwarded (so a cached response never
     /// crosses sessions).
     ///
-    /// Default: `session`, `auth-token`.
-    pub cookies: Vec<String>,
+    /// Default: [`Cookies::All`] (whatever session cookie the API uses
+    /// reaches it; name them with [`Cookies::Only`] to cache better).
+    pub cookies: Cookies,
     /// Headers forwarded but not in the cache key (CloudFront viewer
     /// headers).
     ///
@@ -186,7 +205,7 @@ impl Default for ApiCache {
                 "Accept".to_string(),
                 "Content-Type".to_string(),
             ],
-            cookies: vec!["session".to_string(), "auth-token".to_string()],
+            cookies: Cookies::All,
             origin_headers: vec![
                 "CloudFront-Viewer-Country".to_string(),
                 "CloudFront-Is-Mobile-Viewer".to_string(),
@@ -225,7 +244,7 @@ pub struct ApiOrigin {
     pub forward_host_header: bool,
     /// Caching and forwarding.
     ///
-    /// Default: [`ApiCache::default`] (the seed's values).
+    /// Default: [`ApiCache::default`].
     pub cache: ApiCache,
 }
 
