@@ -2,7 +2,7 @@
 //!
 //! [`Budget`] emits one `AWS::Budgets::Budget`: a monthly `COST` budget in
 //! USD with a notification when actual spend passes a share of the limit
-//! (80 % by default, the seed's billing alert) and, optionally, when the
+//! (80 % by default) and, optionally, when the
 //! forecast passes it. Notifications go to an SNS topic (whose policy and
 //! key must let `budgets.amazonaws.com` publish, as
 //! [`AlertTopics`](crate::ops::monitoring::AlertTopics) does) and/or e-mail.

@@ -322,13 +322,12 @@ mod tests {
             .unwrap();
             let r = resources(&s);
             assert_eq!(
-                r["CdnApiOriginRequestPolicy"]["Properties"]["OriginRequestPolicyConfig"]
-                    ["CookiesConfig"],
+                r["CdnApiOriginRequestPolicy"]["Properties"]["OriginRequestPolicyConfig"]["CookiesConfig"],
                 want
             );
             assert_eq!(
-                r["CdnApiCachePolicy"]["Properties"]["CachePolicyConfig"]
-                    ["ParametersInCacheKeyAndForwardedToOrigin"]["CookiesConfig"],
+                r["CdnApiCachePolicy"]["Properties"]["CachePolicyConfig"]["ParametersInCacheKeyAndForwardedToOrigin"]
+                    ["CookiesConfig"],
                 want
             );
         }

@@ -67,7 +67,7 @@ pub struct Metric {
     pub label: Option<String>,
 }
 
-/// The default period of metrics, in seconds (five minutes, as the seed).
+/// The default period of metrics, in seconds (five minutes, the period of most AWS metrics).
 pub const DEFAULT_PERIOD_SECONDS: u32 = 300;
 
 impl Metric {

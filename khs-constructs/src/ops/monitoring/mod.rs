@@ -10,16 +10,16 @@
 //!   the body is generated JSON wrapped in `Fn::Sub`, so dimension values may
 //!   be references to resources of the stack.
 //! - [`Tracing`]: an X-Ray sampling rule and group for one service.
-//! - [`Monitoring`]: the KHS CRM set: the seed's alarms, a few more, the
-//!   dashboard and tracing, wired to an [`AlertTopics`].
+//! - [`Monitoring`]: the alarms, dashboard and tracing of a load-balanced
+//!   service with its database and cache, wired to an [`AlertTopics`].
 //!
 //! Why a customer managed key: CloudWatch alarms cannot publish to a topic
 //! encrypted with the AWS managed key `alias/aws/sns`, because its key
 //! policy cannot be changed to let `cloudwatch.amazonaws.com` use it. The
 //! messages would be dropped without an error.
 //!
-//! What CloudWatch cannot do: the seed lists "AutoScaling: add-read-replica"
-//! as an action of the database CPU alarm. An alarm action can only notify
+//! What CloudWatch cannot do: an alarm that adds a read replica (a runbook
+//! item some teams write as "AutoScaling: add-read-replica"). An alarm action can only notify
 //! SNS, scale an EC2 Auto Scaling group or an Application Auto Scaling
 //! target, or act on an EC2 instance; creating an RDS read replica is none of
 //! these. The alarm notifies the warning topic; adding a replica stays a

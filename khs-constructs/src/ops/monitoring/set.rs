@@ -186,8 +186,8 @@ impl<'a> MonitoringProps<'a> {
 /// | `ServiceCpu`, `ServiceMemory` | ECS `CPUUtilization`, `MemoryUtilization` | > 90 % for 3 × 300 s | warning |
 ///
 /// Only the alarms of the parts given in the props are created. The
-/// dashboard shows the seed's widgets (request count, latency, 5xx,
-/// database connections, cache hit rate) and CPU graphs.
+/// dashboard shows request count, latency, 5xx, database connections,
+/// cache hit rate and CPU graphs.
 #[derive(Debug, Clone)]
 pub struct Monitoring {
     alarms: Vec<(String, Alarm)>,

@@ -11,11 +11,11 @@ use crate::core::value::Value;
 /// Days before S3 accepts a transition to `STANDARD_IA` or `ONEZONE_IA`
 /// (objects younger than this cannot move to an infrequent-access class).
 pub const MIN_INFREQUENT_ACCESS_DAYS: u32 = 30;
-/// The seed's lifecycle: days before objects move to `STANDARD_IA`.
+/// [`LifecycleRule::archive_then_expire`]: days before objects move to `STANDARD_IA`.
 pub const DEFAULT_IA_DAYS: u32 = 30;
-/// The seed's lifecycle: days before objects move to `GLACIER`.
+/// [`LifecycleRule::archive_then_expire`]: days before objects move to `GLACIER`.
 pub const DEFAULT_GLACIER_DAYS: u32 = 90;
-/// The seed's lifecycle: days before objects are deleted.
+/// [`LifecycleRule::archive_then_expire`]: days before objects are deleted.
 pub const DEFAULT_EXPIRATION_DAYS: u32 = 365;
 /// Days after which incomplete multipart uploads are aborted by the presets.
 pub const DEFAULT_ABORT_MULTIPART_DAYS: u32 = 7;
@@ -224,7 +224,8 @@ impl LifecycleRule {
         }
     }
 
-    /// The seed's rule: `STANDARD_IA` after 30 days, `GLACIER` after 90,
+    /// A common archive schedule for logs and backups: `STANDARD_IA` after
+    /// 30 days (the earliest S3 allows), `GLACIER` after 90,
     /// deleted after 365; noncurrent versions deleted after 90 days;
     /// incomplete multipart uploads aborted after 7 days.
     pub fn archive_then_expire(id: impl Into<String>) -> Self {
@@ -242,8 +243,7 @@ impl LifecycleRule {
 
     /// Every object to `INTELLIGENT_TIERING` right away (day 0), then
     /// `GLACIER` and expiry as in [`LifecycleRule::archive_then_expire`].
-    /// For data whose access pattern is unknown (the seed's "Enable S3
-    /// Intelligent-Tiering").
+    /// For data whose access pattern is unknown.
     pub fn intelligent_tiering(id: impl Into<String>) -> Self {
         LifecycleRule {
             transitions: vec![
