@@ -39,7 +39,7 @@ use crate::cfn::wafv2::web_acl as w;
 use crate::core::error::{Error, Result};
 use crate::core::path::ConstructPath;
 use crate::core::resource::Handle;
-use crate::core::scope::AsScope;
+use crate::core::scope::{AsScope, Scope};
 use crate::core::value::Value;
 
 /// Country codes of [`WafRuleKind::GeoAllow`] (ISO 3166 alpha-2, as the
@@ -400,6 +400,152 @@ fn block() -> w::RuleAction {
     }
 }
 
+/// A rule's statement and action (or override action, for managed groups).
+type RuleParts = (
+    w::Statement,
+    Option<w::RuleAction>,
+    Option<w::OverrideAction>,
+);
+
+/// The statement and action of one rule; IP sets it needs are added under
+/// `me` and pushed to `ip_sets`.
+fn rule_parts(
+    me: &mut Scope<'_>,
+    path: &ConstructPath,
+    rule: &WafRule,
+    set_scope: cfn::wafv2::ip_set::Scope,
+    ip_sets: &mut Vec<Handle<cfn::wafv2::IpSet>>,
+) -> Result<RuleParts> {
+    Ok(match &rule.kind {
+        WafRuleKind::RateLimit {
+            limit,
+            window_seconds,
+        } => (
+            w::Statement {
+                rate_based_statement: Some(Box::new(w::RateBasedStatement {
+                    evaluation_window_sec: Some(i64::from(*window_seconds).into()),
+                    ..w::RateBasedStatement::new(w::AggregateKeyType::Ip, i64::from(*limit))
+                })),
+                ..w::Statement::new()
+            },
+            Some(block()),
+            None,
+        ),
+        WafRuleKind::GeoAllow { countries } => {
+            let geo = w::Statement {
+                geo_match_statement: Some(w::GeoMatchStatement {
+                    country_codes: Some(Value::Literal(
+                        countries.iter().map(|c| Value::Literal(*c)).collect(),
+                    )),
+                    ..w::GeoMatchStatement::new()
+                }),
+                ..w::Statement::new()
+            };
+            (
+                w::Statement {
+                    not_statement: Some(Box::new(w::NotStatement::new(geo))),
+                    ..w::Statement::new()
+                },
+                Some(block()),
+                None,
+            )
+        }
+        WafRuleKind::IpDeny { addresses } => (
+            ip_deny(me, path, &rule.name, addresses, set_scope, ip_sets)?,
+            Some(block()),
+            None,
+        ),
+        WafRuleKind::Managed {
+            vendor,
+            name,
+            count_only,
+        } => {
+            let overrides: Vec<w::RuleActionOverride> = count_only
+                .iter()
+                .map(|r| {
+                    w::RuleActionOverride::new(
+                        w::RuleAction {
+                            count: Some(w::CountAction::new()),
+                            ..w::RuleAction::new()
+                        },
+                        r.as_str(),
+                    )
+                })
+                .collect();
+            (
+                w::Statement {
+                    managed_rule_group_statement: Some(Box::new(w::ManagedRuleGroupStatement {
+                        rule_action_overrides: (!overrides.is_empty()).then_some(overrides),
+                        ..w::ManagedRuleGroupStatement::new(ManagedRuleGroupStatementRequired {
+                            name: name.as_str().into(),
+                            vendor_name: vendor.as_str().into(),
+                        })
+                    })),
+                    ..w::Statement::new()
+                },
+                None,
+                Some(w::OverrideAction {
+                    none: Some(serde_json::json!({})),
+                    ..w::OverrideAction::new()
+                }),
+            )
+        }
+    })
+}
+
+/// An IP-deny rule's statement: one IP set per address family (IPv4, and
+/// IPv6 when given), referenced alone or in an `OrStatement`.
+fn ip_deny(
+    me: &mut Scope<'_>,
+    path: &ConstructPath,
+    rule: &str,
+    addresses: &[String],
+    set_scope: cfn::wafv2::ip_set::Scope,
+    ip_sets: &mut Vec<Handle<cfn::wafv2::IpSet>>,
+) -> Result<w::Statement> {
+    let nets = parse_cidrs(path, rule, addresses)?;
+    let v4: Vec<String> = nets
+        .iter()
+        .filter(|n| matches!(n, IpNet::V4(_)))
+        .map(|n| n.to_string())
+        .collect();
+    let v6: Vec<String> = nets
+        .iter()
+        .filter(|n| matches!(n, IpNet::V6(_)))
+        .map(|n| n.to_string())
+        .collect();
+    let mut refs = Vec::new();
+    let versions = [
+        ("V4", cfn::wafv2::ip_set::IpAddressVersion::Ipv4, v4),
+        ("V6", cfn::wafv2::ip_set::IpAddressVersion::Ipv6, v6),
+    ];
+    for (i, (suffix, version, list)) in versions.into_iter().enumerate() {
+        if list.is_empty() && !(i == 0 && nets.is_empty()) {
+            continue;
+        }
+        let set = me.add(
+            &format!("{rule}Ip{suffix}"),
+            cfn::wafv2::IpSet {
+                description: Some(format!("Addresses blocked by rule {rule}").into()),
+                ..cfn::wafv2::IpSet::new(list, version, set_scope)
+            },
+        )?;
+        refs.push(w::Statement {
+            ip_set_reference_statement: Some(w::IpSetReferenceStatement::new(set.attr_arn())),
+            ..w::Statement::new()
+        });
+        ip_sets.push(set);
+    }
+    Ok(if refs.len() == 1 {
+        refs.remove(0)
+    } else {
+        w::Statement {
+            or_statement: Some(Box::new(w::OrStatement::new(refs))),
+            ..w::Statement::new()
+        }
+    })
+}
+
 impl Waf {
     /// Adds a web ACL under `scope/id`.
     pub fn new(scope: &mut impl AsScope, id: &str, props: WafProps) -> Result<Waf> {
@@ -418,129 +564,8 @@ impl Waf {
         let mut sorted: Vec<&WafRule> = props.rules.iter().collect();
         sorted.sort_by_key(|r| r.priority);
         for rule in sorted {
-            let (statement, action, override_action) = match &rule.kind {
-                WafRuleKind::RateLimit {
-                    limit,
-                    window_seconds,
-                } => (
-                    w::Statement {
-                        rate_based_statement: Some(Box::new(w::RateBasedStatement {
-                            evaluation_window_sec: Some(i64::from(*window_seconds).into()),
-                            ..w::RateBasedStatement::new(w::AggregateKeyType::Ip, i64::from(*limit))
-                        })),
-                        ..w::Statement::new()
-                    },
-                    Some(block()),
-                    None,
-                ),
-                WafRuleKind::GeoAllow { countries } => {
-                    let geo = w::Statement {
-                        geo_match_statement: Some(w::GeoMatchStatement {
-                            country_codes: Some(Value::Literal(
-                                countries.iter().map(|c| Value::Literal(*c)).collect(),
-                            )),
-                            ..w::GeoMatchStatement::new()
-                        }),
-                        ..w::Statement::new()
-                    };
-                    (
-                        w::Statement {
-                            not_statement: Some(Box::new(w::NotStatement::new(geo))),
-                            ..w::Statement::new()
-                        },
-                        Some(block()),
-                        None,
-                    )
-                }
-                WafRuleKind::IpDeny { addresses } => {
-                    let nets = parse_cidrs(&path, &rule.name, addresses)?;
-                    let v4: Vec<String> = nets
-                        .iter()
-                        .filter(|n| matches!(n, IpNet::V4(_)))
-                        .map(|n| n.to_string())
-                        .collect();
-                    let v6: Vec<String> = nets
-                        .iter()
-                        .filter(|n| matches!(n, IpNet::V6(_)))
-                        .map(|n| n.to_string())
-                        .collect();
-                    let mut refs = Vec::new();
-                    let versions = [
-                        ("V4", cfn::wafv2::ip_set::IpAddressVersion::Ipv4, v4),
-                        ("V6", cfn::wafv2::ip_set::IpAddressVersion::Ipv6, v6),
-                    ];
-                    for (i, (suffix, version, list)) in versions.into_iter().enumerate() {
-                        if list.is_empty() && !(i == 0 && nets.is_empty()) {
-                            continue;
-                        }
-                        let set = me.add(
-                            &format!("{}Ip{suffix}", rule.name),
-                            cfn::wafv2::IpSet {
-                                description: Some(
-                                    format!("Addresses blocked by rule {}", rule.name).into(),
-                                ),
-                                ..cfn::wafv2::IpSet::new(list, version, set_scope)
-                            },
-                        )?;
-                        refs.push(w::Statement {
-                            ip_set_reference_statement: Some(w::IpSetReferenceStatement::new(
-                                set.attr_arn(),
-                            )),
-                            ..w::Statement::new()
-                        });
-                        ip_sets.push(set);
-                    }
-                    let statement = if refs.len() == 1 {
-                        refs.remove(0)
-                    } else {
-                        w::Statement {
-                            or_statement: Some(Box::new(w::OrStatement::new(refs))),
-                            ..w::Statement::new()
-                        }
-                    };
-                    (statement, Some(block()), None)
-                }
-                WafRuleKind::Managed {
-                    vendor,
-                    name,
-                    count_only,
-                } => {
-                    let overrides: Vec<w::RuleActionOverride> = count_only
-                        .iter()
-                        .map(|r| {
-                            w::RuleActionOverride::new(
-                                w::RuleAction {
-                                    count: Some(w::CountAction::new()),
-                                    ..w::RuleAction::new()
-                                },
-                                r.as_str(),
-                            )
-                        })
-                        .collect();
-                    (
-                        w::Statement {
-                            managed_rule_group_statement: Some(Box::new(
-                                w::ManagedRuleGroupStatement {
-                                    rule_action_overrides: (!overrides.is_empty())
-                                        .then_some(overrides),
-                                    ..w::ManagedRuleGroupStatement::new(
-                                        ManagedRuleGroupStatementRequired {
-                                            name: name.as_str().into(),
-                                            vendor_name: vendor.as_str().into(),
-                                        },
-                                    )
-                                },
-                            )),
-                            ..w::Statement::new()
-                        },
-                        None,
-                        Some(w::OverrideAction {
-                            none: Some(serde_json::json!({})),
-                            ..w::OverrideAction::new()
-                        }),
-                    )
-                }
-            };
+            let (statement, action, override_action) =
+                rule_parts(&mut me, &path, rule, set_scope, &mut ip_sets)?;
             rules.push(w::Rule {
                 action,
                 override_action,
