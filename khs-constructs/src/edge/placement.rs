@@ -363,7 +363,7 @@ mod tests {
         assert_eq!(
             regional.arn(),
             &Value::from(crate::core::intrinsic::Intrinsic::ref_(
-                "EdgeRegionalCertificateCertificate"
+                "khs-crm-x/EdgeRegionalCertificateCertificate"
             ))
         );
         cdn(&mut m, &edge);
