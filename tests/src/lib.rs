@@ -2,6 +2,7 @@
 //! pinned tools are, the moto_server harness, the scripted CloudFormation
 //! endpoint and the deploy test app.
 
+pub mod cross_app;
 pub mod deploy_app;
 pub mod fake_cfn;
 pub mod moto;
