@@ -20,7 +20,7 @@ fn artifacts() -> Vec<StackArtifact> {
 fn by_name<'a>(all: &'a [StackArtifact], name: &str) -> &'a StackArtifact {
     all.iter()
         .find(|a| a.name == name)
-        .unwrap_or_else(|| panic!("no stack {name}"))
+        .expect("a stack of the example")
 }
 
 #[test]

@@ -40,9 +40,9 @@ fn khs(moto: &MotoServer, variant: &str, args: &[&str]) -> Run {
 
 #[track_caller]
 fn at(r: &Run, needle: &str) -> usize {
-    r.out
-        .find(needle)
-        .unwrap_or_else(|| panic!("{needle:?} missing from:\n{}", r.out))
+    let found = r.out.find(needle);
+    assert!(found.is_some(), "{needle:?} missing from:\n{}", r.out);
+    found.unwrap_or_default()
 }
 
 fn cfn(m: &MotoServer, region: &str, action: &str) -> String {
