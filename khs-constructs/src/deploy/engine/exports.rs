@@ -304,4 +304,140 @@ mod tests {
             "p: export \"p:Topic\" (output ExportTopic) is gone from the template but c still import(s) it; the deployment keeps it until c is updated without the import, then removes it in a second step (no deadly embrace)"
         );
     }
+
+    fn block_on<F: std::future::Future>(f: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime")
+            .block_on(f)
+    }
+
+    fn producer(exported: bool) -> Value {
+        let mut t = json!({"Resources": {
+            "Topic": {"Type": "AWS::SNS::Topic", "Properties": {"DisplayName": "t"}},
+            "Other": {"Type": "AWS::SNS::Topic", "Properties": {"DisplayName": "o"}}},
+            "Outputs": {"ExportOther": {"Value": {"Ref": "Other"}, "Export": {"Name": "p:Other"}}}});
+        if exported {
+            t["Outputs"]["ExportTopic"] =
+                json!({"Value": {"Ref": "Topic"}, "Export": {"Name": "p:Topic"}});
+        }
+        t
+    }
+
+    fn consumer(importing: bool) -> Value {
+        let mut t = json!({"Resources": {
+            "Keep": {"Type": "AWS::SNS::Topic", "Properties": {"DisplayName": {"Fn::ImportValue": "p:Other"}}},
+            "Mirror": {"Type": "AWS::SNS::Topic", "Properties": {"DisplayName": "m"}}}});
+        if importing {
+            t["Resources"]["Mirror"]["Properties"]["DisplayName"] =
+                json!({"Fn::ImportValue": "p:Topic"});
+        }
+        t
+    }
+
+    /// The sequence over the in-memory fake: producer with the export kept
+    /// (and marked), consumer without the import, producer again. (The
+    /// fake computes changes from resources only, so the second step, which
+    /// changes outputs only, is "no changes" there and the kept export is
+    /// still visible afterwards; moto executes it, see
+    /// `tests/tests/deploy_cross_stack.rs`.)
+    #[test]
+    fn a_dropped_export_in_use_is_kept_then_removed_in_a_second_step() {
+        use crate::deploy::engine::{Cancel, DeployOptions, DriftMode, ParamInput};
+        use crate::deploy::fake::{FakeCloud, Transcript};
+        let cloud = FakeCloud::new();
+        cloud.put_stack("us-east-1", "p", producer(true), "CREATE_COMPLETE");
+        cloud.put_stack("us-east-1", "c", consumer(true), "CREATE_COMPLETE");
+        let mut new_producer = producer(false);
+        new_producer["Resources"]["Topic"]["Properties"]["DisplayName"] = json!("t2");
+        let specs = vec![
+            StackSpec::new("p", "us-east-1", new_producer),
+            StackSpec::new("c", "us-east-1", consumer(false)),
+        ];
+        let mut engine = Engine::new(specs, cloud.clone(), Cancel::new());
+        engine.poll = std::time::Duration::ZERO;
+        let mut out = Transcript::default();
+        let opts = DeployOptions {
+            drift: DriftMode::Skip,
+            ..DeployOptions::default()
+        };
+        let result = block_on(engine.deploy(&mut out, &[], &opts, &ParamInput::default()));
+        let text = out.text();
+        assert!(result.is_ok(), "{result:?}\n{text}");
+        let executed = cloud.calls_of("ExecuteChangeSet");
+        assert_eq!(
+            executed,
+            ["ExecuteChangeSet p", "ExecuteChangeSet c"],
+            "{text}"
+        );
+        let planned = cloud.calls_of("CreateChangeSet");
+        assert_eq!(
+            planned,
+            [
+                "CreateChangeSet p UPDATE",
+                "CreateChangeSet c UPDATE",
+                "CreateChangeSet p UPDATE"
+            ],
+            "{text}"
+        );
+        assert!(text.contains("p: export \"p:Topic\" (output ExportTopic) is gone from the template but c still import(s) it"), "{text}");
+        let second = text
+            .find("p: second step: removing export(s) p:Topic, which no stack of the app imports any more")
+            .expect("the second step is announced");
+        assert!(
+            text.find("Stack c (us-east-1): update")
+                .is_some_and(|c| c < second),
+            "{text}"
+        );
+        // What the first step deployed: the kept export, marked.
+        let p = cloud.stack("us-east-1", "p").expect("p");
+        assert_eq!(
+            p.template["Outputs"]["ExportTopic"]["Export"]["Name"],
+            "p:Topic"
+        );
+        assert_eq!(
+            p.template["Metadata"][RETAINED_EXPORTS_KEY]["p:Topic"],
+            "imported by c; removed once no stack imports it"
+        );
+        assert_eq!(
+            p.template["Resources"]["Topic"]["Properties"]["DisplayName"],
+            "t2"
+        );
+        let c = cloud.stack("us-east-1", "c").expect("c");
+        assert_eq!(c.template, consumer(false));
+    }
+
+    #[test]
+    fn an_export_nobody_imports_goes_at_once() {
+        use crate::deploy::engine::{Cancel, DeployOptions, DriftMode, ParamInput};
+        use crate::deploy::fake::{FakeCloud, Transcript};
+        let cloud = FakeCloud::new();
+        cloud.put_stack("us-east-1", "p", producer(true), "CREATE_COMPLETE");
+        cloud.put_stack("us-east-1", "c", consumer(false), "CREATE_COMPLETE");
+        let mut new_producer = producer(false);
+        new_producer["Resources"]["Topic"]["Properties"]["DisplayName"] = json!("t2");
+        let specs = vec![
+            StackSpec::new("p", "us-east-1", new_producer.clone()),
+            StackSpec::new("c", "us-east-1", consumer(false)),
+        ];
+        let mut engine = Engine::new(specs, cloud.clone(), Cancel::new());
+        engine.poll = std::time::Duration::ZERO;
+        let mut out = Transcript::default();
+        let opts = DeployOptions {
+            drift: DriftMode::Skip,
+            ..DeployOptions::default()
+        };
+        let result = block_on(engine.deploy(&mut out, &[], &opts, &ParamInput::default()));
+        assert!(result.is_ok(), "{result:?}\n{}", out.text());
+        assert_eq!(
+            cloud.calls_of("ExecuteChangeSet"),
+            ["ExecuteChangeSet p"],
+            "{}",
+            out.text()
+        );
+        assert!(!out.text().contains("second step"));
+        let p = cloud.stack("us-east-1", "p").expect("p");
+        assert_eq!(p.template, new_producer, "nothing kept");
+    }
 }
