@@ -136,7 +136,7 @@ pub fn add(
     Budget::new(stack, "Budget", budget)?;
 
     // Backup: database plan (02:00, copied to the DR region), application
-    // plan (03:00), configuration plan (04:00, the stack itself; ADR 0008).
+    // plan (03:00), configuration plan (04:00, the stack itself; ADR 0009).
     let b = &ops.backup;
     let mut plans = Vec::new();
     let mut region_failover: Option<Runbook> = None;
@@ -182,7 +182,7 @@ pub fn add(
                 .collect(),
         });
     }
-    // Configuration tier (ADR 0008): the stack itself, its template and
+    // Configuration tier (ADR 0009): the stack itself, its template and
     // what AWS Backup supports in it, 04:00 daily.
     if let Some(days) = b.configuration_retention_days {
         plans.push(BackupPlanSpec {

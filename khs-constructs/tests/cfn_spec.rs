@@ -118,10 +118,12 @@ fn typed_resources_serialize_with_wire_names_and_typed_attributes() {
         availability_zone: Some(Intrinsic::select(0, Intrinsic::get_azs()).into()),
         ..cfn::ec2::Subnet::new(vpc.ref_())
     };
+    // A handle's value names its stack until it is added to one (then it
+    // is a plain `Ref` in the same stack, an import in another).
     assert_eq!(
         serde_json::to_value(&subnet).expect("json"),
         json!({
-            "VpcId": {"Ref": "Vpc"},
+            "VpcId": {"Ref": "demo/Vpc"},
             "CidrBlock": "10.0.1.0/24",
             "AvailabilityZone": {"Fn::Select": ["0", {"Fn::GetAZs": ""}]}
         })
@@ -129,11 +131,11 @@ fn typed_resources_serialize_with_wire_names_and_typed_attributes() {
     let subnet = s.add("Subnet", subnet).expect("subnet");
     assert_eq!(
         serde_json::to_value(subnet.attr_subnet_id()).expect("json"),
-        json!({"Fn::GetAtt": ["Subnet", "SubnetId"]})
+        json!({"Fn::GetAtt": ["demo/Subnet", "SubnetId"]})
     );
     assert_eq!(
         serde_json::to_value(vpc.attr_cidr_block_associations()).expect("json"),
-        json!({"Fn::GetAtt": ["Vpc", "CidrBlockAssociations"]})
+        json!({"Fn::GetAtt": ["demo/Vpc", "CidrBlockAssociations"]})
     );
 
     let lb = cfn::elasticloadbalancingv2::LoadBalancer {
@@ -156,7 +158,7 @@ fn typed_resources_serialize_with_wire_names_and_typed_attributes() {
         .expect("db");
     assert_eq!(
         serde_json::to_value(db.attr_endpoint_address()).expect("json"),
-        json!({"Fn::GetAtt": ["Db", "Endpoint.Address"]})
+        json!({"Fn::GetAtt": ["demo/Db", "Endpoint.Address"]})
     );
     let mut app = App::new();
     drop(s);

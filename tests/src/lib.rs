@@ -4,6 +4,7 @@
 
 pub mod assets_app;
 pub mod cli_run;
+pub mod cross_app;
 pub mod deploy_app;
 pub mod fake_cfn;
 pub mod moto;

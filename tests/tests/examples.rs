@@ -22,6 +22,10 @@ mod static_site;
 #[path = "../../khs-constructs/examples/scheduled_job.rs"]
 mod scheduled_job;
 
+#[allow(dead_code)]
+#[path = "../../khs-constructs/examples/cross_stack.rs"]
+mod cross_stack;
+
 fn out_dir(example: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("khs-examples-{}-{example}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -85,6 +89,11 @@ fn scheduled_job_synthesizes_lints_and_matches_its_snapshot() {
 }
 
 #[test]
+fn cross_stack_synthesizes_lints_and_matches_its_snapshot() {
+    check("cross_stack", cross_stack::app());
+}
+
+#[test]
 fn examples_name_no_cfn_type() {
     let dir = khs_tests::workspace_root().join("khs-constructs/examples");
     let mut seen = 0;
@@ -100,5 +109,5 @@ fn examples_name_no_cfn_type() {
         );
         seen += 1;
     }
-    assert_eq!(seen, 5, "expected the five examples");
+    assert_eq!(seen, 6, "expected the six examples");
 }

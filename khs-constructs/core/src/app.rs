@@ -111,36 +111,17 @@ impl App {
     /// rule packs over each template: an unacknowledged error-level finding
     /// is an [`Error::RuleViolations`].
     pub fn synth(&self) -> Result<Vec<StackArtifact>> {
-        let order = self.order()?;
+        let references = super::references::Plan::new(&self.stacks)?;
+        let order = references.order(&self.stacks)?;
         let mut out = Vec::with_capacity(order.len());
-        let mut exports: BTreeMap<(Option<String>, String, String), String> = BTreeMap::new();
         for stack in order {
-            let mut template = stack.synth()?;
+            let mut template = stack.synth_rewritten(|t| references.apply(stack, t))?;
             let rules = super::rules::check_template(
                 &self.rule_packs,
                 stack.name(),
                 &mut template,
                 stack.acknowledgements(),
             )?;
-            for (id, output) in &template.outputs {
-                if let Some(export) = &output.export {
-                    let name = serde_json::to_string(&export.name).unwrap_or_default();
-                    let key = (
-                        stack.env().account.clone(),
-                        stack.env().region.clone(),
-                        name.clone(),
-                    );
-                    if let Some(other) = exports.get(&key) {
-                        return Err(Error::DuplicateExport {
-                            stack: stack.name().to_string(),
-                            output: id.clone(),
-                            name: name.trim_matches('"').to_string(),
-                            other: other.clone(),
-                        });
-                    }
-                    exports.insert(key, format!("{}/{id}", stack.name()));
-                }
-            }
             let json = template
                 .to_pretty_json()
                 .map_err(|e| Error::Serialization {
@@ -162,54 +143,21 @@ impl App {
                 json,
                 tags: stack.props().tags.clone(),
                 termination_protection: stack.props().termination_protection,
-                depends_on: stack.dependencies().iter().cloned().collect(),
+                depends_on: references.all_dependencies(stack),
                 rules,
                 assets: stack.assets().values().cloned().collect(),
             });
         }
-        Ok(out)
-    }
-
-    fn order(&self) -> Result<Vec<&Stack>> {
-        let by_name: BTreeMap<&str, &Stack> = self.stacks.iter().map(|s| (s.name(), s)).collect();
-        for s in &self.stacks {
-            for d in s.dependencies() {
-                if !by_name.contains_key(d.as_str()) {
-                    return Err(Error::invalid_prop(
-                        s.name(),
-                        "dependencies",
-                        format!("names stack {d:?}, which is not in the app"),
-                    ));
-                }
-            }
-        }
-        let mut done: BTreeSet<&str> = BTreeSet::new();
-        let mut out = Vec::new();
-        while out.len() < self.stacks.len() {
-            let next = self.stacks.iter().find(|s| {
-                !done.contains(s.name())
-                    && s.dependencies().iter().all(|d| done.contains(d.as_str()))
-            });
-            match next {
-                Some(s) => {
-                    done.insert(s.name());
-                    out.push(s);
-                }
-                None => {
-                    let stuck: Vec<&str> = self
-                        .stacks
-                        .iter()
-                        .map(|s| s.name())
-                        .filter(|n| !done.contains(n))
-                        .collect();
-                    return Err(Error::invalid_prop(
-                        stuck.join(", "),
-                        "dependencies",
-                        "form a cycle; a stack cannot depend on itself through other stacks",
-                    ));
-                }
-            }
-        }
+        let checked: Vec<super::references::Synthesized<'_>> = out
+            .iter()
+            .map(|a| super::references::Synthesized {
+                name: &a.name,
+                env: &a.env,
+                template: &a.template,
+                depends_on: &a.depends_on,
+            })
+            .collect();
+        super::references::check_app(&checked)?;
         Ok(out)
     }
 

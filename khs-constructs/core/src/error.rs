@@ -177,6 +177,17 @@ pub enum Error {
         /// `stack/output` holding it already.
         other: String,
     },
+    /// A reference between stacks that CloudFormation would refuse at
+    /// deploy time: an import nothing exports, an import across regions or
+    /// accounts, a missing dependency, a cycle, an invalid export name (see
+    /// `khs_core::references`).
+    #[error("{path}: {message}")]
+    Reference {
+        /// The construct path or stack where the reference is.
+        path: String,
+        /// What is wrong, naming the other stack, and what to do.
+        message: String,
+    },
     /// Serializing the template failed (a bug: please report it).
     #[error("{stack}: could not serialize the template: {message}")]
     Serialization {

@@ -12,6 +12,7 @@ pub mod error;
 pub mod intrinsic;
 pub mod logical_id;
 pub mod path;
+pub mod references;
 pub mod regions;
 pub mod resource;
 pub mod rules;

@@ -169,15 +169,35 @@ impl Tag {
 /// [`Handle::get_att`] are the untyped building blocks.
 pub struct Handle<R> {
     logical_id: LogicalId,
+    /// The stack holding the resource, when known (handles from
+    /// [`Scope::add`](super::scope::Scope::add) always know it): its `Ref`
+    /// and `GetAtt` then work in any stack of the app, see
+    /// [`crate::references`].
+    stack: Option<std::sync::Arc<str>>,
     _resource: PhantomData<fn() -> R>,
 }
 
 impl<R> Handle<R> {
     /// A handle to the resource with this logical id. Normally obtained from
     /// [`Scope::add`](super::scope::Scope::add).
+    /// A handle that does not know its stack: its `Ref` and `GetAtt` only
+    /// resolve in the stack that holds the resource.
     pub fn new(logical_id: LogicalId) -> Self {
         Handle {
             logical_id,
+            stack: None,
+            _resource: PhantomData,
+        }
+    }
+
+    /// A handle to the resource `logical_id` of stack `stack`: usable in
+    /// any stack of the app ([`App::synth`](super::app::App::synth) writes
+    /// the export and import, or the parameter, that a use in another stack
+    /// needs).
+    pub fn in_stack(stack: &str, logical_id: LogicalId) -> Self {
+        Handle {
+            logical_id,
+            stack: Some(std::sync::Arc::from(stack)),
             _resource: PhantomData,
         }
     }
@@ -187,15 +207,30 @@ impl<R> Handle<R> {
         &self.logical_id
     }
 
+    /// The name of the stack holding the resource, when the handle knows it.
+    pub fn stack_name(&self) -> Option<&str> {
+        self.stack.as_deref()
+    }
+
+    /// The name `Ref` and `GetAtt` carry: `stack/LogicalId` when the stack
+    /// is known (made local or cross-stack when the value is added to a
+    /// stack, see [`crate::references`]), else the logical id.
+    fn target(&self) -> String {
+        match &self.stack {
+            Some(stack) => super::references::qualified(stack, self.logical_id.as_str()),
+            None => self.logical_id.to_string(),
+        }
+    }
+
     /// `{"Ref": logical_id}`: what the type returns for `Ref` (usually its
     /// id or name; see the type's documentation).
     pub fn ref_(&self) -> Value<String> {
-        Intrinsic::ref_(self.logical_id.as_str()).into()
+        Intrinsic::ref_(self.target()).into()
     }
 
     /// `{"Fn::GetAtt": [logical_id, attribute]}` as a typed value.
     pub fn get_att<T>(&self, attribute: &str) -> Value<T> {
-        Intrinsic::get_att(self.logical_id.as_str(), attribute).into()
+        Intrinsic::get_att(self.target(), attribute).into()
     }
 
     /// Acknowledges the findings of rule `rule_id` on this resource, for
@@ -214,13 +249,17 @@ impl<R> Handle<R> {
 
 impl<R> Clone for Handle<R> {
     fn clone(&self) -> Self {
-        Handle::new(self.logical_id.clone())
+        Handle {
+            logical_id: self.logical_id.clone(),
+            stack: self.stack.clone(),
+            _resource: PhantomData,
+        }
     }
 }
 
 impl<R> PartialEq for Handle<R> {
     fn eq(&self, other: &Self) -> bool {
-        self.logical_id == other.logical_id
+        self.logical_id == other.logical_id && self.stack == other.stack
     }
 }
 

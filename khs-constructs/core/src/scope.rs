@@ -220,6 +220,7 @@ impl Scope<'_> {
             stack: self.stack.name().to_string(),
             message: format!("{path}: {e}"),
         })?;
+        let properties = super::references::localize(self.stack.name(), properties);
         resource.validate_properties(&path, &properties)?;
         let logical_id = self.stack.add_resource(
             &path,
@@ -228,7 +229,7 @@ impl Scope<'_> {
             properties,
             options,
         )?;
-        Ok(Handle::new(logical_id))
+        Ok(Handle::in_stack(self.stack.name(), logical_id))
     }
 
     /// Sets a property of an already added resource (an escape hatch for
@@ -242,6 +243,7 @@ impl Scope<'_> {
         property: &str,
         value: serde_json::Value,
     ) -> Result<()> {
+        let value = super::references::localize(self.stack.name(), value);
         self.stack
             .override_property(handle.logical_id(), property, value)
     }
@@ -250,7 +252,14 @@ impl Scope<'_> {
     /// and `id`.
     pub fn add_output(&mut self, id: &str, output: Output) -> Result<LogicalId> {
         let path = self.path.child(id)?;
+        let output = super::references::localize_output(self.stack.name(), output);
         self.stack.add_output(&path, output)
+    }
+
+    /// The stack this scope adds to (for the modules of the core that add
+    /// to a stack on behalf of a scope, such as [`crate::references`]).
+    pub(crate) fn stack_mut(&mut self) -> &mut Stack {
+        self.stack
     }
 
     /// Records a file asset that the stack's template expects published

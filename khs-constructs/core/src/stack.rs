@@ -587,7 +587,19 @@ impl Stack {
     /// Rule packs run in [`App::synth`](super::app::App::synth), which also
     /// writes the metadata of acknowledged findings.
     pub fn synth(&self) -> Result<Template> {
+        self.synth_rewritten(|t| super::references::reject_foreign(self, t))
+    }
+
+    /// [`Stack::synth`] with `rewrite` run on the template before tags and
+    /// validation: [`App::synth`](super::app::App::synth) writes the
+    /// exports, imports and parameters of references between stacks there
+    /// (see [`crate::references`]).
+    pub(crate) fn synth_rewritten(
+        &self,
+        rewrite: impl FnOnce(&mut Template) -> Result<()>,
+    ) -> Result<Template> {
         let mut template = self.template.clone();
+        rewrite(&mut template)?;
         if !self.props.tags.is_empty() {
             for (id, entry) in template.resources.iter_mut() {
                 let (style, property) = self

@@ -406,7 +406,7 @@ mod tests {
         assert_eq!(cache.port(), 6379);
         assert_eq!(
             serde_json::to_value(&cache.member_cluster_ids()[1]).unwrap(),
-            serde_json::json!({"Fn::Sub": ["${Group}-002", {"Group": {"Ref": "CacheReplicationGroup"}}]})
+            serde_json::json!({"Fn::Sub": ["${Group}-002", {"Group": {"Ref": "khs/CacheReplicationGroup"}}]})
         );
         let t = stack.synth().unwrap();
         let g = &t.resources["CacheReplicationGroup"];

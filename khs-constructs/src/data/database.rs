@@ -985,7 +985,12 @@ mod tests {
         // The subnet group holds the private subnets only.
         let sn = &t.resources["DatabaseSubnetGroup"].properties["SubnetIds"];
         for (i, s) in network.private_subnets().iter().enumerate() {
-            assert_eq!(sn[i], serde_json::to_value(s.subnet_id()).unwrap());
+            // A subnet's value carries its stack until it is added to one.
+            let id = s.subnet_id();
+            assert_eq!(
+                serde_json::to_value(&id).unwrap(),
+                json!({"Ref": format!("khs/{}", sn[i]["Ref"].as_str().unwrap())})
+            );
         }
         assert_eq!(
             db.pool_environment()[0],

@@ -6,21 +6,22 @@
 //!   [`Waf`] to it under `<id>/Certificate` and `<id>/Waf`, and hands out
 //!   direct references.
 //! - Otherwise it makes a second stack, `<main>-edge` in us-east-1 (same
-//!   account and tags), adds them there with one output per ARN, and adds
-//!   to the main stack one `String` parameter per ARN (checked with an
-//!   `AllowedPattern` for the us-east-1 ARN shape), a dependency on the edge
-//!   stack, and the template metadata `khs:parameter-sources` that tells the
-//!   deploy client where each parameter's value comes from:
+//!   account and tags), adds them there, and hands out references to them
+//!   that the main stack uses like any handle of another stack:
+//!   [`App::synth`](crate::core::app::App::synth) gives the edge stack one
+//!   output per ARN and the main stack one `String` parameter per ARN that
+//!   the deploy client fills from that output (template metadata
+//!   `khs:parameter-sources`), and deploys the edge stack first:
 //!
 //!   ```json
-//!   {"EdgeCertificateArn": {"Stack": "khs-crm-staging-edge", "Region": "us-east-1", "Output": "EdgeCertificateArn"}}
+//!   {"KhsCrmStagingEdgeEdgeCertificateCertificate": {"Stack": "khs-crm-staging-edge", "Region": "us-east-1", "Output": "ExportEdgeCertificateCertificate"}}
 //!   ```
 //!
 //!   CloudFormation exports, `Fn::ImportValue` and SSM dynamic references
 //!   only work within one region, hence parameters filled at deploy time
-//!   (see [`parameter_sources`]). The edge stack must be added to the app:
-//!   [`Edge::take_stack`]; forgetting it fails synthesis, because the main
-//!   stack depends on it.
+//!   (see [`parameter_sources`] and `khs_constructs::core::references`).
+//!   The edge stack must be added to the app: [`Edge::take_stack`];
+//!   forgetting it fails synthesis, naming the edge stack.
 //!
 //! ```
 //! use khs_constructs::prelude::*;
@@ -47,19 +48,16 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::json;
-
 use crate::core::error::{Error, Result};
 use crate::core::scope::AsScope;
 use crate::core::stack::{Environment, Stack, StackProps};
-use crate::core::template::{Output, Parameter, Template};
-use crate::core::value::Value;
+use crate::core::template::Template;
 use crate::edge::waf::{CLOUDFRONT_REGION, Waf, WafProps, WafScope, WebAclRef};
 use crate::network::dns::{Certificate, CertificateProps, CertificateRef};
 
 /// The template metadata key listing parameters filled from other stacks'
 /// outputs.
-pub const PARAMETER_SOURCES_KEY: &str = "khs:parameter-sources";
+pub use crate::core::references::PARAMETER_SOURCES_KEY;
 
 /// Props of an [`Edge`].
 #[derive(Debug, Clone, PartialEq)]
@@ -182,88 +180,29 @@ impl Edge {
                 ..StackProps::new(env)
             },
         )?;
-        let mut sources = serde_json::Map::new();
+        // The certificate and the web ACL are used from the main stack like
+        // any handle of another stack: `App::synth` gives the edge stack an
+        // output per ARN and the main stack a parameter the deploy client
+        // fills from it (exports do not cross regions), and orders the edge
+        // stack first (see `khs_constructs::core::references`).
         let mut certificate = None;
         let mut regional_certificate = None;
         let mut web_acl = None;
         {
             let mut es = edge.as_scope();
             let mut me = es.child(id)?;
-            let mut main_scope = main.as_scope();
-            let mut main_me = main_scope.child(id)?;
             if let Some(c) = regional_props {
+                let mut main_scope = main.as_scope();
+                let mut main_me = main_scope.child(id)?;
                 regional_certificate =
                     Some(Certificate::new(&mut main_me, "RegionalCertificate", c)?.reference());
             }
             if let Some(c) = props.certificate {
-                let cert = Certificate::new(&mut me, "Certificate", c)?;
-                let output = me.add_output(
-                    "CertificateArn",
-                    Output::new("ARN of the CloudFront viewer certificate", cert.arn()),
-                )?;
-                let value: Value<String> = main_me.add_parameter(
-                    output.as_str(),
-                    Parameter {
-                        allowed_pattern: Some(
-                            "^arn:aws[a-z-]*:acm:us-east-1:[0-9]{12}:certificate/[0-9a-f-]+$"
-                                .to_string(),
-                        ),
-                        constraint_description: Some(
-                            "an ACM certificate ARN in us-east-1".to_string(),
-                        ),
-                        ..Parameter::string(format!(
-                            "ARN of the CloudFront viewer certificate: output {output} of stack {name} ({CLOUDFRONT_REGION}), filled in by the deploy client"
-                        ))
-                    },
-                )?;
-                sources.insert(
-                    output.to_string(),
-                    json!({"Stack": name, "Region": CLOUDFRONT_REGION, "Output": output.as_str()}),
-                );
-                certificate = Some(CertificateRef::from_arn(
-                    value,
-                    CLOUDFRONT_REGION,
-                    cert.reference().names().to_vec(),
-                ));
+                certificate = Some(Certificate::new(&mut me, "Certificate", c)?.reference());
             }
             if let Some(w) = props.waf {
-                let waf = Waf::new(&mut me, "Waf", w)?;
-                let output = me.add_output(
-                    "WebAclArn",
-                    Output::new("ARN of the CloudFront web ACL", waf.arn()),
-                )?;
-                let value: Value<String> = main_me.add_parameter(
-                    output.as_str(),
-                    Parameter {
-                        allowed_pattern: Some(
-                            "^arn:aws[a-z-]*:wafv2:us-east-1:[0-9]{12}:global/webacl/.+$"
-                                .to_string(),
-                        ),
-                        constraint_description: Some(
-                            "a WAFv2 web ACL ARN with scope CLOUDFRONT".to_string(),
-                        ),
-                        ..Parameter::string(format!(
-                            "ARN of the CloudFront web ACL: output {output} of stack {name} ({CLOUDFRONT_REGION}), filled in by the deploy client"
-                        ))
-                    },
-                )?;
-                sources.insert(
-                    output.to_string(),
-                    json!({"Stack": name, "Region": CLOUDFRONT_REGION, "Output": output.as_str()}),
-                );
-                web_acl = Some(WebAclRef::from_arn(value, WafScope::CloudFront));
+                web_acl = Some(Waf::new(&mut me, "Waf", w)?.reference());
             }
-        }
-        if !sources.is_empty() {
-            let mut all = main
-                .template()
-                .metadata
-                .get(PARAMETER_SOURCES_KEY)
-                .and_then(|v| v.as_object().cloned())
-                .unwrap_or_default();
-            all.extend(sources);
-            main.set_metadata(PARAMETER_SOURCES_KEY, serde_json::Value::Object(all));
-            main.add_dependency(&name);
         }
         Ok(Edge {
             certificate,
@@ -362,8 +301,8 @@ mod tests {
         assert_eq!(regional.region(), "eu-west-1");
         assert_eq!(
             regional.arn(),
-            &Value::from(crate::core::intrinsic::Intrinsic::ref_(
-                "EdgeRegionalCertificateCertificate"
+            &crate::core::value::Value::from(crate::core::intrinsic::Intrinsic::ref_(
+                "khs-crm-x/EdgeRegionalCertificateCertificate"
             ))
         );
         cdn(&mut m, &edge);
@@ -377,39 +316,47 @@ mod tests {
         assert_eq!(out[0].name, "khs-crm-x-edge", "edge deploys first");
         let e = &out[0].template;
         assert!(e.resources.contains_key("EdgeCertificateCertificate"));
-        assert!(e.outputs.contains_key("EdgeCertificateArn"));
-        assert!(e.outputs.contains_key("EdgeWebAclArn"));
+        assert!(e.outputs.contains_key("ExportEdgeCertificateCertificate"));
+        assert!(e.outputs.contains_key("ExportEdgeWafWebAclArn"));
+        assert!(
+            e.outputs.values().all(|o| o.export.is_none()),
+            "no export across regions"
+        );
         let m = &out[1];
         assert_eq!(m.depends_on, ["khs-crm-x-edge"]);
         assert!(!m.template.resources.contains_key("EdgeWafWebAcl"));
         let sources = parameter_sources(&m.template);
         assert_eq!(
-            sources["EdgeWebAclArn"],
+            sources["KhsCrmXEdgeEdgeWafWebAclArn"],
             ParameterSource {
                 stack: "khs-crm-x-edge".into(),
                 region: "us-east-1".into(),
-                output: "EdgeWebAclArn".into()
+                output: "ExportEdgeWafWebAclArn".into()
             }
         );
         let cfg = serde_json::to_value(&m.template.resources["CdnDistribution"]).unwrap();
         assert_eq!(
             cfg["Properties"]["DistributionConfig"]["WebACLId"],
-            serde_json::json!({"Ref": "EdgeWebAclArn"})
+            serde_json::json!({"Ref": "KhsCrmXEdgeEdgeWafWebAclArn"})
         );
         assert_eq!(
             cfg["Properties"]["DistributionConfig"]["ViewerCertificate"]["AcmCertificateArn"],
-            serde_json::json!({"Ref": "EdgeCertificateArn"})
+            serde_json::json!({"Ref": "KhsCrmXEdgeEdgeCertificateCertificate"})
         );
     }
 
     #[test]
     fn fails_when_the_edge_stack_is_not_added_to_the_app() {
         let mut m = main("eu-west-1");
-        let _edge = Edge::new(&mut m, "Edge", props()).unwrap();
+        let edge = Edge::new(&mut m, "Edge", props()).unwrap();
+        cdn(&mut m, &edge);
         let mut app = App::new();
         app.add_stack(m).unwrap();
         let e = app.synth().unwrap_err().to_string();
-        assert!(e.contains("khs-crm-x-edge"), "{e}");
+        assert_eq!(
+            e,
+            "khs-crm-x/Cdn/Distribution: uses Ref of EdgeCertificateCertificate of stack \"khs-crm-x-edge\", which is not in the app (its stacks: khs-crm-x); add that stack to the App before synthesizing"
+        );
     }
 
     #[test]

@@ -711,7 +711,7 @@ mod tests {
         .unwrap();
         assert_eq!(
             z.reference().id(),
-            &Value::from(crate::core::intrinsic::Intrinsic::ref_("ZoneZone"))
+            &Value::from(crate::core::intrinsic::Intrinsic::ref_("edge/ZoneZone"))
         );
     }
 

@@ -360,7 +360,7 @@ pub(crate) fn add(
                 service_name: Some(Intrinsic::sub("com.amazonaws.${AWS::Region}.dynamodb").into()),
                 vpc_endpoint_type: Some(ec2::vpc_endpoint::VpcEndpointType::Gateway.into()),
                 route_table_ids: Some(Value::Literal(
-                    private.iter().map(|s| s.route_table().ref_()).collect(),
+                    private.iter().map(|s| s.route_table_id()).collect(),
                 )),
                 ..ec2::VpcEndpoint::new(vpc.ref_())
             },

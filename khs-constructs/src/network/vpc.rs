@@ -53,6 +53,9 @@ use crate::core::value::Value;
 use crate::security::kms::{EncryptionKey, EncryptionKeyProps};
 
 use super::endpoints::{InterfaceService, VpcEndpoints, VpcEndpointsProps};
+#[path = "import.rs"]
+mod import;
+pub use import::{ImportedSubnet, NetworkImport};
 
 /// The default VPC CIDR.
 pub const DEFAULT_CIDR: &str = "10.0.0.0/16";
@@ -172,8 +175,12 @@ pub enum SubnetKind {
 /// A subnet of a [`Network`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct Subnet {
-    handle: Handle<ec2::Subnet>,
-    route_table: Handle<ec2::RouteTable>,
+    id: Value<String>,
+    route_table_id: Value<String>,
+    /// `None` for an imported subnet ([`Network::import`]).
+    handle: Option<Handle<ec2::Subnet>>,
+    /// `None` for an imported subnet.
+    route_table: Option<Handle<ec2::RouteTable>>,
     kind: SubnetKind,
     cidr: Ipv4Net,
     availability_zone: Value<String>,
@@ -181,19 +188,27 @@ pub struct Subnet {
 }
 
 impl Subnet {
-    /// The subnet resource.
-    pub fn handle(&self) -> &Handle<ec2::Subnet> {
-        &self.handle
+    /// The subnet resource (`None` for an imported subnet, which this app
+    /// does not manage).
+    pub fn handle(&self) -> Option<&Handle<ec2::Subnet>> {
+        self.handle.as_ref()
     }
 
-    /// The subnet id (`Ref`).
+    /// The subnet id (`Ref`, or the imported id).
     pub fn subnet_id(&self) -> Value<String> {
-        self.handle.ref_()
+        self.id.clone()
     }
 
-    /// The route table associated with the subnet.
-    pub fn route_table(&self) -> &Handle<ec2::RouteTable> {
-        &self.route_table
+    /// The route table associated with the subnet (`None` for an imported
+    /// subnet).
+    pub fn route_table(&self) -> Option<&Handle<ec2::RouteTable>> {
+        self.route_table.as_ref()
+    }
+
+    /// The id of the route table associated with the subnet (`Ref`, or the
+    /// imported id).
+    pub fn route_table_id(&self) -> Value<String> {
+        self.route_table_id.clone()
     }
 
     /// Public or private.
@@ -221,7 +236,9 @@ impl Subnet {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Network {
     path: ConstructPath,
-    vpc: Handle<ec2::Vpc>,
+    vpc_id: Value<String>,
+    /// `None` for an imported network ([`Network::import`]).
+    vpc: Option<Handle<ec2::Vpc>>,
     cidr: Ipv4Net,
     public: Vec<Subnet>,
     private: Vec<Subnet>,
@@ -366,7 +383,7 @@ impl Network {
                     service_name: Some(Intrinsic::sub("com.amazonaws.${AWS::Region}.s3").into()),
                     vpc_endpoint_type: Some(ec2::vpc_endpoint::VpcEndpointType::Gateway.into()),
                     route_table_ids: Some(Value::Literal(
-                        private.iter().map(|s| s.route_table.ref_()).collect(),
+                        private.iter().map(Subnet::route_table_id).collect(),
                     )),
                     ..ec2::VpcEndpoint::new(vpc.ref_())
                 },
@@ -380,7 +397,8 @@ impl Network {
 
         Ok(Network {
             path,
-            vpc,
+            vpc_id: vpc.ref_(),
+            vpc: Some(vpc),
             cidr: props.cidr,
             public,
             private,
@@ -397,14 +415,22 @@ impl Network {
         &self.path
     }
 
-    /// The VPC resource.
-    pub fn vpc(&self) -> &Handle<ec2::Vpc> {
-        &self.vpc
+    /// The VPC resource (`None` for an imported network, which this app
+    /// does not manage).
+    pub fn vpc(&self) -> Option<&Handle<ec2::Vpc>> {
+        self.vpc.as_ref()
     }
 
-    /// The VPC id (`Ref`).
+    /// Whether the network was imported ([`Network::import`]): its VPC,
+    /// subnets and route tables are not resources of this app and are never
+    /// modified.
+    pub fn is_imported(&self) -> bool {
+        self.vpc.is_none()
+    }
+
+    /// The VPC id (`Ref`, or the imported id).
     pub fn vpc_id(&self) -> Value<String> {
-        self.vpc.ref_()
+        self.vpc_id.clone()
     }
 
     /// The VPC's CIDR block.
@@ -701,8 +727,10 @@ fn add_subnet(
         }),
     )?;
     Ok(Subnet {
-        handle,
-        route_table: route_table.clone(),
+        id: handle.ref_(),
+        route_table_id: route_table.ref_(),
+        handle: Some(handle),
+        route_table: Some(route_table.clone()),
         kind,
         cidr,
         availability_zone: zone,

@@ -315,11 +315,11 @@ mod tests {
         );
         assert_eq!(
             serde_json::to_value(s.ecs_value_from_json_key("password")).unwrap(),
-            json!({"Fn::Sub": ["${Secret}:password::", {"Secret": {"Ref": "Jwt"}}]})
+            json!({"Fn::Sub": ["${Secret}:password::", {"Secret": {"Ref": "khs/Jwt"}}]})
         );
         assert_eq!(
             serde_json::to_value(s.dynamic_reference(Some("password"))).unwrap(),
-            json!({"Fn::Sub": ["{{resolve:secretsmanager:${Secret}:SecretString:password}}", {"Secret": {"Ref": "Jwt"}}]})
+            json!({"Fn::Sub": ["{{resolve:secretsmanager:${Secret}:SecretString:password}}", {"Secret": {"Ref": "khs/Jwt"}}]})
         );
     }
 
@@ -330,11 +330,11 @@ mod tests {
         let mut doc = PolicyDocument::default();
         s.grant_read(&mut doc);
         let j = doc.to_json();
-        assert_eq!(j["Statement"][0]["Resource"], json!({"Ref": "Jwt"}));
+        assert_eq!(j["Statement"][0]["Resource"], json!({"Ref": "khs/Jwt"}));
         assert_eq!(j["Statement"][1]["Action"], "kms:Decrypt");
         assert_eq!(
             j["Statement"][1]["Resource"],
-            json!({"Fn::GetAtt": ["JwtKey", "Arn"]})
+            json!({"Fn::GetAtt": ["khs/JwtKey", "Arn"]})
         );
         crate::security::iam::validate_least_privilege("x", "policy", &doc).unwrap();
     }

@@ -32,6 +32,7 @@ use super::render;
 
 mod admin;
 mod drifting;
+pub mod exports;
 mod moving;
 mod publishing;
 
@@ -401,6 +402,7 @@ impl<K: Connector> Engine<K> {
         let drift = self.drift_before(ui, &client, &p, opts.drift).await?;
         render::diff(ui, &p.diff);
         self.note_code_changes(ui, &p)?;
+        self.diff_kept_exports(ui, &p.spec).await?;
         if let Some(report) = &drift {
             drift::against_diff(ui, report, &p.diff);
         }
@@ -599,8 +601,39 @@ impl<K: Connector> Engine<K> {
         self.check_allowances(&selected, &opts.allow_replace)
             .await?;
         let mut used_allowances = BTreeSet::new();
+        let mut second_step = Vec::new();
         for name in &selected {
-            self.deploy_one(ui, name, opts, input, &mut used_allowances)
+            let spec = self.spec(name)?;
+            let kept = self.exports_in_use(&spec).await?;
+            if kept.is_empty() {
+                self.deploy_one(ui, name, opts, input, &mut used_allowances)
+                    .await?;
+                continue;
+            }
+            let later = kept
+                .iter()
+                .all(|k| k.importers.iter().all(|i| selected.contains(i)));
+            let original = self
+                .deploy_keeping_exports(ui, name, &selected, &kept)
+                .await?;
+            let result = self
+                .deploy_one(ui, name, opts, input, &mut used_allowances)
+                .await;
+            if let Some(o) = original {
+                self.restore(o);
+            }
+            result?;
+            if later && !opts.dry_run {
+                second_step.push((name.clone(), kept));
+            }
+        }
+        for (name, kept) in second_step {
+            let names: Vec<&str> = kept.iter().map(|k| k.name.as_str()).collect();
+            ui.line(&format!(
+                "{name}: second step: removing export(s) {}, which no stack of the app imports any more",
+                names.join(", ")
+            ));
+            self.deploy_one(ui, &name, opts, input, &mut used_allowances)
                 .await?;
         }
         let unused: Vec<&str> = opts

@@ -1,0 +1,351 @@
+//! [`Network::import`]: a VPC made outside the app (by another tool, team or
+//! account setup), used by every construct that takes a [`Network`].
+
+use ipnet::Ipv4Net;
+
+use super::{NatGateways, Network, Subnet, SubnetKind};
+use crate::core::error::{Error, Result};
+use crate::core::scope::AsScope;
+use crate::core::value::Value;
+
+/// One subnet of an imported network.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImportedSubnet {
+    /// The subnet id (`subnet-…`, or a value such as
+    /// `scope.import_external("shared-net:PrivateSubnet1")?`).
+    pub subnet_id: Value<String>,
+    /// Its availability zone (`us-east-1a`).
+    pub availability_zone: String,
+    /// Its CIDR block (inside the VPC's).
+    pub cidr: Ipv4Net,
+    /// The route table associated with it (`rtb-…` or a value).
+    pub route_table_id: Value<String>,
+}
+
+/// What [`Network::import`] needs to know about an existing VPC.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NetworkImport {
+    /// The VPC id (`vpc-…`, or a value such as an `Fn::ImportValue`).
+    pub vpc_id: Value<String>,
+    /// The VPC's CIDR block.
+    pub cidr: Ipv4Net,
+    /// Subnets routed to an internet gateway, one per zone.
+    ///
+    /// Default: - none.
+    pub public_subnets: Vec<ImportedSubnet>,
+    /// Subnets without a public route, one per zone (where databases,
+    /// caches and services go).
+    ///
+    /// Default: - none (at least one subnet of either kind is required).
+    pub private_subnets: Vec<ImportedSubnet>,
+    /// How the private subnets reach the internet.
+    ///
+    /// Default: [`NatGateways::None`] (no route to the internet assumed).
+    pub nat_gateways: NatGateways,
+    /// The TCP ports the public subnets admit from the internet.
+    ///
+    /// Default: - none known.
+    pub public_ingress_ports: Vec<u16>,
+    /// Whether the VPC has an S3 gateway endpoint on the private subnets'
+    /// route tables (counted by the check that tasks without NAT can pull
+    /// their images). Interface endpoints of an imported VPC are not known
+    /// to the library: a private service on an imported network without
+    /// NAT is refused with the endpoints it would need.
+    ///
+    /// Default: `false`.
+    pub s3_gateway_endpoint: bool,
+}
+
+impl NetworkImport {
+    /// An import of the VPC `vpc_id` with CIDR `cidr`; add its subnets.
+    pub fn new(vpc_id: impl Into<Value<String>>, cidr: Ipv4Net) -> Self {
+        NetworkImport {
+            vpc_id: vpc_id.into(),
+            cidr,
+            public_subnets: Vec::new(),
+            private_subnets: Vec::new(),
+            nat_gateways: NatGateways::None,
+            public_ingress_ports: Vec::new(),
+            s3_gateway_endpoint: false,
+        }
+    }
+}
+
+/// Checks a literal id's prefix (`vpc-`, `subnet-`, `rtb-`).
+fn check_id(path: &str, prop: &str, v: &Value<String>, prefix: &str) -> Result<()> {
+    if let Value::Literal(s) = v {
+        let rest = s.strip_prefix(prefix).unwrap_or_default();
+        if rest.is_empty() || !rest.chars().all(|c| c.is_ascii_hexdigit()) {
+            return Err(Error::invalid_prop(
+                path,
+                prop,
+                format!(
+                    "must be an id like \"{prefix}0123456789abcdef0\" (or a value such as an import), got {s:?}"
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+impl Network {
+    /// A network that exists already (made by another tool, team or account
+    /// setup): nothing is added to the stack and no construct modifies it;
+    /// every construct that takes a `&Network` accepts it and places its own
+    /// resources (security groups, subnet groups, ENIs) in it by id.
+    /// [`Network::vpc`], [`Subnet::handle`] and [`Subnet::route_table`] are
+    /// `None`, [`Network::is_imported`] is `true`.
+    ///
+    /// ```
+    /// use khs_constructs::prelude::*;
+    /// use khs_constructs::network::{ImportedSubnet, NetworkImport};
+    ///
+    /// let mut stack = Stack::new("orders-db", StackProps::new(Environment::region("us-east-1"))).unwrap();
+    /// let subnet = |id: &str, zone: &str, cidr: &str, rtb: &str| ImportedSubnet {
+    ///     subnet_id: id.into(),
+    ///     availability_zone: zone.to_string(),
+    ///     cidr: cidr.parse().unwrap(),
+    ///     route_table_id: rtb.into(),
+    /// };
+    /// let network = Network::import(&mut stack, "Shared", NetworkImport {
+    ///     private_subnets: vec![
+    ///         subnet("subnet-0a1", "us-east-1a", "10.1.11.0/24", "rtb-0a1"),
+    ///         subnet("subnet-0b2", "us-east-1b", "10.1.12.0/24", "rtb-0b2"),
+    ///     ],
+    ///     ..NetworkImport::new("vpc-0123456789abcdef0", "10.1.0.0/16".parse().unwrap())
+    /// }).unwrap();
+    /// assert!(network.is_imported());
+    /// Database::new(&mut stack, "Database", &network, DatabaseProps::default()).unwrap();
+    /// ```
+    pub fn import(scope: &mut impl AsScope, id: &str, props: NetworkImport) -> Result<Network> {
+        let mut parent = scope.as_scope();
+        let me = parent.child(id)?;
+        let path = me.path().clone();
+        let at = path.to_string();
+        check_id(&at, "vpc_id", &props.vpc_id, "vpc-")?;
+        if props.public_subnets.is_empty() && props.private_subnets.is_empty() {
+            return Err(Error::invalid_prop(
+                &at,
+                "private_subnets",
+                "must list at least one subnet (public or private), got none",
+            ));
+        }
+        let mut all: Vec<(String, Ipv4Net)> = Vec::new();
+        let mut subnets = |list: &[ImportedSubnet], kind: SubnetKind| -> Result<Vec<Subnet>> {
+            let field = match kind {
+                SubnetKind::Public => "public_subnets",
+                SubnetKind::Private => "private_subnets",
+            };
+            let mut zones: Vec<&str> = Vec::new();
+            let mut out = Vec::new();
+            for (i, s) in list.iter().enumerate() {
+                let here = format!("{at}/{field}[{i}]");
+                check_id(
+                    &at,
+                    &format!("{field}[{i}].subnet_id"),
+                    &s.subnet_id,
+                    "subnet-",
+                )?;
+                check_id(
+                    &at,
+                    &format!("{field}[{i}].route_table_id"),
+                    &s.route_table_id,
+                    "rtb-",
+                )?;
+                if !props.cidr.contains(&s.cidr) {
+                    return Err(Error::SubnetOutsideVpc {
+                        path: here,
+                        subnet: s.cidr.to_string(),
+                        vpc: props.cidr.to_string(),
+                    });
+                }
+                if let Some((other_path, other)) = all
+                    .iter()
+                    .find(|(_, o)| o.contains(&s.cidr) || s.cidr.contains(o))
+                {
+                    return Err(Error::OverlappingSubnets {
+                        path: here,
+                        subnet: s.cidr.to_string(),
+                        other: other.to_string(),
+                        other_path: other_path.clone(),
+                    });
+                }
+                if zones.contains(&s.availability_zone.as_str()) {
+                    return Err(Error::invalid_prop(
+                        &at,
+                        format!("{field}[{i}].availability_zone"),
+                        format!(
+                            "must differ between the {field} (one per zone), got {:?} twice",
+                            s.availability_zone
+                        ),
+                    ));
+                }
+                zones.push(&s.availability_zone);
+                all.push((here, s.cidr));
+                out.push(Subnet {
+                    id: s.subnet_id.clone(),
+                    route_table_id: s.route_table_id.clone(),
+                    handle: None,
+                    route_table: None,
+                    kind,
+                    cidr: s.cidr,
+                    availability_zone: Value::Literal(s.availability_zone.clone()),
+                    index: i,
+                });
+            }
+            Ok(out)
+        };
+        let public = subnets(&props.public_subnets, SubnetKind::Public)?;
+        let private = subnets(&props.private_subnets, SubnetKind::Private)?;
+        let zones = if private.is_empty() {
+            &public
+        } else {
+            &private
+        }
+        .iter()
+        .map(|s| s.availability_zone.clone())
+        .collect();
+        Ok(Network {
+            path,
+            vpc_id: props.vpc_id,
+            vpc: None,
+            cidr: props.cidr,
+            public,
+            private,
+            zones,
+            nat_gateways: props.nat_gateways,
+            public_ingress_ports: props.public_ingress_ports,
+            s3_gateway_endpoint: props.s3_gateway_endpoint,
+            endpoints: None,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::prelude::*;
+
+    fn subnet(id: &str, zone: &str, cidr: &str, rtb: &str) -> ImportedSubnet {
+        ImportedSubnet {
+            subnet_id: id.into(),
+            availability_zone: zone.to_string(),
+            cidr: cidr.parse().unwrap(),
+            route_table_id: rtb.into(),
+        }
+    }
+
+    fn props() -> NetworkImport {
+        NetworkImport {
+            private_subnets: vec![
+                subnet("subnet-0a1", "us-east-1a", "10.1.11.0/24", "rtb-0a1"),
+                subnet("subnet-0b2", "us-east-1b", "10.1.12.0/24", "rtb-0b2"),
+            ],
+            ..NetworkImport::new("vpc-0123456789abcdef0", "10.1.0.0/16".parse().unwrap())
+        }
+    }
+
+    fn stack() -> Stack {
+        Stack::new("db", StackProps::new(Environment::region("us-east-1"))).unwrap()
+    }
+
+    #[test]
+    fn an_imported_network_adds_nothing_and_constructs_use_its_ids() {
+        let mut s = stack();
+        let network = Network::import(&mut s, "Shared", props()).unwrap();
+        assert!(network.is_imported());
+        assert!(network.vpc().is_none());
+        assert!(network.private_subnets()[0].handle().is_none());
+        assert!(network.private_subnets()[0].route_table().is_none());
+        assert!(s.template().resources.is_empty(), "nothing is created");
+        Database::new(&mut s, "Database", &network, DatabaseProps::default()).unwrap();
+        let t = s.synth().unwrap();
+        assert_eq!(
+            t.resources["DatabaseSubnetGroup"].properties["SubnetIds"],
+            serde_json::json!(["subnet-0a1", "subnet-0b2"])
+        );
+        assert!(
+            !t.resources
+                .values()
+                .any(|r| r.type_name.starts_with("AWS::EC2::Subnet")
+                    || r.type_name == "AWS::EC2::VPC"
+                    || r.type_name == "AWS::EC2::RouteTable")
+        );
+    }
+
+    #[test]
+    fn fails_when_an_id_has_the_wrong_shape() {
+        let e = Network::import(
+            &mut stack(),
+            "Shared",
+            NetworkImport {
+                vpc_id: "vpc0123".into(),
+                ..props()
+            },
+        )
+        .unwrap_err()
+        .to_string();
+        assert_eq!(
+            e,
+            "db/Shared: vpc_id must be an id like \"vpc-0123456789abcdef0\" (or a value such as an import), got \"vpc0123\""
+        );
+    }
+
+    #[test]
+    fn fails_when_a_subnet_is_outside_the_vpc_or_zones_repeat() {
+        let mut p = props();
+        p.private_subnets[1].cidr = "10.2.0.0/24".parse().unwrap();
+        let e = Network::import(&mut stack(), "Shared", p)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "db/Shared/private_subnets[1]: subnet cidr 10.2.0.0/24 is outside the vpc cidr 10.1.0.0/16; choose a subnet inside 10.1.0.0/16"
+        );
+        let mut p = props();
+        p.private_subnets[1].availability_zone = "us-east-1a".into();
+        let e = Network::import(&mut stack(), "Shared", p)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "db/Shared: private_subnets[1].availability_zone must differ between the private_subnets (one per zone), got \"us-east-1a\" twice"
+        );
+        let e = Network::import(
+            &mut stack(),
+            "Shared",
+            NetworkImport::new("vpc-0abc", "10.1.0.0/16".parse().unwrap()),
+        )
+        .unwrap_err()
+        .to_string();
+        assert_eq!(
+            e,
+            "db/Shared: private_subnets must list at least one subnet (public or private), got none"
+        );
+    }
+
+    #[test]
+    fn ids_may_come_from_another_tool_s_exports() {
+        let mut s = stack();
+        let mut p = props();
+        {
+            let mut root = s.as_scope();
+            p.vpc_id = root.import_external("shared-net:VpcId").unwrap();
+            p.private_subnets[0].subnet_id = root.import_external("shared-net:Private1").unwrap();
+        }
+        let network = Network::import(&mut s, "Shared", p).unwrap();
+        Cache::new(&mut s, "Cache", &network, CacheProps::default()).unwrap();
+        let mut app = App::new();
+        app.add_stack(s).unwrap();
+        let out = app.synth().unwrap();
+        let t = &out[0].template;
+        assert_eq!(
+            t.resources["CacheSubnetGroup"].properties["SubnetIds"][0],
+            serde_json::json!({"Fn::ImportValue": "shared-net:Private1"})
+        );
+        assert_eq!(
+            t.metadata[crate::core::references::EXTERNAL_IMPORTS_KEY],
+            serde_json::json!(["shared-net:Private1", "shared-net:VpcId"])
+        );
+    }
+}
