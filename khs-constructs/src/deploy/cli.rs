@@ -39,7 +39,8 @@ use serde_json::Value;
 use super::bootstrap::{self, BootstrapEncryption, BootstrapProps};
 use super::client::{ConnectOptions, SdkConnector};
 use super::engine::{
-    Cancel, DeployOptions, DiffOptions, DriftMode, Engine, Failure, ParamInput, Sink, StackSpec,
+    Cancel, DEFAULT_CONCURRENCY, DeployOptions, DiffOptions, DriftMode, Engine, Failure,
+    ParamInput, Sink, StackSpec,
 };
 use super::params;
 use crate::core::app::{App, StackArtifact};
@@ -220,6 +221,12 @@ pub enum Command {
         /// certificates pending validation).
         #[arg(long)]
         skip_forecast: bool,
+        /// Deploy up to N stacks at the same time: those whose dependencies
+        /// are all deployed; each line is prefixed with its stack. 1 deploys
+        /// one after another.
+        #[arg(long, value_name = "N", default_value_t = DEFAULT_CONCURRENCY as u64,
+              value_parser = clap::value_parser!(u64).range(1..=32))]
+        concurrency: u64,
     },
     /// Run drift detection on a deployed stack and list the resources and
     /// properties changed outside CloudFormation (exit code 4 when any).
@@ -615,6 +622,7 @@ where
                 skip_drift,
                 refuse_drift,
                 skip_forecast,
+                concurrency,
             } => {
                 let input = param_input(&params)?;
                 let opts = DeployOptions {
@@ -628,6 +636,7 @@ where
                         (false, false) => DriftMode::Show,
                     },
                     skip_forecast,
+                    concurrency: usize::try_from(concurrency).unwrap_or(1),
                 };
                 engine.deploy(&mut ui, &stacks, &opts, &input).await
             }
@@ -698,6 +707,8 @@ fn spec_of(a: &StackArtifact) -> Result<StackSpec, Failure> {
         body,
         tags: a.tags.clone(),
         termination_protection: a.termination_protection,
+        depends_on: a.depends_on.clone(),
+        account: a.env.account.clone(),
     })
 }
 

@@ -373,4 +373,17 @@ pub trait Connector {
 
     /// A client for `region` (checking credentials the first time).
     async fn connect(&mut self, region: &str) -> Result<Self::Client, DeployError>;
+
+    /// A client for `region` with the credentials of `account` (the
+    /// account of a stack's environment; `None`: the default credentials).
+    ///
+    /// Default: - [`Connector::connect`], whatever the account.
+    async fn connect_in(
+        &mut self,
+        account: Option<&str>,
+        region: &str,
+    ) -> Result<Self::Client, DeployError> {
+        let _ = account;
+        self.connect(region).await
+    }
 }

@@ -33,7 +33,10 @@ use super::render;
 mod admin;
 mod drifting;
 mod moving;
+mod parallel;
 mod publishing;
+
+pub use parallel::DEFAULT_CONCURRENCY;
 
 use moving::diff_all;
 
@@ -125,6 +128,13 @@ pub struct StackSpec {
     pub tags: BTreeMap<String, String>,
     /// Whether it is a production stack (termination protection on).
     pub termination_protection: bool,
+    /// The stacks of the app deployed before this one (a parallel
+    /// deployment starts it once they are all deployed).
+    pub depends_on: Vec<String>,
+    /// The account it deploys to (credentials are chosen by account).
+    ///
+    /// Default: - the account of the default credentials.
+    pub account: Option<String>,
 }
 
 impl StackSpec {
@@ -137,6 +147,8 @@ impl StackSpec {
             template,
             tags: BTreeMap::new(),
             termination_protection: false,
+            depends_on: Vec::new(),
+            account: None,
         }
     }
 
@@ -197,6 +209,12 @@ pub struct DeployOptions {
     pub drift: DriftMode,
     /// Skip the forecast (pre-flight checks).
     pub skip_forecast: bool,
+    /// How many stacks may deploy at the same time (those whose
+    /// dependencies are all deployed); 0 or 1 deploys one after another.
+    ///
+    /// Default: `0` (one after another; the CLI passes
+    /// [`DEFAULT_CONCURRENCY`]).
+    pub concurrency: usize,
 }
 
 /// Everything known about one stack before a change set.
@@ -599,9 +617,14 @@ impl<K: Connector> Engine<K> {
         self.check_allowances(&selected, &opts.allow_replace)
             .await?;
         let mut used_allowances = BTreeSet::new();
-        for name in &selected {
-            self.deploy_one(ui, name, opts, input, &mut used_allowances)
+        if opts.concurrency > 1 && selected.len() > 1 {
+            self.deploy_parallel(ui, &selected, opts, input, &mut used_allowances)
                 .await?;
+        } else {
+            for name in &selected {
+                self.deploy_one(ui, name, opts, input, &mut used_allowances)
+                    .await?;
+            }
         }
         let unused: Vec<&str> = opts
             .allow_replace
