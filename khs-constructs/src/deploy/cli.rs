@@ -42,6 +42,7 @@ use super::engine::{
     Cancel, DEFAULT_CONCURRENCY, DeployOptions, DiffOptions, DriftMode, Engine, Failure,
     ParamInput, Sink, StackSpec,
 };
+use super::environments::Environments;
 use super::params;
 use crate::core::app::{App, StackArtifact};
 use crate::serverless::asset::write_assets;
@@ -143,6 +144,36 @@ pub struct GlobalArgs {
     /// AWS_PROFILE, else the default chain.
     #[arg(long, global = true)]
     pub profile: Option<String>,
+    /// The credentials of each account: profiles or roles to assume (see
+    /// docs/deploy.md, "Several accounts and regions"). Default:
+    /// .khs/environments.toml when it exists, else the default credentials
+    /// for every account.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub environments: Option<PathBuf>,
+    /// Deploy the stacks of ACCOUNT with this profile (overrides the
+    /// environments file); repeat for several accounts.
+    #[arg(long, global = true, value_name = "ACCOUNT=PROFILE")]
+    pub profile_for: Vec<String>,
+    /// Deploy the stacks of ACCOUNT by assuming this role (overrides the
+    /// environments file, keeping its external_id); repeat for several
+    /// accounts.
+    #[arg(long, global = true, value_name = "ACCOUNT=ROLE_ARN")]
+    pub role_for: Vec<String>,
+}
+
+impl GlobalArgs {
+    /// The credentials of each account: the environments file, then the
+    /// flags.
+    pub fn environments(&self) -> Result<Environments, String> {
+        let mut e = Environments::load(self.environments.as_deref())?;
+        for a in &self.profile_for {
+            e.set_profile(a)?;
+        }
+        for a in &self.role_for {
+            e.set_role(a)?;
+        }
+        Ok(e)
+    }
 }
 
 /// Stack parameters.
@@ -555,12 +586,14 @@ where
             write_assets(&artifacts, &dir)
                 .map_err(|e| Failure::Message(format!("packing the file assets failed: {e}")))?;
         }
+        let environments = cli.global.environments().map_err(Failure::Message)?;
         let connector = SdkConnector::new(ConnectOptions {
             region: cli.global.region.clone(),
             profile: cli.global.profile.clone(),
             endpoint_url: cli.global.endpoint_url.clone(),
             max_attempts: None,
-        });
+        })
+        .with_environments(environments);
         let cancel = Cancel::new();
         let on_signal = cancel.clone();
         // Ctrl-C only sets the token: the engine decides what stopping

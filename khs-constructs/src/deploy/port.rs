@@ -27,6 +27,20 @@ pub enum DeployError {
         /// What the credential chain said, in one line.
         detail: String,
     },
+    /// The credentials chosen for an account belong to another account.
+    #[error(
+        "the credentials for account {expected} ({via}) are those of account {actual} \
+         (GetCallerIdentity)"
+    )]
+    WrongAccount {
+        /// The account of the stack's environment.
+        expected: String,
+        /// The account of the credentials.
+        actual: String,
+        /// Where the credentials came from (`profile prod`, `role arn:…`,
+        /// `the default credentials`).
+        via: String,
+    },
     /// An AWS API call failed.
     #[error("{stack}: {operation} failed: {message}")]
     Api {

@@ -30,6 +30,7 @@ use super::port::{
 };
 use super::render;
 
+mod accounts;
 mod admin;
 mod drifting;
 mod moving;
@@ -282,6 +283,12 @@ impl<K: Connector> Engine<K> {
         Ok(self.connector.connect(region).await?)
     }
 
+    /// A client in `region` with the credentials of `account` (`None`:
+    /// the default credentials).
+    async fn client_in(&mut self, account: Option<&str>, region: &str) -> Res<K::Client> {
+        Ok(self.connector.connect_in(account, region).await?)
+    }
+
     /// Waits one poll interval; `true` when Ctrl-C was pressed.
     async fn pause(&self) -> bool {
         let slice = Duration::from_millis(50);
@@ -313,7 +320,8 @@ impl<K: Connector> Engine<K> {
             if given.contains_key(&param) {
                 continue;
             }
-            let client = self.client(&src.region).await?;
+            let account = self.account_of(&src.stack);
+            let client = self.client_in(account.as_deref(), &src.region).await?;
             let value = client
                 .describe_stack(&src.stack)
                 .await?
@@ -346,7 +354,7 @@ impl<K: Connector> Engine<K> {
         need_values: bool,
     ) -> Res<(K::Client, Prepared)> {
         let spec = self.spec(name)?;
-        let client = self.client(&spec.region).await?;
+        let client = self.client_of(&spec).await?;
         let deployed = client.describe_stack(name).await?;
         if let Some(d) = &deployed {
             if d.in_progress() {
@@ -614,6 +622,7 @@ impl<K: Connector> Engine<K> {
                 .map(|a| a.name.clone())
                 .collect()
         };
+        self.check_accounts(&selected).await?;
         self.check_allowances(&selected, &opts.allow_replace)
             .await?;
         let mut used_allowances = BTreeSet::new();
@@ -663,7 +672,7 @@ impl<K: Connector> Engine<K> {
         // A deletion names a resource only the deployed template has.
         for name in selected {
             let spec = self.spec(name)?;
-            let client = self.client(&spec.region).await?;
+            let client = self.client_of(&spec).await?;
             if client.describe_stack(name).await?.is_some() {
                 if let Ok(t) = client.get_template(name).await {
                     known.extend(ids_of(&t));
@@ -914,7 +923,7 @@ impl<K: Connector> Engine<K> {
     async fn forecast(&mut self, client: &K::Client, p: &Prepared) -> Res<Vec<ForecastFinding>> {
         let mut others = BTreeMap::new();
         for region in forecast::certificate_regions(&p.spec, &p.params) {
-            let c = self.client(&region).await?;
+            let c = self.client_in(p.spec.account.as_deref(), &region).await?;
             others.insert(region, c);
         }
         Ok(forecast::run(client, &others, &p.spec, p.old.as_ref(), &p.diff, &p.params).await?)
