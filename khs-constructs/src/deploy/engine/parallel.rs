@@ -315,7 +315,12 @@ fn summarize(
             not_started.join(", ")
         ))),
         Some(f) => {
-            if !not_started.is_empty() {
+            if !not_started.is_empty() && cancelled {
+                ui.line(&format!(
+                    "Not started (stopped with Ctrl-C): {}",
+                    not_started.join(", ")
+                ));
+            } else if !not_started.is_empty() {
                 ui.line(&format!(
                     "Not started after the failure of {}: {} (deploy again once it is fixed)",
                     failed.join(", "),
@@ -457,6 +462,53 @@ mod tests {
             &out,
             "Not started after the failure of network: data, service (deploy again once it is fixed)",
         );
+    }
+
+    #[test]
+    fn a_stacks_change_set_table_is_one_block() {
+        let cloud = FakeCloud::new();
+        let (out, r) = run(&cloud, 2);
+        assert!(r.is_ok(), "{r:?}\n{}", out.text());
+        for s in ["network", "edge", "data", "service"] {
+            let head = at(
+                &out,
+                &format!("[{s}] Change set for {s}: 1 resource change(s)"),
+            );
+            // The header, the column titles and the one row, together.
+            for l in &out.lines[head..head + 3] {
+                assert!(l.starts_with(&format!("[{s}] ")), "{}", out.text());
+            }
+        }
+    }
+
+    #[test]
+    fn ctrl_c_stops_the_running_stacks_and_starts_nothing_new() {
+        let cloud = FakeCloud::new();
+        let cancel = Cancel::new();
+        {
+            let mut w = cloud.world.borrow_mut();
+            w.executions.insert("network".to_string(), Execution::Hang);
+            w.executions.insert("edge".to_string(), Execution::Hang);
+            w.interrupt_after = Some((4, cancel.clone()));
+        }
+        let mut e = Engine::new(app(), cloud.clone(), cancel);
+        e.poll = Duration::from_millis(1);
+        let opts = DeployOptions {
+            concurrency: 2,
+            skip_forecast: true,
+            drift: DriftMode::Skip,
+            ..DeployOptions::default()
+        };
+        let mut out = Transcript::default();
+        let r = block_on(e.deploy(&mut out, &[], &opts, &ParamInput::default()));
+        let Err(Failure::Interrupted(m)) = &r else {
+            panic!("not interrupted: {r:?}\n{}", out.text());
+        };
+        assert!(m.starts_with("Stopped following "), "{m}");
+        at(&out, "[network] failed");
+        at(&out, "[edge] failed");
+        at(&out, "Not started (stopped with Ctrl-C): data, service");
+        assert!(cloud.stack(REGION, "data").is_none());
     }
 
     #[test]
