@@ -39,8 +39,10 @@ use serde_json::Value;
 use super::bootstrap::{self, BootstrapEncryption, BootstrapProps};
 use super::client::{ConnectOptions, SdkConnector};
 use super::engine::{
-    Cancel, DeployOptions, DiffOptions, DriftMode, Engine, Failure, ParamInput, Sink, StackSpec,
+    Cancel, DEFAULT_CONCURRENCY, DeployOptions, DiffOptions, DriftMode, Engine, Failure,
+    ParamInput, Sink, StackSpec,
 };
+use super::environments::Environments;
 use super::params;
 use crate::core::app::{App, StackArtifact};
 use crate::serverless::asset::write_assets;
@@ -142,6 +144,36 @@ pub struct GlobalArgs {
     /// AWS_PROFILE, else the default chain.
     #[arg(long, global = true)]
     pub profile: Option<String>,
+    /// The credentials of each account: profiles or roles to assume (see
+    /// docs/deploy.md, "Several accounts and regions"). Default:
+    /// .khs/environments.toml when it exists, else the default credentials
+    /// for every account.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub environments: Option<PathBuf>,
+    /// Deploy the stacks of ACCOUNT with this profile (overrides the
+    /// environments file); repeat for several accounts.
+    #[arg(long, global = true, value_name = "ACCOUNT=PROFILE")]
+    pub profile_for: Vec<String>,
+    /// Deploy the stacks of ACCOUNT by assuming this role (overrides the
+    /// environments file, keeping its external_id); repeat for several
+    /// accounts.
+    #[arg(long, global = true, value_name = "ACCOUNT=ROLE_ARN")]
+    pub role_for: Vec<String>,
+}
+
+impl GlobalArgs {
+    /// The credentials of each account: the environments file, then the
+    /// flags.
+    pub fn environments(&self) -> Result<Environments, String> {
+        let mut e = Environments::load(self.environments.as_deref())?;
+        for a in &self.profile_for {
+            e.set_profile(a)?;
+        }
+        for a in &self.role_for {
+            e.set_role(a)?;
+        }
+        Ok(e)
+    }
 }
 
 /// Stack parameters.
@@ -220,6 +252,12 @@ pub enum Command {
         /// certificates pending validation).
         #[arg(long)]
         skip_forecast: bool,
+        /// Deploy up to N stacks at the same time: those whose dependencies
+        /// are all deployed; each line is prefixed with its stack. 1 deploys
+        /// one after another.
+        #[arg(long, value_name = "N", default_value_t = DEFAULT_CONCURRENCY as u64,
+              value_parser = clap::value_parser!(u64).range(1..=32))]
+        concurrency: u64,
     },
     /// Run drift detection on a deployed stack and list the resources and
     /// properties changed outside CloudFormation (exit code 4 when any).
@@ -548,12 +586,14 @@ where
             write_assets(&artifacts, &dir)
                 .map_err(|e| Failure::Message(format!("packing the file assets failed: {e}")))?;
         }
+        let environments = cli.global.environments().map_err(Failure::Message)?;
         let connector = SdkConnector::new(ConnectOptions {
             region: cli.global.region.clone(),
             profile: cli.global.profile.clone(),
             endpoint_url: cli.global.endpoint_url.clone(),
             max_attempts: None,
-        });
+        })
+        .with_environments(environments);
         let cancel = Cancel::new();
         let on_signal = cancel.clone();
         // Ctrl-C only sets the token: the engine decides what stopping
@@ -615,6 +655,7 @@ where
                 skip_drift,
                 refuse_drift,
                 skip_forecast,
+                concurrency,
             } => {
                 let input = param_input(&params)?;
                 let opts = DeployOptions {
@@ -628,6 +669,7 @@ where
                         (false, false) => DriftMode::Show,
                     },
                     skip_forecast,
+                    concurrency: usize::try_from(concurrency).unwrap_or(1),
                 };
                 engine.deploy(&mut ui, &stacks, &opts, &input).await
             }
@@ -698,6 +740,8 @@ fn spec_of(a: &StackArtifact) -> Result<StackSpec, Failure> {
         body,
         tags: a.tags.clone(),
         termination_protection: a.termination_protection,
+        depends_on: a.depends_on.clone(),
+        account: a.env.account.clone(),
     })
 }
 

@@ -23,6 +23,7 @@ use aws_sdk_cloudformation::types::{
 use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
 
 use super::changeset::{ChangeDetail, ChangeSetDescription, ChangeTarget, ResourceChange};
+use super::environments::{AccountCredentials, Environments};
 use super::port::NOT_AN_AWS_ERROR;
 pub use super::port::{
     ChangeSetRequest, CloudFormation, Connector, DeployError, DriftDetection, Existence,
@@ -118,59 +119,136 @@ impl Client {
     /// before anything else happens.
     pub async fn connect(options: &ConnectOptions, region: &str) -> Result<Client, DeployError> {
         let region = options.region.clone().unwrap_or_else(|| region.to_string());
-        let http = aws_smithy_http_client::Builder::new()
-            .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
-            .build_https();
-        let mut loader = aws_config::defaults(BehaviorVersion::latest())
-            .region(aws_config::Region::new(region.clone()))
-            .http_client(http);
-        // AWS_MAX_ATTEMPTS / AWS_RETRY_MODE (or the profile's settings) win
-        // when set; otherwise standard mode with more attempts than the
-        // SDK's 3, since following a deployment polls for a long time.
-        let from_env = std::env::var_os("AWS_MAX_ATTEMPTS").is_some()
-            || std::env::var_os("AWS_RETRY_MODE").is_some();
-        if options.max_attempts.is_some() || !from_env {
-            loader = loader.retry_config(
-                RetryConfig::standard()
-                    .with_max_attempts(options.max_attempts.unwrap_or(DEFAULT_MAX_ATTEMPTS))
-                    .with_initial_backoff(Duration::from_millis(500)),
-            );
-        }
-        if let Some(p) = &options.profile {
-            loader = loader.profile_name(p);
-        }
-        if let Some(e) = &options.endpoint_url {
-            loader = loader.endpoint_url(e);
-        }
-        let config = loader.load().await;
-        match config.credentials_provider() {
-            None => {
-                return Err(DeployError::NoCredentials {
-                    detail: "no credential provider is configured".to_string(),
-                });
-            }
-            Some(provider) => {
-                if let Err(e) = provider.provide_credentials().await {
-                    let detail = credentials_detail(&DisplayErrorContext(&e).to_string());
-                    return Err(DeployError::NoCredentials { detail });
-                }
-            }
-        }
-        let s3_config = aws_sdk_s3::config::Builder::from(&config)
+        let config = load_config(options, &region, None).await?;
+        Ok(Client::from_config(options, &config, region))
+    }
+
+    fn from_config(
+        options: &ConnectOptions,
+        config: &aws_config::SdkConfig,
+        region: String,
+    ) -> Client {
+        let s3_config = aws_sdk_s3::config::Builder::from(config)
             .force_path_style(
                 options.endpoint_url.is_some()
                     || std::env::var_os("AWS_ENDPOINT_URL").is_some()
                     || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some(),
             )
             .build();
-        Ok(Client {
-            cfn: cfn::Client::new(&config),
+        Client {
+            cfn: cfn::Client::new(config),
             s3: aws_sdk_s3::Client::from_conf(s3_config),
-            acm: aws_sdk_acm::Client::new(&config),
-            cloudcontrol: aws_sdk_cloudcontrol::Client::new(&config),
+            acm: aws_sdk_acm::Client::new(config),
+            cloudcontrol: aws_sdk_cloudcontrol::Client::new(config),
             region,
-        })
+        }
     }
+}
+
+/// Loads the SDK configuration for `region`: `options`' profile and
+/// endpoint, or `creds` (a profile, or a role assumed with the source
+/// profile's or the default credentials); checks that credentials can be
+/// found, so that a missing login is reported in one sentence before
+/// anything else happens.
+async fn load_config(
+    options: &ConnectOptions,
+    region: &str,
+    creds: Option<&AccountCredentials>,
+) -> Result<aws_config::SdkConfig, DeployError> {
+    let profile = match creds {
+        Some(AccountCredentials::Profile(p)) => Some(p.clone()),
+        Some(AccountCredentials::Role { source_profile, .. }) => {
+            source_profile.clone().or_else(|| options.profile.clone())
+        }
+        None => options.profile.clone(),
+    };
+    let http = aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
+        .build_https();
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .region(aws_config::Region::new(region.to_string()))
+        .http_client(http);
+    // AWS_MAX_ATTEMPTS / AWS_RETRY_MODE (or the profile's settings) win
+    // when set; otherwise standard mode with more attempts than the
+    // SDK's 3, since following a deployment polls for a long time.
+    let from_env = std::env::var_os("AWS_MAX_ATTEMPTS").is_some()
+        || std::env::var_os("AWS_RETRY_MODE").is_some();
+    if options.max_attempts.is_some() || !from_env {
+        loader = loader.retry_config(
+            RetryConfig::standard()
+                .with_max_attempts(options.max_attempts.unwrap_or(DEFAULT_MAX_ATTEMPTS))
+                .with_initial_backoff(Duration::from_millis(500)),
+        );
+    }
+    if let Some(p) = &profile {
+        loader = loader.profile_name(p);
+    }
+    if let Some(e) = &options.endpoint_url {
+        loader = loader.endpoint_url(e);
+    }
+    let mut config = loader.load().await;
+    if let Some(AccountCredentials::Role {
+        role_arn,
+        external_id,
+        ..
+    }) = creds
+    {
+        let mut role = aws_config::sts::AssumeRoleProvider::builder(role_arn.clone())
+            .session_name("khs-deploy")
+            .region(aws_config::Region::new(region.to_string()))
+            .configure(&config);
+        if let Some(id) = external_id {
+            role = role.external_id(id.clone());
+        }
+        let provider = role.build().await;
+        config = config
+            .into_builder()
+            .credentials_provider(cfn::config::SharedCredentialsProvider::new(provider))
+            .build();
+    }
+    match config.credentials_provider() {
+        None => {
+            return Err(DeployError::NoCredentials {
+                detail: "no credential provider is configured".to_string(),
+            });
+        }
+        Some(provider) => {
+            if let Err(e) = provider.provide_credentials().await {
+                let text = DisplayErrorContext(&e).to_string();
+                let detail = match creds {
+                    Some(c @ AccountCredentials::Role { .. }) => format!(
+                        "{} could not be assumed: {}",
+                        c.describe(),
+                        text.lines().next().unwrap_or_default()
+                    ),
+                    _ => credentials_detail(&text),
+                };
+                return Err(DeployError::NoCredentials { detail });
+            }
+        }
+    }
+    Ok(config)
+}
+
+/// The account of the credentials of `config` (STS `GetCallerIdentity`).
+async fn caller_account(config: &aws_config::SdkConfig) -> Result<String, DeployError> {
+    let sts = aws_sdk_sts::Client::new(config);
+    let out = sts.get_caller_identity().send().await.map_err(|e| {
+        let message = DisplayErrorContext(&e).to_string();
+        DeployError::Api {
+            stack: "credentials".to_string(),
+            operation: "GetCallerIdentity",
+            message: message.lines().next().unwrap_or_default().to_string(),
+            source: Box::new(e),
+        }
+    })?;
+    out.account.ok_or_else(|| {
+        DeployError::api_message(
+            "credentials",
+            "GetCallerIdentity",
+            "the answer names no account",
+        )
+    })
 }
 
 impl Client {
@@ -832,12 +910,14 @@ pub fn credentials_detail(chain_error: &str) -> String {
     }
 }
 
-/// The SDK's connector: one [`Client`] per region, connected (and its
-/// credentials checked) on first use.
+/// The SDK's connector: one [`Client`] per account and region, connected
+/// (its credentials found and, for an account, checked to be that
+/// account's) on first use.
 #[derive(Debug, Clone, Default)]
 pub struct SdkConnector {
     options: ConnectOptions,
-    clients: BTreeMap<String, Client>,
+    environments: Environments,
+    clients: BTreeMap<(Option<String>, String), Client>,
 }
 
 impl SdkConnector {
@@ -845,8 +925,16 @@ impl SdkConnector {
     pub fn new(options: ConnectOptions) -> Self {
         SdkConnector {
             options,
+            environments: Environments::new(),
             clients: BTreeMap::new(),
         }
+    }
+
+    /// With the credentials of each account (a profile or a role to
+    /// assume); accounts without an entry use the default credentials.
+    pub fn with_environments(mut self, environments: Environments) -> Self {
+        self.environments = environments;
+        self
     }
 }
 
@@ -854,15 +942,44 @@ impl Connector for SdkConnector {
     type Client = Client;
 
     async fn connect(&mut self, region: &str) -> Result<Client, DeployError> {
-        let key = self
+        self.connect_in(None, region).await
+    }
+
+    async fn connect_in(
+        &mut self,
+        account: Option<&str>,
+        region: &str,
+    ) -> Result<Client, DeployError> {
+        let region = self
             .options
             .region
             .clone()
             .unwrap_or_else(|| region.to_string());
+        let key = (account.map(str::to_string), region.clone());
         if let Some(c) = self.clients.get(&key) {
             return Ok(c.clone());
         }
-        let c = Client::connect(&self.options, region).await?;
+        let creds = self.environments.for_account(account);
+        let config = load_config(&self.options, &region, creds).await?;
+        if let Some(expected) = account {
+            let actual = caller_account(&config).await?;
+            if actual != expected {
+                let via = match (creds, &self.options.profile) {
+                    (Some(c), _) => match self.environments.origin(expected) {
+                        Some(o) => format!("{}, from {o}", c.describe()),
+                        None => c.describe(),
+                    },
+                    (None, Some(p)) => format!("the default credentials, profile {p}"),
+                    (None, None) => "the default credentials".to_string(),
+                };
+                return Err(DeployError::WrongAccount {
+                    expected: expected.to_string(),
+                    actual,
+                    via,
+                });
+            }
+        }
+        let c = Client::from_config(&self.options, &config, region);
         self.clients.insert(key, c.clone());
         Ok(c)
     }

@@ -125,6 +125,10 @@ pub struct World {
     pub objects: BTreeMap<String, Vec<u8>>,
     /// Whether `HeadObject` cannot tell (403 without `s3:ListBucket`).
     pub objects_unreadable: bool,
+    /// The account that the credentials chosen for an account turn out to
+    /// be (a misconfigured profile), by the account asked for; an account
+    /// absent here gets its own credentials.
+    pub caller_accounts: BTreeMap<String, String>,
     uploads: BTreeMap<String, String>,
     change_sets: BTreeMap<String, FakeChangeSet>,
     refactors: BTreeMap<String, FakeRefactor>,
@@ -232,10 +236,28 @@ impl Connector for FakeCloud {
     type Client = FakeClient;
 
     async fn connect(&mut self, region: &str) -> Result<FakeClient, DeployError> {
-        self.world
-            .borrow_mut()
-            .calls
-            .push(format!("Connect {region}"));
+        self.connect_in(None, region).await
+    }
+
+    async fn connect_in(
+        &mut self,
+        account: Option<&str>,
+        region: &str,
+    ) -> Result<FakeClient, DeployError> {
+        let mut w = self.world.borrow_mut();
+        match account {
+            None => w.calls.push(format!("Connect {region}")),
+            Some(a) => {
+                w.calls.push(format!("Connect {region} {a}"));
+                if let Some(actual) = w.caller_accounts.get(a) {
+                    return Err(DeployError::WrongAccount {
+                        expected: a.to_string(),
+                        actual: actual.clone(),
+                        via: format!("profile of {a}"),
+                    });
+                }
+            }
+        }
         Ok(FakeClient {
             world: self.world.clone(),
             region: region.to_string(),

@@ -28,7 +28,8 @@
 //! termination protection) over the port; `fake` is an in-memory
 //! CloudFormation that drives every branch in unit tests; `client` is the
 //! port over the AWS SDK for Rust; `render` and `drift` format what the
-//! engine reports; `cli` parses the `diff` / `deploy` / `drift` /
+//! engine reports; `environments` says which profile or role deploys
+//! each account; `cli` parses the `diff` / `deploy` / `drift` /
 //! `destroy` / `status` / `watch` / `bootstrap` command line that an app's
 //! binary runs with one call, `cli::run(&app, std::env::args_os())`, and
 //! renders.
@@ -47,6 +48,8 @@ pub mod drift;
 pub mod engine;
 #[cfg(all(test, feature = "deploy"))]
 mod engine_tests;
+#[cfg(feature = "deploy")]
+pub mod environments;
 pub mod events;
 #[cfg(feature = "deploy")]
 pub mod fake;

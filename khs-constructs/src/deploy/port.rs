@@ -27,6 +27,20 @@ pub enum DeployError {
         /// What the credential chain said, in one line.
         detail: String,
     },
+    /// The credentials chosen for an account belong to another account.
+    #[error(
+        "the credentials for account {expected} ({via}) are those of account {actual} \
+         (GetCallerIdentity)"
+    )]
+    WrongAccount {
+        /// The account of the stack's environment.
+        expected: String,
+        /// The account of the credentials.
+        actual: String,
+        /// Where the credentials came from (`profile prod`, `role arn:…`,
+        /// `the default credentials`).
+        via: String,
+    },
     /// An AWS API call failed.
     #[error("{stack}: {operation} failed: {message}")]
     Api {
@@ -373,4 +387,17 @@ pub trait Connector {
 
     /// A client for `region` (checking credentials the first time).
     async fn connect(&mut self, region: &str) -> Result<Self::Client, DeployError>;
+
+    /// A client for `region` with the credentials of `account` (the
+    /// account of a stack's environment; `None`: the default credentials).
+    ///
+    /// Default: - [`Connector::connect`], whatever the account.
+    async fn connect_in(
+        &mut self,
+        account: Option<&str>,
+        region: &str,
+    ) -> Result<Self::Client, DeployError> {
+        let _ = account;
+        self.connect(region).await
+    }
 }

@@ -12,7 +12,7 @@ impl<K: Connector> Engine<K> {
     /// `destroy STACK`.
     pub async fn destroy(&mut self, ui: &mut dyn Sink, name: &str, yes: bool) -> Res {
         let spec = self.spec(name)?;
-        let client = self.client(&spec.region).await?;
+        let client = self.client_of(&spec).await?;
         let Some(info) = client.describe_stack(name).await? else {
             ui.line(&format!("{name}: not deployed; nothing to destroy."));
             return Ok(());
@@ -105,7 +105,7 @@ impl<K: Connector> Engine<K> {
     pub async fn status(&mut self, ui: &mut dyn Sink) -> Res {
         let stacks = self.stacks.clone();
         for a in &stacks {
-            let client = self.client(&a.region).await?;
+            let client = self.client_of(a).await?;
             match client.describe_stack(&a.name).await? {
                 None => ui.line(&format!(
                     "{:<32} {:<12} not deployed",
@@ -138,7 +138,7 @@ impl<K: Connector> Engine<K> {
     /// `watch STACK`: follows a running operation to its end.
     pub async fn watch(&mut self, ui: &mut dyn Sink, name: &str) -> Res {
         let spec = self.spec(name)?;
-        let client = self.client(&spec.region).await?;
+        let client = self.client_of(&spec).await?;
         let Some(info) = client.describe_stack(name).await? else {
             ui.line(&format!("{name}: not deployed."));
             return Ok(());

@@ -69,7 +69,7 @@ impl<K: Connector> Engine<K> {
     /// `drift STACK`: runs drift detection and lists what differs.
     pub async fn drift(&mut self, ui: &mut dyn Sink, name: &str) -> Res<bool> {
         let spec = self.spec(name)?;
-        let client = self.client(&spec.region).await?;
+        let client = self.client_of(&spec).await?;
         if client.describe_stack(name).await?.is_none() {
             ui.line(&format!("{name}: not deployed; nothing to compare."));
             return Ok(false);

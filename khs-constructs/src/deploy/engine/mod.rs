@@ -30,11 +30,15 @@ use super::port::{
 };
 use super::render;
 
+mod accounts;
 mod admin;
 mod drifting;
 pub mod exports;
 mod moving;
+mod parallel;
 mod publishing;
+
+pub use parallel::DEFAULT_CONCURRENCY;
 
 use moving::diff_all;
 
@@ -126,6 +130,13 @@ pub struct StackSpec {
     pub tags: BTreeMap<String, String>,
     /// Whether it is a production stack (termination protection on).
     pub termination_protection: bool,
+    /// The stacks of the app deployed before this one (a parallel
+    /// deployment starts it once they are all deployed).
+    pub depends_on: Vec<String>,
+    /// The account it deploys to (credentials are chosen by account).
+    ///
+    /// Default: - the account of the default credentials.
+    pub account: Option<String>,
 }
 
 impl StackSpec {
@@ -138,6 +149,8 @@ impl StackSpec {
             template,
             tags: BTreeMap::new(),
             termination_protection: false,
+            depends_on: Vec::new(),
+            account: None,
         }
     }
 
@@ -198,6 +211,12 @@ pub struct DeployOptions {
     pub drift: DriftMode,
     /// Skip the forecast (pre-flight checks).
     pub skip_forecast: bool,
+    /// How many stacks may deploy at the same time (those whose
+    /// dependencies are all deployed); 0 or 1 deploys one after another.
+    ///
+    /// Default: `0` (one after another; the CLI passes
+    /// [`DEFAULT_CONCURRENCY`]).
+    pub concurrency: usize,
 }
 
 /// Everything known about one stack before a change set.
@@ -265,6 +284,12 @@ impl<K: Connector> Engine<K> {
         Ok(self.connector.connect(region).await?)
     }
 
+    /// A client in `region` with the credentials of `account` (`None`:
+    /// the default credentials).
+    async fn client_in(&mut self, account: Option<&str>, region: &str) -> Res<K::Client> {
+        Ok(self.connector.connect_in(account, region).await?)
+    }
+
     /// Waits one poll interval; `true` when Ctrl-C was pressed.
     async fn pause(&self) -> bool {
         let slice = Duration::from_millis(50);
@@ -296,7 +321,8 @@ impl<K: Connector> Engine<K> {
             if given.contains_key(&param) {
                 continue;
             }
-            let client = self.client(&src.region).await?;
+            let account = self.account_of(&src.stack);
+            let client = self.client_in(account.as_deref(), &src.region).await?;
             let value = client
                 .describe_stack(&src.stack)
                 .await?
@@ -329,7 +355,7 @@ impl<K: Connector> Engine<K> {
         need_values: bool,
     ) -> Res<(K::Client, Prepared)> {
         let spec = self.spec(name)?;
-        let client = self.client(&spec.region).await?;
+        let client = self.client_of(&spec).await?;
         let deployed = client.describe_stack(name).await?;
         if let Some(d) = &deployed {
             if d.in_progress() {
@@ -598,43 +624,66 @@ impl<K: Connector> Engine<K> {
                 .map(|a| a.name.clone())
                 .collect()
         };
+        self.check_accounts(&selected).await?;
         self.check_allowances(&selected, &opts.allow_replace)
             .await?;
         let mut used_allowances = BTreeSet::new();
-        let mut second_step = Vec::new();
-        for name in &selected {
-            let spec = self.spec(name)?;
-            let kept = self.exports_in_use(&spec).await?;
-            if kept.is_empty() {
-                self.deploy_one(ui, name, opts, input, &mut used_allowances)
-                    .await?;
-                continue;
+        // Parallel deploys only when no stack must keep an export that
+        // another stack still imports (the two-step removal is sequential).
+        let mut embrace = None;
+        if opts.concurrency > 1 && selected.len() > 1 {
+            for name in &selected {
+                let spec = self.spec(name)?;
+                if !self.exports_in_use(&spec).await?.is_empty() {
+                    embrace = Some(name.clone());
+                    break;
+                }
             }
-            let later = kept
-                .iter()
-                .all(|k| k.importers.iter().all(|i| selected.contains(i)));
-            let original = self
-                .deploy_keeping_exports(ui, name, &selected, &kept)
-                .await?;
-            let result = self
-                .deploy_one(ui, name, opts, input, &mut used_allowances)
-                .await;
-            if let Some(o) = original {
-                self.restore(o);
-            }
-            result?;
-            if later && !opts.dry_run {
-                second_step.push((name.clone(), kept));
+            if let Some(name) = &embrace {
+                ui.line(&format!(
+                    "{name} keeps exports that other stacks still import: deploying one stack at a time"
+                ));
             }
         }
-        for (name, kept) in second_step {
-            let names: Vec<&str> = kept.iter().map(|k| k.name.as_str()).collect();
-            ui.line(&format!(
-                "{name}: second step: removing export(s) {}, which no stack of the app imports any more",
-                names.join(", ")
-            ));
-            self.deploy_one(ui, &name, opts, input, &mut used_allowances)
+        if opts.concurrency > 1 && selected.len() > 1 && embrace.is_none() {
+            self.deploy_parallel(ui, &selected, opts, input, &mut used_allowances)
                 .await?;
+        } else {
+            let mut second_step = Vec::new();
+            for name in &selected {
+                let spec = self.spec(name)?;
+                let kept = self.exports_in_use(&spec).await?;
+                if kept.is_empty() {
+                    self.deploy_one(ui, name, opts, input, &mut used_allowances)
+                        .await?;
+                    continue;
+                }
+                let later = kept
+                    .iter()
+                    .all(|k| k.importers.iter().all(|i| selected.contains(i)));
+                let original = self
+                    .deploy_keeping_exports(ui, name, &selected, &kept)
+                    .await?;
+                let result = self
+                    .deploy_one(ui, name, opts, input, &mut used_allowances)
+                    .await;
+                if let Some(o) = original {
+                    self.restore(o);
+                }
+                result?;
+                if later && !opts.dry_run {
+                    second_step.push((name.clone(), kept));
+                }
+            }
+            for (name, kept) in second_step {
+                let names: Vec<&str> = kept.iter().map(|k| k.name.as_str()).collect();
+                ui.line(&format!(
+                    "{name}: second step: removing export(s) {}, which no stack of the app imports any more",
+                    names.join(", ")
+                ));
+                self.deploy_one(ui, &name, opts, input, &mut used_allowances)
+                    .await?;
+            }
         }
         let unused: Vec<&str> = opts
             .allow_replace
@@ -673,7 +722,7 @@ impl<K: Connector> Engine<K> {
         // A deletion names a resource only the deployed template has.
         for name in selected {
             let spec = self.spec(name)?;
-            let client = self.client(&spec.region).await?;
+            let client = self.client_of(&spec).await?;
             if client.describe_stack(name).await?.is_some() {
                 if let Ok(t) = client.get_template(name).await {
                     known.extend(ids_of(&t));
@@ -924,7 +973,7 @@ impl<K: Connector> Engine<K> {
     async fn forecast(&mut self, client: &K::Client, p: &Prepared) -> Res<Vec<ForecastFinding>> {
         let mut others = BTreeMap::new();
         for region in forecast::certificate_regions(&p.spec, &p.params) {
-            let c = self.client(&region).await?;
+            let c = self.client_in(p.spec.account.as_deref(), &region).await?;
             others.insert(region, c);
         }
         Ok(forecast::run(client, &others, &p.spec, p.old.as_ref(), &p.diff, &p.params).await?)

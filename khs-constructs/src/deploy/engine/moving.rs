@@ -59,7 +59,7 @@ impl<K: Connector> Engine<K> {
                     }
                 )));
             }
-            let client = self.client(&other.region).await?;
+            let client = self.client_of(&other).await?;
             let other_template = match client.describe_stack(other_name).await? {
                 Some(d) if d.status != "REVIEW_IN_PROGRESS" => {
                     Some(client.get_template(other_name).await?)
