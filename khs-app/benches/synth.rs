@@ -1,22 +1,28 @@
-//! Synthesis benchmarks: the whole KHS app, and scaled variants with many
-//! stages, to see how synthesis time grows with size.
+//! Synthesis benchmarks (`cargo bench -p khs-app --bench synth`): the whole
+//! KHS app, schema validation alone, a 10,000-resource app of repeated KHS
+//! stages, one stack at CloudFormation's 500-resource limit, and a series of
+//! 1 / 10 / 100 / 1,000 stacks of 10 resources each, whose cost should grow
+//! linearly with the number of resources. Each iteration builds the
+//! constructs and synthesizes them, as the `synth` binary does.
 
-use criterion::{Criterion, criterion_main};
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_main};
 use std::hint::black_box;
+use std::time::Duration;
 
-fn scaled(n: usize) -> Vec<khs_app::settings::StageSettings> {
-    let base = khs_app::stages().expect("stage settings parse");
-    (0..n)
-        .map(|i| {
-            let mut s = base[i % base.len()].clone();
-            s.stack_name = format!("{}-{i}", s.stack_name);
-            s
-        })
-        .collect()
-}
+#[allow(dead_code, missing_docs)]
+#[path = "support/scale.rs"]
+mod scale;
 
-fn bench(c: &mut Criterion) {
+fn khs_app(c: &mut Criterion) {
+    // What `synth` does: build, then synthesize consuming the app.
     c.bench_function("synth khs app (all stages)", |b| {
+        b.iter(|| {
+            let app = khs_app::app().expect("app builds");
+            black_box(app.into_synth().expect("app synthesizes"))
+        })
+    });
+    // `App::synth(&self)` copies each template before finishing it.
+    c.bench_function("synth khs app (all stages, by reference)", |b| {
         b.iter(|| {
             let app = khs_app::app().expect("app builds");
             black_box(app.synth().expect("app synthesizes"))
@@ -28,14 +34,14 @@ fn bench(c: &mut Criterion) {
             let app = khs_app::app()
                 .expect("app builds")
                 .with_rule_packs(Vec::new());
-            black_box(app.synth().expect("app synthesizes"))
+            black_box(app.into_synth().expect("app synthesizes"))
         })
     });
     // What schema validation (done by `Scope::add` for every resource) costs
     // on its own: the same checks over every resource of the app's templates.
     let artifacts = khs_app::app()
         .expect("app builds")
-        .synth()
+        .into_synth()
         .expect("app synthesizes");
     let resources: Vec<(String, String, serde_json::Value)> = artifacts
         .iter()
@@ -58,20 +64,58 @@ fn bench(c: &mut Criterion) {
             }
         })
     });
-    for n in [10, 50] {
-        let stages = scaled(n);
-        c.bench_function(&format!("synth {n} stages"), |b| {
+}
+
+fn large(c: &mut Criterion) {
+    let mut group = c.benchmark_group("large");
+    group.sample_size(10);
+    group.measurement_time(Duration::from_secs(8));
+    let n = scale::stages_for(10_000).expect("stages");
+    let stages = scale::repeated_stages(n).expect("stages");
+    let resources: usize = khs_app::app_for(&stages)
+        .expect("app builds")
+        .stacks()
+        .iter()
+        .map(|s| s.template().resources.len())
+        .sum();
+    group.throughput(Throughput::Elements(resources as u64));
+    group.bench_function(
+        format!("synth {n} khs stages ({resources} resources)"),
+        |b| {
             b.iter(|| {
                 let app = khs_app::app_for(&stages).expect("app builds");
-                black_box(app.synth().expect("app synthesizes"))
+                black_box(app.into_synth().expect("app synthesizes"))
+            })
+        },
+    );
+    group.throughput(Throughput::Elements(500));
+    group.bench_function("synth one stack of 500 resources", |b| {
+        b.iter(|| {
+            let app = scale::synthetic_app(1, 500).expect("app builds");
+            black_box(app.into_synth().expect("app synthesizes"))
+        })
+    });
+    group.finish();
+}
+
+fn series(c: &mut Criterion) {
+    let mut group = c.benchmark_group("stacks of 10 resources");
+    group.sample_size(10);
+    for stacks in [1usize, 10, 100, 1000] {
+        group.throughput(Throughput::Elements((stacks * 10) as u64));
+        group.bench_with_input(BenchmarkId::from_parameter(stacks), &stacks, |b, &n| {
+            b.iter(|| {
+                let app = scale::synthetic_app(n, 10).expect("app builds");
+                black_box(app.into_synth().expect("app synthesizes"))
             })
         });
     }
+    group.finish();
 }
 
 #[allow(missing_docs)]
 mod group {
-    criterion::criterion_group!(benches, super::bench);
+    criterion::criterion_group!(benches, super::khs_app, super::large, super::series);
 }
 use group::benches;
 criterion_main!(benches);

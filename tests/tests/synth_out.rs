@@ -59,3 +59,21 @@ fn every_stack_has_the_production_figures_of_the_seed() {
     assert_eq!(vpc.properties["CidrBlock"], "10.0.0.0/16");
     assert_eq!(prod.env.region, "us-east-1");
 }
+
+#[test]
+fn synthesis_moving_the_templates_gives_what_synthesis_by_reference_gives() {
+    let app = khs_app::app().expect("app builds");
+    let by_reference = app.synth().expect("synth");
+    let (moved, timings) = app.into_synth_timed().expect("into_synth");
+    assert_eq!(moved, by_reference);
+    // Every phase of a four-stack app takes measurable time.
+    for (phase, took) in [
+        ("finishing the templates", timings.stacks),
+        ("the rules", timings.rules),
+        ("writing the JSON", timings.serialize),
+    ] {
+        assert!(!took.is_zero(), "{phase} took no time");
+    }
+    let added = khs_constructs::core::timings::AddTimings::now();
+    assert!(!added.serialize.is_zero() && !added.validate.is_zero());
+}

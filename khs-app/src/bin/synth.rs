@@ -2,9 +2,11 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use clap::Parser;
+use khs_constructs::core::app::StackArtifact;
+use khs_constructs::core::timings::{AddTimings, SynthTimings};
 use khs_constructs::diagram::{self, Detail, Diagram};
 use khs_constructs::prelude::App;
 
@@ -34,6 +36,13 @@ struct Args {
     /// resource inside its construct).
     #[arg(long, default_value_t = Detail::Constructs)]
     diagram_detail: Detail,
+    /// Print how long each phase took: building the constructs (and, within
+    /// it, serializing and schema-checking each resource's properties),
+    /// finishing the templates (stack tags, references, quotas), the rule
+    /// packs, writing the JSON, the diagram, and writing or checking the
+    /// files.
+    #[arg(long)]
+    timings: bool,
 }
 
 /// The title of the diagram page.
@@ -46,7 +55,15 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     let started = Instant::now();
-    let artifacts = match khs_app::app().and_then(|app| app.synth().map_err(Into::into)) {
+    let app = match khs_app::app() {
+        Ok(app) => app,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let built = Instant::now();
+    let (artifacts, synth_timings) = match app.into_synth_timed() {
         Ok(a) => a,
         Err(e) => {
             eprintln!("error: {e}");
@@ -54,11 +71,35 @@ fn main() -> ExitCode {
         }
     };
     let elapsed = started.elapsed();
+    let mut timings = Timings {
+        build: built - started,
+        add: AddTimings::now(),
+        synth: synth_timings,
+        ..Timings::default()
+    };
+    let drawing = Instant::now();
     let diagram = Diagram::from_artifacts(&artifacts, args.diagram_detail);
+    timings.diagram = drawing.elapsed();
+    let code = report(&args, &artifacts, &diagram, elapsed, timings);
+    // The process ends here: the operating system takes the memory back at
+    // once, so the templates are not freed value by value (a few percent
+    // of the run).
+    std::mem::forget((artifacts, diagram));
+    code
+}
+
+/// Checks or writes `synth-out/` and prints what was done.
+fn report(
+    args: &Args,
+    artifacts: &[StackArtifact],
+    diagram: &Diagram,
+    elapsed: Duration,
+    mut timings: Timings,
+) -> ExitCode {
     // Error-level findings failed synthesis above; warnings and stale
     // acknowledgements are printed here, and fail `--check`.
     let mut unresolved = 0;
-    for a in &artifacts {
+    for a in artifacts {
         for f in &a.rules.findings {
             eprintln!("{f}");
             unresolved += 1;
@@ -74,8 +115,13 @@ fn main() -> ExitCode {
         args.out.clone()
     };
     if args.check {
-        let mut problems = App::check(&artifacts, &out);
-        problems.extend(diagram::check(&diagram, DIAGRAM_TITLE, &out));
+        let checking = Instant::now();
+        let mut problems = App::check(artifacts, &out);
+        problems.extend(diagram::check(diagram, DIAGRAM_TITLE, &out));
+        timings.files = checking.elapsed();
+        if args.timings {
+            timings.print("check the files");
+        }
         if unresolved > 0 {
             eprintln!(
                 "{unresolved} rule finding(s) or stale acknowledgement(s): fix them, or acknowledge a finding with a reason (docs/rules.md)"
@@ -99,13 +145,15 @@ fn main() -> ExitCode {
         );
         return ExitCode::FAILURE;
     }
+    let writing = Instant::now();
     if let Err(e) =
-        App::write(&artifacts, &out).and_then(|()| diagram::write(&diagram, DIAGRAM_TITLE, &out))
+        App::write(artifacts, &out).and_then(|()| diagram::write(diagram, DIAGRAM_TITLE, &out))
     {
         eprintln!("error: {e}");
         return ExitCode::FAILURE;
     }
-    for a in &artifacts {
+    timings.files = writing.elapsed();
+    for a in artifacts {
         println!(
             "{:<24} {:>4} resources {:>8} bytes  {}/{}",
             a.name,
@@ -129,5 +177,56 @@ fn main() -> ExitCode {
         artifacts.len(),
         elapsed.as_secs_f64() * 1e3
     );
+    if args.timings {
+        timings.print("write the files");
+    }
     ExitCode::SUCCESS
+}
+
+/// The phases of one run, for `--timings`.
+#[derive(Debug, Default)]
+struct Timings {
+    /// Building the constructs, `Scope::add` included.
+    build: Duration,
+    /// Within `build`: serializing and schema-checking properties.
+    add: AddTimings,
+    /// The phases of `App::synth`.
+    synth: SynthTimings,
+    /// Deriving the diagram.
+    diagram: Duration,
+    /// Writing or checking `synth-out/` (the SVG is laid out here when the
+    /// diagram changed, or always for `--check`).
+    files: Duration,
+}
+
+impl Timings {
+    fn print(&self, files: &str) {
+        let ms = |d: Duration| d.as_secs_f64() * 1e3;
+        let rows = [
+            ("build the constructs", self.build, 0),
+            ("serialize properties", self.add.serialize, 1),
+            ("validate (schemas)", self.add.validate, 1),
+            ("finish the templates", self.synth.stacks, 0),
+            ("rules", self.synth.rules, 0),
+            ("serialize the templates", self.synth.serialize, 0),
+            ("diagram", self.diagram, 0),
+            (files, self.files, 0),
+        ];
+        let total = self.build
+            + self.synth.stacks
+            + self.synth.rules
+            + self.synth.serialize
+            + self.diagram
+            + self.files;
+        println!("timings (ms):");
+        for (name, d, indent) in rows {
+            let name = if indent > 0 {
+                format!("  of which {name}")
+            } else {
+                name.to_string()
+            };
+            println!("  {name:<32} {:>8.3}", ms(d));
+        }
+        println!("  {:<32} {:>8.3}", "total", ms(total));
+    }
 }

@@ -10,6 +10,12 @@
 //! properties, and the `allOf`/`anyOf`/`oneOf`/`not`/`if`-`then`-`else`
 //! combinations of the schemas.
 //!
+//! Each type's data is compiled once per process, on first use: read
+//! straight from the generated JSON text (no intermediate JSON tree) into an
+//! arena of schemas with the keywords as fields, `$ref` as an index,
+//! allowed values sorted for binary search and patterns compiled once. A
+//! check then walks the properties without a map look-up per keyword.
+//!
 //! Values CloudFormation resolves at deploy time (`Ref`, `Fn::*`) are never
 //! judged: a schema applied to one is undecided, and an undecided condition
 //! applies neither its `then` nor its `else`. A keyword the validator does
@@ -22,6 +28,8 @@ use std::fmt::Write as _;
 use std::sync::{Mutex, OnceLock};
 
 use regex_lite::Regex;
+use serde::Deserialize;
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value as Json};
 
 use khs_core::error::{Error, Result};
@@ -30,9 +38,6 @@ use khs_core::path::ConstructPath;
 use crate::registry::SPECS;
 use crate::validate_data::SCHEMAS;
 
-/// The marker of an unsupported keyword (see `xtask/src/constraints.rs`).
-const UNSUPPORTED: &str = "!unsupported";
-
 /// How many allowed values a message lists before it abbreviates.
 const LIST_LIMIT: usize = 12;
 
@@ -40,30 +45,22 @@ const LIST_LIMIT: usize = 12;
 /// resource of type `type_name` at `path`. Types the registry does not know
 /// (custom resources) pass.
 pub fn properties(type_name: &str, properties: &Json, path: &ConstructPath) -> Result<()> {
-    let Some(data) = schema_of(type_name) else {
+    let Some(compiled) = compiled_of(type_name) else {
         return Ok(());
     };
-    let Some(schema) = data.get("s") else {
+    let Some(root) = compiled.root else {
         return Ok(());
     };
-    let root = Root { schema };
     let mut check = Check::default();
-    root.assert(schema, properties, &mut At::default(), &mut check);
-    if let Some(Json::Array(extensions)) = data.get("x") {
-        for ext in extensions {
-            let (Some(rule), Some(Json::Array(at)), Some(ext_schema)) =
-                (ext.get(0).and_then(Json::as_str), ext.get(1), ext.get(2))
-            else {
-                continue;
-            };
-            let at: Vec<&str> = at.iter().filter_map(Json::as_str).collect();
-            let before = check.out.len();
-            apply_at(&at, properties, &mut At::default(), &mut |value, here| {
-                root.assert(ext_schema, value, here, &mut check);
-            });
-            for v in &mut check.out[before..] {
-                v.message.push_str(&format!(" ({rule})"));
-            }
+    compiled.assert(root, properties, &mut At::default(), &mut check);
+    for ext in &compiled.extensions {
+        let at: Vec<&str> = ext.at.iter().map(String::as_str).collect();
+        let before = check.out.len();
+        apply_at(&at, properties, &mut At::default(), &mut |value, here| {
+            compiled.assert(ext.schema, value, here, &mut check);
+        });
+        for v in &mut check.out[before..] {
+            v.message.push_str(&format!(" ({})", ext.rule));
         }
     }
     match check.out.into_iter().next() {
@@ -117,6 +114,1381 @@ fn apply_at(at: &[&str], value: &Json, here: &mut At, f: &mut dyn FnMut(&Json, &
     }
 }
 
+/// The validation data of a type (`{"s": schema, "x": [[who, path, schema], …]}`:
+/// its reduced registry schema and the extension rules at their paths) as
+/// JSON, parsed anew on each call; `None` for types the registry does not
+/// know. Synthesis does not use it: it checks against the compiled form.
+pub fn schema(type_name: &str) -> Option<Json> {
+    let index = SPECS
+        .binary_search_by(|s| s.type_name.cmp(type_name))
+        .ok()?;
+    serde_json::from_str(SCHEMAS.get(index)?).ok()
+}
+
+/// Whether the validation data of `type_name` compiles into the form
+/// synthesis checks against (`false` for types the registry does not know).
+pub fn compiles(type_name: &str) -> bool {
+    compiled_of(type_name).is_some_and(|c| c.root.is_some())
+}
+
+/// The compiled validation data of a type, once per process and type, on
+/// first use; `None` for types the registry does not know.
+fn compiled_of(type_name: &str) -> Option<&'static Compiled> {
+    static COMPILED: OnceLock<Vec<OnceLock<Option<Compiled>>>> = OnceLock::new();
+    let index = SPECS
+        .binary_search_by(|s| s.type_name.cmp(type_name))
+        .ok()?;
+    let cells = COMPILED.get_or_init(|| (0..SCHEMAS.len()).map(|_| OnceLock::new()).collect());
+    cells
+        .get(index)?
+        .get_or_init(|| Compiled::parse(SCHEMAS.get(index)?))
+        .as_ref()
+}
+
+/// A compiled pattern, once per process and source (the same pattern
+/// appears in many schemas); `None` when the pattern is not one
+/// `regex-lite` accepts (ECMAScript look-arounds, Unicode classes such as
+/// `\p{L}`): then it is not checked. `regex-lite` rather than `regex`
+/// because it compiles in a fraction of the time, and the schemas' patterns
+/// are short and few per template.
+fn compile_pattern(source: &str) -> Option<Regex> {
+    static CACHE: OnceLock<Mutex<HashMap<String, Option<Regex>>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
+    let Ok(mut map) = cache.lock() else {
+        return Regex::new(source).ok();
+    };
+    map.entry(source.to_string())
+        .or_insert_with(|| Regex::new(source).ok())
+        .clone()
+}
+
+/// A `pattern` keyword: its source, compiled on first use.
+struct Pattern {
+    source: String,
+    compiled: OnceLock<Option<Regex>>,
+}
+
+impl Pattern {
+    fn new(source: String) -> Self {
+        Pattern {
+            source,
+            compiled: OnceLock::new(),
+        }
+    }
+
+    /// Whether `text` matches; `None` when the pattern is not supported.
+    fn matches(&self, text: &str) -> Option<bool> {
+        self.compiled
+            .get_or_init(|| compile_pattern(&self.source))
+            .as_ref()
+            .map(|re| re.is_match(text))
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Reading the data as written by the generator straight into the compiled
+// form: no intermediate JSON tree, each keyword lands in its field.
+
+/// The keywords of a schema object (others are ignored).
+enum Keyword {
+    Ref,
+    Unsupported,
+    Type,
+    Enum,
+    EnumCaseInsensitive,
+    Const,
+    Pattern,
+    Format,
+    MinLength,
+    MaxLength,
+    Minimum,
+    Maximum,
+    ExclusiveMinimum,
+    ExclusiveMaximum,
+    MultipleOf,
+    MinItems,
+    MaxItems,
+    Items,
+    Contains,
+    Properties,
+    Required,
+    PatternProperties,
+    AdditionalProperties,
+    MinProperties,
+    MaxProperties,
+    DependentRequired,
+    DependentExcluded,
+    RequiredXor,
+    RequiredOr,
+    AllOf,
+    AnyOf,
+    OneOf,
+    Not,
+    If,
+    Then,
+    Else,
+    Definitions,
+    Other,
+}
+
+impl<'de> Deserialize<'de> for Keyword {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Keyword;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a schema keyword")
+            }
+            fn visit_str<E>(self, k: &str) -> std::result::Result<Keyword, E> {
+                Ok(match k {
+                    "$ref" => Keyword::Ref,
+                    "!unsupported" => Keyword::Unsupported,
+                    "type" => Keyword::Type,
+                    "enum" => Keyword::Enum,
+                    "enumCaseInsensitive" => Keyword::EnumCaseInsensitive,
+                    "const" => Keyword::Const,
+                    "pattern" => Keyword::Pattern,
+                    "format" => Keyword::Format,
+                    "minLength" => Keyword::MinLength,
+                    "maxLength" => Keyword::MaxLength,
+                    "minimum" => Keyword::Minimum,
+                    "maximum" => Keyword::Maximum,
+                    "exclusiveMinimum" => Keyword::ExclusiveMinimum,
+                    "exclusiveMaximum" => Keyword::ExclusiveMaximum,
+                    "multipleOf" => Keyword::MultipleOf,
+                    "minItems" => Keyword::MinItems,
+                    "maxItems" => Keyword::MaxItems,
+                    "items" => Keyword::Items,
+                    "contains" => Keyword::Contains,
+                    "properties" => Keyword::Properties,
+                    "required" => Keyword::Required,
+                    "patternProperties" => Keyword::PatternProperties,
+                    "additionalProperties" => Keyword::AdditionalProperties,
+                    "minProperties" => Keyword::MinProperties,
+                    "maxProperties" => Keyword::MaxProperties,
+                    "dependentRequired" => Keyword::DependentRequired,
+                    "dependentExcluded" => Keyword::DependentExcluded,
+                    "requiredXor" => Keyword::RequiredXor,
+                    "requiredOr" => Keyword::RequiredOr,
+                    "allOf" => Keyword::AllOf,
+                    "anyOf" => Keyword::AnyOf,
+                    "oneOf" => Keyword::OneOf,
+                    "not" => Keyword::Not,
+                    "if" => Keyword::If,
+                    "then" => Keyword::Then,
+                    "else" => Keyword::Else,
+                    "definitions" => Keyword::Definitions,
+                    _ => Keyword::Other,
+                })
+            }
+        }
+        d.deserialize_identifier(V)
+    }
+}
+
+/// A JSON-schema `type`: one name or a list of names (other values: none).
+struct TypeNames(Vec<String>);
+
+impl<'de> Deserialize<'de> for TypeNames {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        Ok(match Json::deserialize(d)? {
+            Json::String(t) => TypeNames(vec![t]),
+            Json::Array(ts) => TypeNames(
+                ts.into_iter()
+                    .filter_map(|t| match t {
+                        Json::String(t) => Some(t),
+                        _ => None,
+                    })
+                    .collect(),
+            ),
+            _ => TypeNames(Vec::new()),
+        })
+    }
+}
+
+/// What is being built while a type's data is read.
+struct Builder {
+    schemas: Vec<Schema>,
+    /// `$ref` names per schema, resolved when everything is read.
+    refs: Vec<(Id, String)>,
+    /// The definitions of the type's schema.
+    definitions: HashMap<String, Id>,
+}
+
+impl Builder {
+    fn push(&mut self, schema: Schema) -> Id {
+        self.schemas.push(schema);
+        Id::try_from(self.schemas.len() - 1).unwrap_or(Id::MAX)
+    }
+}
+
+/// Reads one schema into the builder, returning its id. `is_root`: the
+/// type's own schema, whose `definitions` are the targets of `$ref`.
+/// `items`: the schema of an `items` keyword, which is none unless it is
+/// an object or a boolean (the id is then `None`).
+struct SchemaSeed<'b> {
+    b: &'b mut Builder,
+    is_root: bool,
+}
+
+/// What a schema value turned out to be, before it is stored.
+enum Read {
+    Schema(Schema),
+    /// Not an object or a boolean.
+    Other,
+}
+
+impl<'de> DeserializeSeed<'de> for SchemaSeed<'_> {
+    type Value = (Id, bool);
+
+    /// The id, and whether the value was an object or a boolean.
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> std::result::Result<(Id, bool), D::Error> {
+        let is_root = self.is_root;
+        let b = self.b;
+        let read = d.deserialize_any(SchemaVisitor {
+            b: &mut *b,
+            is_root,
+        })?;
+        Ok(match read {
+            Read::Schema(s) => (b.push(s), true),
+            Read::Other => (b.push(Schema::Accept), false),
+        })
+    }
+}
+
+struct SchemaVisitor<'b> {
+    b: &'b mut Builder,
+    is_root: bool,
+}
+
+impl SchemaVisitor<'_> {
+    fn sub<'de, A: MapAccess<'de>>(&mut self, map: &mut A) -> std::result::Result<Id, A::Error> {
+        map.next_value_seed(SchemaSeed {
+            b: &mut *self.b,
+            is_root: false,
+        })
+        .map(|(id, _)| id)
+    }
+}
+
+impl<'de> Visitor<'de> for SchemaVisitor<'_> {
+    type Value = Read;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a schema")
+    }
+    fn visit_bool<E>(self, v: bool) -> std::result::Result<Read, E> {
+        Ok(Read::Schema(if v { Schema::Accept } else { Schema::False }))
+    }
+    fn visit_str<E>(self, _: &str) -> std::result::Result<Read, E> {
+        Ok(Read::Other)
+    }
+    fn visit_i64<E>(self, _: i64) -> std::result::Result<Read, E> {
+        Ok(Read::Other)
+    }
+    fn visit_u64<E>(self, _: u64) -> std::result::Result<Read, E> {
+        Ok(Read::Other)
+    }
+    fn visit_f64<E>(self, _: f64) -> std::result::Result<Read, E> {
+        Ok(Read::Other)
+    }
+    fn visit_unit<E>(self) -> std::result::Result<Read, E> {
+        Ok(Read::Other)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<Read, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Read::Other)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(mut self, mut map: A) -> std::result::Result<Read, A::Error> {
+        let mut node = Node::default();
+        let mut reference: Option<String> = None;
+        let mut scalar = ScalarKeywords::default();
+        let mut enum_values: Option<Json> = None;
+        let mut case_insensitive = false;
+        let mut list = ListKeywords::default();
+        let mut object = ObjectKeywords::default();
+        let mut comb = Combinations::default();
+        let mut has_comb = false;
+        while let Some(k) = map.next_key::<Keyword>()? {
+            match k {
+                Keyword::Ref => {
+                    // A `$ref` that is not a string is no reference at all.
+                    if let Json::String(r) = map.next_value::<Json>()? {
+                        reference = Some(r);
+                    }
+                }
+                Keyword::Unsupported => {
+                    map.next_value::<IgnoredAny>()?;
+                    node.unsupported = true;
+                }
+                Keyword::Type => node.types = map.next_value::<TypeNames>()?.0,
+                Keyword::Enum => enum_values = Some(map.next_value()?),
+                Keyword::EnumCaseInsensitive => {
+                    case_insensitive = map.next_value::<Json>()?.as_bool() == Some(true);
+                }
+                Keyword::Const => scalar.const_value = Some(map.next_value()?),
+                Keyword::Pattern => {
+                    scalar.pattern = match map.next_value::<Json>()? {
+                        Json::String(p) => Some(Pattern::new(p)),
+                        _ => None,
+                    };
+                }
+                Keyword::Format => {
+                    scalar.format = match map.next_value::<Json>()? {
+                        Json::String(f) => Some(f),
+                        _ => None,
+                    };
+                }
+                Keyword::MinLength => scalar.min_length = map.next_value::<Json>()?.as_u64(),
+                Keyword::MaxLength => scalar.max_length = map.next_value::<Json>()?.as_u64(),
+                Keyword::Minimum => scalar.minimum = map.next_value::<Json>()?.as_f64(),
+                Keyword::Maximum => scalar.maximum = map.next_value::<Json>()?.as_f64(),
+                Keyword::ExclusiveMinimum => {
+                    scalar.exclusive_minimum = map.next_value::<Json>()?.as_f64();
+                }
+                Keyword::ExclusiveMaximum => {
+                    scalar.exclusive_maximum = map.next_value::<Json>()?.as_f64();
+                }
+                Keyword::MultipleOf => scalar.multiple_of = map.next_value::<Json>()?.as_f64(),
+                Keyword::MinItems => list.min_items = map.next_value::<Json>()?.as_u64(),
+                Keyword::MaxItems => list.max_items = map.next_value::<Json>()?.as_u64(),
+                Keyword::Items => {
+                    let (id, is_schema) = map.next_value_seed(SchemaSeed {
+                        b: &mut *self.b,
+                        is_root: false,
+                    })?;
+                    list.items = is_schema.then_some(id);
+                }
+                Keyword::Contains => list.contains = Some(self.sub(&mut map)?),
+                Keyword::Properties => {
+                    object.properties = map.next_value_seed(SchemaMapSeed { b: &mut *self.b })?;
+                }
+                Keyword::Required => object.required = string_list(map.next_value()?),
+                Keyword::PatternProperties => {
+                    object.pattern_properties = map
+                        .next_value_seed(SchemaMapSeed { b: &mut *self.b })?
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(|(p, id)| (Pattern::new(p), id))
+                        .collect();
+                }
+                Keyword::AdditionalProperties => {
+                    let (id, _) = map.next_value_seed(SchemaSeed {
+                        b: &mut *self.b,
+                        is_root: false,
+                    })?;
+                    object.additional = match self.b.schemas.get(id as usize) {
+                        Some(Schema::False) => Additional::Forbidden,
+                        Some(Schema::Node(_)) => Additional::Schema(id),
+                        _ => Additional::Any,
+                    };
+                }
+                Keyword::MinProperties => {
+                    object.min_properties = map.next_value::<Json>()?.as_u64()
+                }
+                Keyword::MaxProperties => {
+                    object.max_properties = map.next_value::<Json>()?.as_u64()
+                }
+                Keyword::DependentRequired => {
+                    object.dependent_required = name_lists(map.next_value()?);
+                }
+                Keyword::DependentExcluded => {
+                    object.dependent_excluded = name_lists(map.next_value()?);
+                }
+                Keyword::RequiredXor => object.required_xor = string_list(map.next_value()?),
+                Keyword::RequiredOr => object.required_or = string_list(map.next_value()?),
+                Keyword::AllOf => {
+                    has_comb = true;
+                    comb.all_of = map
+                        .next_value_seed(SchemaListSeed { b: &mut *self.b })?
+                        .unwrap_or_default();
+                }
+                Keyword::AnyOf => {
+                    has_comb = true;
+                    comb.any_of = map.next_value_seed(SchemaListSeed { b: &mut *self.b })?;
+                }
+                Keyword::OneOf => {
+                    has_comb = true;
+                    comb.one_of = map.next_value_seed(SchemaListSeed { b: &mut *self.b })?;
+                }
+                Keyword::Not => {
+                    has_comb = true;
+                    comb.not = Some(self.sub(&mut map)?);
+                }
+                Keyword::If => {
+                    has_comb = true;
+                    comb.if_ = Some(self.sub(&mut map)?);
+                }
+                Keyword::Then => comb.then = Some(self.sub(&mut map)?),
+                Keyword::Else => comb.else_ = Some(self.sub(&mut map)?),
+                Keyword::Definitions => {
+                    let defs = map
+                        .next_value_seed(SchemaMapSeed { b: &mut *self.b })?
+                        .unwrap_or_default();
+                    if self.is_root {
+                        self.b.definitions.extend(defs);
+                    }
+                }
+                Keyword::Other => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        match enum_values {
+            Some(Json::Array(values)) => {
+                scalar.enum_values = Some(EnumValues::new(values, case_insensitive));
+            }
+            other => scalar.enum_other = other,
+        }
+        let has_scalar = scalar.enum_values.is_some()
+            || scalar.enum_other.is_some()
+            || scalar.const_value.is_some()
+            || scalar.pattern.is_some()
+            || scalar.format.is_some()
+            || scalar.min_length.is_some()
+            || scalar.max_length.is_some()
+            || scalar.minimum.is_some()
+            || scalar.maximum.is_some()
+            || scalar.exclusive_minimum.is_some()
+            || scalar.exclusive_maximum.is_some()
+            || scalar.multiple_of.is_some();
+        let has_list = list.min_items.is_some()
+            || list.max_items.is_some()
+            || list.items.is_some()
+            || list.contains.is_some();
+        let has_object = object.properties.is_some()
+            || object.required.is_some()
+            || !object.pattern_properties.is_empty()
+            || !matches!(object.additional, Additional::Any)
+            || object.min_properties.is_some()
+            || object.max_properties.is_some()
+            || !object.dependent_required.is_empty()
+            || !object.dependent_excluded.is_empty()
+            || object.required_xor.is_some()
+            || object.required_or.is_some();
+        node.scalar = has_scalar.then(|| Box::new(scalar));
+        node.list = has_list.then(|| Box::new(list));
+        node.object = has_object.then(|| Box::new(object));
+        node.combinations = has_comb.then(|| Box::new(comb));
+        if let Some(r) = reference {
+            // Resolved when the whole type is read; until then a
+            // placeholder.
+            node.reference = Some(Ref::Unresolved);
+            let id = Id::try_from(self.b.schemas.len()).unwrap_or(Id::MAX);
+            self.b.refs.push((id, r));
+        }
+        Ok(Read::Schema(Schema::Node(Box::new(node))))
+    }
+}
+
+/// `{name: schema, …}` (`properties`, `patternProperties`, `definitions`),
+/// sorted by name; `None` when the value is not an object.
+struct SchemaMapSeed<'b> {
+    b: &'b mut Builder,
+}
+
+impl<'de> DeserializeSeed<'de> for SchemaMapSeed<'_> {
+    type Value = Option<Vec<(String, Id)>>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> std::result::Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for SchemaMapSeed<'_> {
+    type Value = Option<Vec<(String, Id)>>;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("an object of schemas")
+    }
+    fn visit_map<A: MapAccess<'de>>(
+        self,
+        mut map: A,
+    ) -> std::result::Result<Self::Value, A::Error> {
+        let mut out: Vec<(String, Id)> = Vec::new();
+        while let Some(name) = map.next_key::<String>()? {
+            let (id, _) = map.next_value_seed(SchemaSeed {
+                b: &mut *self.b,
+                is_root: false,
+            })?;
+            out.push((name, id));
+        }
+        // As a JSON object would hold them: sorted, the last of a name wins.
+        out.reverse();
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out.dedup_by(|later, earlier| later.0 == earlier.0);
+        Ok(Some(out))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(
+        self,
+        mut seq: A,
+    ) -> std::result::Result<Self::Value, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(None)
+    }
+    fn visit_bool<E>(self, _: bool) -> std::result::Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_str<E>(self, _: &str) -> std::result::Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_i64<E>(self, _: i64) -> std::result::Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_u64<E>(self, _: u64) -> std::result::Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_f64<E>(self, _: f64) -> std::result::Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_unit<E>(self) -> std::result::Result<Self::Value, E> {
+        Ok(None)
+    }
+}
+
+/// `[schema, …]` (`allOf`, `anyOf`, `oneOf`); `None` when the value is not
+/// a list.
+struct SchemaListSeed<'b> {
+    b: &'b mut Builder,
+}
+
+impl<'de> DeserializeSeed<'de> for SchemaListSeed<'_> {
+    type Value = Option<Vec<Id>>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> std::result::Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for SchemaListSeed<'_> {
+    type Value = Option<Vec<Id>>;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a list of schemas")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(
+        self,
+        mut seq: A,
+    ) -> std::result::Result<Self::Value, A::Error> {
+        let mut out = Vec::new();
+        while let Some((id, _)) = seq.next_element_seed(SchemaSeed {
+            b: &mut *self.b,
+            is_root: false,
+        })? {
+            out.push(id);
+        }
+        Ok(Some(out))
+    }
+    fn visit_map<A: MapAccess<'de>>(
+        self,
+        mut map: A,
+    ) -> std::result::Result<Self::Value, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(None)
+    }
+    fn visit_bool<E>(self, _: bool) -> std::result::Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_str<E>(self, _: &str) -> std::result::Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_i64<E>(self, _: i64) -> std::result::Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_u64<E>(self, _: u64) -> std::result::Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_f64<E>(self, _: f64) -> std::result::Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_unit<E>(self) -> std::result::Result<Self::Value, E> {
+        Ok(None)
+    }
+}
+
+/// A type's data: `{"s": schema, "x": [[rule, path, schema], …]}`.
+struct DataSeed<'b> {
+    b: &'b mut Builder,
+}
+
+/// The ids of the type's schema and of its extension rules.
+type DataIds = (Option<Id>, Vec<Extension>);
+
+impl<'de> DeserializeSeed<'de> for DataSeed<'_> {
+    type Value = DataIds;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> std::result::Result<DataIds, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for DataSeed<'_> {
+    type Value = DataIds;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("validation data")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<DataIds, A::Error> {
+        let (mut root, mut extensions) = (None, Vec::new());
+        while let Some(key) = map.next_key::<String>()? {
+            match key.as_str() {
+                "s" => {
+                    let (id, _) = map.next_value_seed(SchemaSeed {
+                        b: &mut *self.b,
+                        is_root: true,
+                    })?;
+                    root = Some(id);
+                }
+                "x" => {
+                    extensions = map.next_value_seed(ExtensionsSeed { b: &mut *self.b })?;
+                }
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok((root, extensions))
+    }
+}
+
+/// `[[rule, [path…], schema], …]`.
+struct ExtensionsSeed<'b> {
+    b: &'b mut Builder,
+}
+
+impl<'de> DeserializeSeed<'de> for ExtensionsSeed<'_> {
+    type Value = Vec<Extension>;
+    fn deserialize<D: Deserializer<'de>>(
+        self,
+        d: D,
+    ) -> std::result::Result<Vec<Extension>, D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ExtensionsSeed<'_> {
+    type Value = Vec<Extension>;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a list of extension rules")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(
+        self,
+        mut seq: A,
+    ) -> std::result::Result<Vec<Extension>, A::Error> {
+        let mut out = Vec::new();
+        while let Some(ext) = seq.next_element_seed(ExtensionSeed { b: &mut *self.b })? {
+            out.push(ext);
+        }
+        Ok(out)
+    }
+}
+
+struct ExtensionSeed<'b> {
+    b: &'b mut Builder,
+}
+
+impl<'de> DeserializeSeed<'de> for ExtensionSeed<'_> {
+    type Value = Extension;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> std::result::Result<Extension, D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ExtensionSeed<'_> {
+    type Value = Extension;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("[rule, path, schema]")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<Extension, A::Error> {
+        use serde::de::Error as _;
+        let rule: String = seq
+            .next_element()?
+            .ok_or_else(|| A::Error::custom("an extension rule without a name"))?;
+        let at: Vec<String> = seq
+            .next_element()?
+            .ok_or_else(|| A::Error::custom("an extension rule without a path"))?;
+        let (schema, _) = seq
+            .next_element_seed(SchemaSeed {
+                b: &mut *self.b,
+                is_root: false,
+            })?
+            .ok_or_else(|| A::Error::custom("an extension rule without a schema"))?;
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Extension { rule, at, schema })
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The compiled form: one arena of schemas per type, keywords as fields,
+// `$ref` as an index, allowed values sorted for binary search.
+
+/// A schema of the arena, by index.
+type Id = u32;
+
+enum Schema {
+    /// `false`: no value is allowed.
+    False,
+    /// `true` or a non-object: every value is allowed.
+    Accept,
+    Node(Box<Node>),
+}
+
+/// Where a `$ref` leads.
+#[derive(Clone, Copy)]
+enum Ref {
+    /// The definition with this id.
+    To(Id),
+    /// A reference the validator cannot follow.
+    Unresolved,
+}
+
+#[derive(Default)]
+struct Node {
+    reference: Option<Ref>,
+    unsupported: bool,
+    /// The `type` names (empty: no check).
+    types: Vec<String>,
+    scalar: Option<Box<ScalarKeywords>>,
+    list: Option<Box<ListKeywords>>,
+    object: Option<Box<ObjectKeywords>>,
+    combinations: Option<Box<Combinations>>,
+}
+
+/// Keywords checked on scalars.
+#[derive(Default)]
+struct ScalarKeywords {
+    enum_values: Option<EnumValues>,
+    /// A non-list `enum`, kept only for messages.
+    enum_other: Option<Json>,
+    const_value: Option<Json>,
+    pattern: Option<Pattern>,
+    format: Option<String>,
+    min_length: Option<u64>,
+    max_length: Option<u64>,
+    minimum: Option<f64>,
+    maximum: Option<f64>,
+    exclusive_minimum: Option<f64>,
+    exclusive_maximum: Option<f64>,
+    multiple_of: Option<f64>,
+}
+
+/// An `enum` list: the values as written (for messages), and their texts
+/// sorted (lower-cased when the match ignores case) for look-ups.
+struct EnumValues {
+    values: Vec<Json>,
+    sorted: Vec<String>,
+    case_insensitive: bool,
+}
+
+impl EnumValues {
+    fn new(values: Vec<Json>, case_insensitive: bool) -> Self {
+        let mut sorted: Vec<String> = values
+            .iter()
+            .filter_map(|v| scalar_text(v).map(Cow::into_owned))
+            .map(|t| {
+                if case_insensitive {
+                    t.to_ascii_lowercase()
+                } else {
+                    t
+                }
+            })
+            .collect();
+        sorted.sort_unstable();
+        sorted.dedup();
+        EnumValues {
+            values,
+            sorted,
+            case_insensitive,
+        }
+    }
+
+    fn allows(&self, text: &str) -> bool {
+        if self.case_insensitive {
+            self.sorted
+                .binary_search(&text.to_ascii_lowercase())
+                .is_ok()
+        } else {
+            self.sorted
+                .binary_search_by(|v| v.as_str().cmp(text))
+                .is_ok()
+        }
+    }
+}
+
+/// Keywords checked on lists.
+#[derive(Default)]
+struct ListKeywords {
+    min_items: Option<u64>,
+    max_items: Option<u64>,
+    items: Option<Id>,
+    contains: Option<Id>,
+}
+
+/// Keywords checked on objects.
+#[derive(Default)]
+struct ObjectKeywords {
+    /// `properties`, sorted by name (`None`: not an object in the data).
+    properties: Option<Vec<(String, Id)>>,
+    required: Option<Vec<String>>,
+    pattern_properties: Vec<(Pattern, Id)>,
+    additional: Additional,
+    min_properties: Option<u64>,
+    max_properties: Option<u64>,
+    dependent_required: Vec<(String, Vec<String>)>,
+    dependent_excluded: Vec<(String, Vec<String>)>,
+    required_xor: Option<Vec<String>>,
+    required_or: Option<Vec<String>>,
+}
+
+impl ObjectKeywords {
+    fn property(&self, name: &str) -> Option<Id> {
+        let props = self.properties.as_ref()?;
+        props
+            .binary_search_by(|(n, _)| n.as_str().cmp(name))
+            .ok()
+            .map(|i| props[i].1)
+    }
+}
+
+/// `additionalProperties`.
+#[derive(Default)]
+enum Additional {
+    /// Absent, `true` or not a schema: anything goes.
+    #[default]
+    Any,
+    /// `false`: unknown properties are errors.
+    Forbidden,
+    /// A schema every other property must match.
+    Schema(Id),
+}
+
+/// `allOf`, `anyOf`, `oneOf`, `not`, `if`/`then`/`else`.
+#[derive(Default)]
+struct Combinations {
+    all_of: Vec<Id>,
+    any_of: Option<Vec<Id>>,
+    one_of: Option<Vec<Id>>,
+    not: Option<Id>,
+    if_: Option<Id>,
+    then: Option<Id>,
+    else_: Option<Id>,
+}
+
+/// An extension rule of cfn-lint: a schema applied at a path.
+struct Extension {
+    rule: String,
+    at: Vec<String>,
+    schema: Id,
+}
+
+/// One type's validation data, compiled.
+struct Compiled {
+    schemas: Vec<Schema>,
+    /// The type's schema (`None`: the data has none).
+    root: Option<Id>,
+    extensions: Vec<Extension>,
+}
+
+/// The strings of a JSON list (other items left out); `None` when it is
+/// not a list.
+fn string_list(v: Option<Json>) -> Option<Vec<String>> {
+    match v? {
+        Json::Array(items) => Some(
+            items
+                .into_iter()
+                .filter_map(|i| match i {
+                    Json::String(s) => Some(s),
+                    _ => None,
+                })
+                .collect(),
+        ),
+        _ => None,
+    }
+}
+
+/// `{name: [names…]}` of `dependentRequired` / `dependentExcluded`.
+fn name_lists(v: Option<Json>) -> Vec<(String, Vec<String>)> {
+    match v {
+        Some(Json::Object(m)) => m
+            .into_iter()
+            .map(|(k, v)| (k, string_list(Some(v)).unwrap_or_default()))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+impl Compiled {
+    /// Compiles the data of one type; `None` when it does not parse.
+    fn parse(text: &str) -> Option<Compiled> {
+        let mut b = Builder {
+            schemas: Vec::new(),
+            refs: Vec::new(),
+            definitions: HashMap::new(),
+        };
+        let mut de = serde_json::Deserializer::from_str(text);
+        let (root, extensions) = DataSeed { b: &mut b }.deserialize(&mut de).ok()?;
+        de.end().ok()?;
+        for (id, name) in std::mem::take(&mut b.refs) {
+            let target = name
+                .strip_prefix("#/definitions/")
+                .and_then(|n| b.definitions.get(n))
+                .map_or(Ref::Unresolved, |t| Ref::To(*t));
+            if let Some(Schema::Node(node)) = b.schemas.get_mut(id as usize) {
+                node.reference = Some(target);
+            }
+        }
+        b.schemas.shrink_to_fit();
+        Some(Compiled {
+            schemas: b.schemas,
+            root,
+            extensions,
+        })
+    }
+
+    fn get(&self, id: Id) -> &Schema {
+        self.schemas.get(id as usize).unwrap_or(&Schema::Accept)
+    }
+
+    /// Follows `$ref` to its target; `None` when it cannot be followed.
+    fn resolve(&self, id: Id) -> Option<&Schema> {
+        let mut cur = self.get(id);
+        for _ in 0..32 {
+            match cur {
+                Schema::Node(n) => match n.reference {
+                    Some(Ref::To(target)) => cur = self.get(target),
+                    Some(Ref::Unresolved) => return None,
+                    None => return Some(cur),
+                },
+                other => return Some(other),
+            }
+        }
+        None
+    }
+
+    /// Checks `v` against schema `id`: what is certainly wrong goes to
+    /// `check.out`; what cannot be decided sets `check.undecided`.
+    fn assert(&self, id: Id, v: &Json, at: &mut At, check: &mut Check) {
+        if is_intrinsic(v) {
+            check.undecided = true;
+            return;
+        }
+        let Some(schema) = self.resolve(id) else {
+            check.undecided = true;
+            return;
+        };
+        let s = match schema {
+            Schema::Node(s) => s,
+            Schema::False => {
+                check.push(at, "must not be set here".to_string());
+                return;
+            }
+            Schema::Accept => return,
+        };
+        if s.unsupported {
+            check.undecided = true;
+        }
+        if !s.types.is_empty() && !s.types.iter().any(|t| has_type(v, t)) {
+            check.push(
+                at,
+                format!("must be {}, got {}", s.types.join(" or "), kind(v)),
+            );
+            return;
+        }
+        if let Some(scalar) = &s.scalar
+            && let Some(text) = scalar_text(v)
+        {
+            self.assert_scalar(scalar, v, &text, at, check);
+        }
+        if let (Some(list), Json::Array(items)) = (&s.list, v) {
+            self.assert_list(list, items, at, check);
+        }
+        if let (Some(object), Json::Object(obj)) = (&s.object, v) {
+            self.assert_object(object, obj, at, check);
+        }
+        if let Some(combinations) = &s.combinations {
+            self.assert_combinations(combinations, v, at, check);
+        }
+    }
+
+    fn assert_scalar(&self, s: &ScalarKeywords, v: &Json, text: &str, at: &At, check: &mut Check) {
+        if let Some(allowed) = &s.enum_values
+            && !allowed.allows(text)
+        {
+            let values = &allowed.values;
+            let close = close_matches(values, text);
+            let hint = if close.is_empty() {
+                String::new()
+            } else {
+                format!("; did you mean {}?", close.join(" or "))
+            };
+            check.push(
+                at,
+                format!(
+                    "is {text:?}, which is not an allowed value{hint} (allowed: {})",
+                    listed(values, text)
+                ),
+            );
+        }
+        if let Some(c) = &s.const_value
+            && scalar_text(c).is_some_and(|c| c != text)
+        {
+            check.push(at, format!("is {text:?}, it must be {c}"));
+        }
+        if let (Json::String(text), Some(p)) = (v, &s.pattern) {
+            match p.matches(text) {
+                Some(false) => check.push(
+                    at,
+                    format!("is {text:?}, which does not match the pattern {}", p.source),
+                ),
+                Some(true) => {}
+                None => check.undecided = true,
+            }
+        }
+        if let (Json::String(text), Some(f)) = (v, &s.format)
+            && has_format(f, text) == Some(false)
+        {
+            check.push(at, format!("is {text:?}, which is not a valid {f} value"));
+        }
+        if let Json::String(text) = v
+            && (s.min_length.is_some() || s.max_length.is_some())
+        {
+            let len = text.chars().count() as u64;
+            if let Some(min) = s.min_length
+                && len < min
+            {
+                check.push(
+                    at,
+                    format!("is {len} characters long, at least {min} are required"),
+                );
+            }
+            if let Some(max) = s.max_length
+                && len > max
+            {
+                check.push(
+                    at,
+                    format!("is {len} characters long, at most {max} are allowed"),
+                );
+            }
+        }
+        let bounded = s.minimum.is_some()
+            || s.maximum.is_some()
+            || s.exclusive_minimum.is_some()
+            || s.exclusive_maximum.is_some()
+            || s.multiple_of.is_some();
+        if bounded
+            && let Some(n) = number(v)
+            && !matches!(v, Json::Bool(_))
+        {
+            if let Some(min) = s.minimum
+                && n < min
+            {
+                check.push(at, format!("is {text}, the minimum is {min}"));
+            }
+            if let Some(max) = s.maximum
+                && n > max
+            {
+                check.push(at, format!("is {text}, the maximum is {max}"));
+            }
+            if let Some(min) = s.exclusive_minimum
+                && n <= min
+            {
+                check.push(at, format!("is {text}, it must be more than {min}"));
+            }
+            if let Some(max) = s.exclusive_maximum
+                && n >= max
+            {
+                check.push(at, format!("is {text}, it must be less than {max}"));
+            }
+            if let Some(m) = s.multiple_of
+                && m > 0.0
+                && (n / m).fract().abs() > 1e-9
+            {
+                check.push(at, format!("is {text}, it must be a multiple of {m}"));
+            }
+        }
+    }
+
+    fn assert_list(&self, s: &ListKeywords, items: &[Json], at: &mut At, check: &mut Check) {
+        let count = items.len() as u64;
+        if let Some(min) = s.min_items
+            && count < min
+        {
+            check.push(
+                at,
+                format!("has {count} items, at least {min} are required"),
+            );
+        }
+        if let Some(max) = s.max_items
+            && count > max
+        {
+            check.push(at, format!("has {count} items, at most {max} are allowed"));
+        }
+        if let Some(item_schema) = s.items {
+            for (i, item) in items.iter().enumerate() {
+                let mark = at.enter_index(i);
+                self.assert(item_schema, item, at, check);
+                at.leave(mark);
+            }
+        }
+        if let Some(c) = s.contains {
+            let fits: Vec<Fit> = items.iter().map(|item| self.fit(c, item)).collect();
+            if fits.iter().all(|f| *f == Fit::No) {
+                check.push(at, format!("has no item {}", self.describe(c)));
+            } else if !fits.contains(&Fit::Yes) {
+                check.undecided = true;
+            }
+        }
+    }
+
+    fn assert_object(
+        &self,
+        s: &ObjectKeywords,
+        obj: &Map<String, Json>,
+        at: &mut At,
+        check: &mut Check,
+    ) {
+        if let Some(required) = &s.required {
+            for r in required {
+                if !obj.contains_key(r) {
+                    check.push(at, format!("needs the property {r}, which is missing"));
+                }
+            }
+        }
+        for (name, value) in obj {
+            let mut matched = false;
+            if let Some(ps) = s.property(name) {
+                matched = true;
+                let mark = at.enter(name);
+                self.assert(ps, value, at, check);
+                at.leave(mark);
+            }
+            for (p, ps) in &s.pattern_properties {
+                match p.matches(name) {
+                    Some(true) => {
+                        matched = true;
+                        let mark = at.enter(name);
+                        self.assert(*ps, value, at, check);
+                        at.leave(mark);
+                    }
+                    Some(false) => {}
+                    None => {
+                        matched = true;
+                        check.undecided = true;
+                    }
+                }
+            }
+            if matched {
+                continue;
+            }
+            match s.additional {
+                Additional::Forbidden => {
+                    let mut close: Vec<&str> = s
+                        .properties
+                        .iter()
+                        .flatten()
+                        .map(|(k, _)| k.as_str())
+                        .filter(|k| strsim::jaro_winkler(k, name) > 0.8)
+                        .collect();
+                    close.sort_unstable();
+                    let hint = if close.is_empty() {
+                        String::new()
+                    } else {
+                        format!("; did you mean {}?", close.join(" or "))
+                    };
+                    let mark = at.enter(name);
+                    check.push(at, format!("is not a property of this object{hint}"));
+                    at.leave(mark);
+                }
+                Additional::Schema(extra) => {
+                    let mark = at.enter(name);
+                    self.assert(extra, value, at, check);
+                    at.leave(mark);
+                }
+                Additional::Any => {}
+            }
+        }
+        let count = obj.len() as u64;
+        if let Some(min) = s.min_properties
+            && count < min
+        {
+            check.push(
+                at,
+                format!("has {count} entries, at least {min} are required"),
+            );
+        }
+        if let Some(max) = s.max_properties
+            && count > max
+        {
+            check.push(
+                at,
+                format!("has {count} entries, at most {max} are allowed"),
+            );
+        }
+        for (name, needs) in s
+            .dependent_required
+            .iter()
+            .filter(|(n, _)| obj.contains_key(n))
+        {
+            for n in needs {
+                if !obj.contains_key(n) {
+                    check.push(at, format!("sets {name}, which needs {n} too"));
+                }
+            }
+        }
+        for (name, excluded) in s
+            .dependent_excluded
+            .iter()
+            .filter(|(n, _)| obj.contains_key(n))
+        {
+            for n in excluded {
+                if obj.contains_key(n) {
+                    check.push(at, format!("sets both {name} and {n}; set only one"));
+                }
+            }
+        }
+        for (names, exactly_one) in [(&s.required_xor, true), (&s.required_or, false)] {
+            if let Some(names) = names {
+                let set = names
+                    .iter()
+                    .filter(|n| obj.contains_key(n.as_str()))
+                    .count();
+                if set == 0 || (exactly_one && set > 1) {
+                    check.push(
+                        at,
+                        format!(
+                            "must set {} of {}, sets {set}",
+                            if exactly_one {
+                                "exactly one"
+                            } else {
+                                "at least one"
+                            },
+                            names.join(", ")
+                        ),
+                    );
+                }
+            }
+        }
+    }
+
+    fn assert_combinations(&self, s: &Combinations, v: &Json, at: &mut At, check: &mut Check) {
+        for sub in &s.all_of {
+            self.assert(*sub, v, at, check);
+        }
+        if let Some(any) = &s.any_of {
+            let fits: Vec<Fit> = any.iter().map(|sub| self.fit(*sub, v)).collect();
+            if !fits.is_empty() && fits.iter().all(|f| *f == Fit::No) {
+                check.push(at, self.explain_alternatives(any, v, "at least one"));
+            } else if !fits.contains(&Fit::Yes) && !fits.is_empty() {
+                check.undecided = true;
+            }
+        }
+        if let Some(one) = &s.one_of {
+            let fits: Vec<Fit> = one.iter().map(|sub| self.fit(*sub, v)).collect();
+            let yes = fits.iter().filter(|f| **f == Fit::Yes).count();
+            let unknown = fits.iter().filter(|f| **f == Fit::Unknown).count();
+            if !fits.is_empty() && (yes > 1 || (yes == 0 && unknown == 0)) {
+                check.push(at, self.explain_alternatives(one, v, "exactly one"));
+            } else if unknown > 0 {
+                check.undecided = true;
+            }
+        }
+        if let Some(not) = s.not {
+            match self.fit(not, v) {
+                Fit::Yes => check.push(
+                    at,
+                    format!(
+                        "has a combination that is not allowed ({})",
+                        self.describe(not)
+                    ),
+                ),
+                Fit::Unknown => check.undecided = true,
+                Fit::No => {}
+            }
+        }
+        if let Some(cond) = s.if_ {
+            match self.fit(cond, v) {
+                Fit::Yes => {
+                    if let Some(then) = s.then {
+                        self.assert(then, v, at, check);
+                    }
+                }
+                Fit::No => {
+                    if let Some(other) = s.else_ {
+                        self.assert(other, v, at, check);
+                    }
+                }
+                Fit::Unknown => check.undecided = true,
+            }
+        }
+    }
+
+    /// A message for `anyOf` / `oneOf` failures, from the alternatives' own
+    /// first violations.
+    fn explain_alternatives(&self, alts: &[Id], v: &Json, how: &str) -> String {
+        let mut reasons = Vec::new();
+        for alt in alts.iter().take(4) {
+            let mut inner = Check::default();
+            self.assert(*alt, v, &mut At::default(), &mut inner);
+            match inner.out.into_iter().next() {
+                Some(f) if f.at.is_empty() => reasons.push(f.message),
+                Some(f) => reasons.push(format!("{} {}", f.at, f.message)),
+                None => reasons.push(self.describe(*alt)),
+            }
+        }
+        format!(
+            "must match {how} of {} alternatives; {}",
+            alts.len(),
+            reasons.join(" / ")
+        )
+    }
+
+    /// Schema `id` as a condition: does `v` certainly fit, certainly not,
+    /// or cannot it be told?
+    fn fit(&self, id: Id, v: &Json) -> Fit {
+        let mut inner = Check::default();
+        self.assert(id, v, &mut At::default(), &mut inner);
+        if !inner.out.is_empty() {
+            Fit::No
+        } else if inner.undecided {
+            Fit::Unknown
+        } else {
+            Fit::Yes
+        }
+    }
+
+    /// A short description of a (condition) schema as written (its own
+    /// keywords, not those of a `$ref` target), for messages.
+    fn describe(&self, id: Id) -> String {
+        let Schema::Node(node) = self.get(id) else {
+            return "another shape".to_string();
+        };
+        let object = node.object.as_deref();
+        if let Some(required) = object.and_then(|o| o.required.as_ref())
+            && !required.is_empty()
+        {
+            return format!("with {}", required.join(", "));
+        }
+        if let Some(props) = object.and_then(|o| o.properties.as_ref()) {
+            let parts: Vec<String> = props
+                .iter()
+                .filter_map(|(k, p)| {
+                    let Schema::Node(p) = self.get(*p) else {
+                        return None;
+                    };
+                    let scalar = p.scalar.as_deref()?;
+                    let c = scalar.const_value.clone().or_else(|| {
+                        scalar
+                            .enum_values
+                            .as_ref()
+                            .map(|e| Json::Array(e.values.clone()))
+                            .or_else(|| scalar.enum_other.clone())
+                    })?;
+                    Some(format!("{k} = {c}"))
+                })
+                .collect();
+            if !parts.is_empty() {
+                return parts.join(", ");
+            }
+        }
+        "another shape".to_string()
+    }
+}
+
 /// What checking found: certain violations, and whether some part could
 /// not be decided (an intrinsic value, an unsupported keyword or pattern).
 #[derive(Default)]
@@ -164,43 +1536,6 @@ impl At {
     fn leave(&mut self, mark: usize) {
         self.0.truncate(mark);
     }
-}
-
-/// The validation data of a type (`{"s": schema, "x": [[who, path, schema], …]}`:
-/// its reduced registry schema and the extension rules at their paths),
-/// parsed once per process; `None` for types the registry does not know.
-pub fn schema(type_name: &str) -> Option<&'static Json> {
-    schema_of(type_name)
-}
-
-fn schema_of(type_name: &str) -> Option<&'static Json> {
-    static PARSED: OnceLock<Vec<OnceLock<Option<Json>>>> = OnceLock::new();
-    let index = SPECS
-        .binary_search_by(|s| s.type_name.cmp(type_name))
-        .ok()?;
-    let cells = PARSED.get_or_init(|| (0..SCHEMAS.len()).map(|_| OnceLock::new()).collect());
-    cells
-        .get(index)?
-        .get_or_init(|| serde_json::from_str(SCHEMAS.get(index)?).ok())
-        .as_ref()
-}
-
-/// A compiled pattern, once per process; `None` when the pattern is not one
-/// `regex-lite` accepts (ECMAScript look-arounds, Unicode classes such as
-/// `\p{L}`): then it is not checked. `regex-lite` rather than `regex`
-/// because it compiles in a fraction of the time, and the schemas' patterns
-/// are short and few per template.
-fn pattern_matches(source: &str, text: &str) -> Option<bool> {
-    static CACHE: OnceLock<Mutex<HashMap<String, Option<Regex>>>> = OnceLock::new();
-    let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
-    let mut map = cache.lock().ok()?;
-    if let Some(compiled) = map.get(source) {
-        return compiled.as_ref().map(|re| re.is_match(text));
-    }
-    let compiled = Regex::new(source).ok();
-    let result = compiled.as_ref().map(|re| re.is_match(text));
-    map.insert(source.to_string(), compiled);
-    result
 }
 
 /// One broken constraint.
@@ -376,475 +1711,4 @@ fn has_format(format: &str, text: &str) -> Option<bool> {
         "ipv6-network" => Some(network(text, true)),
         _ => None,
     }
-}
-
-struct Root<'a> {
-    schema: &'a Json,
-}
-
-impl<'a> Root<'a> {
-    /// Follows `$ref` (`#/definitions/X`) to its target.
-    fn resolve(&self, schema: &'a Json) -> Option<&'a Json> {
-        let mut cur = schema;
-        for _ in 0..32 {
-            match cur.get("$ref").and_then(Json::as_str) {
-                Some(r) => {
-                    let name = r.strip_prefix("#/definitions/")?;
-                    cur = self.schema.get("definitions")?.get(name)?;
-                }
-                None => return Some(cur),
-            }
-        }
-        None
-    }
-
-    /// Checks `v` against `schema`: what is certainly wrong goes to
-    /// `check.out`; what cannot be decided sets `check.undecided`.
-    fn assert(&self, schema: &'a Json, v: &Json, at: &mut At, check: &mut Check) {
-        if is_intrinsic(v) {
-            check.undecided = true;
-            return;
-        }
-        let Some(schema) = self.resolve(schema) else {
-            check.undecided = true;
-            return;
-        };
-        let s = match schema {
-            Json::Object(s) => s,
-            Json::Bool(false) => {
-                check.push(at, "must not be set here".to_string());
-                return;
-            }
-            _ => return,
-        };
-        if s.contains_key(UNSUPPORTED) {
-            check.undecided = true;
-        }
-        // Type.
-        if let Some(t) = s.get("type") {
-            let types: Vec<&str> = match t {
-                Json::String(t) => vec![t.as_str()],
-                Json::Array(ts) => ts.iter().filter_map(Json::as_str).collect(),
-                _ => Vec::new(),
-            };
-            if !types.is_empty() && !types.iter().any(|t| has_type(v, t)) {
-                check.push(
-                    at,
-                    format!("must be {}, got {}", types.join(" or "), kind(v)),
-                );
-                return;
-            }
-        }
-        if let Some(text) = scalar_text(v) {
-            self.assert_scalar(s, v, &text, at, check);
-        }
-        if let Json::Array(items) = v {
-            self.assert_list(s, items, at, check);
-        }
-        if let Json::Object(obj) = v {
-            self.assert_object(s, obj, at, check);
-        }
-        self.assert_combinations(s, v, at, check);
-    }
-
-    fn assert_scalar(
-        &self,
-        s: &'a Map<String, Json>,
-        v: &Json,
-        text: &str,
-        at: &At,
-        check: &mut Check,
-    ) {
-        if let Some(Json::Array(values)) = s.get("enum") {
-            let ci = s.get("enumCaseInsensitive").and_then(Json::as_bool) == Some(true);
-            let ok = values.iter().any(|a| {
-                scalar_text(a).is_some_and(|a| {
-                    if ci {
-                        a.eq_ignore_ascii_case(text)
-                    } else {
-                        a == text
-                    }
-                })
-            });
-            if !ok {
-                let close = close_matches(values, text);
-                let hint = if close.is_empty() {
-                    String::new()
-                } else {
-                    format!("; did you mean {}?", close.join(" or "))
-                };
-                check.push(
-                    at,
-                    format!(
-                        "is {text:?}, which is not an allowed value{hint} (allowed: {})",
-                        listed(values, text)
-                    ),
-                );
-            }
-        }
-        if let Some(c) = s.get("const")
-            && scalar_text(c).is_some_and(|c| c != text)
-        {
-            check.push(at, format!("is {text:?}, it must be {c}"));
-        }
-        if let (Json::String(text), Some(p)) = (v, s.get("pattern").and_then(Json::as_str)) {
-            match pattern_matches(p, text) {
-                Some(false) => check.push(
-                    at,
-                    format!("is {text:?}, which does not match the pattern {p}"),
-                ),
-                Some(true) => {}
-                None => check.undecided = true,
-            }
-        }
-        if let (Json::String(text), Some(f)) = (v, s.get("format").and_then(Json::as_str))
-            && has_format(f, text) == Some(false)
-        {
-            check.push(at, format!("is {text:?}, which is not a valid {f} value"));
-        }
-        if let Json::String(text) = v {
-            let len = text.chars().count() as u64;
-            if let Some(min) = s.get("minLength").and_then(Json::as_u64)
-                && len < min
-            {
-                check.push(
-                    at,
-                    format!("is {len} characters long, at least {min} are required"),
-                );
-            }
-            if let Some(max) = s.get("maxLength").and_then(Json::as_u64)
-                && len > max
-            {
-                check.push(
-                    at,
-                    format!("is {len} characters long, at most {max} are allowed"),
-                );
-            }
-        }
-        if let Some(n) = number(v)
-            && !matches!(v, Json::Bool(_))
-        {
-            let bound = |k: &str| s.get(k).and_then(Json::as_f64);
-            if let Some(min) = bound("minimum")
-                && n < min
-            {
-                check.push(at, format!("is {text}, the minimum is {min}"));
-            }
-            if let Some(max) = bound("maximum")
-                && n > max
-            {
-                check.push(at, format!("is {text}, the maximum is {max}"));
-            }
-            if let Some(min) = bound("exclusiveMinimum")
-                && n <= min
-            {
-                check.push(at, format!("is {text}, it must be more than {min}"));
-            }
-            if let Some(max) = bound("exclusiveMaximum")
-                && n >= max
-            {
-                check.push(at, format!("is {text}, it must be less than {max}"));
-            }
-            if let Some(m) = bound("multipleOf")
-                && m > 0.0
-                && (n / m).fract().abs() > 1e-9
-            {
-                check.push(at, format!("is {text}, it must be a multiple of {m}"));
-            }
-        }
-    }
-
-    fn assert_list(
-        &self,
-        s: &'a Map<String, Json>,
-        items: &[Json],
-        at: &mut At,
-        check: &mut Check,
-    ) {
-        let count = items.len() as u64;
-        if let Some(min) = s.get("minItems").and_then(Json::as_u64)
-            && count < min
-        {
-            check.push(
-                at,
-                format!("has {count} items, at least {min} are required"),
-            );
-        }
-        if let Some(max) = s.get("maxItems").and_then(Json::as_u64)
-            && count > max
-        {
-            check.push(at, format!("has {count} items, at most {max} are allowed"));
-        }
-        if let Some(item_schema) = s.get("items").filter(|i| i.is_object() || i.is_boolean()) {
-            for (i, item) in items.iter().enumerate() {
-                let mark = at.enter_index(i);
-                self.assert(item_schema, item, at, check);
-                at.leave(mark);
-            }
-        }
-        if let Some(c) = s.get("contains") {
-            let fits: Vec<Fit> = items.iter().map(|item| self.fit(c, item)).collect();
-            if fits.iter().all(|f| *f == Fit::No) {
-                check.push(at, format!("has no item {}", describe(c)));
-            } else if !fits.contains(&Fit::Yes) {
-                check.undecided = true;
-            }
-        }
-    }
-
-    fn assert_object(
-        &self,
-        s: &'a Map<String, Json>,
-        obj: &Map<String, Json>,
-        at: &mut At,
-        check: &mut Check,
-    ) {
-        let props = s.get("properties").and_then(Json::as_object);
-        if let Some(Json::Array(required)) = s.get("required") {
-            for r in required.iter().filter_map(Json::as_str) {
-                if !obj.contains_key(r) {
-                    check.push(at, format!("needs the property {r}, which is missing"));
-                }
-            }
-        }
-        let patterns = s.get("patternProperties").and_then(Json::as_object);
-        for (name, value) in obj {
-            let mut matched = false;
-            if let Some(ps) = props.and_then(|p| p.get(name)) {
-                matched = true;
-                let mark = at.enter(name);
-                self.assert(ps, value, at, check);
-                at.leave(mark);
-            }
-            for (p, ps) in patterns.into_iter().flatten() {
-                match pattern_matches(p, name) {
-                    Some(true) => {
-                        matched = true;
-                        let mark = at.enter(name);
-                        self.assert(ps, value, at, check);
-                        at.leave(mark);
-                    }
-                    Some(false) => {}
-                    None => {
-                        matched = true;
-                        check.undecided = true;
-                    }
-                }
-            }
-            if matched {
-                continue;
-            }
-            match s.get("additionalProperties") {
-                Some(Json::Bool(false)) => {
-                    let known: Vec<&str> = props
-                        .map(|p| p.keys().map(String::as_str).collect())
-                        .unwrap_or_default();
-                    let mut close: Vec<&str> = known
-                        .iter()
-                        .copied()
-                        .filter(|k| strsim::jaro_winkler(k, name) > 0.8)
-                        .collect();
-                    close.sort_unstable();
-                    let hint = if close.is_empty() {
-                        String::new()
-                    } else {
-                        format!("; did you mean {}?", close.join(" or "))
-                    };
-                    let mark = at.enter(name);
-                    check.push(at, format!("is not a property of this object{hint}"));
-                    at.leave(mark);
-                }
-                Some(extra @ Json::Object(_)) => {
-                    let mark = at.enter(name);
-                    self.assert(extra, value, at, check);
-                    at.leave(mark);
-                }
-                _ => {}
-            }
-        }
-        let count = obj.len() as u64;
-        if let Some(min) = s.get("minProperties").and_then(Json::as_u64)
-            && count < min
-        {
-            check.push(
-                at,
-                format!("has {count} entries, at least {min} are required"),
-            );
-        }
-        if let Some(max) = s.get("maxProperties").and_then(Json::as_u64)
-            && count > max
-        {
-            check.push(
-                at,
-                format!("has {count} entries, at most {max} are allowed"),
-            );
-        }
-        if let Some(Json::Object(deps)) = s.get("dependentRequired") {
-            for (name, needs) in deps.iter().filter(|(n, _)| obj.contains_key(*n)) {
-                for n in needs
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(Json::as_str)
-                {
-                    if !obj.contains_key(n) {
-                        check.push(at, format!("sets {name}, which needs {n} too"));
-                    }
-                }
-            }
-        }
-        if let Some(Json::Object(excl)) = s.get("dependentExcluded") {
-            for (name, excluded) in excl.iter().filter(|(n, _)| obj.contains_key(*n)) {
-                for n in excluded
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(Json::as_str)
-                {
-                    if obj.contains_key(n) {
-                        check.push(at, format!("sets both {name} and {n}; set only one"));
-                    }
-                }
-            }
-        }
-        for (key, exactly_one) in [("requiredXor", true), ("requiredOr", false)] {
-            if let Some(Json::Array(names)) = s.get(key) {
-                let names: Vec<&str> = names.iter().filter_map(Json::as_str).collect();
-                let set = names.iter().filter(|n| obj.contains_key(**n)).count();
-                if set == 0 || (exactly_one && set > 1) {
-                    check.push(
-                        at,
-                        format!(
-                            "must set {} of {}, sets {set}",
-                            if exactly_one {
-                                "exactly one"
-                            } else {
-                                "at least one"
-                            },
-                            names.join(", ")
-                        ),
-                    );
-                }
-            }
-        }
-    }
-
-    fn assert_combinations(
-        &self,
-        s: &'a Map<String, Json>,
-        v: &Json,
-        at: &mut At,
-        check: &mut Check,
-    ) {
-        if let Some(Json::Array(all)) = s.get("allOf") {
-            for sub in all {
-                self.assert(sub, v, at, check);
-            }
-        }
-        if let Some(Json::Array(any)) = s.get("anyOf") {
-            let fits: Vec<Fit> = any.iter().map(|sub| self.fit(sub, v)).collect();
-            if !fits.is_empty() && fits.iter().all(|f| *f == Fit::No) {
-                check.push(at, self.explain_alternatives(any, v, "at least one"));
-            } else if !fits.contains(&Fit::Yes) && !fits.is_empty() {
-                check.undecided = true;
-            }
-        }
-        if let Some(Json::Array(one)) = s.get("oneOf") {
-            let fits: Vec<Fit> = one.iter().map(|sub| self.fit(sub, v)).collect();
-            let yes = fits.iter().filter(|f| **f == Fit::Yes).count();
-            let unknown = fits.iter().filter(|f| **f == Fit::Unknown).count();
-            if !fits.is_empty() && (yes > 1 || (yes == 0 && unknown == 0)) {
-                check.push(at, self.explain_alternatives(one, v, "exactly one"));
-            } else if unknown > 0 {
-                check.undecided = true;
-            }
-        }
-        if let Some(not) = s.get("not") {
-            match self.fit(not, v) {
-                Fit::Yes => check.push(
-                    at,
-                    format!("has a combination that is not allowed ({})", describe(not)),
-                ),
-                Fit::Unknown => check.undecided = true,
-                Fit::No => {}
-            }
-        }
-        if let Some(cond) = s.get("if") {
-            match self.fit(cond, v) {
-                Fit::Yes => {
-                    if let Some(then) = s.get("then") {
-                        self.assert(then, v, at, check);
-                    }
-                }
-                Fit::No => {
-                    if let Some(other) = s.get("else") {
-                        self.assert(other, v, at, check);
-                    }
-                }
-                Fit::Unknown => check.undecided = true,
-            }
-        }
-    }
-
-    /// A message for `anyOf` / `oneOf` failures, from the alternatives' own
-    /// first violations.
-    fn explain_alternatives(&self, alts: &'a [Json], v: &Json, how: &str) -> String {
-        let mut reasons = Vec::new();
-        for alt in alts.iter().take(4) {
-            let mut inner = Check::default();
-            self.assert(alt, v, &mut At::default(), &mut inner);
-            match inner.out.into_iter().next() {
-                Some(f) if f.at.is_empty() => reasons.push(f.message),
-                Some(f) => reasons.push(format!("{} {}", f.at, f.message)),
-                None => reasons.push(describe(alt)),
-            }
-        }
-        format!(
-            "must match {how} of {} alternatives; {}",
-            alts.len(),
-            reasons.join(" / ")
-        )
-    }
-
-    /// `schema` as a condition: does `v` certainly fit, certainly not, or
-    /// cannot it be told?
-    fn fit(&self, schema: &'a Json, v: &Json) -> Fit {
-        let mut inner = Check::default();
-        self.assert(schema, v, &mut At::default(), &mut inner);
-        if !inner.out.is_empty() {
-            Fit::No
-        } else if inner.undecided {
-            Fit::Unknown
-        } else {
-            Fit::Yes
-        }
-    }
-}
-
-/// A short description of a (condition) schema, for messages.
-fn describe(schema: &Json) -> String {
-    if let Some(Json::Array(req)) = schema.get("required") {
-        let names: Vec<String> = req
-            .iter()
-            .filter_map(Json::as_str)
-            .map(String::from)
-            .collect();
-        if !names.is_empty() {
-            return format!("with {}", names.join(", "));
-        }
-    }
-    if let Some(Json::Object(props)) = schema.get("properties") {
-        let parts: Vec<String> = props
-            .iter()
-            .filter_map(|(k, v)| {
-                v.get("const")
-                    .or_else(|| v.get("enum"))
-                    .map(|c| format!("{k} = {c}"))
-            })
-            .collect();
-        if !parts.is_empty() {
-            return parts.join(", ");
-        }
-    }
-    "another shape".to_string()
 }

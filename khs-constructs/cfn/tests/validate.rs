@@ -18,12 +18,17 @@ fn check(type_name: &str, props: Json) -> std::result::Result<(), String> {
 #[test]
 fn every_type_has_a_parsable_schema() {
     for spec in registry::SPECS {
-        assert!(
-            validate::schema(spec.type_name).is_some(),
+        let data = validate::schema(spec.type_name);
+        assert!(data.is_some(), "{}", spec.type_name);
+        // What synthesis checks against: the compiled form of the same data.
+        assert_eq!(
+            validate::compiles(spec.type_name),
+            data.is_some_and(|d| d.get("s").is_some()),
             "{}",
             spec.type_name
         );
     }
+    assert!(!validate::compiles("Custom::Thing"));
 }
 
 #[test]

@@ -2,11 +2,13 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
+use std::time::Instant;
 
 use super::error::{Error, Result};
 use super::rules::{RulePack, RuleReport};
 use super::stack::{Environment, Stack};
 use super::template::Template;
+use super::timings::SynthTimings;
 
 /// An app: several [`Stack`]s, synthesized together so that cross-stack
 /// checks (unique export names, dependencies) hold, and checked by the
@@ -111,23 +113,78 @@ impl App {
     /// rule packs over each template: an unacknowledged error-level finding
     /// is an [`Error::RuleViolations`].
     pub fn synth(&self) -> Result<Vec<StackArtifact>> {
+        self.synth_timed().map(|(artifacts, _)| artifacts)
+    }
+
+    /// [`App::synth`], also telling how long each phase took.
+    pub fn synth_timed(&self) -> Result<(Vec<StackArtifact>, SynthTimings)> {
         let references = super::references::Plan::new(&self.stacks)?;
+        let templates = self.stacks.iter().map(|s| s.template().clone()).collect();
+        self.synth_templates(references, templates)
+    }
+
+    /// [`App::synth`] of an app that is not needed afterwards: each stack's
+    /// template moves into its artifact instead of being copied, which saves
+    /// time and about a third of the memory of a large app.
+    pub fn into_synth(self) -> Result<Vec<StackArtifact>> {
+        self.into_synth_timed().map(|(artifacts, _)| artifacts)
+    }
+
+    /// [`App::into_synth`], also telling how long each phase took.
+    pub fn into_synth_timed(mut self) -> Result<(Vec<StackArtifact>, SynthTimings)> {
+        // The references are read from the templates as built, before
+        // they move out of the stacks.
+        let references = super::references::Plan::new(&self.stacks)?;
+        let templates = self.stacks.iter_mut().map(Stack::take_template).collect();
+        self.synth_templates(references, templates)
+    }
+
+    /// Synthesizes the stacks from `templates`, their templates as built
+    /// (one per stack, in the order of `self.stacks`), writing the
+    /// references between stacks that `references` planned from them.
+    fn synth_templates(
+        &self,
+        references: super::references::Plan,
+        templates: Vec<Template>,
+    ) -> Result<(Vec<StackArtifact>, SynthTimings)> {
         let order = references.order(&self.stacks)?;
+        let index_of: BTreeMap<&str, usize> = self
+            .stacks
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.name(), i))
+            .collect();
+        let mut templates: Vec<Option<Template>> = templates.into_iter().map(Some).collect();
+        let mut timings = SynthTimings::default();
         let mut out = Vec::with_capacity(order.len());
         for stack in order {
-            let mut template = stack.synth_rewritten(|t| references.apply(stack, t))?;
+            let started = Instant::now();
+            let mut built = index_of
+                .get(stack.name())
+                .and_then(|&i| templates.get_mut(i))
+                .and_then(Option::take)
+                .unwrap_or_default();
+            references.apply(stack, &mut built)?;
+            let mut template = stack.finish(built)?;
+            let checked = Instant::now();
+            timings.stacks += checked - started;
             let rules = super::rules::check_template(
                 &self.rule_packs,
                 stack.name(),
                 &mut template,
                 stack.acknowledgements(),
             )?;
+            let ruled = Instant::now();
+            timings.rules += ruled - checked;
+            let serializing = Instant::now();
+            timings.stacks += serializing - ruled;
             let json = template
                 .to_pretty_json()
                 .map_err(|e| Error::Serialization {
                     stack: stack.name().to_string(),
                     message: e.to_string(),
                 })?;
+            timings.serialize += serializing.elapsed();
             if json.len() > super::validate::MAX_TEMPLATE_BYTES {
                 return Err(Error::LimitExceeded {
                     stack: stack.name().to_string(),
@@ -158,7 +215,7 @@ impl App {
             })
             .collect();
         super::references::check_app(&checked)?;
-        Ok(out)
+        Ok((out, timings))
     }
 
     /// Writes every template to `dir/<stack>.template.json` (creating `dir`)
@@ -210,5 +267,110 @@ impl App {
             out.extend(stale);
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::resource::{PropertySpec, Resource, ResourceSpec, TagStyle};
+    use crate::scope::AsScope;
+    use crate::stack::{Environment, StackProps};
+    use serde_json::json;
+
+    /// A taggable resource type (the typed layer is not a dependency of
+    /// the core's own unit tests).
+    #[derive(serde::Serialize)]
+    struct Topic {}
+
+    const SPEC: ResourceSpec = ResourceSpec {
+        type_name: "AWS::SNS::Topic",
+        properties: &[PropertySpec {
+            name: "Tags",
+            required: false,
+            replaces: false,
+        }],
+        create_only: &[],
+        conditional_create_only: &[],
+        attributes: &[],
+        tags: TagStyle::KeyValueList,
+        tag_property: "Tags",
+        stateful: false,
+        docs_url: "",
+    };
+
+    impl Resource for Topic {
+        fn type_name(&self) -> &str {
+            SPEC.type_name
+        }
+        fn spec(&self) -> Option<&'static ResourceSpec> {
+            Some(&SPEC)
+        }
+    }
+
+    fn stack(name: &str, deps: &[&str]) -> Stack {
+        let mut props = StackProps::new(Environment::region("us-east-1"));
+        props.tags.insert("team".into(), "core".into());
+        props.tags.insert("app".into(), "demo".into());
+        let mut s = Stack::new(name, props).unwrap();
+        let topic = s.as_scope().add("Topic", Topic {}).unwrap();
+        s.as_scope()
+            .override_property(
+                &topic,
+                "Tags",
+                json!([{"Key": "zone", "Value": "a"}, {"Key": "team", "Value": "mine"},
+                       {"Key": "team", "Value": "later"}, {"Value": "no key"}]),
+            )
+            .unwrap();
+        for d in deps {
+            s.add_dependency(d);
+        }
+        s
+    }
+
+    #[test]
+    fn stack_tags_merge_with_the_resources_own_the_later_own_tag_winning() {
+        let t = stack("a", &[]).synth().unwrap();
+        assert_eq!(
+            t.resources["Topic"].properties["Tags"],
+            json!([{"Key": "app", "Value": "demo"}, {"Key": "team", "Value": "later"},
+                   {"Key": "zone", "Value": "a"}])
+        );
+    }
+
+    #[test]
+    fn into_synth_gives_what_synth_gives_in_dependency_order() {
+        let mut app = App::new();
+        app.add_stack(stack("c", &["b"])).unwrap();
+        app.add_stack(stack("b", &[])).unwrap();
+        app.add_stack(stack("a", &["c", "b"])).unwrap();
+        app.add_stack(stack("d", &[])).unwrap();
+        let by_ref = app.synth().unwrap();
+        let names: Vec<&str> = by_ref.iter().map(|a| a.name.as_str()).collect();
+        assert_eq!(names, ["b", "c", "a", "d"]);
+        assert_eq!(app.into_synth().unwrap(), by_ref);
+    }
+
+    #[test]
+    fn fails_when_stacks_form_a_cycle_naming_the_stacks_in_it() {
+        let mut app = App::new();
+        app.add_stack(stack("a", &["b"])).unwrap();
+        app.add_stack(stack("b", &["a"])).unwrap();
+        app.add_stack(stack("c", &[])).unwrap();
+        app.add_stack(stack("d", &["a"])).unwrap();
+        let e = app.synth().unwrap_err().to_string();
+        assert!(
+            e.contains("stacks depend on each other in a cycle")
+                && e.contains("a → b (declared with add_dependency)")
+                && e.contains("b → a (declared with add_dependency)"),
+            "{e}"
+        );
+        let mut app = App::new();
+        app.add_stack(stack("a", &["nope"])).unwrap();
+        let e = app.into_synth().unwrap_err().to_string();
+        assert!(
+            e.contains("names stack \"nope\", which is not in the app"),
+            "{e}"
+        );
     }
 }

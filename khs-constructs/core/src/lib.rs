@@ -19,6 +19,7 @@ pub mod rules;
 pub mod scope;
 pub mod stack;
 pub mod template;
+pub mod timings;
 pub mod validate;
 pub mod value;
 

@@ -978,6 +978,24 @@ mod tests {
     }
 
     #[test]
+    fn moving_synthesis_writes_the_same_references_as_copying() {
+        let build = || {
+            let (net, topic) = producer();
+            let db = consumer("orders-db", "us-east-1", json!({"Topic": topic.ref_()}));
+            let web = consumer("orders-web", "eu-west-1", json!({"Topic": topic.ref_()}));
+            let mut app = App::new();
+            for s in [db, net, web] {
+                app.add_stack(s).unwrap();
+            }
+            app
+        };
+        let copied = build().synth().unwrap();
+        assert_eq!(build().into_synth().unwrap(), copied);
+        assert!(copied[1].template.parameters.is_empty());
+        assert_eq!(copied[0].name, "orders-net");
+    }
+
+    #[test]
     fn a_handle_used_in_another_region_becomes_a_parameter_filled_at_deploy() {
         let (net, topic) = producer();
         let web = consumer("orders-web", "eu-west-1", json!({"Topic": topic.ref_()}));

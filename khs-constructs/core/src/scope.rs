@@ -23,6 +23,7 @@ use super::path::ConstructPath;
 use super::resource::{Handle, Resource};
 use super::stack::{Environment, Stack};
 use super::template::{DeletionPolicy, Output, Parameter};
+use super::timings::{AddPhase, add_time};
 use super::value::Value;
 
 /// Anything constructs can be added to: a [`Stack`] (its root) or a [`Scope`].
@@ -216,12 +217,15 @@ impl Scope<'_> {
     ) -> Result<Handle<R>> {
         let path = self.path.child(id)?;
         resource.validate(&path)?;
-        let properties = serde_json::to_value(&resource).map_err(|e| Error::Serialization {
-            stack: self.stack.name().to_string(),
-            message: format!("{path}: {e}"),
-        })?;
+        let properties = add_time(AddPhase::Serialize, || serde_json::to_value(&resource))
+            .map_err(|e| Error::Serialization {
+                stack: self.stack.name().to_string(),
+                message: format!("{path}: {e}"),
+            })?;
         let properties = super::references::localize(self.stack.name(), properties);
-        resource.validate_properties(&path, &properties)?;
+        add_time(AddPhase::Validate, || {
+            resource.validate_properties(&path, &properties)
+        })?;
         let logical_id = self.stack.add_resource(
             &path,
             resource.type_name(),

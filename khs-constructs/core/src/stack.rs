@@ -600,6 +600,20 @@ impl Stack {
     ) -> Result<Template> {
         let mut template = self.template.clone();
         rewrite(&mut template)?;
+        self.finish(template)
+    }
+
+    /// Takes the template as built so far out of the stack (leaving an
+    /// empty one), for [`Stack::finish`]: synthesis that consumes the app
+    /// moves each template instead of copying it.
+    pub(crate) fn take_template(&mut self) -> Template {
+        std::mem::take(&mut self.template)
+    }
+
+    /// Applies the stack tags to `template` (this stack's template as built)
+    /// and validates it: the work of [`Stack::synth`] on a template that is
+    /// already a copy.
+    pub(crate) fn finish(&self, mut template: Template) -> Result<Template> {
         if !self.props.tags.is_empty() {
             for (id, entry) in template.resources.iter_mut() {
                 let (style, property) = self
@@ -613,6 +627,44 @@ impl Stack {
         validate::template(&self.name, &template)?;
         Ok(template)
     }
+}
+
+/// The resource's own `{"Key", "Value"}` tags merged with the stack tags,
+/// sorted by key; a resource's tag wins over a stack tag with the same key,
+/// and items without a string `Key` are dropped. The resource's items are
+/// moved, not copied.
+fn merge_tag_list(
+    own: Vec<serde_json::Value>,
+    tags: &BTreeMap<String, String>,
+) -> Vec<serde_json::Value> {
+    let mut keyed: Vec<(String, serde_json::Value)> = Vec::with_capacity(own.len());
+    for item in own {
+        if let Some(k) = item.get("Key").and_then(|k| k.as_str()) {
+            keyed.push((k.to_string(), item));
+        }
+    }
+    // A later item with the same key wins, as it did in a map.
+    keyed.reverse();
+    keyed.sort_by(|a, b| a.0.cmp(&b.0));
+    keyed.dedup_by(|later, earlier| later.0 == earlier.0);
+    let mut out = Vec::with_capacity(keyed.len() + tags.len());
+    let mut own = keyed.into_iter().peekable();
+    for (k, v) in tags {
+        while let Some(item) = own.next_if(|(ok, _)| ok.as_str() < k.as_str()) {
+            out.push(item.1);
+        }
+        match own.next_if(|(ok, _)| ok == k) {
+            Some(item) => out.push(item.1),
+            None => {
+                let mut tag = serde_json::Map::new();
+                tag.insert("Key".to_string(), serde_json::Value::String(k.clone()));
+                tag.insert("Value".to_string(), serde_json::Value::String(v.clone()));
+                out.push(serde_json::Value::Object(tag));
+            }
+        }
+    }
+    out.extend(own.map(|item| item.1));
+    out
 }
 
 fn apply_tags(
@@ -635,16 +687,7 @@ fn apply_tags(
                 .entry(property)
                 .or_insert_with(|| serde_json::json!([]));
             if let Some(items) = list.as_array_mut() {
-                let mut merged: BTreeMap<String, serde_json::Value> = tags
-                    .iter()
-                    .map(|(k, v)| (k.clone(), serde_json::json!({"Key": k, "Value": v})))
-                    .collect();
-                for item in items.iter() {
-                    if let Some(k) = item.get("Key").and_then(|k| k.as_str()) {
-                        merged.insert(k.to_string(), item.clone());
-                    }
-                }
-                *items = merged.into_values().collect();
+                *items = merge_tag_list(std::mem::take(items), tags);
             }
         }
         TagStyle::Map => {

@@ -7,6 +7,7 @@
 //! construct module, so any construct (the library's or a user's) that
 //! synthesizes these CloudFormation types is drawn.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
@@ -57,8 +58,9 @@ pub(crate) struct Res<'a> {
     pub stack: usize,
     pub logical_id: &'a str,
     pub type_name: &'a str,
-    /// The construct path, `stack/Construct/…`.
-    pub path: String,
+    /// The construct path, `stack/Construct/…` (borrowed from the
+    /// resource's metadata when it is there).
+    pub path: Cow<'a, str>,
     pub properties: &'a Value,
 }
 
@@ -112,7 +114,7 @@ impl<'a> Index<'a> {
                     .as_ref()
                     .and_then(|m| m.get(PATH_METADATA_KEY))
                     .and_then(Value::as_str)
-                    .map_or_else(|| format!("{}/{id}", a.name), str::to_string);
+                    .map_or_else(|| Cow::Owned(format!("{}/{id}", a.name)), Cow::Borrowed);
                 res.push(Res {
                     stack,
                     logical_id: id,

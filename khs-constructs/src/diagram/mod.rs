@@ -236,9 +236,9 @@ impl Diagram {
                         .unwrap_or_else(|| construct.rsplit('/').next().unwrap_or(""))
                         .to_string();
                     nodes.insert(
-                        r.path.clone(),
+                        r.path.to_string(),
                         Node {
-                            key: r.path.clone(),
+                            key: r.path.to_string(),
                             label,
                             stack: Some(stack_of(i)),
                             construct: in_box.then(|| construct.to_string()),
@@ -263,7 +263,7 @@ impl Diagram {
                     let (construct, rest) = split_path(path);
                     let key = match detail {
                         Detail::Constructs => construct.to_string(),
-                        Detail::Resources => path.clone(),
+                        Detail::Resources => path.to_string(),
                     };
                     if !nodes.contains_key(&key) {
                         let label = match detail {

@@ -1,0 +1,91 @@
+//! Peak memory of synthesis (`cargo bench -p khs-app --bench memory`): one
+//! process per measurement (this binary runs itself), so that each peak is
+//! its own. Prints the peak resident memory (`VmHWM` of `/proc/self/status`,
+//! Linux) above what the process held before building anything, beside the
+//! JSON the templates take, for the KHS app and for a 10,000-resource app,
+//! each synthesized moving the templates (`App::into_synth`, what `synth`
+//! does) and by reference (`App::synth`, which copies them).
+
+use std::process::Command;
+
+#[allow(dead_code, missing_docs)]
+#[path = "support/scale.rs"]
+mod scale;
+
+/// A field of `/proc/self/status` in KiB (`VmHWM`, `VmRSS`).
+fn status_kib(field: &str) -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/self/status").ok()?;
+    text.lines()
+        .find(|l| l.starts_with(field))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+/// Builds and synthesizes one app (in this process), then prints one line.
+fn measure(what: &str) {
+    let before = status_kib("VmRSS:").unwrap_or(0);
+    let (name, app) = match what {
+        "khs" | "khs-by-reference" => (what.to_string(), khs_app::app().expect("app builds")),
+        _ => {
+            let n = scale::stages_for(10_000).expect("stages");
+            let stages = scale::repeated_stages(n).expect("stages");
+            (
+                format!("{what}: {n} khs stages"),
+                khs_app::app_for(&stages).expect("app builds"),
+            )
+        }
+    };
+    let built = status_kib("VmRSS:").unwrap_or(0);
+    let artifacts = if what.ends_with("-by-reference") {
+        // `App::synth(&self)`: the templates are copied, the app kept.
+        let artifacts = app.synth().expect("app synthesizes");
+        std::mem::forget(app);
+        artifacts
+    } else {
+        app.into_synth().expect("app synthesizes")
+    };
+    let peak = status_kib("VmHWM:").unwrap_or(0);
+    let resources: usize = artifacts.iter().map(|a| a.resource_count()).sum();
+    let pretty: usize = artifacts.iter().map(|a| a.json.len()).sum();
+    let compact: usize = artifacts
+        .iter()
+        .map(|a| a.compact_json().map_or(0, |j| j.len()))
+        .sum();
+    let used = peak.saturating_sub(before) * 1024;
+    println!(
+        "{name}: {} stacks, {resources} resources, {:.1} MB of JSON ({:.1} MB compact); \
+         peak memory {:.1} MB above the {:.1} MB at start = {:.1}x the JSON \
+         ({:.1} MB held once the constructs were built)",
+        artifacts.len(),
+        pretty as f64 / 1e6,
+        compact as f64 / 1e6,
+        used as f64 / 1e6,
+        before as f64 * 1024.0 / 1e6,
+        used as f64 / pretty.max(1) as f64,
+        built.saturating_sub(before) as f64 * 1024.0 / 1e6
+    );
+    std::mem::forget(artifacts);
+}
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    if let (Some(flag), Some(what)) = (args.next(), args.next())
+        && flag == "--measure"
+    {
+        measure(&what);
+        return;
+    }
+    // `cargo bench` passes its own flags; measure each app in a child.
+    let Ok(me) = std::env::current_exe() else {
+        eprintln!("cannot find this binary");
+        return;
+    };
+    for what in ["khs", "khs-by-reference", "10k", "10k-by-reference"] {
+        match Command::new(&me).args(["--measure", what]).status() {
+            Ok(s) if s.success() => {}
+            other => eprintln!("measuring {what} failed: {other:?}"),
+        }
+    }
+}
