@@ -15,6 +15,7 @@ use khs_constructs::ops::Cron;
 use khs_constructs::ops::{Alarm, AlarmProps, ComparisonOperator, Runbook, TreatMissingData};
 use khs_constructs::ops::{AlarmThresholds, CacheMetrics, LoadBalancerMetrics, ServiceMetrics};
 use khs_constructs::prelude::*;
+use khs_constructs::security::kms::{EncryptionKey, EncryptionKeyProps};
 use khs_constructs::security::{ConfigProps, GuardDutyProps, SecurityHubProps, TrailProps};
 use khs_constructs::storage::Bucket;
 
@@ -155,6 +156,23 @@ pub fn add(
                 &vault,
                 REGION_FAILURE_RTO_MINUTES,
             )?);
+            // Region failure, recovery point: the database's automated
+            // backups (snapshots and 5-minute transaction logs) are
+            // replicated to the DR region under a key of that region, so
+            // a restore there loses minutes, not the day since the last
+            // copied snapshot (the seed's regionFailure RPO of 1 hour).
+            let replication_key = EncryptionKey::new(
+                &mut dr,
+                "BackupReplicationKey",
+                EncryptionKeyProps {
+                    description: Some(format!(
+                        "Encrypts the replicated automated backups of {}",
+                        db.path()
+                    )),
+                    ..EncryptionKeyProps::default()
+                },
+            )?;
+            db.replicate_backups_to(stack, region, &replication_key, None)?;
             extra.push(dr);
             rule.copy_to.push(CopyAction {
                 vault,

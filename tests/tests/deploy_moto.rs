@@ -418,6 +418,10 @@ fn the_production_stack_diffs_and_dry_runs() {
         "--dry-run",
         "--parameter",
         "ImageTag=3f2c1e0",
+        // Filled from the DR stack's output when that stack is deployed;
+        // given here, as a user may, since only production is dry-run.
+        "--parameter",
+        "KhsCrmProdBackupDrBackupReplicationKeyArn=arn:aws:kms:us-west-2:123456789012:key/0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d",
         "--template-bucket",
         "khs-templates",
     ];
@@ -572,6 +576,8 @@ fn on_a_terminal_it_asks_and_shows_progress() {
         "--dry-run",
         "--parameter",
         "ImageTag=3f2c1e0",
+        "--parameter",
+        "KhsCrmProdBackupDrBackupReplicationKeyArn=arn:aws:kms:us-west-2:123456789012:key/0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d",
         "--template-bucket",
         "khs-templates",
     ];

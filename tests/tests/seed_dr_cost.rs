@@ -286,3 +286,35 @@ fn log_and_backup_buckets_tier_their_objects() {
     assert_eq!(logs["Transitions"][1]["TransitionInDays"], 90);
     assert_eq!(logs["ExpirationInDays"], 365);
 }
+
+/// The seed's regionFailure RPO of 1 hour: the production database's
+/// automated backups (snapshots and 5-minute transaction logs) replicate to
+/// the DR region under the DR stack's key, passed across regions at deploy.
+#[test]
+fn production_database_backups_replicate_to_the_dr_region() {
+    let t = template("khs-crm-prod");
+    let dr = template("khs-crm-prod-backup-dr");
+    let db = &t["Resources"]["DatabaseInstance"]["Properties"];
+    assert_eq!(db["AutomaticBackupReplicationRegion"], "us-west-2");
+    let param = db["AutomaticBackupReplicationKmsKeyId"]["Ref"]
+        .as_str()
+        .expect("the key ARN is a parameter");
+    let source = &t["Metadata"]["khs:parameter-sources"][param];
+    assert_eq!(source["Stack"], "khs-crm-prod-backup-dr");
+    assert_eq!(source["Region"], "us-west-2");
+    let output = source["Output"].as_str().expect("output name");
+    assert_eq!(
+        dr["Outputs"][output]["Value"],
+        serde_json::json!({"Fn::GetAtt": ["BackupReplicationKey", "Arn"]})
+    );
+    assert_eq!(
+        dr["Resources"]["BackupReplicationKey"]["Properties"]["EnableKeyRotation"],
+        true
+    );
+    let staging = template("khs-crm-staging");
+    assert!(
+        staging["Resources"]["DatabaseInstance"]["Properties"]
+            .get("AutomaticBackupReplicationRegion")
+            .is_none()
+    );
+}

@@ -732,6 +732,77 @@ impl Database {
         })
     }
 
+    /// Replicates the primary's automated backups to `region`: its daily
+    /// snapshots and its transaction logs (uploaded every five minutes), so
+    /// that after a region failure the database can be restored in `region`
+    /// to a point a few minutes before it (RDS automated backup
+    /// replication), instead of to the last copied snapshot.
+    ///
+    /// `key` is a KMS key of `region` (an [`EncryptionKey`] of a stack in
+    /// that region: the app passes its ARN to this stack as a parameter at
+    /// deploy time). `retention_days` defaults to the primary's
+    /// backup retention. Costs: the replicated backup storage in `region` and
+    /// the cross-region data transfer of snapshots and logs.
+    ///
+    /// `scope` is the database's stack.
+    pub fn replicate_backups_to(
+        &self,
+        scope: &mut impl AsScope,
+        region: &str,
+        key: &EncryptionKey,
+        retention_days: Option<u32>,
+    ) -> Result<()> {
+        let mut s = scope.as_scope();
+        let own = s.env().region.clone();
+        if !crate::core::regions::REGIONS.contains(&region) {
+            return Err(Error::invalid_prop(
+                &self.path,
+                "backup replication region",
+                format!("{region:?} is not an AWS region"),
+            ));
+        }
+        if region == own {
+            return Err(Error::invalid_prop(
+                &self.path,
+                "backup replication region",
+                format!(
+                    "is the database's own region {own}; replicate to another region (the point is to survive a region failure)"
+                ),
+            ));
+        }
+        if let Some(days) = retention_days {
+            if !(1..=35).contains(&days) {
+                return Err(Error::invalid_prop(
+                    &self.path,
+                    "backup replication retention_days",
+                    format!("must be 1..=35, got {days}"),
+                ));
+            }
+        }
+        let key_arn = serde_json::to_value(key.arn()).map_err(|e| Error::Serialization {
+            stack: s.stack_name().to_string(),
+            message: format!("{}: the replication key's ARN: {e}", self.path),
+        })?;
+        s.override_property(
+            &self.instance,
+            "AutomaticBackupReplicationRegion",
+            serde_json::Value::String(region.to_string()),
+        )?;
+        s.override_property(
+            &self.instance,
+            "AutomaticBackupReplicationKmsKeyId",
+            key_arn,
+        )?;
+        if let Some(days) = retention_days {
+            s.override_property(
+                &self.instance,
+                "AutomaticBackupReplicationRetentionPeriod",
+                serde_json::Value::from(days),
+            )?;
+        }
+        Ok(())
+    }
+
     /// The instance's CloudWatch metrics (`metrics().cpu_utilization()`, …)
     /// for alarms and dashboards.
     pub fn metrics(&self) -> crate::ops::monitoring::DatabaseMetrics {
@@ -911,6 +982,42 @@ mod tests {
         Database::new(&mut stack, "Database", &network, props)
             .unwrap_err()
             .to_string()
+    }
+
+    #[test]
+    fn backups_replicate_to_another_region_under_its_key() {
+        let (mut stack, network) = setup();
+        let db = Database::new(&mut stack, "Database", &network, DatabaseProps::default()).unwrap();
+        let key = EncryptionKey::new(&mut stack, "DrKey", EncryptionKeyProps::default()).unwrap();
+        db.replicate_backups_to(&mut stack, "us-west-2", &key, Some(14))
+            .unwrap();
+        let t = stack.synth().unwrap();
+        let p = &t.resources["DatabaseInstance"].properties;
+        assert_eq!(p["AutomaticBackupReplicationRegion"], json!("us-west-2"));
+        assert_eq!(
+            p["AutomaticBackupReplicationKmsKeyId"],
+            json!({"Fn::GetAtt": ["DrKey", "Arn"]})
+        );
+        assert_eq!(p["AutomaticBackupReplicationRetentionPeriod"], json!(14));
+
+        let e = db
+            .replicate_backups_to(&mut stack, "us-east-1", &key, None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("is the database's own region us-east-1; replicate to another region"),
+            "{e}"
+        );
+        let e = db
+            .replicate_backups_to(&mut stack, "us-west-9", &key, None)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("\"us-west-9\" is not an AWS region"), "{e}");
+        let e = db
+            .replicate_backups_to(&mut stack, "us-west-2", &key, Some(40))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("retention_days must be 1..=35, got 40"), "{e}");
     }
 
     #[test]
