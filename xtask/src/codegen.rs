@@ -1581,10 +1581,7 @@ fn emit_enum(out: &mut String, ed: &EnumDef, in_list: bool) {
 
 fn service_file(header: &str, service: &str, resources: &[ResourceOut]) -> String {
     let mut out = String::from(header);
-    let names: Vec<String> = resources
-        .iter()
-        .map(|r| format!("[`{}`]", r.name))
-        .collect();
+    let names: Vec<String> = resources.iter().map(|r| format!("`{}`", r.name)).collect();
     let prefix = resources
         .first()
         .map(|r| {

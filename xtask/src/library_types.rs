@@ -72,8 +72,20 @@ fn collect_rs(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
 /// through a module alias (`use crate::cfn::ec2;` then `ec2::Vpc`,
 /// `use cfn::elasticloadbalancingv2 as elb;` then `elb::Listener`).
 pub fn names_in(text: &str) -> Result<Vec<(Named, usize)>> {
-    let path = Regex::new(r"\b(?:khs_)?cfn::([a-z0-9]+)::([A-Za-z_][A-Za-z0-9_]*|\{)")?;
-    let alias = Regex::new(r"\b(?:khs_)?cfn::([a-z0-9]+)(?:\s+as\s+([a-z_][a-z0-9_]*))?\s*;")?;
+    // A file that names another crate `cfn` (`use aws_sdk_cloudformation as
+    // cfn;`) only reaches the generated layer as `khs_cfn::`.
+    let foreign_cfn = Regex::new(r"\bas\s+cfn\s*;")?.is_match(text);
+    let prefix = if foreign_cfn {
+        r"\bkhs_cfn::"
+    } else {
+        r"\b(?:khs_)?cfn::"
+    };
+    let path = Regex::new(&format!(
+        r"{prefix}([a-z0-9]+)::([A-Za-z_][A-Za-z0-9_]*|\{{)"
+    ))?;
+    let alias = Regex::new(&format!(
+        r"{prefix}([a-z0-9]+)(?:\s+as\s+([a-z_][a-z0-9_]*))?\s*;"
+    ))?;
     let line_of = |offset: usize| text[..offset].matches('\n').count() + 1;
     let mut out = Vec::new();
     for c in path.captures_iter(text) {
@@ -212,6 +224,12 @@ mod tests {
                 "sqs::queue_policy"
             ]
         );
+    }
+
+    #[test]
+    fn a_file_that_names_another_crate_cfn_is_read_through_khs_cfn_only() {
+        let text = "use aws_sdk_cloudformation as cfn;\nlet c = cfn::config::Builder::new();\nlet q = khs_cfn::sqs::Queue::default();";
+        assert_eq!(names(text), ["sqs::Queue"]);
     }
 
     #[test]
