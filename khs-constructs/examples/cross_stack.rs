@@ -22,7 +22,6 @@
 //! it passes the `Network` and the `Database` to constructs of other
 //! stacks, as within one stack.
 
-use std::path::Path;
 use std::process::ExitCode;
 
 use khs_constructs::prelude::*;
@@ -75,18 +74,5 @@ pub fn app() -> Result<App> {
 }
 
 fn main() -> ExitCode {
-    let Some(dir) = std::env::args_os().nth(1) else {
-        eprintln!("usage: cross_stack <output folder>");
-        return ExitCode::from(2);
-    };
-    match app()
-        .and_then(|app| app.synth())
-        .and_then(|out| App::write(&out, Path::new(&dir)))
-    {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    khs_constructs::synth::main("cross_stack", app)
 }

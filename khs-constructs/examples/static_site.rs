@@ -8,7 +8,6 @@
 //!
 //! writes `out/www-example-org.template.json`.
 
-use std::path::Path;
 use std::process::ExitCode;
 
 use khs_constructs::network::cloudfront_alias_records;
@@ -55,18 +54,5 @@ pub fn app() -> Result<App> {
 }
 
 fn main() -> ExitCode {
-    let Some(dir) = std::env::args_os().nth(1) else {
-        eprintln!("usage: static_site <output folder>");
-        return ExitCode::from(2);
-    };
-    match app()
-        .and_then(|app| app.synth())
-        .and_then(|out| App::write(&out, Path::new(&dir)))
-    {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    khs_constructs::synth::main("static_site", app)
 }

@@ -9,7 +9,6 @@
 //! writes `out/shop.template.json` (parameters `OrdersImageTag` and
 //! `CatalogImageTag`, one per service).
 
-use std::path::Path;
 use std::process::ExitCode;
 
 use khs_constructs::prelude::*;
@@ -92,18 +91,5 @@ pub fn app() -> Result<App> {
 }
 
 fn main() -> ExitCode {
-    let Some(dir) = std::env::args_os().nth(1) else {
-        eprintln!("usage: two_services <output folder>");
-        return ExitCode::from(2);
-    };
-    match app()
-        .and_then(|app| app.synth())
-        .and_then(|out| App::write(&out, Path::new(&dir)))
-    {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    khs_constructs::synth::main("two_services", app)
 }

@@ -9,7 +9,6 @@
 //! writes `out/orders-worker.template.json`. Deploy it with the image tag
 //! parameter `WorkerImageTag` set to the tag CI pushed to the repository.
 
-use std::path::Path;
 use std::process::ExitCode;
 
 use khs_constructs::prelude::*;
@@ -88,18 +87,5 @@ pub fn app() -> Result<App> {
 }
 
 fn main() -> ExitCode {
-    let Some(dir) = std::env::args_os().nth(1) else {
-        eprintln!("usage: worker_service <output folder>");
-        return ExitCode::from(2);
-    };
-    match app()
-        .and_then(|app| app.synth())
-        .and_then(|out| App::write(&out, Path::new(&dir)))
-    {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    khs_constructs::synth::main("worker_service", app)
 }

@@ -30,6 +30,7 @@ pub mod rules;
 pub mod security;
 pub mod serverless;
 pub mod storage;
+pub mod synth;
 
 /// The core: template model, intrinsics, values, paths, logical ids, stacks
 /// and apps (the `khs-core` crate).
