@@ -29,7 +29,7 @@ pub fn write(app: App, dir: &Path) -> Result<Vec<StackArtifact>> {
     Ok(artifacts)
 }
 
-/// Builds the app with `build` and [`write`]s it into the folder named by
+/// Builds the app with `build` and [`write()`]s it into the folder named by
 /// the first argument, printing one line per stack. Exit codes: 0 written,
 /// 1 an error (printed with its construct path), 2 no folder given.
 pub fn main(program: &str, build: impl FnOnce() -> Result<App>) -> ExitCode {
