@@ -252,13 +252,13 @@ pub fn add(
     let mut out = stack.as_scope();
     out.add_output(
         "AlertsCriticalTopicArn",
-        Output::new("SNS topic of critical alerts", alerts.critical().ref_()),
+        Output::new("SNS topic of critical alerts", alerts.critical().arn()),
     )?;
     out.add_output(
         "AlertsWarningTopicArn",
         Output::new(
             "SNS topic of warnings and budget notifications",
-            alerts.warning().ref_(),
+            alerts.warning().arn(),
         ),
     )?;
     Ok(OpsOutput {

@@ -110,9 +110,9 @@ pub fn every_construct(handler: &Path) -> Result<App> {
     failed.grant_consume_messages(&mut stack, &streamer)?;
     topic.grant_publish(&mut stack, &worker)?;
     secret.grant_read_to(&mut stack, &streamer)?;
-    secret
-        .encryption_key()
-        .grant_decrypt(&mut stack, &streamer)?;
+    if let Some(key) = secret.encryption_key() {
+        key.grant_decrypt(&mut stack, &streamer)?;
+    }
     worker.grant_invoke(&mut stack, &streamer)?;
     let bucket = Bucket::new(&mut stack, "Uploads", BucketProps::default())?;
     bucket.grant_read(&mut stack, &worker)?;

@@ -867,6 +867,11 @@ impl Database {
         &self.key
     }
 
+    /// The master user name.
+    pub fn master_username(&self) -> &str {
+        &self.master_username
+    }
+
     /// The database name.
     pub fn database_name(&self) -> &str {
         &self.database_name

@@ -144,10 +144,38 @@ pub enum Egress {
     AllowAll,
 }
 
+/// The security group behind a [`Connections`]: one this app creates, or
+/// one that exists already and that this app never modifies.
+#[derive(Debug, Clone, PartialEq)]
+enum Group {
+    Owned(Handle<SecurityGroup>),
+    Imported(Value<String>),
+}
+
 /// The security group of a reachable construct, with its default port.
+///
+/// # Imported groups are never modified
+///
+/// The connections of an imported resource ([`Connections::import`], and
+/// the imports `Database::import`, `Cache::import`,
+/// `LoadBalancer::import` built on it) hold the group's id only. No rule
+/// is ever written on such a group unless asked for by name:
+///
+/// - [`Connections::allow_from`] (and `allow_default_port_from`) on an
+///   imported group is an error that names the group and the two ways on;
+/// - [`Connections::allow_to`] (and `allow_default_port_to`) from the
+///   app's own group to an imported one writes the egress rule on the
+///   app's group only (the imported group's owner admits the app's group,
+///   or the traffic is refused at the imported side: the library cannot
+///   see its rules);
+/// - [`Connections::allow_from_on_imported_group`] writes the ingress rule
+///   on the imported group anyway, with a reason that becomes the rule's
+///   description (for a group the team owns but manages elsewhere);
+/// - an imported group as the *source* of [`Connections::allow_from`]
+///   gets no egress rule (its egress is its owner's).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Connections {
-    security_group: Handle<SecurityGroup>,
+    security_group: Group,
     default_port: Option<Port>,
     path: ConstructPath,
     egress: Egress,
@@ -175,11 +203,35 @@ impl Connections {
         egress: Egress,
     ) -> Self {
         Connections {
-            security_group,
+            security_group: Group::Owned(security_group),
             default_port,
             path,
             egress,
         }
+    }
+
+    /// The connections of a security group that exists already (`sg-…`, or
+    /// a value such as `scope.import_external("shared:DbSg")?`), for the
+    /// imported construct at `path`. The group is never modified (see the
+    /// type's docs). A literal id must look like `sg-` and hex digits, the
+    /// default port must be a port (`0..=65535`).
+    pub fn import(
+        path: ConstructPath,
+        group_id: impl Into<Value<String>>,
+        default_port: Option<Port>,
+    ) -> Result<Self> {
+        let group_id = group_id.into();
+        crate::network::vpc::import::check_id(&path, "security_group_id", &group_id, "sg-")?;
+        if let Some(p) = default_port {
+            p.validate(&path, "port")?;
+        }
+        Ok(Connections {
+            security_group: Group::Imported(group_id),
+            default_port,
+            path,
+            // Not known; never used to write rules on the group.
+            egress: Egress::AllowAll,
+        })
     }
 
     /// Creates a security group `id` in `scope` on `vpc_id` and wraps it.
@@ -218,14 +270,44 @@ impl Connections {
         Ok(Connections::new(sg, default_port, path, egress))
     }
 
-    /// The security group.
-    pub fn security_group(&self) -> &Handle<SecurityGroup> {
-        &self.security_group
+    /// The security group resource; `None` for an imported group.
+    pub fn security_group(&self) -> Option<&Handle<SecurityGroup>> {
+        match &self.security_group {
+            Group::Owned(h) => Some(h),
+            Group::Imported(_) => None,
+        }
     }
 
-    /// The group id (`Fn::GetAtt GroupId`).
+    /// Whether the group exists outside the app ([`Connections::import`]);
+    /// no rule is then written on it unless asked for by name.
+    pub fn is_imported(&self) -> bool {
+        matches!(self.security_group, Group::Imported(_))
+    }
+
+    /// The group id (`Fn::GetAtt GroupId`, or the imported id).
     pub fn security_group_id(&self) -> Value<String> {
-        self.security_group.attr_group_id()
+        match &self.security_group {
+            Group::Owned(h) => h.attr_group_id(),
+            Group::Imported(id) => id.clone(),
+        }
+    }
+
+    /// The error for a rule that would modify an imported group.
+    pub(crate) fn refuse_imported(&self, prop: &str, what: &str) -> Result<()> {
+        if !self.is_imported() {
+            return Ok(());
+        }
+        let id = match &self.security_group_id() {
+            Value::Literal(s) => format!(" {s}"),
+            _ => String::new(),
+        };
+        Err(Error::invalid_prop(
+            &self.path,
+            prop,
+            format!(
+                "is the imported security group{id}, which this app never modifies, so {what} cannot add a rule to it; reach it with `allow_to` from your own group (an egress rule there only; the group's owner admits your group), or call `allow_from_on_imported_group` with a reason to add the ingress rule anyway"
+            ),
+        ))
     }
 
     /// The port clients use by default (5432 for PostgreSQL, 6379 for Redis).
@@ -253,6 +335,20 @@ impl Connections {
         source: &Connections,
         port: Port,
     ) -> Result<()> {
+        self.refuse_imported("security_group", "allow_from")?;
+        self.write_rules(scope, source, port, None)
+    }
+
+    /// Writes the ingress on this group from `source` (`description`, or
+    /// the default one) and the egress on `source`'s group when it is the
+    /// app's own and restricted.
+    fn write_rules(
+        &self,
+        scope: &mut impl AsScope,
+        source: &Connections,
+        port: Port,
+        description: Option<&str>,
+    ) -> Result<()> {
         port.validate(&self.path, "port")?;
         if self.security_group == source.security_group {
             return Err(Error::invalid_prop(
@@ -275,11 +371,15 @@ impl Connections {
                 source_security_group_id: Some(source.security_group_id()),
                 from_port: Some(port.from.into()),
                 to_port: Some(port.to.into()),
-                description: Some(format!("from {} on {port}", source.path).into()),
+                description: Some(
+                    description
+                        .map_or_else(|| format!("from {} on {port}", source.path), str::to_string)
+                        .into(),
+                ),
                 ..SecurityGroupIngress::new(port.protocol.as_str())
             },
         )?;
-        if source.egress == Egress::Restricted {
+        if source.egress == Egress::Restricted && !source.is_imported() {
             s.add(
                 &format!("{from}EgressTo{target}{suffix}"),
                 SecurityGroupEgress {
@@ -314,6 +414,109 @@ impl Connections {
         self.allow_from(scope, source, port)
     }
 
+    /// Lets this construct reach `target` on `port`. For a target the app
+    /// owns this is `target.allow_from(scope, self, port)`. For an imported
+    /// target only the egress rule on this group is written (none when this
+    /// group's egress is not restricted): the imported group is never
+    /// modified, so its owner must admit this group. An error when both
+    /// groups are imported (nothing could be written).
+    pub fn allow_to(
+        &self,
+        scope: &mut impl AsScope,
+        target: &Connections,
+        port: Port,
+    ) -> Result<()> {
+        if !target.is_imported() {
+            return target.allow_from(scope, self, port);
+        }
+        port.validate(&target.path, "port")?;
+        if self.is_imported() {
+            return Err(Error::invalid_prop(
+                &self.path,
+                "security_group",
+                format!(
+                    "is imported like the target {}'s, so allow_to has no group of this app to write the egress rule on; connect the two groups where they are managed",
+                    target.path
+                ),
+            ));
+        }
+        if self.egress == Egress::AllowAll {
+            return Ok(());
+        }
+        let mut s = scope.as_scope();
+        let to = short_name(&target.path, s.path());
+        let from = short_name(&self.path, s.path());
+        s.add(
+            &format!("{from}EgressTo{to}{}", port.id_suffix()),
+            SecurityGroupEgress {
+                destination_security_group_id: Some(target.security_group_id()),
+                from_port: Some(port.from.into()),
+                to_port: Some(port.to.into()),
+                description: Some(format!("to {} (imported) on {port}", target.path).into()),
+                ..SecurityGroupEgress::new(SecurityGroupEgressRequired {
+                    ip_protocol: port.protocol.as_str().into(),
+                    group_id: self.security_group_id(),
+                })
+            },
+        )?;
+        Ok(())
+    }
+
+    /// [`Connections::allow_to`] on `target`'s default port; an error when
+    /// it has none.
+    pub fn allow_default_port_to(
+        &self,
+        scope: &mut impl AsScope,
+        target: &Connections,
+    ) -> Result<()> {
+        let port = target.default_port.ok_or_else(|| {
+            Error::invalid_prop(
+                &target.path,
+                "default_port",
+                "is not set, so allow_default_port_to cannot choose a port; call allow_to with a port",
+            )
+        })?;
+        self.allow_to(scope, target, port)
+    }
+
+    /// The explicit opt-in to modify an imported group: an ingress rule on
+    /// this (imported) group from `source` on `port`, plus the egress rule
+    /// on `source`'s group when it is restricted. `reason` says why this
+    /// app may change a group it does not own; it becomes the rule's
+    /// description (1..=255 of `a-z A-Z 0-9 . _ - : / ( ) # , @ [ ] + = & ; { } ! $ *`
+    /// and spaces). An error on a group of this app (use
+    /// [`Connections::allow_from`]).
+    pub fn allow_from_on_imported_group(
+        &self,
+        scope: &mut impl AsScope,
+        source: &Connections,
+        port: Port,
+        reason: &str,
+    ) -> Result<()> {
+        if !self.is_imported() {
+            return Err(Error::invalid_prop(
+                &self.path,
+                "security_group",
+                "is this app's own group; call allow_from (allow_from_on_imported_group is only for imported groups)",
+            ));
+        }
+        let ok = !reason.trim().is_empty()
+            && reason.len() <= 255
+            && reason
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || " ._-:/()#,@[]+=&;{}!$*".contains(c));
+        if !ok {
+            return Err(Error::invalid_prop(
+                &self.path,
+                "reason",
+                format!(
+                    "must say why this app may change the imported group: 1..=255 of a-z A-Z 0-9, spaces and ._-:/()#,@[]+=&;{{}}!$*, got {reason:?}"
+                ),
+            ));
+        }
+        self.write_rules(scope, source, port, Some(reason))
+    }
+
     /// Lets this construct send to an IPv4 CIDR on `port` (an egress rule;
     /// only meaningful when egress is restricted). Used for HTTPS to AWS
     /// APIs from private subnets (ECR, Secrets Manager, CloudWatch Logs,
@@ -327,6 +530,7 @@ impl Connections {
         description: &str,
     ) -> Result<()> {
         port.validate(&self.path, "port")?;
+        self.refuse_imported("security_group", "allow_to_cidr")?;
         if self.egress == Egress::AllowAll {
             return Ok(());
         }
@@ -356,6 +560,7 @@ impl Connections {
         port: Port,
     ) -> Result<()> {
         port.validate(&self.path, "listener_port")?;
+        self.refuse_imported("security_group", "allow_listener_from_internet")?;
         scope.add(
             &format!(
                 "{}IngressFromInternet{}",

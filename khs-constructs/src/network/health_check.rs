@@ -254,7 +254,7 @@ impl Route53HealthCheck {
         &self,
         scope: &mut impl AsScope,
         id: &str,
-        notify: Vec<Handle<cfn::sns::Topic>>,
+        notify: Vec<crate::messaging::import::TopicRef>,
         description: Option<String>,
     ) -> Result<Alarm> {
         let mut s = scope.as_scope();

@@ -71,8 +71,152 @@ impl NetworkImport {
     }
 }
 
+/// What [`check_arn`] expects of an imported resource's ARN.
+pub(crate) struct ArnRule<'a> {
+    /// The service (`secretsmanager`, `sns`, `elasticloadbalancing`).
+    pub service: &'a str,
+    /// The resource part's prefix (`secret:`, `loadbalancer/app/`), empty
+    /// for any.
+    pub resource_prefix: &'a str,
+    /// An example shown in errors.
+    pub example: &'a str,
+    /// The resource must be in the stack's region (the service cannot
+    /// use it from another region).
+    pub same_region: bool,
+    /// The resource must be in the stack's account when the stack names one.
+    pub same_account: bool,
+}
+
+/// The ARN of a secret.
+pub(crate) const SECRET_ARN: ArnRule<'static> = ArnRule {
+    service: "secretsmanager",
+    resource_prefix: "secret:",
+    example: "arn:aws:secretsmanager:us-east-1:123456789012:secret:orders-db-AbCdEf",
+    same_region: true,
+    same_account: false,
+};
+
+/// The ARN of a KMS key.
+pub(crate) const KEY_ARN: ArnRule<'static> = ArnRule {
+    service: "kms",
+    resource_prefix: "key/",
+    example: "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+    same_region: true,
+    same_account: false,
+};
+
+/// Checks a literal ARN (`arn:<partition>:<service>:<region>:<account>:<resource>`)
+/// of an imported resource against `rule` and the environment `env`;
+/// values such as imports are checked by CloudFormation at deploy time.
+pub(crate) fn check_arn(
+    path: impl std::fmt::Display,
+    prop: &str,
+    v: &Value<String>,
+    rule: &ArnRule<'_>,
+    env: &crate::core::stack::Environment,
+) -> Result<()> {
+    let Value::Literal(s) = v else {
+        return Ok(());
+    };
+    let bad = |why: String| Error::invalid_prop(&path, prop, why);
+    let parts: Vec<&str> = s.splitn(6, ':').collect();
+    let [arn, partition, service, region, account, resource] = parts[..] else {
+        return Err(bad(format!(
+            "must be an ARN like {:?} (or a value such as an import), got {s:?}",
+            rule.example
+        )));
+    };
+    let partition_ok = ["aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b"].contains(&partition);
+    let region_ok = region.split('-').count() >= 3
+        && region
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    let account_ok = account.len() == 12 && account.chars().all(|c| c.is_ascii_digit());
+    let resource_ok =
+        resource.len() > rule.resource_prefix.len() && resource.starts_with(rule.resource_prefix);
+    if arn != "arn"
+        || !partition_ok
+        || service != rule.service
+        || !region_ok
+        || !account_ok
+        || !resource_ok
+    {
+        return Err(bad(format!(
+            "must be an ARN like {:?} (service {}, a region, a 12-digit account{}), got {s:?}",
+            rule.example,
+            rule.service,
+            if rule.resource_prefix.is_empty() {
+                String::new()
+            } else {
+                format!(", resource {}…", rule.resource_prefix)
+            }
+        )));
+    }
+    if rule.same_region && region != env.region {
+        return Err(bad(format!(
+            "must be in the stack's region {} (the service cannot use it from another region), got {region} in {s:?}",
+            env.region
+        )));
+    }
+    if rule.same_account
+        && let Some(mine) = &env.account
+        && mine != account
+    {
+        return Err(bad(format!(
+            "must be in the stack's account {mine}, got {account} in {s:?}"
+        )));
+    }
+    Ok(())
+}
+
+/// Checks a port of an imported endpoint (`1..=65535`).
+pub(crate) fn check_port(path: impl std::fmt::Display, prop: &str, port: u16) -> Result<()> {
+    if port == 0 {
+        return Err(Error::invalid_prop(
+            path,
+            prop,
+            "must be a port in 1..=65535, got 0",
+        ));
+    }
+    Ok(())
+}
+
+/// Checks that a literal endpoint address is a DNS name (letters, digits,
+/// `-` and `.`, at most 253 characters).
+pub(crate) fn check_host(
+    path: impl std::fmt::Display,
+    prop: &str,
+    v: &Value<String>,
+) -> Result<()> {
+    if let Value::Literal(s) = v {
+        let ok = !s.is_empty()
+            && s.len() <= 253
+            && s.split('.').all(|l| {
+                !l.is_empty()
+                    && l.len() <= 63
+                    && !l.starts_with('-')
+                    && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            });
+        if !ok {
+            return Err(Error::invalid_prop(
+                path,
+                prop,
+                format!(
+                    "must be a DNS name such as \"orders.abc123.us-east-1.rds.amazonaws.com\" (or a value such as an import), got {s:?}"
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Checks a literal id's prefix (`vpc-`, `subnet-`, `rtb-`).
-fn check_id(path: &str, prop: &str, v: &Value<String>, prefix: &str) -> Result<()> {
+pub(crate) fn check_id(
+    path: impl std::fmt::Display,
+    prop: &str,
+    v: &Value<String>,
+    prefix: &str,
+) -> Result<()> {
     if let Value::Literal(s) = v {
         let rest = s.strip_prefix(prefix).unwrap_or_default();
         if rest.is_empty() || !rest.chars().all(|c| c.is_ascii_hexdigit()) {

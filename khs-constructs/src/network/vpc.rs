@@ -54,7 +54,7 @@ use crate::security::kms::{EncryptionKey, EncryptionKeyProps};
 
 use super::endpoints::{InterfaceService, VpcEndpoints, VpcEndpointsProps};
 #[path = "import.rs"]
-mod import;
+pub(crate) mod import;
 pub use import::{ImportedSubnet, NetworkImport};
 
 /// The default VPC CIDR.

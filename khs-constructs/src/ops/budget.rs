@@ -32,7 +32,7 @@ pub struct BudgetProps {
     /// `budgets.amazonaws.com` to publish).
     ///
     /// Default: - no topic; then `emails` must not be empty.
-    pub topic: Option<Handle<cfn::sns::Topic>>,
+    pub topic: Option<crate::messaging::import::TopicRef>,
     /// E-mail addresses notified directly (at most 10).
     ///
     /// Default: - none.
@@ -59,7 +59,7 @@ pub struct BudgetProps {
 impl BudgetProps {
     /// A monthly budget of `limit_usd` notifying `topic` at 80 % actual and
     /// 100 % forecasted spend.
-    pub fn new(limit_usd: f64, topic: &Handle<cfn::sns::Topic>) -> Self {
+    pub fn new(limit_usd: f64, topic: &crate::messaging::import::TopicRef) -> Self {
         BudgetProps {
             limit_usd,
             topic: Some(topic.clone()),
@@ -167,7 +167,7 @@ impl Budget {
         if let Some(t) = &props.topic {
             subscribers.push(l1::Subscriber {
                 subscription_type: "SNS".into(),
-                address: t.ref_(),
+                address: t.arn(),
             });
         }
         for e in &props.emails {

@@ -49,7 +49,8 @@ pub struct EncryptionKeyProps {
 /// handle).
 #[derive(Debug, Clone, PartialEq)]
 pub struct EncryptionKey {
-    key: Handle<Key>,
+    key: Option<Handle<Key>>,
+    arn: Value<String>,
     path: ConstructPath,
 }
 
@@ -125,22 +126,63 @@ impl EncryptionKey {
                 }),
             )?;
         }
-        Ok(EncryptionKey { key, path })
+        Ok(EncryptionKey {
+            arn: key.attr_arn(),
+            key: Some(key),
+            path,
+        })
     }
 
-    /// The key resource.
-    pub fn handle(&self) -> &Handle<Key> {
-        &self.key
+    /// A key that exists already, by ARN
+    /// (`arn:aws:kms:<region>:<account>:key/<id>`, in the stack's region, or
+    /// a value such as an import): nothing is added to the stack, its policy
+    /// is never modified (it must let the account's IAM policies use it, as
+    /// the keys this library creates do), and grants name its ARN.
+    pub fn import(
+        scope: &mut impl AsScope,
+        id: &str,
+        arn: impl Into<Value<String>>,
+    ) -> Result<EncryptionKey> {
+        let mut parent = scope.as_scope();
+        let me = parent.child(id)?;
+        let path = me.path().clone();
+        let arn = arn.into();
+        crate::network::vpc::import::check_arn(
+            &path,
+            "arn",
+            &arn,
+            &crate::network::vpc::import::KEY_ARN,
+            me.env(),
+        )?;
+        Ok(EncryptionKey {
+            key: None,
+            arn,
+            path,
+        })
+    }
+
+    /// The key resource; `None` for an imported key.
+    pub fn handle(&self) -> Option<&Handle<Key>> {
+        self.key.as_ref()
+    }
+
+    /// Whether the key exists outside the app ([`EncryptionKey::import`]).
+    pub fn is_imported(&self) -> bool {
+        self.key.is_none()
     }
 
     /// The key ARN.
     pub fn arn(&self) -> Value<String> {
-        self.key.attr_arn()
+        self.arn.clone()
     }
 
-    /// The key id (`Ref`).
+    /// The key id (`Ref`; the ARN of an imported key, which KMS accepts
+    /// wherever a key id is asked for).
     pub fn key_id(&self) -> Value<String> {
-        self.key.ref_()
+        match &self.key {
+            Some(k) => k.ref_(),
+            None => self.arn.clone(),
+        }
     }
 
     /// The construct path of the key.
@@ -180,7 +222,7 @@ mod tests {
             },
         )
         .unwrap();
-        assert_eq!(key.handle().logical_id().as_str(), "Key");
+        assert_eq!(key.handle().unwrap().logical_id().as_str(), "Key");
         let t = stack.synth().unwrap();
         let r = &t.resources["Key"];
         assert_eq!(r.properties["EnableKeyRotation"], true);

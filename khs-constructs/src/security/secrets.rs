@@ -112,8 +112,9 @@ impl SecretProps {
 /// A Secrets Manager secret with a generated value. Cheap to clone.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Secret {
-    secret: Handle<CfnSecret>,
-    key: EncryptionKey,
+    secret: Option<Handle<CfnSecret>>,
+    arn: Value<String>,
+    key: Option<EncryptionKey>,
     path: ConstructPath,
     json_key: Option<String>,
 }
@@ -220,26 +221,69 @@ impl Secret {
             },
         )?;
         Ok(Secret {
-            secret,
-            key,
+            arn: secret.ref_(),
+            secret: Some(secret),
+            key: Some(key),
             path,
             json_key,
         })
     }
 
-    /// The secret resource.
-    pub fn handle(&self) -> &Handle<CfnSecret> {
-        &self.secret
+    /// A secret that exists already (the credentials of an imported
+    /// database, a token another team rotates), by its full ARN
+    /// (`arn:aws:secretsmanager:<region>:<account>:secret:<name>-<6 characters>`,
+    /// in the stack's region, or a value such as an import). Nothing is
+    /// added to the stack and the secret is never modified; the app only
+    /// reads it: [`Secret::grant_read`] names this ARN and, when
+    /// `encryption_key` is given, `kms:Decrypt` on that key through Secrets
+    /// Manager. Without a key the secret is taken to be encrypted with the
+    /// AWS managed key `aws/secretsmanager`, whose policy already admits the
+    /// account's principals through Secrets Manager.
+    pub fn import(
+        scope: &mut impl AsScope,
+        id: &str,
+        arn: impl Into<Value<String>>,
+        encryption_key: Option<EncryptionKey>,
+    ) -> Result<Secret> {
+        let mut parent = scope.as_scope();
+        let me = parent.child(id)?;
+        let path = me.path().clone();
+        let arn = arn.into();
+        crate::network::vpc::import::check_arn(
+            &path,
+            "arn",
+            &arn,
+            &crate::network::vpc::import::SECRET_ARN,
+            me.env(),
+        )?;
+        Ok(Secret {
+            secret: None,
+            arn,
+            key: encryption_key,
+            path,
+            json_key: None,
+        })
     }
 
-    /// The secret's ARN (`Ref`).
+    /// The secret resource; `None` for an imported secret.
+    pub fn handle(&self) -> Option<&Handle<CfnSecret>> {
+        self.secret.as_ref()
+    }
+
+    /// Whether the secret exists outside the app ([`Secret::import`]).
+    pub fn is_imported(&self) -> bool {
+        self.secret.is_none()
+    }
+
+    /// The secret's ARN (`Ref`, or the imported ARN).
     pub fn arn(&self) -> Value<String> {
-        self.secret.ref_()
+        self.arn.clone()
     }
 
-    /// The key that encrypts the secret.
-    pub fn encryption_key(&self) -> &EncryptionKey {
-        &self.key
+    /// The customer managed key that encrypts the secret; `None` for an
+    /// imported secret encrypted with the AWS managed key.
+    pub fn encryption_key(&self) -> Option<&EncryptionKey> {
+        self.key.as_ref()
     }
 
     /// The construct path.
@@ -281,13 +325,16 @@ impl Secret {
 
     /// Adds to `policy` what reading this secret takes, and nothing more:
     /// `secretsmanager:GetSecretValue` on this secret's ARN and
-    /// `kms:Decrypt` on its key through Secrets Manager only.
+    /// `kms:Decrypt` on its key through Secrets Manager only (no key
+    /// statement for an imported secret under the AWS managed key).
     pub fn grant_read(&self, policy: &mut PolicyDocument) {
         policy.push(PolicyStatement::allow(
             ["secretsmanager:GetSecretValue"],
             [self.arn()],
         ));
-        policy.push(self.key.grant_decrypt_via("secretsmanager"));
+        if let Some(key) = &self.key {
+            policy.push(key.grant_decrypt_via("secretsmanager"));
+        }
     }
 }
 

@@ -361,6 +361,7 @@ mod tests {
         secret.grant_read_to(&mut stack, &worker).unwrap();
         secret
             .encryption_key()
+            .unwrap()
             .grant_decrypt(&mut stack, &worker)
             .unwrap();
         let t = stack.synth().unwrap();

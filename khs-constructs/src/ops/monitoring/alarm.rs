@@ -84,7 +84,7 @@ pub struct AlarmProps {
     /// Topics notified when the alarm fires.
     ///
     /// Default: - none (the alarm only shows in the console).
-    pub notify: Vec<Handle<cfn::sns::Topic>>,
+    pub notify: Vec<crate::messaging::import::TopicRef>,
     /// Also notify the topics when the alarm returns to `OK`.
     ///
     /// Default: `true`.
@@ -246,7 +246,7 @@ impl Alarm {
             TreatMissingData::Ignore => l1::TreatMissingData::Ignore,
             TreatMissingData::Missing => l1::TreatMissingData::Missing,
         };
-        let topics: Vec<Value<String>> = props.notify.iter().map(|t| t.ref_()).collect();
+        let topics: Vec<Value<String>> = props.notify.iter().map(|t| t.arn()).collect();
         let name = props
             .alarm_name
             .clone()

@@ -43,7 +43,6 @@ pub use tracing::*;
 mod tests {
     use super::*;
     use crate::cfn;
-    use crate::core::resource::Handle;
     use crate::core::scope::AsScope;
     use crate::core::stack::{Environment, Stack, StackProps};
     use serde_json::{Value as J, json};
@@ -705,11 +704,14 @@ mod tests {
     #[test]
     fn fails_when_an_alarm_notifies_more_than_five_topics() {
         let mut st = stack();
-        let topics: Vec<Handle<cfn::sns::Topic>> = (0..6)
+        let topics: Vec<crate::messaging::import::TopicRef> = (0..6)
             .map(|i| {
-                st.as_scope()
+                let h = st
+                    .as_scope()
                     .add(&format!("T{i}"), cfn::sns::Topic::new())
-                    .unwrap()
+                    .unwrap();
+                let path = st.as_scope().path().child(&format!("T{i}")).unwrap();
+                crate::messaging::import::TopicRef::from_handle(&h, path, None)
             })
             .collect();
         let e = Alarm::new(

@@ -1,9 +1,7 @@
 //! [`Monitoring`]: a service's alarms, dashboard and tracing in one construct.
 
-use crate::cfn;
 use crate::core::error::{Error, Result};
 use crate::core::path::ConstructPath;
-use crate::core::resource::Handle;
 use crate::core::scope::AsScope;
 
 use super::*;
@@ -282,8 +280,8 @@ impl Monitoring {
 /// The alarms and widgets [`Monitoring::new`] collects, one method per part
 /// watched.
 struct Plan<'t> {
-    critical: Handle<cfn::sns::Topic>,
-    warning: Handle<cfn::sns::Topic>,
+    critical: crate::messaging::import::TopicRef,
+    warning: crate::messaging::import::TopicRef,
     thresholds: &'t AlarmThresholds,
     alarms: Vec<(String, AlarmProps)>,
     widgets: Vec<Widget>,

@@ -10,6 +10,7 @@ use crate::core::path::ConstructPath;
 use crate::core::resource::Handle;
 use crate::core::scope::{AsScope, Scope};
 use crate::core::value::Value;
+use crate::messaging::import::TopicRef;
 use crate::security::iam::{Condition, PolicyDocument, PolicyStatement, Principal};
 
 use super::*;
@@ -65,8 +66,8 @@ impl Default for AlertTopicsProps {
 #[derive(Debug, Clone)]
 pub struct AlertTopics {
     key: Handle<cfn::kms::Key>,
-    critical: Handle<cfn::sns::Topic>,
-    warning: Handle<cfn::sns::Topic>,
+    critical: TopicRef,
+    warning: TopicRef,
 }
 
 /// A customer managed key policy: the account administers the key (through
@@ -240,24 +241,24 @@ impl AlertTopics {
             &props.warning_emails,
         )?;
         Ok(AlertTopics {
+            critical: TopicRef::from_handle(&critical, path.child("Critical")?, None),
+            warning: TopicRef::from_handle(&warning, path.child("Warning")?, None),
             key,
-            critical,
-            warning,
         })
     }
 
     /// The critical topic.
-    pub fn critical(&self) -> &Handle<cfn::sns::Topic> {
+    pub fn critical(&self) -> &TopicRef {
         &self.critical
     }
 
     /// The warning topic.
-    pub fn warning(&self) -> &Handle<cfn::sns::Topic> {
+    pub fn warning(&self) -> &TopicRef {
         &self.warning
     }
 
     /// The topic for a severity.
-    pub fn topic(&self, severity: Severity) -> &Handle<cfn::sns::Topic> {
+    pub fn topic(&self, severity: Severity) -> &TopicRef {
         match severity {
             Severity::Critical => &self.critical,
             Severity::Warning => &self.warning,
