@@ -658,7 +658,7 @@ fn blue_green(
     let rule = emit_listener_rule(
         me,
         "ProductionRule",
-        https,
+        https.ref_(),
         1,
         &[],
         &[],

@@ -261,12 +261,26 @@ impl Routing {
 /// A shared Application Load Balancer; see the module docs.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LoadBalancer {
-    path: ConstructPath,
-    load_balancer: Handle<CfnLoadBalancer>,
-    listener: Handle<Listener>,
-    connections: Connections,
-    network_path: ConstructPath,
-    vpc_id: Value<String>,
+    pub(crate) path: ConstructPath,
+    /// `None` for an imported load balancer.
+    pub(crate) load_balancer: Option<Handle<CfnLoadBalancer>>,
+    /// `None` for an imported load balancer.
+    pub(crate) listener: Option<Handle<Listener>>,
+    pub(crate) attributes: LoadBalancerAttributes,
+    pub(crate) connections: Connections,
+    pub(crate) network_path: ConstructPath,
+    pub(crate) vpc_id: Value<String>,
+}
+
+/// The values other resources read from a load balancer.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct LoadBalancerAttributes {
+    pub arn: Value<String>,
+    pub dns_name: Value<String>,
+    pub hosted_zone_id: Value<String>,
+    pub full_name: Value<String>,
+    /// The HTTPS listener rules are added to, when known.
+    pub listener_arn: Option<Value<String>>,
 }
 
 /// A service behind a load balancer, made by [`LoadBalancer::add_target`].
@@ -274,7 +288,7 @@ pub struct LoadBalancer {
 pub struct Target {
     target_group: Handle<TargetGroup>,
     rule: Handle<ListenerRule>,
-    load_balancer: Handle<CfnLoadBalancer>,
+    load_balancer_full_name: Value<String>,
 }
 
 impl Target {
@@ -291,7 +305,7 @@ impl Target {
     /// Metrics of this target group on its load balancer.
     pub fn metrics(&self) -> LoadBalancerMetrics {
         LoadBalancerMetrics {
-            load_balancer_full_name: self.load_balancer.attr_load_balancer_full_name(),
+            load_balancer_full_name: self.load_balancer_full_name.clone(),
             target_group_full_name: self.target_group.attr_target_group_full_name(),
         }
     }
@@ -505,7 +519,7 @@ pub(crate) fn emit_target_group(
 pub(crate) fn emit_listener_rule(
     me: &mut Scope<'_>,
     id: &str,
-    listener: &Handle<Listener>,
+    listener_arn: Value<String>,
     priority: u32,
     paths: &[String],
     hosts: &[String],
@@ -560,7 +574,7 @@ pub(crate) fn emit_listener_rule(
     me.add(
         id,
         ListenerRule {
-            listener_arn: Some(listener.ref_()),
+            listener_arn: Some(listener_arn),
             ..ListenerRule::new(vec![action], i64::from(priority), conditions)
         },
     )
@@ -651,8 +665,15 @@ impl LoadBalancer {
         }
         Ok(LoadBalancer {
             path,
-            load_balancer,
-            listener,
+            attributes: LoadBalancerAttributes {
+                arn: load_balancer.ref_(),
+                dns_name: load_balancer.attr_dns_name(),
+                hosted_zone_id: load_balancer.attr_canonical_hosted_zone_id(),
+                full_name: load_balancer.attr_load_balancer_full_name(),
+                listener_arn: Some(listener.ref_()),
+            },
+            load_balancer: Some(load_balancer),
+            listener: Some(listener),
             connections,
             network_path: network.path().clone(),
             vpc_id: network.vpc_id(),
@@ -671,6 +692,15 @@ impl LoadBalancer {
         routing: Routing,
     ) -> Result<Target> {
         let spath = service.path().clone();
+        let listener_arn = self.attributes.listener_arn.clone().ok_or_else(|| {
+            Error::invalid_prop(
+                &self.path,
+                "listener_arn",
+                format!(
+                    "is not set on this imported load balancer, so add_target for {spath} has no listener to add its rule to; give the HTTPS listener's ARN in LoadBalancerImport::listener_arn"
+                ),
+            )
+        })?;
         let port = service.container_port().ok_or_else(|| {
             Error::invalid_prop(
                 &spath,
@@ -755,7 +785,7 @@ impl LoadBalancer {
             let rule = emit_listener_rule(
                 &mut me,
                 "ListenerRule",
-                &self.listener,
+                listener_arn,
                 routing.priority,
                 &routing.paths,
                 &routing.hosts,
@@ -799,7 +829,7 @@ impl LoadBalancer {
         Ok(Target {
             target_group,
             rule,
-            load_balancer: self.load_balancer.clone(),
+            load_balancer_full_name: self.attributes.full_name.clone(),
         })
     }
 
@@ -808,14 +838,32 @@ impl LoadBalancer {
         &self.path
     }
 
-    /// The load balancer resource.
-    pub fn load_balancer(&self) -> &Handle<CfnLoadBalancer> {
-        &self.load_balancer
+    /// The load balancer resource; `None` for an imported one.
+    pub fn load_balancer(&self) -> Option<&Handle<CfnLoadBalancer>> {
+        self.load_balancer.as_ref()
     }
 
-    /// The HTTPS listener (for rules written by hand).
-    pub fn listener(&self) -> &Handle<Listener> {
-        &self.listener
+    /// The HTTPS listener (for rules written by hand); `None` for an
+    /// imported one (see [`LoadBalancer::listener_arn`]).
+    pub fn listener(&self) -> Option<&Handle<Listener>> {
+        self.listener.as_ref()
+    }
+
+    /// Whether the load balancer exists outside the app
+    /// ([`LoadBalancer::import`]): nothing of it is in the stack and only
+    /// listener rules and target groups of this app's services are added.
+    pub fn is_imported(&self) -> bool {
+        self.load_balancer.is_none()
+    }
+
+    /// The load balancer's ARN.
+    pub fn arn(&self) -> Value<String> {
+        self.attributes.arn.clone()
+    }
+
+    /// The HTTPS listener's ARN, when known.
+    pub fn listener_arn(&self) -> Option<Value<String>> {
+        self.attributes.listener_arn.clone()
     }
 
     /// The load balancer's security group (default port 443).
@@ -825,17 +873,17 @@ impl LoadBalancer {
 
     /// The DNS name (for CloudFront origins and aliases).
     pub fn dns_name(&self) -> Value<String> {
-        self.load_balancer.attr_dns_name()
+        self.attributes.dns_name.clone()
     }
 
     /// The hosted zone of the DNS name (for Route 53 alias records).
     pub fn hosted_zone_id(&self) -> Value<String> {
-        self.load_balancer.attr_canonical_hosted_zone_id()
+        self.attributes.hosted_zone_id.clone()
     }
 
     /// The full name (`app/…`), the `LoadBalancer` metric dimension.
     pub fn full_name(&self) -> Value<String> {
-        self.load_balancer.attr_load_balancer_full_name()
+        self.attributes.full_name.clone()
     }
 }
 
@@ -1131,7 +1179,7 @@ mod tests {
         );
         let e = stack
             .as_scope()
-            .add_dependency(lb.load_balancer(), &missing)
+            .add_dependency(lb.load_balancer().unwrap(), &missing)
             .unwrap_err()
             .to_string();
         assert!(e.contains("Nope") && e.contains("no such resource"), "{e}");

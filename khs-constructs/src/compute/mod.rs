@@ -6,6 +6,7 @@
 //!   ([`LoadBalancer::add_target`]).
 //! - [`ApiService`]: the pattern FargateService + LoadBalancer with its own
 //!   repository and request-count scaling.
+//! - [`LoadBalancer::import`]: an existing load balancer ([`import`]).
 //! - [`ScheduledTask`]: a task EventBridge Scheduler runs on a cron.
 //! - [`task`]: images, repositories and the task definition they share;
 //!   [`autoscaling`]: the scaling of a service.
@@ -14,6 +15,7 @@ pub mod api_service;
 pub mod autoscaling;
 pub mod cluster;
 pub mod fargate_service;
+pub mod import;
 pub mod load_balancer;
 pub mod scheduled_task;
 pub mod task;
@@ -22,6 +24,7 @@ pub use api_service::*;
 pub use autoscaling::*;
 pub use cluster::*;
 pub use fargate_service::*;
+pub use import::*;
 pub use load_balancer::*;
 pub use scheduled_task::*;
 pub use task::*;

@@ -293,7 +293,7 @@ impl Connections {
     }
 
     /// The error for a rule that would modify an imported group.
-    pub(crate) fn refuse_imported(&self, prop: &str, what: &str) -> Result<()> {
+    pub(crate) fn refuse_imported(&self, prop: &str, what: &str, hint: &str) -> Result<()> {
         if !self.is_imported() {
             return Ok(());
         }
@@ -305,7 +305,7 @@ impl Connections {
             &self.path,
             prop,
             format!(
-                "is the imported security group{id}, which this app never modifies, so {what} cannot add a rule to it; reach it with `allow_to` from your own group (an egress rule there only; the group's owner admits your group), or call `allow_from_on_imported_group` with a reason to add the ingress rule anyway"
+                "is the imported security group{id}, which this app never modifies, so {what} cannot add a rule to it; {hint}"
             ),
         ))
     }
@@ -335,7 +335,11 @@ impl Connections {
         source: &Connections,
         port: Port,
     ) -> Result<()> {
-        self.refuse_imported("security_group", "allow_from")?;
+        self.refuse_imported(
+            "security_group",
+            "allow_from",
+            "reach it with `allow_to` from your own group (an egress rule there only; the group's owner admits your group), or call `allow_from_on_imported_group` with a reason to add the ingress rule anyway",
+        )?;
         self.write_rules(scope, source, port, None)
     }
 
@@ -530,7 +534,11 @@ impl Connections {
         description: &str,
     ) -> Result<()> {
         port.validate(&self.path, "port")?;
-        self.refuse_imported("security_group", "allow_to_cidr")?;
+        self.refuse_imported(
+            "security_group",
+            "allow_to_cidr",
+            "add the egress rule where the group is managed",
+        )?;
         if self.egress == Egress::AllowAll {
             return Ok(());
         }
@@ -560,7 +568,11 @@ impl Connections {
         port: Port,
     ) -> Result<()> {
         port.validate(&self.path, "listener_port")?;
-        self.refuse_imported("security_group", "allow_listener_from_internet")?;
+        self.refuse_imported(
+            "security_group",
+            "allow_listener_from_internet",
+            "open the listener where the group is managed",
+        )?;
         scope.add(
             &format!(
                 "{}IngressFromInternet{}",

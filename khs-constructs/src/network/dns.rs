@@ -408,11 +408,15 @@ pub enum AliasTarget {
 }
 
 impl AliasTarget {
-    /// An alias to a [`LoadBalancer`](crate::compute::LoadBalancer).
-    pub fn load_balancer(load_balancer: &crate::compute::LoadBalancer) -> Self {
+    /// An alias to a [`LoadBalancer`](crate::compute::LoadBalancer) (of the
+    /// app or imported) or an [`ApiService`](crate::compute::ApiService)'s.
+    pub fn load_balancer(
+        load_balancer: impl Into<crate::compute::import::LoadBalancerEndpoint>,
+    ) -> Self {
+        let lb = load_balancer.into();
         AliasTarget::LoadBalancer {
-            dns_name: load_balancer.dns_name(),
-            hosted_zone_id: load_balancer.hosted_zone_id(),
+            dns_name: lb.dns_name,
+            hosted_zone_id: lb.hosted_zone_id,
         }
     }
 }

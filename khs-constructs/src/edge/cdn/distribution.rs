@@ -361,7 +361,7 @@ fn api_origin(
             ..d::CustomOriginConfig::new("https-only")
         }),
         ..d::Origin::new(OriginRequired {
-            domain_name: api.load_balancer.attr_dns_name(),
+            domain_name: api.load_balancer.dns_name.clone(),
             id: API_ORIGIN.into(),
         })
     };
@@ -381,6 +381,11 @@ fn api_origin(
         })
     };
     if let Some(conn) = &api.restrict_to_cloudfront {
+        conn.refuse_imported(
+            "api.restrict_to_cloudfront",
+            "restrict_to_cloudfront",
+            "admit CloudFront's origin-facing prefix list where the group is managed, and leave restrict_to_cloudfront unset",
+        )?;
         let pl = cloudfront_prefix_list(region).ok_or_else(|| {
             Error::invalid_prop(path, "api.restrict_to_cloudfront", "unknown region")
         })?;

@@ -1,7 +1,5 @@
 //! The props of a [`Cdn`](super::Cdn): price class, SPA fallback, security headers, the API origin and its cache.
 
-use crate::cfn;
-use crate::core::resource::Handle;
 use crate::edge::waf::WebAclRef;
 use crate::network::connections::Connections;
 use crate::network::dns::CertificateRef;
@@ -217,8 +215,9 @@ impl Default for ApiCache {
 /// The API load balancer as the distribution's second origin.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApiOrigin {
-    /// The load balancer (its DNS name is the origin's domain).
-    pub load_balancer: Handle<cfn::elasticloadbalancingv2::LoadBalancer>,
+    /// The load balancer (its DNS name is the origin's domain): of the app
+    /// or imported ([`crate::compute::LoadBalancer::import`]).
+    pub load_balancer: crate::compute::import::LoadBalancerEndpoint,
     /// The load balancer's security group: when set, the `Cdn` opens
     /// `https_port` to the CloudFront origin-facing prefix list on it. The
     /// group must not also be open to `0.0.0.0/0`, or the restriction is
@@ -250,9 +249,9 @@ pub struct ApiOrigin {
 
 impl ApiOrigin {
     /// The load balancer as API origin, every other field at its default.
-    pub fn new(load_balancer: Handle<cfn::elasticloadbalancingv2::LoadBalancer>) -> Self {
+    pub fn new(load_balancer: impl Into<crate::compute::import::LoadBalancerEndpoint>) -> Self {
         ApiOrigin {
-            load_balancer,
+            load_balancer: load_balancer.into(),
             restrict_to_cloudfront: None,
             path_pattern: "/api/*".to_string(),
             https_port: 443,
