@@ -79,13 +79,15 @@ pub mod prelude {
     pub use crate::compute::{
         ApiService, ApiServiceProps, CapacityStrategy, Cluster, ClusterProps, ContainerImage,
         ContainerProps, ContainerSecret, DeploymentStrategy, FargateService, FargateServiceProps,
-        HealthCheck, ImageRepository, ImageRepositoryProps, LoadBalancer, LoadBalancerProps,
-        RequestStep, Routing, ScalingProps, ScheduledScaling, ScheduledTask, ScheduledTaskProps,
+        HealthCheck, ImageRepository, ImageRepositoryProps, LoadBalancer, LoadBalancerEndpoint,
+        LoadBalancerImport, LoadBalancerProps, RequestStep, Routing, ScalingProps,
+        ScheduledScaling, ScheduledTask, ScheduledTaskProps,
     };
     // Data stores (data).
     pub use crate::data::{
-        Backup, BackupProps, BackupVault, BackupVaultProps, Cache, CacheProps, ConnectionPool,
-        Database, DatabaseProps,
+        Backup, BackupProps, BackupVault, BackupVaultProps, Cache, CacheImport, CacheProps,
+        CacheRef, ConnectionPool, Database, DatabaseEngine, DatabaseImport, DatabaseProps,
+        DatabaseRef,
     };
     // Object storage (storage).
     pub use crate::storage::{Bucket, BucketGrant, BucketName, BucketProps, LifecycleRule};
@@ -104,6 +106,7 @@ pub mod prelude {
         Cron, Dashboard, DashboardProps, Monitoring, MonitoringProps, Tracing, TracingProps,
     };
     // Serverless and messaging (serverless, messaging).
+    pub use crate::messaging::import::TopicRef;
     pub use crate::messaging::queue::{DeadLetter, Queue, QueueEncryption, QueueProps};
     pub use crate::messaging::topic::{Topic, TopicProps};
     pub use crate::serverless::function::{

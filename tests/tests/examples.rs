@@ -26,6 +26,10 @@ mod scheduled_job;
 #[path = "../../khs-constructs/examples/cross_stack.rs"]
 mod cross_stack;
 
+#[allow(dead_code)]
+#[path = "../../khs-constructs/examples/imports.rs"]
+mod imports;
+
 fn out_dir(example: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("khs-examples-{}-{example}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -94,6 +98,11 @@ fn cross_stack_synthesizes_lints_and_matches_its_snapshot() {
 }
 
 #[test]
+fn imports_synthesizes_lints_and_matches_its_snapshot() {
+    check("imports", imports::app());
+}
+
+#[test]
 fn examples_name_no_cfn_type() {
     let dir = khs_tests::workspace_root().join("khs-constructs/examples");
     let mut seen = 0;
@@ -109,5 +118,5 @@ fn examples_name_no_cfn_type() {
         );
         seen += 1;
     }
-    assert_eq!(seen, 6, "expected the six examples");
+    assert_eq!(seen, 7, "expected the seven examples");
 }

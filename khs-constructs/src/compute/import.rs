@@ -53,7 +53,7 @@ use crate::core::scope::AsScope;
 use crate::core::value::Value;
 use crate::network::connections::{Connections, Port};
 use crate::network::vpc::Network;
-use crate::network::vpc::import::{ArnRule, check_arn, check_host};
+use crate::network::vpc::import::{ArnRule, check_arn, check_host, portable_arn};
 
 use super::api_service::ApiService;
 use super::load_balancer::{LoadBalancer, LoadBalancerAttributes};
@@ -195,10 +195,10 @@ impl LoadBalancer {
             listener: None,
             attributes: LoadBalancerAttributes {
                 full_name: full_name(&props.arn),
-                arn: props.arn,
+                arn: portable_arn(props.arn),
                 dns_name: props.dns_name,
                 hosted_zone_id: props.canonical_hosted_zone_id,
-                listener_arn: props.listener_arn,
+                listener_arn: props.listener_arn.map(portable_arn),
             },
             connections,
             network_path: network.path().clone(),

@@ -31,7 +31,7 @@ use crate::core::path::ConstructPath;
 use crate::core::resource::Handle;
 use crate::core::scope::AsScope;
 use crate::core::value::Value;
-use crate::network::vpc::import::{ArnRule, KEY_ARN, check_arn};
+use crate::network::vpc::import::{ArnRule, KEY_ARN, check_arn, portable_arn};
 use crate::security::iam::PolicyStatement;
 use crate::security::kms::EncryptionKey;
 use crate::serverless::grant::{Grantee, KEY_WRITE, grant, key_statement};
@@ -148,7 +148,7 @@ impl Topic {
             None => None,
         };
         Ok(TopicRef {
-            arn,
+            arn: portable_arn(arn),
             path,
             key,
             imported: true,

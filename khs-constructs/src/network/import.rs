@@ -169,6 +169,22 @@ pub(crate) fn check_arn(
     Ok(())
 }
 
+/// A checked literal ARN written with `${AWS::Partition}` in place of its
+/// partition (`Fn::Sub`), as cfn-lint asks (I3042): the resource is in the
+/// stack's region, so in its partition. Values are returned as they are.
+pub(crate) fn portable_arn(v: Value<String>) -> Value<String> {
+    match &v {
+        Value::Literal(s) if !s.contains("${") => match s.splitn(3, ':').collect::<Vec<_>>()[..] {
+            ["arn", _, rest] => {
+                crate::core::intrinsic::Intrinsic::sub(format!("arn:${{AWS::Partition}}:{rest}"))
+                    .into()
+            }
+            _ => v,
+        },
+        _ => v,
+    }
+}
+
 /// Checks a port of an imported endpoint (`1..=65535`).
 pub(crate) fn check_port(path: impl std::fmt::Display, prop: &str, port: u16) -> Result<()> {
     if port == 0 {

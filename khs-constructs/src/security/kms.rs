@@ -156,7 +156,7 @@ impl EncryptionKey {
         )?;
         Ok(EncryptionKey {
             key: None,
-            arn,
+            arn: crate::network::vpc::import::portable_arn(arn),
             path,
         })
     }

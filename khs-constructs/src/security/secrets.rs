@@ -258,7 +258,7 @@ impl Secret {
         )?;
         Ok(Secret {
             secret: None,
-            arn,
+            arn: crate::network::vpc::import::portable_arn(arn),
             key: encryption_key,
             path,
             json_key: None,
