@@ -250,3 +250,189 @@ impl From<Handle<CfnLoadBalancer>> for LoadBalancerEndpoint {
         LoadBalancerEndpoint::from(&lb)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::prelude::*;
+    use crate::test_support::stack_with_network;
+    use serde_json::json;
+
+    const LB: &str = "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/shared/50dc6c495c0c9188";
+    const LISTENER: &str = "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/shared/50dc6c495c0c9188/f2f7dc8efc522ab2";
+
+    fn props() -> LoadBalancerImport {
+        LoadBalancerImport::new(
+            LB,
+            "shared-1234567890.us-east-1.elb.amazonaws.com",
+            "Z35SXDOTRQ7X7K",
+            "sg-0123456789abcdef0",
+        )
+    }
+
+    fn err(
+        account: Option<&str>,
+        f: impl FnOnce(LoadBalancerImport) -> LoadBalancerImport,
+    ) -> String {
+        let mut s = Stack::new(
+            "web",
+            StackProps::new(Environment {
+                account: account.map(str::to_string),
+                region: "us-east-1".to_string(),
+            }),
+        )
+        .unwrap();
+        let network = Network::new(&mut s, "Network", NetworkProps::default()).unwrap();
+        LoadBalancer::import(&mut s, "Alb", &network, f(props()))
+            .unwrap_err()
+            .to_string()
+    }
+
+    fn service(stack: &mut Stack, network: &Network) -> FargateService {
+        let cluster = Cluster::new(stack, "Cluster", network, ClusterProps::default()).unwrap();
+        let mut c =
+            ContainerProps::new(ContainerImage::from_uri("public.ecr.aws/nginx/nginx:1.27"));
+        c.port = Some(8080);
+        FargateService::new(stack, "Web", &cluster, FargateServiceProps::new(c)).unwrap()
+    }
+
+    #[test]
+    fn targets_on_an_imported_load_balancer_are_the_app_s_resources_only() {
+        let (mut s, network) = stack_with_network();
+        let before = s.template().resources.len();
+        let alb = LoadBalancer::import(
+            &mut s,
+            "Alb",
+            &network,
+            LoadBalancerImport {
+                listener_arn: Some(LISTENER.into()),
+                ..props()
+            },
+        )
+        .unwrap();
+        assert!(alb.is_imported() && alb.load_balancer().is_none() && alb.listener().is_none());
+        assert_eq!(s.template().resources.len(), before, "nothing is added");
+        assert_eq!(
+            alb.full_name(),
+            Value::Literal("app/shared/50dc6c495c0c9188".into())
+        );
+        let web = service(&mut s, &network);
+        let target = alb
+            .add_target(&mut s, &web, Routing::paths(10, ["/web/*"]))
+            .unwrap();
+        assert_eq!(
+            serde_json::to_value(target.metrics().load_balancer_full_name).unwrap(),
+            json!("app/shared/50dc6c495c0c9188")
+        );
+        let t = s.synth().unwrap();
+        assert_eq!(
+            t.resources["WebAlbListenerRule"].properties["ListenerArn"],
+            json!({"Fn::Sub": "arn:${AWS::Partition}:elasticloadbalancing:us-east-1:123456789012:listener/app/shared/50dc6c495c0c9188/f2f7dc8efc522ab2"})
+        );
+        assert!(!t.resources.values().any(|r| matches!(
+            r.type_name.as_str(),
+            "AWS::ElasticLoadBalancingV2::LoadBalancer" | "AWS::ElasticLoadBalancingV2::Listener"
+        )));
+        // The service admits the load balancer; its group gets no rule.
+        let on_imported: Vec<_> = t
+            .resources
+            .iter()
+            .filter(|(_, r)| {
+                r.type_name.starts_with("AWS::EC2::SecurityGroup")
+                    && r.properties.get("GroupId") == Some(&json!("sg-0123456789abcdef0"))
+            })
+            .map(|(id, _)| id.to_string())
+            .collect();
+        assert!(on_imported.is_empty(), "{on_imported:?}");
+        assert_eq!(
+            t.resources["WebSecurityGroupIngressFromAlbTcp8080"].properties["SourceSecurityGroupId"],
+            "sg-0123456789abcdef0"
+        );
+    }
+
+    #[test]
+    fn alias_records_and_cdn_origins_take_an_imported_load_balancer() {
+        let (mut s, network) = stack_with_network();
+        let alb = LoadBalancer::import(&mut s, "Alb", &network, props()).unwrap();
+        let AliasTarget::LoadBalancer {
+            dns_name,
+            hosted_zone_id,
+        } = AliasTarget::load_balancer(&alb)
+        else {
+            panic!("a load balancer alias");
+        };
+        assert_eq!(
+            dns_name,
+            Value::Literal("shared-1234567890.us-east-1.elb.amazonaws.com".into())
+        );
+        assert_eq!(hosted_zone_id, Value::Literal("Z35SXDOTRQ7X7K".into()));
+        let origin = ApiOrigin::new(&alb);
+        assert_eq!(origin.load_balancer.dns_name, alb.dns_name());
+    }
+
+    #[test]
+    fn full_names_of_imported_arns_are_split_at_deploy_time() {
+        let v: Value<String> = Intrinsic::ImportValue("shared:AlbArn".into()).into();
+        assert_eq!(
+            serde_json::to_value(full_name(&v)).unwrap(),
+            json!({"Fn::Select": ["1", {"Fn::Split": [":loadbalancer/", {"Fn::ImportValue": "shared:AlbArn"}]}]})
+        );
+    }
+
+    #[test]
+    fn fails_when_add_target_has_no_listener() {
+        let (mut s, network) = stack_with_network();
+        let alb = LoadBalancer::import(&mut s, "Alb", &network, props()).unwrap();
+        let web = service(&mut s, &network);
+        let e = alb
+            .add_target(&mut s, &web, Routing::any(10))
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "khs/Alb: listener_arn is not set on this imported load balancer, so add_target for khs/Web has no listener to add its rule to; give the HTTPS listener's ARN in LoadBalancerImport::listener_arn"
+        );
+    }
+
+    #[test]
+    fn fails_when_load_balancer_import_values_are_wrong() {
+        assert_eq!(
+            err(None, |p| {
+                LoadBalancerImport {
+                arn: "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/net/shared/50dc6c495c0c9188".into(),
+                ..p
+            }
+            }),
+            "web/Alb: arn must be an ARN like \"arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/shared/50dc6c495c0c9188\" (service elasticloadbalancing, a region, a 12-digit account, resource loadbalancer/app/…), got \"arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/net/shared/50dc6c495c0c9188\""
+        );
+        assert_eq!(
+            err(Some("210987654321"), |p| p),
+            format!(
+                "web/Alb: arn must be in the stack's account 210987654321, got 123456789012 in {LB:?}"
+            )
+        );
+        assert_eq!(
+            err(None, |p| {
+                LoadBalancerImport {
+                listener_arn: Some("arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/other/60dc6c495c0c9188/f2f7dc8efc522ab2".into()),
+                ..p
+            }
+            }),
+            "web/Alb: listener_arn must be a listener of the load balancer app/shared/50dc6c495c0c9188, got \"arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/other/60dc6c495c0c9188/f2f7dc8efc522ab2\""
+        );
+        assert_eq!(
+            err(None, |p| LoadBalancerImport {
+                canonical_hosted_zone_id: "z35sxdotrq7x7k".into(),
+                ..p
+            }),
+            "web/Alb: canonical_hosted_zone_id must be a hosted zone id like \"Z35SXDOTRQ7X7K\" (the load balancer's CanonicalHostedZoneID), got \"z35sxdotrq7x7k\""
+        );
+        assert_eq!(
+            err(None, |p| LoadBalancerImport {
+                security_group_id: "0123".into(),
+                ..p
+            }),
+            "web/Alb: security_group_id must be an id like \"sg-0123456789abcdef0\" (or a value such as an import), got \"0123\""
+        );
+    }
+}

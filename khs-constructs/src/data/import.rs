@@ -513,3 +513,290 @@ impl Cache {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::prelude::*;
+    use crate::security::iam::PolicyDocument;
+    use crate::test_support::stack_with_network;
+    use serde_json::json;
+
+    const SECRET: &str = "arn:aws:secretsmanager:us-east-1:123456789012:secret:orders-db-AbCdEf";
+    const KEY: &str = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+
+    fn stack() -> Stack {
+        Stack::new("orders", StackProps::new(Environment::region("us-east-1"))).unwrap()
+    }
+
+    fn db_props() -> DatabaseImport {
+        DatabaseImport::new(
+            DatabaseEngine::Postgres,
+            "orders.abc123.us-east-1.rds.amazonaws.com",
+            "sg-0123456789abcdef0",
+            SECRET,
+        )
+    }
+
+    fn db_err(f: impl FnOnce(DatabaseImport) -> DatabaseImport) -> String {
+        Database::import(&mut stack(), "Orders", f(db_props()))
+            .unwrap_err()
+            .to_string()
+    }
+
+    #[test]
+    fn an_imported_database_adds_nothing_and_reads_its_secret() {
+        let mut s = stack();
+        let db = Database::import(
+            &mut s,
+            "Orders",
+            DatabaseImport {
+                credentials_key_arn: Some(KEY.into()),
+                database_name: Some("orders".into()),
+                username: Some("app".into()),
+                ..db_props()
+            },
+        )
+        .unwrap();
+        assert!(db.is_imported() && db.credentials().is_imported());
+        assert!(s.template().resources.is_empty());
+        assert_eq!(db.engine(), DatabaseEngine::Postgres);
+        assert_eq!(db.port(), 5432);
+        assert_eq!(db.connections().default_port(), Some(Port::tcp(5432)));
+        assert_eq!(db.database_name(), Some("orders"));
+        assert_eq!(
+            serde_json::to_value(db.connection_url()).unwrap(),
+            json!({"Fn::Sub": ["postgresql://app@${Endpoint}:5432/orders?sslmode=require",
+                {"Endpoint": "orders.abc123.us-east-1.rds.amazonaws.com"}]})
+        );
+        let mut policy = PolicyDocument::default();
+        db.grant_read_credentials(&mut policy);
+        let j = serde_json::to_value(policy.to_json()).unwrap();
+        assert_eq!(j["Statement"][0]["Action"], "secretsmanager:GetSecretValue");
+        assert_eq!(
+            j["Statement"][0]["Resource"],
+            json!({"Fn::Sub": "arn:${AWS::Partition}:secretsmanager:us-east-1:123456789012:secret:orders-db-AbCdEf"})
+        );
+        assert_eq!(j["Statement"][1]["Action"], "kms:Decrypt");
+        assert_eq!(
+            j["Statement"][1]["Resource"],
+            json!({"Fn::Sub": "arn:${AWS::Partition}:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"})
+        );
+    }
+
+    #[test]
+    fn without_a_key_only_the_secret_is_granted() {
+        let db = Database::import(&mut stack(), "Orders", db_props()).unwrap();
+        let mut policy = PolicyDocument::default();
+        db.grant_read_credentials(&mut policy);
+        assert_eq!(policy.statements.len(), 1);
+        assert_eq!(
+            serde_json::to_value(db.connection_url()).unwrap()["Fn::Sub"][0],
+            "postgresql://${Endpoint}:5432?sslmode=require"
+        );
+    }
+
+    #[test]
+    fn a_mysql_import_uses_its_port_and_scheme() {
+        let db = Database::import(
+            &mut stack(),
+            "Legacy",
+            DatabaseImport::new(
+                DatabaseEngine::MySql,
+                "legacy.abc123.us-east-1.rds.amazonaws.com",
+                "sg-0123456789abcdef0",
+                SECRET,
+            ),
+        )
+        .unwrap();
+        assert_eq!(db.port(), 3306);
+        assert_eq!(
+            serde_json::to_value(db.connection_url()).unwrap()["Fn::Sub"][0],
+            "mysql://${Endpoint}:3306?ssl-mode=REQUIRED"
+        );
+    }
+
+    #[test]
+    fn an_owned_database_gives_the_same_reference_type() {
+        let (mut s, network) = stack_with_network();
+        let db = Database::new(&mut s, "Database", &network, DatabaseProps::default()).unwrap();
+        let r = db.reference();
+        assert!(!r.is_imported());
+        assert_eq!(r.endpoint_address(), db.endpoint_address());
+        assert_eq!(r.connection_url(), db.connection_url());
+        assert_eq!(r.connections(), db.connections());
+        assert_eq!(r.credentials(), db.credentials());
+        assert_eq!(r.database_name(), Some("app"));
+    }
+
+    #[test]
+    fn fails_when_database_import_values_are_malformed() {
+        assert_eq!(
+            db_err(|p| DatabaseImport {
+                endpoint_address: "orders db".into(),
+                ..p
+            }),
+            "orders/Orders: endpoint_address must be a DNS name such as \"orders.abc123.us-east-1.rds.amazonaws.com\" (or a value such as an import), got \"orders db\""
+        );
+        assert_eq!(
+            db_err(|p| DatabaseImport { port: 0, ..p }),
+            "orders/Orders: port must be a port in 1..=65535, got 0"
+        );
+        assert_eq!(
+            db_err(|p| DatabaseImport {
+                security_group_id: "sg-xyz".into(),
+                ..p
+            }),
+            "orders/Orders: security_group_id must be an id like \"sg-0123456789abcdef0\" (or a value such as an import), got \"sg-xyz\""
+        );
+        assert_eq!(
+            db_err(|p| DatabaseImport {
+                database_name: Some("1orders".into()),
+                ..p
+            }),
+            "orders/Orders: database_name must be 1..=63 letters, digits and '_', starting with a letter, got \"1orders\""
+        );
+        assert_eq!(
+            db_err(|p| DatabaseImport {
+                credentials_secret_arn: "arn:aws:ssm:us-east-1:123456789012:parameter/db".into(),
+                ..p
+            }),
+            "orders/Orders: credentials_secret_arn must be an ARN like \"arn:aws:secretsmanager:us-east-1:123456789012:secret:orders-db-AbCdEf\" (service secretsmanager, a region, a 12-digit account, resource secret:…), got \"arn:aws:ssm:us-east-1:123456789012:parameter/db\""
+        );
+        assert_eq!(
+            db_err(|p| DatabaseImport {
+                credentials_secret_arn:
+                    "arn:aws:secretsmanager:eu-west-1:123456789012:secret:orders-db-AbCdEf".into(),
+                ..p
+            }),
+            "orders/Orders: credentials_secret_arn must be in the stack's region us-east-1 (the service cannot use it from another region), got eu-west-1 in \"arn:aws:secretsmanager:eu-west-1:123456789012:secret:orders-db-AbCdEf\""
+        );
+        assert_eq!(
+            db_err(|p| DatabaseImport {
+                credentials_key_arn: Some("arn:aws:kms:us-east-1:123456789012:alias/db".into()),
+                ..p
+            }),
+            "orders/Orders: credentials_key_arn must be an ARN like \"arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab\" (service kms, a region, a 12-digit account, resource key/…), got \"arn:aws:kms:us-east-1:123456789012:alias/db\""
+        );
+    }
+
+    #[test]
+    fn values_from_other_stacks_or_tools_are_accepted_unchecked() {
+        let mut s = stack();
+        let (endpoint, sg, secret) = {
+            let mut root = s.as_scope();
+            (
+                root.import_external("shared-db:Endpoint").unwrap(),
+                root.import_external("shared-db:SecurityGroup").unwrap(),
+                root.import_external("shared-db:Secret").unwrap(),
+            )
+        };
+        let db = Database::import(
+            &mut s,
+            "Orders",
+            DatabaseImport::new(DatabaseEngine::Postgres, endpoint, sg, secret),
+        )
+        .unwrap();
+        assert_eq!(
+            serde_json::to_value(db.connections().security_group_id()).unwrap(),
+            json!({"Fn::ImportValue": "shared-db:SecurityGroup"})
+        );
+    }
+
+    fn cache_err(f: impl FnOnce(CacheImport) -> CacheImport) -> String {
+        Cache::import(
+            &mut stack(),
+            "Sessions",
+            f(CacheImport::new(
+                "master.sessions.abc123.use1.cache.amazonaws.com",
+                "sg-0123456789abcdef0",
+            )),
+        )
+        .unwrap_err()
+        .to_string()
+    }
+
+    #[test]
+    fn an_imported_cache_adds_nothing_and_speaks_tls() {
+        let mut s = stack();
+        let cache = Cache::import(
+            &mut s,
+            "Sessions",
+            CacheImport {
+                auth_token_secret_arn: Some(SECRET.into()),
+                ..CacheImport::new(
+                    "master.sessions.abc123.use1.cache.amazonaws.com",
+                    "sg-0123456789abcdef0",
+                )
+            },
+        )
+        .unwrap();
+        assert!(s.template().resources.is_empty());
+        assert!(cache.is_imported() && cache.tls());
+        assert_eq!(cache.connections().default_port(), Some(Port::tcp(6379)));
+        assert!(cache.auth_token().is_some_and(Secret::is_imported));
+        assert_eq!(
+            serde_json::to_value(cache.connection_url()).unwrap()["Fn::Sub"][0],
+            "rediss://${Endpoint}:6379"
+        );
+        let plain = Cache::import(
+            &mut s,
+            "Plain",
+            CacheImport {
+                tls: false,
+                port: 6380,
+                ..CacheImport::new("plain.abc123.use1.cache.amazonaws.com", "sg-0abc")
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            serde_json::to_value(plain.connection_url()).unwrap()["Fn::Sub"][0],
+            "redis://${Endpoint}:6380"
+        );
+    }
+
+    #[test]
+    fn an_owned_cache_gives_the_same_reference_type() {
+        let (mut s, network) = stack_with_network();
+        let cache = Cache::new(&mut s, "Cache", &network, CacheProps::default()).unwrap();
+        let r = cache.reference();
+        assert!(!r.is_imported() && r.tls());
+        assert_eq!(r.connection_url(), cache.connection_url());
+        assert_eq!(r.auth_token(), Some(cache.auth_token()));
+    }
+
+    #[test]
+    fn fails_when_cache_import_values_are_inconsistent() {
+        assert_eq!(
+            cache_err(|p| CacheImport {
+                tls: false,
+                auth_token_secret_arn: Some(SECRET.into()),
+                ..p
+            }),
+            "orders/Sessions: tls must be true when auth_token_secret_arn is set (ElastiCache accepts an AUTH token only with encryption in transit), got false"
+        );
+        assert_eq!(
+            cache_err(|p| CacheImport {
+                auth_token_key_arn: Some(KEY.into()),
+                ..p
+            }),
+            "orders/Sessions: auth_token_key_arn is set without auth_token_secret_arn; give the token's secret too, or leave the key out"
+        );
+        assert_eq!(
+            cache_err(|p| CacheImport {
+                reader_endpoint_address: Some("-bad.example".into()),
+                ..p
+            }),
+            "orders/Sessions: reader_endpoint_address must be a DNS name such as \"orders.abc123.us-east-1.rds.amazonaws.com\" (or a value such as an import), got \"-bad.example\""
+        );
+        assert_eq!(
+            cache_err(|p| CacheImport {
+                auth_token_secret_arn: Some(
+                    "arn:aws:secretsmanager:us-east-1:1234:secret:x".into()
+                ),
+                ..p
+            }),
+            "orders/Sessions: auth_token_secret_arn must be an ARN like \"arn:aws:secretsmanager:us-east-1:123456789012:secret:orders-db-AbCdEf\" (service secretsmanager, a region, a 12-digit account, resource secret:…), got \"arn:aws:secretsmanager:us-east-1:1234:secret:x\""
+        );
+    }
+}

@@ -165,3 +165,128 @@ impl Topic {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ops::monitoring::Metric;
+    use crate::prelude::*;
+    use crate::security::iam::{RoleProps, create_role};
+    use crate::serverless::grant::RoleGrantee;
+    use serde_json::json;
+
+    const PAGER: &str = "arn:aws:sns:us-east-1:123456789012:on-call";
+
+    fn stack() -> Stack {
+        Stack::new("ops", StackProps::new(Environment::region("us-east-1"))).unwrap()
+    }
+
+    #[test]
+    fn alarms_and_budgets_notify_an_imported_topic() {
+        let mut s = stack();
+        let pager = Topic::import(&mut s, "Pager", PAGER, None).unwrap();
+        assert!(pager.is_imported() && pager.encryption_key().is_none());
+        Alarm::new(
+            &mut s,
+            "Busy",
+            AlarmProps {
+                notify: vec![pager.clone()],
+                ..AlarmProps::new(
+                    Metric::new("AWS/ECS", "CPUUtilization"),
+                    ComparisonOperator::GreaterThan,
+                    80.0,
+                    3,
+                )
+            },
+        )
+        .unwrap();
+        Budget::new(&mut s, "Budget", BudgetProps::new(100.0, &pager)).unwrap();
+        let t = s.synth().unwrap();
+        let arn = json!({"Fn::Sub": "arn:${AWS::Partition}:sns:us-east-1:123456789012:on-call"});
+        assert_eq!(
+            t.resources["BusyResource"].properties["AlarmActions"],
+            json!([arn])
+        );
+        let budget = serde_json::to_string(&t.resources["BudgetResource"].properties).unwrap();
+        assert!(
+            budget.contains("arn:${AWS::Partition}:sns:us-east-1:123456789012:on-call"),
+            "{budget}"
+        );
+        assert!(
+            !t.resources
+                .values()
+                .any(|r| r.type_name.starts_with("AWS::SNS::")),
+            "no topic, policy or subscription is written on an imported topic"
+        );
+    }
+
+    #[test]
+    fn publishing_to_an_imported_topic_grants_its_key_when_given() {
+        let mut s = stack();
+        let role = create_role(&mut s, "Worker", RoleProps::new("lambda.amazonaws.com")).unwrap();
+        let worker = RoleGrantee::new(role, s.as_scope().path().child("Worker").unwrap());
+        let events = Topic::import(
+            &mut s,
+            "Events",
+            "arn:aws:sns:us-east-1:123456789012:events",
+            Some(
+                "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+                    .into(),
+            ),
+        )
+        .unwrap();
+        events.grant_publish(&mut s, &worker).unwrap();
+        let t = s.synth().unwrap();
+        let st = &t.resources["WorkerPublishEvents"].properties["PolicyDocument"]["Statement"];
+        assert_eq!(st[0]["Action"], "sns:Publish");
+        assert_eq!(
+            st[1]["Resource"],
+            json!({"Fn::Sub": "arn:${AWS::Partition}:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"})
+        );
+    }
+
+    #[test]
+    fn an_owned_topic_gives_the_same_reference_type() {
+        let mut s = stack();
+        let topic = Topic::new(&mut s, "Events", TopicProps::default()).unwrap();
+        let r = TopicRef::from(&topic);
+        assert!(!r.is_imported());
+        assert_eq!(r.arn(), topic.arn());
+        assert_eq!(r.encryption_key(), Some(topic.encryption_key()));
+    }
+
+    #[test]
+    fn fails_when_a_topic_arn_is_malformed_or_in_another_region() {
+        let e = Topic::import(&mut stack(), "Pager", "on-call", None)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "ops/Pager: arn must be an ARN like \"arn:aws:sns:us-east-1:123456789012:alerts\" (or a value such as an import), got \"on-call\""
+        );
+        let e = Topic::import(
+            &mut stack(),
+            "Pager",
+            "arn:aws:sns:eu-west-1:123456789012:on-call",
+            None,
+        )
+        .unwrap_err()
+        .to_string();
+        assert_eq!(
+            e,
+            "ops/Pager: arn must be in the stack's region us-east-1 (the service cannot use it from another region), got eu-west-1 in \"arn:aws:sns:eu-west-1:123456789012:on-call\""
+        );
+        let e = Topic::import(
+            &mut stack(),
+            "Pager",
+            "arn:aws:sqs:us-east-1:123456789012:on-call",
+            None,
+        )
+        .unwrap_err()
+        .to_string();
+        assert_eq!(
+            e,
+            "ops/Pager: arn must be an ARN like \"arn:aws:sns:us-east-1:123456789012:alerts\" (service sns, a region, a 12-digit account), got \"arn:aws:sqs:us-east-1:123456789012:on-call\""
+        );
+    }
+}

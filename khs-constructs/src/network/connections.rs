@@ -721,4 +721,176 @@ mod tests {
             "{e}"
         );
     }
+
+    fn imported(stack: &mut Stack) -> Connections {
+        let path = stack.as_scope().path().child("SharedDb").unwrap();
+        Connections::import(path, "sg-0123456789abcdef0", Some(Port::tcp(5432))).unwrap()
+    }
+
+    fn rules(t: &crate::core::template::Template) -> Vec<(String, String, serde_json::Value)> {
+        t.resources
+            .iter()
+            .filter(|(_, r)| {
+                r.type_name.starts_with("AWS::EC2::SecurityGroup")
+                    && r.type_name != "AWS::EC2::SecurityGroup"
+            })
+            .map(|(id, r)| {
+                (
+                    id.to_string(),
+                    r.type_name.clone(),
+                    r.properties["GroupId"].clone(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn fails_when_allow_from_would_write_on_an_imported_group() {
+        let mut stack = Stack::new("s", StackProps::new(Environment::region("us-east-1"))).unwrap();
+        let (_, svc) = two_groups(&mut stack);
+        let db = imported(&mut stack);
+        assert!(db.is_imported() && db.security_group().is_none());
+        let e = db
+            .allow_default_port_from(&mut stack, &svc)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "s/SharedDb: security_group is the imported security group sg-0123456789abcdef0, which this app never modifies, so allow_from cannot add a rule to it; reach it with `allow_to` from your own group (an egress rule there only; the group's owner admits your group), or call `allow_from_on_imported_group` with a reason to add the ingress rule anyway"
+        );
+        let e = db
+            .allow_to_cidr(&mut stack, "Out", "10.0.0.0/8", Port::tcp(443), "out")
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("s/SharedDb: security_group is the imported security group sg-0123456789abcdef0, which this app never modifies, so allow_to_cidr"), "{e}");
+        assert!(rules(&stack.synth().unwrap()).is_empty(), "nothing written");
+    }
+
+    #[test]
+    fn allow_to_an_imported_group_writes_egress_on_the_own_group_only() {
+        let mut stack = Stack::new("s", StackProps::new(Environment::region("us-east-1"))).unwrap();
+        let (_, svc) = two_groups(&mut stack);
+        let db = imported(&mut stack);
+        svc.allow_default_port_to(&mut stack, &db).unwrap();
+        let t = stack.synth().unwrap();
+        assert_eq!(
+            rules(&t),
+            [(
+                "SvcSgEgressToSharedDbTcp5432".to_string(),
+                "AWS::EC2::SecurityGroupEgress".to_string(),
+                json!({"Fn::GetAtt": ["SvcSg", "GroupId"]})
+            )]
+        );
+        let eg = &t.resources["SvcSgEgressToSharedDbTcp5432"].properties;
+        assert_eq!(eg["DestinationSecurityGroupId"], "sg-0123456789abcdef0");
+        assert_eq!(
+            (eg["FromPort"].clone(), eg["ToPort"].clone()),
+            (json!(5432), json!(5432))
+        );
+    }
+
+    #[test]
+    fn allow_to_an_owned_group_is_allow_from() {
+        let mut a = Stack::new("s", StackProps::new(Environment::region("us-east-1"))).unwrap();
+        let (db, svc) = two_groups(&mut a);
+        svc.allow_default_port_to(&mut a, &db).unwrap();
+        let mut b = Stack::new("s", StackProps::new(Environment::region("us-east-1"))).unwrap();
+        let (db2, svc2) = two_groups(&mut b);
+        db2.allow_default_port_from(&mut b, &svc2).unwrap();
+        assert_eq!(a.synth().unwrap(), b.synth().unwrap());
+    }
+
+    #[test]
+    fn an_imported_source_gets_no_egress_rule() {
+        let mut stack = Stack::new("s", StackProps::new(Environment::region("us-east-1"))).unwrap();
+        let (db, _) = two_groups(&mut stack);
+        let shared = imported(&mut stack);
+        db.allow_from(&mut stack, &shared, Port::tcp(5432)).unwrap();
+        let t = stack.synth().unwrap();
+        assert_eq!(
+            rules(&t),
+            [(
+                "DbSgIngressFromSharedDbTcp5432".to_string(),
+                "AWS::EC2::SecurityGroupIngress".to_string(),
+                json!({"Fn::GetAtt": ["DbSg", "GroupId"]})
+            )]
+        );
+        assert_eq!(
+            t.resources["DbSgIngressFromSharedDbTcp5432"].properties["SourceSecurityGroupId"],
+            "sg-0123456789abcdef0"
+        );
+    }
+
+    #[test]
+    fn fails_when_both_groups_are_imported() {
+        let mut stack = Stack::new("s", StackProps::new(Environment::region("us-east-1"))).unwrap();
+        let a = imported(&mut stack);
+        let path = stack.as_scope().path().child("Other").unwrap();
+        let b = Connections::import(path, "sg-0fedcba9876543210", None).unwrap();
+        let e = b
+            .allow_to(&mut stack, &a, Port::tcp(5432))
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "s/Other: security_group is imported like the target s/SharedDb's, so allow_to has no group of this app to write the egress rule on; connect the two groups where they are managed"
+        );
+    }
+
+    #[test]
+    fn the_explicit_opt_in_writes_on_the_imported_group_with_its_reason() {
+        let mut stack = Stack::new("s", StackProps::new(Environment::region("us-east-1"))).unwrap();
+        let (own, svc) = two_groups(&mut stack);
+        let db = imported(&mut stack);
+        db.allow_from_on_imported_group(
+            &mut stack,
+            &svc,
+            Port::tcp(5432),
+            "team-owned group managed in the console (ticket OPS-12)",
+        )
+        .unwrap();
+        let t = stack.synth().unwrap();
+        let ing = &t.resources["SharedDbIngressFromSvcSgTcp5432"].properties;
+        assert_eq!(ing["GroupId"], "sg-0123456789abcdef0");
+        assert_eq!(
+            ing["Description"],
+            "team-owned group managed in the console (ticket OPS-12)"
+        );
+        assert!(t.resources.contains_key("SvcSgEgressToSharedDbTcp5432"));
+        let e = own
+            .allow_from_on_imported_group(&mut stack, &svc, Port::tcp(5432), "why")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "s/DbSg: security_group is this app's own group; call allow_from (allow_from_on_imported_group is only for imported groups)"
+        );
+        let e = db
+            .allow_from_on_imported_group(&mut stack, &svc, Port::tcp(5432), " ")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "s/SharedDb: reason must say why this app may change the imported group: 1..=255 of a-z A-Z 0-9, spaces and ._-:/()#,@[]+=&;{}!$*, got \" \""
+        );
+    }
+
+    #[test]
+    fn fails_when_an_imported_group_id_or_port_is_malformed() {
+        let path = ConstructPath::root("s").child("Db").unwrap();
+        let e = Connections::import(path.clone(), "sg_123", None)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "s/Db: security_group_id must be an id like \"sg-0123456789abcdef0\" (or a value such as an import), got \"sg_123\""
+        );
+        let e = Connections::import(path, "sg-0abc", Some(Port::tcp_range(5, 1)))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("s/Db: port must have from_port <= to_port"),
+            "{e}"
+        );
+    }
 }
