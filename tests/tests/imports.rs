@@ -32,7 +32,7 @@ fn network(stack: &mut Stack) -> Network {
     let subnet = |id: &str, zone: &str, cidr: &str, rtb: &str| ImportedSubnet {
         subnet_id: id.into(),
         availability_zone: zone.to_string(),
-        cidr: cidr.parse().unwrap(),
+        cidr: cidr.parse().expect("the fixture is valid"),
         route_table_id: rtb.into(),
     };
     Network::import(
@@ -54,22 +54,27 @@ fn network(stack: &mut Stack) -> Network {
                 ),
             ],
             nat_gateways: NatGateways::PerAz,
-            ..NetworkImport::new("vpc-0123456789abcdef0", "10.1.0.0/16".parse().unwrap())
+            ..NetworkImport::new(
+                "vpc-0123456789abcdef0",
+                "10.1.0.0/16".parse().expect("the fixture is valid"),
+            )
         },
     )
-    .unwrap()
+    .expect("the fixture is valid")
 }
 
 fn service(stack: &mut Stack, network: &Network, port: Option<u16>) -> FargateService {
-    let cluster = Cluster::new(stack, "Cluster", network, ClusterProps::default()).unwrap();
+    let cluster = Cluster::new(stack, "Cluster", network, ClusterProps::default())
+        .expect("the fixture is valid");
     let mut c = ContainerProps::new(ContainerImage::from_uri("public.ecr.aws/nginx/nginx:1.27"));
     c.port = port;
-    FargateService::new(stack, "Api", &cluster, FargateServiceProps::new(c)).unwrap()
+    FargateService::new(stack, "Api", &cluster, FargateServiceProps::new(c))
+        .expect("the fixture is valid")
 }
 
 /// A service reading an imported database's endpoint and password.
 fn database_stack() -> Stack {
-    let mut stack = Stack::new("uses-db", env()).unwrap();
+    let mut stack = Stack::new("uses-db", env()).expect("the fixture is valid");
     let network = network(&mut stack);
     let db = Database::import(
         &mut stack,
@@ -88,8 +93,9 @@ fn database_stack() -> Stack {
             )
         },
     )
-    .unwrap();
-    let cluster = Cluster::new(&mut stack, "Cluster", &network, ClusterProps::default()).unwrap();
+    .expect("the fixture is valid");
+    let cluster = Cluster::new(&mut stack, "Cluster", &network, ClusterProps::default())
+        .expect("the fixture is valid");
     let mut c = ContainerProps::new(ContainerImage::from_uri("public.ecr.aws/nginx/nginx:1.27"));
     c.environment
         .insert("DATABASE_URL".to_string(), db.connection_url());
@@ -98,17 +104,17 @@ fn database_stack() -> Stack {
         db.credentials(),
         "password",
     ));
-    let api =
-        FargateService::new(&mut stack, "Api", &cluster, FargateServiceProps::new(c)).unwrap();
+    let api = FargateService::new(&mut stack, "Api", &cluster, FargateServiceProps::new(c))
+        .expect("the fixture is valid");
     api.connections()
         .allow_default_port_to(&mut stack, db.connections())
-        .unwrap();
+        .expect("the fixture is valid");
     stack
 }
 
 /// A service reaching an imported cache with its AUTH token.
 fn cache_stack() -> Stack {
-    let mut stack = Stack::new("uses-cache", env()).unwrap();
+    let mut stack = Stack::new("uses-cache", env()).expect("the fixture is valid");
     let network = network(&mut stack);
     let cache = Cache::import(
         &mut stack,
@@ -121,26 +127,27 @@ fn cache_stack() -> Stack {
             ..CacheImport::new("master.sessions.abc123.use1.cache.amazonaws.com", CACHE_SG)
         },
     )
-    .unwrap();
-    let cluster = Cluster::new(&mut stack, "Cluster", &network, ClusterProps::default()).unwrap();
+    .expect("the fixture is valid");
+    let cluster = Cluster::new(&mut stack, "Cluster", &network, ClusterProps::default())
+        .expect("the fixture is valid");
     let mut c = ContainerProps::new(ContainerImage::from_uri("public.ecr.aws/nginx/nginx:1.27"));
     c.environment
         .insert("REDIS_URL".to_string(), cache.connection_url());
     c.secrets.push(ContainerSecret::new(
         "REDIS_AUTH",
-        cache.auth_token().unwrap(),
+        cache.auth_token().expect("the fixture is valid"),
     ));
-    let api =
-        FargateService::new(&mut stack, "Api", &cluster, FargateServiceProps::new(c)).unwrap();
+    let api = FargateService::new(&mut stack, "Api", &cluster, FargateServiceProps::new(c))
+        .expect("the fixture is valid");
     api.connections()
         .allow_default_port_to(&mut stack, cache.connections())
-        .unwrap();
+        .expect("the fixture is valid");
     stack
 }
 
 /// An alarm and a budget notifying an imported topic.
 fn topic_stack() -> Stack {
-    let mut stack = Stack::new("uses-topic", env()).unwrap();
+    let mut stack = Stack::new("uses-topic", env()).expect("the fixture is valid");
     let network = network(&mut stack);
     let pager = Topic::import(
         &mut stack,
@@ -148,7 +155,7 @@ fn topic_stack() -> Stack {
         format!("arn:aws:sns:us-east-1:{ACCOUNT}:on-call"),
         None,
     )
-    .unwrap();
+    .expect("the fixture is valid");
     let api = service(&mut stack, &network, None);
     Alarm::new(
         &mut stack,
@@ -163,14 +170,15 @@ fn topic_stack() -> Stack {
             )
         },
     )
-    .unwrap();
-    Budget::new(&mut stack, "Budget", BudgetProps::new(100.0, &pager)).unwrap();
+    .expect("the fixture is valid");
+    Budget::new(&mut stack, "Budget", BudgetProps::new(100.0, &pager))
+        .expect("the fixture is valid");
     stack
 }
 
 /// A listener rule on an imported load balancer and an alias to it.
 fn load_balancer_stack() -> Stack {
-    let mut stack = Stack::new("uses-alb", env()).unwrap();
+    let mut stack = Stack::new("uses-alb", env()).expect("the fixture is valid");
     let network = network(&mut stack);
     let alb = LoadBalancer::import(
         &mut stack,
@@ -186,28 +194,29 @@ fn load_balancer_stack() -> Stack {
             )
         },
     )
-    .unwrap();
+    .expect("the fixture is valid");
     let api = service(&mut stack, &network, Some(8080));
     alb.add_target(&mut stack, &api, Routing::paths(40, ["/orders/*"]))
-        .unwrap();
+        .expect("the fixture is valid");
     DnsRecord::new(
         &mut stack,
         "Dns",
         DnsRecordProps {
-            zone: HostedZoneRef::from_id("Z0123456789ABCDEFGHIJ", "example.org").unwrap(),
+            zone: HostedZoneRef::from_id("Z0123456789ABCDEFGHIJ", "example.org")
+                .expect("the fixture is valid"),
             name: "orders.example.org".to_string(),
             record_type: RecordType::A,
             target: RecordTarget::Alias(AliasTarget::load_balancer(&alb)),
         },
     )
-    .unwrap();
+    .expect("the fixture is valid");
     stack
 }
 
 fn synth(stacks: Vec<Stack>) -> Vec<StackArtifact> {
     let mut app = App::new();
     for s in stacks {
-        app.add_stack(s).unwrap();
+        app.add_stack(s).expect("the fixture is valid");
     }
     app.synth().expect("the import stacks synthesize")
 }
@@ -254,8 +263,8 @@ const IMPORTED_TYPES: [&str; 11] = [
 ];
 
 fn assert_imports_untouched(t: &J, name: &str) {
-    for (id, r) in t["Resources"].as_object().unwrap() {
-        let ty = r["Type"].as_str().unwrap();
+    for (id, r) in t["Resources"].as_object().expect("the fixture is valid") {
+        let ty = r["Type"].as_str().expect("the fixture is valid");
         assert!(
             !IMPORTED_TYPES.contains(&ty),
             "{name}: {id} is a {ty}, which an import stands for"
@@ -273,7 +282,7 @@ fn assert_imports_untouched(t: &J, name: &str) {
 fn egress_to(t: &J, group: &str) -> Vec<(String, J)> {
     t["Resources"]
         .as_object()
-        .unwrap()
+        .expect("the fixture is valid")
         .iter()
         .filter(|(_, r)| {
             r["Type"] == "AWS::EC2::SecurityGroupEgress"
@@ -310,7 +319,7 @@ fn a_service_reaching_an_imported_database_gets_egress_on_its_own_group_only() {
     );
     let ingress: Vec<&String> = t["Resources"]
         .as_object()
-        .unwrap()
+        .expect("the fixture is valid")
         .iter()
         .filter(|(_, r)| r["Type"] == "AWS::EC2::SecurityGroupIngress")
         .map(|(id, _)| id)
@@ -321,7 +330,7 @@ fn a_service_reaching_an_imported_database_gets_egress_on_its_own_group_only() {
         ["Statement"];
     let reads: Vec<&J> = policy
         .as_array()
-        .unwrap()
+        .expect("the fixture is valid")
         .iter()
         .filter(|s| s["Action"] == "secretsmanager:GetSecretValue" || s["Action"] == "kms:Decrypt")
         .map(|s| &s["Resource"])
@@ -354,7 +363,7 @@ fn the_imports_example_creates_only_the_service_s_resources() {
 
 #[test]
 fn fails_when_a_rule_would_be_written_on_an_imported_group() {
-    let mut stack = Stack::new("uses-db", env()).unwrap();
+    let mut stack = Stack::new("uses-db", env()).expect("the fixture is valid");
     let network = network(&mut stack);
     let db = Database::import(
         &mut stack,
@@ -366,7 +375,7 @@ fn fails_when_a_rule_would_be_written_on_an_imported_group() {
             format!("arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:orders-db-AbCdEf"),
         ),
     )
-    .unwrap();
+    .expect("the fixture is valid");
     let api = service(&mut stack, &network, None);
     let e = db
         .connections()
@@ -383,7 +392,7 @@ fn fails_when_a_rule_would_be_written_on_an_imported_group() {
 
 #[test]
 fn fails_when_an_import_is_in_another_region() {
-    let mut stack = Stack::new("uses-db", env()).unwrap();
+    let mut stack = Stack::new("uses-db", env()).expect("the fixture is valid");
     let e = Database::import(
         &mut stack,
         "OrdersDb",
