@@ -408,7 +408,7 @@ fn fails_when_an_import_is_in_another_region() {
     assert_eq!(
         e,
         format!(
-            "uses-db/OrdersDb: credentials_secret_arn must be in the stack's region us-east-1 (the service cannot use it from another region), got us-west-2 in \"arn:aws:secretsmanager:us-west-2:{ACCOUNT}:secret:orders-db-AbCdEf\""
+            "uses-db/OrdersDb: credentials_secret_arn must be in the stack's region us-east-1 (the read grant names Secrets Manager of the stack's region; replicate the secret into it), got us-west-2 in \"arn:aws:secretsmanager:us-west-2:{ACCOUNT}:secret:orders-db-AbCdEf\""
         )
     );
 }

@@ -63,6 +63,7 @@ const LOAD_BALANCER_ARN: ArnRule<'static> = ArnRule {
     resource_prefix: "loadbalancer/app/",
     example: "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/shared/50dc6c495c0c9188",
     same_region: true,
+    region_reason: "the stack's listener rules and targets live in its own region",
     same_account: true,
 };
 
@@ -71,6 +72,7 @@ const LISTENER_ARN: ArnRule<'static> = ArnRule {
     resource_prefix: "listener/app/",
     example: "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/shared/50dc6c495c0c9188/f2f7dc8efc522ab2",
     same_region: true,
+    region_reason: "the stack's listener rules and targets live in its own region",
     same_account: true,
 };
 

@@ -669,7 +669,7 @@ mod tests {
                     "arn:aws:secretsmanager:eu-west-1:123456789012:secret:orders-db-AbCdEf".into(),
                 ..p
             }),
-            "orders/Orders: credentials_secret_arn must be in the stack's region us-east-1 (the service cannot use it from another region), got eu-west-1 in \"arn:aws:secretsmanager:eu-west-1:123456789012:secret:orders-db-AbCdEf\""
+            "orders/Orders: credentials_secret_arn must be in the stack's region us-east-1 (the read grant names Secrets Manager of the stack's region; replicate the secret into it), got eu-west-1 in \"arn:aws:secretsmanager:eu-west-1:123456789012:secret:orders-db-AbCdEf\""
         );
         assert_eq!(
             db_err(|p| DatabaseImport {

@@ -45,6 +45,7 @@ const TOPIC_ARN: ArnRule<'static> = ArnRule {
     resource_prefix: "",
     example: "arn:aws:sns:us-east-1:123456789012:alerts",
     same_region: true,
+    region_reason: "CloudWatch alarms and budgets notify topics of their own region",
     same_account: false,
 };
 
@@ -274,7 +275,7 @@ mod tests {
         .to_string();
         assert_eq!(
             e,
-            "ops/Pager: arn must be in the stack's region us-east-1 (the service cannot use it from another region), got eu-west-1 in \"arn:aws:sns:eu-west-1:123456789012:on-call\""
+            "ops/Pager: arn must be in the stack's region us-east-1 (CloudWatch alarms and budgets notify topics of their own region), got eu-west-1 in \"arn:aws:sns:eu-west-1:123456789012:on-call\""
         );
         let e = Topic::import(
             &mut stack(),

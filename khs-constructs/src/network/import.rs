@@ -80,9 +80,10 @@ pub(crate) struct ArnRule<'a> {
     pub resource_prefix: &'a str,
     /// An example shown in errors.
     pub example: &'a str,
-    /// The resource must be in the stack's region (the service cannot
-    /// use it from another region).
+    /// The resource must be in the stack's region.
     pub same_region: bool,
+    /// Why the region must match (the end of the error message).
+    pub region_reason: &'a str,
     /// The resource must be in the stack's account when the stack names one.
     pub same_account: bool,
 }
@@ -93,6 +94,7 @@ pub(crate) const SECRET_ARN: ArnRule<'static> = ArnRule {
     resource_prefix: "secret:",
     example: "arn:aws:secretsmanager:us-east-1:123456789012:secret:orders-db-AbCdEf",
     same_region: true,
+    region_reason: "the read grant names Secrets Manager of the stack's region; replicate the secret into it",
     same_account: false,
 };
 
@@ -102,6 +104,7 @@ pub(crate) const KEY_ARN: ArnRule<'static> = ArnRule {
     resource_prefix: "key/",
     example: "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
     same_region: true,
+    region_reason: "a KMS key serves the services of its own region only",
     same_account: false,
 };
 
@@ -154,8 +157,8 @@ pub(crate) fn check_arn(
     }
     if rule.same_region && region != env.region {
         return Err(bad(format!(
-            "must be in the stack's region {} (the service cannot use it from another region), got {region} in {s:?}",
-            env.region
+            "must be in the stack's region {} ({}), got {region} in {s:?}",
+            env.region, rule.region_reason
         )));
     }
     if rule.same_account
