@@ -14,6 +14,7 @@ use serde_json::Value;
 
 use crate::core::app::StackArtifact;
 use crate::core::stack::PATH_METADATA_KEY;
+use crate::core::validate::{References, Referent};
 
 use super::EdgeKind;
 
@@ -154,44 +155,61 @@ impl<'a> Index<'a> {
         !is_connector(r.type_name) && !self.sg_members.contains_key(&i)
     }
 
-    /// One walk over every resource's properties: which security groups
-    /// it uses, and whether it refers to another stack.
+    /// Which security groups each resource uses, and whether it refers to
+    /// another stack: read from what the reference check of synthesis
+    /// recorded ([`References`]), computed here only for artifacts made
+    /// without synthesis.
     fn walk(&mut self) {
         let arts = self.arts;
         let mut members: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
         let mut crossing = Vec::new();
-        let mut buf: Vec<&'a str> = Vec::new();
-        for i in 0..self.res.len() {
-            let (stack, type_name, props) = (
-                self.res[i].stack,
-                self.res[i].type_name,
-                self.res[i].properties,
-            );
-            buf.clear();
-            let imports = collect_ids(props, &mut buf);
-            buf.sort_unstable();
-            buf.dedup();
-            if !is_connector(type_name) && type_name != SECURITY_GROUP {
-                for id in &buf {
-                    if let Some(sg) = self.by_id(stack, id)
-                        && self.res[sg].type_name == SECURITY_GROUP
-                    {
-                        members.entry(sg).or_default().push(i);
-                    }
-                }
-            }
-            let sourced = arts[stack]
+        for (stack, a) in arts.iter().enumerate() {
+            let computed;
+            let refs = if a.references.fits(&a.template) {
+                &a.references
+            } else {
+                computed = References::of(&a.template);
+                &computed
+            };
+            let parameters: Vec<&'a str> =
+                a.template.parameters.keys().map(String::as_str).collect();
+            let sourced = a
                 .template
                 .metadata
                 .get(PARAMETER_SOURCES_KEY)
                 .and_then(Value::as_object);
-            let named: Vec<&'a str> = buf
-                .iter()
-                .copied()
-                .filter(|n| sourced.is_some_and(|s| s.contains_key(*n)))
-                .collect();
-            if imports || !named.is_empty() {
-                crossing.push((i, named, imports));
+            let first = self.first[stack];
+            for k in 0..refs.len() {
+                let i = first + k;
+                let type_name = self.res[i].type_name;
+                let uses_groups = !is_connector(type_name) && type_name != SECURITY_GROUP;
+                let mut named: Vec<&'a str> = Vec::new();
+                for r in refs.of_resource(k) {
+                    match r {
+                        Referent::Resource(j) => {
+                            let sg = first + j;
+                            if uses_groups
+                                && self
+                                    .res
+                                    .get(sg)
+                                    .is_some_and(|r| r.type_name == SECURITY_GROUP)
+                            {
+                                members.entry(sg).or_default().push(i);
+                            }
+                        }
+                        Referent::Parameter(p) => {
+                            if let Some(&n) = parameters.get(p)
+                                && sourced.is_some_and(|s| s.contains_key(n))
+                            {
+                                named.push(n);
+                            }
+                        }
+                    }
+                }
+                let imports = refs.imports(k);
+                if imports || !named.is_empty() {
+                    crossing.push((i, named, imports));
+                }
             }
         }
         self.sg_members = members;

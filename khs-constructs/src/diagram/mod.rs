@@ -547,6 +547,8 @@ mod tests {
             depends_on: Vec::new(),
             assets: Vec::new(),
             rules: Default::default(),
+            // Not recorded: the diagram computes them.
+            references: Default::default(),
         }
     }
 
