@@ -530,25 +530,25 @@ impl<'a> Index<'a> {
     }
 
     /// Grants: every `Allow` statement of `document` to resources of the app.
-    fn grants(&mut self, grantees: &[usize], document: &Value) {
-        let mut by_target: BTreeMap<Target, BTreeSet<String>> = BTreeMap::new();
+    fn grants(&mut self, grantees: &[usize], document: &'a Value) {
+        let mut by_target: BTreeMap<Target, BTreeSet<&'a str>> = BTreeMap::new();
         let stack = grantees.first().map_or(0, |&g| self.res[g].stack);
         for s in items(&document["Statement"]) {
             if s["Effect"].as_str() != Some("Allow") {
                 continue;
             }
-            let services: BTreeSet<String> = strings(&s["Action"])
-                .map(|a| a.split(':').next().unwrap_or(a).to_string())
+            let services: BTreeSet<&'a str> = strings(&s["Action"])
+                .map(|a| a.split(':').next().unwrap_or(a))
                 .collect();
             for t in self.resolve(stack, &s["Resource"]) {
                 by_target
                     .entry(t)
                     .or_default()
-                    .extend(services.iter().cloned());
+                    .extend(services.iter().copied());
             }
         }
         for (t, services) in by_target {
-            let services: Vec<String> = services.into_iter().collect();
+            let services: Vec<&str> = services.into_iter().collect();
             let label = with_via(&format!("grant {}", services.join(" ")), t.via.as_deref());
             for &g in grantees {
                 self.add(End::Res(g), End::Res(t.res), EdgeKind::Grant, label.clone());
@@ -606,13 +606,13 @@ impl<'a> Index<'a> {
 
     /// References to other stacks that no specific edge above drew.
     fn cross_stack_references(&mut self) {
-        let connected: BTreeSet<(End, End)> = self
-            .edges
-            .iter()
-            .map(|e| (e.from.clone(), e.to.clone()))
-            .collect();
-        let crossing = std::mem::take(&mut self.crossing);
-        for (i, named, imports) in &crossing {
+        if self.crossing.is_empty() {
+            return;
+        }
+        let connected: BTreeSet<(&End, &End)> =
+            self.edges.iter().map(|e| (&e.from, &e.to)).collect();
+        let mut uses: Vec<(usize, usize, String)> = Vec::new();
+        for (i, named, imports) in &self.crossing {
             let (i, stack) = (*i, self.res[*i].stack);
             let mut values: Vec<Value> = named
                 .iter()
@@ -623,24 +623,30 @@ impl<'a> Index<'a> {
             }
             for v in values {
                 for t in self.resolve(stack, &v) {
-                    let pair = (End::Res(i), End::Res(t.res));
-                    if !connected.contains(&pair) {
-                        let label = with_via("", t.via.as_deref());
-                        self.add(pair.0, pair.1, EdgeKind::Uses, label);
+                    if !connected.contains(&(&End::Res(i), &End::Res(t.res))) {
+                        uses.push((i, t.res, with_via("", t.via.as_deref())));
                     }
                 }
             }
         }
-        self.crossing = crossing;
+        drop(connected);
+        for (from, to, label) in uses {
+            self.add(End::Res(from), End::Res(to), EdgeKind::Uses, label);
+        }
     }
 
     /// The resources `value` refers to from stack `stack`: `Ref`,
     /// `Fn::GetAtt`, `Fn::Sub` variables, parameters filled in from another
     /// stack's output (`khs:parameter-sources`) and `Fn::ImportValue`.
     fn resolve(&self, stack: usize, value: &Value) -> Vec<Target> {
-        let mut out = BTreeSet::new();
+        if value.is_null() {
+            return Vec::new();
+        }
+        let mut out = Vec::new();
         self.resolve_into(stack, value, None, &mut out, 0);
-        out.into_iter().collect()
+        out.sort_unstable();
+        out.dedup();
+        out
     }
 
     fn resolve_into(
@@ -648,7 +654,7 @@ impl<'a> Index<'a> {
         stack: usize,
         value: &Value,
         via: Option<&str>,
-        out: &mut BTreeSet<Target>,
+        out: &mut Vec<Target>,
         depth: usize,
     ) {
         if depth > 4 {
@@ -660,7 +666,7 @@ impl<'a> Index<'a> {
         ids.dedup();
         for id in ids {
             if let Some(r) = self.by_id(stack, id) {
-                out.insert(Target {
+                out.push(Target {
                     res: r,
                     via: via.map(str::to_string),
                 });
