@@ -642,6 +642,10 @@ impl<'a> Index<'a> {
         if value.is_null() {
             return Vec::new();
         }
+        // The common case: one `Ref` or `Fn::GetAtt` of a resource of this stack.
+        if let Some(r) = single_ref(value).and_then(|id| self.by_id(stack, id)) {
+            return vec![Target { res: r, via: None }];
+        }
         let mut out = Vec::new();
         self.resolve_into(stack, value, None, &mut out, 0);
         out.sort_unstable();
@@ -855,6 +859,21 @@ pub(crate) fn collect_ids<'v>(v: &'v Value, out: &mut Vec<&'v str>) -> bool {
             import
         }
         _ => false,
+    }
+}
+
+/// The id of a value that is one `Ref` (not of a pseudo parameter) or one
+/// `Fn::GetAtt`: what [`collect_ids`] finds in it, without a list.
+fn single_ref(v: &Value) -> Option<&str> {
+    let m = v.as_object()?;
+    if m.len() != 1 {
+        return None;
+    }
+    match m.iter().next()? {
+        (k, Value::String(id)) if k == "Ref" && !id.starts_with("AWS::") => Some(id),
+        (k, Value::Array(a)) if k == "Fn::GetAtt" => a.first()?.as_str(),
+        (k, Value::String(s)) if k == "Fn::GetAtt" => s.split('.').next(),
+        _ => None,
     }
 }
 
