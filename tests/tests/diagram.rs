@@ -178,6 +178,35 @@ fn output_is_byte_identical_across_runs() {
     }
 }
 
+/// The diagram reads what the reference check of synthesis recorded
+/// (`StackArtifact::references`); an artifact without it (made by hand)
+/// gets the same diagram from the references computed on the spot.
+#[test]
+fn recorded_references_draw_what_computed_ones_do() {
+    let recorded = artifacts();
+    let mut bare = recorded.clone();
+    for a in &mut bare {
+        assert!(
+            a.references.fits(&a.template),
+            "{}: references not recorded",
+            a.name
+        );
+        assert_eq!(
+            a.references,
+            khs_constructs::core::validate::References::of(&a.template),
+            "{}",
+            a.name
+        );
+        a.references = Default::default();
+    }
+    for detail in [Detail::Constructs, Detail::Resources] {
+        let a = Diagram::from_artifacts(&recorded, detail);
+        let b = Diagram::from_artifacts(&bare, detail);
+        assert!(a.edges().count() > 50, "{detail}: too few edges to compare");
+        assert!(a == b, "{detail}: the diagrams differ");
+    }
+}
+
 #[test]
 fn synth_out_holds_the_current_diagram() {
     let d = Diagram::from_artifacts(&artifacts(), Detail::Constructs);

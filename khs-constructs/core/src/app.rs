@@ -41,6 +41,11 @@ pub struct StackArtifact {
     pub rules: RuleReport,
     /// The file assets the template needs published first, by hash.
     pub assets: Vec<super::asset::FileAsset>,
+    /// What each resource of the template refers to, recorded by the
+    /// reference check (not part of the JSON). Default: - empty, for an
+    /// artifact made by hand; [`References::of`](super::validate::References::of)
+    /// computes it.
+    pub references: super::validate::References,
 }
 
 impl StackArtifact {
@@ -165,7 +170,7 @@ impl App {
                 .and_then(Option::take)
                 .unwrap_or_default();
             references.apply(stack, &mut built)?;
-            let mut template = stack.finish(built)?;
+            let (mut template, referents) = stack.finish_recorded(built)?;
             let checked = Instant::now();
             timings.stacks += checked - started;
             let rules = super::rules::check_template(
@@ -203,6 +208,7 @@ impl App {
                 depends_on: references.all_dependencies(stack),
                 rules,
                 assets: stack.assets().values().cloned().collect(),
+                references: referents,
             });
         }
         let checked: Vec<super::references::Synthesized<'_>> = out

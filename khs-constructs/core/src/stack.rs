@@ -613,7 +613,16 @@ impl Stack {
     /// Applies the stack tags to `template` (this stack's template as built)
     /// and validates it: the work of [`Stack::synth`] on a template that is
     /// already a copy.
-    pub(crate) fn finish(&self, mut template: Template) -> Result<Template> {
+    pub(crate) fn finish(&self, template: Template) -> Result<Template> {
+        self.finish_recorded(template).map(|(t, _)| t)
+    }
+
+    /// [`Stack::finish`], also returning what each resource refers to, as
+    /// the reference check recorded it.
+    pub(crate) fn finish_recorded(
+        &self,
+        mut template: Template,
+    ) -> Result<(Template, validate::References)> {
         if !self.props.tags.is_empty() {
             for (id, entry) in template.resources.iter_mut() {
                 let (style, property) = self
@@ -624,8 +633,8 @@ impl Stack {
                 apply_tags(entry, style, property, &self.props.tags);
             }
         }
-        validate::template(&self.name, &template)?;
-        Ok(template)
+        let references = validate::template_references(&self.name, &template)?;
+        Ok((template, references))
     }
 }
 

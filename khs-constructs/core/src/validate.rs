@@ -21,6 +21,12 @@ pub const MAX_DESCRIPTION_BYTES: usize = 1024;
 
 /// Validates a whole template of stack `stack`.
 pub fn template(stack: &str, t: &Template) -> Result<()> {
+    template_references(stack, t).map(|_| ())
+}
+
+/// Validates a whole template of stack `stack` ([`template`]) and returns
+/// what its resources refer to, recorded on the way.
+pub fn template_references(stack: &str, t: &Template) -> Result<References> {
     let limit = |what: &str, got: usize, max: usize| -> Result<()> {
         if got > max {
             return Err(Error::LimitExceeded {
@@ -47,12 +53,7 @@ pub fn template(stack: &str, t: &Template) -> Result<()> {
         )?;
     }
 
-    let resources: BTreeSet<&str> = t.resources.keys().map(String::as_str).collect();
-    let names: BTreeSet<&str> = resources
-        .iter()
-        .copied()
-        .chain(t.parameters.keys().map(String::as_str))
-        .collect();
+    let names = Names::of(t);
     let conditions: BTreeSet<&str> = t.conditions.keys().map(String::as_str).collect();
     let dangling = |holder: &str, target: &str| Error::DanglingReference {
         stack: stack.to_string(),
@@ -60,9 +61,11 @@ pub fn template(stack: &str, t: &Template) -> Result<()> {
         target: target.to_string(),
     };
 
+    let mut refs = References::with_capacity(t);
+    let mut record = Record::default();
     for (id, entry) in &t.resources {
         for d in &entry.depends_on {
-            if !resources.contains(d.as_str()) {
+            if names.resource(d).is_none() {
                 return Err(dangling(id, d));
             }
         }
@@ -71,44 +74,256 @@ pub fn template(stack: &str, t: &Template) -> Result<()> {
                 return Err(dangling(id, c));
             }
         }
-        check_refs(&entry.properties, &names, &resources, &conditions)
-            .map_err(|target| dangling(id, &target))?;
+        check_refs(
+            &entry.properties,
+            &names,
+            &conditions,
+            true,
+            Some(&mut record),
+        )
+        .map_err(|target| dangling(id, &target))?;
+        refs.push(&mut record);
     }
     for (id, output) in &t.outputs {
         let v = serde_json::to_value(output).unwrap_or_default();
-        check_refs(&v, &names, &resources, &conditions)
+        check_refs(&v, &names, &conditions, true, None)
             .map_err(|target| dangling(&format!("Outputs.{id}"), &target))?;
     }
-    Ok(())
+    Ok(refs)
 }
 
-/// Walks a JSON value and returns the first reference that does not resolve.
+/// What a resource's properties name, as [`References`] records it: the
+/// resources and parameters of its template it refers to and whether it
+/// imports a value.
+///
+/// A resource refers to a name through `Ref` (pseudo parameters left out),
+/// `Fn::GetAtt` (`["Id", "Attr"]` or `"Id.Attr"`) and the variables of
+/// `Fn::Sub` (`${Id}`, `${Id.Attr}`; not the variables its second argument
+/// defines, not `${!Literal}`). Intrinsics nested in the arguments of
+/// `Fn::GetAtt` and in the text argument of `Fn::Sub` are checked but not
+/// recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Referent {
+    /// The resource at this position of the template's resources.
+    Resource(usize),
+    /// The parameter at this position of the template's parameters.
+    Parameter(usize),
+}
+
+/// The names each resource of a template refers to ([`Referent`]), recorded
+/// by the reference check of synthesis and kept beside the template in the
+/// [`StackArtifact`](super::app::StackArtifact), so that readers of the
+/// synthesized templates (the architecture diagram) need not walk every
+/// property again. Resources are given by position in the template's
+/// resource order, parameters likewise.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct References {
+    /// The number of resources of the template: referents below it are
+    /// resources, the others parameters.
+    resources: u32,
+    /// Per resource, the end of its referents in `referents`.
+    ends: Vec<u32>,
+    /// Per resource, sorted and without repeats.
+    referents: Vec<u32>,
+    /// Per resource, whether its properties hold an `Fn::ImportValue`.
+    imports: Vec<bool>,
+}
+
+impl References {
+    fn with_capacity(t: &Template) -> References {
+        References {
+            resources: u32::try_from(t.resources.len()).unwrap_or(u32::MAX),
+            ends: Vec::with_capacity(t.resources.len()),
+            referents: Vec::with_capacity(t.resources.len() * 4),
+            imports: Vec::with_capacity(t.resources.len()),
+        }
+    }
+
+    fn push(&mut self, r: &mut Record) {
+        r.ids.sort_unstable();
+        r.ids.dedup();
+        self.referents.extend_from_slice(&r.ids);
+        self.ends
+            .push(u32::try_from(self.referents.len()).unwrap_or(u32::MAX));
+        self.imports.push(r.imports);
+        r.ids.clear();
+        r.imports = false;
+    }
+
+    /// The references of `t` without checking them (names that are no
+    /// resource or parameter of `t` are left out): for a template that did
+    /// not come from synthesis.
+    pub fn of(t: &Template) -> References {
+        let names = Names::of(t);
+        let conditions = BTreeSet::new();
+        let mut refs = References::with_capacity(t);
+        let mut record = Record::default();
+        for entry in t.resources.values() {
+            // Not strict: nothing is an error, so the walk goes to the end.
+            let _ = check_refs(
+                &entry.properties,
+                &names,
+                &conditions,
+                false,
+                Some(&mut record),
+            );
+            refs.push(&mut record);
+        }
+        refs
+    }
+
+    /// Whether these are the references of a template with the resources
+    /// of `t` (the same number; a default, empty value is not).
+    pub fn fits(&self, t: &Template) -> bool {
+        self.ends.len() == t.resources.len()
+    }
+
+    /// The number of resources recorded.
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// Whether no resource is recorded.
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// What the resource at position `resource` refers to: resources
+    /// first, then parameters, each in template order, without repeats.
+    pub fn of_resource(&self, resource: usize) -> impl Iterator<Item = Referent> + '_ {
+        let end = self.ends.get(resource).map_or(0, |&e| e as usize);
+        let start = match resource.checked_sub(1) {
+            Some(p) => self.ends.get(p).map_or(end, |&e| e as usize),
+            None => 0,
+        };
+        let n = self.resources;
+        self.referents[start.min(end)..end].iter().map(move |&i| {
+            if i < n {
+                Referent::Resource(i as usize)
+            } else {
+                Referent::Parameter((i - n) as usize)
+            }
+        })
+    }
+
+    /// Whether the properties of the resource at position `resource` hold
+    /// an `Fn::ImportValue`.
+    pub fn imports(&self, resource: usize) -> bool {
+        self.imports.get(resource).copied().unwrap_or(false)
+    }
+}
+
+/// The resources and parameters of a template by name: its index in
+/// [`References`] (resources first, then parameters, in template order).
+struct Names<'t> {
+    sorted: Vec<(&'t str, u32)>,
+    resources: u32,
+}
+
+impl<'t> Names<'t> {
+    fn of(t: &'t Template) -> Names<'t> {
+        let mut sorted: Vec<(&str, u32)> = t
+            .resources
+            .keys()
+            .chain(t.parameters.keys())
+            .enumerate()
+            .map(|(i, k)| (k.as_str(), u32::try_from(i).unwrap_or(u32::MAX)))
+            .collect();
+        // Resources win over a parameter of the same name, as before.
+        sorted.sort_by(|a, b| a.0.cmp(b.0).then(a.1.cmp(&b.1)));
+        sorted.dedup_by(|later, earlier| later.0 == earlier.0);
+        Names {
+            sorted,
+            resources: u32::try_from(t.resources.len()).unwrap_or(u32::MAX),
+        }
+    }
+
+    /// The index of a resource or parameter.
+    fn get(&self, name: &str) -> Option<u32> {
+        self.sorted
+            .binary_search_by(|(k, _)| (*k).cmp(name))
+            .ok()
+            .map(|i| self.sorted[i].1)
+    }
+
+    /// The index of a resource.
+    fn resource(&self, name: &str) -> Option<u32> {
+        self.get(name).filter(|&i| i < self.resources)
+    }
+}
+
+/// What [`check_refs`] records of one resource.
+#[derive(Default)]
+struct Record {
+    ids: Vec<u32>,
+    imports: bool,
+}
+
+impl Record {
+    fn name(&mut self, names: &Names<'_>, name: &str) {
+        if let Some(i) = names.get(name) {
+            self.ids.push(i);
+        }
+    }
+}
+
+/// Walks a JSON value and returns the first reference that does not
+/// resolve (when `strict`; otherwise nothing is an error); records what it
+/// refers to in `rec` (see [`Referent`]).
 fn check_refs(
     v: &serde_json::Value,
-    names: &BTreeSet<&str>,
-    resources: &BTreeSet<&str>,
+    names: &Names<'_>,
     conditions: &BTreeSet<&str>,
+    strict: bool,
+    mut rec: Option<&mut Record>,
 ) -> std::result::Result<(), String> {
     use serde_json::Value as J;
     match v {
         J::Array(items) => items
             .iter()
-            .try_for_each(|i| check_refs(i, names, resources, conditions)),
+            .try_for_each(|i| check_refs(i, names, conditions, strict, rec.as_deref_mut())),
         J::Object(map) => {
             if let (1, Some((k, arg))) = (map.len(), map.iter().next()) {
                 match (k.as_str(), arg) {
                     ("Ref", J::String(n)) => {
-                        if !names.contains(n.as_str()) && !Pseudo::is_pseudo(n) {
-                            return Err(n.clone());
+                        match names.get(n) {
+                            Some(i) => {
+                                if let Some(r) = rec {
+                                    r.ids.push(i);
+                                }
+                            }
+                            None if strict && !Pseudo::is_pseudo(n) => return Err(n.clone()),
+                            None => {}
                         }
                         return Ok(());
                     }
                     ("Fn::GetAtt", J::Array(a)) => {
                         if let Some(J::String(n)) = a.first() {
-                            if !resources.contains(n.as_str()) {
-                                return Err(n.clone());
+                            match names.resource(n) {
+                                Some(i) => {
+                                    if let Some(r) = rec {
+                                        r.ids.push(i);
+                                    }
+                                }
+                                None if strict => return Err(n.clone()),
+                                // Only recording: a parameter is a name too.
+                                None => {
+                                    if let Some(r) = rec {
+                                        r.name(names, n);
+                                    }
+                                }
                             }
                         }
+                        // Checked, not recorded, below.
+                        return a
+                            .iter()
+                            .try_for_each(|i| check_refs(i, names, conditions, strict, None));
+                    }
+                    ("Fn::GetAtt", J::String(s)) => {
+                        if let Some(r) = rec {
+                            r.name(names, s.split('.').next().unwrap_or(s));
+                        }
+                        return Ok(());
                     }
                     ("Fn::Sub", s) => {
                         let (text, vars) = match s {
@@ -122,28 +337,46 @@ fn check_refs(
                         for var in sub_variables(text) {
                             let base = var.split('.').next().unwrap_or_default();
                             let known = vars.is_some_and(|m| m.contains_key(var))
-                                || names.contains(base)
+                                || names.get(base).is_some()
                                 || Pseudo::is_pseudo(var);
-                            if !known {
+                            if strict && !known {
                                 return Err(var.to_string());
                             }
+                            if let Some(r) = rec.as_deref_mut()
+                                && !vars.is_some_and(|m| m.contains_key(base))
+                            {
+                                r.name(names, base);
+                            }
+                        }
+                        if let J::Array(a) = s {
+                            // The variables' values are recorded, the text's
+                            // other arguments only checked.
+                            return a.iter().enumerate().try_for_each(|(k, i)| {
+                                let rec = if k == 1 { rec.as_deref_mut() } else { None };
+                                check_refs(i, names, conditions, strict, rec)
+                            });
+                        }
+                    }
+                    ("Fn::ImportValue", _) => {
+                        if let Some(r) = rec.as_deref_mut() {
+                            r.imports = true;
                         }
                     }
                     ("Fn::If", J::Array(a)) => {
                         if let Some(J::String(c)) = a.first() {
-                            if !conditions.contains(c.as_str()) {
+                            if strict && !conditions.contains(c.as_str()) {
                                 return Err(c.clone());
                             }
                         }
                     }
-                    ("Condition", J::String(c)) if !conditions.contains(c.as_str()) => {
+                    ("Condition", J::String(c)) if strict && !conditions.contains(c.as_str()) => {
                         return Err(c.clone());
                     }
                     _ => {}
                 }
             }
             map.values()
-                .try_for_each(|i| check_refs(i, names, resources, conditions))
+                .try_for_each(|i| check_refs(i, names, conditions, strict, rec.as_deref_mut()))
         }
         _ => Ok(()),
     }
@@ -222,6 +455,47 @@ mod tests {
         assert_eq!(
             e.to_string(),
             "s: resource B refers to \"Nope\", which is not a resource, parameter or pseudo parameter of this stack"
+        );
+    }
+
+    #[test]
+    fn records_what_each_resource_refers_to() {
+        let mut t = with(json!({
+            "A": {"Ref": "A"},
+            "G": {"Fn::GetAtt": "A.TopicName"},
+            "S": {"Fn::Sub": ["${V}-${P}-${AWS::Region}-${!B}", {"V": {"Ref": "AWS::NoValue"}}]},
+            "I": {"Fn::ImportValue": "shared"},
+            "N": {"Fn::GetAtt": ["A", {"Ref": "P"}]}
+        }));
+        t.parameters
+            .insert("P".into(), crate::template::Parameter::string("p"));
+        let refs = template_references("s", &t).expect("valid");
+        assert!(refs.fits(&t) && refs.len() == 2);
+        // A refers to nothing; B to A (Ref and both forms of GetAtt) and
+        // to parameter P (a variable of the Sub text, not one it defines);
+        // the Ref inside the GetAtt of "N" is checked, not recorded.
+        assert_eq!(refs.of_resource(0).count(), 0);
+        assert!(!refs.imports(0));
+        assert_eq!(
+            refs.of_resource(1).collect::<Vec<_>>(),
+            [Referent::Resource(0), Referent::Parameter(0)]
+        );
+        assert!(refs.imports(1));
+        assert_eq!(References::of(&t), refs);
+        assert!(!References::default().fits(&t));
+    }
+
+    #[test]
+    fn records_without_checking_when_asked() {
+        let t = with(
+            json!({"X": {"Ref": "Nope"}, "Y": {"Fn::GetAtt": ["A", "Arn"]},
+            "Z": {"Fn::If": ["NoCondition", {"Fn::Sub": "${B}"}, 2]}}),
+        );
+        assert!(template_references("s", &t).is_err());
+        let refs = References::of(&t);
+        assert_eq!(
+            refs.of_resource(1).collect::<Vec<_>>(),
+            [Referent::Resource(0), Referent::Resource(1)]
         );
     }
 

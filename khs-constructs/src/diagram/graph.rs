@@ -14,6 +14,7 @@ use serde_json::Value;
 
 use crate::core::app::StackArtifact;
 use crate::core::stack::PATH_METADATA_KEY;
+use crate::core::validate::{References, Referent};
 
 use super::EdgeKind;
 
@@ -154,44 +155,61 @@ impl<'a> Index<'a> {
         !is_connector(r.type_name) && !self.sg_members.contains_key(&i)
     }
 
-    /// One walk over every resource's properties: which security groups
-    /// it uses, and whether it refers to another stack.
+    /// Which security groups each resource uses, and whether it refers to
+    /// another stack: read from what the reference check of synthesis
+    /// recorded ([`References`]), computed here only for artifacts made
+    /// without synthesis.
     fn walk(&mut self) {
         let arts = self.arts;
         let mut members: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
         let mut crossing = Vec::new();
-        let mut buf: Vec<&'a str> = Vec::new();
-        for i in 0..self.res.len() {
-            let (stack, type_name, props) = (
-                self.res[i].stack,
-                self.res[i].type_name,
-                self.res[i].properties,
-            );
-            buf.clear();
-            let imports = collect_ids(props, &mut buf);
-            buf.sort_unstable();
-            buf.dedup();
-            if !is_connector(type_name) && type_name != SECURITY_GROUP {
-                for id in &buf {
-                    if let Some(sg) = self.by_id(stack, id)
-                        && self.res[sg].type_name == SECURITY_GROUP
-                    {
-                        members.entry(sg).or_default().push(i);
-                    }
-                }
-            }
-            let sourced = arts[stack]
+        for (stack, a) in arts.iter().enumerate() {
+            let computed;
+            let refs = if a.references.fits(&a.template) {
+                &a.references
+            } else {
+                computed = References::of(&a.template);
+                &computed
+            };
+            let parameters: Vec<&'a str> =
+                a.template.parameters.keys().map(String::as_str).collect();
+            let sourced = a
                 .template
                 .metadata
                 .get(PARAMETER_SOURCES_KEY)
                 .and_then(Value::as_object);
-            let named: Vec<&'a str> = buf
-                .iter()
-                .copied()
-                .filter(|n| sourced.is_some_and(|s| s.contains_key(*n)))
-                .collect();
-            if imports || !named.is_empty() {
-                crossing.push((i, named, imports));
+            let first = self.first[stack];
+            for k in 0..refs.len() {
+                let i = first + k;
+                let type_name = self.res[i].type_name;
+                let uses_groups = !is_connector(type_name) && type_name != SECURITY_GROUP;
+                let mut named: Vec<&'a str> = Vec::new();
+                for r in refs.of_resource(k) {
+                    match r {
+                        Referent::Resource(j) => {
+                            let sg = first + j;
+                            if uses_groups
+                                && self
+                                    .res
+                                    .get(sg)
+                                    .is_some_and(|r| r.type_name == SECURITY_GROUP)
+                            {
+                                members.entry(sg).or_default().push(i);
+                            }
+                        }
+                        Referent::Parameter(p) => {
+                            if let Some(&n) = parameters.get(p)
+                                && sourced.is_some_and(|s| s.contains_key(n))
+                            {
+                                named.push(n);
+                            }
+                        }
+                    }
+                }
+                let imports = refs.imports(k);
+                if imports || !named.is_empty() {
+                    crossing.push((i, named, imports));
+                }
             }
         }
         self.sg_members = members;
@@ -512,25 +530,25 @@ impl<'a> Index<'a> {
     }
 
     /// Grants: every `Allow` statement of `document` to resources of the app.
-    fn grants(&mut self, grantees: &[usize], document: &Value) {
-        let mut by_target: BTreeMap<Target, BTreeSet<String>> = BTreeMap::new();
+    fn grants(&mut self, grantees: &[usize], document: &'a Value) {
+        let mut by_target: BTreeMap<Target, BTreeSet<&'a str>> = BTreeMap::new();
         let stack = grantees.first().map_or(0, |&g| self.res[g].stack);
         for s in items(&document["Statement"]) {
             if s["Effect"].as_str() != Some("Allow") {
                 continue;
             }
-            let services: BTreeSet<String> = strings(&s["Action"])
-                .map(|a| a.split(':').next().unwrap_or(a).to_string())
+            let services: BTreeSet<&'a str> = strings(&s["Action"])
+                .map(|a| a.split(':').next().unwrap_or(a))
                 .collect();
             for t in self.resolve(stack, &s["Resource"]) {
                 by_target
                     .entry(t)
                     .or_default()
-                    .extend(services.iter().cloned());
+                    .extend(services.iter().copied());
             }
         }
         for (t, services) in by_target {
-            let services: Vec<String> = services.into_iter().collect();
+            let services: Vec<&str> = services.into_iter().collect();
             let label = with_via(&format!("grant {}", services.join(" ")), t.via.as_deref());
             for &g in grantees {
                 self.add(End::Res(g), End::Res(t.res), EdgeKind::Grant, label.clone());
@@ -588,13 +606,13 @@ impl<'a> Index<'a> {
 
     /// References to other stacks that no specific edge above drew.
     fn cross_stack_references(&mut self) {
-        let connected: BTreeSet<(End, End)> = self
-            .edges
-            .iter()
-            .map(|e| (e.from.clone(), e.to.clone()))
-            .collect();
-        let crossing = std::mem::take(&mut self.crossing);
-        for (i, named, imports) in &crossing {
+        if self.crossing.is_empty() {
+            return;
+        }
+        let connected: BTreeSet<(&End, &End)> =
+            self.edges.iter().map(|e| (&e.from, &e.to)).collect();
+        let mut uses: Vec<(usize, usize, String)> = Vec::new();
+        for (i, named, imports) in &self.crossing {
             let (i, stack) = (*i, self.res[*i].stack);
             let mut values: Vec<Value> = named
                 .iter()
@@ -605,24 +623,34 @@ impl<'a> Index<'a> {
             }
             for v in values {
                 for t in self.resolve(stack, &v) {
-                    let pair = (End::Res(i), End::Res(t.res));
-                    if !connected.contains(&pair) {
-                        let label = with_via("", t.via.as_deref());
-                        self.add(pair.0, pair.1, EdgeKind::Uses, label);
+                    if !connected.contains(&(&End::Res(i), &End::Res(t.res))) {
+                        uses.push((i, t.res, with_via("", t.via.as_deref())));
                     }
                 }
             }
         }
-        self.crossing = crossing;
+        drop(connected);
+        for (from, to, label) in uses {
+            self.add(End::Res(from), End::Res(to), EdgeKind::Uses, label);
+        }
     }
 
     /// The resources `value` refers to from stack `stack`: `Ref`,
     /// `Fn::GetAtt`, `Fn::Sub` variables, parameters filled in from another
     /// stack's output (`khs:parameter-sources`) and `Fn::ImportValue`.
     fn resolve(&self, stack: usize, value: &Value) -> Vec<Target> {
-        let mut out = BTreeSet::new();
+        if value.is_null() {
+            return Vec::new();
+        }
+        // The common case: one `Ref` or `Fn::GetAtt` of a resource of this stack.
+        if let Some(r) = single_ref(value).and_then(|id| self.by_id(stack, id)) {
+            return vec![Target { res: r, via: None }];
+        }
+        let mut out = Vec::new();
         self.resolve_into(stack, value, None, &mut out, 0);
-        out.into_iter().collect()
+        out.sort_unstable();
+        out.dedup();
+        out
     }
 
     fn resolve_into(
@@ -630,7 +658,7 @@ impl<'a> Index<'a> {
         stack: usize,
         value: &Value,
         via: Option<&str>,
-        out: &mut BTreeSet<Target>,
+        out: &mut Vec<Target>,
         depth: usize,
     ) {
         if depth > 4 {
@@ -642,7 +670,7 @@ impl<'a> Index<'a> {
         ids.dedup();
         for id in ids {
             if let Some(r) = self.by_id(stack, id) {
-                out.insert(Target {
+                out.push(Target {
                     res: r,
                     via: via.map(str::to_string),
                 });
@@ -831,6 +859,21 @@ pub(crate) fn collect_ids<'v>(v: &'v Value, out: &mut Vec<&'v str>) -> bool {
             import
         }
         _ => false,
+    }
+}
+
+/// The id of a value that is one `Ref` (not of a pseudo parameter) or one
+/// `Fn::GetAtt`: what [`collect_ids`] finds in it, without a list.
+fn single_ref(v: &Value) -> Option<&str> {
+    let m = v.as_object()?;
+    if m.len() != 1 {
+        return None;
+    }
+    match m.iter().next()? {
+        (k, Value::String(id)) if k == "Ref" && !id.starts_with("AWS::") => Some(id),
+        (k, Value::Array(a)) if k == "Fn::GetAtt" => a.first()?.as_str(),
+        (k, Value::String(s)) if k == "Fn::GetAtt" => s.split('.').next(),
+        _ => None,
     }
 }
 

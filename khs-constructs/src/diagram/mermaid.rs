@@ -7,36 +7,21 @@ use std::fmt::Write;
 
 use super::{Detail, Diagram, Node, SVG_FILE};
 
-/// Mermaid ids for node keys, stacks and construct groups: the key with
-/// every character other than ASCII letters and digits replaced by `_`,
-/// made unique with a numeric suffix.
-pub(crate) struct Ids {
-    ids: BTreeMap<String, String>,
+/// Mermaid ids for stacks, construct groups and node keys: the name with
+/// every character other than ASCII letters and digits replaced by `_`
+/// (after `s_`, `g_` or `n_`), made unique with a numeric suffix in that
+/// order (stacks in synthesis order, then groups and nodes by key).
+pub(crate) struct Ids<'d> {
+    /// By position in [`Diagram::stacks`].
+    stacks: Vec<String>,
+    groups: BTreeMap<&'d str, String>,
+    nodes: BTreeMap<&'d str, String>,
 }
 
-impl Ids {
-    pub fn new(d: &Diagram) -> Ids {
-        let mut keys: Vec<String> = Vec::new();
-        keys.extend(d.stacks.iter().map(|s| format!("stack:{}", s.name)));
-        keys.extend(
-            d.nodes
-                .values()
-                .filter_map(|n| n.construct.clone())
-                .collect::<BTreeSet<_>>()
-                .into_iter()
-                .map(|c| format!("group:{c}")),
-        );
-        keys.extend(d.nodes.keys().cloned());
+impl<'d> Ids<'d> {
+    pub fn new(d: &'d Diagram) -> Ids<'d> {
         let mut used = BTreeSet::new();
-        let mut ids = BTreeMap::new();
-        for k in keys {
-            let (prefix, body) = if let Some(s) = k.strip_prefix("stack:") {
-                ("s_", s)
-            } else if let Some(g) = k.strip_prefix("group:") {
-                ("g_", g)
-            } else {
-                ("n_", k.as_str())
-            };
+        let mut unique = |prefix: &str, body: &str| -> String {
             let mut base = String::with_capacity(prefix.len() + body.len());
             base.push_str(prefix);
             base.extend(
@@ -49,102 +34,147 @@ impl Ids {
                 id = format!("{base}_{n}");
                 n += 1;
             }
-            ids.insert(k, id);
+            id
+        };
+        let stacks = d.stacks.iter().map(|s| unique("s_", &s.name)).collect();
+        let constructs: BTreeSet<&str> = d
+            .nodes
+            .values()
+            .filter_map(|n| n.construct.as_deref())
+            .collect();
+        let groups = constructs
+            .into_iter()
+            .map(|c| (c, unique("g_", c)))
+            .collect();
+        let nodes = d
+            .nodes
+            .keys()
+            .map(|k| (k.as_str(), unique("n_", k)))
+            .collect();
+        Ids {
+            stacks,
+            groups,
+            nodes,
         }
-        Ids { ids }
+    }
+
+    fn stack(&self, i: usize) -> &str {
+        self.stacks.get(i).map_or("s_unknown", String::as_str)
+    }
+
+    fn group(&self, construct: &str) -> &str {
+        self.groups
+            .get(construct)
+            .map_or("g_unknown", String::as_str)
     }
 
     pub fn get(&self, key: &str) -> &str {
-        self.ids.get(key).map_or("n_unknown", String::as_str)
+        self.nodes.get(key).map_or("n_unknown", String::as_str)
     }
 }
 
-/// Text for inside `"…"` of a Mermaid label.
-fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("#amp;"),
-            '"' => out.push_str("#quot;"),
-            '<' => out.push_str("#lt;"),
-            '>' => out.push_str("#gt;"),
-            c => out.push(c),
-        }
+/// Appends `s` escaped for inside `"…"` of a Mermaid label.
+fn esc_into(out: &mut String, s: &str) {
+    let mut rest = s;
+    while let Some(at) = rest.find(['&', '"', '<', '>']) {
+        out.push_str(&rest[..at]);
+        out.push_str(match rest.as_bytes()[at] {
+            b'&' => "#amp;",
+            b'"' => "#quot;",
+            b'<' => "#lt;",
+            _ => "#gt;",
+        });
+        rest = &rest[at + 1..];
     }
-    out
+    out.push_str(rest);
 }
 
 /// The lines of a node's box.
 pub(crate) fn node_lines(n: &Node, detail: Detail) -> Vec<String> {
-    let mut lines = vec![n.label.clone()];
-    match (detail, &n.type_name) {
-        (Detail::Resources, Some(t)) => {
-            lines.push(t.trim_start_matches("AWS::").to_string());
-        }
-        _ if n.stack.is_some() => {
-            let s = if n.resources == 1 { "" } else { "s" };
-            lines.push(format!("{} resource{s}", n.resources));
-        }
-        _ => {}
-    }
-    lines.extend(n.notes.iter().cloned());
+    let mut lines = Vec::with_capacity(2 + n.notes.len());
+    for_each_line(n, detail, |l| lines.push(l.to_string()));
     lines
 }
 
-fn node_line(n: &Node, ids: &Ids, detail: Detail) -> String {
-    let text: Vec<String> = node_lines(n, detail).iter().map(|l| esc(l)).collect();
-    let text = text.join("<br/>");
-    let id = ids.get(&n.key);
-    if n.stack.is_none() {
-        format!("{id}((\"{text}\"))")
-    } else {
-        format!("{id}[\"{text}\"]")
+/// Calls `f` with each line of a node's box, in order.
+fn for_each_line(n: &Node, detail: Detail, mut f: impl FnMut(&str)) {
+    f(&n.label);
+    match (detail, &n.type_name) {
+        (Detail::Resources, Some(t)) => f(t.trim_start_matches("AWS::")),
+        _ if n.stack.is_some() => {
+            let s = if n.resources == 1 { "" } else { "s" };
+            f(&format!("{} resource{s}", n.resources));
+        }
+        _ => {}
+    }
+    for note in &n.notes {
+        f(note);
     }
 }
 
+/// Appends a node's line: `id["label<br/>…"]`, or `id(("…"))` outside the app.
+fn node_line(out: &mut String, indent: &str, n: &Node, ids: &Ids<'_>, detail: Detail) {
+    let external = n.stack.is_none();
+    out.push_str(indent);
+    out.push_str(ids.get(&n.key));
+    out.push_str(if external { "((\"" } else { "[\"" });
+    let mut first = true;
+    for_each_line(n, detail, |l| {
+        if !first {
+            out.push_str("<br/>");
+        }
+        first = false;
+        esc_into(out, l);
+    });
+    out.push_str(if external { "\"))\n" } else { "\"]\n" });
+}
+
 pub(crate) fn render(d: &Diagram) -> String {
+    let mut out = String::with_capacity(8 * 1024);
+    render_into(d, &mut out);
+    out
+}
+
+fn render_into(d: &Diagram, out: &mut String) {
     let ids = Ids::new(d);
-    let mut out = String::from("flowchart LR\n");
+    out.push_str("flowchart LR\n");
     for n in d.nodes.values().filter(|n| n.stack.is_none()) {
-        let _ = writeln!(out, "  {}", node_line(n, &ids, d.detail));
+        node_line(out, "  ", n, &ids, d.detail);
     }
-    for s in &d.stacks {
-        let in_stack: Vec<&Node> = d
+    for (k, s) in d.stacks.iter().enumerate() {
+        let mut groups: BTreeMap<Option<&str>, Vec<&Node>> = BTreeMap::new();
+        for n in d
             .nodes
             .values()
             .filter(|n| n.stack.as_deref() == Some(s.name.as_str()))
-            .collect();
-        if in_stack.is_empty() {
-            continue;
-        }
-        let _ = writeln!(
-            out,
-            "  subgraph {}[\"{} · {} · {} resources\"]",
-            ids.get(&format!("stack:{}", s.name)),
-            esc(&s.name),
-            esc(&s.region),
-            s.resources
-        );
-        let mut groups: BTreeMap<Option<&str>, Vec<&Node>> = BTreeMap::new();
-        for n in in_stack {
+        {
             groups.entry(n.construct.as_deref()).or_default().push(n);
         }
+        if groups.is_empty() {
+            continue;
+        }
+        out.push_str("  subgraph ");
+        out.push_str(ids.stack(k));
+        out.push_str("[\"");
+        esc_into(out, &s.name);
+        out.push_str(" · ");
+        esc_into(out, &s.region);
+        let _ = writeln!(out, " · {} resources\"]", s.resources);
         for (group, members) in groups {
             let indent = match group {
                 Some(g) => {
                     let label = g.rsplit('/').next().unwrap_or(g);
-                    let _ = writeln!(
-                        out,
-                        "    subgraph {}[\"{}\"]",
-                        ids.get(&format!("group:{g}")),
-                        esc(label)
-                    );
+                    out.push_str("    subgraph ");
+                    out.push_str(ids.group(g));
+                    out.push_str("[\"");
+                    esc_into(out, label);
+                    out.push_str("\"]\n");
                     "      "
                 }
                 None => "    ",
             };
             for n in members {
-                let _ = writeln!(out, "{indent}{}", node_line(n, &ids, d.detail));
+                node_line(out, indent, n, &ids, d.detail);
             }
             if group.is_some() {
                 out.push_str("    end\n");
@@ -153,15 +183,18 @@ pub(crate) fn render(d: &Diagram) -> String {
         out.push_str("  end\n");
     }
     for (from, to, flow, label) in d.arrows() {
-        let arrow = if flow { "-->" } else { "-.->" };
-        let label = if label.is_empty() {
-            String::new()
-        } else {
-            format!("|\"{}\"|", esc(&label))
-        };
-        let _ = writeln!(out, "  {} {arrow}{label} {}", ids.get(from), ids.get(to));
+        out.push_str("  ");
+        out.push_str(ids.get(from));
+        out.push_str(if flow { " -->" } else { " -.->" });
+        if !label.is_empty() {
+            out.push_str("|\"");
+            esc_into(out, &label);
+            out.push_str("\"|");
+        }
+        out.push(' ');
+        out.push_str(ids.get(to));
+        out.push('\n');
     }
-    out
 }
 
 pub(crate) fn markdown(d: &Diagram, title: &str) -> String {
@@ -177,7 +210,7 @@ pub(crate) fn markdown(d: &Diagram, title: &str) -> String {
             "`synth` without `--diagram-detail` draws one box per construct.",
         ),
     };
-    format!(
+    let mut out = format!(
         "# {title}\n\
          \n\
          <!-- Generated by `cargo run --bin synth` from the synthesized templates; do not edit. -->\n\
@@ -188,10 +221,10 @@ pub(crate) fn markdown(d: &Diagram, title: &str) -> String {
          values from other stacks), alarm actions, IAM grants and backups. \
          The same diagram as a picture: [{SVG_FILE}]({SVG_FILE}).\n\
          \n\
-         ```mermaid\n\
-         {}\
-         ```\n",
+         ```mermaid\n",
         d.stacks.len(),
-        render(d)
-    )
+    );
+    render_into(d, &mut out);
+    out.push_str("```\n");
+    out
 }

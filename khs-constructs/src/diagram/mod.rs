@@ -173,6 +173,22 @@ pub struct Diagram {
     edges: BTreeSet<Edge>,
 }
 
+/// Where a resource is drawn: see [`Diagram::from_artifacts`].
+struct Place<'p> {
+    construct: &'p str,
+    rest: Option<&'p str>,
+    key: &'p str,
+    inner: &'p str,
+}
+
+/// The node key of an edge's end and its name inside a construct box.
+fn end_key<'x>(end: &'x graph::End, places: &[Place<'x>]) -> (&'x str, &'x str) {
+    match end {
+        graph::End::Res(i) => places.get(*i).map_or(("", ""), |p| (p.key, p.inner)),
+        graph::End::External(key, label) => (key, label),
+    }
+}
+
 /// `stack/Construct` of a resource path, and the rest below it.
 fn split_path(path: &str) -> (&str, Option<&str>) {
     let Some(first) = path.find('/') else {
@@ -200,11 +216,31 @@ impl Diagram {
                 resources: a.template.resources.len(),
             })
             .collect();
+        // Per resource: its construct (`stack/Construct`) and the rest of
+        // its path below it, its node key, and its name inside a construct
+        // box (for the notes).
+        let places: Vec<Place<'_>> = idx
+            .res
+            .iter()
+            .map(|r| {
+                let path: &str = &r.path;
+                let (construct, rest) = split_path(path);
+                Place {
+                    construct,
+                    rest,
+                    key: match detail {
+                        Detail::Constructs => construct,
+                        Detail::Resources => path,
+                    },
+                    inner: rest.or_else(|| path.rsplit('/').next()).unwrap_or(path),
+                }
+            })
+            .collect();
         let mut nodes: BTreeMap<String, Node> = BTreeMap::new();
         let stack_of = |i: usize| artifacts[idx.res[i].stack].name.clone();
-        let mut counts: BTreeMap<String, usize> = BTreeMap::new();
-        for (i, r) in idx.res.iter().enumerate() {
-            let (construct, rest) = split_path(&r.path);
+        let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+        for (i, (r, place)) in idx.res.iter().zip(&places).enumerate() {
+            let construct = place.construct;
             let drawn = idx.is_node(i);
             match detail {
                 Detail::Constructs => {
@@ -223,16 +259,11 @@ impl Diagram {
                             },
                         );
                     }
-                    match counts.get_mut(construct) {
-                        Some(c) => *c += 1,
-                        None => {
-                            counts.insert(construct.to_string(), 1);
-                        }
-                    }
+                    *counts.entry(construct).or_insert(0) += 1;
                 }
                 Detail::Resources if drawn => {
-                    let in_box = rest.is_some();
-                    let label = rest
+                    let label = place
+                        .rest
                         .unwrap_or_else(|| construct.rsplit('/').next().unwrap_or(""))
                         .to_string();
                     nodes.insert(
@@ -241,7 +272,7 @@ impl Diagram {
                             key: r.path.to_string(),
                             label,
                             stack: Some(stack_of(i)),
-                            construct: in_box.then(|| construct.to_string()),
+                            construct: place.rest.is_some().then(|| construct.to_string()),
                             type_name: Some(r.type_name.to_string()),
                             resources: 1,
                             notes: Vec::new(),
@@ -252,89 +283,95 @@ impl Diagram {
             }
         }
         for n in nodes.values_mut() {
-            if let Some(&c) = counts.get(&n.key) {
+            if let Some(&c) = counts.get(n.key.as_str()) {
                 n.resources = c;
             }
         }
-        let key_of = |end: &graph::End, nodes: &mut BTreeMap<String, Node>| -> (String, String) {
-            match end {
-                graph::End::Res(i) => {
-                    let path = &idx.res[*i].path;
-                    let (construct, rest) = split_path(path);
-                    let key = match detail {
-                        Detail::Constructs => construct.to_string(),
-                        Detail::Resources => path.to_string(),
-                    };
-                    if !nodes.contains_key(&key) {
-                        let label = match detail {
-                            Detail::Constructs => construct.rsplit('/').next().unwrap_or(""),
-                            Detail::Resources => rest.unwrap_or(path),
-                        };
-                        nodes.insert(
-                            key.clone(),
-                            Node {
-                                key: key.clone(),
-                                label: label.to_string(),
-                                stack: Some(stack_of(*i)),
-                                construct: (detail == Detail::Resources && rest.is_some())
-                                    .then(|| construct.to_string()),
-                                type_name: (detail == Detail::Resources)
-                                    .then(|| idx.res[*i].type_name.to_string()),
-                                resources: 1,
-                                notes: Vec::new(),
-                            },
-                        );
+        // The ends of edges that are no box yet (counted above or not):
+        // a resource drawn as an edge elsewhere, something outside the app.
+        for e in &idx.edges {
+            for end in [&e.from, &e.to] {
+                match end {
+                    graph::End::Res(i) => {
+                        let place = &places[*i];
+                        if !nodes.contains_key(place.key) {
+                            let label = match detail {
+                                Detail::Constructs => {
+                                    place.construct.rsplit('/').next().unwrap_or("")
+                                }
+                                Detail::Resources => place.rest.unwrap_or(place.key),
+                            };
+                            nodes.insert(
+                                place.key.to_string(),
+                                Node {
+                                    key: place.key.to_string(),
+                                    label: label.to_string(),
+                                    stack: Some(stack_of(*i)),
+                                    construct: (detail == Detail::Resources
+                                        && place.rest.is_some())
+                                    .then(|| place.construct.to_string()),
+                                    type_name: (detail == Detail::Resources)
+                                        .then(|| idx.res[*i].type_name.to_string()),
+                                    resources: 1,
+                                    notes: Vec::new(),
+                                },
+                            );
+                        }
                     }
-                    let inner = rest
-                        .or_else(|| path.rsplit('/').next())
-                        .unwrap_or(path)
-                        .to_string();
-                    (key, inner)
-                }
-                graph::End::External(key, label) => {
-                    nodes.entry(key.clone()).or_insert_with(|| Node {
-                        key: key.clone(),
-                        label: label.clone(),
-                        stack: None,
-                        construct: None,
-                        type_name: None,
-                        resources: 0,
-                        notes: Vec::new(),
-                    });
-                    (key.clone(), label.clone())
+                    graph::End::External(key, label) => {
+                        if !nodes.contains_key(key.as_str()) {
+                            nodes.insert(
+                                key.clone(),
+                                Node {
+                                    key: key.clone(),
+                                    label: label.clone(),
+                                    stack: None,
+                                    construct: None,
+                                    type_name: None,
+                                    resources: 0,
+                                    notes: Vec::new(),
+                                },
+                            );
+                        }
+                    }
                 }
             }
-        };
-        let mut edges = BTreeSet::new();
-        let mut notes: BTreeMap<String, BTreeMap<(String, String), BTreeSet<String>>> =
-            BTreeMap::new();
+        }
+        let mut arrows: Vec<(&str, &str, EdgeKind, &str)> = Vec::with_capacity(idx.edges.len());
+        let mut notes: BTreeMap<&str, BTreeMap<(&str, &str), BTreeSet<&str>>> = BTreeMap::new();
         for e in &idx.edges {
-            let (from, from_inner) = key_of(&e.from, &mut nodes);
-            let (to, to_inner) = key_of(&e.to, &mut nodes);
+            let (from, from_inner) = end_key(&e.from, &places);
+            let (to, to_inner) = end_key(&e.to, &places);
             if from == to {
                 if e.kind.is_flow() {
                     notes
                         .entry(from)
                         .or_default()
-                        .entry((from_inner, e.label.clone()))
+                        .entry((from_inner, &e.label))
                         .or_default()
                         .insert(to_inner);
                 }
                 continue;
             }
-            edges.insert(Edge {
-                from,
-                to,
-                kind: e.kind,
-                label: e.label.clone(),
-            });
+            arrows.push((from, to, e.kind, &e.label));
         }
+        arrows.sort_unstable();
+        arrows.dedup();
+        let edges: BTreeSet<Edge> = arrows
+            .into_iter()
+            .map(|(from, to, kind, label)| Edge {
+                from: from.to_string(),
+                to: to.to_string(),
+                kind,
+                label: label.to_string(),
+            })
+            .collect();
         for (key, by) in notes {
-            if let Some(n) = nodes.get_mut(&key) {
+            if let Some(n) = nodes.get_mut(key) {
                 n.notes = by
                     .into_iter()
                     .map(|((from, label), to)| {
-                        let to: Vec<String> = to.into_iter().collect();
+                        let to: Vec<&str> = to.into_iter().collect();
                         format!("{from} → {}: {label}", to.join(", "))
                     })
                     .collect();
@@ -421,6 +458,13 @@ impl Diagram {
 /// Joins the labels of one arrow: labels with the same `(from …)` suffix
 /// share it, and grants list their services once (`grant kms secretsmanager`).
 fn merge_labels(labels: &[&str]) -> String {
+    // The common case: one label without a `(from …)` suffix or a grant.
+    if let [one] = labels
+        && !one.ends_with(')')
+        && !one.starts_with("grant ")
+    {
+        return (*one).to_string();
+    }
     let mut groups: Vec<(&str, Vec<&str>)> = Vec::new();
     for l in labels {
         let (body, via) = match l.rfind('(') {
@@ -547,6 +591,8 @@ mod tests {
             depends_on: Vec::new(),
             assets: Vec::new(),
             rules: Default::default(),
+            // Not recorded: the diagram computes them.
+            references: Default::default(),
         }
     }
 
