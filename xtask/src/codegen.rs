@@ -1853,9 +1853,12 @@ fn registry_data_file(
     for t in providers.keys() {
         let _ = writeln!(out, "{},", rust_str(t));
     }
-    out.push_str(
-        "];\n\n/// The metadata of `KNOWN_TYPES[i]`, one line each.\n\
-         pub(crate) static SPEC_LINES: &[&str] = &[\n",
+    let _ = write!(
+        out,
+        "];\n\n/// How many types there are.\npub(crate) const COUNT: usize = {};\n\n\
+         /// The metadata of `KNOWN_TYPES[i]`, one line each.\n\
+         pub(crate) static SPEC_LINES: [&str; COUNT] = [\n",
+        providers.len()
     );
     for t in providers.keys() {
         let r = by_type

@@ -15,15 +15,15 @@ use std::sync::OnceLock;
 use khs_core::resource::{PropertySpec, ResourceSpec, TagStyle};
 
 pub use crate::registry_data::KNOWN_TYPES;
-use crate::registry_data::SPEC_LINES;
+use crate::registry_data::{COUNT, SPEC_LINES};
 
 /// The metadata of a resource type, by type name (`None` for a custom
 /// resource or an unknown name).
 pub fn spec(type_name: &str) -> Option<&'static ResourceSpec> {
-    static PARSED: OnceLock<Vec<OnceLock<Option<&'static ResourceSpec>>>> = OnceLock::new();
+    static PARSED: [OnceLock<Option<&'static ResourceSpec>>; COUNT] =
+        [const { OnceLock::new() }; COUNT];
     let index = index_of(type_name)?;
-    let cells = PARSED.get_or_init(|| (0..SPEC_LINES.len()).map(|_| OnceLock::new()).collect());
-    *cells.get(index)?.get_or_init(|| {
+    *PARSED.get(index)?.get_or_init(|| {
         let spec = parse(SPEC_LINES.get(index)?)?;
         // Kept for the rest of the process, like a static table.
         (KNOWN_TYPES.get(index) == Some(&spec.type_name)).then(|| &*Box::leak(Box::new(spec)))

@@ -1863,8 +1863,11 @@ pub static KNOWN_TYPES: &[&str] = &[
     "Alexa::ASK::Skill",
 ];
 
+/// How many types there are.
+pub(crate) const COUNT: usize = 1854;
+
 /// The metadata of `KNOWN_TYPES[i]`, one line each.
-pub(crate) static SPEC_LINES: &[&str] = &[
+pub(crate) static SPEC_LINES: [&str; COUNT] = [
     "AWS::ACMPCA::Certificate|-|-|https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-acmpca-certificate.html|ApiPassthrough:c,CertificateAuthorityArn:rc,CertificateSigningRequest:rc,SigningAlgorithm:rc,TemplateArn:c,Validity:rc,ValidityNotBefore:c|/properties/ApiPassthrough,/properties/CertificateAuthorityArn,/properties/CertificateSigningRequest,/properties/SigningAlgorithm,/properties/TemplateArn,/properties/Validity,/properties/ValidityNotBefore||Arn,Certificate",
     "AWS::ACMPCA::CertificateAuthority|list:Tags|-|https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-acmpca-certificateauthority.html|CsrExtensions:c,KeyAlgorithm:rc,KeyStorageSecurityStandard:c,RevocationConfiguration,SigningAlgorithm:rc,Subject:rc,Tags,Type:rc,UsageMode:c|/properties/Type,/properties/KeyAlgorithm,/properties/SigningAlgorithm,/properties/Subject,/properties/CsrExtensions,/properties/KeyStorageSecurityStandard,/properties/UsageMode||Arn,CertificateSigningRequest",
     "AWS::ACMPCA::CertificateAuthorityActivation|-|-|https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-acmpca-certificateauthorityactivation.html|Certificate:r,CertificateAuthorityArn:rc,CertificateChain,Status|/properties/CertificateAuthorityArn||CompleteCertificateChain",
